@@ -1,0 +1,30 @@
+{
+  "targets": [
+    {
+      "target_name": "nsbox",
+      "sources": [
+        "csrc/addon.cc",
+        "csrc/errors.cc",
+        "csrc/constants.cc",
+        "csrc/features.cc",
+        "csrc/ns.cc",
+        "csrc/spawn.cc",
+        "csrc/child.cc",
+        "csrc/pidfd.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=9",
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "_GNU_SOURCE"
+      ],
+      "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc": ["-fvisibility=hidden", "-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-std=gnu++17"],
+      "conditions": [
+        ["OS!='linux'", { "sources!": ["csrc/spawn.cc"] }]
+      ]
+    }
+  ]
+}

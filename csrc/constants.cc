@@ -1,0 +1,64 @@
+// Kernel numbers for TS, from the headers (never typed by hand in TS).
+#include <linux/mount.h>
+#include <sched.h>
+#include <sys/mount.h>
+
+#include "addon.h"
+#include "plan.h"
+#include "sys.h"
+
+namespace nsbox {
+
+#define SET(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
+
+void InitConstants(Napi::Env env, Napi::Object exports) {
+  Napi::Object c = Napi::Object::New(env);
+  SET(CLONE_NEWUSER);
+  SET(CLONE_NEWPID);
+  SET(CLONE_NEWNS);
+  SET(CLONE_NEWUTS);
+  SET(CLONE_NEWIPC);
+  SET(CLONE_NEWNET);
+  SET(CLONE_NEWCGROUP);
+  SET(CLONE_NEWTIME);
+  SET(MS_BIND);
+  SET(MS_REC);
+  SET(MS_SHARED);
+  SET(MS_PRIVATE);
+  SET(MS_SLAVE);
+  SET(MS_UNBINDABLE);
+  SET(MS_RDONLY);
+  SET(MS_NOSUID);
+  SET(MS_NODEV);
+  SET(MS_NOEXEC);
+  SET(MS_REMOUNT);
+  SET(MNT_DETACH);
+  SET(MNT_FORCE);
+  SET(MNT_EXPIRE);
+  SET(UMOUNT_NOFOLLOW);
+  c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
+  Napi::Object op = Napi::Object::New(env);
+#define OPC(name) op.Set(#name, Napi::Number::New(env, OP_##name))
+  OPC(SETNS);
+  OPC(UNSHARE);
+  OPC(USERNS_SYNC);
+  OPC(FORK);
+  OPC(SETSID);
+  OPC(SETPGID);
+  OPC(SETHOSTNAME);
+  OPC(SETDOMAINNAME);
+  OPC(SETGROUPS);
+  OPC(SETGID);
+  OPC(SETUID);
+  OPC(CHDIR);
+  OPC(FDS);
+  OPC(PDEATHSIG);
+  OPC(EXEC);
+#undef OPC
+  op.Freeze();
+  c.Set("OP", op);
+  c.Freeze();
+  exports.Set("constants", c);
+}
+
+}  // namespace nsbox

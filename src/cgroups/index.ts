@@ -1,0 +1,5 @@
+/**
+ * `nsbox/cgroups`.
+ * @module
+ */
+export {};

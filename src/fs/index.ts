@@ -1,0 +1,5 @@
+/**
+ * `nsbox/fs`.
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `nsbox/namespaces`: namespace handles, the calling thread's namespaces, and `spawn`,
+ * which starts a process in new or existing namespaces.
+ * @module
+ */
+export { NAMESPACE_TYPES, NAMESPACE_FILES, isNamespaceType, type NamespaceType, type NamespaceFile } from './types.js';

@@ -1,0 +1,164 @@
+/**
+ * The only file that loads the addon. It declares the whole native contract as one typed
+ * interface and casts once; nothing else touches the raw binding.
+ *
+ * fds cross this boundary as plain numbers; the public API wraps every one of them in an
+ * object with `close()` (STYLE.md: fds never appear as bare numbers in the public API).
+ * @internal
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SysError, nsboxError } from './errors.js';
+
+/** Numbers from the kernel headers, exported by csrc/constants.cc. @internal */
+export interface NativeConstants {
+  readonly CLONE_NEWUSER: number;
+  readonly CLONE_NEWPID: number;
+  readonly CLONE_NEWNS: number;
+  readonly CLONE_NEWUTS: number;
+  readonly CLONE_NEWIPC: number;
+  readonly CLONE_NEWNET: number;
+  readonly CLONE_NEWCGROUP: number;
+  readonly CLONE_NEWTIME: number;
+  readonly MS_BIND: number;
+  readonly MS_REC: number;
+  readonly MS_SHARED: number;
+  readonly MS_PRIVATE: number;
+  readonly MS_SLAVE: number;
+  readonly MS_UNBINDABLE: number;
+  readonly MS_RDONLY: number;
+  readonly MS_NOSUID: number;
+  readonly MS_NODEV: number;
+  readonly MS_NOEXEC: number;
+  readonly MS_REMOUNT: number;
+  readonly MNT_DETACH: number;
+  readonly MNT_FORCE: number;
+  readonly MNT_EXPIRE: number;
+  readonly UMOUNT_NOFOLLOW: number;
+  /** Spawn-plan opcodes shared with csrc/plan.h. */
+  readonly OP: Readonly<Record<string, number>>;
+  /** Spawn-plan message kinds shared with csrc/plan.h. */
+  readonly PLAN_VERSION: number;
+}
+
+/** What features.cc probes once. @internal */
+export interface NativeFeatures {
+  clone3: boolean;
+  cloneIntoCgroup: boolean;
+  pidfd: boolean;
+  pidfdSendSignal: boolean;
+  closeRange: boolean;
+  timeNamespace: boolean;
+  newMountApi: boolean;
+  mountSetattr: boolean;
+  openat2: boolean;
+  userNamespaces: boolean;
+  nsGetIoctls: boolean;
+  euid: number;
+  egid: number;
+}
+
+/** Result of a native spawn: either a started child or the failing step. @internal */
+export type NativeSpawnResult =
+  | { ok: true; pid: number; pidfd: number }
+  | { ok: false; step: number; errno: number; pid: number };
+
+/** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
+export interface NativeChildWatch {
+  /** pidfd_send_signal(2); returns 0 or a positive errno (ESRCH once exited). */
+  kill(signal: number): number;
+  /** Stop watching without reaping: used only by the environment cleanup path. */
+  readonly pid: number;
+}
+
+/** The complete native contract. @internal */
+export interface NativeBinding {
+  setErrorFactory(factory: (errno: number, syscall: string, path?: string, dest?: string) => Error): void;
+  readonly constants: NativeConstants;
+
+  // features.cc
+  probeFeatures(): NativeFeatures;
+
+  // ns.cc — namespace handles (fds are O_CLOEXEC)
+  /** open(path, O_RDONLY|O_CLOEXEC); throws SysError. */
+  nsOpen(path: string): number;
+  /** fstat: [st_dev, st_ino]. */
+  nsStat(fd: number): [number, number];
+  /** ioctl(NS_GET_NSTYPE): a CLONE_NEW* value. */
+  nsGetType(fd: number): number;
+  /** ioctl(NS_GET_USERNS) or ioctl(NS_GET_PARENT): a new fd. */
+  nsGetRelative(fd: number, which: 'userns' | 'parent'): number;
+  /** ioctl(NS_GET_OWNER_UID) on a user namespace. */
+  nsGetOwnerUid(fd: number): number;
+  /** close(2). */
+  close(fd: number): void;
+  /** setns(fd, nstype) on the calling thread. */
+  setnsThread(fd: number, nstype: number): void;
+  /** unshare(flags) on the calling thread. */
+  unshareThread(flags: number): void;
+  /** On a dedicated native thread: unshare(flag), open /proc/thread-self/ns/<name>, return the fd. */
+  nsCreate(flag: number, name: string): number;
+  /** mount(2) with raw arguments. */
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** umount2(2). */
+  umount2(target: string, flags: number): void;
+
+  // spawn.cc
+  /**
+   * clone3 + run the plan in the child; blocks only until the child has exec'd or failed
+   * (like child_process.spawn). `ops` and `strings` are built by src/namespaces/plan.ts.
+   */
+  spawn(ops: Int32Array, strings: Buffer, maps: SpawnMaps | null): NativeSpawnResult;
+
+  // pidfd.cc
+  /** Starts polling `pidfd` in this thread's event loop; calls onExit(code, signal) once. */
+  watchChild(pid: number, pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeChildWatch;
+}
+
+/** How the parent writes the id maps of a new user namespace. @internal */
+export interface SpawnMaps {
+  /** 'direct' writes /proc/PID/{setgroups,uid_map,gid_map}; 'helper' runs newuidmap/newgidmap. */
+  mode: 'direct' | 'helper';
+  uidMap: string;
+  gidMap: string;
+  /** Write "deny" to /proc/PID/setgroups before gid_map (needed for an unprivileged writer). */
+  denySetgroups: boolean;
+  /** helper mode: argv of newuidmap and newgidmap without the pid, e.g. ['/usr/bin/newuidmap', '0', '1000', '1', ...]. */
+  uidHelper?: string[];
+  gidHelper?: string[];
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function load(): NativeBinding {
+  try {
+    const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    return gypBuild(root) as NativeBinding;
+  } catch (cause) {
+    const err = nsboxError(
+      'ERR_NSBOX_ADDON_LOAD',
+      `nsbox could not load its native addon. It looked for a prebuild in ${join(root, 'prebuilds', `${process.platform}-${process.arch}`)} ` +
+        `and for a local build in ${join(root, 'build', 'Release')} (node-gyp-build). ` +
+        `Build it with \`npm rebuild nsbox\` (or \`npm run build:native\` in a checkout); that needs python3, make and a C++ compiler. ` +
+        `nsbox runs on Linux only. Cause: ${(cause as Error).message}`,
+    );
+    (err as Error & { cause?: unknown }).cause = cause;
+    throw err;
+  }
+}
+
+/** The loaded addon. @internal */
+export const native: NativeBinding = load();
+
+native.setErrorFactory((errno, syscall, path, dest) => {
+  const ctx: { path?: string; dest?: string } = {};
+  if (path !== undefined) ctx.path = path;
+  if (dest !== undefined) ctx.dest = dest;
+  return new SysError(errno, syscall, ctx);
+});
+
+/** The kernel constants. @internal */
+export const K: NativeConstants = native.constants;

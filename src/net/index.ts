@@ -1,0 +1,5 @@
+/**
+ * `nsbox/net`.
+ * @module
+ */
+export {};
