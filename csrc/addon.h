@@ -12,6 +12,9 @@ struct Addon {
   std::set<ChildWatch*> children;  // live pidfd watchers, killed and reaped at env teardown
   void* stack = nullptr;           // cached clone stack for spawn (see spawn.cc)
   size_t stackSize = 0;
+  Napi::FunctionReference* childWatchCtor = nullptr;
+  int closing = 0;                              // libuv handles whose close is pending
+  napi_async_cleanup_hook_handle cleanup = nullptr;  // set while the env is tearing down
 };
 
 inline Addon* GetAddon(Napi::Env env) { return env.GetInstanceData<Addon>(); }

@@ -1,1 +1,280 @@
-// placeholder
+// The child half of spawn (see plan.h). It runs right after clone3(2), usually sharing the
+// parent's memory (CLONE_VM, like vfork), so everything here is async-signal-safe: raw
+// syscalls only (errno would be the parent thread's TLS), no allocation, no locks, no
+// C++ runtime. A failing step sends (step, errno) over the status socket and exits 127;
+// exec closes the socket (CLOEXEC), which is how the parent learns of success.
+#include "child.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "plan.h"
+#include "rawsys.h"
+#include "sys.h"
+
+namespace nsbox {
+
+// ---- the clone3 trampoline ----------------------------------------------------------------
+// clone3 has no glibc wrapper; with a new stack the child cannot return into C code, so it
+// calls fn(arg) on that stack and exits with its result (what glibc's clone() does).
+#if defined(__x86_64__)
+__asm__(
+    ".text\n"
+    ".globl nsbox_clone3\n"
+    ".type nsbox_clone3,@function\n"
+    "nsbox_clone3:\n"
+    "  mov %rdx, %r8\n"       // fn  (r8/r9 survive syscall and are copied to the child)
+    "  mov %rcx, %r9\n"       // arg
+    "  mov $435, %eax\n"      // __NR_clone3
+    "  syscall\n"
+    "  test %rax, %rax\n"
+    "  jnz 1f\n"
+    "  xor %ebp, %ebp\n"      // child: outermost frame
+    "  mov %r9, %rdi\n"
+    "  call *%r8\n"
+    "  mov %eax, %edi\n"
+    "  mov $231, %eax\n"      // exit_group
+    "  syscall\n"
+    "  hlt\n"
+    "1:\n"
+    "  ret\n"
+    ".size nsbox_clone3, .-nsbox_clone3\n");
+#elif defined(__aarch64__)
+__asm__(
+    ".text\n"
+    ".globl nsbox_clone3\n"
+    ".type nsbox_clone3,%function\n"
+    "nsbox_clone3:\n"
+    "  mov x10, x2\n"
+    "  mov x11, x3\n"
+    "  mov x8, #435\n"
+    "  svc #0\n"
+    "  cbnz x0, 1f\n"
+    "  mov x29, #0\n"
+    "  mov x30, #0\n"
+    "  mov x0, x11\n"
+    "  blr x10\n"
+    "  mov x8, #94\n"         // exit_group
+    "  svc #0\n"
+    "1:\n"
+    "  ret\n"
+    ".size nsbox_clone3, .-nsbox_clone3\n");
+#endif
+
+namespace {
+
+using raw::sc;
+
+[[noreturn]] void Exit(int code) {
+  for (;;) sc(__NR_exit_group, code);
+}
+
+void Send(int sock, int32_t kind, int32_t step, int32_t err, int32_t value) {
+  Msg m = {kind, step, err, value};
+  long r;
+  do {
+    r = sc(__NR_sendto, sock, &m, sizeof m, MSG_NOSIGNAL, 0, 0);
+  } while (r == -EINTR);
+}
+
+[[noreturn]] void Fail(ChildCtx* ctx, int step, long err) {
+  Send(ctx->sock, MSG_ERROR, step, (int32_t)-err, 0);
+  Exit(127);
+}
+
+// Kernel sigaction layout for rt_sigaction(2).
+struct KSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  unsigned long mask;
+};
+
+// Every disposition back to SIG_DFL, as libuv does for child_process: CLONE_CLEAR_SIGHAND
+// resets handlers but keeps SIG_IGN, and Node ignores SIGPIPE.
+void ResetSignals() {
+  KSigaction dfl = {SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig < 65; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    sc(__NR_rt_sigaction, sig, &dfl, 0, sizeof(unsigned long));
+  }
+}
+
+size_t Len(const char* s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+// OP_FDS: place each source fd at its target, keep the status socket, close the rest.
+// Sources may collide with targets, so every source is first copied above the highest
+// target, then dup3'ed into place (dup3 without O_CLOEXEC clears the flag).
+long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
+  int maxTarget = -1;
+  for (int i = 0; i < n; i++)
+    if (pairs[2 * i] > maxTarget) maxTarget = pairs[2 * i];
+  long r = sc(__NR_fcntl, ctx->sock, F_DUPFD_CLOEXEC, maxTarget + 1);
+  if (r < 0) return r;
+  sc(__NR_close, ctx->sock);
+  ctx->sock = (int)r;
+  int tmp[256];
+  for (int i = 0; i < n; i++) {
+    r = sc(__NR_fcntl, pairs[2 * i + 1], F_DUPFD_CLOEXEC, maxTarget + 1);
+    if (r < 0) return r;
+    tmp[i] = (int)r;
+  }
+  for (int i = 0; i < n; i++) {
+    r = sc(__NR_dup3, tmp[i], pairs[2 * i], 0);
+    if (r < 0) return r;
+  }
+  // Close every fd below the highest target that is not a target...
+  for (int fd = 0; fd <= maxTarget; fd++) {
+    bool keep = false;
+    for (int i = 0; i < n && !keep; i++) keep = pairs[2 * i] == fd;
+    if (!keep) sc(__NR_close, fd);
+  }
+  // ...and everything above it but the status socket (close_range(2), Linux 5.9).
+  unsigned lo = (unsigned)maxTarget + 1, s = (unsigned)ctx->sock;
+  if (s > lo) sc(__NR_close_range, lo, s - 1, 0);
+  sc(__NR_close_range, s + 1, ~0U, 0);
+  return 0;
+}
+
+// OP_EXEC: execve, searching PATH (from the child's environment) like execvpe(3) when
+// asked. The error reported is the most telling one: EACCES if any candidate had it.
+long Exec(const Step& s) {
+  const char* file = s.str;
+  bool slash = false;
+  for (const char* p = file; *p; p++) slash = slash || *p == '/';
+  if (!s.a || slash || !*file) return sc(__NR_execve, file, s.argv, s.envp);
+
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char* const* e = s.envp; *e; e++) {
+    const char* v = *e;
+    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
+  }
+  size_t flen = Len(file);
+  char buf[4096];
+  long err = -ENOENT;
+  bool sawEacces = false;
+  for (const char* p = path;; p++) {
+    const char* start = p;
+    while (*p && *p != ':') p++;
+    size_t dlen = (size_t)(p - start);
+    if (dlen + 1 + flen + 1 <= sizeof buf) {
+      size_t k = 0;
+      if (dlen == 0) buf[k++] = '.';  // empty PATH element means the current directory
+      for (size_t i = 0; i < dlen; i++) buf[k++] = start[i];
+      buf[k++] = '/';
+      for (size_t i = 0; i < flen; i++) buf[k++] = file[i];
+      buf[k] = 0;
+      err = sc(__NR_execve, buf, s.argv, s.envp);
+      if (err == -EACCES) sawEacces = true;
+      else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENAMETOOLONG) return err;
+    }
+    if (!*p) break;
+  }
+  return sawEacces ? -EACCES : err;
+}
+
+}  // namespace
+
+int ChildMain(void* arg) {
+  ChildCtx* ctx = static_cast<ChildCtx*>(arg);
+  sc(__NR_close, ctx->parent_sock);
+  ResetSignals();
+
+  for (int i = 0; i < ctx->nsteps; i++) {
+    const Step& s = ctx->steps[i];
+    long r = 0;
+    switch (s.op) {
+      case OP_SETNS:
+        r = sc(__NR_setns, s.a, s.b);
+        break;
+      case OP_UNSHARE:
+        r = sc(__NR_unshare, s.a);
+        break;
+      case OP_USERNS_SYNC: {
+        // The parent writes /proc/PID/{setgroups,uid_map,gid_map} (or runs newuidmap) and
+        // answers with its errno; until then we have no capabilities in the new namespace.
+        Send(ctx->sock, MSG_MAPS, i, 0, 0);
+        int32_t answer = 0;
+        do {
+          r = sc(__NR_recvfrom, ctx->sock, &answer, sizeof answer, 0, 0, 0);
+        } while (r == -EINTR);
+        if (r != (long)sizeof answer || answer != 0) Exit(127);  // the parent reports it
+        r = 0;
+        break;
+      }
+      case OP_FORK: {
+        // A joined pid/time namespace or a new pid namespace after joins applies only to
+        // children: fork once more with CLONE_PARENT so the new process is the parent's own
+        // child, report its pid, and leave. The copy goes on with the next step.
+        struct clone_args ca = {};
+        ca.flags = (uint64_t)(uint32_t)s.a | CLONE_PARENT;
+        r = sc(__NR_clone3, &ca, sizeof ca);
+        if (r > 0) {
+          Send(ctx->sock, MSG_PID, i, 0, (int32_t)r);
+          Exit(0);
+        }
+        break;
+      }
+      case OP_SETSID:
+        r = sc(__NR_setsid);
+        break;
+      case OP_SETPGID:
+        r = sc(__NR_setpgid, 0, s.a);
+        break;
+      case OP_SETHOSTNAME:
+        r = sc(__NR_sethostname, s.str, Len(s.str));
+        break;
+      case OP_SETDOMAINNAME:
+        r = sc(__NR_setdomainname, s.str, Len(s.str));
+        break;
+      case OP_SETGROUPS:
+        r = sc(__NR_setgroups, s.nlist, s.list);
+        break;
+      case OP_SETGID:
+        r = sc(__NR_setresgid, s.a, s.a, s.a);
+        break;
+      case OP_SETUID:
+        r = sc(__NR_setresuid, s.a, s.a, s.a);
+        break;
+      case OP_CHDIR:
+        r = sc(__NR_chdir, s.str);
+        break;
+      case OP_FDS:
+        r = PlaceFds(ctx, s.list, s.nlist / 2);
+        break;
+      case OP_PDEATHSIG: {
+        // Race-free die-with-parent: after PR_SET_PDEATHSIG, if the parent is already gone
+        // its end of the status socket is closed, which poll(2) shows as POLLHUP.
+        r = sc(__NR_prctl, PR_SET_PDEATHSIG, s.a, 0, 0, 0);
+        if (r < 0) break;
+        struct pollfd p = {ctx->sock, POLLRDHUP, 0};
+        r = sc(__NR_poll, &p, 1, 0);
+        if (r > 0 && (p.revents & (POLLHUP | POLLRDHUP))) Exit(127);
+        r = r < 0 ? r : 0;
+        break;
+      }
+      case OP_EXEC: {
+        unsigned long empty = 0;
+        sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
+        r = Exec(s);
+        // Signals stay deliverable from here; a failure report follows.
+        break;
+      }
+      default:
+        r = -EINVAL;
+    }
+    if (r < 0) Fail(ctx, i, r);
+  }
+  Exit(0);
+}
+
+}  // namespace nsbox

@@ -1,5 +1,190 @@
-// placeholder: filled in by its owner
+// Child exits observed through a pidfd polled by this environment's libuv loop: no SIGCHLD
+// handler (which would fight Node's own), no polling timer, no thread per child. When the
+// pidfd becomes readable the child has exited; waitid(P_PIDFD) reaps exactly that child.
+// At environment teardown (worker exit, process end) live children are killed and reaped.
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <uv.h>
+
 #include "addon.h"
+#include "errors.h"
+#include "sys.h"
+
 namespace nsbox {
-void InitPidfd(Napi::Env, Napi::Object) {}
+
+class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
+ public:
+  static Napi::Function Class(Napi::Env env) {
+    return DefineClass(env, "ChildWatch",
+                       {InstanceMethod<&ChildWatch::Kill>("kill"),
+                        InstanceMethod<&ChildWatch::SetRef>("ref"),
+                        InstanceAccessor<&ChildWatch::Pid>("pid")});
+  }
+
+  ChildWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChildWatch>(info) {
+    Napi::Env env = info.Env();
+    pid_ = info[0].As<Napi::Number>().Int32Value();
+    pidfd_ = info[1].As<Napi::Number>().Int32Value();
+    onExit_ = Napi::Persistent(info[2].As<Napi::Function>());
+    addon_ = GetAddon(env);
+    env_ = env;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int r = uv_poll_init(loop, poll_, pidfd_);
+    if (r == 0) r = uv_poll_start(poll_, UV_READABLE, OnReadable);
+    if (r != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      ThrowSys(env, -r, "uv_poll_start");
+      return;
+    }
+    Ref();  // the JS object stays alive while the child runs
+    addon_->children.insert(this);
+  }
+
+  // Kills and reaps synchronously: environment teardown only.
+  void KillAndReap() {
+    if (pidfd_ < 0) return;
+    sys::pidfd_send_signal(pidfd_, SIGKILL);
+    siginfo_t si;
+    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd_, &si, WEXITED | __WALL) < 0 && errno == EINTR) {
+    }
+    Stop();
+  }
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int) {
+    ChildWatch* self = static_cast<ChildWatch*>(handle->data);
+    if (status < 0) return;
+    siginfo_t si = {};
+    int r;
+    do {
+      r = waitid((idtype_t)P_PIDFD, (id_t)self->pidfd_, &si, WEXITED | WNOHANG | __WALL);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0 && si.si_pid == 0) return;  // spurious wake-up: not exited yet
+    Napi::Env env = self->env_;
+    Napi::HandleScope scope(env);
+    Napi::Value code = env.Null(), sig = env.Null();
+    if (r == 0) {
+      if (si.si_code == CLD_EXITED)
+        code = Napi::Number::New(env, si.si_status);
+      else
+        sig = Napi::Number::New(env, si.si_status);
+    }
+    Napi::FunctionReference cb = std::move(self->onExit_);
+    self->Stop();
+    cb.MakeCallback(env.Global(), {code, sig}, nullptr);
+  }
+
+  static void Closed(uv_handle_t* h) {
+    Addon* addon = static_cast<Addon*>(h->data);
+    delete reinterpret_cast<uv_poll_t*>(h);
+    if (--addon->closing == 0 && addon->cleanup) {
+      napi_remove_async_cleanup_hook(addon->cleanup);
+      addon->cleanup = nullptr;
+    }
+  }
+
+  void Stop() {
+    if (poll_) {
+      uv_poll_stop(poll_);
+      poll_->data = addon_;
+      addon_->closing++;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), Closed);
+      poll_ = nullptr;
+    }
+    if (pidfd_ >= 0) {
+      close(pidfd_);
+      pidfd_ = -1;
+    }
+    if (addon_->children.erase(this)) Unref();
+  }
+
+  Napi::Value Kill(const Napi::CallbackInfo& info) {
+    int sig = info[0].As<Napi::Number>().Int32Value();
+    if (pidfd_ < 0) return Napi::Number::New(info.Env(), ESRCH);
+    int r = sys::pidfd_send_signal(pidfd_, sig);
+    return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
+  }
+
+  Napi::Value SetRef(const Napi::CallbackInfo& info) {
+    if (poll_) {
+      if (info[0].ToBoolean())
+        uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+      else
+        uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Pid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pid_); }
+
+  Napi::Env env_ = Napi::Env(nullptr);
+  Addon* addon_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  int pidfd_ = -1;
+  int pid_ = 0;
+  Napi::FunctionReference onExit_;
+};
+
+static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction()) {
+    ThrowType(env, "ERR_INVALID_ARG_TYPE", "watchChild(pid, pidfd, onExit)");
+    return env.Undefined();
+  }
+  Napi::FunctionReference* c = env.GetInstanceData<Addon>()->childWatchCtor;
+  return c->New({info[0], info[1], info[2]});
+}
+
+// Environment teardown: kill and reap every child still running (a worker that ends takes
+// its children with it), and close our libuv handles so the loop can close.
+// The hook is async so Node keeps the loop turning until our handles have closed.
+static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  Addon* addon = static_cast<Addon*>(arg);
+  while (!addon->children.empty()) (*addon->children.begin())->KillAndReap();
+  if (addon->closing == 0)
+    napi_remove_async_cleanup_hook(handle);
+  else
+    addon->cleanup = handle;
+}
+
+// Synchronous kill-and-reap of one pidfd that was never handed to a watcher (spawn's caller
+// failed before it could watch): keeps "every child is reaped" true on every path.
+static Napi::Value KillReap(const Napi::CallbackInfo& info) {
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  sys::pidfd_send_signal(pidfd, SIGKILL);
+  siginfo_t si;
+  while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR) {
+  }
+  close(pidfd);
+  return info.Env().Undefined();
+}
+
+// Pipes for stdio: O_CLOEXEC on both ends; the child's end is dup'ed into place by OP_FDS.
+static Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    ThrowSys(env, errno, "pipe2");
+    return env.Undefined();
+  }
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, fds[0]);
+  a.Set(1u, fds[1]);
+  return a;
+}
+
+void InitPidfd(Napi::Env env, Napi::Object exports) {
+  Addon* addon = GetAddon(env);
+  addon->childWatchCtor = new Napi::FunctionReference(Napi::Persistent(ChildWatch::Class(env)));
+  napi_add_async_cleanup_hook(env, Cleanup, addon, nullptr);
+  exports.Set("watchChild", Napi::Function::New(env, WatchChild, "watchChild"));
+  exports.Set("killReap", Napi::Function::New(env, KillReap, "killReap"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+}
+
 }  // namespace nsbox

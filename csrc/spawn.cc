@@ -1,5 +1,365 @@
-// placeholder: filled in by its owner
+// The parent half of spawn: validate the plan (cheaply; TS validated it first), clone3 the
+// child on a private stack sharing our memory (CLONE_VM: no copy of Node's address space,
+// the vfork idea), write its id maps when it asks, and block only until it has exec'd or
+// failed — as child_process.spawn does. See plan.h for the protocol and child.cc for the child.
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <vector>
+
 #include "addon.h"
+#include "child.h"
+#include "errors.h"
+#include "fd.h"
+#include "plan.h"
+#include "sys.h"
+
+extern char** environ;
+
 namespace nsbox {
-void InitSpawn(Napi::Env, Napi::Object) {}
+
+namespace {
+
+constexpr size_t kStackSize = 256 * 1024;
+
+struct ParsedPlan {
+  uint64_t cloneFlags = 0;
+  int cgroupFd = -1;
+  std::vector<Step> steps;
+  std::vector<char*> ptrs;  // argv/envp arrays, NULL-terminated, pointing into the strings
+  std::vector<std::pair<size_t, size_t>> ptrFix;  // (step index, argv offset / envp offset)
+};
+
+// Returns an error message, or nullptr when the plan is well formed.
+const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, ParsedPlan& p) {
+  if (nw < (size_t)kHeaderWords || w[0] != kPlanVersion) return "bad plan header";
+  p.cloneFlags = (uint64_t)(uint32_t)w[1] | ((uint64_t)(uint32_t)w[2] << 32);
+  p.cgroupFd = w[3];
+  int32_t nsteps = w[4];
+  if (nsteps < 0 || nsteps > 4096) return "bad step count";
+  auto str = [&](int32_t off) -> const char* {
+    if (off < 0 || (size_t)off >= nstrs) return nullptr;
+    if (!memchr(strs + off, 0, nstrs - off)) return nullptr;
+    return strs + off;
+  };
+  size_t i = kHeaderWords;
+  std::vector<std::pair<size_t, std::pair<size_t, size_t>>> execPtrs;
+  for (int32_t k = 0; k < nsteps; k++) {
+    if (i + 2 > nw) return "truncated step";
+    int32_t op = w[i], nargs = w[i + 1];
+    if (nargs < 0 || i + 2 + (size_t)nargs > nw) return "bad step length";
+    const int32_t* a = w + i + 2;
+    Step s = {};
+    s.op = op;
+    switch (op) {
+      case OP_SETNS:
+      case OP_SETPGID:
+        if (nargs != 2 && op == OP_SETNS) return "setns takes 2 args";
+        if (nargs < 1) return "missing arg";
+        s.a = a[0];
+        s.b = nargs > 1 ? a[1] : 0;
+        break;
+      case OP_UNSHARE:
+      case OP_FORK:
+      case OP_SETGID:
+      case OP_SETUID:
+      case OP_PDEATHSIG:
+        if (nargs != 1) return "step takes 1 arg";
+        s.a = a[0];
+        break;
+      case OP_USERNS_SYNC:
+      case OP_SETSID:
+        if (nargs != 0) return "step takes no args";
+        break;
+      case OP_SETHOSTNAME:
+      case OP_SETDOMAINNAME:
+      case OP_CHDIR:
+        if (nargs != 1 || !(s.str = str(a[0]))) return "bad string arg";
+        break;
+      case OP_SETGROUPS:
+        if (nargs < 1 || a[0] != nargs - 1) return "bad group list";
+        s.list = a + 1;
+        s.nlist = a[0];
+        break;
+      case OP_FDS:
+        if (nargs < 1 || a[0] * 2 != nargs - 1 || a[0] > 256) return "bad fd list";
+        for (int32_t j = 0; j < a[0]; j++)
+          if (a[1 + 2 * j] < 0 || a[2 + 2 * j] < 0) return "bad fd";
+        s.list = a + 1;
+        s.nlist = a[0] * 2;
+        break;
+      case OP_EXEC: {
+        // file, search, argc, argv..., envc, env...
+        if (nargs < 4 || !(s.str = str(a[0]))) return "bad exec";
+        s.a = a[1];
+        int32_t argc = a[2];
+        if (argc < 0 || 3 + argc + 1 > nargs) return "bad argc";
+        int32_t envc = a[3 + argc];
+        if (envc < 0 || 4 + argc + envc != nargs) return "bad envc";
+        size_t argvAt = p.ptrs.size();
+        for (int32_t j = 0; j < argc; j++) {
+          const char* v = str(a[3 + j]);
+          if (!v) return "bad argv string";
+          p.ptrs.push_back(const_cast<char*>(v));
+        }
+        p.ptrs.push_back(nullptr);
+        size_t envAt = p.ptrs.size();
+        for (int32_t j = 0; j < envc; j++) {
+          const char* v = str(a[4 + argc + j]);
+          if (!v) return "bad env string";
+          p.ptrs.push_back(const_cast<char*>(v));
+        }
+        p.ptrs.push_back(nullptr);
+        execPtrs.push_back({p.steps.size(), {argvAt, envAt}});
+        break;
+      }
+      default:
+        return "unknown op";
+    }
+    p.steps.push_back(s);
+    i += 2 + nargs;
+  }
+  if (i != nw) return "trailing words";
+  for (auto& e : execPtrs) {  // ptrs is final now: resolve the array pointers
+    p.steps[e.first].argv = p.ptrs.data() + e.second.first;
+    p.steps[e.first].envp = p.ptrs.data() + e.second.second;
+  }
+  return nullptr;
+}
+
+struct MapsError {
+  int err = 0;
+  std::string syscall, path;
+};
+
+int WriteFile(const std::string& path, const std::string& data) {
+  Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno;
+  ssize_t n = write(fd.get(), data.data(), data.size());
+  if (n < 0) return errno;
+  return n == (ssize_t)data.size() ? 0 : EIO;
+}
+
+// Runs newuidmap/newgidmap PID RANGES... (setuid helpers from the uidmap package) and waits
+// for that one process; posix_spawn uses vfork, so this stays cheap in a large process.
+int RunHelper(const std::vector<std::string>& argv, pid_t target) {
+  std::vector<std::string> args = argv;
+  args.insert(args.begin() + 1, std::to_string(target));
+  std::vector<char*> av;
+  for (auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
+  av.push_back(nullptr);
+  pid_t pid;
+  int rc = posix_spawn(&pid, av[0], nullptr, nullptr, av.data(), environ);
+  if (rc != 0) return rc;
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return errno;
+  return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : EPERM;
+}
+
+std::vector<std::string> StringArray(Napi::Value v) {
+  std::vector<std::string> out;
+  if (!v.IsArray()) return out;
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+MapsError WriteMaps(Napi::Object maps, pid_t pid) {
+  MapsError e;
+  std::string proc = "/proc/" + std::to_string(pid) + "/";
+  std::string mode = maps.Get("mode").As<Napi::String>().Utf8Value();
+  if (mode == "helper") {
+    if ((e.err = RunHelper(StringArray(maps.Get("uidHelper")), pid))) {
+      e.syscall = "newuidmap";
+      e.path = proc + "uid_map";
+    } else if ((e.err = RunHelper(StringArray(maps.Get("gidHelper")), pid))) {
+      e.syscall = "newgidmap";
+      e.path = proc + "gid_map";
+    }
+    return e;
+  }
+  // setgroups must be denied before an unprivileged writer may write gid_map
+  // (user_namespaces(7), CVE-2014-8989).
+  struct {
+    const char* file;
+    std::string data;
+  } writes[3] = {
+      {"setgroups", maps.Get("denySetgroups").ToBoolean() ? "deny" : ""},
+      {"uid_map", maps.Get("uidMap").As<Napi::String>().Utf8Value()},
+      {"gid_map", maps.Get("gidMap").As<Napi::String>().Utf8Value()},
+  };
+  for (auto& w : writes) {
+    if (w.data.empty()) continue;
+    if ((e.err = WriteFile(proc + w.file, w.data))) {
+      e.syscall = "write";
+      e.path = proc + w.file;
+      return e;
+    }
+  }
+  return e;
+}
+
+void* Stack(Addon* addon) {
+  if (!addon->stack) {
+    void* s = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (s == MAP_FAILED) return nullptr;
+    mprotect(s, 4096, PROT_NONE);  // guard page: an overflow faults instead of corrupting
+    addon->stack = s;
+    addon->stackSize = kStackSize;
+  }
+  return addon->stack;
+}
+
+int WaitReap(int pidfd) {
+  siginfo_t info;
+  while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | __WALL) < 0)
+    if (errno != EINTR) return errno;
+  return 0;
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      !info[1].IsBuffer() || !(info[2].IsObject() || info[2].IsNull())) {
+    ThrowType(env, "ERR_INVALID_ARG_TYPE", "spawn(Int32Array, Buffer, object|null)");
+    return env.Undefined();
+  }
+  Napi::Int32Array ops = info[0].As<Napi::Int32Array>();
+  Napi::Buffer<char> strings = info[1].As<Napi::Buffer<char>>();
+  ParsedPlan plan;
+  if (const char* bad = Parse(ops.Data(), ops.ElementLength(), strings.Data(), strings.Length(), plan)) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", bad);
+    return env.Undefined();
+  }
+  Addon* addon = GetAddon(env);
+  void* stack = Stack(addon);
+  if (!stack) {
+    ThrowSys(env, errno, "mmap");
+    return env.Undefined();
+  }
+
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    ThrowSys(env, errno, "socketpair");
+    return env.Undefined();
+  }
+  Fd sock(sv[0]), childSock(sv[1]);
+
+  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get()};
+  int pidfd = -1;
+  struct clone_args ca = {};
+  // Share memory unless the child must setns into a user namespace: the kernel refuses that
+  // to a process whose mm has other users (userns_install checks mm_users).
+  bool joinsUser = false;
+  for (auto& s : plan.steps) joinsUser = joinsUser || (s.op == OP_SETNS && s.b == CLONE_NEWUSER);
+  ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (joinsUser ? 0 : CLONE_VM);
+  if (plan.cgroupFd >= 0) {
+    ca.flags |= CLONE_INTO_CGROUP;
+    ca.cgroup = (uint64_t)plan.cgroupFd;
+  }
+  ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  ca.exit_signal = 0;  // no SIGCHLD: we watch the pidfd; libuv's SIGCHLD handler stays quiet
+  ca.stack = (uint64_t)(uintptr_t)stack;
+  ca.stack_size = kStackSize;
+
+  // Signals stay blocked across clone so no handler of ours runs on the child's stack;
+  // the child resets every disposition and unblocks just before execve.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = nsbox_clone3(&ca, sizeof ca, ChildMain, &ctx);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    ThrowSys(env, (int)-pid, "clone3");
+    return env.Undefined();
+  }
+  childSock.reset();
+  Fd childPidfd(pidfd);
+
+  Fd grandPidfd;
+  long grandPid = 0;
+  Msg failure = {};
+  MapsError mapsErr;
+  bool failed = false;
+  Napi::Value mapsVal = info[2];
+  for (;;) {
+    Msg m;
+    ssize_t n = recv(sock.get(), &m, sizeof m, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EOF: exec'd (CLOEXEC) or exited
+    if (n != sizeof m) continue;
+    if (m.kind == MSG_ERROR && !failed) {
+      failed = true;
+      failure = m;
+    } else if (m.kind == MSG_MAPS) {
+      int32_t answer = EINVAL;
+      if (mapsVal.IsObject()) {
+        mapsErr = WriteMaps(mapsVal.As<Napi::Object>(), (pid_t)pid);
+        answer = mapsErr.err;
+      }
+      if (answer && !failed) {
+        failed = true;
+        failure = {MSG_ERROR, m.step, answer, 0};
+      }
+      send(sock.get(), &answer, sizeof answer, MSG_NOSIGNAL);
+    } else if (m.kind == MSG_PID) {
+      grandPid = m.value;
+      int fd = sys::pidfd_open((pid_t)grandPid, 0);
+      if (fd < 0 && !failed) {
+        failed = true;
+        failure = {MSG_ERROR, m.step, -fd, 0};
+      }
+      grandPidfd.reset(fd < 0 ? -1 : fd);
+    }
+  }
+  sock.reset();
+
+  Fd* live = &childPidfd;
+  long livePid = pid;
+  if (grandPid > 0) {
+    WaitReap(childPidfd.get());  // the intermediate exits right after reporting
+    live = &grandPidfd;
+    livePid = grandPid;
+  }
+  Napi::Object result = Napi::Object::New(env);
+  if (failed) {
+    if (live->valid()) {
+      sys::pidfd_send_signal(live->get(), SIGKILL);
+      WaitReap(live->get());
+    } else if (grandPid > 0) {
+      kill((pid_t)grandPid, SIGKILL);
+      waitpid((pid_t)grandPid, nullptr, __WALL);
+    }
+    result.Set("ok", false);
+    result.Set("step", failure.step);
+    result.Set("errno", failure.err);
+    result.Set("pid", (double)livePid);
+    if (!mapsErr.syscall.empty()) {
+      result.Set("syscall", mapsErr.syscall);
+      result.Set("path", mapsErr.path);
+    }
+    return result;
+  }
+  result.Set("ok", true);
+  result.Set("pid", (double)livePid);
+  result.Set("pidfd", live->release());
+  return result;
+}
+
+}  // namespace
+
+void InitSpawn(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+}
+
 }  // namespace nsbox

@@ -63,13 +63,14 @@ export interface NativeFeatures {
 /** Result of a native spawn: either a started child or the failing step. @internal */
 export type NativeSpawnResult =
   | { ok: true; pid: number; pidfd: number }
-  | { ok: false; step: number; errno: number; pid: number };
+  | { ok: false; step: number; errno: number; pid: number; syscall?: string; path?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
 export interface NativeChildWatch {
   /** pidfd_send_signal(2); returns 0 or a positive errno (ESRCH once exited). */
   kill(signal: number): number;
-  /** Stop watching without reaping: used only by the environment cleanup path. */
+  /** uv_ref/uv_unref of the poll handle. */
+  ref(on: boolean): void;
   readonly pid: number;
 }
 
@@ -115,6 +116,10 @@ export interface NativeBinding {
   // pidfd.cc
   /** Starts polling `pidfd` in this thread's event loop; calls onExit(code, signal) once. */
   watchChild(pid: number, pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeChildWatch;
+  /** SIGKILL + waitid + close for a pidfd no watcher owns yet. */
+  killReap(pidfd: number): void;
+  /** pipe2(O_CLOEXEC): [read end, write end]. */
+  pipe(): [number, number];
 }
 
 /** How the parent writes the id maps of a new user namespace. @internal */

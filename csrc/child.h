@@ -1,0 +1,35 @@
+// The child side of spawn: runs the parsed plan with async-signal-safe code only.
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+namespace nsbox {
+
+// One parsed step. Pointers point into memory the parent keeps alive until the child has
+// exec'd or exited (the parent blocks on the status socket until then).
+struct Step {
+  int32_t op;
+  int32_t a;            // first numeric argument (fd, flags, id, signal, count)
+  int32_t b;            // second numeric argument
+  const char* str;      // string argument (hostname, cwd, exec file)
+  const int32_t* list;  // list arguments (gids; fd pairs)
+  int32_t nlist;
+  char* const* argv;    // OP_EXEC
+  char* const* envp;    // OP_EXEC
+};
+
+struct ChildCtx {
+  const Step* steps;
+  int nsteps;
+  int sock;         // status socket, child end (CLOEXEC)
+  int parent_sock;  // parent end: closed first thing in the child
+};
+
+// Entry point of the cloned child; never returns (execs or exits).
+int ChildMain(void* ctx);
+
+// clone3(2) that runs fn(arg) on the new stack in the child (like clone(2)'s wrapper).
+// Returns the child's pid (or -errno) in the parent.
+extern "C" long nsbox_clone3(void* args, unsigned long size, int (*fn)(void*), void* arg);
+
+}  // namespace nsbox

@@ -1,0 +1,165 @@
+/**
+ * The process `spawn` returns: shaped like Node's ChildProcess (`pid`, stdio streams,
+ * `kill()`, 'spawn'/'exit'/'close' events) plus `exited` and `namespace(type)`.
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { constants as osConstants } from 'node:os';
+import { invalidArgValue, SysError } from '../errors.js';
+import { native, type NativeChildWatch } from '../native.js';
+import { openNamespace, type Namespace } from './namespace.js';
+import { type NamespaceFile } from './types.js';
+
+/** How a child ended: an exit code, or the signal that killed it. */
+export interface ExitStatus {
+  /** Exit code, or null if a signal ended it. */
+  code: number | null;
+  /** The signal's name (as child_process reports it), or null. */
+  signal: NodeJS.Signals | null;
+}
+
+const signalNames = new Map<number, NodeJS.Signals>(
+  Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
+);
+
+/** Signal name or number → number; throws ERR_* for unknown names. @internal */
+export function signalNumber(sig: NodeJS.Signals | number | undefined, name = 'signal'): number {
+  if (sig === undefined) return osConstants.signals.SIGTERM;
+  if (typeof sig === 'number' && Number.isInteger(sig) && sig >= 0 && sig < 65) return sig;
+  if (typeof sig === 'string' && sig in osConstants.signals) return osConstants.signals[sig as NodeJS.Signals];
+  throw invalidArgValue(name, sig, 'is not a known signal');
+}
+
+const live = new Set<NsboxChild>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // process.exit() skips the environment teardown that kills and reaps children natively;
+  // nsbox children never outlive the program that made them.
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+}
+
+/** @internal */
+export interface ChildInit {
+  pid: number;
+  pidfd: number;
+  stdio: Array<Readable | Writable | null>;
+  /** Called once the child has exited (timers, abort listeners). */
+  onExit: () => void;
+}
+
+/**
+ * A running (or finished) child made by {@link spawn}.
+ *
+ * Events, as ChildProcess: `'spawn'` (next tick after a successful start), `'exit'`
+ * `(code, signal)` when the process has been reaped, `'close'` `(code, signal)` once it
+ * has exited and its stdio streams have closed.
+ */
+export class NsboxChild extends EventEmitter {
+  /** The child's pid, in the caller's pid namespace. */
+  readonly pid: number;
+  /** The parent's end of the child's stdin when `stdio[0]` was 'pipe', else null. */
+  readonly stdin: Writable | null;
+  /** The parent's end of the child's stdout when `stdio[1]` was 'pipe', else null. */
+  readonly stdout: Readable | null;
+  /** The parent's end of the child's stderr when `stdio[2]` was 'pipe', else null. */
+  readonly stderr: Readable | null;
+  /** Every stdio entry, index = child fd ('pipe' entries are streams, others null). */
+  readonly stdio: ReadonlyArray<Readable | Writable | null>;
+  /** Exit code once exited by itself, else null. */
+  exitCode: number | null = null;
+  /** The signal that ended the child, else null. */
+  signalCode: NodeJS.Signals | null = null;
+  /** True once `kill()` has sent a signal successfully. */
+  killed = false;
+  /** Resolves with the exit status when the child has exited and been reaped. Never rejects. */
+  readonly exited: Promise<ExitStatus>;
+
+  readonly #watch: NativeChildWatch;
+  #running = true;
+
+  /** @internal */
+  constructor(init: ChildInit) {
+    super();
+    this.pid = init.pid;
+    this.stdio = init.stdio;
+    this.stdin = (init.stdio[0] as Writable | null) ?? null;
+    this.stdout = (init.stdio[1] as Readable | null) ?? null;
+    this.stderr = (init.stdio[2] as Readable | null) ?? null;
+    let resolve!: (s: ExitStatus) => void;
+    this.exited = new Promise((r) => (resolve = r));
+    const streams = init.stdio.filter((s): s is Readable | Writable => s !== null);
+    let open = streams.length + 1; // +1: the exit itself
+    const closeOne = () => {
+      if (--open === 0) this.emit('close', this.exitCode, this.signalCode);
+    };
+    for (const s of streams) s.once('close', closeOne);
+    this.#watch = native.watchChild(init.pid, init.pidfd, (code, signal) => {
+      this.#running = false;
+      live.delete(this);
+      this.exitCode = code;
+      this.signalCode = signal === null ? null : (signalNames.get(signal) ?? null);
+      init.onExit();
+      this.emit('exit', this.exitCode, this.signalCode);
+      resolve({ code: this.exitCode, signal: this.signalCode });
+      closeOne();
+    });
+    live.add(this);
+    installExitHook();
+    process.nextTick(() => this.emit('spawn'));
+  }
+
+  /** True until the child has exited and been reaped. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /**
+   * Sends a signal (default SIGTERM) with pidfd_send_signal(2): it can never hit a reused
+   * pid. Returns true if the signal was sent, false if the child had already exited.
+   * @throws ERR_INVALID_ARG_VALUE for an unknown signal; SysError (EPERM) if not allowed.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const n = signalNumber(signal);
+    if (!this.#running) return false;
+    const err = this.#watch.kill(n);
+    if (err === 0) {
+      this.killed = true;
+      return true;
+    }
+    if (err === 3 /* ESRCH */) return false;
+    throw new SysError(err, 'pidfd_send_signal', { pid: this.pid });
+  }
+
+  /**
+   * Opens one of the child's namespaces (/proc/PID/ns/TYPE) as a handle. Race-free: the pid
+   * cannot be reused before nsbox reaps the child.
+   * @throws ERR_INVALID_ARG_VALUE for an unknown type; SysError ESRCH once the child has exited.
+   */
+  namespace(type: NamespaceFile): Namespace {
+    if (!this.#running) throw new SysError(3, 'open', { path: `/proc/${this.pid}/ns/${String(type)}`, pid: this.pid });
+    return openNamespace(type, { pid: this.pid });
+  }
+
+  /** Lets the event loop exit while the child runs (as ChildProcess.unref). */
+  unref(): this {
+    this.#watch.ref(false);
+    return this;
+  }
+
+  /** Undoes unref(). */
+  ref(): this {
+    this.#watch.ref(true);
+    return this;
+  }
+
+  /** Kills the child (SIGKILL) if it still runs and waits until it is reaped. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill('SIGKILL');
+    await this.exited;
+  }
+}

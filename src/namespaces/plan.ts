@@ -1,0 +1,111 @@
+/**
+ * The spawn plan: an ordered list of steps that the child runs between clone3(2) and
+ * execve(2), serialised here once and executed natively with async-signal-safe code only
+ * (csrc/plan.h, csrc/child.cc). Each step remembers how to describe its failure, so a
+ * `(step index, errno)` from the child becomes a full {@link SysError}.
+ *
+ * Later capabilities (mounts, pivot_root, cgroup placement, capabilities, seccomp,
+ * landlock) are new opcodes plus a builder method here; nothing else changes.
+ * @internal
+ * @module
+ */
+import { K } from '../native.js';
+
+/** How a failed step is reported. @internal */
+export interface StepInfo {
+  /** The step's name as `SysError.step` shows it. */
+  readonly step: string;
+  /** The syscall that failed. */
+  readonly syscall: string;
+  readonly path?: string;
+}
+
+/** The serialised plan handed to native spawn. @internal */
+export interface SerializedPlan {
+  readonly ops: Int32Array;
+  readonly strings: Buffer;
+  readonly steps: readonly StepInfo[];
+}
+
+/** Builds a plan; every method appends one step. @internal */
+export class PlanBuilder {
+  cloneFlags = 0;
+  cgroupFd = -1;
+  private readonly words: number[] = [];
+  private readonly texts: string[] = [];
+  private strBytes = 0;
+  private readonly infos: StepInfo[] = [];
+
+  private str(s: string): number {
+    const off = this.strBytes;
+    this.texts.push(s);
+    this.strBytes += Buffer.byteLength(s, 'utf8') + 1;
+    return off;
+  }
+
+  private push(op: number, args: number[], info: StepInfo): this {
+    this.words.push(op, args.length, ...args);
+    this.infos.push(info);
+    return this;
+  }
+
+  setns(fd: number, nstype: number, type: string): this {
+    return this.push(K.OP.SETNS!, [fd, nstype], { step: `setns:${type}`, syscall: 'setns' });
+  }
+  unshare(flags: number): this {
+    return this.push(K.OP.UNSHARE!, [flags], { step: 'unshare', syscall: 'unshare' });
+  }
+  usernsSync(): this {
+    return this.push(K.OP.USERNS_SYNC!, [], { step: 'idmap', syscall: 'write' });
+  }
+  fork(flags: number): this {
+    return this.push(K.OP.FORK!, [flags], { step: 'fork', syscall: 'clone3' });
+  }
+  setsid(): this {
+    return this.push(K.OP.SETSID!, [], { step: 'setsid', syscall: 'setsid' });
+  }
+  setpgid(pgid: number): this {
+    return this.push(K.OP.SETPGID!, [pgid], { step: 'setpgid', syscall: 'setpgid' });
+  }
+  sethostname(name: string): this {
+    return this.push(K.OP.SETHOSTNAME!, [this.str(name)], { step: 'hostname', syscall: 'sethostname' });
+  }
+  setdomainname(name: string): this {
+    return this.push(K.OP.SETDOMAINNAME!, [this.str(name)], { step: 'domainname', syscall: 'setdomainname' });
+  }
+  setgroups(gids: readonly number[]): this {
+    return this.push(K.OP.SETGROUPS!, [gids.length, ...gids], { step: 'groups', syscall: 'setgroups' });
+  }
+  setgid(gid: number): this {
+    return this.push(K.OP.SETGID!, [gid], { step: 'gid', syscall: 'setresgid' });
+  }
+  setuid(uid: number): this {
+    return this.push(K.OP.SETUID!, [uid], { step: 'uid', syscall: 'setresuid' });
+  }
+  chdir(path: string): this {
+    return this.push(K.OP.CHDIR!, [this.str(path)], { step: 'cwd', syscall: 'chdir', path });
+  }
+  /** `pairs`: [target, source] fd pairs; every other fd is closed. */
+  fds(pairs: ReadonlyArray<readonly [number, number]>): this {
+    const flat = pairs.flatMap(([t, s]) => [t, s]);
+    return this.push(K.OP.FDS!, [pairs.length, ...flat], { step: 'stdio', syscall: 'dup3' });
+  }
+  pdeathsig(signal: number): this {
+    return this.push(K.OP.PDEATHSIG!, [signal], { step: 'die-with-parent', syscall: 'prctl' });
+  }
+  exec(file: string, search: boolean, argv: readonly string[], env: readonly string[]): this {
+    const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), env.length, ...env.map((e) => this.str(e))];
+    return this.push(K.OP.EXEC!, args, { step: 'exec', syscall: 'execve', path: file });
+  }
+
+  build(): SerializedPlan {
+    const lo = this.cloneFlags >>> 0;
+    const hi = Math.floor(this.cloneFlags / 2 ** 32) >>> 0;
+    const header = [K.PLAN_VERSION, lo | 0, hi | 0, this.cgroupFd, this.infos.length];
+    return {
+      ops: Int32Array.from([...header, ...this.words]),
+      strings: Buffer.from(this.texts.length ? `${this.texts.join('\0')}\0` : '', 'utf8'),
+      steps: this.infos,
+    };
+  }
+}
