@@ -5,6 +5,7 @@
  * @module
  */
 export { SysError, type SysErrorContext, type NsboxErrorCode } from './errors.js';
+export { features, type Features, type CapabilitySets } from './features.js';
 export * from './namespaces/index.js';
 export * from './cgroups/index.js';
 export * from './fs/index.js';

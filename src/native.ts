@@ -43,21 +43,28 @@ export interface NativeConstants {
   readonly PLAN_VERSION: number;
 }
 
-/** What features.cc probes once. @internal */
+/**
+ * What features.cc probes once; src/features.ts documents, caches and freezes it.
+ * Each boolean says the kernel has the interface (the syscall answered with something other
+ * than ENOSYS/ENOTTY), not that this process may use it for everything.
+ * @internal
+ */
 export interface NativeFeatures {
-  clone3: boolean;
-  cloneIntoCgroup: boolean;
-  pidfd: boolean;
-  pidfdSendSignal: boolean;
-  closeRange: boolean;
-  timeNamespace: boolean;
-  newMountApi: boolean;
-  mountSetattr: boolean;
-  openat2: boolean;
-  userNamespaces: boolean;
-  nsGetIoctls: boolean;
-  euid: number;
-  egid: number;
+  readonly clone3: boolean;
+  readonly cloneIntoCgroup: boolean;
+  readonly pidfd: boolean;
+  readonly pidfdSendSignal: boolean;
+  readonly closeRange: boolean;
+  readonly timeNamespace: boolean;
+  readonly newMountApi: boolean;
+  readonly mountSetattr: boolean;
+  readonly openat2: boolean;
+  readonly userNamespaces: boolean;
+  /** 0 when a user namespace could be created, else the positive errno clone(CLONE_NEWUSER) gave. */
+  readonly userNamespacesErrno: number;
+  readonly nsGetIoctls: boolean;
+  readonly euid: number;
+  readonly egid: number;
 }
 
 /** Result of a native spawn: either a started child or the failing step. @internal */

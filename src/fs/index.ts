@@ -1,5 +1,5 @@
 /**
- * `nsbox/fs`.
+ * `nsbox/fs`: mounts. For now the mount table reader, `mountinfo()`.
  * @module
  */
-export {};
+export { mountinfo, parseMountinfo, type MountInfoEntry, type MountPropagation } from './mountinfo.js';
