@@ -280,8 +280,13 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   long pid = nsbox_clone3(&ca, sizeof ca, ChildMain, &ctx);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
-    ThrowSys(env, (int)-pid, "clone3");
-    return env.Undefined();
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("ok", false);
+    result.Set("step", -1);  // the clone itself
+    result.Set("errno", (double)-pid);
+    result.Set("pid", 0);
+    result.Set("syscall", "clone3");
+    return result;
   }
   childSock.reset();
   Fd childPidfd(pidfd);

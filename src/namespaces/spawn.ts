@@ -258,7 +258,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const p = plan.build();
     const r = native.spawn(p.ops, p.strings, c.maps);
     if (!r.ok) {
-      const info = p.steps[r.step] ?? { step: 'unknown', syscall: 'unknown' };
+      const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
       const ctx: { step: string; path?: string; pid: number } = { step: info.step, pid: r.pid };
       const path = r.path ?? info.path;
       if (path !== undefined) ctx.path = path;
