@@ -4,3 +4,13 @@
  * @module
  */
 export { NAMESPACE_TYPES, NAMESPACE_FILES, isNamespaceType, type NamespaceType, type NamespaceFile } from './types.js';
+export {
+  Namespace,
+  openNamespace,
+  openNamespacePath,
+  createNamespace,
+  type CreatableNamespaceType,
+  type OpenNamespaceOptions,
+} from './namespace.js';
+export { persistNamespace, unpersistNamespace } from './persist.js';
+export { unshare, setns, withNamespaces, ThreadNamespaces, type ThreadNamespaceType } from './thread.js';
