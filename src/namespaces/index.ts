@@ -12,5 +12,5 @@ export {
   type CreatableNamespaceType,
   type OpenNamespaceOptions,
 } from './namespace.js';
-export { persistNamespace, unpersistNamespace } from './persist.js';
+export { persistNamespace, unpersistNamespace, type PersistNamespaceOptions } from './persist.js';
 export { unshare, setns, withNamespaces, ThreadNamespaces, type ThreadNamespaceType } from './thread.js';

@@ -23,6 +23,12 @@ function fsError(err: unknown, syscall: string, path: string): Error {
   return typeof e.errno === 'number' ? new SysError(e.errno, syscall, { path }) : (err as Error);
 }
 
+/** Options of {@link persistNamespace}. */
+export interface PersistNamespaceOptions {
+  /** Fail with `EEXIST` if `path` exists, as `ip netns add` does. Default `false`. */
+  exclusive?: boolean;
+}
+
 /**
  * Bind-mounts `ns` onto `path` (mount(2) with MS_BIND from `/proc/self/fd/N`) so that it
  * outlives every fd and process, creating `path` as an empty file if it is missing. Does
@@ -32,12 +38,11 @@ function fsError(err: unknown, syscall: string, path: string): Error {
  * The mount is made in the calling thread's mount namespace. Needs CAP_SYS_ADMIN over that
  * mount namespace. Does not change the calling thread's namespaces.
  *
- * @param options.exclusive - fail with `EEXIST` if `path` exists (as `ip netns add` does).
  * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` (non-absolute path) before any
  * syscall; `ERR_HANDLE_CLOSED`; SysError `EEXIST`/`EACCES`/`ENOENT` (syscall `'open'`),
  * `EPERM`/`EINVAL` (syscall `'mount'`, with `path` and `dest`).
  */
-export function persistNamespace(ns: Namespace, path: string, options: { exclusive?: boolean } = {}): void {
+export function persistNamespace(ns: Namespace, path: string, options: PersistNamespaceOptions = {}): void {
   if (!(ns instanceof Namespace)) throw invalidArgType('ns', 'an instance of Namespace', ns);
   checkTarget(path);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);

@@ -1,6 +1,8 @@
 // Namespace handles against the real kernel, with /proc and nsenter/ip as witnesses.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import { SysError } from '../../src/errors.js';
 import {
@@ -150,6 +152,54 @@ describe('Namespace', () => {
     }
     expect(fdCount()).toBe(before);
   });
+});
+
+test('a leaked handle: GC closes its fd and emits an NsboxWarning', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const { fd, id } = (() => {
+      const ns = openNamespace('net');
+      return { fd: ns[kFd], id: ns.id };
+    })();
+    expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(id);
+    for (let i = 0; i < 50 && warnings.length === 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(warnings).toContainEqual(expect.objectContaining({ name: 'NsboxWarning', code: 'NSBOX_LEAKED_HANDLE' }));
+    expect(warnings[0]!.message).toContain(id);
+    let now = 'closed';
+    try {
+      now = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // ENOENT: closed
+    }
+    expect(now).not.toBe(id);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('a closed handle is not reported as leaked', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    (() => openNamespace('uts').close())();
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(warnings.filter((w) => (w as { code?: string }).code === 'NSBOX_LEAKED_HANDLE')).toEqual([]);
+  } finally {
+    process.off('warning', onWarning);
+  }
 });
 
 describe('openNamespacePath', () => {

@@ -93,6 +93,15 @@ describe('persistNamespace', () => {
     expect(mountedAt(path)).toBe(false);
   });
 
+  rootTest('a new mnt namespace can be persisted in the older one', () => {
+    const path = join(dir, 'newmnt');
+    using ns = createNamespace('mnt');
+    persistNamespace(ns, path);
+    expect(mounts().find((m) => m.point === path)?.fstype).toBe('nsfs');
+    unpersistNamespace(path);
+    expect(existsSync(path)).toBe(false);
+  });
+
   rootTest('unpersistNamespace refuses a file that is not a namespace, unmounting nothing', () => {
     const path = join(dir, 'plain');
     writeFileSync(path, '');
