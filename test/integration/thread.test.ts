@@ -5,6 +5,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { SysError } from '../../src/errors.js';
 import { createNamespace, openNamespace, setns, unshare, withNamespaces } from '../../src/namespaces/index.js';
 import { NAMESPACE_TYPES, kFd } from '../../src/namespaces/types.js';
+import { K, native } from '../../src/native.js';
 import { rootTest } from '../helpers/env.js';
 
 const here = (t: string): string => readlinkSync(`/proc/thread-self/ns/${t}`);
@@ -162,5 +163,37 @@ describe('withNamespaces', () => {
       return [inside, here('net')];
     });
     expect(await p).toEqual([target.id, before]);
+  });
+});
+
+const EUSERS = 87;
+
+// Why nsbox refuses these kinds on a thread: the kernel's own answers, asked directly.
+describe('kernel behaviour behind ERR_NSBOX_THREAD_NAMESPACE', () => {
+  test('unshare(CLONE_NEWUSER) in this multi-threaded process is EINVAL', () => {
+    expect(() => native.unshareThread(K.CLONE_NEWUSER)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'unshare' }));
+  });
+
+  rootTest('setns into a mount namespace from one thread is EINVAL (shared fs_struct)', () => {
+    using mnt = createNamespace('mnt');
+    expect(() => native.setnsThread(mnt[kFd], K.CLONE_NEWNS)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'setns' }));
+  });
+
+  rootTest('a pid namespace unshared on a thread cannot be opened before it has a process (ENOENT)', () => {
+    expect(() => native.nsCreate(K.CLONE_NEWPID, 'pid_for_children')).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'open', path: '/proc/thread-self/ns/pid_for_children' }),
+    );
+  });
+
+  rootTest('setns into a time namespace from one thread is EUSERS', () => {
+    const fd = native.nsCreate(K.CLONE_NEWTIME, 'time_for_children');
+    try {
+      // Neither libuv nor os.constants name EUSERS: 87 in asm-generic/errno.h (x86-64, arm64).
+      expect(() => native.setnsThread(fd, K.CLONE_NEWTIME)).toThrow(
+        expect.objectContaining({ errno: -EUSERS, syscall: 'setns' }),
+      );
+    } finally {
+      native.close(fd);
+    }
   });
 });
