@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -234,8 +235,15 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
   CreateJob job;
   job.flag = flag;
   job.path = path.c_str();
+  // Start the thread with every signal blocked (it inherits the creator's mask,
+  // pthread_sigmask(3)), so process-directed signals go to the threads that handle them.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t thread;
-  if (int err = pthread_create(&thread, nullptr, CreateThread, &job)) {
+  int err = pthread_create(&thread, nullptr, CreateThread, &job);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (err != 0) {
     ThrowSys(env, err, "pthread_create");
     return env.Undefined();
   }
