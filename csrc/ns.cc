@@ -1,5 +1,310 @@
-// placeholder: filled in by its owner
+// Namespace handles: open/fstat/ioctl(NS_GET_*) on nsfs files, setns/unshare on the calling
+// thread, a namespace made on a dedicated thread, and raw mount(2)/umount2(2).
+//
+// Thin native (STYLE.md): TS (src/namespaces/*.ts) validates and builds errors; this file
+// only makes the syscalls, owns fds until they are handed to JS, and reports errno through
+// ThrowSys. Every fd it returns is O_CLOEXEC.
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
 #include "addon.h"
+#include "errors.h"
+#include "fd.h"
+
 namespace nsbox {
-void InitNs(Napi::Env, Napi::Object) {}
+namespace {
+
+// The cheap second check of an argument TS already validated.
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
+  if (!info[i].IsNumber()) {
+    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a number argument");
+    return false;
+  }
+  *out = info[i].As<Napi::Number>().Int32Value();
+  return true;
+}
+
+bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* out) {
+  int32_t v;
+  if (!ArgInt(info, i, &v)) return false;
+  if (v < 0) {
+    ThrowType(info.Env(), "ERR_OUT_OF_RANGE", "fd must be >= 0");
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!info[i].IsString()) {
+    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a string argument");
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
+// string | null: `present` is false for null (mount(2) accepts NULL source/fstype/data).
+bool ArgOptString(const Napi::CallbackInfo& info, size_t i, std::string* out, bool* present) {
+  if (info[i].IsNull() || info[i].IsUndefined()) {
+    *present = false;
+    return true;
+  }
+  *present = true;
+  return ArgString(info, i, out);
+}
+
+// Makes sure an fd handed to JS is close-on-exec. ioctl(NS_GET_USERNS/NS_GET_PARENT) already
+// opens its fd O_CLOEXEC (fs/nsfs.c open_related_ns), so this is normally one F_GETFD.
+int EnsureCloexec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0) return errno;
+  if (!(flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) return errno;
+  return 0;
+}
+
+// nsOpen(path): open(2) O_RDONLY|O_CLOEXEC. An nsfs file needs no more than read access to
+// be passed to setns(2) or the NS_GET_* ioctls (ioctl_ns(2)).
+Napi::Value NsOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, &path)) return env.Undefined();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ThrowSys(env, errno, "open", path.c_str());
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// nsStat(fd): [st_dev, st_ino]. The pair identifies a namespace (ioctl_ns(2), "Discovering
+// namespace type"); readlink /proc/PID/ns/X prints the inode as "net:[INO]".
+Napi::Value NsStat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    ThrowSys(env, errno, "fstat");
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, static_cast<double>(st.st_dev)));
+  out.Set(1u, Napi::Number::New(env, static_cast<double>(st.st_ino)));
+  return out;
+}
+
+// nsGetType(fd): ioctl(NS_GET_NSTYPE) returns the CLONE_NEW* value of the namespace; ENOTTY
+// means the fd is not an nsfs file (TS turns that into ERR_INVALID_ARG_VALUE).
+Napi::Value NsGetType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  int type = ioctl(fd, NS_GET_NSTYPE);
+  if (type < 0) {
+    ThrowSys(env, errno, "ioctl");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, type);
+}
+
+// nsGetRelative(fd, 'userns' | 'parent'): ioctl(NS_GET_USERNS) gives the owning user
+// namespace, ioctl(NS_GET_PARENT) the parent of a user or pid namespace; both return a new
+// fd, or EPERM when the answer lies outside the caller's namespace scope (ioctl_ns(2)).
+Napi::Value NsGetRelative(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  std::string which;
+  if (!ArgFd(info, 0, &fd) || !ArgString(info, 1, &which)) return env.Undefined();
+  unsigned long request;
+  if (which == "userns") {
+    request = NS_GET_USERNS;
+  } else if (which == "parent") {
+    request = NS_GET_PARENT;
+  } else {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "which must be 'userns' or 'parent'");
+    return env.Undefined();
+  }
+  Fd rel(ioctl(fd, request));
+  if (!rel.valid()) {
+    ThrowSys(env, errno, "ioctl");
+    return env.Undefined();
+  }
+  if (int err = EnsureCloexec(rel.get())) {
+    ThrowSys(env, err, "fcntl");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, rel.release());
+}
+
+// nsGetOwnerUid(fd): ioctl(NS_GET_OWNER_UID) writes the uid of the user namespace's creator,
+// as seen from the caller's user namespace (ioctl_ns(2)); EINVAL if fd is not a user ns.
+Napi::Value NsGetOwnerUid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  uid_t uid;
+  if (ioctl(fd, NS_GET_OWNER_UID, &uid) < 0) {
+    ThrowSys(env, errno, "ioctl");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(uid));
+}
+
+// close(fd). On Linux the fd is released even when close(2) reports EINTR (close(2), "Dealing
+// with error returns"), so retrying would risk closing someone else's fd: EINTR is not an error.
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  if (close(fd) < 0 && errno != EINTR) ThrowSys(env, errno, "close");
+  return env.Undefined();
+}
+
+// setnsThread(fd, nstype): setns(2) moves the *calling thread* only. TS refuses the kinds a
+// multi-threaded process cannot join (user, mnt, time) before calling this.
+Napi::Value SetnsThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  int32_t nstype;
+  if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, &nstype)) return env.Undefined();
+  if (setns(fd, nstype) < 0) ThrowSys(env, errno, "setns");
+  return env.Undefined();
+}
+
+// unshareThread(flags): unshare(2) of the calling thread only; other threads (libuv's pool,
+// workers) stay where they were. See docs/threading.md.
+Napi::Value UnshareThread(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t flags;
+  if (!ArgInt(info, 0, &flags)) return env.Undefined();
+  if (unshare(flags) < 0) ThrowSys(env, errno, "unshare");
+  return env.Undefined();
+}
+
+// nsCreate(flag, name): makes a new namespace without moving any thread that runs JS or libuv
+// work. A dedicated thread calls unshare(flag), opens /proc/thread-self/ns/<name> (the fd
+// keeps the namespace alive, namespaces(7) "The /proc/[pid]/ns/ directory"), and exits.
+// The JS thread waits for it: both steps are quick, and a namespace fd is all that is left.
+// pthread_create rather than std::thread: node-gyp builds with -fno-exceptions, and a failed
+// std::thread constructor would abort the process instead of reporting EAGAIN.
+struct CreateJob {
+  int flag;
+  const char* path;
+  int fd = -1;
+  int err = 0;
+  const char* failed = nullptr;
+};
+
+void* CreateThread(void* arg) {
+  // Only syscalls on the job's fields: no JS, no allocation, no locks.
+  CreateJob* job = static_cast<CreateJob*>(arg);
+  if (unshare(job->flag) < 0) {
+    job->err = errno;
+    job->failed = "unshare";
+    return nullptr;
+  }
+  job->fd = open(job->path, O_RDONLY | O_CLOEXEC);
+  if (job->fd < 0) {
+    job->err = errno;
+    job->failed = "open";
+  }
+  return nullptr;
+}
+
+Napi::Value NsCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t flag;
+  std::string name;
+  if (!ArgInt(info, 0, &flag) || !ArgString(info, 1, &name)) return env.Undefined();
+  if (name.empty() || name.find('/') != std::string::npos) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "name must be a /proc/PID/ns file name");
+    return env.Undefined();
+  }
+  const std::string path = "/proc/thread-self/ns/" + name;
+  CreateJob job;
+  job.flag = flag;
+  job.path = path.c_str();
+  // Start the thread with every signal blocked (it inherits the creator's mask,
+  // pthread_sigmask(3)), so process-directed signals go to the threads that handle them.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t thread;
+  int err = pthread_create(&thread, nullptr, CreateThread, &job);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (err != 0) {
+    ThrowSys(env, err, "pthread_create");
+    return env.Undefined();
+  }
+  pthread_join(thread, nullptr);
+  if (job.failed != nullptr) {
+    const bool opening = job.failed[0] == 'o';
+    ThrowSys(env, job.err, job.failed, opening ? path.c_str() : nullptr);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, job.fd);
+}
+
+// mount(source, target, fstype, flags, data): mount(2) with raw arguments; TS maps names to
+// flags. The error names source and target like Node's two-path errors.
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source, target, fstype, data;
+  bool hasSource, hasFstype, hasData;
+  int32_t flags;
+  if (!ArgOptString(info, 0, &source, &hasSource) || !ArgString(info, 1, &target) ||
+      !ArgOptString(info, 2, &fstype, &hasFstype) || !ArgInt(info, 3, &flags) ||
+      !ArgOptString(info, 4, &data, &hasData)) {
+    return env.Undefined();
+  }
+  if (mount(hasSource ? source.c_str() : nullptr, target.c_str(),
+            hasFstype ? fstype.c_str() : nullptr, static_cast<unsigned long>(static_cast<uint32_t>(flags)),
+            hasData ? data.c_str() : nullptr) < 0) {
+    if (hasSource) {
+      ThrowSys(env, errno, "mount", source.c_str(), target.c_str());
+    } else {
+      ThrowSys(env, errno, "mount", target.c_str());
+    }
+  }
+  return env.Undefined();
+}
+
+// umount2(target, flags): umount2(2); MNT_DETACH makes the mount unreachable now and frees it
+// once no longer busy, which is what `ip netns delete` and `umount -l` do.
+Napi::Value Umount2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string target;
+  int32_t flags;
+  if (!ArgString(info, 0, &target) || !ArgInt(info, 1, &flags)) return env.Undefined();
+  if (umount2(target.c_str(), flags) < 0) ThrowSys(env, errno, "umount2", target.c_str());
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitNs(Napi::Env env, Napi::Object exports) {
+  exports.Set("nsOpen", Napi::Function::New(env, NsOpen, "nsOpen"));
+  exports.Set("nsStat", Napi::Function::New(env, NsStat, "nsStat"));
+  exports.Set("nsGetType", Napi::Function::New(env, NsGetType, "nsGetType"));
+  exports.Set("nsGetRelative", Napi::Function::New(env, NsGetRelative, "nsGetRelative"));
+  exports.Set("nsGetOwnerUid", Napi::Function::New(env, NsGetOwnerUid, "nsGetOwnerUid"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("setnsThread", Napi::Function::New(env, SetnsThread, "setnsThread"));
+  exports.Set("unshareThread", Napi::Function::New(env, UnshareThread, "unshareThread"));
+  exports.Set("nsCreate", Napi::Function::New(env, NsCreate, "nsCreate"));
+  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
+  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
+}
+
 }  // namespace nsbox

@@ -5,3 +5,13 @@
  */
 export { NAMESPACE_TYPES, NAMESPACE_FILES, isNamespaceType, type NamespaceType, type NamespaceFile } from './types.js';
 export { spawn, NsboxChild, type SpawnOptions, type ExitStatus, type IdMapping, type SetgroupsPolicy, type StdioOptions, type StdioSource } from './spawn.js';
+export {
+  Namespace,
+  openNamespace,
+  openNamespacePath,
+  createNamespace,
+  type CreatableNamespaceType,
+  type OpenNamespaceOptions,
+} from './namespace.js';
+export { persistNamespace, unpersistNamespace, type PersistNamespaceOptions } from './persist.js';
+export { unshare, setns, withNamespaces, ThreadNamespaces, type ThreadNamespaceType } from './thread.js';

@@ -1,0 +1,255 @@
+// Namespace handles against the real kernel, with /proc and nsenter/ip as witnesses.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, test } from 'vitest';
+import { SysError } from '../../src/errors.js';
+import {
+  NAMESPACE_FILES,
+  Namespace,
+  createNamespace,
+  openNamespace,
+  openNamespacePath,
+  persistNamespace,
+  unpersistNamespace,
+} from '../../src/namespaces/index.js';
+import { kFd } from '../../src/namespaces/types.js';
+import { rootTest, testIf, tools } from '../helpers/env.js';
+
+const fdCount = (): number => readdirSync('/proc/self/fd').length;
+const cloexec = (fd: number): boolean => {
+  const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
+  return (parseInt(flags, 8) & 0o2000000) !== 0;
+};
+// The initial user namespace maps every uid to itself.
+const inInitUserns = /^\s*0\s+0\s+4294967295\s*$/.test(readFileSync('/proc/self/uid_map', 'utf8'));
+const initUsernsTest = testIf(inInitUserns, 'not in the initial user namespace');
+const randomName = (): string => `nsbox-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+
+describe('openNamespace', () => {
+  test('net handle is the namespace /proc/self/ns/net names', () => {
+    using ns = openNamespace('net');
+    const st = statSync('/proc/self/ns/net');
+    expect(ns.type).toBe('net');
+    expect(ns.ino).toBe(st.ino);
+    expect(ns.dev).toBe(st.dev);
+    expect(ns.id).toBe(readlinkSync('/proc/self/ns/net'));
+    expect(cloexec(ns[kFd])).toBe(true);
+  });
+
+  test.each(NAMESPACE_FILES.filter((f) => !f.endsWith('_for_children')))('type and id of %s', (type) => {
+    using ns = openNamespace(type);
+    expect(ns.type).toBe(type);
+    expect(ns.id).toBe(readlinkSync(`/proc/thread-self/ns/${type}`));
+  });
+
+  test('pid_for_children and time_for_children open as pid and time namespaces', () => {
+    using p = openNamespace('pid_for_children');
+    using t = openNamespace('time_for_children');
+    expect(p.type).toBe('pid');
+    expect(t.type).toBe('time');
+    expect(p.ino).toBe(statSync('/proc/self/ns/pid_for_children').ino);
+  });
+
+  test('with pid opens /proc/PID/ns/X', () => {
+    using a = openNamespace('net', { pid: process.pid });
+    using b = openNamespace('net');
+    expect(a.equals(b)).toBe(true);
+    expect(a).not.toBe(b);
+  });
+
+  test('the mnt namespace of a pid equals what stat -L /proc/PID/ns/mnt reports', () => {
+    using ns = openNamespace('mnt', { pid: process.pid });
+    const ino = Number(execFileSync('stat', ['-L', '-c', '%i', `/proc/${process.pid}/ns/mnt`], { encoding: 'utf8' }).trim());
+    expect(ns.ino).toBe(ino);
+  });
+
+  test('a pid that does not exist is ENOENT with the path', () => {
+    let err: unknown;
+    try {
+      openNamespace('net', { pid: 4_194_303 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SysError);
+    expect(err).toMatchObject({ code: 'ENOENT', syscall: 'open', path: '/proc/4194303/ns/net' });
+  });
+});
+
+describe('Namespace', () => {
+  test('equals compares namespaces, not handles', () => {
+    using net = openNamespace('net');
+    using uts = openNamespace('uts');
+    using net2 = openNamespacePath('/proc/self/ns/net');
+    expect(net.equals(net2)).toBe(true);
+    expect(net.equals(uts)).toBe(false);
+  });
+
+  test('userNamespace() of the net namespace is /proc/self/ns/user, O_CLOEXEC', () => {
+    using net = openNamespace('net');
+    using user = net.userNamespace();
+    expect(user.type).toBe('user');
+    expect(user.ino).toBe(statSync('/proc/self/ns/user').ino);
+    expect(cloexec(user[kFd])).toBe(true);
+  });
+
+  // The caller's own user namespace: its parent, if any, is outside the caller's scope.
+  test('parent() of the own user namespace is EPERM (ioctl_ns(2))', () => {
+    using user = openNamespace('user');
+    expect(() => user.parent()).toThrow(expect.objectContaining({ code: 'EPERM', syscall: 'ioctl' }));
+    expect(() => user.parent()).toThrow(SysError);
+  });
+
+  test('parent() and ownerUid() refuse kinds that have none, before any syscall', () => {
+    using net = openNamespace('net');
+    expect(() => net.parent()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => net.ownerUid()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  initUsernsTest('ownerUid() of the initial user namespace is 0', () => {
+    using user = openNamespace('user');
+    expect(user.ownerUid()).toBe(0);
+  });
+
+  test('after close() every method throws ERR_HANDLE_CLOSED; close() is idempotent', () => {
+    const ns = openNamespace('net');
+    const other = openNamespace('net');
+    const fd = ns[kFd];
+    ns.close();
+    ns.close();
+    other.close();
+    expect(ns.closed).toBe(true);
+    expect(ns.id).toMatch(/^net:\[\d+\]$/);
+    const closed = expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' });
+    expect(() => ns[kFd]).toThrow(closed);
+    expect(() => ns.equals(other)).toThrow(closed);
+    expect(() => ns.userNamespace()).toThrow(closed);
+    expect(() => ns.parent()).toThrow(closed);
+    expect(() => ns.ownerUid()).toThrow(closed);
+    // the fd really is closed (or reused by someone else, never still our nsfs file)
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      target = 'closed';
+    }
+    expect(target).not.toBe(readlinkSync('/proc/self/ns/net'));
+  });
+
+  test('cannot be constructed directly', () => {
+    const Ctor = Namespace as unknown as new (...a: unknown[]) => Namespace;
+    expect(() => new Ctor(Symbol('x'), 0)).toThrow(TypeError);
+  });
+
+  test('200 opens and closes leave the fd count unchanged', () => {
+    const before = fdCount();
+    for (let i = 0; i < 200; i++) {
+      const ns = openNamespace('net');
+      const user = ns.userNamespace();
+      user.close();
+      ns.close();
+    }
+    expect(fdCount()).toBe(before);
+  });
+});
+
+test('a leaked handle: GC closes its fd and emits an NsboxWarning', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const { fd, id } = (() => {
+      const ns = openNamespace('net');
+      return { fd: ns[kFd], id: ns.id };
+    })();
+    expect(readlinkSync(`/proc/self/fd/${fd}`)).toBe(id);
+    for (let i = 0; i < 50 && warnings.length === 0; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(warnings).toContainEqual(expect.objectContaining({ name: 'NsboxWarning', code: 'NSBOX_LEAKED_HANDLE' }));
+    expect(warnings[0]!.message).toContain(id);
+    let now = 'closed';
+    try {
+      now = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // ENOENT: closed
+    }
+    expect(now).not.toBe(id);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+test('a closed handle is not reported as leaked', async () => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    (() => openNamespace('uts').close())();
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(warnings.filter((w) => (w as { code?: string }).code === 'NSBOX_LEAKED_HANDLE')).toEqual([]);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
+describe('openNamespacePath', () => {
+  test('a file that is not a namespace is ERR_INVALID_ARG_VALUE and leaks no fd', () => {
+    const before = fdCount();
+    expect(() => openNamespacePath('/proc/self/status')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => openNamespacePath('/proc/self')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(fdCount()).toBe(before);
+  });
+
+  test('a missing file is ENOENT with the path', () => {
+    expect(() => openNamespacePath('/nonexistent/nsbox')).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'stat', path: '/nonexistent/nsbox' }),
+    );
+  });
+});
+
+describe('createNamespace', () => {
+  // testIf's skipped form has no .each: one registered test per kind instead.
+  for (const type of ['net', 'uts', 'ipc', 'cgroup', 'mnt'] as const) {
+    rootTest(`${type}: a new namespace, the thread unchanged`, () => {
+    const mine = readlinkSync(`/proc/thread-self/ns/${type}`);
+    using ns = createNamespace(type);
+    expect(ns.type).toBe(type);
+    expect(ns.id).not.toBe(mine);
+    expect(readlinkSync(`/proc/thread-self/ns/${type}`)).toBe(mine);
+    expect(cloexec(ns[kFd])).toBe(true);
+    });
+  }
+
+  test.each(['user', 'pid', 'time'])('%s is ERR_NSBOX_THREAD_NAMESPACE', (type) => {
+    expect(() => createNamespace(type as 'net')).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_THREAD_NAMESPACE' }));
+  });
+
+  testIf(tools.nsenter && tools.ip && process.geteuid!() === 0, 'needs root, nsenter and ip')(
+    'a new net namespace has only lo (nsenter into its persisted path)',
+    () => {
+      const path = `/tmp/${randomName()}`;
+      using ns = createNamespace('net');
+      persistNamespace(ns, path);
+      try {
+        const links = JSON.parse(execFileSync('nsenter', [`--net=${path}`, 'ip', '-j', 'link'], { encoding: 'utf8' })) as {
+          ifname: string;
+        }[];
+        expect(links.map((l) => l.ifname)).toEqual(['lo']);
+        const inside = execFileSync('nsenter', [`--net=${path}`, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' }).trim();
+        expect(inside).toBe(ns.id);
+      } finally {
+        unpersistNamespace(path);
+      }
+    },
+  );
+});
