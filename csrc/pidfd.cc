@@ -13,6 +13,17 @@
 
 namespace nsbox {
 
+// SIGKILL, then a blocking waitid. libuv made the pidfd O_NONBLOCK when it started polling
+// it, and waitid(P_PIDFD) on a non-blocking pidfd returns EAGAIN instead of waiting.
+static void ReapNow(int pidfd) {
+  sys::pidfd_send_signal(pidfd, SIGKILL);
+  int fl = fcntl(pidfd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(pidfd, F_SETFL, fl & ~O_NONBLOCK);
+  siginfo_t si;
+  while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR) {
+  }
+}
+
 class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
@@ -48,10 +59,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   // Kills and reaps synchronously: environment teardown only.
   void KillAndReap() {
     if (pidfd_ < 0) return;
-    sys::pidfd_send_signal(pidfd_, SIGKILL);
-    siginfo_t si;
-    while (waitid((idtype_t)P_PIDFD, (id_t)pidfd_, &si, WEXITED | __WALL) < 0 && errno == EINTR) {
-    }
+    ReapNow(pidfd_);
     Stop();
   }
 
@@ -156,10 +164,7 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
 // failed before it could watch): keeps "every child is reaped" true on every path.
 static Napi::Value KillReap(const Napi::CallbackInfo& info) {
   int pidfd = info[0].As<Napi::Number>().Int32Value();
-  sys::pidfd_send_signal(pidfd, SIGKILL);
-  siginfo_t si;
-  while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR) {
-  }
+  ReapNow(pidfd);
   close(pidfd);
   return info.Env().Undefined();
 }

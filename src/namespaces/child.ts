@@ -104,6 +104,8 @@ export class NsboxChild extends EventEmitter {
       this.exitCode = code;
       this.signalCode = signal === null ? null : (signalNames.get(signal) ?? null);
       init.onExit();
+      // As ChildProcess: nobody reads the child's stdin any more, so 'close' must not wait on it.
+      for (const st of init.stdio) if (st && !(st as Readable).readable) st.destroy();
       this.emit('exit', this.exitCode, this.signalCode);
       resolve({ code: this.exitCode, signal: this.signalCode });
       closeOne();

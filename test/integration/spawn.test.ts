@@ -1,0 +1,395 @@
+// spawn() against the real kernel: the isolation properties themselves, witnessed by /proc,
+// nsenter and the programs run inside.
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { spawn, SysError, type NamespaceType } from '../../src/index.js';
+import { canUserns, hasSubids, isRoot, rootTest, testIf, tools, uid, gid } from '../helpers/env.js';
+import { childPids, fdCount, nsId, output } from '../helpers/proc.js';
+
+const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
+const ALL: NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
+
+const sh = (script: string, opts: Parameters<typeof spawn>[2] = {}) => spawn('sh', ['-c', script], opts);
+
+describe('new namespaces', () => {
+  usernsTest('the first process of a new pid namespace is PID 1', async () => {
+    const r = await output(sh('echo $$', { namespaces: ['user', 'pid'] }));
+    expect(r.stdout).toBe('1\n');
+    expect(r.code).toBe(0);
+    // Witness from outside: the kernel's NSpid line lists the pid in each namespace level.
+    const c = spawn('sleep', ['5'], { namespaces: ['user', 'pid'], stdio: 'ignore' });
+    try {
+      const nspid = readFileSync(`/proc/${c.pid}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1]!.split(/\s+/);
+      expect(nspid).toEqual([String(c.pid), '1']);
+    } finally {
+      c.kill('SIGKILL');
+      await c.exited;
+    }
+  });
+
+  usernsTest('every new namespace has an inode different from the parent', async () => {
+    const script = ALL.map((t) => `readlink /proc/self/ns/${t}`).join('; ');
+    const r = await output(sh(script, { namespaces: ALL }));
+    const inside = r.stdout.trim().split('\n');
+    expect(inside).toHaveLength(ALL.length);
+    ALL.forEach((t, i) => {
+      expect(inside[i]).toMatch(new RegExp(`^${t}:\\[\\d+\\]$`));
+      expect(inside[i]).not.toBe(nsId('self', t));
+    });
+  });
+
+  usernsTest('a namespace that is not asked for is shared with the parent', async () => {
+    const r = await output(sh('readlink /proc/self/ns/net /proc/self/ns/uts', { namespaces: ['user', 'uts'] }));
+    const [net, uts] = r.stdout.trim().split('\n');
+    expect(net).toBe(nsId('self', 'net'));
+    expect(uts).not.toBe(nsId('self', 'uts'));
+  });
+
+  usernsTest('a new net namespace has only lo, and it is down', async () => {
+    const r = await output(sh('ls /sys/class/net; cat /sys/class/net/lo/operstate', { namespaces: ['user', 'net', 'mnt'] }));
+    // /sys still shows the host's view unless remounted; /proc/net/dev is per-netns.
+    const dev = await output(sh('tail -n +3 /proc/net/dev | cut -d: -f1', { namespaces: ['user', 'net'] }));
+    expect(dev.stdout.trim().split('\n').map((s) => s.trim())).toEqual(['lo']);
+    expect(r.code).toBe(0);
+  });
+
+  usernsTest('hostname and domain name are set inside and the host keeps its own', async () => {
+    const before = hostname();
+    const r = await output(sh('hostname; cat /proc/sys/kernel/domainname', { namespaces: ['user', 'uts'], hostname: 'box', domainname: 'example.test' }));
+    expect(r.stdout).toBe('box\nexample.test\n');
+    expect(hostname()).toBe(before);
+  });
+
+  usernsTest('the witness nsenter sees the same namespaces as /proc/PID/ns', async () => {
+    const holder = spawn('sleep', ['30'], { namespaces: ['user', 'uts', 'net'], hostname: 'held', stdio: 'ignore' });
+    try {
+      const viaNsenter = execFileSync('nsenter', ['--preserve-credentials', '-t', String(holder.pid), '-U', '-u', '-n', 'sh', '-c', 'readlink /proc/self/ns/uts /proc/self/ns/net; hostname'], { encoding: 'utf8' });
+      expect(viaNsenter.trim().split('\n')).toEqual([nsId(holder.pid, 'uts'), nsId(holder.pid, 'net'), 'held']);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.exited;
+    }
+  });
+});
+
+describe('joining namespaces', () => {
+  usernsTest('joined namespaces equal their target (by pid), and new ones are made inside the joined user namespace', async () => {
+    const holder = spawn('sleep', ['30'], { namespaces: ['user', 'pid', 'net', 'uts', 'ipc', 'mnt'], hostname: 'held', stdio: 'ignore' });
+    try {
+      const kinds: NamespaceType[] = ['user', 'net', 'uts', 'ipc', 'mnt', 'pid'];
+      const join = Object.fromEntries(kinds.map((k) => [k, holder.pid]));
+      const r = await output(sh(`echo $$; hostname; ${kinds.map((k) => `readlink /proc/self/ns/${k}`).join('; ')}`, { join }));
+      const lines = r.stdout.trim().split('\n');
+      expect(Number(lines[0])).toBeGreaterThan(1); // joined the pid namespace whose init is the holder
+      expect(lines[1]).toBe('held');
+      kinds.forEach((k, i) => expect(lines[2 + i]).toBe(nsId(holder.pid, k)));
+
+      const mixed = await output(sh('echo $$; readlink /proc/self/ns/user /proc/self/ns/net', { join: { user: holder.pid }, namespaces: ['net', 'pid'] }));
+      const [pid1, user, net] = mixed.stdout.trim().split('\n');
+      expect(pid1).toBe('1');
+      expect(user).toBe(nsId(holder.pid, 'user'));
+      expect(net).not.toBe(nsId(holder.pid, 'net'));
+      expect(net).not.toBe(nsId('self', 'net'));
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.exited;
+    }
+  });
+
+  rootTest('joins a network namespace made by `ip netns add`', async () => {
+    const name = `nsbox-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    execFileSync('ip', ['netns', 'add', name]);
+    try {
+      const { openNamespacePath } = await import('../../src/index.js');
+      using ns = openNamespacePath(`/run/netns/${name}`);
+      const r = await output(sh('readlink /proc/self/ns/net', { join: { net: ns } }));
+      const witness = execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' });
+      expect(r.stdout).toBe(witness);
+      expect(r.stdout.trim()).not.toBe(nsId('self', 'net'));
+    } finally {
+      execFileSync('ip', ['netns', 'del', name]);
+    }
+  });
+});
+
+describe('uid and gid maps', () => {
+  const maps = 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g';
+  const norm = (s: string) => s.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+
+  usernsTest('default: the caller becomes root inside, one id each', async () => {
+    const r = await output(sh(maps, { namespaces: ['user'] }));
+    expect(norm(r.stdout)).toEqual([`0 ${uid} 1`, `0 ${gid} 1`, isRoot ? 'allow' : 'deny', '0', '0']);
+  });
+
+  testIf(!isRoot && canUserns, 'runs as an unprivileged user only')('an unprivileged single mapping has setgroups denied, and groups cannot be set', async () => {
+    const r = await output(sh(maps, { namespaces: ['user'], uidMap: [{ inside: 1000, outside: uid }], gidMap: [{ inside: 1000, outside: gid }] }));
+    expect(norm(r.stdout)).toEqual([`1000 ${uid} 1`, `1000 ${gid} 1`, 'deny', '1000', '1000']);
+    expect(() => sh('true', { namespaces: ['user'], groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
+  rootTest('root writes multi-range maps directly, and uid/gid/groups switch inside', async () => {
+    const uidMap = [{ inside: 0, outside: 0, count: 1 }, { inside: 1, outside: 300000, count: 65536 }];
+    const r = await output(sh(`${maps}; id -G`, { namespaces: ['user'], uidMap, gidMap: uidMap, uid: 1000, gid: 1000, groups: [1000, 20] }));
+    expect(norm(r.stdout)).toEqual(['0 0 1', '1 300000 65536', '0 0 1', '1 300000 65536', 'allow', '1000', '1000', '1000 20']);
+  });
+
+  testIf(!isRoot && canUserns && tools.newuidmap && hasSubids, 'needs an unprivileged user with newuidmap and /etc/subuid ranges')(
+    'an unprivileged user gets multi-range maps through newuidmap/newgidmap',
+    async () => {
+      const line = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(`${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()}:`))!;
+      const start = Number(line.split(':')[1]);
+      const sub = readFileSync('/etc/subgid', 'utf8').split('\n').find((l) => l.split(':')[0] === line.split(':')[0])!;
+      const gstart = Number(sub.split(':')[1]);
+      const r = await output(sh(maps, {
+        namespaces: ['user'],
+        uidMap: [{ inside: 0, outside: uid }, { inside: 1, outside: start, count: 1000 }],
+        gidMap: [{ inside: 0, outside: gid }, { inside: 1, outside: gstart, count: 1000 }],
+      }));
+      expect(norm(r.stdout)).toEqual([`0 ${uid} 1`, `1 ${start} 1000`, `0 ${gid} 1`, `1 ${gstart} 1000`, 'allow', '0', '0']);
+    },
+  );
+
+  testIf(!isRoot && canUserns, 'runs as an unprivileged user only')('a map the user may not write fails in step idmap and leaves nothing', async () => {
+    const before = childPids().length;
+    const fds = fdCount();
+    let err: unknown;
+    try {
+      sh('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: gid }], setgroups: 'allow' });
+    } catch (e) {
+      err = e;
+    }
+    if (tools.newuidmap) expect(err).toMatchObject({ step: 'idmap', syscall: 'newuidmap', code: 'EPERM' });
+    else expect(err).toMatchObject({ code: 'ERR_NSBOX_NO_IDMAP_HELPER' });
+    expect(childPids()).toHaveLength(before);
+    expect(fdCount()).toBe(fds);
+  });
+});
+
+describe('process attributes', () => {
+  test('cwd, env and argv0', async () => {
+    const r = await output(spawn('sh', ['-c', 'pwd; echo "$FOO"; echo $0'], { cwd: '/usr', env: { FOO: 'bar baz', PATH: '/usr/bin:/bin' }, argv0: 'renamed' }));
+    expect(r.stdout).toBe('/usr\nbar baz\nrenamed\n');
+  });
+
+  test('PATH is searched in the child environment', async () => {
+    const r = await output(spawn('true', { env: { PATH: '/nonexistent:/bin' } }));
+    expect(r.code).toBe(0);
+    expect(() => spawn('true', { env: { PATH: '/nonexistent' } })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'execve', step: 'exec' }));
+  });
+
+  test('detached makes a new session; processGroup a new group', async () => {
+    const stat = (s: string) => s.trim().split(') ')[1]!.split(' ');
+    const d = await output(sh('cat /proc/self/stat', { detached: true }));
+    const [, , pgrp, session] = stat(d.stdout);
+    expect(session).toBe(pgrp); // session leader's sid is its own pid, as is its group
+    expect(Number(session)).not.toBe(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[3]));
+    const g = spawn('sleep', ['5'], { processGroup: true, stdio: 'ignore' });
+    const pgid = readFileSync(`/proc/${g.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2];
+    expect(Number(pgid)).toBe(g.pid);
+    g.kill('SIGKILL');
+    await g.exited;
+  });
+
+  test('every fd but stdio and the chosen extra fds is closed before exec', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-'));
+    const file = join(dir, 'f');
+    writeFileSync(file, 'extra\n');
+    const leak = openSync(file, 'r'); // CLOEXEC already; the child must not see it either way
+    const fd = openSync(file, 'r');
+    try {
+      const r = await output(spawn('sh', ['-c', 'ls /proc/self/fd | sort -n | tr "\\n" " "; cat <&7'], { fds: { 7: fd } }));
+      // ls itself opens one fd (3) to read the directory.
+      expect(r.stdout).toBe('0 1 2 3 7 extra\n');
+    } finally {
+      closeSync(leak);
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('stdio', () => {
+  test('10 MB of output arrive intact', async () => {
+    const r = await output(spawn('sh', ['-c', 'head -c 10485760 /dev/zero | tr "\\0" "x"']));
+    expect(r.stdout.length).toBe(10 * 1024 * 1024);
+    expect(/^x+$/.test(r.stdout)).toBe(true);
+  });
+
+  test('stdin is delivered and echoed back', async () => {
+    const c = spawn('sha256sum');
+    const data = Buffer.alloc(3 * 1024 * 1024, 'abc');
+    c.stdin!.end(data);
+    const r = await output(c);
+    const { createHash } = await import('node:crypto');
+    expect(r.stdout.split(' ')[0]).toBe(createHash('sha256').update(data).digest('hex'));
+  });
+
+  test("'ignore', 'inherit', fd numbers and streams with fds", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-'));
+    const out = join(dir, 'out');
+    const fd = openSync(out, 'w');
+    try {
+      const c = spawn('sh', ['-c', 'echo to-file; echo to-null >&2'], { stdio: ['ignore', fd, 'ignore'] });
+      expect(c.stdout).toBeNull();
+      expect(c.stderr).toBeNull();
+      expect(await c.exited).toEqual({ code: 0, signal: null });
+      expect(readFileSync(out, 'utf8')).toBe('to-file\n');
+      expect(() => spawn('true', { stdio: ['pipe', new PassThrough(), 'pipe'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('ending a child', () => {
+  test('kill() delivers the signal and exit reports it', async () => {
+    const c = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exits: unknown[] = [];
+    c.on('exit', (code, sig) => exits.push([code, sig]));
+    expect(c.kill('SIGTERM')).toBe(true);
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(exits).toEqual([[null, 'SIGTERM']]);
+    expect(c.killed).toBe(true);
+    expect(c.kill()).toBe(false); // already reaped: no signal to a reused pid
+  });
+
+  test('timeout kills with killSignal', async () => {
+    const t0 = Date.now();
+    const c = spawn('sleep', ['30'], { timeout: 100, killSignal: 'SIGKILL', stdio: 'ignore' });
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  test('an AbortSignal kills the child; an aborted one refuses to start', async () => {
+    const ac = new AbortController();
+    const c = spawn('sleep', ['30'], { signal: ac.signal, stdio: 'ignore' });
+    ac.abort();
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    const before = childPids().length;
+    expect(() => spawn('true', { signal: ac.signal })).toThrow(expect.objectContaining({ code: 'ABORT_ERR' }));
+    expect(childPids()).toHaveLength(before);
+  });
+
+  test("'close' follows 'exit' once the streams have closed", async () => {
+    const c = spawn('echo', ['hi']);
+    const order: string[] = [];
+    c.on('exit', () => order.push('exit'));
+    c.stdout!.resume();
+    await new Promise<void>((r) => c.on('close', (code) => { order.push(`close:${code}`); r(); }));
+    expect(order).toEqual(['exit', 'close:0']);
+  });
+
+  test('dieWithParent kills the child when its parent dies', async () => {
+    const script = `
+      import { spawn } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
+      const c = spawn('sleep', ['60'], { dieWithParent: true, stdio: 'ignore' });
+      console.log(c.pid);
+      setInterval(() => {}, 1000);`;
+    const parent = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d) => r(String(d)))));
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('sleep');
+    parent.kill('SIGKILL');
+    await new Promise((r) => parent.once('exit', r));
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      try {
+        const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+        gone = state === 'Z' || state === 'X';
+      } catch {
+        gone = true;
+      }
+      if (!gone) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(gone).toBe(true);
+  });
+});
+
+describe('errors', () => {
+  test('a missing command is ENOENT from execve in step exec', () => {
+    const err = (() => { try { spawn('/nonexistent/nsbox-cmd'); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(SysError);
+    expect(err).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'execve', step: 'exec', path: '/nonexistent/nsbox-cmd' });
+  });
+
+  test('a failing step names itself: chdir to a missing cwd', () => {
+    expect(() => spawn('true', { cwd: '/nonexistent-dir' })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'chdir', step: 'cwd', path: '/nonexistent-dir' }));
+  });
+
+  test.each([
+    ['command', () => spawn(42 as unknown as string), 'ERR_INVALID_ARG_TYPE'],
+    ['empty command', () => spawn(''), 'ERR_INVALID_ARG_VALUE'],
+    ['args', () => spawn('true', 'x' as unknown as string[]), 'ERR_INVALID_ARG_TYPE'],
+    ['NUL in args', () => spawn('true', ['a\0b']), 'ERR_INVALID_ARG_VALUE'],
+    ['unknown option', () => spawn('true', { nope: 1 } as never), 'ERR_INVALID_ARG_VALUE'],
+    ['unknown namespace', () => spawn('true', { namespaces: ['nett' as never] }), 'ERR_INVALID_ARG_VALUE'],
+    ['hostname without uts', () => spawn('true', { hostname: 'x' }), 'ERR_INVALID_ARG_VALUE'],
+    ['hostname too long', () => spawn('true', { namespaces: ['uts'], hostname: 'x'.repeat(65) }), 'ERR_OUT_OF_RANGE'],
+    ['uid negative', () => spawn('true', { uid: -1 }), 'ERR_OUT_OF_RANGE'],
+    ['uidMap without user', () => spawn('true', { uidMap: [{ inside: 0, outside: 0 }] }), 'ERR_INVALID_ARG_VALUE'],
+    ['overlapping uidMap', () => spawn('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 0, count: 10 }, { inside: 5, outside: 100 }] }), 'ERR_INVALID_ARG_VALUE'],
+    ['join and new', () => spawn('true', { namespaces: ['net'], join: { net: 1 } }), 'ERR_INVALID_ARG_VALUE'],
+    ['join pid 0', () => spawn('true', { join: { net: 0 } }), 'ERR_OUT_OF_RANGE'],
+    ['bad stdio', () => spawn('true', { stdio: 'pipes' as never }), 'ERR_INVALID_ARG_VALUE'],
+    ['bad fd target', () => spawn('true', { fds: { [-1]: 1 } as never }), 'ERR_OUT_OF_RANGE'],
+    ['bad signal', () => spawn('true', { killSignal: 'SIGNOPE' as never }), 'ERR_INVALID_ARG_VALUE'],
+    ['bad timeout', () => spawn('true', { timeout: -5 }), 'ERR_OUT_OF_RANGE'],
+  ])('bad input (%s) is an ERR_* before any syscall', (_name, fn, code) => {
+    const fds = fdCount();
+    const kids = childPids().length;
+    expect(fn).toThrow(expect.objectContaining({ code }));
+    expect(fdCount()).toBe(fds);
+    expect(childPids()).toHaveLength(kids);
+  });
+});
+
+describe('leaks', () => {
+  test('1,000 spawns, a third of them failing, leave no fd, child or mount', async () => {
+    const mountsBefore = readFileSync('/proc/self/mountinfo', 'utf8');
+    const fds = fdCount();
+    const kids = childPids().length;
+    const ns: NamespaceType[] = canUserns ? ['user', 'pid', 'uts', 'ipc', 'mnt'] : [];
+    for (let i = 0; i < 1000; i++) {
+      if (i % 3 === 0) {
+        expect(() => spawn('/nonexistent', { namespaces: ns })).toThrow(expect.objectContaining({ step: 'exec' }));
+      } else if (i % 3 === 1) {
+        expect(() => spawn('true', { namespaces: ns, cwd: '/nonexistent' })).toThrow(expect.objectContaining({ step: 'cwd' }));
+      } else {
+        const c = spawn('true', { namespaces: ns, stdio: i % 2 ? 'pipe' : 'ignore' });
+        c.stdout?.resume();
+        c.stderr?.resume();
+        await new Promise((r) => c.once('close', r));
+      }
+    }
+    expect(childPids()).toHaveLength(kids);
+    expect(fdCount()).toBe(fds);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
+  });
+});
+
+describe('threads', () => {
+  usernsTest('spawns from a worker thread, and the worker ending kills its children', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const url = new URL('../../dist/index.js', import.meta.url).href;
+    const w = new Worker(
+      `import { parentPort } from 'node:worker_threads';
+       const { spawn } = await import(${JSON.stringify(url)});
+       const c = spawn('sh', ['-c', 'echo $$'], { namespaces: ['user', 'pid'] });
+       let out = ''; c.stdout.on('data', (d) => out += d);
+       const st = await c.exited;
+       const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+       parentPort.postMessage({ out, st, sleeper: sleeper.pid });`,
+      { eval: true, type: 'module' } as never,
+    );
+    const msg = await new Promise<{ out: string; st: unknown; sleeper: number }>((r, j) => { w.once('message', r); w.once('error', j); });
+    expect(msg.out.trim()).toBe('1');
+    expect(msg.st).toEqual({ code: 0, signal: null });
+    await w.terminate();
+    // The environment's teardown killed and reaped the sleeper: no zombie, no process.
+    expect(() => readFileSync(`/proc/${msg.sleeper}/stat`)).toThrow();
+  });
+});
