@@ -1,12 +1,16 @@
 // The calling thread's namespaces. Witnesses: /proc/thread-self read synchronously (this JS
 // thread) and through fs.promises (a libuv pool thread), and /proc/self/task/*/ns.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { closeSync, openSync, promises, readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SysError } from '../../src/errors.js';
 import { createNamespace, openNamespace, setns, unshare, withNamespaces } from '../../src/namespaces/index.js';
 import { NAMESPACE_TYPES, kFd } from '../../src/namespaces/types.js';
 import { K, native } from '../../src/native.js';
-import { rootTest } from '../helpers/env.js';
+import { createNetns, deleteNetns } from '../../src/net/index.js';
+import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
 
 const here = (t: string): string => readlinkSync(`/proc/thread-self/ns/${t}`);
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
@@ -152,6 +156,24 @@ describe('withNamespaces', () => {
         throw boom;
       }),
     ).toThrow(boom);
+  });
+
+  testIf(isRoot && tools.ip, 'needs root and iproute2')('a server listening inside fn stays in that namespace', async () => {
+    const name = `nsbox-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    const ns = createNetns(name);
+    try {
+      const server = withNamespaces(ns, () => createServer().listen(0));
+      await once(server, 'listening');
+      const port = (server.address() as AddressInfo).port;
+      const inside = execFileSync('ip', ['netns', 'exec', name, 'ss', '-Htln'], { encoding: 'utf8' });
+      const outside = execFileSync('ss', ['-Htln'], { encoding: 'utf8' });
+      server.close();
+      expect(inside).toContain(`:${port} `);
+      expect(outside).not.toMatch(new RegExp(`:${port}\\s`));
+    } finally {
+      ns.close();
+      deleteNetns(name);
+    }
   });
 
   rootTest('async work in fn runs after the restore (documented)', async () => {
