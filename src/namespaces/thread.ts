@@ -113,6 +113,10 @@ export class ThreadNamespaces implements Disposable {
  * stay where they were (docs/threading.md). Allowed kinds: `'net'`, `'uts'`, `'ipc'`,
  * `'cgroup'`.
  *
+ * Threads created while this thread is moved (a `new Worker()`) are born in the new
+ * namespaces and stay there; nsbox makes libuv start its pool before the first move so the
+ * pool never is.
+ *
  * Needs CAP_SYS_ADMIN in the thread's user namespace.
  *
  * @returns the way back: {@link ThreadNamespaces.restore}.
@@ -155,6 +159,8 @@ function checkHandles(value: unknown, what: string): Namespace[] {
  * `nsenter --net=PATH` does for a new process, but for this thread only (libuv's pool and
  * other workers stay where they were, docs/threading.md). Allowed kinds: `'net'`, `'uts'`,
  * `'ipc'`, `'cgroup'`. If one setns fails, the thread is moved back before the error is thrown.
+ *
+ * As with {@link unshare}, workers started while moved inherit the target namespaces.
  *
  * Needs CAP_SYS_ADMIN in the thread's user namespace and in the target's owning user namespace.
  *
