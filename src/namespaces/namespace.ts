@@ -103,7 +103,7 @@ export class Namespace implements Disposable {
    * @throws `ERR_INVALID_ARG_TYPE` if `other` is not a Namespace; `ERR_HANDLE_CLOSED`.
    */
   equals(other: Namespace): boolean {
-    this[kFd];
+    void this[kFd]; // ERR_HANDLE_CLOSED before anything else
     if (!(other instanceof Namespace)) throw invalidArgType('other', 'an instance of Namespace', other);
     return this.dev === other.dev && this.ino === other.ino;
   }

@@ -3,6 +3,7 @@
  * thread of a multi-threaded process change, each with a way back. See docs/threading.md.
  * @module
  */
+import { access } from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { native } from '../native.js';
 import { Namespace, openNamespace, threadNamespaceError } from './namespace.js';
@@ -18,6 +19,21 @@ function checkThreadType(type: unknown, name: string, what: string): ThreadNames
   if (THREAD_TYPES.includes(type)) return type as ThreadNamespaceType;
   if ((NAMESPACE_TYPES as readonly string[]).includes(type)) throw threadNamespaceError(type as NamespaceType, what);
   throw invalidArgValue(name, type, `must be one of ${THREAD_TYPES.map((t) => `'${t}'`).join(', ')}`);
+}
+
+let poolStarted = false;
+
+/**
+ * libuv creates its thread pool lazily, on the first queued work item, from the thread that
+ * queues it, and a new thread inherits its creator's namespaces (clone(2)). Queue a no-op
+ * now, before this thread first moves, so that no pool thread is ever born (and left for
+ * good) in a namespace this thread only visited. Creating the pool is synchronous in
+ * uv_queue_work, so the threads exist when this returns.
+ */
+function startThreadPool(): void {
+  if (poolStarted) return;
+  poolStarted = true;
+  access('/', () => {});
 }
 
 /** Opens the calling thread's current namespace of each kind; all or nothing. */
@@ -97,6 +113,10 @@ export class ThreadNamespaces implements Disposable {
  * stay where they were (docs/threading.md). Allowed kinds: `'net'`, `'uts'`, `'ipc'`,
  * `'cgroup'`.
  *
+ * Threads created while this thread is moved (a `new Worker()`) are born in the new
+ * namespaces and stay there; nsbox makes libuv start its pool before the first move so the
+ * pool never is.
+ *
  * Needs CAP_SYS_ADMIN in the thread's user namespace.
  *
  * @returns the way back: {@link ThreadNamespaces.restore}.
@@ -108,6 +128,7 @@ export function unshare(types: readonly ThreadNamespaceType[]): ThreadNamespaces
   if (!Array.isArray(types)) throw invalidArgType('types', 'an instance of Array', types);
   if (types.length === 0) throw invalidArgValue('types', types, 'must list at least one namespace kind');
   const kinds = [...new Set(types.map((t, i) => checkThreadType(t, `types[${i}]`, 'unshare()')))];
+  startThreadPool();
   const previous = capture(kinds);
   try {
     native.unshareThread(kinds.reduce((flags, t) => flags | CLONE_FLAG[t], 0));
@@ -125,7 +146,7 @@ function checkHandles(value: unknown, what: string): Namespace[] {
   const seen = new Set<string>();
   list.forEach((ns: unknown, i) => {
     if (!(ns instanceof Namespace)) throw invalidArgType(`namespaces[${i}]`, 'an instance of Namespace', ns);
-    ns[kFd]; // ERR_HANDLE_CLOSED before any syscall
+    void ns[kFd]; // ERR_HANDLE_CLOSED before any syscall
     checkThreadType(ns.type, `namespaces[${i}].type`, what);
     if (seen.has(ns.type)) throw invalidArgValue('namespaces', ns.id, `holds two '${ns.type}' namespaces`);
     seen.add(ns.type);
@@ -139,6 +160,8 @@ function checkHandles(value: unknown, what: string): Namespace[] {
  * other workers stay where they were, docs/threading.md). Allowed kinds: `'net'`, `'uts'`,
  * `'ipc'`, `'cgroup'`. If one setns fails, the thread is moved back before the error is thrown.
  *
+ * As with {@link unshare}, workers started while moved inherit the target namespaces.
+ *
  * Needs CAP_SYS_ADMIN in the thread's user namespace and in the target's owning user namespace.
  *
  * @returns the way back: {@link ThreadNamespaces.restore}.
@@ -148,6 +171,7 @@ function checkHandles(value: unknown, what: string): Namespace[] {
  */
 export function setns(namespaces: Namespace | readonly Namespace[]): ThreadNamespaces {
   const list = checkHandles(namespaces, 'setns()');
+  startThreadPool();
   const previous = capture(list.map((ns) => ns.type as ThreadNamespaceType));
   let done = 0;
   try {

@@ -1,12 +1,19 @@
 // The calling thread's namespaces. Witnesses: /proc/thread-self read synchronously (this JS
 // thread) and through fs.promises (a libuv pool thread), and /proc/self/task/*/ns.
-import { closeSync, openSync, promises, readdirSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { closeSync, mkdtempSync, rmSync, openSync, promises, readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SysError } from '../../src/errors.js';
 import { createNamespace, openNamespace, setns, unshare, withNamespaces } from '../../src/namespaces/index.js';
 import { NAMESPACE_TYPES, kFd } from '../../src/namespaces/types.js';
 import { K, native } from '../../src/native.js';
-import { rootTest } from '../helpers/env.js';
+import { createNetns, deleteNetns } from '../../src/net/index.js';
+import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
 
 const here = (t: string): string => readlinkSync(`/proc/thread-self/ns/${t}`);
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
@@ -40,6 +47,38 @@ describe('unshare', () => {
     expect(r.restored).toBe(true);
     r.restore(); // idempotent
     expect(here('net')).toBe(before);
+  });
+
+  rootTest('worker threads: one started before stays, one started while moved inherits the new namespace', async () => {
+    // A new thread inherits its creator's namespaces (clone(2) CLONE_THREAD shares nsproxy).
+    const code =
+      "const { parentPort } = require('node:worker_threads'); const { readlinkSync } = require('node:fs');" +
+      "parentPort.on('message', () => parentPort.postMessage(readlinkSync('/proc/thread-self/ns/net')));";
+    const ask = async (w: Worker): Promise<string> => {
+      w.postMessage('?');
+      return ((await once(w, 'message')) as [string])[0];
+    };
+    const before = here('net');
+    const early = new Worker(code, { eval: true });
+    let late: Worker | undefined;
+    try {
+      expect(await ask(early)).toBe(before);
+      const r = unshare(['net']);
+      let moved: string;
+      try {
+        moved = here('net');
+        late = new Worker(code, { eval: true });
+        await once(late, 'online');
+      } finally {
+        r.restore();
+      }
+      expect(moved).not.toBe(before);
+      expect(await ask(early)).toBe(before);
+      expect(await ask(late)).toBe(moved); // still there after this thread's restore()
+    } finally {
+      await early.terminate();
+      await late?.terminate();
+    }
   });
 
   rootTest('net+uts+ipc+cgroup at once, all undone by using', () => {
@@ -77,6 +116,42 @@ describe('unshare', () => {
     for (let i = 0; i < 200; i++) unshare(['uts']).restore();
     expect(fdCount()).toBe(fds);
   });
+});
+
+// libuv starts its pool lazily, from the thread that first queues work, and new threads
+// inherit their creator's namespaces. In a fresh CommonJS process nothing has used the pool
+// yet, so without care the pool would be born inside the unshared namespace and stay there.
+rootTest('the libuv pool is started before the first unshare, so it never lives in the new namespace', () => {
+  const dir = mkdtempSync(join(process.cwd(), '.nsbox-test-'));
+  try {
+    // A CommonJS bundle of the library beside build/ (native.ts finds the addon from there).
+    buildSync({
+      entryPoints: [join(process.cwd(), 'src/namespaces/index.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: join(dir, 'nsbox.cjs'),
+      external: ['node-gyp-build'],
+      define: { 'import.meta.url': '__nsbox_url' },
+      banner: { js: 'const __nsbox_url = require("node:url").pathToFileURL(__filename).href;' },
+      logLevel: 'silent',
+    });
+    const script = `
+      const { unshare } = require(${JSON.stringify(join(dir, 'nsbox.cjs'))});
+      const { readlinkSync, promises } = require('node:fs');
+      const before = readlinkSync('/proc/thread-self/ns/net');
+      const r = unshare(['net']);
+      const moved = readlinkSync('/proc/thread-self/ns/net');
+      promises.readlink('/proc/thread-self/ns/net').then((pool) => {
+        r.restore();
+        console.log(JSON.stringify({ before, moved, pool }));
+      });`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Record<string, string>;
+    expect(out.moved).not.toBe(out.before);
+    expect(out.pool).toBe(out.before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('setns', () => {
@@ -152,6 +227,24 @@ describe('withNamespaces', () => {
         throw boom;
       }),
     ).toThrow(boom);
+  });
+
+  testIf(isRoot && tools.ip, 'needs root and iproute2')('a server listening inside fn stays in that namespace', async () => {
+    const name = `nsbox-test-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+    const ns = createNetns(name);
+    try {
+      const server = withNamespaces(ns, () => createServer().listen(0));
+      await once(server, 'listening');
+      const port = (server.address() as AddressInfo).port;
+      const inside = execFileSync('ip', ['netns', 'exec', name, 'ss', '-Htln'], { encoding: 'utf8' });
+      const outside = execFileSync('ss', ['-Htln'], { encoding: 'utf8' });
+      server.close();
+      expect(inside).toContain(`:${port} `);
+      expect(outside).not.toMatch(new RegExp(`:${port}\\s`));
+    } finally {
+      ns.close();
+      deleteNetns(name);
+    }
   });
 
   rootTest('async work in fn runs after the restore (documented)', async () => {
