@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { closeSync, mkdtempSync, rmSync, openSync, promises, readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SysError } from '../../src/errors.js';
@@ -122,22 +121,12 @@ describe('unshare', () => {
 // inherit their creator's namespaces. In a fresh CommonJS process nothing has used the pool
 // yet, so without care the pool would be born inside the unshared namespace and stay there.
 rootTest('the libuv pool is started before the first unshare, so it never lives in the new namespace', () => {
-  const dir = mkdtempSync(join(process.cwd(), '.nsbox-test-'));
-  try {
-    // A CommonJS bundle of the library beside build/ (native.ts finds the addon from there).
-    buildSync({
-      entryPoints: [join(process.cwd(), 'src/namespaces/index.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: join(dir, 'nsbox.cjs'),
-      external: ['node-gyp-build'],
-      define: { 'import.meta.url': '__nsbox_url' },
-      banner: { js: 'const __nsbox_url = require("node:url").pathToFileURL(__filename).href;' },
-      logLevel: 'silent',
-    });
+  {
+    // require() of the ESM build (Node >= 20.19) loads it synchronously, so nothing has
+    // queued pool work before unshare runs.
+    const entry = join(process.cwd(), 'dist/index.js');
     const script = `
-      const { unshare } = require(${JSON.stringify(join(dir, 'nsbox.cjs'))});
+      const { unshare } = require(${JSON.stringify(entry)});
       const { readlinkSync, promises } = require('node:fs');
       const before = readlinkSync('/proc/thread-self/ns/net');
       const r = unshare(['net']);
@@ -149,8 +138,6 @@ rootTest('the libuv pool is started before the first unshare, so it never lives 
     const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as Record<string, string>;
     expect(out.moved).not.toBe(out.before);
     expect(out.pool).toBe(out.before);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 
