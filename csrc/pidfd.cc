@@ -73,18 +73,28 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
       r = waitid((idtype_t)P_PIDFD, (id_t)self->pidfd_, &si, WEXITED | WNOHANG | __WALL);
     } while (r < 0 && errno == EINTR);
     if (r == 0 && si.si_pid == 0) return;  // spurious wake-up: not exited yet
-    Napi::Env env = self->env_;
-    Napi::HandleScope scope(env);
-    Napi::Value code = env.Null(), sig = env.Null();
-    if (r == 0) {
-      if (si.si_code == CLD_EXITED)
-        code = Napi::Number::New(env, si.si_status);
-      else
-        sig = Napi::Number::New(env, si.si_status);
-    }
+    int code = -1, sig = -1;
+    if (r == 0) (si.si_code == CLD_EXITED ? code : sig) = si.si_status;
     Napi::FunctionReference cb = std::move(self->onExit_);
+    napi_env env = self->env_;
     self->Stop();
-    cb.MakeCallback(env.Global(), {code, sig}, nullptr);
+    // Raw napi calls: while a worker is being terminated the loop may still run this, and JS
+    // can no longer be called; node-addon-api would turn that into a fatal error.
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value argv[2], global, fn = nullptr, result;
+    napi_get_reference_value(env, static_cast<napi_ref>(cb), &fn);
+    napi_get_null(env, &argv[0]);
+    napi_get_null(env, &argv[1]);
+    if (code >= 0) napi_create_int32(env, code, &argv[0]);
+    if (sig >= 0) napi_create_int32(env, sig, &argv[1]);
+    napi_get_global(env, &global);
+    if (fn && napi_make_callback(env, nullptr, global, fn, 2, argv, &result) == napi_pending_exception) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+      napi_fatal_exception(env, ignored);  // an exception in 'exit' handlers: as uncaught
+    }
+    napi_close_handle_scope(env, scope);
   }
 
   static void Closed(uv_handle_t* h) {
@@ -183,6 +193,15 @@ static Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return a;
 }
 
+static Napi::Value DevNull(const Napi::CallbackInfo& info) {
+  int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    ThrowSys(info.Env(), errno, "open", "/dev/null");
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
 void InitPidfd(Napi::Env env, Napi::Object exports) {
   Addon* addon = GetAddon(env);
   addon->childWatchCtor = new Napi::FunctionReference(Napi::Persistent(ChildWatch::Class(env)));
@@ -190,6 +209,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("watchChild", Napi::Function::New(env, WatchChild, "watchChild"));
   exports.Set("killReap", Napi::Function::New(env, KillReap, "killReap"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("devNull", Napi::Function::New(env, DevNull, "devNull"));
 }
 
 }  // namespace nsbox

@@ -127,6 +127,8 @@ export interface NativeBinding {
   killReap(pidfd: number): void;
   /** pipe2(O_CLOEXEC): [read end, write end]. */
   pipe(): [number, number];
+  /** open("/dev/null", O_RDWR|O_CLOEXEC). */
+  devNull(): number;
 }
 
 /** How the parent writes the id maps of a new user namespace. @internal */

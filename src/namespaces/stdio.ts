@@ -3,7 +3,6 @@
  * a stream with an fd, or an fd number; plus extra fds at chosen numbers.
  * @module
  */
-import { closeSync, openSync, constants as fsc } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Stream } from 'node:stream';
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
@@ -89,7 +88,7 @@ export function prepareStdio(map: Map<number, StdioSource>): PreparedStdio {
         out.pairs.push([target, childReads ? r : w]);
       } else if (v === 'ignore') {
         if (devnull < 0) {
-          devnull = openSync('/dev/null', fsc.O_RDWR); // libuv opens with O_CLOEXEC
+          devnull = native.devNull();
           out.closeAfter.push(devnull);
         }
         out.pairs.push([target, devnull]);
@@ -110,10 +109,11 @@ export function prepareStdio(map: Map<number, StdioSource>): PreparedStdio {
 
 /** Closes the child's ends (and, on failure, the parent's). @internal */
 export function releaseStdio(p: PreparedStdio, failed: boolean): void {
-  for (const fd of p.closeAfter) closeSync(fd);
+  // native.close, not fs.closeSync: in a worker, Node warns about closing fds fs did not open.
+  for (const fd of p.closeAfter) native.close(fd);
   p.closeAfter.length = 0;
   if (failed) {
-    for (const { fd } of p.parentEnds.values()) closeSync(fd);
+    for (const { fd } of p.parentEnds.values()) native.close(fd);
     p.parentEnds.clear();
   }
 }
