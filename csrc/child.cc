@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -140,9 +141,18 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
   }
   // ...and everything above it but the status socket (close_range(2), Linux 5.9).
   unsigned lo = (unsigned)maxTarget + 1, s = (unsigned)ctx->sock;
-  if (s > lo) sc(__NR_close_range, lo, s - 1, 0);
-  sc(__NR_close_range, s + 1, ~0U, 0);
-  return 0;
+  r = s > lo ? sc(__NR_close_range, lo, s - 1, 0) : 0;
+  if (r == 0) r = sc(__NR_close_range, s + 1, ~0U, 0);
+  if (r == -ENOSYS) {  // before Linux 5.9: close one by one up to the fd limit
+    struct {
+      unsigned long long cur, max;
+    } lim = {1024, 1024};
+    sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &lim);
+    for (unsigned long long fd = lo; fd < lim.cur && fd < (1u << 20); fd++)
+      if (fd != s) sc(__NR_close, fd);
+    r = 0;
+  }
+  return r;
 }
 
 // OP_EXEC: execve, searching PATH (from the child's environment) like execvpe(3) when

@@ -4,7 +4,7 @@
  * @module
  */
 import { Readable, Writable } from 'node:stream';
-import { invalidArgType, invalidArgValue, outOfRange, SysError } from '../errors.js';
+import { invalidArgType, invalidArgValue, nsboxError, outOfRange, SysError } from '../errors.js';
 import { K, native, type SpawnMaps } from '../native.js';
 import { NsboxChild, signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type SetgroupsPolicy } from './idmap.js';
@@ -257,6 +257,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
 
     const p = plan.build();
     const r = native.spawn(p.ops, p.strings, c.maps);
+    if (!r.ok && r.step === -1 && r.errno === 38 /* ENOSYS */) {
+      throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.');
+    }
     if (!r.ok) {
       const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
       const ctx: { step: string; path?: string; pid: number } = { step: info.step, pid: r.pid };
