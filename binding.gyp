@@ -10,6 +10,7 @@
         "csrc/ns.cc",
         "csrc/spawn.cc",
         "csrc/child.cc",
+        "csrc/child_fs.cc",
         "csrc/pidfd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

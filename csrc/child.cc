@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include "child_fs.h"
 #include "plan.h"
 #include "rawsys.h"
 #include "sys.h"
@@ -83,8 +84,8 @@ void Send(int sock, int32_t kind, int32_t step, int32_t err, int32_t value) {
   } while (r == -EINTR);
 }
 
-[[noreturn]] void Fail(ChildCtx* ctx, int step, long err) {
-  Send(ctx->sock, MSG_ERROR, step, (int32_t)-err, 0);
+[[noreturn]] void Fail(ChildCtx* ctx, int step, long err, int sysid) {
+  Send(ctx->sock, MSG_ERROR, step, (int32_t)-err, sysid);
   Exit(127);
 }
 
@@ -202,6 +203,7 @@ int ChildMain(void* arg) {
   for (int i = 0; i < ctx->nsteps; i++) {
     const Step& s = ctx->steps[i];
     long r = 0;
+    int sysid = SYS_STEP;
     switch (s.op) {
       case OP_SETNS:
         r = sc(__NR_setns, s.a, s.b);
@@ -279,10 +281,19 @@ int ChildMain(void* arg) {
         // Signals stay deliverable from here; a failure report follows.
         break;
       }
+      case OP_FS_BASE:
+      case OP_MOUNT:
+      case OP_MKNOD:
+      case OP_SYMLINK:
+      case OP_WRITE_FILE:
+      case OP_SETATTR:
+      case OP_PIVOT:
+        r = RunFsStep(s, &sysid);
+        break;
       default:
         r = -EINVAL;
     }
-    if (r < 0) Fail(ctx, i, r);
+    if (r < 0) Fail(ctx, i, r, sysid);
   }
   Exit(0);
 }

@@ -11,7 +11,11 @@ struct Step {
   int32_t op;
   int32_t a;            // first numeric argument (fd, flags, id, signal, count)
   int32_t b;            // second numeric argument
-  const char* str;      // string argument (hostname, cwd, exec file)
+  int32_t c, d;         // third and fourth (mknod major/minor, setattr clear)
+  const char* str;      // string argument (hostname, cwd, exec file, mount source)
+  const char* str2;     // mount target, symlink path, file content
+  const char* str3;     // mount fstype
+  const char* str4;     // mount data
   const int32_t* list;  // list arguments (gids; fd pairs)
   int32_t nlist;
   char* const* argv;    // OP_EXEC

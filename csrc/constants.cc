@@ -54,9 +54,36 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(FDS);
   OPC(PDEATHSIG);
   OPC(EXEC);
+  OPC(FS_BASE);
+  OPC(MOUNT);
+  OPC(MKNOD);
+  OPC(SYMLINK);
+  OPC(WRITE_FILE);
+  OPC(SETATTR);
+  OPC(PIVOT);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);
+  Napi::Object mm = Napi::Object::New(env);
+#define MM(name) mm.Set(#name, Napi::Number::New(env, name))
+  MM(MNT_DST_IN_ROOT);
+  MM(MNT_MKDIR);
+  MM(MNT_MKFILE);
+  MM(MNT_OPTIONAL);
+  MM(MNT_RDONLY);
+  MM(MNT_RECURSIVE);
+  MM(MNT_SRC_OPTIONAL);
+#undef MM
+  mm.Freeze();
+  c.Set("PLAN_MOUNT", mm);
+  SET(MS_NOATIME);
+  SET(MS_RELATIME);
+  SET(MS_STRICTATIME);
+  SET(MS_NODIRATIME);
+  SET(MOUNT_ATTR_RDONLY);
+  SET(MOUNT_ATTR_NOSUID);
+  SET(MOUNT_ATTR_NODEV);
+  SET(MOUNT_ATTR_NOEXEC);
   c.Freeze();
   exports.Set("constants", c);
 }

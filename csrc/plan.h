@@ -31,12 +31,48 @@ enum Op : int32_t {
   OP_FDS = 13,           // n, (target, source)...   then close every other fd
   OP_PDEATHSIG = 14,     // signal                     race-free via the status socket
   OP_EXEC = 15,          // file str, search(0/1), argc, argv str..., envc, env str...
+  // Filesystem steps (child_fs.cc). Paths "in root" are resolved inside /newroot with
+  // openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): a symlink in the rootfs cannot lead out.
+  OP_FS_BASE = 16,       // stage str                  private tree, tmpfs base, old root at /oldroot
+  OP_MOUNT = 17,         // src|-1, dst, fstype|-1, flags, data|-1, mode (MNT_* below)
+  OP_MKNOD = 18,         // dst (in root), mode, major, minor
+  OP_SYMLINK = 19,       // target str, dst (in root)
+  OP_WRITE_FILE = 20,    // path (in base), content str, mode
+  OP_SETATTR = 21,       // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
+  OP_PIVOT = 22,         // -                          pivot_root into /newroot, old root detached
   OP_MAX_
+};
+
+// OP_MOUNT / OP_SETATTR mode bits.
+enum MountMode : int32_t {
+  MNT_DST_IN_ROOT = 1,     // dst is inside /newroot (resolved confined); else an absolute path
+  MNT_MKDIR = 2,           // create dst (and parents) as a directory if missing
+  MNT_MKFILE = 4,          // create dst (parents as directories) as an empty file if missing
+  MNT_OPTIONAL = 8,        // dst missing: skip the step instead of failing
+  MNT_RDONLY = 16,         // then mount_setattr(MOUNT_ATTR_RDONLY): keeps locked flags
+  MNT_RECURSIVE = 32,      // ...with AT_RECURSIVE
+  MNT_SRC_OPTIONAL = 64,   // source missing: skip the step
+};
+
+// Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.
+enum SysId : int32_t {
+  SYS_STEP = 0,
+  SYS_OPENAT2 = 1,
+  SYS_MKDIRAT = 2,
+  SYS_MOUNT = 3,
+  SYS_MOUNT_SETATTR = 4,
+  SYS_PIVOT_ROOT = 5,
+  SYS_UMOUNT2 = 6,
+  SYS_MKNODAT = 7,
+  SYS_SYMLINKAT = 8,
+  SYS_CHDIR = 9,
+  SYS_OPENAT = 10,
+  SYS_WRITE = 11,
 };
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.
 enum MsgKind : int32_t {
-  MSG_ERROR = 1,  // step index, errno
+  MSG_ERROR = 1,  // step index, errno, value = SysId
   MSG_MAPS = 2,   // value = pid whose maps to write (0 = the direct child)
   MSG_PID = 3,    // value = pid of the grandchild made by OP_FORK
 };

@@ -121,6 +121,40 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
         execPtrs.push_back({p.steps.size(), {argvAt, envAt}});
         break;
       }
+      case OP_FS_BASE:
+        if (nargs != 1 || !(s.str = str(a[0]))) return "bad fs base";
+        break;
+      case OP_MOUNT:
+        // src|-1, dst, fstype|-1, flags, data|-1, mode
+        if (nargs != 6 || !(s.str2 = str(a[1]))) return "bad mount";
+        if ((a[0] >= 0 && !(s.str = str(a[0]))) || (a[2] >= 0 && !(s.str3 = str(a[2]))) ||
+            (a[4] >= 0 && !(s.str4 = str(a[4]))))
+          return "bad mount string";
+        s.a = a[3];
+        s.b = a[5];
+        break;
+      case OP_MKNOD:
+        if (nargs != 4 || !(s.str2 = str(a[0]))) return "bad mknod";
+        s.a = a[1];
+        s.c = a[2];
+        s.d = a[3];
+        break;
+      case OP_SYMLINK:
+        if (nargs != 2 || !(s.str = str(a[0])) || !(s.str2 = str(a[1]))) return "bad symlink";
+        break;
+      case OP_WRITE_FILE:
+        if (nargs != 3 || !(s.str = str(a[0])) || !(s.str2 = str(a[1]))) return "bad file";
+        s.a = a[2];
+        break;
+      case OP_SETATTR:
+        if (nargs != 4 || !(s.str2 = str(a[0]))) return "bad setattr";
+        s.a = a[1];
+        s.c = a[2];
+        s.b = a[3];
+        break;
+      case OP_PIVOT:
+        if (nargs != 0) return "pivot takes no args";
+        break;
       default:
         return "unknown op";
     }
@@ -348,6 +382,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     result.Set("ok", false);
     result.Set("step", failure.step);
     result.Set("errno", failure.err);
+    result.Set("sysid", failure.value);
     result.Set("pid", (double)livePid);
     if (!mapsErr.syscall.empty()) {
       result.Set("syscall", mapsErr.syscall);

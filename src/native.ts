@@ -39,8 +39,18 @@ export interface NativeConstants {
   readonly UMOUNT_NOFOLLOW: number;
   /** Spawn-plan opcodes shared with csrc/plan.h. */
   readonly OP: Readonly<Record<string, number>>;
-  /** Spawn-plan message kinds shared with csrc/plan.h. */
+  /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
+  /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
+  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL', number>>;
+  readonly MS_NOATIME: number;
+  readonly MS_RELATIME: number;
+  readonly MS_STRICTATIME: number;
+  readonly MS_NODIRATIME: number;
+  readonly MOUNT_ATTR_RDONLY: number;
+  readonly MOUNT_ATTR_NOSUID: number;
+  readonly MOUNT_ATTR_NODEV: number;
+  readonly MOUNT_ATTR_NOEXEC: number;
 }
 
 /**
@@ -70,7 +80,7 @@ export interface NativeFeatures {
 /** Result of a native spawn: either a started child or the failing step. @internal */
 export type NativeSpawnResult =
   | { ok: true; pid: number; pidfd: number }
-  | { ok: false; step: number; errno: number; pid: number; syscall?: string; path?: string };
+  | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
 export interface NativeChildWatch {

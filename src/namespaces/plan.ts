@@ -98,6 +98,31 @@ export class PlanBuilder {
     return this.push(K.OP.EXEC!, args, { step: 'exec', syscall: 'execve', path: file });
   }
 
+  /** Private tree, tmpfs base at `stage`, host root at /oldroot (child_fs.cc). */
+  fsBase(stage: string): this {
+    return this.push(K.OP.FS_BASE!, [this.str(stage)], { step: 'rootfs', syscall: 'mount', path: stage });
+  }
+  /** mount(2) onto `dst` (in the new root when `mode` has MNT_DST_IN_ROOT). */
+  mount(src: string | null, dst: string, fstype: string | null, flags: number, data: string | null, mode: number, step: string, path?: string): this {
+    const args = [src === null ? -1 : this.str(src), this.str(dst), fstype === null ? -1 : this.str(fstype), flags | 0, data === null ? -1 : this.str(data), mode];
+    return this.push(K.OP.MOUNT!, args, { step, syscall: 'mount', path: path ?? dst });
+  }
+  mknod(dst: string, mode: number, major: number, minor: number): this {
+    return this.push(K.OP.MKNOD!, [this.str(dst), mode, major, minor], { step: 'dev', syscall: 'mknodat', path: dst });
+  }
+  symlink(target: string, dst: string, step: string): this {
+    return this.push(K.OP.SYMLINK!, [this.str(target), this.str(dst)], { step, syscall: 'symlinkat', path: dst });
+  }
+  writeFile(path: string, content: string, mode: number, step: string): this {
+    return this.push(K.OP.WRITE_FILE!, [this.str(path), this.str(content), mode], { step, syscall: 'write', path });
+  }
+  setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
+    return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });
+  }
+  pivot(): this {
+    return this.push(K.OP.PIVOT!, [], { step: 'pivot_root', syscall: 'pivot_root', path: '/' });
+  }
+
   build(): SerializedPlan {
     const lo = this.cloneFlags >>> 0;
     const hi = Math.floor(this.cloneFlags / 2 ** 32) >>> 0;

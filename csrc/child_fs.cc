@@ -1,0 +1,272 @@
+// Filesystem steps of the spawn plan (plan.h OP_FS_BASE .. OP_PIVOT), run by the child with
+// the same rules as child.cc: raw syscalls, no allocation, stack buffers only.
+//
+// The layout follows bwrap's: a tmpfs becomes the root first and the host's root moves to
+// /oldroot, so every host path (layers, volumes, device nodes) is reached as /oldroot/PATH
+// and nothing is mounted over the host's directories, even in this namespace. The container
+// root is assembled at /newroot; its mount targets are resolved with openat2(2)
+// RESOLVE_IN_ROOT, so a symlink planted in the rootfs cannot redirect a mount to the host
+// (runc CVE-2021-30465), and mounts go onto /oldroot/proc/self/fd/N, the exact inode opened.
+// Finally pivot_root(2) into /newroot and a lazy unmount drop both the base and the old root.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "child_fs.h"
+#include "plan.h"
+#include "rawsys.h"
+
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#ifndef __NR_mount_setattr
+#define __NR_mount_setattr 442
+#endif
+
+namespace nsbox {
+namespace {
+
+using raw::sc;
+
+constexpr const char* kRoot = "/newroot";
+constexpr size_t kPath = 4096;
+
+size_t Cat(char* buf, size_t at, const char* s) {
+  while (*s && at + 1 < kPath) buf[at++] = *s++;
+  buf[at] = 0;
+  return at;
+}
+
+// "/oldroot/proc/self/fd/N": a path the classic mount(2) follows to the inode behind fd N.
+void FdPath(char* buf, int fd) {
+  size_t n = Cat(buf, 0, "/oldroot/proc/self/fd/");
+  char digits[12];
+  int k = 0;
+  do {
+    digits[k++] = (char)('0' + fd % 10);
+    fd /= 10;
+  } while (fd);
+  while (k) buf[n++] = digits[--k];
+  buf[n] = 0;
+}
+
+long OpenRoot() { return sc(__NR_openat, AT_FDCWD, kRoot, O_PATH | O_DIRECTORY | O_CLOEXEC); }
+
+long OpenIn(int rootfd, const char* path, int flags) {
+  struct open_how how = {};
+  how.flags = (uint64_t)(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  return sc(__NR_openat2, rootfd, path, &how, sizeof how);
+}
+
+// Creates `path` inside the root if missing: every missing parent as a directory, the last
+// component as a directory or an empty file. Each component is created relative to its
+// parent, itself opened confined, so nothing is ever created outside the root.
+long EnsureIn(int rootfd, const char* path, bool file, int* sysid) {
+  char buf[kPath];
+  size_t n = Cat(buf, 0, path);
+  for (size_t i = 1; i <= n; i++) {
+    if (i < n && buf[i] != '/') continue;
+    char saved = buf[i];
+    buf[i] = 0;
+    long fd = OpenIn(rootfd, buf, O_PATH);
+    if (fd >= 0) {
+      sc(__NR_close, fd);
+    } else if (fd == -ENOENT) {
+      size_t slash = i;
+      while (slash > 0 && buf[slash] != '/') slash--;
+      buf[slash] = 0;
+      long parent = OpenIn(rootfd, slash ? buf : "/", O_PATH | O_DIRECTORY);
+      buf[slash] = '/';
+      if (parent < 0) return *sysid = SYS_OPENAT2, parent;
+      const char* name = buf + slash + 1;
+      long r;
+      if (i == n && file) {
+        *sysid = SYS_OPENAT;
+        r = sc(__NR_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        if (r >= 0) sc(__NR_close, r), r = 0;
+      } else {
+        *sysid = SYS_MKDIRAT;
+        r = sc(__NR_mkdirat, parent, name, 0755);
+      }
+      sc(__NR_close, parent);
+      if (r < 0 && r != -EEXIST) return r;
+    } else {
+      return *sysid = SYS_OPENAT2, fd;
+    }
+    buf[i] = saved;
+  }
+  return 0;
+}
+
+long SetAttr(int dfd, const char* path, unsigned flags, uint64_t set, uint64_t clr) {
+  struct mount_attr attr = {};
+  attr.attr_set = set;
+  attr.attr_clr = clr;
+  return sc(__NR_mount_setattr, dfd, path, flags, &attr, sizeof attr);
+}
+
+// Resolves dst (in root or absolute), creating it if asked. Returns an O_PATH fd or -errno;
+// -ENOENT with MNT_OPTIONAL means "skip".
+long Target(const Step& s, int* sysid) {
+  if (!(s.b & MNT_DST_IN_ROOT)) {
+    *sysid = SYS_OPENAT;
+    return sc(__NR_openat, AT_FDCWD, s.str2, O_PATH | O_CLOEXEC);
+  }
+  long root = OpenRoot();
+  if (root < 0) return *sysid = SYS_OPENAT, root;
+  long r = 0;
+  if (s.b & (MNT_MKDIR | MNT_MKFILE)) r = EnsureIn((int)root, s.str2, s.b & MNT_MKFILE, sysid);
+  if (r >= 0) {
+    *sysid = SYS_OPENAT2;
+    r = OpenIn((int)root, s.str2, O_PATH);
+  }
+  sc(__NR_close, root);
+  return r;
+}
+
+long Mount(const Step& s, int* sysid) {
+  if ((s.b & MNT_SRC_OPTIONAL) && s.str) {
+    struct stat st;
+    if (sc(__NR_newfstatat, AT_FDCWD, s.str, &st, 0) == -ENOENT) return 0;
+  }
+  long fd = Target(s, sysid);
+  if (fd == -ENOENT && (s.b & MNT_OPTIONAL)) return 0;
+  if (fd < 0) return fd;
+  char at[64];
+  FdPath(at, (int)fd);
+  *sysid = SYS_MOUNT;
+  long r = sc(__NR_mount, s.str, at, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
+  sc(__NR_close, fd);
+  if (r < 0 || !(s.b & MNT_RDONLY)) return r;
+  // Read-only through mount_setattr(2): unlike a MS_REMOUNT it leaves the other flags alone,
+  // which in a user namespace may be locked (nosuid, nodev, noexec of the source).
+  fd = Target(s, sysid);
+  if (fd < 0) return fd;
+  *sysid = SYS_MOUNT_SETATTR;
+  r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
+              MOUNT_ATTR_RDONLY, 0);
+  sc(__NR_close, fd);
+  return r;
+}
+
+}  // namespace
+
+long RunFsStep(const Step& s, int* sysid) {
+  *sysid = SYS_STEP;
+  switch (s.op) {
+    case OP_FS_BASE: {
+      long r;
+      *sysid = SYS_MOUNT;
+      if ((r = sc(__NR_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0)) < 0) return r;
+      if ((r = sc(__NR_mount, "tmpfs", s.str, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) < 0)
+        return r;
+      *sysid = SYS_CHDIR;
+      if ((r = sc(__NR_chdir, s.str)) < 0) return r;
+      *sysid = SYS_MKDIRAT;
+      if ((r = sc(__NR_mkdirat, AT_FDCWD, "newroot", 0755)) < 0) return r;
+      if ((r = sc(__NR_mkdirat, AT_FDCWD, "oldroot", 0755)) < 0) return r;
+      *sysid = SYS_PIVOT_ROOT;
+      if ((r = sc(__NR_pivot_root, ".", "oldroot")) < 0) return r;
+      *sysid = SYS_CHDIR;
+      return sc(__NR_chdir, "/");
+    }
+    case OP_MOUNT:
+      return Mount(s, sysid);
+    case OP_MKNOD: {
+      long root = OpenRoot();
+      if (root < 0) return *sysid = SYS_OPENAT, root;
+      long r = 0;
+      // Parents as directories, the node itself by mknodat relative to its confined parent.
+      char buf[kPath];
+      size_t n = Cat(buf, 0, s.str2), slash = n;
+      while (slash > 0 && buf[slash] != '/') slash--;
+      buf[slash] = 0;
+      if (slash) r = EnsureIn((int)root, buf, false, sysid);
+      long parent = r < 0 ? r : OpenIn((int)root, slash ? buf : "/", O_PATH | O_DIRECTORY);
+      if (r >= 0 && parent < 0) *sysid = SYS_OPENAT2;
+      if (parent >= 0) {
+        *sysid = SYS_MKNODAT;
+        unsigned dev = (unsigned)(((s.c & 0xfff) << 8) | (s.d & 0xff) | ((s.d & ~0xff) << 12));
+        r = sc(__NR_mknodat, parent, buf + slash + 1, (unsigned)s.a, dev);
+        if (r == -EEXIST) r = 0;
+        sc(__NR_close, parent);
+      } else {
+        r = parent;
+      }
+      sc(__NR_close, root);
+      return r;
+    }
+    case OP_SYMLINK: {
+      long root = OpenRoot();
+      if (root < 0) return *sysid = SYS_OPENAT, root;
+      char buf[kPath];
+      size_t n = Cat(buf, 0, s.str2), slash = n;
+      while (slash > 0 && buf[slash] != '/') slash--;
+      buf[slash] = 0;
+      long r = slash ? EnsureIn((int)root, buf, false, sysid) : 0;
+      long parent = r < 0 ? r : OpenIn((int)root, slash ? buf : "/", O_PATH | O_DIRECTORY);
+      if (parent >= 0) {
+        *sysid = SYS_SYMLINKAT;
+        r = sc(__NR_symlinkat, s.str, parent, buf + slash + 1);
+        if (r == -EEXIST) r = 0;
+        sc(__NR_close, parent);
+      } else if (r >= 0) {
+        *sysid = SYS_OPENAT2;
+        r = parent;
+      }
+      sc(__NR_close, root);
+      return r;
+    }
+    case OP_WRITE_FILE: {
+      *sysid = SYS_OPENAT;
+      long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a);
+      if (fd < 0) return fd;
+      const char* p = s.str2;
+      size_t len = 0;
+      while (p[len]) len++;
+      long r = 0;
+      *sysid = SYS_WRITE;
+      while (len > 0) {
+        r = sc(__NR_write, fd, p, len);
+        if (r == -EINTR) continue;
+        if (r < 0) break;
+        p += r;
+        len -= (size_t)r;
+        r = 0;
+      }
+      sc(__NR_close, fd);
+      return r;
+    }
+    case OP_SETATTR: {
+      long fd = Target(s, sysid);
+      if (fd == -ENOENT && (s.b & MNT_OPTIONAL)) return 0;
+      if (fd < 0) return fd;
+      *sysid = SYS_MOUNT_SETATTR;
+      long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
+                       (uint64_t)(uint32_t)s.a, (uint64_t)(uint32_t)s.c);
+      sc(__NR_close, fd);
+      return r;
+    }
+    case OP_PIVOT: {
+      long r;
+      *sysid = SYS_CHDIR;
+      if ((r = sc(__NR_chdir, kRoot)) < 0) return r;
+      // pivot_root(".", "."): the old root ends up stacked under the new one and one lazy
+      // unmount detaches it (with the tmpfs base and every host mount below it).
+      *sysid = SYS_PIVOT_ROOT;
+      if ((r = sc(__NR_pivot_root, ".", ".")) < 0) return r;
+      *sysid = SYS_UMOUNT2;
+      if ((r = sc(__NR_umount2, ".", MNT_DETACH)) < 0) return r;
+      *sysid = SYS_CHDIR;
+      return sc(__NR_chdir, "/");
+    }
+  }
+  return -EINVAL;
+}
+
+}  // namespace nsbox

@@ -1,0 +1,286 @@
+/**
+ * A container's root as spawn-plan steps: the root filesystem (a directory, an overlay of
+ * layers, or a tmpfs with the host's system directories read-only), ordered mounts, the
+ * defaults runc and Docker set (/proc, /sys, /dev, /dev/pts, /dev/shm, /dev/mqueue, masked
+ * and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf), then pivot_root(2).
+ *
+ * Validation happens here, before any syscall; the steps run in the child
+ * (csrc/child_fs.cc), where every target inside the root is resolved with openat2(2)
+ * RESOLVE_IN_ROOT.
+ * @module
+ */
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
+import { invalidArgType, invalidArgValue } from '../errors.js';
+import { K } from '../native.js';
+import type { PlanBuilder } from '../namespaces/plan.js';
+
+/** The container's root filesystem. */
+export type RootfsSpec =
+  /** A directory, bound (recursively) as the root. */
+  | string
+  /** The host's /usr, /bin, /sbin, /lib*, /etc read-only on a fresh tmpfs. */
+  | 'host'
+  /** An overlay: `layers` bottom first; `upper`/`work` kept on disk, or a throw-away tmpfs upper when omitted. */
+  | { layers: string[]; upper?: string; work?: string };
+
+/** One mount of a container, applied in order after the root and the defaults. */
+export type MountSpec =
+  /** Bind a host path (a volume). Recursive unless `recursive: false`. */
+  | { type: 'bind'; source: string; target: string; readOnly?: boolean; recursive?: boolean }
+  /** A tmpfs. `size` in bytes or with a suffix ('64m'), `mode` as a number. */
+  | { type: 'tmpfs'; target: string; size?: number | string; mode?: number; readOnly?: boolean }
+  /** proc, sysfs, mqueue or devpts with default options. */
+  | { type: 'proc' | 'sysfs' | 'mqueue' | 'devpts'; target: string; readOnly?: boolean };
+
+/** The container part of the spawn options (validated). @internal */
+export interface ContainerOptions {
+  rootfs?: RootfsSpec;
+  mounts?: MountSpec[];
+  readOnlyRoot?: boolean;
+  /** Add /proc, /sys, /dev… as runc does. Default true with a rootfs. */
+  defaultMounts?: boolean;
+  hostname?: string;
+}
+
+/** What the plan needs to know about the namespaces. @internal */
+export interface ContainerContext {
+  newUser: boolean;
+  newPid: boolean;
+  newNet: boolean;
+  newIpc: boolean;
+  root: boolean;
+}
+
+const M = K.PLAN_MOUNT;
+const IN_ROOT = M.MNT_DST_IN_ROOT;
+const NOSUID = K.MS_NOSUID;
+const NODEV = K.MS_NODEV;
+const NOEXEC = K.MS_NOEXEC;
+const BIND_REC = K.MS_BIND | K.MS_REC;
+
+/** runc's default masked paths (files get /dev/null, directories an empty read-only tmpfs). */
+export const MASKED_PATHS: readonly string[] = Object.freeze([
+  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+]);
+const MASKED_DIRS = new Set(['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']);
+/** runc's default read-only paths. */
+export const READONLY_PATHS: readonly string[] = Object.freeze(['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']);
+
+const DEVICES: ReadonlyArray<readonly [string, number, number]> = [
+  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+];
+const HOST_SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
+
+function absPath(name: string, v: unknown): string {
+  if (typeof v !== 'string') throw invalidArgType(name, 'of type string', v);
+  if (v.includes('\0')) throw invalidArgValue(name, v, 'must be a string without null bytes');
+  if (!isAbsolute(v)) throw invalidArgValue(name, v, 'must be an absolute path');
+  return normalize(v).replace(/\/+$/, '') || '/';
+}
+
+function hostDir(name: string, v: unknown): string {
+  const p = absPath(name, v);
+  let st;
+  try {
+    st = statSync(p);
+  } catch {
+    throw invalidArgValue(name, v, 'does not exist');
+  }
+  if (!st.isDirectory()) throw invalidArgValue(name, v, 'is not a directory');
+  return p;
+}
+
+function overlayPath(name: string, p: string): string {
+  if (/[,:\\]/.test(p)) throw invalidArgValue(name, p, 'must not contain ",", ":" or "\\" (overlayfs option syntax)');
+  return p;
+}
+
+const SIZE = /^(\d+)([kmg%]?)$/i;
+
+/** Validates the container options (no syscalls beyond stat of host paths). @internal */
+export function checkContainer(o: ContainerOptions): ContainerOptions {
+  const out: ContainerOptions = {};
+  if (o.rootfs !== undefined) {
+    const r = o.rootfs;
+    if (r === 'host') out.rootfs = 'host';
+    else if (typeof r === 'string') out.rootfs = hostDir('options.rootfs', r);
+    else if (typeof r === 'object' && r !== null && Array.isArray((r as { layers?: unknown }).layers)) {
+      const layers = r.layers.map((l, i) => overlayPath(`options.rootfs.layers[${i}]`, hostDir(`options.rootfs.layers[${i}]`, l)));
+      if (layers.length === 0 || layers.length > 500) throw invalidArgValue('options.rootfs.layers', r.layers, 'must have 1 to 500 layers');
+      if ((r.upper === undefined) !== (r.work === undefined)) throw invalidArgValue('options.rootfs', r, 'needs both upper and work, or neither');
+      const spec: { layers: string[]; upper?: string; work?: string } = { layers };
+      if (r.upper !== undefined) {
+        spec.upper = overlayPath('options.rootfs.upper', hostDir('options.rootfs.upper', r.upper));
+        spec.work = overlayPath('options.rootfs.work', hostDir('options.rootfs.work', r.work));
+      }
+      out.rootfs = spec;
+    } else throw invalidArgType('options.rootfs', "a directory, 'host', or { layers, upper?, work? }", r);
+  }
+  if (o.mounts !== undefined) {
+    if (!Array.isArray(o.mounts)) throw invalidArgType('options.mounts', 'an array of mount specs', o.mounts);
+    out.mounts = o.mounts.map((m, i) => {
+      const n = `options.mounts[${i}]`;
+      if (typeof m !== 'object' || m === null) throw invalidArgType(n, 'an object', m);
+      const target = absPath(`${n}.target`, m.target);
+      if (m.readOnly !== undefined && typeof m.readOnly !== 'boolean') throw invalidArgType(`${n}.readOnly`, 'of type boolean', m.readOnly);
+      switch (m.type) {
+        case 'bind': {
+          const source = absPath(`${n}.source`, m.source);
+          if (!existsSync(source)) throw invalidArgValue(`${n}.source`, m.source, 'does not exist');
+          return { ...m, source, target };
+        }
+        case 'tmpfs': {
+          if (m.size !== undefined && !(typeof m.size === 'number' ? Number.isInteger(m.size) && m.size > 0 : SIZE.test(String(m.size)))) {
+            throw invalidArgValue(`${n}.size`, m.size, "must be a byte count or a size like '64m' or '50%'");
+          }
+          if (m.mode !== undefined && !(Number.isInteger(m.mode) && m.mode >= 0 && m.mode <= 0o7777)) throw invalidArgValue(`${n}.mode`, m.mode, 'must be a mode from 0 to 0o7777');
+          return { ...m, target };
+        }
+        case 'proc':
+        case 'sysfs':
+        case 'mqueue':
+        case 'devpts':
+          return { ...m, target };
+        default:
+          throw invalidArgValue(`${n}.type`, (m as { type?: unknown }).type, "must be 'bind', 'tmpfs', 'proc', 'sysfs', 'mqueue' or 'devpts'");
+      }
+    });
+  }
+  if (o.readOnlyRoot !== undefined && typeof o.readOnlyRoot !== 'boolean') throw invalidArgType('options.readOnlyRoot', 'of type boolean', o.readOnlyRoot);
+  if (o.defaultMounts !== undefined && typeof o.defaultMounts !== 'boolean') throw invalidArgType('options.defaultMounts', 'of type boolean', o.defaultMounts);
+  if (o.readOnlyRoot !== undefined) out.readOnlyRoot = o.readOnlyRoot;
+  if (o.defaultMounts !== undefined) out.defaultMounts = o.defaultMounts;
+  if ((out.readOnlyRoot || out.defaultMounts) && out.rootfs === undefined) {
+    throw invalidArgValue('options.rootfs', undefined, 'is needed for readOnlyRoot and defaultMounts');
+  }
+  if (o.hostname !== undefined) out.hostname = o.hostname;
+  return out;
+}
+
+const host = (p: string) => `/oldroot${p === '/' ? '' : p}`;
+
+function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext): void {
+  if (rootfs === 'host') {
+    plan.mount('tmpfs', '/newroot', 'tmpfs', NOSUID | NODEV, 'mode=0755', 0, 'rootfs');
+    for (const name of HOST_SYSTEM_DIRS) {
+      let st;
+      try {
+        st = lstatSync(`/${name}`);
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) plan.symlink(readlinkSync(`/${name}`), `/${name}`, 'rootfs');
+      else if (st.isDirectory()) plan.mount(host(`/${name}`), `/${name}`, null, BIND_REC, null, IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE, 'rootfs', `/${name}`);
+    }
+    plan.mount('tmpfs', '/tmp', 'tmpfs', NOSUID | NODEV, 'mode=1777', IN_ROOT | M.MNT_MKDIR, 'rootfs');
+    return;
+  }
+  if (typeof rootfs === 'string') {
+    plan.mount(host(rootfs), '/newroot', null, BIND_REC, null, 0, 'rootfs', rootfs);
+    return;
+  }
+  // overlayfs takes lowerdir top first; nsbox takes layers bottom first, as images stack them.
+  const lower = [...rootfs.layers].reverse().map(host).join(':');
+  let upper: string;
+  let work: string;
+  if (rootfs.upper !== undefined) {
+    upper = host(rootfs.upper);
+    work = host(rootfs.work!);
+  } else {
+    // Throw-away upper: a tmpfs of the base, gone when the container's mount namespace is.
+    plan.mount('tmpfs', '/overlay', 'tmpfs', NOSUID | NODEV, 'mode=0755', M.MNT_MKDIR, 'rootfs');
+    plan.mount(null, '/overlay/upper', null, 0, null, 0, 'rootfs'); // placeholder replaced below
+    upper = '/overlay/upper';
+    work = '/overlay/work';
+  }
+  const data = `lowerdir=${lower},upperdir=${upper},workdir=${work}${ctx.newUser ? ',userxattr' : ''}`;
+  plan.mount('overlay', '/newroot', 'overlay', 0, data, 0, 'rootfs', rootfs.layers.join(':'));
+}
+
+/**
+ * Appends the container's filesystem steps. Needs a new mount namespace (checked by spawn).
+ * @internal
+ */
+export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext): void {
+  plan.fsBase('/tmp');
+  if (o.rootfs !== undefined) rootSteps(plan, o.rootfs, ctx);
+  else {
+    // No new root: mounts apply to the (private) copy of the host tree, seen via /newroot.
+    plan.mount(host('/'), '/newroot', null, BIND_REC, null, 0, 'rootfs', '/');
+  }
+  const ephemeral = o.rootfs !== undefined && typeof o.rootfs !== 'string';
+  const make = (dir: boolean) => (ephemeral || dir ? (dir ? M.MNT_MKDIR : M.MNT_MKFILE) : M.MNT_OPTIONAL);
+  if (o.rootfs !== undefined && o.defaultMounts !== false) defaultSteps(plan, o, ctx, make);
+  for (const m of o.mounts ?? []) {
+    const ro = m.readOnly ? M.MNT_RDONLY : 0;
+    switch (m.type) {
+      case 'bind': {
+        const isDir = statSync(m.source).isDirectory();
+        const rec = m.recursive === false ? 0 : K.MS_REC;
+        plan.mount(host(m.source), m.target, null, K.MS_BIND | rec, null, IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0), 'mounts', m.target);
+        break;
+      }
+      case 'tmpfs': {
+        const opts = [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : ''].filter(Boolean).join(',');
+        plan.mount('tmpfs', m.target, 'tmpfs', NOSUID | NODEV | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        break;
+      }
+      default:
+        plan.mount(m.type, m.target, m.type, NOSUID | NODEV | NOEXEC | (m.readOnly ? K.MS_RDONLY : 0), m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null, IN_ROOT | M.MNT_MKDIR, 'mounts');
+    }
+  }
+  if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
+  plan.pivot();
+}
+
+function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {
+  const D = make(true);
+  const F = make(false);
+  // /proc: a new instance needs a pid namespace this user namespace owns (or root outside one).
+  if (ctx.newPid || (ctx.root && !ctx.newUser)) plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, IN_ROOT | D, 'proc');
+  else plan.mount(host('/proc'), '/proc', null, BIND_REC, null, IN_ROOT | D, 'proc');
+  // /sys read-only: sysfs needs a network namespace this user namespace owns.
+  if (ctx.newNet || (ctx.root && !ctx.newUser)) plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
+  else plan.mount(host('/sys'), '/sys', null, BIND_REC, null, IN_ROOT | D | M.MNT_RDONLY | M.MNT_RECURSIVE, 'sys');
+  // /dev: a tmpfs with the usual nodes; mknod needs root outside a user namespace, else bind.
+  plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
+  for (const [name, major, minor] of DEVICES) {
+    if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, 0o20666, major, minor);
+    else plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE | M.MNT_SRC_OPTIONAL, 'dev', `/dev/${name}`);
+  }
+  for (const [link, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx']] as const) {
+    plan.symlink(target, `/dev/${link}`, 'dev');
+  }
+  plan.mount('devpts', '/dev/pts', 'devpts', NOSUID | NOEXEC, `newinstance,ptmxmode=0666,mode=0620${ctx.newUser ? '' : ',gid=5'}`, IN_ROOT | M.MNT_MKDIR, 'dev');
+  plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, 'mode=1777,size=65536k', IN_ROOT | M.MNT_MKDIR, 'dev');
+  if (ctx.newIpc) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
+  // Masked and read-only paths, as runc: files get /dev/null, directories an empty tmpfs.
+  for (const p of MASKED_PATHS) {
+    if (MASKED_DIRS.has(p)) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
+    else plan.mount(host('/dev/null'), p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
+  }
+  for (const p of READONLY_PATHS) {
+    plan.mount(`/newroot${p}`, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
+  }
+  // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in.
+  const hostname = o.hostname ?? 'nsbox';
+  const files: Array<[string, string]> = [
+    ['hostname', `${hostname}\n`],
+    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
+    ['resolv.conf', hostResolvConf()],
+  ];
+  for (const [name, content] of files) {
+    plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
+    plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
+  }
+}
+
+function hostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
