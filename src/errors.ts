@@ -11,8 +11,18 @@
  * @module
  */
 import { getSystemErrorMap, inspect } from 'node:util';
+import { EXTRA_ERRNOS } from './errnos.js';
 
 const systemErrors = getSystemErrorMap();
+
+/**
+ * `[code, description]` of a negative errno: Node's own table first (so `code` is what
+ * `util.getSystemErrorName()` says), then the Linux names libuv lacks (`EUSERS`, `ENOEXEC`,
+ * `EDQUOT`, …; src/errnos.ts).
+ */
+function describeErrno(n: number): readonly [string, string] {
+  return systemErrors.get(n) ?? EXTRA_ERRNOS.get(-n) ?? [`Unknown system error ${-n}`, 'unknown error'];
+}
 
 /** Extra context nsbox attaches to a {@link SysError}. */
 export interface SysErrorContext {
@@ -34,20 +44,25 @@ export interface SysErrorContext {
  * The message reads `EPERM: operation not permitted, mount 'tmpfs' -> '/x'`.
  */
 export class SysError extends Error {
-  /** Symbolic errno name, e.g. `'ENOENT'`. */
-  readonly code: string;
+  // Declared in Node's order (errno, code, syscall, path, dest), so inspect() reads the same.
   /** Negative errno, as Node reports it. */
   readonly errno: number;
+  /**
+   * Symbolic errno name, e.g. `'ENOENT'`: Node's name where Node has one (so `-95` is
+   * `'ENOTSUP'`), else the kernel's (`'EUSERS'`).
+   */
+  readonly code: string;
   /** The syscall that failed, e.g. `'execve'`. */
   readonly syscall: string;
+  // `declare`: no own property unless set, as in Node's errors (Object.keys, toMatchObject).
   /** The path the syscall acted on, when there is one. */
-  readonly path?: string;
+  declare readonly path?: string;
   /** The second path, when there is one. */
-  readonly dest?: string;
-  /** The spawn-plan step that failed. */
-  readonly step?: string;
+  declare readonly dest?: string;
+  /** The spawn-plan step that failed (see docs/errors.md for the list). */
+  declare readonly step?: string;
   /** The pid concerned, when there is one. */
-  readonly pid?: number;
+  declare readonly pid?: number;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -56,20 +71,26 @@ export class SysError extends Error {
    */
   constructor(errno: number, syscall: string, context: SysErrorContext = {}) {
     const n = -Math.abs(errno);
-    const [code, description] = systemErrors.get(n) ?? [`Unknown system error ${-n}`, 'unknown error'];
+    const [code, description] = describeErrno(n);
     let message = `${code}: ${description}, ${syscall}`;
     if (context.path !== undefined) message += ` '${context.path}'`;
     if (context.dest !== undefined) message += ` -> '${context.dest}'`;
     if (context.step !== undefined) message += ` (spawn step '${context.step}')`;
     super(message);
-    this.name = 'SysError';
-    this.code = code;
     this.errno = n;
+    this.code = code;
     this.syscall = syscall;
-    if (context.path !== undefined) this.path = context.path;
-    if (context.dest !== undefined) this.dest = context.dest;
-    if (context.step !== undefined) this.step = context.step;
-    if (context.pid !== undefined) this.pid = context.pid;
+    const self = this as { -readonly [K in keyof SysErrorContext]: SysErrorContext[K] };
+    if (context.path !== undefined) self.path = context.path;
+    if (context.dest !== undefined) self.dest = context.dest;
+    if (context.step !== undefined) self.step = context.step;
+    if (context.pid !== undefined) self.pid = context.pid;
+  }
+
+  static {
+    // On the prototype, not an own property: Object.keys(err) lists only the error's data,
+    // as for Node's errors; the stack still reads `SysError: EPERM: …`.
+    Object.defineProperty(this.prototype, 'name', { value: 'SysError', writable: true, configurable: true, enumerable: false });
   }
 }
 
@@ -101,6 +122,8 @@ function describe(value: unknown): string {
     const ctor = (value as object).constructor?.name;
     return ctor ? `an instance of ${ctor}` : inspect(value, { depth: -1 });
   }
+  // As Node: a long string is cut before quoting, so the quotes stay balanced.
+  if (typeof value === 'string' && value.length > 28) return `type string (${inspect(`${value.slice(0, 25)}...`)})`;
   let shown = inspect(value, { colors: false });
   if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return `type ${typeof value} (${shown})`;

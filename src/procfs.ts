@@ -41,6 +41,7 @@ export function toSysError(cause: unknown, path: string, pid?: number): unknown 
   const e = cause as NodeJS.ErrnoException;
   if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return cause;
   const err = new SysError(e.errno, e.syscall, pid === undefined ? { path } : { path, pid });
-  (err as Error & { cause?: unknown }).cause = cause;
+  // Non-enumerable, as `new Error(msg, { cause })` makes it: Object.keys(err) stays Node-like.
+  Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
   return err;
 }

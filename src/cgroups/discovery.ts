@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { mountinfo, type MountInfoEntry } from '../fs/mountinfo.js';
-import { checkPid, readProc, toSysError, type ProcTarget } from '../procfs.js';
+import { checkPid, readProc, toSysError } from '../procfs.js';
 
 /** Where the cgroup v2 hierarchy is mounted, as {@link findCgroup2} finds it. */
 export interface Cgroup2Mount {
@@ -104,7 +104,7 @@ export function findCgroup2(): Cgroup2Mount | null {
  * @throws TypeError `ERR_INVALID_ARG_TYPE` / RangeError `ERR_OUT_OF_RANGE` for a bad `pid`;
  *   `SysError` `ENOENT` (no such process) with `syscall` `'open'`, `path` and `pid`.
  */
-export function currentCgroup(pid: ProcTarget = 'self'): CurrentCgroup | null {
+export function currentCgroup(pid: number | 'self' = 'self'): CurrentCgroup | null {
   const text = readProc(checkPid('pid', pid), 'cgroup');
   const line = text.split('\n').find((l) => l.startsWith('0::'));
   if (line === undefined) return null;

@@ -4,7 +4,7 @@
  * @module
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { checkPid, readProc, type ProcTarget } from '../procfs.js';
+import { checkPid, readProc } from '../procfs.js';
 
 /**
  * The propagation tags of a mount (proc_pid_mountinfo(5), field 7; the kernel's
@@ -139,6 +139,6 @@ export function parseMountinfo(text: string): MountInfoEntry[] {
  *   `SysError` `ENOENT` (no such process), `EACCES` (not allowed), with `syscall`
  *   `'open'`, `path` and `pid`.
  */
-export function mountinfo(pid: ProcTarget = 'self'): MountInfoEntry[] {
+export function mountinfo(pid: number | 'self' = 'self'): MountInfoEntry[] {
   return parseMountinfo(readProc(checkPid('pid', pid), 'mountinfo'));
 }

@@ -123,7 +123,11 @@ export class NsboxChild extends EventEmitter {
   /**
    * Sends a signal (default SIGTERM) with pidfd_send_signal(2): it can never hit a reused
    * pid. Returns true if the signal was sent, false if the child had already exited.
-   * @throws ERR_INVALID_ARG_VALUE for an unknown signal; SysError (EPERM) if not allowed.
+   * Replaces `kill -SIG PID` and ChildProcess.kill. Needs no privilege for one's own child
+   * (a child that changed uid, or joined a user namespace you do not own, needs CAP_KILL).
+   * Does not block and does not wait for the child to exit (see `exited`).
+   * @throws `ERR_INVALID_ARG_VALUE` for an unknown signal; SysError `EPERM` (syscall
+   * `'pidfd_send_signal'`, with `pid`) if not allowed.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     const n = signalNumber(signal);
@@ -139,8 +143,11 @@ export class NsboxChild extends EventEmitter {
 
   /**
    * Opens one of the child's namespaces (/proc/PID/ns/TYPE) as a handle. Race-free: the pid
-   * cannot be reused before nsbox reaps the child.
-   * @throws ERR_INVALID_ARG_VALUE for an unknown type; SysError ESRCH once the child has exited.
+   * cannot be reused before nsbox reaps the child. What `lsns -p PID` lists, as a handle;
+   * see {@link openNamespace}. Does not touch the calling thread.
+   * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` for a bad type; SysError `ESRCH`
+   * (syscall `'open'`, with `path` and `pid`) once the child has exited; `EACCES`/`EPERM` as
+   * {@link openNamespace}.
    */
   namespace(type: NamespaceFile): Namespace {
     if (!this.#running) throw new SysError(3, 'open', { path: `/proc/${this.pid}/ns/${String(type)}`, pid: this.pid });

@@ -152,7 +152,9 @@ export class Namespace implements Disposable {
 
   /**
    * Closes the fd. Idempotent. The namespace itself lives on while a process, a bind mount
-   * (see {@link persistNamespace}) or another fd holds it (namespaces(7)).
+   * (see {@link persistNamespace}) or another fd holds it (namespaces(7)). close(2); never
+   * blocks, needs no privilege.
+   * @throws SysError (syscall `'close'`) only if the fd was closed behind nsbox's back.
    */
   close(): void {
     const fd = this.#fd;

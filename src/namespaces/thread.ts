@@ -82,7 +82,10 @@ export class ThreadNamespaces implements Disposable {
    * Moves the calling thread back into the namespaces it was in (setns(2), in reverse
    * order) and closes the handles kept for that. Idempotent. If a setns fails, the others
    * are still attempted, every handle is closed, and the first error is thrown.
-   * @throws SysError (syscall `'setns'`).
+   *
+   * Touches the calling thread only. Needs nothing beyond what the move there needed
+   * (CAP_SYS_ADMIN over the namespaces it returns to, which the thread had).
+   * @throws SysError `EPERM` (syscall `'setns'`).
    */
   restore(): void {
     const previous = this.#previous;
@@ -193,9 +196,14 @@ export function setns(namespaces: Namespace | readonly Namespace[]): ThreadNames
  * back in a `finally` before returning `fn`'s result. Synchronous: the thread is restored
  * as soon as `fn` returns, so if `fn` returns a Promise, whatever it does after its first
  * `await` runs back in the original namespaces. Make sockets and other fds inside `fn`:
- * they stay bound to the namespace they were created in.
+ * they stay bound to the namespace they were created in. Like `ip netns exec NAME` for a
+ * block of code instead of a command.
  *
- * @throws what {@link setns} throws, and whatever `fn` throws (after restoring).
+ * Touches the calling thread only, for the duration of `fn`. Needs what {@link setns} needs
+ * (CAP_SYS_ADMIN in the thread's and the target's owning user namespace).
+ *
+ * @throws `ERR_INVALID_ARG_TYPE` if `fn` is not a function, before any syscall; what
+ * {@link setns} throws; and whatever `fn` throws (after restoring).
  */
 export function withNamespaces<T>(namespaces: Namespace | readonly Namespace[], fn: () => T): T {
   if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);

@@ -38,7 +38,7 @@ export function typeOfFlag(flag: number): NamespaceType | undefined {
   return undefined;
 }
 
-/** True if `value` names a namespace kind. */
+/** True if `value` names a namespace kind (one of {@link NAMESPACE_TYPES}). Pure; never throws. */
 export function isNamespaceType(value: unknown): value is NamespaceType {
   return typeof value === 'string' && (NAMESPACE_TYPES as readonly string[]).includes(value);
 }

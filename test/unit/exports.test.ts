@@ -1,0 +1,132 @@
+// The public surface: each entry point exports exactly the names listed here, values and
+// types alike. Adding an export means adding it here (and documenting it); an internal
+// helper that leaks fails the test.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, test } from 'vitest';
+import * as nsbox from '../../src/index.js';
+import * as cgroups from '../../src/cgroups/index.js';
+import * as fs from '../../src/fs/index.js';
+import * as namespaces from '../../src/namespaces/index.js';
+import * as net from '../../src/net/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Runtime (value) exports of each module. */
+const VALUES = {
+  namespaces: [
+    'NAMESPACE_FILES', 'NAMESPACE_TYPES', 'Namespace', 'NsboxChild', 'ThreadNamespaces', 'createNamespace',
+    'isNamespaceType', 'openNamespace', 'openNamespacePath', 'persistNamespace', 'setns', 'spawn',
+    'unpersistNamespace', 'unshare', 'withNamespaces',
+  ],
+  cgroups: ['currentCgroup', 'findCgroup2'],
+  fs: ['mountinfo', 'parseMountinfo'],
+  net: ['createNetns', 'deleteNetns', 'listNetns', 'openNetns'],
+} as const;
+/** What `nsbox` adds to the union of the modules. */
+const ROOT_VALUES = ['SysError', 'features'];
+
+/** Type-only exports of each module. */
+const TYPES = {
+  namespaces: [
+    'CreatableNamespaceType', 'ExitStatus', 'IdMapping', 'NamespaceFile', 'NamespaceType', 'OpenNamespaceOptions',
+    'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType',
+  ],
+  cgroups: ['Cgroup2Mount', 'CurrentCgroup'],
+  fs: ['MountInfoEntry', 'MountPropagation'],
+  net: [],
+} as const;
+const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
+
+const MODULES = { namespaces, cgroups, fs, net } as const;
+type ModuleName = keyof typeof MODULES;
+const NAMES = Object.keys(MODULES) as ModuleName[];
+
+const sorted = (xs: Iterable<string>) => [...xs].sort();
+const allModuleValues = NAMES.flatMap((m) => VALUES[m]);
+const allModuleTypes = NAMES.flatMap((m) => TYPES[m]);
+
+/** Names nsbox uses internally; none may be reachable from a public entry point. */
+const INTERNAL = [
+  'kFd', 'CLONE_FLAG', 'typeOfFlag', 'native', 'K', 'invalidArgType', 'invalidArgValue', 'outOfRange', 'handleClosed',
+  'nsboxError', 'checkPath', 'checkPid', 'readProc', 'toSysError', 'adoptNamespaceFd', 'threadNamespaceError',
+  'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'checkStdio', 'prepareStdio',
+  'releaseStdio', 'wrapEnd', 'EXTRA_ERRNOS', 'NativeBinding', 'NativeConstants', 'NativeFeatures', 'SpawnMaps',
+  'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
+];
+
+describe('runtime exports', () => {
+  test.each(NAMES)('nsbox/%s exports exactly its listed values', (m) => {
+    expect(sorted(Object.keys(MODULES[m]))).toEqual(sorted(VALUES[m]));
+  });
+
+  test('nsbox exports the modules\' values plus its own, nothing else', () => {
+    expect(sorted(Object.keys(nsbox))).toEqual(sorted([...allModuleValues, ...ROOT_VALUES]));
+  });
+
+  test('nsbox re-exports every module export as the same object', () => {
+    const root = nsbox as Record<string, unknown>;
+    for (const m of NAMES) {
+      for (const [name, value] of Object.entries(MODULES[m])) expect(root[name], `${m}.${name}`).toBe(value);
+    }
+  });
+
+  test('no internal helper is reachable', () => {
+    for (const mod of [nsbox, ...Object.values(MODULES)]) {
+      for (const name of INTERNAL) expect(Object.keys(mod)).not.toContain(name);
+    }
+  });
+});
+
+describe('type-level exports (TypeScript compiler as the witness)', () => {
+  const files = {
+    nsbox: 'src/index.ts',
+    namespaces: 'src/namespaces/index.ts',
+    cgroups: 'src/cgroups/index.ts',
+    fs: 'src/fs/index.ts',
+    net: 'src/net/index.ts',
+  } as const;
+  const program = ts.createProgram(
+    Object.values(files).map((f) => root + f),
+    { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, noEmit: true, types: ['node'], lib: ['lib.es2023.d.ts', 'lib.esnext.disposable.d.ts'] },
+  );
+  const checker = program.getTypeChecker();
+  function exportsOf(file: string): { values: string[]; types: string[] } {
+    const sf = program.getSourceFile(root + file)!;
+    const symbol = checker.getSymbolAtLocation(sf)!;
+    const values: string[] = [];
+    const types: string[] = [];
+    for (const s of checker.getExportsOfModule(symbol)) {
+      const target = s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+      // A class is both; count it as a value. A type-only re-export resolves to a type symbol.
+      (target.flags & ts.SymbolFlags.Value ? values : types).push(s.name);
+    }
+    return { values: sorted(values), types: sorted(types) };
+  }
+
+  test.each(NAMES)('nsbox/%s: values and types', (m) => {
+    expect(exportsOf(files[m])).toEqual({ values: sorted(VALUES[m]), types: sorted(TYPES[m]) });
+  });
+
+  test('nsbox: the union of the modules plus its own', () => {
+    expect(exportsOf(files.nsbox)).toEqual({
+      values: sorted([...allModuleValues, ...ROOT_VALUES]),
+      types: sorted([...allModuleTypes, ...ROOT_TYPES]),
+    });
+  });
+
+  test('no internal name, value or type, is exported', () => {
+    for (const f of Object.values(files)) {
+      const { values, types } = exportsOf(f);
+      for (const name of INTERNAL) expect([...values, ...types], `${f} exports ${name}`).not.toContain(name);
+    }
+  });
+});
+
+test('package.json "exports" and typedoc.json name exactly these entry points', () => {
+  const pkg = JSON.parse(readFileSync(root + 'package.json', 'utf8')) as { exports: Record<string, unknown> };
+  expect(sorted(Object.keys(pkg.exports))).toEqual(sorted(['.', './package.json', ...NAMES.map((m) => `./${m}`)]));
+  const typedoc = JSON.parse(readFileSync(root + 'typedoc.json', 'utf8')) as { entryPoints: string[] };
+  expect(sorted(typedoc.entryPoints)).toEqual(sorted(['src/index.ts', ...NAMES.map((m) => `src/${m}/index.ts`)]));
+});
