@@ -288,6 +288,7 @@ int ChildMain(void* arg) {
       case OP_WRITE_FILE:
       case OP_SETATTR:
       case OP_PIVOT:
+      case OP_MKDIR:
         r = RunFsStep(s, &sysid);
         break;
       default:

@@ -54,7 +54,9 @@ void FdPath(char* buf, int fd) {
   buf[n] = 0;
 }
 
-long OpenRoot() { return sc(__NR_openat, AT_FDCWD, kRoot, O_PATH | O_DIRECTORY | O_CLOEXEC); }
+long OpenRoot(bool inRoot = true) {
+  return sc(__NR_openat, AT_FDCWD, inRoot ? kRoot : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
 
 long OpenIn(int rootfd, const char* path, int flags) {
   struct open_how how = {};
@@ -113,11 +115,8 @@ long SetAttr(int dfd, const char* path, unsigned flags, uint64_t set, uint64_t c
 // Resolves dst (in root or absolute), creating it if asked. Returns an O_PATH fd or -errno;
 // -ENOENT with MNT_OPTIONAL means "skip".
 long Target(const Step& s, int* sysid) {
-  if (!(s.b & MNT_DST_IN_ROOT)) {
-    *sysid = SYS_OPENAT;
-    return sc(__NR_openat, AT_FDCWD, s.str2, O_PATH | O_CLOEXEC);
-  }
-  long root = OpenRoot();
+  // Outside the new root, targets are on the base tmpfs we made: resolved from "/".
+  long root = OpenRoot(s.b & MNT_DST_IN_ROOT);
   if (root < 0) return *sysid = SYS_OPENAT, root;
   long r = 0;
   if (s.b & (MNT_MKDIR | MNT_MKFILE)) r = EnsureIn((int)root, s.str2, s.b & MNT_MKFILE, sysid);
@@ -135,7 +134,9 @@ long Mount(const Step& s, int* sysid) {
     if (sc(__NR_newfstatat, AT_FDCWD, s.str, &st, 0) == -ENOENT) return 0;
   }
   long fd = Target(s, sysid);
-  if (fd == -ENOENT && (s.b & MNT_OPTIONAL)) return 0;
+  // Optional targets are skipped when missing or when they cannot be made (a read-only root).
+  if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM))
+    return 0;
   if (fd < 0) return fd;
   char at[64];
   FdPath(at, (int)fd);
@@ -177,6 +178,13 @@ long RunFsStep(const Step& s, int* sysid) {
     }
     case OP_MOUNT:
       return Mount(s, sysid);
+    case OP_MKDIR: {
+      long root = OpenRoot(s.b & MNT_DST_IN_ROOT);
+      if (root < 0) return *sysid = SYS_OPENAT, root;
+      long r = EnsureIn((int)root, s.str2, false, sysid);
+      sc(__NR_close, root);
+      return r;
+    }
     case OP_MKNOD: {
       long root = OpenRoot();
       if (root < 0) return *sysid = SYS_OPENAT, root;

@@ -61,6 +61,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(WRITE_FILE);
   OPC(SETATTR);
   OPC(PIVOT);
+  OPC(MKDIR);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

@@ -40,6 +40,7 @@ enum Op : int32_t {
   OP_WRITE_FILE = 20,    // path (in base), content str, mode
   OP_SETATTR = 21,       // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
   OP_PIVOT = 22,         // -                          pivot_root into /newroot, old root detached
+  OP_MKDIR = 23,         // path, mode (MNT_DST_IN_ROOT) mkdir -p, confined
   OP_MAX_
 };
 

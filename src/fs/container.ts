@@ -191,7 +191,8 @@ function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext)
   } else {
     // Throw-away upper: a tmpfs of the base, gone when the container's mount namespace is.
     plan.mount('tmpfs', '/overlay', 'tmpfs', NOSUID | NODEV, 'mode=0755', M.MNT_MKDIR, 'rootfs');
-    plan.mount(null, '/overlay/upper', null, 0, null, 0, 'rootfs'); // placeholder replaced below
+    plan.mkdir('/overlay/upper', 0, 'rootfs');
+    plan.mkdir('/overlay/work', 0, 'rootfs');
     upper = '/overlay/upper';
     work = '/overlay/work';
   }
@@ -211,7 +212,9 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
     plan.mount(host('/'), '/newroot', null, BIND_REC, null, 0, 'rootfs', '/');
   }
   const ephemeral = o.rootfs !== undefined && typeof o.rootfs !== 'string';
-  const make = (dir: boolean) => (ephemeral || dir ? (dir ? M.MNT_MKDIR : M.MNT_MKFILE) : M.MNT_OPTIONAL);
+  // Mount points of the defaults are created if missing (as runc does); in a directory
+  // rootfs that may be read-only, a target that cannot be made is skipped.
+  const make = (dir: boolean) => (dir ? M.MNT_MKDIR : M.MNT_MKFILE) | (ephemeral ? 0 : M.MNT_OPTIONAL);
   if (o.rootfs !== undefined && o.defaultMounts !== false) defaultSteps(plan, o, ctx, make);
   for (const m of o.mounts ?? []) {
     const ro = m.readOnly ? M.MNT_RDONLY : 0;

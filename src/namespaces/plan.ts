@@ -119,6 +119,9 @@ export class PlanBuilder {
   setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
     return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });
   }
+  mkdir(path: string, mode: number, step: string): this {
+    return this.push(K.OP.MKDIR!, [this.str(path), mode], { step, syscall: 'mkdirat', path });
+  }
   pivot(): this {
     return this.push(K.OP.PIVOT!, [], { step: 'pivot_root', syscall: 'pivot_root', path: '/' });
   }

@@ -11,6 +11,7 @@ import { resolveIdMaps, type IdMapping, type SetgroupsPolicy } from './idmap.js'
 import { Namespace, openNamespace } from './namespace.js';
 import { PlanBuilder } from './plan.js';
 import { checkStdio, prepareStdio, releaseStdio, wrapEnd, type StdioOptions, type StdioSource } from './stdio.js';
+import { addContainerSteps, checkContainer, type ContainerOptions, type MountSpec, type RootfsSpec } from '../fs/container.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, isNamespaceType, kFd, type NamespaceType } from './types.js';
 
 /** Options of {@link spawn}. Every option is validated before any syscall. */
@@ -60,11 +61,30 @@ export interface SpawnOptions {
   timeout?: number;
   /** Signal used by `signal` and `timeout`. Default: 'SIGTERM'. */
   killSignal?: NodeJS.Signals | number;
+  /**
+   * The container's root: a directory, an overlay `{ layers (bottom first), upper?, work? }`
+   * (without upper: a throw-away tmpfs upper), or `'host'` (a tmpfs with the host's /usr,
+   * /bin, /sbin, /lib*, /etc read-only). Entered with pivot_root(2); the old root is
+   * detached. Needs `'mnt'` in `namespaces`. See docs/fs.md.
+   */
+  rootfs?: RootfsSpec;
+  /** Mounts applied in order inside the new root (or the private copy of the host's). Needs `'mnt'`. */
+  mounts?: MountSpec[];
+  /** Make the root read-only (mount_setattr MOUNT_ATTR_RDONLY); /dev, /proc, tmpfs mounts stay as they are. */
+  readOnlyRoot?: boolean;
+  /** With a rootfs: add /proc, /sys (ro), /dev, /dev/pts, /dev/shm, /dev/mqueue, masked and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf. Default true. */
+  defaultMounts?: boolean;
 }
+
+/** Which syscall of a filesystem step failed (csrc/plan.h SysId). */
+const SYSCALL_OF: Readonly<Record<number, string>> = {
+  1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write',
+};
 
 const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
+  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts',
 ]);
 
 function noNul(name: string, v: string): string {
@@ -97,6 +117,7 @@ interface Checked {
   stdio: Map<number, StdioSource>;
   maps: SpawnMaps | null;
   killSignal: number;
+  container: ContainerOptions | null;
 }
 
 /** All validation, no syscalls. */
@@ -174,7 +195,12 @@ function check(command: unknown, args: unknown, options: unknown): Checked {
   if (o.groups !== undefined && o.groups.length > 0 && maps?.denySetgroups) {
     throw invalidArgValue('options.groups', o.groups, "cannot be set when setgroups is 'deny' in the new user namespace");
   }
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal };
+  let container: ContainerOptions | null = null;
+  if (o.rootfs !== undefined || o.mounts !== undefined || o.readOnlyRoot !== undefined || o.defaultMounts !== undefined) {
+    container = checkContainer(o);
+    if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
+  }
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container };
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -246,6 +272,15 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
+    if (c.container) {
+      addContainerSteps(plan, c.container, {
+        newUser: c.newNs.has('user') || c.join.has('user'),
+        newPid: c.newNs.has('pid'),
+        newNet: c.newNs.has('net'),
+        newIpc: c.newNs.has('ipc'),
+        root: process.geteuid!() === 0,
+      });
+    }
     if (o.cwd !== undefined) plan.chdir(o.cwd);
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
@@ -262,10 +297,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     }
     if (!r.ok) {
       const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
+      const sysName = r.sysid ? SYSCALL_OF[r.sysid] : undefined;
       const ctx: { step: string; path?: string; pid: number } = { step: info.step, pid: r.pid };
       const path = r.path ?? info.path;
       if (path !== undefined) ctx.path = path;
-      throw new SysError(r.errno, r.syscall ?? info.syscall, ctx);
+      throw new SysError(r.errno, r.syscall ?? sysName ?? info.syscall, ctx);
     }
     releaseStdio(prepared, false);
     const stdio: Array<Readable | Writable | null> = [];
