@@ -1,0 +1,271 @@
+// A container's root (spawn's rootfs/mounts options) against the real kernel, witnessed by
+// findmnt --task, /proc/PID/mountinfo and the host's view of every directory involved.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { spawn, type NamespaceType, type SpawnOptions } from '../../src/index.js';
+import { canUserns, testIf } from '../helpers/env.js';
+import { childPids, mounts, output } from '../helpers/proc.js';
+
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
+const ctest = testIf(canUserns && BUSYBOX !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
+const NS: NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
+
+let dir: string;
+let rootfs: string;
+let hostMounts: string;
+
+/** A minimal busybox root: /bin with every applet, and the usual empty directories. */
+function makeRootfs(at: string): void {
+  mkdirSync(join(at, 'bin'), { recursive: true });
+  for (const d of ['proc', 'sys', 'dev', 'tmp', 'etc', 'root']) mkdirSync(join(at, d), { recursive: true });
+  copyFileSync(BUSYBOX!, join(at, 'bin/busybox'));
+  chmodSync(join(at, 'bin/busybox'), 0o755);
+  const applets = execFileSync(BUSYBOX!, ['--list'], { encoding: 'utf8' }).trim().split('\n');
+  for (const a of applets) if (a !== 'busybox') symlinkSync('busybox', join(at, 'bin', a));
+}
+
+/** Every file under `at` with its content, for "the layer is unchanged". */
+function snapshot(at: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(at, { recursive: true, withFileTypes: true })) {
+    const p = join(e.parentPath, e.name);
+    out[p] = e.isFile() ? readFileSync(p, 'latin1') : e.isSymbolicLink() ? 'link' : 'dir';
+  }
+  return out;
+}
+
+// stderr folded into stdout, as the shell's own redirection errors go to stderr.
+const run = (script: string, opts: SpawnOptions = {}) => output(spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`], { namespaces: NS, rootfs, ...opts }));
+
+beforeAll(() => {
+  if (!BUSYBOX) return;
+  dir = mkdtempSync(join(tmpdir(), 'nsbox-ct-'));
+  chmodSync(dir, 0o755);
+  rootfs = join(dir, 'rootfs');
+  makeRootfs(rootfs);
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+});
+afterEach(() => {
+  // Every mount a container made lives and dies in its own mount namespace.
+  expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+});
+
+describe('root filesystem', () => {
+  ctest('a directory root: PID 1, its own hostname files, nothing of the host mounted', async () => {
+    const r = await run('echo $$; hostname; cat /etc/hostname; ls /oldroot /newroot 2>&1; cut -d" " -f5 /proc/self/mountinfo', { hostname: 'box' });
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.slice(0, 3)).toEqual(['1', 'box', 'box']);
+    expect(r.stdout).toMatch(/ls: \/oldroot: No such file or directory/);
+    const points = lines.filter((l) => l.startsWith('/'));
+    expect(points[0]).toBe('/');
+    for (const p of points) expect(p).toMatch(/^\/(proc|sys|dev|etc)?(\/|$)|^\/$/);
+    expect(points).not.toContain('/tmp');
+  });
+
+  ctest('findmnt --task shows the container table from outside, rooted at the rootfs', async () => {
+    const c = spawn('/bin/sleep', ['5'], { namespaces: NS, rootfs, stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const table = JSON.parse(execFileSync('findmnt', ['-J', '--task', String(c.pid), '-o', 'TARGET,FSTYPE'], { encoding: 'utf8' })) as { filesystems: Array<{ target: string; children?: unknown[] }> };
+      const targets: string[] = [];
+      const walk = (fs: Array<{ target: string; children?: unknown[] }>) => fs.forEach((f) => { targets.push(f.target); if (f.children) walk(f.children as never); });
+      walk(table.filesystems);
+      expect(targets[0]).toBe('/');
+      for (const t of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue']) expect(targets).toContain(t);
+      expect(targets.some((t) => t.startsWith('/oldroot') || t.startsWith('/newroot') || t.startsWith(dir))).toBe(false);
+    } finally {
+      c.kill('SIGKILL');
+      await c.exited;
+    }
+  });
+
+  ctest("'host': a tmpfs root with the host's system directories read-only", async () => {
+    const r = await run('ls /; touch /usr/nsbox-x 2>&1; echo ok > /tmp/x && cat /tmp/x', { rootfs: 'host' });
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).toMatch(/\nok\n$/);
+    expect(r.stdout.split('\n')).toContain('usr');
+    expect(existsSync('/usr/nsbox-x')).toBe(false);
+  });
+
+  ctest('readOnlyRoot: the root refuses writes, /dev/shm does not', async () => {
+    const r = await run('touch /x 2>&1; echo y > /dev/shm/y && cat /dev/shm/y', { readOnlyRoot: true });
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).toMatch(/y\n$/);
+    expect(existsSync(join(rootfs, 'x'))).toBe(false);
+  });
+});
+
+describe('overlay', () => {
+  let top: string;
+  beforeAll(() => {
+    if (!BUSYBOX) return;
+    top = join(dir, 'top');
+    mkdirSync(join(top, 'etc'), { recursive: true });
+    writeFileSync(join(top, 'etc/motd'), 'from top\n');
+    writeFileSync(join(rootfs, 'etc/motd'), 'from bottom\n');
+  });
+
+  ctest('layers stack bottom first; writes land in the upper and leave every layer unchanged', async () => {
+    const upper = join(dir, 'upper');
+    const work = join(dir, 'work');
+    mkdirSync(upper);
+    mkdirSync(work);
+    const before = { bottom: snapshot(rootfs), top: snapshot(top) };
+    try {
+      const r = await run('cat /etc/motd; echo new > /newfile; echo changed > /etc/motd; rm /bin/ls; cat /newfile', { rootfs: { layers: [rootfs, top], upper, work } });
+      expect(r.stdout).toBe('from top\nnew\n');
+      expect(readFileSync(join(upper, 'newfile'), 'utf8')).toBe('new\n');
+      expect(readFileSync(join(upper, 'etc/motd'), 'utf8')).toBe('changed\n');
+      expect(statSync(join(upper, 'bin/ls')).isCharacterDevice()).toBe(true); // a whiteout
+      expect(snapshot(rootfs)).toEqual(before.bottom);
+      expect(snapshot(top)).toEqual(before.top);
+    } finally {
+      // overlayfs leaves work/work with mode 000; its owner may still chmod it.
+      if (existsSync(join(work, 'work'))) chmodSync(join(work, 'work'), 0o700);
+      rmSync(upper, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  ctest('two containers on the same layers see only their own writes (throw-away uppers)', async () => {
+    const layers = { layers: [rootfs, top] };
+    const [a, b] = await Promise.all([
+      run('echo A > /shared; sleep 0.3; cat /shared', { rootfs: layers }),
+      run('echo B > /shared; sleep 0.3; cat /shared', { rootfs: layers }),
+    ]);
+    expect(a.stdout).toBe('A\n');
+    expect(b.stdout).toBe('B\n');
+    expect(existsSync(join(rootfs, 'shared'))).toBe(false);
+    const again = await run('cat /shared 2>&1', { rootfs: layers });
+    expect(again.stdout).toMatch(/No such file/);
+  });
+});
+
+describe('mounts and volumes', () => {
+  ctest('a read-only volume gives EROFS; a read-write one writes through to the host', async () => {
+    const vol = join(dir, 'vol');
+    mkdirSync(vol, { recursive: true });
+    chmodSync(vol, 0o777);
+    const r = await run('echo x > /ro/f 2>&1; echo y > /rw/f && echo wrote', {
+      mounts: [
+        { type: 'bind', source: vol, target: '/ro', readOnly: true },
+        { type: 'bind', source: vol, target: '/rw' },
+      ],
+    });
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).toMatch(/wrote\n$/);
+    expect(readFileSync(join(vol, 'f'), 'utf8')).toBe('y\n');
+  });
+
+  ctest('tmpfs mounts take size and mode', async () => {
+    const r = await run('stat -c %a /scratch; grep " /scratch " /proc/self/mountinfo', { mounts: [{ type: 'tmpfs', target: '/scratch', size: '1m', mode: 0o700 }] });
+    expect(r.stdout.split('\n')[0]).toBe('700');
+    expect(r.stdout).toMatch(/size=1024k/);
+  });
+
+  ctest('masked paths are empty and read-only paths refuse writes', async () => {
+    const r = await run('wc -c < /proc/keys; ls -A /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname; cut -d" " -f5,6 /proc/self/mountinfo');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]!.trim()).toBe('0');
+    expect(lines[1]!.trim()).toBe('0');
+    expect(r.stdout).toMatch(/domainname: Read-only file system/);
+    // Every read-only path this kernel has is a read-only mount inside (witness: mountinfo).
+    const { READONLY_PATHS } = await import('../../src/fs/container.js');
+    const table = new Map(lines.slice(3).map((l) => l.split(' ') as [string, string]));
+    for (const p of READONLY_PATHS.filter((p) => existsSync(p))) expect(table.get(p)?.split(',')[0]).toBe('ro');
+  });
+
+  ctest('/dev has working nodes (bound from the host when rootless) and its own pts', async () => {
+    const r = await run('[ -c /dev/null ] && echo null-ok; echo x > /dev/null && echo write-ok; head -c 4 /dev/zero | wc -c; ls /dev/pts; readlink /dev/ptmx');
+    expect(r.stdout).toBe('null-ok\nwrite-ok\n4\nptmx\npts/ptmx\n');
+  });
+
+  ctest('a symlink planted in the rootfs cannot redirect a volume to the host', async () => {
+    const evil = join(dir, 'evil');
+    makeRootfs(evil);
+    const name = `nsbox-victim-${process.pid}-${Date.now()}`;
+    // Absolute and relative escapes towards the host's /tmp; with RESOLVE_IN_ROOT both
+    // resolve to the root's own /tmp.
+    symlinkSync('/tmp', join(evil, 'abs'));
+    symlinkSync('../../../../../../../../tmp', join(evil, 'rel'));
+    symlinkSync(`/nonexistent-${name}`, join(evil, 'dangling'));
+    const vol = join(dir, 'payload');
+    mkdirSync(vol, { recursive: true });
+    writeFileSync(join(vol, 'marker'), 'payload\n');
+    try {
+      const r = await output(spawn('/bin/sh', ['-c', `ls /tmp/${name}-a /tmp/${name}-b`], {
+        namespaces: NS,
+        rootfs: evil,
+        mounts: [
+          { type: 'bind', source: vol, target: `/abs/${name}-a` },
+          { type: 'bind', source: vol, target: `/rel/${name}-b` },
+        ],
+      }));
+      // Inside, the mounts exist at the symlinks' targets *within* the root...
+      expect(r.stdout).toBe('/tmp/' + name + '-a:\nmarker\n\n/tmp/' + name + '-b:\nmarker\n');
+      expect(existsSync(join(evil, 'tmp', `${name}-a`))).toBe(true);
+      // ...and nothing was created or mounted on the host's /tmp.
+      expect(existsSync(`/tmp/${name}-a`)).toBe(false);
+      expect(existsSync(`/tmp/${name}-b`)).toBe(false);
+      // A dangling link is refused rather than followed out of the root.
+      expect(() => spawn('/bin/true', { namespaces: NS, rootfs: evil, mounts: [{ type: 'tmpfs', target: '/dangling/x' }] })).toThrow(
+        expect.objectContaining({ code: 'ENOENT', step: 'mounts', path: '/dangling/x' }),
+      );
+      expect(existsSync(`/nonexistent-${name}`)).toBe(false);
+    } finally {
+      rmSync(evil, { recursive: true, force: true });
+    }
+  });
+
+  ctest('propagation is private both ways', async () => {
+    const hostSide = join(rootfs, 'tmp', 'late');
+    mkdirSync(hostSide, { recursive: true });
+    const c = spawn('/bin/sh', ['-c', 'mount -t tmpfs none /root && echo mounted; sleep 0.5; grep -c " /tmp/late " /proc/self/mountinfo'], { namespaces: NS, rootfs });
+    const r = output(c);
+    await new Promise((res) => setTimeout(res, 200));
+    // The container's mount is not in the host's table...
+    expect(mounts().some((m) => m.endsWith(`${rootfs}/root`))).toBe(false);
+    const done = await r;
+    expect(done.stdout.split('\n')[0]).toBe('mounted');
+    rmSync(hostSide, { recursive: true, force: true });
+  });
+});
+
+describe('bad input', () => {
+  test.each([
+    ['relative target', { mounts: [{ type: 'tmpfs', target: 'rel' }] }, 'ERR_INVALID_ARG_VALUE'],
+    ['unknown mount type', { mounts: [{ type: 'nfs', target: '/x' }] }, 'ERR_INVALID_ARG_VALUE'],
+    ['missing bind source', { mounts: [{ type: 'bind', source: '/nonexistent-nsbox', target: '/x' }] }, 'ERR_INVALID_ARG_VALUE'],
+    ['a layer that is not a directory', { rootfs: { layers: ['/etc/hostname'] } }, 'ERR_INVALID_ARG_VALUE'],
+    ['a rootfs that does not exist', { rootfs: '/nonexistent-nsbox' }, 'ERR_INVALID_ARG_VALUE'],
+    ['upper without work', { rootfs: { layers: ['/usr'], upper: '/tmp' } }, 'ERR_INVALID_ARG_VALUE'],
+    ['a comma in a layer path', { rootfs: { layers: ['/tmp/a,b'] } }, 'ERR_INVALID_ARG_VALUE'],
+    ['rootfs without a mount namespace', { rootfs: '/usr', namespaces: ['user'] }, 'ERR_INVALID_ARG_VALUE'],
+    ['bad tmpfs size', { mounts: [{ type: 'tmpfs', target: '/x', size: 'lots' }] }, 'ERR_INVALID_ARG_VALUE'],
+  ])('%s → %s before any syscall', (_name, opts, code) => {
+    const kids = childPids().length;
+    expect(() => spawn('true', { namespaces: NS, ...(opts as SpawnOptions) })).toThrow(expect.objectContaining({ code }));
+    expect(childPids()).toHaveLength(kids);
+  });
+
+  ctest('a mount that fails midway is a SysError with its path, and nothing is left', async () => {
+    const kids = childPids().length;
+    let err: unknown;
+    try {
+      spawn('/bin/true', { namespaces: NS, rootfs, mounts: [{ type: 'tmpfs', target: '/bin/busybox/inside' }] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'ENOTDIR', step: 'mounts', path: '/bin/busybox/inside' });
+    expect(childPids()).toHaveLength(kids);
+    expect(existsSync(join(rootfs, 'bin/busybox/inside'))).toBe(false);
+  });
+});
