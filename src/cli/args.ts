@@ -38,7 +38,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'domainname', value: 'NAME', help: 'NIS domain name inside (needs a new or joined uts namespace).' },
   { name: 'uid', value: 'N', help: 'Run as uid N inside (it must be mapped). Default: 0 in a new user namespace, else unchanged.' },
   { name: 'gid', value: 'N', help: 'Run as gid N inside (it must be mapped).' },
-  { name: 'groups', value: 'LIST', help: "Supplementary gids, comma-separated ('' for none); needs setgroups allowed (root, or --map-gid through newgidmap)." },
+  { name: 'groups', value: 'GID,...', help: "Supplementary gids, comma-separated ('' for none); needs setgroups allowed (root, or --map-gid through newgidmap)." },
   { name: 'map-uid', value: 'INSIDE:OUTSIDE:COUNT', repeatable: true, help: "A uid_map line of the new user namespace. Default: 0:<your euid>:1. More than your own uid needs root, or newuidmap and /etc/subuid ranges." },
   { name: 'map-gid', value: 'INSIDE:OUTSIDE:COUNT', repeatable: true, help: 'A gid_map line of the new user namespace. Default: 0:<your egid>:1 (newgidmap as for --map-uid).' },
   { name: 'env', value: 'K=V', repeatable: true, help: 'Set an environment variable.' },
