@@ -5,7 +5,7 @@
  * See `nsbox --help` and README.md.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { SysError, openNamespacePath, spawn, type Namespace, type NsboxChild, type SpawnOptions } from './index.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
@@ -23,11 +23,30 @@ function version(): string {
   return pkg.version;
 }
 
-/** Exit status for an error: 127/126 when execve could not find/run COMMAND, else 125. */
-function exitStatusOf(err: unknown): number {
+/** True if a PATH search for `command` finds a file at all (executable or not). */
+function foundInPath(command: string, env: Record<string, string>): boolean {
+  // execvp(3)'s default search path when PATH is unset.
+  const dirs = (env.PATH ?? '/bin:/usr/bin').split(':');
+  return dirs.some((d) => {
+    try {
+      return statSync(`${d === '' ? '.' : d}/${command}`).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Exit status for an error, as shells use them: 127 when execve could not find COMMAND, 126
+ * when it found it and could not run it, else 125. A PATH search that met an unreadable
+ * directory fails with EACCES even though no file was found: that is 127, as in bash.
+ */
+function exitStatusOf(err: unknown, run: RunArgs, env: Record<string, string>): number {
   if (err instanceof SysError && err.syscall === 'execve') {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return EXIT_NOT_FOUND;
-    if (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EPERM') return EXIT_NOT_EXECUTABLE;
+    if (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EPERM') {
+      return run.command.includes('/') || foundInPath(run.command, env) ? EXIT_NOT_EXECUTABLE : EXIT_NOT_FOUND;
+    }
   }
   return EXIT_NSBOX;
 }
@@ -48,11 +67,11 @@ function openJoins(run: RunArgs, opened: Namespace[]): NonNullable<SpawnOptions[
   return join;
 }
 
-function spawnOptions(run: RunArgs, join: SpawnOptions['join']): SpawnOptions {
+function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<string, string>): SpawnOptions {
   const o: SpawnOptions = {
     namespaces: run.namespaces,
     join,
-    env: buildEnv(run, process.env),
+    env,
     stdio: 'inherit',
     dieWithParent: run.dieWithParent,
   };
@@ -119,13 +138,14 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let child: NsboxChild;
   const opened: Namespace[] = [];
+  const env = buildEnv(run, process.env);
   try {
-    child = spawn(run.command, run.args, spawnOptions(run, openJoins(run, opened)));
+    child = spawn(run.command, run.args, spawnOptions(run, openJoins(run, opened), env));
   } catch (err) {
     const e = err as Error;
     const hint = err instanceof UsageError ? "\nTry 'nsbox --help' for more information." : '';
     process.stderr.write(`nsbox: ${e.message}${hint}\n`);
-    return exitStatusOf(err);
+    return exitStatusOf(err, run, env);
   } finally {
     for (const ns of opened) ns.close();
   }

@@ -267,21 +267,35 @@ describe('nsbox run: signals', () => {
 
 describe('nsbox: errors and help', () => {
   test('a missing command: exit 127, message naming execve', async () => {
-    const r = await nsbox(['run', '--namespaces', 'none', '--', 'nsbox-no-such-command']);
+    const r = await nsbox(['run', '--namespaces', 'none', '--env', 'PATH=/usr/bin:/bin', '--', 'nsbox-no-such-command']);
     expect(r.code).toBe(127);
     expect(r.stderr).toMatch(/^nsbox: ENOENT: .*execve 'nsbox-no-such-command'/);
   });
 
-  test('a file that is not executable: exit 126', async () => {
+  test('a file that is not executable: exit 126, by path and found in PATH', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
     try {
-      const f = join(dir, 'script');
+      const f = join(dir, 'nsbox-test-noexec');
       writeFileSync(f, '#!/bin/sh\necho ran\n');
       chmodSync(f, 0o644);
-      const r = await nsbox(['run', '--namespaces', 'none', '--', f]);
-      expect(r.code).toBe(126);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^nsbox: EACCES: .*execve/);
+      const byPath = await nsbox(['run', '--namespaces', 'none', '--', f]);
+      expect(byPath.code).toBe(126);
+      expect(byPath.stdout).toBe('');
+      expect(byPath.stderr).toMatch(/^nsbox: EACCES: .*execve/);
+      const inPath = await nsbox(['run', '--namespaces', 'none', '--env', `PATH=${dir}:/usr/bin`, '--', 'nsbox-test-noexec']);
+      expect(inPath.code).toBe(126);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  testIf(!isRoot, 'root can search any directory')('a PATH search that meets an unsearchable directory and finds nothing: 127, as in bash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
+    try {
+      chmodSync(dir, 0o000);
+      const r = await nsbox(['run', '--namespaces', 'none', '--env', `PATH=${dir}:/usr/bin`, '--', 'nsbox-no-such-command']);
+      expect(r.stderr).toMatch(/^nsbox: EACCES: .*execve/); // execvp(3) reports the EACCES it met
+      expect(r.code).toBe(127);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
