@@ -1,0 +1,339 @@
+// The `nsbox` command as a real process (node dist/cli.js): output, exit status, stdio,
+// signals and joins, witnessed from outside through /proc.
+import { execFileSync, spawn as spawnProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { OPTIONS } from '../../src/cli/args.js';
+import { spawn } from '../../src/index.js';
+import { canUserns, gid, hasSubids, isRoot, rootTest, testIf, tools, uid } from '../helpers/env.js';
+import { nsId } from '../helpers/proc.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = join(root, 'dist/cli.js');
+const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
+
+beforeAll(() => {
+  // dist/ is what `npx nsbox` runs; build it if it is missing or older than src/.
+  execFileSync(process.execPath, [join(root, 'scripts/ensure-built.mjs')], { stdio: 'ignore' });
+});
+
+interface Result {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `node dist/cli.js ...args`; `running` is the process, `done` its result. */
+function start(args: string[], input?: string) {
+  const p = spawnProcess(process.execPath, [cli, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  if (input !== undefined) p.stdin.end(input);
+  const done = new Promise<Result>((resolve) => p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  // 'exit' does not wait for stdio to close (a surviving grandchild may hold it open).
+  const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
+  return { p, done, exited };
+}
+const nsbox = (args: string[], input?: string) => start(args, input).done;
+
+/** Children of a process (every thread's), from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const s = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+    if (s) out.push(...s.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+/** Waits until `pid` has a child that has exec'd `comm`, and returns that child's pid. */
+async function childRunning(pid: number, comm: string): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    for (const c of childrenOf(pid)) {
+      try {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === comm) return c;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no '${comm}' child of ${pid}`);
+}
+
+/** Waits until `pid` has died: reaped, or a zombie (this machine's init may reap late). */
+async function dead(pid: number): Promise<boolean> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return true;
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+describe('nsbox run: the main example and exit status', () => {
+  usernsTest("`run --hostname box -- sh -c 'echo $$; id -u; hostname'` prints 1, 0, box", async () => {
+    const r = await nsbox(['run', '--hostname', 'box', '--', 'sh', '-c', 'echo $$; id -u; hostname']);
+    expect(r).toEqual({ code: 0, signal: null, stdout: '1\n0\nbox\n', stderr: '' });
+  });
+
+  usernsTest('the default namespaces are all new', async () => {
+    const kinds = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'];
+    const r = await nsbox(['run', '--', 'readlink', ...kinds.map((k) => `/proc/self/ns/${k}`)]);
+    const inside = r.stdout.trim().split('\n');
+    kinds.forEach((k, i) => expect(inside[i]).not.toBe(nsId('self', k)));
+    expect(r.code).toBe(0);
+  });
+
+  test('the exit code is passed through (no namespaces: no privileges needed)', async () => {
+    expect((await nsbox(['run', '--namespaces', 'none', '--', 'sh', '-c', 'exit 7'])).code).toBe(7);
+    expect((await nsbox(['run', '--namespaces', 'none', '--', 'true'])).code).toBe(0);
+  });
+
+  usernsTest('killed by signal N: exits 128+N', async () => {
+    // Not PID 1 (no pid namespace), so the kernel delivers the shell's signal to itself.
+    const term = await nsbox(['run', '--namespaces', 'user', '--', 'sh', '-c', 'kill -TERM $$']);
+    expect(term.code).toBe(143);
+    const kill = await nsbox(['run', '--namespaces', 'user', '--', 'sh', '-c', 'kill -KILL $$']);
+    expect(kill.code).toBe(137);
+  });
+
+  usernsTest('--timeout kills with SIGKILL, even a PID 1 that ignores SIGTERM: 137', async () => {
+    const t0 = Date.now();
+    const r = await nsbox(['run', '--timeout', '300', '--', 'sleep', '30']);
+    expect(r.code).toBe(137);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});
+
+describe('nsbox run: stdio', () => {
+  usernsTest('stdin and stdout are forwarded (echo hi | nsbox run -- cat)', async () => {
+    const r = await nsbox(['run', '--', 'cat'], 'hi\n');
+    expect(r.stdout).toBe('hi\n');
+    expect(r.code).toBe(0);
+  });
+
+  usernsTest("the command gets nsbox's own stdio fds, not a copy through pipes", async () => {
+    const { p, done } = start(['run', '--namespaces', 'user', '--', 'sh', '-c', 'readlink /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; cat >/dev/null']);
+    const inNsbox = [0, 1, 2].map((fd) => execFileSync('readlink', [`/proc/${p.pid}/fd/${fd}`], { encoding: 'utf8' }).trim());
+    p.stdin.end();
+    const r = await done;
+    expect(r.stdout.trim().split('\n')).toEqual(inNsbox);
+    // child_process gives nsbox socketpairs: the command sees the very same sockets.
+    expect(inNsbox.every((l) => /^(pipe|socket):\[\d+\]$/.test(l))).toBe(true);
+  });
+
+  usernsTest('stderr is forwarded', async () => {
+    const r = await nsbox(['run', '--', 'sh', '-c', 'echo oops >&2']);
+    expect(r.stderr).toBe('oops\n');
+  });
+});
+
+describe('nsbox run: options reach the command', () => {
+  usernsTest('--clearenv, --env, --unsetenv, --cwd, --argv0, --domainname', async () => {
+    const env = await nsbox(['run', '--clearenv', '--env', 'A=1', '--env', 'B=2', '--unsetenv', 'A', '--', '/usr/bin/env']);
+    expect(env.stdout).toBe('B=2\n');
+    const cwd = await nsbox(['run', '--chdir', '/usr', '--', 'pwd']);
+    expect(cwd.stdout).toBe('/usr\n');
+    const argv0 = await nsbox(['run', '--argv0', 'myname', '--', 'cat', '/proc/self/cmdline']);
+    expect(argv0.stdout).toBe('myname\0/proc/self/cmdline\0');
+    const dom = await nsbox(['run', '--domainname', 'example.test', '--', 'cat', '/proc/sys/kernel/domainname']);
+    expect(dom.stdout).toBe('example.test\n');
+  });
+
+  usernsTest('--share KIND keeps the host namespace of that kind', async () => {
+    const r = await nsbox(['run', '--share', 'net', '--', 'readlink', '/proc/self/ns/net', '/proc/self/ns/uts']);
+    const [net, uts] = r.stdout.trim().split('\n');
+    expect(net).toBe(nsId('self', 'net'));
+    expect(uts).not.toBe(nsId('self', 'uts'));
+  });
+
+  usernsTest('--new-session: the command leads its own session (field 6 of /proc/self/stat)', async () => {
+    const script = 'read pid comm state ppid pgrp sid rest < /proc/self/stat; [ "$pid" = "$sid" ] && echo leader || echo member';
+    expect((await nsbox(['run', '--namespaces', 'user', '--new-session', '--', 'sh', '-c', script])).stdout).toBe('leader\n');
+    expect((await nsbox(['run', '--namespaces', 'user', '--', 'sh', '-c', script])).stdout).toBe('member\n');
+  });
+
+  // Root writes any map; an unprivileged user needs newuidmap and its /etc/subuid range.
+  const subStart = (file: string): number => {
+    if (isRoot) return 100000;
+    const name = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
+    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`) || l.startsWith(`${uid}:`))!;
+    return Number(line.split(':')[1]);
+  };
+  testIf(canUserns && (isRoot || (hasSubids && tools.newuidmap)), 'needs root, or newuidmap with /etc/subuid ranges')(
+    '--map-uid/--map-gid (multi-range), --uid, --gid, --groups',
+    async () => {
+      const [su, sg] = [subStart('/etc/subuid'), subStart('/etc/subgid')];
+      const r = await nsbox([
+        'run', '--map-uid', `0:${uid}:1`, '--map-uid', `1:${su}:1000`, '--map-gid', `0:${gid}:1`, '--map-gid', `1:${sg}:1000`,
+        '--uid', '100', '--gid', '200', '--groups', '300,400', '--',
+        'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; id -G',
+      ]);
+      const norm = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+      expect(norm).toEqual([`0 ${uid} 1`, `1 ${su} 1000`, `0 ${gid} 1`, `1 ${sg} 1000`, '100', '200', '200 300 400']);
+      expect(r.code).toBe(0);
+    },
+  );
+});
+
+describe('nsbox run: --join', () => {
+  rootTest('--join net=PID and --join net=PATH enter that process\'s network namespace', async () => {
+    const holder = spawn('sleep', ['30'], { namespaces: ['net'], stdio: 'ignore' });
+    try {
+      const want = nsId(holder.pid, 'net');
+      expect(want).not.toBe(nsId('self', 'net'));
+      const byPid = await nsbox(['run', '--join', `net=${holder.pid}`, '--', 'readlink', '/proc/self/ns/net']);
+      expect(byPid.stdout).toBe(`${want}\n`);
+      const byPath = await nsbox(['run', '--namespaces', 'none', '--join', `net=/proc/${holder.pid}/ns/net`, '--', 'readlink', '/proc/self/ns/net']);
+      expect(byPath.stdout).toBe(`${want}\n`);
+      // Witness: ip sees the holder's namespace as having only lo, and so does the command.
+      const links = await nsbox(['run', '--namespaces', 'none', '--join', `net=${holder.pid}`, '--', 'ip', '-o', 'link']);
+      expect(links.stdout.trim().split('\n').map((l) => l.split(':')[1]!.trim())).toEqual(['lo']);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.exited;
+    }
+  });
+
+  usernsTest('rootless: --join user=PID --join net=PID, with new namespaces made inside', async () => {
+    const holder = spawn('sleep', ['30'], { namespaces: ['user', 'net'], stdio: 'ignore' });
+    try {
+      const r = await nsbox(['run', '--join', `user=${holder.pid}`, '--join', `net=${holder.pid}`, '--hostname', 'in', '--',
+        'sh', '-c', 'readlink /proc/self/ns/user /proc/self/ns/net; echo $$; hostname']);
+      expect(r.stdout.trim().split('\n')).toEqual([nsId(holder.pid, 'user'), nsId(holder.pid, 'net'), '1', 'in']);
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.exited;
+    }
+  });
+
+  test('a path of another kind, or no namespace at all, is exit 125', async () => {
+    const wrongKind = await nsbox(['run', '--namespaces', 'none', '--join', 'uts=/proc/self/ns/net', '--', 'true']);
+    expect(wrongKind.code).toBe(125);
+    expect(wrongKind.stderr).toMatch(/^nsbox: .*net namespace/);
+    const missing = await nsbox(['run', '--namespaces', 'none', '--join', 'net=/nonexistent/ns', '--', 'true']);
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toMatch(/^nsbox: ENOENT: .*'\/nonexistent\/ns'/);
+  });
+});
+
+describe('nsbox run: signals', () => {
+  usernsTest('SIGTERM to nsbox reaches the command: `--namespaces user -- sleep 30` exits 143', async () => {
+    const { p, done } = start(['run', '--namespaces', 'user', '--', 'sleep', '30']);
+    await childRunning(p.pid!, 'sleep');
+    p.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(143);
+    expect(r.signal).toBeNull();
+  });
+
+  usernsTest('a forwarded signal reaches a PID 1 that handles it (SIGUSR1 trap in a new pid namespace)', async () => {
+    const { p, done } = start(['run', '--', 'sh', '-c', 'trap "exit 42" USR1; sleep 30 & wait']);
+    // The trap is set before sh forks sleep: wait for the grandchild.
+    await childRunning(await childRunning(p.pid!, 'sh'), 'sleep');
+    p.kill('SIGUSR1');
+    expect((await done).code).toBe(42);
+  });
+
+  usernsTest('SIGKILL of nsbox kills the command (die-with-parent default); --no-die-with-parent lets it live', async () => {
+    const a = start(['run', '--namespaces', 'user', '--', 'sleep', '30']);
+    const sleeper = await childRunning(a.p.pid!, 'sleep');
+    a.p.kill('SIGKILL');
+    await a.exited;
+    expect(await dead(sleeper)).toBe(true);
+
+    const b = start(['run', '--namespaces', 'user', '--no-die-with-parent', '--', 'sleep', '30']);
+    const survivor = await childRunning(b.p.pid!, 'sleep');
+    b.p.kill('SIGKILL');
+    await b.exited;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(readFileSync(`/proc/${survivor}/status`, 'utf8')).toMatch(/^State:\s+S/m);
+    } finally {
+      process.kill(survivor, 'SIGKILL');
+    }
+  });
+});
+
+describe('nsbox: errors and help', () => {
+  test('a missing command: exit 127, message naming execve', async () => {
+    const r = await nsbox(['run', '--namespaces', 'none', '--env', 'PATH=/usr/bin:/bin', '--', 'nsbox-no-such-command']);
+    expect(r.code).toBe(127);
+    expect(r.stderr).toMatch(/^nsbox: ENOENT: .*execve 'nsbox-no-such-command'/);
+  });
+
+  test('a file that is not executable: exit 126, by path and found in PATH', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
+    try {
+      const f = join(dir, 'nsbox-test-noexec');
+      writeFileSync(f, '#!/bin/sh\necho ran\n');
+      chmodSync(f, 0o644);
+      const byPath = await nsbox(['run', '--namespaces', 'none', '--', f]);
+      expect(byPath.code).toBe(126);
+      expect(byPath.stdout).toBe('');
+      expect(byPath.stderr).toMatch(/^nsbox: EACCES: .*execve/);
+      const inPath = await nsbox(['run', '--namespaces', 'none', '--env', `PATH=${dir}:/usr/bin`, '--', 'nsbox-test-noexec']);
+      expect(inPath.code).toBe(126);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  testIf(!isRoot, 'root can search any directory')('a PATH search that meets an unsearchable directory and finds nothing: 127, as in bash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
+    try {
+      chmodSync(dir, 0o000);
+      const r = await nsbox(['run', '--namespaces', 'none', '--env', `PATH=${dir}:/usr/bin`, '--', 'nsbox-no-such-command']);
+      expect(r.stderr).toMatch(/^nsbox: EACCES: .*execve/); // execvp(3) reports the EACCES it met
+      expect(r.code).toBe(127);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    [['run', '--bogus', '--', 'true']],
+    [['run', '--uid', 'x', '--', 'true']],
+    [['run']],
+    [['frobnicate']],
+    [['run', '--namespaces', 'none', '--hostname', 'x', '--', 'true']],
+  ])('bad arguments %j: exit 125, a message and a hint to --help', async (args) => {
+    const r = await nsbox(args);
+    expect(r.code).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^nsbox: .+\nTry 'nsbox --help' for more information\.\n$/);
+  });
+
+  test('--help documents every option of the parser, with examples; exit 0', async () => {
+    const r = await nsbox(['--help']);
+    expect(r.code).toBe(0);
+    const flat = r.stdout.replace(/\s+/g, ' ');
+    for (const o of OPTIONS) {
+      expect(r.stdout).toMatch(new RegExp(`^  --${o.name}\\b`, 'm'));
+      expect(flat).toContain(o.help.replace(/\s+/g, ' '));
+    }
+    expect(r.stdout).toContain("nsbox run --hostname box -- sh -c 'echo $$; id -u; hostname'");
+    expect((await nsbox(['run', '-h'])).stdout).toBe(r.stdout);
+  });
+
+  test('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(await nsbox(['--version'])).toEqual({ code: 0, signal: null, stdout: `nsbox ${pkg.version}\n`, stderr: '' });
+  });
+
+  test('dist/cli.js starts with a node shebang (npm links it as the nsbox bin)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(join(root, pkg.bin.nsbox!)).toBe(cli);
+    expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+});

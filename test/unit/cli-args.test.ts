@@ -1,0 +1,181 @@
+// The `nsbox` command's argument parser: every option, repeatables, defaults, and the errors.
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_NAMESPACES, OPTIONS, UsageError, buildEnv, helpText, parseArgs, type RunArgs } from '../../src/cli/args.js';
+
+const run = (...argv: string[]): RunArgs => {
+  const p = parseArgs(['run', ...argv]);
+  if (p.action !== 'run') throw new Error(`expected run, got ${p.action}`);
+  return p.run;
+};
+const bad = (...argv: string[]) => expect(() => parseArgs(argv)).toThrow(UsageError);
+
+describe('nsbox run: command and defaults', () => {
+  test('defaults: the default namespaces, die-with-parent on, nothing else set', () => {
+    const r = run('--', 'sh', '-c', 'echo hi');
+    expect(r).toEqual({
+      command: 'sh', args: ['-c', 'echo hi'], namespaces: [...DEFAULT_NAMESPACES], join: [], env: [],
+      clearenv: false, dieWithParent: true, newSession: false,
+    });
+    expect(DEFAULT_NAMESPACES).toEqual(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']);
+  });
+
+  test('without --, the first non-option starts the command and later options belong to it', () => {
+    const r = run('--hostname', 'box', 'sh', '--hostname', 'x', '--');
+    expect(r.command).toBe('sh');
+    expect(r.args).toEqual(['--hostname', 'x', '--']);
+    expect(r.hostname).toBe('box');
+  });
+
+  test('after --, an argument that looks like an option is the command', () => {
+    expect(run('--', '--weird').command).toBe('--weird');
+    expect(run('-', 'x').command).toBe('-');
+  });
+
+  test('--opt=value and --opt value are the same', () => {
+    expect(run('--hostname=box', 'true').hostname).toBe('box');
+    expect(run('--hostname', 'box', 'true').hostname).toBe('box');
+    expect(run('--env=A=b=c', 'true').env).toEqual([{ set: 'A', value: 'b=c' }]);
+  });
+});
+
+describe('nsbox run: every option', () => {
+  test('--namespaces: a list, deduplicated; none; every kind accepted', () => {
+    expect(run('--namespaces', 'user,net,user', 'true').namespaces).toEqual(['user', 'net']);
+    expect(run('--namespaces', 'none', 'true').namespaces).toEqual([]);
+    expect(run('--namespaces', 'user,pid,mnt,uts,ipc,net,cgroup,time', 'true').namespaces).toHaveLength(8);
+  });
+
+  test('--share removes a kind from the default or the given list (repeatable)', () => {
+    expect(run('--share', 'net', '--share', 'pid', 'true').namespaces).toEqual(['user', 'mnt', 'uts', 'ipc', 'cgroup']);
+    expect(run('--namespaces', 'user,net', '--share', 'net', 'true').namespaces).toEqual(['user']);
+  });
+
+  test('--join by pid and by path; joined kinds leave the default list', () => {
+    const r = run('--join', 'net=123', '--join', 'uts=/run/netns/x', 'true');
+    expect(r.join).toEqual([{ kind: 'net', pid: 123 }, { kind: 'uts', path: '/run/netns/x' }]);
+    expect(r.namespaces).toEqual(['user', 'pid', 'mnt', 'ipc', 'cgroup']);
+  });
+
+  test('--hostname, --domainname, --uid, --gid, --groups', () => {
+    const r = run('--hostname', 'h', '--domainname', 'd.test', '--uid', '1000', '--gid', '4294967294', '--groups', '1,2,3', 'true');
+    expect([r.hostname, r.domainname, r.uid, r.gid, r.groups]).toEqual(['h', 'd.test', 1000, 4294967294, [1, 2, 3]]);
+    expect(run('--groups', '', 'true').groups).toEqual([]);
+  });
+
+  test('--map-uid and --map-gid are repeatable, in order', () => {
+    const r = run('--map-uid', '0:1000:1', '--map-uid', '1:100000:65536', '--map-gid', '0:1000:1', 'true');
+    expect(r.uidMap).toEqual([{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 65536 }]);
+    expect(r.gidMap).toEqual([{ inside: 0, outside: 1000, count: 1 }]);
+    expect(run('true').uidMap).toBeUndefined();
+  });
+
+  test('--env, --unsetenv, --clearenv: applied in order over the base environment', () => {
+    const r = run('--env', 'A=1', '--unsetenv', 'B', '--env', 'C=', '--unsetenv', 'A', 'true');
+    expect(r.env).toEqual([{ set: 'A', value: '1' }, { unset: 'B' }, { set: 'C', value: '' }, { unset: 'A' }]);
+    expect(buildEnv(r, { A: 'x', B: 'y', D: 'z' })).toEqual({ C: '', D: 'z' });
+    const c = run('--env', 'K=V', '--clearenv', 'true');
+    expect(c.clearenv).toBe(true);
+    expect(buildEnv(c, { PATH: '/bin' })).toEqual({ K: 'V' });
+  });
+
+  test('--cwd and its alias --chdir, --argv0', () => {
+    expect(run('--cwd', '/tmp', 'true').cwd).toBe('/tmp');
+    expect(run('--chdir', '/srv', 'true').cwd).toBe('/srv');
+    expect(run('--argv0', 'busybox', 'true').argv0).toBe('busybox');
+  });
+
+  test('--die-with-parent (default on), --no-die-with-parent, --new-session, --timeout', () => {
+    expect(run('--die-with-parent', 'true').dieWithParent).toBe(true);
+    expect(run('--no-die-with-parent', 'true').dieWithParent).toBe(false);
+    expect(run('--new-session', 'true').newSession).toBe(true);
+    expect(run('--timeout', '2500', 'true').timeout).toBe(2500);
+  });
+
+  test('--help and --version, before or after run', () => {
+    expect(parseArgs(['--help'])).toEqual({ action: 'help' });
+    expect(parseArgs(['-h'])).toEqual({ action: 'help' });
+    expect(parseArgs(['run', '-h'])).toEqual({ action: 'help' });
+    expect(parseArgs(['run', '--hostname', 'x', '--help'])).toEqual({ action: 'help' });
+    expect(parseArgs(['--version'])).toEqual({ action: 'version' });
+    expect(parseArgs(['run', '--version'])).toEqual({ action: 'version' });
+  });
+
+  test('every option in the table parses', () => {
+    const sample: Record<string, string> = {
+      LIST: 'user,uts', 'GID,...': '10,20', KIND: 'net', 'KIND=PID|PATH': 'ipc=1', NAME: 'n', N: '5', 'INSIDE:OUTSIDE:COUNT': '0:0:1', 'K=V': 'A=b', K: 'A', DIR: '/', MS: '10',
+    };
+    for (const o of OPTIONS) {
+      if (o.name === 'help' || o.name === 'version') continue;
+      if (o.value !== undefined) expect(sample[o.value], `a sample value for ${o.value}`).toBeDefined();
+      const argv = o.value === undefined ? [`--${o.name}`] : [`--${o.name}`, sample[o.value]!];
+      expect(run(...argv, 'true').command, o.name).toBe('true');
+    }
+  });
+});
+
+describe('nsbox run: errors', () => {
+  test.each([
+    ['no subcommand', []],
+    ['unknown subcommand', ['exec', 'true']],
+    ['unknown option', ['run', '--nope', 'true']],
+    ['unknown short option', ['run', '-x', 'true']],
+    ['option before run', ['--hostname', 'x', 'run', 'true']],
+    ['missing command', ['run', '--hostname', 'x']],
+    ['missing command after --', ['run', '--']],
+    ['empty command', ['run', '--', '']],
+    ['missing value', ['run', '--hostname']],
+    ['value for a flag', ['run', '--clearenv=1', 'true']],
+    ['unknown namespace', ['run', '--namespaces', 'user,bogus', 'true']],
+    ['empty namespace list', ['run', '--namespaces', '', 'true']],
+    ['unknown --share kind', ['run', '--share', 'nett', 'true']],
+    ['--join without =', ['run', '--join', 'net', 'true']],
+    ['--join unknown kind', ['run', '--join', 'foo=1', 'true']],
+    ['--join empty target', ['run', '--join', 'net=', 'true']],
+    ['--join pid 0', ['run', '--join', 'net=0', 'true']],
+    ['--join twice', ['run', '--join', 'net=1', '--join', 'net=2', 'true']],
+    ['created and joined', ['run', '--namespaces', 'user,net', '--join', 'net=1', 'true']],
+    ['--uid not a number', ['run', '--uid', 'root', 'true']],
+    ['--uid negative', ['run', '--uid', '-1', 'true']],
+    ['--gid too large', ['run', '--gid', '4294967295', 'true']],
+    ['--groups bad entry', ['run', '--groups', '1,x', 'true']],
+    ['--map-uid not a triple', ['run', '--map-uid', '0:1000', 'true']],
+    ['--map-uid count 0', ['run', '--map-uid', '0:1000:0', 'true']],
+    ['--map-gid overflow', ['run', '--map-gid', '0:4294967294:2', 'true']],
+    ['--map-uid without a user namespace', ['run', '--namespaces', 'net', '--map-uid', '0:0:1', 'true']],
+    ['--env without =', ['run', '--env', 'A', 'true']],
+    ['--env empty name', ['run', '--env', '=v', 'true']],
+    ['--unsetenv with =', ['run', '--unsetenv', 'A=b', 'true']],
+    ['--cwd empty', ['run', '--cwd', '', 'true']],
+    ['--timeout 0', ['run', '--timeout', '0', 'true']],
+    ['--timeout not a number', ['run', '--timeout', '1s', 'true']],
+    ['--hostname too long', ['run', '--hostname', 'x'.repeat(65), 'true']],
+    ['--hostname without uts', ['run', '--share', 'uts', '--hostname', 'x', 'true']],
+    ['--domainname with --namespaces none', ['run', '--namespaces', 'none', '--domainname', 'x', 'true']],
+    ['single option twice', ['run', '--hostname', 'a', '--hostname', 'b', 'true']],
+    ['contradicting die-with-parent', ['run', '--die-with-parent', '--no-die-with-parent', 'true']],
+    ['NUL byte', ['run', '--', 'a\0b']],
+  ])('%s', (_name, argv) => bad(...argv));
+
+  test('the message names the option', () => {
+    expect(() => parseArgs(['run', '--uid', 'root', 'true'])).toThrow(/--uid/);
+    expect(() => parseArgs(['run', '--nope', 'true'])).toThrow(/'--nope'/);
+  });
+
+  test('--hostname is accepted with a joined uts namespace', () => {
+    expect(run('--namespaces', 'none', '--join', 'uts=1', '--hostname', 'x', 'true').hostname).toBe('x');
+  });
+});
+
+describe('help text', () => {
+  test('lists every option of the table with its help, aliases and value', () => {
+    const h = helpText();
+    for (const o of OPTIONS) {
+      expect(h, o.name).toContain(`--${o.name}`);
+      expect(h.replace(/\s+/g, ' '), o.name).toContain(o.help.replace(/\s+/g, ' '));
+      for (const a of o.aliases ?? []) expect(h).toContain(a);
+      if (o.value) expect(h).toContain(`--${o.name}${(o.aliases ?? []).map((a) => `, ${a}`).join('')} ${o.value}`);
+      expect(o.help.length, o.name).toBeGreaterThan(10);
+    }
+    expect(h).toMatch(/Examples:/);
+  });
+});
