@@ -93,22 +93,35 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
   return o;
 }
 
-/** Passes FORWARDED signals to the child until it exits; returns the remover. */
-function forwardSignals(child: NsboxChild): () => void {
+/**
+ * Catches FORWARDED signals from before the child exists (a signal may arrive the moment it
+ * has exec'd, before spawn() returns) and passes each to it, in order. Returns the attach
+ * and remove functions.
+ */
+function forwardSignals(): { attach: (child: NsboxChild) => void; remove: () => void } {
+  let target: NsboxChild | undefined;
+  const pending: NodeJS.Signals[] = [];
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      target!.kill(sig);
+    } catch {
+      // A refusal (EPERM after a setuid program) leaves the command running, as it would
+      // be without nsbox in between.
+    }
+  };
   const handlers = FORWARDED.map((sig) => {
-    const h = () => {
-      try {
-        child.kill(sig);
-      } catch {
-        // The child is ours; a refusal (EPERM after a setuid program) leaves it running, as
-        // it would without nsbox in between.
-      }
-    };
+    const h = () => (target ? send(sig) : pending.push(sig));
     process.on(sig, h);
     return [sig, h] as const;
   });
-  return () => {
-    for (const [sig, h] of handlers) process.off(sig, h);
+  return {
+    attach(child) {
+      target = child;
+      for (const sig of pending.splice(0)) send(sig);
+    },
+    remove() {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
   };
 }
 
@@ -138,6 +151,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let child: NsboxChild;
   const opened: Namespace[] = [];
+  const signals = forwardSignals();
   const env = buildEnv(run, process.env);
   try {
     child = spawn(run.command, run.args, spawnOptions(run, openJoins(run, opened), env));
@@ -145,14 +159,15 @@ async function main(argv: readonly string[]): Promise<number> {
     const e = err as Error;
     const hint = err instanceof UsageError ? "\nTry 'nsbox --help' for more information." : '';
     process.stderr.write(`nsbox: ${e.message}${hint}\n`);
+    signals.remove();
     return exitStatusOf(err, run, env);
   } finally {
     for (const ns of opened) ns.close();
   }
 
-  const stopForwarding = forwardSignals(child);
+  signals.attach(child);
   const { code, signal } = await child.exited;
-  stopForwarding();
+  signals.remove();
   if (signal !== null) return 128 + (osConstants.signals[signal] ?? 0);
   return code ?? EXIT_NSBOX;
 }
