@@ -85,6 +85,15 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
   if (run.cwd !== undefined) o.cwd = run.cwd;
   if (run.argv0 !== undefined) o.argv0 = run.argv0;
   if (run.newSession) o.detached = true;
+  if (run.namespaces.includes('mnt')) {
+    // A container root: the layers, the directory, or by default the host's system dirs.
+    o.rootfs = run.layers.length > 0 ? { layers: run.layers } : (run.rootfs ?? 'host');
+    o.mounts = [
+      ...run.volumes.map((v) => ({ type: 'bind' as const, source: v.source, target: v.target, readOnly: v.readOnly })),
+      ...run.tmpfs.map((t) => ({ type: 'tmpfs' as const, target: t })),
+    ];
+    if (run.readOnly) o.readOnlyRoot = true;
+  }
   if (run.timeout !== undefined) {
     o.timeout = run.timeout;
     // SIGKILL: a PID 1 of a new pid namespace would ignore SIGTERM.

@@ -13,7 +13,7 @@ export const DEFAULT_NAMESPACES: readonly NamespaceType[] = Object.freeze(['user
 export type OptionName =
   | 'namespaces' | 'share' | 'join' | 'hostname' | 'domainname' | 'uid' | 'gid' | 'groups' | 'map-uid' | 'map-gid'
   | 'env' | 'unsetenv' | 'clearenv' | 'cwd' | 'argv0' | 'die-with-parent' | 'no-die-with-parent' | 'new-session'
-  | 'timeout' | 'help' | 'version';
+  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'help' | 'version';
 
 /** One row of the option table. */
 export interface OptionSpec {
@@ -50,6 +50,11 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'no-die-with-parent', help: 'Let the command outlive nsbox (e.g. when nsbox itself is SIGKILLed).' },
   { name: 'new-session', help: 'Run the command in a new session (setsid), without the controlling terminal.' },
   { name: 'timeout', value: 'MS', help: 'Kill the command with SIGKILL after MS milliseconds (nsbox then exits 137).' },
+  { name: 'rootfs', value: 'DIR|host', help: "The command's root directory, entered with pivot_root (needs a mount namespace). Default with a mount namespace: 'host', a tmpfs root with the host's /usr, /bin, /sbin, /lib*, /etc read-only. Also mounts /proc, /sys (ro), /dev, /dev/pts, /dev/shm, masked paths, /etc/hostname, /etc/hosts, /etc/resolv.conf." },
+  { name: 'layer', value: 'DIR', repeatable: true, help: 'An overlay root: the layers, bottom first, with a throw-away writable layer on top (instead of --rootfs).' },
+  { name: 'volume', value: 'SRC:DST[:ro]', repeatable: true, help: 'Bind the host path SRC to DST inside, read-write or read-only (ro).' },
+  { name: 'tmpfs', value: 'DST', repeatable: true, help: 'Mount a fresh tmpfs on DST inside.' },
+  { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
   { name: 'help', aliases: ['-h'], help: 'Print this help and exit.' },
   { name: 'version', help: "Print nsbox's version and exit." },
 ] satisfies OptionSpec[]);
@@ -87,6 +92,15 @@ export interface RunArgs {
   dieWithParent: boolean;
   newSession: boolean;
   timeout?: number;
+  /** --rootfs: a directory, or 'host'. */
+  rootfs?: string;
+  /** --layer, bottom first. */
+  layers: string[];
+  /** --volume, in order. */
+  volumes: Array<{ source: string; target: string; readOnly: boolean }>;
+  /** --tmpfs targets, in order. */
+  tmpfs: string[];
+  readOnly: boolean;
 }
 
 /** The result of {@link parseArgs}. */
@@ -153,7 +167,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const uidMap: IdMapping[] = [];
   const gidMap: IdMapping[] = [];
   const env: EnvOp[] = [];
-  const r: Omit<RunArgs, 'command' | 'args' | 'namespaces' | 'join' | 'env'> = { clearenv: false, dieWithParent: true, newSession: false };
+  const r: Omit<RunArgs, 'command' | 'args' | 'namespaces' | 'join' | 'env'> = {
+    clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false,
+  };
   const seen = new Set<OptionName>();
 
   for (; i < argv.length; i++) {
@@ -253,6 +269,30 @@ export function parseArgs(argv: readonly string[]): Parsed {
       case 'new-session':
         r.newSession = true;
         break;
+      case 'rootfs':
+        if (v !== 'host' && !v.startsWith('/')) throw new UsageError(`${opt}: '${v}' is not an absolute directory or 'host'`);
+        r.rootfs = v;
+        break;
+      case 'layer':
+        if (!v.startsWith('/')) throw new UsageError(`${opt}: '${v}' is not an absolute directory`);
+        r.layers.push(v);
+        break;
+      case 'volume': {
+        const parts = v.split(':');
+        const ro = parts.length === 3 && parts[2] === 'ro';
+        if (!(parts.length === 2 || (parts.length === 3 && (ro || parts[2] === 'rw'))) || !parts[0]!.startsWith('/') || !parts[1]!.startsWith('/')) {
+          throw new UsageError(`${opt}: '${v}' is not SRC:DST[:ro] with absolute paths`);
+        }
+        r.volumes.push({ source: parts[0]!, target: parts[1]!, readOnly: ro });
+        break;
+      }
+      case 'tmpfs':
+        if (!v.startsWith('/')) throw new UsageError(`${opt}: '${v}' is not an absolute path`);
+        r.tmpfs.push(v);
+        break;
+      case 'read-only':
+        r.readOnly = true;
+        break;
       case 'timeout':
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1) throw new UsageError(`${opt}: '${v}' is not a number of milliseconds (1 to ${2 ** 31 - 1})`);
         r.timeout = Number(v);
@@ -285,6 +325,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (r[k] !== undefined && !uts) throw new UsageError(`--${k} needs a new or joined uts namespace (it would change the host's)`);
   }
   if (!ns.includes('user') && (uidMap.length > 0 || gidMap.length > 0)) throw new UsageError('--map-uid/--map-gid need a new user namespace');
+  if (r.rootfs !== undefined && r.layers.length > 0) throw new UsageError('--rootfs and --layer exclude each other');
+  const fsFlags = r.rootfs !== undefined || r.layers.length > 0 || r.volumes.length > 0 || r.tmpfs.length > 0 || r.readOnly;
+  if (fsFlags && !ns.includes('mnt')) throw new UsageError('--rootfs, --layer, --volume, --tmpfs and --read-only need a new mount namespace');
   if (uidMap.length > 0) r.uidMap = uidMap;
   if (gidMap.length > 0) r.gidMap = gidMap;
 
@@ -341,5 +384,7 @@ Examples:
   nsbox run --map-uid 0:1000:1 --map-uid 1:100000:65536 \\
             --map-gid 0:1000:1 --map-gid 1:100000:65536 -- id            (newuidmap)
   nsbox run --clearenv --env PATH=/usr/bin:/bin --cwd / --timeout 5000 -- env
+  nsbox run --layer /images/base --layer /images/app --volume /srv/data:/data:ro -- sh
+  nsbox run --rootfs /srv/busybox --read-only --tmpfs /tmp -- sh
 `;
 }

@@ -1,7 +1,7 @@
 // The `nsbox` command as a real process (node dist/cli.js): output, exit status, stdio,
 // signals and joins, witnessed from outside through /proc.
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -335,5 +335,43 @@ describe('nsbox: errors and help', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(join(root, pkg.bin.nsbox!)).toBe(cli);
     expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+  });
+});
+
+describe('nsbox run: container roots', () => {
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => { try { return readFileSync(p).length > 500_000; } catch { return false; } });
+  const ctest = testIf(canUserns && busybox !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
+
+  usernsTest("by default the root is a tmpfs with the host's system directories read-only", async () => {
+    const r = await nsbox(['run', '--', 'sh', '-c', 'ls /; touch /usr/nsbox-cli 2>&1; echo ok > /tmp/f && cat /tmp/f']);
+    expect(r.code).toBe(0);
+    const entries = r.stdout.split('\n');
+    for (const d of ['usr', 'etc', 'proc', 'sys', 'dev', 'tmp']) expect(entries).toContain(d);
+    expect(entries).not.toContain('root'); // the host's /root is not there
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).toMatch(/ok\n$/);
+  });
+
+  ctest('--layer stacks layers with a throw-away top; --volume and --tmpfs mount inside', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
+    chmodSync(d, 0o755);
+    try {
+      const base = join(d, 'base');
+      execFileSync('mkdir', ['-p', join(base, 'bin'), join(d, 'top/etc'), join(d, 'vol')]);
+      execFileSync('cp', [busybox!, join(base, 'bin/busybox')]);
+      for (const a of execFileSync(busybox!, ['--list'], { encoding: 'utf8' }).trim().split('\n')) {
+        if (a !== 'busybox') symlinkSync('busybox', join(base, 'bin', a));
+      }
+      writeFileSync(join(d, 'top/etc/motd'), 'top layer\n');
+      writeFileSync(join(d, 'vol/data'), 'volume\n');
+      chmodSync(join(d, 'vol'), 0o777);
+      const r = await nsbox(['run', '--layer', base, '--layer', join(d, 'top'), '--volume', `${join(d, 'vol')}:/data:ro`, '--tmpfs', '/scratch', '--',
+        '/bin/sh', '-c', 'exec 2>&1; cat /etc/motd /data/data; echo w > /newfile && cat /newfile; echo x > /data/x; echo s > /scratch/s && cat /scratch/s']);
+      expect(r.stdout).toMatch(/^top layer\nvolume\nw\n.*Read-only file system\ns\n$/s);
+      expect(readdirSync(base).sort()).toEqual(['bin']); // the layer is untouched
+      expect(readdirSync(join(d, 'vol'))).toEqual(['data']);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -14,7 +14,7 @@ describe('nsbox run: command and defaults', () => {
     const r = run('--', 'sh', '-c', 'echo hi');
     expect(r).toEqual({
       command: 'sh', args: ['-c', 'echo hi'], namespaces: [...DEFAULT_NAMESPACES], join: [], env: [],
-      clearenv: false, dieWithParent: true, newSession: false,
+      clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false,
     });
     expect(DEFAULT_NAMESPACES).toEqual(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']);
   });
@@ -35,6 +35,27 @@ describe('nsbox run: command and defaults', () => {
     expect(run('--hostname=box', 'true').hostname).toBe('box');
     expect(run('--hostname', 'box', 'true').hostname).toBe('box');
     expect(run('--env=A=b=c', 'true').env).toEqual([{ set: 'A', value: 'b=c' }]);
+  });
+});
+
+describe('nsbox run: filesystem options', () => {
+  test('--layer, --volume, --tmpfs, --read-only and --rootfs', () => {
+    const r = run('--layer', '/a', '--layer', '/b', '--volume', '/s:/d', '--volume', '/s2:/d2:ro', '--tmpfs', '/t', '--read-only', '--', 'sh');
+    expect(r.layers).toEqual(['/a', '/b']);
+    expect(r.volumes).toEqual([{ source: '/s', target: '/d', readOnly: false }, { source: '/s2', target: '/d2', readOnly: true }]);
+    expect(r.tmpfs).toEqual(['/t']);
+    expect(r.readOnly).toBe(true);
+    expect(run('--rootfs', 'host', 'sh').rootfs).toBe('host');
+  });
+  test.each([
+    [['--rootfs', 'rel'], /absolute/],
+    [['--volume', '/a'], /SRC:DST/],
+    [['--volume', '/a:/b:rx'], /SRC:DST/],
+    [['--tmpfs', 'x'], /absolute/],
+    [['--rootfs', '/a', '--layer', '/b'], /exclude/],
+    [['--namespaces', 'user', '--tmpfs', '/x'], /mount namespace/],
+  ])('%j is a usage error', (args, message) => {
+    expect(() => parseArgs(['run', ...args, 'sh'])).toThrow(message);
   });
 });
 
@@ -103,6 +124,7 @@ describe('nsbox run: every option', () => {
   test('every option in the table parses', () => {
     const sample: Record<string, string> = {
       LIST: 'user,uts', 'GID,...': '10,20', KIND: 'net', 'KIND=PID|PATH': 'ipc=1', NAME: 'n', N: '5', 'INSIDE:OUTSIDE:COUNT': '0:0:1', 'K=V': 'A=b', K: 'A', DIR: '/', MS: '10',
+      'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch',
     };
     for (const o of OPTIONS) {
       if (o.name === 'help' || o.name === 'version') continue;
