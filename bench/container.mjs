@@ -226,10 +226,15 @@ const loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 // floor.c's sandbox mode (bind onto itself, /proc only) as an extra batch reference.
 let floorRef = null;
-if (FLOOR_REF && fs.existsSync(SHARED_FLOOR) && has('gcc')) {
-  const bin = compile(SHARED_FLOOR, path.join(TMP, 'floor'), [`-DROOTFS="${ROOTFS}"`, '-lm']);
-  const out = execFileSync(bin, ['sandbox', String(N)], { encoding: 'utf8' });
-  floorRef = JSON.parse(out.trim().split('\n').pop());
+// It maps uid 0 to 0, so it runs as root only.
+if (FLOOR_REF && isRoot && fs.existsSync(SHARED_FLOOR) && has('gcc')) {
+  try {
+    const bin = compile(SHARED_FLOOR, path.join(TMP, 'floor'), [`-DROOTFS="${ROOTFS}"`, '-lm']);
+    const out = execFileSync(bin, ['sandbox', String(N)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    floorRef = JSON.parse(out.trim().split('\n').pop());
+  } catch (e) {
+    skipped.push(`floor.c reference: ${String(e.stderr || e.message).trim()}`);
+  }
 }
 
 // ---- report ---------------------------------------------------------------------------
