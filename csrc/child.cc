@@ -289,7 +289,7 @@ int ChildMain(void* arg) {
       case OP_SETATTR:
       case OP_PIVOT:
       case OP_MKDIR:
-        r = RunFsStep(s, &sysid);
+        r = RunFsStep(ctx, s, &sysid);
         break;
       default:
         r = -EINVAL;

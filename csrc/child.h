@@ -27,6 +27,8 @@ struct ChildCtx {
   int nsteps;
   int sock;         // status socket, child end (CLOEXEC)
   int parent_sock;  // parent end: closed first thing in the child
+  int rootfd;       // O_PATH fd of /newroot once the root is mounted there (child_fs.cc), or -1
+  int basefd;       // O_PATH fd of the base tmpfs root (child_fs.cc), or -1
 };
 
 // Entry point of the cloned child; never returns (execs or exits).

@@ -54,8 +54,15 @@ void FdPath(char* buf, int fd) {
   buf[n] = 0;
 }
 
-long OpenRoot(bool inRoot = true) {
-  return sc(__NR_openat, AT_FDCWD, inRoot ? kRoot : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+// The directory targets are resolved in: /newroot (opened once per spawn, after the root is
+// mounted there: every in-root step comes after that) or the base "/". Borrowed: not closed.
+long OpenRoot(ChildCtx* ctx, bool inRoot) {
+  if (!inRoot) {
+    if (ctx->basefd < 0) ctx->basefd = (int)sc(__NR_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return ctx->basefd;
+  }
+  if (ctx->rootfd < 0) ctx->rootfd = (int)sc(__NR_openat, AT_FDCWD, kRoot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return ctx->rootfd;
 }
 
 long OpenIn(int rootfd, const char* path, int flags) {
@@ -69,6 +76,8 @@ long OpenIn(int rootfd, const char* path, int flags) {
 // component as a directory or an empty file. Each component is created relative to its
 // parent, itself opened confined, so nothing is ever created outside the root.
 long EnsureIn(int rootfd, const char* path, bool file, int* sysid) {
+  long whole = OpenIn(rootfd, path, O_PATH);  // usually there already: one lookup
+  if (whole >= 0) return sc(__NR_close, whole), 0;
   char buf[kPath];
   size_t n = Cat(buf, 0, path);
   for (size_t i = 1; i <= n; i++) {
@@ -114,26 +123,28 @@ long SetAttr(int dfd, const char* path, unsigned flags, uint64_t set, uint64_t c
 
 // Resolves dst (in root or absolute), creating it if asked. Returns an O_PATH fd or -errno;
 // -ENOENT with MNT_OPTIONAL means "skip".
-long Target(const Step& s, int* sysid) {
+long Target(ChildCtx* ctx, const Step& s, int* sysid) {
   // Outside the new root, targets are on the base tmpfs we made: resolved from "/".
-  long root = OpenRoot(s.b & MNT_DST_IN_ROOT);
+  long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
   if (root < 0) return *sysid = SYS_OPENAT, root;
-  long r = 0;
-  if (s.b & (MNT_MKDIR | MNT_MKFILE)) r = EnsureIn((int)root, s.str2, s.b & MNT_MKFILE, sysid);
-  if (r >= 0) {
-    *sysid = SYS_OPENAT2;
-    r = OpenIn((int)root, s.str2, O_PATH);
+  *sysid = SYS_OPENAT2;
+  long r = OpenIn((int)root, s.str2, O_PATH);
+  if (r == -ENOENT && (s.b & (MNT_MKDIR | MNT_MKFILE))) {
+    r = EnsureIn((int)root, s.str2, s.b & MNT_MKFILE, sysid);
+    if (r >= 0) {
+      *sysid = SYS_OPENAT2;
+      r = OpenIn((int)root, s.str2, O_PATH);
+    }
   }
-  sc(__NR_close, root);
   return r;
 }
 
-long Mount(const Step& s, int* sysid) {
+long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_SRC_OPTIONAL) && s.str) {
     struct stat st;
     if (sc(__NR_newfstatat, AT_FDCWD, s.str, &st, 0) == -ENOENT) return 0;
   }
-  long fd = Target(s, sysid);
+  long fd = Target(ctx, s, sysid);
   // Optional targets are skipped when missing or when they cannot be made (a read-only root).
   if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM))
     return 0;
@@ -146,7 +157,7 @@ long Mount(const Step& s, int* sysid) {
   if (r < 0 || !(s.b & MNT_RDONLY)) return r;
   // Read-only through mount_setattr(2): unlike a MS_REMOUNT it leaves the other flags alone,
   // which in a user namespace may be locked (nosuid, nodev, noexec of the source).
-  fd = Target(s, sysid);
+  fd = Target(ctx, s, sysid);
   if (fd < 0) return fd;
   *sysid = SYS_MOUNT_SETATTR;
   r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
@@ -157,7 +168,7 @@ long Mount(const Step& s, int* sysid) {
 
 }  // namespace
 
-long RunFsStep(const Step& s, int* sysid) {
+long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_STEP;
   switch (s.op) {
     case OP_FS_BASE: {
@@ -176,17 +187,22 @@ long RunFsStep(const Step& s, int* sysid) {
       *sysid = SYS_CHDIR;
       return sc(__NR_chdir, "/");
     }
-    case OP_MOUNT:
-      return Mount(s, sysid);
-    case OP_MKDIR: {
-      long root = OpenRoot(s.b & MNT_DST_IN_ROOT);
-      if (root < 0) return *sysid = SYS_OPENAT, root;
-      long r = EnsureIn((int)root, s.str2, false, sysid);
-      sc(__NR_close, root);
+    case OP_MOUNT: {
+      long r = Mount(ctx, s, sysid);
+      // Mounting over the new root itself: the cached fd would still name what lies beneath.
+      if (r >= 0 && !(s.b & MNT_DST_IN_ROOT) && ctx->rootfd >= 0) {
+        sc(__NR_close, ctx->rootfd);
+        ctx->rootfd = -1;
+      }
       return r;
     }
+    case OP_MKDIR: {
+      long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
+      if (root < 0) return *sysid = SYS_OPENAT, root;
+      return EnsureIn((int)root, s.str2, false, sysid);
+    }
     case OP_MKNOD: {
-      long root = OpenRoot();
+      long root = OpenRoot(ctx, true);
       if (root < 0) return *sysid = SYS_OPENAT, root;
       long r = 0;
       // Parents as directories, the node itself by mknodat relative to its confined parent.
@@ -206,11 +222,10 @@ long RunFsStep(const Step& s, int* sysid) {
       } else {
         r = parent;
       }
-      sc(__NR_close, root);
       return r;
     }
     case OP_SYMLINK: {
-      long root = OpenRoot();
+      long root = OpenRoot(ctx, true);
       if (root < 0) return *sysid = SYS_OPENAT, root;
       char buf[kPath];
       size_t n = Cat(buf, 0, s.str2), slash = n;
@@ -227,7 +242,6 @@ long RunFsStep(const Step& s, int* sysid) {
         *sysid = SYS_OPENAT2;
         r = parent;
       }
-      sc(__NR_close, root);
       return r;
     }
     case OP_WRITE_FILE: {
@@ -251,7 +265,7 @@ long RunFsStep(const Step& s, int* sysid) {
       return r;
     }
     case OP_SETATTR: {
-      long fd = Target(s, sysid);
+      long fd = Target(ctx, s, sysid);
       if (fd == -ENOENT && (s.b & MNT_OPTIONAL)) return 0;
       if (fd < 0) return fd;
       *sysid = SYS_MOUNT_SETATTR;
@@ -262,6 +276,9 @@ long RunFsStep(const Step& s, int* sysid) {
     }
     case OP_PIVOT: {
       long r;
+      // The cached fds pin nothing we need any more; close them before the old root goes.
+      if (ctx->rootfd >= 0) sc(__NR_close, ctx->rootfd), ctx->rootfd = -1;
+      if (ctx->basefd >= 0) sc(__NR_close, ctx->basefd), ctx->basefd = -1;
       *sysid = SYS_CHDIR;
       if ((r = sc(__NR_chdir, kRoot)) < 0) return r;
       // pivot_root(".", "."): the old root ends up stacked under the new one and one lazy

@@ -6,6 +6,6 @@ namespace nsbox {
 
 // Runs one OP_FS_BASE..OP_PIVOT step; returns 0 or -errno and sets *sysid (plan.h SysId) to
 // the syscall that failed.
-long RunFsStep(const Step& s, int* sysid);
+long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid);
 
 }  // namespace nsbox

@@ -293,7 +293,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   Fd sock(sv[0]), childSock(sv[1]);
 
-  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get()};
+  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get(), -1, -1};
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that

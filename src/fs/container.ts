@@ -260,11 +260,13 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, 'mode=1777,size=65536k', IN_ROOT | M.MNT_MKDIR, 'dev');
   if (ctx.newIpc) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
   // Masked and read-only paths, as runc: files get /dev/null, directories an empty tmpfs.
-  for (const p of MASKED_PATHS) {
+  // Only those this kernel has (the container's /proc and /sys show the same kernel).
+  const { masked, readonly } = presentPaths();
+  for (const p of masked) {
     if (MASKED_DIRS.has(p)) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
     else plan.mount(host('/dev/null'), p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
   }
-  for (const p of READONLY_PATHS) {
+  for (const p of readonly) {
     plan.mount(`/newroot${p}`, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
   }
   // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in.
@@ -278,6 +280,13 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
     plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
     plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
   }
+}
+
+let present: { masked: string[]; readonly: string[] } | undefined;
+/** MASKED_PATHS and READONLY_PATHS that exist on this kernel; looked up once. */
+function presentPaths(): { masked: string[]; readonly: string[] } {
+  present ??= { masked: MASKED_PATHS.filter((p) => existsSync(p)), readonly: READONLY_PATHS.filter((p) => existsSync(p)) };
+  return present;
 }
 
 function hostResolvConf(): string {
