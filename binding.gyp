@@ -10,7 +10,8 @@
         "csrc/ns.cc",
         "csrc/spawn.cc",
         "csrc/child.cc",
-        "csrc/pidfd.cc"
+        "csrc/pidfd.cc",
+        "csrc/mount.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

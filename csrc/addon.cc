@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNs(env, exports);
   InitSpawn(env, exports);
   InitPidfd(env, exports);
+  InitMount(env, exports);
   return exports;
 }
 
