@@ -95,7 +95,7 @@ export interface OverlayOptions extends FilesystemOptions {
   work?: string;
   /** `volatile`: no syncs to the upper layer; it is unusable after a crash. Needs `upper`. */
   volatile?: boolean;
-  /** A read-only overlay of the lower layers only: no `upper` nor `work`. */
+  /** A read-only overlay of the lower layers only (at least two): no `upper` nor `work`. */
   readOnly?: boolean;
 }
 
@@ -252,6 +252,8 @@ export function overlaySpec(options: OverlayOptions): MountSpec {
   if (readOnly) {
     if (o.upper !== undefined || o.work !== undefined) throw invalidArgValue('options.readOnly', true, "excludes 'upper' and 'work'");
     if (volatile) throw invalidArgValue('options.volatile', true, "needs an 'upper' layer");
+    // overlayfs: "at least 2 lowerdir are needed while upperdir nonexistent" (EINVAL).
+    if (lower.length < 2) throw invalidArgValue('options.lower', o.lower, 'must hold at least two layers for a read-only overlay');
   } else {
     if (o.upper === undefined || o.work === undefined) {
       throw invalidArgValue('options', { upper: o.upper, work: o.work }, "needs both 'upper' and 'work', or 'readOnly: true'");
@@ -262,8 +264,9 @@ export function overlaySpec(options: OverlayOptions): MountSpec {
   return spec('overlay', 'overlay', flagsOr(o, []), data);
 }
 
-function mountSpec(target: string, s: MountSpec, options: InNamespaceOptions | undefined): void {
+function mountSpec(target: string, build: () => MountSpec, options: InNamespaceOptions | undefined): void {
   const dest = checkAbsolute('target', target);
+  const s = build();
   const o: { fstype: string; flags: MountFlag[]; data: string; namespace?: InNamespaceOptions['namespace'] } = {
     fstype: s.fstype,
     flags: s.flags,
@@ -279,7 +282,7 @@ function mountSpec(target: string, s: MountSpec, options: InNamespaceOptions | u
  * @throws as {@link tmpfsSpec} and {@link mount}.
  */
 export function mountTmpfs(target: string, options?: TmpfsOptions & InNamespaceOptions): void {
-  mountSpec(target, tmpfsSpec(options), options);
+  mountSpec(target, () => tmpfsSpec(options), options);
 }
 
 /**
@@ -288,27 +291,27 @@ export function mountTmpfs(target: string, options?: TmpfsOptions & InNamespaceO
  * user namespace (mount_namespaces(7)). Synchronous.
  */
 export function mountProc(target: string, options?: ProcOptions & InNamespaceOptions): void {
-  mountSpec(target, procSpec(options), options);
+  mountSpec(target, () => procSpec(options), options);
 }
 
 /** Mounts sysfs on `target` ({@link sysfsSpec}). Needs CAP_SYS_ADMIN over the network namespace. Synchronous. */
 export function mountSysfs(target: string, options?: FilesystemOptions & InNamespaceOptions): void {
-  mountSpec(target, sysfsSpec(options), options);
+  mountSpec(target, () => sysfsSpec(options), options);
 }
 
 /** Mounts a devpts instance on `target` ({@link devptsSpec}). Synchronous. */
 export function mountDevpts(target: string, options?: DevptsOptions & InNamespaceOptions): void {
-  mountSpec(target, devptsSpec(options), options);
+  mountSpec(target, () => devptsSpec(options), options);
 }
 
 /** Mounts mqueue on `target` ({@link mqueueSpec}). Needs CAP_SYS_ADMIN over the ipc namespace. Synchronous. */
 export function mountMqueue(target: string, options?: FilesystemOptions & InNamespaceOptions): void {
-  mountSpec(target, mqueueSpec(options), options);
+  mountSpec(target, () => mqueueSpec(options), options);
 }
 
 /** Mounts the cgroup2 hierarchy on `target` ({@link cgroup2Spec}). Synchronous. */
 export function mountCgroup2(target: string, options?: Cgroup2Options & InNamespaceOptions): void {
-  mountSpec(target, cgroup2Spec(options), options);
+  mountSpec(target, () => cgroup2Spec(options), options);
 }
 
 /**
@@ -319,5 +322,5 @@ export function mountCgroup2(target: string, options?: Cgroup2Options & InNamesp
  *   and upper on different filesystems, upper is on an unsupported filesystem).
  */
 export function mountOverlay(target: string, options: OverlayOptions & InNamespaceOptions): void {
-  mountSpec(target, overlaySpec(options), options);
+  mountSpec(target, () => overlaySpec(options), options);
 }
