@@ -394,6 +394,9 @@ Napi::Value ResolveIn(const Napi::CallbackInfo& info) {
 // POLLERR|POLLPRI on it after the mount table changed (proc_pid_mounts(5)); libuv passes the
 // POLLERR|POLLPRI pair through as a normal event. JS re-reads the file on each call of
 // onChange(). Closed by close(), by the destructor, or at environment teardown.
+// The kernel's poll consumes the change it reports, and epoll polls once when libuv adds the
+// fd (at the loop's next turn, not in uv_poll_start) and again before reporting: a change made
+// before that turn is never reported. src/fs/watch.ts compares the text once after that turn.
 class MountWatch : public Napi::ObjectWrap<MountWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {

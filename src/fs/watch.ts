@@ -6,8 +6,8 @@
  */
 import { nsboxError, invalidArgType } from '../errors.js';
 import { native, type NativeMountWatch } from '../native.js';
-import { checkPid, toSysError, type ProcTarget } from '../procfs.js';
-import { mountinfo, type MountInfoEntry } from './mountinfo.js';
+import { checkPid, readProc, toSysError, type ProcTarget } from '../procfs.js';
+import { parseMountinfo, type MountInfoEntry } from './mountinfo.js';
 
 /** Options of {@link watchMounts}. */
 export interface WatchMountsOptions {
@@ -17,11 +17,12 @@ export interface WatchMountsOptions {
 
 /**
  * Watches the mount table of a process: an async iterator that yields a new
- * {@link mountinfo} snapshot each time the table changed (a mount, unmount, move or
- * propagation or flag change in its mount namespace). The kernel raises POLLPRI|POLLERR on
- * an open `/proc/PID/mountinfo` after each change (proc_pid_mountinfo(5)); nsbox polls that
- * fd in the event loop and re-reads the file. Changes that happen while the consumer is busy
- * coalesce into one snapshot. What `findmnt --poll` does.
+ * `mountinfo()` snapshot each time the table changed (a mount, unmount, move or
+ * propagation or flag change in its mount namespace) since the call. The kernel raises
+ * POLLPRI|POLLERR on an open `/proc/PID/mountinfo` after each change (proc_pid_mountinfo(5));
+ * nsbox polls that fd in the event loop and re-reads the file. Changes that happen while the
+ * consumer is busy coalesce into one snapshot (the latest), and a change undone before it
+ * was read yields nothing. What `findmnt --poll` does.
  *
  * Keeps the event loop alive only while a `next()` is pending. `return()` (or `break` out
  * of `for await`), or aborting `signal`, closes the fd. No privileges needed for one's own
@@ -37,34 +38,58 @@ export function watchMounts(pid: ProcTarget = 'self', options: WatchMountsOption
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
 
-  let changed = false;
   let waiter: { resolve: (r: IteratorResult<MountInfoEntry[]>) => void; reject: (e: unknown) => void } | undefined;
   let done = false;
+  /** The text last yielded (or seen at the start); a snapshot is yielded only when it differs. */
+  let last: string;
+  /** A newer text not yet yielded, or the error reading it gave. */
+  let pending: { text: string } | { error: unknown } | undefined;
   const path = `/proc/${target}/mountinfo`;
   let watch: NativeMountWatch;
   try {
-    watch = new native.MountWatch(path, onChange);
+    watch = new native.MountWatch(path, check);
   } catch (err) {
     throw toSysError(err, path, typeof target === 'number' ? target : undefined);
   }
+  try {
+    last = readProc(target, 'mountinfo');
+  } catch (err) {
+    watch.close();
+    throw err;
+  }
   watch.ref(false);
+  // libuv adds the fd to epoll at the loop's next poll phase, and the kernel's poll consumes
+  // the change it reports (see csrc/mount.cc): compare once after that phase has run, so a
+  // change made before it is not lost. Two setImmediate hops always span one poll phase.
+  setImmediate(() => setImmediate(() => check()));
 
-  function snapshot(): IteratorResult<MountInfoEntry[]> {
-    changed = false;
-    return { value: mountinfo(target), done: false };
+  function take(): IteratorResult<MountInfoEntry[]> {
+    const p = pending!;
+    pending = undefined;
+    if ('error' in p) {
+      finish();
+      throw p.error;
+    }
+    last = p.text;
+    return { value: parseMountinfo(p.text), done: false };
   }
 
-  function onChange(): void {
-    changed = true;
+  function check(): void {
+    if (done) return;
+    try {
+      const text = readProc(target, 'mountinfo');
+      if (text === last) return; // nothing new (or changed back): no snapshot
+      pending = { text };
+    } catch (err) {
+      pending = { error: err }; // the process went away
+    }
     const w = waiter;
     if (w === undefined) return;
     waiter = undefined;
     watch.ref(false);
     try {
-      w.resolve(snapshot());
+      w.resolve(take());
     } catch (err) {
-      // The process went away: its mountinfo is gone; end with the error.
-      finish();
       w.reject(err);
     }
   }
@@ -88,11 +113,10 @@ export function watchMounts(pid: ProcTarget = 'self', options: WatchMountsOption
     next(): Promise<IteratorResult<MountInfoEntry[]>> {
       if (done) return Promise.resolve({ value: undefined, done: true });
       if (waiter !== undefined) return Promise.reject(nsboxError('ERR_INVALID_ARG_VALUE', 'watchMounts(): next() called while another next() is pending'));
-      if (changed) {
+      if (pending !== undefined) {
         try {
-          return Promise.resolve(snapshot());
+          return Promise.resolve(take());
         } catch (err) {
-          finish();
           return Promise.reject(err);
         }
       }
