@@ -7,30 +7,31 @@ import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { bind, fsopen, mountTmpfs, openTree, resolveInRoot, setPropagation, umount, watchMounts } from '../../src/fs/index.js';
 import { createNamespace, spawn, type Namespace, type NsboxChild } from '../../src/namespaces/index.js';
 import { nsId } from '../helpers/proc.js';
-import { rootTest, testIf, tools } from '../helpers/env.js';
+import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
 
 const hostMounts = () => readFileSync('/proc/self/mountinfo', 'utf8');
 const pointsOf = (text: string) => text.trim().split('\n').map((l) => l.split(' ')[4]!);
 
-let ns: Namespace;
-let holder: NsboxChild;
+// The hooks create a namespace (root only), so the whole group is skipped without root.
+describe.skipIf(!isRoot)('{ namespace } [skipped without root]', () => {
+  let ns: Namespace;
+  let holder: NsboxChild;
 
-beforeEach(() => {
-  ns = createNamespace('mnt');
-  // unshare(2) keeps the copied mounts' propagation: on a host whose / is shared (systemd),
-  // a mount made inside would propagate out. Cut that first, as unshare(1) does.
-  setPropagation('/', 'rprivate', { namespace: ns });
-  // A process inside the namespace: the witness, and a way to name it for nsenter.
-  holder = spawn('sleep', ['30'], { join: { mnt: ns }, stdio: 'ignore' });
-});
+  beforeEach(() => {
+    ns = createNamespace('mnt');
+    // unshare(2) keeps the copied mounts' propagation: on a host whose / is shared (systemd),
+    // a mount made inside would propagate out. Cut that first, as unshare(1) does.
+    setPropagation('/', 'rprivate', { namespace: ns });
+    // A process inside the namespace: the witness, and a way to name it for nsenter.
+    holder = spawn('sleep', ['30'], { join: { mnt: ns }, stdio: 'ignore' });
+  });
 
-afterEach(async () => {
-  holder.kill('SIGKILL');
-  await holder.exited;
-  ns.close();
-});
+  afterEach(async () => {
+    holder.kill('SIGKILL');
+    await holder.exited;
+    ns.close();
+  });
 
-describe('{ namespace }', () => {
   rootTest('mountTmpfs in a held mount namespace: invisible on the host, visible inside; umount there too', async () => {
     const host = hostMounts();
     const threadNs = nsId('self', 'mnt');
