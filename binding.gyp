@@ -11,7 +11,8 @@
         "csrc/spawn.cc",
         "csrc/child.cc",
         "csrc/pidfd.cc",
-        "csrc/mount.cc"
+        "csrc/mount.cc",
+        "csrc/mountwatch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -25,5 +25,6 @@ void InitNs(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
+void InitMountWatch(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox
