@@ -11,7 +11,9 @@
         "csrc/spawn.cc",
         "csrc/child.cc",
         "csrc/child_fs.cc",
-        "csrc/pidfd.cc"
+        "csrc/pidfd.cc",
+        "csrc/mount.cc",
+        "csrc/mountwatch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -14,6 +14,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNs(env, exports);
   InitSpawn(env, exports);
   InitPidfd(env, exports);
+  InitMount(env, exports);
+  InitMountWatch(env, exports);
   return exports;
 }
 

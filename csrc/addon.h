@@ -24,5 +24,7 @@ void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitNs(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
+void InitMount(Napi::Env env, Napi::Object exports);
+void InitMountWatch(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

@@ -77,6 +77,69 @@ export interface NativeFeatures {
   readonly egid: number;
 }
 
+/** Numbers from the kernel's mount headers, exported by csrc/mount.cc. @internal */
+export interface NativeMountConstants {
+  readonly MS_RDONLY: number;
+  readonly MS_NOSUID: number;
+  readonly MS_NODEV: number;
+  readonly MS_NOEXEC: number;
+  readonly MS_SYNCHRONOUS: number;
+  readonly MS_REMOUNT: number;
+  readonly MS_DIRSYNC: number;
+  readonly MS_NOSYMFOLLOW: number;
+  readonly MS_NOATIME: number;
+  readonly MS_NODIRATIME: number;
+  readonly MS_BIND: number;
+  readonly MS_REC: number;
+  readonly MS_SILENT: number;
+  readonly MS_RELATIME: number;
+  readonly MS_STRICTATIME: number;
+  readonly MS_LAZYTIME: number;
+  readonly MS_PRIVATE: number;
+  readonly MS_SLAVE: number;
+  readonly MS_SHARED: number;
+  readonly MS_UNBINDABLE: number;
+  readonly MNT_FORCE: number;
+  readonly MNT_DETACH: number;
+  readonly MNT_EXPIRE: number;
+  readonly UMOUNT_NOFOLLOW: number;
+  readonly MOUNT_ATTR_RDONLY: number;
+  readonly MOUNT_ATTR_NOSUID: number;
+  readonly MOUNT_ATTR_NODEV: number;
+  readonly MOUNT_ATTR_NOEXEC: number;
+  readonly MOUNT_ATTR__ATIME: number;
+  readonly MOUNT_ATTR_RELATIME: number;
+  readonly MOUNT_ATTR_NOATIME: number;
+  readonly MOUNT_ATTR_STRICTATIME: number;
+  readonly MOUNT_ATTR_NODIRATIME: number;
+  readonly MOUNT_ATTR_IDMAP: number;
+  readonly MOUNT_ATTR_NOSYMFOLLOW: number;
+  readonly FSCONFIG_SET_FLAG: number;
+  readonly FSCONFIG_SET_STRING: number;
+  readonly FSCONFIG_SET_PATH: number;
+  readonly FSCONFIG_CMD_CREATE: number;
+  readonly FSCONFIG_CMD_RECONFIGURE: number;
+  readonly OPEN_TREE_CLONE: number;
+  readonly AT_RECURSIVE: number;
+  readonly AT_EMPTY_PATH: number;
+  readonly RESOLVE_IN_ROOT: number;
+  readonly RESOLVE_NO_MAGICLINKS: number;
+  readonly RESOLVE_NO_SYMLINKS: number;
+  readonly RESOLVE_NO_XDEV: number;
+  readonly RESOLVE_BENEATH: number;
+  readonly O_PATH: number;
+  readonly O_DIRECTORY: number;
+  readonly O_NOFOLLOW: number;
+}
+
+/** A /proc/PID/mountinfo fd polled for POLLPRI in this thread's event loop (csrc/mount.cc). @internal */
+export interface NativeMountWatch {
+  /** Stops polling and closes the fd; idempotent. */
+  close(): void;
+  /** uv_ref/uv_unref of the poll handle. */
+  ref(on: boolean): void;
+}
+
 /** Result of a native spawn: either a started child or the failing step. @internal */
 export type NativeSpawnResult =
   | { ok: true; pid: number; pidfd: number }
@@ -122,6 +185,32 @@ export interface NativeBinding {
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   /** umount2(2). */
   umount2(target: string, flags: number): void;
+
+  // mount.cc — every `nsFd` is -1 (act on the calling thread) or a mount namespace fd (act
+  // on a dedicated thread that enters it and exits). Fds returned are O_CLOEXEC.
+  readonly mountConstants: NativeMountConstants;
+  /** mount(2). */
+  mountIn(nsFd: number, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** umount2(2). */
+  umountIn(nsFd: number, target: string, flags: number): void;
+  /** fsopen(2) with FSOPEN_CLOEXEC: an fs context fd. */
+  fsopen(fstype: string): number;
+  /** fsconfig(2); throws SysError with the key as `path`. */
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): void;
+  /** Drains the fs context's message log: one "e …"/"w …"/"i …" string per read(2). */
+  fsLog(fd: number): string[];
+  /** fsmount(2) with FSMOUNT_CLOEXEC and MOUNT_ATTR_* `attrs`: a detached mount fd. */
+  fsmount(fd: number, attrs: number): number;
+  /** open_tree(2) with OPEN_TREE_CLOEXEC | flags. */
+  openTreeIn(nsFd: number, path: string, flags: number): number;
+  /** move_mount(2) of `mountFd` (MOVE_MOUNT_F_EMPTY_PATH) onto `target`. */
+  attachIn(nsFd: number, mountFd: number, target: string): void;
+  /** mount_setattr(2); `dirFd` -1 is AT_FDCWD, `usernsFd` -1 is none. */
+  setattrIn(nsFd: number, dirFd: number, path: string, atFlags: number, set: number, clr: number, propagation: number, usernsFd: number): void;
+  /** open(root, O_PATH|O_DIRECTORY) then openat2(rootfd, path, { flags: oflags|O_CLOEXEC, resolve }). */
+  resolveIn(nsFd: number, root: string, path: string, oflags: number, resolve: number): number;
+  /** Polls /proc/PID/mountinfo; calls onChange() after each change of the mount table. */
+  readonly MountWatch: new (path: string, onChange: () => void) => NativeMountWatch;
 
   // spawn.cc
   /**
@@ -186,3 +275,6 @@ native.setErrorFactory((errno, syscall, path, dest) => {
 
 /** The kernel constants. @internal */
 export const K: NativeConstants = native.constants;
+
+/** The kernel's mount constants (csrc/mount.cc). @internal */
+export const MK: NativeMountConstants = native.mountConstants;
