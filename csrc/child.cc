@@ -289,6 +289,7 @@ int ChildMain(void* arg) {
       case OP_SETATTR:
       case OP_PIVOT:
       case OP_MKDIR:
+      case OP_PROPAGATION:
         r = RunFsStep(ctx, s, &sysid);
         break;
       default:

@@ -196,6 +196,9 @@ long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
       }
       return r;
     }
+    case OP_PROPAGATION:
+      *sysid = SYS_MOUNT;
+      return sc(__NR_mount, 0, "/", 0, MS_REC | (unsigned long)(uint32_t)s.a, 0);
     case OP_MKDIR: {
       long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
       if (root < 0) return *sysid = SYS_OPENAT, root;

@@ -62,6 +62,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(SETATTR);
   OPC(PIVOT);
   OPC(MKDIR);
+  OPC(PROPAGATION);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

@@ -41,6 +41,7 @@ enum Op : int32_t {
   OP_SETATTR = 21,       // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
   OP_PIVOT = 22,         // -                          pivot_root into /newroot, old root detached
   OP_MKDIR = 23,         // path, mode (MNT_DST_IN_ROOT) mkdir -p, confined
+  OP_PROPAGATION = 24,   // ms flag                    mount(NULL, "/", MS_REC|flag): as unshare(1)
   OP_MAX_
 };
 

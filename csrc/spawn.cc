@@ -155,6 +155,10 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
       case OP_PIVOT:
         if (nargs != 0) return "pivot takes no args";
         break;
+      case OP_PROPAGATION:
+        if (nargs != 1) return "propagation takes 1 arg";
+        s.a = a[0];
+        break;
       case OP_MKDIR:
         if (nargs != 2 || !(s.str2 = str(a[0]))) return "bad mkdir";
         s.b = a[1];

@@ -119,6 +119,10 @@ export class PlanBuilder {
   setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
     return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });
   }
+  /** mount(NULL, "/", NULL, MS_REC|flag): the propagation of the whole new mount tree. */
+  propagation(flag: number): this {
+    return this.push(K.OP.PROPAGATION!, [flag], { step: 'propagation', syscall: 'mount', path: '/' });
+  }
   mkdir(path: string, mode: number, step: string): this {
     return this.push(K.OP.MKDIR!, [this.str(path), mode], { step, syscall: 'mkdirat', path });
   }

@@ -72,6 +72,13 @@ export interface SpawnOptions {
   mounts?: MountSpec[];
   /** Make the root read-only (mount_setattr MOUNT_ATTR_RDONLY); /dev, /proc, tmpfs mounts stay as they are. */
   readOnlyRoot?: boolean;
+  /**
+   * Propagation of a new mount namespace's tree when there is no `rootfs`/`mounts` (which
+   * always make it private): 'private' (default, as unshare(1)), 'slave', 'shared', or
+   * 'unchanged' (keep the copied mounts' propagation: on a systemd host, mounts made inside
+   * then appear outside).
+   */
+  propagation?: 'private' | 'slave' | 'shared' | 'unchanged';
   /** With a rootfs: add /proc, /sys (ro), /dev, /dev/pts, /dev/shm, /dev/mqueue, masked and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf. Default true. */
   defaultMounts?: boolean;
 }
@@ -84,7 +91,7 @@ const SYSCALL_OF: Readonly<Record<number, string>> = {
 const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
-  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts',
+  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation',
 ]);
 
 function noNul(name: string, v: string): string {
@@ -195,6 +202,10 @@ function check(command: unknown, args: unknown, options: unknown): Checked {
   if (o.groups !== undefined && o.groups.length > 0 && maps?.denySetgroups) {
     throw invalidArgValue('options.groups', o.groups, "cannot be set when setgroups is 'deny' in the new user namespace");
   }
+  if (o.propagation !== undefined) {
+    if (!['private', 'slave', 'shared', 'unchanged'].includes(o.propagation)) throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared' or 'unchanged'");
+    if (!newNs.has('mnt')) throw invalidArgValue('options.propagation', o.propagation, "needs 'mnt' in options.namespaces");
+  }
   let container: ContainerOptions | null = null;
   if (o.rootfs !== undefined || o.mounts !== undefined || o.readOnlyRoot !== undefined || o.defaultMounts !== undefined) {
     container = checkContainer(o);
@@ -272,6 +283,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
+    if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
+      plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
+    }
     if (c.container) {
       addContainerSteps(plan, c.container, {
         newUser: c.newNs.has('user') || c.join.has('user'),

@@ -393,3 +393,31 @@ describe('threads', () => {
     expect(() => readFileSync(`/proc/${msg.sleeper}/stat`)).toThrow();
   });
 });
+
+describe('mount propagation of a new mount namespace', () => {
+  rootTest("a new mount namespace is private by default (as unshare(1)); 'unchanged' keeps a shared mount shared", async () => {
+    // A shared mount on the host, as systemd makes /: without care, mounts made inside the
+    // child's namespace would propagate back out to it.
+    const base = mkdtempSync(join(tmpdir(), 'nsbox-prop-'));
+    execFileSync('mount', ['--bind', base, base]);
+    execFileSync('mount', ['--make-shared', base]);
+    const seen = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === `${base}/sub`).length;
+    try {
+      writeFileSync(join(base, 'marker'), '');
+      execFileSync('mkdir', ['-p', join(base, 'sub')]);
+      const mountInside = (propagation?: 'unchanged') =>
+        output(spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; sleep 0.2`], { namespaces: ['mnt'], ...(propagation ? { propagation } : {}) }));
+      const child = mountInside();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen()).toBe(0);
+      expect((await child).stdout).toBe('1\n');
+      const leaky = mountInside('unchanged');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(seen()).toBe(1); // the witness that the test can fail: it propagated
+      await leaky;
+    } finally {
+      execFileSync('sh', ['-c', `umount -R ${base}/sub 2>/dev/null; umount -l ${base}`]);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+});
