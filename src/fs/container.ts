@@ -25,7 +25,7 @@ export type RootfsSpec =
   | { layers: string[]; upper?: string; work?: string };
 
 /** One mount of a container, applied in order after the root and the defaults. */
-export type MountSpec =
+export type ContainerMount =
   /** Bind a host path (a volume). Recursive unless `recursive: false`. */
   | { type: 'bind'; source: string; target: string; readOnly?: boolean; recursive?: boolean }
   /** A tmpfs. `size` in bytes or with a suffix ('64m'), `mode` as a number. */
@@ -36,7 +36,7 @@ export type MountSpec =
 /** The container part of the spawn options (validated). @internal */
 export interface ContainerOptions {
   rootfs?: RootfsSpec;
-  mounts?: MountSpec[];
+  mounts?: ContainerMount[];
   readOnlyRoot?: boolean;
   /** Add /proc, /sys, /dev… as runc does. Default true with a rootfs. */
   defaultMounts?: boolean;

@@ -11,7 +11,7 @@ import { resolveIdMaps, type IdMapping, type SetgroupsPolicy } from './idmap.js'
 import { Namespace, openNamespace } from './namespace.js';
 import { PlanBuilder } from './plan.js';
 import { checkStdio, prepareStdio, releaseStdio, wrapEnd, type StdioOptions, type StdioSource } from './stdio.js';
-import { addContainerSteps, checkContainer, type ContainerOptions, type MountSpec, type RootfsSpec } from '../fs/container.js';
+import { addContainerSteps, checkContainer, type ContainerOptions, type ContainerMount, type RootfsSpec } from '../fs/container.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, isNamespaceType, kFd, type NamespaceType } from './types.js';
 
 /** Options of {@link spawn}. Every option is validated before any syscall. */
@@ -69,7 +69,7 @@ export interface SpawnOptions {
    */
   rootfs?: RootfsSpec;
   /** Mounts applied in order inside the new root (or the private copy of the host's). Needs `'mnt'`. */
-  mounts?: MountSpec[];
+  mounts?: ContainerMount[];
   /** Make the root read-only (mount_setattr MOUNT_ATTR_RDONLY); /dev, /proc, tmpfs mounts stay as they are. */
   readOnlyRoot?: boolean;
   /**

@@ -21,7 +21,12 @@ const VALUES = {
     'unpersistNamespace', 'unshare', 'withNamespaces',
   ],
   cgroups: ['currentCgroup', 'findCgroup2'],
-  fs: ['mountinfo', 'parseMountinfo'],
+  fs: [
+    'DetachedMount', 'FsContext', 'MASKED_PATHS', 'PathHandle', 'READONLY_PATHS', 'bind', 'cgroup2Spec', 'devptsSpec',
+    'fsopen', 'mount', 'mountCgroup2', 'mountDevpts', 'mountMqueue', 'mountOverlay', 'mountProc', 'mountSysfs',
+    'mountTmpfs', 'mountinfo', 'mqueueSpec', 'openTree', 'overlaySpec', 'parseMountinfo', 'procSpec', 'remount',
+    'resolveInRoot', 'setPropagation', 'sysfsSpec', 'tmpfsSpec', 'umount', 'watchMounts',
+  ],
   net: ['createNetns', 'deleteNetns', 'listNetns', 'openNetns'],
 } as const;
 /** What `nsbox` adds to the union of the modules. */
@@ -34,7 +39,13 @@ const TYPES = {
     'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType',
   ],
   cgroups: ['Cgroup2Mount', 'CurrentCgroup'],
-  fs: ['MountInfoEntry', 'MountPropagation'],
+  fs: [
+    'BindOptions', 'Cgroup2Options', 'ContainerMount', 'DevptsOptions', 'FilesystemOptions', 'FsMountOptions',
+    'FsSysError', 'InNamespaceOptions', 'MountAttr', 'MountDataValue', 'MountFlag', 'MountInfoEntry', 'MountOptions',
+    'MountPropagation', 'MountSpec', 'OpenTreeOptions', 'OverlayOptions', 'ProcOptions', 'Propagation', 'RemountOptions',
+    'ResolveFlag', 'ResolveOptions', 'RootfsSpec', 'SetAttrOptions', 'Size', 'TmpfsOptions', 'UmountOptions',
+    'WatchMountsOptions',
+  ],
   net: [],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
