@@ -13,10 +13,14 @@
 //     a burst of foreign load on this shared machine hits all cases alike instead of
 //     whichever case happened to be running.
 //   - Medians are the figures to quote; p10/p90 show the spread.
-//   - The C floor runs in chunks between rounds (it times its own loop and prints one
+//   - The C floor runs in small chunks between rounds (it times its own loop and prints one
 //     median per chunk); its row is the median of the chunk medians.
+//   - Every case that makes a net namespace leaves work to the kernel's asynchronous netns
+//     cleanup, which competes with whatever runs next; interleaving spreads that tax over
+//     all cases. `--cases cp.,nsbox` runs the Node-only comparison without the peers' churn.
 //
 // Usage: node bench/spawn.mjs [--n 300] [--warmup 10] [--save] [--floor PATH]
+//                             [--cases key-prefix,...   e.g. cp.,nsbox,node>bwrap,C:]
 //   (npm run bench -- --n 500 --save)
 // Build first: npx node-gyp rebuild && npx tsc -p .
 import * as cp from 'node:child_process';
@@ -35,11 +39,12 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '10' },
     save: { type: 'boolean', default: false },
     floor: { type: 'string', default: join(root, '..', 'shared', 'bench-reference', 'floor.c') },
+    cases: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opt.help) {
-  console.log('usage: node bench/spawn.mjs [--n N (300)] [--warmup N (10)] [--save] [--floor path/to/floor.c]');
+  console.log('usage: node bench/spawn.mjs [--n N (300)] [--warmup N (10)] [--save] [--floor path/to/floor.c] [--cases prefix,...]');
   process.exit(0);
 }
 const N = Number(opt.n);
@@ -54,6 +59,9 @@ if (!existsSync(distIndex)) {
 const nsbox = await import(distIndex);
 
 const TRUE = '/bin/true';
+// --cases: keep only the cases whose key starts with one of these prefixes (default: all).
+const prefixes = opt.cases ? opt.cases.split(',').filter(Boolean) : null;
+const wanted = (key) => !prefixes || prefixes.some((p) => key.startsWith(p));
 const SIX = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
 const tmp = mkdtempSync(join(os.tmpdir(), 'nsbox-bench-'));
 const skipped = []; // [case or group, reason]
@@ -168,21 +176,26 @@ if (rootfs) {
 } else if (which('bwrap')) skipped.push(['node>bwrap:busybox', 'busybox not found: no rootfs for the baseline form']);
 
 for (const p of peers) {
+  if (!wanted(p.key)) continue;
   const file = which(p.tool);
   const reason = file ? probe(file, p.args) : `${p.tool} not found in PATH`;
   if (reason) skipped.push([p.key, reason]);
   else cases.push({ key: p.key, label: p.label, run: cpSpawn(file, p.args, 'ignore') });
 }
 
+cases.splice(0, cases.length, ...cases.filter((c) => wanted(c.key)));
+
 // ---- the C floor ------------------------------------------------------------------------------
-const FLOOR_CHUNKS = 5;
+// Chunks of 10 iterations (plus floor.c's own 3 warm-up ones) every 10 rounds: about as
+// many net namespaces per round as one Node case makes, not a burst of hundreds.
+const FLOOR_CHUNK_N = 10;
 const floorModes = [
   { key: 'C:vfork', label: 'C floor: vfork + exec + wait', mode: 'vfork' },
   { key: 'C:clone6', label: 'C floor: clone(6 ns) + exec + wait', mode: `clone:${SIX.join(',')}` },
   { key: 'C:clone5', label: 'C floor: clone(5 ns, no net) + exec', mode: `clone:${SIX.slice(0, 5).join(',')}` },
-];
+].filter((m) => wanted(m.key));
 let floorBin = null;
-if (!existsSync(opt.floor)) skipped.push(['C floor', `${opt.floor} not found (CI has ../shared beside the checkout)`]);
+if (!floorModes.length) { /* not asked for */ } else if (!existsSync(opt.floor)) skipped.push(['C floor', `${opt.floor} not found (CI has ../shared beside the checkout)`]);
 else if (!which('gcc')) skipped.push(['C floor', 'gcc not found']);
 else {
   floorBin = join(tmp, 'floor');
@@ -192,12 +205,11 @@ else {
     floorBin = null;
   }
 }
-const floorChunkN = Math.max(10, Math.round(N / FLOOR_CHUNKS));
 const floorMedians = new Map(floorModes.map((m) => [m.key, []])); // µs, one per chunk
 function runFloorChunk() {
   for (const m of floorModes) {
     if (!floorMedians.has(m.key)) continue; // failed before
-    const r = cp.spawnSync(floorBin, [m.mode, String(floorChunkN)], { encoding: 'utf8' });
+    const r = cp.spawnSync(floorBin, [m.mode, String(FLOOR_CHUNK_N)], { encoding: 'utf8' });
     const line = r.status === 0 ? r.stdout.trim().split('\n').pop() : null;
     if (!line) {
       skipped.push([m.key, `floor ${m.mode} failed: ${(r.stderr || '').trim()}`]);
@@ -240,14 +252,13 @@ await settle();
 const fdsBefore = fdCount();
 const samples = new Map(cases.map((c) => [c.key, []]));
 const rounds = WARMUP + N;
-const floorEvery = Math.ceil(N / FLOOR_CHUNKS);
 for (let round = 0; round < rounds; round++) {
   for (const c of shuffle([...cases])) {
     const ns = await c.run();
     if (round >= WARMUP) samples.get(c.key).push(Number(ns) / 1e6); // ms
   }
   const measured = round - WARMUP + 1;
-  if (floorBin && measured > 0 && (measured % floorEvery === 0 || measured === N)) runFloorChunk();
+  if (floorBin && measured > 0 && measured % FLOOR_CHUNK_N === 0) runFloorChunk();
   if (process.stderr.isTTY) process.stderr.write(`\rround ${round + 1}/${rounds}`);
 }
 if (process.stderr.isTTY) process.stderr.write('\n');
@@ -274,7 +285,7 @@ for (const m of floorModes) {
   if (!floorBin || !meds?.length) continue;
   const st = stats(meds.map((us) => us / 1000));
   // n = iterations timed by floor.c; p10/p90 columns hold the lowest/highest chunk median.
-  rows.push({ key: m.key, label: m.label, n: meds.length * floorChunkN, median: st.median, p10: st.min, p90: st.max, mean: null, chunks: meds.length });
+  rows.push({ key: m.key, label: m.label, n: meds.length * FLOOR_CHUNK_N, median: st.median, p10: st.min, p90: st.max, mean: null, chunks: meds.length });
 }
 const byKey = new Map(rows.map((r) => [r.key, r]));
 
@@ -288,7 +299,7 @@ console.log('-'.repeat(W + 46));
 for (const r of rows) {
   console.log(`${pad(r.label, W)}  ${pad(r.n, 5, true)}  ${pad(f3(r.median), 9, true)}  ${pad(f3(r.p10), 7, true)}  ${pad(f3(r.p90), 7, true)}  ${pad(f3(r.mean), 7, true)}`);
 }
-if (floorBin) console.log(`(C floor rows: median of ${FLOOR_CHUNKS} chunks of ${floorChunkN} timed by floor.c itself; p10/p90 columns = lowest/highest chunk median)`);
+if (floorBin) console.log(`(C floor rows: median of ${Math.floor(N / FLOOR_CHUNK_N)} chunks of ${FLOOR_CHUNK_N} timed by floor.c itself; p10/p90 columns = lowest/highest chunk median)`);
 
 // ---- ratios against the targets -----------------------------------------------------------------
 // [numerator, denominator, target ('<=' or '>=' value) or null for context]
@@ -328,7 +339,7 @@ if (fdsAfter > fdsBefore || leftChildren.length) process.exitCode = 1;
 if (opt.save) {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const stamp = started.toISOString().replace(/:\d\d\.\d+Z$/, 'Z').replace(':', '');
+  const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', ''); // 2026-11-22T060917Z
   const file = join(dir, `spawn-${stamp}.json`);
   const out = {
     date: started.toISOString(),
