@@ -21,6 +21,8 @@
 //
 // Usage: node bench/spawn.mjs [--n 300] [--warmup 10] [--save] [--floor PATH]
 //                             [--cases key-prefix,...   e.g. cp.,nsbox,node>bwrap,C:]
+//                             [--ballast MiB   touched memory held by this process, to show
+//                                              what a fork-based spawn pays in a big process]
 //   (npm run bench -- --n 500 --save)
 // Build first: npx node-gyp rebuild && npx tsc -p .
 import * as cp from 'node:child_process';
@@ -40,16 +42,20 @@ const { values: opt } = parseArgs({
     save: { type: 'boolean', default: false },
     floor: { type: 'string', default: join(root, '..', 'shared', 'bench-reference', 'floor.c') },
     cases: { type: 'string' },
+    ballast: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opt.help) {
-  console.log('usage: node bench/spawn.mjs [--n N (300)] [--warmup N (10)] [--save] [--floor path/to/floor.c] [--cases prefix,...]');
+  console.log('usage: node bench/spawn.mjs [--n N (300)] [--warmup N (10)] [--save] [--floor path/to/floor.c] [--cases prefix,...] [--ballast MiB (0)]');
   process.exit(0);
 }
 const N = Number(opt.n);
 const WARMUP = Number(opt.warmup);
-if (!(N >= 10) || !(WARMUP >= 0)) throw new RangeError('--n must be >= 10 and --warmup >= 0');
+const BALLAST = Number(opt.ballast);
+if (!(N >= 10) || !(WARMUP >= 0) || !(BALLAST >= 0)) throw new RangeError('--n must be >= 10, --warmup and --ballast >= 0');
+// Memory of a "large application": libuv's fork copies the page tables of all of it.
+const ballast = BALLAST > 0 ? Buffer.alloc(BALLAST * 2 ** 20, 1) : null;
 
 const distIndex = join(root, 'dist', 'index.js');
 if (!existsSync(distIndex)) {
@@ -246,6 +252,7 @@ const started = new Date();
 console.log(`nsbox spawn benchmark — ${started.toISOString()}`);
 console.log(`kernel ${os.release()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), uid ${process.getuid()}`);
 console.log(`n = ${N} per case after ${WARMUP} warm-up rounds; ${cases.length} cases interleaved in random order each round`);
+if (ballast) console.log(`ballast: ${BALLAST} MiB of touched memory held by this process`);
 for (const [what, why] of skipped) console.log(`skipped ${what}: ${why}`);
 
 // fds are counted after the warm-up rounds: the first child_process.spawn with pipes opens
@@ -339,6 +346,7 @@ console.log();
 console.log(`leak check: fds ${fdsBefore} before, ${fdsAfter} after; children left: ${leftChildren.length ? leftChildren.join(' ') : 'none'}`);
 console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
 if (fdsAfter > fdsBefore || leftChildren.length) process.exitCode = 1;
+if (ballast) ballast.fill(0, 0, 1); // keep it alive to the end
 
 // ---- --save -------------------------------------------------------------------------------------
 if (opt.save) {
@@ -354,6 +362,7 @@ if (opt.save) {
     uid: process.getuid(),
     n: N,
     warmup: WARMUP,
+    ballastMiB: BALLAST,
     loadavg: { before: loadBefore, after: loadAfter },
     rows: rows.map(({ key, label, n, median, p10, p90, mean }) => ({ key, label, n, median_ms: median, p10_ms: p10, p90_ms: p90, mean_ms: mean })),
     ratios,
