@@ -34,6 +34,8 @@ export interface SysErrorContext {
   step?: string;
   /** The pid a failing operation was about, when there is one. */
   pid?: number;
+  /** The cgroup (its path in the v2 hierarchy, e.g. `/app/web`) a failing cgroupfs access was about. */
+  cgroup?: string;
 }
 
 /**
@@ -63,6 +65,8 @@ export class SysError extends Error {
   declare readonly step?: string;
   /** The pid concerned, when there is one. */
   declare readonly pid?: number;
+  /** The cgroup concerned (path in the v2 hierarchy), when there is one. */
+  declare readonly cgroup?: string;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -85,6 +89,7 @@ export class SysError extends Error {
     if (context.dest !== undefined) self.dest = context.dest;
     if (context.step !== undefined) self.step = context.step;
     if (context.pid !== undefined) self.pid = context.pid;
+    if (context.cgroup !== undefined) self.cgroup = context.cgroup;
   }
 
   static {
@@ -103,6 +108,7 @@ export type NsboxErrorCode =
   | 'ERR_NSBOX_THREAD_NAMESPACE'
   | 'ERR_NSBOX_ADDON_LOAD'
   | 'ERR_NSBOX_UNSUPPORTED'
+  | 'ERR_NSBOX_CGROUP_CONTROLLER'
   | 'ERR_NSBOX_NO_IDMAP_HELPER';
 
 type WithCode<E extends Error> = E & { code: NsboxErrorCode };

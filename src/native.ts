@@ -140,6 +140,14 @@ export interface NativeMountWatch {
   ref(on: boolean): void;
 }
 
+/** A cgroupfs events file or PSI trigger polled for POLLPRI in this thread's event loop (csrc/cgwatch.cc). @internal */
+export interface NativeCgroupWatch {
+  /** Stops polling and closes the fd (which removes a PSI trigger); idempotent. */
+  close(): void;
+  /** uv_ref/uv_unref of the poll handle. */
+  ref(on: boolean): void;
+}
+
 /** Result of a native spawn: either a started child or the failing step. @internal */
 export type NativeSpawnResult =
   | { ok: true; pid: number; pidfd: number }
@@ -211,6 +219,15 @@ export interface NativeBinding {
   resolveIn(nsFd: number, root: string, path: string, oflags: number, resolve: number): number;
   /** Polls /proc/PID/mountinfo; calls onChange() after each change of the mount table. */
   readonly MountWatch: new (path: string, onChange: () => void) => NativeMountWatch;
+
+  // cgwatch.cc
+  /**
+   * Polls `path` for POLLPRI. With `trigger` null (an events file), each change calls
+   * onEvent(the file's new text, 0); with a PSI `trigger` (written once to the fd opened
+   * O_RDWR), each trigger event calls onEvent(null, 0). A failed read or poll calls
+   * onEvent(null, positive errno) once and stops polling.
+   */
+  readonly CgroupWatch: new (path: string, trigger: string | null, onEvent: (text: string | null, errno: number) => void) => NativeCgroupWatch;
 
   // spawn.cc
   /**

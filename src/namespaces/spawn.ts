@@ -3,7 +3,12 @@
  * child_process.spawn starts one without.
  * @module
  */
+import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
+import { Cgroup } from '../cgroups/cgroup.js';
+import { cgError } from '../cgroups/files.js';
+import { resolveCgroup } from '../cgroups/mount.js';
+import { features } from '../features.js';
 import { invalidArgType, invalidArgValue, nsboxError, outOfRange, SysError } from '../errors.js';
 import { K, native, type SpawnMaps } from '../native.js';
 import { NsboxChild, signalNumber } from './child.js';
@@ -81,6 +86,13 @@ export interface SpawnOptions {
   propagation?: 'private' | 'slave' | 'shared' | 'unchanged';
   /** With a rootfs: add /proc, /sys (ro), /dev, /dev/pts, /dev/shm, /dev/mqueue, masked and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf. Default true. */
   defaultMounts?: boolean;
+  /**
+   * The cgroup v2 the child starts in: a {@link Cgroup} or a path as {@link cgroup} takes it.
+   * Placed by clone3(2) with CLONE_INTO_CGROUP (Linux 5.7+), so the child never runs
+   * outside it, not even for its first instruction. Needs write access to the cgroup's
+   * cgroup.procs (and the common ancestor's), as moving a process there would.
+   */
+  cgroup?: Cgroup | string;
 }
 
 /** Which syscall of a filesystem step failed (csrc/plan.h SysId). */
@@ -91,7 +103,7 @@ const SYSCALL_OF: Readonly<Record<number, string>> = {
 const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
-  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation',
+  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'cgroup',
 ]);
 
 function noNul(name: string, v: string): string {
@@ -125,6 +137,7 @@ interface Checked {
   maps: SpawnMaps | null;
   killSignal: number;
   container: ContainerOptions | null;
+  cgroup: { path: string; directory: string } | null;
 }
 
 /** All validation, no syscalls. */
@@ -211,7 +224,13 @@ function check(command: unknown, args: unknown, options: unknown): Checked {
     container = checkContainer(o);
     if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
   }
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container };
+  let cg: Checked['cgroup'] = null;
+  if (o.cgroup !== undefined) {
+    if (o.cgroup instanceof Cgroup) cg = { path: o.cgroup.path, directory: o.cgroup.directory };
+    else if (typeof o.cgroup === 'string') cg = resolveCgroup('options.cgroup', o.cgroup);
+    else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
+  }
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg };
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -254,10 +273,23 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   const { o } = c;
   if (o.signal?.aborted) throw abortError(o.signal);
 
+  if (c.cgroup && !features().cloneIntoCgroup) {
+    throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later); this kernel lacks it.');
+  }
   const plan = new PlanBuilder();
   const opened: Namespace[] = [];
   let prepared: ReturnType<typeof prepareStdio> | undefined;
+  let cgroupFd = -1;
   try {
+    if (c.cgroup) {
+      // The cgroup's directory, for clone_args.cgroup; closed once clone3 has used it.
+      try {
+        cgroupFd = openSync(c.cgroup.directory, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+      } catch (cause) {
+        throw cgError(cause, c.cgroup.directory, c.cgroup);
+      }
+      plan.cgroupFd = cgroupFd;
+    }
     // Joins first (user first, mnt last); new namespaces after them, so a new namespace is
     // owned by a joined user namespace as unshare(1) after nsenter(1) would make it.
     const newFlags = [...c.newNs].reduce((f, t) => f | CLONE_FLAG[t], 0);
@@ -312,9 +344,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!r.ok) {
       const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
       const sysName = r.sysid ? SYSCALL_OF[r.sysid] : undefined;
-      const ctx: { step: string; path?: string; pid: number } = { step: info.step, pid: r.pid };
-      const path = r.path ?? info.path;
+      const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
+      const path = r.path ?? info.path ?? (r.step === -1 ? c.cgroup?.directory : undefined);
       if (path !== undefined) ctx.path = path;
+      if (r.step === -1 && c.cgroup) ctx.cgroup = c.cgroup.path;
       throw new SysError(r.errno, r.syscall ?? sysName ?? info.syscall, ctx);
     }
     releaseStdio(prepared, false);
@@ -353,6 +386,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     throw err;
   } finally {
     for (const ns of opened) ns.close();
+    if (cgroupFd >= 0) closeSync(cgroupFd);
   }
 }
 

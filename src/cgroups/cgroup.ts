@@ -1,0 +1,512 @@
+/**
+ * A cgroup v2 directory as an object: members, type, controllers, freeze/thaw, kill,
+ * limits, statistics, events and pressure. {@link cgroup} opens one, {@link createCgroup}
+ * makes one.
+ * @module
+ */
+import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { SysError, handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { cgError, hasCg, readCg, readCgIf, writeCg, writeCgAsync, type CgroupLocation } from './files.js';
+import { compileLimits, readLimits, type CgroupLimitValues, type CgroupLimits, type LimitWrite } from './limits.js';
+import { controllerError, resolveCgroup } from './mount.js';
+import {
+  parseCgroupEvents, parseEvents, parseIoStat, parseMax, parsePressure, parseRaw,
+  type CgroupEvents, type CgroupStat, type CpuStats, type HugetlbSizeStats, type IoDeviceStats,
+  type MemoryEvents, type MemoryStats, type PidsEvents, type PidsStats, type Pressure,
+} from './stats.js';
+import { waitFor, WatchIterator } from './watch.js';
+
+/** The cgroup types of cgroup.type. */
+export type CgroupType = 'domain' | 'threaded' | 'domain threaded' | 'domain invalid';
+/** The events files {@link Cgroup.events} can follow. */
+export type CgroupEventKind = 'cgroup' | 'memory' | 'pids';
+/** A PSI resource. */
+export type PressureKind = 'cpu' | 'memory' | 'io';
+
+/** What {@link Cgroup.events} yields for each kind. */
+export interface CgroupEventMap {
+  cgroup: CgroupEvents;
+  memory: MemoryEvents;
+  pids: PidsEvents;
+}
+
+/** Options of {@link Cgroup.remove}. */
+export interface RemoveCgroupOptions {
+  /** Remove descendant cgroups too, bottom-up. Default false (a cgroup with children gives EBUSY). */
+  recursive?: boolean;
+}
+
+/** Options of {@link Cgroup.pressureTrigger}. */
+export interface PressureTriggerOptions {
+  /** 'some' (default): some tasks stalled; 'full': all non-idle tasks stalled at once. */
+  stall?: 'some' | 'full';
+  /** Stall time within the window that fires the trigger, µs (> 0, ≤ windowUs). */
+  thresholdUs: number;
+  /** Window, µs: 500000–10000000. Unprivileged callers need a multiple of 2 s (psi.rst). */
+  windowUs: number;
+  /** Ends the iteration (rejecting a pending next() with an AbortError). */
+  signal?: AbortSignal;
+}
+
+/** One PSI trigger event: the pressure file as read when the trigger fired. */
+export interface PressureEvent {
+  /** The `<kind>.pressure` file right after the event. */
+  pressure: Pressure;
+}
+
+const EVENT_FILE: Readonly<Record<CgroupEventKind, string>> = { cgroup: 'cgroup.events', memory: 'memory.events', pids: 'pids.events' };
+const PRESSURE_KINDS: readonly PressureKind[] = ['cpu', 'memory', 'io'];
+const CONTROLLER_NAME = /^[a-z_][a-z0-9_]*$/;
+
+function tid(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidArgType(name, 'of type number', v);
+  if (!Number.isSafeInteger(v) || v < 1) throw outOfRange(name, 'a positive integer', v);
+  return v;
+}
+
+function controllerList(name: string, list: unknown): string[] {
+  if (!Array.isArray(list)) throw invalidArgType(name, 'an array of controller names', list);
+  return list.map((c, i) => {
+    if (typeof c !== 'string' || !CONTROLLER_NAME.test(c)) throw invalidArgValue(`${name}[${i}]`, c, "must be a controller name such as 'memory'");
+    return c;
+  });
+}
+
+function ids(text: string): number[] {
+  return text.split('\n').filter((l) => l !== '').map(Number);
+}
+
+/**
+ * A cgroup v2 (cgroups(7), Documentation/admin-guide/cgroup-v2.rst). Holds no fd: it names a
+ * directory under the v2 mount. After {@link Cgroup.remove} its methods throw
+ * `ERR_HANDLE_CLOSED`.
+ *
+ * Privileges: writing needs write access to the files (root, or a delegated subtree: see
+ * docs/cgroups.md); reading needs none.
+ */
+export class Cgroup implements CgroupLocation {
+  /** The cgroup's path in the v2 hierarchy, as `/proc/PID/cgroup` shows it (`/app/web`). */
+  readonly path: string;
+  /** Its directory (`/sys/fs/cgroup/app/web`). */
+  readonly directory: string;
+  #removed = false;
+  #removing: Promise<void> | undefined;
+
+  /** @internal Use {@link cgroup} or {@link createCgroup}. */
+  constructor(location: CgroupLocation) {
+    this.path = location.path;
+    this.directory = location.directory;
+  }
+
+  #live(): this {
+    if (this.#removed) throw handleClosed(`cgroup ${this.path} (removed)`);
+    return this;
+  }
+
+  /** Child cgroups (the subdirectories), sorted by name. Replaces `ls -d DIR/*&#47;`. */
+  children(): Cgroup[] {
+    this.#live();
+    let entries;
+    try {
+      entries = readdirSync(this.directory, { withFileTypes: true });
+    } catch (cause) {
+      throw cgError(cause, this.directory, this);
+    }
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
+      .map((n) => new Cgroup({ path: posix.join(this.path, n), directory: `${this.directory}/${n}` }));
+  }
+
+  /** Process ids in this cgroup (cgroup.procs); not those of descendants. */
+  procs(): number[] {
+    return ids(readCg(this.#live(), 'cgroup.procs'));
+  }
+
+  /** Thread ids in this cgroup (cgroup.threads). */
+  threads(): number[] {
+    return ids(readCg(this.#live(), 'cgroup.threads'));
+  }
+
+  /**
+   * Moves a process (all its threads) here: `echo PID > cgroup.procs`. Needs write access to
+   * this cgroup.procs and to that of the common ancestor of source and destination.
+   * @throws `ERR_INVALID_ARG_TYPE`/`ERR_OUT_OF_RANGE`; SysError `ESRCH`, `EBUSY` (no-internal-
+   *   process rule: this cgroup has controllers in subtree_control), `EOPNOTSUPP` (threaded), `EACCES`.
+   */
+  addProcess(pid: number): void {
+    writeCg(this.#live(), 'cgroup.procs', String(tid('pid', pid)));
+  }
+
+  /** Moves one thread here: `echo TID > cgroup.threads` (threaded subtrees, or the thread's own domain). */
+  addThread(threadId: number): void {
+    writeCg(this.#live(), 'cgroup.threads', String(tid('threadId', threadId)));
+  }
+
+  /** Moves every process of this cgroup to `target` (a leaf), e.g. before enabling controllers here. */
+  moveProcessesTo(target: Cgroup | string): void {
+    const t = target instanceof Cgroup ? target : cgroup(target);
+    for (const pid of this.procs()) {
+      try {
+        t.addProcess(pid);
+      } catch (err) {
+        if ((err as SysError).code !== 'ESRCH') throw err; // exited meanwhile
+      }
+    }
+  }
+
+  /** cgroup.type: 'domain', 'threaded', 'domain threaded' or 'domain invalid'. */
+  get type(): CgroupType {
+    return readCg(this.#live(), 'cgroup.type').trim() as CgroupType;
+  }
+
+  /** Only 'threaded' can be written: it turns this cgroup (and makes its parent) threaded. */
+  set type(v: CgroupType) {
+    if (v !== 'threaded') throw invalidArgValue('type', v, "can only be set to 'threaded' (cgroup.type)");
+    writeCg(this.#live(), 'cgroup.type', v);
+  }
+
+  /** Controllers available here (cgroup.controllers). */
+  controllers(): string[] {
+    return readCg(this.#live(), 'cgroup.controllers').split(/\s+/).filter((c) => c !== '');
+  }
+
+  /** Controllers enabled for the children (cgroup.subtree_control). */
+  subtreeControl(): string[] {
+    return readCg(this.#live(), 'cgroup.subtree_control').split(/\s+/).filter((c) => c !== '');
+  }
+
+  /**
+   * Enables controllers for the children: one write of `+a +b` to cgroup.subtree_control.
+   * @throws `ERR_NSBOX_CGROUP_CONTROLLER` when one is not in cgroup.controllers (nothing written);
+   *   SysError `EBUSY` when this cgroup has processes (the no-internal-process rule; the message
+   *   says so: move them to a leaf first with {@link Cgroup.moveProcessesTo}).
+   */
+  enableControllers(list: readonly string[]): void {
+    this.#subtree(controllerList('list', list), '+');
+  }
+
+  /** Disables controllers for the children (`-a -b`). EBUSY when a child still enables them below. */
+  disableControllers(list: readonly string[]): void {
+    this.#subtree(controllerList('list', list), '-');
+  }
+
+  #subtree(list: string[], sign: '+' | '-'): void {
+    if (list.length === 0) return;
+    const available = this.controllers();
+    if (sign === '+') {
+      for (const c of list) if (!available.includes(c)) throw controllerError(this, c, 'cgroup.controllers', `enableControllers: ${c}`);
+    }
+    try {
+      writeCg(this, 'cgroup.subtree_control', list.map((c) => sign + c).join(' '));
+    } catch (err) {
+      if (err instanceof SysError && err.code === 'EBUSY') {
+        err.message += sign === '+'
+          ? ` — ${this.path} has processes of its own, and a cgroup with domain controllers enabled for its children may not (the no-internal-process rule); move them to a leaf first (moveProcessesTo)`
+          : ` — a child cgroup still enables one of these controllers in its own cgroup.subtree_control`;
+      }
+      throw err;
+    }
+  }
+
+  /** Freezes every process in the subtree (`echo 1 > cgroup.freeze`); resolves when cgroup.events says `frozen 1`. */
+  async freeze(): Promise<void> {
+    writeCg(this.#live(), 'cgroup.freeze', '1');
+    await waitFor(this, 'cgroup.events', (t) => parseCgroupEvents(t).frozen);
+  }
+
+  /** Thaws (`echo 0 > cgroup.freeze`); resolves when cgroup.events says `frozen 0`. */
+  async thaw(): Promise<void> {
+    writeCg(this.#live(), 'cgroup.freeze', '0');
+    await waitFor(this, 'cgroup.events', (t) => !parseCgroupEvents(t).frozen);
+  }
+
+  /**
+   * SIGKILLs every process in the subtree (`echo 1 > cgroup.kill`, Linux 5.14+); resolves
+   * when cgroup.events says `populated 0`.
+   */
+  async kill(): Promise<void> {
+    this.#live();
+    if (!parseCgroupEvents(readCg(this, 'cgroup.events')).populated) return;
+    writeCg(this, 'cgroup.kill', '1');
+    await waitFor(this, 'cgroup.events', (t) => !parseCgroupEvents(t).populated);
+  }
+
+  /**
+   * Kills what runs in the subtree, waits until it is empty, and removes the directory
+   * (rmdir(2)), children first when `recursive`. Idempotent; afterwards the object is closed.
+   * Replaces `echo 1 > cgroup.kill; rmdir DIR`.
+   * @throws SysError `EBUSY` (children left and not `recursive`), `EACCES`/`EPERM`.
+   */
+  remove(options: RemoveCgroupOptions = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    if (options.recursive !== undefined && typeof options.recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', options.recursive);
+    if (this.#removed) return Promise.resolve();
+    this.#removing ??= this.#remove(options.recursive === true).finally(() => {
+      this.#removing = undefined;
+    });
+    return this.#removing;
+  }
+
+  async #remove(recursive: boolean): Promise<void> {
+    const events = readCgIf(this, 'cgroup.events');
+    if (events === undefined && !hasCg(this, '.')) {
+      this.#removed = true; // already gone
+      return;
+    }
+    if (events !== undefined && parseCgroupEvents(events).populated) {
+      // cgroup.kill refuses threaded cgroups (EOPNOTSUPP): kill the domain's members then.
+      try {
+        writeCg(this, 'cgroup.kill', '1');
+      } catch (err) {
+        if ((err as SysError).code !== 'EOPNOTSUPP') throw err;
+        for (const pid of this.procs()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      await waitFor(this, 'cgroup.events', (t) => !parseCgroupEvents(t).populated);
+    }
+    if (recursive) for (const c of this.children()) await c.remove({ recursive: true });
+    try {
+      rmdirSync(this.directory);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cgError(cause, this.directory, this);
+    }
+    this.#removed = true;
+  }
+
+  /** `await using cg = await createCgroup(…)`: {@link Cgroup.remove} with `recursive: true`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove({ recursive: true });
+  }
+
+  /**
+   * Writes limits, one write(2) per setting, after validating all of them and checking that
+   * every file exists (so nothing is written when one cannot be). Lowering memory.max can
+   * wait for reclaim, so the writes run off the event loop's thread.
+   * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` for a bad spec;
+   *   `ERR_NSBOX_CGROUP_CONTROLLER` naming the controller that is not enabled or available
+   *   (e.g. bound to cgroup v1); SysError (`EINVAL`, `EBUSY`, …) with `path` and `cgroup`.
+   */
+  async setLimits(limits: CgroupLimits): Promise<void> {
+    const writes = compileLimits(limits);
+    this.#live();
+    checkWritable(this, writes);
+    for (const w of writes) await writeCgAsync(this, w.file, w.value);
+  }
+
+  /** The limits as the files read now (only files that exist). */
+  limits(): CgroupLimitValues {
+    return readLimits((f) => readCgIf(this, f), this.#files());
+  }
+
+  #files(): string[] {
+    try {
+      return readdirSync(this.#live().directory);
+    } catch (cause) {
+      throw cgError(cause, this.directory, this);
+    }
+  }
+
+  /** cgroup.stat: nr_descendants, nr_dying_descendants, and per-controller counts on newer kernels. */
+  stat(): CgroupStat {
+    return parseEvents<CgroupStat>(readCg(this.#live(), 'cgroup.stat'));
+  }
+
+  /** cgroup.events now: populated, frozen. */
+  state(): CgroupEvents {
+    return parseCgroupEvents(readCg(this.#live(), 'cgroup.events'));
+  }
+
+  /** memory.current/peak/swap.*\/stat/events (what exists; `{}` without the memory controller). */
+  memoryStats(): MemoryStats {
+    this.#live();
+    const out: MemoryStats = {};
+    const num = (f: string): number | undefined => {
+      const t = readCgIf(this, f);
+      return t === undefined ? undefined : Number(t.trim());
+    };
+    const set = <K extends keyof MemoryStats>(k: K, v: MemoryStats[K] | undefined) => { if (v !== undefined) out[k] = v; };
+    set('current', num('memory.current'));
+    set('peak', num('memory.peak'));
+    set('swapCurrent', num('memory.swap.current'));
+    set('swapPeak', num('memory.swap.peak'));
+    set('zswapCurrent', num('memory.zswap.current'));
+    let t: string | undefined;
+    if ((t = readCgIf(this, 'memory.stat')) !== undefined) out.stat = parseRaw(t);
+    if ((t = readCgIf(this, 'memory.events')) !== undefined) out.events = parseEvents<MemoryEvents>(t);
+    if ((t = readCgIf(this, 'memory.events.local')) !== undefined) out.eventsLocal = parseEvents<MemoryEvents>(t);
+    if ((t = readCgIf(this, 'memory.swap.events')) !== undefined) out.swapEvents = parseEvents<Record<string, number>>(t);
+    return out;
+  }
+
+  /** cpu.stat: usage/user/system µs always; periods and throttling with the cpu controller. */
+  cpuStats(): CpuStats {
+    return parseEvents<CpuStats>(readCg(this.#live(), 'cpu.stat'));
+  }
+
+  /** io.stat, one entry per device (`[]` without the io controller or before any I/O). */
+  ioStats(): IoDeviceStats[] {
+    const t = readCgIf(this.#live(), 'io.stat');
+    return t === undefined ? [] : parseIoStat(t);
+  }
+
+  /** pids.current/peak/max/events (`{}` without the pids controller). */
+  pidsStats(): PidsStats {
+    this.#live();
+    const out: PidsStats = {};
+    let t: string | undefined;
+    if ((t = readCgIf(this, 'pids.current')) !== undefined) out.current = Number(t.trim());
+    if ((t = readCgIf(this, 'pids.peak')) !== undefined) out.peak = Number(t.trim());
+    if ((t = readCgIf(this, 'pids.max')) !== undefined) out.max = parseMax(t);
+    if ((t = readCgIf(this, 'pids.events')) !== undefined) out.events = parseEvents<PidsEvents>(t);
+    return out;
+  }
+
+  /** hugetlb.<size>.* per page size ('2MB', '1GB'; `{}` without the hugetlb controller). */
+  hugetlbStats(): Record<string, HugetlbSizeStats> {
+    const out: Record<string, HugetlbSizeStats> = {};
+    for (const f of this.#files()) {
+      const m = /^hugetlb\.(\d+[KMG]B)\.(current|max|rsvd\.current|rsvd\.max|events)$/.exec(f);
+      if (!m) continue;
+      const t = readCgIf(this, f);
+      if (t === undefined) continue;
+      const e = (out[m[1]!] ??= {});
+      switch (m[2]) {
+        case 'current': e.current = Number(t.trim()); break;
+        case 'max': e.max = parseMax(t); break;
+        case 'rsvd.current': e.rsvdCurrent = Number(t.trim()); break;
+        case 'rsvd.max': e.rsvdMax = parseMax(t); break;
+        default: e.events = parseEvents<Record<string, number>>(t);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Follows cgroup.events, memory.events or pids.events: yields the current snapshot first,
+   * then a new one each time the kernel notifies a change (POLLPRI, in the event loop).
+   * Ends when the cgroup is removed, on `return()` (break), or on abort.
+   * @throws `ERR_INVALID_ARG_VALUE` for an unknown kind; `ERR_NSBOX_CGROUP_CONTROLLER` if the
+   *   file does not exist (controller not enabled); SysError.
+   */
+  events<K extends CgroupEventKind>(kind: K, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<CgroupEventMap[K]> {
+    if (!Object.hasOwn(EVENT_FILE, kind)) throw invalidArgValue('kind', kind, "must be 'cgroup', 'memory' or 'pids'");
+    const signal = checkSignal(options);
+    const file = EVENT_FILE[kind];
+    this.#live();
+    if (!hasCg(this, file)) throw controllerError(this, kind, file, `events('${kind}')`);
+    const parse = (t: string): CgroupEventMap[K] => (kind === 'cgroup' ? parseCgroupEvents(t) : parseEvents(t)) as CgroupEventMap[K];
+    let last: string | undefined;
+    const fresh = (t: string): CgroupEventMap[K] | undefined => {
+      if (t === last) return undefined;
+      last = t;
+      return parse(t);
+    };
+    return new WatchIterator<CgroupEventMap[K]>(this, file, null, (t) => fresh(t!), signal, () => fresh(readCg(this, file)));
+  }
+
+  /** `<kind>.pressure` (PSI): some/full avg10/avg60/avg300 (%) and total (µs). */
+  pressure(kind: PressureKind): Pressure {
+    if (!PRESSURE_KINDS.includes(kind)) throw invalidArgValue('kind', kind, "must be 'cpu', 'memory' or 'io'");
+    return parsePressure(readCg(this.#live(), `${kind}.pressure`));
+  }
+
+  /**
+   * A PSI trigger (Documentation/accounting/psi.rst): writes `<stall> <threshold> <window>` to
+   * `<kind>.pressure` and yields each time the stall time within a window crosses the
+   * threshold (POLLPRI, in the event loop; at most once per window). `return()` closes the
+   * fd, which removes the trigger. Needs cgroup.pressure 1 (the default). Unprivileged
+   * callers: window a multiple of 2 s (else EPERM from the write).
+   * @throws `ERR_INVALID_ARG_*`/`ERR_OUT_OF_RANGE`; SysError `EINVAL`, `EPERM`, `EBUSY`.
+   */
+  pressureTrigger(kind: PressureKind, options: PressureTriggerOptions): AsyncIterableIterator<PressureEvent> {
+    if (!PRESSURE_KINDS.includes(kind)) throw invalidArgValue('kind', kind, "must be 'cpu', 'memory' or 'io'");
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const stall = options.stall ?? 'some';
+    if (stall !== 'some' && stall !== 'full') throw invalidArgValue('options.stall', stall, "must be 'some' or 'full'");
+    const windowUs = options.windowUs;
+    if (typeof windowUs !== 'number' || !Number.isInteger(windowUs) || windowUs < 500_000 || windowUs > 10_000_000) throw outOfRange('options.windowUs', 'an integer >= 500000 and <= 10000000', windowUs);
+    const thr = options.thresholdUs;
+    if (typeof thr !== 'number' || !Number.isInteger(thr) || thr < 1 || thr > windowUs) throw outOfRange('options.thresholdUs', `an integer >= 1 and <= windowUs (${windowUs})`, thr);
+    const signal = checkSignal(options);
+    const file = `${kind}.pressure`;
+    return new WatchIterator<PressureEvent>(this.#live(), file, `${stall} ${thr} ${windowUs}`, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
+  }
+
+  /** The parent cgroup, or null for the mount's root. */
+  parent(): Cgroup | null {
+    if (this.path === '/' || this.directory === posix.dirname(this.directory)) return null;
+    const loc = resolveCgroup('path', posix.dirname(this.directory));
+    return loc.directory === this.directory ? null : new Cgroup(loc);
+  }
+}
+
+function checkSignal(options: unknown): AbortSignal | undefined {
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+  const s = (options as { signal?: unknown }).signal;
+  if (s !== undefined && !(s instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', s);
+  return s as AbortSignal | undefined;
+}
+
+/** Every file of `writes` exists, or the controller error for the first that does not. */
+function checkWritable(cg: CgroupLocation, writes: readonly LimitWrite[]): void {
+  for (const w of writes) if (!hasCg(cg, w.file)) throw controllerError(cg, w.controller, w.file, w.option);
+}
+
+/**
+ * Opens an existing cgroup: a path relative to the v2 mount (`'app/web'`) or a directory
+ * inside it (`'/sys/fs/cgroup/app/web'`). Synchronous (one stat(2)).
+ * @throws TypeError `ERR_INVALID_ARG_TYPE`; `ERR_INVALID_ARG_VALUE` for a path that leaves the
+ *   v2 mount or lies in a v1 hierarchy; `ERR_NSBOX_UNSUPPORTED` without cgroup v2; SysError
+ *   `ENOENT` (no such cgroup) with `path` and `cgroup`.
+ */
+export function cgroup(path: string): Cgroup {
+  const loc = resolveCgroup('path', path);
+  try {
+    if (!statSync(loc.directory).isDirectory()) throw new SysError(20, 'stat', { path: loc.directory, cgroup: loc.path });
+  } catch (cause) {
+    throw cgError(cause, loc.directory, loc);
+  }
+  return new Cgroup(loc);
+}
+
+/** Options of {@link createCgroup}. */
+export interface CreateCgroupOptions {
+  /** Controllers to enable for the new cgroup's children (its cgroup.subtree_control). */
+  controllers?: string[];
+  /** Limits to write after creation (see {@link Cgroup.setLimits}). */
+  limits?: CgroupLimits;
+  /** `'threaded'` makes it a threaded cgroup (cgroup.type). */
+  type?: 'threaded';
+}
+
+/**
+ * Creates a cgroup (mkdir(2) under the v2 mount: `mkdir /sys/fs/cgroup/PATH`), then enables
+ * `controllers` for its children and writes `limits`. Everything is validated before the
+ * mkdir, and a limit that cannot be applied removes the new cgroup again.
+ * @throws as {@link cgroup} and {@link Cgroup.setLimits}; SysError `EEXIST`, `ENOENT`
+ *   (parent missing), `EACCES`, `EAGAIN` (cgroup.max.descendants/depth).
+ */
+export async function createCgroup(path: string, options: CreateCgroupOptions = {}): Promise<Cgroup> {
+  const loc = resolveCgroup('path', path);
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+  for (const k of Object.keys(options)) if (!['controllers', 'limits', 'type'].includes(k)) throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a createCgroup option');
+  const controllers = options.controllers === undefined ? [] : controllerList('options.controllers', options.controllers);
+  const writes = options.limits === undefined ? [] : compileLimits(options.limits, 'options.limits');
+  if (options.type !== undefined && options.type !== 'threaded') throw invalidArgValue('options.type', options.type, "must be 'threaded'");
+  if (loc.path === '/' || loc.directory === posix.dirname(loc.directory)) throw invalidArgValue('path', path, 'names the root cgroup, which exists');
+  try {
+    mkdirSync(loc.directory);
+  } catch (cause) {
+    throw cgError(cause, loc.directory, loc);
+  }
+  const cg = new Cgroup(loc);
+  try {
+    if (options.type === 'threaded') cg.type = 'threaded';
+    if (controllers.length) cg.enableControllers(controllers);
+    checkWritable(cg, writes);
+    for (const w of writes) await writeCgAsync(cg, w.file, w.value);
+  } catch (err) {
+    await cg.remove().catch(() => undefined);
+    throw err;
+  }
+  return cg;
+}
