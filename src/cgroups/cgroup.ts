@@ -428,7 +428,14 @@ export class Cgroup implements CgroupLocation {
     if (typeof thr !== 'number' || !Number.isInteger(thr) || thr < 1 || thr > windowUs) throw outOfRange('options.thresholdUs', `an integer >= 1 and <= windowUs (${windowUs})`, thr);
     const signal = checkSignal(options);
     const file = `${kind}.pressure`;
-    return new WatchIterator<PressureEvent>(this.#live(), file, `${stall} ${thr} ${windowUs}`, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
+    try {
+      return new WatchIterator<PressureEvent>(this.#live(), file, `${stall} ${thr} ${windowUs}`, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
+    } catch (err) {
+      if (err instanceof SysError && err.code === 'EINVAL' && windowUs % 2_000_000 !== 0) {
+        err.message += ' — without CAP_SYS_RESOURCE the kernel accepts only windows that are a multiple of 2 s (windowUs 2000000, 4000000, …)';
+      }
+      throw err;
+    }
   }
 
   /** The parent cgroup, or null for the mount's root. */

@@ -112,13 +112,13 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
     this.#watch?.close();
     this.#watch = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const w of this.#waiters.splice(0)) {
-      if (err === undefined) w.resolve({ value: undefined, done: true });
+    const waiters = this.#waiters.splice(0);
+    // The error goes to the first pending next(), else to the next next() call; once.
+    if (waiters.length > 0) this.#error = undefined;
+    waiters.forEach((w, i) => {
+      if (err === undefined || i > 0) w.resolve({ value: undefined, done: true });
       else w.reject(err);
-    }
-    if (err !== undefined && this.#queue.length === 0 && this.#waiters.length === 0) {
-      // Delivered by the next next() call.
-    }
+    });
   }
 
   /** The next value; waits in the event loop. */

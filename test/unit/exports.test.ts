@@ -20,7 +20,7 @@ const VALUES = {
     'isNamespaceType', 'openNamespace', 'openNamespacePath', 'persistNamespace', 'setns', 'spawn',
     'unpersistNamespace', 'unshare', 'withNamespaces',
   ],
-  cgroups: ['currentCgroup', 'findCgroup2'],
+  cgroups: ['Cgroup', 'cgroup', 'createCgroup', 'currentCgroup', 'findCgroup2'],
   fs: [
     'DetachedMount', 'FsContext', 'MASKED_PATHS', 'PathHandle', 'READONLY_PATHS', 'bind', 'cgroup2Spec', 'devptsSpec',
     'fsopen', 'mount', 'mountCgroup2', 'mountDevpts', 'mountMqueue', 'mountOverlay', 'mountProc', 'mountSysfs',
@@ -38,7 +38,13 @@ const TYPES = {
     'CreatableNamespaceType', 'ExitStatus', 'IdMapping', 'NamespaceFile', 'NamespaceType', 'OpenNamespaceOptions',
     'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType',
   ],
-  cgroups: ['Cgroup2Mount', 'CurrentCgroup'],
+  cgroups: [
+    'Bytes', 'Cgroup2Mount', 'CgroupEventKind', 'CgroupEventMap', 'CgroupEvents', 'CgroupLimitValues', 'CgroupLimits', 'CgroupStat',
+    'CgroupType', 'CpuLimits', 'CpuStats', 'CpusetLimits', 'CreateCgroupOptions', 'CurrentCgroup', 'HugetlbSizeLimits',
+    'HugetlbSizeStats', 'IoDeviceLimit', 'IoDeviceStats', 'IoLimits', 'LimitValue', 'MemoryEvents', 'MemoryLimits', 'MemoryStats',
+    'PidsEvents', 'PidsLimits', 'PidsStats', 'Pressure', 'PressureEvent', 'PressureKind', 'PressureLine', 'PressureTriggerOptions',
+    'RemoveCgroupOptions',
+  ],
   fs: [
     'BindOptions', 'Cgroup2Options', 'ContainerMount', 'DevptsOptions', 'FilesystemOptions', 'FsMountOptions',
     'FsSysError', 'InNamespaceOptions', 'MountAttr', 'MountDataValue', 'MountFlag', 'MountInfoEntry', 'MountOptions',
@@ -65,6 +71,8 @@ const INTERNAL = [
   'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'checkStdio', 'prepareStdio',
   'releaseStdio', 'wrapEnd', 'EXTRA_ERRNOS', 'NativeBinding', 'NativeConstants', 'NativeFeatures', 'SpawnMaps',
   'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
+  'compileLimits', 'readLimits', 'cpusToMax', 'resolveCgroup', 'v2Mount', 'controllerError', 'WatchIterator', 'waitFor',
+  'bytesText', 'parseMax', 'readCg', 'writeCg', 'NativeCgroupWatch', 'LimitWrite', 'CgroupLocation',
 ];
 
 describe('runtime exports', () => {
