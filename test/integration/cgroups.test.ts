@@ -106,9 +106,9 @@ describe('members', () => {
 
 describe('freeze, thaw, kill', () => {
   cgTest('a frozen process does not run its SIGTERM handler until thawed', async () => {
-    const c = cpSpawn('sh', ['-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done'], { stdio: 'ignore' });
+    const c = cpSpawn('sh', ['-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'ignore'] });
     started.push(c);
-    await new Promise((r) => c.once('spawn', r));
+    await new Promise((r) => c.stdout!.once('data', r)); // the trap is set
     parent.addProcess(c.pid!);
     await parent.freeze();
     expect(eventsFile(parent)).toMatch(/^frozen 1$/m);
