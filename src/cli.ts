@@ -7,7 +7,12 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { SysError, openNamespacePath, spawn, type Namespace, type NsboxChild, type SpawnOptions } from './index.js';
+import { randomBytes } from 'node:crypto';
+import {
+  SysError, cgroup, createCgroup, currentCgroup, findCgroup2, openNamespacePath, spawn,
+  type Cgroup, type CgroupLimits, type Namespace, type NsboxChild, type SpawnOptions,
+} from './index.js';
+import { cpusToMax } from './cgroups/limits.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
 
 /** "the runner failed" (as env(1), docker, timeout(1) use 125). */
@@ -102,6 +107,52 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
   return o;
 }
 
+/** The option that asked for each controller, for messages. */
+const FLAG_OF: Readonly<Record<string, string>> = { memory: '--memory', pids: '--pids', cpu: '--cpus' };
+
+/** A cgroup problem the CLI reports with the option that caused it, exiting 125. */
+class CgroupSetupError extends Error {}
+
+/**
+ * --memory/--pids/--cpus/--cgroup-parent: a new cgroup under the parent (default: our own
+ * cgroup) with the limits; the parent's subtree_control gets the controllers it lacks.
+ * Returns null when none of the options was given.
+ */
+async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
+  if (run.memory === undefined && run.pids === undefined && run.cpus === undefined && run.cgroupParent === undefined) return null;
+  if (findCgroup2() === null) throw new CgroupSetupError('--memory/--pids/--cpus/--cgroup-parent: cgroup v2 is not mounted here');
+  const limits: CgroupLimits = {};
+  if (run.memory !== undefined) limits.memory = { max: run.memory };
+  if (run.pids !== undefined) limits.pids = { max: run.pids };
+  if (run.cpus !== undefined) limits.cpu = { max: cpusToMax('--cpus', run.cpus) };
+  let parentDir = run.cgroupParent;
+  if (parentDir === undefined) {
+    const own = currentCgroup();
+    if (own?.directory == null) throw new CgroupSetupError('--memory/--pids/--cpus: nsbox is not in a cgroup v2 it can see; give --cgroup-parent');
+    parentDir = own.directory;
+  }
+  const parent = cgroup(parentDir);
+  const needed = Object.keys(limits).filter((c) => !parent.subtreeControl().includes(c));
+  const offered = parent.controllers();
+  for (const c of needed) {
+    if (!offered.includes(c)) continue; // createCgroup explains it below
+    try {
+      parent.enableControllers([c]);
+    } catch (err) {
+      throw new CgroupSetupError(`${FLAG_OF[c]}: cannot enable the ${c} controller in ${parent.path}: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return await createCgroup(`${parent.directory}/nsbox-run-${process.pid}-${randomBytes(3).toString('hex')}`, { limits });
+  } catch (err) {
+    const e = err as Error & { code?: string; controller?: string };
+    if (e.code === 'ERR_NSBOX_CGROUP_CONTROLLER' && e.controller !== undefined) {
+      throw new CgroupSetupError(`${FLAG_OF[e.controller] ?? e.controller}: ${e.message.slice(e.message.indexOf(': ') + 2)}`);
+    }
+    throw err;
+  }
+}
+
 /**
  * Catches FORWARDED signals from before the child exists (a signal may arrive the moment it
  * has exec'd, before spawn() returns) and passes each to it, in order. Returns the attach
@@ -160,15 +211,26 @@ async function main(argv: readonly string[]): Promise<number> {
 
   let child: NsboxChild;
   const opened: Namespace[] = [];
-  const signals = forwardSignals();
   const env = buildEnv(run, process.env);
+  let cg: Cgroup | null;
   try {
-    child = spawn(run.command, run.args, spawnOptions(run, openJoins(run, opened), env));
+    cg = await makeCgroup(run);
+  } catch (err) {
+    if (!(err instanceof CgroupSetupError || err instanceof SysError || (err as { code?: string }).code?.startsWith('ERR_'))) throw err;
+    process.stderr.write(`nsbox: ${(err as Error).message}\n`);
+    return EXIT_NSBOX;
+  }
+  const signals = forwardSignals();
+  try {
+    const options = spawnOptions(run, openJoins(run, opened), env);
+    if (cg) options.cgroup = cg;
+    child = spawn(run.command, run.args, options);
   } catch (err) {
     const e = err as Error;
     const hint = err instanceof UsageError ? "\nTry 'nsbox --help' for more information." : '';
     process.stderr.write(`nsbox: ${e.message}${hint}\n`);
     signals.remove();
+    await cg?.remove({ recursive: true });
     return exitStatusOf(err, run, env);
   } finally {
     for (const ns of opened) ns.close();
@@ -177,6 +239,8 @@ async function main(argv: readonly string[]): Promise<number> {
   signals.attach(child);
   const { code, signal } = await child.exited;
   signals.remove();
+  // Whatever the command left behind in its cgroup dies with it.
+  await cg?.remove({ recursive: true });
   if (signal !== null) return 128 + (osConstants.signals[signal] ?? 0);
   return code ?? EXIT_NSBOX;
 }

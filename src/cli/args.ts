@@ -13,7 +13,8 @@ export const DEFAULT_NAMESPACES: readonly NamespaceType[] = Object.freeze(['user
 export type OptionName =
   | 'namespaces' | 'share' | 'join' | 'hostname' | 'domainname' | 'uid' | 'gid' | 'groups' | 'map-uid' | 'map-gid'
   | 'env' | 'unsetenv' | 'clearenv' | 'cwd' | 'argv0' | 'die-with-parent' | 'no-die-with-parent' | 'new-session'
-  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'help' | 'version';
+  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
+  | 'help' | 'version';
 
 /** One row of the option table. */
 export interface OptionSpec {
@@ -55,6 +56,10 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'volume', value: 'SRC:DST[:ro]', repeatable: true, help: 'Bind the host path SRC to DST inside, read-write or read-only (ro).' },
   { name: 'tmpfs', value: 'DST', repeatable: true, help: 'Mount a fresh tmpfs on DST inside.' },
   { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
+  { name: 'memory', value: 'SIZE', help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards." },
+  { name: 'pids', value: 'N', help: 'Run the command in a new cgroup v2 with pids.max N (processes and threads).' },
+  { name: 'cpus', value: 'N', help: "Run the command in a new cgroup v2 with cpu.max N CPUs' worth of time ('0.5': 50 ms per 100 ms)." },
+  { name: 'cgroup-parent', value: 'PATH', help: "Where --memory/--pids/--cpus make their cgroup: a cgroup v2 path relative to the v2 mount, or a directory in it. Default: nsbox's own cgroup. Alone, it runs the command in a new cgroup there without limits." },
   { name: 'help', aliases: ['-h'], help: 'Print this help and exit.' },
   { name: 'version', help: "Print nsbox's version and exit." },
 ] satisfies OptionSpec[]);
@@ -101,6 +106,14 @@ export interface RunArgs {
   /** --tmpfs targets, in order. */
   tmpfs: string[];
   readOnly: boolean;
+  /** --memory: memory.max as given ('64M'). */
+  memory?: string;
+  /** --pids: pids.max. */
+  pids?: number;
+  /** --cpus: CPUs of cpu.max. */
+  cpus?: number;
+  /** --cgroup-parent. */
+  cgroupParent?: string;
 }
 
 /** The result of {@link parseArgs}. */
@@ -292,6 +305,22 @@ export function parseArgs(argv: readonly string[]): Parsed {
         break;
       case 'read-only':
         r.readOnly = true;
+        break;
+      case 'memory':
+        if (!/^\d+[kKmMgGtT]?$/.test(v)) throw new UsageError(`${opt}: '${v}' is not a size (bytes, or with K, M, G, T: 64M)`);
+        r.memory = v;
+        break;
+      case 'pids':
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1) throw new UsageError(`${opt}: '${v}' is not a number of tasks (1 to ${2 ** 31 - 1})`);
+        r.pids = Number(v);
+        break;
+      case 'cpus':
+        if (!/^\d+(\.\d+)?$/.test(v) || !(Number(v) >= 0.01)) throw new UsageError(`${opt}: '${v}' is not a number of CPUs (0.01 or more)`);
+        r.cpus = Number(v);
+        break;
+      case 'cgroup-parent':
+        if (v === '') throw new UsageError(`${opt}: empty value`);
+        r.cgroupParent = v;
         break;
       case 'timeout':
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1) throw new UsageError(`${opt}: '${v}' is not a number of milliseconds (1 to ${2 ** 31 - 1})`);

@@ -294,3 +294,33 @@ describe('spawn({ cgroup })', () => {
     expect(() => spawn('true', { cgroup: '/sys/fs/cgroup/memory' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
+
+describe('nsbox run --memory/--pids/--cpus/--cgroup-parent', () => {
+  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const nsbox = (...args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+
+  cgTest('the command runs in a new cgroup under --cgroup-parent, which is removed afterwards', async () => {
+    const r = await nsbox('run', '--cgroup-parent', parent.directory, '--namespaces', 'none', '--', 'cat', '/proc/self/cgroup');
+    expect(r.code).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('0::'))!;
+    expect(line).toMatch(new RegExp(`^0::${parent.path}/nsbox-run-\\d+-[0-9a-f]+$`));
+    expect(parent.children()).toEqual([]);
+  });
+
+  testIf(canWrite && v1Memory, 'memory is in cgroup v2 here (not a hybrid host)')(
+    'a limit this host cannot apply: exit 125, the option and the reason, no cgroup left',
+    async () => {
+      const r = await nsbox('run', '--cgroup-parent', parent.directory, '--memory', '64M', '--namespaces', 'none', '--', 'true');
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^nsbox: --memory: the memory controller is not available in cgroup v2 here \(it is bound to the cgroup v1 hierarchy/);
+      expect(parent.children()).toEqual([]);
+    },
+  );
+});

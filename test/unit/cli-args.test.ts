@@ -124,7 +124,7 @@ describe('nsbox run: every option', () => {
   test('every option in the table parses', () => {
     const sample: Record<string, string> = {
       LIST: 'user,uts', 'GID,...': '10,20', KIND: 'net', 'KIND=PID|PATH': 'ipc=1', NAME: 'n', N: '5', 'INSIDE:OUTSIDE:COUNT': '0:0:1', 'K=V': 'A=b', K: 'A', DIR: '/', MS: '10',
-      'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch',
+      'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch', SIZE: '64M', PATH: 'nsbox',
     };
     for (const o of OPTIONS) {
       if (o.name === 'help' || o.name === 'version') continue;
@@ -132,6 +132,18 @@ describe('nsbox run: every option', () => {
       const argv = o.value === undefined ? [`--${o.name}`] : [`--${o.name}`, sample[o.value]!];
       expect(run(...argv, 'true').command, o.name).toBe('true');
     }
+  });
+});
+
+describe('nsbox run: cgroup limits', () => {
+  test('--memory, --pids, --cpus and --cgroup-parent', () => {
+    const r = run('--memory', '64M', '--pids', '64', '--cpus', '0.5', '--cgroup-parent', 'a/b', 'true');
+    expect(r).toMatchObject({ memory: '64M', pids: 64, cpus: 0.5, cgroupParent: 'a/b' });
+  });
+  test.each([
+    ['--memory', '12X'], ['--memory', '-1'], ['--pids', '0'], ['--pids', 'x'], ['--cpus', '0'], ['--cpus', '-1'], ['--cpus', '1e3'], ['--cgroup-parent', ''],
+  ])('%s %s is a usage error', (opt, v) => {
+    expect(() => run(opt, v, 'true')).toThrow(UsageError);
   });
 });
 
