@@ -258,7 +258,7 @@ export class Cgroup implements CgroupLocation {
       try {
         writeCg(this, 'cgroup.kill', '1');
       } catch (err) {
-        if ((err as SysError).code !== 'EOPNOTSUPP') throw err;
+        if ((err as SysError).code !== 'ENOTSUP') throw err; // errno 95, EOPNOTSUPP
         for (const pid of this.procs()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
       }
       await waitFor(this, 'cgroup.events', (t) => !parseCgroupEvents(t).populated);
