@@ -4,17 +4,19 @@
  * makes one.
  * @module
  */
-import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { SysError, handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { cgError, hasCg, readCg, readCgIf, writeCg, writeCgAsync, type CgroupLocation } from './files.js';
 import { compileLimits, readLimits, type CgroupLimitValues, type CgroupLimits, type LimitWrite } from './limits.js';
+import { cgroup } from './create.js';
 import { controllerError, resolveCgroup } from './mount.js';
 import {
-  parseCgroupEvents, parseEvents, parseIoStat, parseMax, parsePressure, parseRaw,
+  parseCgroupEvents, parseEvents, parseIoStat, parsePressure,
   type CgroupEvents, type CgroupStat, type CpuStats, type HugetlbSizeStats, type IoDeviceStats,
   type MemoryEvents, type MemoryStats, type PidsEvents, type PidsStats, type Pressure,
 } from './stats.js';
+import { readHugetlbStats, readMemoryStats, readPidsStats } from './read-stats.js';
 import { waitFor, WatchIterator } from './watch.js';
 
 /** The cgroup types of cgroup.type. */
@@ -65,7 +67,8 @@ function tid(name: string, v: unknown): number {
   return v;
 }
 
-function controllerList(name: string, list: unknown): string[] {
+/** @internal */
+export function controllerList(name: string, list: unknown): string[] {
   if (!Array.isArray(list)) throw invalidArgType(name, 'an array of controller names', list);
   return list.map((c, i) => {
     if (typeof c !== 'string' || !CONTROLLER_NAME.test(c)) throw invalidArgValue(`${name}[${i}]`, c, "must be a controller name such as 'memory'");
@@ -317,24 +320,7 @@ export class Cgroup implements CgroupLocation {
 
   /** memory.current/peak/swap.*\/stat/events (what exists; `{}` without the memory controller). */
   memoryStats(): MemoryStats {
-    this.#live();
-    const out: MemoryStats = {};
-    const num = (f: string): number | undefined => {
-      const t = readCgIf(this, f);
-      return t === undefined ? undefined : Number(t.trim());
-    };
-    const set = <K extends keyof MemoryStats>(k: K, v: MemoryStats[K] | undefined) => { if (v !== undefined) out[k] = v; };
-    set('current', num('memory.current'));
-    set('peak', num('memory.peak'));
-    set('swapCurrent', num('memory.swap.current'));
-    set('swapPeak', num('memory.swap.peak'));
-    set('zswapCurrent', num('memory.zswap.current'));
-    let t: string | undefined;
-    if ((t = readCgIf(this, 'memory.stat')) !== undefined) out.stat = parseRaw(t);
-    if ((t = readCgIf(this, 'memory.events')) !== undefined) out.events = parseEvents<MemoryEvents>(t);
-    if ((t = readCgIf(this, 'memory.events.local')) !== undefined) out.eventsLocal = parseEvents<MemoryEvents>(t);
-    if ((t = readCgIf(this, 'memory.swap.events')) !== undefined) out.swapEvents = parseEvents<Record<string, number>>(t);
-    return out;
+    return readMemoryStats(this.#live());
   }
 
   /** cpu.stat: usage/user/system µs always; periods and throttling with the cpu controller. */
@@ -350,34 +336,12 @@ export class Cgroup implements CgroupLocation {
 
   /** pids.current/peak/max/events (`{}` without the pids controller). */
   pidsStats(): PidsStats {
-    this.#live();
-    const out: PidsStats = {};
-    let t: string | undefined;
-    if ((t = readCgIf(this, 'pids.current')) !== undefined) out.current = Number(t.trim());
-    if ((t = readCgIf(this, 'pids.peak')) !== undefined) out.peak = Number(t.trim());
-    if ((t = readCgIf(this, 'pids.max')) !== undefined) out.max = parseMax(t);
-    if ((t = readCgIf(this, 'pids.events')) !== undefined) out.events = parseEvents<PidsEvents>(t);
-    return out;
+    return readPidsStats(this.#live());
   }
 
   /** hugetlb.<size>.* per page size ('2MB', '1GB'; `{}` without the hugetlb controller). */
   hugetlbStats(): Record<string, HugetlbSizeStats> {
-    const out: Record<string, HugetlbSizeStats> = {};
-    for (const f of this.#files()) {
-      const m = /^hugetlb\.(\d+[KMG]B)\.(current|max|rsvd\.current|rsvd\.max|events)$/.exec(f);
-      if (!m) continue;
-      const t = readCgIf(this, f);
-      if (t === undefined) continue;
-      const e = (out[m[1]!] ??= {});
-      switch (m[2]) {
-        case 'current': e.current = Number(t.trim()); break;
-        case 'max': e.max = parseMax(t); break;
-        case 'rsvd.current': e.rsvdCurrent = Number(t.trim()); break;
-        case 'rsvd.max': e.rsvdMax = parseMax(t); break;
-        default: e.events = parseEvents<Record<string, number>>(t);
-      }
-    }
-    return out;
+    return readHugetlbStats(this, this.#files());
   }
 
   /**
@@ -453,67 +417,8 @@ function checkSignal(options: unknown): AbortSignal | undefined {
   return s as AbortSignal | undefined;
 }
 
-/** Every file of `writes` exists, or the controller error for the first that does not. */
-function checkWritable(cg: CgroupLocation, writes: readonly LimitWrite[]): void {
+/** @internal Every file of `writes` exists, or the controller error for the first that does not. */
+export function checkWritable(cg: CgroupLocation, writes: readonly LimitWrite[]): void {
   for (const w of writes) if (!hasCg(cg, w.file)) throw controllerError(cg, w.controller, w.file, w.option);
 }
 
-/**
- * Opens an existing cgroup: a path relative to the v2 mount (`'app/web'`) or a directory
- * inside it (`'/sys/fs/cgroup/app/web'`). Synchronous (one stat(2)).
- * @throws TypeError `ERR_INVALID_ARG_TYPE`; `ERR_INVALID_ARG_VALUE` for a path that leaves the
- *   v2 mount or lies in a v1 hierarchy; `ERR_NSBOX_UNSUPPORTED` without cgroup v2; SysError
- *   `ENOENT` (no such cgroup) with `path` and `cgroup`.
- */
-export function cgroup(path: string): Cgroup {
-  const loc = resolveCgroup('path', path);
-  try {
-    if (!statSync(loc.directory).isDirectory()) throw new SysError(20, 'stat', { path: loc.directory, cgroup: loc.path });
-  } catch (cause) {
-    throw cgError(cause, loc.directory, loc);
-  }
-  return new Cgroup(loc);
-}
-
-/** Options of {@link createCgroup}. */
-export interface CreateCgroupOptions {
-  /** Controllers to enable for the new cgroup's children (its cgroup.subtree_control). */
-  controllers?: string[];
-  /** Limits to write after creation (see {@link Cgroup.setLimits}). */
-  limits?: CgroupLimits;
-  /** `'threaded'` makes it a threaded cgroup (cgroup.type). */
-  type?: 'threaded';
-}
-
-/**
- * Creates a cgroup (mkdir(2) under the v2 mount: `mkdir /sys/fs/cgroup/PATH`), then enables
- * `controllers` for its children and writes `limits`. Everything is validated before the
- * mkdir, and a limit that cannot be applied removes the new cgroup again.
- * @throws as {@link cgroup} and {@link Cgroup.setLimits}; SysError `EEXIST`, `ENOENT`
- *   (parent missing), `EACCES`, `EAGAIN` (cgroup.max.descendants/depth).
- */
-export async function createCgroup(path: string, options: CreateCgroupOptions = {}): Promise<Cgroup> {
-  const loc = resolveCgroup('path', path);
-  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-  for (const k of Object.keys(options)) if (!['controllers', 'limits', 'type'].includes(k)) throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a createCgroup option');
-  const controllers = options.controllers === undefined ? [] : controllerList('options.controllers', options.controllers);
-  const writes = options.limits === undefined ? [] : compileLimits(options.limits, 'options.limits');
-  if (options.type !== undefined && options.type !== 'threaded') throw invalidArgValue('options.type', options.type, "must be 'threaded'");
-  if (loc.path === '/' || loc.directory === posix.dirname(loc.directory)) throw invalidArgValue('path', path, 'names the root cgroup, which exists');
-  try {
-    mkdirSync(loc.directory);
-  } catch (cause) {
-    throw cgError(cause, loc.directory, loc);
-  }
-  const cg = new Cgroup(loc);
-  try {
-    if (options.type === 'threaded') cg.type = 'threaded';
-    if (controllers.length) cg.enableControllers(controllers);
-    checkWritable(cg, writes);
-    for (const w of writes) await writeCgAsync(cg, w.file, w.value);
-  } catch (err) {
-    await cg.remove().catch(() => undefined);
-    throw err;
-  }
-  return cg;
-}

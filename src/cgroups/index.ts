@@ -7,10 +7,11 @@
  */
 export { findCgroup2, currentCgroup, type Cgroup2Mount, type CurrentCgroup } from './discovery.js';
 export {
-  Cgroup, cgroup, createCgroup,
-  type CgroupType, type CgroupEventKind, type CgroupEventMap, type CreateCgroupOptions, type PressureKind,
+  Cgroup,
+  type CgroupType, type CgroupEventKind, type CgroupEventMap, type PressureKind,
   type PressureEvent, type PressureTriggerOptions, type RemoveCgroupOptions,
 } from './cgroup.js';
+export { cgroup, createCgroup, type CreateCgroupOptions } from './create.js';
 export type {
   CgroupLimits, CgroupLimitValues, CpuLimits, CpusetLimits, HugetlbSizeLimits, IoDeviceLimit, IoLimits, MemoryLimits, PidsLimits,
 } from './limits.js';
