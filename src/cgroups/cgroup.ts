@@ -28,8 +28,11 @@ export type PressureKind = 'cpu' | 'memory' | 'io';
 
 /** What {@link Cgroup.events} yields for each kind. */
 export interface CgroupEventMap {
+  /** cgroup.events. */
   cgroup: CgroupEvents;
+  /** memory.events. */
   memory: MemoryEvents;
+  /** pids.events. */
   pids: PidsEvents;
 }
 
@@ -88,7 +91,7 @@ function ids(text: string): number[] {
  * Privileges: writing needs write access to the files (root, or a delegated subtree: see
  * docs/cgroups.md); reading needs none.
  */
-export class Cgroup implements CgroupLocation {
+export class Cgroup {
   /** The cgroup's path in the v2 hierarchy, as `/proc/PID/cgroup` shows it (`/app/web`). */
   readonly path: string;
   /** Its directory (`/sys/fs/cgroup/app/web`). */
@@ -97,7 +100,7 @@ export class Cgroup implements CgroupLocation {
   #removing: Promise<void> | undefined;
 
   /** @internal Use {@link cgroup} or {@link createCgroup}. */
-  constructor(location: CgroupLocation) {
+  constructor(location: { readonly path: string; readonly directory: string }) {
     this.path = location.path;
     this.directory = location.directory;
   }

@@ -28,7 +28,12 @@ export interface MemoryLimits {
 /** cpu controller limits. */
 export interface CpuLimits {
   /** cpu.max: `quota` µs of CPU per `period` µs (default period 100000), or 'max'. */
-  max?: { quota: number | 'max'; period?: number } | 'max';
+  max?: {
+    /** µs of CPU time per period, or 'max'. */
+    quota: number | 'max';
+    /** The period, µs (1000–1000000; default 100000). */
+    period?: number;
+  } | 'max';
   /** cpu.weight: 1–10000 (default 100). */
   weight?: number;
   /** cpu.weight.nice: -20–19, the nice(2)-style view of the weight. */
@@ -90,10 +95,15 @@ export interface HugetlbSizeLimits {
  * setting, each to the file the kernel documents. Unknown keys are errors.
  */
 export interface CgroupLimits {
+  /** memory controller limits. */
   memory?: MemoryLimits;
+  /** cpu controller limits. */
   cpu?: CpuLimits;
+  /** pids controller limits. */
   pids?: PidsLimits;
+  /** io controller limits. */
   io?: IoLimits;
+  /** cpuset controller settings. */
   cpuset?: CpusetLimits;
   /** Per huge page size as cgroupfs names it: '2MB', '1GB', '64KB'. */
   hugetlb?: Record<string, HugetlbSizeLimits>;
@@ -101,12 +111,80 @@ export interface CgroupLimits {
 
 /** What {@link Cgroup.limits} reads back; a field is present only when its file exists. */
 export interface CgroupLimitValues {
-  memory?: { min?: number; low?: number; high?: LimitValue; max?: LimitValue; swapMax?: LimitValue; zswapMax?: LimitValue; oomGroup?: boolean };
-  cpu?: { max?: { quota: LimitValue; period: number }; weight?: number; weightNice?: number; idle?: boolean; burst?: number };
-  pids?: { max?: LimitValue };
-  io?: { max?: Array<{ device: string; rbps: LimitValue; wbps: LimitValue; riops: LimitValue; wiops: LimitValue }>; weight?: number };
-  cpuset?: { cpus?: string; mems?: string; partition?: string };
-  hugetlb?: Record<string, { max?: LimitValue; rsvdMax?: LimitValue }>;
+  /** memory.* limits. */
+  memory?: {
+    /** memory.min, bytes. */
+    min?: number;
+    /** memory.low, bytes. */
+    low?: number;
+    /** memory.high. */
+    high?: LimitValue;
+    /** memory.max. */
+    max?: LimitValue;
+    /** memory.swap.max. */
+    swapMax?: LimitValue;
+    /** memory.zswap.max. */
+    zswapMax?: LimitValue;
+    /** memory.oom.group. */
+    oomGroup?: boolean;
+  };
+  /** cpu.* limits. */
+  cpu?: {
+    /** cpu.max. */
+    max?: {
+      /** µs per period, or 'max'. */
+      quota: LimitValue;
+      /** The period, µs. */
+      period: number;
+    };
+    /** cpu.weight. */
+    weight?: number;
+    /** cpu.weight.nice. */
+    weightNice?: number;
+    /** cpu.idle. */
+    idle?: boolean;
+    /** cpu.max.burst, µs. */
+    burst?: number;
+  };
+  /** pids.max. */
+  pids?: {
+    /** pids.max. */
+    max?: LimitValue;
+  };
+  /** io.* limits. */
+  io?: {
+    /** io.max, one entry per limited device; an unset field reads 'max'. */
+    max?: Array<{
+      /** 'MAJ:MIN'. */
+      device: string;
+      /** Read bytes per second. */
+      rbps: LimitValue;
+      /** Written bytes per second. */
+      wbps: LimitValue;
+      /** Read operations per second. */
+      riops: LimitValue;
+      /** Write operations per second. */
+      wiops: LimitValue;
+    }>;
+    /** io.weight's default. */
+    weight?: number;
+  };
+  /** cpuset.* settings. */
+  cpuset?: {
+    /** cpuset.cpus ('' = inherit). */
+    cpus?: string;
+    /** cpuset.mems. */
+    mems?: string;
+    /** cpuset.cpus.partition (may read 'root invalid (…)'). */
+    partition?: string;
+  };
+  /** hugetlb.<size>.* per page size. */
+  hugetlb?: Record<string, {
+    /** hugetlb.<size>.max. */
+    max?: LimitValue;
+    /** hugetlb.<size>.rsvd.max. */
+    rsvdMax?: LimitValue;
+  }>;
 }
 
 /** One cgroupfs write: the file (relative to the cgroup) and the exact text. @internal */

@@ -24,11 +24,17 @@ export interface CgroupEvents {
 
 /** memory.events (or memory.events.local): counts since creation. */
 export interface MemoryEvents {
+  /** Times usage was above memory.low (protection breached). */
   low: number;
+  /** Times processes were throttled above memory.high. */
   high: number;
+  /** Times usage hit memory.max. */
   max: number;
+  /** Times the OOM killer was invoked (or allocation failed). */
   oom: number;
+  /** Processes killed by the OOM killer. */
   oomKill: number;
+  /** Times the whole cgroup was OOM-killed (memory.oom.group). */
   oomGroupKill?: number;
   [key: string]: number | undefined;
 }
@@ -64,14 +70,22 @@ export interface MemoryStats {
 
 /** cpu.stat (present without the cpu controller too: usage, user, system). */
 export interface CpuStats {
+  /** Total CPU time, µs. */
   usageUsec: number;
+  /** User CPU time, µs. */
   userUsec: number;
+  /** System CPU time, µs. */
   systemUsec: number;
   /** Only with the cpu controller enabled. */
+  /** Enforcement periods elapsed. */
   nrPeriods?: number;
+  /** Periods in which the cgroup was throttled. */
   nrThrottled?: number;
+  /** Total time throttled, µs. */
   throttledUsec?: number;
+  /** Periods in which it used its burst. */
   nrBursts?: number;
+  /** Total burst time used, µs. */
   burstUsec?: number;
   [key: string]: number | undefined;
 }
@@ -80,11 +94,17 @@ export interface CpuStats {
 export interface IoDeviceStats {
   /** 'MAJ:MIN'. */
   device: string;
+  /** Bytes read. */
   rbytes: number;
+  /** Bytes written. */
   wbytes: number;
+  /** Read operations. */
   rios: number;
+  /** Write operations. */
   wios: number;
+  /** Bytes discarded. */
   dbytes: number;
+  /** Discard operations. */
   dios: number;
   [key: string]: number | string;
 }
@@ -103,9 +123,13 @@ export interface PidsStats {
 
 /** hugetlb.<size>.* of one page size. */
 export interface HugetlbSizeStats {
+  /** hugetlb.<size>.current: bytes in use. */
   current?: number;
+  /** hugetlb.<size>.max. */
   max?: LimitValue;
+  /** hugetlb.<size>.rsvd.current: bytes reserved. */
   rsvdCurrent?: number;
+  /** hugetlb.<size>.rsvd.max. */
   rsvdMax?: LimitValue;
   /** hugetlb.<size>.events: `max` = allocations that failed on the limit. */
   events?: Record<string, number>;
@@ -113,9 +137,11 @@ export interface HugetlbSizeStats {
 
 /** One line of a PSI file: the share of time tasks stalled. */
 export interface PressureLine {
-  /** Percent over the last 10, 60, 300 s. */
+  /** Percent over the last 10 s. */
   avg10: number;
+  /** Percent over the last 60 s. */
   avg60: number;
+  /** Percent over the last 300 s. */
   avg300: number;
   /** Total stall time, µs. */
   total: number;
