@@ -5,13 +5,14 @@
 // with the reason.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { createCgroup, findCgroup2, spawn } from '../../dist/index.js';
 
 // The system python: a pyenv shim would fork itself (and count against pids.max).
 const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const WANT = ['memory', 'pids', 'cpu', 'cpuset'];
+const WANT = ['memory', 'pids', 'cpu', 'cpuset', 'io'];
 const v2 = findCgroup2();
 const missing = v2 === null ? WANT : WANT.filter((c) => !v2.controllers.includes(c));
 const skip = process.geteuid() !== 0 ? 'needs root' : missing.length ? `cgroup v2 here lacks ${missing.join(', ')} (run in the guest: scripts/guest-tests.sh)` : false;
@@ -133,4 +134,33 @@ test('a PSI memory trigger fires when memory.high throttles an allocating proces
   child.kill('SIGKILL');
   await child.exited;
   await cg.remove();
+});
+
+test('io.max limits read throughput on a null_blk device; io.stat counts the bytes', { skip }, async (t) => {
+  try {
+    execFileSync('modprobe', ['null_blk'], { stdio: 'ignore' });
+  } catch {
+    t.skip('null_blk cannot be loaded here');
+    return;
+  }
+  const device = readFileSync('/sys/block/nullb0/dev', 'utf8').trim();
+  const slow = await createCgroup(`${parent.directory}/io-slow`, { limits: { io: { max: [{ device, rbps: '1M' }] } } });
+  const fast = await createCgroup(`${parent.directory}/io-fast`);
+  assert.deepEqual(slow.limits().io.max, [{ device, rbps: 1 << 20, wbps: 'max', riops: 'max', wiops: 'max' }]);
+  const read = async (cg) => {
+    const t0 = process.hrtime.bigint();
+    const r = await run(cg, 'dd', ['if=/dev/nullb0', 'of=/dev/null', 'bs=1M', 'count=3', 'iflag=direct']);
+    assert.equal(r.code, 0, r.stderr);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  const tFast = await read(fast);
+  const tSlow = await read(slow);
+  // 3 MiB at 1 MiB/s: about 2 s or more after the first allowance; unthrottled: instant.
+  assert.ok(tSlow > 1.5, `throttled read took ${tSlow} s`);
+  assert.ok(tSlow > tFast * 3, `throttled ${tSlow} s vs unthrottled ${tFast} s`);
+  const st = slow.ioStats().find((d) => d.device === device);
+  assert.ok(st && st.rbytes >= 3 << 20, `io.stat: ${JSON.stringify(st)}`);
+  await slow.remove();
+  await fast.remove();
+  execFileSync('rmmod', ['null_blk'], { stdio: 'ignore' });
 });
