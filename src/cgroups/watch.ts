@@ -95,6 +95,9 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
       this.#watch.close();
       throw err;
     }
+    // Keeps the process alive only while a next() is pending, as an awaited promise should;
+    // an iterator left alone does not hold the event loop open.
+    this.#watch.ref(false);
     this.#signal = signal;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -103,6 +106,7 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
     const w = this.#waiters.shift();
     if (w) w.resolve({ value: v, done: false });
     else if (this.#queue.length < 1024) this.#queue.push(v);
+    if (this.#waiters.length === 0) this.#watch?.ref(false);
   }
 
   #finish(err?: unknown): void {
@@ -129,6 +133,7 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
       this.#error = undefined;
       return err === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(err);
     }
+    this.#watch?.ref(true);
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 

@@ -4,7 +4,7 @@
 // directly, /proc/PID/cgroup, and the processes' own behaviour.
 import { spawn as cpSpawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { Cgroup, SysError, cgroup, createCgroup, findCgroup2, spawn } from '../../src/index.js';
 import { isRoot, testIf } from '../helpers/env.js';
@@ -323,4 +323,35 @@ describe('nsbox run --memory/--pids/--cpus/--cgroup-parent', () => {
       expect(parent.children()).toEqual([]);
     },
   );
+});
+
+describe('without privileges', () => {
+  const unprivileged = testIf(v2 !== null && !isRoot && !canWriteRoot(), 'runs as an unprivileged user without a delegated v2 root only');
+  function canWriteRoot(): boolean {
+    try {
+      return v2 !== null && (statSync(v2.mountPoint).uid === process.geteuid!());
+    } catch {
+      return false;
+    }
+  }
+
+  unprivileged('creating a cgroup is EACCES with path and cgroup, and spawning into the root is refused', async () => {
+    const n = name();
+    await expect(createCgroup(n)).rejects.toMatchObject({ code: 'EACCES', syscall: 'mkdir', path: `${v2!.mountPoint}/${n}`, cgroup: `/${n}` });
+    expect(existsSync(`${v2!.mountPoint}/${n}`)).toBe(false);
+    expect(() => spawn('true', { cgroup: '.' })).toThrow(expect.objectContaining({ step: 'clone', syscall: 'clone3' }));
+  });
+
+  testIf(v2 !== null, 'cgroup v2 is not mounted here')('paths outside the v2 mount are refused before any syscall, whoever calls', async () => {
+    expect(() => cgroup('../x')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => cgroup(`${v2!.mountPoint}/../x`)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => cgroup('/etc')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => cgroup(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    await expect(createCgroup('a/../../b')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    const root = cgroup('.');
+    expect(root.directory).toBe(v2!.mountPoint);
+    expect(root.parent()).toBeNull();
+    expect(root.controllers()).toEqual(v2!.controllers);
+    expect(root.cpuStats().usageUsec).toBeGreaterThan(0);
+  });
 });
