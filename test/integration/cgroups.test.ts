@@ -355,3 +355,21 @@ describe('without privileges', () => {
     expect(root.cpuStats().usageUsec).toBeGreaterThan(0);
   });
 });
+
+describe('event loop', () => {
+  cgTest('an idle events iterator does not keep the process alive; a pending next() does', async () => {
+    const index = new URL('../../dist/index.js', import.meta.url).href;
+    const script = (pending: boolean) => `
+      import { cgroup } from ${JSON.stringify(index)};
+      const it = cgroup(${JSON.stringify(parent.directory)}).events('cgroup');
+      await it.next();
+      ${pending ? 'it.next();' : ''}
+      console.log('end of script');`;
+    const runNode = (src: string) => new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      const p = cpSpawn(process.execPath, ['--input-type=module', '-e', src], { stdio: 'ignore', timeout: 1500, killSignal: 'SIGKILL' });
+      p.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    expect(await runNode(script(false))).toEqual({ code: 0, signal: null });
+    expect(await runNode(script(true))).toEqual({ code: null, signal: 'SIGKILL' }); // still waiting at the timeout
+  });
+});
