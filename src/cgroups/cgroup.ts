@@ -285,8 +285,9 @@ export class Cgroup {
 
   /**
    * Writes limits, one write(2) per setting, after validating all of them and checking that
-   * every file exists (so nothing is written when one cannot be). Lowering memory.max can
-   * wait for reclaim, so the writes run off the event loop's thread.
+   * every file exists (so nothing is written when one cannot be). Writes that can wait in the
+   * kernel (memory.*: lowering a limit reclaims; io.*; cpuset.*) run off the event loop's
+   * thread; pids, cpu and hugetlb writes are counter updates, made synchronously.
    * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` for a bad spec;
    *   `ERR_NSBOX_CGROUP_CONTROLLER` naming the controller that is not enabled or available
    *   (e.g. bound to cgroup v1); SysError (`EINVAL`, `EBUSY`, …) with `path` and `cgroup`.
@@ -295,7 +296,10 @@ export class Cgroup {
     const writes = compileLimits(limits);
     this.#live();
     checkWritable(this, writes);
-    for (const w of writes) await writeCgAsync(this, w.file, w.value);
+    for (const w of writes) {
+      if (w.mayBlock) await writeCgAsync(this, w.file, w.value);
+      else writeCg(this, w.file, w.value);
+    }
   }
 
   /** The limits as the files read now (only files that exist). */

@@ -6,7 +6,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { SysError, invalidArgType, invalidArgValue } from '../errors.js';
 import { Cgroup, checkWritable, controllerList } from './cgroup.js';
-import { cgError, writeCgAsync } from './files.js';
+import { cgError, writeCg, writeCgAsync } from './files.js';
 import { compileLimits, type CgroupLimits } from './limits.js';
 import { resolveCgroup } from './mount.js';
 
@@ -62,7 +62,10 @@ export async function createCgroup(path: string, options: CreateCgroupOptions = 
     if (options.type === 'threaded') cg.type = 'threaded';
     if (controllers.length) cg.enableControllers(controllers);
     checkWritable(cg, writes);
-    for (const w of writes) await writeCgAsync(cg, w.file, w.value);
+    for (const w of writes) {
+      if (w.mayBlock) await writeCgAsync(cg, w.file, w.value);
+      else writeCg(cg, w.file, w.value);
+    }
   } catch (err) {
     await cg.remove().catch(() => undefined);
     throw err;

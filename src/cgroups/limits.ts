@@ -195,6 +195,13 @@ export interface LimitWrite {
   controller: string;
   /** The option's name for messages, e.g. 'limits.memory.max'. */
   option: string;
+  /**
+   * The write can wait in the kernel: memory.* (lowering a limit reclaims, and can take
+   * long), io.* (the device queue is frozen while io.max changes), cpuset.* (CPU hotplug
+   * lock, scheduling-domain rebuild). Those go through libuv's pool; the others (pids, cpu,
+   * hugetlb) are a counter update and are written synchronously.
+   */
+  mayBlock: boolean;
 }
 
 function obj(name: string, v: unknown, keys: readonly string[]): Record<string, unknown> {
@@ -215,7 +222,8 @@ const PAGE_SIZE = /^\d+[KMG]B$/;
 export function compileLimits(limits: unknown, name = 'limits'): LimitWrite[] {
   const l = obj(name, limits, ['memory', 'cpu', 'pids', 'io', 'cpuset', 'hugetlb']);
   const out: LimitWrite[] = [];
-  const add = (controller: string, file: string, value: string, option: string) => out.push({ controller, file, value, option });
+  const add = (controller: string, file: string, value: string, option: string) =>
+    out.push({ controller, file, value, option, mayBlock: controller === 'memory' || controller === 'io' || controller === 'cpuset' });
   if (l.memory !== undefined) {
     const n = `${name}.memory`;
     const m = obj(n, l.memory, ['min', 'low', 'high', 'max', 'swapMax', 'zswapMax', 'oomGroup']);
