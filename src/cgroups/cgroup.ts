@@ -233,8 +233,26 @@ export class Cgroup {
   async kill(): Promise<void> {
     this.#live();
     if (!parseCgroupEvents(readCg(this, 'cgroup.events')).populated) return;
-    writeCg(this, 'cgroup.kill', '1');
+    this.#killAll();
     await waitFor(this, 'cgroup.events', (t) => !parseCgroupEvents(t).populated);
+  }
+
+  // cgroup.kill (Linux 5.14+) kills the subtree atomically. A threaded cgroup refuses it
+  // (EOPNOTSUPP) and an older kernel lacks it (ENOENT): then every thread listed in the
+  // subtree gets SIGKILL (which kills its whole process); unlike cgroup.kill this races with
+  // a process that forks meanwhile.
+  #killAll(): void {
+    try {
+      writeCg(this, 'cgroup.kill', '1');
+    } catch (err) {
+      const code = (err as SysError).code;
+      if (code !== 'ENOTSUP' && code !== 'ENOENT') throw err;
+      const walk = (cg: Cgroup): void => {
+        for (const t of cg.threads()) try { process.kill(t, 'SIGKILL'); } catch { /* gone */ }
+        for (const c of cg.children()) walk(c);
+      };
+      walk(this);
+    }
   }
 
   /**
@@ -260,13 +278,7 @@ export class Cgroup {
       return;
     }
     if (events !== undefined && parseCgroupEvents(events).populated) {
-      // cgroup.kill refuses threaded cgroups (EOPNOTSUPP): kill the domain's members then.
-      try {
-        writeCg(this, 'cgroup.kill', '1');
-      } catch (err) {
-        if ((err as SysError).code !== 'ENOTSUP') throw err; // errno 95, EOPNOTSUPP
-        for (const pid of this.procs()) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      }
+      this.#killAll();
       await waitFor(this, 'cgroup.events', (t) => !parseCgroupEvents(t).populated);
     }
     if (recursive) for (const c of this.children()) await c.remove({ recursive: true });

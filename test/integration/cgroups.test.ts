@@ -101,6 +101,10 @@ describe('members', () => {
     expect(t.threads()).toEqual([c.pid]);
     expect(v2line(`${c.pid}/task/${c.pid}`)).toBe(t.path);
     expect(() => { t.type = 'domain' as 'threaded'; }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    // cgroup.kill refuses threaded cgroups (EOPNOTSUPP): kill() signals the listed threads instead.
+    await t.kill();
+    expect((await exitOf(c)).signal).toBe('SIGKILL');
+    expect(t.state().populated).toBe(false);
   });
 });
 
