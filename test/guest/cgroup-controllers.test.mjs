@@ -164,3 +164,18 @@ test('io.max limits read throughput on a null_blk device; io.stat counts the byt
   await fast.remove();
   execFileSync('rmmod', ['null_blk'], { stdio: 'ignore' });
 });
+
+test('nsbox run --memory 32M --pids 16 --cpus 0.5: limits applied, OOM kill is 137, no cgroup left', { skip }, async () => {
+  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const nsbox = (...args) => execFileSync(process.execPath, [cli, 'run', '--cgroup-parent', parent.directory, '--namespaces', 'none', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = nsbox('--memory', '32M', '--pids', '16', '--cpus', '0.5', '--', 'sh', '-c', 'd=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $d/memory.max $d/pids.max $d/cpu.max');
+  assert.deepEqual(out.trim().split('\n'), [String(32 << 20), '16', '50000 100000']);
+  let status;
+  try {
+    nsbox('--memory', '32M', '--', PY, '-c', "b = b'x' * (200 << 20)");
+  } catch (err) {
+    status = err.status;
+  }
+  assert.equal(status, 137);
+  assert.deepEqual(parent.children().filter((c) => c.path.includes('nsbox-run-')), []);
+});

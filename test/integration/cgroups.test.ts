@@ -217,6 +217,7 @@ describe('limits', () => {
       const err = await parent.setLimits({ memory: { max: '64M' } }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'memory', cgroup: parent.path });
       expect((err as Error).message).toMatch(/memory.*cgroup v1/);
+      expect(() => parent.events('memory')).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'memory' }));
       const dir = `${parent.directory}/never`;
       await expect(createCgroup(dir, { limits: { pids: { max: 10 } } })).rejects.toMatchObject({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'pids' });
       expect(existsSync(dir)).toBe(false);
