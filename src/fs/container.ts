@@ -251,7 +251,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
   for (const [name, major, minor] of DEVICES) {
     if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, 0o20666, major, minor);
-    else plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE | M.MNT_SRC_OPTIONAL, 'dev', `/dev/${name}`);
+    else if (hostDevices().has(name)) plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
   }
   for (const [link, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx']] as const) {
     plan.symlink(target, `/dev/${link}`, 'dev');
@@ -280,6 +280,13 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
     plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
     plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
   }
+}
+
+let devices: Set<string> | undefined;
+/** The host device nodes a rootless container binds (a machine without /dev/tty exists). */
+function hostDevices(): Set<string> {
+  devices ??= new Set(DEVICES.map(([n]) => n).filter((n) => existsSync(`/dev/${n}`)));
+  return devices;
 }
 
 let present: { masked: string[]; readonly: string[] } | undefined;
