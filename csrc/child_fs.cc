@@ -23,6 +23,13 @@
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
@@ -154,6 +161,19 @@ long Target(ChildCtx* ctx, const Step& s, int* sysid) {
   return r;
 }
 
+// Read-only through mount_setattr(2): unlike a MS_REMOUNT it leaves the other flags alone,
+// which in a user namespace may be locked (nosuid, nodev, noexec of the source).
+long ReadOnly(ChildCtx* ctx, const Step& s, int* sysid) {
+  if (!(s.b & MNT_RDONLY)) return 0;
+  long fd = Target(ctx, s, sysid);
+  if (fd < 0) return fd;
+  *sysid = SYS_MOUNT_SETATTR;
+  long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
+                   MOUNT_ATTR_RDONLY, 0);
+  sc(__NR_close, fd);
+  return r;
+}
+
 long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_SRC_OPTIONAL) && s.str) {
     struct stat st;
@@ -164,6 +184,17 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM))
     return 0;
   if (fd < 0) return fd;
+  if (s.b & MNT_FROM_TREE) {
+    // An idmapped tree the parent made (open_tree + mount_setattr MOUNT_ATTR_IDMAP with this
+    // user namespace): attach it onto the opened target (move_mount(2)).
+    int k = s.a;
+    long r = -EBADF;
+    *sysid = SYS_MOVE_MOUNT;
+    if (k >= 0 && k < ctx->ntrees)
+      r = sc(__NR_move_mount, ctx->trees[k], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    sc(__NR_close, fd);
+    return r < 0 ? r : ReadOnly(ctx, s, sysid);
+  }
   // Mount onto exactly the inode opened: a directory by fchdir(2) to it and mounting on ".",
   // anything else through its /proc/self/fd magic link (a longer lookup).
   char at[64];
@@ -175,16 +206,7 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_MOUNT;
   long r = sc(__NR_mount, s.str, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
-  if (r < 0 || !(s.b & MNT_RDONLY)) return r;
-  // Read-only through mount_setattr(2): unlike a MS_REMOUNT it leaves the other flags alone,
-  // which in a user namespace may be locked (nosuid, nodev, noexec of the source).
-  fd = Target(ctx, s, sysid);
-  if (fd < 0) return fd;
-  *sysid = SYS_MOUNT_SETATTR;
-  r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
-              MOUNT_ATTR_RDONLY, 0);
-  sc(__NR_close, fd);
-  return r;
+  return r < 0 ? r : ReadOnly(ctx, s, sysid);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ export interface NativeConstants {
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
-  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL', number>>;
+  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL' | 'MNT_FROM_TREE', number>>;
   readonly MS_NOATIME: number;
   readonly MS_RELATIME: number;
   readonly MS_STRICTATIME: number;
@@ -241,6 +241,8 @@ export interface SpawnMaps {
   /** helper mode: argv of newuidmap and newgidmap without the pid, e.g. ['/usr/bin/newuidmap', '0', '1000', '1', ...]. */
   uidHelper?: string[];
   gidHelper?: string[];
+  /** Sources of idmapped volumes: the parent makes their trees after writing the maps. */
+  idmapSources?: string[];
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -26,8 +26,13 @@ export type RootfsSpec =
 
 /** One mount of a container, applied in order after the root and the defaults. */
 export type ContainerMount =
-  /** Bind a host path (a volume). Recursive unless `recursive: false`. */
-  | { type: 'bind'; source: string; target: string; readOnly?: boolean; recursive?: boolean }
+  /**
+   * Bind a host path (a volume). Recursive unless `recursive: false`. `idmap: true` makes it
+   * an idmapped mount (mount_setattr(2) `MOUNT_ATTR_IDMAP`) through the container's user
+   * namespace: files show inside with the owners they have on disk (needs root, a new user
+   * namespace, and a filesystem that supports idmapped mounts).
+   */
+  | { type: 'bind'; source: string; target: string; readOnly?: boolean; recursive?: boolean; idmap?: boolean }
   /** A tmpfs. `size` in bytes or with a suffix ('64m'), `mode` as a number. */
   | { type: 'tmpfs'; target: string; size?: number | string; mode?: number; readOnly?: boolean }
   /** proc, sysfs, mqueue or devpts with default options. */
@@ -45,6 +50,8 @@ export interface ContainerOptions {
 
 /** What the plan needs to know about the namespaces. @internal */
 export interface ContainerContext {
+  /** Filled in: the sources of idmapped volumes, in the order their steps use them. */
+  idmapSources: string[];
   newUser: boolean;
   newPid: boolean;
   newNet: boolean;
@@ -129,6 +136,8 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
         case 'bind': {
           const source = absPath(`${n}.source`, m.source);
           if (!existsSync(source)) throw invalidArgValue(`${n}.source`, m.source, 'does not exist');
+          if (m.idmap !== undefined && typeof m.idmap !== 'boolean') throw invalidArgType(`${n}.idmap`, 'of type boolean', m.idmap);
+          if (m.idmap && process.geteuid!() !== 0) throw invalidArgValue(`${n}.idmap`, true, 'needs root (the kernel wants CAP_SYS_ADMIN over the source mount)');
           return { ...m, source, target };
         }
         case 'tmpfs': {
@@ -221,6 +230,13 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
     switch (m.type) {
       case 'bind': {
         const isDir = statSync(m.source).isDirectory();
+        if (m.idmap) {
+          // The parent makes the idmapped tree once the user namespace has its maps; the child
+          // attaches tree number k here (csrc/spawn.cc IdmapTrees, child_fs.cc MNT_FROM_TREE).
+          const k = ctx.idmapSources.push(m.source) - 1;
+          plan.mount(null, m.target, null, k, null, IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE, 'mounts', m.target);
+          break;
+        }
         const rec = m.recursive === false ? 0 : K.MS_REC;
         plan.mount(host(m.source), m.target, null, K.MS_BIND | rec, null, IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0), 'mounts', m.target);
         break;

@@ -5,9 +5,9 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { invalidArgType, invalidArgValue, nsboxError, outOfRange, SysError } from '../errors.js';
-import { K, native, type SpawnMaps } from '../native.js';
+import { K, native } from '../native.js';
 import { NsboxChild, signalNumber } from './child.js';
-import { resolveIdMaps, type IdMapping, type SetgroupsPolicy } from './idmap.js';
+import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace, openNamespace } from './namespace.js';
 import { PlanBuilder } from './plan.js';
 import { checkStdio, prepareStdio, releaseStdio, wrapEnd, type StdioOptions, type StdioSource } from './stdio.js';
@@ -85,7 +85,7 @@ export interface SpawnOptions {
 
 /** Which syscall of a filesystem step failed (csrc/plan.h SysId). */
 const SYSCALL_OF: Readonly<Record<number, string>> = {
-  1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write',
+  1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write', 12: 'move_mount',
 };
 
 const KNOWN = new Set<string>([
@@ -122,7 +122,7 @@ interface Checked {
   join: Map<NamespaceType, Namespace | number>;
   o: SpawnOptions;
   stdio: Map<number, StdioSource>;
-  maps: SpawnMaps | null;
+  maps: ResolvedMaps | null;
   killSignal: number;
   container: ContainerOptions | null;
 }
@@ -194,7 +194,7 @@ function check(command: unknown, args: unknown, options: unknown): Checked {
   const killSignal = signalNumber(o.killSignal, 'options.killSignal');
   const stdio = checkStdio(o.stdio, o.fds);
 
-  let maps: SpawnMaps | null = null;
+  let maps: ResolvedMaps | null = null;
   if (newNs.has('user')) maps = resolveIdMaps(o, process.geteuid!(), process.getegid!());
   else for (const k of ['uidMap', 'gidMap', 'setgroups'] as const) {
     if (o[k] !== undefined) throw invalidArgValue(`options.${k}`, o[k], "needs 'user' in options.namespaces");
@@ -212,6 +212,16 @@ function check(command: unknown, args: unknown, options: unknown): Checked {
     if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
   }
   return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container };
+}
+
+/** The id-map handshake, then the switch to mapped ids when the caller's are not mapped. */
+function userns(plan: PlanBuilder, maps: ResolvedMaps): void {
+  plan.usernsSync();
+  if (maps.switchGid !== undefined) {
+    if (!maps.denySetgroups) plan.setgroups([]);
+    plan.setgid(maps.switchGid);
+  }
+  if (maps.switchUid !== undefined) plan.setuid(maps.switchUid);
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -263,7 +273,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const newFlags = [...c.newNs].reduce((f, t) => f | CLONE_FLAG[t], 0);
     if (c.join.size === 0) {
       plan.cloneFlags = newFlags;
-      if (c.newNs.has('user')) plan.usernsSync();
+      if (c.newNs.has('user')) userns(plan, c.maps!);
     } else {
       for (const t of NAMESPACE_TYPES) {
         const j = c.join.get(t);
@@ -276,7 +286,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       const forkFlags = newFlags & (K.CLONE_NEWPID | K.CLONE_NEWTIME);
       const unshareFlags = newFlags & ~forkFlags;
       if (unshareFlags) plan.unshare(unshareFlags);
-      if (c.newNs.has('user')) plan.usernsSync();
+      if (c.newNs.has('user')) userns(plan, c.maps!);
       if (forkFlags || c.join.has('pid') || c.join.has('time')) plan.fork(forkFlags);
     }
     if (o.detached) plan.setsid();
@@ -287,13 +297,20 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
     if (c.container) {
+      const idmapSources: string[] = [];
       addContainerSteps(plan, c.container, {
+        idmapSources,
         newUser: c.newNs.has('user') || c.join.has('user'),
         newPid: c.newNs.has('pid'),
         newNet: c.newNs.has('net'),
         newIpc: c.newNs.has('ipc'),
         root: process.geteuid!() === 0,
       });
+      if (idmapSources.length > 0) {
+        if (!c.maps || !c.newNs.has('user')) throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");
+        if (idmapSources.length > 8) throw invalidArgValue('options.mounts', o.mounts, 'has more than 8 idmapped volumes');
+        c.maps.idmapSources = idmapSources;
+      }
     }
     if (o.cwd !== undefined) plan.chdir(o.cwd);
     if (o.groups !== undefined) plan.setgroups(o.groups);
