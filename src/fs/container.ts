@@ -15,28 +15,68 @@ import { invalidArgType, invalidArgValue } from '../errors.js';
 import { K } from '../native.js';
 import type { PlanBuilder } from '../namespaces/plan.js';
 
-/** The container's root filesystem. */
-export type RootfsSpec =
-  /** A directory, bound (recursively) as the root. */
-  | string
-  /** The host's /usr, /bin, /sbin, /lib*, /etc read-only on a fresh tmpfs. */
-  | 'host'
-  /** An overlay: `layers` bottom first; `upper`/`work` kept on disk, or a throw-away tmpfs upper when omitted. */
-  | { layers: string[]; upper?: string; work?: string };
+/** An overlay root: image layers with a writable layer on top. */
+export interface OverlayRootfs {
+  /** Lower layers, bottom first (as images stack them). */
+  layers: string[];
+  /** The writable layer, kept on disk; omitted: a throw-away tmpfs upper. */
+  upper?: string;
+  /** overlayfs's work directory, on the same filesystem as `upper` (given with it). */
+  work?: string;
+}
+
+/**
+ * The container's root filesystem: a directory (bound recursively as the root), `'host'` (the
+ * host's /usr, /bin, /sbin, /lib*, /etc read-only on a fresh tmpfs), or an overlay of layers.
+ */
+export type RootfsSpec = string | 'host' | OverlayRootfs;
+
+/** A volume: a host path bound into the container. */
+export interface BindMount {
+  /** Discriminant. */
+  type: 'bind';
+  /** The host path (a directory or a file). */
+  source: string;
+  /** Where it appears inside (absolute; created if missing, as a directory or file like the source). */
+  target: string;
+  /** Read-only (mount_setattr `MOUNT_ATTR_RDONLY`). */
+  readOnly?: boolean;
+  /** Include the submounts of `source` (default true). */
+  recursive?: boolean;
+  /**
+   * An idmapped mount (mount_setattr(2) `MOUNT_ATTR_IDMAP`) through the container's user
+   * namespace: files show inside with the owners they have on disk. Needs root, a new user
+   * namespace, and a filesystem that supports idmapped mounts.
+   */
+  idmap?: boolean;
+}
+
+/** A fresh tmpfs inside the container. */
+export interface TmpfsMount {
+  /** Discriminant. */
+  type: 'tmpfs';
+  /** Where (absolute; created if missing). */
+  target: string;
+  /** Size in bytes, or with a suffix: '64m', '1g', '50%'. */
+  size?: number | string;
+  /** Mode of its root directory, e.g. 0o1777. Default 0o755. */
+  mode?: number;
+  /** Mounted read-only. */
+  readOnly?: boolean;
+}
+
+/** A kernel filesystem with the options containers use. */
+export interface SpecialMount {
+  /** proc, sysfs, mqueue or devpts (a new instance). */
+  type: 'proc' | 'sysfs' | 'mqueue' | 'devpts';
+  /** Where (absolute; created if missing). */
+  target: string;
+  /** Mounted read-only. */
+  readOnly?: boolean;
+}
 
 /** One mount of a container, applied in order after the root and the defaults. */
-export type ContainerMount =
-  /**
-   * Bind a host path (a volume). Recursive unless `recursive: false`. `idmap: true` makes it
-   * an idmapped mount (mount_setattr(2) `MOUNT_ATTR_IDMAP`) through the container's user
-   * namespace: files show inside with the owners they have on disk (needs root, a new user
-   * namespace, and a filesystem that supports idmapped mounts).
-   */
-  | { type: 'bind'; source: string; target: string; readOnly?: boolean; recursive?: boolean; idmap?: boolean }
-  /** A tmpfs. `size` in bytes or with a suffix ('64m'), `mode` as a number. */
-  | { type: 'tmpfs'; target: string; size?: number | string; mode?: number; readOnly?: boolean }
-  /** proc, sysfs, mqueue or devpts with default options. */
-  | { type: 'proc' | 'sysfs' | 'mqueue' | 'devpts'; target: string; readOnly?: boolean };
+export type ContainerMount = BindMount | TmpfsMount | SpecialMount;
 
 /** The container part of the spawn options (validated). @internal */
 export interface ContainerOptions {
@@ -117,7 +157,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
       const layers = r.layers.map((l, i) => overlayPath(`options.rootfs.layers[${i}]`, hostDir(`options.rootfs.layers[${i}]`, l)));
       if (layers.length === 0 || layers.length > 500) throw invalidArgValue('options.rootfs.layers', r.layers, 'must have 1 to 500 layers');
       if ((r.upper === undefined) !== (r.work === undefined)) throw invalidArgValue('options.rootfs', r, 'needs both upper and work, or neither');
-      const spec: { layers: string[]; upper?: string; work?: string } = { layers };
+      const spec: OverlayRootfs = { layers };
       if (r.upper !== undefined) {
         spec.upper = overlayPath('options.rootfs.upper', hostDir('options.rootfs.upper', r.upper));
         spec.work = overlayPath('options.rootfs.work', hostDir('options.rootfs.work', r.work));

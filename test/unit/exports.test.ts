@@ -40,10 +40,10 @@ const TYPES = {
   ],
   cgroups: ['Cgroup2Mount', 'CurrentCgroup'],
   fs: [
-    'BindOptions', 'Cgroup2Options', 'ContainerMount', 'DevptsOptions', 'FilesystemOptions', 'FsMountOptions',
+    'BindMount', 'BindOptions', 'Cgroup2Options', 'ContainerMount', 'DevptsOptions', 'FilesystemOptions', 'FsMountOptions',
     'FsSysError', 'InNamespaceOptions', 'MountAttr', 'MountDataValue', 'MountFlag', 'MountInfoEntry', 'MountOptions',
-    'MountPropagation', 'MountSpec', 'OpenTreeOptions', 'OverlayOptions', 'ProcOptions', 'Propagation', 'RemountOptions',
-    'ResolveFlag', 'ResolveOptions', 'RootfsSpec', 'SetAttrOptions', 'Size', 'TmpfsOptions', 'UmountOptions',
+    'MountPropagation', 'MountSpec', 'OpenTreeOptions', 'OverlayOptions', 'OverlayRootfs', 'ProcOptions', 'Propagation', 'RemountOptions',
+    'ResolveFlag', 'ResolveOptions', 'RootfsSpec', 'SetAttrOptions', 'Size', 'SpecialMount', 'TmpfsMount', 'TmpfsOptions', 'UmountOptions',
     'WatchMountsOptions',
   ],
   net: [],
