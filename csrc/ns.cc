@@ -18,51 +18,12 @@
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "fd.h"
 
 namespace nsbox {
 namespace {
-
-// The cheap second check of an argument TS already validated.
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
-  if (!info[i].IsNumber()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a number argument");
-    return false;
-  }
-  *out = info[i].As<Napi::Number>().Int32Value();
-  return true;
-}
-
-bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* out) {
-  int32_t v;
-  if (!ArgInt(info, i, &v)) return false;
-  if (v < 0) {
-    ThrowType(info.Env(), "ERR_OUT_OF_RANGE", "fd must be >= 0");
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
-  if (!info[i].IsString()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a string argument");
-    return false;
-  }
-  *out = info[i].As<Napi::String>().Utf8Value();
-  return true;
-}
-
-// string | null: `present` is false for null (mount(2) accepts NULL source/fstype/data).
-bool ArgOptString(const Napi::CallbackInfo& info, size_t i, std::string* out, bool* present) {
-  if (info[i].IsNull() || info[i].IsUndefined()) {
-    *present = false;
-    return true;
-  }
-  *present = true;
-  return ArgString(info, i, out);
-}
 
 // Makes sure an fd handed to JS is close-on-exec. ioctl(NS_GET_USERNS/NS_GET_PARENT) already
 // opens its fd O_CLOEXEC (fs/nsfs.c open_related_ns), so this is normally one F_GETFD.
