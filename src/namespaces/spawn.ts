@@ -79,6 +79,12 @@ export interface SpawnOptions {
    * then appear outside).
    */
   propagation?: 'private' | 'slave' | 'shared' | 'unchanged';
+  /**
+   * Clock offsets of a new time namespace (time_namespaces(7)), in seconds (fractions and
+   * negative values allowed): CLOCK_MONOTONIC and CLOCK_BOOTTIME inside read this much
+   * more. Needs `'time'` in `namespaces`. Replaces `unshare --time --monotonic S --boottime S`.
+   */
+  timeOffsets?: { monotonic?: number; boottime?: number };
   /** With a rootfs: add /proc, /sys (ro), /dev, /dev/pts, /dev/shm, /dev/mqueue, masked and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf. Default true. */
   defaultMounts?: boolean;
 }
@@ -91,7 +97,7 @@ const SYSCALL_OF: Readonly<Record<number, string>> = {
 const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
-  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation',
+  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets',
 ]);
 
 function noNul(name: string, v: string): string {
@@ -206,12 +212,34 @@ function check(command: unknown, args: unknown, options: unknown): Checked {
     if (!['private', 'slave', 'shared', 'unchanged'].includes(o.propagation)) throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared' or 'unchanged'");
     if (!newNs.has('mnt')) throw invalidArgValue('options.propagation', o.propagation, "needs 'mnt' in options.namespaces");
   }
+  if (o.timeOffsets !== undefined) {
+    if (typeof o.timeOffsets !== 'object' || o.timeOffsets === null) throw invalidArgType('options.timeOffsets', 'an object', o.timeOffsets);
+    for (const [k, v] of Object.entries(o.timeOffsets)) {
+      if (k !== 'monotonic' && k !== 'boottime') throw invalidArgValue(`options.timeOffsets.${k}`, v, "is not a clock: use 'monotonic' or 'boottime'");
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidArgType(`options.timeOffsets.${k}`, 'a finite number of seconds', v);
+      // The kernel's bound on an offset (KTIME_SEC_MAX / 2, kernel/time/namespace.c).
+      if (Math.abs(v) > 2 ** 32) throw outOfRange(`options.timeOffsets.${k}`, 'within ±2^32 seconds', v);
+    }
+    if (!newNs.has('time')) throw invalidArgValue('options.timeOffsets', o.timeOffsets, "needs 'time' in options.namespaces");
+  }
   let container: ContainerOptions | null = null;
   if (o.rootfs !== undefined || o.mounts !== undefined || o.readOnlyRoot !== undefined || o.defaultMounts !== undefined) {
     container = checkContainer(o);
     if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
   }
   return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container };
+}
+
+/** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
+function offsetText(o: { monotonic?: number; boottime?: number }): string {
+  return (['monotonic', 'boottime'] as const)
+    .filter((k) => o[k] !== undefined)
+    .map((k) => {
+      const ns = BigInt(Math.round(o[k]! * 1e9));
+      const secs = ns >= 0n ? ns / 1_000_000_000n : -((-ns + 999_999_999n) / 1_000_000_000n);
+      return `${k} ${secs} ${ns - secs * 1_000_000_000n}\n`;
+    })
+    .join('');
 }
 
 /** The id-map handshake, then the switch to mapped ids when the caller's are not mapped. */
@@ -270,7 +298,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   try {
     // Joins first (user first, mnt last); new namespaces after them, so a new namespace is
     // owned by a joined user namespace as unshare(1) after nsenter(1) would make it.
-    const newFlags = [...c.newNs].reduce((f, t) => f | CLONE_FLAG[t], 0);
+    // A time namespace with offsets is made by unshare(2): the offsets can only be written
+    // before a process enters it, which the child then does at execve(2) (time_namespaces(7)).
+    const offsets = o.timeOffsets !== undefined;
+    const newFlags = [...c.newNs].reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
     if (c.join.size === 0) {
       plan.cloneFlags = newFlags;
       if (c.newNs.has('user')) userns(plan, c.maps!);
@@ -288,6 +319,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       if (unshareFlags) plan.unshare(unshareFlags);
       if (c.newNs.has('user')) userns(plan, c.maps!);
       if (forkFlags || c.join.has('pid') || c.join.has('time')) plan.fork(forkFlags);
+    }
+    if (offsets) {
+      plan.unshare(K.CLONE_NEWTIME);
+      plan.writeFile('/proc/self/timens_offsets', offsetText(o.timeOffsets!), 0, 'time-offsets');
     }
     if (o.detached) plan.setsid();
     if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
