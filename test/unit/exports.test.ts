@@ -36,7 +36,7 @@ const ROOT_VALUES = ['SysError', 'features'];
 const TYPES = {
   namespaces: [
     'CreatableNamespaceType', 'ExitStatus', 'IdMapping', 'NamespaceFile', 'NamespaceType', 'OpenNamespaceOptions',
-    'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType',
+    'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType', 'TimeOffsets',
   ],
   cgroups: ['Cgroup2Mount', 'CurrentCgroup'],
   fs: [
