@@ -1,0 +1,363 @@
+/**
+ * rtnetlink message bodies: ifinfomsg (links), ifaddrmsg (addresses), rtmsg (routes), with
+ * their attributes and IFLA_LINKINFO/IFLA_INFO_DATA per link kind. Encoders take resolved
+ * values (indexes, fds); decoders return the public result types. Attribute order follows
+ * iproute2's, so a request is byte-for-byte what `ip` sends (test/unit/data/ip-requests.json).
+ * @internal
+ * @module
+ */
+import { NetlinkDecodeError } from '../../errors.js';
+import { ipText, macText } from '../ip.js';
+import type { Address, IfIndex, Link, MacvlanMode, OperState, Route, Scope } from '../types.js';
+import { NL, table } from './constants.js';
+import { MessageWriter, Reader, attr, parseAttrs, type Attrs, type NlMessage } from './wire.js';
+
+const IFINFOMSG = NL.SIZEOF_IFINFOMSG;
+const IFADDRMSG = NL.SIZEOF_IFADDRMSG;
+const RTMSG = NL.SIZEOF_RTMSG;
+
+export const MACVLAN_MODES = table<MacvlanMode>({
+  private: NL.MACVLAN_MODE_PRIVATE,
+  vepa: NL.MACVLAN_MODE_VEPA,
+  bridge: NL.MACVLAN_MODE_BRIDGE,
+  passthru: NL.MACVLAN_MODE_PASSTHRU,
+  source: NL.MACVLAN_MODE_SOURCE,
+});
+
+export const SCOPES = table<Scope>({
+  global: NL.RT_SCOPE_UNIVERSE,
+  site: NL.RT_SCOPE_SITE,
+  link: NL.RT_SCOPE_LINK,
+  host: NL.RT_SCOPE_HOST,
+  nowhere: NL.RT_SCOPE_NOWHERE,
+});
+
+const OPER_STATES = table<OperState>({
+  unknown: NL.IF_OPER_UNKNOWN,
+  notpresent: NL.IF_OPER_NOTPRESENT,
+  down: NL.IF_OPER_DOWN,
+  lowerlayerdown: NL.IF_OPER_LOWERLAYERDOWN,
+  testing: NL.IF_OPER_TESTING,
+  dormant: NL.IF_OPER_DORMANT,
+  up: NL.IF_OPER_UP,
+});
+
+type Protocol = 'kernel' | 'boot' | 'static';
+const PROTOCOLS = table<Protocol>({ kernel: NL.RTPROT_KERNEL, boot: NL.RTPROT_BOOT, static: NL.RTPROT_STATIC });
+
+type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit';
+const ROUTE_TYPES = table<RouteType>({
+  unicast: NL.RTN_UNICAST,
+  local: NL.RTN_LOCAL,
+  broadcast: NL.RTN_BROADCAST,
+  anycast: NL.RTN_ANYCAST,
+  multicast: NL.RTN_MULTICAST,
+  blackhole: NL.RTN_BLACKHOLE,
+  unreachable: NL.RTN_UNREACHABLE,
+  prohibit: NL.RTN_PROHIBIT,
+});
+
+/** Interface flags by name, in the order `ip link` prints them. */
+const IFF_NAMES: ReadonlyArray<[string, number]> = [
+  ['LOOPBACK', NL.IFF_LOOPBACK],
+  ['BROADCAST', NL.IFF_BROADCAST],
+  ['POINTOPOINT', NL.IFF_POINTOPOINT],
+  ['MULTICAST', NL.IFF_MULTICAST],
+  ['NOARP', NL.IFF_NOARP],
+  ['PROMISC', NL.IFF_PROMISC],
+  ['UP', NL.IFF_UP],
+  ['LOWER_UP', NL.IFF_LOWER_UP],
+];
+
+// ---------------------------------------------------------------------------------- links
+
+function ifinfomsg(w: MessageWriter, index = 0, flags = 0, change = 0, family = NL.AF_UNSPEC): void {
+  w.u8(family).u8(0).u16(0).i32(index).u32(flags).u32(change);
+}
+
+/** A link to create, with every name already resolved to an index and netns to an fd. */
+export interface NewLinkRequest {
+  name: string;
+  kind: 'veth' | 'bridge' | 'dummy' | 'macvlan' | 'vlan';
+  up?: boolean;
+  mtu?: number;
+  mac?: Buffer;
+  master?: number;
+  /** IFLA_LINK: the parent of a macvlan or vlan. */
+  parent?: number;
+  macvlanMode?: number;
+  vlanId?: number;
+  peer?: { name: string; mtu?: number; mac?: Buffer; netnsFd?: number };
+}
+
+function linkCommon(w: MessageWriter, name: string, mtu?: number, mac?: Buffer): void {
+  w.attrString(NL.IFLA_IFNAME, name);
+  if (mtu !== undefined) w.attrU32(NL.IFLA_MTU, mtu);
+  if (mac !== undefined) w.attr(NL.IFLA_ADDRESS, mac);
+}
+
+/** RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: `ip link add`. */
+export function encodeNewLink(r: NewLinkRequest): MessageWriter {
+  const w = new MessageWriter(NL.RTM_NEWLINK, NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_EXCL | NL.NLM_F_CREATE);
+  ifinfomsg(w, 0, r.up ? NL.IFF_UP : 0, r.up ? NL.IFF_UP : 0);
+  if (r.parent !== undefined) w.attrU32(NL.IFLA_LINK, r.parent);
+  linkCommon(w, r.name, r.mtu, r.mac);
+  if (r.master !== undefined) w.attrU32(NL.IFLA_MASTER, r.master);
+  w.begin(NL.IFLA_LINKINFO).attrString(NL.IFLA_INFO_KIND, r.kind);
+  if (r.kind === 'veth' && r.peer) {
+    w.begin(NL.IFLA_INFO_DATA).begin(NL.VETH_INFO_PEER);
+    ifinfomsg(w);
+    linkCommon(w, r.peer.name, r.peer.mtu, r.peer.mac);
+    if (r.peer.netnsFd !== undefined) w.attrU32(NL.IFLA_NET_NS_FD, r.peer.netnsFd);
+    w.end().end();
+  } else if (r.kind === 'macvlan' && r.macvlanMode !== undefined) {
+    w.begin(NL.IFLA_INFO_DATA).attrU32(NL.IFLA_MACVLAN_MODE, r.macvlanMode).end();
+  } else if (r.kind === 'vlan' && r.vlanId !== undefined) {
+    w.begin(NL.IFLA_INFO_DATA).attrU16(NL.IFLA_VLAN_ID, r.vlanId).end();
+  }
+  w.end();
+  return w;
+}
+
+/** Changes to a link by index (`ip link set`). */
+export interface SetLinkRequest {
+  index: number;
+  up?: boolean;
+  mtu?: number;
+  name?: string;
+  mac?: Buffer;
+  /** 0 detaches (`nomaster`). */
+  master?: number;
+  netnsFd?: number;
+}
+
+/** RTM_NEWLINK without NLM_F_CREATE on an existing index: `ip link set`. */
+export function encodeSetLink(r: SetLinkRequest): MessageWriter {
+  const w = new MessageWriter(NL.RTM_NEWLINK, NL.NLM_F_REQUEST | NL.NLM_F_ACK);
+  const change = r.up === undefined ? 0 : NL.IFF_UP;
+  ifinfomsg(w, r.index, r.up ? NL.IFF_UP : 0, change);
+  if (r.name !== undefined) w.attrString(NL.IFLA_IFNAME, r.name);
+  if (r.mtu !== undefined) w.attrU32(NL.IFLA_MTU, r.mtu);
+  if (r.mac !== undefined) w.attr(NL.IFLA_ADDRESS, r.mac);
+  if (r.master !== undefined) w.attrU32(NL.IFLA_MASTER, r.master);
+  if (r.netnsFd !== undefined) w.attrU32(NL.IFLA_NET_NS_FD, r.netnsFd);
+  return w;
+}
+
+/** RTM_GETLINK: a dump (no target), or one link by index or name. */
+export function encodeGetLink(target?: { index: number } | { name: string }): MessageWriter {
+  const dump = target === undefined;
+  const w = new MessageWriter(NL.RTM_GETLINK, NL.NLM_F_REQUEST | (dump ? NL.NLM_F_DUMP : 0));
+  ifinfomsg(w, target && 'index' in target ? target.index : 0);
+  if (target && 'name' in target) w.attrString(NL.IFLA_IFNAME, target.name);
+  return w;
+}
+
+/** RTM_DELLINK by index. */
+export function encodeDelLink(index: number): MessageWriter {
+  const w = new MessageWriter(NL.RTM_DELLINK, NL.NLM_F_REQUEST | NL.NLM_F_ACK);
+  ifinfomsg(w, index);
+  return w;
+}
+
+function flagNames(flags: number): string[] {
+  return IFF_NAMES.filter(([, bit]) => flags & bit).map(([n]) => n);
+}
+
+/** Decodes an RTM_NEWLINK/RTM_DELLINK body into a {@link Link}. */
+export function decodeLink(msg: NlMessage): Link {
+  const base = msg.offset + NL.SIZEOF_NLMSGHDR;
+  const r = new Reader(msg.body, base);
+  if (msg.body.length < IFINFOMSG) throw new NetlinkDecodeError(`ifinfomsg needs ${IFINFOMSG} bytes, got ${msg.body.length}`, base);
+  const index = r.i32(4) as IfIndex;
+  const flags = r.u32(8);
+  const a = parseAttrs(msg.body, IFINFOMSG, base);
+  const name = attr.str(a, NL.IFLA_IFNAME);
+  if (name === undefined) throw new NetlinkDecodeError('link message without IFLA_IFNAME', base);
+  const common = {
+    index,
+    name,
+    up: (flags & NL.IFF_UP) !== 0,
+    lowerUp: (flags & NL.IFF_LOWER_UP) !== 0,
+    flags: flagNames(flags),
+    mtu: attr.u32(a, NL.IFLA_MTU) ?? 0,
+    operState: OPER_STATES.byNumber.get(attr.u8(a, NL.IFLA_OPERSTATE) ?? NL.IF_OPER_UNKNOWN) ?? 'unknown',
+  } as Omit<Extract<Link, { kind: 'device' }>, 'kind'>;
+  const mac = a.get(NL.IFLA_ADDRESS);
+  if (mac !== undefined && mac.length > 0) common.mac = macText(mac);
+  const master = attr.u32(a, NL.IFLA_MASTER);
+  if (master !== undefined && master !== 0) common.master = master as IfIndex;
+  const link = attr.u32(a, NL.IFLA_LINK);
+  if (link !== undefined && link !== 0 && link !== index) common.link = link as IfIndex;
+  const nsid = attr.i32(a, NL.IFLA_LINK_NETNSID);
+  if (nsid !== undefined) common.linkNetnsId = nsid;
+  const info = attr.nested(a, NL.IFLA_LINKINFO);
+  const kind = info ? attr.str(info, NL.IFLA_INFO_KIND) : undefined;
+  const data: Attrs | undefined = info ? attr.nested(info, NL.IFLA_INFO_DATA) : undefined;
+  switch (kind) {
+    case undefined:
+      return { kind: 'device', ...common };
+    case 'veth':
+    case 'bridge':
+    case 'dummy':
+      return { kind, ...common };
+    case 'macvlan': {
+      const m = data ? attr.u32(data, NL.IFLA_MACVLAN_MODE) : undefined;
+      const mode = m === undefined ? undefined : MACVLAN_MODES.byNumber.get(m);
+      return mode === undefined ? { kind, ...common } : { kind, ...common, mode };
+    }
+    case 'vlan':
+      return { kind, ...common, id: (data ? attr.u16(data, NL.IFLA_VLAN_ID) : undefined) ?? 0 };
+    default:
+      return { kind: 'other', type: kind, ...common };
+  }
+}
+
+// ------------------------------------------------------------------------------ addresses
+
+/** An address to add or delete, resolved. */
+export interface AddressRequest {
+  family: number;
+  index: number;
+  prefix: number;
+  local: Buffer;
+  broadcast?: Buffer;
+  label?: string;
+  scope?: number;
+}
+
+/** RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) or RTM_DELADDR: `ip addr add|del`. */
+export function encodeAddress(add: boolean, r: AddressRequest): MessageWriter {
+  const flags = NL.NLM_F_REQUEST | NL.NLM_F_ACK | (add ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : 0);
+  const w = new MessageWriter(add ? NL.RTM_NEWADDR : NL.RTM_DELADDR, flags);
+  w.u8(r.family).u8(r.prefix).u8(0).u8(r.scope ?? 0).u32(r.index);
+  w.attr(NL.IFA_LOCAL, r.local);
+  if (r.label !== undefined) w.attrString(NL.IFA_LABEL, r.label);
+  if (r.broadcast !== undefined) w.attr(NL.IFA_BROADCAST, r.broadcast);
+  w.attr(NL.IFA_ADDRESS, r.local);
+  return w;
+}
+
+/** RTM_GETADDR dump of one family or all. */
+export function encodeGetAddresses(family = NL.AF_UNSPEC): MessageWriter {
+  const w = new MessageWriter(NL.RTM_GETADDR, NL.NLM_F_REQUEST | NL.NLM_F_DUMP);
+  w.u8(family).u8(0).u8(0).u8(0).u32(0);
+  return w;
+}
+
+function family(n: number, base: number): 4 | 6 {
+  if (n === NL.AF_INET) return 4;
+  if (n === NL.AF_INET6) return 6;
+  throw new NetlinkDecodeError(`address family ${n} is neither AF_INET nor AF_INET6`, base);
+}
+
+function addrText(b: Buffer | undefined, fam: 4 | 6, base: number): string | undefined {
+  if (b === undefined) return undefined;
+  if (b.length !== (fam === 4 ? 4 : 16)) throw new NetlinkDecodeError(`IPv${fam} address attribute of ${b.length} bytes`, base);
+  return ipText(b);
+}
+
+/** Decodes an RTM_NEWADDR/RTM_DELADDR body into an {@link Address}. */
+export function decodeAddress(msg: NlMessage): Address {
+  const base = msg.offset + NL.SIZEOF_NLMSGHDR;
+  if (msg.body.length < IFADDRMSG) throw new NetlinkDecodeError(`ifaddrmsg needs ${IFADDRMSG} bytes, got ${msg.body.length}`, base);
+  const r = new Reader(msg.body, base);
+  const fam = family(r.u8(0), base);
+  const prefixLength = r.u8(1);
+  const scopeN = r.u8(3);
+  const a = parseAttrs(msg.body, IFADDRMSG, base);
+  const local = addrText(a.get(NL.IFA_LOCAL), fam, base);
+  const peerAddr = addrText(a.get(NL.IFA_ADDRESS), fam, base);
+  const address = local ?? peerAddr;
+  if (address === undefined) throw new NetlinkDecodeError('address message without IFA_LOCAL or IFA_ADDRESS', base);
+  const out: Address = {
+    family: fam,
+    index: r.u32(4) as IfIndex,
+    address,
+    prefixLength,
+    cidr: `${address}/${prefixLength}`,
+    scope: SCOPES.byNumber.get(scopeN) ?? scopeN,
+    flags: attr.u32(a, NL.IFA_FLAGS) ?? r.u8(2),
+  };
+  if (peerAddr !== undefined && peerAddr !== address) out.peer = peerAddr;
+  const brd = addrText(a.get(NL.IFA_BROADCAST), fam, base);
+  if (brd !== undefined) out.broadcast = brd;
+  const label = attr.str(a, NL.IFA_LABEL);
+  if (label !== undefined) out.label = label;
+  return out;
+}
+
+// --------------------------------------------------------------------------------- routes
+
+/** A route to add, replace or delete, resolved. */
+export interface RouteRequest {
+  family: number;
+  dst?: Buffer;
+  dstLen: number;
+  gateway?: Buffer;
+  oif?: number;
+  table: number;
+  metric?: number;
+  scope?: number;
+  prefsrc?: Buffer;
+}
+
+/** RTM_NEWROUTE (`add`: CREATE|EXCL; `replace`: CREATE|REPLACE) or RTM_DELROUTE, as `ip route`. */
+export function encodeRoute(op: 'add' | 'replace' | 'del', r: RouteRequest): MessageWriter {
+  const del = op === 'del';
+  const flags =
+    NL.NLM_F_REQUEST | NL.NLM_F_ACK | (op === 'add' ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : op === 'replace' ? NL.NLM_F_CREATE | NL.NLM_F_REPLACE : 0);
+  const w = new MessageWriter(del ? NL.RTM_DELROUTE : NL.RTM_NEWROUTE, flags);
+  // iproute2's defaults: protocol boot, scope link for a route without a gateway, global
+  // otherwise; a delete matches any protocol, type and scope (RT_SCOPE_NOWHERE).
+  const scope = r.scope ?? (del ? NL.RT_SCOPE_NOWHERE : r.gateway ? NL.RT_SCOPE_UNIVERSE : NL.RT_SCOPE_LINK);
+  const bigTable = r.table > 255;
+  w.u8(r.family).u8(r.dstLen).u8(0).u8(0);
+  w.u8(bigTable ? NL.RT_TABLE_UNSPEC : r.table).u8(del ? 0 : NL.RTPROT_BOOT).u8(scope).u8(del ? 0 : NL.RTN_UNICAST);
+  w.u32(0);
+  if (bigTable) w.attrU32(NL.RTA_TABLE, r.table);
+  if (r.dst !== undefined) w.attr(NL.RTA_DST, r.dst);
+  if (r.gateway !== undefined) w.attr(NL.RTA_GATEWAY, r.gateway);
+  if (r.metric !== undefined) w.attrU32(NL.RTA_PRIORITY, r.metric);
+  if (r.prefsrc !== undefined) w.attr(NL.RTA_PREFSRC, r.prefsrc);
+  if (r.oif !== undefined) w.attrU32(NL.RTA_OIF, r.oif);
+  return w;
+}
+
+/** RTM_GETROUTE dump. */
+export function encodeGetRoutes(family = NL.AF_UNSPEC): MessageWriter {
+  const w = new MessageWriter(NL.RTM_GETROUTE, NL.NLM_F_REQUEST | NL.NLM_F_DUMP);
+  w.u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
+  return w;
+}
+
+/** Decodes an RTM_NEWROUTE/RTM_DELROUTE body into a {@link Route}. */
+export function decodeRoute(msg: NlMessage): Route {
+  const base = msg.offset + NL.SIZEOF_NLMSGHDR;
+  if (msg.body.length < RTMSG) throw new NetlinkDecodeError(`rtmsg needs ${RTMSG} bytes, got ${msg.body.length}`, base);
+  const r = new Reader(msg.body, base);
+  const fam = family(r.u8(0), base);
+  const dstLen = r.u8(1);
+  const a = parseAttrs(msg.body, RTMSG, base);
+  const dst = addrText(a.get(NL.RTA_DST), fam, base);
+  const scopeN = r.u8(6);
+  const protoN = r.u8(5);
+  const typeN = r.u8(7);
+  const out: Route = {
+    family: fam,
+    dst: dst === undefined && dstLen === 0 ? 'default' : `${dst ?? (fam === 4 ? '0.0.0.0' : '::')}/${dstLen}`,
+    table: attr.u32(a, NL.RTA_TABLE) ?? r.u8(4),
+    scope: SCOPES.byNumber.get(scopeN) ?? scopeN,
+    protocol: PROTOCOLS.byNumber.get(protoN) ?? protoN,
+    type: ROUTE_TYPES.byNumber.get(typeN) ?? typeN,
+  };
+  const gw = addrText(a.get(NL.RTA_GATEWAY), fam, base);
+  if (gw !== undefined) out.gateway = gw;
+  const oif = attr.u32(a, NL.RTA_OIF);
+  if (oif !== undefined) out.dev = oif as IfIndex;
+  const metric = attr.u32(a, NL.RTA_PRIORITY);
+  if (metric !== undefined) out.metric = metric;
+  const src = addrText(a.get(NL.RTA_PREFSRC), fam, base);
+  if (src !== undefined) out.src = src;
+  return out;
+}
