@@ -103,7 +103,8 @@ export function encodeNewLink(r: NewLinkRequest): MessageWriter {
   if (r.parent !== undefined) w.attrU32(NL.IFLA_LINK, r.parent);
   linkCommon(w, r.name, r.mtu, r.mac);
   if (r.master !== undefined) w.attrU32(NL.IFLA_MASTER, r.master);
-  w.begin(NL.IFLA_LINKINFO).attrString(NL.IFLA_INFO_KIND, r.kind);
+  // IFLA_INFO_KIND is an NLA_STRING: iproute2 sends it without the NUL, and so do we.
+  w.begin(NL.IFLA_LINKINFO).attr(NL.IFLA_INFO_KIND, Buffer.from(r.kind, 'latin1'));
   if (r.kind === 'veth' && r.peer) {
     w.begin(NL.IFLA_INFO_DATA).begin(NL.VETH_INFO_PEER);
     ifinfomsg(w);

@@ -43,6 +43,7 @@ export class RtnlSocket {
   #onEvent: ((msg: NlMessage) => void) | undefined;
   #onError: ((err: Error) => void) | undefined;
   #refd = true;
+  #portId = 0;
 
   /**
    * @param nsFd - a network namespace fd, or -1 for the caller's; the socket is made on a
@@ -53,6 +54,7 @@ export class RtnlSocket {
     this.#onEvent = onEvent;
     this.#onError = onError;
     this.#native = new native.NetlinkSocket(nsFd, groups, (dgram, errno) => this.#receive(dgram, errno));
+    this.#portId = this.#native.portId;
     if (!onEvent) this.#setRef(false);
   }
 
@@ -82,9 +84,12 @@ export class RtnlSocket {
       return;
     }
     for (const m of msgs) {
-      const p = m.seq !== 0 ? this.#pending.get(m.seq) : undefined;
+      // A reply carries our port id and the request's sequence number. A multicast
+      // notification carries the port id and sequence number of whoever caused the change
+      // (an `ip` process, or 0 for the kernel itself), so those two decide, not seq === 0.
+      const p = m.pid === this.#portId ? this.#pending.get(m.seq) : undefined;
       if (!p) {
-        if (m.seq === 0 && this.#onEvent) this.#onEvent(m);
+        if (this.#onEvent) this.#onEvent(m);
         continue;
       }
       try {
