@@ -104,6 +104,9 @@ export function macBytes(name: string, value: unknown): Buffer {
 }
 
 /** Bytes → `aa:bb:…` as `ip` prints a link-layer address. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 export function macText(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += i === 0 ? HEX[b[i]!]! : `:${HEX[b[i]!]!}`;
+  return s;
 }

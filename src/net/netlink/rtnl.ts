@@ -151,6 +151,8 @@ export function encodeGetLink(target?: { index: number } | { name: string }): Me
   const w = new MessageWriter(NL.RTM_GETLINK, NL.NLM_F_REQUEST | (dump ? NL.NLM_F_DUMP : 0));
   ifinfomsg(w, target && 'index' in target ? target.index : 0);
   if (target && 'name' in target) w.attrString(NL.IFLA_IFNAME, target.name);
+  // As `ip link show`: no statistics (half of each message, and kernel work to gather them).
+  w.attrU32(NL.IFLA_EXT_MASK, NL.RTEXT_FILTER_SKIP_STATS);
   return w;
 }
 
@@ -160,6 +162,13 @@ export function encodeDelLink(index: number): MessageWriter {
   ifinfomsg(w, index);
   return w;
 }
+
+/** The link attributes decodeLink reads (the others are bounds-checked and skipped). */
+const LINK_ATTRS: ReadonlySet<number> = new Set([
+  NL.IFLA_IFNAME, NL.IFLA_MTU, NL.IFLA_ADDRESS, NL.IFLA_MASTER, NL.IFLA_LINK, NL.IFLA_LINK_NETNSID, NL.IFLA_OPERSTATE, NL.IFLA_LINKINFO,
+]);
+
+const LINKINFO_ATTRS: ReadonlySet<number> = new Set([NL.IFLA_INFO_KIND, NL.IFLA_INFO_DATA]);
 
 function flagNames(flags: number): string[] {
   return IFF_NAMES.filter(([, bit]) => flags & bit).map(([n]) => n);
@@ -172,7 +181,7 @@ export function decodeLink(msg: NlMessage): Link {
   if (msg.body.length < IFINFOMSG) throw new NetlinkDecodeError(`ifinfomsg needs ${IFINFOMSG} bytes, got ${msg.body.length}`, base);
   const index = r.i32(4) as IfIndex;
   const flags = r.u32(8);
-  const a = parseAttrs(msg.body, IFINFOMSG, base);
+  const a = parseAttrs(msg.body, IFINFOMSG, base, LINK_ATTRS);
   const name = attr.str(a, NL.IFLA_IFNAME);
   if (name === undefined) throw new NetlinkDecodeError('link message without IFLA_IFNAME', base);
   const common = {
@@ -192,9 +201,12 @@ export function decodeLink(msg: NlMessage): Link {
   if (link !== undefined && link !== 0 && link !== index) common.link = link as IfIndex;
   const nsid = attr.i32(a, NL.IFLA_LINK_NETNSID);
   if (nsid !== undefined) common.linkNetnsId = nsid;
-  const info = attr.nested(a, NL.IFLA_LINKINFO);
+  const infoBuf = a.get(NL.IFLA_LINKINFO);
+  const info = infoBuf === undefined ? undefined : parseAttrs(infoBuf, 0, 0, LINKINFO_ATTRS);
   const kind = info ? attr.str(info, NL.IFLA_INFO_KIND) : undefined;
-  const data: Attrs | undefined = info ? attr.nested(info, NL.IFLA_INFO_DATA) : undefined;
+  // IFLA_INFO_DATA is parsed only for the kinds whose data a result carries (a bridge's has
+  // ~40 attributes nobody asked for).
+  const data = (): Attrs | undefined => (info ? attr.nested(info, NL.IFLA_INFO_DATA) : undefined);
   switch (kind) {
     case undefined:
       return { kind: 'device', ...common };
@@ -203,12 +215,14 @@ export function decodeLink(msg: NlMessage): Link {
     case 'dummy':
       return { kind, ...common };
     case 'macvlan': {
-      const m = data ? attr.u32(data, NL.IFLA_MACVLAN_MODE) : undefined;
+      const d = data();
+      const m = d ? attr.u32(d, NL.IFLA_MACVLAN_MODE) : undefined;
       const mode = m === undefined ? undefined : MACVLAN_MODES.byNumber.get(m);
       return mode === undefined ? { kind, ...common } : { kind, ...common, mode };
     }
     case 'vlan':
-      return { kind, ...common, id: (data ? attr.u16(data, NL.IFLA_VLAN_ID) : undefined) ?? 0 };
+      const d = data();
+      return { kind, ...common, id: (d ? attr.u16(d, NL.IFLA_VLAN_ID) : undefined) ?? 0 };
     default:
       return { kind: 'other', type: kind, ...common };
   }

@@ -241,17 +241,20 @@ export type Attrs = Map<number, Buffer>;
  * Parses the attributes in `buf` from `start`. A length shorter than the 4-byte attribute
  * header or overrunning `buf` is refused.
  */
-export function parseAttrs(buf: Buffer, start = 0, base = 0): Attrs {
-  const r = new Reader(buf, base);
+export function parseAttrs(buf: Buffer, start = 0, base = 0, wanted?: ReadonlySet<number>): Attrs {
   const out: Attrs = new Map();
+  const end = buf.length;
   let off = start;
-  while (off < buf.length) {
-    const len = r.u16(off, 'attribute header');
-    const type = r.u16(off + 2, 'attribute header');
+  // Every attribute's length is checked, wanted or not; only the wanted ones get a view
+  // (a link carries ~50 attributes and a 1,000-link dump would otherwise make 50,000).
+  while (off < end) {
+    if (end - off < RTATTR) throw new NetlinkDecodeError(`attribute header needs ${RTATTR} bytes, ${end - off} left`, base + off);
+    const len = LE ? buf[off]! | (buf[off + 1]! << 8) : (buf[off]! << 8) | buf[off + 1]!;
     if (len < RTATTR) throw new NetlinkDecodeError(`attribute length ${len} is shorter than its ${RTATTR}-byte header`, base + off);
-    if (len > buf.length - off) throw new NetlinkDecodeError(`attribute length ${len} overruns its container (${buf.length - off} bytes left)`, base + off);
-    out.set(type & ATTR_TYPE_MASK, buf.subarray(off + RTATTR, off + len));
-    off += Math.min(align4(len), buf.length - off);
+    if (len > end - off) throw new NetlinkDecodeError(`attribute length ${len} overruns its container (${end - off} bytes left)`, base + off);
+    const type = (LE ? buf[off + 2]! | (buf[off + 3]! << 8) : (buf[off + 2]! << 8) | buf[off + 3]!) & ATTR_TYPE_MASK;
+    if (wanted === undefined || wanted.has(type)) out.set(type, buf.subarray(off + RTATTR, off + len));
+    off += Math.min((len + 3) & ~3, end - off);
   }
   return out;
 }
