@@ -64,7 +64,7 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
  * @returns the new link as the kernel reports it.
  * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` before any
  * request; SysError (syscall `'RTM_NEWLINK'`, `ifname`, `kernelMessage`) `EEXIST`, `EPERM`,
- * `EINVAL` (e.g. a name over 15 bytes), `EOPNOTSUPP` (kind not in this kernel).
+ * `EINVAL` (e.g. a name over 15 bytes), `ENOTSUP` (EOPNOTSUPP: kind not in this kernel, `kernelMessage` "Unknown device type").
  */
 export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promise<Link> {
   if (spec === null || typeof spec !== 'object') throw invalidArgType('spec', 'of type object', spec);
