@@ -28,6 +28,7 @@
 #include "addon.h"
 #include "errors.h"
 #include "fd.h"
+#include "thread.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -90,23 +91,16 @@ void* SocketThread(void* arg) {
 }
 
 // Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
-// when nsfd is -1 (the caller's own namespace: nothing to enter). The thread starts with every
-// signal blocked, so process-directed signals go to the threads that handle them.
+// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h.
 bool RunJob(Napi::Env env, SocketJob* job) {
   if (job->nsfd < 0) {
     RunSocketJob(job);
   } else {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t thread;
-    int err = pthread_create(&thread, nullptr, SocketThread, job);
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    int err = RunOnDedicatedThread(SocketThread, job);
     if (err != 0) {
       ThrowSys(env, err, "pthread_create");
       return false;
     }
-    pthread_join(thread, nullptr);
   }
   if (job->failed) {
     ThrowSys(env, job->err, job->failed);

@@ -8,6 +8,7 @@ import { Namespace } from '../namespaces/namespace.js';
 import { NL } from './netlink/constants.js';
 import { decodeLink, encodeAddress, encodeDelLink, encodeGetLink, encodeNewLink, encodeRoute, encodeSetLink } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
+import type { NlMessage } from './netlink/wire.js';
 import { parseCidr } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
 import type { IfIndex, NetnsTarget } from './types.js';
@@ -85,20 +86,24 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
     cs = new RtnlSocket(held.fd);
     const h = hs;
     const c = cs;
-    // Host side: the veth (host end up, inner end up and inside), then the host end's index.
+    // rtnetlink handles a request inside sendto(2), in order: once RTM_NEWLINK is sent, the
+    // inner end exists, so both lookups can go out at once. Two event-loop round trips in all.
     const mk = encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer: { name: childIf, netnsFd: held.fd } });
     const made = h.request(mk, { syscall: 'RTM_NEWLINK', ifname: hostIf });
     const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
-    await made;
+    const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
+    const first = await Promise.allSettled([made, hostLink, childLink]);
+    if (first[0].status === 'rejected') throw first[0].reason;
     created = true;
-    const hostIndex = decodeLink((await hostLink)[0]!).index;
-    // Both sides at once: host address; inside, lo up, inner end up + address + default route.
-    const hostAddr = h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), { syscall: 'RTM_NEWADDR', ifname: hostIf });
-    const lo = c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' });
-    const childIndex = decodeLink((await c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }))[0]!).index;
+    for (const r of first) if (r.status === 'rejected') throw r.reason;
+    const hostIndex = decodeLink((first[1] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    const childIndex = decodeLink((first[2] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
+    // this is a no-op kept for a peer the kernel made down), its address, the default route
+    // (sent after the address, so the gateway is reachable when the kernel handles it).
     const steps = [
-      hostAddr,
-      lo,
+      h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), { syscall: 'RTM_NEWADDR', ifname: hostIf }),
+      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
       c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
       c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
       c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }),
