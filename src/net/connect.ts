@@ -41,11 +41,13 @@ export interface ConnectOptions {
 
 /** What {@link connectToHost} made. */
 export interface HostConnection {
-  /** The host end's name and index (in the caller's namespace). */
+  /** The host end's name (in the caller's namespace). */
   hostIf: string;
+  /** The host end's index. */
   hostIndex: IfIndex;
-  /** The inner end's name and index (in the target namespace). */
+  /** The inner end's name (in the target namespace). */
   childIf: string;
+  /** The inner end's index, in the target namespace. */
   childIndex: IfIndex;
 }
 

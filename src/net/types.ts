@@ -6,7 +6,10 @@
 import type { Namespace } from '../namespaces/namespace.js';
 
 /** An interface index (`ip link` prints it first), branded so it is not mixed up with other numbers. */
-export type IfIndex = number & { readonly __brand: 'IfIndex' };
+export type IfIndex = number & {
+  /** Type-level brand only; no such property exists at run time. */
+  readonly __brand: 'IfIndex';
+};
 
 /**
  * Which network namespace a call acts in: a {@link Namespace} handle (kept open by the
@@ -60,19 +63,46 @@ export interface LinkBase {
 }
 
 /** A veth end. `link` is the peer's index. */
-export interface VethLink extends LinkBase { kind: 'veth' }
+export interface VethLink extends LinkBase {
+  /** IFLA_INFO_KIND `veth`. */
+  kind: 'veth';
+}
 /** A bridge. */
-export interface BridgeLink extends LinkBase { kind: 'bridge' }
+export interface BridgeLink extends LinkBase {
+  /** IFLA_INFO_KIND `bridge`. */
+  kind: 'bridge';
+}
 /** A dummy link. */
-export interface DummyLink extends LinkBase { kind: 'dummy' }
+export interface DummyLink extends LinkBase {
+  /** IFLA_INFO_KIND `dummy`. */
+  kind: 'dummy';
+}
 /** A macvlan link on `link` (its parent). */
-export interface MacvlanLink extends LinkBase { kind: 'macvlan'; mode?: MacvlanMode }
+export interface MacvlanLink extends LinkBase {
+  /** IFLA_INFO_KIND `macvlan`. */
+  kind: 'macvlan';
+  /** IFLA_MACVLAN_MODE, when the kernel reports it. */
+  mode?: MacvlanMode;
+}
 /** An 802.1Q VLAN link on `link` (its parent). */
-export interface VlanLink extends LinkBase { kind: 'vlan'; id: number }
+export interface VlanLink extends LinkBase {
+  /** IFLA_INFO_KIND `vlan`. */
+  kind: 'vlan';
+  /** The 802.1Q VLAN id (IFLA_VLAN_ID). */
+  id: number;
+}
 /** A link with no IFLA_INFO_KIND (loopback, physical devices). */
-export interface DeviceLink extends LinkBase { kind: 'device' }
+export interface DeviceLink extends LinkBase {
+  /** No IFLA_INFO_KIND: loopback or a physical device. */
+  kind: 'device';
+}
 /** Any other kind; `type` is the kernel's IFLA_INFO_KIND (`'vxlan'`, `'tun'`, …). */
-export interface OtherLink extends LinkBase { kind: 'other'; type: string }
+export interface OtherLink extends LinkBase {
+  /** A kind nsbox does not model. */
+  kind: 'other';
+  /** The kernel's IFLA_INFO_KIND (`'vxlan'`, `'tun'`, …). */
+  type: string;
+}
 
 /** A link as the kernel reports it: a discriminated union on `kind`. */
 export type Link = VethLink | BridgeLink | DummyLink | MacvlanLink | VlanLink | DeviceLink | OtherLink;
@@ -104,15 +134,40 @@ export interface VethPeerSpec {
 }
 
 /** `ip link add NAME type veth peer name PEER [netns NS]`. */
-export interface VethSpec extends LinkSpecBase { kind: 'veth'; peer: VethPeerSpec }
+export interface VethSpec extends LinkSpecBase {
+  /** A veth pair. */
+  kind: 'veth';
+  /** The other end (VETH_INFO_PEER). */
+  peer: VethPeerSpec;
+}
 /** `ip link add NAME type bridge`. */
-export interface BridgeSpec extends LinkSpecBase { kind: 'bridge' }
+export interface BridgeSpec extends LinkSpecBase {
+  /** A bridge. */
+  kind: 'bridge';
+}
 /** `ip link add NAME type dummy`. */
-export interface DummySpec extends LinkSpecBase { kind: 'dummy' }
+export interface DummySpec extends LinkSpecBase {
+  /** A dummy link (module `dummy`; absent from some kernels). */
+  kind: 'dummy';
+}
 /** `ip link add NAME link PARENT type macvlan mode MODE`. */
-export interface MacvlanSpec extends LinkSpecBase { kind: 'macvlan'; parent: IfName; mode?: MacvlanMode }
+export interface MacvlanSpec extends LinkSpecBase {
+  /** A macvlan link. */
+  kind: 'macvlan';
+  /** The link it sits on (`link PARENT`). */
+  parent: IfName;
+  /** `mode MODE`; the kernel's default is `vepa`. */
+  mode?: MacvlanMode;
+}
 /** `ip link add NAME link PARENT type vlan id ID`. */
-export interface VlanSpec extends LinkSpecBase { kind: 'vlan'; parent: IfName; id: number }
+export interface VlanSpec extends LinkSpecBase {
+  /** An 802.1Q VLAN link (module `8021q`). */
+  kind: 'vlan';
+  /** The link it sits on (`link PARENT`). */
+  parent: IfName;
+  /** `id ID`, 0..4094. */
+  id: number;
+}
 
 /** What {@link addLink} makes: a discriminated union on `kind`. */
 export type LinkSpec = VethSpec | BridgeSpec | DummySpec | MacvlanSpec | VlanSpec;
@@ -218,7 +273,34 @@ export interface RouteQuery extends NetnsOptions {
 }
 
 /** A change reported by {@link events}. */
-export type NetEvent =
-  | { type: 'link'; action: 'new' | 'del'; link: Link }
-  | { type: 'address'; action: 'new' | 'del'; address: Address }
-  | { type: 'route'; action: 'new' | 'del'; route: Route };
+export type NetEvent = LinkEvent | AddressEvent | RouteEvent;
+
+/** A link appeared or changed (`new`) or went away (`del`). */
+export interface LinkEvent {
+  /** Discriminant. */
+  type: 'link';
+  /** RTM_NEWLINK (created or changed) or RTM_DELLINK. */
+  action: 'new' | 'del';
+  /** The link as the message described it. */
+  link: Link;
+}
+
+/** An address was added (`new`) or removed (`del`). */
+export interface AddressEvent {
+  /** Discriminant. */
+  type: 'address';
+  /** RTM_NEWADDR or RTM_DELADDR. */
+  action: 'new' | 'del';
+  /** The address. */
+  address: Address;
+}
+
+/** A route was added or changed (`new`) or removed (`del`), any table. */
+export interface RouteEvent {
+  /** Discriminant. */
+  type: 'route';
+  /** RTM_NEWROUTE or RTM_DELROUTE. */
+  action: 'new' | 'del';
+  /** The route. */
+  route: Route;
+}

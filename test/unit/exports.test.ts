@@ -51,10 +51,10 @@ const TYPES = {
     'WatchMountsOptions',
   ],
   net: [
-    'Address', 'AddressOptions', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
-    'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'Link', 'LinkBase', 'LinkChanges', 'LinkSpec', 'LinkSpecBase',
+    'Address', 'AddressEvent', 'AddressOptions', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
+    'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
     'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
-    'OtherLink', 'Route', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec',
+    'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec',
   ],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
