@@ -11,6 +11,7 @@ export { createNetns, openNetns, listNetns, deleteNetns } from './netns.js';
 export { links, link, addLink, setLink, deleteLink } from './link.js';
 export { addresses, addAddress, deleteAddress } from './address.js';
 export { routes, addRoute, replaceRoute, deleteRoute } from './route.js';
+export { neighbours, addNeighbour, replaceNeighbour, deleteNeighbour } from './neighbour.js';
 export { events, type EventsOptions, type NetEventIterator } from './events.js';
 export { connectToHost, loUp, type ConnectOptions, type HostConnection } from './connect.js';
 export { listenTcpIn, connectTcpIn } from './sockets.js';
@@ -19,5 +20,5 @@ export type {
   IfIndex, NetnsTarget, NetnsOptions, IfName, MacvlanMode, OperState, Scope, LinkBase, VethLink, BridgeLink, DummyLink,
   MacvlanLink, VlanLink, DeviceLink, OtherLink, Link, LinkSpecBase, VethPeerSpec, VethSpec, BridgeSpec, DummySpec,
   MacvlanSpec, VlanSpec, LinkSpec, LinkChanges, Address, AddressOptions, Route, RouteSpec, RouteQuery, NetEvent,
-  LinkEvent, AddressEvent, RouteEvent,
+  LinkEvent, AddressEvent, RouteEvent, Neighbour, NeighbourState, NeighbourOptions,
 } from './types.js';

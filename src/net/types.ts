@@ -304,3 +304,26 @@ export interface RouteEvent {
   /** The route. */
   route: Route;
 }
+
+/** NUD_* neighbour states (`ip neigh`'s last column). */
+export type NeighbourState = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe' | 'failed' | 'noarp' | 'permanent';
+
+/** A neighbour table entry (ARP for IPv4, NDP for IPv6), as `ip -j neigh` lists it. */
+export interface Neighbour {
+  /** 4 or 6. */
+  family: 4 | 6;
+  /** The link. */
+  index: IfIndex;
+  /** The neighbour's IP address. */
+  address: string;
+  /** Its link-layer address, when known. */
+  mac?: string;
+  /** The NUD_* state bits by name. */
+  state: NeighbourState[];
+}
+
+/** Options of {@link addNeighbour}. */
+export interface NeighbourOptions extends NetnsOptions {
+  /** `nud STATE`; default `'permanent'`, as `ip neigh add`. */
+  state?: 'permanent' | 'noarp' | 'reachable' | 'stale';
+}

@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import {
-  addAddress, addLink, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
+  addAddress, addLink, addNeighbour, deleteNeighbour, neighbours, replaceNeighbour, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
   deleteNetns, deleteRoute, events, link, links, listNetns, listenTcpIn, loUp, openNetns, replaceRoute, routes, setLink,
   type NetEvent,
 } from '../../src/net/index.js';
@@ -216,6 +216,27 @@ describe('addresses and routes', () => {
     expect(ip<IpRoute[]>('-n', a, 'route').map((r) => r.dst)).not.toContain('default');
     expect(ip<IpRoute[]>('-n', a, 'route', 'show', 'table', '1000')).toEqual([]);
     await expect(deleteRoute({ dst: 'default' }, { netns: a })).rejects.toMatchObject({ code: 'ESRCH', syscall: 'RTM_DELROUTE' });
+  });
+});
+
+describe('neighbours', () => {
+  netTest('addNeighbour/replaceNeighbour/deleteNeighbour, IPv4 and IPv6, as `ip -j neigh` sees them', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'n0', up: true, peer: { name: 'n1' } }, { netns: a });
+    await addNeighbour('n0', '10.11.0.9', '02:00:00:00:00:09', { netns: a });
+    await addNeighbour('n0', 'fd00:11::9', '02:00:00:00:00:0a', { netns: a, state: 'reachable' });
+    const w = ip<{ dst: string; dev: string; lladdr: string; state: string[] }[]>('-n', a, 'neigh', 'show', 'dev', 'n0');
+    expect(w).toContainEqual(expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:09', state: ['PERMANENT'] }));
+    expect(w).toContainEqual(expect.objectContaining({ dst: 'fd00:11::9', lladdr: '02:00:00:00:00:0a' }));
+    const ours = await neighbours({ netns: a });
+    expect(ours).toContainEqual(expect.objectContaining({ family: 4, address: '10.11.0.9', mac: '02:00:00:00:00:09', state: ['permanent'] }));
+    await expect(addNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWNEIGH' });
+    await replaceNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a });
+    expect(ip<{ dst: string; lladdr: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0')).toContainEqual(expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:0b' }));
+    await deleteNeighbour('n0', '10.11.0.9', { netns: a });
+    await deleteNeighbour('n0', 'fd00:11::9', { netns: a });
+    expect(ip<{ dst: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0').map((x) => x.dst)).not.toContain('10.11.0.9');
+    await expect(deleteNeighbour('n0', '10.11.0.9', { netns: a })).rejects.toMatchObject({ code: 'ENOENT', syscall: 'RTM_DELNEIGH' });
   });
 });
 

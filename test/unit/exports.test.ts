@@ -28,9 +28,9 @@ const VALUES = {
     'resolveInRoot', 'setPropagation', 'sysfsSpec', 'tmpfsSpec', 'umount', 'watchMounts',
   ],
   net: [
-    'NetlinkDecodeError', 'addAddress', 'addLink', 'addRoute', 'addresses', 'connectTcpIn', 'connectToHost', 'createNetns',
-    'deleteAddress', 'deleteLink', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
-    'loUp', 'openNetns', 'replaceRoute', 'routes', 'setLink',
+    'NetlinkDecodeError', 'addAddress', 'addLink', 'addNeighbour', 'addRoute', 'addresses', 'connectTcpIn', 'connectToHost', 'createNetns',
+    'deleteAddress', 'deleteLink', 'deleteNeighbour', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
+    'loUp', 'neighbours', 'openNetns', 'replaceNeighbour', 'replaceRoute', 'routes', 'setLink',
   ],
 } as const;
 /** What `nsbox` adds to the union of the modules. */
@@ -53,7 +53,7 @@ const TYPES = {
   net: [
     'Address', 'AddressEvent', 'AddressOptions', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
     'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
-    'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
+    'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'Neighbour', 'NeighbourOptions', 'NeighbourState', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
     'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec',
   ],
 } as const;

@@ -8,6 +8,7 @@ import { NETLINK_CONSTANT_NAMES, NL } from '../../src/net/netlink/constants.js';
 import {
   decodeAddress, decodeLink, decodeRoute, encodeAddress, encodeNewLink, encodeRoute, encodeSetLink,
 } from '../../src/net/netlink/rtnl.js';
+import { decodeNeighbour, encodeNeighbour } from '../../src/net/netlink/neigh.js';
 import { MessageWriter, decodeError, parseAttrs, splitMessages } from '../../src/net/netlink/wire.js';
 import { ipBytes, ipText, parseCidr } from '../../src/net/ip.js';
 
@@ -49,6 +50,10 @@ describe.skipIf(!LE)('golden bytes: the request iproute2 sends for the same comm
     const got = encodeAddress(true, { family: NL.AF_INET6, index: 11, prefix: c.prefix, local: c.bytes }).finish(0).toString('hex');
     expect(got).toBe(ipSent('ip -6 addr add fd00::5/64 dev nsbxb0'));
   });
+  test('ip neigh add 10.9.8.9 lladdr 02:00:00:00:00:09 dev lo (ifindex 1)', () => {
+    const got = encodeNeighbour('add', { family: NL.AF_INET, index: 1, dst: ipBytes('10.9.8.9')!, lladdr: Buffer.from([2, 0, 0, 0, 0, 9]), state: NL.NUD_PERMANENT }).finish(0).toString('hex');
+    expect(got).toBe(ipSent('ip neigh add 10.9.8.9 lladdr 02:00:00:00:00:09 dev lo'));
+  });
   test('ip route add 10.77.0.0/16 via 10.9.8.1 dev nsbxb0 metric 7', () => {
     const d = parseCidr('d', '10.77.0.0/16');
     const got = encodeRoute('add', { family: NL.AF_INET, dst: d.bytes, dstLen: 16, gateway: ipBytes('10.9.8.1')!, metric: 7, oif: 11, table: NL.RT_TABLE_MAIN }).finish(0).toString('hex');
@@ -84,6 +89,10 @@ describe('round trips', () => {
   test('route: table > 255, gateway, src, metric', () => {
     const r = decodeRoute(asMsg(encodeRoute('replace', { family: NL.AF_INET6, dst: ipBytes('fd00:1::')!, dstLen: 48, gateway: ipBytes('fe80::1')!, prefsrc: ipBytes('fd00::2')!, metric: 1024, oif: 2, table: 1000 }).finish(1)));
     expect(r).toEqual({ family: 6, dst: 'fd00:1::/48', gateway: 'fe80::1', src: 'fd00::2', metric: 1024, dev: 2, table: 1000, scope: 'global', protocol: 'boot', type: 'unicast' });
+  });
+  test('neighbour: IPv6 with its state', () => {
+    const n = decodeNeighbour(asMsg(encodeNeighbour('replace', { family: NL.AF_INET6, index: 4, dst: ipBytes('fd00::9')!, lladdr: Buffer.from([2, 0, 0, 0, 0, 10]), state: NL.NUD_REACHABLE }).finish(1)));
+    expect(n).toEqual({ family: 6, index: 4, address: 'fd00::9', mac: '02:00:00:00:00:0a', state: ['reachable'] });
   });
   test('route: default', () => {
     const r = decodeRoute(asMsg(encodeRoute('add', { family: NL.AF_INET, dstLen: 0, gateway: ipBytes('10.0.0.1')!, table: 254 }).finish(1)));

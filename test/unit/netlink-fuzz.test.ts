@@ -7,6 +7,7 @@ import { NL } from '../../src/net/netlink/constants.js';
 import {
   decodeAddress, decodeLink, decodeRoute, encodeAddress, encodeGetRoutes, encodeNewLink, encodeRoute, encodeSetLink,
 } from '../../src/net/netlink/rtnl.js';
+import { decodeNeighbour, encodeNeighbour } from '../../src/net/netlink/neigh.js';
 import { MessageWriter, decodeDone, decodeError, splitMessages } from '../../src/net/netlink/wire.js';
 import { ipBytes } from '../../src/net/ip.js';
 
@@ -32,6 +33,7 @@ function decodeAll(d: Buffer): number {
     else if (m.type === NL.RTM_NEWLINK || m.type === NL.RTM_DELLINK) decodeLink(m);
     else if (m.type === NL.RTM_NEWADDR || m.type === NL.RTM_DELADDR) decodeAddress(m);
     else if (m.type === NL.RTM_NEWROUTE || m.type === NL.RTM_DELROUTE) decodeRoute(m);
+    else if (m.type === NL.RTM_NEWNEIGH || m.type === NL.RTM_DELNEIGH) decodeNeighbour(m);
     n++;
   }
   return n;
@@ -50,6 +52,7 @@ function seeds(): Buffer[] {
     encodeAddress(true, { family: NL.AF_INET6, index: 2, prefix: 64, local: ipBytes('fd00::1')! }),
     encodeRoute('add', { family: NL.AF_INET, dst: ipBytes('10.1.0.0')!, dstLen: 16, gateway: ipBytes('10.0.0.254')!, oif: 2, metric: 5, table: 1000 }),
     encodeGetRoutes(),
+    encodeNeighbour('add', { family: NL.AF_INET6, index: 2, dst: ipBytes('fd00::9')!, lladdr: mac, state: NL.NUD_PERMANENT }),
     err,
   ].map((w, i) => w.finish(i + 1));
   // multi-message datagrams, like a dump
@@ -77,7 +80,7 @@ describe('decoder fuzz', () => {
         for (let j = 0; j < d.length; j++) d[j] = int(256);
         if (d.length >= 16 && rand() < 0.5) {
           d.writeUInt32LE(int(d.length + 8), 0);
-          d.writeUInt16LE([NL.RTM_NEWLINK, NL.RTM_NEWADDR, NL.RTM_NEWROUTE, NL.NLMSG_ERROR, NL.NLMSG_DONE][int(5)]!, 4);
+          d.writeUInt16LE([NL.RTM_NEWLINK, NL.RTM_NEWADDR, NL.RTM_NEWROUTE, NL.RTM_NEWNEIGH, NL.NLMSG_ERROR, NL.NLMSG_DONE][int(6)]!, 4);
         }
       } else {
         d = Buffer.from(base[int(base.length)]!);
