@@ -294,6 +294,31 @@ describe('traffic between our own namespaces', () => {
     await new Promise((r) => server.close(r));
   });
 
+  netTest('two namespaces joined through a bridge in a third: TCP echo across it', async () => {
+    const hub = netns();
+    const a = netns();
+    const b = netns();
+    await addLink({ kind: 'bridge', name: 'br0', up: true }, { netns: hub });
+    for (const [ns, port, addr] of [[a, 'pa', '10.12.0.1/24'], [b, 'pb', '10.12.0.2/24']] as const) {
+      await addLink({ kind: 'veth', name: port, master: 'br0', up: true, peer: { name: 'eth0', netns: ns } }, { netns: hub });
+      await addAddress('eth0', addr, { netns: ns });
+      await setLink('eth0', { up: true }, { netns: ns });
+    }
+    const br = await link('br0', { netns: hub });
+    expect((await links({ netns: hub })).filter((l) => l.master === br.index).map((l) => l.name).sort()).toEqual(['pa', 'pb']);
+    expect(ip<IpLink[]>('-n', hub, 'link', 'show', 'master', 'br0').map((l) => l.ifname).sort()).toEqual(['pa', 'pb']);
+    const server = await listenTcpIn(b, 0, '10.12.0.2');
+    server.on('connection', (s) => s.pipe(s));
+    const sock = await connectTcpIn(a, (server.address() as { port: number }).port, '10.12.0.2');
+    const echoed = await new Promise<string>((resolve) => {
+      sock.once('data', (d) => resolve(String(d)));
+      sock.write('across the bridge');
+    });
+    expect(echoed).toBe('across the bridge');
+    sock.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
   netTest('connectToHost(child): veth, addresses, lo up and default route in one call; the host reaches a server inside', async () => {
     const ns = netns();
     using h = openNetns(ns);

@@ -143,7 +143,7 @@ export class RtnlSocket {
     nextSeq = nextSeq >= 0x7fffffff ? 1 : nextSeq + 1;
     if (seq === 0) seq = 1;
     const buf = msg.finish(seq, 0);
-    const flags = buf.readUInt16LE(6);
+    const flags = msg.flags;
     return new Promise((resolve, reject) => {
       const errno = this.#native!.send(buf);
       if (errno !== 0) {

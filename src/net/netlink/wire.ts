@@ -35,9 +35,12 @@ export class MessageWriter {
   #buf: Buffer;
   #len = 0;
   #open: number[] = []; // offsets of nested attributes whose length is still to be written
+  /** The message's NLM_F_* flags. */
+  readonly flags: number;
 
   /** Starts a message of `type` with `flags`; `seq` and the port id are set by the socket. */
   constructor(type: number, flags: number, sizeHint = 256) {
+    this.flags = flags;
     this.#buf = Buffer.alloc(Math.max(sizeHint, 64));
     this.u32(0); // nlmsg_len, set by finish()
     this.u16(type);
