@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import {
   addAddress, addLink, addNeighbour, deleteNeighbour, neighbours, replaceNeighbour, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
@@ -348,6 +348,36 @@ describe('traffic between our own namespaces', () => {
       await deleteLink(hostIf).catch(() => undefined);
     }
     expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+  });
+});
+
+describe('any user, the caller\'s own namespace', () => {
+  testIf(tools.ip, 'needs iproute2')('links(), addresses() and routes() of the caller\'s namespace match `ip -j` (no privileges needed)', async () => {
+    expect((await links()).map((l) => [l.index, l.name])).toEqual(ip<IpLink[]>('link').map((l) => [l.ifindex, l.ifname]));
+    const ours = (await addresses()).map((a) => `${a.index} ${a.cidr}`).sort();
+    const theirs = ip<IpAddr[]>('addr').flatMap((l) => l.addr_info.map((a) => `${l.ifindex} ${a.local}/${a.prefixlen}`)).sort();
+    expect(ours).toEqual(theirs);
+    expect((await routes({ family: 4 })).map((r) => r.dst).sort()).toEqual(ip<IpRoute[]>('route').map((r) => r.dst).sort());
+  });
+
+  test('a worker thread that ends with an events() socket open and a request in flight exits cleanly', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const url = new URL('../../dist/net/index.js', import.meta.url).href;
+    const before = readdirSync('/proc/self/fd').length;
+    const w = new Worker(
+      `import { parentPort } from 'node:worker_threads';
+       const net = await import(${JSON.stringify(url)});
+       const it = net.events();
+       void it.next();
+       void net.links();
+       parentPort.postMessage((await net.links()).length);`,
+      { eval: true, type: 'module' } as never,
+    );
+    const n = await new Promise<number>((r, j) => { w.once('message', r); w.once('error', j); });
+    expect(n).toBeGreaterThan(0);
+    await w.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before);
   });
 });
 
