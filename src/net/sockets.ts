@@ -31,7 +31,10 @@ function checkHost(name: string, host: unknown): { family: number; bytes: Buffer
  * Replaces `ip netns exec NS some-server`. `port` 0 picks a free port (`server.address()`).
  * Needs whatever binding needs there (ports < 1024: CAP_NET_BIND_SERVICE) and CAP_SYS_ADMIN
  * to enter the namespace. Close the server as usual.
- * @param host - default `'0.0.0.0'`.
+ * @param netns - the namespace (a handle, a pid, or a /run/netns name).
+ * @param port - the port, 0 for any free one.
+ * @param host - the address to bind, default `'0.0.0.0'` (an IP literal: no name lookups).
+ * @param backlog - listen(2)'s backlog, default 511 as node:net.
  * @throws `ERR_OUT_OF_RANGE`/`ERR_INVALID_ARG_VALUE` before any syscall; SysError
  * (`'setns'`, `'socket'`, `'bind'` — `EADDRINUSE`, `EADDRNOTAVAIL` —, `'listen'`).
  */
@@ -62,7 +65,11 @@ export async function listenTcpIn(netns: NetnsTarget, port: number, host = '0.0.
 /**
  * A TCP connection from inside `netns` to `host:port`: the socket is made on a dedicated
  * thread in the namespace, then connected by node:net (non-blocking, in the event loop).
- * Replaces `ip netns exec NS nc HOST PORT`. Resolves once connected.
+ * Replaces `ip netns exec NS nc HOST PORT`. Resolves once connected. The TCP handshake is
+ * node:net's, in the event loop; the namespace only decides which routes and addresses apply.
+ * @param netns - the namespace (a handle, a pid, or a /run/netns name).
+ * @param port - the remote port.
+ * @param host - the remote address (an IP literal: no name lookups).
  * @throws validation errors before any syscall; SysError (`'setns'`, `'socket'`); the
  * connection's own error (`ECONNREFUSED`, `ENETUNREACH`, …) as node:net reports it.
  */

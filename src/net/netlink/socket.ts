@@ -19,7 +19,15 @@ interface Pending {
   dump: boolean;
   syscall: string;
   context: SysErrorContext;
+  /** The request, kept for a dump the kernel reports as interrupted. */
+  msg: MessageWriter;
+  /** A part carried NLM_F_DUMP_INTR: the table changed during the dump. */
+  interrupted: boolean;
+  retries: number;
 }
+
+/** How often a dump the kernel marks inconsistent (NLM_F_DUMP_INTR) is started again. */
+const DUMP_RETRIES = 5;
 
 /** What a request says about itself for its error: the operation (`'RTM_NEWLINK'`) and an interface. */
 export interface RequestInfo {
@@ -101,12 +109,17 @@ export class RtnlSocket {
         } else if (m.type === NL.NLMSG_DONE) {
           const e = decodeDone(m);
           this.#settle(m.seq);
-          if (e.error === 0) p.resolve(p.parts);
+          if (e.error === 0 && (p.interrupted || m.flags & NL.NLM_F_DUMP_INTR) && p.retries < DUMP_RETRIES) {
+            // The table changed while it was dumped, so the parts may be inconsistent
+            // (netlink(7) NLM_F_DUMP_INTR): dump again, as `ip` would advise.
+            this.#send(p.msg, { ...p, parts: [], interrupted: false, retries: p.retries + 1 });
+          } else if (e.error === 0) p.resolve(p.parts);
           else p.reject(toSysError(e, { syscall: p.syscall, ...p.context }));
         } else if (m.type === NL.NLMSG_NOOP) {
           // nothing
         } else {
           p.parts.push(m);
+          if (m.flags & NL.NLM_F_DUMP_INTR) p.interrupted = true;
           if (!p.dump && !(m.flags & NL.NLM_F_MULTI)) {
             // A single reply (RTM_GETLINK by name) ends the request; no ACK follows.
             this.#settle(m.seq);
@@ -139,22 +152,30 @@ export class RtnlSocket {
    */
   request(msg: MessageWriter, info: RequestInfo): Promise<NlMessage[]> {
     if (!this.#native) return Promise.reject(handleClosed('netlink socket'));
+    return new Promise((resolve, reject) => {
+      const context: SysErrorContext = {};
+      if (info.ifname !== undefined) context.ifname = info.ifname;
+      const dump = (msg.flags & NL.NLM_F_DUMP) === NL.NLM_F_DUMP;
+      this.#send(msg, { resolve, reject, parts: [], dump, syscall: info.syscall, context, msg, interrupted: false, retries: 0 });
+    });
+  }
+
+  /** Numbers and sends `msg`, registering `p` under its sequence number. */
+  #send(msg: MessageWriter, p: Pending): void {
+    if (!this.#native) {
+      p.reject(handleClosed('netlink socket'));
+      return;
+    }
     let seq = nextSeq;
     nextSeq = nextSeq >= 0x7fffffff ? 1 : nextSeq + 1;
     if (seq === 0) seq = 1;
-    const buf = msg.finish(seq, 0);
-    const flags = msg.flags;
-    return new Promise((resolve, reject) => {
-      const errno = this.#native!.send(buf);
-      if (errno !== 0) {
-        reject(new SysError(errno, 'sendto'));
-        return;
-      }
-      const context: SysErrorContext = {};
-      if (info.ifname !== undefined) context.ifname = info.ifname;
-      this.#pending.set(seq, { resolve, reject, parts: [], dump: (flags & NL.NLM_F_DUMP) === NL.NLM_F_DUMP, syscall: info.syscall, context });
-      this.#setRef(true);
-    });
+    const errno = this.#native.send(msg.finish(seq, 0));
+    if (errno !== 0) {
+      p.reject(new SysError(errno, 'sendto'));
+      return;
+    }
+    this.#pending.set(seq, p);
+    this.#setRef(true);
   }
 
   /** Keeps (true) or stops (false) the event loop alive for this socket's multicast events. */
