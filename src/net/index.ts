@@ -13,7 +13,7 @@ export { addresses, addAddress, deleteAddress } from './address.js';
 export { routes, addRoute, replaceRoute, deleteRoute } from './route.js';
 export { neighbours, addNeighbour, replaceNeighbour, deleteNeighbour } from './neighbour.js';
 export { events, type EventsOptions, type NetEventIterator } from './events.js';
-export { connectToHost, loUp, type ConnectOptions, type HostConnection } from './connect.js';
+export { connectToHost, connectToBridge, loUp, type ConnectOptions, type HostConnection, type BridgeConnectOptions, type BridgeConnection } from './connect.js';
 export { listenTcpIn, connectTcpIn } from './sockets.js';
 export { NetlinkDecodeError } from '../errors.js';
 export type {

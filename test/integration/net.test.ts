@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import {
-  addAddress, addLink, addNeighbour, deleteNeighbour, neighbours, replaceNeighbour, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
+  addAddress, addLink, connectToBridge, addNeighbour, deleteNeighbour, neighbours, replaceNeighbour, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
   deleteNetns, deleteRoute, events, link, links, listNetns, listenTcpIn, loUp, openNetns, replaceRoute, routes, setLink,
   type NetEvent,
 } from '../../src/net/index.js';
@@ -317,6 +317,47 @@ describe('traffic between our own namespaces', () => {
     expect(echoed).toBe('across the bridge');
     sock.destroy();
     await new Promise((r) => server.close(r));
+  });
+
+  netTest('connectToBridge: two namespaces on one bridge in the caller\'s namespace, TCP between them and to the bridge', async () => {
+    const bridge = `nsbx${id()}`;
+    const [a, b] = [netns(), netns()];
+    using ha = openNetns(a);
+    using hb = openNetns(b);
+    const hostEnds: string[] = [];
+    try {
+      const ca = await connectToBridge(ha, { bridge, bridgeAddress: '10.13.0.1/24', childAddress: '10.13.0.2/24', gateway: '10.13.0.1' });
+      const cb = await connectToBridge(hb, { bridge, childAddress: '10.13.0.3/24', gateway: '10.13.0.1' });
+      hostEnds.push(ca.hostIf, cb.hostIf);
+      expect(ca.bridgeCreated).toBe(true);
+      expect(cb.bridgeCreated).toBe(false);
+      expect(cb.bridgeIndex).toBe(ca.bridgeIndex);
+      expect(ip<IpLink[]>('link', 'show', 'master', bridge).map((l) => l.ifname).sort()).toEqual([ca.hostIf, cb.hostIf].sort());
+      expect(ip<IpRoute[]>('-n', b, 'route')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.13.0.1', dev: 'eth0' }));
+      const server = await listenTcpIn(hb, 0, '10.13.0.3');
+      server.on('connection', (s) => s.pipe(s));
+      const port = (server.address() as { port: number }).port;
+      const sock = await connectTcpIn(ha, port, '10.13.0.3');
+      const echoed = await new Promise<string>((resolve) => {
+        sock.once('data', (d) => resolve(String(d)));
+        sock.write('bridged');
+      });
+      expect(echoed).toBe('bridged');
+      sock.destroy();
+      // and from the caller's namespace, through the bridge's address
+      const { connect } = await import('node:net');
+      const fromHost = await new Promise<string>((resolve, reject) => {
+        const s = connect(port, '10.13.0.3', () => s.write('host'));
+        s.once('data', (d) => { resolve(String(d)); s.destroy(); }).on('error', reject);
+      });
+      expect(fromHost).toBe('host');
+      await new Promise((r) => server.close(r));
+    } finally {
+      for (const h of hostEnds) await deleteLink(h).catch(() => undefined);
+      await deleteLink(bridge).catch(() => undefined);
+    }
+    const left = ip<IpLink[]>('link').map((l) => l.ifname);
+    for (const n of [bridge, ...hostEnds]) expect(left).not.toContain(n);
   });
 
   netTest('connectToHost(child): veth, addresses, lo up and default route in one call; the host reaches a server inside', async () => {

@@ -28,7 +28,7 @@ const VALUES = {
     'resolveInRoot', 'setPropagation', 'sysfsSpec', 'tmpfsSpec', 'umount', 'watchMounts',
   ],
   net: [
-    'NetlinkDecodeError', 'addAddress', 'addLink', 'addNeighbour', 'addRoute', 'addresses', 'connectTcpIn', 'connectToHost', 'createNetns',
+    'NetlinkDecodeError', 'addAddress', 'addLink', 'addNeighbour', 'addRoute', 'addresses', 'connectTcpIn', 'connectToBridge', 'connectToHost', 'createNetns',
     'deleteAddress', 'deleteLink', 'deleteNeighbour', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
     'loUp', 'neighbours', 'openNetns', 'replaceNeighbour', 'replaceRoute', 'routes', 'setLink',
   ],
@@ -51,7 +51,7 @@ const TYPES = {
     'WatchMountsOptions',
   ],
   net: [
-    'Address', 'AddressEvent', 'AddressOptions', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
+    'Address', 'AddressEvent', 'AddressOptions', 'BridgeConnectOptions', 'BridgeConnection', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
     'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
     'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'Neighbour', 'NeighbourOptions', 'NeighbourState', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
     'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec',
