@@ -20,5 +20,5 @@ export type {
   IfIndex, NetnsTarget, NetnsOptions, IfName, MacvlanMode, OperState, Scope, LinkBase, VethLink, BridgeLink, DummyLink,
   MacvlanLink, VlanLink, DeviceLink, OtherLink, Link, LinkSpecBase, VethPeerSpec, VethSpec, BridgeSpec, DummySpec,
   MacvlanSpec, VlanSpec, LinkSpec, LinkChanges, Address, AddressOptions, Route, RouteSpec, RouteQuery, NetEvent,
-  LinkEvent, AddressEvent, RouteEvent, Neighbour, NeighbourState, NeighbourOptions,
+  LinkEvent, AddressEvent, RouteEvent, IpvlanMode, IpvlanLink, VxlanLink, IpvlanSpec, VxlanSpec, Neighbour, NeighbourState, NeighbourOptions,
 } from './types.js';

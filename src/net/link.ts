@@ -5,12 +5,12 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { NL } from './netlink/constants.js';
-import { MACVLAN_MODES, decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, type NewLinkRequest, type SetLinkRequest } from './netlink/rtnl.js';
-import { macBytes } from './ip.js';
+import { IPVLAN_MODES, MACVLAN_MODES, decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, type NewLinkRequest, type SetLinkRequest } from './netlink/rtnl.js';
+import { macBytes, parseIp } from './ip.js';
 import { checkIfName, checkLinkRef, holdNetns, resolveIndex, withRtnl, type HeldNetns } from './target.js';
 import type { IfIndex, Link, LinkChanges, LinkSpec, NetnsOptions } from './types.js';
 
-const KINDS = ['veth', 'bridge', 'dummy', 'macvlan', 'vlan'] as const;
+const KINDS = ['veth', 'bridge', 'dummy', 'macvlan', 'vlan', 'ipvlan', 'vxlan'] as const;
 
 function checkOptions(options: unknown): NetnsOptions {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
@@ -57,7 +57,9 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
  * `ip link add NAME [mtu N] [address MAC] [master BR] [up] type KIND …`:
  * - veth: `type veth peer name PEER [netns NS]` — the peer is created directly in `peer.netns`.
  * - bridge, dummy: `type bridge|dummy`.
- * - macvlan: `link PARENT type macvlan mode MODE`; vlan: `link PARENT type vlan id ID`.
+ * - macvlan: `link PARENT type macvlan mode MODE`; vlan: `link PARENT type vlan id ID`;
+ *   ipvlan: `link PARENT type ipvlan mode l2|l3|l3s`.
+ * - vxlan: `type vxlan id VNI [remote|group ADDR] [local ADDR] [dev DEV] dstport PORT`.
  *
  * Needs CAP_NET_ADMIN in the namespace's user namespace (and in the peer's). Does not touch
  * the calling thread.
@@ -95,12 +97,28 @@ export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promi
     checkIfName('spec.parent', spec.parent);
     if (typeof spec.id !== 'number' || !Number.isInteger(spec.id) || spec.id < 0 || spec.id > 4094) throw outOfRange('spec.id', 'an integer from 0 to 4094', spec.id);
     req.vlanId = spec.id;
+  } else if (spec.kind === 'ipvlan') {
+    checkIfName('spec.parent', spec.parent);
+    if (spec.mode !== undefined) {
+      const m = IPVLAN_MODES.byName[spec.mode];
+      if (m === undefined) throw invalidArgValue('spec.mode', spec.mode, `must be one of ${Object.keys(IPVLAN_MODES.byName).join(', ')}`);
+      req.ipvlanMode = m;
+    }
+  } else if (spec.kind === 'vxlan') {
+    if (typeof spec.id !== 'number' || !Number.isInteger(spec.id) || spec.id < 0 || spec.id > 0xffffff) throw outOfRange('spec.id', 'an integer from 0 to 16777215', spec.id);
+    const port = spec.port ?? 4789;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw outOfRange('spec.port', 'an integer from 1 to 65535', port);
+    req.vxlan = { id: spec.id, port };
+    if (spec.remote !== undefined) req.vxlan.remote = parseIp('spec.remote', spec.remote).bytes;
+    if (spec.local !== undefined) req.vxlan.local = parseIp('spec.local', spec.local).bytes;
+    if (spec.parent !== undefined) checkIfName('spec.parent', spec.parent);
   }
   if (spec.kind === 'veth' && spec.peer.netns !== undefined) peerNs = holdNetns('spec.peer.netns', spec.peer.netns);
   try {
     return await withRtnl(netns, async (s) => {
       if (spec.master !== undefined) req.master = await resolveIndex(s, spec.master);
-      if (spec.kind === 'macvlan' || spec.kind === 'vlan') req.parent = await resolveIndex(s, spec.parent);
+      if (spec.kind === 'macvlan' || spec.kind === 'vlan' || spec.kind === 'ipvlan') req.parent = await resolveIndex(s, spec.parent);
+      if (spec.kind === 'vxlan' && spec.parent !== undefined && req.vxlan) req.vxlan.link = await resolveIndex(s, spec.parent);
       if (peerNs && req.peer) req.peer.netnsFd = peerNs.fd;
       await s.request(encodeNewLink(req), { syscall: 'RTM_NEWLINK', ifname: name });
       const [m] = await s.request(encodeGetLink({ name }), { syscall: 'RTM_GETLINK', ifname: name });

@@ -27,6 +27,9 @@ export interface NetnsOptions {
 /** A link's or peer's name: IFNAMSIZ-1 = 15 bytes at most; the kernel refuses longer ones. */
 export type IfName = string;
 
+/** Modes of an ipvlan link (`ip link add … type ipvlan mode l2|l3|l3s`). */
+export type IpvlanMode = 'l2' | 'l3' | 'l3s';
+
 /** Modes of a macvlan link (`ip link add … type macvlan mode MODE`). */
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
 
@@ -91,6 +94,26 @@ export interface VlanLink extends LinkBase {
   /** The 802.1Q VLAN id (IFLA_VLAN_ID). */
   id: number;
 }
+/** An ipvlan link on `link` (its parent). */
+export interface IpvlanLink extends LinkBase {
+  /** IFLA_INFO_KIND `ipvlan`. */
+  kind: 'ipvlan';
+  /** IFLA_IPVLAN_MODE, when the kernel reports it. */
+  mode?: IpvlanMode;
+}
+/** A VXLAN tunnel endpoint. */
+export interface VxlanLink extends LinkBase {
+  /** IFLA_INFO_KIND `vxlan`. */
+  kind: 'vxlan';
+  /** The VXLAN network identifier (IFLA_VXLAN_ID). */
+  id: number;
+  /** The UDP destination port (IFLA_VXLAN_PORT). */
+  port?: number;
+  /** The remote endpoint or multicast group (IFLA_VXLAN_GROUP/GROUP6). */
+  remote?: string;
+  /** The local source address (IFLA_VXLAN_LOCAL/LOCAL6). */
+  local?: string;
+}
 /** A link with no IFLA_INFO_KIND (loopback, physical devices). */
 export interface DeviceLink extends LinkBase {
   /** No IFLA_INFO_KIND: loopback or a physical device. */
@@ -105,7 +128,7 @@ export interface OtherLink extends LinkBase {
 }
 
 /** A link as the kernel reports it: a discriminated union on `kind`. */
-export type Link = VethLink | BridgeLink | DummyLink | MacvlanLink | VlanLink | DeviceLink | OtherLink;
+export type Link = VethLink | BridgeLink | DummyLink | MacvlanLink | VlanLink | IpvlanLink | VxlanLink | DeviceLink | OtherLink;
 
 /** What every link spec can say. */
 export interface LinkSpecBase {
@@ -169,8 +192,33 @@ export interface VlanSpec extends LinkSpecBase {
   id: number;
 }
 
+/** `ip link add NAME link PARENT type ipvlan mode MODE`. */
+export interface IpvlanSpec extends LinkSpecBase {
+  /** An ipvlan link. */
+  kind: 'ipvlan';
+  /** The link it sits on (`link PARENT`). */
+  parent: IfName;
+  /** `mode MODE`; the kernel's default is `l3`. */
+  mode?: IpvlanMode;
+}
+/** `ip link add NAME type vxlan id ID [remote|group ADDR] [local ADDR] [dev DEV] dstport PORT`. */
+export interface VxlanSpec extends LinkSpecBase {
+  /** A VXLAN tunnel endpoint. */
+  kind: 'vxlan';
+  /** The VNI, 0..16777215. */
+  id: number;
+  /** A unicast remote endpoint or a multicast group (IPv4 or IPv6). */
+  remote?: string;
+  /** The local source address. */
+  local?: string;
+  /** The underlay link (`dev DEV`); needed with a multicast group. */
+  parent?: IfName;
+  /** UDP destination port; default 4789 (IANA; the kernel's own default is 8472). */
+  port?: number;
+}
+
 /** What {@link addLink} makes: a discriminated union on `kind`. */
-export type LinkSpec = VethSpec | BridgeSpec | DummySpec | MacvlanSpec | VlanSpec;
+export type LinkSpec = VethSpec | BridgeSpec | DummySpec | MacvlanSpec | VlanSpec | IpvlanSpec | VxlanSpec;
 
 /** Changes {@link setLink} makes (`ip link set`); unset fields are left alone. */
 export interface LinkChanges {

@@ -41,6 +41,7 @@ function kernelHas(kind: string): boolean {
 }
 const hasDummy = kernelHas('dummy');
 const hasVlan = kernelHas('vlan');
+const hasIpvlan = kernelHas('ipvlan');
 const netTest = testIf(isRoot && tools.ip, 'needs root and iproute2');
 
 let fdsBefore = 0;
@@ -124,6 +125,21 @@ describe('links', () => {
     const [w] = ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'mv0');
     expect(w!.linkinfo).toMatchObject({ info_kind: 'macvlan', info_data: { mode: 'bridge' } });
     expect(w!.ifname).toBe('mv0');
+  });
+
+  testIf(hasIpvlan, 'this kernel has no ipvlan link type')('ipvlan on a veth with its mode', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'p0', peer: { name: 'p1' } }, { netns: a });
+    expect(await addLink({ kind: 'ipvlan', name: 'iv0', parent: 'p0', mode: 'l2' }, { netns: a })).toMatchObject({ kind: 'ipvlan', mode: 'l2' });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'iv0')[0]!.linkinfo).toMatchObject({ info_kind: 'ipvlan', info_data: { mode: 'l2' } });
+  });
+
+  netTest('vxlan with id, remote, local and port, as `ip -d -j link` reports them', async () => {
+    const a = netns();
+    const vx = await addLink({ kind: 'vxlan', name: 'vx0', id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 }, { netns: a });
+    expect(vx).toMatchObject({ kind: 'vxlan', id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'vx0')[0]!.linkinfo).toMatchObject({ info_kind: 'vxlan', info_data: { id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 } });
+    expect((await links({ netns: a })).find((l) => l.name === 'vx0')).toMatchObject({ kind: 'vxlan', id: 42 });
   });
 
   testIf(hasDummy, 'this kernel has no dummy link type')('dummy link', async () => {

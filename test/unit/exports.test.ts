@@ -52,9 +52,9 @@ const TYPES = {
   ],
   net: [
     'Address', 'AddressEvent', 'AddressOptions', 'BridgeConnectOptions', 'BridgeConnection', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
-    'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
+    'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'IpvlanLink', 'IpvlanMode', 'IpvlanSpec', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
     'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'Neighbour', 'NeighbourOptions', 'NeighbourState', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
-    'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec',
+    'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec', 'VxlanLink', 'VxlanSpec',
   ],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];

@@ -77,6 +77,13 @@ describe('round trips', () => {
     const v = decodeLink(asMsg(encodeNewLink({ name: 'v0.5', kind: 'vlan', parent: 3, vlanId: 5 }).finish(1)));
     expect(v).toMatchObject({ kind: 'vlan', id: 5, link: 3 });
   });
+  test('link: ipvlan mode and vxlan id, port (big-endian), remote and local survive', () => {
+    const i = decodeLink(asMsg(encodeNewLink({ name: 'iv0', kind: 'ipvlan', parent: 3, ipvlanMode: NL.IPVLAN_MODE_L2 }).finish(1)));
+    expect(i).toMatchObject({ kind: 'ipvlan', mode: 'l2', link: 3 });
+    const w = encodeNewLink({ name: 'vx0', kind: 'vxlan', vxlan: { id: 42, port: 4789, remote: ipBytes('10.1.1.1')!, local: ipBytes('fd00::2')! } }).finish(1);
+    expect(w.includes(Buffer.from([6, 0, NL.IFLA_VXLAN_PORT, 0, 0x12, 0xb5]))).toBe(true);
+    expect(decodeLink(asMsg(w))).toMatchObject({ kind: 'vxlan', id: 42, port: 4789, remote: '10.1.1.1', local: 'fd00::2' });
+  });
   test('link: setLink rename + master', () => {
     const l = decodeLink(asMsg(encodeSetLink({ index: 9, name: 'renamed', master: 4, mtu: 9000 }).finish(1)));
     expect(l).toMatchObject({ index: 9, name: 'renamed', master: 4, mtu: 9000 });

@@ -47,6 +47,8 @@ function seeds(): Buffer[] {
     encodeNewLink({ name: 'veth0', kind: 'veth', up: true, mtu: 1500, mac, peer: { name: 'veth1', netnsFd: 5, mac } }),
     encodeNewLink({ name: 'mv0', kind: 'macvlan', parent: 2, macvlanMode: NL.MACVLAN_MODE_BRIDGE }),
     encodeNewLink({ name: 'vl0', kind: 'vlan', parent: 2, vlanId: 42 }),
+    encodeNewLink({ name: 'vx0', kind: 'vxlan', vxlan: { id: 7, port: 4789, remote: ipBytes('10.0.0.9')!, link: 2 } }),
+    encodeNewLink({ name: 'iv0', kind: 'ipvlan', parent: 2, ipvlanMode: NL.IPVLAN_MODE_L3S }),
     encodeSetLink({ index: 3, name: 'x', master: 4, mtu: 9000, mac }),
     encodeAddress(true, { family: NL.AF_INET, index: 2, prefix: 24, local: ipBytes('10.0.0.1')!, broadcast: ipBytes('10.0.0.255')!, label: 'eth0' }),
     encodeAddress(true, { family: NL.AF_INET6, index: 2, prefix: 64, local: ipBytes('fd00::1')! }),

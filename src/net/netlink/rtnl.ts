@@ -8,7 +8,7 @@
  */
 import { NetlinkDecodeError } from '../../errors.js';
 import { ipText, macText } from '../ip.js';
-import type { Address, IfIndex, Link, MacvlanMode, OperState, Route, Scope } from '../types.js';
+import type { Address, IfIndex, IpvlanMode, Link, MacvlanMode, OperState, Route, Scope } from '../types.js';
 import { NL, table } from './constants.js';
 import { MessageWriter, Reader, attr, parseAttrs, type Attrs, type NlMessage } from './wire.js';
 
@@ -23,6 +23,8 @@ export const MACVLAN_MODES = table<MacvlanMode>({
   passthru: NL.MACVLAN_MODE_PASSTHRU,
   source: NL.MACVLAN_MODE_SOURCE,
 });
+
+export const IPVLAN_MODES = table<IpvlanMode>({ l2: NL.IPVLAN_MODE_L2, l3: NL.IPVLAN_MODE_L3, l3s: NL.IPVLAN_MODE_L3S });
 
 export const SCOPES = table<Scope>({
   global: NL.RT_SCOPE_UNIVERSE,
@@ -78,7 +80,7 @@ function ifinfomsg(w: MessageWriter, index = 0, flags = 0, change = 0, family = 
 /** A link to create, with every name already resolved to an index and netns to an fd. */
 export interface NewLinkRequest {
   name: string;
-  kind: 'veth' | 'bridge' | 'dummy' | 'macvlan' | 'vlan';
+  kind: 'veth' | 'bridge' | 'dummy' | 'macvlan' | 'vlan' | 'ipvlan' | 'vxlan';
   up?: boolean;
   mtu?: number;
   mac?: Buffer;
@@ -87,6 +89,8 @@ export interface NewLinkRequest {
   parent?: number;
   macvlanMode?: number;
   vlanId?: number;
+  ipvlanMode?: number;
+  vxlan?: { id: number; remote?: Buffer; local?: Buffer; link?: number; port: number };
   peer?: { name: string; mtu?: number; mac?: Buffer; netnsFd?: number };
 }
 
@@ -115,6 +119,17 @@ export function encodeNewLink(r: NewLinkRequest): MessageWriter {
     w.begin(NL.IFLA_INFO_DATA).attrU32(NL.IFLA_MACVLAN_MODE, r.macvlanMode).end();
   } else if (r.kind === 'vlan' && r.vlanId !== undefined) {
     w.begin(NL.IFLA_INFO_DATA).attrU16(NL.IFLA_VLAN_ID, r.vlanId).end();
+  } else if (r.kind === 'ipvlan' && r.ipvlanMode !== undefined) {
+    w.begin(NL.IFLA_INFO_DATA).attrU16(NL.IFLA_IPVLAN_MODE, r.ipvlanMode).end();
+  } else if (r.kind === 'vxlan' && r.vxlan) {
+    const v = r.vxlan;
+    w.begin(NL.IFLA_INFO_DATA).attrU32(NL.IFLA_VXLAN_ID, v.id);
+    if (v.remote) w.attr(v.remote.length === 4 ? NL.IFLA_VXLAN_GROUP : NL.IFLA_VXLAN_GROUP6, v.remote);
+    if (v.local) w.attr(v.local.length === 4 ? NL.IFLA_VXLAN_LOCAL : NL.IFLA_VXLAN_LOCAL6, v.local);
+    if (v.link !== undefined) w.attrU32(NL.IFLA_VXLAN_LINK, v.link);
+    // IFLA_VXLAN_PORT is big-endian (__be16), unlike the other integers here.
+    w.attr(NL.IFLA_VXLAN_PORT, Uint8Array.of(v.port >> 8, v.port & 0xff));
+    w.end();
   }
   w.end();
   return w;
@@ -220,9 +235,32 @@ export function decodeLink(msg: NlMessage): Link {
       const mode = m === undefined ? undefined : MACVLAN_MODES.byNumber.get(m);
       return mode === undefined ? { kind, ...common } : { kind, ...common, mode };
     }
-    case 'vlan':
+    case 'vlan': {
       const d = data();
       return { kind, ...common, id: (d ? attr.u16(d, NL.IFLA_VLAN_ID) : undefined) ?? 0 };
+    }
+    case 'ipvlan': {
+      const d = data();
+      const m = d ? attr.u16(d, NL.IFLA_IPVLAN_MODE) : undefined;
+      const mode = m === undefined ? undefined : IPVLAN_MODES.byNumber.get(m);
+      return mode === undefined ? { kind, ...common } : { kind, ...common, mode };
+    }
+    case 'vxlan': {
+      const d = data();
+      const out: Extract<Link, { kind: 'vxlan' }> = { kind, ...common, id: (d ? attr.u32(d, NL.IFLA_VXLAN_ID) : undefined) ?? 0 };
+      if (d) {
+        const port = d.get(NL.IFLA_VXLAN_PORT);
+        if (port !== undefined) {
+          if (port.length !== 2) throw new NetlinkDecodeError(`IFLA_VXLAN_PORT of ${port.length} bytes`, base);
+          out.port = (port[0]! << 8) | port[1]!;
+        }
+        const remote = d.get(NL.IFLA_VXLAN_GROUP) ?? d.get(NL.IFLA_VXLAN_GROUP6);
+        if (remote !== undefined && remote.some((x) => x !== 0)) out.remote = addrText(remote, remote.length === 4 ? 4 : 6, base)!;
+        const local = d.get(NL.IFLA_VXLAN_LOCAL) ?? d.get(NL.IFLA_VXLAN_LOCAL6);
+        if (local !== undefined && local.some((x) => x !== 0)) out.local = addrText(local, local.length === 4 ? 4 : 6, base)!;
+      }
+      return out;
+    }
     default:
       return { kind: 'other', type: kind, ...common };
   }
