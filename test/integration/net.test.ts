@@ -3,7 +3,7 @@
 // caller's namespace are deleted; the fd count and /run/netns are checked at the end.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import {
@@ -308,6 +308,21 @@ describe('traffic between our own namespaces', () => {
     expect(sock.localAddress).toBe('10.8.0.1');
     sock.destroy();
     await new Promise((r) => server.close(r));
+  });
+
+  testIf(isRoot && tools.ip && existsSync('/bin/busybox'), 'needs root, iproute2 and busybox (ping)')('ping over a veth made by connectToHost, from inside the namespace to the host end', async () => {
+    const a = netns();
+    using h = openNetns(a);
+    const hostIf = `nsbx${id()}`;
+    try {
+      await connectToHost(h, { hostIf, hostAddress: '10.14.0.1/30', childAddress: '10.14.0.2/30' });
+      const child = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '2', '10.14.0.1'], { join: { net: h }, stdio: 'ignore' });
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      const unreachable = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '1', '10.14.9.9'], { join: { net: h }, stdio: 'ignore' });
+      expect((await unreachable.exited).code).not.toBe(0);
+    } finally {
+      await deleteLink(hostIf).catch(() => undefined);
+    }
   });
 
   netTest('two namespaces joined through a bridge in a third: TCP echo across it', async () => {
