@@ -4,7 +4,8 @@
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { NL } from './netlink/constants.js';
-import { SCOPES, decodeAddress, encodeAddress, encodeGetAddresses, type AddressRequest } from './netlink/rtnl.js';
+import { decodeAddress, encodeAddress, encodeGetAddresses, type AddressRequest } from './netlink/address.js';
+import { SCOPES } from './netlink/rtnl.js';
 import { broadcastOf, parseCidr, parseIp } from './ip.js';
 import { checkLinkRef, resolveIndex, withRtnl } from './target.js';
 import type { Address, AddressOptions, IfIndex, NetnsOptions } from './types.js';

@@ -6,7 +6,9 @@
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { Namespace } from '../namespaces/namespace.js';
 import { NL } from './netlink/constants.js';
-import { decodeLink, encodeAddress, encodeDelLink, encodeGetLink, encodeNewLink, encodeRoute, encodeSetLink } from './netlink/rtnl.js';
+import { encodeAddress } from './netlink/address.js';
+import { encodeRoute } from './netlink/route.js';
+import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 import type { NlMessage } from './netlink/wire.js';
 import { parseCidr, parseIp } from './ip.js';

@@ -5,7 +5,9 @@
  */
 import { invalidArgType } from '../errors.js';
 import { NL } from './netlink/constants.js';
-import { decodeAddress, decodeLink, decodeRoute } from './netlink/rtnl.js';
+import { decodeAddress } from './netlink/address.js';
+import { decodeRoute } from './netlink/route.js';
+import { decodeLink } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 import type { NlMessage } from './netlink/wire.js';
 import { holdNetns } from './target.js';

@@ -4,7 +4,8 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { NL } from './netlink/constants.js';
-import { SCOPES, decodeRoute, encodeGetRoutes, encodeRoute, type RouteRequest } from './netlink/rtnl.js';
+import { decodeRoute, encodeGetRoutes, encodeRoute, type RouteRequest } from './netlink/route.js';
+import { SCOPES } from './netlink/rtnl.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, resolveIndex, withRtnl } from './target.js';
 import type { NetnsOptions, Route, RouteQuery, RouteSpec } from './types.js';

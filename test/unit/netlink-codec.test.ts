@@ -5,9 +5,9 @@ import { describe, expect, test } from 'vitest';
 import { NetlinkDecodeError } from '../../src/errors.js';
 import { native } from '../../src/native.js';
 import { NETLINK_CONSTANT_NAMES, NL } from '../../src/net/netlink/constants.js';
-import {
-  decodeAddress, decodeLink, decodeRoute, encodeAddress, encodeNewLink, encodeRoute, encodeSetLink,
-} from '../../src/net/netlink/rtnl.js';
+import { decodeAddress, encodeAddress } from '../../src/net/netlink/address.js';
+import { decodeRoute, encodeRoute } from '../../src/net/netlink/route.js';
+import { decodeLink, encodeNewLink, encodeSetLink } from '../../src/net/netlink/rtnl.js';
 import { decodeNeighbour, encodeNeighbour } from '../../src/net/netlink/neigh.js';
 import { MessageWriter, decodeError, parseAttrs, splitMessages } from '../../src/net/netlink/wire.js';
 import { ipBytes, ipText, parseCidr } from '../../src/net/ip.js';

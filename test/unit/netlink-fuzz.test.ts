@@ -4,9 +4,9 @@
 import { describe, expect, test } from 'vitest';
 import { NetlinkDecodeError } from '../../src/errors.js';
 import { NL } from '../../src/net/netlink/constants.js';
-import {
-  decodeAddress, decodeLink, decodeRoute, encodeAddress, encodeGetRoutes, encodeNewLink, encodeRoute, encodeSetLink,
-} from '../../src/net/netlink/rtnl.js';
+import { decodeAddress, encodeAddress } from '../../src/net/netlink/address.js';
+import { decodeRoute, encodeGetRoutes, encodeRoute } from '../../src/net/netlink/route.js';
+import { decodeLink, encodeNewLink, encodeSetLink } from '../../src/net/netlink/rtnl.js';
 import { decodeNeighbour, encodeNeighbour } from '../../src/net/netlink/neigh.js';
 import { MessageWriter, decodeDone, decodeError, splitMessages } from '../../src/net/netlink/wire.js';
 import { ipBytes } from '../../src/net/ip.js';

@@ -1,20 +1,18 @@
 /**
  * rtnetlink message bodies: ifinfomsg (links), ifaddrmsg (addresses), rtmsg (routes), with
  * their attributes and IFLA_LINKINFO/IFLA_INFO_DATA per link kind. Encoders take resolved
- * values (indexes, fds); decoders return the public result types. Attribute order follows
+ * values (indexes, fds); decoders return the public result types (addresses: address.ts, routes: route.ts). Attribute order follows
  * iproute2's, so a request is byte-for-byte what `ip` sends (test/unit/data/ip-requests.json).
  * @internal
  * @module
  */
 import { NetlinkDecodeError } from '../../errors.js';
 import { ipText, macText } from '../ip.js';
-import type { Address, IfIndex, IpvlanMode, Link, MacvlanMode, OperState, Route, Scope } from '../types.js';
+import type { IfIndex, IpvlanMode, Link, MacvlanMode, OperState, Scope } from '../types.js';
 import { NL, table } from './constants.js';
 import { MessageWriter, Reader, attr, parseAttrs, type Attrs, type NlMessage } from './wire.js';
 
 const IFINFOMSG = NL.SIZEOF_IFINFOMSG;
-const IFADDRMSG = NL.SIZEOF_IFADDRMSG;
-const RTMSG = NL.SIZEOF_RTMSG;
 
 export const MACVLAN_MODES = table<MacvlanMode>({
   private: NL.MACVLAN_MODE_PRIVATE,
@@ -42,21 +40,6 @@ const OPER_STATES = table<OperState>({
   testing: NL.IF_OPER_TESTING,
   dormant: NL.IF_OPER_DORMANT,
   up: NL.IF_OPER_UP,
-});
-
-type Protocol = 'kernel' | 'boot' | 'static';
-const PROTOCOLS = table<Protocol>({ kernel: NL.RTPROT_KERNEL, boot: NL.RTPROT_BOOT, static: NL.RTPROT_STATIC });
-
-type RouteType = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit';
-const ROUTE_TYPES = table<RouteType>({
-  unicast: NL.RTN_UNICAST,
-  local: NL.RTN_LOCAL,
-  broadcast: NL.RTN_BROADCAST,
-  anycast: NL.RTN_ANYCAST,
-  multicast: NL.RTN_MULTICAST,
-  blackhole: NL.RTN_BLACKHOLE,
-  unreachable: NL.RTN_UNREACHABLE,
-  prohibit: NL.RTN_PROHIBIT,
 });
 
 /** Interface flags by name, in the order `ip link` prints them. */
@@ -266,151 +249,19 @@ export function decodeLink(msg: NlMessage): Link {
   }
 }
 
-// ------------------------------------------------------------------------------ addresses
+// ---------------------------------------------------------------------- shared by bodies
 
-/** An address to add or delete, resolved. */
-export interface AddressRequest {
-  family: number;
-  index: number;
-  prefix: number;
-  local: Buffer;
-  broadcast?: Buffer;
-  label?: string;
-  scope?: number;
-}
-
-/** RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) or RTM_DELADDR: `ip addr add|del`. */
-export function encodeAddress(add: boolean, r: AddressRequest): MessageWriter {
-  const flags = NL.NLM_F_REQUEST | NL.NLM_F_ACK | (add ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : 0);
-  const w = new MessageWriter(add ? NL.RTM_NEWADDR : NL.RTM_DELADDR, flags);
-  w.u8(r.family).u8(r.prefix).u8(0).u8(r.scope ?? 0).u32(r.index);
-  w.attr(NL.IFA_LOCAL, r.local);
-  if (r.label !== undefined) w.attrString(NL.IFA_LABEL, r.label);
-  if (r.broadcast !== undefined) w.attr(NL.IFA_BROADCAST, r.broadcast);
-  w.attr(NL.IFA_ADDRESS, r.local);
-  return w;
-}
-
-/** RTM_GETADDR dump of one family or all. */
-export function encodeGetAddresses(family = NL.AF_UNSPEC): MessageWriter {
-  const w = new MessageWriter(NL.RTM_GETADDR, NL.NLM_F_REQUEST | NL.NLM_F_DUMP);
-  w.u8(family).u8(0).u8(0).u8(0).u32(0);
-  return w;
-}
-
-function family(n: number, base: number): 4 | 6 {
+/** 4 or 6 for AF_INET/AF_INET6; anything else is a decode error. */
+export function family(n: number, base: number): 4 | 6 {
   if (n === NL.AF_INET) return 4;
   if (n === NL.AF_INET6) return 6;
   throw new NetlinkDecodeError(`address family ${n} is neither AF_INET nor AF_INET6`, base);
 }
 
-function addrText(b: Buffer | undefined, fam: 4 | 6, base: number): string | undefined {
+/** Text of an address attribute whose size must match the family. */
+export function addrText(b: Buffer | undefined, fam: 4 | 6, base: number): string | undefined {
   if (b === undefined) return undefined;
   if (b.length !== (fam === 4 ? 4 : 16)) throw new NetlinkDecodeError(`IPv${fam} address attribute of ${b.length} bytes`, base);
   return ipText(b);
 }
 
-/** Decodes an RTM_NEWADDR/RTM_DELADDR body into an {@link Address}. */
-export function decodeAddress(msg: NlMessage): Address {
-  const base = msg.offset + NL.SIZEOF_NLMSGHDR;
-  if (msg.body.length < IFADDRMSG) throw new NetlinkDecodeError(`ifaddrmsg needs ${IFADDRMSG} bytes, got ${msg.body.length}`, base);
-  const r = new Reader(msg.body, base);
-  const fam = family(r.u8(0), base);
-  const prefixLength = r.u8(1);
-  const scopeN = r.u8(3);
-  const a = parseAttrs(msg.body, IFADDRMSG, base);
-  const local = addrText(a.get(NL.IFA_LOCAL), fam, base);
-  const peerAddr = addrText(a.get(NL.IFA_ADDRESS), fam, base);
-  const address = local ?? peerAddr;
-  if (address === undefined) throw new NetlinkDecodeError('address message without IFA_LOCAL or IFA_ADDRESS', base);
-  const out: Address = {
-    family: fam,
-    index: r.u32(4) as IfIndex,
-    address,
-    prefixLength,
-    cidr: `${address}/${prefixLength}`,
-    scope: SCOPES.byNumber.get(scopeN) ?? scopeN,
-    flags: attr.u32(a, NL.IFA_FLAGS) ?? r.u8(2),
-  };
-  if (peerAddr !== undefined && peerAddr !== address) out.peer = peerAddr;
-  const brd = addrText(a.get(NL.IFA_BROADCAST), fam, base);
-  if (brd !== undefined) out.broadcast = brd;
-  const label = attr.str(a, NL.IFA_LABEL);
-  if (label !== undefined) out.label = label;
-  return out;
-}
-
-// --------------------------------------------------------------------------------- routes
-
-/** A route to add, replace or delete, resolved. */
-export interface RouteRequest {
-  family: number;
-  dst?: Buffer;
-  dstLen: number;
-  gateway?: Buffer;
-  oif?: number;
-  table: number;
-  metric?: number;
-  scope?: number;
-  prefsrc?: Buffer;
-}
-
-/** RTM_NEWROUTE (`add`: CREATE|EXCL; `replace`: CREATE|REPLACE) or RTM_DELROUTE, as `ip route`. */
-export function encodeRoute(op: 'add' | 'replace' | 'del', r: RouteRequest): MessageWriter {
-  const del = op === 'del';
-  const flags =
-    NL.NLM_F_REQUEST | NL.NLM_F_ACK | (op === 'add' ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : op === 'replace' ? NL.NLM_F_CREATE | NL.NLM_F_REPLACE : 0);
-  const w = new MessageWriter(del ? NL.RTM_DELROUTE : NL.RTM_NEWROUTE, flags);
-  // iproute2's defaults: protocol boot, scope link for a route without a gateway, global
-  // otherwise; a delete matches any protocol, type and scope (RT_SCOPE_NOWHERE).
-  const scope = r.scope ?? (del ? NL.RT_SCOPE_NOWHERE : r.gateway ? NL.RT_SCOPE_UNIVERSE : NL.RT_SCOPE_LINK);
-  const bigTable = r.table > 255;
-  w.u8(r.family).u8(r.dstLen).u8(0).u8(0);
-  w.u8(bigTable ? NL.RT_TABLE_UNSPEC : r.table).u8(del ? 0 : NL.RTPROT_BOOT).u8(scope).u8(del ? 0 : NL.RTN_UNICAST);
-  w.u32(0);
-  if (bigTable) w.attrU32(NL.RTA_TABLE, r.table);
-  if (r.dst !== undefined) w.attr(NL.RTA_DST, r.dst);
-  if (r.gateway !== undefined) w.attr(NL.RTA_GATEWAY, r.gateway);
-  if (r.metric !== undefined) w.attrU32(NL.RTA_PRIORITY, r.metric);
-  if (r.prefsrc !== undefined) w.attr(NL.RTA_PREFSRC, r.prefsrc);
-  if (r.oif !== undefined) w.attrU32(NL.RTA_OIF, r.oif);
-  return w;
-}
-
-/** RTM_GETROUTE dump. */
-export function encodeGetRoutes(family = NL.AF_UNSPEC): MessageWriter {
-  const w = new MessageWriter(NL.RTM_GETROUTE, NL.NLM_F_REQUEST | NL.NLM_F_DUMP);
-  w.u8(family).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u8(0).u32(0);
-  return w;
-}
-
-/** Decodes an RTM_NEWROUTE/RTM_DELROUTE body into a {@link Route}. */
-export function decodeRoute(msg: NlMessage): Route {
-  const base = msg.offset + NL.SIZEOF_NLMSGHDR;
-  if (msg.body.length < RTMSG) throw new NetlinkDecodeError(`rtmsg needs ${RTMSG} bytes, got ${msg.body.length}`, base);
-  const r = new Reader(msg.body, base);
-  const fam = family(r.u8(0), base);
-  const dstLen = r.u8(1);
-  const a = parseAttrs(msg.body, RTMSG, base);
-  const dst = addrText(a.get(NL.RTA_DST), fam, base);
-  const scopeN = r.u8(6);
-  const protoN = r.u8(5);
-  const typeN = r.u8(7);
-  const out: Route = {
-    family: fam,
-    dst: dst === undefined && dstLen === 0 ? 'default' : `${dst ?? (fam === 4 ? '0.0.0.0' : '::')}/${dstLen}`,
-    table: attr.u32(a, NL.RTA_TABLE) ?? r.u8(4),
-    scope: SCOPES.byNumber.get(scopeN) ?? scopeN,
-    protocol: PROTOCOLS.byNumber.get(protoN) ?? protoN,
-    type: ROUTE_TYPES.byNumber.get(typeN) ?? typeN,
-  };
-  const gw = addrText(a.get(NL.RTA_GATEWAY), fam, base);
-  if (gw !== undefined) out.gateway = gw;
-  const oif = attr.u32(a, NL.RTA_OIF);
-  if (oif !== undefined) out.dev = oif as IfIndex;
-  const metric = attr.u32(a, NL.RTA_PRIORITY);
-  if (metric !== undefined) out.metric = metric;
-  const src = addrText(a.get(NL.RTA_PREFSRC), fam, base);
-  if (src !== undefined) out.src = src;
-  return out;
-}
