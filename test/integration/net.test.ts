@@ -3,7 +3,7 @@
 // caller's namespace are deleted; the fd count and /run/netns are checked at the end.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import {
@@ -472,5 +472,17 @@ describe('leaks', () => {
     expect(ip<IpLink[]>('link').map((l) => l.ifname).filter((n) => n.startsWith('nsbx'))).toEqual([]);
     await new Promise((r) => setTimeout(r, 50));
     expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fdsBefore);
+    // After all of the above, every thread of this process (JS, libuv's pool, V8's) is still
+    // in the network namespace it started in: only the short-lived socket threads entered others.
+    const own = readlinkSync('/proc/self/ns/net');
+    const threads = readdirSync('/proc/self/task');
+    expect(threads.length).toBeGreaterThan(1);
+    for (const t of threads) {
+      try {
+        expect(readlinkSync(`/proc/self/task/${t}/ns/net`), `thread ${t}`).toBe(own);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // a thread that just ended
+      }
+    }
   });
 });
