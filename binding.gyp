@@ -13,7 +13,8 @@
         "csrc/child_fs.cc",
         "csrc/pidfd.cc",
         "csrc/mount.cc",
-        "csrc/mountwatch.cc"
+        "csrc/mountwatch.cc",
+        "csrc/netlink.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPidfd(env, exports);
   InitMount(env, exports);
   InitMountWatch(env, exports);
+  InitNetlink(env, exports);
   return exports;
 }
 

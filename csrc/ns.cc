@@ -21,6 +21,7 @@
 #include "args.h"
 #include "errors.h"
 #include "fd.h"
+#include "thread.h"
 
 namespace nsbox {
 namespace {
@@ -196,19 +197,11 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
   CreateJob job;
   job.flag = flag;
   job.path = path.c_str();
-  // Start the thread with every signal blocked (it inherits the creator's mask,
-  // pthread_sigmask(3)), so process-directed signals go to the threads that handle them.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t thread;
-  int err = pthread_create(&thread, nullptr, CreateThread, &job);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  int err = RunOnDedicatedThread(CreateThread, &job);  // csrc/thread.h
   if (err != 0) {
     ThrowSys(env, err, "pthread_create");
     return env.Undefined();
   }
-  pthread_join(thread, nullptr);
   if (job.failed != nullptr) {
     const bool opening = job.failed[0] == 'o';
     ThrowSys(env, job.err, job.failed, opening ? path.c_str() : nullptr);

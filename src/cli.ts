@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { SysError, openNamespacePath, spawn, type Namespace, type NsboxChild, type SpawnOptions } from './index.js';
+import { SysError, connectToHost, createNamespace, loUp, openNamespacePath, spawn, type Namespace, type NsboxChild, type SpawnOptions } from './index.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
 
 /** "the runner failed" (as env(1), docker, timeout(1) use 125). */
@@ -65,6 +65,21 @@ function openJoins(run: RunArgs, opened: Namespace[]): NonNullable<SpawnOptions[
     join[j.kind] = ns;
   }
   return join;
+}
+
+/**
+ * --net none|veth: a new network namespace made here (the command joins it), lo up, and for
+ * veth the pair to the host with addresses and a default route inside. The namespace ends
+ * with the command (nsbox's handle is closed once the command has it), taking both veth
+ * ends with it.
+ */
+async function prepareNet(run: RunArgs, opened: Namespace[], join: NonNullable<SpawnOptions['join']>): Promise<void> {
+  if (run.net === undefined || run.net.mode === 'host') return;
+  const ns = createNamespace('net');
+  opened.push(ns);
+  if (run.net.mode === 'veth') await connectToHost(ns, { hostAddress: run.net.hostAddress, childAddress: run.net.childAddress });
+  else await loUp(ns);
+  join.net = ns;
 }
 
 function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<string, string>): SpawnOptions {
@@ -163,7 +178,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const signals = forwardSignals();
   const env = buildEnv(run, process.env);
   try {
-    child = spawn(run.command, run.args, spawnOptions(run, openJoins(run, opened), env));
+    const join = openJoins(run, opened);
+    await prepareNet(run, opened, join);
+    child = spawn(run.command, run.args, spawnOptions(run, join, env));
   } catch (err) {
     const e = err as Error;
     const hint = err instanceof UsageError ? "\nTry 'nsbox --help' for more information." : '';

@@ -34,6 +34,13 @@ export interface SysErrorContext {
   step?: string;
   /** The pid a failing operation was about, when there is one. */
   pid?: number;
+  /** The interface a failing netlink request was about, when there is one. */
+  ifname?: string;
+  /**
+   * The kernel's own explanation: the extended-ACK text of a netlink error
+   * (NLMSGERR_ATTR_MSG, e.g. `"Attribute failed policy validation"`), or an fs context's log.
+   */
+  kernelMessage?: string;
 }
 
 /**
@@ -63,6 +70,10 @@ export class SysError extends Error {
   declare readonly step?: string;
   /** The pid concerned, when there is one. */
   declare readonly pid?: number;
+  /** The interface a netlink request was about, when there is one. */
+  declare readonly ifname?: string;
+  /** The kernel's extended-ACK text (netlink) or fs context log, when it gave one. */
+  declare readonly kernelMessage?: string;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -76,6 +87,8 @@ export class SysError extends Error {
     if (context.path !== undefined) message += ` '${context.path}'`;
     if (context.dest !== undefined) message += ` -> '${context.dest}'`;
     if (context.step !== undefined) message += ` (spawn step '${context.step}')`;
+    if (context.ifname !== undefined) message += ` '${context.ifname}'`;
+    if (context.kernelMessage !== undefined) message += ` (kernel: ${context.kernelMessage})`;
     super(message);
     this.errno = n;
     this.code = code;
@@ -85,6 +98,8 @@ export class SysError extends Error {
     if (context.dest !== undefined) self.dest = context.dest;
     if (context.step !== undefined) self.step = context.step;
     if (context.pid !== undefined) self.pid = context.pid;
+    if (context.ifname !== undefined) self.ifname = context.ifname;
+    if (context.kernelMessage !== undefined) self.kernelMessage = context.kernelMessage;
   }
 
   static {
@@ -103,7 +118,9 @@ export type NsboxErrorCode =
   | 'ERR_NSBOX_THREAD_NAMESPACE'
   | 'ERR_NSBOX_ADDON_LOAD'
   | 'ERR_NSBOX_UNSUPPORTED'
-  | 'ERR_NSBOX_NO_IDMAP_HELPER';
+  | 'ERR_NSBOX_NO_IDMAP_HELPER'
+  | 'ERR_NSBOX_NETLINK_DECODE'
+  | 'ERR_NSBOX_NETLINK_ENCODE';
 
 type WithCode<E extends Error> = E & { code: NsboxErrorCode };
 
@@ -160,4 +177,27 @@ export function handleClosed(what: string): WithCode<Error> {
 /** A generic nsbox misuse error with a chosen code. */
 export function nsboxError(code: NsboxErrorCode, message: string): WithCode<Error> {
   return withCode(new Error(message), code);
+}
+
+/**
+ * A netlink message from the kernel (or bytes handed to the decoder) that does not parse:
+ * a length that overruns its container, a header shorter than its struct, an attribute of
+ * the wrong size. Never a partial result: the whole message is refused.
+ * `code` is `'ERR_NSBOX_NETLINK_DECODE'`; `offset` is where in the buffer the fault is.
+ */
+export class NetlinkDecodeError extends Error {
+  /** Always `'ERR_NSBOX_NETLINK_DECODE'`. */
+  readonly code = 'ERR_NSBOX_NETLINK_DECODE' as const;
+  /** Byte offset of the fault in the decoded buffer. */
+  readonly offset: number;
+
+  /** @param message - what is wrong. @param offset - where. */
+  constructor(message: string, offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.offset = offset;
+  }
+
+  static {
+    Object.defineProperty(this.prototype, 'name', { value: 'NetlinkDecodeError', writable: true, configurable: true, enumerable: false });
+  }
 }

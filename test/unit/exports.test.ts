@@ -27,7 +27,11 @@ const VALUES = {
     'mountTmpfs', 'mountinfo', 'mqueueSpec', 'openTree', 'overlaySpec', 'parseMountinfo', 'procSpec', 'remount',
     'resolveInRoot', 'setPropagation', 'sysfsSpec', 'tmpfsSpec', 'umount', 'watchMounts',
   ],
-  net: ['createNetns', 'deleteNetns', 'listNetns', 'openNetns'],
+  net: [
+    'NetlinkDecodeError', 'addAddress', 'addLink', 'addNeighbour', 'addRoute', 'addresses', 'connectTcpIn', 'connectToBridge', 'connectToHost', 'createNetns',
+    'deleteAddress', 'deleteLink', 'deleteNeighbour', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
+    'loUp', 'neighbours', 'openNetns', 'replaceNeighbour', 'replaceRoute', 'routes', 'setLink',
+  ],
 } as const;
 /** What `nsbox` adds to the union of the modules. */
 const ROOT_VALUES = ['SysError', 'features'];
@@ -46,7 +50,12 @@ const TYPES = {
     'ResolveFlag', 'ResolveOptions', 'RootfsSpec', 'SetAttrOptions', 'Size', 'SpecialMount', 'TmpfsMount', 'TmpfsOptions', 'UmountOptions',
     'WatchMountsOptions',
   ],
-  net: [],
+  net: [
+    'Address', 'AddressEvent', 'AddressOptions', 'BridgeConnectOptions', 'BridgeConnection', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
+    'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'IpvlanLink', 'IpvlanMode', 'IpvlanSpec', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
+    'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'Neighbour', 'NeighbourOptions', 'NeighbourState', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
+    'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec', 'VxlanLink', 'VxlanSpec',
+  ],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
 
@@ -65,6 +74,8 @@ const INTERNAL = [
   'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'checkStdio', 'prepareStdio',
   'releaseStdio', 'wrapEnd', 'EXTRA_ERRNOS', 'NativeBinding', 'NativeConstants', 'NativeFeatures', 'SpawnMaps',
   'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
+  'NL', 'RtnlSocket', 'MessageWriter', 'splitMessages', 'parseAttrs', 'holdNetns', 'withRtnl', 'resolveIndex',
+  'NativeNetlinkSocket', 'encodeNewLink', 'decodeLink',
 ];
 
 describe('runtime exports', () => {
