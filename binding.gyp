@@ -14,7 +14,8 @@
         "csrc/pidfd.cc",
         "csrc/mount.cc",
         "csrc/mountwatch.cc",
-        "csrc/cgwatch.cc"
+        "csrc/cgwatch.cc",
+        "csrc/netlink.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMount(env, exports);
   InitMountWatch(env, exports);
   InitCgroupWatch(env, exports);
+  InitNetlink(env, exports);
   return exports;
 }
 

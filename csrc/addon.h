@@ -27,5 +27,6 @@ void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitMountWatch(Napi::Env env, Napi::Object exports);
 void InitCgroupWatch(Napi::Env env, Napi::Object exports);
+void InitNetlink(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

@@ -214,12 +214,30 @@ int ChildMain(void* arg) {
       case OP_USERNS_SYNC: {
         // The parent writes /proc/PID/{setgroups,uid_map,gid_map} (or runs newuidmap) and
         // answers with its errno; until then we have no capabilities in the new namespace.
+        // With the answer come the idmapped trees the parent made for this user namespace
+        // (SCM_RIGHTS), attached later by OP_MOUNT with MNT_FROM_TREE.
         Send(ctx->sock, MSG_MAPS, i, 0, 0);
         int32_t answer = 0;
+        struct iovec iov = {&answer, sizeof answer};
+        union {
+          char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
+          struct cmsghdr align;
+        } cbuf;
+        struct msghdr mh = {};
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = cbuf.buf;
+        mh.msg_controllen = sizeof cbuf.buf;
         do {
-          r = sc(__NR_recvfrom, ctx->sock, &answer, sizeof answer, 0, 0, 0);
+          r = sc(__NR_recvmsg, ctx->sock, &mh, MSG_CMSG_CLOEXEC);
         } while (r == -EINTR);
         if (r != (long)sizeof answer || answer != 0) Exit(127);  // the parent reports it
+        for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+          int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+          const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
+          for (int k = 0; k < n && ctx->ntrees < kMaxTrees; k++) ctx->trees[ctx->ntrees++] = fds[k];
+        }
         r = 0;
         break;
       }

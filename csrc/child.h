@@ -22,6 +22,8 @@ struct Step {
   char* const* envp;    // OP_EXEC
 };
 
+constexpr int kMaxTrees = 8;
+
 struct ChildCtx {
   const Step* steps;
   int nsteps;
@@ -29,6 +31,8 @@ struct ChildCtx {
   int parent_sock;  // parent end: closed first thing in the child
   int rootfd;       // O_PATH fd of /newroot once the root is mounted there (child_fs.cc), or -1
   int basefd;       // O_PATH fd of the base tmpfs root (child_fs.cc), or -1
+  int ntrees;       // detached (idmapped) mount trees received from the parent
+  int trees[8];     // kMaxTrees
 };
 
 // Entry point of the cloned child; never returns (execs or exits).

@@ -23,6 +23,13 @@
 #ifndef __NR_openat2
 #define __NR_openat2 437
 #endif
+#ifndef __NR_move_mount
+#define __NR_move_mount 429
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
 #ifndef __NR_mount_setattr
 #define __NR_mount_setattr 442
 #endif
@@ -75,11 +82,35 @@ long OpenIn(int rootfd, const char* path, int flags) {
 // Creates `path` inside the root if missing: every missing parent as a directory, the last
 // component as a directory or an empty file. Each component is created relative to its
 // parent, itself opened confined, so nothing is ever created outside the root.
+// Creates `name` (the last component) in the directory `parent` opened confined.
+long CreateAt(long parent, const char* name, bool file, int* sysid) {
+  long r;
+  if (file) {
+    *sysid = SYS_OPENAT;
+    r = sc(__NR_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (r >= 0) sc(__NR_close, r), r = 0;
+  } else {
+    *sysid = SYS_MKDIRAT;
+    r = sc(__NR_mkdirat, parent, name, 0755);
+  }
+  return r == -EEXIST ? 0 : r;
+}
+
 long EnsureIn(int rootfd, const char* path, bool file, int* sysid) {
-  long whole = OpenIn(rootfd, path, O_PATH);  // usually there already: one lookup
-  if (whole >= 0) return sc(__NR_close, whole), 0;
   char buf[kPath];
   size_t n = Cat(buf, 0, path);
+  // Usually only the last component is missing: create it in its parent, one lookup.
+  size_t last = n;
+  while (last > 0 && buf[last] != '/') last--;
+  buf[last] = 0;
+  long parent = OpenIn(rootfd, last ? buf : "/", O_PATH | O_DIRECTORY);
+  buf[last] = '/';
+  if (parent >= 0) {
+    long r = CreateAt(parent, buf + last + 1, file, sysid);
+    sc(__NR_close, parent);
+    return r;
+  }
+  if (parent != -ENOENT) return *sysid = SYS_OPENAT2, parent;
   for (size_t i = 1; i <= n; i++) {
     if (i < n && buf[i] != '/') continue;
     char saved = buf[i];
@@ -91,21 +122,12 @@ long EnsureIn(int rootfd, const char* path, bool file, int* sysid) {
       size_t slash = i;
       while (slash > 0 && buf[slash] != '/') slash--;
       buf[slash] = 0;
-      long parent = OpenIn(rootfd, slash ? buf : "/", O_PATH | O_DIRECTORY);
+      long dir = OpenIn(rootfd, slash ? buf : "/", O_PATH | O_DIRECTORY);
       buf[slash] = '/';
-      if (parent < 0) return *sysid = SYS_OPENAT2, parent;
-      const char* name = buf + slash + 1;
-      long r;
-      if (i == n && file) {
-        *sysid = SYS_OPENAT;
-        r = sc(__NR_openat, parent, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
-        if (r >= 0) sc(__NR_close, r), r = 0;
-      } else {
-        *sysid = SYS_MKDIRAT;
-        r = sc(__NR_mkdirat, parent, name, 0755);
-      }
-      sc(__NR_close, parent);
-      if (r < 0 && r != -EEXIST) return r;
+      if (dir < 0) return *sysid = SYS_OPENAT2, dir;
+      long r = CreateAt(dir, buf + slash + 1, i == n && file, sysid);
+      sc(__NR_close, dir);
+      if (r < 0) return r;
     } else {
       return *sysid = SYS_OPENAT2, fd;
     }
@@ -139,6 +161,19 @@ long Target(ChildCtx* ctx, const Step& s, int* sysid) {
   return r;
 }
 
+// Read-only through mount_setattr(2): unlike a MS_REMOUNT it leaves the other flags alone,
+// which in a user namespace may be locked (nosuid, nodev, noexec of the source).
+long ReadOnly(ChildCtx* ctx, const Step& s, int* sysid) {
+  if (!(s.b & MNT_RDONLY)) return 0;
+  long fd = Target(ctx, s, sysid);
+  if (fd < 0) return fd;
+  *sysid = SYS_MOUNT_SETATTR;
+  long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
+                   MOUNT_ATTR_RDONLY, 0);
+  sc(__NR_close, fd);
+  return r;
+}
+
 long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_SRC_OPTIONAL) && s.str) {
     struct stat st;
@@ -149,21 +184,29 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM))
     return 0;
   if (fd < 0) return fd;
+  if (s.b & MNT_FROM_TREE) {
+    // An idmapped tree the parent made (open_tree + mount_setattr MOUNT_ATTR_IDMAP with this
+    // user namespace): attach it onto the opened target (move_mount(2)).
+    int k = s.a;
+    long r = -EBADF;
+    *sysid = SYS_MOVE_MOUNT;
+    if (k >= 0 && k < ctx->ntrees)
+      r = sc(__NR_move_mount, ctx->trees[k], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+    sc(__NR_close, fd);
+    return r < 0 ? r : ReadOnly(ctx, s, sysid);
+  }
+  // Mount onto exactly the inode opened: a directory by fchdir(2) to it and mounting on ".",
+  // anything else through its /proc/self/fd magic link (a longer lookup).
   char at[64];
-  FdPath(at, (int)fd);
+  const char* where = ".";
+  if (sc(__NR_fchdir, fd) < 0) {
+    FdPath(at, (int)fd);
+    where = at;
+  }
   *sysid = SYS_MOUNT;
-  long r = sc(__NR_mount, s.str, at, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
+  long r = sc(__NR_mount, s.str, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
-  if (r < 0 || !(s.b & MNT_RDONLY)) return r;
-  // Read-only through mount_setattr(2): unlike a MS_REMOUNT it leaves the other flags alone,
-  // which in a user namespace may be locked (nosuid, nodev, noexec of the source).
-  fd = Target(ctx, s, sysid);
-  if (fd < 0) return fd;
-  *sysid = SYS_MOUNT_SETATTR;
-  r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
-              MOUNT_ATTR_RDONLY, 0);
-  sc(__NR_close, fd);
-  return r;
+  return r < 0 ? r : ReadOnly(ctx, s, sysid);
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   MM(MNT_RDONLY);
   MM(MNT_RECURSIVE);
   MM(MNT_SRC_OPTIONAL);
+  MM(MNT_FROM_TREE);
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);

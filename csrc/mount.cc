@@ -25,6 +25,7 @@
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "fd.h"
 
@@ -84,41 +85,6 @@ inline int openat2(int dfd, const char* path, struct open_how* how) {
   return (int)ret(syscall(__NR_openat2, dfd, path, how, sizeof *how));
 }
 }  // namespace msys
-
-// ---- arguments (TS validated them; these are the cheap second checks) ----
-
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
-  if (!info[i].IsNumber()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a number argument");
-    return false;
-  }
-  *out = info[i].As<Napi::Number>().Int32Value();
-  return true;
-}
-
-bool ArgU32(const Napi::CallbackInfo& info, size_t i, uint32_t* out) {
-  if (!info[i].IsNumber()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a number argument");
-    return false;
-  }
-  *out = info[i].As<Napi::Number>().Uint32Value();
-  return true;
-}
-
-bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
-  if (!info[i].IsString()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a string argument");
-    return false;
-  }
-  *out = info[i].As<Napi::String>().Utf8Value();
-  return true;
-}
-
-// string | null (mount(2) and fsconfig(2) take NULL for an absent string).
-bool ArgOptString(const Napi::CallbackInfo& info, size_t i, std::string* out, bool* present) {
-  *present = !(info[i].IsNull() || info[i].IsUndefined());
-  return !*present || ArgString(info, i, out);
-}
 
 // ---- the dedicated thread for acting inside a mount namespace ----
 

@@ -18,51 +18,13 @@
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "fd.h"
+#include "thread.h"
 
 namespace nsbox {
 namespace {
-
-// The cheap second check of an argument TS already validated.
-bool ArgInt(const Napi::CallbackInfo& info, size_t i, int32_t* out) {
-  if (!info[i].IsNumber()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a number argument");
-    return false;
-  }
-  *out = info[i].As<Napi::Number>().Int32Value();
-  return true;
-}
-
-bool ArgFd(const Napi::CallbackInfo& info, size_t i, int* out) {
-  int32_t v;
-  if (!ArgInt(info, i, &v)) return false;
-  if (v < 0) {
-    ThrowType(info.Env(), "ERR_OUT_OF_RANGE", "fd must be >= 0");
-    return false;
-  }
-  *out = v;
-  return true;
-}
-
-bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out) {
-  if (!info[i].IsString()) {
-    ThrowType(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a string argument");
-    return false;
-  }
-  *out = info[i].As<Napi::String>().Utf8Value();
-  return true;
-}
-
-// string | null: `present` is false for null (mount(2) accepts NULL source/fstype/data).
-bool ArgOptString(const Napi::CallbackInfo& info, size_t i, std::string* out, bool* present) {
-  if (info[i].IsNull() || info[i].IsUndefined()) {
-    *present = false;
-    return true;
-  }
-  *present = true;
-  return ArgString(info, i, out);
-}
 
 // Makes sure an fd handed to JS is close-on-exec. ioctl(NS_GET_USERNS/NS_GET_PARENT) already
 // opens its fd O_CLOEXEC (fs/nsfs.c open_related_ns), so this is normally one F_GETFD.
@@ -235,19 +197,11 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
   CreateJob job;
   job.flag = flag;
   job.path = path.c_str();
-  // Start the thread with every signal blocked (it inherits the creator's mask,
-  // pthread_sigmask(3)), so process-directed signals go to the threads that handle them.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_t thread;
-  int err = pthread_create(&thread, nullptr, CreateThread, &job);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  int err = RunOnDedicatedThread(CreateThread, &job);  // csrc/thread.h
   if (err != 0) {
     ThrowSys(env, err, "pthread_create");
     return env.Undefined();
   }
-  pthread_join(thread, nullptr);
   if (job.failed != nullptr) {
     const bool opening = job.failed[0] == 'o';
     ThrowSys(env, job.err, job.failed, opening ? path.c_str() : nullptr);

@@ -54,6 +54,7 @@ enum MountMode : int32_t {
   MNT_RDONLY = 16,         // then mount_setattr(MOUNT_ATTR_RDONLY): keeps locked flags
   MNT_RECURSIVE = 32,      // ...with AT_RECURSIVE
   MNT_SRC_OPTIONAL = 64,   // source missing: skip the step
+  MNT_FROM_TREE = 128,     // attach received tree number `flags` with move_mount(2), no mount(2)
 };
 
 // Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.
@@ -70,6 +71,7 @@ enum SysId : int32_t {
   SYS_CHDIR = 9,
   SYS_OPENAT = 10,
   SYS_WRITE = 11,
+  SYS_MOVE_MOUNT = 12,
 };
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.

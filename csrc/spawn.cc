@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <linux/mount.h>
 
 #include <string>
 #include <vector>
@@ -250,6 +251,55 @@ MapsError WriteMaps(Napi::Object maps, pid_t pid) {
   return e;
 }
 
+// Idmapped volumes (mount_setattr(2) MOUNT_ATTR_IDMAP): detached copies of each source, made
+// here — the kernel wants CAP_SYS_ADMIN over the source mount, which only the parent has —
+// with the child's user namespace, now that its maps are written. The child attaches them.
+MapsError IdmapTrees(Napi::Object maps, pid_t pid, std::vector<Fd>& out) {
+  MapsError e;
+  Napi::Value v = maps.Get("idmapSources");
+  if (!v.IsArray()) return e;
+  std::vector<std::string> sources = StringArray(v);
+  if (sources.empty()) return e;
+  std::string userns = "/proc/" + std::to_string(pid) + "/ns/user";
+  Fd ns(open(userns.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) return e.err = errno, e.syscall = "open", e.path = userns, e;
+  for (auto& src : sources) {
+    Fd tree(sys::open_tree(AT_FDCWD, src.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!tree.valid()) return e.err = -tree.release(), e.syscall = "open_tree", e.path = src, e;
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = (uint64_t)ns.get();
+    long r = syscall(__NR_mount_setattr, tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr);
+    if (r < 0) return e.err = errno, e.syscall = "mount_setattr", e.path = src, e;
+    out.push_back(std::move(tree));
+  }
+  return e;
+}
+
+// The answer to MSG_MAPS: the errno, with the idmapped trees as SCM_RIGHTS.
+void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
+  struct iovec iov = {&answer, sizeof answer};
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
+    struct cmsghdr align;
+  } cbuf;
+  if (!answer && !trees.empty()) {
+    mh.msg_control = cbuf.buf;
+    mh.msg_controllen = CMSG_SPACE(sizeof(int) * trees.size());
+    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * trees.size());
+    int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
+    for (size_t k = 0; k < trees.size(); k++) fds[k] = trees[k].get();
+  }
+  while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
 void* Stack(Addon* addon) {
   if (!addon->stack) {
     void* s = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
@@ -297,7 +347,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   Fd sock(sv[0]), childSock(sv[1]);
 
-  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get(), -1, -1};
+  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get(), -1, -1, 0, {}};
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that
@@ -350,15 +400,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       failure = m;
     } else if (m.kind == MSG_MAPS) {
       int32_t answer = EINVAL;
+      std::vector<Fd> trees;
       if (mapsVal.IsObject()) {
         mapsErr = WriteMaps(mapsVal.As<Napi::Object>(), (pid_t)pid);
         answer = mapsErr.err;
+        if (!answer) {
+          mapsErr = IdmapTrees(mapsVal.As<Napi::Object>(), (pid_t)pid, trees);
+          answer = mapsErr.err;
+        }
       }
       if (answer && !failed) {
         failed = true;
         failure = {MSG_ERROR, m.step, answer, 0};
       }
-      send(sock.get(), &answer, sizeof answer, MSG_NOSIGNAL);
+      SendAnswer(sock.get(), answer, trees);
     } else if (m.kind == MSG_PID) {
       grandPid = m.value;
       int fd = sys::pidfd_open((pid_t)grandPid, 0);

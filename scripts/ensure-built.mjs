@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { nodeGyp } from './node-gyp.mjs';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,7 +20,7 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 const addon = 'build/Release/nsbox.node';
 if (mtime(addon) < Math.max(newest('csrc'), mtime('binding.gyp'))) {
   console.log('nsbox: building the native addon');
-  run(process.execPath, [join(root, 'node_modules/node-gyp/bin/node-gyp.js'), 'rebuild']);
+  nodeGyp(root, ['rebuild']);
 }
 if (mtime('dist/index.js') < newest('src')) {
   console.log('nsbox: compiling TypeScript');

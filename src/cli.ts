@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  SysError, cgroup, createCgroup, currentCgroup, findCgroup2, openNamespacePath, spawn,
+  SysError, cgroup, connectToHost, createCgroup, createNamespace, currentCgroup, findCgroup2, loUp, openNamespacePath, spawn,
   type Cgroup, type CgroupLimits, type Namespace, type NsboxChild, type SpawnOptions,
 } from './index.js';
 import { cpusToMax } from './cgroups/limits.js';
@@ -70,6 +70,21 @@ function openJoins(run: RunArgs, opened: Namespace[]): NonNullable<SpawnOptions[
     join[j.kind] = ns;
   }
   return join;
+}
+
+/**
+ * --net none|veth: a new network namespace made here (the command joins it), lo up, and for
+ * veth the pair to the host with addresses and a default route inside. The namespace ends
+ * with the command (nsbox's handle is closed once the command has it), taking both veth
+ * ends with it.
+ */
+async function prepareNet(run: RunArgs, opened: Namespace[], join: NonNullable<SpawnOptions['join']>): Promise<void> {
+  if (run.net === undefined || run.net.mode === 'host') return;
+  const ns = createNamespace('net');
+  opened.push(ns);
+  if (run.net.mode === 'veth') await connectToHost(ns, { hostAddress: run.net.hostAddress, childAddress: run.net.childAddress });
+  else await loUp(ns);
+  join.net = ns;
 }
 
 function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<string, string>): SpawnOptions {
@@ -222,7 +237,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const signals = forwardSignals();
   try {
-    const options = spawnOptions(run, openJoins(run, opened), env);
+    const join = openJoins(run, opened);
+    await prepareNet(run, opened, join);
+    const options = spawnOptions(run, join, env);
     if (cg) options.cgroup = cg;
     child = spawn(run.command, run.args, options);
   } catch (err) {

@@ -36,6 +36,13 @@ export interface SysErrorContext {
   pid?: number;
   /** The cgroup (its path in the v2 hierarchy, e.g. `/app/web`) a failing cgroupfs access was about. */
   cgroup?: string;
+  /** The interface a failing netlink request was about, when there is one. */
+  ifname?: string;
+  /**
+   * The kernel's own explanation: the extended-ACK text of a netlink error
+   * (NLMSGERR_ATTR_MSG, e.g. `"Attribute failed policy validation"`), or an fs context's log.
+   */
+  kernelMessage?: string;
 }
 
 /**
@@ -67,6 +74,10 @@ export class SysError extends Error {
   declare readonly pid?: number;
   /** The cgroup concerned (path in the v2 hierarchy), when there is one. */
   declare readonly cgroup?: string;
+  /** The interface a netlink request was about, when there is one. */
+  declare readonly ifname?: string;
+  /** The kernel's extended-ACK text (netlink) or fs context log, when it gave one. */
+  declare readonly kernelMessage?: string;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -80,6 +91,8 @@ export class SysError extends Error {
     if (context.path !== undefined) message += ` '${context.path}'`;
     if (context.dest !== undefined) message += ` -> '${context.dest}'`;
     if (context.step !== undefined) message += ` (spawn step '${context.step}')`;
+    if (context.ifname !== undefined) message += ` '${context.ifname}'`;
+    if (context.kernelMessage !== undefined) message += ` (kernel: ${context.kernelMessage})`;
     super(message);
     this.errno = n;
     this.code = code;
@@ -90,6 +103,8 @@ export class SysError extends Error {
     if (context.step !== undefined) self.step = context.step;
     if (context.pid !== undefined) self.pid = context.pid;
     if (context.cgroup !== undefined) self.cgroup = context.cgroup;
+    if (context.ifname !== undefined) self.ifname = context.ifname;
+    if (context.kernelMessage !== undefined) self.kernelMessage = context.kernelMessage;
   }
 
   static {
@@ -109,7 +124,9 @@ export type NsboxErrorCode =
   | 'ERR_NSBOX_ADDON_LOAD'
   | 'ERR_NSBOX_UNSUPPORTED'
   | 'ERR_NSBOX_CGROUP_CONTROLLER'
-  | 'ERR_NSBOX_NO_IDMAP_HELPER';
+  | 'ERR_NSBOX_NO_IDMAP_HELPER'
+  | 'ERR_NSBOX_NETLINK_DECODE'
+  | 'ERR_NSBOX_NETLINK_ENCODE';
 
 type WithCode<E extends Error> = E & { code: NsboxErrorCode };
 
@@ -166,4 +183,27 @@ export function handleClosed(what: string): WithCode<Error> {
 /** A generic nsbox misuse error with a chosen code. */
 export function nsboxError(code: NsboxErrorCode, message: string): WithCode<Error> {
   return withCode(new Error(message), code);
+}
+
+/**
+ * A netlink message from the kernel (or bytes handed to the decoder) that does not parse:
+ * a length that overruns its container, a header shorter than its struct, an attribute of
+ * the wrong size. Never a partial result: the whole message is refused.
+ * `code` is `'ERR_NSBOX_NETLINK_DECODE'`; `offset` is where in the buffer the fault is.
+ */
+export class NetlinkDecodeError extends Error {
+  /** Always `'ERR_NSBOX_NETLINK_DECODE'`. */
+  readonly code = 'ERR_NSBOX_NETLINK_DECODE' as const;
+  /** Byte offset of the fault in the decoded buffer. */
+  readonly offset: number;
+
+  /** @param message - what is wrong. @param offset - where. */
+  constructor(message: string, offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.offset = offset;
+  }
+
+  static {
+    Object.defineProperty(this.prototype, 'name', { value: 'NetlinkDecodeError', writable: true, configurable: true, enumerable: false });
+  }
 }

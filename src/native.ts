@@ -42,7 +42,7 @@ export interface NativeConstants {
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
-  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL', number>>;
+  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL' | 'MNT_FROM_TREE', number>>;
   readonly MS_NOATIME: number;
   readonly MS_RELATIME: number;
   readonly MS_STRICTATIME: number;
@@ -162,6 +162,18 @@ export interface NativeChildWatch {
   readonly pid: number;
 }
 
+/** A NETLINK_ROUTE socket polled by this environment's loop (csrc/netlink.cc). @internal */
+export interface NativeNetlinkSocket {
+  /** sendto(2) to the kernel: 0 or a positive errno (EBADF once closed). */
+  send(message: Buffer): number;
+  /** Stops polling and closes the socket; idempotent. */
+  close(): void;
+  /** uv_ref/uv_unref of the poll handle. */
+  ref(on: boolean): void;
+  /** The port id the kernel bound (sockaddr_nl.nl_pid). */
+  readonly portId: number;
+}
+
 /** The complete native contract. @internal */
 export interface NativeBinding {
   setErrorFactory(factory: (errno: number, syscall: string, path?: string, dest?: string) => Error): void;
@@ -245,6 +257,22 @@ export interface NativeBinding {
   pipe(): [number, number];
   /** open("/dev/null", O_RDWR|O_CLOEXEC). */
   devNull(): number;
+
+  // netlink.cc
+  /** rtnetlink numbers from <linux/rtnetlink.h>, <linux/if_link.h>, <linux/veth.h>, … */
+  readonly netlinkConstants: Readonly<Record<string, number>>;
+  /**
+   * A NETLINK_ROUTE socket made in the network namespace of `nsFd` (-1: the caller's) by a
+   * dedicated thread, bound to multicast `groups`; calls onMessage(datagram) per datagram
+   * received, onMessage(null, errno) on a receive error.
+   */
+  readonly NetlinkSocket: new (nsFd: number, groups: number, onMessage: (datagram: Buffer | null, errno?: number) => void) => NativeNetlinkSocket;
+  /**
+   * An AF_INET/AF_INET6 socket of `type` made in the network namespace of `nsFd` by a
+   * dedicated thread, bound to `addr` (4 or 16 bytes; empty: unbound) and `port`, listening
+   * when `backlog` >= 0. Returns the fd (O_CLOEXEC).
+   */
+  inetSocketIn(nsFd: number, family: number, type: number, addr: Buffer, port: number, backlog: number): number;
 }
 
 /** How the parent writes the id maps of a new user namespace. @internal */
@@ -258,6 +286,8 @@ export interface SpawnMaps {
   /** helper mode: argv of newuidmap and newgidmap without the pid, e.g. ['/usr/bin/newuidmap', '0', '1000', '1', ...]. */
   uidHelper?: string[];
   gidHelper?: string[];
+  /** Sources of idmapped volumes: the parent makes their trees after writing the maps. */
+  idmapSources?: string[];
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

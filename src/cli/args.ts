@@ -9,11 +9,14 @@ import { NAMESPACE_TYPES, isNamespaceType, type IdMapping, type NamespaceType } 
 /** The namespaces `nsbox run` creates when `--namespaces` is not given. */
 export const DEFAULT_NAMESPACES: readonly NamespaceType[] = Object.freeze(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'] as const);
 
+/** The inner address of `--net veth` without one. */
+export const DEFAULT_VETH = '10.200.0.2/30';
+
 /** Every option name `nsbox run` accepts (without the leading `--`). */
 export type OptionName =
   | 'namespaces' | 'share' | 'join' | 'hostname' | 'domainname' | 'uid' | 'gid' | 'groups' | 'map-uid' | 'map-gid'
   | 'env' | 'unsetenv' | 'clearenv' | 'cwd' | 'argv0' | 'die-with-parent' | 'no-die-with-parent' | 'new-session'
-  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
+  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'net' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
   | 'help' | 'version';
 
 /** One row of the option table. */
@@ -56,6 +59,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'volume', value: 'SRC:DST[:ro]', repeatable: true, help: 'Bind the host path SRC to DST inside, read-write or read-only (ro).' },
   { name: 'tmpfs', value: 'DST', repeatable: true, help: 'Mount a fresh tmpfs on DST inside.' },
   { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
+  { name: 'net', value: 'none|host|veth[:ADDR/PREFIX]', help: `Networking. 'none': a new network namespace with only lo, up. 'host': the host's (as --share net). 'veth': a new one joined to the host by a veth pair: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end. 'none' and 'veth' need root; without --net a new network namespace has lo down.` },
   { name: 'memory', value: 'SIZE', help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards." },
   { name: 'pids', value: 'N', help: 'Run the command in a new cgroup v2 with pids.max N (processes and threads).' },
   { name: 'cpus', value: 'N', help: "Run the command in a new cgroup v2 with cpu.max N CPUs' worth of time ('0.5': 50 ms per 100 ms)." },
@@ -69,6 +73,9 @@ export type JoinSpec = { kind: NamespaceType; pid: number; path?: undefined } | 
 
 /** One environment change, applied in command-line order. */
 export type EnvOp = { set: string; value: string } | { unset: string };
+
+/** `--net`: how the command's network is set up. */
+export type NetMode = { mode: 'none' } | { mode: 'host' } | { mode: 'veth'; childAddress: string; hostAddress: string };
 
 /** What `nsbox run` was asked to do. `undefined` means not given. */
 export interface RunArgs {
@@ -114,6 +121,8 @@ export interface RunArgs {
   cpus?: number;
   /** --cgroup-parent. */
   cgroupParent?: string;
+  /** --net; when 'none' or 'veth' the CLI makes the network namespace itself and joins it. */
+  net?: NetMode;
 }
 
 /** The result of {@link parseArgs}. */
@@ -144,6 +153,24 @@ function mapping(opt: string, v: string): IdMapping {
     throw new UsageError(`${opt}: '${v}' is not a range of ids between 0 and ${MAX_ID}`);
   }
   return { inside, outside, count };
+}
+
+/** `veth[:ADDR/PREFIX]`: the inner address and the host end's (the prefix's first other address). */
+function vethMode(opt: string, v: string): NetMode {
+  const text = v === 'veth' ? DEFAULT_VETH : v.slice('veth:'.length);
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  const bytes = m ? [m[1], m[2], m[3], m[4]].map(Number) : [];
+  const prefix = m ? Number(m[5]) : -1;
+  if (!m || bytes.some((b) => b > 255) || prefix < 1 || prefix > 30) {
+    throw new UsageError(`${opt}: '${text}' is not an IPv4 ADDR/PREFIX with a prefix from 1 to 30`);
+  }
+  const addr = bytes.reduce((a, b) => a * 256 + b, 0);
+  const size = 2 ** (32 - prefix);
+  const network = addr - (addr % size);
+  if (addr === network || addr === network + size - 1) throw new UsageError(`${opt}: ${text} is the network or broadcast address of its prefix`);
+  const host = addr === network + 1 ? network + 2 : network + 1;
+  const dotted = (n: number) => [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
+  return { mode: 'veth', childAddress: `${dotted(addr)}/${prefix}`, hostAddress: `${dotted(host)}/${prefix}` };
 }
 
 function noNul(opt: string, v: string): string {
@@ -322,6 +349,11 @@ export function parseArgs(argv: readonly string[]): Parsed {
         if (v === '') throw new UsageError(`${opt}: empty value`);
         r.cgroupParent = v;
         break;
+      case 'net':
+        if (v === 'none' || v === 'host') r.net = { mode: v };
+        else if (v === 'veth' || v.startsWith('veth:')) r.net = vethMode(opt, v);
+        else throw new UsageError(`${opt}: '${v}' is not none, host or veth[:ADDR/PREFIX]`);
+        break;
       case 'timeout':
         if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1) throw new UsageError(`${opt}: '${v}' is not a number of milliseconds (1 to ${2 ** 31 - 1})`);
         r.timeout = Number(v);
@@ -348,6 +380,11 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (both) throw new UsageError(`--namespaces lists ${both}, which --join also joins`);
   }
   ns = ns.filter((k) => !share.includes(k) && !joined.has(k));
+  if (r.net !== undefined) {
+    // --net decides the network namespace: the host's, or one the CLI makes and joins.
+    if (joined.has('net') || share.includes('net')) throw new UsageError(`--net ${r.net.mode} contradicts --${joined.has('net') ? 'join' : 'share'} net`);
+    ns = ns.filter((k) => k !== 'net');
+  }
 
   const uts = ns.includes('uts') || joined.has('uts');
   for (const k of ['hostname', 'domainname'] as const) {
@@ -409,6 +446,7 @@ Examples:
   nsbox run --hostname box -- sh -c 'echo $$; id -u; hostname'
   nsbox run --share net -- curl -sI https://example.org
   nsbox run --namespaces user,net -- ip link
+  nsbox run --net veth:10.200.0.2/30 -- ping -c1 10.200.0.1             (as root)
   nsbox run --join net=/run/netns/blue --namespaces none -- ip addr      (as root)
   nsbox run --map-uid 0:1000:1 --map-uid 1:100000:65536 \\
             --map-gid 0:1000:1 --map-gid 1:100000:65536 -- id            (newuidmap)

@@ -15,23 +15,68 @@ import { invalidArgType, invalidArgValue } from '../errors.js';
 import { K } from '../native.js';
 import type { PlanBuilder } from '../namespaces/plan.js';
 
-/** The container's root filesystem. */
-export type RootfsSpec =
-  /** A directory, bound (recursively) as the root. */
-  | string
-  /** The host's /usr, /bin, /sbin, /lib*, /etc read-only on a fresh tmpfs. */
-  | 'host'
-  /** An overlay: `layers` bottom first; `upper`/`work` kept on disk, or a throw-away tmpfs upper when omitted. */
-  | { layers: string[]; upper?: string; work?: string };
+/** An overlay root: image layers with a writable layer on top. */
+export interface OverlayRootfs {
+  /** Lower layers, bottom first (as images stack them). */
+  layers: string[];
+  /** The writable layer, kept on disk; omitted: a throw-away tmpfs upper. */
+  upper?: string;
+  /** overlayfs's work directory, on the same filesystem as `upper` (given with it). */
+  work?: string;
+}
+
+/**
+ * The container's root filesystem: a directory (bound recursively as the root), `'host'` (the
+ * host's /usr, /bin, /sbin, /lib*, /etc read-only on a fresh tmpfs), or an overlay of layers.
+ */
+export type RootfsSpec = string | 'host' | OverlayRootfs;
+
+/** A volume: a host path bound into the container. */
+export interface BindMount {
+  /** Discriminant. */
+  type: 'bind';
+  /** The host path (a directory or a file). */
+  source: string;
+  /** Where it appears inside (absolute; created if missing, as a directory or file like the source). */
+  target: string;
+  /** Read-only (mount_setattr `MOUNT_ATTR_RDONLY`). */
+  readOnly?: boolean;
+  /** Include the submounts of `source` (default true). */
+  recursive?: boolean;
+  /**
+   * An idmapped mount (mount_setattr(2) `MOUNT_ATTR_IDMAP`) through the container's user
+   * namespace: files show inside with the owners they have on disk. Needs root, a new user
+   * namespace, and a filesystem that supports idmapped mounts.
+   */
+  idmap?: boolean;
+}
+
+/** A fresh tmpfs inside the container. */
+export interface TmpfsMount {
+  /** Discriminant. */
+  type: 'tmpfs';
+  /** Where (absolute; created if missing). */
+  target: string;
+  /** Size in bytes, or with a suffix: '64m', '1g', '50%'. */
+  size?: number | string;
+  /** Mode of its root directory, e.g. 0o1777. Default 0o755. */
+  mode?: number;
+  /** Mounted read-only. */
+  readOnly?: boolean;
+}
+
+/** A kernel filesystem with the options containers use. */
+export interface SpecialMount {
+  /** proc, sysfs, mqueue or devpts (a new instance). */
+  type: 'proc' | 'sysfs' | 'mqueue' | 'devpts';
+  /** Where (absolute; created if missing). */
+  target: string;
+  /** Mounted read-only. */
+  readOnly?: boolean;
+}
 
 /** One mount of a container, applied in order after the root and the defaults. */
-export type ContainerMount =
-  /** Bind a host path (a volume). Recursive unless `recursive: false`. */
-  | { type: 'bind'; source: string; target: string; readOnly?: boolean; recursive?: boolean }
-  /** A tmpfs. `size` in bytes or with a suffix ('64m'), `mode` as a number. */
-  | { type: 'tmpfs'; target: string; size?: number | string; mode?: number; readOnly?: boolean }
-  /** proc, sysfs, mqueue or devpts with default options. */
-  | { type: 'proc' | 'sysfs' | 'mqueue' | 'devpts'; target: string; readOnly?: boolean };
+export type ContainerMount = BindMount | TmpfsMount | SpecialMount;
 
 /** The container part of the spawn options (validated). @internal */
 export interface ContainerOptions {
@@ -45,6 +90,8 @@ export interface ContainerOptions {
 
 /** What the plan needs to know about the namespaces. @internal */
 export interface ContainerContext {
+  /** Filled in: the sources of idmapped volumes, in the order their steps use them. */
+  idmapSources: string[];
   newUser: boolean;
   newPid: boolean;
   newNet: boolean;
@@ -110,7 +157,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
       const layers = r.layers.map((l, i) => overlayPath(`options.rootfs.layers[${i}]`, hostDir(`options.rootfs.layers[${i}]`, l)));
       if (layers.length === 0 || layers.length > 500) throw invalidArgValue('options.rootfs.layers', r.layers, 'must have 1 to 500 layers');
       if ((r.upper === undefined) !== (r.work === undefined)) throw invalidArgValue('options.rootfs', r, 'needs both upper and work, or neither');
-      const spec: { layers: string[]; upper?: string; work?: string } = { layers };
+      const spec: OverlayRootfs = { layers };
       if (r.upper !== undefined) {
         spec.upper = overlayPath('options.rootfs.upper', hostDir('options.rootfs.upper', r.upper));
         spec.work = overlayPath('options.rootfs.work', hostDir('options.rootfs.work', r.work));
@@ -129,6 +176,8 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
         case 'bind': {
           const source = absPath(`${n}.source`, m.source);
           if (!existsSync(source)) throw invalidArgValue(`${n}.source`, m.source, 'does not exist');
+          if (m.idmap !== undefined && typeof m.idmap !== 'boolean') throw invalidArgType(`${n}.idmap`, 'of type boolean', m.idmap);
+          if (m.idmap && process.geteuid!() !== 0) throw invalidArgValue(`${n}.idmap`, true, 'needs root (the kernel wants CAP_SYS_ADMIN over the source mount)');
           return { ...m, source, target };
         }
         case 'tmpfs': {
@@ -221,6 +270,13 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
     switch (m.type) {
       case 'bind': {
         const isDir = statSync(m.source).isDirectory();
+        if (m.idmap) {
+          // The parent makes the idmapped tree once the user namespace has its maps; the child
+          // attaches tree number k here (csrc/spawn.cc IdmapTrees, child_fs.cc MNT_FROM_TREE).
+          const k = ctx.idmapSources.push(m.source) - 1;
+          plan.mount(null, m.target, null, k, null, IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE, 'mounts', m.target);
+          break;
+        }
         const rec = m.recursive === false ? 0 : K.MS_REC;
         plan.mount(host(m.source), m.target, null, K.MS_BIND | rec, null, IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0), 'mounts', m.target);
         break;
@@ -251,7 +307,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
   for (const [name, major, minor] of DEVICES) {
     if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, 0o20666, major, minor);
-    else plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE | M.MNT_SRC_OPTIONAL, 'dev', `/dev/${name}`);
+    else if (hostDevices().has(name)) plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
   }
   for (const [link, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx']] as const) {
     plan.symlink(target, `/dev/${link}`, 'dev');
@@ -280,6 +336,13 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
     plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
     plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
   }
+}
+
+let devices: Set<string> | undefined;
+/** The host device nodes a rootless container binds (a machine without /dev/tty exists). */
+function hostDevices(): Set<string> {
+  devices ??= new Set(DEVICES.map(([n]) => n).filter((n) => existsSync(`/dev/${n}`)));
+  return devices;
 }
 
 let present: { masked: string[]; readonly: string[] } | undefined;

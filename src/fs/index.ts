@@ -36,4 +36,4 @@ export {
 export { fsopen, openTree, FsContext, DetachedMount, type FsSysError, type FsMountOptions, type SetAttrOptions, type OpenTreeOptions } from './newapi.js';
 export { resolveInRoot, PathHandle, type ResolveFlag, type ResolveOptions } from './resolve.js';
 export { watchMounts, type WatchMountsOptions } from './watch.js';
-export { MASKED_PATHS, READONLY_PATHS, type RootfsSpec, type ContainerMount } from './container.js';
+export { MASKED_PATHS, READONLY_PATHS, type RootfsSpec, type OverlayRootfs, type ContainerMount, type BindMount, type TmpfsMount, type SpecialMount } from './container.js';

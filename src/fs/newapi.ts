@@ -7,7 +7,8 @@
  * `attach()` unmounts it (the kernel drops it with its last fd).
  * @module
  */
-import { SysError, handleClosed, invalidArgType, invalidArgValue } from '../errors.js';
+import { FdHandle } from '../handle.js';
+import { SysError, invalidArgType, invalidArgValue } from '../errors.js';
 import { MK, native } from '../native.js';
 import { Namespace } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
@@ -19,55 +20,6 @@ export type FsSysError = SysError & {
   kernelMessage?: string;
 };
 
-const leaks = new FinalizationRegistry<{ fd: number; what: string }>(({ fd, what }) => {
-  try {
-    native.close(fd);
-  } catch {
-    // The fd is gone either way.
-  }
-  process.emitWarning(
-    `A ${what} was garbage-collected without close(); nsbox closed its fd ${fd}. ` +
-      'Call close() or use `using` so fds are released when you are done with them.',
-    { type: 'NsboxWarning', code: 'NSBOX_LEAKED_HANDLE' },
-  );
-});
-
-/** The fd-owning part every handle of this module shares. */
-abstract class FdHandle implements Disposable {
-  #fd: number;
-  readonly #what: string;
-
-  protected constructor(fd: number, what: string) {
-    this.#fd = fd;
-    this.#what = what;
-    leaks.register(this, { fd, what }, this);
-  }
-
-  /** True once {@link FdHandle.close} has run. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** The fd, for nsbox's own modules. Throws ERR_HANDLE_CLOSED after close(). @internal */
-  get [kFd](): number {
-    if (this.#fd < 0) throw handleClosed(this.#what);
-    return this.#fd;
-  }
-
-  /** Closes the fd. Idempotent. */
-  close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    leaks.unregister(this);
-    native.close(fd);
-  }
-
-  /** Same as `close()`, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
 
 const kToken = Symbol('nsbox.fs.handle');
 

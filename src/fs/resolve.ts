@@ -5,7 +5,7 @@
  * `x -> ../../..`) cannot lead outside it: the runc CVE-2021-30465 class of attack.
  * @module
  */
-import { handleClosed } from '../errors.js';
+import { FdHandle } from '../handle.js';
 import { MK, native } from '../native.js';
 import { kFd } from '../namespaces/types.js';
 import { checkAbsolute, checkOptions, flagBits, nsFdOf, type InNamespaceOptions } from './flags.js';
@@ -39,18 +39,6 @@ export interface ResolveOptions extends InNamespaceOptions {
   flags?: ResolveFlag[];
 }
 
-const leaks = new FinalizationRegistry<{ fd: number; path: string }>(({ fd, path }) => {
-  try {
-    native.close(fd);
-  } catch {
-    // The fd is gone either way.
-  }
-  process.emitWarning(
-    `A PathHandle (${path}) was garbage-collected without close(); nsbox closed its fd ${fd}. ` +
-      'Call close() or use `using` so fds are released when you are done with them.',
-    { type: 'NsboxWarning', code: 'NSBOX_LEAKED_HANDLE' },
-  );
-});
 
 const kToken = Symbol('nsbox.PathHandle.new');
 
@@ -60,8 +48,7 @@ const kToken = Symbol('nsbox.PathHandle.new');
  * no second path lookup an attacker could race. Every member throws `ERR_HANDLE_CLOSED`
  * after `close()`.
  */
-export class PathHandle implements Disposable {
-  #fd: number;
+export class PathHandle extends FdHandle {
   /** The root it was resolved in. */
   readonly root: string;
   /** The path inside the root. */
@@ -70,10 +57,9 @@ export class PathHandle implements Disposable {
   /** @internal */
   constructor(token: symbol, fd: number, root: string, path: string) {
     if (token !== kToken) throw new TypeError('Illegal constructor: use resolveInRoot()');
-    this.#fd = fd;
+    super(fd, `PathHandle(${path})`);
     this.root = root;
     this.path = path;
-    leaks.register(this, { fd, path }, this);
   }
 
   /**
@@ -85,30 +71,6 @@ export class PathHandle implements Disposable {
     return `/proc/self/fd/${this[kFd]}`;
   }
 
-  /** True once {@link PathHandle.close} has run. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** The fd, for nsbox's own modules. @internal */
-  get [kFd](): number {
-    if (this.#fd < 0) throw handleClosed(`PathHandle(${this.path})`);
-    return this.#fd;
-  }
-
-  /** Closes the fd. Idempotent. */
-  close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    leaks.unregister(this);
-    native.close(fd);
-  }
-
-  /** Same as {@link PathHandle.close}, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
 /**

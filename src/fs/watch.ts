@@ -6,7 +6,7 @@
  */
 import { nsboxError, invalidArgType } from '../errors.js';
 import { native, type NativeMountWatch } from '../native.js';
-import { checkPid, readProc, toSysError, type ProcTarget } from '../procfs.js';
+import { checkPid, readProc, toSysError } from '../procfs.js';
 import { parseMountinfo, type MountInfoEntry } from './mountinfo.js';
 
 /** Options of {@link watchMounts}. */
@@ -31,7 +31,7 @@ export interface WatchMountsOptions {
  * @throws `ERR_INVALID_ARG_TYPE`/`ERR_OUT_OF_RANGE` (pid) before any syscall; SysError
  *   `ENOENT`/`EACCES` (syscall `'open'`, `path`).
  */
-export function watchMounts(pid: ProcTarget = 'self', options: WatchMountsOptions = {}): AsyncIterableIterator<MountInfoEntry[]> & AsyncDisposable {
+export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsOptions = {}): AsyncIterableIterator<MountInfoEntry[]> & AsyncDisposable {
   const target = checkPid('pid', pid);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { signal } = options;

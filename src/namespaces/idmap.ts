@@ -73,7 +73,26 @@ export interface IdMapOptions {
  * become root inside (as `unshare -r`), setgroups denied unless the caller is root.
  * @internal
  */
-export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): SpawnMaps {
+export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): ResolvedMaps {
+  const maps = resolveMaps(o, euid, egid);
+  const uidMap = o.uidMap === undefined ? [{ inside: 0, outside: euid, count: 1 }] : (o.uidMap as IdMapping[]);
+  const gidMap = o.gidMap === undefined ? [{ inside: 0, outside: egid, count: 1 }] : (o.gidMap as IdMapping[]);
+  // A caller whose own ids are not mapped would be "nobody" inside, unable to own a file it
+  // creates (EOVERFLOW) — become the namespace's root (or its first id) right after the maps.
+  const inside = (maps: IdMapping[], id: number) =>
+    maps.some((m) => m.outside <= id && id < m.outside + (m.count ?? 1)) ? undefined : (maps.find((m) => m.inside === 0) ?? maps[0]!).inside;
+  const switchUid = inside(uidMap, euid);
+  const switchGid = inside(gidMap, egid);
+  const out: ResolvedMaps = { ...maps };
+  if (switchUid !== undefined) out.switchUid = switchUid;
+  if (switchGid !== undefined) out.switchGid = switchGid;
+  return out;
+}
+
+/** The maps, and the ids to switch to when the caller's own are not mapped. @internal */
+export type ResolvedMaps = SpawnMaps & { switchUid?: number; switchGid?: number };
+
+function resolveMaps(o: IdMapOptions, euid: number, egid: number): SpawnMaps {
   const uidMap = o.uidMap === undefined ? [{ inside: 0, outside: euid, count: 1 }] : checkMaps('options.uidMap', o.uidMap);
   const gidMap = o.gidMap === undefined ? [{ inside: 0, outside: egid, count: 1 }] : checkMaps('options.gidMap', o.gidMap);
   if (o.setgroups !== undefined && o.setgroups !== 'allow' && o.setgroups !== 'deny') {

@@ -3,8 +3,9 @@
  * kernel hands back), with the queries of ioctl_ns(2).
  * @module
  */
+import { FdHandle } from '../handle.js';
 import { statSync } from 'node:fs';
-import { SysError, handleClosed, invalidArgType, invalidArgValue, nsboxError, outOfRange } from '../errors.js';
+import { SysError, invalidArgType, invalidArgValue, nsboxError, outOfRange } from '../errors.js';
 import { native } from '../native.js';
 import { CLONE_FLAG, NAMESPACE_FILES, kFd, typeOfFlag, type NamespaceFile, type NamespaceType } from './types.js';
 
@@ -22,19 +23,6 @@ export interface OpenNamespaceOptions {
 /** The largest pid the kernel can hand out (PID_MAX_LIMIT on 64-bit, proc(5) pid_max). */
 const PID_MAX_LIMIT = 4_194_304;
 
-/** Closes fds of handles that were garbage-collected without close(), and says so. */
-const leaks = new FinalizationRegistry<{ fd: number; id: string }>(({ fd, id }) => {
-  try {
-    native.close(fd);
-  } catch {
-    // Nothing to report beyond the warning: the fd is gone either way.
-  }
-  process.emitWarning(
-    `A Namespace handle (${id}) was garbage-collected without close(); nsbox closed its fd ${fd}. ` +
-      'Call close() or use `using` so fds are released when you are done with them.',
-    { type: 'NsboxWarning', code: 'NSBOX_LEAKED_HANDLE' },
-  );
-});
 
 const kToken = Symbol('nsbox.Namespace.new');
 let adopt: (fd: number) => Namespace;
@@ -47,8 +35,7 @@ let adopt: (fd: number) => Namespace;
  * module; release it with {@link Namespace.close} (or `using`). After `close()`, `type`,
  * `dev`, `ino` and `id` still read as they were and every method throws `ERR_HANDLE_CLOSED`.
  */
-export class Namespace implements Disposable {
-  #fd: number;
+export class Namespace extends FdHandle {
   /** The namespace's kind, from ioctl(NS_GET_NSTYPE). */
   readonly type: NamespaceType;
   /** `st_dev` of the nsfs file: with {@link Namespace.ino}, identifies the namespace. */
@@ -74,11 +61,10 @@ export class Namespace implements Disposable {
       native.close(fd);
       throw err;
     }
-    this.#fd = fd;
+    super(fd, `Namespace handle (${type}:[${ino}])`);
     this.type = type;
     this.dev = dev;
     this.ino = ino;
-    leaks.register(this, { fd, id: this.id }, this);
   }
 
   /** `"net:[4026531840]"`: the text `readlink /proc/PID/ns/net` prints for this namespace. */
@@ -86,16 +72,6 @@ export class Namespace implements Disposable {
     return `${this.type}:[${this.ino}]`;
   }
 
-  /** True once {@link Namespace.close} has run. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** The fd, for nsbox's own modules. Throws ERR_HANDLE_CLOSED after close(). @internal */
-  get [kFd](): number {
-    if (this.#fd < 0) throw handleClosed(`Namespace ${this.id}`);
-    return this.#fd;
-  }
 
   /**
    * True if `other` is the same namespace (same `st_dev` and `st_ino`, ioctl_ns(2)). Compares
@@ -154,19 +130,9 @@ export class Namespace implements Disposable {
    * Closes the fd. Idempotent. The namespace itself lives on while a process, a bind mount
    * (see {@link persistNamespace}) or another fd holds it (namespaces(7)). close(2); never
    * blocks, needs no privilege.
-   * @throws SysError (syscall `'close'`) only if the fd was closed behind nsbox's back.
    */
-  close(): void {
-    const fd = this.#fd;
-    if (fd < 0) return;
-    this.#fd = -1;
-    leaks.unregister(this);
-    native.close(fd);
-  }
-
-  /** Same as {@link Namespace.close}, for `using`. */
-  [Symbol.dispose](): void {
-    this.close();
+  override close(): void {
+    super.close();
   }
 }
 

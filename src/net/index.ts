@@ -1,108 +1,24 @@
 /**
- * `nsbox/net`: network namespaces by name, compatible with iproute2 (`ip netns`) both ways:
- * a namespace made here shows in `ip netns list`, and one made by `ip netns add` opens here.
+ * `nsbox/net`: network namespaces by name (interoperable with `ip netns`), and rtnetlink in
+ * TypeScript against a chosen namespace — links, addresses, routes, change events — plus a
+ * one-call veth connection of a namespace to the host and TCP sockets inside a namespace.
+ * Every call takes `{ netns }` (a Namespace handle, a pid, or a /run/netns name; default:
+ * the caller's) and returns a Promise; none touches the calling thread's namespaces.
+ * See docs/net.md for the `ip` command each call replaces.
  * @module
  */
-import { readdirSync, statSync } from 'node:fs';
-import { SysError, invalidArgType, invalidArgValue } from '../errors.js';
-import { Namespace, createNamespace, openNamespacePath } from '../namespaces/namespace.js';
-import { NETNS_RUN_DIR, persistNamespace, prepareNetnsRunDir, unpersistNamespace } from '../namespaces/persist.js';
-
-/** iproute2 accepts names up to NAME_MAX bytes (they are file names in /run/netns). */
-const NAME_MAX = 255;
-
-function checkName(name: unknown): string {
-  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw invalidArgValue('name', name, "must be a file name: non-empty, not '.' or '..', without '/' or null bytes");
-  }
-  if (Buffer.byteLength(name) > NAME_MAX) {
-    throw invalidArgValue('name', name, `must be at most ${NAME_MAX} bytes`);
-  }
-  return name;
-}
-
-/**
- * Creates a network namespace named `name`: a new namespace (made on a dedicated native
- * thread, see createNamespace) bind-mounted at `/run/netns/NAME`, which `/run/netns` being
- * a shared mount point propagates to other mount namespaces. Replaces `ip netns add NAME`.
- * The new namespace has only a `lo` link, down.
- *
- * Needs CAP_SYS_ADMIN (root). Does not touch the calling thread. On failure nothing is left.
- *
- * @returns a handle on the new namespace (close it when done; the namespace stays).
- * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` (bad name) before any syscall;
- * SysError `EEXIST` (syscall `'open'`: the name is taken), `EPERM` (`'unshare'`, `'mount'`).
- */
-export function createNetns(name: string): Namespace {
-  const path = `${NETNS_RUN_DIR}/${checkName(name)}`;
-  prepareNetnsRunDir();
-  const ns = createNamespace('net');
-  try {
-    persistNamespace(ns, path, { exclusive: true });
-  } catch (err) {
-    ns.close();
-    throw err;
-  }
-  return ns;
-}
-
-/**
- * Opens the network namespace named `name` (`/run/netns/NAME`), whoever made it: what
- * `ip netns exec NAME` enters, as a handle. Needs read access to /run/netns/NAME only.
- *
- * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` (bad name; or the file is not a
- * network namespace); SysError `ENOENT` (syscall `'stat'`, with `path`).
- */
-export function openNetns(name: string): Namespace {
-  const path = `${NETNS_RUN_DIR}/${checkName(name)}`;
-  const ns = openNamespacePath(path);
-  if (ns.type !== 'net') {
-    ns.close();
-    throw invalidArgValue('name', name, `names a ${ns.type} namespace, not a network namespace`);
-  }
-  return ns;
-}
-
-/**
- * The names of the network namespaces in /run/netns: entries that are nsfs bind mounts
- * (their `st_dev` is nsfs's), sorted. Replaces `ip netns list`. No privileges needed.
- *
- * @throws SysError (syscall `'scandir'` or `'stat'`) other than ENOENT.
- */
-export function listNetns(): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(NETNS_RUN_DIR);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return [];
-    throw new SysError(e.errno ?? 0, 'scandir', { path: NETNS_RUN_DIR });
-  }
-  // Every nsfs inode lives on the one nsfs superblock, so a bind mount of a namespace has the
-  // st_dev of /proc/self/ns/net, and an empty placeholder file has its filesystem's.
-  const nsfsDev = statSync('/proc/self/ns/net').dev;
-  return names
-    .filter((n) => {
-      try {
-        return statSync(`${NETNS_RUN_DIR}/${n}`).dev === nsfsDev;
-      } catch {
-        return false; // removed meanwhile, or unreadable: not a namespace we can name
-      }
-    })
-    .sort();
-}
-
-/**
- * Deletes the network namespace named `name`: detaches the bind mount at /run/netns/NAME
- * (umount2 MNT_DETACH) and removes the file. Replaces `ip netns delete NAME`. The namespace
- * ends once no process, fd or other mount holds it.
- *
- * Needs CAP_SYS_ADMIN (root).
- *
- * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` (bad name, or not a namespace
- * file) before unmounting; SysError `ENOENT` (syscall `'stat'`), `EPERM` (`'umount2'`).
- */
-export function deleteNetns(name: string): void {
-  unpersistNamespace(`${NETNS_RUN_DIR}/${checkName(name)}`);
-}
+export { createNetns, openNetns, listNetns, deleteNetns } from './netns.js';
+export { links, link, addLink, setLink, deleteLink } from './link.js';
+export { addresses, addAddress, deleteAddress } from './address.js';
+export { routes, addRoute, replaceRoute, deleteRoute } from './route.js';
+export { neighbours, addNeighbour, replaceNeighbour, deleteNeighbour } from './neighbour.js';
+export { events, type EventsOptions, type NetEventIterator } from './events.js';
+export { connectToHost, connectToBridge, loUp, type ConnectOptions, type HostConnection, type BridgeConnectOptions, type BridgeConnection } from './connect.js';
+export { listenTcpIn, connectTcpIn } from './sockets.js';
+export { NetlinkDecodeError } from '../errors.js';
+export type {
+  IfIndex, NetnsTarget, NetnsOptions, IfName, MacvlanMode, OperState, Scope, LinkBase, VethLink, BridgeLink, DummyLink,
+  MacvlanLink, VlanLink, DeviceLink, OtherLink, Link, LinkSpecBase, VethPeerSpec, VethSpec, BridgeSpec, DummySpec,
+  MacvlanSpec, VlanSpec, LinkSpec, LinkChanges, Address, AddressOptions, Route, RouteSpec, RouteQuery, NetEvent,
+  LinkEvent, AddressEvent, RouteEvent, IpvlanMode, IpvlanLink, VxlanLink, IpvlanSpec, VxlanSpec, Neighbour, NeighbourState, NeighbourOptions,
+} from './types.js';

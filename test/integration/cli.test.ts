@@ -1,7 +1,7 @@
 // The `nsbox` command as a real process (node dist/cli.js): output, exit status, stdio,
 // signals and joins, witnessed from outside through /proc.
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,44 @@ describe('nsbox run: options reach the command', () => {
       expect(r.code).toBe(0);
     },
   );
+});
+
+describe('nsbox run: --net', () => {
+  rootTest('--net none: a namespace of its own with only lo, up', async () => {
+    const r = await nsbox(['run', '--net', 'none', '--', 'sh', '-c', 'readlink /proc/self/ns/net; ip -j link']);
+    const [nsLine, json] = [r.stdout.slice(0, r.stdout.indexOf('\n')), r.stdout.slice(r.stdout.indexOf('\n') + 1)];
+    expect(nsLine).not.toBe(nsId('self', 'net'));
+    const links = JSON.parse(json) as { ifname: string; flags: string[] }[];
+    expect(links.map((l) => l.ifname)).toEqual(['lo']);
+    expect(links[0]!.flags).toContain('UP');
+  });
+
+  rootTest('--net host: the host\'s network namespace', async () => {
+    const r = await nsbox(['run', '--net', 'host', '--', 'readlink', '/proc/self/ns/net']);
+    expect(r.stdout).toBe(`${nsId('self', 'net')}\n`);
+  });
+
+  testIf(isRoot && existsSync('/bin/busybox'), 'needs root and busybox (nc)')('--net veth:ADDR/PREFIX: eth0 with the address, a default route, and TCP to a server on the host end', async () => {
+    const { createServer } = await import('node:net');
+    // The host end's address exists only once nsbox has made it: listen on any address.
+    const any = createServer((s) => s.end('from the host'));
+    await new Promise<void>((r) => any.listen(0, '0.0.0.0', r));
+    const port = (any.address() as { port: number }).port;
+    try {
+      const r = await nsbox(['run', '--net', 'veth:10.211.0.2/30', '--', 'sh', '-c', `ip -j addr show eth0; ip -j route; busybox nc 10.211.0.1 ${port} </dev/null`]);
+      const lines = r.stdout.split('\n');
+      const addr = JSON.parse(lines[0]!) as { addr_info: { local: string; prefixlen: number }[] }[];
+      expect(addr[0]!.addr_info).toContainEqual(expect.objectContaining({ local: '10.211.0.2', prefixlen: 30 }));
+      expect(JSON.parse(lines[1]!)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.211.0.1', dev: 'eth0' }));
+      expect(lines.slice(2).join('\n')).toBe('from the host');
+      expect(r.code).toBe(0);
+    } finally {
+      await new Promise((r) => any.close(r));
+    }
+    // The namespace ended with the command and took both veth ends with it.
+    for (let i = 0; i < 200 && execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' }).includes('10.211.0.1'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.211.0.1');
+  });
 });
 
 describe('nsbox run: --join', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { spawn, type NamespaceType, type SpawnOptions } from '../../src/index.js';
-import { canUserns, testIf } from '../helpers/env.js';
+import { canUserns, isRoot, testIf } from '../helpers/env.js';
 import { childPids, mounts, output } from '../helpers/proc.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
@@ -236,6 +236,31 @@ describe('mounts and volumes', () => {
     const done = await r;
     expect(done.stdout.split('\n')[0]).toBe('mounted');
     rmSync(hostSide, { recursive: true, force: true });
+  });
+});
+
+describe('idmapped volumes', () => {
+  const idmapTest = testIf(isRoot && BUSYBOX !== undefined, 'needs root (MOUNT_ATTR_IDMAP on a host mount) and a static busybox');
+  idmapTest('an idmapped volume shows the owners it has on disk; a plain one shows them unmapped', async () => {
+    const vol = join(dir, 'idvol');
+    mkdirSync(vol, { recursive: true });
+    writeFileSync(join(vol, 'user-file'), 'u\n');
+    execFileSync('chown', ['1000:1000', join(vol, 'user-file')]);
+    writeFileSync(join(vol, 'root-file'), 'r\n');
+    mkdirSync(join(rootfs, 'vol'), { recursive: true }); // the root's dirs are host root's: unmapped inside
+    // A map that leaves the caller (host root) out: the child becomes root of the namespace.
+    const maps = { uidMap: [{ inside: 0, outside: 200000, count: 65536 }], gidMap: [{ inside: 0, outside: 200000, count: 65536 }] };
+    const ls = 'ls -ln /vol | awk \'NR>1 {print $3":"$4":"$9}\'; id -u';
+    const plain = await run(ls, { ...maps, mounts: [{ type: 'bind', source: vol, target: '/vol' }] });
+    expect(plain.stdout).toBe('65534:65534:root-file\n65534:65534:user-file\n0\n');
+    const mapped = await run(`${ls}; touch /vol/made-inside`, { ...maps, mounts: [{ type: 'bind', source: vol, target: '/vol', idmap: true }] });
+    expect(mapped.stdout).toBe('0:0:root-file\n1000:1000:user-file\n0\n');
+    // Written through the idmapped mount as root inside: owned by root on disk, not by 200000.
+    expect(statSync(join(vol, 'made-inside')).uid).toBe(0);
+  });
+
+  testIf(!isRoot, 'runs as an unprivileged user only')('idmap is refused without root, before any syscall', () => {
+    expect(() => spawn('/bin/true', { namespaces: NS, rootfs, mounts: [{ type: 'bind', source: dir, target: '/v', idmap: true }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
 

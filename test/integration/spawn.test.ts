@@ -421,3 +421,25 @@ describe('mount propagation of a new mount namespace', () => {
     }
   });
 });
+
+describe('time namespace offsets', () => {
+  usernsTest('CLOCK_BOOTTIME and CLOCK_MONOTONIC inside read the offsets (timens_offsets and /proc/uptime as witnesses)', async () => {
+    const hostUptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const before = hostUptime();
+    const r = await output(sh('cat /proc/self/timens_offsets; cut -d" " -f1 /proc/uptime; readlink /proc/self/ns/time', { namespaces: ['user', 'time'], timeOffsets: { boottime: 86400, monotonic: -1.25 } }));
+    const after = hostUptime();
+    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    expect(lines[0]).toEqual(['monotonic', '-2', '750000000']);
+    expect(lines[1]).toEqual(['boottime', '86400', '0']);
+    const inside = Number(lines[2]![0]);
+    expect(inside).toBeGreaterThanOrEqual(before + 86400 - 0.01);
+    expect(inside).toBeLessThanOrEqual(after + 86400 + 0.01);
+    expect(lines[3]![0]).not.toBe(nsId('self', 'time'));
+  });
+
+  test('offsets need a new time namespace, and a known clock', () => {
+    expect(() => spawn('true', { timeOffsets: { boottime: 1 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('true', { namespaces: ['time'], timeOffsets: { realtime: 1 } as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('true', { namespaces: ['time'], timeOffsets: { boottime: Infinity } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});

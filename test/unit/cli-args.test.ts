@@ -124,7 +124,8 @@ describe('nsbox run: every option', () => {
   test('every option in the table parses', () => {
     const sample: Record<string, string> = {
       LIST: 'user,uts', 'GID,...': '10,20', KIND: 'net', 'KIND=PID|PATH': 'ipc=1', NAME: 'n', N: '5', 'INSIDE:OUTSIDE:COUNT': '0:0:1', 'K=V': 'A=b', K: 'A', DIR: '/', MS: '10',
-      'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch', SIZE: '64M', PATH: 'nsbox',
+      'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch', 'none|host|veth[:ADDR/PREFIX]': 'veth:10.9.0.2/30',
+      SIZE: '64M', PATH: 'nsbox',
     };
     for (const o of OPTIONS) {
       if (o.name === 'help' || o.name === 'version') continue;
@@ -144,6 +145,32 @@ describe('nsbox run: cgroup limits', () => {
     ['--memory', '12X'], ['--memory', '-1'], ['--pids', '0'], ['--pids', 'x'], ['--cpus', '0'], ['--cpus', '-1'], ['--cpus', '1e3'], ['--cgroup-parent', ''],
   ])('%s %s is a usage error', (opt, v) => {
     expect(() => run(opt, v, 'true')).toThrow(UsageError);
+  });
+});
+
+describe('nsbox run --net', () => {
+  test('host drops the net namespace; none and veth leave it to the CLI, which joins its own', () => {
+    expect(run('--net', 'host', 'true').namespaces).not.toContain('net');
+    expect(run('--net', 'host', 'true').net).toEqual({ mode: 'host' });
+    expect(run('--net', 'none', 'true')).toMatchObject({ net: { mode: 'none' } });
+    expect(run('--net', 'none', 'true').namespaces).not.toContain('net');
+  });
+  test('veth addresses: the given one inside, the prefix\'s first other address on the host', () => {
+    expect(run('--net', 'veth', 'true').net).toEqual({ mode: 'veth', childAddress: '10.200.0.2/30', hostAddress: '10.200.0.1/30' });
+    expect(run('--net=veth:192.168.7.1/24', 'true').net).toEqual({ mode: 'veth', childAddress: '192.168.7.1/24', hostAddress: '192.168.7.2/24' });
+    expect(run('--net', 'veth:10.1.2.77/16', 'true').net).toEqual({ mode: 'veth', childAddress: '10.1.2.77/16', hostAddress: '10.1.0.1/16' });
+  });
+  test.each([
+    [['--net', 'bridge']],
+    [['--net', 'veth:10.0.0.0/30']],
+    [['--net', 'veth:10.0.0.3/30']],
+    [['--net', 'veth:10.0.0.1/31']],
+    [['--net', 'veth:10.0.0.1']],
+    [['--net', 'veth:fd00::1/64']],
+    [['--net', 'none', '--join', 'net=1']],
+    [['--net', 'veth', '--share', 'net']],
+  ])('%j is a usage error', (args) => {
+    expect(() => parseArgs(['run', ...args, 'true'])).toThrow(UsageError);
   });
 });
 

@@ -191,3 +191,19 @@ describe('ERR_* helpers', () => {
     expect(Object.keys(err)).toEqual(['code']);
   });
 });
+
+describe('netlink error shapes', () => {
+  test('SysError carries ifname and kernelMessage as own enumerable data, in the message too', () => {
+    const e = new SysError(17, 'RTM_NEWADDR', { ifname: 'eth0', kernelMessage: 'ipv4: Address already assigned' });
+    expect(e).toMatchObject({ code: 'EEXIST', errno: -17, syscall: 'RTM_NEWADDR', ifname: 'eth0', kernelMessage: 'ipv4: Address already assigned' });
+    expect(Object.keys(e)).toEqual(expect.arrayContaining(['ifname', 'kernelMessage']));
+    expect(e.message).toBe("EEXIST: file already exists, RTM_NEWADDR 'eth0' (kernel: ipv4: Address already assigned)");
+    expect('kernelMessage' in new SysError(1, 'x')).toBe(false);
+  });
+  test('NetlinkDecodeError is an Error with its code and offset', async () => {
+    const { NetlinkDecodeError } = await import('../../src/errors.js');
+    const e = new NetlinkDecodeError('attribute length 9 overruns its container (4 bytes left)', 20);
+    expect(e).toBeInstanceOf(Error);
+    expect(e).toMatchObject({ name: 'NetlinkDecodeError', code: 'ERR_NSBOX_NETLINK_DECODE', offset: 20 });
+  });
+});

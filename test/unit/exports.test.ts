@@ -27,7 +27,11 @@ const VALUES = {
     'mountTmpfs', 'mountinfo', 'mqueueSpec', 'openTree', 'overlaySpec', 'parseMountinfo', 'procSpec', 'remount',
     'resolveInRoot', 'setPropagation', 'sysfsSpec', 'tmpfsSpec', 'umount', 'watchMounts',
   ],
-  net: ['createNetns', 'deleteNetns', 'listNetns', 'openNetns'],
+  net: [
+    'NetlinkDecodeError', 'addAddress', 'addLink', 'addNeighbour', 'addRoute', 'addresses', 'connectTcpIn', 'connectToBridge', 'connectToHost', 'createNetns',
+    'deleteAddress', 'deleteLink', 'deleteNeighbour', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
+    'loUp', 'neighbours', 'openNetns', 'replaceNeighbour', 'replaceRoute', 'routes', 'setLink',
+  ],
 } as const;
 /** What `nsbox` adds to the union of the modules. */
 const ROOT_VALUES = ['SysError', 'features'];
@@ -36,7 +40,7 @@ const ROOT_VALUES = ['SysError', 'features'];
 const TYPES = {
   namespaces: [
     'CreatableNamespaceType', 'ExitStatus', 'IdMapping', 'NamespaceFile', 'NamespaceType', 'OpenNamespaceOptions',
-    'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType',
+    'PersistNamespaceOptions', 'SetgroupsPolicy', 'SpawnOptions', 'StdioOptions', 'StdioSource', 'ThreadNamespaceType', 'TimeOffsets',
   ],
   cgroups: [
     'Bytes', 'Cgroup2Mount', 'CgroupEventKind', 'CgroupEventMap', 'CgroupEvents', 'CgroupLimitValues', 'CgroupLimits', 'CgroupStat',
@@ -46,13 +50,18 @@ const TYPES = {
     'RemoveCgroupOptions',
   ],
   fs: [
-    'BindOptions', 'Cgroup2Options', 'ContainerMount', 'DevptsOptions', 'FilesystemOptions', 'FsMountOptions',
+    'BindMount', 'BindOptions', 'Cgroup2Options', 'ContainerMount', 'DevptsOptions', 'FilesystemOptions', 'FsMountOptions',
     'FsSysError', 'InNamespaceOptions', 'MountAttr', 'MountDataValue', 'MountFlag', 'MountInfoEntry', 'MountOptions',
-    'MountPropagation', 'MountSpec', 'OpenTreeOptions', 'OverlayOptions', 'ProcOptions', 'Propagation', 'RemountOptions',
-    'ResolveFlag', 'ResolveOptions', 'RootfsSpec', 'SetAttrOptions', 'Size', 'TmpfsOptions', 'UmountOptions',
+    'MountPropagation', 'MountSpec', 'OpenTreeOptions', 'OverlayOptions', 'OverlayRootfs', 'ProcOptions', 'Propagation', 'RemountOptions',
+    'ResolveFlag', 'ResolveOptions', 'RootfsSpec', 'SetAttrOptions', 'Size', 'SpecialMount', 'TmpfsMount', 'TmpfsOptions', 'UmountOptions',
     'WatchMountsOptions',
   ],
-  net: [],
+  net: [
+    'Address', 'AddressEvent', 'AddressOptions', 'BridgeConnectOptions', 'BridgeConnection', 'BridgeLink', 'BridgeSpec', 'ConnectOptions', 'DeviceLink', 'DummyLink', 'DummySpec',
+    'EventsOptions', 'HostConnection', 'IfIndex', 'IfName', 'IpvlanLink', 'IpvlanMode', 'IpvlanSpec', 'Link', 'LinkBase', 'LinkChanges', 'LinkEvent', 'LinkSpec', 'LinkSpecBase',
+    'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'Neighbour', 'NeighbourOptions', 'NeighbourState', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
+    'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec', 'VxlanLink', 'VxlanSpec',
+  ],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
 
@@ -73,6 +82,8 @@ const INTERNAL = [
   'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
   'compileLimits', 'readLimits', 'cpusToMax', 'resolveCgroup', 'v2Mount', 'controllerError', 'WatchIterator', 'waitFor',
   'bytesText', 'parseMax', 'readCg', 'writeCg', 'NativeCgroupWatch', 'LimitWrite', 'CgroupLocation',
+  'NL', 'RtnlSocket', 'MessageWriter', 'splitMessages', 'parseAttrs', 'holdNetns', 'withRtnl', 'resolveIndex',
+  'NativeNetlinkSocket', 'encodeNewLink', 'decodeLink',
 ];
 
 describe('runtime exports', () => {

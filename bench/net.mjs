@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+// bench/net.mjs — issue 5 "Speed": a veth pair with its peer created in a new network
+// namespace + IPv4 on both ends + both up + lo up, torn down by dropping the namespace:
+//   nsbox connect   createNamespace('net') + connectToHost(ns, …) (also adds the default
+//                   route inside: one request more than the others); teardown ns.close()
+//   nsbox per call  createNamespace('net') + addLink(veth, peer.netns) + addAddress ×2 +
+//                   setLink up ×2 + loUp — six public calls, each on its own socket
+//   node→ip         execFileSync('ip', …) per step: netns add, link add … peer … netns NS,
+//                   addr add, link set up, -n NS addr add, -n NS link set up, -n NS link set
+//                   lo up; teardown `ip netns del` (8 processes)
+//   C floor         bench/net-floor.c, compiled here: one process, raw NETLINK_ROUTE, each
+//                   request answered before the next; teardown = close the namespace fd;
+//                   timed inside C, driven over a pipe one iteration per round
+// Rows alternate in rounds so load on this shared VM hits each alike. Setup is timed from
+// the first call to the last reply; teardown separately (the kernel destroys the namespace
+// and both veth ends afterwards in its cleanup workqueue, as for every row).
+// Also: links() over 1,000 links (bridges; this kernel has no dummy module) in a scratch
+// namespace, against `ip -j link` from Node.
+//
+// Usage: node bench/net.mjs [--n 30] [--warmup 5]    Needs root, gcc, iproute2, a built nsbox.
+// It measures; it is not a test.
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const { createNamespace } = await import(path.join(ROOT, 'dist/namespaces/index.js'));
+const net = await import(path.join(ROOT, 'dist/net/index.js'));
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i < 0 ? def : Number(argv[i + 1]);
+};
+const N = opt('n', 30);
+const WARMUP = opt('warmup', 5);
+if (process.geteuid() !== 0) {
+  console.error('bench/net.mjs needs root');
+  process.exit(1);
+}
+
+const now = () => performance.now();
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const stats = (xs) => ({ n: xs.length, median: median(xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) });
+
+let k = 0;
+const hostName = () => `nbh${process.pid % 10000}x${k++}`;
+
+async function nsboxConnect() {
+  const t0 = now();
+  const ns = createNamespace('net');
+  await net.connectToHost(ns, { hostIf: hostName(), childIf: 'eth0', hostAddress: '10.231.0.1/30', childAddress: '10.231.0.2/30' });
+  const t1 = now();
+  ns.close();
+  return [t1 - t0, now() - t1];
+}
+
+async function nsboxPerCall() {
+  const t0 = now();
+  const ns = createNamespace('net');
+  const h = hostName();
+  await net.addLink({ kind: 'veth', name: h, peer: { name: 'eth0', netns: ns } });
+  await net.addAddress(h, '10.231.0.1/30');
+  await net.setLink(h, { up: true });
+  await net.addAddress('eth0', '10.231.0.2/30', { netns: ns });
+  await net.setLink('eth0', { up: true }, { netns: ns });
+  await net.loUp(ns);
+  const t1 = now();
+  ns.close();
+  return [t1 - t0, now() - t1];
+}
+
+function nodeIp() {
+  const ns = `nbns${process.pid % 10000}x${k}`;
+  const h = hostName();
+  const ip = (...a) => execFileSync('ip', a, { stdio: 'ignore' });
+  const t0 = now();
+  ip('netns', 'add', ns);
+  ip('link', 'add', h, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+  ip('addr', 'add', '10.231.0.1/30', 'dev', h);
+  ip('link', 'set', h, 'up');
+  ip('-n', ns, 'addr', 'add', '10.231.0.2/30', 'dev', 'eth0');
+  ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+  const t1 = now();
+  ip('netns', 'del', ns);
+  return [t1 - t0, now() - t1];
+}
+
+// C floor: compiled into a temp dir, run as one process serving one iteration per line, so
+// its rounds interleave with the Node rows.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-netbench-'));
+const floorBin = path.join(tmp, 'net-floor');
+execFileSync('cc', ['-O2', '-o', floorBin, path.join(HERE, 'net-floor.c')]);
+const floor = spawn(floorBin, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines = createInterface({ input: floor.stdout })[Symbol.asyncIterator]();
+async function cFloor() {
+  floor.stdin.write('go\n');
+  const { value } = await lines.next();
+  return value.split(' ').map(Number);
+}
+
+const fns = {
+  'nsbox connectToHost': nsboxConnect,
+  'nsbox per call (6 calls)': nsboxPerCall,
+  'node→ip per command (8 ip processes)': nodeIp,
+  'C floor (bench/net-floor.c)': cFloor,
+};
+const names = Object.keys(fns);
+const rows = Object.fromEntries(names.map((n) => [n, [[], []]]));
+for (let i = 0; i < WARMUP + N; i++) {
+  const order = names.map((_, j) => names[(i + j) % names.length]);
+  for (const name of order) {
+    const [s, t] = await fns[name]();
+    if (i >= WARMUP) {
+      rows[name][0].push(s);
+      rows[name][1].push(t);
+    }
+  }
+}
+floor.stdin.end();
+
+// Wait for the kernel to finish destroying the namespaces (and the host veth ends).
+const drainStart = now();
+while (execFileSync('ip', ['-br', 'link'], { encoding: 'utf8' }).split('\n').some((l) => /^(nbh|nfl)/.test(l))) {
+  if (now() - drainStart > 30_000) break;
+  await new Promise((r) => setTimeout(r, 10));
+}
+
+// 1,000 links
+const scratch = createNamespace('net');
+const fdPath = `/proc/${process.pid}/fd/${(() => {
+  // find the fd of the scratch namespace handle: the nsfs entry we opened last
+  const ino = scratch.ino;
+  for (const f of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.statSync(`/proc/self/fd/${f}`).ino === ino) return f;
+    } catch {}
+  }
+  throw new Error('scratch fd not found');
+})()}`;
+const batch = Array.from({ length: 1000 }, (_, i) => `link add b${i} type bridge`).join('\n') + '\n';
+execFileSync('nsenter', [`--net=${fdPath}`, 'ip', '-batch', '-'], { input: batch });
+const count = (await net.links({ netns: scratch })).length;
+const listN = [], ipN = [];
+for (let i = 0; i < 5 + 30; i++) {
+  let t = now();
+  await net.links({ netns: scratch });
+  if (i >= 5) listN.push(now() - t);
+  t = now();
+  execFileSync('nsenter', [`--net=${fdPath}`, 'ip', '-j', 'link'], { maxBuffer: 64 << 20 });
+  if (i >= 5) ipN.push(now() - t);
+}
+scratch.close();
+
+const fmt = (x) => (x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+console.log(`## net — ${new Date().toISOString()} — ${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}, n=${N}`);
+console.log('| what | setup median ms | setup mean | setup min | setup max | teardown median ms | setup+teardown median |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const [name, [s, t]] of Object.entries(rows)) {
+  const a = stats(s), b = stats(t);
+  const sum = median(s.map((x, i) => x + t[i]));
+  console.log(`| ${name} | ${fmt(a.median)} | ${fmt(a.mean)} | ${fmt(a.min)} | ${fmt(a.max)} | ${fmt(b.median)} | ${fmt(sum)} |`);
+}
+const c = median(rows['C floor (bench/net-floor.c)'][0]);
+const ipm = median(rows['node→ip per command (8 ip processes)'][0]);
+for (const name of ['nsbox connectToHost', 'nsbox per call (6 calls)']) {
+  const m = median(rows[name][0]);
+  console.log(`${name}: ${(m / c).toFixed(2)}× C, ${(ipm / m).toFixed(1)}× faster than node→ip`);
+}
+console.log(`async destruction drain after the last iteration: ${fmt(now() - drainStart)} ms (polled)`);
+console.log(`links() of ${count} links: median ${fmt(median(listN))} ms (min ${fmt(Math.min(...listN))}, max ${fmt(Math.max(...listN))}); node→\`ip -j link\`: median ${fmt(median(ipN))} ms`);
+fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,434 @@
+// rtnetlink transport: NETLINK_ROUTE sockets opened inside a chosen network namespace and
+// driven by this environment's libuv loop. Thin on purpose: this file opens, sends and
+// receives datagrams; src/net/netlink/ numbers requests, matches replies, assembles dumps
+// and builds errors (STYLE.md "thin native, thick TS").
+//
+// A socket belongs to the network namespace of the thread that created it, for its whole
+// life (netlink(7); the kernel records sock_net at socket(2)). So the socket is made on a
+// dedicated, short-lived pthread that does setns(nsfd, CLONE_NEWNET), socket(2) and exits:
+// no JS or libuv pool thread ever enters the namespace (vishvananda/netlink's
+// GetNetlinkSocketAt does the same with a locked goroutine).
+#include <arpa/inet.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_arp.h>
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "addon.h"
+#include "errors.h"
+#include "fd.h"
+#include "thread.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+namespace nsbox {
+namespace {
+
+// What the namespace thread does: enter `nsfd` (unless -1), socket(2), optionally bind(2)
+// and listen(2) an inet socket there (sockets-in-netns), and exit. Only syscalls on the
+// job's fields: no JS, no allocation, no locks.
+struct SocketJob {
+  int nsfd;
+  int domain, type, protocol;
+  const sockaddr* addr = nullptr;  // bind here when set
+  socklen_t addrlen = 0;
+  int backlog = -1;                // listen when >= 0
+  int fd = -1;
+  int err = 0;
+  const char* failed = nullptr;
+};
+
+void RunSocketJob(SocketJob* job) {
+  if (job->nsfd >= 0 && setns(job->nsfd, CLONE_NEWNET) < 0) {
+    job->err = errno;
+    job->failed = "setns";
+    return;
+  }
+  int fd = socket(job->domain, job->type | SOCK_CLOEXEC, job->protocol);
+  if (fd < 0) {
+    job->err = errno;
+    job->failed = "socket";
+    return;
+  }
+  if (job->addr) {
+    int one = 1;
+    if (job->backlog >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, job->addr, job->addrlen) < 0) {
+      job->err = errno;
+      job->failed = "bind";
+      close(fd);
+      return;
+    }
+  }
+  if (job->backlog >= 0 && listen(fd, job->backlog) < 0) {
+    job->err = errno;
+    job->failed = "listen";
+    close(fd);
+    return;
+  }
+  job->fd = fd;
+}
+
+void* SocketThread(void* arg) {
+  RunSocketJob(static_cast<SocketJob*>(arg));
+  return nullptr;
+}
+
+// Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
+// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h.
+bool RunJob(Napi::Env env, SocketJob* job) {
+  if (job->nsfd < 0) {
+    RunSocketJob(job);
+  } else {
+    int err = RunOnDedicatedThread(SocketThread, job);
+    if (err != 0) {
+      ThrowSys(env, err, "pthread_create");
+      return false;
+    }
+  }
+  if (job->failed) {
+    ThrowSys(env, job->err, job->failed);
+    return false;
+  }
+  return true;
+}
+
+constexpr size_t kRecvSize = 1 << 16;  // larger than any rtnetlink datagram the kernel builds
+
+// A NETLINK_ROUTE socket polled by this environment's loop. send(buf) is one sendto(2) to the
+// kernel; each datagram received is handed to onMessage(buffer) as it arrives; a receive
+// error (ENOBUFS: the socket's queue overflowed, events were lost) as onMessage(null, errno).
+class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+ public:
+  static Napi::Function Class(Napi::Env env) {
+    return DefineClass(env, "NetlinkSocket",
+                       {InstanceMethod<&NetlinkSocket::Send>("send"),
+                        InstanceMethod<&NetlinkSocket::Close>("close"),
+                        InstanceMethod<&NetlinkSocket::SetRef>("ref"),
+                        InstanceAccessor<&NetlinkSocket::PortId>("portId")});
+  }
+
+  // new NetlinkSocket(nsfd, groups, onMessage)
+  NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction()) {
+      ThrowType(env, "ERR_INVALID_ARG_TYPE", "NetlinkSocket(nsfd, groups, onMessage)");
+      return;
+    }
+    SocketJob job;
+    job.nsfd = info[0].As<Napi::Number>().Int32Value();
+    job.domain = AF_NETLINK;
+    job.type = SOCK_RAW | SOCK_NONBLOCK;
+    job.protocol = NETLINK_ROUTE;
+    if (!RunJob(env, &job)) return;
+    Fd fd(job.fd);
+    // Extended ACK: the kernel's reason as text (NLMSGERR_ATTR_MSG); capped ACK: an error
+    // does not echo the whole request back. Both are best effort (older kernels lack them).
+    int one = 1;
+    setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    setsockopt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    sockaddr_nl sa = {};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = info[1].As<Napi::Number>().Uint32Value();
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+      ThrowSys(env, errno, "bind");
+      return;
+    }
+    socklen_t len = sizeof sa;
+    if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) < 0) {
+      ThrowSys(env, errno, "getsockname");
+      return;
+    }
+    portId_ = sa.nl_pid;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    int r = uv_poll_init(loop, poll_, fd.get());
+    if (r != 0) {
+      delete poll_;
+    } else if ((r = uv_poll_start(poll_, UV_READABLE, OnReadable)) != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
+    }
+    if (r != 0) {
+      poll_ = nullptr;
+      ThrowSys(env, -r, "uv_poll_start");
+      return;
+    }
+    fd_ = std::move(fd);
+    env_ = env;
+    onMessage_ = Napi::Persistent(info[2].As<Napi::Function>());
+    napi_add_async_cleanup_hook(env, Teardown, this, &hook_);
+  }
+
+  ~NetlinkSocket() override { Stop(); }
+
+ private:
+  static void FreeHandle(uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); }
+
+  // Calls onMessage(arg0, arg1) with raw napi calls: while an environment is being torn down
+  // the loop may still run this, and node-addon-api would turn that into a fatal error.
+  bool Deliver(napi_value a0, napi_value a1) {
+    napi_value global, fn = nullptr, result, argv[2] = {a0, a1};
+    napi_get_reference_value(env_, static_cast<napi_ref>(onMessage_), &fn);
+    if (fn == nullptr) return false;
+    napi_get_global(env_, &global);
+    if (napi_make_callback(env_, nullptr, global, fn, 2, argv, &result) == napi_pending_exception) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env_, &ignored);
+      napi_fatal_exception(env_, ignored);
+      return false;
+    }
+    return true;
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int) {
+    NetlinkSocket* self = static_cast<NetlinkSocket*>(handle->data);
+    if (status < 0 || self->onMessage_.IsEmpty()) return;
+    if (!self->buf_) self->buf_ = new char[kRecvSize];
+    napi_env env = self->env_;
+    // Drain what is queued now, one callback per datagram; a callback may close the socket.
+    for (int i = 0; i < 256 && self->fd_.valid(); i++) {
+      sockaddr_nl from = {};
+      iovec iov = {self->buf_, kRecvSize};
+      msghdr mh = {};
+      mh.msg_name = &from;
+      mh.msg_namelen = sizeof from;
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      ssize_t n = recvmsg(self->fd_.get(), &mh, MSG_DONTWAIT);
+      int err = n < 0 ? errno : 0;
+      if (n < 0 && (err == EAGAIN || err == EINTR)) return;
+      if (n >= 0 && from.nl_pid != 0) continue;  // only the kernel speaks to us
+      if (n >= 0 && (mh.msg_flags & MSG_TRUNC)) err = EMSGSIZE;
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+      napi_value a0, a1;
+      if (err == 0) {
+        void* data;
+        napi_create_buffer_copy(env, static_cast<size_t>(n), self->buf_, &data, &a0);
+        napi_get_undefined(env, &a1);
+      } else {
+        napi_get_null(env, &a0);
+        napi_create_int32(env, err, &a1);
+      }
+      bool ok = self->Deliver(a0, a1);
+      napi_close_handle_scope(env, scope);
+      if (!ok) return;
+    }
+  }
+
+  struct Closing {
+    napi_async_cleanup_hook_handle hook;
+  };
+
+  static void Closed(uv_handle_t* h) {
+    Closing* c = static_cast<Closing*>(h->data);
+    delete reinterpret_cast<uv_poll_t*>(h);
+    if (c->hook) napi_remove_async_cleanup_hook(c->hook);
+    delete c;
+  }
+
+  // Stops polling and closes the socket; the cleanup hook is removed once libuv has closed
+  // the handle, so an ending environment waits for it (as csrc/mountwatch.cc).
+  void Stop() {
+    delete[] buf_;
+    buf_ = nullptr;
+    if (poll_ == nullptr) return;
+    uv_poll_stop(poll_);
+    Closing* c = new Closing{hook_};
+    hook_ = nullptr;
+    poll_->data = c;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), Closed);
+    poll_ = nullptr;
+    fd_.reset();
+    if (!onMessage_.IsEmpty()) onMessage_.Reset();
+  }
+
+  static void Teardown(napi_async_cleanup_hook_handle, void* arg) {
+    static_cast<NetlinkSocket*>(arg)->Stop();
+  }
+
+  // send(buffer): 0, or a positive errno (EBADF once closed). A netlink send to the kernel
+  // is processed synchronously within sendto(2); it does not block on a full queue here
+  // because the socket is non-blocking.
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsBuffer()) {
+      ThrowType(env, "ERR_INVALID_ARG_TYPE", "send(buffer)");
+      return env.Undefined();
+    }
+    if (!fd_.valid()) return Napi::Number::New(env, EBADF);
+    Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
+    sockaddr_nl to = {};
+    to.nl_family = AF_NETLINK;
+    ssize_t n;
+    do {
+      n = sendto(fd_.get(), b.Data(), b.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    } while (n < 0 && errno == EINTR);
+    return Napi::Number::New(env, n < 0 ? errno : 0);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Stop();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetRef(const Napi::CallbackInfo& info) {
+    if (poll_) {
+      if (info[0].ToBoolean())
+        uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+      else
+        uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value PortId(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), portId_);
+  }
+
+  napi_env env_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  Fd fd_;
+  uint32_t portId_ = 0;
+  char* buf_ = nullptr;
+  Napi::FunctionReference onMessage_;
+  napi_async_cleanup_hook_handle hook_ = nullptr;
+};
+
+// inetSocketIn(nsfd, family, type, addr, port, backlog): an AF_INET/AF_INET6 socket made
+// in the namespace of nsfd by the dedicated thread, bound to addr:port (addr: 4 or 16 raw
+// bytes, or empty for no bind) and listening when backlog >= 0. Returns the fd (O_CLOEXEC,
+// blocking: node:net sets O_NONBLOCK itself when it adopts the fd).
+Napi::Value InetSocketIn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsBuffer() ||
+      !info[4].IsNumber() || !info[5].IsNumber()) {
+    ThrowType(env, "ERR_INVALID_ARG_TYPE", "inetSocketIn(nsfd, family, type, addr, port, backlog)");
+    return env.Undefined();
+  }
+  SocketJob job;
+  job.nsfd = info[0].As<Napi::Number>().Int32Value();
+  job.domain = info[1].As<Napi::Number>().Int32Value();
+  job.type = info[2].As<Napi::Number>().Int32Value();
+  job.protocol = 0;
+  job.backlog = info[5].As<Napi::Number>().Int32Value();
+  Napi::Buffer<uint8_t> addr = info[3].As<Napi::Buffer<uint8_t>>();
+  uint16_t port = static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value());
+  sockaddr_in sin = {};
+  sockaddr_in6 sin6 = {};
+  if (job.domain == AF_INET && addr.Length() == 4) {
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    memcpy(&sin.sin_addr, addr.Data(), 4);
+    job.addr = reinterpret_cast<sockaddr*>(&sin);
+    job.addrlen = sizeof sin;
+  } else if (job.domain == AF_INET6 && addr.Length() == 16) {
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons(port);
+    memcpy(&sin6.sin6_addr, addr.Data(), 16);
+    job.addr = reinterpret_cast<sockaddr*>(&sin6);
+    job.addrlen = sizeof sin6;
+  } else if (addr.Length() != 0 || (job.domain != AF_INET && job.domain != AF_INET6)) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "inetSocketIn: address length does not match family");
+    return env.Undefined();
+  }
+  if (!RunJob(env, &job)) return env.Undefined();
+  return Napi::Number::New(env, job.fd);
+}
+
+#define SET(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  // struct sizes
+  c.Set("SIZEOF_NLMSGHDR", Napi::Number::New(env, sizeof(nlmsghdr)));
+  c.Set("SIZEOF_NLMSGERR", Napi::Number::New(env, sizeof(nlmsgerr)));
+  c.Set("SIZEOF_IFINFOMSG", Napi::Number::New(env, sizeof(ifinfomsg)));
+  c.Set("SIZEOF_IFADDRMSG", Napi::Number::New(env, sizeof(ifaddrmsg)));
+  c.Set("SIZEOF_RTMSG", Napi::Number::New(env, sizeof(rtmsg)));
+  c.Set("SIZEOF_NDMSG", Napi::Number::New(env, sizeof(ndmsg)));
+  c.Set("SIZEOF_RTATTR", Napi::Number::New(env, sizeof(rtattr)));
+  c.Set("NLMSG_ALIGNTO", Napi::Number::New(env, NLMSG_ALIGNTO));
+  c.Set("NLA_ALIGNTO", Napi::Number::New(env, NLA_ALIGNTO));
+  SET(NLA_F_NESTED); SET(NLA_F_NET_BYTEORDER);
+  SET(AF_UNSPEC); SET(AF_INET); SET(AF_INET6); SET(AF_BRIDGE);
+  SET(SOCK_STREAM); SET(SOCK_DGRAM);
+  // nlmsghdr
+  SET(NLM_F_REQUEST); SET(NLM_F_MULTI); SET(NLM_F_ACK); SET(NLM_F_ECHO); SET(NLM_F_DUMP_INTR);
+  SET(NLM_F_ROOT); SET(NLM_F_MATCH); SET(NLM_F_DUMP); SET(NLM_F_REPLACE); SET(NLM_F_EXCL);
+  SET(NLM_F_CREATE); SET(NLM_F_APPEND); SET(NLM_F_CAPPED); SET(NLM_F_ACK_TLVS);
+  SET(NLMSG_NOOP); SET(NLMSG_ERROR); SET(NLMSG_DONE); SET(NLMSG_OVERRUN);
+  SET(NLMSGERR_ATTR_MSG); SET(NLMSGERR_ATTR_OFFS);
+  // rtnetlink message types
+  SET(RTM_NEWLINK); SET(RTM_DELLINK); SET(RTM_GETLINK); SET(RTM_SETLINK);
+  SET(RTM_NEWADDR); SET(RTM_DELADDR); SET(RTM_GETADDR);
+  SET(RTM_NEWROUTE); SET(RTM_DELROUTE); SET(RTM_GETROUTE);
+  SET(RTM_NEWNEIGH); SET(RTM_DELNEIGH); SET(RTM_GETNEIGH);
+  // links
+  SET(IFLA_ADDRESS); SET(IFLA_BROADCAST); SET(IFLA_IFNAME); SET(IFLA_MTU); SET(IFLA_LINK);
+  SET(IFLA_MASTER); SET(IFLA_OPERSTATE); SET(IFLA_LINKINFO); SET(IFLA_NET_NS_PID);
+  SET(IFLA_NET_NS_FD); SET(IFLA_TXQLEN); SET(IFLA_LINK_NETNSID); SET(IFLA_IFALIAS);
+  SET(IFLA_CARRIER); SET(IFLA_NUM_TX_QUEUES); SET(IFLA_NUM_RX_QUEUES); SET(IFLA_EXT_MASK);
+  SET(RTEXT_FILTER_SKIP_STATS);
+  SET(IFLA_INFO_KIND); SET(IFLA_INFO_DATA); SET(IFLA_INFO_SLAVE_KIND);
+  SET(VETH_INFO_PEER);
+  SET(IFLA_MACVLAN_MODE); SET(MACVLAN_MODE_PRIVATE); SET(MACVLAN_MODE_VEPA);
+  SET(MACVLAN_MODE_BRIDGE); SET(MACVLAN_MODE_PASSTHRU); SET(MACVLAN_MODE_SOURCE);
+  SET(IFLA_VLAN_ID); SET(IFLA_VLAN_PROTOCOL);
+  SET(IFLA_IPVLAN_MODE); SET(IPVLAN_MODE_L2); SET(IPVLAN_MODE_L3); SET(IPVLAN_MODE_L3S);
+  SET(IFLA_VXLAN_ID); SET(IFLA_VXLAN_GROUP); SET(IFLA_VXLAN_GROUP6); SET(IFLA_VXLAN_LINK);
+  SET(IFLA_VXLAN_LOCAL); SET(IFLA_VXLAN_LOCAL6); SET(IFLA_VXLAN_PORT);
+  SET(IFF_UP); SET(IFF_BROADCAST); SET(IFF_LOOPBACK); SET(IFF_POINTOPOINT); SET(IFF_RUNNING);
+  SET(IFF_NOARP); SET(IFF_PROMISC); SET(IFF_MULTICAST); SET(IFF_LOWER_UP);
+  SET(IF_OPER_UNKNOWN); SET(IF_OPER_NOTPRESENT); SET(IF_OPER_DOWN);
+  SET(IF_OPER_LOWERLAYERDOWN); SET(IF_OPER_TESTING); SET(IF_OPER_DORMANT); SET(IF_OPER_UP);
+  SET(ARPHRD_ETHER); SET(ARPHRD_LOOPBACK); SET(ARPHRD_NONE);
+  // addresses
+  SET(IFA_ADDRESS); SET(IFA_LOCAL); SET(IFA_LABEL); SET(IFA_BROADCAST); SET(IFA_CACHEINFO);
+  SET(IFA_FLAGS); SET(IFA_F_PERMANENT); SET(IFA_F_NODAD); SET(IFA_F_SECONDARY);
+  // routes
+  SET(RTA_DST); SET(RTA_SRC); SET(RTA_IIF); SET(RTA_OIF); SET(RTA_GATEWAY); SET(RTA_PRIORITY);
+  SET(RTA_PREFSRC); SET(RTA_TABLE); SET(RTA_METRICS);
+  SET(RTN_UNSPEC); SET(RTN_UNICAST); SET(RTN_LOCAL); SET(RTN_BROADCAST); SET(RTN_ANYCAST);
+  SET(RTN_MULTICAST); SET(RTN_BLACKHOLE); SET(RTN_UNREACHABLE); SET(RTN_PROHIBIT);
+  SET(RTPROT_UNSPEC); SET(RTPROT_KERNEL); SET(RTPROT_BOOT); SET(RTPROT_STATIC);
+  SET(RT_SCOPE_UNIVERSE); SET(RT_SCOPE_SITE); SET(RT_SCOPE_LINK); SET(RT_SCOPE_HOST);
+  SET(RT_SCOPE_NOWHERE);
+  SET(RT_TABLE_UNSPEC); SET(RT_TABLE_MAIN); SET(RT_TABLE_LOCAL); SET(RT_TABLE_DEFAULT);
+  // neighbours
+  SET(NDA_DST); SET(NDA_LLADDR);
+  SET(NUD_INCOMPLETE); SET(NUD_REACHABLE); SET(NUD_STALE); SET(NUD_DELAY); SET(NUD_PROBE);
+  SET(NUD_FAILED); SET(NUD_NOARP); SET(NUD_PERMANENT); SET(NUD_NONE);
+  // multicast groups
+  SET(RTMGRP_LINK); SET(RTMGRP_NEIGH); SET(RTMGRP_IPV4_IFADDR); SET(RTMGRP_IPV4_ROUTE);
+  SET(RTMGRP_IPV6_IFADDR); SET(RTMGRP_IPV6_ROUTE);
+  return c;
+}
+
+}  // namespace
+
+void InitNetlink(Napi::Env env, Napi::Object exports) {
+  exports.Set("netlinkConstants", Constants(env));
+  exports.Set("NetlinkSocket", NetlinkSocket::Class(env));
+  exports.Set("inetSocketIn", Napi::Function::New(env, InetSocketIn, "inetSocketIn"));
+}
+
+}  // namespace nsbox

@@ -1,0 +1,250 @@
+/**
+ * The options of `spawn()` and their validation: every check happens here, before any
+ * syscall (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE).
+ * @module
+ */
+import { Cgroup } from '../cgroups/cgroup.js';
+import { resolveCgroup } from '../cgroups/mount.js';
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { checkContainer, type ContainerMount, type ContainerOptions, type RootfsSpec } from '../fs/container.js';
+import { signalNumber } from './child.js';
+import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
+import { Namespace } from './namespace.js';
+import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
+import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
+
+/** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
+export interface TimeOffsets {
+  /** Added to CLOCK_MONOTONIC (and its variants) inside. */
+  monotonic?: number;
+  /** Added to CLOCK_BOOTTIME (and /proc/uptime) inside. */
+  boottime?: number;
+}
+
+/** Options of {@link spawn}. Every option is validated before any syscall. */
+export interface SpawnOptions {
+  /** New namespaces for the child (clone(2) flags CLONE_NEW*). Default: none. */
+  namespaces?: NamespaceType[];
+  /**
+   * Existing namespaces to join, by handle or by the pid whose namespace to take (the
+   * `nsenter` case). Joined before any new namespace is made; user first.
+   */
+  join?: Partial<Record<NamespaceType, Namespace | number>>;
+  /** uid map of a new user namespace. Default: `[{ inside: 0, outside: geteuid(), count: 1 }]`. */
+  uidMap?: IdMapping[];
+  /** gid map of a new user namespace. Default: `[{ inside: 0, outside: getegid(), count: 1 }]`. */
+  gidMap?: IdMapping[];
+  /** setgroups(2) in a new user namespace. Default: 'deny' for an unprivileged caller writing its own maps, else 'allow'. */
+  setgroups?: SetgroupsPolicy;
+  /** Hostname (sethostname(2)); needs a new or joined uts namespace. */
+  hostname?: string;
+  /** NIS domain name (setdomainname(2)); needs a new or joined uts namespace. */
+  domainname?: string;
+  /** uid to run as (inside the user namespace, if any). */
+  uid?: number;
+  /** gid to run as (inside the user namespace, if any). */
+  gid?: number;
+  /** Supplementary groups (setgroups(2)). */
+  groups?: number[];
+  /** Working directory of the child (resolved in its mount namespace). */
+  cwd?: string;
+  /** Environment. Default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** argv[0] seen by the program. Default: `command`. */
+  argv0?: string;
+  /** stdio as child_process takes it. Default: 'pipe'. */
+  stdio?: StdioOptions;
+  /** Extra fds at chosen numbers in the child, e.g. `{ 3: fd, 10: stream }`. */
+  fds?: Record<number, StdioSource>;
+  /** Kill the child with SIGKILL when the spawning thread dies (PR_SET_PDEATHSIG, race-free). */
+  dieWithParent?: boolean;
+  /** New session (setsid(2)), as child_process's `detached`. */
+  detached?: boolean;
+  /** Put the child in a process group: `true` for a new group led by the child, or a pgid to join. */
+  processGroup?: boolean | number;
+  /** Kills the child with `killSignal` when aborted. */
+  signal?: AbortSignal;
+  /** Kills the child with `killSignal` after this many milliseconds. */
+  timeout?: number;
+  /** Signal used by `signal` and `timeout`. Default: 'SIGTERM'. */
+  killSignal?: NodeJS.Signals | number;
+  /**
+   * The container's root: a directory, an overlay `{ layers (bottom first), upper?, work? }`
+   * (without upper: a throw-away tmpfs upper), or `'host'` (a tmpfs with the host's /usr,
+   * /bin, /sbin, /lib*, /etc read-only). Entered with pivot_root(2); the old root is
+   * detached. Needs `'mnt'` in `namespaces`. See docs/fs.md.
+   */
+  rootfs?: RootfsSpec;
+  /** Mounts applied in order inside the new root (or the private copy of the host's). Needs `'mnt'`. */
+  mounts?: ContainerMount[];
+  /** Make the root read-only (mount_setattr MOUNT_ATTR_RDONLY); /dev, /proc, tmpfs mounts stay as they are. */
+  readOnlyRoot?: boolean;
+  /**
+   * Propagation of a new mount namespace's tree when there is no `rootfs`/`mounts` (which
+   * always make it private): 'private' (default, as unshare(1)), 'slave', 'shared', or
+   * 'unchanged' (keep the copied mounts' propagation: on a systemd host, mounts made inside
+   * then appear outside).
+   */
+  propagation?: 'private' | 'slave' | 'shared' | 'unchanged';
+  /**
+   * Clock offsets of a new time namespace (time_namespaces(7)), in seconds (fractions and
+   * negative values allowed): CLOCK_MONOTONIC and CLOCK_BOOTTIME inside read this much
+   * more. Needs `'time'` in `namespaces`. Replaces `unshare --time --monotonic S --boottime S`.
+   */
+  timeOffsets?: TimeOffsets;
+  /** With a rootfs: add /proc, /sys (ro), /dev, /dev/pts, /dev/shm, /dev/mqueue, masked and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf. Default true. */
+  defaultMounts?: boolean;
+  /**
+   * The cgroup v2 the child starts in: a {@link Cgroup} or a path as `cgroup()` takes it.
+   * Placed by clone3(2) with CLONE_INTO_CGROUP (Linux 5.7+), so the child never runs
+   * outside it, not even for its first instruction. Needs write access to the cgroup's
+   * cgroup.procs (and the common ancestor's), as moving a process there would.
+   */
+  cgroup?: Cgroup | string;
+}
+
+
+const KNOWN = new Set<string>([
+  'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
+  'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
+  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets', 'cgroup',
+]);
+
+function noNul(name: string, v: string): string {
+  if (v.includes('\0')) throw invalidArgValue(name, v, 'must be a string without null bytes');
+  return v;
+}
+function str(name: string, v: unknown): string {
+  if (typeof v !== 'string') throw invalidArgType(name, 'of type string', v);
+  return noNul(name, v);
+}
+function id(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArgType(name, 'an integer', v);
+  if (v < 0 || v > 0xfffffffe) throw outOfRange(name, '>= 0 and <= 4294967294', v);
+  return v;
+}
+function bool(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw invalidArgType(name, 'of type boolean', v);
+  return v;
+}
+
+const UTS_NAME_MAX = 64;
+
+/** Validated options. @internal */
+export interface Checked {
+  file: string;
+  argv: string[];
+  env: string[];
+  newNs: Set<NamespaceType>;
+  join: Map<NamespaceType, Namespace | number>;
+  o: SpawnOptions;
+  stdio: Map<number, StdioSource>;
+  maps: ResolvedMaps | null;
+  killSignal: number;
+  container: ContainerOptions | null;
+  /** The cgroup to start in (CLONE_INTO_CGROUP), or null. */
+  cgroup: { path: string; directory: string } | null;
+}
+
+/** All validation, no syscalls. @internal */
+export function checkSpawn(command: unknown, args: unknown, options: unknown): Checked {
+  const file = str('command', command);
+  if (file.length === 0) throw invalidArgValue('command', file, 'must not be empty');
+  if (args !== undefined && !Array.isArray(args)) throw invalidArgType('args', 'an array of strings', args);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType('options', 'an object', options);
+  const o = (options ?? {}) as SpawnOptions;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalidArgValue(`options.${k}`, (o as Record<string, unknown>)[k], 'is not a spawn option');
+
+  const argv0 = o.argv0 === undefined ? file : str('options.argv0', o.argv0);
+  const argv = [argv0, ...((args as unknown[] | undefined) ?? []).map((a, i) => str(`args[${i}]`, a))];
+
+  const envObj = o.env === undefined ? process.env : o.env;
+  if (typeof envObj !== 'object' || envObj === null) throw invalidArgType('options.env', 'an object', envObj);
+  const env: string[] = [];
+  for (const [k, v] of Object.entries(envObj)) {
+    if (v === undefined) continue;
+    if (k.includes('=') || k.length === 0) throw invalidArgValue('options.env', k, 'has a variable name that is empty or contains "="');
+    env.push(noNul(`options.env.${k}`, `${k}=${String(v)}`));
+  }
+
+  const newNs = new Set<NamespaceType>();
+  if (o.namespaces !== undefined) {
+    if (!Array.isArray(o.namespaces)) throw invalidArgType('options.namespaces', 'an array of namespace types', o.namespaces);
+    for (const t of o.namespaces) {
+      if (!isNamespaceType(t)) throw invalidArgValue('options.namespaces', t, `must contain only ${NAMESPACE_TYPES.join(', ')}`);
+      newNs.add(t);
+    }
+  }
+  const join = new Map<NamespaceType, Namespace | number>();
+  if (o.join !== undefined) {
+    if (typeof o.join !== 'object' || o.join === null) throw invalidArgType('options.join', 'an object', o.join);
+    for (const [t, v] of Object.entries(o.join)) {
+      if (!isNamespaceType(t)) throw invalidArgValue('options.join', t, `has a key that is not one of ${NAMESPACE_TYPES.join(', ')}`);
+      if (newNs.has(t)) throw invalidArgValue(`options.join.${t}`, v, 'names a namespace also listed in options.namespaces');
+      if (typeof v === 'number') {
+        if (!Number.isInteger(v) || v <= 0) throw outOfRange(`options.join.${t}`, 'a pid > 0', v);
+      } else if (!(v instanceof Namespace)) throw invalidArgType(`options.join.${t}`, 'a Namespace or a pid', v);
+      else if (v.type !== t) throw invalidArgValue(`options.join.${t}`, v.id, `is a ${v.type} namespace`);
+      join.set(t, v);
+    }
+  }
+  const uts = newNs.has('uts') || join.has('uts');
+  for (const k of ['hostname', 'domainname'] as const) {
+    if (o[k] === undefined) continue;
+    const v = str(`options.${k}`, o[k]);
+    if (Buffer.byteLength(v) > UTS_NAME_MAX) throw outOfRange(`options.${k}`, `at most ${UTS_NAME_MAX} bytes`, v);
+    if (!uts) throw invalidArgValue(`options.${k}`, v, "needs 'uts' in options.namespaces or options.join (it would change the host's)");
+  }
+  if (o.uid !== undefined) id('options.uid', o.uid);
+  if (o.gid !== undefined) id('options.gid', o.gid);
+  if (o.groups !== undefined) {
+    if (!Array.isArray(o.groups)) throw invalidArgType('options.groups', 'an array of gids', o.groups);
+    o.groups.forEach((g, i) => id(`options.groups[${i}]`, g));
+    if (o.groups.length > 65536) throw outOfRange('options.groups.length', '<= 65536', o.groups.length);
+  }
+  if (o.cwd !== undefined) str('options.cwd', o.cwd);
+  for (const k of ['dieWithParent', 'detached'] as const) if (o[k] !== undefined) bool(`options.${k}`, o[k]);
+  if (o.processGroup !== undefined && typeof o.processGroup !== 'boolean') id('options.processGroup', o.processGroup);
+  if (o.detached && typeof o.processGroup === 'number') throw invalidArgValue('options.processGroup', o.processGroup, 'cannot join a group when detached');
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', o.signal);
+  if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout > 0) || o.timeout > 2 ** 31 - 1)) {
+    throw outOfRange('options.timeout', 'a number of milliseconds > 0 and < 2^31', o.timeout);
+  }
+  const killSignal = signalNumber(o.killSignal, 'options.killSignal');
+  const stdio = checkStdio(o.stdio, o.fds);
+
+  let maps: ResolvedMaps | null = null;
+  if (newNs.has('user')) maps = resolveIdMaps(o, process.geteuid!(), process.getegid!());
+  else for (const k of ['uidMap', 'gidMap', 'setgroups'] as const) {
+    if (o[k] !== undefined) throw invalidArgValue(`options.${k}`, o[k], "needs 'user' in options.namespaces");
+  }
+  if (o.groups !== undefined && o.groups.length > 0 && maps?.denySetgroups) {
+    throw invalidArgValue('options.groups', o.groups, "cannot be set when setgroups is 'deny' in the new user namespace");
+  }
+  if (o.propagation !== undefined) {
+    if (!['private', 'slave', 'shared', 'unchanged'].includes(o.propagation)) throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared' or 'unchanged'");
+    if (!newNs.has('mnt')) throw invalidArgValue('options.propagation', o.propagation, "needs 'mnt' in options.namespaces");
+  }
+  if (o.timeOffsets !== undefined) {
+    if (typeof o.timeOffsets !== 'object' || o.timeOffsets === null) throw invalidArgType('options.timeOffsets', 'an object', o.timeOffsets);
+    for (const [k, v] of Object.entries(o.timeOffsets)) {
+      if (k !== 'monotonic' && k !== 'boottime') throw invalidArgValue(`options.timeOffsets.${k}`, v, "is not a clock: use 'monotonic' or 'boottime'");
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidArgType(`options.timeOffsets.${k}`, 'a finite number of seconds', v);
+      // The kernel's bound on an offset (KTIME_SEC_MAX / 2, kernel/time/namespace.c).
+      if (Math.abs(v) > 2 ** 32) throw outOfRange(`options.timeOffsets.${k}`, 'within ±2^32 seconds', v);
+    }
+    if (!newNs.has('time')) throw invalidArgValue('options.timeOffsets', o.timeOffsets, "needs 'time' in options.namespaces");
+  }
+  let container: ContainerOptions | null = null;
+  if (o.rootfs !== undefined || o.mounts !== undefined || o.readOnlyRoot !== undefined || o.defaultMounts !== undefined) {
+    container = checkContainer(o);
+    if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
+  }
+  let cg: Checked['cgroup'] = null;
+  if (o.cgroup !== undefined) {
+    if (o.cgroup instanceof Cgroup) cg = { path: o.cgroup.path, directory: o.cgroup.directory };
+    else if (typeof o.cgroup === 'string') cg = resolveCgroup('options.cgroup', o.cgroup);
+    else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
+  }
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg };
+}

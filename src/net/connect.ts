@@ -1,0 +1,239 @@
+/**
+ * Wiring a namespace to the host in one call: a veth pair whose far end is created directly
+ * inside the namespace, addresses on both ends, both up, lo up, a default route inside.
+ * @module
+ */
+import { invalidArgType, invalidArgValue } from '../errors.js';
+import { Namespace } from '../namespaces/namespace.js';
+import { NL } from './netlink/constants.js';
+import { encodeAddress } from './netlink/address.js';
+import { encodeRoute } from './netlink/route.js';
+import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
+import { RtnlSocket } from './netlink/socket.js';
+import type { NlMessage } from './netlink/wire.js';
+import { parseCidr, parseIp } from './ip.js';
+import { checkIfName, holdNetns, withRtnl } from './target.js';
+import type { IfIndex, NetnsTarget } from './types.js';
+
+/** The loopback device's index in every network namespace (LOOPBACK_IFINDEX). */
+const LOOPBACK_IFINDEX = 1;
+
+/**
+ * Brings `lo` up in a namespace (a new one has it down). Replaces `ip -n NS link set lo up`.
+ * Needs CAP_NET_ADMIN there.
+ * @throws SysError (syscall `'RTM_NEWLINK'`, `ifname` `'lo'`).
+ */
+export async function loUp(netns?: NetnsTarget): Promise<void> {
+  await withRtnl(netns, async (s) => {
+    await s.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' });
+  });
+}
+
+/** Options of {@link connectToHost}. */
+export interface ConnectOptions {
+  /** The host end's name; default `nsbx` + 8 random hex digits. */
+  hostIf?: string;
+  /** The name of the end inside; default `eth0`. */
+  childIf?: string;
+  /** The host end's address, `ADDR/PREFIX` (e.g. `'10.200.0.1/30'`); the default route inside goes via ADDR. */
+  hostAddress: string;
+  /** The inner end's address, `ADDR/PREFIX`, same family as `hostAddress`. */
+  childAddress: string;
+}
+
+/** What {@link connectToHost} made. */
+export interface HostConnection {
+  /** The host end's name (in the caller's namespace). */
+  hostIf: string;
+  /** The host end's index. */
+  hostIndex: IfIndex;
+  /** The inner end's name (in the target namespace). */
+  childIf: string;
+  /** The inner end's index, in the target namespace. */
+  childIndex: IfIndex;
+}
+
+/**
+ * Connects a process's (or a handle's) network namespace to the caller's with a veth pair:
+ * the inner end is created directly inside (no move), both ends get their address and come
+ * up, `lo` comes up inside, and a default route inside goes via the host address. Replaces
+ * `ip link add H type veth peer name C netns NS; ip addr add …; ip link set H up;
+ * ip -n NS addr add …; ip -n NS link set C up; ip -n NS link set lo up;
+ * ip -n NS route add default via HOSTADDR`. Removing the namespace (or `deleteLink(hostIf)`)
+ * removes both ends.
+ *
+ * Needs CAP_NET_ADMIN in both namespaces. Two sockets, requests pipelined; no thread blocks.
+ * @param target - a child (anything with a `pid`) or a network namespace handle.
+ * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
+ * the step that failed (`'RTM_NEWLINK'`, `'RTM_NEWADDR'`, `'RTM_NEWROUTE'`); a failure after
+ * the veth was made deletes it.
+ */
+export async function connectToHost(target: { readonly pid: number } | Namespace, options: ConnectOptions): Promise<HostConnection> {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  let netns: NetnsTarget;
+  if (target instanceof Namespace) netns = target;
+  else if (target !== null && typeof target === 'object' && typeof target.pid === 'number') netns = target.pid;
+  else throw invalidArgType('target', 'a Namespace or an object with a pid', target);
+  const host = parseCidr('options.hostAddress', options.hostAddress);
+  const child = parseCidr('options.childAddress', options.childAddress);
+  if (host.family !== child.family) throw invalidArgValue('options.childAddress', options.childAddress, 'must be of the family of hostAddress');
+  const hostIf = options.hostIf === undefined ? `nsbx${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}` : checkIfName('options.hostIf', options.hostIf);
+  const childIf = options.childIf === undefined ? 'eth0' : checkIfName('options.childIf', options.childIf);
+  const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
+
+  const held = holdNetns('target', netns);
+  let hs: RtnlSocket | undefined;
+  let cs: RtnlSocket | undefined;
+  let created = false;
+  try {
+    hs = new RtnlSocket(-1);
+    cs = new RtnlSocket(held.fd);
+    const h = hs;
+    const c = cs;
+    // rtnetlink handles a request inside sendto(2), in order: once RTM_NEWLINK is sent, the
+    // inner end exists, so both lookups can go out at once. Two event-loop round trips in all.
+    const mk = encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer: { name: childIf, netnsFd: held.fd } });
+    const made = h.request(mk, { syscall: 'RTM_NEWLINK', ifname: hostIf });
+    const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
+    const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
+    const first = await Promise.allSettled([made, hostLink, childLink]);
+    if (first[0].status === 'rejected') throw first[0].reason;
+    created = true;
+    for (const r of first) if (r.status === 'rejected') throw r.reason;
+    const hostIndex = decodeLink((first[1] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    const childIndex = decodeLink((first[2] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
+    // this is a no-op kept for a peer the kernel made down), its address, the default route
+    // (sent after the address, so the gateway is reachable when the kernel handles it).
+    const steps = [
+      h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), { syscall: 'RTM_NEWADDR', ifname: hostIf }),
+      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
+      c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
+      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
+      c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }),
+    ];
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { hostIf, hostIndex, childIf, childIndex };
+  } catch (err) {
+    if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);
+    throw err;
+  } finally {
+    hs?.close();
+    cs?.close();
+    held.release();
+  }
+}
+
+async function deleteQuietly(s: RtnlSocket, name: string): Promise<void> {
+  try {
+    const [m] = await s.request(encodeGetLink({ name }), { syscall: 'RTM_GETLINK' });
+    await s.request(encodeDelLink(decodeLink(m!).index), { syscall: 'RTM_DELLINK' });
+  } catch {
+    // Already gone (the namespace went away with its end) or not ours to delete.
+  }
+}
+
+/** Options of {@link connectToBridge}. */
+export interface BridgeConnectOptions {
+  /** The bridge in the caller's namespace; made (and brought up) if it does not exist. */
+  bridge: string;
+  /** When the bridge is made here: its address, `ADDR/PREFIX` (the namespaces' gateway). */
+  bridgeAddress?: string;
+  /** The host end's name (enslaved to the bridge); default `nsbx` + 8 random hex digits. */
+  hostIf?: string;
+  /** The inner end's name; default `eth0`. */
+  childIf?: string;
+  /** The inner end's address, `ADDR/PREFIX`. */
+  childAddress: string;
+  /** A default route inside via this address (usually the bridge's). */
+  gateway?: string;
+}
+
+/** What {@link connectToBridge} made. */
+export interface BridgeConnection extends HostConnection {
+  /** The bridge's index in the caller's namespace. */
+  bridgeIndex: IfIndex;
+  /** True if this call made the bridge. */
+  bridgeCreated: boolean;
+}
+
+/**
+ * Joins a process's (or a handle's) network namespace to a bridge in the caller's: a veth
+ * pair whose host end is enslaved to the bridge and whose inner end is created directly
+ * inside, with its address, up, `lo` up, and a default route via `gateway` when given. Call
+ * it once per namespace to put several on one link-layer segment. Replaces
+ * `ip link add BR type bridge; ip addr add … dev BR; ip link set BR up;
+ * ip link add H master BR up type veth peer name C netns NS; ip -n NS addr add …;
+ * ip -n NS link set C up; ip -n NS link set lo up; ip -n NS route add default via GW`.
+ *
+ * Needs CAP_NET_ADMIN in both namespaces.
+ * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
+ * the failing step; a failure after the veth was made deletes it (a bridge made here stays).
+ */
+export async function connectToBridge(target: { readonly pid: number } | Namespace, options: BridgeConnectOptions): Promise<BridgeConnection> {
+  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+  const bridge = checkIfName('options.bridge', options.bridge);
+  let netns: NetnsTarget;
+  if (target instanceof Namespace) netns = target;
+  else if (target !== null && typeof target === 'object' && typeof target.pid === 'number') netns = target.pid;
+  else throw invalidArgType('target', 'a Namespace or an object with a pid', target);
+  const child = parseCidr('options.childAddress', options.childAddress);
+  const brAddr = options.bridgeAddress === undefined ? undefined : parseCidr('options.bridgeAddress', options.bridgeAddress);
+  const gw = options.gateway === undefined ? undefined : parseIp('options.gateway', options.gateway);
+  if (gw && gw.family !== child.family) throw invalidArgValue('options.gateway', options.gateway, 'must be of the family of childAddress');
+  const hostIf = options.hostIf === undefined ? `nsbx${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}` : checkIfName('options.hostIf', options.hostIf);
+  const childIf = options.childIf === undefined ? 'eth0' : checkIfName('options.childIf', options.childIf);
+  const af = child.family === 4 ? NL.AF_INET : NL.AF_INET6;
+
+  const held = holdNetns('target', netns);
+  let hs: RtnlSocket | undefined;
+  let cs: RtnlSocket | undefined;
+  let created = false;
+  try {
+    hs = new RtnlSocket(-1);
+    cs = new RtnlSocket(held.fd);
+    const h = hs;
+    const c = cs;
+    let bridgeCreated = false;
+    let bridgeIndex: IfIndex;
+    try {
+      bridgeIndex = decodeLink((await h.request(encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }))[0]!).index;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENODEV') throw err;
+      await h.request(encodeNewLink({ name: bridge, kind: 'bridge', up: true }), { syscall: 'RTM_NEWLINK', ifname: bridge });
+      bridgeCreated = true;
+      bridgeIndex = decodeLink((await h.request(encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }))[0]!).index;
+      if (brAddr) {
+        await h.request(encodeAddress(true, { family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6, index: bridgeIndex, prefix: brAddr.prefix, local: brAddr.bytes }), { syscall: 'RTM_NEWADDR', ifname: bridge });
+      }
+    }
+    const made = h.request(encodeNewLink({ name: hostIf, kind: 'veth', up: true, master: bridgeIndex, peer: { name: childIf, netnsFd: held.fd } }), { syscall: 'RTM_NEWLINK', ifname: hostIf });
+    const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
+    const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
+    const first = await Promise.allSettled([made, hostLink, childLink]);
+    if (first[0].status === 'rejected') throw first[0].reason;
+    created = true;
+    for (const r of first) if (r.status === 'rejected') throw r.reason;
+    const hostIndex = decodeLink((first[1] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    const childIndex = decodeLink((first[2] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    const steps = [
+      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
+      c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
+      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
+    ];
+    if (gw) steps.push(c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: gw.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }));
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return { hostIf, hostIndex, childIf, childIndex, bridgeIndex, bridgeCreated };
+  } catch (err) {
+    if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);
+    throw err;
+  } finally {
+    hs?.close();
+    cs?.close();
+    held.release();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * A NETLINK_ROUTE socket in a chosen network namespace (csrc/netlink.cc owns the fd and its
+ * libuv poll handle): numbers requests, matches replies by sequence number, assembles
+ * multi-part dumps until NLMSG_DONE, turns NLMSG_ERROR into a SysError with the kernel's
+ * extended-ACK text, and hands multicast messages (sequence 0) to a listener.
+ * No thread waits: a request is one sendto(2); replies arrive as readable events.
+ * @internal
+ * @module
+ */
+import { SysError, handleClosed, type SysErrorContext } from '../../errors.js';
+import { native, type NativeNetlinkSocket } from '../../native.js';
+import { NL } from './constants.js';
+import { decodeDone, decodeError, splitMessages, type MessageWriter, type NlMessage, type NlError } from './wire.js';
+
+interface Pending {
+  resolve: (msgs: NlMessage[]) => void;
+  reject: (err: Error) => void;
+  parts: NlMessage[];
+  dump: boolean;
+  syscall: string;
+  context: SysErrorContext;
+  /** The request, kept for a dump the kernel reports as interrupted. */
+  msg: MessageWriter;
+  /** A part carried NLM_F_DUMP_INTR: the table changed during the dump. */
+  interrupted: boolean;
+  retries: number;
+}
+
+/** How often a dump the kernel marks inconsistent (NLM_F_DUMP_INTR) is started again. */
+const DUMP_RETRIES = 5;
+
+/** What a request says about itself for its error: the operation (`'RTM_NEWLINK'`) and an interface. */
+export interface RequestInfo {
+  syscall: string;
+  ifname?: string;
+}
+
+function toSysError(e: NlError, info: RequestInfo): SysError {
+  const ctx: SysErrorContext = {};
+  if (info.ifname !== undefined) ctx.ifname = info.ifname;
+  if (e.message !== undefined && e.message !== '') ctx.kernelMessage = e.message;
+  return new SysError(e.error, info.syscall, ctx);
+}
+
+let nextSeq = (Date.now() >>> 0) & 0x7fffffff || 1;
+
+/** One rtnetlink socket. Close it when done; pending requests then reject with ERR_HANDLE_CLOSED. */
+export class RtnlSocket {
+  #native: NativeNetlinkSocket | null;
+  #pending = new Map<number, Pending>();
+  #onEvent: ((msg: NlMessage) => void) | undefined;
+  #onError: ((err: Error) => void) | undefined;
+  #refd = true;
+  #portId = 0;
+
+  /**
+   * @param nsFd - a network namespace fd, or -1 for the caller's; the socket is made on a
+   * dedicated native thread inside it and stays bound to it.
+   * @param groups - RTMGRP_* multicast groups to join (0: requests only).
+   */
+  constructor(nsFd: number, groups = 0, onEvent?: (msg: NlMessage) => void, onError?: (err: Error) => void) {
+    this.#onEvent = onEvent;
+    this.#onError = onError;
+    this.#native = new native.NetlinkSocket(nsFd, groups, (dgram, errno) => this.#receive(dgram, errno));
+    this.#portId = this.#native.portId;
+    if (!onEvent) this.#setRef(false);
+  }
+
+  #setRef(on: boolean): void {
+    if (this.#refd !== on && this.#native) {
+      this.#native.ref(on);
+      this.#refd = on;
+    }
+  }
+
+  #receive(dgram: Buffer | null, errno?: number): void {
+    if (dgram === null) {
+      const err = new SysError(errno ?? 0, 'recvmsg');
+      if (this.#onError) this.#onError(err);
+      for (const [seq, p] of this.#pending) {
+        this.#pending.delete(seq);
+        p.reject(err);
+      }
+      return;
+    }
+    let msgs: NlMessage[];
+    try {
+      msgs = splitMessages(dgram);
+    } catch (err) {
+      // A datagram we cannot parse: every waiting request fails with the decode error.
+      this.#failAll(err as Error);
+      return;
+    }
+    for (const m of msgs) {
+      // A reply carries our port id and the request's sequence number. A multicast
+      // notification carries the port id and sequence number of whoever caused the change
+      // (an `ip` process, or 0 for the kernel itself), so those two decide, not seq === 0.
+      const p = m.pid === this.#portId ? this.#pending.get(m.seq) : undefined;
+      if (!p) {
+        if (this.#onEvent) this.#onEvent(m);
+        continue;
+      }
+      try {
+        if (m.type === NL.NLMSG_ERROR) {
+          const e = decodeError(m);
+          this.#settle(m.seq);
+          if (e.error === 0) p.resolve(p.parts);
+          else p.reject(toSysError(e, { syscall: p.syscall, ...p.context }));
+        } else if (m.type === NL.NLMSG_DONE) {
+          const e = decodeDone(m);
+          this.#settle(m.seq);
+          if (e.error === 0 && (p.interrupted || m.flags & NL.NLM_F_DUMP_INTR) && p.retries < DUMP_RETRIES) {
+            // The table changed while it was dumped, so the parts may be inconsistent
+            // (netlink(7) NLM_F_DUMP_INTR): dump again, as `ip` would advise.
+            this.#send(p.msg, { ...p, parts: [], interrupted: false, retries: p.retries + 1 });
+          } else if (e.error === 0) p.resolve(p.parts);
+          else p.reject(toSysError(e, { syscall: p.syscall, ...p.context }));
+        } else if (m.type === NL.NLMSG_NOOP) {
+          // nothing
+        } else {
+          p.parts.push(m);
+          if (m.flags & NL.NLM_F_DUMP_INTR) p.interrupted = true;
+          if (!p.dump && !(m.flags & NL.NLM_F_MULTI)) {
+            // A single reply (RTM_GETLINK by name) ends the request; no ACK follows.
+            this.#settle(m.seq);
+            p.resolve(p.parts);
+          }
+        }
+      } catch (err) {
+        this.#settle(m.seq);
+        p.reject(err as Error);
+      }
+    }
+  }
+
+  #settle(seq: number): void {
+    this.#pending.delete(seq);
+    if (this.#pending.size === 0 && !this.#onEvent) this.#setRef(false);
+  }
+
+  #failAll(err: Error): void {
+    for (const [seq, p] of this.#pending) {
+      this.#settle(seq);
+      p.reject(err);
+    }
+    if (this.#onError) this.#onError(err);
+  }
+
+  /**
+   * Sends `msg` and resolves with the messages of the reply: the parts of a dump (until
+   * NLMSG_DONE), the single answer of a get, or nothing for an ACKed change.
+   */
+  request(msg: MessageWriter, info: RequestInfo): Promise<NlMessage[]> {
+    if (!this.#native) return Promise.reject(handleClosed('netlink socket'));
+    return new Promise((resolve, reject) => {
+      const context: SysErrorContext = {};
+      if (info.ifname !== undefined) context.ifname = info.ifname;
+      const dump = (msg.flags & NL.NLM_F_DUMP) === NL.NLM_F_DUMP;
+      this.#send(msg, { resolve, reject, parts: [], dump, syscall: info.syscall, context, msg, interrupted: false, retries: 0 });
+    });
+  }
+
+  /** Numbers and sends `msg`, registering `p` under its sequence number. */
+  #send(msg: MessageWriter, p: Pending): void {
+    if (!this.#native) {
+      p.reject(handleClosed('netlink socket'));
+      return;
+    }
+    let seq = nextSeq;
+    nextSeq = nextSeq >= 0x7fffffff ? 1 : nextSeq + 1;
+    if (seq === 0) seq = 1;
+    const errno = this.#native.send(msg.finish(seq, 0));
+    if (errno !== 0) {
+      p.reject(new SysError(errno, 'sendto'));
+      return;
+    }
+    this.#pending.set(seq, p);
+    this.#setRef(true);
+  }
+
+  /** Keeps (true) or stops (false) the event loop alive for this socket's multicast events. */
+  ref(on: boolean): void {
+    this.#setRef(on || this.#pending.size > 0);
+  }
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  /** Closes the socket; pending requests reject with ERR_HANDLE_CLOSED. Idempotent. */
+  close(): void {
+    const n = this.#native;
+    if (!n) return;
+    this.#native = null;
+    n.close();
+    const err = handleClosed('netlink socket');
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,488 @@
+// nsbox/net against the real kernel, with `ip -j` as the independent witness. Every test
+// makes its own named network namespaces (random names) and removes them; links made in the
+// caller's namespace are deleted; the fd count and /run/netns are checked at the end.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { spawn } from '../../src/namespaces/index.js';
+import {
+  addAddress, addLink, connectToBridge, addNeighbour, deleteNeighbour, neighbours, replaceNeighbour, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
+  deleteNetns, deleteRoute, events, link, links, listNetns, listenTcpIn, loUp, openNetns, replaceRoute, routes, setLink,
+  type NetEvent,
+} from '../../src/net/index.js';
+import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
+
+const made = new Set<string>();
+const id = () => randomBytes(3).toString('hex');
+function netns(): string {
+  const name = `nsbxt-${id()}`;
+  createNetns(name).close();
+  made.add(name);
+  return name;
+}
+function ip<T = unknown>(...args: string[]): T {
+  const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8' });
+  return (out.trim() === '' ? [] : JSON.parse(out)) as T;
+}
+interface IpLink { ifindex: number; ifname: string; mtu: number; address?: string; flags: string[]; master?: string; linkinfo?: { info_kind: string; info_data?: Record<string, unknown> } }
+interface IpAddr { ifindex: number; addr_info: { family: string; local: string; prefixlen: number; broadcast?: string; label?: string; scope: string }[] }
+interface IpRoute { dst: string; gateway?: string; dev?: string; metric?: number; table?: string; scope?: string }
+
+/** Can this kernel make a link of `kind`? (dummy and vlan are modules some kernels lack.) */
+function kernelHas(kind: string): boolean {
+  if (!isRoot || !tools.ip) return false;
+  try {
+    execFileSync('unshare', ['-n', 'sh', '-c', `ip link add p type veth peer name q && ip link add t link p type ${kind} ${kind === 'vlan' ? 'id 5' : ''}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const hasDummy = kernelHas('dummy');
+const hasVlan = kernelHas('vlan');
+const hasIpvlan = kernelHas('ipvlan');
+const netTest = testIf(isRoot && tools.ip, 'needs root and iproute2');
+
+let fdsBefore = 0;
+beforeAll(() => {
+  fdsBefore = readdirSync('/proc/self/fd').length;
+});
+afterAll(() => {
+  for (const n of made) {
+    try {
+      deleteNetns(n);
+    } catch {
+      // already removed by its test
+    }
+  }
+});
+
+describe('links', () => {
+  netTest('links() lists what `ip -j link` lists, in a namespace given by name, handle and pid', async () => {
+    const ns = netns();
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb']);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'br0', 'mtu', '1400', 'type', 'bridge']);
+    execFileSync('ip', ['-n', ns, 'link', 'set', 'va', 'up', 'master', 'br0']);
+    const witness = ip<IpLink[]>('-n', ns, '-d', 'link');
+    const ours = await links({ netns: ns });
+    expect(ours.map((l) => [l.index, l.name, l.mtu, l.mac, l.up])).toEqual(
+      witness.map((l) => [l.ifindex, l.ifname, l.mtu, l.address, l.flags.includes('UP')]),
+    );
+    const byName = Object.fromEntries(ours.map((l) => [l.name, l]));
+    expect(byName.lo!.kind).toBe('device');
+    expect(byName.va!.kind).toBe('veth');
+    expect(byName.br0!.kind).toBe('bridge');
+    expect(byName.va!.master).toBe(byName.br0!.index);
+    expect(byName.va!.link).toBe(byName.vb!.index);
+    // the same namespace through a handle and through a pid
+    using h = openNetns(ns);
+    expect((await links({ netns: h })).map((l) => l.name)).toEqual(ours.map((l) => l.name));
+    const child = spawn('sleep', ['10'], { join: { net: h } });
+    try {
+      expect((await links({ netns: child.pid })).map((l) => l.name)).toEqual(ours.map((l) => l.name));
+    } finally {
+      child.kill('SIGKILL');
+      await child.exited;
+    }
+    expect(await link('br0', { netns: ns })).toMatchObject({ kind: 'bridge', name: 'br0', mtu: witness.find((l) => l.ifname === 'br0')!.mtu });
+    expect(await link(byName.vb!.index, { netns: ns })).toMatchObject({ name: 'vb' });
+  });
+
+  netTest('addLink veth with the peer created directly in another namespace; setLink; deleteLink', async () => {
+    const a = netns();
+    const b = netns();
+    const made = await addLink({ kind: 'veth', name: 'left', mtu: 1450, mac: '02:00:00:aa:bb:01', peer: { name: 'right', netns: b, mac: '02:00:00:aa:bb:02' } }, { netns: a });
+    expect(made).toMatchObject({ kind: 'veth', name: 'left', mtu: 1450, mac: '02:00:00:aa:bb:01', up: false });
+    const [l] = ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'left');
+    expect(l).toMatchObject({ ifname: 'left', mtu: 1450, address: '02:00:00:aa:bb:01', linkinfo: { info_kind: 'veth' } });
+    const [r] = ip<IpLink[]>('-n', b, 'link', 'show', 'right');
+    expect(r).toMatchObject({ ifname: 'right', address: '02:00:00:aa:bb:02' });
+
+    await addLink({ kind: 'bridge', name: 'br9' }, { netns: a });
+    await setLink('left', { up: true, mtu: 1300, name: 'left2', mac: '02:00:00:aa:bb:03', master: 'br9' }, { netns: a });
+    const [l2] = ip<IpLink[]>('-n', a, 'link', 'show', 'left2');
+    expect(l2).toMatchObject({ mtu: 1300, address: '02:00:00:aa:bb:03', master: 'br9' });
+    expect(l2!.flags).toContain('UP');
+    await setLink('left2', { master: null, up: false }, { netns: a });
+    const [l3] = ip<IpLink[]>('-n', a, 'link', 'show', 'left2');
+    expect(l3!.master).toBeUndefined();
+    expect(l3!.flags).not.toContain('UP');
+    // move to b, then delete from b (which takes the peer with it)
+    await setLink('left2', { netns: b }, { netns: a });
+    expect(ip<IpLink[]>('-n', b, 'link').map((x) => x.ifname).sort()).toEqual(['left2', 'lo', 'right']);
+    await deleteLink('left2', { netns: b });
+    expect(ip<IpLink[]>('-n', b, 'link').map((x) => x.ifname)).toEqual(['lo']);
+    await deleteLink('br9', { netns: a });
+    expect(ip<IpLink[]>('-n', a, 'link').map((x) => x.ifname)).toEqual(['lo']);
+  });
+
+  netTest('macvlan on a veth, with its mode', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'p0', peer: { name: 'p1' } }, { netns: a });
+    const m = await addLink({ kind: 'macvlan', name: 'mv0', parent: 'p0', mode: 'bridge' }, { netns: a });
+    expect(m).toMatchObject({ kind: 'macvlan', mode: 'bridge' });
+    const [w] = ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'mv0');
+    expect(w!.linkinfo).toMatchObject({ info_kind: 'macvlan', info_data: { mode: 'bridge' } });
+    expect(w!.ifname).toBe('mv0');
+  });
+
+  testIf(hasIpvlan, 'this kernel has no ipvlan link type')('ipvlan on a veth with its mode', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'p0', peer: { name: 'p1' } }, { netns: a });
+    expect(await addLink({ kind: 'ipvlan', name: 'iv0', parent: 'p0', mode: 'l2' }, { netns: a })).toMatchObject({ kind: 'ipvlan', mode: 'l2' });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'iv0')[0]!.linkinfo).toMatchObject({ info_kind: 'ipvlan', info_data: { mode: 'l2' } });
+  });
+
+  netTest('vxlan with id, remote, local and port, as `ip -d -j link` reports them', async () => {
+    const a = netns();
+    const vx = await addLink({ kind: 'vxlan', name: 'vx0', id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 }, { netns: a });
+    expect(vx).toMatchObject({ kind: 'vxlan', id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'vx0')[0]!.linkinfo).toMatchObject({ info_kind: 'vxlan', info_data: { id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 } });
+    expect((await links({ netns: a })).find((l) => l.name === 'vx0')).toMatchObject({ kind: 'vxlan', id: 42 });
+  });
+
+  testIf(hasDummy, 'this kernel has no dummy link type')('dummy link', async () => {
+    const a = netns();
+    expect(await addLink({ kind: 'dummy', name: 'd0', up: true }, { netns: a })).toMatchObject({ kind: 'dummy', up: true });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'd0')[0]!.linkinfo!.info_kind).toBe('dummy');
+  });
+
+  testIf(hasVlan, 'this kernel has no 8021q (vlan) link type')('vlan link with its id', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'p0', peer: { name: 'p1' } }, { netns: a });
+    expect(await addLink({ kind: 'vlan', name: 'p0.7', parent: 'p0', id: 7 }, { netns: a })).toMatchObject({ kind: 'vlan', id: 7 });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'p0.7')[0]!.linkinfo!.info_data).toMatchObject({ id: 7 });
+  });
+
+  netTest('errors: ENODEV with ifname; a 16-byte name and a duplicate address carry the kernel text', async () => {
+    const a = netns();
+    await expect(link('nope0', { netns: a })).rejects.toMatchObject({ code: 'ENODEV', syscall: 'RTM_GETLINK', ifname: 'nope0' });
+    const long = await addLink({ kind: 'bridge', name: 'abcdefghijklmnop' }, { netns: a }).catch((e: unknown) => e);
+    expect(long).toMatchObject({ syscall: 'RTM_NEWLINK', ifname: 'abcdefghijklmnop' });
+    expect(['ERANGE', 'EINVAL']).toContain((long as { code: string }).code);
+    expect(typeof (long as { kernelMessage?: string }).kernelMessage).toBe('string');
+    expect((long as { kernelMessage: string }).kernelMessage.length).toBeGreaterThan(0);
+    await addLink({ kind: 'bridge', name: 'br0' }, { netns: a });
+    await expect(addLink({ kind: 'bridge', name: 'br0' }, { netns: a })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWLINK' });
+    await addAddress('br0', '10.3.0.1/24', { netns: a });
+    const dup = await addAddress('br0', '10.3.0.1/24', { netns: a }).catch((e: unknown) => e);
+    expect(dup).toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWADDR', ifname: 'br0' });
+    expect((dup as { kernelMessage?: string }).kernelMessage).toEqual(expect.any(String));
+    expect(ip<IpLink[]>('-n', a, 'link').map((x) => x.ifname).sort()).toEqual(['br0', 'lo']);
+  });
+});
+
+describe('addresses and routes', () => {
+  netTest('addAddress/deleteAddress IPv4 (broadcast, label, scope) and IPv6, as `ip -j addr` sees them', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'e0', up: true, peer: { name: 'e1' } }, { netns: a });
+    await addAddress('e0', '10.4.0.1/24', { netns: a, broadcast: true, label: 'e0:x' });
+    await addAddress('e0', '10.5.0.1/16', { netns: a, broadcast: '10.5.255.254', scope: 'link' });
+    await addAddress('e0', 'fd00:4::1/64', { netns: a });
+    const [w] = ip<IpAddr[]>('-n', a, 'addr', 'show', 'e0');
+    const v4 = w!.addr_info.filter((x) => x.family === 'inet');
+    expect(v4).toHaveLength(2);
+    expect(v4).toEqual(expect.arrayContaining([
+      expect.objectContaining({ local: '10.4.0.1', prefixlen: 24, broadcast: '10.4.0.255', label: 'e0:x', scope: 'global' }),
+      expect.objectContaining({ local: '10.5.0.1', prefixlen: 16, broadcast: '10.5.255.254', scope: 'link' }),
+    ]));
+    expect(w!.addr_info).toContainEqual(expect.objectContaining({ family: 'inet6', local: 'fd00:4::1', prefixlen: 64 }));
+    const ours = (await addresses({ netns: a })).filter((x) => x.index === w!.ifindex);
+    expect(ours.map((x) => x.cidr).sort()).toEqual(w!.addr_info.map((x) => `${x.local}/${x.prefixlen}`).sort());
+    expect(ours.find((x) => x.address === '10.4.0.1')).toMatchObject({ broadcast: '10.4.0.255', label: 'e0:x', scope: 'global', family: 4 });
+    await deleteAddress('e0', '10.4.0.1/24', { netns: a });
+    await deleteAddress('e0', 'fd00:4::1/64', { netns: a });
+    const left = ip<IpAddr[]>('-n', a, 'addr', 'show', 'e0')[0]!.addr_info.map((x) => x.local);
+    expect(left).not.toContain('10.4.0.1');
+    expect(left).not.toContain('fd00:4::1');
+    await expect(deleteAddress('e0', '10.4.0.1/24', { netns: a })).rejects.toMatchObject({ code: 'EADDRNOTAVAIL', syscall: 'RTM_DELADDR' });
+  });
+
+  netTest('addRoute/replaceRoute/deleteRoute IPv4 and IPv6, default, table, metric, src, as `ip -j route` sees them', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'r0', up: true, peer: { name: 'r1', } }, { netns: a });
+    await setLink('r1', { up: true }, { netns: a });
+    await addAddress('r0', '10.6.0.1/24', { netns: a });
+    await addAddress('r0', 'fd00:6::1/64', { netns: a });
+    await addRoute({ dst: 'default', gateway: '10.6.0.254' }, { netns: a });
+    await addRoute({ dst: '10.60.0.0/16', gateway: '10.6.0.2', dev: 'r0', metric: 20, src: '10.6.0.1' }, { netns: a });
+    await addRoute({ dst: '10.61.0.0/16', dev: 'r0', table: 1000 }, { netns: a });
+    await addRoute({ dst: 'fd00:60::/48', gateway: 'fd00:6::2', dev: 'r0' }, { netns: a });
+    const w4 = ip<IpRoute[]>('-n', a, 'route');
+    expect(w4).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.6.0.254', dev: 'r0' }));
+    expect(w4).toContainEqual(expect.objectContaining({ dst: '10.60.0.0/16', gateway: '10.6.0.2', metric: 20 }));
+    expect(ip<IpRoute[]>('-n', a, 'route', 'show', 'table', '1000')).toContainEqual(expect.objectContaining({ dst: '10.61.0.0/16', dev: 'r0', scope: 'link' }));
+    expect(ip<IpRoute[]>('-n', a, '-6', 'route')).toContainEqual(expect.objectContaining({ dst: 'fd00:60::/48', gateway: 'fd00:6::2' }));
+
+    const ours4 = await routes({ netns: a, family: 4 });
+    expect(ours4.map((r) => r.dst).sort()).toEqual(w4.map((r) => r.dst).sort());
+    const r0 = (await link('r0', { netns: a })).index;
+    expect(ours4).toContainEqual(expect.objectContaining({ dst: '10.60.0.0/16', gateway: '10.6.0.2', metric: 20, dev: r0, src: '10.6.0.1', protocol: 'boot', table: 254 }));
+    expect(await routes({ netns: a, table: 1000 })).toEqual([expect.objectContaining({ dst: '10.61.0.0/16', table: 1000, scope: 'link' })]);
+    const ours6 = await routes({ netns: a, family: 6 });
+    expect(ours6.map((r) => r.dst).sort()).toEqual(ip<IpRoute[]>('-n', a, '-6', 'route').map((r) => r.dst).sort());
+
+    await expect(addRoute({ dst: 'default', gateway: '10.6.0.253' }, { netns: a })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWROUTE' });
+    await replaceRoute({ dst: 'default', gateway: '10.6.0.253' }, { netns: a });
+    expect(ip<IpRoute[]>('-n', a, 'route').filter((r) => r.dst === 'default')).toEqual([expect.objectContaining({ gateway: '10.6.0.253' })]);
+    await deleteRoute({ dst: 'default' }, { netns: a });
+    await deleteRoute({ dst: '10.61.0.0/16', table: 1000 }, { netns: a });
+    await deleteRoute({ dst: 'fd00:60::/48' }, { netns: a });
+    expect(ip<IpRoute[]>('-n', a, 'route').map((r) => r.dst)).not.toContain('default');
+    expect(ip<IpRoute[]>('-n', a, 'route', 'show', 'table', '1000')).toEqual([]);
+    await expect(deleteRoute({ dst: 'default' }, { netns: a })).rejects.toMatchObject({ code: 'ESRCH', syscall: 'RTM_DELROUTE' });
+  });
+});
+
+describe('neighbours', () => {
+  netTest('addNeighbour/replaceNeighbour/deleteNeighbour, IPv4 and IPv6, as `ip -j neigh` sees them', async () => {
+    const a = netns();
+    await addLink({ kind: 'veth', name: 'n0', up: true, peer: { name: 'n1' } }, { netns: a });
+    await addNeighbour('n0', '10.11.0.9', '02:00:00:00:00:09', { netns: a });
+    await addNeighbour('n0', 'fd00:11::9', '02:00:00:00:00:0a', { netns: a, state: 'reachable' });
+    const w = ip<{ dst: string; dev: string; lladdr: string; state: string[] }[]>('-n', a, 'neigh', 'show', 'dev', 'n0');
+    expect(w).toContainEqual(expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:09', state: ['PERMANENT'] }));
+    expect(w).toContainEqual(expect.objectContaining({ dst: 'fd00:11::9', lladdr: '02:00:00:00:00:0a' }));
+    const ours = await neighbours({ netns: a });
+    expect(ours).toContainEqual(expect.objectContaining({ family: 4, address: '10.11.0.9', mac: '02:00:00:00:00:09', state: ['permanent'] }));
+    await expect(addNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWNEIGH' });
+    await replaceNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a });
+    expect(ip<{ dst: string; lladdr: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0')).toContainEqual(expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:0b' }));
+    await deleteNeighbour('n0', '10.11.0.9', { netns: a });
+    await deleteNeighbour('n0', 'fd00:11::9', { netns: a });
+    expect(ip<{ dst: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0').map((x) => x.dst)).not.toContain('10.11.0.9');
+    await expect(deleteNeighbour('n0', '10.11.0.9', { netns: a })).rejects.toMatchObject({ code: 'ENOENT', syscall: 'RTM_DELNEIGH' });
+  });
+});
+
+describe('events', () => {
+  netTest('link, address and route changes made by `ip` arrive; return() ends the iteration', async () => {
+    const a = netns();
+    const it = events({ netns: a });
+    execFileSync('ip', ['-n', a, 'link', 'add', 'ev0', 'type', 'veth', 'peer', 'name', 'ev1']);
+    execFileSync('ip', ['-n', a, 'link', 'set', 'ev0', 'up']);
+    execFileSync('ip', ['-n', a, 'addr', 'add', '10.7.0.1/24', 'dev', 'ev0']);
+    execFileSync('ip', ['-n', a, 'route', 'add', '10.70.0.0/16', 'dev', 'ev0']);
+    const seen: NetEvent[] = [];
+    for await (const e of it) {
+      seen.push(e);
+      if (e.type === 'route' && e.route.dst === '10.70.0.0/16') break;
+    }
+    expect(seen).toContainEqual(expect.objectContaining({ type: 'link', action: 'new', link: expect.objectContaining({ name: 'ev0', kind: 'veth' }) }));
+    expect(seen).toContainEqual(expect.objectContaining({ type: 'address', action: 'new', address: expect.objectContaining({ cidr: '10.7.0.1/24' }) }));
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+  });
+
+  netTest('an AbortSignal ends a waiting next() with AbortError and closes the socket', async () => {
+    const a = netns();
+    const ac = new AbortController();
+    const it = events({ netns: a, signal: ac.signal });
+    const waiting = it.next();
+    ac.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('traffic between our own namespaces', () => {
+  netTest('veth between two namespaces: a TCP echo through sockets created inside them', async () => {
+    const a = netns();
+    const b = netns();
+    await addLink({ kind: 'veth', name: 'ta', up: true, peer: { name: 'tb', netns: b } }, { netns: a });
+    await addAddress('ta', '10.8.0.1/30', { netns: a });
+    await addAddress('tb', '10.8.0.2/30', { netns: b });
+    await setLink('tb', { up: true }, { netns: b });
+    await loUp(a);
+    const server = await listenTcpIn(b, 0, '10.8.0.2');
+    server.on('connection', (s) => s.pipe(s));
+    const port = (server.address() as { port: number }).port;
+    // nothing listens on that port in the caller's namespace: the socket is really in b
+    expect(ip<{ local: string }[]>('-n', b, 'addr').length).toBeGreaterThan(0);
+    const sock = await connectTcpIn(a, port, '10.8.0.2');
+    const echoed = await new Promise<string>((resolve) => {
+      sock.once('data', (d) => resolve(String(d)));
+      sock.write('ping over veth');
+    });
+    expect(echoed).toBe('ping over veth');
+    expect(sock.localAddress).toBe('10.8.0.1');
+    sock.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  testIf(isRoot && tools.ip && existsSync('/bin/busybox'), 'needs root, iproute2 and busybox (ping)')('ping over a veth made by connectToHost, from inside the namespace to the host end', async () => {
+    const a = netns();
+    using h = openNetns(a);
+    const hostIf = `nsbx${id()}`;
+    try {
+      await connectToHost(h, { hostIf, hostAddress: '10.14.0.1/30', childAddress: '10.14.0.2/30' });
+      const child = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '2', '10.14.0.1'], { join: { net: h }, stdio: 'ignore' });
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      const unreachable = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '1', '10.14.9.9'], { join: { net: h }, stdio: 'ignore' });
+      expect((await unreachable.exited).code).not.toBe(0);
+    } finally {
+      await deleteLink(hostIf).catch(() => undefined);
+    }
+  });
+
+  netTest('two namespaces joined through a bridge in a third: TCP echo across it', async () => {
+    const hub = netns();
+    const a = netns();
+    const b = netns();
+    await addLink({ kind: 'bridge', name: 'br0', up: true }, { netns: hub });
+    for (const [ns, port, addr] of [[a, 'pa', '10.12.0.1/24'], [b, 'pb', '10.12.0.2/24']] as const) {
+      await addLink({ kind: 'veth', name: port, master: 'br0', up: true, peer: { name: 'eth0', netns: ns } }, { netns: hub });
+      await addAddress('eth0', addr, { netns: ns });
+      await setLink('eth0', { up: true }, { netns: ns });
+    }
+    const br = await link('br0', { netns: hub });
+    expect((await links({ netns: hub })).filter((l) => l.master === br.index).map((l) => l.name).sort()).toEqual(['pa', 'pb']);
+    expect(ip<IpLink[]>('-n', hub, 'link', 'show', 'master', 'br0').map((l) => l.ifname).sort()).toEqual(['pa', 'pb']);
+    const server = await listenTcpIn(b, 0, '10.12.0.2');
+    server.on('connection', (s) => s.pipe(s));
+    const sock = await connectTcpIn(a, (server.address() as { port: number }).port, '10.12.0.2');
+    const echoed = await new Promise<string>((resolve) => {
+      sock.once('data', (d) => resolve(String(d)));
+      sock.write('across the bridge');
+    });
+    expect(echoed).toBe('across the bridge');
+    sock.destroy();
+    await new Promise((r) => server.close(r));
+  });
+
+  netTest('connectToBridge: two namespaces on one bridge in the caller\'s namespace, TCP between them and to the bridge', async () => {
+    const bridge = `nsbx${id()}`;
+    const [a, b] = [netns(), netns()];
+    using ha = openNetns(a);
+    using hb = openNetns(b);
+    const hostEnds: string[] = [];
+    try {
+      const ca = await connectToBridge(ha, { bridge, bridgeAddress: '10.13.0.1/24', childAddress: '10.13.0.2/24', gateway: '10.13.0.1' });
+      const cb = await connectToBridge(hb, { bridge, childAddress: '10.13.0.3/24', gateway: '10.13.0.1' });
+      hostEnds.push(ca.hostIf, cb.hostIf);
+      expect(ca.bridgeCreated).toBe(true);
+      expect(cb.bridgeCreated).toBe(false);
+      expect(cb.bridgeIndex).toBe(ca.bridgeIndex);
+      expect(ip<IpLink[]>('link', 'show', 'master', bridge).map((l) => l.ifname).sort()).toEqual([ca.hostIf, cb.hostIf].sort());
+      expect(ip<IpRoute[]>('-n', b, 'route')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.13.0.1', dev: 'eth0' }));
+      const server = await listenTcpIn(hb, 0, '10.13.0.3');
+      server.on('connection', (s) => s.pipe(s));
+      const port = (server.address() as { port: number }).port;
+      const sock = await connectTcpIn(ha, port, '10.13.0.3');
+      const echoed = await new Promise<string>((resolve) => {
+        sock.once('data', (d) => resolve(String(d)));
+        sock.write('bridged');
+      });
+      expect(echoed).toBe('bridged');
+      sock.destroy();
+      // and from the caller's namespace, through the bridge's address
+      const { connect } = await import('node:net');
+      const fromHost = await new Promise<string>((resolve, reject) => {
+        const s = connect(port, '10.13.0.3', () => s.write('host'));
+        s.once('data', (d) => { resolve(String(d)); s.destroy(); }).on('error', reject);
+      });
+      expect(fromHost).toBe('host');
+      await new Promise((r) => server.close(r));
+    } finally {
+      for (const h of hostEnds) await deleteLink(h).catch(() => undefined);
+      await deleteLink(bridge).catch(() => undefined);
+    }
+    const left = ip<IpLink[]>('link').map((l) => l.ifname);
+    for (const n of [bridge, ...hostEnds]) expect(left).not.toContain(n);
+  });
+
+  netTest('connectToHost(child): veth, addresses, lo up and default route in one call; the host reaches a server inside', async () => {
+    const ns = netns();
+    using h = openNetns(ns);
+    const child = spawn('sleep', ['30'], { join: { net: h } });
+    const hostIf = `nsbx${id()}`;
+    try {
+      const c = await connectToHost(child, { hostIf, childIf: 'eth0', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' });
+      expect(c).toMatchObject({ hostIf, childIf: 'eth0' });
+      const [hl] = ip<IpLink[]>('link', 'show', hostIf);
+      expect(hl!.flags).toContain('UP');
+      const inside = ip<IpLink[]>('-n', ns, 'link');
+      expect(inside.map((l) => [l.ifname, l.flags.includes('UP')])).toEqual([['lo', true], ['eth0', true]]);
+      expect(ip<IpRoute[]>('-n', ns, 'route')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.9.0.1', dev: 'eth0' }));
+      const server = await listenTcpIn(child.pid, 0, '10.9.0.2');
+      server.on('connection', (s) => s.end('hello from inside'));
+      const { connect } = await import('node:net');
+      const got = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        const s = connect((server.address() as { port: number }).port, '10.9.0.2');
+        s.on('data', (d) => (buf += String(d))).on('end', () => resolve(buf)).on('error', reject);
+      });
+      expect(got).toBe('hello from inside');
+      await new Promise((r) => server.close(r));
+    } finally {
+      child.kill('SIGKILL');
+      await child.exited;
+      await deleteLink(hostIf).catch(() => undefined);
+    }
+    expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+  });
+});
+
+describe('any user, the caller\'s own namespace', () => {
+  testIf(tools.ip, 'needs iproute2')('links(), addresses() and routes() of the caller\'s namespace match `ip -j` (no privileges needed)', async () => {
+    expect((await links()).map((l) => [l.index, l.name])).toEqual(ip<IpLink[]>('link').map((l) => [l.ifindex, l.ifname]));
+    const ours = (await addresses()).map((a) => `${a.index} ${a.cidr}`).sort();
+    const theirs = ip<IpAddr[]>('addr').flatMap((l) => l.addr_info.map((a) => `${l.ifindex} ${a.local}/${a.prefixlen}`)).sort();
+    expect(ours).toEqual(theirs);
+    expect((await routes({ family: 4 })).map((r) => r.dst).sort()).toEqual(ip<IpRoute[]>('route').map((r) => r.dst).sort());
+  });
+
+  test('a worker thread that ends with an events() socket open and a request in flight exits cleanly', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const url = new URL('../../dist/net/index.js', import.meta.url).href;
+    const before = readdirSync('/proc/self/fd').length;
+    const w = new Worker(
+      `import { parentPort } from 'node:worker_threads';
+       const net = await import(${JSON.stringify(url)});
+       const it = net.events();
+       void it.next();
+       void net.links();
+       parentPort.postMessage((await net.links()).length);`,
+      { eval: true, type: 'module' } as never,
+    );
+    const n = await new Promise<number>((r, j) => { w.once('message', r); w.once('error', j); });
+    expect(n).toBeGreaterThan(0);
+    await w.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before);
+  });
+});
+
+describe('validation (no privileges needed)', () => {
+  rootTest('misuse is a synchronous or immediate TypeError/RangeError with a code', async () => {
+    await expect(addAddress('lo', '10.0.0.1')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(addRoute({ dst: '10.0.0.0/33' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    // @ts-expect-error kind is checked at run time too
+    await expect(addLink({ kind: 'tun', name: 'x' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(setLink('lo', { mtu: 10 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(links({ netns: {} as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+describe('leaks', () => {
+  netTest('no netns, link or fd is left over', async () => {
+    for (const n of made) deleteNetns(n);
+    made.clear();
+    expect(listNetns().filter((n) => n.startsWith('nsbxt-'))).toEqual([]);
+    expect(ip<IpLink[]>('link').map((l) => l.ifname).filter((n) => n.startsWith('nsbx'))).toEqual([]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fdsBefore);
+    // After all of the above, every thread of this process (JS, libuv's pool, V8's) is still
+    // in the network namespace it started in: only the short-lived socket threads entered others.
+    const own = readlinkSync('/proc/self/ns/net');
+    const threads = readdirSync('/proc/self/task');
+    expect(threads.length).toBeGreaterThan(1);
+    for (const t of threads) {
+      try {
+        expect(readlinkSync(`/proc/self/task/${t}/ns/net`), `thread ${t}`).toBe(own);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // a thread that just ended
+      }
+    }
+  });
+});
