@@ -14,54 +14,23 @@ import { controllerError, resolveCgroup } from './mount.js';
 import {
   parseCgroupEvents, parseEvents, parseIoStat, parsePressure,
   type CgroupEvents, type CgroupStat, type CpuStats, type HugetlbSizeStats, type IoDeviceStats,
-  type MemoryEvents, type MemoryStats, type PidsEvents, type PidsStats, type Pressure,
+  type MemoryStats, type PidsStats, type Pressure,
 } from './stats.js';
 import { readHugetlbStats, readMemoryStats, readPidsStats } from './read-stats.js';
+import {
+  checkSignal, eventFile, pressureFile, triggerSpec,
+  type CgroupEventKind, type CgroupEventMap, type PressureEvent, type PressureKind, type PressureTriggerOptions,
+} from './events.js';
 import { waitFor, WatchIterator } from './watch.js';
 
 /** The cgroup types of cgroup.type. */
 export type CgroupType = 'domain' | 'threaded' | 'domain threaded' | 'domain invalid';
-/** The events files {@link Cgroup.events} can follow. */
-export type CgroupEventKind = 'cgroup' | 'memory' | 'pids';
-/** A PSI resource. */
-export type PressureKind = 'cpu' | 'memory' | 'io';
-
-/** What {@link Cgroup.events} yields for each kind. */
-export interface CgroupEventMap {
-  /** cgroup.events. */
-  cgroup: CgroupEvents;
-  /** memory.events. */
-  memory: MemoryEvents;
-  /** pids.events. */
-  pids: PidsEvents;
-}
-
 /** Options of {@link Cgroup.remove}. */
 export interface RemoveCgroupOptions {
   /** Remove descendant cgroups too, bottom-up. Default false (a cgroup with children gives EBUSY). */
   recursive?: boolean;
 }
 
-/** Options of {@link Cgroup.pressureTrigger}. */
-export interface PressureTriggerOptions {
-  /** 'some' (default): some tasks stalled; 'full': all non-idle tasks stalled at once. */
-  stall?: 'some' | 'full';
-  /** Stall time within the window that fires the trigger, µs (> 0, ≤ windowUs). */
-  thresholdUs: number;
-  /** Window, µs: 500000–10000000. Unprivileged callers need a multiple of 2 s (psi.rst). */
-  windowUs: number;
-  /** Ends the iteration (rejecting a pending next() with an AbortError). */
-  signal?: AbortSignal;
-}
-
-/** One PSI trigger event: the pressure file as read when the trigger fired. */
-export interface PressureEvent {
-  /** The `<kind>.pressure` file right after the event. */
-  pressure: Pressure;
-}
-
-const EVENT_FILE: Readonly<Record<CgroupEventKind, string>> = { cgroup: 'cgroup.events', memory: 'memory.events', pids: 'pids.events' };
-const PRESSURE_KINDS: readonly PressureKind[] = ['cpu', 'memory', 'io'];
 const CONTROLLER_NAME = /^[a-z_][a-z0-9_]*$/;
 
 function tid(name: string, v: unknown): number {
@@ -371,9 +340,8 @@ export class Cgroup {
    *   file does not exist (controller not enabled); SysError.
    */
   events<K extends CgroupEventKind>(kind: K, options: { signal?: AbortSignal } = {}): AsyncIterableIterator<CgroupEventMap[K]> {
-    if (!Object.hasOwn(EVENT_FILE, kind)) throw invalidArgValue('kind', kind, "must be 'cgroup', 'memory' or 'pids'");
+    const file = eventFile(kind);
     const signal = checkSignal(options);
-    const file = EVENT_FILE[kind];
     this.#live();
     if (!hasCg(this, file)) throw controllerError(this, kind, file, `events('${kind}')`);
     const parse = (t: string): CgroupEventMap[K] => (kind === 'cgroup' ? parseCgroupEvents(t) : parseEvents(t)) as CgroupEventMap[K];
@@ -388,8 +356,7 @@ export class Cgroup {
 
   /** `<kind>.pressure` (PSI): some/full avg10/avg60/avg300 (%) and total (µs). */
   pressure(kind: PressureKind): Pressure {
-    if (!PRESSURE_KINDS.includes(kind)) throw invalidArgValue('kind', kind, "must be 'cpu', 'memory' or 'io'");
-    return parsePressure(readCg(this.#live(), `${kind}.pressure`));
+    return parsePressure(readCg(this.#live(), pressureFile(kind)));
   }
 
   /**
@@ -401,18 +368,10 @@ export class Cgroup {
    * @throws `ERR_INVALID_ARG_*`/`ERR_OUT_OF_RANGE`; SysError `EINVAL`, `EPERM`, `EBUSY`.
    */
   pressureTrigger(kind: PressureKind, options: PressureTriggerOptions): AsyncIterableIterator<PressureEvent> {
-    if (!PRESSURE_KINDS.includes(kind)) throw invalidArgValue('kind', kind, "must be 'cpu', 'memory' or 'io'");
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const stall = options.stall ?? 'some';
-    if (stall !== 'some' && stall !== 'full') throw invalidArgValue('options.stall', stall, "must be 'some' or 'full'");
-    const windowUs = options.windowUs;
-    if (typeof windowUs !== 'number' || !Number.isInteger(windowUs) || windowUs < 500_000 || windowUs > 10_000_000) throw outOfRange('options.windowUs', 'an integer >= 500000 and <= 10000000', windowUs);
-    const thr = options.thresholdUs;
-    if (typeof thr !== 'number' || !Number.isInteger(thr) || thr < 1 || thr > windowUs) throw outOfRange('options.thresholdUs', `an integer >= 1 and <= windowUs (${windowUs})`, thr);
+    const { file, trigger, windowUs } = triggerSpec(kind, options);
     const signal = checkSignal(options);
-    const file = `${kind}.pressure`;
     try {
-      return new WatchIterator<PressureEvent>(this.#live(), file, `${stall} ${thr} ${windowUs}`, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
+      return new WatchIterator<PressureEvent>(this.#live(), file, trigger, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
     } catch (err) {
       if (err instanceof SysError && err.code === 'EINVAL' && windowUs % 2_000_000 !== 0) {
         err.message += ' — without CAP_SYS_RESOURCE the kernel accepts only windows that are a multiple of 2 s (windowUs 2000000, 4000000, …)';
@@ -429,12 +388,6 @@ export class Cgroup {
   }
 }
 
-function checkSignal(options: unknown): AbortSignal | undefined {
-  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-  const s = (options as { signal?: unknown }).signal;
-  if (s !== undefined && !(s instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', s);
-  return s as AbortSignal | undefined;
-}
 
 /** @internal Every file of `writes` exists, or the controller error for the first that does not. */
 export function checkWritable(cg: CgroupLocation, writes: readonly LimitWrite[]): void {

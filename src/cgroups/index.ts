@@ -6,11 +6,8 @@
  * @module
  */
 export { findCgroup2, currentCgroup, type Cgroup2Mount, type CurrentCgroup } from './discovery.js';
-export {
-  Cgroup,
-  type CgroupType, type CgroupEventKind, type CgroupEventMap, type PressureKind,
-  type PressureEvent, type PressureTriggerOptions, type RemoveCgroupOptions,
-} from './cgroup.js';
+export { Cgroup, type CgroupType, type RemoveCgroupOptions } from './cgroup.js';
+export type { CgroupEventKind, CgroupEventMap, PressureEvent, PressureKind, PressureTriggerOptions } from './events.js';
 export { cgroup, createCgroup, type CreateCgroupOptions } from './create.js';
 export type {
   CgroupLimits, CgroupLimitValues, CpuLimits, CpusetLimits, HugetlbSizeLimits, IoDeviceLimit, IoLimits, MemoryLimits, PidsLimits,

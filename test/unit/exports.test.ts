@@ -80,7 +80,7 @@ const INTERNAL = [
   'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'checkStdio', 'prepareStdio',
   'releaseStdio', 'wrapEnd', 'EXTRA_ERRNOS', 'NativeBinding', 'NativeConstants', 'NativeFeatures', 'SpawnMaps',
   'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
-  'compileLimits', 'readLimits', 'cpusToMax', 'resolveCgroup', 'v2Mount', 'controllerError', 'WatchIterator', 'waitFor',
+  'compileLimits', 'readLimits', 'eventFile', 'pressureFile', 'triggerSpec', 'checkSignal', 'cpusToMax', 'resolveCgroup', 'v2Mount', 'controllerError', 'WatchIterator', 'waitFor',
   'bytesText', 'parseMax', 'readCg', 'writeCg', 'NativeCgroupWatch', 'LimitWrite', 'CgroupLocation',
   'NL', 'RtnlSocket', 'MessageWriter', 'splitMessages', 'parseAttrs', 'holdNetns', 'withRtnl', 'resolveIndex',
   'NativeNetlinkSocket', 'encodeNewLink', 'decodeLink',
