@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { spawn, SysError, type NamespaceType } from '../../src/index.js';
 import { canUserns, hasSubids, isRoot, rootTest, testIf, tools, uid, gid } from '../helpers/env.js';
 import { childPids, fdCount, nsId, output } from '../helpers/proc.js';
@@ -103,16 +103,14 @@ describe('joining namespaces', () => {
   rootTest('joins a network namespace made by `ip netns add`', async () => {
     const name = `nsbox-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     execFileSync('ip', ['netns', 'add', name]);
-    try {
-      const { openNamespacePath } = await import('../../src/index.js');
-      using ns = openNamespacePath(`/run/netns/${name}`);
-      const r = await output(sh('readlink /proc/self/ns/net', { join: { net: ns } }));
-      const witness = execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' });
-      expect(r.stdout).toBe(witness);
-      expect(r.stdout.trim()).not.toBe(nsId('self', 'net'));
-    } finally {
-      execFileSync('ip', ['netns', 'del', name]);
-    }
+    // Runs even if the test times out (a finally in an abandoned async body would not).
+    onTestFinished(() => execFileSync('ip', ['netns', 'del', name]));
+    const { openNamespacePath } = await import('../../src/index.js');
+    using ns = openNamespacePath(`/run/netns/${name}`);
+    const r = await output(sh('readlink /proc/self/ns/net', { join: { net: ns } }));
+    const witness = execFileSync('ip', ['netns', 'exec', name, 'readlink', '/proc/self/ns/net'], { encoding: 'utf8' });
+    expect(r.stdout).toBe(witness);
+    expect(r.stdout.trim()).not.toBe(nsId('self', 'net'));
   });
 });
 
