@@ -53,6 +53,20 @@ export interface HostConnection {
   childIndex: IfIndex;
 }
 
+/** The namespace of a spawned child (by its pid) or of a handle. */
+function targetNetns(target: unknown): NetnsTarget {
+  if (target instanceof Namespace) return target;
+  if (target !== null && typeof target === 'object' && typeof (target as { pid?: unknown }).pid === 'number') return (target as { pid: number }).pid;
+  throw invalidArgType('target', 'a Namespace or an object with a pid', target);
+}
+
+/** The veth's two names: a random host-side name unless given, `eth0` inside unless given. */
+function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string; childIf: string } {
+  const hostIf = o.hostIf === undefined ? `nsbx${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}` : checkIfName('options.hostIf', o.hostIf);
+  const childIf = o.childIf === undefined ? 'eth0' : checkIfName('options.childIf', o.childIf);
+  return { hostIf, childIf };
+}
+
 /**
  * Connects a process's (or a handle's) network namespace to the caller's with a veth pair:
  * the inner end is created directly inside (no move), both ends get their address and come
@@ -70,15 +84,11 @@ export interface HostConnection {
  */
 export async function connectToHost(target: { readonly pid: number } | Namespace, options: ConnectOptions): Promise<HostConnection> {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-  let netns: NetnsTarget;
-  if (target instanceof Namespace) netns = target;
-  else if (target !== null && typeof target === 'object' && typeof target.pid === 'number') netns = target.pid;
-  else throw invalidArgType('target', 'a Namespace or an object with a pid', target);
+  const netns = targetNetns(target);
   const host = parseCidr('options.hostAddress', options.hostAddress);
   const child = parseCidr('options.childAddress', options.childAddress);
   if (host.family !== child.family) throw invalidArgValue('options.childAddress', options.childAddress, 'must be of the family of hostAddress');
-  const hostIf = options.hostIf === undefined ? `nsbx${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}` : checkIfName('options.hostIf', options.hostIf);
-  const childIf = options.childIf === undefined ? 'eth0' : checkIfName('options.childIf', options.childIf);
+  const { hostIf, childIf } = vethNames(options);
   const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
   const held = holdNetns('target', netns);
@@ -175,16 +185,12 @@ export interface BridgeConnection extends HostConnection {
 export async function connectToBridge(target: { readonly pid: number } | Namespace, options: BridgeConnectOptions): Promise<BridgeConnection> {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const bridge = checkIfName('options.bridge', options.bridge);
-  let netns: NetnsTarget;
-  if (target instanceof Namespace) netns = target;
-  else if (target !== null && typeof target === 'object' && typeof target.pid === 'number') netns = target.pid;
-  else throw invalidArgType('target', 'a Namespace or an object with a pid', target);
+  const netns = targetNetns(target);
   const child = parseCidr('options.childAddress', options.childAddress);
   const brAddr = options.bridgeAddress === undefined ? undefined : parseCidr('options.bridgeAddress', options.bridgeAddress);
   const gw = options.gateway === undefined ? undefined : parseIp('options.gateway', options.gateway);
   if (gw && gw.family !== child.family) throw invalidArgValue('options.gateway', options.gateway, 'must be of the family of childAddress');
-  const hostIf = options.hostIf === undefined ? `nsbx${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}` : checkIfName('options.hostIf', options.hostIf);
-  const childIf = options.childIf === undefined ? 'eth0' : checkIfName('options.childIf', options.childIf);
+  const { hostIf, childIf } = vethNames(options);
   const af = child.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
   const held = holdNetns('target', netns);
