@@ -12,6 +12,7 @@
 #include "addon.h"
 #include "errors.h"
 #include "fd.h"
+#include "poll.h"
 
 namespace nsbox {
 namespace {
@@ -55,39 +56,24 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
         return;
       }
     }
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int r = uv_poll_init(loop, poll_, fd.get());
-    if (r != 0) {
-      delete poll_;  // never initialised: nothing for libuv to close
-    } else if ((r = uv_poll_start(poll_, UV_PRIORITIZED, OnEvent)) != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
-    }
-    if (r != 0) {
-      poll_ = nullptr;
+    if (int r = poll_.Start(env, std::move(fd), UV_PRIORITIZED, OnEvent, OnTeardown, this)) {
       ThrowSys(env, -r, "uv_poll_start", path.c_str());
       return;
     }
-    fd_ = std::move(fd);
     trigger_ = hasTrigger;
     env_ = env;
     onEvent_ = Napi::Persistent(info[2].As<Napi::Function>());
-    napi_add_async_cleanup_hook(env, Teardown, this, &hook_);
   }
 
   ~CgroupWatch() override { Stop(); }
 
  private:
-  static void FreeHandle(uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); }
-
   // Reads the whole file from offset 0 (cgroup events files are a few hundred bytes).
   int ReadAll(std::string* out) {
     char buf[4096];
     off_t off = 0;
     for (;;) {
-      ssize_t n = pread(fd_.get(), buf, sizeof buf, off);
+      ssize_t n = pread(poll_.fd(), buf, sizeof buf, off);
       if (n < 0) {
         if (errno == EINTR) continue;
         return errno;
@@ -98,61 +84,33 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
     }
   }
 
-  static void OnEvent(uv_poll_t* handle, int status, int) {
-    CgroupWatch* self = static_cast<CgroupWatch*>(handle->data);
+  static void OnEvent(void* owner, int status, int) {
+    CgroupWatch* self = static_cast<CgroupWatch*>(owner);
     if (self->onEvent_.IsEmpty()) return;
     std::string text;
     int err = status < 0 ? -status : 0;
     if (err == 0 && !self->trigger_) err = self->ReadAll(&text);
     // An error is reported once: a removed cgroup's file would otherwise poll forever.
-    if (err != 0) uv_poll_stop(handle);
+    if (err != 0) self->poll_.Pause();
     napi_env env = self->env_;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value global, fn = nullptr, result, argv[2];
+    napi_value argv[2];
     if (err != 0 || self->trigger_)
       napi_get_null(env, &argv[0]);
     else
       napi_create_string_utf8(env, text.data(), text.size(), &argv[0]);
     napi_create_int32(env, err, &argv[1]);
-    napi_get_reference_value(env, static_cast<napi_ref>(self->onEvent_), &fn);
-    napi_get_global(env, &global);
-    if (fn && napi_make_callback(env, nullptr, global, fn, 2, argv, &result) ==
-                  napi_pending_exception) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-      napi_fatal_exception(env, ignored);
-    }
+    CallJs(env, static_cast<napi_ref>(self->onEvent_), 2, argv);
     napi_close_handle_scope(env, scope);
   }
 
-  struct Closing {
-    napi_async_cleanup_hook_handle hook;
-  };
+  static void OnTeardown(void* owner) { static_cast<CgroupWatch*>(owner)->Stop(); }
 
-  static void Closed(uv_handle_t* h) {
-    Closing* c = static_cast<Closing*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    if (c->hook) napi_remove_async_cleanup_hook(c->hook);
-    delete c;
-  }
-
-  // Stops polling and closes the fd (closing a PSI trigger's fd removes the trigger); the
-  // cleanup hook is removed once libuv has closed the handle.
+  // Stops polling and closes the fd (closing a PSI trigger's fd removes the trigger).
   void Stop() {
-    if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    Closing* c = new Closing{hook_};
-    hook_ = nullptr;
-    poll_->data = c;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), Closed);
-    poll_ = nullptr;
-    fd_.reset();
+    poll_.Stop();
     if (!onEvent_.IsEmpty()) onEvent_.Reset();
-  }
-
-  static void Teardown(napi_async_cleanup_hook_handle, void* arg) {
-    static_cast<CgroupWatch*>(arg)->Stop();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -161,21 +119,14 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    if (poll_) {
-      if (info[0].ToBoolean())
-        uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-      else
-        uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
+    poll_.SetRef(BoolArg(info, 0));
     return info.Env().Undefined();
   }
 
   napi_env env_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
-  Fd fd_;
+  PolledFd poll_;
   bool trigger_ = false;
   Napi::FunctionReference onEvent_;
-  napi_async_cleanup_hook_handle hook_ = nullptr;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "addon.h"
 #include "errors.h"
 #include "fd.h"
+#include "poll.h"
 
 namespace nsbox {
 namespace {
@@ -40,77 +41,32 @@ class MountWatch : public Napi::ObjectWrap<MountWatch> {
       ThrowSys(env, errno, "open", path.c_str());
       return;
     }
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int r = uv_poll_init(loop, poll_, fd.get());
-    if (r != 0) {
-      delete poll_;  // never initialised: nothing for libuv to close
-    } else if ((r = uv_poll_start(poll_, UV_PRIORITIZED, OnEvent)) != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
-    }
-    if (r != 0) {
-      poll_ = nullptr;
+    if (int r = poll_.Start(env, std::move(fd), UV_PRIORITIZED, OnEvent, OnTeardown, this)) {
       ThrowSys(env, -r, "uv_poll_start", path.c_str());
       return;
     }
-    fd_ = std::move(fd);
     env_ = env;
     onChange_ = Napi::Persistent(info[1].As<Napi::Function>());
-    napi_add_async_cleanup_hook(env, Teardown, this, &hook_);
   }
 
   ~MountWatch() override { Stop(); }
 
  private:
-  static void FreeHandle(uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); }
-
-  static void OnEvent(uv_poll_t* handle, int status, int) {
-    MountWatch* self = static_cast<MountWatch*>(handle->data);
+  static void OnEvent(void* owner, int status, int) {
+    MountWatch* self = static_cast<MountWatch*>(owner);
     if (status < 0 || self->onChange_.IsEmpty()) return;
-    napi_env env = self->env_;
     napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value global, fn = nullptr, result;
-    napi_get_reference_value(env, static_cast<napi_ref>(self->onChange_), &fn);
-    napi_get_global(env, &global);
-    if (fn && napi_make_callback(env, nullptr, global, fn, 0, nullptr, &result) ==
-                  napi_pending_exception) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-      napi_fatal_exception(env, ignored);
-    }
-    napi_close_handle_scope(env, scope);
+    if (napi_open_handle_scope(self->env_, &scope) != napi_ok) return;
+    CallJs(self->env_, static_cast<napi_ref>(self->onChange_), 0, nullptr);
+    napi_close_handle_scope(self->env_, scope);
   }
 
-  struct Closing {
-    napi_async_cleanup_hook_handle hook;
-  };
+  static void OnTeardown(void* owner) { static_cast<MountWatch*>(owner)->Stop(); }
 
-  static void Closed(uv_handle_t* h) {
-    Closing* c = static_cast<Closing*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    if (c->hook) napi_remove_async_cleanup_hook(c->hook);
-    delete c;
-  }
-
-  // Stops polling and closes the fd; the cleanup hook is removed once libuv has closed the
-  // handle, so an ending environment waits for it.
+  // Stops polling and closes the fd (see PolledFd::Stop).
   void Stop() {
-    if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    Closing* c = new Closing{hook_};
-    hook_ = nullptr;
-    poll_->data = c;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), Closed);
-    poll_ = nullptr;
-    fd_.reset();
+    poll_.Stop();
     if (!onChange_.IsEmpty()) onChange_.Reset();
-  }
-
-  static void Teardown(napi_async_cleanup_hook_handle, void* arg) {
-    static_cast<MountWatch*>(arg)->Stop();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -119,20 +75,13 @@ class MountWatch : public Napi::ObjectWrap<MountWatch> {
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    if (poll_) {
-      if (info[0].ToBoolean())
-        uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-      else
-        uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
+    poll_.SetRef(BoolArg(info, 0));
     return info.Env().Undefined();
   }
 
   napi_env env_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
-  Fd fd_;
+  PolledFd poll_;
   Napi::FunctionReference onChange_;
-  napi_async_cleanup_hook_handle hook_ = nullptr;
 };
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "addon.h"
 #include "errors.h"
 #include "fd.h"
+#include "poll.h"
 #include "thread.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -156,55 +157,29 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       return;
     }
     portId_ = sa.nl_pid;
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int r = uv_poll_init(loop, poll_, fd.get());
-    if (r != 0) {
-      delete poll_;
-    } else if ((r = uv_poll_start(poll_, UV_READABLE, OnReadable)) != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), FreeHandle);
-    }
-    if (r != 0) {
-      poll_ = nullptr;
+    if (int r = poll_.Start(env, std::move(fd), UV_READABLE, OnReadable, OnTeardown, this)) {
       ThrowSys(env, -r, "uv_poll_start");
       return;
     }
-    fd_ = std::move(fd);
     env_ = env;
     onMessage_ = Napi::Persistent(info[2].As<Napi::Function>());
-    napi_add_async_cleanup_hook(env, Teardown, this, &hook_);
   }
 
   ~NetlinkSocket() override { Stop(); }
 
  private:
-  static void FreeHandle(uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); }
-
-  // Calls onMessage(arg0, arg1) with raw napi calls: while an environment is being torn down
-  // the loop may still run this, and node-addon-api would turn that into a fatal error.
   bool Deliver(napi_value a0, napi_value a1) {
-    napi_value global, fn = nullptr, result, argv[2] = {a0, a1};
-    napi_get_reference_value(env_, static_cast<napi_ref>(onMessage_), &fn);
-    if (fn == nullptr) return false;
-    napi_get_global(env_, &global);
-    if (napi_make_callback(env_, nullptr, global, fn, 2, argv, &result) == napi_pending_exception) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env_, &ignored);
-      napi_fatal_exception(env_, ignored);
-      return false;
-    }
-    return true;
+    napi_value argv[2] = {a0, a1};
+    return CallJs(env_, static_cast<napi_ref>(onMessage_), 2, argv);
   }
 
-  static void OnReadable(uv_poll_t* handle, int status, int) {
-    NetlinkSocket* self = static_cast<NetlinkSocket*>(handle->data);
+  static void OnReadable(void* owner, int status, int) {
+    NetlinkSocket* self = static_cast<NetlinkSocket*>(owner);
     if (status < 0 || self->onMessage_.IsEmpty()) return;
     if (!self->buf_) self->buf_ = new char[kRecvSize];
     napi_env env = self->env_;
     // Drain what is queued now, one callback per datagram; a callback may close the socket.
-    for (int i = 0; i < 256 && self->fd_.valid(); i++) {
+    for (int i = 0; i < 256 && self->poll_.active(); i++) {
       sockaddr_nl from = {};
       iovec iov = {self->buf_, kRecvSize};
       msghdr mh = {};
@@ -212,7 +187,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       mh.msg_namelen = sizeof from;
       mh.msg_iov = &iov;
       mh.msg_iovlen = 1;
-      ssize_t n = recvmsg(self->fd_.get(), &mh, MSG_DONTWAIT);
+      ssize_t n = recvmsg(self->poll_.fd(), &mh, MSG_DONTWAIT);
       int err = n < 0 ? errno : 0;
       if (n < 0 && (err == EAGAIN || err == EINTR)) return;
       if (n >= 0 && from.nl_pid != 0) continue;  // only the kernel speaks to us
@@ -234,35 +209,14 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     }
   }
 
-  struct Closing {
-    napi_async_cleanup_hook_handle hook;
-  };
+  static void OnTeardown(void* owner) { static_cast<NetlinkSocket*>(owner)->Stop(); }
 
-  static void Closed(uv_handle_t* h) {
-    Closing* c = static_cast<Closing*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    if (c->hook) napi_remove_async_cleanup_hook(c->hook);
-    delete c;
-  }
-
-  // Stops polling and closes the socket; the cleanup hook is removed once libuv has closed
-  // the handle, so an ending environment waits for it (as csrc/mountwatch.cc).
+  // Stops polling and closes the socket (see PolledFd::Stop).
   void Stop() {
     delete[] buf_;
     buf_ = nullptr;
-    if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    Closing* c = new Closing{hook_};
-    hook_ = nullptr;
-    poll_->data = c;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), Closed);
-    poll_ = nullptr;
-    fd_.reset();
+    poll_.Stop();
     if (!onMessage_.IsEmpty()) onMessage_.Reset();
-  }
-
-  static void Teardown(napi_async_cleanup_hook_handle, void* arg) {
-    static_cast<NetlinkSocket*>(arg)->Stop();
   }
 
   // send(buffer): 0, or a positive errno (EBADF once closed). A netlink send to the kernel
@@ -274,13 +228,13 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       ThrowType(env, "ERR_INVALID_ARG_TYPE", "send(buffer)");
       return env.Undefined();
     }
-    if (!fd_.valid()) return Napi::Number::New(env, EBADF);
+    if (!poll_.active()) return Napi::Number::New(env, EBADF);
     Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
     sockaddr_nl to = {};
     to.nl_family = AF_NETLINK;
     ssize_t n;
     do {
-      n = sendto(fd_.get(), b.Data(), b.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      n = sendto(poll_.fd(), b.Data(), b.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     } while (n < 0 && errno == EINTR);
     return Napi::Number::New(env, n < 0 ? errno : 0);
   }
@@ -291,12 +245,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    if (poll_) {
-      if (info[0].ToBoolean())
-        uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-      else
-        uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
+    poll_.SetRef(BoolArg(info, 0));
     return info.Env().Undefined();
   }
 
@@ -305,12 +254,10 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   napi_env env_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
-  Fd fd_;
+  PolledFd poll_;
   uint32_t portId_ = 0;
   char* buf_ = nullptr;
   Napi::FunctionReference onMessage_;
-  napi_async_cleanup_hook_handle hook_ = nullptr;
 };
 
 // inetSocketIn(nsfd, family, type, addr, port, backlog): an AF_INET/AF_INET6 socket made

@@ -9,6 +9,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "poll.h"
 #include "sys.h"
 
 namespace nsbox {
@@ -78,22 +79,15 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
     Napi::FunctionReference cb = std::move(self->onExit_);
     napi_env env = self->env_;
     self->Stop();
-    // Raw napi calls: while a worker is being terminated the loop may still run this, and JS
-    // can no longer be called; node-addon-api would turn that into a fatal error.
+    // Raw napi calls (CallJs): while a worker is being terminated the loop may still run this.
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value argv[2], global, fn = nullptr, result;
-    napi_get_reference_value(env, static_cast<napi_ref>(cb), &fn);
+    napi_value argv[2];
     napi_get_null(env, &argv[0]);
     napi_get_null(env, &argv[1]);
     if (code >= 0) napi_create_int32(env, code, &argv[0]);
     if (sig >= 0) napi_create_int32(env, sig, &argv[1]);
-    napi_get_global(env, &global);
-    if (fn && napi_make_callback(env, nullptr, global, fn, 2, argv, &result) == napi_pending_exception) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-      napi_fatal_exception(env, ignored);  // an exception in 'exit' handlers: as uncaught
-    }
+    CallJs(env, static_cast<napi_ref>(cb), 2, argv);
     napi_close_handle_scope(env, scope);
   }
 
@@ -130,7 +124,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
     if (poll_) {
-      if (info[0].ToBoolean())
+      if (BoolArg(info, 0))
         uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
       else
         uv_unref(reinterpret_cast<uv_handle_t*>(poll_));

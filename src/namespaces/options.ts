@@ -56,7 +56,12 @@ export interface SpawnOptions {
   stdio?: StdioOptions;
   /** Extra fds at chosen numbers in the child, e.g. `{ 3: fd, 10: stream }`. */
   fds?: Record<number, StdioSource>;
-  /** Kill the child with SIGKILL when the spawning thread dies (PR_SET_PDEATHSIG, race-free). */
+  /**
+   * SIGKILL the child when the thread that spawned it ends (PR_SET_PDEATHSIG, race-free):
+   * the process for the main thread, the worker for a worker thread — even when it crashes or
+   * is SIGKILLed, where no exit handler runs. Default: true, unless `detached` (nsbox children
+   * do not outlive the program that made them; a detached one is meant to).
+   */
   dieWithParent?: boolean;
   /** New session (setsid(2)), as child_process's `detached`. */
   detached?: boolean;

@@ -159,7 +159,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.uid !== undefined) plan.setuid(o.uid);
     prepared = prepareStdio(c.stdio);
     plan.fds(prepared.pairs);
-    if (o.dieWithParent) plan.pdeathsig(9); // after setuid: a credential change clears it
+    // After setuid: a credential change clears it.
+    if (o.dieWithParent ?? !o.detached) plan.pdeathsig(9);
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();

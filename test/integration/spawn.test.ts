@@ -282,28 +282,37 @@ describe('ending a child', () => {
     expect(order).toEqual(['exit', 'close:0']);
   });
 
-  test('dieWithParent kills the child when its parent dies', async () => {
+  /** Spawns `sleep 60` from a separate Node process with `opts`, SIGKILLs that process, and
+   * says whether the sleeper died with it (gone or a zombie awaiting init). */
+  async function sleeperDiesWithParent(opts: string): Promise<boolean> {
     const script = `
       import { spawn } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
-      const c = spawn('sleep', ['60'], { dieWithParent: true, stdio: 'ignore' });
+      const c = spawn('sleep', ['60'], { stdio: 'ignore', ${opts} });
       console.log(c.pid);
       setInterval(() => {}, 1000);`;
     const parent = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d) => r(String(d)))));
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('sleep');
-    parent.kill('SIGKILL');
+    parent.kill('SIGKILL'); // no exit handler runs: only PR_SET_PDEATHSIG can act
     await new Promise((r) => parent.once('exit', r));
-    let gone = false;
-    for (let i = 0; i < 100 && !gone; i++) {
+    const dead = () => {
       try {
         const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
-        gone = state === 'Z' || state === 'X';
+        return state === 'Z' || state === 'X';
       } catch {
-        gone = true;
+        return true;
       }
-      if (!gone) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(gone).toBe(true);
+    };
+    for (let i = 0; i < 100 && !dead(); i++) await new Promise((r) => setTimeout(r, 20));
+    const gone = dead();
+    if (!gone) process.kill(pid, 'SIGKILL');
+    return gone;
+  }
+
+  test('dieWithParent kills the child when its parent dies, by default too; a detached child survives', async () => {
+    expect(await sleeperDiesWithParent('dieWithParent: true')).toBe(true);
+    expect(await sleeperDiesWithParent('')).toBe(true);
+    expect(await sleeperDiesWithParent('detached: true')).toBe(false);
   });
 });
 
