@@ -13,8 +13,7 @@
         "csrc/child_fs.cc",
         "csrc/pidfd.cc",
         "csrc/mount.cc",
-        "csrc/mountwatch.cc",
-        "csrc/cgwatch.cc",
+        "csrc/filewatch.cc",
         "csrc/netlink.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -15,8 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSpawn(env, exports);
   InitPidfd(env, exports);
   InitMount(env, exports);
-  InitMountWatch(env, exports);
-  InitCgroupWatch(env, exports);
+  InitFileWatch(env, exports);
   InitNetlink(env, exports);
   return exports;
 }

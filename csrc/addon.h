@@ -25,8 +25,7 @@ void InitNs(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
-void InitMountWatch(Napi::Env env, Napi::Object exports);
-void InitCgroupWatch(Napi::Env env, Napi::Object exports);
+void InitFileWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

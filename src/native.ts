@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SysError, nsboxError } from './errors.js';
+import type { Features } from './features.js';
 
 /** Numbers from the kernel headers, exported by csrc/constants.cc. @internal */
 export interface NativeConstants {
@@ -59,23 +60,14 @@ export interface NativeConstants {
  * than ENOSYS/ENOTTY), not that this process may use it for everything.
  * @internal
  */
-export interface NativeFeatures {
-  readonly clone3: boolean;
-  readonly cloneIntoCgroup: boolean;
-  readonly pidfd: boolean;
-  readonly pidfdSendSignal: boolean;
-  readonly closeRange: boolean;
-  readonly timeNamespace: boolean;
-  readonly newMountApi: boolean;
-  readonly mountSetattr: boolean;
-  readonly openat2: boolean;
-  readonly userNamespaces: boolean;
+export type NativeFeatures = Pick<
+  Features,
+  | 'clone3' | 'cloneIntoCgroup' | 'pidfd' | 'pidfdSendSignal' | 'closeRange' | 'timeNamespace' | 'newMountApi'
+  | 'mountSetattr' | 'openat2' | 'userNamespaces' | 'nsGetIoctls' | 'euid' | 'egid'
+> & {
   /** 0 when a user namespace could be created, else the positive errno clone(CLONE_NEWUSER) gave. */
   readonly userNamespacesErrno: number;
-  readonly nsGetIoctls: boolean;
-  readonly euid: number;
-  readonly egid: number;
-}
+};
 
 /** Numbers from the kernel's mount headers, exported by csrc/mount.cc. @internal */
 export interface NativeMountConstants {
@@ -132,16 +124,8 @@ export interface NativeMountConstants {
   readonly O_NOFOLLOW: number;
 }
 
-/** A /proc/PID/mountinfo fd polled for POLLPRI in this thread's event loop (csrc/mount.cc). @internal */
-export interface NativeMountWatch {
-  /** Stops polling and closes the fd; idempotent. */
-  close(): void;
-  /** uv_ref/uv_unref of the poll handle. */
-  ref(on: boolean): void;
-}
-
-/** A cgroupfs events file or PSI trigger polled for POLLPRI in this thread's event loop (csrc/cgwatch.cc). @internal */
-export interface NativeCgroupWatch {
+/** A pseudo-file (cgroup events file, PSI trigger, /proc/PID/mountinfo) polled for POLLPRI in this thread's event loop (csrc/filewatch.cc). @internal */
+export interface NativeFileWatch {
   /** Stops polling and closes the fd (which removes a PSI trigger); idempotent. */
   close(): void;
   /** uv_ref/uv_unref of the poll handle. */
@@ -229,17 +213,15 @@ export interface NativeBinding {
   setattrIn(nsFd: number, dirFd: number, path: string, atFlags: number, set: number, clr: number, propagation: number, usernsFd: number): void;
   /** open(root, O_PATH|O_DIRECTORY) then openat2(rootfd, path, { flags: oflags|O_CLOEXEC, resolve }). */
   resolveIn(nsFd: number, root: string, path: string, oflags: number, resolve: number): number;
-  /** Polls /proc/PID/mountinfo; calls onChange() after each change of the mount table. */
-  readonly MountWatch: new (path: string, onChange: () => void) => NativeMountWatch;
 
-  // cgwatch.cc
+  // filewatch.cc
   /**
-   * Polls `path` for POLLPRI. With `trigger` null (an events file), each change calls
+   * Polls `path` for POLLPRI. With `trigger` null (an events file, mountinfo), each change calls
    * onEvent(the file's new text, 0); with a PSI `trigger` (written once to the fd opened
    * O_RDWR), each trigger event calls onEvent(null, 0). A failed read or poll calls
    * onEvent(null, positive errno) once and stops polling.
    */
-  readonly CgroupWatch: new (path: string, trigger: string | null, onEvent: (text: string | null, errno: number) => void) => NativeCgroupWatch;
+  readonly FileWatch: new (path: string, trigger: string | null, onEvent: (text: string | null, errno: number) => void) => NativeFileWatch;
 
   // spawn.cc
   /**

@@ -1,12 +1,12 @@
 /**
  * Event-loop driven waiting on cgroupfs files: a promise that settles when an events file
- * says something, and an async iterator of changes. Both sit on csrc/cgwatch.cc (POLLPRI on
+ * says something, and an async iterator of changes. Both sit on csrc/filewatch.cc (POLLPRI on
  * the file's fd through libuv); no timers.
  * @internal
  * @module
  */
 import { SysError } from '../errors.js';
-import { native, type NativeCgroupWatch } from '../native.js';
+import { native, type NativeFileWatch } from '../native.js';
 import { cgError, readCg, type CgroupLocation } from './files.js';
 
 const ENODEV = 19;
@@ -18,10 +18,10 @@ function abortError(signal: AbortSignal): Error {
   return err;
 }
 
-function openWatch(cg: CgroupLocation, file: string, trigger: string | null, on: (text: string | null, errno: number) => void): NativeCgroupWatch {
+function openWatch(cg: CgroupLocation, file: string, trigger: string | null, on: (text: string | null, errno: number) => void): NativeFileWatch {
   const path = `${cg.directory}/${file}`;
   try {
-    return new native.CgroupWatch(path, trigger, on);
+    return new native.FileWatch(path, trigger, on);
   } catch (cause) {
     if (cause instanceof SysError) {
       const err = new SysError(cause.errno, cause.syscall, { path, cgroup: cg.path });
@@ -70,7 +70,7 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
   #waiters: Array<{ resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }> = [];
   #error: unknown = undefined;
   #done = false;
-  #watch: NativeCgroupWatch | undefined;
+  #watch: NativeFileWatch | undefined;
   #signal: AbortSignal | undefined;
   #onAbort = (): void => this.#finish(abortError(this.#signal!));
 

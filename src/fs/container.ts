@@ -213,15 +213,9 @@ const host = (p: string) => `/oldroot${p === '/' ? '' : p}`;
 function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext): void {
   if (rootfs === 'host') {
     plan.mount('tmpfs', '/newroot', 'tmpfs', NOSUID | NODEV, 'mode=0755', 0, 'rootfs');
-    for (const name of HOST_SYSTEM_DIRS) {
-      let st;
-      try {
-        st = lstatSync(`/${name}`);
-      } catch {
-        continue;
-      }
-      if (st.isSymbolicLink()) plan.symlink(readlinkSync(`/${name}`), `/${name}`, 'rootfs');
-      else if (st.isDirectory()) plan.mount(host(`/${name}`), `/${name}`, null, BIND_REC, null, IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE, 'rootfs', `/${name}`);
+    for (const e of hostSystemDirs()) {
+      if (e.link !== undefined) plan.symlink(e.link, `/${e.name}`, 'rootfs');
+      else plan.mount(host(`/${e.name}`), `/${e.name}`, null, BIND_REC, null, IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE, 'rootfs', `/${e.name}`);
     }
     plan.mount('tmpfs', '/tmp', 'tmpfs', NOSUID | NODEV, 'mode=1777', IN_ROOT | M.MNT_MKDIR, 'rootfs');
     return;
@@ -336,6 +330,21 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
     plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
     plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
   }
+}
+
+let systemDirs: Array<{ name: string; link?: string }> | undefined;
+/** The host's /usr, /bin, /sbin, /lib*, /etc: directories, or symlinks on merged-/usr systems. Looked up once. */
+function hostSystemDirs(): Array<{ name: string; link?: string }> {
+  systemDirs ??= HOST_SYSTEM_DIRS.flatMap((name) => {
+    try {
+      const st = lstatSync(`/${name}`);
+      if (st.isSymbolicLink()) return [{ name, link: readlinkSync(`/${name}`) }];
+      return st.isDirectory() ? [{ name }] : [];
+    } catch {
+      return [];
+    }
+  });
+  return systemDirs;
 }
 
 let devices: Set<string> | undefined;

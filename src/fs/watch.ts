@@ -4,8 +4,8 @@
  * libuv), never by a timer or a thread.
  * @module
  */
-import { nsboxError, invalidArgType } from '../errors.js';
-import { native, type NativeMountWatch } from '../native.js';
+import { SysError, invalidArgType, nsboxError } from '../errors.js';
+import { native, type NativeFileWatch } from '../native.js';
 import { checkPid, readProc, toSysError } from '../procfs.js';
 import { parseMountinfo, type MountInfoEntry } from './mountinfo.js';
 
@@ -45,9 +45,13 @@ export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsO
   /** A newer text not yet yielded, or the error reading it gave. */
   let pending: { text: string } | { error: unknown } | undefined;
   const path = `/proc/${target}/mountinfo`;
-  let watch: NativeMountWatch;
+  let watch: NativeFileWatch;
   try {
-    watch = new native.MountWatch(path, check);
+    // The native watch hands over the table as it read it after the change: no second read.
+    watch = new native.FileWatch(path, null, (text, errno) => {
+      if (errno !== 0) check({ error: new SysError(errno, 'read', { path, ...(typeof target === 'number' ? { pid: target } : {}) }) });
+      else check({ text: text! });
+    });
   } catch (err) {
     throw toSysError(err, path, typeof target === 'number' ? target : undefined);
   }
@@ -59,7 +63,7 @@ export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsO
   }
   watch.ref(false);
   // libuv adds the fd to epoll at the loop's next poll phase, and the kernel's poll consumes
-  // the change it reports (see csrc/mount.cc): compare once after that phase has run, so a
+  // the change it reports (see csrc/filewatch.cc): compare once after that phase has run, so a
   // change made before it is not lost. Two setImmediate hops always span one poll phase.
   setImmediate(() => setImmediate(() => check()));
 
@@ -74,15 +78,18 @@ export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsO
     return { value: parseMountinfo(p.text), done: false };
   }
 
-  function check(): void {
+  /** A new reading (given by the watch, or read here): pending unless unchanged. */
+  function check(reading?: { text: string } | { error: unknown }): void {
     if (done) return;
-    try {
-      const text = readProc(target, 'mountinfo');
-      if (text === last) return; // nothing new (or changed back): no snapshot
-      pending = { text };
-    } catch (err) {
-      pending = { error: err }; // the process went away
+    if (reading === undefined) {
+      try {
+        reading = { text: readProc(target, 'mountinfo') };
+      } catch (err) {
+        reading = { error: err }; // the process went away
+      }
     }
+    if ('text' in reading && reading.text === last) return; // nothing new (or changed back)
+    pending = reading;
     const w = waiter;
     if (w === undefined) return;
     waiter = undefined;

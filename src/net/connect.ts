@@ -91,6 +91,36 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
   const { hostIf, childIf } = vethNames(options);
   const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
+  return withVeth(netns, hostIf, childIf, async () => undefined, async ({ h, c, hostIndex, childIndex }) => {
+    // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
+    // this is a no-op kept for a peer the kernel made down), its address, the default route
+    // (sent after the address, so the gateway is reachable when the kernel handles it).
+    await settle([
+      h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), { syscall: 'RTM_NEWADDR', ifname: hostIf }),
+      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
+      c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
+      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
+      c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }),
+    ]);
+    return { hostIf, hostIndex, childIf, childIndex };
+  });
+}
+
+/** The two sockets and the veth's indexes, for what follows its creation. */
+interface Veth {
+  h: RtnlSocket;
+  c: RtnlSocket;
+  hostIndex: IfIndex;
+  childIndex: IfIndex;
+}
+
+/**
+ * Opens a socket in this namespace and one in the target's, asks `master` for the host end's
+ * bridge (if any), makes the veth with its peer created directly inside the target and learns
+ * both indexes, then runs `then`. A failure after the veth exists deletes it again; the
+ * sockets and the held namespace are released whatever happens.
+ */
+async function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master: (h: RtnlSocket) => Promise<IfIndex | undefined>, then: (v: Veth) => Promise<T>): Promise<T> {
   const held = holdNetns('target', netns);
   let hs: RtnlSocket | undefined;
   let cs: RtnlSocket | undefined;
@@ -100,10 +130,11 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
     cs = new RtnlSocket(held.fd);
     const h = hs;
     const c = cs;
+    const masterIndex = await master(h);
     // rtnetlink handles a request inside sendto(2), in order: once RTM_NEWLINK is sent, the
     // inner end exists, so both lookups can go out at once. Two event-loop round trips in all.
-    const mk = encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer: { name: childIf, netnsFd: held.fd } });
-    const made = h.request(mk, { syscall: 'RTM_NEWLINK', ifname: hostIf });
+    const spec = { name: hostIf, kind: 'veth' as const, up: true, peer: { name: childIf, netnsFd: held.fd }, ...(masterIndex !== undefined ? { master: masterIndex } : {}) };
+    const made = h.request(encodeNewLink(spec), { syscall: 'RTM_NEWLINK', ifname: hostIf });
     const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
     const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
     const first = await Promise.allSettled([made, hostLink, childLink]);
@@ -112,20 +143,7 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
     for (const r of first) if (r.status === 'rejected') throw r.reason;
     const hostIndex = decodeLink((first[1] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
     const childIndex = decodeLink((first[2] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
-    // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
-    // this is a no-op kept for a peer the kernel made down), its address, the default route
-    // (sent after the address, so the gateway is reachable when the kernel handles it).
-    const steps = [
-      h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), { syscall: 'RTM_NEWADDR', ifname: hostIf }),
-      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
-      c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
-      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
-      c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }),
-    ];
-    const results = await Promise.allSettled(steps);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    return { hostIf, hostIndex, childIf, childIndex };
+    return await then({ h, c, hostIndex, childIndex });
   } catch (err) {
     if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);
     throw err;
@@ -134,6 +152,13 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
     cs?.close();
     held.release();
   }
+}
+
+/** Waits for every request; the first failure (in request order) is thrown. */
+async function settle(steps: Array<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function deleteQuietly(s: RtnlSocket, name: string): Promise<void> {
@@ -193,17 +218,9 @@ export async function connectToBridge(target: { readonly pid: number } | Namespa
   const { hostIf, childIf } = vethNames(options);
   const af = child.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
-  const held = holdNetns('target', netns);
-  let hs: RtnlSocket | undefined;
-  let cs: RtnlSocket | undefined;
-  let created = false;
-  try {
-    hs = new RtnlSocket(-1);
-    cs = new RtnlSocket(held.fd);
-    const h = hs;
-    const c = cs;
-    let bridgeCreated = false;
-    let bridgeIndex: IfIndex;
+  let bridgeCreated = false;
+  let bridgeIndex!: IfIndex;
+  const findOrMakeBridge = async (h: RtnlSocket): Promise<IfIndex> => {
     try {
       bridgeIndex = decodeLink((await h.request(encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }))[0]!).index;
     } catch (err) {
@@ -215,31 +232,16 @@ export async function connectToBridge(target: { readonly pid: number } | Namespa
         await h.request(encodeAddress(true, { family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6, index: bridgeIndex, prefix: brAddr.prefix, local: brAddr.bytes }), { syscall: 'RTM_NEWADDR', ifname: bridge });
       }
     }
-    const made = h.request(encodeNewLink({ name: hostIf, kind: 'veth', up: true, master: bridgeIndex, peer: { name: childIf, netnsFd: held.fd } }), { syscall: 'RTM_NEWLINK', ifname: hostIf });
-    const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
-    const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
-    const first = await Promise.allSettled([made, hostLink, childLink]);
-    if (first[0].status === 'rejected') throw first[0].reason;
-    created = true;
-    for (const r of first) if (r.status === 'rejected') throw r.reason;
-    const hostIndex = decodeLink((first[1] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
-    const childIndex = decodeLink((first[2] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    return bridgeIndex;
+  };
+  return withVeth(netns, hostIf, childIf, findOrMakeBridge, async ({ c, hostIndex, childIndex }) => {
     const steps = [
       c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
       c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
       c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
     ];
     if (gw) steps.push(c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: gw.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }));
-    const results = await Promise.allSettled(steps);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await settle(steps);
     return { hostIf, hostIndex, childIf, childIndex, bridgeIndex, bridgeCreated };
-  } catch (err) {
-    if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);
-    throw err;
-  } finally {
-    hs?.close();
-    cs?.close();
-    held.release();
-  }
+  });
 }

@@ -1,6 +1,7 @@
-// A cgroupfs file polled through this environment's libuv loop: a cgroup "events" file
-// (cgroup.events, memory.events, pids.events, …) or a PSI pressure trigger. src/cgroups/
-// parses what this hands over; this file only owns the fd and the poll handle.
+// A pseudo-file polled for POLLPRI through this environment's libuv loop, re-read on each
+// event: a cgroup "events" file (cgroup.events, memory.events, pids.events, …), a PSI
+// pressure trigger (src/cgroups/), or /proc/PID/mountinfo (src/fs/watch.ts). TS parses what
+// this hands over; this file only owns the fd and the poll handle.
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -18,6 +19,10 @@ namespace nsbox {
 namespace {
 
 // Two modes, both polled for POLLPRI (UV_PRIORITIZED):
+// - /proc/PID/mountinfo (trigger null): the kernel raises POLLERR|POLLPRI after the mount
+//   table changed and its poll consumes the change (proc_pid_mountinfo(5)); the text read
+//   here is the table after it. src/fs/watch.ts compares once more after the first loop turn:
+//   epoll sees the fd only from then on.
 // - events file (trigger null): kernfs_notify() raises POLLERR|POLLPRI on a change and the
 //   poll stays raised until the same open file is read again (kernfs_seq_show() records the
 //   event count it showed; kernfs_fop_open() records it at open, so nothing after open is
@@ -26,19 +31,19 @@ namespace {
 // - PSI trigger (trigger "some 150000 1000000"): written once to the O_RDWR fd
 //   (Documentation/accounting/psi.rst); psi_trigger_poll() reports POLLPRI once per event and
 //   consumes it, so nothing is read. JS gets (null, 0).
-class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
+class FileWatch : public Napi::ObjectWrap<FileWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
-    return DefineClass(env, "CgroupWatch",
-                       {InstanceMethod<&CgroupWatch::Close>("close"),
-                        InstanceMethod<&CgroupWatch::SetRef>("ref")});
+    return DefineClass(env, "FileWatch",
+                       {InstanceMethod<&FileWatch::Close>("close"),
+                        InstanceMethod<&FileWatch::SetRef>("ref")});
   }
 
-  CgroupWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CgroupWatch>(info) {
+  FileWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileWatch>(info) {
     Napi::Env env = info.Env();
     bool hasTrigger = info[1].IsString();
     if (!info[0].IsString() || !(hasTrigger || info[1].IsNull()) || !info[2].IsFunction()) {
-      ThrowType(env, "ERR_INVALID_ARG_TYPE", "CgroupWatch(path, trigger | null, onEvent)");
+      ThrowType(env, "ERR_INVALID_ARG_TYPE", "FileWatch(path, trigger | null, onEvent)");
       return;
     }
     std::string path = info[0].As<Napi::String>().Utf8Value();
@@ -65,7 +70,7 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
     onEvent_ = Napi::Persistent(info[2].As<Napi::Function>());
   }
 
-  ~CgroupWatch() override { Stop(); }
+  ~FileWatch() override { Stop(); }
 
  private:
   // Reads the whole file from offset 0 (cgroup events files are a few hundred bytes).
@@ -85,7 +90,7 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
   }
 
   static void OnEvent(void* owner, int status, int) {
-    CgroupWatch* self = static_cast<CgroupWatch*>(owner);
+    FileWatch* self = static_cast<FileWatch*>(owner);
     if (self->onEvent_.IsEmpty()) return;
     std::string text;
     int err = status < 0 ? -status : 0;
@@ -105,7 +110,7 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
     napi_close_handle_scope(env, scope);
   }
 
-  static void OnTeardown(void* owner) { static_cast<CgroupWatch*>(owner)->Stop(); }
+  static void OnTeardown(void* owner) { static_cast<FileWatch*>(owner)->Stop(); }
 
   // Stops polling and closes the fd (closing a PSI trigger's fd removes the trigger).
   void Stop() {
@@ -131,8 +136,8 @@ class CgroupWatch : public Napi::ObjectWrap<CgroupWatch> {
 
 }  // namespace
 
-void InitCgroupWatch(Napi::Env env, Napi::Object exports) {
-  exports.Set("CgroupWatch", CgroupWatch::Class(env));
+void InitFileWatch(Napi::Env env, Napi::Object exports) {
+  exports.Set("FileWatch", FileWatch::Class(env));
 }
 
 }  // namespace nsbox
