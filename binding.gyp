@@ -11,6 +11,7 @@
         "csrc/spawn.cc",
         "csrc/child.cc",
         "csrc/child_fs.cc",
+        "csrc/child_lock.cc",
         "csrc/pidfd.cc",
         "csrc/mount.cc",
         "csrc/filewatch.cc",

@@ -6,6 +6,7 @@
 #include "child.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,9 +16,14 @@
 #include <sys/syscall.h>
 
 #include "child_fs.h"
+#include "child_lock.h"
 #include "plan.h"
 #include "rawsys.h"
 #include "sys.h"
+
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
 
 namespace nsbox {
 
@@ -156,6 +162,31 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
   return r;
 }
 
+// A change of euid/egid makes the mm non-dumpable (commit_creds(), suid_dumpable). Sharing
+// Node's mm (CLONE_VM), that would flip Node's own flag, and make our /proc/PID files root's,
+// which OP_LOCK's helper must open: set it back as Node had it. execve(2) decides afresh.
+void Redump(ChildCtx* ctx, long r) {
+  if (r == 0 && ctx->redump) sc(__NR_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+// OP_CHDIR. In a container (b = 1) the directory is resolved inside the new root with
+// openat2(2) RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, after every inherited fd is closed: a
+// cwd of /proc/self/fd/N or a symlink out of the root cannot lead to the host
+// (runc CVE-2024-21626).
+long Chdir(const Step& s, int* sysid) {
+  if (!s.b) return sc(__NR_chdir, s.str);
+  struct open_how how = {};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  *sysid = SYS_OPENAT2;
+  long fd = sc(__NR_openat2, AT_FDCWD, s.str, &how, sizeof how);
+  if (fd < 0) return fd;
+  *sysid = SYS_FCHDIR;
+  long r = sc(__NR_fchdir, fd);
+  sc(__NR_close, fd);
+  return r;
+}
+
 // OP_EXEC: execve, searching PATH (from the child's environment) like execvpe(3) when
 // asked. The error reported is the most telling one: EACCES if any candidate had it.
 long Exec(const Step& s) {
@@ -271,12 +302,14 @@ int ChildMain(void* arg) {
         break;
       case OP_SETGID:
         r = sc(__NR_setresgid, s.a, s.a, s.a);
+        Redump(ctx, r);
         break;
       case OP_SETUID:
         r = sc(__NR_setresuid, s.a, s.a, s.a);
+        Redump(ctx, r);
         break;
       case OP_CHDIR:
-        r = sc(__NR_chdir, s.str);
+        r = Chdir(s, &sysid);
         break;
       case OP_FDS:
         r = PlaceFds(ctx, s.list, s.nlist / 2);
@@ -309,6 +342,12 @@ int ChildMain(void* arg) {
       case OP_MKDIR:
       case OP_PROPAGATION:
         r = RunFsStep(ctx, s, &sysid);
+        break;
+      case OP_LOCK:
+      case OP_DUMPABLE:
+      case OP_KEYRING:
+      case OP_NO_TIOCSTI:
+        r = RunLockStep(ctx, s, &sysid);
         break;
       default:
         r = -EINVAL;

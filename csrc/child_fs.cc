@@ -184,6 +184,13 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM))
     return 0;
   if (fd < 0) return fd;
+  if (s.b & MNT_FROM_FD) {
+    // A detached mount the parent made (a sysfs of a joined network namespace): attach it.
+    *sysid = SYS_MOVE_MOUNT;
+    long r = s.a >= 0 ? sc(__NR_move_mount, s.a, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) : -EBADF;
+    sc(__NR_close, fd);
+    return r < 0 ? r : ReadOnly(ctx, s, sysid);
+  }
   if (s.b & MNT_FROM_TREE) {
     // An idmapped tree the parent made (open_tree + mount_setattr MOUNT_ATTR_IDMAP with this
     // user namespace): attach it onto the opened target (move_mount(2)).
@@ -203,8 +210,11 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
     FdPath(at, (int)fd);
     where = at;
   }
+  // MNT_SRC_SELF: the source is the target just opened, never a path looked up again (a
+  // symlink in the image could otherwise make it a host directory).
+  const char* src = (s.b & MNT_SRC_SELF) ? where : s.str;
   *sysid = SYS_MOUNT;
-  long r = sc(__NR_mount, s.str, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
+  long r = sc(__NR_mount, src, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
   return r < 0 ? r : ReadOnly(ctx, s, sysid);
 }
@@ -325,6 +335,13 @@ long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
       // The cached fds pin nothing we need any more; close them before the old root goes.
       if (ctx->rootfd >= 0) sc(__NR_close, ctx->rootfd), ctx->rootfd = -1;
       if (ctx->basefd >= 0) sc(__NR_close, ctx->basefd), ctx->basefd = -1;
+      if (s.a) {
+        // For OP_LOCK's helper: our /proc/PID directory in the host's procfs, which stays
+        // reachable through this fd after the old root is detached. Closed by OP_LOCK.
+        *sysid = SYS_OPENAT;
+        ctx->procfd = (int)sc(__NR_openat, AT_FDCWD, "/oldroot/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (ctx->procfd < 0) return ctx->procfd;
+      }
       *sysid = SYS_CHDIR;
       if ((r = sc(__NR_chdir, kRoot)) < 0) return r;
       // pivot_root(".", "."): the old root ends up stacked under the new one and one lazy

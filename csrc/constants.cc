@@ -63,6 +63,10 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(PIVOT);
   OPC(MKDIR);
   OPC(PROPAGATION);
+  OPC(LOCK);
+  OPC(DUMPABLE);
+  OPC(KEYRING);
+  OPC(NO_TIOCSTI);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);
@@ -76,6 +80,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   MM(MNT_RECURSIVE);
   MM(MNT_SRC_OPTIONAL);
   MM(MNT_FROM_TREE);
+  MM(MNT_SRC_SELF);
+  MM(MNT_FROM_FD);
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);

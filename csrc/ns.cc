@@ -10,6 +10,7 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -47,6 +48,26 @@ Napi::Value NsOpen(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return Napi::Number::New(env, fd);
+}
+
+// lockFile(path): open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600) and flock(LOCK_EX|LOCK_NB). Returns
+// the fd, which holds the lock until it is closed (or the process dies), or -1 when another
+// open file holds it (EWOULDBLOCK); other errors throw. Used to claim a uid range.
+Napi::Value LockFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, &path)) return env.Undefined();
+  Fd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) {
+    ThrowSys(env, errno, "open", path.c_str());
+    return env.Undefined();
+  }
+  if (flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) return Napi::Number::New(env, -1);
+    ThrowSys(env, errno, "flock", path.c_str());
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd.release());
 }
 
 // nsStat(fd): [st_dev, st_ino]. The pair identifies a namespace (ioctl_ns(2), "Discovering
@@ -254,6 +275,7 @@ void InitNs(Napi::Env env, Napi::Object exports) {
   exports.Set("nsGetRelative", Napi::Function::New(env, NsGetRelative, "nsGetRelative"));
   exports.Set("nsGetOwnerUid", Napi::Function::New(env, NsGetOwnerUid, "nsGetOwnerUid"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("setnsThread", Napi::Function::New(env, SetnsThread, "setnsThread"));
   exports.Set("unshareThread", Napi::Function::New(env, UnshareThread, "unshareThread"));
   exports.Set("nsCreate", Napi::Function::New(env, NsCreate, "nsCreate"));

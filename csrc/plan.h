@@ -27,7 +27,7 @@ enum Op : int32_t {
   OP_SETGROUPS = 9,      // n, gid...
   OP_SETGID = 10,        // gid
   OP_SETUID = 11,        // uid
-  OP_CHDIR = 12,         // str
+  OP_CHDIR = 12,         // str, in_root(0/1)         in_root: openat2 RESOLVE_IN_ROOT|NO_MAGICLINKS, fchdir
   OP_FDS = 13,           // n, (target, source)...   then close every other fd
   OP_PDEATHSIG = 14,     // signal                     race-free via the status socket
   OP_EXEC = 15,          // file str, search(0/1), argc, argv str..., envc, env str...
@@ -39,9 +39,16 @@ enum Op : int32_t {
   OP_SYMLINK = 19,       // target str, dst (in root)
   OP_WRITE_FILE = 20,    // path (in base), content str, mode
   OP_SETATTR = 21,       // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
-  OP_PIVOT = 22,         // -                          pivot_root into /newroot, old root detached
+  OP_PIVOT = 22,         // keep_proc(0/1)             pivot_root into /newroot, old root detached;
+                         //                            keep_proc: hold an fd on our /proc/PID dir for OP_LOCK
   OP_MKDIR = 23,         // path, mode (MNT_DST_IN_ROOT) mkdir -p, confined
   OP_PROPAGATION = 24,   // ms flag                    mount(NULL, "/", MS_REC|flag): as unshare(1)
+  // Containment (child_lock.cc).
+  OP_LOCK = 25,          // uid_map str, gid_map str   nested user + mount namespace: every mount
+                         //                            made so far becomes MNT_LOCKED for the command
+  OP_DUMPABLE = 26,      // 0/1                        prctl(PR_SET_DUMPABLE)
+  OP_KEYRING = 27,       // -                          a new anonymous session keyring
+  OP_NO_TIOCSTI = 28,    // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
   OP_MAX_
 };
 
@@ -55,6 +62,8 @@ enum MountMode : int32_t {
   MNT_RECURSIVE = 32,      // ...with AT_RECURSIVE
   MNT_SRC_OPTIONAL = 64,   // source missing: skip the step
   MNT_FROM_TREE = 128,     // attach received tree number `flags` with move_mount(2), no mount(2)
+  MNT_SRC_SELF = 256,      // bind the target onto itself (source = the opened target, never a path)
+  MNT_FROM_FD = 512,       // attach the detached mount at fd `flags` (inherited) with move_mount(2)
 };
 
 // Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.
@@ -72,6 +81,11 @@ enum SysId : int32_t {
   SYS_OPENAT = 10,
   SYS_WRITE = 11,
   SYS_MOVE_MOUNT = 12,
+  SYS_CLONE3 = 13,
+  SYS_UNSHARE = 14,
+  SYS_SECCOMP = 15,
+  SYS_KEYCTL = 16,
+  SYS_FCHDIR = 17,
 };
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <linux/mount.h>
@@ -82,8 +83,22 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
         break;
       case OP_SETHOSTNAME:
       case OP_SETDOMAINNAME:
-      case OP_CHDIR:
         if (nargs != 1 || !(s.str = str(a[0]))) return "bad string arg";
+        break;
+      case OP_CHDIR:
+        if (nargs != 2 || !(s.str = str(a[0])) || (a[1] != 0 && a[1] != 1)) return "bad chdir";
+        s.b = a[1];
+        break;
+      case OP_LOCK:
+        if (nargs != 2 || !(s.str = str(a[0])) || !(s.str2 = str(a[1]))) return "bad lock";
+        break;
+      case OP_DUMPABLE:
+        if (nargs != 1 || (a[0] != 0 && a[0] != 1)) return "bad dumpable";
+        s.a = a[0];
+        break;
+      case OP_KEYRING:
+      case OP_NO_TIOCSTI:
+        if (nargs != 0) return "step takes no args";
         break;
       case OP_SETGROUPS:
         if (nargs < 1 || a[0] != nargs - 1) return "bad group list";
@@ -154,7 +169,8 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
         s.b = a[3];
         break;
       case OP_PIVOT:
-        if (nargs != 0) return "pivot takes no args";
+        if (nargs != 1 || (a[0] != 0 && a[0] != 1)) return "bad pivot";
+        s.a = a[0];
         break;
       case OP_PROPAGATION:
         if (nargs != 1) return "propagation takes 1 arg";
@@ -312,6 +328,39 @@ void* Stack(Addon* addon) {
   return addon->stack;
 }
 
+// recv(2) of one status message, with the sender's pid from SCM_CREDENTIALS (0 if absent).
+ssize_t RecvMsg(int sock, Msg* m, pid_t* from) {
+  struct iovec iov = {m, sizeof *m};
+  union {
+    char buf[CMSG_SPACE(sizeof(struct ucred))];
+    struct cmsghdr align;
+  } cbuf;
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf.buf;
+  mh.msg_controllen = sizeof cbuf.buf;
+  ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+  *from = 0;
+  if (n <= 0) return n;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+      struct ucred u;
+      memcpy(&u, CMSG_DATA(c), sizeof u);
+      *from = u.pid;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      // Nobody sends us fds; close any that arrive rather than leak them.
+      int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < k; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        close(fd);
+      }
+    }
+  }
+  return n;
+}
+
 int WaitReap(int pidfd) {
   siginfo_t info;
   while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | __WALL) < 0)
@@ -347,14 +396,23 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   Fd sock(sv[0]), childSock(sv[1]);
 
-  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get(), -1, -1, 0, {}};
+  // Only our own child may talk to us: the kernel stamps every message with its sender's pid.
+  int one = 1;
+  setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+  // OP_LOCK's helper runs on the bottom 64 KiB of the stack, above the guard page; the child
+  // itself uses the top and never comes near it.
+  char* helperStack = static_cast<char*>(stack) + 4096 + 64 * 1024;
+  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get(), -1, -1, 0, {}, -1, helperStack, 0};
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that
   // to a process whose mm has other users (userns_install checks mm_users).
-  bool joinsUser = false;
-  for (auto& s : plan.steps) joinsUser = joinsUser || (s.op == OP_SETNS && s.b == CLONE_NEWUSER);
-  ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (joinsUser ? 0 : CLONE_VM);
+  // A child that makes itself non-dumpable (before joining a container) needs its own mm too:
+  // the flag belongs to the mm, and Node's must stay as it is.
+  bool ownMm = false;
+  for (auto& s : plan.steps) ownMm = ownMm || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
+  ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
+  ctx.redump = !ownMm && prctl(PR_GET_DUMPABLE) == 1;
   if (plan.cgroupFd >= 0) {
     ca.flags |= CLONE_INTO_CGROUP;
     ca.cgroup = (uint64_t)plan.cgroupFd;
@@ -389,12 +447,28 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   MapsError mapsErr;
   bool failed = false;
   Napi::Value mapsVal = info[2];
+  // Messages from a sender that is neither the child nor its reported grandchild: the
+  // grandchild's may overtake the MSG_PID that names it, so a few wait for that.
+  Msg early[4];
+  pid_t earlyFrom[4];
+  int nearly = 0;
   for (;;) {
     Msg m;
-    ssize_t n = recv(sock.get(), &m, sizeof m, 0);
+    pid_t from = 0;
+    ssize_t n = RecvMsg(sock.get(), &m, &from);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: exec'd (CLOEXEC) or exited
     if (n != sizeof m) continue;
+    if (from != pid && (grandPid <= 0 || from != grandPid)) {
+      if (grandPid <= 0 && nearly < 4) early[nearly++] = m, earlyFrom[nearly - 1] = from;
+      continue;
+    }
+    if (m.kind == MSG_PID && from == pid && grandPid <= 0) {
+      // Replay what the grandchild said before we knew its pid.
+      for (int k = 0; k < nearly; k++)
+        if (earlyFrom[k] == m.value && early[k].kind == MSG_ERROR && !failed) failed = true, failure = early[k];
+      nearly = 0;
+    }
     if (m.kind == MSG_ERROR && !failed) {
       failed = true;
       failure = m;

@@ -43,7 +43,7 @@ export interface NativeConstants {
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
-  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL' | 'MNT_FROM_TREE', number>>;
+  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL' | 'MNT_FROM_TREE' | 'MNT_SRC_SELF' | 'MNT_FROM_FD', number>>;
   readonly MS_NOATIME: number;
   readonly MS_RELATIME: number;
   readonly MS_STRICTATIME: number;
@@ -179,6 +179,8 @@ export interface NativeBinding {
   nsGetOwnerUid(fd: number): number;
   /** close(2). */
   close(fd: number): void;
+  /** open(O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC) + flock(LOCK_EX|LOCK_NB): the fd, or -1 if held elsewhere; throws SysError. */
+  lockFile(path: string): number;
   /** setns(fd, nstype) on the calling thread. */
   setnsThread(fd: number, nstype: number): void;
   /** unshare(flags) on the calling thread. */

@@ -95,8 +95,14 @@ export interface ContainerContext {
   newUser: boolean;
   newPid: boolean;
   newNet: boolean;
+  /** The network namespace is joined (not new, not the host's shared one). */
+  joinedNet?: boolean;
+  /** A detached read-only sysfs of the joined network namespace, made by the parent. */
+  sysfsFd?: number | undefined;
   newIpc: boolean;
   root: boolean;
+  /** OP_LOCK follows the pivot: keep the fd it needs. */
+  lock?: boolean;
 }
 
 const M = K.PLAN_MOUNT;
@@ -285,7 +291,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
     }
   }
   if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
-  plan.pivot();
+  plan.pivot(ctx.lock === true);
 }
 
 function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {
@@ -294,8 +300,12 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   // /proc: a new instance needs a pid namespace this user namespace owns (or root outside one).
   if (ctx.newPid || (ctx.root && !ctx.newUser)) plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, IN_ROOT | D, 'proc');
   else plan.mount(host('/proc'), '/proc', null, BIND_REC, null, IN_ROOT | D, 'proc');
-  // /sys read-only: sysfs needs a network namespace this user namespace owns.
+  // /sys read-only: sysfs needs a network namespace this user namespace owns. A joined one
+  // gets the sysfs the parent made for it, or an empty read-only tmpfs: never the host's.
+  // Only a shared (host) network namespace binds the host's /sys, read-only.
   if (ctx.newNet || (ctx.root && !ctx.newUser)) plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
+  else if (ctx.sysfsFd !== undefined) plan.mount(null, '/sys', null, ctx.sysfsFd, null, IN_ROOT | D | M.MNT_FROM_FD, 'sys');
+  else if (ctx.joinedNet) plan.mount('tmpfs', '/sys', 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0,mode=0555', IN_ROOT | D, 'sys');
   else plan.mount(host('/sys'), '/sys', null, BIND_REC, null, IN_ROOT | D | M.MNT_RDONLY | M.MNT_RECURSIVE, 'sys');
   // /dev: a tmpfs with the usual nodes; mknod needs root outside a user namespace, else bind.
   plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
@@ -311,13 +321,19 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   if (ctx.newIpc) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
   // Masked and read-only paths, as runc: files get /dev/null, directories an empty tmpfs.
   // Only those this kernel has (the container's /proc and /sys show the same kernel).
+  // Masked files get an empty read-only file of nsbox's base tmpfs rather than the host's
+  // /dev/null, so no host device inode is reachable through a mask.
   const { masked, readonly } = presentPaths();
+  if (masked.some((p) => !MASKED_DIRS.has(p))) plan.writeFile('/.nsbox-empty', '', 0o444, 'masked-paths');
   for (const p of masked) {
     if (MASKED_DIRS.has(p)) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
-    else plan.mount(host('/dev/null'), p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
+    else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
   }
+  // Read-only paths are bound onto themselves: the source is the target opened inside the
+  // root (MNT_SRC_SELF), never a path looked up again, which a symlinked /proc in an image
+  // could point at a host directory.
   for (const p of readonly) {
-    plan.mount(`/newroot${p}`, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
+    plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
   }
   // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in.
   const hostname = o.hostname ?? 'nsbox';

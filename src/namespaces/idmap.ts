@@ -69,11 +69,21 @@ export interface IdMapOptions {
 }
 
 /**
- * Validates the maps and decides how they are written. Defaults: the caller's euid/egid
- * become root inside (as `unshare -r`), setgroups denied unless the caller is root.
+ * Validates the maps and decides how they are written. Defaults: for an unprivileged caller,
+ * its euid/egid become root inside (as `unshare -r`) with setgroups denied; for root, ids
+ * 0-65535 inside map to a block of unprivileged host ids claimed per sandbox (`auto`).
  * @internal
  */
 export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): ResolvedMaps {
+  if (euid === 0 && o.uidMap === undefined && o.gidMap === undefined) {
+    // Root without maps: a block of unprivileged host ids claimed at spawn time (idrange.ts).
+    // The child switches to the block's first id right after the maps are written: keeping
+    // host uid 0 would pass every owner check on host files although it shows as nobody.
+    if (o.setgroups !== undefined && o.setgroups !== 'allow' && o.setgroups !== 'deny') {
+      throw invalidArgValue('options.setgroups', o.setgroups, "must be 'allow' or 'deny'");
+    }
+    return { mode: 'direct', uidMap: '', gidMap: '', denySetgroups: o.setgroups === 'deny', auto: true, switchUid: 0, switchGid: 0 };
+  }
   const maps = resolveMaps(o, euid, egid);
   const uidMap = o.uidMap === undefined ? [{ inside: 0, outside: euid, count: 1 }] : (o.uidMap as IdMapping[]);
   const gidMap = o.gidMap === undefined ? [{ inside: 0, outside: egid, count: 1 }] : (o.gidMap as IdMapping[]);
@@ -90,7 +100,7 @@ export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): Reso
 }
 
 /** The maps, and the ids to switch to when the caller's own are not mapped. @internal */
-export type ResolvedMaps = SpawnMaps & { switchUid?: number; switchGid?: number };
+export type ResolvedMaps = SpawnMaps & { switchUid?: number; switchGid?: number; auto?: boolean };
 
 function resolveMaps(o: IdMapOptions, euid: number, egid: number): SpawnMaps {
   const uidMap = o.uidMap === undefined ? [{ inside: 0, outside: euid, count: 1 }] : checkMaps('options.uidMap', o.uidMap);

@@ -106,13 +106,26 @@ export interface SpawnOptions {
    * cgroup.procs (and the common ancestor's), as moving a process there would.
    */
   cgroup?: Cgroup | string;
+  /**
+   * Lock the container's mounts (default true, with a rootfs or mounts and a new user
+   * namespace): the command runs in a user and mount namespace of its own, nested in the
+   * ones that built the root, so the kernel marks every mount locked — masks, read-only
+   * paths, read-only volumes and a read-only root cannot be unmounted or made writable from
+   * inside, whatever capabilities the command holds (mount_namespaces(7)). The command then
+   * has no capabilities over the network, uts and ipc namespaces (they belong to the outer
+   * user namespace), as under Docker's default capability set. `false` gives it those
+   * capabilities back and lets it undo every mount made for it: only for trusted commands.
+   */
+  lockMounts?: boolean;
+  /** Keep the caller's session keyring (default: a new anonymous one for every sandbox, keyrings(7)). */
+  noNewSessionKeyring?: boolean;
 }
 
 
 const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
-  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets', 'cgroup',
+  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets', 'cgroup', 'lockMounts', 'noNewSessionKeyring',
 ]);
 
 function noNul(name: string, v: string): string {
@@ -208,7 +221,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     if (o.groups.length > 65536) throw outOfRange('options.groups.length', '<= 65536', o.groups.length);
   }
   if (o.cwd !== undefined) str('options.cwd', o.cwd);
-  for (const k of ['dieWithParent', 'detached'] as const) if (o[k] !== undefined) bool(`options.${k}`, o[k]);
+  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring'] as const) if (o[k] !== undefined) bool(`options.${k}`, o[k]);
   if (o.processGroup !== undefined && typeof o.processGroup !== 'boolean') id('options.processGroup', o.processGroup);
   if (o.detached && typeof o.processGroup === 'number') throw invalidArgValue('options.processGroup', o.processGroup, 'cannot join a group when detached');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', o.signal);

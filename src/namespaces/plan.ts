@@ -82,8 +82,25 @@ export class PlanBuilder {
   setuid(uid: number): this {
     return this.push(K.OP.SETUID!, [uid], { step: 'uid', syscall: 'setresuid' });
   }
-  chdir(path: string): this {
-    return this.push(K.OP.CHDIR!, [this.str(path)], { step: 'cwd', syscall: 'chdir', path });
+  /** `inRoot`: resolved with openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, then fchdir. */
+  chdir(path: string, inRoot = false): this {
+    return this.push(K.OP.CHDIR!, [this.str(path), inRoot ? 1 : 0], { step: 'cwd', syscall: 'chdir', path });
+  }
+  /** Nested user + mount namespace whose maps are `uidMap`/`gidMap` (identity lines): locks every mount. */
+  lock(uidMap: string, gidMap: string): this {
+    return this.push(K.OP.LOCK!, [this.str(uidMap), this.str(gidMap)], { step: 'lock-mounts', syscall: 'unshare' });
+  }
+  /** prctl(PR_SET_DUMPABLE). Needs a child with its own mm (spawn.cc sees the step). */
+  dumpable(on: boolean): this {
+    return this.push(K.OP.DUMPABLE!, [on ? 1 : 0], { step: 'dumpable', syscall: 'prctl' });
+  }
+  /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring. */
+  keyring(): this {
+    return this.push(K.OP.KEYRING!, [], { step: 'session-keyring', syscall: 'keyctl' });
+  }
+  /** A seccomp filter that fails ioctl TIOCSTI and TIOCLINUX with EPERM. */
+  noTiocsti(): this {
+    return this.push(K.OP.NO_TIOCSTI!, [], { step: 'no-tiocsti', syscall: 'seccomp' });
   }
   /** `pairs`: [target, source] fd pairs; every other fd is closed. */
   fds(pairs: ReadonlyArray<readonly [number, number]>): this {
@@ -126,8 +143,9 @@ export class PlanBuilder {
   mkdir(path: string, mode: number, step: string): this {
     return this.push(K.OP.MKDIR!, [this.str(path), mode], { step, syscall: 'mkdirat', path });
   }
-  pivot(): this {
-    return this.push(K.OP.PIVOT!, [], { step: 'pivot_root', syscall: 'pivot_root', path: '/' });
+  /** `keepProc`: keep an fd on the child's /proc/PID for a later {@link lock}. */
+  pivot(keepProc = false): this {
+    return this.push(K.OP.PIVOT!, [keepProc ? 1 : 0], { step: 'pivot_root', syscall: 'pivot_root', path: '/' });
   }
 
   build(): SerializedPlan {

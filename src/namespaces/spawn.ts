@@ -16,11 +16,15 @@ import { openNamespace, type Namespace } from './namespace.js';
 import { checkSpawn, type SpawnOptions, type TimeOffsets } from './options.js';
 import { PlanBuilder } from './plan.js';
 import { prepareStdio, releaseStdio, wrapEnd } from './stdio.js';
+import { claimIdRange, type IdRange } from './idrange.js';
+import { withNamespaces } from './thread.js';
+import { fsopen, type DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, kFd } from './types.js';
 
 /** Which syscall of a filesystem step failed (csrc/plan.h SysId). */
 const SYSCALL_OF: Readonly<Record<number, string>> = {
   1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write', 12: 'move_mount',
+  13: 'clone3', 14: 'unshare', 15: 'seccomp', 16: 'keyctl', 17: 'fchdir',
 };
 
 /** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
@@ -43,6 +47,38 @@ function userns(plan: PlanBuilder, maps: ResolvedMaps): void {
     plan.setgid(maps.switchGid);
   }
   if (maps.switchUid !== undefined) plan.setuid(maps.switchUid);
+}
+
+/** uid_map text of a nested user namespace that keeps every id of its parent: `inside inside count`. */
+function identityMap(text: string): string {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [inside, , count] = line.trim().split(/\s+/);
+      return `${inside} ${inside} ${count}\n`;
+    })
+    .join('');
+}
+
+/**
+ * A read-only sysfs of a joined network namespace, made here (sysfs shows the network
+ * namespace of whoever creates it, and the child's user namespace may not own that one), or
+ * undefined when this process cannot: the container then gets an empty /sys, never the host's.
+ */
+function joinedSysfs(net: Namespace): DetachedMount | undefined {
+  try {
+    return withNamespaces(net, () => {
+      const ctx = fsopen('sysfs');
+      try {
+        return ctx.create().mount({ attrs: ['rdonly', 'nosuid', 'nodev', 'noexec'] });
+      } finally {
+        ctx.close();
+      }
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -92,7 +128,13 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   const opened: Namespace[] = [];
   let prepared: ReturnType<typeof prepareStdio> | undefined;
   let cgroupFd = -1;
+  let range: IdRange | undefined;
+  let sysfs: DetachedMount | undefined;
   try {
+    if (c.maps?.auto) {
+      range = claimIdRange();
+      c.maps.uidMap = c.maps.gidMap = `0 ${range.base} ${range.count}\n`;
+    }
     if (c.cgroup) {
       // The cgroup's directory, for clone_args.cgroup; closed once clone3 has used it.
       try {
@@ -112,6 +154,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       plan.cloneFlags = newFlags;
       if (c.newNs.has('user')) userns(plan, c.maps!);
     } else {
+      // Whatever runs inside the joined namespaces before execve is a copy of this process:
+      // non-dumpable first (as runc's nsexec), so nothing in the container can ptrace it,
+      // read its memory, environment or /proc/PID/exe, or take its fds with pidfd_getfd(2).
+      // The flag belongs to the mm, so the child gets its own (spawn.cc sees this step).
+      plan.dumpable(false);
       for (const t of NAMESPACE_TYPES) {
         const j = c.join.get(t);
         if (j === undefined) continue;
@@ -137,15 +184,25 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
+    // Mounts are locked when the command gets a user namespace of its own below the one
+    // that made them (child_lock.cc); a joined user namespace's maps are not ours to copy.
+    const lock = c.container !== null && c.maps !== null && o.lockMounts !== false;
     if (c.container) {
       const idmapSources: string[] = [];
+      const joinedNet = c.join.get('net');
+      if (joinedNet !== undefined && c.container.rootfs !== undefined && c.container.defaultMounts !== false) {
+        sysfs = joinedSysfs(typeof joinedNet === 'number' ? opened.find((n) => n.type === 'net')! : joinedNet);
+      }
       addContainerSteps(plan, c.container, {
         idmapSources,
         newUser: c.newNs.has('user') || c.join.has('user'),
         newPid: c.newNs.has('pid'),
         newNet: c.newNs.has('net'),
+        joinedNet: joinedNet !== undefined,
+        sysfsFd: sysfs?.[kFd],
         newIpc: c.newNs.has('ipc'),
         root: process.geteuid!() === 0,
+        lock,
       });
       if (idmapSources.length > 0) {
         if (!c.maps || !c.newNs.has('user')) throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");
@@ -153,12 +210,21 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         c.maps.idmapSources = idmapSources;
       }
     }
-    if (o.cwd !== undefined) plan.chdir(o.cwd);
+    if (lock) plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
+    // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
+    // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
+    // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.
+    const sandbox = c.newNs.has('user') || c.join.has('user') || c.container !== null;
+    if (sandbox && o.noNewSessionKeyring !== true) plan.keyring();
+    if (sandbox && (c.newNs.has('user') || c.join.has('user') || process.geteuid!() === 0)) plan.noTiocsti();
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
     prepared = prepareStdio(c.stdio);
     plan.fds(prepared.pairs);
+    // After every inherited fd is closed, and inside the new root: a cwd such as
+    // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
+    if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null);
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? !o.detached) plan.pdeathsig(9);
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
@@ -184,6 +250,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       const end = prepared.parentEnds.get(i);
       stdio.push(end ? wrapEnd(end.fd, end.readable) : null);
     }
+    // The id block stays claimed until the child has exited (released in onExit).
+    const claimed = range;
+    range = undefined;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     let child: NsboxChild;
@@ -193,6 +262,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         pidfd: r.pidfd,
         stdio,
         onExit: () => {
+          claimed?.release();
           if (timer) clearTimeout(timer);
           if (onAbort) o.signal!.removeEventListener('abort', onAbort);
         },
@@ -210,8 +280,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     return child;
   } catch (err) {
     if (prepared) releaseStdio(prepared, true);
+    range?.release();
     throw err;
   } finally {
+    sysfs?.close();
     for (const ns of opened) ns.close();
     if (cgroupFd >= 0) closeSync(cgroupFd);
   }

@@ -1,0 +1,192 @@
+// Containment steps of the spawn plan (plan.h OP_LOCK .. OP_NO_TIOCSTI), run by the child with
+// the rules of child.cc: raw syscalls, no allocation, stack buffers only.
+//
+// OP_LOCK is how the masks, read-only paths, read-only volumes and the read-only root are
+// made impossible to undo from inside, whatever capabilities the command holds: every mount
+// of the container was made in the setup's user namespace U1; the child now enters a new user
+// namespace U2 (a child of U1) together with a new mount namespace. The kernel copies the
+// tree into a mount namespace owned by a less privileged user namespace and marks every mount
+// MNT_LOCKED, with its read-only/nosuid/nodev/noexec flags locked too (mount_namespaces(7),
+// "Restrictions on mount namespaces"): umount(2) of one is EINVAL, a remount that clears
+// MS_RDONLY is EPERM, and a fresh procfs/sysfs is refused while a locked mask hides part of
+// the existing one. LXC builds its containers the same way.
+//
+// U2's maps are written by a short-lived helper process that stays in U1, where it holds
+// CAP_SETUID/CAP_SETGID (user_namespaces(7): the writer must be in the target's parent user
+// namespace). The maps are the identity of U1's ids, so the command keeps the ids it had.
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "child_lock.h"
+#include "plan.h"
+#include "rawsys.h"
+
+namespace nsbox {
+namespace {
+
+using raw::sc;
+
+constexpr unsigned long kHelperStack = 64 * 1024;
+
+struct LockArgs {
+  int rd;           // the pipe's read end: one byte when the child has its new user namespace
+  int wr;           // its write end (the helper closes its copy)
+  int procfd;       // the child's /proc/PID directory
+  const char* uid;  // "inside inside count\n..." lines
+  const char* gid;
+};
+
+long WriteAt(int dirfd, const char* name, const char* text) {
+  long fd = sc(__NR_openat, dirfd, name, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  size_t len = 0;
+  while (text[len]) len++;
+  long r;
+  do {
+    r = sc(__NR_write, fd, text, len);
+  } while (r == -EINTR);
+  sc(__NR_close, fd);
+  if (r < 0) return r;
+  return (size_t)r == len ? 0 : -EIO;
+}
+
+// The helper: waits for the go, writes the child's uid_map and gid_map, exits with 0 or the
+// errno. It shares the child's memory (CLONE_VM) and runs on its own small stack.
+int LockHelper(void* arg) {
+  const LockArgs* a = static_cast<const LockArgs*>(arg);
+  sc(__NR_close, a->wr);
+  char go = 0;
+  long r;
+  do {
+    r = sc(__NR_read, a->rd, &go, 1);
+  } while (r == -EINTR);
+  if (r != 1) return ECANCELED;  // the child failed to unshare and closed the pipe
+  if ((r = WriteAt(a->procfd, "uid_map", a->uid)) < 0) return (int)-r;
+  if ((r = WriteAt(a->procfd, "gid_map", a->gid)) < 0) return (int)-r;
+  return 0;
+}
+
+long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
+  *sysid = SYS_OPENAT;
+  if (ctx->procfd < 0) return -EBADF;  // OP_PIVOT keeps it; a plan without one is malformed
+  int p[2];
+  long r = sc(__NR_pipe2, p, O_CLOEXEC);
+  if (r < 0) return r;
+  LockArgs args = {p[0], p[1], ctx->procfd, s.str, s.str2};
+  struct clone_args ca = {};
+  ca.flags = CLONE_VM;
+  ca.exit_signal = 0;  // reaped below with __WALL; no SIGCHLD for the command to inherit
+  ca.stack = (uint64_t)(uintptr_t)(ctx->helper_stack - kHelperStack);
+  ca.stack_size = kHelperStack;
+  *sysid = SYS_CLONE3;
+  long helper = nsbox_clone3(&ca, sizeof ca, LockHelper, &args);
+  if (helper < 0) {
+    sc(__NR_close, p[0]);
+    sc(__NR_close, p[1]);
+    return helper;
+  }
+  sc(__NR_close, p[0]);
+  *sysid = SYS_UNSHARE;
+  long u = sc(__NR_unshare, CLONE_NEWUSER | CLONE_NEWNS);
+  if (u == 0) {
+    char go = 1;
+    do {
+      r = sc(__NR_write, p[1], &go, 1);
+    } while (r == -EINTR);
+  }
+  sc(__NR_close, p[1]);  // without the byte: EOF, the helper leaves
+  siginfo_t info;
+  do {
+    r = sc(__NR_waitid, P_PID, helper, &info, WEXITED | __WALL, 0);
+  } while (r == -EINTR);
+  sc(__NR_close, ctx->procfd);
+  ctx->procfd = -1;
+  if (u < 0) return u;
+  if (r < 0) return r;
+  *sysid = SYS_WRITE;
+  if (info.si_code != CLD_EXITED) return -EINTR;
+  return info.si_status ? -(long)info.si_status : 0;
+}
+
+#define LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
+#define JEQ(k, t, f) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define RET(k) BPF_STMT(BPF_RET | BPF_K, (k))
+constexpr unsigned kArch = 4, kNr = 0, kArg1Lo = 24;  // struct seccomp_data, little endian
+constexpr unsigned kTiocsti = 0x5412, kTioclinux = 0x541C;
+
+// ioctl(fd, TIOCSTI) pushes bytes into a terminal's input queue: a command that shares the
+// caller's terminal could type commands into the caller's shell once it exits (CVE-2017-5226,
+// bubblewrap). TIOCLINUX can do the same on a virtual console. Both fail with EPERM; ioctl's
+// command is an unsigned int, so only the low 32 bits of the argument are compared (Docker's
+// profile once compared 64). Every syscall ABI of the machine is covered: x86_64, x32
+// (ioctl is 514 | __X32_SYSCALL_BIT) and i386 through int 0x80; aarch64 and 32-bit arm.
+long NoTiocsti(int* sysid) {
+#if defined(__x86_64__)
+  struct sock_filter f[] = {
+      LD(kArch),
+      JEQ(AUDIT_ARCH_X86_64, 0, 3),
+      LD(kNr),
+      JEQ(16, 4, 0),
+      JEQ(0x40000000 | 514, 3, 7),
+      JEQ(AUDIT_ARCH_I386, 0, 6),
+      LD(kNr),
+      JEQ(54, 0, 4),
+      LD(kArg1Lo),
+      JEQ(kTiocsti, 1, 0),
+      JEQ(kTioclinux, 0, 1),
+      RET(SECCOMP_RET_ERRNO | EPERM),
+      RET(SECCOMP_RET_ALLOW),
+  };
+#elif defined(__aarch64__)
+  struct sock_filter f[] = {
+      LD(kArch),
+      JEQ(AUDIT_ARCH_AARCH64, 0, 2),
+      LD(kNr),
+      JEQ(29, 3, 7),
+      JEQ(AUDIT_ARCH_ARM, 0, 6),
+      LD(kNr),
+      JEQ(54, 0, 4),
+      LD(kArg1Lo),
+      JEQ(kTiocsti, 1, 0),
+      JEQ(kTioclinux, 0, 1),
+      RET(SECCOMP_RET_ERRNO | EPERM),
+      RET(SECCOMP_RET_ALLOW),
+  };
+#endif
+  struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+  *sysid = SYS_SECCOMP;
+  return sc(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+}  // namespace
+
+long RunLockStep(ChildCtx* ctx, const Step& s, int* sysid) {
+  *sysid = SYS_STEP;
+  switch (s.op) {
+    case OP_LOCK:
+      return Lock(ctx, s, sysid);
+    case OP_DUMPABLE:
+      return sc(__NR_prctl, PR_SET_DUMPABLE, s.a ? 1 : 0, 0, 0, 0);
+    case OP_KEYRING: {
+      // A new anonymous session keyring (keyrings(7)): the caller's session keyring, and the
+      // keys a login session put in it, are not reachable from inside.
+      *sysid = SYS_KEYCTL;
+      long r = sc(__NR_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0);
+      return r < 0 ? r : 0;
+    }
+    case OP_NO_TIOCSTI:
+      return NoTiocsti(sysid);
+  }
+  return -EINVAL;
+}
+
+}  // namespace nsbox

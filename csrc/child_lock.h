@@ -1,0 +1,10 @@
+// Containment steps of the spawn plan, run in the child (see child_lock.cc).
+#pragma once
+#include "child.h"
+
+namespace nsbox {
+
+// Runs one OP_LOCK..OP_NO_TIOCSTI step; returns 0 or -errno and sets *sysid (plan.h SysId).
+long RunLockStep(ChildCtx* ctx, const Step& s, int* sysid);
+
+}  // namespace nsbox

@@ -1,0 +1,84 @@
+/**
+ * The host ids of a root caller's sandboxes. When root creates a user namespace without
+ * giving maps, the sandbox's ids 0..65535 map to a block of 65,536 host ids that no other
+ * live nsbox sandbox on the host holds (podman's `--userns=auto`, systemd-nspawn's
+ * `--private-users=pick`): root inside is an unprivileged, unshared uid outside, so no owner
+ * check on a host object (files, sysctls, cgroups, keys, signals) passes by accident.
+ *
+ * A block is claimed with flock(2) on `/run/nsbox/idmap/<block>`, held by an fd of the
+ * spawning process (O_CLOEXEC, never seen by the child) until the child has exited; a crash
+ * releases it with the process. Blocks that overlap a range in /etc/subuid or /etc/subgid
+ * are never used.
+ * @module
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { nsboxError } from '../errors.js';
+import { native } from '../native.js';
+
+/** First host id of the pool (0x70000000): above systemd-nspawn's and useradd's ranges. */
+export const AUTO_ID_FIRST = 0x7000_0000;
+/** Ids per sandbox: a full 16-bit range, as podman and systemd give a container. */
+export const AUTO_ID_COUNT = 65_536;
+/** Blocks in the pool (the last ends at 0x7fff0000, below 2^31). */
+export const AUTO_ID_BLOCKS = 4095;
+const LOCK_DIR = '/run/nsbox/idmap';
+
+/** A claimed block of host ids. */
+export interface IdRange {
+  /** First host id. */
+  readonly base: number;
+  /** Number of ids. */
+  readonly count: number;
+  /** Releases the claim (idempotent). */
+  release(): void;
+}
+
+let reserved: Array<[number, number]> | undefined;
+/** The [first, end) host id ranges of /etc/subuid and /etc/subgid. Read once. */
+function subidRanges(): Array<[number, number]> {
+  if (reserved) return reserved;
+  reserved = [];
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const [, first, count] = line.split(':');
+      if (first !== undefined && count !== undefined && /^\d+$/.test(first) && /^\d+$/.test(count)) {
+        reserved.push([Number(first), Number(first) + Number(count)]);
+      }
+    }
+  }
+  return reserved;
+}
+
+/**
+ * Claims a free block of {@link AUTO_ID_COUNT} host ids for one sandbox. Root only.
+ * @throws `ERR_NSBOX_NO_ID_RANGE` when every block is held; SysError from open/flock.
+ */
+export function claimIdRange(): IdRange {
+  mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+  const start = randomInt(AUTO_ID_BLOCKS);
+  for (let i = 0; i < AUTO_ID_BLOCKS; i++) {
+    const block = (start + i) % AUTO_ID_BLOCKS;
+    const base = AUTO_ID_FIRST + block * AUTO_ID_COUNT;
+    if (subidRanges().some(([a, b]) => base < b && a < base + AUTO_ID_COUNT)) continue;
+    const fd = native.lockFile(`${LOCK_DIR}/${block}`);
+    if (fd < 0) continue;
+    let held = true;
+    return {
+      base,
+      count: AUTO_ID_COUNT,
+      release() {
+        if (!held) return;
+        held = false;
+        native.close(fd);
+      },
+    };
+  }
+  throw nsboxError('ERR_NSBOX_NO_ID_RANGE', `every one of the ${AUTO_ID_BLOCKS} uid ranges nsbox gives sandboxes is in use (${LOCK_DIR})`);
+}
