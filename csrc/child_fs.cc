@@ -272,7 +272,10 @@ long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
       if (parent >= 0) {
         *sysid = SYS_MKNODAT;
         unsigned dev = (unsigned)(((s.c & 0xfff) << 8) | (s.d & 0xff) | ((s.d & ~0xff) << 12));
+        // The mode exactly as given (0666 for /dev/null…): not filtered by Node's umask.
+        long old = sc(__NR_umask, 0);
         r = sc(__NR_mknodat, parent, buf + slash + 1, (unsigned)s.a, dev);
+        sc(__NR_umask, old);
         if (r == -EEXIST) r = 0;
         sc(__NR_close, parent);
       } else {

@@ -49,6 +49,10 @@ function userns(plan: PlanBuilder, maps: ResolvedMaps): void {
   if (maps.switchUid !== undefined) plan.setuid(maps.switchUid);
 }
 
+function hasIdmap(o: { mounts?: ReadonlyArray<{ type: string; idmap?: boolean }> }): boolean {
+  return (o.mounts ?? []).some((m) => m.type === 'bind' && m.idmap === true);
+}
+
 /** uid_map text of a nested user namespace that keeps every id of its parent: `inside inside count`. */
 function identityMap(text: string): string {
   return text
@@ -148,11 +152,20 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // owned by a joined user namespace as unshare(1) after nsenter(1) would make it.
     // A time namespace with offsets is made by unshare(2): the offsets can only be written
     // before a process enters it, which the child then does at execve(2) (time_namespaces(7)).
+    //
+    // Root building a container with an id block (the default): the root is built by real
+    // root in the new mount namespace, and the user namespace comes last, with the lock
+    // (child_lock.cc), so the command is the block's root with every mount locked and no
+    // capability over any other namespace. Otherwise the user namespace comes first, and a
+    // nested one locks the mounts its root made.
+    const rootFlow = c.container !== null && c.maps?.auto === true && o.lockMounts !== false && !hasIdmap(c.container);
+    const lock = c.container !== null && c.maps !== null && o.lockMounts !== false && (rootFlow || c.join.size === 0);
     const offsets = o.timeOffsets !== undefined;
-    const newFlags = [...c.newNs].reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
+    const newFlags = [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
+    const newUser = c.newNs.has('user') && !rootFlow;
     if (c.join.size === 0) {
       plan.cloneFlags = newFlags;
-      if (c.newNs.has('user')) userns(plan, c.maps!);
+      if (newUser) userns(plan, c.maps!);
     } else {
       // Whatever runs inside the joined namespaces before execve is a copy of this process:
       // non-dumpable first (as runc's nsexec), so nothing in the container can ptrace it,
@@ -170,7 +183,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       const forkFlags = newFlags & (K.CLONE_NEWPID | K.CLONE_NEWTIME);
       const unshareFlags = newFlags & ~forkFlags;
       if (unshareFlags) plan.unshare(unshareFlags);
-      if (c.newNs.has('user')) userns(plan, c.maps!);
+      if (newUser) userns(plan, c.maps!);
       if (forkFlags || c.join.has('pid') || c.join.has('time')) plan.fork(forkFlags);
     }
     if (offsets) {
@@ -184,22 +197,19 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
-    // Mounts are locked when the command gets a user namespace of its own below the one
-    // that made them (child_lock.cc); a joined user namespace's maps are not ours to copy.
-    const lock = c.container !== null && c.maps !== null && o.lockMounts !== false;
     if (c.container) {
       const idmapSources: string[] = [];
       const joinedNet = c.join.get('net');
-      if (joinedNet !== undefined && c.container.rootfs !== undefined && c.container.defaultMounts !== false) {
+      if (!rootFlow && joinedNet !== undefined && c.container.rootfs !== undefined && c.container.defaultMounts !== false) {
         sysfs = joinedSysfs(typeof joinedNet === 'number' ? opened.find((n) => n.type === 'net')! : joinedNet);
       }
       addContainerSteps(plan, c.container, {
         idmapSources,
-        newUser: c.newNs.has('user') || c.join.has('user'),
+        newUser: newUser || c.join.has('user'),
         newPid: c.newNs.has('pid'),
         newNet: c.newNs.has('net'),
         joinedNet: joinedNet !== undefined,
-        sysfsFd: sysfs?.[kFd],
+        sysfsFd: rootFlow ? undefined : sysfs?.[kFd],
         newIpc: c.newNs.has('ipc'),
         root: process.geteuid!() === 0,
         lock,
@@ -210,7 +220,13 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         c.maps.idmapSources = idmapSources;
       }
     }
-    if (lock) plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
+    if (rootFlow) {
+      // The block's maps, written by the helper; then become the block's root.
+      plan.lock(c.maps!.uidMap, c.maps!.gidMap);
+      plan.setgroups([]);
+      plan.setgid(0);
+      plan.setuid(0);
+    } else if (lock) plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.
