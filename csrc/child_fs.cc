@@ -255,7 +255,16 @@ long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
     case OP_MKDIR: {
       long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
       if (root < 0) return *sysid = SYS_OPENAT, root;
-      return EnsureIn((int)root, s.str2, false, sysid);
+      long r = EnsureIn((int)root, s.str2, false, sysid);
+      if (r < 0 || s.c < 0) return r;
+      // An owner (c = uid, d = gid): the throw-away upper of an id block's overlay root,
+      // so the container's root owns its "/" as it would a fresh image's.
+      long fd = OpenIn((int)root, s.str2, O_PATH | O_DIRECTORY);
+      if (fd < 0) return *sysid = SYS_OPENAT2, fd;
+      *sysid = SYS_STEP;
+      r = sc(__NR_fchownat, fd, "", s.c, s.d, AT_EMPTY_PATH);
+      sc(__NR_close, fd);
+      return r;
     }
     case OP_MKNOD: {
       long root = OpenRoot(ctx, true);

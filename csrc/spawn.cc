@@ -177,8 +177,10 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
         s.a = a[0];
         break;
       case OP_MKDIR:
-        if (nargs != 2 || !(s.str2 = str(a[0]))) return "bad mkdir";
+        if ((nargs != 2 && nargs != 4) || !(s.str2 = str(a[0]))) return "bad mkdir";
         s.b = a[1];
+        s.c = nargs == 4 ? a[2] : -1;
+        s.d = nargs == 4 ? a[3] : -1;
         break;
       default:
         return "unknown op";

@@ -103,6 +103,8 @@ export interface ContainerContext {
   root: boolean;
   /** OP_LOCK follows the pivot: keep the fd it needs. */
   lock?: boolean;
+  /** The host uid (and gid) the container's root will be: owner of a throw-away overlay upper. */
+  rootOwner?: number | undefined;
 }
 
 const M = K.PLAN_MOUNT;
@@ -215,10 +217,12 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
 }
 
 const host = (p: string) => `/oldroot${p === '/' ? '' : p}`;
+/** tmpfs options that give a fresh tmpfs to the container's root when it is an id block's. */
+const owned = (ctx: ContainerContext) => (ctx.rootOwner === undefined ? '' : `,uid=${ctx.rootOwner},gid=${ctx.rootOwner}`);
 
 function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext): void {
   if (rootfs === 'host') {
-    plan.mount('tmpfs', '/newroot', 'tmpfs', NOSUID | NODEV, 'mode=0755', 0, 'rootfs');
+    plan.mount('tmpfs', '/newroot', 'tmpfs', NOSUID | NODEV, `mode=0755${owned(ctx)}`, 0, 'rootfs');
     for (const e of hostSystemDirs()) {
       if (e.link !== undefined) plan.symlink(e.link, `/${e.name}`, 'rootfs');
       else plan.mount(host(`/${e.name}`), `/${e.name}`, null, BIND_REC, null, IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE, 'rootfs', `/${e.name}`);
@@ -240,7 +244,7 @@ function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext)
   } else {
     // Throw-away upper: a tmpfs of the base, gone when the container's mount namespace is.
     plan.mount('tmpfs', '/overlay', 'tmpfs', NOSUID | NODEV, 'mode=0755', M.MNT_MKDIR, 'rootfs');
-    plan.mkdir('/overlay/upper', 0, 'rootfs');
+    plan.mkdir('/overlay/upper', 0, 'rootfs', ctx.rootOwner);
     plan.mkdir('/overlay/work', 0, 'rootfs');
     upper = '/overlay/upper';
     work = '/overlay/work';
@@ -282,7 +286,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
         break;
       }
       case 'tmpfs': {
-        const opts = [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : ''].filter(Boolean).join(',');
+        const opts = [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : ''].filter(Boolean).join(',') + owned(ctx);
         plan.mount('tmpfs', m.target, 'tmpfs', NOSUID | NODEV | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
         break;
       }

@@ -140,8 +140,10 @@ export class PlanBuilder {
   propagation(flag: number): this {
     return this.push(K.OP.PROPAGATION!, [flag], { step: 'propagation', syscall: 'mount', path: '/' });
   }
-  mkdir(path: string, mode: number, step: string): this {
-    return this.push(K.OP.MKDIR!, [this.str(path), mode], { step, syscall: 'mkdirat', path });
+  /** mkdir -p; with `owner`, the last directory is then chowned to that host uid and gid. */
+  mkdir(path: string, mode: number, step: string, owner?: number): this {
+    const args = [this.str(path), mode, ...(owner === undefined ? [] : [owner | 0, owner | 0])];
+    return this.push(K.OP.MKDIR!, args, { step, syscall: owner === undefined ? 'mkdirat' : 'fchownat', path });
   }
   /** `keepProc`: keep an fd on the child's /proc/PID for a later {@link lock}. */
   pivot(keepProc = false): this {

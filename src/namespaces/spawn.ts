@@ -180,6 +180,14 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         else ns = j;
         plan.setns(ns[kFd], CLONE_FLAG[t], t);
       }
+      if (c.join.has('user')) {
+        // Become the joined user namespace's root, as nsenter(1) does: the caller's own ids
+        // may not be mapped there (a root caller's never are in an id block), and an unmapped
+        // uid cannot create files; root's supplementary groups are dropped with them.
+        if (process.geteuid!() === 0) plan.setgroups([]);
+        plan.setgid(0);
+        plan.setuid(0);
+      }
       const forkFlags = newFlags & (K.CLONE_NEWPID | K.CLONE_NEWTIME);
       const unshareFlags = newFlags & ~forkFlags;
       if (unshareFlags) plan.unshare(unshareFlags);
@@ -213,6 +221,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         newIpc: c.newNs.has('ipc'),
         root: process.geteuid!() === 0,
         lock,
+        rootOwner: rootFlow ? range!.base : undefined,
       });
       if (idmapSources.length > 0) {
         if (!c.maps || !c.newNs.has('user')) throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");

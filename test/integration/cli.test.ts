@@ -1,7 +1,7 @@
 // The `nsbox` command as a real process (node dist/cli.js): output, exit status, stdio,
 // signals and joins, witnessed from outside through /proc.
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,14 +174,24 @@ describe('nsbox run: options reach the command', () => {
     '--map-uid/--map-gid (multi-range), --uid, --gid, --groups',
     async () => {
       const [su, sg] = [subStart('/etc/subuid'), subStart('/etc/subgid')];
-      const r = await nsbox([
-        'run', '--map-uid', `0:${uid}:1`, '--map-uid', `1:${su}:1000`, '--map-gid', `0:${gid}:1`, '--map-gid', `1:${sg}:1000`,
-        '--uid', '100', '--gid', '200', '--groups', '300,400', '--',
-        'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; id -G',
-      ]);
-      const norm = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
-      expect(norm).toEqual([`0 ${uid} 1`, `1 ${su} 1000`, `0 ${gid} 1`, `1 ${sg} 1000`, '100', '200', '200 300 400']);
-      expect(r.code).toBe(0);
+      const vol = mkdtempSync(join(tmpdir(), 'nsbox-cli-map-'));
+      chmodSync(vol, 0o1777);
+      try {
+        const r = await nsbox([
+          'run', '--map-uid', `0:${uid}:1`, '--map-uid', `1:${su}:1000`, '--map-gid', `0:${gid}:1`, '--map-gid', `1:${sg}:1000`,
+          '--uid', '100', '--gid', '200', '--groups', '300,400', '--volume', `${vol}:/v`, '--',
+          'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; id -G; touch /v/f',
+        ]);
+        // Inside, the command's user namespace is nested in the one with these maps (the
+        // mount lock) and keeps every id: identity lines. The host sees the real mapping.
+        const norm = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+        expect(norm).toEqual(['0 0 1', '1 1 1000', '0 0 1', '1 1 1000', '100', '200', '200 300 400']);
+        expect(r.code).toBe(0);
+        const st = statSync(join(vol, 'f'));
+        expect([st.uid, st.gid]).toEqual([su + 99, sg + 199]);
+      } finally {
+        rmSync(vol, { recursive: true, force: true });
+      }
     },
   );
 });

@@ -120,7 +120,10 @@ describe('overlay', () => {
     mkdirSync(work);
     const before = { bottom: snapshot(rootfs), top: snapshot(top) };
     try {
-      const r = await run('cat /etc/motd; echo new > /newfile; echo changed > /etc/motd; rm /bin/ls; cat /newfile', { rootfs: { layers: [rootfs, top], upper, work } });
+      // The layers and the kept upper belong to host root; as root, only a container whose
+      // root is host root (an explicit map, never the default) may write them.
+      const hostRoot = isRoot ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
+      const r = await run('cat /etc/motd; echo new > /newfile; echo changed > /etc/motd; rm /bin/ls; cat /newfile', { rootfs: { layers: [rootfs, top], upper, work }, ...hostRoot });
       expect(r.stdout).toBe('from top\nnew\n');
       expect(readFileSync(join(upper, 'newfile'), 'utf8')).toBe('new\n');
       expect(readFileSync(join(upper, 'etc/motd'), 'utf8')).toBe('changed\n');

@@ -118,9 +118,20 @@ describe('uid and gid maps', () => {
   const maps = 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g';
   const norm = (s: string) => s.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
 
-  usernsTest('default: the caller becomes root inside, one id each', async () => {
+  usernsTest('default: an unprivileged caller becomes root inside, one id each; root gets a block of 65536 unprivileged host ids', async () => {
     const r = await output(sh(maps, { namespaces: ['user'] }));
-    expect(norm(r.stdout)).toEqual([`0 ${uid} 1`, `0 ${gid} 1`, isRoot ? 'allow' : 'deny', '0', '0']);
+    const lines = norm(r.stdout);
+    if (!isRoot) {
+      expect(lines).toEqual([`0 ${uid} 1`, `0 ${gid} 1`, 'deny', '0', '0']);
+      return;
+    }
+    // Root: never host root inside. ids 0-65535 map to a block of the pool (idrange.ts).
+    const [u, g] = [lines[0]!.split(' ').map(Number), lines[1]!.split(' ').map(Number)];
+    expect(u[0]).toBe(0);
+    expect(u[2]).toBe(65536);
+    expect(u[1]! >= 0x70000000 && u[1]! < 0x7fff0000 && u[1]! % 65536 === 0).toBe(true);
+    expect(g).toEqual(u);
+    expect(lines.slice(2)).toEqual(['allow', '0', '0']);
   });
 
   testIf(!isRoot && canUserns, 'runs as an unprivileged user only')('an unprivileged single mapping has setgroups denied, and groups cannot be set', async () => {
