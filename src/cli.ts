@@ -113,6 +113,7 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
       ...run.tmpfs.map((t) => ({ type: 'tmpfs' as const, target: t })),
     ];
     if (run.readOnly) o.readOnlyRoot = true;
+    if (!run.lockMounts) o.lockMounts = false;
   }
   if (run.timeout !== undefined) {
     o.timeout = run.timeout;

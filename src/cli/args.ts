@@ -16,7 +16,7 @@ export const DEFAULT_VETH = '10.200.0.2/30';
 export type OptionName =
   | 'namespaces' | 'share' | 'join' | 'hostname' | 'domainname' | 'uid' | 'gid' | 'groups' | 'map-uid' | 'map-gid'
   | 'env' | 'unsetenv' | 'clearenv' | 'cwd' | 'argv0' | 'die-with-parent' | 'no-die-with-parent' | 'new-session'
-  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'net' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
+  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'no-lock-mounts' | 'net' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
   | 'help' | 'version';
 
 /** One row of the option table. */
@@ -59,6 +59,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'volume', value: 'SRC:DST[:ro]', repeatable: true, help: 'Bind the host path SRC to DST inside, read-write or read-only (ro).' },
   { name: 'tmpfs', value: 'DST', repeatable: true, help: 'Mount a fresh tmpfs on DST inside.' },
   { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
+  { name: 'no-lock-mounts', help: "Do not lock the container's mounts. By default COMMAND runs in a user and mount namespace nested in the ones that built its root, so the kernel locks every mount: masks, read-only paths, ':ro' volumes and --read-only cannot be undone from inside, and COMMAND has no capabilities over its network, uts and ipc namespaces. With this flag it gets them, and can unmount or remount everything made for it: for trusted commands only." },
   { name: 'net', value: 'none|host|veth[:ADDR/PREFIX]', help: `Networking. 'none': a new network namespace with only lo, up. 'host': the host's (as --share net). 'veth': a new one joined to the host by a veth pair: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end. 'none' and 'veth' need root; without --net a new network namespace has lo down.` },
   { name: 'memory', value: 'SIZE', help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards." },
   { name: 'pids', value: 'N', help: 'Run the command in a new cgroup v2 with pids.max N (processes and threads).' },
@@ -113,6 +114,8 @@ export interface RunArgs {
   /** --tmpfs targets, in order. */
   tmpfs: string[];
   readOnly: boolean;
+  /** False with --no-lock-mounts. */
+  lockMounts: boolean;
   /** --memory: memory.max as given ('64M'). */
   memory?: string;
   /** --pids: pids.max. */
@@ -208,7 +211,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const gidMap: IdMapping[] = [];
   const env: EnvOp[] = [];
   const r: Omit<RunArgs, 'command' | 'args' | 'namespaces' | 'join' | 'env'> = {
-    clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false,
+    clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false, lockMounts: true,
   };
   const seen = new Set<OptionName>();
 
@@ -333,6 +336,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
       case 'read-only':
         r.readOnly = true;
         break;
+      case 'no-lock-mounts':
+        r.lockMounts = false;
+        break;
       case 'memory':
         if (!/^\d+[kKmMgGtT]?$/.test(v)) throw new UsageError(`${opt}: '${v}' is not a size (bytes, or with K, M, G, T: 64M)`);
         r.memory = v;
@@ -424,7 +430,10 @@ export function helpText(): string {
 
 Runs COMMAND in new and/or joined Linux namespaces, as unshare(1) and bwrap(1) do, with
 stdin, stdout and stderr passed through. Without root, nsbox makes a user namespace first
-and maps your uid and gid to 0 inside it.
+and maps your uid and gid to 0 inside it. As root, ids 0-65535 inside map to a block of
+65536 unprivileged host ids of their own (never host root, unless --map-uid 0:0:N says so).
+The container's mounts are locked against COMMAND (see --no-lock-mounts), it gets a new
+session keyring, and ioctl TIOCSTI/TIOCLINUX on a terminal fail with EPERM.
 
 Options:
 ${opts}

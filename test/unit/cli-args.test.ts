@@ -14,7 +14,7 @@ describe('nsbox run: command and defaults', () => {
     const r = run('--', 'sh', '-c', 'echo hi');
     expect(r).toEqual({
       command: 'sh', args: ['-c', 'echo hi'], namespaces: [...DEFAULT_NAMESPACES], join: [], env: [],
-      clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false,
+      clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false, lockMounts: true,
     });
     expect(DEFAULT_NAMESPACES).toEqual(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']);
   });
@@ -46,6 +46,8 @@ describe('nsbox run: filesystem options', () => {
     expect(r.tmpfs).toEqual(['/t']);
     expect(r.readOnly).toBe(true);
     expect(run('--rootfs', 'host', 'sh').rootfs).toBe('host');
+    expect(r.lockMounts).toBe(true);
+    expect(run('--no-lock-mounts', 'sh').lockMounts).toBe(false);
   });
   test.each([
     [['--rootfs', 'rel'], /absolute/],
