@@ -36,6 +36,11 @@ function canary() {
   return { dir, secret, rel: relative('/', join(dir, 'secret')) };
 }
 
+/** Adds a key to the box's own user keyring and prints PROBEKEY=<serial>: content for /proc/keys. */
+const PROBE_KEY = `${PY_LIBC}
+ADD_KEY = 217 if arm else 248
+print('PROBEKEY=%d' % sc(ADD_KEY, b'user', b'nsbox-probe', b'x', 1, -4))`;
+
 /** An fd of this process on the host's `/`, closed afterwards. */
 function hostRootFd(): number {
   const fd = openSync('/', 'r');
@@ -57,29 +62,43 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
   });
 
   // 3. The masks over /proc/keys and /proc/timer_list are binds in the box's user namespace.
-  mode.test('3. umount /proc/keys and /proc/timer_list: the masks stay (both read empty)', async () => {
+  mode.test('3. umount /proc/keys and /proc/timer_list: the masks stay (char devices, both read empty)', async () => {
     const rootfs = makeRootfs();
-    expect(readFileSync('/proc/timer_list', 'utf8').length, "the host's timer_list has content").toBeGreaterThan(0);
-    const r = await box(mode, rootfs, 'umount /proc/keys; umount /proc/timer_list; echo TL=$(cat /proc/timer_list | wc -c); echo KEYS=$(cat /proc/keys | wc -c)');
-    expect(r.stdout).toMatch(/^TL=\d+$/m); // the reads ran
-    expect(r.stdout).toMatch(/^TL=0$/m);
-    expect(r.stdout).toMatch(/^KEYS=0$/m);
-  });
-
-  // 3. A fresh procfs, mounted from a nested namespace, must not show what the masks hide.
-  mode.test('3. a fresh procfs in a nested pid+mount namespace fails to mount or shows timer_list masked', async () => {
-    const rootfs = makeRootfs();
-    const d = `/tmp/p-${uniq()}`;
+    if (isRoot) expect(readFileSync('/proc/timer_list', 'utf8').length, "the host's timer_list has content").toBeGreaterThan(0);
     const r = await box(
       mode,
       rootfs,
-      `mkdir -p ${d}
-       unshare -p -f -m sh -c 'mount -t proc proc ${d} && echo MOUNTED1 && echo TL1=$(cat ${d}/timer_list | wc -c)'
-       unshare -U -r -p -f -m --mount-proc sh -c 'echo NESTED2; echo TL2=$(cat /proc/timer_list | wc -c)'
-       echo DONE`,
+      `${py(PROBE_KEY)}; umount /proc/keys; umount /proc/timer_list
+       [ -c /proc/keys ] && echo KEYS_MASKED; [ -c /proc/timer_list ] && echo TL_MASKED
+       echo KEYS=$(cat /proc/keys | wc -c) TL=$(cat /proc/timer_list | wc -c)`,
+      { python: true },
     );
+    expect(r.stdout, 'positive control: a key exists for /proc/keys to show').toMatch(/^PROBEKEY=[1-9]/m);
+    expect({ masked: r.stdout.match(/\w+_MASKED/g), sizes: r.stdout.match(/^KEYS=.*$/m)?.[0] }).toEqual({
+      masked: ['KEYS_MASKED', 'TL_MASKED'],
+      sizes: 'KEYS=0 TL=0',
+    });
+  });
+
+  // 3. A fresh procfs, mounted from a nested namespace, must not show what the masks hide.
+  mode.test('3. a fresh procfs in a nested pid+mount namespace fails to mount, or shows no key and no timer_list', async () => {
+    const rootfs = makeRootfs();
+    const d = `/tmp/p-${uniq()}`;
+    const peek = (n: number, p: string) => `echo MOUNTED${n}; echo "SEEN${n}=$(grep -c nsbox-probe ${p}/keys) $(cat ${p}/timer_list | wc -c)"`;
+    const r = await box(
+      mode,
+      rootfs,
+      `${py(PROBE_KEY)}; mkdir -p ${d}
+       unshare -p -f -m sh -c '${`mount -t proc proc ${d} && { ${peek(1, d)}; }`}'
+       unshare -U -r -p -f -m sh -c '${`mount -t proc proc ${d} && { ${peek(2, d)}; }`}'
+       echo DONE`,
+      { python: true },
+    );
+    expect(r.stdout).toMatch(/^PROBEKEY=[1-9]/m); // a key for a fresh /proc/keys to show
     expect(r.stdout).toContain('DONE');
-    for (const m of r.stdout.matchAll(/^TL\d=(\d+)$/gm)) expect(m[0]).toMatch(/=0$/);
+    // Each mount that succeeded shows nothing: no key lines, an empty timer_list.
+    const seen = [...r.stdout.matchAll(/^SEEN(\d)=(.*)$/gm)].map((m) => `${m[1]}: ${m[2]}`);
+    expect(seen.filter((s) => !s.endsWith(': 0 0'))).toEqual([]);
   });
 
   // 9 (CVE-2024-21626). An fd of nsbox's own process on the host's / as the cwd.
