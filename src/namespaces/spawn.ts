@@ -172,7 +172,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       // read its memory, environment or /proc/PID/exe, or take its fds with pidfd_getfd(2).
       // The flag belongs to the mm, so the child gets its own (spawn.cc sees this step).
       plan.dumpable(false);
-      for (const t of NAMESPACE_TYPES) {
+      // Root joins the user namespace last, as nsenter(1)'s second pass does: a box's other
+      // namespaces may belong to a more privileged user namespace (the initial one, for a box
+      // root built), where only real root may enter them.
+      const order = process.geteuid!() === 0 ? [...NAMESPACE_TYPES.filter((t) => t !== 'user'), 'user' as const] : NAMESPACE_TYPES;
+      for (const t of order) {
         const j = c.join.get(t);
         if (j === undefined) continue;
         let ns: Namespace;

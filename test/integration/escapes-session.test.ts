@@ -85,7 +85,7 @@ sc(KEYCTL, INVALIDATE, kid)`;
     const hostSession = out.match(/^HOSTSESSION=(-?\d+)$/m)?.[1];
     const inside = out.match(/^SESSION=(-?\d+)$/m)?.[1];
     expect(inside, out).toBeDefined();
-    expect({ sameSessionKeyring: inside === hostSession, readSecret: out.split('CONTROL=')[1]!.includes(secret) }).toEqual({
+    expect({ sameSessionKeyring: inside === hostSession, readSecret: out.split(/^CONTROL=.*$/m)[1]!.includes(secret) }).toEqual({
       sameSessionKeyring: false,
       readSecret: false,
     });
