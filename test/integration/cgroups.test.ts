@@ -4,8 +4,8 @@
 // directly, /proc/PID/cgroup, and the processes' own behaviour.
 import { spawn as cpSpawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { Cgroup, SysError, cgroup, createCgroup, findCgroup2, spawn } from '../../src/index.js';
 import { isRoot, testIf } from '../helpers/env.js';
 import { fdCount, output } from '../helpers/proc.js';
@@ -17,6 +17,26 @@ const v1Memory = v2 !== null && !v2.controllers.includes('memory') && existsSync
 const hugetlb = v2 !== null && v2.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
 
 const name = () => `nsbox-test-${randomBytes(4).toString('hex')}`;
+
+// The test cgroups sit at the top of the v2 tree: hugetlb must be enabled in its root's
+// subtree_control for them to use it. On a fresh host it may not be; enable it for the suite
+// and put the root back as it was afterwards (this is the v2 tree, never a v1 hierarchy).
+let enabledHugetlb = false;
+beforeAll(() => {
+  if (!canWrite || !hugetlb) return;
+  const file = `${v2!.mountPoint}/cgroup.subtree_control`;
+  if (readFileSync(file, 'utf8').split(/\s+/).includes('hugetlb')) return;
+  writeFileSync(file, '+hugetlb');
+  enabledHugetlb = true;
+});
+afterAll(() => {
+  if (!enabledHugetlb) return;
+  try {
+    writeFileSync(`${v2!.mountPoint}/cgroup.subtree_control`, '-hugetlb');
+  } catch {
+    // another suite's cgroup still uses it: leave it enabled
+  }
+});
 let parent: Cgroup;
 const started: ChildProcess[] = [];
 
