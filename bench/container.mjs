@@ -190,6 +190,9 @@ function row(key, label, run, how) {
 
 buildRootfs();
 row('nsbox', 'nsbox spawn, rootfs dir, defaults', () => timeNsbox({ rootfs: ROOTFS }), 'in-process, spawn() → exited');
+// The defaults before the escapes issue: host root inside (uid_map 0 0 1) and no mount lock.
+const HOSTROOT = isRoot ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
+row('nsbox-unlocked', 'nsbox spawn, rootfs dir, lockMounts: false, host-root map (former defaults)', () => timeNsbox({ rootfs: ROOTFS, lockMounts: false, ...HOSTROOT }), 'in-process, spawn() → exited');
 row('nsbox-min', 'nsbox spawn, rootfs dir, defaultMounts: false', () => timeNsbox({ rootfs: ROOTFS, defaultMounts: false }), 'in-process, spawn() → exited');
 row('nsbox-ovl', 'nsbox spawn, overlay of 10 layers, defaults', () => timeNsbox({ rootfs: { layers: [ROOTFS, ...LAYERS] } }), 'in-process, spawn() → exited');
 if (has('gcc')) {
@@ -265,6 +268,10 @@ if (stat.c) target('nsbox ÷ C (full)', `${(base / stat.c.median).toFixed(2)}×`
 if (stat.c && stat['c-min']) target('nsbox minimal ÷ C minimal', `${(stat['nsbox-min'].median / stat['c-min'].median).toFixed(2)}×`, stat['nsbox-min'].median / stat['c-min'].median <= 1.3, '(≤ 1.3×)');
 if (stat.bwrap) target('bwrap ÷ nsbox', `${(stat.bwrap.median / base).toFixed(2)}×`, stat.bwrap.median / base >= 3, '≥ 3×');
 if (stat.crun) target('crun ÷ nsbox', `${(stat.crun.median / base).toFixed(2)}×`, stat.crun.median / base >= 5, '≥ 5×');
+if (stat['nsbox-unlocked']) {
+  const l = base - stat['nsbox-unlocked'].median;
+  target('containment (id block + lock + keyring + TIOCSTI filter) − former defaults', `${l >= 0 ? '+' : ''}${l.toFixed(3)} ms`, true, '(reference)');
+}
 const d = stat['nsbox-ovl'].median - base;
 target('overlay(10) − dir, nsbox', `${d >= 0 ? '+' : ''}${d.toFixed(2)} ms`, d <= 1, '≤ +1 ms');
 if (stat['c-ovl']) target('overlay(10) − dir, C', `${(stat['c-ovl'].median - stat.c.median).toFixed(2)} ms`, true, '(reference)');

@@ -19,7 +19,7 @@ import { prepareStdio, releaseStdio, wrapEnd } from './stdio.js';
 import { claimIdRange, type IdRange } from './idrange.js';
 import { withNamespaces } from './thread.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
-import { CLONE_FLAG, NAMESPACE_TYPES, kFd } from './types.js';
+import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
 
 /** Which syscall of a filesystem step failed (csrc/plan.h SysId). */
 const SYSCALL_OF: Readonly<Record<number, string>> = {
@@ -47,6 +47,29 @@ function userns(plan: PlanBuilder, maps: ResolvedMaps): void {
     plan.setgid(maps.switchGid);
   }
   if (maps.switchUid !== undefined) plan.setuid(maps.switchUid);
+}
+
+/**
+ * The parent of user namespace `ns` when that parent is not the caller's own (so `ns` is
+ * nested in one the caller made), as a new handle; else undefined.
+ */
+function outerUserns(ns: Namespace): Namespace | undefined {
+  let parent: Namespace;
+  try {
+    parent = ns.parent();
+  } catch {
+    return undefined;
+  }
+  const own = openNamespace('user');
+  try {
+    if (parent.equals(own)) {
+      parent.close();
+      return undefined;
+    }
+    return parent;
+  } finally {
+    own.close();
+  }
 }
 
 function hasIdmap(o: { mounts?: ReadonlyArray<{ type: string; idmap?: boolean }> }): boolean {
@@ -175,15 +198,33 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       // Root joins the user namespace last, as nsenter(1)'s second pass does: a box's other
       // namespaces may belong to a more privileged user namespace (the initial one, for a box
       // root built), where only real root may enter them.
-      const order = process.geteuid!() === 0 ? [...NAMESPACE_TYPES.filter((t) => t !== 'user'), 'user' as const] : NAMESPACE_TYPES;
-      for (const t of order) {
+      // An unprivileged caller needs a user namespace first to hold any capability; when the
+      // one to join is nested in another of its own (a box whose mounts are locked), it enters
+      // that outer one first, where the box's other namespaces belong, and the inner one last.
+      const handle = (t: NamespaceType): Namespace | undefined => {
         const j = c.join.get(t);
-        if (j === undefined) continue;
-        let ns: Namespace;
-        if (typeof j === 'number') opened.push((ns = openNamespace(t, { pid: j })));
-        else ns = j;
-        plan.setns(ns[kFd], CLONE_FLAG[t], t);
+        if (j === undefined || typeof j !== 'number') return j;
+        const ns = openNamespace(t, { pid: j });
+        opened.push(ns);
+        return ns;
+      };
+      const userJoin = handle('user');
+      let userLast = process.geteuid!() === 0;
+      if (userJoin && !userLast) {
+        const outer = outerUserns(userJoin);
+        if (outer) {
+          opened.push(outer);
+          plan.setns(outer[kFd], CLONE_FLAG.user, 'user');
+          userLast = true;
+        }
       }
+      if (userJoin && !userLast) plan.setns(userJoin[kFd], CLONE_FLAG.user, 'user');
+      for (const t of NAMESPACE_TYPES) {
+        if (t === 'user') continue;
+        const ns = handle(t);
+        if (ns) plan.setns(ns[kFd], CLONE_FLAG[t], t);
+      }
+      if (userJoin && userLast) plan.setns(userJoin[kFd], CLONE_FLAG.user, 'user');
       if (c.join.has('user')) {
         // Become the joined user namespace's root, as nsenter(1) does: the caller's own ids
         // may not be mapped there (a root caller's never are in an id block), and an unmapped
