@@ -60,14 +60,25 @@ function subidRanges(): Array<[number, number]> {
  * Claims a free block of {@link AUTO_ID_COUNT} host ids for one sandbox. Root only.
  * @throws `ERR_NSBOX_NO_ID_RANGE` when every block is held; SysError from open/flock.
  */
+let lockDirMade = false;
 export function claimIdRange(): IdRange {
-  mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+  if (!lockDirMade) {
+    mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
+    lockDirMade = true;
+  }
   const start = randomInt(AUTO_ID_BLOCKS);
   for (let i = 0; i < AUTO_ID_BLOCKS; i++) {
     const block = (start + i) % AUTO_ID_BLOCKS;
     const base = AUTO_ID_FIRST + block * AUTO_ID_COUNT;
     if (subidRanges().some(([a, b]) => base < b && a < base + AUTO_ID_COUNT)) continue;
-    const fd = native.lockFile(`${LOCK_DIR}/${block}`);
+    let fd: number;
+    try {
+      fd = native.lockFile(`${LOCK_DIR}/${block}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 }); // removed while we ran
+      fd = native.lockFile(`${LOCK_DIR}/${block}`);
+    }
     if (fd < 0) continue;
     let held = true;
     return {
