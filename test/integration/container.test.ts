@@ -297,3 +297,23 @@ describe('bad input', () => {
     expect(existsSync(join(rootfs, 'bin/busybox/inside'))).toBe(false);
   });
 });
+
+describe('mount locking', () => {
+  const attempt = 'umount /proc/keys && echo UMOUNTED; mount -o remount,bind,rw /proc/sys && echo REMOUNTED; grep -c " /proc/keys " /proc/self/mountinfo';
+  ctest('by default the masks and read-only paths cannot be undone, whatever the command holds', async () => {
+    const r = await run(`${attempt}; grep CapEff /proc/self/status`);
+    expect(r.stdout).not.toMatch(/UMOUNTED|REMOUNTED/);
+    expect(r.stdout).toMatch(/^1$/m); // the mask is still mounted
+    expect(r.stdout).toMatch(/CapEff:\s+0*1ffffffffff/); // although every capability is held
+  });
+  ctest('lockMounts: false lets the command undo them (the explicit, weaker choice)', async () => {
+    const r = await run(attempt, { lockMounts: false });
+    expect(r.stdout).toMatch(/UMOUNTED\nREMOUNTED\n0\n/);
+  });
+  ctest('the command has no capabilities over its network namespace unless lockMounts is false', async () => {
+    const locked = await run('ip link set lo up 2>/dev/null && echo UP || echo DENIED');
+    expect(locked.stdout.trim()).toBe('DENIED');
+    const unlocked = await run('ip link set lo up && echo UP', { lockMounts: false });
+    expect(unlocked.stdout.trim()).toBe('UP');
+  });
+});
