@@ -84,6 +84,11 @@ export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): Reso
     }
     return { mode: 'direct', uidMap: '', gidMap: '', denySetgroups: o.setgroups === 'deny', auto: true, switchUid: 0, switchGid: 0 };
   }
+  if (euid === 0 && (o.uidMap === undefined) !== (o.gidMap === undefined)) {
+    // The missing one would be root's own id: host root's group (or user) inside.
+    const [given, missing] = o.uidMap === undefined ? ['gidMap', 'uidMap'] : ['uidMap', 'gidMap'];
+    throw invalidArgValue(`options.${missing}`, undefined, `must be given with options.${given} when the caller is root (it would map host root)`);
+  }
   const maps = resolveMaps(o, euid, egid);
   const uidMap = o.uidMap === undefined ? [{ inside: 0, outside: euid, count: 1 }] : (o.uidMap as IdMapping[]);
   const gidMap = o.gidMap === undefined ? [{ inside: 0, outside: egid, count: 1 }] : (o.gidMap as IdMapping[]);

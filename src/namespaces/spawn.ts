@@ -182,7 +182,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // capability over any other namespace. Otherwise the user namespace comes first, and a
     // nested one locks the mounts its root made.
     const rootFlow = c.container !== null && c.maps?.auto === true && o.lockMounts !== false && !hasIdmap(c.container);
-    const lock = c.container !== null && c.maps !== null && o.lockMounts !== false && (rootFlow || c.join.size === 0);
+    // A joiner of a pid namespace lives in the box before the lock; it must stay non-dumpable
+    // there, and the lock's helper cannot open a non-dumpable child's maps: no lock then.
+    const lock = c.container !== null && c.maps !== null && o.lockMounts !== false && (rootFlow || !c.join.has('pid'));
     const offsets = o.timeOffsets !== undefined;
     const newFlags = [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
     const newUser = c.newNs.has('user') && !rootFlow;
@@ -280,7 +282,13 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       plan.setgroups([]);
       plan.setgid(0);
       plan.setuid(0);
-    } else if (lock) plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
+    } else if (lock) {
+      // A joiner (non-dumpable, its /proc files root's) is dumpable again for the helper to
+      // write its maps, then not: it is outside every joined pid namespace meanwhile.
+      if (c.join.size > 0) plan.dumpable(true);
+      plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
+      if (c.join.size > 0) plan.dumpable(false);
+    }
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.

@@ -140,6 +140,13 @@ describe('uid and gid maps', () => {
     expect(() => sh('true', { namespaces: ['user'], groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
+  rootTest('root giving only one of uidMap/gidMap is refused before any syscall (the other would be host root)', () => {
+    const before = fdCount();
+    expect(() => sh('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 100000, count: 10 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => sh('true', { namespaces: ['user'], gidMap: [{ inside: 0, outside: 100000, count: 10 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(fdCount()).toBe(before);
+  });
+
   rootTest('root writes multi-range maps directly, and uid/gid/groups switch inside', async () => {
     const uidMap = [{ inside: 0, outside: 0, count: 1 }, { inside: 1, outside: 300000, count: 65536 }];
     const r = await output(sh(`${maps}; id -G`, { namespaces: ['user'], uidMap, gidMap: uidMap, uid: 1000, gid: 1000, groups: [1000, 20] }));
