@@ -9,6 +9,7 @@
         "csrc/features.cc",
         "csrc/ns.cc",
         "csrc/spawn.cc",
+        "csrc/spawn_maps.cc",
         "csrc/child.cc",
         "csrc/child_fs.cc",
         "csrc/child_lock.cc",
