@@ -122,6 +122,10 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
 #define RET(k) BPF_STMT(BPF_RET | BPF_K, (k))
 constexpr unsigned kArch = 4, kNr = 0, kArg1Lo = 24;  // struct seccomp_data, little endian
 constexpr unsigned kTiocsti = 0x5412, kTioclinux = 0x541C;
+// Every ABI's ioctl jumps here: the command's low 32 bits against TIOCSTI and TIOCLINUX.
+#define IOCTL_TIOCSTI_CHECK                                                           \
+  LD(kArg1Lo), JEQ(kTiocsti, 1, 0), JEQ(kTioclinux, 0, 1), RET(SECCOMP_RET_ERRNO | EPERM), \
+      RET(SECCOMP_RET_ALLOW)
 
 // ioctl(fd, TIOCSTI) pushes bytes into a terminal's input queue: a command that shares the
 // caller's terminal could type commands into the caller's shell once it exits (CVE-2017-5226,
@@ -140,11 +144,7 @@ long NoTiocsti(int* sysid) {
       JEQ(AUDIT_ARCH_I386, 0, 6),
       LD(kNr),
       JEQ(54, 0, 4),
-      LD(kArg1Lo),
-      JEQ(kTiocsti, 1, 0),
-      JEQ(kTioclinux, 0, 1),
-      RET(SECCOMP_RET_ERRNO | EPERM),
-      RET(SECCOMP_RET_ALLOW),
+      IOCTL_TIOCSTI_CHECK,
   };
 #elif defined(__aarch64__)
   struct sock_filter f[] = {
@@ -155,11 +155,7 @@ long NoTiocsti(int* sysid) {
       JEQ(AUDIT_ARCH_ARM, 0, 6),
       LD(kNr),
       JEQ(54, 0, 4),
-      LD(kArg1Lo),
-      JEQ(kTiocsti, 1, 0),
-      JEQ(kTioclinux, 0, 1),
-      RET(SECCOMP_RET_ERRNO | EPERM),
-      RET(SECCOMP_RET_ALLOW),
+      IOCTL_TIOCSTI_CHECK,
   };
 #endif
   struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};

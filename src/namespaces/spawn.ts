@@ -264,7 +264,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         newPid: c.newNs.has('pid'),
         newNet: c.newNs.has('net'),
         joinedNet: joinedNet !== undefined,
-        sysfsFd: rootFlow ? undefined : sysfs?.[kFd],
+        sysfsFd: sysfs?.[kFd],
         newIpc: c.newNs.has('ipc'),
         root: process.geteuid!() === 0,
         lock,
@@ -328,9 +328,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       const end = prepared.parentEnds.get(i);
       stdio.push(end ? wrapEnd(end.fd, end.readable) : null);
     }
-    // The id block stays claimed until the child has exited (released in onExit).
+    // The id block stays claimed until the child has exited (released in onExit); until the
+    // watcher exists, the outer catch still owns it.
     const claimed = range;
-    range = undefined;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     let child: NsboxChild;
@@ -350,6 +350,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       for (const s of stdio) s?.destroy();
       throw err;
     }
+    range = undefined;
     if (o.timeout !== undefined) timer = setTimeout(() => child.kill(c.killSignal), o.timeout);
     if (o.signal) {
       onAbort = () => child.kill(c.killSignal);
