@@ -1,7 +1,26 @@
 {
   "targets": [
     {
+      "target_name": "nsbox_child",
+      "type": "static_library",
+      "sources": [
+        "csrc/child.cc",
+        "csrc/child_fs.cc",
+        "csrc/child_lock.cc",
+        "csrc/child_security.cc"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-fPIC"],
+      "cflags_cc": [
+        "-fPIC", "-fvisibility=hidden", "-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers",
+        "-fno-exceptions", "-fno-rtti", "-fno-builtin", "-fno-tree-loop-distribute-patterns", "-fno-stack-protector"
+      ],
+      "cflags_cc!": ["-std=gnu++17"]
+    },
+    {
       "target_name": "nsbox",
+      "dependencies": ["nsbox_child"],
+      "ldflags": ["-Wl,-z,now", "-Wl,-z,relro"],
       "sources": [
         "csrc/addon.cc",
         "csrc/errors.cc",
@@ -10,9 +29,6 @@
         "csrc/ns.cc",
         "csrc/spawn.cc",
         "csrc/spawn_maps.cc",
-        "csrc/child.cc",
-        "csrc/child_fs.cc",
-        "csrc/child_lock.cc",
         "csrc/pidfd.cc",
         "csrc/mount.cc",
         "csrc/filewatch.cc",

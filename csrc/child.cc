@@ -17,6 +17,7 @@
 
 #include "child_fs.h"
 #include "child_lock.h"
+#include "child_security.h"
 #include "plan.h"
 #include "rawsys.h"
 #include "sys.h"
@@ -348,6 +349,16 @@ int ChildMain(void* arg) {
       case OP_KEYRING:
       case OP_NO_TIOCSTI:
         r = RunLockStep(ctx, s, &sysid);
+        break;
+      case OP_NO_NEW_PRIVS:
+      case OP_CAP_BOUND:
+      case OP_CAPSET:
+      case OP_UMASK:
+      case OP_PERSONALITY:
+      case OP_SECCOMP:
+      case OP_SYSCTL:
+      case OP_PARENT:
+        r = RunSecurityStep(ctx, s, i, &sysid);
         break;
       default:
         r = -EINVAL;

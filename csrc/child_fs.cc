@@ -61,6 +61,8 @@ void FdPath(char* buf, int fd) {
   buf[n] = 0;
 }
 
+}  // namespace
+
 // The directory targets are resolved in: /newroot (opened once per spawn, after the root is
 // mounted there: every in-root step comes after that) or the base "/". Borrowed: not closed.
 long OpenRoot(ChildCtx* ctx, bool inRoot) {
@@ -78,6 +80,8 @@ long OpenIn(int rootfd, const char* path, int flags) {
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   return sc(__NR_openat2, rootfd, path, &how, sizeof how);
 }
+
+namespace {
 
 // Creates `path` inside the root if missing: every missing parent as a directory, the last
 // component as a directory or an empty file. Each component is created relative to its

@@ -8,4 +8,11 @@ namespace nsbox {
 // the syscall that failed.
 long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid);
 
+// The directory in-root paths are resolved in (/newroot, or the base "/"), opened once per
+// spawn and borrowed (never closed by the caller); -errno on failure.
+long OpenRoot(ChildCtx* ctx, bool inRoot);
+
+// openat2(rootfd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
+long OpenIn(int rootfd, const char* path, int flags);
+
 }  // namespace nsbox

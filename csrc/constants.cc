@@ -1,5 +1,9 @@
 // Kernel numbers for TS, from the headers (never typed by hand in TS).
+#include <linux/capability.h>
 #include <linux/mount.h>
+#include <linux/seccomp.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -67,6 +71,14 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(DUMPABLE);
   OPC(KEYRING);
   OPC(NO_TIOCSTI);
+  OPC(NO_NEW_PRIVS);
+  OPC(CAP_BOUND);
+  OPC(CAPSET);
+  OPC(UMASK);
+  OPC(PERSONALITY);
+  OPC(SECCOMP);
+  OPC(SYSCTL);
+  OPC(PARENT);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);
@@ -93,6 +105,88 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SET(MOUNT_ATTR_NOSUID);
   SET(MOUNT_ATTR_NODEV);
   SET(MOUNT_ATTR_NOEXEC);
+  // Capabilities (capabilities(7)) by name, from the headers nsbox was built with; the
+  // running kernel may know more (read /proc/sys/kernel/cap_last_cap).
+  Napi::Object cap = Napi::Object::New(env);
+  cap.Set("CAP_CHOWN", Napi::Number::New(env, CAP_CHOWN));
+  cap.Set("CAP_DAC_OVERRIDE", Napi::Number::New(env, CAP_DAC_OVERRIDE));
+  cap.Set("CAP_DAC_READ_SEARCH", Napi::Number::New(env, CAP_DAC_READ_SEARCH));
+  cap.Set("CAP_FOWNER", Napi::Number::New(env, CAP_FOWNER));
+  cap.Set("CAP_FSETID", Napi::Number::New(env, CAP_FSETID));
+  cap.Set("CAP_KILL", Napi::Number::New(env, CAP_KILL));
+  cap.Set("CAP_SETGID", Napi::Number::New(env, CAP_SETGID));
+  cap.Set("CAP_SETUID", Napi::Number::New(env, CAP_SETUID));
+  cap.Set("CAP_SETPCAP", Napi::Number::New(env, CAP_SETPCAP));
+  cap.Set("CAP_LINUX_IMMUTABLE", Napi::Number::New(env, CAP_LINUX_IMMUTABLE));
+  cap.Set("CAP_NET_BIND_SERVICE", Napi::Number::New(env, CAP_NET_BIND_SERVICE));
+  cap.Set("CAP_NET_BROADCAST", Napi::Number::New(env, CAP_NET_BROADCAST));
+  cap.Set("CAP_NET_ADMIN", Napi::Number::New(env, CAP_NET_ADMIN));
+  cap.Set("CAP_NET_RAW", Napi::Number::New(env, CAP_NET_RAW));
+  cap.Set("CAP_IPC_LOCK", Napi::Number::New(env, CAP_IPC_LOCK));
+  cap.Set("CAP_IPC_OWNER", Napi::Number::New(env, CAP_IPC_OWNER));
+  cap.Set("CAP_SYS_MODULE", Napi::Number::New(env, CAP_SYS_MODULE));
+  cap.Set("CAP_SYS_RAWIO", Napi::Number::New(env, CAP_SYS_RAWIO));
+  cap.Set("CAP_SYS_CHROOT", Napi::Number::New(env, CAP_SYS_CHROOT));
+  cap.Set("CAP_SYS_PTRACE", Napi::Number::New(env, CAP_SYS_PTRACE));
+  cap.Set("CAP_SYS_PACCT", Napi::Number::New(env, CAP_SYS_PACCT));
+  cap.Set("CAP_SYS_ADMIN", Napi::Number::New(env, CAP_SYS_ADMIN));
+  cap.Set("CAP_SYS_BOOT", Napi::Number::New(env, CAP_SYS_BOOT));
+  cap.Set("CAP_SYS_NICE", Napi::Number::New(env, CAP_SYS_NICE));
+  cap.Set("CAP_SYS_RESOURCE", Napi::Number::New(env, CAP_SYS_RESOURCE));
+  cap.Set("CAP_SYS_TIME", Napi::Number::New(env, CAP_SYS_TIME));
+  cap.Set("CAP_SYS_TTY_CONFIG", Napi::Number::New(env, CAP_SYS_TTY_CONFIG));
+  cap.Set("CAP_MKNOD", Napi::Number::New(env, CAP_MKNOD));
+  cap.Set("CAP_LEASE", Napi::Number::New(env, CAP_LEASE));
+  cap.Set("CAP_AUDIT_WRITE", Napi::Number::New(env, CAP_AUDIT_WRITE));
+  cap.Set("CAP_AUDIT_CONTROL", Napi::Number::New(env, CAP_AUDIT_CONTROL));
+  cap.Set("CAP_SETFCAP", Napi::Number::New(env, CAP_SETFCAP));
+  cap.Set("CAP_MAC_OVERRIDE", Napi::Number::New(env, CAP_MAC_OVERRIDE));
+  cap.Set("CAP_MAC_ADMIN", Napi::Number::New(env, CAP_MAC_ADMIN));
+  cap.Set("CAP_SYSLOG", Napi::Number::New(env, CAP_SYSLOG));
+  cap.Set("CAP_WAKE_ALARM", Napi::Number::New(env, CAP_WAKE_ALARM));
+  cap.Set("CAP_BLOCK_SUSPEND", Napi::Number::New(env, CAP_BLOCK_SUSPEND));
+  cap.Set("CAP_AUDIT_READ", Napi::Number::New(env, CAP_AUDIT_READ));
+  cap.Set("CAP_PERFMON", Napi::Number::New(env, CAP_PERFMON));
+  cap.Set("CAP_BPF", Napi::Number::New(env, CAP_BPF));
+  cap.Set("CAP_CHECKPOINT_RESTORE", Napi::Number::New(env, CAP_CHECKPOINT_RESTORE));
+  cap.Freeze();
+  c.Set("CAP", cap);
+  Napi::Object rlim = Napi::Object::New(env);
+  rlim.Set("RLIMIT_CPU", Napi::Number::New(env, RLIMIT_CPU));
+  rlim.Set("RLIMIT_FSIZE", Napi::Number::New(env, RLIMIT_FSIZE));
+  rlim.Set("RLIMIT_DATA", Napi::Number::New(env, RLIMIT_DATA));
+  rlim.Set("RLIMIT_STACK", Napi::Number::New(env, RLIMIT_STACK));
+  rlim.Set("RLIMIT_CORE", Napi::Number::New(env, RLIMIT_CORE));
+  rlim.Set("RLIMIT_RSS", Napi::Number::New(env, RLIMIT_RSS));
+  rlim.Set("RLIMIT_NPROC", Napi::Number::New(env, RLIMIT_NPROC));
+  rlim.Set("RLIMIT_NOFILE", Napi::Number::New(env, RLIMIT_NOFILE));
+  rlim.Set("RLIMIT_MEMLOCK", Napi::Number::New(env, RLIMIT_MEMLOCK));
+  rlim.Set("RLIMIT_AS", Napi::Number::New(env, RLIMIT_AS));
+  rlim.Set("RLIMIT_LOCKS", Napi::Number::New(env, RLIMIT_LOCKS));
+  rlim.Set("RLIMIT_SIGPENDING", Napi::Number::New(env, RLIMIT_SIGPENDING));
+  rlim.Set("RLIMIT_MSGQUEUE", Napi::Number::New(env, RLIMIT_MSGQUEUE));
+  rlim.Set("RLIMIT_NICE", Napi::Number::New(env, RLIMIT_NICE));
+  rlim.Set("RLIMIT_RTPRIO", Napi::Number::New(env, RLIMIT_RTPRIO));
+  rlim.Set("RLIMIT_RTTIME", Napi::Number::New(env, RLIMIT_RTTIME));
+  rlim.Freeze();
+  c.Set("RLIMIT", rlim);
+  Napi::Object per = Napi::Object::New(env);
+  per.Set("PER_LINUX", Napi::Number::New(env, PER_LINUX));
+  per.Set("PER_LINUX32", Napi::Number::New(env, PER_LINUX32));
+  per.Set("ADDR_NO_RANDOMIZE", Napi::Number::New(env, ADDR_NO_RANDOMIZE));
+  per.Set("FDPIC_FUNCPTRS", Napi::Number::New(env, FDPIC_FUNCPTRS));
+  per.Set("MMAP_PAGE_ZERO", Napi::Number::New(env, MMAP_PAGE_ZERO));
+  per.Set("ADDR_COMPAT_LAYOUT", Napi::Number::New(env, ADDR_COMPAT_LAYOUT));
+  per.Set("READ_IMPLIES_EXEC", Napi::Number::New(env, READ_IMPLIES_EXEC));
+  per.Set("ADDR_LIMIT_32BIT", Napi::Number::New(env, ADDR_LIMIT_32BIT));
+  per.Set("SHORT_INODE", Napi::Number::New(env, SHORT_INODE));
+  per.Set("WHOLE_SECONDS", Napi::Number::New(env, WHOLE_SECONDS));
+  per.Set("STICKY_TIMEOUTS", Napi::Number::New(env, STICKY_TIMEOUTS));
+  per.Set("ADDR_LIMIT_3GB", Napi::Number::New(env, ADDR_LIMIT_3GB));
+  per.Set("UNAME26", Napi::Number::New(env, UNAME26));
+  per.Freeze();
+  c.Set("PERSONALITY", per);
+  SET(SECCOMP_FILTER_FLAG_NEW_LISTENER);
   c.Freeze();
   exports.Set("constants", c);
 }

@@ -49,6 +49,19 @@ enum Op : int32_t {
   OP_DUMPABLE = 26,      // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,       // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,    // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
+  // Security (child_security.cc; parsed by ParseSecurityStep).
+  OP_NO_NEW_PRIVS = 29,  // -                          prctl(PR_SET_NO_NEW_PRIVS, 1)
+  OP_CAP_BOUND = 30,     // keep_lo, keep_hi, last_cap   drop the rest of the bounding set, then KEEPCAPS
+  OP_CAPSET = 31,        // eff lo/hi, perm lo/hi, inh lo/hi, amb lo/hi, last_cap
+                         //                            capset(2), KEEPCAPS off, ambient cleared then raised
+  OP_UMASK = 32,         // mask
+  OP_PERSONALITY = 33,   // persona
+  OP_SECCOMP = 34,       // flags, n, (code|jt<<16|jf<<24, k) * n   seccomp(SET_MODE_FILTER); a listener
+                         //                            fd (NEW_LISTENER) goes to the parent (MSG_LISTENER)
+  OP_LANDLOCK = 35,      // (child_landlock.cc)
+  OP_SYSCTL = 36,        // path str, value str, in_root(0/1)   write /proc/sys/...
+  OP_PARENT = 37,        // -                          the parent applies rlimits and oom_score_adj
+                         //                            to us (prlimit(2), /proc/PID/oom_score_adj)
   OP_MAX_
 };
 
@@ -86,6 +99,13 @@ enum SysId : int32_t {
   SYS_SECCOMP = 15,
   SYS_KEYCTL = 16,
   SYS_FCHDIR = 17,
+  SYS_LANDLOCK_CREATE = 18,
+  SYS_LANDLOCK_ADD_RULE = 19,
+  SYS_LANDLOCK_RESTRICT = 20,
+  SYS_PRCTL = 21,
+  SYS_CAPSET = 22,
+  SYS_SENDMSG = 23,
+  SYS_PRLIMIT = 24,
 };
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.
@@ -93,6 +113,8 @@ enum MsgKind : int32_t {
   MSG_ERROR = 1,  // step index, errno, value = SysId
   MSG_MAPS = 2,   // value = pid whose maps to write (0 = the direct child)
   MSG_PID = 3,    // value = pid of the grandchild made by OP_FORK
+  MSG_PARENT = 4,   // OP_PARENT: apply the parent-side settings to the sender, then answer
+  MSG_LISTENER = 5, // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
 };
 
 struct Msg {

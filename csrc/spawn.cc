@@ -19,6 +19,7 @@
 
 #include "addon.h"
 #include "child.h"
+#include "child_security.h"
 #include "errors.h"
 #include "fd.h"
 #include "plan.h"
@@ -182,8 +183,12 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
         s.c = nargs == 4 ? a[2] : -1;
         s.d = nargs == 4 ? a[3] : -1;
         break;
-      default:
-        return "unknown op";
+      default: {
+        bool handled = false;
+        auto strOf = [](void* e, int32_t off) -> const char* { return (*static_cast<decltype(str)*>(e))(off); };
+        if (const char* bad = ParseSecurityStep(op, a, nargs, strOf, &str, s, &handled)) return bad;
+        if (!handled) return "unknown op";
+      }
     }
     p.steps.push_back(s);
     i += 2 + nargs;
@@ -208,8 +213,9 @@ void* Stack(Addon* addon) {
   return addon->stack;
 }
 
-// recv(2) of one status message, with the sender's pid from SCM_CREDENTIALS (0 if absent).
-ssize_t RecvMsg(int sock, Msg* m, pid_t* from) {
+// recv(2) of one status message, with the sender's pid from SCM_CREDENTIALS (0 if absent)
+// and the first fd that came with it (-1 if none; any others are closed).
+ssize_t RecvMsg(int sock, Msg* m, pid_t* from, int* fdOut) {
   struct iovec iov = {m, sizeof *m};
   union {
     char buf[CMSG_SPACE(sizeof(struct ucred))];
@@ -222,6 +228,7 @@ ssize_t RecvMsg(int sock, Msg* m, pid_t* from) {
   mh.msg_controllen = sizeof cbuf.buf;
   ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
   *from = 0;
+  *fdOut = -1;
   if (n <= 0) return n;
   for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
@@ -229,12 +236,13 @@ ssize_t RecvMsg(int sock, Msg* m, pid_t* from) {
       memcpy(&u, CMSG_DATA(c), sizeof u);
       *from = u.pid;
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      // Nobody sends us fds; close any that arrive rather than leak them.
+      // Only a seccomp listener is ever sent (MSG_LISTENER): keep the first, close the rest.
       int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
       for (int i = 0; i < k; i++) {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        close(fd);
+        if (*fdOut < 0) *fdOut = fd;
+        else close(fd);
       }
     }
   }
@@ -325,6 +333,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   long grandPid = 0;
   Msg failure = {};
   MapsError mapsErr;
+  Fd listener;  // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
   bool failed = false;
   Napi::Value mapsVal = info[2];
   // Messages from a sender that is neither the child nor its reported grandchild: the
@@ -335,9 +344,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   for (;;) {
     Msg m;
     pid_t from = 0;
-    ssize_t n = RecvMsg(sock.get(), &m, &from);
+    int rawFd = -1;
+    ssize_t n = RecvMsg(sock.get(), &m, &from, &rawFd);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EOF: exec'd (CLOEXEC) or exited
+    Fd passed(rawFd);
     if (n != sizeof m) continue;
     if (from != pid && (grandPid <= 0 || from != grandPid)) {
       if (grandPid <= 0 && nearly < 4) early[nearly++] = m, earlyFrom[nearly - 1] = from;
@@ -368,6 +379,17 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
         failure = {MSG_ERROR, m.step, answer, 0};
       }
       SendAnswer(sock.get(), answer, trees);
+    } else if (m.kind == MSG_PARENT) {
+      MapsError e = ApplyParentSide(info[3], (pid_t)from);
+      if (e.err && !failed) {
+        failed = true;
+        failure = {MSG_ERROR, m.step, e.err, 0};
+        mapsErr = e;
+      }
+      int32_t answer = e.err;
+      send(sock.get(), &answer, sizeof answer, MSG_NOSIGNAL);
+    } else if (m.kind == MSG_LISTENER) {
+      if (passed.valid() && !listener.valid()) listener = std::move(passed);
     } else if (m.kind == MSG_PID) {
       grandPid = m.value;
       int fd = sys::pidfd_open((pid_t)grandPid, 0);
@@ -410,6 +432,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   result.Set("ok", true);
   result.Set("pid", (double)livePid);
   result.Set("pidfd", live->release());
+  if (listener.valid()) result.Set("listener", listener.release());
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -136,6 +137,41 @@ void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
   }
   while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {
   }
+}
+
+MapsError ApplyParentSide(Napi::Value parent, pid_t pid) {
+  MapsError e;
+  if (!parent.IsObject()) {
+    e.err = EINVAL;
+    return e;
+  }
+  Napi::Object o = parent.As<Napi::Object>();
+  Napi::Value lims = o.Get("rlimits");
+  if (lims.IsTypedArray() && lims.As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array) {
+    Napi::TypedArrayOf<uint64_t> t = lims.As<Napi::TypedArrayOf<uint64_t>>();
+    for (size_t i = 0; i + 2 < t.ElementLength(); i += 3) {
+      struct rlimit64 lim = {t[i + 1], t[i + 2]};
+      if (prlimit64(pid, (__rlimit_resource)t[i], &lim, nullptr) < 0) {
+        e.err = errno;
+        e.syscall = "prlimit64";
+        return e;
+      }
+    }
+  }
+  Napi::Value oom = o.Get("oomScoreAdj");
+  if (oom.IsNumber()) {
+    std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
+    std::string text = std::to_string(oom.As<Napi::Number>().Int32Value());
+    errno = 0;
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text.data(), text.size()) != (ssize_t)text.size()) {
+      e.err = errno ? errno : EIO;
+      e.syscall = fd < 0 ? "open" : "write";
+      e.path = path;
+    }
+    if (fd >= 0) close(fd);
+  }
+  return e;
 }
 
 }  // namespace nsbox

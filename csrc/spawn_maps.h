@@ -23,6 +23,10 @@ MapsError WriteMaps(Napi::Object maps, pid_t pid);
 // Idmapped volumes: detached copies of each source, idmapped with pid's user namespace.
 MapsError IdmapTrees(Napi::Object maps, pid_t pid, std::vector<Fd>& out);
 
+// The answer to MSG_PARENT: `parent` (src/native.ts SpawnParentSide) applied to `pid`:
+// rlimits with prlimit(2), then /proc/PID/oom_score_adj.
+MapsError ApplyParentSide(Napi::Value parent, pid_t pid);
+
 // The answer to MSG_MAPS: the errno, with the idmapped trees as SCM_RIGHTS.
 void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees);
 

@@ -40,6 +40,13 @@ export interface NativeConstants {
   readonly UMOUNT_NOFOLLOW: number;
   /** Spawn-plan opcodes shared with csrc/plan.h. */
   readonly OP: Readonly<Record<string, number>>;
+  /** Capability numbers by kernel name (`CAP_SYS_ADMIN`), from the build's headers. */
+  readonly CAP: Readonly<Record<string, number>>;
+  /** RLIMIT_* resource numbers by name. */
+  readonly RLIMIT: Readonly<Record<string, number>>;
+  /** personality(2) domains (PER_LINUX, PER_LINUX32) and flags (ADDR_NO_RANDOMIZE…). */
+  readonly PERSONALITY: Readonly<Record<string, number>>;
+  readonly SECCOMP_FILTER_FLAG_NEW_LISTENER: number;
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
@@ -132,9 +139,17 @@ export interface NativeFileWatch {
   ref(on: boolean): void;
 }
 
+/** What the parent applies to the child at OP_PARENT (csrc/spawn_maps.cc ApplyParentSide). @internal */
+export interface SpawnParentSide {
+  /** (resource, soft, hard) triples for prlimit(2). */
+  readonly rlimits?: BigUint64Array;
+  /** Written to /proc/PID/oom_score_adj. */
+  readonly oomScoreAdj?: number;
+}
+
 /** Result of a native spawn: either a started child or the failing step. @internal */
 export type NativeSpawnResult =
-  | { ok: true; pid: number; pidfd: number }
+  | { ok: true; pid: number; pidfd: number; listener?: number }
   | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
@@ -230,7 +245,7 @@ export interface NativeBinding {
    * clone3 + run the plan in the child; blocks only until the child has exec'd or failed
    * (like child_process.spawn). `ops` and `strings` are built by src/namespaces/plan.ts.
    */
-  spawn(ops: Int32Array, strings: Buffer, maps: SpawnMaps | null): NativeSpawnResult;
+  spawn(ops: Int32Array, strings: Buffer, maps: SpawnMaps | null, parent?: SpawnParentSide): NativeSpawnResult;
 
   // pidfd.cc
   /** Starts polling `pidfd` in this thread's event loop; calls onExit(code, signal) once. */

@@ -105,6 +105,8 @@ export interface ContainerContext {
   lock?: boolean;
   /** The host uid (and gid) the container's root will be: owner of a throw-away overlay upper. */
   rootOwner?: number | undefined;
+  /** Namespaced sysctls, as (path under /proc/sys, value): written in the container's /proc. */
+  sysctl?: ReadonlyArray<readonly [string, string]>;
 }
 
 const M = K.PLAN_MOUNT;
@@ -296,6 +298,8 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
   }
   if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
   plan.pivot(ctx.lock === true);
+  // Without the default mounts, sysctls go to whatever /proc the root has, once in it.
+  if (!(o.rootfs !== undefined && o.defaultMounts !== false)) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, false);
 }
 
 function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {
@@ -304,6 +308,8 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   // /proc: a new instance needs a pid namespace this user namespace owns (or root outside one).
   if (ctx.newPid || (ctx.root && !ctx.newUser)) plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, IN_ROOT | D, 'proc');
   else plan.mount(host('/proc'), '/proc', null, BIND_REC, null, IN_ROOT | D, 'proc');
+  // sysctls while /proc/sys is still writable (it is made read-only below).
+  for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, true);
   // /sys read-only: sysfs needs a network namespace this user namespace owns. A joined one
   // gets the sysfs the parent made for it, or an empty read-only tmpfs: never the host's.
   // Only a shared (host) network namespace binds the host's /sys, read-only.

@@ -12,6 +12,7 @@ import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy 
 import { Namespace } from './namespace.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
+import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
 
 /** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
 export interface TimeOffsets {
@@ -21,8 +22,12 @@ export interface TimeOffsets {
   boottime?: number;
 }
 
-/** Options of {@link spawn}. Every option is validated before any syscall. */
-export interface SpawnOptions {
+/**
+ * Options of {@link spawn}. Every option is validated before any syscall. The security
+ * options ({@link SecurityOptions}: capabilities, noNewPrivileges, rlimits, seccomp, …) are
+ * applied only when given: spawn is a primitive; `hardened()` gives `nsbox run`'s defaults.
+ */
+export interface SpawnOptions extends SecurityOptions {
   /** New namespaces for the child (clone(2) flags CLONE_NEW*). Default: none. */
   namespaces?: NamespaceType[];
   /**
@@ -126,6 +131,7 @@ const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
   'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets', 'cgroup', 'lockMounts', 'noNewSessionKeyring',
+  ...SECURITY_KEYS,
 ]);
 
 function noNul(name: string, v: string): string {
@@ -162,6 +168,7 @@ export interface Checked {
   container: ContainerOptions | null;
   /** The cgroup to start in (CLONE_INTO_CGROUP), or null. */
   cgroup: { path: string; directory: string } | null;
+  security: CheckedSecurity;
 }
 
 /** All validation, no syscalls. @internal */
@@ -264,5 +271,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     else if (typeof o.cgroup === 'string') cg = resolveCgroup('options.cgroup', o.cgroup);
     else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
   }
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg };
+  const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security };
 }

@@ -27,6 +27,11 @@ export interface SerializedPlan {
   readonly steps: readonly StepInfo[];
 }
 
+/** A 64-bit mask as two int32 words, low first. */
+function words64(v: bigint): [number, number] {
+  return [Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n))];
+}
+
 /** Builds a plan; every method appends one step. @internal */
 export class PlanBuilder {
   cloneFlags = 0;
@@ -101,6 +106,40 @@ export class PlanBuilder {
   /** A seccomp filter that fails ioctl TIOCSTI and TIOCLINUX with EPERM. */
   noTiocsti(): this {
     return this.push(K.OP.NO_TIOCSTI!, [], { step: 'no-tiocsti', syscall: 'seccomp' });
+  }
+  /** The parent applies rlimits (prlimit(2)) and oom_score_adj to the child, which waits for it. */
+  parent(): this {
+    return this.push(K.OP.PARENT!, [], { step: 'rlimits', syscall: 'prlimit64' });
+  }
+  /** prctl(PR_SET_NO_NEW_PRIVS, 1). */
+  noNewPrivs(): this {
+    return this.push(K.OP.NO_NEW_PRIVS!, [], { step: 'no-new-privileges', syscall: 'prctl' });
+  }
+  /** Drops every bounding capability up to `last` not in `keep`, then PR_SET_KEEPCAPS. */
+  capBound(keep: bigint, last: number): this {
+    return this.push(K.OP.CAP_BOUND!, [...words64(keep), last], { step: 'capabilities', syscall: 'prctl' });
+  }
+  /** capset(2) of effective/permitted/inheritable, KEEPCAPS off, then the ambient set. */
+  capset(eff: bigint, perm: bigint, inh: bigint, amb: bigint, last: number): this {
+    const args = [...words64(eff), ...words64(perm), ...words64(inh), ...words64(amb), last];
+    return this.push(K.OP.CAPSET!, args, { step: 'capabilities', syscall: 'capset' });
+  }
+  umask(mask: number): this {
+    return this.push(K.OP.UMASK!, [mask], { step: 'umask', syscall: 'umask' });
+  }
+  personality(persona: number): this {
+    return this.push(K.OP.PERSONALITY!, [persona | 0], { step: 'personality', syscall: 'personality' });
+  }
+  /** seccomp(SECCOMP_SET_MODE_FILTER, flags, program): `program` is struct sock_filter[], host order. */
+  seccomp(flags: number, program: Uint8Array): this {
+    const n = program.byteLength / 8;
+    const copy = new Uint8Array(program);  // aligned for the Int32Array view
+    const words = new Int32Array(copy.buffer, 0, n * 2);
+    return this.push(K.OP.SECCOMP!, [flags, n, ...words], { step: 'seccomp', syscall: 'seccomp' });
+  }
+  /** Writes `value` to `path` (/proc/sys/…), resolved inside the new root when `inRoot`. */
+  sysctl(path: string, value: string, inRoot: boolean): this {
+    return this.push(K.OP.SYSCTL!, [this.str(path), this.str(value), inRoot ? 1 : 0], { step: 'sysctl', syscall: 'open', path });
   }
   /** `pairs`: [target, source] fd pairs; every other fd is closed. */
   fds(pairs: ReadonlyArray<readonly [number, number]>): this {

@@ -18,6 +18,7 @@ import { PlanBuilder } from './plan.js';
 import { prepareStdio, releaseStdio, wrapEnd } from './stdio.js';
 import { claimIdRange, type IdRange } from './idrange.js';
 import { withNamespaces } from './thread.js';
+import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
 
@@ -25,6 +26,7 @@ import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js
 const SYSCALL_OF: Readonly<Record<number, string>> = {
   1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write', 12: 'move_mount',
   13: 'clone3', 14: 'unshare', 15: 'seccomp', 16: 'keyctl', 17: 'fchdir',
+  18: 'landlock_create_ruleset', 19: 'landlock_add_rule', 20: 'landlock_restrict_self', 21: 'prctl', 22: 'capset', 23: 'sendmsg', 24: 'prlimit64',
 };
 
 /** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
@@ -145,7 +147,7 @@ export function spawn(command: string, options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, argsOrOptions?: readonly string[] | SpawnOptions, maybeOptions?: SpawnOptions): NsboxChild {
   const [args, options] = Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
   const c = checkSpawn(command, args, options);
-  const { o } = c;
+  const { o, security } = c;
   if (o.signal?.aborted) throw abortError(o.signal);
 
   if (c.cgroup && !features().cloneIntoCgroup) {
@@ -188,6 +190,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const offsets = o.timeOffsets !== undefined;
     const newFlags = [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
     const newUser = c.newNs.has('user') && !rootFlow;
+    // rlimits and oom_score_adj first, by the parent (prlimit(2) can raise a hard limit, which
+    // the child could not in a user namespace); inherited by a fork below.
+    const parent = parentSide(security);
+    if (parent) plan.parent();
     if (c.join.size === 0) {
       plan.cloneFlags = newFlags;
       if (newUser) userns(plan, c.maps!);
@@ -249,6 +255,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
+    if (!c.container) for (const [path, value] of security.sysctl) plan.sysctl(path, value, false);
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
@@ -269,6 +276,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
         root: process.geteuid!() === 0,
         lock,
         rootOwner: rootFlow ? range!.base : undefined,
+        sysctl: security.sysctl,
       });
       if (idmapSources.length > 0) {
         if (!c.maps || !c.newNs.has('user')) throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");
@@ -295,9 +303,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const sandbox = c.newNs.has('user') || c.join.has('user') || c.container !== null;
     if (sandbox && o.noNewSessionKeyring !== true) plan.keyring();
     if (sandbox && (c.newNs.has('user') || c.join.has('user') || process.geteuid!() === 0)) plan.noTiocsti();
+    addBeforeCredentials(plan, security);
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
+    addAfterCredentials(plan, security);
     prepared = prepareStdio(c.stdio);
     plan.fds(prepared.pairs);
     // After every inherited fd is closed, and inside the new root: a cwd such as
@@ -305,10 +315,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null);
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? !o.detached) plan.pdeathsig(9);
+    addLast(plan, security);
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();
-    const r = native.spawn(p.ops, p.strings, c.maps);
+    const r = native.spawn(p.ops, p.strings, c.maps, parent);
     if (!r.ok && r.step === -1 && r.errno === 38 /* ENOSYS */) {
       throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.');
     }

@@ -1,0 +1,96 @@
+/**
+ * The security options of `spawn()`, in the OCI runtime spec's names and shapes
+ * (`process.capabilities`, `process.noNewPrivileges`, `process.rlimits`,
+ * `process.oomScoreAdj`, `process.user.umask`, `linux.seccomp`, `linux.sysctl`,
+ * `linux.personality`), and their validation — before any syscall.
+ * @module
+ */
+import { invalidArgType, invalidArgValue } from '../errors.js';
+import { CAP_SETS, capabilityMask, lastCap, type LinuxCapabilities } from './capabilities.js';
+import { checkOomScoreAdj, checkSysctl, checkUmask, packRlimits, personalityValue, type Personality, type Rlimit } from './limits.js';
+
+/**
+ * What a spawned process may do: its capabilities, no_new_privs, resource limits and the
+ * other per-process settings. Every field is optional and left as the caller's when absent
+ * (spawn is a primitive); {@link hardened} gives the defaults `nsbox run` uses.
+ */
+export interface SecurityOptions {
+  /**
+   * The capability sets after the credential change (OCI `process.capabilities`). A set left
+   * out is empty. Absent: the child keeps what it has (all of them in a new user namespace).
+   */
+  capabilities?: LinuxCapabilities;
+  /** prctl(PR_SET_NO_NEW_PRIVS): setuid bits and file capabilities grant nothing at execve(2). */
+  noNewPrivileges?: boolean;
+  /** Resource limits, set by the parent with prlimit(2) before the child runs any step. */
+  rlimits?: Rlimit[];
+  /** /proc/PID/oom_score_adj (-1000..1000), written by the parent before the child runs any step. */
+  oomScoreAdj?: number;
+  /** umask(2) of the command (e.g. `0o022`). Absent: inherited. */
+  umask?: number;
+  /** personality(2): the execution domain (`LINUX32` makes `uname -m` say i686) and flags. */
+  personality?: Personality;
+  /**
+   * Namespaced sysctls (`{ 'net.ipv4.ip_forward': '1' }`), written in the child's namespaces
+   * before /proc/sys is made read-only. A key that is not namespaced is refused.
+   */
+  sysctl?: Record<string, string | number>;
+}
+
+/** The names {@link SecurityOptions} adds to the spawn options. @internal */
+export const SECURITY_KEYS: readonly string[] = ['capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'umask', 'personality', 'sysctl'];
+
+/** Validated security options. @internal */
+export interface CheckedSecurity {
+  /** Masks of the five sets, or undefined to leave capabilities alone. */
+  caps?: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint; last: number };
+  noNewPrivileges: boolean;
+  rlimits?: BigUint64Array;
+  oomScoreAdj?: number;
+  umask?: number;
+  personality?: number;
+  /** (path under /proc/sys, value) pairs. */
+  sysctl: Array<[string, string]>;
+}
+
+function checkCapabilities(v: unknown): CheckedSecurity['caps'] {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidArgType('options.capabilities', 'an object of capability sets', v);
+  for (const k of Object.keys(v)) {
+    if (!(CAP_SETS as readonly string[]).includes(k)) throw invalidArgValue(`options.capabilities.${k}`, (v as Record<string, unknown>)[k], `is not a capability set: use ${CAP_SETS.join(', ')}`);
+  }
+  const c = v as LinuxCapabilities;
+  const m = {
+    bounding: capabilityMask(c.bounding, 'options.capabilities.bounding'),
+    effective: capabilityMask(c.effective, 'options.capabilities.effective'),
+    permitted: capabilityMask(c.permitted, 'options.capabilities.permitted'),
+    inheritable: capabilityMask(c.inheritable, 'options.capabilities.inheritable'),
+    ambient: capabilityMask(c.ambient, 'options.capabilities.ambient'),
+    last: lastCap(),
+  };
+  // What capset(2) and PR_CAP_AMBIENT_RAISE would refuse, said before any syscall.
+  const outside = (a: bigint, b: bigint) => a & ~b;
+  if (outside(m.effective, m.permitted)) throw invalidArgValue('options.capabilities.effective', c.effective, 'must be a subset of permitted');
+  if (outside(m.ambient, m.permitted & m.inheritable)) throw invalidArgValue('options.capabilities.ambient', c.ambient, 'must be a subset of both permitted and inheritable');
+  return m;
+}
+
+/**
+ * Checks the security options of `o`. `own` names the namespaces the child has of its own
+ * (new or joined), for sysctl. @internal
+ */
+export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): CheckedSecurity {
+  if (o.noNewPrivileges !== undefined && typeof o.noNewPrivileges !== 'boolean') throw invalidArgType('options.noNewPrivileges', 'of type boolean', o.noNewPrivileges);
+  const out: CheckedSecurity = { noNewPrivileges: o.noNewPrivileges === true, sysctl: checkSysctl(o.sysctl, own) };
+  const caps = checkCapabilities(o.capabilities);
+  if (caps) out.caps = caps;
+  const rl = packRlimits(o.rlimits);
+  if (rl) out.rlimits = rl;
+  const oom = checkOomScoreAdj(o.oomScoreAdj);
+  if (oom !== undefined) out.oomScoreAdj = oom;
+  const um = checkUmask(o.umask);
+  if (um !== undefined) out.umask = um;
+  const per = personalityValue(o.personality);
+  if (per !== undefined) out.personality = per;
+  return out;
+}
