@@ -32,7 +32,8 @@
         "csrc/pidfd.cc",
         "csrc/mount.cc",
         "csrc/filewatch.cc",
-        "csrc/netlink.cc"
+        "csrc/netlink.cc",
+        "csrc/seccomp_notify.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

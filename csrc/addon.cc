@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMount(env, exports);
   InitFileWatch(env, exports);
   InitNetlink(env, exports);
+  InitSeccompNotify(env, exports);
   return exports;
 }
 

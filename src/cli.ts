@@ -14,6 +14,7 @@ import {
 } from './index.js';
 import { cpusToMax } from './cgroups/limits.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
+import { securityOptions } from './cli/security.js';
 
 /** "the runner failed" (as env(1), docker, timeout(1) use 125). */
 const EXIT_NSBOX = 125;
@@ -94,6 +95,7 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
     env,
     stdio: 'inherit',
     dieWithParent: run.dieWithParent,
+    ...securityOptions(run),
   };
   if (run.uidMap) o.uidMap = run.uidMap;
   if (run.gidMap) o.gidMap = run.gidMap;

@@ -161,6 +161,18 @@ export interface NativeChildWatch {
   readonly pid: number;
 }
 
+/** A seccomp user-notification fd polled by this environment's loop (csrc/seccomp_notify.cc). @internal */
+export interface NativeSeccompListener {
+  /** SECCOMP_IOCTL_NOTIF_SEND: 0 or a positive errno. */
+  respond(id: bigint, value: bigint, error: number, flags: number): number;
+  /** SECCOMP_IOCTL_NOTIF_ID_VALID: 0 while the target waits, else a positive errno. */
+  idValid(id: bigint): number;
+  /** SECCOMP_IOCTL_NOTIF_ADDFD: the fd number in the target, or -errno. */
+  addFd(id: bigint, srcfd: number, newfd: number, flags: number, newfdFlags: number): number;
+  close(): void;
+  ref(on: boolean): void;
+}
+
 /** A NETLINK_ROUTE socket polled by this environment's loop (csrc/netlink.cc). @internal */
 export interface NativeNetlinkSocket {
   /** sendto(2) to the kernel: 0 or a positive errno (EBADF once closed). */
@@ -239,6 +251,10 @@ export interface NativeBinding {
    * onEvent(null, positive errno) once and stops polling.
    */
   readonly FileWatch: new (path: string, trigger: string | null, onEvent: (text: string | null, errno: number) => void) => NativeFileWatch;
+
+  // seccomp_notify.cc
+  /** A seccomp listener polled in this environment's loop: onNotification(struct seccomp_notif | null, errno). */
+  readonly SeccompListener: new (fd: number, onNotification: (notif: Buffer | null, errno: number) => void) => NativeSeccompListener;
 
   // spawn.cc
   /**

@@ -5,6 +5,7 @@
  * @module
  */
 import { NAMESPACE_TYPES, isNamespaceType, type IdMapping, type NamespaceType } from '../index.js';
+import { checkSecurityArgs, defaultSecurityArgs, parseSecurityOption, SECURITY_OPTIONS, type SecurityArgs, type SecurityOptionName } from './security-args.js';
 
 /** The namespaces `nsbox run` creates when `--namespaces` is not given. */
 export const DEFAULT_NAMESPACES: readonly NamespaceType[] = Object.freeze(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'] as const);
@@ -17,7 +18,7 @@ export type OptionName =
   | 'namespaces' | 'share' | 'join' | 'hostname' | 'domainname' | 'uid' | 'gid' | 'groups' | 'map-uid' | 'map-gid'
   | 'env' | 'unsetenv' | 'clearenv' | 'cwd' | 'argv0' | 'die-with-parent' | 'no-die-with-parent' | 'new-session'
   | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'no-lock-mounts' | 'net' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
-  | 'help' | 'version';
+  | 'help' | 'version' | SecurityOptionName;
 
 /** One row of the option table. */
 export interface OptionSpec {
@@ -65,6 +66,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'pids', value: 'N', help: 'Run the command in a new cgroup v2 with pids.max N (processes and threads).' },
   { name: 'cpus', value: 'N', help: "Run the command in a new cgroup v2 with cpu.max N CPUs' worth of time ('0.5': 50 ms per 100 ms)." },
   { name: 'cgroup-parent', value: 'PATH', help: "Where --memory/--pids/--cpus make their cgroup: a cgroup v2 path relative to the v2 mount, or a directory in it. Default: nsbox's own cgroup. Alone, it runs the command in a new cgroup there without limits." },
+  ...SECURITY_OPTIONS,
   { name: 'help', aliases: ['-h'], help: 'Print this help and exit.' },
   { name: 'version', help: "Print nsbox's version and exit." },
 ] satisfies OptionSpec[]);
@@ -126,6 +128,8 @@ export interface RunArgs {
   cgroupParent?: string;
   /** --net; when 'none' or 'veth' the CLI makes the network namespace itself and joins it. */
   net?: NetMode;
+  /** --cap-add, --seccomp, --ulimit, --landlock-*, … (security-args.ts). */
+  security: SecurityArgs;
 }
 
 /** The result of {@link parseArgs}. */
@@ -212,7 +216,10 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const env: EnvOp[] = [];
   const r: Omit<RunArgs, 'command' | 'args' | 'namespaces' | 'join' | 'env'> = {
     clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false, lockMounts: true,
+    security: defaultSecurityArgs(),
   };
+  const securityNames = new Set<string>(SECURITY_OPTIONS.map((o) => o.name));
+  const usage = (m: string) => new UsageError(m);
   const seen = new Set<OptionName>();
 
   for (; i < argv.length; i++) {
@@ -238,7 +245,12 @@ export function parseArgs(argv: readonly string[]): Parsed {
       v = argv[++i]!;
     }
     noNul(opt, v);
-    switch (spec.name) {
+    if (securityNames.has(spec.name)) {
+      parseSecurityOption(spec.name as SecurityOptionName, v, r.security, usage);
+      continue;
+    }
+    const name = spec.name as Exclude<OptionName, SecurityOptionName>;
+    switch (name) {
       case 'help':
         return { action: 'help' };
       case 'version':
@@ -270,11 +282,11 @@ export function parseArgs(argv: readonly string[]): Parsed {
       case 'hostname':
       case 'domainname':
         if (Buffer.byteLength(v) > 64) throw new UsageError(`${opt}: at most 64 bytes`);
-        r[spec.name] = v;
+        r[name] = v;
         break;
       case 'uid':
       case 'gid':
-        r[spec.name] = id(opt, v);
+        r[name] = id(opt, v);
         break;
       case 'groups':
         r.groups = v === '' ? [] : v.split(',').map((g) => id(opt, g));
@@ -301,7 +313,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
       case 'cwd':
       case 'argv0':
         if (v === '') throw new UsageError(`${opt}: empty value`);
-        r[spec.name] = v;
+        r[name] = v;
         break;
       case 'die-with-parent':
         r.dieWithParent = true;
@@ -365,12 +377,13 @@ export function parseArgs(argv: readonly string[]): Parsed {
         r.timeout = Number(v);
         break;
       default: {
-        const never: never = spec.name;
+        const never: never = name;
         throw new Error(`unhandled option ${String(never)}`);
       }
     }
   }
   if (seen.has('die-with-parent') && seen.has('no-die-with-parent')) throw new UsageError('--die-with-parent and --no-die-with-parent contradict each other');
+  checkSecurityArgs(r.security, usage);
 
   const command = argv[i];
   if (command === undefined || command === '') throw new UsageError('missing COMMAND: nsbox run [options] -- COMMAND [ARGS...]');
@@ -433,7 +446,9 @@ stdin, stdout and stderr passed through. Without root, nsbox makes a user namesp
 and maps your uid and gid to 0 inside it. As root, ids 0-65535 inside map to a block of
 65536 unprivileged host ids of their own (never host root, unless --map-uid 0:0:N says so).
 The container's mounts are locked against COMMAND (see --no-lock-mounts), it gets a new
-session keyring, and ioctl TIOCSTI/TIOCLINUX on a terminal fail with EPERM.
+session keyring, and ioctl TIOCSTI/TIOCLINUX on a terminal fail with EPERM. COMMAND runs
+with Docker's default capabilities, no_new_privs and nsbox's default seccomp profile
+(see --cap-add, --seccomp, --allow-new-privileges, --privileged).
 
 Options:
 ${opts}
@@ -462,5 +477,7 @@ Examples:
   nsbox run --clearenv --env PATH=/usr/bin:/bin --cwd / --timeout 5000 -- env
   nsbox run --layer /images/base --layer /images/app --volume /srv/data:/data:ro -- sh
   nsbox run --rootfs /srv/busybox --read-only --tmpfs /tmp -- sh
+  nsbox run --cap-drop ALL --cap-add NET_BIND_SERVICE --ulimit nofile=1024 -- id
+  nsbox run --landlock-read /usr --landlock-write /tmp -- sh -c 'ls /tmp; cat /etc/passwd'
 `;
 }

@@ -10,6 +10,7 @@ import { invalidArgValue, SysError } from '../errors.js';
 import { native, type NativeChildWatch } from '../native.js';
 import { openNamespace, type Namespace } from './namespace.js';
 import { type NamespaceFile } from './types.js';
+import type { SeccompNotifier } from '../security/notify.js';
 
 /** How a child ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -50,6 +51,8 @@ export interface ChildInit {
   stdio: Array<Readable | Writable | null>;
   /** Called once the child has exited (timers, abort listeners). */
   onExit: () => void;
+  /** The listener of the child's seccomp filter (a filter with a notify action). */
+  seccompNotifier?: SeccompNotifier | undefined;
 }
 
 /**
@@ -78,6 +81,13 @@ export class NsboxChild extends EventEmitter {
   killed = false;
   /** Resolves with the exit status when the child has exited and been reaped. Never rejects. */
   readonly exited: Promise<ExitStatus>;
+  /**
+   * The notifications of the child's seccomp filter when it has `SCMP_ACT_NOTIFY` rules
+   * (see docs/security.md), else null. Yours to iterate and to close: a notified syscall
+   * waits until it is answered. It ends by itself once every process using the filter (the
+   * child and whatever it forked) has exited.
+   */
+  readonly seccompNotifier: SeccompNotifier | null;
 
   readonly #watch: NativeChildWatch;
   #running = true;
@@ -90,6 +100,7 @@ export class NsboxChild extends EventEmitter {
     this.stdin = (init.stdio[0] as Writable | null) ?? null;
     this.stdout = (init.stdio[1] as Readable | null) ?? null;
     this.stderr = (init.stdio[2] as Readable | null) ?? null;
+    this.seccompNotifier = init.seccompNotifier ?? null;
     let resolve!: (s: ExitStatus) => void;
     this.exited = new Promise((r) => (resolve = r));
     const streams = init.stdio.filter((s): s is Readable | Writable => s !== null);

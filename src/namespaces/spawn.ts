@@ -18,6 +18,7 @@ import { PlanBuilder } from './plan.js';
 import { prepareStdio, releaseStdio, wrapEnd } from './stdio.js';
 import { claimIdRange, type IdRange } from './idrange.js';
 import { withNamespaces } from './thread.js';
+import { SeccompNotifier } from '../security/notify.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
@@ -345,11 +346,22 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     let child: NsboxChild;
+    let notifier: SeccompNotifier | undefined;
     try {
+      if (r.listener !== undefined) {
+        const fd = r.listener;
+        try {
+          notifier = new SeccompNotifier(fd);
+        } catch (err) {
+          closeSync(fd);
+          throw err;
+        }
+      }
       child = new NsboxChild({
         pid: r.pid,
         pidfd: r.pidfd,
         stdio,
+        seccompNotifier: notifier,
         onExit: () => {
           claimed?.release();
           if (timer) clearTimeout(timer);
@@ -358,6 +370,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       });
     } catch (err) {
       native.killReap(r.pidfd); // no watcher owns the pidfd: reap here, never leak the child
+      notifier?.close();
       for (const s of stdio) s?.destroy();
       throw err;
     }

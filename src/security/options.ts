@@ -7,6 +7,7 @@
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { CAP_SETS, capabilityMask, lastCap, type LinuxCapabilities } from './capabilities.js';
+import { compileSeccomp, type CompiledSeccomp, type SeccompProfile } from './seccomp/index.js';
 import { checkOomScoreAdj, checkSysctl, checkUmask, packRlimits, personalityValue, type Personality, type Rlimit } from './limits.js';
 
 /**
@@ -35,10 +36,22 @@ export interface SecurityOptions {
    * before /proc/sys is made read-only. A key that is not namespaced is refused.
    */
   sysctl?: Record<string, string | number>;
+  /**
+   * A seccomp filter (OCI `linux.seccomp` / Docker profile JSON), compiled to classic BPF in
+   * TypeScript (cached per profile object) and loaded by the child just before execve(2).
+   * `SCMP_ACT_NOTIFY` rules need `noNewPrivileges` and give the child a `seccompNotifier`.
+   */
+  seccomp?: SeccompProfile;
 }
 
 /** The names {@link SecurityOptions} adds to the spawn options. @internal */
-export const SECURITY_KEYS: readonly string[] = ['capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'umask', 'personality', 'sysctl'];
+export const SECURITY_KEYS: readonly string[] = ['capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'umask', 'personality', 'sysctl', 'seccomp'];
+
+/**
+ * Syscalls the child makes after loading the filter (sending the listener, execve): a
+ * notify rule on one of them would wait for an answer spawn() cannot give yet.
+ */
+const AFTER_FILTER = new Set(['execve', 'execveat', 'sendmsg', 'sendto', 'close', 'rt_sigprocmask', 'exit_group', 'exit']);
 
 /** Validated security options. @internal */
 export interface CheckedSecurity {
@@ -51,6 +64,7 @@ export interface CheckedSecurity {
   personality?: number;
   /** (path under /proc/sys, value) pairs. */
   sysctl: Array<[string, string]>;
+  seccomp?: CompiledSeccomp;
 }
 
 function checkCapabilities(v: unknown): CheckedSecurity['caps'] {
@@ -92,5 +106,15 @@ export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): Che
   if (um !== undefined) out.umask = um;
   const per = personalityValue(o.personality);
   if (per !== undefined) out.personality = per;
+  if (o.seccomp !== undefined) {
+    if (typeof o.seccomp !== 'object' || o.seccomp === null) throw invalidArgType('options.seccomp', 'a seccomp profile object', o.seccomp);
+    const sc = compileSeccomp(o.seccomp);
+    if (sc.notify) {
+      if (!out.noNewPrivileges) throw invalidArgValue('options.seccomp', 'SCMP_ACT_NOTIFY', 'has notify rules, which need options.noNewPrivileges: true (the filter then loads last, just before execve)');
+      const bad = sc.notifySyscalls.filter((n) => AFTER_FILTER.has(n));
+      if (bad.length > 0) throw invalidArgValue('options.seccomp', bad.join(', '), 'notifies a syscall the child itself makes after loading the filter (it would wait forever)');
+    }
+    out.seccomp = sc;
+  }
   return out;
 }

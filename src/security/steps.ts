@@ -24,8 +24,7 @@ export function parentSide(s: CheckedSecurity): SpawnParentSide | undefined {
 
 /** The filters: Landlock, then seccomp. */
 function filters(plan: PlanBuilder, s: CheckedSecurity): void {
-  void plan;
-  void s;
+  if (s.seccomp) plan.seccomp(s.seccomp.flags, s.seccomp.program);
 }
 
 /** Before the credential steps: umask, personality, no_new_privs, the bounding set. */

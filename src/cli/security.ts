@@ -1,0 +1,47 @@
+/**
+ * What the security flags of `nsbox run` become as spawn options: Docker's defaults
+ * (capabilities, no_new_privs, the default seccomp profile) unless weakened explicitly.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { allCapabilities, DEFAULT_CAPABILITIES } from '../security/capabilities.js';
+import { landlockForCommand } from '../security/landlock.js';
+import { defaultSeccompProfile, type SeccompProfile } from '../security/seccomp/index.js';
+import type { SpawnOptions } from '../namespaces/options.js';
+import { UsageError, type RunArgs } from './args.js';
+import { capabilitySet } from './security-args.js';
+
+function profileFile(path: string): SeccompProfile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--seccomp: cannot read '${path}': ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as SeccompProfile;
+  } catch (err) {
+    throw new UsageError(`--seccomp: '${path}' is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The security spawn options of `run` (validated again by spawn). */
+export function securityOptions(run: RunArgs): SpawnOptions {
+  const s = run.security;
+  const caps = capabilitySet(s, DEFAULT_CAPABILITIES, allCapabilities());
+  const o: SpawnOptions = {
+    capabilities: { bounding: caps, effective: caps, permitted: caps },
+    noNewPrivileges: !s.allowNewPrivileges && !s.privileged,
+  };
+  if (!s.privileged && s.seccomp !== 'unconfined') o.seccomp = s.seccomp === 'default' ? defaultSeccompProfile : profileFile(s.seccomp);
+  if (s.ulimits.length > 0) o.rlimits = s.ulimits;
+  if (Object.keys(s.sysctl).length > 0) o.sysctl = s.sysctl;
+  if (s.oomScoreAdj !== undefined) o.oomScoreAdj = s.oomScoreAdj;
+  if (s.umask !== undefined) o.umask = s.umask;
+  const ll = s.landlock;
+  if (ll.read.length + ll.write.length + ll.connect.length + ll.bind.length > 0) {
+    const root = run.rootfs !== undefined && run.rootfs !== 'host' ? run.rootfs : run.layers.at(-1);
+    o.landlock = landlockForCommand({ ...ll, command: run.command, ...(root !== undefined && { root }) });
+  }
+  return o;
+}
