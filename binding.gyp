@@ -13,6 +13,7 @@
         "csrc/child.cc",
         "csrc/child_fs.cc",
         "csrc/child_lock.cc",
+        "csrc/child_landlock.cc",
         "csrc/pidfd.cc",
         "csrc/mount.cc",
         "csrc/filewatch.cc",

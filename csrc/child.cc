@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "child_fs.h"
+#include "child_landlock.h"
 #include "child_lock.h"
 #include "plan.h"
 #include "rawsys.h"
@@ -348,6 +349,9 @@ int ChildMain(void* arg) {
       case OP_KEYRING:
       case OP_NO_TIOCSTI:
         r = RunLockStep(ctx, s, &sysid);
+        break;
+      case OP_LANDLOCK:
+        r = RunLandlockStep(s, &sysid);
         break;
       default:
         r = -EINVAL;

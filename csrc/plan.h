@@ -49,6 +49,13 @@ enum Op : int32_t {
   OP_DUMPABLE = 26,      // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,       // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,    // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
+  // Landlock (child_landlock.cc): create a ruleset, add its rules, restrict_self.
+  //   hfs_lo, hfs_hi, hnet_lo, hnet_hi, scoped_lo, scoped_hi, restrict_flags, nfs, nnet,
+  //   nfs  x (path str, optional 0/1, access_lo, access_hi)   LANDLOCK_RULE_PATH_BENEATH
+  //   nnet x (port, access_lo, access_hi)                     LANDLOCK_RULE_NET_PORT
+  // 64-bit masks travel as two words. Paths are opened after pivot_root (container paths)
+  // with openat2 O_PATH, RESOLVE_NO_MAGICLINKS; a missing optional path is skipped.
+  OP_LANDLOCK = 35,
   OP_MAX_
 };
 
@@ -86,7 +93,14 @@ enum SysId : int32_t {
   SYS_SECCOMP = 15,
   SYS_KEYCTL = 16,
   SYS_FCHDIR = 17,
+  SYS_LANDLOCK_CREATE = 18,
+  SYS_LANDLOCK_ADD_RULE = 19,
+  SYS_LANDLOCK_RESTRICT = 20,
 };
+
+// A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
+// value above the SysId: value = sysid | (item + 1) << kSysItemShift; 0 there = no item.
+constexpr int kSysItemShift = 8;
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.
 enum MsgKind : int32_t {

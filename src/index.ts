@@ -1,7 +1,7 @@
 /**
  * nsbox: Linux isolation primitives for Node.js — namespaces and isolated spawn, mounts,
  * cgroup v2 and rtnetlink — as typed modules. Everything in `nsbox/namespaces`,
- * `nsbox/cgroups`, `nsbox/fs` and `nsbox/net` is re-exported here.
+ * `nsbox/cgroups`, `nsbox/fs`, `nsbox/net` and `nsbox/security` is re-exported here.
  * @module
  */
 export { SysError, type SysErrorContext, type NsboxErrorCode } from './errors.js';
@@ -10,3 +10,4 @@ export * from './namespaces/index.js';
 export * from './cgroups/index.js';
 export * from './fs/index.js';
 export * from './net/index.js';
+export * from './security/index.js';

@@ -11,6 +11,7 @@ import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace } from './namespace.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
+import { checkLandlock, type LandlockRuleset } from '../security/landlock.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 
 /** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
@@ -119,6 +120,16 @@ export interface SpawnOptions {
   lockMounts?: boolean;
   /** Keep the caller's session keyring (default: a new anonymous one for every sandbox, keyrings(7)). */
   noNewSessionKeyring?: boolean;
+  /**
+   * A Landlock ruleset (landlock(7)) the child puts on itself after every mount, pivot_root
+   * and id change, just before exec: whatever it handles is denied except what its rules
+   * grant, for the command and everything it starts. Rule paths are the child's view (the
+   * container's paths). Needs Landlock (`features().landlock` > 0; best-effort mode runs
+   * without it) and, for landlock_restrict_self(2), no_new_privs or CAP_SYS_ADMIN in the
+   * child's user namespace (root, or a new user namespace): else EPERM, step 'landlock'.
+   * See {@link LandlockRuleset} and docs/security.md.
+   */
+  landlock?: LandlockRuleset;
 }
 
 
@@ -126,6 +137,7 @@ const KNOWN = new Set<string>([
   'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
   'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
   'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets', 'cgroup', 'lockMounts', 'noNewSessionKeyring',
+  'landlock',
 ]);
 
 function noNul(name: string, v: string): string {
@@ -258,6 +270,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     container = checkContainer(o);
     if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
   }
+  if (o.landlock !== undefined) checkLandlock('options.landlock', o.landlock);
   let cg: Checked['cgroup'] = null;
   if (o.cgroup !== undefined) {
     if (o.cgroup instanceof Cgroup) cg = { path: o.cgroup.path, directory: o.cgroup.directory };

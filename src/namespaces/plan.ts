@@ -10,6 +10,7 @@
  * @module
  */
 import { K } from '../native.js';
+import type { ResolvedLandlock } from '../security/landlock.js';
 
 /** How a failed step is reported. @internal */
 export interface StepInfo {
@@ -18,6 +19,8 @@ export interface StepInfo {
   /** The syscall that failed. */
   readonly syscall: string;
   readonly path?: string;
+  /** A step with several items (landlock's rules): the path of each, by the index the child reports. */
+  readonly paths?: ReadonlyArray<string | undefined>;
 }
 
 /** The serialised plan handed to native spawn. @internal */
@@ -101,6 +104,15 @@ export class PlanBuilder {
   /** A seccomp filter that fails ioctl TIOCSTI and TIOCLINUX with EPERM. */
   noTiocsti(): this {
     return this.push(K.OP.NO_TIOCSTI!, [], { step: 'no-tiocsti', syscall: 'seccomp' });
+  }
+  /** landlock_create_ruleset, a rule per path and port, landlock_restrict_self (csrc/plan.h OP_LANDLOCK). */
+  landlock(l: ResolvedLandlock): this {
+    const w = (m: number): number[] => [m | 0, Math.floor(m / 2 ** 32) | 0];
+    const args = [...w(l.handledFs), ...w(l.handledNet), ...w(l.scoped), l.flags | 0, l.fs.length, l.net.length];
+    for (const r of l.fs) args.push(this.str(r.path), r.optional ? 1 : 0, ...w(r.access));
+    for (const r of l.net) args.push(r.port, ...w(r.access));
+    const paths = [...l.fs.map((r) => r.path), ...l.net.map(() => undefined)];
+    return this.push(K.OP.LANDLOCK!, args, { step: 'landlock', syscall: 'landlock_restrict_self', paths });
   }
   /** `pairs`: [target, source] fd pairs; every other fd is closed. */
   fds(pairs: ReadonlyArray<readonly [number, number]>): this {

@@ -7,6 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { cgError } from '../cgroups/files.js';
 import { invalidArgValue, nsboxError, SysError } from '../errors.js';
+import { resolveLandlock } from '../security/landlock.js';
 import { features } from '../features.js';
 import { addContainerSteps } from '../fs/container.js';
 import { K, native } from '../native.js';
@@ -25,7 +26,10 @@ import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js
 const SYSCALL_OF: Readonly<Record<number, string>> = {
   1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write', 12: 'move_mount',
   13: 'clone3', 14: 'unshare', 15: 'seccomp', 16: 'keyctl', 17: 'fchdir',
+  18: 'landlock_create_ruleset', 19: 'landlock_add_rule', 20: 'landlock_restrict_self',
 };
+/** csrc/plan.h kSysItemShift: the failing item of a multi-item step, above the SysId. */
+const SYS_ITEM_SHIFT = 8;
 
 /** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
 function offsetText(o: TimeOffsets): string {
@@ -136,9 +140,11 @@ function abortError(signal: AbortSignal): Error {
  *   options, before any syscall; `ERR_NSBOX_NO_IDMAP_HELPER` when multi-range maps need
  *   newuidmap and it is missing; `ABORT_ERR` if `signal` is already aborted;
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
- *   'hostname', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'exec'),
- *   its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a missing
- *   command. Nothing is left behind on failure: the child is reaped, every fd closed.
+ *   'hostname', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'exec',
+ *   'landlock'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
+ *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
+ *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
+ *   cannot enforce. Nothing is left behind on failure: the child is reaped, every fd closed.
  */
 export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, options?: SpawnOptions): NsboxChild;
@@ -298,6 +304,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
+    // landlock: after every mount, pivot_root and credential change, before seccomp (issue 9).
+    const landlock = o.landlock === undefined ? null : resolveLandlock('options.landlock', o.landlock);
+    if (landlock) plan.landlock(landlock);
     prepared = prepareStdio(c.stdio);
     plan.fds(prepared.pairs);
     // After every inherited fd is closed, and inside the new root: a cwd such as
@@ -314,9 +323,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     }
     if (!r.ok) {
       const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
-      const sysName = r.sysid ? SYSCALL_OF[r.sysid] : undefined;
+      const sysName = r.sysid ? SYSCALL_OF[r.sysid & ((1 << SYS_ITEM_SHIFT) - 1)] : undefined;
       const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
-      const path = r.path ?? info.path ?? (r.step === -1 ? c.cgroup?.directory : undefined);
+      const item = r.sysid ? (r.sysid >>> SYS_ITEM_SHIFT) - 1 : -1;
+      const path = r.path ?? (item >= 0 ? info.paths?.[item] : info.path) ?? (r.step === -1 ? c.cgroup?.directory : undefined);
       if (path !== undefined) ctx.path = path;
       if (r.step === -1 && c.cgroup) ctx.cgroup = c.cgroup.path;
       throw new SysError(r.errno, r.syscall ?? sysName ?? info.syscall, ctx);
