@@ -7,7 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { resolveInRoot } from '../fs/resolve.js';
 import { checkLandlock, type LandlockFsAccessName, type LandlockFsRule, type LandlockRuleset } from './landlock.js';
 
@@ -160,7 +160,11 @@ function which(root: string | undefined, command: string, searchPath: string): {
 function strings(name: string, v: unknown): readonly string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v)) throw invalidArgType(name, 'an array of paths', v);
-  return v as string[];
+  return v.map((p: unknown, i) => {
+    if (typeof p !== 'string') throw invalidArgType(`${name}[${i}]`, 'of type string', p);
+    if (!p.startsWith('/') || p.includes('\0')) throw invalidArgValue(`${name}[${i}]`, p, 'must be an absolute path without null bytes');
+    return p;
+  });
 }
 
 /**
@@ -201,7 +205,11 @@ export function landlockForCommand(options: LandlockCommandOptions): LandlockRul
     const v = options[name];
     if (v === undefined) return [];
     if (!Array.isArray(v)) throw invalidArgType(`options.${name}`, 'an array of ports', v);
-    return v as number[];
+    return v.map((p: unknown, i) => {
+      if (typeof p !== 'number' || !Number.isInteger(p)) throw invalidArgType(`options.${name}[${i}]`, 'an integer', p);
+      if (p < 0 || p > 65535) throw outOfRange(`options.${name}[${i}]`, '>= 0 and <= 65535', p);
+      return p;
+    });
   };
 
   const fs: LandlockFsRule[] = [];
