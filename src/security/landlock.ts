@@ -46,6 +46,7 @@ export interface LandlockFsRule {
 export interface LandlockNetRule {
   /** 0 to 65535, host order. */
   port: number;
+  /** One right or a list; must not be empty. */
   access: LandlockNetAccess | readonly LandlockNetAccess[];
 }
 
@@ -65,7 +66,12 @@ export interface LandlockRuleset {
    * TCP rights only when `net` rules or `handled.net` are given (then both, by default). A
    * right not handled stays allowed everywhere.
    */
-  handled?: { fs?: LandlockFsAccessName | readonly LandlockFsAccessName[]; net?: readonly LandlockNetAccess[] };
+  handled?: {
+    /** Filesystem rights restricted (shorthands allowed). Default: all the ABI knows. */
+    fs?: LandlockFsAccessName | readonly LandlockFsAccessName[];
+    /** TCP rights restricted (ABI 4). Default: both when `net` rules are given, else none. */
+    net?: readonly LandlockNetAccess[];
+  };
   /**
    * `'best-effort'` (default): rights, scopes, TCP rules and log flags the kernel's ABI lacks
    * are dropped (as rust-landlock's BestEffort); with no Landlock at all (ABI 0) the child
