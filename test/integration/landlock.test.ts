@@ -120,11 +120,32 @@ describe.each(WAYS)('$name', ({ opts, ok, why }) => {
     }
   });
 
+  lt('refer: linking across directories needs it granted, else EXDEV even with make-reg', async () => {
+    const tree = mkdtempSync(join(dir, 'refer-'));
+    for (const d of ['a', 'b']) mkdirSync(join(tree, d));
+    writeFileSync(join(tree, 'a/x'), 'x');
+    chmodSync(tree, 0o777);
+    for (const d of ['a', 'b']) chmodSync(join(tree, d), 0o777);
+    const ro = ['/usr', '/bin', '/lib', '/lib64'].map((path) => ({ path, access: ['read', 'execute'] as const, optional: true }));
+    const run = (access: LandlockRuleset['fs']) => sh(`ln ${tree}/a/x ${tree}/b/y && echo linked`, { fs: [...ro, ...access!] }, opts);
+    const without = await run([{ path: tree, access: ['read', 'write-file', 'make-reg', 'remove-file'] }]);
+    expect(without.stdout).toMatch(/Invalid cross-device link/);
+    expect(existsSync(join(tree, 'b/y'))).toBe(false);
+    const withRefer = await run([{ path: tree, access: ['read', 'write'] }]);
+    expect(withRefer.stdout).toContain('linked');
+    expect(existsSync(join(tree, 'b/y'))).toBe(true);
+  });
+
   lt('a rule on a file keeps only the rights that apply to files (no EINVAL)', async () => {
     const rs = landlockForCommand({ command: 'cat', read: [join(dir, 'pub/file')], mode: 'strict' });
     const r = await output(spawn('cat', [join(dir, 'pub/file')], { landlock: rs, ...opts }));
     expect([r.code, r.stdout]).toEqual([0, 'public\n']);
   });
+});
+
+testIf(existsSync('/usr/bin/python3'), 'needs /usr/bin/python3 (ctypes) as the witness')('features().landlock is what the syscall itself reports', () => {
+  const py = 'import ctypes; print(max(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1), 0))';
+  expect(features().landlock).toBe(Number(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' }).trim()));
 });
 
 describe('failures', () => {
