@@ -123,17 +123,19 @@ describe.each(WAYS)('$name', ({ opts, ok, why }) => {
   lt('refer: linking across directories needs it granted, else EXDEV even with make-reg', async () => {
     const tree = mkdtempSync(join(dir, 'refer-'));
     for (const d of ['a', 'b']) mkdirSync(join(tree, d));
-    writeFileSync(join(tree, 'a/x'), 'x');
     chmodSync(tree, 0o777);
     for (const d of ['a', 'b']) chmodSync(join(tree, d), 0o777);
     const ro = ['/usr', '/bin', '/lib', '/lib64'].map((path) => ({ path, access: ['read', 'execute'] as const, optional: true }));
-    const run = (access: LandlockRuleset['fs']) => sh(`ln ${tree}/a/x ${tree}/b/y && echo linked`, { fs: [...ro, ...access!] }, opts);
-    const without = await run([{ path: tree, access: ['read', 'write-file', 'make-reg', 'remove-file'] }]);
+    // The child makes the file: as root in an id block, the host's files are not its own
+    // (protected_hardlinks would refuse them with EPERM, Landlock or not).
+    const run = (n: number, access: LandlockRuleset['fs']) =>
+      sh(`echo x > ${tree}/a/x${n} && ln ${tree}/a/x${n} ${tree}/b/y${n} && echo linked`, { fs: [...ro, ...access!] }, opts);
+    const without = await run(1, [{ path: tree, access: ['read', 'write-file', 'make-reg', 'remove-file'] }]);
     expect(without.stdout).toMatch(/Invalid cross-device link/);
-    expect(existsSync(join(tree, 'b/y'))).toBe(false);
-    const withRefer = await run([{ path: tree, access: ['read', 'write'] }]);
+    expect([existsSync(join(tree, 'a/x1')), existsSync(join(tree, 'b/y1'))]).toEqual([true, false]);
+    const withRefer = await run(2, [{ path: tree, access: ['read', 'write'] }]);
     expect(withRefer.stdout).toContain('linked');
-    expect(existsSync(join(tree, 'b/y'))).toBe(true);
+    expect(existsSync(join(tree, 'b/y2'))).toBe(true);
   });
 
   lt('a rule on a file keeps only the rights that apply to files (no EINVAL)', async () => {
