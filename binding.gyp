@@ -7,7 +7,8 @@
         "csrc/child.cc",
         "csrc/child_fs.cc",
         "csrc/child_lock.cc",
-        "csrc/child_security.cc"
+        "csrc/child_security.cc",
+        "csrc/child_landlock.cc"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags": ["-fPIC"],

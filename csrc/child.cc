@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "child_fs.h"
+#include "child_landlock.h"
 #include "child_lock.h"
 #include "child_security.h"
 #include "plan.h"
@@ -359,6 +360,9 @@ int ChildMain(void* arg) {
       case OP_SYSCTL:
       case OP_PARENT:
         r = RunSecurityStep(ctx, s, i, &sysid);
+        break;
+      case OP_LANDLOCK:
+        r = RunLandlockStep(s, &sysid);
         break;
       default:
         r = -EINVAL;

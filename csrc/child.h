@@ -20,6 +20,7 @@ struct Step {
   int32_t nlist;
   char* const* argv;    // OP_EXEC
   char* const* envp;    // OP_EXEC
+  const char* strs;     // the plan's string buffer: base of string offsets in `list` (OP_LANDLOCK)
 };
 
 constexpr int kMaxTrees = 8;

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 
 #include "addon.h"
+#include "landlock.h"
 #include "plan.h"
 #include "sys.h"
 
@@ -79,6 +80,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(SECCOMP);
   OPC(SYSCTL);
   OPC(PARENT);
+  OPC(LANDLOCK);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);
@@ -187,6 +189,34 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   per.Freeze();
   c.Set("PERSONALITY", per);
   SET(SECCOMP_FILTER_FLAG_NEW_LISTENER);
+  Napi::Object ll = Napi::Object::New(env);
+#define LL(name) ll.Set(#name, Napi::Number::New(env, static_cast<double>(LANDLOCK_##name)))
+  LL(ACCESS_FS_EXECUTE);
+  LL(ACCESS_FS_WRITE_FILE);
+  LL(ACCESS_FS_READ_FILE);
+  LL(ACCESS_FS_READ_DIR);
+  LL(ACCESS_FS_REMOVE_DIR);
+  LL(ACCESS_FS_REMOVE_FILE);
+  LL(ACCESS_FS_MAKE_CHAR);
+  LL(ACCESS_FS_MAKE_DIR);
+  LL(ACCESS_FS_MAKE_REG);
+  LL(ACCESS_FS_MAKE_SOCK);
+  LL(ACCESS_FS_MAKE_FIFO);
+  LL(ACCESS_FS_MAKE_BLOCK);
+  LL(ACCESS_FS_MAKE_SYM);
+  LL(ACCESS_FS_REFER);
+  LL(ACCESS_FS_TRUNCATE);
+  LL(ACCESS_FS_IOCTL_DEV);
+  LL(ACCESS_NET_BIND_TCP);
+  LL(ACCESS_NET_CONNECT_TCP);
+  LL(SCOPE_ABSTRACT_UNIX_SOCKET);
+  LL(SCOPE_SIGNAL);
+  LL(RESTRICT_SELF_LOG_SAME_EXEC_OFF);
+  LL(RESTRICT_SELF_LOG_NEW_EXEC_ON);
+  LL(RESTRICT_SELF_LOG_SUBDOMAINS_OFF);
+#undef LL
+  ll.Freeze();
+  c.Set("LANDLOCK", ll);
   c.Freeze();
   exports.Set("constants", c);
 }

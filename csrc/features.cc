@@ -18,6 +18,7 @@
 
 #include "addon.h"
 #include "fd.h"
+#include "landlock.h"
 #include "sys.h"
 
 #ifndef __NR_openat2
@@ -107,6 +108,16 @@ bool ProbeNsIoctls() {
   return ioctl(fd.get(), NS_GET_NSTYPE) == CLONE_NEWNET;
 }
 
+// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) answers the highest
+// Landlock ABI the kernel supports (landlock(7)); ENOSYS (not built in) and EOPNOTSUPP
+// (built in but disabled at boot, `lsm=`) both mean none: 0. Makes no object.
+int ProbeLandlockAbi() {
+  long r = syscall(__NR_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return r > 0 ? (int)r : 0;
+}
+
+Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ProbeLandlockAbi()); }
+
 int UsernsChild(void*) { return 0; }
 
 // Can a new user namespace be made? Node is multi-threaded, so unshare(CLONE_NEWUSER) here
@@ -150,6 +161,7 @@ Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
   set("nsGetIoctls", ProbeNsIoctls());
   set("userNamespaces", usernsErr == 0);
   out.Set("userNamespacesErrno", Napi::Number::New(env, usernsErr));
+  out.Set("landlock", Napi::Number::New(env, ProbeLandlockAbi()));
   out.Set("euid", Napi::Number::New(env, geteuid()));
   out.Set("egid", Napi::Number::New(env, getegid()));
   return out;
@@ -159,6 +171,7 @@ Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
 
 void InitFeatures(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFeatures", Napi::Function::New(env, ProbeFeatures, "probeFeatures"));
+  exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi, "landlockAbi"));
 }
 
 }  // namespace nsbox

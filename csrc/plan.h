@@ -58,7 +58,13 @@ enum Op : int32_t {
   OP_PERSONALITY = 33,   // persona
   OP_SECCOMP = 34,       // flags, n, (code|jt<<16|jf<<24, k) * n   seccomp(SET_MODE_FILTER); a listener
                          //                            fd (NEW_LISTENER) goes to the parent (MSG_LISTENER)
-  OP_LANDLOCK = 35,      // (child_landlock.cc)
+  // Landlock (child_landlock.cc): create a ruleset, add its rules, restrict_self.
+  //   hfs_lo, hfs_hi, hnet_lo, hnet_hi, scoped_lo, scoped_hi, restrict_flags, nfs, nnet,
+  //   nfs  x (path str, optional 0/1, access_lo, access_hi)   LANDLOCK_RULE_PATH_BENEATH
+  //   nnet x (port, access_lo, access_hi)                     LANDLOCK_RULE_NET_PORT
+  // 64-bit masks travel as two words. Paths are opened after pivot_root (container paths)
+  // with openat2 O_PATH, RESOLVE_NO_MAGICLINKS; a missing optional path is skipped.
+  OP_LANDLOCK = 35,
   OP_SYSCTL = 36,        // path str, value str, in_root(0/1)   write /proc/sys/...
   OP_PARENT = 37,        // -                          the parent applies rlimits and oom_score_adj
                          //                            to us (prlimit(2), /proc/PID/oom_score_adj)
@@ -107,6 +113,10 @@ enum SysId : int32_t {
   SYS_SENDMSG = 23,
   SYS_PRLIMIT = 24,
 };
+
+// A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
+// value above the SysId: value = sysid | (item + 1) << kSysItemShift; 0 there = no item.
+constexpr int kSysItemShift = 8;
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.
 enum MsgKind : int32_t {

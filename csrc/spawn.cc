@@ -183,6 +183,20 @@ const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, P
         s.c = nargs == 4 ? a[2] : -1;
         s.d = nargs == 4 ? a[3] : -1;
         break;
+      case OP_LANDLOCK: {
+        // 9 header words, then 4 per path rule and 3 per port rule (plan.h).
+        if (nargs < 9 || a[7] < 0 || a[8] < 0 || a[7] > 4096 || a[8] > 4096 ||
+            nargs != 9 + 4 * a[7] + 3 * a[8])
+          return "bad landlock";
+        for (int32_t j = 0; j < a[7]; j++)
+          if (!str(a[9 + 4 * j]) || (a[10 + 4 * j] != 0 && a[10 + 4 * j] != 1)) return "bad landlock rule";
+        for (int32_t j = 0; j < a[8]; j++)
+          if (a[9 + 4 * a[7] + 3 * j] < 0 || a[9 + 4 * a[7] + 3 * j] > 65535) return "bad landlock port";
+        s.list = a;
+        s.nlist = nargs;
+        s.strs = strs;
+        break;
+      }
       default: {
         bool handled = false;
         auto strOf = [](void* e, int32_t off) -> const char* { return (*static_cast<decltype(str)*>(e))(off); };

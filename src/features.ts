@@ -88,6 +88,13 @@ export interface Features {
   readonly newuidmap: string | null;
   /** Absolute path of `newgidmap`, as for `newuidmap`. */
   readonly newgidmap: string | null;
+  /**
+   * The Landlock ABI version the kernel supports (landlock(7)): 1 (Linux 5.13) … 7 (6.15),
+   * or 0 when Landlock is not built in or disabled at boot (`lsm=`). Probed with
+   * `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`; needs no privilege.
+   * See docs/security.md for what each version adds.
+   */
+  readonly landlock: number;
 }
 
 const CAP_SYS_ADMIN = 21n;
@@ -165,6 +172,7 @@ export function features(): Features {
     cgroup2: freezeCgroup2(findCgroup2()),
     newuidmap: findHelper('newuidmap'),
     newgidmap: findHelper('newgidmap'),
+    landlock: n.landlock,
   };
   cached = Object.freeze(f);
   return cached;

@@ -59,6 +59,8 @@ export interface NativeConstants {
   readonly MOUNT_ATTR_NOSUID: number;
   readonly MOUNT_ATTR_NODEV: number;
   readonly MOUNT_ATTR_NOEXEC: number;
+  /** Landlock uapi bits (csrc/landlock.h): `ACCESS_FS_*`, `ACCESS_NET_*`, `SCOPE_*`, `RESTRICT_SELF_*`. */
+  readonly LANDLOCK: Readonly<Record<string, number>>;
 }
 
 /**
@@ -70,7 +72,7 @@ export interface NativeConstants {
 export type NativeFeatures = Pick<
   Features,
   | 'clone3' | 'cloneIntoCgroup' | 'pidfd' | 'pidfdSendSignal' | 'closeRange' | 'timeNamespace' | 'newMountApi'
-  | 'mountSetattr' | 'openat2' | 'userNamespaces' | 'nsGetIoctls' | 'euid' | 'egid'
+  | 'mountSetattr' | 'openat2' | 'userNamespaces' | 'nsGetIoctls' | 'euid' | 'egid' | 'landlock'
 > & {
   /** 0 when a user namespace could be created, else the positive errno clone(CLONE_NEWUSER) gave. */
   readonly userNamespacesErrno: number;
@@ -192,6 +194,8 @@ export interface NativeBinding {
 
   // features.cc
   probeFeatures(): NativeFeatures;
+  /** landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION), 0 when absent or disabled. */
+  landlockAbi(): number;
 
   // ns.cc — namespace handles (fds are O_CLOEXEC)
   /** open(path, O_RDONLY|O_CLOEXEC); throws SysError. */

@@ -10,6 +10,7 @@
  * @module
  */
 import { K } from '../native.js';
+import type { ResolvedLandlock } from '../security/landlock.js';
 
 /** How a failed step is reported. @internal */
 export interface StepInfo {
@@ -18,6 +19,8 @@ export interface StepInfo {
   /** The syscall that failed. */
   readonly syscall: string;
   readonly path?: string;
+  /** A step with several items (landlock's rules): the path of each, by the index the child reports. */
+  readonly paths?: ReadonlyArray<string | undefined>;
 }
 
 /** The serialised plan handed to native spawn. @internal */
@@ -133,13 +136,22 @@ export class PlanBuilder {
   /** seccomp(SECCOMP_SET_MODE_FILTER, flags, program): `program` is struct sock_filter[], host order. */
   seccomp(flags: number, program: Uint8Array): this {
     const n = program.byteLength / 8;
-    const copy = new Uint8Array(program);  // aligned for the Int32Array view
+    const copy = new Uint8Array(program); // aligned for the Int32Array view
     const words = new Int32Array(copy.buffer, 0, n * 2);
     return this.push(K.OP.SECCOMP!, [flags, n, ...words], { step: 'seccomp', syscall: 'seccomp' });
   }
   /** Writes `value` to `path` (/proc/sys/…), resolved inside the new root when `inRoot`. */
   sysctl(path: string, value: string, inRoot: boolean): this {
     return this.push(K.OP.SYSCTL!, [this.str(path), this.str(value), inRoot ? 1 : 0], { step: 'sysctl', syscall: 'open', path });
+  }
+  /** landlock_create_ruleset, a rule per path and port, landlock_restrict_self (csrc/plan.h OP_LANDLOCK). */
+  landlock(l: ResolvedLandlock): this {
+    const w = (m: number): number[] => [m | 0, Math.floor(m / 2 ** 32) | 0];
+    const args = [...w(l.handledFs), ...w(l.handledNet), ...w(l.scoped), l.flags | 0, l.fs.length, l.net.length];
+    for (const r of l.fs) args.push(this.str(r.path), r.optional ? 1 : 0, ...w(r.access));
+    for (const r of l.net) args.push(r.port, ...w(r.access));
+    const paths = [...l.fs.map((r) => r.path), ...l.net.map(() => undefined)];
+    return this.push(K.OP.LANDLOCK!, args, { step: 'landlock', syscall: 'landlock_restrict_self', paths });
   }
   /** `pairs`: [target, source] fd pairs; every other fd is closed. */
   fds(pairs: ReadonlyArray<readonly [number, number]>): this {

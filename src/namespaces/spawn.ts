@@ -29,6 +29,8 @@ const SYSCALL_OF: Readonly<Record<number, string>> = {
   13: 'clone3', 14: 'unshare', 15: 'seccomp', 16: 'keyctl', 17: 'fchdir',
   18: 'landlock_create_ruleset', 19: 'landlock_add_rule', 20: 'landlock_restrict_self', 21: 'prctl', 22: 'capset', 23: 'sendmsg', 24: 'prlimit64',
 };
+/** csrc/plan.h kSysItemShift: the failing item of a multi-item step, above the SysId. */
+const SYS_ITEM_SHIFT = 8;
 
 /** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
 function offsetText(o: TimeOffsets): string {
@@ -139,9 +141,11 @@ function abortError(signal: AbortSignal): Error {
  *   options, before any syscall; `ERR_NSBOX_NO_IDMAP_HELPER` when multi-range maps need
  *   newuidmap and it is missing; `ABORT_ERR` if `signal` is already aborted;
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
- *   'hostname', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'exec'),
- *   its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a missing
- *   command. Nothing is left behind on failure: the child is reaped, every fd closed.
+ *   'hostname', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'exec',
+ *   'landlock'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
+ *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
+ *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
+ *   cannot enforce. Nothing is left behind on failure: the child is reaped, every fd closed.
  */
 export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, options?: SpawnOptions): NsboxChild;
@@ -326,9 +330,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     }
     if (!r.ok) {
       const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
-      const sysName = r.sysid ? SYSCALL_OF[r.sysid] : undefined;
+      const sysName = r.sysid ? SYSCALL_OF[r.sysid & ((1 << SYS_ITEM_SHIFT) - 1)] : undefined;
       const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
-      const path = r.path ?? info.path ?? (r.step === -1 ? c.cgroup?.directory : undefined);
+      const item = r.sysid ? (r.sysid >>> SYS_ITEM_SHIFT) - 1 : -1;
+      const path = r.path ?? (item >= 0 ? info.paths?.[item] : info.path) ?? (r.step === -1 ? c.cgroup?.directory : undefined);
       if (path !== undefined) ctx.path = path;
       if (r.step === -1 && c.cgroup) ctx.cgroup = c.cgroup.path;
       throw new SysError(r.errno, r.syscall ?? sysName ?? info.syscall, ctx);

@@ -1,7 +1,8 @@
 /**
  * `nsbox/security`: what a spawned process may do — capabilities, no_new_privs, resource
- * limits, oom_score_adj, umask, personality, namespaced sysctls — as spawn options in the
- * OCI runtime spec's shapes, plus readers for /proc. See docs/security.md.
+ * limits, oom_score_adj, umask, personality, namespaced sysctls, seccomp filters (compiled
+ * from OCI/Docker profiles in TypeScript, with user notification) and Landlock rulesets — as
+ * spawn options in the OCI runtime spec's shapes, plus readers for /proc. See docs/security.md.
  * @module
  */
 export {
@@ -17,3 +18,15 @@ export {
 } from './capabilities.js';
 export type { Personality, Rlimit } from './limits.js';
 export type { SecurityOptions } from './options.js';
+export {
+  landlockAbi,
+  landlockForCommand,
+  type LandlockRuleset,
+  type LandlockFsRule,
+  type LandlockNetRule,
+  type LandlockFsAccess,
+  type LandlockFsAccessName,
+  type LandlockNetAccess,
+  type LandlockScope,
+  type LandlockCommandOptions,
+} from './landlock.js';

@@ -7,6 +7,7 @@
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { CAP_SETS, capabilityMask, lastCap, type LinuxCapabilities } from './capabilities.js';
+import { resolveLandlock, type LandlockRuleset, type ResolvedLandlock } from './landlock.js';
 import { compileSeccomp, type CompiledSeccomp, type SeccompProfile } from './seccomp/index.js';
 import { checkOomScoreAdj, checkSysctl, checkUmask, packRlimits, personalityValue, type Personality, type Rlimit } from './limits.js';
 
@@ -42,10 +43,20 @@ export interface SecurityOptions {
    * `SCMP_ACT_NOTIFY` rules need `noNewPrivileges` and give the child a `seccompNotifier`.
    */
   seccomp?: SeccompProfile;
+  /**
+   * A Landlock ruleset (landlock(7)) the child puts on itself after every mount, pivot_root
+   * and id change, just before exec: whatever it handles is denied except what its rules
+   * grant, for the command and everything it starts. Rule paths are the child's view (the
+   * container's paths). Needs Landlock (`features().landlock` > 0; best-effort mode runs
+   * without it) and, for landlock_restrict_self(2), no_new_privs or CAP_SYS_ADMIN in the
+   * child's user namespace (root, or a new user namespace): else EPERM, step 'landlock'.
+   * See {@link LandlockRuleset} and docs/security.md.
+   */
+  landlock?: LandlockRuleset;
 }
 
 /** The names {@link SecurityOptions} adds to the spawn options. @internal */
-export const SECURITY_KEYS: readonly string[] = ['capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'umask', 'personality', 'sysctl', 'seccomp'];
+export const SECURITY_KEYS: readonly string[] = ['capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'umask', 'personality', 'sysctl', 'seccomp', 'landlock'];
 
 /**
  * Syscalls the child makes after loading the filter (sending the listener, execve): a
@@ -65,6 +76,8 @@ export interface CheckedSecurity {
   /** (path under /proc/sys, value) pairs. */
   sysctl: Array<[string, string]>;
   seccomp?: CompiledSeccomp;
+  /** The ruleset masked to this kernel's Landlock ABI, or undefined (none asked, or none applies). */
+  landlock?: ResolvedLandlock;
 }
 
 function checkCapabilities(v: unknown): CheckedSecurity['caps'] {
@@ -115,6 +128,10 @@ export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): Che
       if (bad.length > 0) throw invalidArgValue('options.seccomp', bad.join(', '), 'notifies a syscall the child itself makes after loading the filter (it would wait forever)');
     }
     out.seccomp = sc;
+  }
+  if (o.landlock !== undefined) {
+    const ll = resolveLandlock('options.landlock', o.landlock);
+    if (ll) out.landlock = ll;
   }
   return out;
 }

@@ -24,6 +24,7 @@ export function parentSide(s: CheckedSecurity): SpawnParentSide | undefined {
 
 /** The filters: Landlock, then seccomp. */
 function filters(plan: PlanBuilder, s: CheckedSecurity): void {
+  if (s.landlock) plan.landlock(s.landlock);
   if (s.seccomp) plan.seccomp(s.seccomp.flags, s.seccomp.program);
 }
 

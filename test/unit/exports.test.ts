@@ -10,6 +10,7 @@ import * as cgroups from '../../src/cgroups/index.js';
 import * as fs from '../../src/fs/index.js';
 import * as namespaces from '../../src/namespaces/index.js';
 import * as net from '../../src/net/index.js';
+import * as security from '../../src/security/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,6 +33,7 @@ const VALUES = {
     'deleteAddress', 'deleteLink', 'deleteNeighbour', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
     'loUp', 'neighbours', 'openNetns', 'replaceNeighbour', 'replaceRoute', 'routes', 'setLink',
   ],
+  security: ['landlockAbi', 'landlockForCommand'],
 } as const;
 /** What `nsbox` adds to the union of the modules. */
 const ROOT_VALUES = ['SysError', 'features'];
@@ -62,10 +64,14 @@ const TYPES = {
     'MacvlanLink', 'MacvlanMode', 'MacvlanSpec', 'Neighbour', 'NeighbourOptions', 'NeighbourState', 'NetEvent', 'NetEventIterator', 'NetnsOptions', 'NetnsTarget', 'OperState',
     'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec', 'VxlanLink', 'VxlanSpec',
   ],
+  security: [
+    'LandlockCommandOptions', 'LandlockFsAccess', 'LandlockFsAccessName', 'LandlockFsRule', 'LandlockNetAccess', 'LandlockNetRule',
+    'LandlockRuleset', 'LandlockScope',
+  ],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
 
-const MODULES = { namespaces, cgroups, fs, net } as const;
+const MODULES = { namespaces, cgroups, fs, net, security } as const;
 type ModuleName = keyof typeof MODULES;
 const NAMES = Object.keys(MODULES) as ModuleName[];
 
@@ -84,6 +90,7 @@ const INTERNAL = [
   'bytesText', 'parseMax', 'readCg', 'writeCg', 'NativeCgroupWatch', 'LimitWrite', 'CgroupLocation',
   'NL', 'RtnlSocket', 'MessageWriter', 'splitMessages', 'parseAttrs', 'holdNetns', 'withRtnl', 'resolveIndex',
   'NativeNetlinkSocket', 'encodeNewLink', 'decodeLink',
+  'checkLandlock', 'resolveLandlock', 'FS_RIGHTS', 'ResolvedLandlock', 'LandlockRight', 'elfInterpreter', 'shebang',
 ];
 
 describe('runtime exports', () => {
@@ -116,6 +123,7 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
     cgroups: 'src/cgroups/index.ts',
     fs: 'src/fs/index.ts',
     net: 'src/net/index.ts',
+    security: 'src/security/index.ts',
   } as const;
   const program = ts.createProgram(
     Object.values(files).map((f) => root + f),
