@@ -64,7 +64,7 @@ function handlersOf(p: NormProfile, arch: SeccompArch): Map<number, Handler> {
       const nr = table.get(name);
       if (nr === undefined) continue;
       if (isUncond) {
-        // An unconditional rule wins over any conditional one (libseccomp does the same); the first one counts.
+        // The first unconditional rule is the syscall's fallback, after its conditional rules.
         if (!uncond.has(nr)) uncond.set(nr, r.ret);
       } else {
         let c = chains.get(nr);
@@ -74,10 +74,11 @@ function handlersOf(p: NormProfile, arch: SeccompArch): Map<number, Handler> {
     }
   }
   const out = new Map<number, Handler>();
-  for (const [nr, ret] of uncond) out.set(nr, { key: `r${ret}`, ret });
+  for (const [nr, ret] of uncond) if (!chains.has(nr)) out.set(nr, { key: `r${ret}`, ret });
   for (const [nr, c] of chains) {
-    if (out.has(nr)) continue;
-    out.set(nr, { key: `c${p.defaultRet}:${JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v))}`, chains: c, fallback: p.defaultRet });
+    const fallback = uncond.get(nr) ?? p.defaultRet;
+    const key = `c${fallback}:${JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v))}`;
+    out.set(nr, { key, chains: c, fallback });
   }
   return out;
 }
@@ -133,6 +134,13 @@ function emitCond(a: Assembler, c: Cond, narrow: boolean, fail: Target): void {
         return a.jmp(OP.JEQ_K, tl, NEXT, fail);
     }
   }
+  if (c.op === 'SCMP_CMP_MASKED_EQ' && vh === 0) {
+    // The high word of the mask is 0: the high words match only when valueTwo's is 0 too.
+    if (th !== 0) return a.ja(fail);
+    a.ld(lo);
+    a.and(vl);
+    return a.jmp(OP.JEQ_K, tl, NEXT, fail);
+  }
   const ok = a.label();
   a.ld(hi);
   switch (c.op) {
@@ -148,15 +156,16 @@ function emitCond(a: Assembler, c: Cond, narrow: boolean, fail: Target): void {
       break;
     case 'SCMP_CMP_GT':
     case 'SCMP_CMP_GE':
+      // hi > vh: holds; hi < vh: fails; equal: the low words decide. (hi <= 0 means hi == 0.)
       a.jmp(OP.JGT_K, vh, ok, NEXT);
-      a.jmp(OP.JEQ_K, vh, NEXT, fail);
+      if (vh !== 0) a.jmp(OP.JEQ_K, vh, NEXT, fail);
       a.ld(lo);
       a.jmp(c.op === 'SCMP_CMP_GT' ? OP.JGT_K : OP.JGE_K, vl, NEXT, fail);
       break;
     case 'SCMP_CMP_LT':
     case 'SCMP_CMP_LE':
       a.jmp(OP.JGT_K, vh, fail, NEXT);
-      a.jmp(OP.JEQ_K, vh, NEXT, ok);
+      if (vh !== 0) a.jmp(OP.JEQ_K, vh, NEXT, ok);
       a.ld(lo);
       a.jmp(c.op === 'SCMP_CMP_LT' ? OP.JGE_K : OP.JGT_K, vl, fail, NEXT);
       break;
@@ -209,7 +218,9 @@ function unknownNames(p: NormProfile): string[] {
  */
 export function compileNormal(p: NormProfile): CompileOutput {
   const a = new Assembler();
+  // A second bad-arch return at the end, for the x32 checks (cBPF only jumps forward).
   const bad = a.label();
+  let badUsed = false;
   const has = (x: SeccompArch): boolean => p.arches.includes(x);
   // Group arches by AUDIT_ARCH: x86_64 and x32 share one.
   const groups: SeccompArch[][] = [];
@@ -220,7 +231,6 @@ export function compileNormal(p: NormProfile): CompileOutput {
   const entries = groups.map(() => a.label());
   a.ld(ARCH);
   groups.forEach((g, i) => a.jmp(OP.JEQ_K, ARCHES[g[0]!].audit, entries[i]!, NEXT));
-  a.place(bad);
   a.ret(BAD_ARCH_RET);
   groups.forEach((g, i) => {
     a.place(entries[i]!);
@@ -230,6 +240,7 @@ export function compileNormal(p: NormProfile): CompileOutput {
     if (x86_64 || x32) {
       // The x32 ABI shares AUDIT_ARCH_X86_64 and sets __X32_SYSCALL_BIT in nr.
       const x32Entry = x32 ? a.label() : bad;
+      badUsed ||= !x32 || !x86_64;
       a.jmp(OP.JGE_K, X32_SYSCALL_BIT, x32Entry, x86_64 ? NEXT : bad);
       if (x86_64) {
         const r = rangesOf(p, 'SCMP_ARCH_X86_64', 0, X32_SYSCALL_BIT - 1);
@@ -245,6 +256,10 @@ export function compileNormal(p: NormProfile): CompileOutput {
       emitTree(a, r, 0, r.length - 1, ARCHES[g[0]!].narrow);
     }
   });
+  if (badUsed) {
+    a.place(bad);
+    a.ret(BAD_ARCH_RET);
+  }
   const notify = new Set<string>();
   for (const r of p.rules) {
     if (r.action !== 'SCMP_ACT_NOTIFY') continue;

@@ -65,8 +65,11 @@ function nativeArch(arch: unknown): NativeArch {
  * AUDIT_ARCH_X86_64) included unless listed. When the default action refuses (ERRNO but not
  * ENOSYS, KILL*, TRAP), a syscall number the profile does not name gets ENOSYS if it is
  * above every number the profile names on that arch or absent from the arch's table, so
- * glibc's fallbacks (clone3 → clone, faccessat2 → faccessat) work. An unconditional rule
- * wins over conditional ones for a syscall; conditional rules are tried in profile order.
+ * glibc's fallbacks (clone3 → clone, faccessat2 → faccessat) work. For one syscall, the
+ * conditional rules are tried in profile order, the first that holds gives its action; then
+ * its first unconditional rule, else the default (libseccomp instead drops conditional rules
+ * when an unconditional one exists: nsbox keeps them, so a refusal such as TIOCSTI can
+ * carve an exception out of an allowed `ioctl`).
  *
  * The result is cached by the identity of `profile` (and the options): a thousand compiles
  * of one object compile once. Treat a profile as immutable once compiled.

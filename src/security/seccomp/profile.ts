@@ -257,7 +257,8 @@ function arches(p: Record<string, unknown>, native: NativeArch): SeccompArch[] {
   } else {
     return [...NATIVE_ARCHES[native]];
   }
-  const out: SeccompArch[] = [];
+  // The native arch is always in the filter: libseccomp's seccomp_init() adds it and runc never removes it.
+  const out: SeccompArch[] = [NATIVE_ARCHES[native][0]!];
   names.forEach((n, i) => {
     if (Object.hasOwn(ARCHES, n)) {
       const a = n as SeccompArch;
