@@ -127,7 +127,8 @@ export type NsboxErrorCode =
   | 'ERR_NSBOX_NO_IDMAP_HELPER'
   | 'ERR_NSBOX_NO_ID_RANGE'
   | 'ERR_NSBOX_NETLINK_DECODE'
-  | 'ERR_NSBOX_NETLINK_ENCODE';
+  | 'ERR_NSBOX_NETLINK_ENCODE'
+  | 'ERR_NSBOX_SECCOMP_TOO_LARGE';
 
 type WithCode<E extends Error> = E & { code: NsboxErrorCode };
 
