@@ -16,8 +16,8 @@ export interface SecurityArgs {
   capAdd: string[];
   /** --cap-drop, likewise; 'ALL' drops every capability (then --cap-add adds back). */
   capDrop: string[];
-  /** --seccomp: a profile file, 'default' or 'unconfined'. Default: 'default'. */
-  seccomp: string;
+  /** --seccomp: a profile file, 'default' or 'unconfined'; undefined (not given) means 'default'. */
+  seccomp?: string;
   allowNewPrivileges: boolean;
   privileged: boolean;
   ulimits: Rlimit[];
@@ -46,7 +46,7 @@ export const SECURITY_OPTIONS = [
 
 /** The defaults: Docker's capabilities, no_new_privs, the default seccomp profile. */
 export function defaultSecurityArgs(): SecurityArgs {
-  return { capAdd: [], capDrop: [], seccomp: 'default', allowNewPrivileges: false, privileged: false, ulimits: [], sysctl: {}, landlock: { read: [], write: [], connect: [], bind: [] } };
+  return { capAdd: [], capDrop: [], allowNewPrivileges: false, privileged: false, ulimits: [], sysctl: {}, landlock: { read: [], write: [], connect: [], bind: [] } };
 }
 
 function capName(opt: string, v: string, fail: (m: string) => Error): string {
@@ -128,7 +128,7 @@ export function parseSecurityOption(name: SecurityOptionName, v: string, s: Secu
 
 /** Contradictions between security flags, after all are read. */
 export function checkSecurityArgs(s: SecurityArgs, fail: (m: string) => Error): void {
-  if (s.privileged && (s.capDrop.length > 0 || s.seccomp !== 'default')) {
+  if (s.privileged && (s.capDrop.length > 0 || s.seccomp !== undefined)) {
     throw fail('--privileged gives every capability and no seccomp filter: it excludes --cap-drop and --seccomp');
   }
 }

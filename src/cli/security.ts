@@ -33,7 +33,8 @@ export function securityOptions(run: RunArgs): SpawnOptions {
     capabilities: { bounding: caps, effective: caps, permitted: caps },
     noNewPrivileges: !s.allowNewPrivileges && !s.privileged,
   };
-  if (!s.privileged && s.seccomp !== 'unconfined') o.seccomp = s.seccomp === 'default' ? defaultSeccompProfile : profileFile(s.seccomp);
+  const seccomp = s.seccomp ?? 'default';
+  if (!s.privileged && seccomp !== 'unconfined') o.seccomp = seccomp === 'default' ? defaultSeccompProfile : profileFile(seccomp);
   if (s.ulimits.length > 0) o.rlimits = s.ulimits;
   if (Object.keys(s.sysctl).length > 0) o.sysctl = s.sysctl;
   if (s.oomScoreAdj !== undefined) o.oomScoreAdj = s.oomScoreAdj;

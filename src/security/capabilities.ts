@@ -30,10 +30,15 @@ export interface LinuxCapabilities {
 
 /** The capability sets of a process, decoded from /proc/PID/status: names, in number order. */
 export interface ProcessCapabilities {
+  /** `CapEff`: what the process can use now. */
   readonly effective: CapabilityName[];
+  /** `CapPrm`: what it may make effective. */
   readonly permitted: CapabilityName[];
+  /** `CapInh`: kept across execve(2) for files with matching inheritable file capabilities. */
   readonly inheritable: CapabilityName[];
+  /** `CapBnd`: the most any later execve(2) can grant. */
   readonly bounding: CapabilityName[];
+  /** `CapAmb`: kept across execve(2) of unprivileged programs. */
   readonly ambient: CapabilityName[];
 }
 

@@ -18,6 +18,25 @@ export {
 } from './capabilities.js';
 export type { Personality, Rlimit } from './limits.js';
 export type { SecurityOptions } from './options.js';
+export { hardened } from './presets.js';
+export {
+  compileSeccomp,
+  defaultSeccompProfile,
+  disassemble,
+  syscallName,
+  syscallNumber,
+  type CompiledSeccomp,
+  type CompileSeccompOptions,
+  type SeccompAction,
+  type SeccompArg,
+  type SeccompOperator,
+  type SeccompProfile,
+  type SeccompArchMapEntry,
+  type SeccompRuleFilter,
+  type NativeArch,
+  type SeccompSyscallRule,
+} from './seccomp/index.js';
+export { SeccompNotification, SeccompNotifier, type AddFdOptions } from './notify.js';
 export {
   landlockAbi,
   landlockForCommand,

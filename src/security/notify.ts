@@ -223,6 +223,7 @@ export class SeccompNotifier implements AsyncIterableIterator<SeccompNotificatio
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** The notifier is its own iterator: `for await (const n of notifier)`. */
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -237,6 +238,7 @@ export class SeccompNotifier implements AsyncIterableIterator<SeccompNotificatio
     this.#native = undefined;
   }
 
+  /** {@link close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

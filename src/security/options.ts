@@ -6,7 +6,7 @@
  * @module
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { CAP_SETS, capabilityMask, lastCap, type LinuxCapabilities } from './capabilities.js';
+import { allCapabilities, CAP_SETS, capabilityMask, capabilityNames, lastCap, type LinuxCapabilities } from './capabilities.js';
 import { resolveLandlock, type LandlockRuleset, type ResolvedLandlock } from './landlock.js';
 import { compileSeccomp, type CompiledSeccomp, type SeccompProfile } from './seccomp/index.js';
 import { checkOomScoreAdj, checkSysctl, checkUmask, packRlimits, personalityValue, type Personality, type Rlimit } from './limits.js';
@@ -121,10 +121,12 @@ export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): Che
   if (per !== undefined) out.personality = per;
   if (o.seccomp !== undefined) {
     if (typeof o.seccomp !== 'object' || o.seccomp === null) throw invalidArgType('options.seccomp', 'a seccomp profile object', o.seccomp);
-    const sc = compileSeccomp(o.seccomp);
+    // Docker-style `includes.caps` rules follow the capabilities the command will hold.
+    const held = out.caps ? capabilityNames(out.caps.effective | out.caps.permitted) : allCapabilities();
+    const sc = compileSeccomp(o.seccomp, { capabilities: held });
     if (sc.notify) {
       if (!out.noNewPrivileges) throw invalidArgValue('options.seccomp', 'SCMP_ACT_NOTIFY', 'has notify rules, which need options.noNewPrivileges: true (the filter then loads last, just before execve)');
-      const bad = sc.notifySyscalls.filter((n) => AFTER_FILTER.has(n));
+      const bad = sc.notifySyscalls.filter((n: string) => AFTER_FILTER.has(n));
       if (bad.length > 0) throw invalidArgValue('options.seccomp', bad.join(', '), 'notifies a syscall the child itself makes after loading the filter (it would wait forever)');
     }
     out.seccomp = sc;

@@ -33,7 +33,7 @@ print('fsopen', ename(sc(NR['fsopen'], b'proc', 0)))
 args = ctypes.create_string_buffer(88)
 print('clone3', ename(sc(NR['clone3'], args, 88)))
 st = open('/proc/self/status').read()
-for k in ('CapEff', 'CapBnd', 'CapInh', 'CapAmb', 'NoNewPrivs', 'Seccomp'):
+for k in ('CapEff', 'CapBnd', 'CapInh', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters'):
     print(k, [l.split()[1] for l in st.splitlines() if l.startswith(k + ':')][0])
 `;
 
@@ -58,12 +58,14 @@ describe.each(MODES)('escapes under the secure defaults ($name)', (mode) => {
     expect(got.CapAmb).toBe('0000000000000000');
     expect(got.NoNewPrivs).toBe('1');
     expect(got.Seccomp).toBe('2');
+    expect(got.Seccomp_filters).toBe('2'); // the default profile and the TIOCSTI filter
   });
 
   mode.test('--privileged lifts them (the probes can tell)', async () => {
     const r = await box(mode, makeRootfs(), py(PROBES), { python: true, args: ['--privileged'] });
     const got = parse(r.stdout);
-    expect(got.Seccomp).toBe('0');
+    expect(r.stderr).toBe('');
+    expect(got.Seccomp_filters).toBe('1'); // only the TIOCSTI filter, which every sandbox keeps
     expect(got.NoNewPrivs).toBe('0');
     expect(got.unshare_user).toBe('OK');
     expect(got.userfaultfd === 'OK' || got.userfaultfd === 'EPERM').toBe(true); // vm.unprivileged_userfaultfd decides

@@ -1,4 +1,6 @@
 // The `nsbox` command's argument parser: every option, repeatables, defaults, and the errors.
+import { capabilitySet } from '../../src/cli/security-args.js';
+import { DEFAULT_CAPABILITIES } from '../../src/security/capabilities.js';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_NAMESPACES, OPTIONS, UsageError, buildEnv, helpText, parseArgs, type RunArgs } from '../../src/cli/args.js';
 
@@ -15,6 +17,7 @@ describe('nsbox run: command and defaults', () => {
     expect(r).toEqual({
       command: 'sh', args: ['-c', 'echo hi'], namespaces: [...DEFAULT_NAMESPACES], join: [], env: [],
       clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false, lockMounts: true,
+      security: { capAdd: [], capDrop: [], allowNewPrivileges: false, privileged: false, ulimits: [], sysctl: {}, landlock: { read: [], write: [], connect: [], bind: [] } },
     });
     expect(DEFAULT_NAMESPACES).toEqual(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']);
   });
@@ -127,7 +130,8 @@ describe('nsbox run: every option', () => {
     const sample: Record<string, string> = {
       LIST: 'user,uts', 'GID,...': '10,20', KIND: 'net', 'KIND=PID|PATH': 'ipc=1', NAME: 'n', N: '5', 'INSIDE:OUTSIDE:COUNT': '0:0:1', 'K=V': 'A=b', K: 'A', DIR: '/', MS: '10',
       'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch', 'none|host|veth[:ADDR/PREFIX]': 'veth:10.9.0.2/30',
-      SIZE: '64M', PATH: 'nsbox',
+      SIZE: '64M', PATH: '/usr', CAP: 'net_admin', 'CAP|ALL': 'ALL', 'PATH|default|unconfined': 'unconfined', 'NAME=SOFT[:HARD]': 'nofile=10:20',
+      'KEY=VALUE': 'net.ipv4.ip_forward=1', MODE: '0027', PORT: '8080',
     };
     for (const o of OPTIONS) {
       if (o.name === 'help' || o.name === 'version') continue;
@@ -135,6 +139,47 @@ describe('nsbox run: every option', () => {
       const argv = o.value === undefined ? [`--${o.name}`] : [`--${o.name}`, sample[o.value]!];
       expect(run(...argv, 'true').command, o.name).toBe('true');
     }
+  });
+});
+
+describe('nsbox run: security flags', () => {
+  test('capabilities: names in any form, ALL, Docker order (drops, then adds)', () => {
+    const s = run('--cap-drop', 'ALL', '--cap-add', 'net_bind_service', '--cap-add', 'CAP_KILL', 'true').security;
+    expect(s.capDrop).toEqual(['ALL']);
+    expect(s.capAdd).toEqual(['CAP_NET_BIND_SERVICE', 'CAP_KILL']);
+    expect(capabilitySet(s, DEFAULT_CAPABILITIES, ['CAP_A'])).toEqual(['CAP_NET_BIND_SERVICE', 'CAP_KILL']);
+    const d = run('--cap-drop', 'net_raw', '--cap-add', 'SYS_ADMIN', 'true').security;
+    const set = capabilitySet(d, DEFAULT_CAPABILITIES, []);
+    expect(set).not.toContain('CAP_NET_RAW');
+    expect(set).toContain('CAP_SYS_ADMIN');
+    expect(set.length).toBe(DEFAULT_CAPABILITIES.length);
+    expect(capabilitySet(run('--privileged', 'true').security, DEFAULT_CAPABILITIES, ['CAP_X', 'CAP_Y'])).toEqual(['CAP_X', 'CAP_Y']);
+  });
+
+  test("--ulimit in Docker's form, --sysctl, --umask, --oom-score-adj, --seccomp, --allow-new-privileges", () => {
+    const s = run('--ulimit', 'nofile=1024:4096', '--ulimit', 'core=0', '--ulimit', 'nproc=-1', '--sysctl', 'net.core.somaxconn=512', '--umask', '027',
+      '--oom-score-adj', '-5', '--seccomp', '/p.json', '--allow-new-privileges', 'true').security;
+    expect(s.ulimits).toEqual([{ type: 'nofile', soft: 1024, hard: 4096 }, { type: 'core', soft: 0, hard: 0 }, { type: 'nproc', soft: 'unlimited', hard: 'unlimited' }]);
+    expect(s.sysctl).toEqual({ 'net.core.somaxconn': '512' });
+    expect(s.umask).toBe(0o27);
+    expect(s.oomScoreAdj).toBe(-5);
+    expect(s.seccomp).toBe('/p.json');
+    expect(s.allowNewPrivileges).toBe(true);
+  });
+
+  test('--landlock-* collect paths and ports', () => {
+    const s = run('--landlock-read', '/usr', '--landlock-write', '/tmp', '--landlock-connect', '443', '--landlock-bind', '8080', 'true').security;
+    expect(s.landlock).toEqual({ read: ['/usr'], write: ['/tmp'], connect: [443], bind: [8080] });
+  });
+
+  test.each([
+    ['--cap-add', 'NET-ADMIN'], ['--ulimit', 'nofile'], ['--ulimit', 'nofile=2:1'], ['--ulimit', 'nofile=x'], ['--umask', '8'],
+    ['--oom-score-adj', '1001'], ['--landlock-read', 'rel'], ['--landlock-connect', '70000'], ['--sysctl', 'novalue'],
+  ])('%s %s is a usage error', (flag, value) => bad('run', flag, value, 'true'));
+
+  test('--privileged excludes --cap-drop and --seccomp', () => {
+    bad('run', '--privileged', '--cap-drop', 'ALL', 'true');
+    bad('run', '--privileged', '--seccomp', 'default', 'true');
   });
 });
 

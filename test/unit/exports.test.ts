@@ -33,7 +33,10 @@ const VALUES = {
     'deleteAddress', 'deleteLink', 'deleteNeighbour', 'deleteNetns', 'deleteRoute', 'events', 'link', 'links', 'listNetns', 'listenTcpIn',
     'loUp', 'neighbours', 'openNetns', 'replaceNeighbour', 'replaceRoute', 'routes', 'setLink',
   ],
-  security: ['landlockAbi', 'landlockForCommand'],
+  security: [
+    'DEFAULT_CAPABILITIES', 'SeccompNotification', 'SeccompNotifier', 'allCapabilities', 'capabilities', 'capabilityNames', 'capabilityNumber',
+    'compileSeccomp', 'defaultSeccompProfile', 'disassemble', 'hardened', 'landlockAbi', 'landlockForCommand', 'lastCap', 'syscallName', 'syscallNumber',
+  ],
 } as const;
 /** What `nsbox` adds to the union of the modules. */
 const ROOT_VALUES = ['SysError', 'features'];
@@ -65,6 +68,8 @@ const TYPES = {
     'OtherLink', 'Route', 'RouteEvent', 'RouteQuery', 'RouteSpec', 'Scope', 'VethLink', 'VethPeerSpec', 'VethSpec', 'VlanLink', 'VlanSpec', 'VxlanLink', 'VxlanSpec',
   ],
   security: [
+    'AddFdOptions', 'CapabilityName', 'CompileSeccompOptions', 'CompiledSeccomp', 'LinuxCapabilities', 'Personality', 'ProcessCapabilities', 'Rlimit',
+    'NativeArch', 'SeccompAction', 'SeccompArchMapEntry', 'SeccompArg', 'SeccompOperator', 'SeccompRuleFilter', 'SeccompProfile', 'SeccompSyscallRule', 'SecurityOptions',
     'LandlockCommandOptions', 'LandlockFsAccess', 'LandlockFsAccessName', 'LandlockFsRule', 'LandlockNetAccess', 'LandlockNetRule',
     'LandlockRuleset', 'LandlockScope',
   ],
