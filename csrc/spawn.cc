@@ -232,7 +232,7 @@ void* Stack(Addon* addon) {
 ssize_t RecvMsg(int sock, Msg* m, pid_t* from, int* fdOut) {
   struct iovec iov = {m, sizeof *m};
   union {
-    char buf[CMSG_SPACE(sizeof(struct ucred))];
+    char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
     struct cmsghdr align;
   } cbuf;
   struct msghdr mh = {};
