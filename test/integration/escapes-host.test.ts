@@ -28,6 +28,10 @@ beforeAll(() => {
   ensureBuilt();
 });
 afterEach(runCleanup);
+
+// The id block and the mount lock are tested alone: every capability, no seccomp filter
+// (--privileged). escapes-hardened.test.ts checks the default filters on top.
+const LOCK_ONLY = ['--privileged'];
 // A fresh rootfs per test: an escape may have written into the last one.
 const fresh = () => (rootfs = makeRootfs());
 
@@ -53,6 +57,7 @@ describe.each(MODES)('escapes: host objects ($name)', (mode) => {
       rootfs,
       `umount /proc/sys; echo '|/usr/bin/touch ${sentinel}' >/proc/sys/kernel/core_pattern; echo WRITE=$?
        ulimit -c unlimited; sh -c 'kill -SEGV $$'; echo CRASH=$?`,
+      { args: LOCK_ONLY },
     );
     const after = readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
     if (isRoot && after !== before) writeFileSync('/proc/sys/kernel/core_pattern', before.trim() + '\n');
@@ -132,7 +137,7 @@ for f in ('cgroup.procs', 'tasks', 'release_agent', 'notify_on_release'):
       mode,
       rootfs,
       `echo NET=$(ls /sys/class/net | tr '\\n' ' '); mount -o remount,bind,rw /sys; echo ${flip} >${param}; echo WRITE=$?`,
-      { args: mode.root ? ['--net', 'none'] : [] },
+      { args: [...LOCK_ONLY, ...(mode.root ? ['--net', 'none'] : [])] },
     );
     const after = readFileSync(param, 'utf8');
     if (isRoot && after !== before) writeFileSync(param, before);
@@ -149,6 +154,7 @@ describe.each(MODES.filter((m) => !m.rootfs))('escapes: the host /etc of the def
       '',
       `grep -c '^root:' /etc/passwd | sed 's/^/PASSWD=/'; sed 's/^/SHADOW:/' /etc/shadow
        mount -o remount,bind,rw /etc; echo x >${sentinel}; echo WRITE=$?`,
+      { args: LOCK_ONLY },
     );
     expect(r.stdout).toContain('PASSWD=1'); // positive control: this is the host's /etc
     expect(r.stdout).not.toContain('SHADOW:');

@@ -28,6 +28,10 @@ import {
 beforeAll(ensureBuilt);
 afterEach(runCleanup);
 
+// The mount lock is tested alone: every capability, no seccomp filter (--privileged), so the
+// kernel's MNT_LOCKED is what refuses. escapes-hardened.test.ts checks the defaults on top.
+const LOCK_ONLY = ['--privileged'];
+
 /** A host dir holding a file `secret` with a random canary; `rel` is its path relative to /. */
 function canary() {
   const dir = tempDir('nsbox-esc-canary-');
@@ -55,7 +59,7 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
     const ro = tempDir('nsbox-esc-ro-', 0o777);
     const rw = tempDir('nsbox-esc-rw-', 0o777);
     const r = await box(mode, rootfs, 'echo x >/rw/f; mount -o remount,bind,rw /ro; echo x >/ro/f; echo WRITE=$?', {
-      args: ['--volume', `${ro}:/ro:ro`, '--volume', `${rw}:/rw`],
+      args: [...LOCK_ONLY, '--volume', `${ro}:/ro:ro`, '--volume', `${rw}:/rw`],
     });
     expect(existsSync(join(rw, 'f')), `positive control: a rw volume is written through\n${r.stderr}`).toBe(true);
     expect(existsSync(join(ro, 'f'))).toBe(false);
@@ -71,7 +75,7 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
       `${py(PROBE_KEY)}; umount /proc/keys; umount /proc/timer_list
        grep -q ' /proc/keys ' /proc/self/mountinfo && echo KEYS_MASKED; grep -q ' /proc/timer_list ' /proc/self/mountinfo && echo TL_MASKED
        echo KEYS=$(cat /proc/keys | wc -c) TL=$(cat /proc/timer_list | wc -c)`,
-      { python: true },
+      { python: true, args: LOCK_ONLY },
     );
     expect(r.stdout, 'positive control: a key exists for /proc/keys to show').toMatch(/^PROBEKEY=[1-9]/m);
     expect({ masked: r.stdout.match(/\w+_MASKED/g), sizes: r.stdout.match(/^KEYS=.*$/m)?.[0] }).toEqual({
@@ -92,7 +96,7 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
        unshare -p -f -m sh -c '${`mount -t proc proc ${d} && { ${peek(1, d)}; }`}'
        unshare -U -r -p -f -m sh -c '${`mount -t proc proc ${d} && { ${peek(2, d)}; }`}'
        echo DONE`,
-      { python: true },
+      { python: true, args: LOCK_ONLY },
     );
     expect(r.stdout).toMatch(/^PROBEKEY=[1-9]/m); // a key for a fresh /proc/keys to show
     expect(r.stdout).toContain('DONE');
@@ -143,7 +147,7 @@ describe.each(ROOTFS_MODES)('escapes: an image turned against its own setup ($na
     const rootfs = makeRootfs();
     const name = `nsbox-pwn-${uniq()}`;
     const r = await box(mode, rootfs, `echo x >/${name}-before; echo BEFORE=$?; mount -o remount,bind,rw /; echo x >/${name}; echo WRITE=$?`, {
-      args: ['--read-only'],
+      args: [...LOCK_ONLY, '--read-only'],
     });
     expect(r.stdout).toMatch(/^BEFORE=[1-9]/m); // positive control: it is read-only to begin with
     expect(existsSync(join(rootfs, `${name}-before`))).toBe(false);
@@ -173,6 +177,7 @@ describe.each(ROOTFS_MODES)('escapes: an image turned against its own setup ($na
       mode,
       rootfs,
       `echo LS=$(ls /proc/sys | tr '\\n' ' '); mount -o remount,bind,rw /oldroot${rootfs}/evil/sys; echo x >/proc/sys/${name}; echo WRITE=$?`,
+      { args: LOCK_ONLY },
     );
     const ls = r.stdout.match(/^LS=(.*)$/m)?.[1]?.split(' ') ?? [];
     expect({ written: existsSync(join(dir, name)), visible: ls.includes(entry) }).toEqual({ written: false, visible: false });
