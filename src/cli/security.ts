@@ -29,10 +29,11 @@ function profileFile(path: string): SeccompProfile {
 export function securityOptions(run: RunArgs): SpawnOptions {
   const s = run.security;
   const caps = capabilitySet(s, DEFAULT_CAPABILITIES, allCapabilities());
-  const o: SpawnOptions = {
-    capabilities: { bounding: caps, effective: caps, permitted: caps },
-    noNewPrivileges: !s.allowNewPrivileges && !s.privileged,
-  };
+  const o: SpawnOptions = { noNewPrivileges: !s.allowNewPrivileges && !s.privileged };
+  // An unprivileged caller outside any user namespace holds no capability to keep or drop
+  // (and could not change its bounding set): the sets apply to root and to user namespaces.
+  const userns = run.namespaces.includes('user') || run.join.some((j) => j.kind === 'user');
+  if (process.geteuid!() === 0 || userns) o.capabilities = { bounding: caps, effective: caps, permitted: caps };
   const seccomp = s.seccomp ?? 'default';
   if (!s.privileged && seccomp !== 'unconfined') o.seccomp = seccomp === 'default' ? defaultSeccompProfile : profileFile(seccomp);
   if (s.ulimits.length > 0) o.rlimits = s.ulimits;

@@ -89,7 +89,7 @@ describe('seccomp user notification', () => {
   });
 
   it('a filter without notify rules gives no notifier; notify needs no_new_privs; nothing leaks on refusal', async () => {
-    const c = spawn('true', { seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } });
+    const c = spawn('true', { noNewPrivileges: true, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } });
     expect(c.seccompNotifier).toBeNull();
     await c.exited;
     const fds = fdCount();
