@@ -238,13 +238,21 @@ export function compileNormal(p: NormProfile): CompileOutput {
     const x86_64 = g.includes('SCMP_ARCH_X86_64');
     const x32 = g.includes('SCMP_ARCH_X32');
     if (x86_64 || x32) {
-      // The x32 ABI shares AUDIT_ARCH_X86_64 and sets __X32_SYSCALL_BIT in nr.
+      // The x32 ABI shares AUDIT_ARCH_X86_64 and sets __X32_SYSCALL_BIT in nr. nr -1 (a
+      // tracer's skipped syscall) stays x86_64's, as libseccomp has it.
+      const high = a.label();
+      const tree64 = a.label();
       const x32Entry = x32 ? a.label() : bad;
       badUsed ||= !x32 || !x86_64;
-      a.jmp(OP.JGE_K, X32_SYSCALL_BIT, x32Entry, x86_64 ? NEXT : bad);
+      a.jmp(OP.JGE_K, X32_SYSCALL_BIT, high, tree64);
+      a.place(high);
+      a.jmp(OP.JEQ_K, 0xffffffff, x86_64 ? tree64 : x32Entry, x32Entry);
+      a.place(tree64);
       if (x86_64) {
         const r = rangesOf(p, 'SCMP_ARCH_X86_64', 0, X32_SYSCALL_BIT - 1);
         emitTree(a, r, 0, r.length - 1, false);
+      } else {
+        a.ja(bad);
       }
       if (x32) {
         a.place(x32Entry);
