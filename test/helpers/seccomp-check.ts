@@ -44,7 +44,7 @@ export function tableNumbers(arch: string): Map<number, string> {
  * condition its own rule), then the first unconditional one, then the default. 64-bit
  * comparisons, low words only on 32-bit arches. undefined: not named.
  */
-function reference(profile: SeccompProfile, names: Set<string>, args: bigint[], narrow: boolean): string | undefined {
+export function reference(profile: SeccompProfile, names: Set<string>, args: bigint[], narrow: boolean): string | undefined {
   const ret = (action: string, errnoRet: number | undefined): string =>
     action === 'SCMP_ACT_ALLOW' ? 'allow' : action === 'SCMP_ACT_ERRNO' ? `errno(${errnoRet ?? 1})` : action === 'SCMP_ACT_TRACE' ? `trace(${errnoRet ?? 0})`
       : action === 'SCMP_ACT_LOG' ? 'log' : action === 'SCMP_ACT_TRAP' ? 'trap' : action === 'SCMP_ACT_NOTIFY' ? 'notify' : 'kill';
