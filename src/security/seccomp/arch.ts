@@ -72,28 +72,40 @@ export function archByName(arch: string): SeccompArch | undefined {
   return Object.hasOwn(ALIASES, arch) ? ALIASES[arch] : undefined;
 }
 
-interface Parsed {
-  readonly byName: ReadonlyMap<string, number>;
-  readonly byNumber: ReadonlyMap<number, string>;
+/** A parsed table. @internal */
+export interface Parsed {
+  /** name → number; no prototype, so any string is a safe key. */
+  readonly byName: Readonly<Record<string, number>>;
+  /** Every number the table assigns, ascending. */
+  readonly numbers: Uint32Array;
 }
 const parsed = new Map<SeccompArch, Parsed>();
+const byNumber = new Map<SeccompArch, ReadonlyMap<number, string>>();
 
 /** The parsed table of an arch (parsed once, on first use). @internal */
 export function tableOf(arch: SeccompArch): Parsed {
   let p = parsed.get(arch);
   if (p === undefined) {
-    const parts = ARCHES[arch].table.TABLE.split(' ');
-    const byName = new Map<string, number>();
-    const byNumber = new Map<number, string>();
-    for (let i = 0; i < parts.length; i += 2) {
-      const nr = Number(parts[i + 1]);
-      byName.set(parts[i]!, nr);
-      if (!byNumber.has(nr)) byNumber.set(nr, parts[i]!);
-    }
-    p = { byName, byNumber };
+    const byName = Object.setPrototypeOf(JSON.parse(ARCHES[arch].table.TABLE), null) as Record<string, number>;
+    // The generator writes the table in number order.
+    p = { byName, numbers: new Uint32Array(Object.values(byName)) };
     parsed.set(arch, p);
   }
   return p;
+}
+
+/** The number of `name` on `arch`, if the table has it. @internal */
+export function lookup(arch: SeccompArch, name: string): number | undefined {
+  return tableOf(arch).byName[name];
+}
+
+function namesByNumber(arch: SeccompArch): ReadonlyMap<number, string> {
+  let m = byNumber.get(arch);
+  if (m === undefined) {
+    m = new Map(Object.entries(tableOf(arch).byName).map(([n, nr]) => [nr, n] as const).reverse());
+    byNumber.set(arch, m);
+  }
+  return m;
 }
 
 function resolve(arch: string): SeccompArch {
@@ -115,7 +127,7 @@ function resolve(arch: string): SeccompArch {
  * @throws ERR_INVALID_ARG_VALUE for an unknown arch.
  */
 export function syscallNumber(name: string, arch: string): number | undefined {
-  return tableOf(resolve(arch)).byName.get(name);
+  return lookup(resolve(arch), name);
 }
 
 /**
@@ -127,5 +139,5 @@ export function syscallNumber(name: string, arch: string): number | undefined {
  * @throws ERR_INVALID_ARG_VALUE for an unknown arch.
  */
 export function syscallName(nr: number, arch: string): string | undefined {
-  return tableOf(resolve(arch)).byNumber.get(nr);
+  return namesByNumber(resolve(arch)).get(nr);
 }

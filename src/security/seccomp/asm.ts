@@ -124,14 +124,12 @@ export class Assembler {
 
   private encode(pos: Int32Array, size: number): Uint8Array {
     const { insns, labels } = this;
-    const out = new Uint8Array(size * 8);
-    const dv = new DataView(out.buffer);
-    const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1; // host byte order
+    // struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; } as two host-order u32 words.
+    const words = new Uint32Array(size * 2);
+    const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
     const put = (at: number, code: number, jt: number, jf: number, k: number): void => {
-      dv.setUint16(at * 8, code, le);
-      dv.setUint8(at * 8 + 2, jt);
-      dv.setUint8(at * 8 + 3, jf);
-      dv.setUint32(at * 8 + 4, k, le);
+      words[at * 2] = le ? (code | (jt << 16) | (jf << 24)) >>> 0 : ((code << 16) | (jt << 8) | jf) >>> 0;
+      words[at * 2 + 1] = k;
     };
     const target = (l: Target): number => {
       const at = labels[l]!;
@@ -174,6 +172,6 @@ export class Assembler {
       if (jt < 0 || jf < 0 || jt > 255 || jf > 255) throw new Error(`bad jump at ${at}`);
       put(at, ins.code, jt, jf, ins.k);
     }
-    return out;
+    return new Uint8Array(words.buffer);
   }
 }

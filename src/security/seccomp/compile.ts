@@ -10,7 +10,7 @@
  * @internal
  */
 import { Assembler, NEXT, OP, type Target } from './asm.js';
-import { ARCHES, X32_SYSCALL_BIT, tableOf, type SeccompArch } from './arch.js';
+import { ARCHES, X32_SYSCALL_BIT, lookup, tableOf, type SeccompArch } from './arch.js';
 import type { Cond, NormProfile } from './profile.js';
 
 /** SECCOMP_RET_KILL_PROCESS: what a syscall of an architecture the filter lacks gets. @internal */
@@ -27,7 +27,8 @@ const argHi = (i: number): number => 20 + 8 * i;
 
 /** What a syscall number does: a plain return, or argument chains then a fallback. */
 interface Handler {
-  readonly key: string;
+  /** Equal keys, equal handling: the return word for a plain return, a string for chains. */
+  readonly key: number | string;
   readonly ret?: number;
   readonly chains?: readonly { readonly alts: readonly (readonly Cond[])[]; readonly ret: number }[];
   readonly fallback?: number;
@@ -55,13 +56,12 @@ export interface CompileOutput {
 
 /** Per-arch handlers: number → handler, for the numbers the profile names. */
 function handlersOf(p: NormProfile, arch: SeccompArch): Map<number, Handler> {
-  const table = tableOf(arch).byName;
   const uncond = new Map<number, number>();
   const chains = new Map<number, { alts: readonly (readonly Cond[])[]; ret: number }[]>();
   for (const r of p.rules) {
     const isUncond = r.alternatives.length === 1 && r.alternatives[0]!.length === 0;
     for (const name of r.names) {
-      const nr = table.get(name);
+      const nr = lookup(arch, name);
       if (nr === undefined) continue;
       if (isUncond) {
         // The first unconditional rule is the syscall's fallback, after its conditional rules.
@@ -74,7 +74,13 @@ function handlersOf(p: NormProfile, arch: SeccompArch): Map<number, Handler> {
     }
   }
   const out = new Map<number, Handler>();
-  for (const [nr, ret] of uncond) if (!chains.has(nr)) out.set(nr, { key: `r${ret}`, ret });
+  const plain = new Map<number, Handler>();
+  for (const [nr, ret] of uncond) {
+    if (chains.has(nr)) continue;
+    let h = plain.get(ret);
+    if (h === undefined) plain.set(ret, (h = { key: ret, ret }));
+    out.set(nr, h);
+  }
   for (const [nr, c] of chains) {
     const fallback = uncond.get(nr) ?? p.defaultRet;
     const key = `c${fallback}:${JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v))}`;
@@ -86,30 +92,40 @@ function handlersOf(p: NormProfile, arch: SeccompArch): Map<number, Handler> {
 /** Ranges covering [lo, hi] for one arch (x32: the numbers with the x32 bit). */
 function rangesOf(p: NormProfile, arch: SeccompArch, lo: number, hi: number): Range[] {
   const handlers = handlersOf(p, arch);
-  const byNumber = tableOf(arch).byNumber;
-  let maxNamed = -1;
-  for (const nr of handlers.keys()) if (nr > maxNamed) maxNamed = nr;
-  const enosys = enosysApplies(p) && maxNamed >= 0;
-  const dflt: Handler = { key: `r${p.defaultRet}`, ret: p.defaultRet };
-  const nosys: Handler = enosys ? { key: `r${ENOSYS_RET}`, ret: ENOSYS_RET } : dflt;
-  // The numbers where handling may change: each named number and each table entry, and the one after each.
-  const points = new Set<number>([lo]);
-  for (const nr of handlers.keys()) points.add(nr).add(nr + 1);
-  if (enosys) for (const nr of byNumber.keys()) if (nr >= lo && nr <= hi) points.add(nr).add(nr + 1);
-  const sorted = [...points].filter((n) => n >= lo && n <= hi).sort((a, b) => a - b);
+  const named = new Float64Array(handlers.size);
+  let i = 0;
+  for (const nr of handlers.keys()) named[i++] = nr;
+  named.sort();
+  const maxNamed = named.length > 0 ? named[named.length - 1]! : -1;
+  const enosys = enosysApplies(p) && named.length > 0;
+  const dflt: Handler = { key: p.defaultRet, ret: p.defaultRet };
+  const nosys: Handler = enosys ? { key: ENOSYS_RET, ret: ENOSYS_RET } : dflt;
+  // Without the ENOSYS rule only named numbers differ from the default; with it, so do the
+  // numbers outside the table (and everything above the highest named number).
+  const table = enosys ? tableOf(arch).numbers : new Uint32Array(0);
   const ranges: Range[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const start = sorted[i]!;
-    const end = i + 1 < sorted.length ? sorted[i + 1]! - 1 : hi;
-    // Within [start, end] handling is uniform: either one named number, or unnamed ones all in
-    // the table or all outside it.
-    let h = handlers.get(start);
-    if (h === undefined) h = enosys && (start > maxNamed || !byNumber.has(start)) ? nosys : dflt;
-    const last = ranges.at(-1);
+  const push = (start: number, end: number, h: Handler): void => {
+    const last = ranges[ranges.length - 1];
     if (last !== undefined && last.h.key === h.key) last.hi = end;
     else ranges.push({ lo: start, hi: end, h });
+  };
+  let cur = lo;
+  let ti = 0;
+  let ni = 0;
+  for (;;) {
+    while (ti < table.length && table[ti]! < cur) ti++;
+    while (ni < named.length && named[ni]! < cur) ni++;
+    const t = ti < table.length ? table[ti]! : Infinity;
+    const n = ni < named.length ? named[ni]! : Infinity;
+    const next = t < n ? t : n;
+    if (next > hi) {
+      if (cur <= hi) push(cur, hi, nosys);
+      return ranges;
+    }
+    if (next > cur) push(cur, next - 1, nosys);
+    push(next, next, n === next ? handlers.get(next)! : next > maxNamed ? nosys : dflt);
+    cur = next + 1;
   }
-  return ranges;
 }
 
 function emitCond(a: Assembler, c: Cond, narrow: boolean, fail: Target): void {
@@ -208,7 +224,7 @@ function emitTree(a: Assembler, ranges: Range[], i: number, j: number, narrow: b
 /** The names (of applying rules) that no table of the filter's arches has: skipped, as runc does. */
 function unknownNames(p: NormProfile): string[] {
   const out = new Set<string>();
-  for (const r of p.rules) for (const n of r.names) if (!p.arches.some((arch) => tableOf(arch).byName.has(n))) out.add(n);
+  for (const r of p.rules) for (const n of r.names) if (!p.arches.some((arch) => lookup(arch, n) !== undefined)) out.add(n);
   return [...out];
 }
 
@@ -238,13 +254,21 @@ export function compileNormal(p: NormProfile): CompileOutput {
     const x86_64 = g.includes('SCMP_ARCH_X86_64');
     const x32 = g.includes('SCMP_ARCH_X32');
     if (x86_64 || x32) {
-      // The x32 ABI shares AUDIT_ARCH_X86_64 and sets __X32_SYSCALL_BIT in nr.
+      // The x32 ABI shares AUDIT_ARCH_X86_64 and sets __X32_SYSCALL_BIT in nr. nr -1 (a
+      // tracer's skipped syscall) stays x86_64's, as libseccomp has it.
+      const high = a.label();
+      const tree64 = a.label();
       const x32Entry = x32 ? a.label() : bad;
       badUsed ||= !x32 || !x86_64;
-      a.jmp(OP.JGE_K, X32_SYSCALL_BIT, x32Entry, x86_64 ? NEXT : bad);
+      a.jmp(OP.JGE_K, X32_SYSCALL_BIT, high, tree64);
+      a.place(high);
+      a.jmp(OP.JEQ_K, 0xffffffff, x86_64 ? tree64 : x32Entry, x32Entry);
+      a.place(tree64);
       if (x86_64) {
         const r = rangesOf(p, 'SCMP_ARCH_X86_64', 0, X32_SYSCALL_BIT - 1);
         emitTree(a, r, 0, r.length - 1, false);
+      } else {
+        a.ja(bad);
       }
       if (x32) {
         a.place(x32Entry);
@@ -263,7 +287,7 @@ export function compileNormal(p: NormProfile): CompileOutput {
   const notify = new Set<string>();
   for (const r of p.rules) {
     if (r.action !== 'SCMP_ACT_NOTIFY') continue;
-    for (const n of r.names) if (p.arches.some((arch) => tableOf(arch).byName.has(n))) notify.add(n);
+    for (const n of r.names) if (p.arches.some((arch) => lookup(arch, n) !== undefined)) notify.add(n);
   }
   return { program: a.assemble(MAX_INSNS), notifySyscalls: [...notify], unknown: unknownNames(p) };
 }

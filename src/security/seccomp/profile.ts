@@ -22,7 +22,7 @@ export interface SeccompArg {
   index: number;
   /** Unsigned, up to 2^64 − 1 (use a bigint past 2^53). For `MASKED_EQ`, the mask. */
   value: number | bigint;
-  /** For `MASKED_EQ`, what the masked argument must equal; otherwise unused. */
+  /** For `MASKED_EQ`, what the masked argument must equal (its bits outside the mask ignored, as libseccomp); otherwise unused. */
   valueTwo?: number | bigint;
   /** The comparison. */
   op: SeccompOperator;
@@ -197,7 +197,9 @@ function cond(a: unknown, path: string): Cond {
   if (!Number.isInteger(index) || index < 0 || index > 5) throw outOfRange(`${path}.index`, 'an integer from 0 to 5', index);
   if (typeof op !== 'string' || !OPS.has(op)) throw invalidArgValue(`${path}.op`, op, `must be one of ${[...OPS].join(', ')}`);
   const value = u64(a.value, `${path}.value`);
-  const valueTwo = a.valueTwo === undefined || a.valueTwo === null ? 0n : u64(a.valueTwo, `${path}.valueTwo`);
+  let valueTwo = a.valueTwo === undefined || a.valueTwo === null ? 0n : u64(a.valueTwo, `${path}.valueTwo`);
+  // Bits of valueTwo outside the mask are ignored, as libseccomp does (so runc and crun).
+  if (op === 'SCMP_CMP_MASKED_EQ') valueTwo &= value;
   return { index, op: op as SeccompOperator, value, valueTwo };
 }
 
