@@ -247,9 +247,14 @@ function compileTimes(ociPodman) {
     let a = process.hrtime.bigint();
     const c = m.compileSeccomp(p);
     const cold = us(a, process.hrtime.bigint());
-    a = process.hrtime.bigint();
-    m.compileSeccomp(p);
-    const cached = us(a, process.hrtime.bigint());
+    const hits = [];
+    for (let i = 0; i < 200; i++) {
+      a = process.hrtime.bigint();
+      m.compileSeccomp(p);
+      hits.push(us(a, process.hrtime.bigint()));
+    }
+    hits.sort((x, y) => x - y);
+    const cached = hits[hits.length >> 1];
     const warm = [];
     for (let i = 0; i < 60; i++) {
       const q = structuredClone(p);
@@ -382,6 +387,7 @@ for (const r of sysRows) {
   console.log(`| ${s.label} | ${s.seccompFilters.join('/')} | ${cells.join(' | ')} |`);
 }
 const overhead = {};
+const MIN_NS = 20;
 if (sysStat['nsbox-podman'] && sysStat['crun-podman']) {
   console.log('\n| filter overhead, ns (row − floor) | ' + TESTS.join(' | ') + ' |');
   console.log(`|---|${TESTS.map(() => '---:').join('|')}|`);
@@ -392,12 +398,13 @@ if (sysStat['nsbox-podman'] && sysStat['crun-podman']) {
   console.log(`| nsbox default profile | ${TESTS.map((t) => sign(overhead.nsboxDefault[t])).join(' | ')} |`);
   console.log(`| nsbox, podman profile | ${TESTS.map((t) => sign(overhead.nsboxPodman[t])).join(' | ')} |`);
   console.log(`| crun (libseccomp), podman profile | ${TESTS.map((t) => sign(overhead.crunPodman[t])).join(' | ')} |`);
-  // A ratio of two overheads near zero is noise: shown only where libseccomp's is ≥ 5 ns.
-  overhead.ratio = Object.fromEntries(TESTS.map((t) => [t, overhead.crunPodman[t] >= 5 ? overhead.nsboxPodman[t] / overhead.crunPodman[t] : null]));
-  console.log(`| ratio nsbox ÷ libseccomp (same policy) | ${TESTS.map((t) => (overhead.ratio[t] === null ? 'n/a (< 5 ns)' : `${overhead.ratio[t].toFixed(2)}×`)).join(' | ')} |`);
+  // A ratio of two overheads near zero is noise: shown only where libseccomp's is ≥ MIN_NS
+  // (an unconditionally allowed syscall skips the filter: the kernel's seccomp action cache).
+  overhead.ratio = Object.fromEntries(TESTS.map((t) => [t, overhead.crunPodman[t] >= MIN_NS ? overhead.nsboxPodman[t] / overhead.crunPodman[t] : null]));
+  console.log(`| ratio nsbox ÷ libseccomp (same policy) | ${TESTS.map((t) => (overhead.ratio[t] === null ? `n/a (< ${MIN_NS} ns)` : `${overhead.ratio[t].toFixed(2)}×`)).join(' | ')} |`);
 }
 
-console.log('\n## 3. compileSeccomp, µs (median of 7 fresh node processes)');
+console.log('\n## 3. compileSeccomp, µs (median of 7 fresh node processes; warm: median of 60 compiles of a structuredClone; cached: of 200 calls)');
 console.log('\n| profile | BPF insns | import nsbox, ms | cold (1st compile in the process) | warm, uncached (new object) | cached (same object) |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [k, c] of Object.entries(compile)) {
@@ -415,7 +422,7 @@ if (overhead.ratio) {
   for (const t of TESTS) {
     const rt = overhead.ratio[t];
     if (rt !== null) target(`syscall ${t}: filter overhead nsbox ÷ libseccomp (podman profile)`, `${rt.toFixed(2)}×`, rt <= 1.0, '≤ 1.0×');
-    else target(`syscall ${t}: filter overhead nsbox − libseccomp (podman profile)`, `${sign(overhead.nsboxPodman[t] - overhead.crunPodman[t])} ns`, true, '(both < 5 ns: kernel action cache)');
+    else target(`syscall ${t}: filter overhead nsbox − libseccomp (podman profile)`, `${sign(overhead.nsboxPodman[t] - overhead.crunPodman[t])} ns`, true, `(libseccomp's < ${MIN_NS} ns: action cache)`);
   }
 }
 console.log('\n| target | value | goal | met |');

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { K } from '../native.js';
 import { checkPid, readProc } from '../procfs.js';
+import { DOCKER_CAPABILITIES } from './defaults.js';
 
 /** A capability's kernel name, e.g. `'CAP_NET_ADMIN'`. Newer kernels may know more than these headers: `CAP_<n>`. */
 export type CapabilityName = string;
@@ -128,7 +129,4 @@ export function capabilities(pid: number | 'self' = 'self'): ProcessCapabilities
 }
 
 /** Docker's default capability set (moby daemon/pkg/oci/caps/defaults.go), which `nsbox run` uses. */
-export const DEFAULT_CAPABILITIES: readonly CapabilityName[] = Object.freeze([
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-]);
+export const DEFAULT_CAPABILITIES: readonly CapabilityName[] = DOCKER_CAPABILITIES;

@@ -18,7 +18,6 @@ import { normalizeProfile, type CompileSeccompOptions, type SeccompProfile } fro
 export { disassemble } from './disasm.js';
 export { syscallName, syscallNumber, type NativeArch, type SeccompArch } from './arch.js';
 export {
-  DOCKER_DEFAULT_CAPABILITIES,
   type CompileSeccompOptions,
   type SeccompAction,
   type SeccompArchMapEntry,

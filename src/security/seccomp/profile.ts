@@ -6,6 +6,7 @@
 import { release } from 'node:os';
 import { invalidArgType, invalidArgValue, outOfRange } from '../../errors.js';
 import { ARCHES, FOREIGN_ARCHES, NATIVE_ARCHES, type NativeArch, type SeccompArch } from './arch.js';
+import { DOCKER_CAPABILITIES } from '../defaults.js';
 
 /** What the filter does with a syscall (libseccomp's names, as in the OCI runtime spec). */
 export type SeccompAction =
@@ -94,11 +95,6 @@ export interface CompileSeccompOptions {
   kernel?: string;
 }
 
-/** Docker's default capability set (moby daemon/pkg/oci/caps/defaults.go). */
-export const DOCKER_DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-];
 
 /** SECCOMP_RET_* of each action, before the data bits. @internal */
 export const ACTION_RET: Readonly<Record<SeccompAction, number>> = {
@@ -295,7 +291,7 @@ export function normalizeProfile(profile: unknown, native: NativeArch, options: 
   for (const k of ['listenerPath', 'listenerMetadata'] as const) {
     if (profile[k] != null && typeof profile[k] !== 'string') throw invalidArgType(`profile.${k}`, 'of type string', profile[k]);
   }
-  const caps = new Set((options.capabilities ?? DOCKER_DEFAULT_CAPABILITIES).map(capName));
+  const caps = new Set((options.capabilities ?? DOCKER_CAPABILITIES).map(capName));
   const kernel = options.kernel ?? release();
   const rules: NormRule[] = [];
   const syscalls = profile.syscalls ?? [];
