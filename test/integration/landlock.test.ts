@@ -13,7 +13,6 @@ import { childPids, fdCount, output } from '../helpers/proc.js';
 
 const abi = features().landlock;
 const NO_LANDLOCK = 'this kernel has no Landlock (features().landlock is 0)';
-const NNP = 'needs the noNewPrivileges step (issue 9, capabilities branch): landlock_restrict_self needs no_new_privs or CAP_SYS_ADMIN';
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 
 let dir: string;
@@ -34,10 +33,11 @@ afterAll(() => {
 const sh = (script: string, landlock: LandlockRuleset, opts: SpawnOptions = {}) =>
   output(spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`], { landlock, ...opts }));
 
-/** Where the child can restrict itself: as root (CAP_SYS_ADMIN), or as root of a new user namespace. */
+/** Where the child can restrict itself: as root (CAP_SYS_ADMIN), as root of a new user namespace, or anyone with no_new_privs. */
 const WAYS: Array<{ name: string; opts: SpawnOptions; ok: boolean; why: string }> = [
-  { name: 'as root', opts: {}, ok: isRoot, why: `needs root (rootless: ${NNP})` },
+  { name: 'as root', opts: {}, ok: isRoot, why: 'needs root (rootless runs the other two ways)' },
   { name: 'in a new user namespace', opts: { namespaces: ['user'] }, ok: canUserns, why: 'user namespaces cannot be created here' },
+  { name: 'with no_new_privs, no user namespace', opts: { noNewPrivileges: true }, ok: true, why: '' },
 ];
 
 describe.each(WAYS)('$name', ({ opts, ok, why }) => {
@@ -179,7 +179,15 @@ describe('failures', () => {
     );
   });
 
-  testIf(false, NNP)('an unprivileged caller without a user namespace, with no_new_privs', () => {});
+  testIf(abi > 0, NO_LANDLOCK)('with no_new_privs it applies where CAP_SYS_ADMIN is gone (a user without a user namespace; root switched to uid 65534)', async () => {
+    const ids: SpawnOptions = isRoot ? { uid: 65534, gid: 65534, groups: [] } : {};
+    const landlock = landlockForCommand({ command: '/bin/cat', read: [join(dir, 'pub')] });
+    const ok = await output(spawn('/bin/cat', [join(dir, 'pub/file')], { ...ids, noNewPrivileges: true, landlock }));
+    expect(ok.stdout).toBe('public\n');
+    const denied = await output(spawn('/bin/cat', ['/etc/hostname'], { ...ids, noNewPrivileges: true, landlock }));
+    expect(denied.stderr).toMatch(/Permission denied/);
+    expect(denied.stdout).toBe('');
+  });
 });
 
 describe('in a container', () => {
