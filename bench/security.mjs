@@ -9,6 +9,10 @@
 //      caps+nnp    hardened() without seccomp    (splits the filter's cost from the rest)
 //      landlock    landlock: { fs: [{ path: '/', access: ['read', 'execute'] }] }   (information)
 //    timed from the spawn() call to `exited`; target: hardened ÷ none ≤ 1.1×.
+//    The kernel's share: bench/syscall-loop.c --load forks children that set no_new_privs
+//    and load a program with seccomp(2) (or not) and _exit, for nsbox's default program,
+//    nsbox's program of the podman profile and libseccomp's program of the same profile
+//    (what crun wrote to its state dir, `seccomp.bpf`, on `crun create`).
 // 2. Per-syscall cost of the filter: bench/syscall-loop.c (gcc -O2 -static, copied into the
 //    rootfs) makes ITERS raw syscalls per test and prints ns/call (clock_gettime around the
 //    loop), run as
@@ -37,7 +41,7 @@
 // ../shared/research/perf-baseline.md §5); crun never sees the host's v1 hierarchies.
 //
 // Usage: node bench/security.mjs [--n 200] [--warmup 10] [--sys-rounds 21] [--iters 1000000]
-//                                [--json FILE] [--save]   (--save: bench/results/security-STAMP.json)
+//                                [--load-rounds 300] [--json FILE] [--save]   (--save: bench/results/security-STAMP.json)
 // Needs: gcc with a static libc (libc6-dev), busybox-static (/bin/busybox), a built nsbox;
 // for the crun rows root, crun and /usr/share/containers/seccomp.json
 // (apt-get install -y crun golang-github-containers-common). It measures; it is not a test.
@@ -68,9 +72,10 @@ const N = Number(opt('n', 200));
 const WARMUP = Number(opt('warmup', 10));
 const SYS_ROUNDS = Number(opt('sys-rounds', 21));
 const ITERS = Number(opt('iters', 1_000_000));
+const LOAD_ROUNDS = Number(opt('load-rounds', 300));
 const JSON_OUT = opt('json', null);
 const SAVE = argv.includes('--save');
-if (!(N > 0) || !(WARMUP >= 0) || !(SYS_ROUNDS > 0) || !(ITERS > 0)) throw new Error('--n, --sys-rounds, --iters must be > 0 and --warmup >= 0');
+if (!(N > 0) || !(WARMUP >= 0) || !(SYS_ROUNDS > 0) || !(ITERS > 0) || !(LOAD_ROUNDS > 0)) throw new Error('--n, --sys-rounds, --iters, --load-rounds must be > 0 and --warmup >= 0');
 
 const isRoot = process.geteuid() === 0;
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -94,7 +99,9 @@ const nsbox = await import(DIST).catch((e) => {
   console.error(`nsbox is not built (${e.message}); run: npm run build:native && npx tsc -p tsconfig.json`);
   process.exit(2);
 });
-const { spawn: nsSpawn, hardened, DEFAULT_CAPABILITIES } = nsbox;
+const { spawn: nsSpawn, hardened, compileSeccomp, defaultSeccompProfile } = nsbox;
+// Docker's 14, as hardened() sets them: the crun bundles and podman's includes/excludes use them.
+const DOCKER_CAPS = hardened().capabilities.bounding;
 
 // ---- scratch dir: rootfs, bundles, the loop binary ----------------------------------------
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-bench-sec-'));
@@ -174,7 +181,7 @@ function buildBundle(name, args, seccomp) {
   spec.process.args = args;
   spec.process.terminal = false;
   // The same capability sets and no_new_privs as hardened() (crun spec's are 3 caps).
-  const caps = DEFAULT_CAPABILITIES.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`));
+  const caps = DOCKER_CAPS.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`));
   spec.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
   spec.process.noNewPrivileges = true;
   // crun loads an eBPF device filter for linux.resources.devices and first raises
@@ -185,6 +192,26 @@ function buildBundle(name, args, seccomp) {
   fs.writeFileSync(file, JSON.stringify(spec, null, 2));
   bundles.push(dir);
   return dir;
+}
+
+// libseccomp's program for a bundle: `crun create` writes it to the state dir (for `crun exec`).
+function crunProgram(bundle) {
+  const id = `${CRUN_ID}-bpf`;
+  try {
+    execFileSync('crun', ['--root', CRUN_STATE, 'create', '--bundle', bundle, id], { stdio: 'ignore' });
+    return fs.readFileSync(path.join(CRUN_STATE, id, 'seccomp.bpf'));
+  } finally {
+    spawnSync('crun', ['--root', CRUN_STATE, 'delete', '-f', id], { stdio: 'ignore' });
+  }
+}
+
+// The kernel's cost of loading `program` (and of freeing it at exit), from syscall-loop --load.
+function kernelLoad(name, program) {
+  const file = path.join(TMP, `${name}.bpf`);
+  fs.writeFileSync(file, program);
+  const out = execFileSync(path.join(ROOTFS, LOOP), ['--load', file, String(LOAD_ROUNDS)], { encoding: 'utf8' }).trim().split(' ');
+  const v = Object.fromEntries(Array.from({ length: out.length / 2 }, (_, i) => [out[2 * i], Number(out[2 * i + 1])]));
+  return { instructions: v.insns, forkExitUs: v.fork_exit_us, forkLoadExitUs: v.fork_load_exit_us, seccompCallUs: v.seccomp_call_us };
 }
 
 // ---- runners ----------------------------------------------------------------------------
@@ -307,7 +334,7 @@ buildLoop();
 const H = hardened();
 const { seccomp: _drop, ...capsNnp } = H;
 let ociPodman = null;
-if (fs.existsSync(PODMAN_PROFILE)) ociPodman = mobyToOci(JSON.parse(fs.readFileSync(PODMAN_PROFILE, 'utf8')), DEFAULT_CAPABILITIES);
+if (fs.existsSync(PODMAN_PROFILE)) ociPodman = mobyToOci(JSON.parse(fs.readFileSync(PODMAN_PROFILE, 'utf8')), DOCKER_CAPS);
 else skipped.push(`podman profile rows: no ${PODMAN_PROFILE} (apt-get install -y golang-github-containers-common)`);
 
 let crunOk = false;
@@ -333,7 +360,7 @@ const sysRows = [
   { key: 'nsbox-default', label: 'nsbox, hardened() (default profile)', floor: 'nsbox-floor', run: () => loopNsbox(H) },
   ociPodman && { key: 'nsbox-podman', label: 'nsbox, hardened() with podman profile (our compiler)', floor: 'nsbox-floor', run: () => loopNsbox({ ...H, seccomp: ociPodman }) },
   { key: 'nsbox-floor', label: 'nsbox, hardened() minus seccomp (floor; TIOCSTI filter only)', floor: null, run: () => loopNsbox(capsNnp) },
-  crunOk && ociPodman && { key: 'crun-podman', label: 'crun run, podman profile (libseccomp)', floor: 'crun-floor', run: ((b) => () => loopCrun(b))(buildBundle('podman', [LOOP, String(ITERS)], ociPodman)) },
+  crunOk && ociPodman && ((b) => ({ key: 'crun-podman', label: 'crun run, podman profile (libseccomp)', floor: 'crun-floor', bundle: b, run: () => loopCrun(b) }))(buildBundle('podman', [LOOP, String(ITERS)], ociPodman)),
   crunOk && { key: 'crun-floor', label: 'crun run, no seccomp (floor)', floor: null, run: ((b) => () => loopCrun(b))(buildBundle('floor', [LOOP, String(ITERS)], null)) },
 ].filter(Boolean).map((r) => ({ ...r, samples: [] }));
 
@@ -344,6 +371,17 @@ const t0 = Date.now();
 const compile = compileTimes(ociPodman);
 await roundRobin(spawnRows, N, WARMUP);
 const wallSpawn = (Date.now() - t0) / 1000;
+const loads = {};
+loads['nsbox default'] = kernelLoad('nsbox-default', compileSeccomp(defaultSeccompProfile).program);
+if (ociPodman) loads['nsbox, podman profile'] = kernelLoad('nsbox-podman', compileSeccomp(ociPodman).program);
+const podmanRow = sysRows.find((r) => r.key === 'crun-podman');
+if (podmanRow) {
+  try {
+    loads['libseccomp (crun), podman profile'] = kernelLoad('crun-podman', crunProgram(podmanRow.bundle));
+  } catch (e) {
+    skipped.push(`libseccomp program load: ${e.message}`);
+  }
+}
 await roundRobin(sysRows, SYS_ROUNDS, 1);
 const wall = (Date.now() - t0) / 1000;
 const loadAfter = os.loadavg();
@@ -361,6 +399,13 @@ console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of spawnRows) {
   const s = spawnStat[r.key];
   console.log(`| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(3)}× | ${sign(s.median - base)} |`);
+}
+
+console.log(`\n### the kernel's share: fork → no_new_privs → seccomp(2) → _exit, µs (C, median of ${LOAD_ROUNDS} alternating pairs)`);
+console.log('\n| program | BPF insns | seccomp(2) call | fork…reaped with it | without | difference |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const [k, l] of Object.entries(loads)) {
+  console.log(`| ${k} | ${l.instructions} | ${f(l.seccompCallUs)} | ${f(l.forkLoadExitUs)} | ${f(l.forkExitUs)} | ${sign(l.forkLoadExitUs - l.forkExitUs)} |`);
 }
 
 const TESTS = ['getppid', 'getrandom', 'personality', 'ioctl', 'enosys'];
@@ -387,7 +432,7 @@ for (const r of sysRows) {
   console.log(`| ${s.label} | ${s.seccompFilters.join('/')} | ${cells.join(' | ')} |`);
 }
 const overhead = {};
-const MIN_NS = 20;
+const MIN_NS = 40; // above seccomp's fixed entry cost (~10–20 ns: crun floor → 1 cached filter)
 if (sysStat['nsbox-podman'] && sysStat['crun-podman']) {
   console.log('\n| filter overhead, ns (row − floor) | ' + TESTS.join(' | ') + ' |');
   console.log(`|---|${TESTS.map(() => '---:').join('|')}|`);
@@ -398,6 +443,10 @@ if (sysStat['nsbox-podman'] && sysStat['crun-podman']) {
   console.log(`| nsbox default profile | ${TESTS.map((t) => sign(overhead.nsboxDefault[t])).join(' | ')} |`);
   console.log(`| nsbox, podman profile | ${TESTS.map((t) => sign(overhead.nsboxPodman[t])).join(' | ')} |`);
   console.log(`| crun (libseccomp), podman profile | ${TESTS.map((t) => sign(overhead.crunPodman[t])).join(' | ')} |`);
+  // nsbox's floor already has a filter (TIOCSTI): seccomp's fixed entry cost and, for ioctl,
+  // that filter's run are in it. Against crun's floor (no seccomp at all), everything counts.
+  overhead.nsboxPodmanVsNoSeccomp = Object.fromEntries(TESTS.map((t) => [t, sysStat['nsbox-podman'].tests[t].median - sysStat['crun-floor'].tests[t].median]));
+  console.log(`| nsbox, podman profile + TIOCSTI filter − crun floor (no seccomp; cross-runtime) | ${TESTS.map((t) => sign(overhead.nsboxPodmanVsNoSeccomp[t])).join(' | ')} |`);
   // A ratio of two overheads near zero is noise: shown only where libseccomp's is ≥ MIN_NS
   // (an unconditionally allowed syscall skips the filter: the kernel's seccomp action cache).
   overhead.ratio = Object.fromEntries(TESTS.map((t) => [t, overhead.crunPodman[t] >= MIN_NS ? overhead.nsboxPodman[t] / overhead.crunPodman[t] : null]));
@@ -436,7 +485,7 @@ if (leftMounts.length) console.log(`\nWARNING: mounts left under ${TMP}:\n${left
 const result = {
   date: started.toISOString(), kernel: os.release(), node: process.version, cpus: os.cpus().length, uid: process.getuid(),
   n: N, warmup: WARMUP, sysRounds: SYS_ROUNDS, iters: ITERS, wall, loadavg: { before: loadBefore, after: loadAfter },
-  spawn: spawnStat, syscalls: sysStat, overhead, compile, targets, skipped,
+  spawn: spawnStat, kernelLoad: loads, syscalls: sysStat, overhead, compile, targets, skipped,
 };
 const outFiles = [];
 if (JSON_OUT) outFiles.push(JSON_OUT);
