@@ -122,9 +122,11 @@ function abortError(signal: AbortSignal): Error {
 
 /**
  * Starts `command` with `args` in new and/or joined namespaces: clone3(2) with a setup
- * plan run in the child (setns(2), unshare(2), id maps, sethostname(2), setgroups/setgid/
- * setuid, chdir, stdio, PR_SET_PDEATHSIG) and then execve(2), searching PATH from the
- * child's environment like execvp(3).
+ * plan run in the child (setns(2), unshare(2), id maps, sethostname(2), a container root,
+ * the security options — capabilities, no_new_privs, umask, personality, sysctl, Landlock,
+ * seccomp, with rlimits and oom_score_adj set by the parent — setgroups/setgid/setuid,
+ * chdir, stdio, PR_SET_PDEATHSIG) and then execve(2), searching PATH from the child's
+ * environment like execvp(3). docs/security.md gives the order of the steps.
  *
  * Replaces `unshare --fork --pid …`, `nsenter -t PID …` and `bwrap --unshare-*`.
  *
@@ -141,11 +143,13 @@ function abortError(signal: AbortSignal): Error {
  *   options, before any syscall; `ERR_NSBOX_NO_IDMAP_HELPER` when multi-range maps need
  *   newuidmap and it is missing; `ABORT_ERR` if `signal` is already aborted;
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
- *   'hostname', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'exec',
- *   'landlock'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
+ *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
+ *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
+ *   'seccomp', 'exec'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
- *   cannot enforce. Nothing is left behind on failure: the child is reaped, every fd closed.
+ *   cannot enforce; `ERR_NSBOX_SECCOMP_TOO_LARGE` for a seccomp profile over 4096
+ *   instructions. Nothing is left behind on failure: the child is reaped, every fd closed.
  */
 export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, options?: SpawnOptions): NsboxChild;

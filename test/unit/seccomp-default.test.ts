@@ -62,9 +62,9 @@ function probes(...profiles: SeccompProfile[]): bigint[][] {
 }
 
 describe('the default profile', () => {
-  test('every name is known on both native arches (no typo, nothing skipped); it compiles small', () => {
+  test('every name is known on both native arches with their compat arches (no typo, nothing skipped); it compiles small', () => {
     for (const arch of ['x64', 'arm64'] as const) {
-      const c = compileSeccomp(defaultSeccompProfile, { arch });
+      const c = compileSeccomp(withCompat(arch), { arch });
       expect(c.unknown).toEqual([]);
       expect(c.notify).toBe(false);
       expect(c.flags).toBe(0);
@@ -153,7 +153,15 @@ describe('the default profile', () => {
       }
     });
 
-    test('x86 (ia32) and x32 programs get the same policy; socketcall is ENOSYS on x86', () => {
+    test('by default only the native arch: an ia32 or x32 syscall kills the process (bad arch)', () => {
+      // SECCOMP_RET_KILL_PROCESS, not KILL_THREAD (the interpreter names both 'kill').
+      expect(runProgram(p, { nr: syscallNumber('read', 'ia32')!, arch: AUDIT.SCMP_ARCH_X86! }) >>> 0).toBe(0x80000000);
+      expect(runProgram(p, { nr: syscallNumber('read', 'x32')!, arch: AUDIT.SCMP_ARCH_X32! }) >>> 0).toBe(0x80000000);
+      expect(compileSeccomp(defaultSeccompProfile, { arch: 'x64' }).instructions).toBeLessThan(300);
+    });
+
+    test('with the compat arches asked for, x86 (ia32) and x32 programs get the same policy; socketcall is ENOSYS on x86', () => {
+      const p = loadProgram(compileSeccomp(withCompat('x64'), { arch: 'x64' }).program);
       const x86 = (name: string, ...args: bigint[]): string => actionOf(runProgram(p, { nr: syscallNumber(name, 'ia32')!, arch: AUDIT.SCMP_ARCH_X86!, args }));
       const x32 = (name: string): string => actionOf(runProgram(p, { nr: syscallNumber(name, 'x32')!, arch: AUDIT.SCMP_ARCH_X32! }));
       expect(x86('read')).toBe('allow');
@@ -167,8 +175,8 @@ describe('the default profile', () => {
     });
   });
 
-  test('arm64 and arm programs get the same policy', () => {
-    const p = loadProgram(compileSeccomp(defaultSeccompProfile, { arch: 'arm64' }).program);
+  test('with the compat arch asked for, arm64 and arm programs get the same policy', () => {
+    const p = loadProgram(compileSeccomp(withCompat('arm64'), { arch: 'arm64' }).program);
     const run = (name: string, arch: 'arm64' | 'arm', ...args: bigint[]): string =>
       actionOf(runProgram(p, { nr: syscallNumber(name, arch)!, arch: AUDIT[arch === 'arm' ? 'SCMP_ARCH_ARM' : 'SCMP_ARCH_AARCH64']!, args }));
     expect(run('openat', 'arm64')).toBe('allow');
@@ -182,3 +190,9 @@ describe('the default profile', () => {
 });
 
 const NSFLAG = 0x10000000n | 0x11n;
+
+/** The default profile with the native arch's compat arches added, as Docker's archMap has them. */
+function withCompat(arch: 'x64' | 'arm64'): SeccompProfile {
+  const architectures = arch === 'x64' ? ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'] : ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'];
+  return { ...(defaultSeccompProfile as SeccompProfile), architectures };
+}
