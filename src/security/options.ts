@@ -76,6 +76,8 @@ export interface CheckedSecurity {
   /** (path under /proc/sys, value) pairs. */
   sysctl: Array<[string, string]>;
   seccomp?: CompiledSeccomp;
+  /** The profile object `seccomp` was compiled from. */
+  seccompSource?: object;
   /** The ruleset masked to this kernel's Landlock ABI, or undefined (none asked, or none applies). */
   landlock?: ResolvedLandlock;
 }
@@ -130,6 +132,7 @@ export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): Che
       if (bad.length > 0) throw invalidArgValue('options.seccomp', bad.join(', '), 'notifies a syscall the child itself makes after loading the filter (it would wait forever)');
     }
     out.seccomp = sc;
+    out.seccompSource = o.seccomp;
   }
   if (o.landlock !== undefined) {
     const ll = resolveLandlock('options.landlock', o.landlock);
