@@ -42,6 +42,37 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SET(MNT_EXPIRE);
   SET(UMOUNT_NOFOLLOW);
   c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
+  // The syscall each SysId of a failing step names (plan.h), by number.
+  Napi::Object sysid = Napi::Object::New(env);
+#define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), Napi::String::New(env, text))
+  SYSID(OPENAT2, "openat2");
+  SYSID(MKDIRAT, "mkdirat");
+  SYSID(MOUNT, "mount");
+  SYSID(MOUNT_SETATTR, "mount_setattr");
+  SYSID(PIVOT_ROOT, "pivot_root");
+  SYSID(UMOUNT2, "umount2");
+  SYSID(MKNODAT, "mknodat");
+  SYSID(SYMLINKAT, "symlinkat");
+  SYSID(CHDIR, "chdir");
+  SYSID(OPENAT, "openat");
+  SYSID(WRITE, "write");
+  SYSID(MOVE_MOUNT, "move_mount");
+  SYSID(CLONE3, "clone3");
+  SYSID(UNSHARE, "unshare");
+  SYSID(SECCOMP, "seccomp");
+  SYSID(KEYCTL, "keyctl");
+  SYSID(FCHDIR, "fchdir");
+  SYSID(LANDLOCK_CREATE, "landlock_create_ruleset");
+  SYSID(LANDLOCK_ADD_RULE, "landlock_add_rule");
+  SYSID(LANDLOCK_RESTRICT, "landlock_restrict_self");
+  SYSID(PRCTL, "prctl");
+  SYSID(CAPSET, "capset");
+  SYSID(SENDMSG, "sendmsg");
+  SYSID(PRLIMIT, "prlimit64");
+#undef SYSID
+  sysid.Freeze();
+  c.Set("SYSID", sysid);
+  c.Set("SYS_ITEM_SHIFT", Napi::Number::New(env, kSysItemShift));
   Napi::Object op = Napi::Object::New(env);
 #define OPC(name) op.Set(#name, Napi::Number::New(env, OP_##name))
   OPC(SETNS);

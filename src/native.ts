@@ -40,6 +40,10 @@ export interface NativeConstants {
   readonly UMOUNT_NOFOLLOW: number;
   /** Spawn-plan opcodes shared with csrc/plan.h. */
   readonly OP: Readonly<Record<string, number>>;
+  /** The syscall a failing step's SysId names (csrc/plan.h), by number. */
+  readonly SYSID: Readonly<Record<number, string>>;
+  /** csrc/plan.h kSysItemShift: the failing item of a multi-item step sits above the SysId. */
+  readonly SYS_ITEM_SHIFT: number;
   /** Capability numbers by kernel name (`CAP_SYS_ADMIN`), from the build's headers. */
   readonly CAP: Readonly<Record<string, number>>;
   /** RLIMIT_* resource numbers by name. */

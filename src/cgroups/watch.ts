@@ -5,11 +5,12 @@
  * @internal
  * @module
  */
+import { constants as osConstants } from 'node:os';
 import { SysError } from '../errors.js';
 import { native, type NativeFileWatch } from '../native.js';
 import { cgError, readCg, type CgroupLocation } from './files.js';
 
-const ENODEV = 19;
+const { ENODEV } = osConstants.errno;
 
 function abortError(signal: AbortSignal): Error {
   const err = new Error('The operation was aborted', { cause: signal.reason });

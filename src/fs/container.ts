@@ -9,7 +9,7 @@
  * RESOLVE_IN_ROOT.
  * @module
  */
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { K } from '../native.js';
@@ -320,7 +320,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   // /dev: a tmpfs with the usual nodes; mknod needs root outside a user namespace, else bind.
   plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
   for (const [name, major, minor] of DEVICES) {
-    if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, 0o20666, major, minor);
+    if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, fsConstants.S_IFCHR | 0o666, major, minor);
     else if (hostDevices().has(name)) plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
   }
   for (const [link, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx']] as const) {

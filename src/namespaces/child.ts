@@ -148,7 +148,7 @@ export class NsboxChild extends EventEmitter {
       this.killed = true;
       return true;
     }
-    if (err === 3 /* ESRCH */) return false;
+    if (err === osConstants.errno.ESRCH) return false;
     throw new SysError(err, 'pidfd_send_signal', { pid: this.pid });
   }
 

@@ -5,6 +5,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
 import { invalidArgValue, nsboxError, SysError } from '../errors.js';
 import { features } from '../features.js';
@@ -24,14 +25,6 @@ import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
 
-/** Which syscall of a filesystem step failed (csrc/plan.h SysId). */
-const SYSCALL_OF: Readonly<Record<number, string>> = {
-  1: 'openat2', 2: 'mkdirat', 3: 'mount', 4: 'mount_setattr', 5: 'pivot_root', 6: 'umount2', 7: 'mknodat', 8: 'symlinkat', 9: 'chdir', 10: 'openat', 11: 'write', 12: 'move_mount',
-  13: 'clone3', 14: 'unshare', 15: 'seccomp', 16: 'keyctl', 17: 'fchdir',
-  18: 'landlock_create_ruleset', 19: 'landlock_add_rule', 20: 'landlock_restrict_self', 21: 'prctl', 22: 'capset', 23: 'sendmsg', 24: 'prlimit64',
-};
-/** csrc/plan.h kSysItemShift: the failing item of a multi-item step, above the SysId. */
-const SYS_ITEM_SHIFT = 8;
 
 /** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
 function offsetText(o: TimeOffsets): string {
@@ -326,20 +319,20 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
     if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null);
     // After setuid: a credential change clears it.
-    if (o.dieWithParent ?? !o.detached) plan.pdeathsig(9);
+    if (o.dieWithParent ?? !o.detached) plan.pdeathsig(osConstants.signals.SIGKILL);
     addLast(plan, security);
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();
     const r = native.spawn(p.ops, p.strings, c.maps, parent);
-    if (!r.ok && r.step === -1 && r.errno === 38 /* ENOSYS */) {
+    if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
       throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.');
     }
     if (!r.ok) {
       const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
-      const sysName = r.sysid ? SYSCALL_OF[r.sysid & ((1 << SYS_ITEM_SHIFT) - 1)] : undefined;
+      const sysName = r.sysid ? K.SYSID[r.sysid & ((1 << K.SYS_ITEM_SHIFT) - 1)] : undefined;
       const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
-      const item = r.sysid ? (r.sysid >>> SYS_ITEM_SHIFT) - 1 : -1;
+      const item = r.sysid ? (r.sysid >>> K.SYS_ITEM_SHIFT) - 1 : -1;
       const path = r.path ?? (item >= 0 ? info.paths?.[item] : info.path) ?? (r.step === -1 ? c.cgroup?.directory : undefined);
       if (path !== undefined) ctx.path = path;
       if (r.step === -1 && c.cgroup) ctx.cgroup = c.cgroup.path;
