@@ -3,11 +3,11 @@
  * docs/privileges.md explains how to read it.
  * @module
  */
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { findCgroup2, type Cgroup2Mount } from './cgroups/discovery.js';
-import { native } from './native.js';
+import { findHelper } from './helpers.js';
+import { K, native } from './native.js';
 import { readProc } from './procfs.js';
 
 /** Capability sets of the calling thread, from `/proc/self/status` (capabilities(7)). */
@@ -97,9 +97,8 @@ export interface Features {
   readonly landlock: number;
 }
 
-const CAP_SYS_ADMIN = 21n;
-const CAP_SYS_RESOURCE = 24n;
-const HELPER_DIRS = ['/usr/bin', '/usr/sbin', '/bin'];
+const CAP_SYS_ADMIN = BigInt(K.CAP.CAP_SYS_ADMIN!);
+const CAP_SYS_RESOURCE = BigInt(K.CAP.CAP_SYS_RESOURCE!);
 
 function capabilitySets(): CapabilitySets {
   const status = readProc('self', 'status');
@@ -110,19 +109,6 @@ function capabilitySets(): CapabilitySets {
   return Object.freeze({ effective: field('CapEff'), bounding: field('CapBnd') });
 }
 
-function findHelper(name: string): string | null {
-  for (const dir of HELPER_DIRS) {
-    const path = `${dir}/${name}`;
-    try {
-      if (!statSync(path).isFile()) continue;
-      accessSync(path, fsConstants.X_OK);
-      return path;
-    } catch {
-      // absent or not executable here: try the next directory
-    }
-  }
-  return null;
-}
 
 function freezeCgroup2(mount: Cgroup2Mount | null): Readonly<Cgroup2Mount> | null {
   if (mount === null) return null;

@@ -5,7 +5,7 @@
  * with the ranges of /etc/subuid and /etc/subgid.
  * @module
  */
-import { existsSync } from 'node:fs';
+import { findHelper } from '../helpers.js';
 import { invalidArgType, invalidArgValue, nsboxError, outOfRange } from '../errors.js';
 import type { SpawnMaps } from '../native.js';
 
@@ -54,12 +54,6 @@ function checkMaps(name: string, maps: unknown): IdMapping[] {
 const text = (maps: IdMapping[]): string => maps.map((m) => `${m.inside} ${m.outside} ${m.count}`).join('\n') + '\n';
 const helperArgs = (maps: IdMapping[]): string[] => maps.flatMap((m) => [String(m.inside), String(m.outside), String(m.count)]);
 
-function findHelper(name: string): string | undefined {
-  for (const dir of ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin']) {
-    if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
-  }
-  return undefined;
-}
 
 /** Options that shape the id maps. @internal */
 export interface IdMapOptions {
