@@ -89,6 +89,15 @@ describe('links', () => {
     expect(await link(byName.vb!.index, { netns: ns })).toMatchObject({ name: 'vb' });
   });
 
+  netTest('a name with a NUL byte is refused, never cut at the NUL: br0 and lo stay as they were', async () => {
+    const ns = netns();
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
+    await expect(deleteLink('br0\0other', { netns: ns })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(setLink('lo', { name: 'x\0y' }, { netns: ns })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(addLink({ kind: 'bridge', name: 'br1\0x' }, { netns: ns })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(ip<IpLink[]>('-n', ns, 'link').map((l) => l.ifname).sort()).toEqual(['br0', 'lo']);
+  });
+
   netTest('addLink veth with the peer created directly in another namespace; setLink; deleteLink', async () => {
     const a = netns();
     const b = netns();
