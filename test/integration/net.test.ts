@@ -289,7 +289,7 @@ describe('events', () => {
     const it = events({ netns: a, signal: ac.signal });
     const waiting = it.next();
     ac.abort();
-    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: ac.signal.reason });
     expect(await it.next()).toEqual({ value: undefined, done: true });
   });
 });

@@ -274,6 +274,25 @@ describe('ending a child', () => {
     expect(c.kill()).toBe(false); // already reaped: no signal to a reused pid
   });
 
+  test('kill(0) checks the child is there and sends nothing; an unknown signal is ERR_UNKNOWN_SIGNAL', async () => {
+    const c = spawn('sleep', ['30'], { stdio: 'ignore' });
+    expect(c.kill(0)).toBe(true);
+    expect(c.running).toBe(true);
+    expect(readFileSync(`/proc/${c.pid}/stat`, 'utf8').split(' ')[2]).not.toBe('Z');
+    for (const sig of ['SIGNOPE', 65, -1, 'sigkill']) {
+      expect(() => c.kill(sig as never), String(sig)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
+    }
+    expect(c.kill('SIGKILL')).toBe(true);
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(c.kill(0)).toBe(false);
+  });
+
+  test('a real-time signal number is a killSignal (SIGRTMIN+1 = 35 ends a sleep by default)', async () => {
+    const c = spawn('sleep', ['30'], { timeout: 50, killSignal: 35, stdio: 'ignore' });
+    expect((await c.exited).code).toBeNull();
+    expect(c.signalCode).toBeNull(); // no name in os.constants.signals, as child_process
+  });
+
   test('timeout kills with killSignal', async () => {
     const t0 = Date.now();
     const c = spawn('sleep', ['30'], { timeout: 100, killSignal: 'SIGKILL', stdio: 'ignore' });
@@ -287,7 +306,7 @@ describe('ending a child', () => {
     ac.abort();
     expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' });
     const before = childPids().length;
-    expect(() => spawn('true', { signal: ac.signal })).toThrow(expect.objectContaining({ code: 'ABORT_ERR' }));
+    expect(() => spawn('true', { signal: ac.signal })).toThrow(expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR', cause: ac.signal.reason }));
     expect(childPids()).toHaveLength(before);
   });
 
@@ -361,7 +380,9 @@ describe('errors', () => {
     ['join pid 0', () => spawn('true', { join: { net: 0 } }), 'ERR_OUT_OF_RANGE'],
     ['bad stdio', () => spawn('true', { stdio: 'pipes' as never }), 'ERR_INVALID_ARG_VALUE'],
     ['bad fd target', () => spawn('true', { fds: { [-1]: 1 } as never }), 'ERR_OUT_OF_RANGE'],
-    ['bad signal', () => spawn('true', { killSignal: 'SIGNOPE' as never }), 'ERR_INVALID_ARG_VALUE'],
+    ['bad signal', () => spawn('true', { killSignal: 'SIGNOPE' as never }), 'ERR_UNKNOWN_SIGNAL'],
+    ['signal 0 as killSignal', () => spawn('true', { killSignal: 0, timeout: 100 }), 'ERR_UNKNOWN_SIGNAL'],
+    ['join pid over PID_MAX_LIMIT', () => spawn('true', { join: { net: 4_194_305 } }), 'ERR_OUT_OF_RANGE'],
     ['bad timeout', () => spawn('true', { timeout: -5 }), 'ERR_OUT_OF_RANGE'],
   ])('bad input (%s) is an ERR_* before any syscall', (_name, fn, code) => {
     const fds = fdCount();
