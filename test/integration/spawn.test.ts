@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { spawn, SysError, type NamespaceType } from '../../src/index.js';
 import { canUserns, hasSubids, isRoot, rootTest, testIf, tools, uid, gid } from '../helpers/env.js';
-import { childPids, fdCount, nsId, output } from '../helpers/proc.js';
+import { childPids, fdCount, lines, nsId, output } from '../helpers/proc.js';
 
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 const ALL: NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
@@ -455,16 +455,20 @@ describe('mount propagation of a new mount namespace', () => {
     try {
       writeFileSync(join(base, 'marker'), '');
       execFileSync('mkdir', ['-p', join(base, 'sub')]);
-      const mountInside = (propagation?: 'unchanged') =>
-        output(spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; sleep 0.2`], { namespaces: ['mnt'], ...(propagation ? { propagation } : {}) }));
-      const child = mountInside();
-      await new Promise((r) => setTimeout(r, 100));
-      expect(seen()).toBe(0);
-      expect((await child).stdout).toBe('1\n');
-      const leaky = mountInside('unchanged');
-      await new Promise((r) => setTimeout(r, 100));
-      expect(seen()).toBe(1); // the witness that the test can fail: it propagated
-      await leaky;
+      // The child prints its own count once it has mounted, then waits for the test to have
+      // looked: the host's table is read while the child's mount certainly exists.
+      const mountInside = async (propagation?: 'unchanged'): Promise<number> => {
+        const c = spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; read done`], { namespaces: ['mnt'], ...(propagation ? { propagation } : {}) });
+        try {
+          expect(await lines(c.stdout!).next()).toBe('1');
+          return seen();
+        } finally {
+          c.stdin!.end('done\n');
+          expect(await c.exited).toEqual({ code: 0, signal: null });
+        }
+      };
+      expect(await mountInside()).toBe(0);
+      expect(await mountInside('unchanged')).toBe(1); // the witness that the test can fail: it propagated
     } finally {
       execFileSync('sh', ['-c', `umount -R ${base}/sub 2>/dev/null; umount -l ${base}`]);
       rmSync(base, { recursive: true, force: true });
