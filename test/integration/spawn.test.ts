@@ -346,6 +346,52 @@ describe('ending a child', () => {
     return gone;
   }
 
+  /**
+   * Runs a Node process that spawns `sleep 30`, applies `calls` (e.g. `c.unref(); c.ref()`) and
+   * reports, in order: the sleeper's pid, the sleeper's exit, and 'beforeExit' — which Node
+   * emits only once nothing holds its event loop — with whether the sleeper still ran then.
+   * `afterPid` runs when the pid is known.
+   */
+  async function loopHeldBy(calls: string, afterPid: (pid: number) => void): Promise<string[]> {
+    const script = `
+      import { spawn } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
+      const c = spawn('sleep', ['30'], { stdio: 'ignore' });
+      ${calls};
+      c.on('exit', () => console.log('child exited'));
+      process.once('beforeExit', () => console.log('loop empty, child running: ' + c.running));
+      console.log(c.pid);`;
+    const node = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = lines(node.stdout);
+    const exited = new Promise<number | null>((r) => node.once('exit', (code) => r(code)));
+    const pid = Number(await out.next());
+    afterPid(pid);
+    const seen: string[] = [];
+    try {
+      for (;;) seen.push(await out.next());
+    } catch {
+      // stdout ended: the process is done
+    }
+    expect(await exited).toBe(0);
+    return seen;
+  }
+
+  test('unref() lets the event loop end while the child runs; ref() holds it again until the child exits', async () => {
+    // unref: the loop empties with the child still running (the exit hook then kills it).
+    expect(await loopHeldBy('c.unref()', () => undefined)).toEqual(['loop empty, child running: true']);
+    // ref after unref, and the default: the loop stays busy until the child is gone. The
+    // sleeper is killed from outside once its pid is known; only then can the loop empty.
+    const kill = (pid: number) => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone: the output below then says why
+      }
+    };
+    for (const calls of ['c.unref(); c.ref()', '']) {
+      expect(await loopHeldBy(calls, kill), calls || 'default').toEqual(['child exited', 'loop empty, child running: false']);
+    }
+  });
+
   test('dieWithParent kills the child when its parent dies, by default too; a detached child survives', async () => {
     expect(await sleeperDiesWithParent('dieWithParent: true')).toBe(true);
     expect(await sleeperDiesWithParent('')).toBe(true);
