@@ -128,7 +128,31 @@ export type NsboxErrorCode =
   | 'ERR_NSBOX_NO_ID_RANGE'
   | 'ERR_NSBOX_NETLINK_DECODE'
   | 'ERR_NSBOX_NETLINK_ENCODE'
-  | 'ERR_NSBOX_SECCOMP_TOO_LARGE';
+  | 'ERR_NSBOX_SECCOMP_TOO_LARGE'
+  | 'ERR_UNKNOWN_SIGNAL'
+  | 'ABORT_ERR';
+
+/** Every {@link NsboxErrorCode}, at run time; the Record type makes a missing or extra one a compile error. */
+const CODES: Record<NsboxErrorCode, true> = {
+  ERR_INVALID_ARG_TYPE: true,
+  ERR_INVALID_ARG_VALUE: true,
+  ERR_OUT_OF_RANGE: true,
+  ERR_HANDLE_CLOSED: true,
+  ERR_NSBOX_THREAD_NAMESPACE: true,
+  ERR_NSBOX_ADDON_LOAD: true,
+  ERR_NSBOX_UNSUPPORTED: true,
+  ERR_NSBOX_CGROUP_CONTROLLER: true,
+  ERR_NSBOX_NO_IDMAP_HELPER: true,
+  ERR_NSBOX_NO_ID_RANGE: true,
+  ERR_NSBOX_NETLINK_DECODE: true,
+  ERR_NSBOX_NETLINK_ENCODE: true,
+  ERR_NSBOX_SECCOMP_TOO_LARGE: true,
+  ERR_UNKNOWN_SIGNAL: true,
+  ABORT_ERR: true,
+};
+
+/** The codes of {@link NsboxErrorCode} as a list (docs/errors.md documents each). @internal */
+export const NSBOX_ERROR_CODES = Object.keys(CODES) as readonly NsboxErrorCode[];
 
 type WithCode<E extends Error> = E & { code: NsboxErrorCode };
 
@@ -180,6 +204,28 @@ export function outOfRange(name: string, range: string, value: unknown): WithCod
 /** A method was called on a handle after `close()`. */
 export function handleClosed(what: string): WithCode<Error> {
   return withCode(new Error(`${what} is closed`), 'ERR_HANDLE_CLOSED');
+}
+
+/**
+ * `Unknown signal: X`, as child_process throws for a `killSignal` or `kill()` argument that
+ * names no signal.
+ */
+export function unknownSignal(value: unknown): WithCode<TypeError> {
+  return withCode(new TypeError(`Unknown signal: ${String(value)}`), 'ERR_UNKNOWN_SIGNAL');
+}
+
+/**
+ * The error an aborted operation fails with, as Node's own (`events.once`, `fs.promises`,
+ * `child_process`): an `Error` named `'AbortError'`, `code` `'ABORT_ERR'`, and the signal's
+ * reason as `cause`. The one implementation every nsbox `signal` option uses.
+ */
+export function abortError(signal: AbortSignal): WithCode<Error> {
+  const err = new Error('The operation was aborted', { cause: signal.reason }) as WithCode<Error>;
+  // Own properties in Node's order (Object.keys: code, name); the stack reads "AbortError: …".
+  err.code = 'ABORT_ERR';
+  err.name = 'AbortError';
+  if (err.stack) err.stack = err.stack.replace(/^Error/, 'AbortError');
+  return err;
 }
 
 /** A generic nsbox misuse error with a chosen code. */

@@ -6,18 +6,11 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
-import { SysError } from '../errors.js';
+import { SysError, abortError } from '../errors.js';
 import { native, type NativeFileWatch } from '../native.js';
 import { cgError, readCg, type CgroupLocation } from './files.js';
 
 const { ENODEV } = osConstants.errno;
-
-function abortError(signal: AbortSignal): Error {
-  const err = new Error('The operation was aborted', { cause: signal.reason });
-  err.name = 'AbortError';
-  (err as Error & { code: string }).code = 'ABORT_ERR';
-  return err;
-}
 
 function openWatch(cg: CgroupLocation, file: string, trigger: string | null, on: (text: string | null, errno: number) => void): NativeFileWatch {
   const path = `${cg.directory}/${file}`;

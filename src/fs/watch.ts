@@ -4,7 +4,7 @@
  * libuv), never by a timer or a thread.
  * @module
  */
-import { SysError, invalidArgType, nsboxError } from '../errors.js';
+import { SysError, abortError, invalidArgType, nsboxError } from '../errors.js';
 import { native, type NativeFileWatch } from '../native.js';
 import { checkPid, readProc, toSysError } from '../procfs.js';
 import { parseMountinfo, type MountInfoEntry } from './mountinfo.js';
@@ -25,11 +25,12 @@ export interface WatchMountsOptions {
  * was read yields nothing. What `findmnt --poll` does.
  *
  * Keeps the event loop alive only while a `next()` is pending. `return()` (or `break` out
- * of `for await`), or aborting `signal`, closes the fd. No privileges needed for one's own
- * processes; does not touch the calling thread.
+ * of `for await`), or aborting `signal`, closes the fd; a pending `next()` then rejects with
+ * an `AbortError` (`code` `'ABORT_ERR'`, the signal's reason as `cause`). No privileges
+ * needed for one's own processes; does not touch the calling thread.
  * @param pid - whose mount namespace to watch; `'self'` (default) is this process.
- * @throws `ERR_INVALID_ARG_TYPE`/`ERR_OUT_OF_RANGE` (pid) before any syscall; SysError
- *   `ENOENT`/`EACCES` (syscall `'open'`, `path`).
+ * @throws `ERR_INVALID_ARG_TYPE`/`ERR_OUT_OF_RANGE` (pid) before any syscall; `ABORT_ERR`
+ *   if `signal` is already aborted; SysError `ENOENT`/`EACCES` (syscall `'open'`, `path`).
  */
 export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsOptions = {}): AsyncIterableIterator<MountInfoEntry[]> & AsyncDisposable {
   const target = checkPid('pid', pid);
@@ -147,12 +148,4 @@ export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsO
     },
   };
   return it;
-}
-
-function abortError(signal: AbortSignal): unknown {
-  if (signal.reason !== undefined) return signal.reason;
-  const e = new Error('The operation was aborted');
-  e.name = 'AbortError';
-  (e as Error & { code: string }).code = 'ABORT_ERR';
-  return e;
 }

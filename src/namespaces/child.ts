@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
-import { invalidArgValue, SysError } from '../errors.js';
+import { SysError, unknownSignal } from '../errors.js';
 import { native, type NativeChildWatch } from '../native.js';
 import { openNamespace, type Namespace } from './namespace.js';
 import { type NamespaceFile } from './types.js';
@@ -24,12 +24,23 @@ const signalNames = new Map<number, NodeJS.Signals>(
   Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
 );
 
-/** Signal name or number → number; throws ERR_* for unknown names. @internal */
-export function signalNumber(sig: NodeJS.Signals | number | undefined, name = 'signal'): number {
+/** SIGRTMAX on Linux (signal(7)): numbers 1 to 64 are signals. */
+const SIGNAL_MAX = 64;
+
+/**
+ * Signal name or number → number (undefined: SIGTERM). Names are the kernel's, as in
+ * `os.constants.signals`; numbers go from 1 to SIGRTMAX (64), so real-time signals can be
+ * sent, which child_process cannot. 0 (no signal: an existence check) only where
+ * `allowZero` says so, as ChildProcess.kill(0) — never as a `killSignal`, where it would
+ * make `timeout` kill nothing.
+ * @throws `ERR_UNKNOWN_SIGNAL` (TypeError, as child_process) for anything else.
+ * @internal
+ */
+export function signalNumber(sig: unknown, allowZero = false): number {
   if (sig === undefined) return osConstants.signals.SIGTERM;
-  if (typeof sig === 'number' && Number.isInteger(sig) && sig >= 0 && sig < 65) return sig;
-  if (typeof sig === 'string' && sig in osConstants.signals) return osConstants.signals[sig as NodeJS.Signals];
-  throw invalidArgValue(name, sig, 'is not a known signal');
+  if (typeof sig === 'number' && Number.isInteger(sig) && sig >= (allowZero ? 0 : 1) && sig <= SIGNAL_MAX) return sig;
+  if (typeof sig === 'string' && Object.hasOwn(osConstants.signals, sig)) return osConstants.signals[sig as NodeJS.Signals];
+  throw unknownSignal(sig);
 }
 
 const live = new Set<NsboxChild>();
@@ -134,14 +145,15 @@ export class NsboxChild extends EventEmitter {
   /**
    * Sends a signal (default SIGTERM) with pidfd_send_signal(2): it can never hit a reused
    * pid. Returns true if the signal was sent, false if the child had already exited.
+   * Signal 0 sends nothing and only checks that the child is there and may be signalled.
    * Replaces `kill -SIG PID` and ChildProcess.kill. Needs no privilege for one's own child
    * (a child that changed uid, or joined a user namespace you do not own, needs CAP_KILL).
    * Does not block and does not wait for the child to exit (see `exited`).
-   * @throws `ERR_INVALID_ARG_VALUE` for an unknown signal; SysError `EPERM` (syscall
+   * @throws `ERR_UNKNOWN_SIGNAL` for an unknown signal; SysError `EPERM` (syscall
    * `'pidfd_send_signal'`, with `pid`) if not allowed.
    */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    const n = signalNumber(signal);
+    const n = signalNumber(signal, true);
     if (!this.#running) return false;
     const err = this.#watch.kill(n);
     if (err === 0) {

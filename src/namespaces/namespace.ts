@@ -23,6 +23,17 @@ export interface OpenNamespaceOptions {
 /** The largest pid the kernel can hand out (PID_MAX_LIMIT on 64-bit, proc(5) pid_max). */
 const PID_MAX_LIMIT = 4_194_304;
 
+/**
+ * Checks a pid argument: an integer from 1 to PID_MAX_LIMIT, else ERR_INVALID_ARG_TYPE /
+ * ERR_OUT_OF_RANGE naming `name` (the option the caller wrote, e.g. `options.join.net`).
+ * @internal
+ */
+export function checkPid(name: string, pid: unknown): number {
+  if (typeof pid !== 'number') throw invalidArgType(name, 'of type number', pid);
+  if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX_LIMIT) throw outOfRange(name, `an integer >= 1 and <= ${PID_MAX_LIMIT}`, pid);
+  return pid;
+}
+
 
 const kToken = Symbol('nsbox.Namespace.new');
 let adopt: (fd: number) => Namespace;
@@ -167,12 +178,7 @@ export function openNamespace(type: NamespaceFile, options: OpenNamespaceOptions
   const file = checkNamespaceFile(type);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { pid } = options;
-  if (pid !== undefined) {
-    if (typeof pid !== 'number') throw invalidArgType('options.pid', 'of type number', pid);
-    if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX_LIMIT) {
-      throw outOfRange('options.pid', `an integer >= 1 and <= ${PID_MAX_LIMIT}`, pid);
-    }
-  }
+  if (pid !== undefined) checkPid('options.pid', pid);
   const path = pid === undefined ? `/proc/thread-self/ns/${file}` : `/proc/${pid}/ns/${file}`;
   return adopt(native.nsOpen(path));
 }

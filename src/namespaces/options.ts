@@ -9,7 +9,7 @@ import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { checkContainer, type ContainerMount, type ContainerOptions, type RootfsSpec } from '../fs/container.js';
 import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
-import { Namespace } from './namespace.js';
+import { Namespace, checkPid } from './namespace.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
@@ -76,7 +76,10 @@ export interface SpawnOptions extends SecurityOptions {
   signal?: AbortSignal;
   /** Kills the child with `killSignal` after this many milliseconds. */
   timeout?: number;
-  /** Signal used by `signal` and `timeout`. Default: 'SIGTERM'. */
+  /**
+   * Signal used by `signal` and `timeout`: a name (`'SIGKILL'`) or a number from 1 to 64.
+   * Default: 'SIGTERM'. Anything else (0 included) is `ERR_UNKNOWN_SIGNAL`.
+   */
   killSignal?: NodeJS.Signals | number;
   /**
    * The container's root: a directory, an overlay `{ layers (bottom first), upper?, work? }`
@@ -206,9 +209,8 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     for (const [t, v] of Object.entries(o.join)) {
       if (!isNamespaceType(t)) throw invalidArgValue('options.join', t, `has a key that is not one of ${NAMESPACE_TYPES.join(', ')}`);
       if (newNs.has(t)) throw invalidArgValue(`options.join.${t}`, v, 'names a namespace also listed in options.namespaces');
-      if (typeof v === 'number') {
-        if (!Number.isInteger(v) || v <= 0) throw outOfRange(`options.join.${t}`, 'a pid > 0', v);
-      } else if (!(v instanceof Namespace)) throw invalidArgType(`options.join.${t}`, 'a Namespace or a pid', v);
+      if (typeof v === 'number') checkPid(`options.join.${t}`, v);
+      else if (!(v instanceof Namespace)) throw invalidArgType(`options.join.${t}`, 'a Namespace or a pid', v);
       else if (v.type !== t) throw invalidArgValue(`options.join.${t}`, v.id, `is a ${v.type} namespace`);
       join.set(t, v);
     }
@@ -235,7 +237,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout > 0) || o.timeout > 2 ** 31 - 1)) {
     throw outOfRange('options.timeout', 'a number of milliseconds > 0 and < 2^31', o.timeout);
   }
-  const killSignal = signalNumber(o.killSignal, 'options.killSignal');
+  const killSignal = signalNumber(o.killSignal);
   const stdio = checkStdio(o.stdio, o.fds);
 
   let maps: ResolvedMaps | null = null;

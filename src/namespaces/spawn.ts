@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
-import { invalidArgValue, nsboxError, SysError } from '../errors.js';
+import { abortError, invalidArgValue, nsboxError, SysError } from '../errors.js';
 import { features } from '../features.js';
 import { addContainerSteps } from '../fs/container.js';
 import { K, native } from '../native.js';
@@ -105,13 +105,6 @@ function joinedSysfs(net: Namespace): DetachedMount | undefined {
   } catch {
     return undefined;
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const err = new Error('The operation was aborted', { cause: signal.reason });
-  err.name = 'AbortError';
-  (err as Error & { code: string }).code = 'ABORT_ERR';
-  return err;
 }
 
 /**

@@ -47,6 +47,7 @@ function buildRequest(cidrText: string, opts: AddressOptions): Omit<AddressReque
   }
   if (opts.label !== undefined) {
     if (typeof opts.label !== 'string') throw invalidArgType('options.label', 'of type string', opts.label);
+    if (opts.label.includes('\0')) throw invalidArgValue('options.label', opts.label, 'must not contain null bytes');
     if (c.family !== 4) throw invalidArgValue('options.label', opts.label, 'applies to IPv4 only');
     req.label = opts.label;
   }

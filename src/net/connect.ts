@@ -24,9 +24,13 @@ const LOOPBACK_IFINDEX = 1;
  * @throws SysError (syscall `'RTM_NEWLINK'`, `ifname` `'lo'`).
  */
 export async function loUp(netns?: NetnsTarget): Promise<void> {
-  await withRtnl(netns, async (s) => {
-    await s.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' });
-  });
+  await withRtnl(
+    netns,
+    async (s) => {
+      await s.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' });
+    },
+    'netns',
+  );
 }
 
 /** Options of {@link connectToHost}. */

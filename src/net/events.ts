@@ -3,7 +3,7 @@
  * RTMGRP_* multicast groups (`ip monitor link address route`).
  * @module
  */
-import { invalidArgType } from '../errors.js';
+import { abortError, invalidArgType } from '../errors.js';
 import { NL } from './netlink/constants.js';
 import { decodeAddress } from './netlink/address.js';
 import { decodeRoute } from './netlink/route.js';
@@ -50,15 +50,17 @@ function decodeEvent(m: NlMessage): NetEvent | undefined {
  * is closed (`break` out of `for await`, `return()`, `close()` or the `signal`).
  *
  * No privileges needed. Does not touch the calling thread.
- * @throws synchronously: `ERR_INVALID_ARG_TYPE`; SysError (`'setns'`, `'socket'`, `'bind'`).
+ * @throws synchronously: `ERR_INVALID_ARG_TYPE`; `ABORT_ERR` if `signal` is already aborted;
+ * SysError (`'setns'`, `'socket'`, `'bind'`).
  * From `next()`: SysError `ENOBUFS` (syscall `'recvmsg'`) when the kernel dropped events
- * because they were not read fast enough; `NetlinkDecodeError`; `AbortError`.
+ * because they were not read fast enough; `NetlinkDecodeError`; an `AbortError` (`code`
+ * `'ABORT_ERR'`, the signal's reason as `cause`) once `signal` aborts.
  */
 export function events(options: EventsOptions = {}): NetEventIterator {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { netns, signal } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
-  signal?.throwIfAborted();
+  if (signal?.aborted) throw abortError(signal);
   const queue: NetEvent[] = [];
   let failure: Error | undefined;
   let done = false;
@@ -110,7 +112,7 @@ export function events(options: EventsOptions = {}): NetEventIterator {
   }
 
   const onAbort = (): void => {
-    failure = signal!.reason instanceof Error ? signal!.reason : new DOMException('The operation was aborted', 'AbortError');
+    failure = abortError(signal!);
     close();
     wake();
   };

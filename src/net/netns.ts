@@ -11,15 +11,20 @@ import { NETNS_RUN_DIR, persistNamespace, prepareNetnsRunDir, unpersistNamespace
 /** iproute2 accepts names up to NAME_MAX bytes (they are file names in /run/netns). */
 const NAME_MAX = 255;
 
-function checkName(name: unknown): string {
-  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
-    throw invalidArgValue('name', name, "must be a file name: non-empty, not '.' or '..', without '/' or null bytes");
+/**
+ * Checks a /run/netns name (`arg` is the argument's name in errors): a file name of at most
+ * NAME_MAX bytes, without '/' or NUL.
+ * @internal
+ */
+export function checkNetnsName(value: unknown, arg = 'name'): string {
+  if (typeof value !== 'string') throw invalidArgType(arg, 'of type string', value);
+  if (value === '' || value === '.' || value === '..' || value.includes('/') || value.includes('\0')) {
+    throw invalidArgValue(arg, value, "must be a file name: non-empty, not '.' or '..', without '/' or null bytes");
   }
-  if (Buffer.byteLength(name) > NAME_MAX) {
-    throw invalidArgValue('name', name, `must be at most ${NAME_MAX} bytes`);
+  if (Buffer.byteLength(value) > NAME_MAX) {
+    throw invalidArgValue(arg, value, `must be at most ${NAME_MAX} bytes`);
   }
-  return name;
+  return value;
 }
 
 /**
@@ -35,7 +40,7 @@ function checkName(name: unknown): string {
  * SysError `EEXIST` (syscall `'open'`: the name is taken), `EPERM` (`'unshare'`, `'mount'`).
  */
 export function createNetns(name: string): Namespace {
-  const path = `${NETNS_RUN_DIR}/${checkName(name)}`;
+  const path = `${NETNS_RUN_DIR}/${checkNetnsName(name)}`;
   prepareNetnsRunDir();
   const ns = createNamespace('net');
   try {
@@ -55,7 +60,7 @@ export function createNetns(name: string): Namespace {
  * network namespace); SysError `ENOENT` (syscall `'stat'`, with `path`).
  */
 export function openNetns(name: string): Namespace {
-  const path = `${NETNS_RUN_DIR}/${checkName(name)}`;
+  const path = `${NETNS_RUN_DIR}/${checkNetnsName(name)}`;
   const ns = openNamespacePath(path);
   if (ns.type !== 'net') {
     ns.close();
@@ -104,5 +109,5 @@ export function listNetns(): string[] {
  * file) before unmounting; SysError `ENOENT` (syscall `'stat'`), `EPERM` (`'umount2'`).
  */
 export function deleteNetns(name: string): void {
-  unpersistNamespace(`${NETNS_RUN_DIR}/${checkName(name)}`);
+  unpersistNamespace(`${NETNS_RUN_DIR}/${checkNetnsName(name)}`);
 }

@@ -5,12 +5,12 @@
  * @module
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { Namespace, openNamespace } from '../namespaces/namespace.js';
+import { Namespace, checkPid, openNamespace } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
 import { NL } from './netlink/constants.js';
 import { RtnlSocket } from './netlink/socket.js';
 import { decodeLink, encodeGetLink } from './netlink/rtnl.js';
-import { openNetns } from './netns.js';
+import { checkNetnsName, openNetns } from './netns.js';
 import type { IfIndex, NetnsTarget } from './types.js';
 
 /** A namespace fd and how to let go of it (a handle we opened is closed; the caller's is kept). */
@@ -27,15 +27,19 @@ export function holdNetns(name: string, netns: NetnsTarget | undefined): HeldNet
     return { fd: netns[kFd], release() {} };
   }
   let ns: Namespace;
-  if (typeof netns === 'number') ns = openNamespace('net', { pid: netns });
-  else if (typeof netns === 'string') ns = openNetns(netns);
+  // Checked here, so errors name the caller's option (`options.netns`, `spec.peer.netns`).
+  if (typeof netns === 'number') ns = openNamespace('net', { pid: checkPid(name, netns) });
+  else if (typeof netns === 'string') ns = openNetns(checkNetnsName(netns, name));
   else throw invalidArgType(name, 'a Namespace, a pid or a /run/netns name', netns);
   return { fd: ns[kFd], release: () => ns.close() };
 }
 
-/** Runs `fn` with a socket in `netns`, closing the socket (and any handle opened) after. */
-export async function withRtnl<T>(netns: NetnsTarget | undefined, fn: (s: RtnlSocket) => Promise<T>): Promise<T> {
-  const held = holdNetns('options.netns', netns);
+/**
+ * Runs `fn` with a socket in `netns`, closing the socket (and any handle opened) after.
+ * `name` is the argument's name in validation errors.
+ */
+export async function withRtnl<T>(netns: NetnsTarget | undefined, fn: (s: RtnlSocket) => Promise<T>, name = 'options.netns'): Promise<T> {
+  const held = holdNetns(name, netns);
   let sock: RtnlSocket;
   try {
     sock = new RtnlSocket(held.fd);
@@ -49,10 +53,15 @@ export async function withRtnl<T>(netns: NetnsTarget | undefined, fn: (s: RtnlSo
   }
 }
 
-/** Checks a link name argument (the kernel judges length and characters, with an extack reason). */
+/**
+ * Checks a link name argument. A NUL byte is refused here: the kernel reads a name up to its
+ * first NUL, so 'br0\0other' would act on br0. Length and other characters are the
+ * kernel's to judge (it says why in its extended ACK).
+ */
 export function checkIfName(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidArgType(name, 'of type string', value);
   if (value === '') throw invalidArgValue(name, value, 'must not be empty');
+  if (value.includes('\0')) throw invalidArgValue(name, value, 'must not contain null bytes');
   return value;
 }
 

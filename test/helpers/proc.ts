@@ -1,5 +1,7 @@
 // Independent witnesses of what the library did: /proc, and counts of what a test may leak.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { NsboxChild } from '../../src/index.js';
 
 /** Open fds of this process. */
@@ -44,4 +46,20 @@ export async function output(child: NsboxChild): Promise<{ stdout: string; stder
   const { code, signal } = await child.exited;
   await closed;
   return { stdout, stderr, code, signal };
+}
+
+/**
+ * The lines of a stream as they come, for readiness handshakes: the child prints a line when
+ * it has done something, the test awaits `next()` instead of sleeping. Lines that arrive
+ * before they are asked for are kept.
+ */
+export function lines(stream: Readable): { next(): Promise<string> } {
+  const it = createInterface({ input: stream, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await it.next();
+      if (r.done) throw new Error('the stream ended before the line the test waits for');
+      return r.value;
+    },
+  };
 }

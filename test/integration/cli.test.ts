@@ -300,15 +300,30 @@ describe('nsbox run: signals', () => {
     await a.exited;
     expect(await dead(sleeper)).toBe(true);
 
-    const b = start(['run', '--namespaces', 'user', '--no-die-with-parent', '--', 'sleep', '30']);
-    const survivor = await childRunning(b.p.pid!, 'sleep');
+    // Surviving is shown by a positive event, not by waiting a while: once nsbox has been
+    // reaped (any PR_SET_PDEATHSIG has been sent by then), the command still answers SIGUSR1
+    // by writing a file. Its trap is set before it forks sleep: wait for the grandchild.
+    const box = mkdtempSync(join(tmpdir(), 'nsbox-cli-survive-'));
+    chmodSync(box, 0o777); // the command runs as a mapped uid that may not own it
+    const answer = join(box, 'alive');
+    const b = start(['run', '--namespaces', 'user', '--no-die-with-parent', '--', 'sh', '-c', `trap "echo alive > ${answer}; exit 0" USR1; sleep 30 & wait`]);
+    const survivor = await childRunning(b.p.pid!, 'sh');
+    const grandchild = await childRunning(survivor, 'sleep');
     b.p.kill('SIGKILL');
     await b.exited;
     try {
-      await new Promise((r) => setTimeout(r, 300));
-      expect(readFileSync(`/proc/${survivor}/status`, 'utf8')).toMatch(/^State:\s+S/m);
+      process.kill(survivor, 'SIGUSR1');
+      expect(await dead(survivor)).toBe(true);
+      expect(readFileSync(answer, 'utf8')).toBe('alive\n');
     } finally {
-      process.kill(survivor, 'SIGKILL');
+      for (const pid of [survivor, grandchild]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(box, { recursive: true, force: true });
     }
   });
 });

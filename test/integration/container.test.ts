@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { spawn, type NamespaceType, type SpawnOptions } from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
-import { childPids, mounts, output } from '../helpers/proc.js';
+import { childPids, lines, mounts, output } from '../helpers/proc.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const ctest = testIf(canUserns && BUSYBOX !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
@@ -228,17 +228,42 @@ describe('mounts and volumes', () => {
     }
   });
 
-  ctest('propagation is private both ways', async () => {
+  const propagationTest = testIf(isRoot && BUSYBOX !== undefined, 'needs root (a shared mount on the host side) and a static busybox');
+  propagationTest('propagation is private both ways: a mount inside stays inside, a host mount made after the start stays out', async () => {
+    // The host side is made shared, as systemd makes /: without the container's rprivate,
+    // a mount under it would propagate into the container (the control below shows it does).
+    execFileSync('mount', ['--bind', dir, dir]);
+    execFileSync('mount', ['--make-shared', dir]);
     const hostSide = join(rootfs, 'tmp', 'late');
     mkdirSync(hostSide, { recursive: true });
-    const c = spawn('/bin/sh', ['-c', 'mount -t tmpfs none /root && echo mounted; sleep 0.5; grep -c " /tmp/late " /proc/self/mountinfo'], { namespaces: NS, rootfs });
-    const r = output(c);
-    await new Promise((res) => setTimeout(res, 200));
-    // The container's mount is not in the host's table...
-    expect(mounts().some((m) => m.endsWith(`${rootfs}/root`))).toBe(false);
-    const done = await r;
-    expect(done.stdout.split('\n')[0]).toBe('mounted');
-    rmSync(hostSide, { recursive: true, force: true });
+    const inside = (c: ReturnType<typeof spawn>) => ({ out: lines(c.stdout!), go: () => c.stdin!.end('go\n') });
+    // Each child says when it has mounted (or started), then waits for the host's go before
+    // looking at its own table: every check happens while the other side's mount exists.
+    const box = spawn('/bin/sh', ['-c', 'mount -t tmpfs none /root && echo mounted; read go; grep -c " /tmp/late " /proc/self/mountinfo'], { namespaces: NS, rootfs });
+    const control = spawn('sh', ['-c', `echo ready; read go; grep -c " ${hostSide} " /proc/self/mountinfo`], { namespaces: ['mnt'], propagation: 'unchanged' });
+    const b = inside(box);
+    const k = inside(control);
+    let hostMounted = false;
+    try {
+      expect(await b.out.next()).toBe('mounted');
+      expect(await k.out.next()).toBe('ready');
+      // Container → host: its mount exists now, and is not in the host's table.
+      expect(mounts().some((m) => m.endsWith(`${rootfs}/root`))).toBe(false);
+      // Host → container: mount now, then let both children look.
+      execFileSync('mount', ['-t', 'tmpfs', 'none', hostSide]);
+      hostMounted = true;
+      b.go();
+      k.go();
+      expect(await b.out.next()).toBe('0');
+      expect(await k.out.next()).toBe('1'); // the control: the same mount does propagate to a shared copy
+    } finally {
+      box.kill('SIGKILL');
+      control.kill('SIGKILL');
+      await Promise.all([box.exited, control.exited]);
+      if (hostMounted) execFileSync('umount', [hostSide]);
+      execFileSync('umount', [dir]);
+      rmSync(hostSide, { recursive: true, force: true });
+    }
   });
 });
 

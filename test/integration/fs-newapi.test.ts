@@ -191,7 +191,7 @@ describe('watchMounts()', () => {
     expect(await it.next()).toEqual({ value: undefined, done: true });
   });
 
-  test('abort ends a pending next() with the reason; the fd is closed', async () => {
+  test('abort ends a pending next() with an AbortError caused by the reason; the fd is closed', async () => {
     const fds = fdCount();
     const ac = new AbortController();
     const it = watchMounts('self', { signal: ac.signal });
@@ -199,7 +199,7 @@ describe('watchMounts()', () => {
     const pending = it.next();
     const reason = new Error('enough');
     ac.abort(reason);
-    await expect(pending).rejects.toBe(reason);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: reason });
     expect(fdCount()).toBe(fds);
   });
 });

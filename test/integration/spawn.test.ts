@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { spawn, SysError, type NamespaceType } from '../../src/index.js';
 import { canUserns, hasSubids, isRoot, rootTest, testIf, tools, uid, gid } from '../helpers/env.js';
-import { childPids, fdCount, nsId, output } from '../helpers/proc.js';
+import { childPids, fdCount, lines, nsId, output } from '../helpers/proc.js';
 
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 const ALL: NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup', 'time'];
@@ -274,6 +274,25 @@ describe('ending a child', () => {
     expect(c.kill()).toBe(false); // already reaped: no signal to a reused pid
   });
 
+  test('kill(0) checks the child is there and sends nothing; an unknown signal is ERR_UNKNOWN_SIGNAL', async () => {
+    const c = spawn('sleep', ['30'], { stdio: 'ignore' });
+    expect(c.kill(0)).toBe(true);
+    expect(c.running).toBe(true);
+    expect(readFileSync(`/proc/${c.pid}/stat`, 'utf8').split(' ')[2]).not.toBe('Z');
+    for (const sig of ['SIGNOPE', 65, -1, 'sigkill']) {
+      expect(() => c.kill(sig as never), String(sig)).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_SIGNAL' }));
+    }
+    expect(c.kill('SIGKILL')).toBe(true);
+    expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(c.kill(0)).toBe(false);
+  });
+
+  test('a real-time signal number is a killSignal (SIGRTMIN+1 = 35 ends a sleep by default)', async () => {
+    const c = spawn('sleep', ['30'], { timeout: 50, killSignal: 35, stdio: 'ignore' });
+    expect((await c.exited).code).toBeNull();
+    expect(c.signalCode).toBeNull(); // no name in os.constants.signals, as child_process
+  });
+
   test('timeout kills with killSignal', async () => {
     const t0 = Date.now();
     const c = spawn('sleep', ['30'], { timeout: 100, killSignal: 'SIGKILL', stdio: 'ignore' });
@@ -287,7 +306,7 @@ describe('ending a child', () => {
     ac.abort();
     expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' });
     const before = childPids().length;
-    expect(() => spawn('true', { signal: ac.signal })).toThrow(expect.objectContaining({ code: 'ABORT_ERR' }));
+    expect(() => spawn('true', { signal: ac.signal })).toThrow(expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR', cause: ac.signal.reason }));
     expect(childPids()).toHaveLength(before);
   });
 
@@ -327,6 +346,52 @@ describe('ending a child', () => {
     return gone;
   }
 
+  /**
+   * Runs a Node process that spawns `sleep 30`, applies `calls` (e.g. `c.unref(); c.ref()`) and
+   * reports, in order: the sleeper's pid, the sleeper's exit, and 'beforeExit' — which Node
+   * emits only once nothing holds its event loop — with whether the sleeper still ran then.
+   * `afterPid` runs when the pid is known.
+   */
+  async function loopHeldBy(calls: string, afterPid: (pid: number) => void): Promise<string[]> {
+    const script = `
+      import { spawn } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
+      const c = spawn('sleep', ['30'], { stdio: 'ignore' });
+      ${calls};
+      c.on('exit', () => console.log('child exited'));
+      process.once('beforeExit', () => console.log('loop empty, child running: ' + c.running));
+      console.log(c.pid);`;
+    const node = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = lines(node.stdout);
+    const exited = new Promise<number | null>((r) => node.once('exit', (code) => r(code)));
+    const pid = Number(await out.next());
+    afterPid(pid);
+    const seen: string[] = [];
+    try {
+      for (;;) seen.push(await out.next());
+    } catch {
+      // stdout ended: the process is done
+    }
+    expect(await exited).toBe(0);
+    return seen;
+  }
+
+  test('unref() lets the event loop end while the child runs; ref() holds it again until the child exits', async () => {
+    // unref: the loop empties with the child still running (the exit hook then kills it).
+    expect(await loopHeldBy('c.unref()', () => undefined)).toEqual(['loop empty, child running: true']);
+    // ref after unref, and the default: the loop stays busy until the child is gone. The
+    // sleeper is killed from outside once its pid is known; only then can the loop empty.
+    const kill = (pid: number) => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone: the output below then says why
+      }
+    };
+    for (const calls of ['c.unref(); c.ref()', '']) {
+      expect(await loopHeldBy(calls, kill), calls || 'default').toEqual(['child exited', 'loop empty, child running: false']);
+    }
+  });
+
   test('dieWithParent kills the child when its parent dies, by default too; a detached child survives', async () => {
     expect(await sleeperDiesWithParent('dieWithParent: true')).toBe(true);
     expect(await sleeperDiesWithParent('')).toBe(true);
@@ -361,7 +426,9 @@ describe('errors', () => {
     ['join pid 0', () => spawn('true', { join: { net: 0 } }), 'ERR_OUT_OF_RANGE'],
     ['bad stdio', () => spawn('true', { stdio: 'pipes' as never }), 'ERR_INVALID_ARG_VALUE'],
     ['bad fd target', () => spawn('true', { fds: { [-1]: 1 } as never }), 'ERR_OUT_OF_RANGE'],
-    ['bad signal', () => spawn('true', { killSignal: 'SIGNOPE' as never }), 'ERR_INVALID_ARG_VALUE'],
+    ['bad signal', () => spawn('true', { killSignal: 'SIGNOPE' as never }), 'ERR_UNKNOWN_SIGNAL'],
+    ['signal 0 as killSignal', () => spawn('true', { killSignal: 0, timeout: 100 }), 'ERR_UNKNOWN_SIGNAL'],
+    ['join pid over PID_MAX_LIMIT', () => spawn('true', { join: { net: 4_194_305 } }), 'ERR_OUT_OF_RANGE'],
     ['bad timeout', () => spawn('true', { timeout: -5 }), 'ERR_OUT_OF_RANGE'],
   ])('bad input (%s) is an ERR_* before any syscall', (_name, fn, code) => {
     const fds = fdCount();
@@ -434,16 +501,20 @@ describe('mount propagation of a new mount namespace', () => {
     try {
       writeFileSync(join(base, 'marker'), '');
       execFileSync('mkdir', ['-p', join(base, 'sub')]);
-      const mountInside = (propagation?: 'unchanged') =>
-        output(spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; sleep 0.2`], { namespaces: ['mnt'], ...(propagation ? { propagation } : {}) }));
-      const child = mountInside();
-      await new Promise((r) => setTimeout(r, 100));
-      expect(seen()).toBe(0);
-      expect((await child).stdout).toBe('1\n');
-      const leaky = mountInside('unchanged');
-      await new Promise((r) => setTimeout(r, 100));
-      expect(seen()).toBe(1); // the witness that the test can fail: it propagated
-      await leaky;
+      // The child prints its own count once it has mounted, then waits for the test to have
+      // looked: the host's table is read while the child's mount certainly exists.
+      const mountInside = async (propagation?: 'unchanged'): Promise<number> => {
+        const c = spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; read done`], { namespaces: ['mnt'], ...(propagation ? { propagation } : {}) });
+        try {
+          expect(await lines(c.stdout!).next()).toBe('1');
+          return seen();
+        } finally {
+          c.stdin!.end('done\n');
+          expect(await c.exited).toEqual({ code: 0, signal: null });
+        }
+      };
+      expect(await mountInside()).toBe(0);
+      expect(await mountInside('unchanged')).toBe(1); // the witness that the test can fail: it propagated
     } finally {
       execFileSync('sh', ['-c', `umount -R ${base}/sub 2>/dev/null; umount -l ${base}`]);
       rmSync(base, { recursive: true, force: true });

@@ -88,7 +88,7 @@ const allModuleTypes = NAMES.flatMap((m) => TYPES[m]);
 const INTERNAL = [
   'kFd', 'CLONE_FLAG', 'typeOfFlag', 'native', 'K', 'invalidArgType', 'invalidArgValue', 'outOfRange', 'handleClosed',
   'nsboxError', 'checkPath', 'checkPid', 'readProc', 'toSysError', 'adoptNamespaceFd', 'threadNamespaceError',
-  'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'checkStdio', 'prepareStdio',
+  'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'unknownSignal', 'abortError', 'NSBOX_ERROR_CODES', 'checkNetnsName', 'checkStdio', 'prepareStdio',
   'releaseStdio', 'wrapEnd', 'EXTRA_ERRNOS', 'NativeBinding', 'NativeConstants', 'NativeFeatures', 'SpawnMaps',
   'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
   'compileLimits', 'readLimits', 'eventFile', 'pressureFile', 'triggerSpec', 'checkSignal', 'cpusToMax', 'resolveCgroup', 'v2Mount', 'controllerError', 'WatchIterator', 'waitFor',

@@ -163,3 +163,23 @@ describe('Namespace', () => {
     for (const s of spies) expect(s).not.toHaveBeenCalled();
   });
 });
+
+describe('isNamespaceType', () => {
+  test('true for exactly the kinds of /proc/self/ns that can be created or joined', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { NAMESPACE_TYPES, isNamespaceType } = await import('../../src/namespaces/index.js');
+    // The kernel's own list (the witness): every entry of /proc/self/ns but the *_for_children links.
+    const kernel = readdirSync('/proc/self/ns').filter((n) => !n.endsWith('_for_children'));
+    for (const n of kernel) expect(isNamespaceType(n), n).toBe(true);
+    expect([...NAMESPACE_TYPES].sort()).toEqual(expect.arrayContaining(kernel.sort()));
+    for (const t of NAMESPACE_TYPES) expect(isNamespaceType(t), t).toBe(true);
+  });
+
+  test('false, never a throw, for anything else', async () => {
+    const { isNamespaceType } = await import('../../src/namespaces/index.js');
+    const others: unknown[] = ['pid_for_children', 'time_for_children', 'NET', 'net ', ' net', 'mount', 'network', '', 'net\0',
+      'toString', 'constructor', '__proto__', 'length', 0, 1, null, undefined, {}, ['net'], new String('net'), Symbol('net'), () => 'net'];
+    for (const v of others) expect(isNamespaceType(v), String(typeof v === 'symbol' ? v.description : v)).toBe(false);
+    for (const s of spies) expect(s).not.toHaveBeenCalled();
+  });
+});

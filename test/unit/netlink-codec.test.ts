@@ -9,7 +9,7 @@ import { decodeAddress, encodeAddress } from '../../src/net/netlink/address.js';
 import { decodeRoute, encodeRoute } from '../../src/net/netlink/route.js';
 import { decodeLink, encodeNewLink, encodeSetLink } from '../../src/net/netlink/rtnl.js';
 import { decodeNeighbour, encodeNeighbour } from '../../src/net/netlink/neigh.js';
-import { MessageWriter, decodeError, parseAttrs, splitMessages } from '../../src/net/netlink/wire.js';
+import { MessageWriter, attr, decodeError, parseAttrs, splitMessages } from '../../src/net/netlink/wire.js';
 import { ipBytes, ipText, parseCidr } from '../../src/net/ip.js';
 
 const golden = JSON.parse(readFileSync(new URL('./data/ip-requests.json', import.meta.url), 'utf8')) as Record<string, string>;
@@ -165,6 +165,32 @@ describe('bounds', () => {
     expect(() => parseAttrs(Buffer.from([2, 0, 1, 0]))).toThrow(NetlinkDecodeError);
     const w = new MessageWriter(NL.RTM_NEWLINK, 0).u32(0).u32(0).u32(0).u32(0).attrString(NL.IFLA_IFNAME, 'x').attrU8(NL.IFLA_MTU, 1);
     expect(() => decodeLink(splitMessages(w.finish(1))[0]!)).toThrow(NetlinkDecodeError);
+  });
+  test('an integer attribute longer than its type is refused, not read from its first bytes', () => {
+    // The reported case: an 8-byte IFLA_MTU (a u32) used to decode as its low 4 bytes.
+    const link = new MessageWriter(NL.RTM_NEWLINK, 0).u32(0).u32(0).u32(0).u32(0).attrString(NL.IFLA_IFNAME, 'x').attr(NL.IFLA_MTU, Buffer.alloc(8, 1));
+    expect(() => decodeLink(splitMessages(link.finish(1))[0]!)).toThrow(NetlinkDecodeError);
+    const operstate = new MessageWriter(NL.RTM_NEWLINK, 0).u32(0).u32(0).u32(0).u32(0).attrString(NL.IFLA_IFNAME, 'x').attr(NL.IFLA_OPERSTATE, Buffer.alloc(2, 6));
+    expect(() => decodeLink(splitMessages(operstate.finish(1))[0]!)).toThrow(NetlinkDecodeError);
+    const addr = Buffer.from(encodeAddress(true, { family: NL.AF_INET, index: 1, prefix: 8, local: ipBytes('10.0.0.1') }).finish(1));
+    const withFlags = new MessageWriter(NL.RTM_NEWADDR, 0).bytes(splitMessages(addr)[0]!.body).attr(NL.IFA_FLAGS, Buffer.alloc(8));
+    expect(() => decodeAddress(splitMessages(withFlags.finish(1))[0]!)).toThrow(NetlinkDecodeError);
+    const route = Buffer.from(encodeRoute('add', { family: NL.AF_INET, dstLen: 0, table: NL.RT_TABLE_MAIN }).finish(1));
+    const withOif = new MessageWriter(NL.RTM_NEWROUTE, 0).bytes(splitMessages(route)[0]!.body).attr(NL.RTA_OIF, Buffer.alloc(5));
+    expect(() => decodeRoute(splitMessages(withOif.finish(1))[0]!)).toThrow(NetlinkDecodeError);
+  });
+  test.each([
+    ['u8', 1],
+    ['u16', 2],
+    ['u32', 4],
+    ['i32', 4],
+  ] as const)('attr.%s accepts exactly %i bytes: shorter and longer are NetlinkDecodeErrors', (kind, size) => {
+    const read = (n: number) => attr[kind](new Map([[7, Buffer.alloc(n, 1)]]), 7);
+    expect(read(size)).toBeTypeOf('number');
+    for (const n of [0, size - 1, size + 1, 8, 16].filter((x) => x >= 0 && x !== size)) {
+      expect(() => read(n), `${n} bytes`).toThrow(NetlinkDecodeError);
+    }
+    expect(attr[kind](new Map(), 7)).toBeUndefined();
   });
   test('a truncated ifinfomsg/ifaddrmsg/rtmsg is refused', () => {
     const tiny = new MessageWriter(NL.RTM_NEWLINK, 0).u32(0).finish(1);

@@ -262,28 +262,31 @@ export function parseAttrs(buf: Buffer, start = 0, base = 0, wanted?: ReadonlySe
   return out;
 }
 
-/** Typed attribute accessors: a wrong-sized payload is a {@link NetlinkDecodeError}. */
+/** The payload of attribute `type`, which must be exactly `size` bytes (NLA_U8 … NLA_S32 in the kernel's policies). */
+function fixed(a: Attrs, type: number, size: number, what: string): Buffer | undefined {
+  const b = a.get(type);
+  if (b === undefined) return undefined;
+  // Shorter would read past the payload, longer would silently drop bytes: both are refused.
+  if (b.length !== size) throw new NetlinkDecodeError(`attribute ${type} (${what}) has ${b.length} bytes, not ${size}`, 0);
+  return b;
+}
+
+/** Typed attribute accessors: a payload of any other size than its type's is a {@link NetlinkDecodeError}. */
 export const attr = {
   u8(a: Attrs, type: number): number | undefined {
-    const b = a.get(type);
-    if (b === undefined) return undefined;
-    if (b.length < 1) throw new NetlinkDecodeError(`attribute ${type}: u8 payload is empty`, 0);
-    return b[0];
+    return fixed(a, type, 1, 'u8')?.[0];
   },
   u16(a: Attrs, type: number): number | undefined {
-    const b = a.get(type);
-    if (b === undefined) return undefined;
-    return new Reader(b).u16(0, `attribute ${type} (u16)`);
+    const b = fixed(a, type, 2, 'u16');
+    return b === undefined ? undefined : LE ? b.readUInt16LE(0) : b.readUInt16BE(0);
   },
   u32(a: Attrs, type: number): number | undefined {
-    const b = a.get(type);
-    if (b === undefined) return undefined;
-    return new Reader(b).u32(0, `attribute ${type} (u32)`);
+    const b = fixed(a, type, 4, 'u32');
+    return b === undefined ? undefined : LE ? b.readUInt32LE(0) : b.readUInt32BE(0);
   },
   i32(a: Attrs, type: number): number | undefined {
-    const b = a.get(type);
-    if (b === undefined) return undefined;
-    return new Reader(b).i32(0, `attribute ${type} (s32)`);
+    const b = fixed(a, type, 4, 's32');
+    return b === undefined ? undefined : LE ? b.readInt32LE(0) : b.readInt32BE(0);
   },
   /** A NUL-terminated (or not) string. */
   str(a: Attrs, type: number): string | undefined {
