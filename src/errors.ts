@@ -178,6 +178,20 @@ function describe(value: unknown): string {
   return `type ${typeof value} (${shown})`;
 }
 
+/**
+ * A Node fs error (`errno`, `syscall`) as a {@link SysError} with nsbox's context, the fs error
+ * kept as a non-enumerable `cause` (as `new Error(msg, { cause })` makes it, so Object.keys
+ * stays Node-like). `syscall` overrides Node's name for the call. Anything that is not an fs
+ * error is returned unchanged. The one converter every module uses. @internal
+ */
+export function fromFsError(cause: unknown, context: SysErrorContext, syscall?: string): unknown {
+  const e = cause as NodeJS.ErrnoException;
+  if (typeof e?.errno !== 'number' || (syscall === undefined && typeof e.syscall !== 'string')) return cause;
+  const err = new SysError(e.errno, syscall ?? e.syscall!, context);
+  Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+  return err;
+}
+
 /** `The "name" argument must be of type X. Received …` */
 export function invalidArgType(name: string, expected: string, actual: unknown): WithCode<TypeError> {
   const what = name.includes('.') ? 'property' : 'argument';

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { SysError, invalidArgType, outOfRange } from './errors.js';
+import { fromFsError, invalidArgType, outOfRange } from './errors.js';
 
 /** A process id, or `'self'` for the calling process. */
 export type ProcTarget = number | 'self';
@@ -36,12 +36,7 @@ export function readProc(pid: ProcTarget, file: string): string {
   }
 }
 
-/** Converts a Node fs error into a SysError; anything else is returned unchanged. @internal */
+/** Converts a Node fs error into a SysError (with `pid`); anything else is returned unchanged. @internal */
 export function toSysError(cause: unknown, path: string, pid?: number): unknown {
-  const e = cause as NodeJS.ErrnoException;
-  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return cause;
-  const err = new SysError(e.errno, e.syscall, pid === undefined ? { path } : { path, pid });
-  // Non-enumerable, as `new Error(msg, { cause })` makes it: Object.keys(err) stays Node-like.
-  Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
-  return err;
+  return fromFsError(cause, pid === undefined ? { path } : { path, pid });
 }

@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { SysError } from '../errors.js';
+import { fromFsError } from '../errors.js';
 
 /** Where a cgroup is: its path in the hierarchy and its directory. @internal */
 export interface CgroupLocation {
@@ -17,11 +17,7 @@ export interface CgroupLocation {
 
 /** A Node fs error as a SysError with the cgroup's path as context. @internal */
 export function cgError(cause: unknown, file: string, cg: CgroupLocation): unknown {
-  const e = cause as NodeJS.ErrnoException;
-  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return cause;
-  const err = new SysError(e.errno, e.syscall, { path: file, cgroup: cg.path });
-  Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
-  return err;
+  return fromFsError(cause, { path: file, cgroup: cg.path });
 }
 
 /** Reads `<directory>/<name>`. @internal */

@@ -5,7 +5,7 @@
  */
 import { FdHandle } from '../handle.js';
 import { statSync } from 'node:fs';
-import { SysError, invalidArgType, invalidArgValue, nsboxError, outOfRange } from '../errors.js';
+import { SysError, fromFsError, invalidArgType, invalidArgValue, nsboxError, outOfRange } from '../errors.js';
 import { native } from '../native.js';
 import { CLONE_FLAG, NAMESPACE_FILES, kFd, typeOfFlag, type NamespaceFile, type NamespaceType } from './types.js';
 
@@ -200,8 +200,7 @@ export function openNamespacePath(path: string): Namespace {
     // A FIFO would block open(2); every nsfs inode is a regular file (S_IFREG, fs/nsfs.c).
     isFile = statSync(path).isFile();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new SysError(e.errno ?? 0, 'stat', { path });
+    throw fromFsError(err, { path }, 'stat');
   }
   if (!isFile) throw invalidArgValue('path', path, 'is not a namespace file');
   const fd = native.nsOpen(path);

@@ -5,7 +5,7 @@
  */
 import { closeSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { SysError, invalidArgType, invalidArgValue } from '../errors.js';
+import { SysError, fromFsError, invalidArgType, invalidArgValue } from '../errors.js';
 import { K, native } from '../native.js';
 import { Namespace, checkPath, openNamespacePath } from './namespace.js';
 import { kFd } from './types.js';
@@ -19,8 +19,7 @@ function checkTarget(path: unknown): asserts path is string {
 }
 
 function fsError(err: unknown, syscall: string, path: string): Error {
-  const e = err as NodeJS.ErrnoException;
-  return typeof e.errno === 'number' ? new SysError(e.errno, syscall, { path }) : (err as Error);
+  return fromFsError(err, { path }, syscall) as Error;
 }
 
 /** Options of {@link persistNamespace}. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { readdirSync, statSync } from 'node:fs';
-import { SysError, invalidArgType, invalidArgValue } from '../errors.js';
+import { fromFsError, invalidArgType, invalidArgValue } from '../errors.js';
 import { Namespace, createNamespace, openNamespacePath } from '../namespaces/namespace.js';
 import { NETNS_RUN_DIR, persistNamespace, prepareNetnsRunDir, unpersistNamespace } from '../namespaces/persist.js';
 
@@ -80,9 +80,8 @@ export function listNetns(): string[] {
   try {
     names = readdirSync(NETNS_RUN_DIR);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return [];
-    throw new SysError(e.errno ?? 0, 'scandir', { path: NETNS_RUN_DIR });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromFsError(err, { path: NETNS_RUN_DIR }, 'scandir');
   }
   // Every nsfs inode lives on the one nsfs superblock, so a bind mount of a namespace has the
   // st_dev of /proc/self/ns/net, and an empty placeholder file has its filesystem's.

@@ -6,7 +6,7 @@
  * @module
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { handleClosed, outOfRange, SysError } from '../errors.js';
+import { fromFsError, handleClosed, outOfRange, SysError } from '../errors.js';
 import { native, type NativeSeccompListener } from '../native.js';
 import { syscallName } from './seccomp/index.js';
 
@@ -112,8 +112,7 @@ export class SeccompNotification {
     try {
       fd = openSync(path, 'r');
     } catch (cause) {
-      const e = cause as NodeJS.ErrnoException;
-      throw new SysError(e.errno ?? -2, 'open', { path, pid: this.pid });
+      throw fromFsError(cause, { path, pid: this.pid }, 'open');
     }
     try {
       if (!this.valid()) throw new SysError(2, 'ioctl', { path, pid: this.pid, step: 'SECCOMP_IOCTL_NOTIF_ID_VALID' });
@@ -122,8 +121,7 @@ export class SeccompNotification {
       try {
         n = readSync(fd, buf, 0, length, BigInt(address));
       } catch (cause) {
-        const e = cause as NodeJS.ErrnoException;
-        throw new SysError(e.errno ?? -5, 'pread', { path, pid: this.pid });
+        throw fromFsError(cause, { path, pid: this.pid }, 'pread');
       }
       return buf.subarray(0, n);
     } finally {

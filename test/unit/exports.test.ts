@@ -87,7 +87,7 @@ const allModuleTypes = NAMES.flatMap((m) => TYPES[m]);
 /** Names nsbox uses internally; none may be reachable from a public entry point. */
 const INTERNAL = [
   'kFd', 'CLONE_FLAG', 'typeOfFlag', 'native', 'K', 'invalidArgType', 'invalidArgValue', 'outOfRange', 'handleClosed',
-  'nsboxError', 'checkPath', 'checkPid', 'readProc', 'toSysError', 'adoptNamespaceFd', 'threadNamespaceError',
+  'nsboxError', 'checkPath', 'checkPid', 'readProc', 'toSysError', 'fromFsError', 'findHelper', 'adoptNamespaceFd', 'threadNamespaceError',
   'NETNS_RUN_DIR', 'prepareNetnsRunDir', 'PlanBuilder', 'resolveIdMaps', 'signalNumber', 'unknownSignal', 'abortError', 'NSBOX_ERROR_CODES', 'checkNetnsName', 'checkStdio', 'prepareStdio',
   'releaseStdio', 'wrapEnd', 'EXTRA_ERRNOS', 'NativeBinding', 'NativeConstants', 'NativeFeatures', 'SpawnMaps',
   'ChildInit', 'ProcTarget', 'PreparedStdio', 'StepInfo', 'SerializedPlan', 'IdMapOptions',
