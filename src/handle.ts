@@ -7,7 +7,9 @@
  */
 import { handleClosed } from './errors.js';
 import { native } from './native.js';
-import { kFd } from './namespaces/types.js';
+
+/** Internal access to a handle's fd (never part of the public API). @internal */
+export const kFd: unique symbol = Symbol('nsbox.fd');
 
 const leaks = new FinalizationRegistry<{ fd: number; what: string }>(({ fd, what }) => {
   try {

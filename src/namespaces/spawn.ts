@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
 import { abortError, invalidArgValue, nsboxError, SysError } from '../errors.js';
 import { features } from '../features.js';
-import { addContainerSteps } from '../fs/container.js';
+import { addContainerSteps } from './container-steps.js';
 import { K, native } from '../native.js';
 import { NsboxChild } from './child.js';
 import type { ResolvedMaps } from './idmap.js';

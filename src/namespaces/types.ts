@@ -43,5 +43,4 @@ export function isNamespaceType(value: unknown): value is NamespaceType {
   return typeof value === 'string' && (NAMESPACE_TYPES as readonly string[]).includes(value);
 }
 
-/** Internal access to a handle's fd (never part of the public API). @internal */
-export const kFd: unique symbol = Symbol('nsbox.fd');
+export { kFd } from '../handle.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { NetlinkDecodeError } from '../../errors.js';
-import type { Address, IfIndex } from '../types.js';
+import type { Address, IfIndex } from './objects.js';
 import { NL } from './constants.js';
 import { SCOPES, addrText, family } from './rtnl.js';
 import { MessageWriter, Reader, attr, parseAttrs, type NlMessage } from './wire.js';

@@ -4,8 +4,8 @@
  * @module
  */
 import { NetlinkDecodeError } from '../../errors.js';
-import { ipText, macText } from '../ip.js';
-import type { IfIndex, Neighbour, NeighbourState } from '../types.js';
+import { ipText, macText } from './text.js';
+import type { IfIndex, Neighbour, NeighbourState } from './objects.js';
 import { NL } from './constants.js';
 import { MessageWriter, Reader, parseAttrs, type NlMessage } from './wire.js';
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { NetlinkDecodeError } from '../../errors.js';
-import type { IfIndex, Route } from '../types.js';
+import type { IfIndex, Route } from './objects.js';
 import { NL, table } from './constants.js';
 import { SCOPES, addrText, family } from './rtnl.js';
 import { MessageWriter, Reader, attr, parseAttrs, type NlMessage } from './wire.js';

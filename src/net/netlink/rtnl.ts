@@ -7,8 +7,8 @@
  * @module
  */
 import { NetlinkDecodeError } from '../../errors.js';
-import { ipText, macText } from '../ip.js';
-import type { IfIndex, IpvlanMode, Link, MacvlanMode, OperState, Scope } from '../types.js';
+import { ipText, macText } from './text.js';
+import type { IfIndex, IpvlanMode, Link, MacvlanMode, OperState, Scope } from './objects.js';
 import { NL, table } from './constants.js';
 import { MessageWriter, Reader, attr, parseAttrs, type Attrs, type NlMessage } from './wire.js';
 

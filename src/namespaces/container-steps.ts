@@ -1,0 +1,225 @@
+/**
+ * A container's root as spawn-plan steps: the root filesystem (a directory, an overlay of
+ * layers, or a tmpfs with the host's system directories read-only), ordered mounts, the
+ * defaults runc and Docker set (/proc, /sys, /dev, /dev/pts, /dev/shm, /dev/mqueue, masked
+ * and read-only paths, /etc/hostname, /etc/hosts, /etc/resolv.conf), then pivot_root(2).
+ * The options are validated in src/fs/container.ts; the steps run in the child
+ * (csrc/child_fs.cc), where every target inside the root is resolved with openat2(2)
+ * RESOLVE_IN_ROOT.
+ * @internal
+ * @module
+ */
+import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { MASKED_DIRS, MASKED_PATHS, READONLY_PATHS, type ContainerOptions, type RootfsSpec } from '../fs/container.js';
+import { K } from '../native.js';
+import type { PlanBuilder } from './plan.js';
+
+/** What the plan needs to know about the namespaces. @internal */
+export interface ContainerContext {
+  /** Filled in: the sources of idmapped volumes, in the order their steps use them. */
+  idmapSources: string[];
+  newUser: boolean;
+  newPid: boolean;
+  newNet: boolean;
+  /** The network namespace is joined (not new, not the host's shared one). */
+  joinedNet?: boolean;
+  /** A detached read-only sysfs of the joined network namespace, made by the parent. */
+  sysfsFd?: number | undefined;
+  newIpc: boolean;
+  root: boolean;
+  /** OP_LOCK follows the pivot: keep the fd it needs. */
+  lock?: boolean;
+  /** The host uid (and gid) the container's root will be: owner of a throw-away overlay upper. */
+  rootOwner?: number | undefined;
+  /** Namespaced sysctls, as (path under /proc/sys, value): written in the container's /proc. */
+  sysctl?: ReadonlyArray<readonly [string, string]>;
+}
+
+const M = K.PLAN_MOUNT;
+const IN_ROOT = M.MNT_DST_IN_ROOT;
+const NOSUID = K.MS_NOSUID;
+const NODEV = K.MS_NODEV;
+const NOEXEC = K.MS_NOEXEC;
+const BIND_REC = K.MS_BIND | K.MS_REC;
+
+const DEVICES: ReadonlyArray<readonly [string, number, number]> = [
+  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+];
+const HOST_SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
+
+const host = (p: string) => `/oldroot${p === '/' ? '' : p}`;
+/** tmpfs options that give a fresh tmpfs to the container's root when it is an id block's. */
+const owned = (ctx: ContainerContext) => (ctx.rootOwner === undefined ? '' : `,uid=${ctx.rootOwner},gid=${ctx.rootOwner}`);
+
+function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext): void {
+  if (rootfs === 'host') {
+    plan.mount('tmpfs', '/newroot', 'tmpfs', NOSUID | NODEV, `mode=0755${owned(ctx)}`, 0, 'rootfs');
+    for (const e of hostSystemDirs()) {
+      if (e.link !== undefined) plan.symlink(e.link, `/${e.name}`, 'rootfs');
+      else plan.mount(host(`/${e.name}`), `/${e.name}`, null, BIND_REC, null, IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE, 'rootfs', `/${e.name}`);
+    }
+    plan.mount('tmpfs', '/tmp', 'tmpfs', NOSUID | NODEV, 'mode=1777', IN_ROOT | M.MNT_MKDIR, 'rootfs');
+    return;
+  }
+  if (typeof rootfs === 'string') {
+    plan.mount(host(rootfs), '/newroot', null, BIND_REC, null, 0, 'rootfs', rootfs);
+    return;
+  }
+  // overlayfs takes lowerdir top first; nsbox takes layers bottom first, as images stack them.
+  const lower = [...rootfs.layers].reverse().map(host).join(':');
+  let upper: string;
+  let work: string;
+  if (rootfs.upper !== undefined) {
+    upper = host(rootfs.upper);
+    work = host(rootfs.work!);
+  } else {
+    // Throw-away upper: a tmpfs of the base, gone when the container's mount namespace is.
+    plan.mount('tmpfs', '/overlay', 'tmpfs', NOSUID | NODEV, 'mode=0755', M.MNT_MKDIR, 'rootfs');
+    plan.mkdir('/overlay/upper', 0, 'rootfs', ctx.rootOwner);
+    plan.mkdir('/overlay/work', 0, 'rootfs');
+    upper = '/overlay/upper';
+    work = '/overlay/work';
+  }
+  const data = `lowerdir=${lower},upperdir=${upper},workdir=${work}${ctx.newUser ? ',userxattr' : ''}`;
+  plan.mount('overlay', '/newroot', 'overlay', 0, data, 0, 'rootfs', rootfs.layers.join(':'));
+}
+
+/**
+ * Appends the container's filesystem steps. Needs a new mount namespace (checked by spawn).
+ * @internal
+ */
+export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext): void {
+  plan.fsBase('/tmp');
+  if (o.rootfs !== undefined) rootSteps(plan, o.rootfs, ctx);
+  else {
+    // No new root: mounts apply to the (private) copy of the host tree, seen via /newroot.
+    plan.mount(host('/'), '/newroot', null, BIND_REC, null, 0, 'rootfs', '/');
+  }
+  const ephemeral = o.rootfs !== undefined && typeof o.rootfs !== 'string';
+  // Mount points of the defaults are created if missing (as runc does); in a directory
+  // rootfs that may be read-only, a target that cannot be made is skipped.
+  const make = (dir: boolean) => (dir ? M.MNT_MKDIR : M.MNT_MKFILE) | (ephemeral ? 0 : M.MNT_OPTIONAL);
+  if (o.rootfs !== undefined && o.defaultMounts !== false) defaultSteps(plan, o, ctx, make);
+  for (const m of o.mounts ?? []) {
+    const ro = m.readOnly ? M.MNT_RDONLY : 0;
+    switch (m.type) {
+      case 'bind': {
+        const isDir = statSync(m.source).isDirectory();
+        if (m.idmap) {
+          // The parent makes the idmapped tree once the user namespace has its maps; the child
+          // attaches tree number k here (csrc/spawn.cc IdmapTrees, child_fs.cc MNT_FROM_TREE).
+          const k = ctx.idmapSources.push(m.source) - 1;
+          plan.mount(null, m.target, null, k, null, IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE, 'mounts', m.target);
+          break;
+        }
+        const rec = m.recursive === false ? 0 : K.MS_REC;
+        plan.mount(host(m.source), m.target, null, K.MS_BIND | rec, null, IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0), 'mounts', m.target);
+        break;
+      }
+      case 'tmpfs': {
+        const opts = [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : ''].filter(Boolean).join(',') + owned(ctx);
+        plan.mount('tmpfs', m.target, 'tmpfs', NOSUID | NODEV | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        break;
+      }
+      default:
+        plan.mount(m.type, m.target, m.type, NOSUID | NODEV | NOEXEC | (m.readOnly ? K.MS_RDONLY : 0), m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null, IN_ROOT | M.MNT_MKDIR, 'mounts');
+    }
+  }
+  if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
+  plan.pivot(ctx.lock === true);
+  // Without the default mounts, sysctls go to whatever /proc the root has, once in it.
+  if (!(o.rootfs !== undefined && o.defaultMounts !== false)) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, false);
+}
+
+function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {
+  const D = make(true);
+  const F = make(false);
+  // /proc: a new instance needs a pid namespace this user namespace owns (or root outside one).
+  if (ctx.newPid || (ctx.root && !ctx.newUser)) plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, IN_ROOT | D, 'proc');
+  else plan.mount(host('/proc'), '/proc', null, BIND_REC, null, IN_ROOT | D, 'proc');
+  // sysctls while /proc/sys is still writable (it is made read-only below).
+  for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, true);
+  // /sys read-only: sysfs needs a network namespace this user namespace owns. A joined one
+  // gets the sysfs the parent made for it, or an empty read-only tmpfs: never the host's.
+  // Only a shared (host) network namespace binds the host's /sys, read-only.
+  if (ctx.newNet || (ctx.root && !ctx.newUser)) plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
+  else if (ctx.sysfsFd !== undefined) plan.mount(null, '/sys', null, ctx.sysfsFd, null, IN_ROOT | D | M.MNT_FROM_FD, 'sys');
+  else if (ctx.joinedNet) plan.mount('tmpfs', '/sys', 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0,mode=0555', IN_ROOT | D, 'sys');
+  else plan.mount(host('/sys'), '/sys', null, BIND_REC, null, IN_ROOT | D | M.MNT_RDONLY | M.MNT_RECURSIVE, 'sys');
+  // /dev: a tmpfs with the usual nodes; mknod needs root outside a user namespace, else bind.
+  plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
+  for (const [name, major, minor] of DEVICES) {
+    if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, fsConstants.S_IFCHR | 0o666, major, minor);
+    else if (hostDevices().has(name)) plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
+  }
+  for (const [link, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx']] as const) {
+    plan.symlink(target, `/dev/${link}`, 'dev');
+  }
+  plan.mount('devpts', '/dev/pts', 'devpts', NOSUID | NOEXEC, `newinstance,ptmxmode=0666,mode=0620${ctx.newUser ? '' : ',gid=5'}`, IN_ROOT | M.MNT_MKDIR, 'dev');
+  plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, 'mode=1777,size=65536k', IN_ROOT | M.MNT_MKDIR, 'dev');
+  if (ctx.newIpc) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
+  // Masked and read-only paths, as runc: files get /dev/null, directories an empty tmpfs.
+  // Only those this kernel has (the container's /proc and /sys show the same kernel).
+  // Masked files get an empty read-only file of nsbox's base tmpfs rather than the host's
+  // /dev/null, so no host device inode is reachable through a mask.
+  const { masked, readonly } = presentPaths();
+  if (masked.some((p) => !MASKED_DIRS.has(p))) plan.writeFile('/.nsbox-empty', '', 0o444, 'masked-paths');
+  for (const p of masked) {
+    if (MASKED_DIRS.has(p)) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
+    else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
+  }
+  // Read-only paths are bound onto themselves: the source is the target opened inside the
+  // root (MNT_SRC_SELF), never a path looked up again, which a symlinked /proc in an image
+  // could point at a host directory.
+  for (const p of readonly) {
+    plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
+  }
+  // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in.
+  const hostname = o.hostname ?? 'nsbox';
+  const files: Array<[string, string]> = [
+    ['hostname', `${hostname}\n`],
+    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
+    ['resolv.conf', hostResolvConf()],
+  ];
+  for (const [name, content] of files) {
+    plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
+    plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
+  }
+}
+
+let systemDirs: Array<{ name: string; link?: string }> | undefined;
+/** The host's /usr, /bin, /sbin, /lib*, /etc: directories, or symlinks on merged-/usr systems. Looked up once. */
+function hostSystemDirs(): Array<{ name: string; link?: string }> {
+  systemDirs ??= HOST_SYSTEM_DIRS.flatMap((name) => {
+    try {
+      const st = lstatSync(`/${name}`);
+      if (st.isSymbolicLink()) return [{ name, link: readlinkSync(`/${name}`) }];
+      return st.isDirectory() ? [{ name }] : [];
+    } catch {
+      return [];
+    }
+  });
+  return systemDirs;
+}
+
+let devices: Set<string> | undefined;
+/** The host device nodes a rootless container binds (a machine without /dev/tty exists). */
+function hostDevices(): Set<string> {
+  devices ??= new Set(DEVICES.map(([n]) => n).filter((n) => existsSync(`/dev/${n}`)));
+  return devices;
+}
+
+let present: { masked: string[]; readonly: string[] } | undefined;
+/** MASKED_PATHS and READONLY_PATHS that exist on this kernel; looked up once. */
+function presentPaths(): { masked: string[]; readonly: string[] } {
+  present ??= { masked: MASKED_PATHS.filter((p) => existsSync(p)), readonly: READONLY_PATHS.filter((p) => existsSync(p)) };
+  return present;
+}
+
+function hostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
