@@ -43,6 +43,8 @@ export interface SysErrorContext {
    * (NLMSGERR_ATTR_MSG, e.g. `"Attribute failed policy validation"`), or an fs context's log.
    */
   kernelMessage?: string;
+  /** What nsbox knows about why this happens and what to do, when it knows more than the errno says. */
+  hint?: string;
 }
 
 /**
@@ -78,6 +80,8 @@ export class SysError extends Error {
   declare readonly ifname?: string;
   /** The kernel's extended-ACK text (netlink) or fs context log, when it gave one. */
   declare readonly kernelMessage?: string;
+  /** nsbox's explanation of the likely cause and the fix, when it has one (also at the end of the message). */
+  declare readonly hint?: string;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -93,6 +97,7 @@ export class SysError extends Error {
     if (context.step !== undefined) message += ` (spawn step '${context.step}')`;
     if (context.ifname !== undefined) message += ` '${context.ifname}'`;
     if (context.kernelMessage !== undefined) message += ` (kernel: ${context.kernelMessage})`;
+    if (context.hint !== undefined) message += ` — ${context.hint}`;
     super(message);
     this.errno = n;
     this.code = code;
@@ -105,6 +110,7 @@ export class SysError extends Error {
     if (context.cgroup !== undefined) self.cgroup = context.cgroup;
     if (context.ifname !== undefined) self.ifname = context.ifname;
     if (context.kernelMessage !== undefined) self.kernelMessage = context.kernelMessage;
+    if (context.hint !== undefined) self.hint = context.hint;
   }
 
   static {
@@ -190,6 +196,20 @@ export function fromFsError(cause: unknown, context: SysErrorContext, syscall?: 
   const err = new SysError(e.errno, syscall ?? e.syscall!, context);
   Object.defineProperty(err, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
   return err;
+}
+
+/**
+ * `err` again with a `hint` (a new SysError with the same fields; `err` becomes its
+ * non-enumerable `cause`), instead of editing a thrown error's message. @internal
+ */
+export function withHint(err: SysError, hint: string): SysError {
+  const ctx: SysErrorContext = { hint };
+  for (const k of ['path', 'dest', 'step', 'pid', 'cgroup', 'ifname', 'kernelMessage'] as const) {
+    if (err[k] !== undefined) (ctx as Record<string, unknown>)[k] = err[k];
+  }
+  const out = new SysError(err.errno, err.syscall, ctx);
+  Object.defineProperty(out, 'cause', { value: err, writable: true, configurable: true, enumerable: false });
+  return out;
 }
 
 /** `The "name" argument must be of type X. Received …` */

@@ -6,7 +6,7 @@
  */
 import { readdirSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
-import { SysError, handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { SysError, handleClosed, withHint, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { cgError, hasCg, readCg, readCgIf, writeCg, writeCgAsync, type CgroupLocation } from './files.js';
 import { compileLimits, readLimits, type CgroupLimitValues, type CgroupLimits, type LimitWrite } from './limits.js';
 import { cgroup } from './create.js';
@@ -175,9 +175,9 @@ export class Cgroup {
       writeCg(this, 'cgroup.subtree_control', list.map((c) => sign + c).join(' '));
     } catch (err) {
       if (err instanceof SysError && err.code === 'EBUSY') {
-        err.message += sign === '+'
-          ? ` — ${this.path} has processes of its own, and a cgroup with domain controllers enabled for its children may not (the no-internal-process rule); move them to a leaf first (moveProcessesTo)`
-          : ` — a child cgroup still enables one of these controllers in its own cgroup.subtree_control`;
+        throw withHint(err, sign === '+'
+          ? `${this.path} has processes of its own, and a cgroup with domain controllers enabled for its children may not (the no-internal-process rule); move them to a leaf first (moveProcessesTo)`
+          : 'a child cgroup still enables one of these controllers in its own cgroup.subtree_control');
       }
       throw err;
     }
@@ -374,7 +374,7 @@ export class Cgroup {
       return new WatchIterator<PressureEvent>(this.#live(), file, trigger, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
     } catch (err) {
       if (err instanceof SysError && err.code === 'EINVAL' && windowUs % 2_000_000 !== 0) {
-        err.message += ' — without CAP_SYS_RESOURCE the kernel accepts only windows that are a multiple of 2 s (windowUs 2000000, 4000000, …)';
+        throw withHint(err, 'without CAP_SYS_RESOURCE the kernel accepts only windows that are a multiple of 2 s (windowUs 2000000, 4000000, …)');
       }
       throw err;
     }
