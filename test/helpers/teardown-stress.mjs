@@ -13,6 +13,14 @@ const rounds = Number(process.argv[3] ?? 10);
 const m = await import(dist);
 
 const fds = () => readdirSync('/proc/self/fd').length;
+const fdTargets = () =>
+  readdirSync('/proc/self/fd').map((n) => {
+    try {
+      return `${n} -> ${readlinkSync(`/proc/self/fd/${n}`)}`;
+    } catch {
+      return n;
+    }
+  });
 // nsfs fds: /proc/self/fd/N -> "net:[4026532177]" (pipes and sockets read "pipe:[N]" too)
 const NS_LINK = /^(cgroup|ipc|mnt|net|pid|pid_for_children|time|time_for_children|user|uts):\[\d+\]$/;
 const nsFds = () =>
@@ -54,6 +62,7 @@ if (process.getuid() === 0 && m.findCgroup2()) {
 // Warm up: the main thread's own first use of the addon and of a worker, then the baseline.
 await new Promise((r) => new Worker('process.exit(0)', { eval: true }).once('exit', r));
 const before = { fds: fds(), nsFds: nsFds(), rssKiB: rssKiB() };
+const beforeTargets = new Set(fdTargets());
 const started = Date.now();
 const counter = new SharedArrayBuffer(4);
 let errors = [];
@@ -64,10 +73,12 @@ const runOne = (i) =>
       workerData: { dist, counter, cgroupDir: cg?.directory ?? null, root: process.getuid() === 0 },
     });
     let stop;
+    // One in five is terminated as soon as it runs (mid-import, maybe mid addon init); the
+    // others 0–60 ms after they are up: mid-spawn, mid-netlink, mid-watch.
+    if (i % 5 === 0) w.once('online', () => w.terminate());
     w.on('message', (msg) => {
       if (msg.error) errors.push(msg.error);
-      // Terminate 0–40 ms after the worker is up: mid-spawn, mid-netlink, mid-watch.
-      if (msg.ready && !stop) stop = setTimeout(() => w.terminate(), (i * 7919) % 41);
+      if (msg.ready && !stop && i % 5 !== 0) stop = setTimeout(() => w.terminate(), (i * 7919) % 61);
     });
     w.on('error', (err) => errors.push(String(err)));
     w.on('exit', () => {
@@ -76,8 +87,10 @@ const runOne = (i) =>
     });
   });
 
+const rssAfterRound = [];
 for (let r = 0; r < rounds; r++) {
   await Promise.all(Array.from({ length: workers }, (_, i) => runOne(r * workers + i)));
+  rssAfterRound.push(rssKiB());
 }
 // Termination is synchronous for children (the cleanup hook reaps them), so nothing should
 // be left now; a moment for the kernel to finish tearing namespaces down does not matter to
@@ -85,6 +98,7 @@ for (let r = 0; r < rounds; r++) {
 global.gc?.();
 const after = { fds: fds(), nsFds: nsFds(), rssKiB: rssKiB() };
 const left = children();
+const newFds = fdTargets().filter((t) => !beforeTargets.has(t));
 if (cg) await cg.remove().catch(() => {});
 console.log(
   JSON.stringify({
@@ -94,6 +108,8 @@ console.log(
     spawns: Atomics.load(new Int32Array(counter), 0),
     before,
     after,
+    rssAfterRound,
+    newFds,
     liveChildren: left.live,
     zombies: left.zombie,
     errors: errors.slice(0, 5),
