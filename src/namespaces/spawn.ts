@@ -362,8 +362,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     let notifier: SeccompNotifier | undefined;
     try {
       if (r.listener !== undefined) {
-        // The native listener takes the fd even when it throws (it closes it then); until it
-        // exists, environment teardown would close it (csrc/addon.cc).
+        // The native listener takes the fd (and closes it if it cannot poll it); until it
+        // exists, the environment's teardown owns it (csrc/addon.cc), so no close here.
         notifier = new SeccompNotifier(r.listener);
       }
       child = new NsboxChild({
