@@ -220,7 +220,8 @@ static Napi::Value DevNull(const Napi::CallbackInfo& info) {
 // forgetFd(fd): a libuv handle (a net.Socket made of a stdio pipe end) owns the fd now, and
 // closes it itself, at the latest when the environment ends: teardown must not close it too.
 static Napi::Value ForgetFd(const Napi::CallbackInfo& info) {
-  if (info[0].IsNumber()) GetAddon(info.Env())->handleFds.erase(info[0].As<Napi::Number>().Int32Value());
+  if (info[0].IsNumber())
+    GetAddon(info.Env())->handleFds.erase(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
 }
 

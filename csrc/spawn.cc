@@ -287,7 +287,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // Everything spawn needs from JS is read now, before a child exists (spawn_maps.h).
   MapsSpec maps;
   ParentSpec parentSide;
-  if (!ReadMaps(env, info[2], &maps) || !ReadParentSide(env, info[3], &parentSide)) return env.Undefined();
+  if (!ReadMaps(env, info[2], &maps) || !ReadParentSide(env, info[3], &parentSide))
+    return env.Undefined();
   Addon* addon = GetAddon(env);
   void* stack = Stack(addon);
   if (!stack) {

@@ -117,9 +117,11 @@ bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
   std::string mode;
   napi_value deny;
   if (!StringField(env, v, "mode", &mode) || !StringField(env, v, "uidMap", &out->uidMap) ||
-      !StringField(env, v, "gidMap", &out->gidMap) || !StringsField(env, v, "uidHelper", &out->uidHelper) ||
+      !StringField(env, v, "gidMap", &out->gidMap) ||
+      !StringsField(env, v, "uidHelper", &out->uidHelper) ||
       !StringsField(env, v, "gidHelper", &out->gidHelper) ||
-      !StringsField(env, v, "idmapSources", &out->idmapSources) || !Field(env, v, "denySetgroups", &deny))
+      !StringsField(env, v, "idmapSources", &out->idmapSources) ||
+      !Field(env, v, "denySetgroups", &deny))
     return false;
   out->helper = mode == "helper";
   if (deny != nullptr) {
@@ -141,7 +143,8 @@ bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
     void* data = nullptr;
     napi_status s = napi_get_typedarray_info(env, lims, &type, &n, &data, nullptr, nullptr);
     if (s != napi_ok) return Fail(env, s, "rlimits");
-    if (type == napi_biguint64_array) out->rlimits.assign(static_cast<uint64_t*>(data), static_cast<uint64_t*>(data) + n);
+    const uint64_t* t = static_cast<const uint64_t*>(data);
+    if (type == napi_biguint64_array) out->rlimits.assign(t, t + n);
   }
   if (oom != nullptr) {
     napi_status s = napi_get_value_int32(env, oom, &out->oomScoreAdj);
