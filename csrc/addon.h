@@ -1,15 +1,31 @@
 // Per-environment addon state (one per main thread / worker), so worker threads work.
 #pragma once
 #include <napi.h>
+#include <sys/stat.h>
+
 #include <set>
+#include <unordered_map>
+#include <utility>
 
 namespace nsbox {
 
 class ChildWatch;
 
+// Everything below is released when the environment ends (a worker terminated at any point,
+// or the main thread exiting), whatever JS did or did not get to run: see addon.cc Teardown,
+// pidfd.cc Cleanup and docs/threading.md "When a worker ends".
 struct Addon {
   Napi::FunctionReference makeSysError;
   std::set<ChildWatch*> children;  // live pidfd watchers, killed and reaped at env teardown
+  // pidfds of spawned children that no ChildWatch owns yet: native.spawn records each one
+  // before returning, watchChild/killReap take it out; teardown kills and reaps the rest.
+  std::set<int> unwatched;
+  // fds handed to JS (namespaces, fs contexts, mounts, path handles, id-range locks, spawn's
+  // stdio pipes and /dev/null, a seccomp listener), recorded before they cross into JS with
+  // the file they name (st_dev, st_ino); native.close() forgets an fd as it closes it,
+  // native.forgetFd() when a libuv handle takes it over, and teardown closes what is left
+  // and still names that file.
+  std::unordered_map<int, std::pair<dev_t, ino_t>> handleFds;
   void* stack = nullptr;           // cached clone stack for spawn (see spawn.cc)
   size_t stackSize = 0;
   Napi::FunctionReference* childWatchCtor = nullptr;
@@ -18,6 +34,25 @@ struct Addon {
 };
 
 inline Addon* GetAddon(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+// Records `fd` in the environment's handle fds (above), so that a worker terminated before JS
+// has wrapped it in a handle still gets it closed. Only for fds that JS releases with
+// native.close() or hands over with native.forgetFd(): an fd closed behind the registry's
+// back is caught by the (st_dev, st_ino) check at teardown only if its number was not reused
+// for the same file.
+inline void HoldFd(Addon* addon, int fd) {
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0) addon->handleFds[fd] = {st.st_dev, st.st_ino};
+}
+
+// HoldFd, then `fd` as a JS number.
+inline Napi::Value HandFd(Napi::Env env, int fd) {
+  HoldFd(GetAddon(env), fd);
+  return Napi::Number::New(env, fd);
+}
+
+// spawn.cc: records a spawned child's pidfd (Addon::unwatched) before spawn returns it.
+void HoldChild(Addon* addon, int pidfd);
 
 void InitConstants(Napi::Env env, Napi::Object exports);
 void InitFeatures(Napi::Env env, Napi::Object exports);

@@ -202,7 +202,7 @@ Napi::Value Fsopen(const Napi::CallbackInfo& info) {
     ThrowSys(env, -fd, "fsopen", fstype.c_str());
     return env.Undefined();
   }
-  return Napi::Number::New(env, fd);
+  return HandFd(env, fd);
 }
 
 // fsconfig(fd, cmd, key|null, value|null, aux): fsconfig(2). Throws SysError with the key as
@@ -250,7 +250,7 @@ Napi::Value Fsmount(const Napi::CallbackInfo& info) {
     ThrowSys(env, -m, "fsmount");
     return env.Undefined();
   }
-  return Napi::Number::New(env, m);
+  return HandFd(env, m);
 }
 
 // openTreeIn(nsfd, path, flags): open_tree(2) with OPEN_TREE_CLOEXEC (+ OPEN_TREE_CLONE,
@@ -269,7 +269,7 @@ Napi::Value OpenTreeIn(const Napi::CallbackInfo& info) {
     ThrowSys(env, -fd, "open_tree", path.c_str());
     return env.Undefined();
   }
-  return Napi::Number::New(env, fd);
+  return HandFd(env, fd);
 }
 
 // attachIn(nsfd, mountfd, target): move_mount(2) of a mount fd (MOVE_MOUNT_F_EMPTY_PATH) onto
@@ -350,7 +350,7 @@ Napi::Value ResolveIn(const Napi::CallbackInfo& info) {
       ThrowSys(env, -fd, "openat2", path.c_str());
     return env.Undefined();
   }
-  return Napi::Number::New(env, fd);
+  return HandFd(env, fd);
 }
 
 #define SET(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))

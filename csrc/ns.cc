@@ -47,7 +47,7 @@ Napi::Value NsOpen(const Napi::CallbackInfo& info) {
     ThrowSys(env, errno, "open", path.c_str());
     return env.Undefined();
   }
-  return Napi::Number::New(env, fd);
+  return HandFd(env, fd);
 }
 
 // lockFile(path): open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600) and flock(LOCK_EX|LOCK_NB). Returns
@@ -67,7 +67,7 @@ Napi::Value LockFile(const Napi::CallbackInfo& info) {
     ThrowSys(env, errno, "flock", path.c_str());
     return env.Undefined();
   }
-  return Napi::Number::New(env, fd.release());
+  return HandFd(env, fd.release());
 }
 
 // nsStat(fd): [st_dev, st_ino]. The pair identifies a namespace (ioctl_ns(2), "Discovering
@@ -127,7 +127,7 @@ Napi::Value NsGetRelative(const Napi::CallbackInfo& info) {
     ThrowSys(env, err, "fcntl");
     return env.Undefined();
   }
-  return Napi::Number::New(env, rel.release());
+  return HandFd(env, rel.release());
 }
 
 // nsGetOwnerUid(fd): ioctl(NS_GET_OWNER_UID) writes the uid of the user namespace's creator,
@@ -150,6 +150,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd;
   if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  GetAddon(env)->handleFds.erase(fd);  // before close(2): the number may be reused at once
   if (close(fd) < 0 && errno != EINTR) ThrowSys(env, errno, "close");
   return env.Undefined();
 }
@@ -228,7 +229,7 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
     ThrowSys(env, job.err, job.failed, opening ? path.c_str() : nullptr);
     return env.Undefined();
   }
-  return Napi::Number::New(env, job.fd);
+  return HandFd(env, job.fd);
 }
 
 // mount(source, target, fstype, flags, data): mount(2) with raw arguments; TS maps names to

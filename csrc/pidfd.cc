@@ -55,6 +55,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
     }
     Ref();  // the JS object stays alive while the child runs
     addon_->children.insert(this);
+    addon_->unwatched.erase(pidfd_);  // ownership passes to this watcher (no JS in between)
   }
 
   // Kills and reaps synchronously: environment teardown only.
@@ -148,8 +149,20 @@ static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
     ThrowType(env, "ERR_INVALID_ARG_TYPE", "watchChild(pid, pidfd, onExit)");
     return env.Undefined();
   }
-  Napi::FunctionReference* c = env.GetInstanceData<Addon>()->childWatchCtor;
-  return c->New({info[0], info[1], info[2]});
+  Addon* addon = GetAddon(env);
+  // Only a pidfd spawn handed out and nothing owns yet: never two owners of one child.
+  int pidfd = info[1].As<Napi::Number>().Int32Value();
+  if (!addon->unwatched.count(pidfd) || addon->childWatchCtor == nullptr) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "watchChild: not the pidfd of an unwatched child");
+    return env.Undefined();
+  }
+  // If the environment is being torn down, New fails (no JS may run), the constructor never
+  // runs, and the child stays in addon->unwatched for Cleanup to kill and reap.
+  return addon->childWatchCtor->New({info[0], info[1], info[2]});
+}
+
+void HoldChild(Addon* addon, int pidfd) {
+  if (pidfd >= 0) addon->unwatched.insert(pidfd);
 }
 
 // Environment teardown: kill and reap every child still running (a worker that ends takes
@@ -158,6 +171,12 @@ static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
 static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   Addon* addon = static_cast<Addon*>(arg);
   while (!addon->children.empty()) (*addon->children.begin())->KillAndReap();
+  // Spawned, but the worker ended before JS could watch them (issue 10, defect 5).
+  for (int pidfd : addon->unwatched) {
+    ReapNow(pidfd);
+    close(pidfd);
+  }
+  addon->unwatched.clear();
   if (addon->closing == 0)
     napi_remove_async_cleanup_hook(handle);
   else
@@ -165,9 +184,11 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
 }
 
 // Synchronous kill-and-reap of one pidfd that was never handed to a watcher (spawn's caller
-// failed before it could watch): keeps "every child is reaped" true on every path.
+// failed before it could watch): keeps "every child is reaped" true on every path. Anything
+// but an unwatched child's pidfd is ignored, so no other fd can be closed by mistake.
 static Napi::Value KillReap(const Napi::CallbackInfo& info) {
-  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int pidfd = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  if (!GetAddon(info.Env())->unwatched.erase(pidfd)) return info.Env().Undefined();
   ReapNow(pidfd);
   close(pidfd);
   return info.Env().Undefined();
@@ -182,8 +203,8 @@ static Napi::Value Pipe(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Array a = Napi::Array::New(env, 2);
-  a.Set(0u, fds[0]);
-  a.Set(1u, fds[1]);
+  a.Set(0u, HandFd(env, fds[0]));
+  a.Set(1u, HandFd(env, fds[1]));
   return a;
 }
 
@@ -193,7 +214,15 @@ static Napi::Value DevNull(const Napi::CallbackInfo& info) {
     ThrowSys(info.Env(), errno, "open", "/dev/null");
     return info.Env().Undefined();
   }
-  return Napi::Number::New(info.Env(), fd);
+  return HandFd(info.Env(), fd);
+}
+
+// forgetFd(fd): a libuv handle (a net.Socket made of a stdio pipe end) owns the fd now, and
+// closes it itself, at the latest when the environment ends: teardown must not close it too.
+static Napi::Value ForgetFd(const Napi::CallbackInfo& info) {
+  if (info[0].IsNumber())
+    GetAddon(info.Env())->handleFds.erase(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
 }
 
 void InitPidfd(Napi::Env env, Napi::Object exports) {
@@ -204,6 +233,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("killReap", Napi::Function::New(env, KillReap, "killReap"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("devNull", Napi::Function::New(env, DevNull, "devNull"));
+  exports.Set("forgetFd", Napi::Function::New(env, ForgetFd, "forgetFd"));
 }
 
 }  // namespace nsbox

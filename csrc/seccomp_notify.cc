@@ -67,6 +67,8 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
       ThrowType(env, "ERR_INVALID_ARG_VALUE", "SeccompListener: fd must be >= 0");
       return;
     }
+    // From spawn's recorded fds to this object (PolledFd::Start closes it if it fails).
+    GetAddon(env)->handleFds.erase(fd);
     if (int r = poll_.Start(env, Fd(fd), UV_READABLE | UV_DISCONNECT, OnReadable, OnTeardown, this)) {
       ThrowSys(env, -r, "uv_poll_start");
       return;

@@ -284,6 +284,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", bad);
     return env.Undefined();
   }
+  // Everything spawn needs from JS is read now, before a child exists (spawn_maps.h).
+  MapsSpec maps;
+  ParentSpec parentSide;
+  if (!ReadMaps(env, info[2], &maps) || !ReadParentSide(env, info[3], &parentSide))
+    return env.Undefined();
   Addon* addon = GetAddon(env);
   void* stack = Stack(addon);
   if (!stack) {
@@ -349,7 +354,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   MapsError mapsErr;
   Fd listener;  // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
   bool failed = false;
-  Napi::Value mapsVal = info[2];
   // Messages from a sender that is neither the child nor its reported grandchild: the
   // grandchild's may overtake the MSG_PID that names it, so a few wait for that.
   Msg early[4];
@@ -380,11 +384,11 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     } else if (m.kind == MSG_MAPS) {
       int32_t answer = EINVAL;
       std::vector<Fd> trees;
-      if (mapsVal.IsObject()) {
-        mapsErr = WriteMaps(mapsVal.As<Napi::Object>(), (pid_t)pid);
+      if (maps.present) {
+        mapsErr = WriteMaps(maps, (pid_t)pid);
         answer = mapsErr.err;
         if (!answer) {
-          mapsErr = IdmapTrees(mapsVal.As<Napi::Object>(), (pid_t)pid, trees);
+          mapsErr = IdmapTrees(maps, (pid_t)pid, trees);
           answer = mapsErr.err;
         }
       }
@@ -394,7 +398,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       }
       SendAnswer(sock.get(), answer, trees);
     } else if (m.kind == MSG_PARENT) {
-      MapsError e = ApplyParentSide(info[3], (pid_t)from);
+      MapsError e = ApplyParentSide(parentSide, (pid_t)from);
       if (e.err && !failed) {
         failed = true;
         failure = {MSG_ERROR, m.step, e.err, 0};
@@ -445,8 +449,13 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   result.Set("ok", true);
   result.Set("pid", (double)livePid);
-  result.Set("pidfd", live->release());
-  if (listener.valid()) result.Set("listener", listener.release());
+  // The child is the environment's before JS sees it: if the worker is terminated from here
+  // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
+  // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
+  int pidfdOut = live->release();
+  HoldChild(addon, pidfdOut);
+  result.Set("pidfd", pidfdOut);
+  if (listener.valid()) result.Set("listener", HandFd(env, listener.release()));
   return result;
 }
 

@@ -13,12 +13,15 @@
 #include <linux/mount.h>
 
 #include "child.h"
+#include "errors.h"
 #include "sys.h"
 
 extern char** environ;
 
 namespace nsbox {
 namespace {
+
+const std::string kDeny = "deny", kNone;
 
 int WriteFile(const std::string& path, const std::string& data) {
   Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -31,6 +34,7 @@ int WriteFile(const std::string& path, const std::string& data) {
 // Runs newuidmap/newgidmap PID RANGES... (setuid helpers from the uidmap package) and waits
 // for that one process; posix_spawn uses vfork, so this stays cheap in a large process.
 int RunHelper(const std::vector<std::string>& argv, pid_t target) {
+  if (argv.empty()) return EINVAL;
   std::vector<std::string> args = argv;
   args.insert(args.begin() + 1, std::to_string(target));
   std::vector<char*> av;
@@ -45,25 +49,119 @@ int RunHelper(const std::vector<std::string>& argv, pid_t target) {
   return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : EPERM;
 }
 
-std::vector<std::string> StringArray(Napi::Value v) {
-  std::vector<std::string> out;
-  if (!v.IsArray()) return out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
-  return out;
+// Raw napi reads (no node-addon-api): a failed napi call there yields an empty Value whose
+// next use is a fatal error, which is what aborted the process when a worker was terminated
+// in the middle of a spawn (issue 10, defect 4). A wrong type throws a TypeError; a refusal
+// because the environment is ending throws nothing (nothing can be thrown then).
+bool Fail(napi_env env, napi_status s, const char* what) {
+  bool pending = false;
+  if (s == napi_pending_exception || s == napi_cannot_run_js) return false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return false;
+  ThrowType(Napi::Env(env), "ERR_INVALID_ARG_TYPE", what);
+  return false;
+}
+
+// obj[key]; *out is nullptr when it is undefined.
+bool Field(napi_env env, napi_value obj, const char* key, napi_value* out) {
+  napi_status s = napi_get_named_property(env, obj, key, out);
+  if (s != napi_ok) return Fail(env, s, key);
+  napi_valuetype t;
+  if (napi_typeof(env, *out, &t) != napi_ok) return Fail(env, napi_generic_failure, key);
+  if (t == napi_undefined) *out = nullptr;
+  return true;
+}
+
+bool StringValue(napi_env env, napi_value v, const char* what, std::string* out) {
+  size_t n = 0;
+  napi_status s = napi_get_value_string_utf8(env, v, nullptr, 0, &n);
+  if (s != napi_ok) return Fail(env, s, what);
+  out->resize(n);
+  s = napi_get_value_string_utf8(env, v, &(*out)[0], n + 1, &n);
+  if (s != napi_ok) return Fail(env, s, what);
+  return true;
+}
+
+bool StringField(napi_env env, napi_value obj, const char* key, std::string* out) {
+  napi_value v;
+  if (!Field(env, obj, key, &v)) return false;
+  return v == nullptr || StringValue(env, v, key, out);
+}
+
+// An optional array of strings.
+bool StringsField(napi_env env, napi_value obj, const char* key, std::vector<std::string>* out) {
+  napi_value a;
+  if (!Field(env, obj, key, &a)) return false;
+  if (a == nullptr) return true;
+  uint32_t n = 0;
+  napi_status s = napi_get_array_length(env, a, &n);
+  if (s != napi_ok) return Fail(env, s, key);
+  out->resize(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    if ((s = napi_get_element(env, a, i, &e)) != napi_ok) return Fail(env, s, key);
+    if (!StringValue(env, e, key, &(*out)[i])) return false;
+  }
+  return true;
+}
+
+bool IsObject(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  return v != nullptr && napi_typeof(env, v, &t) == napi_ok && t == napi_object;
 }
 
 }  // namespace
 
-MapsError WriteMaps(Napi::Object maps, pid_t pid) {
+bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
+  if (!IsObject(env, v)) return true;  // null: no user namespace
+  out->present = true;
+  std::string mode;
+  napi_value deny;
+  if (!StringField(env, v, "mode", &mode) || !StringField(env, v, "uidMap", &out->uidMap) ||
+      !StringField(env, v, "gidMap", &out->gidMap) ||
+      !StringsField(env, v, "uidHelper", &out->uidHelper) ||
+      !StringsField(env, v, "gidHelper", &out->gidHelper) ||
+      !StringsField(env, v, "idmapSources", &out->idmapSources) ||
+      !Field(env, v, "denySetgroups", &deny))
+    return false;
+  out->helper = mode == "helper";
+  if (deny != nullptr) {
+    napi_status s = napi_get_value_bool(env, deny, &out->denySetgroups);
+    if (s != napi_ok) return Fail(env, s, "denySetgroups");
+  }
+  return true;
+}
+
+bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
+  if (!IsObject(env, v)) return true;
+  out->present = true;
+  napi_value lims, oom;
+  if (!Field(env, v, "rlimits", &lims) || !Field(env, v, "oomScoreAdj", &oom)) return false;
+  bool isTyped = false;
+  if (lims != nullptr && napi_is_typedarray(env, lims, &isTyped) == napi_ok && isTyped) {
+    napi_typedarray_type type;
+    size_t n = 0;
+    void* data = nullptr;
+    napi_status s = napi_get_typedarray_info(env, lims, &type, &n, &data, nullptr, nullptr);
+    if (s != napi_ok) return Fail(env, s, "rlimits");
+    const uint64_t* t = static_cast<const uint64_t*>(data);
+    if (type == napi_biguint64_array) out->rlimits.assign(t, t + n);
+  }
+  if (oom != nullptr) {
+    napi_status s = napi_get_value_int32(env, oom, &out->oomScoreAdj);
+    if (s != napi_ok && s != napi_number_expected) return Fail(env, s, "oomScoreAdj");
+    out->hasOomScoreAdj = s == napi_ok;
+  }
+  return true;
+}
+
+MapsError WriteMaps(const MapsSpec& maps, pid_t pid) {
   MapsError e;
   std::string proc = "/proc/" + std::to_string(pid) + "/";
-  std::string mode = maps.Get("mode").As<Napi::String>().Utf8Value();
-  if (mode == "helper") {
-    if ((e.err = RunHelper(StringArray(maps.Get("uidHelper")), pid))) {
+  if (maps.helper) {
+    if ((e.err = RunHelper(maps.uidHelper, pid))) {
       e.syscall = "newuidmap";
       e.path = proc + "uid_map";
-    } else if ((e.err = RunHelper(StringArray(maps.Get("gidHelper")), pid))) {
+    } else if ((e.err = RunHelper(maps.gidHelper, pid))) {
       e.syscall = "newgidmap";
       e.path = proc + "gid_map";
     }
@@ -73,11 +171,11 @@ MapsError WriteMaps(Napi::Object maps, pid_t pid) {
   // (user_namespaces(7), CVE-2014-8989).
   struct {
     const char* file;
-    std::string data;
+    const std::string& data;
   } writes[3] = {
-      {"setgroups", maps.Get("denySetgroups").ToBoolean() ? "deny" : ""},
-      {"uid_map", maps.Get("uidMap").As<Napi::String>().Utf8Value()},
-      {"gid_map", maps.Get("gidMap").As<Napi::String>().Utf8Value()},
+      {"setgroups", maps.denySetgroups ? kDeny : kNone},
+      {"uid_map", maps.uidMap},
+      {"gid_map", maps.gidMap},
   };
   for (auto& w : writes) {
     if (w.data.empty()) continue;
@@ -93,11 +191,9 @@ MapsError WriteMaps(Napi::Object maps, pid_t pid) {
 // Idmapped volumes (mount_setattr(2) MOUNT_ATTR_IDMAP): detached copies of each source, made
 // here — the kernel wants CAP_SYS_ADMIN over the source mount, which only the parent has —
 // with the child's user namespace, now that its maps are written. The child attaches them.
-MapsError IdmapTrees(Napi::Object maps, pid_t pid, std::vector<Fd>& out) {
+MapsError IdmapTrees(const MapsSpec& maps, pid_t pid, std::vector<Fd>& out) {
   MapsError e;
-  Napi::Value v = maps.Get("idmapSources");
-  if (!v.IsArray()) return e;
-  std::vector<std::string> sources = StringArray(v);
+  const std::vector<std::string>& sources = maps.idmapSources;
   if (sources.empty()) return e;
   std::string userns = "/proc/" + std::to_string(pid) + "/ns/user";
   Fd ns(open(userns.c_str(), O_RDONLY | O_CLOEXEC));
@@ -139,29 +235,24 @@ void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
   }
 }
 
-MapsError ApplyParentSide(Napi::Value parent, pid_t pid) {
+MapsError ApplyParentSide(const ParentSpec& parent, pid_t pid) {
   MapsError e;
-  if (!parent.IsObject()) {
+  if (!parent.present) {
     e.err = EINVAL;
     return e;
   }
-  Napi::Object o = parent.As<Napi::Object>();
-  Napi::Value lims = o.Get("rlimits");
-  if (lims.IsTypedArray() && lims.As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array) {
-    Napi::TypedArrayOf<uint64_t> t = lims.As<Napi::TypedArrayOf<uint64_t>>();
-    for (size_t i = 0; i + 2 < t.ElementLength(); i += 3) {
-      struct rlimit64 lim = {t[i + 1], t[i + 2]};
-      if (prlimit64(pid, (__rlimit_resource)t[i], &lim, nullptr) < 0) {
-        e.err = errno;
-        e.syscall = "prlimit64";
-        return e;
-      }
+  const std::vector<uint64_t>& t = parent.rlimits;
+  for (size_t i = 0; i + 2 < t.size(); i += 3) {
+    struct rlimit64 lim = {t[i + 1], t[i + 2]};
+    if (prlimit64(pid, (__rlimit_resource)t[i], &lim, nullptr) < 0) {
+      e.err = errno;
+      e.syscall = "prlimit64";
+      return e;
     }
   }
-  Napi::Value oom = o.Get("oomScoreAdj");
-  if (oom.IsNumber()) {
+  if (parent.hasOomScoreAdj) {
     std::string path = "/proc/" + std::to_string(pid) + "/oom_score_adj";
-    std::string text = std::to_string(oom.As<Napi::Number>().Int32Value());
+    std::string text = std::to_string(parent.oomScoreAdj);
     errno = 0;
     int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, text.data(), text.size()) != (ssize_t)text.size()) {

@@ -17,15 +17,39 @@ struct MapsError {
   std::string syscall, path;
 };
 
-// Writes the maps described by `maps` (src/native.ts SpawnMaps) for process `pid`.
-MapsError WriteMaps(Napi::Object maps, pid_t pid);
+// src/native.ts SpawnMaps, copied out of JS before the clone: nothing JS-side is touched
+// while a child exists (a worker may be terminated at any moment, and every napi call that
+// could run JS fails from then on).
+struct MapsSpec {
+  bool present = false;  // maps was an object (a new user namespace)
+  bool helper = false;   // mode 'helper': newuidmap/newgidmap
+  bool denySetgroups = false;
+  std::string uidMap, gidMap;
+  std::vector<std::string> uidHelper, gidHelper, idmapSources;
+};
+
+// src/native.ts SpawnParentSide, copied likewise.
+struct ParentSpec {
+  bool present = false;
+  std::vector<uint64_t> rlimits;  // (resource, soft, hard) triples
+  bool hasOomScoreAdj = false;
+  int32_t oomScoreAdj = 0;
+};
+
+// Read `v` (SpawnMaps | null) and `v` (SpawnParentSide | undefined) with raw napi calls whose
+// every status is checked. False when a field has the wrong type (a TypeError is thrown) or
+// the environment refused (it is being torn down; nothing is thrown then).
+bool ReadMaps(napi_env env, napi_value v, MapsSpec* out);
+bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out);
+
+// Writes the id maps for process `pid`.
+MapsError WriteMaps(const MapsSpec& maps, pid_t pid);
 
 // Idmapped volumes: detached copies of each source, idmapped with pid's user namespace.
-MapsError IdmapTrees(Napi::Object maps, pid_t pid, std::vector<Fd>& out);
+MapsError IdmapTrees(const MapsSpec& maps, pid_t pid, std::vector<Fd>& out);
 
-// The answer to MSG_PARENT: `parent` (src/native.ts SpawnParentSide) applied to `pid`:
-// rlimits with prlimit(2), then /proc/PID/oom_score_adj.
-MapsError ApplyParentSide(Napi::Value parent, pid_t pid);
+// The answer to MSG_PARENT: rlimits with prlimit(2), then /proc/PID/oom_score_adj.
+MapsError ApplyParentSide(const ParentSpec& parent, pid_t pid);
 
 // The answer to MSG_MAPS: the errno, with the idmapped trees as SCM_RIGHTS.
 void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees);

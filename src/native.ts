@@ -280,6 +280,12 @@ export interface NativeBinding {
   pipe(): [number, number];
   /** open("/dev/null", O_RDWR|O_CLOEXEC). */
   devNull(): number;
+  /**
+   * Every fd the functions above and the namespace/mount functions return is recorded for the
+   * environment's teardown (docs/threading.md, "When a worker ends"); native.close() forgets
+   * it, and so does this, for an fd a libuv handle (a net.Socket) has taken over.
+   */
+  forgetFd(fd: number): void;
 
   // netlink.cc
   /** rtnetlink numbers from <linux/rtnetlink.h>, <linux/if_link.h>, <linux/veth.h>, … */

@@ -337,6 +337,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     for (let i = 0; i <= maxFd; i++) {
       const end = prepared.parentEnds.get(i);
       stdio.push(end ? wrapEnd(end.fd, end.readable) : null);
+      prepared.parentEnds.delete(i); // the stream owns it: a later failure must not close it again
     }
     // The id block stays claimed until the child has exited (released in onExit); until the
     // watcher exists, the outer catch still owns it.
@@ -347,13 +348,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     let notifier: SeccompNotifier | undefined;
     try {
       if (r.listener !== undefined) {
-        const fd = r.listener;
-        try {
-          notifier = new SeccompNotifier(fd);
-        } catch (err) {
-          closeSync(fd);
-          throw err;
-        }
+        // The native listener takes the fd (and closes it if it cannot poll it); until it
+        // exists, the environment's teardown owns it (csrc/addon.cc), so no close here.
+        notifier = new SeccompNotifier(r.listener);
       }
       child = new NsboxChild({
         pid: r.pid,

@@ -121,6 +121,7 @@ export function releaseStdio(p: PreparedStdio, failed: boolean): void {
 /** Wraps a parent pipe end as a net.Socket, as child_process does. @internal */
 export function wrapEnd(fd: number, readable: boolean): Socket {
   const s = new Socket({ fd, readable, writable: !readable });
+  native.forgetFd(fd); // libuv owns it now; until here, environment teardown would close it
   if (readable) s.on('error', () => {}); // a reader sees EOF; errors surface through 'close'
   return s;
 }
