@@ -7,104 +7,71 @@ import { Readable, Writable } from 'node:stream';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
-import { abortError, invalidArgValue, nsboxError, SysError } from '../errors.js';
+import { abortError, nsboxError, SysError } from '../errors.js';
 import { features } from '../features.js';
-import { addContainerSteps } from './container-steps.js';
-import { K, native } from '../native.js';
+import { K, native, type NativeSpawnResult } from '../native.js';
 import { NsboxChild } from './child.js';
-import type { ResolvedMaps } from './idmap.js';
-import { openNamespace, type Namespace } from './namespace.js';
-import { checkSpawn, type SpawnOptions, type TimeOffsets } from './options.js';
+import type { Namespace } from './namespace.js';
+import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
 import { PlanBuilder } from './plan.js';
-import { prepareStdio, releaseStdio, wrapEnd } from './stdio.js';
+import { prepareStdio, releaseStdio, wrapEnd, type PreparedStdio } from './stdio.js';
 import { claimIdRange, type IdRange } from './idrange.js';
-import { withNamespaces } from './thread.js';
 import { SeccompNotifier } from '../security/notify.js';
 import { defaultSeccompProfile } from '../security/seccomp/index.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
-import { fsopen, type DetachedMount } from '../fs/newapi.js';
-import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
+import type { DetachedMount } from '../fs/newapi.js';
+import { CLONE_FLAG } from './types.js';
+import { addContainer, addJoinSteps, addLockSteps, hasIdmap, offsetText, spawnFailure, userns } from './spawn-plan.js';
 
-
-/** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
-function offsetText(o: TimeOffsets): string {
-  return (['monotonic', 'boottime'] as const)
-    .filter((k) => o[k] !== undefined)
-    .map((k) => {
-      const ns = BigInt(Math.round(o[k]! * 1e9));
-      const secs = ns >= 0n ? ns / 1_000_000_000n : -((-ns + 999_999_999n) / 1_000_000_000n);
-      return `${k} ${secs} ${ns - secs * 1_000_000_000n}\n`;
-    })
-    .join('');
-}
-
-/** The id-map handshake, then the switch to mapped ids when the caller's are not mapped. */
-function userns(plan: PlanBuilder, maps: ResolvedMaps): void {
-  plan.usernsSync();
-  if (maps.switchGid !== undefined) {
-    if (!maps.denySetgroups) plan.setgroups([]);
-    plan.setgid(maps.switchGid);
-  }
-  if (maps.switchUid !== undefined) plan.setuid(maps.switchUid);
-}
 
 /**
- * The parent of user namespace `ns` when that parent is not the caller's own (so `ns` is
- * nested in one the caller made), as a new handle; else undefined.
+ * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
+ * timeout and abort signal. `claimed` (the id block) is released when the child exits.
+ * If anything here fails, the child is killed and reaped and nothing is left open.
  */
-function outerUserns(ns: Namespace): Namespace | undefined {
-  let parent: Namespace;
-  try {
-    parent = ns.parent();
-  } catch {
-    return undefined;
+function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedStdio, c: Checked, claimed: IdRange | undefined): NsboxChild {
+  const { o } = c;
+  releaseStdio(prepared, false);
+  const stdio: Array<Readable | Writable | null> = [];
+  const maxFd = Math.max(2, ...c.stdio.keys());
+  for (let i = 0; i <= maxFd; i++) {
+    const end = prepared.parentEnds.get(i);
+    stdio.push(end ? wrapEnd(end.fd, end.readable) : null);
+    prepared.parentEnds.delete(i); // the stream owns it: a later failure must not close it again
   }
-  const own = openNamespace('user');
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  let child: NsboxChild;
+  let notifier: SeccompNotifier | undefined;
   try {
-    if (parent.equals(own)) {
-      parent.close();
-      return undefined;
+    if (r.listener !== undefined) {
+      // The native listener takes the fd (and closes it if it cannot poll it); until it
+      // exists, the environment's teardown owns it (csrc/addon.cc), so no close here.
+      notifier = new SeccompNotifier(r.listener);
     }
-    return parent;
-  } finally {
-    own.close();
-  }
-}
-
-function hasIdmap(o: { mounts?: ReadonlyArray<{ type: string; idmap?: boolean }> }): boolean {
-  return (o.mounts ?? []).some((m) => m.type === 'bind' && m.idmap === true);
-}
-
-/** uid_map text of a nested user namespace that keeps every id of its parent: `inside inside count`. */
-function identityMap(text: string): string {
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [inside, , count] = line.trim().split(/\s+/);
-      return `${inside} ${inside} ${count}\n`;
-    })
-    .join('');
-}
-
-/**
- * A read-only sysfs of a joined network namespace, made here (sysfs shows the network
- * namespace of whoever creates it, and the child's user namespace may not own that one), or
- * undefined when this process cannot: the container then gets an empty /sys, never the host's.
- */
-function joinedSysfs(net: Namespace): DetachedMount | undefined {
-  try {
-    return withNamespaces(net, () => {
-      const ctx = fsopen('sysfs');
-      try {
-        return ctx.create().mount({ attrs: ['rdonly', 'nosuid', 'nodev', 'noexec'] });
-      } finally {
-        ctx.close();
-      }
+    child = new NsboxChild({
+      pid: r.pid,
+      pidfd: r.pidfd,
+      stdio,
+      seccompNotifier: notifier,
+      onExit: () => {
+        claimed?.release();
+        if (timer) clearTimeout(timer);
+        if (onAbort) o.signal!.removeEventListener('abort', onAbort);
+      },
     });
-  } catch {
-    return undefined;
+  } catch (err) {
+    native.killReap(r.pidfd); // no watcher owns the pidfd: reap here, never leak the child
+    notifier?.close();
+    for (const s of stdio) s?.destroy();
+    throw err;
   }
+  if (o.timeout !== undefined) timer = setTimeout(() => child.kill(c.killSignal), o.timeout);
+  if (o.signal) {
+    onAbort = () => child.kill(c.killSignal);
+    o.signal.addEventListener('abort', onAbort, { once: true });
+  }
+  return child;
 }
 
 /**
@@ -194,54 +161,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       plan.cloneFlags = newFlags;
       if (newUser) userns(plan, c.maps!);
     } else {
-      // Whatever runs inside the joined namespaces before execve is a copy of this process:
-      // non-dumpable first (as runc's nsexec), so nothing in the container can ptrace it,
-      // read its memory, environment or /proc/PID/exe, or take its fds with pidfd_getfd(2).
-      // The flag belongs to the mm, so the child gets its own (spawn.cc sees this step).
-      plan.dumpable(false);
-      // Root joins the user namespace last, as nsenter(1)'s second pass does: a box's other
-      // namespaces may belong to a more privileged user namespace (the initial one, for a box
-      // root built), where only real root may enter them.
-      // An unprivileged caller needs a user namespace first to hold any capability; when the
-      // one to join is nested in another of its own (a box whose mounts are locked), it enters
-      // that outer one first, where the box's other namespaces belong, and the inner one last.
-      const handle = (t: NamespaceType): Namespace | undefined => {
-        const j = c.join.get(t);
-        if (j === undefined || typeof j !== 'number') return j;
-        const ns = openNamespace(t, { pid: j });
-        opened.push(ns);
-        return ns;
-      };
-      const userJoin = handle('user');
-      let userLast = process.geteuid!() === 0;
-      if (userJoin && !userLast) {
-        const outer = outerUserns(userJoin);
-        if (outer) {
-          opened.push(outer);
-          plan.setns(outer[kFd], CLONE_FLAG.user, 'user');
-          userLast = true;
-        }
-      }
-      if (userJoin && !userLast) plan.setns(userJoin[kFd], CLONE_FLAG.user, 'user');
-      for (const t of NAMESPACE_TYPES) {
-        if (t === 'user') continue;
-        const ns = handle(t);
-        if (ns) plan.setns(ns[kFd], CLONE_FLAG[t], t);
-      }
-      if (userJoin && userLast) plan.setns(userJoin[kFd], CLONE_FLAG.user, 'user');
-      if (c.join.has('user')) {
-        // Become the joined user namespace's root, as nsenter(1) does: the caller's own ids
-        // may not be mapped there (a root caller's never are in an id block), and an unmapped
-        // uid cannot create files; root's supplementary groups are dropped with them.
-        if (process.geteuid!() === 0) plan.setgroups([]);
-        plan.setgid(0);
-        plan.setuid(0);
-      }
-      const forkFlags = newFlags & (K.CLONE_NEWPID | K.CLONE_NEWTIME);
-      const unshareFlags = newFlags & ~forkFlags;
-      if (unshareFlags) plan.unshare(unshareFlags);
-      if (newUser) userns(plan, c.maps!);
-      if (forkFlags || c.join.has('pid') || c.join.has('time')) plan.fork(forkFlags);
+      addJoinSteps(plan, c, opened, newFlags, newUser);
     }
     if (offsets) {
       plan.unshare(K.CLONE_NEWTIME);
@@ -255,44 +175,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
-    if (c.container) {
-      const idmapSources: string[] = [];
-      const joinedNet = c.join.get('net');
-      if (!rootFlow && joinedNet !== undefined && c.container.rootfs !== undefined && c.container.defaultMounts !== false) {
-        sysfs = joinedSysfs(typeof joinedNet === 'number' ? opened.find((n) => n.type === 'net')! : joinedNet);
-      }
-      addContainerSteps(plan, c.container, {
-        idmapSources,
-        newUser: newUser || c.join.has('user'),
-        newPid: c.newNs.has('pid'),
-        newNet: c.newNs.has('net'),
-        joinedNet: joinedNet !== undefined,
-        sysfsFd: sysfs?.[kFd],
-        newIpc: c.newNs.has('ipc'),
-        root: process.geteuid!() === 0,
-        lock,
-        rootOwner: rootFlow ? range!.base : undefined,
-        sysctl: security.sysctl,
-      });
-      if (idmapSources.length > 0) {
-        if (!c.maps || !c.newNs.has('user')) throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");
-        if (idmapSources.length > 8) throw invalidArgValue('options.mounts', o.mounts, 'has more than 8 idmapped volumes');
-        c.maps.idmapSources = idmapSources;
-      }
-    }
-    if (rootFlow) {
-      // The block's maps, written by the helper; then become the block's root.
-      plan.lock(c.maps!.uidMap, c.maps!.gidMap);
-      plan.setgroups([]);
-      plan.setgid(0);
-      plan.setuid(0);
-    } else if (lock) {
-      // A joiner (non-dumpable, its /proc files root's) is dumpable again for the helper to
-      // write its maps, then not: it is outside every joined pid namespace meanwhile.
-      if (c.join.size > 0) plan.dumpable(true);
-      plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
-      if (c.join.size > 0) plan.dumpable(false);
-    }
+    if (c.container) sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined });
+    addLockSteps(plan, c, rootFlow, lock);
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.
@@ -321,60 +205,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
       throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.');
     }
-    if (!r.ok) {
-      const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
-      const sysName = r.sysid ? K.SYSID[r.sysid & ((1 << K.SYS_ITEM_SHIFT) - 1)] : undefined;
-      const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
-      const item = r.sysid ? (r.sysid >>> K.SYS_ITEM_SHIFT) - 1 : -1;
-      const path = r.path ?? (item >= 0 ? info.paths?.[item] : info.path) ?? (r.step === -1 ? c.cgroup?.directory : undefined);
-      if (path !== undefined) ctx.path = path;
-      if (r.step === -1 && c.cgroup) ctx.cgroup = c.cgroup.path;
-      throw new SysError(r.errno, r.syscall ?? sysName ?? info.syscall, ctx);
-    }
-    releaseStdio(prepared, false);
-    const stdio: Array<Readable | Writable | null> = [];
-    const maxFd = Math.max(2, ...c.stdio.keys());
-    for (let i = 0; i <= maxFd; i++) {
-      const end = prepared.parentEnds.get(i);
-      stdio.push(end ? wrapEnd(end.fd, end.readable) : null);
-      prepared.parentEnds.delete(i); // the stream owns it: a later failure must not close it again
-    }
-    // The id block stays claimed until the child has exited (released in onExit); until the
-    // watcher exists, the outer catch still owns it.
-    const claimed = range;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    let child: NsboxChild;
-    let notifier: SeccompNotifier | undefined;
-    try {
-      if (r.listener !== undefined) {
-        // The native listener takes the fd (and closes it if it cannot poll it); until it
-        // exists, the environment's teardown owns it (csrc/addon.cc), so no close here.
-        notifier = new SeccompNotifier(r.listener);
-      }
-      child = new NsboxChild({
-        pid: r.pid,
-        pidfd: r.pidfd,
-        stdio,
-        seccompNotifier: notifier,
-        onExit: () => {
-          claimed?.release();
-          if (timer) clearTimeout(timer);
-          if (onAbort) o.signal!.removeEventListener('abort', onAbort);
-        },
-      });
-    } catch (err) {
-      native.killReap(r.pidfd); // no watcher owns the pidfd: reap here, never leak the child
-      notifier?.close();
-      for (const s of stdio) s?.destroy();
-      throw err;
-    }
+    if (!r.ok) throw spawnFailure(r, p, c);
+    // The id block stays claimed until the child has exited (released in onExit); until
+    // adopt() has made the watcher, the catch below still owns it.
+    const child = adopt(r, prepared, c, range);
     range = undefined;
-    if (o.timeout !== undefined) timer = setTimeout(() => child.kill(c.killSignal), o.timeout);
-    if (o.signal) {
-      onAbort = () => child.kill(c.killSignal);
-      o.signal.addEventListener('abort', onAbort, { once: true });
-    }
     return child;
   } catch (err) {
     if (prepared) releaseStdio(prepared, true);
