@@ -336,7 +336,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.');
     }
     if (!r.ok) {
-      const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
+      // step -1: clone3 itself; -2: the status protocol broke (the child was killed and reaped).
+      const info = r.step < 0 ? { step: r.step === -1 ? 'clone' : 'spawn', syscall: 'clone3', path: undefined } : p.steps[r.step]!;
       const sysName = r.sysid ? SYSCALL_OF[r.sysid & ((1 << SYS_ITEM_SHIFT) - 1)] : undefined;
       const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
       const item = r.sysid ? (r.sysid >>> SYS_ITEM_SHIFT) - 1 : -1;
