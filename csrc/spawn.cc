@@ -114,9 +114,11 @@ struct Session {
   MapsError mapsErr;
   Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
   // Messages from a sender that is neither the child nor its reported grandchild: the
-  // grandchild's may overtake the MSG_PID that names it, so a few wait for that.
+  // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
+  // along) wait for that, then are handled in order.
   Msg early[4];
   pid_t earlyFrom[4];
+  Fd earlyFd[4];
   int nearly = 0;
   // A protocol error: the parent cannot go on talking to the child (errno, syscall, step).
   int protoErr = 0;
@@ -174,14 +176,17 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
     case MSG_PID: {
       if (from != pid || grandPid > 0 || m.value <= 0) return Protocol(EPROTO, "recvmsg");
       grandPid = m.value;
-      // Replay what the grandchild said before we knew its pid.
-      for (int k = 0; k < nearly; k++)
-        if (earlyFrom[k] == m.value && early[k].kind == MSG_ERROR && early[k].step >= 0 && early[k].step < nsteps)
-          Fail(early[k]);
-      nearly = 0;
       int fd = sys::pidfd_open((pid_t)grandPid, 0);
       if (fd < 0) Fail({MSG_ERROR, m.step, -fd, 0});
       grandPidfd.reset(fd < 0 ? -1 : fd);
+      // What the grandchild said before we knew its pid (it may wait for an answer).
+      int n = nearly;
+      nearly = 0;
+      for (int k = 0; k < n; k++) {
+        Fd passedEarly = std::move(earlyFd[k]);
+        if (earlyFrom[k] != grandPid) return KillOwnChild(earlyFrom[k]), Protocol(EPROTO, "recvmsg");
+        if (!Handle(early[k], earlyFrom[k], passedEarly)) return false;
+      }
       return true;
     }
     default:
@@ -204,7 +209,7 @@ void Session::Receive() {
     if (n != sizeof m) return (void)Protocol(EPROTO, "recvmsg");
     if (from != pid && (grandPid <= 0 || from != grandPid)) {
       if (grandPid > 0 || nearly == 4) return (void)Protocol(EPROTO, "recvmsg");
-      early[nearly] = m, earlyFrom[nearly++] = from;
+      early[nearly] = m, earlyFrom[nearly] = from, earlyFd[nearly++] = std::move(passed);
       continue;
     }
     if (!Handle(m, from, passed)) return;
