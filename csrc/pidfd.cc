@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "poll.h"
 #include "sys.h"
@@ -116,15 +117,17 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   }
 
   Napi::Value Kill(const Napi::CallbackInfo& info) {
-    int sig = info[0].As<Napi::Number>().Int32Value();
+    int64_t sig;
+    if (!ArgInteger(info, 0, 0, 64, &sig)) return info.Env().Undefined();
     if (pidfd_ < 0) return Napi::Number::New(info.Env(), ESRCH);
-    int r = sys::pidfd_send_signal(pidfd_, sig);
+    int r = sys::pidfd_send_signal(pidfd_, (int)sig);
     return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    if (poll_) {
-      if (BoolArg(info, 0))
+    bool ok, on = BoolArg(info, 0, &ok);
+    if (ok && poll_) {
+      if (on)
         uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
       else
         uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
@@ -144,12 +147,14 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
 
 static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction()) {
-    ThrowType(env, "ERR_INVALID_ARG_TYPE", "watchChild(pid, pidfd, onExit)");
+  int64_t pid;
+  int pidfd;
+  if (!ArgInteger(info, 0, 1, INT32_MAX, &pid) || !ArgFd(info, 1, &pidfd) || !ArgFunction(info, 2))
     return env.Undefined();
-  }
   Napi::FunctionReference* c = env.GetInstanceData<Addon>()->childWatchCtor;
-  return c->New({info[0], info[1], info[2]});
+  Napi::Object watch = c->New({info[0], info[1], info[2]});
+  if (env.IsExceptionPending()) return env.Undefined();
+  return watch;
 }
 
 // Environment teardown: kill and reap every child still running (a worker that ends takes
@@ -167,7 +172,8 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
 // Synchronous kill-and-reap of one pidfd that was never handed to a watcher (spawn's caller
 // failed before it could watch): keeps "every child is reaped" true on every path.
 static Napi::Value KillReap(const Napi::CallbackInfo& info) {
-  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int pidfd;
+  if (!ArgFd(info, 0, &pidfd)) return info.Env().Undefined();
   ReapNow(pidfd);
   close(pidfd);
   return info.Env().Undefined();
@@ -184,6 +190,11 @@ static Napi::Value Pipe(const Napi::CallbackInfo& info) {
   Napi::Array a = Napi::Array::New(env, 2);
   a.Set(0u, fds[0]);
   a.Set(1u, fds[1]);
+  if (env.IsExceptionPending()) {  // the fds cannot reach JS: nobody would close them
+    close(fds[0]);
+    close(fds[1]);
+    return env.Undefined();
+  }
   return a;
 }
 
