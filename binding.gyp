@@ -29,6 +29,7 @@
         "csrc/features.cc",
         "csrc/ns.cc",
         "csrc/spawn.cc",
+        "csrc/plan_parse.cc",
         "csrc/spawn_maps.cc",
         "csrc/pidfd.cc",
         "csrc/mount.cc",
@@ -48,7 +49,7 @@
       "cflags_cc": ["-fvisibility=hidden", "-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
       "cflags_cc!": ["-std=gnu++17"],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["csrc/spawn.cc"] }]
+        ["OS!='linux'", { "sources!": ["csrc/spawn.cc", "csrc/plan_parse.cc"] }]
       ]
     }
   ]

@@ -134,6 +134,9 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
   ctx->sock = (int)r;
   int tmp[256];
   for (int i = 0; i < n; i++) {
+    // Never the status socket: a command holding it could talk to the parent, and keep it
+    // waiting for the socket to close (it blocks until exec).
+    if (pairs[2 * i + 1] == ctx->sock) return -EBADF;
     r = sc(__NR_fcntl, pairs[2 * i + 1], F_DUPFD_CLOEXEC, maxTarget + 1);
     if (r < 0) return r;
     tmp[i] = (int)r;

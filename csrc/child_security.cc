@@ -205,7 +205,8 @@ const char* ParseSecurityStep(int32_t op, const int32_t* a, int32_t nargs,
       s.a = a[0];
       return nullptr;
     case OP_PERSONALITY:
-      if (nargs != 1) return "bad personality";
+      // 0xffffffff only queries (personality(2)): never a persona to set.
+      if (nargs != 1 || a[0] == -1) return "bad personality";
       s.a = a[0];
       return nullptr;
     case OP_SECCOMP:

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "fd.h"
 #include "poll.h"
@@ -42,11 +43,13 @@ class FileWatch : public Napi::ObjectWrap<FileWatch> {
   FileWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileWatch>(info) {
     Napi::Env env = info.Env();
     bool hasTrigger = info[1].IsString();
-    if (!info[0].IsString() || !(hasTrigger || info[1].IsNull()) || !info[2].IsFunction()) {
+    std::string path, trigger;
+    if (!ArgString(info, 0, &path)) return;
+    if (!(hasTrigger || info[1].IsNull())) {
       ThrowType(env, "ERR_INVALID_ARG_TYPE", "FileWatch(path, trigger | null, onEvent)");
       return;
     }
-    std::string path = info[0].As<Napi::String>().Utf8Value();
+    if ((hasTrigger && !ArgString(info, 1, &trigger)) || !ArgFunction(info, 2)) return;
     int flags = (hasTrigger ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK;
     Fd fd(open(path.c_str(), flags));
     if (!fd.valid()) {
@@ -54,7 +57,6 @@ class FileWatch : public Napi::ObjectWrap<FileWatch> {
       return;
     }
     if (hasTrigger) {
-      std::string trigger = info[1].As<Napi::String>().Utf8Value();
       // psi.rst writes the trailing NUL too; one write(2) per trigger.
       if (write(fd.get(), trigger.c_str(), trigger.size() + 1) < 0) {
         ThrowSys(env, errno, "write", path.c_str());
@@ -124,7 +126,8 @@ class FileWatch : public Napi::ObjectWrap<FileWatch> {
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    poll_.SetRef(BoolArg(info, 0));
+    bool ok, on = BoolArg(info, 0, &ok);
+    if (ok) poll_.SetRef(on);
     return info.Env().Undefined();
   }
 

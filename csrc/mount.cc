@@ -151,11 +151,11 @@ bool InMountNs(Napi::Env env, int nsfd, F& f) {
 // mountIn(nsfd, source|null, target, fstype|null, flags, data|null)
 Napi::Value MountIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t nsfd;
+  int nsfd;
   uint32_t flags;
   std::string source, target, fstype, data;
   bool hasSource, hasFstype, hasData;
-  if (!ArgInt(info, 0, &nsfd) || !ArgOptString(info, 1, &source, &hasSource) ||
+  if (!ArgOptFd(info, 0, &nsfd) || !ArgOptString(info, 1, &source, &hasSource) ||
       !ArgString(info, 2, &target) || !ArgOptString(info, 3, &fstype, &hasFstype) ||
       !ArgU32(info, 4, &flags) || !ArgOptString(info, 5, &data, &hasData)) {
     return env.Undefined();
@@ -179,9 +179,10 @@ Napi::Value MountIn(const Napi::CallbackInfo& info) {
 // umountIn(nsfd, target, flags): umount2(2).
 Napi::Value UmountIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t nsfd, flags;
+  int nsfd;
+  int32_t flags;
   std::string target;
-  if (!ArgInt(info, 0, &nsfd) || !ArgString(info, 1, &target) || !ArgInt(info, 2, &flags))
+  if (!ArgOptFd(info, 0, &nsfd) || !ArgString(info, 1, &target) || !ArgInt(info, 2, &flags))
     return env.Undefined();
   int r = 0;
   auto op = [&] { r = (int)msys::ret(umount2(target.c_str(), flags)); };
@@ -209,10 +210,11 @@ Napi::Value Fsopen(const Napi::CallbackInfo& info) {
 // `path`; TS then drains the context's message log (fsLog) into `kernelMessage`.
 Napi::Value Fsconfig(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t fd, cmd, aux;
+  int fd;
+  int32_t cmd, aux;
   std::string key, value;
   bool hasKey, hasValue;
-  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &cmd) || !ArgOptString(info, 2, &key, &hasKey) ||
+  if (!ArgFd(info, 0, &fd) || !ArgInt(info, 1, &cmd) || !ArgOptString(info, 2, &key, &hasKey) ||
       !ArgOptString(info, 3, &value, &hasValue) || !ArgInt(info, 4, &aux)) {
     return env.Undefined();
   }
@@ -226,8 +228,8 @@ Napi::Value Fsconfig(const Napi::CallbackInfo& info) {
 // "w ...", "i ..." lines; fsopen(2) "Message retrieval interface"); ENODATA ends the log.
 Napi::Value FsLog(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t fd;
-  if (!ArgInt(info, 0, &fd)) return env.Undefined();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
   Napi::Array out = Napi::Array::New(env);
   char buf[4096];
   for (uint32_t n = 0; n < 64; n++) {  // the kernel keeps at most 8; bound the loop anyway
@@ -235,6 +237,7 @@ Napi::Value FsLog(const Napi::CallbackInfo& info) {
     if (len < 0 && errno == EINTR) continue;
     if (len <= 0) break;
     out.Set(n, Napi::String::New(env, buf, static_cast<size_t>(len)));
+    if (env.IsExceptionPending()) return env.Undefined();
   }
   return out;
 }
@@ -242,9 +245,9 @@ Napi::Value FsLog(const Napi::CallbackInfo& info) {
 // fsmount(fd, attrs): fsmount(2) with FSMOUNT_CLOEXEC; returns a detached mount fd.
 Napi::Value Fsmount(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t fd;
+  int fd;
   uint32_t attrs;
-  if (!ArgInt(info, 0, &fd) || !ArgU32(info, 1, &attrs)) return env.Undefined();
+  if (!ArgFd(info, 0, &fd) || !ArgU32(info, 1, &attrs)) return env.Undefined();
   int m = msys::fsmount(fd, FSMOUNT_CLOEXEC, attrs);
   if (m < 0) {
     ThrowSys(env, -m, "fsmount");
@@ -257,10 +260,10 @@ Napi::Value Fsmount(const Napi::CallbackInfo& info) {
 // AT_RECURSIVE from TS); returns the mount fd.
 Napi::Value OpenTreeIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t nsfd;
+  int nsfd;
   uint32_t flags;
   std::string path;
-  if (!ArgInt(info, 0, &nsfd) || !ArgString(info, 1, &path) || !ArgU32(info, 2, &flags))
+  if (!ArgOptFd(info, 0, &nsfd) || !ArgString(info, 1, &path) || !ArgU32(info, 2, &flags))
     return env.Undefined();
   int fd = -1;
   auto op = [&] { fd = msys::open_tree(AT_FDCWD, path.c_str(), flags | OPEN_TREE_CLOEXEC); };
@@ -276,9 +279,9 @@ Napi::Value OpenTreeIn(const Napi::CallbackInfo& info) {
 // target, resolved in the namespace the call runs in.
 Napi::Value AttachIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t nsfd, mfd;
+  int nsfd, mfd;
   std::string target;
-  if (!ArgInt(info, 0, &nsfd) || !ArgInt(info, 1, &mfd) || !ArgString(info, 2, &target))
+  if (!ArgOptFd(info, 0, &nsfd) || !ArgFd(info, 1, &mfd) || !ArgString(info, 2, &target))
     return env.Undefined();
   int r = 0;
   auto op = [&] {
@@ -293,12 +296,12 @@ Napi::Value AttachIn(const Napi::CallbackInfo& info) {
 // dirfd -1 means AT_FDCWD; a mount fd comes with path "" and AT_EMPTY_PATH from TS.
 Napi::Value SetattrIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t nsfd, dirfd, usernsFd;
+  int nsfd, dirfd, usernsFd;
   uint32_t atFlags, set, clr, propagation;
   std::string path;
-  if (!ArgInt(info, 0, &nsfd) || !ArgInt(info, 1, &dirfd) || !ArgString(info, 2, &path) ||
+  if (!ArgOptFd(info, 0, &nsfd) || !ArgOptFd(info, 1, &dirfd) || !ArgString(info, 2, &path) ||
       !ArgU32(info, 3, &atFlags) || !ArgU32(info, 4, &set) || !ArgU32(info, 5, &clr) ||
-      !ArgU32(info, 6, &propagation) || !ArgInt(info, 7, &usernsFd)) {
+      !ArgU32(info, 6, &propagation) || !ArgOptFd(info, 7, &usernsFd)) {
     return env.Undefined();
   }
   struct mount_attr attr = {};
@@ -321,10 +324,10 @@ Napi::Value SetattrIn(const Napi::CallbackInfo& info) {
 // (openat2(2)), which is what makes a planted symlink harmless.
 Napi::Value ResolveIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t nsfd;
+  int nsfd;
   uint32_t oflags, resolve;
   std::string root, path;
-  if (!ArgInt(info, 0, &nsfd) || !ArgString(info, 1, &root) || !ArgString(info, 2, &path) ||
+  if (!ArgOptFd(info, 0, &nsfd) || !ArgString(info, 1, &root) || !ArgString(info, 2, &path) ||
       !ArgU32(info, 3, &oflags) || !ArgU32(info, 4, &resolve)) {
     return env.Undefined();
   }

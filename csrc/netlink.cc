@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "fd.h"
 #include "poll.h"
@@ -128,12 +129,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   // new NetlinkSocket(nsfd, groups, onMessage)
   NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction()) {
-      ThrowType(env, "ERR_INVALID_ARG_TYPE", "NetlinkSocket(nsfd, groups, onMessage)");
-      return;
-    }
+    int nsfd;
+    uint32_t groups;
+    if (!ArgOptFd(info, 0, &nsfd) || !ArgU32(info, 1, &groups) || !ArgFunction(info, 2)) return;
     SocketJob job;
-    job.nsfd = info[0].As<Napi::Number>().Int32Value();
+    job.nsfd = nsfd;
     job.domain = AF_NETLINK;
     job.type = SOCK_RAW | SOCK_NONBLOCK;
     job.protocol = NETLINK_ROUTE;
@@ -146,7 +146,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     setsockopt(fd.get(), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
     sockaddr_nl sa = {};
     sa.nl_family = AF_NETLINK;
-    sa.nl_groups = info[1].As<Napi::Number>().Uint32Value();
+    sa.nl_groups = groups;
     if (bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
       ThrowSys(env, errno, "bind");
       return;
@@ -245,7 +245,8 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    poll_.SetRef(BoolArg(info, 0));
+    bool ok, on = BoolArg(info, 0, &ok);
+    if (ok) poll_.SetRef(on);
     return info.Env().Undefined();
   }
 
@@ -266,19 +267,18 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 // blocking: node:net sets O_NONBLOCK itself when it adopts the fd).
 Napi::Value InetSocketIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsBuffer() ||
-      !info[4].IsNumber() || !info[5].IsNumber()) {
+  SocketJob job;
+  int64_t port64;
+  if (!ArgOptFd(info, 0, &job.nsfd) || !ArgInt(info, 1, &job.domain) || !ArgInt(info, 2, &job.type) ||
+      !ArgInteger(info, 4, 0, 65535, &port64) || !ArgInt(info, 5, &job.backlog))
+    return env.Undefined();
+  if (!info[3].IsBuffer()) {
     ThrowType(env, "ERR_INVALID_ARG_TYPE", "inetSocketIn(nsfd, family, type, addr, port, backlog)");
     return env.Undefined();
   }
-  SocketJob job;
-  job.nsfd = info[0].As<Napi::Number>().Int32Value();
-  job.domain = info[1].As<Napi::Number>().Int32Value();
-  job.type = info[2].As<Napi::Number>().Int32Value();
   job.protocol = 0;
-  job.backlog = info[5].As<Napi::Number>().Int32Value();
   Napi::Buffer<uint8_t> addr = info[3].As<Napi::Buffer<uint8_t>>();
-  uint16_t port = static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value());
+  uint16_t port = static_cast<uint16_t>(port64);
   sockaddr_in sin = {};
   sockaddr_in6 sin6 = {};
   if (job.domain == AF_INET && addr.Length() == 4) {

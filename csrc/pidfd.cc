@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "poll.h"
 #include "sys.h"
@@ -117,15 +118,17 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   }
 
   Napi::Value Kill(const Napi::CallbackInfo& info) {
-    int sig = info[0].As<Napi::Number>().Int32Value();
+    int64_t sig;
+    if (!ArgInteger(info, 0, 0, 64, &sig)) return info.Env().Undefined();
     if (pidfd_ < 0) return Napi::Number::New(info.Env(), ESRCH);
-    int r = sys::pidfd_send_signal(pidfd_, sig);
+    int r = sys::pidfd_send_signal(pidfd_, (int)sig);
     return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    if (poll_) {
-      if (BoolArg(info, 0))
+    bool ok, on = BoolArg(info, 0, &ok);
+    if (ok && poll_) {
+      if (on)
         uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
       else
         uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
@@ -145,20 +148,21 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
 
 static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsFunction()) {
-    ThrowType(env, "ERR_INVALID_ARG_TYPE", "watchChild(pid, pidfd, onExit)");
+  int64_t pid;
+  int pidfd;
+  if (!ArgInteger(info, 0, 1, INT32_MAX, &pid) || !ArgFd(info, 1, &pidfd) || !ArgFunction(info, 2))
     return env.Undefined();
-  }
   Addon* addon = GetAddon(env);
   // Only a pidfd spawn handed out and nothing owns yet: never two owners of one child.
-  int pidfd = info[1].As<Napi::Number>().Int32Value();
   if (!addon->unwatched.count(pidfd) || addon->childWatchCtor == nullptr) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", "watchChild: not the pidfd of an unwatched child");
     return env.Undefined();
   }
   // If the environment is being torn down, New fails (no JS may run), the constructor never
   // runs, and the child stays in addon->unwatched for Cleanup to kill and reap.
-  return addon->childWatchCtor->New({info[0], info[1], info[2]});
+  Napi::Object watch = addon->childWatchCtor->New({info[0], info[1], info[2]});
+  if (env.IsExceptionPending()) return env.Undefined();
+  return watch;
 }
 
 void HoldChild(Addon* addon, int pidfd) {
@@ -187,7 +191,8 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
 // failed before it could watch): keeps "every child is reaped" true on every path. Anything
 // but an unwatched child's pidfd is ignored, so no other fd can be closed by mistake.
 static Napi::Value KillReap(const Napi::CallbackInfo& info) {
-  int pidfd = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  int pidfd;
+  if (!ArgFd(info, 0, &pidfd)) return info.Env().Undefined();
   if (!GetAddon(info.Env())->unwatched.erase(pidfd)) return info.Env().Undefined();
   ReapNow(pidfd);
   close(pidfd);
@@ -220,8 +225,9 @@ static Napi::Value DevNull(const Napi::CallbackInfo& info) {
 // forgetFd(fd): a libuv handle (a net.Socket made of a stdio pipe end) owns the fd now, and
 // closes it itself, at the latest when the environment ends: teardown must not close it too.
 static Napi::Value ForgetFd(const Napi::CallbackInfo& info) {
-  if (info[0].IsNumber())
-    GetAddon(info.Env())->handleFds.erase(info[0].As<Napi::Number>().Int32Value());
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
+  GetAddon(info.Env())->handleFds.erase(fd);
   return info.Env().Undefined();
 }
 

@@ -29,9 +29,12 @@ inline bool CallJs(napi_env env, napi_ref ref, size_t argc, const napi_value* ar
 // info[i] as a bool without node-addon-api's ToBoolean(): napi_coerce_to_bool refuses to run
 // while a worker is being terminated, and node-addon-api turns that refusal into a fatal
 // error. ref()/unref() are called from event callbacks that can run at exactly that moment.
-inline bool BoolArg(const Napi::CallbackInfo& info, size_t i) {
+// A value that is not a boolean throws ERR_INVALID_ARG_TYPE (raw napi_throw_type_error, which
+// fails quietly during teardown) and returns false in *ok.
+inline bool BoolArg(const Napi::CallbackInfo& info, size_t i, bool* ok) {
   bool v = false;
-  napi_get_value_bool(info.Env(), info[i], &v);
+  *ok = napi_get_value_bool(info.Env(), info[i], &v) == napi_ok;
+  if (!*ok) napi_throw_type_error(info.Env(), "ERR_INVALID_ARG_TYPE", "expected a boolean argument");
   return v;
 }
 

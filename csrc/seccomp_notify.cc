@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "args.h"
 #include "errors.h"
 #include "poll.h"
 
@@ -58,15 +59,8 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
   // new SeccompListener(fd, onNotification(buffer | null, errno)): takes the fd.
   SeccompListener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SeccompListener>(info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsFunction()) {
-      ThrowType(env, "ERR_INVALID_ARG_TYPE", "SeccompListener(fd, onNotification)");
-      return;
-    }
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    if (fd < 0) {
-      ThrowType(env, "ERR_INVALID_ARG_VALUE", "SeccompListener: fd must be >= 0");
-      return;
-    }
+    int fd;
+    if (!ArgFd(info, 0, &fd) || !ArgFunction(info, 1)) return;
     // From spawn's recorded fds to this object (PolledFd::Start closes it if it fails).
     GetAddon(env)->handleFds.erase(fd);
     if (int r = poll_.Start(env, Fd(fd), UV_READABLE | UV_DISCONNECT, OnReadable, OnTeardown, this)) {
@@ -131,17 +125,20 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
   Napi::Value Respond(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint64_t id, val;
-    if (!BigArg(info, 0, &id) || !BigArg(info, 1, &val) || !info[2].IsNumber() || !info[3].IsNumber()) {
+    int32_t error;
+    uint32_t flags;
+    if (!BigArg(info, 0, &id) || !BigArg(info, 1, &val)) {
       ThrowType(env, "ERR_INVALID_ARG_TYPE", "respond(id: bigint, value: bigint, error: number, flags: number)");
       return env.Undefined();
     }
+    if (!ArgInt(info, 2, &error) || !ArgU32(info, 3, &flags)) return env.Undefined();
     if (!poll_.active()) return Napi::Number::New(env, EBADF);
     std::vector<char> buf(Sizes().resp, 0);
     struct seccomp_notif_resp r = {};
     r.id = id;
     r.val = (int64_t)val;
-    r.error = info[2].As<Napi::Number>().Int32Value();
-    r.flags = info[3].As<Napi::Number>().Uint32Value();
+    r.error = error;
+    r.flags = flags;
     memcpy(buf.data(), &r, sizeof r);
     int rc = ioctl(poll_.fd(), SECCOMP_IOCTL_NOTIF_SEND, buf.data());
     return Napi::Number::New(env, rc < 0 ? errno : 0);
@@ -164,17 +161,21 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
   Napi::Value AddFd(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint64_t id;
-    if (!BigArg(info, 0, &id) || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsNumber()) {
+    int srcfd, newfd;
+    uint32_t flags, newfdFlags;
+    if (!BigArg(info, 0, &id)) {
       ThrowType(env, "ERR_INVALID_ARG_TYPE", "addFd(id: bigint, srcfd, newfd, flags, newfdFlags)");
       return env.Undefined();
     }
+    if (!ArgFd(info, 1, &srcfd) || !ArgFd(info, 2, &newfd) || !ArgU32(info, 3, &flags) || !ArgU32(info, 4, &newfdFlags))
+      return env.Undefined();
     if (!poll_.active()) return Napi::Number::New(env, -EBADF);
     struct seccomp_notif_addfd a = {};
     a.id = id;
-    a.srcfd = info[1].As<Napi::Number>().Uint32Value();
-    a.newfd = info[2].As<Napi::Number>().Uint32Value();
-    a.flags = info[3].As<Napi::Number>().Uint32Value();
-    a.newfd_flags = info[4].As<Napi::Number>().Uint32Value();
+    a.srcfd = (uint32_t)srcfd;
+    a.newfd = (uint32_t)newfd;
+    a.flags = flags;
+    a.newfd_flags = newfdFlags;
     int rc = ioctl(poll_.fd(), SECCOMP_IOCTL_NOTIF_ADDFD, &a);
     return Napi::Number::New(env, rc < 0 ? -errno : rc);
   }
@@ -185,7 +186,8 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
-    poll_.SetRef(BoolArg(info, 0));
+    bool ok, on = BoolArg(info, 0, &ok);
+    if (ok) poll_.SetRef(on);
     return info.Env().Undefined();
   }
 

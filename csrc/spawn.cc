@@ -23,6 +23,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "plan.h"
+#include "plan_parse.h"
 #include "spawn_maps.h"
 #include "sys.h"
 
@@ -32,188 +33,6 @@ namespace nsbox {
 namespace {
 
 constexpr size_t kStackSize = 256 * 1024;
-
-struct ParsedPlan {
-  uint64_t cloneFlags = 0;
-  int cgroupFd = -1;
-  std::vector<Step> steps;
-  std::vector<char*> ptrs;  // argv/envp arrays, NULL-terminated, pointing into the strings
-  std::vector<std::pair<size_t, size_t>> ptrFix;  // (step index, argv offset / envp offset)
-};
-
-// Returns an error message, or nullptr when the plan is well formed.
-const char* Parse(const int32_t* w, size_t nw, const char* strs, size_t nstrs, ParsedPlan& p) {
-  if (nw < (size_t)kHeaderWords || w[0] != kPlanVersion) return "bad plan header";
-  p.cloneFlags = (uint64_t)(uint32_t)w[1] | ((uint64_t)(uint32_t)w[2] << 32);
-  p.cgroupFd = w[3];
-  int32_t nsteps = w[4];
-  if (nsteps < 0 || nsteps > 4096) return "bad step count";
-  auto str = [&](int32_t off) -> const char* {
-    if (off < 0 || (size_t)off >= nstrs) return nullptr;
-    if (!memchr(strs + off, 0, nstrs - off)) return nullptr;
-    return strs + off;
-  };
-  size_t i = kHeaderWords;
-  std::vector<std::pair<size_t, std::pair<size_t, size_t>>> execPtrs;
-  for (int32_t k = 0; k < nsteps; k++) {
-    if (i + 2 > nw) return "truncated step";
-    int32_t op = w[i], nargs = w[i + 1];
-    if (nargs < 0 || i + 2 + (size_t)nargs > nw) return "bad step length";
-    const int32_t* a = w + i + 2;
-    Step s = {};
-    s.op = op;
-    switch (op) {
-      case OP_SETNS:
-      case OP_SETPGID:
-        if (nargs != 2 && op == OP_SETNS) return "setns takes 2 args";
-        if (nargs < 1) return "missing arg";
-        s.a = a[0];
-        s.b = nargs > 1 ? a[1] : 0;
-        break;
-      case OP_UNSHARE:
-      case OP_FORK:
-      case OP_SETGID:
-      case OP_SETUID:
-      case OP_PDEATHSIG:
-        if (nargs != 1) return "step takes 1 arg";
-        s.a = a[0];
-        break;
-      case OP_USERNS_SYNC:
-      case OP_SETSID:
-        if (nargs != 0) return "step takes no args";
-        break;
-      case OP_SETHOSTNAME:
-      case OP_SETDOMAINNAME:
-        if (nargs != 1 || !(s.str = str(a[0]))) return "bad string arg";
-        break;
-      case OP_CHDIR:
-        if (nargs != 2 || !(s.str = str(a[0])) || (a[1] != 0 && a[1] != 1)) return "bad chdir";
-        s.b = a[1];
-        break;
-      case OP_LOCK:
-        if (nargs != 2 || !(s.str = str(a[0])) || !(s.str2 = str(a[1]))) return "bad lock";
-        break;
-      case OP_DUMPABLE:
-        if (nargs != 1 || (a[0] != 0 && a[0] != 1)) return "bad dumpable";
-        s.a = a[0];
-        break;
-      case OP_KEYRING:
-      case OP_NO_TIOCSTI:
-        if (nargs != 0) return "step takes no args";
-        break;
-      case OP_SETGROUPS:
-        if (nargs < 1 || a[0] != nargs - 1) return "bad group list";
-        s.list = a + 1;
-        s.nlist = a[0];
-        break;
-      case OP_FDS:
-        if (nargs < 1 || a[0] * 2 != nargs - 1 || a[0] > 256) return "bad fd list";
-        for (int32_t j = 0; j < a[0]; j++)
-          if (a[1 + 2 * j] < 0 || a[2 + 2 * j] < 0) return "bad fd";
-        s.list = a + 1;
-        s.nlist = a[0] * 2;
-        break;
-      case OP_EXEC: {
-        // file, search, argc, argv..., envc, env...
-        if (nargs < 4 || !(s.str = str(a[0]))) return "bad exec";
-        s.a = a[1];
-        int32_t argc = a[2];
-        if (argc < 0 || 3 + argc + 1 > nargs) return "bad argc";
-        int32_t envc = a[3 + argc];
-        if (envc < 0 || 4 + argc + envc != nargs) return "bad envc";
-        size_t argvAt = p.ptrs.size();
-        for (int32_t j = 0; j < argc; j++) {
-          const char* v = str(a[3 + j]);
-          if (!v) return "bad argv string";
-          p.ptrs.push_back(const_cast<char*>(v));
-        }
-        p.ptrs.push_back(nullptr);
-        size_t envAt = p.ptrs.size();
-        for (int32_t j = 0; j < envc; j++) {
-          const char* v = str(a[4 + argc + j]);
-          if (!v) return "bad env string";
-          p.ptrs.push_back(const_cast<char*>(v));
-        }
-        p.ptrs.push_back(nullptr);
-        execPtrs.push_back({p.steps.size(), {argvAt, envAt}});
-        break;
-      }
-      case OP_FS_BASE:
-        if (nargs != 1 || !(s.str = str(a[0]))) return "bad fs base";
-        break;
-      case OP_MOUNT:
-        // src|-1, dst, fstype|-1, flags, data|-1, mode
-        if (nargs != 6 || !(s.str2 = str(a[1]))) return "bad mount";
-        if ((a[0] >= 0 && !(s.str = str(a[0]))) || (a[2] >= 0 && !(s.str3 = str(a[2]))) ||
-            (a[4] >= 0 && !(s.str4 = str(a[4]))))
-          return "bad mount string";
-        s.a = a[3];
-        s.b = a[5];
-        break;
-      case OP_MKNOD:
-        if (nargs != 4 || !(s.str2 = str(a[0]))) return "bad mknod";
-        s.a = a[1];
-        s.c = a[2];
-        s.d = a[3];
-        break;
-      case OP_SYMLINK:
-        if (nargs != 2 || !(s.str = str(a[0])) || !(s.str2 = str(a[1]))) return "bad symlink";
-        break;
-      case OP_WRITE_FILE:
-        if (nargs != 3 || !(s.str = str(a[0])) || !(s.str2 = str(a[1]))) return "bad file";
-        s.a = a[2];
-        break;
-      case OP_SETATTR:
-        if (nargs != 4 || !(s.str2 = str(a[0]))) return "bad setattr";
-        s.a = a[1];
-        s.c = a[2];
-        s.b = a[3];
-        break;
-      case OP_PIVOT:
-        if (nargs != 1 || (a[0] != 0 && a[0] != 1)) return "bad pivot";
-        s.a = a[0];
-        break;
-      case OP_PROPAGATION:
-        if (nargs != 1) return "propagation takes 1 arg";
-        s.a = a[0];
-        break;
-      case OP_MKDIR:
-        if ((nargs != 2 && nargs != 4) || !(s.str2 = str(a[0]))) return "bad mkdir";
-        s.b = a[1];
-        s.c = nargs == 4 ? a[2] : -1;
-        s.d = nargs == 4 ? a[3] : -1;
-        break;
-      case OP_LANDLOCK: {
-        // 9 header words, then 4 per path rule and 3 per port rule (plan.h).
-        if (nargs < 9 || a[7] < 0 || a[8] < 0 || a[7] > 4096 || a[8] > 4096 ||
-            nargs != 9 + 4 * a[7] + 3 * a[8])
-          return "bad landlock";
-        for (int32_t j = 0; j < a[7]; j++)
-          if (!str(a[9 + 4 * j]) || (a[10 + 4 * j] != 0 && a[10 + 4 * j] != 1)) return "bad landlock rule";
-        for (int32_t j = 0; j < a[8]; j++)
-          if (a[9 + 4 * a[7] + 3 * j] < 0 || a[9 + 4 * a[7] + 3 * j] > 65535) return "bad landlock port";
-        s.list = a;
-        s.nlist = nargs;
-        s.strs = strs;
-        break;
-      }
-      default: {
-        bool handled = false;
-        auto strOf = [](void* e, int32_t off) -> const char* { return (*static_cast<decltype(str)*>(e))(off); };
-        if (const char* bad = ParseSecurityStep(op, a, nargs, strOf, &str, s, &handled)) return bad;
-        if (!handled) return "unknown op";
-      }
-    }
-    p.steps.push_back(s);
-    i += 2 + nargs;
-  }
-  if (i != nw) return "trailing words";
-  for (auto& e : execPtrs) {  // ptrs is final now: resolve the array pointers
-    p.steps[e.first].argv = p.ptrs.data() + e.second.first;
-    p.steps[e.first].envp = p.ptrs.data() + e.second.second;
-  }
-  return nullptr;
-}
 
 void* Stack(Addon* addon) {
   if (!addon->stack) {
@@ -270,25 +89,182 @@ int WaitReap(int pidfd) {
   return 0;
 }
 
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
+// SIGKILL and reap a process known only by its pid, if it is our own unreaped child (a
+// grandchild made with CLONE_PARENT): while it is unreaped its pid cannot name another.
+void KillOwnChild(pid_t pid) {
+  siginfo_t info;
+  if (pid <= 0 || waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0) return;
+  Fd fd(sys::pidfd_open(pid, 0));
+  if (!fd.valid()) return;
+  sys::pidfd_send_signal(fd.get(), SIGKILL);
+  WaitReap(fd.get());
+}
+
+// One spawn's side of the status protocol (plan.h), between clone3 and the child's exec.
+struct Session {
+  int sock;
+  long pid;     // the direct child
+  int nsteps;
+  const MapsSpec& maps;
+  const ParentSpec& parent;
+  Fd grandPidfd;
+  long grandPid = 0;   // the grandchild made by OP_FORK, once it is reported
+  Msg failure = {};
+  bool failed = false;
+  MapsError mapsErr;
+  Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  // Messages from a sender that is neither the child nor its reported grandchild: the
+  // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
+  // along) wait for that, then are handled in order.
+  Msg early[4];
+  pid_t earlyFrom[4];
+  Fd earlyFd[4];
+  int nearly = 0;
+  // A protocol error: the parent cannot go on talking to the child (errno, syscall, step).
+  int protoErr = 0;
+  const char* protoSyscall = nullptr;
+  int protoStep = -2;  // -2: the protocol itself, no step of the plan
+
+  bool Protocol(int err, const char* syscall, int step = -2) {
+    protoErr = err, protoSyscall = syscall, protoStep = step;
+    return false;
+  }
+  void Fail(const Msg& m) {
+    if (!failed) failed = true, failure = m;
+  }
+  bool Handle(const Msg& m, pid_t from, Fd& passed);
+  void Receive();
+  void KillAll(int childPidfd);
+};
+
+// One message from the child or grandchild; false on a protocol error.
+bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
+  bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT || m.kind == MSG_LISTENER;
+  if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
+  switch (m.kind) {
+    case MSG_ERROR:
+      Fail(m);
+      return true;
+    case MSG_MAPS: {
+      std::vector<Fd> trees;
+      int32_t answer = EINVAL;
+      if (maps.present) {
+        mapsErr = WriteMaps(maps, (pid_t)pid);
+        answer = mapsErr.err;
+        if (!answer) answer = (mapsErr = IdmapTrees(maps, (pid_t)pid, trees)).err;
+      }
+      if (answer) Fail({MSG_ERROR, m.step, answer, 0});
+      // Unanswered, the child would wait for ever: it is killed instead.
+      if (int err = SendAnswer(sock, answer, trees)) return Protocol(err, "sendmsg", m.step);
+      return true;
+    }
+    case MSG_PARENT: {
+      MapsError e = ApplyParentSide(parent, (pid_t)from);
+      if (e.err && !failed) mapsErr = e;
+      if (e.err) Fail({MSG_ERROR, m.step, e.err, 0});
+      int32_t answer = e.err;
+      ssize_t n;
+      while ((n = send(sock, &answer, sizeof answer, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+      }
+      if (n != (ssize_t)sizeof answer) return Protocol(n < 0 ? errno : EIO, "sendmsg", m.step);
+      return true;
+    }
+    case MSG_LISTENER:
+      if (!passed.valid() || listener.valid()) return Protocol(EPROTO, "recvmsg");
+      listener = std::move(passed);
+      return true;
+    case MSG_PID: {
+      if (from != pid || grandPid > 0 || m.value <= 0) return Protocol(EPROTO, "recvmsg");
+      grandPid = m.value;
+      int fd = sys::pidfd_open((pid_t)grandPid, 0);
+      if (fd < 0) Fail({MSG_ERROR, m.step, -fd, 0});
+      grandPidfd.reset(fd < 0 ? -1 : fd);
+      // What the grandchild said before we knew its pid (it may wait for an answer).
+      int n = nearly;
+      nearly = 0;
+      for (int k = 0; k < n; k++) {
+        Fd passedEarly = std::move(earlyFd[k]);
+        if (earlyFrom[k] != grandPid) return KillOwnChild(earlyFrom[k]), Protocol(EPROTO, "recvmsg");
+        if (!Handle(early[k], earlyFrom[k], passedEarly)) return false;
+      }
+      return true;
+    }
+    default:
+      return Protocol(EPROTO, "recvmsg");
+  }
+}
+
+// Reads status messages until the child's end closes (exec'd, CLOEXEC, or exited) or the
+// protocol breaks (protoErr set).
+void Session::Receive() {
+  for (;;) {
+    Msg m;
+    pid_t from = 0;
+    int rawFd = -1;
+    ssize_t n = RecvMsg(sock, &m, &from, &rawFd);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return (void)Protocol(errno, "recvmsg");
+    if (n == 0) return;
+    Fd passed(rawFd);
+    if (n != sizeof m) return (void)Protocol(EPROTO, "recvmsg");
+    if (from != pid && (grandPid <= 0 || from != grandPid)) {
+      if (grandPid > 0 || nearly == 4) return (void)Protocol(EPROTO, "recvmsg");
+      early[nearly] = m, earlyFrom[nearly] = from, earlyFd[nearly++] = std::move(passed);
+      continue;
+    }
+    if (!Handle(m, from, passed)) return;
+  }
+}
+
+// After a protocol error: SIGKILL and reap the child and every grandchild we know of before
+// anything it may still use (with CLONE_VM: our stack, the plan, the context) is freed.
+void Session::KillAll(int childPidfd) {
+  sys::pidfd_send_signal(childPidfd, SIGKILL);
+  WaitReap(childPidfd);
+  if (grandPidfd.valid()) {
+    sys::pidfd_send_signal(grandPidfd.get(), SIGKILL);
+    WaitReap(grandPidfd.get());
+  } else {
+    KillOwnChild((pid_t)grandPid);
+  }
+  for (int k = 0; k < nearly; k++) KillOwnChild(earlyFrom[k]);
+}
+
+Napi::Object CloneFailure(Napi::Env env, long err) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ok", false);
+  result.Set("step", -1);  // the clone itself
+  result.Set("errno", (double)err);
+  result.Set("pid", 0);
+  result.Set("syscall", "clone3");
+  return result;
+}
+
+// Checks spawn's arguments and reads them into plain C++ values, before anything is made.
+bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& maps, ParentSpec& parent) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      !info[1].IsBuffer() || !(info[2].IsObject() || info[2].IsNull())) {
-    ThrowType(env, "ERR_INVALID_ARG_TYPE", "spawn(Int32Array, Buffer, object|null)");
-    return env.Undefined();
+      !info[1].IsBuffer()) {
+    ThrowType(env, "ERR_INVALID_ARG_TYPE", "spawn(Int32Array, Buffer, object|null, object|undefined)");
+    return false;
   }
   Napi::Int32Array ops = info[0].As<Napi::Int32Array>();
   Napi::Buffer<char> strings = info[1].As<Napi::Buffer<char>>();
-  ParsedPlan plan;
-  if (const char* bad = Parse(ops.Data(), ops.ElementLength(), strings.Data(), strings.Length(), plan)) {
+  if (const char* bad = ParsePlan(ops.Data(), ops.ElementLength(), strings.Data(), strings.Length(), plan)) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", bad);
-    return env.Undefined();
+    return false;
   }
-  // Everything spawn needs from JS is read now, before a child exists (spawn_maps.h).
+  // Everything spawn needs from JS is read now, before a child exists, with raw napi calls
+  // whose statuses are checked (spawn_maps.h): a worker may be terminated at any moment.
+  return ReadMaps(env, info[2], &maps) && ReadParentSide(env, info[3], &parent);
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ParsedPlan plan;
   MapsSpec maps;
-  ParentSpec parentSide;
-  if (!ReadMaps(env, info[2], &maps) || !ReadParentSide(env, info[3], &parentSide))
-    return env.Undefined();
+  ParentSpec parent;
+  if (!ReadSpawnArgs(info, plan, maps, parent)) return env.Undefined();
   Addon* addon = GetAddon(env);
   void* stack = Stack(addon);
   if (!stack) {
@@ -318,6 +294,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // the flag belongs to the mm, and Node's must stay as it is.
   bool ownMm = false;
   for (auto& s : plan.steps) ownMm = ownMm || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
+  // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
   ctx.redump = !ownMm && prctl(PR_GET_DUMPABLE) == 1;
   if (plan.cgroupFd >= 0) {
@@ -336,114 +313,47 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   long pid = nsbox_clone3(&ca, sizeof ca, ChildMain, &ctx);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) {
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("ok", false);
-    result.Set("step", -1);  // the clone itself
-    result.Set("errno", (double)-pid);
-    result.Set("pid", 0);
-    result.Set("syscall", "clone3");
-    return result;
-  }
+  if (pid < 0) return CloneFailure(env, -pid);
   childSock.reset();
   Fd childPidfd(pidfd);
 
-  Fd grandPidfd;
-  long grandPid = 0;
-  Msg failure = {};
-  MapsError mapsErr;
-  Fd listener;  // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
-  bool failed = false;
-  // Messages from a sender that is neither the child nor its reported grandchild: the
-  // grandchild's may overtake the MSG_PID that names it, so a few wait for that.
-  Msg early[4];
-  pid_t earlyFrom[4];
-  int nearly = 0;
-  for (;;) {
-    Msg m;
-    pid_t from = 0;
-    int rawFd = -1;
-    ssize_t n = RecvMsg(sock.get(), &m, &from, &rawFd);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: exec'd (CLOEXEC) or exited
-    Fd passed(rawFd);
-    if (n != sizeof m) continue;
-    if (from != pid && (grandPid <= 0 || from != grandPid)) {
-      if (grandPid <= 0 && nearly < 4) early[nearly++] = m, earlyFrom[nearly - 1] = from;
-      continue;
-    }
-    if (m.kind == MSG_PID && from == pid && grandPid <= 0) {
-      // Replay what the grandchild said before we knew its pid.
-      for (int k = 0; k < nearly; k++)
-        if (earlyFrom[k] == m.value && early[k].kind == MSG_ERROR && !failed) failed = true, failure = early[k];
-      nearly = 0;
-    }
-    if (m.kind == MSG_ERROR && !failed) {
-      failed = true;
-      failure = m;
-    } else if (m.kind == MSG_MAPS) {
-      int32_t answer = EINVAL;
-      std::vector<Fd> trees;
-      if (maps.present) {
-        mapsErr = WriteMaps(maps, (pid_t)pid);
-        answer = mapsErr.err;
-        if (!answer) {
-          mapsErr = IdmapTrees(maps, (pid_t)pid, trees);
-          answer = mapsErr.err;
-        }
-      }
-      if (answer && !failed) {
-        failed = true;
-        failure = {MSG_ERROR, m.step, answer, 0};
-      }
-      SendAnswer(sock.get(), answer, trees);
-    } else if (m.kind == MSG_PARENT) {
-      MapsError e = ApplyParentSide(parentSide, (pid_t)from);
-      if (e.err && !failed) {
-        failed = true;
-        failure = {MSG_ERROR, m.step, e.err, 0};
-        mapsErr = e;
-      }
-      int32_t answer = e.err;
-      send(sock.get(), &answer, sizeof answer, MSG_NOSIGNAL);
-    } else if (m.kind == MSG_LISTENER) {
-      if (passed.valid() && !listener.valid()) listener = std::move(passed);
-    } else if (m.kind == MSG_PID) {
-      grandPid = m.value;
-      int fd = sys::pidfd_open((pid_t)grandPid, 0);
-      if (fd < 0 && !failed) {
-        failed = true;
-        failure = {MSG_ERROR, m.step, -fd, 0};
-      }
-      grandPidfd.reset(fd < 0 ? -1 : fd);
-    }
+  Session ss = {sock.get(), pid, (int)plan.steps.size(), maps, parent};
+  ss.Receive();
+  if (ss.protoErr) {
+    ss.KillAll(childPidfd.get());
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("ok", false);
+    result.Set("step", ss.protoStep);
+    result.Set("errno", ss.protoErr);
+    result.Set("pid", (double)pid);
+    result.Set("syscall", ss.protoSyscall);
+    return result;
   }
   sock.reset();
 
   Fd* live = &childPidfd;
   long livePid = pid;
-  if (grandPid > 0) {
+  if (ss.grandPid > 0) {
     WaitReap(childPidfd.get());  // the intermediate exits right after reporting
-    live = &grandPidfd;
-    livePid = grandPid;
+    live = &ss.grandPidfd;
+    livePid = ss.grandPid;
   }
   Napi::Object result = Napi::Object::New(env);
-  if (failed) {
+  if (ss.failed) {
     if (live->valid()) {
       sys::pidfd_send_signal(live->get(), SIGKILL);
       WaitReap(live->get());
-    } else if (grandPid > 0) {
-      kill((pid_t)grandPid, SIGKILL);
-      waitpid((pid_t)grandPid, nullptr, __WALL);
+    } else {
+      KillOwnChild((pid_t)ss.grandPid);
     }
     result.Set("ok", false);
-    result.Set("step", failure.step);
-    result.Set("errno", failure.err);
-    result.Set("sysid", failure.value);
+    result.Set("step", ss.failure.step);
+    result.Set("errno", ss.failure.err);
+    result.Set("sysid", ss.failure.value);
     result.Set("pid", (double)livePid);
-    if (!mapsErr.syscall.empty()) {
-      result.Set("syscall", mapsErr.syscall);
-      result.Set("path", mapsErr.path);
+    if (!ss.mapsErr.syscall.empty()) {
+      result.Set("syscall", ss.mapsErr.syscall);
+      result.Set("path", ss.mapsErr.path);
     }
     return result;
   }
@@ -455,7 +365,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   int pidfdOut = live->release();
   HoldChild(addon, pidfdOut);
   result.Set("pidfd", pidfdOut);
-  if (listener.valid()) result.Set("listener", HandFd(env, listener.release()));
+  if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
   return result;
 }
 

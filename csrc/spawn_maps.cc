@@ -104,18 +104,27 @@ bool StringsField(napi_env env, napi_value obj, const char* key, std::vector<std
   return true;
 }
 
-bool IsObject(napi_env env, napi_value v) {
-  napi_valuetype t = napi_undefined;
-  return v != nullptr && napi_typeof(env, v, &t) == napi_ok && t == napi_object;
-}
 
 }  // namespace
 
+// The JS type of v (napi_undefined when it cannot be read: the environment is ending).
+static napi_valuetype TypeOf(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  if (v == nullptr || napi_typeof(env, v, &t) != napi_ok) return napi_undefined;
+  return t;
+}
+
 bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
-  if (!IsObject(env, v)) return true;  // null: no user namespace
+  napi_valuetype t = TypeOf(env, v);
+  if (t == napi_null) return true;  // no user namespace
+  if (t != napi_object) return Fail(env, napi_object_expected, "maps must be an object or null");
   out->present = true;
   std::string mode;
-  napi_value deny;
+  napi_value deny, probe;
+  for (const char* key : {"mode", "uidMap", "gidMap", "denySetgroups"}) {
+    if (!Field(env, v, key, &probe)) return false;
+    if (probe == nullptr) return Fail(env, napi_invalid_arg, "maps needs mode, uidMap, gidMap and denySetgroups");
+  }
   if (!StringField(env, v, "mode", &mode) || !StringField(env, v, "uidMap", &out->uidMap) ||
       !StringField(env, v, "gidMap", &out->gidMap) ||
       !StringsField(env, v, "uidHelper", &out->uidHelper) ||
@@ -128,29 +137,58 @@ bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
     napi_status s = napi_get_value_bool(env, deny, &out->denySetgroups);
     if (s != napi_ok) return Fail(env, s, "denySetgroups");
   }
+  // What the answers rely on, checked before the clone (issue 10, defect 2).
+  auto bad = [&](const char* what) {
+    ThrowType(Napi::Env(env), "ERR_INVALID_ARG_VALUE", what);
+    return false;
+  };
+  auto nul = [](const std::string& t) { return t.find('\0') != std::string::npos; };
+  if (mode != "direct" && mode != "helper") return bad("maps.mode must be 'direct' or 'helper'");
+  if (out->helper && (out->uidHelper.empty() || out->gidHelper.empty()))
+    return bad("maps.uidHelper and maps.gidHelper must be non-empty arrays of strings");
+  if (out->idmapSources.size() > (size_t)kMaxTrees) return bad("maps.idmapSources must hold at most 8 paths");
+  for (const auto* list : {&out->uidHelper, &out->gidHelper, &out->idmapSources})
+    for (const std::string& t : *list)
+      if (nul(t)) return bad("maps: a string contains a NUL byte");
   return true;
 }
 
 bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
-  if (!IsObject(env, v)) return true;
+  napi_valuetype t = TypeOf(env, v);
+  if (t == napi_undefined) return true;  // nothing for the parent to apply
+  if (t != napi_object) return Fail(env, napi_object_expected, "parent must be an object or undefined");
   out->present = true;
   napi_value lims, oom;
   if (!Field(env, v, "rlimits", &lims) || !Field(env, v, "oomScoreAdj", &oom)) return false;
-  bool isTyped = false;
-  if (lims != nullptr && napi_is_typedarray(env, lims, &isTyped) == napi_ok && isTyped) {
-    napi_typedarray_type type;
+  if (lims != nullptr) {
+    bool isTyped = false;
+    napi_typedarray_type type = napi_int8_array;
     size_t n = 0;
     void* data = nullptr;
-    napi_status s = napi_get_typedarray_info(env, lims, &type, &n, &data, nullptr, nullptr);
+    napi_status s = napi_is_typedarray(env, lims, &isTyped);
+    if (s == napi_ok && isTyped) s = napi_get_typedarray_info(env, lims, &type, &n, &data, nullptr, nullptr);
     if (s != napi_ok) return Fail(env, s, "rlimits");
+    if (!isTyped || type != napi_biguint64_array) return Fail(env, napi_invalid_arg, "parent.rlimits must be a BigUint64Array");
     const uint64_t* t = static_cast<const uint64_t*>(data);
-    if (type == napi_biguint64_array) out->rlimits.assign(t, t + n);
+    out->rlimits.assign(t, t + n);
   }
   if (oom != nullptr) {
-    napi_status s = napi_get_value_int32(env, oom, &out->oomScoreAdj);
+    double d = 0.5;
+    napi_status s = napi_get_value_double(env, oom, &d);
     if (s != napi_ok && s != napi_number_expected) return Fail(env, s, "oomScoreAdj");
-    out->hasOomScoreAdj = s == napi_ok;
+    if (s != napi_ok || d != (double)(int32_t)d) return Fail(env, napi_invalid_arg, "parent.oomScoreAdj must be an integer");
+    out->oomScoreAdj = (int32_t)d;
+    out->hasOomScoreAdj = true;
   }
+  auto bad = [&](const char* what) {
+    ThrowType(Napi::Env(env), "ERR_INVALID_ARG_VALUE", what);
+    return false;
+  };
+  if (out->rlimits.size() % 3 != 0) return bad("parent.rlimits must hold (resource, soft, hard) triples");
+  for (size_t i = 0; i < out->rlimits.size(); i += 3)
+    if (out->rlimits[i] >= RLIM_NLIMITS || out->rlimits[i + 1] > out->rlimits[i + 2]) return bad("parent.rlimits: a bad resource or soft above hard");
+  if (out->hasOomScoreAdj && (out->oomScoreAdj < -1000 || out->oomScoreAdj > 1000))
+    return bad("parent.oomScoreAdj must be an integer in -1000..1000");
   return true;
 }
 
@@ -212,7 +250,7 @@ MapsError IdmapTrees(const MapsSpec& maps, pid_t pid, std::vector<Fd>& out) {
 }
 
 // The answer to MSG_MAPS: the errno, with the idmapped trees as SCM_RIGHTS.
-void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
+int SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
   struct iovec iov = {&answer, sizeof answer};
   struct msghdr mh = {};
   mh.msg_iov = &iov;
@@ -221,6 +259,7 @@ void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
     char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
     struct cmsghdr align;
   } cbuf;
+  if (trees.size() > (size_t)kMaxTrees) return EINVAL;  // ReadMaps allows no more sources
   if (!answer && !trees.empty()) {
     mh.msg_control = cbuf.buf;
     mh.msg_controllen = CMSG_SPACE(sizeof(int) * trees.size());
@@ -231,7 +270,11 @@ void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees) {
     int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
     for (size_t k = 0; k < trees.size(); k++) fds[k] = trees[k].get();
   }
-  while (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  for (;;) {
+    ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    if (n == (ssize_t)sizeof answer) return 0;
+    if (n >= 0) return EIO;
+    if (errno != EINTR) return errno;
   }
 }
 

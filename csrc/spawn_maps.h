@@ -51,7 +51,8 @@ MapsError IdmapTrees(const MapsSpec& maps, pid_t pid, std::vector<Fd>& out);
 // The answer to MSG_PARENT: rlimits with prlimit(2), then /proc/PID/oom_score_adj.
 MapsError ApplyParentSide(const ParentSpec& parent, pid_t pid);
 
-// The answer to MSG_MAPS: the errno, with the idmapped trees as SCM_RIGHTS.
-void SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees);
+// The answer to MSG_MAPS: the errno, with the idmapped trees as SCM_RIGHTS. Returns 0 or
+// the errno of sendmsg(2).
+int SendAnswer(int sock, int32_t answer, const std::vector<Fd>& trees);
 
 }  // namespace nsbox

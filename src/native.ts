@@ -153,7 +153,10 @@ export interface SpawnParentSide {
   readonly oomScoreAdj?: number;
 }
 
-/** Result of a native spawn: either a started child or the failing step. @internal */
+/**
+ * Result of a native spawn: either a started child or the failing step (-1: clone3; -2: the
+ * status protocol broke, the child was killed and reaped; `syscall` says which call). @internal
+ */
 export type NativeSpawnResult =
   | { ok: true; pid: number; pidfd: number; listener?: number }
   | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string };

@@ -174,7 +174,8 @@ export function addLockSteps(plan: PlanBuilder, c: Checked, rootFlow: boolean, l
 
 /** The SysError a failed native spawn stands for: the step's name, syscall and path. */
 export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: SerializedPlan, c: Checked): SysError {
-  const info = r.step === -1 ? { step: 'clone', syscall: 'clone3', path: undefined, paths: undefined } : p.steps[r.step]!;
+  // step -1: clone3 itself; -2: the status protocol broke (the child was killed and reaped).
+  const info = r.step < 0 ? { step: r.step === -1 ? 'clone' : 'spawn', syscall: 'clone3', path: undefined, paths: undefined } : p.steps[r.step]!;
   const sysName = r.sysid ? K.SYSID[r.sysid & ((1 << K.SYS_ITEM_SHIFT) - 1)] : undefined;
   const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
   const item = r.sysid ? (r.sysid >>> K.SYS_ITEM_SHIFT) - 1 : -1;
