@@ -55,6 +55,7 @@ inline Napi::Value HandFd(Napi::Env env, int fd) {
 void HoldChild(Addon* addon, int pidfd);
 
 void InitConstants(Napi::Env env, Napi::Object exports);
+void AddMountConstants(Napi::Env env, Napi::Object constants);  // mount.cc
 void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitNs(Napi::Env env, Napi::Object exports);
 void InitSpawn(Napi::Env env, Napi::Object exports);

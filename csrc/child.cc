@@ -22,10 +22,8 @@
 #include "plan.h"
 #include "rawsys.h"
 #include "sys.h"
+#include "nr.h"
 
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
 
 namespace nsbox {
 

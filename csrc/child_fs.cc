@@ -19,19 +19,11 @@
 #include "child_fs.h"
 #include "plan.h"
 #include "rawsys.h"
+#include "nr.h"
 
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
-#ifndef __NR_move_mount
-#define __NR_move_mount 429
-#endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
-#endif
-#ifndef __NR_mount_setattr
-#define __NR_mount_setattr 442
 #endif
 
 namespace nsbox {

@@ -20,10 +20,8 @@
 #include "landlock.h"
 #include "plan.h"
 #include "rawsys.h"
+#include "nr.h"
 
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
 
 namespace nsbox {
 namespace {

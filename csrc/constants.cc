@@ -26,21 +26,6 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SET(CLONE_NEWNET);
   SET(CLONE_NEWCGROUP);
   SET(CLONE_NEWTIME);
-  SET(MS_BIND);
-  SET(MS_REC);
-  SET(MS_SHARED);
-  SET(MS_PRIVATE);
-  SET(MS_SLAVE);
-  SET(MS_UNBINDABLE);
-  SET(MS_RDONLY);
-  SET(MS_NOSUID);
-  SET(MS_NODEV);
-  SET(MS_NOEXEC);
-  SET(MS_REMOUNT);
-  SET(MNT_DETACH);
-  SET(MNT_FORCE);
-  SET(MNT_EXPIRE);
-  SET(UMOUNT_NOFOLLOW);
   c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
   // The syscall each SysId of a failing step names (plan.h), by number.
   Napi::Object sysid = Napi::Object::New(env);
@@ -130,14 +115,6 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);
-  SET(MS_NOATIME);
-  SET(MS_RELATIME);
-  SET(MS_STRICTATIME);
-  SET(MS_NODIRATIME);
-  SET(MOUNT_ATTR_RDONLY);
-  SET(MOUNT_ATTR_NOSUID);
-  SET(MOUNT_ATTR_NODEV);
-  SET(MOUNT_ATTR_NOEXEC);
   // Capabilities (capabilities(7)) by name, from the headers nsbox was built with; the
   // running kernel may know more (read /proc/sys/kernel/cap_last_cap).
   Napi::Object cap = Napi::Object::New(env);
@@ -248,6 +225,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #undef LL
   ll.Freeze();
   c.Set("LANDLOCK", ll);
+  AddMountConstants(env, c);
   c.Freeze();
   exports.Set("constants", c);
 }

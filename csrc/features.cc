@@ -20,10 +20,8 @@
 #include "fd.h"
 #include "landlock.h"
 #include "sys.h"
+#include "nr.h"
 
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
 #ifndef FSOPEN_CLOEXEC
 #define FSOPEN_CLOEXEC 0x00000001
 #endif

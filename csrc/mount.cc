@@ -27,29 +27,10 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "thread.h"
 #include "fd.h"
+#include "nr.h"
 
-#ifndef __NR_move_mount
-#define __NR_move_mount 429
-#endif
-#ifndef __NR_fsopen
-#define __NR_fsopen 430
-#endif
-#ifndef __NR_fsconfig
-#define __NR_fsconfig 431
-#endif
-#ifndef __NR_fsmount
-#define __NR_fsmount 432
-#endif
-#ifndef __NR_open_tree
-#define __NR_open_tree 428
-#endif
-#ifndef __NR_mount_setattr
-#define __NR_mount_setattr 442
-#endif
-#ifndef __NR_openat2
-#define __NR_openat2 437
-#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
@@ -116,8 +97,7 @@ void* InNsThread(void* arg) {
 
 // Runs f() here (nsfd < 0) or on a fresh thread inside the mount namespace nsfd, which exits
 // afterwards and takes the namespace change with it. Returns false with a JS exception
-// pending when the thread could not be made or could not enter. pthread rather than
-// std::thread: node-gyp builds with -fno-exceptions (see ns.cc nsCreate).
+// pending when the thread could not be made or could not enter.
 template <class F>
 bool InMountNs(Napi::Env env, int nsfd, F& f) {
   if (nsfd < 0) {
@@ -128,17 +108,11 @@ bool InMountNs(Napi::Env env, int nsfd, F& f) {
   t.call = [](void* p) { (*static_cast<F*>(p))(); };
   t.fn = &f;
   t.nsfd = nsfd;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);  // process signals stay with Node's threads
-  pthread_t thread;
-  int err = pthread_create(&thread, nullptr, InNsThread, &t);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (err != 0) {
+  // The one dedicated-thread runner (thread.h): pinned, every signal blocked, joined.
+  if (int err = RunOnDedicatedThread(InNsThread, &t)) {
     ThrowSys(env, err, "pthread_create");
     return false;
   }
-  pthread_join(thread, nullptr);
   if (t.failed != nullptr) {
     ThrowSys(env, t.err, t.failed);
     return false;
@@ -358,8 +332,10 @@ Napi::Value ResolveIn(const Napi::CallbackInfo& info) {
 
 #define SET(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
 
-Napi::Object MountConstants(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
+}  // namespace
+
+// The mount API's constants, added to the one table of kernel constants (constants.cc).
+void AddMountConstants(Napi::Env env, Napi::Object c) {
   SET(MS_RDONLY);
   SET(MS_NOSUID);
   SET(MS_NODEV);
@@ -411,16 +387,11 @@ Napi::Object MountConstants(Napi::Env env) {
   SET(O_PATH);
   SET(O_DIRECTORY);
   SET(O_NOFOLLOW);
-  c.Freeze();
-  return c;
 }
 
 #undef SET
 
-}  // namespace
-
 void InitMount(Napi::Env env, Napi::Object exports) {
-  exports.Set("mountConstants", MountConstants(env));
   exports.Set("mountIn", Napi::Function::New(env, MountIn, "mountIn"));
   exports.Set("umountIn", Napi::Function::New(env, UmountIn, "umountIn"));
   exports.Set("fsopen", Napi::Function::New(env, Fsopen, "fsopen"));

@@ -1,5 +1,5 @@
 // Namespace handles: open/fstat/ioctl(NS_GET_*) on nsfs files, setns/unshare on the calling
-// thread, a namespace made on a dedicated thread, and raw mount(2)/umount2(2).
+// thread, and a namespace made on a dedicated thread. (mount(2) and umount2(2): mount.cc.)
 //
 // Thin native (STYLE.md): TS (src/namespaces/*.ts) validates and builds errors; this file
 // only makes the syscalls, owns fds until they are handed to JS, and reports errno through
@@ -232,40 +232,6 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
   return HandFd(env, job.fd);
 }
 
-// mount(source, target, fstype, flags, data): mount(2) with raw arguments; TS maps names to
-// flags. The error names source and target like Node's two-path errors.
-Napi::Value Mount(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string source, target, fstype, data;
-  bool hasSource, hasFstype, hasData;
-  int32_t flags;
-  if (!ArgOptString(info, 0, &source, &hasSource) || !ArgString(info, 1, &target) ||
-      !ArgOptString(info, 2, &fstype, &hasFstype) || !ArgInt(info, 3, &flags) ||
-      !ArgOptString(info, 4, &data, &hasData)) {
-    return env.Undefined();
-  }
-  if (mount(hasSource ? source.c_str() : nullptr, target.c_str(),
-            hasFstype ? fstype.c_str() : nullptr, static_cast<unsigned long>(static_cast<uint32_t>(flags)),
-            hasData ? data.c_str() : nullptr) < 0) {
-    if (hasSource) {
-      ThrowSys(env, errno, "mount", source.c_str(), target.c_str());
-    } else {
-      ThrowSys(env, errno, "mount", target.c_str());
-    }
-  }
-  return env.Undefined();
-}
-
-// umount2(target, flags): umount2(2); MNT_DETACH makes the mount unreachable now and frees it
-// once no longer busy, which is what `ip netns delete` and `umount -l` do.
-Napi::Value Umount2(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string target;
-  int32_t flags;
-  if (!ArgString(info, 0, &target) || !ArgInt(info, 1, &flags)) return env.Undefined();
-  if (umount2(target.c_str(), flags) < 0) ThrowSys(env, errno, "umount2", target.c_str());
-  return env.Undefined();
-}
 
 }  // namespace
 
@@ -280,8 +246,6 @@ void InitNs(Napi::Env env, Napi::Object exports) {
   exports.Set("setnsThread", Napi::Function::New(env, SetnsThread, "setnsThread"));
   exports.Set("unshareThread", Napi::Function::New(env, UnshareThread, "unshareThread"));
   exports.Set("nsCreate", Napi::Function::New(env, NsCreate, "nsCreate"));
-  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
-  exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
 }
 
 }  // namespace nsbox

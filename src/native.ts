@@ -225,14 +225,9 @@ export interface NativeBinding {
   unshareThread(flags: number): void;
   /** On a dedicated native thread: unshare(flag), open /proc/thread-self/ns/<name>, return the fd. */
   nsCreate(flag: number, name: string): number;
-  /** mount(2) with raw arguments. */
-  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
-  /** umount2(2). */
-  umount2(target: string, flags: number): void;
 
   // mount.cc — every `nsFd` is -1 (act on the calling thread) or a mount namespace fd (act
   // on a dedicated thread that enters it and exits). Fds returned are O_CLOEXEC.
-  readonly mountConstants: NativeMountConstants;
   /** mount(2). */
   mountIn(nsFd: number, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   /** umount2(2). */
@@ -356,4 +351,5 @@ native.setErrorFactory((errno, syscall, path, dest) => {
 export const K: NativeConstants = native.constants;
 
 /** The kernel's mount constants (csrc/mount.cc). @internal */
-export const MK: NativeMountConstants = native.mountConstants;
+/** The mount API's constants: the same table as {@link K}, typed for src/fs. @internal */
+export const MK: NativeMountConstants = native.constants as unknown as NativeMountConstants;

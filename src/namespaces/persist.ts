@@ -60,7 +60,7 @@ export function persistNamespace(ns: Namespace, path: string, options: PersistNa
     created = true;
   }
   try {
-    native.mount(`/proc/self/fd/${fd}`, path, null, K.MS_BIND, null);
+    native.mountIn(-1, `/proc/self/fd/${fd}`, path, null, K.MS_BIND, null);
   } catch (err) {
     if (created) unlinkSync(path);
     throw err;
@@ -92,7 +92,7 @@ function exists(path: string): boolean {
 export function unpersistNamespace(path: string): void {
   checkTarget(path);
   openNamespacePath(path).close();
-  native.umount2(path, K.MNT_DETACH);
+  native.umountIn(-1, path, K.MNT_DETACH);
   try {
     unlinkSync(path);
   } catch (err) {
@@ -114,17 +114,17 @@ export function prepareNetnsRunDir(): void {
   }
   const shared = K.MS_SHARED | K.MS_REC;
   try {
-    native.mount(null, NETNS_RUN_DIR, null, shared, null);
+    native.mountIn(-1, null, NETNS_RUN_DIR, null, shared, null);
     return;
   } catch (err) {
     // EINVAL: not a mount point yet (mount(2), "Changing the propagation type").
     if (!(err instanceof SysError) || err.code !== 'EINVAL') throw err;
   }
-  native.mount(NETNS_RUN_DIR, NETNS_RUN_DIR, null, K.MS_BIND | K.MS_REC, null);
+  native.mountIn(-1, NETNS_RUN_DIR, NETNS_RUN_DIR, null, K.MS_BIND | K.MS_REC, null);
   try {
-    native.mount(null, NETNS_RUN_DIR, null, shared, null);
+    native.mountIn(-1, null, NETNS_RUN_DIR, null, shared, null);
   } catch (err) {
-    native.umount2(NETNS_RUN_DIR, K.MNT_DETACH);
+    native.umountIn(-1, NETNS_RUN_DIR, K.MNT_DETACH);
     throw err;
   }
 }

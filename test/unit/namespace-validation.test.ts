@@ -17,7 +17,7 @@ import { createNetns, deleteNetns, openNetns } from '../../src/net/index.js';
 
 const entryPoints = [
   'nsOpen', 'nsStat', 'nsGetType', 'nsGetRelative', 'nsGetOwnerUid', 'close',
-  'setnsThread', 'unshareThread', 'nsCreate', 'mount', 'umount2',
+  'setnsThread', 'unshareThread', 'nsCreate', 'mountIn', 'umountIn',
 ] as const;
 let spies: MockInstance[] = [];
 

@@ -50,8 +50,6 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['setnsThread', [sentinel, 0], ['fd', 'int']],
   ['unshareThread', [0], ['int']],
   ['nsCreate', [0, 'a/b'], ['int', 'str']],
-  ['mount', [null, MISSING, null, 0, null], ['optstr', 'str', 'optstr', 'int', 'optstr']],
-  ['umount2', [MISSING, 0], ['str', 'int']],
   ['watchChild', [process.pid, sentinel, () => {}], ['pid', 'fd', 'fn']],
   ['killReap', [sentinel], ['fd']],
   ['forgetFd', [sentinel], ['fd']],
