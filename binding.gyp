@@ -10,18 +10,51 @@
         "csrc/child_security.cc",
         "csrc/child_landlock.cc"
       ],
-      "defines": ["_GNU_SOURCE"],
-      "cflags": ["-fPIC"],
-      "cflags_cc": [
-        "-fPIC", "-fvisibility=hidden", "-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers",
-        "-fno-exceptions", "-fno-rtti", "-fno-builtin", "-fno-tree-loop-distribute-patterns", "-fno-stack-protector"
+      "defines": [
+        "_GNU_SOURCE"
       ],
-      "cflags_cc!": ["-std=gnu++17"]
+      "cflags": [
+        "-fPIC"
+      ],
+      "cflags_cc": [
+        "-fPIC",
+        "-fvisibility=hidden",
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-Wno-missing-field-initializers",
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-fno-builtin",
+        "-fno-tree-loop-distribute-patterns",
+        "-fno-stack-protector"
+      ],
+      "cflags_cc!": [
+        "-std=gnu++17"
+      ],
+      "conditions": [
+        [
+          "werror==1",
+          {
+            "cflags": [
+              "-Werror"
+            ],
+            "cflags_cc": [
+              "-Werror"
+            ]
+          }
+        ]
+      ]
     },
     {
       "target_name": "nsbox",
-      "dependencies": ["nsbox_child"],
-      "ldflags": ["-Wl,-z,now", "-Wl,-z,relro"],
+      "dependencies": [
+        "nsbox_child"
+      ],
+      "ldflags": [
+        "-Wl,-z,now",
+        "-Wl,-z,relro"
+      ],
       "sources": [
         "csrc/addon.cc",
         "csrc/errors.cc",
@@ -37,7 +70,9 @@
         "csrc/netlink.cc",
         "csrc/seccomp_notify.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
       "defines": [
         "NAPI_VERSION=9",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
@@ -45,12 +80,47 @@
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "_GNU_SOURCE"
       ],
-      "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-      "cflags_cc": ["-fvisibility=hidden", "-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
-      "cflags_cc!": ["-std=gnu++17"],
+      "cflags": [
+        "-fvisibility=hidden",
+        "-Wall",
+        "-Wextra",
+        "-Wno-missing-field-initializers"
+      ],
+      "cflags_cc": [
+        "-fvisibility=hidden",
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-Wno-missing-field-initializers"
+      ],
+      "cflags_cc!": [
+        "-std=gnu++17"
+      ],
       "conditions": [
-        ["OS!='linux'", { "sources!": ["csrc/spawn.cc", "csrc/plan_parse.cc"] }]
+        [
+          "OS!='linux'",
+          {
+            "sources!": [
+              "csrc/spawn.cc",
+              "csrc/plan_parse.cc"
+            ]
+          }
+        ],
+        [
+          "werror==1",
+          {
+            "cflags": [
+              "-Werror"
+            ],
+            "cflags_cc": [
+              "-Werror"
+            ]
+          }
+        ]
       ]
     }
-  ]
+  ],
+  "variables": {
+    "werror%": "<!(node -p \"process.env.NSBOX_WERROR === '1' ? 1 : 0\")"
+  }
 }

@@ -22,7 +22,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opt } = parseArgs({ options: { n: { type: 'string', default: '300' }, rounds: { type: 'string', default: '10' }, parent: { type: 'string' } } });
+const { values: opt } = parseArgs({
+  options: { n: { type: 'string', default: '300' }, rounds: { type: 'string', default: '10' }, parent: { type: 'string' } },
+});
 const N = Number(opt.n);
 const ROUNDS = Number(opt.rounds);
 const { createCgroup, cgroup, findCgroup2, spawn } = await import(join(root, 'dist', 'index.js'));
@@ -67,9 +69,14 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const q = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const q = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
 const row = (name, xs) => `| ${name} | ${xs.length} | ${q(xs, 0.5).toFixed(3)} | ${q(xs, 0.1).toFixed(3)} | ${q(xs, 0.9).toFixed(3)} |`;
-console.log(`cgroup v2 at ${v2.mountPoint}; limits: ${real ? 'memory.max, pids.max, cpu.max' : 'hugetlb.2MB.max, hugetlb.2MB.rsvd.max, hugetlb.1GB.max (substitutes: memory/pids/cpu are not in this v2 tree)'}`);
+console.log(
+  `cgroup v2 at ${v2.mountPoint}; limits: ${real ? 'memory.max, pids.max, cpu.max' : 'hugetlb.2MB.max, hugetlb.2MB.rsvd.max, hugetlb.1GB.max (substitutes: memory/pids/cpu are not in this v2 tree)'}`,
+);
 console.log('| cycle | n | median ms | p10 ms | p90 ms |');
 console.log('|---|---:|---:|---:|---:|');
 console.log(row('nsbox: createCgroup(limits) + spawn({ cgroup }) + exit + kill() + remove()', js));

@@ -68,9 +68,24 @@ function cgroupIsV2() {
   }
 }
 if (isRoot && has('crun') && !cgroupIsV2() && process.env.NSBOX_BENCH_CG2 !== '1') {
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
-    'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"', 'sh', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...argv],
-  { stdio: 'inherit', env: { ...process.env, NSBOX_BENCH_CG2: '1' } });
+  const r = spawnSync(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"',
+      'sh',
+      process.execPath,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...argv,
+    ],
+    { stdio: 'inherit', env: { ...process.env, NSBOX_BENCH_CG2: '1' } },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -98,7 +113,11 @@ function cleanup() {
   fs.rmSync(TMP, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 
 function buildRootfs() {
   const bb = '/bin/busybox';
@@ -145,11 +164,14 @@ function startFloor(bin) {
   const lines = createInterface({ input: child.stdout });
   const waiting = [];
   lines.on('line', (l) => waiting.shift()?.(Number(l)));
-  child.once('exit', () => { for (const w of waiting.splice(0)) w(NaN); });
-  child.run = (mode) => new Promise((resolve) => {
-    waiting.push(resolve);
-    child.stdin.write(`${mode}\n`);
+  child.once('exit', () => {
+    for (const w of waiting.splice(0)) w(NaN);
   });
+  child.run = (mode) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.stdin.write(`${mode}\n`);
+    });
   return child;
 }
 
@@ -192,9 +214,24 @@ buildRootfs();
 row('nsbox', 'nsbox spawn, rootfs dir, defaults', () => timeNsbox({ rootfs: ROOTFS }), 'in-process, spawn() → exited');
 // The defaults before the escapes issue: host root inside (uid_map 0 0 1) and no mount lock.
 const HOSTROOT = isRoot ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
-row('nsbox-unlocked', 'nsbox spawn, rootfs dir, lockMounts: false, host-root map (former defaults)', () => timeNsbox({ rootfs: ROOTFS, lockMounts: false, ...HOSTROOT }), 'in-process, spawn() → exited');
-row('nsbox-min', 'nsbox spawn, rootfs dir, defaultMounts: false', () => timeNsbox({ rootfs: ROOTFS, defaultMounts: false }), 'in-process, spawn() → exited');
-row('nsbox-ovl', 'nsbox spawn, overlay of 10 layers, defaults', () => timeNsbox({ rootfs: { layers: [ROOTFS, ...LAYERS] } }), 'in-process, spawn() → exited');
+row(
+  'nsbox-unlocked',
+  'nsbox spawn, rootfs dir, lockMounts: false, host-root map (former defaults)',
+  () => timeNsbox({ rootfs: ROOTFS, lockMounts: false, ...HOSTROOT }),
+  'in-process, spawn() → exited',
+);
+row(
+  'nsbox-min',
+  'nsbox spawn, rootfs dir, defaultMounts: false',
+  () => timeNsbox({ rootfs: ROOTFS, defaultMounts: false }),
+  'in-process, spawn() → exited',
+);
+row(
+  'nsbox-ovl',
+  'nsbox spawn, overlay of 10 layers, defaults',
+  () => timeNsbox({ rootfs: { layers: [ROOTFS, ...LAYERS] } }),
+  'in-process, spawn() → exited',
+);
 if (has('gcc')) {
   cfloor = startFloor(compile(path.join(HERE, 'container-floor.c'), path.join(TMP, 'container-floor')));
   row('c', 'C container-floor full (= nsbox defaults)', () => timeC('full'), 'inside C, clone → waitpid');
@@ -203,19 +240,37 @@ if (has('gcc')) {
   row('c-ovl', 'C container-floor full, overlay of 10 layers', () => timeC('overlay'), 'inside C, clone → waitpid');
 } else skipped.push('C rows: gcc not found (apt-get install -y gcc)');
 if (has('bwrap')) {
-  row('bwrap', 'Node → bwrap --unshare-all --ro-bind R / --proc --dev', () => timeCp('bwrap', ['--unshare-all', '--ro-bind', ROOTFS, '/', '--proc', '/proc', '--dev', '/dev', '/bin/true']), 'in-process, child_process.spawn → exit');
+  row(
+    'bwrap',
+    'Node → bwrap --unshare-all --ro-bind R / --proc --dev',
+    () => timeCp('bwrap', ['--unshare-all', '--ro-bind', ROOTFS, '/', '--proc', '/proc', '--dev', '/dev', '/bin/true']),
+    'in-process, child_process.spawn → exit',
+  );
 } else skipped.push('bwrap: not found (apt-get install -y bubblewrap)');
 if (!isRoot) skipped.push('crun: needs root here (rootless crun needs a user-ns bundle and a delegated cgroup v2, which this host lacks)');
 else if (!has('crun')) skipped.push('crun: not found (apt-get install -y crun)');
 else if (!cgroupIsV2()) skipped.push('crun: /sys/fs/cgroup is not cgroup2 and the re-exec into a cgroup2 view did not happen');
 else {
   buildBundle();
-  row('crun', 'Node → crun run (OCI bundle, no linux.resources)', () => timeCp('crun', ['--root', CRUN_STATE, 'run', '--bundle', BUNDLE, CRUN_ID]), 'in-process, child_process.spawn → exit');
+  row(
+    'crun',
+    'Node → crun run (OCI bundle, no linux.resources)',
+    () => timeCp('crun', ['--root', CRUN_STATE, 'run', '--bundle', BUNDLE, CRUN_ID]),
+    'in-process, child_process.spawn → exit',
+  );
 }
-row('node', 'Node → /bin/true on the host (no namespaces; reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
+row(
+  'node',
+  'Node → /bin/true on the host (no namespaces; reference)',
+  () => timeCp('/bin/true', []),
+  'in-process, child_process.spawn → exit',
+);
 
 // ---- run ------------------------------------------------------------------------------
-const loadBefore = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const t0 = Date.now();
 for (let r = -WARMUP; r < N; r++) {
   for (let k = 0; k < rows.length; k++) {
@@ -225,7 +280,10 @@ for (let r = -WARMUP; r < N; r++) {
   }
 }
 const wall = (Date.now() - t0) / 1000;
-const loadAfter = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadAfter = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 
 // floor.c's sandbox mode (bind onto itself, /proc only) as an extra batch reference.
 let floorRef = null;
@@ -247,10 +305,26 @@ const q = (s, p) => {
   const lo = Math.floor(i);
   return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
 };
-const stat = Object.fromEntries(rows.map((r) => [r.key, { label: r.label, how: r.how, n: r.samples.length, median: q(r.samples, 0.5), p10: q(r.samples, 0.1), p90: q(r.samples, 0.9), min: Math.min(...r.samples) }]));
+const stat = Object.fromEntries(
+  rows.map((r) => [
+    r.key,
+    {
+      label: r.label,
+      how: r.how,
+      n: r.samples.length,
+      median: q(r.samples, 0.5),
+      p10: q(r.samples, 0.1),
+      p90: q(r.samples, 0.9),
+      min: Math.min(...r.samples),
+    },
+  ]),
+);
 const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
-const leftMounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(TMP));
+const leftMounts = fs
+  .readFileSync('/proc/self/mountinfo', 'utf8')
+  .split('\n')
+  .filter((l) => l.includes(TMP));
 console.log(`# container start, ${new Date().toISOString()}, kernel ${os.release()}, node ${process.version}, ${os.cpus().length} vCPU`);
 console.log(`# n=${N} per row after ${WARMUP} warm-up rounds, round-robin; wall ${wall.toFixed(1)} s; load ${loadBefore} → ${loadAfter}`);
 console.log('\n| row | n | median ms | p10 | p90 | min | ÷ nsbox | measured |');
@@ -258,19 +332,35 @@ console.log('|---|---:|---:|---:|---:|---:|---:|---|');
 const base = stat.nsbox.median;
 for (const r of rows) {
   const s = stat[r.key];
-  console.log(`| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(2)}× | ${s.how} |`);
+  console.log(
+    `| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(2)}× | ${s.how} |`,
+  );
 }
-if (floorRef) console.log(`| floor.c sandbox (reference; batch after the run, bind onto itself + /proc only) | ${floorRef.n} | ${f(floorRef.median_us / 1000)} | | | ${f(floorRef.min_us / 1000)} | ${(floorRef.median_us / 1000 / base).toFixed(2)}× | inside C |`);
+if (floorRef)
+  console.log(
+    `| floor.c sandbox (reference; batch after the run, bind onto itself + /proc only) | ${floorRef.n} | ${f(floorRef.median_us / 1000)} | | | ${f(floorRef.min_us / 1000)} | ${(floorRef.median_us / 1000 / base).toFixed(2)}× | inside C |`,
+  );
 
 const targets = [];
 const target = (name, value, ok, goal) => targets.push({ name, value, ok, goal });
 if (stat.c) target('nsbox ÷ C (full)', `${(base / stat.c.median).toFixed(2)}×`, base / stat.c.median <= 1.3, '≤ 1.3×');
-if (stat.c && stat['c-min']) target('nsbox minimal ÷ C minimal', `${(stat['nsbox-min'].median / stat['c-min'].median).toFixed(2)}×`, stat['nsbox-min'].median / stat['c-min'].median <= 1.3, '(≤ 1.3×)');
+if (stat.c && stat['c-min'])
+  target(
+    'nsbox minimal ÷ C minimal',
+    `${(stat['nsbox-min'].median / stat['c-min'].median).toFixed(2)}×`,
+    stat['nsbox-min'].median / stat['c-min'].median <= 1.3,
+    '(≤ 1.3×)',
+  );
 if (stat.bwrap) target('bwrap ÷ nsbox', `${(stat.bwrap.median / base).toFixed(2)}×`, stat.bwrap.median / base >= 3, '≥ 3×');
 if (stat.crun) target('crun ÷ nsbox', `${(stat.crun.median / base).toFixed(2)}×`, stat.crun.median / base >= 5, '≥ 5×');
 if (stat['nsbox-unlocked']) {
   const l = base - stat['nsbox-unlocked'].median;
-  target('containment (id block + lock + keyring + TIOCSTI filter) − former defaults', `${l >= 0 ? '+' : ''}${l.toFixed(3)} ms`, true, '(reference)');
+  target(
+    'containment (id block + lock + keyring + TIOCSTI filter) − former defaults',
+    `${l >= 0 ? '+' : ''}${l.toFixed(3)} ms`,
+    true,
+    '(reference)',
+  );
 }
 const d = stat['nsbox-ovl'].median - base;
 target('overlay(10) − dir, nsbox', `${d >= 0 ? '+' : ''}${d.toFixed(2)} ms`, d <= 1, '≤ +1 ms');
@@ -282,7 +372,27 @@ for (const s of skipped) console.log(`\nskipped: ${s}`);
 if (leftMounts.length) console.log(`\nWARNING: mounts left under ${TMP}:\n${leftMounts.join('\n')}`);
 
 if (JSON_OUT) {
-  fs.writeFileSync(JSON_OUT, JSON.stringify({ date: new Date().toISOString(), kernel: os.release(), node: process.version, n: N, warmup: WARMUP, wall, loadBefore, loadAfter, stat, floorRef, targets, skipped }, null, 2));
+  fs.writeFileSync(
+    JSON_OUT,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        kernel: os.release(),
+        node: process.version,
+        n: N,
+        warmup: WARMUP,
+        wall,
+        loadBefore,
+        loadAfter,
+        stat,
+        floorRef,
+        targets,
+        skipped,
+      },
+      null,
+      2,
+    ),
+  );
 }
 cleanup();
 // crun created and removed its cgroup per run; check none is left (cgroup2 view).

@@ -49,7 +49,13 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const stats = (xs) => ({ n: xs.length, median: median(xs), mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) });
+const stats = (xs) => ({
+  n: xs.length,
+  median: median(xs),
+  mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+});
 
 let k = 0;
 const hostName = () => `nbh${process.pid % 10000}x${k++}`;
@@ -130,7 +136,11 @@ floor.stdin.end();
 
 // Wait for the kernel to finish destroying the namespaces (and the host veth ends).
 const drainStart = now();
-while (execFileSync('ip', ['-br', 'link'], { encoding: 'utf8' }).split('\n').some((l) => /^(nbh|nfl)/.test(l))) {
+while (
+  execFileSync('ip', ['-br', 'link'], { encoding: 'utf8' })
+    .split('\n')
+    .some((l) => /^(nbh|nfl)/.test(l))
+) {
   if (now() - drainStart > 30_000) break;
   await new Promise((r) => setTimeout(r, 10));
 }
@@ -150,7 +160,8 @@ const fdPath = `/proc/${process.pid}/fd/${(() => {
 const batch = Array.from({ length: 1000 }, (_, i) => `link add b${i} type bridge`).join('\n') + '\n';
 execFileSync('nsenter', [`--net=${fdPath}`, 'ip', '-batch', '-'], { input: batch });
 const count = (await net.links({ netns: scratch })).length;
-const listN = [], ipN = [];
+const listN = [],
+  ipN = [];
 for (let i = 0; i < 5 + 30; i++) {
   let t = now();
   await net.links({ netns: scratch });
@@ -166,7 +177,8 @@ console.log(`## net — ${new Date().toISOString()} — ${os.cpus().length} CPUs
 console.log('| what | setup median ms | setup mean | setup min | setup max | teardown median ms | setup+teardown median |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const [name, [s, t]] of Object.entries(rows)) {
-  const a = stats(s), b = stats(t);
+  const a = stats(s),
+    b = stats(t);
   const sum = median(s.map((x, i) => x + t[i]));
   console.log(`| ${name} | ${fmt(a.median)} | ${fmt(a.mean)} | ${fmt(a.min)} | ${fmt(a.max)} | ${fmt(b.median)} | ${fmt(sum)} |`);
 }
@@ -177,5 +189,7 @@ for (const name of ['nsbox connectToHost', 'nsbox per call (6 calls)']) {
   console.log(`${name}: ${(m / c).toFixed(2)}× C, ${(ipm / m).toFixed(1)}× faster than node→ip`);
 }
 console.log(`async destruction drain after the last iteration: ${fmt(now() - drainStart)} ms (polled)`);
-console.log(`links() of ${count} links: median ${fmt(median(listN))} ms (min ${fmt(Math.min(...listN))}, max ${fmt(Math.max(...listN))}); node→\`ip -j link\`: median ${fmt(median(ipN))} ms`);
+console.log(
+  `links() of ${count} links: median ${fmt(median(listN))} ms (min ${fmt(Math.min(...listN))}, max ${fmt(Math.max(...listN))}); node→\`ip -j link\`: median ${fmt(median(ipN))} ms`,
+);
 fs.rmSync(tmp, { recursive: true, force: true });

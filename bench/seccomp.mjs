@@ -75,7 +75,9 @@ for (let i = 0; i < 200; i++) {
 // Docker's includes resolved for amd64 first (libseccomp has no such notion).
 const filtered = {
   ...profile,
-  syscalls: profile.syscalls.filter((r) => !r.includes?.arches || r.includes.arches.includes('amd64')).map(({ includes: _i, comment: _c, ...r }) => r),
+  syscalls: profile.syscalls
+    .filter((r) => !r.includes?.arches || r.includes.arches.includes('amd64'))
+    .map(({ includes: _i, comment: _c, ...r }) => r),
 };
 const py = `
 import sys, json, time
@@ -125,7 +127,11 @@ try {
 }
 
 // ---- machine speed, for reading the figures elsewhere -------------------------------------
-const calib = JSON.parse(execFileSync(process.execPath, ['-e', 'let t=performance.now(),s=0;for(let i=0;i<1e7;i++)s+=i;console.log(performance.now()-t)'], { encoding: 'utf8' }));
+const calib = JSON.parse(
+  execFileSync(process.execPath, ['-e', 'let t=performance.now(),s=0;for(let i=0;i<1e7;i++)s+=i;console.log(performance.now()-t)'], {
+    encoding: 'utf8',
+  }),
+);
 
 // ---- report -----------------------------------------------------------------------------
 const ours = { cold: median(cold.map((r) => r.compileMs)), importMs: median(cold.map((r) => r.importMs)), warm: median(warm.slice(100)) };
@@ -141,4 +147,6 @@ const rows = [
 const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
 console.log('');
-console.log(`target: cold < 2 ms — ${ours.cold < 2 ? 'met' : 'NOT met'} (machine speed: a 1e7-iteration JS loop takes ${calib.toFixed(1)} ms here)`);
+console.log(
+  `target: cold < 2 ms — ${ours.cold < 2 ? 'met' : 'NOT met'} (machine speed: a 1e7-iteration JS loop takes ${calib.toFixed(1)} ms here)`,
+);

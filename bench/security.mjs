@@ -75,7 +75,8 @@ const ITERS = Number(opt('iters', 1_000_000));
 const LOAD_ROUNDS = Number(opt('load-rounds', 300));
 const JSON_OUT = opt('json', null);
 const SAVE = argv.includes('--save');
-if (!(N > 0) || !(WARMUP >= 0) || !(SYS_ROUNDS > 0) || !(ITERS > 0) || !(LOAD_ROUNDS > 0)) throw new Error('--n, --sys-rounds, --iters, --load-rounds must be > 0 and --warmup >= 0');
+if (!(N > 0) || !(WARMUP >= 0) || !(SYS_ROUNDS > 0) || !(ITERS > 0) || !(LOAD_ROUNDS > 0))
+  throw new Error('--n, --sys-rounds, --iters, --load-rounds must be > 0 and --warmup >= 0');
 
 const isRoot = process.geteuid() === 0;
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -89,9 +90,24 @@ function cgroupIsV2() {
   }
 }
 if (isRoot && has('crun') && !cgroupIsV2() && process.env.NSBOX_BENCH_CG2 !== '1') {
-  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
-    'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"', 'sh', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...argv],
-  { stdio: 'inherit', env: { ...process.env, NSBOX_BENCH_CG2: '1' } });
+  const r = spawnSync(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"',
+      'sh',
+      process.execPath,
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...argv,
+    ],
+    { stdio: 'inherit', env: { ...process.env, NSBOX_BENCH_CG2: '1' } },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -120,7 +136,11 @@ function cleanup() {
   fs.rmSync(TMP, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    cleanup();
+    process.exit(130);
+  });
 
 function buildRootfs() {
   const bb = '/bin/busybox';
@@ -209,7 +229,9 @@ function crunProgram(bundle) {
 function kernelLoad(name, program) {
   const file = path.join(TMP, `${name}.bpf`);
   fs.writeFileSync(file, program);
-  const out = execFileSync(path.join(ROOTFS, LOOP), ['--load', file, String(LOAD_ROUNDS)], { encoding: 'utf8' }).trim().split(' ');
+  const out = execFileSync(path.join(ROOTFS, LOOP), ['--load', file, String(LOAD_ROUNDS)], { encoding: 'utf8' })
+    .trim()
+    .split(' ');
   const v = Object.fromEntries(Array.from({ length: out.length / 2 }, (_, i) => [out[2 * i], Number(out[2 * i + 1])]));
   return { instructions: v.insns, forkExitUs: v.fork_exit_us, forkLoadExitUs: v.fork_load_exit_us, seccompCallUs: v.seccomp_call_us };
 }
@@ -242,7 +264,9 @@ async function loopNsbox(options) {
   const c = nsSpawn(LOOP, [String(ITERS)], { namespaces: NS, rootfs: ROOTFS, stdio: ['ignore', 'pipe', 'inherit'], ...options });
   let text = '';
   c.stdout.setEncoding('utf8');
-  c.stdout.on('data', (d) => { text += d; });
+  c.stdout.on('data', (d) => {
+    text += d;
+  });
   const st = await c.exited;
   if (st.code !== 0) throw new Error(`nsbox syscall-loop exited with ${JSON.stringify(st)}`);
   return parseLoop(text, 'nsbox');
@@ -253,7 +277,9 @@ function loopCrun(bundle) {
     const c = cpSpawn('crun', ['--root', CRUN_STATE, 'run', '--bundle', bundle, CRUN_ID], { stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
     c.stdout.setEncoding('utf8');
-    c.stdout.on('data', (d) => { text += d; });
+    c.stdout.on('data', (d) => {
+      text += d;
+    });
     c.once('error', reject);
     c.once('close', (code, sig) => {
       if (code !== 0) reject(new Error(`crun exited with ${code ?? sig}`));
@@ -293,15 +319,30 @@ function compileTimes(ociPodman) {
     console.log(JSON.stringify({ importMs: us(t0, t1) / 1e3, cold, cached, warm: warm[warm.length >> 1], instructions: c.instructions, unknown: c.unknown }));
   `;
   const res = {};
-  for (const [which, arg] of [['default', ''], ['podman', ociPodman ? JSON.stringify(ociPodman) : null]]) {
+  for (const [which, arg] of [
+    ['default', ''],
+    ['podman', ociPodman ? JSON.stringify(ociPodman) : null],
+  ]) {
     if (arg === null) continue;
     const runs = [];
     for (let i = 0; i < 7; i++) {
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, which, arg], { encoding: 'utf8' });
       runs.push(JSON.parse(out.trim().split('\n').pop()));
     }
-    const med = (k) => q(runs.map((r) => r[k]), 0.5);
-    res[which] = { processes: runs.length, importMs: med('importMs'), coldUs: med('cold'), warmUncachedUs: med('warm'), cachedUs: med('cached'), instructions: runs[0].instructions, unknown: runs[0].unknown };
+    const med = (k) =>
+      q(
+        runs.map((r) => r[k]),
+        0.5,
+      );
+    res[which] = {
+      processes: runs.length,
+      importMs: med('importMs'),
+      coldUs: med('cold'),
+      warmUncachedUs: med('warm'),
+      cachedUs: med('cached'),
+      instructions: runs[0].instructions,
+      unknown: runs[0].unknown,
+    };
   }
   return res;
 }
@@ -338,7 +379,8 @@ if (fs.existsSync(PODMAN_PROFILE)) ociPodman = mobyToOci(JSON.parse(fs.readFileS
 else skipped.push(`podman profile rows: no ${PODMAN_PROFILE} (apt-get install -y golang-github-containers-common)`);
 
 let crunOk = false;
-if (!isRoot) skipped.push('crun rows: need root here (rootless crun needs a user-ns bundle and a delegated cgroup v2, which this host lacks)');
+if (!isRoot)
+  skipped.push('crun rows: need root here (rootless crun needs a user-ns bundle and a delegated cgroup v2, which this host lacks)');
 else if (!has('crun')) skipped.push('crun rows: crun not found (apt-get install -y crun)');
 else if (!cgroupIsV2()) skipped.push('crun rows: /sys/fs/cgroup is not cgroup2 and the re-exec into a cgroup2 view did not happen');
 else if (!ociPodman) skipped.push('crun podman row: no podman profile; crun floor kept');
@@ -358,11 +400,34 @@ const spawnRows = [
 // 2. syscall rows
 const sysRows = [
   { key: 'nsbox-default', label: 'nsbox, hardened() (default profile)', floor: 'nsbox-floor', run: () => loopNsbox(H) },
-  ociPodman && { key: 'nsbox-podman', label: 'nsbox, hardened() with podman profile (our compiler)', floor: 'nsbox-floor', run: () => loopNsbox({ ...H, seccomp: ociPodman }) },
+  ociPodman && {
+    key: 'nsbox-podman',
+    label: 'nsbox, hardened() with podman profile (our compiler)',
+    floor: 'nsbox-floor',
+    run: () => loopNsbox({ ...H, seccomp: ociPodman }),
+  },
   { key: 'nsbox-floor', label: 'nsbox, hardened() minus seccomp (floor; TIOCSTI filter only)', floor: null, run: () => loopNsbox(capsNnp) },
-  crunOk && ociPodman && ((b) => ({ key: 'crun-podman', label: 'crun run, podman profile (libseccomp)', floor: 'crun-floor', bundle: b, run: () => loopCrun(b) }))(buildBundle('podman', [LOOP, String(ITERS)], ociPodman)),
-  crunOk && { key: 'crun-floor', label: 'crun run, no seccomp (floor)', floor: null, run: ((b) => () => loopCrun(b))(buildBundle('floor', [LOOP, String(ITERS)], null)) },
-].filter(Boolean).map((r) => ({ ...r, samples: [] }));
+  crunOk &&
+    ociPodman &&
+    ((b) => ({
+      key: 'crun-podman',
+      label: 'crun run, podman profile (libseccomp)',
+      floor: 'crun-floor',
+      bundle: b,
+      run: () => loopCrun(b),
+    }))(buildBundle('podman', [LOOP, String(ITERS)], ociPodman)),
+  crunOk && {
+    key: 'crun-floor',
+    label: 'crun run, no seccomp (floor)',
+    floor: null,
+    run: (
+      (b) => () =>
+        loopCrun(b)
+    )(buildBundle('floor', [LOOP, String(ITERS)], null)),
+  },
+]
+  .filter(Boolean)
+  .map((r) => ({ ...r, samples: [] }));
 
 // ---- run ------------------------------------------------------------------------------
 const loadBefore = os.loadavg();
@@ -388,24 +453,42 @@ const loadAfter = os.loadavg();
 
 // ---- report -----------------------------------------------------------------------------
 const load = (l) => l.map((x) => x.toFixed(2)).join(' ');
-console.log(`# security costs, ${started.toISOString()}, kernel ${os.release()}, node ${process.version}, ${os.cpus().length} vCPU, uid ${process.getuid()}`);
+console.log(
+  `# security costs, ${started.toISOString()}, kernel ${os.release()}, node ${process.version}, ${os.cpus().length} vCPU, uid ${process.getuid()}`,
+);
 console.log(`# wall ${wall.toFixed(1)} s (spawn part ${wallSpawn.toFixed(1)} s); load ${load(loadBefore)} → ${load(loadAfter)}`);
 
-const spawnStat = Object.fromEntries(spawnRows.map((r) => [r.key, { label: r.label, n: r.samples.length, median: q(r.samples, 0.5), p10: q(r.samples, 0.1), p90: q(r.samples, 0.9), min: Math.min(...r.samples) }]));
+const spawnStat = Object.fromEntries(
+  spawnRows.map((r) => [
+    r.key,
+    {
+      label: r.label,
+      n: r.samples.length,
+      median: q(r.samples, 0.5),
+      p10: q(r.samples, 0.1),
+      p90: q(r.samples, 0.9),
+      min: Math.min(...r.samples),
+    },
+  ]),
+);
 const base = spawnStat.none.median;
 console.log(`\n## 1. spawn → exited, ms (n=${N} per row after ${WARMUP} warm-up rounds, round-robin)`);
 console.log('\n| row | n | median | p10 | p90 | min | ÷ none | − none |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of spawnRows) {
   const s = spawnStat[r.key];
-  console.log(`| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(3)}× | ${sign(s.median - base)} |`);
+  console.log(
+    `| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(3)}× | ${sign(s.median - base)} |`,
+  );
 }
 
 console.log(`\n### the kernel's share: fork → no_new_privs → seccomp(2) → _exit, µs (C, median of ${LOAD_ROUNDS} alternating pairs)`);
 console.log('\n| program | BPF insns | seccomp(2) call | fork…reaped with it | without | difference |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [k, l] of Object.entries(loads)) {
-  console.log(`| ${k} | ${l.instructions} | ${f(l.seccompCallUs)} | ${f(l.forkLoadExitUs)} | ${f(l.forkExitUs)} | ${sign(l.forkLoadExitUs - l.forkExitUs)} |`);
+  console.log(
+    `| ${k} | ${l.instructions} | ${f(l.seccompCallUs)} | ${f(l.forkLoadExitUs)} | ${f(l.forkExitUs)} | ${sign(l.forkLoadExitUs - l.forkExitUs)} |`,
+  );
 }
 
 const TESTS = ['getppid', 'getrandom', 'personality', 'ioctl', 'enosys'];
@@ -419,7 +502,9 @@ for (const r of sysRows) {
   }
   sysStat[r.key] = { label: r.label, floor: r.floor, n: r.samples.length, seccompFilters: filters, tests };
 }
-console.log(`\n## 2. ns per syscall (median of ${SYS_ROUNDS} runs × ${ITERS.toLocaleString('en')} calls; in brackets: − the runtime's floor; ret = last return value)`);
+console.log(
+  `\n## 2. ns per syscall (median of ${SYS_ROUNDS} runs × ${ITERS.toLocaleString('en')} calls; in brackets: − the runtime's floor; ret = last return value)`,
+);
 console.log(`\n| row | filters | ${TESTS.map((t) => `${t} (${sysRows[0].samples[0].tests[t].nr})`).join(' | ')} |`);
 console.log(`|---|---:|${TESTS.map(() => '---:').join('|')}|`);
 for (const r of sysRows) {
@@ -445,19 +530,33 @@ if (sysStat['nsbox-podman'] && sysStat['crun-podman']) {
   console.log(`| crun (libseccomp), podman profile | ${TESTS.map((t) => sign(overhead.crunPodman[t])).join(' | ')} |`);
   // nsbox's floor already has a filter (TIOCSTI): seccomp's fixed entry cost and, for ioctl,
   // that filter's run are in it. Against crun's floor (no seccomp at all), everything counts.
-  overhead.nsboxPodmanVsNoSeccomp = Object.fromEntries(TESTS.map((t) => [t, sysStat['nsbox-podman'].tests[t].median - sysStat['crun-floor'].tests[t].median]));
-  console.log(`| nsbox, podman profile + TIOCSTI filter − crun floor (no seccomp; cross-runtime) | ${TESTS.map((t) => sign(overhead.nsboxPodmanVsNoSeccomp[t])).join(' | ')} |`);
+  overhead.nsboxPodmanVsNoSeccomp = Object.fromEntries(
+    TESTS.map((t) => [t, sysStat['nsbox-podman'].tests[t].median - sysStat['crun-floor'].tests[t].median]),
+  );
+  console.log(
+    `| nsbox, podman profile + TIOCSTI filter − crun floor (no seccomp; cross-runtime) | ${TESTS.map((t) => sign(overhead.nsboxPodmanVsNoSeccomp[t])).join(' | ')} |`,
+  );
   // A ratio of two overheads near zero is noise: shown only where libseccomp's is ≥ MIN_NS
   // (an unconditionally allowed syscall skips the filter: the kernel's seccomp action cache).
-  overhead.ratio = Object.fromEntries(TESTS.map((t) => [t, overhead.crunPodman[t] >= MIN_NS ? overhead.nsboxPodman[t] / overhead.crunPodman[t] : null]));
-  console.log(`| ratio nsbox ÷ libseccomp (same policy) | ${TESTS.map((t) => (overhead.ratio[t] === null ? `n/a (< ${MIN_NS} ns)` : `${overhead.ratio[t].toFixed(2)}×`)).join(' | ')} |`);
+  overhead.ratio = Object.fromEntries(
+    TESTS.map((t) => [t, overhead.crunPodman[t] >= MIN_NS ? overhead.nsboxPodman[t] / overhead.crunPodman[t] : null]),
+  );
+  console.log(
+    `| ratio nsbox ÷ libseccomp (same policy) | ${TESTS.map((t) => (overhead.ratio[t] === null ? `n/a (< ${MIN_NS} ns)` : `${overhead.ratio[t].toFixed(2)}×`)).join(' | ')} |`,
+  );
 }
 
-console.log('\n## 3. compileSeccomp, µs (median of 7 fresh node processes; warm: median of 60 compiles of a structuredClone; cached: of 200 calls)');
-console.log('\n| profile | BPF insns | import nsbox, ms | cold (1st compile in the process) | warm, uncached (new object) | cached (same object) |');
+console.log(
+  '\n## 3. compileSeccomp, µs (median of 7 fresh node processes; warm: median of 60 compiles of a structuredClone; cached: of 200 calls)',
+);
+console.log(
+  '\n| profile | BPF insns | import nsbox, ms | cold (1st compile in the process) | warm, uncached (new object) | cached (same object) |',
+);
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const [k, c] of Object.entries(compile)) {
-  console.log(`| ${k === 'default' ? 'nsbox default' : 'podman (OCI-filtered)'} | ${c.instructions} | ${c.importMs.toFixed(1)} | ${f(c.coldUs)} | ${f(c.warmUncachedUs)} | ${c.cachedUs.toFixed(2)} |`);
+  console.log(
+    `| ${k === 'default' ? 'nsbox default' : 'podman (OCI-filtered)'} | ${c.instructions} | ${c.importMs.toFixed(1)} | ${f(c.coldUs)} | ${f(c.warmUncachedUs)} | ${c.cachedUs.toFixed(2)} |`,
+  );
 }
 
 const targets = [];
@@ -465,13 +564,24 @@ const target = (name, value, ok, goal) => targets.push({ name, value, ok, goal }
 const hr1 = spawnStat.hardened.median / base;
 target('spawn: hardened ÷ none', `${hr1.toFixed(3)}×`, hr1 <= 1.1, '≤ 1.1×');
 target('spawn: caps+nnp ÷ none', `${(spawnStat['caps-nnp'].median / base).toFixed(3)}×`, true, '(split)');
-target('spawn: seccomp alone (hardened − caps+nnp)', `${sign(spawnStat.hardened.median - spawnStat['caps-nnp'].median)} ms`, true, '(split)');
+target(
+  'spawn: seccomp alone (hardened − caps+nnp)',
+  `${sign(spawnStat.hardened.median - spawnStat['caps-nnp'].median)} ms`,
+  true,
+  '(split)',
+);
 target('spawn: landlock ÷ none', `${(spawnStat.landlock.median / base).toFixed(3)}×`, true, '(information)');
 if (overhead.ratio) {
   for (const t of TESTS) {
     const rt = overhead.ratio[t];
     if (rt !== null) target(`syscall ${t}: filter overhead nsbox ÷ libseccomp (podman profile)`, `${rt.toFixed(2)}×`, rt <= 1.0, '≤ 1.0×');
-    else target(`syscall ${t}: filter overhead nsbox − libseccomp (podman profile)`, `${sign(overhead.nsboxPodman[t] - overhead.crunPodman[t])} ns`, true, `(libseccomp's < ${MIN_NS} ns: action cache)`);
+    else
+      target(
+        `syscall ${t}: filter overhead nsbox − libseccomp (podman profile)`,
+        `${sign(overhead.nsboxPodman[t] - overhead.crunPodman[t])} ns`,
+        true,
+        `(libseccomp's < ${MIN_NS} ns: action cache)`,
+      );
   }
 }
 console.log('\n| target | value | goal | met |');
@@ -479,20 +589,46 @@ console.log('|---|---:|---|---|');
 for (const t of targets) console.log(`| ${t.name} | ${t.value} | ${t.goal} | ${t.goal.startsWith('(') ? '–' : t.ok ? 'yes' : 'NO'} |`);
 for (const s of skipped) console.log(`\nskipped: ${s}`);
 
-const leftMounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(TMP));
+const leftMounts = fs
+  .readFileSync('/proc/self/mountinfo', 'utf8')
+  .split('\n')
+  .filter((l) => l.includes(TMP));
 if (leftMounts.length) console.log(`\nWARNING: mounts left under ${TMP}:\n${leftMounts.join('\n')}`);
 
 const result = {
-  date: started.toISOString(), kernel: os.release(), node: process.version, cpus: os.cpus().length, uid: process.getuid(),
-  n: N, warmup: WARMUP, sysRounds: SYS_ROUNDS, iters: ITERS, wall, loadavg: { before: loadBefore, after: loadAfter },
-  spawn: spawnStat, kernelLoad: loads, syscalls: sysStat, overhead, compile, targets, skipped,
+  date: started.toISOString(),
+  kernel: os.release(),
+  node: process.version,
+  cpus: os.cpus().length,
+  uid: process.getuid(),
+  n: N,
+  warmup: WARMUP,
+  sysRounds: SYS_ROUNDS,
+  iters: ITERS,
+  wall,
+  loadavg: { before: loadBefore, after: loadAfter },
+  spawn: spawnStat,
+  kernelLoad: loads,
+  syscalls: sysStat,
+  overhead,
+  compile,
+  targets,
+  skipped,
 };
 const outFiles = [];
 if (JSON_OUT) outFiles.push(JSON_OUT);
 if (SAVE) {
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  outFiles.push(path.join(dir, `security-${started.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', '')}.json`));
+  outFiles.push(
+    path.join(
+      dir,
+      `security-${started
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z')
+        .replaceAll(':', '')}.json`,
+    ),
+  );
 }
 for (const file of outFiles) {
   fs.writeFileSync(file, JSON.stringify(result, null, 2) + '\n');

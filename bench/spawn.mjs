@@ -26,7 +26,19 @@
 //   (npm run bench -- --n 500 --save)
 // Build first: npx node-gyp rebuild && npx tsc -p .
 import * as cp from 'node:child_process';
-import { accessSync, constants as fsc, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants as fsc,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +59,9 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log('usage: node bench/spawn.mjs [--n N (300)] [--warmup N (10)] [--save] [--floor path/to/floor.c] [--cases prefix,...] [--ballast MiB (0)]');
+  console.log(
+    'usage: node bench/spawn.mjs [--n N (300)] [--warmup N (10)] [--save] [--floor path/to/floor.c] [--cases prefix,...] [--ballast MiB (0)]',
+  );
   process.exit(0);
 }
 const N = Number(opt.n);
@@ -172,13 +186,28 @@ const unshareArgs = ['--user', '--map-root-user', '--pid', '--fork', '--mount', 
 peers.push({ key: 'node>unshare', label: 'Node → unshare -Ur, 6 ns', tool: 'unshare', args: unshareArgs });
 // "Namespaces only": bwrap's --unshare-all with the host root bound as is, the fair
 // counterpart of nsbox with six namespaces (nsbox does no mounts yet).
-peers.push({ key: 'node>bwrap:ns', label: 'Node → bwrap, ns only (--dev-bind / /)', tool: 'bwrap', args: ['--unshare-all', '--dev-bind', '/', '/', TRUE] });
+peers.push({
+  key: 'node>bwrap:ns',
+  label: 'Node → bwrap, ns only (--dev-bind / /)',
+  tool: 'bwrap',
+  args: ['--unshare-all', '--dev-bind', '/', '/', TRUE],
+});
 // Host root read-only plus a fresh /proc and /dev (host /bin/true, dynamically linked).
-peers.push({ key: 'node>bwrap:host', label: 'Node → bwrap, ro host root + proc + dev', tool: 'bwrap', args: ['--unshare-all', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', TRUE] });
+peers.push({
+  key: 'node>bwrap:host',
+  label: 'Node → bwrap, ro host root + proc + dev',
+  tool: 'bwrap',
+  args: ['--unshare-all', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', TRUE],
+});
 // The baseline's form: a busybox rootfs (static /bin/true) plus /proc and /dev.
 const rootfs = which('bwrap') ? busyboxRootfs() : null;
 if (rootfs) {
-  peers.push({ key: 'node>bwrap:busybox', label: 'Node → bwrap, busybox rootfs (baseline)', tool: 'bwrap', args: ['--unshare-all', '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', TRUE] });
+  peers.push({
+    key: 'node>bwrap:busybox',
+    label: 'Node → bwrap, busybox rootfs (baseline)',
+    tool: 'bwrap',
+    args: ['--unshare-all', '--ro-bind', rootfs, '/', '--proc', '/proc', '--dev', '/dev', TRUE],
+  });
 } else if (which('bwrap')) skipped.push(['node>bwrap:busybox', 'busybox not found: no rootfs for the baseline form']);
 
 for (const p of peers) {
@@ -201,7 +230,9 @@ const floorModes = [
   { key: 'C:clone5', label: 'C floor: clone(5 ns, no net) + exec', mode: `clone:${SIX.slice(0, 5).join(',')}` },
 ].filter((m) => wanted(m.key));
 let floorBin = null;
-if (!floorModes.length) { /* not asked for */ } else if (!existsSync(opt.floor)) skipped.push(['C floor', `${opt.floor} not found (CI has ../shared beside the checkout)`]);
+if (!floorModes.length) {
+  /* not asked for */
+} else if (!existsSync(opt.floor)) skipped.push(['C floor', `${opt.floor} not found (CI has ../shared beside the checkout)`]);
 else if (!which('gcc')) skipped.push(['C floor', 'gcc not found']);
 else {
   floorBin = join(tmp, 'floor');
@@ -250,7 +281,9 @@ function shuffle(a) {
 const loadBefore = os.loadavg();
 const started = new Date();
 console.log(`nsbox spawn benchmark — ${started.toISOString()}`);
-console.log(`kernel ${os.release()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), uid ${process.getuid()}`);
+console.log(
+  `kernel ${os.release()}, node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), uid ${process.getuid()}`,
+);
 console.log(`n = ${N} per case after ${WARMUP} warm-up rounds; ${cases.length} cases interleaved in random order each round`);
 if (ballast) console.log(`ballast: ${BALLAST} MiB of touched memory held by this process`);
 for (const [what, why] of skipped) console.log(`skipped ${what}: ${why}`);
@@ -288,7 +321,15 @@ function stats(xs) {
     const lo = Math.floor(i);
     return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
   };
-  return { n: s.length, median: q(0.5), p10: q(0.1), p90: q(0.9), mean: s.reduce((a, b) => a + b, 0) / s.length, min: s[0], max: s[s.length - 1] };
+  return {
+    n: s.length,
+    median: q(0.5),
+    p10: q(0.1),
+    p90: q(0.9),
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+    min: s[0],
+    max: s[s.length - 1],
+  };
 }
 
 const rows = cases.map((c) => ({ key: c.key, label: c.label, ...stats(samples.get(c.key)) }));
@@ -297,7 +338,16 @@ for (const m of floorModes) {
   if (!floorBin || !meds?.length) continue;
   const st = stats(meds.map((us) => us / 1000));
   // n = iterations timed by floor.c; p10/p90 columns hold the lowest/highest chunk median.
-  rows.push({ key: m.key, label: m.label, n: meds.length * FLOOR_CHUNK_N, median: st.median, p10: st.min, p90: st.max, mean: null, chunks: meds.length });
+  rows.push({
+    key: m.key,
+    label: m.label,
+    n: meds.length * FLOOR_CHUNK_N,
+    median: st.median,
+    p10: st.min,
+    p90: st.max,
+    mean: null,
+    chunks: meds.length,
+  });
 }
 const byKey = new Map(rows.map((r) => [r.key, r]));
 
@@ -306,12 +356,19 @@ const f3 = (x) => (x == null ? '–' : x < 10 ? x.toFixed(3) : x.toFixed(2));
 const pad = (s, w, right = false) => (right ? String(s).padStart(w) : String(s).padEnd(w));
 const W = Math.max(...rows.map((r) => r.label.length));
 console.log();
-console.log(`${pad('case', W)}  ${pad('n', 5, true)}  ${pad('median ms', 9, true)}  ${pad('p10', 7, true)}  ${pad('p90', 7, true)}  ${pad('mean', 7, true)}`);
+console.log(
+  `${pad('case', W)}  ${pad('n', 5, true)}  ${pad('median ms', 9, true)}  ${pad('p10', 7, true)}  ${pad('p90', 7, true)}  ${pad('mean', 7, true)}`,
+);
 console.log('-'.repeat(W + 46));
 for (const r of rows) {
-  console.log(`${pad(r.label, W)}  ${pad(r.n, 5, true)}  ${pad(f3(r.median), 9, true)}  ${pad(f3(r.p10), 7, true)}  ${pad(f3(r.p90), 7, true)}  ${pad(f3(r.mean), 7, true)}`);
+  console.log(
+    `${pad(r.label, W)}  ${pad(r.n, 5, true)}  ${pad(f3(r.median), 9, true)}  ${pad(f3(r.p10), 7, true)}  ${pad(f3(r.p90), 7, true)}  ${pad(f3(r.mean), 7, true)}`,
+  );
 }
-if (floorBin) console.log(`(C floor rows: median of ${Math.floor(N / FLOOR_CHUNK_N)} chunks of ${FLOOR_CHUNK_N} timed by floor.c itself; p10/p90 columns = lowest/highest chunk median)`);
+if (floorBin)
+  console.log(
+    `(C floor rows: median of ${Math.floor(N / FLOOR_CHUNK_N)} chunks of ${FLOOR_CHUNK_N} timed by floor.c itself; p10/p90 columns = lowest/highest chunk median)`,
+  );
 
 // ---- ratios against the targets -----------------------------------------------------------------
 // [numerator, denominator, target ('<=' or '>=' value) or null for context]
@@ -331,7 +388,8 @@ const ratios = [];
 console.log();
 console.log('ratios of medians');
 for (const [a, b, target] of ratioSpecs) {
-  const ra = byKey.get(a), rb = byKey.get(b);
+  const ra = byKey.get(a),
+    rb = byKey.get(b);
   if (!ra || !rb) continue;
   const value = ra.median / rb.median;
   const ok = target ? (target[0] === '<=' ? value <= target[1] : value >= target[1]) : null;
@@ -343,7 +401,9 @@ for (const [a, b, target] of ratioSpecs) {
 // ---- leaks --------------------------------------------------------------------------------------
 const leak = { fdsBefore, fdsAfter, children: leftChildren };
 console.log();
-console.log(`leak check: fds ${fdsBefore} before, ${fdsAfter} after; children left: ${leftChildren.length ? leftChildren.join(' ') : 'none'}`);
+console.log(
+  `leak check: fds ${fdsBefore} before, ${fdsAfter} after; children left: ${leftChildren.length ? leftChildren.join(' ') : 'none'}`,
+);
 console.log(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')}`);
 if (fdsAfter > fdsBefore || leftChildren.length) process.exitCode = 1;
 if (ballast) ballast.fill(0, 0, 1); // keep it alive to the end
@@ -352,7 +412,10 @@ if (ballast) ballast.fill(0, 0, 1); // keep it alive to the end
 if (opt.save) {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replaceAll(':', ''); // 2026-11-22T060917Z
+  const stamp = started
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', ''); // 2026-11-22T060917Z
   const file = join(dir, `spawn-${stamp}.json`);
   const out = {
     date: started.toISOString(),
@@ -364,7 +427,15 @@ if (opt.save) {
     warmup: WARMUP,
     ballastMiB: BALLAST,
     loadavg: { before: loadBefore, after: loadAfter },
-    rows: rows.map(({ key, label, n, median, p10, p90, mean }) => ({ key, label, n, median_ms: median, p10_ms: p10, p90_ms: p90, mean_ms: mean })),
+    rows: rows.map(({ key, label, n, median, p10, p90, mean }) => ({
+      key,
+      label,
+      n,
+      median_ms: median,
+      p10_ms: p10,
+      p90_ms: p90,
+      mean_ms: mean,
+    })),
     ratios,
     skipped,
     leak,

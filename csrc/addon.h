@@ -26,14 +26,16 @@ struct Addon {
   // native.forgetFd() when a libuv handle takes it over, and teardown closes what is left
   // and still names that file.
   std::unordered_map<int, std::pair<dev_t, ino_t>> handleFds;
-  void* stack = nullptr;           // cached clone stack for spawn (see spawn.cc)
+  void* stack = nullptr;  // cached clone stack for spawn (see spawn.cc)
   size_t stackSize = 0;
   Napi::FunctionReference* childWatchCtor = nullptr;
-  int closing = 0;                              // libuv handles whose close is pending
+  int closing = 0;                                   // libuv handles whose close is pending
   napi_async_cleanup_hook_handle cleanup = nullptr;  // set while the env is tearing down
 };
 
-inline Addon* GetAddon(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+inline Addon* GetAddon(Napi::Env env) {
+  return env.GetInstanceData<Addon>();
+}
 
 // Records `fd` in the environment's handle fds (above), so that a worker terminated before JS
 // has wrapped it in a handle still gets it closed. Only for fds that JS releases with

@@ -24,7 +24,6 @@
 #include "sys.h"
 #include "nr.h"
 
-
 namespace nsbox {
 
 // ---- the clone3 trampoline ----------------------------------------------------------------
@@ -36,17 +35,17 @@ __asm__(
     ".globl nsbox_clone3\n"
     ".type nsbox_clone3,@function\n"
     "nsbox_clone3:\n"
-    "  mov %rdx, %r8\n"       // fn  (r8/r9 survive syscall and are copied to the child)
-    "  mov %rcx, %r9\n"       // arg
-    "  mov $435, %eax\n"      // __NR_clone3
+    "  mov %rdx, %r8\n"   // fn  (r8/r9 survive syscall and are copied to the child)
+    "  mov %rcx, %r9\n"   // arg
+    "  mov $435, %eax\n"  // __NR_clone3
     "  syscall\n"
     "  test %rax, %rax\n"
     "  jnz 1f\n"
-    "  xor %ebp, %ebp\n"      // child: outermost frame
+    "  xor %ebp, %ebp\n"  // child: outermost frame
     "  mov %r9, %rdi\n"
     "  call *%r8\n"
     "  mov %eax, %edi\n"
-    "  mov $231, %eax\n"      // exit_group
+    "  mov $231, %eax\n"  // exit_group
     "  syscall\n"
     "  hlt\n"
     "1:\n"
@@ -67,7 +66,7 @@ __asm__(
     "  mov x30, #0\n"
     "  mov x0, x11\n"
     "  blr x10\n"
-    "  mov x8, #94\n"         // exit_group
+    "  mov x8, #94\n"  // exit_group
     "  svc #0\n"
     "1:\n"
     "  ret\n"
@@ -219,8 +218,10 @@ long Exec(const Step& s) {
       for (size_t i = 0; i < flen; i++) buf[k++] = file[i];
       buf[k] = 0;
       err = sc(__NR_execve, buf, s.argv, s.envp);
-      if (err == -EACCES) sawEacces = true;
-      else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENAMETOOLONG) return err;
+      if (err == -EACCES)
+        sawEacces = true;
+      else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENAMETOOLONG)
+        return err;
     }
     if (!*p) break;
   }
@@ -239,12 +240,8 @@ int ChildMain(void* arg) {
     long r = 0;
     int sysid = SYS_STEP;
     switch (s.op) {
-      case OP_SETNS:
-        r = sc(__NR_setns, s.a, s.b);
-        break;
-      case OP_UNSHARE:
-        r = sc(__NR_unshare, s.a);
-        break;
+      case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
+      case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
       case OP_USERNS_SYNC: {
         // The parent writes /proc/PID/{setgroups,uid_map,gid_map} (or runs newuidmap) and
         // answers with its errno; until then we have no capabilities in the new namespace.
@@ -288,21 +285,11 @@ int ChildMain(void* arg) {
         }
         break;
       }
-      case OP_SETSID:
-        r = sc(__NR_setsid);
-        break;
-      case OP_SETPGID:
-        r = sc(__NR_setpgid, 0, s.a);
-        break;
-      case OP_SETHOSTNAME:
-        r = sc(__NR_sethostname, s.str, Len(s.str));
-        break;
-      case OP_SETDOMAINNAME:
-        r = sc(__NR_setdomainname, s.str, Len(s.str));
-        break;
-      case OP_SETGROUPS:
-        r = sc(__NR_setgroups, s.nlist, s.list);
-        break;
+      case OP_SETSID: r = sc(__NR_setsid); break;
+      case OP_SETPGID: r = sc(__NR_setpgid, 0, s.a); break;
+      case OP_SETHOSTNAME: r = sc(__NR_sethostname, s.str, Len(s.str)); break;
+      case OP_SETDOMAINNAME: r = sc(__NR_setdomainname, s.str, Len(s.str)); break;
+      case OP_SETGROUPS: r = sc(__NR_setgroups, s.nlist, s.list); break;
       case OP_SETGID:
         r = sc(__NR_setresgid, s.a, s.a, s.a);
         Redump(ctx, r);
@@ -311,12 +298,8 @@ int ChildMain(void* arg) {
         r = sc(__NR_setresuid, s.a, s.a, s.a);
         Redump(ctx, r);
         break;
-      case OP_CHDIR:
-        r = Chdir(s, &sysid);
-        break;
-      case OP_FDS:
-        r = PlaceFds(ctx, s.list, s.nlist / 2);
-        break;
+      case OP_CHDIR: r = Chdir(s, &sysid); break;
+      case OP_FDS: r = PlaceFds(ctx, s.list, s.nlist / 2); break;
       case OP_PDEATHSIG: {
         // Race-free die-with-parent: after PR_SET_PDEATHSIG, if the parent is already gone
         // its end of the status socket is closed, which poll(2) shows as POLLHUP.
@@ -343,15 +326,11 @@ int ChildMain(void* arg) {
       case OP_SETATTR:
       case OP_PIVOT:
       case OP_MKDIR:
-      case OP_PROPAGATION:
-        r = RunFsStep(ctx, s, &sysid);
-        break;
+      case OP_PROPAGATION: r = RunFsStep(ctx, s, &sysid); break;
       case OP_LOCK:
       case OP_DUMPABLE:
       case OP_KEYRING:
-      case OP_NO_TIOCSTI:
-        r = RunLockStep(ctx, s, &sysid);
-        break;
+      case OP_NO_TIOCSTI: r = RunLockStep(ctx, s, &sysid); break;
       case OP_NO_NEW_PRIVS:
       case OP_CAP_BOUND:
       case OP_CAPSET:
@@ -359,14 +338,9 @@ int ChildMain(void* arg) {
       case OP_PERSONALITY:
       case OP_SECCOMP:
       case OP_SYSCTL:
-      case OP_PARENT:
-        r = RunSecurityStep(ctx, s, i, &sysid);
-        break;
-      case OP_LANDLOCK:
-        r = RunLandlockStep(s, &sysid);
-        break;
-      default:
-        r = -EINVAL;
+      case OP_PARENT: r = RunSecurityStep(ctx, s, i, &sysid); break;
+      case OP_LANDLOCK: r = RunLandlockStep(s, &sysid); break;
+      default: r = -EINVAL;
     }
     if (r < 0) Fail(ctx, i, r, sysid);
   }

@@ -18,9 +18,9 @@ struct Step {
   const char* str4;     // mount data
   const int32_t* list;  // list arguments (gids; fd pairs)
   int32_t nlist;
-  char* const* argv;    // OP_EXEC
-  char* const* envp;    // OP_EXEC
-  const char* strs;     // the plan's string buffer: base of string offsets in `list` (OP_LANDLOCK)
+  char* const* argv;  // OP_EXEC
+  char* const* envp;  // OP_EXEC
+  const char* strs;   // the plan's string buffer: base of string offsets in `list` (OP_LANDLOCK)
 };
 
 constexpr int kMaxTrees = 8;
@@ -34,9 +34,9 @@ struct ChildCtx {
   int basefd;       // O_PATH fd of the base tmpfs root (child_fs.cc), or -1
   int ntrees;       // detached (idmapped) mount trees received from the parent
   int trees[8];     // kMaxTrees
-  int procfd;       // O_PATH fd of this process's /proc/PID (host procfs), kept by OP_PIVOT for OP_LOCK, or -1
+  int procfd;  // O_PATH fd of this process's /proc/PID (host procfs), kept by OP_PIVOT for OP_LOCK, or -1
   char* helper_stack;  // top of the small stack OP_LOCK's helper runs on (the bottom of ours)
-  int redump;       // 1: we share Node's mm, which was dumpable: make it so again after setuid/setgid
+  int redump;          // 1: we share Node's mm, which was dumpable: make it so again after setuid/setgid
 };
 
 // Entry point of the cloned child; never returns (execs or exits).

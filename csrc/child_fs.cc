@@ -164,8 +164,8 @@ long ReadOnly(ChildCtx* ctx, const Step& s, int* sysid) {
   long fd = Target(ctx, s, sysid);
   if (fd < 0) return fd;
   *sysid = SYS_MOUNT_SETATTR;
-  long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
-                   MOUNT_ATTR_RDONLY, 0);
+  long r =
+      SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0), MOUNT_ATTR_RDONLY, 0);
   sc(__NR_close, fd);
   return r;
 }
@@ -177,13 +177,14 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   }
   long fd = Target(ctx, s, sysid);
   // Optional targets are skipped when missing or when they cannot be made (a read-only root).
-  if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM))
-    return 0;
+  if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM)) return 0;
   if (fd < 0) return fd;
   if (s.b & MNT_FROM_FD) {
     // A detached mount the parent made (a sysfs of a joined network namespace): attach it.
     *sysid = SYS_MOVE_MOUNT;
-    long r = s.a >= 0 ? sc(__NR_move_mount, s.a, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) : -EBADF;
+    long r = s.a >= 0
+                 ? sc(__NR_move_mount, s.a, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                 : -EBADF;
     sc(__NR_close, fd);
     return r < 0 ? r : ReadOnly(ctx, s, sysid);
   }
@@ -224,8 +225,7 @@ long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
       long r;
       *sysid = SYS_MOUNT;
       if ((r = sc(__NR_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0)) < 0) return r;
-      if ((r = sc(__NR_mount, "tmpfs", s.str, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) < 0)
-        return r;
+      if ((r = sc(__NR_mount, "tmpfs", s.str, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) < 0) return r;
       *sysid = SYS_CHDIR;
       if ((r = sc(__NR_chdir, s.str)) < 0) return r;
       *sysid = SYS_MKDIRAT;

@@ -22,7 +22,6 @@
 #include "rawsys.h"
 #include "nr.h"
 
-
 namespace nsbox {
 namespace {
 
@@ -30,13 +29,18 @@ using raw::sc;
 
 #define NO_LIBC __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
-inline uint64_t Mask(const int32_t* w) { return (uint64_t)(uint32_t)w[0] | ((uint64_t)(uint32_t)w[1] << 32); }
+inline uint64_t Mask(const int32_t* w) {
+  return (uint64_t)(uint32_t)w[0] | ((uint64_t)(uint32_t)w[1] << 32);
+}
 
-inline int Item(int sysid, int32_t index) { return sysid | ((index + 1) << kSysItemShift); }
+inline int Item(int sysid, int32_t index) {
+  return sysid | ((index + 1) << kSysItemShift);
+}
 
 // One path_beneath rule: open the path (O_PATH), keep only the file rights when it is not a
 // directory (the kernel refuses directory rights on a file with EINVAL), add the rule.
-NO_LIBC long PathRule(int ruleset, const char* path, bool optional, uint64_t access, int32_t index, int* sysid) {
+NO_LIBC long PathRule(int ruleset, const char* path, bool optional, uint64_t access, int32_t index,
+                      int* sysid) {
   struct open_how how = {};
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_NO_MAGICLINKS;

@@ -123,7 +123,7 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
 constexpr unsigned kArch = 4, kNr = 0, kArg1Lo = 24;  // struct seccomp_data, little endian
 constexpr unsigned kTiocsti = 0x5412, kTioclinux = 0x541C;
 // Every ABI's ioctl jumps here: the command's low 32 bits against TIOCSTI and TIOCLINUX.
-#define IOCTL_TIOCSTI_CHECK                                                           \
+#define IOCTL_TIOCSTI_CHECK                                                                \
   LD(kArg1Lo), JEQ(kTiocsti, 1, 0), JEQ(kTioclinux, 0, 1), RET(SECCOMP_RET_ERRNO | EPERM), \
       RET(SECCOMP_RET_ALLOW)
 
@@ -148,14 +148,9 @@ long NoTiocsti(int* sysid) {
   };
 #elif defined(__aarch64__)
   struct sock_filter f[] = {
-      LD(kArch),
-      JEQ(AUDIT_ARCH_AARCH64, 0, 2),
-      LD(kNr),
-      JEQ(29, 3, 7),
-      JEQ(AUDIT_ARCH_ARM, 0, 6),
-      LD(kNr),
-      JEQ(54, 0, 4),
-      IOCTL_TIOCSTI_CHECK,
+      LD(kArch),     JEQ(AUDIT_ARCH_AARCH64, 0, 2), LD(kNr),
+      JEQ(29, 3, 7), JEQ(AUDIT_ARCH_ARM, 0, 6),     LD(kNr),
+      JEQ(54, 0, 4), IOCTL_TIOCSTI_CHECK,
   };
 #endif
   struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
@@ -168,10 +163,8 @@ long NoTiocsti(int* sysid) {
 long RunLockStep(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_STEP;
   switch (s.op) {
-    case OP_LOCK:
-      return Lock(ctx, s, sysid);
-    case OP_DUMPABLE:
-      return sc(__NR_prctl, PR_SET_DUMPABLE, s.a ? 1 : 0, 0, 0, 0);
+    case OP_LOCK: return Lock(ctx, s, sysid);
+    case OP_DUMPABLE: return sc(__NR_prctl, PR_SET_DUMPABLE, s.a ? 1 : 0, 0, 0, 0);
     case OP_KEYRING: {
       // A new anonymous session keyring (keyrings(7)): the caller's session keyring, and the
       // keys a login session put in it, are not reachable from inside.
@@ -179,8 +172,7 @@ long RunLockStep(ChildCtx* ctx, const Step& s, int* sysid) {
       long r = sc(__NR_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0);
       return r < 0 ? r : 0;
     }
-    case OP_NO_TIOCSTI:
-      return NoTiocsti(sysid);
+    case OP_NO_TIOCSTI: return NoTiocsti(sysid);
   }
   return -EINVAL;
 }

@@ -28,7 +28,9 @@ using raw::sc;
 
 constexpr int kMaxInsns = 4096;  // BPF_MAXINSNS
 
-uint64_t Mask(const int32_t* w) { return (uint64_t)(uint32_t)w[0] | ((uint64_t)(uint32_t)w[1] << 32); }
+uint64_t Mask(const int32_t* w) {
+  return (uint64_t)(uint32_t)w[0] | ((uint64_t)(uint32_t)w[1] << 32);
+}
 
 // OP_CAP_BOUND: drop every capability up to the kernel's last one that is not kept, then
 // keep the permitted set across the credential steps that follow (KEEPCAPS).
@@ -158,28 +160,18 @@ long Parent(ChildCtx* ctx, int step) {
 
 long RunSecurityStep(ChildCtx* ctx, const Step& s, int step, int* sysid) {
   switch (s.op) {
-    case OP_NO_NEW_PRIVS:
-      *sysid = SYS_PRCTL;
-      return sc(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-    case OP_CAP_BOUND:
-      return CapBound(s, sysid);
-    case OP_CAPSET:
-      return Capset(s, sysid);
-    case OP_UMASK:
-      sc(__NR_umask, s.a);
-      return 0;
+    case OP_NO_NEW_PRIVS: *sysid = SYS_PRCTL; return sc(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    case OP_CAP_BOUND: return CapBound(s, sysid);
+    case OP_CAPSET: return Capset(s, sysid);
+    case OP_UMASK: sc(__NR_umask, s.a); return 0;
     case OP_PERSONALITY: {
       long r = sc(__NR_personality, (unsigned)s.a);
       return r < 0 ? r : 0;
     }
-    case OP_SECCOMP:
-      return Seccomp(ctx, s, step, sysid);
-    case OP_SYSCTL:
-      return Sysctl(ctx, s, sysid);
-    case OP_PARENT:
-      return Parent(ctx, step);
-    default:
-      return -EINVAL;
+    case OP_SECCOMP: return Seccomp(ctx, s, step, sysid);
+    case OP_SYSCTL: return Sysctl(ctx, s, sysid);
+    case OP_PARENT: return Parent(ctx, step);
+    default: return -EINVAL;
   }
 }
 
@@ -188,8 +180,7 @@ const char* ParseSecurityStep(int32_t op, const int32_t* a, int32_t nargs,
   *handled = true;
   switch (op) {
     case OP_NO_NEW_PRIVS:
-    case OP_PARENT:
-      return nargs == 0 ? nullptr : "step takes no args";
+    case OP_PARENT: return nargs == 0 ? nullptr : "step takes no args";
     case OP_CAP_BOUND:
       if (nargs != 3 || a[2] < 0 || a[2] > 63) return "bad capability bounding set";
       s.list = a;
@@ -212,8 +203,9 @@ const char* ParseSecurityStep(int32_t op, const int32_t* a, int32_t nargs,
     case OP_SECCOMP:
       // flags, n, then n instructions of two words each.
       if (nargs < 2 || a[1] < 1 || a[1] > kMaxInsns || nargs != 2 + 2 * a[1]) return "bad seccomp filter";
-      if (a[0] & ~(int32_t)(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW |
-                            SECCOMP_FILTER_FLAG_NEW_LISTENER | (1 << 4) /* TSYNC_ESRCH */ | (1 << 5) /* WAIT_KILLABLE_RECV */))
+      if (a[0] & ~(int32_t)(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG |
+                            SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_NEW_LISTENER |
+                            (1 << 4) /* TSYNC_ESRCH */ | (1 << 5) /* WAIT_KILLABLE_RECV */))
         return "bad seccomp flags";
       s.a = a[0];
       s.list = a + 2;
@@ -224,9 +216,7 @@ const char* ParseSecurityStep(int32_t op, const int32_t* a, int32_t nargs,
         return "bad sysctl";
       s.b = a[2];
       return nullptr;
-    default:
-      *handled = false;
-      return nullptr;
+    default: *handled = false; return nullptr;
   }
 }
 

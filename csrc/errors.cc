@@ -4,8 +4,7 @@
 
 namespace nsbox {
 
-Napi::Value MakeSys(Napi::Env env, int err, const char* syscall, const char* path,
-                    const char* dest) {
+Napi::Value MakeSys(Napi::Env env, int err, const char* syscall, const char* path, const char* dest) {
   Addon* addon = GetAddon(env);
   Napi::Value p = path ? Napi::String::New(env, path) : env.Undefined();
   Napi::Value d = dest ? Napi::String::New(env, dest) : env.Undefined();
@@ -15,8 +14,7 @@ Napi::Value MakeSys(Napi::Env env, int err, const char* syscall, const char* pat
     e.Set("syscall", Napi::String::New(env, syscall));
     return e.Value();
   }
-  return addon->makeSysError.Call(
-      {Napi::Number::New(env, err), Napi::String::New(env, syscall), p, d});
+  return addon->makeSysError.Call({Napi::Number::New(env, err), Napi::String::New(env, syscall), p, d});
 }
 
 void ThrowSys(Napi::Env env, int err, const char* syscall, const char* path, const char* dest) {

@@ -71,7 +71,9 @@ void ProbePidfd(bool* pidfd, bool* sendSignal) {
 }
 
 // close_range(2) over [~0U-1, ~0U]: no process has fds there, so nothing is closed.
-bool ProbeCloseRange() { return sys::close_range(~0U - 1, ~0U, 0) == 0; }
+bool ProbeCloseRange() {
+  return sys::close_range(~0U - 1, ~0U, 0) == 0;
+}
 
 // fsopen(2): an unprivileged caller gets EPERM, which still proves the new mount API exists.
 // The filesystem context it creates is released by close.
@@ -114,9 +116,13 @@ int ProbeLandlockAbi() {
   return r > 0 ? (int)r : 0;
 }
 
-Napi::Value LandlockAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ProbeLandlockAbi()); }
+Napi::Value LandlockAbi(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ProbeLandlockAbi());
+}
 
-int UsernsChild(void*) { return 0; }
+int UsernsChild(void*) {
+  return 0;
+}
 
 // Can a new user namespace be made? Node is multi-threaded, so unshare(CLONE_NEWUSER) here
 // would fail with EINVAL whatever the policy; a new child asks the kernel instead: clone(2)

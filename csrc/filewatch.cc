@@ -35,9 +35,9 @@ namespace {
 class FileWatch : public Napi::ObjectWrap<FileWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
-    return DefineClass(env, "FileWatch",
-                       {InstanceMethod<&FileWatch::Close>("close"),
-                        InstanceMethod<&FileWatch::SetRef>("ref")});
+    return DefineClass(
+        env, "FileWatch",
+        {InstanceMethod<&FileWatch::Close>("close"), InstanceMethod<&FileWatch::SetRef>("ref")});
   }
 
   FileWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileWatch>(info) {

@@ -43,7 +43,9 @@ namespace {
 
 // Syscalls glibc 2.36 has no wrapper for (or wraps with errno): result or -errno.
 namespace msys {
-inline long ret(long r) { return r < 0 ? -errno : r; }
+inline long ret(long r) {
+  return r < 0 ? -errno : r;
+}
 inline int fsopen(const char* fstype, unsigned flags) {
   return (int)ret(syscall(__NR_fsopen, fstype, flags));
 }
@@ -137,8 +139,7 @@ Napi::Value MountIn(const Napi::CallbackInfo& info) {
   int r = 0;
   auto op = [&] {
     r = (int)msys::ret(mount(hasSource ? source.c_str() : nullptr, target.c_str(),
-                             hasFstype ? fstype.c_str() : nullptr, flags,
-                             hasData ? data.c_str() : nullptr));
+                             hasFstype ? fstype.c_str() : nullptr, flags, hasData ? data.c_str() : nullptr));
   };
   if (!InMountNs(env, nsfd, op)) return env.Undefined();
   if (r < 0) {
@@ -192,8 +193,7 @@ Napi::Value Fsconfig(const Napi::CallbackInfo& info) {
       !ArgOptString(info, 3, &value, &hasValue) || !ArgInt(info, 4, &aux)) {
     return env.Undefined();
   }
-  int r = msys::fsconfig(fd, cmd, hasKey ? key.c_str() : nullptr,
-                         hasValue ? value.c_str() : nullptr, aux);
+  int r = msys::fsconfig(fd, cmd, hasKey ? key.c_str() : nullptr, hasValue ? value.c_str() : nullptr, aux);
   if (r < 0) ThrowSys(env, -r, "fsconfig", hasKey ? key.c_str() : nullptr);
   return env.Undefined();
 }
@@ -258,9 +258,7 @@ Napi::Value AttachIn(const Napi::CallbackInfo& info) {
   if (!ArgOptFd(info, 0, &nsfd) || !ArgFd(info, 1, &mfd) || !ArgString(info, 2, &target))
     return env.Undefined();
   int r = 0;
-  auto op = [&] {
-    r = msys::move_mount(mfd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
-  };
+  auto op = [&] { r = msys::move_mount(mfd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH); };
   if (!InMountNs(env, nsfd, op)) return env.Undefined();
   if (r < 0) ThrowSys(env, -r, "move_mount", target.c_str());
   return env.Undefined();
@@ -284,9 +282,7 @@ Napi::Value SetattrIn(const Napi::CallbackInfo& info) {
   attr.propagation = propagation;
   attr.userns_fd = usernsFd < 0 ? 0 : static_cast<uint64_t>(usernsFd);
   int r = 0;
-  auto op = [&] {
-    r = msys::mount_setattr(dirfd < 0 ? AT_FDCWD : dirfd, path.c_str(), atFlags, &attr);
-  };
+  auto op = [&] { r = msys::mount_setattr(dirfd < 0 ? AT_FDCWD : dirfd, path.c_str(), atFlags, &attr); };
   if (!InMountNs(env, nsfd, op)) return env.Undefined();
   if (r < 0) ThrowSys(env, -r, "mount_setattr", path.empty() ? nullptr : path.c_str());
   return env.Undefined();

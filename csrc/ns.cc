@@ -232,7 +232,6 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
   return HandFd(env, job.fd);
 }
 
-
 }  // namespace
 
 void InitNs(Napi::Env env, Napi::Object exports) {

@@ -30,8 +30,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
     return DefineClass(env, "ChildWatch",
-                       {InstanceMethod<&ChildWatch::Kill>("kill"),
-                        InstanceMethod<&ChildWatch::SetRef>("ref"),
+                       {InstanceMethod<&ChildWatch::Kill>("kill"), InstanceMethod<&ChildWatch::SetRef>("ref"),
                         InstanceAccessor<&ChildWatch::Pid>("pid")});
   }
 

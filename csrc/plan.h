@@ -33,22 +33,22 @@ enum Op : int32_t {
   OP_EXEC = 15,          // file str, search(0/1), argc, argv str..., envc, env str...
   // Filesystem steps (child_fs.cc). Paths "in root" are resolved inside /newroot with
   // openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): a symlink in the rootfs cannot lead out.
-  OP_FS_BASE = 16,       // stage str                  private tree, tmpfs base, old root at /oldroot
-  OP_MOUNT = 17,         // src|-1, dst, fstype|-1, flags, data|-1, mode (MNT_* below)
-  OP_MKNOD = 18,         // dst (in root), mode, major, minor
-  OP_SYMLINK = 19,       // target str, dst (in root)
-  OP_WRITE_FILE = 20,    // path (in base), content str, mode
-  OP_SETATTR = 21,       // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
-  OP_PIVOT = 22,         // keep_proc(0/1)             pivot_root into /newroot, old root detached;
-                         //                            keep_proc: hold an fd on our /proc/PID dir for OP_LOCK
-  OP_MKDIR = 23,         // path, mode (MNT_DST_IN_ROOT) mkdir -p, confined
-  OP_PROPAGATION = 24,   // ms flag                    mount(NULL, "/", MS_REC|flag): as unshare(1)
+  OP_FS_BASE = 16,      // stage str                  private tree, tmpfs base, old root at /oldroot
+  OP_MOUNT = 17,        // src|-1, dst, fstype|-1, flags, data|-1, mode (MNT_* below)
+  OP_MKNOD = 18,        // dst (in root), mode, major, minor
+  OP_SYMLINK = 19,      // target str, dst (in root)
+  OP_WRITE_FILE = 20,   // path (in base), content str, mode
+  OP_SETATTR = 21,      // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
+  OP_PIVOT = 22,        // keep_proc(0/1)             pivot_root into /newroot, old root detached;
+                        //                            keep_proc: hold an fd on our /proc/PID dir for OP_LOCK
+  OP_MKDIR = 23,        // path, mode (MNT_DST_IN_ROOT) mkdir -p, confined
+  OP_PROPAGATION = 24,  // ms flag                    mount(NULL, "/", MS_REC|flag): as unshare(1)
   // Containment (child_lock.cc).
-  OP_LOCK = 25,          // uid_map str, gid_map str   nested user + mount namespace: every mount
-                         //                            made so far becomes MNT_LOCKED for the command
-  OP_DUMPABLE = 26,      // 0/1                        prctl(PR_SET_DUMPABLE)
-  OP_KEYRING = 27,       // -                          a new anonymous session keyring
-  OP_NO_TIOCSTI = 28,    // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
+  OP_LOCK = 25,        // uid_map str, gid_map str   nested user + mount namespace: every mount
+                       //                            made so far becomes MNT_LOCKED for the command
+  OP_DUMPABLE = 26,    // 0/1                        prctl(PR_SET_DUMPABLE)
+  OP_KEYRING = 27,     // -                          a new anonymous session keyring
+  OP_NO_TIOCSTI = 28,  // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
   // Security (child_security.cc; parsed by ParseSecurityStep).
   OP_NO_NEW_PRIVS = 29,  // -                          prctl(PR_SET_NO_NEW_PRIVS, 1)
   OP_CAP_BOUND = 30,     // keep_lo, keep_hi, last_cap   drop the rest of the bounding set, then KEEPCAPS
@@ -65,24 +65,24 @@ enum Op : int32_t {
   // 64-bit masks travel as two words. Paths are opened after pivot_root (container paths)
   // with openat2 O_PATH, RESOLVE_NO_MAGICLINKS; a missing optional path is skipped.
   OP_LANDLOCK = 35,
-  OP_SYSCTL = 36,        // path str, value str, in_root(0/1)   write /proc/sys/...
-  OP_PARENT = 37,        // -                          the parent applies rlimits and oom_score_adj
-                         //                            to us (prlimit(2), /proc/PID/oom_score_adj)
+  OP_SYSCTL = 36,  // path str, value str, in_root(0/1)   write /proc/sys/...
+  OP_PARENT = 37,  // -                          the parent applies rlimits and oom_score_adj
+                   //                            to us (prlimit(2), /proc/PID/oom_score_adj)
   OP_MAX_
 };
 
 // OP_MOUNT / OP_SETATTR mode bits.
 enum MountMode : int32_t {
-  MNT_DST_IN_ROOT = 1,     // dst is inside /newroot (resolved confined); else an absolute path
-  MNT_MKDIR = 2,           // create dst (and parents) as a directory if missing
-  MNT_MKFILE = 4,          // create dst (parents as directories) as an empty file if missing
-  MNT_OPTIONAL = 8,        // dst missing: skip the step instead of failing
-  MNT_RDONLY = 16,         // then mount_setattr(MOUNT_ATTR_RDONLY): keeps locked flags
-  MNT_RECURSIVE = 32,      // ...with AT_RECURSIVE
-  MNT_SRC_OPTIONAL = 64,   // source missing: skip the step
-  MNT_FROM_TREE = 128,     // attach received tree number `flags` with move_mount(2), no mount(2)
-  MNT_SRC_SELF = 256,      // bind the target onto itself (source = the opened target, never a path)
-  MNT_FROM_FD = 512,       // attach the detached mount at fd `flags` (inherited) with move_mount(2)
+  MNT_DST_IN_ROOT = 1,    // dst is inside /newroot (resolved confined); else an absolute path
+  MNT_MKDIR = 2,          // create dst (and parents) as a directory if missing
+  MNT_MKFILE = 4,         // create dst (parents as directories) as an empty file if missing
+  MNT_OPTIONAL = 8,       // dst missing: skip the step instead of failing
+  MNT_RDONLY = 16,        // then mount_setattr(MOUNT_ATTR_RDONLY): keeps locked flags
+  MNT_RECURSIVE = 32,     // ...with AT_RECURSIVE
+  MNT_SRC_OPTIONAL = 64,  // source missing: skip the step
+  MNT_FROM_TREE = 128,    // attach received tree number `flags` with move_mount(2), no mount(2)
+  MNT_SRC_SELF = 256,     // bind the target onto itself (source = the opened target, never a path)
+  MNT_FROM_FD = 512,      // attach the detached mount at fd `flags` (inherited) with move_mount(2)
 };
 
 // Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.
@@ -120,11 +120,11 @@ constexpr int kSysItemShift = 8;
 
 // Child -> parent messages over the SOCK_SEQPACKET status socket.
 enum MsgKind : int32_t {
-  MSG_ERROR = 1,  // step index, errno, value = SysId
-  MSG_MAPS = 2,   // value = pid whose maps to write (0 = the direct child)
-  MSG_PID = 3,    // value = pid of the grandchild made by OP_FORK
-  MSG_PARENT = 4,   // OP_PARENT: apply the parent-side settings to the sender, then answer
-  MSG_LISTENER = 5, // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
+  MSG_ERROR = 1,     // step index, errno, value = SysId
+  MSG_MAPS = 2,      // value = pid whose maps to write (0 = the direct child)
+  MSG_PID = 3,       // value = pid of the grandchild made by OP_FORK
+  MSG_PARENT = 4,    // OP_PARENT: apply the parent-side settings to the sender, then answer
+  MSG_LISTENER = 5,  // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
 };
 
 struct Msg {

@@ -27,13 +27,13 @@ namespace {
 // CLONE_VM, CLONE_FILES, CLONE_THREAD, CLONE_SETTLS… (spawn.cc adds what it needs itself).
 constexpr uint64_t kNsFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
                               CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
-constexpr int32_t kMountModes = MNT_DST_IN_ROOT | MNT_MKDIR | MNT_MKFILE | MNT_OPTIONAL | MNT_RDONLY | MNT_RECURSIVE |
-                                MNT_SRC_OPTIONAL | MNT_FROM_TREE | MNT_SRC_SELF | MNT_FROM_FD;
+constexpr int32_t kMountModes = MNT_DST_IN_ROOT | MNT_MKDIR | MNT_MKFILE | MNT_OPTIONAL | MNT_RDONLY |
+                                MNT_RECURSIVE | MNT_SRC_OPTIONAL | MNT_FROM_TREE | MNT_SRC_SELF | MNT_FROM_FD;
 // mount(2) flags a plan may pass (mount(2)): no MS_MGC_VAL, no internal kernel bits.
 constexpr uint32_t kMsFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_REMOUNT |
-                              MS_MANDLOCK | MS_DIRSYNC | MS_NOSYMFOLLOW | MS_NOATIME | MS_NODIRATIME | MS_BIND |
-                              MS_MOVE | MS_REC | MS_SILENT | MS_POSIXACL | MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE |
-                              MS_SHARED | MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME;
+                              MS_MANDLOCK | MS_DIRSYNC | MS_NOSYMFOLLOW | MS_NOATIME | MS_NODIRATIME |
+                              MS_BIND | MS_MOVE | MS_REC | MS_SILENT | MS_POSIXACL | MS_UNBINDABLE |
+                              MS_PRIVATE | MS_SLAVE | MS_SHARED | MS_RELATIME | MS_STRICTATIME | MS_LAZYTIME;
 constexpr uint32_t kPropagation = MS_UNBINDABLE | MS_PRIVATE | MS_SLAVE | MS_SHARED;
 // mount_setattr(2) attributes; MOUNT_ATTR_IDMAP needs a userns fd the step cannot carry.
 constexpr uint32_t kAttrFlags = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
@@ -51,12 +51,22 @@ int32_t FdLimit() {
   return (int32_t)r.rlim_max;
 }
 
-bool IsId(int32_t v) { return v != -1; }  // a uid/gid: 0..0xfffffffe as a 32-bit word
-bool Flag01(int32_t v) { return v == 0 || v == 1; }
-bool NsFlags(int32_t v) { return ((uint64_t)(uint32_t)v & ~kNsFlags) == 0; }
+bool IsId(int32_t v) {
+  return v != -1;
+}  // a uid/gid: 0..0xfffffffe as a 32-bit word
+bool Flag01(int32_t v) {
+  return v == 0 || v == 1;
+}
+bool NsFlags(int32_t v) {
+  return ((uint64_t)(uint32_t)v & ~kNsFlags) == 0;
+}
 // setns(2) nstype: 0 (any) or exactly one CLONE_NEW* flag.
-bool OneNs(int32_t v) { return NsFlags(v) && (v & (v - 1)) == 0; }
-bool FileMode(int32_t v) { return v >= 0 && v <= 07777; }
+bool OneNs(int32_t v) {
+  return NsFlags(v) && (v & (v - 1)) == 0;
+}
+bool FileMode(int32_t v) {
+  return v >= 0 && v <= 07777;
+}
 
 struct Parser {
   const char* strs;
@@ -114,14 +124,12 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       s.a = a[0];
       return nullptr;
     case OP_SETHOSTNAME:
-    case OP_SETDOMAINNAME:
-      return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad string arg";
+    case OP_SETDOMAINNAME: return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad string arg";
     case OP_CHDIR:
       if (nargs != 2 || !(s.str = Str(a[0])) || !Flag01(a[1])) return "bad chdir";
       s.b = a[1];
       return nullptr;
-    case OP_LOCK:
-      return nargs == 2 && (s.str = Str(a[0])) && (s.str2 = Str(a[1])) ? nullptr : "bad lock";
+    case OP_LOCK: return nargs == 2 && (s.str = Str(a[0])) && (s.str2 = Str(a[1])) ? nullptr : "bad lock";
     case OP_DUMPABLE:
       if (nargs != 1 || !Flag01(a[0])) return "bad dumpable";
       s.a = a[0];
@@ -129,8 +137,7 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_USERNS_SYNC:
     case OP_SETSID:
     case OP_KEYRING:
-    case OP_NO_TIOCSTI:
-      return nargs == 0 ? nullptr : "step takes no args";
+    case OP_NO_TIOCSTI: return nargs == 0 ? nullptr : "step takes no args";
     case OP_SETGROUPS:
       if (nargs < 1 || a[0] < 0 || a[0] > kMaxGroups || a[0] != nargs - 1) return "bad group list";
       for (int32_t j = 0; j < a[0]; j++)
@@ -146,9 +153,7 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       }
       s.list = a + 1, s.nlist = a[0] * 2;
       return nullptr;
-    default:
-      *handled = false;
-      return nullptr;
+    default: *handled = false; return nullptr;
   }
 }
 
@@ -198,17 +203,16 @@ const char* Parser::Mount(const int32_t* a, int32_t nargs, Step& s) {
 const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, bool* handled) {
   *handled = true;
   switch (op) {
-    case OP_FS_BASE:
-      return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad fs base";
-    case OP_MOUNT:
-      return Mount(a, nargs, s);
+    case OP_FS_BASE: return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad fs base";
+    case OP_MOUNT: return Mount(a, nargs, s);
     case OP_MKNOD: {
       // dst, mode, major, minor: a device, fifo, socket or regular file; the child packs the
       // numbers as the kernel's new_encode_dev (12-bit major, 20-bit minor).
       if (nargs != 4 || !(s.str2 = Str(a[0]))) return "bad mknod";
       int32_t type = a[1] & S_IFMT;
       if (a[1] < 0 || (a[1] & ~(S_IFMT | 07777)) ||
-          !(type == 0 || type == S_IFREG || type == S_IFCHR || type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK))
+          !(type == 0 || type == S_IFREG || type == S_IFCHR || type == S_IFBLK || type == S_IFIFO ||
+            type == S_IFSOCK))
         return "bad mknod mode";
       if (a[2] < 0 || a[2] > 0xfff || a[3] < 0 || a[3] > 0xfffff) return "bad device number";
       s.a = a[1], s.c = a[2], s.d = a[3];
@@ -246,9 +250,7 @@ const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, boo
       s.c = nargs == 4 ? a[2] : -1;
       s.d = nargs == 4 ? a[3] : -1;
       return nullptr;
-    default:
-      *handled = false;
-      return nullptr;
+    default: *handled = false; return nullptr;
   }
 }
 

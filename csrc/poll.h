@@ -62,7 +62,8 @@ class PolledFd {
     if (r != 0) {
       delete poll_;  // never initialised: nothing for libuv to close
     } else if ((r = uv_poll_start(poll_, events, OnPoll)) != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
     }
     if (r != 0) {
       poll_ = nullptr;

@@ -26,18 +26,15 @@ static inline long sc6(long n, long a, long b, long c, long d, long e, long f) {
   register long x3 __asm__("x3") = d;
   register long x4 __asm__("x4") = e;
   register long x5 __asm__("x5") = f;
-  __asm__ volatile("svc 0"
-                   : "+r"(x0)
-                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
-                   : "memory");
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
   return x0;
 }
 #else
 #error "nsbox supports x86_64 and aarch64"
 #endif
 
-template <typename A = long, typename B = long, typename C = long, typename D = long,
-          typename E = long, typename F = long>
+template <typename A = long, typename B = long, typename C = long, typename D = long, typename E = long,
+          typename F = long>
 static inline long sc(long n, A a = 0, B b = 0, C c = 0, D d = 0, E e = 0, F f = 0) {
   return sc6(n, (long)a, (long)b, (long)c, (long)d, (long)e, (long)f);
 }

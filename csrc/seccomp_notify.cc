@@ -48,12 +48,12 @@ bool BigArg(const Napi::CallbackInfo& info, size_t i, uint64_t* out) {
 class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
  public:
   static Napi::Function Class(Napi::Env env) {
-    return DefineClass(env, "SeccompListener",
-                       {InstanceMethod<&SeccompListener::Respond>("respond"),
-                        InstanceMethod<&SeccompListener::IdValid>("idValid"),
-                        InstanceMethod<&SeccompListener::AddFd>("addFd"),
-                        InstanceMethod<&SeccompListener::Close>("close"),
-                        InstanceMethod<&SeccompListener::SetRef>("ref")});
+    return DefineClass(
+        env, "SeccompListener",
+        {InstanceMethod<&SeccompListener::Respond>("respond"),
+         InstanceMethod<&SeccompListener::IdValid>("idValid"),
+         InstanceMethod<&SeccompListener::AddFd>("addFd"), InstanceMethod<&SeccompListener::Close>("close"),
+         InstanceMethod<&SeccompListener::SetRef>("ref")});
   }
 
   // new SeccompListener(fd, onNotification(buffer | null, errno)): takes the fd.
@@ -128,7 +128,8 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
     int32_t error;
     uint32_t flags;
     if (!BigArg(info, 0, &id) || !BigArg(info, 1, &val)) {
-      ThrowType(env, "ERR_INVALID_ARG_TYPE", "respond(id: bigint, value: bigint, error: number, flags: number)");
+      ThrowType(env, "ERR_INVALID_ARG_TYPE",
+                "respond(id: bigint, value: bigint, error: number, flags: number)");
       return env.Undefined();
     }
     if (!ArgInt(info, 2, &error) || !ArgU32(info, 3, &flags)) return env.Undefined();
@@ -167,7 +168,8 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
       ThrowType(env, "ERR_INVALID_ARG_TYPE", "addFd(id: bigint, srcfd, newfd, flags, newfdFlags)");
       return env.Undefined();
     }
-    if (!ArgFd(info, 1, &srcfd) || !ArgFd(info, 2, &newfd) || !ArgU32(info, 3, &flags) || !ArgU32(info, 4, &newfdFlags))
+    if (!ArgFd(info, 1, &srcfd) || !ArgFd(info, 2, &newfd) || !ArgU32(info, 3, &flags) ||
+        !ArgU32(info, 4, &newfdFlags))
       return env.Undefined();
     if (!poll_.active()) return Napi::Number::New(env, -EBADF);
     struct seccomp_notif_addfd a = {};

@@ -27,7 +27,6 @@
 #include "spawn_maps.h"
 #include "sys.h"
 
-
 namespace nsbox {
 
 namespace {
@@ -36,8 +35,8 @@ constexpr size_t kStackSize = 256 * 1024;
 
 void* Stack(Addon* addon) {
   if (!addon->stack) {
-    void* s = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void* s =
+        mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (s == MAP_FAILED) return nullptr;
     mprotect(s, 4096, PROT_NONE);  // guard page: an overflow faults instead of corrupting
     addon->stack = s;
@@ -74,8 +73,10 @@ ssize_t RecvMsg(int sock, Msg* m, pid_t* from, int* fdOut) {
       for (int i = 0; i < k; i++) {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        if (*fdOut < 0) *fdOut = fd;
-        else close(fd);
+        if (*fdOut < 0)
+          *fdOut = fd;
+        else
+          close(fd);
       }
     }
   }
@@ -103,16 +104,16 @@ void KillOwnChild(pid_t pid) {
 // One spawn's side of the status protocol (plan.h), between clone3 and the child's exec.
 struct Session {
   int sock;
-  long pid;     // the direct child
+  long pid;  // the direct child
   int nsteps;
   const MapsSpec& maps;
   const ParentSpec& parent;
   Fd grandPidfd;
-  long grandPid = 0;   // the grandchild made by OP_FORK, once it is reported
+  long grandPid = 0;  // the grandchild made by OP_FORK, once it is reported
   Msg failure = {};
   bool failed = false;
   MapsError mapsErr;
-  Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  Fd listener;  // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
   // Messages from a sender that is neither the child nor its reported grandchild: the
   // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
   // along) wait for that, then are handled in order.
@@ -142,9 +143,7 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
   bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT || m.kind == MSG_LISTENER;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
-    case MSG_ERROR:
-      Fail(m);
-      return true;
+    case MSG_ERROR: Fail(m); return true;
     case MSG_MAPS: {
       std::vector<Fd> trees;
       int32_t answer = EINVAL;
@@ -189,8 +188,7 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       }
       return true;
     }
-    default:
-      return Protocol(EPROTO, "recvmsg");
+    default: return Protocol(EPROTO, "recvmsg");
   }
 }
 
@@ -285,7 +283,17 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // OP_LOCK's helper runs on the bottom 64 KiB of the stack, above the guard page; the child
   // itself uses the top and never comes near it.
   char* helperStack = static_cast<char*>(stack) + 4096 + 64 * 1024;
-  ChildCtx ctx = {plan.steps.data(), (int)plan.steps.size(), childSock.get(), sock.get(), -1, -1, 0, {}, -1, helperStack, 0};
+  ChildCtx ctx = {plan.steps.data(),
+                  (int)plan.steps.size(),
+                  childSock.get(),
+                  sock.get(),
+                  -1,
+                  -1,
+                  0,
+                  {},
+                  -1,
+                  helperStack,
+                  0};
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that
@@ -293,7 +301,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // A child that makes itself non-dumpable (before joining a container) needs its own mm too:
   // the flag belongs to the mm, and Node's must stay as it is.
   bool ownMm = false;
-  for (auto& s : plan.steps) ownMm = ownMm || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
+  for (auto& s : plan.steps)
+    ownMm = ownMm || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
   ctx.redump = !ownMm && prctl(PR_GET_DUMPABLE) == 1;

@@ -104,7 +104,6 @@ bool StringsField(napi_env env, napi_value obj, const char* key, std::vector<std
   return true;
 }
 
-
 }  // namespace
 
 // The JS type of v (napi_undefined when it cannot be read: the environment is ending).
@@ -123,14 +122,13 @@ bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
   napi_value deny, probe;
   for (const char* key : {"mode", "uidMap", "gidMap", "denySetgroups"}) {
     if (!Field(env, v, key, &probe)) return false;
-    if (probe == nullptr) return Fail(env, napi_invalid_arg, "maps needs mode, uidMap, gidMap and denySetgroups");
+    if (probe == nullptr)
+      return Fail(env, napi_invalid_arg, "maps needs mode, uidMap, gidMap and denySetgroups");
   }
   if (!StringField(env, v, "mode", &mode) || !StringField(env, v, "uidMap", &out->uidMap) ||
-      !StringField(env, v, "gidMap", &out->gidMap) ||
-      !StringsField(env, v, "uidHelper", &out->uidHelper) ||
+      !StringField(env, v, "gidMap", &out->gidMap) || !StringsField(env, v, "uidHelper", &out->uidHelper) ||
       !StringsField(env, v, "gidHelper", &out->gidHelper) ||
-      !StringsField(env, v, "idmapSources", &out->idmapSources) ||
-      !Field(env, v, "denySetgroups", &deny))
+      !StringsField(env, v, "idmapSources", &out->idmapSources) || !Field(env, v, "denySetgroups", &deny))
     return false;
   out->helper = mode == "helper";
   if (deny != nullptr) {
@@ -168,7 +166,8 @@ bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
     napi_status s = napi_is_typedarray(env, lims, &isTyped);
     if (s == napi_ok && isTyped) s = napi_get_typedarray_info(env, lims, &type, &n, &data, nullptr, nullptr);
     if (s != napi_ok) return Fail(env, s, "rlimits");
-    if (!isTyped || type != napi_biguint64_array) return Fail(env, napi_invalid_arg, "parent.rlimits must be a BigUint64Array");
+    if (!isTyped || type != napi_biguint64_array)
+      return Fail(env, napi_invalid_arg, "parent.rlimits must be a BigUint64Array");
     const uint64_t* t = static_cast<const uint64_t*>(data);
     out->rlimits.assign(t, t + n);
   }
@@ -176,7 +175,8 @@ bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
     double d = 0.5;
     napi_status s = napi_get_value_double(env, oom, &d);
     if (s != napi_ok && s != napi_number_expected) return Fail(env, s, "oomScoreAdj");
-    if (s != napi_ok || d != (double)(int32_t)d) return Fail(env, napi_invalid_arg, "parent.oomScoreAdj must be an integer");
+    if (s != napi_ok || d != (double)(int32_t)d)
+      return Fail(env, napi_invalid_arg, "parent.oomScoreAdj must be an integer");
     out->oomScoreAdj = (int32_t)d;
     out->hasOomScoreAdj = true;
   }
@@ -186,7 +186,8 @@ bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
   };
   if (out->rlimits.size() % 3 != 0) return bad("parent.rlimits must hold (resource, soft, hard) triples");
   for (size_t i = 0; i < out->rlimits.size(); i += 3)
-    if (out->rlimits[i] >= RLIM_NLIMITS || out->rlimits[i + 1] > out->rlimits[i + 2]) return bad("parent.rlimits: a bad resource or soft above hard");
+    if (out->rlimits[i] >= RLIM_NLIMITS || out->rlimits[i + 1] > out->rlimits[i + 2])
+      return bad("parent.rlimits: a bad resource or soft above hard");
   if (out->hasOomScoreAdj && (out->oomScoreAdj < -1000 || out->oomScoreAdj > 1000))
     return bad("parent.oomScoreAdj must be an integer in -1000..1000");
   return true;

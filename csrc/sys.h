@@ -26,7 +26,9 @@
 namespace nsbox {
 namespace sys {
 
-inline long ret(long r) { return r < 0 ? -errno : r; }
+inline long ret(long r) {
+  return r < 0 ? -errno : r;
+}
 
 inline int pidfd_open(pid_t pid, unsigned flags) {
   return (int)ret(syscall(__NR_pidfd_open, pid, flags));

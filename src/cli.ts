@@ -9,8 +9,21 @@ import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  SysError, cgroup, connectToHost, createCgroup, createNamespace, currentCgroup, findCgroup2, loUp, openNamespacePath, spawn,
-  type Cgroup, type CgroupLimits, type Namespace, type NsboxChild, type SpawnOptions,
+  SysError,
+  cgroup,
+  connectToHost,
+  createCgroup,
+  createNamespace,
+  currentCgroup,
+  findCgroup2,
+  loUp,
+  openNamespacePath,
+  spawn,
+  type Cgroup,
+  type CgroupLimits,
+  type Namespace,
+  type NsboxChild,
+  type SpawnOptions,
 } from './index.js';
 import { cpusToMax } from './cgroups/limits.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
@@ -146,7 +159,8 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
   let parentDir = run.cgroupParent;
   if (parentDir === undefined) {
     const own = currentCgroup();
-    if (own?.directory == null) throw new CgroupSetupError('--memory/--pids/--cpus: nsbox is not in a cgroup v2 it can see; give --cgroup-parent');
+    if (own?.directory == null)
+      throw new CgroupSetupError('--memory/--pids/--cpus: nsbox is not in a cgroup v2 it can see; give --cgroup-parent');
     parentDir = own.directory;
   }
   const parent = cgroup(parentDir);

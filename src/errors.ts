@@ -116,7 +116,7 @@ export class SysError extends Error {
   static {
     // On the prototype, not an own property: Object.keys(err) lists only the error's data,
     // as for Node's errors; the stack still reads `SysError: EPERM: …`.
-    Object.defineProperty(this.prototype, 'name', { value: 'SysError', writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(SysError.prototype, 'name', { value: 'SysError', writable: true, configurable: true, enumerable: false });
   }
 }
 
@@ -286,6 +286,11 @@ export class NetlinkDecodeError extends Error {
   }
 
   static {
-    Object.defineProperty(this.prototype, 'name', { value: 'NetlinkDecodeError', writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(NetlinkDecodeError.prototype, 'name', {
+      value: 'NetlinkDecodeError',
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
 }

@@ -109,7 +109,6 @@ function capabilitySets(): CapabilitySets {
   return Object.freeze({ effective: field('CapEff'), bounding: field('CapBnd') });
 }
 
-
 function freezeCgroup2(mount: Cgroup2Mount | null): Readonly<Cgroup2Mount> | null {
   if (mount === null) return null;
   return Object.freeze({ ...mount, controllers: Object.freeze([...mount.controllers]) as string[] });

@@ -54,7 +54,21 @@ export interface NativeConstants {
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
-  readonly PLAN_MOUNT: Readonly<Record<'MNT_DST_IN_ROOT' | 'MNT_MKDIR' | 'MNT_MKFILE' | 'MNT_OPTIONAL' | 'MNT_RDONLY' | 'MNT_RECURSIVE' | 'MNT_SRC_OPTIONAL' | 'MNT_FROM_TREE' | 'MNT_SRC_SELF' | 'MNT_FROM_FD', number>>;
+  readonly PLAN_MOUNT: Readonly<
+    Record<
+      | 'MNT_DST_IN_ROOT'
+      | 'MNT_MKDIR'
+      | 'MNT_MKFILE'
+      | 'MNT_OPTIONAL'
+      | 'MNT_RDONLY'
+      | 'MNT_RECURSIVE'
+      | 'MNT_SRC_OPTIONAL'
+      | 'MNT_FROM_TREE'
+      | 'MNT_SRC_SELF'
+      | 'MNT_FROM_FD',
+      number
+    >
+  >;
   readonly MS_NOATIME: number;
   readonly MS_RELATIME: number;
   readonly MS_STRICTATIME: number;
@@ -75,8 +89,20 @@ export interface NativeConstants {
  */
 export type NativeFeatures = Pick<
   Features,
-  | 'clone3' | 'cloneIntoCgroup' | 'pidfd' | 'pidfdSendSignal' | 'closeRange' | 'timeNamespace' | 'newMountApi'
-  | 'mountSetattr' | 'openat2' | 'userNamespaces' | 'nsGetIoctls' | 'euid' | 'egid' | 'landlock'
+  | 'clone3'
+  | 'cloneIntoCgroup'
+  | 'pidfd'
+  | 'pidfdSendSignal'
+  | 'closeRange'
+  | 'timeNamespace'
+  | 'newMountApi'
+  | 'mountSetattr'
+  | 'openat2'
+  | 'userNamespaces'
+  | 'nsGetIoctls'
+  | 'euid'
+  | 'egid'
+  | 'landlock'
 > & {
   /** 0 when a user namespace could be created, else the positive errno clone(CLONE_NEWUSER) gave. */
   readonly userNamespacesErrno: number;
@@ -245,7 +271,16 @@ export interface NativeBinding {
   /** move_mount(2) of `mountFd` (MOVE_MOUNT_F_EMPTY_PATH) onto `target`. */
   attachIn(nsFd: number, mountFd: number, target: string): void;
   /** mount_setattr(2); `dirFd` -1 is AT_FDCWD, `usernsFd` -1 is none. */
-  setattrIn(nsFd: number, dirFd: number, path: string, atFlags: number, set: number, clr: number, propagation: number, usernsFd: number): void;
+  setattrIn(
+    nsFd: number,
+    dirFd: number,
+    path: string,
+    atFlags: number,
+    set: number,
+    clr: number,
+    propagation: number,
+    usernsFd: number,
+  ): void;
   /** open(root, O_PATH|O_DIRECTORY) then openat2(rootfd, path, { flags: oflags|O_CLOEXEC, resolve }). */
   resolveIn(nsFd: number, root: string, path: string, oflags: number, resolve: number): number;
 
@@ -256,11 +291,18 @@ export interface NativeBinding {
    * O_RDWR), each trigger event calls onEvent(null, 0). A failed read or poll calls
    * onEvent(null, positive errno) once and stops polling.
    */
-  readonly FileWatch: new (path: string, trigger: string | null, onEvent: (text: string | null, errno: number) => void) => NativeFileWatch;
+  readonly FileWatch: new (
+    path: string,
+    trigger: string | null,
+    onEvent: (text: string | null, errno: number) => void,
+  ) => NativeFileWatch;
 
   // seccomp_notify.cc
   /** A seccomp listener polled in this environment's loop: onNotification(struct seccomp_notif | null, errno). */
-  readonly SeccompListener: new (fd: number, onNotification: (notif: Buffer | null, errno: number) => void) => NativeSeccompListener;
+  readonly SeccompListener: new (
+    fd: number,
+    onNotification: (notif: Buffer | null, errno: number) => void,
+  ) => NativeSeccompListener;
 
   // spawn.cc
   /**
@@ -293,7 +335,11 @@ export interface NativeBinding {
    * dedicated thread, bound to multicast `groups`; calls onMessage(datagram) per datagram
    * received, onMessage(null, errno) on a receive error.
    */
-  readonly NetlinkSocket: new (nsFd: number, groups: number, onMessage: (datagram: Buffer | null, errno?: number) => void) => NativeNetlinkSocket;
+  readonly NetlinkSocket: new (
+    nsFd: number,
+    groups: number,
+    onMessage: (datagram: Buffer | null, errno?: number) => void,
+  ) => NativeNetlinkSocket;
   /**
    * An AF_INET/AF_INET6 socket of `type` made in the network namespace of `nsFd` by a
    * dedicated thread, bound to `addr` (4 or 16 bytes; empty: unbound) and `port`, listening

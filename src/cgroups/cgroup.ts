@@ -12,14 +12,30 @@ import { compileLimits, readLimits, type CgroupLimitValues, type CgroupLimits, t
 import { cgroup } from './create.js';
 import { controllerError, resolveCgroup } from './mount.js';
 import {
-  parseCgroupEvents, parseEvents, parseIoStat, parsePressure,
-  type CgroupEvents, type CgroupStat, type CpuStats, type HugetlbSizeStats, type IoDeviceStats,
-  type MemoryStats, type PidsStats, type Pressure,
+  parseCgroupEvents,
+  parseEvents,
+  parseIoStat,
+  parsePressure,
+  type CgroupEvents,
+  type CgroupStat,
+  type CpuStats,
+  type HugetlbSizeStats,
+  type IoDeviceStats,
+  type MemoryStats,
+  type PidsStats,
+  type Pressure,
 } from './stats.js';
 import { readHugetlbStats, readMemoryStats, readPidsStats } from './read-stats.js';
 import {
-  checkSignal, eventFile, pressureFile, triggerSpec,
-  type CgroupEventKind, type CgroupEventMap, type PressureEvent, type PressureKind, type PressureTriggerOptions,
+  checkSignal,
+  eventFile,
+  pressureFile,
+  triggerSpec,
+  type CgroupEventKind,
+  type CgroupEventMap,
+  type PressureEvent,
+  type PressureKind,
+  type PressureTriggerOptions,
 } from './events.js';
 import { waitFor, WatchIterator } from './watch.js';
 
@@ -43,13 +59,17 @@ function tid(name: string, v: unknown): number {
 export function controllerList(name: string, list: unknown): string[] {
   if (!Array.isArray(list)) throw invalidArgType(name, 'an array of controller names', list);
   return list.map((c, i) => {
-    if (typeof c !== 'string' || !CONTROLLER_NAME.test(c)) throw invalidArgValue(`${name}[${i}]`, c, "must be a controller name such as 'memory'");
+    if (typeof c !== 'string' || !CONTROLLER_NAME.test(c))
+      throw invalidArgValue(`${name}[${i}]`, c, "must be a controller name such as 'memory'");
     return c;
   });
 }
 
 function ids(text: string): number[] {
-  return text.split('\n').filter((l) => l !== '').map(Number);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(Number);
 }
 
 /**
@@ -82,13 +102,16 @@ export class Cgroup {
   /** Child cgroups (the subdirectories), sorted by name. Replaces `ls -d DIR/*&#47;`. */
   children(): Cgroup[] {
     this.#live();
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = readdirSync(this.directory, { withFileTypes: true });
     } catch (cause) {
       throw cgError(cause, this.directory, this);
     }
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    return entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort()
       .map((n) => new Cgroup({ path: posix.join(this.path, n), directory: `${this.directory}/${n}` }));
   }
 
@@ -142,12 +165,16 @@ export class Cgroup {
 
   /** Controllers available here (cgroup.controllers). */
   controllers(): string[] {
-    return readCg(this.#live(), 'cgroup.controllers').split(/\s+/).filter((c) => c !== '');
+    return readCg(this.#live(), 'cgroup.controllers')
+      .split(/\s+/)
+      .filter((c) => c !== '');
   }
 
   /** Controllers enabled for the children (cgroup.subtree_control). */
   subtreeControl(): string[] {
-    return readCg(this.#live(), 'cgroup.subtree_control').split(/\s+/).filter((c) => c !== '');
+    return readCg(this.#live(), 'cgroup.subtree_control')
+      .split(/\s+/)
+      .filter((c) => c !== '');
   }
 
   /**
@@ -175,9 +202,12 @@ export class Cgroup {
       writeCg(this, 'cgroup.subtree_control', list.map((c) => sign + c).join(' '));
     } catch (err) {
       if (err instanceof SysError && err.code === 'EBUSY') {
-        throw withHint(err, sign === '+'
-          ? `${this.path} has processes of its own, and a cgroup with domain controllers enabled for its children may not (the no-internal-process rule); move them to a leaf first (moveProcessesTo)`
-          : 'a child cgroup still enables one of these controllers in its own cgroup.subtree_control');
+        throw withHint(
+          err,
+          sign === '+'
+            ? `${this.path} has processes of its own, and a cgroup with domain controllers enabled for its children may not (the no-internal-process rule); move them to a leaf first (moveProcessesTo)`
+            : 'a child cgroup still enables one of these controllers in its own cgroup.subtree_control',
+        );
       }
       throw err;
     }
@@ -217,7 +247,12 @@ export class Cgroup {
       const code = (err as SysError).code;
       if (code !== 'ENOTSUP' && code !== 'ENOENT') throw err;
       const walk = (cg: Cgroup): void => {
-        for (const t of cg.threads()) try { process.kill(t, 'SIGKILL'); } catch { /* gone */ }
+        for (const t of cg.threads())
+          try {
+            process.kill(t, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
         for (const c of cg.children()) walk(c);
       };
       walk(this);
@@ -232,7 +267,8 @@ export class Cgroup {
    */
   remove(options: RemoveCgroupOptions = {}): Promise<void> {
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    if (options.recursive !== undefined && typeof options.recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', options.recursive);
+    if (options.recursive !== undefined && typeof options.recursive !== 'boolean')
+      throw invalidArgType('options.recursive', 'of type boolean', options.recursive);
     if (this.#removed) return Promise.resolve();
     this.#removing ??= this.#remove(options.recursive === true).finally(() => {
       this.#removing = undefined;
@@ -351,7 +387,14 @@ export class Cgroup {
       last = t;
       return parse(t);
     };
-    return new WatchIterator<CgroupEventMap[K]>(this, file, null, (t) => fresh(t!), signal, () => fresh(readCg(this, file)));
+    return new WatchIterator<CgroupEventMap[K]>(
+      this,
+      file,
+      null,
+      (t) => fresh(t!),
+      signal,
+      () => fresh(readCg(this, file)),
+    );
   }
 
   /** `<kind>.pressure` (PSI): some/full avg10/avg60/avg300 (%) and total (µs). */
@@ -374,7 +417,10 @@ export class Cgroup {
       return new WatchIterator<PressureEvent>(this.#live(), file, trigger, () => ({ pressure: parsePressure(readCg(this, file)) }), signal);
     } catch (err) {
       if (err instanceof SysError && err.code === 'EINVAL' && windowUs % 2_000_000 !== 0) {
-        throw withHint(err, 'without CAP_SYS_RESOURCE the kernel accepts only windows that are a multiple of 2 s (windowUs 2000000, 4000000, …)');
+        throw withHint(
+          err,
+          'without CAP_SYS_RESOURCE the kernel accepts only windows that are a multiple of 2 s (windowUs 2000000, 4000000, …)',
+        );
       }
       throw err;
     }
@@ -388,9 +434,7 @@ export class Cgroup {
   }
 }
 
-
 /** @internal Every file of `writes` exists, or the controller error for the first that does not. */
 export function checkWritable(cg: CgroupLocation, writes: readonly LimitWrite[]): void {
   for (const w of writes) if (!hasCg(cg, w.file)) throw controllerError(cg, w.controller, w.file, w.option);
 }
-

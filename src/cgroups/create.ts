@@ -47,11 +47,14 @@ export interface CreateCgroupOptions {
 export async function createCgroup(path: string, options: CreateCgroupOptions = {}): Promise<Cgroup> {
   const loc = resolveCgroup('path', path);
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-  for (const k of Object.keys(options)) if (!['controllers', 'limits', 'type'].includes(k)) throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a createCgroup option');
+  for (const k of Object.keys(options))
+    if (!['controllers', 'limits', 'type'].includes(k))
+      throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a createCgroup option');
   const controllers = options.controllers === undefined ? [] : controllerList('options.controllers', options.controllers);
   const writes = options.limits === undefined ? [] : compileLimits(options.limits, 'options.limits');
   if (options.type !== undefined && options.type !== 'threaded') throw invalidArgValue('options.type', options.type, "must be 'threaded'");
-  if (loc.path === '/' || loc.directory === posix.dirname(loc.directory)) throw invalidArgValue('path', path, 'names the root cgroup, which exists');
+  if (loc.path === '/' || loc.directory === posix.dirname(loc.directory))
+    throw invalidArgValue('path', path, 'names the root cgroup, which exists');
   try {
     mkdirSync(loc.directory);
   } catch (cause) {

@@ -44,7 +44,8 @@ const PRESSURE_KINDS: readonly PressureKind[] = ['cpu', 'memory', 'io'];
 
 /** The events file of `kind`. @throws `ERR_INVALID_ARG_VALUE`. @internal */
 export function eventFile(kind: unknown): string {
-  if (typeof kind !== 'string' || !Object.hasOwn(EVENT_FILE, kind)) throw invalidArgValue('kind', kind, "must be 'cgroup', 'memory' or 'pids'");
+  if (typeof kind !== 'string' || !Object.hasOwn(EVENT_FILE, kind))
+    throw invalidArgValue('kind', kind, "must be 'cgroup', 'memory' or 'pids'");
   return EVENT_FILE[kind as CgroupEventKind];
 }
 

@@ -68,7 +68,7 @@ export function writeCg(cg: CgroupLocation, name: string, value: string): void {
 /** {@link writeCg} off the event loop's thread: for settings that can block (lowering memory.max reclaims). @internal */
 export async function writeCgAsync(cg: CgroupLocation, name: string, value: string): Promise<void> {
   const file = `${cg.directory}/${name}`;
-  let fh;
+  let fh: import('node:fs/promises').FileHandle | undefined;
   try {
     fh = await open(file, constants.O_WRONLY);
     await fh.write(value);

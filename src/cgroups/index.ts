@@ -10,9 +10,27 @@ export { Cgroup, type CgroupType, type RemoveCgroupOptions } from './cgroup.js';
 export type { CgroupEventKind, CgroupEventMap, PressureEvent, PressureKind, PressureTriggerOptions } from './events.js';
 export { cgroup, createCgroup, type CreateCgroupOptions } from './create.js';
 export type {
-  CgroupLimits, CgroupLimitValues, CpuLimits, CpusetLimits, HugetlbSizeLimits, IoDeviceLimit, IoLimits, MemoryLimits, PidsLimits,
+  CgroupLimits,
+  CgroupLimitValues,
+  CpuLimits,
+  CpusetLimits,
+  HugetlbSizeLimits,
+  IoDeviceLimit,
+  IoLimits,
+  MemoryLimits,
+  PidsLimits,
 } from './limits.js';
 export type {
-  CgroupEvents, CgroupStat, CpuStats, HugetlbSizeStats, IoDeviceStats, MemoryEvents, MemoryStats, PidsEvents, PidsStats, Pressure, PressureLine,
+  CgroupEvents,
+  CgroupStat,
+  CpuStats,
+  HugetlbSizeStats,
+  IoDeviceStats,
+  MemoryEvents,
+  MemoryStats,
+  PidsEvents,
+  PidsStats,
+  Pressure,
+  PressureLine,
 } from './stats.js';
 export type { Bytes, LimitValue } from './units.js';

@@ -28,12 +28,14 @@ export interface MemoryLimits {
 /** cpu controller limits. */
 export interface CpuLimits {
   /** cpu.max: `quota` µs of CPU per `period` µs (default period 100000), or 'max'. */
-  max?: {
-    /** µs of CPU time per period, or 'max'. */
-    quota: number | 'max';
-    /** The period, µs (1000–1000000; default 100000). */
-    period?: number;
-  } | 'max';
+  max?:
+    | {
+        /** µs of CPU time per period, or 'max'. */
+        quota: number | 'max';
+        /** The period, µs (1000–1000000; default 100000). */
+        period?: number;
+      }
+    | 'max';
   /** cpu.weight: 1–10000 (default 100). */
   weight?: number;
   /** cpu.weight.nice: -20–19, the nice(2)-style view of the weight. */
@@ -179,12 +181,15 @@ export interface CgroupLimitValues {
     partition?: string;
   };
   /** hugetlb.<size>.* per page size. */
-  hugetlb?: Record<string, {
-    /** hugetlb.<size>.max. */
-    max?: LimitValue;
-    /** hugetlb.<size>.rsvd.max. */
-    rsvdMax?: LimitValue;
-  }>;
+  hugetlb?: Record<
+    string,
+    {
+      /** hugetlb.<size>.max. */
+      max?: LimitValue;
+      /** hugetlb.<size>.rsvd.max. */
+      rsvdMax?: LimitValue;
+    }
+  >;
 }
 
 /** One cgroupfs write: the file (relative to the cgroup) and the exact text. @internal */
@@ -206,7 +211,9 @@ export interface LimitWrite {
 
 function obj(name: string, v: unknown, keys: readonly string[]): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidArgType(name, 'an object', v);
-  for (const k of Object.keys(v)) if (!keys.includes(k)) throw invalidArgValue(`${name}.${k}`, (v as Record<string, unknown>)[k], `is not a known setting (one of ${keys.join(', ')})`);
+  for (const k of Object.keys(v))
+    if (!keys.includes(k))
+      throw invalidArgValue(`${name}.${k}`, (v as Record<string, unknown>)[k], `is not a known setting (one of ${keys.join(', ')})`);
   return v as Record<string, unknown>;
 }
 
@@ -227,8 +234,16 @@ export function compileLimits(limits: unknown, name = 'limits'): LimitWrite[] {
   if (l.memory !== undefined) {
     const n = `${name}.memory`;
     const m = obj(n, l.memory, ['min', 'low', 'high', 'max', 'swapMax', 'zswapMax', 'oomGroup']);
-    const files: Array<[string, string, boolean]> = [['min', 'memory.min', false], ['low', 'memory.low', false], ['high', 'memory.high', true], ['max', 'memory.max', true], ['swapMax', 'memory.swap.max', true], ['zswapMax', 'memory.zswap.max', true]];
-    for (const [k, file, allowMax] of files) if (m[k] !== undefined) add('memory', file, bytesText(`${n}.${k}`, m[k], allowMax), `${n}.${k}`);
+    const files: Array<[string, string, boolean]> = [
+      ['min', 'memory.min', false],
+      ['low', 'memory.low', false],
+      ['high', 'memory.high', true],
+      ['max', 'memory.max', true],
+      ['swapMax', 'memory.swap.max', true],
+      ['zswapMax', 'memory.zswap.max', true],
+    ];
+    for (const [k, file, allowMax] of files)
+      if (m[k] !== undefined) add('memory', file, bytesText(`${n}.${k}`, m[k], allowMax), `${n}.${k}`);
     if (m.oomGroup !== undefined) add('memory', 'memory.oom.group', boolText(`${n}.oomGroup`, m.oomGroup), `${n}.oomGroup`);
   }
   if (l.cpu !== undefined) {
@@ -262,10 +277,12 @@ export function compileLimits(limits: unknown, name = 'limits'): LimitWrite[] {
       io.max.forEach((d: unknown, i: number) => {
         const dn = `${n}.max[${i}]`;
         const dev = obj(dn, d, ['device', 'rbps', 'wbps', 'riops', 'wiops']);
-        if (typeof dev.device !== 'string' || !DEVICE.test(dev.device)) throw invalidArgValue(`${dn}.device`, dev.device, "must be 'MAJ:MIN'");
+        if (typeof dev.device !== 'string' || !DEVICE.test(dev.device))
+          throw invalidArgValue(`${dn}.device`, dev.device, "must be 'MAJ:MIN'");
         const parts = [dev.device];
         for (const k of ['rbps', 'wbps'] as const) if (dev[k] !== undefined) parts.push(`${k}=${bytesText(`${dn}.${k}`, dev[k])}`);
-        for (const k of ['riops', 'wiops'] as const) if (dev[k] !== undefined) parts.push(`${k}=${intText(`${dn}.${k}`, dev[k], 1, 2 ** 53 - 1, true)}`);
+        for (const k of ['riops', 'wiops'] as const)
+          if (dev[k] !== undefined) parts.push(`${k}=${intText(`${dn}.${k}`, dev[k], 1, 2 ** 53 - 1, true)}`);
         if (parts.length === 1) throw invalidArgValue(dn, d, 'sets no limit (rbps, wbps, riops or wiops)');
         add('io', 'io.max', parts.join(' '), dn);
       });
@@ -282,7 +299,8 @@ export function compileLimits(limits: unknown, name = 'limits'): LimitWrite[] {
       add('cpuset', `cpuset.${k}`, c[k], `${n}.${k}`);
     }
     if (c.partition !== undefined) {
-      if (!['member', 'root', 'isolated'].includes(c.partition as string)) throw invalidArgValue(`${n}.partition`, c.partition, "must be 'member', 'root' or 'isolated'");
+      if (!['member', 'root', 'isolated'].includes(c.partition as string))
+        throw invalidArgValue(`${n}.partition`, c.partition, "must be 'member', 'root' or 'isolated'");
       add('cpuset', 'cpuset.cpus.partition', c.partition as string, `${n}.partition`);
     }
   }
@@ -293,7 +311,8 @@ export function compileLimits(limits: unknown, name = 'limits'): LimitWrite[] {
       if (!PAGE_SIZE.test(size)) throw invalidArgValue(`${n}.${size}`, v, "has a page size not in cgroupfs's form ('2MB', '1GB', '64KB')");
       const h = obj(`${n}.${size}`, v, ['max', 'rsvdMax']);
       if (h.max !== undefined) add('hugetlb', `hugetlb.${size}.max`, bytesText(`${n}.${size}.max`, h.max), `${n}.${size}.max`);
-      if (h.rsvdMax !== undefined) add('hugetlb', `hugetlb.${size}.rsvd.max`, bytesText(`${n}.${size}.rsvdMax`, h.rsvdMax), `${n}.${size}.rsvdMax`);
+      if (h.rsvdMax !== undefined)
+        add('hugetlb', `hugetlb.${size}.rsvd.max`, bytesText(`${n}.${size}.rsvdMax`, h.rsvdMax), `${n}.${size}.rsvdMax`);
     }
   }
   return out;
@@ -330,12 +349,15 @@ export function readLimits(read: (file: string) => string | undefined, files: re
   if ((t = r('pids.max')) !== undefined) out.pids = { max: parseMax(t) };
   const io: NonNullable<CgroupLimitValues['io']> = {};
   if ((t = r('io.max')) !== undefined) {
-    io.max = t.split('\n').filter((l) => l.trim() !== '').map((line) => {
-      const [device, ...kv] = line.trim().split(/\s+/);
-      const f = Object.fromEntries(kv.map((p) => p.split('=') as [string, string]));
-      const v = (k: string) => (f[k] === undefined ? 'max' : parseMax(f[k]));
-      return { device: device!, rbps: v('rbps'), wbps: v('wbps'), riops: v('riops'), wiops: v('wiops') };
-    });
+    io.max = t
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((line) => {
+        const [device, ...kv] = line.trim().split(/\s+/);
+        const f = Object.fromEntries(kv.map((p) => p.split('=') as [string, string]));
+        const v = (k: string) => (f[k] === undefined ? 'max' : parseMax(f[k]));
+        return { device: device!, rbps: v('rbps'), wbps: v('wbps'), riops: v('riops'), wiops: v('wiops') };
+      });
   }
   if ((t = r('io.weight')) !== undefined) {
     const m = /^default\s+(\d+)/m.exec(t);

@@ -17,7 +17,11 @@ let cached: Cgroup2Mount | undefined;
 export function v2Mount(): Cgroup2Mount {
   if (cached !== undefined) return cached;
   const m = findCgroup2();
-  if (m === null) throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'cgroup v2 is not mounted in this mount namespace (no cgroup2 entry in /proc/self/mountinfo)');
+  if (m === null)
+    throw nsboxError(
+      'ERR_NSBOX_UNSUPPORTED',
+      'cgroup v2 is not mounted in this mount namespace (no cgroup2 entry in /proc/self/mountinfo)',
+    );
   return (cached = m);
 }
 
@@ -39,9 +43,13 @@ export function resolveCgroup(name: string, path: unknown): CgroupLocation {
     else if (norm.startsWith(`${mount.mountPoint}/`)) rel = norm.slice(mount.mountPoint.length);
     else {
       const v1 = mountinfo('self').find((m) => m.fsType === 'cgroup' && (norm === m.mountPoint || norm.startsWith(`${m.mountPoint}/`)));
-      throw invalidArgValue(name, path, v1
-        ? `is in the cgroup v1 hierarchy at ${v1.mountPoint}; nsbox works on cgroup v2 only (mounted at ${mount.mountPoint})`
-        : `is outside the cgroup v2 mount ${mount.mountPoint} (give a path relative to it, or a directory inside it)`);
+      throw invalidArgValue(
+        name,
+        path,
+        v1
+          ? `is in the cgroup v1 hierarchy at ${v1.mountPoint}; nsbox works on cgroup v2 only (mounted at ${mount.mountPoint})`
+          : `is outside the cgroup v2 mount ${mount.mountPoint} (give a path relative to it, or a directory inside it)`,
+      );
     }
   } else {
     if (norm === '..' || norm.startsWith('../')) throw invalidArgValue(name, path, `leaves the cgroup v2 mount ${mount.mountPoint}`);
@@ -55,7 +63,9 @@ export function resolveCgroup(name: string, path: unknown): CgroupLocation {
 
 function words(file: string): string[] {
   try {
-    return readFileSync(file, 'utf8').split(/\s+/).filter((w) => w !== '');
+    return readFileSync(file, 'utf8')
+      .split(/\s+/)
+      .filter((w) => w !== '');
   } catch {
     return [];
   }

@@ -4,7 +4,16 @@
  * @module
  */
 import { readCgIf, type CgroupLocation } from './files.js';
-import { parseEvents, parseMax, parseRaw, type HugetlbSizeStats, type MemoryEvents, type MemoryStats, type PidsEvents, type PidsStats } from './stats.js';
+import {
+  parseEvents,
+  parseMax,
+  parseRaw,
+  type HugetlbSizeStats,
+  type MemoryEvents,
+  type MemoryStats,
+  type PidsEvents,
+  type PidsStats,
+} from './stats.js';
 
 /** memory.* that exist. @internal */
 export function readMemoryStats(cg: CgroupLocation): MemoryStats {
@@ -13,7 +22,9 @@ export function readMemoryStats(cg: CgroupLocation): MemoryStats {
     const t = readCgIf(cg, f);
     return t === undefined ? undefined : Number(t.trim());
   };
-  const set = <K extends keyof MemoryStats>(k: K, v: MemoryStats[K] | undefined) => { if (v !== undefined) out[k] = v; };
+  const set = <K extends keyof MemoryStats>(k: K, v: MemoryStats[K] | undefined) => {
+    if (v !== undefined) out[k] = v;
+  };
   set('current', num('memory.current'));
   set('peak', num('memory.peak'));
   set('swapCurrent', num('memory.swap.current'));
@@ -48,11 +59,20 @@ export function readHugetlbStats(cg: CgroupLocation, files: readonly string[]): 
     if (t === undefined) continue;
     const e = (out[m[1]!] ??= {});
     switch (m[2]) {
-      case 'current': e.current = Number(t.trim()); break;
-      case 'max': e.max = parseMax(t); break;
-      case 'rsvd.current': e.rsvdCurrent = Number(t.trim()); break;
-      case 'rsvd.max': e.rsvdMax = parseMax(t); break;
-      default: e.events = parseEvents<Record<string, number>>(t);
+      case 'current':
+        e.current = Number(t.trim());
+        break;
+      case 'max':
+        e.max = parseMax(t);
+        break;
+      case 'rsvd.current':
+        e.rsvdCurrent = Number(t.trim());
+        break;
+      case 'rsvd.max':
+        e.rsvdMax = parseMax(t);
+        break;
+      default:
+        e.events = parseEvents<Record<string, number>>(t);
     }
   }
   return out;

@@ -173,15 +173,18 @@ export function parseRaw(text: string): Record<string, number> {
 
 /** @internal */
 export function parseIoStat(text: string): IoDeviceStats[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((line) => {
-    const [device, ...kv] = line.trim().split(/\s+/);
-    const e: IoDeviceStats = { device: device!, rbytes: 0, wbytes: 0, rios: 0, wios: 0, dbytes: 0, dios: 0 };
-    for (const p of kv) {
-      const [k, v] = p.split('=');
-      if (k !== undefined && v !== undefined) e[camel(k)] = Number(v);
-    }
-    return e;
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((line) => {
+      const [device, ...kv] = line.trim().split(/\s+/);
+      const e: IoDeviceStats = { device: device!, rbytes: 0, wbytes: 0, rios: 0, wios: 0, dbytes: 0, dios: 0 };
+      for (const p of kv) {
+        const [k, v] = p.split('=');
+        if (k !== undefined && v !== undefined) e[camel(k)] = Number(v);
+      }
+      return e;
+    });
 }
 
 /** @internal */

@@ -35,7 +35,12 @@ export function bytesText(name: string, v: unknown, allowMax = true): string {
       return 'max';
     }
     const m = /^(\d+)\s*([kKmMgGtTpP]?)(?:i?[bB])?$/.exec(v);
-    if (m === null) throw invalidArgValue(name, v, `must be a number of bytes with an optional unit (K, M, G, T, P: powers of 1024)${allowMax ? " or 'max'" : ''}`);
+    if (m === null)
+      throw invalidArgValue(
+        name,
+        v,
+        `must be a number of bytes with an optional unit (K, M, G, T, P: powers of 1024)${allowMax ? " or 'max'" : ''}`,
+      );
     n = BigInt(m[1]!) * UNIT[m[2]!.toLowerCase()]!;
   } else {
     throw invalidArgType(name, `a number, a bigint or a string such as '64M'${allowMax ? " or 'max'" : ''}`, v);

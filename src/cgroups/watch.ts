@@ -12,7 +12,12 @@ import { cgError, readCg, type CgroupLocation } from './files.js';
 
 const { ENODEV } = osConstants.errno;
 
-function openWatch(cg: CgroupLocation, file: string, trigger: string | null, on: (text: string | null, errno: number) => void): NativeFileWatch {
+function openWatch(
+  cg: CgroupLocation,
+  file: string,
+  trigger: string | null,
+  on: (text: string | null, errno: number) => void,
+): NativeFileWatch {
   const path = `${cg.directory}/${file}`;
   try {
     return new native.FileWatch(path, trigger, on);
@@ -69,11 +74,19 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
   #onAbort = (): void => this.#finish(abortError(this.#signal!));
 
   /** @param initial - values to yield first (a snapshot read after the watch was set up). */
-  constructor(cg: CgroupLocation, file: string, trigger: string | null, map: (text: string | null) => T | undefined, signal?: AbortSignal, initial?: () => T | undefined) {
+  constructor(
+    cg: CgroupLocation,
+    file: string,
+    trigger: string | null,
+    map: (text: string | null) => T | undefined,
+    signal?: AbortSignal,
+    initial?: () => T | undefined,
+  ) {
     if (signal?.aborted) throw abortError(signal);
     this.#watch = openWatch(cg, file, trigger, (text, errno) => {
       if (errno === ENODEV) return this.#finish();
-      if (errno !== 0) return this.#finish(new SysError(errno, trigger === null ? 'read' : 'poll', { path: `${cg.directory}/${file}`, cgroup: cg.path }));
+      if (errno !== 0)
+        return this.#finish(new SysError(errno, trigger === null ? 'read' : 'poll', { path: `${cg.directory}/${file}`, cgroup: cg.path }));
       let v: T | undefined;
       try {
         v = map(text);

@@ -9,7 +9,14 @@ import { UsageError, id, kind, mapping, noNul, vethMode, type NetMode } from './
 
 export { DEFAULT_VETH, UsageError, type NetMode } from './values.js';
 import { DEFAULT_NAMESPACES, OPTIONS, type OptionName, type OptionSpec } from './options.js';
-import { checkSecurityArgs, defaultSecurityArgs, parseSecurityOption, SECURITY_OPTIONS, type SecurityArgs, type SecurityOptionName } from './security-args.js';
+import {
+  checkSecurityArgs,
+  defaultSecurityArgs,
+  parseSecurityOption,
+  SECURITY_OPTIONS,
+  type SecurityArgs,
+  type SecurityOptionName,
+} from './security-args.js';
 
 export { DEFAULT_NAMESPACES, OPTIONS, helpText, type OptionName, type OptionSpec } from './options.js';
 
@@ -18,7 +25,6 @@ export type JoinSpec = { kind: NamespaceType; pid: number; path?: undefined } | 
 
 /** One environment change, applied in command-line order. */
 export type EnvOp = { set: string; value: string } | { unset: string };
-
 
 /** What `nsbox run` was asked to do. `undefined` means not given. */
 export interface RunArgs {
@@ -102,7 +108,6 @@ interface State {
 
 /** Applies one (non-security) option with its value `v`; 'help'/'version' end the parse. */
 function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string, v: string, st: State): 'help' | 'version' | undefined {
-  
   switch (name) {
     case 'help':
       return 'help';
@@ -188,7 +193,11 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
     case 'volume': {
       const parts = v.split(':');
       const ro = parts.length === 3 && parts[2] === 'ro';
-      if (!(parts.length === 2 || (parts.length === 3 && (ro || parts[2] === 'rw'))) || !parts[0]!.startsWith('/') || !parts[1]!.startsWith('/')) {
+      if (
+        !(parts.length === 2 || (parts.length === 3 && (ro || parts[2] === 'rw'))) ||
+        !parts[0]!.startsWith('/') ||
+        !parts[1]!.startsWith('/')
+      ) {
         throw new UsageError(`${opt}: '${v}' is not SRC:DST[:ro] with absolute paths`);
       }
       st.r.volumes.push({ source: parts[0]!, target: parts[1]!, readOnly: ro });
@@ -209,7 +218,8 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
       st.r.memory = v;
       break;
     case 'pids':
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1) throw new UsageError(`${opt}: '${v}' is not a number of tasks (1 to ${2 ** 31 - 1})`);
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1)
+        throw new UsageError(`${opt}: '${v}' is not a number of tasks (1 to ${2 ** 31 - 1})`);
       st.r.pids = Number(v);
       break;
     case 'cpus':
@@ -226,7 +236,8 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
       else throw new UsageError(`${opt}: '${v}' is not none, host or veth[:ADDR/PREFIX]`);
       break;
     case 'timeout':
-      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1) throw new UsageError(`${opt}: '${v}' is not a number of milliseconds (1 to ${2 ** 31 - 1})`);
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1)
+        throw new UsageError(`${opt}: '${v}' is not a number of milliseconds (1 to ${2 ** 31 - 1})`);
       st.r.timeout = Number(v);
       break;
     default: {
@@ -243,11 +254,19 @@ export function parseArgs(argv: readonly string[]): Parsed {
   if (first === undefined) throw new UsageError("missing subcommand: use 'nsbox run [options] -- COMMAND [ARGS...]'");
   if (first === '-h' || first === '--help' || first === 'help') return { action: 'help' };
   if (first === '--version') return { action: 'version' };
-  if (first !== 'run') throw new UsageError(first.startsWith('-') ? `unknown option '${first}' (options go after 'run')` : `unknown subcommand '${first}'`);
+  if (first !== 'run')
+    throw new UsageError(first.startsWith('-') ? `unknown option '${first}' (options go after 'run')` : `unknown subcommand '${first}'`);
   i = 1;
 
   const r: State['r'] = {
-    clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false, lockMounts: true,
+    clearenv: false,
+    dieWithParent: true,
+    newSession: false,
+    layers: [],
+    volumes: [],
+    tmpfs: [],
+    readOnly: false,
+    lockMounts: true,
     security: defaultSecurityArgs(),
   };
   const st: State = { namespaces: undefined, share: [], join: [], uidMap: [], gidMap: [], env: [], r };
@@ -286,7 +305,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     const end = applyOption(name, opt, v, st);
     if (end) return { action: end };
   }
-  if (seen.has('die-with-parent') && seen.has('no-die-with-parent')) throw new UsageError('--die-with-parent and --no-die-with-parent contradict each other');
+  if (seen.has('die-with-parent') && seen.has('no-die-with-parent'))
+    throw new UsageError('--die-with-parent and --no-die-with-parent contradict each other');
   checkSecurityArgs(r.security, usage);
 
   const { namespaces, share, join, uidMap, gidMap, env } = st;
@@ -306,7 +326,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
   ns = ns.filter((k) => !share.includes(k) && !joined.has(k));
   if (r.net !== undefined) {
     // --net decides the network namespace: the host's, or one the CLI makes and joins.
-    if (joined.has('net') || share.includes('net')) throw new UsageError(`--net ${r.net.mode} contradicts --${joined.has('net') ? 'join' : 'share'} net`);
+    if (joined.has('net') || share.includes('net'))
+      throw new UsageError(`--net ${r.net.mode} contradicts --${joined.has('net') ? 'join' : 'share'} net`);
     ns = ns.filter((k) => k !== 'net');
   }
 
@@ -314,10 +335,12 @@ export function parseArgs(argv: readonly string[]): Parsed {
   for (const k of ['hostname', 'domainname'] as const) {
     if (r[k] !== undefined && !uts) throw new UsageError(`--${k} needs a new or joined uts namespace (it would change the host's)`);
   }
-  if (!ns.includes('user') && (uidMap.length > 0 || gidMap.length > 0)) throw new UsageError('--map-uid/--map-gid need a new user namespace');
+  if (!ns.includes('user') && (uidMap.length > 0 || gidMap.length > 0))
+    throw new UsageError('--map-uid/--map-gid need a new user namespace');
   if (r.rootfs !== undefined && r.layers.length > 0) throw new UsageError('--rootfs and --layer exclude each other');
   const fsFlags = r.rootfs !== undefined || r.layers.length > 0 || r.volumes.length > 0 || r.tmpfs.length > 0 || r.readOnly;
-  if (fsFlags && !ns.includes('mnt')) throw new UsageError('--rootfs, --layer, --volume, --tmpfs and --read-only need a new mount namespace');
+  if (fsFlags && !ns.includes('mnt'))
+    throw new UsageError('--rootfs, --layer, --volume, --tmpfs and --read-only need a new mount namespace');
   if (uidMap.length > 0) r.uidMap = uidMap;
   if (gidMap.length > 0) r.gidMap = gidMap;
 
@@ -325,7 +348,10 @@ export function parseArgs(argv: readonly string[]): Parsed {
 }
 
 /** The environment of the command: the base (or nothing with --clearenv), then each op in order. */
-export function buildEnv(run: Pick<RunArgs, 'clearenv' | 'env'>, base: Readonly<Record<string, string | undefined>>): Record<string, string> {
+export function buildEnv(
+  run: Pick<RunArgs, 'clearenv' | 'env'>,
+  base: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (!run.clearenv) for (const [k, v] of Object.entries(base)) if (v !== undefined) out[k] = v;
   for (const op of run.env) {

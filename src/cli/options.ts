@@ -10,13 +10,41 @@ import { DEFAULT_VETH } from './values.js';
 /** The namespaces `nsbox run` creates when `--namespaces` is not given. */
 export const DEFAULT_NAMESPACES: readonly NamespaceType[] = Object.freeze(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'] as const);
 
-
 /** Every option name `nsbox run` accepts (without the leading `--`). */
 export type OptionName =
-  | 'namespaces' | 'share' | 'join' | 'hostname' | 'domainname' | 'uid' | 'gid' | 'groups' | 'map-uid' | 'map-gid'
-  | 'env' | 'unsetenv' | 'clearenv' | 'cwd' | 'argv0' | 'die-with-parent' | 'no-die-with-parent' | 'new-session'
-  | 'timeout' | 'rootfs' | 'layer' | 'volume' | 'tmpfs' | 'read-only' | 'no-lock-mounts' | 'net' | 'memory' | 'pids' | 'cpus' | 'cgroup-parent'
-  | 'help' | 'version' | SecurityOptionName;
+  | 'namespaces'
+  | 'share'
+  | 'join'
+  | 'hostname'
+  | 'domainname'
+  | 'uid'
+  | 'gid'
+  | 'groups'
+  | 'map-uid'
+  | 'map-gid'
+  | 'env'
+  | 'unsetenv'
+  | 'clearenv'
+  | 'cwd'
+  | 'argv0'
+  | 'die-with-parent'
+  | 'no-die-with-parent'
+  | 'new-session'
+  | 'timeout'
+  | 'rootfs'
+  | 'layer'
+  | 'volume'
+  | 'tmpfs'
+  | 'read-only'
+  | 'no-lock-mounts'
+  | 'net'
+  | 'memory'
+  | 'pids'
+  | 'cpus'
+  | 'cgroup-parent'
+  | 'help'
+  | 'version'
+  | SecurityOptionName;
 
 /** One row of the option table. */
 export interface OptionSpec {
@@ -34,16 +62,44 @@ export interface OptionSpec {
 
 /** The option table of `nsbox run`: the parser accepts exactly these, `--help` lists them all. */
 export const OPTIONS: readonly OptionSpec[] = Object.freeze([
-  { name: 'namespaces', value: 'LIST', help: `New namespaces, comma-separated, from ${NAMESPACE_TYPES.join(',')}; 'none' for none. Default: ${DEFAULT_NAMESPACES.join(',')}.` },
-  { name: 'share', value: 'KIND', repeatable: true, help: "Do not create namespace KIND: removes it from the list (as bwrap's --share-net)." },
-  { name: 'join', value: 'KIND=PID|PATH', repeatable: true, help: 'Join an existing namespace: /proc/PID/ns/KIND, or an nsfs file such as /run/netns/NAME (as nsenter). A joined kind is dropped from the default list.' },
+  {
+    name: 'namespaces',
+    value: 'LIST',
+    help: `New namespaces, comma-separated, from ${NAMESPACE_TYPES.join(',')}; 'none' for none. Default: ${DEFAULT_NAMESPACES.join(',')}.`,
+  },
+  {
+    name: 'share',
+    value: 'KIND',
+    repeatable: true,
+    help: "Do not create namespace KIND: removes it from the list (as bwrap's --share-net).",
+  },
+  {
+    name: 'join',
+    value: 'KIND=PID|PATH',
+    repeatable: true,
+    help: 'Join an existing namespace: /proc/PID/ns/KIND, or an nsfs file such as /run/netns/NAME (as nsenter). A joined kind is dropped from the default list.',
+  },
   { name: 'hostname', value: 'NAME', help: 'Hostname inside (needs a new or joined uts namespace).' },
   { name: 'domainname', value: 'NAME', help: 'NIS domain name inside (needs a new or joined uts namespace).' },
   { name: 'uid', value: 'N', help: 'Run as uid N inside (it must be mapped). Default: 0 in a new user namespace, else unchanged.' },
   { name: 'gid', value: 'N', help: 'Run as gid N inside (it must be mapped).' },
-  { name: 'groups', value: 'GID,...', help: "Supplementary gids, comma-separated ('' for none); needs setgroups allowed (root, or --map-gid through newgidmap)." },
-  { name: 'map-uid', value: 'INSIDE:OUTSIDE:COUNT', repeatable: true, help: "A uid_map line of the new user namespace. Default: 0:<your euid>:1. More than your own uid needs root, or newuidmap and /etc/subuid ranges." },
-  { name: 'map-gid', value: 'INSIDE:OUTSIDE:COUNT', repeatable: true, help: 'A gid_map line of the new user namespace. Default: 0:<your egid>:1 (newgidmap as for --map-uid).' },
+  {
+    name: 'groups',
+    value: 'GID,...',
+    help: "Supplementary gids, comma-separated ('' for none); needs setgroups allowed (root, or --map-gid through newgidmap).",
+  },
+  {
+    name: 'map-uid',
+    value: 'INSIDE:OUTSIDE:COUNT',
+    repeatable: true,
+    help: 'A uid_map line of the new user namespace. Default: 0:<your euid>:1. More than your own uid needs root, or newuidmap and /etc/subuid ranges.',
+  },
+  {
+    name: 'map-gid',
+    value: 'INSIDE:OUTSIDE:COUNT',
+    repeatable: true,
+    help: 'A gid_map line of the new user namespace. Default: 0:<your egid>:1 (newgidmap as for --map-uid).',
+  },
   { name: 'env', value: 'K=V', repeatable: true, help: 'Set an environment variable.' },
   { name: 'unsetenv', value: 'K', repeatable: true, help: 'Remove an environment variable.' },
   { name: 'clearenv', help: 'Start from an empty environment (before --env/--unsetenv apply).' },
@@ -53,17 +109,41 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'no-die-with-parent', help: 'Let the command outlive nsbox (e.g. when nsbox itself is SIGKILLed).' },
   { name: 'new-session', help: 'Run the command in a new session (setsid), without the controlling terminal.' },
   { name: 'timeout', value: 'MS', help: 'Kill the command with SIGKILL after MS milliseconds (nsbox then exits 137).' },
-  { name: 'rootfs', value: 'DIR|host', help: "The command's root directory, entered with pivot_root (needs a mount namespace). Default with a mount namespace: 'host', a tmpfs root with the host's /usr, /bin, /sbin, /lib*, /etc read-only. Also mounts /proc, /sys (ro), /dev, /dev/pts, /dev/shm, masked paths, /etc/hostname, /etc/hosts, /etc/resolv.conf." },
-  { name: 'layer', value: 'DIR', repeatable: true, help: 'An overlay root: the layers, bottom first, with a throw-away writable layer on top (instead of --rootfs).' },
+  {
+    name: 'rootfs',
+    value: 'DIR|host',
+    help: "The command's root directory, entered with pivot_root (needs a mount namespace). Default with a mount namespace: 'host', a tmpfs root with the host's /usr, /bin, /sbin, /lib*, /etc read-only. Also mounts /proc, /sys (ro), /dev, /dev/pts, /dev/shm, masked paths, /etc/hostname, /etc/hosts, /etc/resolv.conf.",
+  },
+  {
+    name: 'layer',
+    value: 'DIR',
+    repeatable: true,
+    help: 'An overlay root: the layers, bottom first, with a throw-away writable layer on top (instead of --rootfs).',
+  },
   { name: 'volume', value: 'SRC:DST[:ro]', repeatable: true, help: 'Bind the host path SRC to DST inside, read-write or read-only (ro).' },
   { name: 'tmpfs', value: 'DST', repeatable: true, help: 'Mount a fresh tmpfs on DST inside.' },
   { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
-  { name: 'no-lock-mounts', help: "Do not lock the container's mounts. By default COMMAND runs in a user and mount namespace nested in the ones that built its root, so the kernel locks every mount: masks, read-only paths, ':ro' volumes and --read-only cannot be undone from inside, and COMMAND has no capabilities over its network, uts and ipc namespaces. With this flag it gets them, and can unmount or remount everything made for it: for trusted commands only." },
-  { name: 'net', value: 'none|host|veth[:ADDR/PREFIX]', help: `Networking. 'none': a new network namespace with only lo, up. 'host': the host's (as --share net). 'veth': a new one joined to the host by a veth pair: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end. 'none' and 'veth' need root; without --net a new network namespace has lo down.` },
-  { name: 'memory', value: 'SIZE', help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards." },
+  {
+    name: 'no-lock-mounts',
+    help: "Do not lock the container's mounts. By default COMMAND runs in a user and mount namespace nested in the ones that built its root, so the kernel locks every mount: masks, read-only paths, ':ro' volumes and --read-only cannot be undone from inside, and COMMAND has no capabilities over its network, uts and ipc namespaces. With this flag it gets them, and can unmount or remount everything made for it: for trusted commands only.",
+  },
+  {
+    name: 'net',
+    value: 'none|host|veth[:ADDR/PREFIX]',
+    help: `Networking. 'none': a new network namespace with only lo, up. 'host': the host's (as --share net). 'veth': a new one joined to the host by a veth pair: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end. 'none' and 'veth' need root; without --net a new network namespace has lo down.`,
+  },
+  {
+    name: 'memory',
+    value: 'SIZE',
+    help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards.",
+  },
   { name: 'pids', value: 'N', help: 'Run the command in a new cgroup v2 with pids.max N (processes and threads).' },
   { name: 'cpus', value: 'N', help: "Run the command in a new cgroup v2 with cpu.max N CPUs' worth of time ('0.5': 50 ms per 100 ms)." },
-  { name: 'cgroup-parent', value: 'PATH', help: "Where --memory/--pids/--cpus make their cgroup: a cgroup v2 path relative to the v2 mount, or a directory in it. Default: nsbox's own cgroup. Alone, it runs the command in a new cgroup there without limits." },
+  {
+    name: 'cgroup-parent',
+    value: 'PATH',
+    help: "Where --memory/--pids/--cpus make their cgroup: a cgroup v2 path relative to the v2 mount, or a directory in it. Default: nsbox's own cgroup. Alone, it runs the command in a new cgroup there without limits.",
+  },
   ...SECURITY_OPTIONS,
   { name: 'help', aliases: ['-h'], help: 'Print this help and exit.' },
   { name: 'version', help: "Print nsbox's version and exit." },

@@ -7,8 +7,19 @@ import type { Rlimit } from '../security/limits.js';
 
 /** The security option names (without `--`). */
 export type SecurityOptionName =
-  | 'cap-add' | 'cap-drop' | 'seccomp' | 'allow-new-privileges' | 'privileged' | 'ulimit' | 'sysctl' | 'oom-score-adj' | 'umask'
-  | 'landlock-read' | 'landlock-write' | 'landlock-connect' | 'landlock-bind';
+  | 'cap-add'
+  | 'cap-drop'
+  | 'seccomp'
+  | 'allow-new-privileges'
+  | 'privileged'
+  | 'ulimit'
+  | 'sysctl'
+  | 'oom-score-adj'
+  | 'umask'
+  | 'landlock-read'
+  | 'landlock-write'
+  | 'landlock-connect'
+  | 'landlock-bind';
 
 /** What the security flags asked for. */
 export interface SecurityArgs {
@@ -29,24 +40,72 @@ export interface SecurityArgs {
 
 /** Rows of the option table for the security flags. */
 export const SECURITY_OPTIONS = [
-  { name: 'cap-add', value: 'CAP', repeatable: true, help: "Add a capability to COMMAND's bounding, effective and permitted sets (CAP_NET_ADMIN, NET_ADMIN or net_admin; ALL for all)." },
-  { name: 'cap-drop', value: 'CAP|ALL', repeatable: true, help: "Drop a capability (ALL: every one; --cap-add then adds back). Default set: Docker's (CHOWN, DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE); nothing inheritable or ambient." },
-  { name: 'seccomp', value: 'PATH|default|unconfined', help: "The seccomp filter: an OCI/Docker seccomp profile (JSON), nsbox's default profile (the default: Docker's policy, ENOSYS for syscalls newer than it knows), or none." },
-  { name: 'allow-new-privileges', help: 'Do not set no_new_privs (on by default): setuid programs and file capabilities work again inside.' },
-  { name: 'privileged', help: 'Every capability, no seccomp filter, no_new_privs off. The mounts stay locked and the id block stays (see --no-lock-mounts): for trusted commands only.' },
-  { name: 'ulimit', value: 'NAME=SOFT[:HARD]', repeatable: true, help: "A resource limit, as Docker's --ulimit (nofile=1024:4096, core=0, nproc=512; -1 or unlimited for none), set by nsbox with prlimit before COMMAND starts." },
-  { name: 'sysctl', value: 'KEY=VALUE', repeatable: true, help: 'A namespaced sysctl inside (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, kernel.hostname/domainname); others would change the host and are refused.' },
+  {
+    name: 'cap-add',
+    value: 'CAP',
+    repeatable: true,
+    help: "Add a capability to COMMAND's bounding, effective and permitted sets (CAP_NET_ADMIN, NET_ADMIN or net_admin; ALL for all).",
+  },
+  {
+    name: 'cap-drop',
+    value: 'CAP|ALL',
+    repeatable: true,
+    help: "Drop a capability (ALL: every one; --cap-add then adds back). Default set: Docker's (CHOWN, DAC_OVERRIDE, FSETID, FOWNER, MKNOD, NET_RAW, SETGID, SETUID, SETFCAP, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE); nothing inheritable or ambient.",
+  },
+  {
+    name: 'seccomp',
+    value: 'PATH|default|unconfined',
+    help: "The seccomp filter: an OCI/Docker seccomp profile (JSON), nsbox's default profile (the default: Docker's policy, ENOSYS for syscalls newer than it knows), or none.",
+  },
+  {
+    name: 'allow-new-privileges',
+    help: 'Do not set no_new_privs (on by default): setuid programs and file capabilities work again inside.',
+  },
+  {
+    name: 'privileged',
+    help: 'Every capability, no seccomp filter, no_new_privs off. The mounts stay locked and the id block stays (see --no-lock-mounts): for trusted commands only.',
+  },
+  {
+    name: 'ulimit',
+    value: 'NAME=SOFT[:HARD]',
+    repeatable: true,
+    help: "A resource limit, as Docker's --ulimit (nofile=1024:4096, core=0, nproc=512; -1 or unlimited for none), set by nsbox with prlimit before COMMAND starts.",
+  },
+  {
+    name: 'sysctl',
+    value: 'KEY=VALUE',
+    repeatable: true,
+    help: 'A namespaced sysctl inside (net.*, kernel.shm*/msg*/sem, fs.mqueue.*, kernel.hostname/domainname); others would change the host and are refused.',
+  },
   { name: 'oom-score-adj', value: 'N', help: "COMMAND's oom_score_adj (-1000 to 1000; lowering it needs CAP_SYS_RESOURCE)." },
   { name: 'umask', value: 'MODE', help: "COMMAND's umask, octal (0022)." },
-  { name: 'landlock-read', value: 'PATH', repeatable: true, help: 'Landlock: COMMAND may read and execute beneath PATH. Any --landlock-* flag denies every path and port not named, except what COMMAND needs to start (its binary, its loader, the library directories).' },
+  {
+    name: 'landlock-read',
+    value: 'PATH',
+    repeatable: true,
+    help: 'Landlock: COMMAND may read and execute beneath PATH. Any --landlock-* flag denies every path and port not named, except what COMMAND needs to start (its binary, its loader, the library directories).',
+  },
   { name: 'landlock-write', value: 'PATH', repeatable: true, help: 'Landlock: COMMAND may read and write beneath PATH.' },
-  { name: 'landlock-connect', value: 'PORT', repeatable: true, help: 'Landlock: COMMAND may connect to TCP PORT (every other TCP connect is denied).' },
+  {
+    name: 'landlock-connect',
+    value: 'PORT',
+    repeatable: true,
+    help: 'Landlock: COMMAND may connect to TCP PORT (every other TCP connect is denied).',
+  },
   { name: 'landlock-bind', value: 'PORT', repeatable: true, help: 'Landlock: COMMAND may bind TCP PORT (every other TCP bind is denied).' },
 ] as const;
 
 /** The defaults: Docker's capabilities, no_new_privs, the default seccomp profile. */
 export function defaultSecurityArgs(): SecurityArgs {
-  return { capAdd: [], capDrop: [], allowNewPrivileges: false, privileged: false, ulimits: [], sysctl: {}, landlock: { read: [], write: [], connect: [], bind: [] } };
+  return {
+    capAdd: [],
+    capDrop: [],
+    allowNewPrivileges: false,
+    privileged: false,
+    ulimits: [],
+    sysctl: {},
+    landlock: { read: [], write: [], connect: [], bind: [] },
+  };
 }
 
 function capName(opt: string, v: string, fail: (m: string) => Error): string {
@@ -91,7 +150,8 @@ export function parseSecurityOption(name: SecurityOptionName, v: string, s: Secu
       if (!m) throw fail(`${opt}: '${v}' is not NAME=SOFT[:HARD]`);
       const soft = limit(opt, m[2]!, fail);
       const hard = m[3] === undefined ? soft : limit(opt, m[3], fail);
-      if (soft !== 'unlimited' && (hard === 'unlimited' ? false : soft > hard)) throw fail(`${opt}: soft limit ${soft} is above the hard limit ${hard}`);
+      if (soft !== 'unlimited' && (hard === 'unlimited' ? false : soft > hard))
+        throw fail(`${opt}: soft limit ${soft} is above the hard limit ${hard}`);
       if (hard !== 'unlimited' && soft === 'unlimited') throw fail(`${opt}: soft limit unlimited is above the hard limit ${hard}`);
       s.ulimits.push({ type: m[1]!, soft, hard });
       break;

@@ -50,7 +50,8 @@ export function vethMode(opt: string, v: string): NetMode {
   const addr = bytes.reduce((a, b) => a * 256 + b, 0);
   const size = 2 ** (32 - prefix);
   const network = addr - (addr % size);
-  if (addr === network || addr === network + size - 1) throw new UsageError(`${opt}: ${text} is the network or broadcast address of its prefix`);
+  if (addr === network || addr === network + size - 1)
+    throw new UsageError(`${opt}: ${text} is the network or broadcast address of its prefix`);
   const host = addr === network + 1 ? network + 2 : network + 1;
   const dotted = (n: number) => [24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.');
   return { mode: 'veth', childAddress: `${dotted(addr)}/${prefix}`, hostAddress: `${dotted(host)}/${prefix}` };

@@ -84,8 +84,17 @@ export interface ContainerOptions {
 
 /** runc's default masked paths (files get /dev/null, directories an empty read-only tmpfs). */
 export const MASKED_PATHS: readonly string[] = Object.freeze([
-  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ]);
 /** The masked paths that are directories (an empty read-only tmpfs over them). @internal */
 export const MASKED_DIRS = new Set(['/proc/acpi', '/proc/asound', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap']);
@@ -101,7 +110,7 @@ function absPath(name: string, v: unknown): string {
 
 function hostDir(name: string, v: unknown): string {
   const p = absPath(name, v);
-  let st;
+  let st: import('node:fs').Stats;
   try {
     st = statSync(p);
   } catch {
@@ -128,7 +137,8 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
     else if (typeof r === 'object' && r !== null && Array.isArray((r as { layers?: unknown }).layers)) {
       const layers = r.layers.map((l, i) => overlayPath(`options.rootfs.layers[${i}]`, hostDir(`options.rootfs.layers[${i}]`, l)));
       if (layers.length === 0 || layers.length > 500) throw invalidArgValue('options.rootfs.layers', r.layers, 'must have 1 to 500 layers');
-      if ((r.upper === undefined) !== (r.work === undefined)) throw invalidArgValue('options.rootfs', r, 'needs both upper and work, or neither');
+      if ((r.upper === undefined) !== (r.work === undefined))
+        throw invalidArgValue('options.rootfs', r, 'needs both upper and work, or neither');
       const spec: OverlayRootfs = { layers };
       if (r.upper !== undefined) {
         spec.upper = overlayPath('options.rootfs.upper', hostDir('options.rootfs.upper', r.upper));
@@ -149,14 +159,16 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           const source = absPath(`${n}.source`, m.source);
           if (!existsSync(source)) throw invalidArgValue(`${n}.source`, m.source, 'does not exist');
           if (m.idmap !== undefined && typeof m.idmap !== 'boolean') throw invalidArgType(`${n}.idmap`, 'of type boolean', m.idmap);
-          if (m.idmap && process.geteuid!() !== 0) throw invalidArgValue(`${n}.idmap`, true, 'needs root (the kernel wants CAP_SYS_ADMIN over the source mount)');
+          if (m.idmap && process.geteuid!() !== 0)
+            throw invalidArgValue(`${n}.idmap`, true, 'needs root (the kernel wants CAP_SYS_ADMIN over the source mount)');
           return { ...m, source, target };
         }
         case 'tmpfs': {
           if (m.size !== undefined && !(typeof m.size === 'number' ? Number.isInteger(m.size) && m.size > 0 : SIZE.test(String(m.size)))) {
             throw invalidArgValue(`${n}.size`, m.size, "must be a byte count or a size like '64m' or '50%'");
           }
-          if (m.mode !== undefined && !(Number.isInteger(m.mode) && m.mode >= 0 && m.mode <= 0o7777)) throw invalidArgValue(`${n}.mode`, m.mode, 'must be a mode from 0 to 0o7777');
+          if (m.mode !== undefined && !(Number.isInteger(m.mode) && m.mode >= 0 && m.mode <= 0o7777))
+            throw invalidArgValue(`${n}.mode`, m.mode, 'must be a mode from 0 to 0o7777');
           return { ...m, target };
         }
         case 'proc':
@@ -165,12 +177,18 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
         case 'devpts':
           return { ...m, target };
         default:
-          throw invalidArgValue(`${n}.type`, (m as { type?: unknown }).type, "must be 'bind', 'tmpfs', 'proc', 'sysfs', 'mqueue' or 'devpts'");
+          throw invalidArgValue(
+            `${n}.type`,
+            (m as { type?: unknown }).type,
+            "must be 'bind', 'tmpfs', 'proc', 'sysfs', 'mqueue' or 'devpts'",
+          );
       }
     });
   }
-  if (o.readOnlyRoot !== undefined && typeof o.readOnlyRoot !== 'boolean') throw invalidArgType('options.readOnlyRoot', 'of type boolean', o.readOnlyRoot);
-  if (o.defaultMounts !== undefined && typeof o.defaultMounts !== 'boolean') throw invalidArgType('options.defaultMounts', 'of type boolean', o.defaultMounts);
+  if (o.readOnlyRoot !== undefined && typeof o.readOnlyRoot !== 'boolean')
+    throw invalidArgType('options.readOnlyRoot', 'of type boolean', o.readOnlyRoot);
+  if (o.defaultMounts !== undefined && typeof o.defaultMounts !== 'boolean')
+    throw invalidArgType('options.defaultMounts', 'of type boolean', o.defaultMounts);
   if (o.readOnlyRoot !== undefined) out.readOnlyRoot = o.readOnlyRoot;
   if (o.defaultMounts !== undefined) out.defaultMounts = o.defaultMounts;
   if ((out.readOnlyRoot || out.defaultMounts) && out.rootfs === undefined) {

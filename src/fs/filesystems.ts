@@ -149,7 +149,11 @@ function flagsOr(o: FilesystemOptions, defaults: MountFlag[]): MountFlag[] {
 function spec(source: string, fstype: string, flags: MountFlag[], data: string[]): MountSpec {
   const joined = data.join(',');
   if (joined.length > MAX_DATA) {
-    throw outOfRange('options', `options that fit in ${MAX_DATA} bytes of mount data (use fsopen() for longer ones)`, `${joined.length} bytes`);
+    throw outOfRange(
+      'options',
+      `options that fit in ${MAX_DATA} bytes of mount data (use fsopen() for longer ones)`,
+      `${joined.length} bytes`,
+    );
   }
   return { source, fstype, flags, data: joined };
 }
@@ -181,7 +185,8 @@ export function procSpec(options?: ProcOptions): MountSpec {
   const o = checkOptions<ProcOptions>('options', options);
   const data: string[] = [];
   if (o.hidepid !== undefined) {
-    if (!HIDEPID.includes(o.hidepid)) throw invalidArgValue('options.hidepid', o.hidepid, "must be 0, 1, 2, 'off', 'noaccess', 'invisible' or 'ptraceable'");
+    if (!HIDEPID.includes(o.hidepid))
+      throw invalidArgValue('options.hidepid', o.hidepid, "must be 0, 1, 2, 'off', 'noaccess', 'invisible' or 'ptraceable'");
     data.push(`hidepid=${o.hidepid}`);
   }
   if (o.gid !== undefined) data.push(`gid=${checkId('options.gid', o.gid)}`);
@@ -228,7 +233,11 @@ export function cgroup2Spec(options?: Cgroup2Options): MountSpec {
 function checkLayer(name: string, path: unknown): string {
   const p = checkAbsolute(name, path);
   if (/[,:\\]/.test(p)) {
-    throw invalidArgValue(name, p, "must not contain ',', ':' or '\\' (overlayfs separators; use fsopen('overlay') with 'lowerdir+' for such paths)");
+    throw invalidArgValue(
+      name,
+      p,
+      "must not contain ',', ':' or '\\' (overlayfs separators; use fsopen('overlay') with 'lowerdir+' for such paths)",
+    );
   }
   return p;
 }

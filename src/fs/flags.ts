@@ -140,7 +140,13 @@ export function flagBits<N extends string>(name: string, list: unknown, table: R
   let bits = 0;
   for (const f of list) {
     if (typeof f !== 'string' || !Object.hasOwn(table, f)) {
-      throw invalidArgValue(name, f, `must contain only ${Object.keys(table).map((k) => `'${k}'`).join(', ')}`);
+      throw invalidArgValue(
+        name,
+        f,
+        `must contain only ${Object.keys(table)
+          .map((k) => `'${k}'`)
+          .join(', ')}`,
+      );
     }
     bits |= table[f as N];
   }
@@ -150,7 +156,13 @@ export function flagBits<N extends string>(name: string, list: unknown, table: R
 /** Checks a propagation name and returns its MS_* bits. @internal */
 export function propagationBits(name: string, kind: unknown): number {
   if (typeof kind !== 'string' || !Object.hasOwn(PROPAGATION, kind)) {
-    throw invalidArgValue(name, kind, `must be one of ${Object.keys(PROPAGATION).map((k) => `'${k}'`).join(', ')}`);
+    throw invalidArgValue(
+      name,
+      kind,
+      `must be one of ${Object.keys(PROPAGATION)
+        .map((k) => `'${k}'`)
+        .join(', ')}`,
+    );
   }
   return PROPAGATION[kind as Propagation];
 }

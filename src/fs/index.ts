@@ -8,7 +8,17 @@
  */
 export { mountinfo, parseMountinfo, type MountInfoEntry, type MountPropagation } from './mountinfo.js';
 export type { MountFlag, MountAttr, Propagation, MountDataValue, InNamespaceOptions } from './flags.js';
-export { mount, umount, bind, remount, setPropagation, type MountOptions, type UmountOptions, type BindOptions, type RemountOptions } from './mount.js';
+export {
+  mount,
+  umount,
+  bind,
+  remount,
+  setPropagation,
+  type MountOptions,
+  type UmountOptions,
+  type BindOptions,
+  type RemountOptions,
+} from './mount.js';
 export {
   tmpfsSpec,
   procSpec,
@@ -33,7 +43,25 @@ export {
   type Cgroup2Options,
   type OverlayOptions,
 } from './filesystems.js';
-export { fsopen, openTree, FsContext, DetachedMount, type FsSysError, type FsMountOptions, type SetAttrOptions, type OpenTreeOptions } from './newapi.js';
+export {
+  fsopen,
+  openTree,
+  FsContext,
+  DetachedMount,
+  type FsSysError,
+  type FsMountOptions,
+  type SetAttrOptions,
+  type OpenTreeOptions,
+} from './newapi.js';
 export { resolveInRoot, PathHandle, type ResolveFlag, type ResolveOptions } from './resolve.js';
 export { watchMounts, type WatchMountsOptions } from './watch.js';
-export { MASKED_PATHS, READONLY_PATHS, type RootfsSpec, type OverlayRootfs, type ContainerMount, type BindMount, type TmpfsMount, type SpecialMount } from './container.js';
+export {
+  MASKED_PATHS,
+  READONLY_PATHS,
+  type RootfsSpec,
+  type OverlayRootfs,
+  type ContainerMount,
+  type BindMount,
+  type TmpfsMount,
+  type SpecialMount,
+} from './container.js';

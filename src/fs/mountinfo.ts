@@ -51,7 +51,7 @@ export interface MountInfoEntry {
  * Decodes the kernel's escapes in a mountinfo field: it writes space, tab, newline, backslash
  * (and `#` in the source field) as a backslash and three octal digits (`\040`).
  */
-function unescape(field: string): string {
+function unescapeField(field: string): string {
   if (!field.includes('\\')) return field;
   return field.replace(/\\([0-3][0-7]{2})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
@@ -93,12 +93,12 @@ function parseLine(line: string): MountInfoEntry | undefined {
     parentId,
     major: Number(dev[1]),
     minor: Number(dev[2]),
-    root: unescape(f[3]!),
-    mountPoint: unescape(f[4]!),
+    root: unescapeField(f[3]!),
+    mountPoint: unescapeField(f[4]!),
     options: splitOptions(f[5]!),
     optionalFields,
-    fsType: unescape(f[sep + 1]!),
-    source: unescape(f[sep + 2]!),
+    fsType: unescapeField(f[sep + 1]!),
+    source: unescapeField(f[sep + 2]!),
     // The super options are the last field; should a future kernel append fields, ignore them.
     superOptions: splitOptions(f[sep + 3]!),
   };

@@ -20,7 +20,6 @@ export type FsSysError = SysError & {
   kernelMessage?: string;
 };
 
-
 const kToken = Symbol('nsbox.fs.handle');
 
 /** Options of {@link FsContext.mount}. */
@@ -190,7 +189,8 @@ export class DetachedMount extends FdHandle {
       usernsFd = o.idmap[kFd];
       setBits |= MK.MOUNT_ATTR_IDMAP;
     }
-    if (o.recursive !== undefined && typeof o.recursive !== 'boolean') throw invalidArgType('options.recursive', 'of type boolean', o.recursive);
+    if (o.recursive !== undefined && typeof o.recursive !== 'boolean')
+      throw invalidArgType('options.recursive', 'of type boolean', o.recursive);
     const at = MK.AT_EMPTY_PATH | (o.recursive ? MK.AT_RECURSIVE : 0);
     native.setattrIn(-1, fd, '', at, setBits >>> 0, clrBits >>> 0, propagation, usernsFd);
     return this;

@@ -39,7 +39,6 @@ export interface ResolveOptions extends InNamespaceOptions {
   flags?: ResolveFlag[];
 }
 
-
 const kToken = Symbol('nsbox.PathHandle.new');
 
 /**
@@ -70,7 +69,6 @@ export class PathHandle extends FdHandle {
   get procPath(): string {
     return `/proc/self/fd/${this[kFd]}`;
   }
-
 }
 
 /**

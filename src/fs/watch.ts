@@ -32,11 +32,15 @@ export interface WatchMountsOptions {
  * @throws `ERR_INVALID_ARG_TYPE`/`ERR_OUT_OF_RANGE` (pid) before any syscall; `ABORT_ERR`
  *   if `signal` is already aborted; SysError `ENOENT`/`EACCES` (syscall `'open'`, `path`).
  */
-export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsOptions = {}): AsyncIterableIterator<MountInfoEntry[]> & AsyncDisposable {
+export function watchMounts(
+  pid: number | 'self' = 'self',
+  options: WatchMountsOptions = {},
+): AsyncIterableIterator<MountInfoEntry[]> & AsyncDisposable {
   const target = checkPid('pid', pid);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
 
   let waiter: { resolve: (r: IteratorResult<MountInfoEntry[]>) => void; reject: (e: unknown) => void } | undefined;
@@ -120,7 +124,8 @@ export function watchMounts(pid: number | 'self' = 'self', options: WatchMountsO
   const it: AsyncIterableIterator<MountInfoEntry[]> & AsyncDisposable = {
     next(): Promise<IteratorResult<MountInfoEntry[]>> {
       if (done) return Promise.resolve({ value: undefined, done: true });
-      if (waiter !== undefined) return Promise.reject(nsboxError('ERR_INVALID_ARG_VALUE', 'watchMounts(): next() called while another next() is pending'));
+      if (waiter !== undefined)
+        return Promise.reject(nsboxError('ERR_INVALID_ARG_VALUE', 'watchMounts(): next() called while another next() is pending'));
       if (pending !== undefined) {
         try {
           return Promise.resolve(take());

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { SysError, unknownSignal } from '../errors.js';
 import { native, type NativeChildWatch } from '../native.js';
 import { openNamespace, type Namespace } from './namespace.js';
-import { type NamespaceFile } from './types.js';
+import type { NamespaceFile } from './types.js';
 import type { SeccompNotifier } from '../security/notify.js';
 
 /** How a child ended: an exit code, or the signal that killed it. */
@@ -20,9 +20,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
+const signalNames = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 /** SIGRTMAX on Linux (signal(7)): numbers 1 to 64 are signals. */
 const SIGNAL_MAX = 64;

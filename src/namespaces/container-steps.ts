@@ -43,7 +43,12 @@ const NOEXEC = K.MS_NOEXEC;
 const BIND_REC = K.MS_BIND | K.MS_REC;
 
 const DEVICES: ReadonlyArray<readonly [string, number, number]> = [
-  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+  ['null', 1, 3],
+  ['zero', 1, 5],
+  ['full', 1, 7],
+  ['random', 1, 8],
+  ['urandom', 1, 9],
+  ['tty', 5, 0],
 ];
 const HOST_SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
 
@@ -56,7 +61,17 @@ function rootSteps(plan: PlanBuilder, rootfs: RootfsSpec, ctx: ContainerContext)
     plan.mount('tmpfs', '/newroot', 'tmpfs', NOSUID | NODEV, `mode=0755${owned(ctx)}`, 0, 'rootfs');
     for (const e of hostSystemDirs()) {
       if (e.link !== undefined) plan.symlink(e.link, `/${e.name}`, 'rootfs');
-      else plan.mount(host(`/${e.name}`), `/${e.name}`, null, BIND_REC, null, IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE, 'rootfs', `/${e.name}`);
+      else
+        plan.mount(
+          host(`/${e.name}`),
+          `/${e.name}`,
+          null,
+          BIND_REC,
+          null,
+          IN_ROOT | M.MNT_MKDIR | M.MNT_RDONLY | M.MNT_RECURSIVE,
+          'rootfs',
+          `/${e.name}`,
+        );
     }
     plan.mount('tmpfs', '/tmp', 'tmpfs', NOSUID | NODEV, 'mode=1777', IN_ROOT | M.MNT_MKDIR, 'rootfs');
     return;
@@ -109,20 +124,49 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
           // The parent makes the idmapped tree once the user namespace has its maps; the child
           // attaches tree number k here (csrc/spawn.cc IdmapTrees, child_fs.cc MNT_FROM_TREE).
           const k = ctx.idmapSources.push(m.source) - 1;
-          plan.mount(null, m.target, null, k, null, IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE, 'mounts', m.target);
+          plan.mount(
+            null,
+            m.target,
+            null,
+            k,
+            null,
+            IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE,
+            'mounts',
+            m.target,
+          );
           break;
         }
         const rec = m.recursive === false ? 0 : K.MS_REC;
-        plan.mount(host(m.source), m.target, null, K.MS_BIND | rec, null, IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0), 'mounts', m.target);
+        plan.mount(
+          host(m.source),
+          m.target,
+          null,
+          K.MS_BIND | rec,
+          null,
+          IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0),
+          'mounts',
+          m.target,
+        );
         break;
       }
       case 'tmpfs': {
-        const opts = [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : ''].filter(Boolean).join(',') + owned(ctx);
+        const opts =
+          [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : '']
+            .filter(Boolean)
+            .join(',') + owned(ctx);
         plan.mount('tmpfs', m.target, 'tmpfs', NOSUID | NODEV | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
         break;
       }
       default:
-        plan.mount(m.type, m.target, m.type, NOSUID | NODEV | NOEXEC | (m.readOnly ? K.MS_RDONLY : 0), m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        plan.mount(
+          m.type,
+          m.target,
+          m.type,
+          NOSUID | NODEV | NOEXEC | (m.readOnly ? K.MS_RDONLY : 0),
+          m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null,
+          IN_ROOT | M.MNT_MKDIR,
+          'mounts',
+        );
     }
   }
   if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
@@ -142,20 +186,37 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   // /sys read-only: sysfs needs a network namespace this user namespace owns. A joined one
   // gets the sysfs the parent made for it, or an empty read-only tmpfs: never the host's.
   // Only a shared (host) network namespace binds the host's /sys, read-only.
-  if (ctx.newNet || (ctx.root && !ctx.newUser)) plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
+  if (ctx.newNet || (ctx.root && !ctx.newUser))
+    plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
   else if (ctx.sysfsFd !== undefined) plan.mount(null, '/sys', null, ctx.sysfsFd, null, IN_ROOT | D | M.MNT_FROM_FD, 'sys');
-  else if (ctx.joinedNet) plan.mount('tmpfs', '/sys', 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0,mode=0555', IN_ROOT | D, 'sys');
+  else if (ctx.joinedNet)
+    plan.mount('tmpfs', '/sys', 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0,mode=0555', IN_ROOT | D, 'sys');
   else plan.mount(host('/sys'), '/sys', null, BIND_REC, null, IN_ROOT | D | M.MNT_RDONLY | M.MNT_RECURSIVE, 'sys');
   // /dev: a tmpfs with the usual nodes; mknod needs root outside a user namespace, else bind.
   plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
   for (const [name, major, minor] of DEVICES) {
     if (ctx.root && !ctx.newUser) plan.mknod(`/dev/${name}`, fsConstants.S_IFCHR | 0o666, major, minor);
-    else if (hostDevices().has(name)) plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
+    else if (hostDevices().has(name))
+      plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
   }
-  for (const [link, target] of [['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'], ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx']] as const) {
+  for (const [link, target] of [
+    ['fd', '/proc/self/fd'],
+    ['stdin', '/proc/self/fd/0'],
+    ['stdout', '/proc/self/fd/1'],
+    ['stderr', '/proc/self/fd/2'],
+    ['ptmx', 'pts/ptmx'],
+  ] as const) {
     plan.symlink(target, `/dev/${link}`, 'dev');
   }
-  plan.mount('devpts', '/dev/pts', 'devpts', NOSUID | NOEXEC, `newinstance,ptmxmode=0666,mode=0620${ctx.newUser ? '' : ',gid=5'}`, IN_ROOT | M.MNT_MKDIR, 'dev');
+  plan.mount(
+    'devpts',
+    '/dev/pts',
+    'devpts',
+    NOSUID | NOEXEC,
+    `newinstance,ptmxmode=0666,mode=0620${ctx.newUser ? '' : ',gid=5'}`,
+    IN_ROOT | M.MNT_MKDIR,
+    'dev',
+  );
   plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, 'mode=1777,size=65536k', IN_ROOT | M.MNT_MKDIR, 'dev');
   if (ctx.newIpc) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
   // Masked and read-only paths, as runc: files get /dev/null, directories an empty tmpfs.
@@ -165,7 +226,8 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   const { masked, readonly } = presentPaths();
   if (masked.some((p) => !MASKED_DIRS.has(p))) plan.writeFile('/.nsbox-empty', '', 0o444, 'masked-paths');
   for (const p of masked) {
-    if (MASKED_DIRS.has(p)) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
+    if (MASKED_DIRS.has(p))
+      plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
     else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
   }
   // Read-only paths are bound onto themselves: the source is the target opened inside the

@@ -31,9 +31,14 @@ function checkMaps(name: string, maps: unknown): IdMapping[] {
   const out: IdMapping[] = maps.map((m: unknown, i) => {
     if (typeof m !== 'object' || m === null) throw invalidArgType(`${name}[${i}]`, 'an object', m);
     const { inside, outside, count = 1 } = m as Record<string, unknown>;
-    for (const [k, v] of [['inside', inside], ['outside', outside], ['count', count]] as const) {
+    for (const [k, v] of [
+      ['inside', inside],
+      ['outside', outside],
+      ['count', count],
+    ] as const) {
       if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidArgType(`${name}[${i}].${k}`, 'an integer', v);
-      if (v < (k === 'count' ? 1 : 0) || v > MAX_ID) throw outOfRange(`${name}[${i}].${k}`, `>= ${k === 'count' ? 1 : 0} and <= ${MAX_ID}`, v);
+      if (v < (k === 'count' ? 1 : 0) || v > MAX_ID)
+        throw outOfRange(`${name}[${i}].${k}`, `>= ${k === 'count' ? 1 : 0} and <= ${MAX_ID}`, v);
     }
     if ((inside as number) + (count as number) - 1 > MAX_ID || (outside as number) + (count as number) - 1 > MAX_ID) {
       throw outOfRange(`${name}[${i}]`, 'a range that ends at or below 4294967294', m);
@@ -53,7 +58,6 @@ function checkMaps(name: string, maps: unknown): IdMapping[] {
 
 const text = (maps: IdMapping[]): string => maps.map((m) => `${m.inside} ${m.outside} ${m.count}`).join('\n') + '\n';
 const helperArgs = (maps: IdMapping[]): string[] => maps.flatMap((m) => [String(m.inside), String(m.outside), String(m.count)]);
-
 
 /** Options that shape the id maps. @internal */
 export interface IdMapOptions {
@@ -81,7 +85,11 @@ export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): Reso
   if (euid === 0 && (o.uidMap === undefined) !== (o.gidMap === undefined)) {
     // The missing one would be root's own id: host root's group (or user) inside.
     const [given, missing] = o.uidMap === undefined ? ['gidMap', 'uidMap'] : ['uidMap', 'gidMap'];
-    throw invalidArgValue(`options.${missing}`, undefined, `must be given with options.${given} when the caller is root (it would map host root)`);
+    throw invalidArgValue(
+      `options.${missing}`,
+      undefined,
+      `must be given with options.${given} when the caller is root (it would map host root)`,
+    );
   }
   const maps = resolveMaps(o, euid, egid);
   const uidMap = o.uidMap === undefined ? [{ inside: 0, outside: euid, count: 1 }] : (o.uidMap as IdMapping[]);
@@ -89,7 +97,9 @@ export function resolveIdMaps(o: IdMapOptions, euid: number, egid: number): Reso
   // A caller whose own ids are not mapped would be "nobody" inside, unable to own a file it
   // creates (EOVERFLOW) — become the namespace's root (or its first id) right after the maps.
   const inside = (maps: IdMapping[], id: number) =>
-    maps.some((m) => m.outside <= id && id < m.outside + (m.count ?? 1)) ? undefined : (maps.find((m) => m.inside === 0) ?? maps[0]!).inside;
+    maps.some((m) => m.outside <= id && id < m.outside + (m.count ?? 1))
+      ? undefined
+      : (maps.find((m) => m.inside === 0) ?? maps[0]!).inside;
   const switchUid = inside(uidMap, euid);
   const switchGid = inside(gidMap, egid);
   const out: ResolvedMaps = { ...maps };
@@ -126,5 +136,12 @@ function resolveMaps(o: IdMapOptions, euid: number, egid: number): SpawnMaps {
     );
   }
   if (setgroups === 'deny') throw invalidArgValue('options.setgroups', setgroups, "cannot be 'deny' when newgidmap writes the maps");
-  return { mode: 'helper', uidMap: text(uidMap), gidMap: text(gidMap), denySetgroups: false, uidHelper: [newuidmap, ...helperArgs(uidMap)], gidHelper: [newgidmap, ...helperArgs(gidMap)] };
+  return {
+    mode: 'helper',
+    uidMap: text(uidMap),
+    gidMap: text(gidMap),
+    denySetgroups: false,
+    uidHelper: [newuidmap, ...helperArgs(uidMap)],
+    gidHelper: [newgidmap, ...helperArgs(gidMap)],
+  };
 }

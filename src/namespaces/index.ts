@@ -4,7 +4,17 @@
  * @module
  */
 export { NAMESPACE_TYPES, NAMESPACE_FILES, isNamespaceType, type NamespaceType, type NamespaceFile } from './types.js';
-export { spawn, NsboxChild, type SpawnOptions, type TimeOffsets, type ExitStatus, type IdMapping, type SetgroupsPolicy, type StdioOptions, type StdioSource } from './spawn.js';
+export {
+  spawn,
+  NsboxChild,
+  type SpawnOptions,
+  type TimeOffsets,
+  type ExitStatus,
+  type IdMapping,
+  type SetgroupsPolicy,
+  type StdioOptions,
+  type StdioSource,
+} from './spawn.js';
 export {
   Namespace,
   openNamespace,

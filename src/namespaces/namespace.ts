@@ -34,7 +34,6 @@ export function checkPid(name: string, pid: unknown): number {
   return pid;
 }
 
-
 const kToken = Symbol('nsbox.Namespace.new');
 let adopt: (fd: number) => Namespace;
 
@@ -82,7 +81,6 @@ export class Namespace extends FdHandle {
   get id(): string {
     return `${this.type}:[${this.ino}]`;
   }
-
 
   /**
    * True if `other` is the same namespace (same `st_dev` and `st_ino`, ioctl_ns(2)). Compares
@@ -232,7 +230,7 @@ export function threadNamespaceError(type: NamespaceType, what: string): Error {
     'ERR_NSBOX_THREAD_NAMESPACE',
     `${what} cannot act on a '${type}' namespace from a thread: ${why[type] ?? 'not supported'}. ` +
       'Start a process in it with spawn() instead' +
-      (type === 'mnt' ? ', or hold a new one with createNamespace(\'mnt\').' : '.'),
+      (type === 'mnt' ? ", or hold a new one with createNamespace('mnt')." : '.'),
   );
 }
 

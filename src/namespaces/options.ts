@@ -129,11 +129,37 @@ export interface SpawnOptions extends SecurityOptions {
   noNewSessionKeyring?: boolean;
 }
 
-
 const KNOWN = new Set<string>([
-  'namespaces', 'join', 'uidMap', 'gidMap', 'setgroups', 'hostname', 'domainname', 'uid', 'gid', 'groups', 'cwd', 'env',
-  'argv0', 'stdio', 'fds', 'dieWithParent', 'detached', 'processGroup', 'signal', 'timeout', 'killSignal',
-  'rootfs', 'mounts', 'readOnlyRoot', 'defaultMounts', 'propagation', 'timeOffsets', 'cgroup', 'lockMounts', 'noNewSessionKeyring',
+  'namespaces',
+  'join',
+  'uidMap',
+  'gidMap',
+  'setgroups',
+  'hostname',
+  'domainname',
+  'uid',
+  'gid',
+  'groups',
+  'cwd',
+  'env',
+  'argv0',
+  'stdio',
+  'fds',
+  'dieWithParent',
+  'detached',
+  'processGroup',
+  'signal',
+  'timeout',
+  'killSignal',
+  'rootfs',
+  'mounts',
+  'readOnlyRoot',
+  'defaultMounts',
+  'propagation',
+  'timeOffsets',
+  'cgroup',
+  'lockMounts',
+  'noNewSessionKeyring',
   ...SECURITY_KEYS,
 ]);
 
@@ -181,7 +207,8 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   if (args !== undefined && !Array.isArray(args)) throw invalidArgType('args', 'an array of strings', args);
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType('options', 'an object', options);
   const o = (options ?? {}) as SpawnOptions;
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalidArgValue(`options.${k}`, (o as Record<string, unknown>)[k], 'is not a spawn option');
+  for (const k of Object.keys(o))
+    if (!KNOWN.has(k)) throw invalidArgValue(`options.${k}`, (o as Record<string, unknown>)[k], 'is not a spawn option');
 
   const argv0 = o.argv0 === undefined ? file : str('options.argv0', o.argv0);
   const argv = [argv0, ...((args as unknown[] | undefined) ?? []).map((a, i) => str(`args[${i}]`, a))];
@@ -230,9 +257,11 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     if (o.groups.length > 65536) throw outOfRange('options.groups.length', '<= 65536', o.groups.length);
   }
   if (o.cwd !== undefined) str('options.cwd', o.cwd);
-  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring'] as const) if (o[k] !== undefined) bool(`options.${k}`, o[k]);
+  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring'] as const)
+    if (o[k] !== undefined) bool(`options.${k}`, o[k]);
   if (o.processGroup !== undefined && typeof o.processGroup !== 'boolean') id('options.processGroup', o.processGroup);
-  if (o.detached && typeof o.processGroup === 'number') throw invalidArgValue('options.processGroup', o.processGroup, 'cannot join a group when detached');
+  if (o.detached && typeof o.processGroup === 'number')
+    throw invalidArgValue('options.processGroup', o.processGroup, 'cannot join a group when detached');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', o.signal);
   if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout > 0) || o.timeout > 2 ** 31 - 1)) {
     throw outOfRange('options.timeout', 'a number of milliseconds > 0 and < 2^31', o.timeout);
@@ -242,20 +271,24 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
 
   let maps: ResolvedMaps | null = null;
   if (newNs.has('user')) maps = resolveIdMaps(o, process.geteuid!(), process.getegid!());
-  else for (const k of ['uidMap', 'gidMap', 'setgroups'] as const) {
-    if (o[k] !== undefined) throw invalidArgValue(`options.${k}`, o[k], "needs 'user' in options.namespaces");
-  }
+  else
+    for (const k of ['uidMap', 'gidMap', 'setgroups'] as const) {
+      if (o[k] !== undefined) throw invalidArgValue(`options.${k}`, o[k], "needs 'user' in options.namespaces");
+    }
   if (o.groups !== undefined && o.groups.length > 0 && maps?.denySetgroups) {
     throw invalidArgValue('options.groups', o.groups, "cannot be set when setgroups is 'deny' in the new user namespace");
   }
   if (o.propagation !== undefined) {
-    if (!['private', 'slave', 'shared', 'unchanged'].includes(o.propagation)) throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared' or 'unchanged'");
+    if (!['private', 'slave', 'shared', 'unchanged'].includes(o.propagation))
+      throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared' or 'unchanged'");
     if (!newNs.has('mnt')) throw invalidArgValue('options.propagation', o.propagation, "needs 'mnt' in options.namespaces");
   }
   if (o.timeOffsets !== undefined) {
-    if (typeof o.timeOffsets !== 'object' || o.timeOffsets === null) throw invalidArgType('options.timeOffsets', 'an object', o.timeOffsets);
+    if (typeof o.timeOffsets !== 'object' || o.timeOffsets === null)
+      throw invalidArgType('options.timeOffsets', 'an object', o.timeOffsets);
     for (const [k, v] of Object.entries(o.timeOffsets)) {
-      if (k !== 'monotonic' && k !== 'boottime') throw invalidArgValue(`options.timeOffsets.${k}`, v, "is not a clock: use 'monotonic' or 'boottime'");
+      if (k !== 'monotonic' && k !== 'boottime')
+        throw invalidArgValue(`options.timeOffsets.${k}`, v, "is not a clock: use 'monotonic' or 'boottime'");
       if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidArgType(`options.timeOffsets.${k}`, 'a finite number of seconds', v);
       // The kernel's bound on an offset (KTIME_SEC_MAX / 2, kernel/time/namespace.c).
       if (Math.abs(v) > 2 ** 32) throw outOfRange(`options.timeOffsets.${k}`, 'within ±2^32 seconds', v);
@@ -265,7 +298,12 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   let container: ContainerOptions | null = null;
   if (o.rootfs !== undefined || o.mounts !== undefined || o.readOnlyRoot !== undefined || o.defaultMounts !== undefined) {
     container = checkContainer(o);
-    if (!newNs.has('mnt')) throw invalidArgValue('options.rootfs', o.rootfs ?? o.mounts, "needs 'mnt' in options.namespaces (it would change the host's mounts)");
+    if (!newNs.has('mnt'))
+      throw invalidArgValue(
+        'options.rootfs',
+        o.rootfs ?? o.mounts,
+        "needs 'mnt' in options.namespaces (it would change the host's mounts)",
+      );
   }
   let cg: Checked['cgroup'] = null;
   if (o.cgroup !== undefined) {

@@ -155,7 +155,7 @@ export class PlanBuilder {
   }
   /** `pairs`: [target, source] fd pairs; every other fd is closed. */
   fds(pairs: ReadonlyArray<readonly [number, number]>): this {
-    const flat = pairs.flatMap(([t, s]) => [t, s]);
+    const flat = pairs.flat();
     return this.push(K.OP.FDS!, [pairs.length, ...flat], { step: 'stdio', syscall: 'dup3' });
   }
   pdeathsig(signal: number): this {
@@ -171,8 +171,24 @@ export class PlanBuilder {
     return this.push(K.OP.FS_BASE!, [this.str(stage)], { step: 'rootfs', syscall: 'mount', path: stage });
   }
   /** mount(2) onto `dst` (in the new root when `mode` has MNT_DST_IN_ROOT). */
-  mount(src: string | null, dst: string, fstype: string | null, flags: number, data: string | null, mode: number, step: string, path?: string): this {
-    const args = [src === null ? -1 : this.str(src), this.str(dst), fstype === null ? -1 : this.str(fstype), flags | 0, data === null ? -1 : this.str(data), mode];
+  mount(
+    src: string | null,
+    dst: string,
+    fstype: string | null,
+    flags: number,
+    data: string | null,
+    mode: number,
+    step: string,
+    path?: string,
+  ): this {
+    const args = [
+      src === null ? -1 : this.str(src),
+      this.str(dst),
+      fstype === null ? -1 : this.str(fstype),
+      flags | 0,
+      data === null ? -1 : this.str(data),
+      mode,
+    ];
     return this.push(K.OP.MOUNT!, args, { step, syscall: 'mount', path: path ?? dst });
   }
   mknod(dst: string, mode: number, major: number, minor: number): this {

@@ -175,7 +175,8 @@ export function addLockSteps(plan: PlanBuilder, c: Checked, rootFlow: boolean, l
 /** The SysError a failed native spawn stands for: the step's name, syscall and path. */
 export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: SerializedPlan, c: Checked): SysError {
   // step -1: clone3 itself; -2: the status protocol broke (the child was killed and reaped).
-  const info = r.step < 0 ? { step: r.step === -1 ? 'clone' : 'spawn', syscall: 'clone3', path: undefined, paths: undefined } : p.steps[r.step]!;
+  const info =
+    r.step < 0 ? { step: r.step === -1 ? 'clone' : 'spawn', syscall: 'clone3', path: undefined, paths: undefined } : p.steps[r.step]!;
   const sysName = r.sysid ? K.SYSID[r.sysid & ((1 << K.SYS_ITEM_SHIFT) - 1)] : undefined;
   const ctx: { step: string; path?: string; pid: number; cgroup?: string } = { step: info.step, pid: r.pid };
   const item = r.sysid ? (r.sysid >>> K.SYS_ITEM_SHIFT) - 1 : -1;
@@ -190,7 +191,12 @@ export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: Se
  * made here for it, returned for the caller to close once the child has it (closed here if
  * anything fails first). Idmapped volumes' sources go to `c.maps`.
  */
-export function addContainer(plan: PlanBuilder, c: Checked, opened: readonly Namespace[], f: { rootFlow: boolean; lock: boolean; newUser: boolean; rootOwner: number | undefined }): DetachedMount | undefined {
+export function addContainer(
+  plan: PlanBuilder,
+  c: Checked,
+  opened: readonly Namespace[],
+  f: { rootFlow: boolean; lock: boolean; newUser: boolean; rootOwner: number | undefined },
+): DetachedMount | undefined {
   const { o, security } = c;
   const container = c.container!;
   const idmapSources: string[] = [];
@@ -214,7 +220,8 @@ export function addContainer(plan: PlanBuilder, c: Checked, opened: readonly Nam
       sysctl: security.sysctl,
     });
     if (idmapSources.length > 0) {
-      if (!c.maps || !c.newNs.has('user')) throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");
+      if (!c.maps || !c.newNs.has('user'))
+        throw invalidArgValue('options.mounts', o.mounts, "has idmapped volumes, which need 'user' in options.namespaces");
       if (idmapSources.length > 8) throw invalidArgValue('options.mounts', o.mounts, 'has more than 8 idmapped volumes');
       c.maps.idmapSources = idmapSources;
     }

@@ -3,7 +3,7 @@
  * child_process.spawn starts one without.
  * @module
  */
-import { Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
@@ -22,7 +22,6 @@ import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
 import { addContainer, addJoinSteps, addLockSteps, hasIdmap, offsetText, spawnFailure, userns } from './spawn-plan.js';
-
 
 /**
  * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
@@ -108,13 +107,17 @@ function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedSt
 export function spawn(command: string, args?: readonly string[], options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, argsOrOptions?: readonly string[] | SpawnOptions, maybeOptions?: SpawnOptions): NsboxChild {
-  const [args, options] = Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
+  const [args, options] =
+    Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
   const c = checkSpawn(command, args, options);
   const { o, security } = c;
   if (o.signal?.aborted) throw abortError(o.signal);
 
   if (c.cgroup && !features().cloneIntoCgroup) {
-    throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later); this kernel lacks it.');
+    throw nsboxError(
+      'ERR_NSBOX_UNSUPPORTED',
+      'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later); this kernel lacks it.',
+    );
   }
   const plan = new PlanBuilder();
   const opened: Namespace[] = [];
@@ -151,7 +154,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // there, and the lock's helper cannot open a non-dumpable child's maps: no lock then.
     const lock = c.container !== null && c.maps !== null && o.lockMounts !== false && (rootFlow || !c.join.has('pid'));
     const offsets = o.timeOffsets !== undefined;
-    const newFlags = [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
+    const newFlags =
+      [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
     const newUser = c.newNs.has('user') && !rootFlow;
     // rlimits and oom_score_adj first, by the parent (prlimit(2) can raise a hard limit, which
     // the child could not in a user namespace); inherited by a fork below.
@@ -203,7 +207,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const p = plan.build();
     const r = native.spawn(p.ops, p.strings, c.maps, parent);
     if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
-      throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.');
+      throw nsboxError(
+        'ERR_NSBOX_UNSUPPORTED',
+        'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.',
+      );
     }
     if (!r.ok) throw spawnFailure(r, p, c);
     // The id block stays claimed until the child has exited (released in onExit); until

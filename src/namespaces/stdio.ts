@@ -43,7 +43,8 @@ export function checkStdio(stdio: unknown, fds: unknown): Map<number, StdioSourc
   let list: unknown[];
   if (stdio === undefined) list = ['pipe', 'pipe', 'pipe'];
   else if (typeof stdio === 'string') {
-    if (!['pipe', 'inherit', 'ignore'].includes(stdio)) throw invalidArgValue('options.stdio', stdio, "must be 'pipe', 'inherit', 'ignore' or an array");
+    if (!['pipe', 'inherit', 'ignore'].includes(stdio))
+      throw invalidArgValue('options.stdio', stdio, "must be 'pipe', 'inherit', 'ignore' or an array");
     list = [stdio, stdio, stdio];
   } else if (Array.isArray(stdio)) {
     list = [...stdio];
@@ -52,7 +53,8 @@ export function checkStdio(stdio: unknown, fds: unknown): Map<number, StdioSourc
   const add = (name: string, target: number, v: unknown) => {
     if (v === null || v === undefined) v = target < 3 ? 'pipe' : 'ignore';
     if (typeof v === 'string') {
-      if (!['pipe', 'inherit', 'ignore'].includes(v)) throw invalidArgValue(name, v, "must be 'pipe', 'inherit', 'ignore', a stream or an fd");
+      if (!['pipe', 'inherit', 'ignore'].includes(v))
+        throw invalidArgValue(name, v, "must be 'pipe', 'inherit', 'ignore', a stream or an fd");
     } else if (typeof v === 'number') {
       if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw outOfRange(name, 'a non-negative integer fd', v);
     } else if (isStream(v)) {
@@ -65,8 +67,10 @@ export function checkStdio(stdio: unknown, fds: unknown): Map<number, StdioSourc
     if (typeof fds !== 'object' || fds === null) throw invalidArgType('options.fds', 'an object mapping child fd numbers to sources', fds);
     for (const [k, v] of Object.entries(fds)) {
       const target = Number(k);
-      if (!Number.isInteger(target) || target < 0 || target > MAX_TARGET) throw outOfRange(`options.fds key`, `an integer from 0 to ${MAX_TARGET}`, k);
-      if (map.has(target) && target < list.length) throw invalidArgValue(`options.fds[${k}]`, v, 'sets a child fd that options.stdio already sets');
+      if (!Number.isInteger(target) || target < 0 || target > MAX_TARGET)
+        throw outOfRange(`options.fds key`, `an integer from 0 to ${MAX_TARGET}`, k);
+      if (map.has(target) && target < list.length)
+        throw invalidArgValue(`options.fds[${k}]`, v, 'sets a child fd that options.stdio already sets');
       add(`options.fds[${k}]`, target, v);
     }
   }

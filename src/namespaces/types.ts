@@ -12,12 +12,21 @@ export type NamespaceFile = NamespaceType | 'pid_for_children' | 'time_for_child
 
 /** Every namespace kind, in the order nsbox joins them (user first, mnt late). */
 export const NAMESPACE_TYPES: readonly NamespaceType[] = Object.freeze([
-  'user', 'cgroup', 'ipc', 'uts', 'net', 'pid', 'time', 'mnt',
+  'user',
+  'cgroup',
+  'ipc',
+  'uts',
+  'net',
+  'pid',
+  'time',
+  'mnt',
 ] as const);
 
 /** Every file of /proc/PID/ns nsbox can open. */
 export const NAMESPACE_FILES: readonly NamespaceFile[] = Object.freeze([
-  ...NAMESPACE_TYPES, 'pid_for_children', 'time_for_children',
+  ...NAMESPACE_TYPES,
+  'pid_for_children',
+  'time_for_children',
 ] as const);
 
 /** CLONE_NEW* flag of each kind; a missing entry is a compile error. @internal */

@@ -67,7 +67,10 @@ export async function addAddress(dev: string | IfIndex, address: string, opts: A
   const req = buildRequest(address, o);
   await withRtnl(o.netns, async (s) => {
     const index = await resolveIndex(s, ref);
-    await s.request(encodeAddress(true, { ...req, index }), typeof ref === 'string' ? { syscall: 'RTM_NEWADDR', ifname: ref } : { syscall: 'RTM_NEWADDR' });
+    await s.request(
+      encodeAddress(true, { ...req, index }),
+      typeof ref === 'string' ? { syscall: 'RTM_NEWADDR', ifname: ref } : { syscall: 'RTM_NEWADDR' },
+    );
   });
 }
 
@@ -82,6 +85,9 @@ export async function deleteAddress(dev: string | IfIndex, address: string, opts
   const req = buildRequest(address, {});
   await withRtnl(o.netns, async (s) => {
     const index = await resolveIndex(s, ref);
-    await s.request(encodeAddress(false, { ...req, index }), typeof ref === 'string' ? { syscall: 'RTM_DELADDR', ifname: ref } : { syscall: 'RTM_DELADDR' });
+    await s.request(
+      encodeAddress(false, { ...req, index }),
+      typeof ref === 'string' ? { syscall: 'RTM_DELADDR', ifname: ref } : { syscall: 'RTM_DELADDR' },
+    );
   });
 }

@@ -60,13 +60,19 @@ export interface HostConnection {
 /** The namespace of a spawned child (by its pid) or of a handle. */
 function targetNetns(target: unknown): NetnsTarget {
   if (target instanceof Namespace) return target;
-  if (target !== null && typeof target === 'object' && typeof (target as { pid?: unknown }).pid === 'number') return (target as { pid: number }).pid;
+  if (target !== null && typeof target === 'object' && typeof (target as { pid?: unknown }).pid === 'number')
+    return (target as { pid: number }).pid;
   throw invalidArgType('target', 'a Namespace or an object with a pid', target);
 }
 
 /** The veth's two names: a random host-side name unless given, `eth0` inside unless given. */
 function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string; childIf: string } {
-  const hostIf = o.hostIf === undefined ? `nsbx${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}` : checkIfName('options.hostIf', o.hostIf);
+  const hostIf =
+    o.hostIf === undefined
+      ? `nsbx${Math.floor(Math.random() * 2 ** 32)
+          .toString(16)
+          .padStart(8, '0')}`
+      : checkIfName('options.hostIf', o.hostIf);
   const childIf = o.childIf === undefined ? 'eth0' : checkIfName('options.childIf', o.childIf);
   return { hostIf, childIf };
 }
@@ -91,23 +97,39 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
   const netns = targetNetns(target);
   const host = parseCidr('options.hostAddress', options.hostAddress);
   const child = parseCidr('options.childAddress', options.childAddress);
-  if (host.family !== child.family) throw invalidArgValue('options.childAddress', options.childAddress, 'must be of the family of hostAddress');
+  if (host.family !== child.family)
+    throw invalidArgValue('options.childAddress', options.childAddress, 'must be of the family of hostAddress');
   const { hostIf, childIf } = vethNames(options);
   const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
-  return withVeth(netns, hostIf, childIf, async () => undefined, async ({ h, c, hostIndex, childIndex }) => {
-    // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
-    // this is a no-op kept for a peer the kernel made down), its address, the default route
-    // (sent after the address, so the gateway is reachable when the kernel handles it).
-    await settle([
-      h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), { syscall: 'RTM_NEWADDR', ifname: hostIf }),
-      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
-      c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
-      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
-      c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }),
-    ]);
-    return { hostIf, hostIndex, childIf, childIndex };
-  });
+  return withVeth(
+    netns,
+    hostIf,
+    childIf,
+    async () => undefined,
+    async ({ h, c, hostIndex, childIndex }) => {
+      // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
+      // this is a no-op kept for a peer the kernel made down), its address, the default route
+      // (sent after the address, so the gateway is reachable when the kernel handles it).
+      await settle([
+        h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), {
+          syscall: 'RTM_NEWADDR',
+          ifname: hostIf,
+        }),
+        c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
+        c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
+        c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), {
+          syscall: 'RTM_NEWADDR',
+          ifname: childIf,
+        }),
+        c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), {
+          syscall: 'RTM_NEWROUTE',
+          ifname: childIf,
+        }),
+      ]);
+      return { hostIf, hostIndex, childIf, childIndex };
+    },
+  );
 }
 
 /** The two sockets and the veth's indexes, for what follows its creation. */
@@ -124,7 +146,13 @@ interface Veth {
  * both indexes, then runs `then`. A failure after the veth exists deletes it again; the
  * sockets and the held namespace are released whatever happens.
  */
-async function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master: (h: RtnlSocket) => Promise<IfIndex | undefined>, then: (v: Veth) => Promise<T>): Promise<T> {
+async function withVeth<T>(
+  netns: NetnsTarget,
+  hostIf: string,
+  childIf: string,
+  master: (h: RtnlSocket) => Promise<IfIndex | undefined>,
+  then: (v: Veth) => Promise<T>,
+): Promise<T> {
   const held = holdNetns('target', netns);
   let hs: RtnlSocket | undefined;
   let cs: RtnlSocket | undefined;
@@ -137,7 +165,13 @@ async function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, 
     const masterIndex = await master(h);
     // rtnetlink handles a request inside sendto(2), in order: once RTM_NEWLINK is sent, the
     // inner end exists, so both lookups can go out at once. Two event-loop round trips in all.
-    const spec = { name: hostIf, kind: 'veth' as const, up: true, peer: { name: childIf, netnsFd: held.fd }, ...(masterIndex !== undefined ? { master: masterIndex } : {}) };
+    const spec = {
+      name: hostIf,
+      kind: 'veth' as const,
+      up: true,
+      peer: { name: childIf, netnsFd: held.fd },
+      ...(masterIndex !== undefined ? { master: masterIndex } : {}),
+    };
     const made = h.request(encodeNewLink(spec), { syscall: 'RTM_NEWLINK', ifname: hostIf });
     const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
     const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
@@ -211,7 +245,10 @@ export interface BridgeConnection extends HostConnection {
  * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
  * the failing step; a failure after the veth was made deletes it (a bridge made here stays).
  */
-export async function connectToBridge(target: { readonly pid: number } | Namespace, options: BridgeConnectOptions): Promise<BridgeConnection> {
+export async function connectToBridge(
+  target: { readonly pid: number } | Namespace,
+  options: BridgeConnectOptions,
+): Promise<BridgeConnection> {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const bridge = checkIfName('options.bridge', options.bridge);
   const netns = targetNetns(target);
@@ -233,7 +270,15 @@ export async function connectToBridge(target: { readonly pid: number } | Namespa
       bridgeCreated = true;
       bridgeIndex = decodeLink((await h.request(encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }))[0]!).index;
       if (brAddr) {
-        await h.request(encodeAddress(true, { family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6, index: bridgeIndex, prefix: brAddr.prefix, local: brAddr.bytes }), { syscall: 'RTM_NEWADDR', ifname: bridge });
+        await h.request(
+          encodeAddress(true, {
+            family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6,
+            index: bridgeIndex,
+            prefix: brAddr.prefix,
+            local: brAddr.bytes,
+          }),
+          { syscall: 'RTM_NEWADDR', ifname: bridge },
+        );
       }
     }
     return bridgeIndex;
@@ -242,9 +287,18 @@ export async function connectToBridge(target: { readonly pid: number } | Namespa
     const steps = [
       c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
       c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
-      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), { syscall: 'RTM_NEWADDR', ifname: childIf }),
+      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), {
+        syscall: 'RTM_NEWADDR',
+        ifname: childIf,
+      }),
     ];
-    if (gw) steps.push(c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: gw.bytes, table: NL.RT_TABLE_MAIN }), { syscall: 'RTM_NEWROUTE', ifname: childIf }));
+    if (gw)
+      steps.push(
+        c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: gw.bytes, table: NL.RT_TABLE_MAIN }), {
+          syscall: 'RTM_NEWROUTE',
+          ifname: childIf,
+        }),
+      );
     await settle(steps);
     return { hostIf, hostIndex, childIf, childIndex, bridgeIndex, bridgeCreated };
   });

@@ -59,7 +59,8 @@ function decodeEvent(m: NlMessage): NetEvent | undefined {
 export function events(options: EventsOptions = {}): NetEventIterator {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { netns, signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   const queue: NetEvent[] = [];
   let failure: Error | undefined;

@@ -24,9 +24,20 @@ export function ipBytes(text: string): Buffer | undefined {
     if (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
   }
   const [head, rest] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
-  const r = rest ? rest.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : [];
-  const groups = rest === undefined ? [...h, ...tail] : [...h, ...new Array<number>(8 - h.length - r.length - tail.length).fill(0), ...r, ...tail];
+  const h = head
+    ? head
+        .split(':')
+        .filter((x) => x !== '')
+        .map((x) => parseInt(x, 16))
+    : [];
+  const r = rest
+    ? rest
+        .split(':')
+        .filter((x) => x !== '')
+        .map((x) => parseInt(x, 16))
+    : [];
+  const groups =
+    rest === undefined ? [...h, ...tail] : [...h, ...new Array<number>(8 - h.length - r.length - tail.length).fill(0), ...r, ...tail];
   const out = Buffer.alloc(16);
   groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
   return out;

@@ -5,7 +5,17 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { NL } from './netlink/constants.js';
-import { IPVLAN_MODES, MACVLAN_MODES, decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, type NewLinkRequest, type SetLinkRequest } from './netlink/rtnl.js';
+import {
+  IPVLAN_MODES,
+  MACVLAN_MODES,
+  decodeLink,
+  encodeDelLink,
+  encodeGetLink,
+  encodeNewLink,
+  encodeSetLink,
+  type NewLinkRequest,
+  type SetLinkRequest,
+} from './netlink/rtnl.js';
 import { macBytes, parseIp } from './ip.js';
 import { checkIfName, checkLinkRef, holdNetns, resolveIndex, withRtnl, type HeldNetns } from './target.js';
 import type { IfIndex, Link, LinkChanges, LinkSpec, NetnsOptions } from './types.js';
@@ -45,7 +55,10 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
   const { netns } = checkOptions(options);
   return withRtnl(netns, async (s) => {
     const target = typeof ref === 'number' ? { index: ref } : { name: ref };
-    const msgs = await s.request(encodeGetLink(target), typeof ref === 'string' ? { syscall: 'RTM_GETLINK', ifname: ref } : { syscall: 'RTM_GETLINK' });
+    const msgs = await s.request(
+      encodeGetLink(target),
+      typeof ref === 'string' ? { syscall: 'RTM_GETLINK', ifname: ref } : { syscall: 'RTM_GETLINK' },
+    );
     const m = msgs.find((x) => x.type === NL.RTM_NEWLINK);
     if (!m) throw new Error(`nsbox: RTM_GETLINK for ${String(ref)} returned no link`);
     return decodeLink(m);
@@ -70,7 +83,8 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
  */
 export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promise<Link> {
   if (spec === null || typeof spec !== 'object') throw invalidArgType('spec', 'of type object', spec);
-  if (!(KINDS as readonly string[]).includes(spec.kind)) throw invalidArgValue('spec.kind', spec.kind, `must be one of ${KINDS.join(', ')}`);
+  if (!(KINDS as readonly string[]).includes(spec.kind))
+    throw invalidArgValue('spec.kind', spec.kind, `must be one of ${KINDS.join(', ')}`);
   const name = checkIfName('spec.name', spec.name);
   const { netns } = checkOptions(options);
   const req: NewLinkRequest = { name, kind: spec.kind };
@@ -95,7 +109,8 @@ export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promi
     }
   } else if (spec.kind === 'vlan') {
     checkIfName('spec.parent', spec.parent);
-    if (typeof spec.id !== 'number' || !Number.isInteger(spec.id) || spec.id < 0 || spec.id > 4094) throw outOfRange('spec.id', 'an integer from 0 to 4094', spec.id);
+    if (typeof spec.id !== 'number' || !Number.isInteger(spec.id) || spec.id < 0 || spec.id > 4094)
+      throw outOfRange('spec.id', 'an integer from 0 to 4094', spec.id);
     req.vlanId = spec.id;
   } else if (spec.kind === 'ipvlan') {
     checkIfName('spec.parent', spec.parent);
@@ -105,7 +120,8 @@ export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promi
       req.ipvlanMode = m;
     }
   } else if (spec.kind === 'vxlan') {
-    if (typeof spec.id !== 'number' || !Number.isInteger(spec.id) || spec.id < 0 || spec.id > 0xffffff) throw outOfRange('spec.id', 'an integer from 0 to 16777215', spec.id);
+    if (typeof spec.id !== 'number' || !Number.isInteger(spec.id) || spec.id < 0 || spec.id > 0xffffff)
+      throw outOfRange('spec.id', 'an integer from 0 to 16777215', spec.id);
     const port = spec.port ?? 4789;
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw outOfRange('spec.port', 'an integer from 1 to 65535', port);
     req.vxlan = { id: spec.id, port };

@@ -33,7 +33,13 @@ export async function neighbours(options: NetnsOptions = {}): Promise<Neighbour[
   });
 }
 
-async function modify(op: 'add' | 'replace' | 'del', dev: string | IfIndex, address: string, mac: string | undefined, o: NeighbourOptions): Promise<void> {
+async function modify(
+  op: 'add' | 'replace' | 'del',
+  dev: string | IfIndex,
+  address: string,
+  mac: string | undefined,
+  o: NeighbourOptions,
+): Promise<void> {
   const ref = checkLinkRef('dev', dev);
   const ip = parseIp('address', address);
   const lladdr = mac === undefined ? undefined : macBytes('mac', mac);

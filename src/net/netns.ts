@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { fromFsError, invalidArgType, invalidArgValue } from '../errors.js';
-import { Namespace, createNamespace, openNamespacePath } from '../namespaces/namespace.js';
+import { type Namespace, createNamespace, openNamespacePath } from '../namespaces/namespace.js';
 import { NETNS_RUN_DIR, persistNamespace, prepareNetnsRunDir, unpersistNamespace } from '../namespaces/persist.js';
 
 /** iproute2 accepts names up to NAME_MAX bytes (they are file names in /run/netns). */

@@ -24,7 +24,8 @@ export async function routes(query: RouteQuery = {}): Promise<Route[]> {
   const q = checkOpts<RouteQuery>(query);
   if (q.family !== undefined && q.family !== 4 && q.family !== 6) throw invalidArgValue('options.family', q.family, 'must be 4 or 6');
   const t = q.table ?? NL.RT_TABLE_MAIN;
-  if (t !== 'all' && (typeof t !== 'number' || !Number.isInteger(t) || t < 0)) throw invalidArgValue('options.table', t, "must be a table number or 'all'");
+  if (t !== 'all' && (typeof t !== 'number' || !Number.isInteger(t) || t < 0))
+    throw invalidArgValue('options.table', t, "must be a table number or 'all'");
   const fam = q.family === 4 ? NL.AF_INET : q.family === 6 ? NL.AF_INET6 : NL.AF_UNSPEC;
   return withRtnl(q.netns, async (s) => {
     const msgs = await s.request(encodeGetRoutes(fam), { syscall: 'RTM_GETROUTE' });
@@ -57,11 +58,13 @@ function buildRoute(spec: RouteSpec): { req: Omit<RouteRequest, 'oif'>; dev?: st
   }
   req.family = family === 6 ? NL.AF_INET6 : NL.AF_INET; // 'default' alone means IPv4, as `ip route`
   if (spec.table !== undefined) {
-    if (!Number.isInteger(spec.table) || spec.table < 1 || spec.table > 0xffffffff) throw outOfRange('route.table', 'an integer from 1 to 2^32-1', spec.table);
+    if (!Number.isInteger(spec.table) || spec.table < 1 || spec.table > 0xffffffff)
+      throw outOfRange('route.table', 'an integer from 1 to 2^32-1', spec.table);
     req.table = spec.table;
   }
   if (spec.metric !== undefined) {
-    if (!Number.isInteger(spec.metric) || spec.metric < 0 || spec.metric > 0xffffffff) throw outOfRange('route.metric', 'an integer from 0 to 2^32-1', spec.metric);
+    if (!Number.isInteger(spec.metric) || spec.metric < 0 || spec.metric > 0xffffffff)
+      throw outOfRange('route.metric', 'an integer from 0 to 2^32-1', spec.metric);
     req.metric = spec.metric;
   }
   if (spec.scope !== undefined) {

@@ -21,7 +21,8 @@ function checkPort(name: string, port: unknown, allowZero: boolean): number {
 }
 
 function checkHost(name: string, host: unknown): { family: number; bytes: Buffer } {
-  if (typeof host !== 'string' || isIP(host) === 0) throw invalidArgValue(name, host, 'must be an IPv4 or IPv6 address (no name lookups inside a namespace)');
+  if (typeof host !== 'string' || isIP(host) === 0)
+    throw invalidArgValue(name, host, 'must be an IPv4 or IPv6 address (no name lookups inside a namespace)');
   return { family: isIP(host) === 4 ? NL.AF_INET : NL.AF_INET6, bytes: ipBytes(host)! };
 }
 

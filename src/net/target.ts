@@ -68,7 +68,8 @@ export function checkIfName(name: string, value: unknown): string {
 /** Checks a `string | IfIndex` link reference. */
 export function checkLinkRef(name: string, value: unknown): string | IfIndex {
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff) throw invalidArgValue(name, value, 'must be an interface index (a positive integer)');
+    if (!Number.isInteger(value) || value < 1 || value > 0x7fffffff)
+      throw invalidArgValue(name, value, 'must be an interface index (a positive integer)');
     return value as IfIndex;
   }
   return checkIfName(name, value);

@@ -125,7 +125,13 @@ export function capabilities(pid: number | 'self' = 'self'): ProcessCapabilities
     const m = new RegExp(`^${k}:\\s*([0-9a-f]+)$`, 'm').exec(text);
     return m ? capabilityNames(BigInt(`0x${m[1]}`)) : [];
   };
-  return { effective: field('CapEff'), permitted: field('CapPrm'), inheritable: field('CapInh'), bounding: field('CapBnd'), ambient: field('CapAmb') };
+  return {
+    effective: field('CapEff'),
+    permitted: field('CapPrm'),
+    inheritable: field('CapInh'),
+    bounding: field('CapBnd'),
+    ambient: field('CapAmb'),
+  };
 }
 
 /** Docker's default capability set (moby daemon/pkg/oci/caps/defaults.go), which `nsbox run` uses. */

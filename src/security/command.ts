@@ -138,7 +138,10 @@ export function elfInterpreter(read: (at: number, len: number) => Buffer): strin
 export function shebang(head: Buffer): { interpreter: string; arg?: string } | undefined {
   if (head.length < 3 || head[0] !== 0x23 || head[1] !== 0x21) return undefined;
   const end = head.indexOf(0x0a);
-  const line = head.subarray(2, end < 0 ? Math.min(head.length, 256) : end).toString('latin1').trim();
+  const line = head
+    .subarray(2, end < 0 ? Math.min(head.length, 256) : end)
+    .toString('latin1')
+    .trim();
   const m = /^(\S+)(?:\s+(.*))?$/.exec(line);
   if (!m) return undefined;
   return m[2] ? { interpreter: m[1]!, arg: m[2].trim() } : { interpreter: m[1]! };
@@ -197,8 +200,10 @@ export function landlockForCommand(options: LandlockCommandOptions): LandlockRul
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
   const { command, root, mode } = options;
   if (typeof command !== 'string') throw invalidArgType('options.command', 'of type string', command);
-  if (command === '' || command.includes('\0')) throw invalidArgValue('options.command', command, 'must be a non-empty string without null bytes');
-  if (root !== undefined && (typeof root !== 'string' || !root.startsWith('/') || root.includes('\0'))) throw invalidArgValue('options.root', root, 'must be an absolute path');
+  if (command === '' || command.includes('\0'))
+    throw invalidArgValue('options.command', command, 'must be a non-empty string without null bytes');
+  if (root !== undefined && (typeof root !== 'string' || !root.startsWith('/') || root.includes('\0')))
+    throw invalidArgValue('options.root', root, 'must be an absolute path');
   const searchPath = options.path ?? process.env.PATH ?? DEFAULT_PATH;
   if (typeof searchPath !== 'string') throw invalidArgType('options.path', 'of type string', searchPath);
   const ports = (name: 'connect' | 'bind'): number[] => {

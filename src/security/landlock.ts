@@ -12,8 +12,22 @@ import { K, native } from '../native.js';
 
 /** A filesystem right, the kernel's `LANDLOCK_ACCESS_FS_*` name in lower kebab case. */
 export type LandlockFsAccess =
-  | 'execute' | 'write-file' | 'read-file' | 'read-dir' | 'remove-dir' | 'remove-file' | 'make-char' | 'make-dir'
-  | 'make-reg' | 'make-sock' | 'make-fifo' | 'make-block' | 'make-sym' | 'refer' | 'truncate' | 'ioctl-dev';
+  | 'execute'
+  | 'write-file'
+  | 'read-file'
+  | 'read-dir'
+  | 'remove-dir'
+  | 'remove-file'
+  | 'make-char'
+  | 'make-dir'
+  | 'make-reg'
+  | 'make-sock'
+  | 'make-fifo'
+  | 'make-block'
+  | 'make-sym'
+  | 'refer'
+  | 'truncate'
+  | 'ioctl-dev';
 
 /**
  * A right or a shorthand: `'read'` = read-file + read-dir; `'write'` = write-file, remove-*,
@@ -108,7 +122,7 @@ const r = (name: string, abi: number): Right => ({ bit: L[name]!, abi });
 
 /** Every filesystem right with its bit (from the uapi header) and the ABI that brought it. @internal */
 export const FS_RIGHTS: Readonly<Record<LandlockFsAccess, Right>> = Object.freeze({
-  'execute': r('ACCESS_FS_EXECUTE', 1),
+  execute: r('ACCESS_FS_EXECUTE', 1),
   'write-file': r('ACCESS_FS_WRITE_FILE', 1),
   'read-file': r('ACCESS_FS_READ_FILE', 1),
   'read-dir': r('ACCESS_FS_READ_DIR', 1),
@@ -121,8 +135,8 @@ export const FS_RIGHTS: Readonly<Record<LandlockFsAccess, Right>> = Object.freez
   'make-fifo': r('ACCESS_FS_MAKE_FIFO', 1),
   'make-block': r('ACCESS_FS_MAKE_BLOCK', 1),
   'make-sym': r('ACCESS_FS_MAKE_SYM', 1),
-  'refer': r('ACCESS_FS_REFER', 2),
-  'truncate': r('ACCESS_FS_TRUNCATE', 3),
+  refer: r('ACCESS_FS_REFER', 2),
+  truncate: r('ACCESS_FS_TRUNCATE', 3),
   'ioctl-dev': r('ACCESS_FS_IOCTL_DEV', 5),
 });
 const NET_RIGHTS: Readonly<Record<LandlockNetAccess, Right>> = Object.freeze({
@@ -131,7 +145,7 @@ const NET_RIGHTS: Readonly<Record<LandlockNetAccess, Right>> = Object.freeze({
 });
 const SCOPES: Readonly<Record<LandlockScope, Right>> = Object.freeze({
   'abstract-unix-socket': r('SCOPE_ABSTRACT_UNIX_SOCKET', 6),
-  'signal': r('SCOPE_SIGNAL', 6),
+  signal: r('SCOPE_SIGNAL', 6),
 });
 const LOG_ABI = 7;
 /** The Linux release that brought each ABI (for messages). */
@@ -139,8 +153,19 @@ const KERNEL_OF: Readonly<Record<number, string>> = { 1: '5.13', 2: '5.19', 3: '
 
 const READ: readonly LandlockFsAccess[] = ['read-file', 'read-dir'];
 const WRITE: readonly LandlockFsAccess[] = [
-  'write-file', 'remove-dir', 'remove-file', 'make-char', 'make-dir', 'make-reg', 'make-sock', 'make-fifo', 'make-block',
-  'make-sym', 'refer', 'truncate', 'ioctl-dev',
+  'write-file',
+  'remove-dir',
+  'remove-file',
+  'make-char',
+  'make-dir',
+  'make-reg',
+  'make-sock',
+  'make-fifo',
+  'make-block',
+  'make-sym',
+  'refer',
+  'truncate',
+  'ioctl-dev',
 ];
 
 let abiCache: number | undefined;
@@ -174,14 +199,28 @@ function fsNames(name: string, v: unknown): LandlockFsAccess[] {
     if (n === 'read') out.push(...READ);
     else if (n === 'write') out.push(...WRITE);
     else if (typeof n === 'string' && Object.hasOwn(FS_RIGHTS, n)) out.push(n as LandlockFsAccess);
-    else throw invalidArgValue(name, n, `must contain only 'read', 'write' or ${Object.keys(FS_RIGHTS).map((k) => `'${k}'`).join(', ')}`);
+    else
+      throw invalidArgValue(
+        name,
+        n,
+        `must contain only 'read', 'write' or ${Object.keys(FS_RIGHTS)
+          .map((k) => `'${k}'`)
+          .join(', ')}`,
+      );
   }
   return out;
 }
 
 function names<T extends string>(name: string, v: unknown, table: Readonly<Record<T, Right>>, what: string): T[] {
   return list<unknown>(name, v, what).map((n) => {
-    if (typeof n !== 'string' || !Object.hasOwn(table, n)) throw invalidArgValue(name, n, `must contain only ${Object.keys(table).map((k) => `'${k}'`).join(', ')}`);
+    if (typeof n !== 'string' || !Object.hasOwn(table, n))
+      throw invalidArgValue(
+        name,
+        n,
+        `must contain only ${Object.keys(table)
+          .map((k) => `'${k}'`)
+          .join(', ')}`,
+      );
     return n as T;
   });
 }
@@ -201,9 +240,11 @@ export function checkLandlock(name: string, v: unknown): LandlockRuleset {
       const at = `${name}.fs[${i}]`;
       if (typeof rule !== 'object' || rule === null) throw invalidArgType(at, 'an object', rule);
       const { path, access, optional, ...rest } = rule as Record<string, unknown>;
-      for (const k of Object.keys(rest)) throw invalidArgValue(`${at}.${k}`, rest[k], "is not a rule option: use 'path', 'access', 'optional'");
+      for (const k of Object.keys(rest))
+        throw invalidArgValue(`${at}.${k}`, rest[k], "is not a rule option: use 'path', 'access', 'optional'");
       if (typeof path !== 'string') throw invalidArgType(`${at}.path`, 'of type string', path);
-      if (!path.startsWith('/') || path.includes('\0')) throw invalidArgValue(`${at}.path`, path, 'must be an absolute path without null bytes');
+      if (!path.startsWith('/') || path.includes('\0'))
+        throw invalidArgValue(`${at}.path`, path, 'must be an absolute path without null bytes');
       if (fsNames(`${at}.access`, access).length === 0) throw invalidArgValue(`${at}.access`, access, 'must not be empty');
       if (optional !== undefined && typeof optional !== 'boolean') throw invalidArgType(`${at}.optional`, 'of type boolean', optional);
     });
@@ -217,7 +258,8 @@ export function checkLandlock(name: string, v: unknown): LandlockRuleset {
       for (const k of Object.keys(rest)) throw invalidArgValue(`${at}.${k}`, rest[k], "is not a rule option: use 'port', 'access'");
       if (typeof port !== 'number' || !Number.isInteger(port)) throw invalidArgType(`${at}.port`, 'an integer', port);
       if (port < 0 || port > 65535) throw outOfRange(`${at}.port`, '>= 0 and <= 65535', port);
-      if (names(`${at}.access`, access, NET_RIGHTS, 'a Landlock TCP right').length === 0) throw invalidArgValue(`${at}.access`, access, 'must not be empty');
+      if (names(`${at}.access`, access, NET_RIGHTS, 'a Landlock TCP right').length === 0)
+        throw invalidArgValue(`${at}.access`, access, 'must not be empty');
     });
   }
   if (o.scopes !== undefined) {
@@ -227,21 +269,26 @@ export function checkLandlock(name: string, v: unknown): LandlockRuleset {
   if (o.handled !== undefined) {
     const h = o.handled as Record<string, unknown>;
     if (typeof h !== 'object' || h === null || Array.isArray(h)) throw invalidArgType(`${name}.handled`, 'an object', h);
-    for (const k of Object.keys(h)) if (k !== 'fs' && k !== 'net') throw invalidArgValue(`${name}.handled.${k}`, h[k], "is not a handled kind: use 'fs' or 'net'");
+    for (const k of Object.keys(h))
+      if (k !== 'fs' && k !== 'net') throw invalidArgValue(`${name}.handled.${k}`, h[k], "is not a handled kind: use 'fs' or 'net'");
     if (h.fs !== undefined) fsNames(`${name}.handled.fs`, h.fs);
     if (h.net !== undefined) {
       if (!Array.isArray(h.net)) throw invalidArgType(`${name}.handled.net`, 'an array of TCP rights', h.net);
       names(`${name}.handled.net`, h.net, NET_RIGHTS, 'a Landlock TCP right');
     }
   }
-  if (o.mode !== undefined && o.mode !== 'best-effort' && o.mode !== 'strict') throw invalidArgValue(`${name}.mode`, o.mode, "must be 'best-effort' or 'strict'");
+  if (o.mode !== undefined && o.mode !== 'best-effort' && o.mode !== 'strict')
+    throw invalidArgValue(`${name}.mode`, o.mode, "must be 'best-effort' or 'strict'");
   if (o.log !== undefined && typeof o.log !== 'boolean') throw invalidArgType(`${name}.log`, 'of type boolean', o.log);
   return o as LandlockRuleset;
 }
 
 function unsupported(what: string, need: number, abi: number): Error {
   const have = abi === 0 ? 'this kernel has no Landlock (ABI 0)' : `this kernel has ABI ${abi}`;
-  return nsboxError('ERR_NSBOX_UNSUPPORTED', `${what} needs Landlock ABI ${need} (Linux ${KERNEL_OF[need] ?? 'later'}); ${have}. Use mode 'best-effort' to drop it.`);
+  return nsboxError(
+    'ERR_NSBOX_UNSUPPORTED',
+    `${what} needs Landlock ABI ${need} (Linux ${KERNEL_OF[need] ?? 'later'}); ${have}. Use mode 'best-effort' to drop it.`,
+  );
 }
 
 /**
@@ -276,14 +323,18 @@ export function resolveLandlock(name: string, v: unknown, abi = landlockAbi()): 
   const allFs = Object.values(FS_RIGHTS).reduce((m, x) => m | (x.abi <= abi ? x.bit : 0), 0);
   const handledFs = rs.handled?.fs === undefined ? allFs : fsMask(`${name}.handled.fs`, rs.handled.fs);
   const netAsked = rs.handled?.net !== undefined || (rs.net !== undefined && rs.net.length > 0);
-  const handledNet = !netAsked ? 0 : mask(rs.handled?.net ? `${name}.handled.net` : `${name}.net`, rs.handled?.net ?? ['bind-tcp', 'connect-tcp'], NET_RIGHTS);
+  const handledNet = !netAsked
+    ? 0
+    : mask(rs.handled?.net ? `${name}.handled.net` : `${name}.net`, rs.handled?.net ?? ['bind-tcp', 'connect-tcp'], NET_RIGHTS);
 
   const fs: Array<{ path: string; access: number; optional: boolean }> = [];
   (rs.fs ?? []).forEach((rule, i) => {
     const at = `${name}.fs[${i}].access`;
     const access = fsMask(at, rule.access);
     if (access & ~handledFs) {
-      const extra = Object.entries(FS_RIGHTS).filter(([, x]) => x.bit & access & ~handledFs).map(([n]) => `'${n}'`);
+      const extra = Object.entries(FS_RIGHTS)
+        .filter(([, x]) => x.bit & access & ~handledFs)
+        .map(([n]) => `'${n}'`);
       throw invalidArgValue(at, rule.access, `grants ${extra.join(', ')}, which ${name}.handled.fs does not handle`);
     }
     if (access !== 0) fs.push({ path: rule.path, access, optional: rule.optional === true });

@@ -32,7 +32,8 @@ function limitValue(name: string, v: unknown): bigint {
     if (v < 0n || v > RLIM_INFINITY) throw outOfRange(name, '>= 0 and <= 2^64-1', v);
     return v;
   }
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalidArgType(name, "a non-negative integer, a bigint or 'unlimited'", v);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw invalidArgType(name, "a non-negative integer, a bigint or 'unlimited'", v);
   return BigInt(v);
 }
 
@@ -100,7 +101,14 @@ export function personalityValue(p: unknown, option = 'options.personality'): nu
     if (!Array.isArray(flags)) throw invalidArgType(`${option}.flags`, 'an array of flag names', flags);
     flags.forEach((f, i) => {
       const bit = typeof f === 'string' && !f.startsWith('PER_') ? P[f] : undefined;
-      if (bit === undefined) throw invalidArgValue(`${option}.flags[${i}]`, f, `is not a personality flag: use ${Object.keys(P).filter((k) => !k.startsWith('PER_')).join(', ')}`);
+      if (bit === undefined)
+        throw invalidArgValue(
+          `${option}.flags[${i}]`,
+          f,
+          `is not a personality flag: use ${Object.keys(P)
+            .filter((k) => !k.startsWith('PER_'))
+            .join(', ')}`,
+        );
       v |= bit;
     });
   }
@@ -110,7 +118,8 @@ export function personalityValue(p: unknown, option = 'options.personality'): nu
 /** Which namespace makes a sysctl key the container's own, or undefined for a host-wide key. @internal */
 export function sysctlNamespace(key: string): 'net' | 'ipc' | 'uts' | undefined {
   if (key.startsWith('net.')) return 'net';
-  if (/^kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced|msg_next_id|sem_next_id|shm_next_id)$/.test(key)) return 'ipc';
+  if (/^kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced|msg_next_id|sem_next_id|shm_next_id)$/.test(key))
+    return 'ipc';
   if (key.startsWith('fs.mqueue.')) return 'ipc';
   if (key === 'kernel.hostname' || key === 'kernel.domainname') return 'uts';
   return undefined;
@@ -139,7 +148,12 @@ export function checkSysctl(v: unknown, own: ReadonlySet<string>, option = 'opti
       throw invalidArgValue(option, key, 'is not a sysctl key');
     }
     const ns = sysctlNamespace(dotted);
-    if (ns === undefined) throw invalidArgValue(option, key, 'is not a namespaced sysctl (net.*, the ipc keys, kernel.hostname/domainname): setting it would change the host');
+    if (ns === undefined)
+      throw invalidArgValue(
+        option,
+        key,
+        'is not a namespaced sysctl (net.*, the ipc keys, kernel.hostname/domainname): setting it would change the host',
+      );
     if (!own.has(ns)) throw invalidArgValue(option, key, `needs '${ns}' in options.namespaces or options.join`);
     out.push([`/proc/sys/${path}`, text]);
   }

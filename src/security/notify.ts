@@ -12,10 +12,10 @@ import { syscallName } from './seccomp/index.js';
 
 /** AUDIT_ARCH_* values (linux/audit.h) and the names the syscall tables use. */
 const ARCH_OF: Readonly<Record<number, string>> = {
-  0xc000003e: 'x86_64',
-  0x40000003: 'x86',
-  0xc00000b7: 'aarch64',
-  0x40000028: 'arm',
+  3221225534: 'x86_64',
+  1073741827: 'x86',
+  3221225655: 'aarch64',
+  1073741864: 'arm',
 };
 const X32_BIT = 0x40000000;
 const SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;

@@ -56,7 +56,17 @@ export interface SecurityOptions {
 }
 
 /** The names {@link SecurityOptions} adds to the spawn options. @internal */
-export const SECURITY_KEYS: readonly string[] = ['capabilities', 'noNewPrivileges', 'rlimits', 'oomScoreAdj', 'umask', 'personality', 'sysctl', 'seccomp', 'landlock'];
+export const SECURITY_KEYS: readonly string[] = [
+  'capabilities',
+  'noNewPrivileges',
+  'rlimits',
+  'oomScoreAdj',
+  'umask',
+  'personality',
+  'sysctl',
+  'seccomp',
+  'landlock',
+];
 
 /**
  * Syscalls the child makes after loading the filter (sending the listener, execve): a
@@ -84,9 +94,15 @@ export interface CheckedSecurity {
 
 function checkCapabilities(v: unknown): CheckedSecurity['caps'] {
   if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidArgType('options.capabilities', 'an object of capability sets', v);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw invalidArgType('options.capabilities', 'an object of capability sets', v);
   for (const k of Object.keys(v)) {
-    if (!(CAP_SETS as readonly string[]).includes(k)) throw invalidArgValue(`options.capabilities.${k}`, (v as Record<string, unknown>)[k], `is not a capability set: use ${CAP_SETS.join(', ')}`);
+    if (!(CAP_SETS as readonly string[]).includes(k))
+      throw invalidArgValue(
+        `options.capabilities.${k}`,
+        (v as Record<string, unknown>)[k],
+        `is not a capability set: use ${CAP_SETS.join(', ')}`,
+      );
   }
   const c = v as LinuxCapabilities;
   const m = {
@@ -99,8 +115,10 @@ function checkCapabilities(v: unknown): CheckedSecurity['caps'] {
   };
   // What capset(2) and PR_CAP_AMBIENT_RAISE would refuse, said before any syscall.
   const outside = (a: bigint, b: bigint) => a & ~b;
-  if (outside(m.effective, m.permitted)) throw invalidArgValue('options.capabilities.effective', c.effective, 'must be a subset of permitted');
-  if (outside(m.ambient, m.permitted & m.inheritable)) throw invalidArgValue('options.capabilities.ambient', c.ambient, 'must be a subset of both permitted and inheritable');
+  if (outside(m.effective, m.permitted))
+    throw invalidArgValue('options.capabilities.effective', c.effective, 'must be a subset of permitted');
+  if (outside(m.ambient, m.permitted & m.inheritable))
+    throw invalidArgValue('options.capabilities.ambient', c.ambient, 'must be a subset of both permitted and inheritable');
   return m;
 }
 
@@ -109,7 +127,8 @@ function checkCapabilities(v: unknown): CheckedSecurity['caps'] {
  * (new or joined), for sysctl. @internal
  */
 export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): CheckedSecurity {
-  if (o.noNewPrivileges !== undefined && typeof o.noNewPrivileges !== 'boolean') throw invalidArgType('options.noNewPrivileges', 'of type boolean', o.noNewPrivileges);
+  if (o.noNewPrivileges !== undefined && typeof o.noNewPrivileges !== 'boolean')
+    throw invalidArgType('options.noNewPrivileges', 'of type boolean', o.noNewPrivileges);
   const out: CheckedSecurity = { noNewPrivileges: o.noNewPrivileges === true, sysctl: checkSysctl(o.sysctl, own) };
   const caps = checkCapabilities(o.capabilities);
   if (caps) out.caps = caps;
@@ -127,9 +146,19 @@ export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): Che
     const held = out.caps ? capabilityNames(out.caps.effective | out.caps.permitted) : allCapabilities();
     const sc = compileSeccomp(o.seccomp, { capabilities: held });
     if (sc.notify) {
-      if (!out.noNewPrivileges) throw invalidArgValue('options.seccomp', 'SCMP_ACT_NOTIFY', 'has notify rules, which need options.noNewPrivileges: true (the filter then loads last, just before execve)');
+      if (!out.noNewPrivileges)
+        throw invalidArgValue(
+          'options.seccomp',
+          'SCMP_ACT_NOTIFY',
+          'has notify rules, which need options.noNewPrivileges: true (the filter then loads last, just before execve)',
+        );
       const bad = sc.notifySyscalls.filter((n: string) => AFTER_FILTER.has(n));
-      if (bad.length > 0) throw invalidArgValue('options.seccomp', bad.join(', '), 'notifies a syscall the child itself makes after loading the filter (it would wait forever)');
+      if (bad.length > 0)
+        throw invalidArgValue(
+          'options.seccomp',
+          bad.join(', '),
+          'notifies a syscall the child itself makes after loading the filter (it would wait forever)',
+        );
     }
     out.seccomp = sc;
     out.seccompSource = o.seccomp;

@@ -15,7 +15,12 @@ const PY = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const WANT = ['memory', 'pids', 'cpu', 'cpuset', 'io'];
 const v2 = findCgroup2();
 const missing = v2 === null ? WANT : WANT.filter((c) => !v2.controllers.includes(c));
-const skip = process.geteuid() !== 0 ? 'needs root' : missing.length ? `cgroup v2 here lacks ${missing.join(', ')} (run in the guest: scripts/guest-tests.sh)` : false;
+const skip =
+  process.geteuid() !== 0
+    ? 'needs root'
+    : missing.length
+      ? `cgroup v2 here lacks ${missing.join(', ')} (run in the guest: scripts/guest-tests.sh)`
+      : false;
 
 let parent;
 before(async () => {
@@ -104,7 +109,7 @@ test('cpu.max throttles: throttled_usec grows and the CPU time obtained drops', 
   await fast.remove();
 });
 
-test('cpuset pins: the process sees only the cgroup\'s CPUs', { skip }, async () => {
+test("cpuset pins: the process sees only the cgroup's CPUs", { skip }, async () => {
   const cpus = readFileSync(`${parent.directory}/cpuset.cpus.effective`, 'utf8').trim();
   const last = cpus.split(/[,-]/).at(-1);
   const cg = await createCgroup(`${parent.directory}/pin`, { limits: { cpuset: { cpus: last, mems: '0' } } });
@@ -167,8 +172,23 @@ test('io.max limits read throughput on a null_blk device; io.stat counts the byt
 
 test('nsbox run --memory 32M --pids 16 --cpus 0.5: limits applied, OOM kill is 137, no cgroup left', { skip }, async () => {
   const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
-  const nsbox = (...args) => execFileSync(process.execPath, [cli, 'run', '--cgroup-parent', parent.directory, '--namespaces', 'none', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = nsbox('--memory', '32M', '--pids', '16', '--cpus', '0.5', '--', 'sh', '-c', 'd=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $d/memory.max $d/pids.max $d/cpu.max');
+  const nsbox = (...args) =>
+    execFileSync(process.execPath, [cli, 'run', '--cgroup-parent', parent.directory, '--namespaces', 'none', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const out = nsbox(
+    '--memory',
+    '32M',
+    '--pids',
+    '16',
+    '--cpus',
+    '0.5',
+    '--',
+    'sh',
+    '-c',
+    'd=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $d/memory.max $d/pids.max $d/cpu.max',
+  );
   assert.deepEqual(out.trim().split('\n'), [String(32 << 20), '16', '50000 100000']);
   let status;
   try {
@@ -177,5 +197,8 @@ test('nsbox run --memory 32M --pids 16 --cpus 0.5: limits applied, OOM kill is 1
     status = err.status;
   }
   assert.equal(status, 137);
-  assert.deepEqual(parent.children().filter((c) => c.path.includes('nsbox-run-')), []);
+  assert.deepEqual(
+    parent.children().filter((c) => c.path.includes('nsbox-run-')),
+    [],
+  );
 });

@@ -24,15 +24,21 @@ const BPF_MEMWORDS = 16;
 
 // Opcode classes and the fields of linux/bpf_common.h.
 const cls = (c: number): number => c & 0x07;
-const LD = 0x00, LDX = 0x01, ST = 0x02, STX = 0x03, ALU = 0x04, JMP = 0x05, RET = 0x06, MISC = 0x07;
+const LD = 0x00,
+  LDX = 0x01,
+  ST = 0x02,
+  STX = 0x03,
+  ALU = 0x04,
+  JMP = 0x05,
+  RET = 0x06,
+  MISC = 0x07;
 
 /** The opcodes seccomp_check_filter accepts (net/core/filter.c, kernel/seccomp.c). */
 const ALLOWED = new Set([
-  0x20 /* ld w abs */, 0x80 /* ld w len */, 0x81 /* ldx w len */, 0x00 /* ld imm */, 0x01 /* ldx imm */,
-  0x60 /* ld mem */, 0x61 /* ldx mem */, 0x02 /* st */, 0x03 /* stx */,
-  0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c, 0xa4, 0xac,
-  0x05 /* ja */, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d,
-  0x06 /* ret k */, 0x16 /* ret a */, 0x07 /* tax */, 0x87 /* txa */,
+  0x20 /* ld w abs */, 0x80 /* ld w len */, 0x81 /* ldx w len */, 0x00 /* ld imm */, 0x01 /* ldx imm */, 0x60 /* ld mem */,
+  0x61 /* ldx mem */, 0x02 /* st */, 0x03 /* stx */, 0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c,
+  0x74, 0x7c, 0x84, 0x94, 0x9c, 0xa4, 0xac, 0x05 /* ja */, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d, 0x06 /* ret k */,
+  0x16 /* ret a */, 0x07 /* tax */, 0x87 /* txa */,
 ]);
 
 /** Thrown for a program the kernel would refuse (EINVAL). */
@@ -107,17 +113,41 @@ export function runProgram(p: Program, data: SeccompData, stats?: { steps: numbe
       case ALU: {
         const v = c & 0x08 ? X : k;
         switch (c & 0xf0) {
-          case 0x00: A = (A + v) >>> 0; break;
-          case 0x10: A = (A - v) >>> 0; break;
-          case 0x20: A = Math.imul(A, v) >>> 0; break;
-          case 0x30: if (v === 0) return 0; A = Math.floor(A / v) >>> 0; break;
-          case 0x40: A = (A | v) >>> 0; break;
-          case 0x50: A = (A & v) >>> 0; break;
-          case 0x60: A = v >= 32 ? 0 : (A << v) >>> 0; break;
-          case 0x70: A = v >= 32 ? 0 : A >>> v; break;
-          case 0x80: A = -A >>> 0; break;
-          case 0x90: if (v === 0) return 0; A = (A % v) >>> 0; break;
-          case 0xa0: A = (A ^ v) >>> 0; break;
+          case 0x00:
+            A = (A + v) >>> 0;
+            break;
+          case 0x10:
+            A = (A - v) >>> 0;
+            break;
+          case 0x20:
+            A = Math.imul(A, v) >>> 0;
+            break;
+          case 0x30:
+            if (v === 0) return 0;
+            A = Math.floor(A / v) >>> 0;
+            break;
+          case 0x40:
+            A = (A | v) >>> 0;
+            break;
+          case 0x50:
+            A = (A & v) >>> 0;
+            break;
+          case 0x60:
+            A = v >= 32 ? 0 : (A << v) >>> 0;
+            break;
+          case 0x70:
+            A = v >= 32 ? 0 : A >>> v;
+            break;
+          case 0x80:
+            A = -A >>> 0;
+            break;
+          case 0x90:
+            if (v === 0) return 0;
+            A = (A % v) >>> 0;
+            break;
+          case 0xa0:
+            A = (A ^ v) >>> 0;
+            break;
         }
         break;
       }
@@ -129,10 +159,18 @@ export function runProgram(p: Program, data: SeccompData, stats?: { steps: numbe
         const v = c & 0x08 ? X : k;
         let t: boolean;
         switch (c & 0xf0) {
-          case 0x10: t = A === v; break;
-          case 0x20: t = A > v; break;
-          case 0x30: t = A >= v; break;
-          default: t = ((A & v) >>> 0) !== 0; break;
+          case 0x10:
+            t = A === v;
+            break;
+          case 0x20:
+            t = A > v;
+            break;
+          case 0x30:
+            t = A >= v;
+            break;
+          default:
+            t = (A & v) >>> 0 !== 0;
+            break;
         }
         pc += t ? p.jt[pc]! : p.jf[pc]!;
         break;
@@ -154,14 +192,22 @@ export function actionOf(ret: number): string {
   const data = ret & 0xffff;
   switch (action) {
     case 0x80000000:
-    case 0x00000000: return 'kill';
-    case 0x00030000: return 'trap';
-    case 0x00050000: return `errno(${data})`;
-    case 0x7fc00000: return 'notify';
-    case 0x7ff00000: return `trace(${data})`;
-    case 0x7ffc0000: return 'log';
-    case 0x7fff0000: return 'allow';
-    default: return `?${ret.toString(16)}`;
+    case 0x00000000:
+      return 'kill';
+    case 0x00030000:
+      return 'trap';
+    case 0x00050000:
+      return `errno(${data})`;
+    case 0x7fc00000:
+      return 'notify';
+    case 0x7ff00000:
+      return `trace(${data})`;
+    case 0x7ffc0000:
+      return 'log';
+    case 0x7fff0000:
+      return 'allow';
+    default:
+      return `?${ret.toString(16)}`;
   }
 }
 

@@ -193,7 +193,9 @@ export function cgroup2Mount(): string | undefined {
 
 /** This process's cgroup v2 path ('/' at the root). */
 export function ownCgroup2(): string {
-  const line = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
+  const line = readFileSync('/proc/self/cgroup', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('0::'));
   return line?.slice(3) ?? '/';
 }
 

@@ -5,7 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 
 const RUN_NETNS = '/run/netns';
-const isMountPoint = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === RUN_NETNS);
+const isMountPoint = () =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === RUN_NETNS);
 
 let before: { existed: boolean; mounted: boolean };
 

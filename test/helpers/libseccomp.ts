@@ -92,10 +92,13 @@ export function libseccompCompile(profile: SeccompProfile, native: 'x64' | 'arm6
     const script = join(dir, 'oracle.py');
     writeFileSync(script, SCRIPT);
     const input = JSON.stringify({ profile, native, arches }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-    const out = JSON.parse(execFileSync(PYTHON, [script], { input, encoding: 'utf8', maxBuffer: 64 << 20 })) as { bpf: string; resolved: OracleResult['resolved']; failed: OracleResult['failed'] };
+    const out = JSON.parse(execFileSync(PYTHON, [script], { input, encoding: 'utf8', maxBuffer: 64 << 20 })) as {
+      bpf: string;
+      resolved: OracleResult['resolved'];
+      failed: OracleResult['failed'];
+    };
     return { bpf: new Uint8Array(Buffer.from(out.bpf, 'base64')), resolved: out.resolved, failed: out.failed };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

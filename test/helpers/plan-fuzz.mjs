@@ -13,19 +13,71 @@ import { K, native } from '../../dist/native.js';
 import { PlanBuilder } from '../../dist/namespaces/plan.js';
 
 const OP = K.OP;
-const NS = K.CLONE_NEWNS | K.CLONE_NEWUTS | K.CLONE_NEWIPC | K.CLONE_NEWUSER | K.CLONE_NEWPID | K.CLONE_NEWNET | K.CLONE_NEWCGROUP | K.CLONE_NEWTIME;
+const NS =
+  K.CLONE_NEWNS | K.CLONE_NEWUTS | K.CLONE_NEWIPC | K.CLONE_NEWUSER | K.CLONE_NEWPID | K.CLONE_NEWNET | K.CLONE_NEWCGROUP | K.CLONE_NEWTIME;
 // Steps that act on the child alone, whatever their arguments (once the parser accepts them).
-const SAFE = new Set(['SETNS', 'UNSHARE', 'USERNS_SYNC', 'FORK', 'SETSID', 'SETPGID', 'SETGROUPS', 'SETGID', 'SETUID', 'CHDIR', 'FDS', 'PDEATHSIG', 'EXEC', 'DUMPABLE', 'KEYRING', 'NO_TIOCSTI', 'NO_NEW_PRIVS', 'CAP_BOUND', 'CAPSET', 'UMASK', 'PERSONALITY', 'SECCOMP', 'LANDLOCK', 'PARENT'].map((n) => OP[n]));
+const SAFE = new Set(
+  [
+    'SETNS',
+    'UNSHARE',
+    'USERNS_SYNC',
+    'FORK',
+    'SETSID',
+    'SETPGID',
+    'SETGROUPS',
+    'SETGID',
+    'SETUID',
+    'CHDIR',
+    'FDS',
+    'PDEATHSIG',
+    'EXEC',
+    'DUMPABLE',
+    'KEYRING',
+    'NO_TIOCSTI',
+    'NO_NEW_PRIVS',
+    'CAP_BOUND',
+    'CAPSET',
+    'UMASK',
+    'PERSONALITY',
+    'SECCOMP',
+    'LANDLOCK',
+    'PARENT',
+  ].map((n) => OP[n]),
+);
 // Steps that could reach the host: fed only with an argument count or a string they cannot take.
-const UNSAFE_NARGS = new Map([
-  ['SETHOSTNAME', [1]], ['SETDOMAINNAME', [1]], ['FS_BASE', [1]], ['MOUNT', [6]], ['MKNOD', [4]], ['SYMLINK', [2]],
-  ['WRITE_FILE', [3]], ['SETATTR', [4]], ['PIVOT', [1]], ['MKDIR', [2, 4]], ['PROPAGATION', [1]], ['LOCK', [2]], ['SYSCTL', [3]],
-].map(([n, v]) => [OP[n], v]));
+const UNSAFE_NARGS = new Map(
+  [
+    ['SETHOSTNAME', [1]],
+    ['SETDOMAINNAME', [1]],
+    ['FS_BASE', [1]],
+    ['MOUNT', [6]],
+    ['MKNOD', [4]],
+    ['SYMLINK', [2]],
+    ['WRITE_FILE', [3]],
+    ['SETATTR', [4]],
+    ['PIVOT', [1]],
+    ['MKDIR', [2, 4]],
+    ['PROPAGATION', [1]],
+    ['LOCK', [2]],
+    ['SYSCTL', [3]],
+  ].map(([n, v]) => [OP[n], v]),
+);
 // Argument positions that are string offsets, for the unsafe steps (MOUNT's 0, 2, 4 may be -1).
-const STRING_ARGS = new Map([
-  ['SETHOSTNAME', [0]], ['SETDOMAINNAME', [0]], ['FS_BASE', [0]], ['MOUNT', [1]], ['MKNOD', [0]], ['SYMLINK', [0, 1]],
-  ['WRITE_FILE', [0, 1]], ['SETATTR', [0]], ['MKDIR', [0]], ['LOCK', [0, 1]], ['SYSCTL', [0, 1]],
-].map(([n, v]) => [OP[n], v]));
+const STRING_ARGS = new Map(
+  [
+    ['SETHOSTNAME', [0]],
+    ['SETDOMAINNAME', [0]],
+    ['FS_BASE', [0]],
+    ['MOUNT', [1]],
+    ['MKNOD', [0]],
+    ['SYMLINK', [0, 1]],
+    ['WRITE_FILE', [0, 1]],
+    ['SETATTR', [0]],
+    ['MKDIR', [0]],
+    ['LOCK', [0, 1]],
+    ['SYSCTL', [0, 1]],
+  ].map(([n, v]) => [OP[n], v]),
+);
 const KNOWN = new Set(Object.values(OP));
 
 let seed = 1;
@@ -37,13 +89,66 @@ function rnd(n) {
   return (seed >>> 0) % n;
 }
 const pick = (a) => a[rnd(a.length)];
-const INTERESTING = [0, 1, -1, -2, 2, 3, 7, 8, 63, 64, 65, 255, 256, 257, 4095, 4096, 4097, 0xfff, 0x1000, 0xfffff, 0x100000,
-  65535, 65536, 0x7fffffff, -0x80000000, 0x100, 0x200, 0x400, 0x800, 0x8000, 0x10000, 0x80000, 1 << 20, (1 << 20) - 1, 0o7777, 0o20666];
+const INTERESTING = [
+  0,
+  1,
+  -1,
+  -2,
+  2,
+  3,
+  7,
+  8,
+  63,
+  64,
+  65,
+  255,
+  256,
+  257,
+  4095,
+  4096,
+  4097,
+  0xfff,
+  0x1000,
+  0xfffff,
+  0x100000,
+  65535,
+  65536,
+  0x7fffffff,
+  -0x80000000,
+  0x100,
+  0x200,
+  0x400,
+  0x800,
+  0x8000,
+  0x10000,
+  0x80000,
+  1 << 20,
+  (1 << 20) - 1,
+  0o7777,
+  0o20666,
+];
 // Clone flags a plan may never set (sched.h): CLONE_VM, FS, FILES, SIGHAND, PIDFD, PTRACE,
 // VFORK, PARENT, THREAD, SYSVSEM, SETTLS, PARENT_SETTID, CHILD_CLEARTID, DETACHED, UNTRACED,
 // CHILD_SETTID, IO; in the high word CLEAR_SIGHAND and INTO_CGROUP.
-const BAD_CLONE = [0x100, 0x200, 0x400, 0x800, 0x1000, 0x2000, 0x4000, 0x8000, 0x10000, 0x40000, 0x80000, 0x100000,
-  0x200000, 0x400000, 0x800000, 0x1000000, 0x80000000 | 0];
+const BAD_CLONE = [
+  0x100,
+  0x200,
+  0x400,
+  0x800,
+  0x1000,
+  0x2000,
+  0x4000,
+  0x8000,
+  0x10000,
+  0x40000,
+  0x80000,
+  0x100000,
+  0x200000,
+  0x400000,
+  0x800000,
+  0x1000000,
+  0x80000000 | 0,
+];
 const BAD_CLONE_HI = [1, 2, 4];
 
 // Framing as plan.h defines it, and the certainly-invalid steps.
@@ -57,7 +162,8 @@ function judge(ops, strings) {
   let bad = false;
   for (let k = 0; k < n; k++) {
     if (i + 2 > ops.length) return 'reject';
-    const op = ops[i], nargs = ops[i + 1];
+    const op = ops[i],
+      nargs = ops[i + 1];
     if (nargs < 0 || i + 2 + nargs > ops.length) return 'reject';
     const a = ops.subarray(i + 2, i + 2 + nargs);
     if (!KNOWN.has(op)) bad = true;
@@ -80,11 +186,22 @@ const devNull = openSync('/dev/null', 'r+');
 function bases() {
   const out = [];
   const p1 = new PlanBuilder();
-  p1.fds([[0, devNull], [1, devNull], [2, devNull]]).exec('/bin/true', false, ['true'], ['A=1']);
+  p1.fds([
+    [0, devNull],
+    [1, devNull],
+    [2, devNull],
+  ]).exec('/bin/true', false, ['true'], ['A=1']);
   out.push(p1.build());
   const p2 = new PlanBuilder();
   p2.setsid().setpgid(0).umask(0o22).personality(0).noNewPrivs().capBound(0n, 40).setgroups([0, 1]).setgid(0).setuid(0);
-  p2.capset(0n, 0n, 0n, 0n, 40).fds([[0, devNull], [1, devNull], [2, devNull]]).chdir('/').pdeathsig(9);
+  p2.capset(0n, 0n, 0n, 0n, 40)
+    .fds([
+      [0, devNull],
+      [1, devNull],
+      [2, devNull],
+    ])
+    .chdir('/')
+    .pdeathsig(9);
   // seccomp: one instruction, RET ALLOW.
   p2.seccomp(0, new Uint8Array([6, 0, 0, 0, 0, 0, 0xff, 0x7f])).exec('true', true, ['true', 'x'], ['PATH=/usr/bin:/bin']);
   out.push(p2.build());
@@ -110,17 +227,39 @@ function mutate(base) {
   for (let t = 0; t < times; t++) {
     const w = rnd(ops.length);
     switch (rnd(11)) {
-      case 0: ops[w] ^= 1 << rnd(32); break;
-      case 1: ops[w] = pick(INTERESTING); break;
-      case 2: ops = ops.slice(0, rnd(ops.length + 1)); break;
-      case 3: ops = Int32Array.from([...ops, ...Array.from({ length: 1 + rnd(4) }, () => pick(INTERESTING))]); break;
-      case 4: if (ops.length > 4) ops[4] += pick([-1, 1, 2, 4096, -4097]); break;
-      case 5: ops[1] = pick(BAD_CLONE); break;
-      case 6: ops[2] = pick(BAD_CLONE_HI); break;
-      case 7: ops[w] = strings.length + rnd(8); break; // a string offset at or past the end
-      case 8: strings = strings.subarray(0, rnd(strings.length + 1)); break;
-      case 9: strings = Buffer.from(strings.toString('latin1').replace(/\0/g, 'A'), 'latin1'); break;
-      default: ops[w] = rnd(0x100000000) | 0; break;
+      case 0:
+        ops[w] ^= 1 << rnd(32);
+        break;
+      case 1:
+        ops[w] = pick(INTERESTING);
+        break;
+      case 2:
+        ops = ops.slice(0, rnd(ops.length + 1));
+        break;
+      case 3:
+        ops = Int32Array.from([...ops, ...Array.from({ length: 1 + rnd(4) }, () => pick(INTERESTING))]);
+        break;
+      case 4:
+        if (ops.length > 4) ops[4] += pick([-1, 1, 2, 4096, -4097]);
+        break;
+      case 5:
+        ops[1] = pick(BAD_CLONE);
+        break;
+      case 6:
+        ops[2] = pick(BAD_CLONE_HI);
+        break;
+      case 7:
+        ops[w] = strings.length + rnd(8);
+        break; // a string offset at or past the end
+      case 8:
+        strings = strings.subarray(0, rnd(strings.length + 1));
+        break;
+      case 9:
+        strings = Buffer.from(strings.toString('latin1').replace(/\0/g, 'A'), 'latin1');
+        break;
+      default:
+        ops[w] = rnd(0x100000000) | 0;
+        break;
     }
   }
   return { ops, strings };
@@ -223,14 +362,38 @@ function targeted() {
     return plan;
   };
   const cases = {
-    'clone CLONE_FILES': build(() => {}, (o) => (o[1] |= 0x400)),
-    'clone CLONE_FS': build(() => {}, (o) => (o[1] |= 0x200)),
-    'clone CLONE_SETTLS': build(() => {}, (o) => (o[1] |= 0x80000)),
-    'clone CLONE_PARENT': build(() => {}, (o) => (o[1] |= 0x8000)),
-    'clone CLONE_SYSVSEM': build(() => {}, (o) => (o[1] |= 0x40000)),
-    'clone high word': build(() => {}, (o) => (o[2] = 2)),
-    'cgroup fd -2': build(() => {}, (o) => (o[3] = -2)),
-    'cgroup fd 1<<30': build(() => {}, (o) => (o[3] = 1 << 30)),
+    'clone CLONE_FILES': build(
+      () => {},
+      (o) => (o[1] |= 0x400),
+    ),
+    'clone CLONE_FS': build(
+      () => {},
+      (o) => (o[1] |= 0x200),
+    ),
+    'clone CLONE_SETTLS': build(
+      () => {},
+      (o) => (o[1] |= 0x80000),
+    ),
+    'clone CLONE_PARENT': build(
+      () => {},
+      (o) => (o[1] |= 0x8000),
+    ),
+    'clone CLONE_SYSVSEM': build(
+      () => {},
+      (o) => (o[1] |= 0x40000),
+    ),
+    'clone high word': build(
+      () => {},
+      (o) => (o[2] = 2),
+    ),
+    'cgroup fd -2': build(
+      () => {},
+      (o) => (o[3] = -2),
+    ),
+    'cgroup fd 1<<30': build(
+      () => {},
+      (o) => (o[3] = 1 << 30),
+    ),
     'unshare CLONE_FILES': build((p) => p.unshare(0x400)),
     'fork CLONE_VM': build((p) => p.fork(0x100)),
     'setns two types': build((p) => p.setns(0, K.CLONE_NEWNS | K.CLONE_NEWUTS, 'x')),
@@ -238,7 +401,12 @@ function targeted() {
     'setns fd 1<<30': build((p) => p.setns(1 << 30, K.CLONE_NEWNET, 'net')),
     'fds target 1<<30': build((p) => p.fds([[1 << 30, 0]])),
     'fds source 1<<30': build((p) => p.fds([[0, 1 << 30]])),
-    'fds duplicate target': build((p) => p.fds([[1, 0], [1, 2]])),
+    'fds duplicate target': build((p) =>
+      p.fds([
+        [1, 0],
+        [1, 2],
+      ]),
+    ),
     'pdeathsig 0': build((p) => p.pdeathsig(0)),
     'pdeathsig 65': build((p) => p.pdeathsig(65)),
     'setuid -1': build((p) => p.setuid(-1)),
@@ -247,14 +415,20 @@ function targeted() {
     'setgroups 65537': build((p) => p.setgroups(new Array(65537).fill(1))),
     'setpgid -1': build((p) => p.setpgid(-1)),
     'personality query': build((p) => p.personality(-1)),
-    'exec search 2': build(() => {}, (o) => (o[o.length - 4] = 2)),
+    'exec search 2': build(
+      () => {},
+      (o) => (o[o.length - 4] = 2),
+    ),
     'mount unknown mode bit': build((p) => p.mount('tmpfs', '/x', 'tmpfs', 0, null, 1024, 'm')),
     'mount tree 8': build((p) => p.mount(null, '/x', null, 8, null, M.MNT_FROM_TREE, 'm')),
     'mount tree -1': build((p) => p.mount(null, '/x', null, -1, null, M.MNT_FROM_TREE, 'm')),
     'mount fd -1': build((p) => p.mount(null, '/x', null, -1, null, M.MNT_FROM_FD, 'm')),
     'mount tree and fd': build((p) => p.mount(null, '/x', null, 0, null, M.MNT_FROM_TREE | M.MNT_FROM_FD, 'm')),
     'mount unknown MS flag': build((p) => p.mount('tmpfs', '/x', 'tmpfs', 1 << 30, null, 0, 'm')),
-    'mount source -2': build((p) => p.mount('tmpfs', '/x', 'tmpfs', 0, null, 0, 'm'), (o) => (o[o.indexOf(K.OP.MOUNT) + 2] = -2)),
+    'mount source -2': build(
+      (p) => p.mount('tmpfs', '/x', 'tmpfs', 0, null, 0, 'm'),
+      (o) => (o[o.indexOf(K.OP.MOUNT) + 2] = -2),
+    ),
     'mknod major 4096': build((p) => p.mknod('/dev/x', 0o20666, 4096, 0)),
     'mknod minor 1<<20': build((p) => p.mknod('/dev/x', 0o20666, 1, 1 << 20)),
     'mknod mode 0o170000': build((p) => p.mknod('/dev/x', 0o170666, 1, 3)),

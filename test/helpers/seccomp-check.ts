@@ -12,10 +12,23 @@ import { actionOf, loadProgram, prng, runProgram, type Program } from './bpf.js'
 import { libseccompCompile } from './libseccomp.js';
 
 const AUDIT: Record<string, number> = {
-  SCMP_ARCH_X86_64: 0xc000003e, SCMP_ARCH_X32: 0xc000003e, SCMP_ARCH_X86: 0x40000003, SCMP_ARCH_AARCH64: 0xc00000b7, SCMP_ARCH_ARM: 0x40000028,
+  SCMP_ARCH_X86_64: 0xc000003e,
+  SCMP_ARCH_X32: 0xc000003e,
+  SCMP_ARCH_X86: 0x40000003,
+  SCMP_ARCH_AARCH64: 0xc00000b7,
+  SCMP_ARCH_ARM: 0x40000028,
 };
-const ALIAS: Record<string, string> = { SCMP_ARCH_X86_64: 'x64', SCMP_ARCH_X32: 'x32', SCMP_ARCH_X86: 'ia32', SCMP_ARCH_AARCH64: 'arm64', SCMP_ARCH_ARM: 'arm' };
-const NATIVE: Record<string, string[]> = { x64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], arm64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'] };
+const ALIAS: Record<string, string> = {
+  SCMP_ARCH_X86_64: 'x64',
+  SCMP_ARCH_X32: 'x32',
+  SCMP_ARCH_X86: 'ia32',
+  SCMP_ARCH_AARCH64: 'arm64',
+  SCMP_ARCH_ARM: 'arm',
+};
+const NATIVE: Record<string, string[]> = {
+  x64: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+  arm64: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'],
+};
 
 /** x86 socketcall and ipc. */
 const MULTIPLEXERS = new Set([102, 117]);
@@ -28,7 +41,15 @@ function same(arch: string, their: number | undefined, ours: number): boolean {
 /** Every number an arch's table assigns. */
 export function tableNumbers(arch: string): Map<number, string> {
   const out = new Map<number, string>();
-  const ranges = arch === 'SCMP_ARCH_X32' ? [[0x40000000, 0x40000000 + 600]] : arch === 'SCMP_ARCH_ARM' ? [[0, 600], [0x0f0000, 0x0f0010]] : [[0, 600]];
+  const ranges =
+    arch === 'SCMP_ARCH_X32'
+      ? [[0x40000000, 0x40000000 + 600]]
+      : arch === 'SCMP_ARCH_ARM'
+        ? [
+            [0, 600],
+            [0x0f0000, 0x0f0010],
+          ]
+        : [[0, 600]];
   for (const [lo, hi] of ranges) {
     for (let nr = lo!; nr < hi!; nr++) {
       const n = syscallName(nr, ALIAS[arch]!);
@@ -46,28 +67,49 @@ export function tableNumbers(arch: string): Map<number, string> {
  */
 export function reference(profile: SeccompProfile, names: Set<string>, args: bigint[], narrow: boolean): string | undefined {
   const ret = (action: string, errnoRet: number | undefined): string =>
-    action === 'SCMP_ACT_ALLOW' ? 'allow' : action === 'SCMP_ACT_ERRNO' ? `errno(${errnoRet ?? 1})` : action === 'SCMP_ACT_TRACE' ? `trace(${errnoRet ?? 0})`
-      : action === 'SCMP_ACT_LOG' ? 'log' : action === 'SCMP_ACT_TRAP' ? 'trap' : action === 'SCMP_ACT_NOTIFY' ? 'notify' : 'kill';
+    action === 'SCMP_ACT_ALLOW'
+      ? 'allow'
+      : action === 'SCMP_ACT_ERRNO'
+        ? `errno(${errnoRet ?? 1})`
+        : action === 'SCMP_ACT_TRACE'
+          ? `trace(${errnoRet ?? 0})`
+          : action === 'SCMP_ACT_LOG'
+            ? 'log'
+            : action === 'SCMP_ACT_TRAP'
+              ? 'trap'
+              : action === 'SCMP_ACT_NOTIFY'
+                ? 'notify'
+                : 'kill';
   let uncond: string | undefined;
   let any = false;
   for (const r of profile.syscalls ?? []) {
     if (!r.names.some((n) => names.has(n))) continue;
     any = true;
     const conds = r.args ?? [];
-    if (conds.length === 0) { uncond ??= ret(r.action, r.errnoRet); continue; }
+    if (conds.length === 0) {
+      uncond ??= ret(r.action, r.errnoRet);
+      continue;
+    }
     const holds = (c: (typeof conds)[number]): boolean => {
       const m = narrow ? 0xffffffffn : (1n << 64n) - 1n;
       const a = args[c.index]! & m;
       const v = BigInt(c.value) & m;
       const v2 = BigInt(c.valueTwo ?? 0) & m;
       switch (c.op) {
-        case 'SCMP_CMP_EQ': return a === v;
-        case 'SCMP_CMP_NE': return a !== v;
-        case 'SCMP_CMP_LT': return a < v;
-        case 'SCMP_CMP_LE': return a <= v;
-        case 'SCMP_CMP_GT': return a > v;
-        case 'SCMP_CMP_GE': return a >= v;
-        case 'SCMP_CMP_MASKED_EQ': return (a & v) === (v2 & v);
+        case 'SCMP_CMP_EQ':
+          return a === v;
+        case 'SCMP_CMP_NE':
+          return a !== v;
+        case 'SCMP_CMP_LT':
+          return a < v;
+        case 'SCMP_CMP_LE':
+          return a <= v;
+        case 'SCMP_CMP_GT':
+          return a > v;
+        case 'SCMP_CMP_GE':
+          return a >= v;
+        case 'SCMP_CMP_MASKED_EQ':
+          return (a & v) === (v2 & v);
       }
     };
     const repeated = new Set(conds.map((c) => c.index)).size !== conds.length;
@@ -139,9 +181,19 @@ export function crossCheck(profile: SeccompProfile, native: 'x64' | 'arm64', see
   const rand = prng(seed);
   const r64 = (): bigint => (BigInt(Math.floor(rand() * 2 ** 32)) << 32n) | BigInt(Math.floor(rand() * 2 ** 32));
   const pool = argValues(profile);
-  const res: CrossCheck = { compared: 0, enosys: 0, unresolved: 0, mixed: 0, x32wide: 0, libseccompBug: 0, mismatches: [], tableMismatches: [] };
+  const res: CrossCheck = {
+    compared: 0,
+    enosys: 0,
+    unresolved: 0,
+    mixed: 0,
+    x32wide: 0,
+    libseccompBug: 0,
+    mismatches: [],
+    tableMismatches: [],
+  };
   const d = profile.defaultAction;
-  const enosysRule = (d === 'SCMP_ACT_ERRNO' && (profile.defaultErrnoRet ?? 1) !== 38) || d === 'SCMP_ACT_TRAP' || d.startsWith('SCMP_ACT_KILL');
+  const enosysRule =
+    (d === 'SCMP_ACT_ERRNO' && (profile.defaultErrnoRet ?? 1) !== 38) || d === 'SCMP_ACT_TRAP' || d.startsWith('SCMP_ACT_KILL');
   for (const arch of arches) {
     const table = tableNumbers(arch);
     const byName = new Map([...table].map(([nr, n]) => [n, nr]));
@@ -154,7 +206,10 @@ export function crossCheck(profile: SeccompProfile, native: 'x64' | 'arm64', see
         const e = named.get(nr) ?? { uncond: new Set(), cond: new Set(), args: false, wide: false, names: new Set() };
         named.set(nr, e);
         e.names.add(n);
-        if (r.args?.length) { e.cond.add(key); e.args = true; } else e.uncond.add(key);
+        if (r.args?.length) {
+          e.cond.add(key);
+          e.args = true;
+        } else e.uncond.add(key);
         if (r.args?.some((a) => BigInt(a.value) > 0xffffffffn || BigInt(a.valueTwo ?? 0) > 0xffffffffn)) e.wide = true;
         const their = lib.resolved[arch]?.[n];
         if (their !== undefined && !same(arch, their, nr)) res.tableMismatches.push(`${arch} ${n}: ours ${nr}, libseccomp ${their}`);
@@ -171,18 +226,29 @@ export function crossCheck(profile: SeccompProfile, native: 'x64' | 'arm64', see
       const run = (p: Program, args: bigint[]): string => actionOf(runProgram(p, { nr, arch: AUDIT[arch]!, args }));
       const argSets: bigint[][] = [[0n, 0n, 0n, 0n, 0n, 0n]];
       const n = e?.args ? tuples : 2;
-      for (let i = 0; i < n; i++) argSets.push(Array.from({ length: 6 }, () => (rand() < 0.7 ? pool[Math.floor(rand() * pool.length)]! : r64())));
+      for (let i = 0; i < n; i++)
+        argSets.push(Array.from({ length: 6 }, () => (rand() < 0.7 ? pool[Math.floor(rand() * pool.length)]! : r64())));
       if (e === undefined) {
         if (enosysRule && maxNamed >= 0 && (nr > maxNamed || !table.has(nr))) {
-          for (const a of argSets) if (run(ours, a) !== 'errno(38)') res.mismatches.push(`${arch} ${nr}: expected ENOSYS, got ${run(ours, a)}`);
+          for (const a of argSets)
+            if (run(ours, a) !== 'errno(38)') res.mismatches.push(`${arch} ${nr}: expected ENOSYS, got ${run(ours, a)}`);
           res.enosys++;
           continue;
         }
       } else {
-        if ([...e.names].some((x) => !same(arch, lib.resolved[arch]?.[x], nr))) { res.unresolved++; continue; }
-        if (e.uncond.size > 0 && e.cond.size > 0 && [...e.cond].some((c) => !e.uncond.has(c))) { res.mixed++; continue; }
+        if ([...e.names].some((x) => !same(arch, lib.resolved[arch]?.[x], nr))) {
+          res.unresolved++;
+          continue;
+        }
+        if (e.uncond.size > 0 && e.cond.size > 0 && [...e.cond].some((c) => !e.uncond.has(c))) {
+          res.mixed++;
+          continue;
+        }
         // x32: libseccomp drops the high word of a value; ours compares it (see below).
-        if (arch === 'SCMP_ARCH_X32' && e.wide) { res.x32wide++; continue; }
+        if (arch === 'SCMP_ARCH_X32' && e.wide) {
+          res.x32wide++;
+          continue;
+        }
       }
       for (const a of argSets) {
         // x32: ours compares 64-bit arguments (x32 registers are 64 bits), libseccomp the low words.
@@ -192,9 +258,16 @@ export function crossCheck(profile: SeccompProfile, native: 'x64' | 'arm64', see
         res.compared++;
         const narrow = arch === 'SCMP_ARCH_X86' || arch === 'SCMP_ARCH_ARM';
         const want = e === undefined ? undefined : reference(profile, e.names, args, narrow);
-        if (want !== undefined && o !== want && res.mismatches.length < 50) res.mismatches.push(`${arch} nr ${nr}: ours ${o}, the profile says ${want}`);
-        if (o !== t && want === o && e !== undefined && libseccompChainBug(profile, e.names, narrow)) { res.libseccompBug++; continue; }
-        if (o !== t && res.mismatches.length < 50) res.mismatches.push(`${arch} nr ${nr} (${table.get(nr) ?? '-'}) args [${args.map((v) => `0x${v.toString(16)}`).join(',')}]: ours ${o}, libseccomp ${t}`);
+        if (want !== undefined && o !== want && res.mismatches.length < 50)
+          res.mismatches.push(`${arch} nr ${nr}: ours ${o}, the profile says ${want}`);
+        if (o !== t && want === o && e !== undefined && libseccompChainBug(profile, e.names, narrow)) {
+          res.libseccompBug++;
+          continue;
+        }
+        if (o !== t && res.mismatches.length < 50)
+          res.mismatches.push(
+            `${arch} nr ${nr} (${table.get(nr) ?? '-'}) args [${args.map((v) => `0x${v.toString(16)}`).join(',')}]: ours ${o}, libseccomp ${t}`,
+          );
       }
     }
   }

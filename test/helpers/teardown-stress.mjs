@@ -65,7 +65,7 @@ const before = { fds: fds(), nsFds: nsFds(), rssKiB: rssKiB() };
 const beforeTargets = new Set(fdTargets());
 const started = Date.now();
 const counter = new SharedArrayBuffer(4);
-let errors = [];
+const errors = [];
 
 const runOne = (i) =>
   new Promise((resolve) => {

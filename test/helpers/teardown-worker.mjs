@@ -32,8 +32,13 @@ const busy = async () => {
     if (spawns < 24) {
       // Bounded, so that a long-lived worker does not run out of fds.
       kept.push(m.openNamespace('net'));
-      m.watchMounts().next().catch(() => {});
-      if (cg) cg.events('cgroup').next().catch(() => {});
+      m.watchMounts()
+        .next()
+        .catch(() => {});
+      if (cg)
+        cg.events('cgroup')
+          .next()
+          .catch(() => {});
       m.events();
     }
     await c.exited;

@@ -21,7 +21,10 @@ const v2Test = testIf(v2Targets.length > 0, 'cgroup v2 is not mounted here');
 /** The 0:: line of /proc/<pid>/cgroup as cat(1) reads it. */
 function v2Line(pid: number | 'self'): string {
   const text = execFileSync('cat', [`/proc/${pid}/cgroup`], { encoding: 'utf8' });
-  return text.split('\n').find((l) => l.startsWith('0::'))!.slice(3);
+  return text
+    .split('\n')
+    .find((l) => l.startsWith('0::'))!
+    .slice(3);
 }
 
 describe('findCgroup2()', () => {
@@ -42,7 +45,7 @@ describe('findCgroup2()', () => {
 });
 
 describe('currentCgroup()', () => {
-  v2Test("our cgroup: the 0:: line, and a directory whose cgroup.procs lists us", () => {
+  v2Test('our cgroup: the 0:: line, and a directory whose cgroup.procs lists us', () => {
     const cur = currentCgroup();
     expect(cur).not.toBeNull();
     expect(cur!.path).toBe(v2Line(process.pid));

@@ -5,8 +5,8 @@
 import { spawn as cpSpawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { Cgroup, SysError, cgroup, createCgroup, findCgroup2, spawn } from '../../src/index.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
+import { type Cgroup, SysError, cgroup, createCgroup, findCgroup2, spawn } from '../../src/index.js';
 import { isRoot, testIf } from '../helpers/env.js';
 import { fdCount, output } from '../helpers/proc.js';
 
@@ -14,7 +14,7 @@ const v2 = findCgroup2();
 const canWrite = v2 !== null && isRoot;
 const cgTest = testIf(canWrite, v2 === null ? 'cgroup v2 is not mounted here' : 'writing cgroupfs needs root here (no delegated subtree)');
 const v1Memory = v2 !== null && !v2.controllers.includes('memory') && existsSync('/sys/fs/cgroup/memory/cgroup.procs');
-const hugetlb = v2 !== null && v2.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
+const hugetlb = v2?.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
 
 const name = () => `nsbox-test-${randomBytes(4).toString('hex')}`;
 
@@ -59,11 +59,16 @@ async function sleeper(seconds = 30): Promise<ChildProcess> {
   await new Promise((r) => c.once('spawn', r));
   return c;
 }
-const exitOf = (c: ChildProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
-  if (c.exitCode !== null || c.signalCode !== null) r({ code: c.exitCode, signal: c.signalCode });
-  else c.once('exit', (code, signal) => r({ code, signal }));
-});
-const v2line = (pid: number | string) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.startsWith('0::'))!.slice(3);
+const exitOf = (c: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) r({ code: c.exitCode, signal: c.signalCode });
+    else c.once('exit', (code, signal) => r({ code, signal }));
+  });
+const v2line = (pid: number | string) =>
+  readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('0::'))!
+    .slice(3);
 const eventsFile = (cg: Cgroup) => readFileSync(`${cg.directory}/cgroup.events`, 'utf8');
 
 describe('create, nest, remove', () => {
@@ -120,7 +125,9 @@ describe('members', () => {
     t.addThread(c.pid!);
     expect(t.threads()).toEqual([c.pid]);
     expect(v2line(`${c.pid}/task/${c.pid}`)).toBe(t.path);
-    expect(() => { t.type = 'domain' as 'threaded'; }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => {
+      t.type = 'domain' as 'threaded';
+    }).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     // cgroup.kill refuses threaded cgroups (EOPNOTSUPP): kill() signals the listed threads instead.
     await t.kill();
     expect((await exitOf(c)).signal).toBe('SIGKILL');
@@ -130,7 +137,9 @@ describe('members', () => {
 
 describe('freeze, thaw, kill', () => {
   cgTest('a frozen process does not run its SIGTERM handler until thawed', async () => {
-    const c = cpSpawn('sh', ['-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const c = cpSpawn('sh', ['-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     started.push(c);
     await new Promise((r) => c.stdout!.once('data', r)); // the trap is set
     parent.addProcess(c.pid!);
@@ -199,7 +208,10 @@ describe('events', () => {
 
   cgTest('a PSI cpu trigger fires when more busy processes than CPUs run in the cgroup', async () => {
     const cpus = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(.*)$/m)![1]!;
-    const n = cpus.split(',').reduce((s, r) => { const [a, b] = r.split('-').map(Number); return s + (b === undefined ? 1 : b - a! + 1); }, 0);
+    const n = cpus.split(',').reduce((s, r) => {
+      const [a, b] = r.split('-').map(Number);
+      return s + (b === undefined ? 1 : b - a! + 1);
+    }, 0);
     // 2 s: the smallest window the kernel accepts without CAP_SYS_RESOURCE.
     const it = parent.pressureTrigger('cpu', { stall: 'some', thresholdUs: 50_000, windowUs: 2_000_000 });
     for (let i = 0; i < n + 2; i++) {
@@ -212,7 +224,9 @@ describe('events', () => {
     expect(ev.done).toBe(false);
     expect(ev.value!.pressure.some.total).toBeGreaterThan(0);
     await it.return!();
-    expect(() => parent.pressureTrigger('cpu', { thresholdUs: 10, windowUs: 100 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => parent.pressureTrigger('cpu', { thresholdUs: 10, windowUs: 100 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
   });
 });
 
@@ -239,7 +253,10 @@ describe('limits', () => {
       expect((err as Error).message).toMatch(/memory.*cgroup v1/);
       expect(() => parent.events('memory')).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'memory' }));
       const dir = `${parent.directory}/never`;
-      await expect(createCgroup(dir, { limits: { pids: { max: 10 } } })).rejects.toMatchObject({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'pids' });
+      await expect(createCgroup(dir, { limits: { pids: { max: 10 } } })).rejects.toMatchObject({
+        code: 'ERR_NSBOX_CGROUP_CONTROLLER',
+        controller: 'pids',
+      });
       expect(existsSync(dir)).toBe(false);
     },
   );
@@ -270,9 +287,20 @@ describe('controllers', () => {
     async () => {
       const c = await sleeper();
       parent.addProcess(c.pid!);
-      const err = (() => { try { parent.enableControllers(['hugetlb']); } catch (e) { return e; } })();
+      const err = (() => {
+        try {
+          parent.enableControllers(['hugetlb']);
+        } catch (e) {
+          return e;
+        }
+      })();
       expect(err).toBeInstanceOf(SysError);
-      expect(err).toMatchObject({ code: 'EBUSY', syscall: 'write', path: `${parent.directory}/cgroup.subtree_control`, cgroup: parent.path });
+      expect(err).toMatchObject({
+        code: 'EBUSY',
+        syscall: 'write',
+        path: `${parent.directory}/cgroup.subtree_control`,
+        cgroup: parent.path,
+      });
       expect((err as Error).message).toMatch(/no-internal-process/);
       const leaf = await createCgroup(`${parent.directory}/leaf`);
       parent.moveProcessesTo(leaf);
@@ -286,7 +314,9 @@ describe('controllers', () => {
   );
 
   cgTest('enabling an unknown controller is refused before any write', () => {
-    expect(() => parent.enableControllers(['nosuch'])).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'nosuch' }));
+    expect(() => parent.enableControllers(['nosuch'])).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'nosuch' }),
+    );
     expect(() => parent.enableControllers(['+bad'])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
@@ -309,12 +339,16 @@ describe('spawn({ cgroup })', () => {
   cgTest('the child is in the cgroup from its first instruction: its own /proc/self/cgroup says so', async () => {
     const r = await output(spawn('cat', ['/proc/self/cgroup'], { cgroup: parent, stdio: ['ignore', 'pipe', 'pipe'] }));
     expect(r.stdout.split('\n')).toContain(`0::${parent.path}`);
-    const r2 = await output(spawn('sh', ['-c', 'exec cat /proc/self/cgroup'], { cgroup: parent.path.slice(1), stdio: ['ignore', 'pipe', 'pipe'] }));
+    const r2 = await output(
+      spawn('sh', ['-c', 'exec cat /proc/self/cgroup'], { cgroup: parent.path.slice(1), stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     expect(r2.stdout.split('\n')).toContain(`0::${parent.path}`);
   });
 
   cgTest('a cgroup that does not exist fails in the open, nothing is started', () => {
-    expect(() => spawn('true', { cgroup: `${parent.path.slice(1)}/missing` })).toThrow(expect.objectContaining({ code: 'ENOENT', path: `${parent.directory}/missing` }));
+    expect(() => spawn('true', { cgroup: `${parent.path.slice(1)}/missing` })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', path: `${parent.directory}/missing` }),
+    );
     expect(() => spawn('true', { cgroup: 42 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => spawn('true', { cgroup: '/sys/fs/cgroup/memory' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
@@ -322,14 +356,15 @@ describe('spawn({ cgroup })', () => {
 
 describe('nsbox run --memory/--pids/--cpus/--cgroup-parent', () => {
   const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
-  const nsbox = (...args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const p = cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const nsbox = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d));
+      p.stderr.on('data', (d: Buffer) => (stderr += d));
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
 
   cgTest('the command runs in a new cgroup under --cgroup-parent, which is removed afterwards', async () => {
     const r = await nsbox('run', '--cgroup-parent', parent.directory, '--namespaces', 'none', '--', 'cat', '/proc/self/cgroup');
@@ -344,7 +379,9 @@ describe('nsbox run --memory/--pids/--cpus/--cgroup-parent', () => {
     async () => {
       const r = await nsbox('run', '--cgroup-parent', parent.directory, '--memory', '64M', '--namespaces', 'none', '--', 'true');
       expect(r.code).toBe(125);
-      expect(r.stderr).toMatch(/^nsbox: --memory: the memory controller is not available in cgroup v2 here \(it is bound to the cgroup v1 hierarchy/);
+      expect(r.stderr).toMatch(
+        /^nsbox: --memory: the memory controller is not available in cgroup v2 here \(it is bound to the cgroup v1 hierarchy/,
+      );
       expect(parent.children()).toEqual([]);
     },
   );
@@ -354,7 +391,7 @@ describe('without privileges', () => {
   const unprivileged = testIf(v2 !== null && !isRoot && !canWriteRoot(), 'runs as an unprivileged user without a delegated v2 root only');
   function canWriteRoot(): boolean {
     try {
-      return v2 !== null && (statSync(v2.mountPoint).uid === process.geteuid!());
+      return v2 !== null && statSync(v2.mountPoint).uid === process.geteuid!();
     } catch {
       return false;
     }
@@ -362,23 +399,31 @@ describe('without privileges', () => {
 
   unprivileged('creating a cgroup is EACCES with path and cgroup, and spawning into the root is refused', async () => {
     const n = name();
-    await expect(createCgroup(n)).rejects.toMatchObject({ code: 'EACCES', syscall: 'mkdir', path: `${v2!.mountPoint}/${n}`, cgroup: `/${n}` });
+    await expect(createCgroup(n)).rejects.toMatchObject({
+      code: 'EACCES',
+      syscall: 'mkdir',
+      path: `${v2!.mountPoint}/${n}`,
+      cgroup: `/${n}`,
+    });
     expect(existsSync(`${v2!.mountPoint}/${n}`)).toBe(false);
     expect(() => spawn('true', { cgroup: '.' })).toThrow(expect.objectContaining({ step: 'clone', syscall: 'clone3' }));
   });
 
-  testIf(v2 !== null, 'cgroup v2 is not mounted here')('paths outside the v2 mount are refused before any syscall, whoever calls', async () => {
-    expect(() => cgroup('../x')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => cgroup(`${v2!.mountPoint}/../x`)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => cgroup('/etc')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => cgroup(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    await expect(createCgroup('a/../../b')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
-    const root = cgroup('.');
-    expect(root.directory).toBe(v2!.mountPoint);
-    expect(root.parent()).toBeNull();
-    expect(root.controllers()).toEqual(v2!.controllers);
-    expect(root.cpuStats().usageUsec).toBeGreaterThan(0);
-  });
+  testIf(v2 !== null, 'cgroup v2 is not mounted here')(
+    'paths outside the v2 mount are refused before any syscall, whoever calls',
+    async () => {
+      expect(() => cgroup('../x')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => cgroup(`${v2!.mountPoint}/../x`)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => cgroup('/etc')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => cgroup(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      await expect(createCgroup('a/../../b')).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      const root = cgroup('.');
+      expect(root.directory).toBe(v2!.mountPoint);
+      expect(root.parent()).toBeNull();
+      expect(root.controllers()).toEqual(v2!.controllers);
+      expect(root.cpuStats().usageUsec).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('event loop', () => {
@@ -390,10 +435,11 @@ describe('event loop', () => {
       await it.next();
       ${pending ? 'it.next();' : ''}
       console.log('end of script');`;
-    const runNode = (src: string) => new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      const p = cpSpawn(process.execPath, ['--input-type=module', '-e', src], { stdio: 'ignore', timeout: 1500, killSignal: 'SIGKILL' });
-      p.on('exit', (code, signal) => resolve({ code, signal }));
-    });
+    const runNode = (src: string) =>
+      new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        const p = cpSpawn(process.execPath, ['--input-type=module', '-e', src], { stdio: 'ignore', timeout: 1500, killSignal: 'SIGKILL' });
+        p.on('exit', (code, signal) => resolve({ code, signal }));
+      });
     expect(await runNode(script(false))).toEqual({ code: 0, signal: null });
     expect(await runNode(script(true))).toEqual({ code: null, signal: 'SIGKILL' }); // still waiting at the timeout
   });

@@ -123,7 +123,15 @@ describe('nsbox run: stdio', () => {
   });
 
   usernsTest("the command gets nsbox's own stdio fds, not a copy through pipes", async () => {
-    const { p, done } = start(['run', '--namespaces', 'user', '--', 'sh', '-c', 'readlink /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; cat >/dev/null']);
+    const { p, done } = start([
+      'run',
+      '--namespaces',
+      'user',
+      '--',
+      'sh',
+      '-c',
+      'readlink /proc/self/fd/0 /proc/self/fd/1 /proc/self/fd/2; cat >/dev/null',
+    ]);
     const inNsbox = [0, 1, 2].map((fd) => execFileSync('readlink', [`/proc/${p.pid}/fd/${fd}`], { encoding: 'utf8' }).trim());
     p.stdin.end();
     const r = await done;
@@ -167,7 +175,9 @@ describe('nsbox run: options reach the command', () => {
   const subStart = (file: string): number => {
     if (isRoot) return 100000;
     const name = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`) || l.startsWith(`${uid}:`))!;
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`) || l.startsWith(`${uid}:`))!;
     return Number(line.split(':')[1]);
   };
   testIf(canUserns && (isRoot || (hasSubids && tools.newuidmap)), 'needs root, or newuidmap with /etc/subuid ranges')(
@@ -178,13 +188,34 @@ describe('nsbox run: options reach the command', () => {
       chmodSync(vol, 0o1777);
       try {
         const r = await nsbox([
-          'run', '--map-uid', `0:${uid}:1`, '--map-uid', `1:${su}:1000`, '--map-gid', `0:${gid}:1`, '--map-gid', `1:${sg}:1000`,
-          '--uid', '100', '--gid', '200', '--groups', '300,400', '--volume', `${vol}:/v`, '--',
-          'sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; id -G; touch /v/f',
+          'run',
+          '--map-uid',
+          `0:${uid}:1`,
+          '--map-uid',
+          `1:${su}:1000`,
+          '--map-gid',
+          `0:${gid}:1`,
+          '--map-gid',
+          `1:${sg}:1000`,
+          '--uid',
+          '100',
+          '--gid',
+          '200',
+          '--groups',
+          '300,400',
+          '--volume',
+          `${vol}:/v`,
+          '--',
+          'sh',
+          '-c',
+          'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g; id -G; touch /v/f',
         ]);
         // Inside, the command's user namespace is nested in the one with these maps (the
         // mount lock) and keeps every id: identity lines. The host sees the real mapping.
-        const norm = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+        const norm = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).join(' '));
         expect(norm).toEqual(['0 0 1', '1 1 1000', '0 0 1', '1 1 1000', '100', '200', '200 300 400']);
         expect(r.code).toBe(0);
         const st = statSync(join(vol, 'f'));
@@ -206,47 +237,73 @@ describe('nsbox run: --net', () => {
     expect(links[0]!.flags).toContain('UP');
   });
 
-  rootTest('--net host: the host\'s network namespace', async () => {
+  rootTest("--net host: the host's network namespace", async () => {
     const r = await nsbox(['run', '--net', 'host', '--', 'readlink', '/proc/self/ns/net']);
     expect(r.stdout).toBe(`${nsId('self', 'net')}\n`);
   });
 
-  testIf(isRoot && existsSync('/bin/busybox'), 'needs root and busybox (nc)')('--net veth:ADDR/PREFIX: eth0 with the address, a default route, and TCP to a server on the host end', async () => {
-    const { createServer } = await import('node:net');
-    // The host end's address exists only once nsbox has made it: listen on any address.
-    const any = createServer((s) => s.end('from the host'));
-    await new Promise<void>((r) => any.listen(0, '0.0.0.0', r));
-    const port = (any.address() as { port: number }).port;
-    try {
-      const r = await nsbox(['run', '--net', 'veth:10.211.0.2/30', '--', 'sh', '-c', `ip -j addr show eth0; ip -j route; busybox nc 10.211.0.1 ${port} </dev/null`]);
-      const lines = r.stdout.split('\n');
-      const addr = JSON.parse(lines[0]!) as { addr_info: { local: string; prefixlen: number }[] }[];
-      expect(addr[0]!.addr_info).toContainEqual(expect.objectContaining({ local: '10.211.0.2', prefixlen: 30 }));
-      expect(JSON.parse(lines[1]!)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.211.0.1', dev: 'eth0' }));
-      expect(lines.slice(2).join('\n')).toBe('from the host');
-      expect(r.code).toBe(0);
-    } finally {
-      await new Promise((r) => any.close(r));
-    }
-    // The namespace ended with the command and took both veth ends with it.
-    for (let i = 0; i < 200 && execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' }).includes('10.211.0.1'); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.211.0.1');
-  });
+  testIf(isRoot && existsSync('/bin/busybox'), 'needs root and busybox (nc)')(
+    '--net veth:ADDR/PREFIX: eth0 with the address, a default route, and TCP to a server on the host end',
+    async () => {
+      const { createServer } = await import('node:net');
+      // The host end's address exists only once nsbox has made it: listen on any address.
+      const any = createServer((s) => s.end('from the host'));
+      await new Promise<void>((r) => any.listen(0, '0.0.0.0', r));
+      const port = (any.address() as { port: number }).port;
+      try {
+        const r = await nsbox([
+          'run',
+          '--net',
+          'veth:10.211.0.2/30',
+          '--',
+          'sh',
+          '-c',
+          `ip -j addr show eth0; ip -j route; busybox nc 10.211.0.1 ${port} </dev/null`,
+        ]);
+        const lines = r.stdout.split('\n');
+        const addr = JSON.parse(lines[0]!) as { addr_info: { local: string; prefixlen: number }[] }[];
+        expect(addr[0]!.addr_info).toContainEqual(expect.objectContaining({ local: '10.211.0.2', prefixlen: 30 }));
+        expect(JSON.parse(lines[1]!)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.211.0.1', dev: 'eth0' }));
+        expect(lines.slice(2).join('\n')).toBe('from the host');
+        expect(r.code).toBe(0);
+      } finally {
+        await new Promise((r) => any.close(r));
+      }
+      // The namespace ended with the command and took both veth ends with it.
+      for (let i = 0; i < 200 && execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' }).includes('10.211.0.1'); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.211.0.1');
+    },
+  );
 });
 
 describe('nsbox run: --join', () => {
-  rootTest('--join net=PID and --join net=PATH enter that process\'s network namespace', async () => {
+  rootTest("--join net=PID and --join net=PATH enter that process's network namespace", async () => {
     const holder = spawn('sleep', ['30'], { namespaces: ['net'], stdio: 'ignore' });
     try {
       const want = nsId(holder.pid, 'net');
       expect(want).not.toBe(nsId('self', 'net'));
       const byPid = await nsbox(['run', '--join', `net=${holder.pid}`, '--', 'readlink', '/proc/self/ns/net']);
       expect(byPid.stdout).toBe(`${want}\n`);
-      const byPath = await nsbox(['run', '--namespaces', 'none', '--join', `net=/proc/${holder.pid}/ns/net`, '--', 'readlink', '/proc/self/ns/net']);
+      const byPath = await nsbox([
+        'run',
+        '--namespaces',
+        'none',
+        '--join',
+        `net=/proc/${holder.pid}/ns/net`,
+        '--',
+        'readlink',
+        '/proc/self/ns/net',
+      ]);
       expect(byPath.stdout).toBe(`${want}\n`);
       // Witness: ip sees the holder's namespace as having only lo, and so does the command.
       const links = await nsbox(['run', '--namespaces', 'none', '--join', `net=${holder.pid}`, '--', 'ip', '-o', 'link']);
-      expect(links.stdout.trim().split('\n').map((l) => l.split(':')[1]!.trim())).toEqual(['lo']);
+      expect(
+        links.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(':')[1]!.trim()),
+      ).toEqual(['lo']);
     } finally {
       holder.kill('SIGKILL');
       await holder.exited;
@@ -256,8 +313,19 @@ describe('nsbox run: --join', () => {
   usernsTest('rootless: --join user=PID --join net=PID, with new namespaces made inside', async () => {
     const holder = spawn('sleep', ['30'], { namespaces: ['user', 'net'], stdio: 'ignore' });
     try {
-      const r = await nsbox(['run', '--join', `user=${holder.pid}`, '--join', `net=${holder.pid}`, '--hostname', 'in', '--',
-        'sh', '-c', 'readlink /proc/self/ns/user /proc/self/ns/net; echo $$; hostname']);
+      const r = await nsbox([
+        'run',
+        '--join',
+        `user=${holder.pid}`,
+        '--join',
+        `net=${holder.pid}`,
+        '--hostname',
+        'in',
+        '--',
+        'sh',
+        '-c',
+        'readlink /proc/self/ns/user /proc/self/ns/net; echo $$; hostname',
+      ]);
       expect(r.stdout.trim().split('\n')).toEqual([nsId(holder.pid, 'user'), nsId(holder.pid, 'net'), '1', 'in']);
     } finally {
       holder.kill('SIGKILL');
@@ -306,7 +374,16 @@ describe('nsbox run: signals', () => {
     const box = mkdtempSync(join(tmpdir(), 'nsbox-cli-survive-'));
     chmodSync(box, 0o777); // the command runs as a mapped uid that may not own it
     const answer = join(box, 'alive');
-    const b = start(['run', '--namespaces', 'user', '--no-die-with-parent', '--', 'sh', '-c', `trap "echo alive > ${answer}; exit 0" USR1; sleep 30 & wait`]);
+    const b = start([
+      'run',
+      '--namespaces',
+      'user',
+      '--no-die-with-parent',
+      '--',
+      'sh',
+      '-c',
+      `trap "echo alive > ${answer}; exit 0" USR1; sleep 30 & wait`,
+    ]);
     const survivor = await childRunning(b.p.pid!, 'sh');
     const grandchild = await childRunning(survivor, 'sleep');
     b.p.kill('SIGKILL');
@@ -352,17 +429,20 @@ describe('nsbox: errors and help', () => {
     }
   });
 
-  testIf(!isRoot, 'root can search any directory')('a PATH search that meets an unsearchable directory and finds nothing: 127, as in bash', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
-    try {
-      chmodSync(dir, 0o000);
-      const r = await nsbox(['run', '--namespaces', 'none', '--env', `PATH=${dir}:/usr/bin`, '--', 'nsbox-no-such-command']);
-      expect(r.stderr).toMatch(/^nsbox: EACCES: .*execve/); // execvp(3) reports the EACCES it met
-      expect(r.code).toBe(127);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  testIf(!isRoot, 'root can search any directory')(
+    'a PATH search that meets an unsearchable directory and finds nothing: 127, as in bash',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
+      try {
+        chmodSync(dir, 0o000);
+        const r = await nsbox(['run', '--namespaces', 'none', '--env', `PATH=${dir}:/usr/bin`, '--', 'nsbox-no-such-command']);
+        expect(r.stderr).toMatch(/^nsbox: EACCES: .*execve/); // execvp(3) reports the EACCES it met
+        expect(r.code).toBe(127);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test.each([
     [['run', '--bogus', '--', 'true']],
@@ -402,7 +482,13 @@ describe('nsbox: errors and help', () => {
 });
 
 describe('nsbox run: container roots', () => {
-  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => { try { return readFileSync(p).length > 500_000; } catch { return false; } });
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => {
+    try {
+      return readFileSync(p).length > 500_000;
+    } catch {
+      return false;
+    }
+  });
   const ctest = testIf(canUserns && busybox !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
 
   usernsTest("by default the root is a tmpfs with the host's system directories read-only", async () => {
@@ -428,8 +514,21 @@ describe('nsbox run: container roots', () => {
       writeFileSync(join(d, 'top/etc/motd'), 'top layer\n');
       writeFileSync(join(d, 'vol/data'), 'volume\n');
       chmodSync(join(d, 'vol'), 0o777);
-      const r = await nsbox(['run', '--layer', base, '--layer', join(d, 'top'), '--volume', `${join(d, 'vol')}:/data:ro`, '--tmpfs', '/scratch', '--',
-        '/bin/sh', '-c', 'exec 2>&1; cat /etc/motd /data/data; echo w > /newfile && cat /newfile; echo x > /data/x; echo s > /scratch/s && cat /scratch/s']);
+      const r = await nsbox([
+        'run',
+        '--layer',
+        base,
+        '--layer',
+        join(d, 'top'),
+        '--volume',
+        `${join(d, 'vol')}:/data:ro`,
+        '--tmpfs',
+        '/scratch',
+        '--',
+        '/bin/sh',
+        '-c',
+        'exec 2>&1; cat /etc/motd /data/data; echo w > /newfile && cat /newfile; echo x > /data/x; echo s > /scratch/s && cat /scratch/s',
+      ]);
       expect(r.stdout).toMatch(/^top layer\nvolume\nw\n.*Read-only file system\ns\n$/s);
       expect(readdirSync(base).sort()).toEqual(['bin']); // the layer is untouched
       expect(readdirSync(join(d, 'vol'))).toEqual(['data']);

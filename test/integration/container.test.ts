@@ -1,7 +1,19 @@
 // A container's root (spawn's rootfs/mounts options) against the real kernel, witnessed by
 // findmnt --task, /proc/PID/mountinfo and the host's view of every directory involved.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
@@ -38,7 +50,8 @@ function snapshot(at: string): Record<string, string> {
 }
 
 // stderr folded into stdout, as the shell's own redirection errors go to stderr.
-const run = (script: string, opts: SpawnOptions = {}) => output(spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`], { namespaces: NS, rootfs, ...opts }));
+const run = (script: string, opts: SpawnOptions = {}) =>
+  output(spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`], { namespaces: NS, rootfs, ...opts }));
 
 beforeAll(() => {
   if (!BUSYBOX) return;
@@ -60,7 +73,9 @@ afterEach(() => {
 
 describe('root filesystem', () => {
   ctest('a directory root: PID 1, its own hostname files, nothing of the host mounted', async () => {
-    const r = await run('echo $$; hostname; cat /etc/hostname; ls /oldroot /newroot 2>&1; cut -d" " -f5 /proc/self/mountinfo', { hostname: 'box' });
+    const r = await run('echo $$; hostname; cat /etc/hostname; ls /oldroot /newroot 2>&1; cut -d" " -f5 /proc/self/mountinfo', {
+      hostname: 'box',
+    });
     const lines = r.stdout.trim().split('\n');
     expect(lines.slice(0, 3)).toEqual(['1', 'box', 'box']);
     expect(r.stdout).toMatch(/ls: \/oldroot: No such file or directory/);
@@ -74,9 +89,15 @@ describe('root filesystem', () => {
     const c = spawn('/bin/sleep', ['5'], { namespaces: NS, rootfs, stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 100));
-      const table = JSON.parse(execFileSync('findmnt', ['-J', '--task', String(c.pid), '-o', 'TARGET,FSTYPE'], { encoding: 'utf8' })) as { filesystems: Array<{ target: string; children?: unknown[] }> };
+      const table = JSON.parse(execFileSync('findmnt', ['-J', '--task', String(c.pid), '-o', 'TARGET,FSTYPE'], { encoding: 'utf8' })) as {
+        filesystems: Array<{ target: string; children?: unknown[] }>;
+      };
       const targets: string[] = [];
-      const walk = (fs: Array<{ target: string; children?: unknown[] }>) => fs.forEach((f) => { targets.push(f.target); if (f.children) walk(f.children as never); });
+      const walk = (fs: Array<{ target: string; children?: unknown[] }>) =>
+        fs.forEach((f) => {
+          targets.push(f.target);
+          if (f.children) walk(f.children as never);
+        });
       walk(table.filesystems);
       expect(targets[0]).toBe('/');
       for (const t of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue']) expect(targets).toContain(t);
@@ -123,7 +144,10 @@ describe('overlay', () => {
       // The layers and the kept upper belong to host root; as root, only a container whose
       // root is host root (an explicit map, never the default) may write them.
       const hostRoot = isRoot ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
-      const r = await run('cat /etc/motd; echo new > /newfile; echo changed > /etc/motd; rm /bin/ls; cat /newfile', { rootfs: { layers: [rootfs, top], upper, work }, ...hostRoot });
+      const r = await run('cat /etc/motd; echo new > /newfile; echo changed > /etc/motd; rm /bin/ls; cat /newfile', {
+        rootfs: { layers: [rootfs, top], upper, work },
+        ...hostRoot,
+      });
       expect(r.stdout).toBe('from top\nnew\n');
       expect(readFileSync(join(upper, 'newfile'), 'utf8')).toBe('new\n');
       expect(readFileSync(join(upper, 'etc/motd'), 'utf8')).toBe('changed\n');
@@ -169,13 +193,17 @@ describe('mounts and volumes', () => {
   });
 
   ctest('tmpfs mounts take size and mode', async () => {
-    const r = await run('stat -c %a /scratch; grep " /scratch " /proc/self/mountinfo', { mounts: [{ type: 'tmpfs', target: '/scratch', size: '1m', mode: 0o700 }] });
+    const r = await run('stat -c %a /scratch; grep " /scratch " /proc/self/mountinfo', {
+      mounts: [{ type: 'tmpfs', target: '/scratch', size: '1m', mode: 0o700 }],
+    });
     expect(r.stdout.split('\n')[0]).toBe('700');
     expect(r.stdout).toMatch(/size=1024k/);
   });
 
   ctest('masked paths are empty and read-only paths refuse writes', async () => {
-    const r = await run('wc -c < /proc/keys; ls -A /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname; cut -d" " -f5,6 /proc/self/mountinfo');
+    const r = await run(
+      'wc -c < /proc/keys; ls -A /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname; cut -d" " -f5,6 /proc/self/mountinfo',
+    );
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]!.trim()).toBe('0');
     expect(lines[1]!.trim()).toBe('0');
@@ -187,7 +215,9 @@ describe('mounts and volumes', () => {
   });
 
   ctest('/dev has working nodes (bound from the host when rootless) and its own pts', async () => {
-    const r = await run('[ -c /dev/null ] && echo null-ok; echo x > /dev/null && echo write-ok; head -c 4 /dev/zero | wc -c; ls /dev/pts; readlink /dev/ptmx');
+    const r = await run(
+      '[ -c /dev/null ] && echo null-ok; echo x > /dev/null && echo write-ok; head -c 4 /dev/zero | wc -c; ls /dev/pts; readlink /dev/ptmx',
+    );
     expect(r.stdout).toBe('null-ok\nwrite-ok\n4\nptmx\npts/ptmx\n');
   });
 
@@ -204,14 +234,16 @@ describe('mounts and volumes', () => {
     mkdirSync(vol, { recursive: true });
     writeFileSync(join(vol, 'marker'), 'payload\n');
     try {
-      const r = await output(spawn('/bin/sh', ['-c', `ls /tmp/${name}-a /tmp/${name}-b`], {
-        namespaces: NS,
-        rootfs: evil,
-        mounts: [
-          { type: 'bind', source: vol, target: `/abs/${name}-a` },
-          { type: 'bind', source: vol, target: `/rel/${name}-b` },
-        ],
-      }));
+      const r = await output(
+        spawn('/bin/sh', ['-c', `ls /tmp/${name}-a /tmp/${name}-b`], {
+          namespaces: NS,
+          rootfs: evil,
+          mounts: [
+            { type: 'bind', source: vol, target: `/abs/${name}-a` },
+            { type: 'bind', source: vol, target: `/rel/${name}-b` },
+          ],
+        }),
+      );
       // Inside, the mounts exist at the symlinks' targets *within* the root...
       expect(r.stdout).toBe('/tmp/' + name + '-a:\nmarker\n\n/tmp/' + name + '-b:\nmarker\n');
       expect(existsSync(join(evil, 'tmp', `${name}-a`))).toBe(true);
@@ -229,42 +261,52 @@ describe('mounts and volumes', () => {
   });
 
   const propagationTest = testIf(isRoot && BUSYBOX !== undefined, 'needs root (a shared mount on the host side) and a static busybox');
-  propagationTest('propagation is private both ways: a mount inside stays inside, a host mount made after the start stays out', async () => {
-    // The host side is made shared, as systemd makes /: without the container's rprivate,
-    // a mount under it would propagate into the container (the control below shows it does).
-    execFileSync('mount', ['--bind', dir, dir]);
-    execFileSync('mount', ['--make-shared', dir]);
-    const hostSide = join(rootfs, 'tmp', 'late');
-    mkdirSync(hostSide, { recursive: true });
-    const inside = (c: ReturnType<typeof spawn>) => ({ out: lines(c.stdout!), go: () => c.stdin!.end('go\n') });
-    // Each child says when it has mounted (or started), then waits for the host's go before
-    // looking at its own table: every check happens while the other side's mount exists.
-    const box = spawn('/bin/sh', ['-c', 'mount -t tmpfs none /root && echo mounted; read go; grep -c " /tmp/late " /proc/self/mountinfo'], { namespaces: NS, rootfs });
-    const control = spawn('sh', ['-c', `echo ready; read go; grep -c " ${hostSide} " /proc/self/mountinfo`], { namespaces: ['mnt'], propagation: 'unchanged' });
-    const b = inside(box);
-    const k = inside(control);
-    let hostMounted = false;
-    try {
-      expect(await b.out.next()).toBe('mounted');
-      expect(await k.out.next()).toBe('ready');
-      // Container → host: its mount exists now, and is not in the host's table.
-      expect(mounts().some((m) => m.endsWith(`${rootfs}/root`))).toBe(false);
-      // Host → container: mount now, then let both children look.
-      execFileSync('mount', ['-t', 'tmpfs', 'none', hostSide]);
-      hostMounted = true;
-      b.go();
-      k.go();
-      expect(await b.out.next()).toBe('0');
-      expect(await k.out.next()).toBe('1'); // the control: the same mount does propagate to a shared copy
-    } finally {
-      box.kill('SIGKILL');
-      control.kill('SIGKILL');
-      await Promise.all([box.exited, control.exited]);
-      if (hostMounted) execFileSync('umount', [hostSide]);
-      execFileSync('umount', [dir]);
-      rmSync(hostSide, { recursive: true, force: true });
-    }
-  });
+  propagationTest(
+    'propagation is private both ways: a mount inside stays inside, a host mount made after the start stays out',
+    async () => {
+      // The host side is made shared, as systemd makes /: without the container's rprivate,
+      // a mount under it would propagate into the container (the control below shows it does).
+      execFileSync('mount', ['--bind', dir, dir]);
+      execFileSync('mount', ['--make-shared', dir]);
+      const hostSide = join(rootfs, 'tmp', 'late');
+      mkdirSync(hostSide, { recursive: true });
+      const inside = (c: ReturnType<typeof spawn>) => ({ out: lines(c.stdout!), go: () => c.stdin!.end('go\n') });
+      // Each child says when it has mounted (or started), then waits for the host's go before
+      // looking at its own table: every check happens while the other side's mount exists.
+      const box = spawn(
+        '/bin/sh',
+        ['-c', 'mount -t tmpfs none /root && echo mounted; read go; grep -c " /tmp/late " /proc/self/mountinfo'],
+        { namespaces: NS, rootfs },
+      );
+      const control = spawn('sh', ['-c', `echo ready; read go; grep -c " ${hostSide} " /proc/self/mountinfo`], {
+        namespaces: ['mnt'],
+        propagation: 'unchanged',
+      });
+      const b = inside(box);
+      const k = inside(control);
+      let hostMounted = false;
+      try {
+        expect(await b.out.next()).toBe('mounted');
+        expect(await k.out.next()).toBe('ready');
+        // Container → host: its mount exists now, and is not in the host's table.
+        expect(mounts().some((m) => m.endsWith(`${rootfs}/root`))).toBe(false);
+        // Host → container: mount now, then let both children look.
+        execFileSync('mount', ['-t', 'tmpfs', 'none', hostSide]);
+        hostMounted = true;
+        b.go();
+        k.go();
+        expect(await b.out.next()).toBe('0');
+        expect(await k.out.next()).toBe('1'); // the control: the same mount does propagate to a shared copy
+      } finally {
+        box.kill('SIGKILL');
+        control.kill('SIGKILL');
+        await Promise.all([box.exited, control.exited]);
+        if (hostMounted) execFileSync('umount', [hostSide]);
+        execFileSync('umount', [dir]);
+        rmSync(hostSide, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('idmapped volumes', () => {
@@ -281,14 +323,19 @@ describe('idmapped volumes', () => {
     const ls = 'ls -ln /vol | awk \'NR>1 {print $3":"$4":"$9}\'; id -u';
     const plain = await run(ls, { ...maps, mounts: [{ type: 'bind', source: vol, target: '/vol' }] });
     expect(plain.stdout).toBe('65534:65534:root-file\n65534:65534:user-file\n0\n');
-    const mapped = await run(`${ls}; touch /vol/made-inside`, { ...maps, mounts: [{ type: 'bind', source: vol, target: '/vol', idmap: true }] });
+    const mapped = await run(`${ls}; touch /vol/made-inside`, {
+      ...maps,
+      mounts: [{ type: 'bind', source: vol, target: '/vol', idmap: true }],
+    });
     expect(mapped.stdout).toBe('0:0:root-file\n1000:1000:user-file\n0\n');
     // Written through the idmapped mount as root inside: owned by root on disk, not by 200000.
     expect(statSync(join(vol, 'made-inside')).uid).toBe(0);
   });
 
   testIf(!isRoot, 'runs as an unprivileged user only')('idmap is refused without root, before any syscall', () => {
-    expect(() => spawn('/bin/true', { namespaces: NS, rootfs, mounts: [{ type: 'bind', source: dir, target: '/v', idmap: true }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() =>
+      spawn('/bin/true', { namespaces: NS, rootfs, mounts: [{ type: 'bind', source: dir, target: '/v', idmap: true }] }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
 
@@ -324,7 +371,8 @@ describe('bad input', () => {
 });
 
 describe('mount locking', () => {
-  const attempt = 'umount /proc/keys && echo UMOUNTED; mount -o remount,bind,rw /proc/sys && echo REMOUNTED; grep -c " /proc/keys " /proc/self/mountinfo';
+  const attempt =
+    'umount /proc/keys && echo UMOUNTED; mount -o remount,bind,rw /proc/sys && echo REMOUNTED; grep -c " /proc/keys " /proc/self/mountinfo';
   ctest('by default the masks and read-only paths cannot be undone, whatever the command holds', async () => {
     const r = await run(`${attempt}; grep CapEff /proc/self/status`);
     expect(r.stdout).not.toMatch(/UMOUNTED|REMOUNTED/);

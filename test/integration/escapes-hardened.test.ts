@@ -38,11 +38,29 @@ for k in ('CapEff', 'CapBnd', 'CapInh', 'CapAmb', 'NoNewPrivs', 'Seccomp', 'Secc
 `;
 
 function parse(out: string): Record<string, string> {
-  return Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
+  return Object.fromEntries(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ', 2) as [string, string]),
+  );
 }
 
-const REFUSED = ['perf_event_open', 'userfaultfd', 'io_uring_setup', 'keyctl', 'bpf', 'unshare_user', 'unshare_mnt', 'mount_cgroup_v1', 'mount_proc', 'fsopen'];
-const docker = DEFAULT_CAPABILITIES.reduce((m, n) => m | (1n << BigInt(capabilityNumber(n, 'n'))), 0n).toString(16).padStart(16, '0');
+const REFUSED = [
+  'perf_event_open',
+  'userfaultfd',
+  'io_uring_setup',
+  'keyctl',
+  'bpf',
+  'unshare_user',
+  'unshare_mnt',
+  'mount_cgroup_v1',
+  'mount_proc',
+  'fsopen',
+];
+const docker = DEFAULT_CAPABILITIES.reduce((m, n) => m | (1n << BigInt(capabilityNumber(n, 'n'))), 0n)
+  .toString(16)
+  .padStart(16, '0');
 
 describe.each(MODES)('escapes under the secure defaults ($name)', (mode) => {
   mode.test('the exposed attempts of the escapes issue are refused', async () => {

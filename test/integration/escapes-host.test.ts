@@ -89,7 +89,10 @@ describe.each(MODES)('escapes: host objects ($name)', (mode) => {
     const st = statSync(join(dir, 's'));
     const setuidRoot = st.uid === 0 && (st.mode & 0o4000) !== 0;
     const setgidRoot = st.gid === 0 && (st.mode & 0o2000) !== 0;
-    expect({ uid: st.uid, mode: (st.mode & 0o7777).toString(8), setuidRoot, setgidRoot }).toMatchObject({ setuidRoot: false, setgidRoot: false });
+    expect({ uid: st.uid, mode: (st.mode & 0o7777).toString(8), setuidRoot, setgidRoot }).toMatchObject({
+      setuidRoot: false,
+      setgidRoot: false,
+    });
   });
 
   // 6. cgroup2 mounted inside is the host's tree (the cgroup namespace only moves its root).

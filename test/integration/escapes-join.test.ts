@@ -103,61 +103,80 @@ while time.time() < end:
 
 describe.each(MODES)('escapes: joining a box ($name)', (mode) => {
   // 13 (CVE-2019-5736 class). The process that joins must be non-dumpable and carry nothing of Node.
-  mode.test('13. --join user,pid,mnt of a hostile box 25 times: the box steals no fd, environ or node binary; every join finishes', async () => {
-    const rootfs = makeRootfs();
-    const dir = tempDir();
-    const secret = `secret-${uniq()}`;
-    writeFileSync(join(dir, 'secret'), secret + '\n');
-    const secretFd = openSync(join(dir, 'secret'), 'r');
-    onCleanup(() => closeSync(secretFd));
-    const canary = `canary-${uniq()}`;
-    const node = statSync(process.execPath);
+  mode.test(
+    '13. --join user,pid,mnt of a hostile box 25 times: the box steals no fd, environ or node binary; every join finishes',
+    async () => {
+      const rootfs = makeRootfs();
+      const dir = tempDir();
+      const secret = `secret-${uniq()}`;
+      writeFileSync(join(dir, 'secret'), secret + '\n');
+      const secretFd = openSync(join(dir, 'secret'), 'r');
+      onCleanup(() => closeSync(secretFd));
+      const canary = `canary-${uniq()}`;
+      const node = statSync(process.execPath);
 
-    const a = start(['run', ...modeArgs(mode, rootfs, true), '--', '/usr/bin/python3', '-c', ATTACKER, '30'], { timeoutMs: 40_000 });
-    let pid1 = 0;
-    for (let i = 0; i < 300 && !pid1; i++) {
-      await sleep(10);
-      pid1 = childrenOf(a.p.pid!).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('python3')) ?? 0;
-    }
-    expect(pid1, 'box A started').toBeGreaterThan(0);
-    let out = '';
-    a.p.stdout!.on('data', (d: string) => (out += d));
-    for (let i = 0; i < 300 && !out.includes('READY'); i++) await sleep(10);
-    expect(out).toContain('READY');
+      const a = start(['run', ...modeArgs(mode, rootfs, true), '--', '/usr/bin/python3', '-c', ATTACKER, '30'], { timeoutMs: 40_000 });
+      let pid1 = 0;
+      for (let i = 0; i < 300 && !pid1; i++) {
+        await sleep(10);
+        pid1 = childrenOf(a.p.pid!).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('python3')) ?? 0;
+      }
+      expect(pid1, 'box A started').toBeGreaterThan(0);
+      let out = '';
+      a.p.stdout!.on('data', (d: string) => (out += d));
+      for (let i = 0; i < 300 && !out.includes('READY'); i++) await sleep(10);
+      expect(out).toContain('READY');
 
-    const joins = [];
-    for (let i = 0; i < 25; i++) {
-      const r = await nsbox(
-        ['run', '--join', `user=${pid1}`, '--join', `pid=${pid1}`, '--join', `mnt=${pid1}`, '--namespaces', 'none', '--clearenv', '--', '/bin/true'],
-        { fds: { 5: secretFd }, env: { ...process.env, NSBOX_ESCAPE_CANARY: canary }, timeoutMs: 5_000 },
-      );
-      joins.push(r);
-      if (r.timedOut) break;
-    }
-    const aAlive = a.p.exitCode === null && a.p.signalCode === null;
-    a.p.kill('SIGKILL');
-    const aResult = await a.done;
+      const joins = [];
+      for (let i = 0; i < 25; i++) {
+        const r = await nsbox(
+          [
+            'run',
+            '--join',
+            `user=${pid1}`,
+            '--join',
+            `pid=${pid1}`,
+            '--join',
+            `mnt=${pid1}`,
+            '--namespaces',
+            'none',
+            '--clearenv',
+            '--',
+            '/bin/true',
+          ],
+          { fds: { 5: secretFd }, env: { ...process.env, NSBOX_ESCAPE_CANARY: canary }, timeoutMs: 5_000 },
+        );
+        joins.push(r);
+        if (r.timedOut) break;
+      }
+      const aAlive = a.p.exitCode === null && a.p.signalCode === null;
+      a.p.kill('SIGKILL');
+      const aResult = await a.done;
 
-    // Positive control: the joins really ran /bin/true inside A.
-    expect(
-      joins.map((r) => (r.timedOut ? 'timed out' : r.code)),
-      (joins.map((r) => r.stderr).find((e) => e) ?? '') + (aAlive ? '' : `box A exited early: ${aResult.stderr}`),
-    ).toEqual(Array(25).fill(0));
-    const got = out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { pid: number; comm?: string; environ?: string; exe?: [number, number]; fds?: Record<string, string> });
-    const stolen = got.flatMap((g) => [
-      ...(g.environ?.includes(canary) ? [`pid ${g.pid} (${g.comm}): Node's environ`] : []),
-      ...(g.exe && g.exe[1] === node.ino && g.exe[0] === node.dev ? [`pid ${g.pid} (${g.comm}): /proc/PID/exe is the node binary`] : []),
-      // Any fd of the joiner before it has exec'd (comm still node's) is Node's; after exec the
-      // process is the box's own /bin/true, whose fds (ld.so's brief one on libc) are its own.
-      ...Object.entries(g.fds ?? {})
-        .filter(([, v]) => v.includes(secret) || g.comm !== 'true')
-        .map(([n, v]) => `pid ${g.pid} (${g.comm}): fd ${n}${v.includes(secret) ? ' = the secret' : `: ${v.slice(0, 40)}`}`),
-    ]);
-    expect([...new Set(stolen)].slice(0, 30)).toEqual([]);
-  }, 60_000);
+      // Positive control: the joins really ran /bin/true inside A.
+      expect(
+        joins.map((r) => (r.timedOut ? 'timed out' : r.code)),
+        (joins.map((r) => r.stderr).find((e) => e) ?? '') + (aAlive ? '' : `box A exited early: ${aResult.stderr}`),
+      ).toEqual(Array(25).fill(0));
+      const got = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map(
+          (l) => JSON.parse(l) as { pid: number; comm?: string; environ?: string; exe?: [number, number]; fds?: Record<string, string> },
+        );
+      const stolen = got.flatMap((g) => [
+        ...(g.environ?.includes(canary) ? [`pid ${g.pid} (${g.comm}): Node's environ`] : []),
+        ...(g.exe && g.exe[1] === node.ino && g.exe[0] === node.dev ? [`pid ${g.pid} (${g.comm}): /proc/PID/exe is the node binary`] : []),
+        // Any fd of the joiner before it has exec'd (comm still node's) is Node's; after exec the
+        // process is the box's own /bin/true, whose fds (ld.so's brief one on libc) are its own.
+        ...Object.entries(g.fds ?? {})
+          .filter(([, v]) => v.includes(secret) || g.comm !== 'true')
+          .map(([n, v]) => `pid ${g.pid} (${g.comm}): fd ${n}${v.includes(secret) ? ' = the secret' : `: ${v.slice(0, 40)}`}`),
+      ]);
+      expect([...new Set(stolen)].slice(0, 30)).toEqual([]);
+    },
+    60_000,
+  );
 
   // The command inherits stdio and nothing else: no fd of Node's, none of nsbox's own.
   mode.test('fds: with fds 5 and 7 open in nsbox, the command has only 0, 1, 2 (ls -l /proc/self/fd)', async () => {

@@ -2,7 +2,18 @@
 // "shocker"): undo read-only binds and masks, reach the host through magic links, symlinks in an
 // image and file handles. Every test looks on the HOST side (files, directories) or at what the
 // host's own file would have shown, with a positive control that the attack's mechanics work.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect } from 'vitest';
 import { isRoot } from '../helpers/env.js';
@@ -88,7 +99,8 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
   mode.test('3. a fresh procfs in a nested pid+mount namespace fails to mount, or shows no key and no timer_list', async () => {
     const rootfs = makeRootfs();
     const d = `/tmp/p-${uniq()}`;
-    const peek = (n: number, p: string) => `echo MOUNTED${n}; echo "SEEN${n}=$(grep -c nsbox-probe ${p}/keys) $(cat ${p}/timer_list | wc -c)"`;
+    const peek = (n: number, p: string) =>
+      `echo MOUNTED${n}; echo "SEEN${n}=$(grep -c nsbox-probe ${p}/keys) $(cat ${p}/timer_list | wc -c)"`;
     const r = await box(
       mode,
       rootfs,
@@ -112,7 +124,9 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
     const fd = hostRootFd();
     // Positive control: the fd handed to nsbox as its fd 7 is the host's /, the canary under it.
     expect(readFileSync(`/proc/self/fd/${fd}/${c.rel}`, 'utf8')).toContain(c.secret);
-    const r = await nsbox(['run', ...modeArgs(mode, rootfs), '--cwd', '/proc/self/fd/7', '--', 'sh', '-c', `cat ${c.rel}; ls`], { fds: { 7: fd } });
+    const r = await nsbox(['run', ...modeArgs(mode, rootfs), '--cwd', '/proc/self/fd/7', '--', 'sh', '-c', `cat ${c.rel}; ls`], {
+      fds: { 7: fd },
+    });
     expect(r.stdout).not.toContain(c.secret);
     // Nor is the cwd the host's / (its entries that no box root has).
     const boxNames = ['bin', 'dev', 'etc', 'lib', 'lib64', 'mnt', 'proc', 'root', 'sbin', 'sys', 'tmp', 'usr'];
@@ -122,9 +136,11 @@ describe.each(MODES)('escapes: mounts and paths ($name)', (mode) => {
   });
 
   // "shocker": open_by_handle_at needs CAP_DAC_READ_SEARCH in the initial user namespace.
-  mode.test('shocker: open_by_handle_at(/usr, {inode 2}) fails (EPERM, or ESTALE outside the mount), the host / is not listed', async () => {
-    const rootfs = makeRootfs();
-    const code = `${PY_LIBC}
+  mode.test(
+    'shocker: open_by_handle_at(/usr, {inode 2}) fails (EPERM, or ESTALE outside the mount), the host / is not listed',
+    async () => {
+      const rootfs = makeRootfs();
+      const code = `${PY_LIBC}
 class FH(ctypes.Structure):
     _fields_ = [('handle_bytes', ctypes.c_uint), ('handle_type', ctypes.c_int), ('f_handle', ctypes.c_ubyte * 8)]
 fh = FH(8, 1, (ctypes.c_ubyte * 8)(2, 0, 0, 0, 0, 0, 0, 0))
@@ -132,13 +148,14 @@ mfd = os.open('/usr', os.O_RDONLY)
 fd = libc.open_by_handle_at(mfd, ctypes.byref(fh), os.O_RDONLY | os.O_DIRECTORY)
 if fd < 0: print('ERR', errno.errorcode[ctypes.get_errno()])
 else: print('OPENED', ' '.join(sorted(os.listdir(fd))))`;
-    if (isRoot) expect(hostPython(code), 'positive control: the handle opens the host / on the host').toMatch(/^OPENED .*\busr\b/);
-    const r = await box(mode, rootfs, py(code), { python: true });
-    // EPERM without CAP_DAC_READ_SEARCH; since Linux 6.10 a box root holding it in its own user
-    // namespace gets ESTALE instead: a handle outside the mount's subtree is refused.
-    expect(r.stdout).toMatch(/^ERR E(PERM|ACCES|STALE)/);
-    expect(r.stdout).not.toContain('OPENED');
-  });
+      if (isRoot) expect(hostPython(code), 'positive control: the handle opens the host / on the host').toMatch(/^OPENED .*\busr\b/);
+      const r = await box(mode, rootfs, py(code), { python: true });
+      // EPERM without CAP_DAC_READ_SEARCH; since Linux 6.10 a box root holding it in its own user
+      // namespace gets ESTALE instead: a handle outside the mount's subtree is refused.
+      expect(r.stdout).toMatch(/^ERR E(PERM|ACCES|STALE)/);
+      expect(r.stdout).not.toContain('OPENED');
+    },
+  );
 });
 
 describe.each(ROOTFS_MODES)('escapes: an image turned against its own setup ($name)', (mode) => {
@@ -146,9 +163,14 @@ describe.each(ROOTFS_MODES)('escapes: an image turned against its own setup ($na
   mode.test('3. --rootfs R --read-only, remount / rw and write: nothing new in R on the host', async () => {
     const rootfs = makeRootfs();
     const name = `nsbox-pwn-${uniq()}`;
-    const r = await box(mode, rootfs, `echo x >/${name}-before; echo BEFORE=$?; mount -o remount,bind,rw /; echo x >/${name}; echo WRITE=$?`, {
-      args: [...LOCK_ONLY, '--read-only'],
-    });
+    const r = await box(
+      mode,
+      rootfs,
+      `echo x >/${name}-before; echo BEFORE=$?; mount -o remount,bind,rw /; echo x >/${name}; echo WRITE=$?`,
+      {
+        args: [...LOCK_ONLY, '--read-only'],
+      },
+    );
     expect(r.stdout).toMatch(/^BEFORE=[1-9]/m); // positive control: it is read-only to begin with
     expect(existsSync(join(rootfs, `${name}-before`))).toBe(false);
     expect(existsSync(join(rootfs, name))).toBe(false);
@@ -160,28 +182,28 @@ describe.each(ROOTFS_MODES)('escapes: an image turned against its own setup ($na
     { what: 'a host dir of the caller', target: () => ({ dir: canary().dir, entry: 'secret' }) },
   ];
   for (const { what, target } of targets)
-  mode.test(`10. an image whose /proc is a symlink, evil/sys -> ${what}: not visible at /proc/sys, not written`, async () => {
-    const { dir, entry } = target();
-    const rootfs = makeRootfs();
-    rmdirSync(join(rootfs, 'proc'));
-    for (const d of ['bus', 'fs', 'irq']) mkdirSync(join(rootfs, 'evil', d), { recursive: true });
-    symlinkSync(`/oldroot${rootfs}/evil`, join(rootfs, 'proc'));
-    symlinkSync(`/oldroot${dir}`, join(rootfs, 'evil', 'sys'));
-    // Resolved in the new root, the same symlink leads here: where /proc is mounted inside.
-    const inner = join(rootfs, 'oldroot', rootfs, 'evil');
-    mkdirSync(inner, { recursive: true });
-    const name = `nsbox-pwn-${uniq()}`;
-    onCleanup(() => rmSync(join(dir, name), { force: true }));
-    // busybox's remount looks the mount point up in /proc/mounts by its canonical path.
-    const r = await box(
-      mode,
-      rootfs,
-      `echo LS=$(ls /proc/sys | tr '\\n' ' '); mount -o remount,bind,rw /oldroot${rootfs}/evil/sys; echo x >/proc/sys/${name}; echo WRITE=$?`,
-      { args: LOCK_ONLY },
-    );
-    const ls = r.stdout.match(/^LS=(.*)$/m)?.[1]?.split(' ') ?? [];
-    expect({ written: existsSync(join(dir, name)), visible: ls.includes(entry) }).toEqual({ written: false, visible: false });
-  });
+    mode.test(`10. an image whose /proc is a symlink, evil/sys -> ${what}: not visible at /proc/sys, not written`, async () => {
+      const { dir, entry } = target();
+      const rootfs = makeRootfs();
+      rmdirSync(join(rootfs, 'proc'));
+      for (const d of ['bus', 'fs', 'irq']) mkdirSync(join(rootfs, 'evil', d), { recursive: true });
+      symlinkSync(`/oldroot${rootfs}/evil`, join(rootfs, 'proc'));
+      symlinkSync(`/oldroot${dir}`, join(rootfs, 'evil', 'sys'));
+      // Resolved in the new root, the same symlink leads here: where /proc is mounted inside.
+      const inner = join(rootfs, 'oldroot', rootfs, 'evil');
+      mkdirSync(inner, { recursive: true });
+      const name = `nsbox-pwn-${uniq()}`;
+      onCleanup(() => rmSync(join(dir, name), { force: true }));
+      // busybox's remount looks the mount point up in /proc/mounts by its canonical path.
+      const r = await box(
+        mode,
+        rootfs,
+        `echo LS=$(ls /proc/sys | tr '\\n' ' '); mount -o remount,bind,rw /oldroot${rootfs}/evil/sys; echo x >/proc/sys/${name}; echo WRITE=$?`,
+        { args: LOCK_ONLY },
+      );
+      const ls = r.stdout.match(/^LS=(.*)$/m)?.[1]?.split(' ') ?? [];
+      expect({ written: existsSync(join(dir, name)), visible: ls.includes(entry) }).toEqual({ written: false, visible: false });
+    });
 
   // CVE-2021-30465: a volume's target is a symlink in the image that points out of it.
   const links = [
@@ -189,17 +211,17 @@ describe.each(ROOTFS_MODES)('escapes: an image turned against its own setup ($na
     { form: 'relative ../../..', link: (host: string) => `${'../'.repeat(12)}${host.slice(1)}` },
   ];
   for (const { form, link } of links)
-  mode.test(`CVE-2021-30465: --volume SRC:/link, link -> ${form} host dir: nothing made on the host, the bind stays in R`, async () => {
-    const rootfs = makeRootfs();
-    const host = tempDir('nsbox-esc-target-');
-    const made = join(host, 'made');
-    const src = canary();
-    symlinkSync(link(made), join(rootfs, 'link'));
-    const r = await box(mode, rootfs, `cat /link/secret; echo RAN`, { args: ['--volume', `${src.dir}:/link`] });
-    expect(existsSync(made), `the mount point was made on the host\n${r.stderr}`).toBe(false);
-    // Either nsbox refused the image, or the volume is where the image says, inside R.
-    if (r.code !== 125) expect(r.stdout).toContain(src.secret);
-  });
+    mode.test(`CVE-2021-30465: --volume SRC:/link, link -> ${form} host dir: nothing made on the host, the bind stays in R`, async () => {
+      const rootfs = makeRootfs();
+      const host = tempDir('nsbox-esc-target-');
+      const made = join(host, 'made');
+      const src = canary();
+      symlinkSync(link(made), join(rootfs, 'link'));
+      const r = await box(mode, rootfs, `cat /link/secret; echo RAN`, { args: ['--volume', `${src.dir}:/link`] });
+      expect(existsSync(made), `the mount point was made on the host\n${r.stderr}`).toBe(false);
+      // Either nsbox refused the image, or the volume is where the image says, inside R.
+      if (r.code !== 125) expect(r.stdout).toContain(src.secret);
+    });
 });
 
 describe.each(ROOT_MODES)('escapes: nsbox-internal fds as the cwd ($name)', (mode) => {

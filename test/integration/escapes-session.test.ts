@@ -3,7 +3,21 @@
 // terminal; the box must read no key and inject no input.
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect } from 'vitest';
-import { box, cli, ensureBuilt, hostPython, makeRootfs, modeArgs, MODES, onCleanup, py, PY_LIBC, ROOT_MODES, runCleanup, uniq } from '../helpers/escape.js';
+import {
+  box,
+  cli,
+  ensureBuilt,
+  hostPython,
+  makeRootfs,
+  modeArgs,
+  MODES,
+  onCleanup,
+  py,
+  PY_LIBC,
+  ROOT_MODES,
+  runCleanup,
+  uniq,
+} from '../helpers/escape.js';
 
 beforeAll(ensureBuilt);
 afterEach(runCleanup);
@@ -34,7 +48,8 @@ print(kid)`,
 }
 
 /** What the box finds: KEYCTL_READ of each serial, KEYCTL_SEARCH by description, /proc/keys after umount. */
-const attackKeys = (desc: string, ids: Array<number | string>) => `umount /proc/keys 2>/dev/null; ${py(`${PY_KEYS}
+const attackKeys = (desc: string, ids: Array<number | string>) =>
+  `umount /proc/keys 2>/dev/null; ${py(`${PY_KEYS}
 print('SESSION=%d' % sc(KEYCTL, GET_KEYRING_ID, SESSION, 0))
 for kid in [${ids.join(', ')}]: print('READ', kid, read_key(kid))
 for ring in (USER, SESSION):
@@ -60,7 +75,7 @@ describe.each(ROOT_MODES)('escapes: keys of host root ($name)', (mode) => {
   });
 });
 
-describe.each(MODES)('escapes: the caller\'s session ($name)', (mode) => {
+describe.each(MODES)("escapes: the caller's session ($name)", (mode) => {
   // 7. A session keyring is inherited across fork and exec: the box needs a new one.
   mode.test("7. the box has a session keyring of its own; a key in the caller's session keyring is not read", () => {
     const desc = `nsbox-escape-${uniq()}`;

@@ -137,8 +137,15 @@ describe('features()', () => {
     // not every fd: the test runner's own pipes and sockets come and go meanwhile.
     const probeFds = () =>
       readdirSync('/proc/self/fd')
-        .map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })
-        .filter((t) => /^anon_inode:\[(pidfd|fscontext)\]$|^\w+:\[\d+\]$|^\/$/.test(t) && !/^(socket|pipe):/.test(t)).sort();
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((t) => /^anon_inode:\[(pidfd|fscontext)\]$|^\w+:\[\d+\]$|^\/$/.test(t) && !/^(socket|pipe):/.test(t))
+        .sort();
     const children = () => readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim();
     const before = [probeFds(), children()];
     for (let i = 0; i < 20; i++) native.probeFeatures();

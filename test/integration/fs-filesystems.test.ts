@@ -61,7 +61,7 @@ async function inside(namespaces: NamespaceType[], call: string, body: string): 
 }
 
 describe('special filesystems, mounted in new namespaces', () => {
-  usernsTest('mountSysfs: sysfs of the mounter\'s network namespace (only lo in /class/net), nosuid,nodev,noexec', async () => {
+  usernsTest("mountSysfs: sysfs of the mounter's network namespace (only lo in /class/net), nosuid,nodev,noexec", async () => {
     const seen = await inside(['user', 'mnt', 'net'], 'm.mountSysfs(t)', 'return { net: fs.readdirSync(`${t}/class/net`) };');
     expect(seen.mount).toMatchObject({ fsType: 'sysfs', source: 'sysfs' });
     expect(seen.mount!.options).toEqual(expect.arrayContaining(['nosuid', 'nodev', 'noexec']));
@@ -93,7 +93,7 @@ describe('special filesystems, mounted in new namespaces', () => {
     expect(seen.ptmx).toEqual([true, 0x502, 0o666]);
   });
 
-  usernsTest('mountMqueue: the mounter\'s ipc namespace\'s queues; creating a file there makes a queue', async () => {
+  usernsTest("mountMqueue: the mounter's ipc namespace's queues; creating a file there makes a queue", async () => {
     const seen = await inside(
       ['user', 'mnt', 'ipc'],
       'm.mountMqueue(t)',
@@ -120,9 +120,19 @@ describe('special filesystems, mounted in new namespaces', () => {
 
   usernsTest('a mount that the kernel refuses is a SysError from mount(2) naming the target', async () => {
     // sysfs needs a network namespace owned by the mounter's user namespace: not the host's.
-    const r = await output(spawn(process.execPath, ['--input-type=module', '-e', `
+    const r = await output(
+      spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `
       const m = await import(${JSON.stringify(fsModule)});
-      try { m.mountSysfs(${JSON.stringify(dir)}); } catch (e) { process.stdout.write(JSON.stringify({ name: e.name, code: e.code, syscall: e.syscall, dest: e.dest })); }`], { namespaces: ['user', 'mnt'] }));
+      try { m.mountSysfs(${JSON.stringify(dir)}); } catch (e) { process.stdout.write(JSON.stringify({ name: e.name, code: e.code, syscall: e.syscall, dest: e.dest })); }`,
+        ],
+        { namespaces: ['user', 'mnt'] },
+      ),
+    );
     expect(JSON.parse(r.stdout)).toEqual({ name: 'SysError', code: 'EPERM', syscall: 'mount', dest: dir });
   });
 });

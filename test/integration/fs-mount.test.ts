@@ -56,7 +56,9 @@ describe('mount() and the typed filesystems', () => {
   rootTest('generic mount() with flags and a data object', () => {
     const t = sub('t');
     mount('nsbox-test', t, { fstype: 'tmpfs', flags: ['noexec', 'nosuid'], data: { size: 1 << 20, mode: '700' } });
-    const e = mountinfo().filter((m) => m.mountPoint === t).at(-1)!;
+    const e = mountinfo()
+      .filter((m) => m.mountPoint === t)
+      .at(-1)!;
     expect(e.source).toBe('nsbox-test');
     expect(e.options).toEqual(expect.arrayContaining(['noexec', 'nosuid']));
     expect(e.superOptions).toEqual(expect.arrayContaining(['size=1024k', 'mode=700']));
@@ -152,7 +154,10 @@ describe('setPropagation()', () => {
     const t = sub('t');
     mountTmpfs(t);
     setPropagation(t, 'private');
-    const entry = () => mountinfo().filter((m) => m.mountPoint === t).at(-1)!;
+    const entry = () =>
+      mountinfo()
+        .filter((m) => m.mountPoint === t)
+        .at(-1)!;
     expect(entry().optionalFields.shared).toBeUndefined();
     setPropagation(t, 'shared');
     const group = entry().optionalFields.shared;
@@ -160,7 +165,11 @@ describe('setPropagation()', () => {
     // A bind of a shared mount is its peer: a mount under one appears under the other.
     const peer = sub('peer');
     bind(t, peer);
-    expect(mountinfo().filter((m) => m.mountPoint === peer).at(-1)!.optionalFields.shared).toBe(group);
+    expect(
+      mountinfo()
+        .filter((m) => m.mountPoint === peer)
+        .at(-1)!.optionalFields.shared,
+    ).toBe(group);
     mkdirSync(join(t, 'x'));
     mountTmpfs(join(t, 'x'));
     expect(mountsUnder(peer)).toContain(join(peer, 'x'));
@@ -173,7 +182,11 @@ describe('setPropagation()', () => {
   rootTest('mount() with propagation sets it on the new mount', () => {
     const t = sub('t');
     mount('tmpfs', t, { fstype: 'tmpfs', propagation: 'unbindable' });
-    expect(mountinfo().filter((m) => m.mountPoint === t).at(-1)!.optionalFields.unbindable).toBe(true);
+    expect(
+      mountinfo()
+        .filter((m) => m.mountPoint === t)
+        .at(-1)!.optionalFields.unbindable,
+    ).toBe(true);
     expect(() => bind(t, sub('b'))).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'mount' }));
   });
 });

@@ -10,7 +10,11 @@ import { nsId } from '../helpers/proc.js';
 import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
 
 const hostMounts = () => readFileSync('/proc/self/mountinfo', 'utf8');
-const pointsOf = (text: string) => text.trim().split('\n').map((l) => l.split(' ')[4]!);
+const pointsOf = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[4]!);
 
 // The hooks create a namespace (root only), so the whole group is skipped without root.
 describe.skipIf(!isRoot)('{ namespace } [skipped without root]', () => {
@@ -59,7 +63,9 @@ describe.skipIf(!isRoot)('{ namespace } [skipped without root]', () => {
       using m = ctx.mount();
       m.attach('/srv', { namespace: ns });
     }
-    const out = execFileSync('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'findmnt', '-J', '-l', '-o', 'TARGET,SOURCE,OPTIONS'], { encoding: 'utf8' });
+    const out = execFileSync('nsenter', [`--mount=/proc/${holder.pid}/ns/mnt`, 'findmnt', '-J', '-l', '-o', 'TARGET,SOURCE,OPTIONS'], {
+      encoding: 'utf8',
+    });
     const fsList = (JSON.parse(out) as { filesystems: { target: string; source: string; options: string }[] }).filesystems;
     expect(fsList.find((f) => f.target === '/media')!.options.split(',')).toContain('ro');
     expect(fsList.find((f) => f.target === '/srv')!.source).toBe('nsbox-attached');

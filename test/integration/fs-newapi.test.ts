@@ -92,7 +92,9 @@ describe('openTree() and setAttr()', () => {
     expect(mountsUnder(t)).toEqual([t, join(t, 'inner')]);
     expect(() => writeFileSync(join(t, 'inner', 'x'), '')).toThrow(expect.objectContaining({ code: 'EROFS' }));
     expect(() => writeFileSync(join(t, 'x'), '')).toThrow(expect.objectContaining({ code: 'EROFS' }));
-    const inner = mountinfo().filter((e) => e.mountPoint === join(t, 'inner')).at(-1)!;
+    const inner = mountinfo()
+      .filter((e) => e.mountPoint === join(t, 'inner'))
+      .at(-1)!;
     expect(inner.options).toEqual(expect.arrayContaining(['ro', 'noatime']));
     writeFileSync(join(src, 'inner', 'x'), '');
   });
@@ -121,7 +123,11 @@ describe('openTree() and setAttr()', () => {
     const st = statSync(join(t, 'f'));
     expect([st.uid, st.gid]).toEqual([1000, 1000]);
     expect(statSync(join(src, 'f')).uid).toBe(0);
-    expect(mountinfo().filter((e) => e.mountPoint === t).at(-1)!.options).toContain('idmapped');
+    expect(
+      mountinfo()
+        .filter((e) => e.mountPoint === t)
+        .at(-1)!.options,
+    ).toContain('idmapped');
   });
 
   rootTest('idmap needs a user namespace handle', () => {

@@ -25,7 +25,9 @@ rootTest('claimed blocks are distinct, inside the pool, held until released', ()
     const bases = ranges.map((r) => r.base);
     expect(new Set(bases).size).toBe(8);
     for (const b of bases) {
-      expect(b >= AUTO_ID_FIRST && b < AUTO_ID_FIRST + AUTO_ID_BLOCKS * AUTO_ID_COUNT && (b - AUTO_ID_FIRST) % AUTO_ID_COUNT === 0).toBe(true);
+      expect(b >= AUTO_ID_FIRST && b < AUTO_ID_FIRST + AUTO_ID_BLOCKS * AUTO_ID_COUNT && (b - AUTO_ID_FIRST) % AUTO_ID_COUNT === 0).toBe(
+        true,
+      );
       expect(free(b)).toBe(false);
     }
   } finally {
@@ -61,19 +63,22 @@ rootTest('two sandboxes at once never share host ids; a block is free again once
 });
 
 rootTest('a spawn that fails releases its block (no lock file open in this process afterwards)', async () => {
-  const held = () => readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/run/nsbox/idmap/');
-    } catch {
-      return false;
-    }
-  });
+  const held = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/run/nsbox/idmap/');
+      } catch {
+        return false;
+      }
+    });
   const before = held();
   const c = spawn('sleep', ['30'], { namespaces: ['user'], stdio: 'ignore' });
   expect(held().length).toBe(before.length + 1); // the witness sees a live child's claim
   c.kill('SIGKILL');
   await c.exited;
   expect(held()).toEqual(before);
-  expect(() => spawn('/nonexistent-nsbox', { namespaces: ['user'], stdio: 'ignore' })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'execve' }));
+  expect(() => spawn('/nonexistent-nsbox', { namespaces: ['user'], stdio: 'ignore' })).toThrow(
+    expect.objectContaining({ code: 'ENOENT', syscall: 'execve' }),
+  );
   expect(held()).toEqual(before);
 });

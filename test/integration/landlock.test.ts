@@ -2,12 +2,31 @@
 // shows no Landlock field, so the witness is behaviour: cat's and bash's own errors (EACCES,
 // "Permission denied"), what a TCP server on 127.0.0.1 sees, what lands on disk.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { features, landlockForCommand, spawn, SysError, type LandlockRuleset, type NamespaceType, type SpawnOptions } from '../../src/index.js';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import {
+  features,
+  landlockForCommand,
+  spawn,
+  SysError,
+  type LandlockRuleset,
+  type NamespaceType,
+  type SpawnOptions,
+} from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
@@ -54,7 +73,11 @@ describe.each(WAYS)('$name', ({ opts, ok, why }) => {
 
   lt('write is denied where only read is granted, allowed beneath a write rule', async () => {
     const rs = landlockForCommand({ command: '/bin/sh', read: [join(dir, 'pub'), '/usr/bin', '/bin'], write: [join(dir, 'rw')] });
-    const r = await sh(`echo x >> ${dir}/pub/file; echo new > ${dir}/rw/new; mv ${dir}/rw/new ${dir}/rw/moved; rm ${dir}/rw/old; echo done`, rs, opts);
+    const r = await sh(
+      `echo x >> ${dir}/pub/file; echo new > ${dir}/rw/new; mv ${dir}/rw/new ${dir}/rw/moved; rm ${dir}/rw/old; echo done`,
+      rs,
+      opts,
+    );
     expect(r.stdout).toMatch(/pub\/file: Permission denied/);
     expect(r.stdout).toContain('done');
     expect(readFileSync(join(dir, 'pub/file'), 'utf8')).toBe('public\n');
@@ -77,7 +100,8 @@ describe.each(WAYS)('$name', ({ opts, ok, why }) => {
     try {
       const [allowed, denied] = [await listen(), await listen()];
       const rs = landlockForCommand({ command: 'bash', connect: [allowed] });
-      const probe = (port: number) => output(spawn('bash', ['-c', `exec 2>&1; exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected`], { landlock: rs, ...opts }));
+      const probe = (port: number) =>
+        output(spawn('bash', ['-c', `exec 2>&1; exec 3<>/dev/tcp/127.0.0.1/${port} && echo connected`], { landlock: rs, ...opts }));
       const a = await probe(allowed);
       const d = await probe(denied);
       expect(a.stdout).toContain('connected');
@@ -90,21 +114,33 @@ describe.each(WAYS)('$name', ({ opts, ok, why }) => {
     }
   });
 
-  testIf(abi > 0 && ok && existsSync('/usr/bin/python3'), abi > 0 ? `${why}, and /usr/bin/python3` : NO_LANDLOCK)('TCP bind: only the granted port', async () => {
-    const free = () =>
-      new Promise<number>((resolve) => {
-        const s = createServer().listen(0, '127.0.0.1', () => {
-          const p = (s.address() as AddressInfo).port;
-          s.close(() => resolve(p));
+  testIf(abi > 0 && ok && existsSync('/usr/bin/python3'), abi > 0 ? `${why}, and /usr/bin/python3` : NO_LANDLOCK)(
+    'TCP bind: only the granted port',
+    async () => {
+      const free = () =>
+        new Promise<number>((resolve) => {
+          const s = createServer().listen(0, '127.0.0.1', () => {
+            const p = (s.address() as AddressInfo).port;
+            s.close(() => resolve(p));
+          });
         });
-      });
-    const [allowed, denied] = [await free(), await free()];
-    const rs = landlockForCommand({ command: '/usr/bin/python3', bind: [allowed] });
-    const py = (port: number) =>
-      output(spawn('/usr/bin/python3', ['-c', `import socket\ns=socket.socket()\ntry:\n  s.bind(('127.0.0.1', ${port})); print('bound')\nexcept OSError as e: print(e.errno)`], { landlock: rs, ...opts }));
-    expect((await py(allowed)).stdout.trim()).toBe('bound');
-    expect((await py(denied)).stdout.trim()).toBe('13'); // EACCES
-  });
+      const [allowed, denied] = [await free(), await free()];
+      const rs = landlockForCommand({ command: '/usr/bin/python3', bind: [allowed] });
+      const py = (port: number) =>
+        output(
+          spawn(
+            '/usr/bin/python3',
+            [
+              '-c',
+              `import socket\ns=socket.socket()\ntry:\n  s.bind(('127.0.0.1', ${port})); print('bound')\nexcept OSError as e: print(e.errno)`,
+            ],
+            { landlock: rs, ...opts },
+          ),
+        );
+      expect((await py(allowed)).stdout.trim()).toBe('bound');
+      expect((await py(denied)).stdout.trim()).toBe('13'); // EACCES
+    },
+  );
 
   lt('scope signal: no signal to a process outside the domain (EPERM)', async () => {
     const outside = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
@@ -145,10 +181,13 @@ describe.each(WAYS)('$name', ({ opts, ok, why }) => {
   });
 });
 
-testIf(existsSync('/usr/bin/python3'), 'needs /usr/bin/python3 (ctypes) as the witness')('features().landlock is what the syscall itself reports', () => {
-  const py = 'import ctypes; print(max(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1), 0))';
-  expect(features().landlock).toBe(Number(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' }).trim()));
-});
+testIf(existsSync('/usr/bin/python3'), 'needs /usr/bin/python3 (ctypes) as the witness')(
+  'features().landlock is what the syscall itself reports',
+  () => {
+    const py = 'import ctypes; print(max(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1), 0))';
+    expect(features().landlock).toBe(Number(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' }).trim()));
+  },
+);
 
 describe('failures', () => {
   const lt = testIf(abi > 0 && (isRoot || canUserns), abi > 0 ? 'needs root or user namespaces' : NO_LANDLOCK);
@@ -160,7 +199,15 @@ describe('failures', () => {
     const missing = join(dir, 'nope');
     let err: unknown;
     try {
-      spawn('/bin/true', { ...base, landlock: { fs: [{ path: '/usr', access: 'read' }, { path: missing, access: 'read' }] } });
+      spawn('/bin/true', {
+        ...base,
+        landlock: {
+          fs: [
+            { path: '/usr', access: 'read' },
+            { path: missing, access: 'read' },
+          ],
+        },
+      });
     } catch (e) {
       err = e;
     }
@@ -169,30 +216,49 @@ describe('failures', () => {
     expect(fdCount()).toBe(fds);
     expect(childPids().length).toBe(kids);
     // optional: the rule is skipped.
-    const r = await output(spawn('/bin/cat', [join(dir, 'pub/file')], { ...base, landlock: { fs: [{ path: missing, access: 'read', optional: true }, { path: '/', access: ['read', 'execute'] }] } }));
+    const r = await output(
+      spawn('/bin/cat', [join(dir, 'pub/file')], {
+        ...base,
+        landlock: {
+          fs: [
+            { path: missing, access: 'read', optional: true },
+            { path: '/', access: ['read', 'execute'] },
+          ],
+        },
+      }),
+    );
     expect(r.stdout).toBe('public\n');
   });
 
-  testIf(abi > 0 && !isRoot, 'runs as an unprivileged user only')('without a user namespace or no_new_privs: EPERM from landlock_restrict_self', () => {
-    expect(() => spawn('/bin/true', { landlock: { fs: [{ path: '/', access: 'read' }] } })).toThrow(
-      expect.objectContaining({ code: 'EPERM', syscall: 'landlock_restrict_self', step: 'landlock' }),
-    );
-  });
+  testIf(abi > 0 && !isRoot, 'runs as an unprivileged user only')(
+    'without a user namespace or no_new_privs: EPERM from landlock_restrict_self',
+    () => {
+      expect(() => spawn('/bin/true', { landlock: { fs: [{ path: '/', access: 'read' }] } })).toThrow(
+        expect.objectContaining({ code: 'EPERM', syscall: 'landlock_restrict_self', step: 'landlock' }),
+      );
+    },
+  );
 
-  testIf(abi > 0, NO_LANDLOCK)('with no_new_privs it applies where CAP_SYS_ADMIN is gone (a user without a user namespace; root switched to uid 65534)', async () => {
-    const ids: SpawnOptions = isRoot ? { uid: 65534, gid: 65534, groups: [] } : {};
-    const landlock = landlockForCommand({ command: '/bin/cat', read: [join(dir, 'pub')] });
-    const ok = await output(spawn('/bin/cat', [join(dir, 'pub/file')], { ...ids, noNewPrivileges: true, landlock }));
-    expect(ok.stdout).toBe('public\n');
-    const denied = await output(spawn('/bin/cat', ['/etc/hostname'], { ...ids, noNewPrivileges: true, landlock }));
-    expect(denied.stderr).toMatch(/Permission denied/);
-    expect(denied.stdout).toBe('');
-  });
+  testIf(abi > 0, NO_LANDLOCK)(
+    'with no_new_privs it applies where CAP_SYS_ADMIN is gone (a user without a user namespace; root switched to uid 65534)',
+    async () => {
+      const ids: SpawnOptions = isRoot ? { uid: 65534, gid: 65534, groups: [] } : {};
+      const landlock = landlockForCommand({ command: '/bin/cat', read: [join(dir, 'pub')] });
+      const ok = await output(spawn('/bin/cat', [join(dir, 'pub/file')], { ...ids, noNewPrivileges: true, landlock }));
+      expect(ok.stdout).toBe('public\n');
+      const denied = await output(spawn('/bin/cat', ['/etc/hostname'], { ...ids, noNewPrivileges: true, landlock }));
+      expect(denied.stderr).toMatch(/Permission denied/);
+      expect(denied.stdout).toBe('');
+    },
+  );
 });
 
 describe('in a container', () => {
   const NS: NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
-  const ct = testIf(abi > 0 && canUserns && BUSYBOX !== undefined, abi > 0 ? 'needs user namespaces and a static busybox (Debian busybox-static)' : NO_LANDLOCK);
+  const ct = testIf(
+    abi > 0 && canUserns && BUSYBOX !== undefined,
+    abi > 0 ? 'needs user namespaces and a static busybox (Debian busybox-static)' : NO_LANDLOCK,
+  );
   let rootfs: string;
   beforeAll(() => {
     if (!BUSYBOX || !dir) return;
@@ -200,14 +266,22 @@ describe('in a container', () => {
     for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'pub']) mkdirSync(join(rootfs, d), { recursive: true });
     copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'));
     chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-    for (const a of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).trim().split('\n')) if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
+    for (const a of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).trim().split('\n'))
+      if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
     writeFileSync(join(rootfs, 'pub/file'), 'inside\n');
     writeFileSync(join(rootfs, 'secret'), 'secret\n');
   });
 
-  ct('rule paths are the container\'s: /pub inside is readable, the rest is not', async () => {
-    const rs: LandlockRuleset = { fs: [{ path: '/bin', access: ['read', 'execute'] }, { path: '/pub', access: 'read' }] };
-    const r = await output(spawn('/bin/sh', ['-c', 'exec 2>&1; cat /pub/file; cat /secret; echo rc=$?'], { namespaces: NS, rootfs, landlock: rs }));
+  ct("rule paths are the container's: /pub inside is readable, the rest is not", async () => {
+    const rs: LandlockRuleset = {
+      fs: [
+        { path: '/bin', access: ['read', 'execute'] },
+        { path: '/pub', access: 'read' },
+      ],
+    };
+    const r = await output(
+      spawn('/bin/sh', ['-c', 'exec 2>&1; cat /pub/file; cat /secret; echo rc=$?'], { namespaces: NS, rootfs, landlock: rs }),
+    );
     expect(r.stdout).toContain('inside\n');
     expect(r.stdout).toMatch(/cat: can't open '\/secret': Permission denied/);
     expect(r.stdout).toContain('rc=1');

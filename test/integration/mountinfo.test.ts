@@ -71,7 +71,8 @@ describe('mountinfo()', () => {
     try {
       const target = join(dir, 'a b\tc\\d');
       mkdirSync(target);
-      const script = 'mount -t tmpfs "nsbox src" "$1" && cat /proc/self/mountinfo && echo @@@ && findmnt -J -l -o ID,TARGET,FSTYPE,SOURCE "$1"';
+      const script =
+        'mount -t tmpfs "nsbox src" "$1" && cat /proc/self/mountinfo && echo @@@ && findmnt -J -l -o ID,TARGET,FSTYPE,SOURCE "$1"';
       const out = execFileSync('unshare', [isRoot ? '-m' : '-rm', 'sh', '-c', script, 'sh', target], { encoding: 'utf8' });
       const [text, json] = out.split('@@@\n') as [string, string];
       expect(text).toContain('a\\040b\\011c\\134d'); // the kernel's escapes are really there
@@ -89,9 +90,13 @@ describe('mountinfo()', () => {
 
   privateMountNs("another process's table: a child in its own mount namespace", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsbox-mountinfo-'));
-    const child = spawn('unshare', [isRoot ? '-m' : '-rm', 'sh', '-c', 'mount -t tmpfs nsbox-child "$1" && echo ready && exec sleep 30', 'sh', dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      'unshare',
+      [isRoot ? '-m' : '-rm', 'sh', '-c', 'mount -t tmpfs nsbox-child "$1" && echo ready && exec sleep 30', 'sh', dir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());
@@ -102,7 +107,9 @@ describe('mountinfo()', () => {
       expect(m?.fsType).toBe('tmpfs');
       expect(m?.source).toBe('nsbox-child');
       // Same as what the kernel shows through another reader.
-      expect(theirs.map((e) => e.mountId)).toEqual(parseMountinfo(readFileSync(`/proc/${child.pid}/mountinfo`, 'utf8')).map((e) => e.mountId));
+      expect(theirs.map((e) => e.mountId)).toEqual(
+        parseMountinfo(readFileSync(`/proc/${child.pid}/mountinfo`, 'utf8')).map((e) => e.mountId),
+      );
       expect(mountinfo().some((e) => e.mountPoint === dir)).toBe(false);
     } finally {
       child.kill('SIGKILL');

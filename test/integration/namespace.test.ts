@@ -221,12 +221,12 @@ describe('createNamespace', () => {
   // testIf's skipped form has no .each: one registered test per kind instead.
   for (const type of ['net', 'uts', 'ipc', 'cgroup', 'mnt'] as const) {
     rootTest(`${type}: a new namespace, the thread unchanged`, () => {
-    const mine = readlinkSync(`/proc/thread-self/ns/${type}`);
-    using ns = createNamespace(type);
-    expect(ns.type).toBe(type);
-    expect(ns.id).not.toBe(mine);
-    expect(readlinkSync(`/proc/thread-self/ns/${type}`)).toBe(mine);
-    expect(cloexec(ns[kFd])).toBe(true);
+      const mine = readlinkSync(`/proc/thread-self/ns/${type}`);
+      using ns = createNamespace(type);
+      expect(ns.type).toBe(type);
+      expect(ns.id).not.toBe(mine);
+      expect(readlinkSync(`/proc/thread-self/ns/${type}`)).toBe(mine);
+      expect(cloexec(ns[kFd])).toBe(true);
     });
   }
 

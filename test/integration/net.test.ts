@@ -7,8 +7,32 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import {
-  addAddress, addLink, connectToBridge, addNeighbour, deleteNeighbour, neighbours, replaceNeighbour, addRoute, addresses, connectTcpIn, connectToHost, createNetns, deleteAddress, deleteLink,
-  deleteNetns, deleteRoute, events, link, links, listNetns, listenTcpIn, loUp, openNetns, replaceRoute, routes, setLink,
+  addAddress,
+  addLink,
+  connectToBridge,
+  addNeighbour,
+  deleteNeighbour,
+  neighbours,
+  replaceNeighbour,
+  addRoute,
+  addresses,
+  connectTcpIn,
+  connectToHost,
+  createNetns,
+  deleteAddress,
+  deleteLink,
+  deleteNetns,
+  deleteRoute,
+  events,
+  link,
+  links,
+  listNetns,
+  listenTcpIn,
+  loUp,
+  openNetns,
+  replaceRoute,
+  routes,
+  setLink,
   type NetEvent,
 } from '../../src/net/index.js';
 import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
@@ -25,15 +49,37 @@ function ip<T = unknown>(...args: string[]): T {
   const out = execFileSync('ip', ['-j', ...args], { encoding: 'utf8' });
   return (out.trim() === '' ? [] : JSON.parse(out)) as T;
 }
-interface IpLink { ifindex: number; ifname: string; mtu: number; address?: string; flags: string[]; master?: string; linkinfo?: { info_kind: string; info_data?: Record<string, unknown> } }
-interface IpAddr { ifindex: number; addr_info: { family: string; local: string; prefixlen: number; broadcast?: string; label?: string; scope: string }[] }
-interface IpRoute { dst: string; gateway?: string; dev?: string; metric?: number; table?: string; scope?: string }
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address?: string;
+  flags: string[];
+  master?: string;
+  linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
+}
+interface IpAddr {
+  ifindex: number;
+  addr_info: { family: string; local: string; prefixlen: number; broadcast?: string; label?: string; scope: string }[];
+}
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+  table?: string;
+  scope?: string;
+}
 
 /** Can this kernel make a link of `kind`? (dummy and vlan are modules some kernels lack.) */
 function kernelHas(kind: string): boolean {
   if (!isRoot || !tools.ip) return false;
   try {
-    execFileSync('unshare', ['-n', 'sh', '-c', `ip link add p type veth peer name q && ip link add t link p type ${kind} ${kind === 'vlan' ? 'id 5' : ''}`], { stdio: 'ignore' });
+    execFileSync(
+      'unshare',
+      ['-n', 'sh', '-c', `ip link add p type veth peer name q && ip link add t link p type ${kind} ${kind === 'vlan' ? 'id 5' : ''}`],
+      { stdio: 'ignore' },
+    );
     return true;
   } catch {
     return false;
@@ -85,7 +131,11 @@ describe('links', () => {
       child.kill('SIGKILL');
       await child.exited;
     }
-    expect(await link('br0', { netns: ns })).toMatchObject({ kind: 'bridge', name: 'br0', mtu: witness.find((l) => l.ifname === 'br0')!.mtu });
+    expect(await link('br0', { netns: ns })).toMatchObject({
+      kind: 'bridge',
+      name: 'br0',
+      mtu: witness.find((l) => l.ifname === 'br0')!.mtu,
+    });
     expect(await link(byName.vb!.index, { netns: ns })).toMatchObject({ name: 'vb' });
   });
 
@@ -95,13 +145,20 @@ describe('links', () => {
     await expect(deleteLink('br0\0other', { netns: ns })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(setLink('lo', { name: 'x\0y' }, { netns: ns })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
     await expect(addLink({ kind: 'bridge', name: 'br1\0x' }, { netns: ns })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
-    expect(ip<IpLink[]>('-n', ns, 'link').map((l) => l.ifname).sort()).toEqual(['br0', 'lo']);
+    expect(
+      ip<IpLink[]>('-n', ns, 'link')
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['br0', 'lo']);
   });
 
   netTest('addLink veth with the peer created directly in another namespace; setLink; deleteLink', async () => {
     const a = netns();
     const b = netns();
-    const made = await addLink({ kind: 'veth', name: 'left', mtu: 1450, mac: '02:00:00:aa:bb:01', peer: { name: 'right', netns: b, mac: '02:00:00:aa:bb:02' } }, { netns: a });
+    const made = await addLink(
+      { kind: 'veth', name: 'left', mtu: 1450, mac: '02:00:00:aa:bb:01', peer: { name: 'right', netns: b, mac: '02:00:00:aa:bb:02' } },
+      { netns: a },
+    );
     expect(made).toMatchObject({ kind: 'veth', name: 'left', mtu: 1450, mac: '02:00:00:aa:bb:01', up: false });
     const [l] = ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'left');
     expect(l).toMatchObject({ ifname: 'left', mtu: 1450, address: '02:00:00:aa:bb:01', linkinfo: { info_kind: 'veth' } });
@@ -119,7 +176,11 @@ describe('links', () => {
     expect(l3!.flags).not.toContain('UP');
     // move to b, then delete from b (which takes the peer with it)
     await setLink('left2', { netns: b }, { netns: a });
-    expect(ip<IpLink[]>('-n', b, 'link').map((x) => x.ifname).sort()).toEqual(['left2', 'lo', 'right']);
+    expect(
+      ip<IpLink[]>('-n', b, 'link')
+        .map((x) => x.ifname)
+        .sort(),
+    ).toEqual(['left2', 'lo', 'right']);
     await deleteLink('left2', { netns: b });
     expect(ip<IpLink[]>('-n', b, 'link').map((x) => x.ifname)).toEqual(['lo']);
     await deleteLink('br9', { netns: a });
@@ -139,15 +200,24 @@ describe('links', () => {
   testIf(hasIpvlan, 'this kernel has no ipvlan link type')('ipvlan on a veth with its mode', async () => {
     const a = netns();
     await addLink({ kind: 'veth', name: 'p0', peer: { name: 'p1' } }, { netns: a });
-    expect(await addLink({ kind: 'ipvlan', name: 'iv0', parent: 'p0', mode: 'l2' }, { netns: a })).toMatchObject({ kind: 'ipvlan', mode: 'l2' });
-    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'iv0')[0]!.linkinfo).toMatchObject({ info_kind: 'ipvlan', info_data: { mode: 'l2' } });
+    expect(await addLink({ kind: 'ipvlan', name: 'iv0', parent: 'p0', mode: 'l2' }, { netns: a })).toMatchObject({
+      kind: 'ipvlan',
+      mode: 'l2',
+    });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'iv0')[0]!.linkinfo).toMatchObject({
+      info_kind: 'ipvlan',
+      info_data: { mode: 'l2' },
+    });
   });
 
   netTest('vxlan with id, remote, local and port, as `ip -d -j link` reports them', async () => {
     const a = netns();
     const vx = await addLink({ kind: 'vxlan', name: 'vx0', id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 }, { netns: a });
     expect(vx).toMatchObject({ kind: 'vxlan', id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 });
-    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'vx0')[0]!.linkinfo).toMatchObject({ info_kind: 'vxlan', info_data: { id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 } });
+    expect(ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'vx0')[0]!.linkinfo).toMatchObject({
+      info_kind: 'vxlan',
+      info_data: { id: 42, remote: '10.1.1.1', local: '10.1.1.2', port: 4789 },
+    });
     expect((await links({ netns: a })).find((l) => l.name === 'vx0')).toMatchObject({ kind: 'vxlan', id: 42 });
   });
 
@@ -178,7 +248,11 @@ describe('links', () => {
     const dup = await addAddress('br0', '10.3.0.1/24', { netns: a }).catch((e: unknown) => e);
     expect(dup).toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWADDR', ifname: 'br0' });
     expect((dup as { kernelMessage?: string }).kernelMessage).toEqual(expect.any(String));
-    expect(ip<IpLink[]>('-n', a, 'link').map((x) => x.ifname).sort()).toEqual(['br0', 'lo']);
+    expect(
+      ip<IpLink[]>('-n', a, 'link')
+        .map((x) => x.ifname)
+        .sort(),
+    ).toEqual(['br0', 'lo']);
   });
 });
 
@@ -192,14 +266,21 @@ describe('addresses and routes', () => {
     const [w] = ip<IpAddr[]>('-n', a, 'addr', 'show', 'e0');
     const v4 = w!.addr_info.filter((x) => x.family === 'inet');
     expect(v4).toHaveLength(2);
-    expect(v4).toEqual(expect.arrayContaining([
-      expect.objectContaining({ local: '10.4.0.1', prefixlen: 24, broadcast: '10.4.0.255', label: 'e0:x', scope: 'global' }),
-      expect.objectContaining({ local: '10.5.0.1', prefixlen: 16, broadcast: '10.5.255.254', scope: 'link' }),
-    ]));
+    expect(v4).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ local: '10.4.0.1', prefixlen: 24, broadcast: '10.4.0.255', label: 'e0:x', scope: 'global' }),
+        expect.objectContaining({ local: '10.5.0.1', prefixlen: 16, broadcast: '10.5.255.254', scope: 'link' }),
+      ]),
+    );
     expect(w!.addr_info).toContainEqual(expect.objectContaining({ family: 'inet6', local: 'fd00:4::1', prefixlen: 64 }));
     const ours = (await addresses({ netns: a })).filter((x) => x.index === w!.ifindex);
     expect(ours.map((x) => x.cidr).sort()).toEqual(w!.addr_info.map((x) => `${x.local}/${x.prefixlen}`).sort());
-    expect(ours.find((x) => x.address === '10.4.0.1')).toMatchObject({ broadcast: '10.4.0.255', label: 'e0:x', scope: 'global', family: 4 });
+    expect(ours.find((x) => x.address === '10.4.0.1')).toMatchObject({
+      broadcast: '10.4.0.255',
+      label: 'e0:x',
+      scope: 'global',
+      family: 4,
+    });
     await deleteAddress('e0', '10.4.0.1/24', { netns: a });
     await deleteAddress('e0', 'fd00:4::1/64', { netns: a });
     const left = ip<IpAddr[]>('-n', a, 'addr', 'show', 'e0')[0]!.addr_info.map((x) => x.local);
@@ -210,7 +291,7 @@ describe('addresses and routes', () => {
 
   netTest('addRoute/replaceRoute/deleteRoute IPv4 and IPv6, default, table, metric, src, as `ip -j route` sees them', async () => {
     const a = netns();
-    await addLink({ kind: 'veth', name: 'r0', up: true, peer: { name: 'r1', } }, { netns: a });
+    await addLink({ kind: 'veth', name: 'r0', up: true, peer: { name: 'r1' } }, { netns: a });
     await setLink('r1', { up: true }, { netns: a });
     await addAddress('r0', '10.6.0.1/24', { netns: a });
     await addAddress('r0', 'fd00:6::1/64', { netns: a });
@@ -221,20 +302,41 @@ describe('addresses and routes', () => {
     const w4 = ip<IpRoute[]>('-n', a, 'route');
     expect(w4).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.6.0.254', dev: 'r0' }));
     expect(w4).toContainEqual(expect.objectContaining({ dst: '10.60.0.0/16', gateway: '10.6.0.2', metric: 20 }));
-    expect(ip<IpRoute[]>('-n', a, 'route', 'show', 'table', '1000')).toContainEqual(expect.objectContaining({ dst: '10.61.0.0/16', dev: 'r0', scope: 'link' }));
+    expect(ip<IpRoute[]>('-n', a, 'route', 'show', 'table', '1000')).toContainEqual(
+      expect.objectContaining({ dst: '10.61.0.0/16', dev: 'r0', scope: 'link' }),
+    );
     expect(ip<IpRoute[]>('-n', a, '-6', 'route')).toContainEqual(expect.objectContaining({ dst: 'fd00:60::/48', gateway: 'fd00:6::2' }));
 
     const ours4 = await routes({ netns: a, family: 4 });
     expect(ours4.map((r) => r.dst).sort()).toEqual(w4.map((r) => r.dst).sort());
     const r0 = (await link('r0', { netns: a })).index;
-    expect(ours4).toContainEqual(expect.objectContaining({ dst: '10.60.0.0/16', gateway: '10.6.0.2', metric: 20, dev: r0, src: '10.6.0.1', protocol: 'boot', table: 254 }));
+    expect(ours4).toContainEqual(
+      expect.objectContaining({
+        dst: '10.60.0.0/16',
+        gateway: '10.6.0.2',
+        metric: 20,
+        dev: r0,
+        src: '10.6.0.1',
+        protocol: 'boot',
+        table: 254,
+      }),
+    );
     expect(await routes({ netns: a, table: 1000 })).toEqual([expect.objectContaining({ dst: '10.61.0.0/16', table: 1000, scope: 'link' })]);
     const ours6 = await routes({ netns: a, family: 6 });
-    expect(ours6.map((r) => r.dst).sort()).toEqual(ip<IpRoute[]>('-n', a, '-6', 'route').map((r) => r.dst).sort());
+    expect(ours6.map((r) => r.dst).sort()).toEqual(
+      ip<IpRoute[]>('-n', a, '-6', 'route')
+        .map((r) => r.dst)
+        .sort(),
+    );
 
-    await expect(addRoute({ dst: 'default', gateway: '10.6.0.253' }, { netns: a })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWROUTE' });
+    await expect(addRoute({ dst: 'default', gateway: '10.6.0.253' }, { netns: a })).rejects.toMatchObject({
+      code: 'EEXIST',
+      syscall: 'RTM_NEWROUTE',
+    });
     await replaceRoute({ dst: 'default', gateway: '10.6.0.253' }, { netns: a });
-    expect(ip<IpRoute[]>('-n', a, 'route').filter((r) => r.dst === 'default')).toEqual([expect.objectContaining({ gateway: '10.6.0.253' })]);
+    expect(ip<IpRoute[]>('-n', a, 'route').filter((r) => r.dst === 'default')).toEqual([
+      expect.objectContaining({ gateway: '10.6.0.253' }),
+    ]);
     await deleteRoute({ dst: 'default' }, { netns: a });
     await deleteRoute({ dst: '10.61.0.0/16', table: 1000 }, { netns: a });
     await deleteRoute({ dst: 'fd00:60::/48' }, { netns: a });
@@ -254,10 +356,17 @@ describe('neighbours', () => {
     expect(w).toContainEqual(expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:09', state: ['PERMANENT'] }));
     expect(w).toContainEqual(expect.objectContaining({ dst: 'fd00:11::9', lladdr: '02:00:00:00:00:0a' }));
     const ours = await neighbours({ netns: a });
-    expect(ours).toContainEqual(expect.objectContaining({ family: 4, address: '10.11.0.9', mac: '02:00:00:00:00:09', state: ['permanent'] }));
-    await expect(addNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a })).rejects.toMatchObject({ code: 'EEXIST', syscall: 'RTM_NEWNEIGH' });
+    expect(ours).toContainEqual(
+      expect.objectContaining({ family: 4, address: '10.11.0.9', mac: '02:00:00:00:00:09', state: ['permanent'] }),
+    );
+    await expect(addNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a })).rejects.toMatchObject({
+      code: 'EEXIST',
+      syscall: 'RTM_NEWNEIGH',
+    });
     await replaceNeighbour('n0', '10.11.0.9', '02:00:00:00:00:0b', { netns: a });
-    expect(ip<{ dst: string; lladdr: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0')).toContainEqual(expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:0b' }));
+    expect(ip<{ dst: string; lladdr: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0')).toContainEqual(
+      expect.objectContaining({ dst: '10.11.0.9', lladdr: '02:00:00:00:00:0b' }),
+    );
     await deleteNeighbour('n0', '10.11.0.9', { netns: a });
     await deleteNeighbour('n0', 'fd00:11::9', { netns: a });
     expect(ip<{ dst: string }[]>('-n', a, 'neigh', 'show', 'dev', 'n0').map((x) => x.dst)).not.toContain('10.11.0.9');
@@ -278,8 +387,12 @@ describe('events', () => {
       seen.push(e);
       if (e.type === 'route' && e.route.dst === '10.70.0.0/16') break;
     }
-    expect(seen).toContainEqual(expect.objectContaining({ type: 'link', action: 'new', link: expect.objectContaining({ name: 'ev0', kind: 'veth' }) }));
-    expect(seen).toContainEqual(expect.objectContaining({ type: 'address', action: 'new', address: expect.objectContaining({ cidr: '10.7.0.1/24' }) }));
+    expect(seen).toContainEqual(
+      expect.objectContaining({ type: 'link', action: 'new', link: expect.objectContaining({ name: 'ev0', kind: 'veth' }) }),
+    );
+    expect(seen).toContainEqual(
+      expect.objectContaining({ type: 'address', action: 'new', address: expect.objectContaining({ cidr: '10.7.0.1/24' }) }),
+    );
     expect(await it.next()).toEqual({ value: undefined, done: true });
   });
 
@@ -319,34 +432,49 @@ describe('traffic between our own namespaces', () => {
     await new Promise((r) => server.close(r));
   });
 
-  testIf(isRoot && tools.ip && existsSync('/bin/busybox'), 'needs root, iproute2 and busybox (ping)')('ping over a veth made by connectToHost, from inside the namespace to the host end', async () => {
-    const a = netns();
-    using h = openNetns(a);
-    const hostIf = `nsbx${id()}`;
-    try {
-      await connectToHost(h, { hostIf, hostAddress: '10.14.0.1/30', childAddress: '10.14.0.2/30' });
-      const child = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '2', '10.14.0.1'], { join: { net: h }, stdio: 'ignore' });
-      expect(await child.exited).toEqual({ code: 0, signal: null });
-      const unreachable = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '1', '10.14.9.9'], { join: { net: h }, stdio: 'ignore' });
-      expect((await unreachable.exited).code).not.toBe(0);
-    } finally {
-      await deleteLink(hostIf).catch(() => undefined);
-    }
-  });
+  testIf(isRoot && tools.ip && existsSync('/bin/busybox'), 'needs root, iproute2 and busybox (ping)')(
+    'ping over a veth made by connectToHost, from inside the namespace to the host end',
+    async () => {
+      const a = netns();
+      using h = openNetns(a);
+      const hostIf = `nsbx${id()}`;
+      try {
+        await connectToHost(h, { hostIf, hostAddress: '10.14.0.1/30', childAddress: '10.14.0.2/30' });
+        const child = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '2', '10.14.0.1'], { join: { net: h }, stdio: 'ignore' });
+        expect(await child.exited).toEqual({ code: 0, signal: null });
+        const unreachable = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '1', '10.14.9.9'], { join: { net: h }, stdio: 'ignore' });
+        expect((await unreachable.exited).code).not.toBe(0);
+      } finally {
+        await deleteLink(hostIf).catch(() => undefined);
+      }
+    },
+  );
 
   netTest('two namespaces joined through a bridge in a third: TCP echo across it', async () => {
     const hub = netns();
     const a = netns();
     const b = netns();
     await addLink({ kind: 'bridge', name: 'br0', up: true }, { netns: hub });
-    for (const [ns, port, addr] of [[a, 'pa', '10.12.0.1/24'], [b, 'pb', '10.12.0.2/24']] as const) {
+    for (const [ns, port, addr] of [
+      [a, 'pa', '10.12.0.1/24'],
+      [b, 'pb', '10.12.0.2/24'],
+    ] as const) {
       await addLink({ kind: 'veth', name: port, master: 'br0', up: true, peer: { name: 'eth0', netns: ns } }, { netns: hub });
       await addAddress('eth0', addr, { netns: ns });
       await setLink('eth0', { up: true }, { netns: ns });
     }
     const br = await link('br0', { netns: hub });
-    expect((await links({ netns: hub })).filter((l) => l.master === br.index).map((l) => l.name).sort()).toEqual(['pa', 'pb']);
-    expect(ip<IpLink[]>('-n', hub, 'link', 'show', 'master', 'br0').map((l) => l.ifname).sort()).toEqual(['pa', 'pb']);
+    expect(
+      (await links({ netns: hub }))
+        .filter((l) => l.master === br.index)
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['pa', 'pb']);
+    expect(
+      ip<IpLink[]>('-n', hub, 'link', 'show', 'master', 'br0')
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['pa', 'pb']);
     const server = await listenTcpIn(b, 0, '10.12.0.2');
     server.on('connection', (s) => s.pipe(s));
     const sock = await connectTcpIn(a, (server.address() as { port: number }).port, '10.12.0.2');
@@ -359,7 +487,7 @@ describe('traffic between our own namespaces', () => {
     await new Promise((r) => server.close(r));
   });
 
-  netTest('connectToBridge: two namespaces on one bridge in the caller\'s namespace, TCP between them and to the bridge', async () => {
+  netTest("connectToBridge: two namespaces on one bridge in the caller's namespace, TCP between them and to the bridge", async () => {
     const bridge = `nsbx${id()}`;
     const [a, b] = [netns(), netns()];
     using ha = openNetns(a);
@@ -372,8 +500,14 @@ describe('traffic between our own namespaces', () => {
       expect(ca.bridgeCreated).toBe(true);
       expect(cb.bridgeCreated).toBe(false);
       expect(cb.bridgeIndex).toBe(ca.bridgeIndex);
-      expect(ip<IpLink[]>('link', 'show', 'master', bridge).map((l) => l.ifname).sort()).toEqual([ca.hostIf, cb.hostIf].sort());
-      expect(ip<IpRoute[]>('-n', b, 'route')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.13.0.1', dev: 'eth0' }));
+      expect(
+        ip<IpLink[]>('link', 'show', 'master', bridge)
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual([ca.hostIf, cb.hostIf].sort());
+      expect(ip<IpRoute[]>('-n', b, 'route')).toContainEqual(
+        expect.objectContaining({ dst: 'default', gateway: '10.13.0.1', dev: 'eth0' }),
+      );
       const server = await listenTcpIn(hb, 0, '10.13.0.3');
       server.on('connection', (s) => s.pipe(s));
       const port = (server.address() as { port: number }).port;
@@ -388,7 +522,10 @@ describe('traffic between our own namespaces', () => {
       const { connect } = await import('node:net');
       const fromHost = await new Promise<string>((resolve, reject) => {
         const s = connect(port, '10.13.0.3', () => s.write('host'));
-        s.once('data', (d) => { resolve(String(d)); s.destroy(); }).on('error', reject);
+        s.once('data', (d) => {
+          resolve(String(d));
+          s.destroy();
+        }).on('error', reject);
       });
       expect(fromHost).toBe('host');
       await new Promise((r) => server.close(r));
@@ -411,15 +548,22 @@ describe('traffic between our own namespaces', () => {
       const [hl] = ip<IpLink[]>('link', 'show', hostIf);
       expect(hl!.flags).toContain('UP');
       const inside = ip<IpLink[]>('-n', ns, 'link');
-      expect(inside.map((l) => [l.ifname, l.flags.includes('UP')])).toEqual([['lo', true], ['eth0', true]]);
-      expect(ip<IpRoute[]>('-n', ns, 'route')).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.9.0.1', dev: 'eth0' }));
+      expect(inside.map((l) => [l.ifname, l.flags.includes('UP')])).toEqual([
+        ['lo', true],
+        ['eth0', true],
+      ]);
+      expect(ip<IpRoute[]>('-n', ns, 'route')).toContainEqual(
+        expect.objectContaining({ dst: 'default', gateway: '10.9.0.1', dev: 'eth0' }),
+      );
       const server = await listenTcpIn(child.pid, 0, '10.9.0.2');
       server.on('connection', (s) => s.end('hello from inside'));
       const { connect } = await import('node:net');
       const got = await new Promise<string>((resolve, reject) => {
         let buf = '';
         const s = connect((server.address() as { port: number }).port, '10.9.0.2');
-        s.on('data', (d) => (buf += String(d))).on('end', () => resolve(buf)).on('error', reject);
+        s.on('data', (d) => (buf += String(d)))
+          .on('end', () => resolve(buf))
+          .on('error', reject);
       });
       expect(got).toBe('hello from inside');
       await new Promise((r) => server.close(r));
@@ -432,14 +576,23 @@ describe('traffic between our own namespaces', () => {
   });
 });
 
-describe('any user, the caller\'s own namespace', () => {
-  testIf(tools.ip, 'needs iproute2')('links(), addresses() and routes() of the caller\'s namespace match `ip -j` (no privileges needed)', async () => {
-    expect((await links()).map((l) => [l.index, l.name])).toEqual(ip<IpLink[]>('link').map((l) => [l.ifindex, l.ifname]));
-    const ours = (await addresses()).map((a) => `${a.index} ${a.cidr}`).sort();
-    const theirs = ip<IpAddr[]>('addr').flatMap((l) => l.addr_info.map((a) => `${l.ifindex} ${a.local}/${a.prefixlen}`)).sort();
-    expect(ours).toEqual(theirs);
-    expect((await routes({ family: 4 })).map((r) => r.dst).sort()).toEqual(ip<IpRoute[]>('route').map((r) => r.dst).sort());
-  });
+describe("any user, the caller's own namespace", () => {
+  testIf(tools.ip, 'needs iproute2')(
+    "links(), addresses() and routes() of the caller's namespace match `ip -j` (no privileges needed)",
+    async () => {
+      expect((await links()).map((l) => [l.index, l.name])).toEqual(ip<IpLink[]>('link').map((l) => [l.ifindex, l.ifname]));
+      const ours = (await addresses()).map((a) => `${a.index} ${a.cidr}`).sort();
+      const theirs = ip<IpAddr[]>('addr')
+        .flatMap((l) => l.addr_info.map((a) => `${l.ifindex} ${a.local}/${a.prefixlen}`))
+        .sort();
+      expect(ours).toEqual(theirs);
+      expect((await routes({ family: 4 })).map((r) => r.dst).sort()).toEqual(
+        ip<IpRoute[]>('route')
+          .map((r) => r.dst)
+          .sort(),
+      );
+    },
+  );
 
   test('a worker thread that ends with an events() socket open and a request in flight exits cleanly', async () => {
     const { Worker } = await import('node:worker_threads');
@@ -454,7 +607,10 @@ describe('any user, the caller\'s own namespace', () => {
        parentPort.postMessage((await net.links()).length);`,
       { eval: true, type: 'module' } as never,
     );
-    const n = await new Promise<number>((r, j) => { w.once('message', r); w.once('error', j); });
+    const n = await new Promise<number>((r, j) => {
+      w.once('message', r);
+      w.once('error', j);
+    });
     expect(n).toBeGreaterThan(0);
     // terminate() resolves once the worker's environment is torn down, its cleanup hooks
     // (which close the sockets) included: no wait is needed before counting.
@@ -479,7 +635,11 @@ describe('leaks', () => {
     for (const n of made) deleteNetns(n);
     made.clear();
     expect(listNetns().filter((n) => n.startsWith('nsbxt-'))).toEqual([]);
-    expect(ip<IpLink[]>('link').map((l) => l.ifname).filter((n) => n.startsWith('nsbx'))).toEqual([]);
+    expect(
+      ip<IpLink[]>('link')
+        .map((l) => l.ifname)
+        .filter((n) => n.startsWith('nsbx')),
+    ).toEqual([]);
     // Every call above has settled, and a socket is closed before its call settles.
     expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fdsBefore);
     // After all of the above, every thread of this process (JS, libuv's pool, V8's) is still

@@ -38,7 +38,10 @@ afterEach(() => {
     while (mountedAt(path)) execFileSync('umount', ['-l', path]);
     rmSync(path, { force: true });
   }
-  for (const m of mounts().filter((m) => m.point.startsWith(`${dir}/`)).reverse()) execFileSync('umount', ['-l', m.point]);
+  for (const m of mounts()
+    .filter((m) => m.point.startsWith(`${dir}/`))
+    .reverse())
+    execFileSync('umount', ['-l', m.point]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -143,7 +146,9 @@ describe('named network namespaces (iproute2-compatible)', () => {
     const name = randomName();
     netnsNames.push(name);
     createNetns(name).close();
-    const runNetns = mounts().filter((m) => m.point === '/run/netns').at(-1);
+    const runNetns = mounts()
+      .filter((m) => m.point === '/run/netns')
+      .at(-1);
     expect(runNetns?.optional).toMatch(/shared:\d+/);
     expect(statSync('/run/netns').mode & 0o7777).toBe(0o755);
   });

@@ -15,7 +15,11 @@ const notify = (names: string[]): SeccompProfile => ({ defaultAction: 'SCMP_ACT_
 
 describe('seccomp user notification', () => {
   userns('JS emulates getpid: the command sees the value JS answered', async () => {
-    const child = spawn('python3', ['-c', 'import os; print(os.getpid(), os.getpid())'], { namespaces: ['user'], noNewPrivileges: true, seccomp: notify(['getpid']) });
+    const child = spawn('python3', ['-c', 'import os; print(os.getpid(), os.getpid())'], {
+      namespaces: ['user'],
+      noNewPrivileges: true,
+      seccomp: notify(['getpid']),
+    });
     const notifier = child.seccompNotifier!;
     expect(notifier).not.toBeNull();
     const seen: string[] = [];
@@ -30,7 +34,9 @@ describe('seccomp user notification', () => {
     const r = await output(child);
     await answering; // ends by itself once the process is gone
     expect(r.stdout.trim()).toBe('4242 4243');
-    expect(seen).toEqual(['getpid/x86_64/true', 'getpid/x86_64/true'].map((s) => (process.arch === 'arm64' ? s.replace('x86_64', 'aarch64') : s)));
+    expect(seen).toEqual(
+      ['getpid/x86_64/true', 'getpid/x86_64/true'].map((s) => (process.arch === 'arm64' ? s.replace('x86_64', 'aarch64') : s)),
+    );
     notifier.close();
   });
 
@@ -38,9 +44,18 @@ describe('seccomp user notification', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsbox-notify-'));
     chmodSync(dir, 0o777); // whatever id the user namespace's root is on the host
     try {
-      const child = spawn('python3', ['-c', `import os\nfor d in ('allowed', 'refused'):\n  try:\n    os.mkdir('${dir}/' + d); print(d, 'ok')\n  except OSError as e:\n    print(d, e.errno)`], {
-        namespaces: ['user'], noNewPrivileges: true, seccomp: notify(['mkdir', 'mkdirat']),
-      });
+      const child = spawn(
+        'python3',
+        [
+          '-c',
+          `import os\nfor d in ('allowed', 'refused'):\n  try:\n    os.mkdir('${dir}/' + d); print(d, 'ok')\n  except OSError as e:\n    print(d, e.errno)`,
+        ],
+        {
+          namespaces: ['user'],
+          noNewPrivileges: true,
+          seccomp: notify(['mkdir', 'mkdirat']),
+        },
+      );
       const paths: string[] = [];
       void (async () => {
         for await (const n of child.seccompNotifier!) {
@@ -64,7 +79,11 @@ describe('seccomp user notification', () => {
     const secret = join(dir, 'host-only');
     writeFileSync(secret, 'from the parent\n');
     try {
-      const child = spawn('python3', ['-S', '-c', "print(open('/magic/file').read(), end='')"], { namespaces: ['user'], noNewPrivileges: true, seccomp: notify(['openat', 'open']) });
+      const child = spawn('python3', ['-S', '-c', "print(open('/magic/file').read(), end='')"], {
+        namespaces: ['user'],
+        noNewPrivileges: true,
+        seccomp: notify(['openat', 'open']),
+      });
       void (async () => {
         for await (const n of child.seccompNotifier!) {
           const path = n.readString(n.syscall === 'openat' ? n.args[1]! : n.args[0]!);
@@ -95,14 +114,18 @@ describe('seccomp user notification', () => {
     const fds = fdCount();
     const kids = childPids().length;
     expect(() => spawn('true', { seccomp: notify(['getpid']) })).toThrow(/need options.noNewPrivileges/);
-    expect(() => spawn('true', { noNewPrivileges: true, seccomp: notify(['execve']) })).toThrow(/notifies a syscall the child itself makes/);
+    expect(() => spawn('true', { noNewPrivileges: true, seccomp: notify(['execve']) })).toThrow(
+      /notifies a syscall the child itself makes/,
+    );
     expect(fdCount()).toBe(fds);
     expect(childPids().length).toBe(kids);
   });
 
   userns('closing the notifier fails the waiting syscall (ENOSYS) instead of hanging', async () => {
     const child = spawn('python3', ['-c', 'import os\ntry:\n  os.getpid(); print("answered")\nexcept OSError as e:\n  print(e.errno)'], {
-      namespaces: ['user'], noNewPrivileges: true, seccomp: notify(['getpid']),
+      namespaces: ['user'],
+      noNewPrivileges: true,
+      seccomp: notify(['getpid']),
     });
     const it = child.seccompNotifier![Symbol.asyncIterator]();
     const first = await it.next();

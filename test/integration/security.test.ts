@@ -25,7 +25,12 @@ async function status(opts: Parameters<typeof spawn>[2]): Promise<Record<string,
   const r = await output(spawn('sh', ['-c', 'cat /proc/self/status'], opts));
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  return Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes(':')).map((l) => l.split(/:\s*/, 2) as [string, string]));
+  return Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.includes(':'))
+      .map((l) => l.split(/:\s*/, 2) as [string, string]),
+  );
 }
 
 const mask = (names: readonly string[]) => names.reduce((m, n) => m | (1n << BigInt(capabilityNumber(n, 'n'))), 0n);
@@ -48,7 +53,10 @@ describe('capability names', () => {
     const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(text)![1]!;
     expect(own.bounding).toEqual(capabilityNames(BigInt(`0x${bnd}`)));
     if (hasCapsh) {
-      const decoded = execFileSync('capsh', [`--decode=${bnd}`], { encoding: 'utf8' }).trim().split('=')[1]!.split(',');
+      const decoded = execFileSync('capsh', [`--decode=${bnd}`], { encoding: 'utf8' })
+        .trim()
+        .split('=')[1]!
+        .split(',');
       expect(own.bounding.map((n) => n.toLowerCase())).toEqual(decoded.map((n) => (/^\d+$/.test(n) ? `cap_${n}` : n)));
     }
   });
@@ -86,7 +94,12 @@ describe('capabilities in the child', () => {
 
   rootOnly('root switching to uid 1000 keeps the asked sets through KEEPCAPS and ambient', async () => {
     const caps = ['CAP_NET_RAW'];
-    const s = await status({ uid: 1000, gid: 1000, groups: [], capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps } });
+    const s = await status({
+      uid: 1000,
+      gid: 1000,
+      groups: [],
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps },
+    });
     expect(s.Uid!.split('\t')).toEqual(['1000', '1000', '1000', '1000']);
     expect(s.CapEff).toBe(hex(mask(caps)));
     expect(s.CapAmb).toBe(hex(mask(caps)));
@@ -99,7 +112,12 @@ describe('capabilities in the child', () => {
 
   userns('a dropped capability is refused for real (CAP_DAC_OVERRIDE on a mode-000 file)', async () => {
     const script = 'f=$(mktemp); echo secret >"$f"; chmod 000 "$f"; cat "$f" 2>/dev/null || echo denied; rm -f "$f"';
-    const kept = await output(spawn('sh', ['-c', script], { namespaces: ['user'], capabilities: { bounding: ['CAP_DAC_OVERRIDE'], effective: ['CAP_DAC_OVERRIDE'], permitted: ['CAP_DAC_OVERRIDE'] } }));
+    const kept = await output(
+      spawn('sh', ['-c', script], {
+        namespaces: ['user'],
+        capabilities: { bounding: ['CAP_DAC_OVERRIDE'], effective: ['CAP_DAC_OVERRIDE'], permitted: ['CAP_DAC_OVERRIDE'] },
+      }),
+    );
     const dropped = await output(spawn('sh', ['-c', script], { namespaces: ['user'], capabilities: {} }));
     expect(kept.stdout.trim()).toBe('secret');
     expect(dropped.stdout.trim()).toBe('denied');
@@ -109,8 +127,12 @@ describe('capabilities in the child', () => {
     const fds = fdCount();
     const kids = childPids().length;
     expect(() => spawn('true', { capabilities: { effective: ['CAP_KILL'] } })).toThrow(/effective.*subset of permitted/);
-    expect(() => spawn('true', { capabilities: { permitted: ['CAP_KILL'], ambient: ['CAP_KILL'] } })).toThrow(/ambient.*permitted and inheritable/);
-    expect(() => spawn('true', { capabilities: { bounding: ['CAP_WHAT'] } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('true', { capabilities: { permitted: ['CAP_KILL'], ambient: ['CAP_KILL'] } })).toThrow(
+      /ambient.*permitted and inheritable/,
+    );
+    expect(() => spawn('true', { capabilities: { bounding: ['CAP_WHAT'] } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     expect(() => spawn('true', { capabilities: { extra: [] } as never })).toThrow(/not a capability set/);
     expect(() => spawn('true', { capabilities: ['CAP_KILL'] as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(fdCount()).toBe(fds);
@@ -127,12 +149,14 @@ describe('no_new_privs', () => {
 
 describe('rlimits and oom_score_adj (set by the parent)', () => {
   it('applies each limit, in any name form', async () => {
-    const r = await output(spawn('sh', ['-c', 'ulimit -Sn; ulimit -Hn; ulimit -Sc; cat /proc/self/limits'], {
-      rlimits: [
-        { type: 'RLIMIT_NOFILE', soft: 123, hard: 456 },
-        { type: 'core', soft: 0, hard: 'unlimited' },
-      ],
-    }));
+    const r = await output(
+      spawn('sh', ['-c', 'ulimit -Sn; ulimit -Hn; ulimit -Sc; cat /proc/self/limits'], {
+        rlimits: [
+          { type: 'RLIMIT_NOFILE', soft: 123, hard: 456 },
+          { type: 'core', soft: 0, hard: 'unlimited' },
+        ],
+      }),
+    );
     const [soft, hard, core] = r.stdout.split('\n');
     expect([soft, hard, core]).toEqual(['123', '456', '0']);
     expect(r.stdout).toMatch(/Max core file size\s+0\s+unlimited/);
@@ -161,7 +185,9 @@ describe('rlimits and oom_score_adj (set by the parent)', () => {
   it('validates names and values before any syscall', () => {
     expect(() => spawn('true', { rlimits: [{ type: 'RLIMIT_BOGUS', soft: 1, hard: 1 }] })).toThrow(/not a resource limit/);
     expect(() => spawn('true', { rlimits: [{ type: 'nofile', soft: 2, hard: 1 }] })).toThrow(/above the hard limit/);
-    expect(() => spawn('true', { rlimits: [{ type: 'nofile', soft: -1, hard: 1 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => spawn('true', { rlimits: [{ type: 'nofile', soft: -1, hard: 1 }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(() => spawn('true', { oomScoreAdj: 1001 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
   });
 
@@ -177,7 +203,9 @@ describe('umask, personality', () => {
     expect(r.stdout.trim()).toBe('0027');
   });
   it('LINUX32 makes uname -m say i686, and flags apply', async () => {
-    const r = await output(spawn('sh', ['-c', 'uname -m; cat /proc/self/personality'], { personality: { domain: 'LINUX32', flags: ['ADDR_NO_RANDOMIZE'] } }));
+    const r = await output(
+      spawn('sh', ['-c', 'uname -m; cat /proc/self/personality'], { personality: { domain: 'LINUX32', flags: ['ADDR_NO_RANDOMIZE'] } }),
+    );
     const [machine, per] = r.stdout.trim().split('\n');
     expect(machine).toBe('i686');
     expect(Number.parseInt(per!, 16)).toBe(0x0040008);
@@ -192,17 +220,21 @@ describe('sysctl', () => {
   userns('writes a net.* key in the child’s own network namespace, not the host’s', async () => {
     const host = execFileSync('cat', ['/proc/sys/net/ipv4/ip_forward'], { encoding: 'utf8' }).trim();
     const want = host === '1' ? '0' : '1';
-    const r = await output(spawn('cat', ['/proc/sys/net/ipv4/ip_forward'], { namespaces: ['user', 'net'], sysctl: { 'net.ipv4.ip_forward': want } }));
+    const r = await output(
+      spawn('cat', ['/proc/sys/net/ipv4/ip_forward'], { namespaces: ['user', 'net'], sysctl: { 'net.ipv4.ip_forward': want } }),
+    );
     expect(r.stdout.trim()).toBe(want);
     expect(execFileSync('cat', ['/proc/sys/net/ipv4/ip_forward'], { encoding: 'utf8' }).trim()).toBe(host);
   });
 
   userns('in a container, before /proc/sys is made read-only', async () => {
-    const r = await output(spawn('sh', ['-c', 'cat /proc/sys/kernel/shmmni; echo 1 >/proc/sys/kernel/shmmni 2>/dev/null && echo writable'], {
-      namespaces: ['user', 'mnt', 'pid', 'ipc', 'net', 'uts'],
-      rootfs: 'host',
-      sysctl: { 'kernel.shmmni': 1234 },
-    }));
+    const r = await output(
+      spawn('sh', ['-c', 'cat /proc/sys/kernel/shmmni; echo 1 >/proc/sys/kernel/shmmni 2>/dev/null && echo writable'], {
+        namespaces: ['user', 'mnt', 'pid', 'ipc', 'net', 'uts'],
+        rootfs: 'host',
+        sysctl: { 'kernel.shmmni': 1234 },
+      }),
+    );
     expect(r.stdout.trim()).toBe('1234');
   });
 

@@ -23,7 +23,9 @@ describe('new namespaces', () => {
     // Witness from outside: the kernel's NSpid line lists the pid in each namespace level.
     const c = spawn('sleep', ['5'], { namespaces: ['user', 'pid'], stdio: 'ignore' });
     try {
-      const nspid = readFileSync(`/proc/${c.pid}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1]!.split(/\s+/);
+      const nspid = readFileSync(`/proc/${c.pid}/status`, 'utf8')
+        .match(/^NSpid:\s+(.*)$/m)![1]!
+        .split(/\s+/);
       expect(nspid).toEqual([String(c.pid), '1']);
     } finally {
       c.kill('SIGKILL');
@@ -53,13 +55,20 @@ describe('new namespaces', () => {
     const r = await output(sh('ls /sys/class/net; cat /sys/class/net/lo/operstate', { namespaces: ['user', 'net', 'mnt'] }));
     // /sys still shows the host's view unless remounted; /proc/net/dev is per-netns.
     const dev = await output(sh('tail -n +3 /proc/net/dev | cut -d: -f1', { namespaces: ['user', 'net'] }));
-    expect(dev.stdout.trim().split('\n').map((s) => s.trim())).toEqual(['lo']);
+    expect(
+      dev.stdout
+        .trim()
+        .split('\n')
+        .map((s) => s.trim()),
+    ).toEqual(['lo']);
     expect(r.code).toBe(0);
   });
 
   usernsTest('hostname and domain name are set inside and the host keeps its own', async () => {
     const before = hostname();
-    const r = await output(sh('hostname; cat /proc/sys/kernel/domainname', { namespaces: ['user', 'uts'], hostname: 'box', domainname: 'example.test' }));
+    const r = await output(
+      sh('hostname; cat /proc/sys/kernel/domainname', { namespaces: ['user', 'uts'], hostname: 'box', domainname: 'example.test' }),
+    );
     expect(r.stdout).toBe('box\nexample.test\n');
     expect(hostname()).toBe(before);
   });
@@ -67,7 +76,21 @@ describe('new namespaces', () => {
   usernsTest('the witness nsenter sees the same namespaces as /proc/PID/ns', async () => {
     const holder = spawn('sleep', ['30'], { namespaces: ['user', 'uts', 'net'], hostname: 'held', stdio: 'ignore' });
     try {
-      const viaNsenter = execFileSync('nsenter', ['--preserve-credentials', '-t', String(holder.pid), '-U', '-u', '-n', 'sh', '-c', 'readlink /proc/self/ns/uts /proc/self/ns/net; hostname'], { encoding: 'utf8' });
+      const viaNsenter = execFileSync(
+        'nsenter',
+        [
+          '--preserve-credentials',
+          '-t',
+          String(holder.pid),
+          '-U',
+          '-u',
+          '-n',
+          'sh',
+          '-c',
+          'readlink /proc/self/ns/uts /proc/self/ns/net; hostname',
+        ],
+        { encoding: 'utf8' },
+      );
       expect(viaNsenter.trim().split('\n')).toEqual([nsId(holder.pid, 'uts'), nsId(holder.pid, 'net'), 'held']);
     } finally {
       holder.kill('SIGKILL');
@@ -88,7 +111,9 @@ describe('joining namespaces', () => {
       expect(lines[1]).toBe('held');
       kinds.forEach((k, i) => expect(lines[2 + i]).toBe(nsId(holder.pid, k)));
 
-      const mixed = await output(sh('echo $$; readlink /proc/self/ns/user /proc/self/ns/net', { join: { user: holder.pid }, namespaces: ['net', 'pid'] }));
+      const mixed = await output(
+        sh('echo $$; readlink /proc/self/ns/user /proc/self/ns/net', { join: { user: holder.pid }, namespaces: ['net', 'pid'] }),
+      );
       const [pid1, user, net] = mixed.stdout.trim().split('\n');
       expect(pid1).toBe('1');
       expect(user).toBe(nsId(holder.pid, 'user'));
@@ -116,85 +141,130 @@ describe('joining namespaces', () => {
 
 describe('uid and gid maps', () => {
   const maps = 'cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g';
-  const norm = (s: string) => s.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+  const norm = (s: string) =>
+    s
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).join(' '));
 
-  usernsTest('default: an unprivileged caller becomes root inside, one id each; root gets a block of 65536 unprivileged host ids', async () => {
-    const r = await output(sh(maps, { namespaces: ['user'] }));
-    const lines = norm(r.stdout);
-    if (!isRoot) {
-      expect(lines).toEqual([`0 ${uid} 1`, `0 ${gid} 1`, 'deny', '0', '0']);
-      return;
-    }
-    // Root: never host root inside. ids 0-65535 map to a block of the pool (idrange.ts).
-    const [u, g] = [lines[0]!.split(' ').map(Number), lines[1]!.split(' ').map(Number)];
-    expect(u[0]).toBe(0);
-    expect(u[2]).toBe(65536);
-    expect(u[1]! >= 0x70000000 && u[1]! < 0x7fff0000 && u[1]! % 65536 === 0).toBe(true);
-    expect(g).toEqual(u);
-    expect(lines.slice(2)).toEqual(['allow', '0', '0']);
-  });
+  usernsTest(
+    'default: an unprivileged caller becomes root inside, one id each; root gets a block of 65536 unprivileged host ids',
+    async () => {
+      const r = await output(sh(maps, { namespaces: ['user'] }));
+      const lines = norm(r.stdout);
+      if (!isRoot) {
+        expect(lines).toEqual([`0 ${uid} 1`, `0 ${gid} 1`, 'deny', '0', '0']);
+        return;
+      }
+      // Root: never host root inside. ids 0-65535 map to a block of the pool (idrange.ts).
+      const [u, g] = [lines[0]!.split(' ').map(Number), lines[1]!.split(' ').map(Number)];
+      expect(u[0]).toBe(0);
+      expect(u[2]).toBe(65536);
+      expect(u[1]! >= 0x70000000 && u[1]! < 0x7fff0000 && u[1]! % 65536 === 0).toBe(true);
+      expect(g).toEqual(u);
+      expect(lines.slice(2)).toEqual(['allow', '0', '0']);
+    },
+  );
 
-  testIf(!isRoot && canUserns, 'runs as an unprivileged user only')('an unprivileged single mapping has setgroups denied, and groups cannot be set', async () => {
-    const r = await output(sh(maps, { namespaces: ['user'], uidMap: [{ inside: 1000, outside: uid }], gidMap: [{ inside: 1000, outside: gid }] }));
-    expect(norm(r.stdout)).toEqual([`1000 ${uid} 1`, `1000 ${gid} 1`, 'deny', '1000', '1000']);
-    expect(() => sh('true', { namespaces: ['user'], groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-  });
+  testIf(!isRoot && canUserns, 'runs as an unprivileged user only')(
+    'an unprivileged single mapping has setgroups denied, and groups cannot be set',
+    async () => {
+      const r = await output(
+        sh(maps, { namespaces: ['user'], uidMap: [{ inside: 1000, outside: uid }], gidMap: [{ inside: 1000, outside: gid }] }),
+      );
+      expect(norm(r.stdout)).toEqual([`1000 ${uid} 1`, `1000 ${gid} 1`, 'deny', '1000', '1000']);
+      expect(() => sh('true', { namespaces: ['user'], groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    },
+  );
 
   rootTest('root giving only one of uidMap/gidMap is refused before any syscall (the other would be host root)', () => {
     const before = fdCount();
-    expect(() => sh('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 100000, count: 10 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => sh('true', { namespaces: ['user'], gidMap: [{ inside: 0, outside: 100000, count: 10 }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => sh('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 100000, count: 10 }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => sh('true', { namespaces: ['user'], gidMap: [{ inside: 0, outside: 100000, count: 10 }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     expect(fdCount()).toBe(before);
   });
 
   rootTest('root writes multi-range maps directly, and uid/gid/groups switch inside', async () => {
-    const uidMap = [{ inside: 0, outside: 0, count: 1 }, { inside: 1, outside: 300000, count: 65536 }];
-    const r = await output(sh(`${maps}; id -G`, { namespaces: ['user'], uidMap, gidMap: uidMap, uid: 1000, gid: 1000, groups: [1000, 20] }));
+    const uidMap = [
+      { inside: 0, outside: 0, count: 1 },
+      { inside: 1, outside: 300000, count: 65536 },
+    ];
+    const r = await output(
+      sh(`${maps}; id -G`, { namespaces: ['user'], uidMap, gidMap: uidMap, uid: 1000, gid: 1000, groups: [1000, 20] }),
+    );
     expect(norm(r.stdout)).toEqual(['0 0 1', '1 300000 65536', '0 0 1', '1 300000 65536', 'allow', '1000', '1000', '1000 20']);
   });
 
   testIf(!isRoot && canUserns && tools.newuidmap && hasSubids, 'needs an unprivileged user with newuidmap and /etc/subuid ranges')(
     'an unprivileged user gets multi-range maps through newuidmap/newgidmap',
     async () => {
-      const line = readFileSync('/etc/subuid', 'utf8').split('\n').find((l) => l.startsWith(`${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()}:`))!;
+      const line = readFileSync('/etc/subuid', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${execFileSync('id', ['-un'], { encoding: 'utf8' }).trim()}:`))!;
       const start = Number(line.split(':')[1]);
-      const sub = readFileSync('/etc/subgid', 'utf8').split('\n').find((l) => l.split(':')[0] === line.split(':')[0])!;
+      const sub = readFileSync('/etc/subgid', 'utf8')
+        .split('\n')
+        .find((l) => l.split(':')[0] === line.split(':')[0])!;
       const gstart = Number(sub.split(':')[1]);
-      const r = await output(sh(maps, {
-        namespaces: ['user'],
-        uidMap: [{ inside: 0, outside: uid }, { inside: 1, outside: start, count: 1000 }],
-        gidMap: [{ inside: 0, outside: gid }, { inside: 1, outside: gstart, count: 1000 }],
-      }));
+      const r = await output(
+        sh(maps, {
+          namespaces: ['user'],
+          uidMap: [
+            { inside: 0, outside: uid },
+            { inside: 1, outside: start, count: 1000 },
+          ],
+          gidMap: [
+            { inside: 0, outside: gid },
+            { inside: 1, outside: gstart, count: 1000 },
+          ],
+        }),
+      );
       expect(norm(r.stdout)).toEqual([`0 ${uid} 1`, `1 ${start} 1000`, `0 ${gid} 1`, `1 ${gstart} 1000`, 'allow', '0', '0']);
     },
   );
 
-  testIf(!isRoot && canUserns, 'runs as an unprivileged user only')('a map the user may not write fails in step idmap and leaves nothing', async () => {
-    const before = childPids().length;
-    const fds = fdCount();
-    let err: unknown;
-    try {
-      sh('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: gid }], setgroups: 'allow' });
-    } catch (e) {
-      err = e;
-    }
-    if (tools.newuidmap) expect(err).toMatchObject({ step: 'idmap', syscall: 'newuidmap', code: 'EPERM' });
-    else expect(err).toMatchObject({ code: 'ERR_NSBOX_NO_IDMAP_HELPER' });
-    expect(childPids()).toHaveLength(before);
-    expect(fdCount()).toBe(fds);
-  });
+  testIf(!isRoot && canUserns, 'runs as an unprivileged user only')(
+    'a map the user may not write fails in step idmap and leaves nothing',
+    async () => {
+      const before = childPids().length;
+      const fds = fdCount();
+      let err: unknown;
+      try {
+        sh('true', {
+          namespaces: ['user'],
+          uidMap: [{ inside: 0, outside: 0 }],
+          gidMap: [{ inside: 0, outside: gid }],
+          setgroups: 'allow',
+        });
+      } catch (e) {
+        err = e;
+      }
+      if (tools.newuidmap) expect(err).toMatchObject({ step: 'idmap', syscall: 'newuidmap', code: 'EPERM' });
+      else expect(err).toMatchObject({ code: 'ERR_NSBOX_NO_IDMAP_HELPER' });
+      expect(childPids()).toHaveLength(before);
+      expect(fdCount()).toBe(fds);
+    },
+  );
 });
 
 describe('process attributes', () => {
   test('cwd, env and argv0', async () => {
-    const r = await output(spawn('sh', ['-c', 'pwd; echo "$FOO"; echo $0'], { cwd: '/usr', env: { FOO: 'bar baz', PATH: '/usr/bin:/bin' }, argv0: 'renamed' }));
+    const r = await output(
+      spawn('sh', ['-c', 'pwd; echo "$FOO"; echo $0'], { cwd: '/usr', env: { FOO: 'bar baz', PATH: '/usr/bin:/bin' }, argv0: 'renamed' }),
+    );
     expect(r.stdout).toBe('/usr\nbar baz\nrenamed\n');
   });
 
   test('PATH is searched in the child environment', async () => {
     const r = await output(spawn('true', { env: { PATH: '/nonexistent:/bin' } }));
     expect(r.code).toBe(0);
-    expect(() => spawn('true', { env: { PATH: '/nonexistent' } })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'execve', step: 'exec' }));
+    expect(() => spawn('true', { env: { PATH: '/nonexistent' } })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'execve', step: 'exec' }),
+    );
   });
 
   test('detached makes a new session; processGroup a new group', async () => {
@@ -254,7 +324,9 @@ describe('stdio', () => {
       expect(c.stderr).toBeNull();
       expect(await c.exited).toEqual({ code: 0, signal: null });
       expect(readFileSync(out, 'utf8')).toBe('to-file\n');
-      expect(() => spawn('true', { stdio: ['pipe', new PassThrough(), 'pipe'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(() => spawn('true', { stdio: ['pipe', new PassThrough(), 'pipe'] })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+      );
     } finally {
       closeSync(fd);
       rmSync(dir, { recursive: true });
@@ -306,7 +378,9 @@ describe('ending a child', () => {
     ac.abort();
     expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' });
     const before = childPids().length;
-    expect(() => spawn('true', { signal: ac.signal })).toThrow(expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR', cause: ac.signal.reason }));
+    expect(() => spawn('true', { signal: ac.signal })).toThrow(
+      expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR', cause: ac.signal.reason }),
+    );
     expect(childPids()).toHaveLength(before);
   });
 
@@ -315,7 +389,12 @@ describe('ending a child', () => {
     const order: string[] = [];
     c.on('exit', () => order.push('exit'));
     c.stdout!.resume();
-    await new Promise<void>((r) => c.on('close', (code) => { order.push(`close:${code}`); r(); }));
+    await new Promise<void>((r) =>
+      c.on('close', (code) => {
+        order.push(`close:${code}`);
+        r();
+      }),
+    );
     expect(order).toEqual(['exit', 'close:0']);
   });
 
@@ -327,7 +406,9 @@ describe('ending a child', () => {
       const c = spawn('sleep', ['60'], { stdio: 'ignore', ${opts} });
       console.log(c.pid);
       setInterval(() => {}, 1000);`;
-    const parent = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d) => r(String(d)))));
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('sleep');
     parent.kill('SIGKILL'); // no exit handler runs: only PR_SET_PDEATHSIG can act
@@ -360,7 +441,9 @@ describe('ending a child', () => {
       c.on('exit', () => console.log('child exited'));
       process.once('beforeExit', () => console.log('loop empty, child running: ' + c.running));
       console.log(c.pid);`;
-    const node = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const node = (await import('node:child_process')).spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const out = lines(node.stdout);
     const exited = new Promise<number | null>((r) => node.once('exit', (code) => r(code)));
     const pid = Number(await out.next());
@@ -401,13 +484,21 @@ describe('ending a child', () => {
 
 describe('errors', () => {
   test('a missing command is ENOENT from execve in step exec', () => {
-    const err = (() => { try { spawn('/nonexistent/nsbox-cmd'); } catch (e) { return e; } })();
+    const err = (() => {
+      try {
+        spawn('/nonexistent/nsbox-cmd');
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(SysError);
     expect(err).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'execve', step: 'exec', path: '/nonexistent/nsbox-cmd' });
   });
 
   test('a failing step names itself: chdir to a missing cwd', () => {
-    expect(() => spawn('true', { cwd: '/nonexistent-dir' })).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'chdir', step: 'cwd', path: '/nonexistent-dir' }));
+    expect(() => spawn('true', { cwd: '/nonexistent-dir' })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'chdir', step: 'cwd', path: '/nonexistent-dir' }),
+    );
   });
 
   test.each([
@@ -421,7 +512,18 @@ describe('errors', () => {
     ['hostname too long', () => spawn('true', { namespaces: ['uts'], hostname: 'x'.repeat(65) }), 'ERR_OUT_OF_RANGE'],
     ['uid negative', () => spawn('true', { uid: -1 }), 'ERR_OUT_OF_RANGE'],
     ['uidMap without user', () => spawn('true', { uidMap: [{ inside: 0, outside: 0 }] }), 'ERR_INVALID_ARG_VALUE'],
-    ['overlapping uidMap', () => spawn('true', { namespaces: ['user'], uidMap: [{ inside: 0, outside: 0, count: 10 }, { inside: 5, outside: 100 }] }), 'ERR_INVALID_ARG_VALUE'],
+    [
+      'overlapping uidMap',
+      () =>
+        spawn('true', {
+          namespaces: ['user'],
+          uidMap: [
+            { inside: 0, outside: 0, count: 10 },
+            { inside: 5, outside: 100 },
+          ],
+        }),
+      'ERR_INVALID_ARG_VALUE',
+    ],
     ['join and new', () => spawn('true', { namespaces: ['net'], join: { net: 1 } }), 'ERR_INVALID_ARG_VALUE'],
     ['join pid 0', () => spawn('true', { join: { net: 0 } }), 'ERR_OUT_OF_RANGE'],
     ['bad stdio', () => spawn('true', { stdio: 'pipes' as never }), 'ERR_INVALID_ARG_VALUE'],
@@ -443,8 +545,13 @@ describe('leaks', () => {
   test('1,000 spawns, a third of them failing, leave no fd, child or mount', async () => {
     // Mount points of the host's namespace, less those other test files make and remove
     // while this one runs (named netns under /run/netns, temp dirs).
-    const ownMounts = () => readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n').map((l) => l.split(' ')[4]!)
-      .filter((m) => !m.startsWith('/run/netns') && !m.startsWith(tmpdir())).sort();
+    const ownMounts = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[4]!)
+        .filter((m) => !m.startsWith('/run/netns') && !m.startsWith(tmpdir()))
+        .sort();
     const mountsBefore = ownMounts();
     const fds = fdCount();
     const kids = childPids().length;
@@ -481,7 +588,10 @@ describe('threads', () => {
        parentPort.postMessage({ out, st, sleeper: sleeper.pid });`,
       { eval: true, type: 'module' } as never,
     );
-    const msg = await new Promise<{ out: string; st: unknown; sleeper: number }>((r, j) => { w.once('message', r); w.once('error', j); });
+    const msg = await new Promise<{ out: string; st: unknown; sleeper: number }>((r, j) => {
+      w.once('message', r);
+      w.once('error', j);
+    });
     expect(msg.out.trim()).toBe('1');
     expect(msg.st).toEqual({ code: 0, signal: null });
     await w.terminate();
@@ -497,14 +607,20 @@ describe('mount propagation of a new mount namespace', () => {
     const base = mkdtempSync(join(tmpdir(), 'nsbox-prop-'));
     execFileSync('mount', ['--bind', base, base]);
     execFileSync('mount', ['--make-shared', base]);
-    const seen = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === `${base}/sub`).length;
+    const seen = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[4] === `${base}/sub`).length;
     try {
       writeFileSync(join(base, 'marker'), '');
       execFileSync('mkdir', ['-p', join(base, 'sub')]);
       // The child prints its own count once it has mounted, then waits for the test to have
       // looked: the host's table is read while the child's mount certainly exists.
       const mountInside = async (propagation?: 'unchanged'): Promise<number> => {
-        const c = spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; read done`], { namespaces: ['mnt'], ...(propagation ? { propagation } : {}) });
+        const c = spawn('sh', ['-c', `mount -t tmpfs none ${base}/sub && grep -c " ${base}/sub " /proc/self/mountinfo; read done`], {
+          namespaces: ['mnt'],
+          ...(propagation ? { propagation } : {}),
+        });
         try {
           expect(await lines(c.stdout!).next()).toBe('1');
           return seen();
@@ -526,9 +642,17 @@ describe('time namespace offsets', () => {
   usernsTest('CLOCK_BOOTTIME and CLOCK_MONOTONIC inside read the offsets (timens_offsets and /proc/uptime as witnesses)', async () => {
     const hostUptime = () => Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
     const before = hostUptime();
-    const r = await output(sh('cat /proc/self/timens_offsets; cut -d" " -f1 /proc/uptime; readlink /proc/self/ns/time', { namespaces: ['user', 'time'], timeOffsets: { boottime: 86400, monotonic: -1.25 } }));
+    const r = await output(
+      sh('cat /proc/self/timens_offsets; cut -d" " -f1 /proc/uptime; readlink /proc/self/ns/time', {
+        namespaces: ['user', 'time'],
+        timeOffsets: { boottime: 86400, monotonic: -1.25 },
+      }),
+    );
     const after = hostUptime();
-    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
     expect(lines[0]).toEqual(['monotonic', '-2', '750000000']);
     expect(lines[1]).toEqual(['boottime', '86400', '0']);
     const inside = Number(lines[2]![0]);
@@ -539,7 +663,11 @@ describe('time namespace offsets', () => {
 
   test('offsets need a new time namespace, and a known clock', () => {
     expect(() => spawn('true', { timeOffsets: { boottime: 1 } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => spawn('true', { namespaces: ['time'], timeOffsets: { realtime: 1 } as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => spawn('true', { namespaces: ['time'], timeOffsets: { boottime: Infinity } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => spawn('true', { namespaces: ['time'], timeOffsets: { realtime: 1 } as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(() => spawn('true', { namespaces: ['time'], timeOffsets: { boottime: Infinity } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 });

@@ -68,28 +68,32 @@ const stress = fileURLToPath(new URL('../helpers/teardown-stress.mjs', import.me
 // runs the full soak.
 const rounds = Number(process.env.NSBOX_TEARDOWN_ROUNDS ?? 4);
 
-usernsTest(`50 workers × ${rounds} rounds terminated mid-spawn, mid-netlink, mid-watch: no abort, no zombie, no fd growth`, () => {
-  const r = runNode([stress, '50', String(rounds)], 60_000 + rounds * 30_000);
-  // An abort (issue 10, defect 4) is SIGABRT here.
-  expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
-  const s = r.result as {
-    spawns: number;
-    before: { fds: number; nsFds: number };
-    after: { fds: number; nsFds: number };
-    newFds: string[];
-    liveChildren: number[];
-    zombies: number[];
-    errors: string[];
-  };
-  expect(s.errors).toEqual([]);
-  expect(s.spawns).toBeGreaterThan(0); // the workers were busy when they were terminated
-  // No child outlives its worker (defect 5): neither running nor as a zombie.
-  expect(s.zombies).toEqual([]);
-  expect(s.liveChildren).toEqual([]);
-  // Every nsfs fd is closed (defect 6), and no other fd is left but Node's own (above).
-  expect(s.after.nsFds).toBe(s.before.nsFds);
-  expect(s.newFds.filter((t) => !moduleSource(t))).toEqual([]);
-}, 60_000 + rounds * 30_000);
+usernsTest(
+  `50 workers × ${rounds} rounds terminated mid-spawn, mid-netlink, mid-watch: no abort, no zombie, no fd growth`,
+  () => {
+    const r = runNode([stress, '50', String(rounds)], 60_000 + rounds * 30_000);
+    // An abort (issue 10, defect 4) is SIGABRT here.
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+    const s = r.result as {
+      spawns: number;
+      before: { fds: number; nsFds: number };
+      after: { fds: number; nsFds: number };
+      newFds: string[];
+      liveChildren: number[];
+      zombies: number[];
+      errors: string[];
+    };
+    expect(s.errors).toEqual([]);
+    expect(s.spawns).toBeGreaterThan(0); // the workers were busy when they were terminated
+    // No child outlives its worker (defect 5): neither running nor as a zombie.
+    expect(s.zombies).toEqual([]);
+    expect(s.liveChildren).toEqual([]);
+    // Every nsfs fd is closed (defect 6), and no other fd is left but Node's own (above).
+    expect(s.after.nsFds).toBe(s.before.nsFds);
+    expect(s.newFds.filter((t) => !moduleSource(t))).toEqual([]);
+  },
+  60_000 + rounds * 30_000,
+);
 
 test('namespace and mount handles a worker never closed are closed when it ends', () => {
   const program = `

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { closeSync, mkdtempSync, rmSync, openSync, promises, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, promises, readdirSync, readlinkSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SysError } from '../../src/errors.js';
 import { createNamespace, openNamespace, setns, unshare, withNamespaces } from '../../src/namespaces/index.js';
@@ -269,9 +269,7 @@ describe('kernel behaviour behind ERR_NSBOX_THREAD_NAMESPACE', () => {
     const fd = native.nsCreate(K.CLONE_NEWTIME, 'time_for_children');
     try {
       // Neither libuv nor os.constants name EUSERS: 87 in asm-generic/errno.h (x86-64, arm64).
-      expect(() => native.setnsThread(fd, K.CLONE_NEWTIME)).toThrow(
-        expect.objectContaining({ errno: -EUSERS, syscall: 'setns' }),
-      );
+      expect(() => native.setnsThread(fd, K.CLONE_NEWTIME)).toThrow(expect.objectContaining({ errno: -EUSERS, syscall: 'setns' }));
     } finally {
       native.close(fd);
     }

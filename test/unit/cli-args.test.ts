@@ -15,9 +15,28 @@ describe('nsbox run: command and defaults', () => {
   test('defaults: the default namespaces, die-with-parent on, nothing else set', () => {
     const r = run('--', 'sh', '-c', 'echo hi');
     expect(r).toEqual({
-      command: 'sh', args: ['-c', 'echo hi'], namespaces: [...DEFAULT_NAMESPACES], join: [], env: [],
-      clearenv: false, dieWithParent: true, newSession: false, layers: [], volumes: [], tmpfs: [], readOnly: false, lockMounts: true,
-      security: { capAdd: [], capDrop: [], allowNewPrivileges: false, privileged: false, ulimits: [], sysctl: {}, landlock: { read: [], write: [], connect: [], bind: [] } },
+      command: 'sh',
+      args: ['-c', 'echo hi'],
+      namespaces: [...DEFAULT_NAMESPACES],
+      join: [],
+      env: [],
+      clearenv: false,
+      dieWithParent: true,
+      newSession: false,
+      layers: [],
+      volumes: [],
+      tmpfs: [],
+      readOnly: false,
+      lockMounts: true,
+      security: {
+        capAdd: [],
+        capDrop: [],
+        allowNewPrivileges: false,
+        privileged: false,
+        ulimits: [],
+        sysctl: {},
+        landlock: { read: [], write: [], connect: [], bind: [] },
+      },
     });
     expect(DEFAULT_NAMESPACES).toEqual(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup']);
   });
@@ -43,9 +62,26 @@ describe('nsbox run: command and defaults', () => {
 
 describe('nsbox run: filesystem options', () => {
   test('--layer, --volume, --tmpfs, --read-only and --rootfs', () => {
-    const r = run('--layer', '/a', '--layer', '/b', '--volume', '/s:/d', '--volume', '/s2:/d2:ro', '--tmpfs', '/t', '--read-only', '--', 'sh');
+    const r = run(
+      '--layer',
+      '/a',
+      '--layer',
+      '/b',
+      '--volume',
+      '/s:/d',
+      '--volume',
+      '/s2:/d2:ro',
+      '--tmpfs',
+      '/t',
+      '--read-only',
+      '--',
+      'sh',
+    );
     expect(r.layers).toEqual(['/a', '/b']);
-    expect(r.volumes).toEqual([{ source: '/s', target: '/d', readOnly: false }, { source: '/s2', target: '/d2', readOnly: true }]);
+    expect(r.volumes).toEqual([
+      { source: '/s', target: '/d', readOnly: false },
+      { source: '/s2', target: '/d2', readOnly: true },
+    ]);
     expect(r.tmpfs).toEqual(['/t']);
     expect(r.readOnly).toBe(true);
     expect(run('--rootfs', 'host', 'sh').rootfs).toBe('host');
@@ -78,7 +114,10 @@ describe('nsbox run: every option', () => {
 
   test('--join by pid and by path; joined kinds leave the default list', () => {
     const r = run('--join', 'net=123', '--join', 'uts=/run/netns/x', 'true');
-    expect(r.join).toEqual([{ kind: 'net', pid: 123 }, { kind: 'uts', path: '/run/netns/x' }]);
+    expect(r.join).toEqual([
+      { kind: 'net', pid: 123 },
+      { kind: 'uts', path: '/run/netns/x' },
+    ]);
     expect(r.namespaces).toEqual(['user', 'pid', 'mnt', 'ipc', 'cgroup']);
   });
 
@@ -90,7 +129,10 @@ describe('nsbox run: every option', () => {
 
   test('--map-uid and --map-gid are repeatable, in order', () => {
     const r = run('--map-uid', '0:1000:1', '--map-uid', '1:100000:65536', '--map-gid', '0:1000:1', 'true');
-    expect(r.uidMap).toEqual([{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 65536 }]);
+    expect(r.uidMap).toEqual([
+      { inside: 0, outside: 1000, count: 1 },
+      { inside: 1, outside: 100000, count: 65536 },
+    ]);
     expect(r.gidMap).toEqual([{ inside: 0, outside: 1000, count: 1 }]);
     expect(run('true').uidMap).toBeUndefined();
   });
@@ -128,10 +170,30 @@ describe('nsbox run: every option', () => {
 
   test('every option in the table parses', () => {
     const sample: Record<string, string> = {
-      LIST: 'user,uts', 'GID,...': '10,20', KIND: 'net', 'KIND=PID|PATH': 'ipc=1', NAME: 'n', N: '5', 'INSIDE:OUTSIDE:COUNT': '0:0:1', 'K=V': 'A=b', K: 'A', DIR: '/', MS: '10',
-      'DIR|host': 'host', 'SRC:DST[:ro]': '/srv:/data:ro', DST: '/scratch', 'none|host|veth[:ADDR/PREFIX]': 'veth:10.9.0.2/30',
-      SIZE: '64M', PATH: '/usr', CAP: 'net_admin', 'CAP|ALL': 'ALL', 'PATH|default|unconfined': 'unconfined', 'NAME=SOFT[:HARD]': 'nofile=10:20',
-      'KEY=VALUE': 'net.ipv4.ip_forward=1', MODE: '0027', PORT: '8080',
+      LIST: 'user,uts',
+      'GID,...': '10,20',
+      KIND: 'net',
+      'KIND=PID|PATH': 'ipc=1',
+      NAME: 'n',
+      N: '5',
+      'INSIDE:OUTSIDE:COUNT': '0:0:1',
+      'K=V': 'A=b',
+      K: 'A',
+      DIR: '/',
+      MS: '10',
+      'DIR|host': 'host',
+      'SRC:DST[:ro]': '/srv:/data:ro',
+      DST: '/scratch',
+      'none|host|veth[:ADDR/PREFIX]': 'veth:10.9.0.2/30',
+      SIZE: '64M',
+      PATH: '/usr',
+      CAP: 'net_admin',
+      'CAP|ALL': 'ALL',
+      'PATH|default|unconfined': 'unconfined',
+      'NAME=SOFT[:HARD]': 'nofile=10:20',
+      'KEY=VALUE': 'net.ipv4.ip_forward=1',
+      MODE: '0027',
+      PORT: '8080',
     };
     for (const o of OPTIONS) {
       if (o.name === 'help' || o.name === 'version') continue;
@@ -157,9 +219,29 @@ describe('nsbox run: security flags', () => {
   });
 
   test("--ulimit in Docker's form, --sysctl, --umask, --oom-score-adj, --seccomp, --allow-new-privileges", () => {
-    const s = run('--ulimit', 'nofile=1024:4096', '--ulimit', 'core=0', '--ulimit', 'nproc=-1', '--sysctl', 'net.core.somaxconn=512', '--umask', '027',
-      '--oom-score-adj', '-5', '--seccomp', '/p.json', '--allow-new-privileges', 'true').security;
-    expect(s.ulimits).toEqual([{ type: 'nofile', soft: 1024, hard: 4096 }, { type: 'core', soft: 0, hard: 0 }, { type: 'nproc', soft: 'unlimited', hard: 'unlimited' }]);
+    const s = run(
+      '--ulimit',
+      'nofile=1024:4096',
+      '--ulimit',
+      'core=0',
+      '--ulimit',
+      'nproc=-1',
+      '--sysctl',
+      'net.core.somaxconn=512',
+      '--umask',
+      '027',
+      '--oom-score-adj',
+      '-5',
+      '--seccomp',
+      '/p.json',
+      '--allow-new-privileges',
+      'true',
+    ).security;
+    expect(s.ulimits).toEqual([
+      { type: 'nofile', soft: 1024, hard: 4096 },
+      { type: 'core', soft: 0, hard: 0 },
+      { type: 'nproc', soft: 'unlimited', hard: 'unlimited' },
+    ]);
     expect(s.sysctl).toEqual({ 'net.core.somaxconn': '512' });
     expect(s.umask).toBe(0o27);
     expect(s.oomScoreAdj).toBe(-5);
@@ -168,13 +250,30 @@ describe('nsbox run: security flags', () => {
   });
 
   test('--landlock-* collect paths and ports', () => {
-    const s = run('--landlock-read', '/usr', '--landlock-write', '/tmp', '--landlock-connect', '443', '--landlock-bind', '8080', 'true').security;
+    const s = run(
+      '--landlock-read',
+      '/usr',
+      '--landlock-write',
+      '/tmp',
+      '--landlock-connect',
+      '443',
+      '--landlock-bind',
+      '8080',
+      'true',
+    ).security;
     expect(s.landlock).toEqual({ read: ['/usr'], write: ['/tmp'], connect: [443], bind: [8080] });
   });
 
   test.each([
-    ['--cap-add', 'NET-ADMIN'], ['--ulimit', 'nofile'], ['--ulimit', 'nofile=2:1'], ['--ulimit', 'nofile=x'], ['--umask', '8'],
-    ['--oom-score-adj', '1001'], ['--landlock-read', 'rel'], ['--landlock-connect', '70000'], ['--sysctl', 'novalue'],
+    ['--cap-add', 'NET-ADMIN'],
+    ['--ulimit', 'nofile'],
+    ['--ulimit', 'nofile=2:1'],
+    ['--ulimit', 'nofile=x'],
+    ['--umask', '8'],
+    ['--oom-score-adj', '1001'],
+    ['--landlock-read', 'rel'],
+    ['--landlock-connect', '70000'],
+    ['--sysctl', 'novalue'],
   ])('%s %s is a usage error', (flag, value) => bad('run', flag, value, 'true'));
 
   test('--privileged excludes --cap-drop and --seccomp', () => {
@@ -189,7 +288,14 @@ describe('nsbox run: cgroup limits', () => {
     expect(r).toMatchObject({ memory: '64M', pids: 64, cpus: 0.5, cgroupParent: 'a/b' });
   });
   test.each([
-    ['--memory', '12X'], ['--memory', '-1'], ['--pids', '0'], ['--pids', 'x'], ['--cpus', '0'], ['--cpus', '-1'], ['--cpus', '1e3'], ['--cgroup-parent', ''],
+    ['--memory', '12X'],
+    ['--memory', '-1'],
+    ['--pids', '0'],
+    ['--pids', 'x'],
+    ['--cpus', '0'],
+    ['--cpus', '-1'],
+    ['--cpus', '1e3'],
+    ['--cgroup-parent', ''],
   ])('%s %s is a usage error', (opt, v) => {
     expect(() => run(opt, v, 'true')).toThrow(UsageError);
   });
@@ -202,10 +308,18 @@ describe('nsbox run --net', () => {
     expect(run('--net', 'none', 'true')).toMatchObject({ net: { mode: 'none' } });
     expect(run('--net', 'none', 'true').namespaces).not.toContain('net');
   });
-  test('veth addresses: the given one inside, the prefix\'s first other address on the host', () => {
+  test("veth addresses: the given one inside, the prefix's first other address on the host", () => {
     expect(run('--net', 'veth', 'true').net).toEqual({ mode: 'veth', childAddress: '10.200.0.2/30', hostAddress: '10.200.0.1/30' });
-    expect(run('--net=veth:192.168.7.1/24', 'true').net).toEqual({ mode: 'veth', childAddress: '192.168.7.1/24', hostAddress: '192.168.7.2/24' });
-    expect(run('--net', 'veth:10.1.2.77/16', 'true').net).toEqual({ mode: 'veth', childAddress: '10.1.2.77/16', hostAddress: '10.1.0.1/16' });
+    expect(run('--net=veth:192.168.7.1/24', 'true').net).toEqual({
+      mode: 'veth',
+      childAddress: '192.168.7.1/24',
+      hostAddress: '192.168.7.2/24',
+    });
+    expect(run('--net', 'veth:10.1.2.77/16', 'true').net).toEqual({
+      mode: 'veth',
+      childAddress: '10.1.2.77/16',
+      hostAddress: '10.1.0.1/16',
+    });
   });
   test.each([
     [['--net', 'bridge']],

@@ -15,7 +15,11 @@ test('typedoc finds every export documented and every link valid', () => {
     let log = '';
     let status = 0;
     try {
-      log = execFileSync(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', out], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+      log = execFileSync(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', out], {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
     } catch (e) {
       const err = e as { status: number; stdout: string; stderr: string };
       status = err.status;

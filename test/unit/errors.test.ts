@@ -195,7 +195,13 @@ describe('ERR_* helpers', () => {
 describe('netlink error shapes', () => {
   test('SysError carries ifname and kernelMessage as own enumerable data, in the message too', () => {
     const e = new SysError(17, 'RTM_NEWADDR', { ifname: 'eth0', kernelMessage: 'ipv4: Address already assigned' });
-    expect(e).toMatchObject({ code: 'EEXIST', errno: -17, syscall: 'RTM_NEWADDR', ifname: 'eth0', kernelMessage: 'ipv4: Address already assigned' });
+    expect(e).toMatchObject({
+      code: 'EEXIST',
+      errno: -17,
+      syscall: 'RTM_NEWADDR',
+      ifname: 'eth0',
+      kernelMessage: 'ipv4: Address already assigned',
+    });
     expect(Object.keys(e)).toEqual(expect.arrayContaining(['ifname', 'kernelMessage']));
     expect(e.message).toBe("EEXIST: file already exists, RTM_NEWADDR 'eth0' (kernel: ipv4: Address already assigned)");
     expect('kernelMessage' in new SysError(1, 'x')).toBe(false);

@@ -36,10 +36,37 @@ function rejects(fn: () => unknown, code: string): void {
 
 describe('flag tables', () => {
   test('the MS_* numbers are the kernel ABI values (include/uapi/linux/mount.h)', () => {
-    expect(MOUNT_FLAGS).toMatchObject({ rdonly: 1, nosuid: 2, nodev: 4, noexec: 8, remount: 32, bind: 4096, rec: 16384, relatime: 1 << 21, strictatime: 1 << 24, lazytime: 1 << 25 });
-    expect(PROPAGATION).toMatchObject({ private: 1 << 18, rprivate: (1 << 18) | 16384, slave: 1 << 19, shared: 1 << 20, unbindable: 1 << 17 });
-    expect(MOUNT_ATTRS).toMatchObject({ rdonly: 1, nosuid: 2, nodev: 4, noexec: 8, noatime: 0x10, strictatime: 0x20, nodiratime: 0x80, nosymfollow: 0x200000 });
-    for (const v of [...Object.values(MOUNT_FLAGS), ...Object.values(PROPAGATION), ...Object.values(MOUNT_ATTRS)]) expect(Number.isInteger(v)).toBe(true);
+    expect(MOUNT_FLAGS).toMatchObject({
+      rdonly: 1,
+      nosuid: 2,
+      nodev: 4,
+      noexec: 8,
+      remount: 32,
+      bind: 4096,
+      rec: 16384,
+      relatime: 1 << 21,
+      strictatime: 1 << 24,
+      lazytime: 1 << 25,
+    });
+    expect(PROPAGATION).toMatchObject({
+      private: 1 << 18,
+      rprivate: (1 << 18) | 16384,
+      slave: 1 << 19,
+      shared: 1 << 20,
+      unbindable: 1 << 17,
+    });
+    expect(MOUNT_ATTRS).toMatchObject({
+      rdonly: 1,
+      nosuid: 2,
+      nodev: 4,
+      noexec: 8,
+      noatime: 0x10,
+      strictatime: 0x20,
+      nodiratime: 0x80,
+      nosymfollow: 0x200000,
+    });
+    for (const v of [...Object.values(MOUNT_FLAGS), ...Object.values(PROPAGATION), ...Object.values(MOUNT_ATTRS)])
+      expect(Number.isInteger(v)).toBe(true);
   });
 
   test('native.constants is frozen', () => {
@@ -109,8 +136,11 @@ describe('filesystem specs', () => {
       { lower: ['/a', '/b'], readOnly: true, volatile: true },
       { lower: ['/a'], readOnly: true },
     ];
-    for (const o of bad) expect(() => overlaySpec(o), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => overlaySpec({ lower: '/a' as unknown as string[], readOnly: true })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    for (const o of bad)
+      expect(() => overlaySpec(o), JSON.stringify(o)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => overlaySpec({ lower: '/a' as unknown as string[], readOnly: true })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
   });
 
   test('overlay: more layers than one page of mount data is ERR_OUT_OF_RANGE', () => {
@@ -156,7 +186,7 @@ describe('misuse is refused before any syscall, and nothing is mounted', () => {
   });
 
   test('fsopen: bad key or value types, and a closed context', () => {
-    let ctx;
+    let ctx: ReturnType<typeof fsopen> | undefined;
     try {
       ctx = fsopen('tmpfs');
     } catch (err) {
@@ -177,6 +207,8 @@ describe('misuse is refused before any syscall, and nothing is mounted', () => {
     expect(() => watchMounts(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => watchMounts('1' as unknown as number)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     const reason = new Error('stop');
-    expect(() => watchMounts('self', { signal: AbortSignal.abort(reason) })).toThrow(expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR', cause: reason }));
+    expect(() => watchMounts('self', { signal: AbortSignal.abort(reason) })).toThrow(
+      expect.objectContaining({ name: 'AbortError', code: 'ABORT_ERR', cause: reason }),
+    );
   });
 });

@@ -39,11 +39,15 @@ describe('validation, before any syscall', () => {
 
   test('a rule granting a right the ruleset does not handle is refused (the kernel would say EINVAL)', () => {
     const v = { handled: { fs: ['read-file'] }, fs: [{ path: '/etc', access: ['read-file', 'read-dir'] }] };
-    expect(() => resolveLandlock('options.landlock', v, 7)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/fs\[0\]\.access.*'read-dir'/) }));
+    expect(() => resolveLandlock('options.landlock', v, 7)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/fs\[0\]\.access.*'read-dir'/) }),
+    );
   });
 
   test('a ruleset that handles nothing is refused', () => {
-    expect(() => resolveLandlock('options.landlock', { handled: { fs: [] } }, 7)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => resolveLandlock('options.landlock', { handled: { fs: [] } }, 7)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 });
 
@@ -59,17 +63,48 @@ describe('masking to the ABI', () => {
   });
 
   test('shorthands expand to the rights of the ABI, also in strict mode', () => {
-    const v2 = resolveLandlock('l', { mode: 'strict', fs: [{ path: '/w', access: 'write' }, { path: '/r', access: ['read', 'execute'] }] }, 2)!;
-    expect(v2.fs[0]!.access).toBe(bits('write-file', 'remove-dir', 'remove-file', 'make-char', 'make-dir', 'make-reg', 'make-sock', 'make-fifo', 'make-block', 'make-sym', 'refer'));
+    const v2 = resolveLandlock(
+      'l',
+      {
+        mode: 'strict',
+        fs: [
+          { path: '/w', access: 'write' },
+          { path: '/r', access: ['read', 'execute'] },
+        ],
+      },
+      2,
+    )!;
+    expect(v2.fs[0]!.access).toBe(
+      bits(
+        'write-file',
+        'remove-dir',
+        'remove-file',
+        'make-char',
+        'make-dir',
+        'make-reg',
+        'make-sock',
+        'make-fifo',
+        'make-block',
+        'make-sym',
+        'refer',
+      ),
+    );
     expect(v2.fs[1]!.access).toBe(bits('read-file', 'read-dir', 'execute'));
-    expect(resolveLandlock('l', { fs: [{ path: '/w', access: 'write' }] }, 7)!.fs[0]!.access & bits('truncate', 'ioctl-dev')).toBe(bits('truncate', 'ioctl-dev'));
+    expect(resolveLandlock('l', { fs: [{ path: '/w', access: 'write' }] }, 7)!.fs[0]!.access & bits('truncate', 'ioctl-dev')).toBe(
+      bits('truncate', 'ioctl-dev'),
+    );
   });
 
   test('best-effort drops a right the ABI lacks; strict names it and the ABI it needs', () => {
     const v = { fs: [{ path: '/dev', access: ['read-file', 'ioctl-dev'] }] };
     expect(resolveLandlock('l', v, 4)!.fs[0]!.access).toBe(bits('read-file'));
     expect(() => resolveLandlock('options.landlock', { ...v, mode: 'strict' }, 4)).toThrow(
-      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', message: expect.stringMatching(/options\.landlock\.fs\[0\]\.access: 'ioctl-dev' needs Landlock ABI 5 \(Linux 6\.10\); this kernel has ABI 4/) }),
+      expect.objectContaining({
+        code: 'ERR_NSBOX_UNSUPPORTED',
+        message: expect.stringMatching(
+          /options\.landlock\.fs\[0\]\.access: 'ioctl-dev' needs Landlock ABI 5 \(Linux 6\.10\); this kernel has ABI 4/,
+        ),
+      }),
     );
     // A rule left with nothing is dropped.
     expect(resolveLandlock('l', { fs: [{ path: '/x', access: 'truncate' }] }, 2)!.fs).toEqual([]);
@@ -83,23 +118,33 @@ describe('masking to the ABI', () => {
     expect(resolveLandlock('l', { ...v, handled: { net: ['connect-tcp'] } }, 7)!.handledNet).toBe(L.ACCESS_NET_CONNECT_TCP);
     const r3 = resolveLandlock('l', v, 3)!;
     expect([r3.handledNet, r3.net]).toEqual([0, []]);
-    expect(() => resolveLandlock('options.landlock', { ...v, mode: 'strict' }, 3)).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', message: expect.stringContaining('ABI 4') }));
+    expect(() => resolveLandlock('options.landlock', { ...v, mode: 'strict' }, 3)).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', message: expect.stringContaining('ABI 4') }),
+    );
   });
 
   test('scopes need ABI 6; log flags ABI 7 (default: LOG_SAME_EXEC_OFF; log: true: LOG_NEW_EXEC_ON)', () => {
-    expect(resolveLandlock('l', { scopes: ['signal', 'abstract-unix-socket'] }, 6)!.scoped).toBe(L.SCOPE_SIGNAL! | L.SCOPE_ABSTRACT_UNIX_SOCKET!);
+    expect(resolveLandlock('l', { scopes: ['signal', 'abstract-unix-socket'] }, 6)!.scoped).toBe(
+      L.SCOPE_SIGNAL! | L.SCOPE_ABSTRACT_UNIX_SOCKET!,
+    );
     expect(resolveLandlock('l', { scopes: ['signal'] }, 5)!.scoped).toBe(0);
-    expect(() => resolveLandlock('l', { scopes: ['signal'], mode: 'strict' }, 5)).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED' }));
+    expect(() => resolveLandlock('l', { scopes: ['signal'], mode: 'strict' }, 5)).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED' }),
+    );
     expect(resolveLandlock('l', {}, 7)!.flags).toBe(L.RESTRICT_SELF_LOG_SAME_EXEC_OFF);
     expect(resolveLandlock('l', { log: true }, 7)!.flags).toBe(L.RESTRICT_SELF_LOG_NEW_EXEC_ON);
     expect(resolveLandlock('l', { log: true }, 6)!.flags).toBe(0);
     expect(resolveLandlock('l', { mode: 'strict' }, 6)!.flags).toBe(0); // nothing is logged before ABI 7 anyway
-    expect(() => resolveLandlock('l', { log: true, mode: 'strict' }, 6)).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED' }));
+    expect(() => resolveLandlock('l', { log: true, mode: 'strict' }, 6)).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED' }),
+    );
   });
 
   test('ABI 0: best-effort runs without Landlock, strict throws; nothing left to enforce is null', () => {
     expect(resolveLandlock('l', { fs: [{ path: '/', access: 'read' }] }, 0)).toBeNull();
-    expect(() => resolveLandlock('l', { mode: 'strict' }, 0)).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', message: expect.stringContaining('no Landlock') }));
+    expect(() => resolveLandlock('l', { mode: 'strict' }, 0)).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', message: expect.stringContaining('no Landlock') }),
+    );
     expect(resolveLandlock('l', { handled: { fs: ['ioctl-dev'] } }, 4)).toBeNull();
   });
 });
@@ -156,15 +201,29 @@ describe('what landlockForCommand reads', () => {
     const script = join(dir, 'tool');
     writeFileSync(script, '#!/usr/bin/env bash\necho hi\n');
     chmodSync(script, 0o755);
-    const rs = landlockForCommand({ command: 'tool', path: `${dir}:/usr/bin:/bin`, read: ['/srv'], write: ['/var/tmp'], connect: [443], bind: [8080] });
+    const rs = landlockForCommand({
+      command: 'tool',
+      path: `${dir}:/usr/bin:/bin`,
+      read: ['/srv'],
+      write: ['/var/tmp'],
+      connect: [443],
+      bind: [8080],
+    });
     const paths = rs.fs!.map((r) => r.path);
     expect(paths.slice(0, 3)).toEqual([script, '/usr/bin/env', expect.stringMatching(/ld-linux/)]);
     expect(paths).toContain('/usr/bin/bash');
     expect(paths).toEqual(expect.arrayContaining(['/lib', '/usr/lib', '/etc/ld.so.cache', '/dev/null', '/srv', '/var/tmp']));
     expect(rs.fs!.find((r) => r.path === '/var/tmp')!.access).toEqual(['read', 'write']);
     expect(rs.fs!.find((r) => r.path === '/srv')!.access).toEqual(['read', 'execute']);
-    expect(rs.net).toEqual([{ port: 443, access: ['connect-tcp'] }, { port: 8080, access: ['bind-tcp'] }]);
-    expect(() => landlockForCommand({ command: 'x', read: ['rel'] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.read[0]') }));
-    expect(() => landlockForCommand({ command: 'x', connect: [-1] })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('options.connect[0]') }));
+    expect(rs.net).toEqual([
+      { port: 443, access: ['connect-tcp'] },
+      { port: 8080, access: ['bind-tcp'] },
+    ]);
+    expect(() => landlockForCommand({ command: 'x', read: ['rel'] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.read[0]') }),
+    );
+    expect(() => landlockForCommand({ command: 'x', connect: [-1] })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('options.connect[0]') }),
+    );
   });
 });

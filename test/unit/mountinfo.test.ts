@@ -78,7 +78,13 @@ describe('parseMountinfo', () => {
   });
 
   test('a line that is not mountinfo is an ERR_INVALID_ARG_VALUE', () => {
-    for (const bad of ['garbage', '1 2 3:4 / / rw - tmpfs', 'x 2 3:4 / / rw - tmpfs tmpfs rw', '1 2 34 / / rw - tmpfs tmpfs rw', '1 2 3:4 / / rw no-separator here tmpfs rw']) {
+    for (const bad of [
+      'garbage',
+      '1 2 3:4 / / rw - tmpfs',
+      'x 2 3:4 / / rw - tmpfs tmpfs rw',
+      '1 2 34 / / rw - tmpfs tmpfs rw',
+      '1 2 3:4 / / rw no-separator here tmpfs rw',
+    ]) {
       expect(() => parseMountinfo(bad), bad).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', name: 'TypeError' }));
     }
   });

@@ -16,8 +16,17 @@ import {
 import { createNetns, deleteNetns, openNetns } from '../../src/net/index.js';
 
 const entryPoints = [
-  'nsOpen', 'nsStat', 'nsGetType', 'nsGetRelative', 'nsGetOwnerUid', 'close',
-  'setnsThread', 'unshareThread', 'nsCreate', 'mountIn', 'umountIn',
+  'nsOpen',
+  'nsStat',
+  'nsGetType',
+  'nsGetRelative',
+  'nsGetOwnerUid',
+  'close',
+  'setnsThread',
+  'unshareThread',
+  'nsCreate',
+  'mountIn',
+  'umountIn',
 ] as const;
 let spies: MockInstance[] = [];
 
@@ -177,8 +186,30 @@ describe('isNamespaceType', () => {
 
   test('false, never a throw, for anything else', async () => {
     const { isNamespaceType } = await import('../../src/namespaces/index.js');
-    const others: unknown[] = ['pid_for_children', 'time_for_children', 'NET', 'net ', ' net', 'mount', 'network', '', 'net\0',
-      'toString', 'constructor', '__proto__', 'length', 0, 1, null, undefined, {}, ['net'], new String('net'), Symbol('net'), () => 'net'];
+    const others: unknown[] = [
+      'pid_for_children',
+      'time_for_children',
+      'NET',
+      'net ',
+      ' net',
+      'mount',
+      'network',
+      '',
+      'net\0',
+      'toString',
+      'constructor',
+      '__proto__',
+      'length',
+      0,
+      1,
+      null,
+      undefined,
+      {},
+      ['net'],
+      new String('net'),
+      Symbol('net'),
+      () => 'net',
+    ];
     for (const v of others) expect(isNamespaceType(v), String(typeof v === 'symbol' ? v.description : v)).toBe(false);
     for (const s of spies) expect(s).not.toHaveBeenCalled();
   });

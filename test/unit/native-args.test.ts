@@ -105,13 +105,17 @@ function expectTyped(call: () => unknown, what: string): void {
   // Anything that a check let through must not outlive the test.
   if (result && typeof (result as { close?: unknown }).close === 'function') (result as { close(): void }).close();
   expect(thrown, what).toBeInstanceOf(TypeError);
-  expect(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'], `${what}: ${(thrown as Error).message}`).toContain((thrown as { code?: string }).code);
+  expect(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE'], `${what}: ${(thrown as Error).message}`).toContain(
+    (thrown as { code?: string }).code,
+  );
   expect(fds.map(identity), `${what}: fds 0..2 and the sentinel`).toEqual(before);
 }
 
 describe('native argument checks', () => {
   it('every exported native function is covered here', () => {
-    const names = Object.entries(native).filter(([, v]) => typeof v === 'function').map(([k]) => k);
+    const names = Object.entries(native)
+      .filter(([, v]) => typeof v === 'function')
+      .map(([k]) => k);
     const covered = new Set([...FUNCTIONS.map(([n]) => n), ...CONSTRUCTORS.map(([n]) => n), ...NO_ARGS]);
     expect(names.filter((n) => !covered.has(n))).toEqual([]);
   });
@@ -140,9 +144,18 @@ describe('native argument checks', () => {
       ['maps a number', [p.ops, p.strings, 1]],
       ['maps.mode unknown', [p.ops, p.strings, { mode: 'x', uidMap: '', gidMap: '', denySetgroups: false }]],
       ['maps.uidMap missing', [p.ops, p.strings, { mode: 'direct', gidMap: '', denySetgroups: false }]],
-      ['maps helper without argv', [p.ops, p.strings, { mode: 'helper', uidMap: '', gidMap: '', denySetgroups: false, uidHelper: [], gidHelper: [] }]],
-      ['maps helper argv with NUL', [p.ops, p.strings, { mode: 'helper', uidMap: '', gidMap: '', denySetgroups: false, uidHelper: ['a\0b'], gidHelper: ['x'] }]],
-      ['maps.idmapSources: 9', [p.ops, p.strings, { mode: 'direct', uidMap: '', gidMap: '', denySetgroups: false, idmapSources: new Array(9).fill('/') }]],
+      [
+        'maps helper without argv',
+        [p.ops, p.strings, { mode: 'helper', uidMap: '', gidMap: '', denySetgroups: false, uidHelper: [], gidHelper: [] }],
+      ],
+      [
+        'maps helper argv with NUL',
+        [p.ops, p.strings, { mode: 'helper', uidMap: '', gidMap: '', denySetgroups: false, uidHelper: ['a\0b'], gidHelper: ['x'] }],
+      ],
+      [
+        'maps.idmapSources: 9',
+        [p.ops, p.strings, { mode: 'direct', uidMap: '', gidMap: '', denySetgroups: false, idmapSources: new Array(9).fill('/') }],
+      ],
       ['parent a string', [p.ops, p.strings, null, 'x']],
       ['parent.rlimits not BigUint64Array', [p.ops, p.strings, null, { rlimits: [1, 2, 3] }]],
       ['parent.rlimits not triples', [p.ops, p.strings, null, { rlimits: new BigUint64Array(2) }]],
@@ -153,7 +166,14 @@ describe('native argument checks', () => {
     for (const [label, args] of cases) expectTyped(() => spawn(...args), `spawn: ${label}`);
     // A getter that throws: its error comes through, and nothing is spawned.
     const boom = new Error('getter');
-    const maps = { mode: 'direct', uidMap: '', denySetgroups: false, get gidMap(): string { throw boom; } };
+    const maps = {
+      mode: 'direct',
+      uidMap: '',
+      denySetgroups: false,
+      get gidMap(): string {
+        throw boom;
+      },
+    };
     expect(() => spawn(p.ops, p.strings, maps)).toThrow(boom);
     expect(fds.map(identity)).toEqual(before);
   });

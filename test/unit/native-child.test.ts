@@ -21,10 +21,16 @@ function symbols(file: string, flag: string): string[] {
 
 describe.skipIf(!built)('the spawn child is libc-free', () => {
   it('its objects reference nothing outside themselves', () => {
-    const objects = readdirSync(objDir).filter((f) => f.endsWith('.o')).map((f) => join(objDir, f));
+    const objects = readdirSync(objDir)
+      .filter((f) => f.endsWith('.o'))
+      .map((f) => join(objDir, f));
     expect(objects.length).toBeGreaterThanOrEqual(4);
     const defined = new Set(objects.flatMap((o) => symbols(o, '--defined-only')));
-    const foreign = objects.flatMap((o) => symbols(o, '-u').filter((s) => !defined.has(s)).map((s) => `${o}: ${s}`));
+    const foreign = objects.flatMap((o) =>
+      symbols(o, '-u')
+        .filter((s) => !defined.has(s))
+        .map((s) => `${o}: ${s}`),
+    );
     expect(foreign).toEqual([]);
   });
 

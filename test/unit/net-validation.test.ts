@@ -6,9 +6,31 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import {
-  addAddress, addLink, addNeighbour, addRoute, addresses, connectTcpIn, connectToBridge, connectToHost, createNetns,
-  deleteAddress, deleteLink, deleteNeighbour, deleteNetns, deleteRoute, events, link, links, listenTcpIn, loUp,
-  neighbours, openNetns, replaceNeighbour, replaceRoute, routes, setLink,
+  addAddress,
+  addLink,
+  addNeighbour,
+  addRoute,
+  addresses,
+  connectTcpIn,
+  connectToBridge,
+  connectToHost,
+  createNetns,
+  deleteAddress,
+  deleteLink,
+  deleteNeighbour,
+  deleteNetns,
+  deleteRoute,
+  events,
+  link,
+  links,
+  listenTcpIn,
+  loUp,
+  neighbours,
+  openNetns,
+  replaceNeighbour,
+  replaceRoute,
+  routes,
+  setLink,
 } from '../../src/net/index.js';
 
 const absent = `nsbxt-absent-${randomBytes(4).toString('hex')}`;
@@ -35,7 +57,9 @@ describe('a NUL byte in a name is refused before any syscall', () => {
   test('the tripwire works: the same calls without a NUL reach the (absent) namespace and fail ENOENT', async () => {
     await expect(deleteLink('br0', T)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(setLink('lo', { name: 'x' }, T)).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(connectToHost(noProcess, { hostIf: 'h', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(connectToHost(noProcess, { hostIf: 'h', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
   });
 
   test.each([
@@ -105,7 +129,12 @@ describe('a netns pid out of range names the option at fault', () => {
     ['netns', () => loUp(0)],
     ['spec.peer.netns', () => addLink({ kind: 'veth', name: 'v', peer: { name: 'p', netns: -1 } }, T)],
   ] as const)('%s', async (arg, fn) => {
-    const err = await Promise.resolve().then(fn).then(() => undefined, (e: unknown) => e);
+    const err = await Promise.resolve()
+      .then(fn)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     expect((err as Error).message).toContain(`"${arg}"`);
   });

@@ -34,7 +34,9 @@ describe('constants', () => {
 
 describe.skipIf(!LE)('golden bytes: the request iproute2 sends for the same command', () => {
   test('ip link add nsbxg0 type veth peer name nsbxg1', () => {
-    const got = encodeNewLink({ name: 'nsbxg0', kind: 'veth', peer: { name: 'nsbxg1' } }).finish(0).toString('hex');
+    const got = encodeNewLink({ name: 'nsbxg0', kind: 'veth', peer: { name: 'nsbxg1' } })
+      .finish(0)
+      .toString('hex');
     expect(got).toBe(ipSent('ip link add nsbxg0 type veth peer name nsbxg1'));
   });
   test('ip link add nsbxb0 type bridge', () => {
@@ -51,12 +53,30 @@ describe.skipIf(!LE)('golden bytes: the request iproute2 sends for the same comm
     expect(got).toBe(ipSent('ip -6 addr add fd00::5/64 dev nsbxb0'));
   });
   test('ip neigh add 10.9.8.9 lladdr 02:00:00:00:00:09 dev lo (ifindex 1)', () => {
-    const got = encodeNeighbour('add', { family: NL.AF_INET, index: 1, dst: ipBytes('10.9.8.9')!, lladdr: Buffer.from([2, 0, 0, 0, 0, 9]), state: NL.NUD_PERMANENT }).finish(0).toString('hex');
+    const got = encodeNeighbour('add', {
+      family: NL.AF_INET,
+      index: 1,
+      dst: ipBytes('10.9.8.9')!,
+      lladdr: Buffer.from([2, 0, 0, 0, 0, 9]),
+      state: NL.NUD_PERMANENT,
+    })
+      .finish(0)
+      .toString('hex');
     expect(got).toBe(ipSent('ip neigh add 10.9.8.9 lladdr 02:00:00:00:00:09 dev lo'));
   });
   test('ip route add 10.77.0.0/16 via 10.9.8.1 dev nsbxb0 metric 7', () => {
     const d = parseCidr('d', '10.77.0.0/16');
-    const got = encodeRoute('add', { family: NL.AF_INET, dst: d.bytes, dstLen: 16, gateway: ipBytes('10.9.8.1')!, metric: 7, oif: 11, table: NL.RT_TABLE_MAIN }).finish(0).toString('hex');
+    const got = encodeRoute('add', {
+      family: NL.AF_INET,
+      dst: d.bytes,
+      dstLen: 16,
+      gateway: ipBytes('10.9.8.1')!,
+      metric: 7,
+      oif: 11,
+      table: NL.RT_TABLE_MAIN,
+    })
+      .finish(0)
+      .toString('hex');
     expect(got).toBe(ipSent('ip route add 10.77.0.0/16 via 10.9.8.1 dev nsbxb0 metric 7'));
   });
 });
@@ -80,7 +100,11 @@ describe('round trips', () => {
   test('link: ipvlan mode and vxlan id, port (big-endian), remote and local survive', () => {
     const i = decodeLink(asMsg(encodeNewLink({ name: 'iv0', kind: 'ipvlan', parent: 3, ipvlanMode: NL.IPVLAN_MODE_L2 }).finish(1)));
     expect(i).toMatchObject({ kind: 'ipvlan', mode: 'l2', link: 3 });
-    const w = encodeNewLink({ name: 'vx0', kind: 'vxlan', vxlan: { id: 42, port: 4789, remote: ipBytes('10.1.1.1')!, local: ipBytes('fd00::2')! } }).finish(1);
+    const w = encodeNewLink({
+      name: 'vx0',
+      kind: 'vxlan',
+      vxlan: { id: 42, port: 4789, remote: ipBytes('10.1.1.1')!, local: ipBytes('fd00::2')! },
+    }).finish(1);
     expect(w.includes(Buffer.from([6, 0, NL.IFLA_VXLAN_PORT, 0, 0x12, 0xb5]))).toBe(true);
     expect(decodeLink(asMsg(w))).toMatchObject({ kind: 'vxlan', id: 42, port: 4789, remote: '10.1.1.1', local: 'fd00::2' });
   });
@@ -90,23 +114,77 @@ describe('round trips', () => {
   });
   test.each(['10.1.2.3/8', '192.168.0.1/32', 'fd00::1/64', '2001:db8::abcd:1/127', '::1/128'])('address %s', (cidr) => {
     const c = parseCidr('a', cidr);
-    const a = decodeAddress(asMsg(encodeAddress(true, { family: c.family === 4 ? NL.AF_INET : NL.AF_INET6, index: 5, prefix: c.prefix, local: c.bytes, scope: NL.RT_SCOPE_LINK }).finish(1)));
+    const a = decodeAddress(
+      asMsg(
+        encodeAddress(true, {
+          family: c.family === 4 ? NL.AF_INET : NL.AF_INET6,
+          index: 5,
+          prefix: c.prefix,
+          local: c.bytes,
+          scope: NL.RT_SCOPE_LINK,
+        }).finish(1),
+      ),
+    );
     expect(a).toMatchObject({ family: c.family, index: 5, cidr, scope: 'link' });
   });
   test('route: table > 255, gateway, src, metric', () => {
-    const r = decodeRoute(asMsg(encodeRoute('replace', { family: NL.AF_INET6, dst: ipBytes('fd00:1::')!, dstLen: 48, gateway: ipBytes('fe80::1')!, prefsrc: ipBytes('fd00::2')!, metric: 1024, oif: 2, table: 1000 }).finish(1)));
-    expect(r).toEqual({ family: 6, dst: 'fd00:1::/48', gateway: 'fe80::1', src: 'fd00::2', metric: 1024, dev: 2, table: 1000, scope: 'global', protocol: 'boot', type: 'unicast' });
+    const r = decodeRoute(
+      asMsg(
+        encodeRoute('replace', {
+          family: NL.AF_INET6,
+          dst: ipBytes('fd00:1::')!,
+          dstLen: 48,
+          gateway: ipBytes('fe80::1')!,
+          prefsrc: ipBytes('fd00::2')!,
+          metric: 1024,
+          oif: 2,
+          table: 1000,
+        }).finish(1),
+      ),
+    );
+    expect(r).toEqual({
+      family: 6,
+      dst: 'fd00:1::/48',
+      gateway: 'fe80::1',
+      src: 'fd00::2',
+      metric: 1024,
+      dev: 2,
+      table: 1000,
+      scope: 'global',
+      protocol: 'boot',
+      type: 'unicast',
+    });
   });
   test('neighbour: IPv6 with its state', () => {
-    const n = decodeNeighbour(asMsg(encodeNeighbour('replace', { family: NL.AF_INET6, index: 4, dst: ipBytes('fd00::9')!, lladdr: Buffer.from([2, 0, 0, 0, 0, 10]), state: NL.NUD_REACHABLE }).finish(1)));
+    const n = decodeNeighbour(
+      asMsg(
+        encodeNeighbour('replace', {
+          family: NL.AF_INET6,
+          index: 4,
+          dst: ipBytes('fd00::9')!,
+          lladdr: Buffer.from([2, 0, 0, 0, 0, 10]),
+          state: NL.NUD_REACHABLE,
+        }).finish(1),
+      ),
+    );
     expect(n).toEqual({ family: 6, index: 4, address: 'fd00::9', mac: '02:00:00:00:00:0a', state: ['reachable'] });
   });
   test('route: default', () => {
-    const r = decodeRoute(asMsg(encodeRoute('add', { family: NL.AF_INET, dstLen: 0, gateway: ipBytes('10.0.0.1')!, table: 254 }).finish(1)));
+    const r = decodeRoute(
+      asMsg(encodeRoute('add', { family: NL.AF_INET, dstLen: 0, gateway: ipBytes('10.0.0.1')!, table: 254 }).finish(1)),
+    );
     expect(r).toMatchObject({ dst: 'default', gateway: '10.0.0.1', table: 254 });
   });
   test('IPv6 text is RFC 5952, as ip prints it', () => {
-    for (const t of ['::', '::1', 'fe80::1', '2001:db8::1:0:0:1', '2001:db8:0:1:1:1:1:1', 'fd00::', '::ffff:10.0.0.1'.replace('10.0.0.1', 'a00:1')]) {
+    for (const t of [
+      '::',
+      '::1',
+      'fe80::1',
+      '2001:db8::1:0:0:1',
+      '2001:db8:0:1:1:1:1:1',
+      'fd00::',
+      '::ffff:10.0.0.1'.replace('10.0.0.1', 'a00:1'),
+    ]) {
       expect(ipText(ipBytes(t)!)).toBe(t);
     }
   });
@@ -168,9 +246,21 @@ describe('bounds', () => {
   });
   test('an integer attribute longer than its type is refused, not read from its first bytes', () => {
     // The reported case: an 8-byte IFLA_MTU (a u32) used to decode as its low 4 bytes.
-    const link = new MessageWriter(NL.RTM_NEWLINK, 0).u32(0).u32(0).u32(0).u32(0).attrString(NL.IFLA_IFNAME, 'x').attr(NL.IFLA_MTU, Buffer.alloc(8, 1));
+    const link = new MessageWriter(NL.RTM_NEWLINK, 0)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .attrString(NL.IFLA_IFNAME, 'x')
+      .attr(NL.IFLA_MTU, Buffer.alloc(8, 1));
     expect(() => decodeLink(splitMessages(link.finish(1))[0]!)).toThrow(NetlinkDecodeError);
-    const operstate = new MessageWriter(NL.RTM_NEWLINK, 0).u32(0).u32(0).u32(0).u32(0).attrString(NL.IFLA_IFNAME, 'x').attr(NL.IFLA_OPERSTATE, Buffer.alloc(2, 6));
+    const operstate = new MessageWriter(NL.RTM_NEWLINK, 0)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .u32(0)
+      .attrString(NL.IFLA_IFNAME, 'x')
+      .attr(NL.IFLA_OPERSTATE, Buffer.alloc(2, 6));
     expect(() => decodeLink(splitMessages(operstate.finish(1))[0]!)).toThrow(NetlinkDecodeError);
     const addr = Buffer.from(encodeAddress(true, { family: NL.AF_INET, index: 1, prefix: 8, local: ipBytes('10.0.0.1') }).finish(1));
     const withFlags = new MessageWriter(NL.RTM_NEWADDR, 0).bytes(splitMessages(addr)[0]!.body).attr(NL.IFA_FLAGS, Buffer.alloc(8));

@@ -41,8 +41,15 @@ function decodeAll(d: Buffer): number {
 
 function seeds(): Buffer[] {
   const mac = Buffer.from([2, 1, 2, 3, 4, 5]);
-  const err = new MessageWriter(NL.NLMSG_ERROR, NL.NLM_F_CAPPED | NL.NLM_F_ACK_TLVS).i32(-22).u32(32).u16(NL.RTM_NEWLINK).u16(5).u32(9).u32(0)
-    .attrString(NL.NLMSGERR_ATTR_MSG, 'Attribute failed policy validation').attrU32(NL.NLMSGERR_ATTR_OFFS, 32);
+  const err = new MessageWriter(NL.NLMSG_ERROR, NL.NLM_F_CAPPED | NL.NLM_F_ACK_TLVS)
+    .i32(-22)
+    .u32(32)
+    .u16(NL.RTM_NEWLINK)
+    .u16(5)
+    .u32(9)
+    .u32(0)
+    .attrString(NL.NLMSGERR_ATTR_MSG, 'Attribute failed policy validation')
+    .attrU32(NL.NLMSGERR_ATTR_OFFS, 32);
   const list = [
     encodeNewLink({ name: 'veth0', kind: 'veth', up: true, mtu: 1500, mac, peer: { name: 'veth1', netnsFd: 5, mac } }),
     encodeNewLink({ name: 'mv0', kind: 'macvlan', parent: 2, macvlanMode: NL.MACVLAN_MODE_BRIDGE }),
@@ -50,9 +57,24 @@ function seeds(): Buffer[] {
     encodeNewLink({ name: 'vx0', kind: 'vxlan', vxlan: { id: 7, port: 4789, remote: ipBytes('10.0.0.9')!, link: 2 } }),
     encodeNewLink({ name: 'iv0', kind: 'ipvlan', parent: 2, ipvlanMode: NL.IPVLAN_MODE_L3S }),
     encodeSetLink({ index: 3, name: 'x', master: 4, mtu: 9000, mac }),
-    encodeAddress(true, { family: NL.AF_INET, index: 2, prefix: 24, local: ipBytes('10.0.0.1')!, broadcast: ipBytes('10.0.0.255')!, label: 'eth0' }),
+    encodeAddress(true, {
+      family: NL.AF_INET,
+      index: 2,
+      prefix: 24,
+      local: ipBytes('10.0.0.1')!,
+      broadcast: ipBytes('10.0.0.255')!,
+      label: 'eth0',
+    }),
     encodeAddress(true, { family: NL.AF_INET6, index: 2, prefix: 64, local: ipBytes('fd00::1')! }),
-    encodeRoute('add', { family: NL.AF_INET, dst: ipBytes('10.1.0.0')!, dstLen: 16, gateway: ipBytes('10.0.0.254')!, oif: 2, metric: 5, table: 1000 }),
+    encodeRoute('add', {
+      family: NL.AF_INET,
+      dst: ipBytes('10.1.0.0')!,
+      dstLen: 16,
+      gateway: ipBytes('10.0.0.254')!,
+      oif: 2,
+      metric: 5,
+      table: 1000,
+    }),
     encodeGetRoutes(),
     encodeNeighbour('add', { family: NL.AF_INET6, index: 2, dst: ipBytes('fd00::9')!, lladdr: mac, state: NL.NUD_PERMANENT }),
     err,
@@ -90,11 +112,20 @@ describe('decoder fuzz', () => {
         for (let e = 0; e < edits; e++) {
           const at = int(d.length);
           switch (int(5)) {
-            case 0: d[at] = int(256); break; // random byte
-            case 1: d[at] = d[at]! ^ (1 << int(8)); break; // bit flip
-            case 2: if (at + 1 < d.length) d.writeUInt16LE([0, 1, 3, 4, 5, 0xffff, d.length, d.length - at][int(8)]! & 0xffff, at & ~1); break; // length-ish u16
-            case 3: d = d.subarray(0, at); break; // truncation
-            default: if (d.length >= 4) d.writeUInt32LE(int(d.length * 2), 0); // nlmsg_len
+            case 0:
+              d[at] = int(256);
+              break; // random byte
+            case 1:
+              d[at] = d[at]! ^ (1 << int(8));
+              break; // bit flip
+            case 2:
+              if (at + 1 < d.length) d.writeUInt16LE([0, 1, 3, 4, 5, 0xffff, d.length, d.length - at][int(8)]! & 0xffff, at & ~1);
+              break; // length-ish u16
+            case 3:
+              d = d.subarray(0, at);
+              break; // truncation
+            default:
+              if (d.length >= 4) d.writeUInt32LE(int(d.length * 2), 0); // nlmsg_len
           }
         }
       }

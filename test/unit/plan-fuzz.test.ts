@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const helper = join(import.meta.dirname, '..', 'helpers', 'plan-fuzz.mjs');
 
+// biome-ignore lint/suspicious/noExplicitAny: the helper's JSON report, checked field by field below
 function run(...args: string[]): any {
   const r = spawnSync(process.execPath, [helper, ...args], { encoding: 'utf8', timeout: 60_000 });
   expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
@@ -25,13 +26,17 @@ describe('the spawn plan parser', () => {
     expect(out.children).toBe('');
   });
 
-  it.each([1, 2, 3])('seed %i: 10,000 random and mutated plans give typed errors or clean results, leave no child or fd', (seed) => {
-    const out = run('fuzz', String(seed), '10000');
-    expect(out.violations).toEqual([]);
-    expect(out.counts.fed).toBeGreaterThan(9000);
-    expect(out.counts.rejected).toBeGreaterThan(8000);
-    expect(out.counts.ran + out.counts.failed).toBeGreaterThan(50);
-  }, 60_000);
+  it.each([1, 2, 3])(
+    'seed %i: 10,000 random and mutated plans give typed errors or clean results, leave no child or fd',
+    (seed) => {
+      const out = run('fuzz', String(seed), '10000');
+      expect(out.violations).toEqual([]);
+      expect(out.counts.fed).toBeGreaterThan(9000);
+      expect(out.counts.rejected).toBeGreaterThan(8000);
+      expect(out.counts.ran + out.counts.failed).toBeGreaterThan(50);
+    },
+    60_000,
+  );
 
   it('a status-protocol failure (the answer to MSG_MAPS cannot be sent) is a failure result, the child killed and reaped', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsbox-plan-fuzz-'));

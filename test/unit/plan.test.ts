@@ -75,7 +75,7 @@ describe('the wire format of csrc/plan.h', () => {
     expect(Object.keys(OPS).length).toBeGreaterThan(30);
   });
 
-  test('the addon\'s opcode table and version are plan.h\'s', () => {
+  test("the addon's opcode table and version are plan.h's", () => {
     expect({ ...K.OP }).toEqual(OPS);
     expect(K.PLAN_VERSION).toBe(VERSION);
   });
@@ -113,7 +113,10 @@ describe('every step, word for word', () => {
   };
 
   step('SETNS', (b) => b.setns(5, K.CLONE_NEWNET!, 'net'), [5, K.CLONE_NEWNET!], { step: 'setns:net', syscall: 'setns' });
-  step('UNSHARE', (b) => b.unshare(K.CLONE_NEWNS! | K.CLONE_NEWUTS!), [K.CLONE_NEWNS! | K.CLONE_NEWUTS!], { step: 'unshare', syscall: 'unshare' });
+  step('UNSHARE', (b) => b.unshare(K.CLONE_NEWNS! | K.CLONE_NEWUTS!), [K.CLONE_NEWNS! | K.CLONE_NEWUTS!], {
+    step: 'unshare',
+    syscall: 'unshare',
+  });
   step('USERNS_SYNC', (b) => b.usernsSync(), [], { step: 'idmap' });
   step('FORK', (b) => b.fork(K.CLONE_NEWPID!), [K.CLONE_NEWPID!], { step: 'fork', syscall: 'clone3' });
   step('SETSID', (b) => b.setsid(), [], { step: 'setsid' });
@@ -125,16 +128,48 @@ describe('every step, word for word', () => {
   step('SETUID', (b) => b.setuid(1000), [1000], { step: 'uid', syscall: 'setresuid' });
   step('CHDIR', (b) => b.chdir('/work', true), ['/work', 1], { step: 'cwd', syscall: 'chdir', path: '/work' });
   step('CHDIR', (b) => b.chdir('/work'), ['/work', 0]);
-  step('FDS', (b) => b.fds([[0, 21], [1, 22], [2, 22]]), [3, 0, 21, 1, 22, 2, 22], { step: 'stdio', syscall: 'dup3' });
+  step(
+    'FDS',
+    (b) =>
+      b.fds([
+        [0, 21],
+        [1, 22],
+        [2, 22],
+      ]),
+    [3, 0, 21, 1, 22, 2, 22],
+    { step: 'stdio', syscall: 'dup3' },
+  );
   step('PDEATHSIG', (b) => b.pdeathsig(9), [9], { step: 'die-with-parent', syscall: 'prctl' });
-  step('EXEC', (b) => b.exec('ls', true, ['ls', '-l'], ['A=1']), ['ls', 1, 2, 'ls', '-l', 1, 'A=1'], { step: 'exec', syscall: 'execve', path: 'ls' });
+  step('EXEC', (b) => b.exec('ls', true, ['ls', '-l'], ['A=1']), ['ls', 1, 2, 'ls', '-l', 1, 'A=1'], {
+    step: 'exec',
+    syscall: 'execve',
+    path: 'ls',
+  });
   step('EXEC', (b) => b.exec('/bin/true', false, [], []), ['/bin/true', 0, 0, 0]);
   step('FS_BASE', (b) => b.fsBase('/run/stage'), ['/run/stage'], { step: 'rootfs', syscall: 'mount', path: '/run/stage' });
-  step('MOUNT', (b) => b.mount('tmpfs', '/tmp', 'tmpfs', 6, 'mode=1777', 3, 'rootfs'), ['tmpfs', '/tmp', 'tmpfs', 6, 'mode=1777', 3], { step: 'rootfs', syscall: 'mount', path: '/tmp' });
-  step('MOUNT', (b) => b.mount(null, '/x', null, 17, null, 128, 'mounts', '/shown'), [null, '/x', null, 17, null, 128], { step: 'mounts', path: '/shown' });
-  step('MKNOD', (b) => b.mknod('/dev/null', 0o20666, 1, 3), ['/dev/null', 0o20666, 1, 3], { step: 'dev', syscall: 'mknodat', path: '/dev/null' });
-  step('SYMLINK', (b) => b.symlink('/proc/self/fd', '/dev/fd', 'dev'), ['/proc/self/fd', '/dev/fd'], { step: 'dev', syscall: 'symlinkat', path: '/dev/fd' });
-  step('WRITE_FILE', (b) => b.writeFile('/etc/hostname', 'box\n', 0o644, 'rootfs'), ['/etc/hostname', 'box\n', 0o644], { step: 'rootfs', syscall: 'write' });
+  step('MOUNT', (b) => b.mount('tmpfs', '/tmp', 'tmpfs', 6, 'mode=1777', 3, 'rootfs'), ['tmpfs', '/tmp', 'tmpfs', 6, 'mode=1777', 3], {
+    step: 'rootfs',
+    syscall: 'mount',
+    path: '/tmp',
+  });
+  step('MOUNT', (b) => b.mount(null, '/x', null, 17, null, 128, 'mounts', '/shown'), [null, '/x', null, 17, null, 128], {
+    step: 'mounts',
+    path: '/shown',
+  });
+  step('MKNOD', (b) => b.mknod('/dev/null', 0o20666, 1, 3), ['/dev/null', 0o20666, 1, 3], {
+    step: 'dev',
+    syscall: 'mknodat',
+    path: '/dev/null',
+  });
+  step('SYMLINK', (b) => b.symlink('/proc/self/fd', '/dev/fd', 'dev'), ['/proc/self/fd', '/dev/fd'], {
+    step: 'dev',
+    syscall: 'symlinkat',
+    path: '/dev/fd',
+  });
+  step('WRITE_FILE', (b) => b.writeFile('/etc/hostname', 'box\n', 0o644, 'rootfs'), ['/etc/hostname', 'box\n', 0o644], {
+    step: 'rootfs',
+    syscall: 'write',
+  });
   step('SETATTR', (b) => b.setattr('/', 1, 0, 32, 'readonly'), ['/', 1, 0, 32], { step: 'readonly', syscall: 'mount_setattr', path: '/' });
   step('PIVOT', (b) => b.pivot(), [0], { step: 'pivot_root', syscall: 'pivot_root' });
   step('PIVOT', (b) => b.pivot(true), [1]);
@@ -149,14 +184,30 @@ describe('every step, word for word', () => {
   step('NO_NEW_PRIVS', (b) => b.noNewPrivs(), [], { step: 'no-new-privileges', syscall: 'prctl' });
   // 64-bit masks: low word first; a low word with bit 31 set is a negative int32.
   step('CAP_BOUND', (b) => b.capBound((1n << 40n) | 1n, 40), [1, 1 << 8, 40], { step: 'capabilities', syscall: 'prctl' });
-  step('CAPSET', (b) => b.capset(0xffffffffn, 1n << 32n, 0n, (1n << 63n) | 2n, 40), [-1, 0, 0, 1, 0, 0, 2, -(2 ** 31), 40], { step: 'capabilities', syscall: 'capset' });
+  step('CAPSET', (b) => b.capset(0xffffffffn, 1n << 32n, 0n, (1n << 63n) | 2n, 40), [-1, 0, 0, 1, 0, 0, 2, -(2 ** 31), 40], {
+    step: 'capabilities',
+    syscall: 'capset',
+  });
   step('UMASK', (b) => b.umask(0o027), [0o027], { step: 'umask', syscall: 'umask' });
   step('PERSONALITY', (b) => b.personality(0x0040000), [0x0040000], { step: 'personality', syscall: 'personality' });
-  step('SYSCTL', (b) => b.sysctl('/proc/sys/net/ipv4/ip_forward', '1', true), ['/proc/sys/net/ipv4/ip_forward', '1', 1], { step: 'sysctl', syscall: 'open', path: '/proc/sys/net/ipv4/ip_forward' });
+  step('SYSCTL', (b) => b.sysctl('/proc/sys/net/ipv4/ip_forward', '1', true), ['/proc/sys/net/ipv4/ip_forward', '1', 1], {
+    step: 'sysctl',
+    syscall: 'open',
+    path: '/proc/sys/net/ipv4/ip_forward',
+  });
   step('PARENT', (b) => b.parent(), [], { step: 'rlimits', syscall: 'prlimit64' });
   step(
     'LANDLOCK',
-    (b) => b.landlock({ abi: 6, handledFs: 2 ** 33 + 3, handledNet: 3, scoped: 1, flags: 0, fs: [{ path: '/usr', optional: true, access: 2 ** 32 + 5 }], net: [{ port: 443, access: 2 }] }),
+    (b) =>
+      b.landlock({
+        abi: 6,
+        handledFs: 2 ** 33 + 3,
+        handledNet: 3,
+        scoped: 1,
+        flags: 0,
+        fs: [{ path: '/usr', optional: true, access: 2 ** 32 + 5 }],
+        net: [{ port: 443, access: 2 }],
+      }),
     [3, 2, 3, 0, 1, 0, 0, 1, 1, '/usr', 1, 5, 1, 443, 2, 0],
     { step: 'landlock', syscall: 'landlock_restrict_self', paths: ['/usr', undefined] },
   );
@@ -172,7 +223,10 @@ describe('every step, word for word', () => {
     prog.writeUInt8(1, 10);
     prog.writeUInt8(2, 11);
     prog.writeUInt32LE(0xc000003e, 12); // AUDIT_ARCH_X86_64: a k with bit 31 set
-    expectStep((b) => b.seccomp(8, prog), 'SECCOMP', [8, 2, 0x20, 4, 0x15 | (1 << 16) | (2 << 24), 0xc000003e | 0], { step: 'seccomp', syscall: 'seccomp' });
+    expectStep((b) => b.seccomp(8, prog), 'SECCOMP', [8, 2, 0x20, 4, 0x15 | (1 << 16) | (2 << 24), 0xc000003e | 0], {
+      step: 'seccomp',
+      syscall: 'seccomp',
+    });
   });
 
   test('steps keep their order, and each keeps its own report', () => {

@@ -3,7 +3,11 @@
 // every program as the kernel would before running it.
 import { describe, expect, test } from 'vitest';
 import {
-  compileSeccomp, defaultSeccompProfile, disassemble, syscallName, syscallNumber,
+  compileSeccomp,
+  defaultSeccompProfile,
+  disassemble,
+  syscallName,
+  syscallNumber,
   type SeccompProfile,
 } from '../../src/security/seccomp/index.js';
 import { actionOf, loadProgram, runProgram } from '../helpers/bpf.js';
@@ -19,15 +23,18 @@ const nr64 = (name: string): number => syscallNumber(name, 'x64')!;
 
 describe('golden listings', () => {
   test('x86_64 only: arch check, x32 bit to bad-arch (nr -1 excepted), binary search, arg chain, ENOSYS above the last named', () => {
-    const c = compileSeccomp({
-      defaultAction: 'SCMP_ACT_ERRNO',
-      architectures: ['SCMP_ARCH_X86_64'],
-      syscalls: [
-        { names: ['read', 'write', 'close'], action: 'SCMP_ACT_ALLOW' },
-        { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0xffffffff, op: 'SCMP_CMP_EQ' }] },
-        { names: ['kill'], action: 'SCMP_ACT_KILL_PROCESS' },
-      ],
-    }, { arch: 'x64' });
+    const c = compileSeccomp(
+      {
+        defaultAction: 'SCMP_ACT_ERRNO',
+        architectures: ['SCMP_ARCH_X86_64'],
+        syscalls: [
+          { names: ['read', 'write', 'close'], action: 'SCMP_ACT_ALLOW' },
+          { names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0xffffffff, op: 'SCMP_CMP_EQ' }] },
+          { names: ['kill'], action: 'SCMP_ACT_KILL_PROCESS' },
+        ],
+      },
+      { arch: 'x64' },
+    );
     expect(disassemble(c.program)).toBe(`\
 0000: ld [4]                      ; arch
 0001: jeq #0xc000003e  jt 0003 jf 0002
@@ -60,14 +67,22 @@ describe('golden listings', () => {
   });
 
   test('aarch64, default ALLOW: masked clone flags, a 64-bit GE whose high word is 0, no ENOSYS rule', () => {
-    const c = compileSeccomp({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      architectures: ['SCMP_ARCH_AARCH64'],
-      syscalls: [
-        { names: ['clone'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 0, value: 0x10000000, valueTwo: 0x10000000, op: 'SCMP_CMP_MASKED_EQ' }] },
-        { names: ['mmap'], action: 'SCMP_ACT_LOG', args: [{ index: 2, value: 7n, op: 'SCMP_CMP_GE' }] },
-      ],
-    }, { arch: 'arm64' });
+    const c = compileSeccomp(
+      {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_AARCH64'],
+        syscalls: [
+          {
+            names: ['clone'],
+            action: 'SCMP_ACT_ERRNO',
+            errnoRet: 1,
+            args: [{ index: 0, value: 0x10000000, valueTwo: 0x10000000, op: 'SCMP_CMP_MASKED_EQ' }],
+          },
+          { names: ['mmap'], action: 'SCMP_ACT_LOG', args: [{ index: 2, value: 7n, op: 'SCMP_CMP_GE' }] },
+        ],
+      },
+      { arch: 'arm64' },
+    );
     expect(disassemble(c.program)).toBe(`\
 0000: ld [4]                      ; arch
 0001: jeq #0xc00000b7  jt 0003 jf 0002
@@ -134,14 +149,19 @@ describe('architectures', () => {
   test('foreign arches are accepted and left out; a made-up one is refused', () => {
     const c = compileSeccomp({ ...p, architectures: ['SCMP_ARCH_S390X', 'SCMP_ARCH_X86_64'] }, { arch: 'x64' });
     expect(disassemble(c.program)).not.toMatch(/0x40000003/);
-    expect(() => compileSeccomp({ ...p, architectures: ['SCMP_ARCH_Z80'] }, { arch: 'x64' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => compileSeccomp({ ...p, architectures: ['SCMP_ARCH_Z80'] }, { arch: 'x64' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 });
 
 describe('the ENOSYS rule', () => {
   const p: SeccompProfile = {
     defaultAction: 'SCMP_ACT_ERRNO',
-    syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }, { names: ['mseal'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+    syscalls: [
+      { names: ['read'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['mseal'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+    ],
   };
 
   test('unnamed and above the highest named number: ENOSYS; unnamed below it: the default; named: its action', () => {
@@ -166,7 +186,9 @@ describe('the ENOSYS rule', () => {
       { ...p, defaultAction: 'SCMP_ACT_TRACE' },
       { ...p, defaultErrnoRet: 38 },
     ] as SeccompProfile[]) {
-      const expected = actionOf(runProgram(loadProgram(compileSeccomp(q, { arch: 'x64' }).program), { nr: nr64('openat'), arch: AUDIT.x86_64 }));
+      const expected = actionOf(
+        runProgram(loadProgram(compileSeccomp(q, { arch: 'x64' }).program), { nr: nr64('openat'), arch: AUDIT.x86_64 }),
+      );
       expect(run(q, AUDIT.x86_64, 100_000)).toBe(expected);
     }
   });
@@ -194,42 +216,93 @@ describe('argument comparisons (64-bit on x86_64, low word on x86)', () => {
   const probes = [0n, 4n, 5n, 6n, V - 1n, V, V + 1n, 0xffff_ffffn, 0x2_0000_0000n, 0x2_0000_0005n, (1n << 64n) - 1n, 1n << 63n];
 
   test.each(cases)('%s against %s', (op, holds) => {
-    const p: SeccompProfile = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [{ index: 3, value: V, op: op as 'SCMP_CMP_EQ' }] }] };
+    const p: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [{ index: 3, value: V, op: op as 'SCMP_CMP_EQ' }] }],
+    };
     for (const a of probes) {
       expect.soft(run(p, AUDIT.x86_64, nr64('getpid'), [0n, 0n, 0n, a]), `${op} ${a}`).toBe(holds(a) ? 'allow' : 'errno(1)');
       // x86: the kernel zero-extends 32-bit arguments; only low words are compared (value truncated, as libseccomp).
       const lo = a & 0xffff_ffffn;
-      const holds32 = { SCMP_CMP_EQ: lo === 5n, SCMP_CMP_NE: lo !== 5n, SCMP_CMP_LT: lo < 5n, SCMP_CMP_LE: lo <= 5n, SCMP_CMP_GT: lo > 5n, SCMP_CMP_GE: lo >= 5n }[op]!;
+      const holds32 = {
+        SCMP_CMP_EQ: lo === 5n,
+        SCMP_CMP_NE: lo !== 5n,
+        SCMP_CMP_LT: lo < 5n,
+        SCMP_CMP_LE: lo <= 5n,
+        SCMP_CMP_GT: lo > 5n,
+        SCMP_CMP_GE: lo >= 5n,
+      }[op]!;
       expect.soft(run(p, AUDIT.x86, 20, [0n, 0n, 0n, lo]), `x86 ${op} ${lo}`).toBe(holds32 ? 'allow' : 'errno(1)');
     }
   });
 
   test('MASKED_EQ: (arg & value) == valueTwo, on both words', () => {
     const mask = 0xff00_0000_0000_00ffn;
-    const p: SeccompProfile = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [{ index: 5, value: mask, valueTwo: 0x1200_0000_0000_0034n, op: 'SCMP_CMP_MASKED_EQ' }] }] };
+    const p: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        {
+          names: ['getpid'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [{ index: 5, value: mask, valueTwo: 0x1200_0000_0000_0034n, op: 'SCMP_CMP_MASKED_EQ' }],
+        },
+      ],
+    };
     for (const a of [0x12ff_ffff_ffff_ff34n, 0x1200_0000_0000_0034n, 0x1300_0000_0000_0034n, 0x1200_0000_0000_0035n, 0n]) {
-      expect(run(p, AUDIT.x86_64, nr64('getpid'), [0n, 0n, 0n, 0n, 0n, a])).toBe((a & mask) === 0x1200_0000_0000_0034n ? 'allow' : 'errno(1)');
+      expect(run(p, AUDIT.x86_64, nr64('getpid'), [0n, 0n, 0n, 0n, 0n, a])).toBe(
+        (a & mask) === 0x1200_0000_0000_0034n ? 'allow' : 'errno(1)',
+      );
     }
   });
 
   test('conditions in one rule are ANDed; a repeated index splits the rule into ORed ones (as runc)', () => {
-    const and: SeccompProfile = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [
-      { index: 0, value: 1, op: 'SCMP_CMP_EQ' }, { index: 1, value: 2, op: 'SCMP_CMP_EQ' }] }] };
+    const and: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        {
+          names: ['getpid'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [
+            { index: 0, value: 1, op: 'SCMP_CMP_EQ' },
+            { index: 1, value: 2, op: 'SCMP_CMP_EQ' },
+          ],
+        },
+      ],
+    };
     expect(run(and, AUDIT.x86_64, 39, [1n, 2n])).toBe('allow');
     expect(run(and, AUDIT.x86_64, 39, [1n, 3n])).toBe('errno(1)');
-    const or: SeccompProfile = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [
-      { index: 0, value: 1, op: 'SCMP_CMP_EQ' }, { index: 0, value: 2, op: 'SCMP_CMP_EQ' }] }] };
+    const or: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        {
+          names: ['getpid'],
+          action: 'SCMP_ACT_ALLOW',
+          args: [
+            { index: 0, value: 1, op: 'SCMP_CMP_EQ' },
+            { index: 0, value: 2, op: 'SCMP_CMP_EQ' },
+          ],
+        },
+      ],
+    };
     expect(run(or, AUDIT.x86_64, 39, [1n])).toBe('allow');
     expect(run(or, AUDIT.x86_64, 39, [2n])).toBe('allow');
     expect(run(or, AUDIT.x86_64, 39, [3n])).toBe('errno(1)');
   });
 
   test('conditional rules are tried in profile order before an unconditional rule for the same syscall', () => {
-    const p: SeccompProfile = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [
-      { names: ['ioctl'], action: 'SCMP_ACT_ALLOW' },
-      { names: ['ioctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 1, args: [{ index: 1, value: 0xffffffff, valueTwo: 0x5412, op: 'SCMP_CMP_MASKED_EQ' }] },
-      { names: ['ioctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 2, args: [{ index: 1, value: 0x5412, op: 'SCMP_CMP_GE' }] },
-    ] };
+    const p: SeccompProfile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      syscalls: [
+        { names: ['ioctl'], action: 'SCMP_ACT_ALLOW' },
+        {
+          names: ['ioctl'],
+          action: 'SCMP_ACT_ERRNO',
+          errnoRet: 1,
+          args: [{ index: 1, value: 0xffffffff, valueTwo: 0x5412, op: 'SCMP_CMP_MASKED_EQ' }],
+        },
+        { names: ['ioctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 2, args: [{ index: 1, value: 0x5412, op: 'SCMP_CMP_GE' }] },
+      ],
+    };
     expect(run(p, AUDIT.x86_64, nr64('ioctl'), [0n, 0x5412n])).toBe('errno(1)');
     expect(run(p, AUDIT.x86_64, nr64('ioctl'), [0n, 0x7_0000_5412n])).toBe('errno(1)');
     expect(run(p, AUDIT.x86_64, nr64('ioctl'), [0n, 0x5413n])).toBe('errno(2)');
@@ -239,12 +312,22 @@ describe('argument comparisons (64-bit on x86_64, low word on x86)', () => {
 
 describe('actions, flags, notify', () => {
   test.each([
-    ['SCMP_ACT_ALLOW', undefined, 0x7fff0000], ['SCMP_ACT_ERRNO', undefined, 0x00050001], ['SCMP_ACT_ERRNO', 4095, 0x00050fff],
-    ['SCMP_ACT_KILL', undefined, 0], ['SCMP_ACT_KILL_THREAD', undefined, 0], ['SCMP_ACT_KILL_PROCESS', undefined, 0x80000000],
-    ['SCMP_ACT_TRAP', undefined, 0x00030000], ['SCMP_ACT_TRACE', undefined, 0x7ff00000], ['SCMP_ACT_TRACE', 7, 0x7ff00007],
-    ['SCMP_ACT_LOG', undefined, 0x7ffc0000], ['SCMP_ACT_NOTIFY', undefined, 0x7fc00000],
+    ['SCMP_ACT_ALLOW', undefined, 0x7fff0000],
+    ['SCMP_ACT_ERRNO', undefined, 0x00050001],
+    ['SCMP_ACT_ERRNO', 4095, 0x00050fff],
+    ['SCMP_ACT_KILL', undefined, 0],
+    ['SCMP_ACT_KILL_THREAD', undefined, 0],
+    ['SCMP_ACT_KILL_PROCESS', undefined, 0x80000000],
+    ['SCMP_ACT_TRAP', undefined, 0x00030000],
+    ['SCMP_ACT_TRACE', undefined, 0x7ff00000],
+    ['SCMP_ACT_TRACE', 7, 0x7ff00007],
+    ['SCMP_ACT_LOG', undefined, 0x7ffc0000],
+    ['SCMP_ACT_NOTIFY', undefined, 0x7fc00000],
   ] as const)('%s (errnoRet %s) returns 0x%s', (action, errnoRet, word) => {
-    const c = compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action, ...(errnoRet === undefined ? {} : { errnoRet }) }] }, { arch: 'x64' });
+    const c = compileSeccomp(
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action, ...(errnoRet === undefined ? {} : { errnoRet }) }] },
+      { arch: 'x64' },
+    );
     expect(runProgram(loadProgram(c.program), { nr: 39, arch: AUDIT.x86_64 })).toBe(word);
     expect(c.notify).toBe(action === 'SCMP_ACT_NOTIFY');
     expect(c.flags & 8).toBe(action === 'SCMP_ACT_NOTIFY' ? 8 : 0);
@@ -252,12 +335,26 @@ describe('actions, flags, notify', () => {
   });
 
   test('flags map to SECCOMP_FILTER_FLAG_* bits; TSYNC is dropped', () => {
-    const c = compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }, { arch: 'x64' });
+    const c = compileSeccomp(
+      {
+        defaultAction: 'SCMP_ACT_ALLOW',
+        flags: [
+          'SECCOMP_FILTER_FLAG_TSYNC',
+          'SECCOMP_FILTER_FLAG_LOG',
+          'SECCOMP_FILTER_FLAG_SPEC_ALLOW',
+          'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV',
+        ],
+      },
+      { arch: 'x64' },
+    );
     expect(c.flags).toBe(2 | 4 | 32);
   });
 
   test('unknown names are skipped and listed', () => {
-    const c = compileSeccomp({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid', 'getpidd', 'cacheflush'], action: 'SCMP_ACT_ALLOW' }] }, { arch: 'x64' });
+    const c = compileSeccomp(
+      { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid', 'getpidd', 'cacheflush'], action: 'SCMP_ACT_ALLOW' }] },
+      { arch: 'x64' },
+    );
     expect(c.unknown).toEqual(['getpidd', 'cacheflush']);
   });
 });
@@ -266,7 +363,11 @@ describe('limits', () => {
   // Every other x86_64 syscall allowed, each with its own errno: ~390 ranges, a tree whose
   // upper halves lie more than 255 instructions away.
   const names = Array.from({ length: 470 }, (_, i) => syscallName(i, 'x64')).filter((n): n is string => n !== undefined);
-  const wide: SeccompProfile = { defaultAction: 'SCMP_ACT_KILL', architectures: ['SCMP_ARCH_X86_64'], syscalls: names.map((n, i) => ({ names: [n], action: 'SCMP_ACT_ERRNO', errnoRet: i % 4000 })) };
+  const wide: SeccompProfile = {
+    defaultAction: 'SCMP_ACT_KILL',
+    architectures: ['SCMP_ARCH_X86_64'],
+    syscalls: names.map((n, i) => ({ names: [n], action: 'SCMP_ACT_ERRNO', errnoRet: i % 4000 })),
+  };
 
   test('jumps beyond 255 instructions go through ja trampolines, and every syscall still lands right', () => {
     const c = compileSeccomp(wide, { arch: 'x64' });
@@ -277,8 +378,15 @@ describe('limits', () => {
   });
 
   test('a program over 4096 instructions is ERR_NSBOX_SECCOMP_TOO_LARGE', () => {
-    const rules = Array.from({ length: 800 }, (_, i) => ({ names: ['ioctl'], action: 'SCMP_ACT_ERRNO' as const, errnoRet: 1, args: [{ index: 1, value: i * 3 + 1, op: 'SCMP_CMP_EQ' as const }] }));
-    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: rules }, { arch: 'x64' })).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_SECCOMP_TOO_LARGE' }));
+    const rules = Array.from({ length: 800 }, (_, i) => ({
+      names: ['ioctl'],
+      action: 'SCMP_ACT_ERRNO' as const,
+      errnoRet: 1,
+      args: [{ index: 1, value: i * 3 + 1, op: 'SCMP_CMP_EQ' as const }],
+    }));
+    expect(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: rules }, { arch: 'x64' })).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_SECCOMP_TOO_LARGE' }),
+    );
   });
 
   test('binary search: every syscall of the default profile runs in a few instructions, none a linear scan', () => {

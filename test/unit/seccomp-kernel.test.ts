@@ -11,7 +11,8 @@ import { describe, expect, test } from 'vitest';
 import { compileSeccomp, defaultSeccompProfile } from '../../src/security/seccomp/index.js';
 
 const PYTHON = '/usr/bin/python3';
-const skip = process.arch !== 'x64' ? `x86_64 syscall numbers below; this is ${process.arch}` : !existsSync(PYTHON) ? `${PYTHON} missing` : undefined;
+const skip =
+  process.arch !== 'x64' ? `x86_64 syscall numbers below; this is ${process.arch}` : !existsSync(PYTHON) ? `${PYTHON} missing` : undefined;
 if (skip) console.log(`seccomp kernel check skipped: ${skip}`);
 
 const SCRIPT = String.raw`
@@ -57,14 +58,26 @@ describe.skipIf(skip)('the kernel loads the default profile', () => {
     try {
       writeFileSync(join(dir, 'prog.bpf'), c.program);
       writeFileSync(join(dir, 'load.py'), SCRIPT);
-      const out = JSON.parse(execFileSync(PYTHON, [join(dir, 'load.py'), join(dir, 'prog.bpf'), String(c.flags)], { encoding: 'utf8' })) as Record<string, number>;
+      const out = JSON.parse(
+        execFileSync(PYTHON, [join(dir, 'load.py'), join(dir, 'prog.bpf'), String(c.flags)], { encoding: 'utf8' }),
+      ) as Record<string, number>;
       expect(out).toEqual({
         getpid: 0,
-        keyctl: 1, unshare_user: 1, mount: 1, bpf: 1, io_uring_setup: 1, ptrace: 1,
-        clone3: 38, listns: 38, nr_1000: 38,
-        socket_alg: 97, socket_vsock: 97,
-        ioctl_tiocsti: 1, ioctl_tiocsti_high: 1,
-        personality_query: 0, personality_norandom: 1,
+        keyctl: 1,
+        unshare_user: 1,
+        mount: 1,
+        bpf: 1,
+        io_uring_setup: 1,
+        ptrace: 1,
+        clone3: 38,
+        listns: 38,
+        nr_1000: 38,
+        socket_alg: 97,
+        socket_vsock: 97,
+        ioctl_tiocsti: 1,
+        ioctl_tiocsti_high: 1,
+        personality_query: 0,
+        personality_norandom: 1,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -29,12 +29,15 @@ function thrown(fn: () => unknown): Error & { code?: string } {
 }
 
 describe('killSignal', () => {
-  test.each([0, -1, 65, 1.5, NaN, 'SIGNOPE', 'sigterm', 'constructor', '', {}, null])('%s is ERR_UNKNOWN_SIGNAL before any syscall', (sig) => {
-    const err = thrown(() => spawn('true', { killSignal: sig as never, timeout: 1000 }));
-    expect(err).toBeInstanceOf(TypeError);
-    expect(err.code).toBe('ERR_UNKNOWN_SIGNAL');
-    expect(spawnSpy).not.toHaveBeenCalled();
-  });
+  test.each([0, -1, 65, 1.5, NaN, 'SIGNOPE', 'sigterm', 'constructor', '', {}, null])(
+    '%s is ERR_UNKNOWN_SIGNAL before any syscall',
+    (sig) => {
+      const err = thrown(() => spawn('true', { killSignal: sig as never, timeout: 1000 }));
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.code).toBe('ERR_UNKNOWN_SIGNAL');
+      expect(spawnSpy).not.toHaveBeenCalled();
+    },
+  );
 
   test('child_process is the witness: it throws the same code for the same values', () => {
     for (const sig of [0, 65, 'SIGNOPE']) {
@@ -59,12 +62,15 @@ describe('join pids', () => {
 });
 
 describe('AbortError', () => {
-  test('is Node\'s shape: name AbortError, code ABORT_ERR, the reason as cause', async () => {
+  test("is Node's shape: name AbortError, code ABORT_ERR, the reason as cause", async () => {
     const reason = new Error('enough');
     const ours = abortError(AbortSignal.abort(reason));
     // Node's own, from events.once with an aborted signal.
     const { EventEmitter, once } = await import('node:events');
-    const theirs = await once(new EventEmitter(), 'x', { signal: AbortSignal.abort(reason) }).then(() => undefined, (e: unknown) => e as Error);
+    const theirs = await once(new EventEmitter(), 'x', { signal: AbortSignal.abort(reason) }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(ours).toBeInstanceOf(Error);
     for (const e of [ours, theirs!]) expect(e).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: reason });
     expect(Object.keys(ours)).toEqual(Object.keys(theirs!));

@@ -27,7 +27,11 @@ export interface AddressRequest {
 export function encodeAddress(add: boolean, r: AddressRequest): MessageWriter {
   const flags = NL.NLM_F_REQUEST | NL.NLM_F_ACK | (add ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : 0);
   const w = new MessageWriter(add ? NL.RTM_NEWADDR : NL.RTM_DELADDR, flags);
-  w.u8(r.family).u8(r.prefix).u8(0).u8(r.scope ?? 0).u32(r.index);
+  w.u8(r.family)
+    .u8(r.prefix)
+    .u8(0)
+    .u8(r.scope ?? 0)
+    .u32(r.index);
   w.attr(NL.IFA_LOCAL, r.local);
   if (r.label !== undefined) w.attrString(NL.IFA_LABEL, r.label);
   if (r.broadcast !== undefined) w.attr(NL.IFA_BROADCAST, r.broadcast);
@@ -71,4 +75,3 @@ export function decodeAddress(msg: NlMessage): Address {
   if (label !== undefined) out.label = label;
   return out;
 }
-

@@ -28,8 +28,14 @@ function ndmsg(w: MessageWriter, family: number, index: number, state: number): 
 }
 
 /** RTM_NEWNEIGH (CREATE|EXCL, or CREATE|REPLACE) or RTM_DELNEIGH: `ip neigh add|replace|del`. */
-export function encodeNeighbour(op: 'add' | 'replace' | 'del', r: { family: number; index: number; dst: Buffer; lladdr?: Buffer; state: number }): MessageWriter {
-  const flags = NL.NLM_F_REQUEST | NL.NLM_F_ACK | (op === 'add' ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : op === 'replace' ? NL.NLM_F_CREATE | NL.NLM_F_REPLACE : 0);
+export function encodeNeighbour(
+  op: 'add' | 'replace' | 'del',
+  r: { family: number; index: number; dst: Buffer; lladdr?: Buffer; state: number },
+): MessageWriter {
+  const flags =
+    NL.NLM_F_REQUEST |
+    NL.NLM_F_ACK |
+    (op === 'add' ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : op === 'replace' ? NL.NLM_F_CREATE | NL.NLM_F_REPLACE : 0);
   const w = new MessageWriter(op === 'del' ? NL.RTM_DELNEIGH : NL.RTM_NEWNEIGH, flags);
   ndmsg(w, r.family, r.index, op === 'del' ? 0 : r.state);
   w.attr(NL.NDA_DST, r.dst);

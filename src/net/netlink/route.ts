@@ -43,14 +43,19 @@ export interface RouteRequest {
 export function encodeRoute(op: 'add' | 'replace' | 'del', r: RouteRequest): MessageWriter {
   const del = op === 'del';
   const flags =
-    NL.NLM_F_REQUEST | NL.NLM_F_ACK | (op === 'add' ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : op === 'replace' ? NL.NLM_F_CREATE | NL.NLM_F_REPLACE : 0);
+    NL.NLM_F_REQUEST |
+    NL.NLM_F_ACK |
+    (op === 'add' ? NL.NLM_F_CREATE | NL.NLM_F_EXCL : op === 'replace' ? NL.NLM_F_CREATE | NL.NLM_F_REPLACE : 0);
   const w = new MessageWriter(del ? NL.RTM_DELROUTE : NL.RTM_NEWROUTE, flags);
   // iproute2's defaults: protocol boot, scope link for a route without a gateway, global
   // otherwise; a delete matches any protocol, type and scope (RT_SCOPE_NOWHERE).
   const scope = r.scope ?? (del ? NL.RT_SCOPE_NOWHERE : r.gateway ? NL.RT_SCOPE_UNIVERSE : NL.RT_SCOPE_LINK);
   const bigTable = r.table > 255;
   w.u8(r.family).u8(r.dstLen).u8(0).u8(0);
-  w.u8(bigTable ? NL.RT_TABLE_UNSPEC : r.table).u8(del ? 0 : NL.RTPROT_BOOT).u8(scope).u8(del ? 0 : NL.RTN_UNICAST);
+  w.u8(bigTable ? NL.RT_TABLE_UNSPEC : r.table)
+    .u8(del ? 0 : NL.RTPROT_BOOT)
+    .u8(scope)
+    .u8(del ? 0 : NL.RTN_UNICAST);
   w.u32(0);
   if (bigTable) w.attrU32(NL.RTA_TABLE, r.table);
   if (r.dst !== undefined) w.attr(NL.RTA_DST, r.dst);

@@ -163,7 +163,14 @@ export function encodeDelLink(index: number): MessageWriter {
 
 /** The link attributes decodeLink reads (the others are bounds-checked and skipped). */
 const LINK_ATTRS: ReadonlySet<number> = new Set([
-  NL.IFLA_IFNAME, NL.IFLA_MTU, NL.IFLA_ADDRESS, NL.IFLA_MASTER, NL.IFLA_LINK, NL.IFLA_LINK_NETNSID, NL.IFLA_OPERSTATE, NL.IFLA_LINKINFO,
+  NL.IFLA_IFNAME,
+  NL.IFLA_MTU,
+  NL.IFLA_ADDRESS,
+  NL.IFLA_MASTER,
+  NL.IFLA_LINK,
+  NL.IFLA_LINK_NETNSID,
+  NL.IFLA_OPERSTATE,
+  NL.IFLA_LINKINFO,
 ]);
 
 const LINKINFO_ATTRS: ReadonlySet<number> = new Set([NL.IFLA_INFO_KIND, NL.IFLA_INFO_DATA]);
@@ -238,9 +245,9 @@ export function decodeLink(msg: NlMessage): Link {
           out.port = (port[0]! << 8) | port[1]!;
         }
         const remote = d.get(NL.IFLA_VXLAN_GROUP) ?? d.get(NL.IFLA_VXLAN_GROUP6);
-        if (remote !== undefined && remote.some((x) => x !== 0)) out.remote = addrText(remote, remote.length === 4 ? 4 : 6, base)!;
+        if (remote?.some((x) => x !== 0)) out.remote = addrText(remote, remote.length === 4 ? 4 : 6, base)!;
         const local = d.get(NL.IFLA_VXLAN_LOCAL) ?? d.get(NL.IFLA_VXLAN_LOCAL6);
-        if (local !== undefined && local.some((x) => x !== 0)) out.local = addrText(local, local.length === 4 ? 4 : 6, base)!;
+        if (local?.some((x) => x !== 0)) out.local = addrText(local, local.length === 4 ? 4 : 6, base)!;
       }
       return out;
     }
@@ -264,4 +271,3 @@ export function addrText(b: Buffer | undefined, fam: 4 | 6, base: number): strin
   if (b.length !== (fam === 4 ? 4 : 16)) throw new NetlinkDecodeError(`IPv${fam} address attribute of ${b.length} bytes`, base);
   return ipText(b);
 }
-

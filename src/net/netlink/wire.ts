@@ -118,17 +118,24 @@ export class MessageWriter {
   /** A host-order u16 attribute. */
   attrU16(type: number, v: number): this {
     this.pad();
-    return this.u16(RTATTR + 2).u16(type).u16(v).pad();
+    return this.u16(RTATTR + 2)
+      .u16(type)
+      .u16(v)
+      .pad();
   }
   /** A host-order u32 attribute. */
   attrU32(type: number, v: number): this {
     this.pad();
-    return this.u16(RTATTR + 4).u16(type).u32(v);
+    return this.u16(RTATTR + 4)
+      .u16(type)
+      .u32(v);
   }
   /** A host-order s32 attribute. */
   attrI32(type: number, v: number): this {
     this.pad();
-    return this.u16(RTATTR + 4).u16(type).i32(v);
+    return this.u16(RTATTR + 4)
+      .u16(type)
+      .i32(v);
   }
   /** A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND, IFA_LABEL). */
   attrString(type: number, s: string): this {
@@ -179,9 +186,13 @@ export function setSeq(msg: Buffer, seq: number): void {
 /** Reads host-order integers with bounds checks that throw {@link NetlinkDecodeError}. */
 export class Reader {
   /** The bytes read; offsets below are relative to `buf`, `base` is added to error offsets. */
-  constructor(readonly buf: Buffer, readonly base = 0) {}
+  constructor(
+    readonly buf: Buffer,
+    readonly base = 0,
+  ) {}
   #need(off: number, n: number, what: string): void {
-    if (off < 0 || off + n > this.buf.length) throw new NetlinkDecodeError(`${what} needs ${n} bytes, ${Math.max(0, this.buf.length - off)} left`, this.base + off);
+    if (off < 0 || off + n > this.buf.length)
+      throw new NetlinkDecodeError(`${what} needs ${n} bytes, ${Math.max(0, this.buf.length - off)} left`, this.base + off);
   }
   u8(off: number, what = 'u8'): number {
     this.#need(off, 1, what);
@@ -223,7 +234,8 @@ export function splitMessages(datagram: Buffer): NlMessage[] {
   while (off < datagram.length) {
     const len = r.u32(off, 'nlmsghdr');
     if (len < NLMSGHDR) throw new NetlinkDecodeError(`nlmsg_len ${len} is shorter than the ${NLMSGHDR}-byte header`, off);
-    if (len > datagram.length - off) throw new NetlinkDecodeError(`nlmsg_len ${len} overruns the datagram (${datagram.length - off} bytes left)`, off);
+    if (len > datagram.length - off)
+      throw new NetlinkDecodeError(`nlmsg_len ${len} overruns the datagram (${datagram.length - off} bytes left)`, off);
     out.push({
       type: r.u16(off + 4),
       flags: r.u16(off + 6),
@@ -254,7 +266,8 @@ export function parseAttrs(buf: Buffer, start = 0, base = 0, wanted?: ReadonlySe
     if (end - off < RTATTR) throw new NetlinkDecodeError(`attribute header needs ${RTATTR} bytes, ${end - off} left`, base + off);
     const len = LE ? buf[off]! | (buf[off + 1]! << 8) : (buf[off]! << 8) | buf[off + 1]!;
     if (len < RTATTR) throw new NetlinkDecodeError(`attribute length ${len} is shorter than its ${RTATTR}-byte header`, base + off);
-    if (len > end - off) throw new NetlinkDecodeError(`attribute length ${len} overruns its container (${end - off} bytes left)`, base + off);
+    if (len > end - off)
+      throw new NetlinkDecodeError(`attribute length ${len} overruns its container (${end - off} bytes left)`, base + off);
     const type = (LE ? buf[off + 2]! | (buf[off + 3]! << 8) : (buf[off + 2]! << 8) | buf[off + 3]!) & ATTR_TYPE_MASK;
     if (wanted === undefined || wanted.has(type)) out.set(type, buf.subarray(off + RTATTR, off + len));
     off += Math.min((len + 3) & ~3, end - off);
@@ -327,7 +340,8 @@ export function decodeError(msg: NlMessage): NlError {
     }
     tlvStart = 4 + align4(origLen);
   }
-  if (tlvStart > msg.body.length) throw new NetlinkDecodeError('nlmsgerr: extended ACK starts past the message', msg.offset + NLMSGHDR + tlvStart);
+  if (tlvStart > msg.body.length)
+    throw new NetlinkDecodeError('nlmsgerr: extended ACK starts past the message', msg.offset + NLMSGHDR + tlvStart);
   const a = parseAttrs(msg.body, tlvStart, msg.offset + NLMSGHDR);
   const out: { error: number; message?: string; offset?: number } = { error };
   const text = attr.str(a, NL.NLMSGERR_ATTR_MSG);

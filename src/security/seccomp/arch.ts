@@ -51,18 +51,38 @@ export const NATIVE_ARCHES: Readonly<Record<NativeArch, readonly SeccompArch[]>>
  * process on x64 or arm64 can present them (a profile written for several hosts lists them).
  */
 export const FOREIGN_ARCHES: ReadonlySet<string> = new Set([
-  'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
-  'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390',
-  'SCMP_ARCH_S390X', 'SCMP_ARCH_PARISC', 'SCMP_ARCH_PARISC64', 'SCMP_ARCH_RISCV64', 'SCMP_ARCH_LOONGARCH64',
-  'SCMP_ARCH_M68K', 'SCMP_ARCH_SH', 'SCMP_ARCH_SHEB',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
+  'SCMP_ARCH_S390X',
+  'SCMP_ARCH_PARISC',
+  'SCMP_ARCH_PARISC64',
+  'SCMP_ARCH_RISCV64',
+  'SCMP_ARCH_LOONGARCH64',
+  'SCMP_ARCH_M68K',
+  'SCMP_ARCH_SH',
+  'SCMP_ARCH_SHEB',
 ]);
 
 /** Other spellings accepted by {@link syscallNumber}: Node's, Go's, the kernel's. */
 const ALIASES: Readonly<Record<string, SeccompArch>> = {
-  x64: 'SCMP_ARCH_X86_64', x86_64: 'SCMP_ARCH_X86_64', amd64: 'SCMP_ARCH_X86_64',
-  ia32: 'SCMP_ARCH_X86', x86: 'SCMP_ARCH_X86', i386: 'SCMP_ARCH_X86', i686: 'SCMP_ARCH_X86',
+  x64: 'SCMP_ARCH_X86_64',
+  x86_64: 'SCMP_ARCH_X86_64',
+  amd64: 'SCMP_ARCH_X86_64',
+  ia32: 'SCMP_ARCH_X86',
+  x86: 'SCMP_ARCH_X86',
+  i386: 'SCMP_ARCH_X86',
+  i686: 'SCMP_ARCH_X86',
   x32: 'SCMP_ARCH_X32',
-  arm64: 'SCMP_ARCH_AARCH64', aarch64: 'SCMP_ARCH_AARCH64',
+  arm64: 'SCMP_ARCH_AARCH64',
+  aarch64: 'SCMP_ARCH_AARCH64',
   arm: 'SCMP_ARCH_ARM',
 };
 
@@ -102,7 +122,11 @@ export function lookup(arch: SeccompArch, name: string): number | undefined {
 function namesByNumber(arch: SeccompArch): ReadonlyMap<number, string> {
   let m = byNumber.get(arch);
   if (m === undefined) {
-    m = new Map(Object.entries(tableOf(arch).byName).map(([n, nr]) => [nr, n] as const).reverse());
+    m = new Map(
+      Object.entries(tableOf(arch).byName)
+        .map(([n, nr]) => [nr, n] as const)
+        .reverse(),
+    );
     byNumber.set(arch, m);
   }
   return m;

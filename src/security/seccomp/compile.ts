@@ -117,7 +117,7 @@ function rangesOf(p: NormProfile, arch: SeccompArch, lo: number, hi: number): Ra
     while (ni < named.length && named[ni]! < cur) ni++;
     const t = ti < table.length ? table[ti]! : Infinity;
     const n = ni < named.length ? named[ni]! : Infinity;
-    const next = t < n ? t : n;
+    const next = Math.min(t, n);
     if (next > hi) {
       if (cur <= hi) push(cur, hi, nosys);
       return ranges;
@@ -139,12 +139,18 @@ function emitCond(a: Assembler, c: Cond, narrow: boolean, fail: Target): void {
     // 32-bit arches: the kernel zero-extends arguments; only the low word is compared, as libseccomp does.
     a.ld(lo);
     switch (c.op) {
-      case 'SCMP_CMP_EQ': return a.jmp(OP.JEQ_K, vl, NEXT, fail);
-      case 'SCMP_CMP_NE': return a.jmp(OP.JEQ_K, vl, fail, NEXT);
-      case 'SCMP_CMP_GT': return a.jmp(OP.JGT_K, vl, NEXT, fail);
-      case 'SCMP_CMP_GE': return a.jmp(OP.JGE_K, vl, NEXT, fail);
-      case 'SCMP_CMP_LT': return a.jmp(OP.JGE_K, vl, fail, NEXT);
-      case 'SCMP_CMP_LE': return a.jmp(OP.JGT_K, vl, fail, NEXT);
+      case 'SCMP_CMP_EQ':
+        return a.jmp(OP.JEQ_K, vl, NEXT, fail);
+      case 'SCMP_CMP_NE':
+        return a.jmp(OP.JEQ_K, vl, fail, NEXT);
+      case 'SCMP_CMP_GT':
+        return a.jmp(OP.JGT_K, vl, NEXT, fail);
+      case 'SCMP_CMP_GE':
+        return a.jmp(OP.JGE_K, vl, NEXT, fail);
+      case 'SCMP_CMP_LT':
+        return a.jmp(OP.JGE_K, vl, fail, NEXT);
+      case 'SCMP_CMP_LE':
+        return a.jmp(OP.JGT_K, vl, fail, NEXT);
       case 'SCMP_CMP_MASKED_EQ':
         a.and(vl);
         return a.jmp(OP.JEQ_K, tl, NEXT, fail);

@@ -5,8 +5,14 @@
 import { invalidArgType, invalidArgValue } from '../../errors.js';
 
 const RET_NAMES: readonly [number, string][] = [
-  [0x80000000, 'KILL_PROCESS'], [0x00000000, 'KILL_THREAD'], [0x00030000, 'TRAP'], [0x00050000, 'ERRNO'],
-  [0x7fc00000, 'USER_NOTIF'], [0x7ff00000, 'TRACE'], [0x7ffc0000, 'LOG'], [0x7fff0000, 'ALLOW'],
+  [0x80000000, 'KILL_PROCESS'],
+  [0x00000000, 'KILL_THREAD'],
+  [0x00030000, 'TRAP'],
+  [0x00050000, 'ERRNO'],
+  [0x7fc00000, 'USER_NOTIF'],
+  [0x7ff00000, 'TRACE'],
+  [0x7ffc0000, 'LOG'],
+  [0x7fff0000, 'ALLOW'],
 ];
 
 /** `ALLOW`, `ERRNO(38)`, … for a SECCOMP_RET_* word. */
@@ -30,7 +36,7 @@ function field(off: number): string {
 const hex = (k: number): string => `#0x${k.toString(16)}`;
 const at = (n: number): string => n.toString().padStart(4, '0');
 
-const JUMPS: Readonly<Record<number, string>> = { 0x15: 'jeq', 0x25: 'jgt', 0x35: 'jge', 0x45: 'jset' };
+const JUMPS: Readonly<Record<number, string>> = { 21: 'jeq', 37: 'jgt', 53: 'jge', 69: 'jset' };
 
 /**
  * One line per instruction of a classic BPF program (struct sock_filter[], host byte

@@ -17,15 +17,15 @@ import { normalizeProfile, type CompileSeccompOptions, type SeccompProfile } fro
 
 export { disassemble } from './disasm.js';
 export { syscallName, syscallNumber, type NativeArch, type SeccompArch } from './arch.js';
-export {
-  type CompileSeccompOptions,
-  type SeccompAction,
-  type SeccompArchMapEntry,
-  type SeccompArg,
-  type SeccompOperator,
-  type SeccompProfile,
-  type SeccompRuleFilter,
-  type SeccompSyscallRule,
+export type {
+  CompileSeccompOptions,
+  SeccompAction,
+  SeccompArchMapEntry,
+  SeccompArg,
+  SeccompOperator,
+  SeccompProfile,
+  SeccompRuleFilter,
+  SeccompSyscallRule,
 } from './profile.js';
 
 /** SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp(2) returns a user-notification fd. */
@@ -87,12 +87,15 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileSeccompO
   const hit = typeof profile === 'object' && profile !== null ? cache.get(profile)?.get(key) : undefined;
   if (hit !== undefined) return hit;
   const norm = normalizeProfile(profile, arch, options);
-  let out;
+  let out: ReturnType<typeof compileNormal>;
   try {
     out = compileNormal(norm);
   } catch (err) {
     if (err instanceof ProgramTooLarge) {
-      throw nsboxError('ERR_NSBOX_SECCOMP_TOO_LARGE', `The seccomp profile compiles to ${err.size} BPF instructions; the kernel takes at most ${MAX_INSNS}`);
+      throw nsboxError(
+        'ERR_NSBOX_SECCOMP_TOO_LARGE',
+        `The seccomp profile compiles to ${err.size} BPF instructions; the kernel takes at most ${MAX_INSNS}`,
+      );
     }
     throw err;
   }
@@ -132,4 +135,3 @@ export const defaultSeccompProfile: Readonly<SeccompProfile> = deepFreeze(
   // src/security/seccomp/ and dist/security/seccomp/ sit at the same depth; the package ships src/.
   JSON.parse(readFileSync(new URL('../../../src/security/profiles/default.json', import.meta.url), 'utf8')) as SeccompProfile,
 );
-

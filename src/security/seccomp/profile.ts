@@ -10,12 +10,25 @@ import { DOCKER_CAPABILITIES } from '../defaults.js';
 
 /** What the filter does with a syscall (libseccomp's names, as in the OCI runtime spec). */
 export type SeccompAction =
-  | 'SCMP_ACT_ALLOW' | 'SCMP_ACT_ERRNO' | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_KILL_PROCESS'
-  | 'SCMP_ACT_TRAP' | 'SCMP_ACT_TRACE' | 'SCMP_ACT_LOG' | 'SCMP_ACT_NOTIFY';
+  | 'SCMP_ACT_ALLOW'
+  | 'SCMP_ACT_ERRNO'
+  | 'SCMP_ACT_KILL'
+  | 'SCMP_ACT_KILL_THREAD'
+  | 'SCMP_ACT_KILL_PROCESS'
+  | 'SCMP_ACT_TRAP'
+  | 'SCMP_ACT_TRACE'
+  | 'SCMP_ACT_LOG'
+  | 'SCMP_ACT_NOTIFY';
 
 /** How an argument is compared: unsigned 64-bit, `MASKED_EQ` is `(arg & value) == valueTwo`. */
 export type SeccompOperator =
-  | 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
+  | 'SCMP_CMP_NE'
+  | 'SCMP_CMP_LT'
+  | 'SCMP_CMP_LE'
+  | 'SCMP_CMP_EQ'
+  | 'SCMP_CMP_GE'
+  | 'SCMP_CMP_GT'
+  | 'SCMP_CMP_MASKED_EQ';
 
 /** One condition on a syscall argument. */
 export interface SeccompArg {
@@ -95,11 +108,16 @@ export interface CompileSeccompOptions {
   kernel?: string;
 }
 
-
 /** SECCOMP_RET_* of each action, before the data bits. @internal */
 export const ACTION_RET: Readonly<Record<SeccompAction, number>> = {
-  SCMP_ACT_KILL: 0, SCMP_ACT_KILL_THREAD: 0, SCMP_ACT_KILL_PROCESS: 0x80000000, SCMP_ACT_TRAP: 0x00030000,
-  SCMP_ACT_ERRNO: 0x00050000, SCMP_ACT_TRACE: 0x7ff00000, SCMP_ACT_LOG: 0x7ffc0000, SCMP_ACT_NOTIFY: 0x7fc00000,
+  SCMP_ACT_KILL: 0,
+  SCMP_ACT_KILL_THREAD: 0,
+  SCMP_ACT_KILL_PROCESS: 0x80000000,
+  SCMP_ACT_TRAP: 0x00030000,
+  SCMP_ACT_ERRNO: 0x00050000,
+  SCMP_ACT_TRACE: 0x7ff00000,
+  SCMP_ACT_LOG: 0x7ffc0000,
+  SCMP_ACT_NOTIFY: 0x7fc00000,
   SCMP_ACT_ALLOW: 0x7fff0000,
 };
 
@@ -184,7 +202,15 @@ function u64(v: unknown, path: string): bigint {
   return BigInt(v);
 }
 
-const OPS = new Set<string>(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']);
+const OPS = new Set<string>([
+  'SCMP_CMP_NE',
+  'SCMP_CMP_LT',
+  'SCMP_CMP_LE',
+  'SCMP_CMP_EQ',
+  'SCMP_CMP_GE',
+  'SCMP_CMP_GT',
+  'SCMP_CMP_MASKED_EQ',
+]);
 
 function cond(a: unknown, path: string): Cond {
   if (!isObject(a)) throw invalidArgType(path, 'of type object', a);
@@ -278,13 +304,18 @@ export function normalizeProfile(profile: unknown, native: NativeArch, options: 
   if (!isObject(profile)) throw invalidArgType('profile', 'of type object', profile);
   const defaultAction = action(profile.defaultAction, 'profile.defaultAction');
   if (defaultAction === 'SCMP_ACT_NOTIFY') {
-    throw invalidArgValue('profile.defaultAction', defaultAction, 'cannot be SCMP_ACT_NOTIFY (the kernel would notify the listener\'s own syscalls)');
+    throw invalidArgValue(
+      'profile.defaultAction',
+      defaultAction,
+      "cannot be SCMP_ACT_NOTIFY (the kernel would notify the listener's own syscalls)",
+    );
   }
   const defaultErrno = errno(profile.defaultErrnoRet, 'profile.defaultErrnoRet');
   let flags = 0;
   if (profile.flags != null) {
     stringArray(profile.flags, 'profile.flags').forEach((f, i) => {
-      if (!Object.hasOwn(FLAG_BITS, f)) throw invalidArgValue(`profile.flags[${i}]`, f, `must be one of ${Object.keys(FLAG_BITS).join(', ')}`);
+      if (!Object.hasOwn(FLAG_BITS, f))
+        throw invalidArgValue(`profile.flags[${i}]`, f, `must be one of ${Object.keys(FLAG_BITS).join(', ')}`);
       flags |= FLAG_BITS[f]!;
     });
   }
@@ -307,7 +338,12 @@ export function normalizeProfile(profile: unknown, native: NativeArch, options: 
     const conds = args.map((a: unknown, j) => cond(a, `${path}.args[${j}]`));
     if (act === 'SCMP_ACT_NOTIFY') {
       const bad = names.findIndex((n) => NO_NOTIFY.has(n));
-      if (bad >= 0) throw invalidArgValue(`${path}.names[${bad}]`, names[bad], 'cannot be under SCMP_ACT_NOTIFY (the child sends the listener fd with it)');
+      if (bad >= 0)
+        throw invalidArgValue(
+          `${path}.names[${bad}]`,
+          names[bad],
+          'cannot be under SCMP_ACT_NOTIFY (the child sends the listener fd with it)',
+        );
     }
     if (!applies(r, path, native, caps, kernel)) return;
     const repeated = new Set(conds.map((c) => c.index)).size !== conds.length;
