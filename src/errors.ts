@@ -136,6 +136,8 @@ export type NsboxErrorCode =
   | 'ERR_NSBOX_NETLINK_ENCODE'
   | 'ERR_NSBOX_SECCOMP_TOO_LARGE'
   | 'ERR_UNKNOWN_SIGNAL'
+  | 'ERR_ILLEGAL_CONSTRUCTOR'
+  | 'ERR_INTERNAL_ASSERTION'
   | 'ABORT_ERR';
 
 /** Every {@link NsboxErrorCode}, at run time; the Record type makes a missing or extra one a compile error. */
@@ -154,6 +156,8 @@ const CODES: Record<NsboxErrorCode, true> = {
   ERR_NSBOX_NETLINK_ENCODE: true,
   ERR_NSBOX_SECCOMP_TOO_LARGE: true,
   ERR_UNKNOWN_SIGNAL: true,
+  ERR_ILLEGAL_CONSTRUCTOR: true,
+  ERR_INTERNAL_ASSERTION: true,
   ABORT_ERR: true,
 };
 
@@ -260,6 +264,16 @@ export function abortError(signal: AbortSignal): WithCode<Error> {
   err.name = 'AbortError';
   if (err.stack) err.stack = err.stack.replace(/^Error/, 'AbortError');
   return err;
+}
+
+/** `new` of a class whose instances only nsbox makes (as Node's `ERR_ILLEGAL_CONSTRUCTOR`). @internal */
+export function illegalConstructor(use: string): WithCode<TypeError> {
+  return withCode(new TypeError(`Illegal constructor: use ${use}`), 'ERR_ILLEGAL_CONSTRUCTOR');
+}
+
+/** A broken invariant of nsbox itself: a bug to report (as Node's `ERR_INTERNAL_ASSERTION`). @internal */
+export function internalAssertion(message: string): WithCode<Error> {
+  return withCode(new Error(`nsbox internal error: ${message}. Please report it.`), 'ERR_INTERNAL_ASSERTION');
 }
 
 /** A generic nsbox misuse error with a chosen code. */

@@ -4,6 +4,7 @@
  * no process state, so it is unit-tested on its own.
  * @module
  */
+import { internalAssertion } from '../errors.js';
 import type { IdMapping, NamespaceType } from '../index.js';
 import { UsageError, id, kind, mapping, noNul, vethMode, type NetMode } from './values.js';
 
@@ -242,7 +243,7 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
       break;
     default: {
       const never: never = name;
-      throw new Error(`unhandled option ${String(never)}`);
+      throw internalAssertion(`unhandled option ${String(never)}`);
     }
   }
   return undefined;

@@ -3,6 +3,7 @@
  * table, their parsing, and what they become as spawn options. Pure, like args.ts.
  * @module
  */
+import { internalAssertion } from '../errors.js';
 import type { Rlimit } from '../security/limits.js';
 
 /** The security option names (without `--`). */
@@ -181,7 +182,7 @@ export function parseSecurityOption(name: SecurityOptionName, v: string, s: Secu
       break;
     default: {
       const never: never = name;
-      throw new Error(`unhandled option ${String(never)}`);
+      throw internalAssertion(`unhandled option ${String(never)}`);
     }
   }
 }

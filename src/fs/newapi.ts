@@ -8,7 +8,7 @@
  * @module
  */
 import { FdHandle } from '../handle.js';
-import { SysError, invalidArgType, invalidArgValue } from '../errors.js';
+import { SysError, invalidArgType, invalidArgValue, illegalConstructor } from '../errors.js';
 import { MK, native } from '../native.js';
 import { Namespace } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
@@ -57,7 +57,7 @@ export class FsContext extends FdHandle {
 
   /** @internal */
   constructor(token: symbol, fd: number, fstype: string) {
-    if (token !== kToken) throw new TypeError('Illegal constructor: use fsopen()');
+    if (token !== kToken) throw illegalConstructor('fsopen()');
     super(fd, `FsContext(${fstype})`);
     this.fstype = fstype;
   }
@@ -145,7 +145,7 @@ export class DetachedMount extends FdHandle {
 
   /** @internal */
   constructor(token: symbol, fd: number, origin: string) {
-    if (token !== kToken) throw new TypeError('Illegal constructor: use fsopen() or openTree()');
+    if (token !== kToken) throw illegalConstructor('fsopen() or openTree()');
     super(fd, `DetachedMount(${origin})`);
     this.origin = origin;
   }

@@ -9,7 +9,7 @@ import { FdHandle } from '../handle.js';
 import { MK, native } from '../native.js';
 import { kFd } from '../namespaces/types.js';
 import { checkAbsolute, checkOptions, flagBits, nsFdOf, type InNamespaceOptions } from './flags.js';
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, illegalConstructor } from '../errors.js';
 
 /**
  * Extra restrictions for {@link resolveInRoot}: `'no_xdev'` (RESOLVE_NO_XDEV: never cross a
@@ -55,7 +55,7 @@ export class PathHandle extends FdHandle {
 
   /** @internal */
   constructor(token: symbol, fd: number, root: string, path: string) {
-    if (token !== kToken) throw new TypeError('Illegal constructor: use resolveInRoot()');
+    if (token !== kToken) throw illegalConstructor('resolveInRoot()');
     super(fd, `PathHandle(${path})`);
     this.root = root;
     this.path = path;

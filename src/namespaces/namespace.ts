@@ -5,7 +5,7 @@
  */
 import { FdHandle } from '../handle.js';
 import { statSync } from 'node:fs';
-import { SysError, fromFsError, invalidArgType, invalidArgValue, nsboxError, outOfRange } from '../errors.js';
+import { SysError, fromFsError, invalidArgType, invalidArgValue, nsboxError, outOfRange, illegalConstructor } from '../errors.js';
 import { native } from '../native.js';
 import { CLONE_FLAG, NAMESPACE_FILES, kFd, typeOfFlag, type NamespaceFile, type NamespaceType } from './types.js';
 
@@ -58,7 +58,7 @@ export class Namespace extends FdHandle {
   }
 
   private constructor(token: symbol, fd: number) {
-    if (token !== kToken) throw new TypeError('Illegal constructor: use openNamespace() or createNamespace()');
+    if (token !== kToken) throw illegalConstructor('openNamespace() or createNamespace()');
     let type: NamespaceType | undefined;
     let dev: number;
     let ino: number;

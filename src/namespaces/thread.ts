@@ -4,7 +4,7 @@
  * @module
  */
 import { access } from 'node:fs';
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, illegalConstructor } from '../errors.js';
 import { native } from '../native.js';
 import { Namespace, openNamespace, threadNamespaceError } from './namespace.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
@@ -68,7 +68,7 @@ export class ThreadNamespaces implements Disposable {
   }
 
   private constructor(token: symbol, previous: Namespace[]) {
-    if (token !== kToken) throw new TypeError('Illegal constructor: use unshare() or setns()');
+    if (token !== kToken) throw illegalConstructor('unshare() or setns()');
     this.#previous = previous;
     this.types = Object.freeze(previous.map((ns) => ns.type as ThreadNamespaceType));
   }

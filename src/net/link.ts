@@ -3,7 +3,7 @@
  * rtnetlink, in a chosen network namespace.
  * @module
  */
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { invalidArgType, invalidArgValue, outOfRange, nsboxError } from '../errors.js';
 import { NL } from './netlink/constants.js';
 import {
   IPVLAN_MODES,
@@ -60,7 +60,7 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
       typeof ref === 'string' ? { syscall: 'RTM_GETLINK', ifname: ref } : { syscall: 'RTM_GETLINK' },
     );
     const m = msgs.find((x) => x.type === NL.RTM_NEWLINK);
-    if (!m) throw new Error(`nsbox: RTM_GETLINK for ${String(ref)} returned no link`);
+    if (!m) throw nsboxError('ERR_NSBOX_NETLINK_DECODE', `RTM_GETLINK for ${String(ref)} returned no link`);
     return decodeLink(m);
   });
 }

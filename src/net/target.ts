@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
 import { Namespace, checkPid, openNamespace } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
 import { NL } from './netlink/constants.js';
@@ -79,6 +79,6 @@ export function checkLinkRef(name: string, value: unknown): string | IfIndex {
 export async function resolveIndex(s: RtnlSocket, ref: string | IfIndex): Promise<IfIndex> {
   if (typeof ref === 'number') return ref;
   const [m] = await s.request(encodeGetLink({ name: ref }), { syscall: 'RTM_GETLINK', ifname: ref });
-  if (!m || m.type !== NL.RTM_NEWLINK) throw new Error(`nsbox: RTM_GETLINK for '${ref}' got no link`);
+  if (!m || m.type !== NL.RTM_NEWLINK) throw nsboxError('ERR_NSBOX_NETLINK_DECODE', `RTM_GETLINK for '${ref}' got no link`);
   return decodeLink(m).index;
 }

@@ -5,6 +5,7 @@
  * @internal
  * @module
  */
+import { nsboxError } from '../../errors.js';
 import { native } from '../../native.js';
 
 /** Every constant csrc/netlink.cc exports. */
@@ -189,7 +190,7 @@ function load(): NetlinkConstants {
   const out = {} as Record<NetlinkConstantName, number>;
   for (const name of NETLINK_CONSTANT_NAMES) {
     const v = raw[name];
-    if (typeof v !== 'number') throw new Error(`nsbox: the native addon lacks netlink constant ${name}; rebuild it`);
+    if (typeof v !== 'number') throw nsboxError('ERR_NSBOX_ADDON_LOAD', `the native addon lacks netlink constant ${name}; rebuild it`);
     out[name] = v;
   }
   return Object.freeze(out);

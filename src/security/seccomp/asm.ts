@@ -4,6 +4,7 @@
  * @module
  * @internal
  */
+import { internalAssertion } from '../../errors.js';
 
 /** Opcodes used by the compiler (linux/bpf_common.h, linux/filter.h). @internal */
 export const OP = {
@@ -133,7 +134,7 @@ export class Assembler {
     };
     const target = (l: Target): number => {
       const at = labels[l]!;
-      if (at < 0) throw new Error(`label ${l} never placed`);
+      if (at < 0) throw internalAssertion(`seccomp label ${l} never placed`);
       return pos[at]!;
     };
     for (let i = 0; i < insns.length; i++) {
@@ -169,7 +170,7 @@ export class Assembler {
       // NEXT means the instruction after this one and its trampolines.
       if (ins.jt === NEXT) jt = tramp - at - 1;
       if (ins.jf === NEXT) jf = tramp - at - 1;
-      if (jt < 0 || jf < 0 || jt > 255 || jf > 255) throw new Error(`bad jump at ${at}`);
+      if (jt < 0 || jf < 0 || jt > 255 || jf > 255) throw internalAssertion(`seccomp jump out of range at ${at}`);
       put(at, ins.code, jt, jf, ins.k);
     }
     return new Uint8Array(words.buffer);
