@@ -228,6 +228,51 @@ long Exec(const Step& s) {
   return sawEacces ? -EACCES : err;
 }
 
+// OP_USERNS_SYNC. The parent writes /proc/PID/{setgroups,uid_map,gid_map} (or runs
+// newuidmap) and answers with its errno; until then we have no capabilities in the new
+// namespace. With the answer come the idmapped trees the parent made for this user
+// namespace (SCM_RIGHTS), attached later by OP_MOUNT with MNT_FROM_TREE.
+long UsernsSync(ChildCtx* ctx, int step) {
+  long r;
+  Send(ctx->sock, MSG_MAPS, step, 0, 0);
+  int32_t answer = 0;
+  struct iovec iov = {&answer, sizeof answer};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
+    struct cmsghdr align;
+  } cbuf;
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf.buf;
+  mh.msg_controllen = sizeof cbuf.buf;
+  do {
+    r = sc(__NR_recvmsg, ctx->sock, &mh, MSG_CMSG_CLOEXEC);
+  } while (r == -EINTR);
+  if (r != (long)sizeof answer || answer != 0) Exit(127);  // the parent reports it
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
+    for (int k = 0; k < n && ctx->ntrees < kMaxTrees; k++) ctx->trees[ctx->ntrees++] = fds[k];
+  }
+  return 0;
+}
+
+// OP_FORK. A joined pid/time namespace or a new pid namespace after joins applies only to
+// children: fork once more with CLONE_PARENT so the new process is the parent's own child,
+// report its pid, and leave. The copy goes on with the next step.
+long Fork(ChildCtx* ctx, const Step& s, int step) {
+  struct clone_args ca = {};
+  ca.flags = (uint64_t)(uint32_t)s.a | CLONE_PARENT;
+  long r = sc(__NR_clone3, &ca, sizeof ca);
+  if (r > 0) {
+    Send(ctx->sock, MSG_PID, step, 0, (int32_t)r);
+    Exit(0);
+  }
+  return r;
+}
+
 }  // namespace
 
 int ChildMain(void* arg) {
@@ -242,49 +287,8 @@ int ChildMain(void* arg) {
     switch (s.op) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
-      case OP_USERNS_SYNC: {
-        // The parent writes /proc/PID/{setgroups,uid_map,gid_map} (or runs newuidmap) and
-        // answers with its errno; until then we have no capabilities in the new namespace.
-        // With the answer come the idmapped trees the parent made for this user namespace
-        // (SCM_RIGHTS), attached later by OP_MOUNT with MNT_FROM_TREE.
-        Send(ctx->sock, MSG_MAPS, i, 0, 0);
-        int32_t answer = 0;
-        struct iovec iov = {&answer, sizeof answer};
-        union {
-          char buf[CMSG_SPACE(sizeof(int) * kMaxTrees)];
-          struct cmsghdr align;
-        } cbuf;
-        struct msghdr mh = {};
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = cbuf.buf;
-        mh.msg_controllen = sizeof cbuf.buf;
-        do {
-          r = sc(__NR_recvmsg, ctx->sock, &mh, MSG_CMSG_CLOEXEC);
-        } while (r == -EINTR);
-        if (r != (long)sizeof answer || answer != 0) Exit(127);  // the parent reports it
-        for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-          int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-          const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
-          for (int k = 0; k < n && ctx->ntrees < kMaxTrees; k++) ctx->trees[ctx->ntrees++] = fds[k];
-        }
-        r = 0;
-        break;
-      }
-      case OP_FORK: {
-        // A joined pid/time namespace or a new pid namespace after joins applies only to
-        // children: fork once more with CLONE_PARENT so the new process is the parent's own
-        // child, report its pid, and leave. The copy goes on with the next step.
-        struct clone_args ca = {};
-        ca.flags = (uint64_t)(uint32_t)s.a | CLONE_PARENT;
-        r = sc(__NR_clone3, &ca, sizeof ca);
-        if (r > 0) {
-          Send(ctx->sock, MSG_PID, i, 0, (int32_t)r);
-          Exit(0);
-        }
-        break;
-      }
+      case OP_USERNS_SYNC: r = UsernsSync(ctx, i); break;
+      case OP_FORK: r = Fork(ctx, s, i); break;
       case OP_SETSID: r = sc(__NR_setsid); break;
       case OP_SETPGID: r = sc(__NR_setpgid, 0, s.a); break;
       case OP_SETHOSTNAME: r = sc(__NR_sethostname, s.str, Len(s.str)); break;

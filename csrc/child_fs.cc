@@ -218,149 +218,169 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
 
 }  // namespace
 
+namespace {
+
+long FsBase(ChildCtx* ctx, const Step& s, int* sysid) {
+  long r;
+  *sysid = SYS_MOUNT;
+  if ((r = sc(__NR_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0)) < 0) return r;
+  if ((r = sc(__NR_mount, "tmpfs", s.str, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) < 0) return r;
+  *sysid = SYS_CHDIR;
+  if ((r = sc(__NR_chdir, s.str)) < 0) return r;
+  *sysid = SYS_MKDIRAT;
+  if ((r = sc(__NR_mkdirat, AT_FDCWD, "newroot", 0755)) < 0) return r;
+  if ((r = sc(__NR_mkdirat, AT_FDCWD, "oldroot", 0755)) < 0) return r;
+  *sysid = SYS_PIVOT_ROOT;
+  if ((r = sc(__NR_pivot_root, ".", "oldroot")) < 0) return r;
+  *sysid = SYS_CHDIR;
+  return sc(__NR_chdir, "/");
+}
+
+long MountStep(ChildCtx* ctx, const Step& s, int* sysid) {
+  long r = Mount(ctx, s, sysid);
+  // Mounting over the new root itself: the cached fd would still name what lies beneath.
+  if (r >= 0 && !(s.b & MNT_DST_IN_ROOT) && ctx->rootfd >= 0) {
+    sc(__NR_close, ctx->rootfd);
+    ctx->rootfd = -1;
+  }
+  return r;
+}
+
+long Mkdir(ChildCtx* ctx, const Step& s, int* sysid) {
+  long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
+  if (root < 0) return *sysid = SYS_OPENAT, root;
+  long r = EnsureIn((int)root, s.str2, false, sysid);
+  if (r < 0 || s.c < 0) return r;
+  // An owner (c = uid, d = gid): the throw-away upper of an id block's overlay root,
+  // so the container's root owns its "/" as it would a fresh image's.
+  long fd = OpenIn((int)root, s.str2, O_PATH | O_DIRECTORY);
+  if (fd < 0) return *sysid = SYS_OPENAT2, fd;
+  *sysid = SYS_STEP;
+  r = sc(__NR_fchownat, fd, "", s.c, s.d, AT_EMPTY_PATH);
+  sc(__NR_close, fd);
+  return r;
+}
+
+long Mknod(ChildCtx* ctx, const Step& s, int* sysid) {
+  long root = OpenRoot(ctx, true);
+  if (root < 0) return *sysid = SYS_OPENAT, root;
+  long r = 0;
+  // Parents as directories, the node itself by mknodat relative to its confined parent.
+  char buf[kPath];
+  size_t n = Cat(buf, 0, s.str2), slash = n;
+  while (slash > 0 && buf[slash] != '/') slash--;
+  buf[slash] = 0;
+  if (slash) r = EnsureIn((int)root, buf, false, sysid);
+  long parent = r < 0 ? r : OpenIn((int)root, slash ? buf : "/", O_PATH | O_DIRECTORY);
+  if (r >= 0 && parent < 0) *sysid = SYS_OPENAT2;
+  if (parent >= 0) {
+    *sysid = SYS_MKNODAT;
+    unsigned dev = (unsigned)(((s.c & 0xfff) << 8) | (s.d & 0xff) | ((s.d & ~0xff) << 12));
+    // The mode exactly as given (0666 for /dev/null…): not filtered by Node's umask.
+    long old = sc(__NR_umask, 0);
+    r = sc(__NR_mknodat, parent, buf + slash + 1, (unsigned)s.a, dev);
+    sc(__NR_umask, old);
+    if (r == -EEXIST) r = 0;
+    sc(__NR_close, parent);
+  } else {
+    r = parent;
+  }
+  return r;
+}
+
+long Symlink(ChildCtx* ctx, const Step& s, int* sysid) {
+  long root = OpenRoot(ctx, true);
+  if (root < 0) return *sysid = SYS_OPENAT, root;
+  char buf[kPath];
+  size_t n = Cat(buf, 0, s.str2), slash = n;
+  while (slash > 0 && buf[slash] != '/') slash--;
+  buf[slash] = 0;
+  long r = slash ? EnsureIn((int)root, buf, false, sysid) : 0;
+  long parent = r < 0 ? r : OpenIn((int)root, slash ? buf : "/", O_PATH | O_DIRECTORY);
+  if (parent >= 0) {
+    *sysid = SYS_SYMLINKAT;
+    r = sc(__NR_symlinkat, s.str, parent, buf + slash + 1);
+    if (r == -EEXIST) r = 0;
+    sc(__NR_close, parent);
+  } else if (r >= 0) {
+    *sysid = SYS_OPENAT2;
+    r = parent;
+  }
+  return r;
+}
+
+long WriteFile(ChildCtx* ctx, const Step& s, int* sysid) {
+  *sysid = SYS_OPENAT;
+  long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a);
+  if (fd < 0) return fd;
+  const char* p = s.str2;
+  size_t len = 0;
+  while (p[len]) len++;
+  long r = 0;
+  *sysid = SYS_WRITE;
+  while (len > 0) {
+    r = sc(__NR_write, fd, p, len);
+    if (r == -EINTR) continue;
+    if (r < 0) break;
+    p += r;
+    len -= (size_t)r;
+    r = 0;
+  }
+  sc(__NR_close, fd);
+  return r;
+}
+
+long SetAttrStep(ChildCtx* ctx, const Step& s, int* sysid) {
+  long fd = Target(ctx, s, sysid);
+  if (fd == -ENOENT && (s.b & MNT_OPTIONAL)) return 0;
+  if (fd < 0) return fd;
+  *sysid = SYS_MOUNT_SETATTR;
+  long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
+                   (uint64_t)(uint32_t)s.a, (uint64_t)(uint32_t)s.c);
+  sc(__NR_close, fd);
+  return r;
+}
+
+long Pivot(ChildCtx* ctx, const Step& s, int* sysid) {
+  long r;
+  // The cached fds pin nothing we need any more; close them before the old root goes.
+  if (ctx->rootfd >= 0) sc(__NR_close, ctx->rootfd), ctx->rootfd = -1;
+  if (ctx->basefd >= 0) sc(__NR_close, ctx->basefd), ctx->basefd = -1;
+  if (s.a) {
+    // For OP_LOCK's helper: our /proc/PID directory in the host's procfs, which stays
+    // reachable through this fd after the old root is detached. Closed by OP_LOCK.
+    *sysid = SYS_OPENAT;
+    ctx->procfd = (int)sc(__NR_openat, AT_FDCWD, "/oldroot/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (ctx->procfd < 0) return ctx->procfd;
+  }
+  *sysid = SYS_CHDIR;
+  if ((r = sc(__NR_chdir, kRoot)) < 0) return r;
+  // pivot_root(".", "."): the old root ends up stacked under the new one and one lazy
+  // unmount detaches it (with the tmpfs base and every host mount below it).
+  *sysid = SYS_PIVOT_ROOT;
+  if ((r = sc(__NR_pivot_root, ".", ".")) < 0) return r;
+  *sysid = SYS_UMOUNT2;
+  if ((r = sc(__NR_umount2, ".", MNT_DETACH)) < 0) return r;
+  *sysid = SYS_CHDIR;
+  return sc(__NR_chdir, "/");
+}
+
+}  // namespace
+
 long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_STEP;
   switch (s.op) {
-    case OP_FS_BASE: {
-      long r;
-      *sysid = SYS_MOUNT;
-      if ((r = sc(__NR_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0)) < 0) return r;
-      if ((r = sc(__NR_mount, "tmpfs", s.str, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")) < 0) return r;
-      *sysid = SYS_CHDIR;
-      if ((r = sc(__NR_chdir, s.str)) < 0) return r;
-      *sysid = SYS_MKDIRAT;
-      if ((r = sc(__NR_mkdirat, AT_FDCWD, "newroot", 0755)) < 0) return r;
-      if ((r = sc(__NR_mkdirat, AT_FDCWD, "oldroot", 0755)) < 0) return r;
-      *sysid = SYS_PIVOT_ROOT;
-      if ((r = sc(__NR_pivot_root, ".", "oldroot")) < 0) return r;
-      *sysid = SYS_CHDIR;
-      return sc(__NR_chdir, "/");
-    }
-    case OP_MOUNT: {
-      long r = Mount(ctx, s, sysid);
-      // Mounting over the new root itself: the cached fd would still name what lies beneath.
-      if (r >= 0 && !(s.b & MNT_DST_IN_ROOT) && ctx->rootfd >= 0) {
-        sc(__NR_close, ctx->rootfd);
-        ctx->rootfd = -1;
-      }
-      return r;
-    }
+    case OP_FS_BASE: return FsBase(ctx, s, sysid);
+    case OP_MOUNT: return MountStep(ctx, s, sysid);
+    case OP_MKDIR: return Mkdir(ctx, s, sysid);
+    case OP_MKNOD: return Mknod(ctx, s, sysid);
+    case OP_SYMLINK: return Symlink(ctx, s, sysid);
+    case OP_WRITE_FILE: return WriteFile(ctx, s, sysid);
+    case OP_SETATTR: return SetAttrStep(ctx, s, sysid);
+    case OP_PIVOT: return Pivot(ctx, s, sysid);
     case OP_PROPAGATION:
       *sysid = SYS_MOUNT;
       return sc(__NR_mount, 0, "/", 0, MS_REC | (unsigned long)(uint32_t)s.a, 0);
-    case OP_MKDIR: {
-      long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
-      if (root < 0) return *sysid = SYS_OPENAT, root;
-      long r = EnsureIn((int)root, s.str2, false, sysid);
-      if (r < 0 || s.c < 0) return r;
-      // An owner (c = uid, d = gid): the throw-away upper of an id block's overlay root,
-      // so the container's root owns its "/" as it would a fresh image's.
-      long fd = OpenIn((int)root, s.str2, O_PATH | O_DIRECTORY);
-      if (fd < 0) return *sysid = SYS_OPENAT2, fd;
-      *sysid = SYS_STEP;
-      r = sc(__NR_fchownat, fd, "", s.c, s.d, AT_EMPTY_PATH);
-      sc(__NR_close, fd);
-      return r;
-    }
-    case OP_MKNOD: {
-      long root = OpenRoot(ctx, true);
-      if (root < 0) return *sysid = SYS_OPENAT, root;
-      long r = 0;
-      // Parents as directories, the node itself by mknodat relative to its confined parent.
-      char buf[kPath];
-      size_t n = Cat(buf, 0, s.str2), slash = n;
-      while (slash > 0 && buf[slash] != '/') slash--;
-      buf[slash] = 0;
-      if (slash) r = EnsureIn((int)root, buf, false, sysid);
-      long parent = r < 0 ? r : OpenIn((int)root, slash ? buf : "/", O_PATH | O_DIRECTORY);
-      if (r >= 0 && parent < 0) *sysid = SYS_OPENAT2;
-      if (parent >= 0) {
-        *sysid = SYS_MKNODAT;
-        unsigned dev = (unsigned)(((s.c & 0xfff) << 8) | (s.d & 0xff) | ((s.d & ~0xff) << 12));
-        // The mode exactly as given (0666 for /dev/null…): not filtered by Node's umask.
-        long old = sc(__NR_umask, 0);
-        r = sc(__NR_mknodat, parent, buf + slash + 1, (unsigned)s.a, dev);
-        sc(__NR_umask, old);
-        if (r == -EEXIST) r = 0;
-        sc(__NR_close, parent);
-      } else {
-        r = parent;
-      }
-      return r;
-    }
-    case OP_SYMLINK: {
-      long root = OpenRoot(ctx, true);
-      if (root < 0) return *sysid = SYS_OPENAT, root;
-      char buf[kPath];
-      size_t n = Cat(buf, 0, s.str2), slash = n;
-      while (slash > 0 && buf[slash] != '/') slash--;
-      buf[slash] = 0;
-      long r = slash ? EnsureIn((int)root, buf, false, sysid) : 0;
-      long parent = r < 0 ? r : OpenIn((int)root, slash ? buf : "/", O_PATH | O_DIRECTORY);
-      if (parent >= 0) {
-        *sysid = SYS_SYMLINKAT;
-        r = sc(__NR_symlinkat, s.str, parent, buf + slash + 1);
-        if (r == -EEXIST) r = 0;
-        sc(__NR_close, parent);
-      } else if (r >= 0) {
-        *sysid = SYS_OPENAT2;
-        r = parent;
-      }
-      return r;
-    }
-    case OP_WRITE_FILE: {
-      *sysid = SYS_OPENAT;
-      long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a);
-      if (fd < 0) return fd;
-      const char* p = s.str2;
-      size_t len = 0;
-      while (p[len]) len++;
-      long r = 0;
-      *sysid = SYS_WRITE;
-      while (len > 0) {
-        r = sc(__NR_write, fd, p, len);
-        if (r == -EINTR) continue;
-        if (r < 0) break;
-        p += r;
-        len -= (size_t)r;
-        r = 0;
-      }
-      sc(__NR_close, fd);
-      return r;
-    }
-    case OP_SETATTR: {
-      long fd = Target(ctx, s, sysid);
-      if (fd == -ENOENT && (s.b & MNT_OPTIONAL)) return 0;
-      if (fd < 0) return fd;
-      *sysid = SYS_MOUNT_SETATTR;
-      long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
-                       (uint64_t)(uint32_t)s.a, (uint64_t)(uint32_t)s.c);
-      sc(__NR_close, fd);
-      return r;
-    }
-    case OP_PIVOT: {
-      long r;
-      // The cached fds pin nothing we need any more; close them before the old root goes.
-      if (ctx->rootfd >= 0) sc(__NR_close, ctx->rootfd), ctx->rootfd = -1;
-      if (ctx->basefd >= 0) sc(__NR_close, ctx->basefd), ctx->basefd = -1;
-      if (s.a) {
-        // For OP_LOCK's helper: our /proc/PID directory in the host's procfs, which stays
-        // reachable through this fd after the old root is detached. Closed by OP_LOCK.
-        *sysid = SYS_OPENAT;
-        ctx->procfd = (int)sc(__NR_openat, AT_FDCWD, "/oldroot/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (ctx->procfd < 0) return ctx->procfd;
-      }
-      *sysid = SYS_CHDIR;
-      if ((r = sc(__NR_chdir, kRoot)) < 0) return r;
-      // pivot_root(".", "."): the old root ends up stacked under the new one and one lazy
-      // unmount detaches it (with the tmpfs base and every host mount below it).
-      *sysid = SYS_PIVOT_ROOT;
-      if ((r = sc(__NR_pivot_root, ".", ".")) < 0) return r;
-      *sysid = SYS_UMOUNT2;
-      if ((r = sc(__NR_umount2, ".", MNT_DETACH)) < 0) return r;
-      *sysid = SYS_CHDIR;
-      return sc(__NR_chdir, "/");
-    }
   }
   return -EINVAL;
 }

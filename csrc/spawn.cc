@@ -257,6 +257,59 @@ bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& m
   return ReadMaps(env, info[2], &maps) && ReadParentSide(env, info[3], &parent);
 }
 
+// The result when the status protocol broke: the child and any grandchild are already
+// killed and reaped (Session::KillAll).
+Napi::Value ProtocolFailure(Napi::Env env, const Session& ss, long pid) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ok", false);
+  result.Set("step", ss.protoStep);
+  result.Set("errno", ss.protoErr);
+  result.Set("pid", (double)pid);
+  result.Set("syscall", ss.protoSyscall);
+  return result;
+}
+
+// The result once the child has exec'd or failed: on failure the live process (the child,
+// or the grandchild a fork made) is killed and reaped; on success it is handed to JS.
+Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd& childPidfd, long pid) {
+  Fd* live = &childPidfd;
+  long livePid = pid;
+  if (ss.grandPid > 0) {
+    WaitReap(childPidfd.get());  // the intermediate exits right after reporting
+    live = &ss.grandPidfd;
+    livePid = ss.grandPid;
+  }
+  Napi::Object result = Napi::Object::New(env);
+  if (ss.failed) {
+    if (live->valid()) {
+      sys::pidfd_send_signal(live->get(), SIGKILL);
+      WaitReap(live->get());
+    } else {
+      KillOwnChild((pid_t)ss.grandPid);
+    }
+    result.Set("ok", false);
+    result.Set("step", ss.failure.step);
+    result.Set("errno", ss.failure.err);
+    result.Set("sysid", ss.failure.value);
+    result.Set("pid", (double)livePid);
+    if (!ss.mapsErr.syscall.empty()) {
+      result.Set("syscall", ss.mapsErr.syscall);
+      result.Set("path", ss.mapsErr.path);
+    }
+    return result;
+  }
+  result.Set("ok", true);
+  result.Set("pid", (double)livePid);
+  // The child is the environment's before JS sees it: if the worker is terminated from here
+  // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
+  // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
+  int pidfdOut = live->release();
+  HoldChild(addon, pidfdOut);
+  result.Set("pidfd", pidfdOut);
+  if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
+  return result;
+}
+
 Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ParsedPlan plan;
@@ -330,52 +383,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ss.Receive();
   if (ss.protoErr) {
     ss.KillAll(childPidfd.get());
-    Napi::Object result = Napi::Object::New(env);
-    result.Set("ok", false);
-    result.Set("step", ss.protoStep);
-    result.Set("errno", ss.protoErr);
-    result.Set("pid", (double)pid);
-    result.Set("syscall", ss.protoSyscall);
-    return result;
+    return ProtocolFailure(env, ss, pid);
   }
   sock.reset();
-
-  Fd* live = &childPidfd;
-  long livePid = pid;
-  if (ss.grandPid > 0) {
-    WaitReap(childPidfd.get());  // the intermediate exits right after reporting
-    live = &ss.grandPidfd;
-    livePid = ss.grandPid;
-  }
-  Napi::Object result = Napi::Object::New(env);
-  if (ss.failed) {
-    if (live->valid()) {
-      sys::pidfd_send_signal(live->get(), SIGKILL);
-      WaitReap(live->get());
-    } else {
-      KillOwnChild((pid_t)ss.grandPid);
-    }
-    result.Set("ok", false);
-    result.Set("step", ss.failure.step);
-    result.Set("errno", ss.failure.err);
-    result.Set("sysid", ss.failure.value);
-    result.Set("pid", (double)livePid);
-    if (!ss.mapsErr.syscall.empty()) {
-      result.Set("syscall", ss.mapsErr.syscall);
-      result.Set("path", ss.mapsErr.path);
-    }
-    return result;
-  }
-  result.Set("ok", true);
-  result.Set("pid", (double)livePid);
-  // The child is the environment's before JS sees it: if the worker is terminated from here
-  // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
-  // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
-  int pidfdOut = live->release();
-  HoldChild(addon, pidfdOut);
-  result.Set("pidfd", pidfdOut);
-  if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
-  return result;
+  return Outcome(env, addon, ss, childPidfd, pid);
 }
 
 }  // namespace
