@@ -29,8 +29,6 @@ struct Addon {
   void* stack = nullptr;  // cached clone stack for spawn (see spawn.cc)
   size_t stackSize = 0;
   Napi::FunctionReference* childWatchCtor = nullptr;
-  int closing = 0;                                   // libuv handles whose close is pending
-  napi_async_cleanup_hook_handle cleanup = nullptr;  // set while the env is tearing down
 };
 
 inline Addon* GetAddon(Napi::Env env) {

@@ -26,6 +26,9 @@ static void ReapNow(int pidfd) {
   }
 }
 
+// A child's pidfd polled in the environment's loop (PolledFd, as every other polled fd):
+// readable means exited, and waitid(P_PIDFD) reaps exactly that child. At environment
+// teardown the PolledFd's hook calls OnTeardown, which kills and reaps the child.
 class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
@@ -37,42 +40,38 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   ChildWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChildWatch>(info) {
     Napi::Env env = info.Env();
     pid_ = info[0].As<Napi::Number>().Int32Value();
-    pidfd_ = info[1].As<Napi::Number>().Int32Value();
-    onExit_ = Napi::Persistent(info[2].As<Napi::Function>());
+    int pidfd = info[1].As<Napi::Number>().Int32Value();
     addon_ = GetAddon(env);
     env_ = env;
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    int r = uv_poll_init(loop, poll_, pidfd_);
-    if (r == 0) r = uv_poll_start(poll_, UV_READABLE, OnReadable);
-    if (r != 0) {
-      delete poll_;
-      poll_ = nullptr;
+    Fd own(pidfd);
+    if (int r = poll_.Start(env, std::move(own), UV_READABLE, OnEvent, OnTeardown, this)) {
+      own.release();  // still in addon->unwatched: Cleanup (or killReap) kills and reaps it
       ThrowSys(env, -r, "uv_poll_start");
       return;
     }
+    onExit_ = Napi::Persistent(info[2].As<Napi::Function>());
     Ref();  // the JS object stays alive while the child runs
     addon_->children.insert(this);
-    addon_->unwatched.erase(pidfd_);  // ownership passes to this watcher (no JS in between)
+    addon_->unwatched.erase(pidfd);  // ownership passes to this watcher (no JS in between)
   }
 
   // Kills and reaps synchronously: environment teardown only.
   void KillAndReap() {
-    if (pidfd_ < 0) return;
-    ReapNow(pidfd_);
+    if (!poll_.active()) return;
+    ReapNow(poll_.fd());
     Stop();
   }
 
  private:
-  static void OnReadable(uv_poll_t* handle, int status, int) {
-    ChildWatch* self = static_cast<ChildWatch*>(handle->data);
-    if (status < 0) return;
+  static void OnTeardown(void* owner) { static_cast<ChildWatch*>(owner)->KillAndReap(); }
+
+  static void OnEvent(void* owner, int status, int) {
+    ChildWatch* self = static_cast<ChildWatch*>(owner);
+    if (status < 0 || !self->poll_.active()) return;
     siginfo_t si = {};
     int r;
     do {
-      r = waitid((idtype_t)P_PIDFD, (id_t)self->pidfd_, &si, WEXITED | WNOHANG | __WALL);
+      r = waitid((idtype_t)P_PIDFD, (id_t)self->poll_.fd(), &si, WEXITED | WNOHANG | __WALL);
     } while (r < 0 && errno == EINTR);
     if (r == 0 && si.si_pid == 0) return;  // spurious wake-up: not exited yet
     int code = -1, sig = -1;
@@ -92,46 +91,23 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
     napi_close_handle_scope(env, scope);
   }
 
-  static void Closed(uv_handle_t* h) {
-    Addon* addon = static_cast<Addon*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    if (--addon->closing == 0 && addon->cleanup) {
-      napi_remove_async_cleanup_hook(addon->cleanup);
-      addon->cleanup = nullptr;
-    }
-  }
-
+  // Stops polling and closes the pidfd (PolledFd::Stop); the JS object may be collected.
   void Stop() {
-    if (poll_) {
-      uv_poll_stop(poll_);
-      poll_->data = addon_;
-      addon_->closing++;
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), Closed);
-      poll_ = nullptr;
-    }
-    if (pidfd_ >= 0) {
-      close(pidfd_);
-      pidfd_ = -1;
-    }
+    poll_.Stop();
     if (addon_->children.erase(this)) Unref();
   }
 
   Napi::Value Kill(const Napi::CallbackInfo& info) {
     int64_t sig;
     if (!ArgInteger(info, 0, 0, 64, &sig)) return info.Env().Undefined();
-    if (pidfd_ < 0) return Napi::Number::New(info.Env(), ESRCH);
-    int r = sys::pidfd_send_signal(pidfd_, (int)sig);
+    if (!poll_.active()) return Napi::Number::New(info.Env(), ESRCH);
+    int r = sys::pidfd_send_signal(poll_.fd(), (int)sig);
     return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
     bool ok, on = BoolArg(info, 0, &ok);
-    if (ok && poll_) {
-      if (on)
-        uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-      else
-        uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-    }
+    if (ok) poll_.SetRef(on);
     return info.Env().Undefined();
   }
 
@@ -139,8 +115,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
 
   Napi::Env env_ = Napi::Env(nullptr);
   Addon* addon_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
-  int pidfd_ = -1;
+  PolledFd poll_;
   int pid_ = 0;
   Napi::FunctionReference onExit_;
 };
@@ -173,6 +148,8 @@ void HoldChild(Addon* addon, int pidfd) {
 // The hook is async so Node keeps the loop turning until our handles have closed.
 static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   Addon* addon = static_cast<Addon*>(arg);
+  // Watched children: their own PolledFd hooks do this first (hooks run in reverse order of
+  // registration); whatever is left (a hook not run yet) is done here, idempotently.
   while (!addon->children.empty()) (*addon->children.begin())->KillAndReap();
   // Spawned, but the worker ended before JS could watch them (issue 10, defect 5).
   for (int pidfd : addon->unwatched) {
@@ -180,10 +157,7 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
     close(pidfd);
   }
   addon->unwatched.clear();
-  if (addon->closing == 0)
-    napi_remove_async_cleanup_hook(handle);
-  else
-    addon->cleanup = handle;
+  napi_remove_async_cleanup_hook(handle);
 }
 
 // Synchronous kill-and-reap of one pidfd that was never handed to a watcher (spawn's caller

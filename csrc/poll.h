@@ -52,8 +52,9 @@ class PolledFd {
   PolledFd& operator=(const PolledFd&) = delete;
   ~PolledFd() { Stop(); }
 
-  // Takes the fd; returns 0 or a negative libuv error (the fd is closed then).
-  int Start(napi_env env, Fd fd, int events, EventFn onEvent, TeardownFn onTeardown, void* owner) {
+  // Takes the fd on success; returns 0 or a negative libuv error, and then `fd` is still the
+  // caller's (a temporary Fd closes it; a named one keeps it for the caller to deal with).
+  int Start(napi_env env, Fd&& fd, int events, EventFn onEvent, TeardownFn onTeardown, void* owner) {
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
     poll_ = new uv_poll_t;
