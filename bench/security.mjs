@@ -50,12 +50,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2 } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const DIST = path.join(ROOT, 'dist/index.js');
 const PODMAN_PROFILE = '/usr/share/containers/seccomp.json';
-const CGROUP2_MAGIC = 0x63677270;
 const NS = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
 const LANDLOCK = { fs: [{ path: '/', access: ['read', 'execute'] }] };
 
@@ -82,34 +82,7 @@ const isRoot = process.geteuid() === 0;
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 // ---- crun: re-exec inside a mount namespace where /sys/fs/cgroup is cgroup2 ----------------
-function cgroupIsV2() {
-  try {
-    return fs.statfsSync('/sys/fs/cgroup').type === CGROUP2_MAGIC;
-  } catch {
-    return false;
-  }
-}
-if (isRoot && has('crun') && !cgroupIsV2() && process.env.NSBOX_BENCH_CG2 !== '1') {
-  const r = spawnSync(
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"',
-      'sh',
-      process.execPath,
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      ...argv,
-    ],
-    { stdio: 'inherit', env: { ...process.env, NSBOX_BENCH_CG2: '1' } },
-  );
-  process.exit(r.status ?? 1);
-}
+reexecWithCgroup2(fileURLToPath(import.meta.url), argv, has('crun'));
 
 const nsbox = await import(DIST).catch((e) => {
   console.error(`nsbox is not built (${e.message}); run: npm run build:native && npx tsc -p tsconfig.json`);
@@ -143,17 +116,7 @@ for (const sig of ['SIGINT', 'SIGTERM'])
   });
 
 function buildRootfs() {
-  const bb = '/bin/busybox';
-  if (!fs.existsSync(bb)) throw new Error('no /bin/busybox: apt-get install -y busybox-static');
-  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root']) fs.mkdirSync(path.join(ROOTFS, d), { recursive: true });
-  fs.copyFileSync(bb, path.join(ROOTFS, 'bin/busybox'));
-  fs.chmodSync(path.join(ROOTFS, 'bin/busybox'), 0o755);
-  for (const applet of execFileSync(bb, ['--list'], { encoding: 'utf8' }).split('\n')) {
-    if (!applet || applet === 'busybox') continue;
-    fs.symlinkSync('busybox', path.join(ROOTFS, 'bin', applet));
-  }
-  fs.writeFileSync(path.join(ROOTFS, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  fs.writeFileSync(path.join(ROOTFS, 'etc/group'), 'root:x:0:\n');
+  buildBusyboxRootfs(ROOTFS);
 }
 
 function buildLoop() {

@@ -1,0 +1,57 @@
+// bench/lib.mjs — what several benchmarks share: running crun on this hybrid-cgroup host,
+// and a busybox rootfs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const CGROUP2_MAGIC = 0x63677270;
+
+/** Is /sys/fs/cgroup the cgroup2 hierarchy (in this mount namespace)? */
+export function cgroupIsV2() {
+  try {
+    return fs.statfsSync('/sys/fs/cgroup').type === CGROUP2_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * crun 1.8 refuses a hybrid-cgroup host, and runc/crun must never write to the host's v1
+ * hierarchies (../shared/research/perf-baseline.md §5): as root with crun installed, re-run
+ * `script` once inside a private mount namespace where /sys/fs/cgroup is the cgroup2
+ * hierarchy, and exit with its status. Every row then runs there (it differs from the
+ * host's only under /sys/fs/cgroup); the namespace dies with the process.
+ */
+export function reexecWithCgroup2(script, argv, haveCrun) {
+  if (process.geteuid() !== 0 || !haveCrun || cgroupIsV2() || process.env.NSBOX_BENCH_CG2 === '1') return;
+  const inner = [
+    'sh',
+    '-c',
+    'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"',
+    'sh',
+    process.execPath,
+    ...process.execArgv,
+    script,
+    ...argv,
+  ];
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', '--', ...inner], {
+    stdio: 'inherit',
+    env: { ...process.env, NSBOX_BENCH_CG2: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+/** A busybox rootfs at `dir`: /bin/busybox and a symlink per applet, /etc/passwd and group. */
+export function buildBusyboxRootfs(dir) {
+  const bb = '/bin/busybox';
+  if (!fs.existsSync(bb)) throw new Error('no /bin/busybox: apt-get install -y busybox-static');
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'root']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  fs.copyFileSync(bb, path.join(dir, 'bin/busybox'));
+  fs.chmodSync(path.join(dir, 'bin/busybox'), 0o755);
+  for (const applet of execFileSync(bb, ['--list'], { encoding: 'utf8' }).split('\n')) {
+    if (!applet || applet === 'busybox') continue;
+    fs.symlinkSync('busybox', path.join(dir, 'bin', applet));
+  }
+  fs.writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  fs.writeFileSync(path.join(dir, 'etc/group'), 'root:x:0:\n');
+}
