@@ -8,6 +8,7 @@
 import { constants as osConstants } from 'node:os';
 import { SysError, abortError } from '../errors.js';
 import { native, type NativeFileWatch } from '../native.js';
+import { EventQueue } from '../queue.js';
 import { cgError, readCg, type CgroupLocation } from './files.js';
 
 const { ENODEV } = osConstants.errno;
@@ -65,11 +66,8 @@ export function waitFor(cg: CgroupLocation, file: string, test: (text: string) =
  * @internal
  */
 export class WatchIterator<T> implements AsyncIterableIterator<T> {
-  #queue: T[] = [];
-  #waiters: Array<{ resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void }> = [];
-  #error: unknown = undefined;
-  #done = false;
   #watch: NativeFileWatch | undefined;
+  #queue = new EventQueue<T>(() => this.#watch, 1024);
   #signal: AbortSignal | undefined;
   #onAbort = (): void => this.#finish(abortError(this.#signal!));
 
@@ -93,11 +91,11 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
       } catch (err) {
         return this.#finish(err);
       }
-      if (v !== undefined) this.#push(v);
+      if (v !== undefined) this.#queue.push(v);
     });
     try {
       const first = initial?.();
-      if (first !== undefined) this.#push(first);
+      if (first !== undefined) this.#queue.push(first);
     } catch (err) {
       this.#watch.close();
       throw err;
@@ -109,46 +107,23 @@ export class WatchIterator<T> implements AsyncIterableIterator<T> {
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  #push(v: T): void {
-    const w = this.#waiters.shift();
-    if (w) w.resolve({ value: v, done: false });
-    else if (this.#queue.length < 1024) this.#queue.push(v);
-    if (this.#waiters.length === 0) this.#watch?.ref(false);
-  }
-
   #finish(err?: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#error = err;
+    if (!this.#queue.finish(err)) return;
     this.#watch?.close();
     this.#watch = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    const waiters = this.#waiters.splice(0);
-    // The error goes to the first pending next(), else to the next next() call; once.
-    if (waiters.length > 0) this.#error = undefined;
-    waiters.forEach((w, i) => {
-      if (err === undefined || i > 0) w.resolve({ value: undefined, done: true });
-      else w.reject(err);
-    });
   }
 
   /** The next value; waits in the event loop. */
   next(): Promise<IteratorResult<T>> {
-    if (this.#queue.length > 0) return Promise.resolve({ value: this.#queue.shift()!, done: false });
-    if (this.#done) {
-      const err = this.#error;
-      this.#error = undefined;
-      return err === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(err);
-    }
-    this.#watch?.ref(true);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#queue.next();
   }
 
   /** Stops watching (closes the fd); later next() calls report done. */
   return(): Promise<IteratorResult<T>> {
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#finish();
-    this.#error = undefined;
+    this.#queue.clear();
     return Promise.resolve({ value: undefined, done: true });
   }
 

@@ -8,6 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { fromFsError, handleClosed, outOfRange, SysError } from '../errors.js';
 import { native, type NativeSeccompListener } from '../native.js';
+import { EventQueue } from '../queue.js';
 import { syscallName } from './seccomp/index.js';
 
 /** AUDIT_ARCH_* values (linux/audit.h) and the names the syscall tables use. */
@@ -167,16 +168,13 @@ const kNative = Symbol('nsbox.seccompListener');
  */
 export class SeccompNotifier implements AsyncIterableIterator<SeccompNotification>, Disposable {
   #native: NativeSeccompListener | undefined;
-  #queue: SeccompNotification[] = [];
-  #waiters: Array<{ resolve: (r: IteratorResult<SeccompNotification>) => void; reject: (e: unknown) => void }> = [];
-  #error: unknown;
-  #done = false;
+  #queue = new EventQueue<SeccompNotification>(() => this.#native);
 
   /** Takes ownership of the listener `fd`. @internal */
   constructor(fd: number) {
     this.#native = new native.SeccompListener(fd, (raw, errno) => {
-      if (raw) this.#push(new SeccompNotification(this, raw));
-      else this.#finish(errno ? new SysError(errno, 'ioctl', { step: 'SECCOMP_IOCTL_NOTIF_RECV' }) : undefined);
+      if (raw) this.#queue.push(new SeccompNotification(this, raw));
+      else this.#queue.finish(errno ? new SysError(errno, 'ioctl', { step: 'SECCOMP_IOCTL_NOTIF_RECV' }) : undefined);
     });
     this.#native.ref(false);
   }
@@ -187,37 +185,14 @@ export class SeccompNotifier implements AsyncIterableIterator<SeccompNotificatio
     return this.#native;
   }
 
-  #push(n: SeccompNotification): void {
-    const w = this.#waiters.shift();
-    if (w) w.resolve({ value: n, done: false });
-    else this.#queue.push(n);
-    if (this.#waiters.length === 0) this.#native?.ref(false);
-  }
-
-  #finish(err?: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
-    this.#error = err;
-    const waiters = this.#waiters.splice(0);
-    if (waiters.length > 0) this.#error = undefined;
-    waiters.forEach((w, i) => (err === undefined || i > 0 ? w.resolve({ value: undefined, done: true }) : w.reject(err)));
-  }
-
   /** The next notification; waits in the event loop. */
   next(): Promise<IteratorResult<SeccompNotification>> {
-    if (this.#queue.length > 0) return Promise.resolve({ value: this.#queue.shift()!, done: false });
-    if (this.#done) {
-      const err = this.#error;
-      this.#error = undefined;
-      return err === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(err);
-    }
-    this.#native?.ref(true);
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#queue.next();
   }
 
   /** Ends the iteration; the listener stays open for notifications already taken. */
   return(): Promise<IteratorResult<SeccompNotification>> {
-    this.#finish();
+    this.#queue.finish();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -231,7 +206,7 @@ export class SeccompNotifier implements AsyncIterableIterator<SeccompNotificatio
    * that the filter would notify fail too (seccomp_unotify(2)). Idempotent.
    */
   close(): void {
-    this.#finish();
+    this.#queue.finish();
     this.#native?.close();
     this.#native = undefined;
   }
