@@ -4,29 +4,57 @@
 
 namespace nsbox {
 
+// Raw napi calls only, each checked: these run on error paths that may be reached while a
+// worker is being terminated, where JS can no longer run and every napi call that needs it
+// fails; node-addon-api would turn such a failure into a fatal error (issue 10, defect 4).
+// When anything fails the error is simply not thrown: nobody is left to catch it.
+static bool Str(napi_env env, const char* s, napi_value* out) {
+  return napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, out) == napi_ok;
+}
+
+static napi_value MakeSysRaw(napi_env env, int err, const char* syscall, const char* path, const char* dest) {
+  napi_value args[4], undef, global, fn = nullptr, out = nullptr;
+  if (napi_get_undefined(env, &undef) != napi_ok || napi_create_int32(env, err, &args[0]) != napi_ok ||
+      !Str(env, syscall, &args[1]))
+    return nullptr;
+  args[2] = args[3] = undef;
+  if ((path && !Str(env, path, &args[2])) || (dest && !Str(env, dest, &args[3]))) return nullptr;
+  Addon* addon = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&addon));
+  if (addon != nullptr && !addon->makeSysError.IsEmpty() &&
+      napi_get_reference_value(env, static_cast<napi_ref>(addon->makeSysError), &fn) == napi_ok &&
+      fn != nullptr && napi_get_global(env, &global) == napi_ok &&
+      napi_call_function(env, global, fn, 4, args, &out) == napi_ok)
+    return out;
+  // No factory (addon load) or it could not run: a plain Error naming the syscall.
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return nullptr;
+  if (napi_create_error(env, nullptr, args[1], &out) != napi_ok) return nullptr;
+  napi_set_named_property(env, out, "syscall", args[1]);
+  napi_value n;
+  if (napi_create_int32(env, -err, &n) == napi_ok) napi_set_named_property(env, out, "errno", n);
+  return out;
+}
+
 Napi::Value MakeSys(Napi::Env env, int err, const char* syscall, const char* path, const char* dest) {
-  Addon* addon = GetAddon(env);
-  Napi::Value p = path ? Napi::String::New(env, path) : env.Undefined();
-  Napi::Value d = dest ? Napi::String::New(env, dest) : env.Undefined();
-  if (addon == nullptr || addon->makeSysError.IsEmpty()) {
-    Napi::Error e = Napi::Error::New(env, syscall);
-    e.Set("errno", Napi::Number::New(env, -err));
-    e.Set("syscall", Napi::String::New(env, syscall));
-    return e.Value();
-  }
-  return addon->makeSysError.Call({Napi::Number::New(env, err), Napi::String::New(env, syscall), p, d});
+  napi_value v = MakeSysRaw(env, err, syscall, path, dest);
+  return v == nullptr ? env.Undefined() : Napi::Value(env, v);
 }
 
 void ThrowSys(Napi::Env env, int err, const char* syscall, const char* path, const char* dest) {
-  Napi::Value v = MakeSys(env, err, syscall, path, dest);
-  if (env.IsExceptionPending()) return;
-  Napi::Error(env, v).ThrowAsJavaScriptException();
+  napi_value v = MakeSysRaw(env, err, syscall, path, dest);
+  bool pending = false;
+  if (v == nullptr || napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  napi_throw(env, v);
 }
 
 void ThrowType(Napi::Env env, const char* code, const char* message) {
-  Napi::TypeError e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  e.ThrowAsJavaScriptException();
+  napi_value c, m, e;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending) return;
+  if (!Str(env, code, &c) || !Str(env, message, &m) || napi_create_type_error(env, c, m, &e) != napi_ok)
+    return;
+  napi_throw(env, e);
 }
 
 static Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {

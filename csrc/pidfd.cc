@@ -37,22 +37,29 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
                         InstanceAccessor<&ChildWatch::Pid>("pid")});
   }
 
+  // Raw napi calls where node-addon-api would make a failure fatal: a worker may be
+  // terminated while this runs, and then every call that needs JS fails.
   ChildWatch(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChildWatch>(info) {
-    Napi::Env env = info.Env();
+    napi_env env = info.Env();
     pid_ = info[0].As<Napi::Number>().Int32Value();
     int pidfd = info[1].As<Napi::Number>().Int32Value();
-    addon_ = GetAddon(env);
-    env_ = env;
+    addon_ = GetAddon(info.Env());
+    env_ = info.Env();
+    napi_ref cb = nullptr;
+    if (napi_create_reference(env, info[2], 1, &cb) != napi_ok) return;  // still unwatched: Cleanup reaps it
+    onExit_ = Napi::FunctionReference(env, cb);
     Fd own(pidfd);
     if (int r = poll_.Start(env, std::move(own), UV_READABLE, OnEvent, OnTeardown, this)) {
       own.release();  // still in addon->unwatched: Cleanup (or killReap) kills and reaps it
-      ThrowSys(env, -r, "uv_poll_start");
+      ThrowSys(info.Env(), -r, "uv_poll_start");
       return;
     }
-    onExit_ = Napi::Persistent(info[2].As<Napi::Function>());
-    Ref();  // the JS object stays alive while the child runs
-    addon_->children.insert(this);
     addon_->unwatched.erase(pidfd);  // ownership passes to this watcher (no JS in between)
+    // The JS object stays alive while the child runs. If that cannot be arranged (teardown),
+    // the PolledFd's teardown hook still kills and reaps the child.
+    uint32_t count = 0;
+    if (napi_reference_ref(env, static_cast<napi_ref>(*this), &count) == napi_ok)
+      addon_->children.insert(this);
   }
 
   // Kills and reaps synchronously: environment teardown only.
@@ -94,7 +101,8 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   // Stops polling and closes the pidfd (PolledFd::Stop); the JS object may be collected.
   void Stop() {
     poll_.Stop();
-    if (addon_->children.erase(this)) Unref();
+    uint32_t count = 0;
+    if (addon_->children.erase(this)) napi_reference_unref(env_, static_cast<napi_ref>(*this), &count);
   }
 
   Napi::Value Kill(const Napi::CallbackInfo& info) {
@@ -134,9 +142,11 @@ static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   }
   // If the environment is being torn down, New fails (no JS may run), the constructor never
   // runs, and the child stays in addon->unwatched for Cleanup to kill and reap.
-  Napi::Object watch = addon->childWatchCtor->New({info[0], info[1], info[2]});
-  if (env.IsExceptionPending()) return env.Undefined();
-  return watch;
+  napi_value ctor, watch = nullptr, argv[3] = {info[0], info[1], info[2]};
+  if (napi_get_reference_value(env, static_cast<napi_ref>(*addon->childWatchCtor), &ctor) != napi_ok ||
+      napi_new_instance(env, ctor, 3, argv, &watch) != napi_ok || watch == nullptr)
+    return env.Undefined();
+  return Napi::Value(env, watch);
 }
 
 void HoldChild(Addon* addon, int pidfd) {

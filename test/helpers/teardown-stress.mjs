@@ -99,7 +99,7 @@ global.gc?.();
 const after = { fds: fds(), nsFds: nsFds(), rssKiB: rssKiB() };
 const left = children();
 const newFds = fdTargets().filter((t) => !beforeTargets.has(t));
-if (cg) await cg.remove().catch(() => {});
+if (cg) await cg.remove().catch((err) => errors.push(`removing the test cgroup: ${err}`));
 console.log(
   JSON.stringify({
     workers,
