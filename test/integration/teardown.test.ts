@@ -109,11 +109,17 @@ test('namespace and mount handles a worker never closed are closed when it ends'
         const m = await import(${JSON.stringify(dist)});
         const keep = [m.openNamespace('net'), m.openNamespace('uts'), m.openNamespace('user')];
         if (${isRoot}) keep.push(m.createNamespace('net'), m.createNamespace('ipc'), m.fsopen('tmpfs'), m.openTree('/tmp', { clone: true }));
+        // Half end by themselves (process.exit, once the parent has the count: a message
+        // posted right before process.exit may be lost), half are terminated.
+        parentPort.once('message', () => process.exit(0));
         parentPort.postMessage(keep.length);
-        if (\${i % 2} === 0) process.exit(0); // half end by themselves, half are terminated
         setInterval(() => {}, 1000);\`, { eval: true, type: 'module' });
-      held.push(await new Promise((r, j) => { w.once('message', r); w.once('error', j); }));
-      await (i % 2 === 0 ? new Promise((r) => w.once('exit', r)) : w.terminate());
+      held.push(await new Promise((r, j) => { w.once('message', r); w.once('error', j); w.once('exit', (c) => j(new Error('worker exited with ' + c + ' before reporting'))); }));
+      if (i % 2 === 0) {
+        const exited = new Promise((r) => w.once('exit', r));
+        w.postMessage('exit');
+        await exited;
+      } else await w.terminate();
     }
     console.log(JSON.stringify({ held, before, after: ns() }));`;
   const r = runNode(['--input-type=module', '-e', program], 60_000);
