@@ -12,6 +12,10 @@ import { fdCount, output } from '../helpers/proc.js';
 
 const v2 = findCgroup2();
 const canWrite = v2 !== null && isRoot;
+/** Why the v1-memory tests are skipped, when they are. */
+const v1MemoryReason = !canWrite
+  ? 'needs root and a cgroup v2 mount to make test cgroups'
+  : 'memory is a cgroup v2 controller here (not a hybrid host with a v1 memory hierarchy)';
 const cgTest = testIf(canWrite, v2 === null ? 'cgroup v2 is not mounted here' : 'writing cgroupfs needs root here (no delegated subtree)');
 const v1Memory = v2 !== null && !v2.controllers.includes('memory') && existsSync('/sys/fs/cgroup/memory/cgroup.procs');
 const hugetlb = v2?.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
@@ -245,7 +249,7 @@ describe('limits', () => {
     },
   );
 
-  testIf(canWrite && v1Memory, 'memory is in cgroup v2 here (not a hybrid host)')(
+  testIf(canWrite && v1Memory, v1MemoryReason)(
     'a limit whose controller is bound to cgroup v1 is refused before any write, naming the controller',
     async () => {
       const err = await parent.setLimits({ memory: { max: '64M' } }).catch((e: unknown) => e);
@@ -374,7 +378,7 @@ describe('nsbox run --memory/--pids/--cpus/--cgroup-parent', () => {
     expect(parent.children()).toEqual([]);
   });
 
-  testIf(canWrite && v1Memory, 'memory is in cgroup v2 here (not a hybrid host)')(
+  testIf(canWrite && v1Memory, v1MemoryReason)(
     'a limit this host cannot apply: exit 125, the option and the reason, no cgroup left',
     async () => {
       const r = await nsbox('run', '--cgroup-parent', parent.directory, '--memory', '64M', '--namespaces', 'none', '--', 'true');

@@ -12,9 +12,10 @@ function sh(script: string): string {
   return execFileSync('sh', ['-c', script], { encoding: 'utf8' }).trim();
 }
 
+/** Is `cmd` installed? Also in the sbin directories an unprivileged user's PATH lacks (capsh). */
 function has(cmd: string): boolean {
   try {
-    sh(`command -v ${cmd}`);
+    sh(`PATH="$PATH:/usr/sbin:/sbin" command -v ${cmd}`);
     return true;
   } catch {
     return false;
@@ -84,7 +85,7 @@ describe('features()', () => {
   });
 
   testIf(has('capsh'), 'capsh (libcap2-bin) is not installed')('capSysAdmin and capSysResource match capsh --decode', () => {
-    const names = sh(`capsh --decode=${f.capabilities.effective.toString(16)}`);
+    const names = sh(`PATH="$PATH:/usr/sbin:/sbin" capsh --decode=${f.capabilities.effective.toString(16)}`);
     expect(f.capSysAdmin).toBe(/\bcap_sys_admin\b/.test(names));
     expect(f.capSysResource).toBe(/\bcap_sys_resource\b/.test(names));
   });

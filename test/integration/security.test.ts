@@ -2,6 +2,7 @@
 // real kernel. Witnesses: /proc/PID/status (Cap*, NoNewPrivs), /proc/PID/limits, `ulimit`,
 // `umask`, `uname -m`, /proc/sys read from inside, capsh --decode when installed.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { spawn } from '../../src/namespaces/index.js';
 import { capabilities, capabilityNames, capabilityNumber, DEFAULT_CAPABILITIES, lastCap } from '../../src/security/index.js';
@@ -11,9 +12,11 @@ import { output } from '../helpers/proc.js';
 
 const userns = testIf(canUserns, 'user namespaces are not available to this user');
 const rootOnly = testIf(isRoot, 'needs root');
+/** capsh (libcap2-bin) lives in /sbin, outside an unprivileged user's PATH. */
+const CAPSH = ['/usr/sbin/capsh', '/sbin/capsh'].find((p) => existsSync(p)) ?? 'capsh';
 const hasCapsh = (() => {
   try {
-    execFileSync('capsh', ['--help'], { stdio: 'ignore' });
+    execFileSync(CAPSH, ['--help'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -53,7 +56,7 @@ describe('capability names', () => {
     const bnd = /CapBnd:\s*([0-9a-f]+)/.exec(text)![1]!;
     expect(own.bounding).toEqual(capabilityNames(BigInt(`0x${bnd}`)));
     if (hasCapsh) {
-      const decoded = execFileSync('capsh', [`--decode=${bnd}`], { encoding: 'utf8' })
+      const decoded = execFileSync(CAPSH, [`--decode=${bnd}`], { encoding: 'utf8' })
         .trim()
         .split('=')[1]!
         .split(',');
