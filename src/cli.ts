@@ -28,6 +28,7 @@ import {
 import { cpusToMax } from './cgroups/limits.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
 import { securityOptions } from './cli/security.js';
+import { cliMessage } from './cli/errors.js';
 
 /** "the runner failed" (as env(1), docker, timeout(1) use 125). */
 const EXIT_NSBOX = 125;
@@ -260,9 +261,9 @@ async function main(argv: readonly string[]): Promise<number> {
     if (cg) options.cgroup = cg;
     child = spawn(run.command, run.args, options);
   } catch (err) {
-    const e = err as Error;
-    const hint = err instanceof UsageError ? "\nTry 'nsbox --help' for more information." : '';
-    process.stderr.write(`nsbox: ${e.message}${hint}\n`);
+    const { text, usage } = err instanceof UsageError ? { text: err.message, usage: true } : cliMessage(err);
+    const hint = usage ? "\nTry 'nsbox --help' for more information." : '';
+    process.stderr.write(`nsbox: ${text}${hint}\n`);
     signals.remove();
     await cg?.remove({ recursive: true });
     return exitStatusOf(err, run, env);

@@ -1,4 +1,5 @@
 // The `nsbox` command's argument parser: every option, repeatables, defaults, and the errors.
+import { cliMessage } from '../../src/cli/errors.js';
 import { capabilitySet } from '../../src/cli/security-args.js';
 import { DEFAULT_CAPABILITIES } from '../../src/security/capabilities.js';
 import { describe, expect, test } from 'vitest';
@@ -399,5 +400,26 @@ describe('help text', () => {
       expect(o.help.length, o.name).toBeGreaterThan(10);
     }
     expect(h).toMatch(/Examples:/);
+  });
+});
+
+describe('errors in CLI words', () => {
+  test('a spawn option error names the flag and the value, as a usage error', () => {
+    const err = Object.assign(new TypeError("The property 'options.rootfs' does not exist. Received '/nonexistent'"), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    expect(cliMessage(err)).toEqual({ text: "--rootfs: '/nonexistent' does not exist", usage: true });
+    const vol = Object.assign(new TypeError("The property 'options.mounts[0].source' does not exist. Received '/x'"), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    expect(cliMessage(vol).text).toBe("--volume (its source): '/x' does not exist");
+    const lim = Object.assign(new RangeError("The property 'options.rlimits[0].soft' is above the hard limit. Received 9"), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    expect(cliMessage(lim).text).toMatch(/^--ulimit: 9 is above the hard limit/);
+  });
+  test('other errors are printed as they are, and are not usage errors', () => {
+    const sys = Object.assign(new Error('EPERM: operation not permitted, clone3'), { code: 'EPERM' });
+    expect(cliMessage(sys)).toEqual({ text: 'EPERM: operation not permitted, clone3', usage: false });
   });
 });
