@@ -181,8 +181,8 @@ Exit status: COMMAND's own; 128+N if a signal N killed it; 125 if nsbox itself f
 Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH sent to nsbox are
 passed to COMMAND. In a new pid namespace COMMAND is PID 1, and PID 1 ignores every signal
 it has no handler for (pid_namespaces(7)): a plain 'sh' or 'sleep' there survives SIGTERM and
-SIGINT, as under unshare --fork --pid or bwrap. Use --share pid, a program that handles its
-signals, or SIGKILL. A terminal's Ctrl-C reaches COMMAND directly (same process group) and
+SIGINT, as under unshare --fork --pid (bwrap runs an init as PID 1 that passes signals on;
+nsbox does not yet). Use --share pid, a program that handles its signals, or SIGKILL. A terminal's Ctrl-C reaches COMMAND directly (same process group) and
 through nsbox as well. Unless --no-die-with-parent, COMMAND is SIGKILLed if nsbox dies.
 
 Examples:
