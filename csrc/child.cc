@@ -112,12 +112,6 @@ void ResetSignals() {
   }
 }
 
-size_t Len(const char* s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
-}
-
 // OP_FDS: place each source fd at its target, keep the status socket, close the rest.
 // Sources may collide with targets, so every source is first copied above the highest
 // target, then dup3'ed into place (dup3 without O_CLOEXEC clears the flag).
@@ -202,7 +196,7 @@ long Exec(const Step& s) {
     const char* v = *e;
     if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
   }
-  size_t flen = Len(file);
+  size_t flen = CStrLen(file);
   char buf[4096];
   long err = -ENOENT;
   bool sawEacces = false;
@@ -291,8 +285,8 @@ int ChildMain(void* arg) {
       case OP_FORK: r = Fork(ctx, s, i); break;
       case OP_SETSID: r = sc(__NR_setsid); break;
       case OP_SETPGID: r = sc(__NR_setpgid, 0, s.a); break;
-      case OP_SETHOSTNAME: r = sc(__NR_sethostname, s.str, Len(s.str)); break;
-      case OP_SETDOMAINNAME: r = sc(__NR_setdomainname, s.str, Len(s.str)); break;
+      case OP_SETHOSTNAME: r = sc(__NR_sethostname, s.str, CStrLen(s.str)); break;
+      case OP_SETDOMAINNAME: r = sc(__NR_setdomainname, s.str, CStrLen(s.str)); break;
       case OP_SETGROUPS: r = sc(__NR_setgroups, s.nlist, s.list); break;
       case OP_SETGID:
         r = sc(__NR_setresgid, s.a, s.a, s.a);

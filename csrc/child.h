@@ -39,6 +39,14 @@ struct ChildCtx {
   int redump;          // 1: we share Node's mm, which was dumpable: make it so again after setuid/setgid
 };
 
+// strlen(3) for the child, which may not call libc (the child's objects are built with
+// -fno-builtin, so the compiler does not turn this loop back into a strlen call).
+inline size_t CStrLen(const char* s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
 // Entry point of the cloned child; never returns (execs or exits).
 int ChildMain(void* ctx);
 

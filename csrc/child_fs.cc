@@ -314,8 +314,7 @@ long WriteFile(ChildCtx* ctx, const Step& s, int* sysid) {
   long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a);
   if (fd < 0) return fd;
   const char* p = s.str2;
-  size_t len = 0;
-  while (p[len]) len++;
+  size_t len = CStrLen(p);
   long r = 0;
   *sysid = SYS_WRITE;
   while (len > 0) {

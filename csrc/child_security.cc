@@ -106,12 +106,6 @@ long Seccomp(ChildCtx* ctx, const Step& s, int step, int* sysid) {
   return r < 0 ? r : 0;
 }
 
-size_t Len(const char* p) {
-  size_t n = 0;
-  while (p[n]) n++;
-  return n;
-}
-
 // OP_SYSCTL: write the value to /proc/sys/KEY, of the container's new procfs (resolved
 // inside /newroot, before /proc/sys is made read-only) or of whatever /proc is.
 long Sysctl(ChildCtx* ctx, const Step& s, int* sysid) {
@@ -126,7 +120,7 @@ long Sysctl(ChildCtx* ctx, const Step& s, int* sysid) {
     fd = sc(__NR_openat, AT_FDCWD, s.str, O_WRONLY | O_CLOEXEC);
   }
   if (fd < 0) return fd;
-  size_t n = Len(s.str2);
+  size_t n = CStrLen(s.str2);
   *sysid = SYS_WRITE;
   long r;
   do {

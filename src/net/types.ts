@@ -6,29 +6,9 @@
 import type { Namespace } from '../namespaces/namespace.js';
 import type { IfName, IpvlanMode, MacvlanMode, Scope, Link, Address, Route } from './netlink/objects.js';
 
-export type {
-  IfIndex,
-  IfName,
-  IpvlanMode,
-  MacvlanMode,
-  OperState,
-  Scope,
-  LinkBase,
-  VethLink,
-  BridgeLink,
-  DummyLink,
-  MacvlanLink,
-  VlanLink,
-  IpvlanLink,
-  VxlanLink,
-  DeviceLink,
-  OtherLink,
-  Link,
-  Address,
-  Route,
-  NeighbourState,
-  Neighbour,
-} from './netlink/objects.js';
+// The kernel objects netlink decodes (links, addresses, routes, neighbours) live with the
+// decoders; they are part of this module's public types.
+export type * from './netlink/objects.js';
 
 /**
  * Which network namespace a call acts in: a {@link Namespace} handle (kept open by the
