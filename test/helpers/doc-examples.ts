@@ -119,10 +119,13 @@ export function parseBlocks(file: string, text: string): DocBlock[] {
 
 /** Every block of README.md and docs/*.md under `root`. */
 export function docBlocks(root: string): DocBlock[] {
-  const files = ['README.md', ...readdirSync(join(root, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .sort()
-    .map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
   return files.flatMap((f) => parseBlocks(f, readFileSync(join(root, f), 'utf8')));
 }
 

@@ -17,19 +17,22 @@ import { isRoot, testIf } from '../helpers/env.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 const v2 = findCgroup2();
+const STD_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** Why a run block is skipped here, or null when it runs. */
 function skipReason(m: RunMarker): string | null {
   if (m.root && !isRoot) return 'needs root';
   if (m.node !== undefined && nodeMajor < m.node) return `needs Node >= ${m.node} (this is ${process.versions.node})`;
   const missing = (m.cgroup2 ?? []).filter((c) => !v2?.controllers.includes(c));
-  if (missing.length) return `needs the ${missing.join(', ')} controller(s) in cgroup v2 (${v2 ? `${v2.mountPoint} offers: ${v2.controllers.join(' ') || 'none'}` : 'not mounted'})`;
+  if (missing.length)
+    return `needs the ${missing.join(', ')} controller(s) in cgroup v2 (${v2 ? `${v2.mountPoint} offers: ${v2.controllers.join(' ') || 'none'}` : 'not mounted'})`;
   return null;
 }
 
 let scratch: string;
 beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), 'docex-'));
+  chmodSync(scratch, 0o755); // searchable by the examples' sandboxed users (PATH lookups pass through it)
   mkdirSync(join(scratch, 'node_modules/.bin'), { recursive: true });
   symlinkSync(root, join(scratch, 'node_modules/nsbox'));
   // What npm makes of package.json's "bin" on install: an executable that runs dist/cli.js.
@@ -79,6 +82,7 @@ interface Result {
 /** Runs one block in its own process group, in its own copy of the scratch directory. */
 function run(block: DocBlock, timeout: number): Promise<Result> {
   const dir = mkdtempSync(join(scratch, 'run-'));
+  chmodSync(dir, 0o755);
   symlinkSync('../node_modules', join(dir, 'node_modules'));
   const file = join(dir, block.lang === 'js' ? 'example.mjs' : 'example.sh');
   writeFileSync(file, block.code);
@@ -89,7 +93,9 @@ function run(block: DocBlock, timeout: number): Promise<Result> {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      PATH: `${join(dir, 'node_modules/.bin')}:${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      // A plain PATH, as a user's: a test runner's (root's ~/.local/bin…) is not searchable by
+      // a sandboxed user, and execvp then reports EACCES rather than ENOENT for a missing command.
+      PATH: [join(dir, 'node_modules/.bin'), dirname(process.execPath), ...STD_PATH].join(':'),
       npm_config_offline: 'true', // npx finds nsbox in node_modules/.bin; never the registry
       npm_config_update_notifier: 'false',
       NODE_OPTIONS: '',
@@ -133,7 +139,10 @@ describe('every run block of README.md and docs/*.md', () => {
         expect(r.timedOut, `timed out after ${m.timeout} ms: ${where}`).toBe(false);
         expect({ code: r.code, signal: r.signal }, where).toEqual({ code: m.exit, signal: null });
         const expected = block.output?.code ?? '';
-        expect(outputMatches(expected, r.stdout), `stdout is not the stated output (${block.output ? `${block.file}:${block.output.line}` : 'none: prints nothing'})\n--- expected\n${expected}${where}`).toBe(true);
+        expect(
+          outputMatches(expected, r.stdout),
+          `stdout is not the stated output (${block.output ? `${block.file}:${block.output.line}` : 'none: prints nothing'})\n--- expected\n${expected}${where}`,
+        ).toBe(true);
         const left = [...snapshot()].filter((x) => !before.has(x) && !suiteOwn(x) && !x.includes(scratch));
         expect(left, `left behind by ${name}`).toEqual([]);
       },

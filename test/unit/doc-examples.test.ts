@@ -13,8 +13,10 @@ test('every fenced block in README.md and docs/*.md carries a valid example mark
   const problems = blocks.flatMap((b) => {
     const at = `${b.file}:${b.line}`;
     if (b.markerError) return [`${at}: ${b.markerError}`];
-    if (!b.marker) return [`${at}: unmarked \`\`\`${b.lang} block (add <!-- example: run|output|fragment: why|sample: why|not-run: why -->)`];
-    if (b.marker.kind === 'run' && !RUN_LANGS.includes(b.lang)) return [`${at}: a run block must be ${RUN_LANGS.join(' or ')}, not '${b.lang}'`];
+    if (!b.marker)
+      return [`${at}: unmarked \`\`\`${b.lang} block (add <!-- example: run|output|fragment: why|sample: why|not-run: why -->)`];
+    if (b.marker.kind === 'run' && !RUN_LANGS.includes(b.lang))
+      return [`${at}: a run block must be ${RUN_LANGS.join(' or ')}, not '${b.lang}'`];
     return [];
   });
   expect(problems).toEqual([]);
@@ -23,7 +25,10 @@ test('every fenced block in README.md and docs/*.md carries a valid example mark
 
 test('a run block in JavaScript is plain JavaScript for our engines (no TypeScript syntax; `using` only with node>=24)', async () => {
   const ts = (await import('typescript')).default;
-  const opts = { reportDiagnostics: true, compilerOptions: { allowJs: true, target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext } };
+  const opts = {
+    reportDiagnostics: true,
+    compilerOptions: { allowJs: true, target: ts.ScriptTarget.ESNext, module: ts.ModuleKind.ESNext },
+  };
   const bad = blocks
     .filter((b) => b.marker?.kind === 'run' && b.lang === 'js')
     .flatMap((b) => {
@@ -31,7 +36,8 @@ test('a run block in JavaScript is plain JavaScript for our engines (no TypeScri
       const diags = ts.transpileModule(b.code, { ...opts, fileName: 'example.mjs' }).diagnostics ?? [];
       const out = diags.map((d) => `${at}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
       const needs24 = b.marker?.kind === 'run' && (b.marker.node ?? 0) >= 24;
-      if (!needs24 && /^\s*(await\s+)?using\s+[\w{[]/m.test(b.code)) out.push(`${at}: \`using\` needs Node 24: use try/finally, or mark the block node>=24`);
+      if (!needs24 && /^\s*(await\s+)?using\s+[\w{[]/m.test(b.code))
+        out.push(`${at}: \`using\` needs Node 24: use try/finally, or mark the block node>=24`);
       return out;
     });
   expect(bad).toEqual([]);
