@@ -250,7 +250,9 @@ Napi::Value OpenTreeIn(const Napi::CallbackInfo& info) {
 }
 
 // attachIn(nsfd, mountfd, target): move_mount(2) of a mount fd (MOVE_MOUNT_F_EMPTY_PATH) onto
-// target, resolved in the namespace the call runs in.
+// target, resolved in the namespace the call runs in. MOVE_MOUNT_T_SYMLINKS follows a final
+// symlink as mount(2) does, and with it a magic link: /proc/self/fd/N (resolveInRoot's
+// procPath) then names the opened inode, not the link in procfs (EINVAL without it).
 Napi::Value AttachIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int nsfd, mfd;
@@ -258,7 +260,9 @@ Napi::Value AttachIn(const Napi::CallbackInfo& info) {
   if (!ArgOptFd(info, 0, &nsfd) || !ArgFd(info, 1, &mfd) || !ArgString(info, 2, &target))
     return env.Undefined();
   int r = 0;
-  auto op = [&] { r = msys::move_mount(mfd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH); };
+  auto op = [&] {
+    r = msys::move_mount(mfd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
+  };
   if (!InMountNs(env, nsfd, op)) return env.Undefined();
   if (r < 0) ThrowSys(env, -r, "move_mount", target.c_str());
   return env.Undefined();

@@ -135,16 +135,21 @@ export function umount(target: string, options?: UmountOptions): void {
 
 /**
  * Bind-mounts `source` (a file or directory) on `target`: `mount --bind` / `--rbind`, and
- * with `readOnly` `mount --bind -o ro`. The read-only step is mount_setattr(2) with
- * MOUNT_ATTR_RDONLY (AT_RECURSIVE when `recursive`, so every submount becomes read-only too,
- * which a `MS_REMOUNT|MS_BIND|MS_RDONLY` remount cannot do; it also keeps the nosuid/nodev/
- * noexec the bind inherited, where such a remount would reset them). If that step fails the
- * bind is detached again.
+ * with `readOnly` `mount --bind -o ro`. A read-only bind is made with the new mount API: a
+ * detached copy of `source` (open_tree(2) OPEN_TREE_CLONE, AT_RECURSIVE when `recursive`)
+ * is made read-only with mount_setattr(2) MOUNT_ATTR_RDONLY (AT_RECURSIVE: every submount
+ * too, which a `MS_REMOUNT|MS_BIND|MS_RDONLY` remount cannot do; the nosuid/nodev/noexec it
+ * inherited are kept, where such a remount would reset them), then attached with
+ * move_mount(2). So the mount is never visible writable, a failure leaves nothing mounted,
+ * and the read-only step acts on the new mount even when `target` is a
+ * `/proc/self/fd/N` magic link ({@link PathHandle.procPath}), whose re-resolution names the
+ * covered directory, not the mount on it.
  *
  * Needs CAP_SYS_ADMIN in the user namespace owning the mount namespace. Synchronous.
  * @throws `ERR_INVALID_ARG_*` before any syscall; SysError `ENOENT` (syscall `'mount'`,
  *   `path` = source, `dest` = target), `ENOTDIR` (file on directory or the reverse), `EPERM`,
- *   `EINVAL`; SysError `'mount_setattr'` for the read-only step.
+ *   `EINVAL`; with `readOnly`, syscall `'open_tree'` (`path` = source), `'mount_setattr'` or
+ *   `'move_mount'` (`path` = target) instead of `'mount'`.
  */
 export function bind(source: string, target: string, options?: BindOptions): void {
   const o = checkOptions<BindOptions>('options', options);
@@ -153,13 +158,17 @@ export function bind(source: string, target: string, options?: BindOptions): voi
   const recursive = boolOpt('options.recursive', o.recursive);
   const readOnly = boolOpt('options.readOnly', o.readOnly);
   const nsFd = nsFdOf('options.namespace', o.namespace);
-  native.mountIn(nsFd, src, dest, null, MK.MS_BIND | (recursive ? MK.MS_REC : 0), null);
-  if (!readOnly) return;
+  if (!readOnly) {
+    native.mountIn(nsFd, src, dest, null, MK.MS_BIND | (recursive ? MK.MS_REC : 0), null);
+    return;
+  }
+  const rec = recursive ? MK.AT_RECURSIVE : 0;
+  const tree = native.openTreeIn(nsFd, src, MK.OPEN_TREE_CLONE | rec);
   try {
-    native.setattrIn(nsFd, -1, dest, recursive ? MK.AT_RECURSIVE : 0, MK.MOUNT_ATTR_RDONLY, 0, 0, -1);
-  } catch (err) {
-    native.umountIn(nsFd, dest, MK.MNT_DETACH);
-    throw err;
+    native.setattrIn(-1, tree, '', MK.AT_EMPTY_PATH | rec, MK.MOUNT_ATTR_RDONLY, 0, 0, -1);
+    native.attachIn(nsFd, tree, dest);
+  } finally {
+    native.close(tree); // attached: the mount stays; never attached: the kernel drops the copy
   }
 }
 

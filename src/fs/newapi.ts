@@ -200,8 +200,10 @@ export class DetachedMount extends FdHandle {
    * Attaches the mount at `target`: move_mount(2) with MOVE_MOUNT_F_EMPTY_PATH, what `mount
    * --move` does for an attached one. With `namespace`, `target` is resolved (and the mount
    * attached) in that mount namespace, from a dedicated native thread. The handle stays open
-   * and still refers to the mount. Needs CAP_SYS_ADMIN in the target's mount namespace.
-   * Synchronous.
+   * and still refers to the mount. A symlink as the last component of `target` is followed,
+   * as mount(2) follows it (MOVE_MOUNT_T_SYMLINKS), so a `/proc/self/fd/N` magic link (a
+   * `PathHandle.procPath` from {@link resolveInRoot}) names the inode that was opened. Needs
+   * CAP_SYS_ADMIN in the target's mount namespace. Synchronous.
    * @throws `ERR_INVALID_ARG_*` before any syscall; SysError (syscall `'move_mount'`, `path`)
    *   `ENOENT`, `EINVAL` (already attached elsewhere, target not reachable), `EPERM`;
    *   `ERR_HANDLE_CLOSED`.

@@ -99,6 +99,45 @@ describe('create, nest, remove', () => {
     await expect(createCgroup(parent.directory)).rejects.toMatchObject({ code: 'EEXIST', syscall: 'mkdir', path: parent.directory });
   });
 
+  cgTest('recursive creates the missing parents (mkdir -p); without it a missing parent is ENOENT', async () => {
+    const dir = `${parent.directory}/a/b/c`;
+    await expect(createCgroup(dir)).rejects.toMatchObject({ code: 'ENOENT', syscall: 'mkdir', path: dir });
+    const c = await createCgroup(dir, { recursive: true });
+    expect(c.path).toBe(`${parent.path}/a/b/c`);
+    expect(statSync(`${parent.directory}/a/b/cgroup.procs`).isFile()).toBe(true); // real cgroups, not plain dirs
+    expect(c.parent()!.parent()!.path).toBe(`${parent.path}/a`);
+    const witness = await output(spawn('cat', ['/proc/self/cgroup'], { cgroup: c }));
+    expect(witness.stdout).toContain(`0::${c.path}\n`);
+    await c.remove();
+    expect(existsSync(`${parent.directory}/a/b`)).toBe(true); // parents stay, as after mkdir -p
+    await expect(createCgroup(`${parent.directory}/a/b`, { recursive: true })).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(createCgroup(dir, { recursive: 'yes' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  cgTest('recursive: a limit that cannot be applied removes the new cgroup and the parents made for it', async () => {
+    // The new parent `x` enables no controller for its children, so any controller's limit fails.
+    await expect(createCgroup(`${parent.directory}/x/y/z`, { recursive: true, limits: { pids: { max: 8 } } })).rejects.toMatchObject({
+      code: 'ERR_NSBOX_CGROUP_CONTROLLER',
+    });
+    expect(parent.children()).toEqual([]);
+  });
+
+  cgTest('recursive: a mkdir failing midway (cgroup.max.depth) removes the parents already made', async () => {
+    writeFileSync(`${parent.directory}/cgroup.max.depth`, '1');
+    await expect(createCgroup(`${parent.directory}/p/q`, { recursive: true })).rejects.toMatchObject({
+      code: 'EAGAIN',
+      syscall: 'mkdir',
+      path: `${parent.directory}/p/q`,
+    });
+    expect(parent.children()).toEqual([]);
+    const kept = await createCgroup(`${parent.directory}/keep`);
+    // an existing parent is never removed on failure: only what the call made
+    await expect(createCgroup(`${parent.directory}/keep/r/s`, { recursive: true })).rejects.toMatchObject({ code: 'EAGAIN' });
+    expect(existsSync(kept.directory)).toBe(true);
+    expect(kept.children()).toEqual([]);
+  });
+
   cgTest('await using removes the cgroup', async () => {
     let dir = '';
     {

@@ -2,12 +2,24 @@
 // Each test mounts under its own temp dir on the host (the test process never changes
 // namespace) and unmounts everything in afterEach; witnesses: findmnt -J, /proc/self/mountinfo.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { SysError } from '../../src/errors.js';
-import { bind, mount, mountinfo, mountOverlay, mountProc, mountTmpfs, remount, setPropagation, umount } from '../../src/fs/index.js';
+import {
+  bind,
+  mount,
+  mountinfo,
+  mountOverlay,
+  mountProc,
+  mountTmpfs,
+  openTree,
+  remount,
+  resolveInRoot,
+  setPropagation,
+  umount,
+} from '../../src/fs/index.js';
 import { rootTest } from '../helpers/env.js';
 
 let dir: string;
@@ -121,6 +133,53 @@ describe('bind()', () => {
     expect(() => writeFileSync(join(t, 'g'), 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
     writeFileSync(join(src, 'g'), 'x');
     expect(findmnt(t).options.split(',')).toContain('ro');
+  });
+
+  // Regression (issue 11): the read-only step re-resolved the target, and /proc/self/fd/N
+  // resolves to the covered directory, not the new mount: mount_setattr failed with EINVAL.
+  rootTest('read-only bind onto a resolveInRoot procPath: the mount lands inside the root, read-only', () => {
+    const src = sub('src');
+    const root = sub('root');
+    sub('root', 'real');
+    symlinkSync('../../../../real', join(root, 'link')); // clamped to root: root/real
+    writeFileSync(join(src, 'f'), 'hello');
+    const dst = resolveInRoot(root, '/link', { flags: ['directory'] });
+    try {
+      bind(src, dst.procPath, { readOnly: true });
+    } finally {
+      dst.close();
+    }
+    const t = join(root, 'real');
+    expect(mountsUnder(dir)).toEqual([t]);
+    expect(findmnt(t).options.split(',')).toContain('ro');
+    expect(readFileSync(join(t, 'f'), 'utf8')).toBe('hello');
+    expect(() => writeFileSync(join(t, 'g'), 'x')).toThrow(expect.objectContaining({ code: 'EROFS' }));
+  });
+
+  rootTest('DetachedMount.attach follows a procPath magic link to the opened directory', () => {
+    const src = sub('src');
+    const t = sub('t');
+    const dst = resolveInRoot(dir, '/t', { flags: ['directory'] });
+    const tree = openTree(src, { clone: true });
+    try {
+      tree.attach(dst.procPath);
+    } finally {
+      tree.close();
+      dst.close();
+    }
+    expect(mountsUnder(dir)).toEqual([t]);
+  });
+
+  rootTest('a read-only bind that fails leaves nothing mounted, with the failing syscall and path', () => {
+    const src = sub('src');
+    const missing = join(dir, 'missing');
+    expect(() => bind(src, missing, { readOnly: true })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'move_mount', path: missing }),
+    );
+    expect(() => bind(missing, sub('t'), { readOnly: true })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'open_tree', path: missing }),
+    );
+    expect(mountsUnder(dir)).toEqual([]);
   });
 
   rootTest('recursive read-only bind (mount_setattr AT_RECURSIVE) applies to a submount', () => {
