@@ -1,5 +1,5 @@
 // cgroup v2 controllers proven by their effect, in a pure cgroup v2 guest (scripts/guest-tests.sh
-// runs this with `node --test` inside ../shared/tools/vm-run, as root, in the root cgroup with
+// runs this with `node --test` inside scripts/vm-run, as root, in the root cgroup with
 // every controller enabled). Lean on purpose: the guest is emulated, Node runs 20-60x slower.
 // Outside such a guest (no memory/pids/cpu/cpuset in cgroup v2, or not root) every test skips
 // with the reason.
