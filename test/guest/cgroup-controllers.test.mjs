@@ -160,9 +160,11 @@ test('io.max limits read throughput on a null_blk device; io.stat counts the byt
   };
   const tFast = await read(fast);
   const tSlow = await read(slow);
-  // 3 MiB at 1 MiB/s: about 2 s or more after the first allowance; unthrottled: instant.
+  // 3 MiB at 1 MiB/s: about 2 s or more after the first allowance; unthrottled: instant. The
+  // throttle's wait is compared, not a ratio: under emulation on a loaded host, starting dd
+  // alone has taken 3.8 s.
   assert.ok(tSlow > 1.5, `throttled read took ${tSlow} s`);
-  assert.ok(tSlow > tFast * 3, `throttled ${tSlow} s vs unthrottled ${tFast} s`);
+  assert.ok(tSlow - tFast > 1, `throttled ${tSlow} s vs unthrottled ${tFast} s`);
   const st = slow.ioStats().find((d) => d.device === device);
   assert.ok(st && st.rbytes >= 3 << 20, `io.stat: ${JSON.stringify(st)}`);
   await slow.remove();
