@@ -5,7 +5,7 @@
 // (bench/cgroup-floor.c, compiled here) doing the same syscalls.
 //
 // Limits: memory.max, pids.max, cpu.max where the cgroup v2 tree has those controllers (a
-// pure v2 host, or the guest: `../shared/tools/vm-run --share "$PWD" -- node bench/cgroup.mjs`).
+// pure v2 host, or the guest: `scripts/vm-run --share "$PWD" -- node bench/cgroup.mjs`).
 // On a hybrid host whose v2 tree has only hugetlb, three hugetlb writes stand in for them
 // (hugetlb.2MB.max, hugetlb.2MB.rsvd.max, hugetlb.1GB.max) and the output says so.
 //

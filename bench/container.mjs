@@ -17,7 +17,7 @@
 // foreign load on this shared VM hits every row alike. Every Node row uses stdio 'ignore'
 // and is timed from the call to the exit event / `exited` (what a caller waits for).
 //
-// crun on a hybrid-cgroup host (../shared/research/perf-baseline.md §5): crun 1.8 refuses
+// crun on a hybrid-cgroup host (docs/performance.md, the container section): crun 1.8 refuses
 // hybrid mode, so as root this script re-executes itself once inside a private mount
 // namespace where /sys/fs/cgroup is the cgroup2 hierarchy (unshare -m --propagation
 // private + mount -t cgroup2). Every row then runs in that namespace (it differs from the
@@ -38,7 +38,7 @@ import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2 } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const SHARED_FLOOR = path.resolve(ROOT, '../shared/bench-reference/floor.c');
+const FLOOR_C = path.join(HERE, 'floor.c');
 const NS = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
 
 // ---- options ----------------------------------------------------------------------------
@@ -251,9 +251,9 @@ const loadAfter = os
 // floor.c's sandbox mode (bind onto itself, /proc only) as an extra batch reference.
 let floorRef = null;
 // It maps uid 0 to 0, so it runs as root only.
-if (FLOOR_REF && isRoot && fs.existsSync(SHARED_FLOOR) && has('gcc')) {
+if (FLOOR_REF && isRoot && fs.existsSync(FLOOR_C) && has('gcc')) {
   try {
-    const bin = compile(SHARED_FLOOR, path.join(TMP, 'floor'), [`-DROOTFS="${ROOTFS}"`, '-lm']);
+    const bin = compile(FLOOR_C, path.join(TMP, 'floor'), [`-DROOTFS="${ROOTFS}"`, '-lm']);
     const out = execFileSync(bin, ['sandbox', String(N)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     floorRef = JSON.parse(out.trim().split('\n').pop());
   } catch (e) {

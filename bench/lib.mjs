@@ -17,7 +17,7 @@ export function cgroupIsV2() {
 
 /**
  * crun 1.8 refuses a hybrid-cgroup host, and runc/crun must never write to the host's v1
- * hierarchies (../shared/research/perf-baseline.md §5): as root with crun installed, re-run
+ * hierarchies (docs/performance.md, the container section): as root with crun installed, re-run
  * `script` once inside a private mount namespace where /sys/fs/cgroup is the cgroup2
  * hierarchy, and exit with its status. Every row then runs there (it differs from the
  * host's only under /sys/fs/cgroup); the namespace dies with the process.

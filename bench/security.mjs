@@ -37,8 +37,8 @@
 // Rows are interleaved round-robin (the order rotates every round), as in bench/container.mjs.
 //
 // crun on this hybrid-cgroup host: as root, this script re-executes itself once inside a
-// private mount namespace where /sys/fs/cgroup is cgroup2 (bench/container.mjs and
-// ../shared/research/perf-baseline.md §5); crun never sees the host's v1 hierarchies.
+// private mount namespace where /sys/fs/cgroup is cgroup2 (bench/lib.mjs,
+// reexecWithCgroup2); crun never sees the host's v1 hierarchies.
 //
 // Usage: node bench/security.mjs [--n 200] [--warmup 10] [--sys-rounds 21] [--iters 1000000]
 //                                [--load-rounds 300] [--json FILE] [--save]   (--save: bench/results/security-STAMP.json)

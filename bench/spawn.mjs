@@ -2,8 +2,8 @@
 // bench/spawn.mjs — how long does it take to start and reap `/bin/true`?
 //
 // nsbox.spawn (with and without six new namespaces) side by side with Node's own
-// child_process, Node calling unshare(1) and bwrap(1), and the C floor (floor.c from
-// ../shared/bench-reference, compiled here into a temp dir).
+// child_process, Node calling unshare(1) and bwrap(1), and the C floor (bench/floor.c,
+// compiled here into a temp dir).
 //
 // Method (see docs/performance.md):
 //   - Every sample is timed in this process with process.hrtime.bigint(), from just before
@@ -52,7 +52,7 @@ const { values: opt } = parseArgs({
     n: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '10' },
     save: { type: 'boolean', default: false },
-    floor: { type: 'string', default: join(root, '..', 'shared', 'bench-reference', 'floor.c') },
+    floor: { type: 'string', default: join(root, 'bench', 'floor.c') },
     cases: { type: 'string' },
     ballast: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -232,7 +232,7 @@ const floorModes = [
 let floorBin = null;
 if (!floorModes.length) {
   /* not asked for */
-} else if (!existsSync(opt.floor)) skipped.push(['C floor', `${opt.floor} not found (CI has ../shared beside the checkout)`]);
+} else if (!existsSync(opt.floor)) skipped.push(['C floor', `${opt.floor} not found`]);
 else if (!which('gcc')) skipped.push(['C floor', 'gcc not found']);
 else {
   floorBin = join(tmp, 'floor');

@@ -1,5 +1,5 @@
 // cgroup v2 controllers proven by their effect, in a pure cgroup v2 guest (scripts/guest-tests.sh
-// runs this with `node --test` inside ../shared/tools/vm-run, as root, in the root cgroup with
+// runs this with `node --test` inside scripts/vm-run, as root, in the root cgroup with
 // every controller enabled). Lean on purpose: the guest is emulated, Node runs 20-60x slower.
 // Outside such a guest (no memory/pids/cpu/cpuset in cgroup v2, or not root) every test skips
 // with the reason.
@@ -160,9 +160,11 @@ test('io.max limits read throughput on a null_blk device; io.stat counts the byt
   };
   const tFast = await read(fast);
   const tSlow = await read(slow);
-  // 3 MiB at 1 MiB/s: about 2 s or more after the first allowance; unthrottled: instant.
+  // 3 MiB at 1 MiB/s: about 2 s or more after the first allowance; unthrottled: instant. The
+  // throttle's wait is compared, not a ratio: under emulation on a loaded host, starting dd
+  // alone has taken 3.8 s.
   assert.ok(tSlow > 1.5, `throttled read took ${tSlow} s`);
-  assert.ok(tSlow > tFast * 3, `throttled ${tSlow} s vs unthrottled ${tFast} s`);
+  assert.ok(tSlow - tFast > 1, `throttled ${tSlow} s vs unthrottled ${tFast} s`);
   const st = slow.ioStats().find((d) => d.device === device);
   assert.ok(st && st.rbytes >= 3 << 20, `io.stat: ${JSON.stringify(st)}`);
   await slow.remove();
