@@ -4,20 +4,16 @@
 // resolves through package.json's exports to dist/, and `npx nsbox` / `nsbox` run dist/cli.js).
 // Asserted: the exit status, the stated output (the `output` block after it; none = prints
 // nothing), and that it leaves no network namespace, link, mount or cgroup behind.
-import { spawn as cpSpawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { findCgroup2, mountinfo } from '../../src/index.js';
-import { type DocBlock, type RunMarker, docBlocks, outputMatches } from '../helpers/doc-examples.js';
+import { type RunMarker, docBlocks, makeScratch, outputMatches, runBlock } from '../helpers/doc-examples.mjs';
 import { isRoot, testIf } from '../helpers/env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 const v2 = findCgroup2();
-const STD_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /** Why a run block is skipped here, or null when it runs. */
 function skipReason(m: RunMarker): string | null {
@@ -25,20 +21,13 @@ function skipReason(m: RunMarker): string | null {
   if (m.node !== undefined && nodeMajor < m.node) return `needs Node >= ${m.node} (this is ${process.versions.node})`;
   const missing = (m.cgroup2 ?? []).filter((c) => !v2?.controllers.includes(c));
   if (missing.length)
-    return `needs the ${missing.join(', ')} controller(s) in cgroup v2 (${v2 ? `${v2.mountPoint} offers: ${v2.controllers.join(' ') || 'none'}` : 'not mounted'})`;
+    return `needs the ${missing.join(', ')} controller(s) in cgroup v2 (${v2 ? `${v2.mountPoint} offers: ${v2.controllers.join(' ') || 'none'}` : 'not mounted'}; the guest runs it: scripts/guest-tests.sh)`;
   return null;
 }
 
 let scratch: string;
 beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'docex-'));
-  chmodSync(scratch, 0o755); // searchable by the examples' sandboxed users (PATH lookups pass through it)
-  mkdirSync(join(scratch, 'node_modules/.bin'), { recursive: true });
-  symlinkSync(root, join(scratch, 'node_modules/nsbox'));
-  // What npm makes of package.json's "bin" on install: an executable that runs dist/cli.js.
-  const bin = join(scratch, 'node_modules/.bin/nsbox');
-  writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' '${join(root, 'dist/cli.js')}' "$@"\n`);
-  chmodSync(bin, 0o755);
+  scratch = makeScratch(root);
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -74,58 +63,6 @@ function snapshot(): Set<string> {
   return new Set([...netns, ...links, ...mounts, ...cgroups]);
 }
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-/** Runs one block in its own process group, in its own copy of the scratch directory. */
-function run(block: DocBlock, timeout: number): Promise<Result> {
-  const dir = mkdtempSync(join(scratch, 'run-'));
-  chmodSync(dir, 0o755);
-  symlinkSync('../node_modules', join(dir, 'node_modules'));
-  const file = join(dir, block.lang === 'js' ? 'example.mjs' : 'example.sh');
-  writeFileSync(file, block.code);
-  const [cmd, args] = block.lang === 'js' ? [process.execPath, [file]] : ['/bin/sh', ['-e', file]];
-  const child = cpSpawn(cmd, args, {
-    cwd: dir,
-    detached: true, // its own process group, killed whole on timeout
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      // A plain PATH, as a user's: a test runner's (root's ~/.local/bin…) is not searchable by
-      // a sandboxed user, and execvp then reports EACCES rather than ENOENT for a missing command.
-      PATH: [join(dir, 'node_modules/.bin'), dirname(process.execPath), ...STD_PATH].join(':'),
-      npm_config_offline: 'true', // npx finds nsbox in node_modules/.bin; never the registry
-      npm_config_update_notifier: 'false',
-      NODE_OPTIONS: '',
-    },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, timeout);
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-  });
-}
-
 const runBlocks = docBlocks(root).filter((b) => b.marker?.kind === 'run');
 
 describe('every run block of README.md and docs/*.md', () => {
@@ -137,7 +74,7 @@ describe('every run block of README.md and docs/*.md', () => {
       name,
       async () => {
         const before = snapshot();
-        const r = await run(block, m.timeout);
+        const r = await runBlock(scratch, block, m.timeout);
         const where = `${name}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
         expect(r.timedOut, `timed out after ${m.timeout} ms: ${where}`).toBe(false);
         expect({ code: r.code, signal: r.signal }, where).toEqual({ code: m.exit, signal: null });

@@ -4,7 +4,7 @@
 // cannot slip in untested.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { RUN_LANGS, docBlocks, outputMatches, parseBlocks } from '../helpers/doc-examples.js';
+import { RUN_LANGS, docBlocks, outputMatches, parseBlocks } from '../helpers/doc-examples.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const blocks = docBlocks(root);
