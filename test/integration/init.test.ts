@@ -267,6 +267,27 @@ describe('nsbox run: the init by default', () => {
     });
   }
 
+  usernsTest('SIGKILL of nsbox kills the init (die-with-parent), and the command with its pid namespace', async () => {
+    const { p, done } = start(['run', '--', 'sleep', '30']);
+    const init = await childRunning(p.pid!, 'nsbox-init');
+    const sleeper = await childRunning(init, 'sleep');
+    p.kill('SIGKILL');
+    await done;
+    const gone = async (pid: number) => {
+      for (let i = 0; i < 300; i++) {
+        try {
+          if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return true;
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return false;
+    };
+    expect(await gone(init)).toBe(true);
+    expect(await gone(sleeper)).toBe(true);
+  });
+
   usernsTest('--no-init: the command is PID 1, as before', async () => {
     const r = await start(['run', '--no-init', '--', 'sh', '-c', 'echo $$; cat /proc/1/comm']).done;
     expect(r).toMatchObject({ code: 0, stdout: '1\nsh\n' });
