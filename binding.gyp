@@ -8,7 +8,8 @@
         "csrc/child_fs.cc",
         "csrc/child_lock.cc",
         "csrc/child_security.cc",
-        "csrc/child_landlock.cc"
+        "csrc/child_landlock.cc",
+        "csrc/child_init.cc"
       ],
       "defines": [
         "_GNU_SOURCE"

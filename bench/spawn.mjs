@@ -177,6 +177,13 @@ const cases = [
   { key: 'nsbox6:pipe', label: "nsbox.spawn, 6 namespaces ('pipe')", run: nsSpawn({ namespaces: SIX, stdio: 'pipe' }) },
   // Context: the same without the net namespace, the only expensive one (perf-baseline.md §2).
   { key: 'nsbox5:ignore', label: "nsbox.spawn, 5 ns, no net ('ignore')", run: nsSpawn({ namespaces: SIX.slice(0, 5), stdio: 'ignore' }) },
+  // The init (spawn's `init`, nsbox run's default): a copy-on-write fork of this process as
+  // PID 1 instead of a CLONE_VM child, and the command one clone(CLONE_VM|CLONE_VFORK) further.
+  {
+    key: 'nsbox6+init:ignore',
+    label: "nsbox.spawn, 6 ns + init ('ignore')",
+    run: nsSpawn({ namespaces: SIX, init: true, stdio: 'ignore' }),
+  },
 ];
 
 // Node → peer tool: child_process.spawn with stdio 'ignore' (the cheaper Node spawn, so the
@@ -383,6 +390,8 @@ const ratioSpecs = [
   ['nsbox6:ignore', 'C:clone6', null],
   ['nsbox5:ignore', 'C:clone5', null],
   ['nsbox:ignore', 'C:vfork', null],
+  ['nsbox6+init:ignore', 'nsbox6:ignore', null],
+  ['nsbox6+init:ignore', 'cp.spawn:ignore', null],
 ];
 const ratios = [];
 console.log();

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "child_fs.h"
+#include "child_init.h"
 #include "child_landlock.h"
 #include "child_lock.h"
 #include "child_security.h"
@@ -50,7 +51,31 @@ __asm__(
     "  hlt\n"
     "1:\n"
     "  ret\n"
-    ".size nsbox_clone3, .-nsbox_clone3\n");
+    ".size nsbox_clone3, .-nsbox_clone3\n"
+    // clone(2) itself, for the init's command (child_init.cc): a seccomp profile may refuse
+    // clone3 (ENOSYS, Docker's does), never clone without CLONE_NEW* flags. tls (r8) is
+    // unused without CLONE_SETTLS; parent_tid and child_tid are zeroed.
+    ".globl nsbox_clone\n"
+    ".type nsbox_clone,@function\n"
+    "nsbox_clone:\n"
+    "  mov %rdx, %r8\n"  // fn
+    "  mov %rcx, %r9\n"  // arg
+    "  xor %edx, %edx\n"
+    "  xor %r10d, %r10d\n"
+    "  mov $56, %eax\n"  // __NR_clone
+    "  syscall\n"
+    "  test %rax, %rax\n"
+    "  jnz 2f\n"
+    "  xor %ebp, %ebp\n"
+    "  mov %r9, %rdi\n"
+    "  call *%r8\n"
+    "  mov %eax, %edi\n"
+    "  mov $231, %eax\n"
+    "  syscall\n"
+    "  hlt\n"
+    "2:\n"
+    "  ret\n"
+    ".size nsbox_clone, .-nsbox_clone\n");
 #elif defined(__aarch64__)
 __asm__(
     ".text\n"
@@ -70,7 +95,27 @@ __asm__(
     "  svc #0\n"
     "1:\n"
     "  ret\n"
-    ".size nsbox_clone3, .-nsbox_clone3\n");
+    ".size nsbox_clone3, .-nsbox_clone3\n"
+    ".globl nsbox_clone\n"
+    ".type nsbox_clone,%function\n"
+    "nsbox_clone:\n"
+    "  mov x10, x2\n"
+    "  mov x11, x3\n"
+    "  mov x2, #0\n"
+    "  mov x3, #0\n"
+    "  mov x4, #0\n"
+    "  mov x8, #220\n"  // __NR_clone
+    "  svc #0\n"
+    "  cbnz x0, 2f\n"
+    "  mov x29, #0\n"
+    "  mov x30, #0\n"
+    "  mov x0, x11\n"
+    "  blr x10\n"
+    "  mov x8, #94\n"
+    "  svc #0\n"
+    "2:\n"
+    "  ret\n"
+    ".size nsbox_clone, .-nsbox_clone\n");
 #endif
 
 namespace {
@@ -269,6 +314,10 @@ long Fork(ChildCtx* ctx, const Step& s, int step) {
 
 }  // namespace
 
+long ExecCommand(const Step& s) {
+  return Exec(s);
+}
+
 int ChildMain(void* arg) {
   ChildCtx* ctx = static_cast<ChildCtx*>(arg);
   sc(__NR_close, ctx->parent_sock);
@@ -278,6 +327,7 @@ int ChildMain(void* arg) {
     const Step& s = ctx->steps[i];
     long r = 0;
     int sysid = SYS_STEP;
+    int at = i;  // the step a failure is reported against
     switch (s.op) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
@@ -338,9 +388,16 @@ int ChildMain(void* arg) {
       case OP_SYSCTL:
       case OP_PARENT: r = RunSecurityStep(ctx, s, i, &sysid); break;
       case OP_LANDLOCK: r = RunLandlockStep(s, &sysid); break;
+      case OP_INIT: {
+        // Returns only on failure; the command's execve failing is the exec step's failure.
+        bool execFailed = false;
+        r = RunInit(ctx, ctx->steps[i + 1], &sysid, &execFailed);
+        if (execFailed) at = i + 1;
+        break;
+      }
       default: r = -EINVAL;
     }
-    if (r < 0) Fail(ctx, i, r, sysid);
+    if (r < 0) Fail(ctx, at, r, sysid);
   }
   Exit(0);
 }

@@ -50,8 +50,15 @@ inline size_t CStrLen(const char* s) {
 // Entry point of the cloned child; never returns (execs or exits).
 int ChildMain(void* ctx);
 
+// OP_EXEC's execve(2), with a PATH search when the step asks: returns -errno on failure.
+long ExecCommand(const Step& s);
+
 // clone3(2) that runs fn(arg) on the new stack in the child (like clone(2)'s wrapper).
 // Returns the child's pid (or -errno) in the parent.
 extern "C" long nsbox_clone3(void* args, unsigned long size, int (*fn)(void*), void* arg);
+
+// clone(2) with `flags` (exit signal in the low byte) that runs fn(arg) in the child on the
+// stack whose top is `stack`. Returns the child's pid (or -errno) in the parent.
+extern "C" long nsbox_clone(unsigned long flags, void* stack, int (*fn)(void*), void* arg);
 
 }  // namespace nsbox

@@ -54,6 +54,11 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(CAPSET, "capset");
   SYSID(SENDMSG, "sendmsg");
   SYSID(PRLIMIT, "prlimit64");
+  SYSID(RT_SIGPROCMASK, "rt_sigprocmask");
+  SYSID(WAIT4, "wait4");
+  SYSID(KILL, "kill");
+  SYSID(RT_SIGTIMEDWAIT, "rt_sigtimedwait");
+  SYSID(CLONE, "clone");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);
@@ -97,6 +102,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(SYSCTL);
   OPC(PARENT);
   OPC(LANDLOCK);
+  OPC(INIT);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

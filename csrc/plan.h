@@ -68,6 +68,10 @@ enum Op : int32_t {
   OP_SYSCTL = 36,  // path str, value str, in_root(0/1)   write /proc/sys/...
   OP_PARENT = 37,  // -                          the parent applies rlimits and oom_score_adj
                    //                            to us (prlimit(2), /proc/PID/oom_score_adj)
+  // The init (child_init.cc): last but one, right before OP_EXEC, which it runs in a child.
+  OP_INIT = 38,  // -                            non-dumpable, probes its syscalls, clone(VM|VFORK)
+                 //                              the command (which only execs), closes every fd,
+                 //                              then forwards signals, reaps, exits with its status
   OP_MAX_
 };
 
@@ -112,6 +116,11 @@ enum SysId : int32_t {
   SYS_CAPSET = 22,
   SYS_SENDMSG = 23,
   SYS_PRLIMIT = 24,
+  SYS_RT_SIGPROCMASK = 25,
+  SYS_WAIT4 = 26,
+  SYS_KILL = 27,
+  SYS_RT_SIGTIMEDWAIT = 28,
+  SYS_CLONE = 29,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR

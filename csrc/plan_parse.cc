@@ -137,6 +137,7 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_USERNS_SYNC:
     case OP_SETSID:
     case OP_KEYRING:
+    case OP_INIT:
     case OP_NO_TIOCSTI: return nargs == 0 ? nullptr : "step takes no args";
     case OP_SETGROUPS:
       if (nargs < 1 || a[0] < 0 || a[0] > kMaxGroups || a[0] != nargs - 1) return "bad group list";
@@ -299,6 +300,11 @@ const char* ParsePlan(const int32_t* w, size_t nw, const char* strs, size_t nstr
     i += 2 + nargs;
   }
   if (i != nw) return "trailing words";
+  // The init runs the step after it (the command's execve) in its child, and never returns:
+  // it must be the last step but one, with OP_EXEC last.
+  for (size_t k = 0; k < p.steps.size(); k++)
+    if (p.steps[k].op == OP_INIT && (k + 2 != p.steps.size() || p.steps[k + 1].op != OP_EXEC))
+      return "init must come right before exec, last";
   for (auto& e : parser.execPtrs) {  // ptrs is final now: resolve the array pointers
     p.steps[e.first].argv = p.ptrs.data() + e.second.first;
     p.steps[e.first].envp = p.ptrs.data() + e.second.second;

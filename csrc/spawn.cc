@@ -353,12 +353,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // to a process whose mm has other users (userns_install checks mm_users).
   // A child that makes itself non-dumpable (before joining a container) needs its own mm too:
   // the flag belongs to the mm, and Node's must stay as it is.
-  bool ownMm = false;
-  for (auto& s : plan.steps)
-    ownMm = ownMm || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
+  // An init (OP_INIT) outlives this call: it needs its own mm too, a copy-on-write fork of
+  // ours (docs/performance.md has the cost). Nothing it uses is shared with us from then on:
+  // the plan, the context and the stack are its copies; it reports over the status socket.
+  bool forced = false, init = false;
+  for (auto& s : plan.steps) {
+    forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
+    init = init || s.op == OP_INIT;
+  }
+  bool ownMm = forced || init;
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
-  ctx.redump = !ownMm && prctl(PR_GET_DUMPABLE) == 1;
+  // An init's own mm stays dumpable through the credential steps, as a shared one would (the
+  // lock's helper opens its /proc files); OP_INIT makes it non-dumpable before the command.
+  ctx.redump = !forced && prctl(PR_GET_DUMPABLE) == 1;
   if (plan.cgroupFd >= 0) {
     ca.flags |= CLONE_INTO_CGROUP;
     ca.cgroup = (uint64_t)plan.cgroupFd;

@@ -121,6 +121,8 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
   if (run.cwd !== undefined) o.cwd = run.cwd;
   if (run.argv0 !== undefined) o.argv0 = run.argv0;
   if (run.newSession) o.detached = true;
+  // PID 1 of a new pid namespace is nsbox's init, COMMAND its child (--no-init: COMMAND).
+  if (run.init && run.namespaces.includes('pid')) o.init = true;
   if (run.namespaces.includes('mnt')) {
     // A container root: the layers, the directory, or by default the host's system dirs.
     o.rootfs = run.layers.length > 0 ? { layers: run.layers } : (run.rootfs ?? 'host');
@@ -133,7 +135,7 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
   }
   if (run.timeout !== undefined) {
     o.timeout = run.timeout;
-    // SIGKILL: a PID 1 of a new pid namespace would ignore SIGTERM.
+    // SIGKILL: with --no-init, a PID 1 of a new pid namespace would ignore SIGTERM.
     o.killSignal = 'SIGKILL';
   }
   return o;

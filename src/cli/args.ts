@@ -53,6 +53,8 @@ export interface RunArgs {
   /** Default true. */
   dieWithParent: boolean;
   newSession: boolean;
+  /** Default true: an init as PID 1 of a new pid namespace; false with --no-init. */
+  init: boolean;
   timeout?: number;
   /** --rootfs: a directory, or 'host'. */
   rootfs?: string;
@@ -183,6 +185,9 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
     case 'new-session':
       st.r.newSession = true;
       break;
+    case 'no-init':
+      st.r.init = false;
+      break;
     case 'rootfs':
       if (v !== 'host' && !v.startsWith('/')) throw new UsageError(`${opt}: '${v}' is not an absolute directory or 'host'`);
       st.r.rootfs = v;
@@ -263,6 +268,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     clearenv: false,
     dieWithParent: true,
     newSession: false,
+    init: true,
     layers: [],
     volumes: [],
     tmpfs: [],

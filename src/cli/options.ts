@@ -30,6 +30,7 @@ export type OptionName =
   | 'die-with-parent'
   | 'no-die-with-parent'
   | 'new-session'
+  | 'no-init'
   | 'timeout'
   | 'rootfs'
   | 'layer'
@@ -108,6 +109,10 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'die-with-parent', help: 'Kill the command (SIGKILL) if nsbox dies. On by default; the flag exists for bwrap users.' },
   { name: 'no-die-with-parent', help: 'Let the command outlive nsbox (e.g. when nsbox itself is SIGKILLed).' },
   { name: 'new-session', help: 'Run the command in a new session (setsid), without the controlling terminal.' },
+  {
+    name: 'no-init',
+    help: 'In a new pid namespace, run COMMAND itself as PID 1, without the init that otherwise forwards signals to it and reaps orphans (as unshare --fork --pid).',
+  },
   { name: 'timeout', value: 'MS', help: 'Kill the command with SIGKILL after MS milliseconds (nsbox then exits 137).' },
   {
     name: 'rootfs',
@@ -179,11 +184,13 @@ Exit status: COMMAND's own; 128+N if a signal N killed it; 125 if nsbox itself f
 127 if it was not found.
 
 Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH sent to nsbox are
-passed to COMMAND. In a new pid namespace COMMAND is PID 1, and PID 1 ignores every signal
-it has no handler for (pid_namespaces(7)): a plain 'sh' or 'sleep' there survives SIGTERM and
-SIGINT, as under unshare --fork --pid (bwrap runs an init as PID 1 that passes signals on;
-nsbox does not yet). Use --share pid, a program that handles its signals, or SIGKILL. A terminal's Ctrl-C reaches COMMAND directly (same process group) and
-through nsbox as well. Unless --no-die-with-parent, COMMAND is SIGKILLed if nsbox dies.
+passed to COMMAND. In a new pid namespace an init made by nsbox is PID 1 and COMMAND is its
+child (as under bwrap, or docker run --init): the init passes every signal it gets on to
+COMMAND, reaps orphaned processes, and exits with COMMAND's status, so Ctrl-C and SIGTERM
+stop a plain 'sleep'. With --no-init COMMAND is PID 1 itself, which ignores every signal it
+has no handler for (pid_namespaces(7)), as under unshare --fork --pid. A terminal's Ctrl-C
+reaches COMMAND directly (same process group) and through nsbox as well. Unless
+--no-die-with-parent, COMMAND is SIGKILLed if nsbox dies.
 
 Examples:
   nsbox run --hostname box -- sh -c 'echo $$; id -u; hostname'

@@ -127,6 +127,19 @@ export interface SpawnOptions extends SecurityOptions {
   lockMounts?: boolean;
   /** Keep the caller's session keyring (default: a new anonymous one for every sandbox, keyrings(7)). */
   noNewSessionKeyring?: boolean;
+  /**
+   * Run an init as PID 1 of the new pid namespace and the command as PID 2, as bwrap does and
+   * `docker run --init` (tini): the init forwards every signal it receives (all but SIGCHLD,
+   * SIGKILL and SIGSTOP) to the command — to its process group when the command leads one of
+   * its own — reaps every orphan, and exits with the command's status (128+N when a signal N
+   * killed it). The returned child is then the init: `kill()` reaches the command through it,
+   * and the command's own PID 1 problem (signals without a handler ignored) is gone.
+   * The init is made from the plan (no extra binary), after every other step, so it is as
+   * confined as the command; it is a copy-on-write fork of this process, made non-dumpable and
+   * with every fd closed (docs/security.md), which costs a fork of Node's address space
+   * (docs/performance.md). Needs `'pid'` in `namespaces`. Default false.
+   */
+  init?: boolean;
 }
 
 const KNOWN = new Set<string>([
@@ -160,6 +173,7 @@ const KNOWN = new Set<string>([
   'cgroup',
   'lockMounts',
   'noNewSessionKeyring',
+  'init',
   ...SECURITY_KEYS,
 ]);
 
@@ -257,8 +271,10 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     if (o.groups.length > 65536) throw outOfRange('options.groups.length', '<= 65536', o.groups.length);
   }
   if (o.cwd !== undefined) str('options.cwd', o.cwd);
-  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring'] as const)
+  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring', 'init'] as const)
     if (o[k] !== undefined) bool(`options.${k}`, o[k]);
+  if (o.init === true && !newNs.has('pid'))
+    throw invalidArgValue('options.init', o.init, "needs 'pid' in options.namespaces (the init is PID 1 of a new pid namespace)");
   if (o.processGroup !== undefined && typeof o.processGroup !== 'boolean') id('options.processGroup', o.processGroup);
   if (o.detached && typeof o.processGroup === 'number')
     throw invalidArgValue('options.processGroup', o.processGroup, 'cannot join a group when detached');

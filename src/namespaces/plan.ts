@@ -161,6 +161,14 @@ export class PlanBuilder {
   pdeathsig(signal: number): this {
     return this.push(K.OP.PDEATHSIG!, [signal], { step: 'die-with-parent', syscall: 'prctl' });
   }
+  /**
+   * The child becomes an init (csrc/child_init.cc): non-dumpable, it starts the command (the
+   * exec step, which must follow) in a child, forwards signals to it, reaps orphans, and
+   * exits with its status. Its failures name the syscall by the child's sysid.
+   */
+  init(): this {
+    return this.push(K.OP.INIT!, [], { step: 'init', syscall: 'clone' });
+  }
   exec(file: string, search: boolean, argv: readonly string[], env: readonly string[]): this {
     const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), env.length, ...env.map((e) => this.str(e))];
     return this.push(K.OP.EXEC!, args, { step: 'exec', syscall: 'execve', path: file });

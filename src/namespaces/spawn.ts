@@ -98,7 +98,7 @@ function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedSt
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
  *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
  *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
- *   'seccomp', 'exec'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
+ *   'seccomp', 'init', 'exec'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
  *   cannot enforce; `ERR_NSBOX_SECCOMP_TOO_LARGE` for a seccomp profile over 4096
@@ -202,6 +202,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? !o.detached) plan.pdeathsig(osConstants.signals.SIGKILL);
     addLast(plan, security);
+    // Last: the init runs every step above itself, so it is as confined as the command.
+    if (o.init) plan.init();
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();

@@ -81,9 +81,10 @@ async function dead(pid: number): Promise<boolean> {
 }
 
 describe('nsbox run: the main example and exit status', () => {
-  usernsTest("`run --hostname box -- sh -c 'echo $$; id -u; hostname'` prints 1, 0, box", async () => {
+  usernsTest("`run --hostname box -- sh -c 'echo $$; id -u; hostname'` prints 3, 0, box", async () => {
+    // PID 1 is nsbox's init, 2 the mount lock's short-lived helper, 3 the command.
     const r = await nsbox(['run', '--hostname', 'box', '--', 'sh', '-c', 'echo $$; id -u; hostname']);
-    expect(r).toEqual({ code: 0, signal: null, stdout: '1\n0\nbox\n', stderr: '' });
+    expect(r).toEqual({ code: 0, signal: null, stdout: '3\n0\nbox\n', stderr: '' });
   });
 
   usernsTest('the default namespaces are all new', async () => {
@@ -326,7 +327,8 @@ describe('nsbox run: --join', () => {
         '-c',
         'readlink /proc/self/ns/user /proc/self/ns/net; echo $$; hostname',
       ]);
-      expect(r.stdout.trim().split('\n')).toEqual([nsId(holder.pid, 'user'), nsId(holder.pid, 'net'), '1', 'in']);
+      // PID 2: the command of a new pid namespace whose PID 1 is nsbox's init.
+      expect(r.stdout.trim().split('\n')).toEqual([nsId(holder.pid, 'user'), nsId(holder.pid, 'net'), '2', 'in']);
     } finally {
       holder.kill('SIGKILL');
       await holder.exited;
@@ -353,10 +355,10 @@ describe('nsbox run: signals', () => {
     expect(r.signal).toBeNull();
   });
 
-  usernsTest('a forwarded signal reaches a PID 1 that handles it (SIGUSR1 trap in a new pid namespace)', async () => {
+  usernsTest('a forwarded signal reaches a command that handles it (SIGUSR1 trap in a new pid namespace, through the init)', async () => {
     const { p, done } = start(['run', '--', 'sh', '-c', 'trap "exit 42" USR1; sleep 30 & wait']);
     // The trap is set before sh forks sleep: wait for the grandchild.
-    await childRunning(await childRunning(p.pid!, 'sh'), 'sleep');
+    await childRunning(await childRunning(await childRunning(p.pid!, 'nsbox-init'), 'sh'), 'sleep');
     p.kill('SIGUSR1');
     expect((await done).code).toBe(42);
   });

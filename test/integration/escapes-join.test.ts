@@ -115,7 +115,10 @@ describe.each(MODES)('escapes: joining a box ($name)', (mode) => {
       const canary = `canary-${uniq()}`;
       const node = statSync(process.execPath);
 
-      const a = start(['run', ...modeArgs(mode, rootfs, true), '--', '/usr/bin/python3', '-c', ATTACKER, '30'], { timeoutMs: 40_000 });
+      // --no-init: the attacker itself is PID 1 of box A, with no init between it and the joiners.
+      const a = start(['run', ...modeArgs(mode, rootfs, true), '--no-init', '--', '/usr/bin/python3', '-c', ATTACKER, '30'], {
+        timeoutMs: 40_000,
+      });
       let pid1 = 0;
       for (let i = 0; i < 300 && !pid1; i++) {
         await sleep(10);

@@ -24,6 +24,7 @@ describe('nsbox run: command and defaults', () => {
       clearenv: false,
       dieWithParent: true,
       newSession: false,
+      init: true,
       layers: [],
       volumes: [],
       tmpfs: [],
@@ -158,6 +159,12 @@ describe('nsbox run: every option', () => {
     expect(run('--no-die-with-parent', 'true').dieWithParent).toBe(false);
     expect(run('--new-session', 'true').newSession).toBe(true);
     expect(run('--timeout', '2500', 'true').timeout).toBe(2500);
+  });
+
+  test('an init by default, --no-init for none', () => {
+    expect(run('true').init).toBe(true);
+    expect(run('--no-init', 'true').init).toBe(false);
+    expect(() => run('--no-init=1', 'true')).toThrow(/takes no value/);
   });
 
   test('--help and --version, before or after run', () => {

@@ -202,6 +202,11 @@ describe('native argument checks', () => {
     } finally {
       sock.close();
     }
+    // An init runs the exec step after it: anywhere else (or without one) it is refused.
+    for (const bad of [new PlanBuilder().init(), new PlanBuilder().init().setsid().exec('/bin/true', false, ['true'], [])]) {
+      const p = bad.build();
+      expect(() => native.spawn(p.ops, p.strings, null)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
     const plan = new PlanBuilder().exec('/bin/sleep', false, ['sleep', '10'], []).build();
     const child = native.spawn(plan.ops, plan.strings, null);
     if (!child.ok) throw new Error(`spawn failed: ${child.errno}`);

@@ -196,6 +196,7 @@ describe('every step, word for word', () => {
     path: '/proc/sys/net/ipv4/ip_forward',
   });
   step('PARENT', (b) => b.parent(), [], { step: 'rlimits', syscall: 'prlimit64' });
+  step('INIT', (b) => b.init(), [], { step: 'init', syscall: 'clone' });
   step(
     'LANDLOCK',
     (b) =>

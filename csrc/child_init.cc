@@ -1,0 +1,164 @@
+// OP_INIT: the child becomes PID 1 of its new pid namespace — an init made from the plan, as
+// bwrap's reaper or Docker's --init (tini), with no extra binary. It has run every step of
+// the plan (namespaces, root, capabilities, no_new_privs, Landlock, seccomp), so it is as
+// confined as the command. Then, with raw syscalls only (child.cc's rules hold here):
+//   1. every signal blocked, the mm made non-dumpable: the init is a copy of Node's memory
+//      (its own, copy-on-write: spawn.cc clones it without CLONE_VM), which the command must
+//      never read (/proc/1/mem, environ, maps and ptrace all need ptrace_may_access(), which a
+//      non-dumpable mm refuses without CAP_SYS_PTRACE over mm->user_ns — Node's user namespace);
+//   2. each syscall the loop needs is probed, so a seccomp profile that refuses one fails the
+//      spawn with that syscall's errno instead of leaving an init that cannot work;
+//   3. the command is started with clone(CLONE_VM|CLONE_VFORK), as posix_spawn(3) does: no
+//      second copy of the address space; we sleep until it has exec'd (or died trying), and
+//      its execve errno comes back through our shared memory;
+//   4. every fd is closed — the status socket too, so the parent sees EOF only now that the
+//      command has exec'd; the stdio fds, so the command's pipes end with the command;
+//   5. the loop: rt_sigtimedwait(2) on every signal; each but SIGCHLD goes on to the command
+//      (its process group when it leads one of its own); after each, wait4(-1, WNOHANG)
+//      reaps every zombie (orphans are reparented to us); when the command is reaped, we exit
+//      with its status (128+N for a signal N), and the pid namespace's teardown kills the rest.
+#include "child_init.h"
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "plan.h"
+#include "rawsys.h"
+
+namespace nsbox {
+namespace {
+
+using raw::sc;
+
+// The kernel's sigset_t for the rt_sig* syscalls: 64 signals, one word.
+constexpr unsigned long kAllSignals = ~0UL;
+
+struct Command {
+  const Step* exec;
+  volatile long err;  // written by the command (sharing our memory) if execve fails
+};
+
+// The command, between clone(CLONE_VM|CLONE_VFORK) and execve: every disposition is already
+// SIG_DFL (ChildMain reset them), the mask empties here, as execve from child_process has it.
+int CommandMain(void* arg) {
+  Command* c = static_cast<Command*>(arg);
+  unsigned long empty = 0;
+  sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
+  c->err = ExecCommand(*c->exec);
+  return 127;
+}
+
+// Each syscall the loop relies on, tried once where it is harmless; 0 or the first -errno.
+long Probe(int* sysid) {
+  *sysid = SYS_WAIT4;  // no child yet: ECHILD
+  long r = sc(__NR_wait4, -1, 0, WNOHANG | __WALL, 0);
+  if (r < 0 && r != -ECHILD) return r;
+  *sysid = SYS_KILL;
+  r = sc(__NR_kill, sc(__NR_getpid), 0);
+  if (r < 0) return r;
+  *sysid = SYS_RT_SIGTIMEDWAIT;  // an empty set and no wait: EAGAIN, nothing dequeued
+  unsigned long none = 0;
+  struct timespec zero = {0, 0};
+  r = sc(__NR_rt_sigtimedwait, &none, 0, &zero, sizeof none);
+  return r < 0 && r != -EAGAIN ? r : 0;
+}
+
+void CloseAll() {
+  if (sc(__NR_close_range, 0, ~0U, 0) != -ENOSYS) return;
+  struct {
+    unsigned long long cur, max;
+  } lim = {1024, 1024};
+  sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &lim);
+  for (unsigned long long fd = 0; fd < lim.cur && fd < (1u << 20); fd++) sc(__NR_close, fd);
+}
+
+int StatusOf(int st) {
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return 255;
+}
+
+[[noreturn]] void Exit(int code) {
+  for (;;) sc(__NR_exit_group, code);
+}
+
+// Reaps every zombie there is; exits with the command's status once it is among them.
+void Reap(long cmd) {
+  for (;;) {
+    int st = 0;
+    long w = sc(__NR_wait4, -1, &st, WNOHANG | __WALL, 0);
+    if (w == -EINTR) continue;
+    if (w <= 0) return;
+    if (w == cmd) Exit(StatusOf(st));
+  }
+}
+
+// A signal for the command: to its process group when it made one of its own (a shell with
+// job control, setsid), as a terminal would send it, else to the command alone.
+void Forward(long cmd, int sig) {
+  long pgid = sc(__NR_getpgid, cmd);
+  sc(__NR_kill, pgid == cmd ? -cmd : cmd, sig);
+}
+
+[[noreturn]] void Loop(long cmd) {
+  unsigned long set = kAllSignals;
+  for (;;) {
+    // siginfo_t is 128 bytes on every Linux ABI; nothing in it is needed.
+    long info[16];
+    long sig = sc(__NR_rt_sigtimedwait, &set, info, 0, sizeof set);
+    if (sig == -EINTR || sig == -EAGAIN) continue;
+    if (sig < 0) {
+      // Cannot happen after the probe; should it, the init still reaps, blocking.
+      int st = 0;
+      long w = sc(__NR_wait4, -1, &st, __WALL, 0);
+      if (w == cmd) Exit(StatusOf(st));
+      if (w == -ECHILD) Exit(255);
+      continue;
+    }
+    if (sig != SIGCHLD) Forward(cmd, (int)sig);
+    Reap(cmd);
+  }
+}
+
+}  // namespace
+
+long RunInit(ChildCtx* ctx, const Step& exec, int* sysid, bool* execFailed) {
+  *execFailed = false;
+  // Blocked signals are queued even for a PID 1 without handlers (sig_ignored() looks at the
+  // mask first): none is lost between here and the loop. SIGKILL from the parent's
+  // namespace (and the PDEATHSIG of OP_PDEATHSIG) still ends us, and with us the namespace.
+  unsigned long all = kAllSignals;
+  *sysid = SYS_RT_SIGPROCMASK;
+  long r = sc(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof all);
+  if (r < 0) return r;
+  *sysid = SYS_PRCTL;
+  r = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (r < 0) return r;
+  r = Probe(sysid);
+  if (r < 0) return r;
+  // What ps(1) and /proc/1/comm show inside (a copy of Node's thread name otherwise).
+  sc(__NR_prctl, PR_SET_NAME, "nsbox-init", 0, 0, 0);
+
+  // The command runs on the bottom of our stack (OP_LOCK's helper area, above the guard page),
+  // which our frames at the top never reach; we sleep until it has exec'd or exited.
+  Command cmd = {&exec, 0};
+  *sysid = SYS_CLONE;
+  long pid = nsbox_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, ctx->helper_stack, CommandMain, &cmd);
+  if (pid < 0) return pid;
+  if (cmd.err < 0) {
+    // The command has exited 127; the namespace's teardown reaps it when we exit.
+    *execFailed = true;
+    *sysid = SYS_STEP;
+    return cmd.err;
+  }
+  CloseAll();
+  Loop(pid);
+}
+
+}  // namespace nsbox

@@ -1,0 +1,303 @@
+// The init of a new pid namespace (spawn's `init`, `nsbox run` by default): PID 1 is the
+// init and the command its child; signals reach the command; orphans are reaped; the exit
+// status is the command's; and the init — a copy of this process's memory — cannot be read
+// or traced by the command. Witnessed from inside (/proc of the namespace) and outside
+// (NSpid, /proc/PID/task/*/children).
+import { execFileSync, spawn as spawnProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { hardened, spawn, type SpawnOptions } from '../../src/index.js';
+import { canUserns, rootTest, testIf } from '../helpers/env.js';
+import { childPids, fdCount, output } from '../helpers/proc.js';
+
+const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = join(root, 'dist/cli.js');
+const box: SpawnOptions = { namespaces: ['user', 'pid', 'mnt'], rootfs: 'host', init: true };
+const sh = (script: string, o: SpawnOptions = box) => spawn('sh', ['-c', script], o);
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, 'scripts/ensure-built.mjs')], { stdio: 'ignore' });
+});
+
+/** Children of a process (every thread's), from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const s = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim();
+    if (s) out.push(...s.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+/** Waits until `pid` has a child that has exec'd `comm`, and returns its pid. */
+async function childRunning(pid: number, comm: string): Promise<number> {
+  for (let i = 0; i < 500; i++) {
+    for (const c of childrenOf(pid)) {
+      try {
+        if (readFileSync(`/proc/${c}/comm`, 'utf8').trim() === comm) return c;
+      } catch {
+        // exited meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no '${comm}' child of ${pid}`);
+}
+
+/** Starts `sleep 30` under an init, waits until it runs, sends `sig` to the init, and times the end. */
+async function signalled(sig: NodeJS.Signals, o: SpawnOptions = box): Promise<{ code: number | null; signal: string | null; ms: number }> {
+  const c = spawn('sleep', ['30'], { ...o, stdio: 'ignore' });
+  await childRunning(c.pid, 'sleep');
+  const t0 = Date.now();
+  c.kill(sig);
+  const { code, signal } = await c.exited;
+  return { code, signal, ms: Date.now() - t0 };
+}
+
+describe('spawn({ init: true })', () => {
+  usernsTest('PID 1 is the init and the command its child, inside and seen from outside', async () => {
+    const r = await output(sh('cat /proc/1/comm; cut -d" " -f4 /proc/$$/stat; echo $$'));
+    const [comm, ppid, pid] = r.stdout.trim().split('\n');
+    expect(comm).toBe('nsbox-init');
+    expect(ppid).toBe('1');
+    expect(Number(pid)).toBeGreaterThan(1);
+    expect(r.code).toBe(0);
+    // Without a container root (no mount lock, whose helper takes a pid) the command is PID 2.
+    expect((await output(sh('echo $$', { namespaces: ['user', 'pid'], init: true }))).stdout).toBe('2\n');
+
+    const c = spawn('sleep', ['30'], { ...box, stdio: 'ignore' });
+    try {
+      const sleeper = await childRunning(c.pid, 'sleep');
+      const status = readFileSync(`/proc/${c.pid}/status`, 'utf8');
+      expect(status).toMatch(/^Name:\s+nsbox-init$/m);
+      expect(status.match(/^NSpid:\s+(.*)$/m)![1]!.split(/\s+/)).toEqual([String(c.pid), '1']);
+      expect(readFileSync(`/proc/${sleeper}/status`, 'utf8')).toMatch(new RegExp(`^PPid:\\s+${c.pid}$`, 'm'));
+    } finally {
+      c.kill('SIGKILL');
+      await c.exited;
+    }
+  });
+
+  usernsTest("kill() of the child reaches the command: SIGTERM 143, SIGINT 130, promptly; the command's own code passes", async () => {
+    const term = await signalled('SIGTERM');
+    expect(term).toMatchObject({ code: 143, signal: null });
+    expect(term.ms).toBeLessThan(2000);
+    const int = await signalled('SIGINT');
+    expect(int).toMatchObject({ code: 130, signal: null });
+    expect(int.ms).toBeLessThan(2000);
+    expect((await output(sh('exit 3'))).code).toBe(3);
+    // Without init, the same SIGTERM is ignored by a PID 1 sleep (pid_namespaces(7)).
+    const bare = spawn('sleep', ['30'], { namespaces: ['user', 'pid'], stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    bare.kill('SIGTERM');
+    const outcome = await Promise.race([bare.exited, new Promise((r) => setTimeout(() => r('alive'), 500))]);
+    expect(outcome).toBe('alive');
+    bare.kill('SIGKILL');
+    expect(await bare.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+
+  usernsTest('every catchable signal is forwarded (SIGUSR1 to a trap, a real-time signal, SIGHUP)', async () => {
+    const c = sh('trap "echo usr1" USR1; trap "echo hup; exit 7" HUP; sleep 30 & wait; sleep 30 & wait', {
+      ...box,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const shell = await childRunning(c.pid, 'sh');
+    await childRunning(shell, 'sleep');
+    c.kill('SIGUSR1');
+    for (let i = 0; i < 200 && !out.includes('usr1'); i++) await new Promise((r) => setTimeout(r, 10));
+    await childRunning(shell, 'sleep');
+    c.kill('SIGHUP');
+    expect(await c.exited).toEqual({ code: 7, signal: null });
+    expect(out).toBe('usr1\nhup\n');
+    const rt = spawn('sleep', ['30'], { ...box, stdio: 'ignore' });
+    await childRunning(rt.pid, 'sleep');
+    rt.kill(40);
+    expect((await rt.exited).code).toBe(128 + 40);
+  });
+
+  usernsTest('an orphan is reaped by the init: no zombie while the command runs', async () => {
+    // The subshell exits at once; its `sleep 0.2` is reparented to PID 1 and dies 0.2 s later.
+    const script = '(sleep 0.2 &); sleep 0.8; for f in /proc/[0-9]*/stat; do cut -d")" -f2 "$f" 2>/dev/null | cut -d" " -f2; done';
+    const r = await output(sh(script));
+    expect(r.code).toBe(0);
+    const states = r.stdout.trim().split('\n');
+    expect(states.length).toBeGreaterThanOrEqual(2); // the init, sh (and the loop's own)
+    expect(states).not.toContain('Z');
+  });
+
+  test('init needs a new pid namespace: ERR_INVALID_ARG_VALUE before any syscall', () => {
+    const before = childPids().length;
+    expect(() => spawn('true', { namespaces: ['user'], init: true })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('true', { init: true })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => spawn('true', { namespaces: ['pid'], init: 1 as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(childPids().length).toBe(before);
+  });
+
+  usernsTest("the command's execve failure is the exec step's SysError; nothing is left behind", async () => {
+    const fds = fdCount();
+    const kids = childPids().length;
+    for (const cmd of ['/nonexistent/cmd', 'nsbox-no-such-command']) {
+      let err: unknown;
+      try {
+        spawn(cmd, { namespaces: ['user', 'pid'], init: true, env: { PATH: '/usr/bin:/bin' } });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec', path: cmd });
+    }
+    expect(childPids().length).toBe(kids);
+    expect(fdCount()).toBe(fds);
+  });
+
+  usernsTest('a seccomp profile that refuses a syscall the init needs fails the spawn at the init step', () => {
+    for (const name of ['wait4', 'kill', 'rt_sigtimedwait']) {
+      let err: unknown;
+      try {
+        spawn('true', { ...box, seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [name], action: 'SCMP_ACT_ERRNO' }] } });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'EPERM', syscall: name, step: 'init' });
+    }
+  });
+
+  usernsTest("the init keeps no fd: the command's stdout ends when the command closes it, while both still run", async () => {
+    const c = sh('echo hi; exec >&-; sleep 1');
+    let out = '';
+    c.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await new Promise((r) => c.stdout!.once('end', r));
+    expect(out).toBe('hi\n');
+    expect(c.running).toBe(true);
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+/**
+ * What the command can learn of the init (a copy of this process's memory): each probe
+ * prints `name:ok` or `name:denied`. /proc/1/mem, environ and maps need ptrace read access
+ * (proc_mem_open), as PTRACE_SEIZE needs attach access; the init is non-dumpable, so both
+ * need CAP_SYS_PTRACE in Node's user namespace. The controls show the same probes work on
+ * a dumpable process of the command's own.
+ */
+const NR_PTRACE = process.arch === 'arm64' ? 117 : 101;
+const seize = (pid: string) => `perl -e 'exit(syscall(${NR_PTRACE}, 0x4206, $ARGV[0] + 0, 0, 0) == -1 ? 1 : 0)' ${pid}`;
+const PROBES = [
+  'probe() { if "$@" >/dev/null 2>&1; then echo "$P:ok"; else echo "$P:denied"; fi; }',
+  'P=mem probe head -c1 /proc/1/mem',
+  'P=environ probe cat /proc/1/environ',
+  'P=maps probe cat /proc/1/maps',
+  // Listing /proc/1/fd may be allowed to uid 0 (the directory's owner): it must be empty.
+  'P=fd probe test -n "$(ls -A /proc/1/fd 2>/dev/null)"',
+  'P=exe probe readlink /proc/1/exe',
+  `P=ptrace probe ${seize('1')}`,
+].join('\n');
+const CONTROLS = [
+  'sleep 5 & S=$!',
+  'P=own-environ probe cat /proc/$S/environ',
+  'P=own-maps probe cat /proc/$S/maps',
+  `P=own-ptrace probe ${seize('$S')}`,
+  'kill $S',
+].join('\n');
+
+async function probeInit(o: SpawnOptions, controls: boolean): Promise<Record<string, string>> {
+  process.env.NSBOX_INIT_CANARY = 'canary-7f3a';
+  try {
+    const r = await output(sh(`${PROBES}\n${controls ? CONTROLS : ''}`, { ...o, env: { PATH: '/usr/bin:/bin' } }));
+    expect(r.stdout).not.toContain('canary-7f3a');
+    return Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':') as [string, string]),
+    );
+  } finally {
+    delete process.env.NSBOX_INIT_CANARY;
+  }
+}
+
+const DENIED = { mem: 'denied', environ: 'denied', maps: 'denied', fd: 'denied', exe: 'denied', ptrace: 'denied' };
+
+describe("the init's memory is the command's to neither read nor trace", () => {
+  usernsTest('as root of its user namespace with every capability (CAP_SYS_PTRACE there)', async () => {
+    const seen = await probeInit(box, true);
+    expect(seen).toEqual({ ...DENIED, 'own-environ': 'ok', 'own-maps': 'ok', 'own-ptrace': 'ok' });
+  });
+
+  usernsTest("as nsbox run's hardened default (Docker's capabilities, no_new_privs, seccomp)", async () => {
+    expect(await probeInit({ ...box, ...hardened() }, false)).toEqual(DENIED);
+  });
+
+  rootTest('as a plain container root: real uid 0 without a user namespace, Docker’s capabilities', async () => {
+    expect(await probeInit({ namespaces: ['pid', 'mnt'], rootfs: 'host', init: true, ...hardened() }, false)).toEqual(DENIED);
+  });
+});
+
+describe('nsbox run: the init by default', () => {
+  function start(args: string[]) {
+    const p = spawnProcess(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      p.on('close', (code) => resolve({ code, stdout, stderr })),
+    );
+    return { p, done };
+  }
+
+  for (const [sig, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    usernsTest(`\`nsbox run -- sleep 30\` stops on ${sig} to nsbox: ${status}`, async () => {
+      const { p, done } = start(['run', '--', 'sleep', '30']);
+      await childRunning(await childRunning(p.pid!, 'nsbox-init'), 'sleep');
+      const t0 = Date.now();
+      p.kill(sig);
+      const r = await done;
+      expect(r.code).toBe(status);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    });
+  }
+
+  usernsTest('SIGKILL of nsbox kills the init (die-with-parent), and the command with its pid namespace', async () => {
+    const { p, done } = start(['run', '--', 'sleep', '30']);
+    const init = await childRunning(p.pid!, 'nsbox-init');
+    const sleeper = await childRunning(init, 'sleep');
+    p.kill('SIGKILL');
+    await done;
+    const gone = async (pid: number) => {
+      for (let i = 0; i < 300; i++) {
+        try {
+          if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return true;
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return false;
+    };
+    expect(await gone(init)).toBe(true);
+    expect(await gone(sleeper)).toBe(true);
+  });
+
+  usernsTest('--no-init: the command is PID 1, as before', async () => {
+    const r = await start(['run', '--no-init', '--', 'sh', '-c', 'echo $$; cat /proc/1/comm']).done;
+    expect(r).toMatchObject({ code: 0, stdout: '1\nsh\n' });
+    const d = await start(['run', '--', 'sh', '-c', 'cat /proc/1/comm; cut -d" " -f4 /proc/$$/stat']).done;
+    expect(d).toMatchObject({ code: 0, stdout: 'nsbox-init\n1\n' });
+  });
+
+  usernsTest('a command that is not found still exits 127', async () => {
+    const r = await start(['run', '--', 'nsbox-no-such-command']).done;
+    expect(r.code).toBe(127);
+    expect(r.stderr).toMatch(/^nsbox: ENOENT: .*execve/);
+  });
+});
