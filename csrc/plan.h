@@ -27,7 +27,7 @@ enum Op : int32_t {
   OP_SETGROUPS = 9,      // n, gid...
   OP_SETGID = 10,        // gid
   OP_SETUID = 11,        // uid
-  OP_CHDIR = 12,         // str, in_root(0/1)         in_root: openat2 RESOLVE_IN_ROOT|NO_MAGICLINKS, fchdir
+  OP_CHDIR = 12,         // str, flags(0-3)           1 in root (openat2, fchdir), 2 optional
   OP_FDS = 13,           // n, (target, source)...   then close every other fd
   OP_PDEATHSIG = 14,     // signal                     race-free via the status socket
   OP_EXEC = 15,          // file str, search(0/1), argc, argv str..., envc, env str...

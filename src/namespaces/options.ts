@@ -53,6 +53,12 @@ export interface SpawnOptions extends SecurityOptions {
   groups?: number[];
   /** Working directory of the child (resolved in its mount namespace). */
   cwd?: string;
+  /**
+   * When `cwd` cannot be entered (missing, not a directory, no search permission), stay where
+   * the child is instead of failing: in a container, the new root's `/`; else the caller's
+   * cwd. As bwrap keeps the caller's cwd only where it exists. Default false.
+   */
+  cwdOptional?: boolean;
   /** Environment. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** argv[0] seen by the program. Default: `command`. */
@@ -141,6 +147,7 @@ const KNOWN = new Set<string>([
   'gid',
   'groups',
   'cwd',
+  'cwdOptional',
   'env',
   'argv0',
   'stdio',
@@ -257,7 +264,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     if (o.groups.length > 65536) throw outOfRange('options.groups.length', '<= 65536', o.groups.length);
   }
   if (o.cwd !== undefined) str('options.cwd', o.cwd);
-  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring'] as const)
+  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring', 'cwdOptional'] as const)
     if (o[k] !== undefined) bool(`options.${k}`, o[k]);
   if (o.processGroup !== undefined && typeof o.processGroup !== 'boolean') id('options.processGroup', o.processGroup);
   if (o.detached && typeof o.processGroup === 'number')

@@ -90,9 +90,12 @@ export class PlanBuilder {
   setuid(uid: number): this {
     return this.push(K.OP.SETUID!, [uid], { step: 'uid', syscall: 'setresuid' });
   }
-  /** `inRoot`: resolved with openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, then fchdir. */
-  chdir(path: string, inRoot = false): this {
-    return this.push(K.OP.CHDIR!, [this.str(path), inRoot ? 1 : 0], { step: 'cwd', syscall: 'chdir', path });
+  /**
+   * `inRoot`: resolved with openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, then fchdir.
+   * `optional`: a directory that cannot be entered leaves the cwd as it is.
+   */
+  chdir(path: string, inRoot = false, optional = false): this {
+    return this.push(K.OP.CHDIR!, [this.str(path), (inRoot ? 1 : 0) | (optional ? 2 : 0)], { step: 'cwd', syscall: 'chdir', path });
   }
   /** Nested user + mount namespace whose maps are `uidMap`/`gidMap` (identity lines): locks every mount. */
   lock(uidMap: string, gidMap: string): this {
