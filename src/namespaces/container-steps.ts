@@ -31,6 +31,11 @@ export interface ContainerContext {
   lock?: boolean;
   /** The host uid (and gid) the container's root will be: owner of a throw-away overlay upper. */
   rootOwner?: number | undefined;
+  /**
+   * The hostname the command will have when options.hostname is not given (the caller's, or
+   * a joined uts namespace's): /etc/hostname's content. Unknown: no /etc/hostname is bound.
+   */
+  hostname?: string | undefined;
   /** Namespaced sysctls, as (path under /proc/sys, value): written in the container's /proc. */
   sysctl?: ReadonlyArray<readonly [string, string]>;
 }
@@ -236,11 +241,16 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   for (const p of readonly) {
     plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
   }
-  // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in.
-  const hostname = o.hostname ?? 'nsbox';
+  // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in (read-only
+  // when the root is). /etc/hostname says what hostname(1) will: the name given, else the
+  // one the uts namespace has.
+  const hostname = o.hostname ?? ctx.hostname;
   const files: Array<[string, string]> = [
-    ['hostname', `${hostname}\n`],
-    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
+    ...(hostname === undefined ? [] : [['hostname', `${hostname}\n`] as [string, string]]),
+    [
+      'hosts',
+      `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${hostname === undefined ? '' : `127.0.1.1\t${hostname}\n`}`,
+    ],
     ['resolv.conf', hostResolvConf()],
   ];
   for (const [name, content] of files) {
