@@ -229,13 +229,13 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
   for (const c of needed) {
     if (!offered.includes(c)) {
       throw new CgroupSetupError(
-        `${FLAG_OF[c]}: the ${c} controller is not available to ${parent.path} (an ancestor has not enabled it in its cgroup.subtree_control) — ${DELEGATE_HINT}`,
+        `${FLAG_OF[c]}: the ${c} controller is not available to ${parent.path} (an ancestor has not enabled it in its cgroup.subtree_control) — ${delegateHint(run, parent)}`,
       );
     }
     try {
       parent.enableControllers([c]);
     } catch (err) {
-      const todo = (err as { code?: string }).code === 'EBUSY' ? '' : ` — ${DELEGATE_HINT}`;
+      const todo = (err as { code?: string }).code === 'EBUSY' ? '' : ` — ${delegateHint(run, parent)}`;
       throw new CgroupSetupError(`${FLAG_OF[c]}: cannot enable the ${c} controller in ${parent.path}: ${(err as Error).message}${todo}`);
     }
   }
@@ -247,15 +247,17 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
       throw new CgroupSetupError(`${FLAG_OF[e.controller] ?? e.controller}: ${e.message.slice(e.message.indexOf(': ') + 2)}`);
     }
     if (err instanceof SysError && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS')) {
-      throw new CgroupSetupError(`${flags}: cannot create a cgroup in ${parent.path}: ${e.message} — ${DELEGATE_HINT}`);
+      throw new CgroupSetupError(`${flags}: cannot create a cgroup in ${parent.path}: ${e.message} — ${delegateHint(run, parent)}`);
     }
     throw err;
   }
 }
 
-/** What to do when the cgroup nsbox runs in is not the user's to manage. */
-const DELEGATE_HINT =
-  "nsbox's cgroup is not delegated to you: run nsbox in a delegated cgroup (systemd-run --user -p Delegate=yes --scope nsbox run …), give --cgroup-parent a cgroup you own, or run nsbox as root";
+/** What to do when the parent cgroup is not the user's to manage. */
+function delegateHint(run: RunArgs, parent: Cgroup): string {
+  const whose = run.cgroupParent === undefined ? `nsbox's own cgroup (${parent.path})` : parent.path;
+  return `${whose} is not delegated to you: run nsbox in a delegated cgroup (systemd-run --user -p Delegate=yes --scope nsbox run …), give --cgroup-parent a cgroup you own, or run nsbox as root`;
+}
 
 /** The cgroup flags given, for messages: `--memory/--pids`. */
 function cgroupFlags(run: RunArgs): string {

@@ -99,7 +99,7 @@ export function runHint(err: unknown, run: RunArgs, ctx: HintContext): RunHint |
       return {
         flag,
         hint:
-          `new ${others.join(', ')} namespaces without a new user namespace need root (CAP_SYS_ADMIN). ` +
+          `new ${others.join(', ')} namespace${others.length > 1 ? 's' : ''} without a new user namespace need${others.length > 1 ? '' : 's'} root (CAP_SYS_ADMIN). ` +
           `Keep the user namespace (${run.share?.includes('user') ? 'drop --share user' : "add 'user' to --namespaces"}: nsbox then maps your uid to 0 in it), or run nsbox as root`,
       };
     }

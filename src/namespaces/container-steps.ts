@@ -255,7 +255,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   ];
   for (const [name, content] of files) {
     plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
-    plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
+    plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F | (o.readOnlyRoot ? M.MNT_RDONLY : 0), 'etc');
   }
 }
 
