@@ -17,6 +17,7 @@ import {
   currentCgroup,
   findCgroup2,
   loUp,
+  mountinfo,
   openNamespacePath,
   spawn,
   type Cgroup,
@@ -218,8 +219,9 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
   const v2 = findCgroup2()!;
   for (const c of Object.keys(limits)) {
     if (v2.controllers.includes(c)) continue;
-    const why = v2.hybrid
-      ? 'this is a hybrid host, where it is in a cgroup v1 hierarchy'
+    const v1 = mountinfo('self').find((m) => m.fsType === 'cgroup' && m.superOptions.includes(c));
+    const why = v1
+      ? `it is bound to the cgroup v1 hierarchy at ${v1.mountPoint}: a hybrid host`
       : 'not built into this kernel, or disabled with cgroup_disable=';
     throw new CgroupSetupError(
       `${FLAG_OF[c]}: the ${c} controller is not available in cgroup v2 here (${why}), and nsbox sets limits only through cgroup v2. ` +
