@@ -114,7 +114,8 @@ export function runHint(err: unknown, run: RunArgs, ctx: HintContext): RunHint |
   }
 
   // --net none|veth: what the CLI sets up from outside the command's user namespace.
-  if (run.net !== undefined && run.net.mode !== 'host' && e.step === undefined) {
+  const netStep = e.step === undefined || /net|veth|link/.test(String(e.step)) || String(e.syscall).startsWith('RTM_');
+  if (run.net !== undefined && run.net.mode !== 'host' && netStep) {
     const flag = `--net ${run.net.mode}`;
     return {
       flag,
