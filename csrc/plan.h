@@ -85,6 +85,12 @@ enum MountMode : int32_t {
   MNT_FROM_FD = 512,      // attach the detached mount at fd `flags` (inherited) with move_mount(2)
 };
 
+// OP_WRITE_FILE mode bit: after the content, write the uts namespace's nodename (uname(2), as
+// the child sees it then) and a newline: /etc/hostname that says what hostname(1) says.
+enum WriteMode : int32_t {
+  WRITE_NODENAME = 0x10000,
+};
+
 // Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.
 enum SysId : int32_t {
   SYS_STEP = 0,

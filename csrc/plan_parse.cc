@@ -221,7 +221,8 @@ const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, boo
     case OP_SYMLINK:
       return nargs == 2 && (s.str = Str(a[0])) && (s.str2 = Str(a[1])) ? nullptr : "bad symlink";
     case OP_WRITE_FILE:
-      if (nargs != 3 || !(s.str = Str(a[0])) || !(s.str2 = Str(a[1])) || !FileMode(a[2])) return "bad file";
+      if (nargs != 3 || !(s.str = Str(a[0])) || !(s.str2 = Str(a[1])) || !FileMode(a[2] & ~WRITE_NODENAME))
+        return "bad file";
       s.a = a[2];
       return nullptr;
     case OP_SETATTR:

@@ -31,11 +31,6 @@ export interface ContainerContext {
   lock?: boolean;
   /** The host uid (and gid) the container's root will be: owner of a throw-away overlay upper. */
   rootOwner?: number | undefined;
-  /**
-   * The hostname the command will have when options.hostname is not given (the caller's, or
-   * a joined uts namespace's): /etc/hostname's content. Unknown: no /etc/hostname is bound.
-   */
-  hostname?: string | undefined;
   /** Namespaced sysctls, as (path under /proc/sys, value): written in the container's /proc. */
   sysctl?: ReadonlyArray<readonly [string, string]>;
 }
@@ -243,19 +238,18 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   }
   // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in (read-only
   // when the root is). /etc/hostname says what hostname(1) will: the name given, else the
-  // one the uts namespace has.
-  const hostname = o.hostname ?? ctx.hostname;
-  const files: Array<[string, string]> = [
-    ...(hostname === undefined ? [] : [['hostname', `${hostname}\n`] as [string, string]]),
-    [
-      'hosts',
-      `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${hostname === undefined ? '' : `127.0.1.1\t${hostname}\n`}`,
-    ],
-    ['resolv.conf', hostResolvConf()],
+  // one the child's uts namespace has when the file is written (new, shared or joined), which
+  // the child itself appends (WRITE_NODENAME).
+  const name = o.hostname;
+  const hosts = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t';
+  const files: Array<[string, string, boolean]> = [
+    ['hostname', name === undefined ? '' : `${name}\n`, name === undefined],
+    ['hosts', name === undefined ? hosts : `${hosts}${name}\n`, name === undefined],
+    ['resolv.conf', hostResolvConf(), false],
   ];
-  for (const [name, content] of files) {
-    plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
-    plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F | (o.readOnlyRoot ? M.MNT_RDONLY : 0), 'etc');
+  for (const [file, content, nodename] of files) {
+    plan.writeFile(`/.nsbox-${file}`, content, 0o644, 'etc', nodename);
+    plan.mount(`/.nsbox-${file}`, `/etc/${file}`, null, K.MS_BIND, null, IN_ROOT | F | (o.readOnlyRoot ? M.MNT_RDONLY : 0), 'etc');
   }
 }
 

@@ -200,8 +200,13 @@ export class PlanBuilder {
   symlink(target: string, dst: string, step: string): this {
     return this.push(K.OP.SYMLINK!, [this.str(target), this.str(dst)], { step, syscall: 'symlinkat', path: dst });
   }
-  writeFile(path: string, content: string, mode: number, step: string): this {
-    return this.push(K.OP.WRITE_FILE!, [this.str(path), this.str(content), mode], { step, syscall: 'write', path });
+  /** `nodename`: the child's uts nodename (uname(2)) and a newline follow `content`. */
+  writeFile(path: string, content: string, mode: number, step: string, nodename = false): this {
+    return this.push(K.OP.WRITE_FILE!, [this.str(path), this.str(content), mode | (nodename ? K.PLAN_WRITE_NODENAME : 0)], {
+      step,
+      syscall: 'write',
+      path,
+    });
   }
   setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
     return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });

@@ -4,7 +4,6 @@
  * @internal
  * @module
  */
-import { hostname } from 'node:os';
 import { SysError, invalidArgValue } from '../errors.js';
 import { addContainerSteps } from './container-steps.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
@@ -188,23 +187,6 @@ export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: Se
 }
 
 /**
- * The hostname the child will have without options.hostname: a new or the shared uts
- * namespace starts with ours; a joined one has its own, read on this thread inside it
- * (undefined when this process may not enter it).
- */
-function utsHostname(c: Checked, opened: readonly Namespace[]): string | undefined {
-  const joined = c.join.get('uts');
-  if (joined === undefined) return hostname();
-  const ns = typeof joined === 'number' ? opened.find((n) => n.type === 'uts') : joined;
-  if (ns === undefined) return undefined;
-  try {
-    return withNamespaces(ns, hostname);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * The container's steps (root, mounts, pivot_root). A joined network namespace gets a sysfs
  * made here for it, returned for the caller to close once the child has it (closed here if
  * anything fails first). Idmapped volumes' sources go to `c.maps`.
@@ -236,7 +218,6 @@ export function addContainer(
       lock: f.lock,
       rootOwner: f.rootOwner,
       sysctl: security.sysctl,
-      hostname: o.hostname ?? utsHostname(c, opened),
     });
     if (idmapSources.length > 0) {
       if (!c.maps || !c.newNs.has('user'))
