@@ -71,9 +71,11 @@ export function runHint(err: unknown, run: RunArgs, ctx: HintContext): RunHint |
         flag,
         hint:
           `${kind} ${run[kind]} is not mapped in the user namespace: ${mappedIds(kind, run, ctx)}. ` +
-          (root
-            ? `Map it with --map-${kind} INSIDE:OUTSIDE:COUNT`
-            : `Map it with --map-${kind} INSIDE:OUTSIDE:COUNT (beyond your own ${kind}: new${kind}map and a range in ${sub}), or run nsbox as root`),
+          (run.join.some((j) => j.kind === 'user')
+            ? `A joined namespace's map is fixed: give --${kind} an id it maps`
+            : root
+              ? `Map it with --map-${kind} INSIDE:OUTSIDE:COUNT`
+              : `Map it with --map-${kind} INSIDE:OUTSIDE:COUNT (beyond your own ${kind}: new${kind}map and a range in ${sub}), or run nsbox as root`),
       };
     }
     if (e.code === 'EPERM' && !newUser) {

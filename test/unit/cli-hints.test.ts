@@ -53,7 +53,7 @@ describe('runHint', () => {
   test('a joined user namespace: its map, when nsbox could read it', () => {
     const e = new SysError(EINVAL, 'setresuid', { step: 'uid' });
     const h = runHint(e, run('--join', 'user=123', '--uid', '9'), { ...user, joinedUidMap: '         0       1000          1\n' });
-    expect(h?.hint).toMatch(/the joined user namespace maps 0\./);
+    expect(h?.hint).toMatch(/the joined user namespace maps 0\. A joined namespace's map is fixed: give --uid an id it maps$/);
   });
 
   test('--net none|veth without root: the flag and what to do; nothing for root', () => {
