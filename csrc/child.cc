@@ -210,12 +210,13 @@ void Redump(ChildCtx* ctx, long r) {
   if (r == 0 && ctx->redump) sc(__NR_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
-// OP_CHDIR. In a container (b = 1) the directory is resolved inside the new root with
+// OP_CHDIR. In a container (b & 1) the directory is resolved inside the new root with
 // openat2(2) RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, after every inherited fd is closed: a
 // cwd of /proc/self/fd/N or a symlink out of the root cannot lead to the host
-// (runc CVE-2024-21626).
-long Chdir(const Step& s, int* sysid) {
-  if (!s.b) return sc(__NR_chdir, s.str);
+// (runc CVE-2024-21626). Optional (b & 2): a directory that cannot be entered leaves the
+// cwd where it is (the new root's /, after pivot_root), as bwrap does with the caller's cwd.
+long ChdirTo(const Step& s, int* sysid) {
+  if (!(s.b & 1)) return sc(__NR_chdir, s.str);
   struct open_how how = {};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
@@ -226,6 +227,11 @@ long Chdir(const Step& s, int* sysid) {
   long r = sc(__NR_fchdir, fd);
   sc(__NR_close, fd);
   return r;
+}
+
+long Chdir(const Step& s, int* sysid) {
+  long r = ChdirTo(s, sysid);
+  return r < 0 && (s.b & 2) ? 0 : r;
 }
 
 // OP_EXEC: execve, searching PATH (from the child's environment) like execvpe(3) when

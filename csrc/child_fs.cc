@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include "child_fs.h"
 #include "plan.h"
@@ -309,21 +310,28 @@ long Symlink(ChildCtx* ctx, const Step& s, int* sysid) {
   return r;
 }
 
-long WriteFile(ChildCtx* ctx, const Step& s, int* sysid) {
-  *sysid = SYS_OPENAT;
-  long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a);
-  if (fd < 0) return fd;
-  const char* p = s.str2;
-  size_t len = CStrLen(p);
-  long r = 0;
-  *sysid = SYS_WRITE;
+long WriteAll(long fd, const char* p, size_t len) {
   while (len > 0) {
-    r = sc(__NR_write, fd, p, len);
+    long r = sc(__NR_write, fd, p, len);
     if (r == -EINTR) continue;
-    if (r < 0) break;
+    if (r < 0) return r;
     p += r;
     len -= (size_t)r;
-    r = 0;
+  }
+  return 0;
+}
+
+long WriteFile(ChildCtx* ctx, const Step& s, int* sysid) {
+  *sysid = SYS_OPENAT;
+  long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a & 07777);
+  if (fd < 0) return fd;
+  *sysid = SYS_WRITE;
+  long r = WriteAll(fd, s.str2, CStrLen(s.str2));
+  if (r == 0 && (s.a & WRITE_NODENAME)) {
+    struct utsname u;
+    r = sc(__NR_uname, &u);
+    if (r == 0) r = WriteAll(fd, u.nodename, CStrLen(u.nodename));
+    if (r == 0) r = WriteAll(fd, "\n", 1);
   }
   sc(__NR_close, fd);
   return r;

@@ -121,6 +121,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);
+  c.Set("PLAN_WRITE_NODENAME", Napi::Number::New(env, WRITE_NODENAME));
   // Capabilities (capabilities(7)) by name, from the headers nsbox was built with; the
   // running kernel may know more (read /proc/sys/kernel/cap_last_cap).
   Napi::Object cap = Napi::Object::New(env);

@@ -27,7 +27,7 @@ enum Op : int32_t {
   OP_SETGROUPS = 9,      // n, gid...
   OP_SETGID = 10,        // gid
   OP_SETUID = 11,        // uid
-  OP_CHDIR = 12,         // str, in_root(0/1)         in_root: openat2 RESOLVE_IN_ROOT|NO_MAGICLINKS, fchdir
+  OP_CHDIR = 12,         // str, flags(0-3)           1 in root (openat2, fchdir), 2 optional
   OP_FDS = 13,           // n, (target, source)...   then close every other fd
   OP_PDEATHSIG = 14,     // signal                     race-free via the status socket
   OP_EXEC = 15,          // file str, search(0/1), argc, argv str..., envc, env str...
@@ -87,6 +87,12 @@ enum MountMode : int32_t {
   MNT_FROM_TREE = 128,    // attach received tree number `flags` with move_mount(2), no mount(2)
   MNT_SRC_SELF = 256,     // bind the target onto itself (source = the opened target, never a path)
   MNT_FROM_FD = 512,      // attach the detached mount at fd `flags` (inherited) with move_mount(2)
+};
+
+// OP_WRITE_FILE mode bit: after the content, write the uts namespace's nodename (uname(2), as
+// the child sees it then) and a newline: /etc/hostname that says what hostname(1) says.
+enum WriteMode : int32_t {
+  WRITE_NODENAME = 0x10000,
 };
 
 // Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.

@@ -126,7 +126,7 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_SETHOSTNAME:
     case OP_SETDOMAINNAME: return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad string arg";
     case OP_CHDIR:
-      if (nargs != 2 || !(s.str = Str(a[0])) || !Flag01(a[1])) return "bad chdir";
+      if (nargs != 2 || !(s.str = Str(a[0])) || a[1] < 0 || a[1] > 3) return "bad chdir";
       s.b = a[1];
       return nullptr;
     case OP_LOCK: return nargs == 2 && (s.str = Str(a[0])) && (s.str2 = Str(a[1])) ? nullptr : "bad lock";
@@ -222,7 +222,8 @@ const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, boo
     case OP_SYMLINK:
       return nargs == 2 && (s.str = Str(a[0])) && (s.str2 = Str(a[1])) ? nullptr : "bad symlink";
     case OP_WRITE_FILE:
-      if (nargs != 3 || !(s.str = Str(a[0])) || !(s.str2 = Str(a[1])) || !FileMode(a[2])) return "bad file";
+      if (nargs != 3 || !(s.str = Str(a[0])) || !(s.str2 = Str(a[1])) || !FileMode(a[2] & ~WRITE_NODENAME))
+        return "bad file";
       s.a = a[2];
       return nullptr;
     case OP_SETATTR:

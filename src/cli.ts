@@ -17,6 +17,7 @@ import {
   currentCgroup,
   findCgroup2,
   loUp,
+  mountinfo,
   openNamespacePath,
   spawn,
   type Cgroup,
@@ -29,11 +30,42 @@ import { cpusToMax } from './cgroups/limits.js';
 import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/args.js';
 import { securityOptions } from './cli/security.js';
 import { cliMessage } from './cli/errors.js';
+import { runHint } from './cli/hints.js';
+import { withHint } from './errors.js';
 
 /** "the runner failed" (as env(1), docker, timeout(1) use 125). */
 const EXIT_NSBOX = 125;
 const EXIT_NOT_EXECUTABLE = 126;
 const EXIT_NOT_FOUND = 127;
+
+/** The line that ends every error naming a flag. */
+const TRY_HELP = "\nTry 'nsbox --help' for more information.";
+
+/**
+ * What to print for a failure of the setup: a usage error as it is, a refusal the CLI can
+ * explain as `--flag: <error> — <what to do>`, else the library's words (src/cli/errors.ts).
+ * `usage`: the Try line follows (the message names a flag).
+ */
+function failureText(err: unknown, run: RunArgs): { text: string; usage: boolean } {
+  if (err instanceof UsageError) return { text: err.message, usage: true };
+  const h = runHint(err, run, { euid: process.geteuid!(), egid: process.getegid!(), ...joinedMaps(run) });
+  if (h && err instanceof SysError) return { text: `${h.flag}: ${withHint(err, h.hint).message}`, usage: true };
+  return cliMessage(err);
+}
+
+/** The id maps of a --join user=PID namespace, for the hint about --uid/--gid. */
+function joinedMaps(run: RunArgs): { joinedUidMap?: string; joinedGidMap?: string } {
+  const j = run.join.find((x) => x.kind === 'user');
+  if (j?.pid === undefined) return {};
+  try {
+    return {
+      joinedUidMap: readFileSync(`/proc/${j.pid}/uid_map`, 'utf8'),
+      joinedGidMap: readFileSync(`/proc/${j.pid}/gid_map`, 'utf8'),
+    };
+  } catch {
+    return {};
+  }
+}
 
 /** Signals passed on to the command. */
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
@@ -131,6 +163,11 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
       ...run.tmpfs.map((t) => ({ type: 'tmpfs' as const, target: t })),
     ];
     if (run.readOnly) o.readOnlyRoot = true;
+    // As bwrap: the caller's directory where the new root has it, else the root's /.
+    if (run.cwd === undefined) {
+      o.cwd = process.cwd();
+      o.cwdOptional = true;
+    }
     if (!run.lockMounts) o.lockMounts = false;
   }
   if (run.timeout !== undefined) {
@@ -166,15 +203,44 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
       throw new CgroupSetupError('--memory/--pids/--cpus: nsbox is not in a cgroup v2 it can see; give --cgroup-parent');
     parentDir = own.directory;
   }
-  const parent = cgroup(parentDir);
+  let parent: Cgroup;
+  try {
+    parent = cgroup(parentDir);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (run.cgroupParent === undefined || !e.code?.startsWith('ERR_')) throw err;
+    throw new CgroupSetupError(
+      `--cgroup-parent: ${e.message.replace(/^The argument 'path' /, `'${run.cgroupParent}' `).replace(/\.? Received .*$/s, '')}`,
+    );
+  }
+  const flags = cgroupFlags(run);
   const needed = Object.keys(limits).filter((c) => !parent.subtreeControl().includes(c));
   const offered = parent.controllers();
+  // A controller missing from cgroup v2 altogether (a hybrid host has it in v1): no
+  // delegation helps, so say that before anything else fails.
+  const v2 = findCgroup2()!;
+  for (const c of Object.keys(limits)) {
+    if (v2.controllers.includes(c)) continue;
+    const v1 = mountinfo('self').find((m) => m.fsType === 'cgroup' && m.superOptions.includes(c));
+    const why = v1
+      ? `it is bound to the cgroup v1 hierarchy at ${v1.mountPoint}: a hybrid host`
+      : 'not built into this kernel, or disabled with cgroup_disable=';
+    throw new CgroupSetupError(
+      `${FLAG_OF[c]}: the ${c} controller is not available in cgroup v2 here (${why}), and nsbox sets limits only through cgroup v2. ` +
+        `Run without ${FLAG_OF[c]}, or on a host with the unified hierarchy (booted with systemd.unified_cgroup_hierarchy=1)`,
+    );
+  }
   for (const c of needed) {
-    if (!offered.includes(c)) continue; // createCgroup explains it below
+    if (!offered.includes(c)) {
+      throw new CgroupSetupError(
+        `${FLAG_OF[c]}: the ${c} controller is not available to ${parent.path} (an ancestor has not enabled it in its cgroup.subtree_control) — ${delegateHint(run, parent)}`,
+      );
+    }
     try {
       parent.enableControllers([c]);
     } catch (err) {
-      throw new CgroupSetupError(`${FLAG_OF[c]}: cannot enable the ${c} controller in ${parent.path}: ${(err as Error).message}`);
+      const todo = (err as { code?: string }).code === 'EBUSY' ? '' : ` — ${delegateHint(run, parent)}`;
+      throw new CgroupSetupError(`${FLAG_OF[c]}: cannot enable the ${c} controller in ${parent.path}: ${(err as Error).message}${todo}`);
     }
   }
   try {
@@ -184,8 +250,28 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
     if (e.code === 'ERR_NSBOX_CGROUP_CONTROLLER' && e.controller !== undefined) {
       throw new CgroupSetupError(`${FLAG_OF[e.controller] ?? e.controller}: ${e.message.slice(e.message.indexOf(': ') + 2)}`);
     }
+    if (err instanceof SysError && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS')) {
+      throw new CgroupSetupError(`${flags}: cannot create a cgroup in ${parent.path}: ${e.message} — ${delegateHint(run, parent)}`);
+    }
     throw err;
   }
+}
+
+/** What to do when the parent cgroup is not the user's to manage. */
+function delegateHint(run: RunArgs, parent: Cgroup): string {
+  const whose = run.cgroupParent === undefined ? `nsbox's own cgroup (${parent.path})` : parent.path;
+  return `${whose} is not delegated to you: run nsbox in a delegated cgroup (systemd-run --user -p Delegate=yes --scope nsbox run …), give --cgroup-parent a cgroup you own, or run nsbox as root`;
+}
+
+/** The cgroup flags given, for messages: `--memory/--pids`. */
+function cgroupFlags(run: RunArgs): string {
+  const given = [
+    run.memory !== undefined && '--memory',
+    run.pids !== undefined && '--pids',
+    run.cpus !== undefined && '--cpus',
+    run.cgroupParent !== undefined && '--cgroup-parent',
+  ].filter(Boolean);
+  return given.join('/');
 }
 
 /**
@@ -240,7 +326,7 @@ async function main(argv: readonly string[]): Promise<number> {
     run = parsed.run;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`nsbox: ${err.message}\nTry 'nsbox --help' for more information.\n`);
+    process.stderr.write(`nsbox: ${err.message}${TRY_HELP}\n`);
     return EXIT_NSBOX;
   }
 
@@ -252,7 +338,7 @@ async function main(argv: readonly string[]): Promise<number> {
     cg = await makeCgroup(run);
   } catch (err) {
     if (!(err instanceof CgroupSetupError || err instanceof SysError || (err as { code?: string }).code?.startsWith('ERR_'))) throw err;
-    process.stderr.write(`nsbox: ${(err as Error).message}\n`);
+    process.stderr.write(`nsbox: ${(err as Error).message}${err instanceof CgroupSetupError ? TRY_HELP : ''}\n`);
     return EXIT_NSBOX;
   }
   const signals = forwardSignals();
@@ -263,9 +349,8 @@ async function main(argv: readonly string[]): Promise<number> {
     if (cg) options.cgroup = cg;
     child = spawn(run.command, run.args, options);
   } catch (err) {
-    const { text, usage } = err instanceof UsageError ? { text: err.message, usage: true } : cliMessage(err);
-    const hint = usage ? "\nTry 'nsbox --help' for more information." : '';
-    process.stderr.write(`nsbox: ${text}${hint}\n`);
+    const { text, usage } = failureText(err, run);
+    process.stderr.write(`nsbox: ${text}${usage ? TRY_HELP : ''}\n`);
     signals.remove();
     await cg?.remove({ recursive: true });
     return exitStatusOf(err, run, env);

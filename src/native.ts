@@ -69,6 +69,8 @@ export interface NativeConstants {
       number
     >
   >;
+  /** OP_WRITE_FILE mode bit: append the child's uts nodename and a newline (csrc/plan.h WriteMode). */
+  readonly PLAN_WRITE_NODENAME: number;
   readonly MS_NOATIME: number;
   readonly MS_RELATIME: number;
   readonly MS_STRICTATIME: number;

@@ -37,6 +37,8 @@ export interface RunArgs {
   namespaces: NamespaceType[];
   /** Namespaces to join. */
   join: JoinSpec[];
+  /** --share kinds, when given (for messages: `namespaces` already leaves them out). */
+  share?: NamespaceType[];
   hostname?: string;
   domainname?: string;
   uid?: number;
@@ -351,7 +353,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
   if (uidMap.length > 0) r.uidMap = uidMap;
   if (gidMap.length > 0) r.gidMap = gidMap;
 
-  return { action: 'run', run: { ...r, command, args, namespaces: ns, join, env } };
+  const run: RunArgs = { ...r, command, args, namespaces: ns, join, env };
+  if (share.length > 0) run.share = share;
+  return { action: 'run', run };
 }
 
 /** The environment of the command: the base (or nothing with --clearenv), then each op in order. */

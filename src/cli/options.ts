@@ -80,7 +80,11 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     repeatable: true,
     help: 'Join an existing namespace: /proc/PID/ns/KIND, or an nsfs file such as /run/netns/NAME (as nsenter). A joined kind is dropped from the default list.',
   },
-  { name: 'hostname', value: 'NAME', help: 'Hostname inside (needs a new or joined uts namespace).' },
+  {
+    name: 'hostname',
+    value: 'NAME',
+    help: "Hostname inside (needs a new or joined uts namespace). A container root's /etc/hostname always says what hostname(1) does: NAME, else the uts namespace's own name.",
+  },
   { name: 'domainname', value: 'NAME', help: 'NIS domain name inside (needs a new or joined uts namespace).' },
   { name: 'uid', value: 'N', help: 'Run as uid N inside (it must be mapped). Default: 0 in a new user namespace, else unchanged.' },
   { name: 'gid', value: 'N', help: 'Run as gid N inside (it must be mapped).' },
@@ -104,7 +108,12 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'env', value: 'K=V', repeatable: true, help: 'Set an environment variable.' },
   { name: 'unsetenv', value: 'K', repeatable: true, help: 'Remove an environment variable.' },
   { name: 'clearenv', help: 'Start from an empty environment (before --env/--unsetenv apply).' },
-  { name: 'cwd', aliases: ['--chdir'], value: 'DIR', help: 'Working directory of the command (resolved in its mount namespace).' },
+  {
+    name: 'cwd',
+    aliases: ['--chdir'],
+    value: 'DIR',
+    help: "Working directory of the command, resolved inside its root (an error if it is not there). Default: nsbox's own directory where the new root has that path (as bwrap: e.g. /usr/share, or a --volume bound at the same path), else /; without a mount namespace, nsbox's own.",
+  },
   { name: 'argv0', value: 'NAME', help: 'argv[0] the command sees (the program run is still COMMAND).' },
   { name: 'die-with-parent', help: 'Kill the command (SIGKILL) if nsbox dies. On by default; the flag exists for bwrap users.' },
   { name: 'no-die-with-parent', help: 'Let the command outlive nsbox (e.g. when nsbox itself is SIGKILLed).' },
@@ -140,7 +149,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   {
     name: 'memory',
     value: 'SIZE',
-    help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards.",
+    help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards. --memory, --pids and --cpus need their controller in cgroup v2 and, without root, a delegated cgroup (systemd-run --user -p Delegate=yes --scope nsbox run ...).",
   },
   { name: 'pids', value: 'N', help: 'Run the command in a new cgroup v2 with pids.max N (processes and threads).' },
   { name: 'cpus', value: 'N', help: "Run the command in a new cgroup v2 with cpu.max N CPUs' worth of time ('0.5': 50 ms per 100 ms)." },
@@ -181,7 +190,8 @@ Options end at '--' or at the first argument that is not an option.
 
 Exit status: COMMAND's own; 128+N if a signal N killed it; 125 if nsbox itself failed
 (bad option, a namespace could not be made or joined); 126 if COMMAND is not executable;
-127 if it was not found.
+127 if it was not found. An error an option caused names that option first and says what
+to do instead (e.g. '--share user: ... run nsbox as root').
 
 Signals: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH sent to nsbox are
 passed to COMMAND. In a new pid namespace an init made by nsbox is PID 1 and COMMAND is its

@@ -236,16 +236,20 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   for (const p of readonly) {
     plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
   }
-  // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in.
-  const hostname = o.hostname ?? 'nsbox';
-  const files: Array<[string, string]> = [
-    ['hostname', `${hostname}\n`],
-    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`],
-    ['resolv.conf', hostResolvConf()],
+  // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in (read-only
+  // when the root is). /etc/hostname says what hostname(1) will: the name given, else the
+  // one the child's uts namespace has when the file is written (new, shared or joined), which
+  // the child itself appends (WRITE_NODENAME).
+  const name = o.hostname;
+  const hosts = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t';
+  const files: Array<[string, string, boolean]> = [
+    ['hostname', name === undefined ? '' : `${name}\n`, name === undefined],
+    ['hosts', name === undefined ? hosts : `${hosts}${name}\n`, name === undefined],
+    ['resolv.conf', hostResolvConf(), false],
   ];
-  for (const [name, content] of files) {
-    plan.writeFile(`/.nsbox-${name}`, content, 0o644, 'etc');
-    plan.mount(`/.nsbox-${name}`, `/etc/${name}`, null, K.MS_BIND, null, IN_ROOT | F, 'etc');
+  for (const [file, content, nodename] of files) {
+    plan.writeFile(`/.nsbox-${file}`, content, 0o644, 'etc', nodename);
+    plan.mount(`/.nsbox-${file}`, `/etc/${file}`, null, K.MS_BIND, null, IN_ROOT | F | (o.readOnlyRoot ? M.MNT_RDONLY : 0), 'etc');
   }
 }
 

@@ -53,6 +53,12 @@ export interface SpawnOptions extends SecurityOptions {
   groups?: number[];
   /** Working directory of the child (resolved in its mount namespace). */
   cwd?: string;
+  /**
+   * When `cwd` cannot be entered (missing, not a directory, no search permission), stay where
+   * the child is instead of failing: in a container, the new root's `/`; else the caller's
+   * cwd. As bwrap keeps the caller's cwd only where it exists. Default false.
+   */
+  cwdOptional?: boolean;
   /** Environment. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** argv[0] seen by the program. Default: `command`. */
@@ -154,6 +160,7 @@ const KNOWN = new Set<string>([
   'gid',
   'groups',
   'cwd',
+  'cwdOptional',
   'env',
   'argv0',
   'stdio',
@@ -271,7 +278,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     if (o.groups.length > 65536) throw outOfRange('options.groups.length', '<= 65536', o.groups.length);
   }
   if (o.cwd !== undefined) str('options.cwd', o.cwd);
-  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring', 'init'] as const)
+  for (const k of ['dieWithParent', 'detached', 'lockMounts', 'noNewSessionKeyring', 'init', 'cwdOptional'] as const)
     if (o[k] !== undefined) bool(`options.${k}`, o[k]);
   if (o.init === true && !newNs.has('pid'))
     throw invalidArgValue('options.init', o.init, "needs 'pid' in options.namespaces (the init is PID 1 of a new pid namespace)");

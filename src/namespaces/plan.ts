@@ -90,9 +90,12 @@ export class PlanBuilder {
   setuid(uid: number): this {
     return this.push(K.OP.SETUID!, [uid], { step: 'uid', syscall: 'setresuid' });
   }
-  /** `inRoot`: resolved with openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, then fchdir. */
-  chdir(path: string, inRoot = false): this {
-    return this.push(K.OP.CHDIR!, [this.str(path), inRoot ? 1 : 0], { step: 'cwd', syscall: 'chdir', path });
+  /**
+   * `inRoot`: resolved with openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, then fchdir.
+   * `optional`: a directory that cannot be entered leaves the cwd as it is.
+   */
+  chdir(path: string, inRoot = false, optional = false): this {
+    return this.push(K.OP.CHDIR!, [this.str(path), (inRoot ? 1 : 0) | (optional ? 2 : 0)], { step: 'cwd', syscall: 'chdir', path });
   }
   /** Nested user + mount namespace whose maps are `uidMap`/`gidMap` (identity lines): locks every mount. */
   lock(uidMap: string, gidMap: string): this {
@@ -205,8 +208,13 @@ export class PlanBuilder {
   symlink(target: string, dst: string, step: string): this {
     return this.push(K.OP.SYMLINK!, [this.str(target), this.str(dst)], { step, syscall: 'symlinkat', path: dst });
   }
-  writeFile(path: string, content: string, mode: number, step: string): this {
-    return this.push(K.OP.WRITE_FILE!, [this.str(path), this.str(content), mode], { step, syscall: 'write', path });
+  /** `nodename`: the child's uts nodename (uname(2)) and a newline follow `content`. */
+  writeFile(path: string, content: string, mode: number, step: string, nodename = false): this {
+    return this.push(K.OP.WRITE_FILE!, [this.str(path), this.str(content), mode | (nodename ? K.PLAN_WRITE_NODENAME : 0)], {
+      step,
+      syscall: 'write',
+      path,
+    });
   }
   setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
     return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });

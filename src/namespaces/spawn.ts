@@ -198,7 +198,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     plan.fds(prepared.pairs);
     // After every inherited fd is closed, and inside the new root: a cwd such as
     // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
-    if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null);
+    if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? !o.detached) plan.pdeathsig(osConstants.signals.SIGKILL);
     addLast(plan, security);

@@ -2,12 +2,12 @@
 // signals and joins, witnessed from outside through /proc.
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { OPTIONS } from '../../src/cli/args.js';
-import { spawn } from '../../src/index.js';
+import { findCgroup2, spawn } from '../../src/index.js';
 import { canUserns, gid, hasSubids, isRoot, rootTest, testIf, tools, uid } from '../helpers/env.js';
 import { nsId } from '../helpers/proc.js';
 
@@ -534,6 +534,147 @@ describe('nsbox run: container roots', () => {
       expect(r.stdout).toMatch(/^top layer\nvolume\nw\n.*Read-only file system\ns\n$/s);
       expect(readdirSync(base).sort()).toEqual(['bin']); // the layer is untouched
       expect(readdirSync(join(d, 'vol'))).toEqual(['data']);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+/** `nsbox ...args` started in the directory `cwd`. */
+function nsboxIn(cwd: string, args: string[]): Promise<Result> {
+  const p = spawnProcess(process.execPath, [cli, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** An error that names `flag` first, says `hint`, ends with the Try line, and exits 125. */
+function expectFlagError(r: Result, flag: string, hint: RegExp): void {
+  expect(r.code).toBe(125);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.startsWith(`nsbox: ${flag}: `)).toBe(true);
+  expect(r.stderr).toMatch(hint);
+  expect(r.stderr).toMatch(/\nTry 'nsbox --help' for more information\.\n$/);
+}
+
+describe('nsbox run: errors say which flag and what to do', () => {
+  const v2 = findCgroup2();
+  const rootlessUserns = testIf(
+    canUserns && !isRoot,
+    isRoot ? 'root may do this without a hint' : 'user namespaces cannot be created here',
+  );
+
+  rootlessUserns('--share user without root: the flag, and to keep the user namespace or be root', async () => {
+    const r = await nsbox(['run', '--share', 'user', '--', 'true']);
+    expectFlagError(
+      r,
+      '--share user',
+      /EPERM.*clone3.* — new .*namespaces without a new user namespace need root.*drop --share user.*run nsbox as root/,
+    );
+    const explicit = await nsbox(['run', '--namespaces', 'uts', '--', 'true']);
+    expectFlagError(explicit, '--namespaces uts', /new uts namespace without a new user namespace needs root.*add 'user' to --namespaces/);
+  });
+
+  usernsTest('--uid/--gid outside the id map: which ids are mapped and how to map more', async () => {
+    const r = await nsbox(['run', '--uid', '70000', '--', 'true']);
+    const mapped = isRoot ? /nsbox maps uids 0-65535 by default/ : new RegExp(`only uid 0 is mapped \\(your uid ${uid}\\)`);
+    expectFlagError(r, '--uid 70000', /EINVAL.*setresuid.* — uid 70000 is not mapped in the user namespace/);
+    expect(r.stderr).toMatch(mapped);
+    expect(r.stderr).toMatch(
+      isRoot ? /Map it with --map-uid INSIDE:OUTSIDE:COUNT\n/ : /--map-uid .*newuidmap and a range in \/etc\/subuid.*or run nsbox as root/,
+    );
+    const g = await nsbox(['run', '--gid', '70000', '--', 'true']);
+    expectFlagError(g, '--gid 70000', /gid 70000 is not mapped.*--map-gid/);
+  });
+
+  rootlessUserns('--net veth without root: the flag, and that it needs root', async () => {
+    const r = await nsbox(['run', '--net', 'veth', '--', 'true']);
+    expectFlagError(r, '--net veth', /EPERM.* — .*needs root.*Run nsbox as root, or use --share net/);
+  });
+
+  testIf(
+    v2 !== null && !v2.controllers.includes('memory'),
+    v2 === null ? 'cgroup v2 is not mounted here' : 'memory is a cgroup v2 controller here',
+  )('--memory where the memory controller is not in cgroup v2 (a hybrid host): the flag and why', async () => {
+    const r = await nsbox(['run', '--memory', '64M', '--', 'true']);
+    expectFlagError(r, '--memory', /the memory controller is not available in cgroup v2 here.*Run without --memory/);
+  });
+
+  testIf(v2 !== null && !isRoot, isRoot ? 'root may create cgroups anywhere' : 'cgroup v2 is not mounted')(
+    '--cgroup-parent a cgroup not delegated to the user: the flag and systemd-run -p Delegate=yes',
+    async () => {
+      const r = await nsbox(['run', '--cgroup-parent', v2!.mountPoint, '--', 'true']);
+      expectFlagError(
+        r,
+        '--cgroup-parent',
+        /EACCES.*mkdir.* — .* is not delegated to you: run nsbox in a delegated cgroup \(systemd-run --user -p Delegate=yes --scope nsbox run …\)/,
+      );
+    },
+  );
+
+  usernsTest('--cwd that is not in the new root: the flag, exit 125', async () => {
+    const r = await nsbox(['run', '--cwd', '/nonexistent-nsbox', '--', 'true']);
+    expectFlagError(r, '--cwd /nonexistent-nsbox', /ENOENT.* — the directory is looked up inside the command's root/);
+  });
+});
+
+describe('nsbox run: /etc/hostname and the working directory inside', () => {
+  usernsTest('/etc/hostname says what hostname says: with --hostname, without it, with --read-only', async () => {
+    const script = 'hostname; cat /etc/hostname';
+    const named = await nsbox(['run', '--hostname', 'box', '--', 'sh', '-c', script]);
+    expect(named.stdout).toBe('box\nbox\n');
+    const plain = await nsbox(['run', '--', 'sh', '-c', script]);
+    expect(plain.stdout).toBe(`${hostname()}\n${hostname()}\n`);
+    const ro = await nsbox([
+      'run',
+      '--hostname',
+      'ro',
+      '--read-only',
+      '--',
+      'sh',
+      '-c',
+      `${script}; echo x 2>/dev/null > /etc/hostname || echo refused`,
+    ]);
+    expect(ro.stdout).toBe('ro\nro\nrefused\n');
+  });
+
+  usernsTest("/etc/hostname with --join uts: the joined namespace's hostname", async () => {
+    const holder = spawn('sleep', ['30'], { namespaces: ['user', 'uts'], hostname: 'held', stdio: 'ignore' });
+    try {
+      const r = await nsbox([
+        'run',
+        '--join',
+        `user=${holder.pid}`,
+        '--join',
+        `uts=${holder.pid}`,
+        '--',
+        'sh',
+        '-c',
+        'hostname; cat /etc/hostname',
+      ]);
+      expect(r.stdout).toBe('held\nheld\n');
+    } finally {
+      holder.kill('SIGKILL');
+      await holder.exited;
+    }
+  });
+
+  usernsTest("the command starts in nsbox's cwd where the new root has it (as bwrap), else in /", async () => {
+    // /usr/share is one of the host's directories in the default root.
+    expect((await nsboxIn('/usr/share', ['run', '--', 'pwd'])).stdout).toBe('/usr/share\n');
+    const d = mkdtempSync(join(tmpdir(), 'nsbox-cli-cwd-'));
+    chmodSync(d, 0o755); // as root, the command is an id block's root
+    try {
+      // The default root has a fresh /tmp: the temp directory is not in it.
+      expect(await nsboxIn(d, ['run', '--', 'pwd'])).toMatchObject({ code: 0, stdout: '/\n' });
+      // Bound at the same path, it is.
+      expect((await nsboxIn(d, ['run', '--volume', `${d}:${d}:ro`, '--', 'pwd'])).stdout).toBe(`${d}\n`);
+      // Without a mount namespace the cwd is simply inherited.
+      expect((await nsboxIn(d, ['run', '--namespaces', 'user', '--', 'pwd'])).stdout).toBe(`${d}\n`);
+      // --cwd wins.
+      expect((await nsboxIn(d, ['run', '--cwd', '/usr', '--', 'pwd'])).stdout).toBe('/usr\n');
     } finally {
       rmSync(d, { recursive: true, force: true });
     }

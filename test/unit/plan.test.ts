@@ -128,6 +128,7 @@ describe('every step, word for word', () => {
   step('SETUID', (b) => b.setuid(1000), [1000], { step: 'uid', syscall: 'setresuid' });
   step('CHDIR', (b) => b.chdir('/work', true), ['/work', 1], { step: 'cwd', syscall: 'chdir', path: '/work' });
   step('CHDIR', (b) => b.chdir('/work'), ['/work', 0]);
+  step('CHDIR', (b) => b.chdir('/work', true, true), ['/work', 3]);
   step(
     'FDS',
     (b) =>
@@ -170,6 +171,7 @@ describe('every step, word for word', () => {
     step: 'rootfs',
     syscall: 'write',
   });
+  step('WRITE_FILE', (b) => b.writeFile('/etc/hostname', '', 0o644, 'etc', true), ['/etc/hostname', '', 0o644 | K.PLAN_WRITE_NODENAME]);
   step('SETATTR', (b) => b.setattr('/', 1, 0, 32, 'readonly'), ['/', 1, 0, 32], { step: 'readonly', syscall: 'mount_setattr', path: '/' });
   step('PIVOT', (b) => b.pivot(), [0], { step: 'pivot_root', syscall: 'pivot_root' });
   step('PIVOT', (b) => b.pivot(true), [1]);
