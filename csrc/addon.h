@@ -28,6 +28,7 @@ struct Addon {
   std::unordered_map<int, std::pair<dev_t, ino_t>> handleFds;
   void* stack = nullptr;  // cached clone stack for spawn (see spawn.cc)
   size_t stackSize = 0;
+  bool spawning = false;  // a spawn is between clone3 and exec (its network hook may run JS)
   Napi::FunctionReference* childWatchCtor = nullptr;
 };
 

@@ -46,6 +46,9 @@ enum Op : int32_t {
   // Containment (child_lock.cc).
   OP_LOCK = 25,        // uid_map str, gid_map str   nested user + mount namespace: every mount
                        //                            made so far becomes MNT_LOCKED for the command
+                       // [, net(0-2), masks str]     net 1: and a network namespace owned by it; 2: whose
+                       //                            fresh sysfs (then tmpfs masks: ':'-separated dirs)
+                       //                            the helper mounts on /sys before the mounts lock
   OP_DUMPABLE = 26,    // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,     // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,  // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
@@ -65,9 +68,11 @@ enum Op : int32_t {
   // 64-bit masks travel as two words. Paths are opened after pivot_root (container paths)
   // with openat2 O_PATH, RESOLVE_NO_MAGICLINKS; a missing optional path is skipped.
   OP_LANDLOCK = 35,
-  OP_SYSCTL = 36,  // path str, value str, in_root(0/1)   write /proc/sys/...
-  OP_PARENT = 37,  // -                          the parent applies rlimits and oom_score_adj
-                   //                            to us (prlimit(2), /proc/PID/oom_score_adj)
+  OP_SYSCTL = 36,   // path str, value str, in_root(0/1)   write /proc/sys/...
+  OP_PARENT = 37,   // -                          the parent applies rlimits and oom_score_adj
+                    //                            to us (prlimit(2), /proc/PID/oom_score_adj)
+  OP_NETWORK = 38,  // lo(0/1), wait(0/1)          lo: bring lo up (ioctl SIOCSIFFLAGS) in our network
+                    //                            namespace; wait: the parent configures it (MSG_NETWORK)
   OP_MAX_
 };
 
@@ -112,6 +117,8 @@ enum SysId : int32_t {
   SYS_CAPSET = 22,
   SYS_SENDMSG = 23,
   SYS_PRLIMIT = 24,
+  SYS_IOCTL = 25,
+  SYS_SETNS = 26,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
@@ -125,6 +132,7 @@ enum MsgKind : int32_t {
   MSG_PID = 3,       // value = pid of the grandchild made by OP_FORK
   MSG_PARENT = 4,    // OP_PARENT: apply the parent-side settings to the sender, then answer
   MSG_LISTENER = 5,  // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
+  MSG_NETWORK = 6,   // OP_NETWORK: the parent configures the sender's network namespace, then answers
 };
 
 struct Msg {

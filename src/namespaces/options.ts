@@ -3,6 +3,7 @@
  * syscall (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE).
  * @module
  */
+import { checkNetwork, type CheckedNetwork, type SpawnNetworkOptions } from '../net/spawn-network.js';
 import { Cgroup } from '../cgroups/cgroup.js';
 import { resolveCgroup } from '../cgroups/mount.js';
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
@@ -127,6 +128,15 @@ export interface SpawnOptions extends SecurityOptions {
   lockMounts?: boolean;
   /** Keep the caller's session keyring (default: a new anonymous one for every sandbox, keyrings(7)). */
   noNewSessionKeyring?: boolean;
+  /**
+   * Set up the child's new network namespace before the command runs: `lo` up (default),
+   * and a veth pair to the caller's namespace with addresses and a default route
+   * (`veth`, needs root). Needs `'net'` in `namespaces`. The namespace is made in the
+   * command's own user namespace (with a container, in the nested one that locks its
+   * mounts), so the command holds CAP_NET_ADMIN and CAP_NET_RAW over it and its /sys shows
+   * it. A failure fails the spawn (step `'network'`) and deletes the veth. docs/net.md.
+   */
+  network?: SpawnNetworkOptions;
 }
 
 const KNOWN = new Set<string>([
@@ -160,6 +170,7 @@ const KNOWN = new Set<string>([
   'cgroup',
   'lockMounts',
   'noNewSessionKeyring',
+  'network',
   ...SECURITY_KEYS,
 ]);
 
@@ -198,6 +209,7 @@ export interface Checked {
   /** The cgroup to start in (CLONE_INTO_CGROUP), or null. */
   cgroup: { path: string; directory: string } | null;
   security: CheckedSecurity;
+  network: CheckedNetwork | undefined;
 }
 
 /** All validation, no syscalls. @internal */
@@ -312,5 +324,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
   }
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security };
+  const network = checkNetwork(o.network, newNs.has('net'));
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network };
 }

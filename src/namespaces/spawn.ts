@@ -21,7 +21,8 @@ import { defaultSeccompProfile } from '../security/seccomp/index.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
-import { addContainer, addJoinSteps, addLockSteps, hasIdmap, offsetText, spawnFailure, userns } from './spawn-plan.js';
+import { addContainer, addJoinSteps, addLockSteps, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
+import { NetworkSetup } from '../net/spawn-network.js';
 
 /**
  * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
@@ -125,6 +126,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   let cgroupFd = -1;
   let range: IdRange | undefined;
   let sysfs: DetachedMount | undefined;
+  let network: NetworkSetup | undefined;
   try {
     if (c.maps?.auto) {
       range = claimIdRange();
@@ -154,8 +156,12 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // there, and the lock's helper cannot open a non-dumpable child's maps: no lock then.
     const lock = c.container !== null && c.maps !== null && o.lockMounts !== false && (rootFlow || !c.join.has('pid'));
     const offsets = o.timeOffsets !== undefined;
+    // With the lock, a new network namespace is made with the command's (nested) user
+    // namespace, which then owns it: the command has CAP_NET_ADMIN/CAP_NET_RAW over it.
+    const net = lockNet(c, lock);
     const newFlags =
-      [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
+      [...c.newNs].filter((t) => !(rootFlow && t === 'user') && !(net && t === 'net')).reduce((f, t) => f | CLONE_FLAG[t], 0) &
+      ~(offsets ? K.CLONE_NEWTIME : 0);
     const newUser = c.newNs.has('user') && !rootFlow;
     // rlimits and oom_score_adj first, by the parent (prlimit(2) can raise a hard limit, which
     // the child could not in a user namespace); inherited by a fork below.
@@ -179,8 +185,14 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
-    if (c.container) sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined });
-    addLockSteps(plan, c, rootFlow, lock);
+    if (c.container)
+      sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined, netInLock: !!net });
+    addLockSteps(plan, c, rootFlow, lock, net);
+    // The network namespace is final here: lo up by the child, a veth by us while it waits.
+    if (c.network) {
+      network = new NetworkSetup(c.network);
+      plan.network(c.network.lo, network.parentSide);
+    }
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.
@@ -205,14 +217,17 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();
-    const r = native.spawn(p.ops, p.strings, c.maps, parent);
+    const r = native.spawn(p.ops, p.strings, c.maps, parent, network?.parentSide ? network.hook : undefined);
     if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
       throw nsboxError(
         'ERR_NSBOX_UNSUPPORTED',
         'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.',
       );
     }
-    if (!r.ok) throw spawnFailure(r, p, c);
+    if (!r.ok) {
+      network?.undo();
+      throw network?.error ? network.failure(r.pid) : spawnFailure(r, p, c);
+    }
     // The id block stays claimed until the child has exited (released in onExit); until
     // adopt() has made the watcher, the catch below still owns it.
     const child = adopt(r, prepared, c, range);

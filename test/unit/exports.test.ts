@@ -244,6 +244,8 @@ const TYPES = {
     'RouteQuery',
     'RouteSpec',
     'Scope',
+    'SpawnNetworkOptions',
+    'SpawnVethOptions',
     'VethLink',
     'VethPeerSpec',
     'VethSpec',
