@@ -163,6 +163,9 @@ export interface LockNet {
 /** The LockNet of a spawn whose lock makes the new network namespace, else undefined. */
 export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
   if (!lock || !c.newNs.has('net')) return undefined;
+  // net.* sysctls are written with the container's mounts, before the lock: their namespace
+  // must exist by then, so it stays the setup's (owned by the outer user namespace).
+  if (c.security.sysctl.some(([path]) => path.startsWith('/proc/sys/net/'))) return undefined;
   const ct = c.container!;
   return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks() } : {};
 }

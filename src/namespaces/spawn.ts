@@ -187,12 +187,12 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     }
     if (c.container)
       sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined, netInLock: !!net });
+    // Once the network namespace exists, and while the child holds capabilities over it: lo
+    // up by the child, a veth by us while it waits. After the lock when the lock makes it.
+    if (c.network) network = new NetworkSetup(c.network);
+    if (network && !net) plan.network(network.lo, network.parentSide);
     addLockSteps(plan, c, rootFlow, lock, net);
-    // The network namespace is final here: lo up by the child, a veth by us while it waits.
-    if (c.network) {
-      network = new NetworkSetup(c.network);
-      plan.network(c.network.lo, network.parentSide);
-    }
+    if (network && net) plan.network(network.lo, network.parentSide);
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.

@@ -197,6 +197,11 @@ export class NetworkSetup {
     this.#checked = checked;
   }
 
+  /** The child brings lo up. */
+  get lo(): boolean {
+    return this.#checked.lo;
+  }
+
   /** True when the child must wait for the parent (a veth to make). */
   get parentSide(): boolean {
     return this.#checked.veth !== undefined;
