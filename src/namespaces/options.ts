@@ -121,8 +121,9 @@ export interface SpawnOptions extends SecurityOptions {
    * ones that built the root, so the kernel marks every mount locked — masks, read-only
    * paths, read-only volumes and a read-only root cannot be unmounted or made writable from
    * inside, whatever capabilities the command holds (mount_namespaces(7)). The command then
-   * has no capabilities over the network, uts and ipc namespaces (they belong to the outer
-   * user namespace), as under Docker's default capability set. `false` gives it those
+   * has no capabilities over the uts and ipc namespaces (they belong to the outer user
+   * namespace), as under Docker's default capability set; a new network namespace is made
+   * with the nested user namespace and is the command's own. `false` gives it those
    * capabilities back and lets it undo every mount made for it: only for trusted commands.
    */
   lockMounts?: boolean;

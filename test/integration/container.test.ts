@@ -383,10 +383,15 @@ describe('mount locking', () => {
     const r = await run(attempt, { lockMounts: false });
     expect(r.stdout).toMatch(/UMOUNTED\nREMOUNTED\n0\n/);
   });
-  ctest('the command has no capabilities over its network namespace unless lockMounts is false', async () => {
-    const locked = await run('ip link set lo up 2>/dev/null && echo UP || echo DENIED');
-    expect(locked.stdout.trim()).toBe('DENIED');
-    const unlocked = await run('ip link set lo up && echo UP', { lockMounts: false });
-    expect(unlocked.stdout.trim()).toBe('UP');
+  ctest("a new network namespace is the command's own, locked or not; its uts namespace only unless lockMounts is false", async () => {
+    // The lock makes the network namespace with the command's user namespace (issue 11).
+    const locked = await run('ip link set lo up && echo UP; hostname x 2>/dev/null && echo SET || echo DENIED');
+    expect(locked.stdout.trim().split('\n')).toEqual(['UP', 'DENIED']);
+    const unlocked = await run('ip link set lo up && echo UP; hostname x && echo SET', { lockMounts: false });
+    expect(unlocked.stdout.trim().split('\n')).toEqual(['UP', 'SET']);
+  });
+  ctest("with a net.* sysctl (written before the lock) the network namespace stays the setup's", async () => {
+    const r = await run('ip link set lo up 2>/dev/null && echo UP || echo DENIED', { sysctl: { 'net.ipv4.ip_forward': '1' } });
+    expect(r.stdout.trim()).toBe('DENIED');
   });
 });
