@@ -64,6 +64,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitFileWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
+void InitNetlinkSync(Napi::Env env, Napi::Object exports);
 void InitSeccompNotify(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox
