@@ -22,14 +22,20 @@ import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
 import { addContainer, addJoinSteps, addLockSteps, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
-import { NetworkSetup } from '../net/spawn-network.js';
+import { NetworkSetup, type SpawnVethLink } from '../net/spawn-network.js';
 
 /**
  * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
  * timeout and abort signal. `claimed` (the id block) is released when the child exits.
  * If anything here fails, the child is killed and reaped and nothing is left open.
  */
-function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedStdio, c: Checked, claimed: IdRange | undefined): NsboxChild {
+function adopt(
+  r: Extract<NativeSpawnResult, { ok: true }>,
+  prepared: PreparedStdio,
+  c: Checked,
+  claimed: IdRange | undefined,
+  veth: SpawnVethLink | undefined,
+): NsboxChild {
   const { o } = c;
   releaseStdio(prepared, false);
   const stdio: Array<Readable | Writable | null> = [];
@@ -54,6 +60,7 @@ function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedSt
       pidfd: r.pidfd,
       stdio,
       seccompNotifier: notifier,
+      veth,
       onExit: () => {
         claimed?.release();
         if (timer) clearTimeout(timer);
@@ -230,7 +237,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     }
     // The id block stays claimed until the child has exited (released in onExit); until
     // adopt() has made the watcher, the catch below still owns it.
-    const child = adopt(r, prepared, c, range);
+    const child = adopt(r, prepared, c, range, network?.veth);
     range = undefined;
     return child;
   } catch (err) {

@@ -55,9 +55,13 @@ export interface SpawnNetworkOptions {
 
 /** What spawn made for `network.veth`: the two ends' names and indexes. */
 export interface SpawnVethLink {
+  /** The host end's name, in the caller's network namespace. */
   hostIf: string;
+  /** The host end's index there. */
   hostIndex: IfIndex;
+  /** The inner end's name, in the child's network namespace. */
   childIf: string;
+  /** The inner end's index there. */
   childIndex: IfIndex;
 }
 

@@ -588,6 +588,8 @@ describe("spawn's network option: the child's own network namespace, set up befo
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     try {
+      expect(child.veth).toEqual({ hostIf, hostIndex: expect.any(Number), childIf: 'eth0', childIndex: expect.any(Number) });
+      expect(ip<IpLink[]>('link', 'show', hostIf)[0]!.ifindex).toBe(child.veth!.hostIndex);
       // Witness from outside: the host end, up, with its address.
       const host = ip<{ ifname: string; flags: string[]; addr_info: { local: string }[] }[]>('addr', 'show', hostIf)[0]!;
       expect(host.flags).toContain('UP');

@@ -245,6 +245,7 @@ const TYPES = {
     'RouteSpec',
     'Scope',
     'SpawnNetworkOptions',
+    'SpawnVethLink',
     'SpawnVethOptions',
     'VethLink',
     'VethPeerSpec',
