@@ -47,17 +47,50 @@ struct LockArgs {
   int procfd;       // the child's /proc/PID directory
   const char* uid;  // "inside inside count\n..." lines
   const char* gid;
-  const char* masks;  // with a new network namespace: the /sys dirs to mask, ':'-separated; else null
-  int sysid;          // written by the helper (shared memory): which syscall failed
+  int net;             // 1: the child made a network namespace: enter it, write `sysctl`
+  const char* masks;   // and (not null) mount its sysfs on /sys and mask these dirs, ':'-separated
+  const char* sysctl;  // net.* sysctls: "path\nvalue\n" pairs, path under /proc/sys
+  int sysid;           // written by the helper (shared memory): which syscall (and item) failed
 };
 
 constexpr unsigned long kSysfsFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
-// The helper's part of a lock with a new network namespace: a fresh sysfs of that namespace
-// on the container's /sys (sysfs shows the network namespace of its mounter, who must be
-// privileged over it: we are, in the parent user namespace), then the masks on top. Made in
-// the setup's mount namespace before the child copies it, so both are locked for the command.
-long NetSysfs(LockArgs* a) {
+// net.* sysctls of the namespace we are in (a /proc/sys/net file acts on its opener's), through
+// the host procfs that procfd lives on: the container's /proc/sys is read-only by now.
+long NetSysctls(LockArgs* a) {
+  char path[512];
+  const char prefix[] = "../sys/";
+  int item = 0;
+  for (const char* p = a->sysctl; *p; item++) {
+    size_t n = 0;
+    for (; prefix[n]; n++) path[n] = prefix[n];
+    while (*p && *p != '\n' && n < sizeof path - 1) path[n++] = *p++;
+    path[n] = 0;
+    if (*p++ != '\n') return -EINVAL;
+    const char* value = p;
+    size_t len = 0;
+    while (p[len] && p[len] != '\n') len++;
+    p += len;
+    if (*p++ != '\n') return -EINVAL;
+    a->sysid = SYS_OPENAT | (item + 1) << kSysItemShift;
+    long fd = sc(__NR_openat, a->procfd, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fd;
+    a->sysid = SYS_WRITE | (item + 1) << kSysItemShift;
+    long r;
+    do {
+      r = sc(__NR_write, fd, value, len);
+    } while (r == -EINTR);
+    sc(__NR_close, fd);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+// The helper's part of a lock with a new network namespace: enter it (we are privileged over
+// it, in the parent user namespace), its sysctls, then a fresh sysfs of it on the container's
+// /sys (sysfs shows the network namespace of its mounter) and the masks on top. Made in the
+// setup's mount namespace before the child copies it, so the mounts are locked for the command.
+long NetSetup(LockArgs* a) {
   a->sysid = SYS_OPENAT;
   long fd = sc(__NR_openat, a->procfd, "ns/net", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fd;
@@ -65,6 +98,8 @@ long NetSysfs(LockArgs* a) {
   long r = sc(__NR_setns, fd, CLONE_NEWNET);
   sc(__NR_close, fd);
   if (r < 0) return r;
+  if ((r = NetSysctls(a)) < 0) return r;
+  if (!a->masks) return 0;
   a->sysid = SYS_MOUNT;
   // No /sys (a read-only directory root without one: the placeholder was skipped): none here.
   r = sc(__NR_mount, "sysfs", "/sys", "sysfs", kSysfsFlags, 0);
@@ -111,7 +146,7 @@ int LockHelper(void* arg) {
   if (r != 1) return ECANCELED;  // the child failed to unshare and closed the pipe
   if ((r = WriteAt(a->procfd, "uid_map", a->uid)) < 0) return (int)-r;
   if ((r = WriteAt(a->procfd, "gid_map", a->gid)) < 0) return (int)-r;
-  if (a->masks && (r = NetSysfs(a)) < 0) return (int)-r;
+  if (a->net && (r = NetSetup(a)) < 0) return (int)-r;
   return 0;
 }
 
@@ -124,7 +159,8 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   // With a new network namespace (s.a 1; 2: and its sysfs on /sys), the user namespace and
   // the network namespace come first, the helper mounts that namespace's sysfs, and the mount namespace is
   // copied (and locked) only then: the network namespace is owned by the command's user namespace.
-  LockArgs args = {p[0], p[1], ctx->procfd, s.str, s.str2, s.a == 2 ? s.str3 : nullptr, SYS_WRITE};
+  LockArgs args = {p[0],   p[1],     ctx->procfd, s.str, s.str2, s.a != 0, s.a == 2 ? s.str3 : nullptr,
+                   s.str4, SYS_WRITE};
   struct clone_args ca = {};
   ca.flags = CLONE_VM;
   ca.exit_signal = 0;  // reaped below with __WALL; no SIGCHLD for the command to inherit

@@ -46,9 +46,11 @@ enum Op : int32_t {
   // Containment (child_lock.cc).
   OP_LOCK = 25,        // uid_map str, gid_map str   nested user + mount namespace: every mount
                        //                            made so far becomes MNT_LOCKED for the command
-                       // [, net(0-2), masks str]     net 1: and a network namespace owned by it; 2: whose
-                       //                            fresh sysfs (then tmpfs masks: ':'-separated dirs)
-                       //                            the helper mounts on /sys before the mounts lock
+                       // [, net(1-2), masks str,     net 1: and a network namespace owned by it, whose
+                       //    sysctl str]              net.* sysctls ("path\nvalue\n", under /proc/sys) the
+                       //                            helper writes; 2: and whose fresh sysfs (then tmpfs
+                       //                            masks, ':'-separated dirs) it mounts on /sys before
+                       //                            the mounts lock
   OP_DUMPABLE = 26,    // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,     // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,  // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM

@@ -130,10 +130,11 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       s.b = a[1];
       return nullptr;
     case OP_LOCK:
-      if (nargs != 2 && nargs != 4) return "bad lock";
+      if (nargs != 2 && nargs != 5) return "bad lock";
       if (!(s.str = Str(a[0])) || !(s.str2 = Str(a[1]))) return "bad lock";
-      if (nargs == 4 && (a[2] < 0 || a[2] > 2 || !(s.str3 = Str(a[3])))) return "bad lock";
-      s.a = nargs == 4 ? a[2] : 0;
+      if (nargs == 5 && (a[2] < 1 || a[2] > 2 || !(s.str3 = Str(a[3])) || !(s.str4 = Str(a[4]))))
+        return "bad lock";
+      s.a = nargs == 5 ? a[2] : 0;
       return nullptr;
     case OP_NETWORK:
       if (nargs != 2 || !Flag01(a[0]) || !Flag01(a[1])) return "bad network";

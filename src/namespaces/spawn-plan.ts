@@ -158,16 +158,21 @@ export function addJoinSteps(plan: PlanBuilder, c: Checked, opened: Namespace[],
  */
 export interface LockNet {
   sysfsMasks?: readonly string[];
+  /** net.* sysctls, written in it by the lock's helper. */
+  sysctl: ReadonlyArray<readonly [string, string]>;
 }
+
+const isNetSysctl = ([path]: readonly [string, string]) => path.startsWith('/proc/sys/net/');
 
 /** The LockNet of a spawn whose lock makes the new network namespace, else undefined. */
 export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
   if (!lock || !c.newNs.has('net')) return undefined;
-  // net.* sysctls are written with the container's mounts, before the lock: their namespace
-  // must exist by then, so it stays the setup's (owned by the outer user namespace).
-  if (c.security.sysctl.some(([path]) => path.startsWith('/proc/sys/net/'))) return undefined;
+  const sysctl = c.security.sysctl.filter(isNetSysctl);
+  // The helper reads "path\nvalue\n" pairs: a value with a newline stays with the setup's
+  // namespace (owned by the outer user namespace), written with the container's mounts.
+  if (sysctl.some(([, value]) => value.includes('\n'))) return undefined;
   const ct = c.container!;
-  return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks() } : {};
+  return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks(), sysctl } : { sysctl };
 }
 
 /**
@@ -236,7 +241,8 @@ export function addContainer(
       root: process.geteuid!() === 0,
       lock: f.lock,
       rootOwner: f.rootOwner,
-      sysctl: security.sysctl,
+      // net.* sysctls go to the lock's helper when the lock makes the network namespace.
+      sysctl: f.netInLock ? security.sysctl.filter((s) => !isNetSysctl(s)) : security.sysctl,
     });
     if (idmapSources.length > 0) {
       if (!c.maps || !c.newNs.has('user'))

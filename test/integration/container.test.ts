@@ -390,8 +390,18 @@ describe('mount locking', () => {
     const unlocked = await run('ip link set lo up && echo UP; hostname x && echo SET', { lockMounts: false });
     expect(unlocked.stdout.trim().split('\n')).toEqual(['UP', 'SET']);
   });
-  ctest("with a net.* sysctl (written before the lock) the network namespace stays the setup's", async () => {
-    const r = await run('ip link set lo up 2>/dev/null && echo UP || echo DENIED', { sysctl: { 'net.ipv4.ip_forward': '1' } });
-    expect(r.stdout.trim()).toBe('DENIED');
+  ctest("net.* sysctls are written in the command's own network namespace (by the lock's helper), the host's unchanged", async () => {
+    const host = readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim();
+    const ttl = host === '77' ? '78' : '77';
+    const r = await run('cat /proc/sys/net/ipv4/ip_default_ttl; ip link set lo up && echo UP', {
+      sysctl: { 'net.ipv4.ip_default_ttl': ttl },
+    });
+    expect(r.stdout.trim().split('\n')).toEqual([ttl, 'UP']);
+    expect(readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim()).toBe(host);
+  });
+  ctest('a net.* sysctl the kernel lacks fails the spawn naming its path', () => {
+    expect(() => spawn('/bin/true', [], { namespaces: NS, rootfs, sysctl: { 'net.ipv4.nsbox_no_such': '1' } })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'openat', step: 'lock-mounts', path: '/proc/sys/net/ipv4/nsbox_no_such' }),
+    );
   });
 });
