@@ -94,7 +94,8 @@ function adopt(
  * Privileges: none for a new user namespace (with its own single-id map) and anything
  * created inside it; root (CAP_SYS_ADMIN) for other namespaces without a user namespace and
  * for joining namespaces you do not own; newuidmap/newgidmap with /etc/subuid ranges for
- * multi-range maps as an unprivileged user.
+ * multi-range maps as an unprivileged user; for `network.veth`, CAP_NET_ADMIN in the caller's
+ * network namespace (root), while `network.lo` needs nothing (the namespace is the child's).
  *
  * Blocking: the calling thread waits until the child has exec'd or failed (as
  * child_process.spawn does: about a millisecond); the exit is observed in the event loop.
@@ -198,9 +199,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // Once the network namespace exists, and while the child holds capabilities over it: lo
     // up by the child, a veth by us while it waits. After the lock when the lock makes it.
     if (c.network) network = new NetworkSetup(c.network);
-    if (network && !net) plan.network(network.lo, network.parentSide);
+    const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
+    if (networkStep && !net) plan.network(networkStep.lo, networkStep.parentSide);
     addLockSteps(plan, c, rootFlow, lock, net);
-    if (network && net) plan.network(network.lo, network.parentSide);
+    if (networkStep && net) plan.network(networkStep.lo, networkStep.parentSide);
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.

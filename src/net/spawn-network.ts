@@ -234,6 +234,8 @@ export class NetworkSetup {
     if (e.ifname !== undefined) ctx.ifname = e.ifname;
     if (e.kernelMessage !== undefined) ctx.kernelMessage = e.kernelMessage;
     if (e.path !== undefined) ctx.path = e.path;
+    if (e.code === 'EPERM' && e.syscall === 'RTM_NEWLINK' && process.geteuid!() !== 0)
+      ctx.hint = "a veth's host end needs CAP_NET_ADMIN in the caller's network namespace (root); lo alone needs nothing";
     return new SysError(e.errno, e.syscall, ctx);
   }
 
