@@ -399,6 +399,15 @@ describe('mount locking', () => {
     expect(r.stdout.trim().split('\n')).toEqual([ttl, 'UP']);
     expect(readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim()).toBe(host);
   });
+  ctest(
+    "/sys is a fresh sysfs of the command's own network namespace, masked and locked: umount cannot reveal what lies below",
+    async () => {
+      const r = await run(
+        'ls /sys/class/net; ls /sys/firmware | wc -l; umount /sys 2>/dev/null && echo UNMOUNTED; umount -l /sys 2>/dev/null && echo DETACHED; ls /sys/class/net',
+      );
+      expect(r.stdout.trim().split('\n')).toEqual(['lo', '0', 'lo']);
+    },
+  );
   ctest('a net.* sysctl the kernel lacks fails the spawn naming its path', () => {
     expect(() => spawn('/bin/true', [], { namespaces: NS, rootfs, sysctl: { 'net.ipv4.nsbox_no_such': '1' } })).toThrow(
       expect.objectContaining({ code: 'ENOENT', syscall: 'openat', step: 'lock-mounts', path: '/proc/sys/net/ipv4/nsbox_no_such' }),
