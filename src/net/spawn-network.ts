@@ -42,7 +42,11 @@ export interface SpawnVethOptions {
  * command runs. Needs `'net'` in `namespaces`.
  */
 export interface SpawnNetworkOptions {
-  /** Bring `lo` up (`ip link set lo up`), done by the child itself: no privileges outside needed. Default true. */
+  /**
+   * Bring `lo` up (`ip link set lo up`), done by the child itself: no privileges outside
+   * needed. Default true. With `lo` down Linux delivers no packet to the namespace's own
+   * addresses, not even one that came in on the veth: leave it on with `veth`.
+   */
   lo?: boolean;
   /**
    * A veth pair to the caller's network namespace, made by the parent while the child waits
@@ -130,9 +134,6 @@ function transact(nsfd: number, requests: readonly Request[]): NlMessage[][] {
   });
 }
 
-/** The loopback device's index in every network namespace (LOOPBACK_IFINDEX). */
-const LOOPBACK_IFINDEX = 1;
-
 /**
  * Makes and configures the veth of `veth` for the network namespace of process `pid`:
  * synchronous (spawn's parent is blocked in the network handshake meanwhile). A failure
@@ -160,8 +161,8 @@ function setUpVeth(pid: number, veth: NonNullable<CheckedNetwork['veth']>): Spaw
       NlMessage[],
     ];
     const childIndex = decodeLink(childLink!).index;
+    // lo is the child's to bring up (network.lo), before it asked for this.
     const inside: Request[] = [
-      [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
       [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
       [
         encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
