@@ -69,6 +69,7 @@
         "csrc/mount.cc",
         "csrc/filewatch.cc",
         "csrc/netlink.cc",
+        "csrc/netlink_sync.cc",
         "csrc/seccomp_notify.cc"
       ],
       "include_dirs": [

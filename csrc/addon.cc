@@ -42,6 +42,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMount(env, exports);
   InitFileWatch(env, exports);
   InitNetlink(env, exports);
+  InitNetlinkSync(env, exports);
   InitSeccompNotify(env, exports);
   return exports;
 }

@@ -28,6 +28,7 @@ struct Addon {
   std::unordered_map<int, std::pair<dev_t, ino_t>> handleFds;
   void* stack = nullptr;  // cached clone stack for spawn (see spawn.cc)
   size_t stackSize = 0;
+  bool spawning = false;  // a spawn is between clone3 and exec (its network hook may run JS)
   Napi::FunctionReference* childWatchCtor = nullptr;
 };
 
@@ -63,6 +64,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);
 void InitFileWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
+void InitNetlinkSync(Napi::Env env, Napi::Object exports);
 void InitSeccompNotify(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

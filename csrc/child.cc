@@ -385,6 +385,7 @@ int ChildMain(void* arg) {
       case OP_DUMPABLE:
       case OP_KEYRING:
       case OP_NO_TIOCSTI: r = RunLockStep(ctx, s, &sysid); break;
+      case OP_NETWORK: r = RunNetworkStep(ctx, s, i, &sysid); break;
       case OP_NO_NEW_PRIVS:
       case OP_CAP_BOUND:
       case OP_CAPSET:

@@ -22,7 +22,11 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -43,7 +47,77 @@ struct LockArgs {
   int procfd;       // the child's /proc/PID directory
   const char* uid;  // "inside inside count\n..." lines
   const char* gid;
+  int net;             // 1: the child made a network namespace: enter it, write `sysctl`
+  const char* masks;   // and (not null) mount its sysfs on /sys and mask these dirs, ':'-separated
+  const char* sysctl;  // net.* sysctls: "path\nvalue\n" pairs, path under /proc/sys
+  int sysid;           // written by the helper (shared memory): which syscall (and item) failed
 };
+
+constexpr unsigned long kSysfsFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// net.* sysctls of the namespace we are in (a /proc/sys/net file acts on its opener's), through
+// the host procfs that procfd lives on: the container's /proc/sys is read-only by now.
+long NetSysctls(LockArgs* a) {
+  char path[512];
+  const char prefix[] = "../sys/";
+  int item = 0;
+  for (const char* p = a->sysctl; *p; item++) {
+    size_t n = 0;
+    for (; prefix[n]; n++) path[n] = prefix[n];
+    while (*p && *p != '\n' && n < sizeof path - 1) path[n++] = *p++;
+    path[n] = 0;
+    if (*p++ != '\n') return -EINVAL;
+    const char* value = p;
+    size_t len = 0;
+    while (p[len] && p[len] != '\n') len++;
+    p += len;
+    if (*p++ != '\n') return -EINVAL;
+    a->sysid = SYS_OPENAT | (item + 1) << kSysItemShift;
+    long fd = sc(__NR_openat, a->procfd, path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fd;
+    a->sysid = SYS_WRITE | (item + 1) << kSysItemShift;
+    long r;
+    do {
+      r = sc(__NR_write, fd, value, len);
+    } while (r == -EINTR);
+    sc(__NR_close, fd);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+// The helper's part of a lock with a new network namespace: enter it (we are privileged over
+// it, in the parent user namespace), its sysctls, then a fresh sysfs of it on the container's
+// /sys (sysfs shows the network namespace of its mounter) and the masks on top. Made in the
+// setup's mount namespace before the child copies it, so the mounts are locked for the command.
+long NetSetup(LockArgs* a) {
+  a->sysid = SYS_OPENAT;
+  long fd = sc(__NR_openat, a->procfd, "ns/net", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  a->sysid = SYS_SETNS;
+  long r = sc(__NR_setns, fd, CLONE_NEWNET);
+  sc(__NR_close, fd);
+  if (r < 0) return r;
+  if ((r = NetSysctls(a)) < 0) return r;
+  if (!a->masks) return 0;
+  a->sysid = SYS_MOUNT;
+  // No /sys (a read-only directory root without one: the placeholder was skipped): none here.
+  r = sc(__NR_mount, "sysfs", "/sys", "sysfs", kSysfsFlags, 0);
+  if (r == -ENOENT) return 0;
+  if (r < 0) return r;
+  char path[256];
+  for (const char* p = a->masks; *p;) {
+    size_t n = 0;
+    while (p[n] && p[n] != ':' && n < sizeof path - 1) path[n] = p[n], n++;
+    path[n] = 0;
+    p += n;
+    if (*p == ':') p++;
+    if (n == 0) continue;
+    r = sc(__NR_mount, "tmpfs", path, "tmpfs", kSysfsFlags, "size=0");
+    if (r < 0 && r != -ENOENT) return r;
+  }
+  return 0;
+}
 
 long WriteAt(int dirfd, const char* name, const char* text) {
   long fd = sc(__NR_openat, dirfd, name, O_WRONLY | O_CLOEXEC);
@@ -62,7 +136,7 @@ long WriteAt(int dirfd, const char* name, const char* text) {
 // The helper: waits for the go, writes the child's uid_map and gid_map, exits with 0 or the
 // errno. It shares the child's memory (CLONE_VM) and runs on its own small stack.
 int LockHelper(void* arg) {
-  const LockArgs* a = static_cast<const LockArgs*>(arg);
+  LockArgs* a = static_cast<LockArgs*>(arg);
   sc(__NR_close, a->wr);
   char go = 0;
   long r;
@@ -72,6 +146,7 @@ int LockHelper(void* arg) {
   if (r != 1) return ECANCELED;  // the child failed to unshare and closed the pipe
   if ((r = WriteAt(a->procfd, "uid_map", a->uid)) < 0) return (int)-r;
   if ((r = WriteAt(a->procfd, "gid_map", a->gid)) < 0) return (int)-r;
+  if (a->net && (r = NetSetup(a)) < 0) return (int)-r;
   return 0;
 }
 
@@ -81,7 +156,11 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   int p[2];
   long r = sc(__NR_pipe2, p, O_CLOEXEC);
   if (r < 0) return r;
-  LockArgs args = {p[0], p[1], ctx->procfd, s.str, s.str2};
+  // With a new network namespace (s.a 1; 2: and its sysfs on /sys), the user namespace and
+  // the network namespace come first, the helper mounts that namespace's sysfs, and the mount namespace is
+  // copied (and locked) only then: the network namespace is owned by the command's user namespace.
+  LockArgs args = {p[0],   p[1],     ctx->procfd, s.str, s.str2, s.a != 0, s.a == 2 ? s.str3 : nullptr,
+                   s.str4, SYS_WRITE};
   struct clone_args ca = {};
   ca.flags = CLONE_VM;
   ca.exit_signal = 0;  // reaped below with __WALL; no SIGCHLD for the command to inherit
@@ -96,7 +175,7 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   }
   sc(__NR_close, p[0]);
   *sysid = SYS_UNSHARE;
-  long u = sc(__NR_unshare, CLONE_NEWUSER | CLONE_NEWNS);
+  long u = sc(__NR_unshare, CLONE_NEWUSER | (s.a ? CLONE_NEWNET : CLONE_NEWNS));
   if (u == 0) {
     char go = 1;
     do {
@@ -112,9 +191,50 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   ctx->procfd = -1;
   if (u < 0) return u;
   if (r < 0) return r;
-  *sysid = SYS_WRITE;
+  *sysid = args.sysid;
   if (info.si_code != CLD_EXITED) return -EINTR;
-  return info.si_status ? -(long)info.si_status : 0;
+  if (info.si_status) return -(long)info.si_status;
+  if (!s.a) return 0;
+  *sysid = SYS_UNSHARE;
+  return sc(__NR_unshare, CLONE_NEWNS);
+}
+
+// OP_NETWORK: lo up by ioctl(SIOCSIFFLAGS), as `ip link set lo up` (we own the namespace, so
+// no one outside needs privileges for it); then, when asked, the parent configures the rest
+// (a veth, addresses, routes) while we wait, as for OP_PARENT.
+long Network(ChildCtx* ctx, const Step& s, int step, int* sysid) {
+  long r;
+  if (s.a) {
+    *sysid = SYS_IOCTL;
+    long fd = sc(__NR_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fd;
+    struct ifreq ifr;
+    char* z = reinterpret_cast<char*>(&ifr);
+    for (size_t i = 0; i < sizeof ifr; i++) z[i] = 0;
+    ifr.ifr_name[0] = 'l', ifr.ifr_name[1] = 'o';
+    r = sc(__NR_ioctl, fd, SIOCGIFFLAGS, &ifr);
+    if (r == 0) {
+      ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+      r = sc(__NR_ioctl, fd, SIOCSIFFLAGS, &ifr);
+    }
+    sc(__NR_close, fd);
+    if (r < 0) return r;
+  }
+  if (!s.b) return 0;
+  *sysid = SYS_SENDMSG;
+  Msg m = {MSG_NETWORK, step, 0, 0};
+  do {
+    r = sc(__NR_sendto, ctx->sock, &m, sizeof m, MSG_NOSIGNAL, 0, 0);
+  } while (r == -EINTR);
+  if (r < 0) return r;
+  int32_t answer = -1;
+  do {
+    r = sc(__NR_recvfrom, ctx->sock, &answer, sizeof answer, 0, 0, 0);
+  } while (r == -EINTR);
+  if (r != (long)sizeof answer || answer != 0) {
+    for (;;) sc(__NR_exit_group, 127);  // the parent reports the failure
+  }
+  return 0;
 }
 
 #define LD(off) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off))
@@ -159,6 +279,10 @@ long NoTiocsti(int* sysid) {
 }
 
 }  // namespace
+
+long RunNetworkStep(ChildCtx* ctx, const Step& s, int step, int* sysid) {
+  return Network(ctx, s, step, sysid);
+}
 
 long RunLockStep(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_STEP;

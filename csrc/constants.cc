@@ -31,6 +31,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   Napi::Object sysid = Napi::Object::New(env);
 #define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), Napi::String::New(env, text))
   SYSID(OPENAT2, "openat2");
+  SYSID(IOCTL, "ioctl");
+  SYSID(SETNS, "setns");
   SYSID(MKDIRAT, "mkdirat");
   SYSID(MOUNT, "mount");
   SYSID(MOUNT_SETATTR, "mount_setattr");
@@ -101,6 +103,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(SECCOMP);
   OPC(SYSCTL);
   OPC(PARENT);
+  OPC(NETWORK);
   OPC(LANDLOCK);
   OPC(INIT);
 #undef OPC

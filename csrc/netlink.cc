@@ -29,32 +29,12 @@
 #include "args.h"
 #include "errors.h"
 #include "fd.h"
+#include "netlink.h"
 #include "poll.h"
 #include "thread.h"
 
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-
 namespace nsbox {
 namespace {
-
-// What the namespace thread does: enter `nsfd` (unless -1), socket(2), optionally bind(2)
-// and listen(2) an inet socket there (sockets-in-netns), and exit. Only syscalls on the
-// job's fields: no JS, no allocation, no locks.
-struct SocketJob {
-  int nsfd;
-  int domain, type, protocol;
-  const sockaddr* addr = nullptr;  // bind here when set
-  socklen_t addrlen = 0;
-  int backlog = -1;  // listen when >= 0
-  int fd = -1;
-  int err = 0;
-  const char* failed = nullptr;
-};
 
 void RunSocketJob(SocketJob* job) {
   if (job->nsfd >= 0 && setns(job->nsfd, CLONE_NEWNET) < 0) {
@@ -92,6 +72,8 @@ void* SocketThread(void* arg) {
   return nullptr;
 }
 
+}  // namespace
+
 // Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
 // when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h.
 bool RunJob(Napi::Env env, SocketJob* job) {
@@ -111,7 +93,7 @@ bool RunJob(Napi::Env env, SocketJob* job) {
   return true;
 }
 
-constexpr size_t kRecvSize = 1 << 16;  // larger than any rtnetlink datagram the kernel builds
+namespace {
 
 // A NETLINK_ROUTE socket polled by this environment's loop. send(buf) is one sendto(2) to the
 // kernel; each datagram received is handed to onMessage(buffer) as it arrives; a receive

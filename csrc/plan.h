@@ -46,6 +46,11 @@ enum Op : int32_t {
   // Containment (child_lock.cc).
   OP_LOCK = 25,        // uid_map str, gid_map str   nested user + mount namespace: every mount
                        //                            made so far becomes MNT_LOCKED for the command
+                       // [, net(1-2), masks str,     net 1: and a network namespace owned by it, whose
+                       //    sysctl str]              net.* sysctls ("path\nvalue\n", under /proc/sys) the
+                       //                            helper writes; 2: and whose fresh sysfs (then tmpfs
+                       //                            masks, ':'-separated dirs) it mounts on /sys before
+                       //                            the mounts lock
   OP_DUMPABLE = 26,    // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,     // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,  // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
@@ -72,6 +77,8 @@ enum Op : int32_t {
   OP_INIT = 38,  // -                            non-dumpable, probes its syscalls, clone(VM|VFORK)
                  //                              the command (which only execs), closes every fd,
                  //                              then forwards signals, reaps, exits with its status
+  OP_NETWORK = 39,  // lo(0/1), wait(0/1)          lo: bring lo up (ioctl SIOCSIFFLAGS) in our network
+                    //                            namespace; wait: the parent configures it (MSG_NETWORK)
   OP_MAX_
 };
 
@@ -127,6 +134,8 @@ enum SysId : int32_t {
   SYS_KILL = 27,
   SYS_RT_SIGTIMEDWAIT = 28,
   SYS_CLONE = 29,
+  SYS_IOCTL = 30,
+  SYS_SETNS = 31,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
@@ -140,6 +149,7 @@ enum MsgKind : int32_t {
   MSG_PID = 3,       // value = pid of the grandchild made by OP_FORK
   MSG_PARENT = 4,    // OP_PARENT: apply the parent-side settings to the sender, then answer
   MSG_LISTENER = 5,  // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
+  MSG_NETWORK = 6,   // OP_NETWORK: the parent configures the sender's network namespace, then answers
 };
 
 struct Msg {

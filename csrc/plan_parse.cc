@@ -129,7 +129,17 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       if (nargs != 2 || !(s.str = Str(a[0])) || a[1] < 0 || a[1] > 3) return "bad chdir";
       s.b = a[1];
       return nullptr;
-    case OP_LOCK: return nargs == 2 && (s.str = Str(a[0])) && (s.str2 = Str(a[1])) ? nullptr : "bad lock";
+    case OP_LOCK:
+      if (nargs != 2 && nargs != 5) return "bad lock";
+      if (!(s.str = Str(a[0])) || !(s.str2 = Str(a[1]))) return "bad lock";
+      if (nargs == 5 && (a[2] < 1 || a[2] > 2 || !(s.str3 = Str(a[3])) || !(s.str4 = Str(a[4]))))
+        return "bad lock";
+      s.a = nargs == 5 ? a[2] : 0;
+      return nullptr;
+    case OP_NETWORK:
+      if (nargs != 2 || !Flag01(a[0]) || !Flag01(a[1])) return "bad network";
+      s.a = a[0], s.b = a[1];
+      return nullptr;
     case OP_DUMPABLE:
       if (nargs != 1 || !Flag01(a[0])) return "bad dumpable";
       s.a = a[0];

@@ -108,6 +108,8 @@ struct Session {
   int nsteps;
   const MapsSpec& maps;
   const ParentSpec& parent;
+  napi_env env = nullptr;
+  napi_value onNetwork = nullptr;  // spawn's 5th argument: (pid) => errno, run at MSG_NETWORK
   Fd grandPidfd;
   long grandPid = 0;  // the grandchild made by OP_FORK, once it is reported
   Msg failure = {};
@@ -134,13 +136,15 @@ struct Session {
     if (!failed) failed = true, failure = m;
   }
   bool Handle(const Msg& m, pid_t from, Fd& passed);
+  int32_t CallNetwork(pid_t from);
   void Receive();
   void KillAll(int childPidfd);
 };
 
 // One message from the child or grandchild; false on a protocol error.
 bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
-  bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT || m.kind == MSG_LISTENER;
+  bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
+                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
     case MSG_ERROR: Fail(m); return true;
@@ -162,6 +166,17 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       if (e.err && !failed) mapsErr = e;
       if (e.err) Fail({MSG_ERROR, m.step, e.err, 0});
       int32_t answer = e.err;
+      ssize_t n;
+      while ((n = send(sock, &answer, sizeof answer, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+      }
+      if (n != (ssize_t)sizeof answer) return Protocol(n < 0 ? errno : EIO, "sendmsg", m.step);
+      return true;
+    }
+    case MSG_NETWORK: {
+      // The caller's network setup runs now, in JS, while the sender waits for the answer:
+      // the sender is blocked in recv(2), so nothing it uses changes meanwhile.
+      int32_t answer = CallNetwork(from);
+      if (answer) Fail({MSG_ERROR, m.step, answer, 0});
       ssize_t n;
       while ((n = send(sock, &answer, sizeof answer, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
       }
@@ -190,6 +205,28 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
     }
     default: return Protocol(EPROTO, "recvmsg");
   }
+}
+
+// Calls onNetwork(pid): its number is the answer (0: done; else a positive errno). Without a
+// hook, or when it throws (the exception is cleared: the JS side records its own errors),
+// the answer is ECANCELED.
+int32_t Session::CallNetwork(pid_t from) {
+  if (!env || !onNetwork) return ECANCELED;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return ECANCELED;
+  int32_t answer = ECANCELED;
+  napi_value global, arg, ret;
+  if (napi_get_global(env, &global) == napi_ok && napi_create_int32(env, from, &arg) == napi_ok) {
+    if (napi_call_function(env, global, onNetwork, 1, &arg, &ret) == napi_ok) {
+      int32_t v;
+      if (napi_get_value_int32(env, ret, &v) == napi_ok && v >= 0) answer = v;
+    } else {
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+  return answer;
 }
 
 // Reads status messages until the child's end closes (exec'd, CLOEXEC, or exited) or the
@@ -317,6 +354,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ParentSpec parent;
   if (!ReadSpawnArgs(info, plan, maps, parent)) return env.Undefined();
   Addon* addon = GetAddon(env);
+  // The network hook runs JS while a child uses the clone stack: no spawn from there.
+  if (addon->spawning) {
+    ThrowSys(env, EBUSY, "clone3");
+    return env.Undefined();
+  }
+  struct Busy {
+    bool& flag;
+    ~Busy() { flag = false; }
+  } busy{addon->spawning = true};
   void* stack = Stack(addon);
   if (!stack) {
     ThrowSys(env, errno, "mmap");
@@ -388,6 +434,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Fd childPidfd(pidfd);
 
   Session ss = {sock.get(), pid, (int)plan.steps.size(), maps, parent};
+  if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
   ss.Receive();
   if (ss.protoErr) {
     ss.KillAll(childPidfd.get());

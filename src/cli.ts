@@ -11,12 +11,9 @@ import { randomBytes } from 'node:crypto';
 import {
   SysError,
   cgroup,
-  connectToHost,
   createCgroup,
-  createNamespace,
   currentCgroup,
   findCgroup2,
-  loUp,
   mountinfo,
   openNamespacePath,
   spawn,
@@ -120,18 +117,15 @@ function openJoins(run: RunArgs, opened: Namespace[]): NonNullable<SpawnOptions[
 }
 
 /**
- * --net none|veth: a new network namespace made here (the command joins it), lo up, and for
- * veth the pair to the host with addresses and a default route inside. The namespace ends
- * with the command (nsbox's handle is closed once the command has it), taking both veth
- * ends with it.
+ * --net none|veth: spawn's network option. The command's new network namespace (made in its
+ * own user namespace) gets lo up, and for veth the pair to the host with addresses and a
+ * default route inside, before the command runs. The namespace ends with the command,
+ * taking both veth ends with it.
  */
-async function prepareNet(run: RunArgs, opened: Namespace[], join: NonNullable<SpawnOptions['join']>): Promise<void> {
-  if (run.net === undefined || run.net.mode === 'host') return;
-  const ns = createNamespace('net');
-  opened.push(ns);
-  if (run.net.mode === 'veth') await connectToHost(ns, { hostAddress: run.net.hostAddress, childAddress: run.net.childAddress });
-  else await loUp(ns);
-  join.net = ns;
+function networkOption(run: RunArgs): SpawnOptions['network'] {
+  if (run.net === undefined || run.net.mode === 'host') return undefined;
+  if (run.net.mode === 'none') return { lo: true };
+  return { lo: true, veth: { hostAddress: run.net.hostAddress, childAddress: run.net.childAddress } };
 }
 
 function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<string, string>): SpawnOptions {
@@ -155,6 +149,8 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
   if (run.newSession) o.detached = true;
   // PID 1 of a new pid namespace is nsbox's init, COMMAND its child (--no-init: COMMAND).
   if (run.init && run.namespaces.includes('pid')) o.init = true;
+  const network = networkOption(run);
+  if (network) o.network = network;
   if (run.namespaces.includes('mnt')) {
     // A container root: the layers, the directory, or by default the host's system dirs.
     o.rootfs = run.layers.length > 0 ? { layers: run.layers } : (run.rootfs ?? 'host');
@@ -344,7 +340,6 @@ async function main(argv: readonly string[]): Promise<number> {
   const signals = forwardSignals();
   try {
     const join = openJoins(run, opened);
-    await prepareNet(run, opened, join);
     const options = spawnOptions(run, join, env);
     if (cg) options.cgroup = cg;
     child = spawn(run.command, run.args, options);

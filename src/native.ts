@@ -311,7 +311,13 @@ export interface NativeBinding {
    * clone3 + run the plan in the child; blocks only until the child has exec'd or failed
    * (like child_process.spawn). `ops` and `strings` are built by src/namespaces/plan.ts.
    */
-  spawn(ops: Int32Array, strings: Buffer, maps: SpawnMaps | null, parent?: SpawnParentSide): NativeSpawnResult;
+  spawn(
+    ops: Int32Array,
+    strings: Buffer,
+    maps: SpawnMaps | null,
+    parent?: SpawnParentSide,
+    onNetwork?: (pid: number) => number,
+  ): NativeSpawnResult;
 
   // pidfd.cc
   /** Starts polling `pidfd` in this thread's event loop; calls onExit(code, signal) once. */
@@ -342,6 +348,12 @@ export interface NativeBinding {
     groups: number,
     onMessage: (datagram: Buffer | null, errno?: number) => void,
   ) => NativeNetlinkSocket;
+  /**
+   * Sends each rtnetlink request (not a dump) on one blocking socket made in the namespace
+   * of `nsfd` (-1: ours) on a dedicated thread; returns each one's answer datagrams up to its
+   * ACK, stopping after the first refusal. Synchronous: for spawn's network step only.
+   */
+  netlinkTransact(nsfd: number, requests: Buffer[]): Buffer[];
   /**
    * An AF_INET/AF_INET6 socket of `type` made in the network namespace of `nsFd` by a
    * dedicated thread, bound to `addr` (4 or 16 bytes; empty: unbound) and `port`, listening

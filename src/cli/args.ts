@@ -77,7 +77,7 @@ export interface RunArgs {
   cpus?: number;
   /** --cgroup-parent. */
   cgroupParent?: string;
-  /** --net; when 'none' or 'veth' the CLI makes the network namespace itself and joins it. */
+  /** --net; 'none' and 'veth' put 'net' in `namespaces` and become spawn's `network` option. */
   net?: NetMode;
   /** --cap-add, --seccomp, --ulimit, --landlock-*, … (security-args.ts). */
   security: SecurityArgs;
@@ -334,10 +334,12 @@ export function parseArgs(argv: readonly string[]): Parsed {
   }
   ns = ns.filter((k) => !share.includes(k) && !joined.has(k));
   if (r.net !== undefined) {
-    // --net decides the network namespace: the host's, or one the CLI makes and joins.
+    // --net decides the network namespace: the host's, or a new one of the command's own
+    // (spawn's network option sets it up).
     if (joined.has('net') || share.includes('net'))
       throw new UsageError(`--net ${r.net.mode} contradicts --${joined.has('net') ? 'join' : 'share'} net`);
     ns = ns.filter((k) => k !== 'net');
+    if (r.net.mode !== 'host') ns.push('net');
   }
 
   const uts = ns.includes('uts') || joined.has('uts');

@@ -139,12 +139,12 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
   {
     name: 'no-lock-mounts',
-    help: "Do not lock the container's mounts. By default COMMAND runs in a user and mount namespace nested in the ones that built its root, so the kernel locks every mount: masks, read-only paths, ':ro' volumes and --read-only cannot be undone from inside, and COMMAND has no capabilities over its network, uts and ipc namespaces. With this flag it gets them, and can unmount or remount everything made for it: for trusted commands only.",
+    help: "Do not lock the container's mounts. By default COMMAND runs in a user and mount namespace nested in the ones that built its root, so the kernel locks every mount: masks, read-only paths, ':ro' volumes and --read-only cannot be undone from inside, and COMMAND has no capabilities over its uts and ipc namespaces. With this flag it gets them, and can unmount or remount everything made for it: for trusted commands only.",
   },
   {
     name: 'net',
     value: 'none|host|veth[:ADDR/PREFIX]',
-    help: `Networking. 'none': a new network namespace with only lo, up. 'host': the host's (as --share net). 'veth': a new one joined to the host by a veth pair: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end. 'none' and 'veth' need root; without --net a new network namespace has lo down.`,
+    help: `Networking. 'none': a new network namespace of COMMAND's own (its user namespace owns it: ping and ip work inside, /sys/class/net shows it) with only lo, up; no root needed. 'host': the host's (as --share net). 'veth': the same, joined to the host by a veth pair made before COMMAND starts: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end; needs root. The veth goes away with COMMAND's network namespace. Without --net a new network namespace has lo down.`,
   },
   {
     name: 'memory',

@@ -3,6 +3,7 @@
  * `kill()`, 'spawn'/'exit'/'close' events) plus `exited` and `namespace(type)`.
  * @module
  */
+import type { SpawnVethLink } from '../net/spawn-network.js';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { constants as osConstants } from 'node:os';
@@ -62,6 +63,8 @@ export interface ChildInit {
   onExit: () => void;
   /** The listener of the child's seccomp filter (a filter with a notify action). */
   seccompNotifier?: SeccompNotifier | undefined;
+  /** The veth made for `network.veth`. */
+  veth?: SpawnVethLink | undefined;
 }
 
 /**
@@ -97,6 +100,12 @@ export class NsboxChild extends EventEmitter {
    * child and whatever it forked) has exited.
    */
   readonly seccompNotifier: SeccompNotifier | null;
+  /**
+   * The veth pair made for spawn's `network.veth` (both ends' names and indexes: the host
+   * end's in the caller's namespace, the inner end's in the child's), else null. It goes
+   * away with the child's network namespace.
+   */
+  readonly veth: SpawnVethLink | null;
 
   readonly #watch: NativeChildWatch;
   #running = true;
@@ -110,6 +119,7 @@ export class NsboxChild extends EventEmitter {
     this.stdout = (init.stdio[1] as Readable | null) ?? null;
     this.stderr = (init.stdio[2] as Readable | null) ?? null;
     this.seccompNotifier = init.seccompNotifier ?? null;
+    this.veth = init.veth ?? null;
     let resolve!: (s: ExitStatus) => void;
     this.exited = new Promise((r) => (resolve = r));
     const streams = init.stdio.filter((s): s is Readable | Writable => s !== null);

@@ -33,6 +33,12 @@ export interface ContainerContext {
   rootOwner?: number | undefined;
   /** Namespaced sysctls, as (path under /proc/sys, value): written in the container's /proc. */
   sysctl?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * The new network namespace comes with the lock (OP_LOCK), whose helper mounts its sysfs on
+   * /sys and masks it: /sys here is a placeholder, unmasked (a fresh sysfs may only be mounted
+   * in a user namespace while another one is fully visible).
+   */
+  sysfsInLock?: boolean;
 }
 
 const M = K.PLAN_MOUNT;
@@ -186,7 +192,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   // /sys read-only: sysfs needs a network namespace this user namespace owns. A joined one
   // gets the sysfs the parent made for it, or an empty read-only tmpfs: never the host's.
   // Only a shared (host) network namespace binds the host's /sys, read-only.
-  if (ctx.newNet || (ctx.root && !ctx.newUser))
+  if ((ctx.newNet && !ctx.sysfsInLock) || (ctx.root && !ctx.newUser))
     plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
   else if (ctx.sysfsFd !== undefined) plan.mount(null, '/sys', null, ctx.sysfsFd, null, IN_ROOT | D | M.MNT_FROM_FD, 'sys');
   else if (ctx.joinedNet)
@@ -226,6 +232,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   const { masked, readonly } = presentPaths();
   if (masked.some((p) => !MASKED_DIRS.has(p))) plan.writeFile('/.nsbox-empty', '', 0o444, 'masked-paths');
   for (const p of masked) {
+    if (ctx.sysfsInLock && p.startsWith('/sys/') && MASKED_DIRS.has(p)) continue; // masked by the lock's helper
     if (MASKED_DIRS.has(p))
       plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
     else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
@@ -277,6 +284,11 @@ function hostDevices(): Set<string> {
 
 let present: { masked: string[]; readonly: string[] } | undefined;
 /** MASKED_PATHS and READONLY_PATHS that exist on this kernel; looked up once. */
+/** The masked directories under /sys this kernel has: the lock's helper masks them on a fresh sysfs. @internal */
+export function sysfsMasks(): string[] {
+  return presentPaths().masked.filter((p) => p.startsWith('/sys/') && MASKED_DIRS.has(p));
+}
+
 function presentPaths(): { masked: string[]; readonly: string[] } {
   present ??= { masked: MASKED_PATHS.filter((p) => existsSync(p)), readonly: READONLY_PATHS.filter((p) => existsSync(p)) };
   return present;

@@ -3,6 +3,7 @@
  * syscall (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE).
  * @module
  */
+import { checkNetwork, type CheckedNetwork, type SpawnNetworkOptions } from '../net/spawn-network.js';
 import { Cgroup } from '../cgroups/cgroup.js';
 import { resolveCgroup } from '../cgroups/mount.js';
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
@@ -126,8 +127,9 @@ export interface SpawnOptions extends SecurityOptions {
    * ones that built the root, so the kernel marks every mount locked — masks, read-only
    * paths, read-only volumes and a read-only root cannot be unmounted or made writable from
    * inside, whatever capabilities the command holds (mount_namespaces(7)). The command then
-   * has no capabilities over the network, uts and ipc namespaces (they belong to the outer
-   * user namespace), as under Docker's default capability set. `false` gives it those
+   * has no capabilities over the uts and ipc namespaces (they belong to the outer user
+   * namespace), as under Docker's default capability set; a new network namespace is made
+   * with the nested user namespace and is the command's own. `false` gives it those
    * capabilities back and lets it undo every mount made for it: only for trusted commands.
    */
   lockMounts?: boolean;
@@ -146,6 +148,15 @@ export interface SpawnOptions extends SecurityOptions {
    * (docs/performance.md). Needs `'pid'` in `namespaces`. Default false.
    */
   init?: boolean;
+  /**
+   * Set up the child's new network namespace before the command runs: `lo` up (default),
+   * and a veth pair to the caller's namespace with addresses and a default route
+   * (`veth`, needs root). Needs `'net'` in `namespaces`. The namespace is made in the
+   * command's own user namespace (with a container, in the nested one that locks its
+   * mounts), so the command holds CAP_NET_ADMIN and CAP_NET_RAW over it and its /sys shows
+   * it. A failure fails the spawn (step `'network'`) and deletes the veth. docs/net.md.
+   */
+  network?: SpawnNetworkOptions;
 }
 
 const KNOWN = new Set<string>([
@@ -181,6 +192,7 @@ const KNOWN = new Set<string>([
   'lockMounts',
   'noNewSessionKeyring',
   'init',
+  'network',
   ...SECURITY_KEYS,
 ]);
 
@@ -219,6 +231,7 @@ export interface Checked {
   /** The cgroup to start in (CLONE_INTO_CGROUP), or null. */
   cgroup: { path: string; directory: string } | null;
   security: CheckedSecurity;
+  network: CheckedNetwork | undefined;
 }
 
 /** All validation, no syscalls. @internal */
@@ -335,5 +348,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
   }
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security };
+  const network = checkNetwork(o.network, newNs.has('net'));
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network };
 }

@@ -98,8 +98,23 @@ export class PlanBuilder {
     return this.push(K.OP.CHDIR!, [this.str(path), (inRoot ? 1 : 0) | (optional ? 2 : 0)], { step: 'cwd', syscall: 'chdir', path });
   }
   /** Nested user + mount namespace whose maps are `uidMap`/`gidMap` (identity lines): locks every mount. */
-  lock(uidMap: string, gidMap: string): this {
-    return this.push(K.OP.LOCK!, [this.str(uidMap), this.str(gidMap)], { step: 'lock-mounts', syscall: 'unshare' });
+  lock(uidMap: string, gidMap: string, net?: { sysfsMasks?: readonly string[]; sysctl?: ReadonlyArray<readonly [string, string]> }): this {
+    const args = [this.str(uidMap), this.str(gidMap)];
+    let info: StepInfo = { step: 'lock-mounts', syscall: 'unshare' };
+    // net: a network namespace owned by the nested user namespace, with its net.* sysctls
+    // (paths under /proc/sys); with sysfsMasks, its fresh sysfs on /sys with those
+    // directories masked (mounted before the lock). A failing sysctl is named by its path.
+    if (net) {
+      const sysctl = net.sysctl ?? [];
+      const text = sysctl.map(([path, value]) => `${path.replace(/^\/proc\/sys\//, '')}\n${value}\n`).join('');
+      args.push(net.sysfsMasks ? 2 : 1, this.str((net.sysfsMasks ?? []).join(':')), this.str(text));
+      if (sysctl.length > 0) info = { ...info, paths: sysctl.map(([path]) => path) };
+    }
+    return this.push(K.OP.LOCK!, args, info);
+  }
+  /** `lo`: bring lo up (ioctl SIOCSIFFLAGS); `wait`: the parent then configures the namespace. */
+  network(lo: boolean, wait: boolean): this {
+    return this.push(K.OP.NETWORK!, [lo ? 1 : 0, wait ? 1 : 0], { step: 'network', syscall: 'ioctl' });
   }
   /** prctl(PR_SET_DUMPABLE). Needs a child with its own mm (spawn.cc sees the step). */
   dumpable(on: boolean): this {

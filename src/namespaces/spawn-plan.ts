@@ -5,7 +5,7 @@
  * @module
  */
 import { SysError, invalidArgValue } from '../errors.js';
-import { addContainerSteps } from './container-steps.js';
+import { addContainerSteps, sysfsMasks } from './container-steps.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
 import { K, type NativeSpawnResult } from '../native.js';
 import type { ResolvedMaps } from './idmap.js';
@@ -153,13 +153,36 @@ export function addJoinSteps(plan: PlanBuilder, c: Checked, opened: Namespace[],
 }
 
 /**
+ * A new network namespace that comes with the lock, so the command's user namespace owns it;
+ * `sysfsMasks` when the container has its default /sys (a fresh sysfs of that namespace).
+ */
+export interface LockNet {
+  sysfsMasks?: readonly string[];
+  /** net.* sysctls, written in it by the lock's helper. */
+  sysctl: ReadonlyArray<readonly [string, string]>;
+}
+
+const isNetSysctl = ([path]: readonly [string, string]) => path.startsWith('/proc/sys/net/');
+
+/** The LockNet of a spawn whose lock makes the new network namespace, else undefined. */
+export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
+  if (!lock || !c.newNs.has('net')) return undefined;
+  const sysctl = c.security.sysctl.filter(isNetSysctl);
+  // The helper reads "path\nvalue\n" pairs: a value with a newline stays with the setup's
+  // namespace (owned by the outer user namespace), written with the container's mounts.
+  if (sysctl.some(([, value]) => value.includes('\n'))) return undefined;
+  const ct = c.container!;
+  return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks(), sysctl } : { sysctl };
+}
+
+/**
  * The mount lock: as root with the id block, the block's maps (then its root); otherwise an
  * identity-mapped nested user namespace. `rootFlow` and `lock` as spawn decides them.
  */
-export function addLockSteps(plan: PlanBuilder, c: Checked, rootFlow: boolean, lock: boolean): void {
+export function addLockSteps(plan: PlanBuilder, c: Checked, rootFlow: boolean, lock: boolean, net?: LockNet): void {
   if (rootFlow) {
     // The block's maps, written by the helper; then become the block's root.
-    plan.lock(c.maps!.uidMap, c.maps!.gidMap);
+    plan.lock(c.maps!.uidMap, c.maps!.gidMap, net);
     plan.setgroups([]);
     plan.setgid(0);
     plan.setuid(0);
@@ -167,7 +190,7 @@ export function addLockSteps(plan: PlanBuilder, c: Checked, rootFlow: boolean, l
     // A joiner (non-dumpable, its /proc files root's) is dumpable again for the helper to
     // write its maps, then not: it is outside every joined pid namespace meanwhile.
     if (c.join.size > 0) plan.dumpable(true);
-    plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap));
+    plan.lock(identityMap(c.maps!.uidMap), identityMap(c.maps!.gidMap), net);
     if (c.join.size > 0) plan.dumpable(false);
   }
 }
@@ -195,7 +218,7 @@ export function addContainer(
   plan: PlanBuilder,
   c: Checked,
   opened: readonly Namespace[],
-  f: { rootFlow: boolean; lock: boolean; newUser: boolean; rootOwner: number | undefined },
+  f: { rootFlow: boolean; lock: boolean; newUser: boolean; rootOwner: number | undefined; netInLock: boolean },
 ): DetachedMount | undefined {
   const { o, security } = c;
   const container = c.container!;
@@ -211,13 +234,15 @@ export function addContainer(
       newUser: f.newUser || c.join.has('user'),
       newPid: c.newNs.has('pid'),
       newNet: c.newNs.has('net'),
+      sysfsInLock: f.netInLock,
       joinedNet: joinedNet !== undefined,
       sysfsFd: sysfs?.[kFd],
       newIpc: c.newNs.has('ipc'),
       root: process.geteuid!() === 0,
       lock: f.lock,
       rootOwner: f.rootOwner,
-      sysctl: security.sysctl,
+      // net.* sysctls go to the lock's helper when the lock makes the network namespace.
+      sysctl: f.netInLock ? security.sysctl.filter((s) => !isNetSysctl(s)) : security.sysctl,
     });
     if (idmapSources.length > 0) {
       if (!c.maps || !c.newNs.has('user'))

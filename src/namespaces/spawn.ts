@@ -21,14 +21,21 @@ import { defaultSeccompProfile } from '../security/seccomp/index.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
-import { addContainer, addJoinSteps, addLockSteps, hasIdmap, offsetText, spawnFailure, userns } from './spawn-plan.js';
+import { addContainer, addJoinSteps, addLockSteps, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
+import { NetworkSetup, type SpawnVethLink } from '../net/spawn-network.js';
 
 /**
  * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
  * timeout and abort signal. `claimed` (the id block) is released when the child exits.
  * If anything here fails, the child is killed and reaped and nothing is left open.
  */
-function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedStdio, c: Checked, claimed: IdRange | undefined): NsboxChild {
+function adopt(
+  r: Extract<NativeSpawnResult, { ok: true }>,
+  prepared: PreparedStdio,
+  c: Checked,
+  claimed: IdRange | undefined,
+  veth: SpawnVethLink | undefined,
+): NsboxChild {
   const { o } = c;
   releaseStdio(prepared, false);
   const stdio: Array<Readable | Writable | null> = [];
@@ -53,6 +60,7 @@ function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedSt
       pidfd: r.pidfd,
       stdio,
       seccompNotifier: notifier,
+      veth,
       onExit: () => {
         claimed?.release();
         if (timer) clearTimeout(timer);
@@ -86,7 +94,8 @@ function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedSt
  * Privileges: none for a new user namespace (with its own single-id map) and anything
  * created inside it; root (CAP_SYS_ADMIN) for other namespaces without a user namespace and
  * for joining namespaces you do not own; newuidmap/newgidmap with /etc/subuid ranges for
- * multi-range maps as an unprivileged user.
+ * multi-range maps as an unprivileged user; for `network.veth`, CAP_NET_ADMIN in the caller's
+ * network namespace (root), while `network.lo` needs nothing (the namespace is the child's).
  *
  * Blocking: the calling thread waits until the child has exec'd or failed (as
  * child_process.spawn does: about a millisecond); the exit is observed in the event loop.
@@ -98,7 +107,8 @@ function adopt(r: Extract<NativeSpawnResult, { ok: true }>, prepared: PreparedSt
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
  *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
  *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
- *   'seccomp', 'init', 'exec'), its `syscall`, `code` and `path` — e.g. `ENOENT` with syscall 'execve' for a
+ *   'seccomp', 'lock-mounts', 'network', 'init', 'exec'), its `syscall`, `code` and `path` (and for
+ *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`) — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
  *   cannot enforce; `ERR_NSBOX_SECCOMP_TOO_LARGE` for a seccomp profile over 4096
@@ -125,6 +135,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   let cgroupFd = -1;
   let range: IdRange | undefined;
   let sysfs: DetachedMount | undefined;
+  let network: NetworkSetup | undefined;
   try {
     if (c.maps?.auto) {
       range = claimIdRange();
@@ -154,8 +165,12 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // there, and the lock's helper cannot open a non-dumpable child's maps: no lock then.
     const lock = c.container !== null && c.maps !== null && o.lockMounts !== false && (rootFlow || !c.join.has('pid'));
     const offsets = o.timeOffsets !== undefined;
+    // With the lock, a new network namespace is made with the command's (nested) user
+    // namespace, which then owns it: the command has CAP_NET_ADMIN/CAP_NET_RAW over it.
+    const net = lockNet(c, lock);
     const newFlags =
-      [...c.newNs].filter((t) => !(rootFlow && t === 'user')).reduce((f, t) => f | CLONE_FLAG[t], 0) & ~(offsets ? K.CLONE_NEWTIME : 0);
+      [...c.newNs].filter((t) => !(rootFlow && t === 'user') && !(net && t === 'net')).reduce((f, t) => f | CLONE_FLAG[t], 0) &
+      ~(offsets ? K.CLONE_NEWTIME : 0);
     const newUser = c.newNs.has('user') && !rootFlow;
     // rlimits and oom_score_adj first, by the parent (prlimit(2) can raise a hard limit, which
     // the child could not in a user namespace); inherited by a fork below.
@@ -179,8 +194,15 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
       plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
     }
-    if (c.container) sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined });
-    addLockSteps(plan, c, rootFlow, lock);
+    if (c.container)
+      sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined, netInLock: !!net });
+    // Once the network namespace exists, and while the child holds capabilities over it: lo
+    // up by the child, a veth by us while it waits. After the lock when the lock makes it.
+    if (c.network) network = new NetworkSetup(c.network);
+    const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
+    if (networkStep && !net) plan.network(networkStep.lo, networkStep.parentSide);
+    addLockSteps(plan, c, rootFlow, lock, net);
+    if (networkStep && net) plan.network(networkStep.lo, networkStep.parentSide);
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.
@@ -207,17 +229,20 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();
-    const r = native.spawn(p.ops, p.strings, c.maps, parent);
+    const r = native.spawn(p.ops, p.strings, c.maps, parent, network?.parentSide ? network.hook : undefined);
     if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
       throw nsboxError(
         'ERR_NSBOX_UNSUPPORTED',
         'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.',
       );
     }
-    if (!r.ok) throw spawnFailure(r, p, c);
+    if (!r.ok) {
+      network?.undo();
+      throw network?.error ? network.failure(r.pid) : spawnFailure(r, p, c);
+    }
     // The id block stays claimed until the child has exited (released in onExit); until
     // adopt() has made the watcher, the catch below still owns it.
-    const child = adopt(r, prepared, c, range);
+    const child = adopt(r, prepared, c, range, network?.veth);
     range = undefined;
     return child;
   } catch (err) {

@@ -68,3 +68,4 @@ export type {
   NeighbourState,
   NeighbourOptions,
 } from './types.js';
+export type { SpawnNetworkOptions, SpawnVethLink, SpawnVethOptions } from './spawn-network.js';

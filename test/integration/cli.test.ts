@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { OPTIONS } from '../../src/cli/args.js';
 import { findCgroup2, spawn } from '../../src/index.js';
-import { canUserns, gid, hasSubids, isRoot, rootTest, testIf, tools, uid } from '../helpers/env.js';
+import { canUserns, gid, hasSubids, isRoot, rootTest, rootlessTest, testIf, tools, uid } from '../helpers/env.js';
 import { nsId } from '../helpers/proc.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -236,6 +236,77 @@ describe('nsbox run: --net', () => {
     const links = JSON.parse(json) as { ifname: string; flags: string[] }[];
     expect(links.map((l) => l.ifname)).toEqual(['lo']);
     expect(links[0]!.flags).toContain('UP');
+  });
+
+  // What the command sees of its network namespace, from inside: the links `ip` lists, what
+  // /sys/class/net lists, its user namespace and (lsns, by ioctl NS_GET_USERNS) the owner of
+  // its network namespace, which is readable from inside only when it is its own or nested.
+  const NET_VIEW =
+    "ip -o link | cut -d: -f2 | cut -d@ -f1 | tr -d ' ' | sort | tr '\\n' ' '; echo; ls /sys/class/net | sort | tr '\\n' ' '; echo; " +
+    'readlink /proc/self/ns/user | tr -dc 0-9; echo; lsns -n -r -o ONS -t net -p $$; cat /sys/class/net/lo/flags';
+  function netView(stdout: string) {
+    const [links, sys, user, owner, loFlags] = stdout.split('\n');
+    return { links: links!.trim(), sys: sys!.trim(), user, owner, loUp: (Number(loFlags) & 1) === 1 };
+  }
+
+  usernsTest("--net none: lo up, /sys/class/net lists lo only, and the command's user namespace owns the network namespace", async () => {
+    // As root and, in the rootless run, as an unprivileged user: lo comes up from inside.
+    const r = await nsbox(['run', '--net', 'none', '--', 'sh', '-c', NET_VIEW]);
+    expect(r.stderr).toBe('');
+    const v = netView(r.stdout);
+    expect(v.links).toBe('lo');
+    expect(v.sys).toBe('lo');
+    expect(v.loUp).toBe(true);
+    expect(v.owner).toBe(v.user);
+    expect(r.code).toBe(0);
+  });
+
+  testIf(isRoot && existsSync('/bin/busybox'), 'needs root (the veth host end) and busybox (ping)')(
+    "--net veth: ping both ways, /sys/class/net matches ip link inside, the network namespace is the command's own, the host end goes with it",
+    async () => {
+      const run = start([
+        'run',
+        '--net',
+        'veth:10.212.0.2/30',
+        '--',
+        'sh',
+        '-c',
+        `busybox ping -c1 -W2 10.212.0.1 >/dev/null && echo pinged; ${NET_VIEW}; read x`,
+      ]);
+      try {
+        let out = '';
+        run.p.stdout.on('data', (d: string) => (out += d));
+        for (let i = 0; i < 500 && out.split('\n').length < 7; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(out.startsWith('pinged\n')).toBe(true);
+        const v = netView(out.slice('pinged\n'.length));
+        expect(v.links).toBe('eth0 lo');
+        expect(v.sys).toBe('eth0 lo');
+        expect(v.owner).toBe(v.user);
+        // From the host, while the command runs: the host end has its address and answers.
+        expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).toContain('10.212.0.1/30');
+        execFileSync('busybox', ['ping', '-c1', '-W2', '10.212.0.2'], { stdio: 'ignore' });
+      } finally {
+        run.p.stdin.end('\n');
+      }
+      expect((await run.done).code).toBe(0);
+      for (let i = 0; i < 200 && execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' }).includes('10.212.0.1/'); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.212.0.1/');
+    },
+  );
+
+  rootTest('--net veth: a command that is not found leaves no veth behind (exit 127)', async () => {
+    const r = await nsbox(['run', '--net', 'veth:10.213.0.2/30', '--', 'nsbox-no-such-command']);
+    expect(r.code).toBe(127);
+    // Deleted by nsbox before it exits, not later by the kernel.
+    expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.213.0.1/');
+  });
+
+  rootlessTest('--net veth without root: refused at the network step (EPERM creating the host end), exit 125', async () => {
+    const r = await nsbox(['run', '--net', 'veth:10.214.0.2/30', '--', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('EPERM');
+    expect(r.stderr).toContain("'network'");
   });
 
   rootTest("--net host: the host's network namespace", async () => {

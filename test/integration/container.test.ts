@@ -383,10 +383,34 @@ describe('mount locking', () => {
     const r = await run(attempt, { lockMounts: false });
     expect(r.stdout).toMatch(/UMOUNTED\nREMOUNTED\n0\n/);
   });
-  ctest('the command has no capabilities over its network namespace unless lockMounts is false', async () => {
-    const locked = await run('ip link set lo up 2>/dev/null && echo UP || echo DENIED');
-    expect(locked.stdout.trim()).toBe('DENIED');
-    const unlocked = await run('ip link set lo up && echo UP', { lockMounts: false });
-    expect(unlocked.stdout.trim()).toBe('UP');
+  ctest("a new network namespace is the command's own, locked or not; its uts namespace only unless lockMounts is false", async () => {
+    // The lock makes the network namespace with the command's user namespace (issue 11).
+    const locked = await run('ip link set lo up && echo UP; hostname x 2>/dev/null && echo SET || echo DENIED');
+    expect(locked.stdout.trim().split('\n')).toEqual(['UP', 'DENIED']);
+    const unlocked = await run('ip link set lo up && echo UP; hostname x && echo SET', { lockMounts: false });
+    expect(unlocked.stdout.trim().split('\n')).toEqual(['UP', 'SET']);
+  });
+  ctest("net.* sysctls are written in the command's own network namespace (by the lock's helper), the host's unchanged", async () => {
+    const host = readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim();
+    const ttl = host === '77' ? '78' : '77';
+    const r = await run('cat /proc/sys/net/ipv4/ip_default_ttl; ip link set lo up && echo UP', {
+      sysctl: { 'net.ipv4.ip_default_ttl': ttl },
+    });
+    expect(r.stdout.trim().split('\n')).toEqual([ttl, 'UP']);
+    expect(readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim()).toBe(host);
+  });
+  ctest(
+    "/sys is a fresh sysfs of the command's own network namespace, masked and locked: umount cannot reveal what lies below",
+    async () => {
+      const r = await run(
+        'ls /sys/class/net; ls /sys/firmware | wc -l; umount /sys 2>/dev/null && echo UNMOUNTED; umount -l /sys 2>/dev/null && echo DETACHED; ls /sys/class/net',
+      );
+      expect(r.stdout.trim().split('\n')).toEqual(['lo', '0', 'lo']);
+    },
+  );
+  ctest('a net.* sysctl the kernel lacks fails the spawn naming its path', () => {
+    expect(() => spawn('/bin/true', [], { namespaces: NS, rootfs, sysctl: { 'net.ipv4.nsbox_no_such': '1' } })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', syscall: 'openat', step: 'lock-mounts', path: '/proc/sys/net/ipv4/nsbox_no_such' }),
+    );
   });
 });

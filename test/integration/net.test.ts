@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawn } from '../../src/namespaces/index.js';
+import { openNamespace, spawn } from '../../src/namespaces/index.js';
 import {
   addAddress,
   addLink,
@@ -573,6 +573,100 @@ describe('traffic between our own namespaces', () => {
       await deleteLink(hostIf).catch(() => undefined);
     }
     expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+  });
+});
+
+describe("spawn's network option: the child's own network namespace, set up before the command runs", () => {
+  const CONTAINER = { namespaces: ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'] as const, rootfs: 'host' as const };
+
+  rootTest('veth: the link is in place when the command starts, and the command holds its network namespace', async () => {
+    const hostIf = `nsbxs${id()}`;
+    const child = spawn('sh', ['-c', 'ip -j addr; ip -j route; read x'], {
+      ...CONTAINER,
+      namespaces: [...CONTAINER.namespaces],
+      network: { veth: { hostIf, hostAddress: '10.215.0.1/30', childAddress: '10.215.0.2/30' } },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      expect(child.veth).toEqual({ hostIf, hostIndex: expect.any(Number), childIf: 'eth0', childIndex: expect.any(Number) });
+      expect(ip<IpLink[]>('link', 'show', hostIf)[0]!.ifindex).toBe(child.veth!.hostIndex);
+      // Witness from outside: the host end, up, with its address.
+      const host = ip<{ ifname: string; flags: string[]; addr_info: { local: string }[] }[]>('addr', 'show', hostIf)[0]!;
+      expect(host.flags).toContain('UP');
+      expect(host.addr_info.map((a) => a.local)).toContain('10.215.0.1');
+      // The command's network namespace is owned by the command's user namespace.
+      const net = openNamespace('net', { pid: child.pid });
+      const user = openNamespace('user', { pid: child.pid });
+      const owner = net.userNamespace();
+      expect(owner.equals(user)).toBe(true);
+      for (const n of [net, user, owner]) n.close();
+      child.stdin!.end('\n');
+      let out = '';
+      for await (const d of child.stdout!) out += String(d);
+      const [addrs, routesInside] = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(addrs.map((a: { ifname: string }) => a.ifname)).toEqual(['lo', 'eth0']);
+      expect(routesInside).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.215.0.1', dev: 'eth0' }));
+      expect((await child.exited).code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await child.exited;
+      await deleteLink(hostIf).catch(() => undefined);
+    }
+  });
+
+  rootTest('a failure midway (a default route the kernel refuses) fails the spawn at its network step and deletes the veth', () => {
+    const hostIf = `nsbxf${id()}`;
+    let err: unknown;
+    try {
+      spawn('true', [], {
+        ...CONTAINER,
+        namespaces: [...CONTAINER.namespaces],
+        network: { veth: { hostIf, hostAddress: '10.216.0.1/30', childAddress: '10.217.0.2/30' } },
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'ENETUNREACH', syscall: 'RTM_NEWROUTE', step: 'network', ifname: 'eth0' });
+    expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+  });
+
+  rootTest('a host end name that is taken: EEXIST at RTM_NEWLINK, nothing made', () => {
+    const hostIf = `nsbxe${id()}`;
+    execFileSync('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', `${hostIf}p`]);
+    try {
+      expect(() =>
+        spawn('true', [], {
+          namespaces: ['user', 'net'],
+          network: { veth: { hostIf, hostAddress: '10.218.0.1/30', childAddress: '10.218.0.2/30' } },
+        }),
+      ).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'RTM_NEWLINK', step: 'network', ifname: hostIf }));
+      // The existing link is untouched: still the peer of our own other end.
+      expect(ip<{ link?: string }[]>('link', 'show', hostIf)[0]!.link).toBe(`${hostIf}p`);
+    } finally {
+      execFileSync('ip', ['link', 'del', hostIf]);
+    }
+  });
+
+  test('validation before any syscall: needs a new network namespace, known keys, addresses of one family', () => {
+    const bad =
+      (network: unknown, namespaces: ('user' | 'net')[] = ['user', 'net']) =>
+      () =>
+        spawn('true', [], { namespaces, network } as Parameters<typeof spawn>[2]);
+    expect(bad({}, ['user'])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(bad({ loopback: true })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(bad({ lo: 1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(bad({ veth: { hostAddress: '10.0.0.1/30', childAddress: 'fd00::2/64' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(bad({ veth: { hostAddress: '10.0.0.1', childAddress: '10.0.0.2/30' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(bad({ veth: { hostAddress: '10.0.0.1/30', childAddress: '10.0.0.2/30', hostIf: 'a\0b' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 });
 

@@ -310,11 +310,12 @@ describe('nsbox run: cgroup limits', () => {
 });
 
 describe('nsbox run --net', () => {
-  test('host drops the net namespace; none and veth leave it to the CLI, which joins its own', () => {
+  test("host drops the net namespace; none and veth keep a new one (the command's own, set up by spawn)", () => {
     expect(run('--net', 'host', 'true').namespaces).not.toContain('net');
     expect(run('--net', 'host', 'true').net).toEqual({ mode: 'host' });
     expect(run('--net', 'none', 'true')).toMatchObject({ net: { mode: 'none' } });
-    expect(run('--net', 'none', 'true').namespaces).not.toContain('net');
+    expect(run('--net', 'none', 'true').namespaces).toContain('net');
+    expect(run('--namespaces', 'user,mnt', '--net', 'veth', 'true').namespaces).toEqual(['user', 'mnt', 'net']);
   });
   test("veth addresses: the given one inside, the prefix's first other address on the host", () => {
     expect(run('--net', 'veth', 'true').net).toEqual({ mode: 'veth', childAddress: '10.200.0.2/30', hostAddress: '10.200.0.1/30' });

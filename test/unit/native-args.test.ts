@@ -8,7 +8,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../src/native.js';
 import { PlanBuilder } from '../../src/namespaces/plan.js';
 
-type Kind = 'fd' | 'optfd' | 'int' | 'u32' | 'pid' | 'port' | 'signal' | 'str' | 'optstr' | 'fn' | 'buf' | 'big' | 'bool' | 'trigger';
+type Kind =
+  | 'fd'
+  | 'optfd'
+  | 'int'
+  | 'u32'
+  | 'pid'
+  | 'port'
+  | 'signal'
+  | 'str'
+  | 'optstr'
+  | 'fn'
+  | 'buf'
+  | 'big'
+  | 'bool'
+  | 'trigger'
+  | 'requests';
 
 // Values of the wrong type or out of range for each kind of parameter.
 const BAD: Record<Kind, unknown[]> = {
@@ -26,6 +41,8 @@ const BAD: Record<Kind, unknown[]> = {
   big: [undefined, 1, 'x'],
   bool: [undefined, 'x', 1, null],
   trigger: [undefined, 1, 'a\0b'],
+  // netlink requests: an array of Buffers, each at least a 16-byte nlmsghdr
+  requests: [undefined, 'x', Buffer.alloc(16), [1], [Buffer.alloc(4)]],
 };
 
 const sentinel = openSync('/dev/null', 'r');
@@ -64,6 +81,7 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['setattrIn', [-1, -1, MISSING, 0, 0, 0, 0, -1], ['optfd', 'optfd', 'str', 'u32', 'u32', 'u32', 'u32', 'optfd']],
   ['resolveIn', [-1, MISSING, 'x', 0, 0], ['optfd', 'str', 'str', 'u32', 'u32']],
   ['inetSocketIn', [-1, 2, 1, Buffer.alloc(0), 0, -1], ['optfd', 'int', 'int', 'buf', 'port', 'int']],
+  ['netlinkTransact', [-1, []], ['optfd', 'requests']],
 ];
 const CONSTRUCTORS: Array<[string, unknown[], Kind[]]> = [
   ['FileWatch', [MISSING, null, () => {}], ['str', 'trigger', 'fn']],

@@ -179,6 +179,18 @@ describe('every step, word for word', () => {
   step('MKDIR', (b) => b.mkdir('/a/b', 0o700, 'mounts', 100000), ['/a/b', 0o700, 100000, 100000], { syscall: 'fchownat' });
   step('PROPAGATION', (b) => b.propagation(K.MS_PRIVATE!), [K.MS_PRIVATE!], { step: 'propagation', syscall: 'mount', path: '/' });
   step('LOCK', (b) => b.lock('0 0 1\n', '0 0 1\n'), ['0 0 1\n', '0 0 1\n'], { step: 'lock-mounts', syscall: 'unshare' });
+  step('LOCK', (b) => b.lock('0 0 1\n', '0 0 1\n', {}), ['0 0 1\n', '0 0 1\n', 1, '', '']);
+  step('LOCK', (b) => b.lock('0 0 1\n', '0 0 1\n', { sysfsMasks: ['/sys/a', '/sys/b'] }), ['0 0 1\n', '0 0 1\n', 2, '/sys/a:/sys/b', '']);
+  step(
+    'LOCK',
+    (b) => b.lock('0 0 1\n', '0 0 1\n', { sysctl: [['/proc/sys/net/a/b', '1 2']] }),
+    ['0 0 1\n', '0 0 1\n', 1, '', 'net/a/b\n1 2\n'],
+    {
+      paths: ['/proc/sys/net/a/b'],
+    },
+  );
+  step('NETWORK', (b) => b.network(true, false), [1, 0], { step: 'network', syscall: 'ioctl' });
+  step('NETWORK', (b) => b.network(false, true), [0, 1]);
   step('DUMPABLE', (b) => b.dumpable(true), [1], { step: 'dumpable', syscall: 'prctl' });
   step('DUMPABLE', (b) => b.dumpable(false), [0]);
   step('KEYRING', (b) => b.keyring(), [], { step: 'session-keyring', syscall: 'keyctl' });

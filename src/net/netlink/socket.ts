@@ -35,7 +35,8 @@ export interface RequestInfo {
   ifname?: string;
 }
 
-function toSysError(e: NlError, info: RequestInfo): SysError {
+/** A refused request as a SysError (`kernelMessage`: the extended ACK's text). */
+export function toSysError(e: NlError, info: RequestInfo): SysError {
   const ctx: SysErrorContext = {};
   if (info.ifname !== undefined) ctx.ifname = info.ifname;
   if (e.message !== undefined && e.message !== '') ctx.kernelMessage = e.message;

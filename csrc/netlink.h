@@ -1,0 +1,38 @@
+// rtnetlink sockets made inside a network namespace (netlink.cc): the job a dedicated thread
+// runs, shared by the polled sockets (netlink.cc) and spawn's synchronous requests
+// (netlink_sync.cc).
+#pragma once
+#include <sys/socket.h>
+
+#include "addon.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+namespace nsbox {
+
+constexpr size_t kRecvSize = 1 << 16;  // larger than any rtnetlink datagram the kernel builds
+
+// What the namespace thread does: enter `nsfd` (unless -1), socket(2), optionally bind(2)
+// and listen(2) an inet socket there (sockets-in-netns), and exit. Only syscalls on the
+// job's fields: no JS, no allocation, no locks.
+struct SocketJob {
+  int nsfd;
+  int domain, type, protocol;
+  const sockaddr* addr = nullptr;  // bind here when set
+  socklen_t addrlen = 0;
+  int backlog = -1;  // listen when >= 0
+  int fd = -1;
+  int err = 0;
+  const char* failed = nullptr;
+};
+
+// Runs `job`: on a dedicated thread that enters job->nsfd, or on the calling thread when it
+// is -1. False with a JS exception pending when it failed.
+bool RunJob(Napi::Env env, SocketJob* job);
+
+}  // namespace nsbox
