@@ -83,7 +83,14 @@ describe('every run block of README.md and docs/*.md', () => {
           outputMatches(expected, r.stdout),
           `stdout is not the stated output (${block.output ? `${block.file}:${block.output.line}` : 'none: prints nothing'})\n--- expected\n${expected}${where}`,
         ).toBe(true);
-        const left = [...snapshot()].filter((x) => !before.has(x) && !suiteOwn(x) && !x.includes(scratch));
+        // A leak is what stays: the kernel tears a dead network namespace down (and a veth's
+        // host end with it) asynchronously, within milliseconds of the example's exit.
+        const leftNow = () => [...snapshot()].filter((x) => !before.has(x) && !suiteOwn(x) && !x.includes(scratch));
+        let left = leftNow();
+        for (let i = 0; i < 40 && left.length > 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          left = leftNow();
+        }
         expect(left, `left behind by ${name}`).toEqual([]);
       },
       m.timeout + 10_000,
