@@ -8,7 +8,8 @@
 # `tsc --noEmit --strict` over test/consumer/ (every public entry point, real APIs, and
 # @ts-expect-error lines that prove the types are nsbox's own, not `any`). `skipLibCheck` is
 # off, so errors inside our .d.ts files count. What is supported (docs/ci.md):
-#   - ESM consumers under --module nodenext (and node16): consumer.ts;
+#   - ESM consumers under --module nodenext (and node16): consumer.ts, also with the strictest
+#     options (exactOptionalPropertyTypes, noUncheckedIndexedAccess, verbatimModuleSyntax...);
 #   - CommonJS consumers under --module nodenext, a .cts file (require() of ESM, Node >= 20.19);
 #   - bundlers: --module preserve --moduleResolution bundler (with a target >= ES2015);
 #   - @types/node 20 (our engine) and the newest @types/node.
@@ -59,6 +60,9 @@ tsc() { "node_modules/$1/bin/tsc" --noEmit --strict "${@:2}"; }
 for v in ts5 ts7; do
   ver="$(node -p "require('./node_modules/$v/package.json').version")"
   check "TypeScript $ver, @types/node 20: ESM consumer, --module nodenext" tsc $v --module nodenext consumer.ts
+  check "TypeScript $ver, @types/node 20: ESM consumer, --module nodenext with the strictest options" \
+    tsc $v --module nodenext --exactOptionalPropertyTypes --noUncheckedIndexedAccess --noPropertyAccessFromIndexSignature \
+    --noImplicitOverride --verbatimModuleSyntax consumer.ts
   check "TypeScript $ver, @types/node 20: CommonJS consumer (.cts), --module nodenext" tsc $v --module nodenext consumer-cjs.cts
   check "TypeScript $ver, @types/node 20: --module preserve --moduleResolution bundler" \
     tsc $v --module preserve --moduleResolution bundler --target es2022 consumer.ts
