@@ -356,11 +356,13 @@ int ChildMain(void* arg) {
       case OP_FDS: r = PlaceFds(ctx, s.list, s.nlist / 2); break;
       case OP_PDEATHSIG: {
         // Race-free die-with-parent: after PR_SET_PDEATHSIG, if the parent is already gone
-        // its end of the status socket is closed, which poll(2) shows as POLLHUP.
+        // its end of the status socket is closed, which poll(2) shows as POLLHUP. ppoll with a
+        // zero timeout, since arm64 (like every newer architecture) has no poll syscall.
         r = sc(__NR_prctl, PR_SET_PDEATHSIG, s.a, 0, 0, 0);
         if (r < 0) break;
         struct pollfd p = {ctx->sock, POLLRDHUP, 0};
-        r = sc(__NR_poll, &p, 1, 0);
+        struct timespec now = {0, 0};
+        r = sc(__NR_ppoll, &p, 1, &now, 0, 0);
         if (r > 0 && (p.revents & (POLLHUP | POLLRDHUP))) Exit(127);
         r = r < 0 ? r : 0;
         break;

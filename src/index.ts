@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * nsbox: Linux isolation primitives for Node.js — namespaces and isolated spawn, mounts,
  * cgroup v2, rtnetlink and process security — as typed modules. Everything in `nsbox/namespaces`,

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `nsbox/cgroups`: cgroup v2. Discovery (where the v2 hierarchy is mounted, which cgroup a
  * process is in), and {@link Cgroup}: create, members, controllers, typed limits, statistics,

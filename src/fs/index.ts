@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `nsbox/fs`: mounts. mount(2)/umount2(2) with typed flags, typed filesystems (tmpfs, proc,
  * sysfs, devpts, mqueue, cgroup2, overlay), the new mount API as handles (fsopen, open_tree,

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `nsbox/namespaces`: namespace handles, the calling thread's namespaces, and `spawn`,
  * which starts a process in new or existing namespaces.

@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `nsbox/net`: network namespaces by name (interoperable with `ip netns`), and rtnetlink in
  * TypeScript against a chosen namespace — links, addresses, routes, change events — plus a

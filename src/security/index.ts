@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 /**
  * `nsbox/security`: what a spawned process may do — capabilities, no_new_privs, resource
  * limits, oom_score_adj, umask, personality, namespaced sysctls, seccomp filters (compiled

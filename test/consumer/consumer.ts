@@ -1,0 +1,78 @@
+// A consumer of the packed nsbox, type-checked by scripts/consumer-check.sh (never run): every
+// public entry point, with the types a user would write. `tsc --noEmit --strict` must be clean.
+import { type Features, features, type NsboxErrorCode, SysError } from 'nsbox';
+import { type Cgroup, type CgroupLimits, cgroup, createCgroup, type MemoryStats } from 'nsbox/cgroups';
+import { bind, type MountInfoEntry, mount, mountinfo, mountTmpfs, openTree, resolveInRoot, umount } from 'nsbox/fs';
+import { addAddress, connectToHost, type HostConnection, type Link, links, type VethSpec } from 'nsbox/net';
+import {
+  createNamespace,
+  type ExitStatus,
+  type Namespace,
+  type NsboxChild,
+  openNamespace,
+  type SpawnOptions,
+  setns,
+  spawn,
+  type ThreadNamespaces,
+  unshare,
+} from 'nsbox/namespaces';
+import { type CapabilityName, capabilities, compileSeccomp, defaultSeccompProfile, hardened, type SecurityOptions } from 'nsbox/security';
+
+export async function main(): Promise<void> {
+  const f: Features = features();
+  const options: SpawnOptions = { namespaces: ['user', 'pid', 'uts', 'net'], hostname: 'box', ...hardened() };
+  const child: NsboxChild = spawn('sh', ['-c', 'echo $$'], options);
+  const out: string[] = [];
+  for await (const chunk of child.stdout!.setEncoding('utf8')) out.push(String(chunk));
+  const status: ExitStatus = await child.exited;
+  const code: number | null = status.code;
+  const signal: NodeJS.Signals | null = status.signal;
+
+  const limits: CgroupLimits = { memory: { max: '64M' }, pids: { max: 32 } };
+  const cg: Cgroup = await createCgroup(`nsbox-consumer/${child.pid}`, { limits });
+  const stats: MemoryStats = cg.memoryStats();
+  await cg.remove();
+  const root: Cgroup = cgroup('');
+
+  const ns: Namespace = createNamespace('net');
+  const mine: Namespace = openNamespace('mnt');
+  ns.close();
+  const back: ThreadNamespaces = unshare(['uts']);
+  back.restore();
+  using joined = setns(mine);
+
+  mountTmpfs('/mnt', { size: '16M' });
+  bind('/etc', '/mnt', { readOnly: true, recursive: true });
+  umount('/mnt', { lazy: true });
+  const mounts: MountInfoEntry[] = mountinfo();
+  using tree = openTree('/etc', { recursive: true });
+  using handle = resolveInRoot('/srv/root', 'etc/passwd');
+
+  const all: Link[] = await links({ netns: child.pid });
+  const veth: VethSpec = { kind: 'veth', name: 'v0', peer: { name: 'v1' } };
+  await addAddress('v0', '10.0.0.1/24', { netns: ns });
+  const conn: HostConnection = await connectToHost(child, { hostAddress: '10.200.0.1/30', childAddress: '10.200.0.2/30' });
+
+  const caps: CapabilityName[] = capabilities().effective;
+  const sec: SecurityOptions = { capabilities: { bounding: ['CAP_NET_BIND_SERVICE'] }, noNewPrivileges: true };
+  const bpf = compileSeccomp(defaultSeccompProfile);
+
+  // The types are nsbox's own, not `any`: each misuse below must be an error.
+  // @ts-expect-error 'users' is not a namespace type
+  spawn('sh', { namespaces: ['users'] });
+  // @ts-expect-error flags are the kernel's names ('nosuid', …), not mount(8) options
+  mount('tmpfs', '/b', { fstype: 'tmpfs', flags: ['no-suid'] });
+  // @ts-expect-error createCgroup returns a Promise<Cgroup>, not a Cgroup
+  const notYet: Cgroup = createCgroup('x');
+
+  try {
+    spawn('nosuch');
+  } catch (err) {
+    if (err instanceof SysError) {
+      const c: NsboxErrorCode | string = err.code;
+      const n: number = err.errno;
+      console.log(c, n, err.syscall, err.step);
+    }
+  }
+  console.log(notYet, f, out, code, signal, stats, root, joined, mounts, tree, handle, all, veth, conn, caps, sec, bpf);
+}
