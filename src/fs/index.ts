@@ -64,4 +64,5 @@ export {
   type BindMount,
   type TmpfsMount,
   type SpecialMount,
+  type DeviceNode,
 } from './container.js';
