@@ -1,0 +1,92 @@
+/**
+ * `features()`: the runtime-spec Features structure (features.md, features-linux.md) for
+ * nsbox, built from the tables the parser and the mapper use, so it cannot drift from them.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { K } from '../native.js';
+import { FLAG_BITS } from '../security/seccomp/profile.js';
+import { ARCHES } from '../security/seccomp/arch.js';
+import { MOUNT_OPTIONS } from './mounts.js';
+import { OCI_NAMESPACE_TYPES, OCI_VERSION_MAX, OCI_VERSION_MIN, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from './parse.js';
+
+/** The Features structure (runtime-spec features.md) as nsbox fills it. */
+export interface OciFeatures {
+  /** The oldest config.json version accepted. */
+  ociVersionMin: string;
+  /** The newest config.json version accepted. */
+  ociVersionMax: string;
+  /** Hooks run: none yet (the runtime CLI will run them). */
+  hooks: string[];
+  /** Mount options honoured (runc's vocabulary, less those refused). */
+  mountOptions: string[];
+  /** Linux features. */
+  linux: {
+    /** Namespace kinds. */
+    namespaces: string[];
+    /** Capability names. */
+    capabilities: string[];
+    /** cgroup support: v2 only, no systemd driver. */
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
+    /** seccomp support. */
+    seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
+    /** AppArmor: not supported. */
+    apparmor: { enabled: boolean };
+    /** SELinux: not supported. */
+    selinux: { enabled: boolean };
+    /** Intel RDT: not supported. */
+    intelRdt: { enabled: boolean };
+    /** idmapped mounts with per-mount `uidMappings`/`gidMappings`: not supported (the `idmap` option is). */
+    mountExtensions: { idmap: { enabled: boolean } };
+    /** Moving network devices in: not yet. */
+    netDevices: { enabled: boolean };
+  };
+  /** nsbox's own metadata. */
+  annotations: Record<string, string>;
+  /** config.json annotations that change nsbox's behaviour: none. */
+  potentiallyUnsafeConfigAnnotations: string[];
+}
+
+let version: string | undefined;
+
+/**
+ * What nsbox supports of the runtime spec, as the Features structure `runc features` prints:
+ * the versions, mount options, namespaces, capabilities, cgroup and seccomp support, derived
+ * from the tables {@link parseConfig} and {@link toSpawnOptions} use. A fresh object on each
+ * call; reads package.json once.
+ */
+export function features(): OciFeatures {
+  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const caps = Object.entries(K.CAP)
+    .sort((a, b) => a[1] - b[1])
+    .map(([name]) => name);
+  return {
+    ociVersionMin: OCI_VERSION_MIN,
+    ociVersionMax: OCI_VERSION_MAX,
+    hooks: [],
+    mountOptions: Object.entries(MOUNT_OPTIONS)
+      .filter(([, op]) => op.k !== 'refuse' && !(op.k === 'propagation' && !op.ok))
+      .map(([name]) => name)
+      .sort(),
+    linux: {
+      namespaces: [...OCI_NAMESPACE_TYPES],
+      capabilities: caps,
+      cgroup: { v1: false, v2: true, systemd: false, systemdUser: false, rdma: true },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
+        archs: Object.keys(ARCHES),
+        knownFlags: Object.keys(FLAG_BITS),
+        supportedFlags: Object.keys(FLAG_BITS),
+      },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+    annotations: { 'org.nsbox.version': version },
+    potentiallyUnsafeConfigAnnotations: [],
+  };
+}
