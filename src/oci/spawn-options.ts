@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { DeviceNode } from '../fs/container.js';
+import type { LinuxCapabilities } from '../security/capabilities.js';
 import { type Namespace, openNamespacePath } from '../namespaces/namespace.js';
 import type { SpawnOptions } from '../namespaces/options.js';
 import type { StdioOptions } from '../namespaces/stdio.js';
@@ -69,6 +70,12 @@ export interface OciSpawn {
   options: SpawnOptions;
   /** The cgroup to create and fill before spawning ({@link prepareCgroup}), then pass as `options.cgroup`. */
   cgroup?: OciCgroupPlan;
+  /**
+   * What was not applied as written, as runc warns about it: an ambient capability that is
+   * not both permitted and inheritable (PR_CAP_AMBIENT_RAISE would fail; runc and crun skip
+   * it with a warning — runc's own default spec has one). Log them.
+   */
+  warnings: string[];
   /** Closes the namespace handles opened for `linux.namespaces[].path` (idempotent). */
   close(): void;
   /** Same as close(). */
@@ -119,10 +126,9 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   o.cwd = proc.cwd;
   o.uid = proc.user.uid;
   o.gid = proc.user.gid;
-  // As runc: the supplementary groups are exactly additionalGids (none when absent).
-  o.groups = proc.user.additionalGids ?? [];
   if (proc.user.umask !== undefined) o.umask = proc.user.umask;
-  if (proc.capabilities !== undefined) o.capabilities = proc.capabilities;
+  const warnings: string[] = [];
+  if (proc.capabilities !== undefined) o.capabilities = ambientSubset(proc.capabilities, warnings);
   if (proc.noNewPrivileges !== undefined) o.noNewPrivileges = proc.noNewPrivileges;
   if (proc.oomScoreAdj !== undefined) o.oomScoreAdj = proc.oomScoreAdj;
   if (proc.rlimits !== undefined) o.rlimits = proc.rlimits.map((r) => ({ type: r.type, soft: r.soft, hard: r.hard }));
@@ -147,6 +153,14 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
     if (linux.uidMappings) o.uidMap = linux.uidMappings.map(map);
     if (linux.gidMappings) o.gidMap = linux.gidMappings.map(map);
   }
+  // As runc: the supplementary groups are exactly additionalGids (none when absent), except
+  // where setgroups(2) is denied — an unprivileged caller mapping only its own ids — and the
+  // process keeps the caller's (shown as the overflow gid).
+  const euid = process.geteuid!();
+  const self = (maps: Array<{ hostID: number; size: number }> | undefined, id: number) =>
+    maps === undefined || (maps.length === 1 && maps[0]!.size === 1 && maps[0]!.hostID === id);
+  const denied = euid !== 0 && newNs.includes('user') && self(linux.uidMappings, euid) && self(linux.gidMappings, process.getegid!());
+  if ((proc.user.additionalGids ?? []).length > 0 || !denied) o.groups = proc.user.additionalGids ?? [];
   for (const k of ['hostname', 'domainname'] as const) {
     if (config[k] === undefined) continue;
     if (!has('uts')) throw valueError(k, "needs a uts namespace in linux.namespaces (it would change the host's)", config[k]);
@@ -225,9 +239,24 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   const close = () => {
     for (const ns of opened.splice(0)) ns.close();
   };
-  const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, close, [Symbol.dispose]: close };
+  const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, warnings, close, [Symbol.dispose]: close };
   if (cgroup) out.cgroup = cgroup;
   return out;
+}
+
+/**
+ * The capability sets with ambient limited to what is permitted and inheritable: the kernel
+ * refuses to raise any other (capabilities(7)), and runc and crun skip those with a warning.
+ */
+function ambientSubset(caps: LinuxCapabilities, warnings: string[]): LinuxCapabilities {
+  if (caps.ambient === undefined) return caps;
+  const ok = (c: string) => (caps.permitted ?? []).includes(c) && (caps.inheritable ?? []).includes(c);
+  const dropped = caps.ambient.filter((c) => !ok(c));
+  if (dropped.length === 0) return caps;
+  warnings.push(
+    `process.capabilities.ambient: ${dropped.join(', ')} not raised (an ambient capability must be permitted and inheritable, capabilities(7))`,
+  );
+  return { ...caps, ambient: caps.ambient.filter(ok) };
 }
 
 /** The container's cgroup path: cgroupsPath (absolute or relative, both from the v2 root), or /nsbox-oci/ID. */
