@@ -27,19 +27,61 @@ export interface OciFeatures {
     /** Capability names. */
     capabilities: string[];
     /** cgroup support: v2 only, no systemd driver. */
-    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean };
+    cgroup: {
+      /** cgroup v1: never. */
+      v1: boolean;
+      /** cgroup v2. */
+      v2: boolean;
+      /** systemd's cgroup driver: no. */
+      systemd: boolean;
+      /** systemd's user cgroup driver: no. */
+      systemdUser: boolean;
+      /** rdma.max. */
+      rdma: boolean;
+    };
     /** seccomp support. */
-    seccomp: { enabled: boolean; actions: string[]; operators: string[]; archs: string[]; knownFlags: string[]; supportedFlags: string[] };
+    seccomp: {
+      /** Always. */
+      enabled: boolean;
+      /** `SCMP_ACT_*`. */
+      actions: string[];
+      /** `SCMP_CMP_*`. */
+      operators: string[];
+      /** `SCMP_ARCH_*`. */
+      archs: string[];
+      /** `SECCOMP_FILTER_FLAG_*` recognised. */
+      knownFlags: string[];
+      /** `SECCOMP_FILTER_FLAG_*` applied. */
+      supportedFlags: string[];
+    };
     /** AppArmor: not supported. */
-    apparmor: { enabled: boolean };
+    apparmor: {
+      /** false. */
+      enabled: boolean;
+    };
     /** SELinux: not supported. */
-    selinux: { enabled: boolean };
+    selinux: {
+      /** false. */
+      enabled: boolean;
+    };
     /** Intel RDT: not supported. */
-    intelRdt: { enabled: boolean };
+    intelRdt: {
+      /** false. */
+      enabled: boolean;
+    };
     /** idmapped mounts with per-mount `uidMappings`/`gidMappings`: not supported (the `idmap` option is). */
-    mountExtensions: { idmap: { enabled: boolean } };
+    mountExtensions: {
+      /** Per-mount id maps. */
+      idmap: {
+        /** false. */
+        enabled: boolean;
+      };
+    };
     /** Moving network devices in: not yet. */
-    netDevices: { enabled: boolean };
+    netDevices: {
+      /** false. */
+      enabled: boolean;
+    };
   };
   /** nsbox's own metadata. */
   annotations: Record<string, string>;

@@ -240,7 +240,7 @@ export interface OciBundle {
 
 /**
  * Reads and checks `DIR/config.json` ({@link parseConfig}). Asynchronous (one file read).
- * @throws as {@link parseConfig}; {@link SysError} `ENOENT`/`EACCES` with `path` when
+ * @throws as {@link parseConfig}; SysError `ENOENT`/`EACCES` with `path` when
  *   config.json cannot be read.
  */
 export async function loadBundle(dir: string): Promise<OciBundle> {

@@ -141,7 +141,12 @@ export interface OciProcess {
   /** I/O priority (refused for now). */
   ioPriority?: OciIoPriority;
   /** CPU affinity of `exec` (refused for now). */
-  execCPUAffinity?: { initial?: string; final?: string };
+  execCPUAffinity?: {
+    /** CPU list of the runtime's process before it enters the container. */
+    initial?: string;
+    /** CPU list of the process after it has entered. */
+    final?: string;
+  };
   /** The user the process runs as. */
   user: OciUser;
 }
@@ -337,9 +342,27 @@ export interface OciResources {
   /** Huge pages. */
   hugepageLimits?: OciHugepageLimit[];
   /** net_cls/net_prio (cgroup v1 only). */
-  network?: { classID?: number; priorities?: Array<{ name: string; priority: number }> };
+  network?: {
+    /** net_cls class id. */
+    classID?: number;
+    /** net_prio priorities per interface. */
+    priorities?: Array<{
+      /** Interface name. */
+      name: string;
+      /** Its priority. */
+      priority: number;
+    }>;
+  };
   /** rdma.max, per device. */
-  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+  rdma?: Record<
+    string,
+    {
+      /** Maximum hca_handles. */
+      hcaHandles?: number;
+      /** Maximum hca_objects. */
+      hcaObjects?: number;
+    }
+  >;
   /** cgroup v2 files and their values, written as they are. */
   unified?: Record<string, string>;
 }
@@ -353,11 +376,25 @@ export interface OciLinux {
   /** gid map of a new user namespace. */
   gidMappings?: OciIdMapping[];
   /** Offsets of a new time namespace. */
-  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+  timeOffsets?: Record<
+    string,
+    {
+      /** Seconds. */
+      secs?: number;
+      /** Nanoseconds. */
+      nanosecs?: number;
+    }
+  >;
   /** Device nodes to make available. */
   devices?: OciDevice[];
   /** Network devices to move in (refused for now). */
-  netDevices?: Record<string, { name?: string }>;
+  netDevices?: Record<
+    string,
+    {
+      /** Its name inside the container. */
+      name?: string;
+    }
+  >;
   /** The cgroup, in the v2 hierarchy. */
   cgroupsPath?: string;
   /** cgroup limits. */
@@ -365,7 +402,14 @@ export interface OciLinux {
   /** Intel RDT (refused: not supported). */
   intelRdt?: Record<string, unknown>;
   /** NUMA memory policy (refused for now). */
-  memoryPolicy?: { mode: string; nodes?: string; flags?: string[] };
+  memoryPolicy?: {
+    /** `MPOL_*` mode. */
+    mode: string;
+    /** Node list. */
+    nodes?: string;
+    /** `MPOL_F_*` flags. */
+    flags?: string[];
+  };
   /** Namespaced sysctls. */
   sysctl?: Record<string, string>;
   /** The seccomp filter. */
