@@ -21,7 +21,7 @@ const rootlessTest = testIf(
   noBusybox ?? (isRoot ? 'the rootless spec is run as an unprivileged user' : 'no user namespaces here'),
 );
 const v2 = findCgroup2();
-const hugetlb = isRoot && v2 !== null && v2.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
+const hugetlb = isRoot && v2?.controllers.includes('hugetlb') === true && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
 const cgTest = testIf(
   hugetlb && !noBusybox,
   !isRoot ? 'writing cgroupfs needs root here' : 'the cgroup v2 tree here has no hugetlb controller with 2MB pages',

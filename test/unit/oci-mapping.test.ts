@@ -10,6 +10,9 @@ import { checkSpawn } from '../../src/namespaces/options.js';
 import { MOUNT_OPTIONS } from '../../src/oci/mounts.js';
 import { defaultSpec, deriveStatus, features, parseConfig, toSpawnOptions, type OciSpec } from '../../src/oci/index.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit parsed JSON freely
+type Json = any;
+
 let bundle: string;
 let podman: OciSpec;
 
@@ -114,8 +117,8 @@ describe('a podman config.json as spawn options', () => {
 });
 
 describe('refused by JSON path, before any syscall', () => {
-  const base = (): Record<string, any> => JSON.parse(JSON.stringify(podman));
-  const cases: Array<[string, (c: Record<string, any>) => void, string, string]> = [
+  const base = (): Json => JSON.parse(JSON.stringify(podman));
+  const cases: Array<[string, (c: Json) => void, string, string]> = [
     ['a terminal', (c) => (c.process.terminal = true), 'process.terminal', 'ERR_NSBOX_UNSUPPORTED'],
     [
       'an AppArmor profile',

@@ -3,10 +3,13 @@
 import { describe, expect, test } from 'vitest';
 import { defaultSpec, loadBundle, parseConfig } from '../../src/oci/index.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit parsed JSON freely
+type Json = any;
+
 const base = () => JSON.parse(JSON.stringify({ ...defaultSpec(), process: { ...defaultSpec().process, terminal: false } }));
 
 /** Applies `edit` to a copy of runc's default spec, parses it, and returns the error. */
-function errorOf(edit: (c: Record<string, any>) => void): { code: string; jsonPath: string; message: string } {
+function errorOf(edit: (c: Json) => void): { code: string; jsonPath: string; message: string } {
   const c = base();
   edit(c);
   try {
@@ -56,7 +59,7 @@ describe('parseConfig', () => {
     else expect(e).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', jsonPath: 'ociVersion' }));
   });
 
-  const cases: Array<[string, (c: Record<string, any>) => void, string, string]> = [
+  const cases: Array<[string, (c: Json) => void, string, string]> = [
     ['ociVersion missing', (c) => delete c.ociVersion, 'ociVersion', 'ERR_INVALID_ARG_VALUE'],
     ['ociVersion a number', (c) => (c.ociVersion = 1), 'ociVersion', 'ERR_INVALID_ARG_TYPE'],
     ['root.path missing', (c) => delete c.root.path, 'root.path', 'ERR_INVALID_ARG_VALUE'],
