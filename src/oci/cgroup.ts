@@ -7,6 +7,7 @@
 import type { Cgroup } from '../cgroups/cgroup.js';
 import { cgroup, createCgroup } from '../cgroups/create.js';
 import { hasCg, writeCgAsync } from '../cgroups/files.js';
+import { valueError } from './check.js';
 import { translateResources } from './resources.js';
 import type { OciCgroupPlan } from './spawn-options.js';
 
@@ -22,7 +23,8 @@ const PER_LINE = new Set(['io.max', 'io.weight', 'io.bfq.weight', 'rdma.max']);
  *
  * Privileges: write access to the parent cgroups (root, or a delegated subtree).
  *
- * @throws `ERR_NSBOX_CGROUP_CONTROLLER` when a controller the limits need is not available
+ * @throws `ERR_INVALID_ARG_VALUE` (`jsonPath` 'linux.cgroupsPath') when the cgroup exists and
+ *   has processes; `ERR_NSBOX_CGROUP_CONTROLLER` when a controller the limits need is not available
  *   (the message says where it is missing); SysError from mkdir(2) and the writes, with
  *   `path` and `cgroup`. Cgroups it created are removed again on failure.
  */
@@ -46,6 +48,10 @@ export async function prepareCgroup(plan: OciCgroupPlan): Promise<Cgroup> {
       parent = child;
     }
     const cg = parent;
+    // config-linux.md: a runtime MUST error when a check of the cgroup fails; runc and crun
+    // refuse a cgroup that already has processes (another container's).
+    if (made.length === 0 && cg.procs().length > 0)
+      throw valueError('linux.cgroupsPath', `names a cgroup that already has processes (${cg.path})`, plan.path);
     const bfq = plan.resources !== undefined && hasCg(cg, 'io.bfq.weight');
     const writes = bfq ? translateResources(plan.resources!, { bfq }).writes : plan.writes;
     for (const w of writes) {

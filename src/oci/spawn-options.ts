@@ -3,6 +3,7 @@
  * either maps onto a spawn option or is refused by name (docs/oci.md lists both).
  * @module
  */
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { DeviceNode } from '../fs/container.js';
 import type { LinuxCapabilities } from '../security/capabilities.js';
@@ -179,6 +180,7 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   // The root and its mounts.
   if (config.root === undefined) throw valueError('root', 'is required on Linux', undefined);
   o.rootfs = isAbsolute(config.root.path) ? config.root.path : resolve(bundle, config.root.path);
+  if (!isDirectory(o.rootfs)) throw valueError('root.path', `is not a directory (${o.rootfs})`, config.root.path);
   if (config.root.readonly) o.readOnlyRoot = true;
   const prop = linux.rootfsPropagation;
   if (prop !== undefined && prop !== 'private' && prop !== 'rprivate')
@@ -257,6 +259,14 @@ function ambientSubset(caps: LinuxCapabilities, warnings: string[]): LinuxCapabi
     `process.capabilities.ambient: ${dropped.join(', ')} not raised (an ambient capability must be permitted and inheritable, capabilities(7))`,
   );
   return { ...caps, ambient: caps.ambient.filter(ok) };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The container's cgroup path: cgroupsPath (absolute or relative, both from the v2 root), or /nsbox-oci/ID. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { findCgroup2, spawn } from '../../src/index.js';
 import { defaultSpec, loadBundle, prepareCgroup, toSpawnOptions, type OciSpec } from '../../src/oci/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
-import { childPids, fdCount, output } from '../helpers/proc.js';
+import { childPids, fdCount, mounts, output } from '../helpers/proc.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const noBusybox = BUSYBOX === undefined ? 'no static busybox (Debian busybox-static)' : undefined;
@@ -88,6 +88,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('a runc spec bundle run through toSpawnOptions + spawn', () => {
   rootTest("as root: runc's default spec (no user namespace)", async () => {
     const fds = fdCount();
+    const table = mounts();
     const r = await run(spec(false));
     expect(r.code, r.stdout).toBe(0);
     expect(r.lines.host).toBe('runc');
@@ -106,6 +107,7 @@ describe('a runc spec bundle run through toSpawnOptions + spawn', () => {
     expect(r.lines.null).toBe('ok');
     expect(childPids()).toEqual([]);
     expect(fdCount()).toBe(fds);
+    expect(mounts()).toEqual(table);
   });
 
   rootTest('as root with a user namespace and a 65536-id map (podman --userns)', async () => {
@@ -176,6 +178,25 @@ describe('linux.resources on cgroup v2', () => {
     } finally {
       await cg.remove();
       await cg.parent()!.remove();
+    }
+  });
+
+  cgTest('a cgroupsPath that names a cgroup with processes is refused', async () => {
+    const name = `nsbox-oci-test-${randomBytes(4).toString('hex')}`;
+    const c = spec(false, (c) => {
+      c.linux!.cgroupsPath = `/${name}`;
+      c.process!.args = ['sleep', '30'];
+    });
+    const b = bundle(c);
+    using m = toSpawnOptions(c, { bundle: b });
+    const cg = await prepareCgroup(m.cgroup!);
+    const child = spawn(m.command, m.args, { ...m.options, cgroup: cg });
+    try {
+      await expect(prepareCgroup(m.cgroup!)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', jsonPath: 'linux.cgroupsPath' });
+    } finally {
+      child.kill('SIGKILL');
+      await child.exited;
+      await cg.remove();
     }
   });
 

@@ -18,7 +18,7 @@ let podman: OciSpec;
 
 beforeAll(() => {
   bundle = mkdtempSync(join(tmpdir(), 'nsbox-oci-map-'));
-  for (const d of ['merged', 'userdata/shm', 'volumes/data/_data']) mkdirSync(join(bundle, d), { recursive: true });
+  for (const d of ['merged', 'rootfs', 'userdata/shm', 'volumes/data/_data']) mkdirSync(join(bundle, d), { recursive: true });
   for (const f of ['hostname', 'resolv.conf', 'hosts', '.containerenv']) writeFileSync(join(bundle, 'userdata', f), '');
   const text = readFileSync(new URL('./data/oci-podman.json', import.meta.url), 'utf8').replaceAll('@BUNDLE@', bundle);
   podman = parseConfig(text);
@@ -208,6 +208,7 @@ describe('refused by JSON path, before any syscall', () => {
     ['a cgroupsPath with ..', (c) => (c.linux.cgroupsPath = '/a/../../b'), 'linux.cgroupsPath', 'ERR_INVALID_ARG_VALUE'],
     ['resources without a cgroupsPath or id', (c) => delete c.linux.cgroupsPath, 'linux.cgroupsPath', 'ERR_INVALID_ARG_VALUE'],
     ['no process', (c) => delete c.process, 'process', 'ERR_INVALID_ARG_VALUE'],
+    ['a missing root', (c) => (c.root.path = 'nonexistent'), 'root.path', 'ERR_INVALID_ARG_VALUE'],
     ['empty args', (c) => (c.process.args = []), 'process.args', 'ERR_INVALID_ARG_VALUE'],
     ['an env entry without =', (c) => c.process.env.push('JUSTNAME'), 'process.env[5]', 'ERR_INVALID_ARG_VALUE'],
     [
