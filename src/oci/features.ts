@@ -8,6 +8,7 @@ import { K } from '../native.js';
 import { FLAG_BITS } from '../security/seccomp/profile.js';
 import { ARCHES } from '../security/seccomp/arch.js';
 import { MOUNT_OPTIONS } from './mounts.js';
+import { HOOKS_AROUND_SPAWN } from './spawn-options.js';
 import { OCI_NAMESPACE_TYPES, OCI_VERSION_MAX, OCI_VERSION_MIN, SECCOMP_ACTIONS, SECCOMP_OPERATORS } from './parse.js';
 
 /** The Features structure (runtime-spec features.md) as nsbox fills it. */
@@ -16,7 +17,7 @@ export interface OciFeatures {
   ociVersionMin: string;
   /** The newest config.json version accepted. */
   ociVersionMax: string;
-  /** Hooks run: none yet (the runtime CLI will run them). */
+  /** Hooks that can be honoured: poststart and poststop (run by the caller with runHooks). */
   hooks: string[];
   /** Mount options honoured (runc's vocabulary, less those refused). */
   mountOptions: string[];
@@ -105,7 +106,7 @@ export function features(): OciFeatures {
   return {
     ociVersionMin: OCI_VERSION_MIN,
     ociVersionMax: OCI_VERSION_MAX,
-    hooks: [],
+    hooks: [...HOOKS_AROUND_SPAWN],
     mountOptions: Object.entries(MOUNT_OPTIONS)
       .filter(([, op]) => op.k !== 'refuse' && !(op.k === 'propagation' && !op.ok))
       .map(([name]) => name)

@@ -4,7 +4,8 @@
  * it onto `spawn()`'s options, refusing by name what nsbox cannot honour yet;
  * {@link translateResources} and {@link prepareCgroup} put `linux.resources` on cgroup v2;
  * {@link defaultSpec} and {@link features} are what `runc spec` and `runc features` print;
- * {@link deriveStatus} gives a container's status from kernel facts. See docs/oci.md.
+ * {@link deriveStatus} gives a container's status from kernel facts; {@link runHooks} runs OCI
+ * hooks with the state on stdin. See docs/oci.md.
  *
  * Not re-exported from `nsbox` itself: it is a layer over the other modules (and its
  * `features()` is the runtime spec's, not the kernel's).
@@ -21,6 +22,7 @@ export {
   type TranslateOptions,
 } from './resources.js';
 export { prepareCgroup } from './cgroup.js';
+export { runHooks, type HookError, type RunHooksOptions } from './hooks.js';
 export { defaultSpec, type DefaultSpecOptions } from './spec.js';
 export { features, type OciFeatures } from './features.js';
 export { deriveStatus, type OciState, type OciStatus, type ContainerFacts } from './state.js';

@@ -16,7 +16,7 @@ import { at, unsupported, valueError } from './check.js';
 import { checkDeviceRules, DEFAULT_DEVICES } from './devices.js';
 import { mapMount } from './mounts.js';
 import { translateResources, type CgroupWrite } from './resources.js';
-import type { OciNamespaceType, OciResources, OciSpec } from './types.js';
+import type { OciHooks, OciNamespaceType, OciResources, OciSpec } from './types.js';
 
 /** nsbox's name of each OCI namespace kind; a missing entry is a compile error. @internal */
 export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> = Object.freeze({
@@ -29,6 +29,12 @@ export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> =
   cgroup: 'cgroup',
   time: 'time',
 });
+
+/**
+ * The hooks a caller can run around spawn() with {@link runHooks}: poststart after spawn
+ * returns, poststop once the container is gone. The others run between create and start. @internal
+ */
+export const HOOKS_AROUND_SPAWN = ['poststart', 'poststop'] as const;
 
 /** Options of {@link toSpawnOptions}. */
 export interface ToSpawnOptionsOptions {
@@ -71,6 +77,8 @@ export interface OciSpawn {
   options: SpawnOptions;
   /** The cgroup to create and fill before spawning ({@link prepareCgroup}), then pass as `options.cgroup`. */
   cgroup?: OciCgroupPlan;
+  /** `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn and after the container is gone. */
+  hooks: Pick<OciHooks, 'poststart' | 'poststop'>;
   /**
    * What was not applied as written, as runc warns about it: an ambient capability that is
    * not both permitted and inheritable (PR_CAP_AMBIENT_RAISE would fail; runc and crun skip
@@ -93,7 +101,9 @@ export interface OciSpawn {
  *
  * Fields nsbox cannot honour yet are refused, never dropped: process.terminal, ioPriority,
  * scheduler, execCPUAffinity, apparmorProfile, selinuxLabel, mountLabel, intelRdt,
- * memoryPolicy, netDevices, hooks, seccomp.listenerPath, and cgroup device rules other than
+ * memoryPolicy, netDevices, the hooks that run between create and start (prestart,
+ * createRuntime, createContainer, startContainer: poststart and poststop are returned for
+ * {@link runHooks}), seccomp.listenerPath, and cgroup device rules other than
  * a deny-all list (docs/oci.md, "Gaps").
  *
  * Opens a file descriptor for each namespace joined by a path that is not /proc/PID/ns/…
@@ -241,7 +251,9 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   const close = () => {
     for (const ns of opened.splice(0)) ns.close();
   };
-  const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, warnings, close, [Symbol.dispose]: close };
+  const hooks: OciSpawn['hooks'] = {};
+  for (const k of HOOKS_AROUND_SPAWN) if (config.hooks?.[k]?.length) hooks[k] = config.hooks[k];
+  const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, hooks, warnings, close, [Symbol.dispose]: close };
   if (cgroup) out.cgroup = cgroup;
   return out;
 }
@@ -315,7 +327,8 @@ function refuseUnsupported(c: OciSpec): void {
       "sending the seccomp listener to an agent is the runtime CLI's job (not in this module yet)",
     );
   for (const [k, hooks] of Object.entries(c.hooks ?? {}))
-    if ((hooks as unknown[]).length > 0) throw unsupported(at('hooks', k), 'hooks are run by the runtime CLI (not in this module yet)');
+    if ((hooks as unknown[]).length > 0 && !(HOOKS_AROUND_SPAWN as readonly string[]).includes(k))
+      throw unsupported(at('hooks', k), 'it runs between create and start, and spawn has no such point yet (the create/start split)');
   for (const k of Object.keys(c.annotations ?? {}))
     if (k === 'run.oci.seccomp.receiver' || k === 'run.oci.handler')
       throw unsupported(at('annotations', k), 'crun extension not implemented');

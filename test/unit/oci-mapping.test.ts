@@ -227,6 +227,18 @@ describe('refused by JSON path, before any syscall', () => {
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(expect.objectContaining({ code, jsonPath }));
   });
 
+  test('poststart and poststop hooks are returned for runHooks; the others are refused', () => {
+    const c = base();
+    const hook = { path: '/usr/bin/true', args: ['true'], timeout: 5 };
+    c.hooks = { poststart: [hook], poststop: [hook, hook], createRuntime: [] };
+    using m = toSpawnOptions(parseConfig(c), { bundle });
+    expect(m.hooks).toEqual({ poststart: [hook], poststop: [hook, hook] });
+    c.hooks.startContainer = [hook];
+    expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'hooks.startContainer' }),
+    );
+  });
+
   test('resources without cgroupsPath go to /nsbox-oci/ID when an id is given', () => {
     const c = base();
     delete c.linux.cgroupsPath;
@@ -272,7 +284,7 @@ describe('features()', () => {
     expect(f.linux.seccomp.actions).toContain('SCMP_ACT_NOTIFY');
     expect(f.linux.seccomp.operators).toContain('SCMP_CMP_MASKED_EQ');
     expect(f.linux.apparmor.enabled).toBe(false);
-    expect(f.hooks).toEqual([]);
+    expect(f.hooks).toEqual(['poststart', 'poststop']);
     // Every listed mount option is accepted by the mapper; every refused one is absent.
     for (const o of Object.keys(MOUNT_OPTIONS)) {
       const c = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
