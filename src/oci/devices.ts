@@ -6,8 +6,8 @@
  */
 import type { DeviceNode } from '../fs/container.js';
 import type { LinuxCapabilities } from '../security/capabilities.js';
-import { at, unsupported } from './check.js';
-import type { OciDeviceCgroup } from './types.js';
+import { at, unsupported, valueError } from './check.js';
+import type { OciDevice, OciDeviceCgroup } from './types.js';
 
 /** /dev/null, zero, full, random, urandom and tty, mode 0666 (config-linux.md "Default Devices"). @internal */
 export const DEFAULT_DEVICES: readonly DeviceNode[] = Object.freeze([
@@ -55,4 +55,26 @@ export function checkDeviceRules(
       'linux.resources.devices',
       'the container could mknod(2) any device (CAP_MKNOD in its bounding set, no user namespace) and nsbox has no cgroup device filter to deny it; drop CAP_MKNOD or add a user namespace',
     );
+}
+
+/**
+ * `linux.devices` after the spec's default devices (an entry with the same path replaces a
+ * default one). `u` is a character device. @internal
+ */
+export function mapDevices(list: readonly OciDevice[] | undefined): DeviceNode[] {
+  const devices: DeviceNode[] = [...DEFAULT_DEVICES];
+  (list ?? []).forEach((d, i) => {
+    const p = at('linux.devices', i);
+    for (const k of ['uid', 'gid'] as const)
+      if (d[k] !== undefined && d[k] !== 0) throw unsupported(at(p, k), "a device owner other than 0 (the node is root's)");
+    if (d.type !== 'p' && (d.major === undefined || d.minor === undefined))
+      throw valueError(at(p, d.major === undefined ? 'major' : 'minor'), 'is required for a device that is not a FIFO', undefined);
+    const node: DeviceNode = { path: d.path, type: d.type === 'u' ? 'c' : d.type };
+    if (d.type !== 'p') Object.assign(node, { major: d.major, minor: d.minor });
+    if (d.fileMode !== undefined) node.mode = d.fileMode & 0o777;
+    const same = devices.findIndex((x) => x.path === d.path);
+    if (same >= 0) devices[same] = node;
+    else devices.push(node);
+  });
+  return devices;
 }

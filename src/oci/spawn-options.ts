@@ -5,7 +5,6 @@
  */
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { DeviceNode } from '../fs/container.js';
 import type { LinuxCapabilities } from '../security/capabilities.js';
 import { type Namespace, openNamespacePath } from '../namespaces/namespace.js';
 import type { SpawnOptions } from '../namespaces/options.js';
@@ -13,10 +12,10 @@ import type { StdioOptions } from '../namespaces/stdio.js';
 import type { NamespaceType } from '../namespaces/types.js';
 import { invalidArgType } from '../errors.js';
 import { at, unsupported, valueError } from './check.js';
-import { checkDeviceRules, DEFAULT_DEVICES } from './devices.js';
+import { checkDeviceRules, mapDevices } from './devices.js';
 import { mapMount } from './mounts.js';
 import { translateResources, type CgroupWrite } from './resources.js';
-import type { OciHooks, OciNamespaceType, OciResources, OciSpec } from './types.js';
+import type { OciHooks, OciIdMapping, OciLinux, OciNamespaceType, OciProcess, OciResources, OciSpec } from './types.js';
 
 /** nsbox's name of each OCI namespace kind; a missing entry is a compile error. @internal */
 export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> = Object.freeze({
@@ -122,6 +121,33 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   if (options.stdio !== undefined) o.stdio = options.stdio;
   refuseUnsupported(config);
 
+  const warnings: string[] = [];
+  const { argv, proc } = mapProcess(config, o, warnings);
+  const linux = config.linux ?? {};
+  const ns = mapNamespaces(config, o);
+  mapGroups(proc.user.additionalGids, linux, ns.newNs, o);
+  mapRoot(config, bundle, o);
+  o.devices = mapDevices(linux.devices);
+  if (linux.sysctl !== undefined) o.sysctl = linux.sysctl;
+  if (linux.seccomp !== undefined) o.seccomp = linux.seccomp as SpawnOptions['seccomp'] & object;
+  if (linux.personality !== undefined) o.personality = linux.personality;
+  const r = linux.resources;
+  if (r?.devices !== undefined) checkDeviceRules(r.devices, { userns: ns.has('user'), capabilities: proc.capabilities });
+  const cgroup = mapCgroup(linux, options.id);
+  // Last, as it opens files: the namespaces to join.
+  const opened = openJoins(ns.joinPaths, o);
+  const close = () => {
+    for (const ns of opened.splice(0)) ns.close();
+  };
+  const hooks: OciSpawn['hooks'] = {};
+  for (const k of HOOKS_AROUND_SPAWN) if (config.hooks?.[k]?.length) hooks[k] = config.hooks[k];
+  const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, hooks, warnings, close, [Symbol.dispose]: close };
+  if (cgroup) out.cgroup = cgroup;
+  return out;
+}
+
+/** `process`: argv, env, cwd, user, capabilities, rlimits, no_new_privs, oom_score_adj. */
+function mapProcess(config: OciSpec, o: SpawnOptions, warnings: string[]): { argv: string[]; proc: OciProcess } {
   const proc = config.process;
   if (proc === undefined) throw valueError('process', 'is required to start a container', undefined);
   const argv = proc.args ?? [];
@@ -138,17 +164,24 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   o.uid = proc.user.uid;
   o.gid = proc.user.gid;
   if (proc.user.umask !== undefined) o.umask = proc.user.umask;
-  const warnings: string[] = [];
   if (proc.capabilities !== undefined) o.capabilities = ambientSubset(proc.capabilities, warnings);
   if (proc.noNewPrivileges !== undefined) o.noNewPrivileges = proc.noNewPrivileges;
   if (proc.oomScoreAdj !== undefined) o.oomScoreAdj = proc.oomScoreAdj;
   if (proc.rlimits !== undefined) o.rlimits = proc.rlimits.map((r) => ({ type: r.type, soft: r.soft, hard: r.hard }));
+  return { argv, proc };
+}
 
+type JoinPaths = Map<NamespaceType, { path: string; at: string }>;
+
+/** `linux.namespaces`, id maps, hostname, domainname, time offsets. */
+function mapNamespaces(
+  config: OciSpec,
+  o: SpawnOptions,
+): { newNs: NamespaceType[]; joinPaths: JoinPaths; has: (t: NamespaceType) => boolean } {
   const linux = config.linux ?? {};
-  const nsList = linux.namespaces ?? [];
   const newNs: NamespaceType[] = [];
-  const joinPaths = new Map<NamespaceType, { path: string; at: string }>();
-  nsList.forEach((ns, i) => {
+  const joinPaths: JoinPaths = new Map();
+  (linux.namespaces ?? []).forEach((ns, i) => {
     const t = NAMESPACE_NAME[ns.type];
     if (newNs.includes(t) || joinPaths.has(t)) throw valueError(at(at('linux.namespaces', i), 'type'), 'is listed twice', ns.type);
     if (ns.path === undefined) newNs.push(t);
@@ -160,18 +193,10 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   o.namespaces = newNs;
   if (linux.uidMappings !== undefined || linux.gidMappings !== undefined) {
     if (!newNs.includes('user')) throw valueError('linux.uidMappings', 'needs a new user namespace in linux.namespaces', linux.uidMappings);
-    const map = (m: { containerID: number; hostID: number; size: number }) => ({ inside: m.containerID, outside: m.hostID, count: m.size });
+    const map = (m: OciIdMapping) => ({ inside: m.containerID, outside: m.hostID, count: m.size });
     if (linux.uidMappings) o.uidMap = linux.uidMappings.map(map);
     if (linux.gidMappings) o.gidMap = linux.gidMappings.map(map);
   }
-  // As runc: the supplementary groups are exactly additionalGids (none when absent), except
-  // where setgroups(2) is denied — an unprivileged caller mapping only its own ids — and the
-  // process keeps the caller's (shown as the overflow gid).
-  const euid = process.geteuid!();
-  const self = (maps: Array<{ hostID: number; size: number }> | undefined, id: number) =>
-    maps === undefined || (maps.length === 1 && maps[0]!.size === 1 && maps[0]!.hostID === id);
-  const denied = euid !== 0 && newNs.includes('user') && self(linux.uidMappings, euid) && self(linux.gidMappings, process.getegid!());
-  if ((proc.user.additionalGids ?? []).length > 0 || !denied) o.groups = proc.user.additionalGids ?? [];
   for (const k of ['hostname', 'domainname'] as const) {
     if (config[k] === undefined) continue;
     if (!has('uts')) throw valueError(k, "needs a uts namespace in linux.namespaces (it would change the host's)", config[k]);
@@ -186,8 +211,25 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
       o.timeOffsets[clock] = (v.secs ?? 0) + (v.nanosecs ?? 0) / 1e9;
     }
   }
+  return { newNs, joinPaths, has };
+}
 
-  // The root and its mounts.
+/**
+ * As runc: the supplementary groups are exactly additionalGids (none when absent), except
+ * where setgroups(2) is denied — an unprivileged caller mapping only its own ids — and the
+ * process keeps the caller's (shown as the overflow gid).
+ */
+function mapGroups(gids: number[] | undefined, linux: OciLinux, newNs: readonly NamespaceType[], o: SpawnOptions): void {
+  const euid = process.geteuid!();
+  const self = (maps: OciIdMapping[] | undefined, id: number) =>
+    maps === undefined || (maps.length === 1 && maps[0]!.size === 1 && maps[0]!.hostID === id);
+  const denied = euid !== 0 && newNs.includes('user') && self(linux.uidMappings, euid) && self(linux.gidMappings, process.getegid!());
+  if ((gids ?? []).length > 0 || !denied) o.groups = gids ?? [];
+}
+
+/** `root`, `mounts`, `rootfsPropagation`, masked and read-only paths. */
+function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
+  const linux = config.linux ?? {};
   if (config.root === undefined) throw valueError('root', 'is required on Linux', undefined);
   o.rootfs = isAbsolute(config.root.path) ? config.root.path : resolve(bundle, config.root.path);
   if (!isDirectory(o.rootfs)) throw valueError('root.path', `is not a directory (${o.rootfs})`, config.root.path);
@@ -198,64 +240,48 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   o.mounts = (config.mounts ?? []).map((m, i) => mapMount(m, i, bundle));
   o.maskedPaths = linux.maskedPaths ?? [];
   o.readonlyPaths = linux.readonlyPaths ?? [];
-  const devices: DeviceNode[] = [...DEFAULT_DEVICES];
-  (linux.devices ?? []).forEach((d, i) => {
-    const p = at('linux.devices', i);
-    for (const k of ['uid', 'gid'] as const)
-      if (d[k] !== undefined && d[k] !== 0) throw unsupported(at(p, k), "a device owner other than 0 (the node is root's)");
-    if (d.type !== 'p' && (d.major === undefined || d.minor === undefined))
-      throw valueError(at(p, d.major === undefined ? 'major' : 'minor'), 'is required for a device that is not a FIFO', undefined);
-    const node: DeviceNode = { path: d.path, type: d.type === 'u' ? 'c' : d.type };
-    if (d.type !== 'p') Object.assign(node, { major: d.major, minor: d.minor });
-    if (d.fileMode !== undefined) node.mode = d.fileMode & 0o777;
-    const same = devices.findIndex((x) => x.path === d.path);
-    if (same >= 0) devices[same] = node;
-    else devices.push(node);
-  });
-  o.devices = devices;
-  if (linux.sysctl !== undefined) o.sysctl = linux.sysctl;
-  if (linux.seccomp !== undefined) o.seccomp = linux.seccomp as SpawnOptions['seccomp'] & object;
-  if (linux.personality !== undefined) o.personality = linux.personality;
+}
 
-  // cgroup.
+/** `cgroupsPath` and `resources` (translated now, so a bad value fails before any syscall). */
+function mapCgroup(linux: OciLinux, id: string | undefined): OciCgroupPlan | undefined {
   const r = linux.resources;
-  if (r?.devices !== undefined) checkDeviceRules(r.devices, { userns: has('user'), capabilities: proc.capabilities });
-  let cgroup: OciCgroupPlan | undefined;
   const plan = r === undefined ? undefined : translateResources(r);
-  if (linux.cgroupsPath !== undefined || (plan && plan.writes.length > 0)) {
-    cgroup = { path: cgroupPath(linux.cgroupsPath, options.id), writes: plan?.writes ?? [], controllers: plan?.controllers ?? [] };
-    if (r !== undefined) cgroup.resources = r;
-  }
+  if (linux.cgroupsPath === undefined && !(plan && plan.writes.length > 0)) return undefined;
+  const cgroup: OciCgroupPlan = {
+    path: cgroupPath(linux.cgroupsPath, id),
+    writes: plan?.writes ?? [],
+    controllers: plan?.controllers ?? [],
+  };
+  if (r !== undefined) cgroup.resources = r;
+  return cgroup;
+}
 
-  // Last, as it opens files: the namespaces to join.
+/**
+ * The namespaces joined by path: `/proc/PID/ns/TYPE` as the pid (no fd held), any other path
+ * opened and its kind checked. Returns the handles opened (closed again on failure).
+ */
+function openJoins(joinPaths: JoinPaths, o: SpawnOptions): Namespace[] {
   const opened: Namespace[] = [];
+  if (joinPaths.size === 0) return opened;
+  const join: NonNullable<SpawnOptions['join']> = {};
   try {
-    if (joinPaths.size) {
-      o.join = {};
-      for (const [t, { path, at: where }] of joinPaths) {
-        const byPid = /^\/proc\/(\d+)\/ns\/([a-z_]+)$/.exec(path);
-        if (byPid && byPid[2] === t) {
-          o.join[t] = Number(byPid[1]);
-          continue;
-        }
-        const ns = openNamespacePath(path);
-        opened.push(ns);
-        if (ns.type !== t) throw valueError(where, `is a ${ns.type} namespace, not ${t}`, path);
-        o.join[t] = ns;
+    for (const [t, { path, at: where }] of joinPaths) {
+      const byPid = /^\/proc\/(\d+)\/ns\/([a-z_]+)$/.exec(path);
+      if (byPid && byPid[2] === t) {
+        join[t] = Number(byPid[1]);
+        continue;
       }
+      const ns = openNamespacePath(path);
+      opened.push(ns);
+      if (ns.type !== t) throw valueError(where, `is a ${ns.type} namespace, not ${t}`, path);
+      join[t] = ns;
     }
   } catch (err) {
     for (const ns of opened) ns.close();
     throw err;
   }
-  const close = () => {
-    for (const ns of opened.splice(0)) ns.close();
-  };
-  const hooks: OciSpawn['hooks'] = {};
-  for (const k of HOOKS_AROUND_SPAWN) if (config.hooks?.[k]?.length) hooks[k] = config.hooks[k];
-  const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, hooks, warnings, close, [Symbol.dispose]: close };
-  if (cgroup) out.cgroup = cgroup;
-  return out;
+  o.join = join;
+  return opened;
 }
 
 /**
