@@ -117,50 +117,7 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
   const p = at('mounts', i);
   // config.md: a relative destination is deprecated and relative to "/".
   const target = m.destination.startsWith('/') ? m.destination : `/${m.destination}`;
-  let bind: boolean | undefined;
-  let recursive = false;
-  let readOnly = false;
-  let idmap = false;
-  const flags: Array<MountFlag & MountAttr> = [];
-  const msflags: MountFlag[] = [];
-  const data: string[] = [];
-  (m.options ?? []).forEach((o, j) => {
-    const op = MOUNT_OPTIONS[o];
-    const where = at(at(p, 'options'), j);
-    if (op === undefined) {
-      if (o.startsWith('idmap=') || o.startsWith('ridmap='))
-        throw unsupported(where, 'an idmapped mount with its own mapping (only the container user namespace\'s, with "idmap")');
-      if (o === '' || o.includes(',')) throw valueError(where, 'must be one mount option (no commas)', o);
-      data.push(o);
-      return;
-    }
-    switch (op.k) {
-      case 'bind':
-        bind = true;
-        recursive ||= op.recursive;
-        break;
-      case 'ro':
-        readOnly = op.value;
-        break;
-      case 'flag':
-        if (!flags.includes(op.flag)) flags.push(op.flag);
-        break;
-      case 'msflag':
-        msflags.push(op.flag);
-        break;
-      case 'default':
-        break;
-      case 'propagation':
-        if (!op.ok)
-          throw unsupported(where, `"${o}" propagation: the container's mounts are private (mounts made on either side never propagate)`);
-        break;
-      case 'idmap':
-        idmap = true;
-        break;
-      case 'refuse':
-        throw unsupported(where, op.why);
-    }
-  });
+  const { bind, recursive, readOnly, idmap, flags, msflags, data } = parseOptions(m, p);
   if (m.uidMappings !== undefined || m.gidMappings !== undefined)
     throw unsupported(
       at(p, m.uidMappings !== undefined ? 'uidMappings' : 'gidMappings'),
@@ -211,4 +168,64 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
   if (data.length) special.data = data.join(',');
   if (readOnly) special.readOnly = true;
   return special;
+}
+
+/** What a mount's options ask for. */
+interface ParsedOptions {
+  bind: boolean | undefined;
+  recursive: boolean;
+  readOnly: boolean;
+  idmap: boolean;
+  flags: Array<MountFlag & MountAttr>;
+  msflags: MountFlag[];
+  data: string[];
+}
+
+/** Reads `mounts[i].options` through {@link MOUNT_OPTIONS}; a word it does not name is filesystem data. */
+function parseOptions(m: OciMount, p: string): ParsedOptions {
+  let bind: boolean | undefined;
+  let recursive = false;
+  let readOnly = false;
+  let idmap = false;
+  const flags: ParsedOptions['flags'] = [];
+  const msflags: MountFlag[] = [];
+  const data: string[] = [];
+  (m.options ?? []).forEach((o, j) => {
+    const op = MOUNT_OPTIONS[o];
+    const where = at(at(p, 'options'), j);
+    if (op === undefined) {
+      if (o.startsWith('idmap=') || o.startsWith('ridmap='))
+        throw unsupported(where, 'an idmapped mount with its own mapping (only the container user namespace\'s, with "idmap")');
+      if (o === '' || o.includes(',')) throw valueError(where, 'must be one mount option (no commas)', o);
+      data.push(o);
+      return;
+    }
+    switch (op.k) {
+      case 'bind':
+        bind = true;
+        recursive ||= op.recursive;
+        break;
+      case 'ro':
+        readOnly = op.value;
+        break;
+      case 'flag':
+        if (!flags.includes(op.flag)) flags.push(op.flag);
+        break;
+      case 'msflag':
+        msflags.push(op.flag);
+        break;
+      case 'default':
+        break;
+      case 'propagation':
+        if (!op.ok)
+          throw unsupported(where, `"${o}" propagation: the container's mounts are private (mounts made on either side never propagate)`);
+        break;
+      case 'idmap':
+        idmap = true;
+        break;
+      case 'refuse':
+        throw unsupported(where, op.why);
+    }
+  });
+  return { bind, recursive, readOnly, idmap, flags, msflags, data };
 }
