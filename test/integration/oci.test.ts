@@ -69,7 +69,7 @@ function spec(rootless: boolean, edit?: (c: OciSpec) => void): OciSpec {
 async function run(c: OciSpec, extra?: Parameters<typeof toSpawnOptions>[1] & object) {
   const b = bundle(c);
   const { config, dir: at } = await loadBundle(b);
-  using m = toSpawnOptions(config, { bundle: at, ...extra });
+  using m = toSpawnOptions(config, { ...extra, bundle: at });
   const out = await output(spawn(m.command, m.args, m.options));
   return { ...out, lines: Object.fromEntries(out.stdout.split('\n').map((l) => /^(\w+)[=:]\s*(.*)$/.exec(l)?.slice(1) ?? [l, ''])) };
 }
@@ -127,6 +127,54 @@ describe('a runc spec bundle run through toSpawnOptions + spawn', () => {
     expect(r.lines.sysw).toMatch(/Read-only file system/);
     expect(r.lines.CapEff).toBe(RUNC_CAPS);
     expect(r.lines.null).toBe('ok');
+  });
+
+  rootTest('linux.devices: a character device made with mknod and a FIFO', async () => {
+    const r = await run(
+      spec(false, (c) => {
+        c.linux!.devices = [
+          { type: 'c', path: '/dev/zero2', major: 1, minor: 5, fileMode: 0o640 },
+          { type: 'p', path: '/dev/fifo0' },
+        ];
+        c.process!.args = [
+          'sh',
+          '-c',
+          'exec 2>&1; echo z=$(head -c 4 /dev/zero2 | wc -c) $(stat -c %a /dev/zero2); [ -p /dev/fifo0 ] && echo fifo=yes',
+        ];
+      }),
+    );
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.lines.z).toBe('4 640');
+    expect(r.lines.fifo).toBe('yes');
+  });
+
+  /** A user namespace with CAP_SYS_ADMIN in it, trying to unmount a mask. */
+  const unmask = (lockMounts: boolean) =>
+    run(
+      spec(false, (c) => {
+        c.linux!.namespaces!.push({ type: 'user' });
+        c.linux!.uidMappings = [{ containerID: 0, hostID: 310000, size: 65536 }];
+        c.linux!.gidMappings = [{ containerID: 0, hostID: 310000, size: 65536 }];
+        c.mounts = c.mounts!.filter((m) => m.destination !== '/sys/fs/cgroup');
+        for (const set of ['bounding', 'effective', 'permitted'] as const) c.process!.capabilities![set]!.push('CAP_SYS_ADMIN');
+        c.process!.args = [
+          'sh',
+          '-c',
+          'umount /proc/timer_list 2>/dev/null; echo umount=$?; echo masked=$(grep -c " /proc/timer_list " /proc/self/mountinfo)',
+        ];
+      }),
+      { bundle: '', lockMounts },
+    );
+
+  rootTest('lockMounts: true keeps the masks whatever the capabilities; false (the default, as runc) does not', async () => {
+    const locked = await unmask(true);
+    expect(locked.code, locked.stdout).toBe(0);
+    expect(locked.lines.umount).not.toBe('0');
+    expect(locked.lines.masked).toBe('1');
+    const unlocked = await unmask(false);
+    expect(unlocked.code, unlocked.stdout).toBe(0);
+    expect(unlocked.lines.umount).toBe('0');
+    expect(unlocked.lines.masked).toBe('0');
   });
 
   rootlessTest("as an unprivileged user: runc's rootless spec", async () => {
