@@ -10,6 +10,7 @@ import type { OciHook, OciHooks } from './types.js';
 
 /** A hook that failed: `ERR_NSBOX_HOOK_FAILED`. */
 export type HookError = Error & {
+  /** `'ERR_NSBOX_HOOK_FAILED'`. */
   code: NsboxErrorCode;
   /** The hook, as a JSON path: `hooks.poststart[0]`. */
   jsonPath: string;
