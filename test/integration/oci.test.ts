@@ -148,6 +148,30 @@ describe('a runc spec bundle run through toSpawnOptions + spawn', () => {
     expect(r.lines.fifo).toBe('yes');
   });
 
+  rootTest('an "idmap" bind mount shows host-root files as the container root\'s', async () => {
+    const vol = join(dir, `vol-${randomBytes(4).toString('hex')}`);
+    mkdirSync(vol);
+    writeFileSync(join(vol, 'f'), 'x');
+    const owner = (options: string[]) =>
+      run(
+        spec(false, (c) => {
+          c.linux!.namespaces!.push({ type: 'user' });
+          c.linux!.uidMappings = [{ containerID: 0, hostID: 320000, size: 65536 }];
+          c.linux!.gidMappings = [{ containerID: 0, hostID: 320000, size: 65536 }];
+          c.mounts = [
+            ...c.mounts!.filter((m) => m.destination !== '/sys/fs/cgroup'),
+            { destination: '/tmp', type: 'bind', source: vol, options },
+          ];
+          c.process!.args = ['sh', '-c', 'echo owner=$(stat -c %u /tmp/f)'];
+        }),
+      );
+    const mapped = await owner(['rbind', 'idmap']);
+    expect(mapped.code, mapped.stdout).toBe(0);
+    expect(mapped.lines.owner).toBe('0');
+    const plain = await owner(['rbind']);
+    expect(plain.lines.owner).toBe('65534');
+  });
+
   /** A user namespace with CAP_SYS_ADMIN in it, trying to unmount a mask. */
   const unmask = (lockMounts: boolean) =>
     run(
