@@ -99,11 +99,6 @@ export const arr =
     if (!Array.isArray(v)) throw typeError(p, 'an array', v);
     return v.map((e, i) => of(e, at(p, i)));
   };
-/** `null` or `of`. @internal */
-export const nullable =
-  <T>(of: Check<T>): Check<T | null> =>
-  (v, p) =>
-    v === null ? null : of(v, p);
 /** A plain object (not null, not an array). @internal */
 export const plainObject: Check<Record<string, unknown>> = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw typeError(p, 'an object', v);
