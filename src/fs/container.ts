@@ -8,6 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { invalidArgType, invalidArgValue } from '../errors.js';
+import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr, type MountFlag } from './flags.js';
 
 /** An overlay root: image layers with a writable layer on top. */
 export interface OverlayRootfs {
@@ -43,6 +44,12 @@ export interface BindMount {
    * namespace, and a filesystem that supports idmapped mounts.
    */
   idmap?: boolean;
+  /**
+   * Mount attributes set on the bound tree after the bind (mount_setattr(2), recursively with
+   * `recursive`): `['nosuid', 'nodev', 'noexec']`, an atime value, `'nosymfollow'`. Default none
+   * (the source's own). `'rdonly'` is `readOnly`.
+   */
+  attrs?: MountAttr[];
 }
 
 /** A fresh tmpfs inside the container. */
@@ -57,16 +64,42 @@ export interface TmpfsMount {
   mode?: number;
   /** Mounted read-only. */
   readOnly?: boolean;
+  /** The mount flags, replacing the default `['nosuid', 'nodev']` (e.g. a /dev that holds device nodes leaves out 'nodev'). */
+  flags?: MountFlag[];
+  /** More tmpfs options after mode and size, e.g. `'nr_inodes=1k'`. */
+  data?: string;
 }
 
 /** A kernel filesystem with the options containers use. */
 export interface SpecialMount {
-  /** proc, sysfs, mqueue or devpts (a new instance). */
-  type: 'proc' | 'sysfs' | 'mqueue' | 'devpts';
+  /** proc, sysfs, mqueue, devpts (a new instance) or cgroup2. */
+  type: 'proc' | 'sysfs' | 'mqueue' | 'devpts' | 'cgroup2';
   /** Where (absolute; created if missing). */
   target: string;
   /** Mounted read-only. */
   readOnly?: boolean;
+  /** The mount flags, replacing the default `['nosuid', 'nodev', 'noexec']`. */
+  flags?: MountFlag[];
+  /** The filesystem's options, replacing nsbox's (devpts: `'newinstance,ptmxmode=0666,mode=0620'`). */
+  data?: string;
+}
+
+/**
+ * A device node the container's /dev gets (OCI `linux.devices`): made with mknod(2) when the
+ * caller is root and the container has no new user namespace, else the host's node at the
+ * same path bound in (the kernel refuses device nodes made in a user namespace).
+ */
+export interface DeviceNode {
+  /** Absolute path inside the container, e.g. `/dev/fuse`. */
+  path: string;
+  /** `'c'` character, `'b'` block, `'p'` FIFO. */
+  type: 'c' | 'b' | 'p';
+  /** Major number (not for `'p'`). */
+  major?: number;
+  /** Minor number (not for `'p'`). */
+  minor?: number;
+  /** Permission bits. Default 0o666. */
+  mode?: number;
 }
 
 /** One mount of a container, applied in order after the root and the defaults. */
@@ -80,6 +113,12 @@ export interface ContainerOptions {
   /** Add /proc, /sys, /dev… as runc does. Default true with a rootfs. */
   defaultMounts?: boolean;
   hostname?: string;
+  /** Masked paths replacing {@link MASKED_PATHS}: applied after `mounts`, so they cover a /proc or /sys mounted there. */
+  maskedPaths?: string[];
+  /** Read-only paths replacing {@link READONLY_PATHS}: applied after `mounts`. */
+  readonlyPaths?: string[];
+  /** Device nodes, made after `mounts` with the /dev/fd, stdin, stdout, stderr and ptmx symlinks. */
+  devices?: DeviceNode[];
 }
 
 /** runc's default masked paths (files get /dev/null, directories an empty read-only tmpfs). */
@@ -161,6 +200,10 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           if (m.idmap !== undefined && typeof m.idmap !== 'boolean') throw invalidArgType(`${n}.idmap`, 'of type boolean', m.idmap);
           if (m.idmap && process.geteuid!() !== 0)
             throw invalidArgValue(`${n}.idmap`, true, 'needs root (the kernel wants CAP_SYS_ADMIN over the source mount)');
+          if (m.attrs !== undefined) {
+            attrBits(`${n}.attrs`, m.attrs);
+            if (m.attrs.includes('rdonly')) throw invalidArgValue(`${n}.attrs`, m.attrs, "must not hold 'rdonly' (use readOnly)");
+          }
           return { ...m, source, target };
         }
         case 'tmpfs': {
@@ -169,18 +212,23 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           }
           if (m.mode !== undefined && !(Number.isInteger(m.mode) && m.mode >= 0 && m.mode <= 0o7777))
             throw invalidArgValue(`${n}.mode`, m.mode, 'must be a mode from 0 to 0o7777');
+          checkFlagsData(n, m);
+          if (m.data !== undefined && /(^|,)(mode|size)=/.test(m.data))
+            throw invalidArgValue(`${n}.data`, m.data, 'must not set mode or size (use the mode and size fields)');
           return { ...m, target };
         }
         case 'proc':
         case 'sysfs':
         case 'mqueue':
         case 'devpts':
+        case 'cgroup2':
+          checkFlagsData(n, m);
           return { ...m, target };
         default:
           throw invalidArgValue(
             `${n}.type`,
             (m as { type?: unknown }).type,
-            "must be 'bind', 'tmpfs', 'proc', 'sysfs', 'mqueue' or 'devpts'",
+            "must be 'bind', 'tmpfs', 'proc', 'sysfs', 'mqueue', 'devpts' or 'cgroup2'",
           );
       }
     });
@@ -195,5 +243,53 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
     throw invalidArgValue('options.rootfs', undefined, 'is needed for readOnlyRoot and defaultMounts');
   }
   if (o.hostname !== undefined) out.hostname = o.hostname;
+  for (const k of ['maskedPaths', 'readonlyPaths'] as const) {
+    if (o[k] === undefined) continue;
+    if (!Array.isArray(o[k])) throw invalidArgType(`options.${k}`, 'an array of absolute paths', o[k]);
+    out[k] = o[k].map((p, i) => absPath(`options.${k}[${i}]`, p));
+  }
+  if (o.devices !== undefined) out.devices = checkDevices(o.devices);
+  if ((out.maskedPaths || out.readonlyPaths || out.devices) && out.rootfs === undefined)
+    throw invalidArgValue('options.rootfs', undefined, 'is needed for maskedPaths, readonlyPaths and devices');
   return out;
+}
+
+const MOUNT_FLAG_NAMES = new Set(Object.keys(MOUNT_FLAGS));
+const NOT_A_MOUNT_OPTION = new Set(['bind', 'rec', 'remount', 'rdonly', 'silent']);
+
+function checkFlagsData(n: string, m: { flags?: unknown; data?: unknown }): void {
+  if (m.flags !== undefined) {
+    flagBits(`${n}.flags`, m.flags, MOUNT_FLAGS);
+    const bad = (m.flags as string[]).find((f) => NOT_A_MOUNT_OPTION.has(f) || !MOUNT_FLAG_NAMES.has(f));
+    if (bad !== undefined) throw invalidArgValue(`${n}.flags`, bad, "is not a mount option here ('rdonly' is readOnly)");
+  }
+  if (m.data !== undefined && (typeof m.data !== 'string' || m.data.includes('\0')))
+    throw invalidArgType(`${n}.data`, 'a string without null bytes', m.data);
+}
+
+function checkDevices(v: unknown): DeviceNode[] {
+  if (!Array.isArray(v)) throw invalidArgType('options.devices', 'an array of { path, type, major, minor, mode? }', v);
+  return v.map((d: unknown, i) => {
+    const n = `options.devices[${i}]`;
+    if (typeof d !== 'object' || d === null) throw invalidArgType(n, 'an object', d);
+    const { type, major, minor, mode } = d as DeviceNode;
+    const path = absPath(`${n}.path`, (d as DeviceNode).path);
+    if (type !== 'c' && type !== 'b' && type !== 'p') throw invalidArgValue(`${n}.type`, type, "must be 'c', 'b' or 'p'");
+    const num = (k: string, x: unknown) => {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xfffff)
+        throw invalidArgValue(`${n}.${k}`, x, 'must be an integer from 0 to 1048575');
+      return x;
+    };
+    const out: DeviceNode = { path, type };
+    if (type !== 'p') {
+      out.major = num('major', major);
+      out.minor = num('minor', minor);
+    }
+    if (mode !== undefined) {
+      if (!Number.isInteger(mode) || mode < 0 || mode > 0o777)
+        throw invalidArgValue(`${n}.mode`, mode, 'must be permission bits from 0 to 0o777');
+      out.mode = mode;
+    }
+    return out;
+  });
 }

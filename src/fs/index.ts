@@ -65,4 +65,5 @@ export {
   type BindMount,
   type TmpfsMount,
   type SpecialMount,
+  type DeviceNode,
 } from './container.js';

@@ -10,8 +10,10 @@
  * @module
  */
 import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { MASKED_DIRS, MASKED_PATHS, READONLY_PATHS, type ContainerOptions, type RootfsSpec } from '../fs/container.js';
-import { K } from '../native.js';
+import { MASKED_DIRS, MASKED_PATHS, READONLY_PATHS, type ContainerOptions, type DeviceNode, type RootfsSpec } from '../fs/container.js';
+import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr } from '../fs/flags.js';
+import { invalidArgValue } from '../errors.js';
+import { K, MK } from '../native.js';
 import type { PlanBuilder } from './plan.js';
 
 /** What the plan needs to know about the namespaces. @internal */
@@ -140,6 +142,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
             'mounts',
             m.target,
           );
+          bindAttrs(plan, m.target, m.attrs, true);
           break;
         }
         const rec = m.recursive === false ? 0 : K.MS_REC;
@@ -153,32 +156,38 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
           'mounts',
           m.target,
         );
+        bindAttrs(plan, m.target, m.attrs, rec !== 0);
         break;
       }
       case 'tmpfs': {
         const opts =
-          [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : '']
+          [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : '', m.data ?? '']
             .filter(Boolean)
             .join(',') + owned(ctx);
-        plan.mount('tmpfs', m.target, 'tmpfs', NOSUID | NODEV | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        const flags = m.flags === undefined ? NOSUID | NODEV : flagBits('flags', m.flags, MOUNT_FLAGS);
+        plan.mount('tmpfs', m.target, 'tmpfs', flags | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
         break;
       }
-      default:
-        plan.mount(
-          m.type,
-          m.target,
-          m.type,
-          NOSUID | NODEV | NOEXEC | (m.readOnly ? K.MS_RDONLY : 0),
-          m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null,
-          IN_ROOT | M.MNT_MKDIR,
-          'mounts',
-        );
+      default: {
+        const flags = m.flags === undefined ? NOSUID | NODEV | NOEXEC : flagBits('flags', m.flags, MOUNT_FLAGS);
+        const data = m.data ?? (m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null);
+        plan.mount(m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR, 'mounts');
+      }
     }
   }
+  const custom = o.maskedPaths !== undefined || o.readonlyPaths !== undefined;
+  const defaults = o.rootfs !== undefined && o.defaultMounts !== false;
+  if (o.devices !== undefined) deviceSteps(plan, o.devices, ctx);
+  // Without the default mounts, sysctls are written here, in the root's /proc, while
+  // /proc/sys is still writable: the read-only paths below may cover it.
+  if (custom && !defaults) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, true);
+  if (o.maskedPaths !== undefined)
+    maskSteps(plan, o.maskedPaths, typeof o.rootfs === 'string' ? o.rootfs : undefined, defaults && ctx.sysfsInLock === true);
+  if (o.readonlyPaths !== undefined) readonlySteps(plan, o.readonlyPaths);
   if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
   plan.pivot(ctx.lock === true);
   // Without the default mounts, sysctls go to whatever /proc the root has, once in it.
-  if (!(o.rootfs !== undefined && o.defaultMounts !== false)) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, false);
+  if (!defaults && !custom) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, false);
 }
 
 function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {
@@ -229,20 +238,10 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   // Only those this kernel has (the container's /proc and /sys show the same kernel).
   // Masked files get an empty read-only file of nsbox's base tmpfs rather than the host's
   // /dev/null, so no host device inode is reachable through a mask.
+  // (Paths given in the options replace these and are applied after the mounts.)
   const { masked, readonly } = presentPaths();
-  if (masked.some((p) => !MASKED_DIRS.has(p))) plan.writeFile('/.nsbox-empty', '', 0o444, 'masked-paths');
-  for (const p of masked) {
-    if (ctx.sysfsInLock && p.startsWith('/sys/') && MASKED_DIRS.has(p)) continue; // masked by the lock's helper
-    if (MASKED_DIRS.has(p))
-      plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
-    else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
-  }
-  // Read-only paths are bound onto themselves: the source is the target opened inside the
-  // root (MNT_SRC_SELF), never a path looked up again, which a symlinked /proc in an image
-  // could point at a host directory.
-  for (const p of readonly) {
-    plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
-  }
+  if (o.maskedPaths === undefined) maskSteps(plan, masked, undefined, ctx.sysfsInLock === true);
+  if (o.readonlyPaths === undefined) readonlySteps(plan, readonly);
   // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in (read-only
   // when the root is). /etc/hostname says what hostname(1) will: the name given, else the
   // one the child's uts namespace has when the file is written (new, shared or joined), which
@@ -257,6 +256,101 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   for (const [file, content, nodename] of files) {
     plan.writeFile(`/.nsbox-${file}`, content, 0o644, 'etc', nodename);
     plan.mount(`/.nsbox-${file}`, `/etc/${file}`, null, K.MS_BIND, null, IN_ROOT | F | (o.readOnlyRoot ? M.MNT_RDONLY : 0), 'etc');
+  }
+}
+
+/** Masks: files get an empty read-only file of nsbox's base tmpfs, directories an empty read-only tmpfs. */
+function maskSteps(plan: PlanBuilder, paths: readonly string[], rootDir: string | undefined, sysByLock: boolean): void {
+  const dirs = paths.map((p) => isMaskedDir(p, rootDir));
+  if (dirs.some((d) => !d)) plan.writeFile('/.nsbox-empty', '', 0o444, 'masked-paths');
+  paths.forEach((p, i) => {
+    if (sysByLock && p.startsWith('/sys/')) {
+      // The lock's helper mounts the container's own sysfs over the /sys placeholder and masks
+      // these directories on it (sysfsMasks): a mask made here would lie under that sysfs.
+      if (dirs[i]) return;
+      throw invalidArgValue(
+        'options.maskedPaths',
+        p,
+        "is a file under /sys: with the container's own network namespace its fresh sysfs can have only directories masked",
+      );
+    }
+    if (dirs[i]) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
+    else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
+  });
+}
+
+/**
+ * Whether a masked path is a directory: /proc and /sys show the same kernel inside as here;
+ * other paths are looked at in a directory root (the child resolves the mount itself inside
+ * the root, so this only picks the kind of mask).
+ */
+function isMaskedDir(p: string, rootDir: string | undefined): boolean {
+  if (MASKED_DIRS.has(p)) return true;
+  const where = p.startsWith('/proc/') || p.startsWith('/sys/') ? p : rootDir === undefined ? undefined : `${rootDir}${p}`;
+  try {
+    return where !== undefined && lstatSync(where).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read-only paths are bound onto themselves: the source is the target opened inside the root
+ * (MNT_SRC_SELF), never a path looked up again, which a symlinked /proc in an image could point
+ * at a host directory.
+ */
+function readonlySteps(plan: PlanBuilder, paths: readonly string[]): void {
+  for (const p of paths) {
+    plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
+  }
+}
+
+/** mount_setattr(2) of a bind's extra attributes (nosuid, nodev, noexec, atime…). */
+function bindAttrs(plan: PlanBuilder, target: string, attrs: readonly MountAttr[] | undefined, recursive: boolean): void {
+  if (attrs === undefined || attrs.length === 0) return;
+  const { bits, atime } = attrBits('attrs', attrs);
+  plan.setattr(target, bits, atime ? MK.MOUNT_ATTR__ATIME : 0, IN_ROOT | (recursive ? M.MNT_RECURSIVE : 0), 'mounts');
+}
+
+const TYPE_BITS = { c: fsConstants.S_IFCHR, b: fsConstants.S_IFBLK, p: fsConstants.S_IFIFO } as const;
+
+/**
+ * Device nodes: mknod(2) by root outside a user namespace (and FIFOs always); else the host's
+ * node at the same path, bound in — after checking, here, that it is that device.
+ */
+function deviceSteps(plan: PlanBuilder, devices: readonly DeviceNode[], ctx: ContainerContext): void {
+  devices.forEach((d, i) => {
+    if (d.type === 'p' || (ctx.root && !ctx.newUser)) {
+      plan.mknod(d.path, TYPE_BITS[d.type] | (d.mode ?? 0o666), d.major ?? 0, d.minor ?? 0);
+      return;
+    }
+    let rdev: number | undefined;
+    let kind: boolean | undefined;
+    try {
+      const st = statSync(d.path);
+      rdev = st.rdev;
+      kind = d.type === 'c' ? st.isCharacterDevice() : st.isBlockDevice();
+    } catch {
+      // not on the host: said below
+    }
+    const major = rdev === undefined ? -1 : ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
+    const minor = rdev === undefined ? -1 : (rdev & 0xff) | ((rdev >> 12) & ~0xff);
+    if (!kind || major !== d.major || minor !== d.minor)
+      throw invalidArgValue(
+        `options.devices[${i}]`,
+        d,
+        `cannot be made in a user namespace, and the host has no such device at ${d.path} to bind in`,
+      );
+    plan.mount(host(d.path), d.path, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', d.path);
+  });
+  for (const [link, target] of [
+    ['fd', '/proc/self/fd'],
+    ['stdin', '/proc/self/fd/0'],
+    ['stdout', '/proc/self/fd/1'],
+    ['stderr', '/proc/self/fd/2'],
+    ['ptmx', 'pts/ptmx'],
+  ] as const) {
+    plan.symlink(target, `/dev/${link}`, 'dev');
   }
 }
 
@@ -283,12 +377,15 @@ function hostDevices(): Set<string> {
 }
 
 let present: { masked: string[]; readonly: string[] } | undefined;
-/** MASKED_PATHS and READONLY_PATHS that exist on this kernel; looked up once. */
-/** The masked directories under /sys this kernel has: the lock's helper masks them on a fresh sysfs. @internal */
-export function sysfsMasks(): string[] {
-  return presentPaths().masked.filter((p) => p.startsWith('/sys/') && MASKED_DIRS.has(p));
+/**
+ * The masked directories under /sys (of `masked`, default MASKED_PATHS) this kernel has: the
+ * lock's helper masks them on the container's fresh sysfs. @internal
+ */
+export function sysfsMasks(masked?: readonly string[]): string[] {
+  return (masked ?? presentPaths().masked).filter((p) => p.startsWith('/sys/') && isMaskedDir(p, undefined));
 }
 
+/** MASKED_PATHS and READONLY_PATHS that exist on this kernel; looked up once. */
 function presentPaths(): { masked: string[]; readonly: string[] } {
   present ??= { masked: MASKED_PATHS.filter((p) => existsSync(p)), readonly: READONLY_PATHS.filter((p) => existsSync(p)) };
   return present;

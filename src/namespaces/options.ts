@@ -7,7 +7,7 @@ import { checkNetwork, type CheckedNetwork, type SpawnNetworkOptions } from '../
 import { Cgroup } from '../cgroups/cgroup.js';
 import { resolveCgroup } from '../cgroups/mount.js';
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
-import { checkContainer, type ContainerMount, type ContainerOptions, type RootfsSpec } from '../fs/container.js';
+import { checkContainer, type ContainerMount, type ContainerOptions, type DeviceNode, type RootfsSpec } from '../fs/container.js';
 import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace, checkPid } from './namespace.js';
@@ -157,6 +157,20 @@ export interface SpawnOptions extends SecurityOptions {
    * it. A failure fails the spawn (step `'network'`) and deletes the veth. docs/net.md.
    */
   network?: SpawnNetworkOptions;
+  /**
+   * Masked paths replacing the defaults (`MASKED_PATHS`), applied after `mounts` (so they
+   * cover a /proc or /sys mounted there): files get an empty read-only file, directories an
+   * empty read-only tmpfs. Needs `rootfs`.
+   */
+  maskedPaths?: string[];
+  /** Read-only paths replacing the defaults (`READONLY_PATHS`), bound read-only onto themselves after `mounts`. Needs `rootfs`. */
+  readonlyPaths?: string[];
+  /**
+   * Device nodes to make in the container after `mounts` (OCI `linux.devices` plus its default
+   * devices), with the /dev/fd, /dev/std{in,out,err} and /dev/ptmx symlinks: mknod(2) as root
+   * without a new user namespace, else the host's node bound in. Needs `rootfs`.
+   */
+  devices?: DeviceNode[];
 }
 
 const KNOWN = new Set<string>([
@@ -193,6 +207,9 @@ const KNOWN = new Set<string>([
   'noNewSessionKeyring',
   'init',
   'network',
+  'maskedPaths',
+  'readonlyPaths',
+  'devices',
   ...SECURITY_KEYS,
 ]);
 
@@ -332,7 +349,15 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     if (!newNs.has('time')) throw invalidArgValue('options.timeOffsets', o.timeOffsets, "needs 'time' in options.namespaces");
   }
   let container: ContainerOptions | null = null;
-  if (o.rootfs !== undefined || o.mounts !== undefined || o.readOnlyRoot !== undefined || o.defaultMounts !== undefined) {
+  if (
+    o.rootfs !== undefined ||
+    o.mounts !== undefined ||
+    o.readOnlyRoot !== undefined ||
+    o.defaultMounts !== undefined ||
+    o.maskedPaths !== undefined ||
+    o.readonlyPaths !== undefined ||
+    o.devices !== undefined
+  ) {
     container = checkContainer(o);
     if (!newNs.has('mnt'))
       throw invalidArgValue(

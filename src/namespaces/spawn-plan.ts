@@ -172,7 +172,7 @@ export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
   // namespace (owned by the outer user namespace), written with the container's mounts.
   if (sysctl.some(([, value]) => value.includes('\n'))) return undefined;
   const ct = c.container!;
-  return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks(), sysctl } : { sysctl };
+  return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks(ct.maskedPaths), sysctl } : { sysctl };
 }
 
 /**

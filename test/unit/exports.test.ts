@@ -11,6 +11,7 @@ import * as fs from '../../src/fs/index.js';
 import * as namespaces from '../../src/namespaces/index.js';
 import * as net from '../../src/net/index.js';
 import * as security from '../../src/security/index.js';
+import * as oci from '../../src/oci/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -197,6 +198,7 @@ const TYPES = {
     'SetAttrOptions',
     'Size',
     'SpecialMount',
+    'DeviceNode',
     'TmpfsMount',
     'TmpfsOptions',
     'UmountOptions',
@@ -284,6 +286,63 @@ const TYPES = {
   ],
 } as const;
 const ROOT_TYPES = ['CapabilitySets', 'Features', 'NsboxErrorCode', 'SysErrorContext'];
+
+/** nsbox/oci: a layer over the modules, not re-exported from `nsbox` (its features() is the runtime spec's). */
+const OCI_VALUES = [
+  'OCI_NAMESPACE_TYPES',
+  'blkioWeightToIoWeight',
+  'defaultSpec',
+  'deriveStatus',
+  'features',
+  'loadBundle',
+  'parseConfig',
+  'prepareCgroup',
+  'runHooks',
+  'sharesToWeight',
+  'toSpawnOptions',
+  'translateResources',
+];
+const OCI_TYPES = [
+  'CgroupResourcePlan',
+  'CgroupWrite',
+  'ContainerFacts',
+  'DefaultSpecOptions',
+  'HookError',
+  'OciBlockDevice',
+  'OciBlockIO',
+  'OciBox',
+  'OciBundle',
+  'OciCgroupPlan',
+  'OciCpu',
+  'OciDevice',
+  'OciDeviceCgroup',
+  'OciFeatures',
+  'OciHook',
+  'OciHooks',
+  'OciHugepageLimit',
+  'OciIdMapping',
+  'OciIoPriority',
+  'OciLinux',
+  'OciMemory',
+  'OciMount',
+  'OciNamespace',
+  'OciNamespaceType',
+  'OciProcess',
+  'OciResources',
+  'OciRlimit',
+  'OciRoot',
+  'OciScheduler',
+  'OciSpawn',
+  'OciSpec',
+  'OciState',
+  'OciStatus',
+  'OciThrottleDevice',
+  'OciUser',
+  'OciWeightDevice',
+  'RunHooksOptions',
+  'ToSpawnOptionsOptions',
+  'TranslateOptions',
+];
 
 const MODULES = { namespaces, cgroups, fs, net, security } as const;
 type ModuleName = keyof typeof MODULES;
@@ -374,6 +433,21 @@ const INTERNAL = [
   'LandlockRight',
   'elfInterpreter',
   'shebang',
+  'checkDeviceRules',
+  'DEFAULT_DEVICES',
+  'MOUNT_OPTIONS',
+  'MOUNT_TYPES',
+  'mapMount',
+  'NAMESPACE_NAME',
+  'SECCOMP_ACTIONS',
+  'SECCOMP_OPERATORS',
+  'OCI_VERSION_MIN',
+  'OCI_VERSION_MAX',
+  'ConfigError',
+  'HOOKS_AROUND_SPAWN',
+  'typeError',
+  'valueError',
+  'unsupported',
 ];
 
 describe('runtime exports', () => {
@@ -392,8 +466,13 @@ describe('runtime exports', () => {
     }
   });
 
+  test('nsbox/oci exports exactly its listed values, none of them from nsbox', () => {
+    expect(sorted(Object.keys(oci))).toEqual(sorted(OCI_VALUES));
+    expect(nsbox).not.toHaveProperty('toSpawnOptions');
+  });
+
   test('no internal helper is reachable', () => {
-    for (const mod of [nsbox, ...Object.values(MODULES)]) {
+    for (const mod of [nsbox, oci, ...Object.values(MODULES)]) {
       for (const name of INTERNAL) expect(Object.keys(mod)).not.toContain(name);
     }
   });
@@ -407,6 +486,7 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
     fs: 'src/fs/index.ts',
     net: 'src/net/index.ts',
     security: 'src/security/index.ts',
+    oci: 'src/oci/index.ts',
   } as const;
   const program = ts.createProgram(
     Object.values(files).map((f) => root + f),
@@ -438,6 +518,10 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
     expect(exportsOf(files[m])).toEqual({ values: sorted(VALUES[m]), types: sorted(TYPES[m]) });
   });
 
+  test('nsbox/oci: values and types', () => {
+    expect(exportsOf(files.oci)).toEqual({ values: sorted(OCI_VALUES), types: sorted(OCI_TYPES) });
+  });
+
   test('nsbox: the union of the modules plus its own', () => {
     expect(exportsOf(files.nsbox)).toEqual({
       values: sorted([...allModuleValues, ...ROOT_VALUES]),
@@ -455,7 +539,8 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
 
 test('package.json "exports" and typedoc.json name exactly these entry points', () => {
   const pkg = JSON.parse(readFileSync(root + 'package.json', 'utf8')) as { exports: Record<string, unknown> };
-  expect(sorted(Object.keys(pkg.exports))).toEqual(sorted(['.', './package.json', ...NAMES.map((m) => `./${m}`)]));
+  const entries = [...NAMES, 'oci'];
+  expect(sorted(Object.keys(pkg.exports))).toEqual(sorted(['.', './package.json', ...entries.map((m) => `./${m}`)]));
   const typedoc = JSON.parse(readFileSync(root + 'typedoc.json', 'utf8')) as { entryPoints: string[] };
-  expect(sorted(typedoc.entryPoints)).toEqual(sorted(['src/index.ts', ...NAMES.map((m) => `src/${m}/index.ts`)]));
+  expect(sorted(typedoc.entryPoints)).toEqual(sorted(['src/index.ts', ...entries.map((m) => `src/${m}/index.ts`)]));
 });

@@ -1,0 +1,65 @@
+/**
+ * `prepareCgroup()`: the container's cgroup v2 made from a {@link OciCgroupPlan} — every level
+ * created as needed, the controllers the limits need enabled from the root down, then the
+ * writes. cgroup v1 hierarchies are never touched.
+ * @module
+ */
+import type { Cgroup } from '../cgroups/cgroup.js';
+import { cgroup, createCgroup } from '../cgroups/create.js';
+import { hasCg, writeCgAsync } from '../cgroups/files.js';
+import { valueError } from './check.js';
+import { translateResources } from './resources.js';
+import type { OciCgroupPlan } from './spawn-options.js';
+
+/** Files that take one device (or one line) per write(2). */
+const PER_LINE = new Set(['io.max', 'io.weight', 'io.bfq.weight', 'rdma.max']);
+
+/**
+ * Creates (or opens) the container's cgroup and applies `linux.resources` to it: `mkdir -p`
+ * under the v2 mount, `+controller` in each ancestor's cgroup.subtree_control where missing,
+ * then one write per file (one per line for io.max, io.weight, io.bfq.weight, rdma.max).
+ * Blkio weights go to io.bfq.weight as they are when the cgroup has that file, as crun does.
+ * Pass the result as spawn's `cgroup` option. Asynchronous.
+ *
+ * Privileges: write access to the parent cgroups (root, or a delegated subtree).
+ *
+ * @throws `ERR_INVALID_ARG_VALUE` (`jsonPath` 'linux.cgroupsPath') when the cgroup exists and
+ *   has processes; `ERR_NSBOX_CGROUP_CONTROLLER` when a controller the limits need is not available
+ *   (the message says where it is missing); SysError from mkdir(2) and the writes, with
+ *   `path` and `cgroup`. Cgroups it created are removed again on failure.
+ */
+export async function prepareCgroup(plan: OciCgroupPlan): Promise<Cgroup> {
+  const parts = plan.path.split('/').filter((p) => p !== '');
+  const made: Cgroup[] = [];
+  try {
+    let parent = cgroup('.');
+    for (let i = 0; i < parts.length; i++) {
+      const missing = plan.controllers.filter((c) => !parent.subtreeControl().includes(c));
+      if (missing.length) parent.enableControllers(missing);
+      const rel = parts.slice(0, i + 1).join('/');
+      let child: Cgroup;
+      try {
+        child = cgroup(rel);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ENOENT') throw err;
+        child = await createCgroup(rel);
+        made.push(child);
+      }
+      parent = child;
+    }
+    const cg = parent;
+    // config-linux.md: a runtime MUST error when a check of the cgroup fails; runc and crun
+    // refuse a cgroup that already has processes (another container's).
+    if (made.length === 0 && cg.procs().length > 0)
+      throw valueError('linux.cgroupsPath', `names a cgroup that already has processes (${cg.path})`, plan.path);
+    const bfq = plan.resources !== undefined && hasCg(cg, 'io.bfq.weight');
+    const writes = bfq ? translateResources(plan.resources!, { bfq }).writes : plan.writes;
+    for (const w of writes) {
+      for (const line of PER_LINE.has(w.file) ? w.value.split('\n') : [w.value]) await writeCgAsync(cg, w.file, line);
+    }
+    return cg;
+  } catch (err) {
+    for (const cg of made.reverse()) await cg.remove().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,315 @@
+// nsbox/oci's mapper without privileges: a podman-generated config.json (written by hand from
+// config.md's example and podman 4.3's output) turned into spawn options field by field;
+// spawn's own validation as the witness that they are valid; every refused field by its
+// JSON path; features() from the same tables; deriveStatus.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { checkSpawn } from '../../src/namespaces/options.js';
+import { MOUNT_OPTIONS } from '../../src/oci/mounts.js';
+import { defaultSpec, deriveStatus, features, parseConfig, toSpawnOptions, type OciSpec } from '../../src/oci/index.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit parsed JSON freely
+type Json = any;
+
+let bundle: string;
+let podman: OciSpec;
+
+beforeAll(() => {
+  bundle = mkdtempSync(join(tmpdir(), 'nsbox-oci-map-'));
+  for (const d of ['merged', 'rootfs', 'userdata/shm', 'volumes/data/_data']) mkdirSync(join(bundle, d), { recursive: true });
+  for (const f of ['hostname', 'resolv.conf', 'hosts', '.containerenv']) writeFileSync(join(bundle, 'userdata', f), '');
+  const text = readFileSync(new URL('./data/oci-podman.json', import.meta.url), 'utf8').replaceAll('@BUNDLE@', bundle);
+  podman = parseConfig(text);
+});
+afterAll(() => rmSync(bundle, { recursive: true, force: true }));
+
+const NOFILE = { type: 'RLIMIT_NOFILE', soft: 1048576, hard: 1048576 };
+
+describe('a podman config.json as spawn options', () => {
+  test('process, namespaces, root and mounts, field by field', () => {
+    using m = toSpawnOptions(podman, { bundle });
+    const o = m.options;
+    expect(m.command).toBe('sh');
+    expect(m.args).toEqual(['-c', 'hostname; id']);
+    expect(o.argv0).toBe('sh');
+    expect(o.env).toEqual({
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      TERM: 'xterm',
+      container: 'podman',
+      HOSTNAME: '4f3a1b2c9d8e',
+      HOME: '/root',
+    });
+    expect(o.cwd).toBe('/');
+    expect([o.uid, o.gid, o.umask]).toEqual([0, 0, 0o022]);
+    expect(o.groups).toEqual([0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27]);
+    expect(o.capabilities).toEqual(podman.process!.capabilities);
+    expect(o.rlimits).toEqual([NOFILE, { type: 'RLIMIT_NPROC', soft: 4194304, hard: 4194304 }]);
+    expect(o.oomScoreAdj).toBe(0);
+    expect(o.noNewPrivileges).toBeUndefined();
+    expect(o.namespaces).toEqual(['pid', 'ipc', 'uts', 'mnt', 'cgroup']);
+    expect(o.join).toEqual({ net: 1 }); // /proc/1/ns/net: joined by pid, no fd held
+    expect(o.hostname).toBe('4f3a1b2c9d8e');
+    expect(o.rootfs).toBe(join(bundle, 'merged'));
+    expect(o.readOnlyRoot).toBeUndefined();
+    expect(o.defaultMounts).toBe(false);
+    expect(o.lockMounts).toBe(false);
+    expect(o.sysctl).toEqual({ 'net.ipv4.ping_group_range': '0 0' });
+    expect(o.seccomp).toEqual(podman.linux!.seccomp);
+    expect(o.maskedPaths).toEqual(podman.linux!.maskedPaths);
+    expect(o.readonlyPaths).toEqual(podman.linux!.readonlyPaths);
+    expect(o.mounts).toEqual([
+      { type: 'proc', target: '/proc', flags: ['nosuid', 'noexec', 'nodev'] },
+      { type: 'tmpfs', target: '/dev', flags: ['nosuid', 'strictatime'], mode: 0o755, size: '65536k' },
+      { type: 'sysfs', target: '/sys', flags: ['nosuid', 'noexec', 'nodev'], readOnly: true },
+      { type: 'devpts', target: '/dev/pts', flags: ['nosuid', 'noexec'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+      { type: 'mqueue', target: '/dev/mqueue', flags: ['nosuid', 'noexec', 'nodev'] },
+      { type: 'bind', source: join(bundle, 'userdata/hostname'), target: '/etc/hostname', recursive: false },
+      { type: 'bind', source: join(bundle, 'userdata/resolv.conf'), target: '/etc/resolv.conf', recursive: false },
+      { type: 'bind', source: join(bundle, 'userdata/hosts'), target: '/etc/hosts', recursive: false },
+      { type: 'bind', source: join(bundle, 'userdata/shm'), target: '/dev/shm', recursive: false, attrs: ['nosuid', 'noexec', 'nodev'] },
+      { type: 'bind', source: join(bundle, 'userdata/.containerenv'), target: '/run/.containerenv', recursive: false },
+      { type: 'bind', source: join(bundle, 'volumes/data/_data'), target: '/data', recursive: true, attrs: ['nosuid', 'nodev'] },
+      { type: 'cgroup2', target: '/sys/fs/cgroup', flags: ['nosuid', 'noexec', 'nodev', 'relatime'], readOnly: true },
+    ]);
+    // The spec's default devices, plus /dev/fd… symlinks made by spawn.
+    expect(o.devices?.map((d) => d.path)).toEqual(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
+    expect(m.warnings).toEqual([]);
+  });
+
+  test('linux.resources: the cgroup and its v2 writes', () => {
+    using m = toSpawnOptions(podman, { bundle });
+    expect(m.cgroup).toMatchObject({
+      path: '/libpod_parent/libpod-4f3a1b2c9d8e',
+      writes: [
+        { file: 'memory.max', value: '33554432' },
+        { file: 'memory.swap.max', value: '33554432' },
+        { file: 'cpu.weight', value: '59' },
+        { file: 'cpu.max', value: '50000 100000' },
+        { file: 'pids.max', value: '2048' },
+      ],
+      controllers: ['memory', 'cpu', 'pids'],
+    });
+    expect(m.options.cgroup).toBeUndefined(); // set by the caller to prepareCgroup()'s result
+  });
+
+  test("spawn's own validation accepts the options (no syscall but stat)", () => {
+    using m = toSpawnOptions(podman, { bundle });
+    const c = checkSpawn(m.command, m.args, m.options);
+    expect(c.argv).toEqual(['sh', '-c', 'hostname; id']);
+    expect(c.container?.mounts).toHaveLength(12);
+    expect(c.security.rlimits).toBeDefined();
+    expect(c.security.sysctl).toEqual([['/proc/sys/net/ipv4/ping_group_range', '0 0']]);
+  });
+
+  test("runc's spec: relative root, read-only root, ambient reported in warnings", () => {
+    const c = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
+    using m = toSpawnOptions(c, { bundle });
+    expect(m.options.rootfs).toBe(join(bundle, 'rootfs'));
+    expect(m.options.readOnlyRoot).toBe(true);
+    expect(m.options.capabilities?.ambient).toEqual([]);
+    expect(m.warnings).toEqual([
+      expect.stringMatching(/^process\.capabilities\.ambient: CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE not raised/),
+    ]);
+    expect(m.cgroup).toBeUndefined(); // a deny-all device list is no cgroup write
+  });
+});
+
+describe('refused by JSON path, before any syscall', () => {
+  const base = (): Json => JSON.parse(JSON.stringify(podman));
+  const cases: Array<[string, (c: Json) => void, string, string]> = [
+    ['a terminal', (c) => (c.process.terminal = true), 'process.terminal', 'ERR_NSBOX_UNSUPPORTED'],
+    [
+      'an AppArmor profile',
+      (c) => (c.process.apparmorProfile = 'containers-default-0.50.1'),
+      'process.apparmorProfile',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    [
+      'an SELinux label',
+      (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'),
+      'process.selinuxLabel',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    ['a mount label', (c) => (c.linux.mountLabel = 'system_u:object_r:container_file_t:s0'), 'linux.mountLabel', 'ERR_NSBOX_UNSUPPORTED'],
+    ['ioPriority', (c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' }), 'process.ioPriority', 'ERR_NSBOX_UNSUPPORTED'],
+    ['a scheduler', (c) => (c.process.scheduler = { policy: 'SCHED_BATCH' }), 'process.scheduler', 'ERR_NSBOX_UNSUPPORTED'],
+    ['execCPUAffinity', (c) => (c.process.execCPUAffinity = { initial: '0' }), 'process.execCPUAffinity', 'ERR_NSBOX_UNSUPPORTED'],
+    ['intelRdt', (c) => (c.linux.intelRdt = { closID: 'x' }), 'linux.intelRdt', 'ERR_NSBOX_UNSUPPORTED'],
+    ['memoryPolicy', (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), 'linux.memoryPolicy', 'ERR_NSBOX_UNSUPPORTED'],
+    ['netDevices', (c) => (c.linux.netDevices = { eth1: {} }), 'linux.netDevices', 'ERR_NSBOX_UNSUPPORTED'],
+    [
+      'a seccomp listener',
+      (c) => (c.linux.seccomp.listenerPath = '/run/agent.sock'),
+      'linux.seccomp.listenerPath',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    ['hooks', (c) => (c.hooks = { createRuntime: [{ path: '/usr/bin/netavark' }] }), 'hooks.createRuntime', 'ERR_NSBOX_UNSUPPORTED'],
+    ['no mount namespace', (c) => c.linux.namespaces.splice(4, 1), 'linux.namespaces', 'ERR_NSBOX_UNSUPPORTED'],
+    ['a namespace twice', (c) => c.linux.namespaces.push({ type: 'ipc' }), 'linux.namespaces[6].type', 'ERR_INVALID_ARG_VALUE'],
+    ['hostname without uts', (c) => c.linux.namespaces.splice(3, 1), 'hostname', 'ERR_INVALID_ARG_VALUE'],
+    [
+      'uid mappings without a user namespace',
+      (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1, size: 1 }]),
+      'linux.uidMappings',
+      'ERR_INVALID_ARG_VALUE',
+    ],
+    ['slave root propagation', (c) => (c.linux.rootfsPropagation = 'rslave'), 'linux.rootfsPropagation', 'ERR_NSBOX_UNSUPPORTED'],
+    ['shared propagation on a mount', (c) => (c.mounts[10].options[3] = 'rshared'), 'mounts[10].options[3]', 'ERR_NSBOX_UNSUPPORTED'],
+    ['tmpcopyup', (c) => c.mounts[1].options.push('tmpcopyup'), 'mounts[1].options[4]', 'ERR_NSBOX_UNSUPPORTED'],
+    [
+      'an overlay mount',
+      (c) => c.mounts.push({ destination: '/x', type: 'overlay', source: 'overlay' }),
+      'mounts[12].type',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    ['a missing bind source', (c) => (c.mounts[5].source = '/nonexistent/nsbox'), 'mounts[5].source', 'ERR_INVALID_ARG_VALUE'],
+    ['fs data on a bind', (c) => c.mounts[5].options.push('size=1m'), 'mounts[5].options', 'ERR_INVALID_ARG_VALUE'],
+    [
+      'per-mount id maps',
+      (c) => (c.mounts[10].uidMappings = [{ containerID: 0, hostID: 1, size: 1 }]),
+      'mounts[10].uidMappings',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    ['a bad tmpfs mode', (c) => (c.mounts[1].options[2] = 'mode=999'), 'mounts[1].options', 'ERR_INVALID_ARG_VALUE'],
+    [
+      'a device owner',
+      (c) => (c.linux.devices = [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229, uid: 1000 }]),
+      'linux.devices[0].uid',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    [
+      'a device without minor',
+      (c) => (c.linux.devices = [{ type: 'c', path: '/dev/fuse', major: 10 }]),
+      'linux.devices[0].minor',
+      'ERR_INVALID_ARG_VALUE',
+    ],
+    [
+      'an allow-all device list',
+      (c) => (c.linux.resources.devices = [{ allow: true, access: 'rwm' }]),
+      'linux.resources.devices[0]',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    [
+      'a deny after allows',
+      (c) => c.linux.resources.devices.push({ allow: false, type: 'c', major: 1, minor: 3, access: 'w' }),
+      'linux.resources.devices[1]',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    [
+      'deny-all with CAP_MKNOD, no user namespace',
+      (c) => c.process.capabilities.bounding.push('CAP_MKNOD'),
+      'linux.resources.devices',
+      'ERR_NSBOX_UNSUPPORTED',
+    ],
+    ['kernel memory', (c) => (c.linux.resources.memory.kernel = 1 << 20), 'linux.resources.memory.kernel', 'ERR_NSBOX_UNSUPPORTED'],
+    ['a systemd cgroupsPath', (c) => (c.linux.cgroupsPath = 'machine.slice:libpod:4f3a'), 'linux.cgroupsPath', 'ERR_NSBOX_UNSUPPORTED'],
+    ['a cgroupsPath with ..', (c) => (c.linux.cgroupsPath = '/a/../../b'), 'linux.cgroupsPath', 'ERR_INVALID_ARG_VALUE'],
+    ['resources without a cgroupsPath or id', (c) => delete c.linux.cgroupsPath, 'linux.cgroupsPath', 'ERR_INVALID_ARG_VALUE'],
+    ['no process', (c) => delete c.process, 'process', 'ERR_INVALID_ARG_VALUE'],
+    ['a missing root', (c) => (c.root.path = 'nonexistent'), 'root.path', 'ERR_INVALID_ARG_VALUE'],
+    ['empty args', (c) => (c.process.args = []), 'process.args', 'ERR_INVALID_ARG_VALUE'],
+    ['an env entry without =', (c) => c.process.env.push('JUSTNAME'), 'process.env[5]', 'ERR_INVALID_ARG_VALUE'],
+    [
+      'a time offset clock',
+      (c) => {
+        c.linux.namespaces.push({ type: 'time' });
+        c.linux.timeOffsets = { realtime: { secs: 1 } };
+      },
+      'linux.timeOffsets.realtime',
+      'ERR_INVALID_ARG_VALUE',
+    ],
+  ];
+  test.each(cases)('%s → %s', (_, edit, jsonPath, code) => {
+    const c = base();
+    edit(c);
+    expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(expect.objectContaining({ code, jsonPath }));
+  });
+
+  test('poststart and poststop hooks are returned for runHooks; the others are refused', () => {
+    const c = base();
+    const hook = { path: '/usr/bin/true', args: ['true'], timeout: 5 };
+    c.hooks = { poststart: [hook], poststop: [hook, hook], createRuntime: [] };
+    using m = toSpawnOptions(parseConfig(c), { bundle });
+    expect(m.hooks).toEqual({ poststart: [hook], poststop: [hook, hook] });
+    c.hooks.startContainer = [hook];
+    expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'hooks.startContainer' }),
+    );
+  });
+
+  test('resources without cgroupsPath go to /nsbox-oci/ID when an id is given', () => {
+    const c = base();
+    delete c.linux.cgroupsPath;
+    using m = toSpawnOptions(parseConfig(c), { bundle, id: 'web1' });
+    expect(m.cgroup?.path).toBe('/nsbox-oci/web1');
+  });
+
+  test('a user namespace with maps, time offsets, a FIFO and a fuse device', () => {
+    const c = base();
+    c.linux.namespaces.push({ type: 'user' }, { type: 'time' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.timeOffsets = { monotonic: { secs: 10, nanosecs: 500000000 }, boottime: { secs: -1 } };
+    c.linux.devices = [
+      { type: 'c', path: '/dev/fuse', major: 10, minor: 229, fileMode: 438, uid: 0, gid: 0 },
+      { type: 'p', path: '/dev/fifo' },
+      { type: 'u', path: '/dev/null', major: 1, minor: 3, fileMode: 0o600 },
+    ];
+    using m = toSpawnOptions(parseConfig(c), { bundle });
+    expect(m.options.uidMap).toEqual([{ inside: 0, outside: 100000, count: 65536 }]);
+    expect(m.options.timeOffsets).toEqual({ monotonic: 10.5, boottime: -1 });
+    expect(m.options.devices).toContainEqual({ path: '/dev/fuse', type: 'c', major: 10, minor: 229, mode: 0o666 });
+    expect(m.options.devices).toContainEqual({ path: '/dev/fifo', type: 'p' });
+    expect(m.options.devices?.find((d) => d.path === '/dev/null')).toEqual({
+      path: '/dev/null',
+      type: 'c',
+      major: 1,
+      minor: 3,
+      mode: 0o600,
+    });
+  });
+});
+
+describe('features()', () => {
+  test('derived from the parser and mapper tables', () => {
+    const f = features();
+    expect(f.ociVersionMin).toBe('1.0.0');
+    expect(f.ociVersionMax).toMatch(/^1\.2\./);
+    expect(parseConfig({ ...defaultSpec(), ociVersion: f.ociVersionMax }).ociVersion).toBe(f.ociVersionMax);
+    expect(f.linux.namespaces).toEqual(['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']);
+    expect(f.linux.cgroup).toEqual({ v1: false, v2: true, systemd: false, systemdUser: false, rdma: true });
+    expect(f.linux.capabilities).toContain('CAP_SYS_ADMIN');
+    expect(f.linux.seccomp.actions).toContain('SCMP_ACT_NOTIFY');
+    expect(f.linux.seccomp.operators).toContain('SCMP_CMP_MASKED_EQ');
+    expect(f.linux.apparmor.enabled).toBe(false);
+    expect(f.hooks).toEqual(['poststart', 'poststop']);
+    // Every listed mount option is accepted by the mapper; every refused one is absent.
+    for (const o of Object.keys(MOUNT_OPTIONS)) {
+      const c = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
+      c.mounts = [{ destination: '/x', type: 'bind', source: bundle, options: ['rbind', o] }];
+      const ok = (() => {
+        try {
+          toSpawnOptions(c, { bundle }).close();
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect(f.mountOptions.includes(o), o).toBe(ok || ['sync', 'dirsync'].includes(o));
+    }
+  });
+});
+
+describe('deriveStatus', () => {
+  test.each([
+    [{ alive: false, waitingForStart: false }, 'stopped'],
+    [{ alive: false, waitingForStart: true, frozen: true }, 'stopped'],
+    [{ alive: true, waitingForStart: false, creating: true }, 'creating'],
+    [{ alive: true, waitingForStart: true }, 'created'],
+    [{ alive: true, waitingForStart: true, frozen: true }, 'paused'],
+    [{ alive: true, waitingForStart: false, frozen: true }, 'paused'],
+    [{ alive: true, waitingForStart: false, frozen: false }, 'running'],
+  ] as const)('%j → %s', (facts, status) => expect(deriveStatus(facts)).toBe(status));
+});
