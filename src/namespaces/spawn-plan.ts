@@ -172,6 +172,10 @@ export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
   // namespace (owned by the outer user namespace), written with the container's mounts.
   if (sysctl.some(([, value]) => value.includes('\n'))) return undefined;
   const ct = c.container!;
+  // A sysfs the caller mounts (config.json's /sys) is mounted by the setup, before the lock,
+  // and sysfs may only be mounted by the user namespace that owns the network namespace: then
+  // the clone makes it, with the outer user namespace (as before the network came with the lock).
+  if (ct.mounts?.some((m) => m.type === 'sysfs')) return undefined;
   return ct.rootfs !== undefined && ct.defaultMounts !== false ? { sysfsMasks: sysfsMasks(ct.maskedPaths), sysctl } : { sysctl };
 }
 
