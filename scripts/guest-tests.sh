@@ -29,4 +29,4 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 node scripts/ensure-built.mjs >&2 # stdout stays the tests' (TAP in CI)
-exec "$vm_run" --share "$PWD" --timeout 900 -- node --test "${args[@]}" "${files[@]}"
+exec "$vm_run" --share "$PWD" --timeout 1800 -- node --test "${args[@]}" "${files[@]}"
