@@ -64,6 +64,7 @@
         "csrc/features.cc",
         "csrc/ns.cc",
         "csrc/spawn.cc",
+        "csrc/gate.cc",
         "csrc/plan_parse.cc",
         "csrc/spawn_maps.cc",
         "csrc/pidfd.cc",
@@ -105,6 +106,7 @@
           {
             "sources!": [
               "csrc/spawn.cc",
+        "csrc/gate.cc",
               "csrc/plan_parse.cc"
             ]
           }
