@@ -154,6 +154,7 @@ long RunGate(ChildCtx* ctx, int step, int* sysid, int* at) {
   if (r < 0) return r;
   sc(__NR_prctl, PR_SET_NAME, "nsbox-gate", 0, 0, 0);  // what ps(1) shows until the start
   Msg m = {MSG_GATE, step, 0, 0};
+  *sysid = SYS_SENDMSG;
   do {
     r = sc(__NR_sendto, ctx->sock, &m, sizeof m, MSG_NOSIGNAL, 0, 0);
   } while (r == -EINTR);
