@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openStartGate, spawn, type NsboxChild, type SpawnOptions } from '../../src/index.js';
+import { defaultSeccompProfile, openStartGate, spawn, type NsboxChild, type SpawnOptions } from '../../src/index.js';
 import { rootTest, usernsTest } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
@@ -80,6 +80,37 @@ describe('create, then start', () => {
     expect(child.gated).toBe(true);
     await openStartGate(path);
     expect(await output(child)).toMatchObject({ stdout: '1 0\n', code: 0 });
+  });
+
+  rootTest('after a fork (a joined namespace and a new pid namespace): the grandchild waits at the gate', async () => {
+    const path = gatePath();
+    const child = spawn('sh', ['-c', 'echo $$'], {
+      join: { uts: process.pid },
+      namespaces: ['pid', 'mnt'],
+      rootfs: 'host',
+      startGate: path,
+    });
+    expect(child.gated).toBe(true);
+    expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8')).toBe('nsbox-gate\n');
+    await openStartGate(path);
+    expect(await output(child)).toMatchObject({ stdout: '1\n', code: 0 });
+  });
+
+  usernsTest('without no_new_privs the filter comes before the gate, and the default profile allows the wait', async () => {
+    const path = gatePath();
+    const child = spawn('sh', ['-c', 'grep ^Seccomp: /proc/self/status'], box(path, { seccomp: defaultSeccompProfile }));
+    expect(status(child.pid, 'Seccomp')).toBe('2'); // already filtered while it waits
+    await openStartGate(path);
+    expect(await output(child)).toMatchObject({ stdout: 'Seccomp:\t2\n', code: 0 });
+  });
+
+  usernsTest('with no_new_privs the filter comes after the gate', async () => {
+    const path = gatePath();
+    const child = spawn('true', [], box(path, { seccomp: defaultSeccompProfile, noNewPrivileges: true }));
+    expect(status(child.pid, 'Seccomp')).toBe('0');
+    expect(status(child.pid, 'NoNewPrivs')).toBe('1');
+    await openStartGate(path);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
   });
 
   usernsTest('the gate is closed in the command, and its path is outside the container', async () => {
