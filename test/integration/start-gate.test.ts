@@ -4,13 +4,15 @@
 // command fails at create; a failure after the gate reaches the starter; the gate's socket is
 // 0600, the caller's, outside the container's root, and closed before the command runs.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultSeccompProfile, openStartGate, spawn, type NsboxChild, type SpawnOptions } from '../../src/index.js';
-import { rootTest, usernsTest } from '../helpers/env.js';
+import { canUserns, isRoot, rootTest, testIf, usernsTest } from '../helpers/env.js';
+
+const rootlessUsernsTest = testIf(canUserns && !isRoot, 'runs as an unprivileged user with user namespaces only');
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -111,6 +113,19 @@ describe('create, then start', () => {
     expect(status(child.pid, 'NoNewPrivs')).toBe('1');
     await openStartGate(path);
     expect(await child.exited).toEqual({ code: 0, signal: null });
+  });
+
+  rootlessUsernsTest('while it waits, its fds (the gate) and its copy of our memory are out of reach, even for our uid', async () => {
+    const path = gatePath();
+    const child = spawn('true', [], box(path));
+    try {
+      expect(() => readdirSync(`/proc/${child.pid}/fd`)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+      expect(() => readFileSync(`/proc/${child.pid}/environ`)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+      await openStartGate(path);
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   usernsTest('the gate is closed in the command, and its path is outside the container', async () => {
