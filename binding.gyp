@@ -9,7 +9,8 @@
         "csrc/child_lock.cc",
         "csrc/child_security.cc",
         "csrc/child_landlock.cc",
-        "csrc/child_init.cc"
+        "csrc/child_init.cc",
+        "csrc/child_gate.cc"
       ],
       "defines": [
         "_GNU_SOURCE"
@@ -63,6 +64,7 @@
         "csrc/features.cc",
         "csrc/ns.cc",
         "csrc/spawn.cc",
+        "csrc/gate.cc",
         "csrc/plan_parse.cc",
         "csrc/spawn_maps.cc",
         "csrc/pidfd.cc",
@@ -104,6 +106,7 @@
           {
             "sources!": [
               "csrc/spawn.cc",
+        "csrc/gate.cc",
               "csrc/plan_parse.cc"
             ]
           }

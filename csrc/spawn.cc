@@ -22,6 +22,7 @@
 #include "child_security.h"
 #include "errors.h"
 #include "fd.h"
+#include "gate.h"
 #include "plan.h"
 #include "plan_parse.h"
 #include "spawn_maps.h"
@@ -115,7 +116,9 @@ struct Session {
   Msg failure = {};
   bool failed = false;
   MapsError mapsErr;
-  Fd listener;  // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  int gateStep = -1;   // the plan's OP_GATE, if any
+  bool gated = false;  // MSG_GATE came: the child waits for a start, we stop reading
   // Messages from a sender that is neither the child nor its reported grandchild: the
   // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
   // along) wait for that, then are handled in order.
@@ -144,7 +147,7 @@ struct Session {
 // One message from the child or grandchild; false on a protocol error.
 bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
   bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
-                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK;
+                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
     case MSG_ERROR: Fail(m); return true;
@@ -183,6 +186,11 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       if (n != (ssize_t)sizeof answer) return Protocol(n < 0 ? errno : EIO, "sendmsg", m.step);
       return true;
     }
+    case MSG_GATE:
+      // From the process that goes on (the grandchild once a fork has made one), at the gate.
+      if (m.step != gateStep || from != (grandPid > 0 ? grandPid : pid)) return Protocol(EPROTO, "recvmsg");
+      gated = true;
+      return true;
     case MSG_LISTENER:
       if (!passed.valid() || listener.valid()) return Protocol(EPROTO, "recvmsg");
       listener = std::move(passed);
@@ -247,7 +255,7 @@ void Session::Receive() {
       early[nearly] = m, earlyFrom[nearly] = from, earlyFd[nearly++] = std::move(passed);
       continue;
     }
-    if (!Handle(m, from, passed)) return;
+    if (!Handle(m, from, passed) || gated) return;
   }
 }
 
@@ -265,13 +273,14 @@ void Session::KillAll(int childPidfd) {
   for (int k = 0; k < nearly; k++) KillOwnChild(earlyFrom[k]);
 }
 
-Napi::Object CloneFailure(Napi::Env env, long err) {
+// A failure before any child exists: clone3 itself (step -1) or the gate's socket.
+Napi::Object CloneFailure(Napi::Env env, long err, int step = -1, const char* syscall = "clone3") {
   Napi::Object result = Napi::Object::New(env);
   result.Set("ok", false);
-  result.Set("step", -1);  // the clone itself
+  result.Set("step", step);
   result.Set("errno", (double)err);
   result.Set("pid", 0);
-  result.Set("syscall", "clone3");
+  result.Set("syscall", syscall);
   return result;
 }
 
@@ -337,6 +346,7 @@ Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd& childPidfd, lo
   }
   result.Set("ok", true);
   result.Set("pid", (double)livePid);
+  if (ss.gated) result.Set("gated", true);
   // The child is the environment's before JS sees it: if the worker is terminated from here
   // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
   // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
@@ -369,6 +379,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
+  // The create/start gate's socket, before the child exists (it inherits the fd).
+  int gateStep = -1;
+  for (size_t k = 0; k < plan.steps.size(); k++)
+    if (plan.steps[k].op == OP_GATE) gateStep = (int)k;
+  Fd gate;
+  GatePath gatePath;
+  if (gateStep >= 0) {
+    const char* syscall = nullptr;
+    int fd = MakeGate(plan.steps[gateStep].str, &syscall);
+    if (fd < 0) return CloneFailure(env, -fd, gateStep, syscall);
+    gate.reset(fd);
+    gatePath.path = plan.steps[gateStep].str;
+  }
+
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     ThrowSys(env, errno, "socketpair");
@@ -392,7 +416,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
                   {},
                   -1,
                   helperStack,
-                  0};
+                  0,
+                  gate.get(),
+                  0,
+                  {}};
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that
@@ -405,7 +432,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   bool forced = false, init = false;
   for (auto& s : plan.steps) {
     forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
-    init = init || s.op == OP_INIT;
+    // The gate's child outlives this call too (the caller may exit before the start).
+    init = init || s.op == OP_INIT || s.op == OP_GATE;
   }
   bool ownMm = forced || init;
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
@@ -433,7 +461,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   childSock.reset();
   Fd childPidfd(pidfd);
 
+  gate.reset();  // the child has its copy; ours must not outlive the spawn
   Session ss = {sock.get(), pid, (int)plan.steps.size(), maps, parent};
+  ss.gateStep = gateStep;
   if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
   ss.Receive();
   if (ss.protoErr) {
@@ -441,6 +471,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     return ProtocolFailure(env, ss, pid);
   }
   sock.reset();
+  gatePath.keep = ss.gated && !ss.failed;
   return Outcome(env, addon, ss, childPidfd, pid);
 }
 

@@ -61,6 +61,7 @@ function adopt(
       stdio,
       seccompNotifier: notifier,
       veth,
+      gated: r.gated === true,
       onExit: () => {
         claimed?.release();
         if (timer) clearTimeout(timer);
@@ -107,7 +108,7 @@ function adopt(
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
  *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
  *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
- *   'seccomp', 'lock-mounts', 'network', 'init', 'exec'), its `syscall`, `code` and `path` (and for
+ *   'seccomp', 'lock-mounts', 'network', 'init', 'start-gate', 'exec'), its `syscall`, `code` and `path` (and for
  *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`) — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
@@ -222,7 +223,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
     if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
     // After setuid: a credential change clears it.
-    if (o.dieWithParent ?? !o.detached) plan.pdeathsig(osConstants.signals.SIGKILL);
+    if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(osConstants.signals.SIGKILL);
+    // The create/start boundary: everything above is applied at create, the filters and the
+    // execve below at start (runc and crun wait there too: docs/security.md).
+    if (o.startGate !== undefined) plan.gate(o.startGate);
     addLast(plan, security);
     // Last: the init runs every step above itself, so it is as confined as the command.
     if (o.init) plan.init();
