@@ -79,6 +79,15 @@ enum Op : int32_t {
                     //                              then forwards signals, reaps, exits with its status
   OP_NETWORK = 39,  // lo(0/1), wait(0/1)          lo: bring lo up (ioctl SIOCSIFFLAGS) in our network
                     //                            namespace; wait: the parent configures it (MSG_NETWORK)
+  // 40 is the create/start gate's (branch gate).
+  // A controlling terminal (child_tty.cc).
+  OP_TERMINAL = 41,  // mode, size                  mode 0 (TTY_STDIN): fd 0 is the slave already
+                     //                            (OP_FDS placed it); mode 1 (TTY_NEW): open /dev/ptmx
+                     //                            here (the container's devpts after pivot_root),
+                     //                            unlock, TIOCSWINSZ (size: rows | cols << 16, 0 = unset),
+                     //                            the slave through TIOCGPTPEER, the master to the
+                     //                            parent (MSG_TERMINAL), the slave dup'ed onto 0, 1, 2.
+                     //                            Both: setsid, TIOCSCTTY on 0
   OP_MAX_
 };
 
@@ -136,6 +145,15 @@ enum SysId : int32_t {
   SYS_CLONE = 29,
   SYS_IOCTL = 30,
   SYS_SETNS = 31,
+  // 32 is left to the gate's branch.
+  SYS_SETSID = 33,
+  SYS_DUP3 = 34,
+};
+
+// OP_TERMINAL modes.
+enum TerminalMode : int32_t {
+  TTY_STDIN = 0,
+  TTY_NEW = 1,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
@@ -150,6 +168,8 @@ enum MsgKind : int32_t {
   MSG_PARENT = 4,    // OP_PARENT: apply the parent-side settings to the sender, then answer
   MSG_LISTENER = 5,  // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
   MSG_NETWORK = 6,   // OP_NETWORK: the parent configures the sender's network namespace, then answers
+  // 7 is left to the gate's branch.
+  MSG_TERMINAL = 8,  // OP_TERMINAL (TTY_NEW): the pty master rides along (SCM_RIGHTS)
 };
 
 struct Msg {
