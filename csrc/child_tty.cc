@@ -113,10 +113,10 @@ long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
   r = SendMaster(ctx, step, (int)master);
   sc(__NR_close, master);
   if (r == 0) *sysid = SYS_DUP3;
-  for (int fd = 0; fd < 3 && r == 0; fd++)
+  for (int fd = 0; fd < 3 && r >= 0; fd++)
     if (slave != fd) r = sc(__NR_dup3, slave, fd, 0);
   if (slave > 2) sc(__NR_close, slave);
-  return r;
+  return r < 0 ? r : 0;
 }
 
 }  // namespace
