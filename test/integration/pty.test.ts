@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isatty, type ReadStream } from 'node:tty';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openPty, sendFd, spawn, SysError, type NsboxChild, type SpawnOptions } from '../../src/index.js';
-import { canUserns, testIf } from '../helpers/env.js';
+import { canUserns, rootTest, testIf } from '../helpers/env.js';
 import { fdCount } from '../helpers/proc.js';
 
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
@@ -59,12 +59,21 @@ function until(s: ReadStream, re: RegExp, seen = { text: '' }): Promise<string> 
   });
 }
 
+/**
+ * Every script here ends by waiting for a line, which the test writes once it has read what
+ * it expects: when a session leader exits, the kernel hangs its terminal up, which discards
+ * output the master has not read yet (pty_flush_buffer), so the exit must come after.
+ */
+const done = (s: ReadStream) => s.write('\n');
+
 /** Runs `script` with a terminal; returns the terminal's whole output and the exit status. */
 async function onTerminal(script: string, opts: SpawnOptions): Promise<{ text: string; child: NsboxChild }> {
   const child = spawn('sh', ['-c', script], { terminal: true, ...opts });
   const pty = child.terminal!;
   try {
-    const text = await until(pty.stream(), /__END__/);
+    const out = pty.stream();
+    const text = await until(out, /__END__/);
+    done(out);
     await child.exited;
     return { text, child };
   } finally {
@@ -96,7 +105,7 @@ describe('openPty', () => {
 
   usernsTest('its slave as the child stdio: tty names it, stty sees the size and a resize', async () => {
     using p = openPty({ rows: 24, cols: 80 });
-    const child = spawn('sh', ['-c', 'tty; stty size; read x; stty size; echo __END__'], { terminal: p, namespaces: ['user'] });
+    const child = spawn('sh', ['-c', 'tty; stty size; read x; stty size; echo __END__; read _'], { terminal: p, namespaces: ['user'] });
     p.closeSlave();
     const out = p.stream();
     const seen = { text: '' };
@@ -104,6 +113,7 @@ describe('openPty', () => {
     p.resize(40, 132);
     out.write('\n');
     const text = await until(out, /__END__/, seen);
+    done(out);
     expect(text).toContain(`${p.path}\r\n24 80\r\n`);
     expect(text).toContain('40 132\r\n');
     expect(await child.exited).toEqual({ code: 0, signal: null });
@@ -111,20 +121,23 @@ describe('openPty', () => {
 
   usernsTest('what is written to the master is the child input; its output comes back on the master', async () => {
     using p = openPty();
-    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__'], { terminal: p, namespaces: ['user'] });
+    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__; read _'], { terminal: p, namespaces: ['user'] });
     p.closeSlave();
     const out = p.stream();
     out.write('hello pty\n');
     expect(await until(out, /__END__/)).toContain('got <hello pty>');
+    done(out);
     expect((await child.exited).code).toBe(0);
   });
 
   usernsTest("the caller's Pty becomes the controlling terminal of a new session", async () => {
     using p = openPty();
-    const child = spawn('sh', ['-c', `${STAT}; echo __END__`], { terminal: p, namespaces: ['user'] });
+    const child = spawn('sh', ['-c', `${STAT}; echo __END__; read _`], { terminal: p, namespaces: ['user'] });
     p.closeSlave();
-    const text = await until(p.stream(), /__END__/);
-    const [, pid, sid, pgrp, ttyNr] = /pid=(\d+) stat=(\d+) (\d+) (\d+)/.exec(text)!.map(Number);
+    const out = p.stream();
+    const text = await until(out, /__END__/);
+    done(out);
+    const [, pid, pgrp, sid, ttyNr] = /pid=(\d+) stat=(\d+) (\d+) (\d+)/.exec(text)!.map(Number);
     expect(pgrp).toBe(pid); // stat fields 5-7: pgrp, session, tty_nr
     expect(sid).toBe(pid);
     expect(ttyNr).not.toBe(0);
@@ -135,7 +148,7 @@ describe('openPty', () => {
 describe('spawn with terminal: true', () => {
   usernsTest('the child makes the pty; it leads a session whose controlling terminal is fds 0-2', async () => {
     const before = fdCount();
-    const { text, child } = await onTerminal(`tty; ${STAT}; test -t 0 && test -t 1 && test -t 2 && echo all-tty; echo __END__`, {
+    const { text, child } = await onTerminal(`tty; ${STAT}; test -t 0 && test -t 1 && test -t 2 && echo all-tty; echo __END__; read _`, {
       namespaces: ['user'],
     });
     expect(text).toMatch(/^\/dev\/pts\/\d+\r\n/);
@@ -149,7 +162,7 @@ describe('spawn with terminal: true', () => {
   });
 
   usernsTest("in a container, the pty is the container's own: /dev/pts/0 of a fresh devpts", async () => {
-    const child = spawn('sh', ['-c', 'tty; ls -1 /dev/pts; stty size; echo __END__'], {
+    const child = spawn('sh', ['-c', 'tty; ls -1 /dev/pts; stty size; echo __END__; read _'], {
       namespaces: ['user', 'mnt', 'pid', 'ipc', 'uts'],
       rootfs: 'host',
       terminal: { rows: 50, cols: 160 },
@@ -157,13 +170,15 @@ describe('spawn with terminal: true', () => {
     using pty = child.terminal!;
     expect(pty.path).toBe('/dev/pts/0');
     expect(pty.size()).toEqual({ rows: 50, cols: 160 });
-    const text = await until(pty.stream(), /__END__/);
-    expect(text).toBe('/dev/pts/0\r\n0\r\nptmx\r\n50 160\r\n__END__\r\n');
+    const out = pty.stream();
+    const text = await until(out, /__END__/);
+    done(out);
+    expect(text).toMatch(/^\/dev\/pts\/0\r\n0\r\nptmx\r\n50 160\r\n__END__/);
     expect((await child.exited).code).toBe(0);
   });
 
   usernsTest('Ctrl-C on the master sends SIGINT to the foreground process group', async () => {
-    const child = spawn('sh', ['-c', 'trap "echo got-INT; exit 7" INT; echo ready; while :; do sleep 0.05; done'], {
+    const child = spawn('sh', ['-c', 'trap "echo got-INT; read _; exit 7" INT; echo ready; while :; do sleep 0.05; done'], {
       namespaces: ['user', 'mnt', 'pid'],
       rootfs: 'host',
       terminal: true,
@@ -174,7 +189,31 @@ describe('spawn with terminal: true', () => {
     await until(out, /ready/, seen);
     out.write('\x03');
     await until(out, /got-INT/, seen);
+    done(out);
     expect(await child.exited).toEqual({ code: 7, signal: null });
+  });
+
+  usernsTest("a root without /dev/ptmx fails the spawn at step 'terminal', with the path", () => {
+    const before = fdCount();
+    let err: unknown;
+    try {
+      spawn('true', { namespaces: ['user', 'mnt'], rootfs: 'host', defaultMounts: false, terminal: true });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SysError);
+    expect(err).toMatchObject({ code: 'ENOENT', step: 'terminal', syscall: 'openat', path: '/dev/ptmx' });
+    expect(fdCount()).toBe(before);
+  });
+
+  rootTest("made as the command's uid, the terminal is the command's own", async () => {
+    const { text } = await onTerminal('id -u; stat -c "%u %a" $(tty); echo __END__; read _', {
+      namespaces: ['user', 'mnt', 'pid'],
+      rootfs: 'host',
+      uid: 1000,
+      gid: 1000,
+    });
+    expect(text).toMatch(/^1000\r\n1000 620\r\n/);
   });
 
   test('options it excludes, and bad values, are refused before any syscall', () => {
@@ -215,19 +254,22 @@ describe('sendFd', () => {
   pyTest("a console socket receives the master, and what it writes there is the child's input", async () => {
     const sock = join(dir, 'console.sock');
     const py = nodeSpawn('python3', ['-c', RECEIVER, sock, 'from-console\r'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pyClosed = new Promise((resolve) => py.once('close', resolve));
     let pyOut = '';
     py.stdout.on('data', (d: Buffer) => (pyOut += d.toString()));
     await new Promise<void>((resolve) => py.stdout.once('data', () => resolve()));
-    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__'], {
+    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__; read _'], {
       namespaces: ['user', 'mnt', 'pid'],
       rootfs: 'host',
       terminal: true,
     });
     using pty = child.terminal!;
     sendFd(sock, pty);
-    const text = await until(pty.stream(), /__END__/);
+    const out = pty.stream();
+    const text = await until(out, /__END__/);
+    done(out);
     expect(text).toContain('got <from-console>');
-    await new Promise((resolve) => py.once('close', resolve));
+    await pyClosed;
     expect(pyOut).toContain('name=/dev/ptmx fds=1');
     expect((await child.exited).code).toBe(0);
   });
