@@ -96,6 +96,20 @@ Napi::Value PtyResize(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ptyDup(fd): a second fd (F_DUPFD_CLOEXEC) of the master's open file, for a libuv tty
+// handle that closes its own.
+Napi::Value PtyDup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return env.Undefined();
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) {
+    ThrowSys(env, errno, "fcntl");
+    return env.Undefined();
+  }
+  return HandFd(env, copy);
+}
+
 // ptySize(fd): [rows, cols] (TIOCGWINSZ).
 Napi::Value PtySize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -173,6 +187,7 @@ void InitPty(Napi::Env env, Napi::Object exports) {
   exports.Set("ptyPath", Napi::Function::New(env, PtyPath, "ptyPath"));
   exports.Set("ptyResize", Napi::Function::New(env, PtyResize, "ptyResize"));
   exports.Set("ptySize", Napi::Function::New(env, PtySize, "ptySize"));
+  exports.Set("ptyDup", Napi::Function::New(env, PtyDup, "ptyDup"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
 }
 

@@ -345,6 +345,8 @@ export interface NativeBinding {
   ptyPath(master: number): string;
   /** TIOCSWINSZ. */
   ptyResize(fd: number, rows: number, cols: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a second fd of the same open file. */
+  ptyDup(fd: number): number;
   /** TIOCGWINSZ: [rows, cols]. */
   ptySize(fd: number): [number, number];
   /** connect(2) a SOCK_STREAM unix socket to `path`, sendmsg(2) `fd` (SCM_RIGHTS) with `name` as data. */

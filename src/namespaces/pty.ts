@@ -5,6 +5,8 @@
  * "Terminals").
  * @module
  */
+import { readSync } from 'node:fs';
+import { Duplex } from 'node:stream';
 import { ReadStream } from 'node:tty';
 import { handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { native } from '../native.js';
@@ -59,6 +61,70 @@ export function checkPtySize(name: string, o: unknown): PtySize | undefined {
 }
 
 /**
+ * The master as a stream: a libuv tty handle on a copy of the master (it closes its copy
+ * itself) for reads and writes. When the slave side is gone, libuv may see the end (EIO, or
+ * EOF after the hangup) before the last output has gone through the line discipline, and Node
+ * would then drop it; so at the end what the kernel still holds is read from the Pty's own
+ * master (non-blocking, as libuv made the shared open file) until EIO or EAGAIN, then the
+ * stream ends.
+ */
+class PtyStream extends Duplex {
+  readonly #inner: ReadStream;
+  readonly #master: () => number;
+  #ended = false;
+
+  constructor(master: () => number) {
+    super({ allowHalfOpen: false, decodeStrings: false });
+    this.#master = master;
+    const copy = native.ptyDup(master());
+    try {
+      this.#inner = new ReadStream(copy);
+    } catch (err) {
+      native.close(copy);
+      throw err;
+    }
+    native.forgetFd(copy); // libuv owns the copy now
+    this.#inner.on('data', (d: Buffer) => {
+      if (!this.push(d)) this.#inner.pause();
+    });
+    this.#inner.on('end', () => this.#end());
+    this.#inner.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EIO' ? this.#end() : this.destroy(err)));
+    this.#inner.pause();
+  }
+
+  override _read(): void {
+    this.#inner.resume();
+  }
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.#ended) return cb(); // nobody reads the terminal any more
+    this.#inner.write(chunk, encoding, cb);
+  }
+
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    this.#inner.destroy();
+    cb(err);
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const buf = Buffer.allocUnsafe(65536);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.#master(), buf);
+      } catch {
+        break; // EIO (no slave left) or EAGAIN (nothing more), or the Pty is closed
+      }
+      if (n <= 0) break;
+      this.push(Buffer.from(buf.subarray(0, n)));
+    }
+    this.push(null);
+  }
+}
+
+/**
  * A pseudo-terminal pair: the master (the side a terminal emulator, conmon or your code
  * drives) and, when made by {@link openPty}, the slave (the side a program uses as its
  * terminal). Both fds are O_CLOEXEC and owned by this object until `close()`; the GC only
@@ -74,7 +140,7 @@ export class Pty implements Disposable {
   readonly path: string;
   #master: number;
   #slave: number;
-  #stream: ReadStream | undefined;
+  #stream: PtyStream | undefined;
   readonly #token = {};
 
   /** @internal */
@@ -87,12 +153,12 @@ export class Pty implements Disposable {
 
   /** True once `close()` has run. */
   get closed(): boolean {
-    return this.#master < 0 && this.#stream === undefined;
+    return this.#master < 0;
   }
 
   /**
    * The master's fd number (for stdio of another program, or {@link sendFd}).
-   * @throws `ERR_HANDLE_CLOSED` after `close()` or once `stream()` took it.
+   * @throws `ERR_HANDLE_CLOSED` after `close()`.
    */
   get master(): number {
     if (this.#master < 0) throw handleClosed('Pty');
@@ -127,60 +193,44 @@ export class Pty implements Disposable {
   resize(rows: number, cols: number): void {
     checkDimension('rows', rows);
     checkDimension('cols', cols);
-    native.ptyResize(this.#fd(), rows, cols);
+    native.ptyResize(this.master, rows, cols);
   }
 
   /** The terminal's size (ioctl TIOCGWINSZ). @throws `ERR_HANDLE_CLOSED` after close(). */
   size(): PtySize {
-    const [rows, cols] = native.ptySize(this.#fd());
+    const [rows, cols] = native.ptySize(this.master);
     return { rows, cols };
   }
 
   /**
-   * The master as a duplex stream (a `tty.ReadStream`, which writes too): what you write is
-   * the terminal's input (`'\x03'` is Ctrl-C), what you read its output. The stream owns the
-   * master from now on (`master` throws; `close()` destroys the stream). When the last slave
-   * fd closes, the kernel ends reads with EIO: nsbox treats that as the end and the stream
-   * closes without an `'error'`. Calling it again returns the same stream.
-   * @throws `ERR_HANDLE_CLOSED` after close().
+   * The master as a duplex stream: what you write is the terminal's input (`'\x03'` is
+   * Ctrl-C), what you read its output, until every slave fd is closed (the child and whatever
+   * inherited its terminal have exited): then the stream ends, with everything the kernel held
+   * read first. It reads through a copy of the master (fcntl F_DUPFD_CLOEXEC) that it closes
+   * itself; the Pty keeps its own, and `close()` destroys the stream. Calling it again returns
+   * the same stream.
+   * @throws `ERR_HANDLE_CLOSED` after close(); SysError (`fcntl`) when out of fds.
    */
-  stream(): ReadStream {
+  stream(): Duplex {
     if (this.#stream) return this.#stream;
-    const fd = this.master;
-    const s = new ReadStream(fd);
-    native.forgetFd(fd); // libuv owns it now
-    this.#master = -1;
-    this.#stream = s;
-    this.#reregister();
-    s.on('error', (err: NodeJS.ErrnoException) => {
-      // EIO: every slave fd is closed (pty(7)); the end, not a failure.
-      if (err.code !== 'EIO' && s.listenerCount('error') === 1) throw err;
-    });
-    return s;
+    if (this.#master < 0) throw handleClosed('Pty');
+    this.#stream = new PtyStream(() => this.#master);
+    return this.#stream;
   }
 
-  /** Closes both fds (or destroys the stream that owns the master). Idempotent; never blocks. */
+  /** Closes both fds and destroys the stream, if any. Idempotent; never blocks. */
   close(): void {
     this.closeSlave();
     const fd = this.#master;
     this.#master = -1;
     leaks.unregister(this.#token);
-    if (fd >= 0) native.close(fd);
     this.#stream?.destroy();
-    this.#stream = undefined;
+    if (fd >= 0) native.close(fd);
   }
 
   /** Same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  #fd(): number {
-    if (this.#master >= 0) return this.#master;
-    const s = this.#stream as unknown as { _handle?: { fd?: number } } | undefined;
-    const fd = s?._handle?.fd;
-    if (typeof fd === 'number' && fd >= 0) return fd;
-    throw handleClosed('Pty');
   }
 
   #reregister(): void {

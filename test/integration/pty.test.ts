@@ -6,7 +6,8 @@ import { execFileSync, spawn as nodeSpawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isatty, type ReadStream } from 'node:tty';
+import type { Duplex } from 'node:stream';
+import { isatty } from 'node:tty';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openPty, sendFd, spawn, SysError, type NsboxChild, type SpawnOptions } from '../../src/index.js';
 import { canUserns, rootTest, testIf } from '../helpers/env.js';
@@ -27,7 +28,7 @@ const dir = mkdtempSync(join(tmpdir(), 'nsbox-pty-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Everything read from `s` until `re` matches (rejects after 5 s with what came). */
-function until(s: ReadStream, re: RegExp, seen = { text: '' }): Promise<string> {
+function until(s: Duplex, re: RegExp, seen = { text: '' }): Promise<string> {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (re.test(seen.text)) {
@@ -59,13 +60,6 @@ function until(s: ReadStream, re: RegExp, seen = { text: '' }): Promise<string> 
   });
 }
 
-/**
- * Every script here ends by waiting for a line, which the test writes once it has read what
- * it expects: when a session leader exits, the kernel hangs its terminal up, which discards
- * output the master has not read yet (pty_flush_buffer), so the exit must come after.
- */
-const done = (s: ReadStream) => s.write('\n');
-
 /** Runs `script` with a terminal; returns the terminal's whole output and the exit status. */
 async function onTerminal(script: string, opts: SpawnOptions): Promise<{ text: string; child: NsboxChild }> {
   const child = spawn('sh', ['-c', script], { terminal: true, ...opts });
@@ -73,7 +67,6 @@ async function onTerminal(script: string, opts: SpawnOptions): Promise<{ text: s
   try {
     const out = pty.stream();
     const text = await until(out, /__END__/);
-    done(out);
     await child.exited;
     return { text, child };
   } finally {
@@ -105,7 +98,7 @@ describe('openPty', () => {
 
   usernsTest('its slave as the child stdio: tty names it, stty sees the size and a resize', async () => {
     using p = openPty({ rows: 24, cols: 80 });
-    const child = spawn('sh', ['-c', 'tty; stty size; read x; stty size; echo __END__; read _'], { terminal: p, namespaces: ['user'] });
+    const child = spawn('sh', ['-c', 'tty; stty size; read x; stty size; echo __END__'], { terminal: p, namespaces: ['user'] });
     p.closeSlave();
     const out = p.stream();
     const seen = { text: '' };
@@ -113,7 +106,6 @@ describe('openPty', () => {
     p.resize(40, 132);
     out.write('\n');
     const text = await until(out, /__END__/, seen);
-    done(out);
     expect(text).toContain(`${p.path}\r\n24 80\r\n`);
     expect(text).toContain('40 132\r\n');
     expect(await child.exited).toEqual({ code: 0, signal: null });
@@ -121,22 +113,20 @@ describe('openPty', () => {
 
   usernsTest('what is written to the master is the child input; its output comes back on the master', async () => {
     using p = openPty();
-    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__; read _'], { terminal: p, namespaces: ['user'] });
+    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__'], { terminal: p, namespaces: ['user'] });
     p.closeSlave();
     const out = p.stream();
     out.write('hello pty\n');
     expect(await until(out, /__END__/)).toContain('got <hello pty>');
-    done(out);
     expect((await child.exited).code).toBe(0);
   });
 
   usernsTest("the caller's Pty becomes the controlling terminal of a new session", async () => {
     using p = openPty();
-    const child = spawn('sh', ['-c', `${STAT}; echo __END__; read _`], { terminal: p, namespaces: ['user'] });
+    const child = spawn('sh', ['-c', `${STAT}; echo __END__`], { terminal: p, namespaces: ['user'] });
     p.closeSlave();
     const out = p.stream();
     const text = await until(out, /__END__/);
-    done(out);
     const [, pid, pgrp, sid, ttyNr] = /pid=(\d+) stat=(\d+) (\d+) (\d+)/.exec(text)!.map(Number);
     expect(pgrp).toBe(pid); // stat fields 5-7: pgrp, session, tty_nr
     expect(sid).toBe(pid);
@@ -148,7 +138,7 @@ describe('openPty', () => {
 describe('spawn with terminal: true', () => {
   usernsTest('the child makes the pty; it leads a session whose controlling terminal is fds 0-2', async () => {
     const before = fdCount();
-    const { text, child } = await onTerminal(`tty; ${STAT}; test -t 0 && test -t 1 && test -t 2 && echo all-tty; echo __END__; read _`, {
+    const { text, child } = await onTerminal(`tty; ${STAT}; test -t 0 && test -t 1 && test -t 2 && echo all-tty; echo __END__`, {
       namespaces: ['user'],
     });
     expect(text).toMatch(/^\/dev\/pts\/\d+\r\n/);
@@ -162,7 +152,7 @@ describe('spawn with terminal: true', () => {
   });
 
   usernsTest("in a container, the pty is the container's own: /dev/pts/0 of a fresh devpts", async () => {
-    const child = spawn('sh', ['-c', 'tty; ls -1 /dev/pts; stty size; echo __END__; read _'], {
+    const child = spawn('sh', ['-c', 'tty; ls -1 /dev/pts; stty size; echo __END__'], {
       namespaces: ['user', 'mnt', 'pid', 'ipc', 'uts'],
       rootfs: 'host',
       terminal: { rows: 50, cols: 160 },
@@ -172,13 +162,29 @@ describe('spawn with terminal: true', () => {
     expect(pty.size()).toEqual({ rows: 50, cols: 160 });
     const out = pty.stream();
     const text = await until(out, /__END__/);
-    done(out);
     expect(text).toMatch(/^\/dev\/pts\/0\r\n0\r\nptmx\r\n50 160\r\n__END__/);
     expect((await child.exited).code).toBe(0);
   });
 
+  usernsTest('the stream ends once the child is gone, with every byte it wrote', async () => {
+    for (let i = 0; i < 20; i++) {
+      const child = spawn('sh', ['-c', 'seq 1 200; echo __END__'], { namespaces: ['user'], terminal: true });
+      const pty = child.terminal!;
+      try {
+        let text = '';
+        const out = pty.stream();
+        out.on('data', (d: Buffer) => (text += d.toString()));
+        await new Promise((resolve) => out.once('end', resolve));
+        expect(text).toMatch(/\r\n200\r\n__END__\r\n$/);
+      } finally {
+        pty.close();
+      }
+      await child.exited;
+    }
+  });
+
   usernsTest('Ctrl-C on the master sends SIGINT to the foreground process group', async () => {
-    const child = spawn('sh', ['-c', 'trap "echo got-INT; read _; exit 7" INT; echo ready; while :; do sleep 0.05; done'], {
+    const child = spawn('sh', ['-c', 'trap "echo got-INT; exit 7" INT; echo ready; while :; do sleep 0.05; done'], {
       namespaces: ['user', 'mnt', 'pid'],
       rootfs: 'host',
       terminal: true,
@@ -189,7 +195,6 @@ describe('spawn with terminal: true', () => {
     await until(out, /ready/, seen);
     out.write('\x03');
     await until(out, /got-INT/, seen);
-    done(out);
     expect(await child.exited).toEqual({ code: 7, signal: null });
   });
 
@@ -207,7 +212,7 @@ describe('spawn with terminal: true', () => {
   });
 
   rootTest("made as the command's uid, the terminal is the command's own", async () => {
-    const { text } = await onTerminal('id -u; stat -c "%u %a" $(tty); echo __END__; read _', {
+    const { text } = await onTerminal('id -u; stat -c "%u %a" $(tty); echo __END__', {
       namespaces: ['user', 'mnt', 'pid'],
       rootfs: 'host',
       uid: 1000,
@@ -258,7 +263,7 @@ describe('sendFd', () => {
     let pyOut = '';
     py.stdout.on('data', (d: Buffer) => (pyOut += d.toString()));
     await new Promise<void>((resolve) => py.stdout.once('data', () => resolve()));
-    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__; read _'], {
+    const child = spawn('sh', ['-c', 'read x; echo "got <$x>"; echo __END__'], {
       namespaces: ['user', 'mnt', 'pid'],
       rootfs: 'host',
       terminal: true,
@@ -267,7 +272,6 @@ describe('sendFd', () => {
     sendFd(sock, pty);
     const out = pty.stream();
     const text = await until(out, /__END__/);
-    done(out);
     expect(text).toContain('got <from-console>');
     await pyClosed;
     expect(pyOut).toContain('name=/dev/ptmx fds=1');
