@@ -97,8 +97,9 @@ class PtyStream extends Duplex {
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.#ended) return cb(); // nobody reads the terminal any more
-    this.#inner.write(chunk, encoding, cb);
+    // Once the terminal has ended nobody reads it any more: the write goes nowhere.
+    if (this.#ended) cb();
+    else this.#inner.write(chunk, encoding, cb);
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
