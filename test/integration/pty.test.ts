@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { isatty } from 'node:tty';
 import { afterAll, describe, expect, test } from 'vitest';
-import { openPty, sendFd, spawn, SysError, type NsboxChild, type SpawnOptions } from '../../src/index.js';
+import { hardened, openPty, sendFd, spawn, SysError, type NsboxChild, type SpawnOptions } from '../../src/index.js';
 import { canUserns, rootTest, testIf } from '../helpers/env.js';
 import { fdCount } from '../helpers/proc.js';
 
@@ -209,6 +209,24 @@ describe('spawn with terminal: true', () => {
     expect(err).toBeInstanceOf(SysError);
     expect(err).toMatchObject({ code: 'ENOENT', step: 'terminal', syscall: 'openat', path: '/dev/ptmx' });
     expect(fdCount()).toBe(before);
+  });
+
+  usernsTest('a failing exec closes the master the child had sent', () => {
+    const before = fdCount();
+    expect(() => spawn('/nonexistent/cmd', { namespaces: ['user'], terminal: true })).toThrow(
+      expect.objectContaining({ code: 'ENOENT', step: 'exec' }),
+    );
+    expect(fdCount()).toBe(before);
+  });
+
+  usernsTest("with hardened()'s capabilities, no_new_privs and seccomp profile, which apply after the terminal step", async () => {
+    const { text, child } = await onTerminal('tty; grep Seccomp: /proc/self/status; echo __END__', {
+      ...hardened(),
+      namespaces: ['user', 'mnt', 'pid', 'ipc', 'uts', 'net'],
+      rootfs: 'host',
+    });
+    expect(text).toMatch(/^\/dev\/pts\/0\r\nSeccomp:\t2\r\n/);
+    expect(child.exitCode).toBe(0);
   });
 
   rootTest("made as the command's uid, the terminal is the command's own", async () => {
