@@ -37,6 +37,7 @@ struct ChildCtx {
   int procfd;  // O_PATH fd of this process's /proc/PID (host procfs), kept by OP_PIVOT for OP_LOCK, or -1
   char* helper_stack;  // top of the small stack OP_LOCK's helper runs on (the bottom of ours)
   int redump;          // 1: we share Node's mm, which was dumpable: make it so again after setuid/setgid
+  int tty;             // 1: OP_TERMINAL made fd 0 our controlling terminal (an init hands it to the command)
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

@@ -131,7 +131,9 @@ long RunTerminalStep(ChildCtx* ctx, const Step& s, int step, int* sysid) {
   if (r < 0) return r;
   *sysid = SYS_IOCTL;
   r = sc(__NR_ioctl, 0, TIOCSCTTY, 0);
-  return r < 0 ? r : 0;
+  if (r < 0) return r;
+  ctx->tty = 1;
+  return 0;
 }
 
 }  // namespace nsbox

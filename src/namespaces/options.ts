@@ -177,7 +177,9 @@ export interface SpawnOptions extends SecurityOptions {
    * ioctl TIOCSCTTY). `true` or `{ rows, cols }`: the pty is made inside the child, from its
    * /dev/ptmx (in a container, the container's own devpts: `tty` prints /dev/pts/0), as the
    * command's uid, and its master is `child.terminal`. A {@link Pty} from `openPty()`: its
-   * slave is used. Excludes stdio 0–2, `processGroup` and `init`. docs/namespaces.md, "Terminals".
+   * slave is used. Excludes stdio 0–2 and `processGroup`. With `init`, the init leads the
+   * session and the command's own process group is the terminal's foreground group (tini's
+   * way). docs/namespaces.md, "Terminals".
    */
   terminal?: TerminalOption;
 }

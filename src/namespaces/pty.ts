@@ -309,7 +309,7 @@ export type TerminalOption = boolean | Pty | PtySize;
 export type CheckedTerminal = { kind: 'new'; size: number } | { kind: 'pty'; slave: number };
 
 /**
- * Validates spawn's `terminal` with the options it excludes (stdio 0–2, processGroup, init)
+ * Validates spawn's `terminal` with the options it excludes (stdio 0–2, processGroup)
  * and puts the child's fds 0, 1, 2 in `stdio`: the Pty's slave, or (a pty made in the child)
  * the child's own 0, 1, 2, which the terminal step has made the slave by then. @internal
  */
@@ -336,8 +336,6 @@ export function checkTerminal(
     throw invalidArgValue('options.fds', o.fds, 'sets fds 0–2, which options.terminal makes the terminal');
   if (o.processGroup !== undefined && o.processGroup !== false)
     throw invalidArgValue('options.processGroup', o.processGroup, 'cannot be used with options.terminal (the child leads a new session)');
-  if (o.init === true)
-    throw invalidArgValue('options.init', o.init, 'cannot be used with options.terminal yet (the init would share the terminal)');
   for (let fd = 0; fd < 3; fd++) stdio.set(fd, out.kind === 'pty' ? out.slave : 'inherit');
   return out;
 }
