@@ -159,6 +159,8 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     for (const kind of ['prestart', 'createRuntime'] as const) await runHooks(mapped.hooks, kind, hookState(rec, 'creating'));
     store.write(rec);
     if (req.pidFile !== undefined) writeAtomic(req.pidFile, String(child.pid), 0o644);
+    // The waiting process outlives this command (spawn's startGate): let the loop end.
+    child.unref();
     return { rec, child };
   } catch (err) {
     child?.kill('SIGKILL');
@@ -177,7 +179,7 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
  * once execve(2) has succeeded.
  */
 export async function startGate(gate: string): Promise<void> {
-  const ns = (await import('../../namespaces/index.js')) as unknown as { startContainer?: (path: string) => Promise<void> };
-  if (typeof ns.startContainer !== 'function') throw new RuntimeError('start: this build of nsbox has no start gate (spawn startGate)');
-  await ns.startContainer(gate);
+  const ns = (await import('../../namespaces/index.js')) as unknown as { openStartGate?: (path: string) => Promise<void> };
+  if (typeof ns.openStartGate !== 'function') throw new RuntimeError('start: this build of nsbox has no start gate (spawn startGate)');
+  await ns.openStartGate(gate);
 }

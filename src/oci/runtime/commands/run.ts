@@ -24,6 +24,7 @@ export async function main(ctx: Context): Promise<number> {
     throw err;
   }
   if (ctx.flags.detach) return 0;
+  child.ref(); // createContainer unref'd it: here the loop waits for its exit
   const handlers = FORWARDED.map((sig) => {
     const h = () => {
       try {
