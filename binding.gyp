@@ -9,7 +9,8 @@
         "csrc/child_lock.cc",
         "csrc/child_security.cc",
         "csrc/child_landlock.cc",
-        "csrc/child_init.cc"
+        "csrc/child_init.cc",
+        "csrc/child_gate.cc"
       ],
       "defines": [
         "_GNU_SOURCE"

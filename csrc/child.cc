@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 
 #include "child_fs.h"
+#include "child_gate.h"
 #include "child_init.h"
 #include "child_landlock.h"
 #include "child_lock.h"
@@ -135,7 +136,8 @@ void Send(int sock, int32_t kind, int32_t step, int32_t err, int32_t value) {
 }
 
 [[noreturn]] void Fail(ChildCtx* ctx, int step, long err, int sysid) {
-  Send(ctx->sock, MSG_ERROR, step, (int32_t)-err, sysid);
+  // After the gate the starter reads this: it has no plan, so the op names the step.
+  Send(ctx->sock, MSG_ERROR, ctx->gated ? ctx->steps[step].op : step, (int32_t)-err, sysid);
   Exit(127);
 }
 
@@ -157,22 +159,57 @@ void ResetSignals() {
   }
 }
 
-// OP_FDS: place each source fd at its target, keep the status socket, close the rest.
-// Sources may collide with targets, so every source is first copied above the highest
-// target, then dup3'ed into place (dup3 without O_CLOEXEC clears the flag).
+// close_range(2) of every fd from `lo` up but `a` and `b` (each -1 or >= lo); one by one up to
+// the fd limit before Linux 5.9.
+long CloseFrom(unsigned lo, int a, int b) {
+  int keep[2] = {a < b ? a : b, a < b ? b : a};
+  unsigned from = lo;
+  long r = 0;
+  for (int k : keep) {
+    if (k < 0 || (unsigned)k < from) continue;
+    if ((unsigned)k > from) r = sc(__NR_close_range, from, (unsigned)k - 1, 0);
+    if (r < 0) break;
+    from = (unsigned)k + 1;
+  }
+  if (r == 0) r = sc(__NR_close_range, from, ~0U, 0);
+  if (r == -ENOSYS) {
+    struct {
+      unsigned long long cur, max;
+    } lim = {1024, 1024};
+    sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &lim);
+    for (unsigned long long fd = lo; fd < lim.cur && fd < (1u << 20); fd++)
+      if ((int)fd != a && (int)fd != b) sc(__NR_close, fd);
+    r = 0;
+  }
+  return r;
+}
+
+// Moves `*fd` (if any) to a CLOEXEC copy at `min` or above.
+long MoveAbove(int* fd, int min) {
+  if (*fd < 0) return 0;
+  long r = sc(__NR_fcntl, *fd, F_DUPFD_CLOEXEC, min);
+  if (r < 0) return r;
+  sc(__NR_close, *fd);
+  *fd = (int)r;
+  return 0;
+}
+
+// OP_FDS: place each source fd at its target, keep the status socket (and the gate's
+// listening socket), close the rest. Sources may collide with targets, so every source is
+// first copied above the highest target, then dup3'ed into place (dup3 without O_CLOEXEC
+// clears the flag).
 long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
   int maxTarget = -1;
   for (int i = 0; i < n; i++)
     if (pairs[2 * i] > maxTarget) maxTarget = pairs[2 * i];
-  long r = sc(__NR_fcntl, ctx->sock, F_DUPFD_CLOEXEC, maxTarget + 1);
+  long r = MoveAbove(&ctx->sock, maxTarget + 1);
+  if (r == 0) r = MoveAbove(&ctx->gate, maxTarget + 1);
   if (r < 0) return r;
-  sc(__NR_close, ctx->sock);
-  ctx->sock = (int)r;
   int tmp[256];
   for (int i = 0; i < n; i++) {
-    // Never the status socket: a command holding it could talk to the parent, and keep it
-    // waiting for the socket to close (it blocks until exec).
-    if (pairs[2 * i + 1] == ctx->sock) return -EBADF;
+    // Never the status socket or the gate: a command holding one could talk to the parent
+    // (and keep it waiting), or start itself.
+    if (pairs[2 * i + 1] == ctx->sock || pairs[2 * i + 1] == ctx->gate) return -EBADF;
     r = sc(__NR_fcntl, pairs[2 * i + 1], F_DUPFD_CLOEXEC, maxTarget + 1);
     if (r < 0) return r;
     tmp[i] = (int)r;
@@ -187,20 +224,8 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
     for (int i = 0; i < n && !keep; i++) keep = pairs[2 * i] == fd;
     if (!keep) sc(__NR_close, fd);
   }
-  // ...and everything above it but the status socket (close_range(2), Linux 5.9).
-  unsigned lo = (unsigned)maxTarget + 1, s = (unsigned)ctx->sock;
-  r = s > lo ? sc(__NR_close_range, lo, s - 1, 0) : 0;
-  if (r == 0) r = sc(__NR_close_range, s + 1, ~0U, 0);
-  if (r == -ENOSYS) {  // before Linux 5.9: close one by one up to the fd limit
-    struct {
-      unsigned long long cur, max;
-    } lim = {1024, 1024};
-    sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &lim);
-    for (unsigned long long fd = lo; fd < lim.cur && fd < (1u << 20); fd++)
-      if (fd != s) sc(__NR_close, fd);
-    r = 0;
-  }
-  return r;
+  // ...and everything above it but the status socket and the gate (close_range(2), Linux 5.9).
+  return CloseFrom((unsigned)maxTarget + 1, ctx->sock, ctx->gate);
 }
 
 // A change of euid/egid makes the mm non-dumpable (commit_creds(), suid_dumpable). Sharing
@@ -370,7 +395,8 @@ int ChildMain(void* arg) {
       case OP_EXEC: {
         unsigned long empty = 0;
         sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
-        r = Exec(s);
+        // After a gate, the file it resolved: what `create` checked is what runs.
+        r = ctx->exec_path[0] ? sc(__NR_execve, ctx->exec_path, s.argv, s.envp) : Exec(s);
         // Signals stay deliverable from here; a failure report follows.
         break;
       }
@@ -397,6 +423,7 @@ int ChildMain(void* arg) {
       case OP_SYSCTL:
       case OP_PARENT: r = RunSecurityStep(ctx, s, i, &sysid); break;
       case OP_LANDLOCK: r = RunLandlockStep(s, &sysid); break;
+      case OP_GATE: r = RunGate(ctx, i, &sysid, &at); break;
       case OP_INIT: {
         // Returns only on failure; the command's execve failing is the exec step's failure.
         bool execFailed = false;

@@ -35,8 +35,11 @@ struct ChildCtx {
   int ntrees;       // detached (idmapped) mount trees received from the parent
   int trees[8];     // kMaxTrees
   int procfd;  // O_PATH fd of this process's /proc/PID (host procfs), kept by OP_PIVOT for OP_LOCK, or -1
-  char* helper_stack;  // top of the small stack OP_LOCK's helper runs on (the bottom of ours)
-  int redump;          // 1: we share Node's mm, which was dumpable: make it so again after setuid/setgid
+  char* helper_stack;    // top of the small stack OP_LOCK's helper runs on (the bottom of ours)
+  int redump;            // 1: we share Node's mm, which was dumpable: make it so again after setuid/setgid
+  int gate;              // OP_GATE's listening socket (made by the parent), or -1
+  int gated;             // 1 once started: ctx->sock is the starter's connection (plan.h kGate*)
+  char exec_path[4096];  // the exec step's file as OP_GATE resolved it (run as is), or ""
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

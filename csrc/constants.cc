@@ -61,6 +61,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(KILL, "kill");
   SYSID(RT_SIGTIMEDWAIT, "rt_sigtimedwait");
   SYSID(CLONE, "clone");
+  SYSID(ACCEPT4, "accept4");
+  SYSID(READ, "read");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);
@@ -106,6 +108,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(NETWORK);
   OPC(LANDLOCK);
   OPC(INIT);
+  OPC(GATE);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

@@ -43,6 +43,8 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
     napi_env env = info.Env();
     pid_ = info[0].As<Napi::Number>().Int32Value();
     int pidfd = info[1].As<Napi::Number>().Int32Value();
+    bool persist = false;
+    if (info.Length() > 3 && napi_get_value_bool(env, info[3], &persist) == napi_ok) persist_ = persist;
     addon_ = GetAddon(info.Env());
     env_ = info.Env();
     napi_ref cb = nullptr;
@@ -62,10 +64,11 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
       addon_->children.insert(this);
   }
 
-  // Kills and reaps synchronously: environment teardown only.
+  // Kills and reaps synchronously: environment teardown only. A persistent child (a created
+  // container, spawn's startGate) outlives us: its pidfd is closed, the child left running.
   void KillAndReap() {
     if (!poll_.active()) return;
-    ReapNow(poll_.fd());
+    if (!persist_) ReapNow(poll_.fd());
     Stop();
   }
 
@@ -125,6 +128,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   Addon* addon_ = nullptr;
   PolledFd poll_;
   int pid_ = 0;
+  bool persist_ = false;
   Napi::FunctionReference onExit_;
 };
 
@@ -142,9 +146,9 @@ static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   }
   // If the environment is being torn down, New fails (no JS may run), the constructor never
   // runs, and the child stays in addon->unwatched for Cleanup to kill and reap.
-  napi_value ctor, watch = nullptr, argv[3] = {info[0], info[1], info[2]};
+  napi_value ctor, watch = nullptr, argv[4] = {info[0], info[1], info[2], info[3]};
   if (napi_get_reference_value(env, static_cast<napi_ref>(*addon->childWatchCtor), &ctor) != napi_ok ||
-      napi_new_instance(env, ctor, 3, argv, &watch) != napi_ok || watch == nullptr)
+      napi_new_instance(env, ctor, 4, argv, &watch) != napi_ok || watch == nullptr)
     return env.Undefined();
   return Napi::Value(env, watch);
 }

@@ -79,6 +79,12 @@ enum Op : int32_t {
                     //                              then forwards signals, reaps, exits with its status
   OP_NETWORK = 39,  // lo(0/1), wait(0/1)          lo: bring lo up (ioctl SIOCSIFFLAGS) in our network
                     //                            namespace; wait: the parent configures it (MSG_NETWORK)
+  // The create/start gate (child_gate.cc): the parent made a listening unix socket at `path`
+  // (ChildCtx::gate). The child resolves the exec step's file (PATH search), sends MSG_GATE,
+  // closes the status socket and waits in accept4(2); a start (one byte) lets it go on with
+  // the steps after this one — only Landlock, seccomp (no listener) and exec, exec last —
+  // reporting on the connection instead (kGate* below). Own mm (spawn.cc), no PDEATHSIG.
+  OP_GATE = 40,  // path str (for the parent; the child uses the fd)
   OP_MAX_
 };
 
@@ -136,6 +142,8 @@ enum SysId : int32_t {
   SYS_CLONE = 29,
   SYS_IOCTL = 30,
   SYS_SETNS = 31,
+  SYS_ACCEPT4 = 32,
+  SYS_READ = 33,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
@@ -150,7 +158,15 @@ enum MsgKind : int32_t {
   MSG_PARENT = 4,    // OP_PARENT: apply the parent-side settings to the sender, then answer
   MSG_LISTENER = 5,  // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
   MSG_NETWORK = 6,   // OP_NETWORK: the parent configures the sender's network namespace, then answers
+  MSG_GATE = 7,      // OP_GATE: the sender waits at the gate; the parent stops reading and returns
 };
+
+// The gate's connection (SOCK_STREAM), once accepted: the starter writes one byte, the child
+// answers kGateAck, then the connection (CLOEXEC) closes at execve — or, when a later step
+// fails, a Msg {MSG_ERROR, op of the failed step (not its index: the starter has no plan),
+// errno, SysId} comes first.
+constexpr char kGateStart = 'S';
+constexpr char kGateAck = 'A';
 
 struct Msg {
   int32_t kind;

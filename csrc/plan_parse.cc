@@ -6,6 +6,7 @@
 
 #include <linux/mount.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -124,7 +125,8 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       s.a = a[0];
       return nullptr;
     case OP_SETHOSTNAME:
-    case OP_SETDOMAINNAME: return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad string arg";
+    case OP_SETDOMAINNAME:
+    case OP_GATE: return nargs == 1 && (s.str = Str(a[0])) ? nullptr : "bad string arg";
     case OP_CHDIR:
       if (nargs != 2 || !(s.str = Str(a[0])) || a[1] < 0 || a[1] > 3) return "bad chdir";
       s.b = a[1];
@@ -288,6 +290,28 @@ const char* Parser::One(int32_t op, const int32_t* a, int32_t nargs, Step& s) {
   return handled ? bad : "unknown op";
 }
 
+// OP_GATE: at most one, with exec last, and after it only steps that never talk to the
+// parent (which has returned) nor need it: Landlock and seccomp without a listener. No
+// PDEATHSIG anywhere (the container outlives its creator) and no init.
+const char* CheckGate(const std::vector<Step>& steps) {
+  size_t gate = steps.size();
+  for (size_t k = 0; k < steps.size(); k++) {
+    if (steps[k].op != OP_GATE) continue;
+    if (gate != steps.size()) return "more than one gate";
+    gate = k;
+  }
+  if (gate == steps.size()) return nullptr;
+  if (steps.back().op != OP_EXEC) return "gate without exec last";
+  for (size_t k = 0; k < steps.size(); k++) {
+    int32_t op = steps[k].op;
+    if (op == OP_PDEATHSIG || op == OP_INIT) return "gate with pdeathsig or init";
+    if (k <= gate || k + 1 == steps.size()) continue;
+    bool quiet = op == OP_LANDLOCK || (op == OP_SECCOMP && !(steps[k].a & SECCOMP_FILTER_FLAG_NEW_LISTENER));
+    if (!quiet) return "step not allowed after the gate";
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* ParsePlan(const int32_t* w, size_t nw, const char* strs, size_t nstrs, ParsedPlan& p) {
@@ -316,6 +340,7 @@ const char* ParsePlan(const int32_t* w, size_t nw, const char* strs, size_t nstr
   for (size_t k = 0; k < p.steps.size(); k++)
     if (p.steps[k].op == OP_INIT && (k + 2 != p.steps.size() || p.steps[k + 1].op != OP_EXEC))
       return "init must come right before exec, last";
+  if (const char* bad = CheckGate(p.steps)) return bad;
   for (auto& e : parser.execPtrs) {  // ptrs is final now: resolve the array pointers
     p.steps[e.first].argv = p.ptrs.data() + e.second.first;
     p.steps[e.first].envp = p.ptrs.data() + e.second.second;

@@ -11,7 +11,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <linux/mount.h>
 
 #include <string>
@@ -115,7 +118,9 @@ struct Session {
   Msg failure = {};
   bool failed = false;
   MapsError mapsErr;
-  Fd listener;  // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  int gateStep = -1;   // the plan's OP_GATE, if any
+  bool gated = false;  // MSG_GATE came: the child waits for a start, we stop reading
   // Messages from a sender that is neither the child nor its reported grandchild: the
   // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
   // along) wait for that, then are handled in order.
@@ -144,7 +149,7 @@ struct Session {
 // One message from the child or grandchild; false on a protocol error.
 bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
   bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
-                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK;
+                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
     case MSG_ERROR: Fail(m); return true;
@@ -183,6 +188,11 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       if (n != (ssize_t)sizeof answer) return Protocol(n < 0 ? errno : EIO, "sendmsg", m.step);
       return true;
     }
+    case MSG_GATE:
+      // From the process that goes on (the grandchild once a fork has made one), at the gate.
+      if (m.step != gateStep || from != (grandPid > 0 ? grandPid : pid)) return Protocol(EPROTO, "recvmsg");
+      gated = true;
+      return true;
     case MSG_LISTENER:
       if (!passed.valid() || listener.valid()) return Protocol(EPROTO, "recvmsg");
       listener = std::move(passed);
@@ -247,7 +257,7 @@ void Session::Receive() {
       early[nearly] = m, earlyFrom[nearly] = from, earlyFd[nearly++] = std::move(passed);
       continue;
     }
-    if (!Handle(m, from, passed)) return;
+    if (!Handle(m, from, passed) || gated) return;
   }
 }
 
@@ -265,15 +275,54 @@ void Session::KillAll(int childPidfd) {
   for (int k = 0; k < nearly; k++) KillOwnChild(earlyFrom[k]);
 }
 
-Napi::Object CloneFailure(Napi::Env env, long err) {
+// A failure before any child exists: clone3 itself (step -1) or the gate's socket.
+Napi::Object CloneFailure(Napi::Env env, long err, int step = -1, const char* syscall = "clone3") {
   Napi::Object result = Napi::Object::New(env);
   result.Set("ok", false);
-  result.Set("step", -1);  // the clone itself
+  result.Set("step", step);
   result.Set("errno", (double)err);
   result.Set("pid", 0);
-  result.Set("syscall", "clone3");
+  result.Set("syscall", syscall);
   return result;
 }
+
+// OP_GATE's listening socket at `path`, made before the clone: SOCK_STREAM (node:net can
+// connect to it), CLOEXEC here (the child inherits it through clone, not exec), mode 0600
+// before bind(2) (a unix socket's file takes the socket inode's mode, less the umask), so
+// only its owner — the caller — and root can connect. An existing path is EEXIST, never
+// replaced. Returns the fd, or -errno with *syscall.
+int MakeGate(const char* path, const char** syscall) {
+  struct sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  size_t len = strlen(path);
+  *syscall = "bind";
+  if (len == 0 || len >= sizeof sa.sun_path) return -ENAMETOOLONG;
+  memcpy(sa.sun_path, path, len);
+  *syscall = "socket";
+  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return -errno;
+  *syscall = "fchmod";
+  if (fchmod(fd.get(), 0600) < 0) return -errno;
+  *syscall = "bind";
+  if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&sa), sizeof sa) < 0)
+    return errno == EADDRINUSE ? -EEXIST : -errno;
+  *syscall = "listen";
+  if (listen(fd.get(), 4) < 0) {
+    int err = errno;
+    unlink(path);
+    return -err;
+  }
+  return fd.release();
+}
+
+// Removes the gate's path unless the spawn succeeded (the child then listens there).
+struct GatePath {
+  const char* path = nullptr;
+  bool keep = false;
+  ~GatePath() {
+    if (path && !keep) unlink(path);
+  }
+};
 
 // Checks spawn's arguments and reads them into plain C++ values, before anything is made.
 bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& maps, ParentSpec& parent) {
@@ -337,6 +386,7 @@ Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd& childPidfd, lo
   }
   result.Set("ok", true);
   result.Set("pid", (double)livePid);
+  if (ss.gated) result.Set("gated", true);
   // The child is the environment's before JS sees it: if the worker is terminated from here
   // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
   // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
@@ -369,6 +419,20 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
+  // The create/start gate's socket, before the child exists (it inherits the fd).
+  int gateStep = -1;
+  for (size_t k = 0; k < plan.steps.size(); k++)
+    if (plan.steps[k].op == OP_GATE) gateStep = (int)k;
+  Fd gate;
+  GatePath gatePath;
+  if (gateStep >= 0) {
+    const char* syscall = nullptr;
+    int fd = MakeGate(plan.steps[gateStep].str, &syscall);
+    if (fd < 0) return CloneFailure(env, -fd, gateStep, syscall);
+    gate.reset(fd);
+    gatePath.path = plan.steps[gateStep].str;
+  }
+
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
     ThrowSys(env, errno, "socketpair");
@@ -392,7 +456,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
                   {},
                   -1,
                   helperStack,
-                  0};
+                  0,
+                  gate.get(),
+                  0,
+                  {}};
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that
@@ -405,7 +472,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   bool forced = false, init = false;
   for (auto& s : plan.steps) {
     forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
-    init = init || s.op == OP_INIT;
+    // The gate's child outlives this call too (the caller may exit before the start).
+    init = init || s.op == OP_INIT || s.op == OP_GATE;
   }
   bool ownMm = forced || init;
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
@@ -433,7 +501,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   childSock.reset();
   Fd childPidfd(pidfd);
 
+  gate.reset();  // the child has its copy; ours must not outlive the spawn
   Session ss = {sock.get(), pid, (int)plan.steps.size(), maps, parent};
+  ss.gateStep = gateStep;
   if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
   ss.Receive();
   if (ss.protoErr) {
@@ -441,6 +511,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     return ProtocolFailure(env, ss, pid);
   }
   sock.reset();
+  gatePath.keep = ss.gated && !ss.failed;
   return Outcome(env, addon, ss, childPidfd, pid);
 }
 

@@ -186,7 +186,7 @@ export interface SpawnParentSide {
  * status protocol broke, the child was killed and reaped; `syscall` says which call). @internal
  */
 export type NativeSpawnResult =
-  | { ok: true; pid: number; pidfd: number; listener?: number }
+  | { ok: true; pid: number; pidfd: number; listener?: number; gated?: true }
   | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
@@ -320,8 +320,11 @@ export interface NativeBinding {
   ): NativeSpawnResult;
 
   // pidfd.cc
-  /** Starts polling `pidfd` in this thread's event loop; calls onExit(code, signal) once. */
-  watchChild(pid: number, pidfd: number, onExit: (code: number | null, signal: number | null) => void): NativeChildWatch;
+  /**
+   * Starts polling `pidfd` in this thread's event loop; calls onExit(code, signal) once.
+   * `persist`: the environment's teardown closes the pidfd and leaves the child running.
+   */
+  watchChild(pid: number, pidfd: number, onExit: (code: number | null, signal: number | null) => void, persist?: boolean): NativeChildWatch;
   /** SIGKILL + waitid + close for a pidfd no watcher owns yet. */
   killReap(pidfd: number): void;
   /** pipe2(O_CLOEXEC): [read end, write end]. */

@@ -65,6 +65,8 @@ export interface ChildInit {
   seccompNotifier?: SeccompNotifier | undefined;
   /** The veth made for `network.veth`. */
   veth?: SpawnVethLink | undefined;
+  /** Waiting at spawn's `startGate`: outlives this process (never killed at exit or teardown). */
+  gated?: boolean;
 }
 
 /**
@@ -106,6 +108,13 @@ export class NsboxChild extends EventEmitter {
    * away with the child's network namespace.
    */
   readonly veth: SpawnVethLink | null;
+  /**
+   * True when spawn returned at `startGate`: the child waits there, before Landlock, seccomp
+   * and execve, until {@link openStartGate}. Such a child is a container that outlives the
+   * process that made it: neither process exit nor the environment's teardown kills it
+   * (`kill()` and `exited` work as for any child while this process runs).
+   */
+  readonly gated: boolean;
 
   readonly #watch: NativeChildWatch;
   #running = true;
@@ -120,6 +129,7 @@ export class NsboxChild extends EventEmitter {
     this.stderr = (init.stdio[2] as Readable | null) ?? null;
     this.seccompNotifier = init.seccompNotifier ?? null;
     this.veth = init.veth ?? null;
+    this.gated = init.gated === true;
     let resolve!: (s: ExitStatus) => void;
     this.exited = new Promise((r) => (resolve = r));
     const streams = init.stdio.filter((s): s is Readable | Writable => s !== null);
@@ -128,20 +138,27 @@ export class NsboxChild extends EventEmitter {
       if (--open === 0) this.emit('close', this.exitCode, this.signalCode);
     };
     for (const s of streams) s.once('close', closeOne);
-    this.#watch = native.watchChild(init.pid, init.pidfd, (code, signal) => {
-      this.#running = false;
-      live.delete(this);
-      this.exitCode = code;
-      this.signalCode = signal === null ? null : (signalNames.get(signal) ?? null);
-      init.onExit();
-      // As ChildProcess: nobody reads the child's stdin any more, so 'close' must not wait on it.
-      for (const st of init.stdio) if (st && !(st as Readable).readable) st.destroy();
-      this.emit('exit', this.exitCode, this.signalCode);
-      resolve({ code: this.exitCode, signal: this.signalCode });
-      closeOne();
-    });
-    live.add(this);
-    installExitHook();
+    this.#watch = native.watchChild(
+      init.pid,
+      init.pidfd,
+      (code, signal) => {
+        this.#running = false;
+        live.delete(this);
+        this.exitCode = code;
+        this.signalCode = signal === null ? null : (signalNames.get(signal) ?? null);
+        init.onExit();
+        // As ChildProcess: nobody reads the child's stdin any more, so 'close' must not wait on it.
+        for (const st of init.stdio) if (st && !(st as Readable).readable) st.destroy();
+        this.emit('exit', this.exitCode, this.signalCode);
+        resolve({ code: this.exitCode, signal: this.signalCode });
+        closeOne();
+      },
+      this.gated,
+    );
+    if (!this.gated) {
+      live.add(this);
+      installExitHook();
+    }
     process.nextTick(() => this.emit('spawn'));
   }
 

@@ -24,5 +24,6 @@ export {
   type CreatableNamespaceType,
   type OpenNamespaceOptions,
 } from './namespace.js';
+export { openStartGate, type StartGateOptions } from './start-gate.js';
 export { persistNamespace, unpersistNamespace, type PersistNamespaceOptions } from './persist.js';
 export { unshare, setns, withNamespaces, ThreadNamespaces, type ThreadNamespaceType } from './thread.js';

@@ -14,6 +14,7 @@ import { Namespace, checkPid } from './namespace.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
+import { checkGate } from './start-gate.js';
 
 /** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
 export interface TimeOffsets {
@@ -171,6 +172,21 @@ export interface SpawnOptions extends SecurityOptions {
    * without a new user namespace, else the host's node bound in. Needs `rootfs`.
    */
   devices?: DeviceNode[];
+  /**
+   * Create without starting (the OCI `create`/`start` split): a unix socket path, absolute
+   * and under 108 bytes, where spawn makes a listening socket (mode 0600, owner the caller;
+   * an existing path is `EEXIST`). The child applies every step — namespaces, mounts,
+   * pivot_root, capabilities, credentials, no_new_privs, fds, cwd — resolves the command
+   * (PATH search inside the new root: a missing command fails here, at create), then waits;
+   * spawn returns then, with `child.gated === true`, before the command runs.
+   * {@link openStartGate} lets it go on: Landlock, seccomp (with `noNewPrivileges`: after the
+   * gate, so the filter never sees the wait) and execve. The waiting child has its own copy
+   * of this process's memory (non-dumpable) and needs nothing from it: the caller may exit
+   * (after `child.unref()`, or with process.exit()) and the container stays; `exit` and the
+   * environment's teardown do not kill it. Not with `init`, `dieWithParent: true` (default
+   * false here) or a seccomp notify rule. See docs/namespaces.md.
+   */
+  startGate?: string;
 }
 
 const KNOWN = new Set<string>([
@@ -210,6 +226,7 @@ const KNOWN = new Set<string>([
   'maskedPaths',
   'readonlyPaths',
   'devices',
+  'startGate',
   ...SECURITY_KEYS,
 ]);
 
@@ -374,5 +391,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   }
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
   const network = checkNetwork(o.network, newNs.has('net'));
+  if (o.startGate !== undefined) checkGate(o, security);
   return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network };
 }

@@ -187,6 +187,14 @@ export class PlanBuilder {
   init(): this {
     return this.push(K.OP.INIT!, [], { step: 'init', syscall: 'clone' });
   }
+  /**
+   * The create/start gate (csrc/child_gate.cc): spawn makes a listening socket at `path`; the
+   * child resolves the command, reports, and waits for a start. Only the filters and the exec
+   * step may follow.
+   */
+  gate(path: string): this {
+    return this.push(K.OP.GATE!, [this.str(path)], { step: 'start-gate', syscall: 'accept4', path });
+  }
   exec(file: string, search: boolean, argv: readonly string[], env: readonly string[]): this {
     const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), env.length, ...env.map((e) => this.str(e))];
     return this.push(K.OP.EXEC!, args, { step: 'exec', syscall: 'execve', path: file });

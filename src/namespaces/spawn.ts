@@ -61,6 +61,7 @@ function adopt(
       stdio,
       seccompNotifier: notifier,
       veth,
+      gated: r.gated === true,
       onExit: () => {
         claimed?.release();
         if (timer) clearTimeout(timer);
@@ -222,7 +223,10 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
     if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
     // After setuid: a credential change clears it.
-    if (o.dieWithParent ?? !o.detached) plan.pdeathsig(osConstants.signals.SIGKILL);
+    if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(osConstants.signals.SIGKILL);
+    // The create/start boundary: everything above is applied at create, the filters and the
+    // execve below at start (runc and crun wait there too: docs/security.md).
+    if (o.startGate !== undefined) plan.gate(o.startGate);
     addLast(plan, security);
     // Last: the init runs every step above itself, so it is as confined as the command.
     if (o.init) plan.init();

@@ -211,6 +211,7 @@ describe('every step, word for word', () => {
   });
   step('PARENT', (b) => b.parent(), [], { step: 'rlimits', syscall: 'prlimit64' });
   step('INIT', (b) => b.init(), [], { step: 'init', syscall: 'clone' });
+  step('GATE', (b) => b.gate('/run/c1.gate'), ['/run/c1.gate'], { step: 'start-gate', syscall: 'accept4', path: '/run/c1.gate' });
   step(
     'LANDLOCK',
     (b) =>

@@ -1,0 +1,141 @@
+// OP_GATE: the create/start boundary of an OCI container (runc's exec fifo, crun's sync
+// socket). Everything before this step is applied; what follows — Landlock, seccomp, execve —
+// waits for `start`. With child.cc's rules (raw syscalls only), in a child with its own mm
+// (spawn.cc): it outlives the spawn that made it, and the process that called spawn may exit.
+//   1. The command's file is resolved now (PATH search inside the new root, as the exec step
+//      would do it), so `create` fails for a missing command, as runc's does.
+//   2. The mm is made non-dumpable (a copy of Node's memory waits here; execve(2) makes the
+//      command's dumpable again) and the status socket is closed after MSG_GATE: the parent
+//      returns, and nothing here needs it any more.
+//   3. accept4(2) on the listening socket the parent made (mode 0600, outside the root), with
+//      signals deliverable (SIGTERM ends a created container, as `kill` expects); the start
+//      is one byte, answered with kGateAck, then the listening socket is closed, so the
+//      command never holds it. The connection (CLOEXEC) carries a later step's failure.
+#include "child_gate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/stat.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "rawsys.h"
+
+namespace nsbox {
+namespace {
+
+using raw::sc;
+
+// What execve(2) would check first: a regular file we may execute (EACCES otherwise).
+long Runnable(const char* path) {
+  struct statx st = {};
+  long r = sc(__NR_statx, AT_FDCWD, path, 0, STATX_TYPE, &st);
+  if (r < 0) return r;
+  if ((st.stx_mode & S_IFMT) != S_IFREG) return -EACCES;
+  return sc(__NR_faccessat, AT_FDCWD, path, X_OK);
+}
+
+// The exec step's file as child.cc's Exec would find it: PATH (from the command's
+// environment) searched when asked and the name has no slash; EACCES if any candidate had it.
+// The path found goes to `out` (ChildCtx::exec_path), which the exec step then runs as is.
+long Resolve(const Step& s, char* out, size_t outSize) {
+  const char* file = s.str;
+  bool slash = false;
+  for (const char* p = file; *p; p++) slash = slash || *p == '/';
+  if (!s.a || slash || !*file) return Runnable(file);
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char* const* e = s.envp; *e; e++) {
+    const char* v = *e;
+    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
+  }
+  size_t flen = CStrLen(file);
+  long err = -ENOENT;
+  bool sawEacces = false;
+  for (const char* p = path;; p++) {
+    const char* start = p;
+    while (*p && *p != ':') p++;
+    size_t dlen = (size_t)(p - start);
+    if (dlen + 2 + flen + 1 <= outSize) {
+      size_t k = 0;
+      if (dlen == 0) out[k++] = '.';  // an empty PATH element is the current directory
+      for (size_t i = 0; i < dlen; i++) out[k++] = start[i];
+      out[k++] = '/';
+      for (size_t i = 0; i < flen; i++) out[k++] = file[i];
+      out[k] = 0;
+      err = Runnable(out);
+      if (err == 0) return 0;
+      if (err == -EACCES)
+        sawEacces = true;
+      else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENAMETOOLONG)
+        return out[0] = 0, err;
+    }
+    if (!*p) break;
+  }
+  out[0] = 0;
+  return sawEacces ? -EACCES : err;
+}
+
+void SetMask(unsigned long mask) {
+  sc(__NR_rt_sigprocmask, SIG_SETMASK, &mask, 0, sizeof mask);
+}
+
+// Waits for a start: a connection whose first byte is kGateStart. Anything else (a connection
+// closed or sending something else) is dropped and the wait goes on. Returns the connection.
+long WaitStart(int gate, int* sysid) {
+  for (;;) {
+    *sysid = SYS_ACCEPT4;
+    long conn = sc(__NR_accept4, gate, 0, 0, SOCK_CLOEXEC);
+    if (conn == -EINTR || conn == -ECONNABORTED) continue;
+    if (conn < 0) return conn;
+    char b = 0;
+    long n;
+    do {
+      n = sc(__NR_read, conn, &b, 1);
+    } while (n == -EINTR);
+    if (n == 1 && b == kGateStart) return conn;
+    sc(__NR_close, conn);
+  }
+}
+
+}  // namespace
+
+long RunGate(ChildCtx* ctx, int step, int* sysid, int* at) {
+  const Step& exec = ctx->steps[ctx->nsteps - 1];  // plan_parse.cc: exec is last
+  long r = Resolve(exec, ctx->exec_path, sizeof ctx->exec_path);
+  if (r < 0) {
+    *at = ctx->nsteps - 1;
+    return r;
+  }
+  *sysid = SYS_PRCTL;
+  r = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (r < 0) return r;
+  sc(__NR_prctl, PR_SET_NAME, "nsbox-gate", 0, 0, 0);  // what ps(1) shows until the start
+  Msg m = {MSG_GATE, step, 0, 0};
+  do {
+    r = sc(__NR_sendto, ctx->sock, &m, sizeof m, MSG_NOSIGNAL, 0, 0);
+  } while (r == -EINTR);
+  if (r != (long)sizeof m) return r < 0 ? r : -EIO;
+  sc(__NR_close, ctx->sock);
+  ctx->sock = -1;
+
+  SetMask(0);
+  long conn = WaitStart(ctx->gate, sysid);
+  SetMask(~0UL);
+  if (conn < 0) return conn;  // nobody to tell (ctx->sock is closed): exits 127
+  sc(__NR_close, ctx->gate);
+  ctx->gate = -1;
+  ctx->sock = (int)conn;
+  ctx->gated = 1;
+  char ack = kGateAck;
+  do {
+    r = sc(__NR_sendto, conn, &ack, 1, MSG_NOSIGNAL, 0, 0);
+  } while (r == -EINTR);
+  *sysid = SYS_WRITE;
+  return r == 1 ? 0 : (r < 0 ? r : -EIO);
+}
+
+}  // namespace nsbox

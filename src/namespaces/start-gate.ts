@@ -1,0 +1,140 @@
+/**
+ * The create/start gate: spawn's `startGate` option makes the child wait before its last
+ * steps; {@link openStartGate} lets it go on (the OCI `create`/`start` split).
+ * @module
+ */
+import { connect } from 'node:net';
+import { unlink } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import { abortError, invalidArgType, invalidArgValue, SysError } from '../errors.js';
+import { K } from '../native.js';
+import type { CheckedSecurity } from '../security/options.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp/index.js';
+import type { SpawnOptions } from './options.js';
+
+/** sizeof(sockaddr_un.sun_path): the path and its NUL. */
+const SUN_PATH = 108;
+
+function checkPath(name: string, v: unknown): string {
+  if (typeof v !== 'string') throw invalidArgType(name, 'of type string', v);
+  if (v.includes('\0')) throw invalidArgValue(name, v, 'must be a string without null bytes');
+  if (!v.startsWith('/')) throw invalidArgValue(name, v, 'must be an absolute path');
+  if (Buffer.byteLength(v) >= SUN_PATH) throw invalidArgValue(name, v, `must be shorter than ${SUN_PATH} bytes (a unix socket path)`);
+  return v;
+}
+
+/** spawn's `startGate` and the options it cannot go with. @internal */
+export function checkGate(o: SpawnOptions, security: CheckedSecurity): void {
+  checkPath('options.startGate', o.startGate);
+  if (o.init === true)
+    throw invalidArgValue(
+      'options.init',
+      o.init,
+      'cannot be combined with options.startGate (the gate waits in the command, not in an init)',
+    );
+  if (o.dieWithParent === true)
+    throw invalidArgValue(
+      'options.dieWithParent',
+      o.dieWithParent,
+      'cannot be true with options.startGate: a created container outlives the process that created it',
+    );
+  if (security.seccomp && security.seccomp.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+    throw invalidArgValue(
+      'options.seccomp',
+      o.seccomp,
+      'has notify rules, which options.startGate does not support (the listener would go to the starter, not to spawn)',
+    );
+}
+
+/** Options of {@link openStartGate}. */
+export interface StartGateOptions {
+  /** Stops waiting for the outcome (rejects with `ABORT_ERR`); a start already sent stands. */
+  signal?: AbortSignal;
+}
+
+/** The step a failure after the gate names (the child sends the op: the starter has no plan). */
+function stepOf(op: number): { step: string; syscall: string } {
+  if (op === K.OP.LANDLOCK) return { step: 'landlock', syscall: 'landlock_restrict_self' };
+  if (op === K.OP.SECCOMP) return { step: 'seccomp', syscall: 'seccomp' };
+  return { step: 'exec', syscall: 'execve' };
+}
+
+const MSG_ERROR = 1; // csrc/plan.h
+const ACK = 0x41; // 'A', csrc/plan.h kGateAck
+const START = Buffer.from('S'); // kGateStart
+
+/** What the connection carried: the ack alone (started), or the ack and a failure. */
+function outcome(buf: Buffer, path: string): SysError | undefined {
+  if (buf.length === 0 || buf[0] !== ACK)
+    return new SysError(osConstants.errno.ECONNRESET, 'read', {
+      path,
+      hint: 'the container did not take this start (another start won the race, or it was killed)',
+    });
+  if (buf.length === 1) return undefined;
+  if (buf.length !== 17) return new SysError(osConstants.errno.EPROTO, 'read', { path });
+  // struct Msg in host order (Int32Array is host order too).
+  const [kind, op, errno, sysid] = new Int32Array(Uint8Array.from(buf.subarray(1)).buffer);
+  if (kind !== MSG_ERROR || !(errno! > 0)) return new SysError(osConstants.errno.EPROTO, 'read', { path });
+  const info = stepOf(op!);
+  const sysName = sysid ? K.SYSID[sysid & ((1 << K.SYS_ITEM_SHIFT) - 1)] : undefined;
+  return new SysError(errno!, sysName ?? info.syscall, { step: info.step });
+}
+
+/**
+ * Starts a container that spawn created with `startGate` (OCI `start`, `runc start`): connects
+ * to the gate's socket, sends the start, and removes the socket's path (a container starts
+ * once). The child then runs its last steps — Landlock, seccomp, execve.
+ *
+ * Resolves once the command has exec'd (the connection closes on execve(2), as spawn's status
+ * socket does). A process killed between the start and the execve (a seccomp filter whose
+ * action kills) also closes it: that shows in the child's exit status, not here.
+ *
+ * Privileges: write access to the socket (mode 0600: the user that created the container, or
+ * root). Never blocks the calling thread: connect and read run in the event loop.
+ *
+ * @param path - the `startGate` path given to spawn.
+ * @throws (synchronously) `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` for a path that is
+ *   not absolute or is 108 bytes or longer; `ABORT_ERR` if `signal` is already aborted.
+ * @returns a Promise that rejects with a {@link SysError}: `ECONNREFUSED` or `ENOENT`
+ *   (syscall 'connect', `path`) when no container waits there — never created, killed, or
+ *   already started; for a later step's failure its `step` ('landlock', 'seccomp', 'exec'),
+ *   `syscall` and `code` (e.g. `EPERM`, 'execve'); `ECONNRESET` when the container did not
+ *   take this start; `ABORT_ERR` when `signal` aborts.
+ */
+export function openStartGate(path: string, options?: StartGateOptions): Promise<void> {
+  checkPath('path', path);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType('options', 'an object', options);
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
+  if (signal?.aborted) throw abortError(signal);
+  return new Promise<void>((resolve, reject) => {
+    const sock = connect({ path });
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const done = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve();
+    };
+    const onAbort = (): void => done(abortError(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    sock.once('connect', () => {
+      sock.write(START);
+      // One start per container: whoever connects next finds nothing there.
+      unlink(path).catch(() => undefined);
+    });
+    sock.on('data', (b: Buffer) => chunks.push(b));
+    sock.once('end', () => done(outcome(Buffer.concat(chunks), path)));
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      const errno = typeof e.errno === 'number' ? e.errno : -osConstants.errno.EPROTO;
+      const hint =
+        e.code === 'ECONNREFUSED' || e.code === 'ENOENT'
+          ? 'container is not waiting to start (never created, killed, or already started)'
+          : undefined;
+      done(new SysError(errno, e.syscall ?? 'connect', { path, ...(hint && { hint }) }));
+    });
+  });
+}
