@@ -79,6 +79,7 @@ function setup(script: string, edit: (c: OciSpec) => void = () => undefined): Ct
   const config = defaultSpec({ rootless: !isRoot });
   config.process!.terminal = false;
   config.process!.args = ['sh', '-c', script];
+  delete config.process!.capabilities!.ambient; // runc's ambient entries are skipped with a warning on stderr
   config.mounts!.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
   edit(config);
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
@@ -112,13 +113,14 @@ function oci(c: Ctx, args: string[], global: string[] = []): Result {
   }
 }
 
-/** The same, started without waiting. */
+/** The same, started without waiting; resolves at its exit (a container it made keeps its stderr open). */
 function ociAsync(c: Ctx, args: string[]): Promise<Result> {
+  const e = join(c.out, '..', `cli-${randomBytes(3).toString('hex')}.err`);
+  const fe = openSync(e, 'w');
   return new Promise((res) => {
-    const p = spawn(process.execPath, [CLI, '--root', c.root, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('close', (status) => res({ status, stdout: '', stderr }));
+    const p = spawn(process.execPath, [CLI, '--root', c.root, ...args], { stdio: ['ignore', 'ignore', fe] });
+    closeSync(fe);
+    p.on('exit', (status) => res({ status, stdout: '', stderr: readFileSync(e, 'utf8') }));
   });
 }
 

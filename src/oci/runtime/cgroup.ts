@@ -12,7 +12,7 @@ export async function openCgroup(rec: ContainerRecord): Promise<Cgroup | null> {
   if (rec.cgroup === undefined) return null;
   const { cgroup } = await import('../../cgroups/create.js');
   try {
-    return cgroup(rec.cgroup);
+    return cgroup(rec.cgroupDir ?? rec.cgroup);
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') return null;
     throw err;

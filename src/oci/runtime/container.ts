@@ -128,7 +128,7 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     for (const w of mapped.warnings) log.warn(w);
     made = await makeCgroup(mapped.cgroup, req.id, log);
     const gate = store.gatePath(req.id);
-    const options: SpawnOptions & { startGate?: string } = { ...mapped.options, startGate: gate, dieWithParent: false };
+    const options: SpawnOptions = { ...mapped.options, startGate: gate, dieWithParent: false };
     if (made) options.cgroup = made.cg;
     if (req.noNewKeyring) options.noNewSessionKeyring = true;
     if (req.preserveFds > 0) {
@@ -179,7 +179,6 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
  * once execve(2) has succeeded.
  */
 export async function startGate(gate: string): Promise<void> {
-  const ns = (await import('../../namespaces/index.js')) as unknown as { openStartGate?: (path: string) => Promise<void> };
-  if (typeof ns.openStartGate !== 'function') throw new RuntimeError('start: this build of nsbox has no start gate (spawn startGate)');
-  await ns.openStartGate(gate);
+  const { openStartGate } = await import('../../namespaces/start-gate.js');
+  await openStartGate(gate);
 }

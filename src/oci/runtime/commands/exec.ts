@@ -91,7 +91,7 @@ export async function main(ctx: Context): Promise<number> {
   const proc = processOf(ctx, rec);
   if (proc.terminal) throw new UsageError('process.terminal: refused: nsbox-oci has no pseudo-terminal support yet');
   refuseProcess(proc);
-  const o: SpawnOptions & { startGate?: string } = {};
+  const o: SpawnOptions = {};
   const warnings: string[] = [];
   const { argv } = mapProcess(proc, o, warnings);
   for (const w of warnings) ctx.log.warn(w);
@@ -107,7 +107,7 @@ export async function main(ctx: Context): Promise<number> {
   const seccomp = rec.config.linux?.seccomp;
   if (seccomp !== undefined) o.seccomp = seccomp as NonNullable<SpawnOptions['seccomp']>;
   o.join = Object.fromEntries(namespacesToJoin(rec.pid).map((t) => [t, rec.pid]));
-  if (rec.cgroup !== undefined) o.cgroup = rec.cgroup;
+  if (rec.cgroupDir !== undefined) o.cgroup = rec.cgroupDir;
   o.stdio = 'inherit';
   const preserve = str(ctx, 'preserve-fds');
   if (preserve !== undefined) {
