@@ -319,6 +319,31 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  const hugetlb = isRoot && v2?.controllers.includes('hugetlb') === true && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB');
+  testIf(
+    hugetlb && !skip,
+    skip ?? (isRoot ? 'no hugetlb controller with 2MB pages in cgroup v2 here' : 'writing cgroupfs needs root here'),
+  )(
+    'update --resources: the limit reaches the v2 cgroup (hugetlb here; memory and pids on a pure v2 host)',
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const file = join(c.out, '..', 'resources.json');
+        writeFileSync(file, JSON.stringify({ hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }] }));
+        const u = oci(c, ['update', '--resources', file, c.id]);
+        expect(u.stderr).toBe('');
+        expect(u.status).toBe(0);
+        expect(readFileSync(join(cgroupDir(c)!, 'hugetlb.2MB.max'), 'utf8').trim()).toBe('4194304');
+        writeFileSync(file, JSON.stringify({ hugepageLimits: [{ pageSize: '2MB', limit: -5 }] }));
+        expect(oci(c, ['update', '--resources', file, c.id]).status).toBe(1);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   anyTest(
     "exec: the container's namespaces (hostname, pid 1 is its process) and its exit status",
     async () => {

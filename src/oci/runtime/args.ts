@@ -140,6 +140,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   { name: 'resume', module: 'freeze', args: '<container-id>', summary: 'thaw a paused container', flags: [], min: 1, max: 1 },
   {
+    name: 'update',
+    module: 'update',
+    args: '<container-id>',
+    summary: "change a running container's cgroup limits",
+    more: 'FILE holds linux.resources as config.json has it (LinuxResources), translated to cgroup v2 as at create.',
+    flags: [v('resources', 'FILE', 'the new resources (JSON); - reads stdin', 'r')],
+    min: 1,
+    max: 1,
+  },
+  {
     name: 'exec',
     module: 'exec',
     args: '<container-id> [command [args...]]',
