@@ -362,6 +362,75 @@ describe('nsbox-oci lifecycle', () => {
         expect(oci(c, ['exec', c.id, 'sh', '-c', 'exit 7']).status).toBe(7);
         const env = oci(c, ['exec', '--env', 'FOO=bar', '--cwd', '/out', c.id, 'sh', '-c', 'echo $FOO $(pwd)']);
         expect(env.stdout).toBe('bar /out\n');
+        // --detach: the command exits at once, the process runs on (it outlives exec), the pid file names it.
+        const pidFile = join(c.out, '..', 'exec.pid');
+        const d = oci(c, ['exec', '--detach', '--pid-file', pidFile, c.id, 'sh', '-c', 'sleep 2; touch /out/detached']);
+        expect(d.stderr).toBe('');
+        expect(d.status).toBe(0);
+        const xpid = Number(readFileSync(pidFile, 'utf8'));
+        expect(existsSync(`/proc/${xpid}`)).toBe(true);
+        await until('the detached process', () => existsSync(join(c.out, 'detached')));
+        // --process FILE: a process.json instead of the command.
+        const pj = join(c.out, '..', 'process.json');
+        writeFileSync(
+          pj,
+          JSON.stringify({ args: ['sh', '-c', 'echo from-json $A'], env: ['A=1', 'PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } }),
+        );
+        const pr = oci(c, ['exec', '--process', pj, c.id]);
+        expect(pr.stdout).toBe('from-json 1\n');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'hooks: createRuntime and prestart at create, poststart after start, poststop after delete, each with the state on stdin',
+    async () => {
+      let hookDir = '';
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`, (config) => {
+        hookDir = join(dir, `hooks-${randomBytes(3).toString('hex')}`);
+        const hook = (kind: string) => [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${hookDir}/${kind}.json`] }];
+        config.hooks = {
+          createRuntime: hook('createRuntime'),
+          prestart: hook('prestart'),
+          poststart: hook('poststart'),
+          poststop: hook('poststop'),
+        };
+      });
+      mkdirSync(hookDir);
+      const read = (k: string) => JSON.parse(readFileSync(join(hookDir, `${k}.json`), 'utf8'));
+      try {
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const { pid } = state(c);
+        expect(read('createRuntime')).toMatchObject({ id: c.id, pid, status: 'creating', bundle: c.bundle });
+        expect(read('prestart')).toMatchObject({ id: c.id, pid, status: 'creating' });
+        expect(existsSync(join(hookDir, 'poststart.json'))).toBe(false);
+        expect(oci(c, ['start', c.id]).status).toBe(0);
+        expect(read('poststart')).toMatchObject({ id: c.id, pid, status: 'running' });
+        expect(oci(c, ['delete', '--force', c.id]).status).toBe(0);
+        expect(read('poststop')).toMatchObject({ id: c.id, status: 'stopped' });
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'a failing createRuntime hook fails create and leaves nothing behind',
+    () => {
+      const c = setup(WAIT_FOR_STOP, (config) => {
+        config.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no >&2; exit 3'] }] };
+      });
+      try {
+        const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('hooks.createRuntime[0]');
+        expect(existsSync(join(c.root, c.id))).toBe(false);
+        const cg = cgroupDir(c);
+        if (cg) expect(existsSync(cg)).toBe(false);
       } finally {
         cleanup(c);
       }

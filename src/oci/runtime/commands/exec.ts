@@ -131,6 +131,7 @@ export async function main(ctx: Context): Promise<number> {
   if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
   if (gate !== undefined) {
     await startGate(gate);
+    child.unref(); // it outlives this command
     return 0;
   }
   const forward = (sig: NodeJS.Signals) => () => {
