@@ -296,7 +296,7 @@ describe('nsbox-oci lifecycle', () => {
   );
 
   rootTest(
-    'pause and resume: cgroup.freeze on the v2 tree',
+    'pause and resume: cgroup.freeze on the v2 tree; kill --all',
     async () => {
       const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
       try {
@@ -312,6 +312,16 @@ describe('nsbox-oci lifecycle', () => {
         expect(oci(c, ['resume', c.id]).status).toBe(0);
         expect(state(c).status).toBe('running');
         expect(readFileSync(join(cgroupDir(c)!, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
+        // kill --all SIGKILL: cgroup.kill empties the cgroup.
+        expect(oci(c, ['exec', '-d', c.id, 'sleep', '100']).status).toBe(0);
+        expect(
+          readFileSync(join(cgroupDir(c)!, 'cgroup.procs'), 'utf8')
+            .trim()
+            .split('\n').length,
+        ).toBeGreaterThanOrEqual(2);
+        expect(oci(c, ['kill', '--all', c.id, 'KILL']).status).toBe(0);
+        expect(readFileSync(join(cgroupDir(c)!, 'cgroup.procs'), 'utf8')).toBe('');
+        await until('stopped', () => state(c).status === 'stopped'); // the cgroup empties before exit ends
       } finally {
         cleanup(c);
       }
