@@ -448,6 +448,23 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  rootlessTest(
+    'rootless without a delegated cgroup: the container runs in ours, and pause says why it cannot',
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const p = oci(c, ['pause', c.id]);
+        expect(p.status).toBe(1);
+        expect(p.stderr).toContain('has no cgroup');
+        expect(state(c).status).toBe('running');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   anyTest(
     'run without --detach: waits, exits with the status, deletes the container',
     () => {
