@@ -7,6 +7,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { COMMANDS, GLOBAL_FLAGS, commandHelp, globalHelp, parseCommand, parseFlags } from './oci/runtime/args.js';
 import { RuntimeError, UsageError } from './oci/runtime/errors.js';
 import { Log } from './oci/runtime/log.js';
@@ -46,7 +47,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(commandHelp(cmd));
       return 0;
     }
-    const root = (g.flags.root as string | undefined) ?? defaultRoot();
+    const root = resolve((g.flags.root as string | undefined) ?? defaultRoot());
     const mod = (await import(`./oci/runtime/commands/${cmd.module}.js`)) as { main: CommandMain };
     return await mod.main({ command: cmd.name, flags: p.flags, args: p.args, store: new Store(root), log });
   } catch (err) {
