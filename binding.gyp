@@ -10,7 +10,8 @@
         "csrc/child_security.cc",
         "csrc/child_landlock.cc",
         "csrc/child_init.cc",
-        "csrc/child_gate.cc"
+        "csrc/child_gate.cc",
+        "csrc/child_tty.cc"
       ],
       "defines": [
         "_GNU_SOURCE"
@@ -71,7 +72,8 @@
         "csrc/filewatch.cc",
         "csrc/netlink.cc",
         "csrc/netlink_sync.cc",
-        "csrc/seccomp_notify.cc"
+        "csrc/seccomp_notify.cc",
+        "csrc/pty.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

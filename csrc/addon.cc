@@ -44,6 +44,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlink(env, exports);
   InitNetlinkSync(env, exports);
   InitSeccompNotify(env, exports);
+  InitPty(env, exports);
   return exports;
 }
 

@@ -66,5 +66,6 @@ void InitFileWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitNetlinkSync(Napi::Env env, Napi::Object exports);
 void InitSeccompNotify(Napi::Env env, Napi::Object exports);
+void InitPty(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

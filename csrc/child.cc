@@ -21,6 +21,7 @@
 #include "child_landlock.h"
 #include "child_lock.h"
 #include "child_security.h"
+#include "child_tty.h"
 #include "plan.h"
 #include "rawsys.h"
 #include "sys.h"
@@ -424,6 +425,7 @@ int ChildMain(void* arg) {
       case OP_PARENT: r = RunSecurityStep(ctx, s, i, &sysid); break;
       case OP_LANDLOCK: r = RunLandlockStep(s, &sysid); break;
       case OP_GATE: r = RunGate(ctx, i, &sysid, &at); break;
+      case OP_TERMINAL: r = RunTerminalStep(ctx, s, i, &sysid); break;
       case OP_INIT: {
         // Returns only on failure; the command's execve failing is the exec step's failure.
         bool execFailed = false;

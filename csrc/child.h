@@ -40,6 +40,7 @@ struct ChildCtx {
   int gate;              // OP_GATE's listening socket (made by the parent), or -1
   int gated;             // 1 once started: ctx->sock is the starter's connection (plan.h kGate*)
   char exec_path[4096];  // the exec step's file as OP_GATE resolved it (run as is), or ""
+  int tty;  // 1: OP_TERMINAL made fd 0 our controlling terminal (an init hands it to the command)
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

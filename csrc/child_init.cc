@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -42,12 +43,22 @@ constexpr unsigned long kAllSignals = ~0UL;
 struct Command {
   const Step* exec;
   volatile long err;  // written by the command (sharing our memory) if execve fails
+  int tty;            // the init leads a session with a controlling terminal (OP_TERMINAL)
 };
 
 // The command, between clone(CLONE_VM|CLONE_VFORK) and execve: every disposition is already
 // SIG_DFL (ChildMain reset them), the mask empties here, as execve from child_process has it.
 int CommandMain(void* arg) {
   Command* c = static_cast<Command*>(arg);
+  if (c->tty) {
+    // As tini does: the command's own process group, made the terminal's foreground group
+    // (TIOCSPGRP, allowed to a background process whose SIGTTOU is blocked, as every signal is
+    // here), so Ctrl-C and SIGWINCH reach it from the terminal and the init, in the background,
+    // forwards nothing twice. Best effort: the command runs either way.
+    sc(__NR_setpgid, 0, 0);
+    int pgrp = (int)sc(__NR_getpid);
+    sc(__NR_ioctl, 0, TIOCSPGRP, &pgrp);
+  }
   unsigned long empty = 0;
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
   c->err = ExecCommand(*c->exec);
@@ -147,7 +158,7 @@ long RunInit(ChildCtx* ctx, const Step& exec, int* sysid, bool* execFailed) {
 
   // The command runs on the bottom of our stack (OP_LOCK's helper area, above the guard page),
   // which our frames at the top never reach; we sleep until it has exec'd or exited.
-  Command cmd = {&exec, 0};
+  Command cmd = {&exec, 0, ctx->tty};
   *sysid = SYS_CLONE;
   long pid = nsbox_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, ctx->helper_stack, CommandMain, &cmd);
   if (pid < 0) return pid;

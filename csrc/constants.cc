@@ -27,12 +27,16 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SET(CLONE_NEWCGROUP);
   SET(CLONE_NEWTIME);
   c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
+  c.Set("TTY_STDIN", Napi::Number::New(env, TTY_STDIN));
+  c.Set("TTY_NEW", Napi::Number::New(env, TTY_NEW));
   // The syscall each SysId of a failing step names (plan.h), by number.
   Napi::Object sysid = Napi::Object::New(env);
 #define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), Napi::String::New(env, text))
   SYSID(OPENAT2, "openat2");
   SYSID(IOCTL, "ioctl");
   SYSID(SETNS, "setns");
+  SYSID(SETSID, "setsid");
+  SYSID(DUP3, "dup3");
   SYSID(MKDIRAT, "mkdirat");
   SYSID(MOUNT, "mount");
   SYSID(MOUNT_SETATTR, "mount_setattr");
@@ -109,6 +113,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(LANDLOCK);
   OPC(INIT);
   OPC(GATE);
+  OPC(TERMINAL);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

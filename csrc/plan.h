@@ -85,6 +85,14 @@ enum Op : int32_t {
   // the steps after this one — only Landlock, seccomp (no listener) and exec, exec last —
   // reporting on the connection instead (kGate* below). Own mm (spawn.cc), no PDEATHSIG.
   OP_GATE = 40,  // path str (for the parent; the child uses the fd)
+  // A controlling terminal (child_tty.cc).
+  OP_TERMINAL = 41,  // mode, size                  mode 0 (TTY_STDIN): fd 0 is the slave already
+                     //                            (OP_FDS placed it); mode 1 (TTY_NEW): open /dev/ptmx
+                     //                            here (the container's devpts after pivot_root),
+                     //                            unlock, TIOCSWINSZ (size: rows | cols << 16, 0 = unset),
+                     //                            the slave through TIOCGPTPEER, the master to the
+                     //                            parent (MSG_TERMINAL), the slave dup'ed onto 0, 1, 2.
+                     //                            Both: setsid, TIOCSCTTY on 0
   OP_MAX_
 };
 
@@ -144,6 +152,14 @@ enum SysId : int32_t {
   SYS_SETNS = 31,
   SYS_ACCEPT4 = 32,
   SYS_READ = 33,
+  SYS_SETSID = 34,
+  SYS_DUP3 = 35,
+};
+
+// OP_TERMINAL modes.
+enum TerminalMode : int32_t {
+  TTY_STDIN = 0,
+  TTY_NEW = 1,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR
@@ -159,6 +175,7 @@ enum MsgKind : int32_t {
   MSG_LISTENER = 5,  // OP_SECCOMP: a seccomp user-notification fd rides along (SCM_RIGHTS)
   MSG_NETWORK = 6,   // OP_NETWORK: the parent configures the sender's network namespace, then answers
   MSG_GATE = 7,      // OP_GATE: the sender waits at the gate; the parent stops reading and returns
+  MSG_TERMINAL = 8,  // OP_TERMINAL (TTY_NEW): the pty master rides along (SCM_RIGHTS)
 };
 
 // The gate's connection (SOCK_STREAM), once accepted: the starter writes one byte, the child

@@ -142,6 +142,12 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       if (nargs != 2 || !Flag01(a[0]) || !Flag01(a[1])) return "bad network";
       s.a = a[0], s.b = a[1];
       return nullptr;
+    case OP_TERMINAL:
+      // mode, size (rows | cols << 16; TTY_NEW only)
+      if (nargs != 2 || (a[0] != TTY_STDIN && a[0] != TTY_NEW) || (a[0] == TTY_STDIN && a[1] != 0))
+        return "bad terminal";
+      s.a = a[0], s.b = a[1];
+      return nullptr;
     case OP_DUMPABLE:
       if (nargs != 1 || !Flag01(a[0])) return "bad dumpable";
       s.a = a[0];

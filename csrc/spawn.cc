@@ -71,7 +71,8 @@ ssize_t RecvMsg(int sock, Msg* m, pid_t* from, int* fdOut) {
       memcpy(&u, CMSG_DATA(c), sizeof u);
       *from = u.pid;
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      // Only a seccomp listener is ever sent (MSG_LISTENER): keep the first, close the rest.
+      // Only a seccomp listener (MSG_LISTENER) or a pty master (MSG_TERMINAL) is ever sent,
+      // one at a time: keep the first, close the rest.
       int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
       for (int i = 0; i < k; i++) {
         int fd;
@@ -119,6 +120,7 @@ struct Session {
   bool failed = false;
   MapsError mapsErr;
   Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  Fd terminal;         // the pty master made by the child (OP_TERMINAL with TTY_NEW)
   int gateStep = -1;   // the plan's OP_GATE, if any
   bool gated = false;  // MSG_GATE came: the child waits for a start, we stop reading
   // Messages from a sender that is neither the child nor its reported grandchild: the
@@ -149,7 +151,8 @@ struct Session {
 // One message from the child or grandchild; false on a protocol error.
 bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
   bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
-                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE;
+                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE ||
+                 m.kind == MSG_TERMINAL;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
     case MSG_ERROR: Fail(m); return true;
@@ -196,6 +199,10 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
     case MSG_LISTENER:
       if (!passed.valid() || listener.valid()) return Protocol(EPROTO, "recvmsg");
       listener = std::move(passed);
+      return true;
+    case MSG_TERMINAL:
+      if (!passed.valid() || terminal.valid()) return Protocol(EPROTO, "recvmsg");
+      terminal = std::move(passed);
       return true;
     case MSG_PID: {
       if (from != pid || grandPid > 0 || m.value <= 0) return Protocol(EPROTO, "recvmsg");
@@ -394,6 +401,7 @@ Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd& childPidfd, lo
   HoldChild(addon, pidfdOut);
   result.Set("pidfd", pidfdOut);
   if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
+  if (ss.terminal.valid()) result.Set("terminal", HandFd(env, ss.terminal.release()));
   return result;
 }
 

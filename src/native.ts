@@ -51,6 +51,9 @@ export interface NativeConstants {
   /** personality(2) domains (PER_LINUX, PER_LINUX32) and flags (ADDR_NO_RANDOMIZE…). */
   readonly PERSONALITY: Readonly<Record<string, number>>;
   readonly SECCOMP_FILTER_FLAG_NEW_LISTENER: number;
+  /** OP_TERMINAL modes (csrc/plan.h TerminalMode). */
+  readonly TTY_STDIN: number;
+  readonly TTY_NEW: number;
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
@@ -186,7 +189,7 @@ export interface SpawnParentSide {
  * status protocol broke, the child was killed and reaped; `syscall` says which call). @internal
  */
 export type NativeSpawnResult =
-  | { ok: true; pid: number; pidfd: number; listener?: number; gated?: true }
+  | { ok: true; pid: number; pidfd: number; listener?: number; gated?: true; terminal?: number }
   | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
@@ -341,6 +344,20 @@ export interface NativeBinding {
   pidfdOpen(pid: number): number;
   /** pidfd_send_signal(2) on a pidfd from pidfdOpen: 0 or a positive errno (ESRCH once exited). */
   pidfdSignal(fd: number, signal: number): number;
+
+  // pty.cc
+  /** open("/dev/ptmx"), unlock, the slave by TIOCGPTPEER (else its path), TIOCSWINSZ when rows or cols: [master, slave, path]. */
+  openPty(rows: number, cols: number): [number, number, string];
+  /** The slave's /dev/pts/N in the master's devpts instance (TIOCGPTN). */
+  ptyPath(master: number): string;
+  /** TIOCSWINSZ. */
+  ptyResize(fd: number, rows: number, cols: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a second fd of the same open file. */
+  ptyDup(fd: number): number;
+  /** TIOCGWINSZ: [rows, cols]. */
+  ptySize(fd: number): [number, number];
+  /** connect(2) a SOCK_STREAM unix socket to `path`, sendmsg(2) `fd` (SCM_RIGHTS) with `name` as data. */
+  sendFd(path: string, fd: number, name: string): void;
 
   // netlink.cc
   /** rtnetlink numbers from <linux/rtnetlink.h>, <linux/if_link.h>, <linux/veth.h>, … */

@@ -12,6 +12,7 @@ import { native, type NativeChildWatch } from '../native.js';
 import { openNamespace, type Namespace } from './namespace.js';
 import type { NamespaceFile } from './types.js';
 import type { SeccompNotifier } from '../security/notify.js';
+import type { Pty } from './pty.js';
 
 /** How a child ended: an exit code, or the signal that killed it. */
 export interface ExitStatus {
@@ -67,6 +68,8 @@ export interface ChildInit {
   veth?: SpawnVethLink | undefined;
   /** Waiting at spawn's `startGate`: outlives this process (never killed at exit or teardown). */
   gated?: boolean;
+  /** The master of the pty the child made (`terminal: true`). */
+  terminal?: Pty | undefined;
 }
 
 /**
@@ -115,6 +118,13 @@ export class NsboxChild extends EventEmitter {
    * (`kill()` and `exited` work as for any child while this process runs).
    */
   readonly gated: boolean;
+  /**
+   * With spawn's `terminal: true` (or a size): the master of the pty the child made and has as
+   * its controlling terminal (`path` is the slave's path as the child sees it, /dev/pts/0 in a
+   * fresh container). Yours to read, write (`stream()`), resize, pass on (`sendFd()`) and
+   * close; nsbox does not close it when the child exits. Else null.
+   */
+  readonly terminal: Pty | null;
 
   readonly #watch: NativeChildWatch;
   #running = true;
@@ -130,6 +140,7 @@ export class NsboxChild extends EventEmitter {
     this.seccompNotifier = init.seccompNotifier ?? null;
     this.veth = init.veth ?? null;
     this.gated = init.gated === true;
+    this.terminal = init.terminal ?? null;
     let resolve!: (s: ExitStatus) => void;
     this.exited = new Promise((r) => (resolve = r));
     const streams = init.stdio.filter((s): s is Readable | Writable => s !== null);

@@ -15,6 +15,13 @@ export {
   type SetgroupsPolicy,
   type StdioOptions,
   type StdioSource,
+  openPty,
+  sendFd,
+  Pty,
+  type PtyOptions,
+  type PtySize,
+  type SendFdOptions,
+  type TerminalOption,
 } from './spawn.js';
 export {
   Namespace,

@@ -12,6 +12,7 @@ import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace, checkPid } from './namespace.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
+import { checkTerminal, type CheckedTerminal, type TerminalOption } from './pty.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
 import { checkGate } from './start-gate.js';
@@ -187,6 +188,16 @@ export interface SpawnOptions extends SecurityOptions {
    * false here) or a seccomp notify rule. See docs/namespaces.md.
    */
   startGate?: string;
+  /**
+   * A controlling terminal on fds 0, 1, 2; the child leads a new session (setsid(2), then
+   * ioctl TIOCSCTTY). `true` or `{ rows, cols }`: the pty is made inside the child, from its
+   * /dev/ptmx (in a container, the container's own devpts: `tty` prints /dev/pts/0), as the
+   * command's uid, and its master is `child.terminal`. A {@link Pty} from `openPty()`: its
+   * slave is used. Excludes stdio 0–2 and `processGroup`. With `init`, the init leads the
+   * session and the command's own process group is the terminal's foreground group (tini's
+   * way). docs/namespaces.md, "Terminals".
+   */
+  terminal?: TerminalOption;
 }
 
 const KNOWN = new Set<string>([
@@ -227,6 +238,7 @@ const KNOWN = new Set<string>([
   'readonlyPaths',
   'devices',
   'startGate',
+  'terminal',
   ...SECURITY_KEYS,
 ]);
 
@@ -266,6 +278,7 @@ export interface Checked {
   cgroup: { path: string; directory: string } | null;
   security: CheckedSecurity;
   network: CheckedNetwork | undefined;
+  terminal: CheckedTerminal | undefined;
 }
 
 /** All validation, no syscalls. @internal */
@@ -338,6 +351,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   }
   const killSignal = signalNumber(o.killSignal);
   const stdio = checkStdio(o.stdio, o.fds);
+  const terminal = checkTerminal(o, stdio);
 
   let maps: ResolvedMaps | null = null;
   if (newNs.has('user')) maps = resolveIdMaps(o, process.geteuid!(), process.getegid!());
@@ -392,5 +406,5 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
   const network = checkNetwork(o.network, newNs.has('net'));
   if (o.startGate !== undefined) checkGate(o, security);
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network };
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal };
 }

@@ -176,6 +176,14 @@ export class PlanBuilder {
     const flat = pairs.flat();
     return this.push(K.OP.FDS!, [pairs.length, ...flat], { step: 'stdio', syscall: 'dup3' });
   }
+  /**
+   * A controlling terminal: `mode` TTY_STDIN (fd 0 is the slave) or TTY_NEW (a pty made by
+   * the child from its /dev/ptmx; its master goes to the parent), `size` rows | cols << 16.
+   */
+  terminal(mode: 'stdin' | 'new', size = 0): this {
+    if (mode === 'stdin') return this.push(K.OP.TERMINAL!, [K.TTY_STDIN, 0], { step: 'terminal', syscall: 'ioctl' });
+    return this.push(K.OP.TERMINAL!, [K.TTY_NEW, size], { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
+  }
   pdeathsig(signal: number): this {
     return this.push(K.OP.PDEATHSIG!, [signal], { step: 'die-with-parent', syscall: 'prctl' });
   }

@@ -15,6 +15,7 @@ import type { Namespace } from './namespace.js';
 import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
 import { PlanBuilder } from './plan.js';
 import { prepareStdio, releaseStdio, wrapEnd, type PreparedStdio } from './stdio.js';
+import { Pty } from './pty.js';
 import { claimIdRange, type IdRange } from './idrange.js';
 import { SeccompNotifier } from '../security/notify.js';
 import { defaultSeccompProfile } from '../security/seccomp/index.js';
@@ -49,7 +50,9 @@ function adopt(
   let onAbort: (() => void) | undefined;
   let child: NsboxChild;
   let notifier: SeccompNotifier | undefined;
+  let terminal: Pty | undefined;
   try {
+    if (r.terminal !== undefined) terminal = new Pty(r.terminal, -1, native.ptyPath(r.terminal));
     if (r.listener !== undefined) {
       // The native listener takes the fd (and closes it if it cannot poll it); until it
       // exists, the environment's teardown owns it (csrc/addon.cc), so no close here.
@@ -60,6 +63,7 @@ function adopt(
       pidfd: r.pidfd,
       stdio,
       seccompNotifier: notifier,
+      terminal,
       veth,
       gated: r.gated === true,
       onExit: () => {
@@ -71,6 +75,8 @@ function adopt(
   } catch (err) {
     native.killReap(r.pidfd); // no watcher owns the pidfd: reap here, never leak the child
     notifier?.close();
+    if (terminal) terminal.close();
+    else if (r.terminal !== undefined) native.close(r.terminal);
     for (const s of stdio) s?.destroy();
     throw err;
   }
@@ -187,7 +193,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
       plan.unshare(K.CLONE_NEWTIME);
       plan.writeFile('/proc/self/timens_offsets', offsetText(o.timeOffsets!), 0, 'time-offsets');
     }
-    if (o.detached) plan.setsid();
+    if (o.detached && !c.terminal) plan.setsid(); // the terminal step makes the session
     if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
@@ -217,8 +223,12 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
     addAfterCredentials(plan, security);
+    // A pty made by the child: as the command's uid (it owns its terminal), before Landlock
+    // and seccomp; its fds 0-2 are then the slave, which OP_FDS keeps.
+    if (c.terminal?.kind === 'new') plan.terminal('new', c.terminal.size);
     prepared = prepareStdio(c.stdio);
     plan.fds(prepared.pairs);
+    if (c.terminal?.kind === 'pty') plan.terminal('stdin');
     // After every inherited fd is closed, and inside the new root: a cwd such as
     // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
     if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
@@ -264,3 +274,4 @@ export { NsboxChild, type ExitStatus } from './child.js';
 export type { SpawnOptions, TimeOffsets } from './options.js';
 export type { IdMapping, SetgroupsPolicy } from './idmap.js';
 export type { StdioOptions, StdioSource } from './stdio.js';
+export { openPty, sendFd, Pty, type PtyOptions, type PtySize, type SendFdOptions, type TerminalOption } from './pty.js';

@@ -108,7 +108,11 @@ export interface OciSpawn {
  * rlimits, noNewPrivileges, oomScoreAdj), sysctl, seccomp, personality, time offsets, and
  * `cgroupsPath` with `resources` translated to cgroup v2 ({@link translateResources}).
  *
- * Fields nsbox cannot honour yet are refused, never dropped: process.terminal, ioPriority,
+ * `process.terminal` becomes spawn's `terminal` (with `consoleSize`): the pty is made inside the
+ * container, its master is the child's `terminal`, for the runtime to send to
+ * `--console-socket` with `sendFd()`; `options.stdio` is then not used.
+ *
+ * Fields nsbox cannot honour yet are refused, never dropped: ioPriority,
  * scheduler, execCPUAffinity, apparmorProfile, selinuxLabel, mountLabel, intelRdt,
  * memoryPolicy, netDevices, the hooks that run between create and start (prestart,
  * createRuntime, createContainer, startContainer: poststart and poststop are returned for
@@ -128,7 +132,8 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   if (typeof options.bundle !== 'string' || options.bundle === '') throw invalidArgType('options.bundle', 'a directory', options.bundle);
   const bundle = resolve(options.bundle);
   const o: SpawnOptions = { lockMounts: options.lockMounts ?? false, defaultMounts: false };
-  if (options.stdio !== undefined) o.stdio = options.stdio;
+  // With process.terminal the process's stdio is the pty (the spawned child's `terminal`).
+  if (options.stdio !== undefined && config.process?.terminal !== true) o.stdio = options.stdio;
   refuseUnsupported(config, options.createStartSplit === true);
 
   const warnings: string[] = [];
@@ -181,6 +186,13 @@ export function mapProcess(proc: OciProcess | undefined, o: SpawnOptions, warnin
   if (proc.noNewPrivileges !== undefined) o.noNewPrivileges = proc.noNewPrivileges;
   if (proc.oomScoreAdj !== undefined) o.oomScoreAdj = proc.oomScoreAdj;
   if (proc.rlimits !== undefined) o.rlimits = proc.rlimits.map((r) => ({ type: r.type, soft: r.soft, hard: r.hard }));
+  if (proc.terminal === true) {
+    // runc sizes the pty only when both are given (non-zero).
+    const size = proc.consoleSize;
+    if (size !== undefined && (size.height > 65535 || size.width > 65535))
+      throw valueError('process.consoleSize', 'must have a height and a width of at most 65535', size);
+    o.terminal = size !== undefined && size.height > 0 && size.width > 0 ? { rows: size.height, cols: size.width } : true;
+  }
   return { argv, proc };
 }
 
@@ -347,8 +359,6 @@ function refuseUnsupported(c: OciSpec, split: boolean): void {
 
 /** The `process` fields recognised but not honoured, refused by JSON path. @internal */
 export function refuseProcess(p: OciProcess): void {
-  if (p.terminal === true)
-    throw unsupported('process.terminal', "a pseudo-terminal needs the runtime CLI's --console-socket (not in this module yet)");
   if (p.commandLine !== undefined) throw unsupported('process.commandLine', 'it is for Windows');
   if ((p.user as { username?: string }).username !== undefined) throw unsupported('process.user.username', 'it is for Windows');
   if (p.apparmorProfile !== undefined && p.apparmorProfile !== '')

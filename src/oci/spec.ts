@@ -28,8 +28,9 @@ const CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
  * read-only paths, new pid, network, ipc, uts, mount and cgroup namespaces, and a deny-all
  * device list. A fresh object on every call; pure.
  *
- * Note that `process.terminal` is true, as runc writes it; {@link toSpawnOptions} refuses a
- * terminal until the runtime CLI's console socket exists, so set it to false to spawn.
+ * Note that `process.terminal` is true, as runc writes it: the spawned child's `terminal` is
+ * then the pty's master, for the caller to use or to send to a console socket (`sendFd()`);
+ * set it to false for plain stdio.
  */
 export function defaultSpec(options: DefaultSpecOptions = {}): OciSpec {
   const mounts: OciMount[] = [

@@ -112,7 +112,7 @@ export interface OciScheduler {
 
 /** `process` (config.md#process). */
 export interface OciProcess {
-  /** Allocate a pseudo-terminal (refused by nsbox until the runtime CLI's console socket). */
+  /** Allocate a pseudo-terminal inside the container (spawn's `terminal`); its master is the child's `terminal`. */
   terminal?: boolean;
   /** Size of that terminal. */
   consoleSize?: OciBox;

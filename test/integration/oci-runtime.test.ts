@@ -504,6 +504,96 @@ describe('nsbox-oci lifecycle', () => {
   );
 });
 
+/** A console socket in python3 (node:net cannot receive SCM_RIGHTS): takes the master, types `line`, prints what the terminal shows until it hangs up. */
+const RECEIVER = `
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 4096, 4)
+print("name=" + msg.decode(), flush=True)
+os.write(fds[0], sys.argv[2].encode())
+while True:
+    try:
+        b = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    sys.stdout.write(b.decode(errors="replace")); sys.stdout.flush()
+`;
+const hasPython = (() => {
+  try {
+    spawnSync('python3', ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' }).status === 0 ||
+      (() => {
+        throw 0;
+      })();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Starts the receiver at `sock`; once it listens, resolves with `{ output }`: its output once it has exited. */
+async function consoleSocket(sock: string, line: string): Promise<{ output: Promise<string> }> {
+  const py = spawn('python3', ['-c', RECEIVER, sock, line], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  py.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await until('the console socket', () => out.includes('listening'));
+  return { output: new Promise((res) => py.on('close', () => res(out))) };
+}
+
+describe('nsbox-oci with a terminal (process.terminal, --console-socket)', () => {
+  const ttyTest = testIf(!skip && (isRoot || canUserns) && hasPython, skip ?? 'needs user namespaces and python3 ≥ 3.9 (socket.recv_fds)');
+
+  ttyTest(
+    "create sends the pty's master to the console socket; the process has it as its terminal",
+    async () => {
+      const c = setup('tty; read x; echo "got <$x>"', (config) => {
+        config.process!.terminal = true;
+      });
+      try {
+        const sock = join(c.out, '..', 'console.sock');
+        const received = await consoleSocket(sock, 'hello\r');
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).stderr).toContain('--console-socket');
+        const cr = oci(c, ['create', '--console-socket', sock, '--bundle', c.bundle, c.id]);
+        expect(cr.stderr).toBe('');
+        expect(cr.status).toBe(0);
+        expect(oci(c, ['start', c.id]).status).toBe(0);
+        const out = await received.output;
+        expect(out).toContain('name=/dev/ptmx');
+        expect(out).toContain('/dev/pts/0');
+        expect(out).toContain('got <hello>');
+        await until('stopped', () => state(c).status === 'stopped');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  ttyTest(
+    'exec --tty --console-socket: a terminal for the new process',
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        expect(oci(c, ['exec', '--tty', c.id, 'true']).stderr).toContain('--console-socket');
+        const sock = join(c.out, '..', 'exec-console.sock');
+        const received = await consoleSocket(sock, 'typed\r');
+        const e = oci(c, ['exec', '--tty', '--console-socket', sock, c.id, 'sh', '-c', 'read x; echo "tty=$(tty) <$x>"']);
+        expect(e.stderr).toBe('');
+        expect(e.status).toBe(0);
+        expect(await received.output).toMatch(/tty=\/dev\/pts\/\d+ <typed>/);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+});
+
 describe('nsbox-oci without a container', () => {
   anyTest('spec writes what parseConfig accepts, and never overwrites', () => {
     const c = setup('true');

@@ -218,11 +218,34 @@ describe('a runc spec bundle run through toSpawnOptions + spawn', () => {
     expect(r.lines.null).toBe('ok');
   });
 
+  testIf(!noBusybox && (isRoot || canUserns), noBusybox ?? 'no user namespaces here')(
+    "process.terminal: the container's own /dev/pts/0, sized by consoleSize; the master is the child's terminal",
+    async () => {
+      const b = bundle(
+        spec(!isRoot, (c) => {
+          c.process!.terminal = true;
+          c.process!.consoleSize = { height: 30, width: 90 };
+          c.process!.args = ['sh', '-c', 'tty; stty size'];
+        }),
+      );
+      const { config, dir: at } = await loadBundle(b);
+      using m = toSpawnOptions(config, { bundle: at });
+      const child = spawn(m.command, m.args, m.options);
+      using pty = child.terminal!;
+      const out = pty.stream();
+      let text = '';
+      out.on('data', (d: Buffer) => (text += d.toString()));
+      await new Promise((resolve) => out.once('end', resolve));
+      expect(text).toBe('/dev/pts/0\r\n30 90\r\n');
+      expect((await child.exited).code).toBe(0);
+    },
+  );
+
   bundleTest('a refused field fails before anything is spawned, naming its JSON path', async () => {
-    const b = bundle(spec(false, (c) => (c.process!.terminal = true)));
+    const b = bundle(spec(false, (c) => (c.process!.ioPriority = { class: 'IOPRIO_CLASS_IDLE' } as never)));
     const { config } = await loadBundle(b);
     expect(() => toSpawnOptions(config, { bundle: b })).toThrow(
-      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'process.terminal' }),
+      expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'process.ioPriority' }),
     );
     expect(childPids()).toEqual([]);
   });

@@ -103,6 +103,19 @@ describe('a podman config.json as spawn options', () => {
     expect(c.security.sysctl).toEqual([['/proc/sys/net/ipv4/ping_group_range', '0 0']]);
   });
 
+  test('process.terminal: a pty made inside, sized by consoleSize when both are non-zero; stdio left out', () => {
+    const c = defaultSpec();
+    using m = toSpawnOptions(c, { bundle, stdio: 'inherit' });
+    expect(m.options.terminal).toBe(true);
+    expect(m.options.stdio).toBeUndefined();
+    c.process!.consoleSize = { height: 40, width: 120 };
+    using sized = toSpawnOptions(c, { bundle });
+    expect(sized.options.terminal).toEqual({ rows: 40, cols: 120 });
+    c.process!.consoleSize = { height: 0, width: 120 };
+    using zero = toSpawnOptions(c, { bundle });
+    expect(zero.options.terminal).toBe(true);
+  });
+
   test("runc's spec: relative root, read-only root, ambient reported in warnings", () => {
     const c = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
     using m = toSpawnOptions(c, { bundle });
@@ -119,7 +132,15 @@ describe('a podman config.json as spawn options', () => {
 describe('refused by JSON path, before any syscall', () => {
   const base = (): Json => JSON.parse(JSON.stringify(podman));
   const cases: Array<[string, (c: Json) => void, string, string]> = [
-    ['a terminal', (c) => (c.process.terminal = true), 'process.terminal', 'ERR_NSBOX_UNSUPPORTED'],
+    [
+      'a console too large',
+      (c) => {
+        c.process.terminal = true;
+        c.process.consoleSize = { height: 70000, width: 80 };
+      },
+      'process.consoleSize',
+      'ERR_INVALID_ARG_VALUE',
+    ],
     [
       'an AppArmor profile',
       (c) => (c.process.apparmorProfile = 'containers-default-0.50.1'),

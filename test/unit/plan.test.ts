@@ -191,6 +191,12 @@ describe('every step, word for word', () => {
   );
   step('NETWORK', (b) => b.network(true, false), [1, 0], { step: 'network', syscall: 'ioctl' });
   step('NETWORK', (b) => b.network(false, true), [0, 1]);
+  step('TERMINAL', (b) => b.terminal('stdin'), [0, 0], { step: 'terminal', syscall: 'ioctl' });
+  step('TERMINAL', (b) => b.terminal('new', 24 | (80 << 16)), [1, 24 | (80 << 16)], {
+    step: 'terminal',
+    syscall: 'ioctl',
+    path: '/dev/ptmx',
+  });
   step('DUMPABLE', (b) => b.dumpable(true), [1], { step: 'dumpable', syscall: 'prctl' });
   step('DUMPABLE', (b) => b.dumpable(false), [0]);
   step('KEYRING', (b) => b.keyring(), [], { step: 'session-keyring', syscall: 'keyctl' });

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
 import { findCgroup2 } from '../../cgroups/discovery.js';
 import type { NsboxChild } from '../../namespaces/child.js';
+import type { Pty } from '../../namespaces/pty.js';
 import type { SpawnOptions } from '../../namespaces/options.js';
 import { spawn } from '../../namespaces/spawn.js';
 import { prepareCgroup } from '../cgroup.js';
@@ -45,7 +46,7 @@ export function createRequest(flags: Record<string, unknown>, id: string | undef
     noPivot: flags['no-pivot'] === true,
   };
   if (typeof flags['pid-file'] === 'string') req.pidFile = resolve(flags['pid-file']);
-  if (typeof flags['console-socket'] === 'string') req.consoleSocket = flags['console-socket'];
+  if (typeof flags['console-socket'] === 'string') req.consoleSocket = resolve(flags['console-socket']);
   if (typeof flags['preserve-fds'] === 'string') {
     const n = Number(flags['preserve-fds']);
     if (!/^\d+$/.test(flags['preserve-fds']) || n > 1024)
@@ -137,6 +138,9 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     }
     log.debug(`spawning ${mapped.command} for ${req.id}`);
     child = spawn(mapped.command, mapped.args, options);
+    // process.terminal: the pty was made inside the container; its master goes to the
+    // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
+    if (child.terminal) await sendTerminal(req.consoleSocket!, child.terminal);
     const start = startTime(child.pid);
     if (start === undefined) throw new RuntimeError(`container ${req.id}: its process ${child.pid} exited during create`);
     const rec: ContainerRecord = {
@@ -171,6 +175,16 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
   } finally {
     m.close();
     unlock?.();
+  }
+}
+
+/** Sends a pty master to `--console-socket` and closes ours. */
+export async function sendTerminal(socket: string, pty: Pty): Promise<void> {
+  const { sendFd } = await import('../../namespaces/pty.js');
+  try {
+    sendFd(socket, pty);
+  } finally {
+    pty.close();
   }
 }
 

@@ -11,6 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { SpawnOptions } from '../../../namespaces/options.js';
 import type { NamespaceType } from '../../../namespaces/types.js';
 import { spawn } from '../../../namespaces/spawn.js';
@@ -18,7 +19,7 @@ import { parseConfig } from '../../parse.js';
 import { mapProcess, refuseProcess } from '../../spawn-options.js';
 import type { OciProcess } from '../../types.js';
 import { list, str, type Context } from '../context.js';
-import { startGate } from '../container.js';
+import { sendTerminal, startGate } from '../container.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import { statusOf } from '../status.js';
@@ -81,15 +82,17 @@ function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
 
 export async function main(ctx: Context): Promise<number> {
   const id = checkId(ctx.args[0]);
-  if (ctx.flags.tty || str(ctx, 'console-socket') !== undefined)
-    throw new UsageError('--tty/--console-socket: refused: nsbox-oci has no pseudo-terminal support yet');
   if (str(ctx, 'process-label')) throw new UsageError('--process-label: refused: nsbox applies no SELinux label');
   if (str(ctx, 'apparmor')) throw new UsageError('--apparmor: refused: nsbox applies no AppArmor profile');
   const rec = ctx.store.read(id);
   const status = statusOf(rec);
   if (status !== 'running' && status !== 'created') throw new RuntimeError(`cannot exec in container ${id}: it is ${status}`);
   const proc = processOf(ctx, rec);
-  if (proc.terminal) throw new UsageError('process.terminal: refused: nsbox-oci has no pseudo-terminal support yet');
+  if (ctx.flags.tty) proc.terminal = true;
+  const consoleSocket = str(ctx, 'console-socket');
+  if (proc.terminal && consoleSocket === undefined)
+    throw new UsageError('--tty: give --console-socket (where the pty master goes; nsbox-oci does not relay a terminal itself)');
+  if (!proc.terminal && consoleSocket !== undefined) throw new UsageError('--console-socket: only with --tty (or process.terminal)');
   refuseProcess(proc);
   const o: SpawnOptions = {};
   const warnings: string[] = [];
@@ -108,7 +111,7 @@ export async function main(ctx: Context): Promise<number> {
   if (seccomp !== undefined) o.seccomp = seccomp as NonNullable<SpawnOptions['seccomp']>;
   o.join = Object.fromEntries(namespacesToJoin(rec.pid).map((t) => [t, rec.pid]));
   if (rec.cgroupDir !== undefined) o.cgroup = rec.cgroupDir;
-  o.stdio = 'inherit';
+  if (!proc.terminal) o.stdio = 'inherit'; // with a terminal, fds 0-2 are the pty's slave
   const preserve = str(ctx, 'preserve-fds');
   if (preserve !== undefined) {
     if (!/^\d+$/.test(preserve)) throw new UsageError(`--preserve-fds: "${preserve}" is not a number`);
@@ -127,6 +130,11 @@ export async function main(ctx: Context): Promise<number> {
     child.kill('SIGKILL');
     throw new RuntimeError(`cannot exec in container ${id}: it stopped meanwhile`);
   }
+  if (child.terminal)
+    await sendTerminal(resolve(consoleSocket!), child.terminal).catch((err: unknown) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
   const pidFile = str(ctx, 'pid-file');
   if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
   if (gate !== undefined) {

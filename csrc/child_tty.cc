@@ -1,0 +1,139 @@
+// OP_TERMINAL, run in the child (child.cc's rules: raw syscalls only). The child becomes a
+// session leader whose controlling terminal is on fds 0, 1, 2, as login(1), runc and crun
+// leave a container's process.
+//
+// TTY_NEW is runc's model: the pty is made here, after pivot_root, from the container's own
+// /dev/ptmx (the pts/ptmx of the devpts instance the container mounted), so the slave is the
+// container's /dev/pts/N and nothing in the container names the host's devpts. The master
+// goes to the parent over the status socket (MSG_TERMINAL, SCM_RIGHTS) and is closed here:
+// the command never holds it.
+// It runs after the credential steps, as the command's uid: devpts gives the new slave the
+// opener's fsuid, so the command owns its terminal (runc chowns it instead) with no
+// capability needed, and before Landlock and seccomp, which could refuse /dev/ptmx.
+// TTY_STDIN: the caller made the pty (openPty) and OP_FDS put its slave on 0, 1, 2.
+//
+// TIOCSCTTY (tty_ioctl(4)) needs a session leader without a controlling terminal and a
+// terminal that is no other session's: setsid(2) first; no capability is needed then.
+#include "child_tty.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <termios.h>
+
+#include "plan.h"
+#include "rawsys.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+namespace nsbox {
+namespace {
+
+using raw::sc;
+
+// The master to the parent, with MSG_TERMINAL.
+long SendMaster(ChildCtx* ctx, int step, int fd) {
+  Msg m = {MSG_TERMINAL, step, 0, 0};
+  struct iovec iov = {&m, sizeof m};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cbuf;
+  for (unsigned k = 0; k < sizeof cbuf.buf; k++) cbuf.buf[k] = 0;
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf.buf;
+  mh.msg_controllen = sizeof cbuf.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  *reinterpret_cast<int*>(CMSG_DATA(c)) = fd;
+  long r;
+  do {
+    r = sc(__NR_sendmsg, ctx->sock, &mh, MSG_NOSIGNAL);
+  } while (r == -EINTR);
+  return r < 0 ? r : 0;
+}
+
+// /dev/ptmx as the container has it, checked to be a ptmx (char 5:2) before any ioctl:
+// O_NONBLOCK so that a FIFO planted there cannot hang the setup (cleared once checked).
+long OpenPtmx(int* sysid) {
+  *sysid = SYS_OPENAT;
+  long fd = sc(__NR_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return fd;
+  struct statx stx;
+  long r = sc(__NR_statx, fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx);
+  if (r == 0 && (!S_ISCHR(stx.stx_mode) || stx.stx_rdev_major != 5 || stx.stx_rdev_minor != 2)) r = -ENOTTY;
+  if (r == 0) r = sc(__NR_fcntl, fd, F_SETFL, O_RDWR);
+  if (r < 0) {
+    sc(__NR_close, fd);
+    return r;
+  }
+  return fd;
+}
+
+// TTY_NEW up to the slave on 0, 1, 2 (see the top of the file).
+long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
+  long master = OpenPtmx(sysid);
+  if (master < 0) return master;
+  int unlock = 0;
+  *sysid = SYS_IOCTL;
+  long r = sc(__NR_ioctl, master, TIOCSPTLCK, &unlock);
+  if (r == 0 && s.b) {
+    struct winsize ws = {(unsigned short)(s.b & 0xffff), (unsigned short)((unsigned)s.b >> 16), 0, 0};
+    r = sc(__NR_ioctl, master, TIOCSWINSZ, &ws);
+  }
+  long slave = r < 0 ? r : sc(__NR_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave == -EINVAL || slave == -ENOTTY) {  // before Linux 4.13: by its path
+    unsigned n;
+    r = sc(__NR_ioctl, master, TIOCGPTN, &n);
+    char path[24] = "/dev/pts/";
+    char digits[12];
+    int k = 0, len = 9;
+    do digits[k++] = (char)('0' + n % 10), n /= 10;
+    while (n && k < 11);
+    while (k) path[len++] = digits[--k];
+    path[len] = 0;
+    *sysid = SYS_OPENAT;
+    slave = r < 0 ? r : sc(__NR_openat, AT_FDCWD, path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  }
+  if (slave < 0) {
+    sc(__NR_close, master);
+    return slave;
+  }
+  *sysid = SYS_SENDMSG;
+  r = SendMaster(ctx, step, (int)master);
+  sc(__NR_close, master);
+  if (r == 0) *sysid = SYS_DUP3;
+  for (int fd = 0; fd < 3 && r >= 0; fd++)
+    if (slave != fd) r = sc(__NR_dup3, slave, fd, 0);
+  if (slave > 2) sc(__NR_close, slave);
+  return r < 0 ? r : 0;
+}
+
+}  // namespace
+
+long RunTerminalStep(ChildCtx* ctx, const Step& s, int step, int* sysid) {
+  if (s.a == TTY_NEW) {
+    long r = NewPty(ctx, s, step, sysid);
+    if (r < 0) return r;
+  }
+  *sysid = SYS_SETSID;
+  long r = sc(__NR_setsid);
+  if (r < 0) return r;
+  *sysid = SYS_IOCTL;
+  r = sc(__NR_ioctl, 0, TIOCSCTTY, 0);
+  if (r < 0) return r;
+  ctx->tty = 1;
+  return 0;
+}
+
+}  // namespace nsbox
