@@ -65,6 +65,7 @@
         "csrc/features.cc",
         "csrc/ns.cc",
         "csrc/spawn.cc",
+        "csrc/gate.cc",
         "csrc/plan_parse.cc",
         "csrc/spawn_maps.cc",
         "csrc/pidfd.cc",
@@ -107,6 +108,7 @@
           {
             "sources!": [
               "csrc/spawn.cc",
+        "csrc/gate.cc",
               "csrc/plan_parse.cc"
             ]
           }

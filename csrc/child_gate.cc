@@ -8,7 +8,7 @@
 //      command's dumpable again) and the status socket is closed after MSG_GATE: the parent
 //      returns, and nothing here needs it any more.
 //   3. accept4(2) on the listening socket the parent made (mode 0600, outside the root), with
-//      signals deliverable (SIGTERM ends a created container, as `kill` expects); the start
+//      signals deliverable (SIGTERM ends a created container, even as PID 1); the start
 //      is one byte, answered with kGateAck, then the listening socket is closed, so the
 //      command never holds it. The connection (CLOEXEC) carries a later step's failure.
 #include "child_gate.h"
@@ -83,6 +83,45 @@ void SetMask(unsigned long mask) {
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &mask, 0, sizeof mask);
 }
 
+// Kernel sigaction layout for rt_sigaction(2).
+struct KSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)(void);
+  unsigned long mask;
+};
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+// Signals whose default action ends a process, as `kill` of a created container expects.
+constexpr int kEnding[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM, SIGPWR};
+
+// Never runs: the handler below does not return (rt_sigaction on x86_64 wants a restorer).
+void NoReturn() {
+  for (;;) sc(__NR_exit_group, 255);
+}
+
+// While the child waits, a signal that would end a process ends it. The child is often PID 1
+// of a new pid namespace, which the kernel shields from every signal it has no handler for
+// (pid_namespaces(7)), so the default action alone would leave SIGTERM unanswered: ended by the
+// signal itself when it can be (not an init), else exit status 128+N, as a shell reports it.
+void OnEndingSignal(int sig) {
+  KSigaction dfl = {SIG_DFL, 0, nullptr, 0};
+  sc(__NR_rt_sigaction, sig, &dfl, 0, sizeof(unsigned long));
+  unsigned long bit = 1UL << (sig - 1);
+  sc(__NR_rt_sigprocmask, SIG_UNBLOCK, &bit, 0, sizeof bit);
+  sc(__NR_kill, sc(__NR_getpid), sig);
+  for (;;) sc(__NR_exit_group, 128 + sig);
+}
+
+void HandleEnding(bool on) {
+  KSigaction a = {on ? OnEndingSignal : SIG_DFL, on ? (unsigned long)SA_RESTORER : 0, on ? NoReturn : nullptr,
+                  0};
+  for (int sig : kEnding) sc(__NR_rt_sigaction, sig, &a, 0, sizeof(unsigned long));
+}
+
 // Waits for a start: a connection whose first byte is kGateStart. Anything else (a connection
 // closed or sending something else) is dropped and the wait goes on. Returns the connection.
 long WaitStart(int gate, int* sysid) {
@@ -115,6 +154,7 @@ long RunGate(ChildCtx* ctx, int step, int* sysid, int* at) {
   if (r < 0) return r;
   sc(__NR_prctl, PR_SET_NAME, "nsbox-gate", 0, 0, 0);  // what ps(1) shows until the start
   Msg m = {MSG_GATE, step, 0, 0};
+  *sysid = SYS_SENDMSG;
   do {
     r = sc(__NR_sendto, ctx->sock, &m, sizeof m, MSG_NOSIGNAL, 0, 0);
   } while (r == -EINTR);
@@ -122,9 +162,11 @@ long RunGate(ChildCtx* ctx, int step, int* sysid, int* at) {
   sc(__NR_close, ctx->sock);
   ctx->sock = -1;
 
+  HandleEnding(true);
   SetMask(0);
   long conn = WaitStart(ctx->gate, sysid);
   SetMask(~0UL);
+  HandleEnding(false);        // the command gets every disposition at its default
   if (conn < 0) return conn;  // nobody to tell (ctx->sock is closed): exits 127
   sc(__NR_close, ctx->gate);
   ctx->gate = -1;

@@ -11,10 +11,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <linux/mount.h>
 
 #include <string>
@@ -25,6 +22,7 @@
 #include "child_security.h"
 #include "errors.h"
 #include "fd.h"
+#include "gate.h"
 #include "plan.h"
 #include "plan_parse.h"
 #include "spawn_maps.h"
@@ -292,44 +290,6 @@ Napi::Object CloneFailure(Napi::Env env, long err, int step = -1, const char* sy
   result.Set("syscall", syscall);
   return result;
 }
-
-// OP_GATE's listening socket at `path`, made before the clone: SOCK_STREAM (node:net can
-// connect to it), CLOEXEC here (the child inherits it through clone, not exec), mode 0600
-// before bind(2) (a unix socket's file takes the socket inode's mode, less the umask), so
-// only its owner — the caller — and root can connect. An existing path is EEXIST, never
-// replaced. Returns the fd, or -errno with *syscall.
-int MakeGate(const char* path, const char** syscall) {
-  struct sockaddr_un sa = {};
-  sa.sun_family = AF_UNIX;
-  size_t len = strlen(path);
-  *syscall = "bind";
-  if (len == 0 || len >= sizeof sa.sun_path) return -ENAMETOOLONG;
-  memcpy(sa.sun_path, path, len);
-  *syscall = "socket";
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return -errno;
-  *syscall = "fchmod";
-  if (fchmod(fd.get(), 0600) < 0) return -errno;
-  *syscall = "bind";
-  if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&sa), sizeof sa) < 0)
-    return errno == EADDRINUSE ? -EEXIST : -errno;
-  *syscall = "listen";
-  if (listen(fd.get(), 4) < 0) {
-    int err = errno;
-    unlink(path);
-    return -err;
-  }
-  return fd.release();
-}
-
-// Removes the gate's path unless the spawn succeeded (the child then listens there).
-struct GatePath {
-  const char* path = nullptr;
-  bool keep = false;
-  ~GatePath() {
-    if (path && !keep) unlink(path);
-  }
-};
 
 // Checks spawn's arguments and reads them into plain C++ values, before anything is made.
 bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& maps, ParentSpec& parent) {

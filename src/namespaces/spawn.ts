@@ -114,7 +114,7 @@ function adopt(
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
  *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
  *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
- *   'seccomp', 'lock-mounts', 'network', 'init', 'exec'), its `syscall`, `code` and `path` (and for
+ *   'seccomp', 'lock-mounts', 'network', 'init', 'start-gate', 'exec'), its `syscall`, `code` and `path` (and for
  *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`) — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel

@@ -111,20 +111,21 @@ export function openStartGate(path: string, options?: StartGateOptions): Promise
     const sock = connect({ path });
     const chunks: Buffer[] = [];
     let settled = false;
+    let removed: Promise<unknown> = Promise.resolve();
     const done = (err?: Error): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
       sock.destroy();
-      if (err) reject(err);
-      else resolve();
+      // Settled once the path is gone: a start that resolved cannot be followed by another.
+      void removed.then(() => (err ? reject(err) : resolve()));
     };
     const onAbort = (): void => done(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
     sock.once('connect', () => {
       sock.write(START);
       // One start per container: whoever connects next finds nothing there.
-      unlink(path).catch(() => undefined);
+      removed = unlink(path).catch(() => undefined);
     });
     sock.on('data', (b: Buffer) => chunks.push(b));
     sock.once('end', () => done(outcome(Buffer.concat(chunks), path)));

@@ -4,7 +4,7 @@
  * parent: rlimits, oom_score_adj (first step) → child: mounts, pivot_root, hostname, sysctl
  * (with the mounts) → umask, personality → no_new_privs → bounding set, KEEPCAPS →
  * setgroups/setresgid/setresuid (spawn.ts) → capset, ambient → fds, cwd, PDEATHSIG again
- * (spawn.ts) → Landlock → seccomp → execve.
+ * (spawn.ts) → the start gate (`startGate`: create/start) → Landlock → seccomp → execve.
  *
  * Without no_new_privs, seccomp(2) and landlock_restrict_self(2) need CAP_SYS_ADMIN, which
  * the capability steps may drop: the filters then come before them (runc does the same),

@@ -2,7 +2,7 @@
 // check"): a value of the wrong type, undefined, a negative or fractional fd, a NaN, a number
 // out of range or a string with a NUL throws a TypeError with ERR_INVALID_ARG_TYPE or
 // ERR_INVALID_ARG_VALUE — and nothing is done: fds 0..2 and a sentinel fd stay open as they were.
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../src/native.js';
@@ -225,6 +225,23 @@ describe('native argument checks', () => {
       const p = bad.build();
       expect(() => native.spawn(p.ops, p.strings, null)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     }
+    // A gate: one, exec last, only the filters between them, never with PDEATHSIG or an init;
+    // refused before its socket is made.
+    const gate = '/tmp/nsbox-never-made.sock';
+    const exec = (b: PlanBuilder) => b.exec('/bin/true', false, ['true'], []);
+    for (const bad of [
+      new PlanBuilder().gate(gate),
+      exec(new PlanBuilder().gate(gate).gate(gate)),
+      exec(new PlanBuilder().gate(gate).setsid()),
+      exec(new PlanBuilder().gate(gate).umask(0o22)),
+      exec(new PlanBuilder().gate(gate).seccomp(8 /* NEW_LISTENER */, new Uint8Array(8))),
+      exec(new PlanBuilder().pdeathsig(9).gate(gate)),
+      exec(new PlanBuilder().gate(gate).init()),
+    ]) {
+      const p = bad.build();
+      expect(() => native.spawn(p.ops, p.strings, null)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+    expect(existsSync(gate)).toBe(false);
     const plan = new PlanBuilder().exec('/bin/sleep', false, ['sleep', '10'], []).build();
     const child = native.spawn(plan.ops, plan.strings, null);
     if (!child.ok) throw new Error(`spawn failed: ${child.errno}`);
