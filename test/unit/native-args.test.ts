@@ -82,6 +82,12 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['resolveIn', [-1, MISSING, 'x', 0, 0], ['optfd', 'str', 'str', 'u32', 'u32']],
   ['inetSocketIn', [-1, 2, 1, Buffer.alloc(0), 0, -1], ['optfd', 'int', 'int', 'buf', 'port', 'int']],
   ['netlinkTransact', [-1, []], ['optfd', 'requests']],
+  ['openPty', [0, 0], ['u32', 'u32']],
+  ['ptyPath', [sentinel], ['fd']],
+  ['ptyResize', [sentinel, 24, 80], ['fd', 'u32', 'u32']],
+  ['ptySize', [sentinel], ['fd']],
+  ['ptyDup', [sentinel], ['fd']],
+  ['sendFd', [MISSING, sentinel, 'x'], ['str', 'fd', 'str']],
 ];
 const CONSTRUCTORS: Array<[string, unknown[], Kind[]]> = [
   ['FileWatch', [MISSING, null, () => {}], ['str', 'trigger', 'fn']],
