@@ -1,6 +1,6 @@
 // The nsbox-oci runtime's pure parts: runc's argument forms, signals, container ids, the
 // state store (atomic state.json, one create per ID) and the status derived from /proc.
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -81,6 +81,15 @@ describe('store', () => {
     expect(store.ids()).toEqual(['c1']);
     store.remove('c1');
     expect(store.ids()).toEqual([]);
+  });
+
+  test('a --root others can write is refused (another user may have made it first)', () => {
+    const root = join(dir, 'open-root');
+    mkdirSync(root);
+    chmodSync(root, 0o777);
+    expect(() => new Store(root).claim('c')).toThrow(RuntimeError);
+    chmodSync(root, 0o700);
+    expect(new Store(root).claim('c')).toBe(join(root, 'c'));
   });
 
   test('the status is derived: alive + gate → created, alive → running, start time changed → stopped', () => {

@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OciHooks, OciSpec } from '../types.js';
 import { RuntimeError } from './errors.js';
@@ -79,6 +79,7 @@ export class Store {
    */
   claim(id: string): string {
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    this.#checkRoot();
     try {
       mkdirSync(this.dir(id), { mode: 0o700 });
     } catch (err) {
@@ -86,6 +87,18 @@ export class Store {
       throw err;
     }
     return this.dir(id);
+  }
+
+  /**
+   * The root must be a directory of ours that nobody else can write (it may be under /tmp,
+   * where another user could have made it first, or a symlink to elsewhere).
+   */
+  #checkRoot(): void {
+    const st = lstatSync(this.root);
+    if (!st.isDirectory() || st.uid !== process.geteuid!() || (st.mode & 0o022) !== 0)
+      throw new RuntimeError(
+        `--root ${this.root}: must be a directory owned by uid ${process.geteuid!()} that only it can write (mode 0700 when nsbox-oci makes it)`,
+      );
   }
 
   /** Reads `ROOT/ID/state.json`. @throws RuntimeError `container ID does not exist`. */
