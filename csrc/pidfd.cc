@@ -218,6 +218,29 @@ static Napi::Value ForgetFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// pidfdOpen(pid): pidfd_open(2) of any process (not only our children), for a caller that
+// must signal a process it did not spawn without racing pid reuse: open, then check the
+// process is the one meant (its start time), then signal through the fd.
+static Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int64_t pid;
+  if (!ArgInteger(info, 0, 1, INT32_MAX, &pid)) return info.Env().Undefined();
+  int fd = sys::pidfd_open((pid_t)pid, 0);
+  if (fd < 0) {
+    ThrowSys(info.Env(), -fd, "pidfd_open");
+    return info.Env().Undefined();
+  }
+  return HandFd(info.Env(), fd);
+}
+
+// pidfdSignal(fd, sig): pidfd_send_signal(2); 0 or a positive errno (ESRCH once exited).
+static Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
+  int fd;
+  int64_t sig;
+  if (!ArgFd(info, 0, &fd) || !ArgInteger(info, 1, 0, 64, &sig)) return info.Env().Undefined();
+  int r = sys::pidfd_send_signal(fd, (int)sig);
+  return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
+}
+
 void InitPidfd(Napi::Env env, Napi::Object exports) {
   Addon* addon = GetAddon(env);
   addon->childWatchCtor = new Napi::FunctionReference(Napi::Persistent(ChildWatch::Class(env)));
@@ -227,6 +250,8 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("devNull", Napi::Function::New(env, DevNull, "devNull"));
   exports.Set("forgetFd", Napi::Function::New(env, ForgetFd, "forgetFd"));
+  exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal, "pidfdSignal"));
 }
 
 }  // namespace nsbox

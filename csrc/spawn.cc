@@ -118,9 +118,9 @@ struct Session {
   bool failed = false;
   MapsError mapsErr;
   Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
+  Fd terminal;         // the pty master made by the child (OP_TERMINAL with TTY_NEW)
   int gateStep = -1;   // the plan's OP_GATE, if any
   bool gated = false;  // MSG_GATE came: the child waits for a start, we stop reading
-  Fd terminal;         // the pty master made by the child (OP_TERMINAL with TTY_NEW)
   // Messages from a sender that is neither the child nor its reported grandchild: the
   // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
   // along) wait for that, then are handled in order.

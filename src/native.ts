@@ -340,6 +340,10 @@ export interface NativeBinding {
    * it, and so does this, for an fd a libuv handle (a net.Socket) has taken over.
    */
   forgetFd(fd: number): void;
+  /** pidfd_open(2) of any pid: an O_CLOEXEC pidfd (close with close()); throws SysError. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(2) on a pidfd from pidfdOpen: 0 or a positive errno (ESRCH once exited). */
+  pidfdSignal(fd: number, signal: number): number;
 
   // pty.cc
   /** open("/dev/ptmx"), unlock, the slave by TIOCGPTPEER (else its path), TIOCSWINSZ when rows or cols: [master, slave, path]. */

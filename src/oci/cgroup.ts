@@ -29,6 +29,14 @@ const PER_LINE = new Set(['io.max', 'io.weight', 'io.bfq.weight', 'rdma.max']);
  *   `path` and `cgroup`. Cgroups it created are removed again on failure.
  */
 export async function prepareCgroup(plan: OciCgroupPlan): Promise<Cgroup> {
+  return applyCgroupPlan(plan, false);
+}
+
+/**
+ * {@link prepareCgroup}; with `populated`, a cgroup that already has processes is accepted
+ * (the runtime's `update` of a running container's limits). @internal
+ */
+export async function applyCgroupPlan(plan: OciCgroupPlan, populated: boolean): Promise<Cgroup> {
   const parts = plan.path.split('/').filter((p) => p !== '');
   const made: Cgroup[] = [];
   try {
@@ -50,7 +58,7 @@ export async function prepareCgroup(plan: OciCgroupPlan): Promise<Cgroup> {
     const cg = parent;
     // config-linux.md: a runtime MUST error when a check of the cgroup fails; runc and crun
     // refuse a cgroup that already has processes (another container's).
-    if (made.length === 0 && cg.procs().length > 0)
+    if (!populated && made.length === 0 && cg.procs().length > 0)
       throw valueError('linux.cgroupsPath', `names a cgroup that already has processes (${cg.path})`, plan.path);
     const bfq = plan.resources !== undefined && hasCg(cg, 'io.bfq.weight');
     const writes = bfq ? translateResources(plan.resources!, { bfq }).writes : plan.writes;

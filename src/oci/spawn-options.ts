@@ -35,6 +35,9 @@ export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> =
  */
 export const HOOKS_AROUND_SPAWN = ['poststart', 'poststop'] as const;
 
+/** The hooks a runtime that splits create from start runs itself, in the runtime's namespaces, while the process waits. @internal */
+export const HOOKS_AT_CREATE = ['prestart', 'createRuntime'] as const;
+
 /** Options of {@link toSpawnOptions}. */
 export interface ToSpawnOptionsOptions {
   /** The bundle directory: `root.path` and bind sources that are relative are relative to it. */
@@ -52,6 +55,13 @@ export interface ToSpawnOptionsOptions {
    * network, uts and ipc namespaces (spawn's docs).
    */
   lockMounts?: boolean;
+  /**
+   * The caller splits create from start (spawn's `startGate`), as the `nsbox-oci` runtime does:
+   * `hooks.prestart` and `hooks.createRuntime` are then accepted and returned in `hooks`, for
+   * the caller to run while the process waits for start (after its namespaces and root exist,
+   * before process.args runs). Default false: they are refused.
+   */
+  createStartSplit?: boolean;
 }
 
 /** The container's cgroup: where, and the v2 writes of `linux.resources`. */
@@ -77,7 +87,7 @@ export interface OciSpawn {
   /** The cgroup to create and fill before spawning ({@link prepareCgroup}), then pass as `options.cgroup`. */
   cgroup?: OciCgroupPlan;
   /** `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn and after the container is gone. */
-  hooks: Pick<OciHooks, 'poststart' | 'poststop'>;
+  hooks: Pick<OciHooks, 'poststart' | 'poststop' | 'prestart' | 'createRuntime'>;
   /**
    * What was not applied as written, as runc warns about it: an ambient capability that is
    * not both permitted and inheritable (PR_CAP_AMBIENT_RAISE would fail; runc and crun skip
@@ -124,10 +134,10 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   const o: SpawnOptions = { lockMounts: options.lockMounts ?? false, defaultMounts: false };
   // With process.terminal the process's stdio is the pty (the spawned child's `terminal`).
   if (options.stdio !== undefined && config.process?.terminal !== true) o.stdio = options.stdio;
-  refuseUnsupported(config);
+  refuseUnsupported(config, options.createStartSplit === true);
 
   const warnings: string[] = [];
-  const { argv, proc } = mapProcess(config, o, warnings);
+  const { argv, proc } = mapProcess(config.process, o, warnings);
   const linux = config.linux ?? {};
   const ns = mapNamespaces(config, o);
   mapGroups(proc.user.additionalGids, linux, ns.newNs, o);
@@ -145,15 +155,18 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
     for (const ns of opened.splice(0)) ns.close();
   };
   const hooks: OciSpawn['hooks'] = {};
-  for (const k of HOOKS_AROUND_SPAWN) if (config.hooks?.[k]?.length) hooks[k] = config.hooks[k];
+  for (const k of [...HOOKS_AROUND_SPAWN, ...(options.createStartSplit ? HOOKS_AT_CREATE : [])])
+    if (config.hooks?.[k]?.length) hooks[k] = config.hooks[k];
   const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, hooks, warnings, close, [Symbol.dispose]: close };
   if (cgroup) out.cgroup = cgroup;
   return out;
 }
 
-/** `process`: argv, env, cwd, user, capabilities, rlimits, no_new_privs, oom_score_adj. */
-function mapProcess(config: OciSpec, o: SpawnOptions, warnings: string[]): { argv: string[]; proc: OciProcess } {
-  const proc = config.process;
+/**
+ * `process`: argv, env, cwd, user, capabilities, rlimits, no_new_privs, oom_score_adj, onto
+ * `o`. Also what the runtime's `exec` maps a process.json with (after {@link refuseProcess}). @internal
+ */
+export function mapProcess(proc: OciProcess | undefined, o: SpawnOptions, warnings: string[]): { argv: string[]; proc: OciProcess } {
   if (proc === undefined) throw valueError('process', 'is required to start a container', undefined);
   const argv = proc.args ?? [];
   if (argv.length === 0 || argv[0] === '') throw valueError('process.args', 'must name the program to run', proc.args);
@@ -339,18 +352,24 @@ function cgroupPath(path: string | undefined, id: string | undefined): string {
 }
 
 /** Every field recognised but not honoured, refused by its JSON path. */
-function refuseUnsupported(c: OciSpec): void {
-  const p = c.process;
-  if (p) {
-    if (p.commandLine !== undefined) throw unsupported('process.commandLine', 'it is for Windows');
-    if ((p.user as { username?: string }).username !== undefined) throw unsupported('process.user.username', 'it is for Windows');
-    if (p.apparmorProfile !== undefined && p.apparmorProfile !== '')
-      throw unsupported('process.apparmorProfile', 'nsbox applies no AppArmor profile (and this module does not load one)');
-    if (p.selinuxLabel !== undefined && p.selinuxLabel !== '') throw unsupported('process.selinuxLabel', 'nsbox applies no SELinux label');
-    if (p.ioPriority !== undefined) throw unsupported('process.ioPriority', 'no ioprio_set(2) step in the spawn plan yet');
-    if (p.scheduler !== undefined) throw unsupported('process.scheduler', 'no sched_setattr(2) step in the spawn plan yet');
-    if (p.execCPUAffinity !== undefined) throw unsupported('process.execCPUAffinity', 'no sched_setaffinity(2) step in the spawn plan yet');
-  }
+function refuseUnsupported(c: OciSpec, split: boolean): void {
+  if (c.process) refuseProcess(c.process);
+  refuseLinux(c, split);
+}
+
+/** The `process` fields recognised but not honoured, refused by JSON path. @internal */
+export function refuseProcess(p: OciProcess): void {
+  if (p.commandLine !== undefined) throw unsupported('process.commandLine', 'it is for Windows');
+  if ((p.user as { username?: string }).username !== undefined) throw unsupported('process.user.username', 'it is for Windows');
+  if (p.apparmorProfile !== undefined && p.apparmorProfile !== '')
+    throw unsupported('process.apparmorProfile', 'nsbox applies no AppArmor profile (and this module does not load one)');
+  if (p.selinuxLabel !== undefined && p.selinuxLabel !== '') throw unsupported('process.selinuxLabel', 'nsbox applies no SELinux label');
+  if (p.ioPriority !== undefined) throw unsupported('process.ioPriority', 'no ioprio_set(2) step in the spawn plan yet');
+  if (p.scheduler !== undefined) throw unsupported('process.scheduler', 'no sched_setattr(2) step in the spawn plan yet');
+  if (p.execCPUAffinity !== undefined) throw unsupported('process.execCPUAffinity', 'no sched_setaffinity(2) step in the spawn plan yet');
+}
+
+function refuseLinux(c: OciSpec, split: boolean): void {
   const l = c.linux ?? {};
   if (l.mountLabel !== undefined && l.mountLabel !== '') throw unsupported('linux.mountLabel', 'nsbox applies no SELinux label');
   if (l.intelRdt !== undefined) throw unsupported('linux.intelRdt', 'Intel RDT (resctrl) is not supported');
@@ -363,8 +382,15 @@ function refuseUnsupported(c: OciSpec): void {
       "sending the seccomp listener to an agent is the runtime CLI's job (not in this module yet)",
     );
   for (const [k, hooks] of Object.entries(c.hooks ?? {}))
-    if ((hooks as unknown[]).length > 0 && !(HOOKS_AROUND_SPAWN as readonly string[]).includes(k))
-      throw unsupported(at('hooks', k), 'it runs between create and start, and spawn has no such point yet (the create/start split)');
+    if ((hooks as unknown[]).length > 0 && !(HOOKS_AROUND_SPAWN as readonly string[]).includes(k)) {
+      if (split && (HOOKS_AT_CREATE as readonly string[]).includes(k)) continue;
+      throw unsupported(
+        at('hooks', k),
+        split
+          ? 'it runs inside the container between create and start, and nsbox-oci runs hooks only in its own namespaces'
+          : 'it runs between create and start, and spawn has no such point yet (the create/start split)',
+      );
+    }
   for (const k of Object.keys(c.annotations ?? {}))
     if (k === 'run.oci.seccomp.receiver' || k === 'run.oci.handler')
       throw unsupported(at('annotations', k), 'crun extension not implemented');

@@ -135,7 +135,8 @@ export function outputMatches(expected, actual) {
 /**
  * A scratch directory laid out as a user's project that installed nsbox: node_modules/nsbox is
  * a symlink to the repository at `root` (so `import 'nsbox'` resolves through package.json's
- * exports to dist/), and node_modules/.bin/nsbox runs dist/cli.js as npm's bin link would.
+ * exports to dist/), and node_modules/.bin/nsbox runs dist/cli.js (nsbox-oci: dist/oci-cli.js)
+ * as npm's bin links would.
  * @param {string} root @returns {string}
  */
 export function makeScratch(root) {
@@ -143,9 +144,14 @@ export function makeScratch(root) {
   chmodSync(scratch, 0o755); // searchable by the examples' sandboxed users (PATH lookups pass through it)
   mkdirSync(join(scratch, 'node_modules/.bin'), { recursive: true });
   symlinkSync(root, join(scratch, 'node_modules/nsbox'));
-  const bin = join(scratch, 'node_modules/.bin/nsbox');
-  writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' '${join(root, 'dist/cli.js')}' "$@"\n`);
-  chmodSync(bin, 0o755);
+  for (const [name, file] of [
+    ['nsbox', 'dist/cli.js'],
+    ['nsbox-oci', 'dist/oci-cli.js'],
+  ]) {
+    const bin = join(scratch, 'node_modules/.bin', name);
+    writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' '${join(root, file)}' "$@"\n`);
+    chmodSync(bin, 0o755);
+  }
   return scratch;
 }
 

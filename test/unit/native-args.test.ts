@@ -70,6 +70,8 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['watchChild', [process.pid, sentinel, () => {}], ['pid', 'fd', 'fn']],
   ['killReap', [sentinel], ['fd']],
   ['forgetFd', [sentinel], ['fd']],
+  ['pidfdOpen', [process.pid], ['pid']],
+  ['pidfdSignal', [sentinel, 0], ['fd', 'signal']],
   ['mountIn', [-1, null, MISSING, null, 0, null], ['optfd', 'optstr', 'str', 'optstr', 'u32', 'optstr']],
   ['umountIn', [-1, MISSING, 0], ['optfd', 'str', 'int']],
   ['fsopen', ['nsbox-no-such-fs'], ['str']],

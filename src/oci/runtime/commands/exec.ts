@@ -1,0 +1,158 @@
+/**
+ * `exec [--process FILE | COMMAND ARGS…] ID`: a new process in a created or running
+ * container: it joins every namespace of the container's process that differs from ours (by
+ * its pid, checked against the recorded start time before and after), is placed in its
+ * cgroup by clone3, and gets the container's config.json process (seccomp included) with the
+ * flags applied, mapped by the same code as create's (nsbox/oci's mapProcess). Without
+ * --detach it waits and exits with the process's status.
+ * @internal
+ * @module
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { SpawnOptions } from '../../../namespaces/options.js';
+import type { NamespaceType } from '../../../namespaces/types.js';
+import { spawn } from '../../../namespaces/spawn.js';
+import { parseConfig } from '../../parse.js';
+import { mapProcess, refuseProcess } from '../../spawn-options.js';
+import type { OciProcess } from '../../types.js';
+import { list, str, type Context } from '../context.js';
+import { sendTerminal, startGate } from '../container.js';
+import { RuntimeError, UsageError } from '../errors.js';
+import { isAlive } from '../proc.js';
+import { statusOf } from '../status.js';
+import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
+
+const NS: readonly NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
+
+/** The container's namespaces that are not ours, to join by its pid. */
+function namespacesToJoin(pid: number): NamespaceType[] {
+  return NS.filter((t) => {
+    try {
+      return statSync(`/proc/${pid}/ns/${t}`).ino !== statSync(`/proc/self/ns/${t}`).ino;
+    } catch {
+      return false; // a kind this kernel lacks
+    }
+  });
+}
+
+/** The process to run: --process FILE, else the container's process with the command and flags. */
+function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
+  const file = str(ctx, 'process');
+  let proc: OciProcess;
+  if (file !== undefined) {
+    if (ctx.args.length > 1) throw new UsageError('exec: give either --process FILE or a command, not both');
+    const json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    proc = parseConfig({ ociVersion: rec.ociVersion, process: json }).process!;
+  } else {
+    if (ctx.args.length < 2) throw new UsageError('exec: give the command to run after the container ID (or --process FILE)');
+    const base = rec.config.process;
+    proc = { ...structuredClone(base ?? { cwd: '/', user: { uid: 0, gid: 0 } }), args: ctx.args.slice(1), terminal: false };
+  }
+  const cwd = str(ctx, 'cwd');
+  if (cwd !== undefined) proc.cwd = cwd;
+  const env = list(ctx, 'env');
+  if (env.length > 0) {
+    const keys = new Set(env.map((e) => e.split('=')[0]));
+    proc.env = [...(proc.env ?? []).filter((e) => !keys.has(e.split('=')[0])), ...env];
+  }
+  const user = str(ctx, 'user');
+  if (user !== undefined) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(user);
+    if (!m) throw new UsageError(`--user: "${user}" is not UID or UID:GID (numeric: nsbox-oci does not read the container's /etc/passwd)`);
+    proc.user = { ...proc.user, uid: Number(m[1]), gid: m[2] === undefined ? proc.user.gid : Number(m[2]) };
+  }
+  const gids = list(ctx, 'additional-gids');
+  if (gids.length > 0) {
+    if (gids.some((g) => !/^\d+$/.test(g))) throw new UsageError(`--additional-gids: each must be a number`);
+    proc.user = { ...proc.user, additionalGids: gids.map(Number) };
+  }
+  const caps = list(ctx, 'cap');
+  if (caps.length > 0) {
+    const c = { ...(proc.capabilities ?? {}) };
+    for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const)
+      c[set] = [...new Set([...(c[set] ?? []), ...caps])];
+    proc.capabilities = c;
+  }
+  if (ctx.flags['no-new-privs']) proc.noNewPrivileges = true;
+  return proc;
+}
+
+export async function main(ctx: Context): Promise<number> {
+  const id = checkId(ctx.args[0]);
+  if (str(ctx, 'process-label')) throw new UsageError('--process-label: refused: nsbox applies no SELinux label');
+  if (str(ctx, 'apparmor')) throw new UsageError('--apparmor: refused: nsbox applies no AppArmor profile');
+  const rec = ctx.store.read(id);
+  const status = statusOf(rec);
+  if (status !== 'running' && status !== 'created') throw new RuntimeError(`cannot exec in container ${id}: it is ${status}`);
+  const proc = processOf(ctx, rec);
+  if (ctx.flags.tty) proc.terminal = true;
+  const consoleSocket = str(ctx, 'console-socket');
+  if (proc.terminal && consoleSocket === undefined)
+    throw new UsageError('--tty: give --console-socket (where the pty master goes; nsbox-oci does not relay a terminal itself)');
+  if (!proc.terminal && consoleSocket !== undefined) throw new UsageError('--console-socket: only with --tty (or process.terminal)');
+  refuseProcess(proc);
+  const o: SpawnOptions = {};
+  const warnings: string[] = [];
+  const { argv } = mapProcess(proc, o, warnings);
+  for (const w of warnings) ctx.log.warn(w);
+  const gids = proc.user.additionalGids ?? [];
+  // setgroups(2) is denied in a user namespace whose creator could only map its own ids.
+  let setgroups = 'allow';
+  try {
+    setgroups = readFileSync(`/proc/${rec.pid}/setgroups`, 'latin1').trim();
+  } catch {
+    // gone: the liveness check below says so
+  }
+  if (gids.length > 0 || setgroups !== 'deny') o.groups = gids;
+  const seccomp = rec.config.linux?.seccomp;
+  if (seccomp !== undefined) o.seccomp = seccomp as NonNullable<SpawnOptions['seccomp']>;
+  o.join = Object.fromEntries(namespacesToJoin(rec.pid).map((t) => [t, rec.pid]));
+  if (rec.cgroupDir !== undefined) o.cgroup = rec.cgroupDir;
+  if (!proc.terminal) o.stdio = 'inherit'; // with a terminal, fds 0-2 are the pty's slave
+  const preserve = str(ctx, 'preserve-fds');
+  if (preserve !== undefined) {
+    if (!/^\d+$/.test(preserve)) throw new UsageError(`--preserve-fds: "${preserve}" is not a number`);
+    o.fds = {};
+    for (let fd = 3; fd < 3 + Number(preserve); fd++) o.fds[fd] = fd;
+  }
+  const detach = ctx.flags.detach === true;
+  // A detached process must outlive this command: it is spawned behind a start gate of its
+  // own (such a child persists) and let through at once.
+  const gate = detach ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
+  if (gate !== undefined) Object.assign(o, { startGate: gate, dieWithParent: false });
+  if (!isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
+  const child = spawn(argv[0]!, argv.slice(1), o);
+  // The pid joined was the container's if it still has the recorded start time now.
+  if (!isAlive(rec.pid, rec.startTime)) {
+    child.kill('SIGKILL');
+    throw new RuntimeError(`cannot exec in container ${id}: it stopped meanwhile`);
+  }
+  if (child.terminal)
+    await sendTerminal(resolve(consoleSocket!), child.terminal).catch((err: unknown) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
+  const pidFile = str(ctx, 'pid-file');
+  if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
+  if (gate !== undefined) {
+    await startGate(gate);
+    child.unref(); // it outlives this command
+    return 0;
+  }
+  const forward = (sig: NodeJS.Signals) => () => {
+    try {
+      child.kill(sig);
+    } catch {
+      // gone
+    }
+  };
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  const { code, signal } = await child.exited;
+  for (const [s, h] of handlers) process.off(s, h);
+  if (signal !== null) return 128 + (constants.signals[signal] ?? 0);
+  return code ?? 1;
+}

@@ -1,0 +1,198 @@
+/**
+ * Creating a container, shared by `create` and `run`: config.json loaded and mapped, its
+ * cgroup v2 prepared, the process spawned with a start gate (everything applied, waiting
+ * before execve), createRuntime and prestart hooks run, then the state and the pid file
+ * written. On any failure what was made is undone: the process, the cgroup, `ROOT/ID/`.
+ * @internal
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import type { Cgroup } from '../../cgroups/cgroup.js';
+import { findCgroup2 } from '../../cgroups/discovery.js';
+import type { NsboxChild } from '../../namespaces/child.js';
+import type { Pty } from '../../namespaces/pty.js';
+import type { SpawnOptions } from '../../namespaces/options.js';
+import { spawn } from '../../namespaces/spawn.js';
+import { prepareCgroup } from '../cgroup.js';
+import { runHooks } from '../hooks.js';
+import { loadBundle } from '../parse.js';
+import { toSpawnOptions, type OciCgroupPlan } from '../spawn-options.js';
+import type { OciState } from '../state.js';
+import { RuntimeError, UsageError } from './errors.js';
+import type { Log } from './log.js';
+import { startTime } from './proc.js';
+import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
+
+/** What `create` and `run` were asked. */
+export interface CreateRequest {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+  noNewKeyring: boolean;
+  noPivot: boolean;
+}
+
+/** The create flags of `create` and `run`, checked. */
+export function createRequest(flags: Record<string, unknown>, id: string | undefined): CreateRequest {
+  const req: CreateRequest = {
+    id: checkId(id),
+    bundle: resolve(typeof flags.bundle === 'string' ? flags.bundle : '.'),
+    preserveFds: 0,
+    noNewKeyring: flags['no-new-keyring'] === true,
+    noPivot: flags['no-pivot'] === true,
+  };
+  if (typeof flags['pid-file'] === 'string') req.pidFile = resolve(flags['pid-file']);
+  if (typeof flags['console-socket'] === 'string') req.consoleSocket = resolve(flags['console-socket']);
+  if (typeof flags['preserve-fds'] === 'string') {
+    const n = Number(flags['preserve-fds']);
+    if (!/^\d+$/.test(flags['preserve-fds']) || n > 1024)
+      throw new UsageError(`--preserve-fds: "${flags['preserve-fds']}" is not a number of fds (0 to 1024)`);
+    req.preserveFds = n;
+  }
+  if (req.noPivot)
+    throw new UsageError(
+      '--no-pivot: refused: nsbox always enters the container root with pivot_root(2) (a root on the initramfs cannot be pivoted; put it on a tmpfs)',
+    );
+  return req;
+}
+
+/** `created` as runc writes it: RFC 3339 UTC with nanoseconds. */
+function rfc3339(): string {
+  const ns = process.hrtime.bigint() % 1_000_000n;
+  return new Date().toISOString().replace(/Z$/, `${String(ns).padStart(6, '0')}Z`);
+}
+
+/** The state as hooks read it on stdin. */
+export function hookState(rec: ContainerRecord, status: OciState['status']): OciState {
+  const s: OciState = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    status,
+    pid: rec.pid,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+    owner: rec.owner,
+  };
+  if (rec.annotations) s.annotations = rec.annotations;
+  return s;
+}
+
+/**
+ * The container's cgroup: `linux.cgroupsPath`/`resources` as the config asks (a failure
+ * fails create), else `/nsbox-oci/ID` when it can be made (root, or a delegated v2 tree),
+ * so that ps, pause and kill --all work; without one, the process stays in ours.
+ */
+async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log): Promise<{ cg: Cgroup; owned: boolean } | undefined> {
+  const v2 = findCgroup2();
+  const existed = (p: string) => v2 !== null && existsSync(`${v2.mountPoint}${p}`);
+  if (plan !== undefined) {
+    const owned = !existed(plan.path);
+    return { cg: await prepareCgroup(plan), owned };
+  }
+  if (v2 === null) return undefined;
+  const path = `/nsbox-oci/${id}`;
+  try {
+    const owned = !existed(path);
+    return { cg: await prepareCgroup({ path, writes: [], controllers: [] }), owned };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    log.debug(`no cgroup for ${id}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/**
+ * Creates the container: on return its process waits at the start gate and ROOT/ID/state.json
+ * says so. `stdio`: the container's fds 0-2 (this process's own by default, as conmon expects).
+ */
+export async function createContainer(store: Store, log: Log, req: CreateRequest): Promise<{ rec: ContainerRecord; child: NsboxChild }> {
+  const { dir, config } = await loadBundle(req.bundle);
+  if (req.consoleSocket !== undefined && config.process?.terminal !== true)
+    throw new UsageError('--console-socket: only for a process with a terminal (process.terminal is not true in config.json)');
+  if (config.process?.terminal === true && req.consoleSocket === undefined)
+    throw new UsageError('process.terminal is true in config.json: give --console-socket (where the pty master goes)');
+  store.claim(req.id);
+  let unlock: (() => void) | undefined;
+  let made: { cg: Cgroup; owned: boolean } | undefined;
+  let child: NsboxChild | undefined;
+  const m = { close: () => undefined } as { close(): void };
+  try {
+    unlock = await store.lock(req.id);
+    const mapped = toSpawnOptions(config, { bundle: dir, id: req.id, stdio: 'inherit', createStartSplit: true });
+    m.close = () => mapped.close();
+    for (const w of mapped.warnings) log.warn(w);
+    made = await makeCgroup(mapped.cgroup, req.id, log);
+    const gate = store.gatePath(req.id);
+    const options: SpawnOptions = { ...mapped.options, startGate: gate, dieWithParent: false };
+    if (made) options.cgroup = made.cg;
+    if (req.noNewKeyring) options.noNewSessionKeyring = true;
+    if (req.preserveFds > 0) {
+      options.fds = {};
+      for (let fd = 3; fd < 3 + req.preserveFds; fd++) options.fds[fd] = fd;
+    }
+    log.debug(`spawning ${mapped.command} for ${req.id}`);
+    child = spawn(mapped.command, mapped.args, options);
+    // process.terminal: the pty was made inside the container; its master goes to the
+    // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
+    if (child.terminal) await sendTerminal(req.consoleSocket!, child.terminal);
+    const start = startTime(child.pid);
+    if (start === undefined) throw new RuntimeError(`container ${req.id}: its process ${child.pid} exited during create`);
+    const rec: ContainerRecord = {
+      ociVersion: config.ociVersion,
+      id: req.id,
+      pid: child.pid,
+      startTime: start,
+      bundle: dir,
+      rootfs: mapped.options.rootfs as string,
+      created: rfc3339(),
+      owner: userInfo().username,
+      gate,
+      config,
+    };
+    if (config.annotations) rec.annotations = config.annotations;
+    if (made) Object.assign(rec, { cgroup: made.cg.path, cgroupDir: made.cg.directory, cgroupOwned: made.owned });
+    if (Object.keys(mapped.hooks).length > 0) rec.hooks = mapped.hooks;
+    // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, before
+    // start; a failure fails create.
+    for (const kind of ['prestart', 'createRuntime'] as const) await runHooks(mapped.hooks, kind, hookState(rec, 'creating'));
+    store.write(rec);
+    if (req.pidFile !== undefined) writeAtomic(req.pidFile, String(child.pid), 0o644);
+    // The waiting process outlives this command (spawn's startGate): let the loop end.
+    child.unref();
+    return { rec, child };
+  } catch (err) {
+    child?.kill('SIGKILL');
+    if (child) await child.exited;
+    if (made?.owned) await made.cg.remove({ recursive: true }).catch(() => undefined);
+    store.remove(req.id);
+    throw err;
+  } finally {
+    m.close();
+    unlock?.();
+  }
+}
+
+/** Sends a pty master to `--console-socket` and closes ours. */
+export async function sendTerminal(socket: string, pty: Pty): Promise<void> {
+  const { sendFd } = await import('../../namespaces/pty.js');
+  try {
+    sendFd(socket, pty);
+  } finally {
+    pty.close();
+  }
+}
+
+/**
+ * Lets a created container's process exec process.args: connects to its start gate. Resolves
+ * once execve(2) has succeeded.
+ */
+export async function startGate(gate: string): Promise<void> {
+  const { openStartGate } = await import('../../namespaces/start-gate.js');
+  await openStartGate(gate);
+}

@@ -1,0 +1,108 @@
+// The nsbox-oci runtime's pure parts: runc's argument forms, signals, container ids, the
+// state store (atomic state.json, one create per ID) and the status derived from /proc.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { COMMANDS, GLOBAL_FLAGS, parseCommand, parseFlags } from '../../src/oci/runtime/args.js';
+import { RuntimeError, UsageError } from '../../src/oci/runtime/errors.js';
+import { startTime, isAlive } from '../../src/oci/runtime/proc.js';
+import { parseSignal } from '../../src/oci/runtime/signal.js';
+import { ociState, statusOf } from '../../src/oci/runtime/status.js';
+import { checkId, Store, type ContainerRecord } from '../../src/oci/runtime/store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'nsbox-oci-unit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cmd = (name: string) => COMMANDS.find((c) => c.name === name)!;
+
+describe('arguments', () => {
+  test('global flags stop at the command; --flag value and --flag=value', () => {
+    const g = parseFlags(['--root', '/r', '--log=/l', '--log-format', 'json', 'kill', '--all', 'x'], GLOBAL_FLAGS, true);
+    expect(g.flags).toEqual({ root: '/r', log: '/l', 'log-format': 'json' });
+    expect(g.args).toEqual(['kill', '--all', 'x']);
+  });
+  test("Go's single-dash long form, short aliases, booleans with =", () => {
+    const p = parseCommand(cmd('create'), ['-bundle', '/b', '--pid-file=/p', 'id1']);
+    expect(p).toEqual({ flags: { bundle: '/b', 'pid-file': '/p' }, args: ['id1'] });
+    expect(parseCommand(cmd('delete'), ['-f', 'x']).flags.force).toBe(true);
+    expect(parseCommand(cmd('delete'), ['--force=false', 'x']).flags.force).toBe(false);
+  });
+  test('exec: flags end at the ID; the command keeps its own flags; lists repeat', () => {
+    const p = parseCommand(cmd('exec'), ['-e', 'A=1', '--env', 'B=2', 'c1', 'ls', '-la', '--env', 'x']);
+    expect(p.flags.env).toEqual(['A=1', 'B=2']);
+    expect(p.args).toEqual(['c1', 'ls', '-la', '--env', 'x']);
+  });
+  test('unknown flags, missing values and argument counts are usage errors', () => {
+    expect(() => parseCommand(cmd('delete'), ['--nope', 'x'])).toThrow(UsageError);
+    expect(() => parseCommand(cmd('create'), ['--bundle'])).toThrow(UsageError);
+    expect(() => parseCommand(cmd('start'), [])).toThrow(UsageError);
+    expect(() => parseCommand(cmd('start'), ['a', 'b'])).toThrow(UsageError);
+  });
+});
+
+test('signals: names with and without SIG, any case, numbers', () => {
+  expect(parseSignal('KILL')).toBe(9);
+  expect(parseSignal('SIGTERM')).toBe(15);
+  expect(parseSignal('sigusr1')).toBe(10);
+  expect(parseSignal('9')).toBe(9);
+  expect(parseSignal('64')).toBe(64);
+  for (const bad of ['0', '65', 'SIGNOPE', '']) expect(() => parseSignal(bad)).toThrow(UsageError);
+});
+
+test("container ids: runc's rule", () => {
+  for (const ok of ['a', 'web_1', 'x.y-z+1', 'A'.repeat(64)]) expect(checkId(ok)).toBe(ok);
+  for (const bad of ['', '.', '..', 'a/b', 'a b', 'é']) expect(() => checkId(bad)).toThrow(RuntimeError);
+});
+
+describe('store', () => {
+  const record = (store: Store, id: string, over: Partial<ContainerRecord> = {}): ContainerRecord => ({
+    ociVersion: '1.2.0',
+    id,
+    pid: process.pid,
+    startTime: startTime(process.pid)!,
+    bundle: '/b',
+    rootfs: '/b/rootfs',
+    created: '2026-01-01T00:00:00.000000000Z',
+    owner: 'root',
+    gate: store.gatePath(id),
+    config: { ociVersion: '1.2.0' },
+    ...over,
+  });
+
+  test('one claim per ID; state.json round-trips, written atomically', () => {
+    const store = new Store(join(dir, 'root1'));
+    store.claim('c1');
+    expect(() => store.claim('c1')).toThrow('container c1 already exists');
+    expect(() => store.read('c1')).toThrow('container c1 does not exist');
+    const rec = record(store, 'c1');
+    store.write(rec);
+    expect(store.read('c1')).toEqual(rec);
+    expect(readdirSync(store.dir('c1'))).toEqual(['state.json']); // no temporary file left
+    expect(store.ids()).toEqual(['c1']);
+    store.remove('c1');
+    expect(store.ids()).toEqual([]);
+  });
+
+  test('a --root others can write is refused (another user may have made it first)', () => {
+    const root = join(dir, 'open-root');
+    mkdirSync(root);
+    chmodSync(root, 0o777);
+    expect(() => new Store(root).claim('c')).toThrow(RuntimeError);
+    chmodSync(root, 0o700);
+    expect(new Store(root).claim('c')).toBe(join(root, 'c'));
+  });
+
+  test('the status is derived: alive + gate → created, alive → running, start time changed → stopped', () => {
+    const store = new Store(join(dir, 'root2'));
+    store.claim('c2');
+    const rec = record(store, 'c2');
+    expect(statusOf(rec)).toBe('running');
+    writeFileSync(rec.gate!, '');
+    expect(statusOf(rec)).toBe('created');
+    const reused = { ...rec, startTime: String(Number(rec.startTime) + 1) };
+    expect(isAlive(reused.pid, reused.startTime)).toBe(false);
+    expect(statusOf(reused)).toBe('stopped');
+    expect(ociState(reused)).toMatchObject({ id: 'c2', status: 'stopped', pid: 0 });
+    expect(ociState(rec)).toMatchObject({ status: 'created', pid: process.pid, bundle: '/b', rootfs: '/b/rootfs' });
+  });
+});
