@@ -125,7 +125,7 @@ export function deviceProgram(rules: readonly DeviceRule[]): BpfInsn[] {
     if (typeof r.minor === 'number' && r.minor !== -1) tests.push([5, r.minor]);
     const mask = accessMask(r.access);
     // `if rN != K goto past the update`: the remaining tests plus the update.
-    tests.forEach(([reg, k], i) => ins(EOP.JNE_K, reg, 0, tests.length - i, k));
+    for (const [i, [reg, k]] of tests.entries()) ins(EOP.JNE_K, reg, 0, tests.length - i, k);
     if (r.allow) ins(EOP.ALU_OR_K, 6, 0, 0, mask);
     else ins(EOP.ALU_AND_K, 6, 0, 0, ~mask & 7);
   }
