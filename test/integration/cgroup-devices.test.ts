@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
-import { type Cgroup, type DeviceRule, createCgroup, findCgroup2, spawn } from '../../src/index.js';
+import { type Cgroup, type DeviceRule, cgroup, createCgroup, findCgroup2, spawn } from '../../src/index.js';
 import { loadDeviceProgram } from '../../src/cgroups/devices.js';
-import { isRoot, testIf } from '../helpers/env.js';
+import { isRoot, rootlessTest, testIf } from '../helpers/env.js';
 import { fdCount, output } from '../helpers/proc.js';
 
 const v2 = findCgroup2();
@@ -154,5 +154,13 @@ describe('device rules in the kernel', () => {
     expect(() => cg.setDeviceRules([{ allow: true, major: 1.5 }])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => cg.setDeviceRules({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(cg.devicePrograms()).toEqual([]);
+  });
+
+  // Unprivileged: the kernel refuses the load (no CAP_SYS_ADMIN); nothing is attached.
+  (v2 === null ? testIf(false, 'cgroup v2 is not mounted here') : rootlessTest)('rootless: EPERM from BPF_PROG_LOAD, with a hint', () => {
+    const root = cgroup('.');
+    expect(() => root.setDeviceRules([DENY_ALL])).toThrow(
+      expect.objectContaining({ code: 'EPERM', syscall: 'BPF_PROG_LOAD', cgroup: root.path, hint: expect.stringMatching(/CAP_SYS_ADMIN/) }),
+    );
   });
 });
