@@ -9,7 +9,7 @@ import { cgroup, createCgroup } from '../cgroups/create.js';
 import { hasCg, writeCgAsync } from '../cgroups/files.js';
 import { SysError } from '../errors.js';
 import { valueError } from './check.js';
-import type { DeviceFilterPlan } from './devices.js';
+import type { OciDeviceFilter } from './devices.js';
 import { translateResources } from './resources.js';
 import type { OciCgroupPlan } from './spawn-options.js';
 
@@ -76,7 +76,7 @@ export async function prepareCgroup(plan: OciCgroupPlan): Promise<Cgroup> {
  * can be honoured without it is left to the user namespace or the missing CAP_MKNOD, as runc
  * and crun skip device rules there; any other list fails.
  */
-function applyDevices(cg: Cgroup, devices: DeviceFilterPlan): void {
+function applyDevices(cg: Cgroup, devices: OciDeviceFilter): void {
   try {
     cg.setDeviceRules(devices.rules);
   } catch (err) {

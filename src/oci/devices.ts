@@ -4,6 +4,7 @@
  * BPF_CGROUP_DEVICE program on the container's cgroup (src/cgroups/devices.ts).
  * @module
  */
+import type { prepareCgroup } from './cgroup.js';
 import type { DeviceNode } from '../fs/container.js';
 import type { LinuxCapabilities } from '../security/capabilities.js';
 import { checkDeviceRules as checkRules, type DeviceRule } from '../cgroups/device-filter.js';
@@ -22,8 +23,8 @@ export const DEFAULT_DEVICES: readonly DeviceNode[] = Object.freeze([
 
 const anyNumber = (v: number | null | undefined) => v === undefined || v === null || v === -1;
 
-/** The devices of a container's cgroup filter, for {@link prepareCgroup}. @internal */
-export interface DeviceFilterPlan {
+/** The device filter of a container's cgroup (`linux.resources.devices`), attached by {@link prepareCgroup}. */
+export interface OciDeviceFilter {
   /** `linux.resources.devices`, then an allow-`rwm` rule per node nsbox makes in /dev, and /dev/ptmx and /dev/pts/*. */
   rules: DeviceRule[];
   /**
@@ -47,7 +48,7 @@ export function planDeviceRules(
   rules: readonly OciDeviceCgroup[],
   nodes: readonly DeviceNode[],
   c: { userns: boolean; capabilities: LinuxCapabilities | undefined },
-): DeviceFilterPlan {
+): OciDeviceFilter {
   const checked = checkRules('linux.resources.devices', rules);
   const first = rules[0];
   const denyAll =

@@ -12,7 +12,7 @@ import type { StdioOptions } from '../namespaces/stdio.js';
 import type { NamespaceType } from '../namespaces/types.js';
 import { invalidArgType } from '../errors.js';
 import { at, unsupported, valueError } from './check.js';
-import { type DeviceFilterPlan, mapDevices, planDeviceRules } from './devices.js';
+import { type OciDeviceFilter, mapDevices, planDeviceRules } from './devices.js';
 import { mapMount } from './mounts.js';
 import { translateResources, type CgroupWrite } from './resources.js';
 import type { OciHooks, OciIdMapping, OciLinux, OciNamespaceType, OciProcess, OciResources, OciSpec } from './types.js';
@@ -68,7 +68,7 @@ export interface OciCgroupPlan {
    * The device filter to attach (`linux.resources.devices`, then allow rules for the nodes
    * nsbox makes in /dev); `optional` when the list can be honoured without it (skipped on EPERM).
    */
-  devices?: DeviceFilterPlan;
+  devices?: OciDeviceFilter;
 }
 
 /** What {@link toSpawnOptions} returns: `spawn(command, args, options)`, and the cgroup to make first. */
@@ -263,7 +263,7 @@ function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
 }
 
 /** `cgroupsPath` and `resources` (translated now, so a bad value fails before any syscall). */
-function mapCgroup(linux: OciLinux, id: string | undefined, devices: DeviceFilterPlan | undefined): OciCgroupPlan | undefined {
+function mapCgroup(linux: OciLinux, id: string | undefined, devices: OciDeviceFilter | undefined): OciCgroupPlan | undefined {
   const r = linux.resources;
   const plan = r === undefined ? undefined : translateResources(r);
   // A device list that needs the filter needs a cgroup to attach it to; one that can do
