@@ -436,7 +436,8 @@ export class Cgroup {
    * to root. A descendant's own programs can only deny more. The program stays attached
    * after this returns (the cgroup holds it) and goes with the cgroup. Synchronous (bpf(2)).
    *
-   * Privileges: CAP_SYS_ADMIN in the initial user namespace (not available rootless).
+   * Privileges: CAP_SYS_ADMIN, or CAP_BPF and CAP_NET_ADMIN (Linux 5.8+), in the initial user
+   * namespace (not available rootless, even in a delegated subtree).
    * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` for bad rules
    *   (nothing loaded); SysError with `path` and `cgroup`, `syscall` the bpf command:
    *   `BPF_PROG_LOAD` (`kernelMessage`: the verifier's log), `BPF_PROG_ATTACH`,

@@ -10,7 +10,7 @@ import type { CgroupLocation } from './files.js';
 import { MAX_DEVICE_INSNS, checkDeviceRules, deviceProgram, encodeProgram, type DeviceRule } from './device-filter.js';
 
 const PRIV_HINT =
-  'a cgroup device program needs CAP_SYS_ADMIN in the initial user namespace (bpf(2)); inside a user namespace (rootless) the kernel refuses it, and runtimes such as runc and crun skip device rules there';
+  'a cgroup device program needs CAP_SYS_ADMIN (or CAP_BPF and CAP_NET_ADMIN) in the initial user namespace (bpf(2)); inside a user namespace (rootless) the kernel refuses it, and runtimes such as runc and crun skip device rules there';
 
 function sysError(errno: number, syscall: string, cg: CgroupLocation, extra: { kernelMessage?: string } = {}): SysError {
   const err = new SysError(errno, syscall, { path: cg.directory, cgroup: cg.path, ...extra });
