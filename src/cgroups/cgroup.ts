@@ -38,7 +38,8 @@ import {
   type PressureTriggerOptions,
 } from './events.js';
 import { waitFor, WatchIterator } from './watch.js';
-import { devicePrograms, setDeviceRules, type DeviceRule } from './devices.js';
+import type { DeviceRule } from './device-filter.js';
+import { devicePrograms, setDeviceRules } from './devices.js';
 
 /** The cgroup types of cgroup.type. */
 export type CgroupType = 'domain' | 'threaded' | 'domain threaded' | 'domain invalid';

@@ -7,7 +7,7 @@
 import { native } from '../native.js';
 import { SysError, outOfRange, withHint } from '../errors.js';
 import type { CgroupLocation } from './files.js';
-import { MAX_DEVICE_INSNS, checkDeviceRules, deviceProgram, encodeProgram, type DeviceRule } from './device-filter.js';
+import { MAX_DEVICE_INSNS, checkDeviceRules, deviceProgram, encodeProgram } from './device-filter.js';
 
 const PRIV_HINT =
   'a cgroup device program needs CAP_SYS_ADMIN (or CAP_BPF and CAP_NET_ADMIN) in the initial user namespace (bpf(2)); inside a user namespace (rootless) the kernel refuses it, and runtimes such as runc and crun skip device rules there';
@@ -70,5 +70,3 @@ export function devicePrograms(cg: CgroupLocation): number[] {
     return rethrow(err, cg);
   }
 }
-
-export type { DeviceRule };
