@@ -384,3 +384,44 @@ describe('linux.resources.devices: the cgroup device filter', () => {
     }
   });
 });
+
+describe('linux.resources.devices without the privilege for a filter', () => {
+  const capsh = ['/usr/sbin/capsh', '/sbin/capsh'].find((p) => existsSync(p));
+  const dropTest = testIf(
+    isRoot && v2 !== null && capsh !== undefined,
+    !isRoot ? 'needs root (to drop CAP_SYS_ADMIN and CAP_BPF)' : 'no capsh (libcap2-bin)',
+  );
+  // prepareCgroup in a root process without CAP_SYS_ADMIN and CAP_BPF: it can still make
+  // cgroups (root owns them) but not load the program, as a rootless runtime with a
+  // delegated subtree. The plan comes from toSpawnOptions in this process.
+  async function prepareWithoutBpf(plan: unknown): Promise<string> {
+    const url = new URL('../../dist/oci/index.js', import.meta.url).href; // dist/: built by pretest
+    const script = `const { prepareCgroup } = await import(${JSON.stringify(url)});
+      try { const cg = await prepareCgroup(${JSON.stringify(plan)}); console.log('ok', cg.devicePrograms().length); await cg.remove(); }
+      catch (e) { console.log(e.code, e.syscall); }`;
+    return execFileSync(capsh!, ['--drop=cap_sys_admin,cap_bpf', '--', '-c', `"${process.execPath}" --input-type=module -e "$0"`, script], {
+      encoding: 'utf8',
+    }).trim();
+  }
+
+  dropTest('a list that holds without a filter is left out; any other fails with EPERM', async () => {
+    const name = `nsbox-oci-test-${randomBytes(4).toString('hex')}`;
+    const c = spec(false, (c) => {
+      c.linux!.cgroupsPath = `/${name}`;
+      c.linux!.resources = {
+        devices: [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+        ],
+      };
+    });
+    const b = bundle(c);
+    using m = toSpawnOptions(c, { bundle: b });
+    expect(m.cgroup?.devices?.optional).toBe(true);
+    expect(await prepareWithoutBpf(m.cgroup)).toBe('ok 0');
+    c.linux!.resources!.devices!.push({ allow: false, type: 'c', major: 1, minor: 3, access: 'w' });
+    using strict = toSpawnOptions(c, { bundle: b });
+    expect(await prepareWithoutBpf(strict.cgroup)).toBe('EPERM BPF_PROG_LOAD');
+    expect(existsSync(join(v2!.mountPoint, name))).toBe(false); // removed again on failure
+  });
+});
