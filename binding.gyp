@@ -74,7 +74,8 @@
         "csrc/netlink.cc",
         "csrc/netlink_sync.cc",
         "csrc/seccomp_notify.cc",
-        "csrc/pty.cc"
+        "csrc/pty.cc",
+        "csrc/bpf.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -45,6 +45,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetlinkSync(env, exports);
   InitSeccompNotify(env, exports);
   InitPty(env, exports);
+  InitBpf(env, exports);
   return exports;
 }
 

@@ -67,5 +67,6 @@ void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitNetlinkSync(Napi::Env env, Napi::Object exports);
 void InitSeccompNotify(Napi::Env env, Napi::Object exports);
 void InitPty(Napi::Env env, Napi::Object exports);
+void InitBpf(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

@@ -359,6 +359,14 @@ export interface NativeBinding {
   /** connect(2) a SOCK_STREAM unix socket to `path`, sendmsg(2) `fd` (SCM_RIGHTS) with `name` as data. */
   sendFd(path: string, fd: number, name: string): void;
 
+  // bpf.cc
+  /** bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program: [fd, 0, ''], or [-1, errno, the verifier's log]. */
+  bpfLoadDeviceProgram(insns: Buffer): [number, number, string];
+  /** BPF_PROG_QUERY: ids of the device programs attached to the cgroup directory itself. */
+  bpfQueryDevicePrograms(dir: string): number[];
+  /** BPF_PROG_ATTACH (BPF_F_ALLOW_MULTI) of `progFd` to the cgroup directory, then BPF_PROG_DETACH of those attached before. */
+  bpfSetDevicePrograms(dir: string, progFd: number): void;
+
   // netlink.cc
   /** rtnetlink numbers from <linux/rtnetlink.h>, <linux/if_link.h>, <linux/veth.h>, … */
   readonly netlinkConstants: Readonly<Record<string, number>>;

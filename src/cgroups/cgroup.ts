@@ -38,6 +38,8 @@ import {
   type PressureTriggerOptions,
 } from './events.js';
 import { waitFor, WatchIterator } from './watch.js';
+import type { DeviceRule } from './device-filter.js';
+import { devicePrograms, setDeviceRules } from './devices.js';
 
 /** The cgroup types of cgroup.type. */
 export type CgroupType = 'domain' | 'threaded' | 'domain threaded' | 'domain invalid';
@@ -424,6 +426,31 @@ export class Cgroup {
       }
       throw err;
     }
+  }
+
+  /**
+   * Sets which devices the processes of this subtree may open (read, write) and mknod(2):
+   * compiles `rules` to an eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE), loads it and attaches
+   * it to this cgroup (BPF_F_ALLOW_MULTI), then detaches the device programs attached here
+   * before, so exactly one stays; replaces cgroup v1's devices.allow/deny. For each access
+   * the last rule naming it for the device decides; a device no rule allows is denied, even
+   * to root. A descendant's own programs can only deny more. The program stays attached
+   * after this returns (the cgroup holds it) and goes with the cgroup. Synchronous (bpf(2)).
+   *
+   * Privileges: CAP_SYS_ADMIN, or CAP_BPF and CAP_NET_ADMIN (Linux 5.8+), in the initial user
+   * namespace (not available rootless, even in a delegated subtree).
+   * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` for bad rules
+   *   (nothing loaded); SysError with `path` and `cgroup`, `syscall` the bpf command:
+   *   `BPF_PROG_LOAD` (`kernelMessage`: the verifier's log), `BPF_PROG_ATTACH`,
+   *   `BPF_PROG_DETACH`; `EPERM` without the privilege (with a `hint`).
+   */
+  setDeviceRules(rules: readonly DeviceRule[]): void {
+    setDeviceRules(this.#live(), rules);
+  }
+
+  /** Ids of the device programs attached to this cgroup itself (as `bpftool cgroup show DIR` lists). */
+  devicePrograms(): number[] {
+    return devicePrograms(this.#live());
   }
 
   /** The parent cgroup, or null for the mount's root. */

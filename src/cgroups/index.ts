@@ -10,6 +10,7 @@ export { findCgroup2, currentCgroup, type Cgroup2Mount, type CurrentCgroup } fro
 export { Cgroup, type CgroupType, type RemoveCgroupOptions } from './cgroup.js';
 export type { CgroupEventKind, CgroupEventMap, PressureEvent, PressureKind, PressureTriggerOptions } from './events.js';
 export { cgroup, createCgroup, type CreateCgroupOptions } from './create.js';
+export type { DeviceRule } from './device-filter.js';
 export type {
   CgroupLimits,
   CgroupLimitValues,

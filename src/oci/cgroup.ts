@@ -7,7 +7,9 @@
 import type { Cgroup } from '../cgroups/cgroup.js';
 import { cgroup, createCgroup } from '../cgroups/create.js';
 import { hasCg, writeCgAsync } from '../cgroups/files.js';
+import { SysError } from '../errors.js';
 import { valueError } from './check.js';
+import type { OciDeviceFilter } from './devices.js';
 import { translateResources } from './resources.js';
 import type { OciCgroupPlan } from './spawn-options.js';
 
@@ -17,14 +19,18 @@ const PER_LINE = new Set(['io.max', 'io.weight', 'io.bfq.weight', 'rdma.max']);
 /**
  * Creates (or opens) the container's cgroup and applies `linux.resources` to it: `mkdir -p`
  * under the v2 mount, `+controller` in each ancestor's cgroup.subtree_control where missing,
- * then one write per file (one per line for io.max, io.weight, io.bfq.weight, rdma.max).
+ * then one write per file (one per line for io.max, io.weight, io.bfq.weight, rdma.max), then
+ * the device filter of `linux.resources.devices` ({@link Cgroup.setDeviceRules}; without the
+ * privilege for it, rootless, a deny-all-then-allow list for a container that cannot mknod(2)
+ * is honoured without it, and any other list fails with EPERM).
  * Blkio weights go to io.bfq.weight as they are when the cgroup has that file, as crun does.
  * Pass the result as spawn's `cgroup` option. Asynchronous.
  *
  * Privileges: write access to the parent cgroups (root, or a delegated subtree).
  *
  * @throws `ERR_INVALID_ARG_VALUE` (`jsonPath` 'linux.cgroupsPath') when the cgroup exists and
- *   has processes; `ERR_NSBOX_CGROUP_CONTROLLER` when a controller the limits need is not available
+ *   has processes; SysError `BPF_PROG_LOAD`/`BPF_PROG_ATTACH` from the device filter;
+ *   `ERR_NSBOX_CGROUP_CONTROLLER` when a controller the limits need is not available
  *   (the message says where it is missing); SysError from mkdir(2) and the writes, with
  *   `path` and `cgroup`. Cgroups it created are removed again on failure.
  */
@@ -65,9 +71,24 @@ export async function applyCgroupPlan(plan: OciCgroupPlan, populated: boolean): 
     for (const w of writes) {
       for (const line of PER_LINE.has(w.file) ? w.value.split('\n') : [w.value]) await writeCgAsync(cg, w.file, line);
     }
+    if (plan.devices !== undefined) applyDevices(cg, plan.devices);
     return cg;
   } catch (err) {
     for (const cg of made.reverse()) await cg.remove().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Attaches the device filter. Without the privilege to load one (rootless: EPERM) a list that
+ * can be honoured without it is left to the user namespace or the missing CAP_MKNOD, as runc
+ * and crun skip device rules there; any other list fails.
+ */
+function applyDevices(cg: Cgroup, devices: OciDeviceFilter): void {
+  try {
+    cg.setDeviceRules(devices.rules);
+  } catch (err) {
+    if (devices.optional && err instanceof SysError && err.code === 'EPERM') return;
     throw err;
   }
 }

@@ -1,11 +1,13 @@
 /**
  * Devices: the nodes runtime-spec requires in every container (config-linux.md "Default
- * Devices"), and `linux.resources.devices`, the cgroup device allow-list, which nsbox can
- * only honour in one shape until it has a BPF_CGROUP_DEVICE program.
+ * Devices"), and `linux.resources.devices`, the cgroup device allow-list, enforced by a
+ * BPF_CGROUP_DEVICE program on the container's cgroup (src/cgroups/devices.ts).
  * @module
  */
+import type { prepareCgroup } from './cgroup.js';
 import type { DeviceNode } from '../fs/container.js';
 import type { LinuxCapabilities } from '../security/capabilities.js';
+import { checkDeviceRules as checkRules, type DeviceRule } from '../cgroups/device-filter.js';
 import { at, unsupported, valueError } from './check.js';
 import type { OciDevice, OciDeviceCgroup } from './types.js';
 
@@ -21,40 +23,48 @@ export const DEFAULT_DEVICES: readonly DeviceNode[] = Object.freeze([
 
 const anyNumber = (v: number | null | undefined) => v === undefined || v === null || v === -1;
 
+/** The device filter of a container's cgroup (`linux.resources.devices`), attached by {@link prepareCgroup}. */
+export interface OciDeviceFilter {
+  /** `linux.resources.devices`, then an allow-`rwm` rule per node nsbox makes in /dev, and /dev/ptmx and /dev/pts/*. */
+  rules: DeviceRule[];
+  /**
+   * The list can be honoured without a filter (deny-all, then only allows, and a container
+   * that cannot mknod(2)): when the caller may not load one (rootless: EPERM), the filter is
+   * skipped, as runc and crun skip device rules inside a user namespace.
+   */
+  optional: boolean;
+}
+
 /**
- * Accepts `linux.resources.devices` only when nsbox gives the same result without a cgroup
- * device filter: a first rule that denies every device for every access, later rules that
- * only allow, and a container that cannot make device nodes (a user namespace, or no
- * CAP_MKNOD in its bounding set). runc and crun always allow the default devices and those
- * of `linux.devices`, which are then exactly the nodes nsbox puts in /dev. Device nodes that
- * the root filesystem itself holds stay openable (a cgroup filter would deny them): see
- * docs/oci.md. Anything else is refused.
- * @throws `ERR_NSBOX_UNSUPPORTED` naming the rule.
+ * The device filter for `linux.resources.devices` (validated again, as the cgroup module
+ * takes rules, naming the JSON path): the config's rules in order, then allow rules for the
+ * device nodes nsbox makes in /dev (`nodes`: the default devices and `linux.devices`) and for
+ * the container's devpts (/dev/ptmx c 5:2, /dev/pts/* c 136:*), so that they stay usable
+ * whatever the list says, as runc appends its allowed devices. Unlike runc, no wildcard
+ * `c *:* m` / `b *:* m` (mknod of any device) and no /dev/net/tun are added.
  * @internal
  */
-export function checkDeviceRules(
+export function planDeviceRules(
   rules: readonly OciDeviceCgroup[],
+  nodes: readonly DeviceNode[],
   c: { userns: boolean; capabilities: LinuxCapabilities | undefined },
-): void {
-  if (rules.length === 0) return;
-  const why = 'nsbox has no cgroup device filter (BPF_CGROUP_DEVICE) yet; it honours only a deny-all list followed by allow rules';
-  const first = rules[0]!;
+): OciDeviceFilter {
+  const checked = checkRules('linux.resources.devices', rules);
+  const first = rules[0];
   const denyAll =
-    first.allow === false &&
+    first !== undefined &&
+    !first.allow &&
     (first.type === undefined || first.type === 'a') &&
     anyNumber(first.major) &&
     anyNumber(first.minor) &&
-    (first.access === undefined || ['r', 'w', 'm'].every((a) => first.access!.includes(a)));
-  if (!denyAll) throw unsupported(at('linux.resources.devices', 0), why);
-  rules.forEach((r, i) => {
-    if (i > 0 && !r.allow) throw unsupported(at('linux.resources.devices', i), why);
-  });
+    (first.access === undefined || first.access === '' || ['r', 'w', 'm'].every((a) => first.access!.includes(a)));
   const mknod = c.capabilities === undefined || (c.capabilities.bounding ?? []).includes('CAP_MKNOD');
-  if (!c.userns && mknod)
-    throw unsupported(
-      'linux.resources.devices',
-      'the container could mknod(2) any device (CAP_MKNOD in its bounding set, no user namespace) and nsbox has no cgroup device filter to deny it; drop CAP_MKNOD or add a user namespace',
-    );
+  const optional = denyAll && rules.slice(1).every((r) => r.allow) && (c.userns || !mknod);
+  const own: DeviceRule[] = nodes
+    .filter((n) => n.type === 'c' || n.type === 'b')
+    .map((n) => ({ allow: true, type: n.type as 'b' | 'c', major: n.major!, minor: n.minor!, access: 'rwm' }));
+  own.push({ allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, { allow: true, type: 'c', major: 136, access: 'rwm' });
+  return { rules: [...checked, ...own], optional };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { StdioOptions } from '../namespaces/stdio.js';
 import type { NamespaceType } from '../namespaces/types.js';
 import { invalidArgType } from '../errors.js';
 import { at, unsupported, valueError } from './check.js';
-import { checkDeviceRules, mapDevices } from './devices.js';
+import { type OciDeviceFilter, mapDevices, planDeviceRules } from './devices.js';
 import { mapMount } from './mounts.js';
 import { translateResources, type CgroupWrite } from './resources.js';
 import type { OciHooks, OciIdMapping, OciLinux, OciNamespaceType, OciProcess, OciResources, OciSpec } from './types.js';
@@ -74,6 +74,11 @@ export interface OciCgroupPlan {
   controllers: string[];
   /** `linux.resources`, translated again when applied if the cgroup has io.bfq.weight (blkio weights go there as they are). */
   resources?: OciResources;
+  /**
+   * The device filter to attach (`linux.resources.devices`, then allow rules for the nodes
+   * nsbox makes in /dev); `optional` when the list can be honoured without it (skipped on EPERM).
+   */
+  devices?: OciDeviceFilter;
 }
 
 /** What {@link toSpawnOptions} returns: `spawn(command, args, options)`, and the cgroup to make first. */
@@ -147,8 +152,11 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   if (linux.seccomp !== undefined) o.seccomp = linux.seccomp as SpawnOptions['seccomp'] & object;
   if (linux.personality !== undefined) o.personality = linux.personality;
   const r = linux.resources;
-  if (r?.devices !== undefined) checkDeviceRules(r.devices, { userns: ns.has('user'), capabilities: proc.capabilities });
-  const cgroup = mapCgroup(linux, options.id);
+  const devices =
+    r?.devices !== undefined && r.devices.length > 0
+      ? planDeviceRules(r.devices, o.devices, { userns: ns.has('user'), capabilities: proc.capabilities })
+      : undefined;
+  const cgroup = mapCgroup(linux, options.id, devices);
   // Last, as it opens files: the namespaces to join.
   const opened = openJoins(ns.joinPaths, o);
   const close = () => {
@@ -268,16 +276,19 @@ function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
 }
 
 /** `cgroupsPath` and `resources` (translated now, so a bad value fails before any syscall). */
-function mapCgroup(linux: OciLinux, id: string | undefined): OciCgroupPlan | undefined {
+function mapCgroup(linux: OciLinux, id: string | undefined, devices: OciDeviceFilter | undefined): OciCgroupPlan | undefined {
   const r = linux.resources;
   const plan = r === undefined ? undefined : translateResources(r);
-  if (linux.cgroupsPath === undefined && !(plan && plan.writes.length > 0)) return undefined;
+  // A device list that needs the filter needs a cgroup to attach it to; one that can do
+  // without (rootless) does not make one by itself.
+  if (linux.cgroupsPath === undefined && !(plan && plan.writes.length > 0) && !(devices && !devices.optional)) return undefined;
   const cgroup: OciCgroupPlan = {
     path: cgroupPath(linux.cgroupsPath, id),
     writes: plan?.writes ?? [],
     controllers: plan?.controllers ?? [],
   };
   if (r !== undefined) cgroup.resources = r;
+  if (devices !== undefined) cgroup.devices = devices;
   return cgroup;
 }
 

@@ -307,3 +307,121 @@ describe('linux.resources on cgroup v2', () => {
     expect(existsSync(`${v2!.mountPoint}/${name}`)).toBe(false);
   });
 });
+
+describe('linux.resources.devices: the cgroup device filter', () => {
+  const devTest = testIf(isRoot && v2 !== null && !noBusybox, noBusybox ?? 'loading a cgroup device program needs root');
+  // podman's default rules (pkg/specgen, as podman 4.3 writes them).
+  const PODMAN_RULES = [
+    { allow: false, access: 'rwm' },
+    { allow: true, type: 'c' as const, major: -1, minor: -1, access: 'm' },
+    { allow: true, type: 'b' as const, major: -1, minor: -1, access: 'm' },
+    ...[
+      [1, 3],
+      [1, 8],
+      [1, 7],
+      [5, 0],
+      [1, 5],
+      [1, 9],
+      [5, 1],
+      [136, -1],
+      [5, 2],
+      [10, 200],
+    ].map(([major, minor]) => ({ allow: true, type: 'c' as const, major, minor, access: 'rwm' })),
+  ];
+  // A block device of this host that no rule allows: /dev/vda's numbers, else a loop device's.
+  const host = ['/dev/vda', '/dev/sda', '/dev/loop0'].find((p) => existsSync(p) && statSync(p).isBlockDevice());
+  const rdev = host === undefined ? undefined : statSync(host).rdev;
+  const [hostMajor, hostMinor] = rdev === undefined ? [7, 0] : [Math.floor(rdev / 256) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00)];
+
+  devTest("podman's rules: the container's /dev nodes work, a host disk it makes as root cannot be opened", async () => {
+    const name = `nsbox-oci-test-${randomBytes(4).toString('hex')}`;
+    const c = spec(false, (c) => {
+      c.linux!.cgroupsPath = `/${name}`;
+      c.linux!.resources = { devices: PODMAN_RULES };
+      for (const set of ['bounding', 'effective', 'permitted'] as const) c.process!.capabilities![set]!.push('CAP_MKNOD');
+      c.process!.args = [
+        'sh',
+        '-c',
+        [
+          'echo null=$(echo x > /dev/null && echo ok)',
+          'echo zero=$(head -c 4 /dev/zero | wc -c)',
+          'echo urandom=$(head -c 4 /dev/urandom | wc -c)',
+          'echo full=$(echo x 2>&1 > /dev/full)',
+          `echo mknod=$(mknod /dev/hostdisk b ${hostMajor} ${hostMinor} 2>&1 && echo ok)`,
+          'echo open=$(head -c 1 /dev/hostdisk 2>&1 >/dev/null && echo ok)',
+          'echo mem=$(mknod /dev/mem2 c 1 1 && head -c 1 /dev/mem2 2>&1 >/dev/null && echo ok)',
+        ].join('; '),
+      ];
+    });
+    const b = bundle(c);
+    const { config } = await loadBundle(b);
+    using m = toSpawnOptions(config, { bundle: b });
+    expect(m.cgroup?.devices?.optional).toBe(false);
+    const fds = fdCount();
+    const cg = await prepareCgroup(m.cgroup!);
+    try {
+      expect(fdCount()).toBe(fds);
+      expect(cg.devicePrograms()).toHaveLength(1);
+      const r = await output(spawn(m.command, m.args, { ...m.options, cgroup: cg }));
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const lines = Object.fromEntries(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/=(.*)/s).slice(0, 2)),
+      );
+      expect(lines).toEqual({
+        null: 'ok',
+        zero: '4',
+        urandom: '4',
+        full: expect.stringMatching(/No space left on device/), // opened: the write itself fails
+        mknod: 'ok', // podman allows mknod of any device (b *:* m)
+        open: expect.stringMatching(/Operation not permitted/),
+        mem: expect.stringMatching(/Operation not permitted/),
+      });
+    } finally {
+      await cg.remove();
+    }
+  });
+});
+
+describe('linux.resources.devices without the privilege for a filter', () => {
+  const capsh = ['/usr/sbin/capsh', '/sbin/capsh'].find((p) => existsSync(p));
+  const dropTest = testIf(
+    isRoot && v2 !== null && capsh !== undefined,
+    !isRoot ? 'needs root (to drop CAP_SYS_ADMIN and CAP_BPF)' : 'no capsh (libcap2-bin)',
+  );
+  // prepareCgroup in a root process without CAP_SYS_ADMIN and CAP_BPF: it can still make
+  // cgroups (root owns them) but not load the program, as a rootless runtime with a
+  // delegated subtree. The plan comes from toSpawnOptions in this process.
+  async function prepareWithoutBpf(plan: unknown): Promise<string> {
+    const url = new URL('../../dist/oci/index.js', import.meta.url).href; // dist/: built by pretest
+    const script = `const { prepareCgroup } = await import(${JSON.stringify(url)});
+      try { const cg = await prepareCgroup(${JSON.stringify(plan)}); console.log('ok', cg.devicePrograms().length); await cg.remove(); }
+      catch (e) { console.log(e.code, e.syscall); }`;
+    return execFileSync(capsh!, ['--drop=cap_sys_admin,cap_bpf', '--', '-c', `"${process.execPath}" --input-type=module -e "$0"`, script], {
+      encoding: 'utf8',
+    }).trim();
+  }
+
+  dropTest('a list that holds without a filter is left out; any other fails with EPERM', async () => {
+    const name = `nsbox-oci-test-${randomBytes(4).toString('hex')}`;
+    const c = spec(false, (c) => {
+      c.linux!.cgroupsPath = `/${name}`;
+      c.linux!.resources = {
+        devices: [
+          { allow: false, access: 'rwm' },
+          { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+        ],
+      };
+    });
+    const b = bundle(c);
+    using m = toSpawnOptions(c, { bundle: b });
+    expect(m.cgroup?.devices?.optional).toBe(true);
+    expect(await prepareWithoutBpf(m.cgroup)).toBe('ok 0');
+    c.linux!.resources!.devices!.push({ allow: false, type: 'c', major: 1, minor: 3, access: 'w' });
+    using strict = toSpawnOptions(c, { bundle: b });
+    expect(await prepareWithoutBpf(strict.cgroup)).toBe('EPERM BPF_PROG_LOAD');
+    expect(existsSync(join(v2!.mountPoint, name))).toBe(false); // removed again on failure
+  });
+});

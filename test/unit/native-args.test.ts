@@ -90,6 +90,9 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['ptySize', [sentinel], ['fd']],
   ['ptyDup', [sentinel], ['fd']],
   ['sendFd', [MISSING, sentinel, 'x'], ['str', 'fd', 'str']],
+  ['bpfLoadDeviceProgram', [Buffer.alloc(0)], ['buf']],
+  ['bpfQueryDevicePrograms', [MISSING], ['str']],
+  ['bpfSetDevicePrograms', [MISSING, sentinel], ['str', 'fd']],
 ];
 const CONSTRUCTORS: Array<[string, unknown[], Kind[]]> = [
   ['FileWatch', [MISSING, null, () => {}], ['str', 'trigger', 'fn']],

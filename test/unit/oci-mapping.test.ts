@@ -94,6 +94,52 @@ describe('a podman config.json as spawn options', () => {
     expect(m.options.cgroup).toBeUndefined(); // set by the caller to prepareCgroup()'s result
   });
 
+  test('linux.resources.devices: the rules, then allows for the nodes nsbox makes and devpts', () => {
+    const c: Json = JSON.parse(JSON.stringify(podman));
+    c.linux.resources.devices.push(
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+      { allow: false, type: 'c', major: 1, minor: 3, access: 'w' },
+    );
+    c.linux.devices = [
+      { type: 'c', path: '/dev/fuse', major: 10, minor: 229 },
+      { type: 'p', path: '/dev/fifo' },
+    ];
+    using m = toSpawnOptions(c, { bundle });
+    const own = (major: number, minor?: number) => ({
+      allow: true,
+      type: 'c',
+      major,
+      ...(minor === undefined ? {} : { minor }),
+      access: 'rwm',
+    });
+    expect(m.cgroup?.devices).toEqual({
+      rules: [
+        { allow: false, type: 'a', access: 'rwm' },
+        own(1, 3),
+        { allow: false, type: 'c', major: 1, minor: 3, access: 'w' },
+        ...[3, 5, 7, 8, 9].map((n) => own(1, n)),
+        own(5, 0),
+        own(10, 229),
+        own(5, 2),
+        own(136),
+      ],
+      optional: false, // a deny after an allow needs the filter
+    });
+    c.linux.resources.devices.pop();
+    using withoutDeny = toSpawnOptions(c, { bundle });
+    expect(withoutDeny.cgroup?.devices?.optional).toBe(true); // no CAP_MKNOD in podman's bounding set
+    c.process.capabilities.bounding.push('CAP_MKNOD');
+    using mknod = toSpawnOptions(c, { bundle });
+    expect(mknod.cgroup?.devices?.optional).toBe(false);
+  });
+
+  test('device rules that need the filter make a cgroup even without resources to write', () => {
+    const c: Json = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
+    c.linux.resources.devices.push({ allow: false, type: 'c', major: 1, minor: 7 });
+    using m = toSpawnOptions(c, { bundle, id: 'dev1' });
+    expect(m.cgroup).toMatchObject({ path: '/nsbox-oci/dev1', writes: [], devices: { optional: false } });
+  });
+
   test("spawn's own validation accepts the options (no syscall but stat)", () => {
     using m = toSpawnOptions(podman, { bundle });
     const c = checkSpawn(m.command, m.args, m.options);
@@ -207,22 +253,10 @@ describe('refused by JSON path, before any syscall', () => {
       'ERR_INVALID_ARG_VALUE',
     ],
     [
-      'an allow-all device list',
-      (c) => (c.linux.resources.devices = [{ allow: true, access: 'rwm' }]),
-      'linux.resources.devices[0]',
-      'ERR_NSBOX_UNSUPPORTED',
-    ],
-    [
-      'a deny after allows',
-      (c) => c.linux.resources.devices.push({ allow: false, type: 'c', major: 1, minor: 3, access: 'w' }),
-      'linux.resources.devices[1]',
-      'ERR_NSBOX_UNSUPPORTED',
-    ],
-    [
-      'deny-all with CAP_MKNOD, no user namespace',
-      (c) => c.process.capabilities.bounding.push('CAP_MKNOD'),
-      'linux.resources.devices',
-      'ERR_NSBOX_UNSUPPORTED',
+      'a device rule of an unknown type',
+      (c) => (c.linux.resources.devices = [{ allow: true, type: 'x', access: 'rwm' }]),
+      'linux.resources.devices[0].type',
+      'ERR_INVALID_ARG_VALUE',
     ],
     ['kernel memory', (c) => (c.linux.resources.memory.kernel = 1 << 20), 'linux.resources.memory.kernel', 'ERR_NSBOX_UNSUPPORTED'],
     ['a systemd cgroupsPath', (c) => (c.linux.cgroupsPath = 'machine.slice:libpod:4f3a'), 'linux.cgroupsPath', 'ERR_NSBOX_UNSUPPORTED'],
