@@ -32,9 +32,10 @@ static void ReapNow(int pidfd) {
 class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
  public:
   static Napi::Function Class(Napi::Env env) {
-    return DefineClass(env, "ChildWatch",
-                       {InstanceMethod<&ChildWatch::Kill>("kill"), InstanceMethod<&ChildWatch::SetRef>("ref"),
-                        InstanceAccessor<&ChildWatch::Pid>("pid")});
+    return DefineClass(
+        env, "ChildWatch",
+        {InstanceMethod<&ChildWatch::Kill>("kill"), InstanceMethod<&ChildWatch::SetRef>("ref"),
+         InstanceMethod<&ChildWatch::Release>("release"), InstanceAccessor<&ChildWatch::Pid>("pid")});
   }
 
   // Raw napi calls where node-addon-api would make a failure fatal: a worker may be
@@ -114,6 +115,17 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
     if (!poll_.active()) return Napi::Number::New(info.Env(), ESRCH);
     int r = sys::pidfd_send_signal(poll_.fd(), (int)sig);
     return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
+  }
+
+  // Stops watching without reaping: the child stays ours until we exit, then its parent (and
+  // reaper) is our subreaper or init, which gets its exit status (conmon relies on it).
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    if (poll_.active()) {
+      persist_ = true;
+      onExit_.Reset();
+      Stop();
+    }
+    return info.Env().Undefined();
   }
 
   Napi::Value SetRef(const Napi::CallbackInfo& info) {

@@ -198,6 +198,8 @@ export interface NativeChildWatch {
   kill(signal: number): number;
   /** uv_ref/uv_unref of the poll handle. */
   ref(on: boolean): void;
+  /** Stops watching and closes the pidfd without reaping (the child is left to our subreaper). */
+  release(): void;
   readonly pid: number;
 }
 

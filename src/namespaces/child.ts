@@ -213,6 +213,24 @@ export class NsboxChild extends EventEmitter {
     return openNamespace(type, { pid: this.pid });
   }
 
+  /**
+   * Stops watching the child without ever reaping it: its exit status is left for whoever is
+   * its parent once this process has exited — a subreaper (prctl PR_SET_CHILD_SUBREAPER), such
+   * as conmon or containerd's shim, or init. That is what an OCI runtime's `exec --detach`
+   * needs: the process must stay for its supervisor to wait for, even if it ends before this
+   * process does (it then stays a zombie until this process exits). Afterwards `running` is
+   * false, `kill()` returns false and `exited` never settles. Meant for a child the caller
+   * hands over, usually one made with `startGate` (disown before opening the gate, so no
+   * exit can be reaped in between). Does not block.
+   */
+  disown(): this {
+    if (!this.#running) return this;
+    this.#running = false;
+    live.delete(this);
+    this.#watch.release();
+    return this;
+  }
+
   /** Lets the event loop exit while the child runs (as ChildProcess.unref). */
   unref(): this {
     this.#watch.ref(false);

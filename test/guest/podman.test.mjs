@@ -9,10 +9,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-/** The runtimes under test: [name, path of the runtime binary]. */
-const RUNTIMES = [['crun', '/usr/bin/crun']];
+/** nsbox-oci as npm's bin link would run it (dist/oci-cli.js has no x bit in a checkout). */
+const NSBOX_OCI = join(tmpdir(), `nsbox-oci-${process.pid}`);
+/** The runtimes under test: [name, path of the runtime binary]; crun first, the reference. */
+const RUNTIMES = [
+  ['crun', '/usr/bin/crun'],
+  ['nsbox-oci', NSBOX_OCI],
+];
 
 const IMG = 'localhost/nsbox-bb:1';
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
@@ -47,6 +53,8 @@ before(() => {
   mkdirSync('/var/lib/containers', { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/var/lib/containers']);
   work = mkdtempSync(join(tmpdir(), 'nsbox-podman-'));
+  const cli = fileURLToPath(new URL('../../dist/oci-cli.js', import.meta.url));
+  writeFileSync(NSBOX_OCI, `#!/bin/sh\nexec '${process.execPath}' '${cli}' "$@"\n`, { mode: 0o755 });
   const root = join(work, 'rootfs');
   for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'www']) mkdirSync(join(root, d), { recursive: true });
   execFileSync('cp', ['/bin/busybox', join(root, 'bin/busybox')]);
@@ -63,6 +71,7 @@ after(() => {
   spawnSync('podman', ['rm', '-af', '-t', '0'], { stdio: 'ignore' });
   spawnSync('podman', ['volume', 'prune', '-f'], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
+  rmSync(NSBOX_OCI, { force: true });
   spawnSync('umount', ['-l', '/var/lib/containers']);
 });
 
@@ -171,6 +180,14 @@ for (const [name, runtime] of RUNTIMES) {
         const cid = `nsbox${name.replace(/\W/g, '')}_client_1`;
         const wait = spawnSync('podman', ['wait', cid], { env, encoding: 'utf8', timeout: 120_000 });
         assert.equal(wait.stdout.trim(), '0', `client exit status\n${wait.stderr}`);
+        // podman wait says 0 for a container that never started too: it must have run.
+        assert.match(
+          spawnSync('podman', ['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}} {{.State.StartedAt}}', cid], {
+            env,
+            encoding: 'utf8',
+          }).stdout,
+          /^exited 0 (?!0001-01-01)/,
+        );
         assert.match(spawnSync('podman', ['logs', cid], { env, encoding: 'utf8' }).stdout, /hello from httpd/);
         assert.match(
           spawnSync('podman', ['inspect', '--format', '{{.OCIRuntime}}', cid], { env, encoding: 'utf8' }).stdout,

@@ -164,6 +164,13 @@ describe('create, then start', () => {
     });
   }
 
+  usernsTest('disown(): a started child that exits is never reaped by us (a zombie left for our subreaper or init)', () => {
+    const out = execFileSync(process.execPath, [join(root, 'test/helpers/disown-child.mjs'), join(root, 'dist/index.js'), gatePath()], {
+      encoding: 'utf8',
+    });
+    expect(out).toBe('Z false false\n');
+  });
+
   usernsTest(
     'SIGTERM ends a created container: 128+15 as PID 1 (which ignores signals it has no handler for), by the signal otherwise',
     async () => {

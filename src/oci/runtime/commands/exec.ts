@@ -138,8 +138,10 @@ export async function main(ctx: Context): Promise<number> {
   const pidFile = str(ctx, 'pid-file');
   if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
   if (gate !== undefined) {
+    // Its exit status belongs to our supervisor (conmon, the shim: subreapers that inherit it
+    // when we exit): never reap it here, even if it ends before we do.
+    child.disown();
     await startGate(gate);
-    child.unref(); // it outlives this command
     return 0;
   }
   const forward = (sig: NodeJS.Signals) => () => {
