@@ -346,6 +346,31 @@ long Fork(ChildCtx* ctx, const Step& s, int step) {
 
 }  // namespace
 
+long SendFdToParent(ChildCtx* ctx, int32_t kind, int step, int fd) {
+  Msg m = {kind, step, 0, 0};
+  struct iovec iov = {&m, sizeof m};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } cbuf;
+  for (unsigned k = 0; k < sizeof cbuf.buf; k++) cbuf.buf[k] = 0;
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf.buf;
+  mh.msg_controllen = sizeof cbuf.buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  *reinterpret_cast<int*>(CMSG_DATA(c)) = fd;
+  long r;
+  do {
+    r = sc(__NR_sendmsg, ctx->sock, &mh, MSG_NOSIGNAL);
+  } while (r == -EINTR);
+  return r < 0 ? r : 0;
+}
+
 long ExecCommand(const Step& s) {
   return Exec(s);
 }

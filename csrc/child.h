@@ -57,6 +57,10 @@ int ChildMain(void* ctx);
 // OP_EXEC's execve(2), with a PATH search when the step asks: returns -errno on failure.
 long ExecCommand(const Step& s);
 
+// Sends the parent a Msg {kind, step} with `fd` attached (SCM_RIGHTS) over the status socket:
+// the seccomp listener (MSG_LISTENER), the pty master (MSG_TERMINAL). 0 or -errno.
+long SendFdToParent(ChildCtx* ctx, int32_t kind, int step, int fd);
+
 // clone3(2) that runs fn(arg) on the new stack in the child (like clone(2)'s wrapper).
 // Returns the child's pid (or -errno) in the parent.
 extern "C" long nsbox_clone3(void* args, unsigned long size, int (*fn)(void*), void* arg);

@@ -82,26 +82,8 @@ long Seccomp(ChildCtx* ctx, const Step& s, int step, int* sysid) {
   long r = sc(__NR_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)s.a, &prog);
   if (r < 0 || !(s.a & SECCOMP_FILTER_FLAG_NEW_LISTENER)) return r < 0 ? r : 0;
   int fd = (int)r;
-  Msg m = {MSG_LISTENER, step, 0, 0};
-  struct iovec iov = {&m, sizeof m};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cbuf;
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf.buf;
-  mh.msg_controllen = sizeof cbuf.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  *reinterpret_cast<int*>(CMSG_DATA(c)) = fd;
   *sysid = SYS_SENDMSG;
-  do {
-    r = sc(__NR_sendmsg, ctx->sock, &mh, MSG_NOSIGNAL);
-  } while (r == -EINTR);
+  r = SendFdToParent(ctx, MSG_LISTENER, step, fd);
   sc(__NR_close, fd);
   return r < 0 ? r : 0;
 }

@@ -37,32 +37,6 @@ namespace {
 
 using raw::sc;
 
-// The master to the parent, with MSG_TERMINAL.
-long SendMaster(ChildCtx* ctx, int step, int fd) {
-  Msg m = {MSG_TERMINAL, step, 0, 0};
-  struct iovec iov = {&m, sizeof m};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } cbuf;
-  for (unsigned k = 0; k < sizeof cbuf.buf; k++) cbuf.buf[k] = 0;
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf.buf;
-  mh.msg_controllen = sizeof cbuf.buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  *reinterpret_cast<int*>(CMSG_DATA(c)) = fd;
-  long r;
-  do {
-    r = sc(__NR_sendmsg, ctx->sock, &mh, MSG_NOSIGNAL);
-  } while (r == -EINTR);
-  return r < 0 ? r : 0;
-}
-
 // /dev/ptmx as the container has it, checked to be a ptmx (char 5:2) before any ioctl:
 // O_NONBLOCK so that a FIFO planted there cannot hang the setup (cleared once checked).
 long OpenPtmx(int* sysid) {
@@ -110,7 +84,7 @@ long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
     return slave;
   }
   *sysid = SYS_SENDMSG;
-  r = SendMaster(ctx, step, (int)master);
+  r = SendFdToParent(ctx, MSG_TERMINAL, step, (int)master);
   sc(__NR_close, master);
   if (r == 0) *sysid = SYS_DUP3;
   for (int fd = 0; fd < 3 && r >= 0; fd++)
