@@ -155,7 +155,13 @@ function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<stri
     // A container root: the layers, the directory, or by default the host's system dirs.
     o.rootfs = run.layers.length > 0 ? { layers: run.layers } : (run.rootfs ?? 'host');
     o.mounts = [
-      ...run.volumes.map((v) => ({ type: 'bind' as const, source: v.source, target: v.target, readOnly: v.readOnly })),
+      ...run.volumes.map((v) => ({
+        type: 'bind' as const,
+        source: v.source,
+        target: v.target,
+        readOnly: v.readOnly,
+        ...(v.idmap ? { idmap: true } : {}),
+      })),
       ...run.tmpfs.map((t) => ({ type: 'tmpfs' as const, target: t })),
     ];
     if (run.readOnly) o.readOnlyRoot = true;

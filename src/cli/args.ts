@@ -63,7 +63,7 @@ export interface RunArgs {
   /** --layer, bottom first. */
   layers: string[];
   /** --volume, in order. */
-  volumes: Array<{ source: string; target: string; readOnly: boolean }>;
+  volumes: Array<{ source: string; target: string; readOnly: boolean; idmap: boolean }>;
   /** --tmpfs targets, in order. */
   tmpfs: string[];
   readOnly: boolean;
@@ -199,16 +199,21 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
       st.r.layers.push(v);
       break;
     case 'volume': {
+      // SRC:DST[:OPTS], OPTS comma-separated from ro, rw, idmap (podman's vocabulary).
       const parts = v.split(':');
-      const ro = parts.length === 3 && parts[2] === 'ro';
+      const opts = parts.length === 3 ? parts[2]!.split(',') : [];
+      const known = opts.every((x) => x === 'ro' || x === 'rw' || x === 'idmap');
       if (
-        !(parts.length === 2 || (parts.length === 3 && (ro || parts[2] === 'rw'))) ||
+        !(parts.length === 2 || parts.length === 3) ||
+        !known ||
+        (opts.includes('ro') && opts.includes('rw')) ||
+        new Set(opts).size !== opts.length ||
         !parts[0]!.startsWith('/') ||
         !parts[1]!.startsWith('/')
       ) {
-        throw new UsageError(`${opt}: '${v}' is not SRC:DST[:ro] with absolute paths`);
+        throw new UsageError(`${opt}: '${v}' is not SRC:DST[:ro|rw][,idmap] with absolute paths`);
       }
-      st.r.volumes.push({ source: parts[0]!, target: parts[1]!, readOnly: ro });
+      st.r.volumes.push({ source: parts[0]!, target: parts[1]!, readOnly: opts.includes('ro'), idmap: opts.includes('idmap') });
       break;
     }
     case 'tmpfs':

@@ -134,7 +134,12 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     repeatable: true,
     help: 'An overlay root: the layers, bottom first, with a throw-away writable layer on top (instead of --rootfs).',
   },
-  { name: 'volume', value: 'SRC:DST[:ro]', repeatable: true, help: 'Bind the host path SRC to DST inside, read-write or read-only (ro).' },
+  {
+    name: 'volume',
+    value: 'SRC:DST[:ro|rw][,idmap]',
+    repeatable: true,
+    help: "Bind the host path SRC to DST inside, read-write or read-only (ro). idmap (root only): an idmapped mount through the container's user namespace, so files keep their host owners inside (host root's files are root's inside, and what the container's root writes there belongs to host root: trusted volumes only).",
+  },
   { name: 'tmpfs', value: 'DST', repeatable: true, help: 'Mount a fresh tmpfs on DST inside.' },
   { name: 'read-only', help: 'Make the root read-only (/dev, /proc and tmpfs mounts stay writable).' },
   {

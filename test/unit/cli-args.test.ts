@@ -81,8 +81,12 @@ describe('nsbox run: filesystem options', () => {
     );
     expect(r.layers).toEqual(['/a', '/b']);
     expect(r.volumes).toEqual([
-      { source: '/s', target: '/d', readOnly: false },
-      { source: '/s2', target: '/d2', readOnly: true },
+      { source: '/s', target: '/d', readOnly: false, idmap: false },
+      { source: '/s2', target: '/d2', readOnly: true, idmap: false },
+    ]);
+    expect(run('--volume', '/s:/d:ro,idmap', '--volume', '/t:/e:idmap', 'sh').volumes).toEqual([
+      { source: '/s', target: '/d', readOnly: true, idmap: true },
+      { source: '/t', target: '/e', readOnly: false, idmap: true },
     ]);
     expect(r.tmpfs).toEqual(['/t']);
     expect(r.readOnly).toBe(true);
@@ -94,6 +98,9 @@ describe('nsbox run: filesystem options', () => {
     [['--rootfs', 'rel'], /absolute/],
     [['--volume', '/a'], /SRC:DST/],
     [['--volume', '/a:/b:rx'], /SRC:DST/],
+    [['--volume', '/a:/b:ro,rw'], /SRC:DST/],
+    [['--volume', '/a:/b:ro,ro'], /SRC:DST/],
+    [['--volume', '/a:/b:ro:idmap'], /SRC:DST/],
     [['--tmpfs', 'x'], /absolute/],
     [['--rootfs', '/a', '--layer', '/b'], /exclude/],
     [['--namespaces', 'user', '--tmpfs', '/x'], /mount namespace/],
@@ -190,7 +197,7 @@ describe('nsbox run: every option', () => {
       DIR: '/',
       MS: '10',
       'DIR|host': 'host',
-      'SRC:DST[:ro]': '/srv:/data:ro',
+      'SRC:DST[:ro|rw][,idmap]': '/srv:/data:ro',
       DST: '/scratch',
       'none|host|veth[:ADDR/PREFIX]': 'veth:10.9.0.2/30',
       SIZE: '64M',
