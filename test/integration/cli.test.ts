@@ -610,26 +610,29 @@ describe('nsbox run: container roots', () => {
     }
   });
 
-  rootTest("--volume SRC:DST:idmap keeps the host's owners inside; without it they are nobody and root's files are not writable", async () => {
-    const d = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
-    chmodSync(d, 0o755);
-    try {
-      writeFileSync(join(d, 'mine'), 'x\n');
-      execFileSync('chown', ['1234:1234', join(d, 'mine')]);
-      const script = 'stat -c "%u:%g %n" /v/mine /v; echo w > /v/new 2>/dev/null && echo wrote || echo refused';
-      const plain = await nsbox(['run', '--volume', `${d}:/v`, '--', 'sh', '-c', script]);
-      expect(plain.stdout).toBe('65534:65534 /v/mine\n65534:65534 /v\nrefused\n');
-      const mapped = await nsbox(['run', '--volume', `${d}:/v:idmap`, '--', 'sh', '-c', script]);
-      expect(mapped.stderr).toBe('');
-      expect(mapped.stdout).toBe('1234:1234 /v/mine\n0:0 /v\nwrote\n');
-      // The write went through the idmapped mount: on the host it is host root's.
-      expect(statSync(join(d, 'new')).uid).toBe(0);
-      const ro = await nsbox(['run', '--volume', `${d}:/v:ro,idmap`, '--', 'sh', '-c', script]);
-      expect(ro.stdout).toBe('1234:1234 /v/mine\n0:0 /v\nrefused\n');
-    } finally {
-      rmSync(d, { recursive: true, force: true });
-    }
-  });
+  rootTest(
+    "--volume SRC:DST:idmap keeps the host's owners inside; without it they are nobody and root's files are not writable",
+    async () => {
+      const d = mkdtempSync(join(tmpdir(), 'nsbox-cli-'));
+      chmodSync(d, 0o755);
+      try {
+        writeFileSync(join(d, 'mine'), 'x\n');
+        execFileSync('chown', ['1234:1234', join(d, 'mine')]);
+        const script = 'stat -c "%u:%g %n" /v/mine /v; echo w > /v/new 2>/dev/null && echo wrote || echo refused';
+        const plain = await nsbox(['run', '--volume', `${d}:/v`, '--', 'sh', '-c', script]);
+        expect(plain.stdout).toBe('65534:65534 /v/mine\n65534:65534 /v\nrefused\n');
+        const mapped = await nsbox(['run', '--volume', `${d}:/v:idmap`, '--', 'sh', '-c', script]);
+        expect(mapped.stderr).toBe('');
+        expect(mapped.stdout).toBe('1234:1234 /v/mine\n0:0 /v\nwrote\n');
+        // The write went through the idmapped mount: on the host it is host root's.
+        expect(statSync(join(d, 'new')).uid).toBe(0);
+        const ro = await nsbox(['run', '--volume', `${d}:/v:ro,idmap`, '--', 'sh', '-c', script]);
+        expect(ro.stdout).toBe('1234:1234 /v/mine\n0:0 /v\nrefused\n');
+      } finally {
+        rmSync(d, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 /** `nsbox ...args` started in the directory `cwd`. */
