@@ -53,7 +53,7 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
         {InstanceMethod<&SeccompListener::Respond>("respond"),
          InstanceMethod<&SeccompListener::IdValid>("idValid"),
          InstanceMethod<&SeccompListener::AddFd>("addFd"), InstanceMethod<&SeccompListener::Close>("close"),
-         InstanceMethod<&SeccompListener::SetRef>("ref")});
+         InstanceMethod<&SeccompListener::SetRef>("ref"), InstanceMethod<&SeccompListener::GetFd>("fd")});
   }
 
   // new SeccompListener(fd, onNotification(buffer | null, errno)): takes the fd.
@@ -180,6 +180,12 @@ class SeccompListener : public Napi::ObjectWrap<SeccompListener> {
     a.newfd_flags = newfdFlags;
     int rc = ioctl(poll_.fd(), SECCOMP_IOCTL_NOTIF_ADDFD, &a);
     return Napi::Number::New(env, rc < 0 ? -errno : rc);
+  }
+
+  // fd(): the listener's number while open, else -1 — for sendFd() to pass a copy to an agent
+  // (runtime-spec linux.seccomp.listenerPath); this object keeps owning it.
+  Napi::Value GetFd(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), poll_.active() ? poll_.fd() : -1);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -213,6 +213,8 @@ export interface NativeSeccompListener {
   addFd(id: bigint, srcfd: number, newfd: number, flags: number, newfdFlags: number): number;
   close(): void;
   ref(on: boolean): void;
+  /** The listener's fd number while open, else -1 (this object still owns it). */
+  fd(): number;
 }
 
 /** A NETLINK_ROUTE socket polled by this environment's loop (csrc/netlink.cc). @internal */

@@ -184,8 +184,10 @@ export interface SpawnOptions extends SecurityOptions {
    * gate, so the filter never sees the wait) and execve. The waiting child has its own copy
    * of this process's memory (non-dumpable) and needs nothing from it: the caller may exit
    * (after `child.unref()`, or with process.exit()) and the container stays; `exit` and the
-   * environment's teardown do not kill it. Not with `init`, `dieWithParent: true` (default
-   * false here) or a seccomp notify rule. See docs/namespaces.md.
+   * environment's teardown do not kill it. Not with `init` or `dieWithParent: true` (default
+   * false here). A seccomp filter with notify rules is loaded before the gate, at create (as
+   * runc loads every filter), so that `child.seccompNotifier` is there when spawn returns; it
+   * then sees the gate's own syscalls too. See docs/namespaces.md.
    */
   startGate?: string;
   /**
@@ -405,6 +407,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   }
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
   const network = checkNetwork(o.network, newNs.has('net'));
-  if (o.startGate !== undefined) checkGate(o, security);
+  if (o.startGate !== undefined) checkGate(o);
   return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal };
 }

@@ -10,6 +10,7 @@ import { Duplex } from 'node:stream';
 import { ReadStream } from 'node:tty';
 import { handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { native } from '../native.js';
+import { SeccompNotifier } from '../security/notify.js';
 
 /** Options of {@link openPty}. */
 export interface PtyOptions {
@@ -273,8 +274,9 @@ const SUN_PATH_MAX = 107;
  * Sends a file descriptor to the unix socket at `socketPath` (a SOCK_STREAM listener such as
  * conmon's or podman's `--console-socket`): connect(2), then one sendmsg(2) with the fd as
  * SCM_RIGHTS (unix(7)) and `name` as the data — runc's console-socket message. The receiver
- * gets its own copy of the fd; ours stays open. `fd` is a {@link Pty} (its master is sent) or
- * an fd number.
+ * gets its own copy of the fd; ours stays open. `fd` is a {@link Pty} (its master is sent), a
+ * {@link SeccompNotifier} (its listener: an OCI runtime sends it to `linux.seccomp.listenerPath`
+ * with the container process state as `name`, as runc and crun do), or an fd number.
  *
  * Privileges: write permission on the socket. Blocking: a local connect and one small send,
  * on the calling thread (it waits only while the listener's backlog is full; microseconds
@@ -282,14 +284,16 @@ const SUN_PATH_MAX = 107;
  *
  * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` for a bad path (empty, over 107
  *   bytes, NUL), fd or name, before any syscall; SysError with `syscall` 'connect' and `path`
- *   (`ENOENT` no such socket, `ECONNREFUSED` nobody listening, `EACCES`), or 'sendmsg'.
+ *   (`ENOENT` no such socket, `ECONNREFUSED` nobody listening, `EACCES`), or 'sendmsg';
+ *   `ERR_HANDLE_CLOSED` for a closed Pty or SeccompNotifier.
  */
-export function sendFd(socketPath: string, fd: Pty | number, options?: SendFdOptions): void {
+export function sendFd(socketPath: string, fd: Pty | SeccompNotifier | number, options?: SendFdOptions): void {
   if (typeof socketPath !== 'string') throw invalidArgType('socketPath', 'of type string', socketPath);
   if (socketPath === '' || socketPath.includes('\0') || Buffer.byteLength(socketPath) > SUN_PATH_MAX)
     throw invalidArgValue('socketPath', socketPath, `must be a path of 1 to ${SUN_PATH_MAX} bytes without null bytes`);
   let n: number;
   if (fd instanceof Pty) n = fd.master;
+  else if (fd instanceof SeccompNotifier) n = fd.rawFd();
   else if (typeof fd === 'number' && Number.isInteger(fd) && fd >= 0 && fd <= 0x7fffffff) n = fd;
   else throw invalidArgType('fd', 'a Pty or a non-negative integer fd', fd);
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType('options', 'an object', options);

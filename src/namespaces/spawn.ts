@@ -20,6 +20,7 @@ import { claimIdRange, type IdRange } from './idrange.js';
 import { SeccompNotifier } from '../security/notify.js';
 import { defaultSeccompProfile } from '../security/seccomp/index.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
+import { filtersBeforeGate } from './start-gate.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
 import { addContainer, addJoinSteps, addLockSteps, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
@@ -236,8 +237,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(osConstants.signals.SIGKILL);
     // The create/start boundary: everything above is applied at create, the filters and the
     // execve below at start (runc and crun wait there too: docs/security.md).
+    // A filter with a listener is loaded before the gate: its fd comes back to spawn here.
+    const early = o.startGate !== undefined && filtersBeforeGate(security);
+    if (early) addLast(plan, security);
     if (o.startGate !== undefined) plan.gate(o.startGate);
-    addLast(plan, security);
+    if (!early) addLast(plan, security);
     // Last: the init runs every step above itself, so it is as confined as the command.
     if (o.init) plan.init();
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);

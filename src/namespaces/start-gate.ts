@@ -24,7 +24,7 @@ function checkPath(name: string, v: unknown): string {
 }
 
 /** spawn's `startGate` and the options it cannot go with. @internal */
-export function checkGate(o: SpawnOptions, security: CheckedSecurity): void {
+export function checkGate(o: SpawnOptions): void {
   checkPath('options.startGate', o.startGate);
   if (o.init === true)
     throw invalidArgValue(
@@ -38,12 +38,17 @@ export function checkGate(o: SpawnOptions, security: CheckedSecurity): void {
       o.dieWithParent,
       'cannot be true with options.startGate: a created container outlives the process that created it',
     );
-  if (security.seccomp && security.seccomp.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
-    throw invalidArgValue(
-      'options.seccomp',
-      o.seccomp,
-      'has notify rules, which options.startGate does not support (the listener would go to the starter, not to spawn)',
-    );
+}
+
+/**
+ * Whether the filters go before the gate although `noNewPrivileges` would put them after it: a
+ * seccomp filter with notify rules is loaded at create, as runc loads every filter, so that
+ * its listener comes back to spawn (`child.seccompNotifier`) while the status socket is open.
+ * The filter then also sees the gate's own syscalls (accept4, read, sendto, close, prctl,
+ * rt_sigaction, rt_sigprocmask, statx, faccessat) and, with Landlock, landlock_*. @internal
+ */
+export function filtersBeforeGate(security: CheckedSecurity): boolean {
+  return security.seccomp !== undefined && (security.seccomp.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) !== 0;
 }
 
 /** Options of {@link openStartGate}. */

@@ -4,7 +4,8 @@
  * it onto `spawn()`'s options, refusing by name what nsbox cannot honour yet;
  * {@link translateResources} and {@link prepareCgroup} put `linux.resources` on cgroup v2;
  * {@link defaultSpec} and {@link features} are what `runc spec` and `runc features` print;
- * {@link deriveStatus} gives a container's status from kernel facts; {@link runHooks} runs OCI
+ * {@link deriveStatus} gives a container's status from kernel facts;
+ * {@link containerProcessState} is the message for a seccomp agent (`linux.seccomp.listenerPath`); {@link runHooks} runs OCI
  * hooks with the state on stdin. See docs/oci.md.
  *
  * Not re-exported from `nsbox` itself: it is a layer over the other modules (and its
@@ -26,5 +27,13 @@ export { prepareCgroup } from './cgroup.js';
 export { runHooks, type HookError, type RunHooksOptions } from './hooks.js';
 export { defaultSpec, type DefaultSpecOptions } from './spec.js';
 export { features, type OciFeatures } from './features.js';
-export { deriveStatus, type OciState, type OciStatus, type ContainerFacts } from './state.js';
+export {
+  deriveStatus,
+  containerProcessState,
+  SECCOMP_FD_NAME,
+  type OciState,
+  type OciStatus,
+  type ContainerFacts,
+  type OciContainerProcessState,
+} from './state.js';
 export type * from './types.js';

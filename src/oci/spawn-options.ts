@@ -99,6 +99,13 @@ export interface OciSpawn {
    * it with a warning — runc's own default spec has one). Log them.
    */
   warnings: string[];
+  /**
+   * `linux.seccomp.listenerPath` and `listenerMetadata`, when a rule has `SCMP_ACT_NOTIFY`:
+   * send the spawned child's `seccompNotifier` there with {@link containerProcessState} as the
+   * data (`sendFd(path, child.seccompNotifier, { name: JSON.stringify(msg) })`), as runc and
+   * crun do, then close yours. Absent when no rule notifies (the spec then ignores the path).
+   */
+  seccompListener?: { path: string; metadata?: string };
   /** Closes the namespace handles opened for `linux.namespaces[].path` (idempotent). */
   close(): void;
   /** Same as close(). */
@@ -121,8 +128,8 @@ export interface OciSpawn {
  * scheduler, execCPUAffinity, apparmorProfile, selinuxLabel, mountLabel, intelRdt,
  * memoryPolicy, netDevices, the hooks that run between create and start (prestart,
  * createRuntime, createContainer, startContainer: poststart and poststop are returned for
- * {@link runHooks}), seccomp.listenerPath, and cgroup device rules other than
- * a deny-all list (docs/oci.md, "Gaps").
+ * {@link runHooks}), and cgroup device rules other than a deny-all list (docs/oci.md, "Gaps").
+ * `seccomp.listenerPath` is returned as `seccompListener`, for the caller to send the listener.
  *
  * Opens a file descriptor for each namespace joined by a path that is not /proc/PID/ns/…
  * (closed by `close()`); no other syscall but stat(2) of bind sources.
@@ -150,6 +157,7 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   o.devices = mapDevices(linux.devices);
   if (linux.sysctl !== undefined) o.sysctl = linux.sysctl;
   if (linux.seccomp !== undefined) o.seccomp = linux.seccomp as SpawnOptions['seccomp'] & object;
+  const listener = seccompListener(linux, options.createStartSplit === true);
   if (linux.personality !== undefined) o.personality = linux.personality;
   const r = linux.resources;
   const devices =
@@ -167,7 +175,28 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
     if (config.hooks?.[k]?.length) hooks[k] = config.hooks[k];
   const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, hooks, warnings, close, [Symbol.dispose]: close };
   if (cgroup) out.cgroup = cgroup;
+  if (listener) out.seccompListener = listener;
   return out;
+}
+
+/**
+ * Where the listener of a filter with `SCMP_ACT_NOTIFY` rules goes. A runtime (`split`) has
+ * nobody in-process to answer it, so a notify rule needs `listenerPath` (runc: "seccomp
+ * listenerPath is not set"); a library caller may use `child.seccompNotifier` itself.
+ */
+function seccompListener(linux: OciLinux, split: boolean): OciSpawn['seccompListener'] {
+  const sc = linux.seccomp;
+  if (sc === undefined || !(sc.syscalls ?? []).some((r) => r.action === 'SCMP_ACT_NOTIFY')) return undefined;
+  if (sc.listenerPath === undefined) {
+    if (split)
+      throw valueError(
+        'linux.seccomp.listenerPath',
+        'is needed for SCMP_ACT_NOTIFY rules (where the runtime sends the listener)',
+        undefined,
+      );
+    return undefined;
+  }
+  return { path: sc.listenerPath, ...(sc.listenerMetadata !== undefined && { metadata: sc.listenerMetadata }) };
 }
 
 /**
@@ -387,11 +416,6 @@ function refuseLinux(c: OciSpec, split: boolean): void {
   if (l.memoryPolicy !== undefined) throw unsupported('linux.memoryPolicy', 'no set_mempolicy(2) step in the spawn plan yet');
   if (l.netDevices !== undefined && Object.keys(l.netDevices).length > 0)
     throw unsupported('linux.netDevices', "moving network devices into the container is the runtime CLI's job (not in this module yet)");
-  if (l.seccomp?.listenerPath !== undefined)
-    throw unsupported(
-      'linux.seccomp.listenerPath',
-      "sending the seccomp listener to an agent is the runtime CLI's job (not in this module yet)",
-    );
   for (const [k, hooks] of Object.entries(c.hooks ?? {}))
     if ((hooks as unknown[]).length > 0 && !(HOOKS_AROUND_SPAWN as readonly string[]).includes(k)) {
       if (split && (HOOKS_AT_CREATE as readonly string[]).includes(k)) continue;

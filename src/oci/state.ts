@@ -54,3 +54,41 @@ export function deriveStatus(facts: ContainerFacts): OciStatus {
   if (facts.waitingForStart) return 'created';
   return 'running';
 }
+
+/**
+ * runtime-spec's container process state (config-linux.md "seccomp", `listenerPath`): the
+ * message a runtime sends to the seccomp agent with the listener fd as SCM_RIGHTS, as runc and
+ * crun send it. `fds` names the fds of that message in order.
+ */
+export interface OciContainerProcessState {
+  /** The runtime-spec version. */
+  ociVersion: string;
+  /** `['seccompFd']`: the one fd the message carries. */
+  fds: string[];
+  /** The process the filter is on, in the runtime's pid namespace. */
+  pid: number;
+  /** `linux.seccomp.listenerMetadata`, when set. */
+  metadata?: string;
+  /** The container's state (runtime.md "State"): `creating` at create, `running` for exec. */
+  state: Pick<OciState, 'ociVersion' | 'id' | 'status' | 'pid' | 'bundle' | 'annotations'>;
+}
+
+/** The seccomp fd's name in {@link OciContainerProcessState.fds} (runtime-spec's `SeccompFdName`). */
+export const SECCOMP_FD_NAME = 'seccompFd';
+
+/**
+ * The message for a seccomp agent: `state` (its spec fields only) with the process's `pid` and
+ * the config's `listenerMetadata`. Send it with the listener: `sendFd(listenerPath,
+ * child.seccompNotifier, { name: JSON.stringify(msg) })`. Pure.
+ */
+export function containerProcessState(state: OciContainerProcessState['state'], pid: number, metadata?: string): OciContainerProcessState {
+  const s: OciContainerProcessState['state'] = {
+    ociVersion: state.ociVersion,
+    id: state.id,
+    status: state.status,
+    pid: state.pid,
+    bundle: state.bundle,
+  };
+  if (state.annotations !== undefined) s.annotations = state.annotations;
+  return { ociVersion: state.ociVersion, fds: [SECCOMP_FD_NAME], pid, ...(metadata !== undefined && { metadata }), state: s };
+}

@@ -185,6 +185,17 @@ export class SeccompNotifier implements AsyncIterableIterator<SeccompNotificatio
     return this.#native;
   }
 
+  /**
+   * The listener's fd number, for `sendFd()` to pass a copy to an agent (runtime-spec
+   * `linux.seccomp.listenerPath`); this object keeps owning it. @internal
+   * @throws `ERR_HANDLE_CLOSED` once closed.
+   */
+  rawFd(): number {
+    const fd = this[kNative]().fd();
+    if (fd < 0) throw handleClosed('seccomp notifier');
+    return fd;
+  }
+
   /** The next notification; waits in the event loop. */
   next(): Promise<IteratorResult<SeccompNotification>> {
     return this.#queue.next();

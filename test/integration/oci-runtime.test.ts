@@ -594,6 +594,118 @@ describe('nsbox-oci with a terminal (process.terminal, --console-socket)', () =>
   );
 });
 
+/**
+ * A seccomp agent in python3 (node:net cannot receive SCM_RIGHTS): takes the listener and the
+ * container process state (runtime-spec listenerPath), prints the state, then answers every
+ * notification with EMLINK until the filter has no process left.
+ */
+const AGENT = `
+import socket, sys, os, struct, fcntl, select, errno
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 65536, 4)
+c.close()
+print("state=" + msg.decode(), flush=True)
+fd = fds[0]
+p = select.poll(); p.register(fd, select.POLLIN)
+while True:
+    ev = p.poll(30000)
+    if not ev:
+        break
+    if ev[0][1] & select.POLLIN:
+        buf = bytearray(80)
+        try:
+            fcntl.ioctl(fd, 0xC0502100, buf, True)  # SECCOMP_IOCTL_NOTIF_RECV
+        except OSError:
+            continue
+        nid, pid, flags, nr = struct.unpack_from("=QIIi", buf, 0)
+        fcntl.ioctl(fd, 0xC0182101, bytearray(struct.pack("=QqiI", nid, 0, -errno.EMLINK, 0)), True)  # NOTIF_SEND
+        print("answered", nr, flush=True)
+    else:
+        break
+print("done", flush=True)
+`;
+
+describe('nsbox-oci with a seccomp agent (linux.seccomp.listenerPath)', () => {
+  const agentTest = testIf(
+    !skip && (isRoot || canUserns) && hasPython,
+    skip ?? 'needs user namespaces and python3 ≥ 3.9 (socket.recv_fds)',
+  );
+
+  agentTest(
+    "create sends the listener and the state to listenerPath; the agent's answers are what mkdir(2) returns in the container",
+    async () => {
+      const sock = join(dir, `agent-${randomBytes(3).toString('hex')}.sock`);
+      const c = setup('mkdir /tmp/made 2>/out/err; echo "rc=$?" > /out/rc; [ -d /tmp/made ] && echo made >> /out/rc; true', (config) => {
+        config.linux!.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          listenerPath: sock,
+          listenerMetadata: 'meta-42',
+          syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }],
+        };
+        config.annotations = { 'org.example.a': 'b' };
+      });
+      try {
+        // No agent listening: create fails, and nothing is left behind.
+        const none = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(none.status).toBe(1);
+        expect(none.stderr).toMatch(/ENOENT|ECONNREFUSED/);
+        expect(existsSync(join(c.root, c.id))).toBe(false);
+
+        const py = spawn('python3', ['-c', AGENT, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        py.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+        const exited = new Promise((res) => py.on('close', res));
+        await until('the agent', () => out.includes('listening'));
+        const cr = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(cr.stderr).toBe('');
+        expect(cr.status).toBe(0);
+        await until('the state at the agent', () => out.includes('state='));
+        const pid = state(c).pid;
+        const msg = JSON.parse(out.split('state=')[1]!.split('\n')[0]!);
+        expect(msg).toEqual({
+          ociVersion: expect.any(String),
+          fds: ['seccompFd'],
+          pid,
+          metadata: 'meta-42',
+          state: {
+            ociVersion: expect.any(String),
+            id: c.id,
+            status: 'creating',
+            pid,
+            bundle: c.bundle,
+            annotations: { 'org.example.a': 'b' },
+          },
+        });
+        expect(oci(c, ['start', c.id]).status).toBe(0);
+        await until('stopped', () => state(c).status === 'stopped');
+        // The agent made mkdir fail with EMLINK ("Too many links"), and no directory was made.
+        expect(readFileSync(join(c.out, 'rc'), 'utf8')).toBe('rc=1\n');
+        expect(readFileSync(join(c.out, 'err'), 'utf8')).toMatch(/Too many links/);
+        await exited;
+        expect(out).toMatch(/answered \d+/);
+        expect(out).toContain('done');
+      } finally {
+        cleanup(c);
+        rmSync(sock, { force: true });
+      }
+    },
+    60_000,
+  );
+
+  anyTest('a notify rule without listenerPath is refused at create (runc: "seccomp listenerPath is not set")', () => {
+    const c = setup('true', (config) => {
+      config.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
+    });
+    const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('linux.seccomp.listenerPath');
+    expect(existsSync(join(c.root, c.id))).toBe(false);
+  });
+});
+
 describe('nsbox-oci without a container', () => {
   anyTest('spec writes what parseConfig accepts, and never overwrites', () => {
     const c = setup('true');

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkSpawn } from '../../src/namespaces/options.js';
 import { MOUNT_OPTIONS } from '../../src/oci/mounts.js';
-import { defaultSpec, deriveStatus, features, parseConfig, toSpawnOptions, type OciSpec } from '../../src/oci/index.js';
+import {
+  containerProcessState,
+  defaultSpec,
+  deriveStatus,
+  features,
+  parseConfig,
+  toSpawnOptions,
+  type OciSpec,
+} from '../../src/oci/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests edit parsed JSON freely
 type Json = any;
@@ -206,12 +214,6 @@ describe('refused by JSON path, before any syscall', () => {
     ['intelRdt', (c) => (c.linux.intelRdt = { closID: 'x' }), 'linux.intelRdt', 'ERR_NSBOX_UNSUPPORTED'],
     ['memoryPolicy', (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), 'linux.memoryPolicy', 'ERR_NSBOX_UNSUPPORTED'],
     ['netDevices', (c) => (c.linux.netDevices = { eth1: {} }), 'linux.netDevices', 'ERR_NSBOX_UNSUPPORTED'],
-    [
-      'a seccomp listener',
-      (c) => (c.linux.seccomp.listenerPath = '/run/agent.sock'),
-      'linux.seccomp.listenerPath',
-      'ERR_NSBOX_UNSUPPORTED',
-    ],
     ['hooks', (c) => (c.hooks = { createRuntime: [{ path: '/usr/bin/netavark' }] }), 'hooks.createRuntime', 'ERR_NSBOX_UNSUPPORTED'],
     ['no mount namespace', (c) => c.linux.namespaces.splice(4, 1), 'linux.namespaces', 'ERR_NSBOX_UNSUPPORTED'],
     ['a namespace twice', (c) => c.linux.namespaces.push({ type: 'ipc' }), 'linux.namespaces[6].type', 'ERR_INVALID_ARG_VALUE'],
@@ -292,6 +294,41 @@ describe('refused by JSON path, before any syscall', () => {
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
       expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'hooks.startContainer' }),
     );
+  });
+
+  test('seccomp.listenerPath: returned as seccompListener when a rule notifies; required by a runtime', () => {
+    const c = base();
+    c.linux.seccomp.listenerPath = '/run/agent.sock';
+    c.linux.seccomp.listenerMetadata = 'm';
+    {
+      using m = toSpawnOptions(parseConfig(c), { bundle });
+      expect(m.seccompListener).toBeUndefined(); // no SCMP_ACT_NOTIFY rule: the path is ignored (config-linux.md)
+    }
+    c.linux.seccomp.syscalls.push({ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' });
+    {
+      using m = toSpawnOptions(parseConfig(c), { bundle, createStartSplit: true });
+      expect(m.seccompListener).toEqual({ path: '/run/agent.sock', metadata: 'm' });
+    }
+    delete c.linux.seccomp.listenerPath;
+    {
+      using m = toSpawnOptions(parseConfig(c), { bundle }); // in-process: child.seccompNotifier
+      expect(m.seccompListener).toBeUndefined();
+    }
+    expect(() => toSpawnOptions(parseConfig(c), { bundle, createStartSplit: true })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', jsonPath: 'linux.seccomp.listenerPath' }),
+    );
+  });
+
+  test('containerProcessState: the message for a seccomp agent, as runc sends it', () => {
+    const state = { ociVersion: '1.2.0', id: 'a', status: 'creating', pid: 7, bundle: '/b', annotations: { k: 'v' } } as const;
+    expect(JSON.parse(JSON.stringify(containerProcessState(state, 9, 'meta')))).toEqual({
+      ociVersion: '1.2.0',
+      fds: ['seccompFd'],
+      pid: 9,
+      metadata: 'meta',
+      state: { ociVersion: '1.2.0', id: 'a', status: 'creating', pid: 7, bundle: '/b', annotations: { k: 'v' } },
+    });
+    expect(containerProcessState({ ...state, annotations: undefined }, 7)).not.toHaveProperty('metadata');
   });
 
   test('resources without cgroupsPath go to /nsbox-oci/ID when an id is given', () => {

@@ -14,12 +14,14 @@ import { findCgroup2 } from '../../cgroups/discovery.js';
 import type { NsboxChild } from '../../namespaces/child.js';
 import type { Pty } from '../../namespaces/pty.js';
 import type { SpawnOptions } from '../../namespaces/options.js';
+import { sendFd } from '../../namespaces/pty.js';
 import { spawn } from '../../namespaces/spawn.js';
+import type { SeccompNotifier } from '../../security/notify.js';
 import { prepareCgroup } from '../cgroup.js';
 import { runHooks } from '../hooks.js';
 import { loadBundle } from '../parse.js';
-import { toSpawnOptions, type OciCgroupPlan } from '../spawn-options.js';
-import type { OciState } from '../state.js';
+import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
+import { containerProcessState, type OciState } from '../state.js';
 import { RuntimeError, UsageError } from './errors.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
@@ -138,6 +140,15 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     }
     log.debug(`spawning ${mapped.command} for ${req.id}`);
     child = spawn(mapped.command, mapped.args, options);
+    // At once, before the event loop turns (so this process never takes a notification), the
+    // seccomp listener goes to linux.seccomp.listenerPath, as runc sends it: status creating.
+    if (child.seccompNotifier && mapped.seccompListener) {
+      const state = { ociVersion: config.ociVersion, id: req.id, status: 'creating', pid: child.pid, bundle: dir } as const;
+      sendListener(child.seccompNotifier, mapped.seccompListener, {
+        ...state,
+        ...(config.annotations && { annotations: config.annotations }),
+      });
+    }
     // process.terminal: the pty was made inside the container; its master goes to the
     // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
     if (child.terminal) await sendTerminal(req.consoleSocket!, child.terminal);
@@ -175,6 +186,24 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
   } finally {
     m.close();
     unlock?.();
+  }
+}
+
+/**
+ * Sends a seccomp listener to the agent at `listener.path` (runtime-spec listenerPath) with the
+ * container process state (`pid`: the process under the filter, by default the container's), and closes ours: the agent answers the notifications now. A failure
+ * is an error (config-linux.md: the runtime MUST generate one).
+ */
+export function sendListener(
+  notifier: SeccompNotifier,
+  listener: NonNullable<OciSpawn['seccompListener']>,
+  state: Parameters<typeof containerProcessState>[0],
+  pid: number = state.pid,
+): void {
+  try {
+    sendFd(listener.path, notifier, { name: JSON.stringify(containerProcessState(state, pid, listener.metadata)) });
+  } finally {
+    notifier.close();
   }
 }
 

@@ -15,11 +15,12 @@ import { resolve } from 'node:path';
 import type { SpawnOptions } from '../../../namespaces/options.js';
 import type { NamespaceType } from '../../../namespaces/types.js';
 import { spawn } from '../../../namespaces/spawn.js';
+import type { SeccompNotifier } from '../../../security/notify.js';
 import { parseConfig } from '../../parse.js';
 import { mapProcess, refuseProcess } from '../../spawn-options.js';
 import type { OciProcess } from '../../types.js';
 import { list, str, type Context } from '../context.js';
-import { sendTerminal, startGate } from '../container.js';
+import { sendListener, sendTerminal, startGate } from '../container.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import { statusOf } from '../status.js';
@@ -80,6 +81,21 @@ function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
   return proc;
 }
 
+/** An exec's seccomp listener to linux.seccomp.listenerPath; without one nobody could answer it. */
+function forwardListener(rec: ContainerRecord, notifier: SeccompNotifier, child: { pid: number; kill(s: NodeJS.Signals): void }): void {
+  const sc = rec.config.linux?.seccomp;
+  try {
+    if (sc?.listenerPath === undefined) throw new RuntimeError('linux.seccomp.listenerPath is not set (needed for SCMP_ACT_NOTIFY rules)');
+    const state = { ociVersion: rec.ociVersion, id: rec.id, status: 'running', pid: rec.pid, bundle: rec.bundle } as const;
+    const listener = { path: sc.listenerPath, ...(sc.listenerMetadata !== undefined && { metadata: sc.listenerMetadata }) };
+    sendListener(notifier, listener, { ...state, ...(rec.annotations && { annotations: rec.annotations }) }, child.pid);
+  } catch (err) {
+    notifier.close();
+    child.kill('SIGKILL');
+    throw err;
+  }
+}
+
 export async function main(ctx: Context): Promise<number> {
   const id = checkId(ctx.args[0]);
   if (str(ctx, 'process-label')) throw new UsageError('--process-label: refused: nsbox applies no SELinux label');
@@ -125,6 +141,8 @@ export async function main(ctx: Context): Promise<number> {
   if (gate !== undefined) Object.assign(o, { startGate: gate, dieWithParent: false });
   if (!isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
   const child = spawn(argv[0]!, argv.slice(1), o);
+  // runc forwards an exec's seccomp listener too, with the container's state (running).
+  if (child.seccompNotifier) forwardListener(rec, child.seccompNotifier, child);
   // The pid joined was the container's if it still has the recorded start time now.
   if (!isAlive(rec.pid, rec.startTime)) {
     child.kill('SIGKILL');
