@@ -78,9 +78,9 @@ export interface OciFeatures {
         enabled: boolean;
       };
     };
-    /** Moving network devices in: not yet. */
+    /** Moving network devices in (`linux.netDevices`, by a runtime that splits create from start). */
     netDevices: {
-      /** false. */
+      /** true. */
       enabled: boolean;
     };
   };
@@ -127,7 +127,7 @@ export function features(): OciFeatures {
       selinux: { enabled: false },
       intelRdt: { enabled: false },
       mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      netDevices: { enabled: true },
     },
     annotations: { 'org.nsbox.version': version },
     potentiallyUnsafeConfigAnnotations: [],

@@ -15,6 +15,7 @@
 export { parseConfig, loadBundle, OCI_NAMESPACE_TYPES, type OciBundle } from './parse.js';
 export { toSpawnOptions, type ToSpawnOptionsOptions, type OciSpawn, type OciCgroupPlan } from './spawn-options.js';
 export type { OciDeviceFilter } from './devices.js';
+export { moveNetDevices, type OciNetDevicePlan } from './net-devices.js';
 export {
   translateResources,
   sharesToWeight,

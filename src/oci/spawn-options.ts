@@ -14,6 +14,7 @@ import { invalidArgType } from '../errors.js';
 import { at, unsupported, valueError } from './check.js';
 import { type OciDeviceFilter, mapDevices, planDeviceRules } from './devices.js';
 import { mapMount } from './mounts.js';
+import { planNetDevices, type OciNetDevicePlan } from './net-devices.js';
 import { translateResources, type CgroupWrite } from './resources.js';
 import type { OciHooks, OciIdMapping, OciLinux, OciNamespaceType, OciProcess, OciResources, OciSpec } from './types.js';
 
@@ -59,7 +60,8 @@ export interface ToSpawnOptionsOptions {
    * The caller splits create from start (spawn's `startGate`), as the `nsbox-oci` runtime does:
    * `hooks.prestart` and `hooks.createRuntime` are then accepted and returned in `hooks`, for
    * the caller to run while the process waits for start (after its namespaces and root exist,
-   * before process.args runs). Default false: they are refused.
+   * before process.args runs), and `linux.netDevices` as `netDevices`, to move in meanwhile.
+   * Default false: they are refused.
    */
   createStartSplit?: boolean;
 }
@@ -106,6 +108,12 @@ export interface OciSpawn {
    * crun do, then close yours. Absent when no rule notifies (the spec then ignores the path).
    */
   seccompListener?: { path: string; metadata?: string };
+  /**
+   * `linux.netDevices` (only with `createStartSplit`), checked: the host interfaces to move into
+   * the container's network namespace while its process waits at the start gate, with
+   * {@link moveNetDevices}`(plan, child.pid)`.
+   */
+  netDevices?: OciNetDevicePlan;
   /** Closes the namespace handles opened for `linux.namespaces[].path` (idempotent). */
   close(): void;
   /** Same as close(). */
@@ -126,7 +134,7 @@ export interface OciSpawn {
  *
  * Fields nsbox cannot honour yet are refused, never dropped: ioPriority,
  * scheduler, execCPUAffinity, apparmorProfile, selinuxLabel, mountLabel, intelRdt,
- * memoryPolicy, netDevices, the hooks that run between create and start (prestart,
+ * memoryPolicy, the hooks that run between create and start (prestart,
  * createRuntime, createContainer, startContainer: poststart and poststop are returned for
  * {@link runHooks}), and cgroup device rules other than a deny-all list (docs/oci.md, "Gaps").
  * `seccomp.listenerPath` is returned as `seccompListener`, for the caller to send the listener.
@@ -158,6 +166,7 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   if (linux.sysctl !== undefined) o.sysctl = linux.sysctl;
   if (linux.seccomp !== undefined) o.seccomp = linux.seccomp as SpawnOptions['seccomp'] & object;
   const listener = seccompListener(linux, options.createStartSplit === true);
+  const netDevices = planNetDevices(linux, ns.has('net'));
   if (linux.personality !== undefined) o.personality = linux.personality;
   const r = linux.resources;
   const devices =
@@ -176,6 +185,7 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   const out: OciSpawn = { command: argv[0]!, args: argv.slice(1), options: o, hooks, warnings, close, [Symbol.dispose]: close };
   if (cgroup) out.cgroup = cgroup;
   if (listener) out.seccompListener = listener;
+  if (netDevices) out.netDevices = netDevices;
   return out;
 }
 
@@ -414,8 +424,11 @@ function refuseLinux(c: OciSpec, split: boolean): void {
   if (l.mountLabel !== undefined && l.mountLabel !== '') throw unsupported('linux.mountLabel', 'nsbox applies no SELinux label');
   if (l.intelRdt !== undefined) throw unsupported('linux.intelRdt', 'Intel RDT (resctrl) is not supported');
   if (l.memoryPolicy !== undefined) throw unsupported('linux.memoryPolicy', 'no set_mempolicy(2) step in the spawn plan yet');
-  if (l.netDevices !== undefined && Object.keys(l.netDevices).length > 0)
-    throw unsupported('linux.netDevices', "moving network devices into the container is the runtime CLI's job (not in this module yet)");
+  if (!split && l.netDevices !== undefined && Object.keys(l.netDevices).length > 0)
+    throw unsupported(
+      'linux.netDevices',
+      'the devices are moved in while the process waits for start: toSpawnOptions(…, { createStartSplit: true }) returns them as netDevices',
+    );
   for (const [k, hooks] of Object.entries(c.hooks ?? {}))
     if ((hooks as unknown[]).length > 0 && !(HOOKS_AROUND_SPAWN as readonly string[]).includes(k)) {
       if (split && (HOOKS_AT_CREATE as readonly string[]).includes(k)) continue;

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { findCgroup2 } from '../../src/index.js';
+import { addAddress, addLink, deleteLink, link, links } from '../../src/net/index.js';
 import { defaultSpec, parseConfig, type OciSpec } from '../../src/oci/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 
@@ -703,6 +704,68 @@ describe('nsbox-oci with a seccomp agent (linux.seccomp.listenerPath)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('linux.seccomp.listenerPath');
     expect(existsSync(join(c.root, c.id))).toBe(false);
+  });
+});
+
+describe('nsbox-oci with linux.netDevices', () => {
+  rootTest(
+    'a host veth end is moved in under its new name with its address, gone from the host, and deleted with the namespace',
+    async () => {
+      const host = `nsbx${randomBytes(4).toString('hex')}`;
+      const c = setup(`busybox ip -o link > /out/links; busybox ip -o addr > /out/addrs; ${WAIT_FOR_STOP}`, (config) => {
+        config.linux!.netDevices = { [host]: { name: 'inner0' } };
+      });
+      await addLink({ kind: 'veth', name: host, peer: { name: `${host}p` } });
+      try {
+        await addAddress(host, '10.213.7.9/24');
+        const cr = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(cr.stderr).toBe('');
+        expect(cr.status).toBe(0);
+        // Moved at create, while the process waits: the host has it no more.
+        await expect(link(host)).rejects.toMatchObject({ code: 'ENODEV' });
+        const pid = state(c).pid;
+        const inside = await link('inner0', { netns: pid });
+        expect(inside.up).toBe(true);
+        expect(oci(c, ['start', c.id]).status).toBe(0);
+        await until('the listing', () => existsSync(join(c.out, 'addrs')));
+        expect(readFileSync(join(c.out, 'links'), 'utf8')).toMatch(/\d+: inner0[@:]/);
+        expect(readFileSync(join(c.out, 'addrs'), 'utf8')).toMatch(/inner0\s+inet 10\.213\.7\.9\/24/);
+        writeFileSync(join(c.out, 'stop'), '');
+        await until('stopped', () => state(c).status === 'stopped');
+        expect(oci(c, ['delete', c.id]).status).toBe(0);
+        // A virtual device dies with its namespace (the kernel returns only physical ones): the
+        // veth, and its peer on the host with it.
+        await until('the namespace gone', () => !existsSync(`/proc/${pid}`));
+        const names = (await links()).map((l) => l.name);
+        expect(names).not.toContain(host);
+        expect(names).not.toContain('inner0');
+        expect(names).not.toContain(`${host}p`);
+      } finally {
+        cleanup(c);
+        await deleteLink(host).catch(() => deleteLink(`${host}p`).catch(() => undefined));
+      }
+    },
+    60_000,
+  );
+
+  rootTest('a missing host interface fails create, with nothing left behind', () => {
+    const c = setup('true', (config) => {
+      config.linux!.netDevices = { [`nsbx${randomBytes(4).toString('hex')}`]: {} };
+    });
+    const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ENODEV');
+    expect(existsSync(join(c.root, c.id))).toBe(false);
+  });
+
+  anyTest('without a network namespace it is refused', () => {
+    const c = setup('true', (config) => {
+      config.linux!.netDevices = { eth9: {} };
+      config.linux!.namespaces = config.linux!.namespaces!.filter((n) => n.type !== 'network');
+    });
+    const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('linux.netDevices');
   });
 });
 

@@ -213,7 +213,7 @@ describe('refused by JSON path, before any syscall', () => {
     ['execCPUAffinity', (c) => (c.process.execCPUAffinity = { initial: '0' }), 'process.execCPUAffinity', 'ERR_NSBOX_UNSUPPORTED'],
     ['intelRdt', (c) => (c.linux.intelRdt = { closID: 'x' }), 'linux.intelRdt', 'ERR_NSBOX_UNSUPPORTED'],
     ['memoryPolicy', (c) => (c.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' }), 'linux.memoryPolicy', 'ERR_NSBOX_UNSUPPORTED'],
-    ['netDevices', (c) => (c.linux.netDevices = { eth1: {} }), 'linux.netDevices', 'ERR_NSBOX_UNSUPPORTED'],
+    ['netDevices without createStartSplit', (c) => (c.linux.netDevices = { eth1: {} }), 'linux.netDevices', 'ERR_NSBOX_UNSUPPORTED'],
     ['hooks', (c) => (c.hooks = { createRuntime: [{ path: '/usr/bin/netavark' }] }), 'hooks.createRuntime', 'ERR_NSBOX_UNSUPPORTED'],
     ['no mount namespace', (c) => c.linux.namespaces.splice(4, 1), 'linux.namespaces', 'ERR_NSBOX_UNSUPPORTED'],
     ['a namespace twice', (c) => c.linux.namespaces.push({ type: 'ipc' }), 'linux.namespaces[6].type', 'ERR_INVALID_ARG_VALUE'],
@@ -316,6 +316,39 @@ describe('refused by JSON path, before any syscall', () => {
     }
     expect(() => toSpawnOptions(parseConfig(c), { bundle, createStartSplit: true })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', jsonPath: 'linux.seccomp.listenerPath' }),
+    );
+  });
+
+  test('netDevices with createStartSplit: checked as runc checks them, returned as a plan', () => {
+    const c = base();
+    c.linux.netDevices = { eth1: {}, nsbxa: { name: 'inner0' } };
+    const split = { bundle, createStartSplit: true };
+    if (process.geteuid!() === 0) {
+      using m = toSpawnOptions(parseConfig(c), split);
+      expect(m.netDevices).toEqual([
+        { host: 'eth1', name: 'eth1' },
+        { host: 'nsbxa', name: 'inner0' },
+      ]);
+    } else {
+      expect(() => toSpawnOptions(parseConfig(c), split)).toThrow(
+        expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'linux.netDevices' }),
+      );
+      return;
+    }
+    const bad: Array<[Json, string]> = [
+      [{ 'a/b': {} }, 'linux.netDevices["a/b"]'],
+      [{ eth1: { name: 'x'.repeat(16) } }, 'linux.netDevices.eth1.name'],
+      [{ eth1: { name: 'a:b' } }, 'linux.netDevices.eth1.name'],
+      [{ eth1: { name: 'z' }, eth2: { name: 'z' } }, 'linux.netDevices.eth2.name'],
+    ];
+    for (const [d, jsonPath] of bad) {
+      c.linux.netDevices = d;
+      expect(() => toSpawnOptions(parseConfig(c), split)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', jsonPath }));
+    }
+    c.linux.netDevices = { eth1: {} };
+    c.linux.namespaces = c.linux.namespaces.filter((n: Json) => n.type !== 'network');
+    expect(() => toSpawnOptions(parseConfig(c), split)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', jsonPath: 'linux.netDevices' }),
     );
   });
 

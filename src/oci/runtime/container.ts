@@ -19,6 +19,7 @@ import { spawn } from '../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../security/notify.js';
 import { prepareCgroup } from '../cgroup.js';
 import { runHooks } from '../hooks.js';
+import { moveNetDevices } from '../net-devices.js';
 import { loadBundle } from '../parse.js';
 import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
 import { containerProcessState, type OciState } from '../state.js';
@@ -149,6 +150,8 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
         ...(config.annotations && { annotations: config.annotations }),
       });
     }
+    // linux.netDevices: into its network namespace while it waits, as runc moves them at create.
+    if (mapped.netDevices) await moveNetDevices(mapped.netDevices, child.pid);
     // process.terminal: the pty was made inside the container; its master goes to the
     // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
     if (child.terminal) await sendTerminal(req.consoleSocket!, child.terminal);
