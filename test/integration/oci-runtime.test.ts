@@ -23,7 +23,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { findCgroup2 } from '../../src/index.js';
+import { findCgroup2, openPty } from '../../src/index.js';
 import { addAddress, addLink, deleteLink, link, links } from '../../src/net/index.js';
 import { defaultSpec, parseConfig, type OciSpec } from '../../src/oci/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
@@ -628,6 +628,47 @@ while True:
         break
 print("done", flush=True)
 `;
+
+describe("nsbox-oci run on the caller's terminal (process.terminal, no --console-socket)", () => {
+  anyTest(
+    'run relays the terminal: raw input, the window size, the exit status; the terminal is restored after',
+    async () => {
+      const c = setup('tty; stty size; read x; echo "got <$x>"; exit 7', (config) => {
+        config.process!.terminal = true;
+      });
+      using p = openPty({ rows: 33, cols: 101 });
+      try {
+        // runc refuses both: a detached terminal without a console socket, a foreground run with one.
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).stderr).toContain('--console-socket');
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).stderr).toContain('--console-socket');
+        expect(oci(c, ['run', '--console-socket', '/tmp/x.sock', '--bundle', c.bundle, c.id]).stderr).toContain('--detach');
+        const before = spawnSync('stty', ['-g'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout;
+        const run = spawn(process.execPath, [CLI, '--root', c.root, 'run', '--bundle', c.bundle, c.id], {
+          stdio: [p.slave!, p.slave!, p.slave!],
+        });
+        const exited = new Promise<number | null>((res) => run.on('exit', (code) => res(code)));
+        let text = '';
+        const master = p.stream();
+        master.setEncoding('utf8').on('data', (d: string) => (text += d));
+        await until('the size', () => /\d+ \d+/.test(text), 20_000);
+        // Raw mode on our side while it runs: the keys go through to the container's terminal as typed.
+        const during = spawnSync('stty', ['-a'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout;
+        expect(during).toMatch(/-icanon/);
+        expect(during).toMatch(/-echo\b/);
+        master.write('hello\r');
+        expect(await exited).toBe(7);
+        await until('the answer', () => text.includes('got <hello>'));
+        expect(text).toContain('/dev/pts/0');
+        expect(text).toMatch(/33 101/);
+        expect(spawnSync('stty', ['-g'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout).toBe(before);
+        expect(existsSync(join(c.root, c.id))).toBe(false); // run deletes it
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+});
 
 describe('nsbox-oci with a seccomp agent (linux.seccomp.listenerPath)', () => {
   const agentTest = testIf(

@@ -37,6 +37,12 @@ export interface CreateRequest {
   preserveFds: number;
   noNewKeyring: boolean;
   noPivot: boolean;
+  /**
+   * `run` in the foreground: with process.terminal and no console socket, the pty's master
+   * stays with the caller (runc relays the caller's terminal to it), and a console socket is
+   * refused, as runc refuses it.
+   */
+  foreground?: boolean;
 }
 
 /** The create flags of `create` and `run`, checked. */
@@ -118,7 +124,11 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
   const { dir, config } = await loadBundle(req.bundle);
   if (req.consoleSocket !== undefined && config.process?.terminal !== true)
     throw new UsageError('--console-socket: only for a process with a terminal (process.terminal is not true in config.json)');
-  if (config.process?.terminal === true && req.consoleSocket === undefined)
+  // runc: "cannot use console socket if runc will not detach"; "cannot allocate tty if runc
+  // will detach without setting console socket".
+  if (req.foreground && req.consoleSocket !== undefined)
+    throw new UsageError('--console-socket: only with --detach (run in the foreground relays your terminal itself)');
+  if (config.process?.terminal === true && req.consoleSocket === undefined && !req.foreground)
     throw new UsageError('process.terminal is true in config.json: give --console-socket (where the pty master goes)');
   store.claim(req.id);
   let unlock: (() => void) | undefined;
@@ -154,7 +164,8 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     if (mapped.netDevices) await moveNetDevices(mapped.netDevices, child.pid);
     // process.terminal: the pty was made inside the container; its master goes to the
     // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
-    if (child.terminal) await sendTerminal(req.consoleSocket!, child.terminal);
+    // A foreground run keeps it (child.terminal) to relay the caller's terminal.
+    if (child.terminal && req.consoleSocket !== undefined) await sendTerminal(req.consoleSocket, child.terminal);
     const start = startTime(child.pid);
     if (start === undefined) throw new RuntimeError(`container ${req.id}: its process ${child.pid} exited during create`);
     const rec: ContainerRecord = {
@@ -182,6 +193,7 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     return { rec, child };
   } catch (err) {
     child?.kill('SIGKILL');
+    if (child?.terminal && !child.terminal.closed) child.terminal.close();
     if (child) await child.exited;
     if (made?.owned) await made.cg.remove({ recursive: true }).catch(() => undefined);
     store.remove(req.id);
