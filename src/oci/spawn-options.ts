@@ -343,12 +343,18 @@ function isDirectory(p: string): boolean {
   }
 }
 
+/**
+ * The default parent of containers' cgroups under the v2 root (`/nsbox-oci/ID`); the runtime's
+ * `delete` removes it with the last container in it. @internal
+ */
+export const DEFAULT_PARENT = 'nsbox-oci';
+
 /** The container's cgroup path: cgroupsPath (absolute or relative, both from the v2 root), or /nsbox-oci/ID. */
 function cgroupPath(path: string | undefined, id: string | undefined): string {
   if (path === undefined) {
     if (id === undefined || !/^[\w.-]+$/.test(id))
       throw valueError('linux.cgroupsPath', 'is needed for linux.resources (or give toSpawnOptions an id for /nsbox-oci/ID)', path);
-    return `/nsbox-oci/${id}`;
+    return `/${DEFAULT_PARENT}/${id}`;
   }
   if (/^[^/:]*:[^/:]*:[^/:]*$/.test(path))
     throw unsupported(

@@ -14,8 +14,8 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readdirSync,
   rmSync,
-  rmdirSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -47,13 +47,6 @@ beforeAll(() => {
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  // The parent cgroup create makes for /nsbox-oci/ID, when nothing else is in it.
-  if (isRoot && v2)
-    try {
-      rmdirSync(join(v2.mountPoint, 'nsbox-oci'));
-    } catch {
-      // in use, or never made
-    }
 });
 
 interface Ctx {
@@ -196,6 +189,38 @@ describe('nsbox-oci lifecycle', () => {
   };
   rootTest('create → created (nothing run) → start → running → stopped → delete (root)', lifecycle, 60_000);
   rootlessTest('create → created (nothing run) → start → running → stopped → delete (rootless)', lifecycle, 60_000);
+
+  testIf(isRoot && v2 !== null && !skip, skip ?? 'writing the cgroup v2 tree needs root here')(
+    'delete removes the default parent /nsbox-oci with its last container, also racing a concurrent create',
+    async () => {
+      const parent = join(v2!.mountPoint, 'nsbox-oci');
+      const a = setup(WAIT_FOR_STOP);
+      const b = { ...setup(WAIT_FOR_STOP), root: a.root };
+      const ids: string[] = [];
+      try {
+        for (let round = 0; round < 6; round++) {
+          const cycle = async (c: Ctx) => {
+            const id = `${c.id}-${round}`;
+            ids.push(id);
+            const cr = await ociAsync(c, ['create', '--bundle', c.bundle, id]);
+            expect(cr.stderr).toBe('');
+            expect(cr.status).toBe(0);
+            const d = await ociAsync(c, ['delete', '--force', id]);
+            expect(d.stderr).toBe('');
+            expect(d.status).toBe(0);
+          };
+          await Promise.all([cycle(a), cycle(b)]);
+          for (const id of ids) expect(existsSync(join(parent, id))).toBe(false);
+          // An empty /nsbox-oci is the leak; one holding other runs' containers is theirs.
+          const left = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()) : null;
+          expect(left === null || left.length > 0, `an empty ${parent} is left after round ${round}`).toBe(true);
+        }
+      } finally {
+        for (const id of ids) cleanup({ ...a, id });
+      }
+    },
+    120_000,
+  );
 
   anyTest(
     'kill: a signal by name reaches the process; by number too',

@@ -18,7 +18,7 @@ import { spawn } from '../../namespaces/spawn.js';
 import { prepareCgroup } from '../cgroup.js';
 import { runHooks } from '../hooks.js';
 import { loadBundle } from '../parse.js';
-import { toSpawnOptions, type OciCgroupPlan } from '../spawn-options.js';
+import { DEFAULT_PARENT, toSpawnOptions, type OciCgroupPlan } from '../spawn-options.js';
 import type { OciState } from '../state.js';
 import { RuntimeError, UsageError } from './errors.js';
 import type { Log } from './log.js';
@@ -95,7 +95,7 @@ async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log)
     return { cg: await prepareCgroup(plan), owned };
   }
   if (v2 === null) return undefined;
-  const path = `/nsbox-oci/${id}`;
+  const path = `/${DEFAULT_PARENT}/${id}`;
   try {
     const owned = !existed(path);
     return { cg: await prepareCgroup({ path, writes: [], controllers: [] }), owned };

@@ -1,11 +1,14 @@
 /**
  * `delete [--force] ID`: a stopped container's cgroup (when create made it) and state are
- * removed, then its poststop hooks run (a failure is only logged, runtime.md). A created,
+ * removed (and the default parent `/nsbox-oci` when that leaves it empty), then its poststop hooks run (a failure is only logged, runtime.md). A created,
  * running or paused one is refused without --force; with it, everything in it is SIGKILLed
  * first.
  * @internal
  * @module
  */
+import { posix } from 'node:path';
+import { removeIfEmpty } from '../../cgroup.js';
+import { DEFAULT_PARENT } from '../../spawn-options.js';
 import { openCgroup } from '../cgroup.js';
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
@@ -54,12 +57,25 @@ export async function killAll(rec: ContainerRecord): Promise<void> {
   if (isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`container ${rec.id}: its process ${rec.pid} survived SIGKILL for 10 s`);
 }
 
+/**
+ * The default parent `/nsbox-oci` goes with the last container in it: rmdir(2), which the
+ * kernel refuses while another container's cgroup is there (EBUSY) — a create that loses the
+ * race to a concurrent delete makes it again (prepareCgroup walks down again on ENOENT).
+ * Parents named by a config's cgroupsPath are left, as runc leaves them.
+ */
+function removeDefaultParent(rec: ContainerRecord): void {
+  if (rec.cgroup === undefined || rec.cgroupDir === undefined || posix.dirname(rec.cgroup) !== `/${DEFAULT_PARENT}`) return;
+  const dir = posix.dirname(rec.cgroupDir);
+  if (posix.basename(dir) === DEFAULT_PARENT) removeIfEmpty(dir);
+}
+
 /** Removes a stopped container's cgroup (if create made it) and state, then runs its poststop hooks. */
 export async function destroy(ctx: { store: Store; log: Context['log'] }, rec: ContainerRecord): Promise<void> {
   const state = ociState(rec);
   if (rec.cgroupOwned) {
     const cg = await openCgroup(rec);
     await cg?.remove({ recursive: true });
+    removeDefaultParent(rec);
   }
   ctx.store.remove(rec.id);
   if (rec.hooks?.poststop?.length) {
