@@ -67,7 +67,7 @@ function setup(script: string, edit: (c: OciSpec) => void = () => undefined): Ct
   chmodSync(out, 0o777);
   copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'echo', 'touch', 'sleep', 'cat', 'hostname', 'kill', 'ls', 'true', 'id'])
+  for (const a of ['sh', 'echo', 'touch', 'sleep', 'cat', 'hostname', 'kill', 'ls', 'true', 'id', 'head', 'wc', 'readlink'])
     symlinkSync('busybox', join(rootfs, 'bin', a));
   const config = defaultSpec({ rootless: !isRoot });
   config.process!.terminal = false;
@@ -372,6 +372,36 @@ describe('nsbox-oci lifecycle', () => {
         expect(readFileSync(join(cgroupDir(c)!, 'hugetlb.2MB.max'), 'utf8').trim()).toBe('4194304');
         writeFileSync(file, JSON.stringify({ hugepageLimits: [{ pageSize: '2MB', limit: -5 }] }));
         expect(oci(c, ['update', '--resources', file, c.id]).status).toBe(1);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  testIf(isRoot && v2 !== null && !skip, skip ?? 'a device filter (BPF_PROG_TYPE_CGROUP_DEVICE) needs root')(
+    "update --resources with devices: the new filter holds for the container's running process (EPERM opening /dev/null)",
+    async () => {
+      const open = '(echo x > /dev/null) 2>&1 && echo opened';
+      const c = setup(
+        `{ ${open}; } > /out/before; touch /out/ready; while [ ! -e /out/go ]; do sleep 0.05; done; { ${open}; } > /out/after; ${WAIT_FOR_STOP}`,
+      );
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        expect(readFileSync(join(c.out, 'before'), 'utf8')).toBe('opened\n');
+        const file = join(c.out, '..', 'resources.json');
+        writeFileSync(file, JSON.stringify({ devices: [{ allow: false, type: 'c', major: 1, minor: 3, access: 'rw' }] }));
+        const u = oci(c, ['update', '--resources', file, c.id]);
+        expect(u.stderr).toBe('');
+        expect(u.status).toBe(0);
+        writeFileSync(join(c.out, 'go'), '');
+        await until('the second open', () => existsSync(join(c.out, 'after')) && readFileSync(join(c.out, 'after'), 'utf8') !== '');
+        // busybox prints strerror(EPERM); the process runs as root with every capability it has.
+        expect(readFileSync(join(c.out, 'after'), 'utf8')).toMatch(/can't create \/dev\/null: Operation not permitted/);
+        // Other default devices stay usable: nsbox's own allows come before the update's rules.
+        const z = oci(c, ['exec', c.id, 'sh', '-c', 'head -c 3 /dev/zero | wc -c']);
+        expect(z.stdout.trim()).toBe('3');
       } finally {
         cleanup(c);
       }
