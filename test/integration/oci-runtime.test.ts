@@ -450,6 +450,44 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  rootTest(
+    "exec --user NAME[:GROUP]: names from the container's own /etc/passwd and /etc/group, never the host's",
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
+      const etc = join(c.bundle, 'rootfs', 'etc');
+      // A user and groups the host does not have; the host's `daemon` is missing here.
+      writeFileSync(join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n# a comment\nocitester:x:4321:4322::/home/oci:/bin/sh\n');
+      writeFileSync(join(etc, 'group'), 'root:x:0:\nocimain:x:4322:\nocigrp:x:4323:root,ocitester\n');
+      try {
+        expect(readFileSync('/etc/passwd', 'utf8')).not.toMatch(/^ocitester:/m);
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        const ids = 'echo $(id -u) $(id -g) "[$(id -G)]" $HOME';
+        const byName = oci(c, ['exec', '--user', 'ocitester', c.id, 'sh', '-c', ids]);
+        expect(byName.stderr).toBe('');
+        expect(byName.status).toBe(0);
+        // passwd's uid and primary gid, the group listing the user, its home
+        expect(byName.stdout).toBe('4321 4322 [4322 4323] /home/oci\n');
+        const withGroup = oci(c, ['exec', '--user', 'ocitester:ocigrp', c.id, 'sh', '-c', ids]);
+        expect(withGroup.stdout).toMatch(/^4321 4323 \[4323.*\] \/home\/oci\n$/);
+        const numeric = oci(c, ['exec', '--user', '4321:ocimain', c.id, 'sh', '-c', 'echo $(id -u) $(id -g)']);
+        expect(numeric.stdout).toBe('4321 4322\n');
+        const hostOnly = oci(c, ['exec', '--user', 'daemon', c.id, 'true']);
+        expect(hostOnly.status).toBe(1);
+        expect(hostOnly.stderr).toContain(`no user "daemon" in the container's /etc/passwd`);
+        // A symlink planted in the container resolves inside its root, not to the host's file.
+        rmSync(join(etc, 'group'));
+        symlinkSync('../../../../../../../../../../etc/group', join(etc, 'group'));
+        const planted = oci(c, ['exec', '--user', 'ocitester:daemon', c.id, 'true']);
+        expect(planted.status).toBe(1);
+        expect(planted.stderr).toMatch(/ELOOP|no group "daemon"/);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   anyTest(
     'hooks: createRuntime and prestart at create, poststart after start, poststop after delete, each with the state on stdin',
     async () => {

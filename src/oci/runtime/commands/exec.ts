@@ -22,6 +22,7 @@ import { list, str, type Context } from '../context.js';
 import { sendTerminal, startGate } from '../container.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
+import { resolveExecUser } from '../passwd.js';
 import { statusOf } from '../status.js';
 import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
 
@@ -60,14 +61,16 @@ function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
   }
   const user = str(ctx, 'user');
   if (user !== undefined) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(user);
-    if (!m) throw new UsageError(`--user: "${user}" is not UID or UID:GID (numeric: nsbox-oci does not read the container's /etc/passwd)`);
-    proc.user = { ...proc.user, uid: Number(m[1]), gid: m[2] === undefined ? proc.user.gid : Number(m[2]) };
+    // Names are looked up in the container's own /etc/passwd and /etc/group (confined).
+    const u = resolveExecUser(user, rec.pid);
+    proc.user = { ...proc.user, uid: u.uid, gid: u.gid ?? proc.user.gid };
+    if (u.memberOf !== undefined) proc.user.additionalGids = [...new Set([...(proc.user.additionalGids ?? []), ...u.memberOf])];
+    if (u.home !== undefined && !(proc.env ?? []).some((e) => e.startsWith('HOME='))) proc.env = [...(proc.env ?? []), `HOME=${u.home}`];
   }
   const gids = list(ctx, 'additional-gids');
   if (gids.length > 0) {
     if (gids.some((g) => !/^\d+$/.test(g))) throw new UsageError(`--additional-gids: each must be a number`);
-    proc.user = { ...proc.user, additionalGids: gids.map(Number) };
+    proc.user = { ...proc.user, additionalGids: [...new Set([...(proc.user.additionalGids ?? []), ...gids.map(Number)])] };
   }
   const caps = list(ctx, 'cap');
   if (caps.length > 0) {
