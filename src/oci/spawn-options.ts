@@ -35,8 +35,12 @@ export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> =
  */
 export const HOOKS_AROUND_SPAWN = ['poststart', 'poststop'] as const;
 
-/** The hooks a runtime that splits create from start runs itself, in the runtime's namespaces, while the process waits. @internal */
-export const HOOKS_AT_CREATE = ['prestart', 'createRuntime'] as const;
+/**
+ * The hooks a runtime that splits create from start runs itself while the process waits:
+ * prestart and createRuntime in the runtime's namespaces, createContainer (at create) and
+ * startContainer (at start) in the container's ({@link runHooks}' `container`). @internal
+ */
+export const HOOKS_AT_CREATE = ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const;
 
 /** Options of {@link toSpawnOptions}. */
 export interface ToSpawnOptionsOptions {
@@ -57,9 +61,10 @@ export interface ToSpawnOptionsOptions {
   lockMounts?: boolean;
   /**
    * The caller splits create from start (spawn's `startGate`), as the `nsbox-oci` runtime does:
-   * `hooks.prestart` and `hooks.createRuntime` are then accepted and returned in `hooks`, for
-   * the caller to run while the process waits for start (after its namespaces and root exist,
-   * before process.args runs). Default false: they are refused.
+   * `hooks.prestart`, `createRuntime`, `createContainer` and `startContainer` are then
+   * accepted and returned in `hooks`, for the caller to run while the process waits for start
+   * (after its namespaces and root exist, before process.args runs; the last two with
+   * runHooks' `container`). Default false: they are refused.
    */
   createStartSplit?: boolean;
 }
@@ -92,7 +97,7 @@ export interface OciSpawn {
   /** The cgroup to create and fill before spawning ({@link prepareCgroup}), then pass as `options.cgroup`. */
   cgroup?: OciCgroupPlan;
   /** `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn and after the container is gone. */
-  hooks: Pick<OciHooks, 'poststart' | 'poststop' | 'prestart' | 'createRuntime'>;
+  hooks: Pick<OciHooks, 'poststart' | 'poststop' | (typeof HOOKS_AT_CREATE)[number]>;
   /**
    * What was not applied as written, as runc warns about it: an ambient capability that is
    * not both permitted and inheritable (PR_CAP_AMBIENT_RAISE would fail; runc and crun skip
@@ -120,7 +125,7 @@ export interface OciSpawn {
  * Fields nsbox cannot honour yet are refused, never dropped: ioPriority,
  * scheduler, execCPUAffinity, apparmorProfile, selinuxLabel, mountLabel, intelRdt,
  * memoryPolicy, netDevices, the hooks that run between create and start (prestart,
- * createRuntime, createContainer, startContainer: poststart and poststop are returned for
+ * createRuntime, createContainer, startContainer, unless `createStartSplit`: poststart and poststop are returned for
  * {@link runHooks}), seccomp.listenerPath, and cgroup device rules other than
  * a deny-all list (docs/oci.md, "Gaps").
  *
@@ -403,9 +408,7 @@ function refuseLinux(c: OciSpec, split: boolean): void {
       if (split && (HOOKS_AT_CREATE as readonly string[]).includes(k)) continue;
       throw unsupported(
         at('hooks', k),
-        split
-          ? 'it runs inside the container between create and start, and nsbox-oci runs hooks only in its own namespaces'
-          : 'it runs between create and start, and spawn has no such point yet (the create/start split)',
+        "it runs between create and start: a caller that splits them (spawn's startGate, createStartSplit) runs it with runHooks",
       );
     }
   for (const k of Object.keys(c.annotations ?? {}))

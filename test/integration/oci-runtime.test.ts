@@ -15,6 +15,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -514,6 +515,95 @@ describe('nsbox-oci lifecycle', () => {
         expect(read('poststart')).toMatchObject({ id: c.id, pid, status: 'running' });
         expect(oci(c, ['delete', '--force', c.id]).status).toBe(0);
         expect(read('poststop')).toMatchObject({ id: c.id, status: 'stopped' });
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    "createContainer at create and startContainer at start run in the container's namespaces, in order, before the process",
+    async () => {
+      let hookDir = '';
+      const probe = (name: string) => `cat > /out/${name}.json; { hostname; readlink /proc/self/ns/mnt; ls /out; } > /out/${name}.txt`;
+      const c = setup(`touch /out/marker; ${WAIT_FOR_STOP}`, (config) => {
+        hookDir = join(dir, `hooks-${randomBytes(3).toString('hex')}`);
+        // createContainer: a program of the runtime's filesystem (not in the container's root).
+        config.hooks = {
+          createContainer: [{ path: join(hookDir, 'create-hook'), args: ['create-hook'] }],
+          // startContainer: resolved in the container's root (its busybox sh).
+          startContainer: [{ path: '/bin/sh', args: ['sh', '-c', probe('start')] }],
+        };
+      });
+      mkdirSync(hookDir);
+      writeFileSync(join(hookDir, 'create-hook'), `#!/bin/sh\n${probe('create')}\n`, { mode: 0o755 });
+      const lines = (name: string) =>
+        readFileSync(join(c.out, `${name}.txt`), 'utf8')
+          .trim()
+          .split('\n');
+      try {
+        const cr = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(cr.stderr).toBe('');
+        expect(cr.status).toBe(0);
+        const { pid } = state(c);
+        const mnt = readlinkSync(`/proc/${pid}/ns/mnt`);
+        expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+        // Before create returned: in the container's uts and mount namespaces, before start.
+        expect(JSON.parse(readFileSync(join(c.out, 'create.json'), 'utf8'))).toMatchObject({ id: c.id, pid, status: 'creating' });
+        expect(lines('create').slice(0, 2)).toEqual(['runc', mnt]);
+        expect(existsSync(join(c.out, 'start.json'))).toBe(false);
+        expect(existsSync(join(c.out, 'marker'))).toBe(false);
+
+        const st = oci(c, ['start', c.id]);
+        expect(st.stderr).toBe('');
+        expect(st.status).toBe(0);
+        expect(JSON.parse(readFileSync(join(c.out, 'start.json'), 'utf8'))).toMatchObject({ id: c.id, pid, status: 'created' });
+        const start = lines('start');
+        expect(start.slice(0, 2)).toEqual(['runc', mnt]);
+        expect(start.slice(2)).not.toContain('marker'); // it ran before the process did
+        await until('the marker', () => existsSync(join(c.out, 'marker')));
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'a failing createContainer hook fails create and undoes it; a startContainer hook past its timeout fails start, and the process never runs',
+    async () => {
+      let hook = '';
+      const c = setup(`touch /out/marker; ${WAIT_FOR_STOP}`, (config) => {
+        hook = join(dir, `hook-${randomBytes(3).toString('hex')}`);
+        config.hooks = { createContainer: [{ path: hook }] };
+      });
+      writeFileSync(hook, '#!/bin/sh\necho no >&2; exit 3\n', { mode: 0o755 });
+      try {
+        const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('hooks.createContainer[0]');
+        expect(r.stderr).toContain('exited with status 3: no');
+        expect(existsSync(join(c.root, c.id))).toBe(false);
+        const cg = cgroupDir(c);
+        if (cg) expect(existsSync(cg)).toBe(false);
+
+        const config = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')) as OciSpec;
+        config.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 30'], timeout: 1 }] };
+        writeFileSync(join(c.bundle, 'config.json'), JSON.stringify(config));
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const { pid } = state(c);
+        const t0 = Date.now();
+        const st = oci(c, ['start', c.id]);
+        expect(st.status).toBe(1);
+        expect(st.stderr).toContain('hooks.startContainer[0]');
+        expect(st.stderr).toContain('ran past its timeout of 1 s');
+        expect(Date.now() - t0).toBeLessThan(15_000);
+        expect(state(c).status).toBe('stopped');
+        expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')).toBe(false);
+        expect(existsSync(join(c.out, 'marker'))).toBe(false);
+        if (cg) expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8')).toBe(''); // the hook's sleep was killed too
+        expect(oci(c, ['delete', c.id]).status).toBe(0);
       } finally {
         cleanup(c);
       }

@@ -294,6 +294,10 @@ describe('refused by JSON path, before any syscall', () => {
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
       expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'hooks.startContainer' }),
     );
+    // With the create/start split every kind is accepted and returned, for the caller to run.
+    c.hooks.createContainer = [hook];
+    using split = toSpawnOptions(parseConfig(c), { bundle, createStartSplit: true });
+    expect(split.hooks).toEqual({ poststart: [hook], poststop: [hook, hook], createContainer: [hook], startContainer: [hook] });
   });
 
   test('resources without cgroupsPath go to /nsbox-oci/ID when an id is given', () => {

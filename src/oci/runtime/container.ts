@@ -1,7 +1,7 @@
 /**
  * Creating a container, shared by `create` and `run`: config.json loaded and mapped, its
  * cgroup v2 prepared, the process spawned with a start gate (everything applied, waiting
- * before execve), createRuntime and prestart hooks run, then the state and the pid file
+ * before execve), prestart, createRuntime and createContainer hooks run, then the state and the pid file
  * written. On any failure what was made is undone: the process, the cgroup, `ROOT/ID/`.
  * @internal
  * @module
@@ -16,10 +16,11 @@ import type { Pty } from '../../namespaces/pty.js';
 import type { SpawnOptions } from '../../namespaces/options.js';
 import { spawn } from '../../namespaces/spawn.js';
 import { prepareCgroup } from '../cgroup.js';
-import { runHooks } from '../hooks.js';
+import { runHooks, type HookContainer } from '../hooks.js';
 import { loadBundle } from '../parse.js';
 import { DEFAULT_PARENT, toSpawnOptions, type OciCgroupPlan } from '../spawn-options.js';
 import type { OciState } from '../state.js';
+import { removeDefaultParent } from './cgroup.js';
 import { RuntimeError, UsageError } from './errors.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
@@ -64,6 +65,13 @@ export function createRequest(flags: Record<string, unknown>, id: string | undef
 function rfc3339(): string {
   const ns = process.hrtime.bigint() % 1_000_000n;
   return new Date().toISOString().replace(/Z$/, `${String(ns).padStart(6, '0')}Z`);
+}
+
+/** Where createContainer and startContainer hooks run: the container's process's namespaces, its cgroup. */
+export function hookContainer(rec: ContainerRecord): HookContainer {
+  const c: HookContainer = { pid: rec.pid };
+  if (rec.cgroupDir !== undefined) c.cgroup = rec.cgroupDir;
+  return c;
 }
 
 /** The state as hooks read it on stdin. */
@@ -158,9 +166,12 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     if (config.annotations) rec.annotations = config.annotations;
     if (made) Object.assign(rec, { cgroup: made.cg.path, cgroupDir: made.cg.directory, cgroupOwned: made.owned });
     if (Object.keys(mapped.hooks).length > 0) rec.hooks = mapped.hooks;
-    // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, before
-    // start; a failure fails create.
+    // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, then
+    // createContainer in the container's namespaces (joined), all before create returns; a
+    // failure fails create and undoes it.
     for (const kind of ['prestart', 'createRuntime'] as const) await runHooks(mapped.hooks, kind, hookState(rec, 'creating'));
+    if (mapped.hooks.createContainer?.length)
+      await runHooks(mapped.hooks, 'createContainer', hookState(rec, 'creating'), { container: hookContainer(rec) });
     store.write(rec);
     if (req.pidFile !== undefined) writeAtomic(req.pidFile, String(child.pid), 0o644);
     // The waiting process outlives this command (spawn's startGate): let the loop end.
@@ -169,7 +180,10 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
   } catch (err) {
     child?.kill('SIGKILL');
     if (child) await child.exited;
-    if (made?.owned) await made.cg.remove({ recursive: true }).catch(() => undefined);
+    if (made?.owned) {
+      await made.cg.remove({ recursive: true }).catch(() => undefined);
+      removeDefaultParent(made.cg.path, made.cg.directory);
+    }
     store.remove(req.id);
     throw err;
   } finally {

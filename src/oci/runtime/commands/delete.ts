@@ -6,10 +6,7 @@
  * @internal
  * @module
  */
-import { posix } from 'node:path';
-import { removeIfEmpty } from '../../cgroup.js';
-import { DEFAULT_PARENT } from '../../spawn-options.js';
-import { openCgroup } from '../cgroup.js';
+import { openCgroup, removeDefaultParent } from '../cgroup.js';
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { isAlive } from '../proc.js';
@@ -57,25 +54,13 @@ export async function killAll(rec: ContainerRecord): Promise<void> {
   if (isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`container ${rec.id}: its process ${rec.pid} survived SIGKILL for 10 s`);
 }
 
-/**
- * The default parent `/nsbox-oci` goes with the last container in it: rmdir(2), which the
- * kernel refuses while another container's cgroup is there (EBUSY) — a create that loses the
- * race to a concurrent delete makes it again (prepareCgroup walks down again on ENOENT).
- * Parents named by a config's cgroupsPath are left, as runc leaves them.
- */
-function removeDefaultParent(rec: ContainerRecord): void {
-  if (rec.cgroup === undefined || rec.cgroupDir === undefined || posix.dirname(rec.cgroup) !== `/${DEFAULT_PARENT}`) return;
-  const dir = posix.dirname(rec.cgroupDir);
-  if (posix.basename(dir) === DEFAULT_PARENT) removeIfEmpty(dir);
-}
-
 /** Removes a stopped container's cgroup (if create made it) and state, then runs its poststop hooks. */
 export async function destroy(ctx: { store: Store; log: Context['log'] }, rec: ContainerRecord): Promise<void> {
   const state = ociState(rec);
   if (rec.cgroupOwned) {
     const cg = await openCgroup(rec);
     await cg?.remove({ recursive: true });
-    removeDefaultParent(rec);
+    removeDefaultParent(rec.cgroup, rec.cgroupDir);
   }
   ctx.store.remove(rec.id);
   if (rec.hooks?.poststop?.length) {

@@ -8,13 +8,13 @@
  * @internal
  * @module
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { SpawnOptions } from '../../../namespaces/options.js';
-import type { NamespaceType } from '../../../namespaces/types.js';
 import { spawn } from '../../../namespaces/spawn.js';
+import { namespacesToJoin } from '../../hooks.js';
 import { parseConfig } from '../../parse.js';
 import { mapProcess, refuseProcess } from '../../spawn-options.js';
 import type { OciProcess } from '../../types.js';
@@ -25,19 +25,6 @@ import { isAlive } from '../proc.js';
 import { resolveExecUser } from '../passwd.js';
 import { statusOf } from '../status.js';
 import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
-
-const NS: readonly NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
-
-/** The container's namespaces that are not ours, to join by its pid. */
-function namespacesToJoin(pid: number): NamespaceType[] {
-  return NS.filter((t) => {
-    try {
-      return statSync(`/proc/${pid}/ns/${t}`).ino !== statSync(`/proc/self/ns/${t}`).ino;
-    } catch {
-      return false; // a kind this kernel lacks
-    }
-  });
-}
 
 /** The process to run: --process FILE, else the container's process with the command and flags. */
 function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
