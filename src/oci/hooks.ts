@@ -94,8 +94,12 @@ export function namespacesToJoin(pid: number): NamespaceType[] {
   return KINDS.filter((t) => {
     try {
       return statSync(`/proc/${pid}/ns/${t}`).ino !== statSync(`/proc/self/ns/${t}`).ino;
-    } catch {
-      return false; // a kind this kernel lacks
+    } catch (err) {
+      // ENOENT: a kind this kernel lacks. Anything else (EACCES: a process waiting at its
+      // start gate is non-dumpable, and only root passes ptrace's check) must not be taken
+      // for "the same namespace as ours": the process would run in the runtime's.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
     }
   });
 }

@@ -522,7 +522,7 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
-  anyTest(
+  rootTest(
     "createContainer at create and startContainer at start run in the container's namespaces, in order, before the process",
     async () => {
       let hookDir = '';
@@ -570,7 +570,7 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
-  anyTest(
+  rootTest(
     'a failing createContainer hook fails create and undoes it; a startContainer hook past its timeout fails start, and the process never runs',
     async () => {
       let hook = '';
