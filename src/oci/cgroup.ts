@@ -4,6 +4,7 @@
  * writes. cgroup v1 hierarchies are never touched.
  * @module
  */
+import { rmdirSync } from 'node:fs';
 import type { Cgroup } from '../cgroups/cgroup.js';
 import { cgroup, createCgroup } from '../cgroups/create.js';
 import { hasCg, writeCgAsync } from '../cgroups/files.js';
@@ -43,25 +44,9 @@ export async function prepareCgroup(plan: OciCgroupPlan): Promise<Cgroup> {
  * (the runtime's `update` of a running container's limits). @internal
  */
 export async function applyCgroupPlan(plan: OciCgroupPlan, populated: boolean): Promise<Cgroup> {
-  const parts = plan.path.split('/').filter((p) => p !== '');
   const made: Cgroup[] = [];
   try {
-    let parent = cgroup('.');
-    for (let i = 0; i < parts.length; i++) {
-      const missing = plan.controllers.filter((c) => !parent.subtreeControl().includes(c));
-      if (missing.length) parent.enableControllers(missing);
-      const rel = parts.slice(0, i + 1).join('/');
-      let child: Cgroup;
-      try {
-        child = cgroup(rel);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ENOENT') throw err;
-        child = await createCgroup(rel);
-        made.push(child);
-      }
-      parent = child;
-    }
-    const cg = parent;
+    const cg = await walkDown(plan, made);
     // config-linux.md: a runtime MUST error when a check of the cgroup fails; runc and crun
     // refuse a cgroup that already has processes (another container's).
     if (!populated && made.length === 0 && cg.procs().length > 0)
@@ -74,7 +59,75 @@ export async function applyCgroupPlan(plan: OciCgroupPlan, populated: boolean): 
     if (plan.devices !== undefined) applyDevices(cg, plan.devices);
     return cg;
   } catch (err) {
-    for (const cg of made.reverse()) await cg.remove().catch(() => undefined);
+    await undoMade(made);
+    throw err;
+  }
+}
+
+/** How often {@link walkDown} starts again after a parent vanished under it. */
+const WALK_ATTEMPTS = 8;
+
+/**
+ * `mkdir -p` of the plan's path, enabling its controllers in each level's parent; what it
+ * creates goes to `made`. A concurrent `nsbox-oci delete` removes the shared parent
+ * (`/nsbox-oci`) once it is empty: a level that vanishes under the walk (ENOENT) makes it
+ * start again from the root.
+ */
+async function walkDown(plan: OciCgroupPlan, made: Cgroup[]): Promise<Cgroup> {
+  const parts = plan.path.split('/').filter((p) => p !== '');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      let parent = cgroup('.');
+      for (let i = 0; i < parts.length; i++) {
+        const missing = plan.controllers.filter((c) => !parent.subtreeControl().includes(c));
+        if (missing.length) parent.enableControllers(missing);
+        const rel = parts.slice(0, i + 1).join('/');
+        let child: Cgroup;
+        try {
+          child = cgroup(rel);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ENOENT') throw err;
+          try {
+            child = await createCgroup(rel);
+            made.push(child);
+          } catch (e) {
+            // Another create made it meanwhile: shared, not ours.
+            if ((e as { code?: string }).code !== 'EEXIST') throw e;
+            child = cgroup(rel);
+          }
+        }
+        parent = child;
+      }
+      return parent;
+    } catch (err) {
+      if (attempt >= WALK_ATTEMPTS || !(err instanceof SysError) || err.code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+/**
+ * Undoes what a failed {@link applyCgroupPlan} made: the container's own cgroup (the deepest)
+ * is removed with everything in it; a parent it made is only rmdir'ed when empty, since
+ * another container's create may have put its cgroup there meanwhile.
+ */
+async function undoMade(made: Cgroup[]): Promise<void> {
+  const leaf = made.pop();
+  if (leaf !== undefined) await leaf.remove({ recursive: true }).catch(() => undefined);
+  for (const cg of made.reverse()) removeIfEmpty(cg.directory);
+}
+
+/**
+ * rmdir(2) of a cgroup directory that has neither processes nor children; one in use (EBUSY,
+ * ENOTEMPTY) or already gone (ENOENT) is left as it is. Never kills: unlike
+ * {@link Cgroup.remove}, it is safe on a parent other containers share. @internal
+ */
+export function removeIfEmpty(directory: string): boolean {
+  try {
+    rmdirSync(directory);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EBUSY' || code === 'ENOTEMPTY' || code === 'ENOENT') return false;
     throw err;
   }
 }

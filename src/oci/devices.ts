@@ -37,10 +37,12 @@ export interface OciDeviceFilter {
 
 /**
  * The device filter for `linux.resources.devices` (validated again, as the cgroup module
- * takes rules, naming the JSON path): the config's rules in order, then allow rules for the
- * device nodes nsbox makes in /dev (`nodes`: the default devices and `linux.devices`) and for
- * the container's devpts (/dev/ptmx c 5:2, /dev/pts/* c 136:*), so that they stay usable
- * whatever the list says, as runc appends its allowed devices. Unlike runc, no wildcard
+ * takes rules, naming the JSON path): allow rules for the device nodes nsbox makes in /dev
+ * (`nodes`: the default devices and `linux.devices`) and for the container's devpts
+ * (/dev/ptmx c 5:2, /dev/pts/* c 136:*), placed after the list's leading deny-all rule if it
+ * has one and before its other rules — so that they stay usable under a deny-all list while
+ * a rule of the config can still deny one of them, as crun orders its default devices (runc
+ * appends them, so that under runc they cannot be denied). Unlike runc and crun, no wildcard
  * `c *:* m` / `b *:* m` (mknod of any device) and no /dev/net/tun are added.
  * @internal
  */
@@ -64,7 +66,10 @@ export function planDeviceRules(
     .filter((n) => n.type === 'c' || n.type === 'b')
     .map((n) => ({ allow: true, type: n.type as 'b' | 'c', major: n.major!, minor: n.minor!, access: 'rwm' }));
   own.push({ allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, { allow: true, type: 'c', major: 136, access: 'rwm' });
-  return { rules: [...checked, ...own], optional };
+  // As crun orders them: after a leading deny-all (which stays the default), before the
+  // config's other rules, so that a rule of the config can still deny one of them.
+  const lead = denyAll ? 1 : 0;
+  return { rules: [...checked.slice(0, lead), ...own, ...checked.slice(lead)], optional };
 }
 
 /**

@@ -36,8 +36,12 @@ export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> =
  */
 export const HOOKS_AROUND_SPAWN = ['poststart', 'poststop'] as const;
 
-/** The hooks a runtime that splits create from start runs itself, in the runtime's namespaces, while the process waits. @internal */
-export const HOOKS_AT_CREATE = ['prestart', 'createRuntime'] as const;
+/**
+ * The hooks a runtime that splits create from start runs itself while the process waits:
+ * prestart and createRuntime in the runtime's namespaces, createContainer (at create) and
+ * startContainer (at start) in the container's ({@link runHooks}' `container`). @internal
+ */
+export const HOOKS_AT_CREATE = ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const;
 
 /** Options of {@link toSpawnOptions}. */
 export interface ToSpawnOptionsOptions {
@@ -58,9 +62,10 @@ export interface ToSpawnOptionsOptions {
   lockMounts?: boolean;
   /**
    * The caller splits create from start (spawn's `startGate`), as the `nsbox-oci` runtime does:
-   * `hooks.prestart` and `hooks.createRuntime` are then accepted and returned in `hooks`, for
-   * the caller to run while the process waits for start (after its namespaces and root exist,
-   * before process.args runs), and `linux.netDevices` as `netDevices`, to move in meanwhile.
+   * `hooks.prestart`, `createRuntime`, `createContainer` and `startContainer` are then
+   * accepted and returned in `hooks`, for the caller to run while the process waits for start
+   * (after its namespaces and root exist, before process.args runs; the last two with
+   * runHooks' `container`), and `linux.netDevices` as `netDevices`, to move in meanwhile.
    * Default false: they are refused.
    */
   createStartSplit?: boolean;
@@ -94,7 +99,7 @@ export interface OciSpawn {
   /** The cgroup to create and fill before spawning ({@link prepareCgroup}), then pass as `options.cgroup`. */
   cgroup?: OciCgroupPlan;
   /** `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn and after the container is gone. */
-  hooks: Pick<OciHooks, 'poststart' | 'poststop' | 'prestart' | 'createRuntime'>;
+  hooks: Pick<OciHooks, 'poststart' | 'poststop' | (typeof HOOKS_AT_CREATE)[number]>;
   /**
    * What was not applied as written, as runc warns about it: an ambient capability that is
    * not both permitted and inheritable (PR_CAP_AMBIENT_RAISE would fail; runc and crun skip
@@ -135,8 +140,9 @@ export interface OciSpawn {
  * Fields nsbox cannot honour yet are refused, never dropped: ioPriority,
  * scheduler, execCPUAffinity, apparmorProfile, selinuxLabel, mountLabel, intelRdt,
  * memoryPolicy, the hooks that run between create and start (prestart,
- * createRuntime, createContainer, startContainer: poststart and poststop are returned for
- * {@link runHooks}), and cgroup device rules other than a deny-all list (docs/oci.md, "Gaps").
+ * createRuntime, createContainer, startContainer, unless `createStartSplit`: poststart and
+ * poststop are returned for {@link runHooks}), `linux.netDevices` (unless `createStartSplit`),
+ * and cgroup device rules other than a deny-all list (docs/oci.md, "Gaps").
  * `seccomp.listenerPath` is returned as `seccompListener`, for the caller to send the listener.
  *
  * Opens a file descriptor for each namespace joined by a path that is not /proc/PID/ns/…
@@ -382,12 +388,18 @@ function isDirectory(p: string): boolean {
   }
 }
 
+/**
+ * The default parent of containers' cgroups under the v2 root (`/nsbox-oci/ID`); the runtime's
+ * `delete` removes it with the last container in it. @internal
+ */
+export const DEFAULT_PARENT = 'nsbox-oci';
+
 /** The container's cgroup path: cgroupsPath (absolute or relative, both from the v2 root), or /nsbox-oci/ID. */
 function cgroupPath(path: string | undefined, id: string | undefined): string {
   if (path === undefined) {
     if (id === undefined || !/^[\w.-]+$/.test(id))
       throw valueError('linux.cgroupsPath', 'is needed for linux.resources (or give toSpawnOptions an id for /nsbox-oci/ID)', path);
-    return `/nsbox-oci/${id}`;
+    return `/${DEFAULT_PARENT}/${id}`;
   }
   if (/^[^/:]*:[^/:]*:[^/:]*$/.test(path))
     throw unsupported(
@@ -434,9 +446,7 @@ function refuseLinux(c: OciSpec, split: boolean): void {
       if (split && (HOOKS_AT_CREATE as readonly string[]).includes(k)) continue;
       throw unsupported(
         at('hooks', k),
-        split
-          ? 'it runs inside the container between create and start, and nsbox-oci runs hooks only in its own namespaces'
-          : 'it runs between create and start, and spawn has no such point yet (the create/start split)',
+        "it runs between create and start: a caller that splits them (spawn's startGate, createStartSplit) runs it with runHooks",
       );
     }
   for (const k of Object.keys(c.annotations ?? {}))

@@ -14,8 +14,9 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readdirSync,
+  readlinkSync,
   rmSync,
-  rmdirSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -48,13 +49,6 @@ beforeAll(() => {
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
-  // The parent cgroup create makes for /nsbox-oci/ID, when nothing else is in it.
-  if (isRoot && v2)
-    try {
-      rmdirSync(join(v2.mountPoint, 'nsbox-oci'));
-    } catch {
-      // in use, or never made
-    }
 });
 
 interface Ctx {
@@ -75,7 +69,7 @@ function setup(script: string, edit: (c: OciSpec) => void = () => undefined): Ct
   chmodSync(out, 0o777);
   copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'echo', 'touch', 'sleep', 'cat', 'hostname', 'kill', 'ls', 'true', 'id'])
+  for (const a of ['sh', 'echo', 'touch', 'sleep', 'cat', 'hostname', 'kill', 'ls', 'true', 'id', 'head', 'wc', 'readlink'])
     symlinkSync('busybox', join(rootfs, 'bin', a));
   const config = defaultSpec({ rootless: !isRoot });
   config.process!.terminal = false;
@@ -197,6 +191,38 @@ describe('nsbox-oci lifecycle', () => {
   };
   rootTest('create → created (nothing run) → start → running → stopped → delete (root)', lifecycle, 60_000);
   rootlessTest('create → created (nothing run) → start → running → stopped → delete (rootless)', lifecycle, 60_000);
+
+  testIf(isRoot && v2 !== null && !skip, skip ?? 'writing the cgroup v2 tree needs root here')(
+    'delete removes the default parent /nsbox-oci with its last container, also racing a concurrent create',
+    async () => {
+      const parent = join(v2!.mountPoint, 'nsbox-oci');
+      const a = setup(WAIT_FOR_STOP);
+      const b = { ...setup(WAIT_FOR_STOP), root: a.root };
+      const ids: string[] = [];
+      try {
+        for (let round = 0; round < 6; round++) {
+          const cycle = async (c: Ctx) => {
+            const id = `${c.id}-${round}`;
+            ids.push(id);
+            const cr = await ociAsync(c, ['create', '--bundle', c.bundle, id]);
+            expect(cr.stderr).toBe('');
+            expect(cr.status).toBe(0);
+            const d = await ociAsync(c, ['delete', '--force', id]);
+            expect(d.stderr).toBe('');
+            expect(d.status).toBe(0);
+          };
+          await Promise.all([cycle(a), cycle(b)]);
+          for (const id of ids) expect(existsSync(join(parent, id))).toBe(false);
+          // An empty /nsbox-oci is the leak; one holding other runs' containers is theirs.
+          const left = existsSync(parent) ? readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()) : null;
+          expect(left === null || left.length > 0, `an empty ${parent} is left after round ${round}`).toBe(true);
+        }
+      } finally {
+        for (const id of ids) cleanup({ ...a, id });
+      }
+    },
+    120_000,
+  );
 
   anyTest(
     'kill: a signal by name reaches the process; by number too',
@@ -355,6 +381,36 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  testIf(isRoot && v2 !== null && !skip, skip ?? 'a device filter (BPF_PROG_TYPE_CGROUP_DEVICE) needs root')(
+    "update --resources with devices: the new filter holds for the container's running process (EPERM opening /dev/null)",
+    async () => {
+      const open = '(echo x > /dev/null) 2>&1 && echo opened';
+      const c = setup(
+        `{ ${open}; } > /out/before; touch /out/ready; while [ ! -e /out/go ]; do sleep 0.05; done; { ${open}; } > /out/after; ${WAIT_FOR_STOP}`,
+      );
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        expect(readFileSync(join(c.out, 'before'), 'utf8')).toBe('opened\n');
+        const file = join(c.out, '..', 'resources.json');
+        writeFileSync(file, JSON.stringify({ devices: [{ allow: false, type: 'c', major: 1, minor: 3, access: 'rw' }] }));
+        const u = oci(c, ['update', '--resources', file, c.id]);
+        expect(u.stderr).toBe('');
+        expect(u.status).toBe(0);
+        writeFileSync(join(c.out, 'go'), '');
+        await until('the second open', () => existsSync(join(c.out, 'after')) && readFileSync(join(c.out, 'after'), 'utf8') !== '');
+        // busybox prints strerror(EPERM); the process runs as root with every capability it has.
+        expect(readFileSync(join(c.out, 'after'), 'utf8')).toMatch(/can't create \/dev\/null: Operation not permitted/);
+        // Other default devices stay usable: nsbox's own allows come before the update's rules.
+        const z = oci(c, ['exec', c.id, 'sh', '-c', 'head -c 3 /dev/zero | wc -c']);
+        expect(z.stdout.trim()).toBe('3');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   anyTest(
     "exec: the container's namespaces (hostname, pid 1 is its process) and its exit status",
     async () => {
@@ -396,6 +452,44 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  rootTest(
+    "exec --user NAME[:GROUP]: names from the container's own /etc/passwd and /etc/group, never the host's",
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
+      const etc = join(c.bundle, 'rootfs', 'etc');
+      // A user and groups the host does not have; the host's `daemon` is missing here.
+      writeFileSync(join(etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n# a comment\nocitester:x:4321:4322::/home/oci:/bin/sh\n');
+      writeFileSync(join(etc, 'group'), 'root:x:0:\nocimain:x:4322:\nocigrp:x:4323:root,ocitester\n');
+      try {
+        expect(readFileSync('/etc/passwd', 'utf8')).not.toMatch(/^ocitester:/m);
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        const ids = 'echo $(id -u) $(id -g) "[$(id -G)]" $HOME';
+        const byName = oci(c, ['exec', '--user', 'ocitester', c.id, 'sh', '-c', ids]);
+        expect(byName.stderr).toBe('');
+        expect(byName.status).toBe(0);
+        // passwd's uid and primary gid, the group listing the user, its home
+        expect(byName.stdout).toBe('4321 4322 [4322 4323] /home/oci\n');
+        const withGroup = oci(c, ['exec', '--user', 'ocitester:ocigrp', c.id, 'sh', '-c', ids]);
+        expect(withGroup.stdout).toMatch(/^4321 4323 \[4323.*\] \/home\/oci\n$/);
+        const numeric = oci(c, ['exec', '--user', '4321:ocimain', c.id, 'sh', '-c', 'echo $(id -u) $(id -g)']);
+        expect(numeric.stdout).toBe('4321 4322\n');
+        const hostOnly = oci(c, ['exec', '--user', 'daemon', c.id, 'true']);
+        expect(hostOnly.status).toBe(1);
+        expect(hostOnly.stderr).toContain(`no user "daemon" in the container's /etc/passwd`);
+        // A symlink planted in the container resolves inside its root, not to the host's file.
+        rmSync(join(etc, 'group'));
+        symlinkSync('../../../../../../../../../../etc/group', join(etc, 'group'));
+        const planted = oci(c, ['exec', '--user', 'ocitester:daemon', c.id, 'true']);
+        expect(planted.status).toBe(1);
+        expect(planted.stderr).toMatch(/ELOOP|no group "daemon"/);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   anyTest(
     'hooks: createRuntime and prestart at create, poststart after start, poststop after delete, each with the state on stdin',
     async () => {
@@ -422,6 +516,95 @@ describe('nsbox-oci lifecycle', () => {
         expect(read('poststart')).toMatchObject({ id: c.id, pid, status: 'running' });
         expect(oci(c, ['delete', '--force', c.id]).status).toBe(0);
         expect(read('poststop')).toMatchObject({ id: c.id, status: 'stopped' });
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  rootTest(
+    "createContainer at create and startContainer at start run in the container's namespaces, in order, before the process",
+    async () => {
+      let hookDir = '';
+      const probe = (name: string) => `cat > /out/${name}.json; { hostname; readlink /proc/self/ns/mnt; ls /out; } > /out/${name}.txt`;
+      const c = setup(`touch /out/marker; ${WAIT_FOR_STOP}`, (config) => {
+        hookDir = join(dir, `hooks-${randomBytes(3).toString('hex')}`);
+        // createContainer: a program of the runtime's filesystem (not in the container's root).
+        config.hooks = {
+          createContainer: [{ path: join(hookDir, 'create-hook'), args: ['create-hook'] }],
+          // startContainer: resolved in the container's root (its busybox sh).
+          startContainer: [{ path: '/bin/sh', args: ['sh', '-c', probe('start')] }],
+        };
+      });
+      mkdirSync(hookDir);
+      writeFileSync(join(hookDir, 'create-hook'), `#!/bin/sh\n${probe('create')}\n`, { mode: 0o755 });
+      const lines = (name: string) =>
+        readFileSync(join(c.out, `${name}.txt`), 'utf8')
+          .trim()
+          .split('\n');
+      try {
+        const cr = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(cr.stderr).toBe('');
+        expect(cr.status).toBe(0);
+        const { pid } = state(c);
+        const mnt = readlinkSync(`/proc/${pid}/ns/mnt`);
+        expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+        // Before create returned: in the container's uts and mount namespaces, before start.
+        expect(JSON.parse(readFileSync(join(c.out, 'create.json'), 'utf8'))).toMatchObject({ id: c.id, pid, status: 'creating' });
+        expect(lines('create').slice(0, 2)).toEqual(['runc', mnt]);
+        expect(existsSync(join(c.out, 'start.json'))).toBe(false);
+        expect(existsSync(join(c.out, 'marker'))).toBe(false);
+
+        const st = oci(c, ['start', c.id]);
+        expect(st.stderr).toBe('');
+        expect(st.status).toBe(0);
+        expect(JSON.parse(readFileSync(join(c.out, 'start.json'), 'utf8'))).toMatchObject({ id: c.id, pid, status: 'created' });
+        const start = lines('start');
+        expect(start.slice(0, 2)).toEqual(['runc', mnt]);
+        expect(start.slice(2)).not.toContain('marker'); // it ran before the process did
+        await until('the marker', () => existsSync(join(c.out, 'marker')));
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  rootTest(
+    'a failing createContainer hook fails create and undoes it; a startContainer hook past its timeout fails start, and the process never runs',
+    async () => {
+      let hook = '';
+      const c = setup(`touch /out/marker; ${WAIT_FOR_STOP}`, (config) => {
+        hook = join(dir, `hook-${randomBytes(3).toString('hex')}`);
+        config.hooks = { createContainer: [{ path: hook }] };
+      });
+      writeFileSync(hook, '#!/bin/sh\necho no >&2; exit 3\n', { mode: 0o755 });
+      try {
+        const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('hooks.createContainer[0]');
+        expect(r.stderr).toContain('exited with status 3: no');
+        expect(existsSync(join(c.root, c.id))).toBe(false);
+        const cg = cgroupDir(c);
+        if (cg) expect(existsSync(cg)).toBe(false);
+
+        const config = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')) as OciSpec;
+        config.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 30'], timeout: 1 }] };
+        writeFileSync(join(c.bundle, 'config.json'), JSON.stringify(config));
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const { pid } = state(c);
+        const t0 = Date.now();
+        const st = oci(c, ['start', c.id]);
+        expect(st.status).toBe(1);
+        expect(st.stderr).toContain('hooks.startContainer[0]');
+        expect(st.stderr).toContain('ran past its timeout of 1 s');
+        expect(Date.now() - t0).toBeLessThan(15_000);
+        expect(state(c).status).toBe('stopped');
+        expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z')).toBe(false);
+        expect(existsSync(join(c.out, 'marker'))).toBe(false);
+        if (cg) expect(readFileSync(join(cg, 'cgroup.procs'), 'utf8')).toBe(''); // the hook's sleep was killed too
+        expect(oci(c, ['delete', c.id]).status).toBe(0);
       } finally {
         cleanup(c);
       }

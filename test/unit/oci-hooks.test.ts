@@ -70,6 +70,13 @@ describe('runHooks', () => {
     expect(childPids()).toEqual([]);
   });
 
+  test('createContainer and startContainer need the container (they run in its namespaces); the others refuse it', () => {
+    const misuse = expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect(() => runHooks({ createContainer: [sh('true')] }, 'createContainer', state)).toThrow(misuse);
+    expect(() => runHooks({ poststart: [sh('true')] }, 'poststart', state, { container: { pid: process.pid } })).toThrow(misuse);
+    expect(() => runHooks({ startContainer: [] }, 'startContainer', state, { container: { pid: -1 } })).toThrow(misuse);
+  });
+
   test('a hook that cannot be started, and an aborted one', async () => {
     await expect(runHooks({ poststart: [{ path: '/nonexistent/hook' }] }, 'poststart', state)).rejects.toMatchObject({
       code: 'ERR_NSBOX_HOOK_FAILED',

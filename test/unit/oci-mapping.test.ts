@@ -102,7 +102,7 @@ describe('a podman config.json as spawn options', () => {
     expect(m.options.cgroup).toBeUndefined(); // set by the caller to prepareCgroup()'s result
   });
 
-  test('linux.resources.devices: the rules, then allows for the nodes nsbox makes and devpts', () => {
+  test('linux.resources.devices: a leading deny-all, allows for the nodes nsbox makes and devpts, then the other rules', () => {
     const c: Json = JSON.parse(JSON.stringify(podman));
     c.linux.resources.devices.push(
       { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
@@ -121,15 +121,17 @@ describe('a podman config.json as spawn options', () => {
       access: 'rwm',
     });
     expect(m.cgroup?.devices).toEqual({
+      // The leading deny-all, nsbox's own allows, then the config's other rules (crun's
+      // order): the config's deny of /dev/null writes wins over nsbox's allow.
       rules: [
         { allow: false, type: 'a', access: 'rwm' },
-        own(1, 3),
-        { allow: false, type: 'c', major: 1, minor: 3, access: 'w' },
         ...[3, 5, 7, 8, 9].map((n) => own(1, n)),
         own(5, 0),
         own(10, 229),
         own(5, 2),
         own(136),
+        own(1, 3),
+        { allow: false, type: 'c', major: 1, minor: 3, access: 'w' },
       ],
       optional: false, // a deny after an allow needs the filter
     });
@@ -294,6 +296,10 @@ describe('refused by JSON path, before any syscall', () => {
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
       expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'hooks.startContainer' }),
     );
+    // With the create/start split every kind is accepted and returned, for the caller to run.
+    c.hooks.createContainer = [hook];
+    using split = toSpawnOptions(parseConfig(c), { bundle, createStartSplit: true });
+    expect(split.hooks).toEqual({ poststart: [hook], poststop: [hook, hook], createContainer: [hook], startContainer: [hook] });
   });
 
   test('seccomp.listenerPath: returned as seccompListener when a rule notifies; required by a runtime', () => {

@@ -161,7 +161,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       PID_FILE,
       v('cwd', 'DIR', 'working directory in the container'),
       l('env', 'KEY=VALUE', 'set an environment variable (repeatable)', 'e'),
-      v('user', 'UID[:GID]', 'run as this user (numeric, in the container)', 'u'),
+      v('user', 'USER[:GROUP]', "run as this user: a uid or a name of the container's /etc/passwd, a gid or a name of its /etc/group", 'u'),
       l('additional-gids', 'GID', 'an additional group (repeatable)', 'g'),
       l('cap', 'CAP', 'add a capability to the bounding, effective, permitted and inheritable sets (repeatable)', 'c'),
       b('no-new-privs', 'set no_new_privs'),

@@ -3,7 +3,10 @@
  * @internal
  * @module
  */
+import { posix } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
+import { removeIfEmpty } from '../cgroup.js';
+import { DEFAULT_PARENT } from '../spawn-options.js';
 import { RuntimeError } from './errors.js';
 import type { ContainerRecord } from './store.js';
 
@@ -27,4 +30,17 @@ export async function needCgroup(rec: ContainerRecord, what: string): Promise<Cg
       `${what}: container ${rec.id} has no cgroup (it was created without a cgroup v2 it could write, e.g. rootless without a delegated cgroup)`,
     );
   return cg;
+}
+
+/**
+ * The default parent `/nsbox-oci` goes with the last container in it (`delete`, or a create
+ * that failed): rmdir(2), which the kernel refuses while another container's cgroup is there
+ * (EBUSY) — and a create that loses the race to it makes it again (prepareCgroup walks down
+ * again on ENOENT). Parents named by a config's cgroupsPath are left, as runc leaves them.
+ * `path` and `directory`: the container's cgroup, already removed.
+ */
+export function removeDefaultParent(path: string | undefined, directory: string | undefined): void {
+  if (path === undefined || directory === undefined || posix.dirname(path) !== `/${DEFAULT_PARENT}`) return;
+  const dir = posix.dirname(directory);
+  if (posix.basename(dir) === DEFAULT_PARENT) removeIfEmpty(dir);
 }

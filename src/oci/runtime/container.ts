@@ -1,7 +1,7 @@
 /**
  * Creating a container, shared by `create` and `run`: config.json loaded and mapped, its
  * cgroup v2 prepared, the process spawned with a start gate (everything applied, waiting
- * before execve), createRuntime and prestart hooks run, then the state and the pid file
+ * before execve), prestart, createRuntime and createContainer hooks run, then the state and the pid file
  * written. On any failure what was made is undone: the process, the cgroup, `ROOT/ID/`.
  * @internal
  * @module
@@ -18,11 +18,12 @@ import { sendFd } from '../../namespaces/pty.js';
 import { spawn } from '../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../security/notify.js';
 import { prepareCgroup } from '../cgroup.js';
-import { runHooks } from '../hooks.js';
+import { runHooks, type HookContainer } from '../hooks.js';
 import { moveNetDevices } from '../net-devices.js';
 import { loadBundle } from '../parse.js';
-import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
+import { DEFAULT_PARENT, toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
 import { containerProcessState, type OciState } from '../state.js';
+import { removeDefaultParent } from './cgroup.js';
 import { RuntimeError, UsageError } from './errors.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
@@ -75,6 +76,13 @@ function rfc3339(): string {
   return new Date().toISOString().replace(/Z$/, `${String(ns).padStart(6, '0')}Z`);
 }
 
+/** Where createContainer and startContainer hooks run: the container's process's namespaces, its cgroup. */
+export function hookContainer(rec: ContainerRecord): HookContainer {
+  const c: HookContainer = { pid: rec.pid };
+  if (rec.cgroupDir !== undefined) c.cgroup = rec.cgroupDir;
+  return c;
+}
+
 /** The state as hooks read it on stdin. */
 export function hookState(rec: ContainerRecord, status: OciState['status']): OciState {
   const s: OciState = {
@@ -104,7 +112,7 @@ async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log)
     return { cg: await prepareCgroup(plan), owned };
   }
   if (v2 === null) return undefined;
-  const path = `/nsbox-oci/${id}`;
+  const path = `/${DEFAULT_PARENT}/${id}`;
   try {
     const owned = !existed(path);
     return { cg: await prepareCgroup({ path, writes: [], controllers: [] }), owned };
@@ -183,9 +191,12 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     if (config.annotations) rec.annotations = config.annotations;
     if (made) Object.assign(rec, { cgroup: made.cg.path, cgroupDir: made.cg.directory, cgroupOwned: made.owned });
     if (Object.keys(mapped.hooks).length > 0) rec.hooks = mapped.hooks;
-    // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, before
-    // start; a failure fails create.
+    // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, then
+    // createContainer in the container's namespaces (joined), all before create returns; a
+    // failure fails create and undoes it.
     for (const kind of ['prestart', 'createRuntime'] as const) await runHooks(mapped.hooks, kind, hookState(rec, 'creating'));
+    if (mapped.hooks.createContainer?.length)
+      await runHooks(mapped.hooks, 'createContainer', hookState(rec, 'creating'), { container: hookContainer(rec) });
     store.write(rec);
     if (req.pidFile !== undefined) writeAtomic(req.pidFile, String(child.pid), 0o644);
     // The waiting process outlives this command (spawn's startGate): let the loop end.
@@ -195,7 +206,10 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     child?.kill('SIGKILL');
     if (child?.terminal && !child.terminal.closed) child.terminal.close();
     if (child) await child.exited;
-    if (made?.owned) await made.cg.remove({ recursive: true }).catch(() => undefined);
+    if (made?.owned) {
+      await made.cg.remove({ recursive: true }).catch(() => undefined);
+      removeDefaultParent(made.cg.path, made.cg.directory);
+    }
     store.remove(req.id);
     throw err;
   } finally {
@@ -224,7 +238,6 @@ export function sendListener(
 
 /** Sends a pty master to `--console-socket` and closes ours. */
 export async function sendTerminal(socket: string, pty: Pty): Promise<void> {
-  const { sendFd } = await import('../../namespaces/pty.js');
   try {
     sendFd(socket, pty);
   } finally {

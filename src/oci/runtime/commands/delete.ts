@@ -1,12 +1,12 @@
 /**
  * `delete [--force] ID`: a stopped container's cgroup (when create made it) and state are
- * removed, then its poststop hooks run (a failure is only logged, runtime.md). A created,
+ * removed (and the default parent `/nsbox-oci` when that leaves it empty), then its poststop hooks run (a failure is only logged, runtime.md). A created,
  * running or paused one is refused without --force; with it, everything in it is SIGKILLed
  * first.
  * @internal
  * @module
  */
-import { openCgroup } from '../cgroup.js';
+import { openCgroup, removeDefaultParent } from '../cgroup.js';
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { isAlive } from '../proc.js';
@@ -60,6 +60,7 @@ export async function destroy(ctx: { store: Store; log: Context['log'] }, rec: C
   if (rec.cgroupOwned) {
     const cg = await openCgroup(rec);
     await cg?.remove({ recursive: true });
+    removeDefaultParent(rec.cgroup, rec.cgroupDir);
   }
   ctx.store.remove(rec.id);
   if (rec.hooks?.poststop?.length) {

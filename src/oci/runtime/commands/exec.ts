@@ -8,14 +8,14 @@
  * @internal
  * @module
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { SpawnOptions } from '../../../namespaces/options.js';
-import type { NamespaceType } from '../../../namespaces/types.js';
 import { spawn } from '../../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../../security/notify.js';
+import { namespacesToJoin } from '../../hooks.js';
 import { parseConfig } from '../../parse.js';
 import { mapProcess, refuseProcess } from '../../spawn-options.js';
 import type { OciProcess } from '../../types.js';
@@ -23,21 +23,9 @@ import { list, str, type Context } from '../context.js';
 import { sendListener, sendTerminal, startGate } from '../container.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
+import { resolveExecUser } from '../passwd.js';
 import { statusOf } from '../status.js';
 import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
-
-const NS: readonly NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
-
-/** The container's namespaces that are not ours, to join by its pid. */
-function namespacesToJoin(pid: number): NamespaceType[] {
-  return NS.filter((t) => {
-    try {
-      return statSync(`/proc/${pid}/ns/${t}`).ino !== statSync(`/proc/self/ns/${t}`).ino;
-    } catch {
-      return false; // a kind this kernel lacks
-    }
-  });
-}
 
 /** The process to run: --process FILE, else the container's process with the command and flags. */
 function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
@@ -61,14 +49,16 @@ function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
   }
   const user = str(ctx, 'user');
   if (user !== undefined) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(user);
-    if (!m) throw new UsageError(`--user: "${user}" is not UID or UID:GID (numeric: nsbox-oci does not read the container's /etc/passwd)`);
-    proc.user = { ...proc.user, uid: Number(m[1]), gid: m[2] === undefined ? proc.user.gid : Number(m[2]) };
+    // Names are looked up in the container's own /etc/passwd and /etc/group (confined).
+    const u = resolveExecUser(user, rec.pid);
+    proc.user = { ...proc.user, uid: u.uid, gid: u.gid ?? proc.user.gid };
+    if (u.memberOf !== undefined) proc.user.additionalGids = [...new Set([...(proc.user.additionalGids ?? []), ...u.memberOf])];
+    if (u.home !== undefined && !(proc.env ?? []).some((e) => e.startsWith('HOME='))) proc.env = [...(proc.env ?? []), `HOME=${u.home}`];
   }
   const gids = list(ctx, 'additional-gids');
   if (gids.length > 0) {
     if (gids.some((g) => !/^\d+$/.test(g))) throw new UsageError(`--additional-gids: each must be a number`);
-    proc.user = { ...proc.user, additionalGids: gids.map(Number) };
+    proc.user = { ...proc.user, additionalGids: [...new Set([...(proc.user.additionalGids ?? []), ...gids.map(Number)])] };
   }
   const caps = list(ctx, 'cap');
   if (caps.length > 0) {
