@@ -4,7 +4,9 @@
  * its pid, checked against the recorded start time before and after), is placed in its
  * cgroup by clone3, and gets the container's config.json process (seccomp included) with the
  * flags applied, mapped by the same code as create's (nsbox/oci's mapProcess). Without
- * --detach it waits and exits with the process's status.
+ * --detach it waits and exits with the process's status; with --tty it then relays the
+ * caller's terminal to the process's pty, as run does (--console-socket is for --detach only,
+ * where it is needed, as runc has it).
  * @internal
  * @module
  */
@@ -24,6 +26,7 @@ import { sendListener, sendTerminal, startGate } from '../container.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import { statusOf } from '../status.js';
+import { relayTerminal } from '../terminal.js';
 import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
 
 const NS: readonly NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
@@ -106,9 +109,15 @@ export async function main(ctx: Context): Promise<number> {
   const proc = processOf(ctx, rec);
   if (ctx.flags.tty) proc.terminal = true;
   const consoleSocket = str(ctx, 'console-socket');
-  if (proc.terminal && consoleSocket === undefined)
-    throw new UsageError('--tty: give --console-socket (where the pty master goes; nsbox-oci does not relay a terminal itself)');
+  const detach = ctx.flags.detach === true;
+  // runc's checkTerminal: "cannot allocate tty if runc will detach without setting console
+  // socket"; "cannot use console socket if runc will not detach or allocate tty". In the
+  // foreground, the caller's terminal is relayed to the pty instead.
+  if (proc.terminal && detach && consoleSocket === undefined)
+    throw new UsageError('--tty with --detach: give --console-socket (where the pty master goes)');
   if (!proc.terminal && consoleSocket !== undefined) throw new UsageError('--console-socket: only with --tty (or process.terminal)');
+  if (!detach && consoleSocket !== undefined)
+    throw new UsageError('--console-socket: only with --detach (exec in the foreground relays your terminal itself)');
   refuseProcess(proc);
   const o: SpawnOptions = {};
   const warnings: string[] = [];
@@ -134,7 +143,6 @@ export async function main(ctx: Context): Promise<number> {
     o.fds = {};
     for (let fd = 3; fd < 3 + Number(preserve); fd++) o.fds[fd] = fd;
   }
-  const detach = ctx.flags.detach === true;
   // A detached process must outlive this command: it is spawned behind a start gate of its
   // own (such a child persists) and let through at once.
   const gate = detach ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
@@ -148,11 +156,13 @@ export async function main(ctx: Context): Promise<number> {
     child.kill('SIGKILL');
     throw new RuntimeError(`cannot exec in container ${id}: it stopped meanwhile`);
   }
-  if (child.terminal)
-    await sendTerminal(resolve(consoleSocket!), child.terminal).catch((err: unknown) => {
+  if (child.terminal && consoleSocket !== undefined)
+    await sendTerminal(resolve(consoleSocket), child.terminal).catch((err: unknown) => {
       child.kill('SIGKILL');
       throw err;
     });
+  // In the foreground without a console socket: the caller's terminal, as run relays it.
+  const relay = child.terminal && consoleSocket === undefined ? relayTerminal(child.terminal) : undefined;
   const pidFile = str(ctx, 'pid-file');
   if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
   if (gate !== undefined) {
@@ -173,6 +183,7 @@ export async function main(ctx: Context): Promise<number> {
   for (const [s, h] of handlers) process.on(s, h);
   const { code, signal } = await child.exited;
   for (const [s, h] of handlers) process.off(s, h);
+  await relay?.done();
   if (signal !== null) return 128 + (constants.signals[signal] ?? 0);
   return code ?? 1;
 }
