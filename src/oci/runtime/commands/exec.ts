@@ -144,8 +144,11 @@ export async function main(ctx: Context): Promise<number> {
     for (let fd = 3; fd < 3 + Number(preserve); fd++) o.fds[fd] = fd;
   }
   // A detached process must outlive this command: it is spawned behind a start gate of its
-  // own (such a child persists) and let through at once.
-  const gate = detach ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
+  // own (such a child persists) and let through at once. A foreground one with a terminal
+  // waits there too, until the relay has set the pty's size and cleared its ONLCR: its
+  // first output and its first look at the size come after that.
+  const relayed = proc.terminal === true && consoleSocket === undefined;
+  const gate = detach || relayed ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
   if (gate !== undefined) Object.assign(o, { startGate: gate, dieWithParent: false });
   if (!isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
   const child = spawn(argv[0]!, argv.slice(1), o);
@@ -162,10 +165,19 @@ export async function main(ctx: Context): Promise<number> {
       throw err;
     });
   // In the foreground without a console socket: the caller's terminal, as run relays it.
-  const relay = child.terminal && consoleSocket === undefined ? relayTerminal(child.terminal) : undefined;
+  const relay = relayed && child.terminal ? relayTerminal(child.terminal) : undefined;
   const pidFile = str(ctx, 'pid-file');
   if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
-  if (gate !== undefined) {
+  if (relay) {
+    try {
+      await startGate(gate!);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await child.exited;
+      await relay.done();
+      throw err;
+    }
+  } else if (gate !== undefined) {
     // Its exit status belongs to our supervisor (conmon, the shim: subreapers that inherit it
     // when we exit): never reap it here, even if it ends before we do.
     child.disown();
