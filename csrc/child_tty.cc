@@ -12,12 +12,22 @@
 // capability needed, and before Landlock and seccomp, which could refuse /dev/ptmx.
 // TTY_STDIN: the caller made the pty (openPty) and OP_FDS put its slave on 0, 1, 2.
 //
+// TTY_CONSOLE is TTY_NEW in a container that has its own root, as runc's setupConsole and
+// mountConsole make it: the slave is also bound onto /dev/console (created as an empty file
+// if missing), so what writes to the console (an init, syslog's fallback) writes to the
+// container's terminal, never the host's. A bind needs CAP_SYS_ADMIN over the mount
+// namespace, so this mode runs before the credential steps, seccomp and the capability
+// sets, as the container's root; the pty is still made with the command's uid and gid as
+// the filesystem ids, so the command owns its terminal as with TTY_NEW (runc chowns the
+// slave in fixStdioPermissions instead, which fails when the devpts gid= is not mapped).
+//
 // TIOCSCTTY (tty_ioctl(4)) needs a session leader without a controlling terminal and a
 // terminal that is no other session's: setsid(2) first; no capability is needed then.
 #include "child_tty.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,11 +35,20 @@
 #include <sys/sysmacros.h>
 #include <termios.h>
 
+#include "nr.h"
 #include "plan.h"
 #include "rawsys.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
 #endif
 
 namespace nsbox {
@@ -54,9 +73,53 @@ long OpenPtmx(int* sysid) {
   return fd;
 }
 
+// TTY_CONSOLE: the slave bound onto /dev/console. The target is made as an empty regular
+// file (mknodat S_IFREG needs no privilege) unless something is there, then opened O_PATH
+// without following a symlink and checked to be a file or a device node; the slave's own
+// mount is cloned from its fd (open_tree(2), no path lookup) and attached onto exactly that
+// inode (move_mount(2)). Both are Linux 5.2; spawn needs clone3 (5.5) anyway.
+// A failure here names item 0 of the step (plan.ts: the path /dev/console).
+constexpr int kConsoleItem = 1 << kSysItemShift;
+
+long MountConsole(long slave, int* sysid) {
+  *sysid = SYS_MKNODAT | kConsoleItem;
+  long r = sc(__NR_mknodat, AT_FDCWD, "/dev/console", S_IFREG | 0666, 0);
+  if (r < 0 && r != -EEXIST) return r;
+  *sysid = SYS_OPENAT | kConsoleItem;
+  long target = sc(__NR_openat, AT_FDCWD, "/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (target < 0) return target;
+  struct statx stx;
+  r = sc(__NR_statx, target, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx);
+  if (r == 0 && S_ISLNK(stx.stx_mode)) r = -ELOOP;
+  if (r == 0 && S_ISDIR(stx.stx_mode)) r = -EISDIR;
+  if (r == 0 && !S_ISREG(stx.stx_mode) && !S_ISCHR(stx.stx_mode)) r = -EEXIST;
+  long tree = -1;
+  if (r == 0) {
+    *sysid = SYS_OPEN_TREE | kConsoleItem;
+    tree = sc(__NR_open_tree, slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    r = tree < 0 ? tree : 0;
+  }
+  if (r == 0) {
+    *sysid = SYS_MOVE_MOUNT | kConsoleItem;
+    r = sc(__NR_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  }
+  if (tree >= 0) sc(__NR_close, tree);
+  sc(__NR_close, target);
+  return r;
+}
+
 // TTY_NEW up to the slave on 0, 1, 2 (see the top of the file).
 long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
+  // TTY_CONSOLE runs as the setup's root: the pty is opened with the command's ids as our
+  // filesystem ids (setfsuid(2), setfsgid(2); devpts gives the new slave those), then ours
+  // come back, with the capabilities they had. An id that cannot be set (unmapped) leaves
+  // ours: the credential steps after this one fail on it anyway.
+  long oldUid = -1, oldGid = -1;
+  if (s.a == TTY_CONSOLE && s.d >= 0) oldGid = sc(__NR_setfsgid, s.d);
+  if (s.a == TTY_CONSOLE && s.c >= 0) oldUid = sc(__NR_setfsuid, s.c);
   long master = OpenPtmx(sysid);
+  if (oldUid >= 0) sc(__NR_setfsuid, oldUid);
+  if (oldGid >= 0) sc(__NR_setfsgid, oldGid);
   if (master < 0) return master;
   int unlock = 0;
   *sysid = SYS_IOCTL;
@@ -83,6 +146,12 @@ long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
     sc(__NR_close, master);
     return slave;
   }
+  r = s.a == TTY_CONSOLE ? MountConsole(slave, sysid) : 0;
+  if (r < 0) {
+    sc(__NR_close, slave);
+    sc(__NR_close, master);
+    return r;
+  }
   *sysid = SYS_SENDMSG;
   r = SendFdToParent(ctx, MSG_TERMINAL, step, (int)master);
   sc(__NR_close, master);
@@ -96,7 +165,7 @@ long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
 }  // namespace
 
 long RunTerminalStep(ChildCtx* ctx, const Step& s, int step, int* sysid) {
-  if (s.a == TTY_NEW) {
+  if (s.a == TTY_NEW || s.a == TTY_CONSOLE) {
     long r = NewPty(ctx, s, step, sysid);
     if (r < 0) return r;
   }

@@ -29,6 +29,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
   c.Set("TTY_STDIN", Napi::Number::New(env, TTY_STDIN));
   c.Set("TTY_NEW", Napi::Number::New(env, TTY_NEW));
+  c.Set("TTY_CONSOLE", Napi::Number::New(env, TTY_CONSOLE));
   // The syscall each SysId of a failing step names (plan.h), by number.
   Napi::Object sysid = Napi::Object::New(env);
 #define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), Napi::String::New(env, text))
@@ -37,6 +38,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(SETNS, "setns");
   SYSID(SETSID, "setsid");
   SYSID(DUP3, "dup3");
+  SYSID(OPEN_TREE, "open_tree");
   SYSID(MKDIRAT, "mkdirat");
   SYSID(MOUNT, "mount");
   SYSID(MOUNT_SETATTR, "mount_setattr");

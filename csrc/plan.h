@@ -93,6 +93,10 @@ enum Op : int32_t {
                      //                            the slave through TIOCGPTPEER, the master to the
                      //                            parent (MSG_TERMINAL), the slave dup'ed onto 0, 1, 2.
                      //                            Both: setsid, TIOCSCTTY on 0
+                     // [, uid, gid]               mode 2 (TTY_CONSOLE): TTY_NEW, with uid and gid
+                     //                            (-1: ours) as the fs ids while /dev/ptmx is opened,
+                     //                            and the slave bound onto /dev/console (run before
+                     //                            the credential steps)
   OP_MAX_
 };
 
@@ -154,12 +158,14 @@ enum SysId : int32_t {
   SYS_READ = 33,
   SYS_SETSID = 34,
   SYS_DUP3 = 35,
+  SYS_OPEN_TREE = 36,
 };
 
 // OP_TERMINAL modes.
 enum TerminalMode : int32_t {
   TTY_STDIN = 0,
   TTY_NEW = 1,
+  TTY_CONSOLE = 2,
 };
 
 // A step with several items (OP_LANDLOCK's rules) names the failing one in the MSG_ERROR

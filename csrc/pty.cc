@@ -126,6 +126,26 @@ Napi::Value PtySize(const Napi::CallbackInfo& info) {
   return a;
 }
 
+// ptySetOnlcr(fd, on 0/1): ONLCR of the terminal's output flags (termios(3), TCSANOW). On a master
+// the termios ioctls act on its slave's settings (tty_ioctl(4)), so either end will do.
+Napi::Value PtySetOnlcr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  uint32_t on;
+  if (!ArgFd(info, 0, &fd) || !ArgU32(info, 1, &on)) return env.Undefined();
+  struct termios t;
+  if (tcgetattr(fd, &t) < 0) {
+    ThrowSys(env, errno, "ioctl");
+    return env.Undefined();
+  }
+  if (on)
+    t.c_oflag |= ONLCR;
+  else
+    t.c_oflag &= ~ONLCR;
+  if (tcsetattr(fd, TCSANOW, &t) < 0) ThrowSys(env, errno, "ioctl");
+  return env.Undefined();
+}
+
 // sendFd(path, fd, name): connect(2) a SOCK_STREAM unix socket to `path` and sendmsg(2) `fd`
 // as SCM_RIGHTS with `name` as the data bytes (runc's console-socket message: the data is the
 // file's name, and a stream socket needs at least one data byte to carry the control
@@ -187,6 +207,7 @@ void InitPty(Napi::Env env, Napi::Object exports) {
   exports.Set("ptyPath", Napi::Function::New(env, PtyPath, "ptyPath"));
   exports.Set("ptyResize", Napi::Function::New(env, PtyResize, "ptyResize"));
   exports.Set("ptySize", Napi::Function::New(env, PtySize, "ptySize"));
+  exports.Set("ptySetOnlcr", Napi::Function::New(env, PtySetOnlcr, "ptySetOnlcr"));
   exports.Set("ptyDup", Napi::Function::New(env, PtyDup, "ptyDup"));
   exports.Set("sendFd", Napi::Function::New(env, SendFd, "sendFd"));
 }

@@ -54,6 +54,7 @@ export interface NativeConstants {
   /** OP_TERMINAL modes (csrc/plan.h TerminalMode). */
   readonly TTY_STDIN: number;
   readonly TTY_NEW: number;
+  readonly TTY_CONSOLE: number;
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
@@ -358,6 +359,8 @@ export interface NativeBinding {
   ptyResize(fd: number, rows: number, cols: number): void;
   /** fcntl(F_DUPFD_CLOEXEC): a second fd of the same open file. */
   ptyDup(fd: number): number;
+  /** tcgetattr/tcsetattr: ONLCR of c_oflag on (1) or off (0); on a master, its slave's. */
+  ptySetOnlcr(fd: number, on: number): void;
   /** TIOCGWINSZ: [rows, cols]. */
   ptySize(fd: number): [number, number];
   /** connect(2) a SOCK_STREAM unix socket to `path`, sendmsg(2) `fd` (SCM_RIGHTS) with `name` as data. */

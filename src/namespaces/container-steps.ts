@@ -41,6 +41,11 @@ export interface ContainerContext {
    * in a user namespace while another one is fully visible).
    */
   sysfsInLock?: boolean;
+  /**
+   * The terminal step binds its pty onto /dev/console: the default /dev gets an empty file
+   * there, made by the setup (the container's root may not own that tmpfs once locked).
+   */
+  console?: boolean;
 }
 
 const M = K.PLAN_MOUNT;
@@ -214,6 +219,7 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
     else if (hostDevices().has(name))
       plan.mount(host(`/dev/${name}`), `/dev/${name}`, null, K.MS_BIND, null, IN_ROOT | M.MNT_MKFILE, 'dev', `/dev/${name}`);
   }
+  if (ctx.console) plan.mknod('/dev/console', fsConstants.S_IFREG | 0o666, 0, 0);
   for (const [link, target] of [
     ['fd', '/proc/self/fd'],
     ['stdin', '/proc/self/fd/0'],

@@ -194,7 +194,8 @@ export interface SpawnOptions extends SecurityOptions {
    * A controlling terminal on fds 0, 1, 2; the child leads a new session (setsid(2), then
    * ioctl TIOCSCTTY). `true` or `{ rows, cols }`: the pty is made inside the child, from its
    * /dev/ptmx (in a container, the container's own devpts: `tty` prints /dev/pts/0), as the
-   * command's uid, and its master is `child.terminal`. A {@link Pty} from `openPty()`: its
+   * command's uid, and its master is `child.terminal`; with a `rootfs` the slave is also
+   * bound onto the container's /dev/console, as runc does. A {@link Pty} from `openPty()`: its
    * slave is used. Excludes stdio 0–2 and `processGroup`. With `init`, the init leads the
    * session and the command's own process group is the terminal's foreground group (tini's
    * way). docs/namespaces.md, "Terminals".

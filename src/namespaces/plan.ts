@@ -179,10 +179,20 @@ export class PlanBuilder {
   /**
    * A controlling terminal: `mode` TTY_STDIN (fd 0 is the slave) or TTY_NEW (a pty made by
    * the child from its /dev/ptmx; its master goes to the parent), `size` rows | cols << 16.
+   * TTY_CONSOLE is TTY_NEW with the slave also bound onto /dev/console, made with `uid` and
+   * `gid` as the fs ids (undefined: the setup's); it needs the capabilities the setup holds.
    */
-  terminal(mode: 'stdin' | 'new', size = 0): this {
+  terminal(mode: 'stdin' | 'new' | 'console', size = 0, uid?: number, gid?: number): this {
     if (mode === 'stdin') return this.push(K.OP.TERMINAL!, [K.TTY_STDIN, 0], { step: 'terminal', syscall: 'ioctl' });
-    return this.push(K.OP.TERMINAL!, [K.TTY_NEW, size], { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
+    if (mode === 'new') return this.push(K.OP.TERMINAL!, [K.TTY_NEW, size], { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
+    // Item 0 (csrc/child_tty.cc): the /dev/console bind.
+    const paths = ['/dev/console'];
+    return this.push(K.OP.TERMINAL!, [K.TTY_CONSOLE, size, uid ?? -1, gid ?? -1], {
+      step: 'terminal',
+      syscall: 'ioctl',
+      path: '/dev/ptmx',
+      paths,
+    });
   }
   pdeathsig(signal: number): this {
     return this.push(K.OP.PDEATHSIG!, [signal], { step: 'die-with-parent', syscall: 'prctl' });

@@ -198,6 +198,22 @@ export class Pty implements Disposable {
     native.ptyResize(this.master, rows, cols);
   }
 
+  /**
+   * Turns the terminal's ONLCR output flag on or off (termios(3), tcsetattr TCSANOW; on the
+   * master, the ioctl acts on the slave's settings): with it on, the kernel's default, each
+   * `\n` the program writes reaches the master as `\r\n`. What `stty onlcr` / `stty -onlcr`
+   * does. A relay that copies the master's output to another terminal that translates too
+   * (a terminal in Node's raw mode keeps its own ONLCR) turns it off, as runc does for its
+   * foreground terminal (containerd/console's ClearONLCR); lines then end `\r\n`, not
+   * `\r\r\n`. Never blocks.
+   * @throws `ERR_INVALID_ARG_TYPE` when `on` is not a boolean; `ERR_HANDLE_CLOSED` after
+   *   close(); SysError (`ioctl`, e.g. `EIO`) when the kernel refuses.
+   */
+  setOnlcr(on: boolean): void {
+    if (typeof on !== 'boolean') throw invalidArgType('on', 'a boolean', on);
+    native.ptySetOnlcr(this.master, on ? 1 : 0);
+  }
+
   /** The terminal's size (ioctl TIOCGWINSZ). @throws `ERR_HANDLE_CLOSED` after close(). */
   size(): PtySize {
     const [rows, cols] = native.ptySize(this.master);

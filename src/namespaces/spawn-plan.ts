@@ -200,6 +200,14 @@ export function addLockSteps(plan: PlanBuilder, c: Checked, rootFlow: boolean, l
 }
 
 /** The SysError a failed native spawn stands for: the step's name, syscall and path. */
+/**
+ * A pty made in a container with a root of its own is also its /dev/console (OP_TERMINAL
+ * TTY_CONSOLE), as runc and crun make it.
+ */
+export function hasConsole(c: Checked): boolean {
+  return c.terminal?.kind === 'new' && c.container?.rootfs !== undefined;
+}
+
 export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: SerializedPlan, c: Checked): SysError {
   // step -1: clone3 itself; -2: the status protocol broke (the child was killed and reaped).
   const info =
@@ -245,6 +253,7 @@ export function addContainer(
       root: process.geteuid!() === 0,
       lock: f.lock,
       rootOwner: f.rootOwner,
+      console: hasConsole(c),
       // net.* sysctls go to the lock's helper when the lock makes the network namespace.
       sysctl: f.netInLock ? security.sysctl.filter((s) => !isNetSysctl(s)) : security.sysctl,
     });

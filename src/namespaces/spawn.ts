@@ -23,7 +23,7 @@ import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '
 import { filtersBeforeGate } from './start-gate.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
-import { addContainer, addJoinSteps, addLockSteps, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
+import { addContainer, addJoinSteps, addLockSteps, hasConsole, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
 import { NetworkSetup, type SpawnVethLink } from '../net/spawn-network.js';
 
 /**
@@ -219,6 +219,13 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // The default seccomp profile refuses TIOCSTI/TIOCLINUX itself: one filter fewer to load.
     const tiocstiInProfile = security.seccompSource === defaultSeccompProfile;
     if (sandbox && !tiocstiInProfile && (c.newNs.has('user') || c.join.has('user') || process.geteuid!() === 0)) plan.noTiocsti();
+    // A pty made in a container with a root of its own is also its /dev/console (runc's
+    // mountConsole): the bind needs the setup's capabilities, so it comes before seccomp,
+    // the credentials and the capability sets; the pty is still made with the command's
+    // ids (as fs ids), so the command owns its terminal either way.
+    const newTty = c.terminal?.kind === 'new' ? c.terminal : undefined;
+    const devConsole = newTty !== undefined && hasConsole(c);
+    if (devConsole) plan.terminal('console', newTty.size, o.uid, o.gid);
     addBeforeCredentials(plan, security);
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
@@ -226,7 +233,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     addAfterCredentials(plan, security);
     // A pty made by the child: as the command's uid (it owns its terminal), before Landlock
     // and seccomp; its fds 0-2 are then the slave, which OP_FDS keeps.
-    if (c.terminal?.kind === 'new') plan.terminal('new', c.terminal.size);
+    if (newTty && !devConsole) plan.terminal('new', newTty.size);
     prepared = prepareStdio(c.stdio);
     plan.fds(prepared.pairs);
     if (c.terminal?.kind === 'pty') plan.terminal('stdin');

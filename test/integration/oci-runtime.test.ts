@@ -758,15 +758,17 @@ describe('nsbox-oci with a terminal (process.terminal, --console-socket)', () =>
   );
 
   ttyTest(
-    'exec --tty --console-socket: a terminal for the new process',
+    'exec --tty --detach --console-socket: a terminal for the new process',
     async () => {
       const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
       try {
         expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
-        expect(oci(c, ['exec', '--tty', c.id, 'true']).stderr).toContain('--console-socket');
+        // runc's refusals: a detached terminal without a console socket, a foreground exec with one.
+        expect(oci(c, ['exec', '--tty', '--detach', c.id, 'true']).stderr).toContain('--console-socket');
+        expect(oci(c, ['exec', '--tty', '--console-socket', '/tmp/x.sock', c.id, 'true']).stderr).toContain('--detach');
         const sock = join(c.out, '..', 'exec-console.sock');
         const received = await consoleSocket(sock, 'typed\r');
-        const e = oci(c, ['exec', '--tty', '--console-socket', sock, c.id, 'sh', '-c', 'read x; echo "tty=$(tty) <$x>"']);
+        const e = oci(c, ['exec', '--tty', '--detach', '--console-socket', sock, c.id, 'sh', '-c', 'read x; echo "tty=$(tty) <$x>"']);
         expect(e.stderr).toBe('');
         expect(e.status).toBe(0);
         expect(await received.output).toMatch(/tty=\/dev\/pts\/\d+ <typed>/);
@@ -816,7 +818,10 @@ describe("nsbox-oci run on the caller's terminal (process.terminal, no --console
   anyTest(
     'run relays the terminal: raw input, the window size, the exit status; the terminal is restored after',
     async () => {
-      const c = setup('tty; stty size; read x; echo "got <$x>"; exit 7', (config) => {
+      const script =
+        'tty; stty size; stat -c "console=%t:%T" /dev/console; stat -L -c "fd0=%t:%T" /proc/self/fd/0; ' +
+        'echo via-console > /dev/console; read x; echo "got <$x>"; exit 7';
+      const c = setup(script, (config) => {
         config.process!.terminal = true;
       });
       using p = openPty({ rows: 33, cols: 101 });
@@ -843,9 +848,54 @@ describe("nsbox-oci run on the caller's terminal (process.terminal, no --console
         await until('the answer', () => text.includes('got <hello>'));
         expect(text).toContain('/dev/pts/0');
         expect(text).toMatch(/33 101/);
+        // The pty is also the container's /dev/console (runc's mountConsole): the same device
+        // (major 136, 0x88), and what is written there reaches our terminal.
+        expect(text).toContain('console=88:0\r\n');
+        expect(text).toContain('fd0=88:0\r\n');
+        expect(text).toContain('via-console\r\n');
+        // ONLCR is off on the container's pty (runc's ClearONLCR): our terminal alone turns \n
+        // into \r\n, so no line ends \r\r\n.
+        expect(text).toContain('got <hello>\r\n');
+        expect(text).not.toContain('\r\r\n');
         expect(spawnSync('stty', ['-g'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout).toBe(before);
         expect(existsSync(join(c.root, c.id))).toBe(false); // run deletes it
       } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'exec --tty in the foreground relays the terminal as run does: raw input, the size, the status, restored after',
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`);
+      using p = openPty({ rows: 21, cols: 77 });
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const before = spawnSync('stty', ['-g'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout;
+        const script = 'tty; stty size; read x; echo "got <$x>"; exit 5';
+        const ex = spawn(process.execPath, [CLI, '--root', c.root, 'exec', '--tty', c.id, 'sh', '-c', script], {
+          stdio: [p.slave!, p.slave!, p.slave!],
+        });
+        const exited = new Promise<number | null>((res) => ex.on('exit', (code) => res(code)));
+        let text = '';
+        const master = p.stream();
+        master.setEncoding('utf8').on('data', (d: string) => (text += d));
+        await until('the size', () => /\d+ \d+/.test(text), 20_000);
+        const during = spawnSync('stty', ['-a'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout;
+        expect(during).toMatch(/-icanon/);
+        expect(during).toMatch(/-echo\b/);
+        master.write('hi there\r');
+        expect(await exited).toBe(5);
+        await until('the answer', () => text.includes('got <hi there>'));
+        expect(text).toMatch(/^\/dev\/pts\/\d+\r\n21 77\r\n/);
+        expect(text).toContain('got <hi there>\r\n');
+        expect(text).not.toContain('\r\r\n');
+        expect(spawnSync('stty', ['-g'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' }).stdout).toBe(before);
+        expect(state(c).status).toBe('running'); // the container goes on
+      } finally {
+        writeFileSync(join(c.out, 'stop'), '');
         cleanup(c);
       }
     },

@@ -3,7 +3,7 @@
 // made inside a container (its own devpts), and sendFd to a console socket whose receiver is
 // a python3 script (node:net cannot receive SCM_RIGHTS).
 import { execFileSync, spawn as nodeSpawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -96,6 +96,26 @@ describe('openPty', () => {
     expect(() => p.master).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
   });
 
+  test("setOnlcr: with ONLCR off, the slave's \\n reaches the master as written, not \\r\\n; stty sees the flag", async () => {
+    using p = openPty();
+    const out = p.stream();
+    const seen = { text: '' };
+    const stty = () => execFileSync('stty', ['-a'], { stdio: [p.slave!, 'pipe', 'pipe'], encoding: 'utf8' });
+    expect(stty()).toMatch(/(^|\s)onlcr\b/);
+    writeSync(p.slave!, 'one\n');
+    await until(out, /one\r\n/, seen);
+    p.setOnlcr(false);
+    expect(stty()).toMatch(/(^|\s)-onlcr\b/);
+    writeSync(p.slave!, 'two\n');
+    await until(out, /two\n/, seen);
+    expect(seen.text).toBe('one\r\ntwo\n');
+    p.setOnlcr(true);
+    expect(stty()).toMatch(/(^|\s)onlcr\b/);
+    expect(() => p.setOnlcr('no' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    p.close();
+    expect(() => p.setOnlcr(false)).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
+  });
+
   usernsTest('its slave as the child stdio: tty names it, stty sees the size and a resize', async () => {
     using p = openPty({ rows: 24, cols: 80 });
     const child = spawn('sh', ['-c', 'tty; stty size; read x; stty size; echo __END__'], { terminal: p, namespaces: ['user'] });
@@ -164,6 +184,28 @@ describe('spawn with terminal: true', () => {
     const text = await until(out, /__END__/);
     expect(text).toMatch(/^\/dev\/pts\/0\r\n0\r\nptmx\r\n50 160\r\n__END__/);
     expect((await child.exited).code).toBe(0);
+  });
+
+  usernsTest('in a container with a root, the pty is also its /dev/console (bound there, as runc does)', async () => {
+    // The same device as fds 0-2 (major 136 = 0x88: a Unix98 pty slave), a devpts bind in the
+    // mount table, and what is written to /dev/console comes out of the master.
+    const { text } = await onTerminal(
+      'readlink /proc/self/fd/0; stat -c %t:%T /dev/console; stat -L -c %t:%T /proc/self/fd/0; ' +
+        'awk \'$5 == "/dev/console" { print $9 }\' /proc/self/mountinfo; echo via-console > /dev/console; echo __END__',
+      { namespaces: ['user', 'mnt', 'pid'], rootfs: 'host' },
+    );
+    expect(text).toMatch(/^\/dev\/pts\/0\r\n88:0\r\n88:0\r\ndevpts\r\nvia-console\r\n__END__/);
+  });
+
+  usernsTest('without a root of its own, the child leaves /dev/console as it is', async () => {
+    // As many mounts there as ours (none on most hosts; a bind where this runs in a container).
+    const ours = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(' ')[4] === '/dev/console').length;
+    const { text } = await onTerminal('awk \'$5 == "/dev/console"\' /proc/self/mountinfo | wc -l; echo __END__', {
+      namespaces: ['user', 'mnt'],
+    });
+    expect(text).toMatch(new RegExp(`^${ours}\\r\\n__END__`));
   });
 
   usernsTest('the stream ends once the child is gone, with every byte it wrote', async () => {

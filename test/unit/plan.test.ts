@@ -197,6 +197,13 @@ describe('every step, word for word', () => {
     syscall: 'ioctl',
     path: '/dev/ptmx',
   });
+  step('TERMINAL', (b) => b.terminal('console', 24 | (80 << 16), 1000, 100), [2, 24 | (80 << 16), 1000, 100], {
+    step: 'terminal',
+    syscall: 'ioctl',
+    path: '/dev/ptmx',
+    paths: ['/dev/console'],
+  });
+  step('TERMINAL', (b) => b.terminal('console'), [2, 0, -1, -1]);
   step('DUMPABLE', (b) => b.dumpable(true), [1], { step: 'dumpable', syscall: 'prctl' });
   step('DUMPABLE', (b) => b.dumpable(false), [0]);
   step('KEYRING', (b) => b.keyring(), [], { step: 'session-keyring', syscall: 'keyctl' });

@@ -3,7 +3,7 @@
  * is relayed to the container's pty, as runc does (tty.go): the caller's terminal in raw mode,
  * its input copied to the pty's master and the master's output to our stdout, the window size
  * copied at once and on every SIGWINCH (which is then not forwarded), and the terminal
- * restored at the end.
+ * restored at the end. The pty's ONLCR is cleared first, as runc's recvtty does.
  * @internal
  * @module
  */
@@ -29,6 +29,13 @@ function copySize(pty: Pty): void {
 
 /** Starts relaying: raw mode on our stdin when it is a terminal, the size, SIGWINCH. */
 export function relayTerminal(pty: Pty): TerminalRelay {
+  // runc's ClearONLCR: our terminal (raw in Node's sense, which keeps output processing)
+  // translates \n itself, so the pty must not, or each line would end \r\r\n.
+  try {
+    pty.setOnlcr(false);
+  } catch {
+    // the pty is gone: the relay ends by itself
+  }
   const stdin = process.stdin;
   const raw = stdin.isTTY === true;
   if (raw) stdin.setRawMode(true);

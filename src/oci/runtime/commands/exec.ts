@@ -4,7 +4,9 @@
  * its pid, checked against the recorded start time before and after), is placed in its
  * cgroup by clone3, and gets the container's config.json process (seccomp included) with the
  * flags applied, mapped by the same code as create's (nsbox/oci's mapProcess). Without
- * --detach it waits and exits with the process's status.
+ * --detach it waits and exits with the process's status; with --tty it then relays the
+ * caller's terminal to the process's pty, as run does (--console-socket is for --detach only,
+ * where it is needed, as runc has it).
  * @internal
  * @module
  */
@@ -25,6 +27,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import { resolveExecUser } from '../passwd.js';
 import { statusOf } from '../status.js';
+import { relayTerminal } from '../terminal.js';
 import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
 
 /** The process to run: --process FILE, else the container's process with the command and flags. */
@@ -96,9 +99,15 @@ export async function main(ctx: Context): Promise<number> {
   const proc = processOf(ctx, rec);
   if (ctx.flags.tty) proc.terminal = true;
   const consoleSocket = str(ctx, 'console-socket');
-  if (proc.terminal && consoleSocket === undefined)
-    throw new UsageError('--tty: give --console-socket (where the pty master goes; nsbox-oci does not relay a terminal itself)');
+  const detach = ctx.flags.detach === true;
+  // runc's checkTerminal: "cannot allocate tty if runc will detach without setting console
+  // socket"; "cannot use console socket if runc will not detach or allocate tty". In the
+  // foreground, the caller's terminal is relayed to the pty instead.
+  if (proc.terminal && detach && consoleSocket === undefined)
+    throw new UsageError('--tty with --detach: give --console-socket (where the pty master goes)');
   if (!proc.terminal && consoleSocket !== undefined) throw new UsageError('--console-socket: only with --tty (or process.terminal)');
+  if (!detach && consoleSocket !== undefined)
+    throw new UsageError('--console-socket: only with --detach (exec in the foreground relays your terminal itself)');
   refuseProcess(proc);
   const o: SpawnOptions = {};
   const warnings: string[] = [];
@@ -124,10 +133,12 @@ export async function main(ctx: Context): Promise<number> {
     o.fds = {};
     for (let fd = 3; fd < 3 + Number(preserve); fd++) o.fds[fd] = fd;
   }
-  const detach = ctx.flags.detach === true;
   // A detached process must outlive this command: it is spawned behind a start gate of its
-  // own (such a child persists) and let through at once.
-  const gate = detach ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
+  // own (such a child persists) and let through at once. A foreground one with a terminal
+  // waits there too, until the relay has set the pty's size and cleared its ONLCR: its
+  // first output and its first look at the size come after that.
+  const relayed = proc.terminal === true && consoleSocket === undefined;
+  const gate = detach || relayed ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
   if (gate !== undefined) Object.assign(o, { startGate: gate, dieWithParent: false });
   if (!isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
   const child = spawn(argv[0]!, argv.slice(1), o);
@@ -138,14 +149,25 @@ export async function main(ctx: Context): Promise<number> {
     child.kill('SIGKILL');
     throw new RuntimeError(`cannot exec in container ${id}: it stopped meanwhile`);
   }
-  if (child.terminal)
-    await sendTerminal(resolve(consoleSocket!), child.terminal).catch((err: unknown) => {
+  if (child.terminal && consoleSocket !== undefined)
+    await sendTerminal(resolve(consoleSocket), child.terminal).catch((err: unknown) => {
       child.kill('SIGKILL');
       throw err;
     });
+  // In the foreground without a console socket: the caller's terminal, as run relays it.
+  const relay = relayed && child.terminal ? relayTerminal(child.terminal) : undefined;
   const pidFile = str(ctx, 'pid-file');
   if (pidFile !== undefined) writeAtomic(pidFile, String(child.pid));
-  if (gate !== undefined) {
+  if (relay) {
+    try {
+      await startGate(gate!);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await child.exited;
+      await relay.done();
+      throw err;
+    }
+  } else if (gate !== undefined) {
     // Its exit status belongs to our supervisor (conmon, the shim: subreapers that inherit it
     // when we exit): never reap it here, even if it ends before we do.
     child.disown();
@@ -163,6 +185,7 @@ export async function main(ctx: Context): Promise<number> {
   for (const [s, h] of handlers) process.on(s, h);
   const { code, signal } = await child.exited;
   for (const [s, h] of handlers) process.off(s, h);
+  await relay?.done();
   if (signal !== null) return 128 + (constants.signals[signal] ?? 0);
   return code ?? 1;
 }
