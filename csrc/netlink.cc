@@ -117,7 +117,9 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     return DefineClass(
         env, "NetlinkSocket",
         {InstanceMethod<&NetlinkSocket::Send>("send"), InstanceMethod<&NetlinkSocket::Close>("close"),
-         InstanceMethod<&NetlinkSocket::SetRef>("ref"), InstanceAccessor<&NetlinkSocket::PortId>("portId")});
+         InstanceMethod<&NetlinkSocket::SetRef>("ref"),
+         InstanceMethod<&NetlinkSocket::CloseDetached>("closeDetached"),
+         InstanceAccessor<&NetlinkSocket::PortId>("portId")});
   }
 
   // new NetlinkSocket(nsfd, groups, onMessage[, protocol]): protocol NETLINK_ROUTE (default)
@@ -243,6 +245,37 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Stop();
+    return info.Env().Undefined();
+  }
+
+  // closeDetached(): stops polling and closes the fd on a detached thread. Closing a
+  // NETLINK_NETFILTER socket runs nf_tables' release notifier inside close(2), which waits for
+  // pending table destruction (an RCU grace period, milliseconds): not on the event loop.
+  // Falls back to closing here if no thread can be made.
+  Napi::Value CloseDetached(const Napi::CallbackInfo& info) {
+    int fd = poll_.Detach();
+    delete[] buf_;
+    buf_ = nullptr;
+    if (!onMessage_.IsEmpty()) onMessage_.Reset();
+    if (fd >= 0) {
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      pthread_t t;
+      int err = pthread_create(
+          &t, &attr,
+          [](void* arg) -> void* {
+            close(static_cast<int>(reinterpret_cast<intptr_t>(arg)));
+            return nullptr;
+          },
+          reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      pthread_attr_destroy(&attr);
+      if (err != 0) close(fd);
+    }
     return info.Env().Undefined();
   }
 

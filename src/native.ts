@@ -221,6 +221,8 @@ export interface NativeNetlinkSocket {
   send(message: Buffer): number;
   /** Stops polling and closes the socket; idempotent. */
   close(): void;
+  /** Stops polling and closes the socket on a detached thread (close(2) of an nf_tables socket may wait for an RCU grace period). */
+  closeDetached(): void;
   /** uv_ref/uv_unref of the poll handle. */
   ref(on: boolean): void;
   /** The port id the kernel bound (sockaddr_nl.nl_pid). */

@@ -174,7 +174,7 @@ describe('published ports', () => {
     const withBoth = ruleset(t.host);
     expect(tablesOf(t.host)).toEqual([`inet theirs`, `ip ${masq.table}`, `ip ${pub.table}`].sort());
     const rulesIn = (rs: NftJson['nftables'], table: string) => rs.filter((o) => 'rule' in o && o.rule!.table === table).length;
-    expect(rulesIn(withBoth, pub.table)).toBe(2 * 2 + 2); // prerouting and output per port, hairpin per port
+    expect(rulesIn(withBoth, pub.table)).toBe(2 + 2 + 1); // a DNAT per port, the jumps from prerouting and output, one hairpin
     expect(rulesIn(withBoth, masq.table)).toBe(1);
     pub[Symbol.dispose](); // synchronous: the kernel drops the owned table as the socket closes
     const afterPub = ruleset(t.host);

@@ -101,9 +101,13 @@ describe('nf_tables encoder reproduces nft 1.0.6 byte for byte', () => {
     expectSame('masq-oif', masqueradePlan('nsbox_masq', cidr('10.88.0.0/20'), 'eth0', false));
   });
 
-  test('a published TCP port with hairpin (publish.nft)', () => {
-    const port = { protocol: 'tcp' as const, hostPort: 8080, target: ip('10.88.0.2'), targetPort: 80, hairpin: cidr('10.88.0.0/24') };
-    expectSame('publish', publishPlan('nsbox_pub', 'ip', [port], false));
+  test('published TCP and UDP ports, one on a host address, with hairpin (publish.nft)', () => {
+    const hairpin = cidr('10.88.0.0/24');
+    const ports = [
+      { protocol: 'tcp' as const, hostPort: 8080, target: ip('10.88.0.2'), targetPort: 80, hairpin },
+      { protocol: 'udp' as const, hostPort: 5353, hostAddress: ip('10.99.0.1'), target: ip('10.88.0.3'), targetPort: 53, hairpin },
+    ];
+    expectSame('publish', publishPlan('nsbox_pub', 'ip', ports, false));
   });
 
   test('an IPv6 UDP port on one host address (publish-udp6.nft)', () => {

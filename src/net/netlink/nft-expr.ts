@@ -129,14 +129,10 @@ export function bitNames<N extends string>(map: Readonly<Record<N, number>>, bit
   return (Object.keys(map) as N[]).filter((n) => (bits & map[n]) !== 0);
 }
 
-function u8View(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
 /** NFTA_DATA_VALUE nested in `type`. */
 function putValue(w: MessageWriter, type: number, v: Uint8Array): void {
   w.begin(type | NESTED)
-    .attr(NFT.NFTA_DATA_VALUE, u8View(v))
+    .attr(NFT.NFTA_DATA_VALUE, v)
     .end();
 }
 function getValue(a: Attrs, type: number, what: string): Uint8Array {
@@ -147,9 +143,9 @@ function getValue(a: Attrs, type: number, what: string): Uint8Array {
 
 function encodeVerdict(w: MessageWriter, v: NftVerdict): void {
   w.begin(NFT.NFTA_IMMEDIATE_DATA | NESTED).begin(NFT.NFTA_DATA_VERDICT | NESTED);
-  if (typeof v === 'string') w.attr(NFT.NFTA_VERDICT_CODE, be32(VERDICTS.byName[v]));
-  else if ('jump' in v) w.attr(NFT.NFTA_VERDICT_CODE, be32(NFT.NFT_JUMP)).attrString(NFT.NFTA_VERDICT_CHAIN, v.jump);
-  else w.attr(NFT.NFTA_VERDICT_CODE, be32(NFT.NFT_GOTO)).attrString(NFT.NFTA_VERDICT_CHAIN, v.goto);
+  if (typeof v === 'string') w.attrBe32(NFT.NFTA_VERDICT_CODE, VERDICTS.byName[v]);
+  else if ('jump' in v) w.attrBe32(NFT.NFTA_VERDICT_CODE, NFT.NFT_JUMP).attrString(NFT.NFTA_VERDICT_CHAIN, v.jump);
+  else w.attrBe32(NFT.NFTA_VERDICT_CODE, NFT.NFT_GOTO).attrString(NFT.NFTA_VERDICT_CHAIN, v.goto);
   w.end().end();
 }
 function decodeVerdict(data: Buffer): NftVerdict {
@@ -172,67 +168,67 @@ export function encodeExpr(w: MessageWriter, e: NftExpr): void {
   w.begin(NFT.NFTA_EXPR_DATA | NESTED);
   switch (e.type) {
     case 'meta':
-      w.attr(NFT.NFTA_META_KEY, be32(META_KEYS.byName[e.key])).attr(NFT.NFTA_META_DREG, be32(e.dreg));
+      w.attrBe32(NFT.NFTA_META_KEY, META_KEYS.byName[e.key]).attrBe32(NFT.NFTA_META_DREG, e.dreg);
       break;
     case 'payload':
-      w.attr(NFT.NFTA_PAYLOAD_DREG, be32(e.dreg))
-        .attr(NFT.NFTA_PAYLOAD_BASE, be32(PAYLOAD_BASES.byName[e.base]))
-        .attr(NFT.NFTA_PAYLOAD_OFFSET, be32(e.offset))
-        .attr(NFT.NFTA_PAYLOAD_LEN, be32(e.len));
+      w.attrBe32(NFT.NFTA_PAYLOAD_DREG, e.dreg)
+        .attrBe32(NFT.NFTA_PAYLOAD_BASE, PAYLOAD_BASES.byName[e.base])
+        .attrBe32(NFT.NFTA_PAYLOAD_OFFSET, e.offset)
+        .attrBe32(NFT.NFTA_PAYLOAD_LEN, e.len);
       break;
     case 'cmp':
-      w.attr(NFT.NFTA_CMP_SREG, be32(e.sreg)).attr(NFT.NFTA_CMP_OP, be32(CMP_OPS.byName[e.op]));
+      w.attrBe32(NFT.NFTA_CMP_SREG, e.sreg).attrBe32(NFT.NFTA_CMP_OP, CMP_OPS.byName[e.op]);
       putValue(w, NFT.NFTA_CMP_DATA, e.data);
       break;
     case 'bitwise':
-      w.attr(NFT.NFTA_BITWISE_SREG, be32(e.sreg)).attr(NFT.NFTA_BITWISE_DREG, be32(e.dreg)).attr(NFT.NFTA_BITWISE_LEN, be32(e.len));
+      w.attrBe32(NFT.NFTA_BITWISE_SREG, e.sreg).attrBe32(NFT.NFTA_BITWISE_DREG, e.dreg).attrBe32(NFT.NFTA_BITWISE_LEN, e.len);
       putValue(w, NFT.NFTA_BITWISE_MASK, e.mask);
       putValue(w, NFT.NFTA_BITWISE_XOR, e.xor);
       break;
     case 'immediate':
-      w.attr(NFT.NFTA_IMMEDIATE_DREG, be32(e.dreg));
+      w.attrBe32(NFT.NFTA_IMMEDIATE_DREG, e.dreg);
       putValue(w, NFT.NFTA_IMMEDIATE_DATA, e.data);
       break;
     case 'verdict':
-      w.attr(NFT.NFTA_IMMEDIATE_DREG, be32(NFT.NFT_REG_VERDICT));
+      w.attrBe32(NFT.NFTA_IMMEDIATE_DREG, NFT.NFT_REG_VERDICT);
       encodeVerdict(w, e.verdict);
       break;
     case 'nat':
-      w.attr(NFT.NFTA_NAT_TYPE, be32(e.nat === 'snat' ? NFT.NFT_NAT_SNAT : NFT.NFT_NAT_DNAT));
-      w.attr(NFT.NFTA_NAT_FAMILY, be32(e.family === 'ip' ? NFT.NFPROTO_IPV4 : NFT.NFPROTO_IPV6));
-      if (e.addrMin !== undefined) w.attr(NFT.NFTA_NAT_REG_ADDR_MIN, be32(e.addrMin));
-      if (e.addrMax !== undefined) w.attr(NFT.NFTA_NAT_REG_ADDR_MAX, be32(e.addrMax));
-      if (e.protoMin !== undefined) w.attr(NFT.NFTA_NAT_REG_PROTO_MIN, be32(e.protoMin));
-      if (e.protoMax !== undefined) w.attr(NFT.NFTA_NAT_REG_PROTO_MAX, be32(e.protoMax));
-      if (e.flags !== undefined) w.attr(NFT.NFTA_NAT_FLAGS, be32(flagBits(NAT_FLAGS, e.flags)));
+      w.attrBe32(NFT.NFTA_NAT_TYPE, e.nat === 'snat' ? NFT.NFT_NAT_SNAT : NFT.NFT_NAT_DNAT);
+      w.attrBe32(NFT.NFTA_NAT_FAMILY, e.family === 'ip' ? NFT.NFPROTO_IPV4 : NFT.NFPROTO_IPV6);
+      if (e.addrMin !== undefined) w.attrBe32(NFT.NFTA_NAT_REG_ADDR_MIN, e.addrMin);
+      if (e.addrMax !== undefined) w.attrBe32(NFT.NFTA_NAT_REG_ADDR_MAX, e.addrMax);
+      if (e.protoMin !== undefined) w.attrBe32(NFT.NFTA_NAT_REG_PROTO_MIN, e.protoMin);
+      if (e.protoMax !== undefined) w.attrBe32(NFT.NFTA_NAT_REG_PROTO_MAX, e.protoMax);
+      if (e.flags !== undefined) w.attrBe32(NFT.NFTA_NAT_FLAGS, flagBits(NAT_FLAGS, e.flags));
       break;
     case 'masq':
-      if (e.flags !== undefined) w.attr(NFT.NFTA_MASQ_FLAGS, be32(flagBits(NAT_FLAGS, e.flags)));
-      if (e.protoMin !== undefined) w.attr(NFT.NFTA_MASQ_REG_PROTO_MIN, be32(e.protoMin));
-      if (e.protoMax !== undefined) w.attr(NFT.NFTA_MASQ_REG_PROTO_MAX, be32(e.protoMax));
+      if (e.flags !== undefined) w.attrBe32(NFT.NFTA_MASQ_FLAGS, flagBits(NAT_FLAGS, e.flags));
+      if (e.protoMin !== undefined) w.attrBe32(NFT.NFTA_MASQ_REG_PROTO_MIN, e.protoMin);
+      if (e.protoMax !== undefined) w.attrBe32(NFT.NFTA_MASQ_REG_PROTO_MAX, e.protoMax);
       break;
     case 'fib':
-      w.attr(NFT.NFTA_FIB_FLAGS, be32(flagBits(FIB_FLAGS, e.flags)))
-        .attr(NFT.NFTA_FIB_RESULT, be32(FIB_RESULTS.byName[e.result]))
-        .attr(NFT.NFTA_FIB_DREG, be32(e.dreg));
+      w.attrBe32(NFT.NFTA_FIB_FLAGS, flagBits(FIB_FLAGS, e.flags))
+        .attrBe32(NFT.NFTA_FIB_RESULT, FIB_RESULTS.byName[e.result])
+        .attrBe32(NFT.NFTA_FIB_DREG, e.dreg);
       break;
     case 'ct':
-      w.attr(NFT.NFTA_CT_KEY, be32(CT_KEYS.byName[e.key])).attr(NFT.NFTA_CT_DREG, be32(e.dreg));
+      w.attrBe32(NFT.NFTA_CT_KEY, CT_KEYS.byName[e.key]).attrBe32(NFT.NFTA_CT_DREG, e.dreg);
       if (e.direction !== undefined) w.attrU8(NFT.NFTA_CT_DIRECTION, e.direction === 'original' ? 0 : 1);
       break;
     case 'counter':
       // As nft: no attributes for a counter that starts at 0.
-      if (e.bytes !== undefined) w.attr(NFT.NFTA_COUNTER_BYTES, be64(e.bytes));
-      if (e.packets !== undefined) w.attr(NFT.NFTA_COUNTER_PACKETS, be64(e.packets));
+      if (e.bytes !== undefined) w.attrBe64(NFT.NFTA_COUNTER_BYTES, e.bytes);
+      if (e.packets !== undefined) w.attrBe64(NFT.NFTA_COUNTER_PACKETS, e.packets);
       break;
     case 'lookup':
-      w.attr(NFT.NFTA_LOOKUP_SREG, be32(e.sreg));
-      if (e.dreg !== undefined) w.attr(NFT.NFTA_LOOKUP_DREG, be32(e.dreg));
+      w.attrBe32(NFT.NFTA_LOOKUP_SREG, e.sreg);
+      if (e.dreg !== undefined) w.attrBe32(NFT.NFTA_LOOKUP_DREG, e.dreg);
       w.attrString(NFT.NFTA_LOOKUP_SET, e.set);
-      if (e.invert) w.attr(NFT.NFTA_LOOKUP_FLAGS, be32(NFT.NFT_LOOKUP_F_INV));
+      if (e.invert) w.attrBe32(NFT.NFTA_LOOKUP_FLAGS, NFT.NFT_LOOKUP_F_INV);
       break;
     case 'other':
-      w.bytes(u8View(e.data));
+      w.bytes(e.data);
       break;
     default:
       throw nsboxError('ERR_NSBOX_NETLINK_ENCODE', `unknown nf_tables expression ${(e as { type: string }).type}`);

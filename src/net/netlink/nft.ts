@@ -7,7 +7,7 @@
  */
 import { NetlinkDecodeError } from '../../errors.js';
 import { NL, table } from './constants.js';
-import { be32, be64, decodeExprs, encodeExprs, getBe32, getBe64 } from './nft-expr.js';
+import { decodeExprs, encodeExprs, getBe32, getBe64 } from './nft-expr.js';
 import { NFT } from './nft-constants.js';
 import type {
   NftChain,
@@ -46,8 +46,8 @@ export const CHAIN_TYPES: readonly NftChainType[] = ['filter', 'nat', 'route'];
 export const nftType = (msg: number): number => (NFT.NFNL_SUBSYS_NFTABLES << 8) | msg;
 
 /** A message with its nfgenmsg: family, NFNETLINK_V0, res_id (big-endian). */
-function message(type: number, flags: number, family: number, resId = 0): MessageWriter {
-  const w = new MessageWriter(type, flags);
+function message(type: number, flags: number, family: number, resId = 0, sizeHint = 256): MessageWriter {
+  const w = new MessageWriter(type, flags, sizeHint);
   w.u8(family)
     .u8(NFT.NFNETLINK_V0)
     .bytes(Uint8Array.of((resId >> 8) & 0xff, resId & 0xff));
@@ -73,7 +73,7 @@ export function encodeNewTable(t: NftTableSpec): MessageWriter {
   if (t.dormant) flags |= NFT.NFT_TABLE_F_DORMANT;
   return message(nftType(NFT.NFT_MSG_NEWTABLE), REQ, FAMILIES.byName[t.family])
     .attrString(NFT.NFTA_TABLE_NAME, t.name)
-    .attr(NFT.NFTA_TABLE_FLAGS, be32(flags));
+    .attrBe32(NFT.NFTA_TABLE_FLAGS, flags);
 }
 /** NFT_MSG_DELTABLE: the table with its chains and rules (`nft delete table`). */
 export function encodeDelTable(family: NftFamily, name: string): MessageWriter {
@@ -93,10 +93,10 @@ export function encodeNewChain(c: NftChainSpec): MessageWriter {
     .attrString(NFT.NFTA_CHAIN_NAME, c.name);
   if (c.hook !== undefined) {
     w.attrString(NFT.NFTA_CHAIN_TYPE, c.type ?? 'filter');
-    if (c.policy !== undefined) w.attr(NFT.NFTA_CHAIN_POLICY, be32(c.policy === 'accept' ? NFT.NF_ACCEPT : NFT.NF_DROP));
+    if (c.policy !== undefined) w.attrBe32(NFT.NFTA_CHAIN_POLICY, c.policy === 'accept' ? NFT.NF_ACCEPT : NFT.NF_DROP);
     w.begin(NFT.NFTA_CHAIN_HOOK | NESTED)
-      .attr(NFT.NFTA_HOOK_HOOKNUM, be32(hookNumber(c.family, c.hook)))
-      .attr(NFT.NFTA_HOOK_PRIORITY, be32(c.priority ?? 0));
+      .attrBe32(NFT.NFTA_HOOK_HOOKNUM, hookNumber(c.family, c.hook))
+      .attrBe32(NFT.NFTA_HOOK_PRIORITY, c.priority ?? 0);
     if (c.device !== undefined) w.attrString(NFT.NFTA_HOOK_DEV, c.device);
     w.end();
   }
@@ -111,7 +111,7 @@ export function encodeDelChain(family: NftFamily, tableName: string, name: strin
 
 /** NFT_MSG_NEWRULE (NLM_F_CREATE|NLM_F_APPEND, as `nft add rule`): appended to the chain. */
 export function encodeNewRule(r: NftRuleSpec): MessageWriter {
-  const w = message(nftType(NFT.NFT_MSG_NEWRULE), REQ | NL.NLM_F_CREATE | NL.NLM_F_APPEND, FAMILIES.byName[r.family])
+  const w = message(nftType(NFT.NFT_MSG_NEWRULE), REQ | NL.NLM_F_CREATE | NL.NLM_F_APPEND, FAMILIES.byName[r.family], 0, 1024)
     .attrString(NFT.NFTA_RULE_TABLE, r.table)
     .attrString(NFT.NFTA_RULE_CHAIN, r.chain);
   encodeExprs(w, r.exprs);
@@ -122,7 +122,7 @@ export function encodeDelRule(family: NftFamily, tableName: string, chain: strin
   return message(nftType(NFT.NFT_MSG_DELRULE), REQ, FAMILIES.byName[family])
     .attrString(NFT.NFTA_RULE_TABLE, tableName)
     .attrString(NFT.NFTA_RULE_CHAIN, chain)
-    .attr(NFT.NFTA_RULE_HANDLE, be64(handle));
+    .attrBe64(NFT.NFTA_RULE_HANDLE, handle);
 }
 
 /** A dump of tables, chains or rules; `family` undefined: every family. Chains and rules may be limited to a table (and rules to a chain). */

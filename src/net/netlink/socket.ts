@@ -248,12 +248,17 @@ export class RtnlSocket {
     return this.#native === null;
   }
 
-  /** Closes the socket; pending requests reject with ERR_HANDLE_CLOSED. Idempotent. */
-  close(): void {
+  /**
+   * Closes the socket; pending requests reject with ERR_HANDLE_CLOSED. Idempotent.
+   * @param background - close(2) on a detached thread, for a socket whose close waits in the
+   * kernel (nf_tables flushing table destruction).
+   */
+  close(background = false): void {
     const n = this.#native;
     if (!n) return;
     this.#native = null;
-    n.close();
+    if (background) n.closeDetached();
+    else n.close();
     const err = handleClosed('netlink socket');
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();

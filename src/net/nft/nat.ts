@@ -97,8 +97,8 @@ export class NatHandle {
 
   /**
    * Removes the rules: deletes the table (`nft delete table FAMILY NAME`) in one transaction,
-   * then closes the socket. Idempotent (a second call returns the first call's promise).
-   * Does not block the event loop.
+   * then closes the socket on a detached thread. Idempotent (a second call returns the first
+   * call's promise). Does not block the event loop: the rules are gone when it resolves.
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -112,7 +112,9 @@ export class NatHandle {
       .finally(() => {
         this.#session = null;
         live.delete(this);
-        s.close();
+        // The table is gone; close(2) would still wait for the kernel to finish destroying
+        // it (an RCU grace period), so it runs on a detached thread.
+        s.closeInBackground();
       });
     return this.#closing;
   }
@@ -168,31 +170,33 @@ export function masqueradePlan(table: string, subnet: Cidr, outInterface: string
   ];
 }
 
-/** The operations of a published-ports table (exported for the golden-bytes test). @internal */
+/**
+ * The operations of a published-ports table (exported for the golden-bytes test): a regular
+ * chain `ports` with one DNAT rule per port, jumped to from prerouting (traffic from outside)
+ * and output (the namespace's own), as Docker's DOCKER chain; and in postrouting one hairpin
+ * masquerade per subnet: `ip saddr S ip daddr S ct status dnat masquerade`. @internal
+ */
 export function publishPlan(table: string, family: 'ip' | 'ip6', ports: readonly ResolvedPort[], owner: boolean): NftOp[] {
   const ops: NftOp[] = [
     { add: { table: { family, name: table, owner } } },
+    { add: { chain: { family, table, name: 'ports' } } },
     { add: { chain: base(family, table, 'prerouting', 'prerouting', -100) } },
     { add: { chain: base(family, table, 'output', 'output', -100) } },
   ];
-  const hairpin = ports.some((p) => p.hairpin);
-  if (hairpin) ops.push({ add: { chain: base(family, table, 'postrouting', 'postrouting', 100) } });
-  const dnat = (p: ResolvedPort): NftExpr[] => [
-    ...(p.hostAddress ? m.ipAddr('daddr', p.hostAddress) : m.fibDaddrLocal()),
-    ...m.dport(p.protocol, p.hostPort),
-    ...m.dnat(p.target, p.targetPort),
-  ];
-  for (const chain of ['prerouting', 'output'])
-    for (const p of ports) ops.push({ add: { rule: { family, table, chain, exprs: dnat(p) } } });
+  const subnets = new Map<string, Cidr>();
+  for (const p of ports) if (p.hairpin) subnets.set(`${p.hairpin.text}/${p.hairpin.prefix}`, p.hairpin);
+  if (subnets.size > 0) ops.push({ add: { chain: base(family, table, 'postrouting', 'postrouting', 100) } });
   for (const p of ports) {
-    if (!p.hairpin) continue;
     const exprs = [
-      ...m.ipPrefix('saddr', p.hairpin.bytes, p.hairpin.prefix),
-      ...m.ipAddr('daddr', p.target),
-      ...m.dport(p.protocol, p.targetPort),
-      ...m.ctStatusDnat(),
-      ...m.masq(),
+      ...(p.hostAddress ? m.ipAddr('daddr', p.hostAddress) : m.fibDaddrLocal()),
+      ...m.dport(p.protocol, p.hostPort),
+      ...m.dnat(p.target, p.targetPort),
     ];
+    ops.push({ add: { rule: { family, table, chain: 'ports', exprs } } });
+  }
+  for (const chain of ['prerouting', 'output']) ops.push({ add: { rule: { family, table, chain, exprs: m.verdict({ jump: 'ports' }) } } });
+  for (const c of subnets.values()) {
+    const exprs = [...m.ipPrefix('saddr', c.bytes, c.prefix), ...m.ipPrefix('daddr', c.bytes, c.prefix), ...m.ctStatusDnat(), ...m.masq()];
     ops.push({ add: { rule: { family, table, chain: 'postrouting', exprs } } });
   }
   return ops;

@@ -205,6 +205,17 @@ export class NftSession {
     s?.close();
   }
 
+  /**
+   * Closes the socket on a detached thread, so the event loop does not wait in close(2).
+   * Tables it owns then vanish a moment later rather than on return; delete them first
+   * when that matters (as {@link NatHandle.close} does). @internal
+   */
+  closeInBackground(): void {
+    const s = this.#sock;
+    this.#sock = null;
+    s?.close(true);
+  }
+
   /** Same as {@link NftSession.close}. */
   [Symbol.dispose](): void {
     this.close();
