@@ -123,7 +123,10 @@ const rows = {
     return dt;
   },
   'node→nft -f batch ×100': async () => {
-    const text = nftText('bench100', Array.from({ length: 100 }, (_, i) => port(i)));
+    const text = nftText(
+      'bench100',
+      Array.from({ length: 100 }, (_, i) => port(i)),
+    );
     const t = now();
     nftF(text);
     const dt = now() - t;
@@ -159,7 +162,9 @@ for (const [name, xs] of Object.entries(samples)) {
 }
 const r = result.rows;
 const ratio = r['node→nft -f'].median / r['nsbox publishPort'].median;
-console.log(`  publishPort vs nft -f: ${ratio.toFixed(1)}× (target ≥ 20×); batch of 100: ${r['nsbox batch ×100'].median.toFixed(2)} ms (target < 5 ms)`);
+console.log(
+  `  publishPort vs nft -f: ${ratio.toFixed(1)}× (target ≥ 20×); batch of 100: ${r['nsbox batch ×100'].median.toFixed(2)} ms (target < 5 ms)`,
+);
 const out = path.join(HERE, 'results', `nft-${result.date.replace(/[:.]/g, '').slice(0, 17)}Z.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);

@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { masquerade, openNftables, publishPort, publishPorts } from '../../src/net/index.js';
 import { liveNatHandles } from '../../src/net/nft/nat.js';
 import { isRoot, testIf } from '../helpers/env.js';

@@ -17,7 +17,19 @@ export type NftHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouti
 export type NftChainType = 'filter' | 'nat' | 'route';
 
 /** A terminal or jump verdict, as `nft` writes it. */
-export type NftVerdict = 'accept' | 'drop' | 'continue' | 'return' | { jump: string } | { goto: string };
+export type NftVerdict =
+  | 'accept'
+  | 'drop'
+  | 'continue'
+  | 'return'
+  | {
+      /** Continue in this chain, then come back (`jump CHAIN`). */
+      jump: string;
+    }
+  | {
+      /** Continue in this chain, without coming back (`goto CHAIN`). */
+      goto: string;
+    };
 
 /**
  * A register: 0 is the verdict register; 1–4 are the 16-byte registers (`reg 1` in
@@ -60,95 +72,149 @@ export type NftFibResult = 'oif' | 'oifname' | 'addrtype';
 
 /** `meta load KEY => reg N`. */
 export interface NftMetaExpr {
+  /** The expression kind. */
   type: 'meta';
+  /** What to load. */
   key: NftMetaKey;
+  /** The destination register. */
   dreg: NftRegister;
 }
 /** `payload load LEN @ BASE header + OFFSET => reg N`. */
 export interface NftPayloadExpr {
+  /** The expression kind. */
   type: 'payload';
+  /** The header. */
   base: NftPayloadBase;
+  /** Byte offset in the header. */
   offset: number;
+  /** The length in bytes. */
   len: number;
+  /** The destination register. */
   dreg: NftRegister;
 }
 /** `cmp OP reg N DATA`: compares a register with bytes (network order for header fields). */
 export interface NftCmpExpr {
+  /** The expression kind. */
   type: 'cmp';
+  /** The comparison. */
   op: NftCmpOp;
+  /** The source register. */
   sreg: NftRegister;
+  /** The bytes. */
   data: Uint8Array;
 }
 /** `bitwise reg D = (reg S & MASK) ^ XOR` over `len` bytes (a prefix match, a flag test). */
 export interface NftBitwiseExpr {
+  /** The expression kind. */
   type: 'bitwise';
+  /** The source register. */
   sreg: NftRegister;
+  /** The destination register. */
   dreg: NftRegister;
+  /** The length in bytes. */
   len: number;
+  /** ANDed with the register. */
   mask: Uint8Array;
+  /** XORed after the mask. */
   xor: Uint8Array;
 }
 /** `immediate reg N DATA`: loads bytes into a data register. */
 export interface NftImmediateExpr {
+  /** The expression kind. */
   type: 'immediate';
+  /** The destination register. */
   dreg: NftRegister;
+  /** The bytes. */
   data: Uint8Array;
 }
 /** `immediate reg 0 VERDICT`: the rule's verdict (`accept`, `drop`, `jump CHAIN`, …). */
 export interface NftVerdictExpr {
+  /** The expression kind. */
   type: 'verdict';
+  /** The verdict. */
   verdict: NftVerdict;
 }
 /** `nat snat|dnat FAMILY addr_min reg A proto_min reg P flags F`. */
 export interface NftNatExpr {
+  /** The expression kind. */
   type: 'nat';
+  /** Source or destination NAT. */
   nat: 'snat' | 'dnat';
+  /** The address family. */
   family: 'ip' | 'ip6';
+  /** Register with the lowest address. */
   addrMin?: NftRegister;
+  /** Register with the highest address. */
   addrMax?: NftRegister;
+  /** Register with the lowest port. */
   protoMin?: NftRegister;
+  /** Register with the highest port. */
   protoMax?: NftRegister;
+  /** The flags, by name. */
   flags?: NftNatFlag[];
 }
 /** `masq`: source NAT to the outgoing interface's address. */
 export interface NftMasqExpr {
+  /** The expression kind. */
   type: 'masq';
+  /** Register with the lowest port. */
   protoMin?: NftRegister;
+  /** Register with the highest port. */
   protoMax?: NftRegister;
+  /** The flags, by name. */
   flags?: NftNatFlag[];
 }
 /** `fib FLAGS RESULT => reg N`: a routing lookup (`fib daddr type local`). */
 export interface NftFibExpr {
+  /** The expression kind. */
   type: 'fib';
+  /** The flags, by name. */
   flags: NftFibFlag[];
+  /** What the lookup yields. */
   result: NftFibResult;
+  /** The destination register. */
   dreg: NftRegister;
 }
 /** `ct load KEY => reg N`. */
 export interface NftCtExpr {
+  /** The expression kind. */
   type: 'ct';
+  /** What to load. */
   key: NftCtKey;
+  /** The destination register. */
   dreg: NftRegister;
+  /** The connection direction of the key (`ct original|reply …`). */
   direction?: 'original' | 'reply';
 }
 /** `counter packets P bytes B` (counts start at the given values, 0 by default). */
 export interface NftCounterExpr {
+  /** The expression kind. */
   type: 'counter';
+  /** Packets counted. */
   packets?: bigint;
+  /** Bytes counted. */
   bytes?: bigint;
 }
 /** `lookup reg N set NAME`: a set membership test (`invert`: `!=`). */
 export interface NftLookupExpr {
+  /** The expression kind. */
   type: 'lookup';
+  /** The set's name. */
   set: string;
+  /** The source register. */
   sreg: NftRegister;
+  /** The destination register. */
   dreg?: NftRegister;
+  /** Match when the key is not in the set. */
   invert?: boolean;
 }
 /** Any other expression, kept as its name and raw NFTA_EXPR_DATA, so a list never fails on a rule others made. */
 export interface NftOtherExpr {
+  /** The expression kind. */
   type: 'other';
+  /** The name. */
   name: string;
+  /** The bytes. */
   data: Uint8Array;
 }
 
@@ -170,7 +236,9 @@ export type NftExpr =
 
 /** A table to add (`nft add table FAMILY NAME { flags owner; }`). */
 export interface NftTableSpec {
+  /** The address family. */
   family: NftFamily;
+  /** The name. */
   name: string;
   /**
    * NFT_TABLE_F_OWNER: the table belongs to the socket that made it; only that socket may
@@ -195,11 +263,15 @@ export interface NftTable extends NftTableSpec {
 
 /** A chain to add: a base chain when `hook` is set (`{ type T hook H priority P; policy X; }`). */
 export interface NftChainSpec {
+  /** The address family. */
   family: NftFamily;
+  /** The table's name. */
   table: string;
+  /** The name. */
   name: string;
   /** Base chains: the chain type (default `'filter'`). */
   type?: NftChainType;
+  /** The hook. */
   hook?: NftHook;
   /** Base chains: the priority (`dstnat` is -100, `filter` 0, `srcnat` 100). Default 0. */
   priority?: number;
@@ -211,6 +283,7 @@ export interface NftChainSpec {
 
 /** A chain as the kernel lists it. */
 export interface NftChain extends NftChainSpec {
+  /** The kernel's handle (`nft -a` shows it). */
   handle: bigint;
   /** How many rules and jumps use it. */
   use: number;
@@ -218,13 +291,18 @@ export interface NftChain extends NftChainSpec {
 
 /** A rule to append to a chain (`nft add rule FAMILY TABLE CHAIN …`). */
 export interface NftRuleSpec {
+  /** The address family. */
   family: NftFamily;
+  /** The table's name. */
   table: string;
+  /** The chain's name. */
   chain: string;
+  /** The expressions, in order. */
   exprs: NftExpr[];
 }
 
 /** A rule as the kernel lists it. */
 export interface NftRule extends NftRuleSpec {
+  /** The kernel's handle (`nft -a` shows it). */
   handle: bigint;
 }

@@ -15,7 +15,7 @@ import { ipText, parseCidr, parseIp, type Cidr } from '../ip.js';
 import { checkIfName, holdNetns, type HeldNetns } from '../target.js';
 import type { NetnsOptions } from '../types.js';
 import * as m from './match.js';
-import { NftSession, nftablesAt } from './session.js';
+import { type NftSession, nftablesAt } from './session.js';
 import type { NftChainSpec, NftExpr, NftOp } from './types.js';
 
 /** Options of {@link masquerade}. */
@@ -32,9 +32,11 @@ export interface PublishPortSpec {
   hostPort: number;
   /** Publish on this host address only (default: every local address, `fib daddr type local`). */
   hostAddress?: string;
+  /** The transport protocol. */
   protocol: 'tcp' | 'udp';
   /** The address traffic is forwarded to (a container's). */
   target: string;
+  /** The port on the target. */
   targetPort: number;
 }
 
@@ -51,6 +53,7 @@ export interface PublishPortOptions extends NetnsOptions, PublishPortSpec {
 
 /** Options of {@link publishPorts}: several ports, one transaction, one handle. */
 export interface PublishPortsOptions extends NetnsOptions {
+  /** The ports. */
   ports: PublishPortSpec[];
   /** As {@link PublishPortOptions.hairpin}. */
   hairpin?: boolean | string;
@@ -58,10 +61,12 @@ export interface PublishPortsOptions extends NetnsOptions {
 
 /** What a port resolves to before any rule is made. */
 export interface ResolvedPort {
+  /** The transport protocol. */
   protocol: 'tcp' | 'udp';
   hostPort: number;
   hostAddress?: Buffer;
   target: Buffer;
+  /** The port on the target. */
   targetPort: number;
   hairpin?: Cidr;
 }
@@ -150,6 +155,7 @@ const base = (family: 'ip' | 'ip6', table: string, name: string, hook: NftChainS
   family,
   table,
   name,
+  /** The expression kind. */
   type: 'nat',
   hook,
   priority,
@@ -295,9 +301,11 @@ function checkSpec(name: string, v: unknown): Omit<ResolvedPort, 'hairpin'> {
   const s = optionsObject(v);
   if (s.protocol !== 'tcp' && s.protocol !== 'udp') throw invalidArgValue(`${name}.protocol`, s.protocol, "must be 'tcp' or 'udp'");
   const r: Omit<ResolvedPort, 'hairpin'> = {
+    /** The transport protocol. */
     protocol: s.protocol,
     hostPort: checkPort(`${name}.hostPort`, s.hostPort),
     target: parseIp(`${name}.target`, s.target).bytes,
+    /** The port on the target. */
     targetPort: checkPort(`${name}.targetPort`, s.targetPort),
   };
   if (s.hostAddress !== undefined) {

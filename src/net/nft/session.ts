@@ -118,7 +118,7 @@ export class NftSession {
    */
   async commit(ops: readonly NftOp[]): Promise<void> {
     if (!Array.isArray(ops)) throw invalidArgType('ops', 'an array', ops);
-    ops.forEach((op, i) => checkOp(`ops[${i}]`, op));
+    for (const [i, op] of ops.entries()) checkOp(`ops[${i}]`, op);
     const sock = this.#socket();
     if (ops.length === 0) return;
     const { msgs, info } = encodeTransaction(ops);

@@ -9,20 +9,29 @@ export type * from '../netlink/nft-objects.js';
 
 /** Which table to delete (`nft delete table FAMILY NAME`). */
 export interface NftTableRef {
+  /** The address family. */
   family: NftFamily;
+  /** The name. */
   name: string;
 }
 /** Which chain to delete (`nft delete chain FAMILY TABLE NAME`). */
 export interface NftChainRef {
+  /** The address family. */
   family: NftFamily;
+  /** The table's name. */
   table: string;
+  /** The name. */
   name: string;
 }
 /** Which rule to delete (`nft delete rule FAMILY TABLE CHAIN handle N`). */
 export interface NftRuleRef {
+  /** The address family. */
   family: NftFamily;
+  /** The table's name. */
   table: string;
+  /** The chain's name. */
   chain: string;
+  /** The kernel's handle (`nft -a` shows it). */
   handle: bigint;
 }
 
@@ -31,16 +40,55 @@ export interface NftRuleRef {
  * `{ add: { chain } }`, `{ add: { rule } }` (appended), `{ delete: { table|chain|rule } }`.
  */
 export type NftOp =
-  | { add: { table: NftTableSpec } }
-  | { add: { chain: NftChainSpec } }
-  | { add: { rule: NftRuleSpec } }
-  | { delete: { table: NftTableRef } }
-  | { delete: { chain: NftChainRef } }
-  | { delete: { rule: NftRuleRef } };
+  | {
+      /** `nft add table`. */
+      add: {
+        /** The table. */
+        table: NftTableSpec;
+      };
+    }
+  | {
+      /** `nft add chain`. */
+      add: {
+        /** The chain. */
+        chain: NftChainSpec;
+      };
+    }
+  | {
+      /** `nft add rule` (appended to the chain). */
+      add: {
+        /** The rule. */
+        rule: NftRuleSpec;
+      };
+    }
+  | {
+      /** `nft delete table` (with its chains and rules). */
+      delete: {
+        /** The table. */
+        table: NftTableRef;
+      };
+    }
+  | {
+      /** `nft delete chain` (it must be empty and unreferenced). */
+      delete: {
+        /** The chain. */
+        chain: NftChainRef;
+      };
+    }
+  | {
+      /** `nft delete rule … handle N`. */
+      delete: {
+        /** The rule. */
+        rule: NftRuleRef;
+      };
+    };
 
 /** Filters of a list: a family, and for chains and rules a table (and for rules a chain). */
 export interface NftListQuery {
+  /** The address family. */
   family?: NftFamily;
+  /** The table's name. */
   table?: string;
+  /** The chain's name. */
   chain?: string;
 }

@@ -54,7 +54,7 @@ function checkOneOf(name: string, v: unknown, names: readonly string[]): void {
 
 function checkFlags(name: string, v: unknown, names: readonly string[]): void {
   if (!Array.isArray(v)) throw invalidArgType(name, 'an array', v);
-  v.forEach((f, i) => checkOneOf(`${name}[${i}]`, f, names));
+  for (const [i, f] of v.entries()) checkOneOf(`${name}[${i}]`, f, names);
 }
 
 function checkVerdict(name: string, v: unknown): NftVerdict {
@@ -179,7 +179,7 @@ export function checkRuleSpec(name: string, v: unknown): NftRuleSpec {
   checkNftName(`${name}.table`, r.table);
   checkNftName(`${name}.chain`, r.chain);
   if (!Array.isArray(r.exprs)) throw invalidArgType(`${name}.exprs`, 'an array', r.exprs);
-  r.exprs.forEach((e, i) => checkExpr(`${name}.exprs[${i}]`, e));
+  for (const [i, e] of r.exprs.entries()) checkExpr(`${name}.exprs[${i}]`, e);
   return r as unknown as NftRuleSpec;
 }
 
