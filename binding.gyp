@@ -73,6 +73,7 @@
         "csrc/filewatch.cc",
         "csrc/netlink.cc",
         "csrc/netlink_sync.cc",
+        "csrc/nftables.cc",
         "csrc/seccomp_notify.cc",
         "csrc/pty.cc",
         "csrc/bpf.cc"

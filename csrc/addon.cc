@@ -43,6 +43,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFileWatch(env, exports);
   InitNetlink(env, exports);
   InitNetlinkSync(env, exports);
+  InitNftables(env, exports);
   InitSeccompNotify(env, exports);
   InitPty(env, exports);
   InitBpf(env, exports);

@@ -65,6 +65,7 @@ void InitMount(Napi::Env env, Napi::Object exports);
 void InitFileWatch(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitNetlinkSync(Napi::Env env, Napi::Object exports);
+void InitNftables(Napi::Env env, Napi::Object exports);
 void InitSeccompNotify(Napi::Env env, Napi::Object exports);
 void InitPty(Napi::Env env, Napi::Object exports);
 void InitBpf(Napi::Env env, Napi::Object exports);

@@ -9,6 +9,7 @@
 // no JS or libuv pool thread ever enters the namespace (vishvananda/netlink's
 // GetNetlinkSocketAt does the same with a locked goroutine).
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
@@ -40,6 +41,18 @@ void RunSocketJob(SocketJob* job) {
   if (job->nsfd >= 0 && setns(job->nsfd, CLONE_NEWNET) < 0) {
     job->err = errno;
     job->failed = "setns";
+    return;
+  }
+  if (job->path) {
+    // /proc/sys/net/* is looked up in the opening thread's network namespace; the open file
+    // keeps that namespace's sysctl, so the caller may write it from any thread.
+    int f = open(job->path, job->oflags | O_CLOEXEC);
+    if (f < 0) {
+      job->err = errno;
+      job->failed = "open";
+      return;
+    }
+    job->fd = f;
     return;
   }
   int fd = socket(job->domain, job->type | SOCK_CLOEXEC, job->protocol);
@@ -95,29 +108,39 @@ bool RunJob(Napi::Env env, SocketJob* job) {
 
 namespace {
 
-// A NETLINK_ROUTE socket polled by this environment's loop. send(buf) is one sendto(2) to the
-// kernel; each datagram received is handed to onMessage(buffer) as it arrives; a receive
-// error (ENOBUFS: the socket's queue overflowed, events were lost) as onMessage(null, errno).
+// A NETLINK_ROUTE (or NETLINK_NETFILTER) socket polled by this environment's loop. send(buf) is one sendto(2)
+// to the kernel; each datagram received is handed to onMessage(buffer) as it arrives; a receive error
+// (ENOBUFS: the socket's queue overflowed, events were lost) as onMessage(null, errno).
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
  public:
   static Napi::Function Class(Napi::Env env) {
     return DefineClass(
         env, "NetlinkSocket",
         {InstanceMethod<&NetlinkSocket::Send>("send"), InstanceMethod<&NetlinkSocket::Close>("close"),
-         InstanceMethod<&NetlinkSocket::SetRef>("ref"), InstanceAccessor<&NetlinkSocket::PortId>("portId")});
+         InstanceMethod<&NetlinkSocket::SetRef>("ref"),
+         InstanceMethod<&NetlinkSocket::CloseDetached>("closeDetached"),
+         InstanceAccessor<&NetlinkSocket::PortId>("portId")});
   }
 
-  // new NetlinkSocket(nsfd, groups, onMessage)
+  // new NetlinkSocket(nsfd, groups, onMessage[, protocol]): protocol NETLINK_ROUTE (default)
+  // or NETLINK_NETFILTER (nf_tables); no other family is opened here.
   NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
     Napi::Env env = info.Env();
     int nsfd;
     uint32_t groups;
     if (!ArgOptFd(info, 0, &nsfd) || !ArgU32(info, 1, &groups) || !ArgFunction(info, 2)) return;
+    int protocol = NETLINK_ROUTE;
+    if (info.Length() > 3 && !info[3].IsUndefined() && !ArgInt(info, 3, &protocol)) return;
+    if (protocol != NETLINK_ROUTE && protocol != NETLINK_NETFILTER) {
+      ThrowType(env, "ERR_INVALID_ARG_VALUE",
+                "NetlinkSocket: protocol must be NETLINK_ROUTE or NETLINK_NETFILTER");
+      return;
+    }
     SocketJob job;
     job.nsfd = nsfd;
     job.domain = AF_NETLINK;
     job.type = SOCK_RAW | SOCK_NONBLOCK;
-    job.protocol = NETLINK_ROUTE;
+    job.protocol = protocol;
     if (!RunJob(env, &job)) return;
     Fd fd(job.fd);
     // Extended ACK: the kernel's reason as text (NLMSGERR_ATTR_MSG); capped ACK: an error
@@ -225,6 +248,37 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     return info.Env().Undefined();
   }
 
+  // closeDetached(): stops polling and closes the fd on a detached thread. Closing a
+  // NETLINK_NETFILTER socket runs nf_tables' release notifier inside close(2), which waits for
+  // pending table destruction (an RCU grace period, milliseconds): not on the event loop.
+  // Falls back to closing here if no thread can be made.
+  Napi::Value CloseDetached(const Napi::CallbackInfo& info) {
+    int fd = poll_.Detach();
+    delete[] buf_;
+    buf_ = nullptr;
+    if (!onMessage_.IsEmpty()) onMessage_.Reset();
+    if (fd >= 0) {
+      pthread_attr_t attr;
+      pthread_attr_init(&attr);
+      pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      pthread_t t;
+      int err = pthread_create(
+          &t, &attr,
+          [](void* arg) -> void* {
+            close(static_cast<int>(reinterpret_cast<intptr_t>(arg)));
+            return nullptr;
+          },
+          reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      pthread_attr_destroy(&attr);
+      if (err != 0) close(fd);
+    }
+    return info.Env().Undefined();
+  }
+
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
     bool ok, on = BoolArg(info, 0, &ok);
     if (ok) poll_.SetRef(on);
@@ -276,6 +330,23 @@ Napi::Value InetSocketIn(const Napi::CallbackInfo& info) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", "inetSocketIn: address length does not match family");
     return env.Undefined();
   }
+  if (!RunJob(env, &job)) return env.Undefined();
+  return Napi::Number::New(env, job.fd);
+}
+
+// openInNetns(nsfd, path, write): a file opened O_RDONLY or O_WRONLY (and O_CLOEXEC) by the
+// dedicated thread inside the network namespace of nsfd (-1: ours), for the namespace's own
+// /proc/sys/net sysctls. Returns the fd.
+Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SocketJob job;
+  std::string path;
+  bool ok;
+  if (!ArgOptFd(info, 0, &job.nsfd) || !ArgString(info, 1, &path)) return env.Undefined();
+  bool write = BoolArg(info, 2, &ok);
+  if (!ok) return env.Undefined();
+  job.path = path.c_str();
+  job.oflags = write ? O_WRONLY : O_RDONLY;
   if (!RunJob(env, &job)) return env.Undefined();
   return Napi::Number::New(env, job.fd);
 }
@@ -468,6 +539,7 @@ void InitNetlink(Napi::Env env, Napi::Object exports) {
   exports.Set("netlinkConstants", Constants(env));
   exports.Set("NetlinkSocket", NetlinkSocket::Class(env));
   exports.Set("inetSocketIn", Napi::Function::New(env, InetSocketIn, "inetSocketIn"));
+  exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns, "openInNetns"));
 }
 
 }  // namespace nsbox

@@ -18,14 +18,17 @@ namespace nsbox {
 constexpr size_t kRecvSize = 1 << 16;  // larger than any rtnetlink datagram the kernel builds
 
 // What the namespace thread does: enter `nsfd` (unless -1), socket(2), optionally bind(2)
-// and listen(2) an inet socket there (sockets-in-netns), and exit. Only syscalls on the
+// and listen(2) an inet socket there (sockets-in-netns) — or open(2) `path`, whose
+// /proc/sys/net entry resolves to that namespace's sysctl — and exit. Only syscalls on the
 // job's fields: no JS, no allocation, no locks.
 struct SocketJob {
   int nsfd;
   int domain, type, protocol;
   const sockaddr* addr = nullptr;  // bind here when set
   socklen_t addrlen = 0;
-  int backlog = -1;  // listen when >= 0
+  int backlog = -1;            // listen when >= 0
+  const char* path = nullptr;  // open(2) this file instead of socket(2) (a /proc/sys/net sysctl)
+  int oflags = 0;
   int fd = -1;
   int err = 0;
   const char* failed = nullptr;

@@ -88,6 +88,14 @@ class PolledFd {
     fd_.reset();
   }
 
+  // As Stop(), but hands the fd to the caller instead of closing it (-1 if none).
+  int Detach() {
+    if (poll_ == nullptr) return -1;
+    int fd = fd_.release();
+    Stop();
+    return fd;
+  }
+
   // Stops delivering events but keeps the fd and handle (e.g. after a reported error).
   void Pause() {
     if (poll_) uv_poll_stop(poll_);

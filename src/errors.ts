@@ -45,6 +45,13 @@ export interface SysErrorContext {
   kernelMessage?: string;
   /** What nsbox knows about why this happens and what to do, when it knows more than the errno says. */
   hint?: string;
+  /**
+   * The nf_tables transaction message the kernel refused, as `nft` would write the command
+   * (`'add rule ip nsbox_pub prerouting'`).
+   */
+  nftOp?: string;
+  /** The refused message's position in its nf_tables transaction (0-based, batch markers not counted). */
+  nftIndex?: number;
 }
 
 /**
@@ -82,6 +89,10 @@ export class SysError extends Error {
   declare readonly kernelMessage?: string;
   /** nsbox's explanation of the likely cause and the fix, when it has one (also at the end of the message). */
   declare readonly hint?: string;
+  /** The refused nf_tables transaction message, as an `nft` command (`'add rule ip t c'`). */
+  declare readonly nftOp?: string;
+  /** The refused message's position in its nf_tables transaction. */
+  declare readonly nftIndex?: number;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -96,6 +107,7 @@ export class SysError extends Error {
     if (context.dest !== undefined) message += ` -> '${context.dest}'`;
     if (context.step !== undefined) message += ` (spawn step '${context.step}')`;
     if (context.ifname !== undefined) message += ` '${context.ifname}'`;
+    if (context.nftOp !== undefined) message += ` '${context.nftOp}'`;
     if (context.kernelMessage !== undefined) message += ` (kernel: ${context.kernelMessage})`;
     if (context.hint !== undefined) message += ` — ${context.hint}`;
     super(message);
@@ -111,6 +123,8 @@ export class SysError extends Error {
     if (context.ifname !== undefined) self.ifname = context.ifname;
     if (context.kernelMessage !== undefined) self.kernelMessage = context.kernelMessage;
     if (context.hint !== undefined) self.hint = context.hint;
+    if (context.nftOp !== undefined) self.nftOp = context.nftOp;
+    if (context.nftIndex !== undefined) self.nftIndex = context.nftIndex;
   }
 
   static {

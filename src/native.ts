@@ -224,6 +224,8 @@ export interface NativeNetlinkSocket {
   send(message: Buffer): number;
   /** Stops polling and closes the socket; idempotent. */
   close(): void;
+  /** Stops polling and closes the socket on a detached thread (close(2) of an nf_tables socket may wait for an RCU grace period). */
+  closeDetached(): void;
   /** uv_ref/uv_unref of the poll handle. */
   ref(on: boolean): void;
   /** The port id the kernel bound (sockaddr_nl.nl_pid). */
@@ -386,7 +388,15 @@ export interface NativeBinding {
     nsFd: number,
     groups: number,
     onMessage: (datagram: Buffer | null, errno?: number) => void,
+    protocol?: number,
   ) => NativeNetlinkSocket;
+  /** nf_tables numbers from the uapi headers (csrc/nftables.cc). */
+  readonly nftConstants: Readonly<Record<string, number>>;
+  /**
+   * A file opened read-only or write-only (O_CLOEXEC) by a dedicated thread inside the network
+   * namespace of `nsFd` (-1: ours): the namespace's own /proc/sys/net sysctls. Returns the fd.
+   */
+  openInNetns(nsFd: number, path: string, write: boolean): number;
   /**
    * Sends each rtnetlink request (not a dump) on one blocking socket made in the namespace
    * of `nsfd` (-1: ours) on a dedicated thread; returns each one's answer datagrams up to its

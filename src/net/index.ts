@@ -2,7 +2,9 @@
 /**
  * `nsbox/net`: network namespaces by name (interoperable with `ip netns`), and rtnetlink in
  * TypeScript against a chosen namespace — links, addresses, routes, change events — plus a
- * one-call veth connection of a namespace to the host and TCP sockets inside a namespace.
+ * one-call veth connection of a namespace to the host and TCP sockets inside a namespace;
+ * nf_tables over netlink (tables, chains, rules, atomic transactions), outbound NAT and
+ * published ports.
  * Every call takes `{ netns }` (a Namespace handle, a pid, or a /run/netns name; default:
  * the caller's) and returns a Promise; none touches the calling thread's namespaces.
  * See docs/net.md for the `ip` command each call replaces.
@@ -24,6 +26,56 @@ export {
   type BridgeConnection,
 } from './connect.js';
 export { listenTcpIn, connectTcpIn } from './sockets.js';
+export { openNftables, NftSession } from './nft/session.js';
+export {
+  masquerade,
+  publishPort,
+  publishPorts,
+  NatHandle,
+  type MasqueradeOptions,
+  type PublishPortSpec,
+  type PublishPortOptions,
+  type PublishPortsOptions,
+} from './nft/nat.js';
+export type {
+  NftFamily,
+  NftHook,
+  NftChainType,
+  NftVerdict,
+  NftRegister,
+  NftMetaKey,
+  NftCtKey,
+  NftCmpOp,
+  NftPayloadBase,
+  NftNatFlag,
+  NftFibFlag,
+  NftFibResult,
+  NftMetaExpr,
+  NftPayloadExpr,
+  NftCmpExpr,
+  NftBitwiseExpr,
+  NftImmediateExpr,
+  NftVerdictExpr,
+  NftNatExpr,
+  NftMasqExpr,
+  NftFibExpr,
+  NftCtExpr,
+  NftCounterExpr,
+  NftLookupExpr,
+  NftOtherExpr,
+  NftExpr,
+  NftTableSpec,
+  NftTable,
+  NftChainSpec,
+  NftChain,
+  NftRuleSpec,
+  NftRule,
+  NftTableRef,
+  NftChainRef,
+  NftRuleRef,
+  NftOp,
+  NftListQuery,
+} from './nft/types.js';
 export { NetlinkDecodeError } from '../errors.js';
 export type {
   IfIndex,

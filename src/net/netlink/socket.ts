@@ -1,5 +1,5 @@
 /**
- * A NETLINK_ROUTE socket in a chosen network namespace (csrc/netlink.cc owns the fd and its
+ * A NETLINK_ROUTE (or NETLINK_NETFILTER) socket in a chosen network namespace (csrc/netlink.cc owns the fd and its
  * libuv poll handle): numbers requests, matches replies by sequence number, assembles
  * multi-part dumps until NLMSG_DONE, turns NLMSG_ERROR into a SysError with the kernel's
  * extended-ACK text, and hands multicast messages (sequence 0) to a listener.
@@ -45,10 +45,17 @@ export function toSysError(e: NlError, info: RequestInfo): SysError {
 
 let nextSeq = (Date.now() >>> 0) & 0x7fffffff || 1;
 
-/** One rtnetlink socket. Close it when done; pending requests then reject with ERR_HANDLE_CLOSED. */
+/** What the kernel answered to one message of a batch: its echoed messages, and its error if it refused it. */
+export interface BatchSlot {
+  parts: NlMessage[];
+  error?: NlError;
+}
+
+/** One netlink socket. Close it when done; pending requests then reject with ERR_HANDLE_CLOSED. */
 export class RtnlSocket {
   #native: NativeNetlinkSocket | null;
   #pending = new Map<number, Pending>();
+  #slots = new Map<number, BatchSlot>();
   #onEvent: ((msg: NlMessage) => void) | undefined;
   #onError: ((err: Error) => void) | undefined;
   #refd = true;
@@ -58,11 +65,12 @@ export class RtnlSocket {
    * @param nsFd - a network namespace fd, or -1 for the caller's; the socket is made on a
    * dedicated native thread inside it and stays bound to it.
    * @param groups - RTMGRP_* multicast groups to join (0: requests only).
+   * @param protocol - NETLINK_ROUTE (default) or NETLINK_NETFILTER.
    */
-  constructor(nsFd: number, groups = 0, onEvent?: (msg: NlMessage) => void, onError?: (err: Error) => void) {
+  constructor(nsFd: number, groups = 0, onEvent?: (msg: NlMessage) => void, onError?: (err: Error) => void, protocol?: number) {
     this.#onEvent = onEvent;
     this.#onError = onError;
-    this.#native = new native.NetlinkSocket(nsFd, groups, (dgram, errno) => this.#receive(dgram, errno));
+    this.#native = new native.NetlinkSocket(nsFd, groups, (dgram, errno) => this.#receive(dgram, errno), protocol);
     this.#portId = this.#native.portId;
     if (!onEvent) this.#setRef(false);
   }
@@ -93,6 +101,17 @@ export class RtnlSocket {
       return;
     }
     for (const m of msgs) {
+      // A message of a batch (sendBatch): its error, or what the kernel echoed for it.
+      const slot = m.pid === this.#portId ? this.#slots.get(m.seq) : undefined;
+      if (slot) {
+        try {
+          if (m.type === NL.NLMSG_ERROR) slot.error = decodeError(m);
+          else if (m.type !== NL.NLMSG_NOOP && m.type !== NL.NLMSG_DONE) slot.parts.push(m);
+        } catch (err) {
+          slot.error = { error: -22, message: (err as Error).message };
+        }
+        continue;
+      }
       // A reply carries our port id and the request's sequence number. A multicast
       // notification carries the port id and sequence number of whoever caused the change
       // (an `ip` process, or 0 for the kernel itself), so those two decide, not seq === 0.
@@ -179,6 +198,46 @@ export class RtnlSocket {
     this.#setRef(true);
   }
 
+  /**
+   * Sends `msgs` as one datagram, numbered consecutively, and returns a slot per message that
+   * collects the kernel's answers to it (an error, echoed messages). The caller then sends a
+   * fence request with {@link RtnlSocket.request}: the kernel handles a datagram inside
+   * sendto(2), in order, so once the fence is answered every slot is complete; then it calls
+   * {@link RtnlSocket.dropSlots}. No thread waits.
+   */
+  sendBatch(msgs: readonly MessageWriter[]): BatchSlot[] {
+    if (!this.#native) throw handleClosed('netlink socket');
+    const bufs: Buffer[] = [];
+    const slots: BatchSlot[] = [];
+    const seqs: number[] = [];
+    for (const msg of msgs) {
+      let seq = nextSeq;
+      nextSeq = nextSeq >= 0x7fffffff ? 1 : nextSeq + 1;
+      if (seq === 0) seq = 1;
+      bufs.push(msg.finish(seq, 0));
+      seqs.push(seq);
+      slots.push({ parts: [] });
+    }
+    for (let i = 0; i < seqs.length; i++) this.#slots.set(seqs[i]!, slots[i]!);
+    const errno = this.#native.send(Buffer.concat(bufs));
+    if (errno !== 0) {
+      this.dropSlots(slots);
+      throw new SysError(errno, 'sendto');
+    }
+    return slots;
+  }
+
+  /** Forgets the slots of a finished batch. */
+  dropSlots(slots: readonly BatchSlot[]): void {
+    const set = new Set(slots);
+    for (const [seq, slot] of this.#slots) if (set.has(slot)) this.#slots.delete(seq);
+  }
+
+  /** The port id the kernel bound this socket to (an owned nf_tables table records it). */
+  get portId(): number {
+    return this.#portId;
+  }
+
   /** Keeps (true) or stops (false) the event loop alive for this socket's multicast events. */
   ref(on: boolean): void {
     this.#setRef(on || this.#pending.size > 0);
@@ -189,12 +248,17 @@ export class RtnlSocket {
     return this.#native === null;
   }
 
-  /** Closes the socket; pending requests reject with ERR_HANDLE_CLOSED. Idempotent. */
-  close(): void {
+  /**
+   * Closes the socket; pending requests reject with ERR_HANDLE_CLOSED. Idempotent.
+   * @param background - close(2) on a detached thread, for a socket whose close waits in the
+   * kernel (nf_tables flushing table destruction).
+   */
+  close(background = false): void {
     const n = this.#native;
     if (!n) return;
     this.#native = null;
-    n.close();
+    if (background) n.closeDetached();
+    else n.close();
     const err = handleClosed('netlink socket');
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();

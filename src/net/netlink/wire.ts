@@ -66,8 +66,17 @@ export class MessageWriter {
   /** Appends a host-order u16. */
   u16(v: number): this {
     this.#room(2);
-    if (LE) this.#buf.writeUInt16LE(v, this.#len);
-    else this.#buf.writeUInt16BE(v, this.#len);
+    // Byte stores: Buffer#writeUInt16* validates its arguments on every call, and attribute
+    // headers are the most frequent write of all.
+    const b = this.#buf;
+    const at = this.#len;
+    if (LE) {
+      b[at] = v & 0xff;
+      b[at + 1] = (v >>> 8) & 0xff;
+    } else {
+      b[at] = (v >>> 8) & 0xff;
+      b[at + 1] = v & 0xff;
+    }
     this.#len += 2;
     return this;
   }
@@ -96,6 +105,7 @@ export class MessageWriter {
   }
   /** Appends zero bytes up to the next 4-byte boundary. */
   pad(): this {
+    if ((this.#len & 3) === 0) return this;
     const n = align4(this.#len) - this.#len;
     this.#room(n);
     this.#buf.fill(0, this.#len, this.#len + n);
@@ -137,10 +147,35 @@ export class MessageWriter {
       .u16(type)
       .i32(v);
   }
-  /** A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND, IFA_LABEL). */
+  /** A big-endian u32 attribute (nf_tables numbers: the kernel reads them with nla_get_be32). */
+  attrBe32(type: number, v: number): this {
+    this.pad();
+    this.u16(RTATTR + 4).u16(type);
+    this.#room(4);
+    this.#buf.writeUInt32BE(v >>> 0, this.#len);
+    this.#len += 4;
+    return this;
+  }
+  /** A big-endian u64 attribute. */
+  attrBe64(type: number, v: bigint): this {
+    this.pad();
+    this.u16(RTATTR + 8).u16(type);
+    this.#room(8);
+    this.#buf.writeBigUInt64BE(BigInt.asUintN(64, v), this.#len);
+    this.#len += 8;
+    return this;
+  }
+  /** A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND, IFA_LABEL), written in place. */
   attrString(type: number, s: string): this {
-    const b = Buffer.from(`${s}\0`, 'utf8');
-    return this.attr(type, b);
+    const n = Buffer.byteLength(s, 'utf8') + 1;
+    if (RTATTR + n > U16_MAX) throw encodeError(`netlink attribute ${type} is ${n} bytes; at most ${U16_MAX - RTATTR} fit`);
+    this.pad();
+    this.u16(RTATTR + n).u16(type);
+    this.#room(n);
+    this.#buf.write(s, this.#len, 'utf8');
+    this.#buf[this.#len + n - 1] = 0;
+    this.#len += n;
+    return this.pad();
   }
   /** Opens a nested attribute; close it with {@link MessageWriter.end}. */
   begin(type: number): this {
