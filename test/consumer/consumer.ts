@@ -17,6 +17,7 @@ import {
   unshare,
 } from 'nsbox/namespaces';
 import { type CapabilityName, capabilities, compileSeccomp, defaultSeccompProfile, hardened, type SecurityOptions } from 'nsbox/security';
+import { inNamespaces, type IsolatedOptions, runIsolated, skipReason, type TestNetns, useCgroup, useNetns } from 'nsbox/testing';
 
 export async function main(): Promise<void> {
   const f: Features = features();
@@ -56,6 +57,20 @@ export async function main(): Promise<void> {
   const caps: CapabilityName[] = capabilities().effective;
   const sec: SecurityOptions = { capabilities: { bounding: ['CAP_NET_BIND_SERVICE'] }, noNewPrivileges: true };
   const bpf = compileSeccomp(defaultSeccompProfile);
+
+  const iso: IsolatedOptions = { namespaces: ['user', 'pid', 'net'], hostname: 'box', timeout: 5000 };
+  const pid1: number = await inNamespaces(iso, (n: number) => process.pid + n, 0);
+  const fromModule: string = await runIsolated<(a: string) => string>(new URL('./probe.js', import.meta.url), 'probe', ['x']);
+  const why: string | false = skipReason('netns', 'cgroup:memory', 'landlock>=3');
+  const tns: TestNetns = await useNetns((fn) => void fn);
+  const tcg: Cgroup = await useCgroup({ after: (fn: () => unknown) => void fn }, { limits: { pids: { max: 8 } } });
+  // @ts-expect-error the arguments must match the function's parameters
+  await inNamespaces(iso, (n: number) => n, 'not a number');
+  // @ts-expect-error stdio is runIsolated's own
+  await inNamespaces({ stdio: 'inherit' }, () => 1);
+  // @ts-expect-error not a requirement
+  skipReason('rooot');
+  console.log(pid1, fromModule, why, tns.namespace, tcg.path);
 
   // The types are nsbox's own, not `any`: each misuse below must be an error.
   // @ts-expect-error 'users' is not a namespace type

@@ -12,6 +12,7 @@ import * as namespaces from '../../src/namespaces/index.js';
 import * as net from '../../src/net/index.js';
 import * as security from '../../src/security/index.js';
 import * as oci from '../../src/oci/index.js';
+import * as testing from '../../src/testing/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -407,6 +408,30 @@ const OCI_TYPES = [
   'TranslateOptions',
 ];
 
+/** nsbox/testing: helpers for tests, not re-exported from `nsbox` (it is no kernel module). */
+const TESTING_VALUES = [
+  'TestMountns',
+  'TestNetns',
+  'TestVeth',
+  'inNamespaces',
+  'runIsolated',
+  'skipReason',
+  'skipUnless',
+  'useCgroup',
+  'useMountns',
+  'useNetns',
+  'useVeth',
+];
+const TESTING_TYPES = [
+  'CgroupFixtureOptions',
+  'CleanupHook',
+  'IsolatedError',
+  'IsolatedOptions',
+  'Requirement',
+  'TestLike',
+  'VethFixtureOptions',
+];
+
 const MODULES = { namespaces, cgroups, fs, net, security } as const;
 type ModuleName = keyof typeof MODULES;
 const NAMES = Object.keys(MODULES) as ModuleName[];
@@ -519,6 +544,14 @@ const INTERNAL = [
   'typeError',
   'valueError',
   'unsupported',
+  'BOOTSTRAP',
+  'EncodedError',
+  'register',
+  'checkHook',
+  'delegatedCgroup',
+  'findDelegatedCgroup',
+  'enableInParent',
+  'decodeError',
 ];
 
 describe('runtime exports', () => {
@@ -542,8 +575,13 @@ describe('runtime exports', () => {
     expect(nsbox).not.toHaveProperty('toSpawnOptions');
   });
 
+  test('nsbox/testing exports exactly its listed values, none of them from nsbox', () => {
+    expect(sorted(Object.keys(testing))).toEqual(sorted(TESTING_VALUES));
+    expect(nsbox).not.toHaveProperty('runIsolated');
+  });
+
   test('no internal helper is reachable', () => {
-    for (const mod of [nsbox, oci, ...Object.values(MODULES)]) {
+    for (const mod of [nsbox, oci, testing, ...Object.values(MODULES)]) {
       for (const name of INTERNAL) expect(Object.keys(mod)).not.toContain(name);
     }
   });
@@ -558,6 +596,7 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
     net: 'src/net/index.ts',
     security: 'src/security/index.ts',
     oci: 'src/oci/index.ts',
+    testing: 'src/testing/index.ts',
   } as const;
   const program = ts.createProgram(
     Object.values(files).map((f) => root + f),
@@ -593,6 +632,10 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
     expect(exportsOf(files.oci)).toEqual({ values: sorted(OCI_VALUES), types: sorted(OCI_TYPES) });
   });
 
+  test('nsbox/testing: values and types', () => {
+    expect(exportsOf(files.testing)).toEqual({ values: sorted(TESTING_VALUES), types: sorted(TESTING_TYPES) });
+  });
+
   test('nsbox: the union of the modules plus its own', () => {
     expect(exportsOf(files.nsbox)).toEqual({
       values: sorted([...allModuleValues, ...ROOT_VALUES]),
@@ -610,7 +653,7 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
 
 test('package.json "exports" and typedoc.json name exactly these entry points', () => {
   const pkg = JSON.parse(readFileSync(root + 'package.json', 'utf8')) as { exports: Record<string, unknown> };
-  const entries = [...NAMES, 'oci'];
+  const entries = [...NAMES, 'oci', 'testing'];
   expect(sorted(Object.keys(pkg.exports))).toEqual(sorted(['.', './package.json', ...entries.map((m) => `./${m}`)]));
   const typedoc = JSON.parse(readFileSync(root + 'typedoc.json', 'utf8')) as { entryPoints: string[] };
   expect(sorted(typedoc.entryPoints)).toEqual(sorted(['src/index.ts', ...entries.map((m) => `src/${m}/index.ts`)]));
