@@ -27,13 +27,15 @@ export interface EncodedError {
 }
 
 // Plain JavaScript, run as a CommonJS `-e` script (no ESM loader start-up); `import()` loads
-// the module. `__name` is defined because esbuild (vitest's transform) may wrap nested
-// function declarations in `__name(fn, "fn")` when it keeps names, and a function sent as
-// source brings the call but not the helper.
+// the module. A function sent as source was compiled by the caller's toolchain, which may
+// have rewritten it with calls to its own helpers; the bootstrap provides the two vitest's
+// transform adds: `__vite_ssr_dynamic_import__` for `import()` (vite's SSR transform) and
+// `__name` (esbuild keeping function names).
 export const BOOTSTRAP = `'use strict';
 const fs = require('node:fs');
 const v8 = require('node:v8');
 globalThis.__name ??= (f) => f;
+globalThis.__vite_ssr_dynamic_import__ ??= (s) => import(s);
 const clones = (v) => { try { v8.serialize(v); return true; } catch { return false; } };
 function enc(e, depth) {
   if (!(e instanceof Error)) return { value: clones(e) ? e : String(e) };

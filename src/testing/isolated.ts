@@ -51,6 +51,8 @@ export interface IsolatedOptions
 export interface IsolatedError extends Error {
   /** `'ERR_NSBOX_ISOLATED_FAILED'`. */
   code: 'ERR_NSBOX_ISOLATED_FAILED';
+  /** The process's pid (in the caller's pid namespace): gone and reaped by the time this is thrown. */
+  pid: number;
   /** The exit status, or null when a signal ended the process. */
   status: number | null;
   /** The signal that ended it, or null. */
@@ -291,7 +293,7 @@ async function run(req: Request, options: IsolatedOptions, callSite: Error): Pro
     const err = nsboxError('ERR_NSBOX_ISOLATED_FAILED', `The isolated function's process (pid ${child.pid}) ${why} before returning`);
     const out = stdout();
     const errText = stderr();
-    Object.assign(err, { status: status.code, signal: status.signal, timedOut, stdout: out, stderr: errText });
+    Object.assign(err, { pid: child.pid, status: status.code, signal: status.signal, timedOut, stdout: out, stderr: errText });
     if (errText) err.message += `; its stderr ends with:\n${errText.slice(-4096)}`;
     throw err;
   }
