@@ -108,7 +108,8 @@ export interface TestLike {
 /**
  * `test` itself when `requirements` are met here, else a stand-in that registers each test as
  * skipped with the reason in its name (`'moves a veth [skipped: needs root (…)]'`), so every
- * reporter prints why: `const rootTest = skipUnless(test, 'netns')`. Works with vitest's and
+ * reporter prints why: `const rootTest = skipUnless(test, 'netns')`. Its modifiers skip too
+ * (`rootTest.fails(…)`, `rootTest.only(…)`, `rootTest.each(table)(…)`). Works with vitest's and
  * node:test's `test` and `it`. Evaluated once, when called.
  * @throws `ERR_INVALID_ARG_VALUE` for an unknown requirement.
  */
@@ -116,5 +117,14 @@ export function skipUnless<T extends TestLike>(test: T, ...requirements: Require
   const why = skipReason(...requirements);
   if (!why) return test;
   const skipped = (name: string, ...rest: never[]) => test.skip(`${name} [skipped: ${why}]`, ...rest);
-  return Object.assign(skipped, { skip: test.skip }) as unknown as T;
+  // Modifiers (vitest's `.fails`, `.only`, `.concurrent`; node:test's `.only`, `.todo`) skip too;
+  // `.each(table)` gives the stand-in back.
+  return new Proxy(skipped, {
+    get(target, prop) {
+      if (prop === 'skip') return test.skip;
+      if (prop === 'each') return () => skipped;
+      const v = (test as unknown as Record<PropertyKey, unknown>)[prop];
+      return typeof v === 'function' ? skipped : (v ?? Reflect.get(target, prop));
+    },
+  }) as unknown as T;
 }
