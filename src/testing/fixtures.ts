@@ -17,7 +17,8 @@ import { addAddress, addresses, deleteAddress } from '../net/address.js';
 import { loUp } from '../net/connect.js';
 import { addLink, deleteLink, link, links, setLink } from '../net/link.js';
 import { addRoute, deleteRoute, routes } from '../net/route.js';
-import type { Address, IfIndex, Link, LinkChanges, LinkSpec, Route, RouteQuery, RouteSpec } from '../net/types.js';
+import type { Address, IfIndex, Link, LinkChanges, LinkSpec, NetnsOptions, Route, RouteQuery, RouteSpec } from '../net/types.js';
+import type { InNamespaceOptions } from '../fs/flags.js';
 import { type CleanupHook, checkHook, register } from './hooks.js';
 import { delegatedCgroup, enableInParent } from './cgroup-parent.js';
 
@@ -39,7 +40,7 @@ export class TestNetns implements AsyncDisposable {
   }
 
   /** `{ netns: this.namespace }`, the options object every nsbox/net call takes. */
-  get options(): { netns: Namespace } {
+  get options(): NetnsOptions {
     return { netns: this.namespace };
   }
   /** {@link links} in this namespace (`ip -n NS link`). */
@@ -223,7 +224,7 @@ export class TestMountns implements AsyncDisposable {
     this.path = path;
   }
   /** `{ namespace: this.namespace }`, the option the nsbox/fs calls take. */
-  get options(): { namespace: Namespace } {
+  get options(): InNamespaceOptions {
     return { namespace: this.namespace };
   }
   /**

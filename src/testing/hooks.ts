@@ -13,8 +13,14 @@ import { invalidArgType } from '../errors.js';
  */
 export type CleanupHook =
   | ((fn: () => unknown) => unknown)
-  | { onTestFinished(fn: () => unknown): unknown }
-  | { after(fn: () => unknown): unknown };
+  | {
+      /** vitest's test context: registers `fn` to run when the test has finished, passed or failed. */
+      onTestFinished(fn: () => unknown): unknown;
+    }
+  | {
+      /** node:test's TestContext: registers `fn` to run after the test, passed or failed. */
+      after(fn: () => unknown): unknown;
+    };
 
 /** Registers `remove` with `hook` (see {@link CleanupHook}). @internal */
 export function register(hook: CleanupHook | undefined, remove: () => Promise<void>): void {

@@ -97,6 +97,7 @@ interface Request {
  * namespaces are allowed (`features().userNamespaces`). Does not block: the child is awaited in
  * the event loop. Works in worker threads.
  *
+ * @typeParam F - the function's type (`typeof import('./fns.js').probe`), which types `args` and the result.
  * @param moduleUrl - a `file:` URL (`import.meta.url`, or `new URL('./f.js', import.meta.url)`) or an absolute path.
  * @param exportName - the export to call (`'default'` for a default export).
  * @param args - the arguments, structured-cloneable.
