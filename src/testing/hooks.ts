@@ -12,14 +12,14 @@ import { invalidArgType } from '../errors.js';
  * (`await using`, or `remove()` in an `afterEach`).
  */
 export type CleanupHook =
-  | ((fn: () => unknown) => unknown)
+  | ((fn: () => Promise<void>) => unknown)
   | {
       /** vitest's test context: registers `fn` to run when the test has finished, passed or failed. */
-      onTestFinished(fn: () => unknown): unknown;
+      onTestFinished(fn: () => Promise<void>): unknown;
     }
   | {
       /** node:test's TestContext: registers `fn` to run after the test, passed or failed. */
-      after(fn: () => unknown): unknown;
+      after(fn: () => Promise<void>): unknown;
     };
 
 /** Registers `remove` with `hook` (see {@link CleanupHook}). @internal */
@@ -27,9 +27,9 @@ export function register(hook: CleanupHook | undefined, remove: () => Promise<vo
   if (hook === undefined) return;
   if (typeof hook === 'function') hook(remove);
   else if (typeof hook === 'object' && hook !== null && typeof (hook as { onTestFinished?: unknown }).onTestFinished === 'function')
-    (hook as { onTestFinished(fn: () => unknown): unknown }).onTestFinished(remove);
+    (hook as { onTestFinished(fn: () => Promise<void>): unknown }).onTestFinished(remove);
   else if (typeof hook === 'object' && hook !== null && typeof (hook as { after?: unknown }).after === 'function')
-    (hook as { after(fn: () => unknown): unknown }).after(remove);
+    (hook as { after(fn: () => Promise<void>): unknown }).after(remove);
   else throw invalidArgType('cleanup', 'a function, a vitest test context or a node:test TestContext', hook);
 }
 

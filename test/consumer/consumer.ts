@@ -63,7 +63,7 @@ export async function main(): Promise<void> {
   const fromModule: string = await runIsolated<(a: string) => string>(new URL('./probe.js', import.meta.url), 'probe', ['x']);
   const why: string | false = skipReason('netns', 'cgroup:memory', 'landlock>=3');
   const tns: TestNetns = await useNetns((fn) => void fn);
-  const tcg: Cgroup = await useCgroup({ after: (fn: () => unknown) => void fn }, { limits: { pids: { max: 8 } } });
+  const tcg: Cgroup = await useCgroup({ after: (fn: () => Promise<void>) => void fn }, { limits: { pids: { max: 8 } } });
   // @ts-expect-error the arguments must match the function's parameters
   await inNamespaces(iso, (n: number) => n, 'not a number');
   // @ts-expect-error stdio is runIsolated's own

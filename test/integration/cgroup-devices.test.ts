@@ -3,13 +3,13 @@
 // with every capability. Witnesses: the processes' own open(2)/mknod(2) results, the
 // programs BPF_PROG_QUERY lists, and `bpftool cgroup show` where bpftool is installed.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect } from 'vitest';
-import { type Cgroup, type DeviceRule, cgroup, createCgroup, findCgroup2, spawn } from '../../src/index.js';
+import { beforeEach, describe, expect } from 'vitest';
+import { type Cgroup, type DeviceRule, cgroup, createCgroup, findCgroup2 } from '../../src/index.js';
+import { inNamespaces, useCgroup } from '../../src/testing/index.js';
 import { loadDeviceProgram } from '../../src/cgroups/devices.js';
 import { isRoot, rootlessTest, testIf } from '../helpers/env.js';
-import { fdCount, output } from '../helpers/proc.js';
+import { fdCount } from '../helpers/proc.js';
 
 const v2 = findCgroup2();
 const canWrite = v2 !== null && isRoot;
@@ -20,42 +20,41 @@ const cgTest = testIf(
 const bpftool = ['/usr/sbin/bpftool', '/usr/bin/bpftool'].find((p) => existsSync(p));
 
 let cg: Cgroup;
-beforeEach(async () => {
-  if (canWrite) cg = await createCgroup(`nsbox-test-${randomBytes(4).toString('hex')}`);
-});
-afterEach(async () => {
-  if (canWrite) await cg.remove({ recursive: true });
+beforeEach(async ({ onTestFinished }) => {
+  if (canWrite) cg = await useCgroup(onTestFinished); // removed when the test finishes, passed or failed
 });
 
 /**
  * What a root process in `cg` gets from each probe: 'ok' or the errno's code. A probe is
  * `r:PATH`, `w:PATH`, `rw:PATH` (open with that mode) or `m:c:MAJ:MIN` (mknod in a temp dir).
+ * Run by nsbox/testing in a process placed in the cgroup, as host root (no namespaces).
  */
-async function probe(cgroup: Cgroup, probes: string[]): Promise<Record<string, string>> {
-  const script = `
-    const fs = require('fs'), os = require('os'), path = require('path');
-    const out = {};
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devprobe-'));
-    for (const p of ${JSON.stringify(probes)}) {
-      const [mode, ...rest] = p.split(':');
-      try {
-        if (mode === 'm') {
-          const [type, maj, min] = rest;
-          execFileSync = require('child_process').execFileSync;
-          execFileSync('mknod', [path.join(dir, 'n' + maj + '_' + min), type, maj, min], { stdio: 'pipe' });
-        } else {
-          fs.closeSync(fs.openSync(rest.join(':'), mode === 'r' ? 'r' : mode === 'w' ? 'w' : 'r+'));
+function probe(cgroup: Cgroup, probes: string[]): Promise<Record<string, string>> {
+  return inNamespaces(
+    { cgroup, namespaces: [] },
+    async (list: string[]) => {
+      const fs = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const { execFileSync } = await import('node:child_process');
+      const out: Record<string, string> = {};
+      const dir = fs.mkdtempSync(join(tmpdir(), 'devprobe-'));
+      for (const p of list) {
+        const [mode, ...rest] = p.split(':');
+        try {
+          if (mode === 'm') execFileSync('mknod', [join(dir, `n${rest[1]}_${rest[2]}`), ...rest], { stdio: 'pipe' });
+          else fs.closeSync(fs.openSync(rest.join(':'), mode === 'r' ? 'r' : mode === 'w' ? 'w' : 'r+'));
+          out[p] = 'ok';
+        } catch (e) {
+          const err = e as { code?: string; stderr?: unknown };
+          out[p] = err.code ?? (String(err.stderr).includes('Operation not permitted') ? 'EPERM' : String(err.stderr).trim());
         }
-        out[p] = 'ok';
-      } catch (e) {
-        out[p] = e.code ?? (String(e.stderr).includes('Operation not permitted') ? 'EPERM' : String(e.stderr).trim());
       }
-    }
-    fs.rmSync(dir, { recursive: true });
-    console.log(JSON.stringify(out));`;
-  const r = await output(spawn(process.execPath, ['-e', script], { cgroup }));
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, string>;
+      fs.rmSync(dir, { recursive: true });
+      return out;
+    },
+    probes,
+  );
 }
 
 const DENY_ALL: DeviceRule = { allow: false, type: 'a', access: 'rwm' };

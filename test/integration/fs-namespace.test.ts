@@ -3,9 +3,10 @@
 // in that namespace does (witnesses: its /proc/PID/mountinfo, and nsenter(1)).
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect } from 'vitest';
-import { bind, fsopen, mountTmpfs, openTree, resolveInRoot, setPropagation, umount, watchMounts } from '../../src/fs/index.js';
+import { beforeEach, describe, expect } from 'vitest';
+import { bind, fsopen, mountTmpfs, openTree, resolveInRoot, umount, watchMounts } from '../../src/fs/index.js';
 import { createNamespace, spawn, type Namespace, type NsboxChild } from '../../src/namespaces/index.js';
+import { useMountns } from '../../src/testing/index.js';
 import { nsId } from '../helpers/proc.js';
 import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
 
@@ -21,19 +22,13 @@ describe.skipIf(!isRoot)('{ namespace } [skipped without root]', () => {
   let ns: Namespace;
   let holder: NsboxChild;
 
-  beforeEach(() => {
-    ns = createNamespace('mnt');
-    // unshare(2) keeps the copied mounts' propagation: on a host whose / is shared (systemd),
-    // a mount made inside would propagate out. Cut that first, as unshare(1) does.
-    setPropagation('/', 'rprivate', { namespace: ns });
+  beforeEach(async ({ onTestFinished }) => {
+    // A private copy of the mount tree (propagation cut, as unshare(1) does: on a host whose /
+    // is shared, a mount made inside would propagate out), closed after the test.
+    ns = (await useMountns(onTestFinished)).namespace;
     // A process inside the namespace: the witness, and a way to name it for nsenter.
     holder = spawn('sleep', ['30'], { join: { mnt: ns }, stdio: 'ignore' });
-  });
-
-  afterEach(async () => {
-    holder.kill('SIGKILL');
-    await holder.exited;
-    ns.close();
+    onTestFinished(() => holder[Symbol.asyncDispose]()); // killed and reaped after the test, whatever the order
   });
 
   rootTest('mountTmpfs in a held mount namespace: invisible on the host, visible inside; umount there too', async () => {
