@@ -205,6 +205,7 @@ function readFrame(stream: Readable): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let have = 0;
+    let len = -1;
     const done = (v: Buffer | null) => {
       stream.removeAllListeners('data');
       resolve(v);
@@ -212,12 +213,8 @@ function readFrame(stream: Readable): Promise<Buffer | null> {
     stream.on('data', (c: Buffer) => {
       chunks.push(c);
       have += c.length;
-      if (have < 4) return;
-      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      chunks.length = 0;
-      chunks.push(all);
-      const len = all.readUInt32LE(0);
-      if (have >= 4 + len) done(all.subarray(4, 4 + len));
+      if (len < 0 && have >= 4) len = (chunks.length === 1 ? c : Buffer.concat(chunks)).readUInt32LE(0);
+      if (len >= 0 && have >= 4 + len) done(Buffer.concat(chunks, have).subarray(4, 4 + len));
     });
     stream.once('end', () => done(null));
     stream.once('close', () => done(null));

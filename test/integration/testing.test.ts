@@ -64,6 +64,9 @@ describe('runIsolated / inNamespaces', () => {
     });
     expect(await runIsolated(fileURLToPath(fns), 'default', [2, 3])).toBe(5);
     expect(await inNamespaces({}, (a: number, b: string) => `${a}:${b}`, 7, 'y')).toBe('7:y');
+    // Bigger than a pipe's buffer both ways: written as the other side reads.
+    const big = await inNamespaces({}, (b: Uint8Array) => b.map((x) => x + 1), new Uint8Array(4 << 20).fill(1));
+    expect([big.length, big[0], big.at(-1)]).toEqual([4 << 20, 2, 2]);
   });
 
   usernsTest('a SysError thrown inside comes back a SysError with code, errno, syscall, path and both stacks', async () => {
