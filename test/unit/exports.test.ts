@@ -1,7 +1,7 @@
 // The public surface: each entry point exports exactly the names listed here, values and
 // types alike. Adding an export means adding it here (and documenting it); an internal
 // helper that leaks fails the test.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, test } from 'vitest';
@@ -649,6 +649,17 @@ describe('type-level exports (TypeScript compiler as the witness)', () => {
       for (const name of INTERNAL) expect([...values, ...types], `${f} exports ${name}`).not.toContain(name);
     }
   });
+});
+
+test('nsbox/testing imports no test framework (it is for every one, and none is a dependency)', () => {
+  const dir = `${root}src/testing/`;
+  for (const f of readdirSync(dir)) {
+    const text = readFileSync(dir + f, 'utf8');
+    const specifiers = [...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'/g)].map((m) => m[1] ?? m[2]);
+    expect(specifiers.filter((s) => /^(vitest|jest|mocha|node:test|@vitest\/)/.test(s!)), f).toEqual([]);
+  }
+  const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { dependencies: Record<string, string> };
+  expect(Object.keys(pkg.dependencies)).not.toContain('vitest');
 });
 
 test('package.json "exports" and typedoc.json name exactly these entry points', () => {
