@@ -23,7 +23,10 @@ import { BOOTSTRAP, type EncodedError } from './bootstrap.js';
  * never outlives the thread that started it) — plus the few below.
  *
  * `namespaces` defaults to `['user', 'pid', 'net', 'uts', 'ipc']` (works rootless), and with
- * `'net'` the network defaults to `{ lo: true }`. `timeout`, `signal` and `killSignal` are
+ * `'net'` the network defaults to `{ lo: true }`. In a new user namespace without `uidMap` and
+ * `gidMap`, the function runs as the caller's own uid and gid mapped to 0 (`unshare -r`), also
+ * as root: it must read the caller's files (spawn's default for root is a block of
+ * unprivileged ids instead). `timeout`, `signal` and `killSignal` are
  * handled here: on either, the process is killed (default SIGKILL: as PID 1 of a new pid
  * namespace it would ignore SIGTERM) and reaped before the call rejects.
  */
@@ -180,6 +183,13 @@ function checkOptions(options: IsolatedOptions): { spawnOptions: SpawnOptions; o
     stdio: ['ignore', output ?? 'pipe', output ?? 'pipe'],
   };
   if (rest.network === undefined && namespaces.includes('net')) spawnOptions.network = { lo: true };
+  // The function is the caller's own code: inside a new user namespace it runs as the caller's
+  // own uid and gid (mapped to 0), so it reads what the caller reads — the project's modules
+  // above all. spawn's default for root, a block of unprivileged host ids, could not.
+  if (namespaces.includes('user') && rest.uidMap === undefined && rest.gidMap === undefined) {
+    spawnOptions.uidMap = [{ inside: 0, outside: process.geteuid!(), count: 1 }];
+    spawnOptions.gidMap = [{ inside: 0, outside: process.getegid!(), count: 1 }];
+  }
   return { spawnOptions, o: options };
 }
 

@@ -137,6 +137,21 @@ describe('runIsolated / inNamespaces', () => {
     },
   );
 
+  skipUnless(
+    test,
+    'root',
+    'userns',
+  )('as root, the function is root mapped to 0: it reads a module in a 0700 directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-private-')); // mode 0700, owner root
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'm.mjs'), 'export const ids = () => [process.getuid(), process.getgid()];\n');
+    expect(await runIsolated(join(dir, 'm.mjs'), 'ids', [])).toEqual([0, 0]);
+    const map = await inNamespaces({}, async () =>
+      (await import('node:fs')).readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/),
+    );
+    expect(map).toEqual(['0', '0', '1']);
+  });
+
   test('bad arguments are refused before anything starts', async () => {
     const before = childPids();
     await expect(runIsolated('relative.mjs', 'x', [])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
