@@ -27,8 +27,7 @@ const { inNamespaces, runIsolated } = await import(pathToFileURL(join(root, 'dis
 const NS = ['user', 'pid', 'net'];
 const MODULE = 'data:text/javascript,export const trivial = () => 42';
 const cases = {
-  execFile: () =>
-    new Promise((res, rej) => execFile(process.execPath, ['-e', '0'], (e) => (e ? rej(e) : res(0)))),
+  execFile: () => new Promise((res, rej) => execFile(process.execPath, ['-e', '0'], (e) => (e ? rej(e) : res(0)))),
   spawn: async () => {
     const c = spawn(process.execPath, ['-e', '0'], { namespaces: NS, network: { lo: true }, stdio: 'ignore' });
     const s = await c.exited;
@@ -52,7 +51,9 @@ for (let i = 0; i < ROUNDS; i++) {
   }
 }
 const q = (a, p) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) * p)];
-console.log(`node ${process.version}, ${ROUNDS} interleaved rounds, namespaces ${NS.join('+')} (ratios to execFile: of the minima / of the medians):`);
+console.log(
+  `node ${process.version}, ${ROUNDS} interleaved rounds, namespaces ${NS.join('+')} (ratios to execFile: of the minima / of the medians):`,
+);
 for (const k of Object.keys(cases)) {
   const [mn, p10, md, p90] = [q(runs[k], 0), q(runs[k], 0.1), q(runs[k], 0.5), q(runs[k], 0.9)];
   const ratio = k === 'execFile' ? '' : `  (${(mn / q(runs.execFile, 0)).toFixed(2)}× / ${(md / q(runs.execFile, 0.5)).toFixed(2)}×)`;

@@ -656,7 +656,10 @@ test('nsbox/testing imports no test framework (it is for every one, and none is 
   for (const f of readdirSync(dir)) {
     const text = readFileSync(dir + f, 'utf8');
     const specifiers = [...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'/g)].map((m) => m[1] ?? m[2]);
-    expect(specifiers.filter((s) => /^(vitest|jest|mocha|node:test|@vitest\/)/.test(s!)), f).toEqual([]);
+    expect(
+      specifiers.filter((s) => /^(vitest|jest|mocha|node:test|@vitest\/)/.test(s!)),
+      f,
+    ).toEqual([]);
   }
   const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { dependencies: Record<string, string> };
   expect(Object.keys(pkg.dependencies)).not.toContain('vitest');
