@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import { abortError, invalidArgType, invalidArgValue, nsboxError, outOfRange, SysError, type SysErrorContext } from '../errors.js';
 import { native } from '../native.js';
-import type { NsboxChild } from '../namespaces/child.js';
+import type { ExitStatus, NsboxChild } from '../namespaces/child.js';
 import type { SpawnOptions } from '../namespaces/options.js';
 import { spawn } from '../namespaces/spawn.js';
 import { BOOTSTRAP, type EncodedError } from './bootstrap.js';
@@ -257,6 +257,24 @@ async function run(req: Request, options: IsolatedOptions, callSite: Error): Pro
   const stdout = tail(child.stdout, process.stdout);
   const stderr = tail(child.stderr, process.stderr);
 
+  const { status, timedOut, aborted } = await waitForExit(child, o, spawnOptions.killSignal!);
+  // The frame is complete in the pipe once the child has exited (it wrote it before exiting);
+  // its stdout and stderr get a moment to drain, then go, whoever else still holds them.
+  await drain([child.stdout, child.stderr, resultEnd]);
+  const body = await frame;
+  if (aborted) throw abortError(o.signal!);
+  if (body === null || timedOut) throw failure(child.pid, status, timedOut ? o.timeout! : undefined, stdout(), stderr());
+  const msg = deserialize(body) as { ok: true; value: unknown } | { ok: false; error: EncodedError };
+  if (msg.ok) return msg.value;
+  throw decodeError(msg.error, callSite);
+}
+
+/** Awaits the child's exit, killing it at `timeout` or when `signal` aborts. */
+async function waitForExit(
+  child: NsboxChild,
+  o: IsolatedOptions,
+  killSignal: NodeJS.Signals | number,
+): Promise<{ status: ExitStatus; timedOut: boolean; aborted: boolean }> {
   let timedOut = false;
   let aborted = false;
   const timer =
@@ -264,50 +282,50 @@ async function run(req: Request, options: IsolatedOptions, callSite: Error): Pro
       ? undefined
       : setTimeout(() => {
           timedOut = true;
-          child.kill(spawnOptions.killSignal);
+          child.kill(killSignal);
         }, o.timeout);
   const onAbort = () => {
     aborted = true;
-    child.kill(spawnOptions.killSignal);
+    child.kill(killSignal);
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  let status: Awaited<NsboxChild['exited']>;
   try {
-    status = await child.exited;
+    return { status: await child.exited, timedOut, aborted };
   } finally {
     if (timer) clearTimeout(timer);
     o.signal?.removeEventListener('abort', onAbort);
   }
-  // The frame is complete in the pipe once the child has exited (it wrote it before exiting);
-  // its stdout and stderr get a moment to drain, then go, whoever else still holds them.
-  const drained = Promise.all(
-    [child.stdout, child.stderr, resultEnd].map((s) => (s && !s.destroyed ? new Promise((res) => s.once('close', res)) : null)),
-  );
-  let timer2: NodeJS.Timeout | undefined;
-  await Promise.race([drained, new Promise((res) => (timer2 = setTimeout(res, DRAIN_MS)))]);
-  clearTimeout(timer2);
-  for (const s of [child.stdout, child.stderr, resultEnd]) s?.destroy();
-  const body = await frame;
+}
 
-  if (aborted) throw abortError(o.signal!);
-  if (body === null || timedOut) {
-    const why = timedOut
-      ? `ran past its timeout of ${o.timeout} ms and was killed`
+/** Waits until the streams close, at most DRAIN_MS, then destroys them. */
+async function drain(streams: Array<Readable | null>): Promise<void> {
+  const closed = Promise.all(streams.map((s) => (s && !s.destroyed ? new Promise((res) => s.once('close', res)) : null)));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise((res) => (timer = setTimeout(res, DRAIN_MS)))]);
+  clearTimeout(timer);
+  for (const s of streams) s?.destroy();
+}
+
+/** The {@link IsolatedError} of a process that ended without a result (`timeout`: it ran past it). */
+function failure(pid: number, status: ExitStatus, timeout: number | undefined, stdout: string, stderr: string): IsolatedError {
+  const why =
+    timeout !== undefined
+      ? `ran past its timeout of ${timeout} ms and was killed`
       : status.signal
         ? `was killed by ${status.signal}`
         : status.code === 0
           ? 'exited with status 0 (its promise never settled, and nothing kept its event loop alive)'
           : `exited with status ${status.code}`;
-    const err = nsboxError('ERR_NSBOX_ISOLATED_FAILED', `The isolated function's process (pid ${child.pid}) ${why} before returning`);
-    const out = stdout();
-    const errText = stderr();
-    Object.assign(err, { pid: child.pid, status: status.code, signal: status.signal, timedOut, stdout: out, stderr: errText });
-    if (errText) err.message += `; its stderr ends with:\n${errText.slice(-4096)}`;
-    throw err;
-  }
-  const msg = deserialize(body) as { ok: true; value: unknown } | { ok: false; error: EncodedError };
-  if (msg.ok) return msg.value;
-  throw decodeError(msg.error, callSite);
+  const tail = stderr ? `; its stderr ends with:\n${stderr.slice(-4096)}` : '';
+  const err = nsboxError('ERR_NSBOX_ISOLATED_FAILED', `The isolated function's process (pid ${pid}) ${why} before returning${tail}`);
+  return Object.assign(err, {
+    pid,
+    status: status.code,
+    signal: status.signal,
+    timedOut: timeout !== undefined,
+    stdout,
+    stderr,
+  }) as IsolatedError;
 }
 
 const BUILTIN: Record<string, ErrorConstructor> = {
