@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, readlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { spawn } from 'nsbox';
-import { inNamespaces, useCgroup, useMountns, useNetns, useVeth } from 'nsbox/testing';
+import { inNamespaces, skipReason, useCgroup, useMountns, useNetns, useVeth } from 'nsbox/testing';
 
 const mode = process.env.NSBOX_LEAKS_MODE;
 
@@ -56,18 +56,29 @@ let before;
 const made = {};
 let sleeperChild;
 
-test('warm-up: every fixture once, removed by await using-style calls', async () => {
-  const ns = await useNetns();
-  await ns.remove();
-  const cg = await useCgroup();
-  await cg.remove({ recursive: true });
-  const m = await useMountns();
-  await m.remove();
+// Root makes every fixture; an unprivileged user only runs isolated functions (the rest skip).
+const privileged = !skipReason('netns', 'mountns', 'cgroup');
+
+test('warm-up: every fixture once, removed by remove()', async () => {
+  if (privileged) {
+    await (await useNetns()).remove();
+    await (await useCgroup()).remove({ recursive: true });
+    await (await useMountns()).remove();
+  }
   await inNamespaces({}, () => 1);
   before = snapshot();
 });
 
 test(`fixtures in a test that ${mode === 'fail' ? 'fails' : 'passes'}`, async (t) => {
+  // An isolated function the test leaves running: the test's signal kills it when the test ends.
+  const pending = inNamespaces({ signal: t.signal }, () => new Promise(() => setInterval(() => {}, 1000)));
+  pending.catch(() => {});
+  made.pending = pending;
+  made.isolated = await inNamespaces({}, () => process.pid);
+  if (!privileged) {
+    if (mode === 'fail') throw new Error('failing on purpose');
+    return;
+  }
   const ns = await useNetns(t);
   const veth = await useVeth(t, { addresses: ['10.251.0.1/30', '10.251.0.2/30'] });
   const m = await useMountns(t);
@@ -84,7 +95,6 @@ test(`fixtures in a test that ${mode === 'fail' ? 'fails' : 'passes'}`, async (t
     sleeper: sleeper.pid,
     during: snapshot(),
   });
-  // Cleanup order: hooks run last-registered first; the cgroup (with the sleeper) goes first.
   if (mode === 'fail') throw new Error('failing on purpose');
 });
 
@@ -95,6 +105,11 @@ after(async () => {
     ? await Promise.race([sleeperChild.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))])
     : 'not made';
   made.sleeperStatus = status;
+  const pending = await made.pending.then(
+    () => 'settled',
+    (e) => e.code,
+  );
+  delete made.pending;
   const now = snapshot();
   writeFileSync(
     process.env.NSBOX_LEAKS_REPORT,
@@ -102,13 +117,17 @@ after(async () => {
       before,
       after: now,
       made,
-      left: {
-        netns: made.netns?.flatMap((id) => holders(id)) ?? ['not made'],
-        mntns: made.mntns ? holders(made.mntns) : ['not made'],
-        scratch: made.scratch === undefined || existsSync(made.scratch),
-        cgroup: made.cgroup === undefined || existsSync(made.cgroup),
-        sleeper: made.sleeper === undefined || existsSync(`/proc/${made.sleeper}`),
-      },
+      privileged,
+      pending,
+      left: privileged
+        ? {
+            netns: made.netns?.flatMap((id) => holders(id)) ?? ['not made'],
+            mntns: made.mntns ? holders(made.mntns) : ['not made'],
+            scratch: made.scratch === undefined || existsSync(made.scratch),
+            cgroup: made.cgroup === undefined || existsSync(made.cgroup),
+            sleeper: made.sleeper === undefined || existsSync(`/proc/${made.sleeper}`),
+          }
+        : {},
     }),
   );
 });
