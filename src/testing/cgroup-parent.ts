@@ -31,7 +31,13 @@ export function findDelegatedCgroup(path?: string): Cgroup | string {
   if (given !== undefined && given !== '') return cgroup(given);
   if (writable(v2.mountPoint)) return cgroup('.');
   const own = currentCgroup();
-  if (own?.directory && writable(own.directory)) return cgroup(own.directory);
+  if (own?.directory && writable(own.directory)) {
+    try {
+      return cgroup(own.directory);
+    } catch (err) {
+      return `this process's cgroup ${own.directory} cannot be used: ${(err as Error).message}`;
+    }
+  }
   return (
     `no delegated cgroup v2 subtree: neither ${v2.mountPoint} nor this process's cgroup ` +
     `(${own?.path ?? 'unknown'}) is writable by uid ${process.geteuid!()} ` +
