@@ -93,6 +93,7 @@ test(`fixtures in a test that ${mode === 'fail' ? 'fails' : 'passes'}`, async (t
     scratch: m.path,
     cgroup: cg.directory,
     sleeper: sleeper.pid,
+    links: [veth.name, veth.peerName, 'leak0', 'leak1'],
     during: snapshot(),
   });
   if (mode === 'fail') throw new Error('failing on purpose');
