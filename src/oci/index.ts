@@ -25,7 +25,7 @@ export {
   type TranslateOptions,
 } from './resources.js';
 export { prepareCgroup } from './cgroup.js';
-export { runHooks, type HookError, type RunHooksOptions } from './hooks.js';
+export { runHooks, type HookContainer, type HookError, type RunHooksOptions } from './hooks.js';
 export { defaultSpec, type DefaultSpecOptions } from './spec.js';
 export { features, type OciFeatures } from './features.js';
 export {

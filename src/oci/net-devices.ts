@@ -11,7 +11,12 @@ import { at, unsupported, valueError } from './check.js';
 import type { OciLinux } from './types.js';
 
 /** The interfaces to move: host name → name inside the container. */
-export type OciNetDevicePlan = Array<{ host: string; name: string }>;
+export type OciNetDevicePlan = Array<{
+  /** The interface's name on the host (the key of `linux.netDevices`). */
+  host: string;
+  /** Its name inside the container (`name`, default the host name). */
+  name: string;
+}>;
 
 /** IFNAMSIZ less its NUL. */
 const IFNAME_MAX = 15;

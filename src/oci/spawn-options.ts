@@ -98,8 +98,12 @@ export interface OciSpawn {
   options: SpawnOptions;
   /** The cgroup to create and fill before spawning ({@link prepareCgroup}), then pass as `options.cgroup`. */
   cgroup?: OciCgroupPlan;
-  /** `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn and after the container is gone. */
-  hooks: Pick<OciHooks, 'poststart' | 'poststop' | (typeof HOOKS_AT_CREATE)[number]>;
+  /**
+   * `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn
+   * and after the container is gone; with `createStartSplit`, also `prestart`, `createRuntime`,
+   * `createContainer` and `startContainer`, to run while the process waits at its start gate.
+   */
+  hooks: Pick<OciHooks, 'poststart' | 'poststop' | 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer'>;
   /**
    * What was not applied as written, as runc warns about it: an ambient capability that is
    * not both permitted and inheritable (PR_CAP_AMBIENT_RAISE would fail; runc and crun skip
@@ -112,7 +116,12 @@ export interface OciSpawn {
    * data (`sendFd(path, child.seccompNotifier, { name: JSON.stringify(msg) })`), as runc and
    * crun do, then close yours. Absent when no rule notifies (the spec then ignores the path).
    */
-  seccompListener?: { path: string; metadata?: string };
+  seccompListener?: {
+    /** `linux.seccomp.listenerPath`: the agent's unix socket. */
+    path: string;
+    /** `linux.seccomp.listenerMetadata`, passed to the agent as `metadata`. */
+    metadata?: string;
+  };
   /**
    * `linux.netDevices` (only with `createStartSplit`), checked: the host interfaces to move into
    * the container's network namespace while its process waits at the start gate, with

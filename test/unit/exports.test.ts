@@ -406,6 +406,7 @@ const OCI_TYPES = [
   'RunHooksOptions',
   'ToSpawnOptionsOptions',
   'TranslateOptions',
+  'HookContainer',
 ];
 
 /** nsbox/testing: helpers for tests, not re-exported from `nsbox` (it is no kernel module). */
