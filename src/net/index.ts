@@ -122,3 +122,16 @@ export type {
   NeighbourOptions,
 } from './types.js';
 export type { SpawnNetworkOptions, SpawnVethLink, SpawnVethOptions } from './spawn-network.js';
+export {
+  createNetwork,
+  openNetwork,
+  listNetworks,
+  removeNetwork,
+  Network,
+  NetworkMember,
+  type NetworkStateOptions,
+  type CreateNetworkOptions,
+  type RemoveNetworkOptions,
+  type JoinNetworkOptions,
+  type NetworkInfo,
+} from './network.js';
