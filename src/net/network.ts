@@ -99,7 +99,8 @@ const overlaps = (a: string, b: string) => {
 
 function checkSubnet(value: unknown): Cidr {
   const c = parseCidr('options.subnet', value);
-  if (c.family !== 4 || c.prefix < 8 || c.prefix > 30) throw invalidArgValue('options.subnet', value, 'must be an IPv4 ADDR/PREFIX with a prefix from 8 to 30');
+  if (c.family !== 4 || c.prefix < 8 || c.prefix > 30)
+    throw invalidArgValue('options.subnet', value, 'must be an IPv4 ADDR/PREFIX with a prefix from 8 to 30');
   return c;
 }
 
@@ -261,7 +262,10 @@ export async function removeNetwork(name: string, options: RemoveNetworkOptions 
     if (elsewhere && !force) here(r);
     const { members } = liveMembers(join(dir, name));
     if (members.length > 0 && !force)
-      throw nsboxError('ERR_NSBOX_NETWORK_IN_USE', `network '${name}' has ${members.length} live member(s): ${members.map((m) => m.name).join(', ')}`);
+      throw nsboxError(
+        'ERR_NSBOX_NETWORK_IN_USE',
+        `network '${name}' has ${members.length} live member(s): ${members.map((m) => m.name).join(', ')}`,
+      );
     if (!elsewhere) {
       if (r.natTable) {
         const s = nftablesAt(-1);
@@ -343,7 +347,8 @@ export class Network {
       here(r);
       const netDir = join(this.#dir, this.name);
       const { members } = liveMembers(netDir);
-      if (members.some((m) => m.name === name)) throw nsboxError('ERR_NSBOX_NETWORK_IN_USE', `'${name}' is a member of network '${this.name}' already`);
+      if (members.some((m) => m.name === name))
+        throw nsboxError('ERR_NSBOX_NETWORK_IN_USE', `'${name}' is a member of network '${this.name}' already`);
       const used = new Set(members.map((m) => v4(m.address)));
       const candidates = wanted !== undefined ? [wanted] : Array.from({ length: end - first - 3 }, (_, i) => first + 2 + i);
       for (const n of candidates) {
@@ -355,7 +360,10 @@ export class Network {
         const m: MemberRecord = { name, address, pid: process.pid };
         try {
           writeJson(p.json, m);
-          rewriteHosts(netDir, [...members, m].sort((a, b) => v4(a.address) - v4(b.address)));
+          rewriteHosts(
+            netDir,
+            [...members, m].sort((a, b) => v4(a.address) - v4(b.address)),
+          );
         } catch (err) {
           rmSync(p.json, { force: true });
           rmSync(p.hosts, { force: true });
@@ -366,7 +374,9 @@ export class Network {
       }
       throw nsboxError(
         wanted !== undefined ? 'ERR_NSBOX_NETWORK_IN_USE' : 'ERR_NSBOX_NETWORK_FULL',
-        wanted !== undefined ? `${dotted(wanted)} is a live member's address in network '${this.name}'` : `network '${this.name}' has no free address`,
+        wanted !== undefined
+          ? `${dotted(wanted)} is a live member's address in network '${this.name}'`
+          : `network '${this.name}' has no free address`,
       );
     });
   }
@@ -419,7 +429,10 @@ export class NetworkMember {
     const prefix = this.network.subnet.split('/')[1];
     return {
       hostname: this.name,
-      network: { lo: true, veth: { bridge: this.network.bridge, childAddress: `${this.address}/${prefix}`, gateway: this.network.gateway } },
+      network: {
+        lo: true,
+        veth: { bridge: this.network.bridge, childAddress: `${this.address}/${prefix}`, gateway: this.network.gateway },
+      },
       mounts: [{ type: 'bind', source: this.hostsFile, target: '/etc/hosts', readOnly: true }],
     };
   }

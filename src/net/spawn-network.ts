@@ -116,7 +116,8 @@ export function checkNetwork(value: unknown, newNet: boolean): CheckedNetwork | 
       throw invalidArgValue('options.network.veth.hostAddress', v.hostAddress, 'is not allowed with bridge (a bridge port has no address)');
     if (v.gateway !== undefined) {
       const g = parseIp('options.network.veth.gateway', v.gateway);
-      if (g.family !== child.family) throw invalidArgValue('options.network.veth.gateway', v.gateway, 'must be of the family of childAddress');
+      if (g.family !== child.family)
+        throw invalidArgValue('options.network.veth.gateway', v.gateway, 'must be of the family of childAddress');
       gateway = g.bytes;
     }
   } else {
