@@ -9,6 +9,8 @@
  * @module
  */
 import {
+  chmodSync,
+  statSync,
   constants as fsc,
   closeSync,
   ftruncateSync,
@@ -50,9 +52,21 @@ export interface MemberRecord {
   pid: number;
 }
 
+const ROOT_STATE_DIR = '/run/nsbox/networks';
+
+/**
+ * Lets anyone search (not list) `dir`: the members' hosts files under it are bind-mounted by
+ * containers whose root is an unprivileged host uid (spawn's id block), and the bind's source
+ * is looked up with their credentials. /run/nsbox/idmap, made 0700 beside it, stays private.
+ */
+function searchable(dir: string): void {
+  const st = statSync(dir);
+  if ((st.mode & 0o001) === 0 && st.uid === process.geteuid!()) chmodSync(dir, (st.mode & 0o7777) | 0o011);
+}
+
 /** The default state directory of this process's networks. */
 export function defaultStateDir(): string {
-  if (process.geteuid!() === 0) return '/run/nsbox/networks';
+  if (process.geteuid!() === 0) return ROOT_STATE_DIR;
   const xdg = process.env.XDG_RUNTIME_DIR;
   return join(xdg && xdg.startsWith('/') ? xdg : `/run/user/${process.geteuid!()}`, 'nsbox/networks');
 }
@@ -69,6 +83,7 @@ export function currentNetns(): string {
  */
 export async function withStateLock<T>(dir: string, fn: () => T | Promise<T>): Promise<T> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (dir === ROOT_STATE_DIR) searchable('/run/nsbox');
   let fd = native.lockFile(join(dir, 'lock'));
   for (let wait = 1; fd < 0; wait = Math.min(wait * 2, 50)) {
     await sleep(wait);
