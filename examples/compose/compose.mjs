@@ -114,12 +114,21 @@ async function up() {
   rmSync(pidFile, { force: true });
 }
 
+/** True while `pid` runs (a zombie, exited but not yet reaped by its parent, does not). */
+function alive(pid) {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 async function down() {
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8'));
     try {
       process.kill(pid, 'SIGTERM'); // `up` stops its services, then exits
-      for (let ms = 0; existsSync(`/proc/${pid}`); ms += 50) {
+      for (let ms = 0; alive(pid); ms += 50) {
         if (ms === 10_000) process.kill(pid, 'SIGKILL'); // its services die with it
         await sleep(50);
       }
