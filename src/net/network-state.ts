@@ -68,7 +68,7 @@ function searchable(dir: string): void {
 export function defaultStateDir(): string {
   if (process.geteuid!() === 0) return ROOT_STATE_DIR;
   const xdg = process.env.XDG_RUNTIME_DIR;
-  return join(xdg && xdg.startsWith('/') ? xdg : `/run/user/${process.geteuid!()}`, 'nsbox/networks');
+  return join(xdg?.startsWith('/') ? xdg : `/run/user/${process.geteuid!()}`, 'nsbox/networks');
 }
 
 /** The caller's network namespace, as `net:[INODE]`. */

@@ -61,7 +61,27 @@ export interface NetworkInfo {
   /** The network namespace its bridge is in (`net:[INODE]`). */
   netns: string;
   /** Its live members, in address order. */
-  members: Array<{ name: string; address: string; pid: number }>;
+  members: NetworkMemberInfo[];
+}
+
+/** A live member of a network, as {@link NetworkInfo.members} lists it. */
+export interface NetworkMemberInfo {
+  /** Its name, in every member's /etc/hosts. */
+  name: string;
+  /** Its address. */
+  address: string;
+  /** The process that holds its claim (the one that joined). */
+  pid: number;
+}
+
+/** What {@link NetworkMember.spawnOptions} gives spawn. */
+export interface MemberSpawnOptions {
+  /** The member's name. */
+  hostname: string;
+  /** A veth on the network's bridge: the member's address inside, a default route via the gateway. */
+  network: SpawnNetworkOptions;
+  /** The member's hosts file, bound read-only on /etc/hosts. */
+  mounts: BindMount[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
@@ -424,7 +444,7 @@ export class NetworkMember {
    * read-only on /etc/hosts; needs a container root). Merge `mounts` with your own.
    * @throws `ERR_HANDLE_CLOSED` after {@link NetworkMember.leave}.
    */
-  spawnOptions(): { hostname: string; network: SpawnNetworkOptions; mounts: BindMount[] } {
+  spawnOptions(): MemberSpawnOptions {
     if (this.#fd < 0) throw handleClosed('NetworkMember');
     const prefix = this.network.subnet.split('/')[1];
     return {
