@@ -267,6 +267,7 @@ describe('nsbox run: --net', () => {
     async () => {
       const run = start([
         'run',
+        '--no-nat', // no NAT in the host's own network namespace
         '--net',
         'veth:10.212.0.2/30',
         '--',
@@ -297,14 +298,14 @@ describe('nsbox run: --net', () => {
   );
 
   rootTest('--net veth: a command that is not found leaves no veth behind (exit 127)', async () => {
-    const r = await nsbox(['run', '--net', 'veth:10.213.0.2/30', '--', 'nsbox-no-such-command']);
+    const r = await nsbox(['run', '--no-nat', '--net', 'veth:10.213.0.2/30', '--', 'nsbox-no-such-command']);
     expect(r.code).toBe(127);
     // Deleted by nsbox before it exits, not later by the kernel.
     expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.213.0.1/');
   });
 
   rootlessTest('--net veth without root: refused at the network step (EPERM creating the host end), exit 125', async () => {
-    const r = await nsbox(['run', '--net', 'veth:10.214.0.2/30', '--', 'true']);
+    const r = await nsbox(['run', '--no-nat', '--net', 'veth:10.214.0.2/30', '--', 'true']);
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('EPERM');
     expect(r.stderr).toContain("'network'");
@@ -326,6 +327,7 @@ describe('nsbox run: --net', () => {
       try {
         const r = await nsbox([
           'run',
+          '--no-nat', // no NAT in the host's own network namespace
           '--net',
           'veth:10.211.0.2/30',
           '--',
