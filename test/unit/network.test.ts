@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createNetwork, listNetworks, openNetwork, removeNetwork } from '../../src/net/index.js';
 import { currentNetns, hostsText } from '../../src/net/network-state.js';
+import { checkNetwork } from '../../src/net/spawn-network.js';
 
 const DIST = new URL('../../dist/net/index.js', import.meta.url).pathname;
 const HELPER = new URL('../helpers/network-member.mjs', import.meta.url).pathname;
@@ -126,5 +127,32 @@ describe('named networks: claims', () => {
     expect(m.left).toBe(true);
     expect(() => m.spawnOptions()).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
     expect(readdirSync(join(stateDir, 'net/members'))).toEqual([]);
+  });
+});
+
+describe("spawn's network.veth with a bridge", () => {
+  const check = (veth: Record<string, unknown>) => checkNetwork({ veth }, true);
+  test('bridge and gateway: no host address; the route via the gateway', () => {
+    expect(check({ bridge: 'nsbr-app', childAddress: '10.89.0.2/24', gateway: '10.89.0.1' })!.veth).toMatchObject({
+      bridge: 'nsbr-app',
+      gateway: Buffer.from([10, 89, 0, 1]),
+      defaultRoute: true,
+    });
+    expect(check({ bridge: 'nsbr-app', childAddress: '10.89.0.2/24' })!.veth!.host).toBeUndefined();
+  });
+  test('refused before any syscall: a host address with a bridge, a gateway without one, a bad name or family', () => {
+    const code = (v: Record<string, unknown>) => {
+      try {
+        check(v);
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+      return 'accepted';
+    };
+    expect(code({ bridge: 'br0', hostAddress: '10.0.0.1/24', childAddress: '10.0.0.2/24' })).toBe('ERR_INVALID_ARG_VALUE');
+    expect(code({ hostAddress: '10.0.0.1/24', childAddress: '10.0.0.2/24', gateway: '10.0.0.1' })).toBe('ERR_INVALID_ARG_VALUE');
+    expect(code({ bridge: '', childAddress: '10.0.0.2/24' })).toBe('ERR_INVALID_ARG_VALUE');
+    expect(code({ bridge: 'br0', childAddress: '10.0.0.2/24', gateway: 'fd00::1' })).toBe('ERR_INVALID_ARG_VALUE');
+    expect(code({ childAddress: '10.0.0.2/24' })).toBe('ERR_INVALID_ARG_VALUE'); // no host address, no bridge
   });
 });
