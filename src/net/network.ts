@@ -370,8 +370,9 @@ export class Network {
       if (members.some((m) => m.name === name))
         throw nsboxError('ERR_NSBOX_NETWORK_IN_USE', `'${name}' is a member of network '${this.name}' already`);
       const used = new Set(members.map((m) => v4(m.address)));
-      const candidates = wanted !== undefined ? [wanted] : Array.from({ length: end - first - 3 }, (_, i) => first + 2 + i);
-      for (const n of candidates) {
+      // Host addresses after the gateway, up to the broadcast address (or the one asked for).
+      const [from, to] = wanted !== undefined ? [wanted, wanted + 1] : [first + 2, end - 1];
+      for (let n = from; n < to; n++) {
         if (used.has(n)) continue;
         const address = dotted(n);
         const p = memberPaths(netDir, address);
