@@ -129,12 +129,11 @@ export {
   listNetworks,
   removeNetwork,
   Network,
-  NetworkMember,
   type NetworkStateOptions,
   type CreateNetworkOptions,
   type RemoveNetworkOptions,
   type JoinNetworkOptions,
   type NetworkInfo,
   type NetworkMemberInfo,
-  type MemberSpawnOptions,
 } from './network.js';
+export { NetworkMember, type MemberSpawnOptions } from './network-member.js';
