@@ -28,6 +28,7 @@ import { UsageError, buildEnv, helpText, parseArgs, type RunArgs } from './cli/a
 import { securityOptions } from './cli/security.js';
 import { cliMessage } from './cli/errors.js';
 import { runHint } from './cli/hints.js';
+import { NetworkSetupError, networkCommand, setUpRunNetwork, type RunNetwork } from './cli/network.js';
 import { withHint } from './errors.js';
 
 /** "the runner failed" (as env(1), docker, timeout(1) use 125). */
@@ -325,6 +326,12 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`nsbox ${version()}\n`);
       return 0;
     }
+    if (parsed.action === 'network')
+      return await networkCommand(
+        parsed.network,
+        (t) => process.stdout.write(t),
+        (t) => process.stderr.write(t),
+      );
     run = parsed.run;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
@@ -343,16 +350,31 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`nsbox: ${(err as Error).message}${err instanceof CgroupSetupError ? TRY_HELP : ''}\n`);
     return EXIT_NSBOX;
   }
+  let net: RunNetwork | null;
+  try {
+    net = await setUpRunNetwork(run, process.geteuid!());
+  } catch (err) {
+    if (!(err instanceof NetworkSetupError)) throw err;
+    process.stderr.write(`nsbox: ${err.message}\n`);
+    await cg?.remove({ recursive: true });
+    return EXIT_NSBOX;
+  }
   const signals = forwardSignals();
   try {
     const join = openJoins(run, opened);
     const options = spawnOptions(run, join, env);
     if (cg) options.cgroup = cg;
+    if (net) {
+      const { mounts, ...rest } = net.patch;
+      Object.assign(options, rest);
+      if (mounts) options.mounts = [...mounts, ...(options.mounts ?? [])];
+    }
     child = spawn(run.command, run.args, options);
   } catch (err) {
     const { text, usage } = failureText(err, run);
     process.stderr.write(`nsbox: ${text}${usage ? TRY_HELP : ''}\n`);
     signals.remove();
+    await net?.close();
     await cg?.remove({ recursive: true });
     return exitStatusOf(err, run, env);
   } finally {
@@ -362,6 +384,8 @@ async function main(argv: readonly string[]): Promise<number> {
   signals.attach(child);
   const { code, signal } = await child.exited;
   signals.remove();
+  // NAT and published ports go, the network membership ends (its name leaves the others' /etc/hosts).
+  await net?.close();
   // Whatever the command left behind in its cgroup dies with it.
   await cg?.remove({ recursive: true });
   if (signal !== null) return 128 + (osConstants.signals[signal] ?? 0);

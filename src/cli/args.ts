@@ -6,9 +6,11 @@
  */
 import { internalAssertion } from '../errors.js';
 import type { IdMapping, NamespaceType } from '../index.js';
-import { UsageError, id, kind, mapping, noNul, vethMode, type NetMode } from './values.js';
+import { UsageError, id, kind, mapping, noNul, publishArg, vethMode, type NetMode, type PublishArg } from './values.js';
+import { parseNetworkArgs, type NetworkArgs } from './network-args.js';
 
-export { DEFAULT_VETH, UsageError, type NetMode } from './values.js';
+export { DEFAULT_VETH, UsageError, type NetMode, type PublishArg } from './values.js';
+export { parseNetworkArgs, type NetworkArgs } from './network-args.js';
 import { DEFAULT_NAMESPACES, OPTIONS, type OptionName, type OptionSpec } from './options.js';
 import {
   checkSecurityArgs,
@@ -79,12 +81,22 @@ export interface RunArgs {
   cgroupParent?: string;
   /** --net; 'none' and 'veth' put 'net' in `namespaces` and become spawn's `network` option. */
   net?: NetMode;
+  /** False with --no-nat (--net veth). */
+  nat: boolean;
+  /** --publish, in order. */
+  publish: PublishArg[];
+  /** --network NAME. */
+  network?: string;
   /** --cap-add, --seccomp, --ulimit, --landlock-*, … (security-args.ts). */
   security: SecurityArgs;
 }
 
 /** The result of {@link parseArgs}. */
-export type Parsed = { action: 'help' } | { action: 'version' } | { action: 'run'; run: RunArgs };
+export type Parsed =
+  | { action: 'help' }
+  | { action: 'version' }
+  | { action: 'run'; run: RunArgs }
+  | { action: 'network'; network: NetworkArgs };
 
 const byName = new Map<string, OptionSpec>();
 for (const o of OPTIONS) {
@@ -248,6 +260,21 @@ function applyOption(name: Exclude<OptionName, SecurityOptionName>, opt: string,
       else if (v === 'veth' || v.startsWith('veth:')) st.r.net = vethMode(opt, v);
       else throw new UsageError(`${opt}: '${v}' is not none, host or veth[:ADDR/PREFIX]`);
       break;
+    case 'no-nat':
+      st.r.nat = false;
+      break;
+    case 'publish': {
+      const p = publishArg(opt, v);
+      if (st.r.publish.some((x) => x.hostPort === p.hostPort && x.protocol === p.protocol))
+        throw new UsageError(`${opt}: host port ${p.hostPort}/${p.protocol} is published twice`);
+      st.r.publish.push(p);
+      break;
+    }
+    case 'network':
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/.test(v))
+        throw new UsageError(`${opt}: '${v}' is not a network name (1 to 32 letters, digits, _ or -)`);
+      st.r.network = v;
+      break;
     case 'timeout':
       if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 2 ** 31 - 1)
         throw new UsageError(`${opt}: '${v}' is not a number of milliseconds (1 to ${2 ** 31 - 1})`);
@@ -267,6 +294,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
   if (first === undefined) throw new UsageError("missing subcommand: use 'nsbox run [options] -- COMMAND [ARGS...]'");
   if (first === '-h' || first === '--help' || first === 'help') return { action: 'help' };
   if (first === '--version') return { action: 'version' };
+  if (first === 'network') return { action: 'network', network: parseNetworkArgs(argv.slice(1)) };
   if (first !== 'run')
     throw new UsageError(first.startsWith('-') ? `unknown option '${first}' (options go after 'run')` : `unknown subcommand '${first}'`);
   i = 1;
@@ -281,6 +309,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     tmpfs: [],
     readOnly: false,
     lockMounts: true,
+    nat: true,
+    publish: [],
     security: defaultSecurityArgs(),
   };
   const st: State = { namespaces: undefined, share: [], join: [], uidMap: [], gidMap: [], env: [], r };
@@ -347,6 +377,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (r.net.mode !== 'host') ns.push('net');
   }
 
+  checkNetFlags(r, ns, joined, share);
+
   const uts = ns.includes('uts') || joined.has('uts');
   for (const k of ['hostname', 'domainname'] as const) {
     if (r[k] !== undefined && !uts) throw new UsageError(`--${k} needs a new or joined uts namespace (it would change the host's)`);
@@ -363,6 +395,22 @@ export function parseArgs(argv: readonly string[]): Parsed {
   const run: RunArgs = { ...r, command, args, namespaces: ns, join, env };
   if (share.length > 0) run.share = share;
   return { action: 'run', run };
+}
+
+/** --network, --publish and --no-nat against --net and the namespaces; adds 'net' for --network. */
+function checkNetFlags(r: State['r'], ns: NamespaceType[], joined: Set<NamespaceType>, share: NamespaceType[]): void {
+  const veth = r.net?.mode === 'veth';
+  if (r.network !== undefined) {
+    if (r.net !== undefined) throw new UsageError(`--network ${r.network} and --net ${r.net.mode} exclude each other`);
+    if (joined.has('net') || share.includes('net'))
+      throw new UsageError(`--network ${r.network} contradicts --${joined.has('net') ? 'join' : 'share'} net`);
+    if (!ns.includes('mnt')) throw new UsageError(`--network ${r.network} needs a new mount namespace (for the member's /etc/hosts)`);
+    if (!r.nat) throw new UsageError(`--no-nat: a network's NAT is its own (nsbox network create --no-nat)`);
+    if (!ns.includes('net')) ns.push('net');
+  } else {
+    if (!r.nat && !veth) throw new UsageError('--no-nat needs --net veth');
+    if (r.publish.length > 0 && !veth) throw new UsageError(`--publish ${r.publish[0]!.text} needs --net veth or --network`);
+  }
 }
 
 /** The environment of the command: the base (or nothing with --clearenv), then each op in order. */

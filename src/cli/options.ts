@@ -39,6 +39,9 @@ export type OptionName =
   | 'read-only'
   | 'no-lock-mounts'
   | 'net'
+  | 'no-nat'
+  | 'publish'
+  | 'network'
   | 'memory'
   | 'pids'
   | 'cpus'
@@ -152,6 +155,22 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     help: `Networking. 'none': a new network namespace of COMMAND's own (its user namespace owns it: ping and ip work inside, /sys/class/net shows it) with only lo, up; no root needed. 'host': the host's (as --share net). 'veth': the same, joined to the host by a veth pair made before COMMAND starts: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end; needs root. The veth goes away with COMMAND's network namespace. Without --net a new network namespace has lo down.`,
   },
   {
+    name: 'no-nat',
+    help: "With --net veth: no outbound NAT. By default, as root, the command's address is masqueraded behind the host's (as Docker's default bridge), in an nf_tables table owned by nsbox's socket that goes away with nsbox, even when it is killed. Without root there is no NAT (nor a veth).",
+  },
+  {
+    name: 'publish',
+    aliases: ['-p'],
+    value: 'HOSTPORT:PORT[/udp]',
+    repeatable: true,
+    help: "With --net veth or --network: forward connections to HOSTPORT on the host's addresses to PORT of the command (TCP, or UDP with /udp), as docker run -p; the client's address is kept. Needs root; the rules live as long as nsbox runs.",
+  },
+  {
+    name: 'network',
+    value: 'NAME',
+    help: "Join the named network made by 'nsbox network create NAME' (instead of --net): eth0 on its bridge with a free address of its subnet, a default route via the bridge, outbound NAT if the network has it, and an /etc/hosts naming every member, this one as its --hostname (default: a generated name), kept up to date as members come and go. Needs root and a container root (a mount namespace).",
+  },
+  {
     name: 'memory',
     value: 'SIZE',
     help: "Run the command in a new cgroup v2 with memory.max SIZE (bytes, or with K, M, G: '64M'). The cgroup is removed afterwards. --memory, --pids and --cpus need their controller in cgroup v2 and, without root, a delegated cgroup (systemd-run --user -p Delegate=yes --scope nsbox run ...).",
@@ -177,6 +196,7 @@ export function helpText(): string {
   const width = Math.max(...rows.map(([n]) => n.length)) + 2;
   const opts = rows.map(([n, h]) => `  ${n.padEnd(width)}${h}`).join('\n');
   return `Usage: nsbox run [options] [--] COMMAND [ARGS...]
+       nsbox network create NAME [--subnet CIDR] [--no-nat] | rm [--force] NAME | ls
        nsbox --help | --version
 
 Runs COMMAND in new and/or joined Linux namespaces, as unshare(1) and bwrap(1) do, with
@@ -192,6 +212,11 @@ Options:
 ${opts}
 
 Options end at '--' or at the first argument that is not an option.
+
+Networks: 'nsbox network create NAME' makes a bridge (nsbr-NAME) with a subnet (default
+the first free 10.89.N.0/24) and outbound NAT (a table 'ip nsbox_net_NAME'), recorded under
+/run/nsbox/networks; 'nsbox network rm NAME' removes them; 'nsbox network ls' lists the
+networks and their live members. Root only.
 
 Exit status: COMMAND's own; 128+N if a signal N killed it; 125 if nsbox itself failed
 (bad option, a namespace could not be made or joined); 126 if COMMAND is not executable;
@@ -212,6 +237,8 @@ Examples:
   nsbox run --share net -- curl -sI https://example.org
   nsbox run --namespaces user,net -- ip link
   nsbox run --net veth:10.200.0.2/30 -- ping -c1 10.200.0.1             (as root)
+  nsbox run --net veth --publish 8080:80 -- busybox httpd -f -p 80     (as root)
+  nsbox network create app && nsbox run --network app --hostname web -- sh
   nsbox run --join net=/run/netns/blue --namespaces none -- ip addr      (as root)
   nsbox run --map-uid 0:1000:1 --map-uid 1:100000:65536 \\
             --map-gid 0:1000:1 --map-gid 1:100000:65536 -- id            (newuidmap)

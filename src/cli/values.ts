@@ -61,3 +61,21 @@ export function noNul(opt: string, v: string): string {
   if (v.includes('\0')) throw new UsageError(`${opt}: value contains a NUL byte`);
   return v;
 }
+
+/** One --publish: HOSTPORT:PORT[/udp]. */
+export interface PublishArg {
+  hostPort: number;
+  port: number;
+  protocol: 'tcp' | 'udp';
+  /** As given, for messages. */
+  text: string;
+}
+
+/** `HOSTPORT:PORT[/udp]` (or `/tcp`, the default). */
+export function publishArg(opt: string, v: string): PublishArg {
+  const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(v);
+  const [hostPort, port] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || hostPort < 1 || hostPort > 65535 || port < 1 || port > 65535)
+    throw new UsageError(`${opt}: '${v}' is not HOSTPORT:PORT[/udp] (ports from 1 to 65535)`);
+  return { hostPort, port, protocol: (m[3] ?? 'tcp') as 'tcp' | 'udp', text: v };
+}

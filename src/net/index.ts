@@ -4,7 +4,8 @@
  * TypeScript against a chosen namespace — links, addresses, routes, change events — plus a
  * one-call veth connection of a namespace to the host and TCP sockets inside a namespace;
  * nf_tables over netlink (tables, chains, rules, atomic transactions), outbound NAT and
- * published ports.
+ * published ports; named networks (a bridge, NAT, addresses and /etc/hosts per member) that
+ * containers join by name.
  * Every call takes `{ netns }` (a Namespace handle, a pid, or a /run/netns name; default:
  * the caller's) and returns a Promise; none touches the calling thread's namespaces.
  * See docs/net.md for the `ip` command each call replaces.
@@ -122,3 +123,17 @@ export type {
   NeighbourOptions,
 } from './types.js';
 export type { SpawnNetworkOptions, SpawnVethLink, SpawnVethOptions } from './spawn-network.js';
+export {
+  createNetwork,
+  openNetwork,
+  listNetworks,
+  removeNetwork,
+  Network,
+  type NetworkStateOptions,
+  type CreateNetworkOptions,
+  type RemoveNetworkOptions,
+  type JoinNetworkOptions,
+  type NetworkInfo,
+  type NetworkMemberInfo,
+} from './network.js';
+export { NetworkMember, type MemberSpawnOptions } from './network-member.js';

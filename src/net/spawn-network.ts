@@ -13,7 +13,7 @@ import { SysError, invalidArgType, invalidArgValue, type SysErrorContext } from 
 import { native } from '../native.js';
 import { openNamespace } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
-import { parseCidr, type Cidr } from './ip.js';
+import { parseCidr, parseIp, type Cidr } from './ip.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
@@ -25,15 +25,26 @@ import type { IfIndex } from './types.js';
 
 /** A veth pair between the caller's network namespace and the child's (spawn's `network.veth`). */
 export interface SpawnVethOptions {
-  /** The host end's address, `ADDR/PREFIX` (e.g. `'10.200.0.1/30'`). */
-  hostAddress: string;
+  /**
+   * The host end's address, `ADDR/PREFIX` (e.g. `'10.200.0.1/30'`). Required without
+   * `bridge`; not allowed with it (the host end of a bridge port has no address).
+   */
+  hostAddress?: string;
+  /**
+   * Enslave the host end to this existing bridge of the caller's network namespace instead of
+   * giving it an address (`ip link add H master BR type veth peer …`): the child joins the
+   * bridge's segment, as a container joins a Docker network. See `gateway`.
+   */
+  bridge?: string;
+  /** With `bridge`: the default route inside goes via this address (usually the bridge's). */
+  gateway?: string;
   /** The inner end's address, `ADDR/PREFIX`, of the family of `hostAddress`. */
   childAddress: string;
   /** The host end's name; default `nsbx` + 8 random hex digits. */
   hostIf?: string;
   /** The inner end's name; default `eth0`. */
   childIf?: string;
-  /** A default route inside via the host end's address. Default true. */
+  /** A default route inside via the host end's address (with `bridge`: via `gateway`, when given). Default true. */
   defaultRoute?: boolean;
 }
 
@@ -72,10 +83,10 @@ export interface SpawnVethLink {
 /** Validated `network`. @internal */
 export interface CheckedNetwork {
   lo: boolean;
-  veth?: { host: Cidr; child: Cidr; hostIf: string; childIf: string; defaultRoute: boolean };
+  veth?: { host?: Cidr; bridge?: string; gateway?: Buffer; child: Cidr; hostIf: string; childIf: string; defaultRoute: boolean };
 }
 
-const VETH_KEYS = new Set(['hostAddress', 'childAddress', 'hostIf', 'childIf', 'defaultRoute']);
+const VETH_KEYS = new Set(['hostAddress', 'childAddress', 'hostIf', 'childIf', 'defaultRoute', 'bridge', 'gateway']);
 
 /** Checks `options.network` (no syscalls); `newNet`: 'net' is in options.namespaces. @internal */
 export function checkNetwork(value: unknown, newNet: boolean): CheckedNetwork | undefined {
@@ -95,10 +106,27 @@ export function checkNetwork(value: unknown, newNet: boolean): CheckedNetwork | 
   for (const k of Object.keys(v))
     if (!VETH_KEYS.has(k))
       throw invalidArgValue(`options.network.veth.${k}`, (v as unknown as Record<string, unknown>)[k], 'is not a veth option');
-  const host = parseCidr('options.network.veth.hostAddress', v.hostAddress);
   const child = parseCidr('options.network.veth.childAddress', v.childAddress);
-  if (host.family !== child.family)
-    throw invalidArgValue('options.network.veth.childAddress', v.childAddress, 'must be of the family of hostAddress');
+  let host: Cidr | undefined;
+  let bridge: string | undefined;
+  let gateway: Buffer | undefined;
+  if (v.bridge !== undefined) {
+    bridge = checkIfName('options.network.veth.bridge', v.bridge);
+    if (v.hostAddress !== undefined)
+      throw invalidArgValue('options.network.veth.hostAddress', v.hostAddress, 'is not allowed with bridge (a bridge port has no address)');
+    if (v.gateway !== undefined) {
+      const g = parseIp('options.network.veth.gateway', v.gateway);
+      if (g.family !== child.family)
+        throw invalidArgValue('options.network.veth.gateway', v.gateway, 'must be of the family of childAddress');
+      gateway = g.bytes;
+    }
+  } else {
+    if (v.gateway !== undefined)
+      throw invalidArgValue('options.network.veth.gateway', v.gateway, 'needs bridge (without it the route goes via hostAddress)');
+    host = parseCidr('options.network.veth.hostAddress', v.hostAddress);
+    if (host.family !== child.family)
+      throw invalidArgValue('options.network.veth.childAddress', v.childAddress, 'must be of the family of hostAddress');
+  }
   if (v.defaultRoute !== undefined && typeof v.defaultRoute !== 'boolean')
     throw invalidArgType('options.network.veth.defaultRoute', 'of type boolean', v.defaultRoute);
   const hostIf =
@@ -108,7 +136,10 @@ export function checkNetwork(value: unknown, newNet: boolean): CheckedNetwork | 
           .padStart(8, '0')}`
       : checkIfName('options.network.veth.hostIf', v.hostIf);
   const childIf = v.childIf === undefined ? 'eth0' : checkIfName('options.network.veth.childIf', v.childIf);
-  out.veth = { host, child, hostIf, childIf, defaultRoute: v.defaultRoute ?? true };
+  out.veth = { child, hostIf, childIf, defaultRoute: v.defaultRoute ?? true };
+  if (host) out.veth.host = host;
+  if (bridge !== undefined) out.veth.bridge = bridge;
+  if (gateway) out.veth.gateway = gateway;
   return out;
 }
 
@@ -140,23 +171,30 @@ function transact(nsfd: number, requests: readonly Request[]): NlMessage[][] {
  * after the pair exists deletes it again.
  */
 function setUpVeth(pid: number, veth: NonNullable<CheckedNetwork['veth']>): SpawnVethLink {
-  const { host, child, hostIf, childIf } = veth;
-  const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
+  const { host, child, hostIf, childIf, bridge } = veth;
+  const af = child.family === 4 ? NL.AF_INET : NL.AF_INET6;
   const ns = openNamespace('net', { pid });
   let hostIndex: IfIndex | undefined;
   try {
+    let master: IfIndex | undefined;
+    if (bridge !== undefined) {
+      const [[br]] = transact(-1, [[encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }]]) as [NlMessage[]];
+      master = decodeLink(br!).index;
+    }
     const peer = { name: childIf, netnsFd: ns[kFd] };
+    const spec = { name: hostIf, kind: 'veth' as const, up: true, peer, ...(master !== undefined ? { master } : {}) };
     const [, [hostLink]] = transact(-1, [
-      [encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer }), { syscall: 'RTM_NEWLINK', ifname: hostIf }],
+      [encodeNewLink(spec), { syscall: 'RTM_NEWLINK', ifname: hostIf }],
       [encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }],
     ]) as [NlMessage[], NlMessage[]];
     hostIndex = decodeLink(hostLink!).index;
-    transact(-1, [
-      [
-        encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
-        { syscall: 'RTM_NEWADDR', ifname: hostIf },
-      ],
-    ]);
+    if (host)
+      transact(-1, [
+        [
+          encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
+          { syscall: 'RTM_NEWADDR', ifname: hostIf },
+        ],
+      ]);
     const [[childLink]] = transact(ns[kFd], [[encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }]]) as [
       NlMessage[],
     ];
@@ -169,9 +207,10 @@ function setUpVeth(pid: number, veth: NonNullable<CheckedNetwork['veth']>): Spaw
         { syscall: 'RTM_NEWADDR', ifname: childIf },
       ],
     ];
-    if (veth.defaultRoute)
+    const via = host?.bytes ?? veth.gateway;
+    if (veth.defaultRoute && via)
       inside.push([
-        encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }),
+        encodeRoute('add', { family: af, dstLen: 0, gateway: via, table: NL.RT_TABLE_MAIN }),
         { syscall: 'RTM_NEWROUTE', ifname: childIf },
       ]);
     transact(ns[kFd], inside);

@@ -2,10 +2,11 @@
 // signals and joins, witnessed from outside through /proc.
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OPTIONS } from '../../src/cli/args.js';
 import { findCgroup2, spawn } from '../../src/index.js';
 import { canUserns, gid, hasSubids, isRoot, rootTest, rootlessTest, testIf, tools, uid } from '../helpers/env.js';
@@ -266,6 +267,7 @@ describe('nsbox run: --net', () => {
     async () => {
       const run = start([
         'run',
+        '--no-nat', // no NAT in the host's own network namespace
         '--net',
         'veth:10.212.0.2/30',
         '--',
@@ -296,14 +298,14 @@ describe('nsbox run: --net', () => {
   );
 
   rootTest('--net veth: a command that is not found leaves no veth behind (exit 127)', async () => {
-    const r = await nsbox(['run', '--net', 'veth:10.213.0.2/30', '--', 'nsbox-no-such-command']);
+    const r = await nsbox(['run', '--no-nat', '--net', 'veth:10.213.0.2/30', '--', 'nsbox-no-such-command']);
     expect(r.code).toBe(127);
     // Deleted by nsbox before it exits, not later by the kernel.
     expect(execFileSync('ip', ['-br', 'addr'], { encoding: 'utf8' })).not.toContain('10.213.0.1/');
   });
 
   rootlessTest('--net veth without root: refused at the network step (EPERM creating the host end), exit 125', async () => {
-    const r = await nsbox(['run', '--net', 'veth:10.214.0.2/30', '--', 'true']);
+    const r = await nsbox(['run', '--no-nat', '--net', 'veth:10.214.0.2/30', '--', 'true']);
     expect(r.code).toBe(125);
     expect(r.stderr).toContain('EPERM');
     expect(r.stderr).toContain("'network'");
@@ -325,6 +327,7 @@ describe('nsbox run: --net', () => {
       try {
         const r = await nsbox([
           'run',
+          '--no-nat', // no NAT in the host's own network namespace
           '--net',
           'veth:10.211.0.2/30',
           '--',
@@ -773,5 +776,194 @@ describe('nsbox run: /etc/hostname and the working directory inside', () => {
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+// NAT, --publish and --network. The host's firewall is never touched: nsbox itself runs in a
+// network namespace made here ("host", with a veth to "out", the outside world reachable only
+// through the NAT), as `ip netns exec HOST node dist/cli.js …`. Every namespace, network and
+// state directory entry made here is removed.
+describe('nsbox run: NAT, --publish, --network (inside test-made network namespaces)', () => {
+  const hasNft = (() => {
+    try {
+      execFileSync('nft', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const natTest = testIf(isRoot && tools.ip && hasNft, 'needs root, ip and nft (the witness)');
+  const helpers = fileURLToPath(new URL('../helpers', import.meta.url));
+  const peer = join(helpers, 'nft-peer.mjs');
+  const vol = ['--volume', `${helpers}:/h:ro`];
+  const inPeer = (...args: string[]) => [process.execPath, '/h/nft-peer.mjs', ...args];
+  const made: string[] = [];
+  const servers: Array<ReturnType<typeof spawnProcess>> = [];
+
+  const sh = (...a: string[]) => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8' });
+  /** host(10.99.0.1) — out(10.99.0.2); returns the two names. */
+  function topology() {
+    const id = randomBytes(3).toString('hex');
+    const t = { host: `nsbx-ch-${id}`, out: `nsbx-co-${id}` };
+    for (const n of [t.host, t.out]) {
+      sh('ip', 'netns', 'add', n);
+      made.push(n);
+      sh('ip', '-n', n, 'link', 'set', 'lo', 'up');
+    }
+    sh('ip', '-n', t.host, 'link', 'add', 'hout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', t.out);
+    sh('ip', '-n', t.host, 'addr', 'add', '10.99.0.1/24', 'dev', 'hout');
+    sh('ip', '-n', t.host, 'link', 'set', 'hout', 'up');
+    sh('ip', '-n', t.out, 'addr', 'add', '10.99.0.2/24', 'dev', 'eth0');
+    sh('ip', '-n', t.out, 'link', 'set', 'eth0', 'up');
+    return t;
+  }
+  /** nsbox in the namespace `ns`. */
+  function startIn(ns: string, args: string[]) {
+    const p = spawnProcess('ip', ['netns', 'exec', ns, process.execPath, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const done = new Promise<Result>((resolve) => p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+    const ready = new Promise<void>((resolve) => p.stdout.on('data', (d: string) => d.includes('ready') && resolve()));
+    return { p, done, ready };
+  }
+  const nsboxIn = (ns: string, args: string[]) => startIn(ns, args).done;
+  /** A TCP+UDP server in `ns` answering with the client address it saw. */
+  async function serve(ns: string, port: number) {
+    const p = spawnProcess('ip', ['netns', 'exec', ns, process.execPath, peer, 'serve', String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    servers.push(p);
+    await new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()));
+  }
+  const ask = (ns: string, proto: 'tcp' | 'udp', host: string, port: number) =>
+    sh('ip', 'netns', 'exec', ns, process.execPath, peer, proto, host, String(port)).trim();
+  const tables = (ns: string) => sh('ip', 'netns', 'exec', ns, 'nft', 'list', 'tables').trim();
+  const links = (ns: string) => (JSON.parse(sh('ip', '-n', ns, '-j', 'link')) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+
+  afterAll(() => {
+    for (const p of servers) p.kill('SIGKILL');
+    for (const n of made) {
+      try {
+        sh('ip', 'netns', 'del', n);
+      } catch {
+        // gone already
+      }
+    }
+  });
+
+  natTest(
+    '--net veth: TCP and UDP reach the outside through NAT, which sees the host address; --no-nat: no way out; nothing left',
+    async () => {
+      const t = topology();
+      await serve(t.out, 7000);
+      const r = await nsboxIn(t.host, [
+        'run',
+        ...vol,
+        '--net',
+        'veth',
+        '--',
+        'sh',
+        '-c',
+        `${inPeer('tcp', '10.99.0.2', '7000').join(' ')}; ${inPeer('udp', '10.99.0.2', '7000').join(' ')}`,
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('10.99.0.1\n10.99.0.1\n');
+      const n = await nsboxIn(t.host, ['run', ...vol, '--net', 'veth', '--no-nat', '--', ...inPeer('tcp', '10.99.0.2', '7000')]);
+      expect(n.stdout).toBe('timeout\n');
+      expect(tables(t.host)).toBe('');
+      expect(links(t.host)).toEqual(['hout', 'lo']);
+    },
+  );
+
+  natTest(
+    '--publish: the outside reaches the command on the host address, the command sees the client address; gone when it ends',
+    async () => {
+      const t = topology();
+      const run = startIn(t.host, [
+        'run',
+        ...vol,
+        '--net',
+        'veth',
+        '-p',
+        '8080:7001',
+        '-p',
+        '8080:7001/udp',
+        '--',
+        ...inPeer('serve', '7001'),
+      ]);
+      await run.ready;
+      expect(tables(t.host)).toMatch(/table ip nsbox_pub_/);
+      expect(ask(t.out, 'tcp', '10.99.0.1', 8080)).toBe('10.99.0.2');
+      expect(ask(t.out, 'udp', '10.99.0.1', 8080)).toBe('10.99.0.2');
+      run.p.kill('SIGTERM');
+      await run.done;
+      expect(tables(t.host)).toBe('');
+      expect(ask(t.out, 'tcp', '10.99.0.1', 8080)).toMatch(/^(ECONNREFUSED|timeout)$/);
+    },
+  );
+
+  natTest(
+    '--network: members find each other by name, /etc/hosts follows them, the network NATs and publishes; rm leaves nothing',
+    async () => {
+      const t = topology();
+      const name = `t${randomBytes(3).toString('hex')}`;
+      const stateDir = `/run/nsbox/networks/${name}`;
+      try {
+        const c = await nsboxIn(t.host, ['network', 'create', name, '--subnet', '10.77.0.0/24']);
+        expect(c.stdout).toBe(`${name} 10.77.0.0/24 nsbr-${name} nat:ip/nsbox_net_${name}\n`);
+        expect((await nsboxIn(t.host, ['network', 'create', name])).stderr).toMatch(/exists already/);
+        await serve(t.out, 7000);
+        const web = startIn(t.host, [
+          'run',
+          ...vol,
+          '--network',
+          name,
+          '--hostname',
+          'web',
+          '-p',
+          '8081:7002',
+          '--',
+          ...inPeer('serve', '7002'),
+        ]);
+        await web.ready;
+        const ls = await nsboxIn(t.host, ['network', 'ls']);
+        expect(ls.stdout).toMatch(new RegExp(`^${name} +10\\.77\\.0\\.0/24 +nsbr-${name} +yes +web=10\\.77\\.0\\.2$`, 'm'));
+        const script = `cat /etc/hosts; hostname; ${inPeer('tcp', 'web', '7002').join(' ')}; ${inPeer('tcp', '10.99.0.2', '7000').join(' ')}; ${inPeer('tcp', '10.99.0.1', '8081').join(' ')}`;
+        const cl = await nsboxIn(t.host, ['run', ...vol, '--network', name, '--hostname', 'client', '--', 'sh', '-c', script]);
+        expect(cl.stderr).toBe('');
+        expect(cl.stdout).toBe(
+          '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.77.0.2\tweb\n10.77.0.3\tclient\n' +
+            'client\n10.77.0.3\n10.99.0.1\n10.77.0.1\n', // by name; out through NAT; hairpin through the published port
+        );
+        // The client left: web's /etc/hosts no longer names it.
+        expect(readFileSync(`${stateDir}/hosts/10.77.0.2`, 'utf8')).not.toMatch(/client/);
+        expect(ask(t.out, 'tcp', '10.99.0.1', 8081)).toBe('10.99.0.2');
+        const busy = await nsboxIn(t.host, ['network', 'rm', name]);
+        expect(busy.code).toBe(125);
+        expect(busy.stderr).toMatch(/live member\(s\): web/);
+        // A member whose nsbox was SIGKILLed is reclaimed by the next command.
+        web.p.kill('SIGKILL');
+        await web.done;
+        expect((await nsboxIn(t.host, ['network', 'ls'])).stdout).toMatch(new RegExp(`^${name} .* -$`, 'm'));
+        expect(readdirSync(`${stateDir}/members`)).toEqual([]);
+        expect((await nsboxIn(t.host, ['network', 'rm', name])).code).toBe(0);
+        expect(existsSync(stateDir)).toBe(false);
+        expect(tables(t.host)).toBe('');
+        expect(links(t.host)).toEqual(['hout', 'lo']);
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  rootlessTest('--network and --publish without root: refused, naming the flag, exit 125', async () => {
+    const a = await nsbox(['run', '--network', 'app', '--', 'true']);
+    expect(a.code).toBe(125);
+    expect(a.stderr).toMatch(/^nsbox: --network app: needs root/);
+    const b = await nsbox(['run', '--net', 'veth', '--publish', '8080:80', '--', 'true']);
+    expect(b.code).toBe(125);
+    expect(b.stderr).toMatch(/^nsbox: --publish 8080:80: needs root/);
   });
 });

@@ -30,6 +30,8 @@ describe('nsbox run: command and defaults', () => {
       tmpfs: [],
       readOnly: false,
       lockMounts: true,
+      nat: true,
+      publish: [],
       security: {
         capAdd: [],
         capDrop: [],
@@ -209,11 +211,14 @@ describe('nsbox run: every option', () => {
       'KEY=VALUE': 'net.ipv4.ip_forward=1',
       MODE: '0027',
       PORT: '8080',
+      'HOSTPORT:PORT[/udp]': '8080:80',
     };
+    // Flags that need a companion to make sense alone.
+    const needs: Record<string, string[]> = { publish: ['--net', 'veth'], 'no-nat': ['--net', 'veth'] };
     for (const o of OPTIONS) {
       if (o.name === 'help' || o.name === 'version') continue;
       if (o.value !== undefined) expect(sample[o.value], `a sample value for ${o.value}`).toBeDefined();
-      const argv = o.value === undefined ? [`--${o.name}`] : [`--${o.name}`, sample[o.value]!];
+      const argv = [...(needs[o.name] ?? []), ...(o.value === undefined ? [`--${o.name}`] : [`--${o.name}`, sample[o.value]!])];
       expect(run(...argv, 'true').command, o.name).toBe('true');
     }
   });
@@ -436,5 +441,78 @@ describe('errors in CLI words', () => {
   test('other errors are printed as they are, and are not usage errors', () => {
     const sys = Object.assign(new Error('EPERM: operation not permitted, clone3'), { code: 'EPERM' });
     expect(cliMessage(sys)).toEqual({ text: 'EPERM: operation not permitted, clone3', usage: false });
+  });
+});
+
+describe('nsbox run: --no-nat, --publish, --network', () => {
+  test('--net veth has NAT unless --no-nat; --publish parses HOSTPORT:PORT[/udp], repeatable', () => {
+    expect(run('--net', 'veth', 'true').nat).toBe(true);
+    expect(run('--net', 'veth', '--no-nat', 'true').nat).toBe(false);
+    expect(run('--net', 'veth', '-p', '8080:80', '--publish', '5353:53/udp', '--publish=9000:9000/tcp', 'true').publish).toEqual([
+      { hostPort: 8080, port: 80, protocol: 'tcp', text: '8080:80' },
+      { hostPort: 5353, port: 53, protocol: 'udp', text: '5353:53/udp' },
+      { hostPort: 9000, port: 9000, protocol: 'tcp', text: '9000:9000/tcp' },
+    ]);
+    expect(run('true').publish).toEqual([]);
+  });
+
+  test('errors name the flag', () => {
+    const msg = (...argv: string[]) => {
+      try {
+        parseArgs(['run', ...argv, 'true']);
+      } catch (err) {
+        expect(err).toBeInstanceOf(UsageError);
+        return (err as Error).message;
+      }
+      throw new Error('parsed');
+    };
+    expect(msg('--net', 'veth', '--publish', '80')).toMatch(/^--publish: '80' is not HOSTPORT:PORT/);
+    expect(msg('--net', 'veth', '--publish', '0:80')).toMatch(/^--publish: /);
+    expect(msg('--net', 'veth', '--publish', '80:70000')).toMatch(/^--publish: /);
+    expect(msg('--net', 'veth', '--publish', '80:80/sctp')).toMatch(/^--publish: /);
+    expect(msg('--net', 'veth', '-p', '80:80', '-p', '80:81')).toMatch(/^--publish: host port 80\/tcp is published twice/);
+    expect(msg('--publish', '80:80')).toMatch(/^--publish 80:80 needs --net veth or --network/);
+    expect(msg('--net', 'none', '--publish', '80:80')).toMatch(/^--publish 80:80 needs/);
+    expect(msg('--no-nat')).toMatch(/^--no-nat needs --net veth/);
+    expect(msg('--network', 'a b')).toMatch(/^--network: 'a b' is not a network name/);
+    expect(msg('--network', 'app', '--net', 'veth')).toMatch(/^--network app and --net veth exclude each other/);
+    expect(msg('--network', 'app', '--share', 'net')).toMatch(/^--network app contradicts --share net/);
+    expect(msg('--network', 'app', '--namespaces', 'user,net')).toMatch(/^--network app needs a new mount namespace/);
+    expect(msg('--network', 'app', '--no-nat')).toMatch(/^--no-nat: /);
+  });
+
+  test('--network puts net in the namespaces; --publish works with it', () => {
+    const r = run('--namespaces', 'user,mnt', '--network', 'app', '-p', '8080:80', 'true');
+    expect(r.network).toBe('app');
+    expect(r.namespaces).toEqual(['user', 'mnt', 'net']);
+    expect(r.publish).toHaveLength(1);
+  });
+
+  test('nsbox network create|rm|ls', () => {
+    expect(parseArgs(['network', 'create', 'app'])).toEqual({ action: 'network', network: { cmd: 'create', name: 'app', nat: true } });
+    expect(parseArgs(['network', 'create', '--subnet', '10.1.0.0/24', '--no-nat', 'app'])).toEqual({
+      action: 'network',
+      network: { cmd: 'create', name: 'app', nat: false, subnet: '10.1.0.0/24' },
+    });
+    expect(parseArgs(['network', 'create', 'app', '--subnet=10.1.0.0/16']).action).toBe('network');
+    expect(parseArgs(['network', 'rm', '--force', 'app'])).toEqual({ action: 'network', network: { cmd: 'rm', name: 'app', force: true } });
+    expect(parseArgs(['network', 'ls'])).toEqual({ action: 'network', network: { cmd: 'ls' } });
+    bad('network');
+    bad('network', 'up');
+    bad('network', 'create');
+    bad('network', 'create', 'a', 'b');
+    bad('network', 'create', 'a/b');
+    bad('network', 'create', 'app', '--subnet', '10.1.0.0/31');
+    bad('network', 'create', 'app', '--subnet', 'x');
+    bad('network', 'create', 'app', '--subnet');
+    bad('network', 'rm', 'app', '--subnet', '10.0.0.0/8');
+    bad('network', 'ls', 'x');
+    bad('network', 'create', 'app', '--no-nat=1');
+  });
+
+  test('--help shows --publish, --network and the network subcommand', () => {
+    expect(helpText()).toMatch(/--publish, -p HOSTPORT:PORT\[\/udp\]/);
+    expect(helpText()).toMatch(/--network NAME/);
+    expect(helpText()).toMatch(/nsbox network create NAME/);
   });
 });

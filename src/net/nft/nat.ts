@@ -208,8 +208,8 @@ export function publishPlan(table: string, family: 'ip' | 'ip6', ports: readonly
   return ops;
 }
 
-/** Writes '1' to a forwarding sysctl of the namespace (opened there by the dedicated thread). */
-function enableForwarding(held: HeldNetns, family: 4 | 6): void {
+/** Writes '1' to a forwarding sysctl of the namespace (opened there by the dedicated thread). @internal */
+export function enableForwarding(held: HeldNetns, family: 4 | 6): void {
   const path = family === 4 ? '/proc/sys/net/ipv4/ip_forward' : '/proc/sys/net/ipv6/conf/all/forwarding';
   const fd = native.openInNetns(held.fd, path, true);
   try {

@@ -1,0 +1,151 @@
+/**
+ * The CLI's networking beyond the veth: outbound NAT for `--net veth`, `--publish`,
+ * `--network NAME`, and the `nsbox network` subcommand — all on nsbox's public API. What a
+ * run sets up lives as long as nsbox runs: NAT and published ports are nf_tables tables owned
+ * by nsbox's netlink socket (the kernel removes them if nsbox is killed), a network membership
+ * is a flock nsbox holds (reclaimed by the next command if nsbox is killed).
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  SysError,
+  createNetwork,
+  listNetworks,
+  masquerade,
+  openNetwork,
+  publishPorts,
+  removeNetwork,
+  type NatHandle,
+  type NetworkMember,
+  type SpawnOptions,
+} from '../index.js';
+import type { NetworkArgs, RunArgs } from './args.js';
+
+/** A failure of the network setup, already phrased with the flag that caused it. */
+export class NetworkSetupError extends Error {}
+
+/** What a run's network setup adds to spawn's options, and how to undo it. */
+export interface RunNetwork {
+  /** Merged into spawn's options (network, hostname, mounts to append). */
+  patch: Pick<SpawnOptions, 'network' | 'hostname'> & { mounts?: NonNullable<SpawnOptions['mounts']> };
+  /** Removes the NAT and published ports and leaves the network. Never throws. */
+  close(): Promise<void>;
+}
+
+const message = (err: unknown) => (err as Error)?.message ?? String(err);
+
+/** The network of an IPv4 ADDR/PREFIX, as CIDR text. */
+function networkOf(cidr: string): string {
+  const [a, p] = cidr.split('/') as [string, string];
+  const n = a.split('.').reduce((x, b) => x * 256 + Number(b), 0);
+  const size = 2 ** (32 - Number(p));
+  const first = n - (n % size);
+  return `${[24, 16, 8, 0].map((sh) => Math.floor(first / 2 ** sh) % 256).join('.')}/${p}`;
+}
+
+/**
+ * Sets up --net veth's NAT (root only, unless --no-nat), --network's membership and the
+ * --publish rules, before the command is spawned. A failure undoes what was done.
+ * @throws NetworkSetupError naming the flag.
+ */
+export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNetwork | null> {
+  const veth = run.net?.mode === 'veth' ? run.net : undefined;
+  if (!veth && run.network === undefined) return null;
+  const handles: NatHandle[] = [];
+  let member: NetworkMember | undefined;
+  const close = async () => {
+    await Promise.allSettled(handles.map((h) => h.close()));
+    await member?.leave().catch(() => undefined);
+  };
+  const patch: RunNetwork['patch'] = {};
+  try {
+    let target: string;
+    if (run.network !== undefined) {
+      if (euid !== 0)
+        throw new NetworkSetupError(
+          `--network ${run.network}: needs root (the member's veth is a port of a bridge in the host's network namespace)`,
+        );
+      const name = run.hostname ?? `nsbox-${randomBytes(3).toString('hex')}`;
+      try {
+        member = await (await openNetwork(run.network)).join(name);
+      } catch (err) {
+        throw new NetworkSetupError(`--network ${run.network}: ${message(err)}`);
+      }
+      const o = member.spawnOptions();
+      patch.network = o.network;
+      patch.mounts = o.mounts;
+      if (run.namespaces.includes('uts')) patch.hostname = o.hostname;
+      target = member.address;
+    } else {
+      target = veth!.childAddress.split('/')[0]!;
+      if (run.nat && euid === 0) {
+        try {
+          handles.push(await masquerade({ subnet: networkOf(veth!.childAddress) }));
+        } catch (err) {
+          throw new NetworkSetupError(`--net veth (outbound NAT; --no-nat to go without): ${message(err)}`);
+        }
+      }
+    }
+    if (run.publish.length > 0) {
+      if (euid !== 0)
+        throw new NetworkSetupError(
+          `--publish ${run.publish[0]!.text}: needs root (DNAT rules in the host's network namespace); without root nsbox publishes nothing`,
+        );
+      try {
+        const ports = run.publish.map((p) => ({ hostPort: p.hostPort, protocol: p.protocol, target, targetPort: p.port }));
+        handles.push(await publishPorts({ ports }));
+      } catch (err) {
+        throw new NetworkSetupError(`--publish ${run.publish.map((p) => p.text).join(', ')}: ${message(err)}`);
+      }
+    }
+    return { patch, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * `nsbox network create|rm|ls`: prints to `out`, a failure as `nsbox: network CMD: <error>`
+ * to `err`; returns the exit status (125 on failure).
+ */
+export async function networkCommand(a: NetworkArgs, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  try {
+    return await networkAction(a, out);
+  } catch (e) {
+    const x = e as Error & { code?: string };
+    if (!(e instanceof SysError || x.code?.startsWith('ERR_'))) throw e;
+    const hint =
+      e instanceof SysError && x.code === 'EPERM' && process.geteuid!() !== 0
+        ? " — nsbox network needs root (a bridge and NAT in the host's network namespace)"
+        : '';
+    err(`nsbox: network ${a.cmd}: ${x.message}${hint}\n`);
+    return 125;
+  }
+}
+
+async function networkAction(a: NetworkArgs, out: (s: string) => void): Promise<number> {
+  switch (a.cmd) {
+    case 'create': {
+      const n = await createNetwork(a.name, { nat: a.nat, ...(a.subnet !== undefined ? { subnet: a.subnet } : {}) });
+      out(`${n.name} ${n.subnet} ${n.bridge}${n.natTable ? ` nat:ip/${n.natTable}` : ''}\n`);
+      return 0;
+    }
+    case 'rm':
+      await removeNetwork(a.name, { force: a.force });
+      return 0;
+    case 'ls': {
+      const rows = (await listNetworks()).map((n) => [
+        n.name,
+        n.subnet,
+        n.bridge,
+        n.natTable ? 'yes' : 'no',
+        n.members.map((m) => `${m.name}=${m.address}`).join(',') || '-',
+      ]);
+      const all = [['NAME', 'SUBNET', 'BRIDGE', 'NAT', 'MEMBERS'], ...rows];
+      const w = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+      for (const r of all) out(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]! + 2))).join('')}\n`);
+      return 0;
+    }
+  }
+}
