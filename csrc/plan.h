@@ -154,6 +154,9 @@ enum SysId : int32_t {
   SYS_READ = 33,
   SYS_SETSID = 34,
   SYS_DUP3 = 35,
+  SYS_SETFSID = 36,
+  SYS_CLOSE_RANGE = 37,
+  SYS_FCNTL = 38,
 };
 
 // OP_TERMINAL modes.

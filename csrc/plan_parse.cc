@@ -143,10 +143,13 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       s.a = a[0], s.b = a[1];
       return nullptr;
     case OP_TERMINAL:
-      // mode, size (rows | cols << 16; TTY_NEW only)
-      if (nargs != 2 || (a[0] != TTY_STDIN && a[0] != TTY_NEW) || (a[0] == TTY_STDIN && a[1] != 0))
+      // mode, size (rows | cols << 16; TTY_NEW only)[, fsuid, fsgid to open /dev/ptmx with
+      // (TTY_NEW only; -1: unchanged)]
+      if ((nargs != 2 && nargs != 4) || (a[0] != TTY_STDIN && a[0] != TTY_NEW) ||
+          (a[0] == TTY_STDIN && a[1] != 0))
         return "bad terminal";
-      s.a = a[0], s.b = a[1];
+      if (nargs == 4 && a[0] != TTY_NEW) return "bad terminal";
+      s.a = a[0], s.b = a[1], s.c = nargs == 4 ? a[2] : -1, s.d = nargs == 4 ? a[3] : -1;
       return nullptr;
     case OP_DUMPABLE:
       if (nargs != 1 || !Flag01(a[0])) return "bad dumpable";

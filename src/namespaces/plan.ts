@@ -178,11 +178,15 @@ export class PlanBuilder {
   }
   /**
    * A controlling terminal: `mode` TTY_STDIN (fd 0 is the slave) or TTY_NEW (a pty made by
-   * the child from its /dev/ptmx; its master goes to the parent), `size` rows | cols << 16.
+   * the child from its /dev/ptmx; its master goes to the parent), `size` rows | cols << 16,
+   * `as`: the fsuid and fsgid /dev/ptmx is opened with (the command's, when made before setuid),
+   * which devpts gives the slave.
    */
-  terminal(mode: 'stdin' | 'new', size = 0): this {
+  terminal(mode: 'stdin' | 'new', size = 0, as?: { uid?: number | undefined; gid?: number | undefined }): this {
     if (mode === 'stdin') return this.push(K.OP.TERMINAL!, [K.TTY_STDIN, 0], { step: 'terminal', syscall: 'ioctl' });
-    return this.push(K.OP.TERMINAL!, [K.TTY_NEW, size], { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
+    const id = (v: number | undefined) => (v === undefined ? -1 : v | 0);
+    const args = as === undefined ? [K.TTY_NEW, size] : [K.TTY_NEW, size, id(as.uid), id(as.gid)];
+    return this.push(K.OP.TERMINAL!, args, { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
   }
   pdeathsig(signal: number): this {
     return this.push(K.OP.PDEATHSIG!, [signal], { step: 'die-with-parent', syscall: 'prctl' });

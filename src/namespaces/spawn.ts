@@ -19,7 +19,7 @@ import { Pty } from './pty.js';
 import { claimIdRange, type IdRange } from './idrange.js';
 import { SeccompNotifier } from '../security/notify.js';
 import { defaultSeccompProfile } from '../security/seccomp/index.js';
-import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
+import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, parentSide } from '../security/steps.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
 import { addContainer, addJoinSteps, addLockSteps, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
@@ -218,20 +218,28 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // The default seccomp profile refuses TIOCSTI/TIOCLINUX itself: one filter fewer to load.
     const tiocstiInProfile = security.seccompSource === defaultSeccompProfile;
     if (sandbox && !tiocstiInProfile && (c.newNs.has('user') || c.join.has('user') || process.geteuid!() === 0)) plan.noTiocsti();
-    addBeforeCredentials(plan, security);
+    // The terminal, stdio (every other fd closed) and the cwd: before Landlock and seccomp,
+    // which could refuse what they use (/dev/ptmx, close_range(2), openat2(2)). After the
+    // credential steps, or with the filters before them when those come early (no
+    // no_new_privs, steps.ts), as runc and crun do their stdio and chdir before that filter.
+    prepared = prepareStdio(c.stdio);
+    const { pairs } = prepared;
+    const io = (early: boolean) => {
+      // A pty made by the child as the command's uid (it owns its terminal): after setuid, or
+      // before it with that uid as fsuid; its fds 0-2 are then the slave, which OP_FDS keeps.
+      if (c.terminal?.kind === 'new') plan.terminal('new', c.terminal.size, early ? { uid: o.uid, gid: o.gid } : undefined);
+      plan.fds(pairs);
+      if (c.terminal?.kind === 'pty') plan.terminal('stdin');
+      // After every inherited fd is closed, and inside the new root: a cwd such as
+      // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
+      if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
+    };
+    addBeforeCredentials(plan, security, () => io(true));
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
     addAfterCredentials(plan, security);
-    // A pty made by the child: as the command's uid (it owns its terminal), before Landlock
-    // and seccomp; its fds 0-2 are then the slave, which OP_FDS keeps.
-    if (c.terminal?.kind === 'new') plan.terminal('new', c.terminal.size);
-    prepared = prepareStdio(c.stdio);
-    plan.fds(prepared.pairs);
-    if (c.terminal?.kind === 'pty') plan.terminal('stdin');
-    // After every inherited fd is closed, and inside the new root: a cwd such as
-    // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
-    if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
+    if (!filtersEarly(security)) io(false);
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(osConstants.signals.SIGKILL);
     // The create/start boundary: everything above is applied at create, the filters and the
