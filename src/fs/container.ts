@@ -68,6 +68,11 @@ export interface TmpfsMount {
   flags?: MountFlag[];
   /** More tmpfs options after mode and size, e.g. `'nr_inodes=1k'`. */
   data?: string;
+  /**
+   * The mount's source as /proc/PID/mountinfo shows it (mount(2)'s `source`, which tmpfs
+   * ignores otherwise), e.g. `'shm'` for a /dev/shm. Default `'tmpfs'`.
+   */
+  source?: string;
 }
 
 /** A kernel filesystem with the options containers use. */
@@ -82,6 +87,11 @@ export interface SpecialMount {
   flags?: MountFlag[];
   /** The filesystem's options, replacing nsbox's (devpts: `'newinstance,ptmxmode=0666,mode=0620'`). */
   data?: string;
+  /**
+   * The mount's source as /proc/PID/mountinfo shows it (mount(2)'s `source`, which these
+   * filesystems ignore otherwise). Default: the type.
+   */
+  source?: string;
 }
 
 /**
@@ -215,6 +225,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           checkFlagsData(n, m);
           if (m.data !== undefined && /(^|,)(mode|size)=/.test(m.data))
             throw invalidArgValue(`${n}.data`, m.data, 'must not set mode or size (use the mode and size fields)');
+          checkSource(n, m.source);
           return { ...m, target };
         }
         case 'proc':
@@ -223,6 +234,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
         case 'devpts':
         case 'cgroup2':
           checkFlagsData(n, m);
+          checkSource(n, m.source);
           return { ...m, target };
         default:
           throw invalidArgValue(
@@ -256,6 +268,14 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
 
 const MOUNT_FLAG_NAMES = new Set(Object.keys(MOUNT_FLAGS));
 const NOT_A_MOUNT_OPTION = new Set(['bind', 'rec', 'remount', 'rdonly', 'silent']);
+
+/** A fresh mount's source name: a non-empty string without NUL, at most a page. */
+function checkSource(n: string, source: unknown): void {
+  if (source === undefined) return;
+  if (typeof source !== 'string') throw invalidArgType(`${n}.source`, 'of type string', source);
+  if (source === '' || source.includes('\0') || Buffer.byteLength(source) > 4095)
+    throw invalidArgValue(`${n}.source`, source, 'must be a non-empty name without NUL, shorter than 4096 bytes');
+}
 
 function checkFlagsData(n: string, m: { flags?: unknown; data?: unknown }): void {
   if (m.flags !== undefined) {

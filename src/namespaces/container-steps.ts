@@ -165,13 +165,13 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
             .filter(Boolean)
             .join(',') + owned(ctx);
         const flags = m.flags === undefined ? NOSUID | NODEV : flagBits('flags', m.flags, MOUNT_FLAGS);
-        plan.mount('tmpfs', m.target, 'tmpfs', flags | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        plan.mount(m.source ?? 'tmpfs', m.target, 'tmpfs', flags | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
         break;
       }
       default: {
         const flags = m.flags === undefined ? NOSUID | NODEV | NOEXEC : flagBits('flags', m.flags, MOUNT_FLAGS);
         const data = m.data ?? (m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null);
-        plan.mount(m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        plan.mount(m.source ?? m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR, 'mounts');
       }
     }
   }

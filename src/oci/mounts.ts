@@ -150,6 +150,8 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
   const mountFlags: MountFlag[] = [...flags, ...msflags];
   if (type === 'tmpfs') {
     const out: TmpfsMount = { type: 'tmpfs', target, flags: mountFlags };
+    // The source a fresh mount shows in mountinfo (runc and crun pass it to mount(2)).
+    if (m.source !== undefined && m.source !== '' && m.source !== 'tmpfs') out.source = m.source;
     const rest: string[] = [];
     for (const d of data) {
       const [k, v] = d.split('=', 2) as [string, string | undefined];
@@ -167,6 +169,7 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
   const special: SpecialMount = { type: type === 'cgroup' ? 'cgroup2' : (type as SpecialMount['type']), target, flags: mountFlags };
   if (data.length) special.data = data.join(',');
   if (readOnly) special.readOnly = true;
+  if (m.source !== undefined && m.source !== '' && m.source !== special.type) special.source = m.source;
   return special;
 }
 

@@ -159,8 +159,11 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     if (made) Object.assign(rec, { cgroup: made.cg.path, cgroupDir: made.cg.directory, cgroupOwned: made.owned });
     if (Object.keys(mapped.hooks).length > 0) rec.hooks = mapped.hooks;
     // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, before
-    // start; a failure fails create.
-    for (const kind of ['prestart', 'createRuntime'] as const) await runHooks(mapped.hooks, kind, hookState(rec, 'creating'));
+    // start; a failure fails create. createRuntime sees `creating` (runtime.md's status during
+    // create); the old prestart sees `created`, as crun gives it and runtime-tools checks
+    // (hooks_stdin): its process already waits for start.
+    await runHooks(mapped.hooks, 'prestart', hookState(rec, 'created'));
+    await runHooks(mapped.hooks, 'createRuntime', hookState(rec, 'creating'));
     store.write(rec);
     if (req.pidFile !== undefined) writeAtomic(req.pidFile, String(child.pid), 0o644);
     // The waiting process outlives this command (spawn's startGate): let the loop end.
