@@ -198,9 +198,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
     if (!c.container) for (const [path, value] of security.sysctl) plan.sysctl(path, value, false);
-    if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
-      plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
-    }
+    const propagation = { private: K.MS_PRIVATE, slave: K.MS_SLAVE, shared: K.MS_SHARED, unbindable: K.MS_UNBINDABLE };
+    if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') plan.propagation(propagation[o.propagation ?? 'private']);
     if (c.container)
       sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined, netInLock: !!net });
     // Once the network namespace exists, and while the child holds capabilities over it: lo
@@ -209,6 +208,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
     if (networkStep && !net) plan.network(networkStep.lo, networkStep.parentSide);
     addLockSteps(plan, c, rootFlow, lock, net);
+    // A container's tree is private until here: after pivot_root and after the lock (whose
+    // copy into a less privileged mount namespace would reduce shared to slave), so 'shared'
+    // is a peer group of the container's own.
+    if (c.container && o.propagation !== undefined && o.propagation !== 'unchanged' && o.propagation !== 'private')
+      plan.propagation(propagation[o.propagation]);
     if (networkStep && net) plan.network(networkStep.lo, networkStep.parentSide);
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs

@@ -267,9 +267,10 @@ function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
   o.rootfs = isAbsolute(config.root.path) ? config.root.path : resolve(bundle, config.root.path);
   if (!isDirectory(o.rootfs)) throw valueError('root.path', `is not a directory (${o.rootfs})`, config.root.path);
   if (config.root.readonly) o.readOnlyRoot = true;
-  const prop = linux.rootfsPropagation;
-  if (prop !== undefined && prop !== 'private' && prop !== 'rprivate')
-    throw unsupported('linux.rootfsPropagation', `"${prop}": the container's mount tree is always private`);
+  // The tree is built private; another propagation applies to the container's own tree after
+  // pivot_root (runc too applies it to the new "/"). nsbox applies it recursively, r or not.
+  const prop = linux.rootfsPropagation?.replace(/^r/, '');
+  if (prop === 'shared' || prop === 'slave' || prop === 'unbindable') o.propagation = prop;
   o.mounts = (config.mounts ?? []).map((m, i) => mapMount(m, i, bundle));
   o.maskedPaths = linux.maskedPaths ?? [];
   o.readonlyPaths = linux.readonlyPaths ?? [];

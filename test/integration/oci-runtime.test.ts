@@ -534,6 +534,38 @@ describe('nsbox-oci against runtime-tools findings', () => {
   );
 
   anyTest(
+    'linux.rootfsPropagation: a shared root reaches its own bind copies (never the host), slave and private do not, unbindable refuses a bind',
+    () => {
+      // runtime-tools' linux_rootfs_propagation, in a tmpfs of the container's: bind the root
+      // recursively to /tmp/t, then bind something new under the root; is it seen in the copy?
+      const script =
+        'cd /tmp && busybox mkdir -p t m s && busybox touch s/f && ' +
+        'if ! busybox mount --rbind / /tmp/t 2>/dev/null; then echo refused; exit 0; fi; ' +
+        'busybox mount --bind /tmp/s /tmp/m && if [ -e /tmp/t/tmp/m/f ]; then echo exposed; else echo hidden; fi';
+      const seen: Record<string, string> = {};
+      for (const prop of ['shared', 'rslave', 'private', 'unbindable']) {
+        const c = setup(script, (config) => {
+          config.linux!.rootfsPropagation = prop;
+          config.process!.capabilities = { bounding: ['CAP_SYS_ADMIN'], effective: ['CAP_SYS_ADMIN'], permitted: ['CAP_SYS_ADMIN'] };
+          config.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
+        });
+        try {
+          const r = oci(c, ['run', '--bundle', c.bundle, c.id]);
+          expect(r.stderr).toBe('');
+          expect(r.status).toBe(0);
+          seen[prop] = readFileSync(r.outFile!, 'utf8').trim();
+          // The container's peer group is its own: nothing of it shows in this mount namespace.
+          expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(c.bundle);
+        } finally {
+          cleanup(c);
+        }
+      }
+      expect(seen).toEqual({ shared: 'exposed', rslave: 'hidden', private: 'hidden', unbindable: 'refused' });
+    },
+    60_000,
+  );
+
+  anyTest(
     "a fresh mount's source is the config's: /dev/shm's tmpfs shows as 'shm' in mountinfo (runtime-tools checks each mount by destination, type and source)",
     () => {
       // mountinfo: the mount point is field 5; type and source follow the " - " separator.

@@ -71,7 +71,8 @@ describe('a podman config.json as spawn options', () => {
       { type: 'bind', source: join(bundle, 'userdata/shm'), target: '/dev/shm', recursive: false, attrs: ['nosuid', 'noexec', 'nodev'] },
       { type: 'bind', source: join(bundle, 'userdata/.containerenv'), target: '/run/.containerenv', recursive: false },
       { type: 'bind', source: join(bundle, 'volumes/data/_data'), target: '/data', recursive: true, attrs: ['nosuid', 'nodev'] },
-      { type: 'cgroup2', target: '/sys/fs/cgroup', flags: ['nosuid', 'noexec', 'nodev', 'relatime'], readOnly: true },
+      // The source mountinfo shows (config.json's), kept where it is not the type's own name.
+      { type: 'cgroup2', target: '/sys/fs/cgroup', flags: ['nosuid', 'noexec', 'nodev', 'relatime'], readOnly: true, source: 'cgroup' },
     ]);
     // The spec's default devices, plus /dev/fd… symlinks made by spawn.
     expect(o.devices?.map((d) => d.path)).toEqual(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
@@ -222,7 +223,6 @@ describe('refused by JSON path, before any syscall', () => {
       'linux.uidMappings',
       'ERR_INVALID_ARG_VALUE',
     ],
-    ['slave root propagation', (c) => (c.linux.rootfsPropagation = 'rslave'), 'linux.rootfsPropagation', 'ERR_NSBOX_UNSUPPORTED'],
     ['shared propagation on a mount', (c) => (c.mounts[10].options[3] = 'rshared'), 'mounts[10].options[3]', 'ERR_NSBOX_UNSUPPORTED'],
     ['tmpcopyup', (c) => c.mounts[1].options.push('tmpcopyup'), 'mounts[1].options[4]', 'ERR_NSBOX_UNSUPPORTED'],
     [
@@ -292,6 +292,25 @@ describe('refused by JSON path, before any syscall', () => {
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
       expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'hooks.startContainer' }),
     );
+  });
+
+  test('linux.rootfsPropagation: shared, slave and unbindable (r-forms alike) become options.propagation; private stays the default', () => {
+    const prop = (p: string) => {
+      const c: Json = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
+      c.root = { path: join(bundle, 'rootfs') };
+      c.linux = { ...c.linux, rootfsPropagation: p };
+      const m = toSpawnOptions(c, { bundle });
+      m.close();
+      return m.options.propagation;
+    };
+    expect([prop('shared'), prop('rshared'), prop('rslave'), prop('unbindable'), prop('private'), prop('rprivate')]).toEqual([
+      'shared',
+      'shared',
+      'slave',
+      'unbindable',
+      undefined,
+      undefined,
+    ]);
   });
 
   test('resources without cgroupsPath go to /nsbox-oci/ID when an id is given', () => {
