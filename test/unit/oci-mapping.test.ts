@@ -2,7 +2,7 @@
 // config.md's example and podman 4.3's output) turned into spawn options field by field;
 // spawn's own validation as the witness that they are valid; every refused field by its
 // JSON path; features() from the same tables; deriveStatus.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -200,7 +200,6 @@ describe('refused by JSON path, before any syscall', () => {
       'process.selinuxLabel',
       'ERR_NSBOX_UNSUPPORTED',
     ],
-    ['a mount label', (c) => (c.linux.mountLabel = 'system_u:object_r:container_file_t:s0'), 'linux.mountLabel', 'ERR_NSBOX_UNSUPPORTED'],
     ['ioPriority', (c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' }), 'process.ioPriority', 'ERR_NSBOX_UNSUPPORTED'],
     ['a scheduler', (c) => (c.process.scheduler = { policy: 'SCHED_BATCH' }), 'process.scheduler', 'ERR_NSBOX_UNSUPPORTED'],
     ['execCPUAffinity', (c) => (c.process.execCPUAffinity = { initial: '0' }), 'process.execCPUAffinity', 'ERR_NSBOX_UNSUPPORTED'],
@@ -280,6 +279,27 @@ describe('refused by JSON path, before any syscall', () => {
     const c = base();
     edit(c);
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(expect.objectContaining({ code, jsonPath }));
+  });
+
+  test('ignored with a warning, as runc and crun ignore them: a Windows username; a mount label while SELinux is off (refused when on)', () => {
+    const c = base();
+    c.process.user.username = 'test';
+    c.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
+    const selinux = existsSync('/sys/fs/selinux/enforce');
+    if (selinux) {
+      expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
+        expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'linux.mountLabel' }),
+      );
+      delete c.linux.mountLabel;
+    }
+    using m = toSpawnOptions(parseConfig(c), { bundle });
+    expect(m.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('process.user.username'),
+        ...(selinux ? [] : [expect.stringContaining('linux.mountLabel')]),
+      ]),
+    );
+    expect(m.options.uid).toBe(c.process.user.uid);
   });
 
   test('poststart and poststop hooks are returned for runHooks; the others are refused', () => {
