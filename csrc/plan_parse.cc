@@ -247,12 +247,17 @@ const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, boo
         return "bad file";
       s.a = a[2];
       return nullptr;
-    case OP_SETATTR:
-      if (nargs != 4 || !(s.str2 = Str(a[0]))) return "bad setattr";
+    case OP_SETATTR: {
+      // dst, set, clear, mode[, propagation: 0 or exactly one of MS_SHARED, MS_PRIVATE,
+      // MS_SLAVE, MS_UNBINDABLE (mount_setattr(2)'s mount_attr.propagation)]
+      if ((nargs != 4 && nargs != 5) || !(s.str2 = Str(a[0]))) return "bad setattr";
       if (((uint32_t)a[1] & ~kAttrFlags) || ((uint32_t)a[2] & ~kAttrFlags)) return "bad mount attributes";
       if (a[3] & ~(MNT_DST_IN_ROOT | MNT_OPTIONAL | MNT_RECURSIVE)) return "bad setattr mode";
-      s.a = a[1], s.c = a[2], s.b = a[3];
+      uint32_t p = nargs == 5 ? (uint32_t)a[4] : 0;
+      if ((p & ~kPropagation) || (p & (p - 1))) return "bad propagation";
+      s.a = a[1], s.c = a[2], s.b = a[3], s.d = (int32_t)p;
       return nullptr;
+    }
     case OP_PIVOT:
       if (nargs != 1 || !Flag01(a[0])) return "bad pivot";
       s.a = a[0];

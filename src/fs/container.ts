@@ -50,7 +50,17 @@ export interface BindMount {
    * (the source's own). `'rdonly'` is `readOnly`.
    */
   attrs?: MountAttr[];
+  /** {@link MountPropagation} of the mount (of every submount with an `r` form). Default private. */
+  propagation?: MountPropagation;
 }
+
+/**
+ * The propagation of a container mount (mount_setattr(2) `propagation`, after the mount; the
+ * `r` forms apply to every submount too, AT_RECURSIVE). The container's tree is built private,
+ * so `'shared'` makes a peer group of the container's own — a mount made under it inside
+ * reaches its bind copies there, never the host — and `'slave'` of a private mount is private.
+ */
+export type MountPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave' | 'unbindable' | 'runbindable';
 
 /** A fresh tmpfs inside the container. */
 export interface TmpfsMount {
@@ -73,6 +83,8 @@ export interface TmpfsMount {
    * ignores otherwise), e.g. `'shm'` for a /dev/shm. Default `'tmpfs'`.
    */
   source?: string;
+  /** {@link MountPropagation} of the mount. Default private. */
+  propagation?: MountPropagation;
 }
 
 /** A kernel filesystem with the options containers use. */
@@ -92,6 +104,8 @@ export interface SpecialMount {
    * filesystems ignore otherwise). Default: the type.
    */
   source?: string;
+  /** {@link MountPropagation} of the mount. Default private. */
+  propagation?: MountPropagation;
 }
 
 /**
@@ -214,6 +228,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
             attrBits(`${n}.attrs`, m.attrs);
             if (m.attrs.includes('rdonly')) throw invalidArgValue(`${n}.attrs`, m.attrs, "must not hold 'rdonly' (use readOnly)");
           }
+          checkPropagation(n, m.propagation);
           return { ...m, source, target };
         }
         case 'tmpfs': {
@@ -226,6 +241,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           if (m.data !== undefined && /(^|,)(mode|size)=/.test(m.data))
             throw invalidArgValue(`${n}.data`, m.data, 'must not set mode or size (use the mode and size fields)');
           checkSource(n, m.source);
+          checkPropagation(n, m.propagation);
           return { ...m, target };
         }
         case 'proc':
@@ -235,6 +251,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
         case 'cgroup2':
           checkFlagsData(n, m);
           checkSource(n, m.source);
+          checkPropagation(n, m.propagation);
           return { ...m, target };
         default:
           throw invalidArgValue(
@@ -268,6 +285,13 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
 
 const MOUNT_FLAG_NAMES = new Set(Object.keys(MOUNT_FLAGS));
 const NOT_A_MOUNT_OPTION = new Set(['bind', 'rec', 'remount', 'rdonly', 'silent']);
+
+const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable']);
+
+function checkPropagation(n: string, p: unknown): void {
+  if (p !== undefined && !PROPAGATIONS.has(p as string))
+    throw invalidArgValue(`${n}.propagation`, p, `must be one of ${[...PROPAGATIONS].map((x) => `'${x}'`).join(', ')}`);
+}
 
 /** A fresh mount's source name: a non-empty string without NUL, at most a page. */
 function checkSource(n: string, source: unknown): void {

@@ -251,8 +251,10 @@ export class PlanBuilder {
       path,
     });
   }
-  setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
-    return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });
+  /** mount_setattr(2) of `dst`: attributes set and cleared, and `propagation` (one MS_* flag, or none). */
+  setattr(dst: string, set: number, clear: number, mode: number, step: string, propagation?: number): this {
+    const args = [this.str(dst), set, clear, mode, ...(propagation === undefined ? [] : [propagation])];
+    return this.push(K.OP.SETATTR!, args, { step, syscall: 'mount_setattr', path: dst });
   }
   /** mount(NULL, "/", NULL, MS_REC|flag): the propagation of the whole new mount tree. */
   propagation(flag: number): this {

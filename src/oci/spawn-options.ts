@@ -146,7 +146,7 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   const linux = config.linux ?? {};
   const ns = mapNamespaces(config, o);
   mapGroups(proc.user.additionalGids, linux, ns.newNs, o);
-  mapRoot(config, bundle, o);
+  mapRoot(config, bundle, o, warnings);
   if (linux.mountLabel !== undefined && linux.mountLabel !== '')
     warnings.push(`linux.mountLabel is ignored: SELinux is not enabled on this host (${SELINUXFS} is absent)`);
   o.devices = mapDevices(linux.devices);
@@ -266,7 +266,7 @@ function mapGroups(gids: number[] | undefined, linux: OciLinux, newNs: readonly 
 }
 
 /** `root`, `mounts`, `rootfsPropagation`, masked and read-only paths. */
-function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
+function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions, warnings: string[]): void {
   const linux = config.linux ?? {};
   if (config.root === undefined) throw valueError('root', 'is required on Linux', undefined);
   o.rootfs = isAbsolute(config.root.path) ? config.root.path : resolve(bundle, config.root.path);
@@ -276,7 +276,7 @@ function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
   // pivot_root (runc too applies it to the new "/"). nsbox applies it recursively, r or not.
   const prop = linux.rootfsPropagation?.replace(/^r/, '');
   if (prop === 'shared' || prop === 'slave' || prop === 'unbindable') o.propagation = prop;
-  o.mounts = (config.mounts ?? []).map((m, i) => mapMount(m, i, bundle));
+  o.mounts = (config.mounts ?? []).map((m, i) => mapMount(m, i, bundle, warnings));
   o.maskedPaths = linux.maskedPaths ?? [];
   o.readonlyPaths = linux.readonlyPaths ?? [];
 }

@@ -566,6 +566,35 @@ describe('nsbox-oci against runtime-tools findings', () => {
   );
 
   anyTest(
+    'per-mount propagation: a shared tmpfs reaches its bind copy inside, a private one does not; fs options on a bind are ignored',
+    () => {
+      // runtime-tools' mounts test gives every mount, binds too, the options of a tmpfs.
+      const script =
+        'busybox mkdir -p /s/sub /p/sub /copy-s /copy-p && busybox mount --bind /s /copy-s && busybox mount --bind /p /copy-p && ' +
+        'busybox mount -t tmpfs tmpfs /s/sub && busybox mount -t tmpfs tmpfs /p/sub && ' +
+        'grep -c " /copy-s/sub " /proc/self/mountinfo; grep -c " /copy-p/sub " /proc/self/mountinfo; exit 0';
+      const c = setup(script, (config) => {
+        config.process!.capabilities = { bounding: ['CAP_SYS_ADMIN'], effective: ['CAP_SYS_ADMIN'], permitted: ['CAP_SYS_ADMIN'] };
+        config.root!.readonly = false;
+        const opts = ['nosuid', 'strictatime', 'mode=755', 'size=1k'];
+        config.mounts!.push({ destination: '/s', type: 'tmpfs', source: 'tmpfs', options: [...opts, 'shared'] });
+        config.mounts!.push({ destination: '/p', type: 'tmpfs', source: 'tmpfs', options: [...opts, 'private'] });
+        config.mounts!.push({ destination: '/mnt/etc', source: '/etc', options: [...opts, 'rbind', 'rslave'] });
+      });
+      try {
+        const r = oci(c, ['run', '--bundle', c.bundle, c.id]);
+        expect(r.stderr).toContain('a bind mount takes no filesystem options'); // a warning
+        expect(r.status).toBe(0);
+        expect(readFileSync(r.outFile!, 'utf8')).toBe('1\n0\n');
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(c.bundle);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
     "a fresh mount's source is the config's: /dev/shm's tmpfs shows as 'shm' in mountinfo (runtime-tools checks each mount by destination, type and source)",
     () => {
       // mountinfo: the mount point is field 5; type and source follow the " - " separator.
