@@ -65,5 +65,6 @@ export {
   type BindMount,
   type TmpfsMount,
   type SpecialMount,
+  type MountPropagation,
   type DeviceNode,
 } from './container.js';
