@@ -50,8 +50,8 @@ export interface BindMount {
    * (the source's own). `'rdonly'` is `readOnly`.
    */
   attrs?: MountAttr[];
-  /** {@link MountPropagation} of the mount (of every submount with an `r` form). Default private. */
-  propagation?: MountPropagation;
+  /** {@link ContainerMountPropagation} of the mount (of every submount with an `r` form). Default private. */
+  propagation?: ContainerMountPropagation;
 }
 
 /**
@@ -60,7 +60,7 @@ export interface BindMount {
  * so `'shared'` makes a peer group of the container's own — a mount made under it inside
  * reaches its bind copies there, never the host — and `'slave'` of a private mount is private.
  */
-export type MountPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave' | 'unbindable' | 'runbindable';
+export type ContainerMountPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave' | 'unbindable' | 'runbindable';
 
 /** A fresh tmpfs inside the container. */
 export interface TmpfsMount {
@@ -83,8 +83,8 @@ export interface TmpfsMount {
    * ignores otherwise), e.g. `'shm'` for a /dev/shm. Default `'tmpfs'`.
    */
   source?: string;
-  /** {@link MountPropagation} of the mount. Default private. */
-  propagation?: MountPropagation;
+  /** {@link ContainerMountPropagation} of the mount. Default private. */
+  propagation?: ContainerMountPropagation;
 }
 
 /** A kernel filesystem with the options containers use. */
@@ -104,8 +104,8 @@ export interface SpecialMount {
    * filesystems ignore otherwise). Default: the type.
    */
   source?: string;
-  /** {@link MountPropagation} of the mount. Default private. */
-  propagation?: MountPropagation;
+  /** {@link ContainerMountPropagation} of the mount. Default private. */
+  propagation?: ContainerMountPropagation;
 }
 
 /**

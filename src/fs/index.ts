@@ -65,6 +65,6 @@ export {
   type BindMount,
   type TmpfsMount,
   type SpecialMount,
-  type MountPropagation,
+  type ContainerMountPropagation,
   type DeviceNode,
 } from './container.js';
