@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr, type MountFlag } from './flags.js';
+import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr, type MountFlag, type Propagation } from './flags.js';
 
 /** An overlay root: image layers with a writable layer on top. */
 export interface OverlayRootfs {
@@ -50,17 +50,14 @@ export interface BindMount {
    * (the source's own). `'rdonly'` is `readOnly`.
    */
   attrs?: MountAttr[];
-  /** {@link ContainerMountPropagation} of the mount (of every submount with an `r` form). Default private. */
-  propagation?: ContainerMountPropagation;
+  /**
+   * Propagation of the mount, set with mount_setattr(2) after it (of every submount too with
+   * an `r` form). The container's tree is built private, so `'shared'` makes a peer group of
+   * the container's own (a mount made under it inside reaches its bind copies there, never the
+   * host) and `'slave'` is private. Default private.
+   */
+  propagation?: Propagation;
 }
-
-/**
- * The propagation of a container mount (mount_setattr(2) `propagation`, after the mount; the
- * `r` forms apply to every submount too, AT_RECURSIVE). The container's tree is built private,
- * so `'shared'` makes a peer group of the container's own — a mount made under it inside
- * reaches its bind copies there, never the host — and `'slave'` of a private mount is private.
- */
-export type ContainerMountPropagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave' | 'unbindable' | 'runbindable';
 
 /** A fresh tmpfs inside the container. */
 export interface TmpfsMount {
@@ -83,8 +80,8 @@ export interface TmpfsMount {
    * ignores otherwise), e.g. `'shm'` for a /dev/shm. Default `'tmpfs'`.
    */
   source?: string;
-  /** {@link ContainerMountPropagation} of the mount. Default private. */
-  propagation?: ContainerMountPropagation;
+  /** {@link Propagation} of the mount. Default private. */
+  propagation?: Propagation;
 }
 
 /** A kernel filesystem with the options containers use. */
@@ -104,8 +101,8 @@ export interface SpecialMount {
    * filesystems ignore otherwise). Default: the type.
    */
   source?: string;
-  /** {@link ContainerMountPropagation} of the mount. Default private. */
-  propagation?: ContainerMountPropagation;
+  /** {@link Propagation} of the mount. Default private. */
+  propagation?: Propagation;
 }
 
 /**

@@ -65,6 +65,5 @@ export {
   type BindMount,
   type TmpfsMount,
   type SpecialMount,
-  type ContainerMountPropagation,
   type DeviceNode,
 } from './container.js';

@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BindMount, ContainerMount, ContainerMountPropagation, SpecialMount, TmpfsMount } from '../fs/container.js';
-import type { MountAttr, MountFlag } from '../fs/flags.js';
+import type { BindMount, ContainerMount, SpecialMount, TmpfsMount } from '../fs/container.js';
+import type { MountAttr, MountFlag, Propagation } from '../fs/flags.js';
 import { at, unsupported, valueError } from './check.js';
 import type { OciMount } from './types.js';
 
@@ -189,7 +189,7 @@ interface ParsedOptions {
   flags: Array<MountFlag & MountAttr>;
   msflags: MountFlag[];
   data: string[];
-  propagation: ContainerMountPropagation | undefined;
+  propagation: Propagation | undefined;
 }
 
 /** Reads `mounts[i].options` through {@link MOUNT_OPTIONS}; a word it does not name is filesystem data. */
@@ -198,7 +198,7 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
   let recursive = false;
   let readOnly = false;
   let idmap = false;
-  let propagation: ContainerMountPropagation | undefined;
+  let propagation: Propagation | undefined;
   const flags: ParsedOptions['flags'] = [];
   const msflags: MountFlag[] = [];
   const data: string[] = [];
@@ -230,7 +230,7 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
         break;
       case 'propagation':
         // The last one wins, as mount(8) applies them in order (each is its own mount(2) call).
-        propagation = o as ContainerMountPropagation;
+        propagation = o as Propagation;
         break;
       case 'idmap':
         idmap = true;
