@@ -199,10 +199,11 @@ long MoveAbove(int* fd, int min) {
 // listening socket), close the rest. Sources may collide with targets, so every source is
 // first copied above the highest target, then dup3'ed into place (dup3 without O_CLOEXEC
 // clears the flag).
-long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
+long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n, int* sysid) {
   int maxTarget = -1;
   for (int i = 0; i < n; i++)
     if (pairs[2 * i] > maxTarget) maxTarget = pairs[2 * i];
+  *sysid = SYS_FCNTL;
   long r = MoveAbove(&ctx->sock, maxTarget + 1);
   if (r == 0) r = MoveAbove(&ctx->gate, maxTarget + 1);
   if (r < 0) return r;
@@ -215,6 +216,7 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
     if (r < 0) return r;
     tmp[i] = (int)r;
   }
+  *sysid = SYS_DUP3;
   for (int i = 0; i < n; i++) {
     r = sc(__NR_dup3, tmp[i], pairs[2 * i], 0);
     if (r < 0) return r;
@@ -226,6 +228,7 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n) {
     if (!keep) sc(__NR_close, fd);
   }
   // ...and everything above it but the status socket and the gate (close_range(2), Linux 5.9).
+  *sysid = SYS_CLOSE_RANGE;
   return CloseFrom((unsigned)maxTarget + 1, ctx->sock, ctx->gate);
 }
 
@@ -404,7 +407,7 @@ int ChildMain(void* arg) {
         Redump(ctx, r);
         break;
       case OP_CHDIR: r = Chdir(s, &sysid); break;
-      case OP_FDS: r = PlaceFds(ctx, s.list, s.nlist / 2); break;
+      case OP_FDS: r = PlaceFds(ctx, s.list, s.nlist / 2, &sysid); break;
       case OP_PDEATHSIG: {
         // Race-free die-with-parent: after PR_SET_PDEATHSIG, if the parent is already gone
         // its end of the status socket is closed, which poll(2) shows as POLLHUP. ppoll with a

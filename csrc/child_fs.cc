@@ -133,10 +133,12 @@ long EnsureIn(int rootfd, const char* path, bool file, int* sysid) {
   return 0;
 }
 
-long SetAttr(int dfd, const char* path, unsigned flags, uint64_t set, uint64_t clr) {
+long SetAttr(int dfd, const char* path, unsigned flags, uint64_t set, uint64_t clr,
+             uint64_t propagation = 0) {
   struct mount_attr attr = {};
   attr.attr_set = set;
   attr.attr_clr = clr;
+  attr.propagation = propagation;
   return sc(__NR_mount_setattr, dfd, path, flags, &attr, sizeof attr);
 }
 
@@ -343,7 +345,7 @@ long SetAttrStep(ChildCtx* ctx, const Step& s, int* sysid) {
   if (fd < 0) return fd;
   *sysid = SYS_MOUNT_SETATTR;
   long r = SetAttr((int)fd, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
-                   (uint64_t)(uint32_t)s.a, (uint64_t)(uint32_t)s.c);
+                   (uint64_t)(uint32_t)s.a, (uint64_t)(uint32_t)s.c, (uint64_t)(uint32_t)s.d);
   sc(__NR_close, fd);
   return r;
 }

@@ -10,6 +10,10 @@
 // It runs after the credential steps, as the command's uid: devpts gives the new slave the
 // opener's fsuid, so the command owns its terminal (runc chowns it instead) with no
 // capability needed, and before Landlock and seccomp, which could refuse /dev/ptmx.
+// When those filters come before the credential steps (no no_new_privs), so does this step;
+// /dev/ptmx is then opened with the command's uid and gid as fsuid and fsgid (Step.c, Step.d;
+// setfsuid(2), setfsgid(2)), put back right after, so the slave is made just as it would be
+// after setresuid.
 // TTY_STDIN: the caller made the pty (openPty) and OP_FDS put its slave on 0, 1, 2.
 //
 // TTY_CONSOLE is TTY_NEW in a container that has its own root, as runc's setupConsole and
@@ -29,6 +33,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -108,18 +113,44 @@ long MountConsole(long slave, int* sysid) {
   return r;
 }
 
+// setfsuid(2)/setfsgid(2) report no error: the call with -1 (never valid) reads the id back.
+long SetFsIds(int32_t uid, int32_t gid) {
+  if (gid != -1) {
+    sc(__NR_setfsgid, gid);
+    if ((unsigned)sc(__NR_setfsgid, -1) != (unsigned)gid) return -EPERM;
+  }
+  if (uid != -1) {
+    sc(__NR_setfsuid, uid);
+    if ((unsigned)sc(__NR_setfsuid, -1) != (unsigned)uid) return -EPERM;
+  }
+  return 0;
+}
+
+// /dev/ptmx opened with fsuid `s.c` and fsgid `s.d` (each -1: as we are), which devpts gives
+// the new slave; ours are put back after. A change of fsuid makes the mm non-dumpable, as
+// setresuid does: set back when we share Node's mm (child.cc's Redump).
+long OpenPtmxAs(ChildCtx* ctx, const Step& s, int* sysid) {
+  if (s.c == -1 && s.d == -1) return OpenPtmx(sysid);
+  int32_t uid = (int32_t)sc(__NR_setfsuid, -1), gid = (int32_t)sc(__NR_setfsgid, -1);
+  *sysid = SYS_SETFSID;
+  long fd = SetFsIds(s.c, s.d);
+  if (fd == 0) fd = OpenPtmx(sysid);
+  long r = SetFsIds(s.c == -1 ? -1 : uid, s.d == -1 ? -1 : gid);
+  if (ctx->redump) sc(__NR_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+  if (r < 0 && fd >= 0) {
+    sc(__NR_close, fd);
+    *sysid = SYS_SETFSID;
+    fd = r;
+  }
+  return fd;
+}
+
 // TTY_NEW up to the slave on 0, 1, 2 (see the top of the file).
 long NewPty(ChildCtx* ctx, const Step& s, int step, int* sysid) {
-  // TTY_CONSOLE runs as the setup's root: the pty is opened with the command's ids as our
-  // filesystem ids (setfsuid(2), setfsgid(2); devpts gives the new slave those), then ours
-  // come back, with the capabilities they had. An id that cannot be set (unmapped) leaves
-  // ours: the credential steps after this one fail on it anyway.
-  long oldUid = -1, oldGid = -1;
-  if (s.a == TTY_CONSOLE && s.d >= 0) oldGid = sc(__NR_setfsgid, s.d);
-  if (s.a == TTY_CONSOLE && s.c >= 0) oldUid = sc(__NR_setfsuid, s.c);
-  long master = OpenPtmx(sysid);
-  if (oldUid >= 0) sc(__NR_setfsuid, oldUid);
-  if (oldGid >= 0) sc(__NR_setfsgid, oldGid);
+  // TTY_CONSOLE runs as the setup's root and TTY_NEW may run before setuid (an early filter):
+  // the pty is then opened with the command's ids as our filesystem ids (setfsuid(2),
+  // setfsgid(2); devpts gives the new slave those), and ours come back after.
+  long master = OpenPtmxAs(ctx, s, sysid);
   if (master < 0) return master;
   int unlock = 0;
   *sysid = SYS_IOCTL;

@@ -39,6 +39,9 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(SETSID, "setsid");
   SYSID(DUP3, "dup3");
   SYSID(OPEN_TREE, "open_tree");
+  SYSID(SETFSID, "setfsuid");
+  SYSID(CLOSE_RANGE, "close_range");
+  SYSID(FCNTL, "fcntl");
   SYSID(MKDIRAT, "mkdirat");
   SYSID(MOUNT, "mount");
   SYSID(MOUNT_SETATTR, "mount_setattr");

@@ -159,6 +159,9 @@ enum SysId : int32_t {
   SYS_SETSID = 34,
   SYS_DUP3 = 35,
   SYS_OPEN_TREE = 36,
+  SYS_SETFSID = 37,
+  SYS_CLOSE_RANGE = 38,
+  SYS_FCNTL = 39,
 };
 
 // OP_TERMINAL modes.

@@ -143,13 +143,13 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       s.a = a[0], s.b = a[1];
       return nullptr;
     case OP_TERMINAL:
-      // mode, size (rows | cols << 16; not TTY_STDIN) [, uid, gid (TTY_CONSOLE only; -1 = ours)]
+      // mode, size (rows | cols << 16; not TTY_STDIN)[, fsuid, fsgid to open /dev/ptmx with
+      // (-1: ours); TTY_NEW optionally, TTY_CONSOLE always]
       if (nargs < 2 || (a[0] != TTY_STDIN && a[0] != TTY_NEW && a[0] != TTY_CONSOLE) ||
-          (a[0] == TTY_STDIN && a[1] != 0) || nargs != (a[0] == TTY_CONSOLE ? 4 : 2) ||
-          (nargs == 4 && (a[2] < -1 || a[3] < -1)))
+          (a[0] == TTY_STDIN && (a[1] != 0 || nargs != 2)) || (a[0] == TTY_NEW && nargs != 2 && nargs != 4) ||
+          (a[0] == TTY_CONSOLE && nargs != 4) || (nargs == 4 && (a[2] < -1 || a[3] < -1)))
         return "bad terminal";
-      s.a = a[0], s.b = a[1];
-      s.c = nargs == 4 ? a[2] : -1, s.d = nargs == 4 ? a[3] : -1;
+      s.a = a[0], s.b = a[1], s.c = nargs == 4 ? a[2] : -1, s.d = nargs == 4 ? a[3] : -1;
       return nullptr;
     case OP_DUMPABLE:
       if (nargs != 1 || !Flag01(a[0])) return "bad dumpable";
@@ -247,12 +247,17 @@ const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, boo
         return "bad file";
       s.a = a[2];
       return nullptr;
-    case OP_SETATTR:
-      if (nargs != 4 || !(s.str2 = Str(a[0]))) return "bad setattr";
+    case OP_SETATTR: {
+      // dst, set, clear, mode[, propagation: 0 or exactly one of MS_SHARED, MS_PRIVATE,
+      // MS_SLAVE, MS_UNBINDABLE (mount_setattr(2)'s mount_attr.propagation)]
+      if ((nargs != 4 && nargs != 5) || !(s.str2 = Str(a[0]))) return "bad setattr";
       if (((uint32_t)a[1] & ~kAttrFlags) || ((uint32_t)a[2] & ~kAttrFlags)) return "bad mount attributes";
       if (a[3] & ~(MNT_DST_IN_ROOT | MNT_OPTIONAL | MNT_RECURSIVE)) return "bad setattr mode";
-      s.a = a[1], s.c = a[2], s.b = a[3];
+      uint32_t p = nargs == 5 ? (uint32_t)a[4] : 0;
+      if ((p & ~kPropagation) || (p & (p - 1))) return "bad propagation";
+      s.a = a[1], s.c = a[2], s.b = a[3], s.d = (int32_t)p;
       return nullptr;
+    }
     case OP_PIVOT:
       if (nargs != 1 || !Flag01(a[0])) return "bad pivot";
       s.a = a[0];

@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, normalize } from 'node:path';
 import { invalidArgType, invalidArgValue } from '../errors.js';
-import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr, type MountFlag } from './flags.js';
+import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr, type MountFlag, type Propagation } from './flags.js';
 
 /** An overlay root: image layers with a writable layer on top. */
 export interface OverlayRootfs {
@@ -50,6 +50,13 @@ export interface BindMount {
    * (the source's own). `'rdonly'` is `readOnly`.
    */
   attrs?: MountAttr[];
+  /**
+   * Propagation of the mount, set with mount_setattr(2) after it (of every submount too with
+   * an `r` form). The container's tree is built private, so `'shared'` makes a peer group of
+   * the container's own (a mount made under it inside reaches its bind copies there, never the
+   * host) and `'slave'` is private. Default private.
+   */
+  propagation?: Propagation;
 }
 
 /** A fresh tmpfs inside the container. */
@@ -68,6 +75,13 @@ export interface TmpfsMount {
   flags?: MountFlag[];
   /** More tmpfs options after mode and size, e.g. `'nr_inodes=1k'`. */
   data?: string;
+  /**
+   * The mount's source as /proc/PID/mountinfo shows it (mount(2)'s `source`, which tmpfs
+   * ignores otherwise), e.g. `'shm'` for a /dev/shm. Default `'tmpfs'`.
+   */
+  source?: string;
+  /** {@link Propagation} of the mount. Default private. */
+  propagation?: Propagation;
 }
 
 /** A kernel filesystem with the options containers use. */
@@ -82,6 +96,13 @@ export interface SpecialMount {
   flags?: MountFlag[];
   /** The filesystem's options, replacing nsbox's (devpts: `'newinstance,ptmxmode=0666,mode=0620'`). */
   data?: string;
+  /**
+   * The mount's source as /proc/PID/mountinfo shows it (mount(2)'s `source`, which these
+   * filesystems ignore otherwise). Default: the type.
+   */
+  source?: string;
+  /** {@link Propagation} of the mount. Default private. */
+  propagation?: Propagation;
 }
 
 /**
@@ -204,6 +225,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
             attrBits(`${n}.attrs`, m.attrs);
             if (m.attrs.includes('rdonly')) throw invalidArgValue(`${n}.attrs`, m.attrs, "must not hold 'rdonly' (use readOnly)");
           }
+          checkPropagation(n, m.propagation);
           return { ...m, source, target };
         }
         case 'tmpfs': {
@@ -215,6 +237,8 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           checkFlagsData(n, m);
           if (m.data !== undefined && /(^|,)(mode|size)=/.test(m.data))
             throw invalidArgValue(`${n}.data`, m.data, 'must not set mode or size (use the mode and size fields)');
+          checkSource(n, m.source);
+          checkPropagation(n, m.propagation);
           return { ...m, target };
         }
         case 'proc':
@@ -223,6 +247,8 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
         case 'devpts':
         case 'cgroup2':
           checkFlagsData(n, m);
+          checkSource(n, m.source);
+          checkPropagation(n, m.propagation);
           return { ...m, target };
         default:
           throw invalidArgValue(
@@ -256,6 +282,21 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
 
 const MOUNT_FLAG_NAMES = new Set(Object.keys(MOUNT_FLAGS));
 const NOT_A_MOUNT_OPTION = new Set(['bind', 'rec', 'remount', 'rdonly', 'silent']);
+
+const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave', 'unbindable', 'runbindable']);
+
+function checkPropagation(n: string, p: unknown): void {
+  if (p !== undefined && !PROPAGATIONS.has(p as string))
+    throw invalidArgValue(`${n}.propagation`, p, `must be one of ${[...PROPAGATIONS].map((x) => `'${x}'`).join(', ')}`);
+}
+
+/** A fresh mount's source name: a non-empty string without NUL, at most a page. */
+function checkSource(n: string, source: unknown): void {
+  if (source === undefined) return;
+  if (typeof source !== 'string') throw invalidArgType(`${n}.source`, 'of type string', source);
+  if (source === '' || source.includes('\0') || Buffer.byteLength(source) > 4095)
+    throw invalidArgValue(`${n}.source`, source, 'must be a non-empty name without NUL, shorter than 4096 bytes');
+}
 
 function checkFlagsData(n: string, m: { flags?: unknown; data?: unknown }): void {
   if (m.flags !== undefined) {

@@ -10,7 +10,15 @@
  * @module
  */
 import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { MASKED_DIRS, MASKED_PATHS, READONLY_PATHS, type ContainerOptions, type DeviceNode, type RootfsSpec } from '../fs/container.js';
+import {
+  MASKED_DIRS,
+  MASKED_PATHS,
+  READONLY_PATHS,
+  type ContainerMount,
+  type ContainerOptions,
+  type DeviceNode,
+  type RootfsSpec,
+} from '../fs/container.js';
 import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr } from '../fs/flags.js';
 import { invalidArgValue } from '../errors.js';
 import { K, MK } from '../native.js';
@@ -148,6 +156,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
             m.target,
           );
           bindAttrs(plan, m.target, m.attrs, true);
+          propagate(plan, m);
           break;
         }
         const rec = m.recursive === false ? 0 : K.MS_REC;
@@ -162,6 +171,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
           m.target,
         );
         bindAttrs(plan, m.target, m.attrs, rec !== 0);
+        propagate(plan, m);
         break;
       }
       case 'tmpfs': {
@@ -170,13 +180,15 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
             .filter(Boolean)
             .join(',') + owned(ctx);
         const flags = m.flags === undefined ? NOSUID | NODEV : flagBits('flags', m.flags, MOUNT_FLAGS);
-        plan.mount('tmpfs', m.target, 'tmpfs', flags | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        plan.mount(m.source ?? 'tmpfs', m.target, 'tmpfs', flags | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        propagate(plan, m);
         break;
       }
       default: {
         const flags = m.flags === undefined ? NOSUID | NODEV | NOEXEC : flagBits('flags', m.flags, MOUNT_FLAGS);
         const data = m.data ?? (m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null);
-        plan.mount(m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        plan.mount(m.source ?? m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        propagate(plan, m);
       }
     }
   }
@@ -309,6 +321,17 @@ function readonlySteps(plan: PlanBuilder, paths: readonly string[]): void {
   for (const p of paths) {
     plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
   }
+}
+
+/**
+ * A mount's propagation other than private (mount_setattr(2) `propagation`; AT_RECURSIVE for
+ * the `r` forms). Private needs no step: the container's tree is built private.
+ */
+function propagate(plan: PlanBuilder, m: ContainerMount): void {
+  const p = m.propagation?.replace(/^r/, '');
+  if (p === undefined || p === 'private') return;
+  const flag = { shared: K.MS_SHARED, slave: K.MS_SLAVE, unbindable: K.MS_UNBINDABLE }[p as 'shared' | 'slave' | 'unbindable'];
+  plan.setattr(m.target, 0, 0, IN_ROOT | (m.propagation!.startsWith('r') ? M.MNT_RECURSIVE : 0), 'mounts', flag);
 }
 
 /** mount_setattr(2) of a bind's extra attributes (nosuid, nodev, noexec, atime…). */

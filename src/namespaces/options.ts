@@ -102,12 +102,16 @@ export interface SpawnOptions extends SecurityOptions {
   /** Make the root read-only (mount_setattr MOUNT_ATTR_RDONLY); /dev, /proc, tmpfs mounts stay as they are. */
   readOnlyRoot?: boolean;
   /**
-   * Propagation of a new mount namespace's tree when there is no `rootfs`/`mounts` (which
-   * always make it private): 'private' (default, as unshare(1)), 'slave', 'shared', or
-   * 'unchanged' (keep the copied mounts' propagation: on a systemd host, mounts made inside
-   * then appear outside).
+   * Propagation of a new mount namespace's tree (mount(2) MS_REC with MS_PRIVATE, MS_SLAVE,
+   * MS_SHARED or MS_UNBINDABLE on /): 'private' (default, as unshare(1)), 'slave', 'shared',
+   * 'unbindable', or 'unchanged' (keep the copied mounts' propagation: on a systemd host, mounts
+   * made inside then appear outside). With `rootfs`/`mounts` the tree is built private and this
+   * applies to the container's own tree after pivot_root and the mount lock (OCI
+   * `linux.rootfsPropagation`): 'shared' makes a peer group of its own, so mounts made in the
+   * container reach its own bind copies (and a joiner's), never the host; 'unchanged' is
+   * 'private' there.
    */
-  propagation?: 'private' | 'slave' | 'shared' | 'unchanged';
+  propagation?: 'private' | 'slave' | 'shared' | 'unbindable' | 'unchanged';
   /**
    * Clock offsets of a new time namespace (time_namespaces(7)), in seconds (fractions and
    * negative values allowed): CLOCK_MONOTONIC and CLOCK_BOOTTIME inside read this much
@@ -366,8 +370,8 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     throw invalidArgValue('options.groups', o.groups, "cannot be set when setgroups is 'deny' in the new user namespace");
   }
   if (o.propagation !== undefined) {
-    if (!['private', 'slave', 'shared', 'unchanged'].includes(o.propagation))
-      throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared' or 'unchanged'");
+    if (!['private', 'slave', 'shared', 'unbindable', 'unchanged'].includes(o.propagation))
+      throw invalidArgValue('options.propagation', o.propagation, "must be 'private', 'slave', 'shared', 'unbindable' or 'unchanged'");
     if (!newNs.has('mnt')) throw invalidArgValue('options.propagation', o.propagation, "needs 'mnt' in options.namespaces");
   }
   if (o.timeOffsets !== undefined) {

@@ -178,20 +178,24 @@ export class PlanBuilder {
   }
   /**
    * A controlling terminal: `mode` TTY_STDIN (fd 0 is the slave) or TTY_NEW (a pty made by
-   * the child from its /dev/ptmx; its master goes to the parent), `size` rows | cols << 16.
-   * TTY_CONSOLE is TTY_NEW with the slave also bound onto /dev/console, made with `uid` and
-   * `gid` as the fs ids (undefined: the setup's); it needs the capabilities the setup holds.
+   * the child from its /dev/ptmx; its master goes to the parent), `size` rows | cols << 16,
+   * `as`: the fsuid and fsgid /dev/ptmx is opened with (the command's, when made before setuid),
+   * which devpts gives the slave. TTY_CONSOLE is TTY_NEW with the slave also bound onto
+   * /dev/console; it needs the capabilities the setup holds.
    */
-  terminal(mode: 'stdin' | 'new' | 'console', size = 0, uid?: number, gid?: number): this {
+  terminal(mode: 'stdin' | 'new' | 'console', size = 0, as?: { uid?: number | undefined; gid?: number | undefined }): this {
     if (mode === 'stdin') return this.push(K.OP.TERMINAL!, [K.TTY_STDIN, 0], { step: 'terminal', syscall: 'ioctl' });
-    if (mode === 'new') return this.push(K.OP.TERMINAL!, [K.TTY_NEW, size], { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
+    const id = (v: number | undefined) => (v === undefined ? -1 : v | 0);
+    if (mode === 'new') {
+      const args = as === undefined ? [K.TTY_NEW, size] : [K.TTY_NEW, size, id(as.uid), id(as.gid)];
+      return this.push(K.OP.TERMINAL!, args, { step: 'terminal', syscall: 'ioctl', path: '/dev/ptmx' });
+    }
     // Item 0 (csrc/child_tty.cc): the /dev/console bind.
-    const paths = ['/dev/console'];
-    return this.push(K.OP.TERMINAL!, [K.TTY_CONSOLE, size, uid ?? -1, gid ?? -1], {
+    return this.push(K.OP.TERMINAL!, [K.TTY_CONSOLE, size, id(as?.uid), id(as?.gid)], {
       step: 'terminal',
       syscall: 'ioctl',
       path: '/dev/ptmx',
-      paths,
+      paths: ['/dev/console'],
     });
   }
   pdeathsig(signal: number): this {
@@ -257,8 +261,10 @@ export class PlanBuilder {
       path,
     });
   }
-  setattr(dst: string, set: number, clear: number, mode: number, step: string): this {
-    return this.push(K.OP.SETATTR!, [this.str(dst), set, clear, mode], { step, syscall: 'mount_setattr', path: dst });
+  /** mount_setattr(2) of `dst`: attributes set and cleared, and `propagation` (one MS_* flag, or none). */
+  setattr(dst: string, set: number, clear: number, mode: number, step: string, propagation?: number): this {
+    const args = [this.str(dst), set, clear, mode, ...(propagation === undefined ? [] : [propagation])];
+    return this.push(K.OP.SETATTR!, args, { step, syscall: 'mount_setattr', path: dst });
   }
   /** mount(NULL, "/", NULL, MS_REC|flag): the propagation of the whole new mount tree. */
   propagation(flag: number): this {

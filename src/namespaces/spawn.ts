@@ -19,7 +19,7 @@ import { Pty } from './pty.js';
 import { claimIdRange, type IdRange } from './idrange.js';
 import { SeccompNotifier } from '../security/notify.js';
 import { defaultSeccompProfile } from '../security/seccomp/index.js';
-import { addAfterCredentials, addBeforeCredentials, addLast, parentSide } from '../security/steps.js';
+import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, parentSide } from '../security/steps.js';
 import { filtersBeforeGate } from './start-gate.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
@@ -199,9 +199,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
     if (!c.container) for (const [path, value] of security.sysctl) plan.sysctl(path, value, false);
-    if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') {
-      plan.propagation(o.propagation === 'slave' ? K.MS_SLAVE : o.propagation === 'shared' ? K.MS_SHARED : K.MS_PRIVATE);
-    }
+    const propagation = { private: K.MS_PRIVATE, slave: K.MS_SLAVE, shared: K.MS_SHARED, unbindable: K.MS_UNBINDABLE };
+    if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') plan.propagation(propagation[o.propagation ?? 'private']);
     if (c.container)
       sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined, netInLock: !!net });
     // Once the network namespace exists, and while the child holds capabilities over it: lo
@@ -210,6 +209,11 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
     if (networkStep && !net) plan.network(networkStep.lo, networkStep.parentSide);
     addLockSteps(plan, c, rootFlow, lock, net);
+    // A container's tree is private until here: after pivot_root and after the lock (whose
+    // copy into a less privileged mount namespace would reduce shared to slave), so 'shared'
+    // is a peer group of the container's own.
+    if (c.container && o.propagation !== undefined && o.propagation !== 'unchanged' && o.propagation !== 'private')
+      plan.propagation(propagation[o.propagation]);
     if (networkStep && net) plan.network(networkStep.lo, networkStep.parentSide);
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
@@ -225,21 +229,29 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     // ids (as fs ids), so the command owns its terminal either way.
     const newTty = c.terminal?.kind === 'new' ? c.terminal : undefined;
     const devConsole = newTty !== undefined && hasConsole(c);
-    if (devConsole) plan.terminal('console', newTty.size, o.uid, o.gid);
-    addBeforeCredentials(plan, security);
+    if (devConsole) plan.terminal('console', newTty.size, { uid: o.uid, gid: o.gid });
+    // The terminal, stdio (every other fd closed) and the cwd: before Landlock and seccomp,
+    // which could refuse what they use (/dev/ptmx, close_range(2), openat2(2)). After the
+    // credential steps, or with the filters before them when those come early (no
+    // no_new_privs, steps.ts), as runc and crun do their stdio and chdir before that filter.
+    prepared = prepareStdio(c.stdio);
+    const { pairs } = prepared;
+    const io = (early: boolean) => {
+      // A pty made by the child as the command's uid (it owns its terminal): after setuid, or
+      // before it with that uid as fsuid; its fds 0-2 are then the slave, which OP_FDS keeps.
+      if (newTty && !devConsole) plan.terminal('new', newTty.size, early ? { uid: o.uid, gid: o.gid } : undefined);
+      plan.fds(pairs);
+      if (c.terminal?.kind === 'pty') plan.terminal('stdin');
+      // After every inherited fd is closed, and inside the new root: a cwd such as
+      // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
+      if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
+    };
+    addBeforeCredentials(plan, security, () => io(true));
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
     addAfterCredentials(plan, security);
-    // A pty made by the child: as the command's uid (it owns its terminal), before Landlock
-    // and seccomp; its fds 0-2 are then the slave, which OP_FDS keeps.
-    if (newTty && !devConsole) plan.terminal('new', newTty.size);
-    prepared = prepareStdio(c.stdio);
-    plan.fds(prepared.pairs);
-    if (c.terminal?.kind === 'pty') plan.terminal('stdin');
-    // After every inherited fd is closed, and inside the new root: a cwd such as
-    // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
-    if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
+    if (!filtersEarly(security)) io(false);
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(osConstants.signals.SIGKILL);
     // The create/start boundary: everything above is applied at create, the filters and the

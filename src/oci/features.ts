@@ -108,7 +108,7 @@ export function features(): OciFeatures {
     ociVersionMax: OCI_VERSION_MAX,
     hooks: [...HOOKS_AROUND_SPAWN],
     mountOptions: Object.entries(MOUNT_OPTIONS)
-      .filter(([, op]) => op.k !== 'refuse' && !(op.k === 'propagation' && !op.ok))
+      .filter(([, op]) => op.k !== 'refuse')
       .map(([name]) => name)
       .sort(),
     linux: {

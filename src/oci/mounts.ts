@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BindMount, ContainerMount, SpecialMount, TmpfsMount } from '../fs/container.js';
-import type { MountAttr, MountFlag } from '../fs/flags.js';
+import type { MountAttr, MountFlag, Propagation } from '../fs/flags.js';
 import { at, unsupported, valueError } from './check.js';
 import type { OciMount } from './types.js';
 
@@ -20,14 +20,13 @@ type OptionKind =
   | { k: 'msflag'; flag: MountFlag }
   /** The default of a fresh mount (rw, suid, dev, exec, …): nothing to do. */
   | { k: 'default' }
-  | { k: 'propagation'; ok: boolean }
+  | { k: 'propagation' }
   | { k: 'idmap' }
   | { k: 'refuse'; why: string };
 
 const flag = (f: MountFlag & MountAttr): OptionKind => ({ k: 'flag', flag: f });
 const DEFAULT: OptionKind = { k: 'default' };
-const PRIVATE: OptionKind = { k: 'propagation', ok: true };
-const OTHER_PROPAGATION: OptionKind = { k: 'propagation', ok: false };
+const PROPAGATION: OptionKind = { k: 'propagation' };
 
 /**
  * runc's mount options (libcontainer/specconv: mountFlags, mountPropagationMapping,
@@ -80,14 +79,14 @@ export const MOUNT_OPTIONS: Readonly<Record<string, OptionKind>> = Object.freeze
   rsymfollow: DEFAULT,
   nomand: DEFAULT,
   defaults: DEFAULT,
-  private: PRIVATE,
-  rprivate: PRIVATE,
-  shared: OTHER_PROPAGATION,
-  rshared: OTHER_PROPAGATION,
-  slave: OTHER_PROPAGATION,
-  rslave: OTHER_PROPAGATION,
-  unbindable: OTHER_PROPAGATION,
-  runbindable: OTHER_PROPAGATION,
+  private: PROPAGATION,
+  rprivate: PROPAGATION,
+  shared: PROPAGATION,
+  rshared: PROPAGATION,
+  slave: PROPAGATION,
+  rslave: PROPAGATION,
+  unbindable: PROPAGATION,
+  runbindable: PROPAGATION,
   idmap: { k: 'idmap' },
   ridmap: { k: 'idmap' },
   mand: { k: 'refuse', why: 'mandatory locking was removed from Linux (5.15)' },
@@ -113,7 +112,15 @@ export const MOUNT_TYPES: readonly string[] = Object.freeze([
  * Pure but for an existence check of bind sources.
  * @internal
  */
-export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount {
+export function mapMount(m: OciMount, i: number, bundle: string, warnings: string[] = []): ContainerMount {
+  const out = mapMountOnly(m, i, bundle, warnings);
+  const { propagation } = parseOptions(m, at('mounts', i));
+  // The tree is built private: 'private' needs nothing.
+  if (propagation !== undefined && propagation.replace(/^r/, '') !== 'private') out.propagation = propagation;
+  return out;
+}
+
+function mapMountOnly(m: OciMount, i: number, bundle: string, warnings: string[]): ContainerMount {
   const p = at('mounts', i);
   // config.md: a relative destination is deprecated and relative to "/".
   const target = m.destination.startsWith('/') ? m.destination : `/${m.destination}`;
@@ -129,8 +136,8 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
     if (type !== 'bind' && type !== 'none')
       throw valueError(at(p, 'type'), 'must be "bind" or "none" for a mount with the "bind" or "rbind" option', type);
     if (m.source === undefined) throw valueError(at(p, 'source'), 'is required for a bind mount', m.source);
-    if (data.length)
-      throw valueError(at(p, 'options'), `holds filesystem options a bind mount cannot take (${data.join(', ')})`, m.options);
+    // mount(2) ignores the data of MS_BIND, and runc and crun pass it: ignored, with a warning.
+    if (data.length) warnings.push(`${at(p, 'options')}: a bind mount takes no filesystem options; ${data.join(', ')} ignored`);
     if (msflags.length) throw unsupported(at(p, 'options'), `${msflags.join(', ')} on a bind mount (mount_setattr has no such attribute)`);
     // config.md: bind sources are absolute or relative to the bundle.
     const source = resolve(bundle, m.source);
@@ -150,6 +157,8 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
   const mountFlags: MountFlag[] = [...flags, ...msflags];
   if (type === 'tmpfs') {
     const out: TmpfsMount = { type: 'tmpfs', target, flags: mountFlags };
+    // The source a fresh mount shows in mountinfo (runc and crun pass it to mount(2)).
+    if (m.source !== undefined && m.source !== '' && m.source !== 'tmpfs') out.source = m.source;
     const rest: string[] = [];
     for (const d of data) {
       const [k, v] = d.split('=', 2) as [string, string | undefined];
@@ -167,6 +176,7 @@ export function mapMount(m: OciMount, i: number, bundle: string): ContainerMount
   const special: SpecialMount = { type: type === 'cgroup' ? 'cgroup2' : (type as SpecialMount['type']), target, flags: mountFlags };
   if (data.length) special.data = data.join(',');
   if (readOnly) special.readOnly = true;
+  if (m.source !== undefined && m.source !== '' && m.source !== special.type) special.source = m.source;
   return special;
 }
 
@@ -179,6 +189,7 @@ interface ParsedOptions {
   flags: Array<MountFlag & MountAttr>;
   msflags: MountFlag[];
   data: string[];
+  propagation: Propagation | undefined;
 }
 
 /** Reads `mounts[i].options` through {@link MOUNT_OPTIONS}; a word it does not name is filesystem data. */
@@ -187,6 +198,7 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
   let recursive = false;
   let readOnly = false;
   let idmap = false;
+  let propagation: Propagation | undefined;
   const flags: ParsedOptions['flags'] = [];
   const msflags: MountFlag[] = [];
   const data: string[] = [];
@@ -217,8 +229,8 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
       case 'default':
         break;
       case 'propagation':
-        if (!op.ok)
-          throw unsupported(where, `"${o}" propagation: the container's mounts are private (mounts made on either side never propagate)`);
+        // The last one wins, as mount(8) applies them in order (each is its own mount(2) call).
+        propagation = o as Propagation;
         break;
       case 'idmap':
         idmap = true;
@@ -227,5 +239,5 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
         throw unsupported(where, op.why);
     }
   });
-  return { bind, recursive, readOnly, idmap, flags, msflags, data };
+  return { bind, recursive, readOnly, idmap, flags, msflags, data, propagation };
 }

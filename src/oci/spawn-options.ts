@@ -3,7 +3,7 @@
  * either maps onto a spawn option or is refused by name (docs/oci.md lists both).
  * @module
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { LinuxCapabilities } from '../security/capabilities.js';
 import { type Namespace, openNamespacePath } from '../namespaces/namespace.js';
@@ -176,7 +176,9 @@ export function toSpawnOptions(config: OciSpec, options: ToSpawnOptionsOptions):
   const linux = config.linux ?? {};
   const ns = mapNamespaces(config, o);
   mapGroups(proc.user.additionalGids, linux, ns.newNs, o);
-  mapRoot(config, bundle, o);
+  mapRoot(config, bundle, o, warnings);
+  if (linux.mountLabel !== undefined && linux.mountLabel !== '')
+    warnings.push(`linux.mountLabel is ignored: SELinux is not enabled on this host (${SELINUXFS} is absent)`);
   o.devices = mapDevices(linux.devices);
   if (linux.sysctl !== undefined) o.sysctl = linux.sysctl;
   if (linux.seccomp !== undefined) o.seccomp = linux.seccomp as SpawnOptions['seccomp'] & object;
@@ -243,6 +245,9 @@ export function mapProcess(proc: OciProcess | undefined, o: SpawnOptions, warnin
   o.cwd = proc.cwd;
   o.uid = proc.user.uid;
   o.gid = proc.user.gid;
+  // config.md: username is the Windows user; on Linux the user is uid/gid (runc and crun ignore it).
+  if (proc.user.username !== undefined && proc.user.username !== '')
+    warnings.push(`process.user.username ("${proc.user.username}") is for Windows and is ignored: the user is uid ${proc.user.uid}`);
   if (proc.user.umask !== undefined) o.umask = proc.user.umask;
   if (proc.capabilities !== undefined) o.capabilities = ambientSubset(proc.capabilities, warnings);
   if (proc.noNewPrivileges !== undefined) o.noNewPrivileges = proc.noNewPrivileges;
@@ -315,16 +320,17 @@ function mapGroups(gids: number[] | undefined, linux: OciLinux, newNs: readonly 
 }
 
 /** `root`, `mounts`, `rootfsPropagation`, masked and read-only paths. */
-function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions): void {
+function mapRoot(config: OciSpec, bundle: string, o: SpawnOptions, warnings: string[]): void {
   const linux = config.linux ?? {};
   if (config.root === undefined) throw valueError('root', 'is required on Linux', undefined);
   o.rootfs = isAbsolute(config.root.path) ? config.root.path : resolve(bundle, config.root.path);
   if (!isDirectory(o.rootfs)) throw valueError('root.path', `is not a directory (${o.rootfs})`, config.root.path);
   if (config.root.readonly) o.readOnlyRoot = true;
-  const prop = linux.rootfsPropagation;
-  if (prop !== undefined && prop !== 'private' && prop !== 'rprivate')
-    throw unsupported('linux.rootfsPropagation', `"${prop}": the container's mount tree is always private`);
-  o.mounts = (config.mounts ?? []).map((m, i) => mapMount(m, i, bundle));
+  // The tree is built private; another propagation applies to the container's own tree after
+  // pivot_root (runc too applies it to the new "/"). nsbox applies it recursively, r or not.
+  const prop = linux.rootfsPropagation?.replace(/^r/, '');
+  if (prop === 'shared' || prop === 'slave' || prop === 'unbindable') o.propagation = prop;
+  o.mounts = (config.mounts ?? []).map((m, i) => mapMount(m, i, bundle, warnings));
   o.maskedPaths = linux.maskedPaths ?? [];
   o.readonlyPaths = linux.readonlyPaths ?? [];
 }
@@ -422,6 +428,13 @@ function cgroupPath(path: string | undefined, id: string | undefined): string {
   return norm;
 }
 
+const SELINUXFS = '/sys/fs/selinux/enforce';
+
+/** SELinux is on: selinuxfs is mounted (libselinux's is_selinux_enabled() looks there too). */
+function selinuxEnabled(): boolean {
+  return existsSync(SELINUXFS);
+}
+
 /** Every field recognised but not honoured, refused by its JSON path. */
 function refuseUnsupported(c: OciSpec, split: boolean): void {
   if (c.process) refuseProcess(c.process);
@@ -431,7 +444,6 @@ function refuseUnsupported(c: OciSpec, split: boolean): void {
 /** The `process` fields recognised but not honoured, refused by JSON path. @internal */
 export function refuseProcess(p: OciProcess): void {
   if (p.commandLine !== undefined) throw unsupported('process.commandLine', 'it is for Windows');
-  if ((p.user as { username?: string }).username !== undefined) throw unsupported('process.user.username', 'it is for Windows');
   if (p.apparmorProfile !== undefined && p.apparmorProfile !== '')
     throw unsupported('process.apparmorProfile', 'nsbox applies no AppArmor profile (and this module does not load one)');
   if (p.selinuxLabel !== undefined && p.selinuxLabel !== '') throw unsupported('process.selinuxLabel', 'nsbox applies no SELinux label');
@@ -442,7 +454,10 @@ export function refuseProcess(p: OciProcess): void {
 
 function refuseLinux(c: OciSpec, split: boolean): void {
   const l = c.linux ?? {};
-  if (l.mountLabel !== undefined && l.mountLabel !== '') throw unsupported('linux.mountLabel', 'nsbox applies no SELinux label');
+  // A mount label is SELinux's context= option: with SELinux off there is nothing to label
+  // (runc and crun ignore it then; mapLinux warns). With SELinux on, nsbox cannot honour it.
+  if (l.mountLabel !== undefined && l.mountLabel !== '' && selinuxEnabled())
+    throw unsupported('linux.mountLabel', 'nsbox applies no SELinux label');
   if (l.intelRdt !== undefined) throw unsupported('linux.intelRdt', 'Intel RDT (resctrl) is not supported');
   if (l.memoryPolicy !== undefined) throw unsupported('linux.memoryPolicy', 'no set_mempolicy(2) step in the spawn plan yet');
   if (!split && l.netDevices !== undefined && Object.keys(l.netDevices).length > 0)

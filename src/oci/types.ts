@@ -64,6 +64,8 @@ export interface OciUser {
   umask?: number;
   /** Supplementary groups. */
   additionalGids?: number[];
+  /** The Windows user name; ignored on Linux with a warning (as runc and crun ignore it). */
+  username?: string;
 }
 
 /** `process.consoleSize`. */

@@ -3,12 +3,15 @@
  *
  * parent: rlimits, oom_score_adj (first step) → child: mounts, pivot_root, hostname, sysctl
  * (with the mounts) → umask, personality → no_new_privs → bounding set, KEEPCAPS →
- * setgroups/setresgid/setresuid (spawn.ts) → capset, ambient → fds, cwd, PDEATHSIG again
- * (spawn.ts) → the start gate (`startGate`: create/start) → Landlock → seccomp → execve.
+ * setgroups/setresgid/setresuid (spawn.ts) → capset, ambient → terminal, fds, cwd (spawn.ts)
+ * → PDEATHSIG again → the start gate (`startGate`: create/start) → Landlock → seccomp → execve.
  *
  * Without no_new_privs, seccomp(2) and landlock_restrict_self(2) need CAP_SYS_ADMIN, which
- * the capability steps may drop: the filters then come before them (runc does the same),
- * and must allow the syscalls of the steps that follow.
+ * the capability steps may drop: the filters then come before them (runc and crun do the
+ * same), right after the terminal, fds and cwd, which move with them — as runc and crun set
+ * up stdio, close fds and chdir before their early filter — so that a profile need not allow
+ * close_range(2) or openat2(2). The filters must allow the syscalls of the steps that follow
+ * (capabilities, credentials, PDEATHSIG, the gate, execve); none of them is the command's.
  * @internal
  * @module
  */
@@ -28,12 +31,24 @@ function filters(plan: PlanBuilder, s: CheckedSecurity): void {
   if (s.seccomp) plan.seccomp(s.seccomp.flags, s.seccomp.program);
 }
 
-/** Before the credential steps: umask, personality, no_new_privs, the bounding set. */
-export function addBeforeCredentials(plan: PlanBuilder, s: CheckedSecurity): void {
+/** True when the filters come before the capability and credential steps (no no_new_privs). */
+export function filtersEarly(s: CheckedSecurity): boolean {
+  return !s.noNewPrivileges && !!(s.landlock || s.seccomp);
+}
+
+/**
+ * Before the credential steps: umask, personality, no_new_privs, the bounding set. With
+ * {@link filtersEarly}, `io` (the terminal, fds and cwd steps) and the filters come before the
+ * bounding set; otherwise spawn adds `io` after the capability sets.
+ */
+export function addBeforeCredentials(plan: PlanBuilder, s: CheckedSecurity, io: () => void): void {
   if (s.umask !== undefined) plan.umask(s.umask);
   if (s.personality !== undefined) plan.personality(s.personality);
   if (s.noNewPrivileges) plan.noNewPrivs();
-  else filters(plan, s);
+  if (filtersEarly(s)) {
+    io();
+    filters(plan, s);
+  }
   if (s.caps) plan.capBound(s.caps.bounding, s.caps.last);
 }
 

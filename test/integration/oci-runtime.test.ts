@@ -510,7 +510,8 @@ describe('nsbox-oci lifecycle', () => {
         expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
         const { pid } = state(c);
         expect(read('createRuntime')).toMatchObject({ id: c.id, pid, status: 'creating', bundle: c.bundle });
-        expect(read('prestart')).toMatchObject({ id: c.id, pid, status: 'creating' });
+        // runtime-tools' hooks_stdin: the old prestart hook sees `created`, as crun gives it.
+        expect(read('prestart')).toMatchObject({ id: c.id, pid, status: 'created' });
         expect(existsSync(join(hookDir, 'poststart.json'))).toBe(false);
         expect(oci(c, ['start', c.id]).status).toBe(0);
         expect(read('poststart')).toMatchObject({ id: c.id, pid, status: 'running' });
@@ -680,6 +681,125 @@ describe('nsbox-oci lifecycle', () => {
         expect(oci(c, ['kill', c.id, 'KILL']).status).toBe(1); // nothing is signalled
         writeFileSync(file, saved);
         expect(state(c).status).toBe('created');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+});
+
+// What opencontainers/runtime-tools' validation suite found (docs/oci.md, "runtime-tools").
+describe('nsbox-oci against runtime-tools findings', () => {
+  anyTest(
+    'a seccomp profile without noNewPrivileges that refuses close_range and openat2: stdio and cwd are set up first, the filter is on at exec',
+    () => {
+      // runtime-tools' default config: its profile (Docker's of 2016) predates close_range(2)
+      // and openat2(2), which its default action refuses with EPERM; noNewPrivileges is off.
+      const c = setup('pwd; grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; ls /proc/self/fd | tr "\\n" " "', (config) => {
+        config.process!.noNewPrivileges = false;
+        config.process!.cwd = '/tmp';
+        config.linux!.seccomp = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          syscalls: [{ names: ['close_range', 'openat2'], action: 'SCMP_ACT_ERRNO' }],
+        };
+      });
+      try {
+        const r = oci(c, ['run', '--bundle', c.bundle, c.id]);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        // stdout is create's (a file): 0-2, and ls's directory; no fd of the setup.
+        expect(readFileSync(r.outFile!, 'utf8')).toBe('/tmp\nNoNewPrivs:\t0\nSeccomp:\t2\n0 1 2 3 ');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'linux.rootfsPropagation: a shared root reaches its own bind copies (never the host), slave and private do not, unbindable refuses a bind',
+    () => {
+      // runtime-tools' linux_rootfs_propagation, in a tmpfs of the container's: bind the root
+      // recursively to /tmp/t, then bind something new under the root; is it seen in the copy?
+      const script =
+        'cd /tmp && busybox mkdir -p t m s && busybox touch s/f && ' +
+        'if ! busybox mount --rbind / /tmp/t 2>/dev/null; then echo refused; exit 0; fi; ' +
+        'busybox mount --bind /tmp/s /tmp/m && if [ -e /tmp/t/tmp/m/f ]; then echo exposed; else echo hidden; fi';
+      const seen: Record<string, string> = {};
+      for (const prop of ['shared', 'rslave', 'private', 'unbindable']) {
+        const c = setup(script, (config) => {
+          config.linux!.rootfsPropagation = prop;
+          config.process!.capabilities = { bounding: ['CAP_SYS_ADMIN'], effective: ['CAP_SYS_ADMIN'], permitted: ['CAP_SYS_ADMIN'] };
+          config.mounts!.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] });
+        });
+        try {
+          const r = oci(c, ['run', '--bundle', c.bundle, c.id]);
+          expect(r.stderr).toBe('');
+          expect(r.status).toBe(0);
+          seen[prop] = readFileSync(r.outFile!, 'utf8').trim();
+          // The container's peer group is its own: nothing of it shows in this mount namespace.
+          expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(c.bundle);
+        } finally {
+          cleanup(c);
+        }
+      }
+      expect(seen).toEqual({ shared: 'exposed', rslave: 'hidden', private: 'hidden', unbindable: 'refused' });
+    },
+    60_000,
+  );
+
+  anyTest(
+    'per-mount propagation: a shared tmpfs reaches its bind copy inside, a private one does not; fs options on a bind are ignored',
+    () => {
+      // runtime-tools' mounts test gives every mount, binds too, the options of a tmpfs.
+      const script =
+        'busybox mkdir -p /s/sub /p/sub /copy-s /copy-p && busybox mount --bind /s /copy-s && busybox mount --bind /p /copy-p && ' +
+        'busybox mount -t tmpfs tmpfs /s/sub && busybox mount -t tmpfs tmpfs /p/sub && ' +
+        'grep -c " /copy-s/sub " /proc/self/mountinfo; grep -c " /copy-p/sub " /proc/self/mountinfo; exit 0';
+      const c = setup(script, (config) => {
+        config.process!.capabilities = { bounding: ['CAP_SYS_ADMIN'], effective: ['CAP_SYS_ADMIN'], permitted: ['CAP_SYS_ADMIN'] };
+        config.root!.readonly = false;
+        const opts = ['nosuid', 'strictatime', 'mode=755', 'size=1k'];
+        config.mounts!.push({ destination: '/s', type: 'tmpfs', source: 'tmpfs', options: [...opts, 'shared'] });
+        config.mounts!.push({ destination: '/p', type: 'tmpfs', source: 'tmpfs', options: [...opts, 'private'] });
+        config.mounts!.push({ destination: '/mnt/etc', source: '/etc', options: [...opts, 'rbind', 'rslave'] });
+      });
+      try {
+        const r = oci(c, ['run', '--bundle', c.bundle, c.id]);
+        expect(r.stderr).toContain('a bind mount takes no filesystem options'); // a warning
+        expect(r.status).toBe(0);
+        expect(readFileSync(r.outFile!, 'utf8')).toBe('1\n0\n');
+        expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(c.bundle);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    "a fresh mount's source is the config's: /dev/shm's tmpfs shows as 'shm' in mountinfo (runtime-tools checks each mount by destination, type and source)",
+    () => {
+      // mountinfo: the mount point is field 5; type and source follow the " - " separator.
+      const c = setup(
+        'grep -E " /(dev/shm|mq) " /proc/self/mountinfo | sed "s/^[^ ]* [^ ]* [^ ]* [^ ]* \\([^ ]*\\) .* - \\([^ ]*\\) \\([^ ]*\\) .*/\\1 \\2 \\3/"',
+        (config) => {
+          config.mounts = config.mounts!.filter((m) => m.destination !== '/dev/shm');
+          config.mounts.push({
+            destination: '/dev/shm',
+            type: 'tmpfs',
+            source: 'shm',
+            options: ['nosuid', 'noexec', 'nodev', 'mode=1777'],
+          });
+          config.mounts.push({ destination: '/mq', type: 'mqueue', source: 'my-mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+        },
+      );
+      try {
+        const r = oci(c, ['run', '--bundle', c.bundle, c.id]);
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        expect(readFileSync(r.outFile!, 'utf8')).toBe('/dev/shm tmpfs shm\n/mq mqueue my-mqueue\n');
       } finally {
         cleanup(c);
       }

@@ -304,6 +304,17 @@ describe('spawn with terminal: true', () => {
     expect(text).toMatch(/^1000\r\n1000 620\r\n/);
   });
 
+  rootTest("with a filter and no no_new_privs (made before the credential steps), still the command's own", async () => {
+    const { text } = await onTerminal('id -u; stat -c "%u %a" $(tty); grep ^Seccomp: /proc/self/status; echo __END__', {
+      namespaces: ['user', 'mnt', 'pid'],
+      rootfs: 'host',
+      uid: 1000,
+      gid: 1000,
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range', 'openat2'], action: 'SCMP_ACT_ERRNO' }] },
+    });
+    expect(text).toMatch(/^1000\r\n1000 620\r\nSeccomp:\t2\r\n/);
+  });
+
   test('options it excludes, and bad values, are refused before any syscall', () => {
     const before = fdCount();
     const cases: Array<[SpawnOptions, string]> = [

@@ -150,6 +150,48 @@ describe('no_new_privs', () => {
   });
 });
 
+describe('filters without no_new_privs (loaded before the capability steps)', () => {
+  // Refuses only what nsbox's own setup calls after the capability steps would: close_range(2)
+  // (closing every other fd) and openat2(2) (a container's cwd), as runtime-tools' default
+  // profile (Docker's of 2016) does. runc and crun place stdio and the cwd before this filter.
+  const profile = {
+    defaultAction: 'SCMP_ACT_ALLOW',
+    syscalls: [{ names: ['close_range', 'openat2'], action: 'SCMP_ACT_ERRNO' }],
+  } as const;
+  const script = 'pwd; ls /proc/self/fd | tr "\\n" " "; echo; grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/self/status';
+
+  userns('stdio, the other fds closed and the cwd come first; the filter is in place at execve, capabilities dropped', async () => {
+    const r = await output(
+      spawn('sh', ['-c', script], {
+        namespaces: ['user', 'mnt', 'pid'],
+        rootfs: 'host',
+        cwd: '/tmp',
+        seccomp: profile,
+        capabilities: {},
+      }),
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [cwd, fds, ...rest] = r.stdout.trim().split('\n');
+    expect(cwd).toBe('/tmp');
+    // 0-2 and the directory ls reads: no fd of the setup survives.
+    expect(fds!.trim()).toBe('0 1 2 3');
+    const st = Object.fromEntries(rest.map((l) => l.split(/:\s*/, 2) as [string, string]));
+    expect(st).toEqual({ Seccomp: '2', NoNewPrivs: '0', CapEff: hex(0n) });
+  });
+
+  userns('a command refused by the filter is still refused (the filter precedes execve)', async () => {
+    const r = await output(
+      spawn('sh', ['-c', 'exec 2>&1; cd /tmp && echo ok'], {
+        namespaces: ['user'],
+        seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['chdir'], action: 'SCMP_ACT_ERRNO' }] },
+      }),
+    );
+    expect(r.stdout).not.toContain('ok');
+    expect(r.code).not.toBe(0);
+  });
+});
+
 describe('rlimits and oom_score_adj (set by the parent)', () => {
   it('applies each limit, in any name form', async () => {
     const r = await output(

@@ -2,7 +2,7 @@
 // config.md's example and podman 4.3's output) turned into spawn options field by field;
 // spawn's own validation as the witness that they are valid; every refused field by its
 // JSON path; features() from the same tables; deriveStatus.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -79,7 +79,8 @@ describe('a podman config.json as spawn options', () => {
       { type: 'bind', source: join(bundle, 'userdata/shm'), target: '/dev/shm', recursive: false, attrs: ['nosuid', 'noexec', 'nodev'] },
       { type: 'bind', source: join(bundle, 'userdata/.containerenv'), target: '/run/.containerenv', recursive: false },
       { type: 'bind', source: join(bundle, 'volumes/data/_data'), target: '/data', recursive: true, attrs: ['nosuid', 'nodev'] },
-      { type: 'cgroup2', target: '/sys/fs/cgroup', flags: ['nosuid', 'noexec', 'nodev', 'relatime'], readOnly: true },
+      // The source mountinfo shows (config.json's), kept where it is not the type's own name.
+      { type: 'cgroup2', target: '/sys/fs/cgroup', flags: ['nosuid', 'noexec', 'nodev', 'relatime'], readOnly: true, source: 'cgroup' },
     ]);
     // The spec's default devices, plus /dev/fd… symlinks made by spawn.
     expect(o.devices?.map((d) => d.path)).toEqual(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']);
@@ -209,7 +210,6 @@ describe('refused by JSON path, before any syscall', () => {
       'process.selinuxLabel',
       'ERR_NSBOX_UNSUPPORTED',
     ],
-    ['a mount label', (c) => (c.linux.mountLabel = 'system_u:object_r:container_file_t:s0'), 'linux.mountLabel', 'ERR_NSBOX_UNSUPPORTED'],
     ['ioPriority', (c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE' }), 'process.ioPriority', 'ERR_NSBOX_UNSUPPORTED'],
     ['a scheduler', (c) => (c.process.scheduler = { policy: 'SCHED_BATCH' }), 'process.scheduler', 'ERR_NSBOX_UNSUPPORTED'],
     ['execCPUAffinity', (c) => (c.process.execCPUAffinity = { initial: '0' }), 'process.execCPUAffinity', 'ERR_NSBOX_UNSUPPORTED'],
@@ -226,8 +226,6 @@ describe('refused by JSON path, before any syscall', () => {
       'linux.uidMappings',
       'ERR_INVALID_ARG_VALUE',
     ],
-    ['slave root propagation', (c) => (c.linux.rootfsPropagation = 'rslave'), 'linux.rootfsPropagation', 'ERR_NSBOX_UNSUPPORTED'],
-    ['shared propagation on a mount', (c) => (c.mounts[10].options[3] = 'rshared'), 'mounts[10].options[3]', 'ERR_NSBOX_UNSUPPORTED'],
     ['tmpcopyup', (c) => c.mounts[1].options.push('tmpcopyup'), 'mounts[1].options[4]', 'ERR_NSBOX_UNSUPPORTED'],
     [
       'an overlay mount',
@@ -236,7 +234,6 @@ describe('refused by JSON path, before any syscall', () => {
       'ERR_NSBOX_UNSUPPORTED',
     ],
     ['a missing bind source', (c) => (c.mounts[5].source = '/nonexistent/nsbox'), 'mounts[5].source', 'ERR_INVALID_ARG_VALUE'],
-    ['fs data on a bind', (c) => c.mounts[5].options.push('size=1m'), 'mounts[5].options', 'ERR_INVALID_ARG_VALUE'],
     [
       'per-mount id maps',
       (c) => (c.mounts[10].uidMappings = [{ containerID: 0, hostID: 1, size: 1 }]),
@@ -284,6 +281,31 @@ describe('refused by JSON path, before any syscall', () => {
     const c = base();
     edit(c);
     expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(expect.objectContaining({ code, jsonPath }));
+  });
+
+  test('ignored with a warning, as runc and crun ignore them: a Windows username, the fs options of a bind, a mount label while SELinux is off (refused when on); mount propagation kept', () => {
+    const c = base();
+    c.process.user.username = 'test';
+    c.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
+    const selinux = existsSync('/sys/fs/selinux/enforce');
+    if (selinux) {
+      expect(() => toSpawnOptions(parseConfig(c), { bundle })).toThrow(
+        expect.objectContaining({ code: 'ERR_NSBOX_UNSUPPORTED', jsonPath: 'linux.mountLabel' }),
+      );
+      delete c.linux.mountLabel;
+    }
+    c.mounts[5].options.push('size=1m'); // mount(2) ignores a bind's data
+    c.mounts[10].options[3] = 'rshared';
+    using m = toSpawnOptions(parseConfig(c), { bundle });
+    expect((m.options.mounts as Json)[10].propagation).toBe('rshared');
+    expect(m.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('mounts[5].options: a bind mount takes no filesystem options; size=1m ignored'),
+        expect.stringContaining('process.user.username'),
+        ...(selinux ? [] : [expect.stringContaining('linux.mountLabel')]),
+      ]),
+    );
+    expect(m.options.uid).toBe(c.process.user.uid);
   });
 
   test('poststart and poststop hooks are returned for runHooks; the others are refused', () => {
@@ -368,6 +390,25 @@ describe('refused by JSON path, before any syscall', () => {
       state: { ociVersion: '1.2.0', id: 'a', status: 'creating', pid: 7, bundle: '/b', annotations: { k: 'v' } },
     });
     expect(containerProcessState({ ...state, annotations: undefined }, 7)).not.toHaveProperty('metadata');
+  });
+
+  test('linux.rootfsPropagation: shared, slave and unbindable (r-forms alike) become options.propagation; private stays the default', () => {
+    const prop = (p: string) => {
+      const c: Json = { ...defaultSpec(), process: { ...defaultSpec().process!, terminal: false } };
+      c.root = { path: join(bundle, 'rootfs') };
+      c.linux = { ...c.linux, rootfsPropagation: p };
+      const m = toSpawnOptions(c, { bundle });
+      m.close();
+      return m.options.propagation;
+    };
+    expect([prop('shared'), prop('rshared'), prop('rslave'), prop('unbindable'), prop('private'), prop('rprivate')]).toEqual([
+      'shared',
+      'shared',
+      'slave',
+      'unbindable',
+      undefined,
+      undefined,
+    ]);
   });
 
   test('resources without cgroupsPath go to /nsbox-oci/ID when an id is given', () => {

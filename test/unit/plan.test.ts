@@ -197,7 +197,7 @@ describe('every step, word for word', () => {
     syscall: 'ioctl',
     path: '/dev/ptmx',
   });
-  step('TERMINAL', (b) => b.terminal('console', 24 | (80 << 16), 1000, 100), [2, 24 | (80 << 16), 1000, 100], {
+  step('TERMINAL', (b) => b.terminal('console', 24 | (80 << 16), { uid: 1000, gid: 100 }), [2, 24 | (80 << 16), 1000, 100], {
     step: 'terminal',
     syscall: 'ioctl',
     path: '/dev/ptmx',

@@ -193,8 +193,11 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     if (Object.keys(mapped.hooks).length > 0) rec.hooks = mapped.hooks;
     // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, then
     // createContainer in the container's namespaces (joined), all before create returns; a
-    // failure fails create and undoes it.
-    for (const kind of ['prestart', 'createRuntime'] as const) await runHooks(mapped.hooks, kind, hookState(rec, 'creating'));
+    // failure fails create and undoes it. createRuntime and createContainer see `creating`
+    // (runtime.md's status during create); the old prestart sees `created`, as crun gives it
+    // and runtime-tools checks (hooks_stdin): its process already waits for start.
+    await runHooks(mapped.hooks, 'prestart', hookState(rec, 'created'));
+    await runHooks(mapped.hooks, 'createRuntime', hookState(rec, 'creating'));
     if (mapped.hooks.createContainer?.length)
       await runHooks(mapped.hooks, 'createContainer', hookState(rec, 'creating'), { container: hookContainer(rec) });
     store.write(rec);
