@@ -3,6 +3,7 @@
  * @internal
  * @module
  */
+import { rmdirSync } from 'node:fs';
 import type { Cgroup } from '../../cgroups/cgroup.js';
 import { RuntimeError } from './errors.js';
 import type { ContainerRecord } from './store.js';
@@ -27,4 +28,24 @@ export async function needCgroup(rec: ContainerRecord, what: string): Promise<Cg
       `${what}: container ${rec.id} has no cgroup (it was created without a cgroup v2 it could write, e.g. rootless without a delegated cgroup)`,
     );
   return cg;
+}
+
+/**
+ * Removes the container's cgroup (delete, once its processes are gone). The usual case, an
+ * empty cgroup without children, is one rmdir(2), made here without loading nsbox/cgroups.
+ * When that fails (EBUSY: still populated, or sub-cgroups) nothing has changed, and
+ * `Cgroup.remove({ recursive: true })` does the rest: kills what is left, waits for
+ * `populated 0`, removes the children, then the cgroup.
+ */
+export async function removeCgroup(rec: ContainerRecord): Promise<void> {
+  if (rec.cgroup === undefined) return;
+  if (rec.cgroupDir !== undefined)
+    try {
+      rmdirSync(rec.cgroupDir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    }
+  const cg = await openCgroup(rec);
+  await cg?.remove({ recursive: true });
 }

@@ -12,15 +12,14 @@ import { resolve } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
 import { findCgroup2 } from '../../cgroups/discovery.js';
 import type { NsboxChild } from '../../namespaces/child.js';
-import type { Pty } from '../../namespaces/pty.js';
 import type { SpawnOptions } from '../../namespaces/options.js';
 import { spawn } from '../../namespaces/spawn.js';
 import { prepareCgroup } from '../cgroup.js';
 import { runHooks } from '../hooks.js';
 import { loadBundle } from '../parse.js';
 import { toSpawnOptions, type OciCgroupPlan } from '../spawn-options.js';
-import type { OciState } from '../state.js';
 import { RuntimeError, UsageError } from './errors.js';
+import { hookState, sendTerminal } from './gate.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
 import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
@@ -64,22 +63,6 @@ export function createRequest(flags: Record<string, unknown>, id: string | undef
 function rfc3339(): string {
   const ns = process.hrtime.bigint() % 1_000_000n;
   return new Date().toISOString().replace(/Z$/, `${String(ns).padStart(6, '0')}Z`);
-}
-
-/** The state as hooks read it on stdin. */
-export function hookState(rec: ContainerRecord, status: OciState['status']): OciState {
-  const s: OciState = {
-    ociVersion: rec.ociVersion,
-    id: rec.id,
-    status,
-    pid: rec.pid,
-    bundle: rec.bundle,
-    rootfs: rec.rootfs,
-    created: rec.created,
-    owner: rec.owner,
-  };
-  if (rec.annotations) s.annotations = rec.annotations;
-  return s;
 }
 
 /**
@@ -176,23 +159,4 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     m.close();
     unlock?.();
   }
-}
-
-/** Sends a pty master to `--console-socket` and closes ours. */
-export async function sendTerminal(socket: string, pty: Pty): Promise<void> {
-  const { sendFd } = await import('../../namespaces/pty.js');
-  try {
-    sendFd(socket, pty);
-  } finally {
-    pty.close();
-  }
-}
-
-/**
- * Lets a created container's process exec process.args: connects to its start gate. Resolves
- * once execve(2) has succeeded.
- */
-export async function startGate(gate: string): Promise<void> {
-  const { openStartGate } = await import('../../namespaces/start-gate.js');
-  await openStartGate(gate);
 }

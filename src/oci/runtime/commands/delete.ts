@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { openCgroup } from '../cgroup.js';
+import { openCgroup, removeCgroup } from '../cgroup.js';
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { isAlive } from '../proc.js';
@@ -57,10 +57,7 @@ export async function killAll(rec: ContainerRecord): Promise<void> {
 /** Removes a stopped container's cgroup (if create made it) and state, then runs its poststop hooks. */
 export async function destroy(ctx: { store: Store; log: Context['log'] }, rec: ContainerRecord): Promise<void> {
   const state = ociState(rec);
-  if (rec.cgroupOwned) {
-    const cg = await openCgroup(rec);
-    await cg?.remove({ recursive: true });
-  }
+  if (rec.cgroupOwned) await removeCgroup(rec);
   ctx.store.remove(rec.id);
   if (rec.hooks?.poststop?.length) {
     const { runHooks } = await import('../../hooks.js');

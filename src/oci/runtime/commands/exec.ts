@@ -19,7 +19,7 @@ import { parseConfig } from '../../parse.js';
 import { mapProcess, refuseProcess } from '../../spawn-options.js';
 import type { OciProcess } from '../../types.js';
 import { list, str, type Context } from '../context.js';
-import { sendTerminal, startGate } from '../container.js';
+import { sendTerminal, startGate } from '../gate.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
 import { statusOf } from '../status.js';

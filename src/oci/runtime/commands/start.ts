@@ -6,7 +6,7 @@
  */
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
-import { hookState, startGate } from '../container.js';
+import { hookState, startGate } from '../gate.js';
 import { statusOf } from '../status.js';
 import { checkId, type ContainerRecord } from '../store.js';
 
