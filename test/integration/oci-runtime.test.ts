@@ -1,4 +1,4 @@
-// nsbox-oci driven as a real client drives it: the CLI binary (node dist/oci-cli.js) run as
+// nsbox-oci driven as a real client drives it: the CLI binary (package.json's bin) run as
 // a separate process for every command, a busybox bundle, a --root of its own per test. The
 // lifecycle is checked against the kernel: the create command exits while the process waits
 // (its command has not run), start runs it, the status follows the process, delete removes
@@ -27,10 +27,11 @@ import { findCgroup2 } from '../../src/index.js';
 import { defaultSpec, parseConfig, type OciSpec } from '../../src/oci/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 
-const CLI = resolve(__dirname, '../../dist/oci-cli.js');
+/** What npm links as `nsbox-oci`: package.json's bin (dist/oci-runtime/nsbox-oci.js, scripts/bundle-oci.mjs). */
+const CLI = resolve(__dirname, '../..', JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')).bin['nsbox-oci']);
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const noBusybox = BUSYBOX === undefined ? 'no static busybox (Debian busybox-static)' : undefined;
-const noCli = existsSync(CLI) ? undefined : 'dist/oci-cli.js is not built (npx tsc -p tsconfig.json)';
+const noCli = existsSync(CLI) ? undefined : `${CLI} is not built (npm run build:ts)`;
 const skip = noBusybox ?? noCli;
 const rootTest = testIf(isRoot && !skip, skip ?? 'a rootful container needs root');
 const rootlessTest = testIf(
