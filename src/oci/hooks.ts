@@ -3,7 +3,7 @@
  * the runtime's namespaces, one after the other, with the container's state as JSON on stdin.
  * @module
  */
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
 import { nsboxError, type NsboxErrorCode } from '../errors.js';
 import type { OciState } from './state.js';
 import type { OciHook, OciHooks } from './types.js';
@@ -30,7 +30,7 @@ export interface RunHooksOptions {
 
 const STDERR_KEPT = 4096;
 
-function runOne(hook: OciHook, at: string, state: string, signal: AbortSignal | undefined): Promise<void> {
+function runOne(spawn: typeof Spawn, hook: OciHook, at: string, state: string, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const fail = (what: string, extra: Partial<HookError>, stderr = '') => {
       const tail = stderr.trim() === '' ? '' : `: ${stderr.trim().slice(-STDERR_KEPT)}`;
@@ -105,5 +105,9 @@ export async function runHooks(
 ): Promise<void> {
   const text = JSON.stringify(state);
   const list = hooks?.[kind] ?? [];
-  for (let i = 0; i < list.length; i++) await runOne(list[i]!, `hooks.${kind}[${i}]`, text, options.signal);
+  if (list.length === 0) return;
+  // node:child_process only when there is a hook to run: most containers have none, and
+  // nsbox-oci's create pays for every builtin it loads.
+  const { spawn } = await import('node:child_process');
+  for (let i = 0; i < list.length; i++) await runOne(spawn, list[i]!, `hooks.${kind}[${i}]`, text, options.signal);
 }
