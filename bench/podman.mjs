@@ -221,7 +221,7 @@ function trace() {
         .map(([c, v]) => `${c} ×${(v.length / TRACE).toFixed(1).replace(/\.0$/, '')} ${median(v).toFixed(0)} ms`);
       console.log(`  ${name.padEnd(10)} ${(t.calls / TRACE).toFixed(1)} calls: ${cmds.join(', ')}`);
     }
-    for (const [c, a] of Object.entries(result.trace['nsbox-oci']?.example ?? {})) console.log(`    e.g. nsbox-oci ${a}`);
+    for (const a of Object.values(result.trace['nsbox-oci']?.example ?? {})) console.log(`    e.g. nsbox-oci ${a}`);
   }
 }
 

@@ -30,7 +30,6 @@ export type {
   SeccompSyscallRule,
 } from './profile.js';
 
-
 /** A compiled filter. Shared by every compile of the same profile object: never mutate `program`. */
 export interface CompiledSeccomp {
   /** struct sock_filter[] in host byte order, 8 bytes an instruction, for SECCOMP_SET_MODE_FILTER. */
