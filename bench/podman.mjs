@@ -20,7 +20,7 @@
 // container and what each costs — the wrapper's own sh and date(1) are outside the interval.
 // Last, single commands in this machine: `node -e 0`, `nsbox-oci --version`, `runc --version`.
 // Usage: node bench/podman.mjs [--rounds 12] [--trace 3] [--cycles 10] [--modules]
-//          [--only runs,trace,commands,single] [--json FILE]
+//          [--entry NAME=FILE]... [--only runs,trace,commands,single] [--json FILE]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,7 @@ const { values: opt } = parseArgs({
     cycles: { type: 'string', default: '10' },
     only: { type: 'string', default: 'runs,trace,commands,single' },
     modules: { type: 'boolean', default: false },
+    entry: { type: 'string', multiple: true, default: [] },
     json: { type: 'string' },
   },
 });
@@ -78,6 +79,11 @@ const RUNTIMES = [
 ];
 // --modules: also tsc's unlinked modules (dist/oci-cli.js), to measure what linking gains.
 if (opt.modules) RUNTIMES.push(['nsbox-oci-modules', wrapper('nsbox-oci-modules', join(repo, 'dist', 'oci-cli.js'))]);
+// --entry NAME=FILE: any other build of nsbox-oci, side by side.
+for (const e of opt.entry) {
+  const [name, file] = e.split('=');
+  RUNTIMES.push([name, wrapper(name, resolve(file))]);
+}
 
 /** A runtime wrapper that appends `name start end status argv…` (tab-separated) to LOG. */
 const traceLog = join(work, 'trace.log');
@@ -318,6 +324,7 @@ function single() {
     'runc --version': time(RUNTIMES[0][1], ['--version']),
     'crun --version': time(RUNTIMES[1][1], ['--version']),
   };
+  for (const [name, bin] of RUNTIMES.slice(3)) result.single[`${name} --version`] = time(bin, ['--version']);
   console.log('\nOne process each, median of 7:');
   for (const [k, v] of Object.entries(result.single)) console.log(`  ${k.padEnd(22)}${v.toFixed(1)} ms`);
 }
