@@ -6,7 +6,8 @@
 // The container is a state record under a temporary --root whose process is a `sleep` this
 // script started (status `running`): `state` takes exactly the path it takes for a real
 // container (state.json, /proc/PID/stat, the gate path, cgroup.freeze), with no privileges.
-// Method: rounds interleave one `node -e 0` and one `node dist/oci-cli.js --root R state ID`
+// Method: rounds interleave one `node -e 0` and one `node BIN --root R state ID` (BIN: package.json's
+// bin, the linked dist/oci-runtime/nsbox-oci.js)
 // (spawnSync each, timed from before the spawn to after the exit); medians and the ratio of
 // medians are printed, plus `nsbox-oci --version` (no command module) for reference.
 // Usage: node bench/oci.mjs [--rounds 40]
@@ -20,7 +21,7 @@ import { parseArgs } from 'node:util';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({ options: { rounds: { type: 'string', default: '40' } } });
 const ROUNDS = Number(opt.rounds);
-const cli = join(root, 'dist', 'oci-cli.js');
+const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin['nsbox-oci']);
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-oci-bench-'));
 const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });

@@ -26,3 +26,8 @@ if (mtime('dist/index.js') < newest('src')) {
   console.log('nsbox: compiling TypeScript');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
 }
+// nsbox-oci's linked entry (package.json's bin), made from dist/ by scripts/bundle-oci.mjs.
+if (mtime('dist/oci-runtime/nsbox-oci.cjs') < mtime('dist/index.js')) {
+  console.log('nsbox: linking nsbox-oci');
+  run(process.execPath, [join(root, 'scripts/bundle-oci.mjs')]);
+}

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { abortError, invalidArgType, invalidArgValue, SysError } from '../errors.js';
 import { K } from '../native.js';
 import type { CheckedSecurity } from '../security/options.js';
-import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp/index.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp/flags.js';
 import type { SpawnOptions } from './options.js';
 
 /** sizeof(sockaddr_un.sun_path): the path and its NUL. */

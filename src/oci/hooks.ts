@@ -4,7 +4,7 @@
  * or for createContainer and startContainer in the container's (spawned with nsbox's `join`).
  * @module
  */
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { invalidArgValue, nsboxError, type NsboxErrorCode } from '../errors.js';
@@ -75,7 +75,7 @@ interface HookProcess {
 }
 
 /** A hook as a child of ours, in our namespaces (node:child_process). */
-function launchHere(hook: OciHook, args: string[], env: Record<string, string>): HookProcess {
+function launchHere(spawn: typeof Spawn, hook: OciHook, args: string[], env: Record<string, string>): HookProcess {
   // Its own process group, so a timeout or an abort kills whatever the hook started too.
   const child = spawn(hook.path, args.slice(1), { argv0: args[0] ?? hook.path, env, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
@@ -149,7 +149,14 @@ function processGroupOf(pid: number): number {
   }
 }
 
-async function runOne(hook: OciHook, at: string, state: string, options: RunHooksOptions, kind: keyof OciHooks): Promise<void> {
+async function runOne(
+  spawn: typeof Spawn | undefined,
+  hook: OciHook,
+  at: string,
+  state: string,
+  options: RunHooksOptions,
+  kind: keyof OciHooks,
+): Promise<void> {
   const fail = (what: string, extra: Partial<HookError>, stderr = ''): never => {
     const tail = stderr.trim() === '' ? '' : `: ${stderr.trim().slice(-STDERR_KEPT)}`;
     const err = nsboxError('ERR_NSBOX_HOOK_FAILED', `config.json: ${at} (${hook.path}) ${what}${tail}`) as HookError;
@@ -167,7 +174,7 @@ async function runOne(hook: OciHook, at: string, state: string, options: RunHook
   try {
     child =
       options.container === undefined
-        ? launchHere(hook, args, env)
+        ? launchHere(spawn!, hook, args, env)
         : await launchInContainer(hook, args, env, options.container, kind === 'createContainer');
   } catch (e) {
     const { code, step } = e as { code?: string; step?: string };
@@ -247,5 +254,9 @@ export function runHooks(hooks: OciHooks | undefined, kind: keyof OciHooks, stat
 }
 
 async function runAll(list: OciHook[], kind: keyof OciHooks, text: string, options: RunHooksOptions): Promise<void> {
-  for (let i = 0; i < list.length; i++) await runOne(list[i]!, `hooks.${kind}[${i}]`, text, options, kind);
+  if (list.length === 0) return;
+  // node:child_process only when a hook runs here: most containers have none, and
+  // nsbox-oci's create pays for every builtin it loads.
+  const spawn = options.container === undefined ? (await import('node:child_process')).spawn : undefined;
+  for (let i = 0; i < list.length; i++) await runOne(spawn, list[i]!, `hooks.${kind}[${i}]`, text, options, kind);
 }

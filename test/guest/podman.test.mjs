@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
-/** nsbox-oci as npm's bin link would run it (dist/oci-cli.js has no x bit in a checkout). */
+/** nsbox-oci as npm's bin link would run it (the bin has no x bit in a checkout). */
 const NSBOX_OCI = join(tmpdir(), `nsbox-oci-${process.pid}`);
 /** The runtimes under test: [name, path of the runtime binary]; crun first, the reference. */
 const RUNTIMES = [
@@ -53,7 +53,9 @@ before(() => {
   mkdirSync('/var/lib/containers', { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', '/var/lib/containers']);
   work = mkdtempSync(join(tmpdir(), 'nsbox-podman-'));
-  const cli = fileURLToPath(new URL('../../dist/oci-cli.js', import.meta.url));
+  // package.json's bin: what npm links as nsbox-oci (the linked CommonJS file).
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+  const cli = fileURLToPath(new URL(`../../${pkg.bin['nsbox-oci']}`, import.meta.url));
   writeFileSync(NSBOX_OCI, `#!/bin/sh\nexec '${process.execPath}' '${cli}' "$@"\n`, { mode: 0o755 });
   const root = join(work, 'rootfs');
   for (const d of ['bin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'www']) mkdirSync(join(root, d), { recursive: true });

@@ -1,4 +1,4 @@
-// nsbox-oci driven as a real client drives it: the CLI binary (node dist/oci-cli.js) run as
+// nsbox-oci driven as a real client drives it: the CLI binary (package.json's bin) run as
 // a separate process for every command, a busybox bundle, a --root of its own per test. The
 // lifecycle is checked against the kernel: the create command exits while the process waits
 // (its command has not run), start runs it, the status follows the process, delete removes
@@ -29,10 +29,11 @@ import { addAddress, addLink, deleteLink, link, links } from '../../src/net/inde
 import { defaultSpec, parseConfig, type OciSpec } from '../../src/oci/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 
-const CLI = resolve(__dirname, '../../dist/oci-cli.js');
+/** What npm links as `nsbox-oci`: package.json's bin (dist/oci-runtime/nsbox-oci.js, scripts/bundle-oci.mjs). */
+const CLI = resolve(__dirname, '../..', JSON.parse(readFileSync(resolve(__dirname, '../../package.json'), 'utf8')).bin['nsbox-oci']);
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const noBusybox = BUSYBOX === undefined ? 'no static busybox (Debian busybox-static)' : undefined;
-const noCli = existsSync(CLI) ? undefined : 'dist/oci-cli.js is not built (npx tsc -p tsconfig.json)';
+const noCli = existsSync(CLI) ? undefined : `${CLI} is not built (npm run build:ts)`;
 const skip = noBusybox ?? noCli;
 const rootTest = testIf(isRoot && !skip, skip ?? 'a rootful container needs root');
 const rootlessTest = testIf(
@@ -1106,9 +1107,13 @@ describe('nsbox-oci with linux.netDevices', () => {
     'a host veth end is moved in under its new name with its address, gone from the host, and deleted with the namespace',
     async () => {
       const host = `nsbx${randomBytes(4).toString('hex')}`;
-      const c = setup(`busybox ip -o link > /out/links; busybox ip -o addr > /out/addrs; ${WAIT_FOR_STOP}`, (config) => {
-        config.linux!.netDevices = { [host]: { name: 'inner0' } };
-      });
+      // addrs is renamed into place last: its existence means both listings are whole.
+      const c = setup(
+        `busybox ip -o link > /out/links; busybox ip -o addr > /out/addrs.tmp; mv /out/addrs.tmp /out/addrs; ${WAIT_FOR_STOP}`,
+        (config) => {
+          config.linux!.netDevices = { [host]: { name: 'inner0' } };
+        },
+      );
       await addLink({ kind: 'veth', name: host, peer: { name: `${host}p` } });
       try {
         await addAddress(host, '10.213.7.9/24');

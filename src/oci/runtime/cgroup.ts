@@ -3,6 +3,7 @@
  * @internal
  * @module
  */
+import { rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
 import { removeIfEmpty } from '../cgroup.js';
@@ -43,4 +44,24 @@ export function removeDefaultParent(path: string | undefined, directory: string 
   if (path === undefined || directory === undefined || posix.dirname(path) !== `/${DEFAULT_PARENT}`) return;
   const dir = posix.dirname(directory);
   if (posix.basename(dir) === DEFAULT_PARENT) removeIfEmpty(dir);
+}
+
+/**
+ * Removes the container's cgroup (delete, once its processes are gone). The usual case, an
+ * empty cgroup without children, is one rmdir(2), made here without loading nsbox/cgroups.
+ * When that fails (EBUSY: still populated, or sub-cgroups) nothing has changed, and
+ * `Cgroup.remove({ recursive: true })` does the rest: kills what is left, waits for
+ * `populated 0`, removes the children, then the cgroup.
+ */
+export async function removeCgroup(rec: ContainerRecord): Promise<void> {
+  if (rec.cgroup === undefined) return;
+  if (rec.cgroupDir !== undefined)
+    try {
+      rmdirSync(rec.cgroupDir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    }
+  const cg = await openCgroup(rec);
+  await cg?.remove({ recursive: true });
 }

@@ -12,19 +12,19 @@ import { resolve } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
 import { findCgroup2 } from '../../cgroups/discovery.js';
 import type { NsboxChild } from '../../namespaces/child.js';
-import type { Pty } from '../../namespaces/pty.js';
 import type { SpawnOptions } from '../../namespaces/options.js';
 import { sendFd } from '../../namespaces/pty.js';
 import { spawn } from '../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../security/notify.js';
 import { prepareCgroup } from '../cgroup.js';
-import { runHooks, type HookContainer } from '../hooks.js';
+import { runHooks } from '../hooks.js';
 import { moveNetDevices } from '../net-devices.js';
 import { loadBundle } from '../parse.js';
 import { DEFAULT_PARENT, toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
-import { containerProcessState, type OciState } from '../state.js';
+import { containerProcessState } from '../state.js';
 import { removeDefaultParent } from './cgroup.js';
 import { RuntimeError, UsageError } from './errors.js';
+import { hookContainer, hookState, sendTerminal } from './gate.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
 import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
@@ -74,29 +74,6 @@ export function createRequest(flags: Record<string, unknown>, id: string | undef
 function rfc3339(): string {
   const ns = process.hrtime.bigint() % 1_000_000n;
   return new Date().toISOString().replace(/Z$/, `${String(ns).padStart(6, '0')}Z`);
-}
-
-/** Where createContainer and startContainer hooks run: the container's process's namespaces, its cgroup. */
-export function hookContainer(rec: ContainerRecord): HookContainer {
-  const c: HookContainer = { pid: rec.pid };
-  if (rec.cgroupDir !== undefined) c.cgroup = rec.cgroupDir;
-  return c;
-}
-
-/** The state as hooks read it on stdin. */
-export function hookState(rec: ContainerRecord, status: OciState['status']): OciState {
-  const s: OciState = {
-    ociVersion: rec.ociVersion,
-    id: rec.id,
-    status,
-    pid: rec.pid,
-    bundle: rec.bundle,
-    rootfs: rec.rootfs,
-    created: rec.created,
-    owner: rec.owner,
-  };
-  if (rec.annotations) s.annotations = rec.annotations;
-  return s;
 }
 
 /**
@@ -223,8 +200,9 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
 
 /**
  * Sends a seccomp listener to the agent at `listener.path` (runtime-spec listenerPath) with the
- * container process state (`pid`: the process under the filter, by default the container's), and closes ours: the agent answers the notifications now. A failure
- * is an error (config-linux.md: the runtime MUST generate one).
+ * container process state (`pid`: the process under the filter, by default the container's),
+ * and closes ours: the agent answers the notifications now. A failure is an error
+ * (config-linux.md: the runtime MUST generate one).
  */
 export function sendListener(
   notifier: SeccompNotifier,
@@ -237,22 +215,4 @@ export function sendListener(
   } finally {
     notifier.close();
   }
-}
-
-/** Sends a pty master to `--console-socket` and closes ours. */
-export async function sendTerminal(socket: string, pty: Pty): Promise<void> {
-  try {
-    sendFd(socket, pty);
-  } finally {
-    pty.close();
-  }
-}
-
-/**
- * Lets a created container's process exec process.args: connects to its start gate. Resolves
- * once execve(2) has succeeded.
- */
-export async function startGate(gate: string): Promise<void> {
-  const { openStartGate } = await import('../../namespaces/start-gate.js');
-  await openStartGate(gate);
 }

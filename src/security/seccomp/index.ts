@@ -12,10 +12,12 @@ import { nsboxError } from '../../errors.js';
 import { invalidArgValue } from '../../errors.js';
 import type { NativeArch } from './arch.js';
 import { ProgramTooLarge } from './asm.js';
+import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from './flags.js';
 import { MAX_INSNS, compileNormal } from './compile.js';
 import { normalizeProfile, type CompileSeccompOptions, type SeccompProfile } from './profile.js';
 
 export { disassemble } from './disasm.js';
+export { SECCOMP_FILTER_FLAG_NEW_LISTENER } from './flags.js';
 export { syscallName, syscallNumber, type NativeArch, type SeccompArch } from './arch.js';
 export type {
   CompileSeccompOptions,
@@ -27,9 +29,6 @@ export type {
   SeccompRuleFilter,
   SeccompSyscallRule,
 } from './profile.js';
-
-/** SECCOMP_FILTER_FLAG_NEW_LISTENER: seccomp(2) returns a user-notification fd. */
-export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3;
 
 /** A compiled filter. Shared by every compile of the same profile object: never mutate `program`. */
 export interface CompiledSeccomp {

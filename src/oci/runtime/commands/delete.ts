@@ -6,7 +6,7 @@
  * @internal
  * @module
  */
-import { openCgroup, removeDefaultParent } from '../cgroup.js';
+import { openCgroup, removeCgroup, removeDefaultParent } from '../cgroup.js';
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { isAlive } from '../proc.js';
@@ -58,8 +58,7 @@ export async function killAll(rec: ContainerRecord): Promise<void> {
 export async function destroy(ctx: { store: Store; log: Context['log'] }, rec: ContainerRecord): Promise<void> {
   const state = ociState(rec);
   if (rec.cgroupOwned) {
-    const cg = await openCgroup(rec);
-    await cg?.remove({ recursive: true });
+    await removeCgroup(rec);
     removeDefaultParent(rec.cgroup, rec.cgroupDir);
   }
   ctx.store.remove(rec.id);

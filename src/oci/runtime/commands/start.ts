@@ -7,7 +7,7 @@
  */
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
-import { hookContainer, hookState, startGate } from '../container.js';
+import { hookContainer, hookState, startGate } from '../gate.js';
 import { isAlive } from '../proc.js';
 import { signalProcess } from '../signal.js';
 import { statusOf } from '../status.js';
