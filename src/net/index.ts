@@ -29,6 +29,7 @@ export {
   type BridgeConnection,
 } from './connect.js';
 export { listenTcpIn, connectTcpIn } from './sockets.js';
+export { forwardPort, PortForwarder, type ForwardPortOptions } from './forward.js';
 export { openNftables, NftSession } from './nft/session.js';
 export {
   masquerade,
