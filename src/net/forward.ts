@@ -257,6 +257,8 @@ export async function forwardPort(options: ForwardPortOptions): Promise<PortForw
       });
       const bound = (server.address() as { port: number }).port;
       const fw = new PortForwarder(held, server, 'tcp', hostAddress, bound);
+      // An accept(2) failure (EMFILE) loses that connection only; the listener goes on.
+      server.on('error', () => undefined);
       server.on('connection', (client: Socket) => relayTcp(fw, client, family, target, targetPort));
       return fw;
     }
@@ -272,6 +274,8 @@ export async function forwardPort(options: ForwardPortOptions): Promise<PortForw
       throw err;
     });
     const fw = new PortForwarder(held, sock, 'udp', hostAddress, sock.address().port);
+    // A datagram that cannot be sent back is lost, as UDP allows; the socket goes on.
+    sock.on('error', () => undefined);
     const f = { family, target, targetPort, idle: udpIdleTimeout };
     sock.on('message', (msg, rinfo) => relayUdp(fw, sock, msg, rinfo, f));
     return fw;

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect } from 'vitest';
 import { nftEvents, openNftables, type NftEvent } from '../../src/net/index.js';
-import { isRoot, rootlessTest, testIf } from '../helpers/env.js';
+import { runIsolated } from '../../src/testing/index.js';
+import { canUserns, isRoot, rootlessTest, testIf } from '../helpers/env.js';
 import { fdCount } from '../helpers/proc.js';
 
 const hasNft = (() => {
@@ -18,6 +19,7 @@ const hasNft = (() => {
 })();
 const rootNs = testIf(isRoot, 'needs root (ip netns add)');
 const nftTest = testIf(isRoot && hasNft, 'needs root and nft');
+const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 const made: string[] = [];
 
 function netns(): string {
@@ -127,6 +129,12 @@ describe('nftEvents', () => {
     expect(() => nftEvents({ signal: 1 as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => nftEvents(null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(fdCount()).toBe(fds);
+  });
+
+  usernsTest('in a network namespace of its own user namespace: works without root (the same test as root)', async () => {
+    const fns = new URL('../helpers/nft-events-fns.mjs', import.meta.url);
+    const seen = await runIsolated(fns, 'ownNamespaceEvents', [], { namespaces: ['user', 'net'], timeout: 20_000 });
+    expect(seen).toEqual(['new table', 'generation by true', 'del table', 'generation by true']);
   });
 
   rootlessTest('without CAP_NET_ADMIN over the namespace: EPERM from bind(2)', () => {
