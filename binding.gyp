@@ -11,7 +11,8 @@
         "csrc/child_landlock.cc",
         "csrc/child_init.cc",
         "csrc/child_gate.cc",
-        "csrc/child_tty.cc"
+        "csrc/child_tty.cc",
+        "csrc/child_socket.cc"
       ],
       "defines": [
         "_GNU_SOURCE"

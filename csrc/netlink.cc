@@ -22,7 +22,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -32,6 +37,8 @@
 #include "fd.h"
 #include "netlink.h"
 #include "poll.h"
+#include "child.h"
+#include "child_socket.h"
 #include "thread.h"
 
 namespace nsbox {
@@ -87,8 +94,89 @@ void* SocketThread(void* arg) {
 
 }  // namespace
 
+namespace {
+
+const char* StepName(int step) {
+  switch (step) {
+    case SC_SETNS_USER:
+    case SC_SETNS_NET: return "setns";
+    case SC_SOCKET: return "socket";
+    case SC_BIND: return "bind";
+    case SC_LISTEN: return "listen";
+    case SC_OPEN: return "open";
+    default: return "dup3";
+  }
+}
+
+// The job again, from inside the user namespace that owns job->nsfd: for a caller without
+// CAP_SYS_ADMIN in its own user namespace (a rootless caller, whose setns(CLONE_NEWNET) the
+// kernel refuses) that owns the container's user namespace. A thread cannot join a user
+// namespace (the process is multi-threaded), so a child does, sharing only our fd table
+// (child_socket.cc). False when that cannot apply (the netns is owned by our own user
+// namespace, or NS_GET_USERNS is refused): the first failure stands.
+bool RunInOwnerUserns(SocketJob* job) {
+  Fd userns(ioctl(job->nsfd, NS_GET_USERNS));  // O_CLOEXEC (open_related_ns)
+  if (userns.get() < 0) return false;
+  struct stat theirs, ours;
+  if (fstat(userns.get(), &theirs) < 0 || stat("/proc/thread-self/ns/user", &ours) < 0) return false;
+  if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) return false;
+  Fd slot(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (slot.get() < 0) return false;
+  void* page =
+      mmap(nullptr, sizeof(SocketChildArgs), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) return false;
+  auto* a = static_cast<SocketChildArgs*>(page);
+  *a = {userns.get(),
+        job->nsfd,
+        job->domain,
+        job->type,
+        job->protocol,
+        job->addr,
+        job->addrlen,
+        job->backlog,
+        job->path,
+        job->oflags,
+        slot.get(),
+        0,
+        -1};
+  // The child's stack: its own copy of this buffer (no CLONE_VM), so concurrent callers on
+  // other threads never share one.
+  alignas(16) static char stack[16 * 1024];
+  // No handler of ours may run in the child: every signal stays blocked until it has exited
+  // (CLONE_VFORK: clone returns then). Exit signal 0: libuv's SIGCHLD handler stays quiet.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long pid = nsbox_clone(CLONE_FILES | CLONE_VFORK, stack + sizeof stack, SocketChildMain, a);
+  int status = 0;
+  if (pid > 0)
+    while (waitpid(static_cast<pid_t>(pid), &status, __WALL) < 0 && errno == EINTR) {
+    }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) {
+    job->err = static_cast<int>(-pid);
+    job->failed = "clone";
+  } else if (a->step == 0) {
+    job->fd = slot.release();
+    job->err = 0;
+    job->failed = nullptr;
+  } else if (a->step > 0) {
+    job->err = a->err;
+    job->failed = StepName(a->step);
+  } else {
+    job->err = ECHILD;  // died before it reported (a signal)
+    job->failed = "clone";
+  }
+  munmap(page, sizeof(SocketChildArgs));
+  return true;
+}
+
+}  // namespace
+
 // Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
-// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h.
+// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h. When
+// the thread may not enter it (EPERM: no CAP_SYS_ADMIN in our own user namespace), a child
+// that joins the namespace's owning user namespace first makes it (RunInOwnerUserns).
 bool RunJob(Napi::Env env, SocketJob* job) {
   if (job->nsfd < 0) {
     RunSocketJob(job);
@@ -98,6 +186,7 @@ bool RunJob(Napi::Env env, SocketJob* job) {
       ThrowSys(env, err, "pthread_create");
       return false;
     }
+    if (job->failed && job->err == EPERM && strcmp(job->failed, "setns") == 0) RunInOwnerUserns(job);
   }
   if (job->failed) {
     ThrowSys(env, job->err, job->failed);

@@ -381,6 +381,20 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const ns of opened) ns.close();
   }
 
+  if (net?.afterSpawn) {
+    try {
+      await net.afterSpawn(child);
+    } catch (err) {
+      if (!(err instanceof NetworkSetupError)) throw err;
+      process.stderr.write(`nsbox: ${err.message}\n`);
+      child.kill('SIGKILL');
+      await child.exited;
+      signals.remove();
+      await net.close();
+      await cg?.remove({ recursive: true });
+      return EXIT_NSBOX;
+    }
+  }
   signals.attach(child);
   const { code, signal } = await child.exited;
   signals.remove();

@@ -409,7 +409,8 @@ function checkNetFlags(r: State['r'], ns: NamespaceType[], joined: Set<Namespace
     if (!ns.includes('net')) ns.push('net');
   } else {
     if (!r.nat && !veth) throw new UsageError('--no-nat needs --net veth');
-    if (r.publish.length > 0 && !veth) throw new UsageError(`--publish ${r.publish[0]!.text} needs --net veth or --network`);
+    if (r.publish.length > 0 && !veth && r.net?.mode !== 'none')
+      throw new UsageError(`--publish ${r.publish[0]!.text} needs --net none, --net veth or --network`);
   }
 }
 

@@ -7,16 +7,22 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   SysError,
   createNetwork,
+  forwardPort,
   listNetworks,
   masquerade,
+  openNamespace,
   openNetwork,
   publishPorts,
   removeNetwork,
   type NatHandle,
+  type Namespace,
   type NetworkMember,
+  type NsboxChild,
+  type PortForwarder,
   type SpawnOptions,
 } from '../index.js';
 import type { NetworkArgs, RunArgs } from './args.js';
@@ -28,7 +34,12 @@ export class NetworkSetupError extends Error {}
 export interface RunNetwork {
   /** Merged into spawn's options (network, hostname, mounts to append). */
   patch: Pick<SpawnOptions, 'network' | 'hostname'> & { mounts?: NonNullable<SpawnOptions['mounts']> };
-  /** Removes the NAT and published ports and leaves the network. Never throws. */
+  /**
+   * `--net none --publish`: starts the userspace forwarders into the command's network
+   * namespace, once it exists. @throws NetworkSetupError naming the flag.
+   */
+  afterSpawn?(child: NsboxChild): Promise<void>;
+  /** Removes the NAT and published ports (rules or forwarders) and leaves the network. Never throws. */
   close(): Promise<void>;
 }
 
@@ -50,6 +61,7 @@ function networkOf(cidr: string): string {
  */
 export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNetwork | null> {
   const veth = run.net?.mode === 'veth' ? run.net : undefined;
+  if (run.net?.mode === 'none' && run.publish.length > 0) return forwarders(run);
   if (!veth && run.network === undefined) return null;
   const handles: NatHandle[] = [];
   let member: NetworkMember | undefined;
@@ -89,10 +101,16 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
     if (run.publish.length > 0) {
       if (euid !== 0)
         throw new NetworkSetupError(
-          `--publish ${run.publish[0]!.text}: needs root (DNAT rules in the host's network namespace); without root nsbox publishes nothing`,
+          `--publish ${run.publish[0]!.text}: needs root with --net veth (DNAT rules in the host's network namespace); without root, --net none --publish forwards in userspace`,
         );
       try {
-        const ports = run.publish.map((p) => ({ hostPort: p.hostPort, protocol: p.protocol, target, targetPort: p.port }));
+        const ports = run.publish.map((p) => ({
+          hostPort: p.hostPort,
+          protocol: p.protocol,
+          target,
+          targetPort: p.port,
+          ...(p.hostAddress !== undefined ? { hostAddress: p.hostAddress } : {}),
+        }));
         handles.push(await publishPorts({ ports }));
       } catch (err) {
         throw new NetworkSetupError(`--publish ${run.publish.map((p) => p.text).join(', ')}: ${message(err)}`);
@@ -103,6 +121,69 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
     await close();
     throw err;
   }
+}
+
+/**
+ * `--net none --publish`: a userspace forwarder per port (root or not) from the host's
+ * HOSTPORT to 127.0.0.1:PORT inside the command's own network namespace, started once the
+ * command exists; the command sees connections come from 127.0.0.1.
+ */
+function forwarders(run: RunArgs): RunNetwork {
+  const fws: PortForwarder[] = [];
+  let ns: Namespace | undefined;
+  const close = async () => {
+    await Promise.allSettled(fws.map((f) => f.close()));
+    ns?.close();
+  };
+  return {
+    patch: {},
+    close,
+    async afterSpawn(child: NsboxChild) {
+      for (const p of run.publish) {
+        try {
+          ns ??= await netnsOf(child);
+          fws.push(
+            await forwardPort({
+              netns: ns,
+              protocol: p.protocol,
+              hostPort: p.hostPort,
+              targetPort: p.port,
+              ...(p.hostAddress !== undefined ? { hostAddress: p.hostAddress } : {}),
+            }),
+          );
+        } catch (err) {
+          await close();
+          throw new NetworkSetupError(`--publish ${p.text}: ${message(err)}`);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * The child's network namespace. nsbox's init makes itself non-dumpable, so without root its
+ * /proc/PID/ns files are closed to us (ptrace access mode): then the namespace is the
+ * command's, its first child, which is dumpable and whose memory belongs to the user namespace
+ * we own. Waits up to a second for the init to have forked it.
+ */
+async function netnsOf(child: NsboxChild): Promise<Namespace> {
+  try {
+    return child.namespace('net');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EACCES') throw err;
+  }
+  for (let i = 0; i < 100; i++) {
+    let kids = '';
+    try {
+      kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+    } catch {
+      // gone: the next open says so
+    }
+    if (kids !== '') return openNamespace('net', { pid: Number(kids.split(/\s+/)[0]) });
+    if (!child.running) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return child.namespace('net');
 }
 
 /**

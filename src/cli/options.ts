@@ -161,9 +161,9 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   {
     name: 'publish',
     aliases: ['-p'],
-    value: 'HOSTPORT:PORT[/udp]',
+    value: '[IP:]HOSTPORT:PORT[/udp]',
     repeatable: true,
-    help: "With --net veth or --network: forward connections to HOSTPORT on the host's addresses to PORT of the command (TCP, or UDP with /udp), as docker run -p; the client's address is kept. Needs root; the rules live as long as nsbox runs.",
+    help: "Forward connections to HOSTPORT on the host's addresses (or on IP only) to PORT of the command (TCP, or UDP with /udp), as docker run -p, for as long as nsbox runs. With --net veth or --network (root): DNAT rules in the kernel, the client's address kept. With --net none (root or not): a userspace forwarder in nsbox to 127.0.0.1:PORT inside the command's network namespace, as rootlesskit's; the command sees connections come from 127.0.0.1.",
   },
   {
     name: 'network',
@@ -238,6 +238,7 @@ Examples:
   nsbox run --namespaces user,net -- ip link
   nsbox run --net veth:10.200.0.2/30 -- ping -c1 10.200.0.1             (as root)
   nsbox run --net veth --publish 8080:80 -- busybox httpd -f -p 80     (as root)
+  nsbox run --net none -p 127.0.0.1:8080:80 -- busybox httpd -f -p 80  (rootless too)
   nsbox network create app && nsbox run --network app --hostname web -- sh
   nsbox run --join net=/run/netns/blue --namespaces none -- ip addr      (as root)
   nsbox run --map-uid 0:1000:1 --map-uid 1:100000:65536 \\

@@ -3,6 +3,7 @@
  * and the usage error every bad one becomes. Pure.
  * @module
  */
+import { isIPv4 } from 'node:net';
 import { NAMESPACE_TYPES, isNamespaceType, type IdMapping, type NamespaceType } from '../index.js';
 
 /** The inner address of `--net veth` without one. */
@@ -62,8 +63,10 @@ export function noNul(opt: string, v: string): string {
   return v;
 }
 
-/** One --publish: HOSTPORT:PORT[/udp]. */
+/** One --publish: [IP:]HOSTPORT:PORT[/udp]. */
 export interface PublishArg {
+  /** The host address to publish on (IPv4); undefined: all of them. */
+  hostAddress?: string;
   hostPort: number;
   port: number;
   protocol: 'tcp' | 'udp';
@@ -71,11 +74,13 @@ export interface PublishArg {
   text: string;
 }
 
-/** `HOSTPORT:PORT[/udp]` (or `/tcp`, the default). */
+/** `[IP:]HOSTPORT:PORT[/udp]` (or `/tcp`, the default), IP an IPv4 address of the host. */
 export function publishArg(opt: string, v: string): PublishArg {
-  const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(v);
-  const [hostPort, port] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
-  if (!m || hostPort < 1 || hostPort > 65535 || port < 1 || port > 65535)
-    throw new UsageError(`${opt}: '${v}' is not HOSTPORT:PORT[/udp] (ports from 1 to 65535)`);
-  return { hostPort, port, protocol: (m[3] ?? 'tcp') as 'tcp' | 'udp', text: v };
+  const m = /^(?:([\d.]+):)?(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(v);
+  const [hostPort, port] = m ? [Number(m[2]), Number(m[3])] : [0, 0];
+  if (!m || hostPort < 1 || hostPort > 65535 || port < 1 || port > 65535 || (m[1] !== undefined && !isIPv4(m[1])))
+    throw new UsageError(`${opt}: '${v}' is not [IP:]HOSTPORT:PORT[/udp] (an IPv4 address, ports from 1 to 65535)`);
+  const p: PublishArg = { hostPort, port, protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp', text: v };
+  if (m[1] !== undefined) p.hostAddress = m[1];
+  return p;
 }

@@ -3,27 +3,19 @@
  * RTMGRP_* multicast groups (`ip monitor link address route`).
  * @module
  */
-import { abortError, invalidArgType } from '../errors.js';
 import { NL } from './netlink/constants.js';
 import { decodeAddress } from './netlink/address.js';
 import { decodeRoute } from './netlink/route.js';
 import { decodeLink } from './netlink/rtnl.js';
-import { RtnlSocket } from './netlink/socket.js';
 import type { NlMessage } from './netlink/wire.js';
-import { holdNetns } from './target.js';
-import type { NetEvent, NetnsOptions } from './types.js';
+import { monitor, type MonitorIterator, type MonitorOptions } from './monitor.js';
+import type { NetEvent } from './types.js';
 
-/** Options of {@link events}. */
-export interface EventsOptions extends NetnsOptions {
-  /** Ends the iteration: a waiting `next()` rejects with an `AbortError`, the socket closes. */
-  signal?: AbortSignal;
-}
+/** Options of {@link events}: `netns`, and a `signal` that ends the iteration. */
+export type EventsOptions = MonitorOptions;
 
-/** An async iterator of {@link NetEvent}s that also closes on `close()`. */
-export interface NetEventIterator extends AsyncIterableIterator<NetEvent> {
-  /** Stops listening and closes the socket; waiting `next()` calls end. Idempotent. */
-  close(): void;
-}
+/** An async iterator of {@link NetEvent}s that also closes on `close()` and `Symbol.dispose`. */
+export type NetEventIterator = MonitorIterator<NetEvent>;
 
 function decodeEvent(m: NlMessage): NetEvent | undefined {
   switch (m.type) {
@@ -57,100 +49,6 @@ function decodeEvent(m: NlMessage): NetEvent | undefined {
  * `'ABORT_ERR'`, the signal's reason as `cause`) once `signal` aborts.
  */
 export function events(options: EventsOptions = {}): NetEventIterator {
-  if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-  const { netns, signal } = options;
-  if (signal !== undefined && !(signal instanceof AbortSignal))
-    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
-  if (signal?.aborted) throw abortError(signal);
-  const queue: NetEvent[] = [];
-  let failure: Error | undefined;
-  let done = false;
-  let waiter: { resolve: (r: IteratorResult<NetEvent>) => void; reject: (e: Error) => void } | undefined;
-
-  const wake = (): void => {
-    if (!waiter) return;
-    const w = waiter;
-    if (queue.length > 0) {
-      waiter = undefined;
-      w.resolve({ value: queue.shift()!, done: false });
-    } else if (failure) {
-      waiter = undefined;
-      const f = failure;
-      failure = undefined;
-      done = true;
-      w.reject(f);
-    } else if (done) {
-      waiter = undefined;
-      w.resolve({ value: undefined, done: true });
-    }
-  };
-
   const groups = NL.RTMGRP_LINK | NL.RTMGRP_IPV4_IFADDR | NL.RTMGRP_IPV4_ROUTE | NL.RTMGRP_IPV6_IFADDR | NL.RTMGRP_IPV6_ROUTE;
-  const held = holdNetns('options.netns', netns);
-  let sock: RtnlSocket;
-  try {
-    sock = new RtnlSocket(
-      held.fd,
-      groups,
-      (m) => {
-        try {
-          const e = decodeEvent(m);
-          if (e) queue.push(e);
-        } catch (err) {
-          failure = err as Error;
-          close();
-        }
-        wake();
-      },
-      (err) => {
-        failure = err;
-        close();
-        wake();
-      },
-    );
-  } finally {
-    held.release();
-  }
-
-  const onAbort = (): void => {
-    failure = abortError(signal!);
-    close();
-    wake();
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-
-  function close(): void {
-    if (sock.closed) return;
-    sock.close();
-    signal?.removeEventListener('abort', onAbort);
-    done = true;
-    wake();
-  }
-
-  const it: NetEventIterator = {
-    next(): Promise<IteratorResult<NetEvent>> {
-      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-      if (failure) {
-        const f = failure;
-        failure = undefined;
-        done = true;
-        return Promise.reject(f);
-      }
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve, reject) => {
-        waiter = { resolve, reject };
-      });
-    },
-    return(): Promise<IteratorResult<NetEvent>> {
-      queue.length = 0;
-      failure = undefined;
-      close();
-      return Promise.resolve({ value: undefined, done: true });
-    },
-    close,
-    [Symbol.asyncIterator]() {
-      return it;
-    },
-  };
-  return it;
+  return monitor(options, groups, undefined, decodeEvent);
 }

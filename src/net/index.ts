@@ -17,6 +17,8 @@ export { addresses, addAddress, deleteAddress } from './address.js';
 export { routes, addRoute, replaceRoute, deleteRoute } from './route.js';
 export { neighbours, addNeighbour, replaceNeighbour, deleteNeighbour } from './neighbour.js';
 export { events, type EventsOptions, type NetEventIterator } from './events.js';
+export type { MonitorOptions, MonitorIterator } from './monitor.js';
+export { nftEvents, type NftEventsOptions, type NftEventIterator } from './nft/events.js';
 export {
   connectToHost,
   connectToBridge,
@@ -27,6 +29,7 @@ export {
   type BridgeConnection,
 } from './connect.js';
 export { listenTcpIn, connectTcpIn } from './sockets.js';
+export { forwardPort, PortForwarder, type ForwardPortOptions } from './forward.js';
 export { openNftables, NftSession } from './nft/session.js';
 export {
   masquerade,
@@ -76,6 +79,11 @@ export type {
   NftRuleRef,
   NftOp,
   NftListQuery,
+  NftEvent,
+  NftTableEvent,
+  NftChainEvent,
+  NftRuleEvent,
+  NftGenerationEvent,
 } from './nft/types.js';
 export { NetlinkDecodeError } from '../errors.js';
 export type {

@@ -2,7 +2,9 @@
  * TCP sockets inside another network namespace, served from Node: the socket is created
  * (and bound, and set listening) by a dedicated native thread that enters the namespace and
  * exits; the fd stays in that namespace and is handed to node:net. The Node process never
- * enters the namespace. UDP is not offered: node:dgram cannot adopt an existing fd.
+ * enters the namespace. Without root, for a namespace whose user namespace the caller owns (a
+ * container it started), a short-lived child that joins that user namespace makes the socket
+ * instead (csrc/child_socket.cc). forward.ts makes UDP sockets the same way.
  * @module
  */
 import { Server, Socket, isIP } from 'node:net';
@@ -31,7 +33,7 @@ function checkHost(name: string, host: unknown): { family: number; bytes: Buffer
  * on a dedicated thread in the namespace; the listening fd is served by a `net.Server`.
  * Replaces `ip netns exec NS some-server`. `port` 0 picks a free port (`server.address()`).
  * Needs whatever binding needs there (ports < 1024: CAP_NET_BIND_SERVICE) and CAP_SYS_ADMIN
- * to enter the namespace. Close the server as usual.
+ * to enter the namespace — or, without root, to own its user namespace. Close the server as usual.
  * @param netns - the namespace (a handle, a pid, or a /run/netns name).
  * @param port - the port, 0 for any free one.
  * @param host - the address to bind, default `'0.0.0.0'` (an IP literal: no name lookups).

@@ -211,7 +211,7 @@ describe('nsbox run: every option', () => {
       'KEY=VALUE': 'net.ipv4.ip_forward=1',
       MODE: '0027',
       PORT: '8080',
-      'HOSTPORT:PORT[/udp]': '8080:80',
+      '[IP:]HOSTPORT:PORT[/udp]': '8080:80',
     };
     // Flags that need a companion to make sense alone.
     const needs: Record<string, string[]> = { publish: ['--net', 'veth'], 'no-nat': ['--net', 'veth'] };
@@ -466,13 +466,17 @@ describe('nsbox run: --no-nat, --publish, --network', () => {
       }
       throw new Error('parsed');
     };
-    expect(msg('--net', 'veth', '--publish', '80')).toMatch(/^--publish: '80' is not HOSTPORT:PORT/);
+    expect(msg('--net', 'veth', '--publish', '80')).toMatch(/^--publish: '80' is not \[IP:\]HOSTPORT:PORT/);
     expect(msg('--net', 'veth', '--publish', '0:80')).toMatch(/^--publish: /);
     expect(msg('--net', 'veth', '--publish', '80:70000')).toMatch(/^--publish: /);
     expect(msg('--net', 'veth', '--publish', '80:80/sctp')).toMatch(/^--publish: /);
     expect(msg('--net', 'veth', '-p', '80:80', '-p', '80:81')).toMatch(/^--publish: host port 80\/tcp is published twice/);
-    expect(msg('--publish', '80:80')).toMatch(/^--publish 80:80 needs --net veth or --network/);
-    expect(msg('--net', 'none', '--publish', '80:80')).toMatch(/^--publish 80:80 needs/);
+    expect(msg('--publish', '80:80')).toMatch(/^--publish 80:80 needs --net none, --net veth or --network/);
+    expect(msg('--net', 'host', '--publish', '80:80')).toMatch(/^--publish 80:80 needs/);
+    expect(run('--net', 'none', '--publish', '127.0.0.1:8080:80/udp', 'true').publish).toEqual([
+      { hostAddress: '127.0.0.1', hostPort: 8080, port: 80, protocol: 'udp', text: '127.0.0.1:8080:80/udp' },
+    ]);
+    expect(msg('--net', 'none', '--publish', '1.2.3:80:80')).toMatch(/^--publish: '1.2.3:80:80' is not \[IP:\]HOSTPORT:PORT/);
     expect(msg('--no-nat')).toMatch(/^--no-nat needs --net veth/);
     expect(msg('--network', 'a b')).toMatch(/^--network: 'a b' is not a network name/);
     expect(msg('--network', 'app', '--net', 'veth')).toMatch(/^--network app and --net veth exclude each other/);
@@ -511,7 +515,7 @@ describe('nsbox run: --no-nat, --publish, --network', () => {
   });
 
   test('--help shows --publish, --network and the network subcommand', () => {
-    expect(helpText()).toMatch(/--publish, -p HOSTPORT:PORT\[\/udp\]/);
+    expect(helpText()).toMatch(/--publish, -p \[IP:\]HOSTPORT:PORT\[\/udp\]/);
     expect(helpText()).toMatch(/--network NAME/);
     expect(helpText()).toMatch(/nsbox network create NAME/);
   });

@@ -3,7 +3,7 @@
  * transaction operations, shaped like `nft -j`'s commands (`{ add: { table: … } }`).
  * @module
  */
-import type { NftChainSpec, NftFamily, NftRuleSpec, NftTableSpec } from '../netlink/nft-objects.js';
+import type { NftChain, NftChainSpec, NftFamily, NftRule, NftRuleSpec, NftTable, NftTableSpec } from '../netlink/nft-objects.js';
 
 export type * from '../netlink/nft-objects.js';
 
@@ -92,3 +92,50 @@ export interface NftListQuery {
   /** The chain's name. */
   chain?: string;
 }
+
+/** A table was added (`new`) or deleted (`del`): NFT_MSG_NEWTABLE / NFT_MSG_DELTABLE. */
+export interface NftTableEvent {
+  /** Discriminant. */
+  type: 'table';
+  /** Added or deleted. */
+  action: 'new' | 'del';
+  /** The table as the notification describes it (`use` as it was then). */
+  table: NftTable;
+}
+/** A chain was added or deleted: NFT_MSG_NEWCHAIN / NFT_MSG_DELCHAIN. */
+export interface NftChainEvent {
+  /** Discriminant. */
+  type: 'chain';
+  /** Added or deleted. */
+  action: 'new' | 'del';
+  /** The chain. */
+  chain: NftChain;
+}
+/** A rule was added or deleted: NFT_MSG_NEWRULE / NFT_MSG_DELRULE (with its expressions and handle). */
+export interface NftRuleEvent {
+  /** Discriminant. */
+  type: 'rule';
+  /** Added or deleted. */
+  action: 'new' | 'del';
+  /** The rule. */
+  rule: NftRule;
+}
+/**
+ * A transaction was committed: NFT_MSG_NEWGEN, sent after the notifications of every change
+ * it made (`nft monitor`'s `# new generation N by process PID (NAME)`).
+ */
+export interface NftGenerationEvent {
+  /** Discriminant. */
+  type: 'generation';
+  /** The new generation id (what `NftSession.generation()` returns now). */
+  id: number;
+  /** The pid of the process whose socket committed it (NFTA_GEN_PROC_PID), as the kernel saw it. */
+  pid?: number;
+  /** That process's name (NFTA_GEN_PROC_NAME, its `comm`). */
+  processName?: string;
+}
+/**
+ * One nf_tables change notification, decoded to the objects the list calls return. Sets,
+ * set elements, stateful objects and flowtables are not decoded and not reported.
+ */
+export type NftEvent = NftTableEvent | NftChainEvent | NftRuleEvent | NftGenerationEvent;

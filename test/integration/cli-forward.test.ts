@@ -1,0 +1,109 @@
+// `nsbox run --net none --publish`: the userspace forwarder, as root and as an unprivileged
+// user (CI runs the suite as both). nsbox listens on 127.0.0.1 only; the command is a server
+// on 127.0.0.1 inside its own network namespace. Asserted: a TCP and a UDP exchange answer,
+// the command sees 127.0.0.1, and the port is gone once nsbox has exited.
+import { execFileSync, spawn as spawnProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect } from 'vitest';
+import { canUserns, testIf } from '../helpers/env.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = join(root, 'dist/cli.js');
+const PEER = new URL('../helpers/forward-peer.mjs', import.meta.url).pathname;
+const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, 'scripts/ensure-built.mjs')], { stdio: 'ignore' });
+});
+
+function tcp(port: number, data: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const s = connect(port, '127.0.0.1', () => s.end(data));
+    s.setEncoding('utf8').on('data', (d) => (got += d));
+    s.on('end', () => resolve(got));
+    s.on('error', reject);
+  });
+}
+function udp(port: number, data: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const u = createSocket('udp4');
+    const t = setTimeout(() => {
+      u.close();
+      reject(new Error('no UDP answer'));
+    }, 2000);
+    u.on('message', (m) => {
+      clearTimeout(t);
+      u.close();
+      resolve(m.toString());
+    });
+    u.send(data, port, '127.0.0.1');
+  });
+}
+
+describe('nsbox run --net none --publish (userspace forwarder)', () => {
+  usernsTest('TCP and UDP answer through nsbox; the command sees 127.0.0.1; the port goes with nsbox', async () => {
+    const hp = 20000 + Math.floor(Math.random() * 20000);
+    const p = spawnProcess(
+      process.execPath,
+      // The command's root holds the system's directories only: the server goes as source text.
+      [
+        cli,
+        'run',
+        '--net',
+        'none',
+        '-p',
+        `127.0.0.1:${hp}:8000`,
+        '-p',
+        `127.0.0.1:${hp}:8000/udp`,
+        '--',
+        process.execPath,
+        '--input-type=module',
+        '-e',
+        readFileSync(PEER, 'utf8'),
+        '8000',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: p.stdout }).once('line', () => resolve());
+        exited.then(() => reject(new Error(`nsbox exited: ${stderr}`)));
+      });
+      expect(await tcp(hp, 'hello')).toBe('127.0.0.1\nhello');
+      expect(await udp(hp, 'ping')).toBe('127.0.0.1 ping');
+    } finally {
+      p.kill('SIGTERM'); // forwarded to the command; nsbox then closes the forwarders and exits
+    }
+    expect(await exited).not.toBe(125);
+    expect(stderr).toBe('');
+    await expect(tcp(hp, 'x')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  usernsTest('a host port in use: refused naming the flag, exit 125, the command killed', async () => {
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const p = spawnProcess(process.execPath, [cli, 'run', '--net', 'none', '-p', `127.0.0.1:${port}:80`, '--', 'sleep', '30'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => p.on('close', (c) => resolve(c)));
+      expect(code).toBe(125);
+      expect(stderr).toMatch(new RegExp(`^nsbox: --publish 127\\.0\\.0\\.1:${port}:80: .*EADDRINUSE`));
+    } finally {
+      busy.close();
+    }
+  });
+});
