@@ -28,21 +28,10 @@ import {
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../native.js';
+import type { NetworkInfo } from './network.js';
 
-/** What network.json holds. */
-export interface NetworkRecord {
-  version: 1;
-  name: string;
-  /** `10.89.0.0/24`. */
-  subnet: string;
-  /** The bridge's address (`10.89.0.1`), every member's default route. */
-  gateway: string;
-  bridge: string;
-  /** The non-owned nf_tables table of the masquerade (`ip nsbox_net_NAME`), or null without NAT. */
-  natTable: string | null;
-  /** The network namespace the bridge lives in, as readlink /proc/self/ns/net says (`net:[4026531840]`). */
-  netns: string;
-}
+/** What network.json holds: a network as {@link NetworkInfo} describes it, without its members. */
+export type NetworkRecord = { version: 1 } & Omit<NetworkInfo, 'members'>;
 
 /** What members/ADDR.json holds. */
 export interface MemberRecord {
