@@ -48,43 +48,56 @@ function udp(port: number, data: string): Promise<string> {
 
 describe('nsbox run --net none --publish (userspace forwarder)', () => {
   usernsTest('TCP and UDP answer through nsbox; the command sees 127.0.0.1; the port goes with nsbox', async () => {
-    const hp = 20000 + Math.floor(Math.random() * 20000);
-    const p = spawnProcess(
-      process.execPath,
-      // The command's root holds the system's directories only: the server goes as source text.
-      [
-        cli,
-        'run',
-        '--net',
-        'none',
-        '-p',
-        `127.0.0.1:${hp}:8000`,
-        '-p',
-        `127.0.0.1:${hp}:8000/udp`,
-        '--',
+    // A random port below the ephemeral range (32768-): another test may hold it meanwhile, so
+    // a start refused with EADDRINUSE is tried again on another port.
+    const start = (hp: number) => {
+      const p = spawnProcess(
         process.execPath,
-        '--input-type=module',
-        '-e',
-        readFileSync(PEER, 'utf8'),
-        '8000',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code)));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: p.stdout }).once('line', () => resolve());
-        exited.then(() => reject(new Error(`nsbox exited: ${stderr}`)));
+        // The command's root holds the system's directories only: the server goes as source text.
+        [
+          cli,
+          'run',
+          '--net',
+          'none',
+          '-p',
+          `127.0.0.1:${hp}:8000`,
+          '-p',
+          `127.0.0.1:${hp}:8000/udp`,
+          '--',
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          readFileSync(PEER, 'utf8'),
+          '8000',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const run = { p, stderr: '', exited: new Promise<number | null>((resolve) => p.on('close', (code) => resolve(code))) };
+      p.stderr.setEncoding('utf8').on('data', (d: string) => (run.stderr += d));
+      return run;
+    };
+    let hp = 0;
+    let run: ReturnType<typeof start> | undefined;
+    for (let attempt = 0; attempt < 5 && run === undefined; attempt++) {
+      hp = 20000 + Math.floor(Math.random() * 12000);
+      const r = start(hp);
+      const ready = await new Promise<boolean>((resolve) => {
+        createInterface({ input: r.p.stdout }).once('line', () => resolve(true));
+        r.exited.then(() => resolve(false));
       });
+      if (ready) run = r;
+      else if (!r.stderr.includes('EADDRINUSE')) throw new Error(`nsbox exited: ${r.stderr}`);
+    }
+    if (run === undefined) throw new Error('no free port in 5 tries');
+    const { p, exited } = run;
+    try {
       expect(await tcp(hp, 'hello')).toBe('127.0.0.1\nhello');
       expect(await udp(hp, 'ping')).toBe('127.0.0.1 ping');
     } finally {
       p.kill('SIGTERM'); // forwarded to the command; nsbox then closes the forwarders and exits
     }
     expect(await exited).not.toBe(125);
-    expect(stderr).toBe('');
+    expect(run.stderr).toBe('');
     await expect(tcp(hp, 'x')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
