@@ -3,13 +3,12 @@
 // on 127.0.0.1 inside its own network namespace. Asserted: a TCP and a UDP exchange answer,
 // the command sees 127.0.0.1, and the port is gone once nsbox has exited.
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect } from 'vitest';
+import { tcp, udp } from '../helpers/loopback.js';
 import { canUserns, testIf } from '../helpers/env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,31 +19,6 @@ const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 beforeAll(() => {
   execFileSync(process.execPath, [join(root, 'scripts/ensure-built.mjs')], { stdio: 'ignore' });
 });
-
-function tcp(port: number, data: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const s = connect(port, '127.0.0.1', () => s.end(data));
-    s.setEncoding('utf8').on('data', (d) => (got += d));
-    s.on('end', () => resolve(got));
-    s.on('error', reject);
-  });
-}
-function udp(port: number, data: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const u = createSocket('udp4');
-    const t = setTimeout(() => {
-      u.close();
-      reject(new Error('no UDP answer'));
-    }, 2000);
-    u.on('message', (m) => {
-      clearTimeout(t);
-      u.close();
-      resolve(m.toString());
-    });
-    u.send(data, port, '127.0.0.1');
-  });
-}
 
 describe('nsbox run --net none --publish (userspace forwarder)', () => {
   usernsTest('TCP and UDP answer through nsbox; the command sees 127.0.0.1; the port goes with nsbox', async () => {

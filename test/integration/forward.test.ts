@@ -3,12 +3,12 @@
 // up), made by nsbox's spawn; the forwarder listens on the caller's 127.0.0.1. Asserted: TCP
 // and UDP exchanges arrive and come back, the target sees the forwarder's address, many
 // connections at once, and close() leaves no fd and no relay.
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type NsboxChild } from '../../src/index.js';
 import { forwardPort } from '../../src/net/index.js';
+import { tcp, udp } from '../helpers/loopback.js';
 import { canUserns, testIf } from '../helpers/env.js';
 import { fdCount } from '../helpers/proc.js';
 
@@ -33,33 +33,6 @@ afterAll(async () => {
   child?.kill('SIGKILL');
   await child?.exited;
 });
-
-/** One TCP exchange: sends `data`, half-closes, resolves with all that came back. */
-function tcp(port: number, data: string | Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const s = connect(port, '127.0.0.1', () => s.end(data));
-    s.on('data', (d) => chunks.push(d));
-    s.on('end', () => resolve(Buffer.concat(chunks).toString()));
-    s.on('error', reject);
-  });
-}
-
-function udp(port: number, data: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const u = createSocket('udp4');
-    const t = setTimeout(() => {
-      u.close();
-      reject(new Error('no UDP answer'));
-    }, 2000);
-    u.on('message', (m) => {
-      clearTimeout(t);
-      u.close();
-      resolve(m.toString());
-    });
-    u.send(data, port, '127.0.0.1');
-  });
-}
 
 describe('forwardPort', () => {
   usernsTest('a TCP exchange through the forwarder; the target sees the forwarder, not the client', async () => {
