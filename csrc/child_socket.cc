@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -29,7 +30,11 @@ int Fail(SocketChildArgs* a, int step, long r) {
 
 int SocketChildMain(void* arg) {
   auto* a = static_cast<SocketChildArgs*>(arg);
-  long r = sc(SYS_setns, a->userfd, CLONE_NEWUSER);
+  // Non-dumpable before it joins: it shares Node's fd table, so a process of the container's
+  // user namespace must not ptrace it or pidfd_getfd(2) from it (its own mm: Node is unchanged).
+  long r = sc(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (r < 0) return Fail(a, SC_SETNS_USER, r);
+  r = sc(SYS_setns, a->userfd, CLONE_NEWUSER);
   if (r < 0) return Fail(a, SC_SETNS_USER, r);
   r = sc(SYS_setns, a->nsfd, CLONE_NEWNET);
   if (r < 0) return Fail(a, SC_SETNS_NET, r);
