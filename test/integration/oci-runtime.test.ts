@@ -24,9 +24,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { findCgroup2, openPty } from '../../src/index.js';
+import { findCgroup2, spawn as nsSpawn, openPty } from '../../src/index.js';
 import { addAddress, addLink, deleteLink, link, links } from '../../src/net/index.js';
 import { defaultSpec, parseConfig, type OciSpec } from '../../src/oci/index.js';
+import { pinNamespaces } from '../../src/oci/runtime/pin.js';
+import { startTime } from '../../src/oci/runtime/proc.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 
 /** What npm links as `nsbox-oci`: package.json's bin (dist/oci-runtime/nsbox-oci.js, scripts/bundle-oci.mjs). */
@@ -687,6 +689,36 @@ describe('nsbox-oci lifecycle', () => {
       }
     },
     60_000,
+  );
+
+  anyTest(
+    "exec's namespaces are pinned by a pidfd: the recorded process's, none for a wrong start time or a reaped process, no fd left open",
+    async () => {
+      const child = nsSpawn('/bin/sleep', ['30'], { namespaces: ['user', 'uts', 'ipc'], stdio: 'ignore' });
+      try {
+        const start = startTime(child.pid)!;
+        const fds = readdirSync('/proc/self/fd').length;
+        expect(pinNamespaces(child.pid, String(Number(start) + 1))).toBeUndefined();
+        expect(readdirSync('/proc/self/fd').length).toBe(fds);
+        const pinned = pinNamespaces(child.pid, start)!;
+        try {
+          expect([...pinned.keys()].sort()).toEqual(['ipc', 'user', 'uts']);
+          for (const [t, ns] of pinned) expect(`${t}:[${ns.ino}]`).toBe(readlinkSync(`/proc/${child.pid}/ns/${t}`));
+        } finally {
+          for (const ns of pinned.values()) ns.close();
+        }
+        expect(readdirSync('/proc/self/fd').length).toBe(fds);
+        child.kill('SIGKILL');
+        await child.exited;
+        const after = readdirSync('/proc/self/fd').length;
+        expect(pinNamespaces(child.pid, start)).toBeUndefined();
+        expect(readdirSync('/proc/self/fd').length).toBe(after);
+      } finally {
+        child.kill('SIGKILL');
+        await child.exited;
+      }
+    },
+    30_000,
   );
 });
 

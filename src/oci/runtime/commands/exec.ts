@@ -14,10 +14,10 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import type { NsboxChild } from '../../../namespaces/child.js';
 import type { SpawnOptions } from '../../../namespaces/options.js';
 import { spawn } from '../../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../../security/notify.js';
-import { namespacesToJoin } from '../../hooks.js';
 import { parseConfig } from '../../parse.js';
 import { mapProcess, refuseProcess } from '../../spawn-options.js';
 import type { OciProcess } from '../../types.js';
@@ -26,6 +26,7 @@ import { sendListener } from '../container.js';
 import { sendTerminal, startGate } from '../gate.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { isAlive } from '../proc.js';
+import { pinNamespaces } from '../pin.js';
 import { resolveExecUser } from '../passwd.js';
 import { statusOf } from '../status.js';
 import { relayTerminal } from '../terminal.js';
@@ -125,7 +126,6 @@ export async function main(ctx: Context): Promise<number> {
   if (gids.length > 0 || setgroups !== 'deny') o.groups = gids;
   const seccomp = rec.config.linux?.seccomp;
   if (seccomp !== undefined) o.seccomp = seccomp as NonNullable<SpawnOptions['seccomp']>;
-  o.join = Object.fromEntries(namespacesToJoin(rec.pid).map((t) => [t, rec.pid]));
   if (rec.cgroupDir !== undefined) o.cgroup = rec.cgroupDir;
   if (!proc.terminal) o.stdio = 'inherit'; // with a terminal, fds 0-2 are the pty's slave
   const preserve = str(ctx, 'preserve-fds');
@@ -141,15 +141,19 @@ export async function main(ctx: Context): Promise<number> {
   const relayed = proc.terminal === true && consoleSocket === undefined;
   const gate = detach || relayed ? `${ctx.store.dir(id)}/exec-${randomBytes(6).toString('hex')}` : undefined;
   if (gate !== undefined) Object.assign(o, { startGate: gate, dieWithParent: false });
-  if (!isAlive(rec.pid, rec.startTime)) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
-  const child = spawn(argv[0]!, argv.slice(1), o);
+  // The container's namespaces, pinned through a pidfd: a pid reused since create is never
+  // joined, not even for a moment.
+  const pinned = isAlive(rec.pid, rec.startTime) ? pinNamespaces(rec.pid, rec.startTime) : undefined;
+  if (pinned === undefined) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
+  let child: NsboxChild;
+  try {
+    o.join = Object.fromEntries(pinned);
+    child = spawn(argv[0]!, argv.slice(1), o);
+  } finally {
+    for (const ns of pinned.values()) ns.close();
+  }
   // runc forwards an exec's seccomp listener too, with the container's state (running).
   if (child.seccompNotifier) forwardListener(rec, child.seccompNotifier, child);
-  // The pid joined was the container's if it still has the recorded start time now.
-  if (!isAlive(rec.pid, rec.startTime)) {
-    child.kill('SIGKILL');
-    throw new RuntimeError(`cannot exec in container ${id}: it stopped meanwhile`);
-  }
   if (child.terminal && consoleSocket !== undefined)
     await sendTerminal(resolve(consoleSocket), child.terminal).catch((err: unknown) => {
       child.kill('SIGKILL');
