@@ -16,6 +16,7 @@ import { checkTerminal, type CheckedTerminal, type TerminalOption } from './pty.
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
 import { checkGate } from './start-gate.js';
+import { checkHooks, type CheckedHooks, type SpawnHooks } from './hooks.js';
 
 /** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
 export interface TimeOffsets {
@@ -205,6 +206,15 @@ export interface SpawnOptions extends SecurityOptions {
    * way). docs/namespaces.md, "Terminals".
    */
   terminal?: TerminalOption;
+  /**
+   * Programs run at three points of the setup, as an OCI runtime runs its hooks: by this
+   * process before pivot_root (`createRuntime`), by the child before pivot_root with the
+   * host's filesystem as its root (`createContainer`), and by the child right before execve,
+   * after the start gate, in the container (`startContainer`). Each gets its own args, env,
+   * stdin (text, or a state object with the child's `pid` filled in) and timeout; a failing one
+   * fails the spawn (or the start) and leaves nothing behind. See {@link SpawnHooks}.
+   */
+  hooks?: SpawnHooks;
 }
 
 const KNOWN = new Set<string>([
@@ -246,6 +256,7 @@ const KNOWN = new Set<string>([
   'devices',
   'startGate',
   'terminal',
+  'hooks',
   ...SECURITY_KEYS,
 ]);
 
@@ -286,6 +297,7 @@ export interface Checked {
   security: CheckedSecurity;
   network: CheckedNetwork | undefined;
   terminal: CheckedTerminal | undefined;
+  hooks: CheckedHooks | undefined;
 }
 
 /** All validation, no syscalls. @internal */
@@ -413,5 +425,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
   const network = checkNetwork(o.network, newNs.has('net'));
   if (o.startGate !== undefined) checkGate(o);
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal };
+  const hooks = checkHooks(o.hooks, { container: container !== null, joinUser: join.has('user') });
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal, hooks };
 }

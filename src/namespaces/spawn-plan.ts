@@ -7,6 +7,7 @@
 import { SysError, invalidArgValue } from '../errors.js';
 import { addContainerSteps, sysfsMasks } from './container-steps.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
+import { hookFailure } from './hooks.js';
 import { K, type NativeSpawnResult } from '../native.js';
 import type { ResolvedMaps } from './idmap.js';
 import { openNamespace, type Namespace } from './namespace.js';
@@ -209,6 +210,14 @@ export function hasConsole(c: Checked): boolean {
 }
 
 export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: SerializedPlan, c: Checked): SysError {
+  const hook = r.step >= 0 ? p.steps[r.step] : undefined;
+  if (hook?.hook)
+    return hookFailure(
+      r.errno,
+      r.sysid ?? 0,
+      { ...hook, timeout: hook.hook.timeout },
+      { pid: r.pid, ...(r.stderr && { stderr: r.stderr }) },
+    );
   // step -1: clone3 itself; -2: the status protocol broke (the child was killed and reaped).
   const info =
     r.step < 0 ? { step: r.step === -1 ? 'clone' : 'spawn', syscall: 'clone3', path: undefined, paths: undefined } : p.steps[r.step]!;
@@ -254,6 +263,7 @@ export function addContainer(
       lock: f.lock,
       rootOwner: f.rootOwner,
       console: hasConsole(c),
+      hooks: c.hooks,
       // net.* sysctls go to the lock's helper when the lock makes the network namespace.
       sysctl: f.netInLock ? security.sysctl.filter((s) => !isNetSysctl(s)) : security.sysctl,
     });

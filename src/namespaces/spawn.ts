@@ -261,6 +261,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (early) addLast(plan, security);
     if (o.startGate !== undefined) plan.gate(o.startGate);
     if (!early) addLast(plan, security);
+    // startContainer hooks: after the gate and the filters, right before execve, with
+    // everything of the command's applied (runc runs them there too).
+    for (const [i, h] of (c.hooks?.startContainer ?? []).entries()) plan.hook('startContainer', i, h, K.HOOK_HERE);
     // Last: the init runs every step above itself, so it is as confined as the command.
     if (o.init) plan.init();
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
