@@ -168,6 +168,10 @@ const isNetSysctl = ([path]: readonly [string, string]) => path.startsWith('/pro
 /** The LockNet of a spawn whose lock makes the new network namespace, else undefined. */
 export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
   if (!lock || !c.newNs.has('net')) return undefined;
+  // Hooks before pivot_root run in the container's network namespace (runc's createContainer;
+  // an OCI prestart hook configures it through /proc/PID/ns/net): it must exist then, before
+  // the lock, so the clone makes it, with the outer user namespace.
+  if (c.hooks && (c.hooks.createRuntime.length > 0 || c.hooks.createContainer.length > 0)) return undefined;
   const sysctl = c.security.sysctl.filter(isNetSysctl);
   // The helper reads "path\nvalue\n" pairs: a value with a newline stays with the setup's
   // namespace (owned by the outer user namespace), written with the container's mounts.
