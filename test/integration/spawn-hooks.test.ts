@@ -4,7 +4,18 @@
 // we see it; each holds no fd of ours; a failure or a timeout (the hook's whole process group
 // SIGKILLed) fails the spawn or the start and leaves no child, fd or mount behind.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +27,8 @@ import { childPids, fdCount, mounts, nsId, output } from '../helpers/proc.js';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const BASH = ['/bin/bash', '/usr/bin/bash'].find((p) => existsSync(p));
-const missing = BUSYBOX === undefined ? 'no static busybox (Debian busybox-static)' : BASH === undefined ? 'no bash on the host' : undefined;
+const missing =
+  BUSYBOX === undefined ? 'no static busybox (Debian busybox-static)' : BASH === undefined ? 'no bash on the host' : undefined;
 const hookTest = testIf(canUserns && missing === undefined, missing ?? 'user namespaces cannot be created here');
 
 let dir: string;
@@ -110,7 +122,13 @@ describe('spawn hooks', () => {
             },
           ],
           // The container: its /bin/sh is busybox's.
-          startContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${t.inside}/sc.json; ${probe('sc', t.inside)}`], state: { ...state, status: 'created' } }],
+          startContainer: [
+            {
+              path: '/bin/sh',
+              args: ['sh', '-c', `cat > ${t.inside}/sc.json; ${probe('sc', t.inside)}`],
+              state: { ...state, status: 'created' },
+            },
+          ],
         } satisfies Record<string, SpawnHook[]>;
         writeFileSync(join(t.host, 'order'), '', { mode: 0o666 }); // each hook may be another uid
         chmodSync(join(t.host, 'order'), 0o666);
@@ -190,7 +208,7 @@ describe('spawn hooks', () => {
   );
 
   hookTest(
-    "a hook past its timeout has its whole process group SIGKILLed, and the spawn fails with ETIMEDOUT",
+    'a hook past its timeout has its whole process group SIGKILLed, and the spawn fails with ETIMEDOUT',
     async () => {
       // createRuntime runs here, and createContainer without a pid namespace of its own: what
       // the hook started in the background would outlive it but for the group kill.
@@ -208,7 +226,12 @@ describe('spawn hooks', () => {
           err = e as SysError;
         }
         expect(Date.now() - t0).toBeLessThan(5000);
-        expect(err, kind).toMatchObject({ code: 'ETIMEDOUT', errno: -constants.errno.ETIMEDOUT, step: `hooks.${kind}[0]`, signal: 'SIGKILL' });
+        expect(err, kind).toMatchObject({
+          code: 'ETIMEDOUT',
+          errno: -constants.errno.ETIMEDOUT,
+          step: `hooks.${kind}[0]`,
+          signal: 'SIGKILL',
+        });
         const bg = Number(readFileSync(join(t.host, 'bg'), 'utf8'));
         await until(`${kind}'s background sleep to be killed`, () => !alive(bg));
       }
@@ -231,7 +254,12 @@ describe('spawn hooks', () => {
         }),
       );
       expect(child.gated).toBe(true);
-      await expect(openStartGate(gate)).rejects.toMatchObject({ code: 'ECANCELED', step: 'hooks.startContainer[0]', status: 7, stderr: 'late\n' });
+      await expect(openStartGate(gate)).rejects.toMatchObject({
+        code: 'ECANCELED',
+        step: 'hooks.startContainer[0]',
+        status: 7,
+        stderr: 'late\n',
+      });
       const r = await output(child);
       expect(r.code).toBe(127);
       expect(existsSync(join(t.host, 'ran'))).toBe(false);
@@ -240,7 +268,7 @@ describe('spawn hooks', () => {
   );
 
   hookTest(
-    "a hook holds no fd but its stdio, and cannot read the memory of the process that runs it (a copy of ours)",
+    'a hook holds no fd but its stdio, and cannot read the memory of the process that runs it (a copy of ours)',
     async () => {
       const t = fresh();
       const fds = (at: string, name: string) => `ls -l /proc/self/fd/ > ${at}/${name}.fds`;
@@ -256,7 +284,11 @@ describe('spawn hooks', () => {
             startContainer: [
               {
                 path: '/bin/sh',
-                args: ['sh', '-c', `${fds(t.inside, 'sc')}; cat /proc/$PPID/environ > ${t.inside}/environ 2>&1; echo $? $PPID >> ${t.inside}/environ`],
+                args: [
+                  'sh',
+                  '-c',
+                  `${fds(t.inside, 'sc')}; cat /proc/$PPID/environ > ${t.inside}/environ 2>&1; echo $? $PPID >> ${t.inside}/environ`,
+                ],
               },
             ],
           },
@@ -275,7 +307,10 @@ describe('spawn hooks', () => {
           lines.map((m) => m![1]).filter((fd) => fd !== '3'),
           name,
         ).toEqual(['0', '1', '2']);
-        expect(lines.filter((m) => m![2]!.startsWith('socket:')), name).toEqual([]);
+        expect(
+          lines.filter((m) => m![2]!.startsWith('socket:')),
+          name,
+        ).toEqual([]);
       }
       const environ = readFileSync(join(t.host, 'environ'), 'utf8');
       expect(environ).toMatch(/Permission denied/);
