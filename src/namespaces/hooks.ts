@@ -6,7 +6,6 @@
  * this module validates them and says what a failed one's report means.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
 import { invalidArgType, invalidArgValue, outOfRange, SysError, type SysErrorContext } from '../errors.js';
 import { K } from '../native.js';
@@ -116,18 +115,24 @@ function stdinOf(name: string, h: SpawnHook): Pick<CheckedHook, 'before' | 'afte
   if (h.stdin !== undefined) throw invalidArgValue(`${name}.stdin`, h.stdin, `cannot be given with ${name}.state`);
   if (typeof h.state !== 'object' || h.state === null || Array.isArray(h.state))
     throw invalidArgType(`${name}.state`, 'an object', h.state);
-  // The pid is known only in the child: the JSON is cut where a unique token stands for it
-  // (JSON.stringify escapes every control character, so the text has no NUL).
-  const token = randomUUID();
-  let text: string | undefined;
+  // The pid is known only in the child: the JSON is cut where it goes, the top-level `pid`
+  // member (appended when the state has none), written as JSON.stringify writes an object.
+  const members: string[] = [];
+  let at = -1;
   try {
-    text = JSON.stringify({ ...h.state, pid: token });
+    for (const [k, v] of Object.entries(h.state)) {
+      if (k === 'pid') {
+        at = members.push(`${JSON.stringify(k)}:`) - 1;
+        continue;
+      }
+      const text = JSON.stringify(v);
+      if (text !== undefined) members.push(`${JSON.stringify(k)}:${text}`);
+    }
   } catch {
-    text = undefined;
+    throw invalidArgValue(`${name}.state`, h.state, 'must be serialisable as JSON');
   }
-  const parts = text?.split(`"${token}"`);
-  if (parts?.length !== 2) throw invalidArgValue(`${name}.state`, h.state, 'must be serialisable as JSON');
-  return { before: parts[0]!, after: parts[1]!, pid: true };
+  if (at < 0) at = members.push('"pid":') - 1;
+  return { before: `{${[...members.slice(0, at), members[at]].join(',')}`, after: `${[, ...members.slice(at + 1)].join(',')}}`, pid: true };
 }
 
 function checkHook(name: string, h: unknown): CheckedHook {
