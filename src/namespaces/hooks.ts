@@ -132,7 +132,8 @@ function stdinOf(name: string, h: SpawnHook): Pick<CheckedHook, 'before' | 'afte
     throw invalidArgValue(`${name}.state`, h.state, 'must be serialisable as JSON');
   }
   if (at < 0) at = members.push('"pid":') - 1;
-  return { before: `{${[...members.slice(0, at), members[at]].join(',')}`, after: `${[, ...members.slice(at + 1)].join(',')}}`, pid: true };
+  const rest = members.slice(at + 1);
+  return { before: `{${members.slice(0, at + 1).join(',')}`, after: `${rest.length > 0 ? ',' : ''}${rest.join(',')}}`, pid: true };
 }
 
 function checkHook(name: string, h: unknown): CheckedHook {

@@ -304,7 +304,11 @@ export function ociSpawnHooks(
   processEnv?: readonly string[],
 ): { hooks: SpawnHooks; origin: HookOrigin } {
   const out: SpawnHooks = {};
-  const origin: Record<keyof SpawnHooks, Array<{ at: string; hook: OciHook }>> = { createRuntime: [], createContainer: [], startContainer: [] };
+  const origin: Record<keyof SpawnHooks, Array<{ at: string; hook: OciHook }>> = {
+    createRuntime: [],
+    createContainer: [],
+    startContainer: [],
+  };
   const add = (into: keyof SpawnHooks, kind: keyof OciHooks, status: OciState['status'], env?: readonly string[]) => {
     for (const [i, hook] of (hooks[kind] ?? []).entries()) {
       (out[into] ??= []).push(spawnHook(hook, state(status), env));
@@ -334,7 +338,8 @@ export function ociHookError(err: unknown, origin: HookOrigin): unknown {
   if (!o) return err;
   const e = err as SysError;
   let out: HookError;
-  if (e.code === 'ETIMEDOUT') out = hookError(o.at, o.hook, `ran past its timeout of ${o.hook.timeout} s and was killed`, { signal: 'SIGKILL' }, e.stderr);
+  if (e.code === 'ETIMEDOUT')
+    out = hookError(o.at, o.hook, `ran past its timeout of ${o.hook.timeout} s and was killed`, { signal: 'SIGKILL' }, e.stderr);
   else if (e.signal !== undefined) out = hookError(o.at, o.hook, `was killed by ${e.signal}`, { signal: e.signal }, e.stderr);
   else if (e.status !== undefined) out = hookError(o.at, o.hook, `exited with status ${e.status}`, { status: e.status }, e.stderr);
   else {

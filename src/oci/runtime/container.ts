@@ -141,8 +141,17 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     // the start gate. Their state is known now but for the pid, which spawn fills in.
     const created = rfc3339();
     const owner = userInfo().username;
-    const base = { ociVersion: config.ociVersion, id: req.id, pid: 0, bundle: dir, rootfs: mapped.options.rootfs as string, created, owner };
-    const stateOf = (status: OciState['status']) => hookState(config.annotations ? { ...base, annotations: config.annotations } : base, status);
+    const base = {
+      ociVersion: config.ociVersion,
+      id: req.id,
+      pid: 0,
+      bundle: dir,
+      rootfs: mapped.options.rootfs as string,
+      created,
+      owner,
+    };
+    const stateOf = (status: OciState['status']) =>
+      hookState(config.annotations ? { ...base, annotations: config.annotations } : base, status);
     const inSpawn = ociSpawnHooks(mapped.hooks, stateOf, config.process?.env);
     if (Object.keys(inSpawn.hooks).length > 0) options.hooks = inSpawn.hooks;
     log.debug(`spawning ${mapped.command} for ${req.id}`);
