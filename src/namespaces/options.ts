@@ -186,7 +186,7 @@ export interface SpawnOptions extends SecurityOptions {
    * (PATH search inside the new root: a missing command fails here, at create), then waits;
    * spawn returns then, with `child.gated === true`, before the command runs.
    * {@link openStartGate} lets it go on: Landlock, seccomp (with `noNewPrivileges`: after the
-   * gate, so the filter never sees the wait) and execve. The waiting child has its own copy
+   * gate, so the filter never sees the wait), the `startContainer` hooks and execve. The waiting child has its own copy
    * of this process's memory (non-dumpable) and needs nothing from it: the caller may exit
    * (after `child.unref()`, or with process.exit()) and the container stays; `exit` and the
    * environment's teardown do not kill it. Not with `init` or `dieWithParent: true` (default

@@ -115,8 +115,10 @@ function adopt(
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
  *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
  *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
- *   'seccomp', 'lock-mounts', 'network', 'init', 'start-gate', 'exec'), its `syscall`, `code` and `path` (and for
- *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`) — e.g. `ENOENT` with syscall 'execve' for a
+ *   'seccomp', 'lock-mounts', 'network', 'init', 'start-gate', 'exec', a hook's
+ *   'hooks.createContainer[0]'), its `syscall`, `code` and `path` (and for
+ *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`; for a hook
+ *   `ECANCELED` or `ETIMEDOUT` with its `status` or `signal` and `stderr`) — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
  *   cannot enforce; `ERR_NSBOX_SECCOMP_TOO_LARGE` for a seccomp profile over 4096

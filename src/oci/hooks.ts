@@ -2,6 +2,8 @@
  * `runHooks()`: OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle") run one
  * after the other, with the container's state as JSON on stdin: in the runtime's namespaces,
  * or for createContainer and startContainer in the container's (spawned with nsbox's `join`).
+ * And the mapping of the create/start hooks onto spawn's own `hooks` option, which
+ * `nsbox-oci` uses instead: there they run where runc runs them, rootless too.
  * @module
  */
 import type { spawn as Spawn } from 'node:child_process';
@@ -50,7 +52,9 @@ export interface RunHooksOptions {
    * container needs /proc; an interpreter it names (`#!`, or a dynamic binary's loader) is
    * then found in the container's root, since nsbox's container root is already pivoted when
    * the hook runs (runc and crun run it before pivot_root). A startContainer hook's `path`
-   * resolves in the container's root.
+   * resolves in the container's root. Joining needs root while the process waits at its
+   * start gate (it is non-dumpable); spawn's `hooks` option runs these two kinds from inside
+   * the container's process instead, before pivot_root and before execve, as runc does.
    */
   container?: HookContainer;
 }
