@@ -12,7 +12,8 @@
         "csrc/child_init.cc",
         "csrc/child_gate.cc",
         "csrc/child_tty.cc",
-        "csrc/child_socket.cc"
+        "csrc/child_socket.cc",
+        "csrc/child_hook.cc"
       ],
       "defines": [
         "_GNU_SOURCE"
@@ -66,6 +67,8 @@
         "csrc/features.cc",
         "csrc/ns.cc",
         "csrc/spawn.cc",
+        "csrc/spawn_session.cc",
+        "csrc/spawn_hook.cc",
         "csrc/gate.cc",
         "csrc/plan_parse.cc",
         "csrc/spawn_maps.cc",

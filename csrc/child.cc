@@ -17,6 +17,7 @@
 
 #include "child_fs.h"
 #include "child_gate.h"
+#include "child_hook.h"
 #include "child_init.h"
 #include "child_landlock.h"
 #include "child_lock.h"
@@ -137,8 +138,21 @@ void Send(int sock, int32_t kind, int32_t step, int32_t err, int32_t value) {
 }
 
 [[noreturn]] void Fail(ChildCtx* ctx, int step, long err, int sysid) {
-  // After the gate the starter reads this: it has no plan, so the op names the step.
-  Send(ctx->sock, MSG_ERROR, ctx->gated ? ctx->steps[step].op : step, (int32_t)-err, sysid);
+  // After the gate the starter reads this: it has no plan, so the op names the step (and a
+  // hook's index rides above it).
+  const Step& s = ctx->steps[step];
+  int32_t where = !ctx->gated ? step : (s.op == OP_HOOK ? s.op | s.a << 8 : s.op);
+  // A failed hook's stderr follows the Msg, in the same datagram (plan.h).
+  int textLen = s.op == OP_HOOK ? ctx->errlen : 0;
+  Msg m = {MSG_ERROR, where, (int32_t)-err, sysid};
+  struct iovec iov[2] = {{&m, sizeof m}, {ctx->errtext, (size_t)textLen}};
+  struct msghdr mh = {};
+  mh.msg_iov = iov;
+  mh.msg_iovlen = textLen > 0 ? 2 : 1;
+  long r;
+  do {
+    r = sc(__NR_sendmsg, ctx->sock, &mh, MSG_NOSIGNAL);
+  } while (r == -EINTR);
   Exit(127);
 }
 
@@ -454,6 +468,7 @@ int ChildMain(void* arg) {
       case OP_LANDLOCK: r = RunLandlockStep(s, &sysid); break;
       case OP_GATE: r = RunGate(ctx, i, &sysid, &at); break;
       case OP_TERMINAL: r = RunTerminalStep(ctx, s, i, &sysid); break;
+      case OP_HOOK: r = RunHookStep(ctx, s, i, &sysid); break;
       case OP_INIT: {
         // Returns only on failure; the command's execve failing is the exec step's failure.
         bool execFailed = false;

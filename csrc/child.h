@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "plan.h"
+
 namespace nsbox {
 
 // One parsed step. Pointers point into memory the parent keeps alive until the child has
@@ -40,7 +42,10 @@ struct ChildCtx {
   int gate;              // OP_GATE's listening socket (made by the parent), or -1
   int gated;             // 1 once started: ctx->sock is the starter's connection (plan.h kGate*)
   char exec_path[4096];  // the exec step's file as OP_GATE resolved it (run as is), or ""
-  int tty;  // 1: OP_TERMINAL made fd 0 our controlling terminal (an init hands it to the command)
+  int tty;      // 1: OP_TERMINAL made fd 0 our controlling terminal (an init hands it to the command)
+  int hostpid;  // our pid as the parent sees it (MSG_HOSTPID), once an OP_HOOK has asked, or 0
+  int errlen;   // bytes in errtext: the end of a failed OP_HOOK's stderr, sent with its MSG_ERROR
+  char errtext[kHookTail];
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

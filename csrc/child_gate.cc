@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "child_hook.h"
 #include "plan.h"
 #include "rawsys.h"
 
@@ -149,6 +150,10 @@ long RunGate(ChildCtx* ctx, int step, int* sysid, int* at) {
     *at = ctx->nsteps - 1;
     return r;
   }
+  // Hooks after the gate write our pid (as the parent sees it) into their state: asked now,
+  // while the parent still answers.
+  for (int k = step + 1; k < ctx->nsteps; k++)
+    if (ctx->steps[k].op == OP_HOOK && ctx->steps[k].d && (r = LearnHostPid(ctx, step, sysid)) < 0) return r;
   *sysid = SYS_PRCTL;
   r = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (r < 0) return r;

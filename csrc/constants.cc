@@ -30,6 +30,9 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   c.Set("TTY_STDIN", Napi::Number::New(env, TTY_STDIN));
   c.Set("TTY_NEW", Napi::Number::New(env, TTY_NEW));
   c.Set("TTY_CONSOLE", Napi::Number::New(env, TTY_CONSOLE));
+  c.Set("HOOK_HERE", Napi::Number::New(env, HOOK_HERE));
+  c.Set("HOOK_HOST", Napi::Number::New(env, HOOK_HOST));
+  c.Set("HOOK_CALLER", Napi::Number::New(env, HOOK_CALLER));
   // The syscall each SysId of a failing step names (plan.h), by number.
   Napi::Object sysid = Napi::Object::New(env);
 #define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), Napi::String::New(env, text))
@@ -72,6 +75,10 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(CLONE, "clone");
   SYSID(ACCEPT4, "accept4");
   SYSID(READ, "read");
+  SYSID(PIPE2, "pipe2");
+  SYSID(PIDFD_OPEN, "pidfd_open");
+  SYSID(PPOLL, "ppoll");
+  SYSID(CHROOT, "chroot");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);
@@ -119,6 +126,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(INIT);
   OPC(GATE);
   OPC(TERMINAL);
+  OPC(HOOK);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

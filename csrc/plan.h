@@ -97,6 +97,21 @@ enum Op : int32_t {
                      //                            (-1: ours) as the fs ids while /dev/ptmx is opened,
                      //                            and the slave bound onto /dev/console (run before
                      //                            the credential steps)
+  // Hooks (child_hook.cc): a program run at this point of the plan, as runc runs the OCI
+  // createRuntime, createContainer and startContainer hooks. A process of its own (clone
+  // CLONE_VM|CLONE_VFORK, as posix_spawn), in a process group of its own, with the text on its
+  // stdin (a pipe), stdout drained, stderr kept (its last kHookTail bytes come with a failure),
+  // every other fd closed, PR_SET_PDEATHSIG SIGKILL; waited for on a pidfd with ppoll(2) up to
+  // timeout_ms (0: no limit), then its group SIGKILLed. It fails the plan on a non-zero exit, a
+  // signal or the timeout: MSG_ERROR's value is then SYS_WAIT4 with the status above it, where
+  // the item sits (kSysItemShift): status + 1, the status being the exit code, or 256 + the
+  // signal; errno ECANCELED (exit, signal) or ETIMEDOUT.
+  OP_HOOK = 42,  // index, where (HookWhere), timeout_ms, pid(0/1), stdin_before str, stdin_after
+                 // str, path str, argc, argv str..., envc, env str...
+                 //                            stdin: stdin_before, then (pid 1) our pid as the
+                 //                            parent sees it (MSG_HOSTPID), then stdin_after.
+                 //                            index: the hook's place in its list, which a failure
+                 //                            after the gate reports (kGate* below)
   OP_MAX_
 };
 
@@ -113,6 +128,19 @@ enum MountMode : int32_t {
   MNT_SRC_SELF = 256,     // bind the target onto itself (source = the opened target, never a path)
   MNT_FROM_FD = 512,      // attach the detached mount at fd `flags` (inherited) with move_mount(2)
 };
+
+// Where an OP_HOOK runs.
+enum HookWhere : int32_t {
+  HOOK_HERE = 0,    // in the child, at its root as it is (after OP_PIVOT: the container's); the
+                    // child's mm must be its own (spawn.cc), made non-dumpable for good
+  HOOK_HOST = 1,    // in the child, chroot(2)ed into /oldroot: the caller's root (its private copy
+                    // in the new mount namespace); only between OP_FS_BASE and OP_PIVOT
+  HOOK_CALLER = 2,  // by the parent, in its own namespaces, root and credentials (MSG_HOOK); only
+                    // before the gate
+};
+
+// What an OP_HOOK keeps of a failed hook's stderr (sent after the Msg of its MSG_ERROR).
+constexpr int kHookTail = 4096;
 
 // OP_WRITE_FILE mode bit: after the content, write the uts namespace's nodename (uname(2), as
 // the child sees it then) and a newline: /etc/hostname that says what hostname(1) says.
@@ -162,6 +190,10 @@ enum SysId : int32_t {
   SYS_SETFSID = 37,
   SYS_CLOSE_RANGE = 38,
   SYS_FCNTL = 39,
+  SYS_PIPE2 = 40,
+  SYS_PIDFD_OPEN = 41,
+  SYS_PPOLL = 42,
+  SYS_CHROOT = 43,
 };
 
 // OP_TERMINAL modes.
@@ -185,12 +217,19 @@ enum MsgKind : int32_t {
   MSG_NETWORK = 6,   // OP_NETWORK: the parent configures the sender's network namespace, then answers
   MSG_GATE = 7,      // OP_GATE: the sender waits at the gate; the parent stops reading and returns
   MSG_TERMINAL = 8,  // OP_TERMINAL (TTY_NEW): the pty master rides along (SCM_RIGHTS)
+  MSG_HOSTPID = 9,   // OP_HOOK (and OP_GATE before hooks): the parent answers with the sender's pid
+                     // as it sees it (SCM_CREDENTIALS), an int32: the pid a hook's state names
+  MSG_HOOK = 10,     // OP_HOOK (HOOK_CALLER): the parent runs the step's hook, then answers with 0
+                     // or the errno (and reports the failure itself)
 };
+// A MSG_ERROR of a failed OP_HOOK is followed, in the same datagram, by the end of the hook's
+// stderr (up to kHookTail bytes).
 
 // The gate's connection (SOCK_STREAM), once accepted: the starter writes one byte, the child
 // answers kGateAck, then the connection (CLOEXEC) closes at execve — or, when a later step
 // fails, a Msg {MSG_ERROR, op of the failed step (not its index: the starter has no plan),
-// errno, SysId} comes first.
+// errno, SysId} comes first; for an OP_HOOK, op | its index << 8, and the end of its stderr
+// after the Msg.
 constexpr char kGateStart = 'S';
 constexpr char kGateAck = 'A';
 

@@ -90,7 +90,9 @@ struct Parser {
   static const char* StrOf(void* self, int32_t off) { return static_cast<Parser*>(self)->Str(off); }
 
   const char* Process(int32_t op, const int32_t* a, int32_t nargs, Step& s, bool* handled);
+  const char* ArgvEnv(const int32_t* a, int32_t n);
   const char* Exec(const int32_t* a, int32_t nargs, Step& s);
+  const char* Hook(const int32_t* a, int32_t nargs, Step& s);
   const char* Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, bool* handled);
   const char* Mount(const int32_t* a, int32_t nargs, Step& s);
   const char* Landlock(const int32_t* a, int32_t nargs, Step& s);
@@ -179,30 +181,50 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
   }
 }
 
-// OP_EXEC: file, search, argc, argv..., envc, env...
-const char* Parser::Exec(const int32_t* a, int32_t nargs, Step& s) {
-  if (nargs < 4 || !(s.str = Str(a[0])) || !Flag01(a[1])) return "bad exec";
-  s.a = a[1];
-  int64_t argc = a[2];
-  if (argc < 0 || 3 + argc + 1 > nargs) return "bad argc";
-  int64_t envc = a[3 + argc];
-  if (envc < 0 || 4 + argc + envc != nargs) return "bad envc";
+// The end of OP_EXEC and OP_HOOK: argc, argv..., envc, env... (n words): the step's argv and
+// envp arrays, NULL-terminated, made once the plan is parsed.
+const char* Parser::ArgvEnv(const int32_t* a, int32_t n) {
+  if (n < 2) return "bad argc";
+  int64_t argc = a[0];
+  if (argc < 0 || 1 + argc + 1 > n) return "bad argc";
+  int64_t envc = a[1 + argc];
+  if (envc < 0 || 2 + argc + envc != n) return "bad envc";
   size_t argvAt = p.ptrs.size();
   for (int64_t j = 0; j < argc; j++) {
-    const char* v = Str(a[3 + j]);
+    const char* v = Str(a[1 + j]);
     if (!v) return "bad argv string";
     p.ptrs.push_back(const_cast<char*>(v));
   }
   p.ptrs.push_back(nullptr);
   size_t envAt = p.ptrs.size();
   for (int64_t j = 0; j < envc; j++) {
-    const char* v = Str(a[4 + argc + j]);
+    const char* v = Str(a[2 + argc + j]);
     if (!v) return "bad env string";
     p.ptrs.push_back(const_cast<char*>(v));
   }
   p.ptrs.push_back(nullptr);
   execPtrs.push_back({p.steps.size(), {argvAt, envAt}});
   return nullptr;
+}
+
+// OP_EXEC: file, search, argc, argv..., envc, env...
+const char* Parser::Exec(const int32_t* a, int32_t nargs, Step& s) {
+  if (nargs < 4 || !(s.str = Str(a[0])) || !Flag01(a[1])) return "bad exec";
+  s.a = a[1];
+  return ArgvEnv(a + 2, nargs - 2);
+}
+
+// OP_HOOK: index, where, timeout_ms, pid, stdin_before, stdin_after, path, argc, argv...,
+// envc, env... (plan.h). The path is absolute: execve(2)d as is, never searched.
+const char* Parser::Hook(const int32_t* a, int32_t nargs, Step& s) {
+  if (nargs < 9) return "bad hook";
+  if (a[0] < 0 || a[0] >= kMaxSteps) return "bad hook index";
+  if (a[1] != HOOK_HERE && a[1] != HOOK_HOST && a[1] != HOOK_CALLER) return "bad hook place";
+  if (a[2] < 0 || !Flag01(a[3])) return "bad hook timeout or pid";
+  if (!(s.str2 = Str(a[4])) || !(s.str3 = Str(a[5])) || !(s.str = Str(a[6])) || s.str[0] != '/')
+    return "bad hook string";
+  s.a = a[0], s.b = a[1], s.c = a[2], s.d = a[3];
+  return ArgvEnv(a + 7, nargs - 7);
 }
 
 // OP_MOUNT: src|-1, dst, fstype|-1, flags, data|-1, mode. With MNT_FROM_TREE `flags` is the
@@ -296,6 +318,7 @@ const char* Parser::Landlock(const int32_t* a, int32_t nargs, Step& s) {
 
 const char* Parser::One(int32_t op, const int32_t* a, int32_t nargs, Step& s) {
   if (op == OP_EXEC) return Exec(a, nargs, s);
+  if (op == OP_HOOK) return Hook(a, nargs, s);
   if (op == OP_LANDLOCK) return Landlock(a, nargs, s);
   bool handled = false;
   const char* bad = Process(op, a, nargs, s, &handled);
@@ -320,8 +343,25 @@ const char* CheckGate(const std::vector<Step>& steps) {
     int32_t op = steps[k].op;
     if (op == OP_PDEATHSIG || op == OP_INIT) return "gate with pdeathsig or init";
     if (k <= gate || k + 1 == steps.size()) continue;
-    bool quiet = op == OP_LANDLOCK || (op == OP_SECCOMP && !(steps[k].a & SECCOMP_FILTER_FLAG_NEW_LISTENER));
+    bool quiet = op == OP_LANDLOCK ||
+                 (op == OP_SECCOMP && !(steps[k].a & SECCOMP_FILTER_FLAG_NEW_LISTENER)) ||
+                 (op == OP_HOOK && steps[k].b == HOOK_HERE);
     if (!quiet) return "step not allowed after the gate";
+  }
+  return nullptr;
+}
+
+// OP_HOOK's places: HOOK_HOST between OP_FS_BASE and OP_PIVOT (where /oldroot is the caller's
+// root), HOOK_CALLER before any gate (the parent runs it, and returns at the gate).
+const char* CheckHooks(const std::vector<Step>& steps) {
+  bool base = false, pivoted = false, gated = false;
+  for (const Step& s : steps) {
+    if (s.op == OP_FS_BASE) base = true;
+    if (s.op == OP_PIVOT) pivoted = true;
+    if (s.op == OP_GATE) gated = true;
+    if (s.op != OP_HOOK) continue;
+    if (s.b == HOOK_HOST && (!base || pivoted)) return "host hook outside a container's setup";
+    if (s.b == HOOK_CALLER && gated) return "caller hook after the gate";
   }
   return nullptr;
 }
@@ -355,6 +395,7 @@ const char* ParsePlan(const int32_t* w, size_t nw, const char* strs, size_t nstr
     if (p.steps[k].op == OP_INIT && (k + 2 != p.steps.size() || p.steps[k + 1].op != OP_EXEC))
       return "init must come right before exec, last";
   if (const char* bad = CheckGate(p.steps)) return bad;
+  if (const char* bad = CheckHooks(p.steps)) return bad;
   for (auto& e : parser.execPtrs) {  // ptrs is final now: resolve the array pointers
     p.steps[e.first].argv = p.ptrs.data() + e.second.first;
     p.steps[e.first].envp = p.ptrs.data() + e.second.second;

@@ -26,6 +26,7 @@
 #include "plan.h"
 #include "plan_parse.h"
 #include "spawn_maps.h"
+#include "spawn_session.h"
 #include "sys.h"
 
 namespace nsbox {
@@ -44,240 +45,6 @@ void* Stack(Addon* addon) {
     addon->stackSize = kStackSize;
   }
   return addon->stack;
-}
-
-// recv(2) of one status message, with the sender's pid from SCM_CREDENTIALS (0 if absent)
-// and the first fd that came with it (-1 if none; any others are closed).
-ssize_t RecvMsg(int sock, Msg* m, pid_t* from, int* fdOut) {
-  struct iovec iov = {m, sizeof *m};
-  union {
-    char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 4)];
-    struct cmsghdr align;
-  } cbuf;
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  mh.msg_control = cbuf.buf;
-  mh.msg_controllen = sizeof cbuf.buf;
-  ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-  *from = 0;
-  *fdOut = -1;
-  if (n <= 0) return n;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
-      struct ucred u;
-      memcpy(&u, CMSG_DATA(c), sizeof u);
-      *from = u.pid;
-    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      // Only a seccomp listener (MSG_LISTENER) or a pty master (MSG_TERMINAL) is ever sent,
-      // one at a time: keep the first, close the rest.
-      int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-      for (int i = 0; i < k; i++) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        if (*fdOut < 0)
-          *fdOut = fd;
-        else
-          close(fd);
-      }
-    }
-  }
-  return n;
-}
-
-int WaitReap(int pidfd) {
-  siginfo_t info;
-  while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | __WALL) < 0)
-    if (errno != EINTR) return errno;
-  return 0;
-}
-
-// SIGKILL and reap a process known only by its pid, if it is our own unreaped child (a
-// grandchild made with CLONE_PARENT): while it is unreaped its pid cannot name another.
-void KillOwnChild(pid_t pid) {
-  siginfo_t info;
-  if (pid <= 0 || waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0) return;
-  Fd fd(sys::pidfd_open(pid, 0));
-  if (!fd.valid()) return;
-  sys::pidfd_send_signal(fd.get(), SIGKILL);
-  WaitReap(fd.get());
-}
-
-// One spawn's side of the status protocol (plan.h), between clone3 and the child's exec.
-struct Session {
-  int sock;
-  long pid;  // the direct child
-  int nsteps;
-  const MapsSpec& maps;
-  const ParentSpec& parent;
-  napi_env env = nullptr;
-  napi_value onNetwork = nullptr;  // spawn's 5th argument: (pid) => errno, run at MSG_NETWORK
-  Fd grandPidfd;
-  long grandPid = 0;  // the grandchild made by OP_FORK, once it is reported
-  Msg failure = {};
-  bool failed = false;
-  MapsError mapsErr;
-  Fd listener;         // the seccomp user-notification fd (OP_SECCOMP with NEW_LISTENER)
-  Fd terminal;         // the pty master made by the child (OP_TERMINAL with TTY_NEW)
-  int gateStep = -1;   // the plan's OP_GATE, if any
-  bool gated = false;  // MSG_GATE came: the child waits for a start, we stop reading
-  // Messages from a sender that is neither the child nor its reported grandchild: the
-  // grandchild's may overtake the MSG_PID that names it, so a few (with any fd that came
-  // along) wait for that, then are handled in order.
-  Msg early[4];
-  pid_t earlyFrom[4];
-  Fd earlyFd[4];
-  int nearly = 0;
-  // A protocol error: the parent cannot go on talking to the child (errno, syscall, step).
-  int protoErr = 0;
-  const char* protoSyscall = nullptr;
-  int protoStep = -2;  // -2: the protocol itself, no step of the plan
-
-  bool Protocol(int err, const char* syscall, int step = -2) {
-    protoErr = err, protoSyscall = syscall, protoStep = step;
-    return false;
-  }
-  void Fail(const Msg& m) {
-    if (!failed) failed = true, failure = m;
-  }
-  bool Handle(const Msg& m, pid_t from, Fd& passed);
-  int32_t CallNetwork(pid_t from);
-  void Receive();
-  void KillAll(int childPidfd);
-};
-
-// One message from the child or grandchild; false on a protocol error.
-bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
-  bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
-                 m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE ||
-                 m.kind == MSG_TERMINAL;
-  if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
-  switch (m.kind) {
-    case MSG_ERROR: Fail(m); return true;
-    case MSG_MAPS: {
-      std::vector<Fd> trees;
-      int32_t answer = EINVAL;
-      if (maps.present) {
-        mapsErr = WriteMaps(maps, (pid_t)pid);
-        answer = mapsErr.err;
-        if (!answer) answer = (mapsErr = IdmapTrees(maps, (pid_t)pid, trees)).err;
-      }
-      if (answer) Fail({MSG_ERROR, m.step, answer, 0});
-      // Unanswered, the child would wait for ever: it is killed instead.
-      if (int err = SendAnswer(sock, answer, trees)) return Protocol(err, "sendmsg", m.step);
-      return true;
-    }
-    case MSG_PARENT: {
-      MapsError e = ApplyParentSide(parent, (pid_t)from);
-      if (e.err && !failed) mapsErr = e;
-      if (e.err) Fail({MSG_ERROR, m.step, e.err, 0});
-      int32_t answer = e.err;
-      ssize_t n;
-      while ((n = send(sock, &answer, sizeof answer, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-      }
-      if (n != (ssize_t)sizeof answer) return Protocol(n < 0 ? errno : EIO, "sendmsg", m.step);
-      return true;
-    }
-    case MSG_NETWORK: {
-      // The caller's network setup runs now, in JS, while the sender waits for the answer:
-      // the sender is blocked in recv(2), so nothing it uses changes meanwhile.
-      int32_t answer = CallNetwork(from);
-      if (answer) Fail({MSG_ERROR, m.step, answer, 0});
-      ssize_t n;
-      while ((n = send(sock, &answer, sizeof answer, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-      }
-      if (n != (ssize_t)sizeof answer) return Protocol(n < 0 ? errno : EIO, "sendmsg", m.step);
-      return true;
-    }
-    case MSG_GATE:
-      // From the process that goes on (the grandchild once a fork has made one), at the gate.
-      if (m.step != gateStep || from != (grandPid > 0 ? grandPid : pid)) return Protocol(EPROTO, "recvmsg");
-      gated = true;
-      return true;
-    case MSG_LISTENER:
-      if (!passed.valid() || listener.valid()) return Protocol(EPROTO, "recvmsg");
-      listener = std::move(passed);
-      return true;
-    case MSG_TERMINAL:
-      if (!passed.valid() || terminal.valid()) return Protocol(EPROTO, "recvmsg");
-      terminal = std::move(passed);
-      return true;
-    case MSG_PID: {
-      if (from != pid || grandPid > 0 || m.value <= 0) return Protocol(EPROTO, "recvmsg");
-      grandPid = m.value;
-      int fd = sys::pidfd_open((pid_t)grandPid, 0);
-      if (fd < 0) Fail({MSG_ERROR, m.step, -fd, 0});
-      grandPidfd.reset(fd < 0 ? -1 : fd);
-      // What the grandchild said before we knew its pid (it may wait for an answer).
-      int n = nearly;
-      nearly = 0;
-      for (int k = 0; k < n; k++) {
-        Fd passedEarly = std::move(earlyFd[k]);
-        if (earlyFrom[k] != grandPid) return KillOwnChild(earlyFrom[k]), Protocol(EPROTO, "recvmsg");
-        if (!Handle(early[k], earlyFrom[k], passedEarly)) return false;
-      }
-      return true;
-    }
-    default: return Protocol(EPROTO, "recvmsg");
-  }
-}
-
-// Calls onNetwork(pid): its number is the answer (0: done; else a positive errno). Without a
-// hook, or when it throws (the exception is cleared: the JS side records its own errors),
-// the answer is ECANCELED.
-int32_t Session::CallNetwork(pid_t from) {
-  if (!env || !onNetwork) return ECANCELED;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return ECANCELED;
-  int32_t answer = ECANCELED;
-  napi_value global, arg, ret;
-  if (napi_get_global(env, &global) == napi_ok && napi_create_int32(env, from, &arg) == napi_ok) {
-    if (napi_call_function(env, global, onNetwork, 1, &arg, &ret) == napi_ok) {
-      int32_t v;
-      if (napi_get_value_int32(env, ret, &v) == napi_ok && v >= 0) answer = v;
-    } else {
-      napi_value ex;
-      napi_get_and_clear_last_exception(env, &ex);
-    }
-  }
-  napi_close_handle_scope(env, scope);
-  return answer;
-}
-
-// Reads status messages until the child's end closes (exec'd, CLOEXEC, or exited) or the
-// protocol breaks (protoErr set).
-void Session::Receive() {
-  for (;;) {
-    Msg m;
-    pid_t from = 0;
-    int rawFd = -1;
-    ssize_t n = RecvMsg(sock, &m, &from, &rawFd);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return (void)Protocol(errno, "recvmsg");
-    if (n == 0) return;
-    Fd passed(rawFd);
-    if (n != sizeof m) return (void)Protocol(EPROTO, "recvmsg");
-    if (from != pid && (grandPid <= 0 || from != grandPid)) {
-      if (grandPid > 0 || nearly == 4) return (void)Protocol(EPROTO, "recvmsg");
-      early[nearly] = m, earlyFrom[nearly] = from, earlyFd[nearly++] = std::move(passed);
-      continue;
-    }
-    if (!Handle(m, from, passed) || gated) return;
-  }
-}
-
-// After a protocol error: SIGKILL and reap the child and every grandchild we know of before
-// anything it may still use (with CLONE_VM: our stack, the plan, the context) is freed.
-void Session::KillAll(int childPidfd) {
-  sys::pidfd_send_signal(childPidfd, SIGKILL);
-  WaitReap(childPidfd);
-  if (grandPidfd.valid()) {
-    sys::pidfd_send_signal(grandPidfd.get(), SIGKILL);
-    WaitReap(grandPidfd.get());
-  } else {
-    KillOwnChild((pid_t)grandPid);
-  }
-  for (int k = 0; k < nearly; k++) KillOwnChild(earlyFrom[k]);
 }
 
 // A failure before any child exists: clone3 itself (step -1) or the gate's socket.
@@ -344,6 +111,7 @@ Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd& childPidfd, lo
     result.Set("step", ss.failure.step);
     result.Set("errno", ss.failure.err);
     result.Set("sysid", ss.failure.value);
+    if (!ss.failText.empty()) result.Set("stderr", Napi::String::New(env, ss.failText));
     result.Set("pid", (double)livePid);
     if (!ss.mapsErr.syscall.empty()) {
       result.Set("syscall", ss.mapsErr.syscall);
@@ -442,6 +210,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
     // The gate's child outlives this call too (the caller may exit before the start).
     init = init || s.op == OP_INIT || s.op == OP_GATE;
+    // A hook run by the child: its mm is made non-dumpable meanwhile (child_hook.cc), so the
+    // hook cannot ptrace it; that flag belongs to the mm, and Node's must stay as it is.
+    init = init || (s.op == OP_HOOK && s.b != HOOK_CALLER);
   }
   bool ownMm = forced || init;
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
@@ -470,7 +241,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Fd childPidfd(pidfd);
 
   gate.reset();  // the child has its copy; ours must not outlive the spawn
-  Session ss = {sock.get(), pid, (int)plan.steps.size(), maps, parent};
+  Session ss = {sock.get(), pid, (int)plan.steps.size(), plan.steps.data(), maps, parent};
   ss.gateStep = gateStep;
   if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
   ss.Receive();

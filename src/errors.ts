@@ -52,6 +52,12 @@ export interface SysErrorContext {
   nftOp?: string;
   /** The refused message's position in its nf_tables transaction (0-based, batch markers not counted). */
   nftIndex?: number;
+  /** A failed spawn hook's exit status, when it exited non-zero (spawn's `hooks`). */
+  status?: number;
+  /** The signal that ended a failed spawn hook (`'SIGKILL'` after its timeout). */
+  signal?: string;
+  /** The end of a failed spawn hook's stderr (its last 4 KiB). */
+  stderr?: string;
 }
 
 /**
@@ -93,6 +99,12 @@ export class SysError extends Error {
   declare readonly nftOp?: string;
   /** The refused message's position in its nf_tables transaction. */
   declare readonly nftIndex?: number;
+  /** A failed spawn hook's exit status, when it exited non-zero. */
+  declare readonly status?: number;
+  /** The signal that ended a failed spawn hook. */
+  declare readonly signal?: string;
+  /** The end of a failed spawn hook's stderr. */
+  declare readonly stderr?: string;
 
   /**
    * @param errno - errno, positive or negative (stored negative).
@@ -125,6 +137,9 @@ export class SysError extends Error {
     if (context.hint !== undefined) self.hint = context.hint;
     if (context.nftOp !== undefined) self.nftOp = context.nftOp;
     if (context.nftIndex !== undefined) self.nftIndex = context.nftIndex;
+    if (context.status !== undefined) self.status = context.status;
+    if (context.signal !== undefined) self.signal = context.signal;
+    if (context.stderr !== undefined) self.stderr = context.stderr;
   }
 
   static {

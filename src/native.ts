@@ -55,6 +55,10 @@ export interface NativeConstants {
   readonly TTY_STDIN: number;
   readonly TTY_NEW: number;
   readonly TTY_CONSOLE: number;
+  /** OP_HOOK places (csrc/plan.h HookWhere). */
+  readonly HOOK_HERE: number;
+  readonly HOOK_HOST: number;
+  readonly HOOK_CALLER: number;
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
@@ -191,7 +195,7 @@ export interface SpawnParentSide {
  */
 export type NativeSpawnResult =
   | { ok: true; pid: number; pidfd: number; listener?: number; gated?: true; terminal?: number }
-  | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string };
+  | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string; stderr?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */
 export interface NativeChildWatch {

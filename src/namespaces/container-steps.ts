@@ -9,7 +9,7 @@
  * @internal
  * @module
  */
-import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import {
   MASKED_DIRS,
   MASKED_PATHS,
@@ -22,6 +22,7 @@ import {
 import { attrBits, flagBits, MOUNT_FLAGS, type MountAttr } from '../fs/flags.js';
 import { invalidArgValue } from '../errors.js';
 import { K, MK } from '../native.js';
+import type { CheckedHooks } from './hooks.js';
 import type { PlanBuilder } from './plan.js';
 
 /** What the plan needs to know about the namespaces. @internal */
@@ -54,6 +55,8 @@ export interface ContainerContext {
    * there, made by the setup (the container's root may not own that tmpfs once locked).
    */
   console?: boolean;
+  /** The hooks that run before pivot_root: createRuntime (by the parent), createContainer. */
+  hooks?: CheckedHooks | undefined;
 }
 
 const M = K.PLAN_MOUNT;
@@ -195,6 +198,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
   const custom = o.maskedPaths !== undefined || o.readonlyPaths !== undefined;
   const defaults = o.rootfs !== undefined && o.defaultMounts !== false;
   if (o.devices !== undefined) deviceSteps(plan, o.devices, ctx);
+  if (ctx.hooks) hookSteps(plan, o, ctx.hooks);
   // Without the default mounts, sysctls are written here, in the root's /proc, while
   // /proc/sys is still writable: the read-only paths below may cover it.
   if (custom && !defaults) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, true);
@@ -205,6 +209,21 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
   plan.pivot(ctx.lock === true);
   // Without the default mounts, sysctls go to whatever /proc the root has, once in it.
   if (!defaults && !custom) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, false);
+}
+
+/**
+ * The hooks before pivot_root, where runc runs OCI's: every mount and device made, masks,
+ * read-only paths and a read-only root still to come (runc applies those after pivot_root).
+ * createRuntime is run by the parent; createContainer by the child, chroot(2)ed into the
+ * caller's root (/oldroot), where a directory root is bound over its own path, with every
+ * mount made in it, as runc's hook finds it there. realpath: the path is resolved in the base.
+ */
+function hookSteps(plan: PlanBuilder, o: ContainerOptions, hooks: CheckedHooks): void {
+  for (const [i, h] of hooks.createRuntime.entries()) plan.hook('createRuntime', i, h, K.HOOK_CALLER);
+  if (hooks.createContainer.length === 0) return;
+  if (typeof o.rootfs === 'string' && o.rootfs !== 'host')
+    plan.mount('/newroot', host(realpathSync(o.rootfs)), null, BIND_REC, null, 0, 'hooks', o.rootfs);
+  for (const [i, h] of hooks.createContainer.entries()) plan.hook('createContainer', i, h, K.HOOK_HOST);
 }
 
 function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {

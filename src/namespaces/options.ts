@@ -16,6 +16,7 @@ import { checkTerminal, type CheckedTerminal, type TerminalOption } from './pty.
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
 import { checkGate } from './start-gate.js';
+import { checkHooks, type CheckedHooks, type SpawnHooks } from './hooks.js';
 
 /** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
 export interface TimeOffsets {
@@ -185,7 +186,7 @@ export interface SpawnOptions extends SecurityOptions {
    * (PATH search inside the new root: a missing command fails here, at create), then waits;
    * spawn returns then, with `child.gated === true`, before the command runs.
    * {@link openStartGate} lets it go on: Landlock, seccomp (with `noNewPrivileges`: after the
-   * gate, so the filter never sees the wait) and execve. The waiting child has its own copy
+   * gate, so the filter never sees the wait), the `startContainer` hooks and execve. The waiting child has its own copy
    * of this process's memory (non-dumpable) and needs nothing from it: the caller may exit
    * (after `child.unref()`, or with process.exit()) and the container stays; `exit` and the
    * environment's teardown do not kill it. Not with `init` or `dieWithParent: true` (default
@@ -205,6 +206,15 @@ export interface SpawnOptions extends SecurityOptions {
    * way). docs/namespaces.md, "Terminals".
    */
   terminal?: TerminalOption;
+  /**
+   * Programs run at three points of the setup, as an OCI runtime runs its hooks: by this
+   * process before pivot_root (`createRuntime`), by the child before pivot_root with the
+   * host's filesystem as its root (`createContainer`), and by the child right before execve,
+   * after the start gate, in the container (`startContainer`). Each gets its own args, env,
+   * stdin (text, or a state object with the child's `pid` filled in) and timeout; a failing one
+   * fails the spawn (or the start) and leaves nothing behind. See {@link SpawnHooks}.
+   */
+  hooks?: SpawnHooks;
 }
 
 const KNOWN = new Set<string>([
@@ -246,6 +256,7 @@ const KNOWN = new Set<string>([
   'devices',
   'startGate',
   'terminal',
+  'hooks',
   ...SECURITY_KEYS,
 ]);
 
@@ -286,6 +297,7 @@ export interface Checked {
   security: CheckedSecurity;
   network: CheckedNetwork | undefined;
   terminal: CheckedTerminal | undefined;
+  hooks: CheckedHooks | undefined;
 }
 
 /** All validation, no syscalls. @internal */
@@ -413,5 +425,6 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
   const network = checkNetwork(o.network, newNs.has('net'));
   if (o.startGate !== undefined) checkGate(o);
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal };
+  const hooks = checkHooks(o.hooks, { container: container !== null, joinUser: join.has('user') });
+  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal, hooks };
 }

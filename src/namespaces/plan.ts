@@ -11,6 +11,7 @@
  */
 import { K } from '../native.js';
 import type { ResolvedLandlock } from '../security/landlock.js';
+import type { CheckedHook } from './hooks.js';
 
 /** How a failed step is reported. @internal */
 export interface StepInfo {
@@ -21,6 +22,8 @@ export interface StepInfo {
   readonly path?: string;
   /** A step with several items (landlock's rules): the path of each, by the index the child reports. */
   readonly paths?: ReadonlyArray<string | undefined>;
+  /** An OP_HOOK: its failure carries a status (hooks.ts hookFailure); its timeout in milliseconds, 0 for none. */
+  readonly hook?: { readonly timeout: number };
 }
 
 /** The serialised plan handed to native spawn. @internal */
@@ -216,6 +219,27 @@ export class PlanBuilder {
    */
   gate(path: string): this {
     return this.push(K.OP.GATE!, [this.str(path)], { step: 'start-gate', syscall: 'accept4', path });
+  }
+  /**
+   * A hook (csrc/child_hook.cc): `where` K.HOOK_HERE (the child, at its root as it is),
+   * K.HOOK_HOST (the child, chroot(2)ed into the caller's root: before pivot_root) or
+   * K.HOOK_CALLER (run by the parent). `step`: its name, `hooks.KIND[index]`.
+   */
+  hook(kind: string, index: number, h: CheckedHook, where: number): this {
+    const args = [
+      index,
+      where,
+      h.timeout,
+      h.pid ? 1 : 0,
+      this.str(h.before),
+      this.str(h.after),
+      this.str(h.path),
+      h.argv.length,
+      ...h.argv.map((a) => this.str(a)),
+      h.env.length,
+      ...h.env.map((e) => this.str(e)),
+    ];
+    return this.push(K.OP.HOOK!, args, { step: `hooks.${kind}[${index}]`, syscall: 'execve', path: h.path, hook: { timeout: h.timeout } });
   }
   exec(file: string, search: boolean, argv: readonly string[], env: readonly string[]): this {
     const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), env.length, ...env.map((e) => this.str(e))];

@@ -7,6 +7,7 @@
 import { SysError, invalidArgValue } from '../errors.js';
 import { addContainerSteps, sysfsMasks } from './container-steps.js';
 import { fsopen, type DetachedMount } from '../fs/newapi.js';
+import { hookFailure } from './hooks.js';
 import { K, type NativeSpawnResult } from '../native.js';
 import type { ResolvedMaps } from './idmap.js';
 import { openNamespace, type Namespace } from './namespace.js';
@@ -167,6 +168,10 @@ const isNetSysctl = ([path]: readonly [string, string]) => path.startsWith('/pro
 /** The LockNet of a spawn whose lock makes the new network namespace, else undefined. */
 export function lockNet(c: Checked, lock: boolean): LockNet | undefined {
   if (!lock || !c.newNs.has('net')) return undefined;
+  // Hooks before pivot_root run in the container's network namespace (runc's createContainer;
+  // an OCI prestart hook configures it through /proc/PID/ns/net): it must exist then, before
+  // the lock, so the clone makes it, with the outer user namespace.
+  if (c.hooks && (c.hooks.createRuntime.length > 0 || c.hooks.createContainer.length > 0)) return undefined;
   const sysctl = c.security.sysctl.filter(isNetSysctl);
   // The helper reads "path\nvalue\n" pairs: a value with a newline stays with the setup's
   // namespace (owned by the outer user namespace), written with the container's mounts.
@@ -209,6 +214,14 @@ export function hasConsole(c: Checked): boolean {
 }
 
 export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: SerializedPlan, c: Checked): SysError {
+  const hook = r.step >= 0 ? p.steps[r.step] : undefined;
+  if (hook?.hook)
+    return hookFailure(
+      r.errno,
+      r.sysid ?? 0,
+      { ...hook, timeout: hook.hook.timeout },
+      { pid: r.pid, ...(r.stderr && { stderr: r.stderr }) },
+    );
   // step -1: clone3 itself; -2: the status protocol broke (the child was killed and reaped).
   const info =
     r.step < 0 ? { step: r.step === -1 ? 'clone' : 'spawn', syscall: 'clone3', path: undefined, paths: undefined } : p.steps[r.step]!;
@@ -254,6 +267,7 @@ export function addContainer(
       lock: f.lock,
       rootOwner: f.rootOwner,
       console: hasConsole(c),
+      hooks: c.hooks,
       // net.* sysctls go to the lock's helper when the lock makes the network namespace.
       sysctl: f.netInLock ? security.sysctl.filter((s) => !isNetSysctl(s)) : security.sysctl,
     });

@@ -115,8 +115,10 @@ function adopt(
  *   {@link SysError} naming the failing `step` ('setns:net', 'unshare', 'idmap', 'fork',
  *   'hostname', 'rlimits', 'sysctl', 'umask', 'personality', 'no-new-privileges',
  *   'capabilities', 'groups', 'gid', 'uid', 'cwd', 'stdio', 'die-with-parent', 'landlock',
- *   'seccomp', 'lock-mounts', 'network', 'init', 'start-gate', 'exec'), its `syscall`, `code` and `path` (and for
- *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`) — e.g. `ENOENT` with syscall 'execve' for a
+ *   'seccomp', 'lock-mounts', 'network', 'init', 'start-gate', 'exec', a hook's
+ *   'hooks.createContainer[0]'), its `syscall`, `code` and `path` (and for
+ *   'network' the refused request as `syscall`, with `ifname` and `kernelMessage`; for a hook
+ *   `ECANCELED` or `ETIMEDOUT` with its `status` or `signal` and `stderr`) — e.g. `ENOENT` with syscall 'execve' for a
  *   missing command, or `ENOENT` with syscall 'openat2' and the rule's `path` for a missing
  *   Landlock rule path; `ERR_NSBOX_UNSUPPORTED` for a strict Landlock ruleset the kernel
  *   cannot enforce; `ERR_NSBOX_SECCOMP_TOO_LARGE` for a seccomp profile over 4096
@@ -261,6 +263,9 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (early) addLast(plan, security);
     if (o.startGate !== undefined) plan.gate(o.startGate);
     if (!early) addLast(plan, security);
+    // startContainer hooks: after the gate and the filters, right before execve, with
+    // everything of the command's applied (runc runs them there too).
+    for (const [i, h] of (c.hooks?.startContainer ?? []).entries()) plan.hook('startContainer', i, h, K.HOOK_HERE);
     // Last: the init runs every step above itself, so it is as confined as the command.
     if (o.init) plan.init();
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);

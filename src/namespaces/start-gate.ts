@@ -8,6 +8,7 @@ import { unlink } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { abortError, invalidArgType, invalidArgValue, SysError } from '../errors.js';
 import { K } from '../native.js';
+import { hookFailure } from './hooks.js';
 import type { CheckedSecurity } from '../security/options.js';
 import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp/flags.js';
 import type { SpawnOptions } from './options.js';
@@ -76,10 +77,16 @@ function outcome(buf: Buffer, path: string): SysError | undefined {
       hint: 'the container did not take this start (another start won the race, or it was killed)',
     });
   if (buf.length === 1) return undefined;
-  if (buf.length !== 17) return new SysError(osConstants.errno.EPROTO, 'read', { path });
+  if (buf.length < 17) return new SysError(osConstants.errno.EPROTO, 'read', { path });
   // struct Msg in host order (Int32Array is host order too).
-  const [kind, op, errno, sysid] = new Int32Array(Uint8Array.from(buf.subarray(1)).buffer);
+  const [kind, op, errno, sysid] = new Int32Array(Uint8Array.from(buf.subarray(1, 17)).buffer);
   if (kind !== MSG_ERROR || !(errno! > 0)) return new SysError(osConstants.errno.EPROTO, 'read', { path });
+  // A startContainer hook: its index above the op, the end of its stderr after the Msg.
+  if ((op! & 0xff) === K.OP.HOOK) {
+    const stderr = buf.subarray(17).toString('utf8');
+    return hookFailure(errno!, sysid!, { step: `hooks.startContainer[${op! >>> 8}]` }, stderr ? { stderr } : {});
+  }
+  if (buf.length !== 17) return new SysError(osConstants.errno.EPROTO, 'read', { path });
   const info = stepOf(op!);
   const sysName = sysid ? K.SYSID[sysid & ((1 << K.SYS_ITEM_SHIFT) - 1)] : undefined;
   return new SysError(errno!, sysName ?? info.syscall, { step: info.step });
@@ -88,7 +95,8 @@ function outcome(buf: Buffer, path: string): SysError | undefined {
 /**
  * Starts a container that spawn created with `startGate` (OCI `start`, `runc start`): connects
  * to the gate's socket, sends the start, and removes the socket's path (a container starts
- * once). The child then runs its last steps — Landlock, seccomp, execve.
+ * once). The child then runs its last steps — Landlock, seccomp, its startContainer hooks,
+ * execve.
  *
  * Resolves once the command has exec'd (the connection closes on execve(2), as spawn's status
  * socket does). A process killed between the start and the execve (a seccomp filter whose
@@ -102,8 +110,10 @@ function outcome(buf: Buffer, path: string): SysError | undefined {
  *   not absolute or is 108 bytes or longer; `ABORT_ERR` if `signal` is already aborted.
  * @returns a Promise that rejects with a {@link SysError}: `ECONNREFUSED` or `ENOENT`
  *   (syscall 'connect', `path`) when no container waits there — never created, killed, or
- *   already started; for a later step's failure its `step` ('landlock', 'seccomp', 'exec'),
- *   `syscall` and `code` (e.g. `EPERM`, 'execve'); `ECONNRESET` when the container did not
+ *   already started; for a later step's failure its `step` ('landlock', 'seccomp', 'exec', or
+ *   a startContainer hook's, `'hooks.startContainer[0]'`, with its `status` or `signal` and
+ *   `stderr`: see spawn's `hooks`), `syscall` and `code` (e.g. `EPERM`, 'execve');
+ *   `ECONNRESET` when the container did not
  *   take this start; `ABORT_ERR` when `signal` aborts.
  */
 export function openStartGate(path: string, options?: StartGateOptions): Promise<void> {

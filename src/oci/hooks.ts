@@ -2,12 +2,15 @@
  * `runHooks()`: OCI hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle") run one
  * after the other, with the container's state as JSON on stdin: in the runtime's namespaces,
  * or for createContainer and startContainer in the container's (spawned with nsbox's `join`).
+ * And the mapping of the create/start hooks onto spawn's own `hooks` option, which
+ * `nsbox-oci` uses instead: there they run where runc runs them, rootless too.
  * @module
  */
 import type { spawn as Spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { invalidArgValue, nsboxError, type NsboxErrorCode } from '../errors.js';
+import { invalidArgValue, nsboxError, SysError, type NsboxErrorCode } from '../errors.js';
+import type { SpawnHook, SpawnHooks } from '../namespaces/hooks.js';
 import type { SpawnOptions } from '../namespaces/options.js';
 import type { NamespaceType } from '../namespaces/types.js';
 import type { OciState } from './state.js';
@@ -49,7 +52,9 @@ export interface RunHooksOptions {
    * container needs /proc; an interpreter it names (`#!`, or a dynamic binary's loader) is
    * then found in the container's root, since nsbox's container root is already pivoted when
    * the hook runs (runc and crun run it before pivot_root). A startContainer hook's `path`
-   * resolves in the container's root.
+   * resolves in the container's root. Joining needs root while the process waits at its
+   * start gate (it is non-dumpable); spawn's `hooks` option runs these two kinds from inside
+   * the container's process instead, before pivot_root and before execve, as runc does.
    */
   container?: HookContainer;
 }
@@ -149,6 +154,24 @@ function processGroupOf(pid: number): number {
   }
 }
 
+/** The HookError of the hook at `at`: `what` it did, with the end of its stderr. */
+function hookError(at: string, hook: OciHook, what: string, extra: Partial<HookError>, stderr = ''): HookError {
+  const tail = stderr.trim() === '' ? '' : `: ${stderr.trim().slice(-STDERR_KEPT)}`;
+  const err = nsboxError('ERR_NSBOX_HOOK_FAILED', `config.json: ${at} (${hook.path}) ${what}${tail}`) as HookError;
+  Object.assign(err, { jsonPath: at, path: hook.path, ...extra });
+  return err;
+}
+
+/** config.md: env as execv(3) takes it, `NAME=value`; no inherited environment. */
+function envOf(list: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of list ?? []) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return env;
+}
+
 async function runOne(
   spawn: typeof Spawn | undefined,
   hook: OciHook,
@@ -158,17 +181,10 @@ async function runOne(
   kind: keyof OciHooks,
 ): Promise<void> {
   const fail = (what: string, extra: Partial<HookError>, stderr = ''): never => {
-    const tail = stderr.trim() === '' ? '' : `: ${stderr.trim().slice(-STDERR_KEPT)}`;
-    const err = nsboxError('ERR_NSBOX_HOOK_FAILED', `config.json: ${at} (${hook.path}) ${what}${tail}`) as HookError;
-    Object.assign(err, { jsonPath: at, path: hook.path, ...extra });
-    throw err;
+    throw hookError(at, hook, what, extra, stderr);
   };
   // config.md: args and env as execv(3) takes them — args[0] is argv[0]; no inherited env.
-  const env: Record<string, string> = {};
-  for (const e of hook.env ?? []) {
-    const eq = e.indexOf('=');
-    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
-  }
+  const env = envOf(hook.env);
   const args = hook.args ?? [hook.path];
   let child: HookProcess;
   try {
@@ -259,4 +275,82 @@ async function runAll(list: OciHook[], kind: keyof OciHooks, text: string, optio
   // nsbox-oci's create pays for every builtin it loads.
   const spawn = options.container === undefined ? (await import('node:child_process')).spawn : undefined;
   for (let i = 0; i < list.length; i++) await runOne(spawn, list[i]!, `hooks.${kind}[${i}]`, text, options, kind);
+}
+
+/** The config.json hook behind each entry of spawn's `hooks`: its JSON path and the hook. @internal */
+export type HookOrigin = Partial<Record<keyof SpawnHooks, ReadonlyArray<{ at: string; hook: OciHook }>>>;
+
+/** The longest timeout spawn takes (milliseconds: 2^31 - 1, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function spawnHook(hook: OciHook, state: OciState, env?: readonly string[]): SpawnHook {
+  const h: SpawnHook = {
+    path: hook.path,
+    args: hook.args ?? [hook.path],
+    env: envOf(hook.env ?? env),
+    state: { ...state },
+  };
+  if (hook.timeout !== undefined) h.timeout = Math.min(hook.timeout * 1000, MAX_TIMEOUT_MS);
+  return h;
+}
+
+/**
+ * The hooks spawn runs itself (its `hooks` option), where runc runs them: `prestart` (status
+ * `created`, as crun gives it) then `createRuntime` (`creating`) by the runtime before
+ * pivot_root; `createContainer` (`creating`) by the container's process before pivot_root,
+ * with the runtime's root; `startContainer` (`created`) by it after the start gate, before
+ * execve, with `processEnv` (config.json's `process.env`) when it has no `env` of its own, as
+ * runc gives it. `state(status)`: the state each reads on stdin (its `pid` is spawn's). @internal
+ */
+export function ociSpawnHooks(
+  hooks: OciHooks,
+  state: (status: OciState['status']) => OciState,
+  processEnv?: readonly string[],
+): { hooks: SpawnHooks; origin: HookOrigin } {
+  const out: SpawnHooks = {};
+  const origin: Record<keyof SpawnHooks, Array<{ at: string; hook: OciHook }>> = {
+    createRuntime: [],
+    createContainer: [],
+    startContainer: [],
+  };
+  const add = (into: keyof SpawnHooks, kind: keyof OciHooks, status: OciState['status'], env?: readonly string[]) => {
+    for (const [i, hook] of (hooks[kind] ?? []).entries()) {
+      (out[into] ??= []).push(spawnHook(hook, state(status), env));
+      origin[into].push({ at: `hooks.${kind}[${i}]`, hook });
+    }
+  };
+  add('createRuntime', 'prestart', 'created');
+  add('createRuntime', 'createRuntime', 'creating');
+  add('createContainer', 'createContainer', 'creating');
+  add('startContainer', 'startContainer', 'created', processEnv);
+  return { hooks: out, origin };
+}
+
+/** The origin of `startContainer` hooks alone (what `start` knows: the container's record). @internal */
+export function startHookOrigin(hooks: OciHooks | undefined): HookOrigin {
+  return { startContainer: (hooks?.startContainer ?? []).map((hook, i) => ({ at: `hooks.startContainer[${i}]`, hook })) };
+}
+
+/**
+ * A failure of spawn (or of the start gate) that a hook of `origin` caused, as the
+ * ERR_NSBOX_HOOK_FAILED that runHooks gives (the SysError as its `cause`); anything else as
+ * it is. @internal
+ */
+export function ociHookError(err: unknown, origin: HookOrigin): unknown {
+  const m = err instanceof SysError ? /^hooks\.(createRuntime|createContainer|startContainer)\[(\d+)\]$/.exec(err.step ?? '') : null;
+  const o = m ? origin[m[1] as keyof SpawnHooks]?.[Number(m[2])] : undefined;
+  if (!o) return err;
+  const e = err as SysError;
+  let out: HookError;
+  if (e.code === 'ETIMEDOUT')
+    out = hookError(o.at, o.hook, `ran past its timeout of ${o.hook.timeout} s and was killed`, { signal: 'SIGKILL' }, e.stderr);
+  else if (e.signal !== undefined) out = hookError(o.at, o.hook, `was killed by ${e.signal}`, { signal: e.signal }, e.stderr);
+  else if (e.status !== undefined) out = hookError(o.at, o.hook, `exited with status ${e.status}`, { status: e.status }, e.stderr);
+  else {
+    const where = o.at.startsWith('hooks.startContainer') ? "in the container's root" : "on the runtime's filesystem";
+    const why = e.code === 'ENOENT' && e.syscall === 'execve' ? `: it, or the #! interpreter or ELF loader it names, is not ${where}` : '';
+    out = hookError(o.at, o.hook, `could not be started (${e.code}${why})`, {});
+  }
+  out.cause = err;
+  return out;
 }

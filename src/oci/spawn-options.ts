@@ -37,9 +37,9 @@ export const NAMESPACE_NAME: Readonly<Record<OciNamespaceType, NamespaceType>> =
 export const HOOKS_AROUND_SPAWN = ['poststart', 'poststop'] as const;
 
 /**
- * The hooks a runtime that splits create from start runs itself while the process waits:
- * prestart and createRuntime in the runtime's namespaces, createContainer (at create) and
- * startContainer (at start) in the container's ({@link runHooks}' `container`). @internal
+ * The hooks a runtime that splits create from start runs around the spawn: prestart and
+ * createRuntime in the runtime's namespaces, createContainer (at create) and startContainer
+ * (at start) in the container's — with spawn's `hooks` option, as `nsbox-oci` does. @internal
  */
 export const HOOKS_AT_CREATE = ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const;
 
@@ -63,9 +63,9 @@ export interface ToSpawnOptionsOptions {
   /**
    * The caller splits create from start (spawn's `startGate`), as the `nsbox-oci` runtime does:
    * `hooks.prestart`, `createRuntime`, `createContainer` and `startContainer` are then
-   * accepted and returned in `hooks`, for the caller to run while the process waits for start
-   * (after its namespaces and root exist, before process.args runs; the last two with
-   * runHooks' `container`), and `linux.netDevices` as `netDevices`, to move in meanwhile.
+   * accepted and returned in `hooks`, for the caller to run with spawn's `hooks` option
+   * (prestart and createRuntime as its `createRuntime`; docs/oci.md "Hooks"), and
+   * `linux.netDevices` as `netDevices`, to move in while the process waits for start.
    * Default false: they are refused.
    */
   createStartSplit?: boolean;
@@ -101,7 +101,7 @@ export interface OciSpawn {
   /**
    * `hooks.poststart` and `hooks.poststop`, for the caller to run ({@link runHooks}) after spawn
    * and after the container is gone; with `createStartSplit`, also `prestart`, `createRuntime`,
-   * `createContainer` and `startContainer`, to run while the process waits at its start gate.
+   * `createContainer` and `startContainer`, for spawn's `hooks` option.
    */
   hooks: Pick<OciHooks, 'poststart' | 'poststop' | 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer'>;
   /**
@@ -470,7 +470,7 @@ function refuseLinux(c: OciSpec, split: boolean): void {
       if (split && (HOOKS_AT_CREATE as readonly string[]).includes(k)) continue;
       throw unsupported(
         at('hooks', k),
-        "it runs between create and start: a caller that splits them (spawn's startGate, createStartSplit) runs it with runHooks",
+        "it runs between create and start: a caller that splits them (spawn's startGate, createStartSplit) runs it with spawn's hooks",
       );
     }
   for (const k of Object.keys(c.annotations ?? {}))

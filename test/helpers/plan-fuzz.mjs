@@ -350,6 +350,9 @@ function deadAnswer(dir) {
 
 // Plans the parser must refuse, each a real plan with one word out of bounds. Every one
 // starts with a chdir that fails, so a parser that let it through runs nothing after it.
+// A hook for the targeted cases: one of its words is made wrong (the parser refuses the plan).
+const HOOK = { path: '/bin/true', argv: ['true'], env: [], timeout: 0, before: '', after: '', pid: false };
+
 function targeted() {
   const M = K.PLAN_MOUNT;
   const build = (f, edit) => {
@@ -440,6 +443,21 @@ function targeted() {
     'propagation two': build((p) => p.propagation(K.MS_PRIVATE | K.MS_SHARED)),
     'mkdir owner -1': build((p) => p.mkdir('/x', 0, 'm', -1)),
     'mkdir mode bit': build((p) => p.mkdir('/x', M.MNT_MKDIR, 'm')),
+    'hook where 3': build((p) => p.hook('k', 0, HOOK, 3)),
+    'hook index -1': build((p) => p.hook('k', -1, HOOK, K.HOOK_HERE)),
+    'hook timeout -1': build((p) => p.hook('k', 0, { ...HOOK, timeout: -1 }, K.HOOK_HERE)),
+    'hook pid 2': build(
+      (p) => p.hook('k', 0, HOOK, K.HOOK_HERE),
+      (o) => (o[o.indexOf(K.OP.HOOK) + 5] = 2),
+    ),
+    'hook relative path': build((p) => p.hook('k', 0, { ...HOOK, path: 'true' }, K.HOOK_HERE)),
+    'hook host without a container': build((p) => p.hook('k', 0, HOOK, K.HOOK_HOST)),
+    'hook host after pivot_root': build((p) => p.fsBase('/nonexistent').pivot().hook('k', 0, HOOK, K.HOOK_HOST)),
+    'hook caller after the gate': build((p) => p.gate('/nonexistent/g').hook('k', 0, HOOK, K.HOOK_CALLER)),
+    'hook argc past the end': build(
+      (p) => p.hook('k', 0, HOOK, K.HOOK_HERE),
+      (o) => (o[o.indexOf(K.OP.HOOK) + 9] = 5),
+    ),
   };
   const out = {};
   for (const [name, plan] of Object.entries(cases)) {

@@ -527,22 +527,36 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
-  rootTest(
+  anyTest(
     "createContainer at create and startContainer at start run in the container's namespaces, in order, before the process",
     async () => {
       let hookDir = '';
-      const probe = (name: string) => `cat > /out/${name}.json; { hostname; readlink /proc/self/ns/mnt; ls /out; } > /out/${name}.txt`;
+      let rootfs = '';
+      // createContainer runs before pivot_root, with the runtime's root: the container's root
+      // shows at its own path there, with its mounts (its /out); startContainer in the container.
+      const probe = (name: string, out: string) =>
+        `cat > ${out}/${name}.json; { hostname; readlink /proc/self/ns/mnt; readlink /proc/self/ns/user; ls ${out}; } > ${out}/${name}.txt`;
       const c = setup(`touch /out/marker; ${WAIT_FOR_STOP}`, (config) => {
         hookDir = join(dir, `hooks-${randomBytes(3).toString('hex')}`);
-        // createContainer: a program of the runtime's filesystem (not in the container's root).
         config.hooks = {
-          createContainer: [{ path: join(hookDir, 'create-hook'), args: ['create-hook'] }],
+          // createContainer: a program of the runtime's filesystem, whose interpreter (bash)
+          // is not in the container's root.
+          createContainer: [{ path: join(hookDir, 'create-hook'), args: ['create-hook'], env: ['PATH=/usr/bin:/bin'] }],
           // startContainer: resolved in the container's root (its busybox sh).
-          startContainer: [{ path: '/bin/sh', args: ['sh', '-c', probe('start')] }],
+          startContainer: [{ path: '/bin/sh', args: ['sh', '-c', probe('start', '/out')] }],
         };
       });
+      rootfs = join(c.bundle, 'rootfs');
+      expect(existsSync(join(rootfs, 'bin/bash'))).toBe(false);
       mkdirSync(hookDir);
-      writeFileSync(join(hookDir, 'create-hook'), `#!/bin/sh\n${probe('create')}\n`, { mode: 0o755 });
+      chmodSync(hookDir, 0o755);
+      writeFileSync(
+        join(hookDir, 'create-hook'),
+        `#!/bin/bash\n[[ -n "$BASH_VERSION" ]] || exit 9\n${probe('create', `${rootfs}/out`)}\n`,
+        {
+          mode: 0o755,
+        },
+      );
       const lines = (name: string) =>
         readFileSync(join(c.out, `${name}.txt`), 'utf8')
           .trim()
@@ -552,11 +566,11 @@ describe('nsbox-oci lifecycle', () => {
         expect(cr.stderr).toBe('');
         expect(cr.status).toBe(0);
         const { pid } = state(c);
-        const mnt = readlinkSync(`/proc/${pid}/ns/mnt`);
-        expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
-        // Before create returned: in the container's uts and mount namespaces, before start.
+        // Before create returned, before the process: its state names the process's pid as
+        // the runtime sees it (not 1, its pid in the container's namespace).
         expect(JSON.parse(readFileSync(join(c.out, 'create.json'), 'utf8'))).toMatchObject({ id: c.id, pid, status: 'creating' });
-        expect(lines('create').slice(0, 2)).toEqual(['runc', mnt]);
+        expect(lines('create')[0]).toBe('runc');
+        expect(lines('create').slice(3)).not.toContain('marker');
         expect(existsSync(join(c.out, 'start.json'))).toBe(false);
         expect(existsSync(join(c.out, 'marker'))).toBe(false);
 
@@ -565,9 +579,15 @@ describe('nsbox-oci lifecycle', () => {
         expect(st.status).toBe(0);
         expect(JSON.parse(readFileSync(join(c.out, 'start.json'), 'utf8'))).toMatchObject({ id: c.id, pid, status: 'created' });
         const start = lines('start');
-        expect(start.slice(0, 2)).toEqual(['runc', mnt]);
-        expect(start.slice(2)).not.toContain('marker'); // it ran before the process did
+        expect(start.slice(3)).not.toContain('marker'); // it ran before the process did
         await until('the marker', () => existsSync(join(c.out, 'marker')));
+        // The process's namespaces, now that it has exec'd (while it waited at the gate it was
+        // non-dumpable: only root may read them then).
+        const mnt = readlinkSync(`/proc/${pid}/ns/mnt`);
+        const user = readlinkSync(`/proc/${pid}/ns/user`);
+        expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+        expect(lines('create').slice(0, 3)).toEqual(['runc', mnt, user]);
+        expect(start.slice(0, 3)).toEqual(['runc', mnt, user]);
       } finally {
         cleanup(c);
       }
@@ -575,7 +595,7 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
-  rootTest(
+  anyTest(
     'a failing createContainer hook fails create and undoes it; a startContainer hook past its timeout fails start, and the process never runs',
     async () => {
       let hook = '';
@@ -584,16 +604,39 @@ describe('nsbox-oci lifecycle', () => {
         config.hooks = { createContainer: [{ path: hook }] };
       });
       writeFileSync(hook, '#!/bin/sh\necho no >&2; exit 3\n', { mode: 0o755 });
+      const config = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')) as OciSpec;
+      const cg = cgroupDir(c);
       try {
         const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
         expect(r.status).toBe(1);
         expect(r.stderr).toContain('hooks.createContainer[0]');
         expect(r.stderr).toContain('exited with status 3: no');
         expect(existsSync(join(c.root, c.id))).toBe(false);
-        const cg = cgroupDir(c);
         if (cg) expect(existsSync(cg)).toBe(false);
 
-        const config = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')) as OciSpec;
+        // Past its timeout: its process group is SIGKILLed, and create undone likewise.
+        // The background process writes its pid as the host's /proc (the hook's root) shows it.
+        const bgScript = `sh -c 'read -r p rest < /proc/self/stat; echo $p > ${c.out}/bg; exec sleep 30' & sleep 30`;
+        config.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', bgScript], timeout: 1 }] };
+        writeFileSync(join(c.bundle, 'config.json'), JSON.stringify(config));
+        const t1 = Date.now();
+        const late = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(late.status).toBe(1);
+        expect(late.stderr).toContain('hooks.createContainer[0]');
+        expect(late.stderr).toContain('ran past its timeout of 1 s');
+        expect(Date.now() - t1).toBeLessThan(15_000);
+        expect(existsSync(join(c.root, c.id))).toBe(false);
+        if (cg) expect(existsSync(cg)).toBe(false);
+        const bg = Number(readFileSync(join(c.out, 'bg'), 'utf8'));
+        expect(bg).toBeGreaterThan(1);
+        await until('the background sleep to be killed', () => {
+          try {
+            return readFileSync(`/proc/${bg}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+          } catch {
+            return true;
+          }
+        });
+
         config.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 30'], timeout: 1 }] };
         writeFileSync(join(c.bundle, 'config.json'), JSON.stringify(config));
         expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);

@@ -152,6 +152,8 @@ const TYPES = {
     'PtySize',
     'SendFdOptions',
     'SetgroupsPolicy',
+    'SpawnHook',
+    'SpawnHooks',
     'SpawnOptions',
     'StartGateOptions',
     'StdioOptions',

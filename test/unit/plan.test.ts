@@ -226,6 +226,18 @@ describe('every step, word for word', () => {
   step('INIT', (b) => b.init(), [], { step: 'init', syscall: 'clone' });
   step('GATE', (b) => b.gate('/run/c1.gate'), ['/run/c1.gate'], { step: 'start-gate', syscall: 'accept4', path: '/run/c1.gate' });
   step(
+    'HOOK',
+    (b) =>
+      b.hook(
+        'createContainer',
+        2,
+        { path: '/bin/hook', argv: ['hook', '-x'], env: ['A=1'], timeout: 1500, before: '{"pid":', after: '}', pid: true },
+        K.HOOK_HOST!,
+      ),
+    [2, K.HOOK_HOST!, 1500, 1, '{"pid":', '}', '/bin/hook', 2, 'hook', '-x', 1, 'A=1'],
+    { step: 'hooks.createContainer[2]', syscall: 'execve', path: '/bin/hook', hook: { timeout: 1500 } },
+  );
+  step(
     'LANDLOCK',
     (b) =>
       b.landlock({

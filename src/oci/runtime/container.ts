@@ -1,8 +1,9 @@
 /**
  * Creating a container, shared by `create` and `run`: config.json loaded and mapped, its
  * cgroup v2 prepared, the process spawned with a start gate (everything applied, waiting
- * before execve), prestart, createRuntime and createContainer hooks run, then the state and the pid file
- * written. On any failure what was made is undone: the process, the cgroup, `ROOT/ID/`.
+ * before execve) and its hooks (prestart, createRuntime and createContainer run during the
+ * spawn, startContainer at the start), then the state and the pid file written. On any
+ * failure what was made is undone: the process, the cgroup, `ROOT/ID/`.
  * @internal
  * @module
  */
@@ -17,14 +18,14 @@ import { sendFd } from '../../namespaces/pty.js';
 import { spawn } from '../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../security/notify.js';
 import { prepareCgroup } from '../cgroup.js';
-import { runHooks } from '../hooks.js';
+import { ociHookError, ociSpawnHooks } from '../hooks.js';
 import { moveNetDevices } from '../net-devices.js';
 import { loadBundle } from '../parse.js';
 import { DEFAULT_PARENT, toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
-import { containerProcessState } from '../state.js';
+import { containerProcessState, type OciState } from '../state.js';
 import { removeDefaultParent } from './cgroup.js';
 import { RuntimeError, UsageError } from './errors.js';
-import { hookContainer, hookState, sendTerminal } from './gate.js';
+import { hookState, sendTerminal } from './gate.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
 import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
@@ -134,8 +135,31 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
       options.fds = {};
       for (let fd = 3; fd < 3 + req.preserveFds; fd++) options.fds[fd] = fd;
     }
+    // The hooks of create and start run inside spawn, where runc runs them (docs/oci.md
+    // "Hooks"): prestart and createRuntime by us, createContainer by the container's process
+    // before pivot_root, both while it waits with every mount made; startContainer by it after
+    // the start gate. Their state is known now but for the pid, which spawn fills in.
+    const created = rfc3339();
+    const owner = userInfo().username;
+    const base = {
+      ociVersion: config.ociVersion,
+      id: req.id,
+      pid: 0,
+      bundle: dir,
+      rootfs: mapped.options.rootfs as string,
+      created,
+      owner,
+    };
+    const stateOf = (status: OciState['status']) =>
+      hookState(config.annotations ? { ...base, annotations: config.annotations } : base, status);
+    const inSpawn = ociSpawnHooks(mapped.hooks, stateOf, config.process?.env);
+    if (Object.keys(inSpawn.hooks).length > 0) options.hooks = inSpawn.hooks;
     log.debug(`spawning ${mapped.command} for ${req.id}`);
-    child = spawn(mapped.command, mapped.args, options);
+    try {
+      child = spawn(mapped.command, mapped.args, options);
+    } catch (err) {
+      throw ociHookError(err, inSpawn.origin);
+    }
     // At once, before the event loop turns (so this process never takes a notification), the
     // seccomp listener goes to linux.seccomp.listenerPath, as runc sends it: status creating.
     if (child.seccompNotifier && mapped.seccompListener) {
@@ -160,23 +184,14 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
       startTime: start,
       bundle: dir,
       rootfs: mapped.options.rootfs as string,
-      created: rfc3339(),
-      owner: userInfo().username,
+      created,
+      owner,
       gate,
       config,
     };
     if (config.annotations) rec.annotations = config.annotations;
     if (made) Object.assign(rec, { cgroup: made.cg.path, cgroupDir: made.cg.directory, cgroupOwned: made.owned });
     if (Object.keys(mapped.hooks).length > 0) rec.hooks = mapped.hooks;
-    // runtime.md: createRuntime (and the old prestart) run once the namespaces exist, then
-    // createContainer in the container's namespaces (joined), all before create returns; a
-    // failure fails create and undoes it. createRuntime and createContainer see `creating`
-    // (runtime.md's status during create); the old prestart sees `created`, as crun gives it
-    // and runtime-tools checks (hooks_stdin): its process already waits for start.
-    await runHooks(mapped.hooks, 'prestart', hookState(rec, 'created'));
-    await runHooks(mapped.hooks, 'createRuntime', hookState(rec, 'creating'));
-    if (mapped.hooks.createContainer?.length)
-      await runHooks(mapped.hooks, 'createContainer', hookState(rec, 'creating'), { container: hookContainer(rec) });
     store.write(rec);
     if (req.pidFile !== undefined) writeAtomic(req.pidFile, String(child.pid), 0o644);
     // The waiting process outlives this command (spawn's startGate): let the loop end.

@@ -6,19 +6,14 @@
  * @module
  */
 import type { Pty } from '../../namespaces/pty.js';
-import type { HookContainer } from '../hooks.js';
 import type { OciState } from '../state.js';
 import type { ContainerRecord } from './store.js';
 
-/** Where createContainer and startContainer hooks run: the container's process's namespaces, its cgroup. */
-export function hookContainer(rec: ContainerRecord): HookContainer {
-  const c: HookContainer = { pid: rec.pid };
-  if (rec.cgroupDir !== undefined) c.cgroup = rec.cgroupDir;
-  return c;
-}
-
 /** The state as hooks read it on stdin. */
-export function hookState(rec: ContainerRecord, status: OciState['status']): OciState {
+export function hookState(
+  rec: Pick<ContainerRecord, 'ociVersion' | 'id' | 'pid' | 'bundle' | 'rootfs' | 'created' | 'owner' | 'annotations'>,
+  status: OciState['status'],
+): OciState {
   const s: OciState = {
     ociVersion: rec.ociVersion,
     id: rec.id,
