@@ -6,6 +6,7 @@
       "sources": [
         "csrc/child.cc",
         "csrc/child_fs.cc",
+        "csrc/child_copy.cc",
         "csrc/child_lock.cc",
         "csrc/child_security.cc",
         "csrc/child_landlock.cc",

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include "child_copy.h"
 #include "child_fs.h"
 #include "plan.h"
 #include "rawsys.h"
@@ -173,6 +174,21 @@ long ReadOnly(ChildCtx* ctx, const Step& s, int* sysid) {
   return r;
 }
 
+// The fresh mount on s's target (looked up again: it now resolves to the mount's root) gets
+// a copy of `from`, the directory it covers, and that directory's owner (and mode).
+long CopyUp(ChildCtx* ctx, const Step& s, long from, const struct stat& st, int* sysid) {
+  long top = Target(ctx, s, sysid);
+  if (top < 0) return top;
+  *sysid = SYS_OPENAT;
+  long to = sc(__NR_openat, top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  sc(__NR_close, top);
+  if (to < 0) return to;
+  long r = CopyTree((int)from, (int)to, sysid);
+  if (r >= 0) r = CopyRootAttrs((int)to, st, s.b & MNT_COPYUP_MODE, sysid);
+  sc(__NR_close, to);
+  return r;
+}
+
 long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_SRC_OPTIONAL) && s.str) {
     struct stat st;
@@ -210,12 +226,31 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
     FdPath(at, (int)fd);
     where = at;
   }
+  // MNT_COPYUP: the directory the mount will cover, opened (and its owner and mode read)
+  // while it is still reachable.
+  long from = -1;
+  struct stat st;
+  if (s.b & MNT_COPYUP) {
+    *sysid = SYS_OPENAT;
+    from = sc(__NR_openat, fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *sysid = SYS_NEWFSTATAT;
+    long r = from < 0 ? from : sc(__NR_newfstatat, from, "", &st, AT_EMPTY_PATH);
+    if (r < 0) {
+      if (from >= 0) sc(__NR_close, from);
+      sc(__NR_close, fd);
+      return r;
+    }
+  }
   // MNT_SRC_SELF: the source is the target just opened, never a path looked up again (a
   // symlink in the image could otherwise make it a host directory).
   const char* src = (s.b & MNT_SRC_SELF) ? where : s.str;
   *sysid = SYS_MOUNT;
   long r = sc(__NR_mount, src, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
+  if (from >= 0) {
+    if (r >= 0) r = CopyUp(ctx, s, from, st, sysid);
+    sc(__NR_close, from);
+  }
   return r < 0 ? r : ReadOnly(ctx, s, sysid);
 }
 

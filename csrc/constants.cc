@@ -79,6 +79,11 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(PIDFD_OPEN, "pidfd_open");
   SYSID(PPOLL, "ppoll");
   SYSID(CHROOT, "chroot");
+  SYSID(FCHOWNAT, "fchownat");
+  SYSID(FCHMODAT, "fchmodat");
+  SYSID(GETDENTS64, "getdents64");
+  SYSID(READLINKAT, "readlinkat");
+  SYSID(NEWFSTATAT, "newfstatat");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);
@@ -142,6 +147,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   MM(MNT_FROM_TREE);
   MM(MNT_SRC_SELF);
   MM(MNT_FROM_FD);
+  MM(MNT_COPYUP);
+  MM(MNT_COPYUP_MODE);
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);

@@ -117,16 +117,19 @@ enum Op : int32_t {
 
 // OP_MOUNT / OP_SETATTR mode bits.
 enum MountMode : int32_t {
-  MNT_DST_IN_ROOT = 1,    // dst is inside /newroot (resolved confined); else an absolute path
-  MNT_MKDIR = 2,          // create dst (and parents) as a directory if missing
-  MNT_MKFILE = 4,         // create dst (parents as directories) as an empty file if missing
-  MNT_OPTIONAL = 8,       // dst missing: skip the step instead of failing
-  MNT_RDONLY = 16,        // then mount_setattr(MOUNT_ATTR_RDONLY): keeps locked flags
-  MNT_RECURSIVE = 32,     // ...with AT_RECURSIVE
-  MNT_SRC_OPTIONAL = 64,  // source missing: skip the step
-  MNT_FROM_TREE = 128,    // attach received tree number `flags` with move_mount(2), no mount(2)
-  MNT_SRC_SELF = 256,     // bind the target onto itself (source = the opened target, never a path)
-  MNT_FROM_FD = 512,      // attach the detached mount at fd `flags` (inherited) with move_mount(2)
+  MNT_DST_IN_ROOT = 1,     // dst is inside /newroot (resolved confined); else an absolute path
+  MNT_MKDIR = 2,           // create dst (and parents) as a directory if missing
+  MNT_MKFILE = 4,          // create dst (parents as directories) as an empty file if missing
+  MNT_OPTIONAL = 8,        // dst missing: skip the step instead of failing
+  MNT_RDONLY = 16,         // then mount_setattr(MOUNT_ATTR_RDONLY): keeps locked flags
+  MNT_RECURSIVE = 32,      // ...with AT_RECURSIVE
+  MNT_SRC_OPTIONAL = 64,   // source missing: skip the step
+  MNT_FROM_TREE = 128,     // attach received tree number `flags` with move_mount(2), no mount(2)
+  MNT_SRC_SELF = 256,      // bind the target onto itself (source = the opened target, never a path)
+  MNT_FROM_FD = 512,       // attach the detached mount at fd `flags` (inherited) with move_mount(2)
+  MNT_COPYUP = 1024,       // a fresh mount over a directory starts as a copy of it (tmpcopyup,
+                           // child_copy.cc), its root with that directory's owner...
+  MNT_COPYUP_MODE = 2048,  // ...and its mode (with MNT_COPYUP)
 };
 
 // Where an OP_HOOK runs.
@@ -194,6 +197,11 @@ enum SysId : int32_t {
   SYS_PIDFD_OPEN = 41,
   SYS_PPOLL = 42,
   SYS_CHROOT = 43,
+  SYS_FCHOWNAT = 44,
+  SYS_FCHMODAT = 45,
+  SYS_GETDENTS64 = 46,
+  SYS_READLINKAT = 47,
+  SYS_NEWFSTATAT = 48,
 };
 
 // OP_TERMINAL modes.

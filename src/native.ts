@@ -73,7 +73,9 @@ export interface NativeConstants {
       | 'MNT_SRC_OPTIONAL'
       | 'MNT_FROM_TREE'
       | 'MNT_SRC_SELF'
-      | 'MNT_FROM_FD',
+      | 'MNT_FROM_FD'
+      | 'MNT_COPYUP'
+      | 'MNT_COPYUP_MODE',
       number
     >
   >;

@@ -82,6 +82,17 @@ export interface TmpfsMount {
   source?: string;
   /** {@link Propagation} of the mount. Default private. */
   propagation?: Propagation;
+  /**
+   * Start the tmpfs as a copy of the directory it covers (runc's and crun's `tmpcopyup`, which
+   * podman puts on a systemd container's /run and /tmp): its files, directories, symlinks
+   * (never followed), FIFOs, sockets and device nodes, each with its owner and mode, at most
+   * 32 levels deep; the tmpfs's root gets the directory's owner, and its mode unless `mode`
+   * is given. No timestamps or xattrs; a hard link becomes a separate file. A missing target
+   * is made empty first (nothing to copy). In a user namespace, a file owned by an id the
+   * namespace does not map fails the copy (`EINVAL`, syscall `fchownat`), as under crun.
+   * Default false.
+   */
+  copyUp?: boolean;
 }
 
 /** A kernel filesystem with the options containers use. */
@@ -235,6 +246,7 @@ export function checkContainer(o: ContainerOptions): ContainerOptions {
           if (m.mode !== undefined && !(Number.isInteger(m.mode) && m.mode >= 0 && m.mode <= 0o7777))
             throw invalidArgValue(`${n}.mode`, m.mode, 'must be a mode from 0 to 0o7777');
           checkFlagsData(n, m);
+          if (m.copyUp !== undefined && typeof m.copyUp !== 'boolean') throw invalidArgType(`${n}.copyUp`, 'of type boolean', m.copyUp);
           if (m.data !== undefined && /(^|,)(mode|size)=/.test(m.data))
             throw invalidArgValue(`${n}.data`, m.data, 'must not set mode or size (use the mode and size fields)');
           checkSource(n, m.source);

@@ -178,12 +178,17 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
         break;
       }
       case 'tmpfs': {
-        const opts =
-          [m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : 'mode=0755', m.size !== undefined ? `size=${m.size}` : '', m.data ?? '']
-            .filter(Boolean)
-            .join(',') + owned(ctx);
+        // copyUp without a mode: the root takes the covered directory's (MNT_COPYUP_MODE).
+        const mode = m.mode !== undefined ? `mode=0${m.mode.toString(8)}` : m.copyUp ? '' : 'mode=0755';
+        const opts = ([mode, m.size !== undefined ? `size=${m.size}` : '', m.data ?? ''].filter(Boolean).join(',') + owned(ctx)).replace(
+          /^,/,
+          '',
+        );
         const flags = m.flags === undefined ? NOSUID | NODEV : flagBits('flags', m.flags, MOUNT_FLAGS);
-        plan.mount(m.source ?? 'tmpfs', m.target, 'tmpfs', flags | (m.readOnly ? K.MS_RDONLY : 0), opts, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        // A copy is written after the mount: read-only comes after it (mount_setattr, MNT_RDONLY).
+        const copy = m.copyUp ? M.MNT_COPYUP | (m.mode === undefined ? M.MNT_COPYUP_MODE : 0) | (m.readOnly ? M.MNT_RDONLY : 0) : 0;
+        const rdonly = m.readOnly && !m.copyUp ? K.MS_RDONLY : 0;
+        plan.mount(m.source ?? 'tmpfs', m.target, 'tmpfs', flags | rdonly, opts || null, IN_ROOT | M.MNT_MKDIR | copy, 'mounts');
         propagate(plan, m);
         break;
       }

@@ -22,6 +22,8 @@ type OptionKind =
   | { k: 'default' }
   | { k: 'propagation' }
   | { k: 'idmap' }
+  /** tmpfs only: the tmpfs starts as a copy of the directory it covers. */
+  | { k: 'copyup' }
   | { k: 'refuse'; why: string };
 
 const flag = (f: MountFlag & MountAttr): OptionKind => ({ k: 'flag', flag: f });
@@ -91,7 +93,7 @@ export const MOUNT_OPTIONS: Readonly<Record<string, OptionKind>> = Object.freeze
   ridmap: { k: 'idmap' },
   mand: { k: 'refuse', why: 'mandatory locking was removed from Linux (5.15)' },
   remount: { k: 'refuse', why: 'a container mount is always a new mount' },
-  tmpcopyup: { k: 'refuse', why: "copying the shadowed directory into a tmpfs (crun's and runc's tmpcopyup) is not implemented" },
+  tmpcopyup: { k: 'copyup' },
 });
 
 /** Filesystem types nsbox mounts fresh in a container (`cgroup` is mounted as cgroup2: nsbox is cgroup v2 only). @internal */
@@ -124,7 +126,7 @@ function mapMountOnly(m: OciMount, i: number, bundle: string, warnings: string[]
   const p = at('mounts', i);
   // config.md: a relative destination is deprecated and relative to "/".
   const target = m.destination.startsWith('/') ? m.destination : `/${m.destination}`;
-  const { bind, recursive, readOnly, idmap, flags, msflags, data } = parseOptions(m, p);
+  const { bind, recursive, readOnly, idmap, copyUp, flags, msflags, data } = parseOptions(m, p);
   if (m.uidMappings !== undefined || m.gidMappings !== undefined)
     throw unsupported(
       at(p, m.uidMappings !== undefined ? 'uidMappings' : 'gidMappings'),
@@ -132,6 +134,8 @@ function mapMountOnly(m: OciMount, i: number, bundle: string, warnings: string[]
     );
   const type = m.type ?? (bind ? 'bind' : undefined);
   if (type === undefined) throw valueError(at(p, 'type'), 'is required unless options hold "bind" or "rbind"', m.type);
+  // runc and crun copy up only into a tmpfs (runc: EXT_COPYUP of a tmpfs mount).
+  if (copyUp && (type !== 'tmpfs' || bind)) throw unsupported(at(p, 'options'), '"tmpcopyup" on a mount that is not a tmpfs');
   if (type === 'bind' || bind) {
     if (type !== 'bind' && type !== 'none')
       throw valueError(at(p, 'type'), 'must be "bind" or "none" for a mount with the "bind" or "rbind" option', type);
@@ -169,6 +173,7 @@ function mapMountOnly(m: OciMount, i: number, bundle: string, warnings: string[]
     }
     if (rest.length) out.data = rest.join(',');
     if (readOnly) out.readOnly = true;
+    if (copyUp) out.copyUp = true;
     return out;
   }
   if ((type === 'cgroup' || type === 'cgroup2') && data.length)
@@ -186,6 +191,7 @@ interface ParsedOptions {
   recursive: boolean;
   readOnly: boolean;
   idmap: boolean;
+  copyUp: boolean;
   flags: Array<MountFlag & MountAttr>;
   msflags: MountFlag[];
   data: string[];
@@ -198,6 +204,7 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
   let recursive = false;
   let readOnly = false;
   let idmap = false;
+  let copyUp = false;
   let propagation: Propagation | undefined;
   const flags: ParsedOptions['flags'] = [];
   const msflags: MountFlag[] = [];
@@ -235,9 +242,12 @@ function parseOptions(m: OciMount, p: string): ParsedOptions {
       case 'idmap':
         idmap = true;
         break;
+      case 'copyup':
+        copyUp = true;
+        break;
       case 'refuse':
         throw unsupported(where, op.why);
     }
   });
-  return { bind, recursive, readOnly, idmap, flags, msflags, data, propagation };
+  return { bind, recursive, readOnly, idmap, copyUp, flags, msflags, data, propagation };
 }

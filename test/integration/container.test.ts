@@ -200,6 +200,86 @@ describe('mounts and volumes', () => {
     expect(r.stdout).toMatch(/size=1024k/);
   });
 
+  describe('tmpfs copyUp (tmpcopyup)', () => {
+    // The image's directory, owned by the caller: a container mapping the caller to its root
+    // sees it owned by 0 (as root, an explicit map of host root, never the default id block).
+    const ownIds = isRoot ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
+    let cu: string;
+    let big: Buffer;
+    beforeAll(() => {
+      if (!BUSYBOX) return;
+      cu = join(rootfs, 'cu');
+      mkdirSync(join(cu, 'd/e'), { recursive: true });
+      writeFileSync(join(cu, 'a'), 'hello\n', { mode: 0o640 });
+      writeFileSync(join(cu, 'd/e/f'), 'deep\n');
+      big = Buffer.alloc(100_000, 'xyz'); // more than one read(2) of the copy's buffer
+      writeFileSync(join(cu, 'big'), big);
+      symlinkSync('/nonexistent-nsbox/target', join(cu, 'l')); // dangling: copied, never followed
+      execFileSync('mkfifo', ['-m', '0620', join(cu, 'p')]);
+      chmodSync(join(cu, 'd'), 0o750);
+      chmodSync(cu, 0o751);
+    });
+    const witness = (dir: string) =>
+      `stat -c "%n %a %F %u" ${dir} ${dir}/a ${dir}/d ${dir}/p ${dir}/l; cat ${dir}/a ${dir}/d/e/f; readlink ${dir}/l; ` +
+      `wc -c < ${dir}/big; awk '$5 == "${dir}" { print $9 }' /proc/self/mountinfo`;
+
+    ctest('the tmpfs starts as a copy of the directory it covers, with its owners and modes; writes stay in it', async () => {
+      const before = snapshot(cu);
+      const r = await run(`${witness('/cu')}; echo new > /cu/new && echo wrote; cmp /cu/big /cu/big`, {
+        mounts: [{ type: 'tmpfs', target: '/cu', copyUp: true }],
+        ...ownIds,
+      });
+      expect(r.stdout).toBe(
+        [
+          '/cu 751 directory 0', // the root takes the covered directory's mode and owner
+          '/cu/a 640 regular file 0',
+          '/cu/d 750 directory 0',
+          '/cu/p 620 fifo 0',
+          '/cu/l 777 symbolic link 0',
+          'hello',
+          'deep',
+          '/nonexistent-nsbox/target',
+          String(big.length),
+          'tmpfs',
+          'wrote',
+          '',
+        ].join('\n'),
+      );
+      expect(snapshot(cu)).toEqual(before); // the image's directory is untouched
+    });
+
+    ctest('a mode given wins over the covered directory’s; readOnly applies after the copy', async () => {
+      const r = await run('stat -c %a /cu; cat /cu/a; echo x > /cu/new', {
+        mounts: [{ type: 'tmpfs', target: '/cu', copyUp: true, mode: 0o700, readOnly: true }],
+        ...ownIds,
+      });
+      expect(r.stdout).toMatch(/^700\nhello\n.*Read-only file system/);
+    });
+
+    ctest('a missing target is made, and the tmpfs is empty', async () => {
+      const r = await run('ls -A /none/here | wc -l; stat -c %a /none/here', {
+        mounts: [{ type: 'tmpfs', target: '/none/here', copyUp: true }],
+        ...ownIds,
+      });
+      expect(r.stdout).toBe('0\n755\n');
+    });
+
+    const rootCtest = testIf(isRoot && BUSYBOX !== undefined, 'needs root (a file owned by an id the container does not map)');
+    rootCtest('a file owned by an id the container does not map fails the copy: EINVAL from fchownat, as crun', () => {
+      const odd = join(rootfs, 'odd');
+      mkdirSync(odd);
+      writeFileSync(join(odd, 'f'), '');
+      execFileSync('chown', ['12345:12345', join(odd, 'f')]);
+      try {
+        expect(() =>
+          spawn('/bin/true', { namespaces: NS, rootfs, mounts: [{ type: 'tmpfs', target: '/odd', copyUp: true }], ...ownIds }),
+        ).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'fchownat', step: 'mounts' }));
+      } finally {
+        rmSync(odd, { recursive: true, force: true });
+      }
+    });
+  });
+
   ctest('masked paths are empty and read-only paths refuse writes', async () => {
     const r = await run(
       'wc -c < /proc/keys; ls -A /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname; cut -d" " -f5,6 /proc/self/mountinfo',
@@ -350,6 +430,7 @@ describe('bad input', () => {
     ['a comma in a layer path', { rootfs: { layers: ['/tmp/a,b'] } }, 'ERR_INVALID_ARG_VALUE'],
     ['rootfs without a mount namespace', { rootfs: '/usr', namespaces: ['user'] }, 'ERR_INVALID_ARG_VALUE'],
     ['bad tmpfs size', { mounts: [{ type: 'tmpfs', target: '/x', size: 'lots' }] }, 'ERR_INVALID_ARG_VALUE'],
+    ['copyUp that is not a boolean', { mounts: [{ type: 'tmpfs', target: '/x', copyUp: 'yes' }] }, 'ERR_INVALID_ARG_TYPE'],
   ])('%s → %s before any syscall', (_name, opts, code) => {
     const kids = childPids().length;
     expect(() => spawn('true', { namespaces: NS, ...(opts as SpawnOptions) })).toThrow(expect.objectContaining({ code }));

@@ -226,7 +226,8 @@ describe('refused by JSON path, before any syscall', () => {
       'linux.uidMappings',
       'ERR_INVALID_ARG_VALUE',
     ],
-    ['tmpcopyup', (c) => c.mounts[1].options.push('tmpcopyup'), 'mounts[1].options[4]', 'ERR_NSBOX_UNSUPPORTED'],
+    ['tmpcopyup on a bind mount', (c) => c.mounts[5].options.push('tmpcopyup'), 'mounts[5].options', 'ERR_NSBOX_UNSUPPORTED'],
+    ['tmpcopyup on a proc mount', (c) => c.mounts[0].options.push('tmpcopyup'), 'mounts[0].options', 'ERR_NSBOX_UNSUPPORTED'],
     [
       'an overlay mount',
       (c) => c.mounts.push({ destination: '/x', type: 'overlay', source: 'overlay' }),
@@ -306,6 +307,13 @@ describe('refused by JSON path, before any syscall', () => {
       ]),
     );
     expect(m.options.uid).toBe(c.process.user.uid);
+  });
+
+  test("tmpcopyup on a tmpfs is copyUp (podman's systemd mode: /run, /tmp, /var/log/journal); its mode stays unset", () => {
+    const c = base();
+    c.mounts.push({ destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['rw', 'rprivate', 'nosuid', 'nodev', 'tmpcopyup'] });
+    using m = toSpawnOptions(parseConfig(c), { bundle });
+    expect((m.options.mounts as Json).at(-1)).toEqual({ type: 'tmpfs', target: '/run', flags: ['nosuid', 'nodev'], copyUp: true });
   });
 
   test('poststart and poststop hooks are returned for runHooks; the others are refused', () => {
@@ -469,7 +477,8 @@ describe('features()', () => {
           return false;
         }
       })();
-      expect(f.mountOptions.includes(o), o).toBe(ok || ['sync', 'dirsync'].includes(o));
+      // sync, dirsync: fresh mounts only; tmpcopyup: a tmpfs only.
+      expect(f.mountOptions.includes(o), o).toBe(ok || ['sync', 'dirsync', 'tmpcopyup'].includes(o));
     }
   });
 });
