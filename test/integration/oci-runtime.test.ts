@@ -72,7 +72,7 @@ function setup(script: string, edit: (c: OciSpec) => void = () => undefined): Ct
   chmodSync(out, 0o777);
   copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'echo', 'touch', 'sleep', 'cat', 'hostname', 'kill', 'ls', 'true', 'id', 'head', 'wc', 'readlink'])
+  for (const a of ['sh', 'echo', 'touch', 'sleep', 'cat', 'hostname', 'kill', 'ls', 'true', 'id', 'head', 'wc', 'readlink', 'grep'])
     symlinkSync('busybox', join(rootfs, 'bin', a));
   const config = defaultSpec({ rootless: !isRoot });
   config.process!.terminal = false;
@@ -377,6 +377,54 @@ describe('nsbox-oci lifecycle', () => {
         expect(readFileSync(join(cgroupDir(c)!, 'hugetlb.2MB.max'), 'utf8').trim()).toBe('4194304');
         writeFileSync(file, JSON.stringify({ hugepageLimits: [{ pageSize: '2MB', limit: -5 }] }));
         expect(oci(c, ['update', '--resources', file, c.id]).status).toBe(1);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  testIf(
+    hugetlb && !skip,
+    skip ?? (isRoot ? 'no hugetlb controller with 2MB pages in cgroup v2 here' : 'writing cgroupfs needs root here'),
+  )(
+    'a container that moved into a sub-cgroup and enabled a controller below (as systemd does): exec joins its process’s cgroup, ps counts every sub-cgroup, delete removes them',
+    async () => {
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`, (cfg) => {
+        cfg.linux!.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }] };
+      });
+      const cg = cgroupDir(c)!;
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        const { pid } = state(c);
+        // What systemd does as PID 1 (from here, as the test's host side): its own process into
+        // init.scope, then a domain controller enabled for the sub-cgroups. The container's
+        // cgroup is then closed to processes (cgroup v2's no-internal-process rule).
+        // (Its shell's `sleep` children may be forked meanwhile: moved until none is left.)
+        mkdirSync(join(cg, 'init.scope'));
+        await until('the cgroup emptied and hugetlb enabled below it', () => {
+          for (const p of readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean))
+            try {
+              writeFileSync(join(cg, 'init.scope/cgroup.procs'), p);
+            } catch {
+              // exited meanwhile
+            }
+          try {
+            writeFileSync(join(cg, 'cgroup.subtree_control'), '+hugetlb');
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        const e = oci(c, ['exec', c.id, 'sh', '-c', 'grep ^0:: /proc/self/cgroup']);
+        expect(e.stderr).toBe('');
+        expect(e.status).toBe(0);
+        expect(e.stdout.trim()).toMatch(/^0::\/(nsbox-oci\/c-[0-9a-f]+\/)?init\.scope$/);
+        expect(JSON.parse(oci(c, ['ps', '--format', 'json', c.id]).stdout)).toContain(pid); // from init.scope
+        const d = oci(c, ['delete', '--force', c.id]);
+        expect(d.stderr).toBe('');
+        expect(existsSync(cg)).toBe(false);
       } finally {
         cleanup(c);
       }

@@ -3,7 +3,7 @@
  * @internal
  * @module
  */
-import { rmdirSync } from 'node:fs';
+import { readFileSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
 import { removeIfEmpty } from '../cgroup.js';
@@ -64,4 +64,28 @@ export async function removeCgroup(rec: ContainerRecord): Promise<void> {
     }
   const cg = await openCgroup(rec);
   await cg?.remove({ recursive: true });
+}
+
+/**
+ * The cgroup directory the container's process is in now, when it is the container's cgroup
+ * or below it (a systemd inside moves itself to `init.scope`), else undefined. For `exec` when
+ * clone3 into the container's cgroup fails with EBUSY: the container enabled controllers for
+ * its sub-cgroups there, and the kernel keeps processes out of such an inner cgroup (cgroup
+ * v2's no-internal-process rule). runc and crun then join the process's cgroup likewise.
+ * Read from /proc/PID/cgroup in our own cgroup namespace (paths from the v2 root).
+ */
+export function processCgroupDir(rec: ContainerRecord): string | undefined {
+  if (rec.cgroup === undefined || rec.cgroupDir === undefined || !rec.cgroupDir.endsWith(rec.cgroup)) return undefined;
+  let line: string | undefined;
+  try {
+    line = readFileSync(`/proc/${rec.pid}/cgroup`, 'latin1')
+      .split('\n')
+      .find((l) => l.startsWith('0::'));
+  } catch {
+    return undefined; // gone: the caller's liveness check says so
+  }
+  const path = line?.slice(3);
+  const base = rec.cgroup === '/' ? '' : rec.cgroup;
+  if (path === undefined || !(path === rec.cgroup || path.startsWith(`${base}/`)) || path.split('/').includes('..')) return undefined;
+  return rec.cgroupDir.slice(0, rec.cgroupDir.length - rec.cgroup.length) + path;
 }

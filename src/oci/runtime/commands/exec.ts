@@ -25,12 +25,30 @@ import { list, str, type Context } from '../context.js';
 import { sendListener } from '../container.js';
 import { sendTerminal, startGate } from '../gate.js';
 import { RuntimeError, UsageError } from '../errors.js';
+import { processCgroupDir } from '../cgroup.js';
 import { isAlive } from '../proc.js';
 import { pinNamespaces } from '../pin.js';
 import { resolveExecUser } from '../passwd.js';
 import { statusOf } from '../status.js';
 import { relayTerminal } from '../terminal.js';
 import { checkId, writeAtomic, type ContainerRecord } from '../store.js';
+
+/**
+ * spawn() into the container's cgroup; when clone3 finds it closed to processes (EBUSY: the
+ * container enabled controllers for sub-cgroups there, as systemd does), into the cgroup of
+ * the container's process instead, as runc and crun do.
+ */
+function spawnInContainer(ctx: Context, rec: ContainerRecord, argv: string[], o: SpawnOptions): NsboxChild {
+  try {
+    return spawn(argv[0]!, argv.slice(1), o);
+  } catch (err) {
+    const e = err as { code?: string; syscall?: string };
+    const alt = e.code === 'EBUSY' && e.syscall === 'clone3' && o.cgroup !== undefined ? processCgroupDir(rec) : undefined;
+    if (alt === undefined || alt === o.cgroup) throw err;
+    ctx.log.debug(`exec in ${rec.id}: ${(err as Error).message}; joining ${alt}, its process's cgroup`);
+    return spawn(argv[0]!, argv.slice(1), { ...o, cgroup: alt });
+  }
+}
 
 /** The process to run: --process FILE, else the container's process with the command and flags. */
 function processOf(ctx: Context, rec: ContainerRecord): OciProcess {
@@ -148,7 +166,7 @@ export async function main(ctx: Context): Promise<number> {
   let child: NsboxChild;
   try {
     o.join = Object.fromEntries(pinned);
-    child = spawn(argv[0]!, argv.slice(1), o);
+    child = spawnInContainer(ctx, rec, argv, o);
   } finally {
     for (const ns of pinned.values()) ns.close();
   }

@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { RuntimeError, UsageError } from '../errors.js';
 import { str, type Context } from '../context.js';
 import { cmdline } from '../proc.js';
@@ -62,18 +62,34 @@ function table(rows: string[][]): string {
   return rows.map((r) => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]! + 3))).join('')}\n`).join('');
 }
 
-/** The pids in the container's cgroup (its cgroup.procs), or its process alone without a cgroup. */
+/**
+ * The pids in the container's cgroup and every cgroup below it (a systemd inside moves itself
+ * to init.scope and its services to their own cgroups, as runc's GetAllPids and crun count
+ * them), or its process alone without a cgroup.
+ */
 export function containerPids(rec: ContainerRecord): number[] {
   if (rec.cgroupDir === undefined) return statusOf(rec) === 'stopped' ? [] : [rec.pid];
-  try {
-    return readFileSync(`${rec.cgroupDir}/cgroup.procs`, 'latin1')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map(Number);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const pids: number[] = [];
+  const walk = (dir: string): void => {
+    let procs: string;
+    try {
+      procs = readFileSync(`${dir}/cgroup.procs`, 'latin1');
+    } catch (err) {
+      // The container's cgroup gone (no pids), or a sub-cgroup removed while we walk.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const l of procs.split('\n')) if (l !== '') pids.push(Number(l));
+    let subs: Dirent[] = [];
+    try {
+      subs = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const e of subs) if (e.isDirectory()) walk(`${dir}/${e.name}`);
+  };
+  walk(rec.cgroupDir);
+  return pids;
 }
 
 function ps(ctx: Context): number {
