@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The cgroup v2 controller tests (test/guest/*.test.mjs, node --test) inside a throw-away
+# The guest tests (test/guest/*.test.mjs, node --test: the cgroup v2 controllers, and the OCI
+# runtime under podman, containerd and as a systemd system container) inside a throw-away
 # pure cgroup v2 guest (scripts/vm-run: qemu, root, every controller enabled), since a
 # hybrid host's v2 tree lacks memory, pids, cpu, cpuset and io. Needs root and npm ci done;
 # builds the addon and dist/ here first if they are stale (the guest has no network, runs no
@@ -29,4 +30,11 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 node scripts/ensure-built.mjs >&2 # stdout stays the tests' (TAP in CI)
-exec "$vm_run" --share "$PWD" --timeout 1800 -- node --test "${args[@]}" "${files[@]}"
+# The system container's root (test/guest/systemd.test.mjs) is made here, on the host: the
+# guest has no network. Cached outside the checkout; when it cannot be made (no debootstrap,
+# no Debian mirror) the test says so and skips (.ci/run makes it first, as a counted check).
+if [[ " ${files[*]} " == *" test/guest/ "* || " ${files[*]} " == *systemd.test.mjs* ]]; then
+  scripts/systemd-rootfs.sh >/dev/null || echo "guest-tests: no systemd rootfs (scripts/systemd-rootfs.sh failed): test/guest/systemd.test.mjs will skip" >&2
+fi
+# 3 GB: podman's storage and the system container's image and tmpfs live in the guest's RAM.
+exec "$vm_run" --share "$PWD" --mem 3072 --timeout 1800 -- node --test "${args[@]}" "${files[@]}"

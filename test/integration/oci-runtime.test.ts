@@ -1320,6 +1320,20 @@ describe('nsbox-oci without a container', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('config.json');
     expect(oci(c, ['list'], ['--systemd-cgroup']).stderr).toContain('--systemd-cgroup');
+    // containerd's runc shim: `create --bundle B --pid-file F --no-pivot ID` (its NoPivotRoot
+    // option). Refused before anything is made, with the reason as the log's last json line,
+    // which the shim reports to its client.
+    const np = oci(
+      c,
+      ['create', '--bundle', c.bundle, '--pid-file', join(c.out, '..', 'pid'), '--no-pivot', c.id],
+      ['--log', log, '--log-format', 'json'],
+    );
+    expect(np.status).toBe(1);
+    const last = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').at(-1)!);
+    expect(last).toEqual(
+      expect.objectContaining({ level: 'error', msg: expect.stringContaining('--no-pivot: refused: nsbox always enters') }),
+    );
+    expect(existsSync(join(c.root, c.id))).toBe(false);
     expect(oci(c, ['delete', 'a/b']).stderr).toContain('invalid container ID');
   });
 });
