@@ -170,7 +170,7 @@ try {
       const ms = run();
       if (round < 0) continue; // one warm-up round
       if (ms.length === 1) (result.runs[label] ??= []).push(ms[0]);
-      else LIFE.forEach((c, i) => (result.runs[label.replace('lifecycle', c)] ??= []).push(ms[i]));
+      else for (const [i, c] of LIFE.entries()) (result.runs[label.replace('lifecycle', c)] ??= []).push(ms[i]);
     }
   }
   // The minimum is what a command costs on an idle machine; the median includes whatever
