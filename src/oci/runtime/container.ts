@@ -27,6 +27,7 @@ import { RuntimeError, UsageError } from './errors.js';
 import { hookContainer, hookState, sendTerminal } from './gate.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
+import { lockContainer } from './lock.js';
 import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
 
 /** What `create` and `run` were asked. */
@@ -121,7 +122,7 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
   let child: NsboxChild | undefined;
   const m = { close: () => undefined } as { close(): void };
   try {
-    unlock = await store.lock(req.id);
+    unlock = lockContainer(store, req.id);
     const mapped = toSpawnOptions(config, { bundle: dir, id: req.id, stdio: 'inherit', createStartSplit: true });
     m.close = () => mapped.close();
     for (const w of mapped.warnings) log.warn(w);
