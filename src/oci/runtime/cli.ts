@@ -12,6 +12,7 @@ import { COMMANDS, GLOBAL_FLAGS, commandHelp, globalHelp, parseCommand, parseFla
 import type { CommandMain } from './context.js';
 import { UsageError } from './errors.js';
 import { Log } from './log.js';
+import { print } from './output.js';
 import { defaultRoot, Store } from './store.js';
 
 /** Gives the module that runs a command (`CommandSpec.module`: `create`, `query`…). */
@@ -29,12 +30,12 @@ export async function main(argv: readonly string[], load: LoadCommand): Promise<
     const g = parseFlags(argv, GLOBAL_FLAGS, true);
     log = new Log(g.flags.log as string | undefined, g.flags['log-format'] as string | undefined, g.flags.debug === true);
     if (g.flags.version) {
-      process.stdout.write(version());
+      print(version());
       return 0;
     }
     const name = g.args[0];
     if (g.flags.help || name === undefined || name === 'help') {
-      process.stdout.write(globalHelp());
+      print(globalHelp());
       return name === undefined && !g.flags.help ? 1 : 0;
     }
     if (g.flags['systemd-cgroup'])
@@ -48,7 +49,7 @@ export async function main(argv: readonly string[], load: LoadCommand): Promise<
     if (cmd === undefined) throw new UsageError(`no such command: ${name}`);
     const p = parseCommand(cmd, g.args.slice(1));
     if (p.flags.help) {
-      process.stdout.write(commandHelp(cmd));
+      print(commandHelp(cmd));
       return 0;
     }
     const root = resolve((g.flags.root as string | undefined) ?? defaultRoot());
