@@ -12,7 +12,6 @@
  * @module
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
 import { nsboxError } from '../errors.js';
 import { native } from '../native.js';
 
@@ -66,7 +65,8 @@ export function claimIdRange(): IdRange {
     mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
     lockDirMade = true;
   }
-  const start = randomInt(AUTO_ID_BLOCKS);
+  // node:crypto only here: loading it costs every spawn that never claims a range (most).
+  const start = process.getBuiltinModule('node:crypto').randomInt(AUTO_ID_BLOCKS);
   for (let i = 0; i < AUTO_ID_BLOCKS; i++) {
     const block = (start + i) % AUTO_ID_BLOCKS;
     const base = AUTO_ID_FIRST + block * AUTO_ID_COUNT;

@@ -6,8 +6,8 @@
  * @module
  */
 import { readSync } from 'node:fs';
-import { Duplex } from 'node:stream';
-import { ReadStream } from 'node:tty';
+import type { Duplex } from 'node:stream';
+import type { ReadStream } from 'node:tty';
 import { handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { native } from '../native.js';
 import { SeccompNotifier } from '../security/notify.js';
@@ -67,63 +67,71 @@ export function checkPtySize(name: string, o: unknown): PtySize | undefined {
  * EOF after the hangup) before the last output has gone through the line discipline, and Node
  * would then drop it; so at the end what the kernel still holds is read from the Pty's own
  * master (non-blocking, as libuv made the shared open file) until EIO or EAGAIN, then the
- * stream ends.
+ * stream ends. Defined at its first use: node:stream and node:tty (and node:net, which tty
+ * loads) are a noticeable part of a spawn's start-up, and most spawns have no terminal.
  */
-class PtyStream extends Duplex {
-  readonly #inner: ReadStream;
-  readonly #master: () => number;
-  #ended = false;
+let PtyStream: (new (master: () => number) => Duplex) | undefined;
+function ptyStream(): new (master: () => number) => Duplex {
+  if (PtyStream) return PtyStream;
+  const { Duplex } = process.getBuiltinModule('node:stream');
+  const { ReadStream: TtyReadStream } = process.getBuiltinModule('node:tty');
+  PtyStream = class extends Duplex {
+    readonly #inner: ReadStream;
+    readonly #master: () => number;
+    #ended = false;
 
-  constructor(master: () => number) {
-    super({ allowHalfOpen: false, decodeStrings: false });
-    this.#master = master;
-    const copy = native.ptyDup(master());
-    try {
-      this.#inner = new ReadStream(copy);
-    } catch (err) {
-      native.close(copy);
-      throw err;
-    }
-    native.forgetFd(copy); // libuv owns the copy now
-    this.#inner.on('data', (d: Buffer) => {
-      if (!this.push(d)) this.#inner.pause();
-    });
-    this.#inner.on('end', () => this.#end());
-    this.#inner.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EIO' ? this.#end() : this.destroy(err)));
-    this.#inner.pause();
-  }
-
-  override _read(): void {
-    this.#inner.resume();
-  }
-
-  override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
-    // Once the terminal has ended nobody reads it any more: the write goes nowhere.
-    if (this.#ended) cb();
-    else this.#inner.write(chunk, encoding, cb);
-  }
-
-  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-    this.#inner.destroy();
-    cb(err);
-  }
-
-  #end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    const buf = Buffer.allocUnsafe(65536);
-    for (;;) {
-      let n: number;
+    constructor(master: () => number) {
+      super({ allowHalfOpen: false, decodeStrings: false });
+      this.#master = master;
+      const copy = native.ptyDup(master());
       try {
-        n = readSync(this.#master(), buf);
-      } catch {
-        break; // EIO (no slave left) or EAGAIN (nothing more), or the Pty is closed
+        this.#inner = new TtyReadStream(copy);
+      } catch (err) {
+        native.close(copy);
+        throw err;
       }
-      if (n <= 0) break;
-      this.push(Buffer.from(buf.subarray(0, n)));
+      native.forgetFd(copy); // libuv owns the copy now
+      this.#inner.on('data', (d: Buffer) => {
+        if (!this.push(d)) this.#inner.pause();
+      });
+      this.#inner.on('end', () => this.#end());
+      this.#inner.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EIO' ? this.#end() : this.destroy(err)));
+      this.#inner.pause();
     }
-    this.push(null);
-  }
+
+    override _read(): void {
+      this.#inner.resume();
+    }
+
+    override _write(chunk: Buffer | string, encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
+      // Once the terminal has ended nobody reads it any more: the write goes nowhere.
+      if (this.#ended) cb();
+      else this.#inner.write(chunk, encoding, cb);
+    }
+
+    override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+      this.#inner.destroy();
+      cb(err);
+    }
+
+    #end(): void {
+      if (this.#ended) return;
+      this.#ended = true;
+      const buf = Buffer.allocUnsafe(65536);
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(this.#master(), buf);
+        } catch {
+          break; // EIO (no slave left) or EAGAIN (nothing more), or the Pty is closed
+        }
+        if (n <= 0) break;
+        this.push(Buffer.from(buf.subarray(0, n)));
+      }
+      this.push(null);
+    }
+  };
+  return PtyStream;
 }
 
 /**
@@ -142,7 +150,7 @@ export class Pty implements Disposable {
   readonly path: string;
   #master: number;
   #slave: number;
-  #stream: PtyStream | undefined;
+  #stream: Duplex | undefined;
   readonly #token = {};
 
   /** @internal */
@@ -232,7 +240,7 @@ export class Pty implements Disposable {
   stream(): Duplex {
     if (this.#stream) return this.#stream;
     if (this.#master < 0) throw handleClosed('Pty');
-    this.#stream = new PtyStream(() => this.#master);
+    this.#stream = new (ptyStream())(() => this.#master);
     return this.#stream;
   }
 

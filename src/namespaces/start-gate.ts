@@ -3,8 +3,7 @@
  * steps; {@link openStartGate} lets it go on (the OCI `create`/`start` split).
  * @module
  */
-import { connect } from 'node:net';
-import { unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { abortError, invalidArgType, invalidArgValue, SysError } from '../errors.js';
 import { K } from '../native.js';
@@ -123,7 +122,9 @@ export function openStartGate(path: string, options?: StartGateOptions): Promise
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
   if (signal?.aborted) throw abortError(signal);
   return new Promise<void>((resolve, reject) => {
-    const sock = connect({ path });
+    // node:net only here: spawn links this module for its startGate option, and loading
+    // node:net would cost every spawn.
+    const sock = process.getBuiltinModule('node:net').connect({ path });
     const chunks: Buffer[] = [];
     let settled = false;
     let removed: Promise<unknown> = Promise.resolve();
@@ -140,7 +141,7 @@ export function openStartGate(path: string, options?: StartGateOptions): Promise
     sock.once('connect', () => {
       sock.write(START);
       // One start per container: whoever connects next finds nothing there.
-      removed = unlink(path).catch(() => undefined);
+      removed = new Promise((r) => unlink(path, r));
     });
     sock.on('data', (b: Buffer) => chunks.push(b));
     sock.once('end', () => done(outcome(Buffer.concat(chunks), path)));

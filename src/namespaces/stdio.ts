@@ -3,7 +3,7 @@
  * a stream with an fd, or an fd number; plus extra fds at chosen numbers.
  * @module
  */
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Stream } from 'node:stream';
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { native } from '../native.js';
@@ -124,6 +124,8 @@ export function releaseStdio(p: PreparedStdio, failed: boolean): void {
 
 /** Wraps a parent pipe end as a net.Socket, as child_process does. @internal */
 export function wrapEnd(fd: number, readable: boolean): Socket {
+  // node:net only here, for a 'pipe' end: loading it costs every spawn without one.
+  const { Socket } = process.getBuiltinModule('node:net');
   const s = new Socket({ fd, readable, writable: !readable });
   native.forgetFd(fd); // libuv owns it now; until here, environment teardown would close it
   if (readable) s.on('error', () => {}); // a reader sees EOF; errors surface through 'close'

@@ -4,7 +4,6 @@
  * @internal
  * @module
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { invalidArgValue } from '../errors.js';
 
 /** An IP address family: 4 or 6. */
@@ -12,6 +11,9 @@ export type IpFamily = 4 | 6;
 
 /** The bytes of an IPv4 or IPv6 address; `undefined` if `text` is neither. */
 export function ipBytes(text: string): Buffer | undefined {
+  // node:net only here, when an address is parsed: loading it costs every command that links
+  // this module and never parses one.
+  const { isIPv4, isIPv6 } = process.getBuiltinModule('node:net');
   if (isIPv4(text)) return Buffer.from(text.split('.').map(Number));
   if (!isIPv6(text)) return undefined;
   let s = text;

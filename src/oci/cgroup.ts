@@ -4,12 +4,12 @@
  * writes. cgroup v1 hierarchies are never touched.
  * @module
  */
-import { rmdirSync } from 'node:fs';
 import type { Cgroup } from '../cgroups/cgroup.js';
 import { cgroup, createCgroup } from '../cgroups/create.js';
 import { hasCg, writeCgAsync } from '../cgroups/files.js';
 import { SysError } from '../errors.js';
 import { valueError } from './check.js';
+import { removeIfEmpty } from './cgroup-dir.js';
 import type { OciDeviceFilter } from './devices.js';
 import { translateResources } from './resources.js';
 import type { OciCgroupPlan } from './spawn-options.js';
@@ -114,22 +114,6 @@ async function undoMade(made: Cgroup[]): Promise<void> {
   const leaf = made.pop();
   if (leaf !== undefined) await leaf.remove({ recursive: true }).catch(() => undefined);
   for (const cg of made.reverse()) removeIfEmpty(cg.directory);
-}
-
-/**
- * rmdir(2) of a cgroup directory that has neither processes nor children; one in use (EBUSY,
- * ENOTEMPTY) or already gone (ENOENT) is left as it is. Never kills: unlike
- * {@link Cgroup.remove}, it is safe on a parent other containers share. @internal
- */
-export function removeIfEmpty(directory: string): boolean {
-  try {
-    rmdirSync(directory);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EBUSY' || code === 'ENOTEMPTY' || code === 'ENOENT') return false;
-    throw err;
-  }
 }
 
 /**

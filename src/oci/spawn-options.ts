@@ -12,6 +12,7 @@ import type { StdioOptions } from '../namespaces/stdio.js';
 import type { NamespaceType } from '../namespaces/types.js';
 import { invalidArgType } from '../errors.js';
 import { at, unsupported, valueError } from './check.js';
+import { DEFAULT_PARENT } from './cgroup-dir.js';
 import { type OciDeviceFilter, mapDevices, planDeviceRules } from './devices.js';
 import { mapMount } from './mounts.js';
 import { planNetDevices, type OciNetDevicePlan } from './net-devices.js';
@@ -402,12 +403,6 @@ function isDirectory(p: string): boolean {
     return false;
   }
 }
-
-/**
- * The default parent of containers' cgroups under the v2 root (`/nsbox-oci/ID`); the runtime's
- * `delete` removes it with the last container in it. @internal
- */
-export const DEFAULT_PARENT = 'nsbox-oci';
 
 /** The container's cgroup path: cgroupsPath (absolute or relative, both from the v2 root), or /nsbox-oci/ID. */
 function cgroupPath(path: string | undefined, id: string | undefined): string {

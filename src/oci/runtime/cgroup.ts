@@ -6,8 +6,7 @@
 import { readFileSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Cgroup } from '../../cgroups/cgroup.js';
-import { removeIfEmpty } from '../cgroup.js';
-import { DEFAULT_PARENT } from '../spawn-options.js';
+import { DEFAULT_PARENT, removeIfEmpty } from '../cgroup-dir.js';
 import { RuntimeError } from './errors.js';
 import type { ContainerRecord } from './store.js';
 

@@ -21,13 +21,15 @@ import { prepareCgroup } from '../cgroup.js';
 import { ociHookError, ociSpawnHooks } from '../hooks.js';
 import { moveNetDevices } from '../net-devices.js';
 import { loadBundle } from '../parse.js';
-import { DEFAULT_PARENT, toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
+import { DEFAULT_PARENT } from '../cgroup-dir.js';
+import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
 import { containerProcessState, type OciState } from '../state.js';
 import { removeDefaultParent } from './cgroup.js';
 import { RuntimeError, UsageError } from './errors.js';
 import { hookState, sendTerminal } from './gate.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
+import { lockContainer } from './lock.js';
 import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
 
 /** What `create` and `run` were asked. */
@@ -122,7 +124,7 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
   let child: NsboxChild | undefined;
   const m = { close: () => undefined } as { close(): void };
   try {
-    unlock = await store.lock(req.id);
+    unlock = lockContainer(store, req.id);
     const mapped = toSpawnOptions(config, { bundle: dir, id: req.id, stdio: 'inherit', createStartSplit: true });
     m.close = () => mapped.close();
     for (const w of mapped.warnings) log.warn(w);

@@ -9,6 +9,16 @@
  */
 import { appendFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
+import { print } from './output.js';
+
+/** A line for stderr; one that cannot be written (stderr closed) is lost, as nothing else could say it. */
+function stderr(text: string): void {
+  try {
+    print(text, 2);
+  } catch {
+    // nowhere to say it
+  }
+}
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 
@@ -37,21 +47,21 @@ export class Log {
       appendFileSync(this.#file, this.#line(level, msg), { mode: 0o600 });
       return true;
     } catch (err) {
-      process.stderr.write(`nsbox-oci: cannot write --log ${this.#file}: ${(err as Error).message}\n`);
+      stderr(`nsbox-oci: cannot write --log ${this.#file}: ${(err as Error).message}\n`);
       return false;
     }
   }
 
   error(msg: string): void {
     this.#write('error', msg);
-    process.stderr.write(`nsbox-oci: ${msg}\n`);
+    stderr(`nsbox-oci: ${msg}\n`);
   }
 
   warn(msg: string): void {
-    if (!this.#write('warning', msg)) process.stderr.write(`nsbox-oci: warning: ${msg}\n`);
+    if (!this.#write('warning', msg)) stderr(`nsbox-oci: warning: ${msg}\n`);
   }
 
   debug(msg: string): void {
-    if (this.#debug && !this.#write('debug', msg)) process.stderr.write(`nsbox-oci: debug: ${msg}\n`);
+    if (this.#debug && !this.#write('debug', msg)) stderr(`nsbox-oci: debug: ${msg}\n`);
   }
 }

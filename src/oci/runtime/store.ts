@@ -1,8 +1,8 @@
 /**
  * The state store under `--root`: one directory per container, `ROOT/ID/`, mode 0700,
  * holding `state.json` (written atomically: a temporary file renamed over it), the start
- * gate's socket, and `lock` (flock(2), taken by the commands that change the container).
- * Reading needs no lock and no addon: `state` and `list` stay cheap.
+ * gate's socket, and `lock` (flock(2), taken by the commands that change the container:
+ * lock.ts). Reading needs no lock and no addon: `state` and `list` stay cheap.
  * @internal
  * @module
  */
@@ -143,17 +143,6 @@ export class Store {
   /** Removes `ROOT/ID/` and everything in it. */
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
-  }
-
-  /**
-   * Takes the container's lock (flock(2) LOCK_EX on `ROOT/ID/lock`, released when this
-   * process exits). @throws RuntimeError when another nsbox-oci command holds it.
-   */
-  async lock(id: string): Promise<() => void> {
-    const { native } = await import('../../native.js');
-    const fd = native.lockFile(join(this.dir(id), 'lock'));
-    if (fd < 0) throw new RuntimeError(`container ${id} is busy: another nsbox-oci command holds its lock`);
-    return () => native.close(fd);
   }
 }
 

@@ -12,6 +12,7 @@ import type { Context } from '../context.js';
 import { isAlive } from '../proc.js';
 import { signalProcess } from '../signal.js';
 import { ociState, statusOf } from '../status.js';
+import { lockContainer } from '../lock.js';
 import { checkId, type ContainerRecord, type Store } from '../store.js';
 
 export async function main(ctx: Context): Promise<number> {
@@ -21,7 +22,7 @@ export async function main(ctx: Context): Promise<number> {
     if (force) return 0; // runc: delete --force of a missing container is not an error
     throw new RuntimeError(`container ${id} does not exist`);
   }
-  const unlock = await ctx.store.lock(id);
+  const unlock = lockContainer(ctx.store, id);
   try {
     let rec: ContainerRecord;
     try {

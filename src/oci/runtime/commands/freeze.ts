@@ -8,12 +8,13 @@ import { needCgroup } from '../cgroup.js';
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
 import { statusOf } from '../status.js';
+import { lockContainer } from '../lock.js';
 import { checkId } from '../store.js';
 
 export async function main(ctx: Context): Promise<number> {
   const id = checkId(ctx.args[0]);
   if (!ctx.store.has(id)) throw new RuntimeError(`container ${id} does not exist`);
-  const unlock = await ctx.store.lock(id);
+  const unlock = lockContainer(ctx.store, id);
   try {
     const rec = ctx.store.read(id);
     const status = statusOf(rec);

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { RuntimeError, UsageError } from '../errors.js';
 import { str, type Context } from '../context.js';
+import { print } from '../output.js';
 import { cmdline } from '../proc.js';
 import { ociState, statusOf } from '../status.js';
 import { checkId, type ContainerRecord } from '../store.js';
@@ -19,7 +20,7 @@ export async function main(ctx: Context): Promise<number> {
 
 function state(ctx: Context): number {
   const rec = ctx.store.read(checkId(ctx.args[0]));
-  process.stdout.write(`${JSON.stringify(ociState(rec), null, 2)}\n`);
+  print(`${JSON.stringify(ociState(rec), null, 2)}\n`);
   return 0;
 }
 
@@ -42,18 +43,18 @@ function listAll(ctx: Context): number {
     states.push(ociState(rec));
   }
   if (ctx.flags.quiet) {
-    process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
+    print(states.map((s) => `${s.id}\n`).join(''));
     return 0;
   }
   if (fmt === 'json') {
-    process.stdout.write(`${JSON.stringify(states)}\n`);
+    print(`${JSON.stringify(states)}\n`);
     return 0;
   }
   const rows = [
     ['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'],
     ...states.map((s) => [s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]),
   ];
-  process.stdout.write(table(rows));
+  print(table(rows));
   return 0;
 }
 
@@ -97,10 +98,10 @@ function ps(ctx: Context): number {
   const rec = ctx.store.read(checkId(ctx.args[0]));
   const pids = containerPids(rec);
   if (fmt === 'json') {
-    process.stdout.write(`${JSON.stringify(pids)}\n`);
+    print(`${JSON.stringify(pids)}\n`);
     return 0;
   }
   if (statusOf(rec) === 'stopped' && pids.length === 0) throw new RuntimeError(`container ${rec.id} is not running`);
-  process.stdout.write(table([['PID', 'CMD'], ...pids.map((p) => [String(p), cmdline(p)])]));
+  print(table([['PID', 'CMD'], ...pids.map((p) => [String(p), cmdline(p)])]));
   return 0;
 }

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import { str, type Context } from '../context.js';
+import { print } from '../output.js';
 
 export async function main(ctx: Context): Promise<number> {
   if (ctx.command === 'features') {
@@ -15,7 +16,7 @@ export async function main(ctx: Context): Promise<number> {
     const { HOOKS_AROUND_SPAWN, HOOKS_AT_CREATE } = await import('../../spawn-options.js');
     // The runtime runs prestart and createRuntime itself, while the process waits for start.
     const f = { ...features(), hooks: [...HOOKS_AT_CREATE, ...HOOKS_AROUND_SPAWN] };
-    process.stdout.write(`${JSON.stringify(f, null, 2)}\n`);
+    print(`${JSON.stringify(f, null, 2)}\n`);
     return 0;
   }
   const { defaultSpec } = await import('../../spec.js');

@@ -10,12 +10,13 @@ import type { Context } from '../context.js';
 import { hookState, startGate } from '../gate.js';
 import { isAlive } from '../proc.js';
 import { statusOf } from '../status.js';
+import { lockContainer } from '../lock.js';
 import { checkId, type ContainerRecord } from '../store.js';
 
 export async function main(ctx: Context): Promise<number> {
   const id = checkId(ctx.args[0]);
   if (!ctx.store.has(id)) throw new RuntimeError(`container ${id} does not exist`);
-  const unlock = await ctx.store.lock(id);
+  const unlock = lockContainer(ctx.store, id);
   try {
     await startRecord(ctx, ctx.store.read(id));
     return 0;

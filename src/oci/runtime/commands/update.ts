@@ -15,6 +15,7 @@ import type { OciCgroupPlan } from '../../spawn-options.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { str, type Context } from '../context.js';
 import { statusOf } from '../status.js';
+import { lockContainer } from '../lock.js';
 import { checkId } from '../store.js';
 
 export async function main(ctx: Context): Promise<number> {
@@ -22,7 +23,7 @@ export async function main(ctx: Context): Promise<number> {
   const file = str(ctx, 'resources');
   if (file === undefined) throw new UsageError('update: give --resources FILE (or - for stdin)');
   if (!ctx.store.has(id)) throw new RuntimeError(`container ${id} does not exist`);
-  const unlock = await ctx.store.lock(id);
+  const unlock = lockContainer(ctx.store, id);
   try {
     const rec = ctx.store.read(id);
     if (statusOf(rec) === 'stopped') throw new RuntimeError(`container ${id} is not running`);

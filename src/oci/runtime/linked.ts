@@ -1,0 +1,89 @@
+/**
+ * Loads one of nsbox-oci's linked CommonJS files (scripts/bundle-oci.mjs) as Node's loader
+ * would, but compiled with V8's code cache: the bytecode of the functions a run compiled,
+ * kept in `FILE.cache` next to it. Without a usable cache, V8 parses the whole file and
+ * compiles each function it calls; with one it deserializes that work instead (under the
+ * qemu guest's emulation, about a third of the time for `create`'s file;
+ * docs/performance.md). The bin's start-up is all this runtime adds to Node's, and podman
+ * pays it three times per container.
+ *
+ * The cache is an optimisation only, and never trusted for more than V8 checks plus this:
+ * it names the file it was made from (size, mtime, inode) and the V8 version, is owned by
+ * this user or the file's owner, and is writable by nobody else. Any mismatch, a cache V8
+ * rejects (another Node, other V8 flags), or none: the file is compiled from source, and at
+ * exit a new cache is written (a temporary file renamed over it) when this user may write
+ * there — as root for a global install, or in a checkout. A failure to write is ignored.
+ * `NSBOX_OCI_CODE_CACHE=0` turns it off (neither read nor written).
+ * @internal
+ * @module
+ */
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { Script } from 'node:vm';
+
+const MAGIC = 'nsbox-oci code cache 1';
+
+/** The cache's data after its header, if it is ours to trust and names `header`. */
+function readCache(cache: string, header: string, owner: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(cache, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if ((st.uid !== process.geteuid!() && st.uid !== owner) || (st.mode & 0o022) !== 0 || !st.isFile()) return undefined;
+    const buf = readFileSync(fd);
+    const head = Buffer.from(header);
+    return buf.length > head.length && buf.subarray(0, head.length).equals(head) ? buf.subarray(head.length) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeCache(cache: string, header: string, script: Script): void {
+  const tmp = `${cache}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([Buffer.from(header), script.createCachedData()]), { mode: 0o644, flag: 'wx' });
+    renameSync(tmp, cache);
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not made
+    }
+  }
+}
+
+/** Runs the linked CommonJS file `file` (absolute) and returns its `module.exports`. */
+export function loadLinked(file: string): unknown {
+  // One open: the identity is that of the source read.
+  const fd = openSync(file, 'r');
+  let source: string;
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+    source = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  const use = process.env.NSBOX_OCI_CODE_CACHE !== '0';
+  const cache = `${file}.cache`;
+  // What a cache must name: the file it was made from, and the V8 that made it.
+  const header = `${MAGIC} ${process.versions.v8} ${st.size} ${st.mtimeMs} ${st.ino}\n`;
+  const cachedData = use ? readCache(cache, header, st.uid) : undefined;
+  // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    ...(cachedData && { cachedData }),
+  });
+  if (use && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(cache, header, script));
+  const module = { exports: {} as unknown };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  return module.exports;
+}
