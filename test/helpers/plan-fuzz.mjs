@@ -422,7 +422,7 @@ function targeted() {
       () => {},
       (o) => (o[o.length - 4] = 2),
     ),
-    'mount unknown mode bit': build((p) => p.mount('tmpfs', '/x', 'tmpfs', 0, null, 1024, 'm')),
+    'mount unknown mode bit': build((p) => p.mount('tmpfs', '/x', 'tmpfs', 0, null, 4096, 'm')),
     'mount tree 8': build((p) => p.mount(null, '/x', null, 8, null, M.MNT_FROM_TREE, 'm')),
     'mount tree -1': build((p) => p.mount(null, '/x', null, -1, null, M.MNT_FROM_TREE, 'm')),
     'mount fd -1': build((p) => p.mount(null, '/x', null, -1, null, M.MNT_FROM_FD, 'm')),
