@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +26,25 @@ long Bpf(int cmd, union bpf_attr* attr) {
   long r;
   while ((r = syscall(__NR_bpf, cmd, attr, sizeof *attr)) < 0 && errno == EINTR) {
   }
+  return r;
+}
+
+// The verifier gives up with EAGAIN when a signal is pending (verifier.c do_check: "if
+// (signal_pending(current)) return -EAGAIN"), and Node's threads get signals (SIGPROF from
+// --cpu-prof's sampler, SIGCHLD, a caller's SIGWINCH). So the load runs with this thread's
+// signals blocked (one pending meanwhile is delivered at the unblock, as spawn does around
+// clone3), and an EAGAIN all the same (SIGKILL, SIGSTOP) loads again, as libbpf does
+// (PROG_LOAD_ATTEMPTS, 5).
+long BpfProgLoad(union bpf_attr* attr) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  long r = -1;
+  int err = 0;
+  for (int attempt = 0; attempt < 5; attempt++)
+    if ((r = Bpf(BPF_PROG_LOAD, attr)) >= 0 || (err = errno) != EAGAIN) break;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (r < 0) errno = err;
   return r;
 }
 
@@ -63,7 +84,7 @@ Napi::Value LoadDeviceProgram(const Napi::CallbackInfo& info) {
       a.log_size = kLogSize;
       a.log_buf = reinterpret_cast<uint64_t>(log.data());
     }
-    return (int)Bpf(BPF_PROG_LOAD, &a);
+    return (int)BpfProgLoad(&a);
   };
   int fd = load(false);
   int err = errno;

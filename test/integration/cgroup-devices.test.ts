@@ -148,6 +148,32 @@ describe('device rules in the kernel', () => {
     expect((err as { kernelMessage: string }).kernelMessage).toMatch(/R0/);
   });
 
+  cgTest(
+    'a load is not lost to a signal: the verifier gives up with EAGAIN when one is pending, so loads run with signals blocked',
+    async () => {
+      // V8's sampling profiler at a 1 µs interval: a SIGPROF at this thread all the time, as
+      // `node --cpu-prof` sends it (found that way: create failed with EAGAIN under --cpu-prof).
+      const { Session } = await import('node:inspector');
+      const session = new Session();
+      session.connect();
+      const post = (method: string, params?: object) =>
+        new Promise<void>((res, rej) => session.post(method, params ?? {}, (err) => (err ? rej(err) : res())));
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 1 });
+      await post('Profiler.start');
+      let loads = 0;
+      try {
+        for (const end = Date.now() + 1000; Date.now() < end; loads++)
+          cg.setDeviceRules([DENY_ALL, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }]);
+      } finally {
+        await post('Profiler.stop');
+        session.disconnect();
+      }
+      expect(loads).toBeGreaterThan(10);
+      expect(cg.devicePrograms()).toHaveLength(1);
+    },
+  );
+
   cgTest('bad rules are refused before any syscall', () => {
     expect(() => cg.setDeviceRules([{ allow: true, access: 'rx' }])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => cg.setDeviceRules([{ allow: true, major: 1.5 }])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
