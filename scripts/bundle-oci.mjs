@@ -1,10 +1,12 @@
 // Links the nsbox-oci command (tsc's output in dist/) with esbuild into CommonJS files in
 // dist/oci-runtime/ (run after tsc: npm run build:ts, prepare):
-//   nsbox-oci.cjs   package.json's bin: the command line (src/oci/runtime/bin.ts, cli.ts, args.ts),
-//                   no command;
+//   nsbox-oci.cjs   package.json's bin: only the loader of the others (src/oci/runtime/bin.ts,
+//                   linked.ts);
+//   cli.cjs         the command line (cli.ts, args.ts), no command;
 //   MODULE.cjs      one per command module (src/oci/runtime/commands/MODULE.ts) with everything
-//                   it imports, loaded by the bin through V8's code cache (linked.ts), which
-//                   writes MODULE.cjs.cache beside it on first use.
+//                   it imports.
+// The bin loads cli.cjs and the command's file through V8's code cache (linked.ts), which
+// writes FILE.cjs.cache beside each on first use.
 // Why: podman starts the runtime three times per `podman run --rm`, and Node's start-up plus
 // what a command loads is most of each call. An ES module entry costs Node its ES module
 // loader and a resolution, a read and a compile per module (87 for `create`); one CommonJS
@@ -28,18 +30,24 @@ const GYP = "require('node-gyp-build')";
 /**
  * Rewrites `import.meta.url` in each dist module to that module's own URL, relative to the
  * linked file, and native.js's `require('node-gyp-build')` (a createRequire, which esbuild
- * does not follow) to an import esbuild links.
+ * does not follow) to a require esbuild links, still run only when native.js calls it.
  */
 const ownUrl = {
   name: 'own-import-meta-url',
   setup(b) {
+    b.onResolve({ filter: /^nsbox-gyp-lazy$/ }, () => ({ path: 'nsbox-gyp-lazy', namespace: 'nsbox' }));
+    b.onLoad({ filter: /.*/, namespace: 'nsbox' }, () => ({
+      contents: "module.exports = () => require('node-gyp-build');",
+      loader: 'js',
+      resolveDir: root,
+    }));
     b.onLoad({ filter: /\/dist\/.*\.js$/ }, async (args) => {
       let text = await readFile(args.path, 'utf8');
       const rel = JSON.stringify(relative(outdir, args.path));
       text = text.replaceAll('import.meta.url', `new URL(${rel}, __nsboxOciUrl).href`);
       if (args.path === join(root, 'dist', 'native.js')) {
         if (!text.includes(GYP)) throw new Error(`scripts/bundle-oci.mjs: dist/native.js no longer has ${GYP}; update this script`);
-        text = `import __nsboxGypBuild from 'node-gyp-build';\n${text.replace(GYP, '__nsboxGypBuild')}`;
+        text = `import __nsboxGypBuild from 'nsbox-gyp-lazy';\n${text.replace(GYP, '__nsboxGypBuild()')}`;
       }
       return { contents: text, loader: 'js' };
     });
@@ -49,7 +57,7 @@ const ownUrl = {
 const modules = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands'))
   .filter((f) => f.endsWith('.js'))
   .map((f) => f.slice(0, -3));
-const entryPoints = { 'nsbox-oci': 'dist/oci/runtime/bin.js' };
+const entryPoints = { 'nsbox-oci': 'dist/oci/runtime/bin.js', cli: 'dist/oci/runtime/cli.js' };
 for (const m of modules) entryPoints[m] = `dist/oci/runtime/commands/${m}.js`;
 
 rmSync(outdir, { recursive: true, force: true }); // nothing of an older build stays, no old cache

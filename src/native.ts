@@ -7,6 +7,7 @@
  * @internal
  * @module
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -437,6 +438,13 @@ const require = createRequire(import.meta.url);
 
 function load(): NativeBinding {
   try {
+    // node-gyp-build's first choice, a local build (a checkout's, or the install script's
+    // source build), taken at once: its search (package.json, directory listings) is a
+    // noticeable part of each nsbox-oci call's start-up. NSBOX_PREBUILD and PREBUILDS_ONLY,
+    // which change that choice, and a prebuild go through node-gyp-build.
+    const local = join(root, 'build', 'Release', 'nsbox.node');
+    if (process.env.NSBOX_PREBUILD === undefined && !process.env.PREBUILDS_ONLY && existsSync(local))
+      return require(local) as NativeBinding;
     const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return gypBuild(root) as NativeBinding;
   } catch (cause) {

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 /**
- * The bin npm links as `nsbox-oci`: scripts/bundle-oci.mjs links this file and what it imports
- * (the command line, not any command) into `dist/oci-runtime/nsbox-oci.cjs`, and each command
- * module with what it imports into `dist/oci-runtime/MODULE.cjs`. This file runs the command
- * line and loads the one command's file asked for, through V8's code cache (linked.ts): a
- * command parses only its own code, and `state` only a few small modules.
+ * The bin npm links as `nsbox-oci`: scripts/bundle-oci.mjs links this file into
+ * `dist/oci-runtime/nsbox-oci.cjs`, the command line (cli.ts, args.ts) into `cli.cjs`, and
+ * each command module with what it imports into `MODULE.cjs`. This file is only the loader:
+ * it runs the command line and the one command asked for from their linked files, through
+ * V8's code cache (linked.ts), so a call compiles almost nothing and `state` parses only a
+ * few small modules.
  * @internal
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { run } from './cli.js';
+import type { run as Run } from './cli.js';
 import type { CommandMain } from './context.js';
 import { loadLinked } from './linked.js';
 
-run(async (module) => loadLinked(fileURLToPath(new URL(`../../oci-runtime/${module}.cjs`, import.meta.url))) as { main: CommandMain });
+const linked = (name: string): string => fileURLToPath(new URL(`../../oci-runtime/${name}.cjs`, import.meta.url));
+const { run } = loadLinked(linked('cli')) as { run: typeof Run };
+run(async (module) => loadLinked(linked(module)) as { main: CommandMain });

@@ -23,9 +23,17 @@ import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 
 const MAGIC = 'nsbox-oci code cache 1';
+/** How many runs write a file's cache, each adding what it compiled to what the last left. */
+const GENERATIONS = 3;
 
-/** The cache's data after its header, if it is ours to trust and names `header`. */
-function readCache(cache: string, header: string, owner: number): Buffer | undefined {
+/** A cache read: its data, and how many runs have written it. */
+interface Cached {
+  data: Buffer;
+  generation: number;
+}
+
+/** The cache's data after its header, if it is ours to trust and its header starts with `identity`. */
+function readCache(cache: string, identity: string, owner: number): Cached | undefined {
   let fd: number;
   try {
     fd = openSync(cache, 'r');
@@ -36,8 +44,11 @@ function readCache(cache: string, header: string, owner: number): Buffer | undef
     const st = fstatSync(fd);
     if ((st.uid !== process.geteuid!() && st.uid !== owner) || (st.mode & 0o022) !== 0 || !st.isFile()) return undefined;
     const buf = readFileSync(fd);
-    const head = Buffer.from(header);
-    return buf.length > head.length && buf.subarray(0, head.length).equals(head) ? buf.subarray(head.length) : undefined;
+    const head = Buffer.from(identity);
+    const nl = buf.indexOf(10, head.length);
+    if (nl < 0 || !buf.subarray(0, head.length).equals(head)) return undefined;
+    const generation = Number(buf.toString('latin1', head.length, nl));
+    return Number.isInteger(generation) && nl + 1 < buf.length ? { data: buf.subarray(nl + 1), generation } : undefined;
   } catch {
     return undefined;
   } finally {
@@ -74,14 +85,18 @@ export function loadLinked(file: string): unknown {
   const use = process.env.NSBOX_OCI_CODE_CACHE !== '0';
   const cache = `${file}.cache`;
   // What a cache must name: the file it was made from, and the V8 that made it.
-  const header = `${MAGIC} ${process.versions.v8} ${st.size} ${st.mtimeMs} ${st.ino}\n`;
-  const cachedData = use ? readCache(cache, header, st.uid) : undefined;
+  const identity = `${MAGIC} ${process.versions.v8} ${st.size} ${st.mtimeMs} ${st.ino} `;
+  const cached = use ? readCache(cache, identity, st.uid) : undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
-    ...(cachedData && { cachedData }),
+    ...(cached && { cachedData: cached.data }),
   });
-  if (use && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(cache, header, script));
+  // A run's cache holds what it compiled plus what it was given: the first few runs each add
+  // the functions their command reached (another command of the same file, another path).
+  const generation = cached === undefined || script.cachedDataRejected ? 0 : cached.generation;
+  if (use && (cached === undefined || script.cachedDataRejected || generation < GENERATIONS))
+    process.once('exit', () => writeCache(cache, `${identity}${generation + 1}\n`, script));
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
