@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { cgroupV1, which } from '../helpers/guest-env.mjs';
 
 /** nsbox-oci as npm's bin link would run it (the bin has no x bit in a checkout). */
 const NSBOX_OCI = join(tmpdir(), `nsbox-oci-ctrd-${process.pid}`);
@@ -31,10 +32,7 @@ const NS = 'nsbox-test';
 const STATE_ROOT = `/run/containerd/runc/${NS}`;
 const IMG = 'localhost/nsbox-bb:1';
 
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
-const v1 = readFileSync('/proc/self/mountinfo', 'utf8')
-  .split('\n')
-  .some((l) => / - cgroup /.test(l));
+const v1 = cgroupV1;
 const skip =
   process.geteuid() !== 0
     ? 'needs root'

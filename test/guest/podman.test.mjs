@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { cgroupV1, which } from '../helpers/guest-env.mjs';
 
 /** nsbox-oci as npm's bin link would run it (the bin has no x bit in a checkout). */
 const NSBOX_OCI = join(tmpdir(), `nsbox-oci-${process.pid}`);
@@ -21,10 +22,7 @@ const RUNTIMES = [
 ];
 
 const IMG = 'localhost/nsbox-bb:1';
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
-const v1 = readFileSync('/proc/self/mountinfo', 'utf8')
-  .split('\n')
-  .some((l) => / - cgroup /.test(l));
+const v1 = cgroupV1;
 const skip =
   process.geteuid() !== 0
     ? 'needs root'

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { cgroupV1, which } from '../helpers/guest-env.mjs';
 
 /** nsbox-oci as npm's bin link would run it (the bin has no x bit in a checkout). */
 const NSBOX_OCI = join(tmpdir(), `nsbox-oci-sd-${process.pid}`);
@@ -35,10 +36,7 @@ const STOP_TIMEOUT = 120;
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const ROOTFS_TAR = execFileSync('bash', [join(repo, 'scripts/systemd-rootfs.sh'), '--path'], { encoding: 'utf8' }).trim();
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim();
-const v1 = readFileSync('/proc/self/mountinfo', 'utf8')
-  .split('\n')
-  .some((l) => / - cgroup /.test(l));
+const v1 = cgroupV1;
 const skip =
   process.geteuid() !== 0
     ? 'needs root'
