@@ -57,7 +57,8 @@ long WriteAll(long fd, const char* p, long len) {
 __attribute__((noinline)) long CopyFile(int sdir, int ddir, const char* name, int* sysid) {
   char buf[8192];
   *sysid = SYS_OPENAT;
-  long in = sc(__NR_openat, sdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  // O_NONBLOCK: should the entry have become a FIFO since it was looked at, open does not wait.
+  long in = sc(__NR_openat, sdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (in < 0) return in;
   long out = sc(__NR_openat, ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) return Close(in), out;
