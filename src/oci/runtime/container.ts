@@ -20,7 +20,7 @@ import type { SeccompNotifier } from '../../security/notify.js';
 import { prepareCgroup } from '../cgroup.js';
 import { ociHookError, ociSpawnHooks } from '../hooks.js';
 import { moveNetDevices } from '../net-devices.js';
-import { loadBundle } from '../parse.js';
+import { loadBundleSync } from '../parse.js';
 import { DEFAULT_PARENT } from '../cgroup-dir.js';
 import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
 import { containerProcessState, type OciState } from '../state.js';
@@ -109,7 +109,7 @@ async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log)
  * says so. `stdio`: the container's fds 0-2 (this process's own by default, as conmon expects).
  */
 export async function createContainer(store: Store, log: Log, req: CreateRequest): Promise<{ rec: ContainerRecord; child: NsboxChild }> {
-  const { dir, config } = await loadBundle(req.bundle);
+  const { dir, config } = loadBundleSync(req.bundle);
   if (req.consoleSocket !== undefined && config.process?.terminal !== true)
     throw new UsageError('--console-socket: only for a process with a terminal (process.terminal is not true in config.json)');
   // runc: "cannot use console socket if runc will not detach"; "cannot allocate tty if runc
