@@ -123,7 +123,12 @@ function settle() {
 
 function podmanRun(runtime) {
   const t = process.hrtime.bigint();
-  const r = spawnSync('podman', ['--runtime', runtime, 'run', '--rm', IMG, 'true'], { encoding: 'utf8', timeout: 300_000 });
+  // SIGKILL: podman run proxies SIGTERM to the container and would keep waiting.
+  const r = spawnSync('podman', ['--runtime', runtime, 'run', '--rm', IMG, 'true'], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    killSignal: 'SIGKILL',
+  });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`podman --runtime ${runtime} run --rm ${IMG} true: ${r.status} ${r.signal ?? ''}\n${r.stderr}`);
   settle();

@@ -171,10 +171,18 @@ Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// CLONE_INTO_CGROUP alone: what spawn checks before its first syscall, without the other
+// probes (one of them clones a child).
+Napi::Value ProbeCloneIntoCgroupFn(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), ProbeCloneIntoCgroup());
+}
+
 }  // namespace
 
 void InitFeatures(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFeatures", Napi::Function::New(env, ProbeFeatures, "probeFeatures"));
+  exports.Set("probeCloneIntoCgroup",
+              Napi::Function::New(env, ProbeCloneIntoCgroupFn, "probeCloneIntoCgroup"));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi, "landlockAbi"));
 }
 

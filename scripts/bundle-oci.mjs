@@ -17,6 +17,7 @@
 // Every `import.meta.url` keeps meaning the module's own place in dist/ (the addon, the
 // package.json and the default seccomp profile are found relative to it). node-gyp-build is
 // linked in too (loading it as a package is a resolution and two more files, per call).
+import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -75,6 +76,9 @@ await build({
   supported: { 'dynamic-import': false },
   // tsc's modules are strict (ES modules); each file says so before anything else.
   banner: { js: '"use strict";\nconst __nsboxOciUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // Every build its own id: what a linked file keeps across runs (the compiled seccomp
+  // filters of src/oci/runtime/seccomp-cache.ts) is only ever read back by the same build.
+  define: { __NSBOX_OCI_BUILD__: JSON.stringify(`${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`) },
   plugins: [ownUrl],
   logLevel: 'warning',
 });

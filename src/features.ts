@@ -115,6 +115,18 @@ function freezeCgroup2(mount: Cgroup2Mount | null): Readonly<Cgroup2Mount> | nul
 }
 
 let cached: Features | undefined;
+let intoCgroup: boolean | undefined;
+
+/**
+ * `features().cloneIntoCgroup` alone, probed once: what spawn checks before its first syscall,
+ * without the other probes (one of them clones a child; the OCI runtime's `create` would pay
+ * for all of them). @internal
+ */
+export function cloneIntoCgroup(): boolean {
+  if (cached !== undefined) return cached.cloneIntoCgroup;
+  intoCgroup ??= native.probeCloneIntoCgroup();
+  return intoCgroup;
+}
 
 /**
  * What the kernel offers and what this process may do with it: syscalls nsbox can use,

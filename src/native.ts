@@ -246,6 +246,8 @@ export interface NativeBinding {
 
   // features.cc
   probeFeatures(): NativeFeatures;
+  /** probeFeatures().cloneIntoCgroup alone (one clone3 that fails before a child exists). */
+  probeCloneIntoCgroup(): boolean;
   /** landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION), 0 when absent or disabled. */
   landlockAbi(): number;
 

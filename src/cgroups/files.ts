@@ -5,8 +5,7 @@
  * @internal
  * @module
  */
-import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, constants, existsSync, openSync, promises, readFileSync, writeSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
 /** Where a cgroup is: its path in the hierarchy and its directory. @internal */
@@ -70,7 +69,7 @@ export async function writeCgAsync(cg: CgroupLocation, name: string, value: stri
   const file = `${cg.directory}/${name}`;
   let fh: import('node:fs/promises').FileHandle | undefined;
   try {
-    fh = await open(file, constants.O_WRONLY);
+    fh = await promises.open(file, constants.O_WRONLY);
     await fh.write(value);
   } catch (cause) {
     throw cgError(cause, file, cg);

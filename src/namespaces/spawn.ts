@@ -8,7 +8,7 @@ import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
 import { abortError, nsboxError, SysError } from '../errors.js';
-import { features } from '../features.js';
+import { cloneIntoCgroup } from '../features.js';
 import { K, native, type NativeSpawnResult } from '../native.js';
 import { NsboxChild } from './child.js';
 import type { Namespace } from './namespace.js';
@@ -133,7 +133,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   const { o, security } = c;
   if (o.signal?.aborted) throw abortError(o.signal);
 
-  if (c.cgroup && !features().cloneIntoCgroup) {
+  if (c.cgroup && !cloneIntoCgroup()) {
     throw nsboxError(
       'ERR_NSBOX_UNSUPPORTED',
       'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later); this kernel lacks it.',

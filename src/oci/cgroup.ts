@@ -6,13 +6,20 @@
  */
 import type { Cgroup } from '../cgroups/cgroup.js';
 import { cgroup, createCgroup } from '../cgroups/create.js';
-import { hasCg, writeCgAsync } from '../cgroups/files.js';
+import { hasCg, writeCg, writeCgAsync } from '../cgroups/files.js';
 import { SysError } from '../errors.js';
 import { valueError } from './check.js';
 import { removeIfEmpty } from './cgroup-dir.js';
 import type { OciDeviceFilter } from './devices.js';
 import { translateResources } from './resources.js';
 import type { OciCgroupPlan } from './spawn-options.js';
+
+/**
+ * Controllers whose writes can block (lowering memory.max reclaims; io and cpuset too), made
+ * off the event loop's thread as nsbox/cgroups makes them; the others' (pids.max, cpu.max…)
+ * are one quick write(2), made at once.
+ */
+const MAY_BLOCK = new Set(['memory', 'io', 'cpuset']);
 
 /** Files that take one device (or one line) per write(2). */
 const PER_LINE = new Set(['io.max', 'io.weight', 'io.bfq.weight', 'rdma.max']);
@@ -54,7 +61,9 @@ export async function applyCgroupPlan(plan: OciCgroupPlan, populated: boolean): 
     const bfq = plan.resources !== undefined && hasCg(cg, 'io.bfq.weight');
     const writes = bfq ? translateResources(plan.resources!, { bfq }).writes : plan.writes;
     for (const w of writes) {
-      for (const line of PER_LINE.has(w.file) ? w.value.split('\n') : [w.value]) await writeCgAsync(cg, w.file, line);
+      for (const line of PER_LINE.has(w.file) ? w.value.split('\n') : [w.value])
+        if (MAY_BLOCK.has(w.file.slice(0, w.file.indexOf('.')))) await writeCgAsync(cg, w.file, line);
+        else writeCg(cg, w.file, line);
     }
     if (plan.devices !== undefined) applyDevices(cg, plan.devices);
     return cg;

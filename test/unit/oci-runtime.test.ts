@@ -1,6 +1,7 @@
 // The nsbox-oci runtime's pure parts: runc's argument forms, signals, container ids, the
-// state store (atomic state.json, one create per ID) and the status derived from /proc.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+// state store (atomic state.json, one create per ID), the status derived from /proc, and the
+// compiled seccomp filters kept under --root.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -9,7 +10,9 @@ import { RuntimeError, UsageError } from '../../src/oci/runtime/errors.js';
 import { startTime, isAlive } from '../../src/oci/runtime/proc.js';
 import { parseSignal } from '../../src/oci/runtime/signal.js';
 import { ociState, statusOf } from '../../src/oci/runtime/status.js';
+import { seccompCache } from '../../src/oci/runtime/seccomp-cache.js';
 import { checkId, Store, type ContainerRecord } from '../../src/oci/runtime/store.js';
+import { compileSeccomp, setSeccompStore, type SeccompProfile, type SeccompStore } from '../../src/security/seccomp/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-oci-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,5 +107,70 @@ describe('store', () => {
     expect(statusOf(reused)).toBe('stopped');
     expect(ociState(reused)).toMatchObject({ id: 'c2', status: 'stopped', pid: 0 });
     expect(ociState(rec)).toMatchObject({ status: 'created', pid: process.pid, bundle: '/b', rootfs: '/b/rootfs' });
+  });
+});
+
+describe('compiled seccomp filters kept under --root', () => {
+  const profile = (): SeccompProfile =>
+    JSON.parse(
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW' }] }),
+    );
+  const compiled = (p: SeccompProfile, store: SeccompStore | undefined) => {
+    setSeccompStore(store);
+    try {
+      return compileSeccomp(p, { arch: 'x64', capabilities: [] });
+    } finally {
+      setSeccompStore(undefined);
+    }
+  };
+
+  test('a later process of the same build reads back what an earlier one compiled, for the same key only', () => {
+    const root = join(dir, 'sc-root');
+    mkdirSync(root, { mode: 0o700 });
+    const first = compiled(profile(), seccompCache(root, 'build-1'));
+    const files = readdirSync(join(root, '@seccomp'));
+    expect(files).toHaveLength(1);
+    expect(statSync(join(root, '@seccomp')).mode & 0o777).toBe(0o700);
+    // A new profile object (another process's), the same JSON: the entry, not a compile.
+    const gets: string[] = [];
+    const store = seccompCache(root, 'build-1')!;
+    const spy: SeccompStore = {
+      get: (k) => {
+        gets.push(k);
+        return store.get(k);
+      },
+      set: () => {
+        throw new Error('compiled again');
+      },
+    };
+    const again = compiled(profile(), spy);
+    expect(gets).toHaveLength(1);
+    expect(Buffer.from(again.program)).toEqual(Buffer.from(first.program));
+    expect(again).toMatchObject({ instructions: first.instructions, flags: first.flags, notify: false, unknown: [] });
+    // Another build, or another profile: not answered.
+    expect(store.get(gets[0]!.replace('exit_group', 'exit'))).toBeUndefined();
+    expect(seccompCache(root, 'build-2')!.get(gets[0]!)).toBeUndefined();
+    // An entry this user does not own alone is not read: compiled again.
+    chmodSync(join(root, '@seccomp', files[0]!), 0o666);
+    expect(store.get(gets[0]!)).toBeUndefined();
+    chmodSync(join(root, '@seccomp', files[0]!), 0o600);
+    // A damaged entry is not read either.
+    writeFileSync(join(root, '@seccomp', files[0]!), '{"v":1}\n', { mode: 0o600 });
+    expect(store.get(gets[0]!)).toBeUndefined();
+  });
+
+  test('without a build id (tsc modules) there is no store; a profile JSON cannot say is not kept', () => {
+    expect(seccompCache(join(dir, 'sc-none'), undefined)).toBeUndefined();
+    const store: SeccompStore = {
+      get: () => {
+        throw new Error('asked');
+      },
+      set: () => {
+        throw new Error('kept');
+      },
+    };
+    const p = profile();
+    p.syscalls![0]!.args = [{ index: 0, op: 'SCMP_CMP_EQ', value: 1n }];
+    expect(compiled(p, store).instructions).toBeGreaterThan(0);
   });
 });

@@ -17,10 +17,11 @@ import type { SpawnOptions } from '../../namespaces/options.js';
 import { sendFd } from '../../namespaces/pty.js';
 import { spawn } from '../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../security/notify.js';
+import { setSeccompStore } from '../../security/seccomp/index.js';
 import { prepareCgroup } from '../cgroup.js';
 import { ociHookError, ociSpawnHooks } from '../hooks.js';
 import { moveNetDevices } from '../net-devices.js';
-import { loadBundle } from '../parse.js';
+import { loadBundleSync } from '../parse.js';
 import { DEFAULT_PARENT } from '../cgroup-dir.js';
 import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
 import { containerProcessState, type OciState } from '../state.js';
@@ -30,6 +31,7 @@ import { hookState, sendTerminal } from './gate.js';
 import type { Log } from './log.js';
 import { startTime } from './proc.js';
 import { lockContainer } from './lock.js';
+import { seccompCache } from './seccomp-cache.js';
 import { checkId, writeAtomic, type ContainerRecord, type Store } from './store.js';
 
 /** What `create` and `run` were asked. */
@@ -109,7 +111,7 @@ async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log)
  * says so. `stdio`: the container's fds 0-2 (this process's own by default, as conmon expects).
  */
 export async function createContainer(store: Store, log: Log, req: CreateRequest): Promise<{ rec: ContainerRecord; child: NsboxChild }> {
-  const { dir, config } = await loadBundle(req.bundle);
+  const { dir, config } = loadBundleSync(req.bundle);
   if (req.consoleSocket !== undefined && config.process?.terminal !== true)
     throw new UsageError('--console-socket: only for a process with a terminal (process.terminal is not true in config.json)');
   // runc: "cannot use console socket if runc will not detach"; "cannot allocate tty if runc
@@ -157,10 +159,14 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     const inSpawn = ociSpawnHooks(mapped.hooks, stateOf, config.process?.env);
     if (Object.keys(inSpawn.hooks).length > 0) options.hooks = inSpawn.hooks;
     log.debug(`spawning ${mapped.command} for ${req.id}`);
+    // A profile compiled by an earlier create of this build is read back, not compiled again.
+    setSeccompStore(seccompCache(store.root));
     try {
       child = spawn(mapped.command, mapped.args, options);
     } catch (err) {
       throw ociHookError(err, inSpawn.origin);
+    } finally {
+      setSeccompStore(undefined);
     }
     // At once, before the event loop turns (so this process never takes a notification), the
     // seccomp listener goes to linux.seccomp.listenerPath, as runc sends it: status creating.

@@ -6,7 +6,18 @@
  * @internal
  * @module
  */
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { OciHooks, OciSpec } from '../types.js';
 import { RuntimeError } from './errors.js';
@@ -142,7 +153,16 @@ export class Store {
 
   /** Removes `ROOT/ID/` and everything in it. */
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    // What a container directory holds, files only (state.json, lock, the gate's socket), with
+    // one unlink(2) each; fs.rmSync's general walk (a module of its own to load) for anything
+    // else, or when the directory is gone already.
+    try {
+      for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
+      rmdirSync(dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 

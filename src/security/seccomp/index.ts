@@ -8,6 +8,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { nsboxError } from '../../errors.js';
 import { invalidArgValue } from '../../errors.js';
 import type { NativeArch } from './arch.js';
@@ -48,6 +49,44 @@ export interface CompiledSeccomp {
 
 const cache = new WeakMap<object, Map<string, CompiledSeccomp>>();
 
+/**
+ * Somewhere to keep compiled filters beyond this process, for a program that compiles the
+ * same profile in one short-lived process after another (the OCI runtime: podman hands every
+ * `create` the same profile). {@link compileSeccomp} asks it before compiling and gives it
+ * what it compiled. `key` names exactly what was compiled: the arch, the options and the
+ * profile's JSON text (so a store is for profiles parsed from JSON, as config.json's are); a
+ * store answers a key only with what it was given for that key. @internal
+ */
+export interface SeccompStore {
+  get(key: string): CompiledSeccomp | undefined;
+  set(key: string, compiled: CompiledSeccomp): void;
+}
+let store: SeccompStore | undefined;
+
+/** Sets this process's {@link SeccompStore}; undefined removes it. @internal */
+export function setSeccompStore(s: SeccompStore | undefined): void {
+  store = s;
+}
+
+/** A store's key for a compile: everything its result depends on; undefined when JSON cannot say the profile (a bigint). */
+function storeKey(profile: SeccompProfile, arch: NativeArch, options: CompileSeccompOptions): string | undefined {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(profile);
+  } catch {
+    return undefined;
+  }
+  if (typeof text !== 'string') return undefined;
+  return `${arch}|${JSON.stringify(options.capabilities ?? null)}|${options.kernel ?? release()}|${text}`;
+}
+
+function remember(profile: SeccompProfile, key: string, compiled: CompiledSeccomp): CompiledSeccomp {
+  let perProfile = cache.get(profile);
+  if (perProfile === undefined) cache.set(profile, (perProfile = new Map()));
+  perProfile.set(key, compiled);
+  return compiled;
+}
+
 function nativeArch(arch: unknown): NativeArch {
   if (arch === 'x64' || arch === 'arm64') return arch;
   throw invalidArgValue('options.arch', arch, "must be 'x64' or 'arm64'");
@@ -85,6 +124,9 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileSeccompO
   const key = `${arch}|${options.capabilities?.join(',') ?? ''}|${options.kernel ?? ''}`;
   const hit = typeof profile === 'object' && profile !== null ? cache.get(profile)?.get(key) : undefined;
   if (hit !== undefined) return hit;
+  const sk = store === undefined ? undefined : storeKey(profile, arch, options);
+  const kept = sk === undefined ? undefined : store?.get(sk);
+  if (kept !== undefined) return remember(profile, key, kept);
   const norm = normalizeProfile(profile, arch, options);
   let out: ReturnType<typeof compileNormal>;
   try {
@@ -107,10 +149,8 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileSeccompO
     notifySyscalls: Object.freeze(out.notifySyscalls),
     unknown: Object.freeze(out.unknown),
   });
-  let perProfile = cache.get(profile);
-  if (perProfile === undefined) cache.set(profile, (perProfile = new Map()));
-  perProfile.set(key, compiled);
-  return compiled;
+  if (sk !== undefined) store?.set(sk, compiled);
+  return remember(profile, key, compiled);
 }
 
 function deepFreeze<T>(v: T): T {

@@ -1,0 +1,134 @@
+/**
+ * Compiled seccomp filters kept under `--root` (`ROOT/@seccomp/`), so that `create` compiles
+ * a profile once per build of nsbox-oci rather than once per container: podman hands every
+ * create the same profile, and compiling it is a noticeable part of create's time under the
+ * qemu guest's emulation (docs/performance.md).
+ *
+ * An entry holds the build that wrote it (scripts/bundle-oci.mjs gives every build of the
+ * linked files its own id), the exact key compileSeccomp asked for (the profile's JSON text
+ * and the options) and the program. It is used only when all of that matches and the file is
+ * this user's own, in a directory of this user's that nobody else can write; anything else
+ * (another build, another key, a file not ours, a malformed one) is compiled again and
+ * written anew (a temporary file renamed over the old). Without a build id (tsc's unlinked
+ * modules) there is no store. `@seccomp` is no valid container id, so no command mistakes it
+ * for a container.
+ * @internal
+ * @module
+ */
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/index.js';
+
+/** Replaced by scripts/bundle-oci.mjs with the build's id. */
+declare const __NSBOX_OCI_BUILD__: string | undefined;
+const BUILD = typeof __NSBOX_OCI_BUILD__ === 'string' ? __NSBOX_OCI_BUILD__ : undefined;
+
+/** What an entry says about its program, before the key and the program itself. */
+interface Meta {
+  v: 1;
+  build: string;
+  keyBytes: number;
+  instructions: number;
+  flags: number;
+  notify: boolean;
+  notifySyscalls: string[];
+  unknown: string[];
+}
+
+/** FNV-1a, 64 bits as two 32-bit halves: a file name for a key (the key itself is compared in full). */
+function fileName(key: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 7);
+  }
+  return `${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}.bpf`;
+}
+
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** The entry's program, if everything in it checks out for `key`. */
+function parse(buf: Buffer, key: Buffer, build: string): CompiledSeccomp | undefined {
+  const nl = buf.indexOf(10);
+  if (nl < 0) return undefined;
+  const m = JSON.parse(buf.toString('utf8', 0, nl)) as Partial<Meta>;
+  if (m.v !== 1 || m.build !== build || m.keyBytes !== key.length) return undefined;
+  const at = nl + 1;
+  if (!buf.subarray(at, at + key.length).equals(key) || buf[at + key.length] !== 10) return undefined;
+  const program = buf.subarray(at + key.length + 1);
+  const n = m.instructions;
+  if (!Number.isInteger(n) || n! < 1 || n! > 4096 || program.length !== n! * 8) return undefined;
+  if (!Number.isInteger(m.flags) || typeof m.notify !== 'boolean' || !strings(m.notifySyscalls) || !strings(m.unknown)) return undefined;
+  return Object.freeze({
+    program: Uint8Array.from(program),
+    instructions: n!,
+    flags: m.flags!,
+    notify: m.notify,
+    notifySyscalls: Object.freeze(m.notifySyscalls),
+    unknown: Object.freeze(m.unknown),
+  });
+}
+
+/** Whether `path` is a directory (or a file) of this user's that nobody else can write. */
+function ours(path: string, dir: boolean): boolean {
+  const st = lstatSync(path);
+  return (dir ? st.isDirectory() : st.isFile()) && st.uid === process.geteuid!() && (st.mode & 0o022) === 0;
+}
+
+/**
+ * The store under `root` (the runtime's `--root`, already checked), or undefined without a
+ * build id. `build`: this build's id (a test's own).
+ */
+export function seccompCache(root: string, build: string | undefined = BUILD): SeccompStore | undefined {
+  if (build === undefined) return undefined;
+  const dir = join(root, '@seccomp');
+  return {
+    get(key) {
+      let fd = -1;
+      try {
+        if (!ours(dir, true)) return undefined;
+        fd = openSync(join(dir, fileName(key)), 'r');
+        const st = fstatSync(fd);
+        if (!st.isFile() || st.uid !== process.geteuid!() || (st.mode & 0o022) !== 0) return undefined;
+        return parse(readFileSync(fd), Buffer.from(key), build);
+      } catch {
+        return undefined; // none yet, or unreadable: compiled again
+      } finally {
+        if (fd >= 0) closeSync(fd);
+      }
+    },
+    set(key, c) {
+      const file = join(dir, fileName(key));
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        mkdirSync(dir, { mode: 0o700, recursive: true });
+        if (!ours(dir, true)) return;
+        const k = Buffer.from(key);
+        const meta: Meta = {
+          v: 1,
+          build,
+          keyBytes: k.length,
+          instructions: c.instructions,
+          flags: c.flags,
+          notify: c.notify,
+          notifySyscalls: [...c.notifySyscalls],
+          unknown: [...c.unknown],
+        };
+        const program = Buffer.from(c.program.buffer, c.program.byteOffset, c.program.byteLength);
+        writeFileSync(tmp, Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), k, Buffer.from('\n'), program]), {
+          mode: 0o600,
+          flag: 'wx',
+        });
+        renameSync(tmp, file);
+      } catch {
+        try {
+          unlinkSync(tmp);
+        } catch {
+          // not made
+        }
+      }
+    },
+  };
+}
