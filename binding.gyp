@@ -67,6 +67,7 @@
         "csrc/constants.cc",
         "csrc/features.cc",
         "csrc/ns.cc",
+        "csrc/ns_make.cc",
         "csrc/spawn.cc",
         "csrc/spawn_session.cc",
         "csrc/spawn_hook.cc",

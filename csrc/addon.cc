@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitConstants(env, exports);
   InitFeatures(env, exports);
   InitNs(env, exports);
+  InitNsMake(env, exports);
   InitSpawn(env, exports);
   InitPidfd(env, exports);
   InitMount(env, exports);

@@ -59,6 +59,7 @@ void InitConstants(Napi::Env env, Napi::Object exports);
 void AddMountConstants(Napi::Env env, Napi::Object constants);  // mount.cc
 void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitNs(Napi::Env env, Napi::Object exports);
+void InitNsMake(Napi::Env env, Napi::Object exports);  // ns_make.cc
 void InitSpawn(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitMount(Napi::Env env, Napi::Object exports);

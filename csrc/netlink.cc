@@ -211,10 +211,19 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
          InstanceAccessor<&NetlinkSocket::PortId>("portId")});
   }
 
-  // new NetlinkSocket(nsfd, groups, onMessage[, protocol]): protocol NETLINK_ROUTE (default)
-  // or NETLINK_NETFILTER (nf_tables); no other family is opened here.
+  // new NetlinkSocket(nsfd, groups, onMessage[, protocol[, made]]): protocol NETLINK_ROUTE
+  // (default) or NETLINK_NETFILTER (nf_tables); no other family is opened here. `made`: an
+  // unbound NETLINK_ROUTE socket (SOCK_NONBLOCK) that nsMake already opened in the namespace
+  // in the same thread trip as the namespace itself; taken over instead of a new one.
   NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
     Napi::Env env = info.Env();
+    // A `made` socket is this object's from the start, whatever fails below: JS never
+    // closes an fd it passed here.
+    Fd madeFd;
+    if (info.Length() > 4 && info[4].IsNumber()) {
+      int made = info[4].As<Napi::Number>().Int32Value();
+      if (made >= 0 && GetAddon(env)->handleFds.erase(made) == 1) madeFd = Fd(made);
+    }
     int nsfd;
     uint32_t groups;
     if (!ArgOptFd(info, 0, &nsfd) || !ArgU32(info, 1, &groups) || !ArgFunction(info, 2)) return;
@@ -226,11 +235,15 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       return;
     }
     SocketJob job;
-    job.nsfd = nsfd;
-    job.domain = AF_NETLINK;
-    job.type = SOCK_RAW | SOCK_NONBLOCK;
-    job.protocol = protocol;
-    if (!RunJob(env, &job)) return;
+    if (madeFd.valid() && protocol == NETLINK_ROUTE) {
+      job.fd = madeFd.release();
+    } else {
+      job.nsfd = nsfd;
+      job.domain = AF_NETLINK;
+      job.type = SOCK_RAW | SOCK_NONBLOCK;
+      job.protocol = protocol;
+      if (!RunJob(env, &job)) return;
+    }
     Fd fd(job.fd);
     // Extended ACK: the kernel's reason as text (NLMSGERR_ATTR_MSG); capped ACK: an error
     // does not echo the whole request back. Both are best effort (older kernels lack them).

@@ -272,6 +272,25 @@ export interface NativeBinding {
   unshareThread(flags: number): void;
   /** On a dedicated native thread: unshare(flag), open /proc/thread-self/ns/<name>, return the fd. */
   nsCreate(flag: number, name: string): number;
+  /**
+   * On a dedicated thread the caller waits for (csrc/ns_make.cc): unshare(flag), open
+   * /proc/thread-self/ns/<name>, then (network namespaces only) `lo` up when `lo`, an unbound
+   * NETLINK_ROUTE socket (SOCK_NONBLOCK) inside when `rtnl`. Returns [nsFd, socketFd or -1].
+   */
+  nsMake(flag: number, name: string, lo: boolean, rtnl: boolean): [number, number];
+  /**
+   * Starts a detached thread that makes `count` namespaces as nsMake does (no socket) and
+   * returns at once; `onMade(fd, 0, '')` runs on the JS thread for each, or
+   * `onMade(-1, errno, syscall)` once for the failure that ends the batch.
+   */
+  nsFill(
+    flag: number,
+    name: string,
+    lo: boolean,
+    rtnl: false,
+    count: number,
+    onMade: (fd: number, errno: number, syscall: string) => void,
+  ): void;
 
   // mount.cc — every `nsFd` is -1 (act on the calling thread) or a mount namespace fd (act
   // on a dedicated thread that enters it and exits). Fds returned are O_CLOEXEC.
@@ -398,6 +417,8 @@ export interface NativeBinding {
     groups: number,
     onMessage: (datagram: Buffer | null, errno?: number) => void,
     protocol?: number,
+    /** An unbound NETLINK_ROUTE socket nsMake opened in the namespace; taken over (never close it after). */
+    made?: number,
   ) => NativeNetlinkSocket;
   /** nf_tables numbers from the uapi headers (csrc/nftables.cc). */
   readonly nftConstants: Readonly<Record<string, number>>;

@@ -141,8 +141,43 @@ export class Namespace extends FdHandle {
    * blocks, needs no privilege.
    */
   override close(): void {
+    closeRtnlSocket(this);
     super.close();
   }
+}
+
+/**
+ * The unbound NETLINK_ROUTE socket {@link createNamespace} opened inside a new network
+ * namespace in the same thread trip, until the net module takes it (the first socket it
+ * needs there, e.g. connectToHost's) or the handle is closed.
+ */
+const rtnlSockets = new WeakMap<Namespace, number>();
+const rtnlLeaks = new FinalizationRegistry<number>((fd) => {
+  try {
+    native.close(fd);
+  } catch {
+    // gone either way; the handle's own finalizer warns
+  }
+});
+
+function closeRtnlSocket(ns: Namespace): void {
+  const fd = rtnlSockets.get(ns);
+  if (fd === undefined) return;
+  rtnlSockets.delete(ns);
+  rtnlLeaks.unregister(ns);
+  native.close(fd);
+}
+
+/**
+ * Takes the rtnetlink socket made with `ns` (-1 if there is none, or it was taken): the
+ * caller owns it from now on (native NetlinkSocket takes it over). @internal
+ */
+export function takeRtnlSocket(ns: Namespace): number {
+  const fd = rtnlSockets.get(ns);
+  if (fd === undefined || ns.closed) return -1;
+  rtnlSockets.delete(ns);
+  rtnlLeaks.unregister(ns);
+  return fd;
 }
 
 /** Wraps an nsfs fd nsbox just opened; closes it if it is not a namespace. @internal */
@@ -255,5 +290,18 @@ export function createNamespace(type: CreatableNamespaceType): Namespace {
   if (!CREATABLE.includes(type)) {
     throw invalidArgValue('type', type, `must be one of ${CREATABLE.map((t) => `'${t}'`).join(', ')}`);
   }
-  return adopt(native.nsCreate(CLONE_FLAG[type], type));
+  if (type !== 'net') return adopt(native.nsCreate(CLONE_FLAG[type], type));
+  // One thread trip for the namespace and the rtnetlink socket the net module will use
+  // first in it (connectToHost, loUp, addLink): see takeRtnlSocket.
+  const [fd, sock] = native.nsMake(CLONE_FLAG.net, 'net', false, true);
+  let ns: Namespace;
+  try {
+    ns = adopt(fd);
+  } catch (err) {
+    native.close(sock);
+    throw err;
+  }
+  rtnlSockets.set(ns, sock);
+  rtnlLeaks.register(ns, sock, ns);
+  return ns;
 }

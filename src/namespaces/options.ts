@@ -6,11 +6,12 @@
 import { checkNetwork, type CheckedNetwork, type SpawnNetworkOptions } from '../net/spawn-network.js';
 import { Cgroup } from '../cgroups/cgroup.js';
 import { resolveCgroup } from '../cgroups/mount.js';
-import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { checkContainer, type ContainerMount, type ContainerOptions, type DeviceNode, type RootfsSpec } from '../fs/container.js';
 import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace, checkPid } from './namespace.js';
+import { NamespacePool } from './pool.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
 import { checkTerminal, type CheckedTerminal, type TerminalOption } from './pty.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
@@ -38,7 +39,14 @@ export interface SpawnOptions extends SecurityOptions {
    * Existing namespaces to join, by handle or by the pid whose namespace to take (the
    * `nsenter` case). Joined before any new namespace is made; user first.
    */
-  join?: Partial<Record<NamespaceType, Namespace | number>>;
+  join?: Partial<Record<Exclude<NamespaceType, 'net'>, Namespace | number>> & {
+    /**
+     * A network namespace by handle or pid, or a {@link NamespacePool}: spawn takes a fresh
+     * namespace from it (never handed out twice), the child joins it, and spawn closes the
+     * handle once the child holds the namespace.
+     */
+    net?: Namespace | number | NamespacePool;
+  };
   /** uid map of a new user namespace. Default: `[{ inside: 0, outside: geteuid(), count: 1 }]`. */
   uidMap?: IdMapping[];
   /** gid map of a new user namespace. Default: `[{ inside: 0, outside: getegid(), count: 1 }]`. */
@@ -287,6 +295,8 @@ export interface Checked {
   env: string[];
   newNs: Set<NamespaceType>;
   join: Map<NamespaceType, Namespace | number>;
+  /** `join.net` given as a pool: spawn takes one and adds it to `join`. */
+  netPool?: NamespacePool;
   o: SpawnOptions;
   stdio: Map<number, StdioSource>;
   maps: ResolvedMaps | null;
@@ -331,11 +341,18 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     }
   }
   const join = new Map<NamespaceType, Namespace | number>();
+  let netPool: NamespacePool | undefined;
   if (o.join !== undefined) {
     if (typeof o.join !== 'object' || o.join === null) throw invalidArgType('options.join', 'an object', o.join);
     for (const [t, v] of Object.entries(o.join)) {
       if (!isNamespaceType(t)) throw invalidArgValue('options.join', t, `has a key that is not one of ${NAMESPACE_TYPES.join(', ')}`);
       if (newNs.has(t)) throw invalidArgValue(`options.join.${t}`, v, 'names a namespace also listed in options.namespaces');
+      if (v instanceof NamespacePool) {
+        if (t !== v.kind) throw invalidArgValue(`options.join.${t}`, v, `is a pool of ${v.kind} namespaces`);
+        if (v.closed) throw handleClosed('NamespacePool');
+        netPool = v;
+        continue;
+      }
       if (typeof v === 'number') checkPid(`options.join.${t}`, v);
       else if (!(v instanceof Namespace)) throw invalidArgType(`options.join.${t}`, 'a Namespace or a pid', v);
       else if (v.type !== t) throw invalidArgValue(`options.join.${t}`, v.id, `is a ${v.type} namespace`);
@@ -422,9 +439,27 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     else if (typeof o.cgroup === 'string') cg = resolveCgroup('options.cgroup', o.cgroup);
     else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
   }
-  const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys()]));
+  const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys(), ...(netPool ? ['net'] : [])]));
   const network = checkNetwork(o.network, newNs.has('net'));
   if (o.startGate !== undefined) checkGate(o);
   const hooks = checkHooks(o.hooks, { container: container !== null, joinUser: join.has('user') });
-  return { file, argv, env, newNs, join, o, stdio, maps, killSignal, container, cgroup: cg, security, network, terminal, hooks };
+  const checked: Checked = {
+    file,
+    argv,
+    env,
+    newNs,
+    join,
+    o,
+    stdio,
+    maps,
+    killSignal,
+    container,
+    cgroup: cg,
+    security,
+    network,
+    terminal,
+    hooks,
+  };
+  if (netPool) checked.netPool = netPool;
+  return checked;
 }

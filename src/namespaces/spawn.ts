@@ -147,6 +147,13 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   let sysfs: DetachedMount | undefined;
   let network: NetworkSetup | undefined;
   try {
+    if (c.netPool) {
+      // A fresh namespace from the pool, joined like any handle; closed below (finally)
+      // once the child holds it.
+      const ns = c.netPool.take();
+      opened.push(ns);
+      c.join.set('net', ns);
+    }
     if (c.maps?.auto) {
       range = claimIdRange();
       c.maps.uidMap = c.maps.gidMap = `0 ${range.base} ${range.count}\n`;

@@ -10,7 +10,6 @@ import { encodeAddress } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
-import type { NlMessage } from './netlink/wire.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
 import type { IfIndex, NetnsTarget } from './types.js';
@@ -159,12 +158,15 @@ async function withVeth<T>(
   let created = false;
   try {
     hs = new RtnlSocket(-1);
-    cs = new RtnlSocket(held.fd);
+    // The socket createNamespace('net') opened with the namespace, if it is still there: no
+    // thread trip into the namespace for this one.
+    cs = new RtnlSocket(held.fd, 0, undefined, undefined, undefined, held.made?.());
     const h = hs;
     const c = cs;
     const masterIndex = await master(h);
-    // rtnetlink handles a request inside sendto(2), in order: once RTM_NEWLINK is sent, the
-    // inner end exists, so both lookups can go out at once. Two event-loop round trips in all.
+    // NLM_F_ECHO: the kernel answers RTM_NEWLINK with the host end's RTM_NEWLINK, which
+    // carries its index and, as IFLA_LINK, the peer's (veth_get_iflink): one event-loop
+    // round trip, no lookup. A kernel that does not echo (before 6.1) gets the lookups.
     const spec = {
       name: hostIf,
       kind: 'veth' as const,
@@ -172,15 +174,18 @@ async function withVeth<T>(
       peer: { name: childIf, netnsFd: held.fd },
       ...(masterIndex !== undefined ? { master: masterIndex } : {}),
     };
-    const made = h.request(encodeNewLink(spec), { syscall: 'RTM_NEWLINK', ifname: hostIf });
-    const hostLink = h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf });
-    const childLink = c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf });
-    const first = await Promise.allSettled([made, hostLink, childLink]);
-    if (first[0].status === 'rejected') throw first[0].reason;
+    const echo = await h.request(encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf });
     created = true;
-    for (const r of first) if (r.status === 'rejected') throw r.reason;
-    const hostIndex = decodeLink((first[1] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
-    const childIndex = decodeLink((first[2] as PromiseFulfilledResult<NlMessage[]>).value[0]!).index;
+    const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
+    const link = echoed === undefined ? undefined : decodeLink(echoed);
+    if (link !== undefined && link.index > 0 && link.link !== undefined)
+      return await then({ h, c, hostIndex: link.index, childIndex: link.link });
+    const [hostLink, childLink] = await Promise.all([
+      h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }),
+      c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }),
+    ]);
+    const hostIndex = decodeLink(hostLink[0]!).index;
+    const childIndex = decodeLink(childLink[0]!).index;
     return await then({ h, c, hostIndex, childIndex });
   } catch (err) {
     if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);

@@ -5,7 +5,7 @@
  * @module
  */
 import { invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
-import { Namespace, checkPid, openNamespace } from '../namespaces/namespace.js';
+import { Namespace, checkPid, openNamespace, takeRtnlSocket } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
 import { NL } from './netlink/constants.js';
 import { RtnlSocket } from './netlink/socket.js';
@@ -17,6 +17,8 @@ import type { IfIndex, NetnsTarget } from './types.js';
 export interface HeldNetns {
   fd: number;
   release(): void;
+  /** An rtnetlink socket already open in the namespace (createNamespace('net') makes one), once; -1 if none. */
+  made?: () => number;
 }
 
 /** Resolves `netns` (undefined: the caller's, fd -1). Validation is synchronous, before any syscall. */
@@ -24,7 +26,8 @@ export function holdNetns(name: string, netns: NetnsTarget | undefined): HeldNet
   if (netns === undefined) return { fd: -1, release() {} };
   if (netns instanceof Namespace) {
     if (netns.type !== 'net') throw invalidArgValue(name, netns.id, 'must be a network namespace');
-    return { fd: netns[kFd], release() {} };
+    const ns = netns;
+    return { fd: ns[kFd], release() {}, made: () => takeRtnlSocket(ns) };
   }
   let ns: Namespace;
   // Checked here, so errors name the caller's option (`options.netns`, `spec.peer.netns`).
@@ -42,7 +45,7 @@ export async function withRtnl<T>(netns: NetnsTarget | undefined, fn: (s: RtnlSo
   const held = holdNetns(name, netns);
   let sock: RtnlSocket;
   try {
-    sock = new RtnlSocket(held.fd);
+    sock = new RtnlSocket(held.fd, 0, undefined, undefined, undefined, held.made?.());
   } finally {
     held.release();
   }

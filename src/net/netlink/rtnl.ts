@@ -83,9 +83,16 @@ function linkCommon(w: MessageWriter, name: string, mtu?: number, mac?: Buffer):
   if (mac !== undefined) w.attr(NL.IFLA_ADDRESS, mac);
 }
 
-/** RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: `ip link add`. */
-export function encodeNewLink(r: NewLinkRequest): MessageWriter {
-  const w = new MessageWriter(NL.RTM_NEWLINK, NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_EXCL | NL.NLM_F_CREATE);
+/**
+ * RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: `ip link add`. With `echo`, NLM_F_ECHO: the kernel
+ * (6.1 and later) answers with the new link's RTM_NEWLINK before its ACK — its index, and for
+ * a veth the peer's index as IFLA_LINK — so no lookup is needed.
+ */
+export function encodeNewLink(r: NewLinkRequest, echo = false): MessageWriter {
+  const w = new MessageWriter(
+    NL.RTM_NEWLINK,
+    NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_EXCL | NL.NLM_F_CREATE | (echo ? NL.NLM_F_ECHO : 0),
+  );
   ifinfomsg(w, 0, r.up ? NL.IFF_UP : 0, r.up ? NL.IFF_UP : 0);
   if (r.parent !== undefined) w.attrU32(NL.IFLA_LINK, r.parent);
   linkCommon(w, r.name, r.mtu, r.mac);

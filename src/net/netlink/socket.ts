@@ -66,11 +66,24 @@ export class RtnlSocket {
    * dedicated native thread inside it and stays bound to it.
    * @param groups - RTMGRP_* multicast groups to join (0: requests only).
    * @param protocol - NETLINK_ROUTE (default) or NETLINK_NETFILTER.
+   * @param made - an unbound NETLINK_ROUTE socket already open in the namespace (see
+   * takeRtnlSocket), taken over instead of a thread trip; -1 or undefined: none.
    */
-  constructor(nsFd: number, groups = 0, onEvent?: (msg: NlMessage) => void, onError?: (err: Error) => void, protocol?: number) {
+  constructor(
+    nsFd: number,
+    groups = 0,
+    onEvent?: (msg: NlMessage) => void,
+    onError?: (err: Error) => void,
+    protocol?: number,
+    made?: number,
+  ) {
     this.#onEvent = onEvent;
     this.#onError = onError;
-    this.#native = new native.NetlinkSocket(nsFd, groups, (dgram, errno) => this.#receive(dgram, errno), protocol);
+    const receive = (dgram: Buffer | null, errno?: number) => this.#receive(dgram, errno);
+    this.#native =
+      made !== undefined && made >= 0
+        ? new native.NetlinkSocket(nsFd, groups, receive, protocol, made)
+        : new native.NetlinkSocket(nsFd, groups, receive, protocol);
     this.#portId = this.#native.portId;
     if (!onEvent) this.#setRef(false);
   }
