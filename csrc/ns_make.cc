@@ -17,6 +17,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include "addon.h"
 #include "args.h"
 #include "errors.h"
+#include "poll.h"
 #include "thread.h"
 
 namespace nsbox {
@@ -101,13 +104,16 @@ bool ReadJob(const Napi::CallbackInfo& info, MakeJob* job) {
     return false;
   }
   snprintf(job->path, sizeof job->path, "/proc/thread-self/ns/%s", name.c_str());
-  bool ok = true;
-  job->lo = info[2].ToBoolean().Value();
-  job->rtnl = info[3].ToBoolean().Value();
-  if (job->lo && job->flag != CLONE_NEWNET) ok = false;
-  if (job->rtnl && job->flag != CLONE_NEWNET) ok = false;
-  if (!ok) ThrowType(env, "ERR_INVALID_ARG_VALUE", "lo and rtnl need a network namespace");
-  return ok;
+  bool ok;
+  job->lo = BoolArg(info, 2, &ok);
+  if (!ok) return false;
+  job->rtnl = BoolArg(info, 3, &ok);
+  if (!ok) return false;
+  if ((job->lo || job->rtnl) && job->flag != CLONE_NEWNET) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "lo and rtnl need a network namespace");
+    return false;
+  }
+  return true;
 }
 
 // nsMake(flag, name, lo, rtnl): [nsfd, rtnl socket fd or -1], made on a dedicated thread the
@@ -170,9 +176,13 @@ void DeliverMade(napi_env env, napi_value fn, void*, void* data) {
 
 // The batch thread: one namespace after another, each handed over as soon as it exists;
 // stops at the first failure (reported) or when the environment is closing (what it holds
-// is closed). Not pinned: it runs beside the JS thread, not instead of it.
+// is closed). Not pinned: it runs beside the JS thread, not instead of it. Nice 19 (Linux
+// applies setpriority(2) to the one thread named by its tid): a refill is background work,
+// and on a busy machine the spawns it serves, not the refill, should get the CPU first.
+// Not SCHED_IDLE: the thread takes the rtnl lock (lo up) and must not sit on it starved.
 void* FillThread(void* arg) {
   FillJob* f = static_cast<FillJob*>(arg);
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
   bool closing = false;
   for (int i = 0; i < f->count; i++) {
     MakeJob j = f->proto;

@@ -3,9 +3,9 @@
  * per spawn and never twice.
  * @module
  */
-import { SysError, handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { SysError, handleClosed, illegalConstructor, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { native } from '../native.js';
-import { Namespace, adoptNamespaceFd } from './namespace.js';
+import { adoptNamespaceFd, type Namespace } from './namespace.js';
 import { CLONE_FLAG } from './types.js';
 
 /** Options of {@link namespacePool}. */
@@ -20,6 +20,8 @@ export interface NamespacePoolOptions {
 
 /** The largest pool: 1,024 idle namespaces is already ~1,024 fds and several MiB of kernel memory. */
 const MAX_SIZE = 1024;
+
+const kToken = Symbol('nsbox.NamespacePool.new');
 
 /**
  * A pool of network namespaces made ahead of time (see {@link namespacePool}). Each one is
@@ -47,8 +49,9 @@ export class NamespacePool implements Disposable, AsyncDisposable {
   #error: SysError | undefined;
   #waiters: Array<() => void> = [];
 
-  /** @internal Use {@link namespacePool}. */
-  constructor(kind: 'net', size: number, lo: boolean) {
+  /** Use {@link namespacePool}: the constructor throws `ERR_ILLEGAL_CONSTRUCTOR`. */
+  constructor(token: symbol, kind: 'net', size: number, lo: boolean) {
+    if (token !== kToken) throw illegalConstructor('namespacePool()');
     this.kind = kind;
     this.size = size;
     this.#lo = lo;
@@ -64,11 +67,15 @@ export class NamespacePool implements Disposable, AsyncDisposable {
     return this.#closed;
   }
 
-  /** @internal Starts a fill for what is missing, unless one is under way or the pool is closed. */
-  fill(): void {
+  /**
+   * Starts a fill for what is missing, unless one is under way or the pool is closed; after a
+   * take (`low`), only once half the pool is gone, so one thread makes a batch of size/2
+   * instead of one thread per take. @internal
+   */
+  fill(low = false): void {
     if (this.#closed || this.#owed > 0) return;
     const count = this.size - this.#ready.length;
-    if (count <= 0) return;
+    if (count <= 0 || (low && this.#ready.length > this.size / 2)) return;
     let owed = count;
     native.nsFill(CLONE_FLAG.net, 'net', this.#lo, false, count, (fd, errno, syscall) => {
       if (fd < 0) {
@@ -98,8 +105,8 @@ export class NamespacePool implements Disposable, AsyncDisposable {
 
   /**
    * Takes a namespace out of the pool: the caller owns the handle (close it once the
-   * process that joins it has started; the namespace lives on in that process). Starts a
-   * refill in the background.
+   * process that joins it has started; the namespace lives on in that process). Once half
+   * the pool is gone, starts a refill of the missing ones in the background.
    *
    * Never waits: from an empty pool it makes the namespace synchronously, as a refill does
    * (a dedicated native thread: unshare(2), `lo` up), blocking the caller for that (~0.5 ms).
@@ -114,7 +121,7 @@ export class NamespacePool implements Disposable, AsyncDisposable {
       const [fd] = native.nsMake(CLONE_FLAG.net, 'net', this.#lo, false);
       ns = adoptNamespaceFd(fd);
     }
-    this.fill();
+    this.fill(true);
     return ns;
   }
 
@@ -192,7 +199,7 @@ export function namespacePool(options: NamespacePoolOptions): NamespacePool {
   if (typeof size !== 'number') throw invalidArgType('options.size', 'of type number', size);
   if (!Number.isInteger(size) || size < 1 || size > MAX_SIZE) throw outOfRange('options.size', `an integer >= 1 and <= ${MAX_SIZE}`, size);
   if (lo !== undefined && typeof lo !== 'boolean') throw invalidArgType('options.lo', 'of type boolean', lo);
-  const pool = new NamespacePool(kind, size, lo ?? true);
+  const pool = new NamespacePool(kToken, kind, size, lo ?? true);
   pool.fill();
   return pool;
 }

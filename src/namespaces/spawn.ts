@@ -23,6 +23,7 @@ import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, paren
 import { filtersBeforeGate } from './start-gate.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
+import { addPooledNetSteps } from './pool-plan.js';
 import { addContainer, addJoinSteps, addLockSteps, hasConsole, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
 import { NetworkSetup, type SpawnVethLink } from '../net/spawn-network.js';
 
@@ -147,12 +148,13 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   let sysfs: DetachedMount | undefined;
   let network: NetworkSetup | undefined;
   try {
+    let pooled: Namespace | undefined;
     if (c.netPool) {
       // A fresh namespace from the pool, joined like any handle; closed below (finally)
       // once the child holds it.
-      const ns = c.netPool.take();
-      opened.push(ns);
-      c.join.set('net', ns);
+      pooled = c.netPool.take();
+      opened.push(pooled);
+      c.join.set('net', pooled);
     }
     if (c.maps?.auto) {
       range = claimIdRange();
@@ -196,6 +198,8 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (c.join.size === 0) {
       plan.cloneFlags = newFlags;
       if (newUser) userns(plan, c.maps!);
+    } else if (pooled && c.join.size === 1 && !c.container) {
+      addPooledNetSteps(plan, pooled, newFlags, newUser, c.maps);
     } else {
       addJoinSteps(plan, c, opened, newFlags, newUser);
     }

@@ -67,6 +67,8 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['setnsThread', [sentinel, 0], ['fd', 'int']],
   ['unshareThread', [0], ['int']],
   ['nsCreate', [0, 'a/b'], ['int', 'str']],
+  ['nsMake', [0, 'a/b', false, false], ['int', 'str', 'bool', 'bool']],
+  ['nsFill', [0, 'a/b', false, false, 1, () => {}], ['int', 'str', 'bool', 'bool', 'u32', 'fn']],
   ['watchChild', [process.pid, sentinel, () => {}], ['pid', 'fd', 'fn']],
   ['killReap', [sentinel], ['fd']],
   ['forgetFd', [sentinel], ['fd']],
