@@ -5,19 +5,29 @@
 //                   route inside: one request more than the others); teardown ns.close()
 //   nsbox per call  createNamespace('net') + addLink(veth, peer.netns) + addAddress ×2 +
 //                   setLink up ×2 + loUp — six public calls, each on its own socket
-//   node→ip         execFileSync('ip', …) per step: netns add, link add … peer … netns NS,
-//                   addr add, link set up, -n NS addr add, -n NS link set up, -n NS link set
-//                   lo up; teardown `ip netns del` (8 processes)
+//   node→ip anon    an anonymous namespace like ours (createNamespace('net'), timed), then
+//                   execFileSync per step: `ip link add H type veth peer name eth0 netns
+//                   /proc/PID/fd/N` (ip opens the path), `ip addr add`, `ip link set H up`,
+//                   and inside `nsenter --net=/proc/PID/fd/N ip addr add … dev eth0`, `… ip
+//                   link set eth0 up`, `… ip link set lo up` (nsenter execs ip: one process,
+//                   two execs); teardown: close the handle (6 processes)
+//   node→ip named   the old row: `ip netns add NS` (a bind mount under /run/netns), link add
+//                   … netns NS, addr add, link set up, `ip -n NS` addr add, link set eth0 up,
+//                   link set lo up; teardown `ip netns del` (8 processes)
 //   C floor         bench/net-floor.c, compiled here: one process, raw NETLINK_ROUTE, each
 //                   request answered before the next; teardown = close the namespace fd;
 //                   timed inside C, driven over a pipe one iteration per round
+// Issue 13, the namespace made ahead of time:
+//   nsbox pool      a namespace taken from namespacePool({ kind: 'net' }) (made ahead by a
+//                   background thread, lo up) + connectToHost; teardown ns.close()
+//   C floor, pre    net-floor.c with the namespace and its socket made before its clock starts
 // Rows alternate in rounds so load on this shared VM hits each alike. Setup is timed from
 // the first call to the last reply; teardown separately (the kernel destroys the namespace
 // and both veth ends afterwards in its cleanup workqueue, as for every row).
 // Also: links() over 1,000 links (bridges; this kernel has no dummy module) in a scratch
 // namespace, against `ip -j link` from Node.
 //
-// Usage: node bench/net.mjs [--n 30] [--warmup 5]    Needs root, gcc, iproute2, a built nsbox.
+// Usage: node bench/net.mjs [--n 30] [--warmup 5] [--save]   Needs root, gcc, iproute2, nsenter, a built nsbox.
 // It measures; it is not a test.
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -28,7 +38,8 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const { createNamespace } = await import(path.join(ROOT, 'dist/namespaces/index.js'));
+const { createNamespace, namespacePool } = await import(path.join(ROOT, 'dist/namespaces/index.js'));
+const { kFd } = await import(path.join(ROOT, 'dist/namespaces/types.js'));
 const net = await import(path.join(ROOT, 'dist/net/index.js'));
 
 const argv = process.argv.slice(2);
@@ -84,6 +95,33 @@ async function nsboxPerCall() {
   return [t1 - t0, now() - t1];
 }
 
+async function nsboxPooled() {
+  const t0 = now();
+  const ns = pool.take();
+  await net.connectToHost(ns, { hostIf: hostName(), childIf: 'eth0', hostAddress: '10.231.0.1/30', childAddress: '10.231.0.2/30' });
+  const t1 = now();
+  ns.close();
+  return [t1 - t0, now() - t1];
+}
+
+function nodeIpAnon() {
+  const h = hostName();
+  const ip = (...a) => execFileSync('ip', a, { stdio: 'ignore' });
+  const t0 = now();
+  const ns = createNamespace('net');
+  const p = `/proc/${process.pid}/fd/${ns[kFd]}`;
+  const inside = (...a) => execFileSync('nsenter', [`--net=${p}`, 'ip', ...a], { stdio: 'ignore' });
+  ip('link', 'add', h, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p);
+  ip('addr', 'add', '10.231.0.1/30', 'dev', h);
+  ip('link', 'set', h, 'up');
+  inside('addr', 'add', '10.231.0.2/30', 'dev', 'eth0');
+  inside('link', 'set', 'eth0', 'up');
+  inside('link', 'set', 'lo', 'up');
+  const t1 = now();
+  ns.close();
+  return [t1 - t0, now() - t1];
+}
+
 function nodeIp() {
   const ns = `nbns${process.pid % 10000}x${k}`;
   const h = hostName();
@@ -108,17 +146,24 @@ const floorBin = path.join(tmp, 'net-floor');
 execFileSync('cc', ['-O2', '-o', floorBin, path.join(HERE, 'net-floor.c')]);
 const floor = spawn(floorBin, ['serve'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: floor.stdout })[Symbol.asyncIterator]();
-async function cFloor() {
-  floor.stdin.write('go\n');
+async function cFloor(line = 'go') {
+  floor.stdin.write(`${line}\n`);
   const { value } = await lines.next();
   return value.split(' ').map(Number);
 }
 
+const started = new Date();
+const loadBefore = os.loadavg();
+const pool = namespacePool({ kind: 'net', size: 8 });
+await pool.ready();
 const fns = {
   'nsbox connectToHost': nsboxConnect,
   'nsbox per call (6 calls)': nsboxPerCall,
-  'node→ip per command (8 ip processes)': nodeIp,
+  'node→ip, anonymous netns (6 processes)': nodeIpAnon,
+  'node→ip, named netns (8 ip processes)': nodeIp,
   'C floor (bench/net-floor.c)': cFloor,
+  'nsbox pooled netns + connectToHost': nsboxPooled,
+  'C floor, netns made before the clock': () => cFloor('pre'),
 };
 const names = Object.keys(fns);
 const rows = Object.fromEntries(names.map((n) => [n, [[], []]]));
@@ -133,6 +178,7 @@ for (let i = 0; i < WARMUP + N; i++) {
   }
 }
 floor.stdin.end();
+await pool[Symbol.asyncDispose]();
 
 // Wait for the kernel to finish destroying the namespaces (and the host veth ends).
 const drainStart = now();
@@ -183,10 +229,45 @@ for (const [name, [s, t]] of Object.entries(rows)) {
   console.log(`| ${name} | ${fmt(a.median)} | ${fmt(a.mean)} | ${fmt(a.min)} | ${fmt(a.max)} | ${fmt(b.median)} | ${fmt(sum)} |`);
 }
 const c = median(rows['C floor (bench/net-floor.c)'][0]);
-const ipm = median(rows['node→ip per command (8 ip processes)'][0]);
+const cPre = median(rows['C floor, netns made before the clock'][0]);
+const ipm = median(rows['node→ip, anonymous netns (6 processes)'][0]);
+const ipNamed = median(rows['node→ip, named netns (8 ip processes)'][0]);
 for (const name of ['nsbox connectToHost', 'nsbox per call (6 calls)']) {
   const m = median(rows[name][0]);
-  console.log(`${name}: ${(m / c).toFixed(2)}× C, ${(ipm / m).toFixed(1)}× faster than node→ip`);
+  console.log(
+    `${name}: ${(m / c).toFixed(2)}× C, ${(ipm / m).toFixed(1)}× faster than node→ip anonymous (${(ipNamed / m).toFixed(1)}× than named)`,
+  );
+}
+const pm = median(rows['nsbox pooled netns + connectToHost'][0]);
+console.log(
+  `nsbox pooled netns + connectToHost: ${(pm / cPre).toFixed(2)}× C with its namespace made ahead, ${(pm / c).toFixed(2)}× the full C floor`,
+);
+if (argv.includes('--save')) {
+  // bench/results/net-DATE.json: every sample (ms), so the medians can be checked.
+  const stamp = started
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '');
+  const file = path.join(ROOT, 'bench', 'results', `net-${stamp}.json`);
+  const out = {
+    date: started.toISOString(),
+    kernel: os.release(),
+    node: process.version,
+    cpus: os.cpus().length,
+    n: N,
+    warmup: WARMUP,
+    loadavg: { before: loadBefore, after: os.loadavg() },
+    rows: Object.entries(rows).map(([label, [s, t]]) => ({
+      label,
+      setup_median_ms: median(s),
+      teardown_median_ms: median(t),
+      setup_ms: s.map((x) => Number(x.toFixed(4))),
+      teardown_ms: t.map((x) => Number(x.toFixed(4))),
+    })),
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`saved ${file}`);
 }
 console.log(`async destruction drain after the last iteration: ${fmt(now() - drainStart)} ms (polled)`);
 console.log(

@@ -23,6 +23,7 @@
 //                             [--cases key-prefix,...   e.g. cp.,nsbox,node>bwrap,C:]
 //                             [--ballast MiB   touched memory held by this process, to show
 //                                              what a fork-based spawn pays in a big process]
+//                             [--pool-size N   the refilled pool of the 'nsbox6pool' row (16)]
 //   (npm run bench -- --n 500 --save)
 // Build first: npx node-gyp rebuild && npx tsc -p .
 import * as cp from 'node:child_process';
@@ -55,6 +56,7 @@ const { values: opt } = parseArgs({
     floor: { type: 'string', default: join(root, 'bench', 'floor.c') },
     cases: { type: 'string' },
     ballast: { type: 'string', default: '0' },
+    'pool-size': { type: 'string', default: '16' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -67,6 +69,7 @@ if (opt.help) {
 const N = Number(opt.n);
 const WARMUP = Number(opt.warmup);
 const BALLAST = Number(opt.ballast);
+const POOL_SIZE = Number(opt['pool-size']);
 if (!(N >= 10) || !(WARMUP >= 0) || !(BALLAST >= 0)) throw new RangeError('--n must be >= 10, --warmup and --ballast >= 0');
 // Memory of a "large application": libuv's fork copies the page tables of all of it.
 const ballast = BALLAST > 0 ? Buffer.alloc(BALLAST * 2 ** 20, 1) : null;
@@ -130,9 +133,18 @@ function timeSync(file, args, options) {
   return t1 - t0;
 }
 
-// One pool for the pooled row, made on first use (16 namespaces, refilled in the background).
+// The pooled rows' pools (issue 13). 'nsbox6pool' takes from a pool of --pool-size (16)
+// namespaces, refilled in the background as the run goes (a batch of size/2 once half is
+// gone, on a thread at nice 19): the steady state of a server that spawns back to back.
+// 'nsbox6pool:prefilled' takes from a pool that holds one namespace per sample, filled before
+// the first round: no namespace is made during the run (a burst served from stock).
+const pools = [];
 let pool = null;
-const netPool = () => (pool ??= nsbox.namespacePool({ kind: 'net', size: Number(process.env.PSIZE ?? 16) }));
+const netPool = () => {
+  if (!pool) pools.push((pool = nsbox.namespacePool({ kind: 'net', size: POOL_SIZE })));
+  return pool;
+};
+let stock = null;
 const cpSpawn = (file, args, stdio) => () => timeAsync(() => cp.spawn(file, args, { stdio }));
 const nsSpawn = (options) => () => timeAsync(() => nsbox.spawn(TRUE, options));
 
@@ -188,6 +200,11 @@ const cases = [
     key: 'nsbox6pool:ignore',
     label: "nsbox.spawn, 5 ns + pooled netns ('ignore')",
     run: () => timeAsync(() => nsbox.spawn(TRUE, { namespaces: SIX.slice(0, 5), join: { net: netPool() }, stdio: 'ignore' })),
+  },
+  {
+    key: 'nsbox6pool:prefilled',
+    label: "nsbox.spawn, 5 ns + netns from a filled pool ('ignore')",
+    run: () => timeAsync(() => nsbox.spawn(TRUE, { namespaces: SIX.slice(0, 5), join: { net: stock }, stdio: 'ignore' })),
   },
   // The init (spawn's `init`, nsbox run's default): a copy-on-write fork of this process as
   // PID 1 instead of a CLONE_VM child, and the command one clone(CLONE_VM|CLONE_VFORK) further.
@@ -309,13 +326,19 @@ for (const [what, why] of skipped) console.log(`skipped ${what}: ${why}`);
 
 // fds are counted after the warm-up rounds: the first child_process.spawn with pipes opens
 // /dev/null once for the life of the process, which is not a per-call leak.
+if (cases.some((c) => c.key === 'nsbox6pool:prefilled')) {
+  pools.push((stock = nsbox.namespacePool({ kind: 'net', size: Math.min(1024, WARMUP + N + 1) })));
+  await stock.ready();
+}
 let fdsBefore = fdCount();
+let pooledBefore = pools.reduce((n, p) => n + p.available, 0); // idle pooled namespaces: one fd each
 const samples = new Map(cases.map((c) => [c.key, []]));
 const rounds = WARMUP + N;
 for (let round = 0; round < rounds; round++) {
   if (round === WARMUP) {
     await settle();
     fdsBefore = fdCount();
+    pooledBefore = pools.reduce((n, p) => n + p.available, 0);
   }
   for (const c of shuffle([...cases])) {
     const ns = await c.run();
@@ -326,12 +349,9 @@ for (let round = 0; round < rounds; round++) {
   if (process.stderr.isTTY) process.stderr.write(`\rround ${round + 1}/${rounds}`);
 }
 if (process.stderr.isTTY) process.stderr.write('\n');
-// The pool's idle namespaces were counted in "before" (it is made in the warm-up rounds).
-if (pool) {
-  const idle = pool.available;
-  await pool[Symbol.asyncDispose]();
-  fdsBefore -= idle;
-}
+// The pools' idle namespaces were counted in "before"; closed now, they are not leaks.
+for (const p of pools) await p[Symbol.asyncDispose]();
+fdsBefore -= pooledBefore;
 await settle();
 const fdsAfter = fdCount();
 const leftChildren = childPids();
@@ -401,6 +421,8 @@ const ratioSpecs = [
   ['nsbox6:ignore', 'cp.spawn:ignore', ['<=', 1.0]],
   ['nsbox6pool:ignore', 'cp.spawn:ignore', ['<=', 0.8]],
   ['nsbox6pool:ignore', 'nsbox6:ignore', null],
+  ['nsbox6pool:prefilled', 'cp.spawn:ignore', ['<=', 0.8]],
+  ['nsbox6pool:prefilled', 'nsbox5:ignore', null],
   ['nsbox6:pipe', 'cp.spawn:pipe', ['<=', 1.0]],
   ['nsbox:ignore', 'cp.spawn:ignore', null],
   ['node>bwrap:ns', 'nsbox6:ignore', ['>=', 3.0]],

@@ -110,21 +110,24 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
       // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
       // this is a no-op kept for a peer the kernel made down), its address, the default route
       // (sent after the address, so the gateway is reachable when the kernel handles it).
+      // The four requests inside go as one datagram: one sendto(2), handled in order.
       await settle([
         h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), {
           syscall: 'RTM_NEWADDR',
           ifname: hostIf,
         }),
-        c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
-        c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
-        c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), {
-          syscall: 'RTM_NEWADDR',
-          ifname: childIf,
-        }),
-        c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }), {
-          syscall: 'RTM_NEWROUTE',
-          ifname: childIf,
-        }),
+        ...c.requestMany([
+          [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
+          [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
+          [
+            encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
+            { syscall: 'RTM_NEWADDR', ifname: childIf },
+          ],
+          [
+            encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }),
+            { syscall: 'RTM_NEWROUTE', ifname: childIf },
+          ],
+        ]),
       ]);
       return { hostIf, hostIndex, childIf, childIndex };
     },

@@ -193,6 +193,39 @@ export class RtnlSocket {
     });
   }
 
+  /**
+   * Sends `requests` as one datagram (the kernel handles its messages in order, inside one
+   * sendto(2)) and returns a promise per request, as {@link RtnlSocket.request} would.
+   */
+  requestMany(requests: ReadonlyArray<readonly [MessageWriter, RequestInfo]>): Array<Promise<NlMessage[]>> {
+    if (!this.#native) return requests.map(() => Promise.reject(handleClosed('netlink socket')));
+    const bufs: Buffer[] = [];
+    const seqs: number[] = [];
+    const promises = requests.map(
+      ([msg, info]) =>
+        new Promise<NlMessage[]>((resolve, reject) => {
+          let seq = nextSeq;
+          nextSeq = nextSeq >= 0x7fffffff ? 1 : nextSeq + 1;
+          if (seq === 0) seq = 1;
+          const context: SysErrorContext = {};
+          if (info.ifname !== undefined) context.ifname = info.ifname;
+          const dump = (msg.flags & NL.NLM_F_DUMP) === NL.NLM_F_DUMP;
+          bufs.push(msg.finish(seq, 0));
+          seqs.push(seq);
+          this.#pending.set(seq, { resolve, reject, parts: [], dump, syscall: info.syscall, context, msg, interrupted: false, retries: 0 });
+        }),
+    );
+    const errno = this.#native.send(Buffer.concat(bufs));
+    if (errno !== 0) {
+      for (const seq of seqs) {
+        const p = this.#pending.get(seq);
+        this.#pending.delete(seq);
+        p?.reject(new SysError(errno, 'sendto'));
+      }
+    } else this.#setRef(true);
+    return promises;
+  }
+
   /** Numbers and sends `msg`, registering `p` under its sequence number. */
   #send(msg: MessageWriter, p: Pending): void {
     if (!this.#native) {
