@@ -27,7 +27,7 @@
 // Also: links() over 1,000 links (bridges; this kernel has no dummy module) in a scratch
 // namespace, against `ip -j link` from Node.
 //
-// Usage: node bench/net.mjs [--n 30] [--warmup 5] [--save]   Needs root, gcc, iproute2, nsenter, a built nsbox.
+// Usage: node bench/net.mjs [--n 30] [--warmup 5] [--save] [--before DIR]   Needs root, gcc, iproute2, nsenter, a built nsbox.
 // It measures; it is not a test.
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -48,6 +48,16 @@ const opt = (name, def) => {
   return i < 0 ? def : Number(argv[i + 1]);
 };
 const N = opt('n', 30);
+// --before DIR: a built checkout of the commit before (dist/, build/): its createNamespace +
+// connectToHost as one more row, side by side with this build's.
+const bi = argv.indexOf('--before');
+const BEFORE = bi < 0 ? undefined : argv[bi + 1];
+const before = BEFORE
+  ? {
+      ns: await import(path.resolve(BEFORE, 'dist/namespaces/index.js')),
+      net: await import(path.resolve(BEFORE, 'dist/net/index.js')),
+    }
+  : undefined;
 const WARMUP = opt('warmup', 5);
 if (process.geteuid() !== 0) {
   console.error('bench/net.mjs needs root');
@@ -75,6 +85,15 @@ async function nsboxConnect() {
   const t0 = now();
   const ns = createNamespace('net');
   await net.connectToHost(ns, { hostIf: hostName(), childIf: 'eth0', hostAddress: '10.231.0.1/30', childAddress: '10.231.0.2/30' });
+  const t1 = now();
+  ns.close();
+  return [t1 - t0, now() - t1];
+}
+
+async function nsboxConnectBefore() {
+  const t0 = now();
+  const ns = before.ns.createNamespace('net');
+  await before.net.connectToHost(ns, { hostIf: hostName(), childIf: 'eth0', hostAddress: '10.231.0.1/30', childAddress: '10.231.0.2/30' });
   const t1 = now();
   ns.close();
   return [t1 - t0, now() - t1];
@@ -165,6 +184,7 @@ const fns = {
   'nsbox pooled netns + connectToHost': nsboxPooled,
   'C floor, netns made before the clock': () => cFloor('pre'),
 };
+if (before) fns['nsbox connectToHost (before: --before build)'] = nsboxConnectBefore;
 const names = Object.keys(fns);
 const rows = Object.fromEntries(names.map((n) => [n, [[], []]]));
 for (let i = 0; i < WARMUP + N; i++) {
@@ -236,6 +256,12 @@ for (const name of ['nsbox connectToHost', 'nsbox per call (6 calls)']) {
   const m = median(rows[name][0]);
   console.log(
     `${name}: ${(m / c).toFixed(2)}× C, ${(ipm / m).toFixed(1)}× faster than node→ip anonymous (${(ipNamed / m).toFixed(1)}× than named)`,
+  );
+}
+if (before) {
+  const b = median(rows['nsbox connectToHost (before: --before build)'][0]);
+  console.log(
+    `nsbox connectToHost before: ${(b / c).toFixed(2)}× C (this build ${(median(rows['nsbox connectToHost'][0]) / b).toFixed(2)}× of before)`,
   );
 }
 const pm = median(rows['nsbox pooled netns + connectToHost'][0]);
