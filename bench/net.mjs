@@ -19,7 +19,8 @@
 //                   timed inside C, driven over a pipe one iteration per round
 // Issue 13, the namespace made ahead of time:
 //   nsbox pool      a namespace taken from namespacePool({ kind: 'net' }) (made ahead by a
-//                   background thread, lo up) + connectToHost; teardown ns.close()
+//                   background thread, lo up; one per round, filled before the first, so no
+//                   refill runs during the rounds) + connectToHost; teardown ns.close()
 //   C floor, pre    net-floor.c with the namespace and its socket made before its clock starts
 // Rows alternate in rounds so load on this shared VM hits each alike. Setup is timed from
 // the first call to the last reply; teardown separately (the kernel destroys the namespace
@@ -173,7 +174,9 @@ async function cFloor(line = 'go') {
 
 const started = new Date();
 const loadBefore = os.loadavg();
-const pool = namespacePool({ kind: 'net', size: 8 });
+// One namespace per round, made before the first: no refill runs during the timed rounds
+// (bench/spawn.mjs has a row with a small pool refilled as it goes).
+const pool = namespacePool({ kind: 'net', size: WARMUP + N + 1 });
 await pool.ready();
 const fns = {
   'nsbox connectToHost': nsboxConnect,
