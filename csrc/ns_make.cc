@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 
 #include "addon.h"
@@ -137,26 +138,49 @@ Napi::Value NsMake(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// A batch for nsFill: the template job, how many, and the thread-safe function to JS.
+// A batch for nsFill: the template job, how many, the thread-safe function to JS, and the
+// thread. Owned by the JS thread: freed when the batch's last message is delivered (after the
+// thread is joined), or by the environment's cleanup hook, which stops and joins the thread
+// first. The thread never frees it. Joining matters: a worker's environment unloads the addon
+// when it ends, and a thread still running its code then would crash the process.
 struct FillJob {
   MakeJob proto;
   int count = 0;
+  napi_env env = nullptr;
   napi_threadsafe_function tsfn = nullptr;
+  pthread_t thread{};
+  std::atomic<bool> stop{false};
 };
 
-// What crosses to the JS thread for one namespace (or the failure that ended the batch).
+// What crosses to the JS thread for one namespace (or the failure that ended the batch), or
+// (`done`) the end of the batch.
 struct Made {
   int fd;
   int err;
   const char* failed;
+  FillJob* done;
 };
 
+void FillCleanup(void* arg) {
+  FillJob* f = static_cast<FillJob*>(arg);
+  f->stop = true;
+  pthread_join(f->thread, nullptr);
+  delete f;
+}
+
 // On the JS thread: onMade(fd, errno, syscall). env is null when the environment is being
-// torn down: the fd is closed then, as nobody can take it any more.
+// torn down: the fd is closed then, as nobody can take it any more (and a `done` is the
+// cleanup hook's to handle).
 void DeliverMade(napi_env env, napi_value fn, void*, void* data) {
   Made* m = static_cast<Made*>(data);
-  if (env == nullptr || fn == nullptr) {
+  if (env == nullptr || fn == nullptr || m->done != nullptr) {
     if (m->fd >= 0) close(m->fd);
+    if (env != nullptr && m->done != nullptr) {
+      // The thread has released the function and is returning: join it, then free the batch.
+      napi_remove_env_cleanup_hook(env, FillCleanup, m->done);
+      pthread_join(m->done->thread, nullptr);
+      delete m->done;
+    }
     delete m;
     return;
   }
@@ -175,41 +199,48 @@ void DeliverMade(napi_env env, napi_value fn, void*, void* data) {
 }
 
 // The batch thread: one namespace after another, each handed over as soon as it exists;
-// stops at the first failure (reported) or when the environment is closing (what it holds
-// is closed). Not pinned: it runs beside the JS thread, not instead of it. A refill is
-// background work: SCHED_BATCH (sched(7): it does not preempt a task that wakes, such as a
-// spawn's child) at nice 10 (setpriority(2) on its tid: this thread only). Not lower, nor
-// SCHED_IDLE: creating a network namespace takes the rtnl lock (loopback's registration, lo
-// up), and a thread starved by other load while holding it would stall every netlink user of
-// the machine; nice 19 was measured here at 31 ms a namespace beside two compilers.
+// stops at the first failure (reported), when the environment's cleanup hook asks, or when
+// the function is closing (what it holds is closed). Not pinned: it runs beside the JS
+// thread, not instead of it. A refill is background work: SCHED_BATCH (sched(7): it does not
+// preempt a task that wakes, such as a spawn's child) at nice 10 (setpriority(2) on its tid:
+// this thread only). Not lower, nor SCHED_IDLE: creating a network namespace takes the rtnl
+// lock (loopback's registration, lo up), and a thread starved by other load while holding it
+// would stall every netlink user of the machine; nice 19 was measured here at 31 ms a
+// namespace beside two compilers.
 void* FillThread(void* arg) {
   FillJob* f = static_cast<FillJob*>(arg);
   struct sched_param sp = {};
   sched_setscheduler(0, SCHED_BATCH, &sp);  // 0: this thread
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
-  bool closing = false;
-  for (int i = 0; i < f->count; i++) {
+  napi_threadsafe_function tsfn = f->tsfn;
+  for (int i = 0; i < f->count && !f->stop; i++) {
     MakeJob j = f->proto;
     bool ok = MakeOne(&j);
-    Made* m = new Made{ok ? j.fd : -1, ok ? 0 : j.err, ok ? nullptr : j.failed};
-    if (napi_call_threadsafe_function(f->tsfn, m, napi_tsfn_blocking) != napi_ok) {
-      // napi_closing: the environment is ending, and the call has already released this
-      // thread's hold on the function (it must not be released again).
+    Made* m = new Made{ok ? j.fd : -1, ok ? 0 : j.err, ok ? nullptr : j.failed, nullptr};
+    if (f->stop || napi_call_threadsafe_function(tsfn, m, napi_tsfn_blocking) != napi_ok) {
+      // Stopping, or napi_closing: the environment is ending (and a refused call has
+      // already released this thread's hold on the function: it must not be used again).
       if (m->fd >= 0) close(m->fd);
       delete m;
-      closing = true;
+      if (!f->stop) return nullptr;
       break;
     }
     if (!ok) break;
   }
-  if (!closing) napi_release_threadsafe_function(f->tsfn, napi_tsfn_release);
-  delete f;
+  // The end of the batch, then the release; after that this thread touches nothing of the
+  // batch (the JS thread joins it and frees it).
+  Made* done = new Made{-1, 0, nullptr, f};
+  if (napi_call_threadsafe_function(tsfn, done, napi_tsfn_blocking) != napi_ok) {
+    delete done;
+    return nullptr;
+  }
+  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   return nullptr;
 }
 
-// nsFill(flag, name, lo, rtnl, count, onMade): starts a detached thread that makes `count`
-// namespaces and calls onMade(fd, 0, '') for each, or onMade(-1, errno, syscall) once for
-// the failure that stops it. Returns at once. rtnl must be false (one fd per namespace).
+// nsFill(flag, name, lo, rtnl, count, onMade): starts a thread that makes `count` namespaces
+// and calls onMade(fd, 0, '') for each, or onMade(-1, errno, syscall) once for the failure
+// that stops it. Returns at once. rtnl must be false (one fd per namespace).
 Napi::Value NsFill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FillJob* f = new FillJob;
@@ -224,6 +255,7 @@ Napi::Value NsFill(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   f->count = static_cast<int>(count);
+  f->env = env;
   napi_value name;
   napi_create_string_utf8(env, "nsbox.namespacePool", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, info[5], nullptr, name, 0, 1, nullptr, nullptr, nullptr,
@@ -232,21 +264,19 @@ Napi::Value NsFill(const Napi::CallbackInfo& info) {
     ThrowSys(env, ENOMEM, "napi_create_threadsafe_function");
     return env.Undefined();
   }
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);  // the thread starts with every signal blocked
-  pthread_t t;
-  int err = pthread_create(&t, &attr, FillThread, f);
+  int err = pthread_create(&f->thread, nullptr, FillThread, f);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  pthread_attr_destroy(&attr);
   if (err != 0) {
     napi_release_threadsafe_function(f->tsfn, napi_tsfn_abort);
     delete f;
     ThrowSys(env, err, "pthread_create");
+    return env.Undefined();
   }
+  // Registered after the function's own hook, so it runs before it (reverse order).
+  napi_add_env_cleanup_hook(env, FillCleanup, f);
   return env.Undefined();
 }
 

@@ -255,6 +255,39 @@ describe('closing a pool', () => {
   });
 });
 
+describe('a pool in a worker thread', () => {
+  rootIpTest('a worker that ends or is terminated while its pool fills: the process lives on, no fd is left', () => {
+    const url = new URL('../../dist/namespaces/index.js', import.meta.url).href;
+    // A process of its own whose main thread never loads nsbox: the worker alone loads the
+    // addon, so the worker's end unloads it, and a fill thread still running its code then
+    // would crash the process (the environment's cleanup hook stops and joins it first).
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { readdirSync } from 'node:fs';
+      const fds = () => readdirSync('/proc/self/fd').length;
+      // A first worker without nsbox: what Node opens once per process for workers (its
+      // /dev/null for their stdio) is open before counting.
+      const first = new Worker('0', { eval: true });
+      await new Promise((r) => first.once('exit', r));
+      const before = fds();
+      for (const [how, wait] of [['exit', 0], ['terminate', 0], ['exit', 3], ['terminate', 3], ['dispose', 0]]) {
+        const w = new Worker(\`
+          import { parentPort } from 'node:worker_threads';
+          const { namespacePool } = await import(\${JSON.stringify(${JSON.stringify(url)})});
+          const pool = namespacePool({ kind: 'net', size: 64 });
+          if ('\${how}' === 'dispose') await pool[Symbol.asyncDispose]();
+          parentPort.postMessage('started');
+          await new Promise((r) => setTimeout(r, \${wait}));\`, { eval: true, type: 'module' });
+        await new Promise((r, j) => { w.once('message', r); w.once('error', j); });
+        if (how === 'terminate') await w.terminate();
+        else await new Promise((r) => w.once('exit', r));
+      }
+      console.log(before === fds() ? 'fds ok' : 'fds ' + before + ' -> ' + fds());`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('fds ok');
+  });
+});
+
 describe('createNamespace(net) and its rtnetlink socket', () => {
   rootIpTest('the socket made with the namespace is closed with the handle', () => {
     const fds = fdCount();
