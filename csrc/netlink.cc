@@ -208,6 +208,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
         {InstanceMethod<&NetlinkSocket::Send>("send"), InstanceMethod<&NetlinkSocket::Close>("close"),
          InstanceMethod<&NetlinkSocket::SetRef>("ref"),
          InstanceMethod<&NetlinkSocket::CloseDetached>("closeDetached"),
+         InstanceMethod<&NetlinkSocket::ReceiveNow>("receiveNow"),
          InstanceAccessor<&NetlinkSocket::PortId>("portId")});
   }
 
@@ -343,6 +344,38 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       n = sendto(poll_.fd(), b.Data(), b.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     } while (n < 0 && errno == EINTR);
     return Napi::Number::New(env, n < 0 ? errno : 0);
+  }
+
+  // receiveNow(): what is queued now, read at once (recvmsg MSG_DONTWAIT) instead of on the
+  // next event-loop turn: rtnetlink answers a request inside sendto(2), so right after a send
+  // its answer is there. An array of datagrams (Buffers) and receive errors (errno numbers,
+  // EMSGSIZE for a truncated datagram), in order; empty once closed.
+  Napi::Value ReceiveNow(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env);
+    if (!poll_.active()) return out;
+    if (!buf_) buf_ = new char[kRecvSize];
+    for (uint32_t i = 0; i < 256; i++) {
+      sockaddr_nl from = {};
+      iovec iov = {buf_, kRecvSize};
+      msghdr mh = {};
+      mh.msg_name = &from;
+      mh.msg_namelen = sizeof from;
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      ssize_t n = recvmsg(poll_.fd(), &mh, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      if (n < 0) {
+        out.Set(out.Length(), Napi::Number::New(env, errno));
+        break;
+      }
+      if (from.nl_pid != 0) continue;  // only the kernel speaks to us
+      if (mh.msg_flags & MSG_TRUNC)
+        out.Set(out.Length(), Napi::Number::New(env, EMSGSIZE));
+      else
+        out.Set(out.Length(), Napi::Buffer<char>::Copy(env, buf_, static_cast<size_t>(n)));
+    }
+    return out;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -182,6 +182,8 @@ export interface NativeFileWatch {
   close(): void;
   /** uv_ref/uv_unref of the poll handle. */
   ref(on: boolean): void;
+  /** The datagrams (and receive errors, as errno numbers) queued now, read without waiting for the loop. */
+  receiveNow(): Array<Buffer | number>;
 }
 
 /** What the parent applies to the child at OP_PARENT (csrc/spawn_maps.cc ApplyParentSide). @internal */
@@ -206,6 +208,8 @@ export interface NativeChildWatch {
   kill(signal: number): number;
   /** uv_ref/uv_unref of the poll handle. */
   ref(on: boolean): void;
+  /** The datagrams (and receive errors, as errno numbers) queued now, read without waiting for the loop. */
+  receiveNow(): Array<Buffer | number>;
   /** Stops watching and closes the pidfd without reaping (the child is left to our subreaper). */
   release(): void;
   readonly pid: number;
@@ -235,6 +239,8 @@ export interface NativeNetlinkSocket {
   closeDetached(): void;
   /** uv_ref/uv_unref of the poll handle. */
   ref(on: boolean): void;
+  /** The datagrams (and receive errors, as errno numbers) queued now, read without waiting for the loop. */
+  receiveNow(): Array<Buffer | number>;
   /** The port id the kernel bound (sockaddr_nl.nl_pid). */
   readonly portId: number;
 }

@@ -110,8 +110,9 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
       // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
       // this is a no-op kept for a peer the kernel made down), its address, the default route
       // (sent after the address, so the gateway is reachable when the kernel handles it).
-      // The four requests inside go as one datagram: one sendto(2), handled in order.
-      await settle([
+      // The four requests inside go as one datagram: one sendto(2), handled in order; their
+      // answers are read at once (pump), not on the next event-loop turn.
+      const steps = [
         h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), {
           syscall: 'RTM_NEWADDR',
           ifname: hostIf,
@@ -128,7 +129,10 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
             { syscall: 'RTM_NEWROUTE', ifname: childIf },
           ],
         ]),
-      ]);
+      ];
+      h.pump();
+      c.pump();
+      await settle(steps);
       return { hostIf, hostIndex, childIf, childIndex };
     },
   );
@@ -177,7 +181,9 @@ async function withVeth<T>(
       peer: { name: childIf, netnsFd: held.fd },
       ...(masterIndex !== undefined ? { master: masterIndex } : {}),
     };
-    const echo = await h.request(encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf });
+    const newLink = h.request(encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf });
+    h.pump(); // the echo and the ACK are queued by now: no event-loop turn
+    const echo = await newLink;
     created = true;
     const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
     const link = echoed === undefined ? undefined : decodeLink(echoed);

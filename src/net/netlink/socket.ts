@@ -226,6 +226,20 @@ export class RtnlSocket {
     return promises;
   }
 
+  /**
+   * Handles the answers already queued now instead of on the next event-loop turn: rtnetlink
+   * answers a request inside sendto(2), so right after a request its promise can settle
+   * without a round trip through the loop. Idempotent; nothing once closed.
+   */
+  pump(): void {
+    if (!this.#native) return;
+    for (const d of this.#native.receiveNow()) {
+      if (typeof d === 'number') this.#receive(null, d);
+      else this.#receive(d);
+      if (!this.#native) return;
+    }
+  }
+
   /** Numbers and sends `msg`, registering `p` under its sequence number. */
   #send(msg: MessageWriter, p: Pending): void {
     if (!this.#native) {
