@@ -503,6 +503,36 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  anyTest(
+    'exec into a created container joins the namespaces of its waiting process (rootless: handed over at its start gate), which then still starts',
+    async () => {
+      const c = setup(`touch /out/started; ${WAIT_FOR_STOP}`);
+      try {
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const { pid, status } = state(c);
+        expect(status).toBe('created');
+        // Its /proc/PID/ns/* are closed to an unprivileged caller while it waits (non-dumpable).
+        if (!isRoot) expect(() => readlinkSync(`/proc/${pid}/ns/mnt`)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+        const e = oci(c, ['exec', c.id, 'sh', '-c', 'hostname; cat /proc/1/comm; id -u; test -e /out/started && echo ran || echo waits; readlink /proc/self/ns/mnt']);
+        expect(e.stderr).toBe('');
+        expect(e.status).toBe(0);
+        const [host, comm1, uid, ran, mnt] = e.stdout.trim().split('\n');
+        expect(host).toBe('runc');
+        expect(comm1).toBe('nsbox-gate'); // pid 1 of its pid namespace is the waiting process
+        expect(uid).toBe('0');
+        expect(ran).toBe('waits');
+        expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+        expect(state(c).status).toBe('created');
+        expect(oci(c, ['start', c.id]).status).toBe(0);
+        await until('started', () => existsSync(join(c.out, 'started')));
+        expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(mnt); // the namespace exec joined is the container's
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   rootTest(
     "exec --user NAME[:GROUP]: names from the container's own /etc/passwd and /etc/group, never the host's",
     async () => {
