@@ -513,7 +513,13 @@ describe('nsbox-oci lifecycle', () => {
         expect(status).toBe('created');
         // Its /proc/PID/ns/* are closed to an unprivileged caller while it waits (non-dumpable).
         if (!isRoot) expect(() => readlinkSync(`/proc/${pid}/ns/mnt`)).toThrow(expect.objectContaining({ code: 'EACCES' }));
-        const e = oci(c, ['exec', c.id, 'sh', '-c', 'hostname; cat /proc/1/comm; id -u; test -e /out/started && echo ran || echo waits; readlink /proc/self/ns/mnt']);
+        const e = oci(c, [
+          'exec',
+          c.id,
+          'sh',
+          '-c',
+          'hostname; cat /proc/1/comm; id -u; test -e /out/started && echo ran || echo waits; readlink /proc/self/ns/mnt',
+        ]);
         expect(e.stderr).toBe('');
         expect(e.status).toBe(0);
         const [host, comm1, uid, ran, mnt] = e.stdout.trim().split('\n');
