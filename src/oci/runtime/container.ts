@@ -20,7 +20,6 @@ import type { SeccompNotifier } from '../../security/notify.js';
 import { setSeccompStore } from '../../security/seccomp/index.js';
 import { prepareCgroup } from '../cgroup.js';
 import { ociHookError, ociSpawnHooks } from '../hooks.js';
-import { moveNetDevices } from '../net-devices.js';
 import { loadBundleSync } from '../parse.js';
 import { DEFAULT_PARENT } from '../cgroup-dir.js';
 import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
@@ -135,6 +134,14 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     const options: SpawnOptions = { ...mapped.options, startGate: gate, dieWithParent: false };
     if (made) options.cgroup = made.cg;
     if (req.noNewKeyring) options.noNewSessionKeyring = true;
+    // linux.netDevices: moved in by spawn while the process waits, before the hooks, as runc
+    // moves them (a failure undoes create and moves back what was moved).
+    if (mapped.netDevices)
+      options.network = {
+        ...options.network,
+        lo: options.network?.lo ?? false,
+        moveLinks: mapped.netDevices.map((d) => ({ name: d.host, newName: d.name })),
+      };
     if (req.preserveFds > 0) {
       options.fds = {};
       for (let fd = 3; fd < 3 + req.preserveFds; fd++) options.fds[fd] = fd;
@@ -177,8 +184,6 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
         ...(config.annotations && { annotations: config.annotations }),
       });
     }
-    // linux.netDevices: into its network namespace while it waits, as runc moves them at create.
-    if (mapped.netDevices) await moveNetDevices(mapped.netDevices, child.pid);
     // process.terminal: the pty was made inside the container; its master goes to the
     // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
     // A foreground run keeps it (child.terminal) to relay the caller's terminal.
