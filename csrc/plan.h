@@ -202,6 +202,10 @@ enum SysId : int32_t {
   SYS_GETDENTS64 = 46,
   SYS_READLINKAT = 47,
   SYS_NEWFSTATAT = 48,
+  // 49-57 are kept for work under way on other branches.
+  SYS_FLISTXATTR = 58,
+  SYS_FGETXATTR = 59,
+  SYS_FSETXATTR = 60,
 };
 
 // OP_TERMINAL modes.
