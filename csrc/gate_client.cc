@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "fd.h"
 #include "plan.h"
+#include "unix_connect.h"
 
 namespace nsbox {
 namespace {
@@ -39,24 +40,15 @@ Napi::Value GateNamespaces(const Napi::CallbackInfo& info) {
   std::string path;
   int32_t timeout;
   if (!ArgString(info, 0, &path) || !ArgInt(info, 1, &timeout)) return env.Undefined();
-  struct sockaddr_un sa = {};
-  sa.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof sa.sun_path || timeout < 0) {
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path) || timeout < 0) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", "gateNamespaces(path: 1..107 bytes, timeoutMs >= 0)");
     return env.Undefined();
   }
-  memcpy(sa.sun_path, path.data(), path.size());
-  Fd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int err = 0;
+  const char* syscall = "";
+  Fd sock = ConnectUnix(path, &err, &syscall);
   if (!sock.valid()) {
-    ThrowSys(env, errno, "socket");
-    return env.Undefined();
-  }
-  int r;
-  while ((r = connect(sock.get(), reinterpret_cast<struct sockaddr*>(&sa), sizeof sa)) < 0 &&
-         errno == EINTR) {
-  }
-  if (r < 0) {
-    ThrowSys(env, errno, "connect", path.c_str());
+    ThrowSys(env, err, syscall, path.c_str());
     return env.Undefined();
   }
   char ask = kGateNamespaces;

@@ -18,20 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { spawn, type NamespaceType, type SpawnOptions } from '../../src/index.js';
-import { canUserns, isRoot, testIf } from '../helpers/env.js';
+import { canUserns, isRoot, onPath, testIf } from '../helpers/env.js';
 import { childPids, lines, mounts, output } from '../helpers/proc.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const ctest = testIf(canUserns && BUSYBOX !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
 const NS: NamespaceType[] = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
-const hasTool = (t: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 let dir: string;
 let rootfs: string;
@@ -273,7 +265,7 @@ describe('mounts and volumes', () => {
     });
 
     const xattrTest = testIf(
-      isRoot && BUSYBOX !== undefined && hasTool('setcap') && hasTool('getcap'),
+      isRoot && BUSYBOX !== undefined && onPath('setcap') && onPath('getcap'),
       'needs root (file capabilities), a static busybox and setcap/getcap (libcap2-bin)',
     );
     xattrTest('extended attributes come along: a file capability and user.* on files and directories', async () => {
