@@ -13,7 +13,8 @@ import { canUserns, gid, hasSubids, isRoot, rootTest, rootlessTest, testIf, tool
 import { nsId } from '../helpers/proc.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/cli.js');
+/** What npm links as `nsbox`: package.json's bin (dist/nsbox-cli/nsbox.cjs, scripts/bundle.mjs). */
+const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 
 beforeAll(() => {
@@ -550,10 +551,24 @@ describe('nsbox: errors and help', () => {
     expect(await nsbox(['--version'])).toEqual({ code: 0, signal: null, stdout: `nsbox ${pkg.version}\n`, stderr: '' });
   });
 
-  test('dist/cli.js starts with a node shebang (npm links it as the nsbox bin)', () => {
+  test("the bin (dist/nsbox-cli/nsbox.cjs) and tsc's dist/cli.js start with a node shebang", () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(join(root, pkg.bin.nsbox!)).toBe(cli);
-    expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(cli).toBe(join(root, 'dist/nsbox-cli/nsbox.cjs'));
+    for (const f of [cli, join(root, 'dist/cli.js')]) expect(readFileSync(f, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(statSync(cli).mode & 0o111).toBe(0o111); // esbuild makes a file with a shebang executable
+  });
+
+  usernsTest("tsc's unlinked dist/cli.js runs the same command", async () => {
+    const r = await new Promise<Result>((resolve) => {
+      const p = spawnProcess(process.execPath, [join(root, 'dist/cli.js'), 'run', '--hostname', 'box', '--', 'hostname'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr: '' }));
+    });
+    expect(r).toMatchObject({ code: 0, stdout: 'box\n' });
   });
 });
 

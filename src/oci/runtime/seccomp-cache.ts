@@ -4,7 +4,7 @@
  * create the same profile, and compiling it is a noticeable part of create's time under the
  * qemu guest's emulation (docs/performance.md).
  *
- * An entry holds the build that wrote it (scripts/bundle-oci.mjs gives every build of the
+ * An entry holds the build that wrote it (scripts/bundle.mjs gives every build of the
  * linked files its own id), the exact key compileSeccomp asked for (the profile's JSON text
  * and the options) and the program. It is used only when all of that matches and the file is
  * this user's own, in a directory of this user's that nobody else can write; anything else
@@ -19,9 +19,9 @@ import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, ren
 import { join } from 'node:path';
 import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/index.js';
 
-/** Replaced by scripts/bundle-oci.mjs with the build's id. */
-declare const __NSBOX_OCI_BUILD__: string | undefined;
-const BUILD = typeof __NSBOX_OCI_BUILD__ === 'string' ? __NSBOX_OCI_BUILD__ : undefined;
+/** Replaced by scripts/bundle.mjs with the build's id. */
+declare const __NSBOX_BUILD__: string | undefined;
+const BUILD = typeof __NSBOX_BUILD__ === 'string' ? __NSBOX_BUILD__ : undefined;
 
 /** What an entry says about its program, before the key and the program itself. */
 interface Meta {
