@@ -302,8 +302,27 @@ function forwardSignals(): { attach: (child: NsboxChild) => void; remove: () => 
   };
 }
 
-/** Where the linked files are (scripts/bundle.mjs): a linked build keeps its compiled seccomp filters there. */
-const LINKED_DIR = fileURLToPath(new URL('../nsbox-cli/', import.meta.url));
+/**
+ * Where a linked build keeps the seccomp filters it compiled (src/oci/runtime/seccomp-cache.ts
+ * checks the build, the exact profile and options, and that the files are this user's own):
+ * beside its linked files (scripts/bundle.mjs) when they are this user's (root for a global
+ * install, anyone in a checkout), else, for a user other than root, in the user's cache
+ * directory (`$XDG_CACHE_HOME/nsbox`, by default `~/.cache/nsbox`), as other commands keep theirs.
+ */
+function seccompStoreDir(): string | undefined {
+  const linked = fileURLToPath(new URL('../nsbox-cli/', import.meta.url));
+  try {
+    if (statSync(linked).uid === process.geteuid!()) return linked;
+  } catch {
+    return undefined; // not built by scripts/bundle.mjs
+  }
+  // Root never writes into a home directory (sudo keeps the user's HOME).
+  if (process.geteuid!() === 0) return undefined;
+  const xdg = process.env.XDG_CACHE_HOME;
+  const home = process.env.HOME;
+  if (xdg?.startsWith('/')) return `${xdg}/nsbox`;
+  return home?.startsWith('/') ? `${home}/.cache/nsbox` : undefined;
+}
 
 /**
  * Runs `nsbox run` as parsed and resolves with the exit status to use: the command's, 128 +
@@ -314,9 +333,9 @@ const LINKED_DIR = fileURLToPath(new URL('../nsbox-cli/', import.meta.url));
  */
 export async function runCommand(run: RunArgs): Promise<number> {
   // The linked CLI compiles the default seccomp profile once per build and user, not per run
-  // (src/oci/runtime/seccomp-cache.ts: the build's id, the exact profile and options, this
-  // user's own files only). tsc's modules have no build id, hence no store.
-  setSeccompStore(seccompCache(LINKED_DIR));
+  // (~3 ms of a short run). tsc's modules have no build id, hence no store.
+  const dir = seccompStoreDir();
+  if (dir !== undefined) setSeccompStore(seccompCache(dir));
   let child: NsboxChild;
   const opened: Namespace[] = [];
   const env = buildEnv(run, process.env);
