@@ -1,6 +1,6 @@
 /**
  * `nsbox run [options] -- COMMAND [ARGS...]`: runs a program in new and/or joined
- * namespaces, like unshare(1) and bwrap(1), on nsbox's public API only. main.ts parses the
+ * namespaces, like unshare(1) and bwrap(1), on nsbox's library. main.ts parses the
  * command line; this module makes the cgroup and the network the options ask for, spawns,
  * forwards signals and gives back the command's exit status.
  *
@@ -332,8 +332,9 @@ function seccompStoreDir(): string | undefined {
  * @internal
  */
 export async function runCommand(run: RunArgs): Promise<number> {
-  // The linked CLI compiles the default seccomp profile once per build and user, not per run
-  // (~3 ms of a short run). tsc's modules have no build id, hence no store.
+  // The linked CLI compiles a seccomp profile (the default, or --seccomp FILE's) once per
+  // build and user, not per run (~3 ms of a short run): one file per profile. tsc's modules
+  // have no build id, hence no store.
   const dir = seccompStoreDir();
   if (dir !== undefined) setSeccompStore(seccompCache(dir));
   let child: NsboxChild;
