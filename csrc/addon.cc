@@ -47,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNftables(env, exports);
   InitSeccompNotify(env, exports);
   InitPty(env, exports);
+  InitGateClient(env, exports);
   InitBpf(env, exports);
   return exports;
 }
