@@ -69,6 +69,7 @@
         "csrc/ns.cc",
         "csrc/spawn.cc",
         "csrc/spawn_session.cc",
+        "csrc/spawn_async.cc",
         "csrc/spawn_hook.cc",
         "csrc/gate.cc",
         "csrc/plan_parse.cc",

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -32,8 +35,10 @@ int WriteFile(const std::string& path, const std::string& data) {
 }
 
 // Runs newuidmap/newgidmap PID RANGES... (setuid helpers from the uidmap package) and waits
-// for that one process; posix_spawn uses vfork, so this stays cheap in a large process.
-int RunHelper(const std::vector<std::string>& argv, pid_t target) {
+// for that one process, at most `timeoutMs`: a helper still running then is killed and reaped
+// (ETIMEDOUT). posix_spawn uses vfork, so this stays cheap in a large process; the wait is on
+// a pidfd with poll(2), so no signal or other child is involved.
+int RunHelper(const std::vector<std::string>& argv, pid_t target, int timeoutMs) {
   if (argv.empty()) return EINVAL;
   std::vector<std::string> args = argv;
   args.insert(args.begin() + 1, std::to_string(target));
@@ -43,6 +48,27 @@ int RunHelper(const std::vector<std::string>& argv, pid_t target) {
   pid_t pid;
   int rc = posix_spawn(&pid, av[0], nullptr, nullptr, av.data(), environ);
   if (rc != 0) return rc;
+  // Our unreaped child: its pid cannot name another process until we reap it.
+  Fd pidfd(sys::pidfd_open(pid, 0));
+  if (pidfd.valid()) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      struct pollfd p = {pidfd.get(), POLLIN, 0};
+      int n = spent >= timeoutMs ? 0 : poll(&p, 1, (int)(timeoutMs - spent));
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) break;
+      if (n < 0) break;  // cannot wait with a bound: wait below
+      sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      int status;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return ETIMEDOUT;
+    }
+  }
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return errno;
@@ -131,6 +157,19 @@ bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
       !StringsField(env, v, "idmapSources", &out->idmapSources) || !Field(env, v, "denySetgroups", &deny))
     return false;
   out->helper = mode == "helper";
+  napi_value timeout;
+  if (!Field(env, v, "helperTimeout", &timeout)) return false;
+  if (timeout != nullptr) {
+    int32_t ms = 0;
+    napi_status s = napi_get_value_int32(env, timeout, &ms);
+    if (s != napi_ok) return Fail(env, s, "helperTimeout");
+    if (ms < 1) {
+      ThrowType(Napi::Env(env), "ERR_INVALID_ARG_VALUE",
+                "maps.helperTimeout must be a positive integer (ms)");
+      return false;
+    }
+    out->helperTimeoutMs = ms;
+  }
   if (deny != nullptr) {
     napi_status s = napi_get_value_bool(env, deny, &out->denySetgroups);
     if (s != napi_ok) return Fail(env, s, "denySetgroups");
@@ -197,10 +236,10 @@ MapsError WriteMaps(const MapsSpec& maps, pid_t pid) {
   MapsError e;
   std::string proc = "/proc/" + std::to_string(pid) + "/";
   if (maps.helper) {
-    if ((e.err = RunHelper(maps.uidHelper, pid))) {
+    if ((e.err = RunHelper(maps.uidHelper, pid, maps.helperTimeoutMs))) {
       e.syscall = "newuidmap";
       e.path = proc + "uid_map";
-    } else if ((e.err = RunHelper(maps.gidHelper, pid))) {
+    } else if ((e.err = RunHelper(maps.gidHelper, pid, maps.helperTimeoutMs))) {
       e.syscall = "newgidmap";
       e.path = proc + "gid_map";
     }

@@ -26,6 +26,8 @@ struct MapsSpec {
   bool denySetgroups = false;
   std::string uidMap, gidMap;
   std::vector<std::string> uidHelper, gidHelper, idmapSources;
+  // The bound on each helper's run (ms): killed and reaped after it, ETIMEDOUT.
+  int helperTimeoutMs = 10000;
 };
 
 // src/native.ts SpawnParentSide, copied likewise.
