@@ -15,7 +15,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <memory>
@@ -50,6 +52,7 @@ struct AsyncSpawn {
   MapsSpec maps;
   ParentSpec parent;
   void* stack = MAP_FAILED;
+  Fd cancel;  // an eventfd: the finalizer's word to a helper's wait (Session::cancelFd)
   Started st;
   std::unique_ptr<Session> ss;
   napi_threadsafe_function tsfn = nullptr;
@@ -152,6 +155,12 @@ void CallJs(napi_env env, napi_value, void*, void* data) {
   Napi::Env e(env);
   Napi::Value result =
       a->proto ? ProtocolFailure(e, *a->ss, a->st.pid) : Outcome(e, GetAddon(e), *a->ss, a->live, a->livePid);
+  // The session thread is done with `a` (it only releases the function now): whatever the
+  // result did not hand to JS is closed before JS hears of it, so a failure leaves nothing.
+  a->st.childPidfd.reset();
+  a->st.sock.reset();
+  a->ss->grandPidfd.reset();
+  a->cancel.reset();
   napi_value fn;
   if (napi_get_reference_value(env, a->onDone, &fn) != napi_ok) return;
   napi_value argv = result, global, ret;
@@ -171,7 +180,13 @@ void Finalize(napi_env env, void* data, void*) {
   {
     std::lock_guard<std::mutex> g(a->m);
     a->closing = true;
-    if (!a->ended) sys::pidfd_send_signal(a->st.childPidfd.get(), SIGKILL);
+    if (!a->ended) {  // the session still runs: its fds are all open
+      sys::pidfd_send_signal(a->st.childPidfd.get(), SIGKILL);
+      uint64_t one = 1;
+      if (write(a->cancel.get(), &one, sizeof one) < 0) {
+        // an eventfd's counter cannot overflow from one write: nothing to do
+      }
+    }
     a->cv.notify_all();
   }
   if (a->threadStarted) pthread_join(a->thread, nullptr);
@@ -217,6 +232,11 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   mprotect(a->stack, 4096, PROT_NONE);  // guard page
+  a->cancel.reset(eventfd(0, EFD_CLOEXEC));
+  if (!a->cancel.valid()) {
+    ThrowSys(env, errno, "eventfd");
+    return env.Undefined();
+  }
 
   // The thread-safe function first: once a child exists, nothing may fail half-way.
   napi_value name = Napi::String::New(env, "nsbox.spawnAsync");
@@ -245,6 +265,7 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   raw->ss->gateStep = raw->st.gateStep;
   raw->ss->netCall = NetworkCall;
   raw->ss->netArg = raw;
+  raw->ss->cancelFd = raw->cancel.get();
 
   pthread_attr_t attr;
   pthread_attr_init(&attr);

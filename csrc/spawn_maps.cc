@@ -36,9 +36,10 @@ int WriteFile(const std::string& path, const std::string& data) {
 
 // Runs newuidmap/newgidmap PID RANGES... (setuid helpers from the uidmap package) and waits
 // for that one process, at most `timeoutMs`: a helper still running then is killed and reaped
-// (ETIMEDOUT). posix_spawn uses vfork, so this stays cheap in a large process; the wait is on
+// (ETIMEDOUT), as it is when `cancelFd` (an eventfd, or -1) becomes readable (ECANCELED: the
+// environment is ending). posix_spawn uses vfork, so this stays cheap in a large process; the wait is on
 // a pidfd with poll(2), so no signal or other child is involved.
-int RunHelper(const std::vector<std::string>& argv, pid_t target, int timeoutMs) {
+int RunHelper(const std::vector<std::string>& argv, pid_t target, int timeoutMs, int cancelFd) {
   if (argv.empty()) return EINVAL;
   std::vector<std::string> args = argv;
   args.insert(args.begin() + 1, std::to_string(target));
@@ -57,16 +58,16 @@ int RunHelper(const std::vector<std::string>& argv, pid_t target, int timeoutMs)
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-      struct pollfd p = {pidfd.get(), POLLIN, 0};
-      int n = spent >= timeoutMs ? 0 : poll(&p, 1, (int)(timeoutMs - spent));
+      struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {cancelFd, POLLIN, 0}};
+      int n = spent >= timeoutMs ? 0 : poll(p, cancelFd >= 0 ? 2 : 1, (int)(timeoutMs - spent));
       if (n < 0 && errno == EINTR) continue;
-      if (n > 0) break;
+      if (n > 0 && p[0].revents) break;
       if (n < 0) break;  // cannot wait with a bound: wait below
       sys::pidfd_send_signal(pidfd.get(), SIGKILL);
       int status;
       while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
-      return ETIMEDOUT;
+      return n > 0 ? ECANCELED : ETIMEDOUT;
     }
   }
   int status;
@@ -232,14 +233,14 @@ bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
   return true;
 }
 
-MapsError WriteMaps(const MapsSpec& maps, pid_t pid) {
+MapsError WriteMaps(const MapsSpec& maps, pid_t pid, int cancelFd) {
   MapsError e;
   std::string proc = "/proc/" + std::to_string(pid) + "/";
   if (maps.helper) {
-    if ((e.err = RunHelper(maps.uidHelper, pid, maps.helperTimeoutMs))) {
+    if ((e.err = RunHelper(maps.uidHelper, pid, maps.helperTimeoutMs, cancelFd))) {
       e.syscall = "newuidmap";
       e.path = proc + "uid_map";
-    } else if ((e.err = RunHelper(maps.gidHelper, pid, maps.helperTimeoutMs))) {
+    } else if ((e.err = RunHelper(maps.gidHelper, pid, maps.helperTimeoutMs, cancelFd))) {
       e.syscall = "newgidmap";
       e.path = proc + "gid_map";
     }

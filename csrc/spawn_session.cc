@@ -91,7 +91,7 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       std::vector<Fd> trees;
       int32_t answer = EINVAL;
       if (maps.present) {
-        mapsErr = WriteMaps(maps, (pid_t)pid);
+        mapsErr = WriteMaps(maps, (pid_t)pid, cancelFd);
         answer = mapsErr.err;
         if (!answer) answer = (mapsErr = IdmapTrees(maps, (pid_t)pid, trees)).err;
       }

@@ -5,7 +5,7 @@
 import { native, type NativeSpawnResult } from '../native.js';
 import type { NsboxChild } from './child.js';
 import { checkSpawn, type SpawnOptions } from './options.js';
-import { start } from './spawn.js';
+import { start, type Launch } from './spawn.js';
 
 /**
  * Starts `command` exactly as {@link spawn} does — the same options, the same steps, the same
@@ -45,24 +45,29 @@ export async function spawnAsync(
 ): Promise<NsboxChild> {
   const [args, options] =
     Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
-  const c = checkSpawn(command, args, options);
-  return start(c, (p, c, parent, hook, finish) => {
-    let resolve!: (child: NsboxChild) => void;
-    let reject!: (err: unknown) => void;
-    const promise = new Promise<NsboxChild>((res, rej) => ((resolve = res), (reject = rej)));
-    const done = (r: NativeSpawnResult): void => {
-      try {
-        const child = finish(r);
-        // Aborted while the child was being set up: the listener came too late to fire.
-        if (c.o.signal?.aborted) child.kill(c.killSignal);
-        resolve(child);
-      } catch (err) {
-        reject(err);
-      }
-    };
-    // Outside the executor: a throw here (nothing cloned) is start()'s to clean up after.
-    const now = native.spawnAsync(p.ops, p.strings, c.maps, parent, hook, done);
-    if (now !== undefined) done(now);
-    return promise;
-  });
+  return start(checkSpawn(command, args, options), launchAsync);
 }
+
+/**
+ * spawnAsync's native call (start()'s `run`): the clone now, the result from the loop. A throw
+ * here (nothing cloned) is start()'s to clean up after; a failure that comes later is
+ * finish()'s. @internal
+ */
+export const launchAsync: Launch<Promise<NsboxChild>> = (p, c, parent, hook, finish) => {
+  let resolve!: (child: NsboxChild) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<NsboxChild>((res, rej) => ((resolve = res), (reject = rej)));
+  const done = (r: NativeSpawnResult): void => {
+    try {
+      const child = finish(r);
+      // Aborted while the child was being set up: the listener came too late to fire.
+      if (c.o.signal?.aborted) child.kill(c.killSignal);
+      resolve(child);
+    } catch (err) {
+      reject(err);
+    }
+  };
+  const now = native.spawnAsync(p.ops, p.strings, c.maps, parent, hook, done);
+  if (now !== undefined) done(now);
+  return promise;
+};

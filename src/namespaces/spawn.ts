@@ -138,7 +138,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
  * The native call of a spawn, given the built plan; `finish` turns its result into the child
  * (or throws the failure) and releases what the spawn held either way. @internal
  */
-type Launch<T> = (
+export type Launch<T> = (
   p: SerializedPlan,
   c: Checked,
   parent: SpawnParentSide | undefined,
