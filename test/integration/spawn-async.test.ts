@@ -1,5 +1,6 @@
 // spawnAsync() against the real kernel: the same isolation and the same errors as spawn, the
 // setup's waits (newuidmap/newgidmap, the wait for execve) off the JS thread and bounded.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { native } from '../../src/native.js';
 import { checkSpawn, type SpawnOptions } from '../../src/namespaces/options.js';
 import { launchAsync } from '../../src/namespaces/spawn-async.js';
 import { start } from '../../src/namespaces/spawn.js';
-import { canUserns, gid, isRoot, rootTest, testIf, tools } from '../helpers/env.js';
+import { canUserns, gid, hasSubids, isRoot, rootTest, testIf, tools, uid } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
@@ -101,6 +102,38 @@ describe('spawnAsync', () => {
     expect(outs.map((o) => o.stdout.trim())).toEqual(Array.from({ length: 16 }, (_, i) => String(i)));
     expect(childPids()).toHaveLength(before);
   });
+
+  testIf(!isRoot && canUserns && tools.newuidmap && hasSubids, 'needs an unprivileged user with newuidmap and /etc/subuid ranges')(
+    'an unprivileged user gets multi-range maps written by newuidmap/newgidmap, waited for off the JS thread',
+    async () => {
+      const first = (file: string) => {
+        const me = execFileSync('id', ['-un'], { encoding: 'utf8' }).trim();
+        const line = readFileSync(file, 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith(`${me}:`))!;
+        return Number(line.split(':')[1]);
+      };
+      const [su, sg] = [first('/etc/subuid'), first('/etc/subgid')];
+      const c = await spawnAsync('cat', ['/proc/self/uid_map', '/proc/self/gid_map'], {
+        namespaces: ['user'],
+        uidMap: [
+          { inside: 0, outside: uid },
+          { inside: 1, outside: su, count: 1000 },
+        ],
+        gidMap: [
+          { inside: 0, outside: gid },
+          { inside: 1, outside: sg, count: 1000 },
+        ],
+      });
+      const r = await output(c);
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/).join(' ')),
+      ).toEqual([`0 ${uid} 1`, `1 ${su} 1000`, `0 ${gid} 1`, `1 ${sg} 1000`]);
+    },
+  );
 
   testIf(!isRoot && canUserns, 'runs as an unprivileged user only')(
     'a map the user may not write rejects in step idmap (newuidmap, EPERM) and leaves nothing',
