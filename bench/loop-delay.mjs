@@ -142,10 +142,15 @@ const results = pairs.map((p) => {
 });
 console.log(`\n${'row'.padEnd(48)}${'function'.padEnd(12)}${'spawns/s'.padStart(10)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}`);
 for (const r of results)
-  console.log(`${r.label.padEnd(48)}${r.fn.padEnd(12)}${r.rate.toFixed(0).padStart(10)}${r.p99Ms.toFixed(1).padStart(9)}${r.maxMs.toFixed(1).padStart(9)}`);
+  console.log(
+    `${r.label.padEnd(48)}${r.fn.padEnd(12)}${r.rate.toFixed(0).padStart(10)}${r.p99Ms.toFixed(1).padStart(9)}${r.maxMs.toFixed(1).padStart(9)}`,
+  );
 console.log(`load average before ${loadBefore[0].toFixed(2)}, after ${loadAfter[0].toFixed(2)}`);
 if (opt.save) {
-  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = started
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const file = join(root, 'bench', 'results', `loop-delay-${stamp}-uid${uid}.json`);
   const facts = { started: started.toISOString(), node: process.version, kernel: os.release(), uid, loadBefore, loadAfter };
   writeFileSync(file, `${JSON.stringify({ ...facts, rounds: ROUNDS, sliceMs: SLICE, inflight: INFLIGHT, results }, null, 2)}\n`);

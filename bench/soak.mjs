@@ -132,7 +132,13 @@ if (opt.save) {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   const file = join(root, 'bench', 'results', `soak-${stamp}.json`);
-  const facts = { started: started.toISOString(), node: process.version, execArgv: process.execArgv, kernel: os.release(), uid: process.getuid() };
+  const facts = {
+    started: started.toISOString(),
+    node: process.version,
+    execArgv: process.execArgv,
+    kernel: os.release(),
+    uid: process.getuid(),
+  };
   writeFileSync(
     file,
     `${JSON.stringify({ ...facts, n: N, mix: opt.mix, inflight: INFLIGHT, gc: !!globalThis.gc, growthMB: growth, reports }, null, 2)}\n`,

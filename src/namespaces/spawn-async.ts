@@ -56,7 +56,10 @@ export async function spawnAsync(
 export const launchAsync: Launch<Promise<NsboxChild>> = (p, c, parent, hook, finish) => {
   let resolve!: (child: NsboxChild) => void;
   let reject!: (err: unknown) => void;
-  const promise = new Promise<NsboxChild>((res, rej) => ((resolve = res), (reject = rej)));
+  const promise = new Promise<NsboxChild>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   const done = (r: NativeSpawnResult): void => {
     try {
       const child = finish(r);
