@@ -9,8 +9,9 @@
 //     on this shared machine hits all pairs alike. Medians over rounds are the figures to
 //     quote; the ratio of the medians at the highest and the lowest level says whether
 //     throughput drops as more spawns are in flight.
-//   - Per slice also: this process's CPU time (user + system) per spawn, and the event loop's
-//     delay (perf_hooks.monitorEventLoopDelay, p99): what the JS thread itself pays.
+//   - Per slice also: this process's CPU time (user + system) per spawn, the event loop's
+//     delay (perf_hooks.monitorEventLoopDelay, p99), and the share of the slice the JS thread
+//     spent inside the spawn call itself (for spawn: blocked until the child has exec'd).
 //
 // Usage: node bench/throughput.mjs [--rounds 15] [--slice 1000] [--levels 1,4,16]
 //                                  [--cases cp,nsbox,nsbox5,nsbox6] [--save]
@@ -72,13 +73,16 @@ async function slice(start, level) {
   const t0 = performance.now();
   const stop = t0 + SLICE;
   let done = 0;
+  let inCall = 0; // ms the JS thread spent inside the spawn call itself
   await new Promise((res, rej) => {
     let active = 0;
     const one = () => {
       active++;
       let c;
       try {
+        const a = performance.now();
         c = start();
+        inCall += performance.now() - a;
       } catch (err) {
         rej(err);
         return;
@@ -99,6 +103,7 @@ async function slice(start, level) {
     rate: (done / wall) * 1000,
     cpuMsPerSpawn: (cpu.user + cpu.system) / 1000 / done,
     loopP99Ms: h.percentile(99) / 1e6,
+    inCallPct: (inCall / wall) * 100,
   };
 }
 
@@ -138,6 +143,7 @@ for (const k of caseKeys) {
       rate: median(xs.map((x) => x.rate)),
       cpuMsPerSpawn: median(xs.map((x) => x.cpuMsPerSpawn)),
       loopP99Ms: median(xs.map((x) => x.loopP99Ms)),
+      inCallPct: median(xs.map((x) => x.inCallPct)),
       rates: xs.map((x) => Math.round(x.rate)),
     };
   }
@@ -155,6 +161,11 @@ for (const row of rows) {
 console.log('\nthis process: CPU ms per spawn / event-loop delay p99 ms');
 for (const row of rows) {
   const cells = levels.map((l) => `${row.levels[l].cpuMsPerSpawn.toFixed(3)}/${row.levels[l].loopP99Ms.toFixed(1)}`.padStart(14)).join('');
+  console.log(`${row.label.padEnd(42)}${cells}`);
+}
+console.log('\nshare of wall time the JS thread spent inside the spawn call (%)');
+for (const row of rows) {
+  const cells = levels.map((l) => `${row.levels[l].inCallPct.toFixed(0)}%`.padStart(14)).join('');
   console.log(`${row.label.padEnd(42)}${cells}`);
 }
 const loadAfter = os.loadavg();
