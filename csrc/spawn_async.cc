@@ -161,6 +161,8 @@ void CallJs(napi_env env, napi_value, void*, void* data) {
   a->st.sock.reset();
   a->ss->grandPidfd.reset();
   a->cancel.reset();
+  if (a->st.gatePath.path && !a->st.gatePath.keep) unlink(a->st.gatePath.path);  // as spawn's
+  a->st.gatePath.path = nullptr;
   napi_value fn;
   if (napi_get_reference_value(env, a->onDone, &fn) != napi_ok) return;
   napi_value argv = result, global, ret;
