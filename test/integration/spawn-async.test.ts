@@ -229,3 +229,49 @@ describe('id-map helpers', () => {
     expect(readFileSync('/proc/self/status', 'utf8')).toMatch(/Threads:/);
   });
 });
+
+describe('teardown', () => {
+  usernsTest(
+    '40 workers terminated with spawnAsync calls in flight: no crash, every child reaped, no zombie',
+    () => {
+      const dist = new URL('../../dist/index.js', import.meta.url).href;
+      // Each worker starts four spawns it never awaits and one it does (a sleeper), then is
+      // terminated at once or a few ms later: setups are cut at every stage (session thread
+      // running, result queued, result delivered).
+      const script = `
+      import { Worker } from 'node:worker_threads';
+      import { readdirSync } from 'node:fs';
+      const pids = [];
+      for (let i = 0; i < 40; i++) {
+        const w = new Worker(\`import { parentPort } from 'node:worker_threads';
+          const m = await import(${JSON.stringify(dist)});
+          for (let j = 0; j < 4; j++) m.spawnAsync('true', { namespaces: ['user', 'pid'], stdio: 'pipe' }).catch(() => {});
+          const s = await m.spawnAsync('sleep', ['60'], { namespaces: ['user', 'pid'], stdio: 'ignore' });
+          parentPort.postMessage(s.pid);\`, { eval: true, type: 'module' });
+        pids.push(await new Promise((r, j) => { w.once('message', r); w.once('error', j); }));
+        await new Promise((r) => setTimeout(r, i % 3));
+        await w.terminate();
+      }
+      const children = readdirSync('/proc/self/task').flatMap((t) => {
+        try { return (readFileSync('/proc/self/task/' + t + '/children', 'utf8').trim() || null)?.split(' ') ?? []; } catch { return []; }
+      });
+      console.log(JSON.stringify({ pids, children }));`.replace(
+        "import { readdirSync } from 'node:fs';",
+        "import { readdirSync, readFileSync } from 'node:fs';",
+      );
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+      const { pids, children } = JSON.parse(out.trim().split('\n').pop()!) as { pids: number[]; children: string[] };
+      expect(pids).toHaveLength(40);
+      const alive = (pid: number) => {
+        try {
+          return !/^[ZX]$/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]!);
+        } catch {
+          return false;
+        }
+      };
+      expect(pids.filter(alive)).toEqual([]);
+      expect(children).toEqual([]);
+    },
+    150_000,
+  );
+});
