@@ -68,6 +68,7 @@ struct AsyncSpawn {
   std::mutex m;
   std::condition_variable cv;
   bool netAsked = false, netAnswered = false, closing = false, ended = false;
+  bool delivered = false;  // the result reached JS (CallJs): the child is JS's from then on
   int32_t netAnswer = ECANCELED;
   pid_t netFrom = 0;
 
@@ -92,6 +93,18 @@ int32_t NetworkCall(void* arg, pid_t from) {
   return a->netAnswered ? a->netAnswer : ECANCELED;
 }
 
+// A started child whose result never reached JS (the environment ended first): nobody will
+// own it, so it is killed and reaped here. A gated child outlives us, as spawn's does at
+// teardown. Idempotent.
+void Orphan(AsyncSpawn* a) {
+  if (a->proto || !a->ss || a->ss->failed || !a->live || !a->live->valid()) return;
+  if (!a->ss->gated) {
+    sys::pidfd_send_signal(a->live->get(), SIGKILL);
+    WaitReap(a->live->get());
+  }
+  a->live->reset();
+}
+
 // The session thread: the status protocol to its end, then the blocking half of the outcome.
 void* SessionMain(void* arg) {
   AsyncSpawn* a = static_cast<AsyncSpawn*>(arg);
@@ -113,10 +126,7 @@ void* SessionMain(void* arg) {
   if (napi_call_threadsafe_function(tsfn, &a->doneItem, napi_tsfn_blocking) != napi_ok) {
     // The environment is ending: nobody will own the child. Kill and reap it (a gated
     // child outlives us, as spawn's does at teardown).
-    if (!a->proto && !ss.failed && !ss.gated && a->live && a->live->valid()) {
-      sys::pidfd_send_signal(a->live->get(), SIGKILL);
-      WaitReap(a->live->get());
-    }
+    Orphan(a);
   }
   napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   return nullptr;
@@ -152,6 +162,7 @@ void CallJs(napi_env env, napi_value, void*, void* data) {
     a->cv.notify_all();
     return;
   }
+  a->delivered = true;
   Napi::Env e(env);
   Napi::Value result =
       a->proto ? ProtocolFailure(e, *a->ss, a->st.pid) : Outcome(e, GetAddon(e), *a->ss, a->live, a->livePid);
@@ -192,6 +203,8 @@ void Finalize(napi_env env, void* data, void*) {
     a->cv.notify_all();
   }
   if (a->threadStarted) pthread_join(a->thread, nullptr);
+  // The result was queued but the environment ended before it could be delivered.
+  if (a->threadStarted && !a->delivered) Orphan(a);
   // A successful child's pidfd went to JS (Outcome); one never handed over (teardown) was
   // killed and reaped by the thread and is closed with `a`.
   if (env != nullptr) {
