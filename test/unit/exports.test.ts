@@ -35,6 +35,7 @@ const VALUES = {
     'sendFd',
     'setns',
     'spawn',
+    'spawnAsync',
     'unpersistNamespace',
     'unshare',
     'withNamespaces',
