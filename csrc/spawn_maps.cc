@@ -46,8 +46,19 @@ int RunHelper(const std::vector<std::string>& argv, pid_t target, int timeoutMs,
   std::vector<char*> av;
   for (auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);
+  // The helper starts with no signal blocked and every signal at its default action, whatever
+  // thread runs this (spawnAsync's session thread blocks them all; Node ignores SIGPIPE).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int rc = posix_spawn(&pid, av[0], nullptr, nullptr, av.data(), environ);
+  int rc = posix_spawn(&pid, av[0], nullptr, &attr, av.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return rc;
   // Our unreaped child: its pid cannot name another process until we reap it.
   Fd pidfd(sys::pidfd_open(pid, 0));
