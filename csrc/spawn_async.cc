@@ -237,9 +237,6 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (!ReadMaps(env, info[2], &a->maps) || !ReadParentSide(env, info[3], &a->parent)) return env.Undefined();
-  if (info[4].IsFunction() && napi_create_reference(env, info[4], 1, &a->onNetwork) != napi_ok)
-    return env.Undefined();
-  if (napi_create_reference(env, info[5], 1, &a->onDone) != napi_ok) return env.Undefined();
   a->stack =
       mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (a->stack == MAP_FAILED) {
@@ -253,11 +250,16 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
 
-  // The thread-safe function first: once a child exists, nothing may fail half-way.
-  napi_value name = Napi::String::New(env, "nsbox.spawnAsync");
+  // The callbacks and the thread-safe function first: once a child exists, nothing may fail
+  // half-way. From the function on, its finalizer frees `a` and the references.
   AsyncSpawn* raw = a.get();
-  if (napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, raw, Finalize, nullptr, CallJs,
+  napi_value name = Napi::String::New(env, "nsbox.spawnAsync");
+  if ((info[4].IsFunction() && napi_create_reference(env, info[4], 1, &raw->onNetwork) != napi_ok) ||
+      napi_create_reference(env, info[5], 1, &raw->onDone) != napi_ok ||
+      napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, raw, Finalize, nullptr, CallJs,
                                       &raw->tsfn) != napi_ok) {
+    if (raw->onNetwork) napi_delete_reference(env, raw->onNetwork);
+    if (raw->onDone) napi_delete_reference(env, raw->onDone);
     ThrowSys(env, EAGAIN, "napi_create_threadsafe_function");
     return env.Undefined();
   }
