@@ -152,6 +152,35 @@ describe('spawnAsync', () => {
   );
 });
 
+describe('network', () => {
+  rootTest("network.veth's parent side runs from the loop while the child waits; a refused link fails in step network", async () => {
+    const name = `nsbxa${process.pid.toString(16).slice(-4)}`;
+    const c = await spawnAsync('sh', ['-c', 'ip -o -4 addr show eth0 | awk "{print \\$4}"; read x'], {
+      namespaces: ['user', 'pid', 'net'],
+      network: { veth: { hostAddress: '10.213.7.1/30', childAddress: '10.213.7.2/30', hostIf: name } },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    try {
+      expect(c.veth).toMatchObject({ hostIf: name, childIf: 'eth0' });
+      let out = '';
+      c.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      await new Promise<void>((r) => c.stdout!.once('data', () => r()));
+      expect(out.trim()).toBe('10.213.7.2/30');
+      // The same host name again: RTM_NEWLINK refused while the first child holds it.
+      const err = await leavesNothing(() =>
+        spawnAsync('true', {
+          namespaces: ['user', 'net'],
+          network: { veth: { hostAddress: '10.213.8.1/30', childAddress: '10.213.8.2/30', hostIf: name } },
+        }),
+      );
+      expect(err).toMatchObject({ step: 'network', code: 'EEXIST', ifname: name });
+    } finally {
+      c.stdin!.end('\n');
+      await c.exited;
+    }
+  });
+});
+
 describe('id-map helpers', () => {
   rootTest('a failing helper is the same SysError (step idmap, syscall newuidmap, EPERM) from spawn and spawnAsync', async () => {
     for (const run of [viaSync, (c: ReturnType<typeof withHelper>) => start(c, launchAsync)]) {
