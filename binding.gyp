@@ -70,6 +70,7 @@
         "csrc/ns_make.cc",
         "csrc/spawn.cc",
         "csrc/spawn_session.cc",
+        "csrc/spawn_async.cc",
         "csrc/spawn_hook.cc",
         "csrc/gate.cc",
         "csrc/plan_parse.cc",

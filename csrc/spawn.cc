@@ -27,6 +27,7 @@
 #include "plan_parse.h"
 #include "spawn_maps.h"
 #include "spawn_session.h"
+#include "spawn_start.h"
 #include "sys.h"
 
 namespace nsbox {
@@ -45,17 +46,6 @@ void* Stack(Addon* addon) {
     addon->stackSize = kStackSize;
   }
   return addon->stack;
-}
-
-// A failure before any child exists: clone3 itself (step -1) or the gate's socket.
-Napi::Object CloneFailure(Napi::Env env, long err, int step = -1, const char* syscall = "clone3") {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("ok", false);
-  result.Set("step", step);
-  result.Set("errno", (double)err);
-  result.Set("pid", 0);
-  result.Set("syscall", syscall);
-  return result;
 }
 
 // Checks spawn's arguments and reads them into plain C++ values, before anything is made.
@@ -77,125 +67,50 @@ bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& m
   return ReadMaps(env, info[2], &maps) && ReadParentSide(env, info[3], &parent);
 }
 
-// The result when the status protocol broke: the child and any grandchild are already
-// killed and reaped (Session::KillAll).
-Napi::Value ProtocolFailure(Napi::Env env, const Session& ss, long pid) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("ok", false);
-  result.Set("step", ss.protoStep);
-  result.Set("errno", ss.protoErr);
-  result.Set("pid", (double)pid);
-  result.Set("syscall", ss.protoSyscall);
-  return result;
-}
+}  // namespace
 
-// The result once the child has exec'd or failed: on failure the live process (the child,
-// or the grandchild a fork made) is killed and reaped; on success it is handed to JS.
-Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd& childPidfd, long pid) {
-  Fd* live = &childPidfd;
-  long livePid = pid;
-  if (ss.grandPid > 0) {
-    WaitReap(childPidfd.get());  // the intermediate exits right after reporting
-    live = &ss.grandPidfd;
-    livePid = ss.grandPid;
-  }
-  Napi::Object result = Napi::Object::New(env);
-  if (ss.failed) {
-    if (live->valid()) {
-      sys::pidfd_send_signal(live->get(), SIGKILL);
-      WaitReap(live->get());
-    } else {
-      KillOwnChild((pid_t)ss.grandPid);
-    }
-    result.Set("ok", false);
-    result.Set("step", ss.failure.step);
-    result.Set("errno", ss.failure.err);
-    result.Set("sysid", ss.failure.value);
-    if (!ss.failText.empty()) result.Set("stderr", Napi::String::New(env, ss.failText));
-    result.Set("pid", (double)livePid);
-    if (!ss.mapsErr.syscall.empty()) {
-      result.Set("syscall", ss.mapsErr.syscall);
-      result.Set("path", ss.mapsErr.path);
-    }
-    return result;
-  }
-  result.Set("ok", true);
-  result.Set("pid", (double)livePid);
-  if (ss.gated) result.Set("gated", true);
-  // The child is the environment's before JS sees it: if the worker is terminated from here
-  // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
-  // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
-  int pidfdOut = live->release();
-  HoldChild(addon, pidfdOut);
-  result.Set("pidfd", pidfdOut);
-  if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
-  if (ss.terminal.valid()) result.Set("terminal", HandFd(env, ss.terminal.release()));
-  return result;
-}
-
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  ParsedPlan plan;
-  MapsSpec maps;
-  ParentSpec parent;
-  if (!ReadSpawnArgs(info, plan, maps, parent)) return env.Undefined();
-  Addon* addon = GetAddon(env);
-  // The network hook runs JS while a child uses the clone stack: no spawn from there.
-  if (addon->spawning) {
-    ThrowSys(env, EBUSY, "clone3");
-    return env.Undefined();
-  }
-  struct Busy {
-    bool& flag;
-    ~Busy() { flag = false; }
-  } busy{addon->spawning = true};
-  void* stack = Stack(addon);
-  if (!stack) {
-    ThrowSys(env, errno, "mmap");
-    return env.Undefined();
-  }
-
+// Clones the child (see spawn_session.h): the gate's socket, the status socketpair, clone3.
+int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // The create/start gate's socket, before the child exists (it inherits the fd).
   int gateStep = -1;
   for (size_t k = 0; k < plan.steps.size(); k++)
     if (plan.steps[k].op == OP_GATE) gateStep = (int)k;
-  Fd gate;
-  GatePath gatePath;
+  st.gateStep = gateStep;
   if (gateStep >= 0) {
     const char* syscall = nullptr;
     int fd = MakeGate(plan.steps[gateStep].str, &syscall);
-    if (fd < 0) return CloneFailure(env, -fd, gateStep, syscall);
-    gate.reset(fd);
-    gatePath.path = plan.steps[gateStep].str;
+    if (fd < 0) return st.failStep = gateStep, st.failSyscall = syscall, -fd;
+    st.gate.reset(fd);
+    st.gatePath.path = plan.steps[gateStep].str;
   }
 
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-    ThrowSys(env, errno, "socketpair");
-    return env.Undefined();
-  }
-  Fd sock(sv[0]), childSock(sv[1]);
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return errno;  // failSyscall null: thrown
+  st.sock.reset(sv[0]);
+  Fd childSock(sv[1]);
 
   // Only our own child may talk to us: the kernel stamps every message with its sender's pid.
   int one = 1;
-  setsockopt(sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+  setsockopt(st.sock.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
   // OP_LOCK's helper runs on the bottom 64 KiB of the stack, above the guard page; the child
   // itself uses the top and never comes near it.
   char* helperStack = static_cast<char*>(stack) + 4096 + 64 * 1024;
-  ChildCtx ctx = {plan.steps.data(),
-                  (int)plan.steps.size(),
-                  childSock.get(),
-                  sock.get(),
-                  -1,
-                  -1,
-                  0,
-                  {},
-                  -1,
-                  helperStack,
-                  0,
-                  gate.get(),
-                  0,
-                  {}};
+  st.ctx = {plan.steps.data(),
+            (int)plan.steps.size(),
+            childSock.get(),
+            st.sock.get(),
+            -1,
+            -1,
+            0,
+            {},
+            -1,
+            helperStack,
+            0,
+            st.gate.get(),
+            0,
+            {}};
+  ChildCtx& ctx = st.ctx;
   int pidfd = -1;
   struct clone_args ca = {};
   // Share memory unless the child must setns into a user namespace: the kernel refuses that
@@ -227,7 +142,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
   ca.exit_signal = 0;  // no SIGCHLD: we watch the pidfd; libuv's SIGCHLD handler stays quiet
   ca.stack = (uint64_t)(uintptr_t)stack;
-  ca.stack_size = kStackSize;
+  ca.stack_size = stackSize;
 
   // Signals stay blocked across clone so no handler of ours runs on the child's stack;
   // the child resets every disposition and unblocks just before execve.
@@ -236,11 +151,124 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   long pid = nsbox_clone3(&ca, sizeof ca, ChildMain, &ctx);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) return CloneFailure(env, -pid);
+  if (pid < 0) return st.failStep = -1, st.failSyscall = "clone3", (int)-pid;
   childSock.reset();
-  Fd childPidfd(pidfd);
+  st.childPidfd.reset(pidfd);
+  st.pid = pid;
+  st.gate.reset();  // the child has its copy; ours must not outlive the spawn
+  return 0;
+}
 
-  gate.reset();  // the child has its copy; ours must not outlive the spawn
+// The blocking half of the outcome, once the session has ended: the intermediate a fork made
+// is reaped; on failure the live process is killed and reaped. Returns the live process's
+// pidfd (the child's, or the grandchild's) and sets *livePid.
+Fd* Settle(Session& ss, Fd& childPidfd, long pid, long* livePid) {
+  Fd* live = &childPidfd;
+  *livePid = pid;
+  if (ss.grandPid > 0) {
+    WaitReap(childPidfd.get());  // the intermediate exits right after reporting
+    live = &ss.grandPidfd;
+    *livePid = ss.grandPid;
+  }
+  if (ss.failed) {
+    if (live->valid()) {
+      sys::pidfd_send_signal(live->get(), SIGKILL);
+      WaitReap(live->get());
+    } else {
+      KillOwnChild((pid_t)ss.grandPid);
+    }
+  }
+  return live;
+}
+
+// The result once the child has exec'd or failed (after Settle): on success the live
+// process is handed to JS.
+Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd* live, long livePid) {
+  Napi::Object result = Napi::Object::New(env);
+  if (ss.failed) {
+    result.Set("ok", false);
+    result.Set("step", ss.failure.step);
+    result.Set("errno", ss.failure.err);
+    result.Set("sysid", ss.failure.value);
+    if (!ss.failText.empty()) result.Set("stderr", Napi::String::New(env, ss.failText));
+    result.Set("pid", (double)livePid);
+    if (!ss.mapsErr.syscall.empty()) {
+      result.Set("syscall", ss.mapsErr.syscall);
+      result.Set("path", ss.mapsErr.path);
+    }
+    return result;
+  }
+  result.Set("ok", true);
+  result.Set("pid", (double)livePid);
+  if (ss.gated) result.Set("gated", true);
+  // The child is the environment's before JS sees it: if the worker is terminated from here
+  // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
+  // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
+  int pidfdOut = live->release();
+  HoldChild(addon, pidfdOut);
+  result.Set("pidfd", pidfdOut);
+  if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
+  if (ss.terminal.valid()) result.Set("terminal", HandFd(env, ss.terminal.release()));
+  return result;
+}
+
+// The result when the status protocol broke: the child and any grandchild are already
+// killed and reaped (Session::KillAll).
+Napi::Value ProtocolFailure(Napi::Env env, const Session& ss, long pid) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ok", false);
+  result.Set("step", ss.protoStep);
+  result.Set("errno", ss.protoErr);
+  result.Set("pid", (double)pid);
+  result.Set("syscall", ss.protoSyscall);
+  return result;
+}
+
+// A failure before any child exists: clone3 itself (step -1) or the gate's socket.
+Napi::Object CloneFailure(Napi::Env env, long err, int step, const char* syscall) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("ok", false);
+  result.Set("step", step);
+  result.Set("errno", (double)err);
+  result.Set("pid", 0);
+  result.Set("syscall", syscall);
+  return result;
+}
+
+namespace {
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ParsedPlan plan;
+  MapsSpec maps;
+  ParentSpec parent;
+  if (!ReadSpawnArgs(info, plan, maps, parent)) return env.Undefined();
+  Addon* addon = GetAddon(env);
+  // The network hook runs JS while a child uses the clone stack: no spawn from there.
+  if (addon->spawning) {
+    ThrowSys(env, EBUSY, "clone3");
+    return env.Undefined();
+  }
+  struct Busy {
+    bool& flag;
+    ~Busy() { flag = false; }
+  } busy{addon->spawning = true};
+  void* stack = Stack(addon);
+  if (!stack) {
+    ThrowSys(env, errno, "mmap");
+    return env.Undefined();
+  }
+
+  Started st;
+  if (int err = StartChild(plan, stack, kStackSize, st)) {
+    if (st.failSyscall == nullptr) return ThrowSys(env, err, "socketpair"), env.Undefined();
+    return CloneFailure(env, err, st.failStep, st.failSyscall);
+  }
+  Fd& sock = st.sock;
+  Fd& childPidfd = st.childPidfd;
+  long pid = st.pid;
+  int gateStep = st.gateStep;
+  GatePath& gatePath = st.gatePath;
   Session ss = {sock.get(), pid, (int)plan.steps.size(), plan.steps.data(), maps, parent};
   ss.gateStep = gateStep;
   if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
@@ -251,13 +279,16 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   sock.reset();
   gatePath.keep = ss.gated && !ss.failed;
-  return Outcome(env, addon, ss, childPidfd, pid);
+  long livePid;
+  Fd* live = Settle(ss, childPidfd, pid, &livePid);
+  return Outcome(env, addon, ss, live, livePid);
 }
 
 }  // namespace
 
 void InitSpawn(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  InitSpawnAsync(env, exports);
 }
 
 }  // namespace nsbox

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -32,17 +35,52 @@ int WriteFile(const std::string& path, const std::string& data) {
 }
 
 // Runs newuidmap/newgidmap PID RANGES... (setuid helpers from the uidmap package) and waits
-// for that one process; posix_spawn uses vfork, so this stays cheap in a large process.
-int RunHelper(const std::vector<std::string>& argv, pid_t target) {
+// for that one process, at most `timeoutMs`: a helper still running then is killed and reaped
+// (ETIMEDOUT), as it is when `cancelFd` (an eventfd, or -1) becomes readable (ECANCELED: the
+// environment is ending). posix_spawn uses vfork, so this stays cheap in a large process; the wait is on
+// a pidfd with poll(2), so no signal or other child is involved.
+int RunHelper(const std::vector<std::string>& argv, pid_t target, int timeoutMs, int cancelFd) {
   if (argv.empty()) return EINVAL;
   std::vector<std::string> args = argv;
   args.insert(args.begin() + 1, std::to_string(target));
   std::vector<char*> av;
   for (auto& a : args) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);
+  // The helper starts with no signal blocked and every signal at its default action, whatever
+  // thread runs this (spawnAsync's session thread blocks them all; Node ignores SIGPIPE).
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int rc = posix_spawn(&pid, av[0], nullptr, nullptr, av.data(), environ);
+  int rc = posix_spawn(&pid, av[0], nullptr, &attr, av.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return rc;
+  // Our unreaped child: its pid cannot name another process until we reap it.
+  Fd pidfd(sys::pidfd_open(pid, 0));
+  if (pidfd.valid()) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      struct pollfd p[2] = {{pidfd.get(), POLLIN, 0}, {cancelFd, POLLIN, 0}};
+      int n = spent >= timeoutMs ? 0 : poll(p, cancelFd >= 0 ? 2 : 1, (int)(timeoutMs - spent));
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0 && p[0].revents) break;
+      if (n < 0) break;  // cannot wait with a bound: wait below
+      sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      int status;
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return n > 0 ? ECANCELED : ETIMEDOUT;
+    }
+  }
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return errno;
@@ -131,6 +169,19 @@ bool ReadMaps(napi_env env, napi_value v, MapsSpec* out) {
       !StringsField(env, v, "idmapSources", &out->idmapSources) || !Field(env, v, "denySetgroups", &deny))
     return false;
   out->helper = mode == "helper";
+  napi_value timeout;
+  if (!Field(env, v, "helperTimeout", &timeout)) return false;
+  if (timeout != nullptr) {
+    int32_t ms = 0;
+    napi_status s = napi_get_value_int32(env, timeout, &ms);
+    if (s != napi_ok) return Fail(env, s, "helperTimeout");
+    if (ms < 1) {
+      ThrowType(Napi::Env(env), "ERR_INVALID_ARG_VALUE",
+                "maps.helperTimeout must be a positive integer (ms)");
+      return false;
+    }
+    out->helperTimeoutMs = ms;
+  }
   if (deny != nullptr) {
     napi_status s = napi_get_value_bool(env, deny, &out->denySetgroups);
     if (s != napi_ok) return Fail(env, s, "denySetgroups");
@@ -193,14 +244,14 @@ bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out) {
   return true;
 }
 
-MapsError WriteMaps(const MapsSpec& maps, pid_t pid) {
+MapsError WriteMaps(const MapsSpec& maps, pid_t pid, int cancelFd) {
   MapsError e;
   std::string proc = "/proc/" + std::to_string(pid) + "/";
   if (maps.helper) {
-    if ((e.err = RunHelper(maps.uidHelper, pid))) {
+    if ((e.err = RunHelper(maps.uidHelper, pid, maps.helperTimeoutMs, cancelFd))) {
       e.syscall = "newuidmap";
       e.path = proc + "uid_map";
-    } else if ((e.err = RunHelper(maps.gidHelper, pid))) {
+    } else if ((e.err = RunHelper(maps.gidHelper, pid, maps.helperTimeoutMs, cancelFd))) {
       e.syscall = "newgidmap";
       e.path = proc + "gid_map";
     }

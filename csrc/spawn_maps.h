@@ -26,6 +26,8 @@ struct MapsSpec {
   bool denySetgroups = false;
   std::string uidMap, gidMap;
   std::vector<std::string> uidHelper, gidHelper, idmapSources;
+  // The bound on each helper's run (ms): killed and reaped after it, ETIMEDOUT.
+  int helperTimeoutMs = 10000;
 };
 
 // src/native.ts SpawnParentSide, copied likewise.
@@ -42,8 +44,9 @@ struct ParentSpec {
 bool ReadMaps(napi_env env, napi_value v, MapsSpec* out);
 bool ReadParentSide(napi_env env, napi_value v, ParentSpec* out);
 
-// Writes the id maps for process `pid`.
-MapsError WriteMaps(const MapsSpec& maps, pid_t pid);
+// Writes the id maps for process `pid`. A helper (newuidmap/newgidmap) runs for at most
+// maps.helperTimeoutMs (ETIMEDOUT), or until `cancelFd` (-1: none) is readable (ECANCELED).
+MapsError WriteMaps(const MapsSpec& maps, pid_t pid, int cancelFd = -1);
 
 // Idmapped volumes: detached copies of each source, idmapped with pid's user namespace.
 MapsError IdmapTrees(const MapsSpec& maps, pid_t pid, std::vector<Fd>& out);

@@ -91,7 +91,7 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       std::vector<Fd> trees;
       int32_t answer = EINVAL;
       if (maps.present) {
-        mapsErr = WriteMaps(maps, (pid_t)pid);
+        mapsErr = WriteMaps(maps, (pid_t)pid, cancelFd);
         answer = mapsErr.err;
         if (!answer) answer = (mapsErr = IdmapTrees(maps, (pid_t)pid, trees)).err;
       }
@@ -181,6 +181,7 @@ bool Session::RunHook(const Msg& m, pid_t from) {
 // hook, or when it throws (the exception is cleared: the JS side records its own errors),
 // the answer is ECANCELED.
 int32_t Session::CallNetwork(pid_t from) {
+  if (netCall) return netCall(netArg, from);
   if (!env || !onNetwork) return ECANCELED;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return ECANCELED;

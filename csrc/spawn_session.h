@@ -31,6 +31,10 @@ struct Session {
   const ParentSpec& parent;
   napi_env env = nullptr;
   napi_value onNetwork = nullptr;  // spawn's 5th argument: (pid) => errno, run at MSG_NETWORK
+  // Off the JS thread (spawn_async.cc): MSG_NETWORK's call is handed to it through this.
+  int32_t (*netCall)(void* arg, pid_t from) = nullptr;
+  void* netArg = nullptr;
+  int cancelFd = -1;  // readable: stop waiting for a helper (spawn_async.cc, at teardown)
   Fd grandPidfd;
   long grandPid = 0;  // the grandchild made by OP_FORK, once it is reported
   Msg failure = {};

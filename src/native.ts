@@ -362,6 +362,20 @@ export interface NativeBinding {
     parent?: SpawnParentSide,
     onNetwork?: (pid: number) => number,
   ): NativeSpawnResult;
+  /**
+   * spawn without blocking the calling thread (spawn_async.cc): clone3 here, the status
+   * session (id maps, helpers, hooks, the wait for execve) on a thread of its own. Returns a
+   * result at once only when no child was made (clone3 or the gate failed); otherwise
+   * undefined, and `onDone` gets the result from the event loop.
+   */
+  spawnAsync(
+    ops: Int32Array,
+    strings: Buffer,
+    maps: SpawnMaps | null,
+    parent: SpawnParentSide | undefined,
+    onNetwork: ((pid: number) => number) | undefined,
+    onDone: (result: NativeSpawnResult) => void,
+  ): NativeSpawnResult | undefined;
 
   // pidfd.cc
   /**
@@ -464,6 +478,8 @@ export interface SpawnMaps {
   gidHelper?: string[];
   /** Sources of idmapped volumes: the parent makes their trees after writing the maps. */
   idmapSources?: string[];
+  /** helper mode: the bound on each helper's run in ms (default 10000); then ETIMEDOUT. */
+  helperTimeout?: number;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

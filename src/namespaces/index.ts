@@ -23,6 +23,7 @@ export {
   type SendFdOptions,
   type TerminalOption,
 } from './spawn.js';
+export { spawnAsync } from './spawn-async.js';
 export {
   Namespace,
   openNamespace,

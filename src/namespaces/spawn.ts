@@ -9,11 +9,11 @@ import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
 import { abortError, nsboxError, SysError } from '../errors.js';
 import { cloneIntoCgroup } from '../features.js';
-import { K, native, type NativeSpawnResult } from '../native.js';
+import { K, native, type NativeSpawnResult, type SpawnParentSide } from '../native.js';
 import { NsboxChild } from './child.js';
 import type { Namespace } from './namespace.js';
 import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
-import { PlanBuilder } from './plan.js';
+import { PlanBuilder, type SerializedPlan } from './plan.js';
 import { prepareStdio, releaseStdio, wrapEnd, type PreparedStdio } from './stdio.js';
 import { Pty } from './pty.js';
 import { claimIdRange, type IdRange } from './idrange.js';
@@ -130,7 +130,25 @@ export function spawn(command: string, options?: SpawnOptions): NsboxChild;
 export function spawn(command: string, argsOrOptions?: readonly string[] | SpawnOptions, maybeOptions?: SpawnOptions): NsboxChild {
   const [args, options] =
     Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
-  const c = checkSpawn(command, args, options);
+  return start(checkSpawn(command, args, options), (p, c, parent, hook, finish) =>
+    finish(native.spawn(p.ops, p.strings, c.maps, parent, hook)),
+  );
+}
+
+/**
+ * The native call of a spawn, given the built plan; `finish` turns its result into the child
+ * (or throws the failure) and releases what the spawn held either way. @internal
+ */
+export type Launch<T> = (
+  p: SerializedPlan,
+  c: Checked,
+  parent: SpawnParentSide | undefined,
+  hook: ((pid: number) => number) | undefined,
+  finish: (r: NativeSpawnResult) => NsboxChild,
+) => T;
+
+/** Builds the plan of a checked spawn and hands it to `run`. @internal */
+export function start<T>(c: Checked, run: Launch<T>): T {
   const { o, security } = c;
   if (o.signal?.aborted) throw abortError(o.signal);
 
@@ -147,6 +165,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
   let range: IdRange | undefined;
   let sysfs: DetachedMount | undefined;
   let network: NetworkSetup | undefined;
+  let handedOff = false;
   try {
     let pooled: Namespace | undefined;
     if (c.netPool) {
@@ -297,25 +316,42 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();
-    const r = native.spawn(p.ops, p.strings, c.maps, parent, network?.parentSide ? network.hook : undefined);
-    if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
-      throw nsboxError(
-        'ERR_NSBOX_UNSUPPORTED',
-        'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.',
-      );
-    }
-    if (!r.ok) {
-      network?.undo();
-      throw network?.error ? network.failure(r.pid) : spawnFailure(r, p, c);
-    }
-    // The id block stays claimed until the child has exited (released in onExit); until
-    // adopt() has made the watcher, the catch below still owns it.
-    const child = adopt(r, prepared, c, range, network?.veth);
-    range = undefined;
-    return child;
+    // From here `finish` owns the stdio ends and the id block: it releases them if it throws.
+    const held = prepared;
+    let heldRange = range;
+    const finish = (r: NativeSpawnResult): NsboxChild => {
+      handedOff = true;
+      try {
+        if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
+          throw nsboxError(
+            'ERR_NSBOX_UNSUPPORTED',
+            'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.',
+          );
+        }
+        if (!r.ok) {
+          network?.undo();
+          throw network?.error ? network.failure(r.pid) : spawnFailure(r, p, c);
+        }
+        // spawnAsync settles here, after spawn's own finally: the moved links' namespace
+        // handle is let go now (undo() let it go on failure).
+        network?.release();
+        // The id block stays claimed until the child has exited (released in onExit); until
+        // adopt() has made the watcher, the catch below still owns it.
+        const child = adopt(r, held, c, heldRange, network?.veth);
+        heldRange = undefined;
+        return child;
+      } catch (err) {
+        releaseStdio(held, true);
+        heldRange?.release();
+        throw err;
+      }
+    };
+    return run(p, c, parent, network?.parentSide ? network.hook : undefined, finish);
   } catch (err) {
-    if (prepared) releaseStdio(prepared, true);
-    range?.release();
+    if (!handedOff) {
+      if (prepared) releaseStdio(prepared, true);
+      range?.release();
+    }
     throw err;
   } finally {
     network?.release();

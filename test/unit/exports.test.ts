@@ -38,6 +38,7 @@ const VALUES = {
     'sendFd',
     'setns',
     'spawn',
+    'spawnAsync',
     'unpersistNamespace',
     'unshare',
     'withNamespaces',

@@ -104,7 +104,7 @@ const CONSTRUCTORS: Array<[string, unknown[], Kind[]]> = [
   ['NetlinkSocket', [-1, 0, () => {}], ['optfd', 'u32', 'fn']],
   ['SeccompListener', [sentinel, () => {}], ['fd', 'fn']],
 ];
-const NO_ARGS = new Set(['probeFeatures', 'probeCloneIntoCgroup', 'landlockAbi', 'pipe', 'devNull', 'spawn']);
+const NO_ARGS = new Set(['probeFeatures', 'probeCloneIntoCgroup', 'landlockAbi', 'pipe', 'devNull', 'spawn', 'spawnAsync']);
 
 // Each kind's bad values, put one at a time in place of a valid argument.
 function variants(valid: unknown[], kinds: Kind[]): Array<[string, unknown[]]> {
@@ -198,6 +198,17 @@ describe('native argument checks', () => {
       ['parent.oomScoreAdj 1.5', [p.ops, p.strings, null, { oomScoreAdj: 1.5 }]],
     ];
     for (const [label, args] of cases) expectTyped(() => spawn(...args), `spawn: ${label}`);
+    // spawnAsync reads the same arguments the same way, and needs its callback.
+    const spawnAsync = native.spawnAsync as unknown as (...a: unknown[]) => unknown;
+    const cb = () => {
+      throw new Error('nothing may be spawned');
+    };
+    const asyncArgs = (args: unknown[]) => [...args, ...new Array(Math.max(0, 5 - args.length)).fill(undefined), cb];
+    for (const [label, args] of cases.slice(1)) expectTyped(() => spawnAsync(...asyncArgs(args)), `spawnAsync: ${label}`);
+    expectTyped(() => spawnAsync(p.ops, p.strings, null, undefined, undefined), 'spawnAsync: no callback');
+    const helperMaps = { mode: 'helper', uidMap: '', gidMap: '', denySetgroups: false, uidHelper: ['x'], gidHelper: ['x'] };
+    for (const helperTimeout of [0, -1, 'x'])
+      expectTyped(() => spawn(p.ops, p.strings, { ...helperMaps, helperTimeout }), `spawn: helperTimeout ${String(helperTimeout)}`);
     // A getter that throws: its error comes through, and nothing is spawned.
     const boom = new Error('getter');
     const maps = {
