@@ -361,6 +361,18 @@ long Fork(ChildCtx* ctx, const Step& s, int step) {
   return r;
 }
 
+// OP_PIN: the parent opens our namespace of kind s.a and answers; on a refusal it reports.
+long Pin(ChildCtx* ctx, const Step& s, int step) {
+  Send(ctx->sock, MSG_PIN, step, 0, s.a);
+  int32_t answer = -1;
+  long r;
+  do {
+    r = sc(__NR_recvfrom, ctx->sock, &answer, sizeof answer, 0, 0, 0);
+  } while (r == -EINTR);
+  if (r != (long)sizeof answer || answer != 0) Exit(127);
+  return 0;
+}
+
 }  // namespace
 
 long SendFdToParent(ChildCtx* ctx, int32_t kind, int step, int fd) {
@@ -405,6 +417,11 @@ int ChildMain(void* arg) {
     switch (s.op) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
+      case OP_PIN: r = Pin(ctx, s, i); break;
+      case OP_ENTER:
+        r = sc(__NR_setns, s.a, s.b);
+        if (r == 0 && s.b == CLONE_NEWNS) ctx->entered = 1;
+        break;
       case OP_USERNS_SYNC: r = UsernsSync(ctx, i); break;
       case OP_FORK: r = Fork(ctx, s, i); break;
       case OP_SETSID: r = sc(__NR_setsid); break;

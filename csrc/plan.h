@@ -112,6 +112,16 @@ enum Op : int32_t {
                  //                            parent sees it (MSG_HOSTPID), then stdin_after.
                  //                            index: the hook's place in its list, which a failure
                  //                            after the gate reports (kGate* below)
+  // Sandbox templates (src/namespaces/template.ts): a setup plan pins what it prepared, and
+  // each run enters it.
+  OP_PIN = 43,    // nstype (CLONE_NEWUSER|NEWNS) the parent opens our namespace of that kind
+                  //                            (/proc/PID/ns/X, MSG_PIN) and keeps the fd: it
+                  //                            outlives us (the template holds no process)
+  OP_ENTER = 44,  // fd, nstype (USER|NS)       setns(2) into a template's pinned namespace. Unlike
+                  //                            OP_SETNS it keeps a shared mm: no process lives in a
+                  //                            template's namespaces that could reach ours. After a
+                  //                            mount namespace, fs steps outside the root resolve
+                  //                            from its "/" and mount files through /proc/self/fd
   OP_MAX_
 };
 
@@ -229,6 +239,8 @@ enum MsgKind : int32_t {
                      // as it sees it (SCM_CREDENTIALS), an int32: the pid a hook's state names
   MSG_HOOK = 10,     // OP_HOOK (HOOK_CALLER): the parent runs the step's hook, then answers with 0
                      // or the errno (and reports the failure itself)
+  MSG_PIN = 11,      // OP_PIN: value = nstype; the parent opens the sender's namespace of that kind,
+                     // keeps the fd, and answers with 0 or the errno (and reports the failure)
 };
 // A MSG_ERROR of a failed OP_HOOK is followed, in the same datagram, by the end of the hook's
 // stderr (up to kHookTail bytes).

@@ -109,6 +109,15 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       if (!OneNs(a[1])) return "bad setns nstype";
       s.a = a[0], s.b = a[1];
       return nullptr;
+    case OP_PIN:
+      if (nargs != 1 || (a[0] != CLONE_NEWUSER && a[0] != CLONE_NEWNS)) return "bad pin nstype";
+      s.a = a[0];
+      return nullptr;
+    case OP_ENTER:
+      if (nargs != 2 || !IsFd(a[0])) return "bad enter fd";
+      if (a[1] != CLONE_NEWUSER && a[1] != CLONE_NEWNS) return "bad enter nstype";
+      s.a = a[0], s.b = a[1];
+      return nullptr;
     case OP_UNSHARE:
     case OP_FORK:
       if (nargs != 1 || !NsFlags(a[0])) return "bad clone flags";

@@ -32,6 +32,7 @@ export {
   type OpenNamespaceOptions,
 } from './namespace.js';
 export { openStartGate, type StartGateOptions } from './start-gate.js';
+export { template, SandboxTemplate, type TemplateOptions, type TemplateSpawnOptions } from './template.js';
 export type { SpawnHook, SpawnHooks } from './hooks.js';
 export { persistNamespace, unpersistNamespace, type PersistNamespaceOptions } from './persist.js';
 export { unshare, setns, withNamespaces, ThreadNamespaces, type ThreadNamespaceType } from './thread.js';

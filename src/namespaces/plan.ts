@@ -63,6 +63,14 @@ export class PlanBuilder {
   setns(fd: number, nstype: number, type: string): this {
     return this.push(K.OP.SETNS!, [fd, nstype], { step: `setns:${type}`, syscall: 'setns' });
   }
+  /** A template's setup: the parent opens and keeps our namespace of kind `nstype` (CLONE_NEWUSER or CLONE_NEWNS). */
+  pin(nstype: number): this {
+    return this.push(K.OP.PIN!, [nstype], { step: 'template', syscall: 'open' });
+  }
+  /** A template's run: setns(2) into its pinned namespace `fd` of kind `nstype`, keeping a shared mm. */
+  enter(fd: number, nstype: number, type: string): this {
+    return this.push(K.OP.ENTER!, [fd, nstype], { step: `setns:${type}`, syscall: 'setns' });
+  }
   unshare(flags: number): this {
     return this.push(K.OP.UNSHARE!, [flags], { step: 'unshare', syscall: 'unshare' });
   }
