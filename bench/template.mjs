@@ -98,33 +98,68 @@ function startFloor(bin) {
 tpl = template({ rootfs: ROOTFS, namespaces: NS });
 const rows = [];
 const row = (key, label, run, how) => rows.push({ key, label, run, how, samples: [] });
-row('template', 'nsbox template.spawn, six namespaces, defaults', () => timeChild(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' })), 'in-process, spawn() → exited');
-row('nsbox', 'nsbox spawn, rootfs dir, defaults (whole setup per spawn)', () => timeChild(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' })), 'in-process, spawn() → exited');
+row(
+  'template',
+  'nsbox template.spawn, six namespaces, defaults',
+  () => timeChild(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
+row(
+  'nsbox',
+  'nsbox spawn, rootfs dir, defaults (whole setup per spawn)',
+  () => timeChild(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
 if (has('gcc')) {
   const bin = path.join(TMP, 'container-floor');
   const r = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, path.join(HERE, 'container-floor.c')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   cfloor = startFloor(bin);
-  row('c', 'C container-floor full (whole setup per spawn)', async () => {
-    const us = await cfloor.run('full');
-    if (!(us >= 0)) throw new Error(`container-floor failed (${us})`);
-    return us / 1000;
-  }, 'inside C, clone → waitpid');
+  row(
+    'c',
+    'C container-floor full (whole setup per spawn)',
+    async () => {
+      const us = await cfloor.run('full');
+      if (!(us >= 0)) throw new Error(`container-floor failed (${us})`);
+      return us / 1000;
+    },
+    'inside C, clone → waitpid',
+  );
 } else skipped.push('C floor: gcc not found');
 if (has('bwrap')) {
-  const a = ['--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--ro-bind', ROOTFS, '/', '--proc', '/proc'];
+  const a = [
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--ro-bind',
+    ROOTFS,
+    '/',
+    '--proc',
+    '/proc',
+  ];
   for (const d of ['/proc/acpi', '/proc/asound', '/proc/scsi']) if (fs.existsSync(d)) a.push('--tmpfs', d, '--remount-ro', d);
   for (const f of ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug'])
     if (fs.existsSync(f)) a.push('--ro-bind', '/dev/null', f);
-  for (const p of ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger']) if (fs.existsSync(p)) a.push('--ro-bind', p, p);
+  for (const p of ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'])
+    if (fs.existsSync(p)) a.push('--ro-bind', p, p);
   a.push('--ro-bind', '/sys', '/sys');
   for (const d of ['/sys/firmware', '/sys/devices/virtual/powercap']) if (fs.existsSync(d)) a.push('--tmpfs', d, '--remount-ro', d);
   a.push('--dev', '/dev', '--tmpfs', '/dev/shm', '--mqueue', '/dev/mqueue', '--tmpfs', '/tmp', '/bin/true');
-  row('bwrap', 'Node → bwrap, six namespaces, the same mounts (but the /etc files)', () => timeCp('bwrap', a), 'in-process, child_process.spawn → exit');
+  row(
+    'bwrap',
+    'Node → bwrap, six namespaces, the same mounts (but the /etc files)',
+    () => timeCp('bwrap', a),
+    'in-process, child_process.spawn → exit',
+  );
 } else skipped.push('bwrap: not found');
 row('node', 'Node → /bin/true on the host (reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
 
-const load0 = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load0 = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const t0 = Date.now();
 for (let r = -WARMUP; r < N; r++)
   for (let k = 0; k < rows.length; k++) {
@@ -155,9 +190,15 @@ async function sustained(start, inflight) {
 const throughput = [];
 for (const inflight of [4, 16]) {
   throughput.push({ row: 'template', ...(await sustained(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' }), inflight)) });
-  throughput.push({ row: 'nsbox spawn', ...(await sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), inflight)) });
+  throughput.push({
+    row: 'nsbox spawn',
+    ...(await sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), inflight)),
+  });
 }
-const load1 = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const load1 = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 
 const q = (s, p) => {
   const v = [...s].sort((x, y) => x - y);
@@ -165,28 +206,73 @@ const q = (s, p) => {
   const lo = Math.floor(i);
   return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
 };
-const stat = Object.fromEntries(rows.map((r) => [r.key, { label: r.label, how: r.how, n: r.samples.length, median: q(r.samples, 0.5), p10: q(r.samples, 0.1), p90: q(r.samples, 0.9), min: Math.min(...r.samples) }]));
+const stat = Object.fromEntries(
+  rows.map((r) => [
+    r.key,
+    {
+      label: r.label,
+      how: r.how,
+      n: r.samples.length,
+      median: q(r.samples, 0.5),
+      p10: q(r.samples, 0.1),
+      p90: q(r.samples, 0.9),
+      min: Math.min(...r.samples),
+    },
+  ]),
+);
 const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const base = stat.template.median;
-console.log(`# sandbox templates, ${new Date().toISOString()}, kernel ${os.release()}, node ${process.version}, ${os.cpus().length} vCPU, euid ${process.geteuid()}`);
+console.log(
+  `# sandbox templates, ${new Date().toISOString()}, kernel ${os.release()}, node ${process.version}, ${os.cpus().length} vCPU, euid ${process.geteuid()}`,
+);
 console.log(`# n=${N} per row after ${WARMUP} warm-up rounds, round-robin; wall ${wall.toFixed(1)} s; load ${load0} → ${load1}`);
 console.log('\n| row | n | median ms | p10 | p90 | min | ÷ template | measured |\n|---|---:|---:|---:|---:|---:|---:|---|');
 for (const r of rows) {
   const s = stat[r.key];
-  console.log(`| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(2)}× | ${s.how} |`);
+  console.log(
+    `| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(2)}× | ${s.how} |`,
+  );
 }
 console.log(`\n| sustained (${SECONDS} s) | in flight | runs | per second | RSS growth MB |\n|---|---:|---:|---:|---:|`);
-for (const t of throughput) console.log(`| ${t.row} | ${t.inflight} | ${t.runs}${t.failed ? ` (+${t.failed} failed)` : ''} | ${t.perSecond.toFixed(0)} | ${t.rssGrowthMB.toFixed(1)} |`);
+for (const t of throughput)
+  console.log(
+    `| ${t.row} | ${t.inflight} | ${t.runs}${t.failed ? ` (+${t.failed} failed)` : ''} | ${t.perSecond.toFixed(0)} | ${t.rssGrowthMB.toFixed(1)} |`,
+  );
 const targets = [];
 if (stat.c) targets.push({ name: 'template ÷ C floor', value: base / stat.c.median, goal: '≤ 0.8×', ok: base / stat.c.median <= 0.8 });
-if (stat.bwrap) targets.push({ name: 'bwrap ÷ template', value: stat.bwrap.median / base, goal: '≥ 4×', ok: stat.bwrap.median / base >= 4 });
+if (stat.bwrap)
+  targets.push({ name: 'bwrap ÷ template', value: stat.bwrap.median / base, goal: '≥ 4×', ok: stat.bwrap.median / base >= 4 });
 targets.push({ name: 'template ÷ nsbox spawn', value: base / stat.nsbox.median, goal: '(reference)', ok: true });
 const best = Math.max(...throughput.filter((t) => t.row === 'template').map((t) => t.perSecond));
 targets.push({ name: 'templates/s (best of 4, 16 in flight)', value: best, goal: '≥ 1000/s', ok: best >= 1000 });
 console.log('\n| target | value | goal | met |\n|---|---:|---|---|');
-for (const t of targets) console.log(`| ${t.name} | ${t.value >= 100 ? t.value.toFixed(0) : `${t.value.toFixed(2)}×`} | ${t.goal} | ${t.goal.startsWith('(') ? '–' : t.ok ? 'yes' : 'NO'} |`);
+for (const t of targets)
+  console.log(
+    `| ${t.name} | ${t.value >= 100 ? t.value.toFixed(0) : `${t.value.toFixed(2)}×`} | ${t.goal} | ${t.goal.startsWith('(') ? '–' : t.ok ? 'yes' : 'NO'} |`,
+  );
 for (const s of skipped) console.log(`\nskipped: ${s}`);
 if (JSON_OUT)
-  fs.writeFileSync(JSON_OUT, JSON.stringify({ date: new Date().toISOString(), kernel: os.release(), node: process.version, euid: process.geteuid(), n: N, warmup: WARMUP, seconds: SECONDS, wall, load: [load0, load1], stat, throughput, targets, skipped }, null, 2));
+  fs.writeFileSync(
+    JSON_OUT,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        kernel: os.release(),
+        node: process.version,
+        euid: process.geteuid(),
+        n: N,
+        warmup: WARMUP,
+        seconds: SECONDS,
+        wall,
+        load: [load0, load1],
+        stat,
+        throughput,
+        targets,
+        skipped,
+      },
+      null,
+      2,
+    ),
+  );
 cleanup();
 process.exit(0);

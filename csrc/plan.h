@@ -51,6 +51,9 @@ enum Op : int32_t {
                        //                            helper writes; 2: and whose fresh sysfs (then tmpfs
                        //                            masks, ':'-separated dirs) it mounts on /sys before
                        //                            the mounts lock
+                       //                            3 (a template's run): the user namespace
+                       //                            alone, no mount or network namespace: the
+                       //                            run's mounts stay its outer namespace's
   OP_DUMPABLE = 26,    // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,     // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,  // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM

@@ -146,7 +146,7 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_LOCK:
       if (nargs != 2 && nargs != 5) return "bad lock";
       if (!(s.str = Str(a[0])) || !(s.str2 = Str(a[1]))) return "bad lock";
-      if (nargs == 5 && (a[2] < 1 || a[2] > 2 || !(s.str3 = Str(a[3])) || !(s.str4 = Str(a[4]))))
+      if (nargs == 5 && (a[2] < 1 || a[2] > 3 || !(s.str3 = Str(a[3])) || !(s.str4 = Str(a[4]))))
         return "bad lock";
       s.a = nargs == 5 ? a[2] : 0;
       return nullptr;

@@ -123,6 +123,16 @@ export class PlanBuilder {
     }
     return this.push(K.OP.LOCK!, args, info);
   }
+  /**
+   * A template's run: a new user namespace whose maps are `uidMap`/`gidMap`, written by OP_LOCK's
+   * helper, without a mount or network namespace (the run's mounts stay its outer namespace's).
+   */
+  userOnly(uidMap: string, gidMap: string): this {
+    return this.push(K.OP.LOCK!, [this.str(uidMap), this.str(gidMap), 3, this.str(''), this.str('')], {
+      step: 'userns',
+      syscall: 'unshare',
+    });
+  }
   /** `lo`: bring lo up (ioctl SIOCSIFFLAGS); `wait`: the parent then configures the namespace. */
   network(lo: boolean, wait: boolean): this {
     return this.push(K.OP.NETWORK!, [lo ? 1 : 0, wait ? 1 : 0], { step: 'network', syscall: 'ioctl' });

@@ -24,16 +24,16 @@ const NOEXEC = K.MS_NOEXEC;
  * Where a template's namespaces come from. `outerInit`: the root is built by real root in a
  * mount namespace of the initial user namespace, and each run makes its pid, ipc, uts and
  * cgroup namespaces with clone3 (no fork); otherwise a user namespace of the template's (U0)
- * owns the mount namespace and each run enters it first. `inner`: the command's own user
- * namespace (U1), nested in the outer one, which owns none of the run's mounts: the command
- * cannot mount or unmount anything there, whatever capabilities it keeps.
+ * owns the mount namespace and each run enters it first, then forks into its pid namespace.
+ * `inner`: each run's command gets a user namespace of its own (U1, made per run, nested in the
+ * outer one), which owns its network namespace and none of its mounts.
  * @internal
  */
 export interface TemplateLayout {
   outerInit: boolean;
   /** U0: a user namespace of the template's owns the mount namespace. */
   outerUser: boolean;
-  /** U1: the command's user namespace. */
+  /** U1: a user namespace of its own for each run's command. */
   inner: boolean;
   /** The per-run namespaces (pid and mnt always). */
   run: ReadonlySet<NamespaceType>;
@@ -55,8 +55,7 @@ export function layout(run: ReadonlySet<NamespaceType>, maps: ResolvedMaps | nul
  * The setup: clone3 with new mnt, pid, net, ipc, uts (and user, when U0 is the template's), the
  * container's root as spawn builds it, pivot_root, then the whole tree read-only (recursively:
  * nothing a run could write lives in it; rw volumes excepted), then the pins: the mount
- * namespace, U0, and after OP_LOCK (which makes U1 with `maps`, or the identity of U0's) U1.
- * The child then exits: the pinned fds keep everything alive.
+ * namespace and U0. The child then exits: the pinned fds keep both alive, and no process.
  * @internal
  */
 export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: ContainerOptions, maps: ResolvedMaps | null): void {
@@ -69,7 +68,7 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
     newNet: true,
     newIpc: true,
     root: l.root,
-    lock: l.inner,
+    lock: false,
     rootOwner: l.outerInit ? l.owner : undefined,
     sysctl: [],
   });
@@ -80,18 +79,12 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
       plan.setattr(m.target, 0, K.MOUNT_ATTR_RDONLY, m.recursive === false ? 0 : M.MNT_RECURSIVE, 'template');
   plan.pin(K.CLONE_NEWNS);
   if (l.outerUser) plan.pin(K.CLONE_NEWUSER);
-  if (l.inner) {
-    if (l.outerInit) plan.lock(maps!.uidMap, maps!.gidMap);
-    else plan.lock(identityMap(maps!.uidMap), identityMap(maps!.gidMap));
-    plan.pin(K.CLONE_NEWUSER);
-  }
 }
 
 /** The pinned namespaces' fds, as the run enters them. @internal */
 export interface PinnedFds {
   mnt: number;
   outer?: number | undefined;
-  inner?: number | undefined;
 }
 
 let procLists: { masked: Array<[string, boolean]>; readonly: string[] } | undefined;
@@ -122,7 +115,7 @@ function procPaths(masked: readonly string[] | undefined, readonly: readonly str
  * enter the template (U0, then the mount namespace), a private copy of the tree, the new
  * pid/ipc/uts/cgroup namespaces (clone3 flags for `outerInit`, else unshare + a fork for pid),
  * a fresh /proc with its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, the scratch
- * tmpfs, the hostname; then U1 (root there), and the network namespace owned by it, lo up.
+ * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up.
  * @internal
  */
 export function addRunSteps(
@@ -139,7 +132,8 @@ export function addRunSteps(
   },
 ): void {
   const run = l.run;
-  const perRun = (run.has('ipc') ? K.CLONE_NEWIPC : 0) | (run.has('uts') ? K.CLONE_NEWUTS : 0) | (run.has('cgroup') ? K.CLONE_NEWCGROUP : 0);
+  const perRun =
+    (run.has('ipc') ? K.CLONE_NEWIPC : 0) | (run.has('uts') ? K.CLONE_NEWUTS : 0) | (run.has('cgroup') ? K.CLONE_NEWCGROUP : 0);
   // Without U1 the network namespace is made with the others (owned by the outer user namespace).
   const net = run.has('net');
   const netEarly = net && !l.inner ? K.CLONE_NEWNET : 0;
@@ -164,7 +158,15 @@ export function addRunSteps(
       else plan.mount('/dev/null', p, null, K.MS_BIND, null, M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
     }
     for (const p of readonly)
-      plan.mount(null, p, null, K.MS_BIND | K.MS_REC, null, M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
+      plan.mount(
+        null,
+        p,
+        null,
+        K.MS_BIND | K.MS_REC,
+        null,
+        M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE,
+        'readonly-paths',
+      );
     const gid5 = l.outerUser ? '' : ',gid=5';
     plan.mount('devpts', '/dev/pts', 'devpts', NOSUID | NOEXEC, `newinstance,ptmxmode=0666,mode=0620${gid5}`, 0, 'dev');
     plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, `mode=1777,size=65536k${owned}`, 0, 'dev');
@@ -176,8 +178,13 @@ export function addRunSteps(
   if (t.hostname !== undefined) plan.sethostname(t.hostname);
   if (t.domainname !== undefined) plan.setdomainname(t.domainname);
   if (l.inner) {
-    plan.enter(fds.inner!, K.CLONE_NEWUSER, 'user');
-    // Become U1's root (real root's own uid is not mapped in an id block's namespace).
+    // The command's own user namespace, made for this run (a shared one would share its user
+    // keyring and per-user limits between runs; OP_LOCK's helper writes its maps), then the
+    // network namespace it owns. The mount namespace stays the outer one's: the command holds
+    // no capability over any mount made for it (one it makes with unshare -m gets them locked).
+    const maps = t.maps!;
+    if (l.outerInit) plan.userOnly(maps.uidMap, maps.gidMap);
+    else plan.userOnly(identityMap(maps.uidMap), identityMap(maps.gidMap));
     if (l.outerInit) plan.setgroups([]);
     plan.setgid(0);
     plan.setuid(0);

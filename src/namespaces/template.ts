@@ -114,7 +114,22 @@ const TEMPLATE_KEYS = new Set<string>([
   'scratch',
   ...SECURITY_KEYS,
 ]);
-const RUN_KEYS = new Set<string>(['env', 'cwd', 'cwdOptional', 'argv0', 'stdio', 'fds', 'uid', 'gid', 'groups', 'timeout', 'signal', 'killSignal', 'dieWithParent', 'cgroup']);
+const RUN_KEYS = new Set<string>([
+  'env',
+  'cwd',
+  'cwdOptional',
+  'argv0',
+  'stdio',
+  'fds',
+  'uid',
+  'gid',
+  'groups',
+  'timeout',
+  'signal',
+  'killSignal',
+  'dieWithParent',
+  'cgroup',
+]);
 
 /** Validated template options. @internal */
 interface CheckedTemplate {
@@ -139,19 +154,26 @@ function checkTemplate(options: unknown): CheckedTemplate {
   if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
   const o = options as TemplateOptions;
   for (const k of Object.keys(o))
-    if (!TEMPLATE_KEYS.has(k)) throw invalidArgValue(`options.${k}`, (o as unknown as Record<string, unknown>)[k], 'is not a template option');
+    if (!TEMPLATE_KEYS.has(k))
+      throw invalidArgValue(`options.${k}`, (o as unknown as Record<string, unknown>)[k], 'is not a template option');
   if (o.rootfs === undefined) throw invalidArgValue('options.rootfs', undefined, 'is required: a template is a container root');
   const namespaces = o.namespaces ?? DEFAULT_NAMESPACES;
   if (Array.isArray(namespaces)) {
     for (const t of ['mnt', 'pid'] as const)
-      if (!namespaces.includes(t)) throw invalidArgValue('options.namespaces', namespaces, `must include '${t}' (each run gets a copy of the root and a pid namespace)`);
-    if (namespaces.includes('time')) throw invalidArgValue('options.namespaces', namespaces, "must not include 'time' (not offered by templates)");
+      if (!namespaces.includes(t))
+        throw invalidArgValue(
+          'options.namespaces',
+          namespaces,
+          `must include '${t}' (each run gets a copy of the root and a pid namespace)`,
+        );
+    if (namespaces.includes('time'))
+      throw invalidArgValue('options.namespaces', namespaces, "must not include 'time' (not offered by templates)");
   }
   const mounts = o.mounts ?? [];
   if (!Array.isArray(mounts)) throw invalidArgType('options.mounts', 'an array of mount specs', mounts);
   mounts.forEach((m, i) => {
     if (typeof m === 'object' && m !== null && (m.type !== 'bind' || m.idmap === true))
-      throw invalidArgValue(`options.mounts[${i}]`, m, "must be a bind mount without idmap (per-run tmpfs: use options.scratch)");
+      throw invalidArgValue(`options.mounts[${i}]`, m, 'must be a bind mount without idmap (per-run tmpfs: use options.scratch)');
   });
   const scratch = checkScratch(o.scratch);
   const { scratch: _s, ...rest } = o;
@@ -175,17 +197,12 @@ function checkTemplate(options: unknown): CheckedTemplate {
  */
 export class SandboxTemplate implements Disposable, AsyncDisposable {
   #l: TemplateLayout;
-  #ns: { mnt: Namespace; outer?: Namespace | undefined; inner?: Namespace | undefined } | undefined;
+  #ns: { mnt: Namespace; outer?: Namespace | undefined } | undefined;
   #range: IdRange | undefined;
   readonly #t: CheckedTemplate;
 
   /** @internal */
-  constructor(
-    l: TemplateLayout,
-    ns: { mnt: Namespace; outer?: Namespace | undefined; inner?: Namespace | undefined },
-    range: IdRange | undefined,
-    t: CheckedTemplate,
-  ) {
+  constructor(l: TemplateLayout, ns: { mnt: Namespace; outer?: Namespace | undefined }, range: IdRange | undefined, t: CheckedTemplate) {
     this.#l = l;
     this.#ns = ns;
     this.#range = range;
@@ -221,7 +238,8 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
       Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
     if (options !== undefined && typeof options === 'object' && options !== null)
       for (const k of Object.keys(options))
-        if (!RUN_KEYS.has(k)) throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a template spawn option');
+        if (!RUN_KEYS.has(k))
+          throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a template spawn option');
     const r = checkSpawn(command, args, options);
     const { o } = r;
     if (o.signal?.aborted) throw abortError(o.signal);
@@ -246,7 +264,7 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
       addRunSteps(
         plan,
         this.#l,
-        { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd], inner: ns.inner?.[kFd] },
+        { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd] },
         { container: tc.container!, scratch, hostname: to.hostname, domainname: to.domainname, sysctl: security.sysctl, maps: tc.maps },
       );
       if (this.#l.run.has('user')) plan.keyring();
@@ -287,7 +305,6 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
     const ns = this.#ns;
     if (ns === undefined) return;
     this.#ns = undefined;
-    ns.inner?.close();
     ns.outer?.close();
     ns.mnt.close();
     this.#range?.release();
@@ -349,10 +366,11 @@ export function template(options: TemplateOptions): SandboxTemplate {
     }
     native.killReap(r.pidfd); // it has exited (the plan ends without exec): reap it
     for (const fd of r.pinned ?? []) pinned.push(adoptNamespaceFd(fd));
-    const want = 1 + (l.outerUser ? 1 : 0) + (l.inner ? 1 : 0);
-    if (pinned.length !== want) throw nsboxError('ERR_NSBOX_UNSUPPORTED', `template setup pinned ${pinned.length} namespaces, expected ${want}`);
-    const [mnt, second, third] = pinned;
-    const ns = { mnt: mnt!, outer: l.outerUser ? second : undefined, inner: l.inner ? (l.outerUser ? third : second) : undefined };
+    const want = 1 + (l.outerUser ? 1 : 0);
+    if (pinned.length !== want)
+      throw nsboxError('ERR_NSBOX_UNSUPPORTED', `template setup pinned ${pinned.length} namespaces, expected ${want}`);
+    const [mnt, outer] = pinned;
+    const ns = { mnt: mnt!, outer: l.outerUser ? outer : undefined };
     const tpl = new SandboxTemplate(l, ns, range, t);
     range = undefined;
     pinned.length = 0;

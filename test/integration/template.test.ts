@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test } from 'vitest';
-import { SandboxTemplate, SysError, template, type TemplateOptions } from '../../src/index.js';
+import { type SandboxTemplate, SysError, template, type TemplateOptions } from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
@@ -29,6 +29,10 @@ beforeAll(() => {
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
   for (const a of execFileSync(BUSYBOX!, ['--list'], { encoding: 'utf8' }).trim().split('\n'))
     if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
+  // For the host's python3, bound in read-only by the keyring test.
+  mkdirSync(join(rootfs, 'usr'));
+  symlinkSync('usr/lib', join(rootfs, 'lib'));
+  symlinkSync('usr/lib64', join(rootfs, 'lib64'));
 });
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -47,12 +51,18 @@ const make = (o: Partial<TemplateOptions> = {}) => template({ rootfs, ...o });
 describe('isolation between runs', () => {
   ttest('a file written in /, /tmp or /dev/shm by one run is absent in the next', async () => {
     using t = make();
-    const a = await sh(t, 'echo x > /f; echo y > /tmp/f && echo tmp-ok; echo z > /dev/shm/f && echo shm-ok; touch /dev/f; ls /tmp /dev/shm');
+    const a = await sh(
+      t,
+      'echo x > /f; echo y > /tmp/f && echo tmp-ok; echo z > /dev/shm/f && echo shm-ok; touch /dev/f; ls /tmp /dev/shm',
+    );
     expect(a.stdout).toMatch(/can't create \/f: Read-only file system/);
     expect(a.stdout).toContain('tmp-ok');
     expect(a.stdout).toContain('shm-ok');
     expect(a.stdout).toMatch(/touch: \/dev\/f: Read-only file system/);
-    const b = await sh(t, 'ls -A /tmp /dev/shm; test -e /f || echo no-f; test -e /tmp/f || echo no-tmp-f; test -e /dev/shm/f || echo no-shm-f');
+    const b = await sh(
+      t,
+      'ls -A /tmp /dev/shm; test -e /f || echo no-f; test -e /tmp/f || echo no-tmp-f; test -e /dev/shm/f || echo no-shm-f',
+    );
     expect(b.stdout).toContain('no-f');
     expect(b.stdout).toContain('no-tmp-f');
     expect(b.stdout).toContain('no-shm-f');
@@ -64,7 +74,10 @@ describe('isolation between runs', () => {
     using t = make({ hostname: 'tpl' });
     const ids: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const r = await sh(t, 'echo $$; hostname; ip -o link | cut -d: -f2; for n in pid net uts ipc mnt; do readlink /proc/self/ns/$n; done');
+      const r = await sh(
+        t,
+        'echo $$; hostname; ip -o link | cut -d: -f2; for n in pid net uts ipc mnt; do readlink /proc/self/ns/$n; done',
+      );
       const l = r.stdout.trim().split('\n');
       expect(l[0]).toBe('1');
       expect(l[1]).toBe('tpl');
@@ -76,7 +89,10 @@ describe('isolation between runs', () => {
 
   ttest('a run cannot change the hostname the next one sees, nor keep a mount or a process', async () => {
     using t = make({ hostname: 'tpl' });
-    const a = await sh(t, 'hostname evil; unshare -m sh -c "mount -t tmpfs x /mnt && echo own-mount"; (sleep 30 &) ; umount /tmp || echo locked');
+    const a = await sh(
+      t,
+      'hostname evil; unshare -m sh -c "mount -t tmpfs x /mnt && echo own-mount"; (sleep 30 &) ; umount /tmp || echo locked',
+    );
     expect(a.stdout).toContain('locked');
     const b = await sh(t, 'hostname; grep -c " /mnt " /proc/self/mountinfo; ps -o pid,comm | grep -c sleep');
     expect(b.stdout.trim().split('\n')).toEqual(['tpl', '0', '0']);
@@ -93,19 +109,46 @@ describe('isolation between runs', () => {
 
   ttest("the masks of each run's fresh /proc hold, even for a command that keeps CAP_SYS_ADMIN", async () => {
     using t = make();
-    const r = await sh(t, 'wc -c < /proc/timer_list; umount /proc/timer_list || echo refused; unshare -m sh -c "umount /proc/timer_list || echo locked"; echo 1 > /proc/sys/kernel/domainname || echo ro');
+    const r = await sh(
+      t,
+      'wc -c < /proc/timer_list; umount /proc/timer_list || echo refused; unshare -m sh -c "umount /proc/timer_list || echo locked"; echo 1 > /proc/sys/kernel/domainname || echo ro',
+    );
     expect(r.stdout.trim().split('\n')[0]).toBe('0');
     expect(r.stdout).toContain('refused');
     expect(r.stdout).toContain('locked');
     expect(r.stdout).toContain('ro');
   });
 
+  testIf(canUserns && BUSYBOX !== undefined && existsSync('/usr/bin/python3'), 'needs /usr/bin/python3')(
+    "a key one run adds to its user keyring is not in the next run's (each run has its own user namespace)",
+    async () => {
+      using t = make({ mounts: [{ type: 'bind', source: '/usr', target: '/usr', readOnly: true }] });
+      // add_key(2) to @u, then keyctl(KEYCTL_SEARCH) of @u for it: ENOKEY (126) in the next run.
+      const code = `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if sys.argv[1] == 'add':
+    print(libc.syscall(248, b"user", b"nsbox-tpl", b"secret", 6, -4) > 0)
+else:
+    r = libc.syscall(250, 10, -4, b"user", b"nsbox-tpl", 0)
+    print(r, ctypes.get_errno())
+`;
+      expect((await output(t.spawn('/usr/bin/python3', ['-c', code, 'add']))).stdout).toBe('True\n');
+      expect((await output(t.spawn('/usr/bin/python3', ['-c', code, 'search']))).stdout).toBe('-1 126\n');
+    },
+  );
+
   ttest('a read-write volume is shared on purpose; a read-only one is not writable', async () => {
     const vol = mkdtempSync(join(dir, 'vol-'));
     const ro = mkdtempSync(join(dir, 'ro-'));
     chmodSync(vol, 0o777);
     chmodSync(ro, 0o777);
-    using t = make({ mounts: [{ type: 'bind', source: vol, target: '/vol' }, { type: 'bind', source: ro, target: '/ro', readOnly: true }] });
+    using t = make({
+      mounts: [
+        { type: 'bind', source: vol, target: '/vol' },
+        { type: 'bind', source: ro, target: '/ro', readOnly: true },
+      ],
+    });
     await sh(t, 'echo kept > /vol/f');
     const b = await sh(t, 'cat /vol/f; touch /ro/x || echo ro');
     expect(b.stdout).toContain('kept');
@@ -149,7 +192,10 @@ describe('lifecycle', () => {
       { rootfs: '/', stdio: 'pipe' },
       { rootfs: '/', namespaces: ['mnt', 'pid'], hostname: 'x' },
     ];
-    for (const o of bad) expect(() => template(o as TemplateOptions)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ERR_INVALID_ARG_(VALUE|TYPE)$/) }));
+    for (const o of bad)
+      expect(() => template(o as TemplateOptions)).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/^ERR_INVALID_ARG_(VALUE|TYPE)$/) }),
+      );
     expect(fdCount()).toBe(fds);
   });
 
@@ -188,13 +234,21 @@ describe('lifecycle', () => {
 });
 
 describe('layouts', () => {
-  testIf(isRoot && BUSYBOX !== undefined, 'needs root')('as root without a user namespace: real root in the run, still a fresh tree', async () => {
-    using t = make({ namespaces: ['mnt', 'pid', 'net', 'ipc', 'uts'] });
-    const r = await sh(t, 'cat /proc/self/uid_map; echo $$; echo x > /tmp/x && echo w');
-    expect(r.stdout.trim().split('\n').map((s) => s.trim())[0]).toMatch(/^0\s+0\s+4294967295$/);
-    expect(r.stdout).toContain('w');
-    expect((await sh(t, 'ls -A /tmp')).stdout).toBe('');
-  });
+  testIf(isRoot && BUSYBOX !== undefined, 'needs root')(
+    'as root without a user namespace: real root in the run, still a fresh tree',
+    async () => {
+      using t = make({ namespaces: ['mnt', 'pid', 'net', 'ipc', 'uts'] });
+      const r = await sh(t, 'cat /proc/self/uid_map; echo $$; echo x > /tmp/x && echo w');
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((s) => s.trim())[0],
+      ).toMatch(/^0\s+0\s+4294967295$/);
+      expect(r.stdout).toContain('w');
+      expect((await sh(t, 'ls -A /tmp')).stdout).toBe('');
+    },
+  );
 
   ttest('lockMounts: false runs the command in the template user namespace', async () => {
     using t = make({ lockMounts: false });
@@ -203,7 +257,11 @@ describe('layouts', () => {
   });
 
   ttest('the security options apply to every run (capabilities, no_new_privs, seccomp)', async () => {
-    using t = make({ capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] }, noNewPrivileges: true, seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] } });
+    using t = make({
+      capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
+      noNewPrivileges: true,
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] },
+    });
     for (let i = 0; i < 2; i++) {
       const r = await sh(t, 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t " " "; mkdir /tmp/d || echo refused');
       expect(r.stdout).toContain('CapEff: 0000000000000000');
