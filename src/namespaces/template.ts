@@ -8,7 +8,7 @@
 import { constants as fsConstants, closeSync, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
-import { abortError, handleClosed, invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
+import { abortError, handleClosed, illegalConstructor, invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
 import { cloneIntoCgroup } from '../features.js';
 import type { ContainerMount, RootfsSpec } from '../fs/container.js';
 import { native } from '../native.js';
@@ -131,6 +131,8 @@ const RUN_KEYS = new Set<string>([
   'cgroup',
 ]);
 
+const kToken = Symbol('nsbox.SandboxTemplate.new');
+
 /** Validated template options. @internal */
 interface CheckedTemplate {
   c: Checked;
@@ -202,7 +204,14 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
   readonly #t: CheckedTemplate;
 
   /** @internal */
-  constructor(l: TemplateLayout, ns: { mnt: Namespace; outer?: Namespace | undefined }, range: IdRange | undefined, t: CheckedTemplate) {
+  constructor(
+    token: symbol,
+    l: TemplateLayout,
+    ns: { mnt: Namespace; outer?: Namespace | undefined },
+    range: IdRange | undefined,
+    t: CheckedTemplate,
+  ) {
+    if (token !== kToken) throw illegalConstructor('template()');
     this.#l = l;
     this.#ns = ns;
     this.#range = range;
@@ -360,10 +369,7 @@ export function template(options: TemplateOptions): SandboxTemplate {
     addSetupSteps(plan, l, c.container!, c.maps);
     const p = plan.build();
     const r = native.spawn(p.ops, p.strings, l.outerUser ? c.maps : null, undefined, undefined);
-    if (!r.ok) {
-      for (const fd of (r as { pinned?: number[] }).pinned ?? []) native.close(fd);
-      throw spawnFailure(r, p, c);
-    }
+    if (!r.ok) throw spawnFailure(r, p, c); // the pinned fds were closed by the native side
     native.killReap(r.pidfd); // it has exited (the plan ends without exec): reap it
     for (const fd of r.pinned ?? []) pinned.push(adoptNamespaceFd(fd));
     const want = 1 + (l.outerUser ? 1 : 0);
@@ -371,7 +377,7 @@ export function template(options: TemplateOptions): SandboxTemplate {
       throw nsboxError('ERR_NSBOX_UNSUPPORTED', `template setup pinned ${pinned.length} namespaces, expected ${want}`);
     const [mnt, outer] = pinned;
     const ns = { mnt: mnt!, outer: l.outerUser ? outer : undefined };
-    const tpl = new SandboxTemplate(l, ns, range, t);
+    const tpl = new SandboxTemplate(kToken, l, ns, range, t);
     range = undefined;
     pinned.length = 0;
     return tpl;
