@@ -19,7 +19,9 @@ enum Op : int32_t {
   OP_SETNS = 1,          // fd, nstype                 join an existing namespace
   OP_UNSHARE = 2,        // flags                      new namespaces after joins
   OP_USERNS_SYNC = 3,    // -                          parent writes uid/gid maps, then acks
-  OP_FORK = 4,           // flags                      clone(CLONE_PARENT|flags); grandchild goes on
+  OP_FORK = 4,           // flags [, vm(0/1)]          clone(CLONE_PARENT|flags); grandchild goes on
+                         //                            (vm 1: sharing our memory, on its own part of
+                         //                            the stack: a template's run, child.cc)
   OP_SETSID = 5,         // -
   OP_SETPGID = 6,        // pgid (0 = own group)
   OP_SETHOSTNAME = 7,    // str

@@ -119,9 +119,13 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       s.a = a[0], s.b = a[1];
       return nullptr;
     case OP_UNSHARE:
-    case OP_FORK:
       if (nargs != 1 || !NsFlags(a[0])) return "bad clone flags";
       s.a = a[0];
+      return nullptr;
+    case OP_FORK:
+      if ((nargs != 1 && nargs != 2) || !NsFlags(a[0]) || (nargs == 2 && !Flag01(a[1])))
+        return "bad clone flags";
+      s.a = a[0], s.b = nargs == 2 ? a[1] : 0;
       return nullptr;
     case OP_SETPGID:
       if (nargs != 1 || a[0] < 0) return "bad pgid";

@@ -77,8 +77,9 @@ export class PlanBuilder {
   usernsSync(): this {
     return this.push(K.OP.USERNS_SYNC!, [], { step: 'idmap', syscall: 'write' });
   }
-  fork(flags: number): this {
-    return this.push(K.OP.FORK!, [flags], { step: 'fork', syscall: 'clone3' });
+  /** `vm`: the new process shares our memory (CLONE_VM) and goes on with the next step on its own part of the stack. */
+  fork(flags: number, vm = false): this {
+    return this.push(K.OP.FORK!, vm ? [flags, 1] : [flags], { step: 'fork', syscall: 'clone3' });
   }
   setsid(): this {
     return this.push(K.OP.SETSID!, [], { step: 'setsid', syscall: 'setsid' });

@@ -145,7 +145,7 @@ export function addRunSteps(
     if (fds.outer !== undefined) plan.enter(fds.outer, K.CLONE_NEWUSER, 'user');
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
-    plan.fork(K.CLONE_NEWPID);
+    plan.fork(K.CLONE_NEWPID, true);
   }
   const defaults = t.container.defaultMounts !== false;
   const owned = l.outerInit && l.owner !== undefined ? `,uid=${l.owner},gid=${l.owner}` : '';

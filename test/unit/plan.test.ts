@@ -119,6 +119,7 @@ describe('every step, word for word', () => {
   });
   step('USERNS_SYNC', (b) => b.usernsSync(), [], { step: 'idmap' });
   step('FORK', (b) => b.fork(K.CLONE_NEWPID!), [K.CLONE_NEWPID!], { step: 'fork', syscall: 'clone3' });
+  step('FORK', (b) => b.fork(K.CLONE_NEWPID!, true), [K.CLONE_NEWPID!, 1], { step: 'fork', syscall: 'clone3' });
   step('SETSID', (b) => b.setsid(), [], { step: 'setsid' });
   step('SETPGID', (b) => b.setpgid(0), [0], { step: 'setpgid' });
   step('SETHOSTNAME', (b) => b.sethostname('box'), ['box'], { step: 'hostname', syscall: 'sethostname' });
