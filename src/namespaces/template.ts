@@ -251,6 +251,8 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
           throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a template spawn option');
     const r = checkSpawn(command, args, options);
     const { o } = r;
+    if (o.groups !== undefined && o.groups.length > 0 && this.#t.c.maps?.denySetgroups)
+      throw invalidArgValue('options.groups', o.groups, "cannot be set: setgroups is 'deny' in the template's user namespace");
     if (o.signal?.aborted) throw abortError(o.signal);
     if (r.cgroup && !cloneIntoCgroup())
       throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later).');

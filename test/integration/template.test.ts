@@ -216,6 +216,14 @@ describe('lifecycle', () => {
     expect((await sh(t, 'echo still')).stdout).toBe('still\n');
   });
 
+  testIf(!isRoot && canUserns && BUSYBOX !== undefined, 'runs as an unprivileged user only')(
+    "groups are refused before any syscall where the template's user namespace denies setgroups",
+    () => {
+      using t = make();
+      expect(() => t.spawn('/bin/true', [], { groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    },
+  );
+
   ttest('a setup that fails midway leaves nothing: no fd, no child, the id block back', () => {
     const fds = fdCount();
     const kids = childPids().length;
