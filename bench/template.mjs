@@ -7,6 +7,8 @@
 //                 of the prepared mount tree, new pid ipc uts net namespaces, a fresh /proc with
 //                 its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, a /tmp tmpfs,
 //                 the command's user namespace entered, lo up, session keyring, TIOCSTI filter
+//   template as the floor   the same with uidMap/gidMap 0 0 1 (as root) and lockMounts: false: the
+//                 command in the template's user namespace, no per-run one (the C floor's model)
 //   nsbox spawn   spawn('/bin/true', { namespaces: six, rootfs })   the whole container per spawn
 //   C floor       bench/container-floor.c full, compiled here, driven over a pipe, timed inside
 //                 C from clone to waitpid: the full setup per spawn in plain C (no lock, map 0 0 1)
@@ -58,8 +60,10 @@ fs.mkdirSync(path.join(ROOTFS, 'mnt'), { recursive: true });
 const skipped = ['crun: never run on this host (guest only); no Node → crun row'];
 let cfloor = null;
 let tpl = null;
+let tplFloor = null;
 function cleanup() {
   tpl?.close();
+  tplFloor?.close();
   cfloor?.stdin.end();
   fs.rmSync(TMP, { recursive: true, force: true });
 }
@@ -96,12 +100,22 @@ function startFloor(bin) {
 }
 
 tpl = template({ rootfs: ROOTFS, namespaces: NS });
+// As the C floor does it: host root inside (map 0 0 1, as root), no per-run user namespace for
+// the command (lockMounts: false), so no lock helper; rootless this is the caller's uid as 0.
+const HOSTROOT = process.geteuid() === 0 ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
+tplFloor = template({ rootfs: ROOTFS, namespaces: NS, lockMounts: false, ...HOSTROOT });
 const rows = [];
 const row = (key, label, run, how) => rows.push({ key, label, run, how, samples: [] });
 row(
   'template',
   'nsbox template.spawn, six namespaces, defaults',
   () => timeChild(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
+row(
+  'template-floor',
+  'nsbox template.spawn, as the C floor: host-root map, lockMounts: false',
+  () => timeChild(() => tplFloor.spawn('/bin/true', [], { stdio: 'ignore' })),
   'in-process, spawn() → exited',
 );
 row(
@@ -242,6 +256,13 @@ const targets = [];
 if (stat.c) targets.push({ name: 'template ÷ C floor', value: base / stat.c.median, goal: '≤ 0.8×', ok: base / stat.c.median <= 0.8 });
 if (stat.bwrap)
   targets.push({ name: 'bwrap ÷ template', value: stat.bwrap.median / base, goal: '≥ 4×', ok: stat.bwrap.median / base >= 4 });
+if (stat.c)
+  targets.push({
+    name: 'template as the floor ÷ C floor',
+    value: stat['template-floor'].median / stat.c.median,
+    goal: '(reference)',
+    ok: true,
+  });
 targets.push({ name: 'template ÷ nsbox spawn', value: base / stat.nsbox.median, goal: '(reference)', ok: true });
 const best = Math.max(...throughput.filter((t) => t.row === 'template').map((t) => t.perSecond));
 targets.push({ name: 'templates/s (best of 4, 16 in flight)', value: best, goal: '≥ 1000/s', ok: best >= 1000 });
