@@ -296,7 +296,9 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
       addLast(plan, security);
       plan.exec(r.file, !r.file.includes('/'), r.argv, r.env);
       const p = plan.build();
-      const res = native.spawn(p.ops, p.strings, null, parent, undefined);
+      // As root, the run's user namespace gets the id block's maps from this process (MSG_MAPS).
+      const maps = this.#l.outerInit && this.#l.inner ? tc.maps : null;
+      const res = native.spawn(p.ops, p.strings, maps, parent, undefined);
       if (!res.ok) throw spawnFailure(res, p, r);
       return adopt(res, prepared, r, undefined, undefined);
     } catch (err) {
