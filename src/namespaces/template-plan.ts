@@ -71,6 +71,7 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
     lock: false,
     rootOwner: l.outerInit ? l.owner : undefined,
     sysctl: [],
+    template: true,
   });
   // After pivot_root: "/" is the container's root.
   plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, M.MNT_RECURSIVE, 'template');
