@@ -54,17 +54,23 @@ if (!isMainThread) {
   const t = template(workerData.options);
   let done = 0;
   let failed = 0;
+  const errors = new Set();
   const end = workerData.end;
   const lane = async () => {
     while (Date.now() < end) {
-      const st = await t.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
-      if (st.code === 0) done++;
-      else failed++;
+      try {
+        const st = await t.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
+        if (st.code === 0) done++;
+        else failed++;
+      } catch (e) {
+        failed++;
+        errors.add(e.code ?? e.message);
+      }
     }
   };
   await Promise.all(Array.from({ length: workerData.inflight }, lane));
   t.close();
-  parentPort.postMessage({ done, failed });
+  parentPort.postMessage({ done, failed, errors: [...errors] });
   process.exit(0); // this worker only
 }
 const N = Number(opt('n', 200));
@@ -208,19 +214,28 @@ const wall = (Date.now() - t0) / 1000;
 async function sustained(start, inflight) {
   let done = 0;
   let failed = 0;
+  const errors = new Set();
   const end = Date.now() + SECONDS * 1000;
   const rss0 = process.memoryUsage().rss;
   const t = hr();
   const lane = async () => {
     while (Date.now() < end) {
-      const st = await start().exited;
-      if (st.code === 0) done++;
-      else failed++;
+      // A refused spawn counts as failed, with its code (rootless: EDQUOT from the kernel's
+      // per-uid key quota, kernel.keys.maxkeys, when session keyrings outrun the key collector).
+      try {
+        const st = await start().exited;
+        if (st.code === 0) done++;
+        else failed++;
+      } catch (e) {
+        failed++;
+        errors.add(e.code ?? e.message);
+      }
     }
   };
   await Promise.all(Array.from({ length: inflight }, lane));
   const secs = ms(t, hr()) / 1000;
-  return { inflight, runs: done, failed, seconds: secs, perSecond: done / secs, rssGrowthMB: (process.memoryUsage().rss - rss0) / 2 ** 20 };
+  const rssGrowthMB = (process.memoryUsage().rss - rss0) / 2 ** 20;
+  return { inflight, runs: done, failed, errors: [...errors], seconds: secs, perSecond: done / secs, rssGrowthMB };
 }
 // The same over two worker threads (a template each, half the runs in flight each): spawn
 // blocks its thread until the child has exec'd, so one thread cannot keep both cores busy.
@@ -299,7 +314,7 @@ for (const r of rows) {
 console.log(`\n| sustained (${SECONDS} s) | in flight | runs | per second | RSS growth MB |\n|---|---:|---:|---:|---:|`);
 for (const t of throughput)
   console.log(
-    `| ${t.row} | ${t.inflight} | ${t.runs}${t.failed ? ` (+${t.failed} failed)` : ''} | ${t.perSecond.toFixed(0)} | ${t.rssGrowthMB === null ? '–' : t.rssGrowthMB.toFixed(1)} |`,
+    `| ${t.row} | ${t.inflight} | ${t.runs}${t.failed ? ` (+${t.failed} failed${t.errors.length ? `: ${t.errors.join(', ')}` : ''})` : ''} | ${t.perSecond.toFixed(0)} | ${t.rssGrowthMB === null ? '–' : t.rssGrowthMB.toFixed(1)} |`,
   );
 const targets = [];
 if (stat.c) targets.push({ name: 'template ÷ C floor', value: base / stat.c.median, goal: '≤ 0.8×', ok: base / stat.c.median <= 0.8 });
