@@ -259,6 +259,7 @@ async function sustainedWorkers(inflight, workers = 2) {
     inflight,
     runs: done,
     failed: results.reduce((a, r) => a + r.failed, 0),
+    errors: [...new Set(results.flatMap((r) => r.errors))],
     seconds: secs,
     perSecond: done / secs,
     rssGrowthMB: null,
