@@ -201,6 +201,7 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
   #l: TemplateLayout;
   #ns: { mnt: Namespace; outer?: Namespace | undefined } | undefined;
   #range: IdRange | undefined;
+  #live = 0;
   readonly #t: CheckedTemplate;
 
   /** @internal */
@@ -300,7 +301,15 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
       const maps = this.#l.outerInit && this.#l.inner ? tc.maps : null;
       const res = native.spawn(p.ops, p.strings, maps, parent, undefined);
       if (!res.ok) throw spawnFailure(res, p, r);
-      return adopt(res, prepared, r, undefined, undefined);
+      const child = adopt(res, prepared, r, undefined, undefined);
+      // The id block stays the template's until its last run has exited, even after close():
+      // a block handed to another sandbox while a run still has its uids would share them.
+      this.#live++;
+      void child.exited.then(() => {
+        this.#live--;
+        if (this.#live === 0 && this.#ns === undefined) this.#releaseRange();
+      });
+      return child;
     } catch (err) {
       if (prepared) releaseStdio(prepared, true);
       throw err;
@@ -311,7 +320,8 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
 
   /**
    * Releases the template: closes the namespace fds it pinned (the kernel frees the mount tree
-   * once no run still uses it) and returns its id block. Runs already started go on. Idempotent;
+   * once no run still uses it) and returns its id block once its last run has exited. Runs
+   * already started go on. Idempotent;
    * afterwards {@link SandboxTemplate.spawn} throws `ERR_HANDLE_CLOSED`. Never blocks.
    */
   close(): void {
@@ -320,6 +330,10 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
     this.#ns = undefined;
     ns.outer?.close();
     ns.mnt.close();
+    if (this.#live === 0) this.#releaseRange();
+  }
+
+  #releaseRange(): void {
     this.#range?.release();
     this.#range = undefined;
   }

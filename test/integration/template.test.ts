@@ -170,6 +170,13 @@ describe('lifecycle', () => {
     expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
   });
 
+  ttest('a run started before close() goes on after it', async () => {
+    const t = make();
+    const c = t.spawn('/bin/sh', ['-c', 'sleep 0.3; echo x > /tmp/x && cat /tmp/x; echo $$']);
+    t.close();
+    expect((await output(c)).stdout).toBe('x\n1\n');
+  });
+
   ttest('await using releases it', async () => {
     const fds = fdCount();
     {
