@@ -7,7 +7,8 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test } from 'vitest';
-import { type SandboxTemplate, SysError, template, type TemplateOptions } from '../../src/index.js';
+import { randomBytes } from 'node:crypto';
+import { createCgroup, findCgroup2, type SandboxTemplate, SysError, template, type TemplateOptions } from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
@@ -262,6 +263,22 @@ describe('layouts', () => {
       ).toMatch(/^0\s+0\s+4294967295$/);
       expect(r.stdout).toContain('w');
       expect((await sh(t, 'ls -A /tmp')).stdout).toBe('');
+    },
+  );
+
+  testIf(isRoot && BUSYBOX !== undefined && findCgroup2() !== null, 'needs root and cgroup v2')(
+    'a run starts in the cgroup it is given, which is the root of its cgroup namespace',
+    async () => {
+      const cg = await createCgroup(`nsbox-tpl-${randomBytes(4).toString('hex')}`);
+      try {
+        using t = make({ namespaces: ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'] });
+        const c = t.spawn('/bin/sh', ['-c', 'cat /proc/self/cgroup; sleep 0.2'], { cgroup: cg });
+        const procs = readFileSync(`${cg.directory}/cgroup.procs`, 'utf8').trim().split('\n');
+        expect(procs).toContain(String(c.pid));
+        expect((await output(c)).stdout).toMatch(/^0::\/$/m);
+      } finally {
+        await cg.remove();
+      }
     },
   );
 
