@@ -81,6 +81,7 @@
         "csrc/nftables.cc",
         "csrc/seccomp_notify.cc",
         "csrc/pty.cc",
+        "csrc/gate_client.cc",
         "csrc/bpf.cc"
       ],
       "include_dirs": [

@@ -46,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNftables(env, exports);
   InitSeccompNotify(env, exports);
   InitPty(env, exports);
+  InitGateClient(env, exports);
   InitBpf(env, exports);
   return exports;
 }

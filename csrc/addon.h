@@ -68,6 +68,7 @@ void InitNetlinkSync(Napi::Env env, Napi::Object exports);
 void InitNftables(Napi::Env env, Napi::Object exports);
 void InitSeccompNotify(Napi::Env env, Napi::Object exports);
 void InitPty(Napi::Env env, Napi::Object exports);
+void InitGateClient(Napi::Env env, Napi::Object exports);
 void InitBpf(Napi::Env env, Napi::Object exports);
 
 }  // namespace nsbox

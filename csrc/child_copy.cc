@@ -8,7 +8,12 @@
 // never followed, so the copy cannot read or write outside the two trees. The destination is
 // a tmpfs nobody else has seen yet, so entries are created O_EXCL and then given their owner
 // (fchownat, before the mode: chown clears set-id bits) and mode (the umask does not apply).
-// Like crun: no timestamps, and hard links become separate files; unlike crun, no xattrs.
+// Like crun: no timestamps, and hard links become separate files. Extended attributes of
+// files and directories are copied after the owner and mode (chown(2) would clear a
+// security.capability); one the tmpfs cannot hold or we may not set (EOPNOTSUPP, EPERM: a
+// trusted.* one without CAP_SYS_ADMIN) is left out, as crun leaves it out. Symlinks and
+// device nodes keep none (f*xattr(2) needs an open file), and neither does an entry whose
+// names take over 4 KiB; a value over 4 KiB is left out (stack buffers only).
 #include "child_copy.h"
 
 #include <errno.h>
@@ -33,6 +38,12 @@ struct Dirent64 {
   unsigned char type;
   char name[1];
 };
+
+long CStrLenOf(const char* p) {
+  long n = 0;
+  while (p[n]) n++;
+  return n;
+}
 
 bool Dots(const char* n) {
   return n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0));
@@ -90,6 +101,46 @@ __attribute__((noinline)) long CopyLink(int sdir, int ddir, const char* name, in
 
 long CopyDir(int src, int dst, int depth, int* sysid);
 
+// The extended attributes of `name` in `sdir` onto the same name in `ddir` (a file or a
+// directory we just made). Not inlined: its buffers must not sit in every level of the
+// recursion.
+__attribute__((noinline)) long CopyXattrs(int sdir, int ddir, const char* name, bool dir, int* sysid) {
+  char names[4096];
+  char value[4096];
+  int flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | (dir ? O_DIRECTORY : 0);
+  *sysid = SYS_OPENAT;
+  long s = sc(__NR_openat, sdir, name, flags);
+  if (s < 0) return s;
+  *sysid = SYS_FLISTXATTR;
+  long n = sc(__NR_flistxattr, s, names, sizeof names);
+  if (n == -EOPNOTSUPP || n == -ERANGE || n == 0) return Close(s), 0;
+  if (n < 0) return Close(s), n;
+  *sysid = SYS_OPENAT;
+  long d = sc(__NR_openat, ddir, name, flags);
+  if (d < 0) return Close(s), d;
+  long r = 0;
+  for (long at = 0; at < n;) {
+    const char* key = names + at;
+    at += (long)CStrLenOf(key) + 1;
+    *sysid = SYS_FGETXATTR;
+    long len = sc(__NR_fgetxattr, s, key, value, sizeof value);
+    if (len == -ENODATA || len == -ERANGE) continue;  // removed since it was listed, or over 4 KiB
+    if (len < 0) {
+      r = len;
+      break;
+    }
+    *sysid = SYS_FSETXATTR;
+    long w = sc(__NR_fsetxattr, d, key, value, len, 0);
+    if (w < 0 && w != -EOPNOTSUPP && w != -EPERM) {
+      r = w;
+      break;
+    }
+  }
+  Close(s);
+  Close(d);
+  return r;
+}
+
 // One entry of `sdir`, made in `ddir`, then its owner and mode.
 long CopyEntry(int sdir, int ddir, const char* name, int depth, int* sysid) {
   struct stat st;
@@ -123,7 +174,9 @@ long CopyEntry(int sdir, int ddir, const char* name, int depth, int* sysid) {
   if (S_ISLNK(st.st_mode)) return 0;  // a symlink's own mode means nothing on Linux
   // fchmodat(2) has no flags: it follows a symlink, but this entry is not one (we made it).
   *sysid = SYS_FCHMODAT;
-  return sc(__NR_fchmodat, ddir, name, st.st_mode & 07777);
+  if ((r = sc(__NR_fchmodat, ddir, name, st.st_mode & 07777)) < 0) return r;
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return 0;
+  return CopyXattrs(sdir, ddir, name, S_ISDIR(st.st_mode), sysid);
 }
 
 long CopyDir(int src, int dst, int depth, int* sysid) {

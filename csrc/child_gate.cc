@@ -11,6 +11,8 @@
 //      signals deliverable (SIGTERM ends a created container, even as PID 1); the start
 //      is one byte, answered with kGateAck, then the listening socket is closed, so the
 //      command never holds it. The connection (CLOEXEC) carries a later step's failure.
+//      A connection may ask for the namespaces instead (kGateNamespaces): answered, then the
+//      wait goes on.
 #include "child_gate.h"
 
 #include <errno.h>
@@ -123,8 +125,53 @@ void HandleEnding(bool on) {
   for (int sig : kEnding) sc(__NR_rt_sigaction, sig, &a, 0, sizeof(unsigned long));
 }
 
-// Waits for a start: a connection whose first byte is kGateStart. Anything else (a connection
-// closed or sending something else) is dropped and the wait goes on. Returns the connection.
+// Answers a kGateNamespaces request on `conn`: this process's namespaces, opened now through
+// /proc/self/ns (its own: no ptrace check; a kind the kernel lacks, or a root without /proc,
+// is left out and marked 0), sent as SCM_RIGHTS and closed here. Best effort: the asker sees a
+// short answer as a refusal.
+void SendNamespaces(long conn) {
+  char have[kGateNsKinds] = {};
+  int fds[kGateNsKinds];
+  int n = 0;
+  for (int i = 0; i < kGateNsKinds; i++) {
+    char path[32] = "/proc/self/ns/";
+    size_t k = CStrLen(path);
+    for (const char* c = kGateNsNames[i]; *c && k + 1 < sizeof path; c++) path[k++] = *c;
+    path[k] = 0;
+    long fd = sc(__NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    have[i] = 1;
+    fds[n++] = (int)fd;
+  }
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kGateNsKinds)];
+    struct cmsghdr align;
+  } cbuf = {};
+  struct iovec iov = {have, sizeof have};
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (n > 0) {
+    mh.msg_control = cbuf.buf;
+    mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    unsigned char* d = CMSG_DATA(c);
+    for (int i = 0; i < n; i++)
+      for (size_t b = 0; b < sizeof(int); b++) d[i * sizeof(int) + b] = ((unsigned char*)&fds[i])[b];
+  }
+  long r;
+  do {
+    r = sc(__NR_sendmsg, conn, &mh, MSG_NOSIGNAL);
+  } while (r == -EINTR);
+  for (int i = 0; i < n; i++) sc(__NR_close, fds[i]);
+}
+
+// Waits for a start: a connection whose first byte is kGateStart. A kGateNamespaces request
+// is answered (SendNamespaces) and closed; anything else (a connection closed or sending
+// something else) is dropped. Either way the wait goes on. Returns the connection.
 long WaitStart(int gate, int* sysid) {
   for (;;) {
     *sysid = SYS_ACCEPT4;
@@ -137,6 +184,7 @@ long WaitStart(int gate, int* sysid) {
       n = sc(__NR_read, conn, &b, 1);
     } while (n == -EINTR);
     if (n == 1 && b == kGateStart) return conn;
+    if (n == 1 && b == kGateNamespaces) SendNamespaces(conn);
     sc(__NR_close, conn);
   }
 }

@@ -84,6 +84,9 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(GETDENTS64, "getdents64");
   SYSID(READLINKAT, "readlinkat");
   SYSID(NEWFSTATAT, "newfstatat");
+  SYSID(FLISTXATTR, "flistxattr");
+  SYSID(FGETXATTR, "fgetxattr");
+  SYSID(FSETXATTR, "fsetxattr");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);

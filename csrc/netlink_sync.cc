@@ -21,12 +21,12 @@ namespace nsbox {
 namespace {
 
 // netlinkTransact(nsfd, requests): sends each rtnetlink request (a "doit" one: a change or a
-// get, not a dump) in turn on one blocking socket made in the namespace of nsfd (-1: ours)
-// and returns, per request, every datagram the kernel answered with, concatenated, up to
-// and including its NLMSG_ERROR (NLM_F_ACK is set on each). Stops after the first request
-// the kernel refused. Synchronous, for spawn's network step only: the kernel handles
-// rtnetlink inside sendmsg(2), so the answer is already queued when recv(2) is called; a
-// 5 s SO_RCVTIMEO guards against a kernel that never answers. src/net/netlink decodes.
+// get; or a dump, answered up to its NLMSG_DONE) in turn on one blocking socket made in the namespace of nsfd
+// (-1: ours) and returns, per request, every datagram the kernel answered with, concatenated, up to and
+// including its NLMSG_ERROR (NLM_F_ACK is set on each). Stops after the first request the kernel refused.
+// Synchronous, for spawn's network step only: the kernel handles rtnetlink inside sendmsg(2), so the answer
+// is already queued when recv(2) is called; a 5 s SO_RCVTIMEO guards against a kernel that never answers.
+// src/net/netlink decodes.
 Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   SocketJob job;
@@ -87,6 +87,7 @@ Napi::Value NetlinkTransact(const Napi::CallbackInfo& info) {
       for (nlmsghdr* m = reinterpret_cast<nlmsghdr*>(buf.get()); NLMSG_OK(m, len); m = NLMSG_NEXT(m, len)) {
         if (m->nlmsg_seq != i + 1) continue;  // a stray answer to an earlier request
         ours = true;
+        if (m->nlmsg_type == NLMSG_DONE) acked = true;  // a dump's end (an ACK may follow it: ignored)
         if (m->nlmsg_type == NLMSG_ERROR) {
           acked = true;
           const nlmsgerr* e = static_cast<const nlmsgerr*>(NLMSG_DATA(m));

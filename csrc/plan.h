@@ -217,6 +217,10 @@ enum SysId : int32_t {
   SYS_GETDENTS64 = 46,
   SYS_READLINKAT = 47,
   SYS_NEWFSTATAT = 48,
+  // 49-57 are kept for work under way on other branches.
+  SYS_FLISTXATTR = 58,
+  SYS_FGETXATTR = 59,
+  SYS_FSETXATTR = 60,
 };
 
 // OP_TERMINAL modes.
@@ -257,6 +261,14 @@ enum MsgKind : int32_t {
 // after the Msg.
 constexpr char kGateStart = 'S';
 constexpr char kGateAck = 'A';
+// A request for the waiting child's namespaces instead of a start (the runtime's `exec` into a
+// created container, which cannot open a non-dumpable process's /proc/PID/ns/* without root):
+// the child answers kGateNsKinds bytes, one per kind of kGateNsNames (1: its fd is in the
+// message's SCM_RIGHTS, in that order), closes the connection and waits on.
+constexpr char kGateNamespaces = 'N';
+constexpr int kGateNsKinds = 8;
+constexpr const char* kGateNsNames[kGateNsKinds] = {"user", "mnt", "pid",    "net",
+                                                    "ipc",  "uts", "cgroup", "time"};
 
 struct Msg {
   int32_t kind;

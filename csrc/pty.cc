@@ -17,6 +17,7 @@
 #include "args.h"
 #include "errors.h"
 #include "fd.h"
+#include "unix_connect.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -157,24 +158,15 @@ Napi::Value SendFd(const Napi::CallbackInfo& info) {
   int fd;
   if (!ArgString(info, 0, &path) || !ArgFd(info, 1, &fd) || !ArgString(info, 2, &name))
     return env.Undefined();
-  struct sockaddr_un sa = {};
-  sa.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof sa.sun_path || name.empty()) {
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path) || name.empty()) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", "sendFd(path: 1..107 bytes, fd, name: non-empty)");
     return env.Undefined();
   }
-  memcpy(sa.sun_path, path.data(), path.size());
-  Fd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int err = 0;
+  const char* syscall = "";
+  Fd sock = ConnectUnix(path, &err, &syscall);
   if (!sock.valid()) {
-    ThrowSys(env, errno, "socket");
-    return env.Undefined();
-  }
-  int r;
-  while ((r = connect(sock.get(), reinterpret_cast<struct sockaddr*>(&sa), sizeof sa)) < 0 &&
-         errno == EINTR) {
-  }
-  if (r < 0) {
-    ThrowSys(env, errno, "connect", path.c_str());
+    ThrowSys(env, err, syscall, syscall[0] == 'c' ? path.c_str() : nullptr);
     return env.Undefined();
   }
   struct iovec iov = {const_cast<char*>(name.data()), name.size()};

@@ -1,5 +1,5 @@
 // Builds what `npm test` needs when it is missing or older than its sources:
-// the addon (node-gyp) and dist/ (tsc, for the CLI).
+// the addon (node-gyp), dist/ (tsc) and the linked bins (scripts/bundle.mjs).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -26,8 +26,8 @@ if (mtime('dist/index.js') < newest('src')) {
   console.log('nsbox: compiling TypeScript');
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
 }
-// nsbox-oci's linked entry (package.json's bin), made from dist/ by scripts/bundle-oci.mjs.
-if (mtime('dist/oci-runtime/nsbox-oci.cjs') < mtime('dist/index.js')) {
-  console.log('nsbox: linking nsbox-oci');
-  run(process.execPath, [join(root, 'scripts/bundle-oci.mjs')]);
+// The linked bins of nsbox and nsbox-oci (package.json's bin), made from dist/ by scripts/bundle.mjs.
+if (Math.min(mtime('dist/oci-runtime/nsbox-oci.cjs'), mtime('dist/nsbox-cli/nsbox.cjs')) < mtime('dist/index.js')) {
+  console.log('nsbox: linking nsbox and nsbox-oci');
+  run(process.execPath, [join(root, 'scripts/bundle.mjs')]);
 }

@@ -377,6 +377,10 @@ export interface NativeBinding {
   /** connect(2) a SOCK_STREAM unix socket to `path`, sendmsg(2) `fd` (SCM_RIGHTS) with `name` as data. */
   sendFd(path: string, fd: number, name: string): void;
 
+  // gate_client.cc
+  /** A start gate's namespaces (plan.h kGateNamespaces): 8 fds in kGateNsNames' order, -1 where none came; CLOEXEC. */
+  gateNamespaces(path: string, timeoutMs: number): number[];
+
   // bpf.cc
   /** bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program: [fd, 0, ''], or [-1, errno, the verifier's log]. */
   bpfLoadDeviceProgram(insns: Buffer): [number, number, string];

@@ -10,7 +10,7 @@ import { UsageError, id, kind, mapping, noNul, publishArg, vethMode, type NetMod
 import { parseNetworkArgs, type NetworkArgs } from './network-args.js';
 
 export { DEFAULT_VETH, UsageError, type NetMode, type PublishArg } from './values.js';
-export { parseNetworkArgs, type NetworkArgs } from './network-args.js';
+export { parseNetworkArgs, runNeedsNetwork, type NetworkArgs } from './network-args.js';
 import { DEFAULT_NAMESPACES, OPTIONS, type OptionName, type OptionSpec } from './options.js';
 import {
   checkSecurityArgs,

@@ -3,6 +3,15 @@
  * @module
  */
 import { UsageError, noNul } from './values.js';
+import type { RunArgs } from './args.js';
+
+/**
+ * Whether `nsbox run` needs the network module (network.ts): `--net veth`, `--publish` or
+ * `--network`. `--net none` alone is spawn's own `network.lo`.
+ */
+export function runNeedsNetwork(run: Pick<RunArgs, 'net' | 'publish' | 'network'>): boolean {
+  return run.net?.mode === 'veth' || run.publish.length > 0 || run.network !== undefined;
+}
 
 /** What `nsbox network …` was asked to do. */
 export type NetworkArgs =

@@ -25,7 +25,7 @@ import {
   type PortForwarder,
   type SpawnOptions,
 } from '../index.js';
-import type { NetworkArgs, RunArgs } from './args.js';
+import { runNeedsNetwork, type NetworkArgs, type RunArgs } from './args.js';
 
 /** A failure of the network setup, already phrased with the flag that caused it. */
 export class NetworkSetupError extends Error {}
@@ -61,6 +61,7 @@ function networkOf(cidr: string): string {
  */
 export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNetwork | null> {
   const veth = run.net?.mode === 'veth' ? run.net : undefined;
+  if (!runNeedsNetwork(run)) return null;
   if (run.net?.mode === 'none' && run.publish.length > 0) return forwarders(run);
   if (!veth && run.network === undefined) return null;
   const handles: NatHandle[] = [];

@@ -3,7 +3,7 @@
  * help text made from it. Pure.
  * @module
  */
-import { NAMESPACE_TYPES, type NamespaceType } from '../index.js';
+import { NAMESPACE_TYPES, type NamespaceType } from '../namespaces/types.js';
 import { SECURITY_OPTIONS, type SecurityOptionName } from './security-args.js';
 import { DEFAULT_VETH } from './values.js';
 

@@ -3,8 +3,8 @@
  * and the usage error every bad one becomes. Pure.
  * @module
  */
-import { isIPv4 } from 'node:net';
-import { NAMESPACE_TYPES, isNamespaceType, type IdMapping, type NamespaceType } from '../index.js';
+import type { IdMapping } from '../namespaces/idmap.js';
+import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from '../namespaces/types.js';
 
 /** The inner address of `--net veth` without one. */
 export const DEFAULT_VETH = '10.200.0.2/30';
@@ -73,6 +73,9 @@ export interface PublishArg {
   /** As given, for messages. */
   text: string;
 }
+
+/** net.isIPv4, node:net loaded only for a --publish with an address (it costs ~2 ms of every run). */
+const isIPv4 = (text: string): boolean => process.getBuiltinModule('node:net').isIPv4(text);
 
 /** `[IP:]HOSTPORT:PORT[/udp]` (or `/tcp`, the default), IP an IPv4 address of the host. */
 export function publishArg(opt: string, v: string): PublishArg {

@@ -87,7 +87,9 @@ export interface TmpfsMount {
    * podman puts on a systemd container's /run and /tmp): its files, directories, symlinks
    * (never followed), FIFOs, sockets and device nodes, each with its owner and mode, at most
    * 32 levels deep; the tmpfs's root gets the directory's owner, and its mode unless `mode`
-   * is given. No timestamps or xattrs; a hard link becomes a separate file. A missing target
+   * is given. Extended attributes of files and directories too (after the owner: a file
+   * capability survives; one the tmpfs cannot hold or may not be set, or over 4 KiB, is left
+   * out). No timestamps; a hard link becomes a separate file. A missing target
    * is made empty first (nothing to copy). In a user namespace, a file owned by an id the
    * namespace does not map fails the copy (`EINVAL`, syscall `fchownat`), as under crun.
    * Default false.

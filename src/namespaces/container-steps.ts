@@ -57,6 +57,8 @@ export interface ContainerContext {
   console?: boolean;
   /** The hooks that run before pivot_root: createRuntime (by the parent), createContainer. */
   hooks?: CheckedHooks | undefined;
+  /** Steps to add right before those hooks (spawn's network step when it moves links in). */
+  beforeHooks?: (() => void) | undefined;
   /**
    * A template's root (template-plan.ts): every run mounts its own /proc with its masks and
    * read-only paths, devpts, /dev/shm and /dev/mqueue, so the template has a bare /proc and
@@ -212,6 +214,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
   const custom = o.maskedPaths !== undefined || o.readonlyPaths !== undefined;
   const defaults = o.rootfs !== undefined && o.defaultMounts !== false;
   if (o.devices !== undefined) deviceSteps(plan, o.devices, ctx);
+  ctx.beforeHooks?.();
   if (ctx.hooks) hookSteps(plan, o, ctx.hooks);
   // Without the default mounts, sysctls are written here, in the root's /proc, while
   // /proc/sys is still writable: the read-only paths below may cover it.

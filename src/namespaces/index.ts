@@ -31,7 +31,7 @@ export {
   type CreatableNamespaceType,
   type OpenNamespaceOptions,
 } from './namespace.js';
-export { openStartGate, type StartGateOptions } from './start-gate.js';
+export { openStartGate, type StartGateNamespacesOptions, type StartGateOptions, startGateNamespaces } from './start-gate.js';
 export { template, SandboxTemplate, type TemplateOptions, type TemplateSpawnOptions } from './template.js';
 export type { SpawnHook, SpawnHooks } from './hooks.js';
 export { persistNamespace, unpersistNamespace, type PersistNamespaceOptions } from './persist.js';

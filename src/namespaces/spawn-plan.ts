@@ -243,7 +243,14 @@ export function addContainer(
   plan: PlanBuilder,
   c: Checked,
   opened: readonly Namespace[],
-  f: { rootFlow: boolean; lock: boolean; newUser: boolean; rootOwner: number | undefined; netInLock: boolean },
+  f: {
+    rootFlow: boolean;
+    lock: boolean;
+    newUser: boolean;
+    rootOwner: number | undefined;
+    netInLock: boolean;
+    beforeHooks?: (() => void) | undefined;
+  },
 ): DetachedMount | undefined {
   const { o, security } = c;
   const container = c.container!;
@@ -268,6 +275,7 @@ export function addContainer(
       rootOwner: f.rootOwner,
       console: hasConsole(c),
       hooks: c.hooks,
+      beforeHooks: f.beforeHooks,
       // net.* sysctls go to the lock's helper when the lock makes the network namespace.
       sysctl: f.netInLock ? security.sysctl.filter((s) => !isNetSysctl(s)) : security.sysctl,
     });

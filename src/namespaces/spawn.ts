@@ -204,20 +204,35 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     if (!c.container) for (const [path, value] of security.sysctl) plan.sysctl(path, value, false);
     const propagation = { private: K.MS_PRIVATE, slave: K.MS_SLAVE, shared: K.MS_SHARED, unbindable: K.MS_UNBINDABLE };
     if (!c.container && c.newNs.has('mnt') && o.propagation !== 'unchanged') plan.propagation(propagation[o.propagation ?? 'private']);
-    if (c.container)
-      sysfs = addContainer(plan, c, opened, { rootFlow, lock, newUser, rootOwner: rootFlow ? range!.base : undefined, netInLock: !!net });
     // Once the network namespace exists, and while the child holds capabilities over it: lo
-    // up by the child, a veth by us while it waits. After the lock when the lock makes it.
+    // up by the child, links moved in and a veth made by us while it waits. After the lock
+    // when the lock makes it; in a container whose links are moved in, before its hooks
+    // (createRuntime, createContainer find them inside, as runc moves them before its hooks).
     if (c.network) network = new NetworkSetup(c.network);
     const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
-    if (networkStep && !net) plan.network(networkStep.lo, networkStep.parentSide);
+    let networkAdded = false;
+    const addNetwork = () => {
+      if (networkAdded || !networkStep) return;
+      networkAdded = true;
+      plan.network(networkStep.lo, networkStep.parentSide);
+    };
+    if (c.container)
+      sysfs = addContainer(plan, c, opened, {
+        rootFlow,
+        lock,
+        newUser,
+        rootOwner: rootFlow ? range!.base : undefined,
+        netInLock: !!net,
+        beforeHooks: !net && networkStep?.moves ? addNetwork : undefined,
+      });
+    if (!net) addNetwork();
     addLockSteps(plan, c, rootFlow, lock, net);
     // A container's tree is private until here: after pivot_root and after the lock (whose
     // copy into a less privileged mount namespace would reduce shared to slave), so 'shared'
     // is a peer group of the container's own.
     if (c.container && o.propagation !== undefined && o.propagation !== 'unchanged' && o.propagation !== 'private')
       plan.propagation(propagation[o.propagation]);
-    if (networkStep && net) plan.network(networkStep.lo, networkStep.parentSide);
+    if (net) addNetwork();
     // A sandbox (a user namespace, or root) cannot type into the caller's terminal, and does
     // not share the caller's session keyring. Before setuid: seccomp without no_new_privs
     // needs CAP_SYS_ADMIN, which a switch to a non-zero uid drops.
@@ -293,6 +308,7 @@ export function spawn(command: string, argsOrOptions?: readonly string[] | Spawn
     range?.release();
     throw err;
   } finally {
+    network?.release();
     sysfs?.close();
     for (const ns of opened) ns.close();
     if (cgroupFd >= 0) closeSync(cgroupFd);

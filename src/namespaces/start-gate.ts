@@ -6,7 +6,9 @@
 import { unlink } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { abortError, invalidArgType, invalidArgValue, SysError } from '../errors.js';
-import { K } from '../native.js';
+import { K, native } from '../native.js';
+import { adoptNamespaceFd, type Namespace } from './namespace.js';
+import type { NamespaceType } from './types.js';
 import { hookFailure } from './hooks.js';
 import type { CheckedSecurity } from '../security/options.js';
 import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from '../security/seccomp/flags.js';
@@ -154,4 +156,64 @@ export function openStartGate(path: string, options?: StartGateOptions): Promise
       done(new SysError(errno, e.syscall ?? 'connect', { path, ...(hint && { hint }) }));
     });
   });
+}
+
+/** The kinds a gate answers with, in its order (csrc/plan.h kGateNsNames). */
+const GATE_NS_KINDS: readonly NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup', 'time'];
+
+/** Options of {@link startGateNamespaces}. */
+export interface StartGateNamespacesOptions {
+  /** Milliseconds to wait for the answer (default 5000; 0 to 60000). */
+  timeout?: number;
+}
+
+/**
+ * The namespaces of a process waiting at a start gate (spawn's `startGate`), handed over by
+ * the process itself: connects to the gate's socket and asks, instead of starting it; the
+ * process opens its own `/proc/self/ns/*` and sends the fds (unix(7) SCM_RIGHTS), then waits
+ * on for its start. This is how an unprivileged runtime's `exec` joins a created container:
+ * the waiting process is non-dumpable (it holds a copy of the creator's memory), so its
+ * `/proc/PID/ns/*` are closed to everyone without CAP_SYS_PTRACE over it (ptrace(2) access
+ * mode checks) — the owner of a rootless container included — and setns(2) by pidfd checks the
+ * same.
+ *
+ * Every kind the process has is returned (a kernel without time namespaces, or a root without
+ * `/proc` mounted, gives fewer); each handle's type is checked (ioctl NS_GET_NSTYPE). The
+ * caller closes the handles.
+ *
+ * Privileges: write access to the socket (mode 0600: the user that created the gate, or
+ * root), as for {@link openStartGate}. What it gives is what that user could join anyway
+ * with the process dumpable. Blocking: the calling thread waits for the answer — a local
+ * socket and one message from a process that only waits, bounded by `timeout`.
+ *
+ * @param path - the `startGate` path given to spawn.
+ * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` for a bad path or timeout, before any
+ *   syscall; SysError `ENOENT`/`ECONNREFUSED` (syscall 'connect', `path`) when nothing waits
+ *   there; `ECONNRESET` when the process closed without answering (an older nsbox, or it is
+ *   starting); `ETIMEDOUT` past `timeout`.
+ */
+export function startGateNamespaces(path: string, options?: StartGateNamespacesOptions): Map<NamespaceType, Namespace> {
+  checkPath('path', path);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType('options', 'an object', options);
+  const timeout = options?.timeout ?? 5000;
+  if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', timeout);
+  if (!Number.isInteger(timeout) || timeout < 0 || timeout > 60_000)
+    throw invalidArgValue('options.timeout', timeout, 'must be an integer from 0 to 60000 (milliseconds)');
+  const fds = native.gateNamespaces(path, timeout);
+  const out = new Map<NamespaceType, Namespace>();
+  let i = 0;
+  try {
+    for (; i < fds.length; i++) {
+      const fd = fds[i]!;
+      if (fd < 0) continue;
+      const ns = adoptNamespaceFd(fd); // closes fd if it is no namespace
+      out.set(ns.type, ns);
+      if (ns.type !== GATE_NS_KINDS[i]) throw new SysError(osConstants.errno.EPROTO, 'recvmsg', { path });
+    }
+    return out;
+  } catch (err) {
+    for (const ns of out.values()) ns.close();
+    for (i++; i < fds.length; i++) if (fds[i]! >= 0) native.close(fds[i]!);
+    throw err;
+  }
 }

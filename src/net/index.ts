@@ -130,7 +130,7 @@ export type {
   NeighbourState,
   NeighbourOptions,
 } from './types.js';
-export type { SpawnNetworkOptions, SpawnVethLink, SpawnVethOptions } from './spawn-network.js';
+export type { SpawnMoveLink, SpawnNetworkOptions, SpawnVethLink, SpawnVethOptions } from './spawn-network.js';
 export {
   createNetwork,
   openNetwork,

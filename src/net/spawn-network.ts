@@ -11,15 +11,15 @@
  */
 import { SysError, invalidArgType, invalidArgValue, type SysErrorContext } from '../errors.js';
 import { native } from '../native.js';
-import { openNamespace } from '../namespaces/namespace.js';
+import { type Namespace, openNamespace } from '../namespaces/namespace.js';
 import { kFd } from '../namespaces/types.js';
 import { parseCidr, parseIp, type Cidr } from './ip.js';
 import { NL } from './netlink/constants.js';
-import { encodeAddress } from './netlink/address.js';
+import { encodeAddress, encodeGetAddresses } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { toSysError, type RequestInfo } from './netlink/socket.js';
-import { decodeError, splitMessages, type MessageWriter, type NlMessage } from './netlink/wire.js';
+import { attr, decodeError, parseAttrs, splitMessages, type MessageWriter, type NlMessage } from './netlink/wire.js';
 import { checkIfName } from './target.js';
 import type { IfIndex } from './types.js';
 
@@ -66,6 +66,28 @@ export interface SpawnNetworkOptions {
    * with the child's network namespace, when the command and everything in it has exited.
    */
   veth?: SpawnVethOptions;
+  /**
+   * Interfaces of the caller's network namespace to move into the child's (OCI's
+   * `linux.netDevices`), by the parent while the child waits, before the veth: each is set
+   * down, moved and renamed to `newName` (default its name) in one RTM_NEWLINK
+   * (`IFLA_NET_NS_FD`, so the name never clashes in either namespace), its permanent global
+   * addresses — which the kernel drops on a move — added again inside, and set up there, as
+   * runc 1.2 moves them. In a container whose spawn has `createRuntime` or `createContainer`
+   * hooks, this comes before them (the hooks find the devices inside). A failure fails the
+   * spawn (step `'network'`, with `ifname`; `ENODEV` for a missing interface) and moves back
+   * what was moved. Later, what was moved goes with the namespace: when it is destroyed the
+   * kernel returns physical devices to the initial namespace and deletes virtual ones.
+   * Needs CAP_NET_ADMIN over both namespaces (root).
+   */
+  moveLinks?: SpawnMoveLink[];
+}
+
+/** An interface for spawn's `network.moveLinks`. */
+export interface SpawnMoveLink {
+  /** Its name in the caller's network namespace. */
+  name: string;
+  /** Its name in the child's. Default: `name`. */
+  newName?: string;
 }
 
 /** What spawn made for `network.veth`: the two ends' names and indexes. */
@@ -83,6 +105,7 @@ export interface SpawnVethLink {
 /** Validated `network`. @internal */
 export interface CheckedNetwork {
   lo: boolean;
+  move: { host: string; name: string }[];
   veth?: { host?: Cidr; bridge?: string; gateway?: Buffer; child: Cidr; hostIf: string; childIf: string; defaultRoute: boolean };
 }
 
@@ -94,12 +117,12 @@ export function checkNetwork(value: unknown, newNet: boolean): CheckedNetwork | 
   if (typeof value !== 'object' || value === null) throw invalidArgType('options.network', 'an object', value);
   const n = value as SpawnNetworkOptions;
   for (const k of Object.keys(n))
-    if (k !== 'lo' && k !== 'veth')
+    if (k !== 'lo' && k !== 'veth' && k !== 'moveLinks')
       throw invalidArgValue(`options.network.${k}`, (n as Record<string, unknown>)[k], 'is not a network option');
   if (n.lo !== undefined && typeof n.lo !== 'boolean') throw invalidArgType('options.network.lo', 'of type boolean', n.lo);
   if (!newNet)
     throw invalidArgValue('options.network', value, "needs 'net' in options.namespaces (a network namespace of the child's own)");
-  const out: CheckedNetwork = { lo: n.lo ?? true };
+  const out: CheckedNetwork = { lo: n.lo ?? true, move: checkMoves(n.moveLinks) };
   if (n.veth === undefined) return out;
   const v = n.veth;
   if (typeof v !== 'object' || v === null) throw invalidArgType('options.network.veth', 'an object', v);
@@ -140,6 +163,30 @@ export function checkNetwork(value: unknown, newNet: boolean): CheckedNetwork | 
   if (host) out.veth.host = host;
   if (bridge !== undefined) out.veth.bridge = bridge;
   if (gateway) out.veth.gateway = gateway;
+  return out;
+}
+
+function checkMoves(value: unknown): CheckedNetwork['move'] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidArgType('options.network.moveLinks', 'an array', value);
+  const out: CheckedNetwork['move'] = [];
+  const hosts = new Set<string>();
+  const names = new Set<string>();
+  for (const [i, m] of value.entries()) {
+    const at = `options.network.moveLinks[${i}]`;
+    if (typeof m !== 'object' || m === null) throw invalidArgType(at, 'an object', m);
+    for (const k of Object.keys(m))
+      if (k !== 'name' && k !== 'newName')
+        throw invalidArgValue(`${at}.${k}`, (m as Record<string, unknown>)[k], 'is not a moveLinks option');
+    const host = checkIfName(`${at}.name`, (m as SpawnMoveLink).name);
+    const newName = (m as SpawnMoveLink).newName;
+    const name = newName === undefined ? host : checkIfName(`${at}.newName`, newName);
+    if (hosts.has(host)) throw invalidArgValue(`${at}.name`, host, 'is moved twice');
+    if (names.has(name)) throw invalidArgValue(`${at}.newName`, name, 'is the new name of another interface too');
+    hosts.add(host);
+    names.add(name);
+    out.push({ host, name });
+  }
   return out;
 }
 
@@ -229,6 +276,84 @@ function setUpVeth(pid: number, veth: NonNullable<CheckedNetwork['veth']>): Spaw
   }
 }
 
+/** A link moved by {@link moveLinks}: where it came from, to move it back. */
+interface Moved {
+  host: string;
+  name: string;
+  /** Up on the host before the move. */
+  up: boolean;
+  /** Its permanent global addresses there, to add again. */
+  addresses: RawAddress[];
+}
+
+type RawAddress = ReturnType<typeof rawAddress>;
+
+/** RTM_NEWADDR requests giving `addresses` to the link `index` (named `ifname`). */
+function addAddresses(addresses: RawAddress[], index: number, ifname: string): Request[] {
+  return addresses.map(
+    (a): Request => [
+      encodeAddress(true, {
+        family: a.family,
+        index,
+        prefix: a.prefixLength,
+        local: a.localBytes!,
+        ...(a.broadcastBytes && { broadcast: a.broadcastBytes }),
+      }),
+      { syscall: 'RTM_NEWADDR', ifname },
+    ],
+  );
+}
+
+/** An RTM_NEWADDR's fields as the kernel sent them (the bytes, to send them back). */
+function rawAddress(m: NlMessage): {
+  family: number;
+  prefixLength: number;
+  scope: number;
+  flags: number;
+  index: number;
+  localBytes?: Buffer;
+  broadcastBytes?: Buffer;
+} {
+  const b = m.body;
+  const a = parseAttrs(b, NL.SIZEOF_IFADDRMSG, m.offset);
+  const local = a.get(NL.IFA_LOCAL) ?? a.get(NL.IFA_ADDRESS);
+  const brd = a.get(NL.IFA_BROADCAST);
+  return {
+    family: b[0]!,
+    prefixLength: b[1]!,
+    scope: b[3]!,
+    flags: attr.u32(a, NL.IFA_FLAGS) ?? b[2]!,
+    index: b.readUInt32LE(4),
+    ...(local && { localBytes: Buffer.from(local) }),
+    ...(brd && { broadcastBytes: Buffer.from(brd) }),
+  };
+}
+
+/**
+ * Moves each of `moves` into the network namespace `ns` (an nsfs fd), recording each in
+ * `moved` as soon as it is there; synchronous, as setUpVeth.
+ */
+function moveLinks(ns: number, moves: CheckedNetwork['move'], moved: Moved[]): void {
+  for (const { host, name } of moves) {
+    const info = { ifname: host };
+    const [[l]] = transact(-1, [[encodeGetLink({ name: host }), { syscall: 'RTM_GETLINK', ...info }]]) as [NlMessage[]];
+    const { index, up } = decodeLink(l!);
+    const [, dump] = transact(-1, [
+      [encodeSetLink({ index, up: false }), { syscall: 'RTM_NEWLINK', ...info }],
+      [encodeGetAddresses(), { syscall: 'RTM_GETADDR', ...info }],
+    ]) as [NlMessage[], NlMessage[]];
+    const keep = dump
+      .filter((m) => m.type === NL.RTM_NEWADDR)
+      .map(rawAddress)
+      .filter((a) => a.index === index && (a.flags & NL.IFA_F_PERMANENT!) !== 0 && a.scope === 0 && a.localBytes !== undefined);
+    transact(-1, [[encodeSetLink({ index, netnsFd: ns, name }), { syscall: 'RTM_NEWLINK', ...info }]]);
+    moved.push({ host, name, up, addresses: keep });
+    const [[inside]] = transact(ns, [[encodeGetLink({ name }), { syscall: 'RTM_GETLINK', ifname: name }]]) as [NlMessage[]];
+    const at = decodeLink(inside!).index;
+    transact(ns, [...addAddresses(keep, at, name), [encodeSetLink({ index: at, up: true }), { syscall: 'RTM_NEWLINK', ifname: name }]]);
+  }
+}
+
 /** The parent's side of the network step, for one spawn: its hook and what it made or met. @internal */
 export class NetworkSetup {
   /** The failure to report instead of the bare step error, if any. */
@@ -246,16 +371,25 @@ export class NetworkSetup {
     return this.#checked.lo;
   }
 
-  /** True when the child must wait for the parent (a veth to make). */
+  /** True when the child must wait for the parent (a veth to make, links to move). */
   get parentSide(): boolean {
-    return this.#checked.veth !== undefined;
+    return this.#checked.veth !== undefined || this.#checked.move.length > 0;
   }
+
+  /** True when links are moved in (the step then goes before a container's hooks). */
+  get moves(): boolean {
+    return this.#checked.move.length > 0;
+  }
+
+  readonly #moved: Moved[] = [];
+  #ns: Namespace | undefined;
 
   /**
    * After a failed spawn: deletes the veth made for it, now (the kernel would, once the dead
    * child's namespace is cleaned up, a moment later).
    */
   undo(): void {
+    this.#moveBack();
     const v = this.veth;
     this.veth = undefined;
     if (!v) return;
@@ -279,10 +413,62 @@ export class NetworkSetup {
     return new SysError(e.errno, e.syscall, ctx);
   }
 
+  /**
+   * Once the spawn is over: lets go of the child's namespace (held until then so that a
+   * failure after the step can still move the links back).
+   */
+  release(): void {
+    this.#ns?.close();
+    this.#ns = undefined;
+  }
+
+  /** Moves back what was moved in, to its old name (best effort: the namespace may be gone). */
+  #moveBack(): void {
+    const ns = this.#ns;
+    this.#ns = undefined;
+    if (!ns) return;
+    try {
+      if (this.#moved.length === 0) return;
+      const self = openNamespace('net', { pid: process.pid });
+      try {
+        for (const m of this.#moved.splice(0).reverse()) {
+          try {
+            const [[l]] = transact(ns[kFd], [[encodeGetLink({ name: m.name }), { syscall: 'RTM_GETLINK', ifname: m.name }]]) as [
+              NlMessage[],
+            ];
+            const index = decodeLink(l!).index;
+            transact(ns[kFd], [
+              [encodeSetLink({ index, up: false, netnsFd: self[kFd], name: m.host }), { syscall: 'RTM_NEWLINK', ifname: m.name }],
+            ]);
+            // Back as it was: its addresses (the move dropped them) and its state.
+            const [[back]] = transact(-1, [[encodeGetLink({ name: m.host }), { syscall: 'RTM_GETLINK', ifname: m.host }]]) as [NlMessage[]];
+            const at = decodeLink(back!).index;
+            transact(-1, [
+              ...addAddresses(m.addresses, at, m.host),
+              ...(m.up ? [[encodeSetLink({ index: at, up: true }), { syscall: 'RTM_NEWLINK', ifname: m.host }] as Request] : []),
+            ]);
+          } catch {
+            // Gone with the namespace: the kernel returned it (physical) or deleted it (virtual).
+          }
+        }
+      } finally {
+        self.close();
+      }
+    } catch {
+      // No handle on our own namespace: the kernel's clean-up stands.
+    } finally {
+      ns.close();
+    }
+  }
+
   /** Called by the native spawn with the waiting process's pid; returns 0 or a positive errno. */
   readonly hook = (pid: number): number => {
     try {
-      this.veth = setUpVeth(pid, this.#checked.veth!);
+      if (this.#checked.move.length > 0) {
+        this.#ns = openNamespace('net', { pid });
+        moveLinks(this.#ns[kFd], this.#checked.move, this.#moved);
+      }
+      if (this.#checked.veth) this.veth = setUpVeth(pid, this.#checked.veth);
       return 0;
     } catch (err) {
       this.error = err as Error;

@@ -125,8 +125,9 @@ export interface OciSpawn {
   };
   /**
    * `linux.netDevices` (only with `createStartSplit`), checked: the host interfaces to move into
-   * the container's network namespace while its process waits at the start gate, with
-   * {@link moveNetDevices}`(plan, child.pid)`.
+   * the container's network namespace, before its hooks — as spawn's `network.moveLinks`
+   * (`{ name: host, newName: name }`, what nsbox-oci does) — or once it waits at the start
+   * gate with {@link moveNetDevices}`(plan, child.pid)`.
    */
   netDevices?: OciNetDevicePlan;
   /** Closes the namespace handles opened for `linux.namespaces[].path` (idempotent). */

@@ -173,7 +173,7 @@ test('io.max limits read throughput on a null_blk device; io.stat counts the byt
 });
 
 test('nsbox run --memory 32M --pids 16 --cpus 0.5: limits applied, OOM kill is 137, no cgroup left', { skip }, async () => {
-  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const cli = new URL('../../dist/nsbox-cli/nsbox.cjs', import.meta.url).pathname; // package.json's bin
   const nsbox = (...args) =>
     execFileSync(process.execPath, [cli, 'run', '--cgroup-parent', parent.directory, '--namespaces', 'none', ...args], {
       encoding: 'utf8',

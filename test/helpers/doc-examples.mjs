@@ -145,7 +145,7 @@ export function makeScratch(root) {
   mkdirSync(join(scratch, 'node_modules/.bin'), { recursive: true });
   symlinkSync(root, join(scratch, 'node_modules/nsbox'));
   for (const [name, file] of [
-    ['nsbox', 'dist/cli.js'],
+    ['nsbox', 'dist/nsbox-cli/nsbox.cjs'],
     ['nsbox-oci', 'dist/oci-cli.js'],
   ]) {
     const bin = join(scratch, 'node_modules/.bin', name);

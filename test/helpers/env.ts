@@ -7,7 +7,8 @@ export const isRoot = process.geteuid!() === 0;
 export const uid = process.geteuid!();
 export const gid = process.getegid!();
 
-function has(cmd: string): boolean {
+/** Whether `cmd` is on PATH (`command -v`). */
+export function onPath(cmd: string): boolean {
   try {
     execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
     return true;
@@ -17,10 +18,10 @@ function has(cmd: string): boolean {
 }
 
 export const tools = {
-  ip: has('ip'),
-  nsenter: has('nsenter'),
-  newuidmap: has('newuidmap') && has('newgidmap'),
-  unshare: has('unshare'),
+  ip: onPath('ip'),
+  nsenter: onPath('nsenter'),
+  newuidmap: onPath('newuidmap') && onPath('newgidmap'),
+  unshare: onPath('unshare'),
 };
 
 function subidRange(file: string): boolean {

@@ -11,7 +11,8 @@ import type { test } from 'vitest';
 import { canUserns, isRoot, testIf } from './env.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-export const cli = join(repo, 'dist/cli.js');
+/** What npm links as `nsbox`: package.json's bin (dist/nsbox-cli/nsbox.cjs). */
+export const cli = join(repo, JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).bin.nsbox);
 
 /** Builds dist/ if it is missing or older than src/ (as the CLI tests do). */
 export function ensureBuilt(): void {

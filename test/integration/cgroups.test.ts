@@ -398,7 +398,7 @@ describe('spawn({ cgroup })', () => {
 });
 
 describe('nsbox run --memory/--pids/--cpus/--cgroup-parent', () => {
-  const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
+  const cli = new URL('../../dist/nsbox-cli/nsbox.cjs', import.meta.url).pathname; // package.json's bin
   const nsbox = (...args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const p = cpSpawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

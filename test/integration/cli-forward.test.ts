@@ -12,7 +12,8 @@ import { tcp, udp } from '../helpers/loopback.js';
 import { canUserns, testIf } from '../helpers/env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/cli.js');
+/** What npm links as `nsbox`: package.json's bin. */
+const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
 const PEER = new URL('../helpers/forward-peer.mjs', import.meta.url).pathname;
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 

@@ -1,6 +1,6 @@
-// The `nsbox` command as a real process (node dist/cli.js): output, exit status, stdio,
+// The `nsbox` command as a real process (node BIN, package.json's bin): output, exit status, stdio,
 // signals and joins, witnessed from outside through /proc.
-import { execFileSync, spawn as spawnProcess } from 'node:child_process';
+import { execFileSync, spawnSync, spawn as spawnProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { canUserns, gid, hasSubids, isRoot, rootTest, rootlessTest, testIf, tool
 import { nsId } from '../helpers/proc.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/cli.js');
+/** What npm links as `nsbox`: package.json's bin (dist/nsbox-cli/nsbox.cjs, scripts/bundle.mjs). */
+const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 
 beforeAll(() => {
@@ -550,10 +551,88 @@ describe('nsbox: errors and help', () => {
     expect(await nsbox(['--version'])).toEqual({ code: 0, signal: null, stdout: `nsbox ${pkg.version}\n`, stderr: '' });
   });
 
-  test('dist/cli.js starts with a node shebang (npm links it as the nsbox bin)', () => {
+  test("the bin (dist/nsbox-cli/nsbox.cjs) and tsc's dist/cli.js start with a node shebang", () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(join(root, pkg.bin.nsbox!)).toBe(cli);
-    expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(cli).toBe(join(root, 'dist/nsbox-cli/nsbox.cjs'));
+    for (const f of [cli, join(root, 'dist/cli.js')]) expect(readFileSync(f, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(statSync(cli).mode & 0o111).toBe(0o111); // esbuild makes a file with a shebang executable
+  });
+
+  usernsTest("tsc's unlinked dist/cli.js runs the same command", async () => {
+    const r = await new Promise<Result>((resolve) => {
+      const p = spawnProcess(process.execPath, [join(root, 'dist/cli.js'), 'run', '--hostname', 'box', '--', 'hostname'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr: '' }));
+    });
+    expect(r).toMatchObject({ code: 0, stdout: 'box\n' });
+  });
+});
+
+// What makes the bin start fast (docs/performance.md, "`nsbox run` start-up"): one linked file
+// run through V8's code cache, the default seccomp filter kept per build, and no module a run
+// without a network does not use.
+describe('nsbox: the linked bin', () => {
+  const linked = join(root, 'dist/nsbox-cli');
+  // The caches are written only where this user may: the owner of the linked files.
+  const ownTest = testIf(canUserns && statSync(linked).uid === process.geteuid!(), "dist/nsbox-cli is not this user's");
+
+  usernsTest('a run without network options loads no node:net, node:crypto, node:stream or node:child_process', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-mods-'));
+    try {
+      // At exit, the builtins this process loaded, on fd 3.
+      const preload = join(dir, 'list.cjs');
+      writeFileSync(
+        preload,
+        "process.on('exit', () => require('fs').writeSync(3, JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)))));",
+      );
+      const r = spawnSync(process.execPath, ['--require', preload, cli, 'run', '--', 'true'], {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
+      expect(r.status).toBe(0);
+      const mods = JSON.parse(r.output[3] as string) as string[];
+      expect(mods).toContain('vm'); // the loader's: the list is the bin's process
+      for (const m of ['net', 'crypto', 'stream', 'child_process', 'tty']) expect(mods).not.toContain(m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  ownTest('the code cache beside cli.cjs names the file and V8; the bin runs with NSBOX_CODE_CACHE=0 too', async () => {
+    expect((await nsbox(['run', '--', 'true'])).code).toBe(0);
+    const cache = join(linked, 'cli.cjs.cache');
+    const st = statSync(join(linked, 'cli.cjs'));
+    const head = readFileSync(cache).subarray(0, 200).toString('latin1');
+    expect(head.startsWith(`nsbox-oci code cache 1 ${process.versions.v8} ${st.size} ${st.mtimeMs} ${st.ino} `)).toBe(true);
+    expect(statSync(cache).mode & 0o022).toBe(0);
+    const r = spawnSync(process.execPath, [cli, 'run', '--', 'sh', '-c', 'echo ok'], {
+      encoding: 'utf8',
+      env: { ...process.env, NSBOX_CODE_CACHE: '0' },
+    });
+    expect(r).toMatchObject({ status: 0, stdout: 'ok\n' });
+  });
+
+  ownTest("the default seccomp filter is kept in @seccomp (this user's, 0600) and a bad entry is compiled again", async () => {
+    expect((await nsbox(['run', '--', 'true'])).code).toBe(0);
+    const store = join(linked, '@seccomp');
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+    const files = readdirSync(store).filter((f) => f.endsWith('.bpf'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(statSync(join(store, f))).toMatchObject({ uid: process.geteuid!() });
+    for (const f of files) expect(statSync(join(store, f)).mode & 0o777).toBe(0o600);
+    const saved = files.map((f) => [f, readFileSync(join(store, f))] as const);
+    try {
+      for (const [f] of saved) writeFileSync(join(store, f), '{"v":1}\n', { mode: 0o600 });
+      // The filter still applies: the default profile refuses unshare(2) (EPERM).
+      const r = await nsbox(['run', '--', 'sh', '-c', 'unshare -U true 2>/dev/null; echo $?']);
+      expect(r).toMatchObject({ code: 0, stdout: '1\n' });
+    } finally {
+      for (const [f, b] of saved) writeFileSync(join(store, f), b, { mode: 0o600 });
+    }
   });
 });
 

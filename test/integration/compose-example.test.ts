@@ -9,18 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect } from 'vitest';
-import { isRoot, testIf, tools } from '../helpers/env.js';
+import { isRoot, onPath, testIf, tools } from '../helpers/env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const compose = join(root, 'examples/compose/compose.mjs');
-const has = (cmd: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
+const has = onPath;
 const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p));
 const composeTest = testIf(
   isRoot && tools.ip && has('nft') && has('curl') && busybox !== undefined,

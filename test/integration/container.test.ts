@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { spawn, type NamespaceType, type SpawnOptions } from '../../src/index.js';
-import { canUserns, isRoot, testIf } from '../helpers/env.js';
+import { canUserns, isRoot, onPath, testIf } from '../helpers/env.js';
 import { childPids, lines, mounts, output } from '../helpers/proc.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
@@ -262,6 +262,45 @@ describe('mounts and volumes', () => {
         ...ownIds,
       });
       expect(r.stdout).toBe('0\n755\n');
+    });
+
+    const xattrTest = testIf(
+      isRoot && BUSYBOX !== undefined && onPath('setcap') && onPath('getcap'),
+      'needs root (file capabilities), a static busybox and setcap/getcap (libcap2-bin)',
+    );
+    xattrTest('extended attributes come along: a file capability and user.* on files and directories', async () => {
+      const x = join(rootfs, 'xa');
+      mkdirSync(join(x, 'sub'), { recursive: true });
+      writeFileSync(join(x, 'ping'), 'not really\n', { mode: 0o755 });
+      execFileSync('setcap', ['cap_net_raw+ep', join(x, 'ping')]);
+      const setx = (path: string, k: string, v: string) =>
+        execFileSync('python3', ['-c', 'import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())', path, k, v]);
+      setx(join(x, 'ping'), 'user.origin', 'image');
+      setx(join(x, 'sub'), 'user.dir', 'yes');
+      const child = spawn('/bin/sh', ['-c', 'echo up; exec sleep 30'], {
+        namespaces: NS,
+        rootfs,
+        mounts: [{ type: 'tmpfs', target: '/xa', copyUp: true }],
+        ...ownIds,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise((r) => child.stdout!.once('data', r));
+        // Witnesses from the host, through the container's root: the copy on its tmpfs.
+        const inCopy = `/proc/${child.pid}/root/xa`;
+        expect(execFileSync('findmnt', ['-N', String(child.pid), '-no', 'FSTYPE', '/xa'], { encoding: 'utf8' }).trim()).toBe('tmpfs');
+        expect(execFileSync('getcap', [`${inCopy}/ping`], { encoding: 'utf8' })).toMatch(/cap_net_raw[=+]ep/);
+        const getx = (path: string, k: string) =>
+          execFileSync('python3', ['-c', 'import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())', path, k], {
+            encoding: 'utf8',
+          }).trim();
+        expect(getx(`${inCopy}/ping`, 'user.origin')).toBe('image');
+        expect(getx(`${inCopy}/sub`, 'user.dir')).toBe('yes');
+      } finally {
+        child.kill('SIGKILL');
+        await child.exited;
+        rmSync(x, { recursive: true, force: true });
+      }
     });
 
     const rootCtest = testIf(isRoot && BUSYBOX !== undefined, 'needs root (a file owned by an id the container does not map)');

@@ -14,7 +14,8 @@ import { childPids, fdCount, output } from '../helpers/proc.js';
 
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/cli.js');
+/** What npm links as `nsbox`: package.json's bin. */
+const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
 const box: SpawnOptions = { namespaces: ['user', 'pid', 'mnt'], rootfs: 'host', init: true };
 const sh = (script: string, o: SpawnOptions = box) => spawn('sh', ['-c', script], o);
 

@@ -1,7 +1,7 @@
 // nsbox/net against the real kernel, with `ip -j` as the independent witness. Every test
 // makes its own named network namespaces (random names) and removes them; links made in the
 // caller's namespace are deleted; the fd count and /run/netns are checked at the end.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -650,6 +650,37 @@ describe("spawn's network option: the child's own network namespace, set up befo
     }
   });
 
+  rootTest(
+    'moveLinks: a host link moved in (renamed, its address kept, up) before the command runs; gone from the host meanwhile',
+    async () => {
+      const name = `nsbxm${id()}`;
+      execFileSync('ip', ['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
+      execFileSync('ip', ['addr', 'add', '10.219.0.5/24', 'dev', name]);
+      const child = spawn('sh', ['-c', 'ip -j addr; read x'], {
+        namespaces: ['user', 'net'],
+        network: { moveLinks: [{ name, newName: 'moved0' }] },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      try {
+        expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(name);
+        child.stdin!.end('\n');
+        let out = '';
+        for await (const d of child.stdout!) out += String(d);
+        const inside = (JSON.parse(out) as { ifname: string; flags: string[]; addr_info: { local: string }[] }[]).find(
+          (l) => l.ifname === 'moved0',
+        )!;
+        expect(inside.flags).toContain('UP');
+        expect(inside.addr_info.map((a) => a.local)).toContain('10.219.0.5');
+        expect((await child.exited).code).toBe(0);
+      } finally {
+        child.kill('SIGKILL');
+        await child.exited;
+        // A virtual link dies with the namespace; deleted here only if the spawn never moved it.
+        spawnSync('ip', ['link', 'del', `${name}p`], { stdio: 'ignore' });
+      }
+    },
+  );
+
   test('validation before any syscall: needs a new network namespace, known keys, addresses of one family', () => {
     const bad =
       (network: unknown, namespaces: ('user' | 'net')[] = ['user', 'net']) =>
@@ -667,6 +698,20 @@ describe("spawn's network option: the child's own network namespace, set up befo
     expect(bad({ veth: { hostAddress: '10.0.0.1/30', childAddress: '10.0.0.2/30', hostIf: 'a\0b' } })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
     );
+    expect(bad({ moveLinks: 'eth0' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(bad({ moveLinks: [{ name: '' }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(bad({ moveLinks: [{ name: 'a', nm: 'b' }] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(bad({ moveLinks: [{ name: 'a' }, { name: 'a', newName: 'b' }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(
+      bad({
+        moveLinks: [
+          { name: 'a', newName: 'c' },
+          { name: 'b', newName: 'c' },
+        ],
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
 

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { findCgroup2, spawn as nsSpawn, openPty } from '../../src/index.js';
-import { addAddress, addLink, deleteLink, link, links } from '../../src/net/index.js';
+import { addAddress, addLink, addresses, deleteLink, link, links, setLink } from '../../src/net/index.js';
 import { defaultSpec, parseConfig, type OciSpec } from '../../src/oci/index.js';
 import { pinNamespaces } from '../../src/oci/runtime/pin.js';
 import { startTime } from '../../src/oci/runtime/proc.js';
@@ -496,6 +496,42 @@ describe('nsbox-oci lifecycle', () => {
         );
         const pr = oci(c, ['exec', '--process', pj, c.id]);
         expect(pr.stdout).toBe('from-json 1\n');
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'exec into a created container joins the namespaces of its waiting process (rootless: handed over at its start gate), which then still starts',
+    async () => {
+      const c = setup(`touch /out/started; ${WAIT_FOR_STOP}`);
+      try {
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        const { pid, status } = state(c);
+        expect(status).toBe('created');
+        // Its /proc/PID/ns/* are closed to an unprivileged caller while it waits (non-dumpable).
+        if (!isRoot) expect(() => readlinkSync(`/proc/${pid}/ns/mnt`)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+        const e = oci(c, [
+          'exec',
+          c.id,
+          'sh',
+          '-c',
+          'hostname; cat /proc/1/comm; id -u; test -e /out/started && echo ran || echo waits; readlink /proc/self/ns/mnt',
+        ]);
+        expect(e.stderr).toBe('');
+        expect(e.status).toBe(0);
+        const [host, comm1, uid, ran, mnt] = e.stdout.trim().split('\n');
+        expect(host).toBe('runc');
+        expect(comm1).toBe('nsbox-gate'); // pid 1 of its pid namespace is the waiting process
+        expect(uid).toBe('0');
+        expect(ran).toBe('waits');
+        expect(mnt).not.toBe(readlinkSync('/proc/self/ns/mnt'));
+        expect(state(c).status).toBe('created');
+        expect(oci(c, ['start', c.id]).status).toBe(0);
+        await until('started', () => existsSync(join(c.out, 'started')));
+        expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(mnt); // the namespace exec joined is the container's
       } finally {
         cleanup(c);
       }
@@ -1267,6 +1303,59 @@ describe('nsbox-oci with linux.netDevices', () => {
       } finally {
         cleanup(c);
         await deleteLink(host).catch(() => deleteLink(`${host}p`).catch(() => undefined));
+      }
+    },
+    60_000,
+  );
+
+  rootTest(
+    'the devices are moved before the hooks: prestart (by pid) and createContainer (its own netns) see them; a failure moves back what was moved',
+    async () => {
+      const a = `nsbx${randomBytes(4).toString('hex')}`;
+      const b = `nsbx${randomBytes(4).toString('hex')}`;
+      const hookDir = join(dir, `nd-hooks-${randomBytes(3).toString('hex')}`);
+      mkdirSync(hookDir);
+      const c = setup('true', (config) => {
+        config.linux!.netDevices = { [a]: { name: 'inner1' } };
+        config.hooks = {
+          prestart: [{ path: join(hookDir, 'prestart') }],
+          createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat /proc/self/net/dev > ${hookDir}/cc`] }],
+        };
+      });
+      writeFileSync(
+        join(hookDir, 'prestart'),
+        ['#!/bin/sh', `pid=$(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p')`, `cat /proc/$pid/net/dev > ${hookDir}/pre`, ''].join('\n'),
+        { mode: 0o755 },
+      );
+      await addLink({ kind: 'veth', name: a, peer: { name: `${a}p` } });
+      try {
+        await addAddress(a, '10.213.8.9/24');
+        await setLink(a, { up: true });
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        expect(readFileSync(join(hookDir, 'pre'), 'utf8')).toMatch(/^\s*inner1:/m);
+        expect(readFileSync(join(hookDir, 'cc'), 'utf8')).toMatch(/^\s*inner1:/m);
+        expect(oci(c, ['delete', '--force', c.id]).status).toBe(0);
+        await until('the veth gone with the namespace', () => !existsSync(`/sys/class/net/${a}p`));
+
+        // Two devices, the second missing: create fails, and the first is back on the host
+        // under its name, with its address, up (the namespace still held it).
+        await addLink({ kind: 'veth', name: a, peer: { name: `${a}p` } });
+        await addAddress(a, '10.213.8.9/24');
+        await setLink(a, { up: true });
+        const config = JSON.parse(readFileSync(join(c.bundle, 'config.json'), 'utf8')) as OciSpec;
+        config.linux!.netDevices = { [a]: { name: 'inner1' }, [`${b}x`]: {} };
+        delete config.hooks;
+        writeFileSync(join(c.bundle, 'config.json'), JSON.stringify(config));
+        const r = oci(c, ['create', '--bundle', c.bundle, c.id]);
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('ENODEV');
+        expect(existsSync(join(c.root, c.id))).toBe(false);
+        const back = await link(a);
+        expect(back.up).toBe(true);
+        expect((await addresses()).filter((x) => x.index === back.index).map((x) => x.cidr)).toContain('10.213.8.9/24');
+      } finally {
+        cleanup(c);
+        await deleteLink(a).catch(() => deleteLink(`${a}p`).catch(() => undefined));
       }
     },
     60_000,

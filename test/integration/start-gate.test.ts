@@ -4,12 +4,23 @@
 // command fails at create; a failure after the gate reaches the starter; the gate's socket is
 // 0600, the caller's, outside the container's root, and closed before the command runs.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { defaultSeccompProfile, openStartGate, spawn, type NsboxChild, type SpawnOptions } from '../../src/index.js';
+import { defaultSeccompProfile, openStartGate, spawn, startGateNamespaces, type NsboxChild, type SpawnOptions } from '../../src/index.js';
 import { canUserns, isRoot, rootTest, testIf, usernsTest } from '../helpers/env.js';
 
 const rootlessUsernsTest = testIf(canUserns && !isRoot, 'runs as an unprivileged user with user namespaces only');
@@ -127,6 +138,40 @@ describe('create, then start', () => {
       child.kill('SIGKILL');
     }
   });
+
+  usernsTest(
+    'startGateNamespaces: the waiting process hands over its own namespaces (even to a caller that cannot open them), then still starts',
+    async () => {
+      const path = gatePath();
+      const before = fdCount();
+      const child = spawn('sh', ['-c', 'for t in user mnt pid uts; do readlink /proc/self/ns/$t; done'], {
+        ...box(path),
+        namespaces: ['user', 'pid', 'mnt', 'uts'],
+      });
+      const fds = fdCount();
+      let got: Map<string, { ino: number; close(): void; id: string }> | undefined;
+      try {
+        got = startGateNamespaces(path, { timeout: 5000 });
+        // Ours differ from it in exactly the kinds it made.
+        for (const t of ['user', 'mnt', 'pid', 'uts']) expect(got.get(t)!.id).not.toBe(readlinkSync(`/proc/self/ns/${t}`));
+        for (const t of ['net', 'ipc', 'cgroup']) expect(got.get(t)!.id).toBe(readlinkSync(`/proc/self/ns/${t}`));
+        if (isRoot) for (const t of ['user', 'mnt', 'pid', 'uts']) expect(got.get(t)!.id).toBe(readlinkSync(`/proc/${child.pid}/ns/${t}`));
+        else expect(() => readlinkSync(`/proc/${child.pid}/ns/user`)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+        expect(fdCount()).toBe(fds + got.size);
+        // Asked, it waits on: still the gate, and a start runs the command in those namespaces.
+        expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8')).toBe('nsbox-gate\n');
+        await openStartGate(path);
+        const r = await output(child);
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim().split('\n')).toEqual(['user', 'mnt', 'pid', 'uts'].map((t) => got!.get(t)!.id));
+      } finally {
+        for (const ns of got?.values() ?? []) ns.close();
+        child.kill('SIGKILL');
+      }
+      await child.exited;
+      expect(fdCount()).toBe(before);
+    },
+  );
 
   usernsTest('the gate is closed in the command, and its path is outside the container', async () => {
     const path = gatePath();
@@ -265,6 +310,12 @@ describe('failures', () => {
     expect(() => openStartGate('rel')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => openStartGate(7 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => openStartGate('/x', { signal: AbortSignal.abort() })).toThrow(expect.objectContaining({ code: 'ABORT_ERR' }));
+    expect(() => startGateNamespaces('rel')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => startGateNamespaces(join(dir, 'x'), { timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => startGateNamespaces(join(dir, 'x'), { timeout: '1' as unknown as number })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => startGateNamespaces(join(dir, 'none'))).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'connect' }));
     expect(existsSync(join(dir, 'i.sock')) || existsSync(join(dir, 'd.sock'))).toBe(false);
     expect(fdCount()).toBe(fds);
   });

@@ -92,6 +92,7 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['ptySetOnlcr', [sentinel, 0], ['fd', 'u32']],
   ['ptyDup', [sentinel], ['fd']],
   ['sendFd', [MISSING, sentinel, 'x'], ['str', 'fd', 'str']],
+  ['gateNamespaces', [MISSING, 0], ['str', 'int']],
   ['bpfLoadDeviceProgram', [Buffer.alloc(0)], ['buf']],
   ['bpfQueryDevicePrograms', [MISSING], ['str']],
   ['bpfSetDevicePrograms', [MISSING, sentinel], ['str', 'fd']],

@@ -20,7 +20,6 @@ import type { SeccompNotifier } from '../../security/notify.js';
 import { setSeccompStore } from '../../security/seccomp/index.js';
 import { prepareCgroup } from '../cgroup.js';
 import { ociHookError, ociSpawnHooks } from '../hooks.js';
-import { moveNetDevices } from '../net-devices.js';
 import { loadBundleSync } from '../parse.js';
 import { DEFAULT_PARENT } from '../cgroup-dir.js';
 import { toSpawnOptions, type OciCgroupPlan, type OciSpawn } from '../spawn-options.js';
@@ -107,6 +106,25 @@ async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log)
 }
 
 /**
+ * A young-generation collection now, before the spawn forks the process that waits at the
+ * start gate: that process shares this one's pages copy-on-write for as long as it waits, so
+ * a collection after the fork would copy every page it writes (measured: a scavenge of ~2.5
+ * MB took 10-20 ms after the fork against 2.5 ms before it on the host, ~0.2 s under the
+ * guest's emulation). Emptied now, the young generation holds what create allocates after
+ * the spawn without another collection. `gc` is reached through V8's --expose-gc, set at run
+ * time for this one-shot command process only.
+ */
+function collectYoung(): void {
+  try {
+    process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
+    const gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as (o?: { type: string }) => void;
+    gc({ type: 'minor' });
+  } catch {
+    // no gc to call: the collection happens when V8 wants it
+  }
+}
+
+/**
  * Creates the container: on return its process waits at the start gate and ROOT/ID/state.json
  * says so. `stdio`: the container's fds 0-2 (this process's own by default, as conmon expects).
  */
@@ -135,6 +153,14 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     const options: SpawnOptions = { ...mapped.options, startGate: gate, dieWithParent: false };
     if (made) options.cgroup = made.cg;
     if (req.noNewKeyring) options.noNewSessionKeyring = true;
+    // linux.netDevices: moved in by spawn while the process waits, before the hooks, as runc
+    // moves them (a failure undoes create and moves back what was moved).
+    if (mapped.netDevices)
+      options.network = {
+        ...options.network,
+        lo: options.network?.lo ?? false,
+        moveLinks: mapped.netDevices.map((d) => ({ name: d.host, newName: d.name })),
+      };
     if (req.preserveFds > 0) {
       options.fds = {};
       for (let fd = 3; fd < 3 + req.preserveFds; fd++) options.fds[fd] = fd;
@@ -161,6 +187,7 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     log.debug(`spawning ${mapped.command} for ${req.id}`);
     // A profile compiled by an earlier create of this build is read back, not compiled again.
     setSeccompStore(seccompCache(store.root));
+    collectYoung();
     try {
       child = spawn(mapped.command, mapped.args, options);
     } catch (err) {
@@ -177,8 +204,6 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
         ...(config.annotations && { annotations: config.annotations }),
       });
     }
-    // linux.netDevices: into its network namespace while it waits, as runc moves them at create.
-    if (mapped.netDevices) await moveNetDevices(mapped.netDevices, child.pid);
     // process.terminal: the pty was made inside the container; its master goes to the
     // console socket (SCM_RIGHTS, runc's message), and this process keeps no copy.
     // A foreground run keeps it (child.terminal) to relay the caller's terminal.

@@ -13,7 +13,9 @@
  * rejects (another Node, other V8 flags), or none: the file is compiled from source, and at
  * exit a new cache is written (a temporary file renamed over it) when this user may write
  * there — as root for a global install, or in a checkout. A failure to write is ignored.
- * `NSBOX_OCI_CODE_CACHE=0` turns it off (neither read nor written).
+ * `NSBOX_OCI_CODE_CACHE=0` turns it off for nsbox-oci (neither read nor written), and
+ * `NSBOX_CODE_CACHE=0` for the `nsbox` command (src/cli/bin.ts), which loads its own linked
+ * files with it too.
  * @internal
  * @module
  */
@@ -70,8 +72,11 @@ function writeCache(cache: string, header: string, script: Script): void {
   }
 }
 
-/** Runs the linked CommonJS file `file` (absolute) and returns its `module.exports`. */
-export function loadLinked(file: string): unknown {
+/**
+ * Runs the linked CommonJS file `file` (absolute) and returns its `module.exports`; `use`
+ * false compiles it from source and writes no cache.
+ */
+export function loadLinked(file: string, use = process.env.NSBOX_OCI_CODE_CACHE !== '0'): unknown {
   // One open: the identity is that of the source read.
   const fd = openSync(file, 'r');
   let source: string;
@@ -82,7 +87,6 @@ export function loadLinked(file: string): unknown {
   } finally {
     closeSync(fd);
   }
-  const use = process.env.NSBOX_OCI_CODE_CACHE !== '0';
   const cache = `${file}.cache`;
   // What a cache must name: the file it was made from, and the V8 that made it.
   const identity = `${MAGIC} ${process.versions.v8} ${st.size} ${st.mtimeMs} ${st.ino} `;

@@ -12,6 +12,7 @@ import { constants } from 'node:os';
 import { SysError } from '../../errors.js';
 import { native } from '../../native.js';
 import { type Namespace, openNamespace } from '../../namespaces/namespace.js';
+import { startGateNamespaces } from '../../namespaces/start-gate.js';
 import type { NamespaceType } from '../../namespaces/types.js';
 import { startTime } from './proc.js';
 
@@ -21,10 +22,15 @@ const KINDS: readonly NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'ut
  * Opens every namespace of the process `pid` started at `start` that is not the caller's.
  * Returns undefined when that process is gone (exited, reaped, or its pid now names another
  * process); nothing is left open then. The caller closes the handles.
- * @throws SysError from pidfd_open (other than ESRCH) or open (EACCES: a non-dumpable
- * process, for a caller without CAP_SYS_PTRACE over it).
+ *
+ * A process waiting at its start gate (`created`) is non-dumpable: without CAP_SYS_PTRACE
+ * over it (an unprivileged runtime, a rootless container) its /proc/PID/ns/* are closed
+ * (EACCES). Given its `gate`, the process is asked for them over the gate's socket instead
+ * (startGateNamespaces): only this container's process listens there.
+ * @throws SysError from pidfd_open (other than ESRCH), open (EACCES without `gate`) or the
+ * gate's answer.
  */
-export function pinNamespaces(pid: number, start: string): Map<NamespaceType, Namespace> | undefined {
+export function pinNamespaces(pid: number, start: string, gate?: string): Map<NamespaceType, Namespace> | undefined {
   let fd: number;
   try {
     fd = native.pidfdOpen(pid);
@@ -44,9 +50,15 @@ export function pinNamespaces(pid: number, start: string): Map<NamespaceType, Na
         const code = (err as { code?: string }).code;
         if (code === 'ENOENT' && existsNs(t)) return undefined; // the process exited meanwhile
         if (code === 'ENOENT') continue; // a kind this kernel lacks
+        if (code === 'EACCES' && gate !== undefined && opened.size === 0) {
+          fromGate(gate, opened);
+          break;
+        }
         throw err;
       }
       opened.set(t, ns);
+    }
+    for (const [t, ns] of opened) {
       let ours: number | undefined;
       try {
         ours = statSync(`/proc/self/ns/${t}`).ino;
@@ -67,6 +79,23 @@ export function pinNamespaces(pid: number, start: string): Map<NamespaceType, Na
     native.close(fd);
     if (!ok) for (const ns of opened.values()) ns.close();
   }
+}
+
+/** The gate's answer into `into`; a gate gone (the process started or exited meanwhile) is EACCES as before. */
+function fromGate(gate: string, into: Map<NamespaceType, Namespace>): void {
+  let got: Map<NamespaceType, Namespace>;
+  try {
+    got = startGateNamespaces(gate);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET')
+      throw new SysError(constants.errno.EACCES, 'open', {
+        path: gate,
+        hint: 'its process is non-dumpable and no longer answers at its start gate',
+      });
+    throw err;
+  }
+  for (const [t, ns] of got) into.set(t, ns);
 }
 
 /** Whether this kernel has namespaces of kind `t` (the caller's own link exists). */

@@ -161,7 +161,9 @@ export async function main(ctx: Context): Promise<number> {
   if (gate !== undefined) Object.assign(o, { startGate: gate, dieWithParent: false });
   // The container's namespaces, pinned through a pidfd: a pid reused since create is never
   // joined, not even for a moment.
-  const pinned = isAlive(rec.pid, rec.startTime) ? pinNamespaces(rec.pid, rec.startTime) : undefined;
+  const pinned = isAlive(rec.pid, rec.startTime)
+    ? pinNamespaces(rec.pid, rec.startTime, status === 'created' ? rec.gate : undefined)
+    : undefined;
   if (pinned === undefined) throw new RuntimeError(`cannot exec in container ${id}: it is stopped`);
   let child: NsboxChild;
   try {

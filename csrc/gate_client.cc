@@ -1,0 +1,127 @@
+// The asking side of a create/start gate's namespace request (plan.h kGateNamespaces; the
+// child's answer is child_gate.cc): a runtime's `exec` into a created container whose process,
+// non-dumpable while it waits, keeps its /proc/PID/ns/* closed to an unprivileged owner.
+// Thin: TS validates the path and wraps the fds (Namespace checks each one's type).
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "args.h"
+#include "errors.h"
+#include "fd.h"
+#include "plan.h"
+#include "unix_connect.h"
+
+namespace nsbox {
+namespace {
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// gateNamespaces(path, timeoutMs): connect(2) to the gate's socket, send kGateNamespaces, and
+// receive the answer: an array of kGateNsKinds fds (-1 where the child sent none), all
+// CLOEXEC (MSG_CMSG_CLOEXEC). Blocks the calling thread for at most timeoutMs (poll(2)
+// before the read; a local connect never waits for the child: the kernel queues it).
+// A child that closes without answering (an older build, or it is starting) is ECONNRESET;
+// past the timeout, ETIMEDOUT.
+Napi::Value GateNamespaces(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int32_t timeout;
+  if (!ArgString(info, 0, &path) || !ArgInt(info, 1, &timeout)) return env.Undefined();
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path) || timeout < 0) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "gateNamespaces(path: 1..107 bytes, timeoutMs >= 0)");
+    return env.Undefined();
+  }
+  int err = 0;
+  const char* syscall = "";
+  Fd sock = ConnectUnix(path, &err, &syscall);
+  if (!sock.valid()) {
+    ThrowSys(env, err, syscall, path.c_str());
+    return env.Undefined();
+  }
+  char ask = kGateNamespaces;
+  ssize_t n;
+  while ((n = send(sock.get(), &ask, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    ThrowSys(env, n < 0 ? errno : EIO, "sendmsg", path.c_str());
+    return env.Undefined();
+  }
+  int64_t deadline = NowMs() + timeout;
+  for (;;) {
+    struct pollfd p = {sock.get(), POLLIN, 0};
+    int64_t left = deadline - NowMs();
+    int pr = poll(&p, 1, left < 0 ? 0 : (int)left);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) {
+      ThrowSys(env, errno, "poll", path.c_str());
+      return env.Undefined();
+    }
+    if (pr == 0) {
+      ThrowSys(env, ETIMEDOUT, "recvmsg", path.c_str());
+      return env.Undefined();
+    }
+    break;
+  }
+  char have[kGateNsKinds] = {};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kGateNsKinds)];
+    struct cmsghdr align;
+  } cbuf;
+  memset(&cbuf, 0, sizeof cbuf);
+  struct iovec iov = {have, sizeof have};
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf.buf;
+  mh.msg_controllen = sizeof cbuf.buf;
+  while ((n = recvmsg(sock.get(), &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 && errno == EINTR) {
+  }
+  int recvErr = n < 0 ? errno : 0;
+  // Every fd received is ours to close, whatever else went wrong.
+  std::vector<Fd> fds;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < k; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  if (recvErr) {
+    ThrowSys(env, recvErr, "recvmsg", path.c_str());
+    return env.Undefined();
+  }
+  size_t wanted = 0;
+  for (char h : have) wanted += h == 1;
+  if (n != (ssize_t)sizeof have || (mh.msg_flags & MSG_CTRUNC) || fds.size() != wanted) {
+    ThrowSys(env, n == 0 ? ECONNRESET : EPROTO, "recvmsg", path.c_str());
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env, kGateNsKinds);
+  size_t next = 0;
+  for (int i = 0; i < kGateNsKinds; i++)
+    out.Set(i, Napi::Number::New(env, have[i] == 1 ? fds[next++].release() : -1));
+  return out;
+}
+
+}  // namespace
+
+void InitGateClient(Napi::Env env, Napi::Object exports) {
+  exports.Set("gateNamespaces", Napi::Function::New(env, GateNamespaces, "gateNamespaces"));
+}
+
+}  // namespace nsbox

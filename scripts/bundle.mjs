@@ -1,0 +1,117 @@
+// Links nsbox's two commands (tsc's output in dist/) with esbuild into CommonJS files, each in
+// a directory of its own (run after tsc: npm run build:ts, prepare):
+//   dist/oci-runtime/   nsbox-oci: nsbox-oci.cjs, the bin (src/oci/runtime/bin.ts), only the
+//                       loader of the others; cli.cjs, the command line (cli.ts, args.ts), no
+//                       command; MODULE.cjs, one per command module
+//                       (src/oci/runtime/commands/MODULE.ts) with everything it imports.
+//   dist/nsbox-cli/     nsbox: nsbox.cjs, the bin (src/cli/bin.ts), the loader; cli.cjs,
+//                       the command line and both its commands (src/cli/main.ts, run.ts,
+//                       network.ts): one file, so that the objects a run hands the network
+//                       code (its child, namespaces) are of the same classes there.
+// A bin loads its cli.cjs (and nsbox-oci's a command's file) through V8's code cache
+// (src/oci/runtime/linked.ts), which writes FILE.cjs.cache beside each on first use.
+// Why: Node's start-up plus what a command loads is most of each call: podman starts the
+// runtime three times per `podman run --rm`, and `nsbox run -- true` spawns in a millisecond
+// or two. An ES module entry costs Node its ES module loader and a resolution, a read and a
+// compile per module (87 for nsbox-oci `create`, 114 for `nsbox run`); one CommonJS file is
+// read once, but V8 still parses all of it (465 kB, every command); a file per command parses
+// only that command's code (`state` 30 kB), and the code cache saves most of its compilation
+// (docs/performance.md, "nsbox-oci under podman", "`nsbox run` start-up"). esbuild wraps each
+// module in a function run at its first import, so a file still runs only the modules its
+// command reaches.
+// Every `import.meta.url` keeps meaning the module's own place in dist/ (the addon, the
+// package.json and the default seccomp profile are found relative to it). node-gyp-build is
+// linked in too (loading it as a package is a resolution and two more files, per call).
+import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const GYP = "require('node-gyp-build')";
+
+const ociCommands = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands'))
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.slice(0, -3));
+
+/**
+ * The linked programs. `urlVar`: the variable each file's banner sets to its own URL, from
+ * which every `import.meta.url` of a module linked into it is rebuilt. `minify`: whitespace
+ * and syntax only, never names.
+ */
+const PROGRAMS = [
+  {
+    outdir: 'dist/oci-runtime',
+    urlVar: '__nsboxOciUrl',
+    entryPoints: {
+      'nsbox-oci': 'dist/oci/runtime/bin.js',
+      cli: 'dist/oci/runtime/cli.js',
+      ...Object.fromEntries(ociCommands.map((m) => [m, `dist/oci/runtime/commands/${m}.js`])),
+    },
+  },
+  {
+    outdir: 'dist/nsbox-cli',
+    urlVar: '__nsboxCliUrl',
+    // Without comments and indentation: a third less to read, and no comment's non-ASCII
+    // character makes V8 hold the source as UTF-16. Names stay (stack traces name functions).
+    minify: true,
+    entryPoints: { nsbox: 'dist/cli/bin.js', cli: 'dist/cli/main.js' },
+  },
+];
+
+/**
+ * Rewrites `import.meta.url` in each dist module to that module's own URL, relative to the
+ * linked file, and native.js's `require('node-gyp-build')` (a createRequire, which esbuild
+ * does not follow) to a require esbuild links, still run only when native.js calls it.
+ */
+const ownUrl = (outdir, urlVar) => ({
+  name: 'own-import-meta-url',
+  setup(b) {
+    b.onResolve({ filter: /^nsbox-gyp-lazy$/ }, () => ({ path: 'nsbox-gyp-lazy', namespace: 'nsbox' }));
+    b.onLoad({ filter: /.*/, namespace: 'nsbox' }, () => ({
+      contents: "module.exports = () => require('node-gyp-build');",
+      loader: 'js',
+      resolveDir: root,
+    }));
+    b.onLoad({ filter: /\/dist\/.*\.js$/ }, async (args) => {
+      let text = await readFile(args.path, 'utf8');
+      const rel = JSON.stringify(relative(outdir, args.path));
+      text = text.replaceAll('import.meta.url', `new URL(${rel}, ${urlVar}).href`);
+      if (args.path === join(root, 'dist', 'native.js')) {
+        if (!text.includes(GYP)) throw new Error(`scripts/bundle.mjs: dist/native.js no longer has ${GYP}; update this script`);
+        text = `import __nsboxGypBuild from 'nsbox-gyp-lazy';\n${text.replace(GYP, '__nsboxGypBuild()')}`;
+      }
+      return { contents: text, loader: 'js' };
+    });
+  },
+});
+
+// Every build its own id: what a linked file keeps across runs (the compiled seccomp filters
+// of src/oci/runtime/seccomp-cache.ts) is only ever read back by the same build.
+const buildId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+
+for (const p of PROGRAMS) {
+  const outdir = join(root, p.outdir);
+  rmSync(outdir, { recursive: true, force: true }); // nothing of an older build stays, no old cache
+  await build({
+    absWorkingDir: root,
+    entryPoints: p.entryPoints,
+    outdir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // `import('node:child_process')` (hooks) as a require: a linked file runs in a vm.Script,
+    // which has no loader for import().
+    supported: { 'dynamic-import': false },
+    // tsc's modules are strict (ES modules); each file says so before anything else.
+    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;` },
+    define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
+    plugins: [ownUrl(outdir, p.urlVar)],
+    ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
+    logLevel: 'warning',
+  });
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/**
+ * The bin npm links as `nsbox`: scripts/bundle.mjs links this file into
+ * `dist/nsbox-cli/nsbox.cjs`, and the command line (main.ts, run.ts, network.ts and the parts
+ * of the library they use) into `cli.cjs`. This file is only the loader: it runs `cli.cjs`
+ * through V8's code cache (src/oci/runtime/linked.ts, shared with nsbox-oci), so `nsbox run`
+ * compiles almost nothing, and a run without a network never runs the network modules' code.
+ * Node's own start-up is then most of what a short run costs (docs/performance.md, "`nsbox
+ * run` start-up"). `NSBOX_CODE_CACHE=0` turns the cache off.
+ * @internal
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { loadLinked } from '../oci/runtime/linked.js';
+import type { start as Start } from './main.js';
+
+const { start } = loadLinked(fileURLToPath(new URL('../nsbox-cli/cli.cjs', import.meta.url)), process.env.NSBOX_CODE_CACHE !== '0') as {
+  start: typeof Start;
+};
+start();

@@ -1,0 +1,61 @@
+/**
+ * The `nsbox` command line: `--help`, `--version`, `run` (run.ts) and `network`. The network
+ * module (network.ts: nf_tables, rtnetlink, the named networks, most of the library a run
+ * does not need) is imported only by the commands that use it. In the bin npm links
+ * (`dist/nsbox-cli/nsbox.cjs`, scripts/bundle.mjs) this module and everything it imports are
+ * one linked file, `cli.cjs`, where that import runs the network modules' code the first time
+ * it is asked for: one copy of the library, so its classes are the same for every part.
+ * @internal
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError, helpText, parseArgs } from './args.js';
+import { EXIT_NSBOX, TRY_HELP } from './exit.js';
+import { runCommand } from './run.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs the `nsbox` command with `argv` (the arguments after the script) and resolves with
+ * the exit status to use. Writes only to stderr/stdout for help, version and errors, and
+ * never touches stdin: the command owns the terminal while it runs.
+ * @internal
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const parsed = parseArgs(argv);
+    if (parsed.action === 'help') {
+      process.stdout.write(helpText());
+      return 0;
+    }
+    if (parsed.action === 'version') {
+      process.stdout.write(`nsbox ${version()}\n`);
+      return 0;
+    }
+    if (parsed.action === 'network')
+      return await (await import('./network.js')).networkCommand(
+        parsed.network,
+        (t) => process.stdout.write(t),
+        (t) => process.stderr.write(t),
+      );
+    return await runCommand(parsed.run);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`nsbox: ${err.message}${TRY_HELP}\n`);
+    return EXIT_NSBOX;
+  }
+}
+
+/** Runs the command line of this process and exits with its status. @internal */
+export function start(): void {
+  main(process.argv.slice(2)).then(
+    (status) => process.exit(status),
+    (err: unknown) => {
+      process.stderr.write(`nsbox: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(EXIT_NSBOX);
+    },
+  );
+}
