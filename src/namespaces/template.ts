@@ -188,6 +188,14 @@ function checkTemplate(options: unknown): CheckedTemplate {
     readOnlyRoot: true,
   };
   const c = checkSpawn('/', [], spawnLike);
+  // Unprivileged, each run's own user namespace gets its maps from a helper that needs the run's
+  // /proc (OP_LOCK): the default mounts make it.
+  if (o.defaultMounts === false && c.newNs.has('user') && o.lockMounts !== false && process.geteuid!() !== 0)
+    throw invalidArgValue(
+      'options.defaultMounts',
+      false,
+      "needs lockMounts: false as an unprivileged user (each run's user namespace is set up through its /proc)",
+    );
   if ((o.hostname !== undefined || o.domainname !== undefined) && !c.newNs.has('uts'))
     throw invalidArgValue('options.hostname', o.hostname ?? o.domainname, "needs 'uts' in options.namespaces");
   return { c, scratch, o };

@@ -225,10 +225,12 @@ describe('lifecycle', () => {
   });
 
   testIf(!isRoot && canUserns && BUSYBOX !== undefined, 'runs as an unprivileged user only')(
-    "groups are refused before any syscall where the template's user namespace denies setgroups",
+    'unprivileged: groups (setgroups is denied) and defaultMounts: false with the lock are refused before any syscall',
     () => {
       using t = make();
       expect(() => t.spawn('/bin/true', [], { groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      // Each run's user namespace is set up through its /proc: not without the default mounts.
+      expect(() => make({ defaultMounts: false })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     },
   );
 
