@@ -162,7 +162,9 @@ describe('lifecycle', () => {
     const fds = fdCount();
     const kids = childPids().length;
     const t = make();
-    expect((await sh(t, 'echo ok')).stdout).toBe('ok\n');
+    expect(childPids().length).toBe(kids); // a template holds no process, only fds
+    // The run has its stdio and nothing else of ours: no namespace fd of the template.
+    expect((await sh(t, 'ls /proc/self/fd | tr "\\n" " "')).stdout).toBe('0 1 2 3 ');
     t.close();
     t.close(); // idempotent
     expect(t.closed).toBe(true);
