@@ -347,18 +347,55 @@ long UsernsSync(ChildCtx* ctx, int step) {
   return 0;
 }
 
+// The steps from `from` on, then exit(0) (an exec step does not return).
+[[noreturn]] void RunPlan(ChildCtx* ctx, int from);
+
+// The CLONE_VM copy of OP_FORK: goes on from the step after it (ctx->fork_next: shared memory,
+// which we do not touch again; never our stack, whose slots the compiler may reuse at once).
+int ForkedMain(void* arg) {
+  ChildCtx* ctx = static_cast<ChildCtx*>(arg);
+  RunPlan(ctx, ctx->fork_next);
+}
+
+// OP_FORK's CLONE_VM copy (b = 1) runs on the part of spawn's stack (spawn.cc: 256 KiB) above the
+// helpers' 64 KiB and below the top 16 KiB, where we are: we only report and exit.
+constexpr unsigned long kForkStack = (256 - 4 - 64 - 16) * 1024;
+
 // OP_FORK. A joined pid/time namespace or a new pid namespace after joins applies only to
 // children: fork once more with CLONE_PARENT so the new process is the parent's own child,
-// report its pid, and leave. The copy goes on with the next step.
+// report its pid, and leave. The copy goes on with the next step. With b = 1 (a template's
+// run) it shares our memory (CLONE_VM, on its own part of the stack, going on from the next
+// step) instead of copying it: no copy of Node's page tables per run.
 long Fork(ChildCtx* ctx, const Step& s, int step) {
   struct clone_args ca = {};
   ca.flags = (uint64_t)(uint32_t)s.a | CLONE_PARENT;
-  long r = sc(__NR_clone3, &ca, sizeof ca);
+  long r;
+  if (s.b) {
+    ca.flags |= CLONE_VM;
+    ca.stack = (uint64_t)(uintptr_t)ctx->helper_stack;
+    ca.stack_size = kForkStack;
+    ctx->fork_next = step + 1;
+    r = nsbox_clone3(&ca, sizeof ca, ForkedMain, ctx);
+  } else {
+    r = sc(__NR_clone3, &ca, sizeof ca);
+  }
   if (r > 0) {
     Send(ctx->sock, MSG_PID, step, 0, (int32_t)r);
     Exit(0);
   }
   return r;
+}
+
+// OP_PIN: the parent opens our namespace of kind s.a and answers; on a refusal it reports.
+long Pin(ChildCtx* ctx, const Step& s, int step) {
+  Send(ctx->sock, MSG_PIN, step, 0, s.a);
+  int32_t answer = -1;
+  long r;
+  do {
+    r = sc(__NR_recvfrom, ctx->sock, &answer, sizeof answer, 0, 0, 0);
+  } while (r == -EINTR);
+  if (r != (long)sizeof answer || answer != 0) Exit(127);
+  return 0;
 }
 
 }  // namespace
@@ -396,8 +433,13 @@ int ChildMain(void* arg) {
   ChildCtx* ctx = static_cast<ChildCtx*>(arg);
   sc(__NR_close, ctx->parent_sock);
   ResetSignals();
+  RunPlan(ctx, 0);
+}
 
-  for (int i = 0; i < ctx->nsteps; i++) {
+namespace {
+
+void RunPlan(ChildCtx* ctx, int from) {
+  for (int i = from; i < ctx->nsteps; i++) {
     const Step& s = ctx->steps[i];
     long r = 0;
     int sysid = SYS_STEP;
@@ -405,6 +447,11 @@ int ChildMain(void* arg) {
     switch (s.op) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
+      case OP_PIN: r = Pin(ctx, s, i); break;
+      case OP_ENTER:
+        r = sc(__NR_setns, s.a, s.b);
+        if (r == 0 && s.b == CLONE_NEWNS) ctx->entered = 1;
+        break;
       case OP_USERNS_SYNC: r = UsernsSync(ctx, i); break;
       case OP_FORK: r = Fork(ctx, s, i); break;
       case OP_SETSID: r = sc(__NR_setsid); break;
@@ -482,5 +529,7 @@ int ChildMain(void* arg) {
   }
   Exit(0);
 }
+
+}  // namespace
 
 }  // namespace nsbox

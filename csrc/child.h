@@ -46,6 +46,8 @@ struct ChildCtx {
   int hostpid;  // our pid as the parent sees it (MSG_HOSTPID), once an OP_HOOK has asked, or 0
   int errlen;   // bytes in errtext: the end of a failed OP_HOOK's stderr, sent with its MSG_ERROR
   char errtext[kHookTail];
+  int entered;    // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
+  int fork_next;  // OP_FORK with vm: the step its CLONE_VM copy goes on from
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

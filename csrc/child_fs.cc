@@ -42,9 +42,10 @@ size_t Cat(char* buf, size_t at, const char* s) {
   return at;
 }
 
-// "/oldroot/proc/self/fd/N": a path the classic mount(2) follows to the inode behind fd N.
-void FdPath(char* buf, int fd) {
-  size_t n = Cat(buf, 0, "/oldroot/proc/self/fd/");
+// "/oldroot/proc/self/fd/N": a path the classic mount(2) follows to the inode behind fd N
+// ("/proc/self/fd/N" in an entered template, which has no /oldroot and its run's own /proc).
+void FdPath(char* buf, int fd, bool entered) {
+  size_t n = Cat(buf, 0, entered ? "/proc/self/fd/" : "/oldroot/proc/self/fd/");
   char digits[12];
   int k = 0;
   do {
@@ -223,7 +224,7 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   char at[64];
   const char* where = ".";
   if (sc(__NR_fchdir, fd) < 0) {
-    FdPath(at, (int)fd);
+    FdPath(at, (int)fd, ctx->entered);
     where = at;
   }
   // MNT_COPYUP: the directory the mount will cover, opened (and its owner and mode read)

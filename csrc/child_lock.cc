@@ -152,14 +152,20 @@ int LockHelper(void* arg) {
 
 long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_OPENAT;
-  if (ctx->procfd < 0) return -EBADF;  // OP_PIVOT keeps it; a plan without one is malformed
+  // OP_PIVOT keeps it; in a template's run (OP_ENTER), the run's own fresh /proc has it.
+  if (ctx->procfd < 0 && ctx->entered)
+    ctx->procfd = (int)sc(__NR_openat, AT_FDCWD, "/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (ctx->procfd < 0) return -EBADF;  // a plan without one is malformed
   int p[2];
   long r = sc(__NR_pipe2, p, O_CLOEXEC);
   if (r < 0) return r;
   // With a new network namespace (s.a 1; 2: and its sysfs on /sys), the user namespace and
   // the network namespace come first, the helper mounts that namespace's sysfs, and the mount namespace is
   // copied (and locked) only then: the network namespace is owned by the command's user namespace.
-  LockArgs args = {p[0],   p[1],     ctx->procfd, s.str, s.str2, s.a != 0, s.a == 2 ? s.str3 : nullptr,
+  // s.a 3 (a template's run): the user namespace alone; its mounts were made for it by its outer
+  // user namespace, which keeps them (the command holds no capability over them at all).
+  bool net = s.a == 1 || s.a == 2;
+  LockArgs args = {p[0],   p[1],     ctx->procfd, s.str, s.str2, net, s.a == 2 ? s.str3 : nullptr,
                    s.str4, SYS_WRITE};
   struct clone_args ca = {};
   ca.flags = CLONE_VM;
@@ -175,7 +181,7 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   }
   sc(__NR_close, p[0]);
   *sysid = SYS_UNSHARE;
-  long u = sc(__NR_unshare, CLONE_NEWUSER | (s.a ? CLONE_NEWNET : CLONE_NEWNS));
+  long u = sc(__NR_unshare, CLONE_NEWUSER | (s.a == 3 ? 0 : net ? CLONE_NEWNET : CLONE_NEWNS));
   if (u == 0) {
     char go = 1;
     do {
@@ -194,7 +200,7 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = args.sysid;
   if (info.si_code != CLD_EXITED) return -EINTR;
   if (info.si_status) return -(long)info.si_status;
-  if (!s.a) return 0;
+  if (!net) return 0;
   *sysid = SYS_UNSHARE;
   return sc(__NR_unshare, CLONE_NEWNS);
 }

@@ -135,6 +135,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(GATE);
   OPC(TERMINAL);
   OPC(HOOK);
+  OPC(PIN);
+  OPC(ENTER);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

@@ -19,7 +19,9 @@ enum Op : int32_t {
   OP_SETNS = 1,          // fd, nstype                 join an existing namespace
   OP_UNSHARE = 2,        // flags                      new namespaces after joins
   OP_USERNS_SYNC = 3,    // -                          parent writes uid/gid maps, then acks
-  OP_FORK = 4,           // flags                      clone(CLONE_PARENT|flags); grandchild goes on
+  OP_FORK = 4,           // flags [, vm(0/1)]          clone(CLONE_PARENT|flags); grandchild goes on
+                         //                            (vm 1: sharing our memory, on its own part of
+                         //                            the stack: a template's run, child.cc)
   OP_SETSID = 5,         // -
   OP_SETPGID = 6,        // pgid (0 = own group)
   OP_SETHOSTNAME = 7,    // str
@@ -51,6 +53,9 @@ enum Op : int32_t {
                        //                            helper writes; 2: and whose fresh sysfs (then tmpfs
                        //                            masks, ':'-separated dirs) it mounts on /sys before
                        //                            the mounts lock
+                       //                            3 (a template's run): the user namespace
+                       //                            alone, no mount or network namespace: the
+                       //                            run's mounts stay its outer namespace's
   OP_DUMPABLE = 26,    // 0/1                        prctl(PR_SET_DUMPABLE)
   OP_KEYRING = 27,     // -                          a new anonymous session keyring
   OP_NO_TIOCSTI = 28,  // -                          seccomp: ioctl TIOCSTI/TIOCLINUX fail with EPERM
@@ -112,6 +117,16 @@ enum Op : int32_t {
                  //                            parent sees it (MSG_HOSTPID), then stdin_after.
                  //                            index: the hook's place in its list, which a failure
                  //                            after the gate reports (kGate* below)
+  // Sandbox templates (src/namespaces/template.ts): a setup plan pins what it prepared, and
+  // each run enters it.
+  OP_PIN = 43,    // nstype (CLONE_NEWUSER|NEWNS) the parent opens our namespace of that kind
+                  //                            (/proc/PID/ns/X, MSG_PIN) and keeps the fd: it
+                  //                            outlives us (the template holds no process)
+  OP_ENTER = 44,  // fd, nstype (USER|NS)       setns(2) into a template's pinned namespace. Unlike
+                  //                            OP_SETNS it keeps a shared mm: no process lives in a
+                  //                            template's namespaces that could reach ours. After a
+                  //                            mount namespace, fs steps outside the root resolve
+                  //                            from its "/" and mount files through /proc/self/fd
   OP_MAX_
 };
 
@@ -233,6 +248,8 @@ enum MsgKind : int32_t {
                      // as it sees it (SCM_CREDENTIALS), an int32: the pid a hook's state names
   MSG_HOOK = 10,     // OP_HOOK (HOOK_CALLER): the parent runs the step's hook, then answers with 0
                      // or the errno (and reports the failure itself)
+  MSG_PIN = 11,      // OP_PIN: value = nstype; the parent opens the sender's namespace of that kind,
+                     // keeps the fd, and answers with 0 or the errno (and reports the failure)
 };
 // A MSG_ERROR of a failed OP_HOOK is followed, in the same datagram, by the end of the hook's
 // stderr (up to kHookTail bytes).

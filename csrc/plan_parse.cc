@@ -109,10 +109,23 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       if (!OneNs(a[1])) return "bad setns nstype";
       s.a = a[0], s.b = a[1];
       return nullptr;
+    case OP_PIN:
+      if (nargs != 1 || (a[0] != CLONE_NEWUSER && a[0] != CLONE_NEWNS)) return "bad pin nstype";
+      s.a = a[0];
+      return nullptr;
+    case OP_ENTER:
+      if (nargs != 2 || !IsFd(a[0])) return "bad enter fd";
+      if (a[1] != CLONE_NEWUSER && a[1] != CLONE_NEWNS) return "bad enter nstype";
+      s.a = a[0], s.b = a[1];
+      return nullptr;
     case OP_UNSHARE:
-    case OP_FORK:
       if (nargs != 1 || !NsFlags(a[0])) return "bad clone flags";
       s.a = a[0];
+      return nullptr;
+    case OP_FORK:
+      if ((nargs != 1 && nargs != 2) || !NsFlags(a[0]) || (nargs == 2 && !Flag01(a[1])))
+        return "bad clone flags";
+      s.a = a[0], s.b = nargs == 2 ? a[1] : 0;
       return nullptr;
     case OP_SETPGID:
       if (nargs != 1 || a[0] < 0) return "bad pgid";
@@ -137,7 +150,7 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_LOCK:
       if (nargs != 2 && nargs != 5) return "bad lock";
       if (!(s.str = Str(a[0])) || !(s.str2 = Str(a[1]))) return "bad lock";
-      if (nargs == 5 && (a[2] < 1 || a[2] > 2 || !(s.str3 = Str(a[3])) || !(s.str4 = Str(a[4]))))
+      if (nargs == 5 && (a[2] < 1 || a[2] > 3 || !(s.str3 = Str(a[3])) || !(s.str4 = Str(a[4]))))
         return "bad lock";
       s.a = nargs == 5 ? a[2] : 0;
       return nullptr;

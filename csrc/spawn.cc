@@ -209,6 +209,12 @@ Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd* live, long liv
   result.Set("pidfd", pidfdOut);
   if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
   if (ss.terminal.valid()) result.Set("terminal", HandFd(env, ss.terminal.release()));
+  if (!ss.pinned.empty()) {
+    Napi::Array pinned = Napi::Array::New(env, ss.pinned.size());
+    for (size_t k = 0; k < ss.pinned.size(); k++)
+      pinned.Set((uint32_t)k, HandFd(env, ss.pinned[k].release()));
+    result.Set("pinned", pinned);
+  }
   return result;
 }
 

@@ -2,6 +2,9 @@
 #include "spawn_session.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,7 +81,7 @@ void KillOwnChild(pid_t pid) {
 bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
   bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
                  m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE ||
-                 m.kind == MSG_TERMINAL || m.kind == MSG_HOSTPID || m.kind == MSG_HOOK;
+                 m.kind == MSG_TERMINAL || m.kind == MSG_HOSTPID || m.kind == MSG_HOOK || m.kind == MSG_PIN;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   if (textLen > 0 && m.kind != MSG_ERROR) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
@@ -87,6 +90,7 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
       // The sender's pid in our pid namespace: SCM_CREDENTIALS, translated by the kernel.
       return Answer((int32_t)from, m.step);
     case MSG_HOOK: return RunHook(m, from);
+    case MSG_PIN: return Pin(m, from);
     case MSG_MAPS: {
       std::vector<Fd> trees;
       int32_t answer = EINVAL;
@@ -175,6 +179,22 @@ bool Session::RunHook(const Msg& m, pid_t from) {
   long r = RunCallerHook(s, from, &value, &tail);
   if (r < 0) Fail({MSG_ERROR, m.step, (int32_t)-r, value}, tail.data(), tail.size());
   return Answer(r < 0 ? (int32_t)-r : 0, m.step);
+}
+
+// MSG_PIN: open the sender's namespace of the kind the step names, while it waits for the
+// answer (so its pid names it: it is our unreaped child or grandchild), and keep the fd.
+bool Session::Pin(const Msg& m, pid_t from) {
+  const Step& s = steps[m.step];
+  if (s.op != OP_PIN || m.value != s.a || pinned.size() >= 4) return Protocol(EPROTO, "recvmsg");
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)from, s.a == CLONE_NEWUSER ? "user" : "mnt");
+  Fd fd(open(path, O_RDONLY | O_CLOEXEC));
+  int32_t answer = fd.valid() ? 0 : errno;
+  if (answer)
+    Fail({MSG_ERROR, m.step, answer, SYS_OPENAT});
+  else
+    pinned.push_back(std::move(fd));
+  return Answer(answer, m.step);
 }
 
 // Calls onNetwork(pid): its number is the answer (0: done; else a positive errno). Without a

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "child.h"
 #include "fd.h"
@@ -58,7 +59,8 @@ struct Session {
   // A protocol error: the parent cannot go on talking to the child (errno, syscall, step).
   int protoErr = 0;
   const char* protoSyscall = nullptr;
-  int protoStep = -2;  // -2: the protocol itself, no step of the plan
+  int protoStep = -2;      // -2: the protocol itself, no step of the plan
+  std::vector<Fd> pinned;  // OP_PIN: the namespaces opened for a template, in the plan's order
 
   bool Protocol(int err, const char* syscall, int step = -2) {
     protoErr = err, protoSyscall = syscall, protoStep = step;
@@ -73,6 +75,7 @@ struct Session {
   int32_t CallNetwork(pid_t from);
   bool Answer(int32_t answer, int step);
   bool RunHook(const Msg& m, pid_t from);
+  bool Pin(const Msg& m, pid_t from);
   void Receive();
   void KillAll(int childPidfd);
 };

@@ -199,7 +199,7 @@ export interface SpawnParentSide {
  * status protocol broke, the child was killed and reaped; `syscall` says which call). @internal
  */
 export type NativeSpawnResult =
-  | { ok: true; pid: number; pidfd: number; listener?: number; gated?: true; terminal?: number }
+  | { ok: true; pid: number; pidfd: number; listener?: number; gated?: true; terminal?: number; pinned?: number[] }
   | { ok: false; step: number; errno: number; pid: number; sysid?: number; syscall?: string; path?: string; stderr?: string };
 
 /** A pidfd watcher (csrc/pidfd.cc): owns the pidfd, polls it in the event loop. @internal */

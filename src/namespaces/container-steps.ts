@@ -59,7 +59,16 @@ export interface ContainerContext {
   hooks?: CheckedHooks | undefined;
   /** Steps to add right before those hooks (spawn's network step when it moves links in). */
   beforeHooks?: (() => void) | undefined;
+  /**
+   * A template's root (template-plan.ts): every run mounts its own /proc with its masks and
+   * read-only paths, devpts, /dev/shm and /dev/mqueue, so the template has a bare /proc and
+   * only the directories for the others.
+   */
+  template?: boolean;
 }
+
+/** What a template leaves to each run: the paths under /proc. */
+const notProc = (ctx: ContainerContext) => (p: string) => !(ctx.template && p.startsWith('/proc/'));
 
 const M = K.PLAN_MOUNT;
 const IN_ROOT = M.MNT_DST_IN_ROOT;
@@ -211,8 +220,13 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
   // /proc/sys is still writable: the read-only paths below may cover it.
   if (custom && !defaults) for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, true);
   if (o.maskedPaths !== undefined)
-    maskSteps(plan, o.maskedPaths, typeof o.rootfs === 'string' ? o.rootfs : undefined, defaults && ctx.sysfsInLock === true);
-  if (o.readonlyPaths !== undefined) readonlySteps(plan, o.readonlyPaths);
+    maskSteps(
+      plan,
+      o.maskedPaths.filter(notProc(ctx)),
+      typeof o.rootfs === 'string' ? o.rootfs : undefined,
+      defaults && ctx.sysfsInLock === true,
+    );
+  if (o.readonlyPaths !== undefined) readonlySteps(plan, o.readonlyPaths.filter(notProc(ctx)));
   if (o.readOnlyRoot) plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, IN_ROOT, 'read-only-root');
   plan.pivot(ctx.lock === true);
   // Without the default mounts, sysctls go to whatever /proc the root has, once in it.
@@ -268,25 +282,29 @@ function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerCont
   ] as const) {
     plan.symlink(target, `/dev/${link}`, 'dev');
   }
-  plan.mount(
-    'devpts',
-    '/dev/pts',
-    'devpts',
-    NOSUID | NOEXEC,
-    `newinstance,ptmxmode=0666,mode=0620${ctx.newUser ? '' : ',gid=5'}`,
-    IN_ROOT | M.MNT_MKDIR,
-    'dev',
-  );
-  plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, 'mode=1777,size=65536k', IN_ROOT | M.MNT_MKDIR, 'dev');
-  if (ctx.newIpc) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
+  if (ctx.template) plan.mkdir('/dev/pts', IN_ROOT, 'dev');
+  else
+    plan.mount(
+      'devpts',
+      '/dev/pts',
+      'devpts',
+      NOSUID | NOEXEC,
+      `newinstance,ptmxmode=0666,mode=0620${ctx.newUser ? '' : ',gid=5'}`,
+      IN_ROOT | M.MNT_MKDIR,
+      'dev',
+    );
+  if (!ctx.template) plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, 'mode=1777,size=65536k', IN_ROOT | M.MNT_MKDIR, 'dev');
+  if (ctx.newIpc && !ctx.template)
+    plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, IN_ROOT | M.MNT_MKDIR, 'dev');
+  if (ctx.template) for (const d of ['/dev/shm', '/dev/mqueue']) plan.mkdir(d, IN_ROOT, 'dev');
   // Masked and read-only paths, as runc: files get /dev/null, directories an empty tmpfs.
   // Only those this kernel has (the container's /proc and /sys show the same kernel).
   // Masked files get an empty read-only file of nsbox's base tmpfs rather than the host's
   // /dev/null, so no host device inode is reachable through a mask.
   // (Paths given in the options replace these and are applied after the mounts.)
   const { masked, readonly } = presentPaths();
-  if (o.maskedPaths === undefined) maskSteps(plan, masked, undefined, ctx.sysfsInLock === true);
-  if (o.readonlyPaths === undefined) readonlySteps(plan, readonly);
+  if (o.maskedPaths === undefined) maskSteps(plan, masked.filter(notProc(ctx)), undefined, ctx.sysfsInLock === true);
+  if (o.readonlyPaths === undefined) readonlySteps(plan, readonly.filter(notProc(ctx)));
   // /etc/hostname, /etc/hosts, /etc/resolv.conf: written on the base tmpfs, bound in (read-only
   // when the root is). /etc/hostname says what hostname(1) will: the name given, else the
   // one the child's uts namespace has when the file is written (new, shared or joined), which

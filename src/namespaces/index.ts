@@ -34,6 +34,7 @@ export {
 } from './namespace.js';
 export { openStartGate, type StartGateNamespacesOptions, type StartGateOptions, startGateNamespaces } from './start-gate.js';
 export { namespacePool, NamespacePool, type NamespacePoolOptions } from './pool.js';
+export { template, SandboxTemplate, type TemplateOptions, type TemplateSpawnOptions } from './template.js';
 export type { SpawnHook, SpawnHooks } from './hooks.js';
 export { persistNamespace, unpersistNamespace, type PersistNamespaceOptions } from './persist.js';
 export { unshare, setns, withNamespaces, ThreadNamespaces, type ThreadNamespaceType } from './thread.js';

@@ -63,14 +63,23 @@ export class PlanBuilder {
   setns(fd: number, nstype: number, type: string): this {
     return this.push(K.OP.SETNS!, [fd, nstype], { step: `setns:${type}`, syscall: 'setns' });
   }
+  /** A template's setup: the parent opens and keeps our namespace of kind `nstype` (CLONE_NEWUSER or CLONE_NEWNS). */
+  pin(nstype: number): this {
+    return this.push(K.OP.PIN!, [nstype], { step: 'template', syscall: 'open' });
+  }
+  /** A template's run: setns(2) into its pinned namespace `fd` of kind `nstype`, keeping a shared mm. */
+  enter(fd: number, nstype: number, type: string): this {
+    return this.push(K.OP.ENTER!, [fd, nstype], { step: `setns:${type}`, syscall: 'setns' });
+  }
   unshare(flags: number): this {
     return this.push(K.OP.UNSHARE!, [flags], { step: 'unshare', syscall: 'unshare' });
   }
   usernsSync(): this {
     return this.push(K.OP.USERNS_SYNC!, [], { step: 'idmap', syscall: 'write' });
   }
-  fork(flags: number): this {
-    return this.push(K.OP.FORK!, [flags], { step: 'fork', syscall: 'clone3' });
+  /** `vm`: the new process shares our memory (CLONE_VM) and goes on with the next step on its own part of the stack. */
+  fork(flags: number, vm = false): this {
+    return this.push(K.OP.FORK!, vm ? [flags, 1] : [flags], { step: 'fork', syscall: 'clone3' });
   }
   setsid(): this {
     return this.push(K.OP.SETSID!, [], { step: 'setsid', syscall: 'setsid' });
@@ -114,6 +123,16 @@ export class PlanBuilder {
       if (sysctl.length > 0) info = { ...info, paths: sysctl.map(([path]) => path) };
     }
     return this.push(K.OP.LOCK!, args, info);
+  }
+  /**
+   * A template's run: a new user namespace whose maps are `uidMap`/`gidMap`, written by OP_LOCK's
+   * helper, without a mount or network namespace (the run's mounts stay its outer namespace's).
+   */
+  userOnly(uidMap: string, gidMap: string): this {
+    return this.push(K.OP.LOCK!, [this.str(uidMap), this.str(gidMap), 3, this.str(''), this.str('')], {
+      step: 'userns',
+      syscall: 'unshare',
+    });
   }
   /** `lo`: bring lo up (ioctl SIOCSIFFLAGS); `wait`: the parent then configures the namespace. */
   network(lo: boolean, wait: boolean): this {

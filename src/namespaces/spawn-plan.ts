@@ -66,7 +66,7 @@ export function hasIdmap(o: { mounts?: ReadonlyArray<{ type: string; idmap?: boo
 }
 
 /** uid_map text of a nested user namespace that keeps every id of its parent: `inside inside count`. */
-function identityMap(text: string): string {
+export function identityMap(text: string): string {
   return text
     .trim()
     .split('\n')

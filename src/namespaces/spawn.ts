@@ -31,8 +31,9 @@ import { NetworkSetup, type SpawnVethLink } from '../net/spawn-network.js';
  * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
  * timeout and abort signal. `claimed` (the id block) is released when the child exits.
  * If anything here fails, the child is killed and reaped and nothing is left open.
+ * @internal (also used by template.ts)
  */
-function adopt(
+export function adopt(
   r: Extract<NativeSpawnResult, { ok: true }>,
   prepared: PreparedStdio,
   c: Checked,

@@ -119,6 +119,7 @@ describe('every step, word for word', () => {
   });
   step('USERNS_SYNC', (b) => b.usernsSync(), [], { step: 'idmap' });
   step('FORK', (b) => b.fork(K.CLONE_NEWPID!), [K.CLONE_NEWPID!], { step: 'fork', syscall: 'clone3' });
+  step('FORK', (b) => b.fork(K.CLONE_NEWPID!, true), [K.CLONE_NEWPID!, 1], { step: 'fork', syscall: 'clone3' });
   step('SETSID', (b) => b.setsid(), [], { step: 'setsid' });
   step('SETPGID', (b) => b.setpgid(0), [0], { step: 'setpgid' });
   step('SETHOSTNAME', (b) => b.sethostname('box'), ['box'], { step: 'hostname', syscall: 'sethostname' });
@@ -189,6 +190,14 @@ describe('every step, word for word', () => {
       paths: ['/proc/sys/net/a/b'],
     },
   );
+  step('LOCK', (b) => b.userOnly('0 1000 1\n', '0 1000 1\n'), ['0 1000 1\n', '0 1000 1\n', 3, '', ''], {
+    step: 'userns',
+    syscall: 'unshare',
+  });
+  step('PIN', (b) => b.pin(K.CLONE_NEWNS!), [K.CLONE_NEWNS!], { step: 'template', syscall: 'open' });
+  step('PIN', (b) => b.pin(K.CLONE_NEWUSER!), [K.CLONE_NEWUSER!]);
+  step('ENTER', (b) => b.enter(7, K.CLONE_NEWUSER!, 'user'), [7, K.CLONE_NEWUSER!], { step: 'setns:user', syscall: 'setns' });
+  step('ENTER', (b) => b.enter(8, K.CLONE_NEWNS!, 'mnt'), [8, K.CLONE_NEWNS!], { step: 'setns:mnt', syscall: 'setns' });
   step('NETWORK', (b) => b.network(true, false), [1, 0], { step: 'network', syscall: 'ioctl' });
   step('NETWORK', (b) => b.network(false, true), [0, 1]);
   step('TERMINAL', (b) => b.terminal('stdin'), [0, 0], { step: 'terminal', syscall: 'ioctl' });

@@ -1,0 +1,364 @@
+#!/usr/bin/env node
+// bench/template.mjs — sandbox templates (issue 13, item 1), side by side in one run.
+//
+// Start + reap of /bin/true (static busybox) in a busybox rootfs with nsbox's default mounts
+// and six namespaces (user pid mnt uts ipc net):
+//   template      tpl.spawn('/bin/true') of template({ rootfs, namespaces: six })   per run: a copy
+//                 of the prepared mount tree, new pid ipc uts net namespaces, a fresh /proc with
+//                 its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, a /tmp tmpfs,
+//                 the command's user namespace entered, lo up, session keyring, TIOCSTI filter
+//   template as the floor   the same with uidMap/gidMap 0 0 1 (as root) and lockMounts: false: the
+//                 command in the template's user namespace, no per-run one (the C floor's model)
+//   nsbox spawn   spawn('/bin/true', { namespaces: six, rootfs })   the whole container per spawn
+//   C floor       bench/container-floor.c full, compiled here, driven over a pipe, timed inside
+//                 C from clone to waitpid: the full setup per spawn in plain C (no lock, map 0 0 1)
+//   bwrap         child_process.spawn('bwrap', …) with the same mounts as nsbox's defaults as far
+//                 as bwrap can make them: --unshare-{user,pid,net,ipc,uts} (six namespaces with
+//                 the implied mnt), --ro-bind R /, --proc /proc, masks (--tmpfs + --remount-ro for
+//                 the directories, --ro-bind /dev/null for the files), the read-only /proc paths
+//                 (--ro-bind of the host's /proc/X: bwrap binds from the host), --ro-bind /sys,
+//                 --dev /dev, --tmpfs /dev/shm, --mqueue /dev/mqueue, --tmpfs /tmp. Not the
+//                 /etc/{hostname,hosts,resolv.conf} files (bwrap needs an fd per file): three
+//                 binds fewer than nsbox, in bwrap's favour.
+//   node          child_process.spawn('/bin/true') on the host (reference)
+// crun is not run on this host (docs/performance.md: only in the qemu guest): no crun row.
+// Rows are interleaved round-robin, the order rotating every round; Node rows time the call to
+// the exit event.
+//
+// Then sustained throughput: templates/s over `--seconds` (default 20) with 4 and with 16 runs
+// in flight (spawn → exit → reap; a finished run starts the next), from the main thread and from
+// two worker threads (a template each, half the runs each), and nsbox spawn the same way.
+//
+// Usage: node bench/template.mjs [--n 200] [--warmup 20] [--seconds 20] [--json FILE]
+// Needs: gcc, /bin/busybox (busybox-static), bwrap, a built nsbox. Measures; not a test.
+import { spawn as cpSpawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { buildBusyboxRootfs } from './lib.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const NS = ['user', 'pid', 'mnt', 'uts', 'ipc', 'net'];
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i < 0 ? def : argv[i + 1];
+};
+// A worker of the sustained runs with threads: a template of its own, `inflight` lanes.
+if (!isMainThread) {
+  const { template } = await import(path.join(ROOT, 'dist/index.js'));
+  const t = template(workerData.options);
+  let done = 0;
+  let failed = 0;
+  const errors = new Set();
+  const end = workerData.end;
+  const lane = async () => {
+    while (Date.now() < end) {
+      try {
+        const st = await t.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
+        if (st.code === 0) done++;
+        else failed++;
+      } catch (e) {
+        failed++;
+        errors.add(e.code ?? e.message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workerData.inflight }, lane));
+  t.close();
+  parentPort.postMessage({ done, failed, errors: [...errors] });
+  process.exit(0); // this worker only
+}
+const N = Number(opt('n', 200));
+const WARMUP = Number(opt('warmup', 20));
+const SECONDS = Number(opt('seconds', 20));
+const JSON_OUT = opt('json', null);
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+const { spawn: nsSpawn, template } = await import(path.join(ROOT, 'dist/index.js'));
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-bench-tpl-'));
+const ROOTFS = path.join(TMP, 'rootfs');
+buildBusyboxRootfs(ROOTFS);
+fs.mkdirSync(path.join(ROOTFS, 'mnt'), { recursive: true });
+const skipped = ['crun: never run on this host (guest only); no Node → crun row'];
+let cfloor = null;
+let tpl = null;
+let tplFloor = null;
+function cleanup() {
+  tpl?.close();
+  tplFloor?.close();
+  cfloor?.stdin.end();
+  fs.rmSync(TMP, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+
+const hr = () => process.hrtime.bigint();
+const ms = (a, b) => Number(b - a) / 1e6;
+async function timeChild(start) {
+  const t0 = hr();
+  const st = await start().exited;
+  const t = ms(t0, hr());
+  if (st.code !== 0) throw new Error(`exited with ${JSON.stringify(st)}`);
+  return t;
+}
+function timeCp(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = hr();
+    const c = cpSpawn(cmd, args, { stdio: 'ignore' });
+    c.once('error', reject);
+    c.once('exit', (code, sig) => (code === 0 ? resolve(ms(t0, hr())) : reject(new Error(`${cmd} exited with ${code ?? sig}`))));
+  });
+}
+function startFloor(bin) {
+  const child = cpSpawn(bin, ['--serve', ROOTFS], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on('line', (l) => waiting.shift()?.(Number(l)));
+  child.run = (mode) =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      child.stdin.write(`${mode}\n`);
+    });
+  return child;
+}
+
+tpl = template({ rootfs: ROOTFS, namespaces: NS });
+// As the C floor does it: host root inside (map 0 0 1, as root), no per-run user namespace for
+// the command (lockMounts: false), so no lock helper; rootless this is the caller's uid as 0.
+const HOSTROOT = process.geteuid() === 0 ? { uidMap: [{ inside: 0, outside: 0 }], gidMap: [{ inside: 0, outside: 0 }] } : {};
+tplFloor = template({ rootfs: ROOTFS, namespaces: NS, lockMounts: false, ...HOSTROOT });
+const rows = [];
+const row = (key, label, run, how) => rows.push({ key, label, run, how, samples: [] });
+row(
+  'template',
+  'nsbox template.spawn, six namespaces, defaults',
+  () => timeChild(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
+row(
+  'template-floor',
+  'nsbox template.spawn, as the C floor: host-root map, lockMounts: false',
+  () => timeChild(() => tplFloor.spawn('/bin/true', [], { stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
+row(
+  'nsbox',
+  'nsbox spawn, rootfs dir, defaults (whole setup per spawn)',
+  () => timeChild(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
+if (has('gcc')) {
+  const bin = path.join(TMP, 'container-floor');
+  const r = spawnSync('gcc', ['-O2', '-Wall', '-o', bin, path.join(HERE, 'container-floor.c')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  cfloor = startFloor(bin);
+  row(
+    'c',
+    'C container-floor full (whole setup per spawn)',
+    async () => {
+      const us = await cfloor.run('full');
+      if (!(us >= 0)) throw new Error(`container-floor failed (${us})`);
+      return us / 1000;
+    },
+    'inside C, clone → waitpid',
+  );
+} else skipped.push('C floor: gcc not found');
+if (has('bwrap')) {
+  const a = [
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-net',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--ro-bind',
+    ROOTFS,
+    '/',
+    '--proc',
+    '/proc',
+  ];
+  for (const d of ['/proc/acpi', '/proc/asound', '/proc/scsi']) if (fs.existsSync(d)) a.push('--tmpfs', d, '--remount-ro', d);
+  for (const f of ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug'])
+    if (fs.existsSync(f)) a.push('--ro-bind', '/dev/null', f);
+  for (const p of ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'])
+    if (fs.existsSync(p)) a.push('--ro-bind', p, p);
+  a.push('--ro-bind', '/sys', '/sys');
+  for (const d of ['/sys/firmware', '/sys/devices/virtual/powercap']) if (fs.existsSync(d)) a.push('--tmpfs', d, '--remount-ro', d);
+  a.push('--dev', '/dev', '--tmpfs', '/dev/shm', '--mqueue', '/dev/mqueue', '--tmpfs', '/tmp', '/bin/true');
+  row(
+    'bwrap',
+    'Node → bwrap, six namespaces, the same mounts (but the /etc files)',
+    () => timeCp('bwrap', a),
+    'in-process, child_process.spawn → exit',
+  );
+} else skipped.push('bwrap: not found');
+row('node', 'Node → /bin/true on the host (reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
+
+const load0 = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
+const t0 = Date.now();
+for (let r = -WARMUP; r < N; r++)
+  for (let k = 0; k < rows.length; k++) {
+    const rw = rows[(k + r + WARMUP) % rows.length];
+    const t = await rw.run();
+    if (r >= 0) rw.samples.push(t);
+  }
+const wall = (Date.now() - t0) / 1000;
+
+// Sustained: `inflight` runs at a time for SECONDS; each exit starts the next.
+async function sustained(start, inflight) {
+  let done = 0;
+  let failed = 0;
+  const errors = new Set();
+  const end = Date.now() + SECONDS * 1000;
+  const rss0 = process.memoryUsage().rss;
+  const t = hr();
+  const lane = async () => {
+    while (Date.now() < end) {
+      // A refused spawn counts as failed, with its code (rootless: EDQUOT from the kernel's
+      // per-uid key quota, kernel.keys.maxkeys, when session keyrings outrun the key collector).
+      try {
+        const st = await start().exited;
+        if (st.code === 0) done++;
+        else failed++;
+      } catch (e) {
+        failed++;
+        errors.add(e.code ?? e.message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, lane));
+  const secs = ms(t, hr()) / 1000;
+  const rssGrowthMB = (process.memoryUsage().rss - rss0) / 2 ** 20;
+  return { inflight, runs: done, failed, errors: [...errors], seconds: secs, perSecond: done / secs, rssGrowthMB };
+}
+// The same over two worker threads (a template each, half the runs in flight each): spawn
+// blocks its thread until the child has exec'd, so one thread cannot keep both cores busy.
+async function sustainedWorkers(inflight, workers = 2) {
+  const end = Date.now() + SECONDS * 1000;
+  const t = hr();
+  const results = await Promise.all(
+    Array.from({ length: workers }, () => {
+      const w = new Worker(new URL(import.meta.url), {
+        workerData: { options: { rootfs: ROOTFS, namespaces: NS }, inflight: inflight / workers, end },
+      });
+      return new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    }),
+  );
+  const secs = ms(t, hr()) / 1000;
+  const done = results.reduce((a, r) => a + r.done, 0);
+  return {
+    inflight,
+    runs: done,
+    failed: results.reduce((a, r) => a + r.failed, 0),
+    errors: [...new Set(results.flatMap((r) => r.errors))],
+    seconds: secs,
+    perSecond: done / secs,
+    rssGrowthMB: null,
+  };
+}
+const throughput = [];
+for (const inflight of [4, 16]) {
+  throughput.push({ row: 'template', ...(await sustained(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' }), inflight)) });
+  throughput.push({ row: 'template, 2 worker threads', ...(await sustainedWorkers(inflight)) });
+  throughput.push({
+    row: 'nsbox spawn',
+    ...(await sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), inflight)),
+  });
+}
+const load1 = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
+
+const q = (s, p) => {
+  const v = [...s].sort((x, y) => x - y);
+  const i = (v.length - 1) * p;
+  const lo = Math.floor(i);
+  return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
+};
+const stat = Object.fromEntries(
+  rows.map((r) => [
+    r.key,
+    {
+      label: r.label,
+      how: r.how,
+      n: r.samples.length,
+      median: q(r.samples, 0.5),
+      p10: q(r.samples, 0.1),
+      p90: q(r.samples, 0.9),
+      min: Math.min(...r.samples),
+    },
+  ]),
+);
+const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const base = stat.template.median;
+console.log(
+  `# sandbox templates, ${new Date().toISOString()}, kernel ${os.release()}, node ${process.version}, ${os.cpus().length} vCPU, euid ${process.geteuid()}`,
+);
+console.log(`# n=${N} per row after ${WARMUP} warm-up rounds, round-robin; wall ${wall.toFixed(1)} s; load ${load0} → ${load1}`);
+console.log('\n| row | n | median ms | p10 | p90 | min | ÷ template | measured |\n|---|---:|---:|---:|---:|---:|---:|---|');
+for (const r of rows) {
+  const s = stat[r.key];
+  console.log(
+    `| ${s.label} | ${s.n} | ${f(s.median)} | ${f(s.p10)} | ${f(s.p90)} | ${f(s.min)} | ${(s.median / base).toFixed(2)}× | ${s.how} |`,
+  );
+}
+console.log(`\n| sustained (${SECONDS} s) | in flight | runs | per second | RSS growth MB |\n|---|---:|---:|---:|---:|`);
+for (const t of throughput)
+  console.log(
+    `| ${t.row} | ${t.inflight} | ${t.runs}${t.failed ? ` (+${t.failed} failed${t.errors.length ? `: ${t.errors.join(', ')}` : ''})` : ''} | ${t.perSecond.toFixed(0)} | ${t.rssGrowthMB === null ? '–' : t.rssGrowthMB.toFixed(1)} |`,
+  );
+const targets = [];
+if (stat.c) targets.push({ name: 'template ÷ C floor', value: base / stat.c.median, goal: '≤ 0.8×', ok: base / stat.c.median <= 0.8 });
+if (stat.bwrap)
+  targets.push({ name: 'bwrap ÷ template', value: stat.bwrap.median / base, goal: '≥ 4×', ok: stat.bwrap.median / base >= 4 });
+if (stat.c)
+  targets.push({
+    name: 'template as the floor ÷ C floor',
+    value: stat['template-floor'].median / stat.c.median,
+    goal: '(reference)',
+    ok: true,
+  });
+targets.push({ name: 'template ÷ nsbox spawn', value: base / stat.nsbox.median, goal: '(reference)', ok: true });
+const best = Math.max(...throughput.filter((t) => t.row.startsWith('template')).map((t) => t.perSecond));
+targets.push({ name: 'templates/s (best of 4, 16 in flight, 1 or 2 threads)', value: best, goal: '≥ 1000/s', ok: best >= 1000 });
+console.log('\n| target | value | goal | met |\n|---|---:|---|---|');
+for (const t of targets)
+  console.log(
+    `| ${t.name} | ${t.value >= 100 ? t.value.toFixed(0) : `${t.value.toFixed(2)}×`} | ${t.goal} | ${t.goal.startsWith('(') ? '–' : t.ok ? 'yes' : 'NO'} |`,
+  );
+for (const s of skipped) console.log(`\nskipped: ${s}`);
+if (JSON_OUT)
+  fs.writeFileSync(
+    JSON_OUT,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        kernel: os.release(),
+        node: process.version,
+        euid: process.geteuid(),
+        n: N,
+        warmup: WARMUP,
+        seconds: SECONDS,
+        wall,
+        load: [load0, load1],
+        stat,
+        throughput,
+        targets,
+        skipped,
+      },
+      null,
+      2,
+    ),
+  );
+cleanup();
+process.exit(0);

@@ -1,0 +1,204 @@
+/**
+ * The two plans of a sandbox template: the setup, run once, which builds the container's root
+ * in a mount namespace and pins it (OP_PIN) with the user namespaces the runs enter; and the
+ * run, which enters those (OP_ENTER), takes a private copy of the mount tree, makes what must
+ * be new per run and execs. docs/security.md ("Templates") reviews the layout.
+ * @internal
+ * @module
+ */
+import { existsSync, lstatSync } from 'node:fs';
+import { MASKED_DIRS, MASKED_PATHS, READONLY_PATHS, type ContainerOptions } from '../fs/container.js';
+import { K } from '../native.js';
+import { addContainerSteps } from './container-steps.js';
+import type { ResolvedMaps } from './idmap.js';
+import type { PlanBuilder } from './plan.js';
+import { identityMap, userns } from './spawn-plan.js';
+import type { NamespaceType } from './types.js';
+
+const M = K.PLAN_MOUNT;
+const NOSUID = K.MS_NOSUID;
+const NODEV = K.MS_NODEV;
+const NOEXEC = K.MS_NOEXEC;
+
+/**
+ * Where a template's namespaces come from. `outerInit`: the root is built by real root in a
+ * mount namespace of the initial user namespace, and each run makes its pid, ipc, uts and
+ * cgroup namespaces with clone3 (no fork); otherwise a user namespace of the template's (U0)
+ * owns the mount namespace and each run enters it first, then forks into its pid namespace.
+ * `inner`: each run's command gets a user namespace of its own (U1, made per run, nested in the
+ * outer one), which owns its network namespace and none of its mounts.
+ * @internal
+ */
+export interface TemplateLayout {
+  outerInit: boolean;
+  /** U0: a user namespace of the template's owns the mount namespace. */
+  outerUser: boolean;
+  /** U1: a user namespace of its own for each run's command. */
+  inner: boolean;
+  /** The per-run namespaces (pid and mnt always). */
+  run: ReadonlySet<NamespaceType>;
+  root: boolean;
+  /** The id block's base (the command's root on the host) when the template has one. */
+  owner: number | undefined;
+}
+
+/** The layout for a caller (root or not) and the template's options. @internal */
+export function layout(run: ReadonlySet<NamespaceType>, maps: ResolvedMaps | null, lockMounts: boolean | undefined): TemplateLayout {
+  const root = process.geteuid!() === 0;
+  const user = run.has('user');
+  const lock = user && lockMounts !== false;
+  const outerInit = root && (!user || (maps?.auto === true && lock));
+  return { outerInit, outerUser: user && !outerInit, inner: lock, run, root, owner: undefined };
+}
+
+/**
+ * The setup: clone3 with new mnt, pid, net, ipc, uts (and user, when U0 is the template's), the
+ * container's root as spawn builds it, pivot_root, then the whole tree read-only (recursively:
+ * nothing a run could write lives in it; rw volumes excepted), then the pins: the mount
+ * namespace and U0. The child then exits: the pinned fds keep both alive, and no process.
+ * @internal
+ */
+export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: ContainerOptions, maps: ResolvedMaps | null): void {
+  plan.cloneFlags = K.CLONE_NEWNS | K.CLONE_NEWPID | K.CLONE_NEWNET | K.CLONE_NEWIPC | K.CLONE_NEWUTS | (l.outerUser ? K.CLONE_NEWUSER : 0);
+  if (l.outerUser) userns(plan, maps!);
+  addContainerSteps(plan, container, {
+    idmapSources: [],
+    newUser: l.outerUser,
+    newPid: true,
+    newNet: true,
+    newIpc: true,
+    root: l.root,
+    lock: false,
+    rootOwner: l.outerInit ? l.owner : undefined,
+    sysctl: [],
+    template: true,
+  });
+  // After pivot_root: "/" is the container's root.
+  plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, M.MNT_RECURSIVE, 'template');
+  for (const m of container.mounts ?? [])
+    if (m.type === 'bind' && m.readOnly !== true)
+      plan.setattr(m.target, 0, K.MOUNT_ATTR_RDONLY, m.recursive === false ? 0 : M.MNT_RECURSIVE, 'template');
+  plan.pin(K.CLONE_NEWNS);
+  if (l.outerUser) plan.pin(K.CLONE_NEWUSER);
+}
+
+/** The pinned namespaces' fds, as the run enters them. @internal */
+export interface PinnedFds {
+  mnt: number;
+  outer?: number | undefined;
+}
+
+let procLists: { masked: Array<[string, boolean]>; readonly: string[] } | undefined;
+
+/** The masked and read-only paths under /proc that this kernel has (with whether each masked one is a directory). */
+function procPaths(masked: readonly string[] | undefined, readonly: readonly string[] | undefined): typeof procLists & object {
+  const isDir = (p: string) => {
+    if (MASKED_DIRS.has(p)) return true;
+    try {
+      return lstatSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const pick = (list: readonly string[]) => list.filter((p) => p.startsWith('/proc/') && existsSync(p));
+  if (masked === undefined && readonly === undefined) {
+    procLists ??= { masked: pick(MASKED_PATHS).map((p) => [p, isDir(p)]), readonly: pick(READONLY_PATHS) };
+    return procLists;
+  }
+  return {
+    masked: pick(masked ?? MASKED_PATHS).map((p) => [p, isDir(p)]),
+    readonly: pick(readonly ?? READONLY_PATHS),
+  };
+}
+
+/**
+ * A run's namespaces and mounts, up to (not including) the security, stdio and exec steps:
+ * enter the template (U0, then the mount namespace), a private copy of the tree, the new
+ * pid/ipc/uts/cgroup namespaces (clone3 flags for `outerInit`, else unshare + a fork for pid),
+ * a fresh /proc with its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, the scratch
+ * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up.
+ * @internal
+ */
+export function addRunSteps(
+  plan: PlanBuilder,
+  l: TemplateLayout,
+  fds: PinnedFds,
+  t: {
+    container: ContainerOptions;
+    scratch: readonly string[];
+    hostname?: string | undefined;
+    domainname?: string | undefined;
+    sysctl: ReadonlyArray<readonly [string, string]>;
+    maps: ResolvedMaps | null;
+  },
+): void {
+  const run = l.run;
+  const perRun =
+    (run.has('ipc') ? K.CLONE_NEWIPC : 0) | (run.has('uts') ? K.CLONE_NEWUTS : 0) | (run.has('cgroup') ? K.CLONE_NEWCGROUP : 0);
+  // Without U1 the network namespace is made with the others (owned by the outer user namespace).
+  const net = run.has('net');
+  const netEarly = net && !l.inner ? K.CLONE_NEWNET : 0;
+  if (l.outerInit) {
+    plan.cloneFlags = K.CLONE_NEWPID | perRun | netEarly;
+    plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
+    plan.unshare(K.CLONE_NEWNS);
+  } else {
+    if (fds.outer !== undefined) plan.enter(fds.outer, K.CLONE_NEWUSER, 'user');
+    plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
+    plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
+    plan.fork(K.CLONE_NEWPID, true);
+  }
+  const defaults = t.container.defaultMounts !== false;
+  const owned = l.outerInit && l.owner !== undefined ? `,uid=${l.owner},gid=${l.owner}` : '';
+  if (defaults) {
+    plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, 0, 'proc');
+    for (const [path, value] of t.sysctl) plan.sysctl(path, value, false);
+    const { masked, readonly } = procPaths(t.container.maskedPaths, t.container.readonlyPaths);
+    for (const [p, dir] of masked) {
+      if (dir) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', M.MNT_OPTIONAL, 'masked-paths');
+      else plan.mount('/dev/null', p, null, K.MS_BIND, null, M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
+    }
+    for (const p of readonly)
+      plan.mount(
+        null,
+        p,
+        null,
+        K.MS_BIND | K.MS_REC,
+        null,
+        M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE,
+        'readonly-paths',
+      );
+    const gid5 = l.outerUser ? '' : ',gid=5';
+    plan.mount('devpts', '/dev/pts', 'devpts', NOSUID | NOEXEC, `newinstance,ptmxmode=0666,mode=0620${gid5}`, 0, 'dev');
+    plan.mount('shm', '/dev/shm', 'tmpfs', NOSUID | NODEV | NOEXEC, `mode=1777,size=65536k${owned}`, 0, 'dev');
+    if (run.has('ipc')) plan.mount('mqueue', '/dev/mqueue', 'mqueue', NOSUID | NODEV | NOEXEC, null, 0, 'dev');
+  }
+  for (const p of t.scratch) plan.mount('tmpfs', p, 'tmpfs', NOSUID | NODEV, `mode=1777${owned}`, 0, 'scratch');
+  // Each mount above left the cwd at its target: back to the root before anything else.
+  plan.chdir('/');
+  if (t.hostname !== undefined) plan.sethostname(t.hostname);
+  if (t.domainname !== undefined) plan.setdomainname(t.domainname);
+  if (l.inner) {
+    // The command's own user namespace, made for this run (a shared one would share its user
+    // keyring and per-user limits between runs), then the
+    // network namespace it owns. The mount namespace stays the outer one's: the command holds
+    // no capability over any mount made for it (one it makes with unshare -m gets them locked).
+    // As root its parent is the initial user namespace, where this process writes the id
+    // block's maps (OP_USERNS_SYNC: one round trip, measured 0.5 ms faster than a helper);
+    // rootless it is nested in U0, where only a helper of the child's can write them.
+    const maps = t.maps!;
+    if (l.outerInit) {
+      plan.unshare(K.CLONE_NEWUSER);
+      plan.usernsSync();
+    } else plan.userOnly(identityMap(maps.uidMap), identityMap(maps.gidMap));
+    if (l.outerInit) plan.setgroups([]);
+    plan.setgid(0);
+    plan.setuid(0);
+    if (net) plan.unshare(K.CLONE_NEWNET);
+  } else if (t.maps) {
+    // The command in U0 itself: the ids spawn switches to when the caller's are not mapped.
+    if (t.maps.switchGid !== undefined) plan.setgid(t.maps.switchGid);
+    if (t.maps.switchUid !== undefined) plan.setuid(t.maps.switchUid);
+  }
+  if (net) plan.network(true, false);
+}

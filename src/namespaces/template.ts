@@ -1,0 +1,414 @@
+/**
+ * Sandbox templates: a container prepared once (its root assembled in a mount namespace, the
+ * user namespaces, the compiled seccomp filter and capability sets), then started many times,
+ * each run in a private copy of that mount tree with fresh pid, net, ipc, uts and cgroup
+ * namespaces. See docs/namespaces.md ("Sandbox templates") and docs/security.md ("Templates").
+ * @module
+ */
+import { constants as fsConstants, closeSync, openSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { cgError } from '../cgroups/files.js';
+import { abortError, handleClosed, illegalConstructor, invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
+import { cloneIntoCgroup } from '../features.js';
+import type { ContainerMount, RootfsSpec } from '../fs/container.js';
+import { native } from '../native.js';
+import { defaultSeccompProfile } from '../security/seccomp/index.js';
+import { SECURITY_KEYS, type SecurityOptions } from '../security/options.js';
+import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, parentSide } from '../security/steps.js';
+import type { NsboxChild } from './child.js';
+import { claimIdRange, type IdRange } from './idrange.js';
+import type { IdMapping, SetgroupsPolicy } from './idmap.js';
+import { adoptNamespaceFd, type Namespace } from './namespace.js';
+import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
+import { PlanBuilder } from './plan.js';
+import { adopt } from './spawn.js';
+import { spawnFailure } from './spawn-plan.js';
+import { prepareStdio, releaseStdio } from './stdio.js';
+import { addRunSteps, addSetupSteps, layout, type TemplateLayout } from './template-plan.js';
+import { kFd, type NamespaceType } from './types.js';
+
+/** The namespaces a template's runs get by default: all but time. */
+const DEFAULT_NAMESPACES: NamespaceType[] = ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'];
+
+/** Options of {@link template}: what every run shares. */
+export interface TemplateOptions extends SecurityOptions {
+  /**
+   * The namespaces of each run. Must hold `'mnt'` and `'pid'`; `'time'` is not offered.
+   * `'user'`: the template makes its user namespaces once (with the id maps below) and every
+   * run enters them; the others are made anew for each run. Default: user, mnt, pid, net, ipc,
+   * uts, cgroup.
+   */
+  namespaces?: NamespaceType[];
+  /** uid map of the template's user namespace, as spawn takes it (default: an id block as root, else your own uid as 0). */
+  uidMap?: IdMapping[];
+  /** gid map, as {@link uidMap}. */
+  gidMap?: IdMapping[];
+  /** setgroups(2) in the template's user namespace, as spawn takes it. */
+  setgroups?: SetgroupsPolicy;
+  /** The container's root, as spawn takes it: a directory, an overlay `{ layers }`, or `'host'`. Mounted read-only. */
+  rootfs: RootfsSpec;
+  /**
+   * Bind mounts (volumes) made once, in order, inside the root: `type: 'bind'` only. A volume
+   * without `readOnly` is the one thing runs share on purpose: what one run writes there,
+   * the next sees. Per-run writable space is {@link scratch}.
+   */
+  mounts?: ContainerMount[];
+  /** spawn's default mounts (/proc, /sys, /dev, masked and read-only paths, /etc files). Default true. */
+  defaultMounts?: boolean;
+  /** Masked paths replacing the defaults, as spawn takes them; those under /proc are applied on each run's fresh /proc. */
+  maskedPaths?: string[];
+  /** Read-only paths replacing the defaults, as spawn takes them; those under /proc are applied on each run's /proc. */
+  readonlyPaths?: string[];
+  /** Hostname of every run (needs `'uts'`); also in /etc/hostname. */
+  hostname?: string;
+  /** NIS domain name of every run (needs `'uts'`). */
+  domainname?: string;
+  /**
+   * Keep the command out of the user namespace that owns its mounts (default true, with
+   * `'user'`): the command runs in a user namespace of its own nested in it, so it cannot
+   * mount, unmount or remount anything, whatever capabilities it keeps. `false`: the command
+   * runs in the template's user namespace with every capability the security options leave
+   * it, and could undo its masks: only for trusted commands.
+   */
+  lockMounts?: boolean;
+  /**
+   * Directories that get a fresh, empty tmpfs (mode 1777) in every run: the run's writable
+   * space, gone when it ends. The root and everything else made once are read-only.
+   * Default `['/tmp']`.
+   */
+  scratch?: string[];
+}
+
+/** Options of {@link SandboxTemplate.spawn}: what may differ between runs. */
+export type TemplateSpawnOptions = Pick<
+  SpawnOptions,
+  | 'env'
+  | 'cwd'
+  | 'cwdOptional'
+  | 'argv0'
+  | 'stdio'
+  | 'fds'
+  | 'uid'
+  | 'gid'
+  | 'groups'
+  | 'timeout'
+  | 'signal'
+  | 'killSignal'
+  | 'dieWithParent'
+  | 'cgroup'
+>;
+
+const TEMPLATE_KEYS = new Set<string>([
+  'namespaces',
+  'uidMap',
+  'gidMap',
+  'setgroups',
+  'rootfs',
+  'mounts',
+  'defaultMounts',
+  'maskedPaths',
+  'readonlyPaths',
+  'hostname',
+  'domainname',
+  'lockMounts',
+  'scratch',
+  ...SECURITY_KEYS,
+]);
+const RUN_KEYS = new Set<string>([
+  'env',
+  'cwd',
+  'cwdOptional',
+  'argv0',
+  'stdio',
+  'fds',
+  'uid',
+  'gid',
+  'groups',
+  'timeout',
+  'signal',
+  'killSignal',
+  'dieWithParent',
+  'cgroup',
+]);
+
+const kToken = Symbol('nsbox.SandboxTemplate.new');
+
+/** Validated template options. @internal */
+interface CheckedTemplate {
+  c: Checked;
+  scratch: string[];
+  o: TemplateOptions;
+}
+
+function checkScratch(v: unknown): string[] {
+  if (v === undefined) return ['/tmp'];
+  if (!Array.isArray(v)) throw invalidArgType('options.scratch', 'an array of absolute paths', v);
+  return v.map((p, i) => {
+    if (typeof p !== 'string') throw invalidArgType(`options.scratch[${i}]`, 'of type string', p);
+    if (!p.startsWith('/') || p === '/' || p.includes('\0') || p.split('/').includes('..'))
+      throw invalidArgValue(`options.scratch[${i}]`, p, "must be an absolute path other than '/', without '..'");
+    return p;
+  });
+}
+
+/** Every check of template(), before any syscall. */
+function checkTemplate(options: unknown): CheckedTemplate {
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+  const o = options as TemplateOptions;
+  for (const k of Object.keys(o))
+    if (!TEMPLATE_KEYS.has(k))
+      throw invalidArgValue(`options.${k}`, (o as unknown as Record<string, unknown>)[k], 'is not a template option');
+  if (o.rootfs === undefined) throw invalidArgValue('options.rootfs', undefined, 'is required: a template is a container root');
+  const namespaces = o.namespaces ?? DEFAULT_NAMESPACES;
+  if (Array.isArray(namespaces)) {
+    for (const t of ['mnt', 'pid'] as const)
+      if (!namespaces.includes(t))
+        throw invalidArgValue(
+          'options.namespaces',
+          namespaces,
+          `must include '${t}' (each run gets a copy of the root and a pid namespace)`,
+        );
+    if (namespaces.includes('time'))
+      throw invalidArgValue('options.namespaces', namespaces, "must not include 'time' (not offered by templates)");
+  }
+  const mounts = o.mounts ?? [];
+  if (!Array.isArray(mounts)) throw invalidArgType('options.mounts', 'an array of mount specs', mounts);
+  mounts.forEach((m, i) => {
+    if (typeof m === 'object' && m !== null && (m.type !== 'bind' || m.idmap === true))
+      throw invalidArgValue(`options.mounts[${i}]`, m, 'must be a bind mount without idmap (per-run tmpfs: use options.scratch)');
+  });
+  const scratch = checkScratch(o.scratch);
+  const { scratch: _s, ...rest } = o;
+  // Each scratch directory gets an empty read-only tmpfs in the template (its mount point,
+  // made if missing), covered by a fresh one in every run.
+  const spawnLike: SpawnOptions = {
+    ...rest,
+    namespaces,
+    mounts: [...mounts, ...scratch.map((target): ContainerMount => ({ type: 'tmpfs', target, mode: 0o755 }))],
+    readOnlyRoot: true,
+  };
+  const c = checkSpawn('/', [], spawnLike);
+  // Unprivileged, each run's own user namespace gets its maps from a helper that needs the run's
+  // /proc (OP_LOCK): the default mounts make it.
+  if (o.defaultMounts === false && c.newNs.has('user') && o.lockMounts !== false && process.geteuid!() !== 0)
+    throw invalidArgValue(
+      'options.defaultMounts',
+      false,
+      "needs lockMounts: false as an unprivileged user (each run's user namespace is set up through its /proc)",
+    );
+  if ((o.hostname !== undefined || o.domainname !== undefined) && !c.newNs.has('uts'))
+    throw invalidArgValue('options.hostname', o.hostname ?? o.domainname, "needs 'uts' in options.namespaces");
+  return { c, scratch, o };
+}
+
+/**
+ * A prepared sandbox: {@link template} made it; {@link SandboxTemplate.spawn} starts a run.
+ * Holds no process: only the namespaces it pinned (fds) and, as root, its id block.
+ */
+export class SandboxTemplate implements Disposable, AsyncDisposable {
+  #l: TemplateLayout;
+  #ns: { mnt: Namespace; outer?: Namespace | undefined } | undefined;
+  #range: IdRange | undefined;
+  #live = 0;
+  readonly #t: CheckedTemplate;
+
+  /** @internal */
+  constructor(
+    token: symbol,
+    l: TemplateLayout,
+    ns: { mnt: Namespace; outer?: Namespace | undefined },
+    range: IdRange | undefined,
+    t: CheckedTemplate,
+  ) {
+    if (token !== kToken) throw illegalConstructor('template()');
+    this.#l = l;
+    this.#ns = ns;
+    this.#range = range;
+    this.#t = t;
+  }
+
+  /** True once {@link SandboxTemplate.close} has run. */
+  get closed(): boolean {
+    return this.#ns === undefined;
+  }
+
+  /**
+   * Starts `command` in a new run of this template: setns(2) into the template's user and
+   * mount namespaces, unshare(2) CLONE_NEWNS for a private copy of its mount tree, new pid,
+   * net, ipc, uts and cgroup namespaces (as the template's `namespaces` say), a fresh /proc
+   * (masked as spawn masks it), devpts, /dev/shm, /dev/mqueue and the scratch tmpfs, the
+   * hostname, the command's own user namespace, lo up, the security options, execve(2).
+   * Nothing a run writes outside a shared volume is seen by another run.
+   *
+   * Blocking: as spawn, the calling thread waits until the child has exec'd or failed.
+   * Privileges: those of the template's creator (the same user).
+   * @returns the same child object as spawn (exit, kill, stdio).
+   * @throws `ERR_HANDLE_CLOSED` after close(); `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/
+   *   `ERR_OUT_OF_RANGE` for bad options, before any syscall; `ABORT_ERR`; {@link SysError}
+   *   naming the failing `step` ('setns:mnt', 'proc', 'scratch', 'network', 'exec', …).
+   */
+  spawn(command: string, args?: readonly string[], options?: TemplateSpawnOptions): NsboxChild;
+  spawn(command: string, options?: TemplateSpawnOptions): NsboxChild;
+  spawn(command: string, argsOrOptions?: readonly string[] | TemplateSpawnOptions, maybeOptions?: TemplateSpawnOptions): NsboxChild {
+    const ns = this.#ns;
+    if (ns === undefined) throw handleClosed('SandboxTemplate');
+    const [args, options] =
+      Array.isArray(argsOrOptions) || argsOrOptions === undefined ? [argsOrOptions, maybeOptions] : [undefined, argsOrOptions];
+    if (options !== undefined && typeof options === 'object' && options !== null)
+      for (const k of Object.keys(options))
+        if (!RUN_KEYS.has(k))
+          throw invalidArgValue(`options.${k}`, (options as Record<string, unknown>)[k], 'is not a template spawn option');
+    const r = checkSpawn(command, args, options);
+    const { o } = r;
+    if (o.groups !== undefined && o.groups.length > 0 && this.#t.c.maps?.denySetgroups)
+      throw invalidArgValue('options.groups', o.groups, "cannot be set: setgroups is 'deny' in the template's user namespace");
+    if (o.signal?.aborted) throw abortError(o.signal);
+    if (r.cgroup && !cloneIntoCgroup())
+      throw nsboxError('ERR_NSBOX_UNSUPPORTED', 'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later).');
+    const { c: tc, scratch, o: to } = this.#t;
+    const security = tc.security;
+    const plan = new PlanBuilder();
+    let cgroupFd = -1;
+    let prepared: ReturnType<typeof prepareStdio> | undefined;
+    try {
+      if (r.cgroup) {
+        try {
+          cgroupFd = openSync(r.cgroup.directory, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+        } catch (cause) {
+          throw cgError(cause, r.cgroup.directory, r.cgroup);
+        }
+        plan.cgroupFd = cgroupFd;
+      }
+      const parent = parentSide(security);
+      if (parent) plan.parent();
+      addRunSteps(
+        plan,
+        this.#l,
+        { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd] },
+        { container: tc.container!, scratch, hostname: to.hostname, domainname: to.domainname, sysctl: security.sysctl, maps: tc.maps },
+      );
+      if (this.#l.run.has('user')) plan.keyring();
+      if (security.seccompSource !== defaultSeccompProfile) plan.noTiocsti();
+      prepared = prepareStdio(r.stdio);
+      const { pairs } = prepared;
+      const io = () => {
+        plan.fds(pairs);
+        if (o.cwd !== undefined) plan.chdir(o.cwd, true, o.cwdOptional === true);
+      };
+      addBeforeCredentials(plan, security, io);
+      if (o.groups !== undefined) plan.setgroups(o.groups);
+      if (o.gid !== undefined) plan.setgid(o.gid);
+      if (o.uid !== undefined) plan.setuid(o.uid);
+      addAfterCredentials(plan, security);
+      if (!filtersEarly(security)) io();
+      if (o.dieWithParent ?? true) plan.pdeathsig(osConstants.signals.SIGKILL);
+      addLast(plan, security);
+      plan.exec(r.file, !r.file.includes('/'), r.argv, r.env);
+      const p = plan.build();
+      // As root, the run's user namespace gets the id block's maps from this process (MSG_MAPS).
+      const maps = this.#l.outerInit && this.#l.inner ? tc.maps : null;
+      const res = native.spawn(p.ops, p.strings, maps, parent, undefined);
+      if (!res.ok) throw spawnFailure(res, p, r);
+      const child = adopt(res, prepared, r, undefined, undefined);
+      // The id block stays the template's until its last run has exited, even after close():
+      // a block handed to another sandbox while a run still has its uids would share them.
+      this.#live++;
+      void child.exited.then(() => {
+        this.#live--;
+        if (this.#live === 0 && this.#ns === undefined) this.#releaseRange();
+      });
+      return child;
+    } catch (err) {
+      if (prepared) releaseStdio(prepared, true);
+      throw err;
+    } finally {
+      if (cgroupFd >= 0) closeSync(cgroupFd);
+    }
+  }
+
+  /**
+   * Releases the template: closes the namespace fds it pinned (the kernel frees the mount tree
+   * once no run still uses it) and returns its id block once its last run has exited. Runs
+   * already started go on. Idempotent;
+   * afterwards {@link SandboxTemplate.spawn} throws `ERR_HANDLE_CLOSED`. Never blocks.
+   */
+  close(): void {
+    const ns = this.#ns;
+    if (ns === undefined) return;
+    this.#ns = undefined;
+    ns.outer?.close();
+    ns.mnt.close();
+    if (this.#live === 0) this.#releaseRange();
+  }
+
+  #releaseRange(): void {
+    this.#range?.release();
+    this.#range = undefined;
+  }
+
+  /** {@link SandboxTemplate.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** {@link SandboxTemplate.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Prepares a sandbox once: clone3(2) of a setup child that builds the container's root as
+ * spawn does (rootfs or layers, default mounts, volumes, masked and read-only paths,
+ * pivot_root(2)), makes the whole tree read-only (mount_setattr(2) AT_RECURSIVE; rw volumes
+ * excepted), and hands its mount namespace and user namespaces to this process (opened from
+ * /proc/PID/ns while it waits), then exits. The seccomp profile is compiled and the capability
+ * sets resolved here, once. Each {@link SandboxTemplate.spawn} then only copies the mount tree
+ * and makes the per-run namespaces and mounts.
+ *
+ * Replaces building the same `bwrap`/`spawn()` container for every run of a judge, a code
+ * runner or a test farm.
+ *
+ * Privileges: as spawn with `rootfs` and the same namespaces: none with `'user'` (rootless);
+ * root for an id block (the default as root) or for no user namespace.
+ * Blocking: the calling thread waits for the setup child (a container spawn's time, ~2 ms).
+ * @throws `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE` for bad options,
+ *   before any syscall (a non-bind mount, namespaces without 'mnt' or 'pid', an unknown key);
+ *   {@link SysError} naming the failing `step` of the setup ('rootfs', 'proc', 'template',
+ *   'lock-mounts', …). Nothing is left behind on failure: the setup child is reaped, every fd
+ *   closed, the id block released.
+ */
+export function template(options: TemplateOptions): SandboxTemplate {
+  const t = checkTemplate(options);
+  const { c } = t;
+  const l = layout(c.newNs, c.maps, t.o.lockMounts);
+  let range: IdRange | undefined;
+  const pinned: Namespace[] = [];
+  try {
+    if (c.maps?.auto) {
+      range = claimIdRange();
+      c.maps.uidMap = c.maps.gidMap = `0 ${range.base} ${range.count}\n`;
+      l.owner = range.base;
+    }
+    const plan = new PlanBuilder();
+    addSetupSteps(plan, l, c.container!, c.maps);
+    const p = plan.build();
+    const r = native.spawn(p.ops, p.strings, l.outerUser ? c.maps : null, undefined, undefined);
+    if (!r.ok) throw spawnFailure(r, p, c); // the pinned fds were closed by the native side
+    native.killReap(r.pidfd); // it has exited (the plan ends without exec): reap it
+    for (const fd of r.pinned ?? []) pinned.push(adoptNamespaceFd(fd));
+    const want = 1 + (l.outerUser ? 1 : 0);
+    if (pinned.length !== want)
+      throw nsboxError('ERR_NSBOX_UNSUPPORTED', `template setup pinned ${pinned.length} namespaces, expected ${want}`);
+    const [mnt, outer] = pinned;
+    const ns = { mnt: mnt!, outer: l.outerUser ? outer : undefined };
+    const tpl = new SandboxTemplate(kToken, l, ns, range, t);
+    range = undefined;
+    pinned.length = 0;
+    return tpl;
+  } finally {
+    for (const n of pinned) n.close();
+    range?.release();
+  }
+}

@@ -1,0 +1,309 @@
+// Sandbox templates against the real kernel: what one run does is not seen by the next or by a
+// concurrent one (files in / and /tmp, /dev/shm, mounts, processes, hostname, network, user
+// keyring), every run is PID 1 of its own pid namespace with only lo, and close() leaves no
+// process, fd or mount behind. Runs as root (id block) and, for the rootless part, as a user.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { createCgroup, findCgroup2, type SandboxTemplate, SysError, template, type TemplateOptions } from '../../src/index.js';
+import { canUserns, isRoot, testIf } from '../helpers/env.js';
+import { childPids, fdCount, output } from '../helpers/proc.js';
+
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
+const ttest = testIf(canUserns && BUSYBOX !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
+
+let dir: string;
+let rootfs: string;
+let hostMounts: string;
+
+beforeAll(() => {
+  if (!BUSYBOX) return;
+  dir = mkdtempSync(join(tmpdir(), 'nsbox-tpl-'));
+  chmodSync(dir, 0o755);
+  rootfs = join(dir, 'rootfs');
+  mkdirSync(join(rootfs, 'bin'), { recursive: true });
+  for (const d of ['proc', 'sys', 'dev', 'tmp', 'etc', 'root', 'mnt']) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
+  chmodSync(join(rootfs, 'bin/busybox'), 0o755);
+  for (const a of execFileSync(BUSYBOX!, ['--list'], { encoding: 'utf8' }).trim().split('\n'))
+    if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
+  // For the host's python3, bound in read-only by the keyring test.
+  mkdirSync(join(rootfs, 'usr'));
+  symlinkSync('usr/lib', join(rootfs, 'lib'));
+  symlinkSync('usr/lib64', join(rootfs, 'lib64'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+});
+afterEach(() => {
+  // Templates and runs live in mount namespaces of their own.
+  expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+});
+
+const sh = (t: SandboxTemplate, script: string) => output(t.spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`]));
+const make = (o: Partial<TemplateOptions> = {}) => template({ rootfs, ...o });
+
+describe('isolation between runs', () => {
+  ttest('a file written in /, /tmp or /dev/shm by one run is absent in the next', async () => {
+    using t = make();
+    const a = await sh(
+      t,
+      'echo x > /f; echo y > /tmp/f && echo tmp-ok; echo z > /dev/shm/f && echo shm-ok; touch /dev/f; ls /tmp /dev/shm',
+    );
+    expect(a.stdout).toMatch(/can't create \/f: Read-only file system/);
+    expect(a.stdout).toContain('tmp-ok');
+    expect(a.stdout).toContain('shm-ok');
+    expect(a.stdout).toMatch(/touch: \/dev\/f: Read-only file system/);
+    const b = await sh(
+      t,
+      'ls -A /tmp /dev/shm; test -e /f || echo no-f; test -e /tmp/f || echo no-tmp-f; test -e /dev/shm/f || echo no-shm-f',
+    );
+    expect(b.stdout).toContain('no-f');
+    expect(b.stdout).toContain('no-tmp-f');
+    expect(b.stdout).toContain('no-shm-f');
+    expect(existsSync(join(rootfs, 'f'))).toBe(false);
+    expect(existsSync(join(rootfs, 'tmp/f'))).toBe(false);
+  });
+
+  ttest('each run is PID 1 of its own pid namespace, with its hostname and only lo', async () => {
+    using t = make({ hostname: 'tpl' });
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await sh(
+        t,
+        'echo $$; hostname; ip -o link | cut -d: -f2; for n in pid net uts ipc mnt; do readlink /proc/self/ns/$n; done',
+      );
+      const l = r.stdout.trim().split('\n');
+      expect(l[0]).toBe('1');
+      expect(l[1]).toBe('tpl');
+      expect(l[2]!.trim()).toBe('lo');
+      ids.push(l.slice(3).join(' '));
+    }
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+
+  ttest('a run cannot change the hostname the next one sees, nor keep a mount or a process', async () => {
+    using t = make({ hostname: 'tpl' });
+    const a = await sh(
+      t,
+      'hostname evil; unshare -m sh -c "mount -t tmpfs x /mnt && echo own-mount"; (sleep 30 &) ; umount /tmp || echo locked',
+    );
+    expect(a.stdout).toContain('locked');
+    const b = await sh(t, 'hostname; grep -c " /mnt " /proc/self/mountinfo; ps -o pid,comm | grep -c sleep');
+    expect(b.stdout.trim().split('\n')).toEqual(['tpl', '0', '0']);
+  });
+
+  ttest('two concurrent runs do not see each other', async () => {
+    using t = make();
+    const a = t.spawn('/bin/sh', ['-c', 'echo a > /tmp/a; sleep 1 & sleep 0.5; ls /tmp; ps -o comm | grep -c sleep; wait']);
+    const b = t.spawn('/bin/sh', ['-c', 'echo b > /tmp/b; sleep 1 & sleep 0.5; ls /tmp; ps -o comm | grep -c sleep; wait']);
+    const [ra, rb] = await Promise.all([output(a), output(b)]);
+    expect(ra.stdout.trim().split('\n')).toEqual(['a', '1']);
+    expect(rb.stdout.trim().split('\n')).toEqual(['b', '1']);
+  });
+
+  ttest("the masks of each run's fresh /proc hold, even for a command that keeps CAP_SYS_ADMIN", async () => {
+    using t = make();
+    const r = await sh(
+      t,
+      'wc -c < /proc/timer_list; umount /proc/timer_list || echo refused; unshare -m sh -c "umount /proc/timer_list || echo locked"; echo 1 > /proc/sys/kernel/domainname || echo ro',
+    );
+    expect(r.stdout.trim().split('\n')[0]).toBe('0');
+    expect(r.stdout).toContain('refused');
+    expect(r.stdout).toContain('locked');
+    expect(r.stdout).toContain('ro');
+  });
+
+  testIf(canUserns && BUSYBOX !== undefined && existsSync('/usr/bin/python3'), 'needs /usr/bin/python3')(
+    "a key one run adds to its user keyring is not in the next run's (each run has its own user namespace)",
+    async () => {
+      using t = make({ mounts: [{ type: 'bind', source: '/usr', target: '/usr', readOnly: true }] });
+      // add_key(2) to @u, then keyctl(KEYCTL_SEARCH) of @u for it: ENOKEY (126) in the next run.
+      const code = `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if sys.argv[1] == 'add':
+    print(libc.syscall(248, b"user", b"nsbox-tpl", b"secret", 6, -4) > 0)
+else:
+    r = libc.syscall(250, 10, -4, b"user", b"nsbox-tpl", 0)
+    print(r, ctypes.get_errno())
+`;
+      expect((await output(t.spawn('/usr/bin/python3', ['-c', code, 'add']))).stdout).toBe('True\n');
+      expect((await output(t.spawn('/usr/bin/python3', ['-c', code, 'search']))).stdout).toBe('-1 126\n');
+    },
+  );
+
+  ttest('a read-write volume is shared on purpose; a read-only one is not writable', async () => {
+    const vol = mkdtempSync(join(dir, 'vol-'));
+    const ro = mkdtempSync(join(dir, 'ro-'));
+    chmodSync(vol, 0o777);
+    chmodSync(ro, 0o777);
+    using t = make({
+      mounts: [
+        { type: 'bind', source: vol, target: '/vol' },
+        { type: 'bind', source: ro, target: '/ro', readOnly: true },
+      ],
+    });
+    await sh(t, 'echo kept > /vol/f');
+    const b = await sh(t, 'cat /vol/f; touch /ro/x || echo ro');
+    expect(b.stdout).toContain('kept');
+    expect(b.stdout).toMatch(/Read-only file system/);
+  });
+});
+
+describe('lifecycle', () => {
+  ttest('close() leaves no process, fd or mount; spawn after close throws ERR_HANDLE_CLOSED', async () => {
+    const fds = fdCount();
+    const kids = childPids().length;
+    const t = make();
+    expect(childPids().length).toBe(kids); // a template holds no process, only fds
+    // The run has its stdio and nothing else of ours: no namespace fd of the template.
+    expect((await sh(t, 'ls /proc/self/fd | tr "\\n" " "')).stdout).toBe('0 1 2 3 ');
+    t.close();
+    t.close(); // idempotent
+    expect(t.closed).toBe(true);
+    expect(fdCount()).toBe(fds);
+    expect(childPids().length).toBe(kids);
+    expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
+  });
+
+  ttest('a run started before close() goes on after it', async () => {
+    const t = make();
+    const c = t.spawn('/bin/sh', ['-c', 'sleep 0.3; echo x > /tmp/x && cat /tmp/x; echo $$']);
+    t.close();
+    expect((await output(c)).stdout).toBe('x\n1\n');
+  });
+
+  ttest('await using releases it', async () => {
+    const fds = fdCount();
+    {
+      await using t = make();
+      expect((await sh(t, 'echo ok')).stdout).toBe('ok\n');
+    }
+    expect(fdCount()).toBe(fds);
+  });
+
+  test('invalid options are refused before any syscall', () => {
+    const fds = fdCount();
+    const bad: unknown[] = [
+      undefined,
+      {},
+      { rootfs: '/', namespaces: ['user', 'mnt'] },
+      { rootfs: '/', namespaces: ['mnt', 'pid', 'time'] },
+      { rootfs: '/', mounts: [{ type: 'tmpfs', target: '/x' }] },
+      { rootfs: '/', scratch: ['tmp'] },
+      { rootfs: '/', scratch: ['/a/../b'] },
+      { rootfs: '/', stdio: 'pipe' },
+      { rootfs: '/', namespaces: ['mnt', 'pid'], hostname: 'x' },
+    ];
+    for (const o of bad)
+      expect(() => template(o as TemplateOptions)).toThrow(
+        expect.objectContaining({ code: expect.stringMatching(/^ERR_INVALID_ARG_(VALUE|TYPE)$/) }),
+      );
+    expect(fdCount()).toBe(fds);
+  });
+
+  ttest("a run's options are checked before any syscall; a failed run leaves nothing", async () => {
+    using t = make();
+    const fds = fdCount();
+    expect(() => t.spawn('/bin/true', [], { rootfs: '/' } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => t.spawn('/bin/true', [], { uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    let err: unknown;
+    try {
+      t.spawn('/nonexistent');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SysError);
+    expect(err).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec' });
+    expect(fdCount()).toBe(fds);
+    expect((await sh(t, 'echo still')).stdout).toBe('still\n');
+  });
+
+  testIf(!isRoot && canUserns && BUSYBOX !== undefined, 'runs as an unprivileged user only')(
+    'unprivileged: groups (setgroups is denied) and defaultMounts: false with the lock are refused before any syscall',
+    () => {
+      using t = make();
+      expect(() => t.spawn('/bin/true', [], { groups: [1] })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      // Each run's user namespace is set up through its /proc: not without the default mounts.
+      expect(() => make({ defaultMounts: false })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    },
+  );
+
+  ttest('a setup that fails midway leaves nothing: no fd, no child, the id block back', () => {
+    const fds = fdCount();
+    const kids = childPids().length;
+    // A volume whose target cannot be made: inside the setup's fresh /proc.
+    let err: unknown;
+    try {
+      make({ mounts: [{ type: 'bind', source: dir, target: '/proc/nsbox-nope' }] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SysError);
+    expect(err).toMatchObject({ step: 'mounts' });
+    expect(fdCount()).toBe(fds);
+    expect(childPids().length).toBe(kids);
+  });
+});
+
+describe('layouts', () => {
+  testIf(isRoot && BUSYBOX !== undefined, 'needs root')(
+    'as root without a user namespace: real root in the run, still a fresh tree',
+    async () => {
+      using t = make({ namespaces: ['mnt', 'pid', 'net', 'ipc', 'uts'] });
+      const r = await sh(t, 'cat /proc/self/uid_map; echo $$; echo x > /tmp/x && echo w');
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((s) => s.trim())[0],
+      ).toMatch(/^0\s+0\s+4294967295$/);
+      expect(r.stdout).toContain('w');
+      expect((await sh(t, 'ls -A /tmp')).stdout).toBe('');
+    },
+  );
+
+  testIf(isRoot && BUSYBOX !== undefined && findCgroup2() !== null, 'needs root and cgroup v2')(
+    'a run starts in the cgroup it is given, which is the root of its cgroup namespace',
+    async () => {
+      const cg = await createCgroup(`nsbox-tpl-${randomBytes(4).toString('hex')}`);
+      try {
+        using t = make({ namespaces: ['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'] });
+        const c = t.spawn('/bin/sh', ['-c', 'cat /proc/self/cgroup; sleep 0.2'], { cgroup: cg });
+        const procs = readFileSync(`${cg.directory}/cgroup.procs`, 'utf8').trim().split('\n');
+        expect(procs).toContain(String(c.pid));
+        expect((await output(c)).stdout).toMatch(/^0::\/$/m);
+      } finally {
+        await cg.remove();
+      }
+    },
+  );
+
+  ttest('lockMounts: false runs the command in the template user namespace', async () => {
+    using t = make({ lockMounts: false });
+    const r = await sh(t, 'echo $$; umount /tmp && echo unmounted');
+    expect(r.stdout).toBe('1\nunmounted\n');
+  });
+
+  ttest('the security options apply to every run (capabilities, no_new_privs, seccomp)', async () => {
+    using t = make({
+      capabilities: { bounding: [], effective: [], permitted: [], inheritable: [], ambient: [] },
+      noNewPrivileges: true,
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] },
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await sh(t, 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\\t " " "; mkdir /tmp/d || echo refused');
+      expect(r.stdout).toContain('CapEff: 0000000000000000');
+      expect(r.stdout).toContain('NoNewPrivs: 1');
+      expect(r.stdout).toContain('Seccomp: 2');
+      expect(r.stdout).toContain('refused');
+    }
+  });
+});
