@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2 } from './lib.mjs';
+import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2, quantile, rowStats } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -262,26 +262,8 @@ if (FLOOR_REF && isRoot && fs.existsSync(FLOOR_C) && has('gcc')) {
 }
 
 // ---- report ---------------------------------------------------------------------------
-const q = (s, p) => {
-  const v = [...s].sort((a, b) => a - b);
-  const i = (v.length - 1) * p;
-  const lo = Math.floor(i);
-  return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
-};
-const stat = Object.fromEntries(
-  rows.map((r) => [
-    r.key,
-    {
-      label: r.label,
-      how: r.how,
-      n: r.samples.length,
-      median: q(r.samples, 0.5),
-      p10: q(r.samples, 0.1),
-      p90: q(r.samples, 0.9),
-      min: Math.min(...r.samples),
-    },
-  ]),
-);
+const q = quantile;
+const stat = rowStats(rows);
 const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 const leftMounts = fs

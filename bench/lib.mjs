@@ -55,3 +55,39 @@ export function buildBusyboxRootfs(dir) {
   fs.writeFileSync(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   fs.writeFileSync(path.join(dir, 'etc/group'), 'root:x:0:\n');
 }
+
+/** The `p` quantile of `samples`, interpolated between the two nearest ranks. */
+export function quantile(samples, p) {
+  const v = [...samples].sort((x, y) => x - y);
+  const i = (v.length - 1) * p;
+  const lo = Math.floor(i);
+  return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
+}
+
+/** Per row `{ key, label, how, samples }`: n, median, p10, p90 and min, keyed by `key`. */
+export function rowStats(rows) {
+  return Object.fromEntries(
+    rows.map((r) => [
+      r.key,
+      {
+        label: r.label,
+        how: r.how,
+        n: r.samples.length,
+        median: quantile(r.samples, 0.5),
+        p10: quantile(r.samples, 0.1),
+        p90: quantile(r.samples, 0.9),
+        min: Math.min(...r.samples),
+      },
+    ]),
+  );
+}
+
+/** A copy of `a` in a random order (Fisher–Yates): interleaved rounds in a fresh order each. */
+export function shuffle(a) {
+  const b = [...a];
+  for (let i = b.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [b[i], b[j]] = [b[j], b[i]];
+  }
+  return b;
+}

@@ -38,6 +38,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { shuffle } from './lib.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
@@ -67,14 +68,6 @@ if (opt.lifecycle && (process.geteuid() !== 0 || BUSYBOX === undefined)) {
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-oci-bench-'));
 const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
 const q = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
-const shuffle = (a) => {
-  const b = [...a];
-  for (let i = b.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [b[i], b[j]] = [b[j], b[i]];
-  }
-  return b;
-};
 /** Runs `node ARGS…` to its exit; stdout and stderr are files (a container created by it inherits them). */
 function time(args) {
   const [o, e] = [openSync(join(dir, 'out'), 'w'), openSync(join(dir, 'err'), 'w')];

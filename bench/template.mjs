@@ -38,7 +38,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { buildBusyboxRootfs } from './lib.mjs';
+import { buildBusyboxRootfs, quantile, rowStats } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -279,26 +279,8 @@ const load1 = os
   .map((x) => x.toFixed(2))
   .join(' ');
 
-const q = (s, p) => {
-  const v = [...s].sort((x, y) => x - y);
-  const i = (v.length - 1) * p;
-  const lo = Math.floor(i);
-  return v[lo] + (v[Math.min(lo + 1, v.length - 1)] - v[lo]) * (i - lo);
-};
-const stat = Object.fromEntries(
-  rows.map((r) => [
-    r.key,
-    {
-      label: r.label,
-      how: r.how,
-      n: r.samples.length,
-      median: q(r.samples, 0.5),
-      p10: q(r.samples, 0.1),
-      p90: q(r.samples, 0.9),
-      min: Math.min(...r.samples),
-    },
-  ]),
-);
+const q = quantile;
+const stat = rowStats(rows);
 const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const base = stat.template.median;
 console.log(
