@@ -58,6 +58,9 @@ inline size_t CStrLen(const char* s) {
   return n;
 }
 
+// write(2) of all of `len` bytes, again after EINTR or a short write: 0 or -errno.
+long WriteAll(long fd, const char* p, size_t len);
+
 // Entry point of the cloned child; never returns (execs or exits).
 int ChildMain(void* ctx);
 

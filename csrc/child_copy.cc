@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 
+#include "child.h"
 #include "nr.h"
 #include "plan.h"
 #include "rawsys.h"
@@ -39,29 +40,12 @@ struct Dirent64 {
   char name[1];
 };
 
-long CStrLenOf(const char* p) {
-  long n = 0;
-  while (p[n]) n++;
-  return n;
-}
-
 bool Dots(const char* n) {
   return n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0));
 }
 
 long Close(long fd) {
   return sc(__NR_close, fd);
-}
-
-long WriteAll(long fd, const char* p, long len) {
-  while (len > 0) {
-    long r = sc(__NR_write, fd, p, len);
-    if (r == -EINTR) continue;
-    if (r < 0) return r;
-    p += r;
-    len -= r;
-  }
-  return 0;
 }
 
 // A regular file's bytes. Not inlined: its buffer must not sit in every level of the recursion.
@@ -121,7 +105,7 @@ __attribute__((noinline)) long CopyXattrs(int sdir, int ddir, const char* name, 
   long r = 0;
   for (long at = 0; at < n;) {
     const char* key = names + at;
-    at += (long)CStrLenOf(key) + 1;
+    at += (long)CStrLen(key) + 1;
     *sysid = SYS_FGETXATTR;
     long len = sc(__NR_fgetxattr, s, key, value, sizeof value);
     if (len == -ENODATA || len == -ERANGE) continue;  // removed since it was listed, or over 4 KiB

@@ -348,17 +348,6 @@ long Symlink(ChildCtx* ctx, const Step& s, int* sysid) {
   return r;
 }
 
-long WriteAll(long fd, const char* p, size_t len) {
-  while (len > 0) {
-    long r = sc(__NR_write, fd, p, len);
-    if (r == -EINTR) continue;
-    if (r < 0) return r;
-    p += r;
-    len -= (size_t)r;
-  }
-  return 0;
-}
-
 long WriteFile(ChildCtx* ctx, const Step& s, int* sysid) {
   *sysid = SYS_OPENAT;
   long fd = sc(__NR_openat, AT_FDCWD, s.str, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, s.a & 07777);
@@ -428,6 +417,17 @@ long RunFsStep(ChildCtx* ctx, const Step& s, int* sysid) {
       return sc(__NR_mount, 0, "/", 0, MS_REC | (unsigned long)(uint32_t)s.a, 0);
   }
   return -EINVAL;
+}
+
+long WriteAll(long fd, const char* p, size_t len) {
+  while (len > 0) {
+    long r = sc(__NR_write, fd, p, len);
+    if (r == -EINTR) continue;
+    if (r < 0) return r;
+    p += r;
+    len -= (size_t)r;
+  }
+  return 0;
 }
 
 }  // namespace nsbox
