@@ -106,25 +106,6 @@ async function makeCgroup(plan: OciCgroupPlan | undefined, id: string, log: Log)
 }
 
 /**
- * A young-generation collection now, before the spawn forks the process that waits at the
- * start gate: that process shares this one's pages copy-on-write for as long as it waits, so
- * a collection after the fork would copy every page it writes (measured: a scavenge of ~2.5
- * MB took 10-20 ms after the fork against 2.5 ms before it on the host, ~0.2 s under the
- * guest's emulation). Emptied now, the young generation holds what create allocates after
- * the spawn without another collection. `gc` is reached through V8's --expose-gc, set at run
- * time for this one-shot command process only.
- */
-function collectYoung(): void {
-  try {
-    process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc');
-    const gc = process.getBuiltinModule('node:vm').runInNewContext('gc') as (o?: { type: string }) => void;
-    gc({ type: 'minor' });
-  } catch {
-    // no gc to call: the collection happens when V8 wants it
-  }
-}
-
-/**
  * Creates the container: on return its process waits at the start gate and ROOT/ID/state.json
  * says so. `stdio`: the container's fds 0-2 (this process's own by default, as conmon expects).
  */
@@ -187,7 +168,6 @@ export async function createContainer(store: Store, log: Log, req: CreateRequest
     log.debug(`spawning ${mapped.command} for ${req.id}`);
     // A profile compiled by an earlier create of this build is read back, not compiled again.
     setSeccompStore(seccompCache(store.root));
-    collectYoung();
     try {
       child = spawn(mapped.command, mapped.args, options);
     } catch (err) {
