@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2, quantile, rowStats } from './lib.mjs';
+import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2, quantile, rowStats, timeCp } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -149,18 +149,6 @@ async function timeNsbox(options) {
   const t = ms(t0, hr());
   if (st.code !== 0) throw new Error(`nsbox exited with ${JSON.stringify(st)}`);
   return t;
-}
-function timeCp(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const t0 = hr();
-    const c = cpSpawn(cmd, args, { stdio: 'ignore' });
-    c.once('error', reject);
-    c.once('exit', (code, sig) => {
-      const t = ms(t0, hr());
-      if (code !== 0) reject(new Error(`${cmd} exited with ${code ?? sig}`));
-      else resolve(t);
-    });
-  });
 }
 async function timeC(mode) {
   const us = await cfloor.run(mode);

@@ -1,6 +1,6 @@
 // bench/lib.mjs — what several benchmarks share: running crun on this hybrid-cgroup host,
 // and a busybox rootfs.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -90,4 +90,18 @@ export function shuffle(a) {
     [b[i], b[j]] = [b[j], b[i]];
   }
   return b;
+}
+
+/** Wall time in ms of `cmd args…` run by child_process.spawn to its exit (stdio ignored); rejects on a non-zero exit. */
+export function timeCp(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const c = spawn(cmd, args, { stdio: 'ignore' });
+    c.once('error', reject);
+    c.once('exit', (code, sig) => {
+      const t = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) reject(new Error(`${cmd} exited with ${code ?? sig}`));
+      else resolve(t);
+    });
+  });
 }

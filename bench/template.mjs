@@ -38,7 +38,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { buildBusyboxRootfs, quantile, rowStats } from './lib.mjs';
+import { buildBusyboxRootfs, quantile, rowStats, timeCp } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -104,14 +104,6 @@ async function timeChild(start) {
   const t = ms(t0, hr());
   if (st.code !== 0) throw new Error(`exited with ${JSON.stringify(st)}`);
   return t;
-}
-function timeCp(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const t0 = hr();
-    const c = cpSpawn(cmd, args, { stdio: 'ignore' });
-    c.once('error', reject);
-    c.once('exit', (code, sig) => (code === 0 ? resolve(ms(t0, hr())) : reject(new Error(`${cmd} exited with ${code ?? sig}`))));
-  });
 }
 function startFloor(bin) {
   const child = cpSpawn(bin, ['--serve', ROOTFS], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -213,14 +213,13 @@ function transact(nsfd: number, requests: readonly Request[]): NlMessage[][] {
 }
 
 /**
- * Makes and configures the veth of `veth` for the network namespace of process `pid`:
- * synchronous (spawn's parent is blocked in the network handshake meanwhile). A failure
- * after the pair exists deletes it again.
+ * Makes and configures the veth of `veth` for the child's network namespace `ns` (the caller
+ * keeps and closes the handle): synchronous (spawn's parent is blocked in the network
+ * handshake meanwhile). A failure after the pair exists deletes it again.
  */
-function setUpVeth(pid: number, veth: NonNullable<CheckedNetwork['veth']>): SpawnVethLink {
+function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): SpawnVethLink {
   const { host, child, hostIf, childIf, bridge } = veth;
   const af = child.family === 4 ? NL.AF_INET : NL.AF_INET6;
-  const ns = openNamespace('net', { pid });
   let hostIndex: IfIndex | undefined;
   try {
     let master: IfIndex | undefined;
@@ -271,8 +270,6 @@ function setUpVeth(pid: number, veth: NonNullable<CheckedNetwork['veth']>): Spaw
       }
     }
     throw err;
-  } finally {
-    ns.close();
   }
 }
 
@@ -464,11 +461,11 @@ export class NetworkSetup {
   /** Called by the native spawn with the waiting process's pid; returns 0 or a positive errno. */
   readonly hook = (pid: number): number => {
     try {
-      if (this.#checked.move.length > 0) {
-        this.#ns = openNamespace('net', { pid });
-        moveLinks(this.#ns[kFd], this.#checked.move, this.#moved);
-      }
-      if (this.#checked.veth) this.veth = setUpVeth(pid, this.#checked.veth);
+      // One handle on the child's namespace for both; kept until release() (or undo()), so
+      // that a later failure can still move the links back.
+      this.#ns = openNamespace('net', { pid });
+      moveLinks(this.#ns[kFd], this.#checked.move, this.#moved);
+      if (this.#checked.veth) this.veth = setUpVeth(this.#ns, this.#checked.veth);
       return 0;
     } catch (err) {
       this.error = err as Error;
