@@ -118,10 +118,81 @@ Napi::Value GateNamespaces(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// gateStart(path, timeoutMs): the start (plan.h kGateStart) without the event loop, for a
+// process with nothing else to do meanwhile (nsbox-oci's `start`): connect(2), send the start,
+// unlink(2) the path (a container starts once; ENOENT ignored: another start removed it), then
+// read to end of file — the child's ack, and a failure report if a step after the gate failed;
+// the connection closes on the execve(2). Returns the bytes read, which TS decodes as
+// openStartGate does. Blocks the calling thread until then, for at most timeoutMs (-1: no
+// bound: the child's startContainer hooks run in this wait, each bounded by its own timeout).
+Napi::Value GateStart(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  int32_t timeout;
+  if (!ArgString(info, 0, &path) || !ArgInt(info, 1, &timeout)) return env.Undefined();
+  if (path.empty() || path.size() >= sizeof(sockaddr_un::sun_path) || timeout < -1) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "gateStart(path: 1..107 bytes, timeoutMs >= -1)");
+    return env.Undefined();
+  }
+  int err = 0;
+  const char* syscall = "";
+  Fd sock = ConnectUnix(path, &err, &syscall);
+  if (!sock.valid()) {
+    ThrowSys(env, err, syscall, path.c_str());
+    return env.Undefined();
+  }
+  char start = kGateStart;
+  ssize_t n;
+  while ((n = send(sock.get(), &start, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    ThrowSys(env, n < 0 ? errno : EIO, "sendmsg", path.c_str());
+    return env.Undefined();
+  }
+  unlink(path.c_str());
+  int64_t deadline = timeout < 0 ? 0 : NowMs() + timeout;
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    struct pollfd p = {sock.get(), POLLIN, 0};
+    int wait = -1;
+    if (timeout >= 0) {
+      int64_t left = deadline - NowMs();
+      wait = left < 0 ? 0 : (int)left;
+    }
+    int pr = poll(&p, 1, wait);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) {
+      ThrowSys(env, errno, "poll", path.c_str());
+      return env.Undefined();
+    }
+    if (pr == 0) {
+      ThrowSys(env, ETIMEDOUT, "read", path.c_str());
+      return env.Undefined();
+    }
+    n = read(sock.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    // ECONNRESET: the child died without closing cleanly; TS reports what was read.
+    if (n < 0 && errno != ECONNRESET) {
+      ThrowSys(env, errno, "read", path.c_str());
+      return env.Undefined();
+    }
+    if (n <= 0) break;
+    // A failure report is a Msg and at most a hook's stderr tail: 64 KiB is far past it.
+    if (got.size() + n > 65536) {
+      ThrowSys(env, EPROTO, "read", path.c_str());
+      return env.Undefined();
+    }
+    got.append(buf, n);
+  }
+  return Napi::Buffer<char>::Copy(env, got.data(), got.size());
+}
+
 }  // namespace
 
 void InitGateClient(Napi::Env env, Napi::Object exports) {
   exports.Set("gateNamespaces", Napi::Function::New(env, GateNamespaces, "gateNamespaces"));
+  exports.Set("gateStart", Napi::Function::New(env, GateStart, "gateStart"));
 }
 
 }  // namespace nsbox

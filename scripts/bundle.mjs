@@ -50,6 +50,17 @@ const PROGRAMS = [
       cli: 'dist/oci/runtime/cli.js',
       ...Object.fromEntries(ociCommands.map((m) => [m, `dist/oci/runtime/commands/${m}.js`])),
     },
+    // Modules a command's file leaves out although an import() reaches them, because none of
+    // its paths runs that import: `start` and `delete` run only poststart and poststop hooks,
+    // which run in the runtime's namespaces (runHooks refuses a container for them), so the
+    // in-container launcher's spawn — with spawn, most of the library — is never loaded. podman
+    // runs both once per container: each file is then 5× smaller to read and load. A left-out
+    // module reached all the same rejects that import with an internal error; a static import
+    // of one fails the build.
+    leaveOut: {
+      start: ['dist/namespaces/spawn.js'],
+      delete: ['dist/namespaces/spawn.js'],
+    },
   },
   {
     outdir: 'dist/nsbox-cli',
@@ -92,26 +103,56 @@ const ownUrl = (outdir, urlVar) => ({
 // of src/oci/runtime/seccomp-cache.ts) is only ever read back by the same build.
 const buildId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 
+/** Resolves each import() of a `leaveOut` module to one that throws when it runs (see PROGRAMS). */
+const leftOut = (name, modules) => ({
+  name: 'left-out',
+  setup(b) {
+    const paths = new Set(modules.map((m) => join(root, m)));
+    b.onResolve({ filter: /^\./ }, (args) => {
+      const path = join(args.resolveDir, args.path);
+      if (!paths.has(path)) return undefined;
+      if (args.kind !== 'dynamic-import')
+        return {
+          errors: [
+            { text: `${relative(root, path)} is left out of ${name}.cjs but ${relative(root, args.importer)} imports it statically` },
+          ],
+        };
+      return { path, namespace: 'nsbox-left-out' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'nsbox-left-out' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`nsbox: internal error: ${relative(root, args.path)} is not linked into ${name}.cjs`)});`,
+      loader: 'js',
+    }));
+  },
+});
+
 for (const p of PROGRAMS) {
   const outdir = join(root, p.outdir);
   rmSync(outdir, { recursive: true, force: true }); // nothing of an older build stays, no old cache
-  await build({
-    absWorkingDir: root,
-    entryPoints: p.entryPoints,
-    outdir,
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    // `import('node:child_process')` (hooks) as a require: a linked file runs in a vm.Script,
-    // which has no loader for import().
-    supported: { 'dynamic-import': false },
-    // tsc's modules are strict (ES modules); each file says so before anything else.
-    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;` },
-    define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
-    plugins: [ownUrl(outdir, p.urlVar)],
-    ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
-    logLevel: 'warning',
-  });
+  // One build for the entries that leave nothing out (they share esbuild's work), one per entry that does.
+  const trimmed = Object.keys(p.leaveOut ?? {});
+  const builds = [
+    { entryPoints: Object.fromEntries(Object.entries(p.entryPoints).filter(([n]) => !trimmed.includes(n))), plugins: [] },
+    ...trimmed.map((n) => ({ entryPoints: { [n]: p.entryPoints[n] }, plugins: [leftOut(n, p.leaveOut[n])] })),
+  ];
+  for (const one of builds)
+    await build({
+      absWorkingDir: root,
+      entryPoints: one.entryPoints,
+      outdir,
+      outExtension: { '.js': '.cjs' },
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      // `import('node:child_process')` (hooks) as a require: a linked file runs in a vm.Script,
+      // which has no loader for import().
+      supported: { 'dynamic-import': false },
+      // tsc's modules are strict (ES modules); each file says so before anything else.
+      banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;` },
+      define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
+      plugins: [...one.plugins, ownUrl(outdir, p.urlVar)],
+      ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
+      logLevel: 'warning',
+    });
 }

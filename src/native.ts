@@ -419,6 +419,8 @@ export interface NativeBinding {
   // gate_client.cc
   /** A start gate's namespaces (plan.h kGateNamespaces): 8 fds in kGateNsNames' order, -1 where none came; CLOEXEC. */
   gateNamespaces(path: string, timeoutMs: number): number[];
+  /** A start gate's start without the event loop: connect, send kGateStart, unlink the path, read to EOF (at most timeoutMs; -1 none). */
+  gateStart(path: string, timeoutMs: number): Buffer;
 
   // bpf.cc
   /** bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program: [fd, 0, ''], or [-1, errno, the verifier's log]. */

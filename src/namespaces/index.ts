@@ -32,7 +32,14 @@ export {
   type CreatableNamespaceType,
   type OpenNamespaceOptions,
 } from './namespace.js';
-export { openStartGate, type StartGateNamespacesOptions, type StartGateOptions, startGateNamespaces } from './start-gate.js';
+export {
+  openStartGate,
+  openStartGateSync,
+  type StartGateNamespacesOptions,
+  type StartGateOptions,
+  type StartGateSyncOptions,
+  startGateNamespaces,
+} from './start-gate.js';
 export { namespacePool, NamespacePool, type NamespacePoolOptions } from './pool.js';
 export { template, SandboxTemplate, type TemplateOptions, type TemplateSpawnOptions } from './template.js';
 export type { SpawnHook, SpawnHooks } from './hooks.js';

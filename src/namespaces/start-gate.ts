@@ -5,7 +5,7 @@
  */
 import { unlink } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { abortError, invalidArgType, invalidArgValue, SysError } from '../errors.js';
+import { abortError, invalidArgType, invalidArgValue, SysError, withHint } from '../errors.js';
 import { K, native } from '../native.js';
 import { adoptNamespaceFd, type Namespace } from './namespace.js';
 import type { NamespaceType } from './types.js';
@@ -156,6 +156,55 @@ export function openStartGate(path: string, options?: StartGateOptions): Promise
       done(new SysError(errno, e.syscall ?? 'connect', { path, ...(hint && { hint }) }));
     });
   });
+}
+
+/** Options of {@link openStartGateSync}. */
+export interface StartGateSyncOptions {
+  /**
+   * Milliseconds to wait for the command's execve(2), after which the wait fails with
+   * `ETIMEDOUT` (the start stands: the container goes on starting). Default: no bound, as
+   * `runc start` — the wait includes the container's startContainer hooks, each bounded by its
+   * own `timeout`. 0 to 2147483647.
+   */
+  timeout?: number;
+}
+
+/**
+ * {@link openStartGate} without the event loop, for a process with nothing else to do
+ * meanwhile (a runtime's `start` command: nsbox-oci's): the same start, the same outcome and
+ * errors, but the calling thread connects, sends, removes the path and waits in native code,
+ * and no socket object (node:net) is made. In a short-lived command that saves loading
+ * node:net and its streams and two turns of the event loop.
+ *
+ * Privileges: write access to the socket, as {@link openStartGate}. Blocking: the calling
+ * thread waits until the command has exec'd (or a step after the gate failed), for at most
+ * `timeout`; never call it from a server's event loop — use {@link openStartGate} there.
+ *
+ * @param path - the `startGate` path given to spawn.
+ * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` for a bad path or timeout, before any
+ *   syscall; then the {@link SysError}s of {@link openStartGate}'s promise (`ECONNREFUSED`/
+ *   `ENOENT` when nothing waits there, a later step's failure with its `step`, `ECONNRESET`),
+ *   and `ETIMEDOUT` (syscall 'read') past `timeout`.
+ */
+export function openStartGateSync(path: string, options?: StartGateSyncOptions): void {
+  checkPath('path', path);
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidArgType('options', 'an object', options);
+  const timeout = options?.timeout;
+  if (timeout !== undefined) {
+    if (typeof timeout !== 'number') throw invalidArgType('options.timeout', 'of type number', timeout);
+    if (!Number.isInteger(timeout) || timeout < 0 || timeout > 0x7fffffff)
+      throw invalidArgValue('options.timeout', timeout, 'must be an integer from 0 to 2147483647 (milliseconds)');
+  }
+  let got: Buffer;
+  try {
+    got = native.gateStart(path, timeout ?? -1);
+  } catch (err) {
+    if (err instanceof SysError && err.syscall === 'connect' && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT'))
+      throw withHint(err, 'container is not waiting to start (never created, killed, or already started)');
+    throw err;
+  }
+  const err = outcome(got, path);
+  if (err) throw err;
 }
 
 /** The kinds a gate answers with, in its order (csrc/plan.h kGateNsNames). */

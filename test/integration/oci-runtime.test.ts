@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { findCgroup2, spawn as nsSpawn, openPty } from '../../src/index.js';
 import { addAddress, addLink, addresses, deleteLink, link, links, setLink } from '../../src/net/index.js';
@@ -570,6 +570,49 @@ describe('nsbox-oci lifecycle', () => {
         const planted = oci(c, ['exec', '--user', 'ocitester:daemon', c.id, 'true']);
         expect(planted.status).toBe(1);
         expect(planted.stderr).toMatch(/ELOOP|no group "daemon"/);
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  anyTest(
+    'start and delete (podman runs both for every container) load no spawn, node:net, node:stream or node:child_process',
+    () => {
+      // scripts/bundle.mjs leaves spawn out of their linked files (only an in-container hook needs it).
+      for (const f of ['start', 'delete']) {
+        const text = readFileSync(join(dirname(CLI), `${f}.cjs`), 'utf8');
+        expect(text).toContain('// dist/oci/runtime/status.js'); // esbuild's marker of a linked module
+        expect(text).not.toContain('// dist/namespaces/spawn.js');
+      }
+      const c = setup('true');
+      const preload = join(dir, `mods-${randomBytes(3).toString('hex')}.cjs`);
+      writeFileSync(
+        preload,
+        "process.on('exit', () => require('fs').writeSync(3, JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)))));",
+      );
+      const mods = (args: string[]): string[] => {
+        const r = spawnSync(process.execPath, ['--require', preload, CLI, '--root', c.root, ...args], {
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        expect(r.stderr).toBe('');
+        expect(r.status).toBe(0);
+        return JSON.parse(r.output[3] as string) as string[];
+      };
+      try {
+        expect(oci(c, ['create', '--bundle', c.bundle, c.id]).status).toBe(0);
+        for (const args of [
+          ['start', c.id],
+          ['delete', '--force', c.id],
+        ]) {
+          const m = mods(args);
+          expect(m).toContain('vm'); // the bin's own loader: the list is right
+          for (const b of ['net', 'stream', 'child_process', 'crypto']) expect(m, `${args[0]} loaded node:${b}`).not.toContain(b);
+        }
+        expect(existsSync(join(c.root, c.id))).toBe(false);
       } finally {
         cleanup(c);
       }

@@ -20,7 +20,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { defaultSeccompProfile, openStartGate, spawn, startGateNamespaces, type NsboxChild, type SpawnOptions } from '../../src/index.js';
+import {
+  defaultSeccompProfile,
+  openStartGate,
+  openStartGateSync,
+  spawn,
+  startGateNamespaces,
+  type NsboxChild,
+  type SpawnOptions,
+} from '../../src/index.js';
 import { canUserns, isRoot, rootTest, testIf, usernsTest } from '../helpers/env.js';
 
 const rootlessUsernsTest = testIf(canUserns && !isRoot, 'runs as an unprivileged user with user namespaces only');
@@ -284,6 +292,48 @@ describe('failures', () => {
     expect(await child2.exited).toEqual({ code: 0, signal: null });
   });
 
+  usernsTest(
+    "openStartGateSync: the same start without the event loop; returns once the command exec'd; its failures and a second start as openStartGate",
+    async () => {
+      const fds = fdCount();
+      const path = gatePath();
+      const child = spawn('sh', ['-c', 'echo $$'], box(path));
+      openStartGateSync(path);
+      // Returned after the execve: the process is no longer the gated copy of this one.
+      expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8')).not.toBe('nsbox-gate\n');
+      expect(existsSync(path)).toBe(false);
+      expect(() => openStartGateSync(path)).toThrow(
+        expect.objectContaining({ code: 'ENOENT', syscall: 'connect', path, hint: expect.stringContaining('not waiting to start') }),
+      );
+      expect(await output(child)).toMatchObject({ stdout: '1\n', code: 0 });
+
+      const path2 = gatePath();
+      const child2 = spawn('true', [], {
+        ...box(path2),
+        noNewPrivileges: true,
+        seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['execve'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] },
+      });
+      expect(() => openStartGateSync(path2, { timeout: 10_000 })).toThrow(
+        expect.objectContaining({ code: 'EPERM', step: 'exec', syscall: 'execve' }),
+      );
+      expect(await child2.exited).toEqual({ code: 127, signal: null });
+      expect(fdCount()).toBe(fds);
+    },
+  );
+
+  usernsTest(
+    'openStartGateSync: a startContainer hook that outlasts the timeout is ETIMEDOUT for the starter; the start stands',
+    async () => {
+      const path = gatePath();
+      const child = spawn('true', [], box(path, { hooks: { startContainer: [{ path: '/bin/sleep', args: ['sleep', '1'] }] } }));
+      const t = performance.now();
+      expect(() => openStartGateSync(path, { timeout: 100 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT', syscall: 'read' }));
+      expect(performance.now() - t).toBeLessThan(900);
+      expect(existsSync(path)).toBe(false);
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+    },
+  );
+
   test('no container at the path: ENOENT, or ECONNREFUSED for a socket nobody listens on', async () => {
     await expect(openStartGate(join(dir, 'none'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'connect' });
   });
@@ -316,6 +366,13 @@ describe('failures', () => {
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
     expect(() => startGateNamespaces(join(dir, 'none'))).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'connect' }));
+    expect(() => openStartGateSync('rel')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => openStartGateSync(join(dir, 'x'), { timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => openStartGateSync(join(dir, 'x'), { timeout: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => openStartGateSync(join(dir, 'x'), { timeout: '1' as unknown as number })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => openStartGateSync(join(dir, 'none'))).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'connect' }));
     expect(existsSync(join(dir, 'i.sock')) || existsSync(join(dir, 'd.sock'))).toBe(false);
     expect(fdCount()).toBe(fds);
   });

@@ -46,3 +46,12 @@ export async function startGate(gate: string): Promise<void> {
   const { openStartGate } = await import('../../namespaces/start-gate.js');
   await openStartGate(gate);
 }
+
+/**
+ * {@link startGate} blocking, for `start`, which has nothing else to do meanwhile: no node:net
+ * and no event-loop turns (podman runs `start` once per container).
+ */
+export async function startGateSync(gate: string): Promise<void> {
+  const { openStartGateSync } = await import('../../namespaces/start-gate.js');
+  openStartGateSync(gate);
+}

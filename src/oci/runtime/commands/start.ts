@@ -7,7 +7,7 @@
  */
 import { RuntimeError } from '../errors.js';
 import type { Context } from '../context.js';
-import { hookState, startGate } from '../gate.js';
+import { hookState, startGateSync } from '../gate.js';
 import { isAlive } from '../proc.js';
 import { statusOf } from '../status.js';
 import { lockContainer } from '../lock.js';
@@ -32,7 +32,7 @@ export async function startRecord(ctx: Pick<Context, 'log'>, rec: ContainerRecor
   try {
     // The startContainer hooks run in the container's process, after the gate, before execve
     // (spawn's hooks): one that fails makes it exit without running process.args.
-    await startGate(rec.gate!);
+    await startGateSync(rec.gate!);
   } catch (err) {
     if (!rec.hooks?.startContainer?.length) throw err;
     const { ociHookError, startHookOrigin } = await import('../../hooks.js');
