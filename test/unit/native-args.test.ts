@@ -95,6 +95,7 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['ptyDup', [sentinel], ['fd']],
   ['sendFd', [MISSING, sentinel, 'x'], ['str', 'fd', 'str']],
   ['gateNamespaces', [MISSING, 0], ['str', 'int']],
+  ['gateStart', [MISSING, 0], ['str', 'int']],
   ['bpfLoadDeviceProgram', [Buffer.alloc(0)], ['buf']],
   ['bpfQueryDevicePrograms', [MISSING], ['str']],
   ['bpfSetDevicePrograms', [MISSING, sentinel], ['str', 'fd']],
