@@ -86,6 +86,8 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
 export interface PinnedFds {
   mnt: number;
   outer?: number | undefined;
+  /** A network namespace taken from the template's pool for this run, joined instead of a new one. */
+  net?: number | undefined;
 }
 
 let procLists: { masked: Array<[string, boolean]>; readonly: string[] } | undefined;
@@ -116,7 +118,8 @@ function procPaths(masked: readonly string[] | undefined, readonly: readonly str
  * enter the template (U0, then the mount namespace), a private copy of the tree, the new
  * pid/ipc/uts/cgroup namespaces (clone3 flags for `outerInit`, else unshare + a fork for pid),
  * a fresh /proc with its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, the scratch
- * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up.
+ * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up
+ * (or, with `fds.net`, the pooled network namespace joined first, before any other step).
  * @internal
  */
 export function addRunSteps(
@@ -136,13 +139,20 @@ export function addRunSteps(
   const perRun =
     (run.has('ipc') ? K.CLONE_NEWIPC : 0) | (run.has('uts') ? K.CLONE_NEWUTS : 0) | (run.has('cgroup') ? K.CLONE_NEWCGROUP : 0);
   // Without U1 the network namespace is made with the others (owned by the outer user namespace).
-  const net = run.has('net');
+  // A pooled one is joined first of all, while the child still has the caller's capabilities
+  // in the user namespace that owns it (setns(2) needs CAP_SYS_ADMIN there); it comes with lo
+  // as the pool made it, and stays owned by the pool's user namespace: the command has no
+  // capability over it (docs/security.md, "Templates").
+  const pooled = fds.net !== undefined;
+  const net = run.has('net') && !pooled;
   const netEarly = net && !l.inner ? K.CLONE_NEWNET : 0;
   if (l.outerInit) {
     plan.cloneFlags = K.CLONE_NEWPID | perRun | netEarly;
+    if (pooled) plan.setns(fds.net!, K.CLONE_NEWNET, 'net');
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS);
   } else {
+    if (pooled) plan.setns(fds.net!, K.CLONE_NEWNET, 'net');
     if (fds.outer !== undefined) plan.enter(fds.outer, K.CLONE_NEWUSER, 'user');
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
