@@ -21,6 +21,9 @@
 //                 /etc/{hostname,hosts,resolv.conf} files (bwrap needs an fd per file): three
 //                 binds fewer than nsbox, in bwrap's favour.
 //   node          child_process.spawn('/bin/true') on the host (reference)
+//   node busybox  child_process.spawn(R/bin/true): the rootfs's static busybox, the binary every
+//                 other row runs, on the host without namespaces (Node's floor, reference)
+//   nsbox bare    spawn(R/bin/true) without namespaces (nsbox's own floor, reference)
 // Added for issue 13's levers (as root: a pool of network namespaces needs CAP_SYS_ADMIN):
 //   template + netPool   tpl.spawn('/bin/true') of template({ rootfs, namespaces: six, netPool }):
 //                 as `template`, but the run's network namespace is taken from a
@@ -253,6 +256,21 @@ if (has('bwrap')) {
   );
 } else skipped.push('bwrap: not found');
 row('node', 'Node → /bin/true on the host (reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
+// The same binary as every other row (the rootfs's static busybox), without any isolation:
+// where a Node caller's floor is.
+const BB_TRUE = path.join(ROOTFS, 'bin/true');
+row(
+  'node-busybox',
+  "Node → the rootfs's /bin/true (static busybox) on the host, no namespaces (reference)",
+  () => timeCp(BB_TRUE, []),
+  'in-process, child_process.spawn → exit',
+);
+row(
+  'nsbox-bare',
+  "nsbox spawn of the rootfs's /bin/true, no namespaces (reference)",
+  () => timeChild(() => nsSpawn(BB_TRUE, [], { stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
 
 const load0 = os
   .loadavg()
@@ -397,6 +415,8 @@ for (const k of ['template-pool', 'template-pool-async']) {
   if (stat.bwrap) targets.push({ name: `bwrap ÷ ${k}`, value: stat.bwrap.median / v, goal: '≥ 4×', ok: stat.bwrap.median / v >= 4 });
   if (stat['c-pooled']) targets.push({ name: `${k} ÷ C floor pooled`, value: v / stat['c-pooled'].median, goal: '(reference)', ok: true });
   if (stat.node) targets.push({ name: `${k} ÷ Node → /bin/true`, value: v / stat.node.median, goal: '(reference)', ok: true });
+  if (stat['node-busybox'])
+    targets.push({ name: `${k} ÷ Node → busybox true`, value: v / stat['node-busybox'].median, goal: '(reference)', ok: true });
 }
 // No drop from 4 to 16 in flight: each sustained row's 16 ÷ 4.
 for (const name of new Set(throughput.map((t) => t.row))) {
