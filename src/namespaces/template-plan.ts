@@ -86,8 +86,11 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
 export interface PinnedFds {
   mnt: number;
   outer?: number | undefined;
-  /** A network namespace taken from the template's pool for this run, joined instead of a new one. */
-  net?: number | undefined;
+  /**
+   * With a pool: the network namespace taken from it for this run (an fd), joined instead of a
+   * new one; or, from an empty pool, `{ lo }`: the child makes one as the pool would have.
+   */
+  net?: number | { lo: boolean } | undefined;
 }
 
 let procLists: { masked: Array<[string, boolean]>; readonly: string[] } | undefined;
@@ -146,13 +149,22 @@ export function addRunSteps(
   const pooled = fds.net !== undefined;
   const net = run.has('net') && !pooled;
   const netEarly = net && !l.inner ? K.CLONE_NEWNET : 0;
+  const joinPooled = () => {
+    if (typeof fds.net === 'number') plan.setns(fds.net, K.CLONE_NEWNET, 'net');
+    else if (fds.net !== undefined) {
+      plan.unshare(K.CLONE_NEWNET);
+      if (fds.net.lo) plan.network(true, false);
+    }
+  };
   if (l.outerInit) {
-    plan.cloneFlags = K.CLONE_NEWPID | perRun | netEarly;
-    if (pooled) plan.setns(fds.net!, K.CLONE_NEWNET, 'net');
+    // Only the pid namespace comes from clone3 (it needs the new process); the others are
+    // unshared by the child, off the calling thread (spawnAsync's only blocking part is clone3).
+    plan.cloneFlags = K.CLONE_NEWPID;
+    joinPooled();
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
-    plan.unshare(K.CLONE_NEWNS);
+    plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
   } else {
-    if (pooled) plan.setns(fds.net!, K.CLONE_NEWNET, 'net');
+    joinPooled();
     if (fds.outer !== undefined) plan.enter(fds.outer, K.CLONE_NEWUSER, 'user');
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS | perRun | netEarly);

@@ -83,7 +83,9 @@ export interface TemplateOptions extends SecurityOptions {
    * instead of making it with unshare(2) (~0.35 ms of kernel time per run): every run joins a
    * fresh namespace (setns(2)), made for the pool and handed out once, with `lo` up as the pool
    * made it. Needs `'net'` in `namespaces`. The pool stays the caller's: closing it makes later
-   * runs fail (`ERR_HANDLE_CLOSED`); an empty pool makes the run's namespace on the spot.
+   * runs fail (`ERR_HANDLE_CLOSED`). When the pool is empty (runs outpace its refill), the
+   * run's child makes the namespace itself, the same way and with the same owner (unshare(2)
+   * before any other step, `lo` as the pool's): the calling thread never waits for one.
    *
    * Ownership: a pooled namespace belongs to the pool creator's user namespace (the initial
    * one, for root), not to the run's own: the command has no capability over it — it cannot
@@ -384,13 +386,15 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
         plan.cgroupFd = cgroupFd;
       }
       // Taken once: whatever happens to this run, the namespace is never handed out again.
-      if (netPool) pooled = netPool.take();
+      // From an empty pool the run's child makes one like it (addRunSteps), rather than this
+      // thread waiting for one to be made (take()'s fallback).
+      if (netPool) pooled = netPool.tryTake();
       const parent = parentSide(security);
       if (parent) plan.parent();
       addRunSteps(
         plan,
         this.#l,
-        { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd], net: pooled?.[kFd] },
+        { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd], net: netPool ? (pooled?.[kFd] ?? { lo: netPool.lo }) : undefined },
         { container: tc.container!, scratch, hostname: to.hostname, domainname: to.domainname, sysctl: security.sysctl, maps: tc.maps },
       );
       if (this.#l.run.has('user')) plan.keyring();

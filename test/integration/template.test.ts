@@ -362,6 +362,24 @@ describe('a pooled network namespace per run (netPool)', () => {
     expect(await netOf(t, 'ip -o addr show dev lo | grep -c 10.9.9.9')).toContain('0');
   });
 
+  rtest('from an empty pool the run makes a namespace like a pooled one: fresh, lo up, owned by the pool creator', async () => {
+    await using pool = namespacePool({ kind: 'net', size: 1 });
+    await pool.ready();
+    using t = make({ netPool: pool });
+    const script =
+      'readlink /proc/self/ns/net; ip -o link | cut -d: -f2,3 | tr -d " "; ip link set lo down 2>/dev/null || echo no-link; sleep 0.2';
+    // Eight runs at once through a pool of one: most of them find it empty.
+    const outs = await Promise.all(Array.from({ length: 8 }, async () => output(await t.spawnAsync('/bin/sh', ['-c', script]))));
+    const ids = new Set<string>([nsId('self', 'net')]);
+    for (const r of outs) {
+      const [id, link, denied] = r.stdout.trim().split('\n');
+      ids.add(id!);
+      expect(link).toMatch(/^lo:<LOOPBACK,UP,LOWER_UP>/);
+      expect(denied).toBe('no-link');
+    }
+    expect(ids.size).toBe(9);
+  });
+
   rtest('a failed run uses up its namespace (never handed out again) and leaves nothing', async () => {
     await using pool = namespacePool({ kind: 'net', size: 8 });
     await pool.ready();
