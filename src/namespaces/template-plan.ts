@@ -119,7 +119,7 @@ function procPaths(masked: readonly string[] | undefined, readonly: readonly str
 /**
  * A run's namespaces and mounts, up to (not including) the security, stdio and exec steps:
  * enter the template (U0, then the mount namespace), a private copy of the tree, the new
- * pid/ipc/uts/cgroup namespaces (clone3 flags for `outerInit`, else unshare + a fork for pid),
+ * pid/ipc/uts/cgroup namespaces (pid from clone3 for `outerInit`, else unshare + a fork for pid),
  * a fresh /proc with its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, the scratch
  * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up
  * (or, with `fds.net`, the pooled network namespace joined first, before any other step).
