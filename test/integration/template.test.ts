@@ -404,6 +404,21 @@ describe('a pooled network namespace per run (netPool)', () => {
     expect(fdCount()).toBe(fds);
   });
 
+  testIf(!isRoot && canUserns && BUSYBOX !== undefined, 'runs as an unprivileged user only')(
+    'unprivileged: a run of a template with a pool fails with EPERM (the pool cannot be made or joined) and leaves nothing',
+    async () => {
+      await using pool = namespacePool({ kind: 'net', size: 2 });
+      await expect(pool.ready()).rejects.toMatchObject({ code: 'EPERM' });
+      using t = make({ netPool: pool });
+      const fds = fdCount();
+      const kids = childPids().length;
+      expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'EPERM', step: 'unshare' }));
+      await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'EPERM', step: 'unshare' });
+      expect(fdCount()).toBe(fds);
+      expect(childPids().length).toBe(kids);
+    },
+  );
+
   test('netPool is checked before any syscall', async () => {
     const fds = fdCount();
     expect(() => template({ rootfs: '/', netPool: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
