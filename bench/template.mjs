@@ -45,7 +45,8 @@
 // the exit event.
 //
 // Then sustained throughput: templates/s over `--seconds` (default 20) with 4 and with 16 runs
-// in flight (spawn → exit → reap; a finished run starts the next), from the main thread and from
+// in flight (spawn → exit → reap; a finished run starts the next; each level timed in
+// two halves, 4-16-16-4, so that a change of load weighs on both), from the main thread and from
 // two worker threads (a template each, half the runs each), and nsbox spawn the same way; then
 // (as root) the template with a netPool through spawnAsync from the main thread and from two
 // workers (a template and a pool of --pool each), and spawnAsync without a pool.
@@ -287,11 +288,11 @@ const wall = (Date.now() - t0) / 1000;
 
 // Sustained: `inflight` runs at a time for SECONDS; each exit starts the next.
 // `isAsync`: start() resolves to the child (spawnAsync) instead of returning it.
-async function sustained(start, inflight, isAsync = false) {
+async function sustained(start, inflight, isAsync = false, seconds = SECONDS) {
   let done = 0;
   let failed = 0;
   const errors = new Set();
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   const rss0 = process.memoryUsage().rss;
   const t = hr();
   const lane = async () => {
@@ -316,7 +317,7 @@ async function sustained(start, inflight, isAsync = false) {
 // The same over two worker threads (a template each, half the runs in flight each): spawn
 // blocks its thread until the child has exec'd, so one thread cannot keep both cores busy.
 // Each worker builds its template (and pool) first; the clock starts once all are ready.
-async function sustainedWorkers(inflight, { workers = 2, pool: poolSize = 0, async: useAsync = false } = {}) {
+async function sustainedWorkers(inflight, { workers = 2, pool: poolSize = 0, async: useAsync = false, seconds = SECONDS } = {}) {
   const ws = Array.from(
     { length: workers },
     () =>
@@ -332,7 +333,7 @@ async function sustainedWorkers(inflight, { workers = 2, pool: poolSize = 0, asy
     return () => Promise.race([queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r)), failed]);
   });
   await Promise.all(messages.map((next) => next()));
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   const t = hr();
   for (const w of ws) w.postMessage(end);
   const results = await Promise.all(messages.map((next) => next()));
@@ -348,26 +349,39 @@ async function sustainedWorkers(inflight, { workers = 2, pool: poolSize = 0, asy
     rssGrowthMB: null,
   };
 }
+// Each row's 4 and 16 in flight are timed in two halves of --seconds each, in the order 4, 16,
+// 16, 4 (ABBA), and summed: a change of the machine's load during the row weighs on both alike.
 const throughput = [];
-for (const inflight of [4, 16]) {
-  throughput.push({ row: 'template', ...(await sustained(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' }), inflight)) });
-  throughput.push({ row: 'template, 2 worker threads', ...(await sustainedWorkers(inflight)) });
-  throughput.push({
-    row: 'nsbox spawn',
-    ...(await sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), inflight)),
-  });
-  throughput.push({
-    row: 'template, spawnAsync',
-    ...(await sustained(async () => tpl.spawnAsync('/bin/true', [], { stdio: 'ignore' }), inflight, true)),
-  });
-  if (ROOT_USER) {
+const sustainedRows = [
+  ['template', (n, secs) => sustained(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' }), n, false, secs)],
+  ['template, 2 worker threads', (n, secs) => sustainedWorkers(n, { seconds: secs })],
+  ['nsbox spawn', (n, secs) => sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), n, false, secs)],
+  ['template, spawnAsync', (n, secs) => sustained(async () => tpl.spawnAsync('/bin/true', [], { stdio: 'ignore' }), n, true, secs)],
+];
+if (ROOT_USER)
+  sustainedRows.push(
+    [
+      'template + netPool, spawnAsync',
+      (n, secs) => sustained(async () => tplPool.spawnAsync('/bin/true', [], { stdio: 'ignore' }), n, true, secs),
+    ],
+    ['template + netPool, spawnAsync, 2 worker threads', (n, secs) => sustainedWorkers(n, { pool: POOL, async: true, seconds: secs })],
+  );
+for (const [name, run] of sustainedRows) {
+  const parts = { 4: [], 16: [] };
+  for (const n of [4, 16, 16, 4]) parts[n].push(await run(n, SECONDS / 2));
+  for (const n of [4, 16]) {
+    const p = parts[n];
+    const sum = (k) => p.reduce((a, r) => a + r[k], 0);
+    const rss = p.every((r) => r.rssGrowthMB !== null) ? sum('rssGrowthMB') : null;
     throughput.push({
-      row: 'template + netPool, spawnAsync',
-      ...(await sustained(async () => tplPool.spawnAsync('/bin/true', [], { stdio: 'ignore' }), inflight, true)),
-    });
-    throughput.push({
-      row: 'template + netPool, spawnAsync, 2 worker threads',
-      ...(await sustainedWorkers(inflight, { pool: POOL, async: true })),
+      row: name,
+      inflight: n,
+      runs: sum('runs'),
+      failed: sum('failed'),
+      errors: [...new Set(p.flatMap((r) => r.errors))],
+      seconds: sum('seconds'),
+      perSecond: sum('runs') / sum('seconds'),
+      rssGrowthMB: rss,
     });
   }
 }
