@@ -29,6 +29,12 @@
 //        nomask    full without masked and read-only paths
 //        minimal   base + bind + pivot + exec (= nsbox defaultMounts: false)
 //        overlay   full, root = overlay of LAYER... (bottom first) with a tmpfs upper
+//        pooled    full, but the network namespace is one made before the clock starts (as a
+//                  pool hands one over; its making is not timed) and joined with setns(2).
+//                  A namespace of the initial user namespace can only be joined by root there,
+//                  so this is a template run's order: clone(pid|mnt|uts|ipc|SIGCHLD) as root,
+//                  setns(net), the same mounts by real root, pivot_root, then unshare(user)
+//                  and the maps written by the parent, then execve. As root only.
 //
 // Build: gcc -O2 -Wall -o container-floor container-floor.c
 // Usage: container-floor <mode> <N> <ROOTFS> [LAYER...]   one JSON line of statistics (µs)
@@ -66,7 +72,7 @@ struct attr {
   uint64_t set, clr, propagation, userns_fd;
 };
 
-enum { FULL, NOMASK, MINIMAL, OVERLAY };
+enum { FULL, NOMASK, MINIMAL, OVERLAY, POOLED };
 static const char *rootfs;
 static char lowerdir[8192];  // overlay lowerdir=, top first, as /oldroot paths
 static char *const argv_true[] = {"true", NULL};
@@ -166,10 +172,16 @@ static void defaults(int mode) {
   }
 }
 
+static int pooled_ufd = -1;  // pooled: tells the parent the user namespace exists
+
 static int child(int mode, int syncfd) {
   char c, p[4096];
-  if (read(syncfd, &c, 1) != 1) _exit(10);  // the id maps are written
-  close(syncfd);
+  int pooled = mode == POOLED;
+  if (pooled) mode = FULL;
+  else {
+    if (read(syncfd, &c, 1) != 1) _exit(10);  // the id maps are written
+    close(syncfd);
+  }
   TRY(11, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
   TRY(12, mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"));
   TRY(13, chdir("/tmp"));
@@ -194,6 +206,12 @@ static int child(int mode, int syncfd) {
   TRY(41, syscall(SYS_pivot_root, ".", "."));
   TRY(42, umount2(".", MNT_DETACH));
   TRY(43, chdir("/"));
+  if (pooled) {
+    TRY(44, unshare(CLONE_NEWUSER));
+    if (write(pooled_ufd, "u", 1) != 1) _exit(44);
+    if (read(syncfd, &c, 1) != 1) _exit(10);  // the id maps are written
+    close(syncfd);
+  }
   if (show) execve("/bin/cat", argv_show, envp);
   execve("/bin/true", argv_true, envp);
   _exit(127);
@@ -206,20 +224,43 @@ static int write_to(pid_t pid, const char *file, const char *s) {
 }
 
 // One container start: clone → maps → (child runs) → waitpid. Returns µs, or -exit code.
+// A network namespace made now, outside the timing (what a pool holds): unshare(2) and back.
+static int make_netns(void) {
+  int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0 || unshare(CLONE_NEWNET) < 0) return -1;
+  int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (setns(self, CLONE_NEWNET) < 0) _exit(99);
+  close(self);
+  return fd;
+}
+
 static double once(int mode) {
-  int p[2];
+  int p[2], u[2] = {-1, -1}, net = -1;
   if (pipe2(p, O_CLOEXEC) < 0) return -1;
+  if (mode == POOLED && ((net = make_netns()) < 0 || pipe2(u, O_CLOEXEC) < 0)) return -1;
   double t0 = now_us();
-  pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
-                                            CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD, NULL, NULL, NULL, 0);
+  long flags = mode == POOLED ? CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD
+                              : CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                                    CLONE_NEWNET | SIGCHLD;
+  pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
   if (pid < 0) return -1;
   if (pid == 0) {
     close(p[1]);
+    if (mode == POOLED) {
+      TRY(8, setns(net, CLONE_NEWNET));
+      pooled_ufd = u[1];
+    }
     child(mode, p[0]);
   }
   close(p[0]);
   char map[64];
   int ok = 1;
+  if (mode == POOLED) {  // the maps once the child has its user namespace
+    char c;
+    close(u[1]);
+    ok &= read(u[0], &c, 1) == 1;
+    close(u[0]);
+  }
   if (geteuid() != 0) ok &= write_to(pid, "setgroups", "deny") == 0;
   snprintf(map, sizeof map, "0 %u 1", geteuid());
   ok &= write_to(pid, "uid_map", map) == 0;
@@ -230,6 +271,7 @@ static double once(int mode) {
   int st;
   if (waitpid(pid, &st, 0) < 0) return -1;
   double t = now_us() - t0;
+  if (net >= 0) close(net);
   if (!ok) return -2;
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return -(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
   return t;
@@ -240,6 +282,7 @@ static int parse_mode(const char *s) {
   if (!strcmp(s, "nomask")) return NOMASK;
   if (!strcmp(s, "minimal")) return MINIMAL;
   if (!strcmp(s, "overlay")) return lowerdir[0] ? OVERLAY : -1;
+  if (!strcmp(s, "pooled")) return POOLED;
   return -1;
 }
 
@@ -269,7 +312,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc < 4) {
-    fprintf(stderr, "usage: %s <full|nomask|minimal|overlay> <N> <ROOTFS> [LAYER...]\n"
+    fprintf(stderr, "usage: %s <full|nomask|minimal|overlay|pooled> <N> <ROOTFS> [LAYER...]\n"
                     "       %s --serve <ROOTFS> [LAYER...]\n", argv[0], argv[0]);
     return 2;
   }

@@ -21,15 +21,37 @@
 //                 /etc/{hostname,hosts,resolv.conf} files (bwrap needs an fd per file): three
 //                 binds fewer than nsbox, in bwrap's favour.
 //   node          child_process.spawn('/bin/true') on the host (reference)
+//   node busybox  child_process.spawn(R/bin/true): the rootfs's static busybox, the binary every
+//                 other row runs, on the host without namespaces (Node's floor, reference)
+//   nsbox bare    spawn(R/bin/true) without namespaces (nsbox's own floor, reference)
+// Added for issue 13's levers (as root: a pool of network namespaces needs CAP_SYS_ADMIN):
+//   template + netPool   tpl.spawn('/bin/true') of template({ rootfs, namespaces: six, netPool }):
+//                 as `template`, but the run's network namespace is taken from a
+//                 namespacePool({ kind: 'net', size: --pool }) filled before the timed rounds and
+//                 refilled in the background (its lo already up): setns(2) instead of
+//                 unshare(CLONE_NEWNET) + lo up in the run; the namespace belongs to the pool's
+//                 (initial) user namespace, not to the run's
+//   template + netPool, spawnAsync   the same through tpl.spawnAsync(): the run's session (maps,
+//                 the wait for execve) on a native thread; timed from the call to the exit
+//   C floor, pooled netns   bench/container-floor.c pooled: the whole setup per spawn in C as a
+//                 template run orders it (real root mounts, then the user namespace), joining a
+//                 network namespace made before its clock starts (what the pool does for
+//                 nsbox): the C floor with the same lever, for reference
+// The targets stay as issue 13 defines them (template rows ÷ the C floor `full`); the pooled C
+// row shows what the same lever gives plain C.
+
 // crun is not run on this host (docs/performance.md: only in the qemu guest): no crun row.
 // Rows are interleaved round-robin, the order rotating every round; Node rows time the call to
 // the exit event.
 //
 // Then sustained throughput: templates/s over `--seconds` (default 20) with 4 and with 16 runs
-// in flight (spawn → exit → reap; a finished run starts the next), from the main thread and from
-// two worker threads (a template each, half the runs each), and nsbox spawn the same way.
+// in flight (spawn → exit → reap; a finished run starts the next; each level timed in
+// two halves, 4-16-16-4, so that a change of load weighs on both), from the main thread and from
+// two worker threads (a template each, half the runs each), and nsbox spawn the same way; then
+// (as root) the template with a netPool through spawnAsync from the main thread and from two
+// workers (a template and a pool of --pool each), and spawnAsync without a pool.
 //
-// Usage: node bench/template.mjs [--n 200] [--warmup 20] [--seconds 20] [--json FILE]
+// Usage: node bench/template.mjs [--n 200] [--warmup 20] [--seconds 20] [--pool 64] [--json FILE]
 // Needs: gcc, /bin/busybox (busybox-static), bwrap, a built nsbox. Measures; not a test.
 import { spawn as cpSpawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -50,16 +72,23 @@ const opt = (name, def) => {
 };
 // A worker of the sustained runs with threads: a template of its own, `inflight` lanes.
 if (!isMainThread) {
-  const { template } = await import(path.join(ROOT, 'dist/index.js'));
-  const t = template(workerData.options);
+  const { template, namespacePool } = await import(path.join(ROOT, 'dist/index.js'));
+  const pool = workerData.pool ? namespacePool({ kind: 'net', size: workerData.pool }) : undefined;
+  await pool?.ready();
+  const t = template({ ...workerData.options, ...(pool ? { netPool: pool } : {}) });
+  const start = workerData.async
+    ? async () => (await t.spawnAsync('/bin/true', [], { stdio: 'ignore' })).exited
+    : () => t.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
   let done = 0;
   let failed = 0;
   const errors = new Set();
-  const end = workerData.end;
+  // Both workers start together: each reports ready, then waits for the start time.
+  parentPort.postMessage({ ready: true });
+  const end = await new Promise((resolve) => parentPort.once('message', resolve));
   const lane = async () => {
     while (Date.now() < end) {
       try {
-        const st = await t.spawn('/bin/true', [], { stdio: 'ignore' }).exited;
+        const st = await start();
         if (st.code === 0) done++;
         else failed++;
       } catch (e) {
@@ -70,6 +99,7 @@ if (!isMainThread) {
   };
   await Promise.all(Array.from({ length: workerData.inflight }, lane));
   t.close();
+  pool?.close();
   parentPort.postMessage({ done, failed, errors: [...errors] });
   process.exit(0); // this worker only
 }
@@ -77,9 +107,11 @@ const N = Number(opt('n', 200));
 const WARMUP = Number(opt('warmup', 20));
 const SECONDS = Number(opt('seconds', 20));
 const JSON_OUT = opt('json', null);
+const POOL = Number(opt('pool', 64));
+const ROOT_USER = process.geteuid() === 0;
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
-const { spawn: nsSpawn, template } = await import(path.join(ROOT, 'dist/index.js'));
+const { spawn: nsSpawn, template, namespacePool } = await import(path.join(ROOT, 'dist/index.js'));
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-bench-tpl-'));
 const ROOTFS = path.join(TMP, 'rootfs');
 buildBusyboxRootfs(ROOTFS);
@@ -88,9 +120,13 @@ const skipped = ['crun: never run on this host (guest only); no Node → crun ro
 let cfloor = null;
 let tpl = null;
 let tplFloor = null;
+let tplPool = null;
+let pool = null;
 function cleanup() {
   tpl?.close();
   tplFloor?.close();
+  tplPool?.close();
+  pool?.close();
   cfloor?.stdin.end();
   fs.rmSync(TMP, { recursive: true, force: true });
 }
@@ -137,6 +173,28 @@ row(
   () => timeChild(() => tplFloor.spawn('/bin/true', [], { stdio: 'ignore' })),
   'in-process, spawn() → exited',
 );
+if (ROOT_USER) {
+  pool = namespacePool({ kind: 'net', size: POOL });
+  await pool.ready();
+  tplPool = template({ rootfs: ROOTFS, namespaces: NS, netPool: pool });
+  row(
+    'template-pool',
+    'nsbox template.spawn + netPool (pooled network namespace)',
+    () => timeChild(() => tplPool.spawn('/bin/true', [], { stdio: 'ignore' })),
+    'in-process, spawn() → exited',
+  );
+  row(
+    'template-pool-async',
+    'nsbox template.spawnAsync + netPool',
+    async () => {
+      const t0 = hr();
+      const st = await (await tplPool.spawnAsync('/bin/true', [], { stdio: 'ignore' })).exited;
+      if (st.code !== 0) throw new Error(`exited with ${JSON.stringify(st)}`);
+      return ms(t0, hr());
+    },
+    'in-process, spawnAsync() → exited',
+  );
+} else skipped.push('template + netPool rows and the pooled C floor: a pool of network namespaces needs root');
 row(
   'nsbox',
   'nsbox spawn, rootfs dir, defaults (whole setup per spawn)',
@@ -158,6 +216,17 @@ if (has('gcc')) {
     },
     'inside C, clone → waitpid',
   );
+  if (ROOT_USER)
+    row(
+      'c-pooled',
+      'C container-floor pooled (full setup, netns made ahead, untimed)',
+      async () => {
+        const us = await cfloor.run('pooled');
+        if (!(us >= 0)) throw new Error(`container-floor pooled failed (${us})`);
+        return us / 1000;
+      },
+      'inside C, clone → waitpid',
+    );
 } else skipped.push('C floor: gcc not found');
 if (has('bwrap')) {
   const a = [
@@ -188,6 +257,21 @@ if (has('bwrap')) {
   );
 } else skipped.push('bwrap: not found');
 row('node', 'Node → /bin/true on the host (reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
+// The same binary as every other row (the rootfs's static busybox), without any isolation:
+// where a Node caller's floor is.
+const BB_TRUE = path.join(ROOTFS, 'bin/true');
+row(
+  'node-busybox',
+  "Node → the rootfs's /bin/true (static busybox) on the host, no namespaces (reference)",
+  () => timeCp(BB_TRUE, []),
+  'in-process, child_process.spawn → exit',
+);
+row(
+  'nsbox-bare',
+  "nsbox spawn of the rootfs's /bin/true, no namespaces (reference)",
+  () => timeChild(() => nsSpawn(BB_TRUE, [], { stdio: 'ignore' })),
+  'in-process, spawn() → exited',
+);
 
 const load0 = os
   .loadavg()
@@ -203,11 +287,12 @@ for (let r = -WARMUP; r < N; r++)
 const wall = (Date.now() - t0) / 1000;
 
 // Sustained: `inflight` runs at a time for SECONDS; each exit starts the next.
-async function sustained(start, inflight) {
+// `isAsync`: start() resolves to the child (spawnAsync) instead of returning it.
+async function sustained(start, inflight, isAsync = false, seconds = SECONDS) {
   let done = 0;
   let failed = 0;
   const errors = new Set();
-  const end = Date.now() + SECONDS * 1000;
+  const end = Date.now() + seconds * 1000;
   const rss0 = process.memoryUsage().rss;
   const t = hr();
   const lane = async () => {
@@ -215,7 +300,7 @@ async function sustained(start, inflight) {
       // A refused spawn counts as failed, with its code (rootless: EDQUOT from the kernel's
       // per-uid key quota, kernel.keys.maxkeys, when session keyrings outrun the key collector).
       try {
-        const st = await start().exited;
+        const st = await (isAsync ? (await start()).exited : start().exited);
         if (st.code === 0) done++;
         else failed++;
       } catch (e) {
@@ -231,20 +316,27 @@ async function sustained(start, inflight) {
 }
 // The same over two worker threads (a template each, half the runs in flight each): spawn
 // blocks its thread until the child has exec'd, so one thread cannot keep both cores busy.
-async function sustainedWorkers(inflight, workers = 2) {
-  const end = Date.now() + SECONDS * 1000;
-  const t = hr();
-  const results = await Promise.all(
-    Array.from({ length: workers }, () => {
-      const w = new Worker(new URL(import.meta.url), {
-        workerData: { options: { rootfs: ROOTFS, namespaces: NS }, inflight: inflight / workers, end },
-      });
-      return new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
-    }),
+// Each worker builds its template (and pool) first; the clock starts once all are ready.
+async function sustainedWorkers(inflight, { workers = 2, pool: poolSize = 0, async: useAsync = false, seconds = SECONDS } = {}) {
+  const ws = Array.from(
+    { length: workers },
+    () =>
+      new Worker(new URL(import.meta.url), {
+        workerData: { options: { rootfs: ROOTFS, namespaces: NS }, inflight: inflight / workers, pool: poolSize, async: useAsync },
+      }),
   );
+  const messages = ws.map((w) => {
+    const queue = [];
+    const waiting = [];
+    w.on('message', (m) => (waiting.length ? waiting.shift()(m) : queue.push(m)));
+    const failed = new Promise((_, reject) => w.once('error', reject));
+    return () => Promise.race([queue.length ? Promise.resolve(queue.shift()) : new Promise((r) => waiting.push(r)), failed]);
+  });
+  await Promise.all(messages.map((next) => next()));
+  const end = Date.now() + seconds * 1000;
+  const t = hr();
+  for (const w of ws) w.postMessage(end);
+  const results = await Promise.all(messages.map((next) => next()));
   const secs = ms(t, hr()) / 1000;
   const done = results.reduce((a, r) => a + r.done, 0);
   return {
@@ -257,14 +349,41 @@ async function sustainedWorkers(inflight, workers = 2) {
     rssGrowthMB: null,
   };
 }
+// Each row's 4 and 16 in flight are timed in two halves of --seconds each, in the order 4, 16,
+// 16, 4 (ABBA), and summed: a change of the machine's load during the row weighs on both alike.
 const throughput = [];
-for (const inflight of [4, 16]) {
-  throughput.push({ row: 'template', ...(await sustained(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' }), inflight)) });
-  throughput.push({ row: 'template, 2 worker threads', ...(await sustainedWorkers(inflight)) });
-  throughput.push({
-    row: 'nsbox spawn',
-    ...(await sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), inflight)),
-  });
+const sustainedRows = [
+  ['template', (n, secs) => sustained(() => tpl.spawn('/bin/true', [], { stdio: 'ignore' }), n, false, secs)],
+  ['template, 2 worker threads', (n, secs) => sustainedWorkers(n, { seconds: secs })],
+  ['nsbox spawn', (n, secs) => sustained(() => nsSpawn('/bin/true', { namespaces: NS, rootfs: ROOTFS, stdio: 'ignore' }), n, false, secs)],
+  ['template, spawnAsync', (n, secs) => sustained(async () => tpl.spawnAsync('/bin/true', [], { stdio: 'ignore' }), n, true, secs)],
+];
+if (ROOT_USER)
+  sustainedRows.push(
+    [
+      'template + netPool, spawnAsync',
+      (n, secs) => sustained(async () => tplPool.spawnAsync('/bin/true', [], { stdio: 'ignore' }), n, true, secs),
+    ],
+    ['template + netPool, spawnAsync, 2 worker threads', (n, secs) => sustainedWorkers(n, { pool: POOL, async: true, seconds: secs })],
+  );
+for (const [name, run] of sustainedRows) {
+  const parts = { 4: [], 16: [] };
+  for (const n of [4, 16, 16, 4]) parts[n].push(await run(n, SECONDS / 2));
+  for (const n of [4, 16]) {
+    const p = parts[n];
+    const sum = (k) => p.reduce((a, r) => a + r[k], 0);
+    const rss = p.every((r) => r.rssGrowthMB !== null) ? sum('rssGrowthMB') : null;
+    throughput.push({
+      row: name,
+      inflight: n,
+      runs: sum('runs'),
+      failed: sum('failed'),
+      errors: [...new Set(p.flatMap((r) => r.errors))],
+      seconds: sum('seconds'),
+      perSecond: sum('runs') / sum('seconds'),
+      rssGrowthMB: rss,
+    });
+  }
 }
 const load1 = os
   .loadavg()
@@ -303,6 +422,27 @@ if (stat.c)
     ok: true,
   });
 targets.push({ name: 'template ÷ nsbox spawn', value: base / stat.nsbox.median, goal: '(reference)', ok: true });
+for (const k of ['template-pool', 'template-pool-async']) {
+  if (!stat[k]) continue;
+  const v = stat[k].median;
+  if (stat.c) targets.push({ name: `${k} ÷ C floor`, value: v / stat.c.median, goal: '≤ 0.8×', ok: v / stat.c.median <= 0.8 });
+  if (stat.bwrap) targets.push({ name: `bwrap ÷ ${k}`, value: stat.bwrap.median / v, goal: '≥ 4×', ok: stat.bwrap.median / v >= 4 });
+  if (stat['c-pooled']) targets.push({ name: `${k} ÷ C floor pooled`, value: v / stat['c-pooled'].median, goal: '(reference)', ok: true });
+  if (stat.node) targets.push({ name: `${k} ÷ Node → /bin/true`, value: v / stat.node.median, goal: '(reference)', ok: true });
+  if (stat['node-busybox'])
+    targets.push({ name: `${k} ÷ Node → busybox true`, value: v / stat['node-busybox'].median, goal: '(reference)', ok: true });
+}
+// No drop from 4 to 16 in flight: each sustained row's 16 ÷ 4.
+for (const name of new Set(throughput.map((t) => t.row))) {
+  const [a, b] = [4, 16].map((n) => throughput.find((t) => t.row === name && t.inflight === n));
+  if (a && b && name.startsWith('template'))
+    targets.push({
+      name: `${name}: 16 ÷ 4 in flight`,
+      value: b.perSecond / a.perSecond,
+      goal: '≥ 1× (no drop)',
+      ok: b.perSecond >= a.perSecond,
+    });
+}
 const best = Math.max(...throughput.filter((t) => t.row.startsWith('template')).map((t) => t.perSecond));
 targets.push({ name: 'templates/s (best of 4, 16 in flight, 1 or 2 threads)', value: best, goal: '≥ 1000/s', ok: best >= 1000 });
 console.log('\n| target | value | goal | met |\n|---|---:|---|---|');

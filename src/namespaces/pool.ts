@@ -40,7 +40,8 @@ export class NamespacePool implements Disposable, AsyncDisposable {
   readonly kind: 'net';
   /** How many namespaces the pool keeps ready. */
   readonly size: number;
-  readonly #lo: boolean;
+  /** Whether each namespace gets `lo` up (the `lo` option). */
+  readonly lo: boolean;
   #ready: Namespace[] = [];
   /** Namespaces a fill thread still owes us. */
   #owed = 0;
@@ -54,7 +55,7 @@ export class NamespacePool implements Disposable, AsyncDisposable {
     if (token !== kToken) throw illegalConstructor('namespacePool()');
     this.kind = kind;
     this.size = size;
-    this.#lo = lo;
+    this.lo = lo;
   }
 
   /** How many namespaces are ready to take now. */
@@ -77,7 +78,7 @@ export class NamespacePool implements Disposable, AsyncDisposable {
     const count = this.size - this.#ready.length;
     if (count <= 0 || (low && this.#ready.length > this.size / 2)) return;
     let owed = count;
-    native.nsFill(CLONE_FLAG.net, 'net', this.#lo, false, count, (fd, errno, syscall) => {
+    native.nsFill(CLONE_FLAG.net, 'net', this.lo, false, count, (fd, errno, syscall) => {
       if (fd < 0) {
         // The batch stopped here: it owes nothing more.
         this.#owed -= owed;
@@ -118,9 +119,21 @@ export class NamespacePool implements Disposable, AsyncDisposable {
     if (this.#closed) throw handleClosed('NamespacePool');
     let ns = this.#ready.shift();
     if (ns === undefined) {
-      const [fd] = native.nsMake(CLONE_FLAG.net, 'net', this.#lo, false);
+      const [fd] = native.nsMake(CLONE_FLAG.net, 'net', this.lo, false);
       ns = adoptNamespaceFd(fd);
     }
+    this.fill(true);
+    return ns;
+  }
+
+  /**
+   * {@link NamespacePool.take} without its fallback: a ready namespace, or `undefined` when
+   * the pool is empty (then the caller makes its own; a template run's child does, off this
+   * thread). Starts a refill as take() does. @internal
+   */
+  tryTake(): Namespace | undefined {
+    if (this.#closed) throw handleClosed('NamespacePool');
+    const ns = this.#ready.shift();
     this.fill(true);
     return ns;
   }

@@ -86,6 +86,11 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
 export interface PinnedFds {
   mnt: number;
   outer?: number | undefined;
+  /**
+   * With a pool: the network namespace taken from it for this run (an fd), joined instead of a
+   * new one; or, from an empty pool, `{ lo }`: the child makes one as the pool would have.
+   */
+  net?: number | { lo: boolean } | undefined;
 }
 
 let procLists: { masked: Array<[string, boolean]>; readonly: string[] } | undefined;
@@ -114,9 +119,10 @@ function procPaths(masked: readonly string[] | undefined, readonly: readonly str
 /**
  * A run's namespaces and mounts, up to (not including) the security, stdio and exec steps:
  * enter the template (U0, then the mount namespace), a private copy of the tree, the new
- * pid/ipc/uts/cgroup namespaces (clone3 flags for `outerInit`, else unshare + a fork for pid),
+ * pid/ipc/uts/cgroup namespaces (pid from clone3 for `outerInit`, else unshare + a fork for pid),
  * a fresh /proc with its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, the scratch
- * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up.
+ * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up
+ * (or, with `fds.net`, the pooled network namespace joined first, before any other step).
  * @internal
  */
 export function addRunSteps(
@@ -136,13 +142,29 @@ export function addRunSteps(
   const perRun =
     (run.has('ipc') ? K.CLONE_NEWIPC : 0) | (run.has('uts') ? K.CLONE_NEWUTS : 0) | (run.has('cgroup') ? K.CLONE_NEWCGROUP : 0);
   // Without U1 the network namespace is made with the others (owned by the outer user namespace).
-  const net = run.has('net');
+  // A pooled one is joined first of all, while the child still has the caller's capabilities
+  // in the user namespace that owns it (setns(2) needs CAP_SYS_ADMIN there); it comes with lo
+  // as the pool made it, and stays owned by the pool's user namespace: the command has no
+  // capability over it (docs/security.md, "Templates").
+  const pooled = fds.net !== undefined;
+  const net = run.has('net') && !pooled;
   const netEarly = net && !l.inner ? K.CLONE_NEWNET : 0;
+  const joinPooled = () => {
+    if (typeof fds.net === 'number') plan.setns(fds.net, K.CLONE_NEWNET, 'net');
+    else if (fds.net !== undefined) {
+      plan.unshare(K.CLONE_NEWNET);
+      if (fds.net.lo) plan.network(true, false);
+    }
+  };
   if (l.outerInit) {
-    plan.cloneFlags = K.CLONE_NEWPID | perRun | netEarly;
+    // Only the pid namespace comes from clone3 (it needs the new process); the others are
+    // unshared by the child, off the calling thread (spawnAsync's only blocking part is clone3).
+    plan.cloneFlags = K.CLONE_NEWPID;
+    joinPooled();
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
-    plan.unshare(K.CLONE_NEWNS);
+    plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
   } else {
+    joinPooled();
     if (fds.outer !== undefined) plan.enter(fds.outer, K.CLONE_NEWUSER, 'user');
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS | perRun | netEarly);

@@ -8,9 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { createCgroup, findCgroup2, type SandboxTemplate, SysError, template, type TemplateOptions } from '../../src/index.js';
+import {
+  createCgroup,
+  findCgroup2,
+  namespacePool,
+  type SandboxTemplate,
+  SysError,
+  template,
+  type TemplateOptions,
+} from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
-import { childPids, fdCount, output } from '../helpers/proc.js';
+import { childPids, fdCount, nsId, output } from '../helpers/proc.js';
 
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const ttest = testIf(canUserns && BUSYBOX !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
@@ -305,5 +313,165 @@ describe('layouts', () => {
       expect(r.stdout).toContain('Seccomp: 2');
       expect(r.stdout).toContain('refused');
     }
+  });
+});
+
+describe('a pooled network namespace per run (netPool)', () => {
+  const rtest = testIf(isRoot && BUSYBOX !== undefined, 'needs root (a pool of network namespaces needs CAP_SYS_ADMIN)');
+  const netOf = (t: SandboxTemplate, extra = '') =>
+    sh(t, `readlink /proc/self/ns/net; ip -o link | cut -d: -f2,3 | tr -d ' '; ${extra}`).then((r) => r.stdout.trim().split('\n'));
+
+  rtest('each run joins a fresh namespace from the pool, never one handed out before, with lo up', async () => {
+    await using pool = namespacePool({ kind: 'net', size: 4 });
+    await pool.ready();
+    using t = make({ netPool: pool });
+    const seen = new Set<string>([nsId('self', 'net')]); // the host's, never a run's
+    for (let i = 0; i < 10; i++) {
+      const [id, ...links] = await netOf(t);
+      expect(id).toMatch(/^net:\[\d+\]$/);
+      expect(seen.has(id!)).toBe(false); // 10 runs through a pool of 4: every one fresh
+      seen.add(id!);
+      expect(links).toEqual([expect.stringMatching(/^lo:<LOOPBACK,UP,LOWER_UP>/)]);
+    }
+    // Concurrent runs, from spawn and spawnAsync at once: still one namespace each.
+    const runs = await Promise.all([
+      ...Array.from({ length: 3 }, () => output(t.spawn('/bin/sh', ['-c', 'readlink /proc/self/ns/net; sleep 0.2']))),
+      ...Array.from({ length: 3 }, async () => output(await t.spawnAsync('/bin/sh', ['-c', 'readlink /proc/self/ns/net; sleep 0.2']))),
+    ]);
+    for (const r of runs) {
+      const id = r.stdout.trim();
+      expect(seen.has(id)).toBe(false);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(17);
+  });
+
+  rtest('the command has no power over a pooled namespace (owned by the pool creator), nor anything of ours', async () => {
+    await using pool = namespacePool({ kind: 'net', size: 2 });
+    using t = make({ netPool: pool });
+    const r = await sh(
+      t,
+      'ip link set lo down || echo no-link; ip addr add 10.9.9.9/32 dev lo || echo no-addr; ' +
+        'nc -l -p 80 -w 1 </dev/null || echo no-port-80; ls /proc/self/fd | tr "\\n" " "',
+    );
+    expect(r.stdout).toContain('no-link');
+    expect(r.stdout).toContain('no-addr');
+    expect(r.stdout).toContain('no-port-80');
+    expect(r.stdout).toMatch(/^0 1 2 3 $/m); // no pool or template fd in the run
+    // lo as the pool made it: up, without the address the command tried to add.
+    expect(await netOf(t, 'ip -o addr show dev lo | grep -c 10.9.9.9')).toContain('0');
+  });
+
+  rtest('from an empty pool the run makes a namespace like a pooled one: fresh, lo up, owned by the pool creator', async () => {
+    await using pool = namespacePool({ kind: 'net', size: 1 });
+    await pool.ready();
+    using t = make({ netPool: pool });
+    const script =
+      'readlink /proc/self/ns/net; ip -o link | cut -d: -f2,3 | tr -d " "; ip link set lo down 2>/dev/null || echo no-link; sleep 0.2';
+    // Eight runs at once through a pool of one: most of them find it empty.
+    const outs = await Promise.all(Array.from({ length: 8 }, async () => output(await t.spawnAsync('/bin/sh', ['-c', script]))));
+    const ids = new Set<string>([nsId('self', 'net')]);
+    for (const r of outs) {
+      const [id, link, denied] = r.stdout.trim().split('\n');
+      ids.add(id!);
+      expect(link).toMatch(/^lo:<LOOPBACK,UP,LOWER_UP>/);
+      expect(denied).toBe('no-link');
+    }
+    expect(ids.size).toBe(9);
+  });
+
+  rtest('a failed run uses up its namespace (never handed out again) and leaves nothing', async () => {
+    await using pool = namespacePool({ kind: 'net', size: 8 });
+    await pool.ready();
+    using t = make({ netPool: pool });
+    const fds = fdCount();
+    const kids = childPids().length;
+    expect(() => t.spawn('/nonexistent')).toThrow(expect.objectContaining({ code: 'ENOENT', step: 'exec' }));
+    await expect(t.spawnAsync('/nonexistent')).rejects.toMatchObject({ code: 'ENOENT', step: 'exec', syscall: 'execve' });
+    expect(pool.available).toBe(6);
+    expect(fdCount()).toBe(fds - 2); // the two namespaces taken, closed
+    expect(childPids().length).toBe(kids);
+  });
+
+  rtest('a closed pool: template() refuses it; a run after close() throws ERR_HANDLE_CLOSED and leaves nothing', async () => {
+    const pool = namespacePool({ kind: 'net', size: 2 });
+    using t = make({ netPool: pool });
+    pool.close();
+    expect(() => make({ netPool: pool })).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
+    const fds = fdCount();
+    expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
+    await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+    expect(fdCount()).toBe(fds);
+  });
+
+  testIf(!isRoot && canUserns && BUSYBOX !== undefined, 'runs as an unprivileged user only')(
+    'unprivileged: a run of a template with a pool fails with EPERM (the pool cannot be made or joined) and leaves nothing',
+    async () => {
+      await using pool = namespacePool({ kind: 'net', size: 2 });
+      await expect(pool.ready()).rejects.toMatchObject({ code: 'EPERM' });
+      using t = make({ netPool: pool });
+      const fds = fdCount();
+      const kids = childPids().length;
+      expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'EPERM', step: 'unshare' }));
+      await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'EPERM', step: 'unshare' });
+      expect(fdCount()).toBe(fds);
+      expect(childPids().length).toBe(kids);
+    },
+  );
+
+  test('netPool is checked before any syscall', async () => {
+    const fds = fdCount();
+    expect(() => template({ rootfs: '/', netPool: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(fdCount()).toBe(fds);
+    // A pool fills in the background (rootless its fill fails: it holds nothing then).
+    await using pool = namespacePool({ kind: 'net', size: 1 });
+    await pool.ready().catch(() => {});
+    const held = fdCount();
+    expect(() => template({ rootfs: '/', namespaces: ['user', 'mnt', 'pid'], netPool: pool })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
+    expect(fdCount()).toBe(held);
+  });
+});
+
+describe('spawnAsync', () => {
+  ttest('runs are isolated as with spawn: fresh /tmp, PID 1, own namespaces, several in flight', async () => {
+    using t = make({ hostname: 'tpl' });
+    const script =
+      'test -e /tmp/f && echo seen; echo x > /tmp/f; echo $$; hostname; for n in pid net uts ipc mnt; do readlink /proc/self/ns/$n; done; sleep 0.2';
+    const children = await Promise.all(Array.from({ length: 6 }, () => t.spawnAsync('/bin/sh', ['-c', script])));
+    const outs = await Promise.all(children.map((c) => output(c)));
+    const ids = new Set<string>();
+    for (const r of outs) {
+      expect(r.code).toBe(0);
+      const l = r.stdout.trim().split('\n');
+      expect(l.slice(0, 2)).toEqual(['1', 'tpl']);
+      ids.add(l.slice(2).join(' '));
+    }
+    expect(ids.size).toBe(6);
+    expect((await output(await t.spawnAsync('/bin/sh', ['-c', 'ls -A /tmp']))).stdout).toBe('');
+  });
+
+  ttest('bad options reject before any syscall; the loop is not blocked while a run is set up', async () => {
+    using t = make();
+    await expect(t.spawnAsync('/bin/true', [], { rootfs: '/' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(t.spawnAsync('/bin/true', [], { uid: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(t.spawnAsync('/bin/true', [], { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    let ticks = 0;
+    const p = t.spawnAsync('/bin/true');
+    await new Promise<void>((resolve) => setImmediate(() => resolve(void ticks++)));
+    const c = await p;
+    expect(ticks).toBe(1);
+    expect((await c.exited).code).toBe(0);
+  });
+
+  ttest('a run in flight when close() is called still starts and runs', async () => {
+    const t = make();
+    const p = t.spawnAsync('/bin/sh', ['-c', 'echo x > /tmp/x && cat /tmp/x; echo $$']);
+    t.close();
+    expect((await output(await p)).stdout).toBe('x\n1\n');
+    await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
   });
 });
