@@ -319,6 +319,9 @@ export class RtnlSocket {
     this.#native = null;
     if (background) n.closeDetached();
     else n.close();
+    // The error only when a request is still waiting: building one captures a stack trace,
+    // which cost more than the close itself on connectToHost's path.
+    if (this.#pending.size === 0) return;
     const err = handleClosed('netlink socket');
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
