@@ -29,7 +29,10 @@
 //                   refill runs during the rounds) + connectToHost; teardown ns.close()
 //   C floor, pre    net-floor.c with the namespace and its socket made before its clock starts
 //                   (and the same with connectToHost's requests)
-// Rows alternate in rounds so load on this shared VM hits each alike. Setup is timed from
+// Rows alternate in rounds, in a fresh random order each round, so load on this shared VM
+// hits each alike: with a fixed rotation each row always ran right after the same one, and
+// the row after `ip netns del` paid for that namespace's destruction every time (the kernel's
+// cleanup work, and the ip processes' exits, run on into the next row). Setup is timed from
 // the first call to the last reply; teardown separately (the kernel destroys the namespace
 // and both veth ends afterwards in its cleanup workqueue, as for every row).
 // Also: links() over 1,000 links (bridges; this kernel has no dummy module) in a scratch
@@ -85,6 +88,15 @@ const stats = (xs) => ({
   min: Math.min(...xs),
   max: Math.max(...xs),
 });
+
+/** Fisher–Yates, in place. */
+function shuffle(a) {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
 
 let k = 0;
 const hostName = () => `nbh${process.pid % 10000}x${k++}`;
@@ -200,7 +212,7 @@ if (before) fns['nsbox connectToHost (before: --before build)'] = nsboxConnectBe
 const names = Object.keys(fns);
 const rows = Object.fromEntries(names.map((n) => [n, [[], []]]));
 for (let i = 0; i < WARMUP + N; i++) {
-  const order = names.map((_, j) => names[(i + j) % names.length]);
+  const order = shuffle([...names]);
   for (const name of order) {
     const [s, t] = await fns[name]();
     if (i >= WARMUP) {
