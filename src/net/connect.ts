@@ -8,7 +8,7 @@ import { Namespace } from '../namespaces/namespace.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
-import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
+import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
@@ -186,7 +186,7 @@ async function withVeth<T>(
     const echo = await newLink;
     created = true;
     const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
-    const link = echoed === undefined ? undefined : decodeLink(echoed);
+    const link = echoed === undefined ? undefined : decodeLinkIndexes(echoed);
     if (link !== undefined && link.index > 0 && link.link !== undefined)
       return await then({ h, c, hostIndex: link.index, childIndex: link.link });
     const [hostLink, childLink] = await Promise.all([
