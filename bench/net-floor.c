@@ -8,6 +8,10 @@
 // per line; ./net-floor serve  -> one iteration per line read from stdin (bench/net.mjs
 // interleaves it with the Node rows this way); a line "pre" makes the namespace and its
 // socket before the clock starts (the counterpart of a namespace taken from a pool).
+// A line "same" (or "same pre") sends exactly connectToHost's requests instead, each
+// answered before the next: RTM_NEWLINK with NLM_F_ECHO and the host end created up (the
+// echo carries both indexes: no lookup), the host address, then inside lo up, eth0 up, its
+// address and the default route via the host address; the end state is connectToHost's.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,6 +66,7 @@ static struct nlmsghdr *start(struct req *r, int type, int flags) {
 }
 
 static unsigned seq = 1;
+static int echo_index, echo_link;  // what the RTM_NEWLINK echo said (mode "same")
 
 // Sends and waits for the ACK (or the one reply of a GETLINK). Returns the reply's ifindex for GETLINK.
 static int talk(int fd, struct req *r) {
@@ -80,7 +85,18 @@ static int talk(int fd, struct req *r) {
         if (e->error) die("netlink", -e->error);
         return 0;
       }
-      if (m->nlmsg_type == RTM_NEWLINK) return ((struct ifinfomsg *)NLMSG_DATA(m))->ifi_index;
+      if (m->nlmsg_type == RTM_NEWLINK) {
+        struct ifinfomsg *ifi = NLMSG_DATA(m);
+        // An echo (NLM_F_ECHO): keep its IFLA_LINK (the veth peer's index) and wait for the ACK.
+        if (h->nlmsg_flags & NLM_F_ECHO) {
+          int alen = NLMSG_PAYLOAD(m, sizeof *ifi);
+          for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+            if (a->rta_type == IFLA_LINK) echo_link = *(int *)RTA_DATA(a);
+          echo_index = ifi->ifi_index;
+          continue;
+        }
+        return ifi->ifi_index;
+      }
     }
   }
 }
@@ -116,6 +132,22 @@ static void up(int fd, int index) {
   talk(fd, &r);
 }
 
+// The default route inside, via the host end's address (connectToHost adds it too).
+static void default_route(int fd, const char *via) {
+  struct req r;
+  start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+  struct rtmsg *rt = put(&r, sizeof *rt);
+  rt->rtm_family = AF_INET;
+  rt->rtm_table = RT_TABLE_MAIN;
+  rt->rtm_protocol = RTPROT_BOOT;
+  rt->rtm_scope = RT_SCOPE_UNIVERSE;
+  rt->rtm_type = RTN_UNICAST;
+  struct in_addr a;
+  inet_pton(AF_INET, via, &a);
+  attr(&r, RTA_GATEWAY, &a, 4);
+  talk(fd, &r);
+}
+
 static int index_of(int fd, const char *name) {
   struct req r;
   struct nlmsghdr *h = start(&r, RTM_GETLINK, 0);
@@ -137,7 +169,8 @@ int main(int argc, char **argv) {
     if (serve && !fgets(line, sizeof line, stdin)) break;
     // "pre": the namespace (and its socket) is made before the clock starts, as a pool would
     // have made it; the rest is timed as usual.
-    int pre = serve && strncmp(line, "pre", 3) == 0;
+    int same = serve && strncmp(line, "same", 4) == 0;
+    int pre = serve && strstr(line, "pre") != NULL;
     char hname[IFNAMSIZ];
     snprintf(hname, sizeof hname, "nfl%d_%d", getpid() % 10000, i % 100000);
     struct timespec t0, t1;
@@ -150,8 +183,9 @@ int main(int argc, char **argv) {
     if (pre) clock_gettime(CLOCK_MONOTONIC, &t0);
     // veth, peer created inside
     struct req r;
-    start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    put(&r, sizeof(struct ifinfomsg));
+    start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | (same ? NLM_F_ECHO : 0));
+    struct ifinfomsg *hi_msg = put(&r, sizeof(struct ifinfomsg));
+    if (same) hi_msg->ifi_flags = hi_msg->ifi_change = IFF_UP;
     attr(&r, IFLA_IFNAME, hname, strlen(hname) + 1);
     struct rtattr *li = attr(&r, IFLA_LINKINFO, NULL, 0);
     attr(&r, IFLA_INFO_KIND, "veth", 4);
@@ -163,14 +197,24 @@ int main(int argc, char **argv) {
     end(&r, peer);
     end(&r, data);
     end(&r, li);
+    echo_index = echo_link = 0;
     talk(host, &r);
-    int hi = index_of(host, hname);
-    addr4(host, hi, "10.231.0.1", 30);
-    up(host, hi);
-    int ci = index_of(inside, "eth0");
-    addr4(inside, ci, "10.231.0.2", 30);
-    up(inside, ci);
-    up(inside, 1);
+    if (same) {
+      if (echo_index <= 0 || echo_link <= 0) die("no RTM_NEWLINK echo", EPROTO);
+      addr4(host, echo_index, "10.231.0.1", 30);
+      up(inside, 1);
+      up(inside, echo_link);
+      addr4(inside, echo_link, "10.231.0.2", 30);
+      default_route(inside, "10.231.0.1");
+    } else {
+      int hi = index_of(host, hname);
+      addr4(host, hi, "10.231.0.1", 30);
+      up(host, hi);
+      int ci = index_of(inside, "eth0");
+      addr4(inside, ci, "10.231.0.2", 30);
+      up(inside, ci);
+      up(inside, 1);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     // teardown: drop the namespace
     close(inside);

@@ -4,10 +4,11 @@
 // and builds errors (STYLE.md "thin native, thick TS").
 //
 // A socket belongs to the network namespace of the thread that created it, for its whole
-// life (netlink(7); the kernel records sock_net at socket(2)). So the socket is made on a
-// dedicated, short-lived pthread that does setns(nsfd, CLONE_NEWNET), socket(2) and exits:
-// no JS or libuv pool thread ever enters the namespace (vishvananda/netlink's
-// GetNetlinkSocketAt does the same with a locked goroutine).
+// life (netlink(7); the kernel records sock_net at socket(2)). So the socket is made by a
+// thread that does setns(nsfd, CLONE_NEWNET), socket(2) and comes back within one native call
+// (NetnsReturn, csrc/thread.h), or, where it may not come back, on a dedicated, short-lived
+// pthread that does the same and exits: no JS or libuv work ever runs in the namespace
+// (vishvananda/netlink's GetNetlinkSocketAt does the same with a locked goroutine).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -173,13 +174,21 @@ bool RunInOwnerUserns(SocketJob* job) {
 
 }  // namespace
 
-// Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
-// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h. When
-// the thread may not enter it (EPERM: no CAP_SYS_ADMIN in our own user namespace), a child
-// that joins the namespace's owning user namespace first makes it (RunInOwnerUserns).
+// Runs the job on the calling thread: as is when nsfd is -1 (the caller's own namespace),
+// else entering the namespace and coming back (NetnsReturn, csrc/thread.h), or on a dedicated
+// thread when the calling thread may not come back. When the namespace may not be entered
+// (EPERM: no CAP_SYS_ADMIN in our own user namespace), a child that joins the namespace's
+// owning user namespace first makes it (RunInOwnerUserns).
 bool RunJob(Napi::Env env, SocketJob* job) {
+  NetnsReturn back;
   if (job->nsfd < 0) {
     RunSocketJob(job);
+  } else if (back.Arm()) {
+    // Into the namespace and back on this thread (NetnsReturn): a refused setns leaves it
+    // home, and the EPERM path below applies as it does for the dedicated thread.
+    RunSocketJob(job);
+    back.Return();
+    if (job->failed && job->err == EPERM && strcmp(job->failed, "setns") == 0) RunInOwnerUserns(job);
   } else {
     int err = RunOnDedicatedThread(SocketThread, job);
     if (err != 0) {
@@ -264,11 +273,21 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       return;
     }
     portId_ = sa.nl_pid;
-    if (int r = poll_.Start(env, std::move(fd), UV_READABLE, OnReadable, OnTeardown, this)) {
+    env_ = env;
+    if (groups == 0) {
+      // Requests only: polled from the first ref(true), which JS asks for only when a request
+      // is still waiting after the answers queued inside sendto(2) were read (receiveNow).
+      // connectToHost's sockets never need the poll handle. Until then the environment's
+      // cleanup hook closes the fd (IdleTeardown).
+      if (napi_add_env_cleanup_hook(env, IdleTeardown, this) != napi_ok) {
+        ThrowSys(env, ENOMEM, "napi_add_env_cleanup_hook");
+        return;
+      }
+      idle_ = std::move(fd);
+    } else if (int r = poll_.Start(env, std::move(fd), UV_READABLE, OnReadable, OnTeardown, this)) {
       ThrowSys(env, -r, "uv_poll_start");
       return;
     }
-    env_ = env;
     onMessage_ = Napi::Persistent(info[2].As<Napi::Function>());
   }
 
@@ -318,10 +337,42 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   static void OnTeardown(void* owner) { static_cast<NetlinkSocket*>(owner)->Stop(); }
 
+  // The environment ends while the socket was never polled: close it (the hook is gone).
+  static void IdleTeardown(void* owner) {
+    NetlinkSocket* self = static_cast<NetlinkSocket*>(owner);
+    if (!self->idle_.valid()) return;
+    self->idle_.reset();
+    delete[] self->buf_;
+    self->buf_ = nullptr;
+  }
+
+  // Drops the idle fd's cleanup hook; the fd itself is the caller's to move or close.
+  void Unhook() {
+    if (idle_.valid()) napi_remove_env_cleanup_hook(env_, IdleTeardown, this);
+  }
+
+  bool open() const { return poll_.active() || idle_.valid(); }
+  int fd() const { return poll_.active() ? poll_.fd() : idle_.get(); }
+
+  // Starts polling an idle socket (ref(true) with a request waiting). 0 or a libuv error.
+  int StartPoll() {
+    if (!idle_.valid()) return 0;
+    Unhook();
+    Fd fd(idle_.release());
+    int r = poll_.Start(env_, std::move(fd), UV_READABLE, OnReadable, OnTeardown, this);
+    if (r != 0) {
+      // Still ours (Start leaves it with the caller on failure): idle again, hook again.
+      if (napi_add_env_cleanup_hook(env_, IdleTeardown, this) == napi_ok) idle_ = std::move(fd);
+    }
+    return r;
+  }
+
   // Stops polling and closes the socket (see PolledFd::Stop).
   void Stop() {
     delete[] buf_;
     buf_ = nullptr;
+    Unhook();
+    idle_.reset();
     poll_.Stop();
     if (!onMessage_.IsEmpty()) onMessage_.Reset();
   }
@@ -335,13 +386,13 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       ThrowType(env, "ERR_INVALID_ARG_TYPE", "send(buffer)");
       return env.Undefined();
     }
-    if (!poll_.active()) return Napi::Number::New(env, EBADF);
+    if (!open()) return Napi::Number::New(env, EBADF);
     Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
     sockaddr_nl to = {};
     to.nl_family = AF_NETLINK;
     ssize_t n;
     do {
-      n = sendto(poll_.fd(), b.Data(), b.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      n = sendto(fd(), b.Data(), b.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
     } while (n < 0 && errno == EINTR);
     return Napi::Number::New(env, n < 0 ? errno : 0);
   }
@@ -353,7 +404,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value ReceiveNow(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Array out = Napi::Array::New(env);
-    if (!poll_.active()) return out;
+    if (!open()) return out;
     if (!buf_) buf_ = new char[kRecvSize];
     for (uint32_t i = 0; i < 256; i++) {
       sockaddr_nl from = {};
@@ -363,7 +414,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       mh.msg_namelen = sizeof from;
       mh.msg_iov = &iov;
       mh.msg_iovlen = 1;
-      ssize_t n = recvmsg(poll_.fd(), &mh, MSG_DONTWAIT);
+      ssize_t n = recvmsg(fd(), &mh, MSG_DONTWAIT);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
       if (n < 0) {
         out.Set(out.Length(), Napi::Number::New(env, errno));
@@ -388,7 +439,8 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   // pending table destruction (an RCU grace period, milliseconds): not on the event loop.
   // Falls back to closing here if no thread can be made.
   Napi::Value CloseDetached(const Napi::CallbackInfo& info) {
-    int fd = poll_.Detach();
+    Unhook();
+    int fd = poll_.active() ? poll_.Detach() : idle_.release();
     delete[] buf_;
     buf_ = nullptr;
     if (!onMessage_.IsEmpty()) onMessage_.Reset();
@@ -414,9 +466,15 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     return info.Env().Undefined();
   }
 
+  // ref(on): keeps the loop alive for this socket (true) or not. The first ref(true) of an
+  // idle socket starts its polling; a positive errno if that fails (the request then fails).
   Napi::Value SetRef(const Napi::CallbackInfo& info) {
     bool ok, on = BoolArg(info, 0, &ok);
-    if (ok) poll_.SetRef(on);
+    if (!ok) return info.Env().Undefined();
+    if (on) {
+      if (int r = StartPoll()) return Napi::Number::New(info.Env(), -r);
+    }
+    poll_.SetRef(on);
     return info.Env().Undefined();
   }
 
@@ -424,6 +482,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   napi_env env_ = nullptr;
   PolledFd poll_;
+  Fd idle_;  // the socket while it is not polled (groups 0, no request waiting yet)
   uint32_t portId_ = 0;
   char* buf_ = nullptr;
   Napi::FunctionReference onMessage_;

@@ -237,8 +237,11 @@ export interface NativeNetlinkSocket {
   close(): void;
   /** Stops polling and closes the socket on a detached thread (close(2) of an nf_tables socket may wait for an RCU grace period). */
   closeDetached(): void;
-  /** uv_ref/uv_unref of the poll handle. */
-  ref(on: boolean): void;
+  /**
+   * uv_ref/uv_unref of the poll handle. A socket in no multicast group is polled from its
+   * first ref(true) on; a positive errno if that polling could not start.
+   */
+  ref(on: boolean): number | undefined;
   /** The datagrams (and receive errors, as errno numbers) queued now, read without waiting for the loop. */
   receiveNow(): Array<Buffer | number>;
   /** The port id the kernel bound (sockaddr_nl.nl_pid). */

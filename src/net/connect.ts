@@ -8,7 +8,7 @@ import { Namespace } from '../namespaces/namespace.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
-import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
+import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { RtnlSocket } from './netlink/socket.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
@@ -85,7 +85,10 @@ function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string
  * ip -n NS route add default via HOSTADDR`. Removing the namespace (or `deleteLink(hostIf)`)
  * removes both ends.
  *
- * Needs CAP_NET_ADMIN in both namespaces. Two sockets, requests pipelined; no thread blocks.
+ * Needs CAP_NET_ADMIN in both namespaces. Requests pipelined on two rtnetlink sockets; no
+ * thread blocks. The host-side socket is kept for the next call: after the first call the
+ * environment holds one unreferenced NETLINK_ROUTE socket (it never keeps the process alive
+ * and is closed when the environment ends: exit, worker termination).
  * @param target - a child (anything with a `pid`) or a network namespace handle.
  * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
  * the step that failed (`'RTM_NEWLINK'`, `'RTM_NEWADDR'`, `'RTM_NEWROUTE'`); a failure after
@@ -138,6 +141,22 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
   );
 }
 
+/**
+ * The host-side rtnetlink socket connectToHost and connectToBridge share in this environment
+ * (the main thread's, or a worker's: each loads this module anew), made on first use. Kept
+ * instead of one per call: its making and closing were ~0.03 ms of each call's JS, N-API and
+ * libuv work. It joins no multicast group and is unreferenced while no request waits, so it
+ * never keeps the process alive; the addon closes it when the environment ends (process exit,
+ * worker termination: its cleanup hook); a new one replaces it if it is found closed.
+ * Requests of concurrent calls share it, each matched by its sequence number.
+ */
+let hostSocket: RtnlSocket | undefined;
+
+function hostRtnl(): RtnlSocket {
+  if (hostSocket === undefined || hostSocket.closed) hostSocket = new RtnlSocket(-1);
+  return hostSocket;
+}
+
 /** The two sockets and the veth's indexes, for what follows its creation. */
 interface Veth {
   h: RtnlSocket;
@@ -147,10 +166,11 @@ interface Veth {
 }
 
 /**
- * Opens a socket in this namespace and one in the target's, asks `master` for the host end's
- * bridge (if any), makes the veth with its peer created directly inside the target and learns
- * both indexes, then runs `then`. A failure after the veth exists deletes it again; the
- * sockets and the held namespace are released whatever happens.
+ * Takes the host socket (see hostRtnl) and opens one in the target's namespace, asks `master`
+ * for the host end's bridge (if any), makes the veth with its peer created directly inside
+ * the target and learns both indexes, then runs `then`. A failure after the veth exists
+ * deletes it again; the target's socket and the held namespace are released whatever
+ * happens (the host socket stays for the next call).
  */
 async function withVeth<T>(
   netns: NetnsTarget,
@@ -164,7 +184,7 @@ async function withVeth<T>(
   let cs: RtnlSocket | undefined;
   let created = false;
   try {
-    hs = new RtnlSocket(-1);
+    hs = hostRtnl();
     // The socket createNamespace('net') opened with the namespace, if it is still there: no
     // thread trip into the namespace for this one.
     cs = new RtnlSocket(held.fd, 0, undefined, undefined, undefined, held.made?.());
@@ -186,7 +206,7 @@ async function withVeth<T>(
     const echo = await newLink;
     created = true;
     const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
-    const link = echoed === undefined ? undefined : decodeLink(echoed);
+    const link = echoed === undefined ? undefined : decodeLinkIndexes(echoed);
     if (link !== undefined && link.index > 0 && link.link !== undefined)
       return await then({ h, c, hostIndex: link.index, childIndex: link.link });
     const [hostLink, childLink] = await Promise.all([
@@ -200,7 +220,6 @@ async function withVeth<T>(
     if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);
     throw err;
   } finally {
-    hs?.close();
     cs?.close();
     held.release();
   }

@@ -3,9 +3,9 @@
 // caller's namespace are deleted; the fd count and /run/netns are checked at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openNamespace, spawn } from '../../src/namespaces/index.js';
+import { createNamespace, openNamespace, spawn } from '../../src/namespaces/index.js';
 import {
   addAddress,
   addLink,
@@ -90,9 +90,50 @@ const hasVlan = kernelHas('vlan');
 const hasIpvlan = kernelHas('ipvlan');
 const netTest = testIf(isRoot && tools.ip, 'needs root and iproute2');
 
+/** This process's open fds, each with what it points at (`socket:[INODE]`, a path, …). */
+function openFds(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed meanwhile (the fd readdir used)
+    }
+  }
+  return out;
+}
+
+/** Inodes of this network namespace's NETLINK_ROUTE sockets that joined no multicast group (/proc/net/netlink). */
+function quietRtnlInodes(): Set<string> {
+  const out = new Set<string>();
+  for (const line of readFileSync('/proc/net/netlink', 'utf8').split('\n').slice(1)) {
+    const c = line.trim().split(/\s+/);
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode; Eth 0 is NETLINK_ROUTE
+    if (c.length >= 10 && c[1] === '0' && /^0+$/.test(c[3]!)) out.add(c[9]!);
+  }
+  return out;
+}
+
+/**
+ * The fds opened since `before` that are sockets. connectToHost keeps one host-side
+ * rtnetlink socket for the environment (src/net/connect.ts): at most that one may be new,
+ * and it must be a NETLINK_ROUTE socket in no multicast group; every other socket a call
+ * opens is closed before the call settles.
+ */
+function expectOnlyTheKeptSocket(before: Map<string, string>, countBefore: number): void {
+  const now = openFds();
+  const quiet = quietRtnlInodes();
+  const added = [...now].filter(([fd, t]) => t.startsWith('socket:') && before.get(fd) !== t);
+  expect(added.length).toBeLessThanOrEqual(1);
+  for (const [, t] of added) expect(quiet).toContain(t.slice('socket:['.length, -1));
+  expect(now.size).toBeLessThanOrEqual(countBefore + added.length);
+}
+
 let fdsBefore = 0;
+let fdMapBefore = new Map<string, string>();
 beforeAll(() => {
-  fdsBefore = readdirSync('/proc/self/fd').length;
+  fdMapBefore = openFds();
+  fdsBefore = fdMapBefore.size;
 });
 afterAll(() => {
   for (const n of made) {
@@ -537,6 +578,60 @@ describe('traffic between our own namespaces', () => {
     for (const n of [bridge, ...hostEnds]) expect(left).not.toContain(n);
   });
 
+  netTest(
+    'connectToHost keeps one host-side socket per environment: concurrent calls share it, it keeps no process alive, a terminated worker closes it',
+    async () => {
+      const before = openFds();
+      const nss = Array.from({ length: 5 }, () => createNamespace('net'));
+      try {
+        const made = await Promise.all(
+          nss
+            .slice(0, 4)
+            .map((n, i) => connectToHost(n, { hostIf: `nsbx${id()}`, hostAddress: `10.15.${i}.1/30`, childAddress: `10.15.${i}.2/30` })),
+        );
+        made.push(await connectToHost(nss[4]!, { hostIf: `nsbx${id()}`, hostAddress: '10.15.4.1/30', childAddress: '10.15.4.2/30' }));
+        // Each call configured its own pair (the replies of concurrent calls were not mixed up).
+        for (const [i, m] of made.entries()) {
+          const [hl] = ip<Array<{ addr_info: Array<{ local: string }> }>>('addr', 'show', m.hostIf);
+          expect(hl!.addr_info.map((a) => a.local)).toContain(`10.15.${i}.1`);
+        }
+      } finally {
+        for (const n of nss) n.close();
+      }
+      expectOnlyTheKeptSocket(before, before.size);
+      const ns = new URL('../../dist/namespaces/index.js', import.meta.url).href;
+      const netUrl = new URL('../../dist/net/index.js', import.meta.url).href;
+      const script = `const { createNamespace } = await import(${JSON.stringify(ns)});
+        const net = await import(${JSON.stringify(netUrl)});
+        const ns = createNamespace('net');
+        await net.connectToHost(ns, { hostIf: ${JSON.stringify(`nsbx${id()}`)}, hostAddress: '10.16.0.1/30', childAddress: '10.16.0.2/30' });
+        ns.close();
+        process.stdout.write('done');`;
+      // The process ends by itself once its work is done: the kept socket holds no reference.
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('done');
+      expect(r.status).toBe(0);
+      const { Worker } = await import('node:worker_threads');
+      const count = readdirSync('/proc/self/fd').length;
+      const w = new Worker(
+        `${script.replace("process.stdout.write('done')", "(await import('node:worker_threads')).parentPort.postMessage('done')").replaceAll('10.16.0', '10.16.1')}`,
+        {
+          eval: true,
+          type: 'module',
+        } as never,
+      );
+      await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      // terminate() resolves once the worker's environment is torn down, its cleanup hooks
+      // (which close the kept socket) included.
+      await w.terminate();
+      expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(count);
+    },
+  );
+
   netTest('connectToHost(child): veth, addresses, lo up and default route in one call; the host reaches a server inside', async () => {
     const ns = netns();
     using h = openNetns(ns);
@@ -779,8 +874,9 @@ describe('leaks', () => {
         .map((l) => l.ifname)
         .filter((n) => n.startsWith('nsbx')),
     ).toEqual([]);
-    // Every call above has settled, and a socket is closed before its call settles.
-    expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(fdsBefore);
+    // Every call above has settled, and a socket is closed before its call settles, except
+    // the one host-side socket connectToHost keeps for the environment.
+    expectOnlyTheKeptSocket(fdMapBefore, fdsBefore);
     // After all of the above, every thread of this process (JS, libuv's pool, V8's) is still
     // in the network namespace it started in: only the short-lived socket threads entered others.
     const own = readlinkSync('/proc/self/ns/net');

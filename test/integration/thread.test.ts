@@ -11,7 +11,7 @@ import { SysError } from '../../src/errors.js';
 import { createNamespace, openNamespace, setns, unshare, withNamespaces } from '../../src/namespaces/index.js';
 import { NAMESPACE_TYPES, kFd } from '../../src/namespaces/types.js';
 import { K, native } from '../../src/native.js';
-import { createNetns, deleteNetns } from '../../src/net/index.js';
+import { createNetns, deleteNetns, links } from '../../src/net/index.js';
 import { isRoot, rootTest, testIf, tools } from '../helpers/env.js';
 
 const here = (t: string): string => readlinkSync(`/proc/thread-self/ns/${t}`);
@@ -120,6 +120,29 @@ describe('unshare', () => {
 // libuv starts its pool lazily, from the thread that first queues work, and new threads
 // inherit their creator's namespaces. In a fresh CommonJS process nothing has used the pool
 // yet, so without care the pool would be born inside the unshared namespace and stay there.
+rootTest("createNamespace('net') and a socket in a namespace run on this thread and bring it back where it was, moved or not", async () => {
+  const check = async (): Promise<void> => {
+    const at = here('net');
+    const ns = createNamespace('net');
+    try {
+      expect(here('net')).toBe(at);
+      expect(`net:[${ns.ino}]`).not.toBe(at);
+      // links() opens its socket in ns (setns there and back, on this thread).
+      expect((await links({ netns: ns })).map((l) => l.name)).toEqual(['lo']);
+      expect(here('net')).toBe(at);
+    } finally {
+      ns.close();
+    }
+  };
+  await check();
+  const r = unshare(['net']);
+  try {
+    await check();
+  } finally {
+    r.restore();
+  }
+});
+
 rootTest('the libuv pool is started before the first unshare, so it never lives in the new namespace', () => {
   {
     // require() of the ESM build (Node >= 20.19) loads it synchronously, so nothing has

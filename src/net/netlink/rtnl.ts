@@ -186,6 +186,20 @@ function flagNames(flags: number): string[] {
   return IFF_NAMES.filter(([, bit]) => flags & bit).map(([n]) => n);
 }
 
+const LINK_INDEX_ATTRS: ReadonlySet<number> = new Set([NL.IFLA_LINK]);
+
+/**
+ * A link message's index and its IFLA_LINK (a veth's peer index), and nothing else: what
+ * connectToHost needs from the RTM_NEWLINK echo, without decoding the whole link.
+ */
+export function decodeLinkIndexes(msg: NlMessage): { index: IfIndex; link: IfIndex | undefined } {
+  const base = msg.offset + NL.SIZEOF_NLMSGHDR;
+  if (msg.body.length < IFINFOMSG) throw new NetlinkDecodeError(`ifinfomsg needs ${IFINFOMSG} bytes, got ${msg.body.length}`, base);
+  const index = new Reader(msg.body, base).i32(4) as IfIndex;
+  const link = attr.u32(parseAttrs(msg.body, IFINFOMSG, base, LINK_INDEX_ATTRS), NL.IFLA_LINK);
+  return { index, link: link === undefined || link === 0 || link === index ? undefined : (link as IfIndex) };
+}
+
 /** Decodes an RTM_NEWLINK/RTM_DELLINK body into a {@link Link}. */
 export function decodeLink(msg: NlMessage): Link {
   const base = msg.offset + NL.SIZEOF_NLMSGHDR;

@@ -59,6 +59,7 @@ export class RtnlSocket {
   #onEvent: ((msg: NlMessage) => void) | undefined;
   #onError: ((err: Error) => void) | undefined;
   #refd = true;
+  #refQueued = false;
   #portId = 0;
 
   /**
@@ -90,9 +91,29 @@ export class RtnlSocket {
 
   #setRef(on: boolean): void {
     if (this.#refd !== on && this.#native) {
-      this.#native.ref(on);
+      const errno = this.#native.ref(on);
+      if (errno) {
+        this.#failAll(new SysError(errno, 'uv_poll_start'));
+        return;
+      }
       this.#refd = on;
     }
+  }
+
+  /**
+   * Refs the socket (and so starts its polling, natively, the first time) once the code that
+   * sent has run, if a request still waits: rtnetlink answers inside sendto(2), and a caller
+   * that reads those answers at once (pump) settles its requests without the loop, so a
+   * socket used that way never gets a poll handle. A microtask runs before the loop polls
+   * again, so no answer can be missed.
+   */
+  #refSoon(): void {
+    if (this.#refd || this.#refQueued) return;
+    this.#refQueued = true;
+    queueMicrotask(() => {
+      this.#refQueued = false;
+      if (this.#pending.size > 0) this.#setRef(true);
+    });
   }
 
   #receive(dgram: Buffer | null, errno?: number): void {
@@ -222,7 +243,7 @@ export class RtnlSocket {
         this.#pending.delete(seq);
         p?.reject(new SysError(errno, 'sendto'));
       }
-    } else this.#setRef(true);
+    } else this.#refSoon();
     return promises;
   }
 
@@ -255,7 +276,7 @@ export class RtnlSocket {
       return;
     }
     this.#pending.set(seq, p);
-    this.#setRef(true);
+    this.#refSoon();
   }
 
   /**
@@ -319,6 +340,9 @@ export class RtnlSocket {
     this.#native = null;
     if (background) n.closeDetached();
     else n.close();
+    // The error only when a request is still waiting: building one captures a stack trace,
+    // which cost more than the close itself on connectToHost's path.
+    if (this.#pending.size === 0) return;
     const err = handleClosed('netlink socket');
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();

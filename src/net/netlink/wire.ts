@@ -41,7 +41,9 @@ export class MessageWriter {
   /** Starts a message of `type` with `flags`; `seq` and the port id are set by the socket. */
   constructor(type: number, flags: number, sizeHint = 256) {
     this.flags = flags;
-    this.#buf = Buffer.alloc(Math.max(sizeHint, 64));
+    // Not zero-filled: every byte up to #len is written (pad() writes its zeros), and only
+    // those are ever sent; allocUnsafe takes a slice of Node's pool instead of a new buffer.
+    this.#buf = Buffer.allocUnsafe(Math.max(sizeHint, 64));
     this.u32(0); // nlmsg_len, set by finish()
     this.u16(type);
     this.u16(flags);
@@ -51,7 +53,7 @@ export class MessageWriter {
 
   #room(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
-    const next = Buffer.alloc(Math.max(this.#buf.length * 2, this.#len + n));
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
     this.#buf.copy(next, 0, 0, this.#len);
     this.#buf = next;
   }
