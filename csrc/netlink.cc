@@ -4,11 +4,10 @@
 // and builds errors (STYLE.md "thin native, thick TS").
 //
 // A socket belongs to the network namespace of the thread that created it, for its whole
-// life (netlink(7); the kernel records sock_net at socket(2)). So the socket is made by a
-// thread that does setns(nsfd, CLONE_NEWNET), socket(2) and comes back within one native call
-// (NetnsReturn, csrc/thread.h), or, where it may not come back, on a dedicated, short-lived
-// pthread that does the same and exits: no JS or libuv work ever runs in the namespace
-// (vishvananda/netlink's GetNetlinkSocketAt does the same with a locked goroutine).
+// life (netlink(7); the kernel records sock_net at socket(2)). So the socket is made on a
+// dedicated, short-lived pthread that does setns(nsfd, CLONE_NEWNET), socket(2) and exits:
+// no JS or libuv pool thread ever enters the namespace (vishvananda/netlink's
+// GetNetlinkSocketAt does the same with a locked goroutine).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -174,21 +173,13 @@ bool RunInOwnerUserns(SocketJob* job) {
 
 }  // namespace
 
-// Runs the job on the calling thread: as is when nsfd is -1 (the caller's own namespace),
-// else entering the namespace and coming back (NetnsReturn, csrc/thread.h), or on a dedicated
-// thread when the calling thread may not come back. When the namespace may not be entered
-// (EPERM: no CAP_SYS_ADMIN in our own user namespace), a child that joins the namespace's
-// owning user namespace first makes it (RunInOwnerUserns).
+// Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
+// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h. When
+// the thread may not enter it (EPERM: no CAP_SYS_ADMIN in our own user namespace), a child
+// that joins the namespace's owning user namespace first makes it (RunInOwnerUserns).
 bool RunJob(Napi::Env env, SocketJob* job) {
-  NetnsReturn back;
   if (job->nsfd < 0) {
     RunSocketJob(job);
-  } else if (back.Arm()) {
-    // Into the namespace and back on this thread (NetnsReturn): a refused setns leaves it
-    // home, and the EPERM path below applies as it does for the dedicated thread.
-    RunSocketJob(job);
-    back.Return();
-    if (job->failed && job->err == EPERM && strcmp(job->failed, "setns") == 0) RunInOwnerUserns(job);
   } else {
     int err = RunOnDedicatedThread(SocketThread, job);
     if (err != 0) {

@@ -5,10 +5,8 @@
 // a detached thread and hands each namespace to JS through a thread-safe function, so the
 // event loop never waits for the kernel's ~0.4 ms of network namespace creation.
 //
-// The threads call unshare(2) on themselves only and exit afterwards. nsMake of a network
-// namespace runs on the calling thread instead when it may come back (MakeOnCallingThread):
-// unshare, its few syscalls and setns back within one native call, so no JS or libuv work
-// ever runs in a namespace it did not choose (STYLE.md "Threads and namespaces"). Every fd is
+// The threads call unshare(2) on themselves only and exit afterwards: no thread that runs JS
+// or libuv work ever changes namespace (STYLE.md "Threads and namespaces"). Every fd is
 // O_CLOEXEC. Thin native: TS (src/namespaces/namespace.ts, pool.ts) validates and builds errors.
 #include <errno.h>
 #include <fcntl.h>
@@ -98,16 +96,6 @@ void* MakeThread(void* arg) {
   return nullptr;
 }
 
-// A network namespace made on the calling thread when it may come back (see NetnsReturn):
-// unshare(2), MakeOne's few syscalls, setns(2) back. Only for CLONE_NEWNET: the other kinds
-// stay on the dedicated thread. False: nothing was tried (take the dedicated thread).
-bool MakeOnCallingThread(MakeJob* j) {
-  NetnsReturn back;
-  if (!back.Arm()) return false;
-  MakeOne(j);
-  return true;
-}
-
 bool ReadJob(const Napi::CallbackInfo& info, MakeJob* job) {
   Napi::Env env = info.Env();
   std::string name;
@@ -135,12 +123,10 @@ Napi::Value NsMake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MakeJob job;
   if (!ReadJob(info, &job)) return env.Undefined();
-  if (job.flag != CLONE_NEWNET || !MakeOnCallingThread(&job)) {
-    int err = RunOnDedicatedThread(MakeThread, &job);
-    if (err != 0) {
-      ThrowSys(env, err, "pthread_create");
-      return env.Undefined();
-    }
+  int err = RunOnDedicatedThread(MakeThread, &job);
+  if (err != 0) {
+    ThrowSys(env, err, "pthread_create");
+    return env.Undefined();
   }
   if (job.failed != nullptr) {
     ThrowSys(env, job.err, job.failed, job.failed[0] == 'o' ? job.path : nullptr);

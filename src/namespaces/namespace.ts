@@ -274,10 +274,8 @@ export function threadNamespaceError(type: NamespaceType, what: string): Error {
  * in it: what `unshare --net=FILE` does, minus the bind mount (add one with
  * {@link persistNamespace}). The work happens on a short-lived dedicated native thread that
  * calls unshare(2), opens `/proc/thread-self/ns/<type>` and exits, so neither the JS thread
- * nor libuv's pool ever changes namespace (docs/threading.md). A `'net'` namespace is made on
- * the calling thread instead where it may come back: unshare, open and setns(2) back within
- * one native call, with no JS running meanwhile (the way back is checked first; else the
- * dedicated thread). Blocks the caller for the few syscalls that takes.
+ * nor libuv's pool ever changes namespace (docs/threading.md). Blocks the caller for the few
+ * syscalls that takes.
  *
  * Needs CAP_SYS_ADMIN in the calling thread's user namespace.
  *

@@ -110,9 +110,8 @@ export class NamespacePool implements Disposable, AsyncDisposable {
    * the pool is gone, starts a refill of the missing ones in the background.
    *
    * Never waits: from an empty pool it makes the namespace synchronously, as a refill does
-   * (unshare(2), `lo` up: on the calling thread, which is back in its own namespace before
-   * this returns, or on a dedicated native thread where it may not come back), blocking the
-   * caller for that (~0.4 ms).
+   * (unshare(2), `lo` up, on a dedicated native thread), blocking the caller for that
+   * (~0.4 ms).
    * Needs CAP_SYS_ADMIN (and for `lo`, CAP_NET_ADMIN) in the caller's user namespace.
    * @throws `ERR_HANDLE_CLOSED` after close; SysError `EPERM` (syscall `'unshare'`),
    * `ENOSPC` (`/proc/sys/user/max_net_namespaces`) when the pool is empty and making one fails.

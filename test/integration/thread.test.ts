@@ -120,14 +120,14 @@ describe('unshare', () => {
 // libuv starts its pool lazily, from the thread that first queues work, and new threads
 // inherit their creator's namespaces. In a fresh CommonJS process nothing has used the pool
 // yet, so without care the pool would be born inside the unshared namespace and stay there.
-rootTest("createNamespace('net') and a socket in a namespace run on this thread and bring it back where it was, moved or not", async () => {
+rootTest("createNamespace('net') and a socket in a namespace leave this thread where it was, moved or not", async () => {
   const check = async (): Promise<void> => {
     const at = here('net');
     const ns = createNamespace('net');
     try {
       expect(here('net')).toBe(at);
       expect(`net:[${ns.ino}]`).not.toBe(at);
-      // links() opens its socket in ns (setns there and back, on this thread).
+      // links() opens its socket in ns (on a dedicated thread).
       expect((await links({ netns: ns })).map((l) => l.name)).toEqual(['lo']);
       expect(here('net')).toBe(at);
     } finally {
