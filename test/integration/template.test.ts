@@ -46,12 +46,22 @@ beforeAll(() => {
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+// The host's mounts that involve this file's directory (the rootfs, volumes): other test files
+// run in parallel and may mount and unmount elsewhere meanwhile.
+// Also any mount on a path a run mounts on inside (/proc, /tmp, /dev/...): one that landed on
+// the host's instead would show there.
+const RUN_TARGETS = new Set(['/', '/proc', '/sys', '/tmp', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/etc/hostname', '/etc/hosts']);
+const ourMounts = (): string =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => (dir !== undefined && l.includes(dir)) || RUN_TARGETS.has(l.split(' ')[4]!))
+    .join('\n');
 beforeEach(() => {
-  hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  hostMounts = ourMounts();
 });
 afterEach(() => {
-  // Templates and runs live in mount namespaces of their own.
-  expect(readFileSync('/proc/self/mountinfo', 'utf8')).toBe(hostMounts);
+  // Templates and runs live in mount namespaces of their own: nothing of theirs shows here.
+  expect(ourMounts()).toBe(hostMounts);
 });
 
 const sh = (t: SandboxTemplate, script: string) => output(t.spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`]));
