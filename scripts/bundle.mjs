@@ -19,6 +19,11 @@
 // (docs/performance.md, "nsbox-oci under podman", "`nsbox run` start-up"). esbuild wraps each
 // module in a function run at its first import, so a file still runs only the modules its
 // command reaches.
+// A module some runs never need is imported as `import * as lazyName from './x.js'` (a name
+// starting with `lazy`): tsc's ES modules and the tests import it as usual, while here that
+// line becomes a namespace object whose first property read runs the module's initialiser
+// (esbuild links a `require()` of an ES module as such a call): a plain `nsbox run` never runs
+// or compiles pty, hooks, the start gate, the network steps, cgroups or the seccomp compiler.
 // Every `import.meta.url` keeps meaning the module's own place in dist/ (the addon, the
 // package.json and the default seccomp profile are found relative to it). node-gyp-build is
 // linked in too (loading it as a package is a resolution and two more files, per call).
@@ -30,6 +35,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** `import * as lazyX from './x.js';` as tsc writes it (see the comment above). */
+const LAZY_IMPORT = /^import \* as (lazy[A-Z]\w*) from '(\.{1,2}\/[^']+)';$/gm;
+/** The banner's helper: a module's namespace, its initialiser run at the first property read. */
+const LAZY_HELPER = 'const __nsboxLazy = (load) => { let m; return new Proxy({}, { get: (_, k) => (m ??= load())[k] }); };';
 const GYP = "require('node-gyp-build')";
 
 const ociCommands = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands'))
@@ -79,6 +88,7 @@ const ownUrl = (outdir, urlVar) => ({
       let text = await readFile(args.path, 'utf8');
       const rel = JSON.stringify(relative(outdir, args.path));
       text = text.replaceAll('import.meta.url', `new URL(${rel}, ${urlVar}).href`);
+      text = text.replace(LAZY_IMPORT, (_, name, spec) => `const ${name} = __nsboxLazy(() => require(${JSON.stringify(spec)}));`);
       if (args.path === join(root, 'dist', 'native.js')) {
         if (!text.includes(GYP)) throw new Error(`scripts/bundle.mjs: dist/native.js no longer has ${GYP}; update this script`);
         text = `import __nsboxGypBuild from 'nsbox-gyp-lazy';\n${text.replace(GYP, '__nsboxGypBuild()')}`;
@@ -108,7 +118,7 @@ for (const p of PROGRAMS) {
     // which has no loader for import().
     supported: { 'dynamic-import': false },
     // tsc's modules are strict (ES modules); each file says so before anything else.
-    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;` },
+    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
     define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
     plugins: [ownUrl(outdir, p.urlVar)],
     ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),

@@ -17,7 +17,7 @@
  */
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/index.js';
+import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/filter.js';
 
 /** Replaced by scripts/bundle.mjs with the build's id. */
 declare const __NSBOX_BUILD__: string | undefined;
