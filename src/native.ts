@@ -8,7 +8,6 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SysError, nsboxError } from './errors.js';
@@ -513,7 +512,7 @@ function load(): NativeBinding {
     // which change that choice, and a prebuild go through node-gyp-build.
     const local = join(root, 'build', 'Release', 'nsbox.node');
     if (process.env.NSBOX_PREBUILD === undefined && !process.env.PREBUILDS_ONLY && existsSync(local)) return dlopenOnce(local);
-    const require = createRequire(import.meta.url);
+    const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
     const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return gypBuild(root) as NativeBinding;
   } catch (cause) {
