@@ -184,9 +184,10 @@ function loadDefault(): SeccompProfile {
  *
  * A Proxy of the profile: the file is read and parsed at the first look inside (a property,
  * its keys, JSON.stringify), never by an identity check (`o.seccomp === defaultSeccompProfile`)
- * nor by a compile that finds its filter in a {@link SeccompStore}. It behaves as the plain
- * frozen object it stands for; `util.types.isProxy()` tells it apart, and structuredClone()
- * refuses it (clone `{ ...defaultSeccompProfile }` instead).
+ * nor by a compile that finds its filter in a store of compiled filters (the nsbox command's,
+ * nsbox-oci's). It behaves as the plain frozen object it stands for; `util.types.isProxy()`
+ * tells it apart, and structuredClone() refuses it (clone `{ ...defaultSeccompProfile }`
+ * instead).
  */
 export const defaultSeccompProfile: Readonly<SeccompProfile> = new Proxy(defaultTarget, {
   get: (_, k) => Reflect.get(loadDefault(), k),
