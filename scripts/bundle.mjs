@@ -5,9 +5,12 @@
 //                       command; MODULE.cjs, one per command module
 //                       (src/oci/runtime/commands/MODULE.ts) with everything it imports.
 //   dist/nsbox-cli/     nsbox: nsbox.cjs, the bin (src/cli/bin.ts), the loader; cli.cjs,
-//                       the command line and both its commands (src/cli/main.ts, run.ts,
-//                       network.ts): one file, so that the objects a run hands the network
-//                       code (its child, namespaces) are of the same classes there.
+//                       the command line and what it imports statically (src/cli/main.ts,
+//                       run.ts: what a plain `nsbox run` runs); rest.cjs, the modules only
+//                       lazy imports reach (network.ts, the option modules), loaded by cli.cjs
+//                       when first needed. A module is in one of the two only, so the objects
+//                       a run hands the network code (its child, namespaces) are of the same
+//                       classes there (split() below).
 // A bin loads its cli.cjs (and nsbox-oci's a command's file) through V8's code cache
 // (src/oci/runtime/linked.ts), which writes FILE.cjs.cache beside each on first use.
 // Why: Node's start-up plus what a command loads is most of each call: podman starts the
@@ -66,7 +69,9 @@ const PROGRAMS = [
     // Without comments and indentation: a third less to read, and no comment's non-ASCII
     // character makes V8 hold the source as UTF-16. Names stay (stack traces name functions).
     minify: true,
-    entryPoints: { nsbox: 'dist/cli/bin.js', cli: 'dist/cli/main.js' },
+    entryPoints: { nsbox: 'dist/cli/bin.js' },
+    // cli.cjs (main.js and what a plain run needs) and rest.cjs (the lazy modules): see split().
+    split: { core: 'cli', rest: 'rest', entry: 'dist/cli/main.js' },
   },
 ];
 
@@ -102,9 +107,124 @@ const ownUrl = (outdir, urlVar) => ({
 // of src/oci/runtime/seccomp-cache.ts) is only ever read back by the same build.
 const buildId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 
+/** Whether an import (`args` of onResolve) is a lazy one: a require() or import() of a module of ours. */
+const lazyImport = (args) =>
+  (args.kind === 'require-call' || args.kind === 'dynamic-import') &&
+  /^\.\.?\//.test(args.path) &&
+  args.importer.startsWith(join(root, 'dist'));
+/** The dist path (`dist/x/y.js`) an import of a module of ours names. */
+const distPath = (args) => relative(root, join(args.resolveDir, args.path));
+
+/**
+ * The CLI as two linked files: `cli.cjs`, the command line with every module it imports
+ * statically (what a plain `nsbox run` runs: about a third of the code), and `rest.cjs`, the
+ * modules only lazy imports reach (`import * as lazyX`, the network command's import()).
+ * cli.cjs reads, deserializes and holds only its third (docs/performance.md, "`nsbox run`
+ * start-up"). A module is in one file only, so a class is one class for both: cli.cjs gives
+ * rest.cjs its modules' namespaces (`require('nsbox-core:dist/x.js')` in rest.cjs), and loads
+ * rest.cjs, through the bin's loader and its code cache, at the first lazy import that needs
+ * it (`__nsboxRest('dist/x.js')`).
+ */
+async function split(p, outdir, common) {
+  const { core, rest, entry } = p.split;
+  // Which modules the command line imports statically: the core.
+  const probe = await build({
+    ...common,
+    entryPoints: [entry],
+    write: false,
+    outdir,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [
+      { name: 'probe', setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (lazyImport(a) ? { path: a.path, external: true } : undefined)) },
+      ownUrl(outdir, p.urlVar),
+    ],
+  });
+  const coreSet = new Set(Object.keys(probe.metafile.inputs).filter((f) => f.startsWith('dist/')));
+  const restTargets = new Set();
+  const coreNames = [...coreSet];
+  // cli.cjs: the entry, a registry of the core's namespaces, and a shim per lazy import of a rest module.
+  await build({
+    ...common,
+    entryPoints: { [core]: 'nsbox-core-entry' },
+    outdir,
+    banner: {
+      js: `${common.banner.js}\nlet __nsboxCore, __nsboxRestFile;\nconst __nsboxRest = (k) => (__nsboxRestFile ??= require("nsbox:linked").loadLinked(require("node:path").join(__dirname, "${rest}.cjs"), process.env.NSBOX_CODE_CACHE !== "0", (id) => __nsboxCore[id.slice(11)])).get(k);`,
+    },
+    plugins: [
+      {
+        name: 'nsbox-core',
+        setup(b) {
+          b.onResolve({ filter: /^nsbox-core-entry$/ }, () => ({ path: 'nsbox-core-entry', namespace: 'nsbox-core' }));
+          b.onLoad({ filter: /.*/, namespace: 'nsbox-core' }, () => ({
+            contents: [
+              `export * from ${JSON.stringify(join(root, entry))};`,
+              ...coreNames.map((f, i) => `import * as m${i} from ${JSON.stringify(join(root, f))};`),
+              `__nsboxCore = {${coreNames.map((f, i) => `${JSON.stringify(f)}: m${i}`).join(', ')}};`,
+            ].join('\n'),
+            loader: 'js',
+            resolveDir: root,
+          }));
+          b.onResolve({ filter: /.*/ }, (a) => {
+            if (!lazyImport(a) || coreSet.has(distPath(a))) return undefined;
+            restTargets.add(distPath(a));
+            return { path: distPath(a), namespace: 'nsbox-rest' };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'nsbox-rest' }, (a) => ({
+            contents: `module.exports = __nsboxRest(${JSON.stringify(a.path)});`,
+            loader: 'js',
+          }));
+        },
+      },
+      ownUrl(outdir, p.urlVar),
+    ],
+  });
+  // rest.cjs: get(path) runs a lazy module's initialiser and gives its namespace; every import
+  // of a core module is the core's own.
+  const targets = [...restTargets];
+  await build({
+    ...common,
+    entryPoints: { [rest]: 'nsbox-rest-entry' },
+    outdir,
+    plugins: [
+      {
+        name: 'nsbox-rest',
+        setup(b) {
+          b.onResolve({ filter: /^nsbox-rest-entry$/ }, () => ({ path: 'nsbox-rest-entry', namespace: 'nsbox-rest' }));
+          b.onLoad({ filter: /.*/, namespace: 'nsbox-rest' }, () => ({
+            contents: `export function get(k) {\n  switch (k) {\n${targets.map((f) => `    case ${JSON.stringify(f)}: return require(${JSON.stringify(join(root, f))});`).join('\n')}\n  }\n  throw new Error('nsbox: no linked module ' + k);\n}`,
+            loader: 'js',
+            resolveDir: root,
+          }));
+          b.onResolve({ filter: /^\.\.?\// }, (a) =>
+            a.importer.startsWith(join(root, 'dist')) && coreSet.has(distPath(a))
+              ? { path: `nsbox-core:${distPath(a)}`, external: true }
+              : undefined,
+          );
+        },
+      },
+      ownUrl(outdir, p.urlVar),
+    ],
+  });
+}
+
 for (const p of PROGRAMS) {
   const outdir = join(root, p.outdir);
   rmSync(outdir, { recursive: true, force: true }); // nothing of an older build stays, no old cache
+  const common = {
+    absWorkingDir: root,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    supported: { 'dynamic-import': false },
+    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
+    define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
+    ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
+    logLevel: 'warning',
+  };
+  if (p.split) await split(p, outdir, common);
   await build({
     absWorkingDir: root,
     entryPoints: p.entryPoints,

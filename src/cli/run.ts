@@ -6,7 +6,7 @@
  *
  * It imports each part of the library from its own module, never the package's index, and
  * loads the network module (`--net veth`, `--publish`, `--network`) only when a run asks for
- * it (in the linked `cli.cjs`, scripts/bundle.mjs, that code is there but never run).
+ * it (in the linked bin, scripts/bundle.mjs, that code is in `rest.cjs`, which a plain run never reads).
  * @internal
  * @module
  */
