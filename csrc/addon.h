@@ -52,6 +52,25 @@ inline Napi::Value HandFd(Napi::Env env, int fd) {
   return Napi::Number::New(env, fd);
 }
 
+// A table of constants only some programs read (netlink's, nf_tables'): `Make` runs at the
+// first read of exports[name], whose accessor is then replaced by the table as a plain data
+// property (writable, enumerable, configurable, as exports.Set makes it). A plain `nsbox run`
+// never builds them.
+template <Napi::Object (*Make)(Napi::Env)>
+Napi::Value BuildLazyTable(const Napi::CallbackInfo& info) {
+  Napi::Object table = Make(info.Env());
+  if (info.Env().IsExceptionPending()) return info.Env().Undefined();
+  info.This().As<Napi::Object>().DefineProperty(
+      Napi::PropertyDescriptor::Value(static_cast<const char*>(info.Data()), table, napi_default_jsproperty));
+  return table;
+}
+template <Napi::Object (*Make)(Napi::Env)>
+Napi::PropertyDescriptor LazyTable(const char* name) {
+  return Napi::PropertyDescriptor::Accessor<BuildLazyTable<Make>>(
+      name, static_cast<napi_property_attributes>(napi_enumerable | napi_configurable),
+      const_cast<char*>(name));
+}
+
 // spawn.cc: records a spawned child's pidfd (Addon::unwatched) before spawn returns it.
 void HoldChild(Addon* addon, int pidfd);
 

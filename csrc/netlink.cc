@@ -721,7 +721,7 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 void InitNetlink(Napi::Env env, Napi::Object exports) {
-  exports.Set("netlinkConstants", Constants(env));
+  exports.DefineProperty(LazyTable<Constants>("netlinkConstants"));
   exports.Set("NetlinkSocket", NetlinkSocket::Class(env));
   exports.Set("inetSocketIn", Napi::Function::New(env, InetSocketIn, "inetSocketIn"));
   exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns, "openInNetns"));

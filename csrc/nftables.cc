@@ -202,7 +202,7 @@ Napi::Object Constants(Napi::Env env) {
 }  // namespace
 
 void InitNftables(Napi::Env env, Napi::Object exports) {
-  exports.Set("nftConstants", Constants(env));
+  exports.DefineProperty(LazyTable<Constants>("nftConstants"));
 }
 
 }  // namespace nsbox

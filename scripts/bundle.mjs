@@ -5,9 +5,12 @@
 //                       command; MODULE.cjs, one per command module
 //                       (src/oci/runtime/commands/MODULE.ts) with everything it imports.
 //   dist/nsbox-cli/     nsbox: nsbox.cjs, the bin (src/cli/bin.ts), the loader; cli.cjs,
-//                       the command line and both its commands (src/cli/main.ts, run.ts,
-//                       network.ts): one file, so that the objects a run hands the network
-//                       code (its child, namespaces) are of the same classes there.
+//                       the command line and what it imports statically (src/cli/main.ts,
+//                       run.ts: what a plain `nsbox run` runs); rest.cjs, the modules only
+//                       lazy imports reach (network.ts, the option modules), loaded by cli.cjs
+//                       when first needed. A module is in one of the two only, so the objects
+//                       a run hands the network code (its child, namespaces) are of the same
+//                       classes there (split() below).
 // A bin loads its cli.cjs (and nsbox-oci's a command's file) through V8's code cache
 // (src/oci/runtime/linked.ts), which writes FILE.cjs.cache beside each on first use.
 // Why: Node's start-up plus what a command loads is most of each call: podman starts the
@@ -19,6 +22,11 @@
 // (docs/performance.md, "nsbox-oci under podman", "`nsbox run` start-up"). esbuild wraps each
 // module in a function run at its first import, so a file still runs only the modules its
 // command reaches.
+// A module some runs never need is imported as `import * as lazyName from './x.js'` (a name
+// starting with `lazy`): tsc's ES modules and the tests import it as usual, while here that
+// line becomes a namespace object whose first property read runs the module's initialiser
+// (esbuild links a `require()` of an ES module as such a call): a plain `nsbox run` never runs
+// or compiles pty, hooks, the start gate, the network steps, cgroups or the seccomp compiler.
 // Every `import.meta.url` keeps meaning the module's own place in dist/ (the addon, the
 // package.json and the default seccomp profile are found relative to it). node-gyp-build is
 // linked in too (loading it as a package is a resolution and two more files, per call).
@@ -30,6 +38,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** `import * as lazyX from './x.js';` as tsc writes it (see the comment above). */
+const LAZY_IMPORT = /^import \* as (lazy[A-Z]\w*) from '(\.{1,2}\/[^']+)';$/gm;
+/** The banner's helper: a module's namespace, its initialiser run at the first property read. */
+const LAZY_HELPER = 'const __nsboxLazy = (load) => { let m; return new Proxy({}, { get: (_, k) => (m ??= load())[k] }); };';
 const GYP = "require('node-gyp-build')";
 
 const ociCommands = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands'))
@@ -68,7 +80,9 @@ const PROGRAMS = [
     // Without comments and indentation: a third less to read, and no comment's non-ASCII
     // character makes V8 hold the source as UTF-16. Names stay (stack traces name functions).
     minify: true,
-    entryPoints: { nsbox: 'dist/cli/bin.js', cli: 'dist/cli/main.js' },
+    entryPoints: { nsbox: 'dist/cli/bin.js' },
+    // cli.cjs (main.js and what a plain run needs) and rest.cjs (the lazy modules): see split().
+    split: { core: 'cli', rest: 'rest', entry: 'dist/cli/main.js' },
   },
 ];
 
@@ -90,6 +104,7 @@ const ownUrl = (outdir, urlVar) => ({
       let text = await readFile(args.path, 'utf8');
       const rel = JSON.stringify(relative(outdir, args.path));
       text = text.replaceAll('import.meta.url', `new URL(${rel}, ${urlVar}).href`);
+      text = text.replace(LAZY_IMPORT, (_, name, spec) => `const ${name} = __nsboxLazy(() => require(${JSON.stringify(spec)}));`);
       if (args.path === join(root, 'dist', 'native.js')) {
         if (!text.includes(GYP)) throw new Error(`scripts/bundle.mjs: dist/native.js no longer has ${GYP}; update this script`);
         text = `import __nsboxGypBuild from 'nsbox-gyp-lazy';\n${text.replace(GYP, '__nsboxGypBuild()')}`;
@@ -126,9 +141,127 @@ const leftOut = (name, modules) => ({
   },
 });
 
+/** Whether an import (`args` of onResolve) is a lazy one: a require() or import() of a module of ours. */
+const lazyImport = (args) =>
+  (args.kind === 'require-call' || args.kind === 'dynamic-import') &&
+  /^\.\.?\//.test(args.path) &&
+  args.importer.startsWith(join(root, 'dist'));
+/** The dist path (`dist/x/y.js`) an import of a module of ours names. */
+const distPath = (args) => relative(root, join(args.resolveDir, args.path));
+
+/**
+ * The CLI as two linked files: `cli.cjs`, the command line with every module it imports
+ * statically (what a plain `nsbox run` runs: about a third of the code), and `rest.cjs`, the
+ * modules only lazy imports reach (`import * as lazyX`, the network command's import()).
+ * cli.cjs reads, deserializes and holds only its third (docs/performance.md, "`nsbox run`
+ * start-up"). A module is in one file only, so a class is one class for both: cli.cjs gives
+ * rest.cjs its modules' namespaces (`require('nsbox-core:dist/x.js')` in rest.cjs), and loads
+ * rest.cjs, through the bin's loader and its code cache, at the first lazy import that needs
+ * it (`__nsboxRest('dist/x.js')`).
+ */
+async function split(p, outdir, common) {
+  const { core, rest, entry } = p.split;
+  // Which modules the command line imports statically: the core.
+  const probe = await build({
+    ...common,
+    entryPoints: [entry],
+    write: false,
+    outdir,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [
+      { name: 'probe', setup: (b) => b.onResolve({ filter: /.*/ }, (a) => (lazyImport(a) ? { path: a.path, external: true } : undefined)) },
+      ownUrl(outdir, p.urlVar),
+    ],
+  });
+  const coreSet = new Set(Object.keys(probe.metafile.inputs).filter((f) => f.startsWith('dist/')));
+  const restTargets = new Set();
+  const coreNames = [...coreSet];
+  // cli.cjs: the entry, a registry of the core's namespaces, and a shim per lazy import of a rest module.
+  await build({
+    ...common,
+    entryPoints: { [core]: 'nsbox-core-entry' },
+    outdir,
+    banner: {
+      js: `${common.banner.js}\nlet __nsboxCore, __nsboxRestFile;\nconst __nsboxRest = (k) => (__nsboxRestFile ??= require("nsbox:linked").loadLinked(require("node:path").join(__dirname, "${rest}.cjs"), process.env.NSBOX_CODE_CACHE !== "0", (id) => __nsboxCore[id.slice(11)])).get(k);`,
+    },
+    plugins: [
+      {
+        name: 'nsbox-core',
+        setup(b) {
+          b.onResolve({ filter: /^nsbox-core-entry$/ }, () => ({ path: 'nsbox-core-entry', namespace: 'nsbox-core' }));
+          b.onLoad({ filter: /.*/, namespace: 'nsbox-core' }, () => ({
+            contents: [
+              `export * from ${JSON.stringify(join(root, entry))};`,
+              ...coreNames.map((f, i) => `import * as m${i} from ${JSON.stringify(join(root, f))};`),
+              `__nsboxCore = {${coreNames.map((f, i) => `${JSON.stringify(f)}: m${i}`).join(', ')}};`,
+            ].join('\n'),
+            loader: 'js',
+            resolveDir: root,
+          }));
+          b.onResolve({ filter: /.*/ }, (a) => {
+            if (!lazyImport(a) || coreSet.has(distPath(a))) return undefined;
+            restTargets.add(distPath(a));
+            return { path: distPath(a), namespace: 'nsbox-rest' };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'nsbox-rest' }, (a) => ({
+            contents: `module.exports = __nsboxRest(${JSON.stringify(a.path)});`,
+            loader: 'js',
+          }));
+        },
+      },
+      ownUrl(outdir, p.urlVar),
+    ],
+  });
+  // rest.cjs: get(path) runs a lazy module's initialiser and gives its namespace; every import
+  // of a core module is the core's own.
+  const targets = [...restTargets];
+  await build({
+    ...common,
+    entryPoints: { [rest]: 'nsbox-rest-entry' },
+    outdir,
+    plugins: [
+      {
+        name: 'nsbox-rest',
+        setup(b) {
+          b.onResolve({ filter: /^nsbox-rest-entry$/ }, () => ({ path: 'nsbox-rest-entry', namespace: 'nsbox-rest' }));
+          b.onLoad({ filter: /.*/, namespace: 'nsbox-rest' }, () => ({
+            contents: `export function get(k) {\n  switch (k) {\n${targets.map((f) => `    case ${JSON.stringify(f)}: return require(${JSON.stringify(join(root, f))});`).join('\n')}\n  }\n  throw new Error('nsbox: no linked module ' + k);\n}`,
+            loader: 'js',
+            resolveDir: root,
+          }));
+          b.onResolve({ filter: /^\.\.?\// }, (a) =>
+            a.importer.startsWith(join(root, 'dist')) && coreSet.has(distPath(a))
+              ? { path: `nsbox-core:${distPath(a)}`, external: true }
+              : undefined,
+          );
+        },
+      },
+      ownUrl(outdir, p.urlVar),
+    ],
+  });
+}
+
 for (const p of PROGRAMS) {
   const outdir = join(root, p.outdir);
   rmSync(outdir, { recursive: true, force: true }); // nothing of an older build stays, no old cache
+  const common = {
+    absWorkingDir: root,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // `import('node:child_process')` (hooks) as a require: a linked file runs in a vm.Script,
+    // which has no loader for import().
+    supported: { 'dynamic-import': false },
+    // tsc's modules are strict (ES modules); each file says so before anything else.
+    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
+    define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
+    ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
+    logLevel: 'warning',
+  };
+  if (p.split) await split(p, outdir, common);
   // One build for the entries that leave nothing out (they share esbuild's work), one per entry that does.
   const trimmed = Object.keys(p.leaveOut ?? {});
   const builds = [
@@ -136,23 +269,5 @@ for (const p of PROGRAMS) {
     ...trimmed.map((n) => ({ entryPoints: { [n]: p.entryPoints[n] }, plugins: [leftOut(n, p.leaveOut[n])] })),
   ];
   for (const one of builds)
-    await build({
-      absWorkingDir: root,
-      entryPoints: one.entryPoints,
-      outdir,
-      outExtension: { '.js': '.cjs' },
-      bundle: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      // `import('node:child_process')` (hooks) as a require: a linked file runs in a vm.Script,
-      // which has no loader for import().
-      supported: { 'dynamic-import': false },
-      // tsc's modules are strict (ES modules); each file says so before anything else.
-      banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;` },
-      define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
-      plugins: [...one.plugins, ownUrl(outdir, p.urlVar)],
-      ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
-      logLevel: 'warning',
-    });
+    await build({ ...common, entryPoints: one.entryPoints, outdir, plugins: [...one.plugins, ownUrl(outdir, p.urlVar)] });
 }

@@ -13,7 +13,8 @@
 import { getSystemErrorMap, inspect } from 'node:util';
 import { EXTRA_ERRNOS } from './errnos.js';
 
-const systemErrors = getSystemErrorMap();
+/** Node's errno table, built at the first error (libuv's map: ~0.2 ms, of every start-up otherwise). */
+let systemErrors: Map<number, [string, string]> | undefined;
 
 /**
  * `[code, description]` of a negative errno: Node's own table first (so `code` is what
@@ -21,7 +22,7 @@ const systemErrors = getSystemErrorMap();
  * `EDQUOT`, …; src/errnos.ts).
  */
 function describeErrno(n: number): readonly [string, string] {
-  return systemErrors.get(n) ?? EXTRA_ERRNOS.get(-n) ?? [`Unknown system error ${-n}`, 'unknown error'];
+  return (systemErrors ??= getSystemErrorMap()).get(n) ?? EXTRA_ERRNOS.get(-n) ?? [`Unknown system error ${-n}`, 'unknown error'];
 }
 
 /** Extra context nsbox attaches to a {@link SysError}. */

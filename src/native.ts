@@ -8,7 +8,6 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SysError, nsboxError } from './errors.js';
@@ -488,7 +487,27 @@ export interface SpawnMaps {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
+
+/** This thread's addons by path, as require()'s cache would hold them (see dlopenOnce). */
+const LOADED = Symbol.for('nsbox.native.loaded');
+
+/**
+ * `require(file)` for an addon at an absolute path, without require()'s resolution (a stat of
+ * each directory, the package.json reads): ~0.6 ms of every start-up. Loaded once per thread
+ * and path, as require() does, whichever copy of this module asks (the linked files of
+ * nsbox-oci each carry one): a second init would replace the environment's addon state.
+ */
+function dlopenOnce(file: string): NativeBinding {
+  const g = globalThis as { [LOADED]?: Map<string, NativeBinding> };
+  const loaded = (g[LOADED] ??= new Map());
+  let exports = loaded.get(file);
+  if (exports === undefined) {
+    const m = { exports: {} as NativeBinding };
+    process.dlopen(m, file);
+    loaded.set(file, (exports = m.exports));
+  }
+  return exports;
+}
 
 function load(): NativeBinding {
   try {
@@ -497,8 +516,8 @@ function load(): NativeBinding {
     // noticeable part of each nsbox-oci call's start-up. NSBOX_PREBUILD and PREBUILDS_ONLY,
     // which change that choice, and a prebuild go through node-gyp-build.
     const local = join(root, 'build', 'Release', 'nsbox.node');
-    if (process.env.NSBOX_PREBUILD === undefined && !process.env.PREBUILDS_ONLY && existsSync(local))
-      return require(local) as NativeBinding;
+    if (process.env.NSBOX_PREBUILD === undefined && !process.env.PREBUILDS_ONLY && existsSync(local)) return dlopenOnce(local);
+    const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
     const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return gypBuild(root) as NativeBinding;
   } catch (cause) {

@@ -2,9 +2,10 @@
  * The `nsbox` command line: `--help`, `--version`, `run` (run.ts) and `network`. The network
  * module (network.ts: nf_tables, rtnetlink, the named networks, most of the library a run
  * does not need) is imported only by the commands that use it. In the bin npm links
- * (`dist/nsbox-cli/nsbox.cjs`, scripts/bundle.mjs) this module and everything it imports are
- * one linked file, `cli.cjs`, where that import runs the network modules' code the first time
- * it is asked for: one copy of the library, so its classes are the same for every part.
+ * (`dist/nsbox-cli/nsbox.cjs`, scripts/bundle.mjs) this module and everything it imports
+ * statically are one linked file, `cli.cjs`; that import loads the second, `rest.cjs`, the
+ * first time it is asked for. A module is in one file only, so its classes are the same for
+ * every part.
  * @internal
  * @module
  */

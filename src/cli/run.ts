@@ -6,7 +6,7 @@
  *
  * It imports each part of the library from its own module, never the package's index, and
  * loads the network module (`--net veth`, `--publish`, `--network`) only when a run asks for
- * it (in the linked `cli.cjs`, scripts/bundle.mjs, that code is there but never run).
+ * it (in the linked bin, scripts/bundle.mjs, that code is in `rest.cjs`, which a plain run never reads).
  * @internal
  * @module
  */
@@ -14,16 +14,18 @@ import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Cgroup } from '../cgroups/cgroup.js';
-import { cgroup, createCgroup } from '../cgroups/create.js';
-import { cpusToMax, type CgroupLimits } from '../cgroups/limits.js';
-import { currentCgroup, findCgroup2 } from '../cgroups/discovery.js';
+// The cgroup modules only for --memory/--pids/--cpus/--cgroup-parent (scripts/bundle.mjs).
+import * as lazyCgroupCreate from '../cgroups/create.js';
+import type { CgroupLimits } from '../cgroups/limits.js';
+import * as lazyCgroupLimits from '../cgroups/limits.js';
+import * as lazyCgroupDiscovery from '../cgroups/discovery.js';
 import { SysError, withHint } from '../errors.js';
-import { mountinfo } from '../fs/mountinfo.js';
+import * as lazyMountinfo from '../fs/mountinfo.js';
 import { openNamespacePath, type Namespace } from '../namespaces/namespace.js';
 import type { SpawnOptions } from '../namespaces/options.js';
 import { spawn, type NsboxChild } from '../namespaces/spawn.js';
 import { seccompCache } from '../oci/runtime/seccomp-cache.js';
-import { setSeccompStore } from '../security/seccomp/index.js';
+import { setSeccompStore } from '../security/seccomp/filter.js';
 import { UsageError, buildEnv, runNeedsNetwork, type RunArgs } from './args.js';
 import { cliMessage } from './errors.js';
 import { runHint } from './hints.js';
@@ -184,11 +186,13 @@ class CgroupSetupError extends Error {}
  */
 async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
   if (run.memory === undefined && run.pids === undefined && run.cpus === undefined && run.cgroupParent === undefined) return null;
+  const { cgroup, createCgroup } = lazyCgroupCreate;
+  const { currentCgroup, findCgroup2 } = lazyCgroupDiscovery;
   if (findCgroup2() === null) throw new CgroupSetupError('--memory/--pids/--cpus/--cgroup-parent: cgroup v2 is not mounted here');
   const limits: CgroupLimits = {};
   if (run.memory !== undefined) limits.memory = { max: run.memory };
   if (run.pids !== undefined) limits.pids = { max: run.pids };
-  if (run.cpus !== undefined) limits.cpu = { max: cpusToMax('--cpus', run.cpus) };
+  if (run.cpus !== undefined) limits.cpu = { max: lazyCgroupLimits.cpusToMax('--cpus', run.cpus) };
   let parentDir = run.cgroupParent;
   if (parentDir === undefined) {
     const own = currentCgroup();
@@ -214,7 +218,7 @@ async function makeCgroup(run: RunArgs): Promise<Cgroup | null> {
   const v2 = findCgroup2()!;
   for (const c of Object.keys(limits)) {
     if (v2.controllers.includes(c)) continue;
-    const v1 = mountinfo('self').find((m) => m.fsType === 'cgroup' && m.superOptions.includes(c));
+    const v1 = lazyMountinfo.mountinfo('self').find((m) => m.fsType === 'cgroup' && m.superOptions.includes(c));
     const why = v1
       ? `it is bound to the cgroup v1 hierarchy at ${v1.mountPoint}: a hybrid host`
       : 'not built into this kernel, or disabled with cgroup_disable=';

@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { allCapabilities, DEFAULT_CAPABILITIES } from '../security/capabilities.js';
-import { landlockForCommand } from '../security/landlock.js';
-import { defaultSeccompProfile, type SeccompProfile } from '../security/seccomp/index.js';
+import * as lazyLandlock from '../security/landlock.js';
+import { defaultSeccompProfile } from '../security/seccomp/filter.js';
+import type { SeccompProfile } from '../security/seccomp/profile.js';
 import type { SpawnOptions } from '../namespaces/options.js';
 import { UsageError, type RunArgs } from './args.js';
 import { capabilitySet } from './security-args.js';
@@ -43,7 +44,7 @@ export function securityOptions(run: RunArgs): SpawnOptions {
   const ll = s.landlock;
   if (ll.read.length + ll.write.length + ll.connect.length + ll.bind.length > 0) {
     const root = run.rootfs !== undefined && run.rootfs !== 'host' ? run.rootfs : run.layers.at(-1);
-    o.landlock = landlockForCommand({ ...ll, command: run.command, ...(root !== undefined && { root }) });
+    o.landlock = lazyLandlock.landlockForCommand({ ...ll, command: run.command, ...(root !== undefined && { root }) });
   }
   return o;
 }

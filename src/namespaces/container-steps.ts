@@ -433,9 +433,9 @@ let systemDirs: Array<{ name: string; link?: string }> | undefined;
 function hostSystemDirs(): Array<{ name: string; link?: string }> {
   systemDirs ??= HOST_SYSTEM_DIRS.flatMap((name) => {
     try {
-      const st = lstatSync(`/${name}`);
-      if (st.isSymbolicLink()) return [{ name, link: readlinkSync(`/${name}`) }];
-      return st.isDirectory() ? [{ name }] : [];
+      const st = lstatSync(`/${name}`, { throwIfNoEntry: false }); // no error object for a missing /lib32
+      if (st?.isSymbolicLink()) return [{ name, link: readlinkSync(`/${name}`) }];
+      return st?.isDirectory() ? [{ name }] : [];
     } catch {
       return [];
     }

@@ -15,14 +15,9 @@ export {
   type SetgroupsPolicy,
   type StdioOptions,
   type StdioSource,
-  openPty,
-  sendFd,
-  Pty,
-  type PtyOptions,
-  type PtySize,
-  type SendFdOptions,
-  type TerminalOption,
 } from './spawn.js';
+// Not through spawn.js: a spawn without a terminal never loads the pty module (scripts/bundle.mjs).
+export { openPty, sendFd, Pty, type PtyOptions, type PtySize, type SendFdOptions, type TerminalOption } from './pty.js';
 export { spawnAsync } from './spawn-async.js';
 export {
   Namespace,

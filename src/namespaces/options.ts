@@ -3,21 +3,26 @@
  * syscall (ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE).
  * @module
  */
-import { checkNetwork, type CheckedNetwork, type SpawnNetworkOptions } from '../net/spawn-network.js';
-import { Cgroup } from '../cgroups/cgroup.js';
-import { resolveCgroup } from '../cgroups/mount.js';
+import type { CheckedNetwork, SpawnNetworkOptions } from '../net/spawn-network.js';
+import * as lazySpawnNetwork from '../net/spawn-network.js';
+import type { Cgroup } from '../cgroups/cgroup.js';
+import * as lazyCgroup from '../cgroups/cgroup.js';
+import * as lazyCgroupMount from '../cgroups/mount.js';
 import { handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { checkContainer, type ContainerMount, type ContainerOptions, type DeviceNode, type RootfsSpec } from '../fs/container.js';
 import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace, checkPid } from './namespace.js';
-import { NamespacePool } from './pool.js';
+import type { NamespacePool } from './pool.js';
+import * as lazyPool from './pool.js';
 import { checkStdio, type StdioOptions, type StdioSource } from './stdio.js';
-import { checkTerminal, type CheckedTerminal, type TerminalOption } from './pty.js';
+import type { CheckedTerminal, TerminalOption } from './pty.js';
+import * as lazyPty from './pty.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from './types.js';
 import { checkSecurity, SECURITY_KEYS, type CheckedSecurity, type SecurityOptions } from '../security/options.js';
-import { checkGate } from './start-gate.js';
-import { checkHooks, type CheckedHooks, type SpawnHooks } from './hooks.js';
+import * as lazyStartGate from './start-gate.js';
+import type { CheckedHooks, SpawnHooks } from './hooks.js';
+import * as lazyHooks from './hooks.js';
 
 /** Clock offsets of a new time namespace, in seconds (fractions and negative values allowed). */
 export interface TimeOffsets {
@@ -347,7 +352,8 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
     for (const [t, v] of Object.entries(o.join)) {
       if (!isNamespaceType(t)) throw invalidArgValue('options.join', t, `has a key that is not one of ${NAMESPACE_TYPES.join(', ')}`);
       if (newNs.has(t)) throw invalidArgValue(`options.join.${t}`, v, 'names a namespace also listed in options.namespaces');
-      if (v instanceof NamespacePool) {
+      // A Namespace or a pid needs no pool module (scripts/bundle.mjs loads it lazily).
+      if (typeof v === 'object' && v !== null && !(v instanceof Namespace) && v instanceof lazyPool.NamespacePool) {
         if (t !== v.kind) throw invalidArgValue(`options.join.${t}`, v, `is a pool of ${v.kind} namespaces`);
         if (v.closed) throw handleClosed('NamespacePool');
         netPool = v;
@@ -387,7 +393,7 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   }
   const killSignal = signalNumber(o.killSignal);
   const stdio = checkStdio(o.stdio, o.fds);
-  const terminal = checkTerminal(o, stdio);
+  const terminal = o.terminal === undefined || o.terminal === false ? undefined : lazyPty.checkTerminal(o, stdio);
 
   let maps: ResolvedMaps | null = null;
   if (newNs.has('user')) maps = resolveIdMaps(o, process.geteuid!(), process.getegid!());
@@ -435,14 +441,16 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   }
   let cg: Checked['cgroup'] = null;
   if (o.cgroup !== undefined) {
-    if (o.cgroup instanceof Cgroup) cg = { path: o.cgroup.path, directory: o.cgroup.directory };
-    else if (typeof o.cgroup === 'string') cg = resolveCgroup('options.cgroup', o.cgroup);
+    if (typeof o.cgroup === 'object' && o.cgroup !== null && o.cgroup instanceof lazyCgroup.Cgroup)
+      cg = { path: o.cgroup.path, directory: o.cgroup.directory };
+    else if (typeof o.cgroup === 'string') cg = lazyCgroupMount.resolveCgroup('options.cgroup', o.cgroup);
     else throw invalidArgType('options.cgroup', 'a Cgroup or a path', o.cgroup);
   }
   const security = checkSecurity(o, new Set<string>([...newNs, ...join.keys(), ...(netPool ? ['net'] : [])]));
-  const network = checkNetwork(o.network, newNs.has('net'));
-  if (o.startGate !== undefined) checkGate(o);
-  const hooks = checkHooks(o.hooks, { container: container !== null, joinUser: join.has('user') });
+  const network = o.network === undefined ? undefined : lazySpawnNetwork.checkNetwork(o.network, newNs.has('net'));
+  if (o.startGate !== undefined) lazyStartGate.checkGate(o);
+  const hooks =
+    o.hooks === undefined ? undefined : lazyHooks.checkHooks(o.hooks, { container: container !== null, joinUser: join.has('user') });
   const checked: Checked = {
     file,
     argv,

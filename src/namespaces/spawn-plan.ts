@@ -6,14 +6,15 @@
  */
 import { SysError, invalidArgValue } from '../errors.js';
 import { addContainerSteps, sysfsMasks } from './container-steps.js';
-import { fsopen, type DetachedMount } from '../fs/newapi.js';
-import { hookFailure } from './hooks.js';
+import type { DetachedMount } from '../fs/newapi.js';
+import * as lazyNewapi from '../fs/newapi.js';
+import * as lazyHooks from './hooks.js';
 import { K, type NativeSpawnResult } from '../native.js';
 import type { ResolvedMaps } from './idmap.js';
 import { openNamespace, type Namespace } from './namespace.js';
 import type { Checked, TimeOffsets } from './options.js';
 import type { PlanBuilder, SerializedPlan } from './plan.js';
-import { withNamespaces } from './thread.js';
+import * as lazyThread from './thread.js';
 import { CLONE_FLAG, NAMESPACE_TYPES, kFd, type NamespaceType } from './types.js';
 
 /** The text /proc/PID/timens_offsets takes: `<clock> <secs> <nanosecs>` lines. */
@@ -84,8 +85,8 @@ export function identityMap(text: string): string {
  */
 export function joinedSysfs(net: Namespace): DetachedMount | undefined {
   try {
-    return withNamespaces(net, () => {
-      const ctx = fsopen('sysfs');
+    return lazyThread.withNamespaces(net, () => {
+      const ctx = lazyNewapi.fsopen('sysfs');
       try {
         return ctx.create().mount({ attrs: ['rdonly', 'nosuid', 'nodev', 'noexec'] });
       } finally {
@@ -216,7 +217,7 @@ export function hasConsole(c: Checked): boolean {
 export function spawnFailure(r: Extract<NativeSpawnResult, { ok: false }>, p: SerializedPlan, c: Checked): SysError {
   const hook = r.step >= 0 ? p.steps[r.step] : undefined;
   if (hook?.hook)
-    return hookFailure(
+    return lazyHooks.hookFailure(
       r.errno,
       r.sysid ?? 0,
       { ...hook, timeout: hook.hook.timeout },

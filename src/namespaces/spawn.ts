@@ -8,24 +8,27 @@ import { closeSync, constants as fsConstants, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
 import { abortError, nsboxError, SysError } from '../errors.js';
-import { cloneIntoCgroup } from '../features.js';
+import * as lazyFeatures from '../features.js';
 import { K, native, type NativeSpawnResult, type SpawnParentSide } from '../native.js';
 import { NsboxChild } from './child.js';
 import type { Namespace } from './namespace.js';
 import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
 import { PlanBuilder, type SerializedPlan } from './plan.js';
 import { prepareStdio, releaseStdio, wrapEnd, type PreparedStdio } from './stdio.js';
-import { Pty } from './pty.js';
+import type { Pty } from './pty.js';
+import * as lazyPty from './pty.js';
 import { claimIdRange, type IdRange } from './idrange.js';
-import { SeccompNotifier } from '../security/notify.js';
-import { defaultSeccompProfile } from '../security/seccomp/index.js';
+import type { SeccompNotifier } from '../security/notify.js';
+import * as lazyNotify from '../security/notify.js';
+import { defaultSeccompProfile } from '../security/seccomp/filter.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, parentSide } from '../security/steps.js';
-import { filtersBeforeGate } from './start-gate.js';
+import * as lazyStartGate from './start-gate.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
-import { addPooledNetSteps } from './pool-plan.js';
+import * as lazyPoolPlan from './pool-plan.js';
 import { addContainer, addJoinSteps, addLockSteps, hasConsole, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
-import { NetworkSetup, type SpawnVethLink } from '../net/spawn-network.js';
+import type { NetworkSetup, SpawnVethLink } from '../net/spawn-network.js';
+import * as lazySpawnNetwork from '../net/spawn-network.js';
 
 /**
  * Wraps the started child: stdio streams, the seccomp notifier, the pidfd watcher, the
@@ -55,11 +58,11 @@ export function adopt(
   let notifier: SeccompNotifier | undefined;
   let terminal: Pty | undefined;
   try {
-    if (r.terminal !== undefined) terminal = new Pty(r.terminal, -1, native.ptyPath(r.terminal));
+    if (r.terminal !== undefined) terminal = new lazyPty.Pty(r.terminal, -1, native.ptyPath(r.terminal));
     if (r.listener !== undefined) {
       // The native listener takes the fd (and closes it if it cannot poll it); until it
       // exists, the environment's teardown owns it (csrc/addon.cc), so no close here.
-      notifier = new SeccompNotifier(r.listener);
+      notifier = new lazyNotify.SeccompNotifier(r.listener);
     }
     child = new NsboxChild({
       pid: r.pid,
@@ -153,7 +156,7 @@ export function start<T>(c: Checked, run: Launch<T>): T {
   const { o, security } = c;
   if (o.signal?.aborted) throw abortError(o.signal);
 
-  if (c.cgroup && !cloneIntoCgroup()) {
+  if (c.cgroup && !lazyFeatures.cloneIntoCgroup()) {
     throw nsboxError(
       'ERR_NSBOX_UNSUPPORTED',
       'options.cgroup needs clone3(2) with CLONE_INTO_CGROUP (Linux 5.7 or later); this kernel lacks it.',
@@ -219,7 +222,7 @@ export function start<T>(c: Checked, run: Launch<T>): T {
       plan.cloneFlags = newFlags;
       if (newUser) userns(plan, c.maps!);
     } else if (pooled && c.join.size === 1 && !c.container) {
-      addPooledNetSteps(plan, pooled, newFlags, newUser, c.maps);
+      lazyPoolPlan.addPooledNetSteps(plan, pooled, newFlags, newUser, c.maps);
     } else {
       addJoinSteps(plan, c, opened, newFlags, newUser);
     }
@@ -238,7 +241,7 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     // up by the child, links moved in and a veth made by us while it waits. After the lock
     // when the lock makes it; in a container whose links are moved in, before its hooks
     // (createRuntime, createContainer find them inside, as runc moves them before its hooks).
-    if (c.network) network = new NetworkSetup(c.network);
+    if (c.network) network = new lazySpawnNetwork.NetworkSetup(c.network);
     const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
     let networkAdded = false;
     const addNetwork = () => {
@@ -305,7 +308,7 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     // The create/start boundary: everything above is applied at create, the filters and the
     // execve below at start (runc and crun wait there too: docs/security.md).
     // A filter with a listener is loaded before the gate: its fd comes back to spawn here.
-    const early = o.startGate !== undefined && filtersBeforeGate(security);
+    const early = o.startGate !== undefined && lazyStartGate.filtersBeforeGate(security);
     if (early) addLast(plan, security);
     if (o.startGate !== undefined) plan.gate(o.startGate);
     if (!early) addLast(plan, security);
@@ -366,4 +369,3 @@ export { NsboxChild, type ExitStatus } from './child.js';
 export type { SpawnOptions, TimeOffsets } from './options.js';
 export type { IdMapping, SetgroupsPolicy } from './idmap.js';
 export type { StdioOptions, StdioSource } from './stdio.js';
-export { openPty, sendFd, Pty, type PtyOptions, type PtySize, type SendFdOptions, type TerminalOption } from './pty.js';

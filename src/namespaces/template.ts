@@ -12,7 +12,7 @@ import { abortError, handleClosed, illegalConstructor, invalidArgType, invalidAr
 import { cloneIntoCgroup } from '../features.js';
 import type { ContainerMount, RootfsSpec } from '../fs/container.js';
 import { native, type NativeSpawnResult } from '../native.js';
-import { defaultSeccompProfile } from '../security/seccomp/index.js';
+import { defaultSeccompProfile } from '../security/seccomp/filter.js';
 import { SECURITY_KEYS, type SecurityOptions } from '../security/options.js';
 import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, parentSide } from '../security/steps.js';
 import type { NsboxChild } from './child.js';

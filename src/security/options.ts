@@ -7,8 +7,10 @@
  */
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { allCapabilities, CAP_SETS, capabilityMask, capabilityNames, lastCap, type LinuxCapabilities } from './capabilities.js';
-import { resolveLandlock, type LandlockRuleset, type ResolvedLandlock } from './landlock.js';
-import { compileSeccomp, type CompiledSeccomp, type SeccompProfile } from './seccomp/index.js';
+import type { LandlockRuleset, ResolvedLandlock } from './landlock.js';
+import * as lazyLandlock from './landlock.js';
+import { compileSeccomp, type CompiledSeccomp } from './seccomp/filter.js';
+import type { SeccompProfile } from './seccomp/profile.js';
 import { checkOomScoreAdj, checkSysctl, checkUmask, packRlimits, personalityValue, type Personality, type Rlimit } from './limits.js';
 
 /**
@@ -164,7 +166,7 @@ export function checkSecurity(o: SecurityOptions, own: ReadonlySet<string>): Che
     out.seccompSource = o.seccomp;
   }
   if (o.landlock !== undefined) {
-    const ll = resolveLandlock('options.landlock', o.landlock);
+    const ll = lazyLandlock.resolveLandlock('options.landlock', o.landlock);
     if (ll) out.landlock = ll;
   }
   return out;

@@ -4,7 +4,8 @@
  */
 import { DEFAULT_CAPABILITIES } from './capabilities.js';
 import type { SecurityOptions } from './options.js';
-import { defaultSeccompProfile, type SeccompProfile } from './seccomp/index.js';
+import { defaultSeccompProfile } from './seccomp/filter.js';
+import type { SeccompProfile } from './seccomp/profile.js';
 
 /**
  * The security options `nsbox run` uses by default, as Docker's: Docker's capability set in

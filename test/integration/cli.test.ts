@@ -602,6 +602,39 @@ describe('nsbox: the linked bin', () => {
     }
   });
 
+  ownTest('a run whose filter is in the store never reads the default seccomp profile, nor rest.cjs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-reads-'));
+    try {
+      // At exit, every path this process read or opened through node:fs, on fd 3.
+      const preload = join(dir, 'reads.cjs');
+      writeFileSync(
+        preload,
+        [
+          "const fs = require('fs'); const seen = [];",
+          "for (const f of ['readFileSync', 'openSync']) { const o = fs[f]; fs[f] = function (p, ...a) { seen.push(String(p)); return o.call(this, p, ...a); }; }",
+          "process.on('exit', () => fs.writeSync(3, JSON.stringify(seen)));",
+        ].join('\n'),
+      );
+      const run = () => {
+        const r = spawnSync(process.execPath, ['--require', preload, cli, 'run', '--', 'true'], {
+          stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+          encoding: 'utf8',
+        });
+        expect(r.status).toBe(0);
+        return JSON.parse(r.output[3] as string) as string[];
+      };
+      run(); // the store has the filter from here on
+      const paths = run();
+      expect(paths.some((p) => p.endsWith('/cli.cjs'))).toBe(true); // the witness sees the loader's reads
+      expect(paths.some((p) => p.includes('/@seccomp/'))).toBe(true);
+      expect(paths.filter((p) => p.endsWith('default.json'))).toEqual([]);
+      // The modules only lazy imports reach (scripts/bundle.mjs): not read by a plain run.
+      expect(paths.filter((p) => p.endsWith('/rest.cjs'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   ownTest('the code cache beside cli.cjs names the file and V8; the bin runs with NSBOX_CODE_CACHE=0 too', async () => {
     expect((await nsbox(['run', '--', 'true'])).code).toBe(0);
     const cache = join(linked, 'cli.cjs.cache');

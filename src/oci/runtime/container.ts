@@ -17,7 +17,7 @@ import type { SpawnOptions } from '../../namespaces/options.js';
 import { sendFd } from '../../namespaces/pty.js';
 import { spawn } from '../../namespaces/spawn.js';
 import type { SeccompNotifier } from '../../security/notify.js';
-import { setSeccompStore } from '../../security/seccomp/index.js';
+import { setSeccompStore } from '../../security/seccomp/filter.js';
 import { prepareCgroup } from '../cgroup.js';
 import { ociHookError, ociSpawnHooks } from '../hooks.js';
 import { loadBundleSync } from '../parse.js';

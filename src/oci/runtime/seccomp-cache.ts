@@ -17,7 +17,7 @@
  */
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/index.js';
+import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/filter.js';
 
 /** Replaced by scripts/bundle.mjs with the build's id. */
 declare const __NSBOX_BUILD__: string | undefined;
@@ -68,7 +68,7 @@ function parse(buf: Buffer, key: Buffer, build: string): CompiledSeccomp | undef
   if (!Number.isInteger(n) || n! < 1 || n! > 4096 || program.length !== n! * 8) return undefined;
   if (!Number.isInteger(m.flags) || typeof m.notify !== 'boolean' || !strings(m.notifySyscalls) || !strings(m.unknown)) return undefined;
   return Object.freeze({
-    program: Uint8Array.from(program),
+    program: new Uint8Array(program), // a copy (not a view of the file's buffer), made at once
     instructions: n!,
     flags: m.flags!,
     notify: m.notify,
