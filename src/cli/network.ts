@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import {
   SysError,
   createNetwork,
+  deleteLink,
   forwardPort,
+  link,
   listNetworks,
   masquerade,
   openNamespace,
@@ -39,11 +41,25 @@ export interface RunNetwork {
    * namespace, once it exists. @throws NetworkSetupError naming the flag.
    */
   afterSpawn?(child: NsboxChild): Promise<void>;
-  /** Removes the NAT and published ports (rules or forwarders) and leaves the network. Never throws. */
-  close(): Promise<void>;
+  /**
+   * Removes the NAT and published ports (rules or forwarders) and leaves the network; with the
+   * exited `child` of `--net veth`, also its veth's host end if it is still there (the kernel
+   * removes it with the child's namespace, but asynchronously: a moment later). Never throws.
+   */
+  close(child?: NsboxChild): Promise<void>;
 }
 
 const message = (err: unknown) => (err as Error)?.message ?? String(err);
+
+/** Deletes the veth host end `name` if it is still the link of that index (never another's that took the name). */
+async function removeHostEnd(name: string, index: number): Promise<void> {
+  try {
+    const l = await link(name);
+    if (l.index === index) await deleteLink(l.index);
+  } catch {
+    // Gone already, with the command's network namespace.
+  }
+}
 
 /** The network of an IPv4 ADDR/PREFIX, as CIDR text. */
 function networkOf(cidr: string): string {
@@ -66,9 +82,10 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
   if (!veth && run.network === undefined) return null;
   const handles: NatHandle[] = [];
   let member: NetworkMember | undefined;
-  const close = async () => {
+  const close = async (child?: NsboxChild) => {
     await Promise.allSettled(handles.map((h) => h.close()));
     await member?.leave().catch(() => undefined);
+    if (veth && child?.veth) await removeHostEnd(child.veth.hostIf, child.veth.hostIndex);
   };
   const patch: RunNetwork['patch'] = {};
   try {

@@ -402,8 +402,9 @@ export async function runCommand(run: RunArgs): Promise<number> {
   signals.attach(child);
   const { code, signal } = await child.exited;
   signals.remove();
-  // NAT and published ports go, the network membership ends (its name leaves the others' /etc/hosts).
-  await net?.close();
+  // NAT and published ports go, the network membership ends (its name leaves the others' /etc/hosts),
+  // and --net veth's host end goes now rather than when the kernel gets to the dead namespace.
+  await net?.close(child);
   // Whatever the command left behind in its cgroup dies with it.
   await cg?.remove({ recursive: true });
   if (signal !== null) return 128 + (osConstants.signals[signal] ?? 0);
