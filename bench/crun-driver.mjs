@@ -14,7 +14,8 @@
 // config.json (see buildBundle), prints `ready`, then per input line `run` runs
 //   crun --root STATE --cgroup-manager cgroupfs run --bundle BUNDLE ID
 // with child_process.spawn (stdio ignored) and prints the ms from the spawn call to the exit
-// event, or `error MESSAGE`. On end of input it deletes what crun left (the container's state,
+// event, or `error MESSAGE`; per line `true` the same for R/bin/true run without namespaces (the
+// driver's own spawn floor, a reference). On end of input it deletes what crun left (the container's state,
 // every cgroup under CGROUP_PARENT, and CGROUP_PARENT itself), prints `clean` or
 // `left …`, and exits.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -106,6 +107,14 @@ async function pump() {
         // Untimed: once more with its stderr, for the message.
         const r = spawnSync('crun', args, { encoding: 'utf8' });
         say(`error ${e.message}: ${(r.stderr || '').trim().split('\n').pop()}`);
+      }
+    } else if (cmd === 'true') {
+      // Reference: this process's own child_process.spawn of the same static busybox, no
+      // namespaces (compare with the bench's `node-busybox` row: the two Node processes' floor).
+      try {
+        say(String(await timeCp(path.join(ROOTFS, 'bin/true'), [])));
+      } catch (e) {
+        say(`error ${e.message}`);
       }
     } else say(`error unknown request ${cmd}`);
   }

@@ -53,6 +53,8 @@
 //                 Timed by bench/crun-driver.mjs, a Node process driven over a pipe, from its
 //                 child_process.spawn('crun', …) call to the exit event (Node → crun run, as
 //                 the other Node rows are timed, but in a second, smaller Node process).
+//   crun driver → busybox   the driver's own child_process.spawn of R/bin/true, no namespaces
+//                 (reference: that second Node process's floor, against `node busybox`)
 // How the crun row is safe on this hybrid-cgroup host (the v1 hierarchies under /sys/fs/cgroup
 // belong to the machine; crun must never write there): the driver is started ONCE per bench
 // run as `unshare --mount --propagation private -- sh -c 'mount -t cgroup2 none /sys/fs/cgroup
@@ -208,9 +210,9 @@ function startCrun() {
     for (const w of waiting.splice(0)) w(`error driver exited (${code})`);
   });
   const next = () => new Promise((resolve) => (last.length ? resolve(last.shift()) : waiting.push(resolve)));
-  child.run = async () => {
+  child.run = async (what = 'run') => {
     const p = next();
-    child.stdin.write('run\n');
+    child.stdin.write(`${what}\n`);
     const l = await p;
     const t = Number(l);
     if (!(t >= 0)) throw new Error(`crun: ${l}`);
@@ -339,13 +341,20 @@ else {
   if (crun.failure) {
     skipped.push(`crun: ${crun.failure}`);
     crun = null;
-  } else
+  } else {
     row(
       'crun',
       'Node → crun run, the same six namespaces, crun spec mounts (crun-driver.mjs)',
       () => crun.run(),
       'in the crun driver (Node), child_process.spawn → exit',
     );
+    row(
+      'crun-driver-busybox',
+      "the crun driver's Node → the rootfs's /bin/true, no namespaces (reference)",
+      () => crun.run('true'),
+      'in the crun driver (Node), child_process.spawn → exit',
+    );
+  }
 }
 row('node', 'Node → /bin/true on the host (reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
 // The same binary as every other row (the rootfs's static busybox), without any isolation:
@@ -526,6 +535,13 @@ if (stat.c)
     ok: true,
   });
 if (stat.crun) targets.push({ name: 'crun ÷ template', value: stat.crun.median / base, goal: '≥ 6×', ok: stat.crun.median / base >= 6 });
+if (stat['crun-driver-busybox'] && stat['node-busybox'])
+  targets.push({
+    name: "crun driver's Node → busybox ÷ Node → busybox",
+    value: stat['crun-driver-busybox'].median / stat['node-busybox'].median,
+    goal: '(reference)',
+    ok: true,
+  });
 targets.push({ name: 'template ÷ nsbox spawn', value: base / stat.nsbox.median, goal: '(reference)', ok: true });
 for (const k of ['template-pool', 'template-pool-async']) {
   if (!stat[k]) continue;
