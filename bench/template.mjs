@@ -39,8 +39,34 @@
 //                 nsbox): the C floor with the same lever, for reference
 // The targets stay as issue 13 defines them (template rows ÷ the C floor `full`); the pooled C
 // row shows what the same lever gives plain C.
-
-// crun is not run on this host (docs/performance.md: only in the qemu guest): no crun row.
+// Added for issue 13's last target (≥ 6× faster than Node → crun run), as root:
+//   crun          Node → `crun --root S --cgroup-manager cgroupfs run --bundle B ID` (as root): a
+//                 bundle from `crun spec` (its /proc, /dev tmpfs, devpts, /dev/shm, mqueue, sysfs
+//                 ro, /sys/fs/cgroup ro, masked and read-only paths, capabilities,
+//                 noNewPrivileges) with root R read-only, args /bin/true, a /tmp tmpfs, the six
+//                 namespaces (crun spec's pid net ipc uts mnt + user, 0 → an id block of 65,536
+//                 as the template's default as root), cgroupsPath /nsbox-bench-crun/ID, no
+//                 linux.resources (crun's eBPF device filter needs RLIMIT_MEMLOCK this VM
+//                 refuses). Differs from the template rows: crun makes a cgroup per run (they
+//                 make none; crun 1.8.1 also gave the container a cgroup namespace of its own),
+//                 and has no /etc files, no lo up, no session keyring, no TIOCSTI filter (it
+//                 sets noNewPrivileges and drops capabilities).
+//                 Timed by bench/crun-driver.mjs, a Node process driven over a pipe, from its
+//                 child_process.spawn('crun', …) call to the exit event (Node → crun run, as
+//                 the other Node rows are timed, but in a second, smaller Node process).
+//   crun driver → busybox   the driver's own child_process.spawn of R/bin/true, no namespaces
+//                 (reference: that second Node process's floor, against `node busybox`)
+// How the crun row is safe on this hybrid-cgroup host (the v1 hierarchies under /sys/fs/cgroup
+// belong to the machine; crun must never write there): the driver is started ONCE per bench
+// run as `unshare --mount --propagation private -- sh -c 'mount -t cgroup2 none /sys/fs/cgroup
+// && exec node bench/crun-driver.mjs …'`, so only in its private mount namespace
+// /sys/fs/cgroup is the cgroup2 hierarchy (the host's /sys/fs/cgroup/unified); the driver
+// checks statfs(/sys/fs/cgroup) == CGROUP2_SUPER_MAGIC before its first crun call and exits
+// without calling crun otherwise. crun's cgroups land in the host's v2 tree under
+// /nsbox-bench-crun: the driver removes every one and the parent at the end, and this script
+// then checks from the host that nsbox-bench-crun is gone from its v2 tree and that no
+// cgroup2 mount at /sys/fs/cgroup leaked into the host's mount namespace (the private one dies
+// with the driver). The unshare and the mount (once per bench run) are not timed.
 // Rows are interleaved round-robin, the order rotating every round; Node rows time the call to
 // the exit event.
 //
@@ -52,7 +78,8 @@
 // workers (a template and a pool of --pool each), and spawnAsync without a pool.
 //
 // Usage: node bench/template.mjs [--n 200] [--warmup 20] [--seconds 20] [--pool 64] [--json FILE]
-// Needs: gcc, /bin/busybox (busybox-static), bwrap, a built nsbox. Measures; not a test.
+// Needs: gcc, /bin/busybox (busybox-static), bwrap, a built nsbox; for the crun rows root, crun
+// (apt-get install -y crun) and unshare (util-linux). Measures; not a test.
 import { spawn as cpSpawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -116,13 +143,15 @@ const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-bench-tpl-'));
 const ROOTFS = path.join(TMP, 'rootfs');
 buildBusyboxRootfs(ROOTFS);
 fs.mkdirSync(path.join(ROOTFS, 'mnt'), { recursive: true });
-const skipped = ['crun: never run on this host (guest only); no Node → crun row'];
+const skipped = [];
 let cfloor = null;
 let tpl = null;
 let tplFloor = null;
 let tplPool = null;
 let pool = null;
+let crun = null;
 function cleanup() {
+  crun?.stdin.end();
   tpl?.close();
   tplFloor?.close();
   tplPool?.close();
@@ -152,6 +181,57 @@ function startFloor(bin) {
       child.stdin.write(`${mode}\n`);
     });
   return child;
+}
+
+// The crun driver (see the header): once per bench run, in a private mount namespace with
+// cgroup2 at /sys/fs/cgroup. Resolves when it is ready, or with `failure` (it then exited
+// without calling crun).
+const CRUN_ID = `nsbox-bench-${process.pid}`;
+const CRUN_UIDBASE = 0x6000_0000; // an id block of its own, away from nsbox's (0x7000_0000 up)
+function startCrun() {
+  // The container's root (uid CRUN_UIDBASE on the host) must reach R through the 0700 temp dir.
+  fs.chmodSync(TMP, 0o711);
+  const driver = path.join(HERE, 'crun-driver.mjs');
+  const args = [path.join(TMP, 'crun-bundle'), path.join(TMP, 'crun-state'), CRUN_ID, String(CRUN_UIDBASE)];
+  const child = cpSpawn(
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t cgroup2 none /sys/fs/cgroup && exec "$@"', 'sh'].concat(
+      process.execPath,
+      driver,
+      ROOTFS,
+      args,
+    ),
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  const last = [];
+  lines.on('line', (l) => (waiting.length ? waiting.shift()(l) : last.push(l)));
+  child.once('exit', (code) => {
+    child.exitCode_ = code;
+    for (const w of waiting.splice(0)) w(`error driver exited (${code})`);
+  });
+  const next = () => new Promise((resolve) => (last.length ? resolve(last.shift()) : waiting.push(resolve)));
+  child.run = async (what = 'run') => {
+    const p = next();
+    child.stdin.write(`${what}\n`);
+    const l = await p;
+    const t = Number(l);
+    if (!(t >= 0)) throw new Error(`crun: ${l}`);
+    return t;
+  };
+  // End of input: the driver deletes what crun left and says `clean` or `left …`, then exits.
+  child.stop = async () => {
+    const p = next();
+    child.stdin.end();
+    const l = await p;
+    if (child.exitCode_ === undefined) await new Promise((r) => child.once('exit', r));
+    return l;
+  };
+  return next().then((l) => {
+    if (l !== 'ready') child.failure = l.replace(/^error /, '');
+    return child;
+  });
 }
 
 tpl = template({ rootfs: ROOTFS, namespaces: NS });
@@ -256,6 +336,28 @@ if (has('bwrap')) {
     'in-process, child_process.spawn → exit',
   );
 } else skipped.push('bwrap: not found');
+if (!ROOT_USER) skipped.push('crun: as root only (rootless crun needs a delegated cgroup v2 this host lacks)');
+else if (!has('crun') || !has('unshare')) skipped.push('crun: crun or unshare not found (apt-get install -y crun)');
+else {
+  crun = await startCrun();
+  if (crun.failure) {
+    skipped.push(`crun: ${crun.failure}`);
+    crun = null;
+  } else {
+    row(
+      'crun',
+      'Node → crun run, the same six namespaces, crun spec mounts (crun-driver.mjs)',
+      () => crun.run(),
+      'in the crun driver (Node), child_process.spawn → exit',
+    );
+    row(
+      'crun-driver-busybox',
+      "the crun driver's Node → the rootfs's /bin/true, no namespaces (reference)",
+      () => crun.run('true'),
+      'in the crun driver (Node), child_process.spawn → exit',
+    );
+  }
+}
 row('node', 'Node → /bin/true on the host (reference)', () => timeCp('/bin/true', []), 'in-process, child_process.spawn → exit');
 // The same binary as every other row (the rootfs's static busybox), without any isolation:
 // where a Node caller's floor is.
@@ -285,6 +387,20 @@ for (let r = -WARMUP; r < N; r++)
     if (r >= 0) rw.samples.push(t);
   }
 const wall = (Date.now() - t0) / 1000;
+// The crun driver's clean-up, then the host's view: no cgroup left in its v2 tree, no cgroup2
+// mount at /sys/fs/cgroup in the host's mount namespace.
+let crunCleanup = null;
+if (crun) {
+  const said = await crun.stop();
+  crun = null;
+  // The host's v2 tree: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a unified one.
+  const left = ['/sys/fs/cgroup/unified/nsbox-bench-crun', '/sys/fs/cgroup/nsbox-bench-crun'].some((d) => fs.existsSync(d));
+  const leaked = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === '/sys/fs/cgroup' && l.includes(' - cgroup2 '));
+  crunCleanup = `driver: ${said}; host: ${left ? 'nsbox-bench-crun cgroup LEFT' : 'no cgroup left'}, ${leaked ? 'cgroup2 mount at /sys/fs/cgroup LEAKED' : 'no mount leaked'}`;
+}
 
 // Sustained: `inflight` runs at a time for SECONDS; each exit starts the next.
 // `isAsync`: start() resolves to the child (spawnAsync) instead of returning it.
@@ -421,12 +537,21 @@ if (stat.c)
     goal: '(reference)',
     ok: true,
   });
+if (stat.crun) targets.push({ name: 'crun ÷ template', value: stat.crun.median / base, goal: '≥ 6×', ok: stat.crun.median / base >= 6 });
+if (stat['crun-driver-busybox'] && stat['node-busybox'])
+  targets.push({
+    name: "crun driver's Node → busybox ÷ Node → busybox",
+    value: stat['crun-driver-busybox'].median / stat['node-busybox'].median,
+    goal: '(reference)',
+    ok: true,
+  });
 targets.push({ name: 'template ÷ nsbox spawn', value: base / stat.nsbox.median, goal: '(reference)', ok: true });
 for (const k of ['template-pool', 'template-pool-async']) {
   if (!stat[k]) continue;
   const v = stat[k].median;
   if (stat.c) targets.push({ name: `${k} ÷ C floor`, value: v / stat.c.median, goal: '≤ 0.8×', ok: v / stat.c.median <= 0.8 });
   if (stat.bwrap) targets.push({ name: `bwrap ÷ ${k}`, value: stat.bwrap.median / v, goal: '≥ 4×', ok: stat.bwrap.median / v >= 4 });
+  if (stat.crun) targets.push({ name: `crun ÷ ${k}`, value: stat.crun.median / v, goal: '≥ 6×', ok: stat.crun.median / v >= 6 });
   if (stat['c-pooled']) targets.push({ name: `${k} ÷ C floor pooled`, value: v / stat['c-pooled'].median, goal: '(reference)', ok: true });
   if (stat.node) targets.push({ name: `${k} ÷ Node → /bin/true`, value: v / stat.node.median, goal: '(reference)', ok: true });
   if (stat['node-busybox'])
@@ -451,6 +576,7 @@ for (const t of targets)
     `| ${t.name} | ${t.value >= 100 ? t.value.toFixed(0) : `${t.value.toFixed(2)}×`} | ${t.goal} | ${t.goal.startsWith('(') ? '–' : t.ok ? 'yes' : 'NO'} |`,
   );
 for (const s of skipped) console.log(`\nskipped: ${s}`);
+if (crunCleanup) console.log(`\ncrun clean-up: ${crunCleanup}`);
 if (JSON_OUT)
   fs.writeFileSync(
     JSON_OUT,
@@ -469,6 +595,7 @@ if (JSON_OUT)
         throughput,
         targets,
         skipped,
+        crunCleanup,
       },
       null,
       2,
