@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { buildBusyboxRootfs, cgroupIsV2, reexecWithCgroup2, quantile, rowStats, timeCp } from './lib.mjs';
+import { buildBusyboxRootfs, cgroupIsV2, crunSpec, reexecWithCgroup2, quantile, rowStats, timeCp } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -102,15 +102,7 @@ function buildRootfs() {
 
 function buildBundle() {
   fs.mkdirSync(BUNDLE);
-  execFileSync('crun', ['spec'], { cwd: BUNDLE });
-  const file = path.join(BUNDLE, 'config.json');
-  const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
-  spec.root = { path: ROOTFS, readonly: true };
-  spec.process.args = ['/bin/true'];
-  spec.process.terminal = false;
-  // crun loads an eBPF device filter for linux.resources.devices and first raises
-  // RLIMIT_MEMLOCK, which this VM (no CAP_SYS_RESOURCE) refuses: perf-baseline §5.
-  delete spec.linux.resources;
+  const { spec, file } = crunSpec(BUNDLE, ROOTFS);
   fs.writeFileSync(file, JSON.stringify(spec, null, 2));
   fs.mkdirSync(CRUN_STATE);
 }

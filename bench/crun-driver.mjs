@@ -18,11 +18,11 @@
 // driver's own spawn floor, a reference). On end of input it deletes what crun left (the container's state,
 // every cgroup under CGROUP_PARENT, and CGROUP_PARENT itself), prints `clean` or
 // `left …`, and exits.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { cgroupIsV2, timeCp } from './lib.mjs';
+import { cgroupIsV2, crunSpec, timeCp } from './lib.mjs';
 
 /** The cgroups' parent, relative to the cgroup2 root (/sys/fs/cgroup/unified on the host). */
 const CGROUP_PARENT = 'nsbox-bench-crun';
@@ -47,13 +47,7 @@ if (fs.existsSync(CG)) {
 // read-only, /sys/fs/cgroup read-only, the masked and read-only paths, capabilities,
 // noNewPrivileges, RLIMIT_NOFILE), edited to match the template rows as far as crun can.
 function buildBundle() {
-  fs.mkdirSync(BUNDLE, { recursive: true });
-  execFileSync('crun', ['spec'], { cwd: BUNDLE });
-  const file = path.join(BUNDLE, 'config.json');
-  const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
-  spec.root = { path: ROOTFS, readonly: true };
-  spec.process.args = ['/bin/true'];
-  spec.process.terminal = false;
+  const { spec, file } = crunSpec(BUNDLE, ROOTFS);
   // Six namespaces as the template rows: crun spec gives pid network ipc uts mount; add user
   // with an id block of 65,536 as nsbox's default as root (0 → a block), no cgroup namespace.
   spec.linux.namespaces.push({ type: 'user' });
@@ -63,9 +57,6 @@ function buildBundle() {
   spec.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
   // The cgroup of each run, under a parent of our own in the host's v2 tree.
   spec.linux.cgroupsPath = `/${CGROUP_PARENT}/${ID}`;
-  // crun loads an eBPF device filter for linux.resources.devices and first raises
-  // RLIMIT_MEMLOCK, which this VM refuses (bench/container.mjs does the same).
-  delete spec.linux.resources;
   fs.writeFileSync(file, JSON.stringify(spec, null, 2));
   fs.mkdirSync(STATE, { recursive: true });
 }

@@ -105,3 +105,22 @@ export function timeCp(cmd, args) {
     });
   });
 }
+
+/**
+ * `crun spec`'s default config.json in `bundle` (made if missing), with the root `rootfs`
+ * read-only, process `/bin/true`, no terminal, and no `linux.resources` (crun loads an eBPF
+ * device filter for them and first raises RLIMIT_MEMLOCK, which this VM, without
+ * CAP_SYS_RESOURCE, refuses). Returns the spec to edit further and the file to write it to.
+ * Only writes a file: `crun spec` starts no container.
+ */
+export function crunSpec(bundle, rootfs) {
+  fs.mkdirSync(bundle, { recursive: true });
+  execFileSync('crun', ['spec'], { cwd: bundle });
+  const file = path.join(bundle, 'config.json');
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
+  spec.root = { path: rootfs, readonly: true };
+  spec.process.args = ['/bin/true'];
+  spec.process.terminal = false;
+  delete spec.linux.resources;
+  return { spec, file };
+}

@@ -29,6 +29,26 @@ int64_t NowMs() {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+// connect(2)s to the gate at `path` and sends its one-byte request `what`: the connected
+// socket, or an invalid Fd with the JS exception thrown.
+Fd AskGate(Napi::Env env, const std::string& path, char what) {
+  int err = 0;
+  const char* syscall = "";
+  Fd sock = ConnectUnix(path, &err, &syscall);
+  if (!sock.valid()) {
+    ThrowSys(env, err, syscall, path.c_str());
+    return Fd();
+  }
+  ssize_t n;
+  while ((n = send(sock.get(), &what, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) {
+    ThrowSys(env, n < 0 ? errno : EIO, "sendmsg", path.c_str());
+    return Fd();
+  }
+  return sock;
+}
+
 // gateNamespaces(path, timeoutMs): connect(2) to the gate's socket, send kGateNamespaces, and
 // receive the answer: an array of kGateNsKinds fds (-1 where the child sent none), all
 // CLOEXEC (MSG_CMSG_CLOEXEC). Blocks the calling thread for at most timeoutMs (poll(2)
@@ -44,21 +64,9 @@ Napi::Value GateNamespaces(const Napi::CallbackInfo& info) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", "gateNamespaces(path: 1..107 bytes, timeoutMs >= 0)");
     return env.Undefined();
   }
-  int err = 0;
-  const char* syscall = "";
-  Fd sock = ConnectUnix(path, &err, &syscall);
-  if (!sock.valid()) {
-    ThrowSys(env, err, syscall, path.c_str());
-    return env.Undefined();
-  }
-  char ask = kGateNamespaces;
+  Fd sock = AskGate(env, path, kGateNamespaces);
+  if (!sock.valid()) return env.Undefined();
   ssize_t n;
-  while ((n = send(sock.get(), &ask, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-  }
-  if (n != 1) {
-    ThrowSys(env, n < 0 ? errno : EIO, "sendmsg", path.c_str());
-    return env.Undefined();
-  }
   int64_t deadline = NowMs() + timeout;
   for (;;) {
     struct pollfd p = {sock.get(), POLLIN, 0};
@@ -134,21 +142,9 @@ Napi::Value GateStart(const Napi::CallbackInfo& info) {
     ThrowType(env, "ERR_INVALID_ARG_VALUE", "gateStart(path: 1..107 bytes, timeoutMs >= -1)");
     return env.Undefined();
   }
-  int err = 0;
-  const char* syscall = "";
-  Fd sock = ConnectUnix(path, &err, &syscall);
-  if (!sock.valid()) {
-    ThrowSys(env, err, syscall, path.c_str());
-    return env.Undefined();
-  }
-  char start = kGateStart;
+  Fd sock = AskGate(env, path, kGateStart);
+  if (!sock.valid()) return env.Undefined();
   ssize_t n;
-  while ((n = send(sock.get(), &start, 1, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-  }
-  if (n != 1) {
-    ThrowSys(env, n < 0 ? errno : EIO, "sendmsg", path.c_str());
-    return env.Undefined();
-  }
   unlink(path.c_str());
   int64_t deadline = timeout < 0 ? 0 : NowMs() + timeout;
   std::string got;

@@ -2,9 +2,10 @@
  * `spawnAsync()`: {@link spawn} without blocking the calling thread while the child is set up.
  * @module
  */
-import { native, type NativeSpawnResult } from '../native.js';
+import { native, type NativeSpawnResult, type SpawnParentSide } from '../native.js';
 import type { NsboxChild } from './child.js';
-import { checkSpawn, type SpawnOptions } from './options.js';
+import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
+import type { SerializedPlan } from './plan.js';
 import { start, type Launch } from './spawn.js';
 
 /**
@@ -53,7 +54,23 @@ export async function spawnAsync(
  * here (nothing cloned) is start()'s to clean up after; a failure that comes later is
  * finish()'s. @internal
  */
-export const launchAsync: Launch<Promise<NsboxChild>> = (p, c, parent, hook, finish) => {
+export const launchAsync: Launch<Promise<NsboxChild>> = (p, c, parent, hook, finish) =>
+  nativeSpawnAsync(p, c.maps, parent, hook, c, finish);
+
+/**
+ * native.spawnAsync as a Promise of the child that `finish` makes of its result (spawnAsync's
+ * and a template's spawnAsync): the clone now, the rest from the loop; a child whose
+ * `signal` aborted while it was being set up is killed (its listener came too late to fire).
+ * @internal
+ */
+export function nativeSpawnAsync(
+  p: SerializedPlan,
+  maps: Checked['maps'],
+  parent: SpawnParentSide | undefined,
+  hook: ((pid: number) => number) | undefined,
+  c: Pick<Checked, 'o' | 'killSignal'>,
+  finish: (r: NativeSpawnResult) => NsboxChild,
+): Promise<NsboxChild> {
   let resolve!: (child: NsboxChild) => void;
   let reject!: (err: unknown) => void;
   const promise = new Promise<NsboxChild>((res, rej) => {
@@ -63,14 +80,13 @@ export const launchAsync: Launch<Promise<NsboxChild>> = (p, c, parent, hook, fin
   const done = (r: NativeSpawnResult): void => {
     try {
       const child = finish(r);
-      // Aborted while the child was being set up: the listener came too late to fire.
       if (c.o.signal?.aborted) child.kill(c.killSignal);
       resolve(child);
     } catch (err) {
       reject(err);
     }
   };
-  const now = native.spawnAsync(p.ops, p.strings, c.maps, parent, hook, done);
+  const now = native.spawnAsync(p.ops, p.strings, maps, parent, hook, done);
   if (now !== undefined) done(now);
   return promise;
-};
+}

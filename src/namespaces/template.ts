@@ -23,6 +23,7 @@ import { checkSpawn, type Checked, type SpawnOptions } from './options.js';
 import { PlanBuilder, type SerializedPlan } from './plan.js';
 import { NamespacePool } from './pool.js';
 import { adopt } from './spawn.js';
+import { nativeSpawnAsync } from './spawn-async.js';
 import { spawnFailure } from './spawn-plan.js';
 import { prepareStdio, releaseStdio } from './stdio.js';
 import { addRunSteps, addSetupSteps, layout, type TemplateLayout } from './template-plan.js';
@@ -312,27 +313,9 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
     argsOrOptions?: readonly string[] | TemplateSpawnOptions,
     maybeOptions?: TemplateSpawnOptions,
   ): Promise<NsboxChild> {
-    return this.#start(command, argsOrOptions, maybeOptions, (p, maps, parent, finish, c) => {
-      let resolve!: (child: NsboxChild) => void;
-      let reject!: (err: unknown) => void;
-      const promise = new Promise<NsboxChild>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      const done = (r: NativeSpawnResult): void => {
-        try {
-          const child = finish(r);
-          // Aborted while the run was being set up: its listener came too late to fire.
-          if (c.o.signal?.aborted) child.kill(c.killSignal);
-          resolve(child);
-        } catch (err) {
-          reject(err);
-        }
-      };
-      const now = native.spawnAsync(p.ops, p.strings, maps, parent, undefined, done);
-      if (now !== undefined) done(now);
-      return promise;
-    });
+    return this.#start(command, argsOrOptions, maybeOptions, (p, maps, parent, finish, c) =>
+      nativeSpawnAsync(p, maps, parent, undefined, c, finish),
+    );
   }
 
   /**
