@@ -49,6 +49,30 @@ Fd AskGate(Napi::Env env, const std::string& path, char what) {
   return sock;
 }
 
+// Waits until `sock` is readable, until `deadline` (NowMs() time; -1: no bound). False with
+// the JS exception thrown: poll(2)'s error, or ETIMEDOUT naming `syscall`, the read it awaited.
+bool WaitReadable(Napi::Env env, int sock, int64_t deadline, const char* syscall, const std::string& path) {
+  for (;;) {
+    struct pollfd p = {sock, POLLIN, 0};
+    int wait = -1;
+    if (deadline >= 0) {
+      int64_t left = deadline - NowMs();
+      wait = left < 0 ? 0 : (int)left;
+    }
+    int pr = poll(&p, 1, wait);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) {
+      ThrowSys(env, errno, "poll", path.c_str());
+      return false;
+    }
+    if (pr == 0) {
+      ThrowSys(env, ETIMEDOUT, syscall, path.c_str());
+      return false;
+    }
+    return true;
+  }
+}
+
 // gateNamespaces(path, timeoutMs): connect(2) to the gate's socket, send kGateNamespaces, and
 // receive the answer: an array of kGateNsKinds fds (-1 where the child sent none), all
 // CLOEXEC (MSG_CMSG_CLOEXEC). Blocks the calling thread for at most timeoutMs (poll(2)
@@ -67,22 +91,7 @@ Napi::Value GateNamespaces(const Napi::CallbackInfo& info) {
   Fd sock = AskGate(env, path, kGateNamespaces);
   if (!sock.valid()) return env.Undefined();
   ssize_t n;
-  int64_t deadline = NowMs() + timeout;
-  for (;;) {
-    struct pollfd p = {sock.get(), POLLIN, 0};
-    int64_t left = deadline - NowMs();
-    int pr = poll(&p, 1, left < 0 ? 0 : (int)left);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) {
-      ThrowSys(env, errno, "poll", path.c_str());
-      return env.Undefined();
-    }
-    if (pr == 0) {
-      ThrowSys(env, ETIMEDOUT, "recvmsg", path.c_str());
-      return env.Undefined();
-    }
-    break;
-  }
+  if (!WaitReadable(env, sock.get(), NowMs() + timeout, "recvmsg", path)) return env.Undefined();
   char have[kGateNsKinds] = {};
   union {
     char buf[CMSG_SPACE(sizeof(int) * kGateNsKinds)];
@@ -146,26 +155,11 @@ Napi::Value GateStart(const Napi::CallbackInfo& info) {
   if (!sock.valid()) return env.Undefined();
   ssize_t n;
   unlink(path.c_str());
-  int64_t deadline = timeout < 0 ? 0 : NowMs() + timeout;
+  int64_t deadline = timeout < 0 ? -1 : NowMs() + timeout;
   std::string got;
   char buf[4096];
   for (;;) {
-    struct pollfd p = {sock.get(), POLLIN, 0};
-    int wait = -1;
-    if (timeout >= 0) {
-      int64_t left = deadline - NowMs();
-      wait = left < 0 ? 0 : (int)left;
-    }
-    int pr = poll(&p, 1, wait);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) {
-      ThrowSys(env, errno, "poll", path.c_str());
-      return env.Undefined();
-    }
-    if (pr == 0) {
-      ThrowSys(env, ETIMEDOUT, "read", path.c_str());
-      return env.Undefined();
-    }
+    if (!WaitReadable(env, sock.get(), deadline, "read", path)) return env.Undefined();
     n = read(sock.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     // ECONNRESET: the child died without closing cleanly; TS reports what was read.
