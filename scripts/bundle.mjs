@@ -33,7 +33,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -43,14 +43,18 @@ const LAZY_IMPORT = /^import \* as (lazy[A-Z]\w*) from '(\.{1,2}\/[^']+)';$/gm;
 /** The banner's helper: a module's namespace, its initialiser run at the first property read. */
 const LAZY_HELPER = 'const __nsboxLazy = (load) => { let m; return new Proxy({}, { get: (_, k) => (m ??= load())[k] }); };';
 const GYP = "require('node-gyp-build')";
+/** `fileURLToPath(new URL(LITERAL, import.meta.url))` as tsc writes it (a string or template literal). */
+const OWN_PATH = /fileURLToPath\(new URL\(('[^'\n]*'|`[^`\n]*`), import\.meta\.url\)\)/g;
+/** The banner's path helper: `d` (a module's directory) and `r` joined to the linked file's directory. */
+const PATH_HELPER = 'const __nsboxPath = (d, r) => require("node:path").join(__dirname, d, r);';
 
 const ociCommands = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands'))
   .filter((f) => f.endsWith('.js'))
   .map((f) => f.slice(0, -3));
 
 /**
- * The linked programs. `urlVar`: the variable each file's banner sets to its own URL, from
- * which every `import.meta.url` of a module linked into it is rebuilt. `minify`: whitespace
+ * The linked programs. `urlVar`: the function each file's banner defines to give its own URL
+ * (made at the first call), from which an `import.meta.url` of a module linked into it is rebuilt. `minify`: whitespace
  * and syntax only, never names.
  */
 const PROGRAMS = [
@@ -103,7 +107,14 @@ const ownUrl = (outdir, urlVar) => ({
     b.onLoad({ filter: /\/dist\/.*\.js$/ }, async (args) => {
       let text = await readFile(args.path, 'utf8');
       const rel = JSON.stringify(relative(outdir, args.path));
-      text = text.replaceAll('import.meta.url', `new URL(${rel}, ${urlVar}).href`);
+      // A path beside the module (`fileURLToPath(new URL(LITERAL, import.meta.url))`,
+      // `fileURLToPath(import.meta.url)`) is joined to the linked file's directory: no URL is
+      // parsed or built at start-up (~0.4 ms of a run's first URL work). Any other use gets
+      // the module's URL, made when first asked for.
+      const dir = JSON.stringify(relative(outdir, dirname(args.path)));
+      text = text.replace(OWN_PATH, (_, lit) => `__nsboxPath(${dir}, ${lit})`);
+      text = text.replaceAll('fileURLToPath(import.meta.url)', `__nsboxPath(${dir}, ${JSON.stringify(basename(args.path))})`);
+      text = text.replaceAll('import.meta.url', `new URL(${rel}, ${urlVar}()).href`);
       text = text.replace(LAZY_IMPORT, (_, name, spec) => `const ${name} = __nsboxLazy(() => require(${JSON.stringify(spec)}));`);
       if (args.path === join(root, 'dist', 'native.js')) {
         if (!text.includes(GYP)) throw new Error(`scripts/bundle.mjs: dist/native.js no longer has ${GYP}; update this script`);
@@ -256,7 +267,9 @@ for (const p of PROGRAMS) {
     // which has no loader for import().
     supported: { 'dynamic-import': false },
     // tsc's modules are strict (ES modules); each file says so before anything else.
-    banner: { js: `"use strict";\nconst ${p.urlVar} = require("node:url").pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
+    banner: {
+      js: `"use strict";\nlet ${p.urlVar}Href;\nconst ${p.urlVar} = () => (${p.urlVar}Href ??= require("node:url").pathToFileURL(__filename).href);\n${PATH_HELPER}\n${LAZY_HELPER}`,
+    },
     define: { __NSBOX_BUILD__: JSON.stringify(buildId) },
     ...(p.minify && { minifyWhitespace: true, minifySyntax: true }),
     logLevel: 'warning',

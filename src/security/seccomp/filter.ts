@@ -10,6 +10,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { nsboxError } from '../../errors.js';
 import { invalidArgValue } from '../../errors.js';
 import type { NativeArch } from './arch.js';
@@ -144,7 +145,7 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileSeccompO
 }
 
 /** default.json: src/security/seccomp/ and dist/security/seccomp/ sit at the same depth; the package ships src/. */
-const DEFAULT_PROFILE = new URL('../../../src/security/profiles/default.json', import.meta.url);
+const DEFAULT_PROFILE = fileURLToPath(new URL('../../../src/security/profiles/default.json', import.meta.url));
 
 /** The default profile's file as a store key names it: a changed file is another key. */
 function defaultProfileId(): string {
