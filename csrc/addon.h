@@ -1,8 +1,6 @@
 // Per-environment addon state (one per main thread / worker), so worker threads work.
 #pragma once
 #include <napi.h>
-
-#include "const_table.h"
 #include <sys/stat.h>
 
 #include <set>
@@ -77,7 +75,7 @@ Napi::PropertyDescriptor LazyTable(const char* name) {
 void HoldChild(Addon* addon, int pidfd);
 
 void InitConstants(Napi::Env env, Napi::Object exports);
-void AddMountConstants(ConstTable& constants);  // mount.cc
+void AddMountConstants(Napi::Env env, Napi::Object constants);  // mount.cc
 void InitFeatures(Napi::Env env, Napi::Object exports);
 void InitNs(Napi::Env env, Napi::Object exports);
 void InitNsMake(Napi::Env env, Napi::Object exports);  // ns_make.cc

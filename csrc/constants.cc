@@ -14,10 +14,10 @@
 
 namespace nsbox {
 
-#define SET(name) c.Set(#name, static_cast<double>(name))
+#define SET(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
 
 void InitConstants(Napi::Env env, Napi::Object exports) {
-  ConstTable c;
+  Napi::Object c = Napi::Object::New(env);
   SET(CLONE_NEWUSER);
   SET(CLONE_NEWPID);
   SET(CLONE_NEWNS);
@@ -26,16 +26,16 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SET(CLONE_NEWNET);
   SET(CLONE_NEWCGROUP);
   SET(CLONE_NEWTIME);
-  c.Set("PLAN_VERSION", static_cast<double>(kPlanVersion));
-  c.Set("TTY_STDIN", static_cast<double>(TTY_STDIN));
-  c.Set("TTY_NEW", static_cast<double>(TTY_NEW));
-  c.Set("TTY_CONSOLE", static_cast<double>(TTY_CONSOLE));
-  c.Set("HOOK_HERE", static_cast<double>(HOOK_HERE));
-  c.Set("HOOK_HOST", static_cast<double>(HOOK_HOST));
-  c.Set("HOOK_CALLER", static_cast<double>(HOOK_CALLER));
+  c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
+  c.Set("TTY_STDIN", Napi::Number::New(env, TTY_STDIN));
+  c.Set("TTY_NEW", Napi::Number::New(env, TTY_NEW));
+  c.Set("TTY_CONSOLE", Napi::Number::New(env, TTY_CONSOLE));
+  c.Set("HOOK_HERE", Napi::Number::New(env, HOOK_HERE));
+  c.Set("HOOK_HOST", Napi::Number::New(env, HOOK_HOST));
+  c.Set("HOOK_CALLER", Napi::Number::New(env, HOOK_CALLER));
   // The syscall each SysId of a failing step names (plan.h), by number.
-  ConstTable sysid;
-#define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), text)
+  Napi::Object sysid = Napi::Object::New(env);
+#define SYSID(name, text) sysid.Set(static_cast<uint32_t>(SYS_##name), Napi::String::New(env, text))
   SYSID(OPENAT2, "openat2");
   SYSID(IOCTL, "ioctl");
   SYSID(SETNS, "setns");
@@ -88,10 +88,11 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(FGETXATTR, "fgetxattr");
   SYSID(FSETXATTR, "fsetxattr");
 #undef SYSID
+  sysid.Freeze();
   c.Set("SYSID", sysid);
-  c.Set("SYS_ITEM_SHIFT", static_cast<double>(kSysItemShift));
-  ConstTable op;
-#define OPC(name) op.Set(#name, static_cast<double>(OP_##name))
+  c.Set("SYS_ITEM_SHIFT", Napi::Number::New(env, kSysItemShift));
+  Napi::Object op = Napi::Object::New(env);
+#define OPC(name) op.Set(#name, Napi::Number::New(env, OP_##name))
   OPC(SETNS);
   OPC(UNSHARE);
   OPC(USERNS_SYNC);
@@ -137,9 +138,10 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(PIN);
   OPC(ENTER);
 #undef OPC
+  op.Freeze();
   c.Set("OP", op);
-  ConstTable mm;
-#define MM(name) mm.Set(#name, static_cast<double>(name))
+  Napi::Object mm = Napi::Object::New(env);
+#define MM(name) mm.Set(#name, Napi::Number::New(env, name))
   MM(MNT_DST_IN_ROOT);
   MM(MNT_MKDIR);
   MM(MNT_MKFILE);
@@ -153,89 +155,93 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   MM(MNT_COPYUP);
   MM(MNT_COPYUP_MODE);
 #undef MM
+  mm.Freeze();
   c.Set("PLAN_MOUNT", mm);
-  c.Set("PLAN_WRITE_NODENAME", static_cast<double>(WRITE_NODENAME));
+  c.Set("PLAN_WRITE_NODENAME", Napi::Number::New(env, WRITE_NODENAME));
   // Capabilities (capabilities(7)) by name, from the headers nsbox was built with; the
   // running kernel may know more (read /proc/sys/kernel/cap_last_cap).
-  ConstTable cap;
-  cap.Set("CAP_CHOWN", static_cast<double>(CAP_CHOWN));
-  cap.Set("CAP_DAC_OVERRIDE", static_cast<double>(CAP_DAC_OVERRIDE));
-  cap.Set("CAP_DAC_READ_SEARCH", static_cast<double>(CAP_DAC_READ_SEARCH));
-  cap.Set("CAP_FOWNER", static_cast<double>(CAP_FOWNER));
-  cap.Set("CAP_FSETID", static_cast<double>(CAP_FSETID));
-  cap.Set("CAP_KILL", static_cast<double>(CAP_KILL));
-  cap.Set("CAP_SETGID", static_cast<double>(CAP_SETGID));
-  cap.Set("CAP_SETUID", static_cast<double>(CAP_SETUID));
-  cap.Set("CAP_SETPCAP", static_cast<double>(CAP_SETPCAP));
-  cap.Set("CAP_LINUX_IMMUTABLE", static_cast<double>(CAP_LINUX_IMMUTABLE));
-  cap.Set("CAP_NET_BIND_SERVICE", static_cast<double>(CAP_NET_BIND_SERVICE));
-  cap.Set("CAP_NET_BROADCAST", static_cast<double>(CAP_NET_BROADCAST));
-  cap.Set("CAP_NET_ADMIN", static_cast<double>(CAP_NET_ADMIN));
-  cap.Set("CAP_NET_RAW", static_cast<double>(CAP_NET_RAW));
-  cap.Set("CAP_IPC_LOCK", static_cast<double>(CAP_IPC_LOCK));
-  cap.Set("CAP_IPC_OWNER", static_cast<double>(CAP_IPC_OWNER));
-  cap.Set("CAP_SYS_MODULE", static_cast<double>(CAP_SYS_MODULE));
-  cap.Set("CAP_SYS_RAWIO", static_cast<double>(CAP_SYS_RAWIO));
-  cap.Set("CAP_SYS_CHROOT", static_cast<double>(CAP_SYS_CHROOT));
-  cap.Set("CAP_SYS_PTRACE", static_cast<double>(CAP_SYS_PTRACE));
-  cap.Set("CAP_SYS_PACCT", static_cast<double>(CAP_SYS_PACCT));
-  cap.Set("CAP_SYS_ADMIN", static_cast<double>(CAP_SYS_ADMIN));
-  cap.Set("CAP_SYS_BOOT", static_cast<double>(CAP_SYS_BOOT));
-  cap.Set("CAP_SYS_NICE", static_cast<double>(CAP_SYS_NICE));
-  cap.Set("CAP_SYS_RESOURCE", static_cast<double>(CAP_SYS_RESOURCE));
-  cap.Set("CAP_SYS_TIME", static_cast<double>(CAP_SYS_TIME));
-  cap.Set("CAP_SYS_TTY_CONFIG", static_cast<double>(CAP_SYS_TTY_CONFIG));
-  cap.Set("CAP_MKNOD", static_cast<double>(CAP_MKNOD));
-  cap.Set("CAP_LEASE", static_cast<double>(CAP_LEASE));
-  cap.Set("CAP_AUDIT_WRITE", static_cast<double>(CAP_AUDIT_WRITE));
-  cap.Set("CAP_AUDIT_CONTROL", static_cast<double>(CAP_AUDIT_CONTROL));
-  cap.Set("CAP_SETFCAP", static_cast<double>(CAP_SETFCAP));
-  cap.Set("CAP_MAC_OVERRIDE", static_cast<double>(CAP_MAC_OVERRIDE));
-  cap.Set("CAP_MAC_ADMIN", static_cast<double>(CAP_MAC_ADMIN));
-  cap.Set("CAP_SYSLOG", static_cast<double>(CAP_SYSLOG));
-  cap.Set("CAP_WAKE_ALARM", static_cast<double>(CAP_WAKE_ALARM));
-  cap.Set("CAP_BLOCK_SUSPEND", static_cast<double>(CAP_BLOCK_SUSPEND));
-  cap.Set("CAP_AUDIT_READ", static_cast<double>(CAP_AUDIT_READ));
-  cap.Set("CAP_PERFMON", static_cast<double>(CAP_PERFMON));
-  cap.Set("CAP_BPF", static_cast<double>(CAP_BPF));
-  cap.Set("CAP_CHECKPOINT_RESTORE", static_cast<double>(CAP_CHECKPOINT_RESTORE));
+  Napi::Object cap = Napi::Object::New(env);
+  cap.Set("CAP_CHOWN", Napi::Number::New(env, CAP_CHOWN));
+  cap.Set("CAP_DAC_OVERRIDE", Napi::Number::New(env, CAP_DAC_OVERRIDE));
+  cap.Set("CAP_DAC_READ_SEARCH", Napi::Number::New(env, CAP_DAC_READ_SEARCH));
+  cap.Set("CAP_FOWNER", Napi::Number::New(env, CAP_FOWNER));
+  cap.Set("CAP_FSETID", Napi::Number::New(env, CAP_FSETID));
+  cap.Set("CAP_KILL", Napi::Number::New(env, CAP_KILL));
+  cap.Set("CAP_SETGID", Napi::Number::New(env, CAP_SETGID));
+  cap.Set("CAP_SETUID", Napi::Number::New(env, CAP_SETUID));
+  cap.Set("CAP_SETPCAP", Napi::Number::New(env, CAP_SETPCAP));
+  cap.Set("CAP_LINUX_IMMUTABLE", Napi::Number::New(env, CAP_LINUX_IMMUTABLE));
+  cap.Set("CAP_NET_BIND_SERVICE", Napi::Number::New(env, CAP_NET_BIND_SERVICE));
+  cap.Set("CAP_NET_BROADCAST", Napi::Number::New(env, CAP_NET_BROADCAST));
+  cap.Set("CAP_NET_ADMIN", Napi::Number::New(env, CAP_NET_ADMIN));
+  cap.Set("CAP_NET_RAW", Napi::Number::New(env, CAP_NET_RAW));
+  cap.Set("CAP_IPC_LOCK", Napi::Number::New(env, CAP_IPC_LOCK));
+  cap.Set("CAP_IPC_OWNER", Napi::Number::New(env, CAP_IPC_OWNER));
+  cap.Set("CAP_SYS_MODULE", Napi::Number::New(env, CAP_SYS_MODULE));
+  cap.Set("CAP_SYS_RAWIO", Napi::Number::New(env, CAP_SYS_RAWIO));
+  cap.Set("CAP_SYS_CHROOT", Napi::Number::New(env, CAP_SYS_CHROOT));
+  cap.Set("CAP_SYS_PTRACE", Napi::Number::New(env, CAP_SYS_PTRACE));
+  cap.Set("CAP_SYS_PACCT", Napi::Number::New(env, CAP_SYS_PACCT));
+  cap.Set("CAP_SYS_ADMIN", Napi::Number::New(env, CAP_SYS_ADMIN));
+  cap.Set("CAP_SYS_BOOT", Napi::Number::New(env, CAP_SYS_BOOT));
+  cap.Set("CAP_SYS_NICE", Napi::Number::New(env, CAP_SYS_NICE));
+  cap.Set("CAP_SYS_RESOURCE", Napi::Number::New(env, CAP_SYS_RESOURCE));
+  cap.Set("CAP_SYS_TIME", Napi::Number::New(env, CAP_SYS_TIME));
+  cap.Set("CAP_SYS_TTY_CONFIG", Napi::Number::New(env, CAP_SYS_TTY_CONFIG));
+  cap.Set("CAP_MKNOD", Napi::Number::New(env, CAP_MKNOD));
+  cap.Set("CAP_LEASE", Napi::Number::New(env, CAP_LEASE));
+  cap.Set("CAP_AUDIT_WRITE", Napi::Number::New(env, CAP_AUDIT_WRITE));
+  cap.Set("CAP_AUDIT_CONTROL", Napi::Number::New(env, CAP_AUDIT_CONTROL));
+  cap.Set("CAP_SETFCAP", Napi::Number::New(env, CAP_SETFCAP));
+  cap.Set("CAP_MAC_OVERRIDE", Napi::Number::New(env, CAP_MAC_OVERRIDE));
+  cap.Set("CAP_MAC_ADMIN", Napi::Number::New(env, CAP_MAC_ADMIN));
+  cap.Set("CAP_SYSLOG", Napi::Number::New(env, CAP_SYSLOG));
+  cap.Set("CAP_WAKE_ALARM", Napi::Number::New(env, CAP_WAKE_ALARM));
+  cap.Set("CAP_BLOCK_SUSPEND", Napi::Number::New(env, CAP_BLOCK_SUSPEND));
+  cap.Set("CAP_AUDIT_READ", Napi::Number::New(env, CAP_AUDIT_READ));
+  cap.Set("CAP_PERFMON", Napi::Number::New(env, CAP_PERFMON));
+  cap.Set("CAP_BPF", Napi::Number::New(env, CAP_BPF));
+  cap.Set("CAP_CHECKPOINT_RESTORE", Napi::Number::New(env, CAP_CHECKPOINT_RESTORE));
+  cap.Freeze();
   c.Set("CAP", cap);
-  ConstTable rlim;
-  rlim.Set("RLIMIT_CPU", static_cast<double>(RLIMIT_CPU));
-  rlim.Set("RLIMIT_FSIZE", static_cast<double>(RLIMIT_FSIZE));
-  rlim.Set("RLIMIT_DATA", static_cast<double>(RLIMIT_DATA));
-  rlim.Set("RLIMIT_STACK", static_cast<double>(RLIMIT_STACK));
-  rlim.Set("RLIMIT_CORE", static_cast<double>(RLIMIT_CORE));
-  rlim.Set("RLIMIT_RSS", static_cast<double>(RLIMIT_RSS));
-  rlim.Set("RLIMIT_NPROC", static_cast<double>(RLIMIT_NPROC));
-  rlim.Set("RLIMIT_NOFILE", static_cast<double>(RLIMIT_NOFILE));
-  rlim.Set("RLIMIT_MEMLOCK", static_cast<double>(RLIMIT_MEMLOCK));
-  rlim.Set("RLIMIT_AS", static_cast<double>(RLIMIT_AS));
-  rlim.Set("RLIMIT_LOCKS", static_cast<double>(RLIMIT_LOCKS));
-  rlim.Set("RLIMIT_SIGPENDING", static_cast<double>(RLIMIT_SIGPENDING));
-  rlim.Set("RLIMIT_MSGQUEUE", static_cast<double>(RLIMIT_MSGQUEUE));
-  rlim.Set("RLIMIT_NICE", static_cast<double>(RLIMIT_NICE));
-  rlim.Set("RLIMIT_RTPRIO", static_cast<double>(RLIMIT_RTPRIO));
-  rlim.Set("RLIMIT_RTTIME", static_cast<double>(RLIMIT_RTTIME));
+  Napi::Object rlim = Napi::Object::New(env);
+  rlim.Set("RLIMIT_CPU", Napi::Number::New(env, RLIMIT_CPU));
+  rlim.Set("RLIMIT_FSIZE", Napi::Number::New(env, RLIMIT_FSIZE));
+  rlim.Set("RLIMIT_DATA", Napi::Number::New(env, RLIMIT_DATA));
+  rlim.Set("RLIMIT_STACK", Napi::Number::New(env, RLIMIT_STACK));
+  rlim.Set("RLIMIT_CORE", Napi::Number::New(env, RLIMIT_CORE));
+  rlim.Set("RLIMIT_RSS", Napi::Number::New(env, RLIMIT_RSS));
+  rlim.Set("RLIMIT_NPROC", Napi::Number::New(env, RLIMIT_NPROC));
+  rlim.Set("RLIMIT_NOFILE", Napi::Number::New(env, RLIMIT_NOFILE));
+  rlim.Set("RLIMIT_MEMLOCK", Napi::Number::New(env, RLIMIT_MEMLOCK));
+  rlim.Set("RLIMIT_AS", Napi::Number::New(env, RLIMIT_AS));
+  rlim.Set("RLIMIT_LOCKS", Napi::Number::New(env, RLIMIT_LOCKS));
+  rlim.Set("RLIMIT_SIGPENDING", Napi::Number::New(env, RLIMIT_SIGPENDING));
+  rlim.Set("RLIMIT_MSGQUEUE", Napi::Number::New(env, RLIMIT_MSGQUEUE));
+  rlim.Set("RLIMIT_NICE", Napi::Number::New(env, RLIMIT_NICE));
+  rlim.Set("RLIMIT_RTPRIO", Napi::Number::New(env, RLIMIT_RTPRIO));
+  rlim.Set("RLIMIT_RTTIME", Napi::Number::New(env, RLIMIT_RTTIME));
+  rlim.Freeze();
   c.Set("RLIMIT", rlim);
-  ConstTable per;
-  per.Set("PER_LINUX", static_cast<double>(PER_LINUX));
-  per.Set("PER_LINUX32", static_cast<double>(PER_LINUX32));
-  per.Set("ADDR_NO_RANDOMIZE", static_cast<double>(ADDR_NO_RANDOMIZE));
-  per.Set("FDPIC_FUNCPTRS", static_cast<double>(FDPIC_FUNCPTRS));
-  per.Set("MMAP_PAGE_ZERO", static_cast<double>(MMAP_PAGE_ZERO));
-  per.Set("ADDR_COMPAT_LAYOUT", static_cast<double>(ADDR_COMPAT_LAYOUT));
-  per.Set("READ_IMPLIES_EXEC", static_cast<double>(READ_IMPLIES_EXEC));
-  per.Set("ADDR_LIMIT_32BIT", static_cast<double>(ADDR_LIMIT_32BIT));
-  per.Set("SHORT_INODE", static_cast<double>(SHORT_INODE));
-  per.Set("WHOLE_SECONDS", static_cast<double>(WHOLE_SECONDS));
-  per.Set("STICKY_TIMEOUTS", static_cast<double>(STICKY_TIMEOUTS));
-  per.Set("ADDR_LIMIT_3GB", static_cast<double>(ADDR_LIMIT_3GB));
-  per.Set("UNAME26", static_cast<double>(UNAME26));
+  Napi::Object per = Napi::Object::New(env);
+  per.Set("PER_LINUX", Napi::Number::New(env, PER_LINUX));
+  per.Set("PER_LINUX32", Napi::Number::New(env, PER_LINUX32));
+  per.Set("ADDR_NO_RANDOMIZE", Napi::Number::New(env, ADDR_NO_RANDOMIZE));
+  per.Set("FDPIC_FUNCPTRS", Napi::Number::New(env, FDPIC_FUNCPTRS));
+  per.Set("MMAP_PAGE_ZERO", Napi::Number::New(env, MMAP_PAGE_ZERO));
+  per.Set("ADDR_COMPAT_LAYOUT", Napi::Number::New(env, ADDR_COMPAT_LAYOUT));
+  per.Set("READ_IMPLIES_EXEC", Napi::Number::New(env, READ_IMPLIES_EXEC));
+  per.Set("ADDR_LIMIT_32BIT", Napi::Number::New(env, ADDR_LIMIT_32BIT));
+  per.Set("SHORT_INODE", Napi::Number::New(env, SHORT_INODE));
+  per.Set("WHOLE_SECONDS", Napi::Number::New(env, WHOLE_SECONDS));
+  per.Set("STICKY_TIMEOUTS", Napi::Number::New(env, STICKY_TIMEOUTS));
+  per.Set("ADDR_LIMIT_3GB", Napi::Number::New(env, ADDR_LIMIT_3GB));
+  per.Set("UNAME26", Napi::Number::New(env, UNAME26));
+  per.Freeze();
   c.Set("PERSONALITY", per);
   SET(SECCOMP_FILTER_FLAG_NEW_LISTENER);
-  ConstTable ll;
-#define LL(name) ll.Set(#name, static_cast<double>(LANDLOCK_##name))
+  Napi::Object ll = Napi::Object::New(env);
+#define LL(name) ll.Set(#name, Napi::Number::New(env, static_cast<double>(LANDLOCK_##name)))
   LL(ACCESS_FS_EXECUTE);
   LL(ACCESS_FS_WRITE_FILE);
   LL(ACCESS_FS_READ_FILE);
@@ -260,9 +266,11 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   LL(RESTRICT_SELF_LOG_NEW_EXEC_ON);
   LL(RESTRICT_SELF_LOG_SUBDOMAINS_OFF);
 #undef LL
+  ll.Freeze();
   c.Set("LANDLOCK", ll);
-  AddMountConstants(c);
-  exports.Set("constantsJson", Napi::String::New(env, c.Json()));
+  AddMountConstants(env, c);
+  c.Freeze();
+  exports.Set("constants", c);
 }
 
 }  // namespace nsbox

@@ -330,12 +330,12 @@ Napi::Value ResolveIn(const Napi::CallbackInfo& info) {
   return HandFd(env, fd);
 }
 
-#define SET(name) c.Set(#name, static_cast<double>(name))
+#define SET(name) c.Set(#name, Napi::Number::New(env, static_cast<double>(name)))
 
 }  // namespace
 
 // The mount API's constants, added to the one table of kernel constants (constants.cc).
-void AddMountConstants(ConstTable& c) {
+void AddMountConstants(Napi::Env env, Napi::Object c) {
   SET(MS_RDONLY);
   SET(MS_NOSUID);
   SET(MS_NODEV);

@@ -250,10 +250,7 @@ export interface NativeNetlinkSocket {
 /** The complete native contract. @internal */
 export interface NativeBinding {
   setErrorFactory(factory: (errno: number, syscall: string, path?: string, dest?: string) => Error): void;
-  /** The kernel constants: parsed from constantsJson once per thread (see native.ts's end). */
   readonly constants: NativeConstants;
-  /** csrc/constants.cc's table as one JSON text: cheaper to build and parse than property by property. */
-  readonly constantsJson: string;
 
   // features.cc
   probeFeatures(): NativeFeatures;
@@ -546,20 +543,8 @@ native.setErrorFactory((errno, syscall, path, dest) => {
   return new SysError(errno, syscall, ctx);
 });
 
-/**
- * The table of kernel constants, parsed once per addon (the binding is shared by every copy of
- * this module in the thread, see dlopenOnce) and frozen, as are its nested tables.
- */
-function constantsOf(b: NativeBinding): NativeConstants {
-  if (Object.hasOwn(b, 'constants')) return b.constants;
-  const table = JSON.parse(b.constantsJson) as Record<string, unknown>;
-  for (const v of Object.values(table)) if (typeof v === 'object' && v !== null) Object.freeze(v);
-  Object.defineProperty(b, 'constants', { value: Object.freeze(table), enumerable: true });
-  return b.constants;
-}
-
 /** The kernel constants. @internal */
-export const K: NativeConstants = constantsOf(native);
+export const K: NativeConstants = native.constants;
 
 /** The kernel's mount constants (csrc/mount.cc). @internal */
 /** The mount API's constants: the same table as {@link K}, typed for src/fs. @internal */
