@@ -84,7 +84,8 @@
         "csrc/seccomp_notify.cc",
         "csrc/pty.cc",
         "csrc/gate_client.cc",
-        "csrc/bpf.cc"
+        "csrc/bpf.cc",
+        "csrc/startup_files.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

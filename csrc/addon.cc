@@ -49,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPty(env, exports);
   InitGateClient(env, exports);
   InitBpf(env, exports);
+  InitStartupFiles(env, exports);
   return exports;
 }
 

@@ -90,5 +90,6 @@ void InitSeccompNotify(Napi::Env env, Napi::Object exports);
 void InitPty(Napi::Env env, Napi::Object exports);
 void InitGateClient(Napi::Env env, Napi::Object exports);
 void InitBpf(Napi::Env env, Napi::Object exports);
+void InitStartupFiles(Napi::Env env, Napi::Object exports);  // startup_files.cc
 
 }  // namespace nsbox

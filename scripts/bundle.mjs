@@ -31,7 +31,7 @@
 // package.json and the default seccomp profile are found relative to it). node-gyp-build is
 // linked in too (loading it as a package is a resolution and two more files, per call).
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -283,4 +283,11 @@ for (const p of PROGRAMS) {
   ];
   for (const one of builds)
     await build({ ...common, entryPoints: one.entryPoints, outdir, plugins: [...one.plugins, ownUrl(outdir, p.urlVar)] });
+  // A minified file has no comments, and esbuild escapes every other non-ASCII character
+  // (charset ascii): the loader makes it a one-byte string with a copy (csrc/linked_file.cc),
+  // where UTF-8 must be decoded.
+  for (const f of p.minify ? readdirSync(outdir).filter((n) => n.endsWith('.cjs')) : []) {
+    const bytes = readFileSync(join(outdir, f));
+    if (bytes.some((b) => b >= 0x80)) throw new Error(`scripts/bundle.mjs: ${p.outdir}/${f} is not ASCII`);
+  }
 }

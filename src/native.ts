@@ -7,9 +7,8 @@
  * @internal
  * @module
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT, dlopenOnce, localAddon } from './dlopen.js';
 import { SysError, nsboxError } from './errors.js';
 import type { Features } from './features.js';
 
@@ -250,6 +249,16 @@ export interface NativeNetlinkSocket {
 /** The complete native contract. @internal */
 export interface NativeBinding {
   setErrorFactory(factory: (errno: number, syscall: string, path?: string, dest?: string) => Error): void;
+
+  // linked_file.cc: the linked bins' loader's readers (src/oci/runtime/linked.ts); undefined for
+  // anything but a readable regular file (the source as UTF-8 text; a cache owned by the euid or `owner`,
+  // writable by no one else, starting with `header`, a decimal generation and a newline)
+  readLinkedSource(path: string): [source: string, size: number, mtimeSec: number, mtimeNsec: number, ino: number, uid: number] | undefined;
+  readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
+  /** A regular file's bytes if it is not a symlink, owned by the euid and writable by no one else; else undefined. */
+  readOwnedFile(path: string): Buffer | undefined;
+  /** [mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of stat/lstat; undefined for ENOENT/ENOTDIR (pathstat.ts). */
+  statPath(path: string, follow: boolean): [number, number, number, number, number, number, number] | undefined;
   readonly constants: NativeConstants;
 
   // features.cc
@@ -486,28 +495,7 @@ export interface SpawnMaps {
   helperTimeout?: number;
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** This thread's addons by path, as require()'s cache would hold them (see dlopenOnce). */
-const LOADED = Symbol.for('nsbox.native.loaded');
-
-/**
- * `require(file)` for an addon at an absolute path, without require()'s resolution (a stat of
- * each directory, the package.json reads): ~0.6 ms of every start-up. Loaded once per thread
- * and path, as require() does, whichever copy of this module asks (the linked files of
- * nsbox-oci each carry one): a second init would replace the environment's addon state.
- */
-function dlopenOnce(file: string): NativeBinding {
-  const g = globalThis as { [LOADED]?: Map<string, NativeBinding> };
-  const loaded = (g[LOADED] ??= new Map());
-  let exports = loaded.get(file);
-  if (exports === undefined) {
-    const m = { exports: {} as NativeBinding };
-    process.dlopen(m, file);
-    loaded.set(file, (exports = m.exports));
-  }
-  return exports;
-}
+const root = PACKAGE_ROOT;
 
 function load(): NativeBinding {
   try {
@@ -515,8 +503,8 @@ function load(): NativeBinding {
     // source build), taken at once: its search (package.json, directory listings) is a
     // noticeable part of each nsbox-oci call's start-up. NSBOX_PREBUILD and PREBUILDS_ONLY,
     // which change that choice, and a prebuild go through node-gyp-build.
-    const local = join(root, 'build', 'Release', 'nsbox.node');
-    if (process.env.NSBOX_PREBUILD === undefined && !process.env.PREBUILDS_ONLY && existsSync(local)) return dlopenOnce(local);
+    const local = localAddon();
+    if (local !== undefined) return dlopenOnce<NativeBinding>(local);
     const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
     const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return gypBuild(root) as NativeBinding;

@@ -11,6 +11,7 @@
  * @module
  */
 import { readFileSync, statSync } from 'node:fs';
+import { statPath } from '../pathstat.js';
 import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Cgroup } from '../cgroups/cgroup.js';
@@ -316,7 +317,7 @@ function forwardSignals(): { attach: (child: NsboxChild) => void; remove: () => 
 function seccompStoreDir(): string | undefined {
   const linked = fileURLToPath(new URL('../nsbox-cli/', import.meta.url));
   try {
-    if (statSync(linked).uid === process.geteuid!()) return linked;
+    if (statPath(linked, true)?.uid === process.geteuid!()) return linked;
   } catch {
     return undefined; // not built by scripts/bundle.mjs
   }

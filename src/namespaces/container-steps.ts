@@ -9,7 +9,8 @@
  * @internal
  * @module
  */
-import { constants as fsConstants, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { constants as fsConstants, existsSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { isDirectory, isSymbolicLink, statPath } from '../pathstat.js';
 import {
   MASKED_DIRS,
   MASKED_PATHS,
@@ -351,7 +352,7 @@ function isMaskedDir(p: string, rootDir: string | undefined): boolean {
   if (MASKED_DIRS.has(p)) return true;
   const where = p.startsWith('/proc/') || p.startsWith('/sys/') ? p : rootDir === undefined ? undefined : `${rootDir}${p}`;
   try {
-    return where !== undefined && lstatSync(where).isDirectory();
+    return where !== undefined && isDirectory(statPath(where, false));
   } catch {
     return false;
   }
@@ -433,9 +434,9 @@ let systemDirs: Array<{ name: string; link?: string }> | undefined;
 function hostSystemDirs(): Array<{ name: string; link?: string }> {
   systemDirs ??= HOST_SYSTEM_DIRS.flatMap((name) => {
     try {
-      const st = lstatSync(`/${name}`, { throwIfNoEntry: false }); // no error object for a missing /lib32
-      if (st?.isSymbolicLink()) return [{ name, link: readlinkSync(`/${name}`) }];
-      return st?.isDirectory() ? [{ name }] : [];
+      const st = statPath(`/${name}`, false); // undefined, no error object, for a missing /lib32
+      if (isSymbolicLink(st)) return [{ name, link: readlinkSync(`/${name}`) }];
+      return isDirectory(st) ? [{ name }] : [];
     } catch {
       return [];
     }

@@ -59,12 +59,9 @@ function subidRanges(): Array<[number, number]> {
  * Claims a free block of {@link AUTO_ID_COUNT} host ids for one sandbox. Root only.
  * @throws `ERR_NSBOX_NO_ID_RANGE` when every block is held; SysError from open/flock.
  */
-let lockDirMade = false;
 export function claimIdRange(): IdRange {
-  if (!lockDirMade) {
-    mkdirSync(LOCK_DIR, { recursive: true, mode: 0o700 });
-    lockDirMade = true;
-  }
+  // The lock directory is made when a lock file's open finds it missing (below), not first:
+  // a recursive mkdir of what exists is a cold path of Node's own in every short run.
   // Where the search starts only spreads the claims (flock decides who holds a block, and a
   // block's ids are no secret: /proc/PID/uid_map shows them), so Math.random: node:crypto's
   // randomInt costs ~5 ms of a short `nsbox run` (loading the module and seeding OpenSSL).

@@ -22,6 +22,7 @@ export const tools = {
   nsenter: onPath('nsenter'),
   newuidmap: onPath('newuidmap') && onPath('newgidmap'),
   unshare: onPath('unshare'),
+  strace: onPath('strace'),
 };
 
 function subidRange(file: string): boolean {

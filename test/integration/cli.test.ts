@@ -602,38 +602,40 @@ describe('nsbox: the linked bin', () => {
     }
   });
 
-  ownTest('a run whose filter is in the store never reads the default seccomp profile, nor rest.cjs', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-reads-'));
-    try {
-      // At exit, every path this process read or opened through node:fs, on fd 3.
-      const preload = join(dir, 'reads.cjs');
-      writeFileSync(
-        preload,
-        [
-          "const fs = require('fs'); const seen = [];",
-          "for (const f of ['readFileSync', 'openSync']) { const o = fs[f]; fs[f] = function (p, ...a) { seen.push(String(p)); return o.call(this, p, ...a); }; }",
-          "process.on('exit', () => fs.writeSync(3, JSON.stringify(seen)));",
-        ].join('\n'),
-      );
-      const run = () => {
-        const r = spawnSync(process.execPath, ['--require', preload, cli, 'run', '--', 'true'], {
-          stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-          encoding: 'utf8',
-        });
-        expect(r.status).toBe(0);
-        return JSON.parse(r.output[3] as string) as string[];
-      };
-      run(); // the store has the filter from here on
-      const paths = run();
-      expect(paths.some((p) => p.endsWith('/cli.cjs'))).toBe(true); // the witness sees the loader's reads
-      expect(paths.some((p) => p.includes('/@seccomp/'))).toBe(true);
-      expect(paths.filter((p) => p.endsWith('default.json'))).toEqual([]);
-      // The modules only lazy imports reach (scripts/bundle.mjs): not read by a plain run.
-      expect(paths.filter((p) => p.endsWith('/rest.cjs'))).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  // strace(1) as the witness of every file the bin's main thread opens: the loader and the
+  // seccomp store read through the addon (csrc/startup_files.cc), which a node:fs hook misses.
+  testIf(canUserns && statSync(linked).uid === process.geteuid!() && tools.strace, "needs strace, and dist/nsbox-cli this user's")(
+    'a run whose filter is in the store never reads the default seccomp profile, nor rest.cjs',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-reads-'));
+      try {
+        let n = 0;
+        const run = () => {
+          const log = join(dir, `opens-${n++}`);
+          // No -f: the bin's own thread only, not the container's processes.
+          const r = spawnSync(
+            'strace',
+            ['-qq', '-e', 'trace=open,openat,openat2', '-e', 'signal=none', '-o', log, process.execPath, cli, 'run', '--', 'true'],
+            {
+              stdio: ['ignore', 'ignore', 'pipe'],
+              encoding: 'utf8',
+            },
+          );
+          expect(r.status, r.stderr).toBe(0);
+          return [...readFileSync(log, 'utf8').matchAll(/open(?:at2?)?\((?:[^,"]*, )?"([^"]*)"/g)].map((m) => m[1]!);
+        };
+        run(); // the store has the filter from here on
+        const paths = run();
+        expect(paths.some((p) => p.endsWith('/cli.cjs'))).toBe(true); // the witness sees the loader's reads
+        expect(paths.some((p) => p.includes('/@seccomp/'))).toBe(true);
+        expect(paths.filter((p) => p.endsWith('default.json'))).toEqual([]);
+        // The modules only lazy imports reach (scripts/bundle.mjs): not read by a plain run.
+        expect(paths.filter((p) => p.endsWith('/rest.cjs'))).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   ownTest('the code cache beside cli.cjs names the file and V8; the bin runs with NSBOX_CODE_CACHE=0 too', async () => {
     expect((await nsbox(['run', '--', 'true'])).code).toBe(0);

@@ -22,6 +22,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
+import { dlopenOnce, localAddon } from '../../dlopen.js';
 
 const MAGIC = 'nsbox-oci code cache 1';
 /** How many runs write a file's cache, each adding what it compiled to what the last left. */
@@ -34,7 +35,40 @@ interface Cached {
 }
 
 /** The cache's data after its header, if it is ours to trust and its header starts with `identity`. */
+/** The addon's two readers of a linked file (csrc/linked_file.cc). */
+interface LinkedFiles {
+  readLinkedSource(path: string): [source: string, size: number, mtimeSec: number, mtimeNsec: number, ino: number, uid: number] | undefined;
+  readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
+}
+
+let files: LinkedFiles | null | undefined;
+
+/**
+ * The addon's readers when the addon is a local build (see localAddon): they read a file in
+ * one native call, where node:fs cost ~1 ms cold for the two files of a start-up. The addon
+ * loaded here is the one native.ts then finds (dlopenOnce), so it is loaded once either way.
+ * Otherwise (a prebuild, a failing load, an older addon) node:fs reads them, as before.
+ */
+function linkedFiles(): LinkedFiles | undefined {
+  if (files === undefined) {
+    files = null;
+    try {
+      const local = localAddon();
+      const b = local === undefined ? undefined : dlopenOnce<Partial<LinkedFiles>>(local);
+      if (typeof b?.readLinkedSource === 'function' && typeof b.readLinkedCache === 'function') files = b as LinkedFiles;
+    } catch {
+      // native.ts reports an addon that does not load when the program first needs it
+    }
+  }
+  return files ?? undefined;
+}
+
 function readCache(cache: string, identity: string, owner: number): Cached | undefined {
+  const fast = linkedFiles();
+  if (fast !== undefined) {
+    const got = fast.readLinkedCache(cache, identity, owner);
+    return got === undefined ? undefined : { data: got[0], generation: got[1] };
+  }
   let fd: number;
   try {
     fd = openSync(cache, 'r');
@@ -103,19 +137,32 @@ function linkedRequire(file: string, resolve?: (id: string) => unknown): NodeJS.
  */
 export function loadLinked(file: string, use = process.env.NSBOX_OCI_CODE_CACHE !== '0', resolve?: (id: string) => unknown): unknown {
   // One open: the identity is that of the source read.
-  const fd = openSync(file, 'r');
   let source: string;
-  let st: Stats;
-  try {
-    st = fstatSync(fd);
-    source = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
+  let size: number;
+  let mtimeMs: number;
+  let ino: number;
+  let uid: number;
+  const fast = linkedFiles()?.readLinkedSource(file);
+  if (fast !== undefined) {
+    let sec: number;
+    let nsec: number;
+    [source, size, sec, nsec, ino, uid] = fast;
+    mtimeMs = sec * 1e3 + nsec / 1e6; // as fs.Stats computes mtimeMs
+  } else {
+    const fd = openSync(file, 'r');
+    let st: Stats;
+    try {
+      st = fstatSync(fd);
+      source = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+    ({ size, mtimeMs, ino, uid } = st);
   }
   const cache = `${file}.cache`;
   // What a cache must name: the file it was made from, and the V8 that made it.
-  const identity = `${MAGIC} ${process.versions.v8} ${st.size} ${st.mtimeMs} ${st.ino} `;
-  const cached = use ? readCache(cache, identity, st.uid) : undefined;
+  const identity = `${MAGIC} ${process.versions.v8} ${size} ${mtimeMs} ${ino} `;
+  const cached = use ? readCache(cache, identity, uid) : undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,

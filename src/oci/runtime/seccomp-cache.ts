@@ -15,8 +15,10 @@
  * @internal
  * @module
  */
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { native } from '../../native.js';
+import { isDirectory, statPath } from '../../pathstat.js';
 import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/filter.js';
 
 /** Replaced by scripts/bundle.mjs with the build's id. */
@@ -92,17 +94,15 @@ export function seccompCache(root: string, build: string | undefined = BUILD): S
   const dir = join(root, '@seccomp');
   return {
     get(key) {
-      let fd = -1;
+      // Natively (csrc/startup_files.cc): no fs.Stats and no Buffer read through node:fs on a
+      // spawn's path, each a cold path of Node's own in a short-lived process.
       try {
-        if (!ours(dir, true)) return undefined;
-        fd = openSync(join(dir, fileName(key)), 'r');
-        const st = fstatSync(fd);
-        if (!st.isFile() || st.uid !== process.geteuid!() || (st.mode & 0o022) !== 0) return undefined;
-        return parse(readFileSync(fd), Buffer.from(key), build);
+        const d = statPath(dir, false);
+        if (!isDirectory(d) || d!.uid !== process.geteuid!() || (d!.mode & 0o022) !== 0) return undefined;
+        const buf = native.readOwnedFile(join(dir, fileName(key)));
+        return buf === undefined ? undefined : parse(buf, Buffer.from(key), build);
       } catch {
-        return undefined; // none yet, or unreadable: compiled again
-      } finally {
-        if (fd >= 0) closeSync(fd);
+        return undefined; // unreadable: compiled again
       }
     },
     set(key, c) {

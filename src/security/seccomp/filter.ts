@@ -11,6 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { statPath } from '../../pathstat.js';
 import { nsboxError } from '../../errors.js';
 import { invalidArgValue } from '../../errors.js';
 import type { NativeArch } from './arch.js';
@@ -149,7 +150,8 @@ const DEFAULT_PROFILE = fileURLToPath(new URL('../../../src/security/profiles/de
 
 /** The default profile's file as a store key names it: a changed file is another key. */
 function defaultProfileId(): string {
-  const st = statSync(DEFAULT_PROFILE);
+  // The native stat: no fs.Stats on a spawn's path; statSync only to report the profile missing.
+  const st = statPath(DEFAULT_PROFILE, true) ?? statSync(DEFAULT_PROFILE);
   return `nsbox default profile ${st.size} ${st.mtimeMs} ${st.ino}`;
 }
 
