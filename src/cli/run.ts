@@ -67,7 +67,7 @@ function joinedMaps(run: RunArgs): { joinedUidMap?: string; joinedGidMap?: strin
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 /** True if a PATH search for `command` finds a file at all (executable or not). */
-function foundInPath(command: string, env: Record<string, string>): boolean {
+function foundInPath(command: string, env: Readonly<Record<string, string | undefined>>): boolean {
   // execvp(3)'s default search path when PATH is unset.
   const dirs = (env.PATH ?? '/bin:/usr/bin').split(':');
   return dirs.some((d) => {
@@ -84,7 +84,7 @@ function foundInPath(command: string, env: Record<string, string>): boolean {
  * when it found it and could not run it, else 125. A PATH search that met an unreadable
  * directory fails with EACCES even though no file was found: that is 127, as in bash.
  */
-function exitStatusOf(err: unknown, run: RunArgs, env: Record<string, string>): number {
+function exitStatusOf(err: unknown, run: RunArgs, env: Readonly<Record<string, string | undefined>>): number {
   if (err instanceof SysError && err.syscall === 'execve') {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return EXIT_NOT_FOUND;
     if (err.code === 'EACCES' || err.code === 'ENOEXEC' || err.code === 'EPERM') {
@@ -122,7 +122,7 @@ function networkOption(run: RunArgs): SpawnOptions['network'] {
   return { lo: true, veth: { hostAddress: run.net.hostAddress, childAddress: run.net.childAddress } };
 }
 
-function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<string, string>): SpawnOptions {
+function spawnOptions(run: RunArgs, join: SpawnOptions['join'], env: Record<string, string> | undefined): SpawnOptions {
   const o: SpawnOptions = {
     namespaces: run.namespaces,
     join,
@@ -344,7 +344,9 @@ export async function runCommand(run: RunArgs): Promise<number> {
   if (dir !== undefined) setSeccompStore(seccompCache(dir));
   let child: NsboxChild;
   const opened: Namespace[] = [];
-  const env = buildEnv(run, process.env);
+  // Without --env/--unset/--clearenv the command gets this environment as it is: spawn reads
+  // process.env itself (enumerating it is ~0.05 ms; once, not twice).
+  const env = run.clearenv || run.env.length > 0 ? buildEnv(run, process.env) : undefined;
   let cg: Cgroup | null;
   try {
     cg = await makeCgroup(run);
@@ -381,7 +383,7 @@ export async function runCommand(run: RunArgs): Promise<number> {
     signals.remove();
     await net?.close();
     await cg?.remove({ recursive: true });
-    return exitStatusOf(err, run, env);
+    return exitStatusOf(err, run, env ?? process.env);
   } finally {
     for (const ns of opened) ns.close();
   }
