@@ -40,7 +40,15 @@ bool ReadWhole(int fd, const struct stat& st, std::string* out) {
   return pread(fd, &extra, 1, (off_t)got) == 0;
 }
 
-// readLinkedSource(path): [source, size, mtimeSec, mtimeNsec, ino, uid] of a linked file, its
+// What nsbox reads of a stat(2), from out[at] on: mode, uid, size, mtime (s, ns), ino, dev.
+void SetStat(Napi::Env env, Napi::Array out, uint32_t at, const struct stat& st) {
+  const double v[] = {(double)st.st_mode,        (double)st.st_uid,          (double)st.st_size,
+                      (double)st.st_mtim.tv_sec, (double)st.st_mtim.tv_nsec, (double)st.st_ino,
+                      (double)st.st_dev};
+  for (double d : v) out.Set(at++, Napi::Number::New(env, d));
+}
+
+// readLinkedSource(path): [source, mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of a linked file, its
 // text decoded as UTF-8 (as readFileSync(fd, 'utf8')); undefined if it cannot be opened or read.
 Napi::Value ReadLinkedSource(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -57,13 +65,9 @@ Napi::Value ReadLinkedSource(const Napi::CallbackInfo& info) {
   napi_status made = ascii ? napi_create_string_latin1(env, data.data(), data.size(), &source)
                            : napi_create_string_utf8(env, data.data(), data.size(), &source);
   if (made != napi_ok) return env.Undefined();
-  Napi::Array out = Napi::Array::New(env, 6);
+  Napi::Array out = Napi::Array::New(env, 8);
   out.Set(0u, Napi::Value(env, source));
-  out.Set(1u, Napi::Number::New(env, (double)st.st_size));
-  out.Set(2u, Napi::Number::New(env, (double)st.st_mtim.tv_sec));
-  out.Set(3u, Napi::Number::New(env, (double)st.st_mtim.tv_nsec));
-  out.Set(4u, Napi::Number::New(env, (double)st.st_ino));
-  out.Set(5u, Napi::Number::New(env, (double)st.st_uid));
+  SetStat(env, out, 1, st);
   return out;
 }
 
@@ -131,13 +135,7 @@ Napi::Value StatPath(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   Napi::Array out = Napi::Array::New(env, 7);
-  out.Set(0u, Napi::Number::New(env, (double)st.st_mode));
-  out.Set(1u, Napi::Number::New(env, (double)st.st_uid));
-  out.Set(2u, Napi::Number::New(env, (double)st.st_size));
-  out.Set(3u, Napi::Number::New(env, (double)st.st_mtim.tv_sec));
-  out.Set(4u, Napi::Number::New(env, (double)st.st_mtim.tv_nsec));
-  out.Set(5u, Napi::Number::New(env, (double)st.st_ino));
-  out.Set(6u, Napi::Number::New(env, (double)st.st_dev));
+  SetStat(env, out, 0, st);
   return out;
 }
 

@@ -246,6 +246,9 @@ export interface NativeNetlinkSocket {
   readonly portId: number;
 }
 
+/** What csrc/startup_files.cc reads of a stat(2). @internal */
+export type StatNumbers = [mode: number, uid: number, size: number, mtimeSec: number, mtimeNsec: number, ino: number, dev: number];
+
 /** The complete native contract. @internal */
 export interface NativeBinding {
   setErrorFactory(factory: (errno: number, syscall: string, path?: string, dest?: string) => Error): void;
@@ -253,12 +256,12 @@ export interface NativeBinding {
   // linked_file.cc: the linked bins' loader's readers (src/oci/runtime/linked.ts); undefined for
   // anything but a readable regular file (the source as UTF-8 text; a cache owned by the euid or `owner`,
   // writable by no one else, starting with `header`, a decimal generation and a newline)
-  readLinkedSource(path: string): [source: string, size: number, mtimeSec: number, mtimeNsec: number, ino: number, uid: number] | undefined;
+  readLinkedSource(path: string): [source: string, ...stat: StatNumbers] | undefined;
   readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
   /** A regular file's bytes if it is not a symlink, owned by the euid and writable by no one else; else undefined. */
   readOwnedFile(path: string): Buffer | undefined;
   /** [mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of stat/lstat; undefined for ENOENT/ENOTDIR (pathstat.ts). */
-  statPath(path: string, follow: boolean): [number, number, number, number, number, number, number] | undefined;
+  statPath(path: string, follow: boolean): StatNumbers | undefined;
   readonly constants: NativeConstants;
 
   // features.cc

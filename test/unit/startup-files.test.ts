@@ -40,7 +40,7 @@ describe('readLinkedSource', () => {
     const p = file('a.cjs', 'module.exports = 1;\n');
     const r = native.readLinkedSource(p);
     expect(r).toBeDefined();
-    const [source, size, sec, nsec, ino, uid] = r!;
+    const [source, , uid, size, sec, nsec, ino] = r!;
     const st = statSync(p);
     expect(source).toBe('module.exports = 1;\n');
     expect([size, sec * 1e3 + nsec / 1e6, ino, uid]).toEqual([st.size, st.mtimeMs, st.ino, st.uid]);

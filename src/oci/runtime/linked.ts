@@ -37,7 +37,9 @@ interface Cached {
 /** The cache's data after its header, if it is ours to trust and its header starts with `identity`. */
 /** The addon's two readers of a linked file (csrc/linked_file.cc). */
 interface LinkedFiles {
-  readLinkedSource(path: string): [source: string, size: number, mtimeSec: number, mtimeNsec: number, ino: number, uid: number] | undefined;
+  readLinkedSource(
+    path: string,
+  ): [source: string, mode: number, uid: number, size: number, mtimeSec: number, mtimeNsec: number, ino: number, dev: number] | undefined;
   readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
 }
 
@@ -146,7 +148,7 @@ export function loadLinked(file: string, use = process.env.NSBOX_OCI_CODE_CACHE 
   if (fast !== undefined) {
     let sec: number;
     let nsec: number;
-    [source, size, sec, nsec, ino, uid] = fast;
+    [source, , uid, size, sec, nsec, ino] = fast;
     mtimeMs = sec * 1e3 + nsec / 1e6; // as fs.Stats computes mtimeMs
   } else {
     const fd = openSync(file, 'r');
