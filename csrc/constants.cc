@@ -27,6 +27,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SET(CLONE_NEWCGROUP);
   SET(CLONE_NEWTIME);
   c.Set("PLAN_VERSION", Napi::Number::New(env, kPlanVersion));
+  c.Set("ENV_INHERIT", Napi::Number::New(env, kEnvInherit));
   c.Set("TTY_STDIN", Napi::Number::New(env, TTY_STDIN));
   c.Set("TTY_NEW", Napi::Number::New(env, TTY_NEW));
   c.Set("TTY_CONSOLE", Napi::Number::New(env, TTY_CONSOLE));

@@ -177,9 +177,17 @@ Napi::Value ProbeCloneIntoCgroupFn(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ProbeCloneIntoCgroup());
 }
 
+// Whether this is the process's main thread (its tid is the pid): there process.env is the
+// process's environment itself, which a plan may then inherit without listing it (plan.h
+// kEnvInherit); a worker's process.env is its own copy.
+Napi::Value OnProcessMainThread(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), gettid() == getpid());
+}
+
 }  // namespace
 
 void InitFeatures(Napi::Env env, Napi::Object exports) {
+  exports.Set("onProcessMainThread", Napi::Function::New(env, OnProcessMainThread, "onProcessMainThread"));
   exports.Set("probeFeatures", Napi::Function::New(env, ProbeFeatures, "probeFeatures"));
   exports.Set("probeCloneIntoCgroup",
               Napi::Function::New(env, ProbeCloneIntoCgroupFn, "probeCloneIntoCgroup"));

@@ -13,6 +13,9 @@
 namespace nsbox {
 
 constexpr int32_t kPlanVersion = 1;
+// OP_EXEC's envc for "this process's environment": `environ` when the plan is parsed, on the
+// calling thread (the main thread's process.env: plan_parse.cc ArgvEnv), no strings in the plan.
+constexpr int32_t kEnvInherit = -1;
 constexpr int kHeaderWords = 5;
 
 enum Op : int32_t {

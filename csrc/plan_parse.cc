@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -91,7 +92,7 @@ struct Parser {
   static const char* StrOf(void* self, int32_t off) { return static_cast<Parser*>(self)->Str(off); }
 
   const char* Process(int32_t op, const int32_t* a, int32_t nargs, Step& s, bool* handled);
-  const char* ArgvEnv(const int32_t* a, int32_t n);
+  const char* ArgvEnv(const int32_t* a, int32_t n, bool inherit = false);
   const char* Exec(const int32_t* a, int32_t nargs, Step& s);
   const char* Hook(const int32_t* a, int32_t nargs, Step& s);
   const char* Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, bool* handled);
@@ -196,12 +197,31 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
 }
 
 // The end of OP_EXEC and OP_HOOK: argc, argv..., envc, env... (n words): the step's argv and
-// envp arrays, NULL-terminated, made once the plan is parsed.
-const char* Parser::ArgvEnv(const int32_t* a, int32_t n) {
+// envp arrays, NULL-terminated, made once the plan is parsed. OP_EXEC's envc may be -1 (no
+// strings follow): the environment of this process, as `environ` holds it now (plan.h).
+const char* Parser::ArgvEnv(const int32_t* a, int32_t n, bool inherit) {
   if (n < 2) return "bad argc";
   int64_t argc = a[0];
   if (argc < 0 || 1 + argc + 1 > n) return "bad argc";
   int64_t envc = a[1 + argc];
+  if (inherit && envc == kEnvInherit && 2 + argc == n) {
+    size_t argvAt = p.ptrs.size();
+    for (int64_t j = 0; j < argc; j++) {
+      const char* v = Str(a[1 + j]);
+      if (!v) return "bad argv string";
+      p.ptrs.push_back(const_cast<char*>(v));
+    }
+    p.ptrs.push_back(nullptr);
+    size_t envAt = p.ptrs.size();
+    // The pointers only: glibc never frees a string setenv(3) made (nor one of the initial
+    // environment), so each stays valid after a later setenv/unsetenv on the JS thread (spawnAsync
+    // goes on while the child starts). As process.env lists it: NAME=VALUE with a name.
+    for (char** e = environ; e && *e; e++)
+      if ((*e)[0] != '=' && strchr(*e, '=')) p.ptrs.push_back(*e);
+    p.ptrs.push_back(nullptr);
+    execPtrs.push_back({p.steps.size(), {argvAt, envAt}});
+    return nullptr;
+  }
   if (envc < 0 || 2 + argc + envc != n) return "bad envc";
   size_t argvAt = p.ptrs.size();
   for (int64_t j = 0; j < argc; j++) {
@@ -225,7 +245,7 @@ const char* Parser::ArgvEnv(const int32_t* a, int32_t n) {
 const char* Parser::Exec(const int32_t* a, int32_t nargs, Step& s) {
   if (nargs < 4 || !(s.str = Str(a[0])) || !Flag01(a[1])) return "bad exec";
   s.a = a[1];
-  return ArgvEnv(a + 2, nargs - 2);
+  return ArgvEnv(a + 2, nargs - 2, true);
 }
 
 // OP_HOOK: index, where, timeout_ms, pid, stdin_before, stdin_after, path, argc, argv...,

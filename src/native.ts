@@ -60,6 +60,8 @@ export interface NativeConstants {
   readonly HOOK_CALLER: number;
   /** Version of the spawn-plan wire format (csrc/plan.h). */
   readonly PLAN_VERSION: number;
+  /** OP_EXEC's envc for the process's own environment, read when the plan is parsed. */
+  readonly ENV_INHERIT: number;
   /** OP_MOUNT mode bits (csrc/plan.h MountMode). */
   readonly PLAN_MOUNT: Readonly<
     Record<
@@ -260,6 +262,8 @@ export interface NativeBinding {
   readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
   /** A regular file's bytes if it is not a symlink, owned by the euid and writable by no one else; else undefined. */
   readOwnedFile(path: string): Buffer | undefined;
+  /** features.cc: gettid() === getpid(): the thread whose process.env is the process's environment. */
+  onProcessMainThread(): boolean;
   /** [mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of stat/lstat; undefined for ENOENT/ENOTDIR (pathstat.ts). */
   statPath(path: string, follow: boolean): StatNumbers | undefined;
   readonly constants: NativeConstants;

@@ -10,6 +10,7 @@ import * as lazyCgroup from '../cgroups/cgroup.js';
 import * as lazyCgroupMount from '../cgroups/mount.js';
 import { handleClosed, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { checkContainer, type ContainerMount, type ContainerOptions, type DeviceNode, type RootfsSpec } from '../fs/container.js';
+import { native } from '../native.js';
 import { signalNumber } from './child.js';
 import { resolveIdMaps, type IdMapping, type ResolvedMaps, type SetgroupsPolicy } from './idmap.js';
 import { Namespace, checkPid } from './namespace.js';
@@ -293,11 +294,16 @@ function bool(name: string, v: unknown): boolean {
 
 const UTS_NAME_MAX = 64;
 
+let mainThread: boolean | undefined;
+/** Whether process.env here is the process's environment (native onProcessMainThread), asked once. */
+const onProcessMainThread = (): boolean => (mainThread ??= native.onProcessMainThread());
+
 /** Validated options. @internal */
 export interface Checked {
   file: string;
   argv: string[];
-  env: string[];
+  /** null: this process's environment, read natively when the plan is parsed (plan.h kEnvInherit). */
+  env: string[] | null;
   newNs: Set<NamespaceType>;
   join: Map<NamespaceType, Namespace | number>;
   /** `join.net` given as a pool: spawn takes one and adds it to `join`. */
@@ -328,13 +334,19 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   const argv0 = o.argv0 === undefined ? file : str('options.argv0', o.argv0);
   const argv = [argv0, ...((args as unknown[] | undefined) ?? []).map((a, i) => str(`args[${i}]`, a))];
 
-  const envObj = o.env === undefined ? process.env : o.env;
-  if (typeof envObj !== 'object' || envObj === null) throw invalidArgType('options.env', 'an object', envObj);
-  const env: string[] = [];
-  for (const [k, v] of Object.entries(envObj)) {
-    if (v === undefined) continue;
-    if (k.includes('=') || k.length === 0) throw invalidArgValue('options.env', k, 'has a variable name that is empty or contains "="');
-    env.push(noNul(`options.env.${k}`, `${k}=${String(v)}`));
+  // The default, process.env, is the process's environment on the main thread: the native
+  // side reads it there when it parses the plan (~0.05 ms less than listing it here per spawn).
+  // A worker's process.env is its own copy, listed.
+  let env: string[] | null = null;
+  if (o.env !== undefined || !onProcessMainThread()) {
+    const envObj = o.env === undefined ? process.env : o.env;
+    if (typeof envObj !== 'object' || envObj === null) throw invalidArgType('options.env', 'an object', envObj);
+    env = [];
+    for (const [k, v] of Object.entries(envObj)) {
+      if (v === undefined) continue;
+      if (k.includes('=') || k.length === 0) throw invalidArgValue('options.env', k, 'has a variable name that is empty or contains "="');
+      env.push(noNul(`options.env.${k}`, `${k}=${String(v)}`));
+    }
   }
 
   const newNs = new Set<NamespaceType>();

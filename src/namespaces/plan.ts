@@ -260,8 +260,10 @@ export class PlanBuilder {
     ];
     return this.push(K.OP.HOOK!, args, { step: `hooks.${kind}[${index}]`, syscall: 'execve', path: h.path, hook: { timeout: h.timeout } });
   }
-  exec(file: string, search: boolean, argv: readonly string[], env: readonly string[]): this {
-    const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), env.length, ...env.map((e) => this.str(e))];
+  /** `env` null: the environment of this process when the plan is parsed (plan.h kEnvInherit). */
+  exec(file: string, search: boolean, argv: readonly string[], env: readonly string[] | null): this {
+    const envWords = env === null ? [K.ENV_INHERIT] : [env.length, ...env.map((e) => this.str(e))];
+    const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), ...envWords];
     return this.push(K.OP.EXEC!, args, { step: 'exec', syscall: 'execve', path: file });
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { spawn, SysError, type NamespaceType } from '../../src/index.js';
+import { native } from '../../src/native.js';
 import { canUserns, hasSubids, isRoot, rootTest, testIf, tools, uid, gid } from '../helpers/env.js';
 import { childPids, fdCount, lines, nsId, output } from '../helpers/proc.js';
 
@@ -257,6 +258,45 @@ describe('process attributes', () => {
       spawn('sh', ['-c', 'pwd; echo "$FOO"; echo $0'], { cwd: '/usr', env: { FOO: 'bar baz', PATH: '/usr/bin:/bin' }, argv0: 'renamed' }),
     );
     expect(r.stdout).toBe('/usr\nbar baz\nrenamed\n');
+  });
+
+  test('the default environment is process.env as it is at the spawn (read natively on the main thread), a worker its own', async () => {
+    expect(native.onProcessMainThread()).toBe(true); // vitest's forks pool: this is the main thread
+    process.env.NSBOX_ENV_SET = 'a b=c';
+    process.env.NSBOX_ENV_GONE = 'x';
+    delete process.env.NSBOX_ENV_GONE;
+    try {
+      const r = await output(spawn('/usr/bin/env'));
+      const got = r.stdout.trim().split('\n').sort();
+      const want = Object.entries(process.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .sort();
+      expect(got).toEqual(want);
+      expect(got).toContain('NSBOX_ENV_SET=a b=c');
+      expect(got.some((l) => l.startsWith('NSBOX_ENV_GONE='))).toBe(false);
+      // A worker's process.env is its own copy (no SHARE_ENV): listed by JS, as given.
+      const { Worker } = await import('node:worker_threads');
+      const w = new Worker(
+        `const { spawn } = await import(${JSON.stringify(new URL('../../dist/namespaces/index.js', import.meta.url).href)});
+         const { parentPort } = await import('node:worker_threads');
+         process.env.NSBOX_ENV_WORKER = 'only here';
+         const c = spawn('/bin/sh', ['-c', 'echo "$NSBOX_ENV_WORKER/$NSBOX_ENV_SET"'], { stdio: ['ignore', 'pipe', 'inherit'] });
+         let out = '';
+         c.stdout.on('data', (d) => (out += d));
+         await c.exited;
+         parentPort.postMessage(out);`,
+        { eval: true, type: 'module' } as never,
+      );
+      const fromWorker = await new Promise<string>((res, rej) => {
+        w.once('message', res);
+        w.once('error', rej);
+      });
+      await w.terminate();
+      expect(fromWorker).toBe('only here/a b=c\n');
+      expect(process.env.NSBOX_ENV_WORKER).toBeUndefined();
+    } finally {
+      delete process.env.NSBOX_ENV_SET;
+    }
   });
 
   test('PATH is searched in the child environment', async () => {
