@@ -109,7 +109,16 @@ const CONSTRUCTORS: Array<[string, unknown[], Kind[]]> = [
   ['NetlinkSocket', [-1, 0, () => {}], ['optfd', 'u32', 'fn']],
   ['SeccompListener', [sentinel, () => {}], ['fd', 'fn']],
 ];
-const NO_ARGS = new Set(['probeFeatures', 'probeCloneIntoCgroup', 'landlockAbi', 'onProcessMainThread', 'pipe', 'devNull', 'spawn', 'spawnAsync']);
+const NO_ARGS = new Set([
+  'probeFeatures',
+  'probeCloneIntoCgroup',
+  'landlockAbi',
+  'onProcessMainThread',
+  'pipe',
+  'devNull',
+  'spawn',
+  'spawnAsync',
+]);
 
 // Each kind's bad values, put one at a time in place of a valid argument.
 function variants(valid: unknown[], kinds: Kind[]): Array<[string, unknown[]]> {
