@@ -87,6 +87,11 @@ bool MakeOne(MakeJob* j) {
   if (j->rtnl) {
     j->sock = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (j->sock < 0) return Fail(j, "socket");
+    // Extended and capped ACKs, as every nsbox rtnetlink socket has them (best effort): the
+    // socket may go straight to netlinkExchange (connectToHost) without a NetlinkSocket.
+    int one = 1;
+    setsockopt(j->sock, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    setsockopt(j->sock, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
   }
   return true;
 }

@@ -462,6 +462,19 @@ export interface NativeBinding {
    */
   netlinkTransact(nsfd: number, requests: Buffer[]): Buffer[];
   /**
+   * Sends `request` (rtnetlink requests with NLM_F_ACK and distinct sequence numbers, not
+   * dumps, at most 16) as one datagram on the NETLINK_ROUTE socket `fd` (-1: the
+   * environment's host socket, made on first use, closed at teardown) and reads until each is
+   * ACKed or refused; returns the answering datagrams, concatenated. rtnetlink answers inside
+   * sendto(2), so nothing waits; a missing answer is waited for at most 1 s (ETIMEDOUT).
+   */
+  netlinkExchange(fd: number, request: Buffer): Buffer;
+  /**
+   * A non-blocking NETLINK_ROUTE socket made in the network namespace of `nsFd` by a
+   * dedicated thread, for netlinkExchange. Returns the fd (O_CLOEXEC; release it with close).
+   */
+  netlinkSocketIn(nsFd: number): number;
+  /**
    * An AF_INET/AF_INET6 socket of `type` made in the network namespace of `nsFd` by a
    * dedicated thread, bound to `addr` (4 or 16 bytes; empty: unbound) and `port`, listening
    * when `backlog` >= 0. Returns the fd (O_CLOEXEC).
