@@ -172,6 +172,18 @@ bool RequestSeqs(Napi::Env env, const char* p, size_t left, uint32_t* seqs, size
   return true;
 }
 
+// True when `answers` holds nothing but ACKs (NLMSG_ERROR with error 0): the common case of
+// a batch of changes, which JS then need not copy or parse.
+bool OnlyAcks(const char* answers, size_t size) {
+  int len = static_cast<int>(size);
+  for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(answers); NLMSG_OK(m, len);
+       m = NLMSG_NEXT(m, len)) {
+    if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_len < NLMSG_LENGTH(sizeof(int))) return false;
+    if (static_cast<const nlmsgerr*>(NLMSG_DATA(m))->error != 0) return false;
+  }
+  return true;
+}
+
 int64_t NowMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -183,7 +195,8 @@ int64_t NowMs() {
 // the environment's host socket, see HostRtnl), then reads until every request is answered by
 // its NLMSG_ERROR (its ACK or its refusal; an NLMSG_DONE ends one too). Returns every
 // datagram that answered one of them, concatenated (each padded to 4 bytes), for
-// src/net/netlink to split and match; answers to other sequence numbers are dropped. Reads
+// src/net/netlink to split and match, or undefined when they are all plain ACKs (error 0);
+// answers to other sequence numbers are dropped. Reads
 // with MSG_DONTWAIT; should an answer not be queued yet, poll(2) waits for it at most
 // kExchangeTimeoutMs (then ETIMEDOUT, syscall 'recvmsg'). Throws SysError 'socket', 'sendto',
 // 'recvmsg' (ENOBUFS: the queue overflowed and answers were lost; EMSGSIZE: truncated).
@@ -279,6 +292,7 @@ Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
       out.append((4 - out.size() % 4) % 4, '\0');
     }
   }
+  if (OnlyAcks(out.data(), out.size())) return env.Undefined();
   return Napi::Buffer<char>::Copy(env, out.data(), out.size());
 }
 

@@ -122,8 +122,10 @@ bool ReadJob(const Napi::CallbackInfo& info, MakeJob* job) {
   return true;
 }
 
-// nsMake(flag, name, lo, rtnl): [nsfd, rtnl socket fd or -1], made on a dedicated thread the
-// caller waits for (~0.4 ms for a network namespace, the kernel's work).
+// nsMake(flag, name, lo, rtnl): [nsfd, rtnl socket fd or -1, st_dev, st_ino of nsfd], made on
+// a dedicated thread the caller waits for (~0.4 ms for a network namespace, the kernel's
+// work). The nsfd's identity comes from the fstat(2) that records it as a handle fd, so the
+// handle needs no nsStat after.
 Napi::Value NsMake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MakeJob job;
@@ -137,9 +139,20 @@ Napi::Value NsMake(const Napi::CallbackInfo& info) {
     ThrowSys(env, job.err, job.failed, job.failed[0] == 'o' ? job.path : nullptr);
     return env.Undefined();
   }
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, HandFd(env, job.fd));
+  struct stat st;
+  if (fstat(job.fd, &st) < 0) {
+    int err = errno;
+    close(job.fd);
+    if (job.sock >= 0) close(job.sock);
+    ThrowSys(env, err, "fstat");
+    return env.Undefined();
+  }
+  GetAddon(env)->handleFds[job.fd] = {st.st_dev, st.st_ino};  // HoldFd, with the stat kept
+  Napi::Array out = Napi::Array::New(env, 4);
+  out.Set(0u, Napi::Number::New(env, job.fd));
   out.Set(1u, job.sock >= 0 ? HandFd(env, job.sock) : Napi::Number::New(env, -1));
+  out.Set(2u, Napi::Number::New(env, static_cast<double>(st.st_dev)));
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(st.st_ino)));
   return out;
 }
 

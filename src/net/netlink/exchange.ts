@@ -44,6 +44,7 @@ export function exchange(fd: number, requests: readonly ExchangeRequest[]): NlMe
   }
   const answer = native.netlinkExchange(fd, n === 1 ? bufs[0]! : Buffer.concat(bufs));
   const parts: NlMessage[][] = requests.map(() => []);
+  if (answer === undefined) return parts; // every request ACKed, nothing else answered
   const errors: Array<NlError | undefined> = [];
   for (const m of splitMessages(answer)) {
     const i = seqs.indexOf(m.seq);
