@@ -286,10 +286,13 @@ export function threadNamespaceError(type: NamespaceType, what: string): Error {
 /**
  * Makes a new namespace of `type` and returns a handle that keeps it alive, with no process
  * in it: what `unshare --net=FILE` does, minus the bind mount (add one with
- * {@link persistNamespace}). The work happens on a short-lived dedicated native thread that
- * calls unshare(2), opens `/proc/thread-self/ns/<type>` and exits, so neither the JS thread
- * nor libuv's pool ever changes namespace (docs/threading.md). Blocks the caller for the few
- * syscalls that takes.
+ * {@link persistNamespace}). The work happens on a dedicated native thread that calls
+ * unshare(2) and opens `/proc/thread-self/ns/<type>`, so neither the JS thread nor libuv's
+ * pool ever changes namespace (docs/threading.md): a short-lived one for most kinds; for
+ * `'net'`, one kept for the environment that, once the namespace (and an rtnetlink socket in
+ * it) is made, goes back into the caller's network namespace with setns(2) and waits for the
+ * next call (it is stopped and joined when the environment ends; one that cannot go back
+ * exits instead). Blocks the caller for the few syscalls that takes.
  *
  * Needs CAP_SYS_ADMIN in the calling thread's user namespace.
  *
