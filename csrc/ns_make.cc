@@ -124,8 +124,10 @@ bool ReadJob(const Napi::CallbackInfo& info, MakeJob* job) {
   return true;
 }
 
-// The environment's kept maker thread for network namespaces (nsMake): it waits on a futex,
-// makes one namespace when asked (MakeOne), returns to the caller's network namespace (setns(2)
+// The environment's kept thread for network namespace work (nsMake, and every socket made
+// inside a network namespace: csrc/netlink.cc RunJob): it waits on a futex, runs one job when
+// asked (MakeOne, or a socket job's setns into the namespace and socket), returns to the
+// caller's network namespace (setns(2)
 // on the caller's /proc/thread-self/ns/net, opened for each call: a thread that moved with
 // unshare() and came back leaves the maker nowhere it has left) and waits again; if it cannot
 // return, it exits and the next call starts another. No thread stays in a namespace it made,
@@ -137,7 +139,8 @@ bool ReadJob(const Napi::CallbackInfo& info, MakeJob* job) {
 struct Maker {
   std::atomic<int> go{0};
   std::atomic<int> done{0};
-  MakeJob* job = nullptr;
+  bool (*fn)(void*) = nullptr;  // the job; true if it left the caller's network namespace
+  void* arg = nullptr;
   bool stop = false;
   bool lost = false;  // could not return home: it has exited, join it
   bool running = false;
@@ -160,10 +163,7 @@ void* MakerThread(void* arg) {
     while (m->go.load(std::memory_order_acquire) == 0) FutexWait(&m->go, 0);
     m->go.store(0, std::memory_order_relaxed);
     if (m->stop) return nullptr;
-    MakeJob* j = m->job;
-    // Nothing to return from when unshare itself failed; back home after anything else.
-    bool made = MakeOne(j);
-    bool moved = made || strcmp(j->failed, "unshare") != 0;
+    bool moved = m->fn(m->arg);
     bool lost = moved && setns(m->home, CLONE_NEWNET) < 0;
     m->lost = lost;
     m->done.store(1, std::memory_order_release);
@@ -186,15 +186,32 @@ void StopMaker(Maker* m) {
   m->lost = m->stop = false;
 }
 
+struct MakerHook {
+  Addon* addon;
+  Maker* maker;
+};
+
 void MakerCleanup(void* arg) {
-  Maker* m = static_cast<Maker*>(arg);
-  StopMaker(m);
-  delete m;
+  MakerHook* h = static_cast<MakerHook*>(arg);
+  StopMaker(h->maker);
+  h->addon->netThread = nullptr;
+  delete h->maker;
+  delete h;
 }
 
-// Runs `job` on the kept maker, starting it first if needed. 0, or the error that kept it
+// nsMake's job on the kept thread: it moved unless unshare itself failed.
+bool MakeOnMaker(void* arg) {
+  MakeJob* j = static_cast<MakeJob*>(arg);
+  return MakeOne(j) || strcmp(j->failed, "unshare") != 0;
+}
+
+}  // namespace
+
+// Runs fn(arg) on the kept thread, starting it first if needed. 0, or the error that kept it
 // from starting (the caller then makes a thread for this one job).
-int RunOnMaker(Maker* m, MakeJob* job) {
+int RunOnNetThread(Addon* addon, bool (*fn)(void*), void* arg) {
+  Maker* m = static_cast<Maker*>(addon->netThread);
+  if (m == nullptr) return EAGAIN;
   int cpu = sched_getcpu();
   Fd home(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!home.valid()) return errno;
@@ -230,7 +247,8 @@ int RunOnMaker(Maker* m, MakeJob* job) {
     CPU_SET(cpu, &set);
     m->cpu = pthread_setaffinity_np(m->thread, sizeof set, &set) == 0 ? cpu : -1;
   }
-  m->job = job;
+  m->fn = fn;
+  m->arg = arg;
   m->home = home.get();
   m->done.store(0, std::memory_order_relaxed);
   m->go.store(1, std::memory_order_release);
@@ -239,6 +257,8 @@ int RunOnMaker(Maker* m, MakeJob* job) {
   if (m->lost) StopMaker(m);
   return 0;
 }
+
+namespace {
 
 // nsMake(flag, name, lo, rtnl): [nsfd, rtnl socket fd or -1, st_dev, st_ino of nsfd], made on
 // a dedicated thread the caller waits for (~0.4 ms for a network namespace, the kernel's
@@ -249,8 +269,7 @@ Napi::Value NsMake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MakeJob job;
   if (!ReadJob(info, &job)) return env.Undefined();
-  Maker* maker = static_cast<Maker*>(info.Data());
-  int err = job.flag == CLONE_NEWNET && maker != nullptr ? RunOnMaker(maker, &job) : EAGAIN;
+  int err = job.flag == CLONE_NEWNET ? RunOnNetThread(GetAddon(env), MakeOnMaker, &job) : EAGAIN;
   if (err != 0) err = RunOnDedicatedThread(MakeThread, &job);
   if (err != 0) {
     ThrowSys(env, err, "pthread_create");
@@ -422,12 +441,14 @@ Napi::Value NsFill(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitNsMake(Napi::Env env, Napi::Object exports) {
-  Maker* maker = new Maker();
-  if (napi_add_env_cleanup_hook(env, MakerCleanup, maker) != napi_ok) {
-    delete maker;
-    maker = nullptr;  // every call makes its own thread
+  MakerHook* hook = new MakerHook{GetAddon(env), new Maker()};
+  if (napi_add_env_cleanup_hook(env, MakerCleanup, hook) == napi_ok) {
+    hook->addon->netThread = hook->maker;
+  } else {  // every call makes its own thread
+    delete hook->maker;
+    delete hook;
   }
-  exports.Set("nsMake", Napi::Function::New(env, NsMake, "nsMake", maker));
+  exports.Set("nsMake", Napi::Function::New(env, NsMake, "nsMake"));
   exports.Set("nsFill", Napi::Function::New(env, NsFill, "nsFill"));
 }
 
