@@ -1,13 +1,15 @@
 // Namespaces made on a thread of their own, with what the caller needs inside them made in
 // the same trip: `lo` up (a pooled network namespace, src/namespaces/pool.ts) and a
 // NETLINK_ROUTE socket (createNamespace('net'): the socket connectToHost and the net module
-// use first). nsMake waits for its dedicated thread (csrc/thread.h); nsFill makes a batch on
-// a detached thread and hands each namespace to JS through a thread-safe function, so the
-// event loop never waits for the kernel's ~0.4 ms of network namespace creation.
+// use first). nsMake waits for its dedicated thread (the environment's kept one for a network
+// namespace, see Maker; csrc/thread.h for other kinds); nsFill makes a batch on a detached
+// thread and hands each namespace to JS through a thread-safe function, so the event loop
+// never waits for the kernel's ~0.4 ms of network namespace creation.
 //
-// The threads call unshare(2) on themselves only and exit afterwards: no thread that runs JS
-// or libuv work ever changes namespace (STYLE.md "Threads and namespaces"). Every fd is
-// O_CLOEXEC. Thin native: TS (src/namespaces/namespace.ts, pool.ts) validates and builds errors.
+// The threads call unshare(2) on themselves only and then exit, or (the kept one) go back
+// into the caller's network namespace: no thread that runs JS or libuv work ever changes
+// namespace (STYLE.md "Threads and namespaces"). Every fd is O_CLOEXEC. Thin native: TS
+// (src/namespaces/namespace.ts, pool.ts) validates and builds errors.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -125,17 +127,17 @@ bool ReadJob(const Napi::CallbackInfo& info, MakeJob* job) {
 }
 
 // The environment's kept thread for network namespace work (nsMake, and every socket made
-// inside a network namespace: csrc/netlink.cc RunJob): it waits on a futex, runs one job when
-// asked (MakeOne, or a socket job's setns into the namespace and socket), returns to the
-// caller's network namespace (setns(2)
-// on the caller's /proc/thread-self/ns/net, opened for each call: a thread that moved with
-// unshare() and came back leaves the maker nowhere it has left) and waits again; if it cannot
-// return, it exits and the next call starts another. No thread stays in a namespace it made,
-// and none runs JS or libuv work. Kept rather than one thread per call: creating, exiting and joining a
-// thread was ~0.07 ms of createNamespace('net') (a C loop: 0.79 ms with a thread per namespace, 0.72 with a
-// kept one, 0.70 on the calling thread), the thread's exit also costing the next request. It runs on the
-// caller's CPU (re-pinned when the caller has moved): the caller sleeps while it works, so each hand-off is a
-// switch on one CPU, not a cross-CPU wake-up.
+// inside a network namespace: csrc/netlink.cc RunJob). It waits on a futex, runs one job when
+// asked (MakeOne, or a socket job's setns into the namespace and socket), goes back into the
+// caller's network namespace (setns(2) on the caller's /proc/thread-self/ns/net, opened for
+// each call, so a caller that moved with unshare() and came back does not leave it behind)
+// and waits again; if it cannot go back, it exits and the next call starts another. No
+// thread stays in a namespace it made, and none runs JS or libuv work. Kept rather than a
+// thread per call: creating, exiting and joining a thread cost ~0.07 ms and slowed the
+// request that followed (a C loop of connectToHost's work: 0.785 ms with a thread per
+// namespace, 0.719 with a kept one, 0.704 on the calling thread). It runs on the caller's
+// CPU (re-pinned when the caller has moved): the caller sleeps while it works, so each
+// hand-off is a switch on one CPU, not a cross-CPU wake-up.
 struct Maker {
   std::atomic<int> go{0};
   std::atomic<int> done{0};
