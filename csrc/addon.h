@@ -30,6 +30,7 @@ struct Addon {
   size_t stackSize = 0;
   bool spawning = false;  // a spawn is between clone3 and exec (its network hook may run JS)
   Napi::FunctionReference* childWatchCtor = nullptr;
+  void* netThread = nullptr;  // ns_make.cc's kept thread for network namespace work (RunOnNetThread)
 };
 
 inline Addon* GetAddon(Napi::Env env) {

@@ -92,6 +92,13 @@ void* SocketThread(void* arg) {
   return nullptr;
 }
 
+// The same on the kept thread (RunOnNetThread): it left our namespace if setns succeeded.
+bool SocketOnNetThread(void* arg) {
+  SocketJob* job = static_cast<SocketJob*>(arg);
+  RunSocketJob(job);
+  return job->failed == nullptr || strcmp(job->failed, "setns") != 0;
+}
+
 }  // namespace
 
 namespace {
@@ -173,15 +180,17 @@ bool RunInOwnerUserns(SocketJob* job) {
 
 }  // namespace
 
-// Runs the job on a dedicated thread when it must enter a namespace; on the calling thread
-// when nsfd is -1 (the caller's own namespace: nothing to enter). See csrc/thread.h. When
+// Runs the job on a dedicated thread when it must enter a namespace (the environment's kept
+// one, csrc/ns_make.cc, else a new one); on the calling thread when nsfd is -1 (the caller's
+// own namespace: nothing to enter). See csrc/thread.h. When
 // the thread may not enter it (EPERM: no CAP_SYS_ADMIN in our own user namespace), a child
 // that joins the namespace's owning user namespace first makes it (RunInOwnerUserns).
 bool RunJob(Napi::Env env, SocketJob* job) {
   if (job->nsfd < 0) {
     RunSocketJob(job);
   } else {
-    int err = RunOnDedicatedThread(SocketThread, job);
+    int err = RunOnNetThread(GetAddon(env), SocketOnNetThread, job);
+    if (err != 0) err = RunOnDedicatedThread(SocketThread, job);
     if (err != 0) {
       ThrowSys(env, err, "pthread_create");
       return false;

@@ -43,4 +43,12 @@ inline int RunOnDedicatedThread(void* (*fn)(void*), void* arg) {
   return err;
 }
 
+struct Addon;
+
+// Runs fn(arg) on the environment's thread kept for network namespace work (csrc/ns_make.cc),
+// which goes back into the caller's network namespace afterwards when fn returns true (it
+// left it). Returns 0, or an error if that thread could not be used (then the caller runs
+// the job on a thread of its own, RunOnDedicatedThread). JS thread of the environment only.
+int RunOnNetThread(Addon* addon, bool (*fn)(void*), void* arg);
+
 }  // namespace nsbox

@@ -299,9 +299,10 @@ export interface NativeBinding {
   /**
    * On a dedicated thread the caller waits for (csrc/ns_make.cc): unshare(flag), open
    * /proc/thread-self/ns/<name>, then (network namespaces only) `lo` up when `lo`, an unbound
-   * NETLINK_ROUTE socket (SOCK_NONBLOCK) inside when `rtnl`. Returns [nsFd, socketFd or -1].
+   * NETLINK_ROUTE socket (SOCK_NONBLOCK, extended and capped ACKs) inside when `rtnl`.
+   * Returns [nsFd, socketFd or -1, st_dev, st_ino of nsFd].
    */
-  nsMake(flag: number, name: string, lo: boolean, rtnl: boolean): [number, number];
+  nsMake(flag: number, name: string, lo: boolean, rtnl: boolean): [fd: number, rtnl: number, dev: number, ino: number];
   /**
    * Starts a detached thread that makes `count` namespaces as nsMake does (no socket) and
    * returns at once; `onMade(fd, 0, '')` runs on the JS thread for each, or
@@ -477,6 +478,20 @@ export interface NativeBinding {
    * ACK, stopping after the first refusal. Synchronous: for spawn's network step only.
    */
   netlinkTransact(nsfd: number, requests: Buffer[]): Buffer[];
+  /**
+   * Sends `request` (rtnetlink requests with NLM_F_ACK and distinct sequence numbers, not
+   * dumps, at most 16) as one datagram on the NETLINK_ROUTE socket `fd` (-1: the
+   * environment's host socket, made on first use, closed at teardown) and reads until each is
+   * ACKed or refused; returns the answering datagrams, concatenated, or undefined when all
+   * were plain ACKs. rtnetlink answers inside sendto(2), so nothing waits; a missing answer
+   * is waited for at most 1 s (ETIMEDOUT).
+   */
+  netlinkExchange(fd: number, request: Buffer): Buffer | undefined;
+  /**
+   * A non-blocking NETLINK_ROUTE socket made in the network namespace of `nsFd` by a
+   * dedicated thread, for netlinkExchange. Returns the fd (O_CLOEXEC; release it with close).
+   */
+  netlinkSocketIn(nsFd: number): number;
   /**
    * An AF_INET/AF_INET6 socket of `type` made in the network namespace of `nsFd` by a
    * dedicated thread, bound to `addr` (4 or 16 bytes; empty: unbound) and `port`, listening

@@ -35,7 +35,14 @@ export function checkPid(name: string, pid: unknown): number {
 }
 
 const kToken = Symbol('nsbox.Namespace.new');
-let adopt: (fd: number) => Namespace;
+let adopt: (fd: number, known?: KnownNamespace) => Namespace;
+
+/** What the call that made an nsfs fd already knows of it: no ioctl or fstat needed. */
+interface KnownNamespace {
+  type: NamespaceType;
+  dev: number;
+  ino: number;
+}
 
 /**
  * A namespace, held open by an nsfs file descriptor (namespaces(7), ioctl_ns(2)).
@@ -54,11 +61,18 @@ export class Namespace extends FdHandle {
   readonly ino: number;
 
   static {
-    adopt = (fd) => new Namespace(kToken, fd);
+    adopt = (fd, known) => new Namespace(kToken, fd, known);
   }
 
-  private constructor(token: symbol, fd: number) {
+  private constructor(token: symbol, fd: number, known?: KnownNamespace) {
     if (token !== kToken) throw illegalConstructor('openNamespace() or createNamespace()');
+    if (known !== undefined) {
+      super(fd, `Namespace handle (${known.type}:[${known.ino}])`);
+      this.type = known.type;
+      this.dev = known.dev;
+      this.ino = known.ino;
+      return;
+    }
     let type: NamespaceType | undefined;
     let dev: number;
     let ino: number;
@@ -272,10 +286,13 @@ export function threadNamespaceError(type: NamespaceType, what: string): Error {
 /**
  * Makes a new namespace of `type` and returns a handle that keeps it alive, with no process
  * in it: what `unshare --net=FILE` does, minus the bind mount (add one with
- * {@link persistNamespace}). The work happens on a short-lived dedicated native thread that
- * calls unshare(2), opens `/proc/thread-self/ns/<type>` and exits, so neither the JS thread
- * nor libuv's pool ever changes namespace (docs/threading.md). Blocks the caller for the few
- * syscalls that takes.
+ * {@link persistNamespace}). The work happens on a dedicated native thread that calls
+ * unshare(2) and opens `/proc/thread-self/ns/<type>`, so neither the JS thread nor libuv's
+ * pool ever changes namespace (docs/threading.md): a short-lived one for most kinds; for
+ * `'net'`, one kept for the environment that, once the namespace (and an rtnetlink socket in
+ * it) is made, goes back into the caller's network namespace with setns(2) and waits for the
+ * next call (it is stopped and joined when the environment ends; one that cannot go back
+ * exits instead). Blocks the caller for the few syscalls that takes.
  *
  * Needs CAP_SYS_ADMIN in the calling thread's user namespace.
  *
@@ -293,14 +310,9 @@ export function createNamespace(type: CreatableNamespaceType): Namespace {
   if (type !== 'net') return adopt(native.nsCreate(CLONE_FLAG[type], type));
   // One thread trip for the namespace and the rtnetlink socket the net module will use
   // first in it (connectToHost, loUp, addLink): see takeRtnlSocket.
-  const [fd, sock] = native.nsMake(CLONE_FLAG.net, 'net', false, true);
-  let ns: Namespace;
-  try {
-    ns = adopt(fd);
-  } catch (err) {
-    native.close(sock);
-    throw err;
-  }
+  // The type is the one asked for and the identity comes back with the fds: no lookups.
+  const [fd, sock, dev, ino] = native.nsMake(CLONE_FLAG.net, 'net', false, true);
+  const ns = adopt(fd, { type: 'net', dev, ino });
   rtnlSockets.set(ns, sock);
   rtnlLeaks.register(ns, sock, ns);
   return ns;

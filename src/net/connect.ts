@@ -3,13 +3,14 @@
  * inside the namespace, addresses on both ends, both up, lo up, a default route inside.
  * @module
  */
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
 import { Namespace } from '../namespaces/namespace.js';
+import { native } from '../native.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
+import { HOST_RTNL, exchange, type ExchangeRequest } from './netlink/exchange.js';
 import { encodeRoute } from './netlink/route.js';
 import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
-import { RtnlSocket } from './netlink/socket.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
 import type { IfIndex, NetnsTarget } from './types.js';
@@ -85,10 +86,16 @@ function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string
  * ip -n NS route add default via HOSTADDR`. Removing the namespace (or `deleteLink(hostIf)`)
  * removes both ends.
  *
- * Needs CAP_NET_ADMIN in both namespaces. Requests pipelined on two rtnetlink sockets; no
- * thread blocks. The host-side socket is kept for the next call: after the first call the
- * environment holds one unreferenced NETLINK_ROUTE socket (it never keeps the process alive
- * and is closed when the environment ends: exit, worker termination).
+ * Needs CAP_NET_ADMIN in both namespaces. Three sendto(2) calls on two rtnetlink sockets
+ * (the veth; the host address; the four requests inside as one datagram), each answered by
+ * the kernel before sendto returns and read back at once on the calling thread: no event-loop
+ * turn, no thread waits (an answer not queued yet would be waited for at most 1 s, then
+ * `ETIMEDOUT`; rtnetlink never leaves one behind). The host-side socket is kept for the next
+ * call: after the first call the environment holds one NETLINK_ROUTE socket, never polled,
+ * in no multicast group (it never keeps the process alive and is closed when the
+ * environment ends: exit, worker termination). The socket inside is the one
+ * `createNamespace('net')` made with the namespace when it is still there; otherwise it is
+ * made on a dedicated thread that enters the namespace (the calling thread never does).
  * @param target - a child (anything with a `pid`) or a network namespace handle.
  * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
  * the step that failed (`'RTM_NEWLINK'`, `'RTM_NEWADDR'`, `'RTM_NEWROUTE'`); a failure after
@@ -104,96 +111,73 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
   const { hostIf, childIf } = vethNames(options);
   const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
-  return withVeth(
-    netns,
-    hostIf,
-    childIf,
-    async () => undefined,
-    async ({ h, c, hostIndex, childIndex }) => {
-      // Both sides at once: host address; inside, lo up, the inner end up (it was created up;
-      // this is a no-op kept for a peer the kernel made down), its address, the default route
-      // (sent after the address, so the gateway is reachable when the kernel handles it).
-      // The four requests inside go as one datagram: one sendto(2), handled in order; their
-      // answers are read at once (pump), not on the next event-loop turn.
-      const steps = [
-        h.request(encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }), {
-          syscall: 'RTM_NEWADDR',
-          ifname: hostIf,
-        }),
-        ...c.requestMany([
-          [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
-          [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
-          [
-            encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
-            { syscall: 'RTM_NEWADDR', ifname: childIf },
-          ],
-          [
-            encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }),
-            { syscall: 'RTM_NEWROUTE', ifname: childIf },
-          ],
-        ]),
-      ];
-      h.pump();
-      c.pump();
-      await settle(steps);
-      return { hostIf, hostIndex, childIf, childIndex };
-    },
-  );
+  return withVeth(netns, hostIf, childIf, noMaster, ({ inner, hostIndex, childIndex }) => {
+    // The host address, then inside, as one datagram: lo up, the inner end up (it was
+    // created up; this is a no-op kept for a peer the kernel made down), its address, the
+    // default route (after the address, so the gateway is reachable when the kernel handles
+    // it). Each exchange is one sendto(2), its answers read at once: rtnetlink has handled
+    // the requests before sendto returns. The first refusal, in this order, is thrown.
+    exchange(HOST_RTNL, [
+      [
+        encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
+        { syscall: 'RTM_NEWADDR', ifname: hostIf },
+      ],
+    ]);
+    exchange(inner, [
+      [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
+      [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
+      [
+        encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
+        { syscall: 'RTM_NEWADDR', ifname: childIf },
+      ],
+      [
+        encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }),
+        { syscall: 'RTM_NEWROUTE', ifname: childIf },
+      ],
+    ]);
+    return { hostIf, hostIndex, childIf, childIndex };
+  });
 }
 
-/**
- * The host-side rtnetlink socket connectToHost and connectToBridge share in this environment
- * (the main thread's, or a worker's: each loads this module anew), made on first use. Kept
- * instead of one per call: its making and closing were ~0.03 ms of each call's JS, N-API and
- * libuv work. It joins no multicast group and is unreferenced while no request waits, so it
- * never keeps the process alive; the addon closes it when the environment ends (process exit,
- * worker termination: its cleanup hook); a new one replaces it if it is found closed.
- * Requests of concurrent calls share it, each matched by its sequence number.
- */
-let hostSocket: RtnlSocket | undefined;
+const noMaster = (): undefined => undefined;
 
-function hostRtnl(): RtnlSocket {
-  if (hostSocket === undefined || hostSocket.closed) hostSocket = new RtnlSocket(-1);
-  return hostSocket;
-}
-
-/** The two sockets and the veth's indexes, for what follows its creation. */
+/** The veth's indexes and a socket inside the target, for what follows its creation. */
 interface Veth {
-  h: RtnlSocket;
-  c: RtnlSocket;
+  /** A NETLINK_ROUTE socket fd in the target's namespace (withVeth closes it). */
+  inner: number;
   hostIndex: IfIndex;
   childIndex: IfIndex;
 }
 
+/** The index of the link `name` on the rtnetlink socket `fd` (RTM_GETLINK by name). */
+function linkIndex(fd: number, name: string): IfIndex {
+  const [m] = exchange(fd, [[encodeGetLink({ name }), { syscall: 'RTM_GETLINK', ifname: name }]])[0]!;
+  if (!m || m.type !== NL.RTM_NEWLINK) throw nsboxError('ERR_NSBOX_NETLINK_DECODE', `RTM_GETLINK for '${name}' got no link`);
+  return decodeLink(m).index;
+}
+
 /**
- * Takes the host socket (see hostRtnl) and opens one in the target's namespace, asks `master`
- * for the host end's bridge (if any), makes the veth with its peer created directly inside
- * the target and learns both indexes, then runs `then`. A failure after the veth exists
- * deletes it again; the target's socket and the held namespace are released whatever
- * happens (the host socket stays for the next call).
+ * Opens a socket in the target's namespace (or takes the one createNamespace('net') made with
+ * it), asks `master` for the host end's bridge (if any), makes the veth on the environment's
+ * host-side socket with its peer created directly inside the target and learns both indexes,
+ * then runs `then`. Synchronous: every request is answered inside its sendto(2) (see
+ * exchange). A failure after the veth exists deletes it again; the target's socket and the
+ * held namespace are released whatever happens (the host socket stays for the next call).
  */
-async function withVeth<T>(
-  netns: NetnsTarget,
-  hostIf: string,
-  childIf: string,
-  master: (h: RtnlSocket) => Promise<IfIndex | undefined>,
-  then: (v: Veth) => Promise<T>,
-): Promise<T> {
+function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master: () => IfIndex | undefined, then: (v: Veth) => T): T {
   const held = holdNetns('target', netns);
-  let hs: RtnlSocket | undefined;
-  let cs: RtnlSocket | undefined;
+  let inner = -1;
   let created = false;
+  let hostIndex: IfIndex | undefined;
   try {
-    hs = hostRtnl();
     // The socket createNamespace('net') opened with the namespace, if it is still there: no
     // thread trip into the namespace for this one.
-    cs = new RtnlSocket(held.fd, 0, undefined, undefined, undefined, held.made?.());
-    const h = hs;
-    const c = cs;
-    const masterIndex = await master(h);
+    inner = held.made?.() ?? -1;
+    if (inner < 0) inner = native.netlinkSocketIn(held.fd);
+    const masterIndex = master();
     // NLM_F_ECHO: the kernel answers RTM_NEWLINK with the host end's RTM_NEWLINK, which
-    // carries its index and, as IFLA_LINK, the peer's (veth_get_iflink): one event-loop
-    // round trip, no lookup. A kernel that does not echo (before 6.1) gets the lookups.
+    // carries its index and, as IFLA_LINK, the peer's (veth_get_iflink): no lookup. A kernel
+    // that does not echo (before 6.1) gets the lookups.
     const spec = {
       name: hostIf,
       kind: 'veth' as const,
@@ -201,41 +185,32 @@ async function withVeth<T>(
       peer: { name: childIf, netnsFd: held.fd },
       ...(masterIndex !== undefined ? { master: masterIndex } : {}),
     };
-    const newLink = h.request(encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf });
-    h.pump(); // the echo and the ACK are queued by now: no event-loop turn
-    const echo = await newLink;
+    const [echo] = exchange(HOST_RTNL, [[encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf }]]);
     created = true;
-    const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
+    const echoed = echo!.find((m) => m.type === NL.RTM_NEWLINK);
     const link = echoed === undefined ? undefined : decodeLinkIndexes(echoed);
-    if (link !== undefined && link.index > 0 && link.link !== undefined)
-      return await then({ h, c, hostIndex: link.index, childIndex: link.link });
-    const [hostLink, childLink] = await Promise.all([
-      h.request(encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }),
-      c.request(encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }),
-    ]);
-    const hostIndex = decodeLink(hostLink[0]!).index;
-    const childIndex = decodeLink(childLink[0]!).index;
-    return await then({ h, c, hostIndex, childIndex });
+    let childIndex: IfIndex;
+    if (link !== undefined && link.index > 0 && link.link !== undefined) {
+      hostIndex = link.index;
+      childIndex = link.link;
+    } else {
+      hostIndex = linkIndex(HOST_RTNL, hostIf);
+      childIndex = linkIndex(inner, childIf);
+    }
+    return then({ inner, hostIndex, childIndex });
   } catch (err) {
-    if (created && hs && !hs.closed) await deleteQuietly(hs, hostIf);
+    if (created) deleteQuietly(hostIf, hostIndex);
     throw err;
   } finally {
-    cs?.close();
+    if (inner >= 0) native.close(inner);
     held.release();
   }
 }
 
-/** Waits for every request; the first failure (in request order) is thrown. */
-async function settle(steps: Array<Promise<unknown>>): Promise<void> {
-  const results = await Promise.allSettled(steps);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
-async function deleteQuietly(s: RtnlSocket, name: string): Promise<void> {
+/** Deletes the host end made by withVeth (by its index when known), ignoring failures. */
+function deleteQuietly(name: string, index: IfIndex | undefined): void {
   try {
-    const [m] = await s.request(encodeGetLink({ name }), { syscall: 'RTM_GETLINK' });
-    await s.request(encodeDelLink(decodeLink(m!).index), { syscall: 'RTM_DELLINK' });
+    exchange(HOST_RTNL, [[encodeDelLink(index ?? linkIndex(HOST_RTNL, name)), { syscall: 'RTM_DELLINK' }]]);
   } catch {
     // Already gone (the namespace went away with its end) or not ours to delete.
   }
@@ -274,7 +249,9 @@ export interface BridgeConnection extends HostConnection {
  * ip link add H master BR up type veth peer name C netns NS; ip -n NS addr add …;
  * ip -n NS link set C up; ip -n NS link set lo up; ip -n NS route add default via GW`.
  *
- * Needs CAP_NET_ADMIN in both namespaces.
+ * Needs CAP_NET_ADMIN in both namespaces. Its requests go out and are answered as
+ * {@link connectToHost}'s are (each inside its sendto(2), read back at once; the same kept
+ * host-side socket).
  * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
  * the failing step; a failure after the veth was made deletes it (a bridge made here stays).
  */
@@ -294,45 +271,45 @@ export async function connectToBridge(
 
   let bridgeCreated = false;
   let bridgeIndex!: IfIndex;
-  const findOrMakeBridge = async (h: RtnlSocket): Promise<IfIndex> => {
+  const findOrMakeBridge = (): IfIndex => {
     try {
-      bridgeIndex = decodeLink((await h.request(encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }))[0]!).index;
+      bridgeIndex = linkIndex(HOST_RTNL, bridge);
     } catch (err) {
       if ((err as { code?: string }).code !== 'ENODEV') throw err;
-      await h.request(encodeNewLink({ name: bridge, kind: 'bridge', up: true }), { syscall: 'RTM_NEWLINK', ifname: bridge });
+      exchange(HOST_RTNL, [[encodeNewLink({ name: bridge, kind: 'bridge', up: true }), { syscall: 'RTM_NEWLINK', ifname: bridge }]]);
       bridgeCreated = true;
-      bridgeIndex = decodeLink((await h.request(encodeGetLink({ name: bridge }), { syscall: 'RTM_GETLINK', ifname: bridge }))[0]!).index;
+      bridgeIndex = linkIndex(HOST_RTNL, bridge);
       if (brAddr) {
-        await h.request(
-          encodeAddress(true, {
-            family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6,
-            index: bridgeIndex,
-            prefix: brAddr.prefix,
-            local: brAddr.bytes,
-          }),
-          { syscall: 'RTM_NEWADDR', ifname: bridge },
-        );
+        exchange(HOST_RTNL, [
+          [
+            encodeAddress(true, {
+              family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6,
+              index: bridgeIndex,
+              prefix: brAddr.prefix,
+              local: brAddr.bytes,
+            }),
+            { syscall: 'RTM_NEWADDR', ifname: bridge },
+          ],
+        ]);
       }
     }
     return bridgeIndex;
   };
-  return withVeth(netns, hostIf, childIf, findOrMakeBridge, async ({ c, hostIndex, childIndex }) => {
-    const steps = [
-      c.request(encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }),
-      c.request(encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }),
-      c.request(encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }), {
-        syscall: 'RTM_NEWADDR',
-        ifname: childIf,
-      }),
+  return withVeth(netns, hostIf, childIf, findOrMakeBridge, ({ inner, hostIndex, childIndex }) => {
+    const steps: ExchangeRequest[] = [
+      [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
+      [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
+      [
+        encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
+        { syscall: 'RTM_NEWADDR', ifname: childIf },
+      ],
     ];
     if (gw)
-      steps.push(
-        c.request(encodeRoute('add', { family: af, dstLen: 0, gateway: gw.bytes, table: NL.RT_TABLE_MAIN }), {
-          syscall: 'RTM_NEWROUTE',
-          ifname: childIf,
-        }),
-      );
-    await settle(steps);
+      steps.push([
+        encodeRoute('add', { family: af, dstLen: 0, gateway: gw.bytes, table: NL.RT_TABLE_MAIN }),
+        { syscall: 'RTM_NEWROUTE', ifname: childIf },
+      ]);
+    exchange(inner, steps);
     return { hostIf, hostIndex, childIf, childIndex, bridgeIndex, bridgeCreated };
   });
 }

@@ -13,11 +13,21 @@ import {
   openNamespacePath,
   persistNamespace,
   unpersistNamespace,
+  unshare,
 } from '../../src/namespaces/index.js';
 import { kFd } from '../../src/namespaces/types.js';
 import { rootTest, testIf, tools } from '../helpers/env.js';
 
 const fdCount = (): number => readdirSync('/proc/self/fd').length;
+/** The network namespace of every thread of this process (a thread that just ended is skipped). */
+const threadNetns = (): string[] =>
+  readdirSync('/proc/self/task').flatMap((t) => {
+    try {
+      return [readlinkSync(`/proc/self/task/${t}/ns/net`)];
+    } catch {
+      return [];
+    }
+  });
 const cloexec = (fd: number): boolean => {
   const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!;
   return (parseInt(flags, 8) & 0o2000000) !== 0;
@@ -234,6 +244,56 @@ describe('createNamespace', () => {
       expect(cloexec(ns[kFd])).toBe(true);
     });
   }
+
+  rootTest("net: the kept maker thread goes back to the caller's namespace after each call and keeps none it made", () => {
+    const mine = readlinkSync('/proc/thread-self/ns/net');
+    const tasks = readdirSync('/proc/self/task').length;
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      using ns = createNamespace('net');
+      ids.push(ns.id);
+    }
+    expect(new Set(ids).size).toBe(20);
+    // One thread more at most (the maker, kept for the environment), and every thread is in
+    // the caller's namespace: none holds a namespace it made once the handle is closed.
+    expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(tasks + 1);
+    expect(threadNetns().filter((n) => n !== mine)).toEqual([]);
+    // The caller moves (unshare on this thread) and makes one there: the maker follows it, and
+    // leaves that namespace again with the next call made from home.
+    const moved = unshare(['net']);
+    let away: string;
+    try {
+      away = readlinkSync('/proc/thread-self/ns/net');
+      using ns = createNamespace('net');
+      expect(ns.id).not.toBe(away);
+    } finally {
+      moved.restore();
+    }
+    expect(readlinkSync('/proc/thread-self/ns/net')).toBe(mine);
+    createNamespace('net').close();
+    expect(threadNetns().filter((n) => n !== mine)).toEqual([]);
+  });
+
+  rootTest("net: a worker's maker thread ends with the worker", async () => {
+    const url = new URL('../../dist/namespaces/index.js', import.meta.url).href;
+    const { Worker } = await import('node:worker_threads');
+    const tasks = readdirSync('/proc/self/task').length;
+    const w = new Worker(
+      `const { createNamespace } = await import(${JSON.stringify(url)});
+       for (let i = 0; i < 3; i++) createNamespace('net').close();
+       (await import('node:worker_threads')).parentPort.postMessage('done');`,
+      { eval: true, type: 'module' } as never,
+    );
+    await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(readdirSync('/proc/self/task').length).toBeGreaterThan(tasks);
+    // terminate() resolves once the worker's environment is torn down, its cleanup hooks
+    // (which stop and join the maker) included.
+    await w.terminate();
+    expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(tasks);
+  });
 
   test.each(['user', 'pid', 'time'])('%s is ERR_NSBOX_THREAD_NAMESPACE', (type) => {
     expect(() => createNamespace(type as 'net')).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_THREAD_NAMESPACE' }));

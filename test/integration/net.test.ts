@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createNamespace, openNamespace, spawn } from '../../src/namespaces/index.js';
+import { kFd } from '../../src/namespaces/types.js';
 import {
   addAddress,
   addLink,
@@ -127,6 +128,12 @@ function expectOnlyTheKeptSocket(before: Map<string, string>, countBefore: numbe
   expect(added.length).toBeLessThanOrEqual(1);
   for (const [, t] of added) expect(quiet).toContain(t.slice('socket:['.length, -1));
   expect(now.size).toBeLessThanOrEqual(countBefore + added.length);
+}
+
+/** The link names inside a namespace handle, as `ip -j link` run there sees them (nsenter). */
+function linksIn(ns: { [kFd]: number }): string[] {
+  const out = execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${ns[kFd]}`, 'ip', '-j', 'link'], { encoding: 'utf8' });
+  return (JSON.parse(out) as IpLink[]).map((l) => l.ifname);
 }
 
 let fdsBefore = 0;
@@ -629,6 +636,58 @@ describe('traffic between our own namespaces', () => {
       // (which close the kept socket) included.
       await w.terminate();
       expect(readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(count);
+    },
+  );
+
+  netTest('connectToHost: a host end name that is taken fails at RTM_NEWLINK with its ifname; nothing is made, no fd is left', async () => {
+    const taken = `nsbx${id()}`;
+    await addLink({ kind: 'bridge', name: taken });
+    const before = openFds();
+    const ns = createNamespace('net');
+    try {
+      const err = await connectToHost(ns, { hostIf: taken, hostAddress: '10.17.0.1/30', childAddress: '10.17.0.2/30' }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'EEXIST', errno: -17, syscall: 'RTM_NEWLINK', ifname: taken });
+      // Nothing inside: the peer was never made.
+      const inside = linksIn(ns);
+      expect(inside).toEqual(['lo']);
+      // The bridge of that name is untouched (still a bridge, not deleted by the undo).
+      expect(ip<Array<{ linkinfo?: { info_kind: string } }>>('-d', 'link', 'show', taken)[0]!.linkinfo?.info_kind).toBe('bridge');
+    } finally {
+      ns.close();
+      await deleteLink(taken).catch(() => undefined);
+    }
+    expectOnlyTheKeptSocket(before, before.size);
+  });
+
+  netTest(
+    'connectToHost: a refusal after the veth exists (an unreachable gateway) keeps syscall, ifname and the kernel text, and deletes the veth; no fd is left',
+    async () => {
+      const hostIf = `nsbx${id()}`;
+      const before = openFds();
+      for (const made of [true, false]) {
+        // With the socket createNamespace made, and without it (a pid's namespace: a socket made on a thread).
+        const ns = createNamespace('net');
+        const child = made ? undefined : spawn('sleep', ['30'], { join: { net: ns } });
+        try {
+          // A /32 inside: the host address is not on-link there, so the default route via it is refused.
+          const err = await connectToHost(child ?? ns, { hostIf, hostAddress: '10.18.0.1/30', childAddress: '10.18.1.2/32' }).catch(
+            (e) => e,
+          );
+          expect(err).toMatchObject({ code: 'ENETUNREACH', syscall: 'RTM_NEWROUTE', ifname: 'eth0' });
+          expect((err as { kernelMessage?: unknown }).kernelMessage).toEqual(expect.any(String));
+          // Undone: the host end is gone, and with it the end inside.
+          expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+          expect(linksIn(ns)).toEqual(['lo']);
+        } finally {
+          if (child) {
+            child.kill('SIGKILL');
+            await child.exited;
+          }
+          ns.close();
+          await deleteLink(hostIf).catch(() => undefined);
+        }
+      }
+      expectOnlyTheKeptSocket(before, before.size);
     },
   );
 

@@ -2,7 +2,7 @@
 // check"): a value of the wrong type, undefined, a negative or fractional fd, a NaN, a number
 // out of range or a string with a NUL throws a TypeError with ERR_INVALID_ARG_TYPE or
 // ERR_INVALID_ARG_VALUE — and nothing is done: fds 0..2 and a sentinel fd stay open as they were.
-import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../src/native.js';
@@ -23,7 +23,25 @@ type Kind =
   | 'big'
   | 'bool'
   | 'trigger'
-  | 'requests';
+  | 'requests'
+  | 'nlreq';
+
+// rtnetlink(7) numbers, as the kernel headers have them (linux/netlink.h, linux/rtnetlink.h).
+const RTM_GETLINK = 18;
+const NLM_F_REQUEST = 1;
+const NLM_F_ACK = 4;
+const NLM_F_DUMP = 0x300;
+
+/** A netlink message: header and an ifinfomsg (32 bytes), or `len` in its header if given. */
+function nlmsg(type: number, flags: number, seq: number, len = 32): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeUInt32LE(len, 0);
+  b.writeUInt16LE(type, 4);
+  b.writeUInt16LE(flags, 6);
+  b.writeUInt32LE(seq, 8);
+  b.writeInt32LE(1, 20); // ifi_index 1: lo, a harmless lookup if a check let one through
+  return b;
+}
 
 // Values of the wrong type or out of range for each kind of parameter.
 const BAD: Record<Kind, unknown[]> = {
@@ -43,6 +61,23 @@ const BAD: Record<Kind, unknown[]> = {
   trigger: [undefined, 1, 'a\0b'],
   // netlink requests: an array of Buffers, each at least a 16-byte nlmsghdr
   requests: [undefined, 'x', Buffer.alloc(16), [1], [Buffer.alloc(4)]],
+  // one datagram of rtnetlink requests for netlinkExchange: each a request with NLM_F_ACK, not
+  // a dump, its length inside the buffer, its sequence number its own, at most 16 of them
+  nlreq: [
+    undefined,
+    'x',
+    [],
+    Buffer.alloc(0),
+    Buffer.alloc(15),
+    nlmsg(RTM_GETLINK, NLM_F_REQUEST, 1), // no NLM_F_ACK
+    nlmsg(RTM_GETLINK, NLM_F_ACK, 1), // no NLM_F_REQUEST
+    nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, 1),
+    nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 64), // length overruns
+    nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 8), // length shorter than a header
+    Buffer.concat([nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1), Buffer.alloc(8)]), // trailing bytes
+    Buffer.concat([nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1), nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1)]),
+    Buffer.concat(Array.from({ length: 17 }, (_, i) => nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, i + 1))),
+  ],
 };
 
 const sentinel = openSync('/dev/null', 'r');
@@ -90,6 +125,8 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['resolveIn', [-1, MISSING, 'x', 0, 0], ['optfd', 'str', 'str', 'u32', 'u32']],
   ['inetSocketIn', [-1, 2, 1, Buffer.alloc(0), 0, -1], ['optfd', 'int', 'int', 'buf', 'port', 'int']],
   ['netlinkTransact', [-1, []], ['optfd', 'requests']],
+  ['netlinkExchange', [-1, nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1)], ['optfd', 'nlreq']],
+  ['netlinkSocketIn', [sentinel], ['fd']],
   ['openInNetns', [-1, MISSING, false], ['optfd', 'str', 'bool']],
   ['openPty', [0, 0], ['u32', 'u32']],
   ['ptyPath', [sentinel], ['fd']],
@@ -166,6 +203,13 @@ describe('native argument checks', () => {
       .map(([k]) => k);
     const covered = new Set([...FUNCTIONS.map(([n]) => n), ...CONSTRUCTORS.map(([n]) => n), ...NO_ARGS]);
     expect(names.filter((n) => !covered.has(n))).toEqual([]);
+  });
+
+  it('netlinkExchange refuses a bad request before it makes the host socket or sends', () => {
+    const count = readdirSync('/proc/self/fd').length;
+    const exchange = native.netlinkExchange as unknown as (...a: unknown[]) => unknown;
+    for (const bad of BAD.nlreq) expectTyped(() => exchange(-1, bad), `netlinkExchange(-1, ${String(bad)})`);
+    expect(readdirSync('/proc/self/fd').length).toBe(count);
   });
 
   it('killReap(undefined) throws ERR_INVALID_ARG_TYPE and leaves fd 0 open', () => {

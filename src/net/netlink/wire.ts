@@ -220,6 +220,12 @@ export function setSeq(msg: Buffer, seq: number): void {
   else msg.writeUInt32BE(seq >>> 0, 8);
 }
 
+/** Sets NLM_F_* `flags` in the header of a finished message, in place (the others are kept). */
+export function addFlags(msg: Buffer, flags: number): void {
+  if (LE) msg.writeUInt16LE((msg.readUInt16LE(6) | flags) & 0xffff, 6);
+  else msg.writeUInt16BE((msg.readUInt16BE(6) | flags) & 0xffff, 6);
+}
+
 /** Reads host-order integers with bounds checks that throw {@link NetlinkDecodeError}. */
 export class Reader {
   /** The bytes read; offsets below are relative to `buf`, `base` is added to error offsets. */

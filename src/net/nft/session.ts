@@ -225,8 +225,9 @@ export class NftSession {
 /**
  * Opens an nf_tables session in `options.netns` (default: the caller's namespace). The
  * socket is made on a dedicated native thread inside the namespace, so neither the calling
- * thread nor a libuv thread ever enters it. Synchronous (a socket(2) on a short-lived
- * thread); does not keep the event loop alive.
+ * thread nor a libuv thread ever enters it. Synchronous (a socket(2) on the thread kept for
+ * network namespace work, which goes back to the caller's namespace after it); does not keep
+ * the event loop alive.
  * @throws `ERR_INVALID_ARG_*` for a bad `netns`; SysError `setns`/`socket` (`EPERM`, `ENOENT`).
  */
 export function openNftables(options: NetnsOptions = {}): NftSession {
