@@ -380,6 +380,9 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
         { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd], net: netPool ? (pooled?.[kFd] ?? { lo: netPool.lo }) : undefined },
         { container: tc.container!, scratch, hostname: to.hostname, domainname: to.domainname, sysctl: security.sysctl, maps: tc.maps },
       );
+      // The run's mount namespace outlives the command until its exit has been seen, then is
+      // torn down off the JS thread: not on the exit's path (csrc/exit_pin.h).
+      plan.exitPin();
       if (this.#l.run.has('user')) plan.keyring();
       if (security.seccompSource !== defaultSeccompProfile) plan.noTiocsti();
       prepared = prepareStdio(r.stdio);
