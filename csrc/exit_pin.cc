@@ -6,8 +6,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <atomic>
-
 #ifndef PIDFD_GET_MNT_NAMESPACE
 #define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3)  // include/uapi/linux/pidfd.h, Linux 6.11
 #endif
@@ -18,12 +16,19 @@ namespace {
 std::atomic<bool> unsupported{false};
 }  // namespace
 
-int TakeExitPin(int pidfd) {
-  if (pidfd < 0 || unsupported.load(std::memory_order_relaxed)) return -1;
+int TakeExitPin(int pidfd, ExitCloser* closer) {
+  if (pidfd < 0 || unsupported.load(std::memory_order_relaxed) || !closer->Admit()) return -1;
   int fd = ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE, 0);
   if (fd < 0 && (errno == ENOTTY || errno == EINVAL || errno == EOPNOTSUPP))
     unsupported.store(true, std::memory_order_relaxed);
+  if (fd < 0) closer->Unadmit();
   return fd < 0 ? -1 : fd;
+}
+
+// Every pin this environment took is closed here (one admitted by Admit, counted back).
+void ExitCloser::CloseNow(int fd) {
+  close(fd);
+  held_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void ExitCloser::Close(int fd) {
@@ -51,7 +56,7 @@ void ExitCloser::Close(int fd) {
       return;
     }
   }
-  close(fd);
+  CloseNow(fd);
 }
 
 void* ExitCloser::Main(void* arg) {
@@ -64,7 +69,7 @@ void* ExitCloser::Main(void* arg) {
       if (self->queue_.empty()) return nullptr;  // stopping, and nothing left
       batch.swap(self->queue_);
     }
-    for (int fd : batch) close(fd);
+    for (int fd : batch) self->CloseNow(fd);
     batch.clear();
   }
 }
@@ -79,7 +84,7 @@ void ExitCloser::Stop() {
     cv_.notify_all();
   }
   if (join) pthread_join(thread_, nullptr);  // it drains the queue first
-  for (int fd : queue_) close(fd);           // never started: nothing was queued
+  for (int fd : queue_) CloseNow(fd);        // never started: nothing was queued
   queue_.clear();
 }
 

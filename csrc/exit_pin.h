@@ -12,16 +12,20 @@
 #pragma once
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
 
 namespace nsbox {
 
+class ExitCloser;
+
 // ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE): the live process's mount namespace as an O_CLOEXEC
 // fd, or -1 when it cannot be had (ESRCH: it has exited already; EACCES; ENOTTY/EINVAL on a
-// kernel before 6.11, which is remembered and never asked again). Never fails a spawn.
-int TakeExitPin(int pidfd);
+// kernel before 6.11, which is remembered and never asked again) or is not wanted now
+// (ExitCloser::Admit). Never fails a spawn. Any thread.
+int TakeExitPin(int pidfd, ExitCloser* closer);
 
 // One per environment (Addon): a thread, started at the first Close, that closes the fds
 // handed to it. Stop (environment teardown) closes what is still queued and joins it.
@@ -32,6 +36,19 @@ class ExitCloser {
   ExitCloser& operator=(const ExitCloser&) = delete;
   ~ExitCloser() { Stop(); }
 
+  // Whether one more pin may be taken: fewer than kMaxHeld are held or waiting to be closed.
+  // A pin pays off when runs are few at a time (their exit is what the caller waits for); with
+  // many in flight the machine is busy anyway, and a pin's own cost (the ioctl, a hand-off to
+  // this thread, an fd more in every clone's copy of the table, which can make another run's
+  // child the one that drops the namespace) would be paid for nothing. Any thread.
+  bool Admit() {
+    if (held_.load(std::memory_order_relaxed) >= kMaxHeld) return false;
+    held_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  // An admitted pin that was not taken after all.
+  void Unadmit() { held_.fetch_sub(1, std::memory_order_relaxed); }
+
   // Hands `fd` (ours) to the thread; closes it here instead when the thread cannot be
   // started, after Stop, or when kMaxQueued are already waiting (the thread cannot keep up:
   // the caller then pays, as the exiting task did before). Never fails; -1 is ignored.
@@ -41,7 +58,10 @@ class ExitCloser {
 
  private:
   static constexpr size_t kMaxQueued = 1024;
+  static constexpr int kMaxHeld = 2;
   static void* Main(void* self);
+  void CloseNow(int fd);
+  std::atomic<int> held_{0};
   std::mutex m_;
   std::condition_variable cv_;
   std::vector<int> queue_;

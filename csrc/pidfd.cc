@@ -177,22 +177,18 @@ static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
 
 void HoldChild(Addon* addon, int pidfd, int exitPin) {
   if (pidfd < 0) {
-    if (exitPin >= 0) close(exitPin);
+    addon->closer.Close(exitPin);
     return;
   }
   addon->unwatched.insert(pidfd);
   if (exitPin >= 0) addon->exitPins[pidfd] = exitPin;
 }
 
-// The exit pin recorded with an unwatched pidfd, if any, closed (`now`: here, else by the
-// closer thread).
-static void DropExitPin(Addon* addon, int pidfd, bool now) {
+// The exit pin recorded with an unwatched pidfd, if any, to the closer thread.
+static void DropExitPin(Addon* addon, int pidfd) {
   auto pin = addon->exitPins.find(pidfd);
   if (pin == addon->exitPins.end()) return;
-  if (now)
-    close(pin->second);
-  else
-    addon->closer.Close(pin->second);
+  addon->closer.Close(pin->second);
   addon->exitPins.erase(pin);
 }
 
@@ -208,10 +204,10 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   for (int pidfd : addon->unwatched) {
     ReapNow(pidfd);
     close(pidfd);
-    DropExitPin(addon, pidfd, true);
+    DropExitPin(addon, pidfd);
   }
   addon->unwatched.clear();
-  for (auto& [pidfd, pin] : addon->exitPins) close(pin);  // none left: each went with its pidfd
+  for (auto& [pidfd, pin] : addon->exitPins) addon->closer.Close(pin);  // none: each went with its pidfd
   addon->exitPins.clear();
   napi_remove_async_cleanup_hook(handle);
 }
@@ -226,7 +222,7 @@ static Napi::Value KillReap(const Napi::CallbackInfo& info) {
   if (!addon->unwatched.erase(pidfd)) return info.Env().Undefined();
   ReapNow(pidfd);
   close(pidfd);
-  DropExitPin(addon, pidfd, false);
+  DropExitPin(addon, pidfd);
   return info.Env().Undefined();
 }
 

@@ -178,10 +178,10 @@ Fd* Settle(Session& ss, Fd& childPidfd, long pid, long* livePid) {
     } else {
       KillOwnChild((pid_t)ss.grandPid);
     }
-  } else if (ss.wantExitPin && !ss.gated && live->valid()) {
+  } else if (ss.wantExitPin && ss.closer && !ss.gated && live->valid()) {
     // The command has exec'd (the status socket closed on CLOEXEC): its mount namespace is
     // the run's own. Taken here, on the thread that ran the session (spawnAsync's: not JS's).
-    ss.exitPin.reset(TakeExitPin(live->get()));
+    ss.exitPin.reset(TakeExitPin(live->get(), ss.closer));
   }
   return live;
 }
@@ -283,6 +283,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Session ss = {sock.get(), pid, (int)plan.steps.size(), plan.steps.data(), maps, parent};
   ss.gateStep = gateStep;
   ss.wantExitPin = plan.exitPin;
+  ss.closer = &addon->closer;
   if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
   ss.Receive();
   if (ss.protoErr) {

@@ -578,6 +578,21 @@ describe("a run's mount namespace over its exit (exit pin)", () => {
     expect(childPids().length).toBe(kids);
   });
 
+  ptest('only two runs at a time are held: with more in flight, the rest exit as before', async () => {
+    using t = make();
+    const base = await settledFds();
+    const runs = Array.from({ length: 4 }, () => t.spawn('/bin/sleep', ['30']));
+    expect(runs.map((c) => ourFdsOn(nsId(c.pid, 'mnt')).length)).toEqual([1, 1, 0, 0]);
+    for (const c of runs) c.kill('SIGKILL');
+    await Promise.all(runs.map((c) => c.exited));
+    await fdsBack(base);
+    // Both released: the next run is held again.
+    const next = t.spawn('/bin/sleep', ['30']);
+    expect(ourFdsOn(nsId(next.pid, 'mnt'))).toHaveLength(1);
+    next.kill('SIGKILL');
+    await next.exited;
+  });
+
   ptest('a worker that ends with a run alive: the run is killed and its pin closed', async () => {
     const base = await settledFds();
     const dist = new URL('../../dist/index.js', import.meta.url).href;
