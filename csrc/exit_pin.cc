@@ -47,6 +47,7 @@ void ExitCloser::Close(int fd) {
       int err = pthread_create(&thread_, &attr, Main, this);
       pthread_attr_destroy(&attr);
       pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      if (err == 0) pthread_setname_np(thread_, "nsbox-exitpin");  // as profiles show it
       started_ = err == 0;
       failed_ = err != 0;
     }
