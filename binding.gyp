@@ -76,6 +76,7 @@
         "csrc/plan_parse.cc",
         "csrc/spawn_maps.cc",
         "csrc/pidfd.cc",
+        "csrc/exit_pin.cc",
         "csrc/mount.cc",
         "csrc/filewatch.cc",
         "csrc/netlink.cc",

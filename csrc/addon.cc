@@ -23,6 +23,7 @@ static void Teardown(void* arg) {
     if (fstat(fd, &st) == 0 && st.st_dev == id.first && st.st_ino == id.second) close(fd);
   }
   addon->handleFds.clear();
+  addon->closer.Stop();  // the exit pins handed to it are closed before the environment ends
   if (addon->stack) munmap(addon->stack, addon->stackSize);
   addon->stack = nullptr;
   delete addon->childWatchCtor;

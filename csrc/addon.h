@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "exit_pin.h"
+
 namespace nsbox {
 
 class ChildWatch;
@@ -20,6 +22,10 @@ struct Addon {
   // pidfds of spawned children that no ChildWatch owns yet: native.spawn records each one
   // before returning, watchChild/killReap take it out; teardown kills and reaps the rest.
   std::set<int> unwatched;
+  // A child's exit pin (exit_pin.h), by its pidfd, while the pidfd is unwatched: watchChild
+  // moves it to the watcher, killReap and teardown close it.
+  std::unordered_map<int, int> exitPins;
+  ExitCloser closer;  // closes exit pins off the JS thread; stopped at teardown (addon.cc)
   // fds handed to JS (namespaces, fs contexts, mounts, path handles, id-range locks, spawn's
   // stdio pipes and /dev/null, a seccomp listener), recorded before they cross into JS with
   // the file they name (st_dev, st_ino); native.close() forgets an fd as it closes it,
@@ -72,8 +78,9 @@ Napi::PropertyDescriptor LazyTable(const char* name) {
       const_cast<char*>(name));
 }
 
-// spawn.cc: records a spawned child's pidfd (Addon::unwatched) before spawn returns it.
-void HoldChild(Addon* addon, int pidfd);
+// spawn.cc: records a spawned child's pidfd (Addon::unwatched), with its exit pin if it has
+// one (-1: none), before spawn returns it.
+void HoldChild(Addon* addon, int pidfd, int exitPin = -1);
 
 void InitConstants(Napi::Env env, Napi::Object exports);
 void AddMountConstants(Napi::Env env, Napi::Object constants);  // mount.cc

@@ -448,6 +448,7 @@ void RunPlan(ChildCtx* ctx, int from) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
       case OP_PIN: r = Pin(ctx, s, i); break;
+      case OP_EXIT_PIN: break;  // the parent's, after our execve
       case OP_ENTER:
         r = sc(__NR_setns, s.a, s.b);
         if (r == 0 && s.b == CLONE_NEWNS) ctx->entered = 1;

@@ -138,6 +138,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   OPC(HOOK);
   OPC(PIN);
   OPC(ENTER);
+  OPC(EXIT_PIN);
 #undef OPC
   op.Freeze();
   c.Set("OP", op);

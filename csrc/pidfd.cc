@@ -57,7 +57,12 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
       ThrowSys(info.Env(), -r, "uv_poll_start");
       return;
     }
-    addon_->unwatched.erase(pidfd);  // ownership passes to this watcher (no JS in between)
+    addon_->unwatched.erase(pidfd);           // ownership passes to this watcher (no JS in between)
+    auto pin = addon_->exitPins.find(pidfd);  // and the run's exit pin with it, if it has one
+    if (pin != addon_->exitPins.end()) {
+      exitPin_ = pin->second;
+      addon_->exitPins.erase(pin);
+    }
     // The JS object stays alive while the child runs. If that cannot be arranged (teardown),
     // the PolledFd's teardown hook still kills and reaps the child.
     uint32_t count = 0;
@@ -103,8 +108,12 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   }
 
   // Stops polling and closes the pidfd (PolledFd::Stop); the JS object may be collected.
+  // The exit pin goes to the closer thread: the child has exited (or is no longer ours to
+  // watch), and its mount namespace is torn down there, not here.
   void Stop() {
     poll_.Stop();
+    addon_->closer.Close(exitPin_);
+    exitPin_ = -1;
     uint32_t count = 0;
     if (addon_->children.erase(this)) napi_reference_unref(env_, static_cast<napi_ref>(*this), &count);
   }
@@ -141,6 +150,7 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   PolledFd poll_;
   int pid_ = 0;
   bool persist_ = false;
+  int exitPin_ = -1;  // the child's mount namespace (exit_pin.h), held until its exit is seen
   Napi::FunctionReference onExit_;
 };
 
@@ -165,8 +175,21 @@ static Napi::Value WatchChild(const Napi::CallbackInfo& info) {
   return Napi::Value(env, watch);
 }
 
-void HoldChild(Addon* addon, int pidfd) {
-  if (pidfd >= 0) addon->unwatched.insert(pidfd);
+void HoldChild(Addon* addon, int pidfd, int exitPin) {
+  if (pidfd < 0) {
+    addon->closer.Close(exitPin);
+    return;
+  }
+  addon->unwatched.insert(pidfd);
+  if (exitPin >= 0) addon->exitPins[pidfd] = exitPin;
+}
+
+// The exit pin recorded with an unwatched pidfd, if any, to the closer thread.
+static void DropExitPin(Addon* addon, int pidfd) {
+  auto pin = addon->exitPins.find(pidfd);
+  if (pin == addon->exitPins.end()) return;
+  addon->closer.Close(pin->second);
+  addon->exitPins.erase(pin);
 }
 
 // Environment teardown: kill and reap every child still running (a worker that ends takes
@@ -181,8 +204,11 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   for (int pidfd : addon->unwatched) {
     ReapNow(pidfd);
     close(pidfd);
+    DropExitPin(addon, pidfd);
   }
   addon->unwatched.clear();
+  for (auto& [pidfd, pin] : addon->exitPins) addon->closer.Close(pin);  // none: each went with its pidfd
+  addon->exitPins.clear();
   napi_remove_async_cleanup_hook(handle);
 }
 
@@ -192,9 +218,11 @@ static void Cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
 static Napi::Value KillReap(const Napi::CallbackInfo& info) {
   int pidfd;
   if (!ArgFd(info, 0, &pidfd)) return info.Env().Undefined();
-  if (!GetAddon(info.Env())->unwatched.erase(pidfd)) return info.Env().Undefined();
+  Addon* addon = GetAddon(info.Env());
+  if (!addon->unwatched.erase(pidfd)) return info.Env().Undefined();
   ReapNow(pidfd);
   close(pidfd);
+  DropExitPin(addon, pidfd);
   return info.Env().Undefined();
 }
 

@@ -130,6 +130,11 @@ enum Op : int32_t {
                   //                            template's namespaces that could reach ours. After a
                   //                            mount namespace, fs steps outside the root resolve
                   //                            from its "/" and mount files through /proc/self/fd
+  // For the parent only (the child skips it): once the command has exec'd, the parent takes a
+  // reference to the live process's mount namespace (ioctl PIDFD_GET_MNT_NAMESPACE, O_CLOEXEC)
+  // and drops it on a background thread after the exit has been seen (pidfd.cc), so the
+  // teardown of the run's mounts (an RCU grace period) is not on the exit's path.
+  OP_EXIT_PIN = 45,  // -
   OP_MAX_
 };
 

@@ -114,6 +114,10 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
       if (nargs != 1 || (a[0] != CLONE_NEWUSER && a[0] != CLONE_NEWNS)) return "bad pin nstype";
       s.a = a[0];
       return nullptr;
+    case OP_EXIT_PIN:
+      if (nargs != 0) return "bad exit pin";
+      p.exitPin = true;
+      return nullptr;
     case OP_ENTER:
       if (nargs != 2 || !IsFd(a[0])) return "bad enter fd";
       if (a[1] != CLONE_NEWUSER && a[1] != CLONE_NEWNS) return "bad enter nstype";

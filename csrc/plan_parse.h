@@ -14,6 +14,7 @@ namespace nsbox {
 struct ParsedPlan {
   uint64_t cloneFlags = 0;
   int cgroupFd = -1;
+  bool exitPin = false;  // OP_EXIT_PIN: the parent pins the command's mount namespace (spawn.cc)
   std::vector<Step> steps;
   std::vector<char*> ptrs;  // argv/envp arrays, NULL-terminated, pointing into the strings
 };

@@ -21,6 +21,7 @@
 #include "child.h"
 #include "child_security.h"
 #include "errors.h"
+#include "exit_pin.h"
 #include "fd.h"
 #include "gate.h"
 #include "plan.h"
@@ -177,6 +178,10 @@ Fd* Settle(Session& ss, Fd& childPidfd, long pid, long* livePid) {
     } else {
       KillOwnChild((pid_t)ss.grandPid);
     }
+  } else if (ss.wantExitPin && ss.closer && !ss.gated && live->valid()) {
+    // The command has exec'd (the status socket closed on CLOEXEC): its mount namespace is
+    // the run's own. Taken here, on the thread that ran the session (spawnAsync's: not JS's).
+    ss.exitPin.reset(TakeExitPin(live->get(), ss.closer));
   }
   return live;
 }
@@ -205,7 +210,7 @@ Napi::Value Outcome(Napi::Env env, Addon* addon, Session& ss, Fd* live, long liv
   // on, teardown reaps it (pidfd.cc Cleanup) and closes the listener (addon.cc Teardown).
   // A Set refused during teardown is not fatal (NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS).
   int pidfdOut = live->release();
-  HoldChild(addon, pidfdOut);
+  HoldChild(addon, pidfdOut, ss.exitPin.release());
   result.Set("pidfd", pidfdOut);
   if (ss.listener.valid()) result.Set("listener", HandFd(env, ss.listener.release()));
   if (ss.terminal.valid()) result.Set("terminal", HandFd(env, ss.terminal.release()));
@@ -277,6 +282,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   GatePath& gatePath = st.gatePath;
   Session ss = {sock.get(), pid, (int)plan.steps.size(), plan.steps.data(), maps, parent};
   ss.gateStep = gateStep;
+  ss.wantExitPin = plan.exitPin;
+  ss.closer = &addon->closer;
   if (info.Length() > 4 && info[4].IsFunction()) ss.env = env, ss.onNetwork = info[4];
   ss.Receive();
   if (ss.protoErr) {

@@ -280,6 +280,8 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   raw->ss.reset(new Session{raw->st.sock.get(), raw->st.pid, (int)raw->plan.steps.size(),
                             raw->plan.steps.data(), raw->maps, raw->parent});
   raw->ss->gateStep = raw->st.gateStep;
+  raw->ss->wantExitPin = raw->plan.exitPin;
+  raw->ss->closer = &GetAddon(env)->closer;  // the Addon outlives the session (joined at teardown)
   raw->ss->netCall = NetworkCall;
   raw->ss->netArg = raw;
   raw->ss->cancelFd = raw->cancel.get();

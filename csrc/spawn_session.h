@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "child.h"
+#include "exit_pin.h"
 #include "fd.h"
 #include "napi.h"
 #include "plan.h"
@@ -59,8 +60,11 @@ struct Session {
   // A protocol error: the parent cannot go on talking to the child (errno, syscall, step).
   int protoErr = 0;
   const char* protoSyscall = nullptr;
-  int protoStep = -2;      // -2: the protocol itself, no step of the plan
-  std::vector<Fd> pinned;  // OP_PIN: the namespaces opened for a template, in the plan's order
+  int protoStep = -2;            // -2: the protocol itself, no step of the plan
+  std::vector<Fd> pinned;        // OP_PIN: the namespaces opened for a template, in the plan's order
+  bool wantExitPin = false;      // OP_EXIT_PIN in the plan: Settle takes exitPin after the exec
+  ExitCloser* closer = nullptr;  // the environment's (Addon::closer): admits and closes pins
+  Fd exitPin;                    // the live process's mount namespace (exit_pin.h), to HoldChild
 
   bool Protocol(int err, const char* syscall, int step = -2) {
     protoErr = err, protoSyscall = syscall, protoStep = step;

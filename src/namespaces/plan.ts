@@ -67,6 +67,13 @@ export class PlanBuilder {
   pin(nstype: number): this {
     return this.push(K.OP.PIN!, [nstype], { step: 'template', syscall: 'open' });
   }
+  /**
+   * For the parent only (the child skips it): once the command has exec'd, hold its mount
+   * namespace until its exit has been seen, then release it off the JS thread (csrc/exit_pin.h).
+   */
+  exitPin(): this {
+    return this.push(K.OP.EXIT_PIN!, [], { step: 'exit-pin', syscall: 'ioctl' });
+  }
   /** A template's run: setns(2) into its pinned namespace `fd` of kind `nstype`, keeping a shared mm. */
   enter(fd: number, nstype: number, type: string): this {
     return this.push(K.OP.ENTER!, [fd, nstype], { step: `setns:${type}`, syscall: 'setns' });

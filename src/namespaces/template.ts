@@ -273,6 +273,13 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
    * user namespace, lo up, the security options, execve(2). Nothing a run writes outside a
    * shared volume is seen by another run.
    *
+   * Once the command has exec'd, this process holds the run's mount namespace (an O_CLOEXEC fd
+   * from ioctl(2) PIDFD_GET_MNT_NAMESPACE, Linux 6.11; never in any run's fd table) so that
+   * its teardown is not on the exit's path, and releases it on a native background thread
+   * right after the exit has been seen (two runs per thread at most; with more in flight the
+   * rest are not held): for a moment after `exited`, this process has one fd more and a
+   * volume's source is still mounted in the run's namespace.
+   *
    * Blocking: as spawn, the calling thread waits until the child has exec'd or failed
    * ({@link SandboxTemplate.spawnAsync} does not).
    * Privileges: those of the template's creator (the same user).
@@ -380,6 +387,9 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
         { mnt: ns.mnt[kFd], outer: ns.outer?.[kFd], net: netPool ? (pooled?.[kFd] ?? { lo: netPool.lo }) : undefined },
         { container: tc.container!, scratch, hostname: to.hostname, domainname: to.domainname, sysctl: security.sysctl, maps: tc.maps },
       );
+      // The run's mount namespace outlives the command until its exit has been seen, then is
+      // torn down off the JS thread: not on the exit's path (csrc/exit_pin.h).
+      plan.exitPin();
       if (this.#l.run.has('user')) plan.keyring();
       if (security.seccompSource !== defaultSeccompProfile) plan.noTiocsti();
       prepared = prepareStdio(r.stdio);

@@ -3,10 +3,24 @@
 // keyring), every run is PID 1 of its own pid namespace with only lo, and close() leaves no
 // process, fd or mount behind. Runs as root (id block) and, for the rootless part, as a user.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
   createCgroup,
@@ -63,6 +77,37 @@ afterEach(() => {
   // Templates and runs live in mount namespaces of their own: nothing of theirs shows here.
   expect(ourMounts()).toBe(hostMounts);
 });
+
+// Each run's mount namespace is held by this process over the run's exit and closed by a
+// native thread just after the exit is seen (csrc/exit_pin.h): an fd count taken right after a
+// run may still include it for a moment. A baseline is taken once the count is steady, and a
+// check after runs waits (2 s at most) for the count to come back.
+async function settledFds(): Promise<number> {
+  let n = fdCount();
+  for (;;) {
+    await sleep(30);
+    const m = fdCount();
+    if (m === n) return m;
+    n = m;
+  }
+}
+const fdsBack = (n: number) => vi.waitFor(() => expect(fdCount()).toBe(n), { timeout: 2000, interval: 5 });
+/** This process's fds that are open on the namespace `id` (`mnt:[…]`). */
+const ourFdsOn = (id: string): string[] =>
+  readdirSync('/proc/self/fd').filter((f) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${f}`) === id;
+    } catch {
+      return false; // closed meanwhile (readdir's own fd)
+    }
+  });
+// ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE) came with Linux 6.11; before it, runs are not pinned.
+const [kMajor, kMinor] = release().split('.').map(Number) as [number, number];
+const exitPins = kMajor > 6 || (kMajor === 6 && kMinor >= 11);
+const ptest = testIf(
+  canUserns && BUSYBOX !== undefined && exitPins,
+  'needs user namespaces, a static busybox and Linux 6.11 (PIDFD_GET_MNT_NAMESPACE)',
+);
 
 const sh = (t: SandboxTemplate, script: string) => output(t.spawn('/bin/sh', ['-c', `exec 2>&1; ${script}`]));
 const make = (o: Partial<TemplateOptions> = {}) => template({ rootfs, ...o });
@@ -177,7 +222,7 @@ else:
 
 describe('lifecycle', () => {
   ttest('close() leaves no process, fd or mount; spawn after close throws ERR_HANDLE_CLOSED', async () => {
-    const fds = fdCount();
+    const fds = await settledFds();
     const kids = childPids().length;
     const t = make();
     expect(childPids().length).toBe(kids); // a template holds no process, only fds
@@ -186,7 +231,7 @@ describe('lifecycle', () => {
     t.close();
     t.close(); // idempotent
     expect(t.closed).toBe(true);
-    expect(fdCount()).toBe(fds);
+    await fdsBack(fds);
     expect(childPids().length).toBe(kids);
     expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
   });
@@ -199,16 +244,16 @@ describe('lifecycle', () => {
   });
 
   ttest('await using releases it', async () => {
-    const fds = fdCount();
+    const fds = await settledFds();
     {
       await using t = make();
       expect((await sh(t, 'echo ok')).stdout).toBe('ok\n');
     }
-    expect(fdCount()).toBe(fds);
+    await fdsBack(fds);
   });
 
-  test('invalid options are refused before any syscall', () => {
-    const fds = fdCount();
+  test('invalid options are refused before any syscall', async () => {
+    const fds = await settledFds();
     const bad: unknown[] = [
       undefined,
       {},
@@ -229,7 +274,7 @@ describe('lifecycle', () => {
 
   ttest("a run's options are checked before any syscall; a failed run leaves nothing", async () => {
     using t = make();
-    const fds = fdCount();
+    const fds = await settledFds();
     expect(() => t.spawn('/bin/true', [], { rootfs: '/' } as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => t.spawn('/bin/true', [], { uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     let err: unknown;
@@ -240,7 +285,7 @@ describe('lifecycle', () => {
     }
     expect(err).toBeInstanceOf(SysError);
     expect(err).toMatchObject({ code: 'ENOENT', syscall: 'execve', step: 'exec' });
-    expect(fdCount()).toBe(fds);
+    expect(fdCount()).toBe(fds); // a run that never exec'd is never pinned
     expect((await sh(t, 'echo still')).stdout).toBe('still\n');
   });
 
@@ -254,8 +299,8 @@ describe('lifecycle', () => {
     },
   );
 
-  ttest('a setup that fails midway leaves nothing: no fd, no child, the id block back', () => {
-    const fds = fdCount();
+  ttest('a setup that fails midway leaves nothing: no fd, no child, the id block back', async () => {
+    const fds = await settledFds();
     const kids = childPids().length;
     // A volume whose target cannot be made: inside the setup's fresh /proc.
     let err: unknown;
@@ -394,7 +439,7 @@ describe('a pooled network namespace per run (netPool)', () => {
     await using pool = namespacePool({ kind: 'net', size: 8 });
     await pool.ready();
     using t = make({ netPool: pool });
-    const fds = fdCount();
+    const fds = await settledFds();
     const kids = childPids().length;
     expect(() => t.spawn('/nonexistent')).toThrow(expect.objectContaining({ code: 'ENOENT', step: 'exec' }));
     await expect(t.spawnAsync('/nonexistent')).rejects.toMatchObject({ code: 'ENOENT', step: 'exec', syscall: 'execve' });
@@ -408,7 +453,7 @@ describe('a pooled network namespace per run (netPool)', () => {
     using t = make({ netPool: pool });
     pool.close();
     expect(() => make({ netPool: pool })).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
-    const fds = fdCount();
+    const fds = await settledFds();
     expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
     await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
     expect(fdCount()).toBe(fds);
@@ -420,7 +465,7 @@ describe('a pooled network namespace per run (netPool)', () => {
       await using pool = namespacePool({ kind: 'net', size: 2 });
       await expect(pool.ready()).rejects.toMatchObject({ code: 'EPERM' });
       using t = make({ netPool: pool });
-      const fds = fdCount();
+      const fds = await settledFds();
       const kids = childPids().length;
       expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'EPERM', step: 'unshare' }));
       await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'EPERM', step: 'unshare' });
@@ -430,7 +475,7 @@ describe('a pooled network namespace per run (netPool)', () => {
   );
 
   test('netPool is checked before any syscall', async () => {
-    const fds = fdCount();
+    const fds = await settledFds();
     expect(() => template({ rootfs: '/', netPool: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(fdCount()).toBe(fds);
     // A pool fills in the background (rootless its fill fails: it holds nothing then).
@@ -483,5 +528,92 @@ describe('spawnAsync', () => {
     t.close();
     expect((await output(await p)).stdout).toBe('x\n1\n');
     await expect(t.spawnAsync('/bin/true')).rejects.toMatchObject({ code: 'ERR_HANDLE_CLOSED' });
+  });
+});
+
+describe("a run's mount namespace over its exit (exit pin)", () => {
+  ptest('held by this process alone (one O_CLOEXEC fd) while the run lives, released after its exit', async () => {
+    using t = make();
+    const base = await settledFds();
+    const a = t.spawn('/bin/sh', ['-c', 'read x; echo done'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const mnt = nsId(a.pid, 'mnt');
+    const held = ourFdsOn(mnt);
+    expect(held).toHaveLength(1);
+    // fdinfo's flags are octal: O_CLOEXEC is 02000000.
+    const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${held[0]}`, 'utf8'))![1]!;
+    expect(Number.parseInt(flags, 8) & 0o2000000).toBe(0o2000000);
+    // Another run started meanwhile has its stdio and nothing else: no namespace of ours.
+    // (ls's own fd on the directory is 3; readlink's the pipe of its $(…).)
+    const b = await output(
+      t.spawn('/bin/sh', ['-c', 'ls /proc/self/fd | tr "\\n" " "; echo; for f in 0 1 2; do readlink /proc/$$/fd/$f; done']),
+    );
+    expect(b.stdout.split('\n')[0]).toBe('0 1 2 3 ');
+    expect(b.stdout).not.toMatch(/mnt:|user:|net:|pid:/);
+    a.stdin!.end('\n');
+    expect((await output(a)).stdout).toBe('done\n');
+    await fdsBack(base);
+    expect(ourFdsOn(mnt)).toEqual([]);
+  });
+
+  ptest('through spawnAsync too; a killed run, a failed run and close() with a run alive leave no fd and no child', async () => {
+    const kids = childPids().length;
+    const base = await settledFds();
+    {
+      using t = make();
+      const a = await t.spawnAsync('/bin/sleep', ['30']);
+      expect(ourFdsOn(nsId(a.pid, 'mnt'))).toHaveLength(1);
+      a.kill('SIGKILL');
+      expect((await a.exited).signal).toBe('SIGKILL');
+      for (let i = 0; i < 20; i++) expect((await t.spawn('/bin/true').exited).code).toBe(0);
+      const many = await Promise.all(Array.from({ length: 20 }, () => t.spawnAsync('/bin/true')));
+      for (const c of many) expect((await c.exited).code).toBe(0);
+      expect(() => t.spawn('/nonexistent')).toThrow(expect.objectContaining({ code: 'ENOENT', step: 'exec' }));
+      await expect(t.spawnAsync('/nonexistent')).rejects.toMatchObject({ code: 'ENOENT', step: 'exec' });
+      const late = t.spawn('/bin/sleep', ['30']);
+      t.close();
+      late.kill('SIGKILL');
+      await late.exited;
+    }
+    await fdsBack(base);
+    expect(childPids().length).toBe(kids);
+  });
+
+  ptest('only two runs at a time are held: with more in flight, the rest exit as before', async () => {
+    using t = make();
+    const base = await settledFds();
+    const runs = Array.from({ length: 4 }, () => t.spawn('/bin/sleep', ['30']));
+    expect(runs.map((c) => ourFdsOn(nsId(c.pid, 'mnt')).length)).toEqual([1, 1, 0, 0]);
+    for (const c of runs) c.kill('SIGKILL');
+    await Promise.all(runs.map((c) => c.exited));
+    await fdsBack(base);
+    // Both released: the next run is held again.
+    const next = t.spawn('/bin/sleep', ['30']);
+    expect(ourFdsOn(nsId(next.pid, 'mnt'))).toHaveLength(1);
+    next.kill('SIGKILL');
+    await next.exited;
+  });
+
+  ptest('a worker that ends with a run alive: the run is killed and its pin closed', async () => {
+    const base = await settledFds();
+    const dist = new URL('../../dist/index.js', import.meta.url).href;
+    const w = new Worker(
+      `import { parentPort, workerData } from 'node:worker_threads';
+      import { readlinkSync } from 'node:fs';
+      const m = await import(${JSON.stringify(dist)});
+      const t = m.template({ rootfs: workerData });
+      const c = t.spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+      parentPort.postMessage([c.pid, readlinkSync('/proc/' + c.pid + '/ns/mnt')]);
+      setInterval(() => {}, 1000);`,
+      { eval: true, type: 'module', workerData: rootfs } as never,
+    );
+    const [pid, mnt] = await new Promise<[number, string]>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(ourFdsOn(mnt)).toHaveLength(1);
+    await w.terminate();
+    expect(existsSync(`/proc/${pid}`)).toBe(false); // killed and reaped at the worker's end
+    expect(ourFdsOn(mnt)).toEqual([]);
+    await fdsBack(base);
   });
 });

@@ -198,6 +198,7 @@ describe('every step, word for word', () => {
   step('PIN', (b) => b.pin(K.CLONE_NEWUSER!), [K.CLONE_NEWUSER!]);
   step('ENTER', (b) => b.enter(7, K.CLONE_NEWUSER!, 'user'), [7, K.CLONE_NEWUSER!], { step: 'setns:user', syscall: 'setns' });
   step('ENTER', (b) => b.enter(8, K.CLONE_NEWNS!, 'mnt'), [8, K.CLONE_NEWNS!], { step: 'setns:mnt', syscall: 'setns' });
+  step('EXIT_PIN', (b) => b.exitPin(), [], { step: 'exit-pin', syscall: 'ioctl' });
   step('NETWORK', (b) => b.network(true, false), [1, 0], { step: 'network', syscall: 'ioctl' });
   step('NETWORK', (b) => b.network(false, true), [0, 1]);
   step('TERMINAL', (b) => b.terminal('stdin'), [0, 0], { step: 'terminal', syscall: 'ioctl' });
