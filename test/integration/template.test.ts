@@ -5,10 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -20,12 +22,13 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, test, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, onTestFinished, test, vi } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
   createCgroup,
   findCgroup2,
   namespacePool,
+  type NsboxChild,
   type SandboxTemplate,
   SysError,
   template,
@@ -380,9 +383,23 @@ describe('a pooled network namespace per run (netPool)', () => {
     await using pool = namespacePool({ kind: 'net', size: 4 });
     await pool.ready();
     using t = make({ netPool: pool });
+    // Each run's namespace is held open here until the end: the kernel reuses a freed
+    // namespace's inode number, so "never seen before" needs every earlier one still alive.
+    const held: number[] = [];
+    onTestFinished(() => {
+      for (const fd of held) closeSync(fd);
+    });
+    const run = async (spawnIt: (args: string[]) => Promise<NsboxChild> | NsboxChild) => {
+      // The command waits for a line on stdin: its namespace is opened while it surely lives.
+      const c = await spawnIt(['-c', "read _; readlink /proc/self/ns/net; ip -o link | cut -d: -f2,3 | tr -d ' '; sleep 0.2"]);
+      held.push(openSync(`/proc/${c.pid}/ns/net`, 'r'));
+      c.stdin!.end('\n');
+      return (await output(c)).stdout.trim().split('\n');
+    };
+    const io = { stdio: ['pipe', 'pipe', 'inherit'] as const };
     const seen = new Set<string>([nsId('self', 'net')]); // the host's, never a run's
     for (let i = 0; i < 10; i++) {
-      const [id, ...links] = await netOf(t);
+      const [id, ...links] = await run((a) => t.spawn('/bin/sh', a, io));
       expect(id).toMatch(/^net:\[\d+\]$/);
       expect(seen.has(id!)).toBe(false); // 10 runs through a pool of 4: every one fresh
       seen.add(id!);
@@ -390,13 +407,12 @@ describe('a pooled network namespace per run (netPool)', () => {
     }
     // Concurrent runs, from spawn and spawnAsync at once: still one namespace each.
     const runs = await Promise.all([
-      ...Array.from({ length: 3 }, () => output(t.spawn('/bin/sh', ['-c', 'readlink /proc/self/ns/net; sleep 0.2']))),
-      ...Array.from({ length: 3 }, async () => output(await t.spawnAsync('/bin/sh', ['-c', 'readlink /proc/self/ns/net; sleep 0.2']))),
+      ...Array.from({ length: 3 }, () => run((a) => t.spawn('/bin/sh', a, io))),
+      ...Array.from({ length: 3 }, () => run((a) => t.spawnAsync('/bin/sh', a, io))),
     ]);
-    for (const r of runs) {
-      const id = r.stdout.trim();
-      expect(seen.has(id)).toBe(false);
-      seen.add(id);
+    for (const [id] of runs) {
+      expect(seen.has(id!)).toBe(false);
+      seen.add(id!);
     }
     expect(seen.size).toBe(17);
   });
