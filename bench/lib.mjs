@@ -124,3 +124,13 @@ export function crunSpec(bundle, rootfs) {
   delete spec.linux.resources;
   return { spec, file };
 }
+
+/** The checkout's root (bench/..). */
+export const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+
+/** `--name VALUE` of this process's arguments (a string), or `def`. */
+export function option(name, def) {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i < 0 ? def : argv[i + 1];
+}

@@ -18,15 +18,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildBusyboxRootfs, quantile } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i < 0 ? def : argv[i + 1];
-};
+import { ROOT, buildBusyboxRootfs, option as opt, quantile } from './lib.mjs';
+
 const BEFORE = opt('before', null);
 if (!BEFORE || process.geteuid() !== 0) {
   console.error(

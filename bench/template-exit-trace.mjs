@@ -13,17 +13,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildBusyboxRootfs, quantile } from './lib.mjs';
+import { ROOT, buildBusyboxRootfs, option as opt, quantile } from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i < 0 ? def : argv[i + 1];
-};
 const N = Number(opt('n', 300));
 const ROUNDS = Number(opt('rounds', 2));
 const JSON_OUT = opt('json', null);
+const argv = process.argv.slice(2);
 const builds = { ...(opt('before', null) ? { before: path.resolve(opt('before')) } : {}), after: ROOT };
 
 // The traced program: N sequential runs, nothing else.

@@ -306,18 +306,12 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     napi_env env = self->env_;
     // Drain what is queued now, one callback per datagram; a callback may close the socket.
     for (int i = 0; i < 256 && self->poll_.active(); i++) {
-      sockaddr_nl from = {};
-      iovec iov = {self->buf_, kRecvSize};
-      msghdr mh = {};
-      mh.msg_name = &from;
-      mh.msg_namelen = sizeof from;
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      ssize_t n = recvmsg(self->poll_.fd(), &mh, MSG_DONTWAIT);
+      bool fromKernel, truncated;
+      ssize_t n = RecvDatagram(self->poll_.fd(), self->buf_, kRecvSize, &fromKernel, &truncated);
       int err = n < 0 ? errno : 0;
       if (n < 0 && (err == EAGAIN || err == EINTR)) return;
-      if (n >= 0 && from.nl_pid != 0) continue;  // only the kernel speaks to us
-      if (n >= 0 && (mh.msg_flags & MSG_TRUNC)) err = EMSGSIZE;
+      if (n >= 0 && !fromKernel) continue;  // only the kernel speaks to us
+      if (n >= 0 && truncated) err = EMSGSIZE;
       napi_handle_scope scope;
       if (napi_open_handle_scope(env, &scope) != napi_ok) return;
       napi_value a0, a1;
@@ -407,21 +401,15 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     if (!open()) return out;
     if (!buf_) buf_ = new char[kRecvSize];
     for (uint32_t i = 0; i < 256; i++) {
-      sockaddr_nl from = {};
-      iovec iov = {buf_, kRecvSize};
-      msghdr mh = {};
-      mh.msg_name = &from;
-      mh.msg_namelen = sizeof from;
-      mh.msg_iov = &iov;
-      mh.msg_iovlen = 1;
-      ssize_t n = recvmsg(fd(), &mh, MSG_DONTWAIT);
+      bool fromKernel, truncated;
+      ssize_t n = RecvDatagram(fd(), buf_, kRecvSize, &fromKernel, &truncated);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
       if (n < 0) {
         out.Set(out.Length(), Napi::Number::New(env, errno));
         break;
       }
-      if (from.nl_pid != 0) continue;  // only the kernel speaks to us
-      if (mh.msg_flags & MSG_TRUNC)
+      if (!fromKernel) continue;  // only the kernel speaks to us
+      if (truncated)
         out.Set(out.Length(), Napi::Number::New(env, EMSGSIZE));
       else
         out.Set(out.Length(), Napi::Buffer<char>::Copy(env, buf_, static_cast<size_t>(n)));

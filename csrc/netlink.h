@@ -2,6 +2,7 @@
 // runs, shared by the polled sockets (netlink.cc) and spawn's synchronous requests
 // (netlink_sync.cc).
 #pragma once
+#include <linux/netlink.h>
 #include <sys/socket.h>
 
 #include "addon.h"
@@ -16,6 +17,23 @@
 namespace nsbox {
 
 constexpr size_t kRecvSize = 1 << 16;  // larger than any rtnetlink datagram the kernel builds
+
+// One datagram without blocking: its length, or -1 with errno (EAGAIN: none queued).
+// *fromKernel is false for one another process sent (the caller drops it); *truncated when it
+// did not fit in `len`.
+inline ssize_t RecvDatagram(int fd, char* buf, size_t len, bool* fromKernel, bool* truncated) {
+  sockaddr_nl from = {};
+  iovec iov = {buf, len};
+  msghdr mh = {};
+  mh.msg_name = &from;
+  mh.msg_namelen = sizeof from;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+  *fromKernel = from.nl_pid == 0;
+  *truncated = (mh.msg_flags & MSG_TRUNC) != 0;
+  return n;
+}
 
 // What the namespace thread does: enter `nsfd` (unless -1), socket(2), optionally bind(2)
 // and listen(2) an inet socket there (sockets-in-netns) — or open(2) `path`, whose

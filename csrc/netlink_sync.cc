@@ -243,14 +243,8 @@ Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
   std::string out;
   int64_t deadline = NowMs() + kExchangeTimeoutMs;
   while (waiting > 0) {
-    sockaddr_nl from = {};
-    iovec iov = {host->buf, kRecvSize};
-    msghdr mh = {};
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof from;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    n = recvmsg(fd, &mh, MSG_DONTWAIT);
+    bool fromKernel, truncated;
+    n = RecvDatagram(fd, host->buf, kRecvSize, &fromKernel, &truncated);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
       int64_t left = deadline - NowMs();
@@ -270,8 +264,8 @@ Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
       ThrowSys(env, errno, "recvmsg");
       return env.Undefined();
     }
-    if (from.nl_pid != 0) continue;  // only the kernel speaks to us
-    if (mh.msg_flags & MSG_TRUNC) {
+    if (!fromKernel) continue;  // only the kernel speaks to us
+    if (truncated) {
       ThrowSys(env, EMSGSIZE, "recvmsg");
       return env.Undefined();
     }

@@ -208,25 +208,8 @@ const char* Parser::ArgvEnv(const int32_t* a, int32_t n, bool inherit) {
   int64_t argc = a[0];
   if (argc < 0 || 1 + argc + 1 > n) return "bad argc";
   int64_t envc = a[1 + argc];
-  if (inherit && envc == kEnvInherit && 2 + argc == n) {
-    size_t argvAt = p.ptrs.size();
-    for (int64_t j = 0; j < argc; j++) {
-      const char* v = Str(a[1 + j]);
-      if (!v) return "bad argv string";
-      p.ptrs.push_back(const_cast<char*>(v));
-    }
-    p.ptrs.push_back(nullptr);
-    size_t envAt = p.ptrs.size();
-    // The pointers only: glibc never frees a string setenv(3) made (nor one of the initial
-    // environment), so each stays valid after a later setenv/unsetenv on the JS thread (spawnAsync
-    // goes on while the child starts). As process.env lists it: NAME=VALUE with a name.
-    for (char** e = environ; e && *e; e++)
-      if ((*e)[0] != '=' && strchr(*e, '=')) p.ptrs.push_back(*e);
-    p.ptrs.push_back(nullptr);
-    execPtrs.push_back({p.steps.size(), {argvAt, envAt}});
-    return nullptr;
-  }
-  if (envc < 0 || 2 + argc + envc != n) return "bad envc";
+  bool fromEnviron = inherit && envc == kEnvInherit && 2 + argc == n;
+  if (!fromEnviron && (envc < 0 || 2 + argc + envc != n)) return "bad envc";
   size_t argvAt = p.ptrs.size();
   for (int64_t j = 0; j < argc; j++) {
     const char* v = Str(a[1 + j]);
@@ -235,7 +218,14 @@ const char* Parser::ArgvEnv(const int32_t* a, int32_t n, bool inherit) {
   }
   p.ptrs.push_back(nullptr);
   size_t envAt = p.ptrs.size();
-  for (int64_t j = 0; j < envc; j++) {
+  if (fromEnviron) {
+    // The pointers only: glibc never frees a string setenv(3) made (nor one of the initial
+    // environment), so each stays valid after a later setenv/unsetenv on the JS thread
+    // (spawnAsync goes on while the child starts). As process.env lists it: NAME=VALUE.
+    for (char** e = environ; e && *e; e++)
+      if ((*e)[0] != '=' && strchr(*e, '=')) p.ptrs.push_back(*e);
+  }
+  for (int64_t j = 0; !fromEnviron && j < envc; j++) {
     const char* v = Str(a[2 + argc + j]);
     if (!v) return "bad env string";
     p.ptrs.push_back(const_cast<char*>(v));
