@@ -296,7 +296,7 @@ for (const p of PROGRAMS) {
   for (const one of builds)
     await build({ ...common, entryPoints: one.entryPoints, outdir, plugins: [...one.plugins, ownUrl(outdir, p.urlVar)] });
   // A minified file has no comments, and esbuild escapes every other non-ASCII character
-  // (charset ascii): the loader makes it a one-byte string with a copy (csrc/linked_file.cc),
+  // (charset ascii): the loader makes it a one-byte string with a copy (csrc/startup_files.cc),
   // where UTF-8 must be decoded.
   for (const f of p.minify ? readdirSync(outdir).filter((n) => n.endsWith('.cjs')) : []) {
     const bytes = readFileSync(join(outdir, f));

@@ -42,5 +42,6 @@ export function dlopenOnce<T>(file: string): T {
 export function localAddon(): string | undefined {
   if (process.env.NSBOX_PREBUILD !== undefined || process.env.PREBUILDS_ONLY) return undefined;
   const local = join(PACKAGE_ROOT, 'build', 'Release', 'nsbox.node');
-  return existsSync(local) ? local : undefined;
+  // Loaded already in this thread (the bin's loader loads it before the library does): no stat.
+  return (globalThis as { [LOADED]?: Map<string, unknown> })[LOADED]?.has(local) || existsSync(local) ? local : undefined;
 }

@@ -255,7 +255,7 @@ export type StatNumbers = [mode: number, uid: number, size: number, mtimeSec: nu
 export interface NativeBinding {
   setErrorFactory(factory: (errno: number, syscall: string, path?: string, dest?: string) => Error): void;
 
-  // linked_file.cc: the linked bins' loader's readers (src/oci/runtime/linked.ts); undefined for
+  // startup_files.cc: the linked bins' loader's readers (src/oci/runtime/linked.ts); undefined for
   // anything but a readable regular file (the source as UTF-8 text; a cache owned by the euid or `owner`,
   // writable by no one else, starting with `header`, a decimal generation and a newline)
   readLinkedSource(path: string): [source: string, ...stat: StatNumbers] | undefined;

@@ -34,8 +34,7 @@ interface Cached {
   generation: number;
 }
 
-/** The cache's data after its header, if it is ours to trust and its header starts with `identity`. */
-/** The addon's two readers of a linked file (csrc/linked_file.cc). */
+/** The addon's two readers of a linked file (csrc/startup_files.cc). */
 interface LinkedFiles {
   readLinkedSource(
     path: string,
@@ -65,6 +64,7 @@ function linkedFiles(): LinkedFiles | undefined {
   return files ?? undefined;
 }
 
+/** The cache's data after its header, if it is ours to trust and its header starts with `identity`. */
 function readCache(cache: string, identity: string, owner: number): Cached | undefined {
   const fast = linkedFiles();
   if (fast !== undefined) {
