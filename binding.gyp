@@ -86,7 +86,8 @@
         "csrc/pty.cc",
         "csrc/gate_client.cc",
         "csrc/bpf.cc",
-        "csrc/startup_files.cc"
+        "csrc/startup_files.cc",
+        "csrc/process_exit.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

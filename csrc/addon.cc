@@ -51,6 +51,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitGateClient(env, exports);
   InitBpf(env, exports);
   InitStartupFiles(env, exports);
+  InitProcessExit(env, exports);
   return exports;
 }
 

@@ -99,5 +99,6 @@ void InitPty(Napi::Env env, Napi::Object exports);
 void InitGateClient(Napi::Env env, Napi::Object exports);
 void InitBpf(Napi::Env env, Napi::Object exports);
 void InitStartupFiles(Napi::Env env, Napi::Object exports);  // startup_files.cc
+void InitProcessExit(Napi::Env env, Napi::Object exports);   // process_exit.cc
 
 }  // namespace nsbox

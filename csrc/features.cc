@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <memory>
 
 #include "addon.h"
+#include "errors.h"
 #include "fd.h"
 #include "landlock.h"
 #include "sys.h"
@@ -184,6 +186,16 @@ Napi::Value OnProcessMainThread(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), gettid() == getpid());
 }
 
+// uname(2)'s release (os.release() without loading node:os).
+Napi::Value KernelRelease(const Napi::CallbackInfo& info) {
+  struct utsname u;
+  if (uname(&u) < 0) {
+    ThrowSys(info.Env(), errno, "uname");
+    return info.Env().Undefined();
+  }
+  return Napi::String::New(info.Env(), u.release);
+}
+
 }  // namespace
 
 void InitFeatures(Napi::Env env, Napi::Object exports) {
@@ -191,6 +203,7 @@ void InitFeatures(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFeatures", Napi::Function::New(env, ProbeFeatures, "probeFeatures"));
   exports.Set("probeCloneIntoCgroup",
               Napi::Function::New(env, ProbeCloneIntoCgroupFn, "probeCloneIntoCgroup"));
+  exports.Set("kernelRelease", Napi::Function::New(env, KernelRelease, "kernelRelease"));
   exports.Set("landlockAbi", Napi::Function::New(env, LandlockAbi, "landlockAbi"));
 }
 

@@ -1,14 +1,15 @@
 // The files a short-lived nsbox process reads at start-up, read natively: the linked bins'
 // loader's (src/oci/runtime/linked.ts: a linked file's source and its V8 code cache), the
-// compiled seccomp filters' store (src/oci/runtime/seccomp-cache.ts), and the lookups of a
-// container's host paths (stat). Through node:fs each first use of an API is a cold path of
-// Node's own (a Stats object's first construction ~0.15 ms, a Buffer read ~0.25 ms): together
-// ~1.5 ms of every `nsbox run` and nsbox-oci call; here each is a few syscalls and one copy.
-// The readers throw nothing on a failure of the file (the loader then reads it through
-// node:fs, which reports the error as Node does; the store compiles again).
+// compiled seccomp filters' store (src/oci/runtime/seccomp-cache.ts), the lookups of a
+// container's host paths (stat, readlink) and the host files a spawn reads as text. Through node:fs each
+// first use of an API is a cold path of Node's own (a Stats object's first construction ~0.15 ms, a Buffer
+// read ~0.25 ms): together ~1.5 ms of every `nsbox run` and nsbox-oci call; here each is a few syscalls and
+// one copy. The readers throw nothing on a failure of the file (the loader then reads it through node:fs,
+// which reports the error as Node does; the store compiles again).
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -101,19 +102,36 @@ Napi::Value ReadLinkedCache(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// readOwnedFile(path): the bytes of a regular file (not followed if a symlink) owned by the
-// caller's euid and writable by no one else; undefined otherwise, or if it cannot be read.
-Napi::Value ReadOwnedFile(const Napi::CallbackInfo& info) {
+// readSeccompEntry(path, key): an entry of the compiled seccomp filters' store
+// (src/oci/runtime/seccomp-cache.ts: a JSON line, the key's UTF-8 bytes, a newline, the
+// program) as [meta, keyBytes, program], if the file is regular (not followed if a symlink),
+// owned by the caller's euid, writable by no one else, and holds exactly `key` after its first
+// line; undefined otherwise, or if it cannot be read. `meta` is the first line as text,
+// `program` a copy of the bytes after the key.
+Napi::Value ReadSeccompEntry(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path;
-  if (!ArgString(info, 0, &path)) return env.Undefined();
+  std::string path, key;
+  if (!ArgString(info, 0, &path) || !ArgString(info, 1, &key)) return env.Undefined();
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
   struct stat st;
   std::string data;
   if (!fd.valid() || fstat(fd.get(), &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) != 0)
     return env.Undefined();
   if (!ReadWhole(fd.get(), st, &data)) return env.Undefined();
-  return Napi::Buffer<char>::Copy(env, data.data(), data.size());
+  size_t nl = data.find('\n');
+  if (nl == std::string::npos) return env.Undefined();
+  size_t at = nl + 1;
+  if (data.size() < at + key.size() + 1 || data.compare(at, key.size(), key) != 0 ||
+      data[at + key.size()] != '\n')
+    return env.Undefined();
+  size_t program = at + key.size() + 1;
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, Napi::String::New(env, data.data(), nl));
+  out.Set(1u, Napi::Number::New(env, (double)key.size()));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, data.size() - program);
+  if (data.size() > program) memcpy(ab.Data(), data.data() + program, data.size() - program);
+  out.Set(2u, Napi::Uint8Array::New(env, data.size() - program, ab, 0));
+  return out;
 }
 
 // statPath(path, follow): [mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of stat(2) (follow)
@@ -139,13 +157,68 @@ Napi::Value StatPath(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// A host file the spawn path reads as text (/proc/sys/kernel/cap_last_cap, /etc/subuid,
+// /etc/subgid, /etc/resolv.conf): no larger than this.
+constexpr size_t kMaxTextFile = 16 << 20;
+
+// readTextFile(path): the whole file as UTF-8 text, read to EOF (so /proc files, whose size
+// stat(2) gives as 0, read whole), as readFileSync(path, 'utf8'); SysError (open/read, with
+// the path; EFBIG past 16 MiB) on a failure.
+Napi::Value ReadTextFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, &path)) return env.Undefined();
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd.valid()) {
+    ThrowSys(env, errno, "open", path.c_str());
+    return env.Undefined();
+  }
+  std::string data;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ThrowSys(env, errno, "read", path.c_str());
+      return env.Undefined();
+    }
+    if (n == 0) break;
+    if (data.size() + (size_t)n > kMaxTextFile) {
+      ThrowSys(env, EFBIG, "read", path.c_str());
+      return env.Undefined();
+    }
+    data.append(buf, (size_t)n);
+  }
+  return Napi::String::New(env, data.data(), data.size());
+}
+
+// readLink(path): readlink(2) as a string (readlinkSync(path)); SysError (readlink) on a failure.
+Napi::Value ReadLink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, &path)) return env.Undefined();
+  char buf[PATH_MAX];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  if (n < 0) {
+    ThrowSys(env, errno, "readlink", path.c_str());
+    return env.Undefined();
+  }
+  if ((size_t)n == sizeof buf) {
+    ThrowSys(env, ENAMETOOLONG, "readlink", path.c_str());
+    return env.Undefined();
+  }
+  return Napi::String::New(env, buf, (size_t)n);
+}
+
 }  // namespace
 
 void InitStartupFiles(Napi::Env env, Napi::Object exports) {
   exports.Set("readLinkedSource", Napi::Function::New(env, ReadLinkedSource, "readLinkedSource"));
   exports.Set("readLinkedCache", Napi::Function::New(env, ReadLinkedCache, "readLinkedCache"));
-  exports.Set("readOwnedFile", Napi::Function::New(env, ReadOwnedFile, "readOwnedFile"));
+  exports.Set("readSeccompEntry", Napi::Function::New(env, ReadSeccompEntry, "readSeccompEntry"));
   exports.Set("statPath", Napi::Function::New(env, StatPath, "statPath"));
+  exports.Set("readTextFile", Napi::Function::New(env, ReadTextFile, "readTextFile"));
+  exports.Set("readLink", Napi::Function::New(env, ReadLink, "readLink"));
 }
 
 }  // namespace nsbox

@@ -43,6 +43,10 @@ export interface NativeConstants {
   readonly SYSID: Readonly<Record<number, string>>;
   /** csrc/plan.h kSysItemShift: the failing item of a multi-item step sits above the SysId. */
   readonly SYS_ITEM_SHIFT: number;
+  /** Signal numbers by name: the names and order of os.constants.signals, without loading node:os. */
+  readonly SIGNAL: Readonly<Record<NodeJS.Signals, number>>;
+  /** The errnos the spawn path branches on. */
+  readonly ERRNO: { readonly ESRCH: number; readonly ENOSYS: number };
   /** Capability numbers by kernel name (`CAP_SYS_ADMIN`), from the build's headers. */
   readonly CAP: Readonly<Record<string, number>>;
   /** RLIMIT_* resource numbers by name. */
@@ -260,18 +264,30 @@ export interface NativeBinding {
   // writable by no one else, starting with `header`, a decimal generation and a newline)
   readLinkedSource(path: string): [source: string, ...stat: StatNumbers] | undefined;
   readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
-  /** A regular file's bytes if it is not a symlink, owned by the euid and writable by no one else; else undefined. */
-  readOwnedFile(path: string): Buffer | undefined;
+  /**
+   * A seccomp store entry (oci/runtime/seccomp-cache.ts) holding exactly `key`, if the file is regular, not a
+   * symlink, the euid's and writable by no one else: [its first line, the key's UTF-8 length, a copy of the
+   * program bytes after the key]; else undefined.
+   */
+  readSeccompEntry(path: string, key: string): [meta: string, keyBytes: number, program: Uint8Array] | undefined;
   /** features.cc: gettid() === getpid(): the thread whose process.env is the process's environment. */
   onProcessMainThread(): boolean;
   /** [mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of stat/lstat; undefined for ENOENT/ENOTDIR (pathstat.ts). */
   statPath(path: string, follow: boolean): StatNumbers | undefined;
+  /** The whole file read to EOF as UTF-8 (as readFileSync(path, 'utf8')); SysError open/read, EFBIG past 16 MiB. */
+  readTextFile(path: string): string;
+  /** readlink(2) (as readlinkSync(path)); SysError readlink. */
+  readLink(path: string): string;
+  /** process_exit.cc: fflush(NULL), then _exit(status) (status 0..255); never returns (exit-now.ts). */
+  exitNow(status: number): never;
   readonly constants: NativeConstants;
 
   // features.cc
   probeFeatures(): NativeFeatures;
   /** probeFeatures().cloneIntoCgroup alone (one clone3 that fails before a child exists). */
   probeCloneIntoCgroup(): boolean;
+  /** uname(2)'s release: os.release() without loading node:os. */
+  kernelRelease(): string;
   /** landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION), 0 when absent or disabled. */
   landlockAbi(): number;
 

@@ -1,7 +1,8 @@
 /**
- * stat(2)/lstat(2) through the addon, for the lookups on a spawn's and a command line's path:
- * node:fs builds a Stats object, and its first construction in a process is a cold path of
- * Node's own (~0.15 ms of a short `nsbox run`, csrc/startup_files.cc).
+ * stat(2)/lstat(2), access(2), readlink(2) and small text files through the addon, for the
+ * lookups on a spawn's and a command line's path: the first use of each node:fs function in a
+ * process is a cold path of Node's own (a Stats object's first construction ~0.15 ms, a first
+ * readFileSync ~0.1 ms, of a short `nsbox run`; csrc/startup_files.cc).
  * @internal
  * @module
  */
@@ -36,3 +37,32 @@ export function statPath(path: string, follow: boolean): PathStat | undefined {
 export const isDirectory = (st: PathStat | undefined): boolean => st !== undefined && (st.mode & S_IFMT) === 0o040000;
 /** @internal */
 export const isSymbolicLink = (st: PathStat | undefined): boolean => st !== undefined && (st.mode & S_IFMT) === 0o120000;
+
+/**
+ * Whether `path` exists (stat(2), following symlinks), as fs.existsSync: false for any failure.
+ * @internal
+ */
+export function pathExists(path: string): boolean {
+  try {
+    return native.statPath(path, true) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * readFileSync(path, 'utf8') through the addon: read to EOF (proc files too). Throws a SysError
+ * (`open`/`read`, with `path`) as fs would, with the same `code`.
+ * @internal
+ */
+export function readTextFile(path: string): string {
+  return native.readTextFile(path);
+}
+
+/**
+ * readlinkSync(path) through the addon. Throws a SysError (`readlink`, with `path`).
+ * @internal
+ */
+export function readLink(path: string): string {
+  return native.readLink(path);
+}

@@ -14,9 +14,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { loadLinked } from '../oci/runtime/linked.js';
-import type { start as Start } from './main.js';
+import type { ranCommand as RanCommand, start as Start } from './main.js';
 
-const { start } = loadLinked(fileURLToPath(new URL('../nsbox-cli/cli.cjs', import.meta.url)), process.env.NSBOX_CODE_CACHE !== '0') as {
-  start: typeof Start;
-};
-start();
+// The code cache is written by the first runs that reach a command (main.ts ranCommand).
+const cli = loadLinked(
+  fileURLToPath(new URL('../nsbox-cli/cli.cjs', import.meta.url)),
+  process.env.NSBOX_CODE_CACHE !== '0',
+  undefined,
+  () => cli.ranCommand(),
+) as { start: typeof Start; ranCommand: typeof RanCommand };
+cli.start();

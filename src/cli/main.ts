@@ -10,6 +10,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { exitProcess } from '../exit-now.js';
 import { UsageError, helpText, parseArgs } from './args.js';
 import { EXIT_NSBOX, TRY_HELP } from './exit.js';
 import { runCommand } from './run.js';
@@ -17,6 +18,18 @@ import { runCommand } from './run.js';
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+let ran = false;
+
+/**
+ * Whether this process ran a command to its end (`run` or `network`, whatever its status): the
+ * bin writes its code cache only then (src/cli/bin.ts), so that `--help`, `--version` and
+ * usage errors never fill the cache's few generations with code that a run does not use.
+ * @internal
+ */
+export function ranCommand(): boolean {
+  return ran;
 }
 
 /**
@@ -36,13 +49,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`nsbox ${version()}\n`);
       return 0;
     }
-    if (parsed.action === 'network')
-      return await (await import('./network.js')).networkCommand(
-        parsed.network,
-        (t) => process.stdout.write(t),
-        (t) => process.stderr.write(t),
-      );
-    return await runCommand(parsed.run);
+    const status =
+      parsed.action === 'network'
+        ? await (await import('./network.js')).networkCommand(
+            parsed.network,
+            (t) => process.stdout.write(t),
+            (t) => process.stderr.write(t),
+          )
+        : await runCommand(parsed.run);
+    ran = true;
+    return status;
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`nsbox: ${err.message}${TRY_HELP}\n`);
@@ -53,10 +69,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 /** Runs the command line of this process and exits with its status. @internal */
 export function start(): void {
   main(process.argv.slice(2)).then(
-    (status) => process.exit(status),
+    (status) => exitProcess(status),
     (err: unknown) => {
       process.stderr.write(`nsbox: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-      process.exit(EXIT_NSBOX);
+      exitProcess(EXIT_NSBOX);
     },
   );
 }

@@ -12,7 +12,6 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { statPath } from '../pathstat.js';
-import { constants as osConstants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Cgroup } from '../cgroups/cgroup.js';
 // The cgroup modules only for --memory/--pids/--cpus/--cgroup-parent (scripts/bundle.mjs).
@@ -21,6 +20,7 @@ import type { CgroupLimits } from '../cgroups/limits.js';
 import * as lazyCgroupLimits from '../cgroups/limits.js';
 import * as lazyCgroupDiscovery from '../cgroups/discovery.js';
 import { SysError, withHint } from '../errors.js';
+import { K } from '../native.js';
 import * as lazyMountinfo from '../fs/mountinfo.js';
 import { openNamespacePath, type Namespace } from '../namespaces/namespace.js';
 import type { SpawnOptions } from '../namespaces/options.js';
@@ -410,6 +410,6 @@ export async function runCommand(run: RunArgs): Promise<number> {
   await net?.close(child);
   // Whatever the command left behind in its cgroup dies with it.
   await cg?.remove({ recursive: true });
-  if (signal !== null) return 128 + (osConstants.signals[signal] ?? 0);
+  if (signal !== null) return 128 + (K.SIGNAL[signal] ?? 0);
   return code ?? EXIT_NSBOX;
 }

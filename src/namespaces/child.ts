@@ -6,9 +6,8 @@
 import type { SpawnVethLink } from '../net/spawn-network.js';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import { constants as osConstants } from 'node:os';
 import { SysError, unknownSignal } from '../errors.js';
-import { native, type NativeChildWatch } from '../native.js';
+import { K, native, type NativeChildWatch } from '../native.js';
 import { openNamespace, type Namespace } from './namespace.js';
 import type { NamespaceFile } from './types.js';
 import type { SeccompNotifier } from '../security/notify.js';
@@ -22,7 +21,7 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-const signalNames = new Map<number, NodeJS.Signals>(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+const signalNames = new Map<number, NodeJS.Signals>(Object.entries(K.SIGNAL).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 /** SIGRTMAX on Linux (signal(7)): numbers 1 to 64 are signals. */
 const SIGNAL_MAX = 64;
@@ -37,9 +36,9 @@ const SIGNAL_MAX = 64;
  * @internal
  */
 export function signalNumber(sig: unknown, allowZero = false): number {
-  if (sig === undefined) return osConstants.signals.SIGTERM;
+  if (sig === undefined) return K.SIGNAL.SIGTERM;
   if (typeof sig === 'number' && Number.isInteger(sig) && sig >= (allowZero ? 0 : 1) && sig <= SIGNAL_MAX) return sig;
-  if (typeof sig === 'string' && Object.hasOwn(osConstants.signals, sig)) return osConstants.signals[sig as NodeJS.Signals];
+  if (typeof sig === 'string' && Object.hasOwn(K.SIGNAL, sig)) return K.SIGNAL[sig as NodeJS.Signals];
   throw unknownSignal(sig);
 }
 
@@ -196,7 +195,7 @@ export class NsboxChild extends EventEmitter {
       this.killed = true;
       return true;
     }
-    if (err === osConstants.errno.ESRCH) return false;
+    if (err === K.ERRNO.ESRCH) return false;
     throw new SysError(err, 'pidfd_send_signal', { pid: this.pid });
   }
 

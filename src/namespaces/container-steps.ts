@@ -9,8 +9,8 @@
  * @internal
  * @module
  */
-import { constants as fsConstants, existsSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { isDirectory, isSymbolicLink, statPath } from '../pathstat.js';
+import { constants as fsConstants, realpathSync, statSync } from 'node:fs';
+import { isDirectory, isSymbolicLink, pathExists, readLink, readTextFile, statPath } from '../pathstat.js';
 import {
   MASKED_DIRS,
   MASKED_PATHS,
@@ -435,7 +435,7 @@ function hostSystemDirs(): Array<{ name: string; link?: string }> {
   systemDirs ??= HOST_SYSTEM_DIRS.flatMap((name) => {
     try {
       const st = statPath(`/${name}`, false); // undefined, no error object, for a missing /lib32
-      if (isSymbolicLink(st)) return [{ name, link: readlinkSync(`/${name}`) }];
+      if (isSymbolicLink(st)) return [{ name, link: readLink(`/${name}`) }];
       return isDirectory(st) ? [{ name }] : [];
     } catch {
       return [];
@@ -447,7 +447,7 @@ function hostSystemDirs(): Array<{ name: string; link?: string }> {
 let devices: Set<string> | undefined;
 /** The host device nodes a rootless container binds (a machine without /dev/tty exists). */
 function hostDevices(): Set<string> {
-  devices ??= new Set(DEVICES.map(([n]) => n).filter((n) => existsSync(`/dev/${n}`)));
+  devices ??= new Set(DEVICES.map(([n]) => n).filter((n) => pathExists(`/dev/${n}`)));
   return devices;
 }
 
@@ -462,13 +462,13 @@ export function sysfsMasks(masked?: readonly string[]): string[] {
 
 /** MASKED_PATHS and READONLY_PATHS that exist on this kernel; looked up once. */
 function presentPaths(): { masked: string[]; readonly: string[] } {
-  present ??= { masked: MASKED_PATHS.filter((p) => existsSync(p)), readonly: READONLY_PATHS.filter((p) => existsSync(p)) };
+  present ??= { masked: MASKED_PATHS.filter(pathExists), readonly: READONLY_PATHS.filter(pathExists) };
   return present;
 }
 
 function hostResolvConf(): string {
   try {
-    return readFileSync('/etc/resolv.conf', 'utf8');
+    return readTextFile('/etc/resolv.conf');
   } catch {
     return '';
   }

@@ -11,9 +11,10 @@
  * are never used.
  * @module
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { nsboxError } from '../errors.js';
 import { native } from '../native.js';
+import { readTextFile } from '../pathstat.js';
 
 /** First host id of the pool (0x70000000): above systemd-nspawn's and useradd's ranges. */
 export const AUTO_ID_FIRST = 0x7000_0000;
@@ -41,7 +42,7 @@ function subidRanges(): Array<[number, number]> {
   for (const file of ['/etc/subuid', '/etc/subgid']) {
     let text = '';
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextFile(file);
     } catch {
       continue;
     }

@@ -5,7 +5,6 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { closeSync, constants as fsConstants, openSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { cgError } from '../cgroups/files.js';
 import { abortError, nsboxError, SysError } from '../errors.js';
 import * as lazyFeatures from '../features.js';
@@ -304,7 +303,7 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     addAfterCredentials(plan, security);
     if (!filtersEarly(security)) io(false);
     // After setuid: a credential change clears it.
-    if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(osConstants.signals.SIGKILL);
+    if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(K.SIGNAL.SIGKILL);
     // The create/start boundary: everything above is applied at create, the filters and the
     // execve below at start (runc and crun wait there too: docs/security.md).
     // A filter with a listener is loaded before the gate: its fd comes back to spawn here.
@@ -326,7 +325,7 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     const finish = (r: NativeSpawnResult): NsboxChild => {
       handedOff = true;
       try {
-        if (!r.ok && r.step === -1 && r.errno === osConstants.errno.ENOSYS) {
+        if (!r.ok && r.step === -1 && r.errno === K.ERRNO.ENOSYS) {
           throw nsboxError(
             'ERR_NSBOX_UNSUPPORTED',
             'spawn needs clone3(2) with CLONE_CLEAR_SIGHAND (Linux 5.5 or later); this kernel has no clone3.',

@@ -3,9 +3,9 @@
  * takes them and as /proc/PID/status shows them.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { K } from '../native.js';
+import { readTextFile } from '../pathstat.js';
 import { checkPid, readProc } from '../procfs.js';
 import { DOCKER_CAPABILITIES } from './defaults.js';
 
@@ -60,7 +60,7 @@ let lastCapCache: number | undefined;
 export function lastCap(): number {
   if (lastCapCache === undefined) {
     try {
-      lastCapCache = Number.parseInt(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'), 10);
+      lastCapCache = Number.parseInt(readTextFile('/proc/sys/kernel/cap_last_cap'), 10);
     } catch {
       lastCapCache = Math.max(...NUMBER_OF.values());
     }

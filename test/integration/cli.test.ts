@@ -580,7 +580,7 @@ describe('nsbox: the linked bin', () => {
   // The caches are written only where this user may: the owner of the linked files.
   const ownTest = testIf(canUserns && statSync(linked).uid === process.geteuid!(), "dist/nsbox-cli is not this user's");
 
-  usernsTest('a run without network options loads no node:net, node:crypto, node:stream or node:child_process', () => {
+  usernsTest('a run without network options loads no node:net, node:crypto, node:stream, node:child_process or node:os', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-mods-'));
     try {
       // At exit, the builtins this process loaded, on fd 3.
@@ -589,6 +589,8 @@ describe('nsbox: the linked bin', () => {
         preload,
         "process.on('exit', () => require('fs').writeSync(3, JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)))));",
       );
+      // First a run that fills the seccomp store (after a build, compiling the profile loads node:os).
+      expect(spawnSync(process.execPath, [cli, 'run', '--', 'true']).status).toBe(0);
       const r = spawnSync(process.execPath, ['--require', preload, cli, 'run', '--', 'true'], {
         stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
         encoding: 'utf8',
@@ -596,7 +598,7 @@ describe('nsbox: the linked bin', () => {
       expect(r.status).toBe(0);
       const mods = JSON.parse(r.output[3] as string) as string[];
       expect(mods).toContain('vm'); // the loader's: the list is the bin's process
-      for (const m of ['net', 'crypto', 'stream', 'child_process', 'tty']) expect(mods).not.toContain(m);
+      for (const m of ['net', 'crypto', 'stream', 'child_process', 'tty', 'os']) expect(mods).not.toContain(m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -636,6 +638,61 @@ describe('nsbox: the linked bin', () => {
       }
     },
   );
+
+  // src/exit-now.ts: the 'exit' listeners run (the code cache's writer renames its file into
+  // place), then _exit(2): no thread of Node's platform ends on its own (strace sees no exit(2)
+  // but exit_group's), unless Node options may need the teardown.
+  testIf(canUserns && statSync(linked).uid === process.geteuid!() && tools.strace, "needs strace, and dist/nsbox-cli this user's")(
+    "the bin ends without Node's teardown after its 'exit' listeners, unless Node options ask for it; its output is whole",
+    () => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env.NODE_OPTIONS;
+      delete env.NODE_V8_COVERAGE;
+      const traced = (e: NodeJS.ProcessEnv, args: string[]) => {
+        const trace = ['-f', '-qq', '-e', 'trace=exit,rename,renameat,renameat2', '-e', 'signal=none'];
+        const r = spawnSync('strace', [...trace, process.execPath, cli, ...args], {
+          encoding: 'utf8',
+          env: e,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        expect(r.status, r.stderr).toBe(0);
+        // Only the bin's threads: the container's processes are traced too (-f), and end as they do.
+        const ours = r.stderr.split('\n').filter((l) => !/^\[pid\s+\d+\] <\.\.\./.test(l));
+        return {
+          out: r.stdout,
+          exits: ours.filter((l) => /\bexit\(/.test(l)).length,
+          renamed: /rename(?:at2?)?\(.*cli\.cjs\.cache/.test(r.stderr),
+        };
+      };
+      rmSync(join(linked, 'cli.cjs.cache'), { force: true });
+      const fast = traced(env, ['run', '--', 'true']);
+      expect(fast.renamed).toBe(true); // the 'exit' listener wrote the cache
+      expect(fast.exits).toBe(0);
+      const slow = traced({ ...env, NODE_OPTIONS: '--no-warnings' }, ['run', '--', 'true']);
+      expect(slow.exits).toBeGreaterThan(0);
+      const help = traced(env, ['--help']);
+      const helpSlow = traced({ ...env, NODE_OPTIONS: '--no-warnings' }, ['--help']);
+      expect([help.exits, helpSlow.exits > 0]).toEqual([0, true]);
+      expect(help.out).toContain('Usage: nsbox');
+      expect(help.out).toBe(helpSlow.out);
+      // Through a pipe that is read only after the process has ended: nothing lost.
+      const piped = spawnSync('sh', ['-c', `"$0" "$1" --help | { sleep 0.2; cat; }`, process.execPath, cli], { encoding: 'utf8', env });
+      expect(piped.stdout).toBe(help.out);
+    },
+  );
+
+  // A cache is written by its first few runs (generations), each adding what it compiled: runs
+  // that compile little of a command (--help, a usage error) must not be among them.
+  ownTest('--help, --version and a usage error write no code cache; the first run after them does', async () => {
+    const cache = join(linked, 'cli.cjs.cache');
+    rmSync(cache, { force: true });
+    for (let i = 0; i < 4; i++) expect((await nsbox(['--help'])).code).toBe(0);
+    expect((await nsbox(['--version'])).code).toBe(0);
+    expect((await nsbox(['run', '--no-such-flag', '--', 'true'])).code).toBe(125);
+    expect(existsSync(cache)).toBe(false);
+    expect((await nsbox(['run', '--', 'true'])).code).toBe(0);
+    expect(readFileSync(cache).subarray(0, 200).toString('latin1')).toMatch(/^nsbox-oci code cache 1 .* 1\n/);
+  });
 
   ownTest('the code cache beside cli.cjs names the file and V8; the bin runs with NSBOX_CODE_CACHE=0 too', async () => {
     expect((await nsbox(['run', '--', 'true'])).code).toBe(0);

@@ -1,6 +1,6 @@
 // csrc/startup_files.cc: the native readers of what a short-lived nsbox process reads at
 // start-up (the linked bins' source and code cache, the seccomp store's files, stat of host
-// paths). Each must accept exactly what the node:fs code it replaces accepted, and fail closed.
+// paths, small host text files). Each must accept exactly what the node:fs code it replaces accepted, and fail closed.
 import {
   chmodSync,
   chownSync,
@@ -13,12 +13,15 @@ import {
   statSync,
   symlinkSync,
   writeFileSync,
+  existsSync,
+  readFileSync,
+  readlinkSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { native } from '../../src/native.js';
-import { isDirectory, isSymbolicLink, statPath } from '../../src/pathstat.js';
+import { K, native } from '../../src/native.js';
+import { isDirectory, isSymbolicLink, pathExists, readLink, readTextFile, statPath } from '../../src/pathstat.js';
 import { rootTest } from '../helpers/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nsbox-startup-'));
@@ -96,35 +99,99 @@ describe('readLinkedCache', () => {
   });
 });
 
-describe('readOwnedFile (the seccomp store)', () => {
-  test('the bytes of a file of ours writable by no one else', () => {
-    expect(native.readOwnedFile(file('s.bpf', Buffer.from([1, 2, 3]), 0o600))).toEqual(Buffer.from([1, 2, 3]));
+describe('readSeccompEntry (the seccomp store)', () => {
+  const entry = (meta: string, key: string, program: Buffer) =>
+    Buffer.concat([Buffer.from(`${meta}\n`), Buffer.from(key), Buffer.from('\n'), program]);
+  const key = 'x86_64|null|6.18|{"defaultAction":"SCMP_ACT_ERRNO","comment":"é"}';
+
+  test('the first line, the key length in UTF-8 bytes and a copy of the program, for exactly that key', () => {
+    const p = file('s.bpf', entry('{"v":1}', key, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])), 0o600);
+    const r = native.readSeccompEntry(p, key)!;
+    expect(r[0]).toBe('{"v":1}');
+    expect(r[1]).toBe(Buffer.byteLength(key));
+    expect(r[2]).toBeInstanceOf(Uint8Array);
+    expect([...r[2]]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(r[2].byteOffset).toBe(0);
+    expect(r[2].buffer.byteLength).toBe(8); // its own memory, not a view of the file's bytes
+  });
+
+  test('undefined for another key, a key that is a prefix, a missing newline after the key or the meta line', () => {
+    const p = file('k.bpf', entry('{"v":1}', key, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])), 0o600);
+    expect(native.readSeccompEntry(p, `${key}x`)).toBeUndefined();
+    expect(native.readSeccompEntry(p, key.slice(0, -1))).toBeUndefined();
+    expect(native.readSeccompEntry(p, key.replace('é', 'e'))).toBeUndefined();
+    expect(native.readSeccompEntry(file('n1.bpf', `{"v":1}\n${key}`, 0o600), key)).toBeUndefined();
+    expect(native.readSeccompEntry(file('n2.bpf', '{"v":1}', 0o600), '')).toBeUndefined();
   });
 
   test('refuses a symlink, a group- or world-writable file, a directory, a missing file', () => {
-    const target = file('t.bpf', 'x', 0o600);
+    const target = file('t.bpf', entry('{}', 'k', Buffer.alloc(8)), 0o600);
+    expect(native.readSeccompEntry(target, 'k')).toBeDefined();
     symlinkSync(target, join(dir, 'link.bpf'));
-    expect(native.readOwnedFile(join(dir, 'link.bpf'))).toBeUndefined();
-    expect(native.readOwnedFile(file('g.bpf', 'x', 0o620))).toBeUndefined();
-    expect(native.readOwnedFile(file('w.bpf', 'x', 0o602))).toBeUndefined();
-    expect(native.readOwnedFile(dir)).toBeUndefined();
-    expect(native.readOwnedFile(join(dir, 'none.bpf'))).toBeUndefined();
+    expect(native.readSeccompEntry(join(dir, 'link.bpf'), 'k')).toBeUndefined();
+    expect(native.readSeccompEntry(file('g.bpf', entry('{}', 'k', Buffer.alloc(8)), 0o620), 'k')).toBeUndefined();
+    expect(native.readSeccompEntry(file('w.bpf', entry('{}', 'k', Buffer.alloc(8)), 0o602), 'k')).toBeUndefined();
+    expect(native.readSeccompEntry(dir, 'k')).toBeUndefined();
+    expect(native.readSeccompEntry(join(dir, 'none.bpf'), 'k')).toBeUndefined();
   });
 
   rootTest("refuses another user's file", () => {
-    const p = file('n.bpf', 'x', 0o600);
+    const p = file('o.bpf', entry('{}', 'k', Buffer.alloc(8)), 0o600);
+    expect(native.readSeccompEntry(p, 'k')).toBeDefined();
     chownSync(p, 65534, 65534);
-    expect(native.readOwnedFile(p)).toBeUndefined();
+    expect(native.readSeccompEntry(p, 'k')).toBeUndefined();
   });
 
   test('leaves no fd open', () => {
     const before = openFds();
     for (let i = 0; i < 20; i++) {
-      native.readOwnedFile(file('f.bpf', 'x', 0o600));
+      native.readSeccompEntry(file('f.bpf', entry('{}', 'k', Buffer.alloc(8)), 0o600), 'k');
       native.readLinkedSource(join(dir, 'a.cjs'));
       native.readLinkedCache(join(dir, 'c1.cache'), 'HEADER ', 0);
+      try {
+        readTextFile(join(dir, 'none'));
+      } catch {
+        // ENOENT
+      }
+      readTextFile('/proc/sys/kernel/cap_last_cap');
     }
     expect(openFds()).toBe(before);
+  });
+});
+
+describe('readTextFile, readLink, pathExists', () => {
+  test('readTextFile reads what readFileSync reads: UTF-8, an empty file, a /proc file whose size is 0', () => {
+    const text = 'nsboxci:200000:65536\nété ✓\n';
+    expect(readTextFile(file('t.txt', text))).toBe(text);
+    expect(readTextFile(file('e.txt', ''))).toBe('');
+    expect(statSync('/proc/sys/kernel/cap_last_cap').size).toBe(0);
+    expect(readTextFile('/proc/sys/kernel/cap_last_cap')).toBe(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+    const big = 'x'.repeat(100_000);
+    expect(readTextFile(file('big.txt', big))).toBe(big);
+  });
+
+  test("readTextFile's failures are SysErrors with readFileSync's code and the path", () => {
+    const missing = join(dir, 'missing.txt');
+    expect(() => readTextFile(missing)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open', path: missing }));
+    expect(() => readTextFile(dir)).toThrow(expect.objectContaining({ code: 'EISDIR', syscall: 'read', path: dir }));
+  });
+
+  test('readLink is readlinkSync; pathExists is existsSync', () => {
+    symlinkSync('../some/where', join(dir, 'rl'));
+    expect(readLink(join(dir, 'rl'))).toBe(readlinkSync(join(dir, 'rl')));
+    expect(() => readLink(join(dir, 'a.cjs'))).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'readlink' }));
+    expect(() => readLink(join(dir, 'nothing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+    for (const p of [dir, join(dir, 'a.cjs'), join(dir, 'rl'), join(dir, 'nothing'), '/proc/keys', '/dev/null', join(dir, 'a.cjs', 'x')])
+      expect(pathExists(p), p).toBe(existsSync(p));
+  });
+});
+
+describe('the constants and calls that replace node:os on the spawn path', () => {
+  test('K.SIGNAL has the names, numbers and order of os.constants.signals; kernelRelease() is os.release()', () => {
+    expect(Object.entries(K.SIGNAL)).toEqual(Object.entries(osConstants.signals));
+    expect(Object.isFrozen(K.SIGNAL)).toBe(true);
+    expect(K.ERRNO).toEqual({ ESRCH: osConstants.errno.ESRCH, ENOSYS: osConstants.errno.ENOSYS });
+    expect(native.kernelRelease()).toBe(release());
   });
 });
 

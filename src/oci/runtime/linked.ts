@@ -135,9 +135,17 @@ function linkedRequire(file: string, resolve?: (id: string) => unknown): NodeJS.
 /**
  * Runs the linked CommonJS file `file` (absolute) and returns its `module.exports`; `use`
  * false compiles it from source and writes no cache. `resolve`: what the file's
- * `require('nsbox-core:…')` gives (scripts/bundle.mjs, the CLI's rest.cjs).
+ * `require('nsbox-core:…')` gives (scripts/bundle.mjs, the CLI's rest.cjs). `worthWriting`:
+ * asked at exit whether this run went far enough for its cache to be one of the few written
+ * (the `nsbox` bin: not after `--help` or a usage error, whose runs compile little of a
+ * command; a cache written by three of those would hold none of `run`'s code, for good).
  */
-export function loadLinked(file: string, use = process.env.NSBOX_OCI_CODE_CACHE !== '0', resolve?: (id: string) => unknown): unknown {
+export function loadLinked(
+  file: string,
+  use = process.env.NSBOX_OCI_CODE_CACHE !== '0',
+  resolve?: (id: string) => unknown,
+  worthWriting?: () => boolean,
+): unknown {
   // One open: the identity is that of the source read.
   let source: string;
   let size: number;
@@ -174,7 +182,9 @@ export function loadLinked(file: string, use = process.env.NSBOX_OCI_CODE_CACHE 
   // the functions their command reached (another command of the same file, another path).
   const generation = cached === undefined || script.cachedDataRejected ? 0 : cached.generation;
   if (use && (cached === undefined || script.cachedDataRejected || generation < GENERATIONS))
-    process.once('exit', () => writeCache(cache, `${identity}${generation + 1}\n`, script));
+    process.once('exit', () => {
+      if (worthWriting?.() ?? true) writeCache(cache, `${identity}${generation + 1}\n`, script);
+    });
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(module.exports, module.exports, linkedRequire(file, resolve), module, file, dirname(file));

@@ -57,20 +57,18 @@ function fileName(key: string): string {
 
 const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
-/** The entry's program, if everything in it checks out for `key`. */
-function parse(buf: Buffer, key: Buffer, build: string): CompiledSeccomp | undefined {
-  const nl = buf.indexOf(10);
-  if (nl < 0) return undefined;
-  const m = JSON.parse(buf.toString('utf8', 0, nl)) as Partial<Meta>;
-  if (m.v !== 1 || m.build !== build || m.keyBytes !== key.length) return undefined;
-  const at = nl + 1;
-  if (!buf.subarray(at, at + key.length).equals(key) || buf[at + key.length] !== 10) return undefined;
-  const program = buf.subarray(at + key.length + 1);
+/**
+ * The entry's program, if its first line checks out: the file held exactly the key (checked
+ * natively, with the key's UTF-8 length `keyBytes`) and `program` is a copy of what followed.
+ */
+function parse(metaLine: string, keyBytes: number, program: Uint8Array, build: string): CompiledSeccomp | undefined {
+  const m = JSON.parse(metaLine) as Partial<Meta>;
+  if (m.v !== 1 || m.build !== build || m.keyBytes !== keyBytes) return undefined;
   const n = m.instructions;
   if (!Number.isInteger(n) || n! < 1 || n! > 4096 || program.length !== n! * 8) return undefined;
   if (!Number.isInteger(m.flags) || typeof m.notify !== 'boolean' || !strings(m.notifySyscalls) || !strings(m.unknown)) return undefined;
   return Object.freeze({
-    program: new Uint8Array(program), // a copy (not a view of the file's buffer), made at once
+    program,
     instructions: n!,
     flags: m.flags!,
     notify: m.notify,
@@ -94,13 +92,13 @@ export function seccompCache(root: string, build: string | undefined = BUILD): S
   const dir = join(root, '@seccomp');
   return {
     get(key) {
-      // Natively (csrc/startup_files.cc): no fs.Stats and no Buffer read through node:fs on a
-      // spawn's path, each a cold path of Node's own in a short-lived process.
+      // Natively (csrc/startup_files.cc): no fs.Stats, no Buffer read through node:fs and no
+      // Buffer methods on a spawn's path, each a cold path of Node's own in a short-lived process.
       try {
         const d = statPath(dir, false);
         if (!isDirectory(d) || d!.uid !== process.geteuid!() || (d!.mode & 0o022) !== 0) return undefined;
-        const buf = native.readOwnedFile(join(dir, fileName(key)));
-        return buf === undefined ? undefined : parse(buf, Buffer.from(key), build);
+        const entry = native.readSeccompEntry(join(dir, fileName(key)), key);
+        return entry === undefined ? undefined : parse(...entry, build);
       } catch {
         return undefined; // unreadable: compiled again
       }

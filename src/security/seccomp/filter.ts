@@ -9,11 +9,11 @@
  * @module
  */
 import { readFileSync, statSync } from 'node:fs';
-import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { statPath } from '../../pathstat.js';
 import { nsboxError } from '../../errors.js';
 import { invalidArgValue } from '../../errors.js';
+import { native } from '../../native.js';
 import type { NativeArch } from './arch.js';
 import * as lazyAsm from './asm.js';
 import { SECCOMP_FILTER_FLAG_NEW_LISTENER } from './flags.js';
@@ -69,7 +69,7 @@ function storeKey(profile: SeccompProfile, arch: NativeArch, options: CompileSec
     return undefined;
   }
   if (typeof text !== 'string') return undefined;
-  return `${arch}|${JSON.stringify(options.capabilities ?? null)}|${options.kernel ?? release()}|${text}`;
+  return `${arch}|${JSON.stringify(options.capabilities ?? null)}|${options.kernel ?? native.kernelRelease()}|${text}`;
 }
 
 function remember(profile: SeccompProfile, key: string, compiled: CompiledSeccomp): CompiledSeccomp {
