@@ -404,7 +404,8 @@ export async function runCommand(run: RunArgs): Promise<number> {
   }
   signals.attach(child);
   const { code, signal } = await child.exited;
-  signals.remove();
+  // The handlers stay until nsbox exits: a signal during the cleanup below goes to the exited
+  // child (nothing) instead of ending nsbox with its NAT rules or cgroup half removed.
   // NAT and published ports go, the network membership ends (its name leaves the others' /etc/hosts),
   // and --net veth's host end goes now rather than when the kernel gets to the dead namespace.
   await net?.close(child);
