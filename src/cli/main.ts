@@ -10,7 +10,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { exitProcess } from '../exit-now.js';
+import { exitWhenWritten, watchStdio } from '../exit-now.js';
 import { UsageError, helpText, parseArgs } from './args.js';
 import { EXIT_NSBOX, TRY_HELP } from './exit.js';
 import { runCommand } from './run.js';
@@ -68,11 +68,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Runs the command line of this process and exits with its status. @internal */
 export function start(): void {
+  watchStdio();
   main(process.argv.slice(2)).then(
-    (status) => exitProcess(status),
+    (status) => exitWhenWritten(status),
     (err: unknown) => {
       process.stderr.write(`nsbox: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
-      exitProcess(EXIT_NSBOX);
+      exitWhenWritten(EXIT_NSBOX);
     },
   );
 }

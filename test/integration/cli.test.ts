@@ -675,9 +675,17 @@ describe('nsbox: the linked bin', () => {
       expect([help.exits, helpSlow.exits > 0]).toEqual([0, true]);
       expect(help.out).toContain('Usage: nsbox');
       expect(help.out).toBe(helpSlow.out);
-      // Through a pipe that is read only after the process has ended: nothing lost.
-      const piped = spawnSync('sh', ['-c', `"$0" "$1" --help | { sleep 0.2; cat; }`, process.execPath, cli], { encoding: 'utf8', env });
-      expect(piped.stdout).toBe(help.out);
+      // Into a pipe already almost full (60,000 of its 65,536 bytes unread, the reader asleep):
+      // Node queues what does not fit, and the bin waits for it to leave before it exits.
+      const piped = spawnSync(
+        'sh',
+        ['-c', `{ head -c 60000 /dev/zero; "$0" "$1" --help; } | { sleep 0.3; wc -c; }`, process.execPath, cli],
+        {
+          encoding: 'utf8',
+          env,
+        },
+      );
+      expect(Number(piped.stdout.trim())).toBe(60000 + Buffer.byteLength(help.out));
     },
   );
 
