@@ -34,6 +34,16 @@ export interface IdRange {
   release(): void;
 }
 
+/** A non-empty run of ASCII digits (no regular expression: its first use compiles it). */
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 let reserved: Array<[number, number]> | undefined;
 /** The [first, end) host id ranges of /etc/subuid and /etc/subgid. Read once. */
 function subidRanges(): Array<[number, number]> {
@@ -48,7 +58,7 @@ function subidRanges(): Array<[number, number]> {
     }
     for (const line of text.split('\n')) {
       const [, first, count] = line.split(':');
-      if (first !== undefined && count !== undefined && /^\d+$/.test(first) && /^\d+$/.test(count)) {
+      if (first !== undefined && count !== undefined && isDigits(first) && isDigits(count)) {
         reserved.push([Number(first), Number(first) + Number(count)]);
       }
     }

@@ -75,6 +75,16 @@ export function allCapabilities(): CapabilityName[] {
   return out;
 }
 
+/** The number of `CAP_<digits>`, or undefined. */
+function capNumberOf(key: string): number | undefined {
+  if (!key.startsWith('CAP_') || key.length === 4) return undefined;
+  for (let i = 4; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return Number(key.slice(4));
+}
+
 /**
  * The number of a capability name: `CAP_NET_ADMIN`, or in any case and without the prefix
  * (`net_admin`, as the CLI takes it) when `loose`. Throws ERR_INVALID_ARG_VALUE for an
@@ -87,8 +97,9 @@ export function capabilityNumber(name: unknown, option: string, loose = false): 
     key = name.toUpperCase();
     if (!key.startsWith('CAP_')) key = `CAP_${key}`;
   }
-  const m = /^CAP_(\d+)$/.exec(key);
-  const n = m ? Number(m[1]) : NUMBER_OF.get(key);
+  // A name first; CAP_<number> (a capability newer than the headers) only if it is none. No
+  // regular expression: its first use compiles it, ~0.1 ms of a short `nsbox run`.
+  const n = NUMBER_OF.get(key) ?? capNumberOf(key);
   if (n === undefined) throw invalidArgValue(option, name, 'is not a capability name (capabilities(7)), e.g. CAP_NET_ADMIN');
   if (n > lastCap()) throw invalidArgValue(option, name, `is not known to this kernel (its last capability is ${lastCap()})`);
   return n;

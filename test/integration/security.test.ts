@@ -49,6 +49,14 @@ describe('capability names', () => {
     expect(() => capabilityNumber('net_admin', 'x')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => capabilityNumber('CAP_NOPE', 'x')).toThrow(/not a capability name/);
     expect(() => capabilityNumber(`CAP_${lastCap() + 1}`, 'x')).toThrow(/not known to this kernel/);
+    // CAP_<number>: a capability newer than the headers, any number of digits; nothing else.
+    expect(capabilityNumber(`CAP_${lastCap()}`, 'x')).toBe(lastCap());
+    expect(capabilityNumber('CAP_0012', 'x')).toBe(12);
+    expect(capabilityNumber('cap_12', 'x', true)).toBe(12);
+    expect(capabilityNumber('12', 'x', true)).toBe(12);
+    expect(() => capabilityNumber('CAP_00000000000000000099', 'x')).toThrow(/not known to this kernel/);
+    for (const bad of ['CAP_', 'CAP_1x', 'CAP_-1', 'CAP_ 1', 'CAP_1.0', 'cap_12'])
+      expect(() => capabilityNumber(bad, 'x'), bad).toThrow(/not a capability name/);
   });
   it('decodes /proc/PID/status as capsh --decode does', () => {
     const own = capabilities();
