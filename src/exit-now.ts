@@ -61,13 +61,22 @@ function teardownNeeded(): boolean {
  * @internal
  */
 export function exitProcess(status: number): never {
-  if (!teardownNeeded()) {
-    const proc = process as ExitingProcess;
-    const reallyExit = proc.reallyExit;
-    proc.reallyExit = (code: number): never =>
-      Number.isInteger(code) && code >= 0 && code <= 255 ? native.exitNow(code) : reallyExit.call(proc, code);
+  if (teardownNeeded()) return process.exit(status);
+  const proc = process as ExitingProcess & { _exiting?: boolean };
+  const reallyExit = proc.reallyExit;
+  const end = (code: number): never =>
+    Number.isInteger(code) && code >= 0 && code <= 255 ? native.exitNow(code) : reallyExit.call(proc, code);
+  // An 'exit' listener that calls process.exit() itself ends here too.
+  proc.reallyExit = end;
+  // process.exit()'s own steps, without its first call in a process (~0.2 ms of Node's code
+  // compiled for it, against 0.04 ms for these): the status, the 'exit' event once, then the
+  // status as the listeners left it.
+  process.exitCode = status;
+  if (!proc._exiting) {
+    proc._exiting = true;
+    process.emit('exit', status);
   }
-  return process.exit(status);
+  return end(Number(process.exitCode ?? status));
 }
 
 /**
