@@ -551,12 +551,19 @@ describe('nsbox: errors and help', () => {
     expect(await nsbox(['--version'])).toEqual({ code: 0, signal: null, stdout: `nsbox ${pkg.version}\n`, stderr: '' });
   });
 
-  test("the bin (dist/nsbox-cli/nsbox.cjs) and tsc's dist/cli.js start with a node shebang", () => {
+  test("the bin (dist/nsbox-cli/nsbox.cjs) and tsc's dist/cli.js start with a node shebang; the bins require no builtin", () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
     expect(join(root, pkg.bin.nsbox!)).toBe(cli);
     expect(cli).toBe(join(root, 'dist/nsbox-cli/nsbox.cjs'));
     for (const f of [cli, join(root, 'dist/cli.js')]) expect(readFileSync(f, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
     expect(statSync(cli).mode & 0o111).toBe(0o111); // esbuild makes a file with a shebang executable
+    // Node's CommonJS loader runs the bins: a builtin is taken with process.getBuiltinModule(),
+    // not through require()'s Module._load (scripts/bundle.mjs); no other require() is left.
+    for (const f of [cli, join(root, 'dist/oci-runtime/nsbox-oci.cjs')]) {
+      const text = readFileSync(f, 'utf8');
+      expect(text).toContain('process.getBuiltinModule("node:vm")');
+      expect(text.match(/\brequire\("node:[^"]+"\)/g) ?? [], f).toEqual([]);
+    }
   });
 
   usernsTest("tsc's unlinked dist/cli.js runs the same command", async () => {
