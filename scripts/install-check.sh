@@ -66,6 +66,18 @@ uses_prebuild() {
 }
 check "the addon loaded is the prebuild (no build/ in the installed package)" uses_prebuild
 
+# The bin takes that prebuild without node-gyp-build's search (src/dlopen.ts localAddon): strace
+# sees it open the file and never list prebuilds/.
+direct_prebuild() {
+  local log="$work/opens" bin="$app/node_modules/nsbox/dist/nsbox-cli/nsbox.cjs"
+  command -v strace >/dev/null || { echo "strace is not installed"; return 1; }
+  strace -qq -e trace=openat -e signal=none -o "$log" node "$bin" --version || return 1
+  grep -E 'prebuilds' "$log"
+  grep -qE '"[^"]*/node_modules/nsbox/prebuilds/linux-[a-z0-9]+/nsbox\.glibc\.node", O_RDONLY' "$log" &&
+    ! grep -qE '/node_modules/nsbox/prebuilds(/linux-[a-z0-9]+)?", O_RDONLY\|O_NONBLOCK\|O_CLOEXEC\|O_DIRECTORY' "$log"
+}
+check "the installed bin opens its prebuild directly, without listing prebuilds/" direct_prebuild
+
 # The command's own PATH is the usual one: its root holds the host's /usr, /bin, ..., not the
 # scratch directory of symlinks that the install ran with.
 main_command() {

@@ -537,10 +537,10 @@ const root = PACKAGE_ROOT;
 
 function load(): NativeBinding {
   try {
-    // node-gyp-build's first choice, a local build (a checkout's, or the install script's
-    // source build), taken at once: its search (package.json, directory listings) is a
-    // noticeable part of each nsbox-oci call's start-up. NSBOX_PREBUILD and PREBUILDS_ONLY,
-    // which change that choice, and a prebuild go through node-gyp-build.
+    // node-gyp-build's choice when it is a local build (a checkout's, or the install script's
+    // source build) or this package's glibc prebuild, taken at once (dlopen.ts localAddon):
+    // its search (package.json, directory listings, node:os) is a noticeable part of each
+    // start-up. Anything else (musl, build/Debug, NSBOX_PREBUILD) goes through node-gyp-build.
     const local = localAddon();
     if (local !== undefined) return dlopenOnce<NativeBinding>(local);
     const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);
