@@ -140,13 +140,27 @@ for (const [name, runtime] of RUNTIMES) {
       );
     });
 
-    test('what systemd needs: container=podman, its own cgroup namespace with a writable cgroup2 (init.scope, controllers delegated), tmpfs /run and /tmp copied from the image', () => {
+    test('what systemd needs: container=podman, its own cgroup namespace with a writable cgroup2 (init.scope, controllers delegated), tmpfs /run and /tmp copied from the image', async () => {
+      // systemd realizes its units' cgroups from its event loop, after it reports "running":
+      // the controllers its units use may reach the root's subtree_control a moment later
+      // (a CI run on a busy host read it empty once). Wait for them, bounded.
+      const controllers = async () => {
+        const end = Date.now() + 20_000;
+        let got = '';
+        while (Date.now() < end) {
+          got = exec('cat /sys/fs/cgroup/cgroup.subtree_control').trim();
+          if (/\bpids\b/.test(got)) break;
+          await sleep(250);
+        }
+        return got;
+      };
+      assert.match(await controllers(), /\bpids\b/); // systemd enabled controllers for its units
       const out = exec(
         [
           'tr "\\0" "\\n" < /proc/1/environ | grep ^container=',
           'cat /proc/1/cgroup',
           'findmnt -no FSTYPE,OPTIONS /sys/fs/cgroup | cut -d, -f1',
-          'cat /sys/fs/cgroup/cgroup.subtree_control',
+          'cat /sys/fs/cgroup/cgroup.subtree_control', // non-empty now (above): one line
           'findmnt -no FSTYPE /run; findmnt -no FSTYPE /tmp; findmnt -no FSTYPE /run/lock',
           'test -d /run/systemd/netif && echo copied', // a directory of the image's /run
           'stat -c %a /tmp', // the image's /tmp mode
