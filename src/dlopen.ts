@@ -48,16 +48,18 @@ export function dlopenOnce<T>(file: string): T {
  */
 export function localAddon(): string | undefined {
   if (process.env.NSBOX_PREBUILD !== undefined) return undefined;
-  // Loaded already in this thread (the bin's loader loads it before the library does): no stat.
+  const local = join(PACKAGE_ROOT, 'build', 'Release', 'nsbox.node');
+  const prebuild = join(PACKAGE_ROOT, 'prebuilds', `linux-${process.arch}`, 'nsbox.glibc.node');
+  // Loaded already in this thread (the bin's loader loads it before the library does): the
+  // choice was made, with its stats, the first time.
   const loaded = (globalThis as { [LOADED]?: Map<string, unknown> })[LOADED];
+  if (loaded?.has(local) && !process.env.PREBUILDS_ONLY) return local;
+  if (loaded?.has(prebuild)) return prebuild;
   if (!process.env.PREBUILDS_ONLY) {
-    const local = join(PACKAGE_ROOT, 'build', 'Release', 'nsbox.node');
-    if (loaded?.has(local) || existsSync(local)) return local;
+    if (existsSync(local)) return local;
     if (existsSync(join(PACKAGE_ROOT, 'build', 'Debug'))) return undefined;
   }
   if (process.platform !== 'linux') return undefined;
-  const prebuild = join(PACKAGE_ROOT, 'prebuilds', `linux-${process.arch}`, 'nsbox.glibc.node');
-  if (loaded?.has(prebuild)) return prebuild;
   const libc = process.env.LIBC || (existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
   return libc === 'glibc' && existsSync(prebuild) ? prebuild : undefined;
 }
