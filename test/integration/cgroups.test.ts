@@ -368,8 +368,12 @@ describe('stats', () => {
   cgTest('cpu.stat and cgroup.stat are parsed into numbers equal to the files', async () => {
     await createCgroup(`${parent.directory}/x`);
     expect(parent.stat().nrDescendants).toBe(1);
-    const c = await sleeper(0);
+    const c = await sleeper(30);
     parent.addProcess(c.pid!);
+    // The process is ended and reaped before the two reads: a task still running in the cgroup (even one
+    // exec'ing `sleep`) adds CPU time between them.
+    c.kill('SIGKILL');
+    await exitOf(c);
     const s = parent.cpuStats();
     const raw = readFileSync(`${parent.directory}/cpu.stat`, 'utf8');
     expect(raw).toMatch(new RegExp(`^usage_usec ${s.usageUsec}$`, 'm'));
