@@ -1,7 +1,18 @@
 // The `nsbox` command as a real process (node BIN, package.json's bin): output, exit status, stdio,
 // signals and joins, witnessed from outside through /proc.
 import { execFileSync, spawnSync, spawn as spawnProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -721,6 +732,68 @@ describe('nsbox: the linked bin', () => {
       env: { ...process.env, NSBOX_CODE_CACHE: '0' },
     });
     expect(r).toMatchObject({ status: 0, stdout: 'ok\n' });
+  });
+
+  // A global install's linked files are root's, and nobody else may write beside them: every
+  // other user keeps a code cache of their own (without one, each run compiles cli.cjs: ~8 ms).
+  const other = 65534;
+  const otherReads =
+    isRoot &&
+    spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(linked, 'cli.cjs'))}, 4)`], {
+      uid: other,
+      gid: other,
+    }).status === 0;
+  testIf(
+    canUserns && isRoot && otherReads && statSync(linked).uid !== other,
+    'needs root (the bin runs as uid 65534), user namespaces and a checkout uid 65534 can read',
+  )('a user who does not own the linked files keeps its own code cache (~/.cache/nsbox/code, 0600) and trusts only that', () => {
+    const home = mkdtempSync(join(tmpdir(), 'nsbox-cli-home-'));
+    chownSync(home, other, other);
+    try {
+      const run = (env: Record<string, string> = {}) => {
+        const r = spawnSync(process.execPath, [cli, 'run', '--', 'true'], {
+          uid: other,
+          gid: other,
+          env: { PATH: process.env.PATH!, HOME: home, ...env },
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      const dir = join(home, '.cache/nsbox/code');
+      const file = () => join(dir, readdirSync(dir).find((f) => f.endsWith('-cli.cjs.cache'))!);
+      const generation = () => Number(/ (\d+)\n/.exec(readFileSync(file()).subarray(0, 200).toString('latin1'))![1]);
+      run();
+      expect(statSync(dir)).toMatchObject({ uid: other, mode: expect.any(Number) });
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      expect(statSync(file()).uid).toBe(other);
+      expect(statSync(file()).mode & 0o777).toBe(0o600);
+      expect(generation()).toBe(1);
+      // Each later run was given the last one's cache (V8 took it) and wrote the next generation.
+      run();
+      expect(generation()).toBe(2);
+      run();
+      expect(generation()).toBe(3);
+      const written = statSync(file()).mtimeMs;
+      run();
+      expect(statSync(file()).mtimeMs).toBe(written); // read, not written again
+      // A cache others could write is not trusted: compiled from source, replaced by a new one.
+      chmodSync(file(), 0o666);
+      run();
+      expect(generation()).toBe(1);
+      expect(statSync(file()).mode & 0o777).toBe(0o600);
+      // A directory others could write: neither read nor written.
+      chmodSync(dir, 0o777);
+      const left = statSync(file()).mtimeMs;
+      run();
+      expect(statSync(file()).mtimeMs).toBe(left);
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      chmodSync(dir, 0o700);
+      // XDG_CACHE_HOME, when absolute, is the cache directory's base.
+      run({ XDG_CACHE_HOME: join(home, 'xdg') });
+      expect(readdirSync(join(home, 'xdg/nsbox/code')).some((f) => f.endsWith('-cli.cjs.cache'))).toBe(true);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   ownTest("the default seccomp filter is kept in @seccomp (this user's, 0600) and a bad entry is compiled again", async () => {

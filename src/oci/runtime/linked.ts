@@ -11,16 +11,28 @@
  * it names the file it was made from (size, mtime, inode) and the V8 version, is owned by
  * this user or the file's owner, and is writable by nobody else. Any mismatch, a cache V8
  * rejects (another Node, other V8 flags), or none: the file is compiled from source, and at
- * exit a new cache is written (a temporary file renamed over it) when this user may write
- * there — as root for a global install, or in a checkout. A failure to write is ignored.
+ * exit a new cache is written (a temporary file renamed over it) — beside the file for its
+ * owner and root (a checkout, a global install), in the user's own cache directory for
+ * anyone else (see cacheSite). A failure to write is ignored.
  * `NSBOX_OCI_CODE_CACHE=0` turns it off for nsbox-oci (neither read nor written), and
  * `NSBOX_CODE_CACHE=0` for the `nsbox` command (src/cli/bin.ts), which loads its own linked
  * files with it too.
  * @internal
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  type Stats,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { Script } from 'node:vm';
 import { dlopenOnce, localAddon } from '../../dlopen.js';
 
@@ -93,10 +105,60 @@ function readCache(cache: string, identity: string, owner: number): Cached | und
   }
 }
 
-function writeCache(cache: string, header: string, script: Script): void {
+/**
+ * Where a file's cache is read and written, and whose it may be. Beside the file
+ * (`FILE.cache`, this user's or the file owner's) when this user owns the file or is root —
+ * a checkout, or a global install run by root, who writes it. For any other user (a global
+ * install run by everyone else, rootless podman running a root-installed nsbox-oci), whom
+ * that directory refuses: their own cache directory, as the seccomp store's
+ * (`$XDG_CACHE_HOME/nsbox/code`, by default `~/.cache/nsbox/code`), a file named by the
+ * linked file's path, trusted only as this user's own (0600) in a directory of this user's
+ * that nobody else can write. Without an absolute HOME or XDG_CACHE_HOME: beside, read only.
+ */
+interface CacheSite {
+  path: string;
+  /** A uid besides this user's whose cache is trusted. */
+  owner: number;
+  /** The per-user directory the cache is in (checked before each read and write). */
+  dir?: string;
+}
+
+function cacheSite(file: string, fileOwner: number): CacheSite {
+  const euid = process.geteuid!();
+  const beside = { path: `${file}.cache`, owner: fileOwner };
+  if (euid === fileOwner || euid === 0) return beside;
+  const xdg = process.env.XDG_CACHE_HOME;
+  const home = process.env.HOME;
+  const base = xdg?.startsWith('/') ? `${xdg}/nsbox` : home?.startsWith('/') ? `${home}/.cache/nsbox` : undefined;
+  if (base === undefined) return beside;
+  // FNV-1a of the path: one cache per install (the header still names the file exactly).
+  let h = 0x811c9dc5;
+  for (let i = 0; i < file.length; i++) h = Math.imul(h ^ file.charCodeAt(i), 0x01000193);
+  const dir = `${base}/code`;
+  return { path: `${dir}/${(h >>> 0).toString(16).padStart(8, '0')}-${basename(file)}.cache`, owner: euid, dir };
+}
+
+/** Whether `dir` is a directory of this user's that nobody else can write (not a symlink). */
+function ownDir(dir: string): boolean {
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && st.uid === process.geteuid!() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+function writeCache(site: CacheSite, header: string, script: Script): void {
+  const cache = site.path;
   const tmp = `${cache}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(header), script.createCachedData()]), { mode: 0o644, flag: 'wx' });
+    if (site.dir !== undefined) {
+      mkdirSync(site.dir, { recursive: true, mode: 0o700 });
+      if (!ownDir(site.dir)) return;
+    }
+    // Beside the file, readable by the users of an install; one's own cache, by that user only.
+    const mode = site.dir === undefined ? 0o644 : 0o600;
+    writeFileSync(tmp, Buffer.concat([Buffer.from(header), script.createCachedData()]), { mode, flag: 'wx' });
     renameSync(tmp, cache);
   } catch {
     try {
@@ -169,10 +231,10 @@ export function loadLinked(
     }
     ({ size, mtimeMs, ino, uid } = st);
   }
-  const cache = `${file}.cache`;
+  const site = cacheSite(file, uid);
   // What a cache must name: the file it was made from, and the V8 that made it.
   const identity = `${MAGIC} ${process.versions.v8} ${size} ${mtimeMs} ${ino} `;
-  const cached = use ? readCache(cache, identity, uid) : undefined;
+  const cached = use && (site.dir === undefined || ownDir(site.dir)) ? readCache(site.path, identity, site.owner) : undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
@@ -183,7 +245,7 @@ export function loadLinked(
   const generation = cached === undefined || script.cachedDataRejected ? 0 : cached.generation;
   if (use && (cached === undefined || script.cachedDataRejected || generation < GENERATIONS))
     process.once('exit', () => {
-      if (worthWriting?.() ?? true) writeCache(cache, `${identity}${generation + 1}\n`, script);
+      if (worthWriting?.() ?? true) writeCache(site, `${identity}${generation + 1}\n`, script);
     });
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
