@@ -240,8 +240,13 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     // up by the child, links moved in and a veth made by us while it waits. After the lock
     // when the lock makes it; in a container whose links are moved in, before its hooks
     // (createRuntime, createContainer find them inside, as runc moves them before its hooks).
-    if (c.network) network = new lazySpawnNetwork.NetworkSetup(c.network);
-    const networkStep = network && (network.lo || network.parentSide) ? network : undefined;
+    // `lo` alone is the child's own step: no NetworkSetup, no network module loaded.
+    if (c.network && (c.network.veth !== undefined || c.network.move.length > 0)) network = new lazySpawnNetwork.NetworkSetup(c.network);
+    const networkStep: { lo: boolean; parentSide: boolean; moves: boolean } | undefined = network
+      ? network
+      : c.network?.lo
+        ? { lo: true, parentSide: false, moves: false }
+        : undefined;
     let networkAdded = false;
     const addNetwork = () => {
       if (networkAdded || !networkStep) return;

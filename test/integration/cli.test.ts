@@ -625,17 +625,17 @@ describe('nsbox: the linked bin', () => {
   // strace(1) as the witness of every file the bin's main thread opens: the loader and the
   // seccomp store read through the addon (csrc/startup_files.cc), which a node:fs hook misses.
   testIf(canUserns && statSync(linked).uid === process.geteuid!() && tools.strace, "needs strace, and dist/nsbox-cli this user's")(
-    'a run whose filter is in the store never reads the default seccomp profile, nor rest.cjs',
+    'a run whose filter is in the store never reads the default seccomp profile, nor rest.cjs (nor with --net none)',
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'nsbox-cli-reads-'));
       try {
         let n = 0;
-        const run = () => {
+        const run = (...opts: string[]) => {
           const log = join(dir, `opens-${n++}`);
           // No -f: the bin's own thread only, not the container's processes.
           const r = spawnSync(
             'strace',
-            ['-qq', '-e', 'trace=open,openat,openat2', '-e', 'signal=none', '-o', log, process.execPath, cli, 'run', '--', 'true'],
+            ['-qq', '-e', 'trace=open,openat,openat2', '-e', 'signal=none', '-o', log, process.execPath, cli, 'run', ...opts, '--', 'true'],
             {
               stdio: ['ignore', 'ignore', 'pipe'],
               encoding: 'utf8',
@@ -651,6 +651,10 @@ describe('nsbox: the linked bin', () => {
         expect(paths.filter((p) => p.endsWith('default.json'))).toEqual([]);
         // The modules only lazy imports reach (scripts/bundle.mjs): not read by a plain run.
         expect(paths.filter((p) => p.endsWith('/rest.cjs'))).toEqual([]);
+        // lo up is the child's own step (spawn's network.lo): the network module stays unread.
+        expect(run('--net', 'none').filter((p) => p.endsWith('/rest.cjs'))).toEqual([]);
+        // A veth is the network module's (root only): the witness sees that read.
+        if (isRoot) expect(run('--net', 'veth', '--no-nat').some((p) => p.endsWith('/rest.cjs'))).toBe(true);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
