@@ -13,6 +13,10 @@
 //   nsbox run --net none       the same, with lo up in the new network namespace.
 //   nsbox run --rootfs R       a static busybox rootfs bound as the root (R/bin/true is busybox).
 //   nsbox run, no code cache   the bin with NSBOX_CODE_CACHE=0: what the V8 code cache saves.
+//   nsbox run, other user      (as root, when uid 65534 can read the bin) the bin run as uid
+//                              65534, who does not own the linked files: with its own code
+//                              cache in its HOME (~/.cache/nsbox/code), and with none
+//                              (NSBOX_CODE_CACHE=0: what such a user paid before that cache).
 //   nsbox run (tsc modules)    tsc's unlinked ES modules (node dist/cli.js): Node's ES module
 //                              loader over ~110 files, which the bin replaces.
 //   bwrap (host dirs)          bwrap --unshare-all --die-with-parent with the same root as
@@ -29,7 +33,18 @@
 // Usage: node bench/cli.mjs [--rounds 40] [--entry NAME=FILE]... [--json FILE]
 //   --entry: another build of the nsbox bin (a file node runs), as an extra row.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,10 +68,10 @@ const noCache = { ...env, NSBOX_CODE_CACHE: '0' };
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const q = (a, p) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(a.length * p))];
-/** Runs `file args…` to its exit; returns the wall time in ms. */
-function time(file, args, e = env) {
+/** Runs `file args…` to its exit (`as`: more spawnSync options, a uid); returns the wall time in ms. */
+function time(file, args, e = env, as = {}) {
   const t = process.hrtime.bigint();
-  const r = spawnSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: e });
+  const r = spawnSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'], env: e, ...as });
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${r.status} ${r.signal ?? ''}\n${r.stderr}`);
   return ms;
@@ -100,6 +115,27 @@ try {
     ['nsbox run, no code cache', `NSBOX_CODE_CACHE=0 node ${BIN} run -- /bin/true`, () => time(process.execPath, [BIN, ...run], noCache)],
     ['nsbox run (tsc modules)', 'node dist/cli.js run -- /bin/true', () => time(process.execPath, [join(repo, 'dist/cli.js'), ...run])],
   ];
+  // Another user than the linked files' owner (a global install run by anyone but root).
+  const other = { uid: 65534, gid: 65534 };
+  if (
+    process.geteuid() === 0 &&
+    lstatSync(BIN).uid !== other.uid &&
+    spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(BIN)}, 4)`], other).status === 0
+  ) {
+    const home = join(dir, 'home');
+    chmodSync(dir, 0o711); // mkdtemp's 0700: the user must reach its home
+    mkdirSync(home);
+    chownSync(home, other.uid, other.gid);
+    const as = { ...env, HOME: home };
+    rows.push(
+      ['nsbox run, other user', `uid 65534: node ${BIN} run -- /bin/true`, () => time(process.execPath, [BIN, ...run], as, other)],
+      [
+        'nsbox run, other user, no code cache',
+        `uid 65534: NSBOX_CODE_CACHE=0 node ${BIN} run -- /bin/true`,
+        () => time(process.execPath, [BIN, ...run], { ...as, NSBOX_CODE_CACHE: '0' }, other),
+      ],
+    );
+  }
   if (busybox)
     rows.push([
       'nsbox run --rootfs R',
@@ -139,7 +175,7 @@ try {
     const [mn, md] = [q(r, 0), q(r, 0.5)];
     result.summary[label] = { min: +mn.toFixed(2), median: +md.toFixed(2), p90: +q(r, 0.9).toFixed(2), ratioMedian: +(md / n5).toFixed(3) };
     const ratio = label === 'node -e 0' ? '' : `  (${(mn / n0).toFixed(2)}× / ${(md / n5).toFixed(2)}×)`;
-    console.log(`  ${label.padEnd(26)}min ${mn.toFixed(1).padStart(6)} ms, median ${md.toFixed(1).padStart(6)} ms${ratio}`);
+    console.log(`  ${label.padEnd(38)}min ${mn.toFixed(1).padStart(6)} ms, median ${md.toFixed(1).padStart(6)} ms${ratio}`);
   }
   console.log('  target: nsbox run at most 1.30× node -e 0 (of the medians)');
   if (opt.json) writeFileSync(opt.json, `${JSON.stringify(result, null, 2)}\n`);
