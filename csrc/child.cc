@@ -366,7 +366,14 @@ constexpr unsigned long kForkStack = (256 - 4 - 64 - 16) * 1024;
 // report its pid, and leave. The copy goes on with the next step. With b = 1 (a template's
 // run) it shares our memory (CLONE_VM, on its own part of the stack, going on from the next
 // step) instead of copying it: no copy of Node's page tables per run.
+//
+// Once the copy exists we read nothing of the shared memory: with CLONE_VM it goes on in it at
+// once, and its steps change the context (OP_FDS moves ctx->sock above the stdio targets in
+// the copy's own fd table, a number that means nothing in ours). The socket we report on is
+// read before the clone: reading ctx->sock after it made MSG_PID go to EBADF now and then
+// (the parent then took this process for the command and never reaped the copy).
 long Fork(ChildCtx* ctx, const Step& s, int step) {
+  const int sock = ctx->sock;
   struct clone_args ca = {};
   ca.flags = (uint64_t)(uint32_t)s.a | CLONE_PARENT;
   long r;
@@ -380,7 +387,7 @@ long Fork(ChildCtx* ctx, const Step& s, int step) {
     r = sc(__NR_clone3, &ca, sizeof ca);
   }
   if (r > 0) {
-    Send(ctx->sock, MSG_PID, step, 0, (int32_t)r);
+    Send(sock, MSG_PID, step, 0, (int32_t)r);
     Exit(0);
   }
   return r;

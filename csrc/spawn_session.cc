@@ -231,7 +231,7 @@ void Session::Receive() {
     ssize_t n = RecvMsg(sock, &m, &from, &rawFd, tail, sizeof tail);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return (void)Protocol(errno, "recvmsg");
-    if (n == 0) return;
+    if (n == 0) return EndOfStream();
     Fd passed(rawFd);
     if (n < (ssize_t)sizeof m) return (void)Protocol(EPROTO, "recvmsg");
     text = tail, textLen = (size_t)n - sizeof m;
@@ -242,6 +242,18 @@ void Session::Receive() {
     }
     if (!Handle(m, from, passed) || gated) return;
   }
+}
+
+// The child's end closed (every holder exec'd or exited). Unless a step failed, a plan that
+// forks must have named its grandchild by now (MSG_PID precedes the copy's exec), and every
+// message must have come from a process we know: otherwise the live process is not the one
+// we would hand out (the intermediate, already exiting), and the unnamed one would never be
+// reaped. A protocol error then: KillAll kills and reaps what we know of.
+void Session::EndOfStream() {
+  if (failed) return;
+  bool forks = false;
+  for (int k = 0; k < nsteps && !forks; k++) forks = steps[k].op == OP_FORK;
+  if (nearly > 0 || (forks && grandPid <= 0)) Protocol(EPROTO, "recvmsg");
 }
 
 // After a protocol error: SIGKILL and reap the child and every grandchild we know of before

@@ -66,6 +66,7 @@ struct Session {
   ExitCloser* closer = nullptr;  // the environment's (Addon::closer): admits and closes pins
   Fd exitPin;                    // the live process's mount namespace (exit_pin.h), to HoldChild
 
+  void EndOfStream();
   bool Protocol(int err, const char* syscall, int step = -2) {
     protoErr = err, protoSyscall = syscall, protoStep = step;
     return false;

@@ -523,6 +523,26 @@ describe('spawnAsync', () => {
     expect((await output(await t.spawnAsync('/bin/sh', ['-c', 'ls -A /tmp']))).stdout).toBe('');
   });
 
+  // Rootless, a run is a copy (CLONE_VM) of an intermediate that reports the copy's pid and
+  // exits; the copy's steps once overtook that report and made it fail (EBADF), and the run
+  // handed out was the exiting intermediate, its command a child never reaped (1 run in ~2000
+  // on 2 busy CPUs). Many runs at once, on more threads than CPUs, to give the race its chances.
+  ttest("the pid handed out is the command's, not the intermediate's; every run is reaped", async () => {
+    using t = make();
+    const kids = childPids().length;
+    const worker = async () => {
+      for (let i = 0; i < 60; i++) {
+        const c = await t.spawnAsync('/bin/sleep', ['30'], { stdio: 'ignore' });
+        const comm = readFileSync(`/proc/${c.pid}/comm`, 'utf8');
+        c.kill('SIGKILL');
+        const { signal } = await c.exited;
+        expect([comm, signal]).toEqual(['sleep\n', 'SIGKILL']);
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, worker));
+    expect(childPids().length).toBe(kids);
+  });
+
   ttest('bad options reject before any syscall; the loop is not blocked while a run is set up', async () => {
     using t = make();
     await expect(t.spawnAsync('/bin/true', [], { rootfs: '/' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
