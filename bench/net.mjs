@@ -50,9 +50,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keepRunNetns } from '../test/helpers/run-netns.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
+// The named row's `ip netns add` makes /run/netns a mount point; unmounted again at the end.
+const restoreRunNetns = keepRunNetns();
 const { createNamespace, namespacePool } = await import(path.join(ROOT, 'dist/namespaces/index.js'));
 const { kFd } = await import(path.join(ROOT, 'dist/namespaces/types.js'));
 const net = await import(path.join(ROOT, 'dist/net/index.js'));
@@ -240,6 +243,7 @@ while (
   if (now() - drainStart > 30_000) break;
   await new Promise((r) => setTimeout(r, 10));
 }
+restoreRunNetns();
 
 // 1,000 links
 const scratch = createNamespace('net');

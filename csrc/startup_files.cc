@@ -44,15 +44,8 @@ bool PreadAll(int fd, char* p, size_t len, off_t at) {
 bool ReadWhole(int fd, const struct stat& st, std::string* out) {
   if (!S_ISREG(st.st_mode) || st.st_size > kMaxLinkedFile) return false;
   out->resize((size_t)st.st_size);
-  size_t got = 0;
-  while (got < out->size()) {
-    ssize_t n = pread(fd, &(*out)[got], out->size() - got, (off_t)got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    got += (size_t)n;
-  }
   char extra;
-  return pread(fd, &extra, 1, (off_t)got) == 0;
+  return PreadAll(fd, out->data(), out->size(), 0) && pread(fd, &extra, 1, (off_t)out->size()) == 0;
 }
 
 // What nsbox reads of a stat(2), from out[at] on: mode, uid, size, mtime (s, ns), ino, dev.

@@ -12,6 +12,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { statPath } from '../pathstat.js';
+import { userCacheDir } from '../user-cache.js';
 import { fileURLToPath } from 'node:url';
 import type { Cgroup } from '../cgroups/cgroup.js';
 // The cgroup modules only for --memory/--pids/--cpus/--cgroup-parent (scripts/bundle.mjs).
@@ -321,12 +322,7 @@ function seccompStoreDir(): string | undefined {
   } catch {
     return undefined; // not built by scripts/bundle.mjs
   }
-  // Root never writes into a home directory (sudo keeps the user's HOME).
-  if (process.geteuid!() === 0) return undefined;
-  const xdg = process.env.XDG_CACHE_HOME;
-  const home = process.env.HOME;
-  if (xdg?.startsWith('/')) return `${xdg}/nsbox`;
-  return home?.startsWith('/') ? `${home}/.cache/nsbox` : undefined;
+  return userCacheDir();
 }
 
 /**

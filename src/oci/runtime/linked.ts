@@ -20,21 +20,11 @@
  * @internal
  * @module
  */
-import {
-  closeSync,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  type Stats,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Script } from 'node:vm';
 import { dlopenOnce, localAddon } from '../../dlopen.js';
+import { ownDirectory, userCacheDir } from '../../user-cache.js';
 
 const MAGIC = 'nsbox-oci code cache 1';
 /** How many runs write a file's cache, each adding what it compiled to what the last left. */
@@ -113,7 +103,8 @@ function readCache(cache: string, identity: string, owner: number): Cached | und
  * that directory refuses: their own cache directory, as the seccomp store's
  * (`$XDG_CACHE_HOME/nsbox/code`, by default `~/.cache/nsbox/code`), a file named by the
  * linked file's path, trusted only as this user's own (0600) in a directory of this user's
- * that nobody else can write. Without an absolute HOME or XDG_CACHE_HOME: beside, read only.
+ * that nobody else can write (src/user-cache.ts). Without an absolute HOME or XDG_CACHE_HOME:
+ * beside, read only.
  */
 interface CacheSite {
   path: string;
@@ -124,28 +115,14 @@ interface CacheSite {
 }
 
 function cacheSite(file: string, fileOwner: number): CacheSite {
-  const euid = process.geteuid!();
   const beside = { path: `${file}.cache`, owner: fileOwner };
-  if (euid === fileOwner || euid === 0) return beside;
-  const xdg = process.env.XDG_CACHE_HOME;
-  const home = process.env.HOME;
-  const base = xdg?.startsWith('/') ? `${xdg}/nsbox` : home?.startsWith('/') ? `${home}/.cache/nsbox` : undefined;
+  const base = process.geteuid!() === fileOwner ? undefined : userCacheDir(); // root: beside, always
   if (base === undefined) return beside;
   // FNV-1a of the path: one cache per install (the header still names the file exactly).
   let h = 0x811c9dc5;
   for (let i = 0; i < file.length; i++) h = Math.imul(h ^ file.charCodeAt(i), 0x01000193);
   const dir = `${base}/code`;
-  return { path: `${dir}/${(h >>> 0).toString(16).padStart(8, '0')}-${basename(file)}.cache`, owner: euid, dir };
-}
-
-/** Whether `dir` is a directory of this user's that nobody else can write (not a symlink). */
-function ownDir(dir: string): boolean {
-  try {
-    const st = lstatSync(dir);
-    return st.isDirectory() && st.uid === process.geteuid!() && (st.mode & 0o022) === 0;
-  } catch {
-    return false;
-  }
+  return { path: `${dir}/${(h >>> 0).toString(16).padStart(8, '0')}-${basename(file)}.cache`, owner: process.geteuid!(), dir };
 }
 
 function writeCache(site: CacheSite, header: string, script: Script): void {
@@ -154,7 +131,7 @@ function writeCache(site: CacheSite, header: string, script: Script): void {
   try {
     if (site.dir !== undefined) {
       mkdirSync(site.dir, { recursive: true, mode: 0o700 });
-      if (!ownDir(site.dir)) return;
+      if (!ownDirectory(site.dir)) return;
     }
     // Beside the file, readable by the users of an install; one's own cache, by that user only.
     const mode = site.dir === undefined ? 0o644 : 0o600;
@@ -234,7 +211,7 @@ export function loadLinked(
   const site = cacheSite(file, uid);
   // What a cache must name: the file it was made from, and the V8 that made it.
   const identity = `${MAGIC} ${process.versions.v8} ${size} ${mtimeMs} ${ino} `;
-  const cached = use && (site.dir === undefined || ownDir(site.dir)) ? readCache(site.path, identity, site.owner) : undefined;
+  const cached = use && (site.dir === undefined || ownDirectory(site.dir)) ? readCache(site.path, identity, site.owner) : undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,

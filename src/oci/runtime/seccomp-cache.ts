@@ -15,10 +15,11 @@
  * @internal
  * @module
  */
-import { lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../../native.js';
 import { isDirectory, statPath } from '../../pathstat.js';
+import { ownDirectory } from '../../user-cache.js';
 import type { CompiledSeccomp, SeccompStore } from '../../security/seccomp/filter.js';
 
 /** Replaced by scripts/bundle.mjs with the build's id. */
@@ -77,12 +78,6 @@ function parse(metaLine: string, keyBytes: number, program: Uint8Array, build: s
   });
 }
 
-/** Whether `path` is a directory (or a file) of this user's that nobody else can write. */
-function ours(path: string, dir: boolean): boolean {
-  const st = lstatSync(path);
-  return (dir ? st.isDirectory() : st.isFile()) && st.uid === process.geteuid!() && (st.mode & 0o022) === 0;
-}
-
 /**
  * The store under `root` (the runtime's `--root`, already checked), or undefined without a
  * build id. `build`: this build's id (a test's own).
@@ -108,7 +103,7 @@ export function seccompCache(root: string, build: string | undefined = BUILD): S
       const tmp = `${file}.${process.pid}.tmp`;
       try {
         mkdirSync(dir, { mode: 0o700, recursive: true });
-        if (!ours(dir, true)) return;
+        if (!ownDirectory(dir)) return;
         const k = Buffer.from(key);
         const meta: Meta = {
           v: 1,
