@@ -1,6 +1,6 @@
 // Namespace handles against the real kernel, with /proc and nsenter/ip as witnesses.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
@@ -26,6 +26,15 @@ const threadNetns = (): string[] =>
       return [readlinkSync(`/proc/self/task/${t}/ns/net`)];
     } catch {
       return [];
+    }
+  });
+/** The kept net maker threads (csrc/ns_make.cc names them), by thread id. */
+const makers = (): string[] =>
+  readdirSync('/proc/self/task').filter((t) => {
+    try {
+      return readFileSync(`/proc/self/task/${t}/comm`, 'utf8') === 'nsbox-netmaker\n';
+    } catch {
+      return false; // ended while we looked
     }
   });
 const cloexec = (fd: number): boolean => {
@@ -247,16 +256,15 @@ describe('createNamespace', () => {
 
   rootTest("net: the kept maker thread goes back to the caller's namespace after each call and keeps none it made", () => {
     const mine = readlinkSync('/proc/thread-self/ns/net');
-    const tasks = readdirSync('/proc/self/task').length;
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
       using ns = createNamespace('net');
       ids.push(ns.id);
     }
     expect(new Set(ids).size).toBe(20);
-    // One thread more at most (the maker, kept for the environment), and every thread is in
-    // the caller's namespace: none holds a namespace it made once the handle is closed.
-    expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(tasks + 1);
+    // One maker, kept for the environment (by its name: Node's own threads come and go), and
+    // every thread is in the caller's namespace: none holds a namespace it made once closed.
+    expect(makers()).toHaveLength(1);
     expect(threadNetns().filter((n) => n !== mine)).toEqual([]);
     // The caller moves (unshare on this thread) and makes one there: the maker follows it, and
     // leaves that namespace again with the next call made from home.
@@ -277,22 +285,27 @@ describe('createNamespace', () => {
   rootTest("net: a worker's maker thread ends with the worker", async () => {
     const url = new URL('../../dist/namespaces/index.js', import.meta.url).href;
     const { Worker } = await import('node:worker_threads');
-    const tasks = readdirSync('/proc/self/task').length;
+    // The kept makers (named nsbox-netmaker) by thread id: the worker's is the one that was not
+    // there before it. (Counting every task saw Node's own threads come and go; and a worker
+    // with nothing left to do ended by itself, its maker with it, before it was looked at.)
+    const before = new Set(makers());
     const w = new Worker(
       `const { createNamespace } = await import(${JSON.stringify(url)});
        for (let i = 0; i < 3; i++) createNamespace('net').close();
-       (await import('node:worker_threads')).parentPort.postMessage('done');`,
+       (await import('node:worker_threads')).parentPort.postMessage('done');
+       setInterval(() => {}, 1000); // alive until terminate(): else it may end (and its maker) first`,
       { eval: true, type: 'module' } as never,
     );
     await new Promise((resolve, reject) => {
       w.once('message', resolve);
       w.once('error', reject);
     });
-    expect(readdirSync('/proc/self/task').length).toBeGreaterThan(tasks);
+    const its = makers().filter((t) => !before.has(t));
+    expect(its).toHaveLength(1);
     // terminate() resolves once the worker's environment is torn down, its cleanup hooks
     // (which stop and join the maker) included.
     await w.terminate();
-    expect(readdirSync('/proc/self/task').length).toBeLessThanOrEqual(tasks);
+    expect(its.filter((t) => existsSync(`/proc/self/task/${t}`))).toEqual([]);
   });
 
   test.each(['user', 'pid', 'time'])('%s is ERR_NSBOX_THREAD_NAMESPACE', (type) => {
