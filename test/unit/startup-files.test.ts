@@ -71,6 +71,19 @@ describe('readLinkedCache', () => {
     expect(generation).toBe(3);
   });
 
+  test('spaces may pad the generation line (up to 16); the data after it is whole, also when large', () => {
+    const [data, generation] = native.readLinkedCache(file('c2.cache', 'HEADER 12      \nDATA'), 'HEADER ', owner)!;
+    expect([data.toString(), generation]).toEqual(['DATA', 12]);
+    // 300 kB (the CLI's cache is ~220 kB): handed over as the file's own pages, byte for byte.
+    const big = Buffer.alloc(300_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    const head = 'HEADER 2'.padEnd(15, ' ');
+    const p = file('c3.cache', Buffer.concat([Buffer.from(`${head}\n`), big]));
+    const [got] = native.readLinkedCache(p, 'HEADER ', owner)!;
+    expect(got.equals(big)).toBe(true);
+    expect(native.readLinkedCache(file('c4.cache', `HEADER 1${' '.repeat(17)}\nD`), 'HEADER ', owner)).toBeUndefined();
+  });
+
   test.each([
     ['another header', 'OTHER 3\nDATA'],
     ['no generation', 'HEADER \nDATA'],

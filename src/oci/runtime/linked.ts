@@ -135,7 +135,12 @@ function writeCache(site: CacheSite, header: string, script: Script): void {
     }
     // Beside the file, readable by the users of an install; one's own cache, by that user only.
     const mode = site.dir === undefined ? 0o644 : 0o600;
-    writeFileSync(tmp, Buffer.concat([Buffer.from(header), script.createCachedData()]), { mode, flag: 'wx' });
+    // The header line is padded with spaces so that the data starts 16-byte aligned: the
+    // native reader hands V8 the file's own pages, and V8 copies cached data that is not
+    // pointer-aligned before it reads it (the header is ASCII: one byte a character).
+    const pad = (16 - (header.length % 16)) % 16;
+    const line = `${header.slice(0, -1)}${' '.repeat(pad)}\n`;
+    writeFileSync(tmp, Buffer.concat([Buffer.from(line), script.createCachedData()]), { mode, flag: 'wx' });
     renameSync(tmp, cache);
   } catch {
     try {
