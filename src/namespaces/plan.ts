@@ -54,8 +54,12 @@ export class PlanBuilder {
     return off;
   }
 
-  private push(op: number, args: number[], info: StepInfo): this {
-    this.words.push(op, args.length, ...args);
+  private push(op: number, args: ArrayLike<number>, info: StepInfo): this {
+    const w = this.words;
+    w.push(op, args.length);
+    // A loop, not a spread: a step's arguments can be a seccomp program's ~400 words, and the
+    // first spread of a run's plan is cold code (this path runs once per process in the CLI).
+    for (let i = 0; i < args.length; i++) w.push(args[i]!);
     this.infos.push(info);
     return this;
   }
@@ -184,8 +188,11 @@ export class PlanBuilder {
   seccomp(flags: number, program: Uint8Array): this {
     const n = program.byteLength / 8;
     const copy = new Uint8Array(program); // aligned for the Int32Array view
-    const words = new Int32Array(copy.buffer, 0, n * 2);
-    return this.push(K.OP.SECCOMP!, [flags, n, ...words], { step: 'seccomp', syscall: 'seccomp' });
+    const args = new Int32Array(n * 2 + 2);
+    args[0] = flags;
+    args[1] = n;
+    args.set(new Int32Array(copy.buffer, 0, n * 2), 2);
+    return this.push(K.OP.SECCOMP!, args, { step: 'seccomp', syscall: 'seccomp' });
   }
   /** Writes `value` to `path` (/proc/sys/…), resolved inside the new root when `inRoot`. */
   sysctl(path: string, value: string, inRoot: boolean): this {
@@ -336,8 +343,11 @@ export class PlanBuilder {
     const lo = this.cloneFlags >>> 0;
     const hi = Math.floor(this.cloneFlags / 2 ** 32) >>> 0;
     const header = [K.PLAN_VERSION, lo | 0, hi | 0, this.cgroupFd, this.infos.length];
+    const ops = new Int32Array(header.length + this.words.length);
+    ops.set(header);
+    ops.set(this.words, header.length); // the builtin copy: no spread of the whole plan
     return {
-      ops: Int32Array.from([...header, ...this.words]),
+      ops,
       strings: Buffer.from(this.texts.length ? `${this.texts.join('\0')}\0` : '', 'utf8'),
       steps: this.infos,
     };
