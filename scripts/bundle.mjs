@@ -57,6 +57,9 @@ const ociCommands = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands')
  * (made at the first call), from which an `import.meta.url` of a module linked into it is rebuilt. `minify`: whitespace
  * and syntax only, never names.
  */
+/** src/oci/runtime/linked.ts LINKED_WRAPPER (a test checks that they are the same). */
+const LINKED_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+
 const PROGRAMS = [
   {
     outdir: 'dist/oci-runtime',
@@ -305,8 +308,13 @@ for (const p of PROGRAMS) {
   // A minified file has no comments, and esbuild escapes every other non-ASCII character
   // (charset ascii): the loader makes it a one-byte string with a copy (csrc/startup_files.cc),
   // where UTF-8 must be decoded.
+  // Each linked file (all but the bin) is written inside the loader's function wrapper
+  // (src/oci/runtime/linked.ts LINKED_WRAPPER, the same text): the loader then hands V8 the
+  // string it read, with no wrapper added around it for V8 to flatten into a copy.
   for (const f of p.minify ? readdirSync(outdir).filter((n) => n.endsWith('.cjs')) : []) {
     const bytes = readFileSync(join(outdir, f));
     if (bytes.some((b) => b >= 0x80)) throw new Error(`scripts/bundle.mjs: ${p.outdir}/${f} is not ASCII`);
+    if (join(outdir, f) !== binFile)
+      writeFileSync(join(outdir, f), Buffer.concat([Buffer.from(LINKED_WRAPPER), bytes, Buffer.from('\n})')]));
   }
 }

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { OPTIONS } from '../../src/cli/args.js';
 import { findCgroup2, spawn } from '../../src/index.js';
+import { LINKED_WRAPPER } from '../../src/oci/runtime/linked.js';
 import { canUserns, gid, hasSubids, isRoot, rootTest, rootlessTest, testIf, tools, uid } from '../helpers/env.js';
 import { nsId } from '../helpers/proc.js';
 
@@ -726,6 +727,15 @@ describe('nsbox: the linked bin', () => {
     // Its data starts 16-byte aligned (the header line padded): V8 copies cached data that is
     // not pointer-aligned, where the loader hands it the file's own pages.
     expect((bytes.indexOf(10) + 1) % 16).toBe(0);
+  });
+
+  test("the linked files are written inside the loader's wrapper (scripts/bundle.mjs and linked.ts agree); the bin is not", () => {
+    for (const f of ['cli.cjs', 'rest.cjs']) {
+      const text = readFileSync(join(linked, f), 'latin1');
+      expect(text.startsWith(LINKED_WRAPPER)).toBe(true);
+      expect(text.endsWith('\n})')).toBe(true);
+    }
+    expect(readFileSync(join(linked, 'nsbox.cjs'), 'latin1').startsWith('#!/usr/bin/env node')).toBe(true);
   });
 
   ownTest('the code cache beside cli.cjs names the file and V8; the bin runs with NSBOX_CODE_CACHE=0 too', async () => {

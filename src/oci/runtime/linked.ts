@@ -184,6 +184,13 @@ function linkedRequire(file: string, resolve?: (id: string) => unknown): NodeJS.
  * (the `nsbox` bin: not after `--help` or a usage error, whose runs compile little of a
  * command; a cache written by three of those would hold none of `run`'s code, for good).
  */
+/**
+ * What a linked file's code runs inside, as Node's CommonJS wrapper; scripts/bundle.mjs writes
+ * it into the CLI's linked files itself (the same text, followed by the code and `\n})`).
+ * @internal
+ */
+export const LINKED_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+
 export function loadLinked(
   file: string,
   use = process.env.NSBOX_OCI_CODE_CACHE !== '0',
@@ -218,7 +225,10 @@ export function loadLinked(
   const identity = `${MAGIC} ${process.versions.v8} ${size} ${mtimeMs} ${ino} `;
   const cached = use && (site.dir === undefined || ownDirectory(site.dir)) ? readCache(site.path, identity, site.owner) : undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // A file the bundler wrapped already (scripts/bundle.mjs: the CLI's) is compiled as it is read:
+  // wrapped here, the source is a cons string that V8 flattens into a copy of the whole file.
+  const text = source.startsWith(LINKED_WRAPPER) ? source : `${LINKED_WRAPPER}${source}\n})`;
+  const script = new Script(text, {
     filename: file,
     ...(cached && { cachedData: cached.data }),
   });
