@@ -164,8 +164,7 @@ Napi::Value ReadLinkedCache(const Napi::CallbackInfo& info) {
   if ((st.st_uid != geteuid() && st.st_uid != owner) || (st.st_mode & 022) != 0) return env.Undefined();
   if (!S_ISREG(st.st_mode) || st.st_size > kMaxLinkedFile) return env.Undefined();
   size_t size = (size_t)st.st_size;
-  // The header and its generation line first, then the data straight into the Buffer returned
-  // (no second copy of 0.2 MB).
+  // The header and its generation line first; the data after them is mapped, not read (below).
   char head[512];
   size_t want = header.size() + 27;  // up to 9 digits, 16 spaces, the newline and a byte after
   if (want > sizeof head || want > size) want = size < sizeof head ? size : sizeof head;
