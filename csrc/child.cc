@@ -527,7 +527,7 @@ void RunPlan(ChildCtx* ctx, int from) {
       case OP_INIT: {
         // Returns only on failure; the command's execve failing is the exec step's failure.
         bool execFailed = false;
-        r = RunInit(ctx, ctx->steps[i + 1], &sysid, &execFailed);
+        r = RunInit(ctx, ctx->steps[i + 1], s.a == 1, &sysid, &execFailed);
         if (execFailed) at = i + 1;
         break;
       }

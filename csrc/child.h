@@ -27,6 +27,17 @@ struct Step {
 
 constexpr int kMaxTrees = 8;
 
+// What an init keeps when it lets go of its copy of Node's memory (child_init.cc DropCopy;
+// spawn.cc KeepForInit fills it): [keep[0], keep[1]) its stack, [keep[2], keep[3]) the addon's
+// image (its code and constants); the rseq(2) area the cloning thread registered (glibc's, in
+// that thread's TLS: the init inherits the registration and the kernel writes there), its
+// length and signature. keep all zero: it keeps everything; rseq_addr 0: none registered.
+struct InitKeep {
+  unsigned long keep[4];
+  unsigned long rseq_addr;
+  unsigned rseq_len, rseq_sig;
+};
+
 struct ChildCtx {
   const Step* steps;
   int nsteps;
@@ -46,8 +57,9 @@ struct ChildCtx {
   int hostpid;  // our pid as the parent sees it (MSG_HOSTPID), once an OP_HOOK has asked, or 0
   int errlen;   // bytes in errtext: the end of a failed OP_HOOK's stderr, sent with its MSG_ERROR
   char errtext[kHookTail];
-  int entered;    // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
-  int fork_next;  // OP_FORK with vm: the step its CLONE_VM copy goes on from
+  int entered;         // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
+  int fork_next;       // OP_FORK with vm: the step its CLONE_VM copy goes on from
+  InitKeep init_keep;  // OP_INIT with dropCopy: what the init keeps of its copy of Node's memory
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

@@ -137,9 +137,41 @@ void Forward(long cmd, int sig) {
   }
 }
 
+// The init's copy of Node's memory, given up once the command has exec'd (nothing of the plan
+// is read after that): everything but its stack and the addon's image (the loop's code and
+// constants) is unmapped. Node's pages are its own again, so its next write to each is no
+// longer a fault that copies the page (while the init holds a copy, every page Node writes
+// first is one: ~30-50 µs apiece on this project's VMs, docs/performance.md), the init's exit
+// has nothing of Node's to tear down, and nothing Node held in memory stays in a process that
+// lives inside the sandbox. First the rseq(2) registration inherited from the cloning thread
+// goes (the kernel would write into that thread's TLS, which goes too: SIGSEGV); if it is not
+// the one spawn.cc found, nothing is unmapped. Everything needed is copied to the stack first:
+// `ctx` lives in memory this unmaps. Only when the plan asked (OP_INIT's dropCopy: no seccomp
+// profile that may kill the init for munmap or rseq); a refusal leaves that part mapped.
+void DropCopy(const InitKeep& k) {
+  const unsigned long k0 = k.keep[0], k1 = k.keep[1], k2 = k.keep[2], k3 = k.keep[3];
+  const unsigned long rseqAddr = k.rseq_addr;
+  const unsigned rseqLen = k.rseq_len, rseqSig = k.rseq_sig;
+  if (k1 <= k0 || k3 <= k2 || (k0 < k3 && k2 < k1)) return;  // not two disjoint ranges
+  // glibc registers 32 bytes before 2.40 and may register more after: the length it says, else 32.
+  if (rseqAddr != 0 && sc(__NR_rseq, rseqAddr, 32, 1 /* RSEQ_FLAG_UNREGISTER */, rseqSig) != 0 &&
+      (rseqLen == 32 || sc(__NR_rseq, rseqAddr, rseqLen, 1, rseqSig) != 0))
+    return;
+  const unsigned long lo0 = k0 < k2 ? k0 : k2, hi0 = k0 < k2 ? k1 : k3;
+  const unsigned long lo1 = k0 < k2 ? k2 : k0, hi1 = k0 < k2 ? k3 : k1;
+  sc(__NR_munmap, 0, lo0);
+  if (lo1 > hi0) sc(__NR_munmap, hi0, lo1 - hi0);
+  // Up to the top of the address space: the largest end the kernel takes (munmap refuses a
+  // range past TASK_SIZE with EINVAL; x86-64 with 5 or 4 levels of page tables, arm64's sizes).
+  static const unsigned long kTops[] = {(1UL << 56) - 4096, 1UL << 52, 1UL << 48,
+                                        (1UL << 47) - 4096, 1UL << 42, 1UL << 39};
+  for (unsigned long top : kTops)
+    if (top > hi1 && sc(__NR_munmap, hi1, top - hi1) != -EINVAL) break;
+}
+
 }  // namespace
 
-long RunInit(ChildCtx* ctx, const Step& exec, int* sysid, bool* execFailed) {
+long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* execFailed) {
   *execFailed = false;
   // Blocked signals are queued even for a PID 1 without handlers (sig_ignored() looks at the
   // mask first): none is lost between here and the loop. SIGKILL from the parent's
@@ -168,7 +200,10 @@ long RunInit(ChildCtx* ctx, const Step& exec, int* sysid, bool* execFailed) {
     *sysid = SYS_STEP;
     return cmd.err;
   }
+  // Copied to our stack: ctx lives in memory DropCopy unmaps.
+  const InitKeep keep = ctx->init_keep;
   CloseAll();
+  if (exec.op == OP_EXEC && dropCopy) DropCopy(keep);
   Loop(pid);
 }
 

@@ -179,8 +179,12 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_USERNS_SYNC:
     case OP_SETSID:
     case OP_KEYRING:
-    case OP_INIT:
     case OP_NO_TIOCSTI: return nargs == 0 ? nullptr : "step takes no args";
+    case OP_INIT:
+      // [dropCopy]: 1 lets the init give up its copy of Node's memory (child_init.cc DropCopy)
+      if (nargs > 1 || (nargs == 1 && !Flag01(a[0]))) return "bad init";
+      s.a = nargs == 1 ? a[0] : 0;
+      return nullptr;
     case OP_SETGROUPS:
       if (nargs < 1 || a[0] < 0 || a[0] > kMaxGroups || a[0] != nargs - 1) return "bad group list";
       for (int32_t j = 0; j < a[0]; j++)

@@ -2,7 +2,9 @@
 // child on a private stack sharing our memory (CLONE_VM: no copy of Node's address space,
 // the vfork idea), write its id maps when it asks, and block only until it has exec'd or
 // failed — as child_process.spawn does. See plan.h for the protocol and child.cc for the child.
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -14,7 +16,9 @@
 #include <sys/wait.h>
 #include <linux/mount.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "addon.h"
@@ -69,6 +73,59 @@ bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& m
 }
 
 }  // namespace
+
+// What an init keeps of its copy of our memory (child_init.cc DropCopy): its stack and this
+// addon's image (every PT_LOAD segment, found once with dl_iterate_phdr); and the rseq(2) area
+// glibc registered for this thread (from 2.35: __rseq_offset and __rseq_size, looked up so
+// that an older glibc, which registers none, still loads the addon), which the init
+// unregisters first. Without the image nothing is dropped.
+void KeepForInit(void* stack, size_t stackSize, InitKeep& k) {
+  static const std::pair<unsigned long, unsigned long> image = [] {
+    std::pair<unsigned long, unsigned long> r{0, 0};
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&ChildMain), &info) == 0 || info.dli_fbase == nullptr) return r;
+    struct Find {
+      uintptr_t base;
+      std::pair<unsigned long, unsigned long>* out;
+    } find = {reinterpret_cast<uintptr_t>(info.dli_fbase), &r};
+    dl_iterate_phdr(
+        [](struct dl_phdr_info* p, size_t, void* arg) -> int {
+          Find* f = static_cast<Find*>(arg);
+          unsigned long lo = ~0UL, hi = 0;
+          for (int i = 0; i < p->dlpi_phnum; i++) {
+            const ElfW(Phdr)& ph = p->dlpi_phdr[i];
+            if (ph.p_type != PT_LOAD) continue;
+            lo = std::min<unsigned long>(lo, p->dlpi_addr + ph.p_vaddr);
+            hi = std::max<unsigned long>(hi, p->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+          }
+          if (hi == 0 || f->base < lo || f->base >= hi) return 0;
+          const unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
+          *f->out = {lo & ~(page - 1), (hi + page - 1) & ~(page - 1)};
+          return 1;
+        },
+        &find);
+    return r;
+  }();
+  static const ptrdiff_t* rseqOffset = static_cast<const ptrdiff_t*>(dlsym(RTLD_DEFAULT, "__rseq_offset"));
+  static const unsigned* rseqSize = static_cast<const unsigned*>(dlsym(RTLD_DEFAULT, "__rseq_size"));
+  if (image.second == 0) return;
+  k.keep[0] = reinterpret_cast<unsigned long>(stack);
+  k.keep[1] = k.keep[0] + stackSize;
+  k.keep[2] = image.first;
+  k.keep[3] = image.second;
+  if (rseqOffset != nullptr && rseqSize != nullptr && *rseqSize > 0) {
+    k.rseq_addr =
+        reinterpret_cast<unsigned long>(static_cast<char*>(__builtin_thread_pointer()) + *rseqOffset);
+    k.rseq_len = (*rseqSize + 31) & ~31u;
+#if defined(__x86_64__)
+    k.rseq_sig = 0x53053053;
+#elif defined(__aarch64__)
+    k.rseq_sig = 0xd428bc00;
+#else
+    k.keep[1] = 0;  // an arch whose signature we do not know: keep everything
+#endif
+  }
+}
 
 // Clones the child (see spawn_session.h): the gate's socket, the status socketpair, clone3.
 int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
@@ -131,6 +188,7 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
     init = init || (s.op == OP_HOOK && s.b != HOOK_CALLER);
   }
   bool ownMm = forced || init;
+  if (init && !forced) KeepForInit(stack, stackSize, ctx.init_keep);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
   // An init's own mm stays dumpable through the credential steps, as a shared one would (the

@@ -241,9 +241,12 @@ export class PlanBuilder {
    * The child becomes an init (csrc/child_init.cc): non-dumpable, it starts the command (the
    * exec step, which must follow) in a child, forwards signals to it, reaps orphans, and
    * exits with its status. Its failures name the syscall by the child's sysid.
+   * `dropCopy`: once the command has exec'd, the init unmaps its copy of Node's memory (all
+   * but its stack and the addon's code), with munmap(2) and rseq(2): only where no seccomp
+   * filter may refuse those (a refusal by SCMP_ACT_KILL would kill the init).
    */
-  init(): this {
-    return this.push(K.OP.INIT!, [], { step: 'init', syscall: 'clone' });
+  init(dropCopy = false): this {
+    return this.push(K.OP.INIT!, dropCopy ? [1] : [], { step: 'init', syscall: 'clone' });
   }
   /**
    * The create/start gate (csrc/child_gate.cc): spawn makes a listening socket at `path`; the

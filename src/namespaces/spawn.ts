@@ -320,7 +320,9 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     // everything of the command's applied (runc runs them there too).
     for (const [i, h] of (c.hooks?.startContainer ?? []).entries()) plan.hook('startContainer', i, h, K.HOOK_HERE);
     // Last: the init runs every step above itself, so it is as confined as the command.
-    if (o.init) plan.init();
+    // The init lets go of its copy of Node's memory once the command runs (csrc/child_init.cc
+    // DropCopy) unless a seccomp profile other than nsbox's default may refuse munmap or rseq.
+    if (o.init) plan.init(!security.seccomp || security.seccompSource === defaultSeccompProfile);
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();

@@ -240,6 +240,59 @@ describe("the init's memory is the command's to neither read nor trace", () => {
   });
 });
 
+/** The init's VmSize and VmRSS (kB), from its world-readable /proc/PID/status. */
+function vm(pid: number): { size: number; rss: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { size: Number(/^VmSize:\s+(\d+)/m.exec(s)![1]), rss: Number(/^VmRSS:\s+(\d+)/m.exec(s)![1]) };
+}
+
+/** Runs `sleep 30` under an init, waits until it runs, and hands the init's pid to `look`. */
+async function withInit<T>(o: SpawnOptions, look: (init: number) => T): Promise<T> {
+  const c = spawn('sleep', ['30'], { ...o, stdio: 'ignore' });
+  try {
+    await childRunning(c.pid, 'sleep');
+    return look(c.pid);
+  } finally {
+    c.kill('SIGKILL');
+    await c.exited;
+  }
+}
+
+describe("the init's copy of this process's memory (csrc/child_init.cc DropCopy)", () => {
+  // This process maps hundreds of MB (V8's reservations, the node binary); the init keeps its
+  // stack (256 KiB) and the addon (~1 MB).
+  usernsTest("is given up once the command runs: without a seccomp profile, and with nsbox's default", async () => {
+    for (const o of [box, { ...box, ...hardened() }]) {
+      const m = await withInit(o, vm);
+      expect(m.size).toBeLessThan(4096);
+      expect(m.rss).toBeLessThan(1024);
+    }
+    // The command still gets every signal and its status comes back (the loop lives on).
+    expect(await signalled('SIGTERM')).toMatchObject({ code: 143, signal: null });
+    expect((await output(sh('exit 9'))).code).toBe(9);
+  });
+
+  rootTest('only its stack and the addon stay mapped: no heap, no node binary, no other library', async () => {
+    const maps = await withInit(box, (init) => readFileSync(`/proc/${init}/maps`, 'utf8'));
+    const files = new Set(
+      maps
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[5] ?? ''),
+    );
+    files.delete('');
+    files.delete('[vsyscall]');
+    expect([...files]).toEqual([expect.stringMatching(/\/nsbox(\.glibc)?\.node$/)]);
+    expect(maps).not.toMatch(/\[heap\]|\[stack\]|\/node\n|libc\.so/);
+  });
+
+  usernsTest("is kept under the caller's own seccomp profile, which might kill the init for munmap or rseq", async () => {
+    const profile = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO' as const }] };
+    const m = await withInit({ ...box, seccomp: profile }, vm);
+    expect(m.size).toBeGreaterThan(65536);
+  });
+});
+
 describe('nsbox run: the init by default', () => {
   function start(args: string[]) {
     const p = spawnProcess(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
