@@ -166,7 +166,9 @@ export interface SpawnOptions extends SecurityOptions {
    * The init is made from the plan (no extra binary), after every other step, so it is as
    * confined as the command; it is a copy-on-write fork of this process, made non-dumpable and
    * with every fd closed (docs/security.md), which costs a fork of Node's address space
-   * (docs/performance.md). Needs `'pid'` in `namespaces`. Default false.
+   * (docs/performance.md). Once the command runs it unmaps that copy of this process's memory
+   * (all but its stack and the addon's code), unless `seccomp` is a profile of the caller's
+   * (which might kill it for munmap). Needs `'pid'` in `namespaces`. Default false.
    */
   init?: boolean;
   /**
