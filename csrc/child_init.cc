@@ -13,6 +13,7 @@
 //      its execve errno comes back through our shared memory;
 //   4. every fd is closed — the status socket too, so the parent sees EOF only now that the
 //      command has exec'd; the stdio fds, so the command's pipes end with the command;
+//   4b. when the plan allows it, the copy of Node's memory is given up (DropCopy);
 //   5. the loop: rt_sigtimedwait(2) on every signal; each but SIGCHLD goes on to the command
 //      (its process group when it leads one of its own); after each, wait4(-1, WNOHANG)
 //      reaps every zombie (orphans are reparented to us); when the command is reaped, we exit
@@ -141,12 +142,12 @@ void Forward(long cmd, int sig) {
 // is read after that): everything but its stack and the addon's image (the loop's code and
 // constants) is unmapped. Node's pages are its own again, so its next write to each is no
 // longer a fault that copies the page (while the init holds a copy, every page Node writes
-// first is one: ~30-50 µs apiece on this project's VMs, docs/performance.md), the init's exit
+// first is one, and the old page stays pinned: docs/performance.md), the init's exit
 // has nothing of Node's to tear down, and nothing Node held in memory stays in a process that
 // lives inside the sandbox. First the rseq(2) registration inherited from the cloning thread
 // goes (the kernel would write into that thread's TLS, which goes too: SIGSEGV); if it is not
-// the one spawn.cc found, nothing is unmapped. Everything needed is copied to the stack first:
-// `ctx` lives in memory this unmaps. Only when the plan asked (OP_INIT's dropCopy: no seccomp
+// the one spawn.cc found, nothing is unmapped. RunInit copies `k` to the stack first: `ctx`
+// lives in memory this unmaps. Only when the plan asked (OP_INIT's dropCopy: no seccomp
 // profile that may kill the init for munmap or rseq); a refusal leaves that part mapped.
 void DropCopy(const InitKeep& k) {
   const unsigned long k0 = k.keep[0], k1 = k.keep[1], k2 = k.keep[2], k3 = k.keep[3];
