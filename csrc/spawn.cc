@@ -78,8 +78,10 @@ bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& m
 // addon's image (every PT_LOAD segment, found once with dl_iterate_phdr); and the rseq(2) area
 // glibc registered for this thread (from 2.35: __rseq_offset and __rseq_size, looked up so
 // that an older glibc, which registers none, still loads the addon), which the init
-// unregisters first. Without the image nothing is dropped.
-void KeepForInit(void* stack, size_t stackSize, InitKeep& k) {
+// unregisters first. Without the image nothing is dropped. Not for a child that must have
+// its own mm anyway (it joins a user namespace, or makes itself non-dumpable): its init keeps
+// its copy, as before (that path was not measured).
+static void KeepForInit(void* stack, size_t stackSize, InitKeep& k) {
   static const std::pair<unsigned long, unsigned long> image = [] {
     std::pair<unsigned long, unsigned long> r{0, 0};
     Dl_info info;
