@@ -52,14 +52,14 @@ const ociCommands = readdirSync(join(root, 'dist', 'oci', 'runtime', 'commands')
   .filter((f) => f.endsWith('.js'))
   .map((f) => f.slice(0, -3));
 
+/** src/oci/runtime/linked.ts LINKED_WRAPPER (a test checks that they are the same). */
+const LINKED_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+
 /**
  * The linked programs. `urlVar`: the function each file's banner defines to give its own URL
  * (made at the first call), from which an `import.meta.url` of a module linked into it is rebuilt. `minify`: whitespace
  * and syntax only, never names.
  */
-/** src/oci/runtime/linked.ts LINKED_WRAPPER (a test checks that they are the same). */
-const LINKED_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
-
 const PROGRAMS = [
   {
     outdir: 'dist/oci-runtime',
@@ -306,8 +306,8 @@ for (const p of PROGRAMS) {
   const bin = readFileSync(binFile, 'utf8');
   writeFileSync(binFile, bin.replace(/\brequire\(("node:[a-z_/]+")\)/g, 'process.getBuiltinModule($1)'));
   // A minified file has no comments, and esbuild escapes every other non-ASCII character
-  // (charset ascii): the loader makes it a one-byte string with a copy (csrc/startup_files.cc),
-  // where UTF-8 must be decoded.
+  // (charset ascii): the loader makes it a one-byte string over the buffer it read, without a
+  // copy (csrc/startup_files.cc), where UTF-8 would have to be decoded into one.
   // Each linked file (all but the bin) is written inside the loader's function wrapper
   // (src/oci/runtime/linked.ts LINKED_WRAPPER, the same text): the loader then hands V8 the
   // string it read, with no wrapper added around it for V8 to flatten into a copy.

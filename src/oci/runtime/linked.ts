@@ -177,6 +177,13 @@ function linkedRequire(file: string, resolve?: (id: string) => unknown): NodeJS.
 }
 
 /**
+ * What a linked file's code runs inside, as Node's CommonJS wrapper; scripts/bundle.mjs writes
+ * it into the CLI's linked files itself (the same text, followed by the code and `\n})`).
+ * @internal
+ */
+export const LINKED_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+
+/**
  * Runs the linked CommonJS file `file` (absolute) and returns its `module.exports`; `use`
  * false compiles it from source and writes no cache. `resolve`: what the file's
  * `require('nsbox-core:…')` gives (scripts/bundle.mjs, the CLI's rest.cjs). `worthWriting`:
@@ -184,13 +191,6 @@ function linkedRequire(file: string, resolve?: (id: string) => unknown): NodeJS.
  * (the `nsbox` bin: not after `--help` or a usage error, whose runs compile little of a
  * command; a cache written by three of those would hold none of `run`'s code, for good).
  */
-/**
- * What a linked file's code runs inside, as Node's CommonJS wrapper; scripts/bundle.mjs writes
- * it into the CLI's linked files itself (the same text, followed by the code and `\n})`).
- * @internal
- */
-export const LINKED_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
-
 export function loadLinked(
   file: string,
   use = process.env.NSBOX_OCI_CODE_CACHE !== '0',
