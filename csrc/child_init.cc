@@ -204,7 +204,7 @@ long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* e
   // Copied to our stack: ctx lives in memory DropCopy unmaps.
   const InitKeep keep = ctx->init_keep;
   CloseAll();
-  if (exec.op == OP_EXEC && dropCopy) DropCopy(keep);
+  if (dropCopy) DropCopy(keep);
   Loop(pid);
 }
 
