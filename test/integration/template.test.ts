@@ -533,7 +533,14 @@ describe('spawnAsync', () => {
     const worker = async () => {
       for (let i = 0; i < 60; i++) {
         const c = await t.spawnAsync('/bin/sleep', ['30'], { stdio: 'ignore' });
-        const comm = readFileSync(`/proc/${c.pid}/comm`, 'utf8');
+        // The status socket's EOF (do_close_on_exec in execve) comes before the kernel renames
+        // the task (setup_new_exec, in the ELF loader): the command's comm may still be the
+        // copy's for a moment. The intermediate's never becomes 'sleep' (it exits as it is).
+        let comm = readFileSync(`/proc/${c.pid}/comm`, 'utf8');
+        for (let k = 0; k < 200 && comm !== 'sleep\n'; k++) {
+          await new Promise((r) => setTimeout(r, 5));
+          comm = readFileSync(`/proc/${c.pid}/comm`, 'utf8');
+        }
         c.kill('SIGKILL');
         const { signal } = await c.exited;
         expect([comm, signal]).toEqual(['sleep\n', 'SIGKILL']);
