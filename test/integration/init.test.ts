@@ -246,11 +246,25 @@ function vm(pid: number): { size: number; rss: number } {
   return { size: Number(/^VmSize:\s+(\d+)/m.exec(s)![1]), rss: Number(/^VmRSS:\s+(\d+)/m.exec(s)![1]) };
 }
 
-/** Runs `sleep 30` under an init, waits until it runs, and hands the init's pid to `look`. */
+/** The one-letter state of `pid` (stat's third field: S sleeping, R runnable, …). */
+function state(pid: number): string {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return s.slice(s.lastIndexOf(')') + 2)[0]!;
+}
+
+/**
+ * Runs `sleep 30` under an init, waits until the init sleeps in its loop, and hands its pid to
+ * `look`. The command's comm becomes 'sleep' after the init is woken from its vfork wait, so from
+ * then on the init is runnable (R) until it sleeps in rt_sigtimedwait (S): past CloseAll and
+ * DropCopy. (Spawn resolves at CloseAll, so without this wait a loaded machine could show the
+ * init's memory before DropCopy has run.)
+ */
 async function withInit<T>(o: SpawnOptions, look: (init: number) => T): Promise<T> {
   const c = spawn('sleep', ['30'], { ...o, stdio: 'ignore' });
   try {
     await childRunning(c.pid, 'sleep');
+    for (let i = 0; i < 500 && state(c.pid) !== 'S'; i++) await new Promise((r) => setTimeout(r, 4));
+    expect(state(c.pid)).toBe('S');
     return look(c.pid);
   } finally {
     c.kill('SIGKILL');
