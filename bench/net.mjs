@@ -14,6 +14,10 @@
 //   node→ip named   the old row: `ip netns add NS` (a bind mount under /run/netns), link add
 //                   … netns NS, addr add, link set up, `ip -n NS` addr add, link set eth0 up,
 //                   link set lo up; teardown `ip netns del` (8 processes)
+//                   Both node→ip rows run in a Node process of their own (bench/net-ip.mjs,
+//                   over a pipe like the C floor): Node's child_process forks the process
+//                   that calls it, and the copy-on-write faults of each fork would otherwise
+//                   land on this process's next row (from 2026-11-30; before, they ran here)
 //   C floor         bench/net-floor.c, compiled here: one process, raw NETLINK_ROUTE, each
 //                   request answered before the next; teardown = close the namespace fd;
 //                   timed inside C, driven over a pipe one iteration per round. Its requests:
@@ -57,7 +61,6 @@ const ROOT = path.resolve(HERE, '..');
 // The named row's `ip netns add` makes /run/netns a mount point; unmounted again at the end.
 const restoreRunNetns = keepRunNetns();
 const { createNamespace, namespacePool } = await import(path.join(ROOT, 'dist/namespaces/index.js'));
-const { kFd } = await import(path.join(ROOT, 'dist/namespaces/types.js'));
 const net = await import(path.join(ROOT, 'dist/net/index.js'));
 
 const argv = process.argv.slice(2);
@@ -150,39 +153,17 @@ async function nsboxPooled() {
   return [t1 - t0, now() - t1];
 }
 
-function nodeIpAnon() {
-  const h = hostName();
-  const ip = (...a) => execFileSync('ip', a, { stdio: 'ignore' });
-  const t0 = now();
-  const ns = createNamespace('net');
-  const p = `/proc/${process.pid}/fd/${ns[kFd]}`;
-  const inside = (...a) => execFileSync('nsenter', [`--net=${p}`, 'ip', ...a], { stdio: 'ignore' });
-  ip('link', 'add', h, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p);
-  ip('addr', 'add', '10.231.0.1/30', 'dev', h);
-  ip('link', 'set', h, 'up');
-  inside('addr', 'add', '10.231.0.2/30', 'dev', 'eth0');
-  inside('link', 'set', 'eth0', 'up');
-  inside('link', 'set', 'lo', 'up');
-  const t1 = now();
-  ns.close();
-  return [t1 - t0, now() - t1];
-}
-
-function nodeIp() {
-  const ns = `nbns${process.pid % 10000}x${k}`;
-  const h = hostName();
-  const ip = (...a) => execFileSync('ip', a, { stdio: 'ignore' });
-  const t0 = now();
-  ip('netns', 'add', ns);
-  ip('link', 'add', h, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-  ip('addr', 'add', '10.231.0.1/30', 'dev', h);
-  ip('link', 'set', h, 'up');
-  ip('-n', ns, 'addr', 'add', '10.231.0.2/30', 'dev', 'eth0');
-  ip('-n', ns, 'link', 'set', 'eth0', 'up');
-  ip('-n', ns, 'link', 'set', 'lo', 'up');
-  const t1 = now();
-  ip('netns', 'del', ns);
-  return [t1 - t0, now() - t1];
+// The node→ip rows run in a Node process of their own (bench/net-ip.mjs), driven over a pipe
+// as the C floor is: child_process forks the Node process that calls it, and the
+// copy-on-write faults each fork leaves behind would land on this process's next row.
+const NO_IP = argv.includes('--no-ip');
+const ipHelper = NO_IP ? undefined : spawn(process.execPath, [path.join(HERE, 'net-ip.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+const ipLines = ipHelper && createInterface({ input: ipHelper.stdout })[Symbol.asyncIterator]();
+async function nodeIpRow(row) {
+  ipHelper.stdin.write(`${row}\n`);
+  const { value, done } = await ipLines.next();
+  if (done) throw new Error('bench/net-ip.mjs ended');
+  return value.split(' ').map(Number);
 }
 
 // C floor: compiled into a temp dir, run as one process serving one iteration per line, so
@@ -207,8 +188,8 @@ await pool.ready();
 const fns = {
   'nsbox connectToHost': nsboxConnect,
   'nsbox per call (6 calls)': nsboxPerCall,
-  'node→ip, anonymous netns (6 processes)': nodeIpAnon,
-  'node→ip, named netns (8 ip processes)': nodeIp,
+  'node→ip, anonymous netns (6 processes)': () => nodeIpRow('anon'),
+  'node→ip, named netns (8 ip processes)': () => nodeIpRow('named'),
   'C floor (bench/net-floor.c)': cFloor,
   "C floor, connectToHost's requests": () => cFloor('same'),
   'nsbox pooled netns + connectToHost': nsboxPooled,
@@ -216,7 +197,6 @@ const fns = {
   "C floor, connectToHost's requests, netns made before the clock": () => cFloor('same pre'),
 };
 if (before) fns['nsbox connectToHost (before: --before build)'] = nsboxConnectBefore;
-const NO_IP = argv.includes('--no-ip');
 if (NO_IP) for (const name of Object.keys(fns)) if (name.startsWith('node→ip')) delete fns[name];
 const names = Object.keys(fns);
 const rows = Object.fromEntries(names.map((n) => [n, [[], []]]));
@@ -231,6 +211,7 @@ for (let i = 0; i < WARMUP + N; i++) {
   }
 }
 floor.stdin.end();
+ipHelper?.stdin.end();
 await pool[Symbol.asyncDispose]();
 
 // Wait for the kernel to finish destroying the namespaces (and the host veth ends).
@@ -320,6 +301,7 @@ if (argv.includes('--save')) {
     n: N,
     warmup: WARMUP,
     noIp: NO_IP,
+    ipRowsProcess: 'own (bench/net-ip.mjs)',
     loadavg: { before: loadBefore, after: os.loadavg() },
     rows: Object.entries(rows).map(([label, [s, t]]) => ({
       label,
