@@ -37,6 +37,7 @@ struct Addon {
   bool spawning = false;  // a spawn is between clone3 and exec (its network hook may run JS)
   Napi::FunctionReference* childWatchCtor = nullptr;
   void* netThread = nullptr;  // ns_make.cc's kept thread for network namespace work (RunOnNetThread)
+  void* hostRtnl = nullptr;   // netlink_sync.cc's host-side NETLINK_ROUTE socket (HostRtnlSocket)
 };
 
 inline Addon* GetAddon(Napi::Env env) {

@@ -5,6 +5,8 @@
 #include <linux/netlink.h>
 #include <sys/socket.h>
 
+#include <string>
+
 #include "addon.h"
 
 #ifndef NETLINK_EXT_ACK
@@ -51,6 +53,25 @@ struct SocketJob {
   int err = 0;
   const char* failed = nullptr;
 };
+
+// The most requests one exchange carries (connectToHost sends 4 in a datagram).
+constexpr size_t kMaxExchange = 16;
+
+// One rtnetlink exchange (netlink_sync.cc): sends `req` (`count` requests, each with NLM_F_ACK,
+// their sequence numbers in `seqs`) on `fd` as one datagram, then reads (`buf`: kRecvSize
+// bytes) until each is answered by its NLMSG_ERROR or NLMSG_DONE, appending every datagram
+// that answered one of them to *out (each padded to 4 bytes). 0, or an errno with *failed
+// naming the syscall ('sendto', 'recvmsg', 'poll'). No N-API: any thread may call it.
+int ExchangeOn(int fd, const char* req, size_t len, const uint32_t* seqs, size_t count, char* buf,
+               std::string* out, const char** failed);
+// Checks a request datagram for ExchangeOn and reads its sequence numbers (at most
+// kMaxExchange); false with ERR_INVALID_ARG_VALUE thrown. JS thread.
+bool CheckExchange(Napi::Env env, const char* req, size_t len, uint32_t* seqs, size_t* count);
+// True when `answers` holds nothing but ACKs.
+bool AnswersOnlyAcks(const std::string& answers);
+// The environment's host-side NETLINK_ROUTE socket (made on first use in the caller's
+// namespace, closed at teardown) and its receive buffer; -errno if it cannot be made. JS thread.
+int HostRtnlSocket(Napi::Env env, char** buf);
 
 // Runs `job`: on a dedicated thread that enters job->nsfd, or on the calling thread when it
 // is -1. False with a JS exception pending when it failed.

@@ -127,8 +127,6 @@ void CloseHostRtnl(void* arg) {
   delete h;
 }
 
-// The most requests one exchange carries (connectToHost sends 4 in a datagram).
-constexpr size_t kMaxExchange = 16;
 // A guard, not a wait: the answers are queued before sendto(2) returns (see the top).
 constexpr int kExchangeTimeoutMs = 1000;
 
@@ -190,6 +188,97 @@ int64_t NowMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+}  // namespace
+
+// See netlink.h. Off the JS thread too (nsMakeConnected's maker thread): no N-API here.
+int ExchangeOn(int fd, const char* req, size_t len, const uint32_t* seqs, size_t count, char* buf,
+               std::string* out, const char** failed) {
+  sockaddr_nl to = {};
+  to.nl_family = AF_NETLINK;
+  ssize_t n;
+  do {
+    n = sendto(fd, req, len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    *failed = "sendto";
+    return errno;
+  }
+  bool done[kMaxExchange] = {};
+  size_t waiting = count;
+  int64_t deadline = NowMs() + kExchangeTimeoutMs;
+  while (waiting > 0) {
+    bool fromKernel, truncated;
+    n = RecvDatagram(fd, buf, kRecvSize, &fromKernel, &truncated);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      int64_t left = deadline - NowMs();
+      pollfd pfd = {fd, POLLIN, 0};
+      int r = left > 0 ? poll(&pfd, 1, static_cast<int>(left)) : 0;
+      if (r < 0 && errno != EINTR) {
+        *failed = "poll";
+        return errno;
+      }
+      if (r == 0) {
+        *failed = "recvmsg";
+        return ETIMEDOUT;
+      }
+      continue;
+    }
+    if (n < 0) {
+      *failed = "recvmsg";
+      return errno;
+    }
+    if (!fromKernel) continue;  // only the kernel speaks to us
+    if (truncated) {
+      *failed = "recvmsg";
+      return EMSGSIZE;
+    }
+    bool ours = false;
+    int left = static_cast<int>(n);
+    for (nlmsghdr* m = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
+      for (size_t i = 0; i < count; i++) {
+        if (m->nlmsg_seq != seqs[i]) continue;
+        ours = true;
+        if (!done[i] && (m->nlmsg_type == NLMSG_ERROR || m->nlmsg_type == NLMSG_DONE)) {
+          done[i] = true;
+          waiting--;
+        }
+      }
+    }
+    if (ours) {
+      out->append(buf, static_cast<size_t>(n));
+      out->append((4 - out->size() % 4) % 4, '\0');
+    }
+  }
+  return 0;
+}
+
+bool CheckExchange(Napi::Env env, const char* req, size_t len, uint32_t* seqs, size_t* count) {
+  return RequestSeqs(env, req, len, seqs, count);
+}
+
+bool AnswersOnlyAcks(const std::string& answers) {
+  return OnlyAcks(answers.data(), answers.size());
+}
+
+int HostRtnlSocket(Napi::Env env, char** buf) {
+  HostRtnl* host = static_cast<HostRtnl*>(GetAddon(env)->hostRtnl);
+  if (host == nullptr) return -ENOMEM;
+  if (!host->buf) host->buf = new char[kRecvSize];
+  *buf = host->buf;
+  if (host->fd < 0) {
+    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (s < 0) return -errno;
+    int one = 1;
+    setsockopt(s, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+    setsockopt(s, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+    host->fd = s;
+  }
+  return host->fd;
+}
+
+namespace {
+
 // netlinkExchange(fd, request): sends `request` (one or more rtnetlink requests, each with
 // NLM_F_ACK and its own sequence number) as one datagram on the NETLINK_ROUTE socket `fd` (-1:
 // the environment's host socket, see HostRtnl), then reads until every request is answered by
@@ -202,7 +291,6 @@ int64_t NowMs() {
 // 'recvmsg' (ENOBUFS: the queue overflowed and answers were lost; EMSGSIZE: truncated).
 Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  HostRtnl* host = static_cast<HostRtnl*>(info.Data());
   int fd;
   if (!ArgOptFd(info, 0, &fd)) return env.Undefined();
   if (!info[1].IsBuffer()) {
@@ -213,78 +301,19 @@ Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
   uint32_t seqs[kMaxExchange];
   size_t count = 0;
   if (!RequestSeqs(env, req.Data(), req.Length(), seqs, &count)) return env.Undefined();
-  if (!host->buf) host->buf = new char[kRecvSize];
-  if (fd < 0) {
-    if (host->fd < 0) {
-      int s = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-      if (s < 0) {
-        ThrowSys(env, errno, "socket");
-        return env.Undefined();
-      }
-      int one = 1;
-      setsockopt(s, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-      setsockopt(s, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-      host->fd = s;
-    }
-    fd = host->fd;
-  }
-  sockaddr_nl to = {};
-  to.nl_family = AF_NETLINK;
-  ssize_t n;
-  do {
-    n = sendto(fd, req.Data(), req.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    ThrowSys(env, errno, "sendto");
+  char* buf = nullptr;
+  int host = HostRtnlSocket(env, &buf);
+  if (host < 0) {
+    ThrowSys(env, -host, "socket");
     return env.Undefined();
   }
-  bool done[kMaxExchange] = {};
-  size_t waiting = count;
+  if (fd < 0) fd = host;
   std::string out;
-  int64_t deadline = NowMs() + kExchangeTimeoutMs;
-  while (waiting > 0) {
-    bool fromKernel, truncated;
-    n = RecvDatagram(fd, host->buf, kRecvSize, &fromKernel, &truncated);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      int64_t left = deadline - NowMs();
-      pollfd pfd = {fd, POLLIN, 0};
-      int r = left > 0 ? poll(&pfd, 1, static_cast<int>(left)) : 0;
-      if (r < 0 && errno != EINTR) {
-        ThrowSys(env, errno, "poll");
-        return env.Undefined();
-      }
-      if (r == 0) {
-        ThrowSys(env, ETIMEDOUT, "recvmsg");
-        return env.Undefined();
-      }
-      continue;
-    }
-    if (n < 0) {
-      ThrowSys(env, errno, "recvmsg");
-      return env.Undefined();
-    }
-    if (!fromKernel) continue;  // only the kernel speaks to us
-    if (truncated) {
-      ThrowSys(env, EMSGSIZE, "recvmsg");
-      return env.Undefined();
-    }
-    bool ours = false;
-    int len = static_cast<int>(n);
-    for (nlmsghdr* m = reinterpret_cast<nlmsghdr*>(host->buf); NLMSG_OK(m, len); m = NLMSG_NEXT(m, len)) {
-      for (size_t i = 0; i < count; i++) {
-        if (m->nlmsg_seq != seqs[i]) continue;
-        ours = true;
-        if (!done[i] && (m->nlmsg_type == NLMSG_ERROR || m->nlmsg_type == NLMSG_DONE)) {
-          done[i] = true;
-          waiting--;
-        }
-      }
-    }
-    if (ours) {
-      out.append(host->buf, static_cast<size_t>(n));
-      out.append((4 - out.size() % 4) % 4, '\0');
-    }
+  const char* failed = nullptr;
+  int err = ExchangeOn(fd, req.Data(), req.Length(), seqs, count, buf, &out, &failed);
+  if (err != 0) {
+    ThrowSys(env, err, failed);
+    return env.Undefined();
   }
   if (OnlyAcks(out.data(), out.size())) return env.Undefined();
   return Napi::Buffer<char>::Copy(env, out.data(), out.size());
@@ -317,7 +346,8 @@ void InitNetlinkSync(Napi::Env env, Napi::Object exports) {
     delete host;
     return;
   }
-  exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchange, "netlinkExchange", host));
+  GetAddon(env)->hostRtnl = host;
+  exports.Set("netlinkExchange", Napi::Function::New(env, NetlinkExchange, "netlinkExchange"));
   exports.Set("netlinkSocketIn", Napi::Function::New(env, NetlinkSocketIn, "netlinkSocketIn"));
 }
 

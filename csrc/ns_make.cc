@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include "args.h"
 #include "errors.h"
 #include "fd.h"
+#include "netlink.h"
 #include "poll.h"
 #include "thread.h"
 
@@ -299,6 +301,219 @@ Napi::Value NsMake(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// nsMakeConnected's work on the maker thread, once the namespace and its rtnetlink socket
+// exist: up to three exchanges (csrc/netlink_sync.cc ExchangeOn), the first on the host
+// socket and making the veth with NLM_F_ECHO; the indexes its echo carries (the host end's,
+// and the peer's as IFLA_LINK) are written into the later requests where TS asked. TS built
+// every message and decodes every answer; this runs them in the same thread trip that made
+// the namespace, as one C program would.
+struct ConnectStep {
+  std::string req;
+  uint32_t seqs[kMaxExchange];
+  size_t count = 0;
+  bool inner = false;  // on the socket made in the new namespace, else on the host socket
+};
+
+struct ConnectJob {
+  MakeJob make;
+  ConnectStep steps[3];
+  size_t nsteps = 0;
+  // (step, byte offset, what): 0 the host end's index, 1 the peer's (steps 1 and 2, from the
+  // echo), 2 the new namespace's fd (step 0: the peer's IFLA_NET_NS_FD); each offset 4-aligned
+  // and inside its request (checked on the JS thread).
+  uint32_t patches[3 * 8];
+  size_t npatches = 0;
+  int hostFd = -1;
+  char* buf = nullptr;
+  std::string answers[3];
+  size_t done = 0;  // steps answered (the last may hold a refusal)
+  int err = 0;      // a transport failure in step `done`
+  const char* failed = nullptr;
+  uint32_t hostIndex = 0, childIndex = 0;
+};
+
+// The host end's index and its peer's (IFLA_LINK) from the RTM_NEWLINK echo to `seq`.
+bool EchoIndexes(const std::string& a, uint32_t seq, uint32_t* host, uint32_t* child) {
+  int len = static_cast<int>(a.size());
+  for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(a.data()); NLMSG_OK(m, len);
+       m = NLMSG_NEXT(m, len)) {
+    if (m->nlmsg_seq != seq || m->nlmsg_type != RTM_NEWLINK || m->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg)))
+      continue;
+    const ifinfomsg* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(m));
+    int rl = static_cast<int>(m->nlmsg_len - NLMSG_LENGTH(sizeof(ifinfomsg)));
+    uint32_t link = 0;
+    for (const rtattr* r =
+             reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(ifi) + NLMSG_ALIGN(sizeof *ifi));
+         RTA_OK(r, rl); r = RTA_NEXT(r, rl)) {
+      if (r->rta_type == IFLA_LINK && RTA_PAYLOAD(r) >= sizeof link) memcpy(&link, RTA_DATA(r), sizeof link);
+    }
+    if (ifi->ifi_index <= 0 || link == 0) return false;
+    *host = static_cast<uint32_t>(ifi->ifi_index);
+    *child = link;
+    return true;
+  }
+  return false;
+}
+
+bool Refused(const std::string& a) {
+  int len = static_cast<int>(a.size());
+  for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(a.data()); NLMSG_OK(m, len);
+       m = NLMSG_NEXT(m, len)) {
+    if (m->nlmsg_type == NLMSG_ERROR && m->nlmsg_len >= NLMSG_LENGTH(sizeof(int)) &&
+        static_cast<const nlmsgerr*>(NLMSG_DATA(m))->error != 0)
+      return true;
+  }
+  return false;
+}
+
+void Patch(ConnectJob* j, bool first) {
+  for (size_t p = 0; p < j->npatches; p++) {
+    uint32_t* pt = &j->patches[3 * p];
+    if ((pt[2] == 2) != first) continue;
+    uint32_t v = pt[2] == 2 ? static_cast<uint32_t>(j->make.fd) : pt[2] == 0 ? j->hostIndex : j->childIndex;
+    memcpy(&j->steps[pt[0]].req[pt[1]], &v, sizeof v);
+  }
+}
+
+void RunConnect(ConnectJob* j) {
+  Patch(j, true);
+  for (size_t i = 0; i < j->nsteps; i++) {
+    ConnectStep& st = j->steps[i];
+    if (i == 1) {
+      // No echo (a kernel before 6.1): TS looks the indexes up and goes on by itself.
+      if (!EchoIndexes(j->answers[0], j->steps[0].seqs[0], &j->hostIndex, &j->childIndex)) return;
+      Patch(j, false);
+    }
+    int fd = st.inner ? j->make.sock : j->hostFd;
+    j->err =
+        ExchangeOn(fd, st.req.data(), st.req.size(), st.seqs, st.count, j->buf, &j->answers[i], &j->failed);
+    if (j->err != 0) return;
+    j->done = i + 1;
+    if (Refused(j->answers[i])) return;
+  }
+}
+
+bool ConnectOnMaker(void* arg) {
+  ConnectJob* j = static_cast<ConnectJob*>(arg);
+  bool moved = MakeOnMaker(&j->make);
+  if (j->make.failed == nullptr) RunConnect(j);
+  return moved;
+}
+
+void* ConnectThread(void* arg) {
+  ConnectJob* j = static_cast<ConnectJob*>(arg);
+  if (MakeOne(&j->make)) RunConnect(j);
+  return nullptr;
+}
+
+// nsMakeConnected(steps): a new network namespace with an rtnetlink socket in it (nsMake's
+// job) and, in the same trip on the same thread, `steps`: [request Buffer, inner] × 1..3,
+// then patches (a Uint32Array of (step, offset, what) triples: see ConnectJob). Returns [nsfd, sock, st_dev,
+// st_ino, done, hostIndex, childIndex, errno, syscall, answers0, answers1, answers2]: `done` steps were
+// answered (each answer a Buffer, or undefined when all ACKs); errno/syscall is a transport failure in step
+// `done`; sock is -1 (closed) once every step was answered, else the socket, recorded as a handle fd.
+// hostIndex 0: no echo, the later steps were not sent. Throws SysError as nsMake does for the
+// namespace itself.
+Napi::Value NsMakeConnected(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ConnectJob job;
+  job.make.flag = CLONE_NEWNET;
+  snprintf(job.make.path, sizeof job.make.path, "/proc/thread-self/ns/net");
+  job.make.rtnl = true;
+  if (!info[0].IsArray() || !info[1].IsTypedArray()) {
+    ThrowType(env, "ERR_INVALID_ARG_TYPE", "nsMakeConnected([Buffer, inner]..., Uint32Array)");
+    return env.Undefined();
+  }
+  Napi::Array steps = info[0].As<Napi::Array>();
+  job.nsteps = steps.Length() / 2;
+  if (job.nsteps < 1 || job.nsteps > 3 || steps.Length() % 2 != 0) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "nsMakeConnected: 1 to 3 steps");
+    return env.Undefined();
+  }
+  for (size_t i = 0; i < job.nsteps; i++) {
+    Napi::Value b = steps.Get(static_cast<uint32_t>(2 * i));
+    if (!b.IsBuffer()) {
+      ThrowType(env, "ERR_INVALID_ARG_TYPE", "nsMakeConnected: a step is not a Buffer");
+      return env.Undefined();
+    }
+    Napi::Buffer<char> buf = b.As<Napi::Buffer<char>>();
+    ConnectStep& st = job.steps[i];
+    if (!CheckExchange(env, buf.Data(), buf.Length(), st.seqs, &st.count)) return env.Undefined();
+    st.req.assign(buf.Data(), buf.Length());
+    st.inner = steps.Get(static_cast<uint32_t>(2 * i + 1)).ToBoolean();
+  }
+  if (job.steps[0].inner || job.steps[0].count != 1) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "nsMakeConnected: step 0 is one request on the host socket");
+    return env.Undefined();
+  }
+  Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint32_array || ta.ElementLength() % 3 != 0 ||
+      ta.ElementLength() > sizeof job.patches / sizeof job.patches[0]) {
+    ThrowType(env, "ERR_INVALID_ARG_VALUE", "nsMakeConnected: patches are (step, offset, which) triples");
+    return env.Undefined();
+  }
+  Napi::Uint32Array pa = info[1].As<Napi::Uint32Array>();
+  job.npatches = pa.ElementLength() / 3;
+  for (size_t p = 0; p < job.npatches; p++) {
+    uint32_t step = pa[3 * p], off = pa[3 * p + 1], which = pa[3 * p + 2];
+    if (step >= job.nsteps || which > 2 || (which == 2) != (step == 0) || off % 4 != 0 ||
+        off + 4 > job.steps[step].req.size()) {
+      ThrowType(env, "ERR_INVALID_ARG_VALUE", "nsMakeConnected: a patch lies outside its request");
+      return env.Undefined();
+    }
+    job.patches[3 * p] = step;
+    job.patches[3 * p + 1] = off;
+    job.patches[3 * p + 2] = which;
+  }
+  job.hostFd = HostRtnlSocket(env, &job.buf);
+  if (job.hostFd < 0) {
+    ThrowSys(env, -job.hostFd, "socket");
+    return env.Undefined();
+  }
+  int err = RunOnNetThread(GetAddon(env), ConnectOnMaker, &job);
+  if (err != 0) err = RunOnDedicatedThread(ConnectThread, &job);
+  if (err != 0) {
+    ThrowSys(env, err, "pthread_create");
+    return env.Undefined();
+  }
+  if (job.make.failed != nullptr) {
+    ThrowSys(env, job.make.err, job.make.failed, job.make.failed[0] == 'o' ? job.make.path : nullptr);
+    return env.Undefined();
+  }
+  struct stat st;
+  if (fstat(job.make.fd, &st) < 0) {
+    int e = errno;
+    close(job.make.fd);
+    close(job.make.sock);
+    ThrowSys(env, e, "fstat");
+    return env.Undefined();
+  }
+  GetAddon(env)->handleFds[job.make.fd] = {st.st_dev, st.st_ino};  // HoldFd, with the stat kept
+  Napi::Array out = Napi::Array::New(env, 12);
+  out.Set(0u, Napi::Number::New(env, job.make.fd));
+  if (job.done == job.nsteps && job.err == 0 && !Refused(job.answers[job.nsteps - 1])) {
+    close(job.make.sock);
+    out.Set(1u, Napi::Number::New(env, -1));
+  } else {
+    out.Set(1u, HandFd(env, job.make.sock));
+  }
+  out.Set(2u, Napi::Number::New(env, static_cast<double>(st.st_dev)));
+  out.Set(3u, Napi::Number::New(env, static_cast<double>(st.st_ino)));
+  out.Set(4u, Napi::Number::New(env, static_cast<double>(job.done)));
+  out.Set(5u, Napi::Number::New(env, job.hostIndex));
+  out.Set(6u, Napi::Number::New(env, job.childIndex));
+  out.Set(7u, Napi::Number::New(env, job.err));
+  out.Set(8u, job.failed ? Napi::String::New(env, job.failed) : env.Undefined());
+  for (size_t i = 0; i < 3; i++) {
+    const std::string& a = job.answers[i];
+    out.Set(static_cast<uint32_t>(9 + i),
+            i < job.done && !AnswersOnlyAcks(a)
+                ? Napi::Buffer<char>::Copy(env, a.data(), a.size()).As<Napi::Value>()
+                : env.Undefined());
+  }
+  return out;
+}
+
 // A batch for nsFill: the template job, how many, the thread-safe function to JS, and the
 // thread. Owned by the JS thread: freed when the batch's last message is delivered (after the
 // thread is joined), or by the environment's cleanup hook, which stops and joins the thread
@@ -453,6 +668,7 @@ void InitNsMake(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("nsMake", Napi::Function::New(env, NsMake, "nsMake"));
   exports.Set("nsFill", Napi::Function::New(env, NsFill, "nsFill"));
+  exports.Set("nsMakeConnected", Napi::Function::New(env, NsMakeConnected, "nsMakeConnected"));
 }
 
 }  // namespace nsbox

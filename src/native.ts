@@ -320,6 +320,36 @@ export interface NativeBinding {
    */
   nsMake(flag: number, name: string, lo: boolean, rtnl: boolean): [fd: number, rtnl: number, dev: number, ino: number];
   /**
+   * nsMake's network namespace and rtnetlink socket, then, in the same trip on the same
+   * thread (csrc/ns_make.cc NsMakeConnected), up to three exchanges as netlinkExchange makes
+   * them: `steps` is [datagram, inner]… (step 0: the veth, one request with NLM_F_ECHO on the
+   * host socket; inner: on the new namespace's socket, else on the host socket). `patches`
+   * holds (step, offset, what) triples: what 2 writes the namespace's fd (step 0), 0 the host
+   * end's index and 1 the peer's (from step 0's echo; steps 1 and 2). Returns [nsFd, sock,
+   * st_dev, st_ino, done, hostIndex, childIndex, errno, syscall, answers0..2]: `done` steps
+   * were answered (each answer undefined when all ACKs), the last of them possibly refused;
+   * errno/syscall is a transport failure in step `done`; sock is -1 (closed) when every step
+   * was answered and none refused, else a handle fd; hostIndex 0 when there was no echo (later
+   * steps not sent). Throws SysError for the namespace itself, as nsMake.
+   */
+  nsMakeConnected(
+    steps: Array<Buffer | boolean>,
+    patches: Uint32Array,
+  ): [
+    fd: number,
+    sock: number,
+    dev: number,
+    ino: number,
+    done: number,
+    hostIndex: number,
+    childIndex: number,
+    errno: number,
+    syscall: string | undefined,
+    a0: Buffer | undefined,
+    a1: Buffer | undefined,
+    a2: Buffer | undefined,
+  ];
+  /**
    * Starts a detached thread that makes `count` namespaces as nsMake does (no socket) and
    * returns at once; `onMade(fd, 0, '')` runs on the JS thread for each, or
    * `onMade(-1, errno, syscall)` once for the failure that ends the batch.

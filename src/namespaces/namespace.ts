@@ -199,6 +199,14 @@ export function adoptNamespaceFd(fd: number): Namespace {
   return adopt(fd);
 }
 
+/**
+ * Wraps a network namespace fd nsbox just made, whose identity came with it (nsMakeConnected,
+ * as nsMake's does for createNamespace). @internal
+ */
+export function adoptMadeNetns(fd: number, dev: number, ino: number): Namespace {
+  return adopt(fd, { type: 'net', dev, ino });
+}
+
 function checkNamespaceFile(type: unknown): NamespaceFile {
   if (typeof type !== 'string') throw invalidArgType('type', 'of type string', type);
   if (!(NAMESPACE_FILES as readonly string[]).includes(type)) {

@@ -3,12 +3,12 @@
  * inside the namespace, addresses on both ends, both up, lo up, a default route inside.
  * @module
  */
-import { invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
-import { Namespace } from '../namespaces/namespace.js';
+import { SysError, invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
+import { Namespace, adoptMadeNetns } from '../namespaces/namespace.js';
 import { native } from '../native.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
-import { HOST_RTNL, exchange, type ExchangeRequest } from './netlink/exchange.js';
+import { HOST_RTNL, exchange, prepareExchange, readAnswers, type ExchangeRequest } from './netlink/exchange.js';
 import { encodeRoute } from './netlink/route.js';
 import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { parseCidr, parseIp } from './ip.js';
@@ -57,6 +57,12 @@ export interface HostConnection {
   childIndex: IfIndex;
 }
 
+/** What `connectToHost('new', …)` made: the connection and the new namespace, the caller's to close. */
+export interface NewHostConnection extends HostConnection {
+  /** The network namespace made for this connection (close it to remove it, both veth ends with it). */
+  netns: Namespace;
+}
+
 /** The namespace of a spawned child (by its pid) or of a handle. */
 function targetNetns(target: unknown): NetnsTarget {
   if (target instanceof Namespace) return target;
@@ -96,14 +102,26 @@ function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string
  * environment ends: exit, worker termination). The socket inside is the one
  * `createNamespace('net')` made with the namespace when it is still there; otherwise it is
  * made on a dedicated thread that enters the namespace (the calling thread never does).
- * @param target - a child (anything with a `pid`) or a network namespace handle.
+ * With `'new'` as the target it makes the namespace too — `createNamespace('net')` and this
+ * call in one: the namespace, a socket inside it and every request are made on nsbox's
+ * thread kept for network namespace work, in one trip from the calling thread (the thread
+ * goes back into the caller's namespace after; the calling thread never leaves it), as one C
+ * program would do them; the result carries the handle as `netns`. The fastest way to a
+ * fresh namespace wired to the host (docs/performance.md).
+ * @param target - a child (anything with a `pid`), a network namespace handle, or `'new'`.
  * @throws validation errors before any request; SysError (`ifname`, `kernelMessage`) from
  * the step that failed (`'RTM_NEWLINK'`, `'RTM_NEWADDR'`, `'RTM_NEWROUTE'`); a failure after
- * the veth was made deletes it.
+ * the veth was made deletes it. With `'new'`, SysError `EPERM` (syscall `'unshare'`) when the
+ * namespace cannot be made, as createNamespace's; a failure after closes the new namespace.
  */
-export async function connectToHost(target: { readonly pid: number } | Namespace, options: ConnectOptions): Promise<HostConnection> {
+export function connectToHost(target: 'new', options: ConnectOptions): Promise<NewHostConnection>;
+export function connectToHost(target: { readonly pid: number } | Namespace, options: ConnectOptions): Promise<HostConnection>;
+export async function connectToHost(
+  target: { readonly pid: number } | Namespace | 'new',
+  options: ConnectOptions,
+): Promise<HostConnection | NewHostConnection> {
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
-  const netns = targetNetns(target);
+  const netns = target === 'new' ? undefined : targetNetns(target);
   const host = parseCidr('options.hostAddress', options.hostAddress);
   const child = parseCidr('options.childAddress', options.childAddress);
   if (host.family !== child.family)
@@ -111,32 +129,105 @@ export async function connectToHost(target: { readonly pid: number } | Namespace
   const { hostIf, childIf } = vethNames(options);
   const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
+  // The host address, then inside, as one datagram: lo up, the inner end up (it was created
+  // up; this is a no-op kept for a peer the kernel made down), its address, the default route
+  // (after the address, so the gateway is reachable when the kernel handles it). Each exchange
+  // is one sendto(2), its answers read at once: rtnetlink has handled the requests before
+  // sendto returns. The first refusal, in this order, is thrown.
+  const hostRequests = (hostIndex: IfIndex): ExchangeRequest[] => [
+    [
+      encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
+      { syscall: 'RTM_NEWADDR', ifname: hostIf },
+    ],
+  ];
+  const insideRequests = (childIndex: IfIndex): ExchangeRequest[] => [
+    [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
+    [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
+    [
+      encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
+      { syscall: 'RTM_NEWADDR', ifname: childIf },
+    ],
+    [
+      encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }),
+      { syscall: 'RTM_NEWROUTE', ifname: childIf },
+    ],
+  ];
+  if (netns === undefined) return connectNew(hostIf, childIf, hostRequests, insideRequests);
   return withVeth(netns, hostIf, childIf, noMaster, ({ inner, hostIndex, childIndex }) => {
-    // The host address, then inside, as one datagram: lo up, the inner end up (it was
-    // created up; this is a no-op kept for a peer the kernel made down), its address, the
-    // default route (after the address, so the gateway is reachable when the kernel handles
-    // it). Each exchange is one sendto(2), its answers read at once: rtnetlink has handled
-    // the requests before sendto returns. The first refusal, in this order, is thrown.
-    exchange(HOST_RTNL, [
-      [
-        encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
-        { syscall: 'RTM_NEWADDR', ifname: hostIf },
-      ],
-    ]);
-    exchange(inner, [
-      [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
-      [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],
-      [
-        encodeAddress(true, { family: af, index: childIndex, prefix: child.prefix, local: child.bytes }),
-        { syscall: 'RTM_NEWADDR', ifname: childIf },
-      ],
-      [
-        encodeRoute('add', { family: af, dstLen: 0, gateway: host.bytes, table: NL.RT_TABLE_MAIN }),
-        { syscall: 'RTM_NEWROUTE', ifname: childIf },
-      ],
-    ]);
+    exchange(HOST_RTNL, hostRequests(hostIndex));
+    exchange(inner, insideRequests(childIndex));
     return { hostIf, hostIndex, childIf, childIndex };
   });
+}
+
+/**
+ * Where an interface index sits in an RTM_NEWLINK/RTM_NEWADDR request: after the 16-byte
+ * nlmsghdr, ifinfomsg's family, pad and type (u8, u8, u16) or ifaddrmsg's family, prefix
+ * length, flags and scope (four u8): `ifi_index`/`ifa_index` at byte 20 either way.
+ */
+const INDEX_AT = 20;
+/** Which of connectToHost's requests inside name the inner end by index (its up, its address). */
+const CHILD_INDEXED = [false, true, true, false];
+
+/**
+ * connectToHost('new', …): one native call (csrc/ns_make.cc nsMakeConnected) makes the
+ * namespace and a socket in it on the kept thread and, in the same trip, sends the veth (its
+ * peer's IFLA_NET_NS_FD written in there), then the host address and the requests inside with
+ * the indexes from the veth's echo written into them. Every message is built here and every
+ * answer read here, by exchange()'s own halves. A kernel without the echo (before 6.1) stops
+ * it after the veth: the rest goes as withVeth does it, after two lookups.
+ */
+function connectNew(
+  hostIf: string,
+  childIf: string,
+  hostRequests: (i: IfIndex) => ExchangeRequest[],
+  insideRequests: (i: IfIndex) => ExchangeRequest[],
+): NewHostConnection {
+  const at: { netnsFd?: number } = {};
+  const veth: ExchangeRequest[] = [
+    [
+      encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer: { name: childIf, netnsFd: -1 } }, true, at),
+      { syscall: 'RTM_NEWLINK', ifname: hostIf },
+    ],
+  ];
+  const hostReqs = hostRequests(0 as IfIndex);
+  const insideReqs = insideRequests(0 as IfIndex);
+  const s0 = prepareExchange(veth);
+  const s1 = prepareExchange(hostReqs);
+  const s2 = prepareExchange(insideReqs);
+  const patches = [0, at.netnsFd!, 2, 1, INDEX_AT, 0];
+  for (let k = 0, off = 0; k < insideReqs.length; off += s2.sizes[k]!, k++) if (CHILD_INDEXED[k]) patches.push(2, off + INDEX_AT, 1);
+  const [fd, sock, dev, ino, done, hostIndex, childIndex, errno, syscall, a0, a1, a2] = native.nsMakeConnected(
+    [s0.datagram, false, s1.datagram, false, s2.datagram, true],
+    new Uint32Array(patches),
+  );
+  const ns = adoptMadeNetns(fd, dev, ino);
+  if (sock < 0) return { hostIf, hostIndex: hostIndex as IfIndex, childIf, childIndex: childIndex as IfIndex, netns: ns };
+  let made = false;
+  try {
+    if (done >= 1) {
+      readAnswers(veth, s0.seqs, a0);
+      made = true;
+    }
+    if (done === 1 && errno === 0 && hostIndex === 0) {
+      // No echo: look the two ends up and send the rest from here.
+      const hi = linkIndex(HOST_RTNL, hostIf);
+      const ci = linkIndex(sock, childIf);
+      exchange(HOST_RTNL, hostRequests(hi));
+      exchange(sock, insideRequests(ci));
+      return { hostIf, hostIndex: hi, childIf, childIndex: ci, netns: ns };
+    }
+    if (done >= 2) readAnswers(hostReqs, s1.seqs, a1);
+    if (done >= 3) readAnswers(insideReqs, s2.seqs, a2);
+    if (errno !== 0) throw new SysError(errno, syscall ?? 'sendto', { ifname: hostIf });
+    throw nsboxError('ERR_NSBOX_NETLINK_DECODE', `connectToHost: no refusal found in the answers to step ${done}`);
+  } catch (err) {
+    if (made) deleteQuietly(hostIf, hostIndex > 0 ? (hostIndex as IfIndex) : undefined);
+    ns.close();
+    throw err;
+  } finally {
+    native.close(sock);
+  }
 }
 
 const noMaster = (): undefined => undefined;

@@ -25,6 +25,7 @@ export {
   loUp,
   type ConnectOptions,
   type HostConnection,
+  type NewHostConnection,
   type BridgeConnectOptions,
   type BridgeConnection,
 } from './connect.js';

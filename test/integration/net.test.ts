@@ -3,7 +3,7 @@
 // caller's namespace are deleted; the fd count and /run/netns are checked at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createNamespace, openNamespace, spawn } from '../../src/namespaces/index.js';
 import { kFd } from '../../src/namespaces/types.js';
@@ -687,6 +687,77 @@ describe('traffic between our own namespaces', () => {
           await deleteLink(hostIf).catch(() => undefined);
         }
       }
+      expectOnlyTheKeptSocket(before, before.size);
+    },
+  );
+
+  testIf(isRoot && tools.ip && existsSync('/bin/busybox'), 'needs root, iproute2 and busybox (ping)')(
+    "connectToHost('new'): a fresh namespace with the veth, both addresses, lo and eth0 up and the default route; ping crosses it; close() removes both ends",
+    async () => {
+      const hostIf = `nsbx${id()}`;
+      const before = openFds();
+      const c = await connectToHost('new', { hostIf, hostAddress: '10.19.0.1/30', childAddress: '10.19.0.2/30' });
+      try {
+        expect(c).toMatchObject({ hostIf, childIf: 'eth0' });
+        // A network namespace of its own, not ours.
+        expect(c.netns.type).toBe('net');
+        expect(c.netns.ino).not.toBe(statSync('/proc/self/ns/net').ino);
+        // The host end, as `ip` sees it: the index returned, up, with its address.
+        const [hl] = ip<Array<IpLink & { ifindex: number }>>('link', 'show', hostIf);
+        expect(hl!.ifindex).toBe(c.hostIndex);
+        expect(hl!.flags).toContain('UP');
+        expect(ip<Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>>('addr', 'show', hostIf)[0]!.addr_info).toContainEqual(
+          expect.objectContaining({ local: '10.19.0.1', prefixlen: 30 }),
+        );
+        // Inside (nsenter on the handle): lo and eth0 only, both up, eth0's index returned, its address, the default route.
+        const inside = (...a: string[]) =>
+          JSON.parse(execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${c.netns[kFd]}`, 'ip', '-j', ...a], { encoding: 'utf8' }));
+        const links = inside('link') as Array<IpLink & { ifindex: number }>;
+        expect(links.map((l) => [l.ifname, l.flags.includes('UP')])).toEqual([
+          ['lo', true],
+          ['eth0', true],
+        ]);
+        expect(links[1]!.ifindex).toBe(c.childIndex);
+        expect((inside('addr', 'show', 'eth0') as Array<{ addr_info: Array<{ local: string }> }>)[0]!.addr_info).toContainEqual(
+          expect.objectContaining({ local: '10.19.0.2' }),
+        );
+        expect(inside('route') as IpRoute[]).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.19.0.1', dev: 'eth0' }));
+        const ping = spawn('/bin/busybox', ['ping', '-c', '1', '-W', '2', '10.19.0.1'], { join: { net: c.netns }, stdio: 'ignore' });
+        expect(await ping.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        c.netns.close();
+      }
+      // The namespace goes with its last reference, and both veth ends with it (the kernel's cleanup work: polled).
+      for (let i = 0; i < 300 && ip<IpLink[]>('link').some((l) => l.ifname === hostIf); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+      expectOnlyTheKeptSocket(before, before.size);
+    },
+  );
+
+  netTest(
+    "connectToHost('new'): a taken host name, and a refusal after the veth exists, leave no namespace, link or fd behind",
+    async () => {
+      const taken = `nsbx${id()}`;
+      await addLink({ kind: 'bridge', name: taken });
+      const before = openFds();
+      try {
+        const err = await connectToHost('new', { hostIf: taken, hostAddress: '10.20.0.1/30', childAddress: '10.20.0.2/30' }).catch(
+          (e) => e,
+        );
+        expect(err).toMatchObject({ code: 'EEXIST', errno: -17, syscall: 'RTM_NEWLINK', ifname: taken });
+        expect(ip<Array<{ linkinfo?: { info_kind: string } }>>('-d', 'link', 'show', taken)[0]!.linkinfo?.info_kind).toBe('bridge');
+      } finally {
+        await deleteLink(taken).catch(() => undefined);
+      }
+      const hostIf = `nsbx${id()}`;
+      // A /32 inside: the host address is not on-link there, so the default route via it (the last request) is refused.
+      const err = await connectToHost('new', { hostIf, hostAddress: '10.20.1.1/30', childAddress: '10.20.2.2/32' }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'ENETUNREACH', syscall: 'RTM_NEWROUTE', ifname: 'eth0' });
+      expect((err as { kernelMessage?: unknown }).kernelMessage).toEqual(expect.any(String));
+      // Undone at once: the host end deleted (not left to the namespace's asynchronous teardown).
+      expect(ip<IpLink[]>('link').map((l) => l.ifname)).not.toContain(hostIf);
+      // No namespace fd, no socket but the kept one.
+      expect([...openFds().values()].filter((t) => t.startsWith('net:'))).toEqual([...before.values()].filter((t) => t.startsWith('net:')));
       expectOnlyTheKeptSocket(before, before.size);
     },
   );

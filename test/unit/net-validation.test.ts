@@ -53,6 +53,12 @@ async function refused(arg: string, fn: () => unknown): Promise<void> {
   expect((err as Error).message, arg).toContain(`'${arg}'`);
 }
 
+test("connectToHost: a target that is neither a handle, a child nor 'new' is ERR_INVALID_ARG_TYPE", async () => {
+  await expect(connectToHost('old' as never, { hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })).rejects.toMatchObject({
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+});
+
 describe('a NUL byte in a name is refused before any syscall', () => {
   test('the tripwire works: the same calls without a NUL reach the (absent) namespace and fail ENOENT', async () => {
     await expect(deleteLink('br0', T)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -100,6 +106,10 @@ describe('a NUL byte in a name is refused before any syscall', () => {
   test.each([
     ['options.hostIf', () => connectToHost(noProcess, { hostIf: 'h\0x', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })],
     ['options.childIf', () => connectToHost(noProcess, { childIf: 'eth0\0x', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })],
+    // 'new' makes its namespace in the native call: the names are checked before it.
+    ['options.hostIf', () => connectToHost('new', { hostIf: 'h\0x', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })],
+    ['options.childIf', () => connectToHost('new', { childIf: 'eth0\0x', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })],
+    ['options.childAddress', () => connectToHost('new', { hostAddress: '10.9.0.1/30', childAddress: 'fd00::2/64' })],
     ['options.bridge', () => connectToBridge(noProcess, { bridge: 'br0\0x', childAddress: '10.9.0.2/24' })],
     ['options.hostIf', () => connectToBridge(noProcess, { bridge: 'br0', hostIf: 'h\0x', childAddress: '10.9.0.2/24' })],
     ['options.childIf', () => connectToBridge(noProcess, { bridge: 'br0', childIf: 'eth0\0x', childAddress: '10.9.0.2/24' })],

@@ -31,9 +31,19 @@ let nextSeq = (Date.now() >>> 0) & 0x7fffffff || 1;
  * transport; NetlinkDecodeError for an answer that does not parse.
  */
 export function exchange(fd: number, requests: readonly ExchangeRequest[]): NlMessage[][] {
-  const n = requests.length;
+  const { datagram, seqs } = prepareExchange(requests);
+  return readAnswers(requests, seqs, native.netlinkExchange(fd, datagram));
+}
+
+/**
+ * {@link exchange}'s first half: gives each request its sequence number and NLM_F_ACK, and
+ * joins them into the one datagram netlinkExchange sends (or another native call that sends
+ * it the same way: nsMakeConnected).
+ */
+export function prepareExchange(requests: readonly ExchangeRequest[]): { datagram: Buffer; seqs: number[]; sizes: number[] } {
   const seqs: number[] = [];
   const bufs: Buffer[] = [];
+  const sizes: number[] = [];
   for (const [msg] of requests) {
     const seq = nextSeq;
     nextSeq = nextSeq >= 0x7fffffff ? 1 : nextSeq + 1;
@@ -41,8 +51,18 @@ export function exchange(fd: number, requests: readonly ExchangeRequest[]): NlMe
     addFlags(b, NL.NLM_F_ACK);
     seqs.push(seq);
     bufs.push(b);
+    sizes.push(b.length);
   }
-  const answer = native.netlinkExchange(fd, n === 1 ? bufs[0]! : Buffer.concat(bufs));
+  return { datagram: bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs), seqs, sizes };
+}
+
+/**
+ * {@link exchange}'s second half: matches `answer` (the answering datagrams, or undefined
+ * when every request was plainly ACKed) to the requests by sequence number.
+ * @throws SysError of the first refused request, in request order; NetlinkDecodeError.
+ */
+export function readAnswers(requests: readonly ExchangeRequest[], seqs: readonly number[], answer: Buffer | undefined): NlMessage[][] {
+  const n = requests.length;
   const parts: NlMessage[][] = requests.map(() => []);
   if (answer === undefined) return parts; // every request ACKed, nothing else answered
   const errors: Array<NlError | undefined> = [];

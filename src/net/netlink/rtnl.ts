@@ -88,7 +88,7 @@ function linkCommon(w: MessageWriter, name: string, mtu?: number, mac?: Buffer):
  * (6.1 and later) answers with the new link's RTM_NEWLINK before its ACK — its index, and for
  * a veth the peer's index as IFLA_LINK — so no lookup is needed.
  */
-export function encodeNewLink(r: NewLinkRequest, echo = false): MessageWriter {
+export function encodeNewLink(r: NewLinkRequest, echo = false, at?: { netnsFd?: number }): MessageWriter {
   const w = new MessageWriter(
     NL.RTM_NEWLINK,
     NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_EXCL | NL.NLM_F_CREATE | (echo ? NL.NLM_F_ECHO : 0),
@@ -103,7 +103,12 @@ export function encodeNewLink(r: NewLinkRequest, echo = false): MessageWriter {
     w.begin(NL.IFLA_INFO_DATA).begin(NL.VETH_INFO_PEER);
     ifinfomsg(w);
     linkCommon(w, r.peer.name, r.peer.mtu, r.peer.mac);
-    if (r.peer.netnsFd !== undefined) w.attrU32(NL.IFLA_NET_NS_FD, r.peer.netnsFd);
+    if (r.peer.netnsFd !== undefined) {
+      // `at` learns where the fd's four bytes sit in the message (after the attribute's header),
+      // for a caller that writes the fd in later (connectToHost('new', …)).
+      if (at) at.netnsFd = w.length + 4;
+      w.attrU32(NL.IFLA_NET_NS_FD, r.peer.netnsFd);
+    }
     w.end().end();
   } else if (r.kind === 'macvlan' && r.macvlanMode !== undefined) {
     w.begin(NL.IFLA_INFO_DATA).attrU32(NL.IFLA_MACVLAN_MODE, r.macvlanMode).end();

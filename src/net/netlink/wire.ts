@@ -51,6 +51,11 @@ export class MessageWriter {
     this.u32(0); // nlmsg_pid
   }
 
+  /** Bytes written so far: the offset the next write lands at. */
+  get length(): number {
+    return this.#len;
+  }
+
   #room(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#len + n));
