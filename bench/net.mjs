@@ -3,6 +3,9 @@
 // namespace + IPv4 on both ends + both up + lo up, torn down by dropping the namespace:
 //   nsbox connect   createNamespace('net') + connectToHost(ns, …) (also adds the default
 //                   route inside: one request more than the others); teardown ns.close()
+//   nsbox new       connectToHost('new', …): the same end state from one call, which makes
+//                   the namespace, its socket and every request in one trip to nsbox's kept
+//                   network thread (csrc/ns_make.cc nsMakeConnected); teardown netns.close()
 //   nsbox per call  createNamespace('net') + addLink(veth, peer.netns) + addAddress ×2 +
 //                   setLink up ×2 + loUp — six public calls, each on its own socket
 //   node→ip anon    an anonymous namespace like ours (createNamespace('net'), timed), then
@@ -120,6 +123,19 @@ async function nsboxConnect() {
   return [t1 - t0, now() - t1];
 }
 
+async function nsboxConnectNew() {
+  const t0 = now();
+  const { netns } = await net.connectToHost('new', {
+    hostIf: hostName(),
+    childIf: 'eth0',
+    hostAddress: '10.231.0.1/30',
+    childAddress: '10.231.0.2/30',
+  });
+  const t1 = now();
+  netns.close();
+  return [t1 - t0, now() - t1];
+}
+
 async function nsboxConnectBefore() {
   const t0 = now();
   const ns = before.ns.createNamespace('net');
@@ -187,6 +203,7 @@ const pool = namespacePool({ kind: 'net', size: WARMUP + N + 1 });
 await pool.ready();
 const fns = {
   'nsbox connectToHost': nsboxConnect,
+  "nsbox connectToHost('new')": nsboxConnectNew,
   'nsbox per call (6 calls)': nsboxPerCall,
   'node→ip, anonymous netns (6 processes)': () => nodeIpRow('anon'),
   'node→ip, named netns (8 ip processes)': () => nodeIpRow('named'),
@@ -269,7 +286,7 @@ const cPre = median(rows['C floor, netns made before the clock'][0]);
 const cSamePre = median(rows["C floor, connectToHost's requests, netns made before the clock"][0]);
 const ipm = NO_IP ? Number.NaN : median(rows['node→ip, anonymous netns (6 processes)'][0]);
 const ipNamed = NO_IP ? Number.NaN : median(rows['node→ip, named netns (8 ip processes)'][0]);
-for (const name of ['nsbox connectToHost', 'nsbox per call (6 calls)']) {
+for (const name of ['nsbox connectToHost', "nsbox connectToHost('new')", 'nsbox per call (6 calls)']) {
   const m = median(rows[name][0]);
   console.log(
     `${name}: ${(m / c).toFixed(2)}× C, ${(m / cSame).toFixed(2)}× C with connectToHost's requests` +

@@ -3,7 +3,7 @@
 import { type Features, features, type NsboxErrorCode, SysError } from 'nsbox';
 import { type Cgroup, type CgroupLimits, cgroup, createCgroup, type MemoryStats } from 'nsbox/cgroups';
 import { bind, type MountInfoEntry, mount, mountinfo, mountTmpfs, openTree, resolveInRoot, umount } from 'nsbox/fs';
-import { addAddress, connectToHost, type HostConnection, type Link, links, type VethSpec } from 'nsbox/net';
+import { addAddress, connectToHost, type HostConnection, type Link, links, type NewHostConnection, type VethSpec } from 'nsbox/net';
 import {
   createNamespace,
   type ExitStatus,
@@ -53,6 +53,10 @@ export async function main(): Promise<void> {
   const veth: VethSpec = { kind: 'veth', name: 'v0', peer: { name: 'v1' } };
   await addAddress('v0', '10.0.0.1/24', { netns: ns });
   const conn: HostConnection = await connectToHost(child, { hostAddress: '10.200.0.1/30', childAddress: '10.200.0.2/30' });
+  const fresh: NewHostConnection = await connectToHost('new', { hostAddress: '10.201.0.1/30', childAddress: '10.201.0.2/30' });
+  const freshNs: Namespace = fresh.netns;
+  // @ts-expect-error only connectToHost('new', …) returns a namespace
+  const noNs: NewHostConnection = await connectToHost(child, { hostAddress: '10.202.0.1/30', childAddress: '10.202.0.2/30' });
 
   const caps: CapabilityName[] = capabilities().effective;
   const sec: SecurityOptions = { capabilities: { bounding: ['CAP_NET_BIND_SERVICE'] }, noNewPrivileges: true };
@@ -89,5 +93,26 @@ export async function main(): Promise<void> {
       console.log(c, n, err.syscall, err.step);
     }
   }
-  console.log(notYet, f, out, code, signal, stats, root, joined, mounts, tree, handle, all, veth, conn, caps, sec, bpf);
+  console.log(
+    notYet,
+    f,
+    out,
+    code,
+    signal,
+    stats,
+    root,
+    joined,
+    mounts,
+    tree,
+    handle,
+    all,
+    veth,
+    conn,
+    fresh,
+    freshNs,
+    noNs,
+    caps,
+    sec,
+    bpf,
+  );
 }

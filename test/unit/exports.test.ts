@@ -263,6 +263,7 @@ const TYPES = {
     'NftEventsOptions',
     'NftEventIterator',
     'HostConnection',
+    'NewHostConnection',
     'IfIndex',
     'IfName',
     'IpvlanLink',
