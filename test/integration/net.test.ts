@@ -586,7 +586,7 @@ describe('traffic between our own namespaces', () => {
   });
 
   netTest(
-    'connectToHost keeps one host-side socket per environment: concurrent calls share it, it keeps no process alive, a terminated worker closes it',
+    "connectToHost keeps one host-side socket per environment: concurrent calls share it, it keeps no process alive, a terminated worker closes it (and connectToHost('new') too)",
     async () => {
       const before = openFds();
       const nss = Array.from({ length: 5 }, () => createNamespace('net'));
@@ -613,6 +613,9 @@ describe('traffic between our own namespaces', () => {
         const ns = createNamespace('net');
         await net.connectToHost(ns, { hostIf: ${JSON.stringify(`nsbx${id()}`)}, hostAddress: '10.16.0.1/30', childAddress: '10.16.0.2/30' });
         ns.close();
+        // connectToHost('new') runs on the environment's kept maker thread: it too must neither keep the process alive nor outlive a worker.
+        const c = await net.connectToHost('new', { hostIf: 'nsbx' + Math.random().toString(16).slice(2, 8), hostAddress: '10.16.2.1/30', childAddress: '10.16.2.2/30' });
+        c.netns.close();
         process.stdout.write('done');`;
       // The process ends by itself once its work is done: the kept socket holds no reference.
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' });
