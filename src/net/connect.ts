@@ -84,6 +84,18 @@ function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string
 }
 
 /**
+ * `connectToHost('new', options)`: makes a new network namespace and connects it to the
+ * caller's as described below, in one trip to nsbox's thread kept for network namespace work
+ * (`createNamespace('net')` and `connectToHost(ns, options)` in one call, the fastest way to
+ * this end state). Resolves with the connection and the namespace as `netns`, yours to close
+ * (the namespace goes with its last reference, both veth ends with it). Needs CAP_SYS_ADMIN
+ * (for the namespace) and CAP_NET_ADMIN; blocks the calling thread for the kernel's work
+ * (~1 ms).
+ * @throws as the other form; SysError `EPERM` (syscall `'unshare'`) when the namespace cannot
+ * be made; a failure after it closes the namespace (and deletes the host end if it was made).
+ */
+export function connectToHost(target: 'new', options: ConnectOptions): Promise<NewHostConnection>;
+/**
  * Connects a process's (or a handle's) network namespace to the caller's with a veth pair:
  * the inner end is created directly inside (no move), both ends get their address and come
  * up, `lo` comes up inside, and a default route inside goes via the host address. Replaces
@@ -114,7 +126,6 @@ function vethNames(o: { hostIf?: unknown; childIf?: unknown }): { hostIf: string
  * the veth was made deletes it. With `'new'`, SysError `EPERM` (syscall `'unshare'`) when the
  * namespace cannot be made, as createNamespace's; a failure after closes the new namespace.
  */
-export function connectToHost(target: 'new', options: ConnectOptions): Promise<NewHostConnection>;
 export function connectToHost(target: { readonly pid: number } | Namespace, options: ConnectOptions): Promise<HostConnection>;
 export async function connectToHost(
   target: { readonly pid: number } | Namespace | 'new',
