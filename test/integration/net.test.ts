@@ -737,6 +737,21 @@ describe('traffic between our own namespaces', () => {
     },
   );
 
+  testIf(!isRoot, 'runs as an unprivileged user only')(
+    "connectToHost('new') without CAP_SYS_ADMIN: EPERM from unshare, as createNamespace's; no fd left, nothing made",
+    async () => {
+      const before = openFds();
+      const err = await connectToHost('new', { hostIf: `nsbx${id()}`, hostAddress: '10.21.0.1/30', childAddress: '10.21.0.2/30' }).catch(
+        (e) => e,
+      );
+      expect(err).toMatchObject({ code: 'EPERM', syscall: 'unshare' });
+      // At most the environment's kept host-side socket (made before the trip) is new: no namespace fd, no socket inside.
+      const added = [...openFds()].filter(([fd, t]) => before.get(fd) !== t);
+      expect(added.length).toBeLessThanOrEqual(1);
+      for (const [, t] of added) expect(t).toMatch(/^socket:/);
+    },
+  );
+
   netTest(
     "connectToHost('new'): a taken host name, and a refusal after the veth exists, leave no namespace, link or fd behind",
     async () => {
