@@ -206,7 +206,7 @@ describe('native argument checks', () => {
     const names = Object.entries(native)
       .filter(([, v]) => typeof v === 'function')
       .map(([k]) => k);
-    const covered = new Set([...FUNCTIONS.map(([n]) => n), ...CONSTRUCTORS.map(([n]) => n), ...NO_ARGS]);
+    const covered = new Set([...FUNCTIONS.map(([n]) => n), ...CONSTRUCTORS.map(([n]) => n), ...NO_ARGS, 'nsMakeConnected']);
     expect(names.filter((n) => !covered.has(n))).toEqual([]);
   });
 
@@ -214,6 +214,42 @@ describe('native argument checks', () => {
     const count = readdirSync('/proc/self/fd').length;
     const exchange = native.netlinkExchange as unknown as (...a: unknown[]) => unknown;
     for (const bad of BAD.nlreq) expectTyped(() => exchange(-1, bad), `netlinkExchange(-1, ${String(bad)})`);
+    expect(readdirSync('/proc/self/fd').length).toBe(count);
+  });
+
+  it('nsMakeConnected refuses bad steps and patches before it makes a socket or a namespace', () => {
+    const count = readdirSync('/proc/self/fd').length;
+    const made = native.nsMakeConnected as unknown as (...a: unknown[]) => unknown;
+    const req = (seq: number) => nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
+    const none = new Uint32Array(0);
+    const cases: Array<[string, unknown[]]> = [
+      ['no arguments', []],
+      ['steps not an array', [req(1), none]],
+      [
+        'patches not a Uint32Array',
+        [
+          [req(1), false],
+          [1, 20, 0],
+        ],
+      ],
+      ['patches an Int32Array', [[req(1), false], new Int32Array(3)]],
+      ['no step', [[], none]],
+      ['four steps', [[req(1), false, req(2), false, req(3), true, req(4), true], none]],
+      ['a step without its inner flag', [[req(1)], none]],
+      ['a step not a Buffer', [['x', false], none]],
+      ['a request without NLM_F_ACK', [[nlmsg(RTM_GETLINK, NLM_F_REQUEST, 1), false], none]],
+      ['a dump', [[nlmsg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP, 1), false], none]],
+      ['step 0 inside', [[req(1), true], none]],
+      ['step 0 of two requests', [[Buffer.concat([req(1), req(2)]), false], none]],
+      ['patches not triples', [[req(1), false, req(2), false], new Uint32Array([1, 20])]],
+      ['a patch past its request', [[req(1), false, req(2), false], new Uint32Array([1, 32, 0])]],
+      ['a patch not 4-aligned', [[req(1), false, req(2), false], new Uint32Array([1, 18, 0])]],
+      ['a patch of a step that is not there', [[req(1), false], new Uint32Array([1, 20, 0])]],
+      ['an index patch on step 0', [[req(1), false], new Uint32Array([0, 20, 0])]],
+      ['the namespace fd on step 1', [[req(1), false, req(2), false], new Uint32Array([1, 20, 2])]],
+      ['an unknown patch', [[req(1), false, req(2), false], new Uint32Array([1, 20, 3])]],
+    ];
+    for (const [what, args] of cases) expectTyped(() => made(...args), `nsMakeConnected: ${what}`);
     expect(readdirSync('/proc/self/fd').length).toBe(count);
   });
 
