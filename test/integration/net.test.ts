@@ -737,6 +737,35 @@ describe('traffic between our own namespaces', () => {
     },
   );
 
+  netTest(
+    "connectToHost over IPv6, on a handle and with 'new': the addresses and the default route via the host end, as `ip -6` sees them",
+    async () => {
+      for (const form of ['handle', 'new'] as const) {
+        const hostIf = `nsbx${id()}`;
+        const made = form === 'handle' ? createNamespace('net') : undefined;
+        const opts = { hostIf, hostAddress: 'fd00:21::1/64', childAddress: 'fd00:21::2/64' };
+        const ns = made ?? (await connectToHost('new', opts)).netns;
+        try {
+          if (made) await connectToHost(made, opts);
+          const inside = (...a: string[]) =>
+            JSON.parse(execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${ns[kFd]}`, 'ip', '-j', '-6', ...a], { encoding: 'utf8' }));
+          expect(inside('route') as IpRoute[], form).toContainEqual(
+            expect.objectContaining({ dst: 'default', gateway: 'fd00:21::1', dev: 'eth0' }),
+          );
+          expect((inside('addr', 'show', 'eth0') as Array<{ addr_info: Array<{ local: string }> }>)[0]!.addr_info, form).toContainEqual(
+            expect.objectContaining({ local: 'fd00:21::2' }),
+          );
+          expect(ip<Array<{ addr_info: Array<{ local: string }> }>>('-6', 'addr', 'show', hostIf)[0]!.addr_info, form).toContainEqual(
+            expect.objectContaining({ local: 'fd00:21::1' }),
+          );
+        } finally {
+          ns.close();
+          await deleteLink(hostIf).catch(() => undefined);
+        }
+      }
+    },
+  );
+
   testIf(!isRoot, 'runs as an unprivileged user only')(
     "connectToHost('new') without CAP_SYS_ADMIN: EPERM from unshare, as createNamespace's; no fd left, nothing made",
     async () => {
