@@ -130,10 +130,12 @@ void CloseHostRtnl(void* arg) {
 // A guard, not a wait: the answers are queued before sendto(2) returns (see the top).
 constexpr int kExchangeTimeoutMs = 1000;
 
-// Reads the request datagram's headers into `seqs`: every message well-formed, a request
-// asking for an ACK, not a dump (whose end is NLMSG_DONE, produced as it is read), sequence
-// numbers distinct. False with ERR_INVALID_ARG_VALUE thrown otherwise.
-bool RequestSeqs(Napi::Env env, const char* p, size_t left, uint32_t* seqs, size_t* count) {
+}  // namespace
+
+// See netlink.h: reads the request datagram's headers into `seqs`: every message well-formed,
+// a request asking for an ACK, not a dump (whose end is NLMSG_DONE, produced as it is read),
+// sequence numbers distinct. False with ERR_INVALID_ARG_VALUE thrown otherwise.
+bool CheckExchange(Napi::Env env, const char* p, size_t left, uint32_t* seqs, size_t* count) {
   const char* why = nullptr;
   size_t n = 0;
   if (left == 0) why = "netlinkExchange: empty request";
@@ -172,15 +174,17 @@ bool RequestSeqs(Napi::Env env, const char* p, size_t left, uint32_t* seqs, size
 
 // True when `answers` holds nothing but ACKs (NLMSG_ERROR with error 0): the common case of
 // a batch of changes, which JS then need not copy or parse.
-bool OnlyAcks(const char* answers, size_t size) {
-  int len = static_cast<int>(size);
-  for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(answers); NLMSG_OK(m, len);
+bool AnswersOnlyAcks(const std::string& answers) {
+  int len = static_cast<int>(answers.size());
+  for (const nlmsghdr* m = reinterpret_cast<const nlmsghdr*>(answers.data()); NLMSG_OK(m, len);
        m = NLMSG_NEXT(m, len)) {
     if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_len < NLMSG_LENGTH(sizeof(int))) return false;
     if (static_cast<const nlmsgerr*>(NLMSG_DATA(m))->error != 0) return false;
   }
   return true;
 }
+
+namespace {
 
 int64_t NowMs() {
   timespec ts;
@@ -253,14 +257,6 @@ int ExchangeOn(int fd, const char* req, size_t len, const uint32_t* seqs, size_t
   return 0;
 }
 
-bool CheckExchange(Napi::Env env, const char* req, size_t len, uint32_t* seqs, size_t* count) {
-  return RequestSeqs(env, req, len, seqs, count);
-}
-
-bool AnswersOnlyAcks(const std::string& answers) {
-  return OnlyAcks(answers.data(), answers.size());
-}
-
 int HostRtnlSocket(Napi::Env env, char** buf) {
   HostRtnl* host = static_cast<HostRtnl*>(GetAddon(env)->hostRtnl);
   if (host == nullptr) return -ENOMEM;
@@ -300,7 +296,7 @@ Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
   Napi::Buffer<char> req = info[1].As<Napi::Buffer<char>>();
   uint32_t seqs[kMaxExchange];
   size_t count = 0;
-  if (!RequestSeqs(env, req.Data(), req.Length(), seqs, &count)) return env.Undefined();
+  if (!CheckExchange(env, req.Data(), req.Length(), seqs, &count)) return env.Undefined();
   char* buf = nullptr;
   int host = HostRtnlSocket(env, &buf);
   if (host < 0) {
@@ -315,7 +311,7 @@ Napi::Value NetlinkExchange(const Napi::CallbackInfo& info) {
     ThrowSys(env, err, failed);
     return env.Undefined();
   }
-  if (OnlyAcks(out.data(), out.size())) return env.Undefined();
+  if (AnswersOnlyAcks(out)) return env.Undefined();
   return Napi::Buffer<char>::Copy(env, out.data(), out.size());
 }
 
