@@ -1,7 +1,9 @@
 // The floor for bench/net.mjs: the same setup as nsbox's, from one C process over raw
 // NETLINK_ROUTE sockets, each request answered (ACK) before the next is sent.
 // Per iteration: a new network namespace (unshare + open its fd + setns back), a socket in it,
-// a veth whose peer is created directly inside (IFLA_NET_NS_FD in VETH_INFO_PEER), IPv4 on
+// a veth whose peer is created directly inside (IFLA_NET_NS_FD in VETH_INFO_PEER; one transmit
+// and one receive queue at each end, as nsbox's; from 2026-11-30, before that the kernel's
+// default, one per possible CPU cut back to one in use), IPv4 on
 // both ends, both up, lo up; teardown = close the namespace fd and its socket (the kernel
 // destroys the namespace and both veth ends asynchronously).
 // Build: cc -O2 -o net-floor net-floor.c ; run as root: ./net-floor N  -> "setup teardown" ms
@@ -187,12 +189,20 @@ int main(int argc, char **argv) {
     struct ifinfomsg *hi_msg = put(&r, sizeof(struct ifinfomsg));
     if (same) hi_msg->ifi_flags = hi_msg->ifi_change = IFF_UP;
     attr(&r, IFLA_IFNAME, hname, strlen(hname) + 1);
+    // One transmit and one receive queue at each end, as nsbox asks for (src/net/netlink/rtnl.ts
+    // encodeNewLink): without them the kernel makes one per possible CPU and cuts the number in
+    // use back to one after registering each end, an RCU grace period per cut.
+    int one = 1;
+    attr(&r, IFLA_NUM_TX_QUEUES, &one, 4);
+    attr(&r, IFLA_NUM_RX_QUEUES, &one, 4);
     struct rtattr *li = attr(&r, IFLA_LINKINFO, NULL, 0);
     attr(&r, IFLA_INFO_KIND, "veth", 4);
     struct rtattr *data = attr(&r, IFLA_INFO_DATA, NULL, 0);
     struct rtattr *peer = attr(&r, VETH_INFO_PEER, NULL, 0);
     put(&r, sizeof(struct ifinfomsg));
     attr(&r, IFLA_IFNAME, "eth0", 5);
+    attr(&r, IFLA_NUM_TX_QUEUES, &one, 4);
+    attr(&r, IFLA_NUM_RX_QUEUES, &one, 4);
     attr(&r, IFLA_NET_NS_FD, &ns, 4);
     end(&r, peer);
     end(&r, data);

@@ -24,7 +24,8 @@
 //   C floor         bench/net-floor.c, compiled here: one process, raw NETLINK_ROUTE, each
 //                   request answered before the next; teardown = close the namespace fd;
 //                   timed inside C, driven over a pipe one iteration per round. Its requests:
-//                   RTM_NEWLINK (host end down), RTM_GETLINK host, host address, host up,
+//                   RTM_NEWLINK (host end down; one transmit and one receive queue at each
+//                   end, as every nsbox veth from 2026-11-30: IFLA_NUM_TX/RX_QUEUES), RTM_GETLINK host, host address, host up,
 //                   RTM_GETLINK eth0 inside, its address, eth0 up, lo up; no default route
 //   C floor, same   net-floor.c sending exactly connectToHost's requests (the fair floor for
 //                   it): RTM_NEWLINK with NLM_F_ECHO, host end created up (the echo gives both

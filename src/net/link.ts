@@ -100,6 +100,12 @@ export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promi
     const pm = checkMtu('spec.peer.mtu', spec.peer.mtu);
     if (pm !== undefined) req.peer.mtu = pm;
     if (spec.peer.mac !== undefined) req.peer.mac = macBytes('spec.peer.mac', spec.peer.mac);
+    if (spec.queues !== undefined) {
+      if (typeof spec.queues !== 'number') throw invalidArgType('spec.queues', 'of type number', spec.queues);
+      if (!Number.isInteger(spec.queues) || spec.queues < 1 || spec.queues > 4096)
+        throw outOfRange('spec.queues', 'an integer from 1 to 4096', spec.queues);
+      req.queues = spec.queues;
+    }
   } else if (spec.kind === 'macvlan') {
     checkIfName('spec.parent', spec.parent);
     if (spec.mode !== undefined) {

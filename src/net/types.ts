@@ -55,6 +55,16 @@ export interface VethSpec extends LinkSpecBase {
   kind: 'veth';
   /** The other end (VETH_INFO_PEER). */
   peer: VethPeerSpec;
+  /**
+   * Transmit and receive queues at each end, all in use (`numtxqueues N numrxqueues N` on
+   * both ends; IFLA_NUM_TX_QUEUES/IFLA_NUM_RX_QUEUES), 1 to 4096. Default 1: the number the
+   * kernel leaves in use by itself. Without it the kernel would make one of each per possible
+   * CPU and then cut the number in use back to one, which waits for two RCU grace periods per
+   * end — about half of a veth's creation time (docs/performance.md); the one difference is
+   * the ceiling for `ethtool -L` later, so ask for more queues here when you will use them
+   * (multi-queue XDP, RPS-free spreading).
+   */
+  queues?: number;
 }
 /** `ip link add NAME type bridge`. */
 export interface BridgeSpec extends LinkSpecBase {

@@ -235,6 +235,48 @@ describe('links', () => {
     expect(ip<IpLink[]>('-n', a, 'link').map((x) => x.ifname)).toEqual(['lo']);
   });
 
+  netTest(
+    "a veth has one transmit and one receive queue at each end, in use as with the kernel's own default; `queues` asks for more, at both ends; connectToHost's veth has one",
+    async () => {
+      const a = netns();
+      const b = netns();
+      // What `ip -d` reports (the queues made) and what sysfs lists (the queues in use).
+      const queues = (ns: string, name: string) => {
+        const [l] = ip<Array<{ num_tx_queues: number; num_rx_queues: number }>>('-n', ns, '-d', 'link', 'show', name);
+        const inUse = execFileSync('ip', ['netns', 'exec', ns, 'ls', `/sys/class/net/${name}/queues`], { encoding: 'utf8' })
+          .split(/\s+/)
+          .filter(Boolean);
+        return { tx: l!.num_tx_queues, rx: l!.num_rx_queues, inUse };
+      };
+      await addLink({ kind: 'veth', name: 'qa', peer: { name: 'qb', netns: b } }, { netns: a });
+      await addLink({ kind: 'veth', name: 'q4', queues: 4, peer: { name: 'q4p' } }, { netns: a });
+      expect(queues(a, 'qa')).toEqual({ tx: 1, rx: 1, inUse: ['rx-0', 'tx-0'] });
+      expect(queues(b, 'qb')).toEqual({ tx: 1, rx: 1, inUse: ['rx-0', 'tx-0'] });
+      const four = ['rx-0', 'rx-1', 'rx-2', 'rx-3', 'tx-0', 'tx-1', 'tx-2', 'tx-3'];
+      expect(queues(a, 'q4')).toEqual({ tx: 4, rx: 4, inUse: four });
+      expect(queues(a, 'q4p')).toEqual({ tx: 4, rx: 4, inUse: four });
+      // `ip link add` (the kernel's default: one queue per possible CPU made, one in use): the same queues in use.
+      execFileSync('ip', ['-n', a, 'link', 'add', 'k0', 'type', 'veth', 'peer', 'name', 'k1']);
+      expect(queues(a, 'k0').inUse).toEqual(['rx-0', 'tx-0']);
+
+      const hostIf = `nsbx${id()}`;
+      const c = await connectToHost('new', { hostIf, hostAddress: '10.19.4.1/30', childAddress: '10.19.4.2/30' });
+      try {
+        const [hl] = ip<Array<{ num_tx_queues: number; num_rx_queues: number }>>('-d', 'link', 'show', hostIf);
+        expect([hl!.num_tx_queues, hl!.num_rx_queues]).toEqual([1, 1]);
+        const [inner] = JSON.parse(
+          execFileSync('nsenter', [`--net=/proc/${process.pid}/fd/${c.netns[kFd]}`, 'ip', '-j', '-d', 'link', 'show', 'eth0'], {
+            encoding: 'utf8',
+          }),
+        ) as Array<{ num_tx_queues: number; num_rx_queues: number }>;
+        expect([inner!.num_tx_queues, inner!.num_rx_queues]).toEqual([1, 1]);
+      } finally {
+        c.netns.close();
+        await deleteLink(hostIf).catch(() => undefined);
+      }
+    },
+  );
+
   netTest('macvlan on a veth, with its mode', async () => {
     const a = netns();
     await addLink({ kind: 'veth', name: 'p0', peer: { name: 'p1' } }, { netns: a });

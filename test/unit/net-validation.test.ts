@@ -149,3 +149,25 @@ describe('a netns pid out of range names the option at fault', () => {
     expect((err as Error).message).toContain(`"${arg}"`);
   });
 });
+
+describe("addLink: a veth's queues are checked before any syscall (the namespace does not exist: ENOENT if it got that far)", () => {
+  test.each([0, 4097, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY])('queues %s is ERR_OUT_OF_RANGE', async (queues) => {
+    const err = await addLink({ kind: 'veth', name: 'v', queues, peer: { name: 'p' } }, T).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect((err as Error).message).toContain('"spec.queues"');
+  });
+  test.each(['2', null, 2n])('queues %s is ERR_INVALID_ARG_TYPE', async (queues) => {
+    await expect(addLink({ kind: 'veth', name: 'v', queues: queues as never, peer: { name: 'p' } }, T)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: expect.stringContaining('"spec.queues"'),
+    });
+  });
+  test('the tripwire: 1 and 4096 pass the checks and reach the absent namespace', async () => {
+    for (const queues of [1, 4096]) {
+      await expect(addLink({ kind: 'veth', name: 'v', queues, peer: { name: 'p' } }, T)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+  });
+});

@@ -33,11 +33,12 @@ describe('constants', () => {
 });
 
 describe.skipIf(!LE)('golden bytes: the request iproute2 sends for the same command', () => {
-  test('ip link add nsbxg0 type veth peer name nsbxg1', () => {
+  test('ip link add nsbxg0 numtxqueues 1 numrxqueues 1 type veth peer name nsbxg1 numtxqueues 1 numrxqueues 1', () => {
     const got = encodeNewLink({ name: 'nsbxg0', kind: 'veth', peer: { name: 'nsbxg1' } })
       .finish(0)
       .toString('hex');
-    expect(got).toBe(ipSent('ip link add nsbxg0 type veth peer name nsbxg1'));
+    // nsbox asks for one queue of each kind at both ends (encodeNewLink): iproute2 says so with numtxqueues/numrxqueues.
+    expect(got).toBe(ipSent('ip link add nsbxg0 numtxqueues 1 numrxqueues 1 type veth peer name nsbxg1 numtxqueues 1 numrxqueues 1'));
   });
   test('ip link add nsbxb0 type bridge', () => {
     expect(encodeNewLink({ name: 'nsbxb0', kind: 'bridge' }).finish(0).toString('hex')).toBe(ipSent('ip link add nsbxb0 type bridge'));
@@ -226,8 +227,9 @@ describe('bounds', () => {
   });
   test('an attribute length that overruns its container is refused (CVE-2021-43784 shape)', () => {
     const b = Buffer.from(encodeNewLink({ name: 'vA', kind: 'veth', peer: { name: 'vB' } }).finish(1));
-    // IFLA_LINKINFO starts after the header (16), ifinfomsg (16), IFLA_IFNAME (4+3 → 8).
-    const at = 16 + 16 + 8;
+    // IFLA_LINKINFO starts after the header (16), ifinfomsg (16), IFLA_NUM_TX_QUEUES and
+    // IFLA_NUM_RX_QUEUES (8 each), IFLA_IFNAME (4+3 → 8).
+    const at = 16 + 16 + 8 + 8 + 8;
     expect(b.readUInt16LE(at + 2)).toBe(NL.IFLA_LINKINFO);
     b.writeUInt16LE(0xfff0, at);
     expect(() => decodeLink(splitMessages(b)[0]!)).toThrow(NetlinkDecodeError);

@@ -75,6 +75,8 @@ export interface NewLinkRequest {
   ipvlanMode?: number;
   vxlan?: { id: number; remote?: Buffer; local?: Buffer; link?: number; port: number };
   peer?: { name: string; mtu?: number; mac?: Buffer; netnsFd?: number };
+  /** A veth's transmit and receive queues, at both ends (default 1: see encodeNewLink). */
+  queues?: number;
 }
 
 function linkCommon(w: MessageWriter, name: string, mtu?: number, mac?: Buffer): void {
@@ -87,6 +89,13 @@ function linkCommon(w: MessageWriter, name: string, mtu?: number, mac?: Buffer):
  * RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: `ip link add`. With `echo`, NLM_F_ECHO: the kernel
  * (6.1 and later) answers with the new link's RTM_NEWLINK before its ACK — its index, and for
  * a veth the peer's index as IFLA_LINK — so no lookup is needed.
+ *
+ * A veth gets IFLA_NUM_TX_QUEUES and IFLA_NUM_RX_QUEUES at both ends (`queues`, default 1).
+ * Without them the kernel gives each end one queue of each kind per possible CPU, then, the
+ * device registered, cuts the number in use to one (veth_init_queues): each cut waits for an
+ * RCU grace period (synchronize_net, expedited under the rtnl lock), two per end. With one
+ * queue asked for, the end state in use is the same — one queue each — and the request takes
+ * about half the time (docs/performance.md).
  */
 export function encodeNewLink(r: NewLinkRequest, echo = false, at?: { netnsFd?: number }): MessageWriter {
   const w = new MessageWriter(
@@ -95,6 +104,9 @@ export function encodeNewLink(r: NewLinkRequest, echo = false, at?: { netnsFd?: 
   );
   ifinfomsg(w, 0, r.up ? NL.IFF_UP : 0, r.up ? NL.IFF_UP : 0);
   if (r.parent !== undefined) w.attrU32(NL.IFLA_LINK, r.parent);
+  // Before the name, where iproute2 puts them (`numtxqueues N numrxqueues N`).
+  const queues = r.kind === 'veth' ? (r.queues ?? 1) : undefined;
+  if (queues !== undefined) w.attrU32(NL.IFLA_NUM_TX_QUEUES, queues).attrU32(NL.IFLA_NUM_RX_QUEUES, queues);
   linkCommon(w, r.name, r.mtu, r.mac);
   if (r.master !== undefined) w.attrU32(NL.IFLA_MASTER, r.master);
   // IFLA_INFO_KIND is an NLA_STRING: iproute2 sends it without the NUL, and so do we.
@@ -102,6 +114,7 @@ export function encodeNewLink(r: NewLinkRequest, echo = false, at?: { netnsFd?: 
   if (r.kind === 'veth' && r.peer) {
     w.begin(NL.IFLA_INFO_DATA).begin(NL.VETH_INFO_PEER);
     ifinfomsg(w);
+    if (queues !== undefined) w.attrU32(NL.IFLA_NUM_TX_QUEUES, queues).attrU32(NL.IFLA_NUM_RX_QUEUES, queues);
     linkCommon(w, r.peer.name, r.peer.mtu, r.peer.mac);
     if (r.peer.netnsFd !== undefined) {
       // `at` learns where the fd's four bytes sit in the message (after the attribute's header),
