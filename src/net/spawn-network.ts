@@ -17,7 +17,7 @@ import { parseCidr, parseIp, type Cidr } from './ip.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress, encodeGetAddresses } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
-import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
+import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
 import { toSysError, type RequestInfo } from './netlink/socket.js';
 import { attr, decodeError, parseAttrs, splitMessages, type MessageWriter, type NlMessage } from './netlink/wire.js';
 import { checkIfName } from './target.js';
@@ -229,11 +229,22 @@ function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): Sp
     }
     const peer = { name: childIf, netnsFd: ns[kFd] };
     const spec = { name: hostIf, kind: 'veth' as const, up: true, peer, ...(master !== undefined ? { master } : {}) };
-    const [, [hostLink]] = transact(-1, [
-      [encodeNewLink(spec), { syscall: 'RTM_NEWLINK', ifname: hostIf }],
-      [encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }],
-    ]) as [NlMessage[], NlMessage[]];
-    hostIndex = decodeLink(hostLink!).index;
+    // NLM_F_ECHO: the kernel (6.1 and later) answers with the host end's RTM_NEWLINK, which
+    // carries its index and, as IFLA_LINK, the peer's: no RTM_GETLINK. A GETLINK of a link
+    // made a moment ago is not free: it runs the link's pending linkwatch work at once
+    // (linkwatch_sync_dev), and for a veth whose peer is not up yet that deactivates its
+    // qdiscs and waits for an RCU grace period (docs/performance.md).
+    const [echo] = transact(-1, [[encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf }]]) as [NlMessage[]];
+    const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
+    const link = echoed === undefined ? undefined : decodeLinkIndexes(echoed);
+    let childIndex: IfIndex | undefined;
+    if (link !== undefined && link.index > 0 && link.link !== undefined) {
+      hostIndex = link.index;
+      childIndex = link.link;
+    } else {
+      const [[hostLink]] = transact(-1, [[encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }]]) as [NlMessage[]];
+      hostIndex = decodeLink(hostLink!).index;
+    }
     if (host)
       transact(-1, [
         [
@@ -241,10 +252,12 @@ function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): Sp
           { syscall: 'RTM_NEWADDR', ifname: hostIf },
         ],
       ]);
-    const [[childLink]] = transact(ns[kFd], [[encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }]]) as [
-      NlMessage[],
-    ];
-    const childIndex = decodeLink(childLink!).index;
+    if (childIndex === undefined) {
+      const [[childLink]] = transact(ns[kFd], [[encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }]]) as [
+        NlMessage[],
+      ];
+      childIndex = decodeLink(childLink!).index;
+    }
     // lo is the child's to bring up (network.lo), before it asked for this.
     const inside: Request[] = [
       [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],

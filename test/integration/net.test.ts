@@ -922,6 +922,8 @@ describe("spawn's network option: the child's own network namespace, set up befo
         .split('\n')
         .map((l) => JSON.parse(l));
       expect(addrs.map((a: { ifname: string }) => a.ifname)).toEqual(['lo', 'eth0']);
+      // Both indexes came from the veth's RTM_NEWLINK echo (no lookup): the inner one is eth0's as `ip` inside sees it.
+      expect(addrs[1].ifindex).toBe(child.veth!.childIndex);
       expect(routesInside).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.215.0.1', dev: 'eth0' }));
       expect((await child.exited).code).toBe(0);
     } finally {
