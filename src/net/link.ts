@@ -68,7 +68,8 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
 /**
  * Creates a link: RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL. Replaces
  * `ip link add NAME [mtu N] [address MAC] [master BR] [up] type KIND …`:
- * - veth: `type veth peer name PEER [netns NS]` — the peer is created directly in `peer.netns`.
+ * - veth: `numtxqueues Q numrxqueues Q type veth peer name PEER numtxqueues Q numrxqueues Q
+ *   [netns NS]` — the peer is created directly in `peer.netns`; `queues` Q, default 1.
  * - bridge, dummy: `type bridge|dummy`.
  * - macvlan: `link PARENT type macvlan mode MODE`; vlan: `link PARENT type vlan id ID`;
  *   ipvlan: `link PARENT type ipvlan mode l2|l3|l3s`.
@@ -76,7 +77,9 @@ export async function link(nameOrIndex: string | IfIndex, options: NetnsOptions 
  *
  * Needs CAP_NET_ADMIN in the namespace's user namespace (and in the peer's). Does not touch
  * the calling thread.
- * @returns the new link as the kernel reports it.
+ * @returns the new link as the kernel reports it in its answer (NLM_F_ECHO; a lookup by name
+ * on kernels before 6.1): its state when it was made — a link's operational state settles a
+ * moment later (`link()` reads it then).
  * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` before any
  * request; SysError (syscall `'RTM_NEWLINK'`, `ifname`, `kernelMessage`) `EEXIST`, `EPERM`,
  * `EINVAL` (e.g. a name over 15 bytes), `ENOTSUP` (EOPNOTSUPP: kind not in this kernel, `kernelMessage` "Unknown device type").
@@ -142,7 +145,12 @@ export async function addLink(spec: LinkSpec, options: NetnsOptions = {}): Promi
       if (spec.kind === 'macvlan' || spec.kind === 'vlan' || spec.kind === 'ipvlan') req.parent = await resolveIndex(s, spec.parent);
       if (spec.kind === 'vxlan' && spec.parent !== undefined && req.vxlan) req.vxlan.link = await resolveIndex(s, spec.parent);
       if (peerNs && req.peer) req.peer.netnsFd = peerNs.fd;
-      await s.request(encodeNewLink(req), { syscall: 'RTM_NEWLINK', ifname: name });
+      // NLM_F_ECHO: the kernel (6.1 and later) answers with the new link's RTM_NEWLINK. Not a
+      // lookup by name after: a GETLINK of a link made a moment ago first runs its pending
+      // linkwatch work, which for a veth whose peer is down waits for an RCU grace period.
+      const echo = await s.request(encodeNewLink(req, true), { syscall: 'RTM_NEWLINK', ifname: name });
+      const made = echo.find((m) => m.type === NL.RTM_NEWLINK);
+      if (made !== undefined) return decodeLink(made);
       const [m] = await s.request(encodeGetLink({ name }), { syscall: 'RTM_GETLINK', ifname: name });
       return decodeLink(m!);
     });

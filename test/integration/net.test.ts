@@ -210,6 +210,8 @@ describe('links', () => {
     expect(made).toMatchObject({ kind: 'veth', name: 'left', mtu: 1450, mac: '02:00:00:aa:bb:01', up: false });
     const [l] = ip<IpLink[]>('-n', a, '-d', 'link', 'show', 'left');
     expect(l).toMatchObject({ ifname: 'left', mtu: 1450, address: '02:00:00:aa:bb:01', linkinfo: { info_kind: 'veth' } });
+    // What addLink returned is the kernel's echo of the new link (no lookup): its index is the one ip sees.
+    expect(made.index).toBe(l!.ifindex);
     const [r] = ip<IpLink[]>('-n', b, 'link', 'show', 'right');
     expect(r).toMatchObject({ ifname: 'right', address: '02:00:00:aa:bb:02' });
 

@@ -17,6 +17,8 @@ interface Pending {
   reject: (err: Error) => void;
   parts: NlMessage[];
   dump: boolean;
+  /** NLM_F_ECHO: the kernel's copy of the change comes first, its ACK ends the request. */
+  echo: boolean;
   syscall: string;
   context: SysErrorContext;
   /** The request, kept for a dump the kernel reports as interrupted. */
@@ -174,7 +176,7 @@ export class RtnlSocket {
         } else {
           p.parts.push(m);
           if (m.flags & NL.NLM_F_DUMP_INTR) p.interrupted = true;
-          if (!p.dump && !(m.flags & NL.NLM_F_MULTI)) {
+          if (!p.dump && !p.echo && !(m.flags & NL.NLM_F_MULTI)) {
             // A single reply (RTM_GETLINK by name) ends the request; no ACK follows.
             this.#settle(m.seq);
             p.resolve(p.parts);
@@ -202,7 +204,8 @@ export class RtnlSocket {
 
   /**
    * Sends `msg` and resolves with the messages of the reply: the parts of a dump (until
-   * NLMSG_DONE), the single answer of a get, or nothing for an ACKed change.
+   * NLMSG_DONE), the single answer of a get, nothing for an ACKed change, or for a change
+   * with NLM_F_ECHO the kernel's copy of it (until the ACK).
    */
   request(msg: MessageWriter, info: RequestInfo): Promise<NlMessage[]> {
     if (!this.#native) return Promise.reject(handleClosed('netlink socket'));
@@ -210,7 +213,8 @@ export class RtnlSocket {
       const context: SysErrorContext = {};
       if (info.ifname !== undefined) context.ifname = info.ifname;
       const dump = (msg.flags & NL.NLM_F_DUMP) === NL.NLM_F_DUMP;
-      this.#send(msg, { resolve, reject, parts: [], dump, syscall: info.syscall, context, msg, interrupted: false, retries: 0 });
+      const echo = (msg.flags & NL.NLM_F_ECHO) !== 0;
+      this.#send(msg, { resolve, reject, parts: [], dump, echo, syscall: info.syscall, context, msg, interrupted: false, retries: 0 });
     });
   }
 
@@ -231,9 +235,21 @@ export class RtnlSocket {
           const context: SysErrorContext = {};
           if (info.ifname !== undefined) context.ifname = info.ifname;
           const dump = (msg.flags & NL.NLM_F_DUMP) === NL.NLM_F_DUMP;
+          const echo = (msg.flags & NL.NLM_F_ECHO) !== 0;
           bufs.push(msg.finish(seq, 0));
           seqs.push(seq);
-          this.#pending.set(seq, { resolve, reject, parts: [], dump, syscall: info.syscall, context, msg, interrupted: false, retries: 0 });
+          this.#pending.set(seq, {
+            resolve,
+            reject,
+            parts: [],
+            dump,
+            echo,
+            syscall: info.syscall,
+            context,
+            msg,
+            interrupted: false,
+            retries: 0,
+          });
         }),
     );
     const errno = this.#native.send(Buffer.concat(bufs));
