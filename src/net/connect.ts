@@ -10,7 +10,7 @@ import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { HOST_RTNL, exchange, prepareExchange, readAnswers, type ExchangeRequest } from './netlink/exchange.js';
 import { encodeRoute } from './netlink/route.js';
-import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
+import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
 import type { IfIndex, NetnsTarget } from './types.js';
@@ -289,12 +289,11 @@ function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master
     };
     const [echo] = exchange(HOST_RTNL, [[encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf }]]);
     created = true;
-    const echoed = echo!.find((m) => m.type === NL.RTM_NEWLINK);
-    const link = echoed === undefined ? undefined : decodeLinkIndexes(echoed);
+    const ends = vethEchoIndexes(echo!);
     let childIndex: IfIndex;
-    if (link !== undefined && link.index > 0 && link.link !== undefined) {
-      hostIndex = link.index;
-      childIndex = link.link;
+    if (ends !== undefined) {
+      hostIndex = ends.host;
+      childIndex = ends.peer;
     } else {
       hostIndex = linkIndex(HOST_RTNL, hostIf);
       childIndex = linkIndex(inner, childIf);

@@ -17,7 +17,7 @@ import { parseCidr, parseIp, type Cidr } from './ip.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress, encodeGetAddresses } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
-import { decodeLink, decodeLinkIndexes, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink } from './netlink/rtnl.js';
+import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { toSysError, type RequestInfo } from './netlink/socket.js';
 import { attr, decodeError, parseAttrs, splitMessages, type MessageWriter, type NlMessage } from './netlink/wire.js';
 import { checkIfName } from './target.js';
@@ -235,12 +235,11 @@ function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): Sp
     // (linkwatch_sync_dev), and for a veth whose peer is not up yet that deactivates its
     // qdiscs and waits for an RCU grace period (docs/performance.md).
     const [echo] = transact(-1, [[encodeNewLink(spec, true), { syscall: 'RTM_NEWLINK', ifname: hostIf }]]) as [NlMessage[]];
-    const echoed = echo.find((m) => m.type === NL.RTM_NEWLINK);
-    const link = echoed === undefined ? undefined : decodeLinkIndexes(echoed);
+    const ends = vethEchoIndexes(echo);
     let childIndex: IfIndex | undefined;
-    if (link !== undefined && link.index > 0 && link.link !== undefined) {
-      hostIndex = link.index;
-      childIndex = link.link;
+    if (ends !== undefined) {
+      hostIndex = ends.host;
+      childIndex = ends.peer;
     } else {
       const [[hostLink]] = transact(-1, [[encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }]]) as [NlMessage[]];
       hostIndex = decodeLink(hostLink!).index;

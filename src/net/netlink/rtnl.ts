@@ -207,15 +207,20 @@ function flagNames(flags: number): string[] {
 const LINK_INDEX_ATTRS: ReadonlySet<number> = new Set([NL.IFLA_LINK]);
 
 /**
- * A link message's index and its IFLA_LINK (a veth's peer index), and nothing else: what
- * connectToHost needs from the RTM_NEWLINK echo, without decoding the whole link.
+ * The two ends' indexes from the answer to a veth's RTM_NEWLINK sent with NLM_F_ECHO: the echo
+ * (the host end's link message) carries its index and, as IFLA_LINK, the peer's
+ * (veth_get_iflink), read without decoding the whole link. Undefined when the answer has no
+ * usable echo (a kernel before 6.1): look the ends up by name then.
  */
-export function decodeLinkIndexes(msg: NlMessage): { index: IfIndex; link: IfIndex | undefined } {
+export function vethEchoIndexes(answer: readonly NlMessage[]): { host: IfIndex; peer: IfIndex } | undefined {
+  const msg = answer.find((m) => m.type === NL.RTM_NEWLINK);
+  if (msg === undefined) return undefined;
   const base = msg.offset + NL.SIZEOF_NLMSGHDR;
   if (msg.body.length < IFINFOMSG) throw new NetlinkDecodeError(`ifinfomsg needs ${IFINFOMSG} bytes, got ${msg.body.length}`, base);
-  const index = new Reader(msg.body, base).i32(4) as IfIndex;
+  const index = new Reader(msg.body, base).i32(4);
   const link = attr.u32(parseAttrs(msg.body, IFINFOMSG, base, LINK_INDEX_ATTRS), NL.IFLA_LINK);
-  return { index, link: link === undefined || link === 0 || link === index ? undefined : (link as IfIndex) };
+  if (index <= 0 || link === undefined || link === 0 || link === index) return undefined;
+  return { host: index as IfIndex, peer: link as IfIndex };
 }
 
 /** Decodes an RTM_NEWLINK/RTM_DELLINK body into a {@link Link}. */
