@@ -148,6 +148,10 @@ export function openStartGate(path: string, options?: StartGateOptions): Promise
     sock.on('data', (b: Buffer) => chunks.push(b));
     sock.once('end', () => done(outcome(Buffer.concat(chunks), path)));
     sock.once('error', (e: NodeJS.ErrnoException) => {
+      // Connected, but the gate closed this connection without taking it (another start won
+      // the race while this one sat in the listen backlog): the write of the start meets a
+      // closed peer. The same outcome as an end without the ack.
+      if (e.code === 'EPIPE' || e.code === 'ECONNRESET') return done(outcome(Buffer.concat(chunks), path));
       const errno = typeof e.errno === 'number' ? e.errno : -osConstants.errno.EPROTO;
       const hint =
         e.code === 'ECONNREFUSED' || e.code === 'ENOENT'
