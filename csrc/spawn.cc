@@ -189,13 +189,31 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
     // hook cannot ptrace it; that flag belongs to the mm, and Node's must stay as it is.
     init = init || (s.op == OP_HOOK && s.b != HOOK_CALLER);
   }
-  bool ownMm = forced || init;
+  // A child that takes another uid in our own user namespace (`uid` without a user namespace
+  // of its own) must not do it in Node's mm: from its setresuid(2) until execve(2) its
+  // credentials are those of every other process of that uid, and a shared mm that Redump
+  // kept dumpable would let any of them open /proc/PID/mem (ptrace_may_access(): same ids,
+  // an empty permitted set, a dumpable mm) and read or write Node's memory. Its own copy is
+  // made non-dumpable by the credential change itself (commit_creds), as child_process's fork
+  // is: no Redump then. In a user namespace of its own, the ids belong to that namespace and
+  // only a process inside it (none but ours, before the exec) or holding CAP_SYS_PTRACE over
+  // it passes cap_ptrace_access_check(): so only a setuid before any user namespace is made
+  // (clone3's, OP_UNSHARE's, OP_LOCK's) or joined counts.
+  bool leavesIds = false;
+  bool ourUserns = !(plan.cloneFlags & CLONE_NEWUSER);
+  for (auto& s : plan.steps) {
+    if (((s.op == OP_UNSHARE || s.op == OP_FORK) && (s.a & CLONE_NEWUSER)) || s.op == OP_LOCK ||
+        ((s.op == OP_SETNS || s.op == OP_ENTER) && s.b == CLONE_NEWUSER))
+      ourUserns = false;
+    leavesIds = leavesIds || (ourUserns && s.op == OP_SETUID && (uid_t)s.a != geteuid());
+  }
+  bool ownMm = forced || init || leavesIds;
   if (init && !forced) KeepForInit(stack, stackSize, ctx.init_keep);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
   // An init's own mm stays dumpable through the credential steps, as a shared one would (the
   // lock's helper opens its /proc files); OP_INIT makes it non-dumpable before the command.
-  ctx.redump = !forced && prctl(PR_GET_DUMPABLE) == 1;
+  ctx.redump = !forced && !leavesIds && prctl(PR_GET_DUMPABLE) == 1;
   if (plan.cgroupFd >= 0) {
     ca.flags |= CLONE_INTO_CGROUP;
     ca.cgroup = (uint64_t)plan.cgroupFd;

@@ -63,7 +63,15 @@ export interface SpawnOptions extends SecurityOptions {
   hostname?: string;
   /** NIS domain name (setdomainname(2)); needs a new or joined uts namespace. */
   domainname?: string;
-  /** uid to run as (inside the user namespace, if any). */
+  /**
+   * uid to run as (inside the user namespace, if any). Without a user namespace of the
+   * child's, a uid other than this process's makes the child a copy-on-write fork of this
+   * process (as child_process's is), made non-dumpable by the credential change, instead of
+   * sharing its memory until execve(2): between setresuid(2) and execve(2) any process of
+   * that uid could otherwise open `/proc/PID/mem` and read or write this process's memory
+   * (docs/security.md, "Another uid in the caller's user namespace"). The fork costs what
+   * child_process's does, growing with this process's page tables.
+   */
   uid?: number;
   /** gid to run as (inside the user namespace, if any). */
   gid?: number;
