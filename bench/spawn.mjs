@@ -213,6 +213,14 @@ const cases = [
     label: "nsbox.spawn, 6 ns + init ('ignore')",
     run: nsSpawn({ namespaces: SIX, init: true, stdio: 'ignore' }),
   },
+  // The init image (csrc/init_image.cc): the same, with Docker's capabilities (no
+  // CAP_SYS_PTRACE in the bounding set), so PID 1 is a sealed memfd executed by the CLONE_VM
+  // child instead of a fork of this process. The capability steps are the only other change.
+  {
+    key: 'nsbox6+image:ignore',
+    label: "nsbox.spawn, 6 ns + init image, Docker's caps ('ignore')",
+    run: nsSpawn({ namespaces: SIX, init: true, capabilities: nsbox.hardened().capabilities, stdio: 'ignore' }),
+  },
 ];
 
 // Node → peer tool: child_process.spawn with stdio 'ignore' (the cheaper Node spawn, so the
@@ -434,6 +442,9 @@ const ratioSpecs = [
   ['nsbox:ignore', 'C:vfork', null],
   ['nsbox6+init:ignore', 'nsbox6:ignore', null],
   ['nsbox6+init:ignore', 'cp.spawn:ignore', null],
+  ['nsbox6+image:ignore', 'nsbox6+init:ignore', null],
+  ['nsbox6+image:ignore', 'nsbox6:ignore', null],
+  ['nsbox6+image:ignore', 'cp.spawn:ignore', null],
 ];
 const ratios = [];
 console.log();

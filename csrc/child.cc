@@ -174,10 +174,17 @@ void ResetSignals() {
   }
 }
 
-// close_range(2) of every fd from `lo` up but `a` and `b` (each -1 or >= lo); one by one up to
-// the fd limit before Linux 5.9.
-long CloseFrom(unsigned lo, int a, int b) {
-  int keep[2] = {a < b ? a : b, a < b ? b : a};
+// close_range(2) of every fd from `lo` up but `a`, `b` and `c` (each -1 or >= lo); one by one
+// up to the fd limit before Linux 5.9.
+long CloseFrom(unsigned lo, int a, int b, int c) {
+  int keep[3] = {a, b, c};
+  for (int i = 0; i < 3; i++)  // sorted, so that the gaps between them can be closed in order
+    for (int j = i + 1; j < 3; j++)
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
   unsigned from = lo;
   long r = 0;
   for (int k : keep) {
@@ -193,7 +200,7 @@ long CloseFrom(unsigned lo, int a, int b) {
     } lim = {1024, 1024};
     sc(__NR_prlimit64, 0, RLIMIT_NOFILE, 0, &lim);
     for (unsigned long long fd = lo; fd < lim.cur && fd < (1u << 20); fd++)
-      if ((int)fd != a && (int)fd != b) sc(__NR_close, fd);
+      if ((int)fd != a && (int)fd != b && (int)fd != c) sc(__NR_close, fd);
     r = 0;
   }
   return r;
@@ -220,12 +227,14 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n, int* sysid) {
   *sysid = SYS_FCNTL;
   long r = MoveAbove(&ctx->sock, maxTarget + 1);
   if (r == 0) r = MoveAbove(&ctx->gate, maxTarget + 1);
+  if (r == 0) r = MoveAbove(&ctx->init_fd, maxTarget + 1);
   if (r < 0) return r;
   int tmp[256];
   for (int i = 0; i < n; i++) {
     // Never the status socket or the gate: a command holding one could talk to the parent
     // (and keep it waiting), or start itself.
-    if (pairs[2 * i + 1] == ctx->sock || pairs[2 * i + 1] == ctx->gate) return -EBADF;
+    if (pairs[2 * i + 1] == ctx->sock || pairs[2 * i + 1] == ctx->gate || pairs[2 * i + 1] == ctx->init_fd)
+      return -EBADF;
     r = sc(__NR_fcntl, pairs[2 * i + 1], F_DUPFD_CLOEXEC, maxTarget + 1);
     if (r < 0) return r;
     tmp[i] = (int)r;
@@ -241,9 +250,10 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n, int* sysid) {
     for (int i = 0; i < n && !keep; i++) keep = pairs[2 * i] == fd;
     if (!keep) sc(__NR_close, fd);
   }
-  // ...and everything above it but the status socket and the gate (close_range(2), Linux 5.9).
+  // ...and everything above it but the status socket, the gate and the init image
+  // (close_range(2), Linux 5.9).
   *sysid = SYS_CLOSE_RANGE;
-  return CloseFrom((unsigned)maxTarget + 1, ctx->sock, ctx->gate);
+  return CloseFrom((unsigned)maxTarget + 1, ctx->sock, ctx->gate, ctx->init_fd);
 }
 
 // A change of euid/egid makes the mm non-dumpable (commit_creds(), suid_dumpable). Sharing

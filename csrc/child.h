@@ -60,6 +60,7 @@ struct ChildCtx {
   int entered;         // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
   int fork_next;       // OP_FORK with vm: the step its CLONE_VM copy goes on from
   InitKeep init_keep;  // OP_INIT with dropCopy: what the init keeps of its copy of Node's memory
+  int init_fd;         // OP_INIT with an exec'd init: the init image's memfd (init_image.h), or -1
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

@@ -21,15 +21,18 @@
 #include "child_init.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include "init_image.h"
 #include "plan.h"
 #include "rawsys.h"
 
@@ -90,54 +93,6 @@ void CloseAll() {
   for (unsigned long long fd = 0; fd < lim.cur && fd < (1u << 20); fd++) sc(__NR_close, fd);
 }
 
-int StatusOf(int st) {
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
-  return 255;
-}
-
-[[noreturn]] void Exit(int code) {
-  for (;;) sc(__NR_exit_group, code);
-}
-
-// Reaps every zombie there is; exits with the command's status once it is among them.
-void Reap(long cmd) {
-  for (;;) {
-    int st = 0;
-    long w = sc(__NR_wait4, -1, &st, WNOHANG | __WALL, 0);
-    if (w == -EINTR) continue;
-    if (w <= 0) return;
-    if (w == cmd) Exit(StatusOf(st));
-  }
-}
-
-// A signal for the command: to its process group when it made one of its own (a shell with
-// job control, setsid), as a terminal would send it, else to the command alone.
-void Forward(long cmd, int sig) {
-  long pgid = sc(__NR_getpgid, cmd);
-  sc(__NR_kill, pgid == cmd ? -cmd : cmd, sig);
-}
-
-[[noreturn]] void Loop(long cmd) {
-  unsigned long set = kAllSignals;
-  for (;;) {
-    // siginfo_t is 128 bytes on every Linux ABI; nothing in it is needed.
-    long info[16];
-    long sig = sc(__NR_rt_sigtimedwait, &set, info, 0, sizeof set);
-    if (sig == -EINTR || sig == -EAGAIN) continue;
-    if (sig < 0) {
-      // Cannot happen after the probe; should it, the init still reaps, blocking.
-      int st = 0;
-      long w = sc(__NR_wait4, -1, &st, __WALL, 0);
-      if (w == cmd) Exit(StatusOf(st));
-      if (w == -ECHILD) Exit(255);
-      continue;
-    }
-    if (sig != SIGCHLD) Forward(cmd, (int)sig);
-    Reap(cmd);
-  }
-}
-
 // The init's copy of Node's memory, given up once the command has exec'd (nothing of the plan
 // is read after that): everything but its stack and the addon's image (the loop's code and
 // constants) is unmapped. Node's pages are its own again, so its next write to each is no
@@ -170,10 +125,100 @@ void DropCopy(const InitKeep& k) {
     if (top > hi1 && sc(__NR_munmap, hi1, top - hi1) != -EINVAL) break;
 }
 
+// The command of an exec'd init, cloned with CLONE_VM and without CLONE_VFORK: it waits until
+// the init (the process that cloned it, which meanwhile execs the init image) has made itself
+// non-dumpable and says so on their socket; an EOF there (the exec or the init failed, and
+// that failure is reported) ends it unexec'd. Its end of the socket is CLOEXEC: the init reads
+// EOF once the command has exec'd, or the errno of its failed execve, which it reports as the
+// exec step's failure (the status socket takes only our pid's messages).
+struct ExecInitCommand {
+  const Step* exec;
+  int tty;
+  int own, theirs;  // the socket's two ends: the command's, the init's
+};
+
+int ExecInitCommandMain(void* arg) {
+  ExecInitCommand* c = static_cast<ExecInitCommand*>(arg);
+  sc(__NR_close, c->theirs);
+  char go = 0;
+  long r;
+  do {
+    r = sc(__NR_read, c->own, &go, 1);
+  } while (r == -EINTR);
+  if (r != 1) sc(__NR_exit_group, 127);
+  Command cmd = {c->exec, 0, c->tty};
+  CommandMain(&cmd);  // returns only if execve failed
+  int32_t err = (int32_t)-cmd.err;
+  sc(__NR_write, c->own, &err, sizeof err);
+  for (;;) sc(__NR_exit_group, 127);
+}
+
+// Writes `v` (>= 0) in decimal at `out` (room for 21 bytes), NUL-terminated.
+void Decimal(long v, char* out) {
+  char tmp[21];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v > 0 && n < 20);
+  for (int k = 0; k < n; k++) out[k] = tmp[n - 1 - k];
+  out[n] = 0;
+}
+
+// OP_INIT with an init image (ctx->init_fd, init_image.cc): we share Node's memory (CLONE_VM)
+// and so must not make ourselves non-dumpable (the flag is the mm's: Node's). The command is
+// cloned first, sharing it too, and waits on a socketpair; we then execveat(2) the image, which
+// leaves Node's mm for one of a few pages of our own, keeping that socket's end and the status
+// socket. The image makes itself non-dumpable, lets the command exec, learns how that went,
+// reports a failure on the status socket, else closes every fd and runs the same loop as a
+// forked init. spawn sees EOF on the status socket once both copies are closed (the
+// command's at its exec), and only then reuses the stack and the plan.
+long RunExecInit(ChildCtx* ctx, const Step& exec, int* sysid) {
+  unsigned long all = kAllSignals;
+  *sysid = SYS_RT_SIGPROCMASK;
+  long r = sc(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof all);
+  if (r < 0) return r;
+  r = Probe(sysid);
+  if (r < 0) return r;
+  int sv[2];
+  *sysid = SYS_SOCKETPAIR;
+  r = sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+  if (r < 0) return r;
+  ExecInitCommand c = {&exec, ctx->tty, sv[1], sv[0]};
+  *sysid = SYS_CLONE;
+  long pid = nsbox_clone(CLONE_VM | SIGCHLD, ctx->helper_stack, ExecInitCommandMain, &c);
+  sc(__NR_close, sv[1]);
+  if (pid < 0) {
+    sc(__NR_close, sv[0]);
+    return pid;
+  }
+  // Our two fds survive the exec (the command's copies are its own: no CLONE_FILES).
+  *sysid = SYS_FCNTL;
+  r = sc(__NR_fcntl, sv[0], F_SETFD, 0);
+  if (r == 0) r = sc(__NR_fcntl, ctx->sock, F_SETFD, 0);
+  if (r == 0) {
+    char cmdArg[21], syncArg[21], sockArg[21], stepArg[21];
+    Decimal(pid, cmdArg);
+    Decimal(sv[0], syncArg);
+    Decimal(ctx->sock, sockArg);
+    Decimal(&exec - ctx->steps, stepArg);
+    char name[] = "nsbox-init";
+    char* argv[] = {name, cmdArg, syncArg, sockArg, stepArg, nullptr};
+    char* envp[] = {nullptr};
+    *sysid = SYS_EXECVEAT;
+    r = sc(__NR_execveat, ctx->init_fd, "", argv, envp, AT_EMPTY_PATH);
+  }
+  // The exec failed: the command reads EOF and exits unexec'd; the namespace's teardown
+  // reaps it when we exit with this failure (reported on the status socket, still ours).
+  sc(__NR_close, sv[0]);
+  return r;
+}
+
 }  // namespace
 
 long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* execFailed) {
   *execFailed = false;
+  if (ctx->init_fd >= 0) return RunExecInit(ctx, exec, sysid);
   // Blocked signals are queued even for a PID 1 without handlers (sig_ignored() looks at the
   // mask first): none is lost between here and the loop. SIGKILL from the parent's
   // namespace (and the PDEATHSIG of OP_PDEATHSIG) still ends us, and with us the namespace.
@@ -205,7 +250,7 @@ long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* e
   const InitKeep keep = ctx->init_keep;
   CloseAll();
   if (dropCopy) DropCopy(keep);
-  Loop(pid);
+  InitLoop(pid);
 }
 
 }  // namespace nsbox

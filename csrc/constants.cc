@@ -90,6 +90,8 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(FLISTXATTR, "flistxattr");
   SYSID(FGETXATTR, "fgetxattr");
   SYSID(FSETXATTR, "fsetxattr");
+  SYSID(EXECVEAT, "execveat");
+  SYSID(SOCKETPAIR, "socketpair");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);

@@ -82,7 +82,8 @@ enum Op : int32_t {
   OP_PARENT = 37,  // -                          the parent applies rlimits and oom_score_adj
                    //                            to us (prlimit(2), /proc/PID/oom_score_adj)
   // The init (child_init.cc): last but one, right before OP_EXEC, which it runs in a child.
-  OP_INIT = 38,     // [dropCopy 0|1]               non-dumpable, probes its syscalls, clone(VM|VFORK)
+  OP_INIT = 38,     // [dropCopy 0|1 [, exec 0|1]]  non-dumpable, probes its syscalls, clone(VM|VFORK); exec:
+                    // init_image.h
                     //                              the command (which only execs), closes every fd,
                     //                              then forwards signals, reaps, exits with its status
   OP_NETWORK = 39,  // lo(0/1), wait(0/1)          lo: bring lo up (ioctl SIOCSIFFLAGS) in our network
@@ -229,6 +230,8 @@ enum SysId : int32_t {
   SYS_FLISTXATTR = 58,
   SYS_FGETXATTR = 59,
   SYS_FSETXATTR = 60,
+  SYS_EXECVEAT = 61,
+  SYS_SOCKETPAIR = 62,
 };
 
 // OP_TERMINAL modes.

@@ -181,9 +181,12 @@ const char* Parser::Process(int32_t op, const int32_t* a, int32_t nargs, Step& s
     case OP_KEYRING:
     case OP_NO_TIOCSTI: return nargs == 0 ? nullptr : "step takes no args";
     case OP_INIT:
-      // [dropCopy]: 1 lets the init give up its copy of Node's memory (child_init.cc DropCopy)
-      if (nargs > 1 || (nargs == 1 && !Flag01(a[0]))) return "bad init";
-      s.a = nargs == 1 ? a[0] : 0;
+      // [dropCopy [, exec]]: dropCopy 1 lets a forked init give up its copy of Node's memory
+      // (child_init.cc DropCopy); exec 1 lets spawn run the init image instead of forking
+      // (init_image.h; spawn.cc decides whether it applies).
+      if (nargs > 2 || (nargs >= 1 && !Flag01(a[0])) || (nargs == 2 && !Flag01(a[1]))) return "bad init";
+      s.a = nargs >= 1 ? a[0] : 0;
+      s.b = nargs == 2 ? a[1] : 0;
       return nullptr;
     case OP_SETGROUPS:
       if (nargs < 1 || a[0] < 0 || a[0] > kMaxGroups || a[0] != nargs - 1) return "bad group list";

@@ -28,6 +28,7 @@
 #include "exit_pin.h"
 #include "fd.h"
 #include "gate.h"
+#include "init_image.h"
 #include "plan.h"
 #include "plan_parse.h"
 #include "spawn_maps.h"
@@ -169,7 +170,8 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
             0,
             st.gate.get(),
             0,
-            {}};
+            {},
+            -1};
   ChildCtx& ctx = st.ctx;
   int pidfd = -1;
   struct clone_args ca = {};
@@ -180,7 +182,7 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // An init (OP_INIT) outlives this call: it needs its own mm too, a copy-on-write fork of
   // ours (docs/performance.md has the cost). Nothing it uses is shared with us from then on:
   // the plan, the context and the stack are its copies; it reports over the status socket.
-  bool forced = false, init = false;
+  bool forced = false, init = false, initOnly = true, execAllowed = false;
   for (auto& s : plan.steps) {
     forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
     // The gate's child outlives this call too (the caller may exit before the start).
@@ -188,6 +190,8 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
     // A hook run by the child: its mm is made non-dumpable meanwhile (child_hook.cc), so the
     // hook cannot ptrace it; that flag belongs to the mm, and Node's must stay as it is.
     init = init || (s.op == OP_HOOK && s.b != HOOK_CALLER);
+    initOnly = initOnly && s.op != OP_GATE && !(s.op == OP_HOOK && s.b != HOOK_CALLER);
+    execAllowed = execAllowed || (s.op == OP_INIT && s.b == 1);
   }
   // A child that takes another uid in our own user namespace (`uid` without a user namespace
   // of its own) must not do it in Node's mm: from its setresuid(2) until execve(2) its
@@ -207,8 +211,18 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
       ourUserns = false;
     leavesIds = leavesIds || (ourUserns && s.op == OP_SETUID && (uid_t)s.a != geteuid());
   }
-  bool ownMm = forced || init || leavesIds;
-  if (init && !forced) KeepForInit(stack, stackSize, ctx.init_keep);
+  // An init alone (no gate, no hook of the child's) that the plan lets exec (spawn.ts: no
+  // seccomp profile of the caller's, CAP_SYS_PTRACE out of the command's bounding set) and
+  // that may share our mm: the init image (init_image.h) instead of a fork of Node. Without a
+  // memfd for it (vm.memfd_noexec = 2), the fork.
+  Fd image;
+  if (init && initOnly && execAllowed && !forced && !leavesIds) {
+    int fd = MakeInitImage();
+    if (fd >= 0) image.reset(fd);
+  }
+  ctx.init_fd = image.get();
+  bool ownMm = forced || (init && !image.valid()) || leavesIds;
+  if (init && !forced && !image.valid()) KeepForInit(stack, stackSize, ctx.init_keep);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
   // An init's own mm stays dumpable through the credential steps, as a shared one would (the

@@ -171,12 +171,17 @@ export interface SpawnOptions extends SecurityOptions {
    * its own — reaps every orphan, and exits with the command's status (128+N when a signal N
    * killed it). The returned child is then the init: `kill()` reaches the command through it,
    * and the command's own PID 1 problem (signals without a handler ignored) is gone.
-   * The init is made from the plan (no extra binary), after every other step, so it is as
-   * confined as the command; it is a copy-on-write fork of this process, made non-dumpable and
-   * with every fd closed (docs/security.md), which costs a fork of Node's address space
-   * (docs/performance.md). Once the command runs it unmaps that copy of this process's memory
-   * (all but its stack and the addon's code), unless `seccomp` is a profile of the caller's
-   * (which might kill it for munmap). Needs `'pid'` in `namespaces`. Default false.
+   * The init is made from the plan (no extra binary on disk), after every other step, so it
+   * is as confined as the command, non-dumpable, with every fd closed (docs/security.md).
+   * When the command can never hold CAP_SYS_PTRACE (out of `capabilities.bounding`, as with
+   * `hardened()`), no `seccomp` profile of the caller's is given, and neither `startGate`
+   * nor a hook run by the child is, the init is the init image: a program of a few hundred
+   * bytes executed from a sealed memfd, so spawn copies nothing of this process (its cost is
+   * that of a spawn without an init, plus an execveat(2)). Otherwise it is a copy-on-write
+   * fork of this process, which costs a fork of Node's address space (docs/performance.md),
+   * and which unmaps that copy (all but its stack and the addon's code) once the command
+   * runs, unless `seccomp` is a profile of the caller's (which might kill it for munmap).
+   * Needs `'pid'` in `namespaces`. Default false.
    */
   init?: boolean;
   /**

@@ -244,9 +244,12 @@ export class PlanBuilder {
    * `dropCopy`: once the command has exec'd, the init unmaps its copy of Node's memory (all
    * but its stack and the addon's code), with munmap(2) and rseq(2): only where no seccomp
    * filter may refuse those (a refusal by SCMP_ACT_KILL would kill the init).
+   * `exec`: spawn may run the init image (csrc/init_image.cc) with execveat(2) instead of
+   * forking this process, when nothing else needs the fork (no gate, no hook of the child's,
+   * a user namespace not joined, no other uid taken in ours) and a memfd can be executed.
    */
-  init(dropCopy = false): this {
-    return this.push(K.OP.INIT!, dropCopy ? [1] : [], { step: 'init', syscall: 'clone' });
+  init(dropCopy = false, exec = false): this {
+    return this.push(K.OP.INIT!, exec ? [dropCopy ? 1 : 0, 1] : dropCopy ? [1] : [], { step: 'init', syscall: 'clone' });
   }
   /**
    * The create/start gate (csrc/child_gate.cc): spawn makes a listening socket at `path`; the

@@ -322,7 +322,15 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     // Last: the init runs every step above itself, so it is as confined as the command.
     // The init lets go of its copy of Node's memory once the command runs (csrc/child_init.cc
     // DropCopy) unless a seccomp profile other than nsbox's default may refuse munmap or rseq.
-    if (o.init) plan.init(!security.seccomp || security.seccompSource === defaultSeccompProfile);
+    // Under the same condition, and when the command can never hold CAP_SYS_PTRACE (out of
+    // its bounding set), the init may be the init image instead of a fork of this process
+    // (csrc/init_image.cc): its mm then belongs to the command's user namespace, where
+    // CAP_SYS_PTRACE would let the command trace it (docs/security.md, "The init").
+    if (o.init) {
+      const dropCopy = !security.seccomp || security.seccompSource === defaultSeccompProfile;
+      const noPtrace = security.caps !== undefined && (security.caps.bounding & (1n << BigInt(K.CAP.CAP_SYS_PTRACE!))) === 0n;
+      plan.init(dropCopy, dropCopy && noPtrace);
+    }
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);
 
     const p = plan.build();

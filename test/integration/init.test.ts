@@ -4,7 +4,7 @@
 // or traced by the command. Witnessed from inside (/proc of the namespace) and outside
 // (NSpid, /proc/PID/task/*/children).
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -13,6 +13,8 @@ import { canUserns, rootTest, testIf } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
+/** What /proc/PID/exe of an init run from the image names (csrc/init_image.cc). */
+const IMAGE = '/memfd:nsbox-init (deleted)';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** What npm links as `nsbox`: package.json's bin. */
 const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
@@ -58,24 +60,44 @@ async function signalled(sig: NodeJS.Signals, o: SpawnOptions = box): Promise<{ 
   return { code, signal, ms: Date.now() - t0 };
 }
 
-describe('spawn({ init: true })', () => {
+// Both inits: a fork of this process (every capability: CAP_SYS_PTRACE may be the command's)
+// and the init image (csrc/init_image.cc: Docker's capabilities, no CAP_SYS_PTRACE).
+const KINDS = [
+  { name: 'a fork of this process', extra: {} },
+  { name: 'the init image', extra: { capabilities: hardened().capabilities } },
+];
+
+describe.each(KINDS)('spawn({ init: true }): $name', ({ extra }) => {
+  const b: SpawnOptions = { ...box, ...extra };
+  const shb = (script: string, o: SpawnOptions = b) => spawn('sh', ['-c', script], o);
+
   usernsTest('PID 1 is the init and the command its child, inside and seen from outside', async () => {
-    const r = await output(sh('cat /proc/1/comm; cut -d" " -f4 /proc/$$/stat; echo $$'));
+    const r = await output(shb('cat /proc/1/comm; cut -d" " -f4 /proc/$$/stat; echo $$'));
     const [comm, ppid, pid] = r.stdout.trim().split('\n');
     expect(comm).toBe('nsbox-init');
     expect(ppid).toBe('1');
     expect(Number(pid)).toBeGreaterThan(1);
     expect(r.code).toBe(0);
     // Without a container root (no mount lock, whose helper takes a pid) the command is PID 2.
-    expect((await output(sh('echo $$', { namespaces: ['user', 'pid'], init: true }))).stdout).toBe('2\n');
+    expect((await output(shb('echo $$', { namespaces: ['user', 'pid'], init: true, ...extra }))).stdout).toBe('2\n');
 
-    const c = spawn('sleep', ['30'], { ...box, stdio: 'ignore' });
+    const c = spawn('sleep', ['30'], { ...b, stdio: 'ignore' });
     try {
       const sleeper = await childRunning(c.pid, 'sleep');
       const status = readFileSync(`/proc/${c.pid}/status`, 'utf8');
       expect(status).toMatch(/^Name:\s+nsbox-init$/m);
       expect(status.match(/^NSpid:\s+(.*)$/m)![1]!.split(/\s+/)).toEqual([String(c.pid), '1']);
       expect(readFileSync(`/proc/${sleeper}/status`, 'utf8')).toMatch(new RegExp(`^PPid:\\s+${c.pid}$`, 'm'));
+      // Which init it is, by what /proc/PID/exe names (a non-dumpable fork of this process is
+      // unreadable to an unprivileged caller: EACCES).
+      const exe = (() => {
+        try {
+          return readlinkSync(`/proc/${c.pid}/exe`);
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code;
+        }
+      })();
+      expect(extra.capabilities ? [IMAGE] : [realpathSync(process.execPath), 'EACCES']).toContain(exe);
     } finally {
       c.kill('SIGKILL');
       await c.exited;
@@ -83,13 +105,13 @@ describe('spawn({ init: true })', () => {
   });
 
   usernsTest("kill() of the child reaches the command: SIGTERM 143, SIGINT 130, promptly; the command's own code passes", async () => {
-    const term = await signalled('SIGTERM');
+    const term = await signalled('SIGTERM', b);
     expect(term).toMatchObject({ code: 143, signal: null });
     expect(term.ms).toBeLessThan(2000);
-    const int = await signalled('SIGINT');
+    const int = await signalled('SIGINT', b);
     expect(int).toMatchObject({ code: 130, signal: null });
     expect(int.ms).toBeLessThan(2000);
-    expect((await output(sh('exit 3'))).code).toBe(3);
+    expect((await output(shb('exit 3'))).code).toBe(3);
     // Without init, the same SIGTERM is ignored by a PID 1 sleep (pid_namespaces(7)).
     const bare = spawn('sleep', ['30'], { namespaces: ['user', 'pid'], stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
@@ -101,8 +123,8 @@ describe('spawn({ init: true })', () => {
   });
 
   usernsTest('every catchable signal is forwarded (SIGUSR1 to a trap, a real-time signal, SIGHUP)', async () => {
-    const c = sh('trap "echo usr1" USR1; trap "echo hup; exit 7" HUP; sleep 30 & wait; sleep 30 & wait', {
-      ...box,
+    const c = shb('trap "echo usr1" USR1; trap "echo hup; exit 7" HUP; sleep 30 & wait; sleep 30 & wait', {
+      ...b,
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let out = '';
@@ -115,7 +137,7 @@ describe('spawn({ init: true })', () => {
     c.kill('SIGHUP');
     expect(await c.exited).toEqual({ code: 7, signal: null });
     expect(out).toBe('usr1\nhup\n');
-    const rt = spawn('sleep', ['30'], { ...box, stdio: 'ignore' });
+    const rt = spawn('sleep', ['30'], { ...b, stdio: 'ignore' });
     await childRunning(rt.pid, 'sleep');
     rt.kill(40);
     expect((await rt.exited).code).toBe(128 + 40);
@@ -124,7 +146,7 @@ describe('spawn({ init: true })', () => {
   usernsTest('an orphan is reaped by the init: no zombie while the command runs', async () => {
     // The subshell exits at once; its `sleep 0.2` is reparented to PID 1 and dies 0.2 s later.
     const script = '(sleep 0.2 &); sleep 0.8; for f in /proc/[0-9]*/stat; do cut -d")" -f2 "$f" 2>/dev/null | cut -d" " -f2; done';
-    const r = await output(sh(script));
+    const r = await output(shb(script));
     expect(r.code).toBe(0);
     const states = r.stdout.trim().split('\n');
     expect(states.length).toBeGreaterThanOrEqual(2); // the init, sh (and the loop's own)
@@ -147,7 +169,7 @@ describe('spawn({ init: true })', () => {
     for (const cmd of ['/nonexistent/cmd', 'nsbox-no-such-command']) {
       let err: unknown;
       try {
-        spawn(cmd, { namespaces: ['user', 'pid'], init: true, env: { PATH: '/usr/bin:/bin' } });
+        spawn(cmd, { namespaces: ['user', 'pid'], init: true, ...extra, env: { PATH: '/usr/bin:/bin' } });
       } catch (e) {
         err = e;
       }
@@ -161,7 +183,7 @@ describe('spawn({ init: true })', () => {
     for (const name of ['wait4', 'kill', 'rt_sigtimedwait']) {
       let err: unknown;
       try {
-        spawn('true', { ...box, seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [name], action: 'SCMP_ACT_ERRNO' }] } });
+        spawn('true', { ...b, seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [name], action: 'SCMP_ACT_ERRNO' }] } });
       } catch (e) {
         err = e;
       }
@@ -170,7 +192,7 @@ describe('spawn({ init: true })', () => {
   });
 
   usernsTest("the init keeps no fd: the command's stdout ends when the command closes it, while both still run", async () => {
-    const c = sh('echo hi; exec >&-; sleep 1');
+    const c = shb('echo hi; exec >&-; sleep 1');
     let out = '';
     c.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     await new Promise((r) => c.stdout!.once('end', r));
@@ -304,6 +326,92 @@ describe("the init's copy of this process's memory (csrc/child_init.cc DropCopy)
     const profile = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO' as const }] };
     const m = await withInit({ ...box, seccomp: profile }, vm);
     expect(m.size).toBeGreaterThan(65536);
+  });
+});
+
+/** Runs a Python snippet with the init's pid as sys.argv[1]; its stdout, trimmed. */
+function py(code: string, pid: number): string {
+  return execFileSync('python3', ['-c', code, String(pid)], { encoding: 'utf8' }).trim();
+}
+
+describe('the init image (csrc/init_image.cc): an init that is not a fork of this process', () => {
+  const image: SpawnOptions = { ...box, ...hardened() };
+
+  usernsTest("is a sealed memfd of a few pages: nothing of this process's is mapped, nothing can write it", async () => {
+    const seen = await withInit(image, (init) => ({
+      exe: readlinkSync(`/proc/${init}/exe`),
+      vm: vm(init),
+      files: new Set(
+        readFileSync(`/proc/${init}/maps`, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/).slice(5).join(' ')),
+      ),
+      // F_GET_SEALS (1033 + 1) through the magic link, as an independent witness.
+      seals: Number(py('import fcntl, os, sys; print(fcntl.fcntl(os.open(f"/proc/{sys.argv[1]}/exe", os.O_RDONLY), 1034))', init)),
+      write: py(
+        [
+          'import os, sys',
+          'try:',
+          '  fd = os.open(f"/proc/{sys.argv[1]}/exe", os.O_WRONLY); os.write(fd, b"x"); print("written")',
+          'except OSError as e:',
+          '  print(e.errno)',
+        ].join('\n'),
+        init,
+      ),
+    }));
+    expect(seen.exe).toBe(IMAGE);
+    expect(seen.vm.size).toBeLessThan(1024);
+    expect(seen.vm.rss).toBeLessThan(256);
+    seen.files.delete('');
+    seen.files.delete('[vsyscall]');
+    // The image, its stack and the kernel's vDSO pages: no heap, no node binary, no library.
+    expect(seen.files).toContain(IMAGE);
+    for (const f of seen.files) expect([IMAGE, '[stack]', '[vdso]', '[vvar]', '[vvar_vclock]']).toContain(f);
+    // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE, and F_SEAL_EXEC (Linux 6.3).
+    expect(seen.seals & 0xf).toBe(0xf);
+    expect(['1', '26']).toContain(seen.write); // EPERM (the seal) or ETXTBSY (being executed)
+  });
+
+  usernsTest(
+    'its exit status, signals and the exec failure are those of the fork (in the describe.each above); no fd is left',
+    async () => {
+      const fds = fdCount();
+      const kids = childPids().length;
+      for (let i = 0; i < 20; i++) expect((await output(spawn('sh', ['-c', `exit ${i}`], image))).code).toBe(i);
+      expect(childPids().length).toBe(kids);
+      expect(fdCount()).toBe(fds);
+    },
+  );
+
+  usernsTest("is not used when the command may hold CAP_SYS_PTRACE, or under the caller's own seccomp profile: a fork then", async () => {
+    const caps = hardened().capabilities!;
+    const withPtrace = { ...image, capabilities: { ...caps, bounding: [...caps.bounding!, 'CAP_SYS_PTRACE' as const] } };
+    const profile = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO' as const }] };
+    for (const o of [withPtrace, { ...image, seccomp: profile }, box]) {
+      const exe = await withInit(o, (init) => {
+        try {
+          return readlinkSync(`/proc/${init}/exe`);
+        } catch (e) {
+          return (e as NodeJS.ErrnoException).code;
+        }
+      });
+      expect([realpathSync(process.execPath), 'EACCES']).toContain(exe);
+    }
+  });
+
+  usernsTest('runs under a Landlock ruleset that handles execute (only /usr executable)', async () => {
+    const landlock = {
+      fs: [
+        { path: '/', access: ['read-file', 'read-dir'] as const },
+        { path: '/usr', access: ['execute', 'read-file', 'read-dir'] as const },
+        { path: '/dev/null', access: ['write-file'] as const },
+      ],
+    };
+    const seen = await withInit({ ...image, landlock }, (init) => readlinkSync(`/proc/${init}/exe`));
+    expect(seen).toBe(IMAGE);
+    const r = await output(spawn('sh', ['-c', 'cat /proc/1/comm; /bin/true && exit 5'], { ...image, landlock }));
+    expect(r).toMatchObject({ code: 5, stdout: 'nsbox-init\n' });
   });
 });
 

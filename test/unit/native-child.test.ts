@@ -39,3 +39,30 @@ describe.skipIf(!built)('the spawn child is libc-free', () => {
     expect(dyn).toMatch(/\(FLAGS\)\s+BIND_NOW|FLAGS_1\)\s+Flags:.*NOW/);
   });
 });
+
+// The init image (csrc/init_image.cc) is the section nsbox_init_text copied behind an ELF
+// header into a memfd: its code may only reach itself. Every relocation in the section must
+// be PC-relative and name a symbol defined in the section (a call or load out of it would land
+// nowhere in the copy); no string or vector constant may come from .rodata.
+describe.skipIf(!built)('the init image section is self-contained', () => {
+  it('every relocation of nsbox_init_text is PC-relative to a symbol of that section', () => {
+    const obj = join(objDir, 'init_image.o');
+    const table = execFileSync('objdump', ['-t', obj], { encoding: 'utf8' });
+    const inSection = new Set(
+      table
+        .split('\n')
+        .filter((l) => /\snsbox_init_text\s/.test(l))
+        .map((l) => l.trim().split(/\s+/).pop()!),
+    );
+    expect([...inSection]).toEqual(expect.arrayContaining(['nsbox_init_entry', 'nsbox_init_main', '_ZN5nsbox8InitLoopEl']));
+    const relocs = execFileSync('objdump', ['-r', '-j', 'nsbox_init_text', obj], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /^[0-9a-f]{8,16}\s+R_/.test(l))
+      .map((l) => {
+        const [, type, value] = l.trim().split(/\s+/);
+        return { type: type!, symbol: value!.replace(/[+-]0x[0-9a-f]+$/, '') };
+      });
+    const bad = relocs.filter((r) => !inSection.has(r.symbol) || !/PC32|PLT32|CALL26|JUMP26|PREL/.test(r.type));
+    expect(bad).toEqual([]);
+  });
+});

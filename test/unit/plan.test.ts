@@ -234,6 +234,8 @@ describe('every step, word for word', () => {
   });
   step('PARENT', (b) => b.parent(), [], { step: 'rlimits', syscall: 'prlimit64' });
   step('INIT', (b) => b.init(), [], { step: 'init', syscall: 'clone' });
+  step('INIT', (b) => b.init(true), [1], { step: 'init', syscall: 'clone' });
+  step('INIT', (b) => b.init(false, true), [0, 1], { step: 'init', syscall: 'clone' });
   step('GATE', (b) => b.gate('/run/c1.gate'), ['/run/c1.gate'], { step: 'start-gate', syscall: 'accept4', path: '/run/c1.gate' });
   step(
     'HOOK',
