@@ -400,6 +400,37 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
     }
   });
 
+  // vm.memfd_noexec is per pid namespace and can only be made stricter in a child one: 2 in a
+  // new pid namespace of a separate node (the host's value stays as it is).
+  rootTest('where vm.memfd_noexec = 2 refuses executable memfds, the init is the fork', () => {
+    const script = [
+      `import { spawn, hardened } from ${JSON.stringify(join(root, 'dist/index.js'))};`,
+      "import { readFileSync, readlinkSync } from 'node:fs';",
+      "const c = spawn('sleep', ['5'], { namespaces: ['user', 'pid', 'mnt'], rootfs: 'host', init: true, ...hardened(), stdio: 'ignore' });",
+      "for (let i = 0; i < 200 && readFileSync(`/proc/${c.pid}/comm`, 'utf8').trim() !== 'nsbox-init'; i++) await new Promise((r) => setTimeout(r, 5));",
+      "console.log(readFileSync('/proc/sys/vm/memfd_noexec', 'utf8').trim(), readlinkSync(`/proc/${c.pid}/exe`));",
+      "c.kill('SIGKILL'); await c.exited;",
+    ].join('\n');
+    const out = execFileSync(
+      'unshare',
+      [
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        'sh',
+        '-c',
+        'echo 2 >/proc/sys/vm/memfd_noexec && exec "$0" --input-type=module -e "$1"',
+        process.execPath,
+        script,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(out.trim()).toBe(`2 ${realpathSync(process.execPath)}`);
+    expect(readFileSync('/proc/sys/vm/memfd_noexec', 'utf8').trim()).not.toBe('2');
+  });
+
   usernsTest('runs under a Landlock ruleset that handles execute (only /usr executable)', async () => {
     const landlock = {
       fs: [
