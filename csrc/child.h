@@ -71,6 +71,18 @@ inline size_t CStrLen(const char* s) {
   return n;
 }
 
+// `v` (>= 0) in decimal at `out` (room for 20 digits), without a NUL; returns the count.
+inline long Digits(long v, char* out) {
+  char rev[24];
+  int k = 0;
+  do {
+    rev[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v && k < 20);
+  for (int i = 0; i < k; i++) out[i] = rev[k - 1 - i];
+  return k;
+}
+
 // write(2) of all of `len` bytes, again after EINTR or a short write: 0 or -errno.
 long WriteAll(long fd, const char* p, size_t len);
 

@@ -212,17 +212,6 @@ long Wait(HookRun* h, long pid, int pfd, int* in, int* out, int* err, Text* t) {
   return killed ? 1 : 0;
 }
 
-long Digits(long v, char* out) {
-  char rev[24];
-  int k = 0;
-  do {
-    rev[k++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v && k < 20);
-  for (int i = 0; i < k; i++) out[i] = rev[k - 1 - i];
-  return k;
-}
-
 }  // namespace
 
 long RunHookProcess(HookRun* h) {

@@ -153,18 +153,6 @@ int ExecInitCommandMain(void* arg) {
   for (;;) sc(__NR_exit_group, 127);
 }
 
-// Writes `v` (>= 0) in decimal at `out` (room for 21 bytes), NUL-terminated.
-void Decimal(long v, char* out) {
-  char tmp[21];
-  int n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v > 0 && n < 20);
-  for (int k = 0; k < n; k++) out[k] = tmp[n - 1 - k];
-  out[n] = 0;
-}
-
 // OP_INIT with an init image (ctx->init_fd, init_image.cc): we share Node's memory (CLONE_VM)
 // and so must not make ourselves non-dumpable (the flag is the mm's: Node's). The command is
 // cloned first, sharing it too, and waits on a socketpair; we then execveat(2) the image, which
@@ -198,10 +186,10 @@ long RunExecInit(ChildCtx* ctx, const Step& exec, int* sysid) {
   if (r == 0) r = sc(__NR_fcntl, ctx->sock, F_SETFD, 0);
   if (r == 0) {
     char cmdArg[21], syncArg[21], sockArg[21], stepArg[21];
-    Decimal(pid, cmdArg);
-    Decimal(sv[0], syncArg);
-    Decimal(ctx->sock, sockArg);
-    Decimal(&exec - ctx->steps, stepArg);
+    cmdArg[Digits(pid, cmdArg)] = 0;
+    syncArg[Digits(sv[0], syncArg)] = 0;
+    sockArg[Digits(ctx->sock, sockArg)] = 0;
+    stepArg[Digits(&exec - ctx->steps, stepArg)] = 0;
     char name[] = "nsbox-init";
     char* argv[] = {name, cmdArg, syncArg, sockArg, stepArg, nullptr};
     char* envp[] = {nullptr};
