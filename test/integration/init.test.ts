@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { hardened, spawn, type SpawnOptions } from '../../src/index.js';
+import { hardened, spawn, spawnAsync, type SpawnOptions } from '../../src/index.js';
 import { canUserns, rootTest, testIf } from '../helpers/env.js';
 import { childPids, fdCount, output } from '../helpers/proc.js';
 
@@ -398,6 +398,21 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
       });
       expect([realpathSync(process.execPath), 'EACCES']).toContain(exe);
     }
+  });
+
+  usernsTest('spawnAsync (the clone on a thread of its own) runs the image too; its exec failure rejects at the exec step', async () => {
+    const c = await spawnAsync('sleep', ['30'], { ...image, stdio: 'ignore' });
+    try {
+      await childRunning(c.pid, 'sleep');
+      expect(readlinkSync(`/proc/${c.pid}/exe`)).toBe(IMAGE);
+    } finally {
+      c.kill('SIGTERM');
+    }
+    expect(await c.exited).toMatchObject({ code: 143 });
+    await expect(spawnAsync('nsbox-no-such-command', { ...image, env: { PATH: '/usr/bin:/bin' } })).rejects.toMatchObject({
+      code: 'ENOENT',
+      step: 'exec',
+    });
   });
 
   // vm.memfd_noexec is per pid namespace and can only be made stricter in a child one: 2 in a
