@@ -138,7 +138,9 @@ struct ExecInitCommand {
 };
 
 int ExecInitCommandMain(void* arg) {
-  ExecInitCommand* c = static_cast<ExecInitCommand*>(arg);
+  // Copied to our own stack: the original is in the init's frame, which its exec leaves.
+  const ExecInitCommand mine = *static_cast<ExecInitCommand*>(arg);
+  const ExecInitCommand* c = &mine;
   sc(__NR_close, c->theirs);
   char go = 0;
   long r;
