@@ -336,6 +336,46 @@ export interface Checked {
   hooks: CheckedHooks | undefined;
 }
 
+/**
+ * What the init makes under the seccomp filter before the command runs and spawn returns
+ * (csrc/child_init.cc: the mask, non-dumpable and its name, the probe, the command's clone,
+ * its process group and terminal, the fds closed) and what a startContainer hook's runner
+ * makes (csrc/child_hook.cc). Only the forked init applies here: a profile with notify rules
+ * is the caller's, which keeps the init image out. @internal
+ */
+const INIT_UNDER_FILTER = [
+  'rt_sigprocmask',
+  'prctl',
+  'wait4',
+  'kill',
+  'getpid',
+  'rt_sigtimedwait',
+  'clone',
+  'setpgid',
+  'ioctl',
+  'close_range',
+  'close',
+];
+const HOOK_UNDER_FILTER = [
+  'clone',
+  'pipe2',
+  'fcntl',
+  'pidfd_open',
+  'ppoll',
+  'clock_gettime',
+  'read',
+  'write',
+  'wait4',
+  'kill',
+  'close_range',
+  'close',
+  'dup3',
+  'setpgid',
+  'prctl',
+  'rt_sigaction',
+  'rt_sigprocmask',
+];
+
 /** All validation, no syscalls. @internal */
 export function checkSpawn(command: unknown, args: unknown, options: unknown): Checked {
   const file = str('command', command);
@@ -478,6 +518,17 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   if (o.startGate !== undefined) lazyStartGate.checkGate(o);
   const hooks =
     o.hooks === undefined ? undefined : lazyHooks.checkHooks(o.hooks, { container: container !== null, joinUser: join.has('user') });
+  // A notify rule on a syscall the init or a startContainer hook's runner makes under the
+  // filter, before the command runs, would wait for an answer spawn() cannot give yet.
+  const notified = security.seccomp?.notify ? security.seccomp.notifySyscalls : [];
+  const under = [...(o.init === true ? INIT_UNDER_FILTER : []), ...((hooks?.startContainer?.length ?? 0) > 0 ? HOOK_UNDER_FILTER : [])];
+  const waits = notified.filter((n: string) => under.includes(n));
+  if (waits.length > 0)
+    throw invalidArgValue(
+      'options.seccomp',
+      waits.join(', '),
+      `notifies a syscall ${o.init === true ? 'the init' : "a startContainer hook's runner"} makes before the command runs (it would wait forever)`,
+    );
   const checked: Checked = {
     file,
     argv,

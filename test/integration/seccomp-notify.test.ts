@@ -111,12 +111,26 @@ describe('seccomp user notification', () => {
     const c = spawn('true', { noNewPrivileges: true, seccomp: { defaultAction: 'SCMP_ACT_ALLOW' } });
     expect(c.seccompNotifier).toBeNull();
     await c.exited;
+    // A rule on wait4 is fine without an init (the command's own wait4, answered from here).
+    const plain = spawn('true', { noNewPrivileges: true, seccomp: notify(['wait4']) });
+    expect(plain.seccompNotifier).not.toBeNull();
+    await plain.exited;
+    plain.seccompNotifier!.close();
     const fds = fdCount();
     const kids = childPids().length;
     expect(() => spawn('true', { seccomp: notify(['getpid']) })).toThrow(/need options.noNewPrivileges/);
     expect(() => spawn('true', { noNewPrivileges: true, seccomp: notify(['execve']) })).toThrow(
       /notifies a syscall the child itself makes/,
     );
+    // The init's probe, its command's clone and its fds' close run under the filter before
+    // spawn returns: notified, they would wait forever (they did, before the check).
+    for (const name of ['wait4', 'prctl', 'clone', 'close_range'])
+      expect(() => spawn('true', { namespaces: ['user', 'pid'], init: true, noNewPrivileges: true, seccomp: notify([name]) })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringMatching(/syscall the init makes before the command runs/),
+        }),
+      );
     expect(fdCount()).toBe(fds);
     expect(childPids().length).toBe(kids);
   });
