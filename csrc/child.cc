@@ -231,8 +231,8 @@ long PlaceFds(ChildCtx* ctx, const int32_t* pairs, int n, int* sysid) {
   if (r < 0) return r;
   int tmp[256];
   for (int i = 0; i < n; i++) {
-    // Never the status socket or the gate: a command holding one could talk to the parent
-    // (and keep it waiting), or start itself.
+    // Never the status socket, the gate or the init image: a command holding one could talk
+    // to the parent (and keep it waiting), or start itself.
     if (pairs[2 * i + 1] == ctx->sock || pairs[2 * i + 1] == ctx->gate || pairs[2 * i + 1] == ctx->init_fd)
       return -EBADF;
     r = sc(__NR_fcntl, pairs[2 * i + 1], F_DUPFD_CLOEXEC, maxTarget + 1);

@@ -163,16 +163,11 @@ int ExecInitCommandMain(void* arg) {
 // reports a failure on the status socket, else closes every fd and runs the same loop as a
 // forked init. spawn sees EOF on the status socket once both copies are closed (the
 // command's at its exec), and only then reuses the stack and the plan.
+// Every signal is blocked and the loop's syscalls probed (RunInit) when this runs.
 long RunExecInit(ChildCtx* ctx, const Step& exec, int* sysid) {
-  unsigned long all = kAllSignals;
-  *sysid = SYS_RT_SIGPROCMASK;
-  long r = sc(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof all);
-  if (r < 0) return r;
-  r = Probe(sysid);
-  if (r < 0) return r;
   int sv[2];
   *sysid = SYS_SOCKETPAIR;
-  r = sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+  long r = sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
   if (r < 0) return r;
   ExecInitCommand c = {&exec, ctx->tty, sv[1], sv[0]};
   *sysid = SYS_CLONE;
@@ -208,7 +203,6 @@ long RunExecInit(ChildCtx* ctx, const Step& exec, int* sysid) {
 
 long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* execFailed) {
   *execFailed = false;
-  if (ctx->init_fd >= 0) return RunExecInit(ctx, exec, sysid);
   // Blocked signals are queued even for a PID 1 without handlers (sig_ignored() looks at the
   // mask first): none is lost between here and the loop. SIGKILL from the parent's
   // namespace (and the PDEATHSIG of OP_PDEATHSIG) still ends us, and with us the namespace.
@@ -216,11 +210,15 @@ long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* e
   *sysid = SYS_RT_SIGPROCMASK;
   long r = sc(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof all);
   if (r < 0) return r;
-  *sysid = SYS_PRCTL;
-  r = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (r < 0) return r;
+  // Sharing Node's mm (the init image), the flag is Node's: the image sets it on its own.
+  if (ctx->init_fd < 0) {
+    *sysid = SYS_PRCTL;
+    r = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (r < 0) return r;
+  }
   r = Probe(sysid);
   if (r < 0) return r;
+  if (ctx->init_fd >= 0) return RunExecInit(ctx, exec, sysid);
   // What ps(1) and /proc/1/comm show inside (a copy of Node's thread name otherwise).
   sc(__NR_prctl, PR_SET_NAME, "nsbox-init", 0, 0, 0);
 

@@ -1,7 +1,7 @@
 // The init as a program of its own. Everything the init runs once the command has exec'd
 // lives in one section, `nsbox_init_text`: position-independent code that reaches nothing
 // outside the section (no libc, no data, no constants in .rodata: every syscall inlined,
-// every constant an immediate; test/unit/init-image.test.ts checks the object's relocations).
+// every constant an immediate; test/unit/native-child.test.ts checks the object's relocations).
 // So the same bytes run in two places:
 //   - in place, in the addon, for an init that is a copy-on-write fork of Node (child_init.cc
 //     RunInit, the path kept where the exec'd init does not apply);

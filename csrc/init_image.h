@@ -11,16 +11,13 @@ namespace nsbox {
 // command's status once it is reaped (128+N for a signal N). Every signal must be blocked.
 [[noreturn]] void InitLoop(long cmd);
 
-// A sealed memfd (MFD_CLOEXEC) holding an ELF executable of the init: its entry point reads
-// `argv[1]` (the command's pid) and `argv[2]` (an fd), makes itself non-dumpable, names
-// itself nsbox-init, writes one byte to that fd (the command may exec now), closes every fd
-// and runs InitLoop. Returns the fd, or -errno (the caller then forks the init as before):
-// memfd_create(2) refused (vm.memfd_noexec = 2), or the section not found.
-int MakeInitImage();  // init_memfd.cc
-
-// The section's first byte, the byte past its end, and the image's entry point in it.
-const char* InitImageBegin();
-const char* InitImageEnd();
-const char* InitImageEntry();
+// A sealed memfd (MFD_CLOEXEC) holding an ELF executable of the init (init_memfd.cc). Its
+// argv: the command's pid, its end of a socket the command waits on, the status socket, the
+// exec step's index. It makes itself non-dumpable, names itself nsbox-init, lets the command
+// exec (one byte on that socket), reads the outcome (EOF, or the command's execve errno, which
+// it reports on the status socket as the exec step's failure), closes every fd and runs
+// InitLoop. Returns the fd, or -errno (spawn then forks the init as before): memfd_create(2)
+// refused (vm.memfd_noexec = 2), or the section not found.
+int MakeInitImage();
 
 }  // namespace nsbox

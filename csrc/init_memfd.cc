@@ -28,22 +28,10 @@ extern const char nsbox_init_entry[] __attribute__((visibility("hidden")));
 
 namespace nsbox {
 
-const char* InitImageBegin() {
-  return __start_nsbox_init_text;
-}
-
-const char* InitImageEnd() {
-  return __stop_nsbox_init_text;
-}
-
-const char* InitImageEntry() {
-  return nsbox_init_entry;
-}
-
 int MakeInitImage() {
-  const char* begin = InitImageBegin();
-  const char* end = InitImageEnd();
-  const char* entry = InitImageEntry();
+  const char* begin = __start_nsbox_init_text;
+  const char* end = __stop_nsbox_init_text;
+  const char* entry = nsbox_init_entry;
   if (end <= begin || entry < begin || entry >= end) return -ENOEXEC;
   // One PT_LOAD of the whole file (header and code, read + execute) at a fixed address (the
   // code is position-independent), and a non-executable stack. The code starts at 256, so

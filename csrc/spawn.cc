@@ -179,20 +179,11 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // to a process whose mm has other users (userns_install checks mm_users).
   // A child that makes itself non-dumpable (before joining a container) needs its own mm too:
   // the flag belongs to the mm, and Node's must stay as it is.
-  // An init (OP_INIT) outlives this call: it needs its own mm too, a copy-on-write fork of
-  // ours (docs/performance.md has the cost). Nothing it uses is shared with us from then on:
-  // the plan, the context and the stack are its copies; it reports over the status socket.
-  bool forced = false, init = false, initOnly = true, execAllowed = false;
-  for (auto& s : plan.steps) {
-    forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
-    // The gate's child outlives this call too (the caller may exit before the start).
-    init = init || s.op == OP_INIT || s.op == OP_GATE;
-    // A hook run by the child: its mm is made non-dumpable meanwhile (child_hook.cc), so the
-    // hook cannot ptrace it; that flag belongs to the mm, and Node's must stay as it is.
-    init = init || (s.op == OP_HOOK && s.b != HOOK_CALLER);
-    initOnly = initOnly && s.op != OP_GATE && !(s.op == OP_HOOK && s.b != HOOK_CALLER);
-    execAllowed = execAllowed || (s.op == OP_INIT && s.b == 1);
-  }
+  // An init (OP_INIT) outlives this call: it needs its own mm too — a copy-on-write fork of
+  // ours (docs/performance.md has the cost), or, where the plan allows it, one of its own from
+  // the init image (below). Nothing it uses is shared with us from then on: the plan, the
+  // context and the stack are its copies; it reports over the status socket.
+  //
   // A child that takes another uid in our own user namespace (`uid` without a user namespace
   // of its own) must not do it in Node's mm: from its setresuid(2) until execve(2) its
   // credentials are those of every other process of that uid, and a shared mm that Redump
@@ -202,21 +193,29 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // is: no Redump then. In a user namespace of its own, the ids belong to that namespace and
   // only a process inside it (none but ours, before the exec) or holding CAP_SYS_PTRACE over
   // it passes cap_ptrace_access_check(): so only a setuid before any user namespace is made
-  // (clone3's, OP_UNSHARE's, OP_LOCK's) or joined counts.
-  bool leavesIds = false;
+  // (clone3's, OP_UNSHARE's, OP_FORK's, OP_LOCK's) or joined counts.
+  bool forced = false, hasInit = false, outlives = false, execAllowed = false, leavesIds = false;
   bool ourUserns = !(plan.cloneFlags & CLONE_NEWUSER);
   for (auto& s : plan.steps) {
+    forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
+    hasInit = hasInit || s.op == OP_INIT;
+    execAllowed = execAllowed || (s.op == OP_INIT && s.b == 1);
+    // The gate's child outlives this call too (the caller may exit before the start). A hook
+    // run by the child: its mm is made non-dumpable meanwhile (child_hook.cc), so the hook
+    // cannot ptrace it; that flag belongs to the mm, and Node's must stay as it is.
+    outlives = outlives || s.op == OP_GATE || (s.op == OP_HOOK && s.b != HOOK_CALLER);
     if (((s.op == OP_UNSHARE || s.op == OP_FORK) && (s.a & CLONE_NEWUSER)) || s.op == OP_LOCK ||
         ((s.op == OP_SETNS || s.op == OP_ENTER) && s.b == CLONE_NEWUSER))
       ourUserns = false;
     leavesIds = leavesIds || (ourUserns && s.op == OP_SETUID && (uid_t)s.a != geteuid());
   }
+  bool init = hasInit || outlives;
   // An init alone (no gate, no hook of the child's) that the plan lets exec (spawn.ts: no
   // seccomp profile of the caller's, CAP_SYS_PTRACE out of the command's bounding set) and
   // that may share our mm: the init image (init_image.h) instead of a fork of Node. Without a
   // memfd for it (vm.memfd_noexec = 2), the fork.
   Fd image;
-  if (init && initOnly && execAllowed && !forced && !leavesIds) {
+  if (execAllowed && !outlives && !forced && !leavesIds) {
     int fd = MakeInitImage();
     if (fd >= 0) image.reset(fd);
   }
