@@ -263,6 +263,31 @@ void Redump(ChildCtx* ctx, long r) {
   if (r == 0 && ctx->redump) sc(__NR_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
+// Before the first step that leaves us with less than Node's credentials in Node's own user
+// namespace (a gid of another's, fewer capabilities, a seccomp filter: spawn.cc marks it):
+// until our execve(2) we share Node's mm (CLONE_VM), which stays dumpable, and
+// ptrace_may_access() lets any process pass whose ids equal all our uids and gids and whose
+// permitted set holds ours. With fewer capabilities than Node, a root process of the host with
+// as few (a box without a pid namespace, a service with a capability bounding set) would then
+// open /proc/PID/mem and hold Node's memory, to read and write, after we exec. A saved uid
+// unlike our other uids matches no process's (the check wants all three equal): only a holder
+// of CAP_SYS_PTRACE, who could reach Node itself, passes. setresuid(2) of the saved uid alone
+// changes neither the euid nor the fsuid, so commit_creds() leaves the mm's dumpable flag
+// alone, and keeps our capabilities (our uid and euid stay); execve(2) sets it to the euid
+// again. spawn.cc gives the mm of its own instead, made non-dumpable here (hide_suid < 0),
+// when Node cannot set such an id (no CAP_SETUID, or one uid mapped).
+long HideIds(ChildCtx* ctx, int* sysid) {
+  if (ctx->hide_suid >= 0) {
+    *sysid = SYS_SETRESUID;
+    long r = sc(__NR_setresuid, -1, -1, ctx->hide_suid);
+    if (r == 0) ctx->hidden = 1;
+    return r;
+  }
+  *sysid = SYS_PRCTL;
+  ctx->redump = 0;
+  return sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 // OP_CHDIR. In a container (b & 1) the directory is resolved inside the new root with
 // openat2(2) RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, after every inherited fd is closed: a
 // cwd of /proc/self/fd/N or a symlink out of the root cannot lead to the host
@@ -461,6 +486,7 @@ void RunPlan(ChildCtx* ctx, int from) {
     long r = 0;
     int sysid = SYS_STEP;
     int at = i;  // the step a failure is reported against
+    if (i == ctx->hide_at && (r = HideIds(ctx, &sysid)) < 0) Fail(ctx, at, r, sysid);
     switch (s.op) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
@@ -482,7 +508,7 @@ void RunPlan(ChildCtx* ctx, int from) {
         Redump(ctx, r);
         break;
       case OP_SETUID:
-        r = sc(__NR_setresuid, s.a, s.a, s.a);
+        r = sc(__NR_setresuid, s.a, s.a, ctx->hidden ? ctx->hide_suid : s.a);
         Redump(ctx, r);
         break;
       case OP_CHDIR: r = Chdir(s, &sysid); break;

@@ -61,6 +61,11 @@ struct ChildCtx {
   int fork_next;       // OP_FORK with vm: the step its CLONE_VM copy goes on from
   InitKeep init_keep;  // OP_INIT with dropCopy: what the init keeps of its copy of Node's memory
   int init_fd;         // OP_INIT with an exec'd init: the init image's memfd (init_image.h), or -1
+  // The step before which our credentials stop being Node's in Node's own user namespace (the
+  // first OP_SETGID, OP_CAPSET or OP_SECCOMP there), or -1: HideIds (child.cc) runs before it.
+  int hide_at;
+  long hide_suid;  // >= 0: the saved uid HideIds sets (a uid of Node's namespace, not its euid)
+  int hidden;      // 1 once HideIds set hide_suid: OP_SETUID keeps it as the saved uid
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

@@ -92,6 +92,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(FSETXATTR, "fsetxattr");
   SYSID(EXECVEAT, "execveat");
   SYSID(SOCKETPAIR, "socketpair");
+  SYSID(SETRESUID, "setresuid");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);

@@ -232,6 +232,7 @@ enum SysId : int32_t {
   SYS_FSETXATTR = 60,
   SYS_EXECVEAT = 61,
   SYS_SOCKETPAIR = 62,
+  SYS_SETRESUID = 63,
 };
 
 // OP_TERMINAL modes.

@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 #include <linux/mount.h>
 
 #include <algorithm>
@@ -74,6 +75,43 @@ bool ReadSpawnArgs(const Napi::CallbackInfo& info, ParsedPlan& plan, MapsSpec& m
 }
 
 }  // namespace
+
+// Whether our credentials can lose anything a ptrace check weighs (child.cc HideIds): a
+// non-empty permitted set, and CAP_SETUID to give a child a saved uid unlike its others.
+struct OwnCaps {
+  bool permitted;
+  bool setuid;
+};
+static OwnCaps ReadOwnCaps() {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) != 0) return {true, false};  // assume the worst
+  return {(data[0].permitted | data[1].permitted) != 0, (data[0].effective & (1U << CAP_SETUID)) != 0};
+}
+
+// A uid of our user namespace that is not our euid, for HideIds' saved uid: 65534 (the
+// overflow uid) when mapped, else the first mapped one; -1 if ours is the only one. Read once:
+// a process's user namespace and its maps never change under it (setns(2) into a user
+// namespace refuses a multi-threaded process).
+static long HideSuid() {
+  static const long suid = [] {
+    uid_t me = geteuid();
+    long first = -1;
+    FILE* f = fopen("/proc/self/uid_map", "re");
+    if (f == nullptr) return -1L;
+    unsigned long inside, outside, count;
+    bool nobody = false;
+    while (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+      if (count == 0) continue;
+      if (me != 65534 && inside <= 65534 && 65534 - inside < count) nobody = true;
+      for (unsigned long id = inside; first < 0 && id < inside + count && id < inside + 2; id++)
+        if (id != me) first = (long)id;
+    }
+    fclose(f);
+    return nobody ? 65534L : first;
+  }();
+  return suid;
+}
 
 // What an init keeps of its copy of our memory (child_init.cc DropCopy): its stack and this
 // addon's image (every PT_LOAD segment, found once with dl_iterate_phdr); and the rseq(2) area
@@ -194,9 +232,18 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // only a process inside it (none but ours, before the exec) or holding CAP_SYS_PTRACE over
   // it passes cap_ptrace_access_check(): so only a setuid before any user namespace is made
   // (clone3's, OP_UNSHARE's, OP_FORK's, OP_LOCK's) or joined counts.
+  //
+  // Less than Node's credentials while still in Node's user namespace — a gid of another's,
+  // fewer capabilities, a seccomp filter — are hidden from ptrace by a saved uid of another's
+  // from the first such step (child.cc HideIds), or, when Node cannot set one, by an mm of the
+  // child's own made non-dumpable there.
   bool forced = false, hasInit = false, outlives = false, execAllowed = false, leavesIds = false;
   bool ourUserns = !(plan.cloneFlags & CLONE_NEWUSER);
-  for (auto& s : plan.steps) {
+  int weakensAt = -1;
+  for (size_t k = 0; k < plan.steps.size(); k++) {
+    const Step& s = plan.steps[k];
+    if (weakensAt < 0 && ourUserns && (s.op == OP_SETGID || s.op == OP_CAPSET || s.op == OP_SECCOMP))
+      weakensAt = (int)k;
     forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
     hasInit = hasInit || s.op == OP_INIT;
     execAllowed = execAllowed || (s.op == OP_INIT && s.b == 1);
@@ -210,17 +257,36 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
     leavesIds = leavesIds || (ourUserns && s.op == OP_SETUID && (uid_t)s.a != geteuid());
   }
   bool init = hasInit || outlives;
+  // Another uid (leavesIds) is another process's credentials already, made non-dumpable by
+  // the kernel; with an empty permitted set there is nothing to lose.
+  long hideSuid = -1;
+  bool hideByMm = false;
+  if (weakensAt >= 0 && !leavesIds && !forced) {
+    OwnCaps own = ReadOwnCaps();
+    if (!own.permitted)
+      weakensAt = -1;
+    else if (own.setuid && (hideSuid = HideSuid()) >= 0)
+      hideByMm = false;
+    else
+      hideByMm = true;
+  } else {
+    weakensAt = -1;
+  }
+  ctx.hide_at = weakensAt;
+  ctx.hide_suid = hideSuid;
+  ctx.hidden = 0;
   // An init alone (no gate, no hook of the child's) that the plan lets exec (spawn.ts: no
-  // seccomp profile of the caller's, CAP_SYS_PTRACE out of the command's bounding set) and
+  // seccomp profile of the caller's, CAP_SYS_PTRACE out of the command's bounding and
+  // inheritable sets) and
   // that may share our mm: the init image (init_image.h) instead of a fork of Node. Without a
   // memfd for it (vm.memfd_noexec = 2), the fork.
   Fd image;
-  if (execAllowed && !outlives && !forced && !leavesIds) {
+  if (execAllowed && !outlives && !forced && !leavesIds && !hideByMm) {
     int fd = MakeInitImage();
     if (fd >= 0) image.reset(fd);
   }
   ctx.init_fd = image.get();
-  bool ownMm = forced || (init && !image.valid()) || leavesIds;
+  bool ownMm = forced || (init && !image.valid()) || leavesIds || hideByMm;
   if (init && !forced && !image.valid()) KeepForInit(stack, stackSize, ctx.init_keep);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);

@@ -173,11 +173,12 @@ export interface SpawnOptions extends SecurityOptions {
    * and the command's own PID 1 problem (signals without a handler ignored) is gone.
    * The init is made from the plan (no extra binary on disk), after every other step, so it
    * is as confined as the command, non-dumpable, with every fd closed (docs/security.md).
-   * When the command can never hold CAP_SYS_PTRACE (out of `capabilities.bounding`, as with
-   * `hardened()`), no `seccomp` profile of the caller's is given, and neither `startGate`
-   * nor a hook run by the child is, the init is the init image: a program of a few hundred
-   * bytes executed from a sealed memfd, so spawn copies nothing of this process (its cost is
-   * that of a spawn without an init, plus an execveat(2)). Otherwise it is a copy-on-write
+   * When the command can never hold CAP_SYS_PTRACE (out of `capabilities.bounding` and
+   * `capabilities.inheritable`, as with `hardened()`), no `seccomp` profile of the caller's
+   * is given, and neither `startGate` nor a hook run by the child is, the init is the init
+   * image: a program of a few hundred bytes executed from a sealed memfd, so spawn copies
+   * nothing of this process (its cost is that of a spawn without an init, plus an
+   * execveat(2)). Otherwise it is a copy-on-write
    * fork of this process, which costs a fork of Node's address space (docs/performance.md),
    * and which unmaps that copy (all but its stack and the addon's code) once the command
    * runs, unless `seccomp` is a profile of the caller's (which might kill it for munmap).

@@ -328,7 +328,10 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     // CAP_SYS_PTRACE would let the command trace it (docs/security.md, "The init").
     if (o.init) {
       const dropCopy = !security.seccomp || security.seccompSource === defaultSeccompProfile;
-      const noPtrace = security.caps !== undefined && (security.caps.bounding & (1n << BigInt(K.CAP.CAP_SYS_PTRACE!))) === 0n;
+      // Root's execve(2) permits bounding ∪ inheritable (the ambient set is in both): neither
+      // may hold CAP_SYS_PTRACE.
+      const ptrace = 1n << BigInt(K.CAP.CAP_SYS_PTRACE!);
+      const noPtrace = security.caps !== undefined && ((security.caps.bounding | security.caps.inheritable) & ptrace) === 0n;
       plan.init(dropCopy, dropCopy && noPtrace);
     }
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env);

@@ -11,10 +11,17 @@
 // mapping through /proc/PID/mem. A Landlock ruleset of 2,000 rules, applied after the
 // credential steps (with no_new_privs), holds the child in that state long enough to be seen.
 // Control: a plain `node` of that uid (dumpable, as any program) is seen and read.
+//
+// The same holds for a spawn that keeps root's uid but drops capabilities (Docker's set, no
+// user namespace of its own): between its capset(2) and its execve(2) its ids and its permitted
+// set are those of every root process with as few capabilities (a box without a pid namespace,
+// a service with a bounding set), and Node's mm stayed dumpable. The second witness is such a
+// process: a watcher as root with Docker's bounding set (setpriv). Control: a node started with
+// that bounding set is read; Node itself (every capability) is not.
 import { spawn as spawnProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { describe, expect } from 'vitest';
-import { spawn, type SpawnOptions } from '../../src/index.js';
+import { hardened, spawn, type SpawnOptions } from '../../src/index.js';
 import { rootTest } from '../helpers/env.js';
 
 const NOBODY = 65534;
@@ -44,13 +51,16 @@ interface Watcher {
   stop(): Promise<void>;
 }
 
-async function watch(): Promise<Watcher> {
+/** setpriv(1)'s arguments for a watcher of `uid`: that uid's ids, or root with Docker's bounding set. */
+const asNobody = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+const DOCKER_CAPS = hardened().capabilities!.bounding!;
+const dockerBounding = `--bounding-set=-all,${DOCKER_CAPS.map((c) => `+${c.slice(4).toLowerCase()}`).join(',')}`;
+
+async function watch(uid = NOBODY, privs = asNobody): Promise<Watcher> {
   const node = realpathSync(process.execPath);
-  const w = spawnProcess(
-    'setpriv',
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '/usr/bin/python3', '-c', WATCHER, String(NOBODY), node],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const w = spawnProcess('setpriv', [...privs, '/usr/bin/python3', '-c', WATCHER, String(uid), node], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const reads = new Map<number, string>();
   let buf = '';
   let ready: () => void;
@@ -112,6 +122,99 @@ describe('escapes: the caller memory, through a spawn that takes another uid', (
               landlock: { fs },
               ...extra,
             });
+            pids.push(c.pid);
+            expect(await c.exited).toMatchObject({ code: 0 });
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          await new Promise((r) => setTimeout(r, 100));
+          const leaked = pids.filter((p) => w.reads.has(p));
+          expect({ spawns: pids.length, leaked }).toEqual({ spawns: pids.length, leaked: [] });
+        } finally {
+          await w.stop();
+        }
+      },
+      30000,
+    );
+  }
+});
+
+describe('escapes: the caller memory, through a spawn that keeps root but drops capabilities', () => {
+  // A Node without CAP_SETUID (every other capability) cannot give its child a saved uid of
+  // another's: the child gets an mm of its own instead, non-dumpable before it drops anything.
+  // The spawns run in such a node (dist/, setpriv); the watcher has Docker's set minus
+  // CAP_SETUID, as have the spawns: it can read neither that node nor, with the fix, a spawn.
+  rootTest(
+    'a node without CAP_SETUID: its spawn gets a non-dumpable mm of its own, never read',
+    async () => {
+      const fewer = DOCKER_CAPS.filter((c) => c !== 'CAP_SETUID');
+      const bounding = `--bounding-set=-all,${fewer.map((c) => `+${c.slice(4).toLowerCase()}`).join(',')}`;
+      const w = await watch(0, [bounding]);
+      try {
+        const url = new URL('../../dist/index.js', import.meta.url).href;
+        const script = `
+          import { spawn } from ${JSON.stringify(url)};
+          const fs = Array.from({ length: 2000 }, () => ({ path: '/', access: ['execute', 'read-file', 'read-dir'] }));
+          const caps = ${JSON.stringify(fewer)};
+          const pids = [];
+          for (const end = Date.now() + 2500; Date.now() < end || pids.length < 20; ) {
+            const c = spawn('/bin/true', { capabilities: { bounding: caps, effective: caps, permitted: caps }, noNewPrivileges: true, landlock: { fs } });
+            pids.push(c.pid);
+            const st = await c.exited;
+            if (st.code !== 0) throw new Error('exit ' + JSON.stringify(st));
+            await new Promise((r) => setTimeout(r, 5));
+          }
+          console.log(JSON.stringify(pids));`;
+        const victim = spawnProcess('setpriv', ['--bounding-set=-setuid', process.execPath, '--input-type=module', '-e', script], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        victim.stdout!.on('data', (d: Buffer) => (out += d));
+        const code = await new Promise<number | null>((r) => victim.once('exit', (c) => r(c)));
+        expect(code).toBe(0);
+        await new Promise((r) => setTimeout(r, 100));
+        const pids = JSON.parse(out) as number[];
+        // Controls: a node with the watcher's set is read; the spawning node (more capabilities) is not.
+        const control = spawnProcess('setpriv', [bounding, process.execPath, '-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+        await until(() => w.reads.has(control.pid!), 10000);
+        control.kill('SIGKILL');
+        expect(w.reads.get(control.pid!)).toBe('7f454c46');
+        expect(w.reads.has(victim.pid!)).toBe(false);
+        const leaked = pids.filter((p) => w.reads.has(p));
+        expect({ spawns: pids.length, leaked }).toEqual({ spawns: pids.length, leaked: [] });
+      } finally {
+        await w.stop();
+      }
+    },
+    30000,
+  );
+
+  const fs = Array.from({ length: 2000 }, () => ({ path: '/', access: ['execute', 'read-file', 'read-dir'] as const }));
+  const caps = { capabilities: hardened().capabilities };
+  const profile = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO' as const }] };
+  const cases: [string, SpawnOptions][] = [
+    ['a plain spawn (the child shares our mm until execve)', {}],
+    ['the init image (shares our mm until its execveat)', { namespaces: ['pid'], init: true }],
+    ['an init that is a fork (a seccomp profile of the caller: a copy of our mm)', { namespaces: ['pid'], init: true, seccomp: profile }],
+  ];
+  for (const [name, extra] of cases) {
+    rootTest(
+      `${name}: a root process with Docker's capabilities never reads our memory`,
+      async () => {
+        const w = await watch(0, [dockerBounding]);
+        try {
+          // Controls: a node with Docker's bounding set is read; this process (every capability) is not.
+          const control = spawnProcess('setpriv', [dockerBounding, process.execPath, '-e', 'setTimeout(() => {}, 20000)'], {
+            stdio: 'ignore',
+          });
+          await until(() => w.reads.has(control.pid!), 10000);
+          control.kill('SIGKILL');
+          expect(w.reads.get(control.pid!)).toBe('7f454c46');
+          expect(w.reads.has(process.pid)).toBe(false);
+
+          const pids: number[] = [];
+          const end = Date.now() + 2500;
+          while (Date.now() < end || pids.length < 20) {
+            const c = spawn('/bin/true', { ...caps, noNewPrivileges: true, landlock: { fs }, ...extra });
             pids.push(c.pid);
             expect(await c.exited).toMatchObject({ code: 0 });
             await new Promise((r) => setTimeout(r, 5));

@@ -415,6 +415,34 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
     });
   });
 
+  // Root's execve(2) permits bounding ∪ inheritable: CAP_SYS_PTRACE in the inheritable set
+  // (which needs it in this process's own, as `setpriv --inh-caps` gives a separate node) is
+  // the command's after its exec, so the init must not be the image.
+  rootTest('is not used when CAP_SYS_PTRACE is inheritable (out of the bounding set): the command would hold it', () => {
+    const py = [
+      'import os',
+      "eff = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]",
+      "print(os.readlink('/proc/1/exe') + '|' + eff)",
+    ].join('\n');
+    const script = [
+      `import { spawn, hardened } from ${JSON.stringify(join(root, 'dist/index.js'))};`,
+      'const h = hardened().capabilities;',
+      "const caps = { bounding: h.bounding, effective: h.bounding, permitted: h.bounding, inheritable: ['CAP_SYS_PTRACE'] };",
+      `const c = spawn('/usr/bin/python3', ['-c', ${JSON.stringify(py)}], { namespaces: ['pid', 'mnt'], rootfs: 'host', init: true, capabilities: caps, stdio: ['ignore', 'pipe', 'inherit'] });`,
+      "let out = ''; c.stdout.on('data', (d) => (out += d));",
+      'const st = await c.exited;',
+      "console.log(st.code + '|' + out.trim());",
+    ].join('\n');
+    const out = execFileSync('setpriv', ['--inh-caps=+sys_ptrace', process.execPath, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    }).trim();
+    const [code, exe, capEff] = out.split('|');
+    expect(code).toBe('0');
+    // The command holds CAP_SYS_PTRACE (bit 19), and its PID 1 is a fork of node, not the image.
+    expect((BigInt(`0x${capEff}`) >> 19n) & 1n).toBe(1n);
+    expect(exe).toBe(realpathSync(process.execPath));
+  });
+
   // vm.memfd_noexec is per pid namespace and can only be made stricter in a child one: 2 in a
   // new pid namespace of a separate node (the host's value stays as it is).
   rootTest('where vm.memfd_noexec = 2 refuses executable memfds, the init is the fork', () => {
