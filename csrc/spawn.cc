@@ -277,9 +277,8 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   ctx.hidden = 0;
   // An init alone (no gate, no hook of the child's) that the plan lets exec (spawn.ts: no
   // seccomp profile of the caller's, CAP_SYS_PTRACE out of the command's bounding and
-  // inheritable sets) and
-  // that may share our mm: the init image (init_image.h) instead of a fork of Node. Without a
-  // memfd for it (vm.memfd_noexec = 2), the fork.
+  // inheritable sets) and that may share our mm: the init image (init_image.h) instead of a
+  // fork of Node. Without a memfd for it (vm.memfd_noexec = 2), the fork.
   Fd image;
   if (execAllowed && !outlives && !forced && !leavesIds && !hideByMm) {
     int fd = MakeInitImage();
