@@ -8,9 +8,11 @@
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { MASKED_DIRS, MASKED_PATHS, READONLY_PATHS, type ContainerOptions } from '../fs/container.js';
+import { mountinfo } from '../fs/mountinfo.js';
 import { K } from '../native.js';
 import { addContainerSteps } from './container-steps.js';
 import type { ResolvedMaps } from './idmap.js';
+import { coverage, writablePaths } from './template-mounts.js';
 import type { PlanBuilder } from './plan.js';
 import { identityMap, userns } from './spawn-plan.js';
 import type { NamespaceType } from './types.js';
@@ -54,8 +56,10 @@ export function layout(run: ReadonlySet<NamespaceType>, maps: ResolvedMaps | nul
 /**
  * The setup: clone3 with new mnt, pid, net, ipc, uts (and user, when U0 is the template's), the
  * container's root as spawn builds it, pivot_root, then the whole tree read-only (recursively:
- * nothing a run could write lives in it; rw volumes excepted), then the pins: the mount
- * namespace and U0. The child then exits: the pinned fds keep both alive, and no process.
+ * nothing a run could write lives in it), then each read-write volume's own mount and the host
+ * submounts it brought in writable again where the host has them read-write
+ * (template-mounts.ts, from this process's mountinfo), then the pins: the mount namespace and
+ * U0. The child then exits: the pinned fds keep both alive, and no process.
  * @internal
  */
 export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: ContainerOptions, maps: ResolvedMaps | null): void {
@@ -73,11 +77,12 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
     sysctl: [],
     template: true,
   });
-  // After pivot_root: "/" is the container's root.
+  // After pivot_root: "/" is the container's root. Everything read-only, then the read-write
+  // volumes' mounts writable again one by one, never recursively: what a template made under
+  // one (a mask, a read-only path or volume) and what the host has read-only there stay so.
   plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, M.MNT_RECURSIVE, 'template');
-  for (const m of container.mounts ?? [])
-    if (m.type === 'bind' && m.readOnly !== true)
-      plan.setattr(m.target, 0, K.MOUNT_ATTR_RDONLY, m.recursive === false ? 0 : M.MNT_RECURSIVE, 'template');
+  const rw = (container.mounts ?? []).some((m) => m.type === 'bind' && m.readOnly !== true);
+  for (const p of rw ? writablePaths(container, mountinfo('self')) : []) plan.setattr(p, 0, K.MOUNT_ATTR_RDONLY, 0, 'template');
   plan.pin(K.CLONE_NEWNS);
   if (l.outerUser) plan.pin(K.CLONE_NEWUSER);
 }
@@ -117,8 +122,30 @@ function procPaths(masked: readonly string[] | undefined, readonly: readonly str
 }
 
 /**
+ * A run's copy of a tree that has a shared volume: unshare(2) in the user namespace that owns
+ * the template's mount namespace copies peer groups as they are, so without this every run
+ * would be a peer of the template and of every other run (a mount one run makes under the
+ * volume would reach all of them). Recursively slave (mount_namespaces(7): it still receives
+ * what the template's copy gets, sends nothing), then each shared volume a peer group of the
+ * run's own, as spawn's `propagation` makes it in a container of its own (recursively for
+ * `'rshared'`). Nothing for a template without one: its tree is private throughout.
+ */
+function ownPeerGroups(plan: PlanBuilder, container: ContainerOptions): void {
+  const mounts = container.mounts ?? [];
+  const shared = mounts.filter((m) => m.propagation === 'shared' || m.propagation === 'rshared');
+  if (shared.length === 0) return;
+  const covered = coverage(container);
+  plan.propagation(K.MS_SLAVE);
+  mounts.forEach((m, i) => {
+    if (!shared.includes(m) || covered(i, m.target)) return;
+    plan.setattr(m.target, 0, 0, m.propagation === 'rshared' ? M.MNT_RECURSIVE : 0, 'propagation', K.MS_SHARED);
+  });
+}
+
+/**
  * A run's namespaces and mounts, up to (not including) the security, stdio and exec steps:
- * enter the template (U0, then the mount namespace), a private copy of the tree, the new
+ * enter the template (U0, then the mount namespace), a private copy of the tree (with a shared
+ * volume: recursively slave, the volume a peer group of the run's own), the new
  * pid/ipc/uts/cgroup namespaces (pid from clone3 for `outerInit`, else unshare + a fork for pid),
  * a fresh /proc with its masks and read-only paths, devpts, /dev/shm, /dev/mqueue, the scratch
  * tmpfs, the hostname; then a new U1 (root there), and the network namespace owned by it, lo up
@@ -163,11 +190,13 @@ export function addRunSteps(
     joinPooled();
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
+    ownPeerGroups(plan, t.container);
   } else {
     joinPooled();
     if (fds.outer !== undefined) plan.enter(fds.outer, K.CLONE_NEWUSER, 'user');
     plan.enter(fds.mnt, K.CLONE_NEWNS, 'mnt');
     plan.unshare(K.CLONE_NEWNS | perRun | netEarly);
+    ownPeerGroups(plan, t.container);
     plan.fork(K.CLONE_NEWPID, true);
   }
   const defaults = t.container.defaultMounts !== false;

@@ -52,7 +52,13 @@ export interface TemplateOptions extends SecurityOptions {
   /**
    * Bind mounts (volumes) made once, in order, inside the root: `type: 'bind'` only. A volume
    * without `readOnly` is the one thing runs share on purpose: what one run writes there,
-   * the next sees. Per-run writable space is {@link scratch}.
+   * the next sees. In a run it has the read-only state spawn gives it: its own mount and the
+   * host's submounts it brings in are writable where the host has them read-write (read from
+   * this process's /proc/self/mountinfo when the template is made); what the template mounts
+   * under it (a `readOnly` volume, masked and read-only paths, a scratch placeholder) is
+   * read-only. A volume with `propagation: 'shared'` or `'rshared'` is a peer group of each
+   * run's own (each run's copy of the tree is made a slave of the template's first): what a
+   * run mounts under it reaches no other run. Per-run writable space is {@link scratch}.
    */
   mounts?: ContainerMount[];
   /** spawn's default mounts (/proc, /sys, /dev, masked and read-only paths, /etc files). Default true. */
@@ -70,7 +76,9 @@ export interface TemplateOptions extends SecurityOptions {
    * `'user'`): the command runs in a user namespace of its own nested in it, so it cannot
    * mount, unmount or remount anything, whatever capabilities it keeps. `false`: the command
    * runs in the template's user namespace with every capability the security options leave
-   * it, and could undo its masks: only for trusted commands.
+   * it, and could undo its masks: it can remount the root and the template's mounts
+   * read-write, so a directory rootfs, a masked file and /etc/hostname become writable and
+   * what it writes there is seen by later runs. Only for trusted commands.
    */
   lockMounts?: boolean;
   /**
@@ -98,7 +106,11 @@ export interface TemplateOptions extends SecurityOptions {
   netPool?: NamespacePool;
 }
 
-/** Options of {@link SandboxTemplate.spawn}: what may differ between runs. */
+/**
+ * Options of {@link SandboxTemplate.spawn}: what may differ between runs, as spawn takes them.
+ * `env` defaults to this process's environment, as spawn's does: pass one to give a run
+ * nothing of it.
+ */
 export type TemplateSpawnOptions = Pick<
   SpawnOptions,
   | 'env'
@@ -287,7 +299,7 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
    * @throws `ERR_HANDLE_CLOSED` after close() (or the `netPool`'s); `ERR_INVALID_ARG_TYPE`/
    *   `ERR_INVALID_ARG_VALUE`/`ERR_OUT_OF_RANGE` for bad options, before any syscall;
    *   `ABORT_ERR`; {@link SysError} naming the failing `step` ('setns:net', 'setns:mnt',
-   *   'proc', 'scratch', 'network', 'exec', …).
+   *   'propagation', 'proc', 'scratch', 'network', 'exec', …).
    */
   spawn(command: string, args?: readonly string[], options?: TemplateSpawnOptions): NsboxChild;
   spawn(command: string, options?: TemplateSpawnOptions): NsboxChild;
@@ -483,11 +495,14 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
 /**
  * Prepares a sandbox once: clone3(2) of a setup child that builds the container's root as
  * spawn does (rootfs or layers, default mounts, volumes, masked and read-only paths,
- * pivot_root(2)), makes the whole tree read-only (mount_setattr(2) AT_RECURSIVE; rw volumes
- * excepted), and hands its mount namespace and user namespaces to this process (opened from
- * /proc/PID/ns while it waits), then exits. The seccomp profile is compiled and the capability
- * sets resolved here, once. Each {@link SandboxTemplate.spawn} then only copies the mount tree
- * and makes the per-run namespaces and mounts.
+ * pivot_root(2)), makes the whole tree read-only (mount_setattr(2) AT_RECURSIVE), then each
+ * read-write volume's own mount and the host submounts it brought in writable again where the
+ * host has them read-write (one by one, from this process's /proc/self/mountinfo: what the
+ * template mounted under a volume stays read-only), and hands its mount namespace and user
+ * namespaces to this process (opened from /proc/PID/ns while it waits), then exits. The
+ * seccomp profile is compiled and the capability sets resolved here, once. Each
+ * {@link SandboxTemplate.spawn} then only copies the mount tree and makes the per-run
+ * namespaces and mounts.
  *
  * Replaces building the same `bwrap`/`spawn()` container for every run of a judge, a code
  * runner or a test farm.
