@@ -90,8 +90,29 @@ const until = async (ok: () => boolean, ms: number) => {
   for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
 };
 
-describe('escapes: the caller memory, through a spawn that takes another uid', () => {
+/** Control: `control` (a node the watcher may read) is read, its ELF magic at its first mapping. */
+async function expectRead(w: Watcher, control: ReturnType<typeof spawnProcess>): Promise<void> {
+  await until(() => w.reads.has(control.pid!), 10000);
+  control.kill('SIGKILL');
+  expect(w.reads.get(control.pid!)).toBe('7f454c46');
+}
+
+/** Spawns /bin/true with `o` for 2.5 s (20 at least), held after its credential steps by a 2,000-rule Landlock ruleset; none may be read. */
+async function expectNoneRead(w: Watcher, o: SpawnOptions): Promise<void> {
   const fs = Array.from({ length: 2000 }, () => ({ path: '/', access: ['execute', 'read-file', 'read-dir'] as const }));
+  const pids: number[] = [];
+  for (const end = Date.now() + 2500; Date.now() < end || pids.length < 20; ) {
+    const c = spawn('/bin/true', { noNewPrivileges: true, landlock: { fs }, ...o });
+    pids.push(c.pid);
+    expect(await c.exited).toMatchObject({ code: 0 });
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const leaked = pids.filter((p) => w.reads.has(p));
+  expect({ spawns: pids.length, leaked }).toEqual({ spawns: pids.length, leaked: [] });
+}
+
+describe('escapes: the caller memory, through a spawn that takes another uid', () => {
   const cases: [string, SpawnOptions][] = [
     ['a plain spawn (the child shares our mm until execve)', {}],
     ['an init in a new pid namespace (a copy of our mm)', { namespaces: ['pid'], init: true }],
@@ -102,33 +123,12 @@ describe('escapes: the caller memory, through a spawn that takes another uid', (
       async () => {
         const w = await watch();
         try {
-          // Control: a node of that uid, dumpable, is seen and read (ELF magic at its first mapping).
-          const control = spawnProcess(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], {
-            uid: NOBODY,
-            gid: NOBODY,
-            stdio: 'ignore',
-          });
-          await until(() => w.reads.has(control.pid!), 10000);
-          control.kill('SIGKILL');
-          expect(w.reads.get(control.pid!)).toBe('7f454c46');
-
-          const pids: number[] = [];
-          const end = Date.now() + 2500;
-          while (Date.now() < end || pids.length < 20) {
-            const c = spawn('/bin/true', {
-              uid: NOBODY,
-              gid: NOBODY,
-              noNewPrivileges: true,
-              landlock: { fs },
-              ...extra,
-            });
-            pids.push(c.pid);
-            expect(await c.exited).toMatchObject({ code: 0 });
-            await new Promise((r) => setTimeout(r, 5));
-          }
-          await new Promise((r) => setTimeout(r, 100));
-          const leaked = pids.filter((p) => w.reads.has(p));
-          expect({ spawns: pids.length, leaked }).toEqual({ spawns: pids.length, leaked: [] });
+          // Control: a node of that uid, dumpable, is seen and read.
+          await expectRead(
+            w,
+            spawnProcess(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' }),
+          );
+          await expectNoneRead(w, { uid: NOBODY, gid: NOBODY, ...extra });
         } finally {
           await w.stop();
         }
@@ -174,10 +174,10 @@ describe('escapes: the caller memory, through a spawn that keeps root but drops 
         await new Promise((r) => setTimeout(r, 100));
         const pids = JSON.parse(out) as number[];
         // Controls: a node with the watcher's set is read; the spawning node (more capabilities) is not.
-        const control = spawnProcess('setpriv', [bounding, process.execPath, '-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
-        await until(() => w.reads.has(control.pid!), 10000);
-        control.kill('SIGKILL');
-        expect(w.reads.get(control.pid!)).toBe('7f454c46');
+        await expectRead(
+          w,
+          spawnProcess('setpriv', [bounding, process.execPath, '-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' }),
+        );
         expect(w.reads.has(victim.pid!)).toBe(false);
         const leaked = pids.filter((p) => w.reads.has(p));
         expect({ spawns: pids.length, leaked }).toEqual({ spawns: pids.length, leaked: [] });
@@ -188,7 +188,6 @@ describe('escapes: the caller memory, through a spawn that keeps root but drops 
     30000,
   );
 
-  const fs = Array.from({ length: 2000 }, () => ({ path: '/', access: ['execute', 'read-file', 'read-dir'] as const }));
   const caps = { capabilities: hardened().capabilities };
   const profile = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO' as const }] };
   const cases: [string, SpawnOptions][] = [
@@ -203,25 +202,12 @@ describe('escapes: the caller memory, through a spawn that keeps root but drops 
         const w = await watch(0, [dockerBounding]);
         try {
           // Controls: a node with Docker's bounding set is read; this process (every capability) is not.
-          const control = spawnProcess('setpriv', [dockerBounding, process.execPath, '-e', 'setTimeout(() => {}, 20000)'], {
-            stdio: 'ignore',
-          });
-          await until(() => w.reads.has(control.pid!), 10000);
-          control.kill('SIGKILL');
-          expect(w.reads.get(control.pid!)).toBe('7f454c46');
+          await expectRead(
+            w,
+            spawnProcess('setpriv', [dockerBounding, process.execPath, '-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' }),
+          );
           expect(w.reads.has(process.pid)).toBe(false);
-
-          const pids: number[] = [];
-          const end = Date.now() + 2500;
-          while (Date.now() < end || pids.length < 20) {
-            const c = spawn('/bin/true', { ...caps, noNewPrivileges: true, landlock: { fs }, ...extra });
-            pids.push(c.pid);
-            expect(await c.exited).toMatchObject({ code: 0 });
-            await new Promise((r) => setTimeout(r, 5));
-          }
-          await new Promise((r) => setTimeout(r, 100));
-          const leaked = pids.filter((p) => w.reads.has(p));
-          expect({ spawns: pids.length, leaked }).toEqual({ spawns: pids.length, leaked: [] });
+          await expectNoneRead(w, { ...caps, ...extra });
         } finally {
           await w.stop();
         }
