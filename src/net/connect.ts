@@ -10,6 +10,7 @@ import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { HOST_RTNL, exchange, prepareExchange, readAnswers, type ExchangeRequest } from './netlink/exchange.js';
 import { encodeRoute } from './netlink/route.js';
+import { hardenHostLink } from './host-end.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
@@ -140,11 +141,13 @@ export async function connectToHost(
   const { hostIf, childIf } = vethNames(options);
   const af = host.family === 4 ? NL.AF_INET : NL.AF_INET6;
 
-  // The host address, then inside, as one datagram: lo up, the inner end up (it was created
+  // The host end is made down and hardened (host-end.ts) before it comes up: up with its
+  // address. Then inside, as one datagram: lo up, the inner end up (it was created
   // up; this is a no-op kept for a peer the kernel made down), its address, the default route
   // (after the address, so the gateway is reachable when the kernel handles it). Each exchange
   // is one sendto(2), its answers read at once: rtnetlink has handled the requests before
   // sendto returns. The first refusal, in this order, is thrown.
+  const ipv6 = af === NL.AF_INET6;
   const hostRequests = (hostIndex: IfIndex): ExchangeRequest[] => [
     [
       encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
@@ -163,12 +166,17 @@ export async function connectToHost(
       { syscall: 'RTM_NEWROUTE', ifname: childIf },
     ],
   ];
-  if (netns === undefined) return connectNew(hostIf, childIf, hostRequests, insideRequests);
-  return withVeth(netns, hostIf, childIf, noMaster, ({ inner, hostIndex, childIndex }) => {
-    exchange(HOST_RTNL, hostRequests(hostIndex));
+  if (netns === undefined) return connectNew(hostIf, childIf, ipv6, hostRequests, insideRequests);
+  return withVeth(netns, hostIf, childIf, ipv6, noMaster, ({ inner, hostIndex, childIndex }) => {
+    exchange(HOST_RTNL, [...hostRequests(hostIndex), upRequest(hostIndex, hostIf)]);
     exchange(inner, insideRequests(childIndex));
     return { hostIf, hostIndex, childIf, childIndex };
   });
+}
+
+/** RTM_NEWLINK bringing the host end `index` up, once hardened. */
+function upRequest(index: IfIndex, ifname: string): ExchangeRequest {
+  return [encodeSetLink({ index, up: true }), { syscall: 'RTM_NEWLINK', ifname }];
 }
 
 /**
@@ -191,13 +199,14 @@ const CHILD_INDEXED = [false, true, true, false];
 function connectNew(
   hostIf: string,
   childIf: string,
+  ipv6: boolean,
   hostRequests: (i: IfIndex) => ExchangeRequest[],
   insideRequests: (i: IfIndex) => ExchangeRequest[],
 ): NewHostConnection {
   const at: { netnsFd?: number } = {};
   const veth: ExchangeRequest[] = [
     [
-      encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer: { name: childIf, netnsFd: -1 } }, true, at),
+      encodeNewLink({ name: hostIf, kind: 'veth', up: false, peer: { name: childIf, netnsFd: -1 } }, true, at),
       { syscall: 'RTM_NEWLINK', ifname: hostIf },
     ],
   ];
@@ -213,9 +222,15 @@ function connectNew(
     new Uint32Array(patches),
   );
   const ns = adoptMadeNetns(fd, dev, ino);
-  if (sock < 0) return { hostIf, hostIndex: hostIndex as IfIndex, childIf, childIndex: childIndex as IfIndex, netns: ns };
   let made = false;
   try {
+    if (sock < 0) {
+      // Every request answered: the host end, made down, is hardened and brought up here.
+      made = true;
+      hardenHostLink(hostIf, ipv6);
+      exchange(HOST_RTNL, [upRequest(hostIndex as IfIndex, hostIf)]);
+      return { hostIf, hostIndex: hostIndex as IfIndex, childIf, childIndex: childIndex as IfIndex, netns: ns };
+    }
     if (done >= 1) {
       readAnswers(veth, s0.seqs, a0);
       made = true;
@@ -224,7 +239,8 @@ function connectNew(
       // No echo: look the two ends up and send the rest from here.
       const hi = linkIndex(HOST_RTNL, hostIf);
       const ci = linkIndex(sock, childIf);
-      exchange(HOST_RTNL, hostRequests(hi));
+      hardenHostLink(hostIf, ipv6);
+      exchange(HOST_RTNL, [...hostRequests(hi), upRequest(hi, hostIf)]);
       exchange(sock, insideRequests(ci));
       return { hostIf, hostIndex: hi, childIf, childIndex: ci, netns: ns };
     }
@@ -237,7 +253,7 @@ function connectNew(
     ns.close();
     throw err;
   } finally {
-    native.close(sock);
+    if (sock >= 0) native.close(sock);
   }
 }
 
@@ -266,7 +282,14 @@ function linkIndex(fd: number, name: string): IfIndex {
  * exchange). A failure after the veth exists deletes it again; the target's socket and the
  * held namespace are released whatever happens (the host socket stays for the next call).
  */
-function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master: () => IfIndex | undefined, then: (v: Veth) => T): T {
+function withVeth<T>(
+  netns: NetnsTarget,
+  hostIf: string,
+  childIf: string,
+  ipv6: boolean,
+  master: () => IfIndex | undefined,
+  then: (v: Veth) => T,
+): T {
   const held = holdNetns('target', netns);
   let inner = -1;
   let created = false;
@@ -283,7 +306,7 @@ function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master
     const spec = {
       name: hostIf,
       kind: 'veth' as const,
-      up: true,
+      up: false, // until hardened (below): `then` brings it up
       peer: { name: childIf, netnsFd: held.fd },
       ...(masterIndex !== undefined ? { master: masterIndex } : {}),
     };
@@ -298,6 +321,7 @@ function withVeth<T>(netns: NetnsTarget, hostIf: string, childIf: string, master
       hostIndex = linkIndex(HOST_RTNL, hostIf);
       childIndex = linkIndex(inner, childIf);
     }
+    hardenHostLink(hostIf, ipv6);
     return then({ inner, hostIndex, childIndex });
   } catch (err) {
     if (created) deleteQuietly(hostIf, hostIndex);
@@ -377,26 +401,36 @@ export async function connectToBridge(
       bridgeIndex = linkIndex(HOST_RTNL, bridge);
     } catch (err) {
       if ((err as { code?: string }).code !== 'ENODEV') throw err;
-      exchange(HOST_RTNL, [[encodeNewLink({ name: bridge, kind: 'bridge', up: true }), { syscall: 'RTM_NEWLINK', ifname: bridge }]]);
-      bridgeCreated = true;
+      // Made down, hardened (its members' traffic reaches the host's IP stack through it), then
+      // up with its address.
+      exchange(HOST_RTNL, [[encodeNewLink({ name: bridge, kind: 'bridge', up: false }), { syscall: 'RTM_NEWLINK', ifname: bridge }]]);
       bridgeIndex = linkIndex(HOST_RTNL, bridge);
-      if (brAddr) {
-        exchange(HOST_RTNL, [
-          [
-            encodeAddress(true, {
-              family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6,
-              index: bridgeIndex,
-              prefix: brAddr.prefix,
-              local: brAddr.bytes,
-            }),
-            { syscall: 'RTM_NEWADDR', ifname: bridge },
-          ],
-        ]);
+      try {
+        hardenHostLink(bridge, brAddr?.family === 6);
+      } catch (err) {
+        deleteQuietly(bridge, bridgeIndex);
+        throw err;
       }
+      bridgeCreated = true;
+      const up: ExchangeRequest[] = brAddr
+        ? [
+            [
+              encodeAddress(true, {
+                family: brAddr.family === 4 ? NL.AF_INET : NL.AF_INET6,
+                index: bridgeIndex,
+                prefix: brAddr.prefix,
+                local: brAddr.bytes,
+              }),
+              { syscall: 'RTM_NEWADDR', ifname: bridge },
+            ],
+          ]
+        : [];
+      exchange(HOST_RTNL, [...up, upRequest(bridgeIndex, bridge)]);
     }
     return bridgeIndex;
   };
-  return withVeth(netns, hostIf, childIf, findOrMakeBridge, ({ inner, hostIndex, childIndex }) => {
+  return withVeth(netns, hostIf, childIf, af === NL.AF_INET6, findOrMakeBridge, ({ inner, hostIndex, childIndex }) => {
+    exchange(HOST_RTNL, [upRequest(hostIndex, hostIf)]);
     const steps: ExchangeRequest[] = [
       [encodeSetLink({ index: LOOPBACK_IFINDEX, up: true }), { syscall: 'RTM_NEWLINK', ifname: 'lo' }],
       [encodeSetLink({ index: childIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: childIf }],

@@ -11,7 +11,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { invalidArgType, invalidArgValue, nsboxError } from '../errors.js';
 import { native } from '../native.js';
 import { addAddress } from './address.js';
-import { addLink, deleteLink } from './link.js';
+import { hardenHostLink } from './host-end.js';
+import { addLink, deleteLink, setLink } from './link.js';
 import { routes } from './route.js';
 import { enableForwarding, masqueradePlan } from './nft/nat.js';
 import { nftablesAt } from './nft/session.js';
@@ -186,9 +187,12 @@ export async function createNetwork(name: string, options: CreateNetworkOptions 
     const rec: NetworkRecord = { version: 1, name, subnet, gateway, bridge, natTable, netns: currentNetns() };
     let bridgeMade = false;
     try {
-      await addLink({ kind: 'bridge', name: bridge, up: true });
+      // Down until hardened (host-end.ts): the members' traffic reaches the host through it.
+      await addLink({ kind: 'bridge', name: bridge, up: false });
       bridgeMade = true;
+      hardenHostLink(bridge, false);
       await addAddress(bridge, `${gateway}/${prefix}`);
+      await setLink(bridge, { up: true });
       if (natTable) {
         enableForwarding({ fd: -1, release() {} }, 4);
         const s = nftablesAt(-1);

@@ -17,6 +17,7 @@ import { parseCidr, parseIp, type Cidr } from './ip.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress, encodeGetAddresses } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
+import { hardenHostLink } from './host-end.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { toSysError, type RequestInfo } from './netlink/socket.js';
 import { attr, decodeError, parseAttrs, splitMessages, type MessageWriter, type NlMessage } from './netlink/wire.js';
@@ -228,7 +229,8 @@ function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): Sp
       master = decodeLink(br!).index;
     }
     const peer = { name: childIf, netnsFd: ns[kFd] };
-    const spec = { name: hostIf, kind: 'veth' as const, up: true, peer, ...(master !== undefined ? { master } : {}) };
+    // Down until hardened (host-end.ts): nothing the child sends reaches the host before.
+    const spec = { name: hostIf, kind: 'veth' as const, up: false, peer, ...(master !== undefined ? { master } : {}) };
     // NLM_F_ECHO: the kernel (6.1 and later) answers with the host end's RTM_NEWLINK, which
     // carries its index and, as IFLA_LINK, the peer's: no RTM_GETLINK. A GETLINK of a link
     // made a moment ago is not free: it runs the link's pending linkwatch work at once
@@ -244,13 +246,16 @@ function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): Sp
       const [[hostLink]] = transact(-1, [[encodeGetLink({ name: hostIf }), { syscall: 'RTM_GETLINK', ifname: hostIf }]]) as [NlMessage[]];
       hostIndex = decodeLink(hostLink!).index;
     }
-    if (host)
-      transact(-1, [
-        [
-          encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
-          { syscall: 'RTM_NEWADDR', ifname: hostIf },
-        ],
-      ]);
+    hardenHostLink(hostIf, af === NL.AF_INET6);
+    const hostSide: Request[] = host
+      ? [
+          [
+            encodeAddress(true, { family: af, index: hostIndex, prefix: host.prefix, local: host.bytes }),
+            { syscall: 'RTM_NEWADDR', ifname: hostIf },
+          ],
+        ]
+      : [];
+    transact(-1, [...hostSide, [encodeSetLink({ index: hostIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: hostIf }]]);
     if (childIndex === undefined) {
       const [[childLink]] = transact(ns[kFd], [[encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }]]) as [
         NlMessage[],
