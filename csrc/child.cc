@@ -288,6 +288,32 @@ long HideIds(ChildCtx* ctx, int* sysid) {
   return sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+// OP_EXEC. Through the exec stub (the step's kExecStub, child.cc ExecStep), the stub's own
+// process is a new one, dumpable, of the command's credentials: other processes of the sandbox
+// may reach its fds until its execve. So the status socket (which the parent trusts with
+// every message of ours) stays CLOEXEC and closes at the stub's exec; a pipe, whose read end
+// the parent now holds (MSG_EXEC), carries the stub's report instead — at worst a forged
+// failure of this spawn. After a start gate the connection is the starter's: no report then
+// (a failed execve is exit status 127; the gate resolved the file at create).
+long RunExec(ChildCtx* ctx, const Step& s, int step, int* sysid) {
+  const char* resolved = ctx->exec_path[0] ? ctx->exec_path : nullptr;
+  if (!s.b || ctx->init_fd < 0) return ExecStep(s, resolved, -1, -1, step);
+  if (ctx->gated) return ExecStep(s, resolved, ctx->init_fd, -1, step);
+  int p[2];
+  *sysid = SYS_PIPE2;
+  long r = sc(__NR_pipe2, p, O_CLOEXEC);
+  if (r < 0) return r;
+  *sysid = SYS_SENDMSG;
+  r = SendFdToParent(ctx, MSG_EXEC, step, p[0]);
+  sc(__NR_close, p[0]);
+  if (r == 0) {
+    *sysid = SYS_STEP;
+    r = ExecStep(s, resolved, ctx->init_fd, p[1], step);
+  }
+  sc(__NR_close, p[1]);
+  return r;
+}
+
 // OP_CHDIR. In a container (b & 1) the directory is resolved inside the new root with
 // openat2(2) RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, after every inherited fd is closed: a
 // cwd of /proc/self/fd/N or a symlink out of the root cannot lead to the host
@@ -467,8 +493,47 @@ long SendFdToParent(ChildCtx* ctx, int32_t kind, int step, int fd) {
   return r < 0 ? r : 0;
 }
 
-long ExecCommand(const Step& s) {
-  return Exec(s);
+// The command's execve, made by the exec stub (init_image.cc) instead of by us: until its
+// execve the process that makes it runs Node's binary (our /proc/self/exe), and an image whose
+// program is `#!/proc/self/exe` — or names /proc/self/exe — would have the kernel run that
+// binary inside the sandbox, with a loader the image chose, holding the host's node file
+// (CVE-2019-5736, against runc). The stub's own exe is the sealed memfd: what a program can
+// reach through /proc/self/exe then is a file nothing can write.
+long ExecStep(const Step& s, const char* resolved, int stub, int report, long step) {
+  if (!s.b || stub < 0) return resolved ? sc(__NR_execve, resolved, s.argv, s.envp) : Exec(s);
+  const char* file = resolved ? resolved : s.str;
+  bool slash = false;
+  for (const char* p = file; *p; p++) slash = slash || *p == '/';
+  bool search = !resolved && s.a && !slash && *file;
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char* const* e = s.envp; *e; e++) {
+    const char* v = *e;
+    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
+  }
+  char fdArg[24], stepArg[24];
+  fdArg[report < 0 ? 0 : Digits(report, fdArg)] = 0;
+  if (report < 0) fdArg[0] = '-', fdArg[1] = 0;
+  if (step < 0)
+    stepArg[0] = 'r', stepArg[1] = 0;
+  else
+    stepArg[Digits(step, stepArg)] = 0;
+  char name[] = "nsbox-exec";
+  char one[] = "1", zero[] = "0";
+  // The parser left kStubSlots pointers before argv for these.
+  char** argv = const_cast<char**>(s.argv) - kStubSlots;
+  argv[0] = name;
+  argv[1] = fdArg;
+  argv[2] = stepArg;
+  argv[3] = const_cast<char*>(file);
+  argv[4] = search ? one : zero;
+  argv[5] = const_cast<char*>(path);
+  if (report >= 0) {
+    long r = sc(__NR_fcntl, report, F_SETFD, 0);
+    if (r < 0) return r;
+  }
+  long r = sc(__NR_execveat, stub, "", argv, s.envp, AT_EMPTY_PATH);
+  if (report >= 0) sc(__NR_fcntl, report, F_SETFD, FD_CLOEXEC);
+  return r;
 }
 
 int ChildMain(void* arg) {
@@ -530,7 +595,7 @@ void RunPlan(ChildCtx* ctx, int from) {
         unsigned long empty = 0;
         sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
         // After a gate, the file it resolved: what `create` checked is what runs.
-        r = ctx->exec_path[0] ? sc(__NR_execve, ctx->exec_path, s.argv, s.envp) : Exec(s);
+        r = RunExec(ctx, s, i, &sysid);
         // Signals stay deliverable from here; a failure report follows.
         break;
       }

@@ -60,7 +60,8 @@ struct ChildCtx {
   int entered;         // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
   int fork_next;       // OP_FORK with vm: the step its CLONE_VM copy goes on from
   InitKeep init_keep;  // OP_INIT with dropCopy: what the init keeps of its copy of Node's memory
-  int init_fd;         // OP_INIT with an exec'd init: the init image's memfd (init_image.h), or -1
+  int init_fd;         // the init image's memfd (init_image.h), or -1: the exec'd init's, the exec stub's
+  int exec_init;       // 1: OP_INIT execs the image (else the init is a fork, as before)
   // The step before which our credentials stop being Node's in Node's own user namespace (the
   // first OP_SETGID, OP_CAPSET or OP_SECCOMP there), or -1: HideIds (child.cc) runs before it.
   int hide_at;
@@ -94,8 +95,13 @@ long WriteAll(long fd, const char* p, size_t len);
 // Entry point of the cloned child; never returns (execs or exits).
 int ChildMain(void* ctx);
 
-// OP_EXEC's execve(2), with a PATH search when the step asks: returns -errno on failure.
-long ExecCommand(const Step& s);
+// OP_EXEC's execve(2), with a PATH search when the step asks (`resolved`: the file a start
+// gate resolved, run as is). With the step's kExecStub and the image's memfd `stub`, through
+// the exec stub (init_image.h): execveat(2) of the sealed memfd, which makes the command's
+// execve itself and, should it fail, reports the errno on `report` — as the MSG_ERROR of step
+// `step` (the status socket) or, with `step` -1, as four bytes (an exec'd init's socket);
+// `report` -1: nothing (the command exits 127). Returns -errno on failure (of the stub's exec).
+long ExecStep(const Step& s, const char* resolved, int stub, int report, long step);
 
 // Sends the parent a Msg {kind, step} with `fd` attached (SCM_RIGHTS) over the status socket:
 // the seccomp listener (MSG_LISTENER), the pty master (MSG_TERMINAL). 0 or -errno.

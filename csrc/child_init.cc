@@ -48,6 +48,8 @@ struct Command {
   const Step* exec;
   volatile long err;  // written by the command (sharing our memory) if execve fails
   int tty;            // the init leads a session with a controlling terminal (OP_TERMINAL)
+  int stub;           // the exec stub's memfd, or -1 (child.cc ExecStep)
+  int report;         // where the stub reports a failed execve, or -1
 };
 
 // The command, between clone(CLONE_VM|CLONE_VFORK) and execve: every disposition is already
@@ -65,7 +67,7 @@ int CommandMain(void* arg) {
   }
   unsigned long empty = 0;
   sc(__NR_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty);
-  c->err = ExecCommand(*c->exec);
+  c->err = ExecStep(*c->exec, nullptr, c->stub, c->report, -1);
   return 127;
 }
 
@@ -135,6 +137,7 @@ struct ExecInitCommand {
   const Step* exec;
   int tty;
   int own, theirs;  // the socket's two ends: the command's, the init's
+  int stub;         // the image's memfd, for the exec stub when the step asks (child.cc ExecStep)
 };
 
 int ExecInitCommandMain(void* arg) {
@@ -148,7 +151,8 @@ int ExecInitCommandMain(void* arg) {
     r = sc(__NR_read, c->own, &go, 1);
   } while (r == -EINTR);
   if (r != 1) sc(__NR_exit_group, 127);
-  Command cmd = {c->exec, 0, c->tty};
+  // Through the exec stub, a failed execve comes back on our socket from it, as below.
+  Command cmd = {c->exec, 0, c->tty, c->stub, c->own};
   CommandMain(&cmd);  // returns only if execve failed
   int32_t err = (int32_t)-cmd.err;
   sc(__NR_write, c->own, &err, sizeof err);
@@ -169,7 +173,7 @@ long RunExecInit(ChildCtx* ctx, const Step& exec, int* sysid) {
   *sysid = SYS_SOCKETPAIR;
   long r = sc(__NR_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
   if (r < 0) return r;
-  ExecInitCommand c = {&exec, ctx->tty, sv[1], sv[0]};
+  ExecInitCommand c = {&exec, ctx->tty, sv[1], sv[0], ctx->init_fd};
   *sysid = SYS_CLONE;
   long pid = nsbox_clone(CLONE_VM | SIGCHLD, ctx->helper_stack, ExecInitCommandMain, &c);
   sc(__NR_close, sv[1]);
@@ -211,20 +215,22 @@ long RunInit(ChildCtx* ctx, const Step& exec, bool dropCopy, int* sysid, bool* e
   long r = sc(__NR_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof all);
   if (r < 0) return r;
   // Sharing Node's mm (the init image), the flag is Node's: the image sets it on its own.
-  if (ctx->init_fd < 0) {
+  if (!ctx->exec_init) {
     *sysid = SYS_PRCTL;
     r = sc(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (r < 0) return r;
   }
   r = Probe(sysid);
   if (r < 0) return r;
-  if (ctx->init_fd >= 0) return RunExecInit(ctx, exec, sysid);
+  if (ctx->exec_init) return RunExecInit(ctx, exec, sysid);
   // What ps(1) and /proc/1/comm show inside (a copy of Node's thread name otherwise).
   sc(__NR_prctl, PR_SET_NAME, "nsbox-init", 0, 0, 0);
 
   // The command runs on the bottom of our stack (OP_LOCK's helper area, above the guard page),
   // which our frames at the top never reach; we sleep until it has exec'd or exited.
-  Command cmd = {&exec, 0, ctx->tty};
+  // Through the exec stub (a plan that asks, with the image's memfd), a failed execve is the
+  // command's exit status 127: the stub has no way back to us once vfork has let us go.
+  Command cmd = {&exec, 0, ctx->tty, ctx->init_fd, -1};
   *sysid = SYS_CLONE;
   long pid = nsbox_clone(CLONE_VM | CLONE_VFORK | SIGCHLD, ctx->helper_stack, CommandMain, &cmd);
   if (pid < 0) return pid;

@@ -14,6 +14,7 @@
 #include "init_image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -109,14 +110,85 @@ NSBOX_INIT_SECTION void InitLoop(long cmd) {
 
 namespace {
 
+// Writes the outcome of a failed execve (`err`, positive) where the exec stub was told to:
+// the MSG_ERROR of exec step `step` (plan.h Msg) on the status socket, or with `step` -1 the
+// four bytes an exec'd init reads from its command's socket.
+NSBOX_INIT_INLINE void ReportExecError(long fd, long step, int err) {
+  volatile int32_t msg[4];  // plan.h Msg
+  msg[0] = MSG_ERROR;
+  msg[1] = (int32_t)step;
+  msg[2] = err;
+  msg[3] = SYS_STEP;
+  long r;
+  do {
+    // write(2): one record of the SOCK_SEQPACKET status socket, or four bytes of the stream.
+    r = step >= 0 ? Sys(__NR_write, fd, (long)msg, sizeof msg, 0)
+                  : Sys(__NR_write, fd, (long)&msg[2], sizeof(int32_t), 0);
+  } while (r == -EINTR);
+}
+
+// The exec stub (child.cc ExecStep): argv is "nsbox-exec", the report fd ("-": none), the
+// exec step's index ("r": the raw errno for an exec'd init), the file, "1" to search PATH,
+// the PATH, then the command's own argv; envp is the command's. Makes the command's execve
+// (with execvp(3)'s search when asked: every PATH entry, EACCES remembered, the other errors
+// of a missing entry passed over) from this sealed memfd, so no /proc/self/exe of a process
+// in the sandbox is ever Node's binary; on failure reports the errno and exits 127.
+[[noreturn]] NSBOX_INIT_INLINE void ExecMain(long argc, char** argv) {
+  char** envp = argv + argc + 1;
+  if (argc < 6) ExitNow(127);
+  long report = argv[1][0] == '-' ? -1 : ParseDec(argv[1]);
+  long step = ParseDec(argv[2]);
+  const char* file = argv[3];
+  char** cargv = argv + 6;
+  if (report >= 0) Sys(__NR_fcntl, report, F_SETFD, FD_CLOEXEC);
+  long err;
+  if (argv[4][0] != '1') {
+    err = Sys(__NR_execve, (long)file, (long)cargv, (long)envp);
+  } else {
+    const char* path = argv[5];
+    long flen = 0;
+    while (file[flen]) flen++;
+    char buf[4096];
+    err = -ENOENT;
+    bool eacces = false;
+    for (const char* p = path;; p++) {
+      const char* start = p;
+      while (*p && *p != ':') p++;
+      long dlen = (long)(p - start);
+      if (dlen + 1 + flen + 1 <= (long)sizeof buf) {
+        long k = 0;
+        if (dlen == 0) buf[k++] = '.';  // an empty PATH entry is the current directory
+        for (long i = 0; i < dlen; i++) buf[k++] = start[i];
+        buf[k++] = '/';
+        for (long i = 0; i < flen; i++) buf[k++] = file[i];
+        buf[k] = 0;
+        err = Sys(__NR_execve, (long)buf, (long)cargv, (long)envp);
+        if (err == -EACCES)
+          eacces = true;
+        else if (err != -ENOENT && err != -ENOTDIR && err != -ESTALE && err != -ENAMETOOLONG)
+          break;
+      }
+      if (!*p) break;
+    }
+    if (eacces && (err == -ENOENT || err == -ENOTDIR || err == -ESTALE || err == -ENAMETOOLONG))
+      err = -EACCES;
+  }
+  if (report >= 0) ReportExecError(report, step, (int)-err);
+  ExitNow(127);
+}
+
 // The exec'd init's C entry (nsbox_init_entry below passes the initial stack pointer): argc,
 // then argv: the command's pid, our end of the socket the command waits on, the status
 // socket, the exec step's index. Every signal is still blocked (the mask survives execve),
-// so none is lost.
+// so none is lost. argv[0] "nsbox-exec": the exec stub instead (ExecMain).
 [[noreturn]] NSBOX_INIT_SECTION __attribute__((used)) void InitMain(long* sp) __asm__("nsbox_init_main");
 void InitMain(long* sp) {
   long argc = sp[0];
   char** argv = reinterpret_cast<char**>(sp + 1);
+  const char* a0 = argc > 0 ? argv[0] : nullptr;
+  if (a0 != nullptr && a0[0] == 'n' && a0[1] == 's' && a0[2] == 'b' && a0[3] == 'o' && a0[4] == 'x' &&
+      a0[5] == '-' && a0[6] == 'e' && a0[7] == 'x' && a0[8] == 'e' && a0[9] == 'c' && a0[10] == 0)
+    ExecMain(argc, argv);
   long cmd = argc >= 5 ? ParseDec(argv[1]) : -1;
   long sync = argc >= 5 ? ParseDec(argv[2]) : -1;
   long status = argc >= 5 ? ParseDec(argv[3]) : -1;
@@ -147,15 +219,8 @@ void InitMain(long* sp) {
     if (r > 0) got += r;
   } while ((r == -EINTR) || (r > 0 && got < (long)sizeof err));
   if (got == (long)sizeof err) {
-    volatile int32_t msg[4];  // plan.h Msg
-    msg[0] = MSG_ERROR;
-    msg[1] = (int32_t)step;
-    msg[2] = err;
-    msg[3] = SYS_STEP;
-    // write(2): one record of the SOCK_SEQPACKET socket (a SIGPIPE would stay blocked).
-    do {
-      r = Sys(__NR_write, status, (long)msg, sizeof msg, 0);
-    } while (r == -EINTR);
+    // (a SIGPIPE would stay blocked)
+    ReportExecError(status, step, err);
     ExitNow(127);
   }
   // Every fd closed: the socket, the status socket, the command's stdio (its pipes end with

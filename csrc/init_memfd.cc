@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -76,6 +77,12 @@ int MakeInitImage() {
   // Sealed: its size and bytes can no longer change, nor its mode (F_SEAL_EXEC, Linux 6.3),
   // nor the seals. The init's /proc/PID/exe names this file; nothing can write it.
   int err = n == (ssize_t)size ? 0 : n < 0 ? errno : EIO;
+  // Execute-only: a process that executes a file it may not read starts non-dumpable
+  // (would_dump()), from its execve on — the exec stub's process (child.cc ExecStep), which
+  // other processes of a sandbox could otherwise stop and take fds from before it makes the
+  // command's execve, unless they hold a capability over the file (root without a user
+  // namespace: CAP_DAC_READ_SEARCH).
+  if (err == 0 && fchmod(fd, 0111) < 0) err = errno;
   if (err == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) err = errno;
   if (err == 0) fcntl(fd, F_ADD_SEALS, F_SEAL_EXEC);  // EINVAL before 6.3: the others hold
   if (err == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL) < 0) err = errno;

@@ -175,6 +175,12 @@ enum WriteMode : int32_t {
   WRITE_NODENAME = 0x10000,
 };
 
+// OP_EXEC's second argument: bit 0, search PATH (execvp(3)); bit 1, exec through the exec
+// stub (init_image.h): the command's execve(2) made by a sealed memfd, not by a copy of Node.
+constexpr int32_t kExecSearch = 1, kExecStub = 2;
+// The pointers the parser reserves before each OP_EXEC's argv, for the exec stub's own argv.
+constexpr int kStubSlots = 6;
+
 // Which syscall of a multi-syscall step failed (MSG_ERROR value); 0 = the step's own.
 enum SysId : int32_t {
   SYS_STEP = 0,
@@ -262,6 +268,9 @@ enum MsgKind : int32_t {
                      // or the errno (and reports the failure itself)
   MSG_PIN = 11,      // OP_PIN: value = nstype; the parent opens the sender's namespace of that kind,
                      // keeps the fd, and answers with 0 or the errno (and reports the failure)
+  MSG_EXEC = 12,     // OP_EXEC through the exec stub: a pipe's read end rides along (SCM_RIGHTS);
+                     // once the status socket has closed, the parent reads it to its EOF (the
+                     // command's execve) or a Msg {MSG_ERROR} the stub wrote (it failed)
 };
 // A MSG_ERROR of a failed OP_HOOK is followed, in the same datagram, by the end of the hook's
 // stderr (up to kHookTail bytes).

@@ -217,6 +217,9 @@ const char* Parser::ArgvEnv(const int32_t* a, int32_t n, bool inherit) {
   int64_t envc = a[1 + argc];
   bool fromEnviron = inherit && envc == kEnvInherit && 2 + argc == n;
   if (!fromEnviron && (envc < 0 || 2 + argc + envc != n)) return "bad envc";
+  // OP_EXEC (inherit): room for the exec stub's own arguments before argv (child.cc ExecStep).
+  if (inherit)
+    for (int k = 0; k < kStubSlots; k++) p.ptrs.push_back(nullptr);
   size_t argvAt = p.ptrs.size();
   for (int64_t j = 0; j < argc; j++) {
     const char* v = Str(a[1 + j]);
@@ -244,8 +247,9 @@ const char* Parser::ArgvEnv(const int32_t* a, int32_t n, bool inherit) {
 
 // OP_EXEC: file, search, argc, argv..., envc, env...
 const char* Parser::Exec(const int32_t* a, int32_t nargs, Step& s) {
-  if (nargs < 4 || !(s.str = Str(a[0])) || !Flag01(a[1])) return "bad exec";
-  s.a = a[1];
+  if (nargs < 4 || !(s.str = Str(a[0])) || a[1] < 0 || a[1] > (kExecSearch | kExecStub)) return "bad exec";
+  s.a = a[1] & kExecSearch;
+  s.b = (a[1] & kExecStub) != 0;
   return ArgvEnv(a + 2, nargs - 2, true);
 }
 

@@ -279,14 +279,25 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // seccomp profile of the caller's, CAP_SYS_PTRACE out of the command's bounding and
   // inheritable sets) and that may share our mm: the init image (init_image.h) instead of a
   // fork of Node. Without a memfd for it (vm.memfd_noexec = 2), the fork.
+  // The same memfd holds the exec stub (child.cc ExecStep), which an exec step may ask for
+  // (spawn.ts: the command could write Node's binary through /proc/self/exe): without it that
+  // spawn fails, as it cannot be made safe.
+  int stubStep = -1;
+  for (size_t k = 0; k < plan.steps.size(); k++)
+    if (plan.steps[k].op == OP_EXEC && plan.steps[k].b) stubStep = (int)k;
+  bool execInit = execAllowed && !outlives && !forced && !leavesIds && !hideByMm;
   Fd image;
-  if (execAllowed && !outlives && !forced && !leavesIds && !hideByMm) {
+  if (execInit || stubStep >= 0) {
     int fd = MakeInitImage();
-    if (fd >= 0) image.reset(fd);
+    if (fd >= 0)
+      image.reset(fd);
+    else if (stubStep >= 0)
+      return st.failStep = stubStep, st.failSyscall = "memfd_create", -fd;
   }
   ctx.init_fd = image.get();
-  bool ownMm = forced || (init && !image.valid()) || leavesIds || hideByMm;
-  if (init && !forced && !image.valid()) KeepForInit(stack, stackSize, ctx.init_keep);
+  ctx.exec_init = execInit && image.valid();
+  bool ownMm = forced || (init && !ctx.exec_init) || leavesIds || hideByMm;
+  if (init && !forced && !ctx.exec_init) KeepForInit(stack, stackSize, ctx.init_keep);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);
   // An init's own mm stays dumpable through the credential steps, as a shared one would (the

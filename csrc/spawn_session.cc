@@ -1,6 +1,8 @@
 // The parent's side of the status protocol: see spawn_session.h.
 #include "spawn_session.h"
 
+#include <unistd.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -81,7 +83,8 @@ void KillOwnChild(pid_t pid) {
 bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
   bool stepped = m.kind == MSG_ERROR || m.kind == MSG_MAPS || m.kind == MSG_PARENT ||
                  m.kind == MSG_LISTENER || m.kind == MSG_NETWORK || m.kind == MSG_GATE ||
-                 m.kind == MSG_TERMINAL || m.kind == MSG_HOSTPID || m.kind == MSG_HOOK || m.kind == MSG_PIN;
+                 m.kind == MSG_TERMINAL || m.kind == MSG_HOSTPID || m.kind == MSG_HOOK || m.kind == MSG_PIN ||
+                 m.kind == MSG_EXEC;
   if (stepped && (m.step < 0 || m.step >= nsteps)) return Protocol(EPROTO, "recvmsg");
   if (textLen > 0 && m.kind != MSG_ERROR) return Protocol(EPROTO, "recvmsg");
   switch (m.kind) {
@@ -138,6 +141,11 @@ bool Session::Handle(const Msg& m, pid_t from, Fd& passed) {
     case MSG_TERMINAL:
       if (!passed.valid() || terminal.valid()) return Protocol(EPROTO, "recvmsg");
       terminal = std::move(passed);
+      return true;
+    case MSG_EXEC:
+      if (!passed.valid() || execPipe.valid() || steps[m.step].op != OP_EXEC)
+        return Protocol(EPROTO, "recvmsg");
+      execPipe = std::move(passed);
       return true;
     case MSG_PID: {
       if (from != pid || grandPid > 0 || m.value <= 0) return Protocol(EPROTO, "recvmsg");
@@ -253,7 +261,24 @@ void Session::EndOfStream() {
   if (failed) return;
   bool forks = false;
   for (int k = 0; k < nsteps && !forks; k++) forks = steps[k].op == OP_FORK;
-  if (nearly > 0 || (forks && grandPid <= 0)) Protocol(EPROTO, "recvmsg");
+  if (nearly > 0 || (forks && grandPid <= 0)) return (void)Protocol(EPROTO, "recvmsg");
+  if (!execPipe.valid()) return;
+  // The exec stub's pipe (MSG_EXEC): EOF once the command has exec'd (its end is CLOEXEC
+  // again), else the Msg of the failed execve. Anything else breaks the protocol.
+  Msg m;
+  size_t got = 0;
+  while (got < sizeof m) {
+    ssize_t n = read(execPipe.get(), reinterpret_cast<char*>(&m) + got, sizeof m - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return (void)Protocol(errno, "read");
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  execPipe.reset();
+  if (got == 0) return;
+  if (got != sizeof m || m.kind != MSG_ERROR || m.step < 0 || m.step >= nsteps || steps[m.step].op != OP_EXEC)
+    return (void)Protocol(EPROTO, "read");
+  Fail(m);
 }
 
 // After a protocol error: SIGKILL and reap the child and every grandchild we know of before

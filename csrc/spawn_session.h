@@ -65,6 +65,7 @@ struct Session {
   bool wantExitPin = false;      // OP_EXIT_PIN in the plan: Settle takes exitPin after the exec
   ExitCloser* closer = nullptr;  // the environment's (Addon::closer): admits and closes pins
   Fd exitPin;                    // the live process's mount namespace (exit_pin.h), to HoldChild
+  Fd execPipe;                   // MSG_EXEC: the exec stub's report, read once the socket has closed
 
   void EndOfStream();
   bool Protocol(int err, const char* syscall, int step = -2) {

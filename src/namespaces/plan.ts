@@ -281,9 +281,10 @@ export class PlanBuilder {
     return this.push(K.OP.HOOK!, args, { step: `hooks.${kind}[${index}]`, syscall: 'execve', path: h.path, hook: { timeout: h.timeout } });
   }
   /** `env` null: the environment of this process when the plan is parsed (plan.h kEnvInherit). */
-  exec(file: string, search: boolean, argv: readonly string[], env: readonly string[] | null): this {
+  exec(file: string, search: boolean, argv: readonly string[], env: readonly string[] | null, stub = false): this {
     const envWords = env === null ? [K.ENV_INHERIT] : [env.length, ...env.map((e) => this.str(e))];
-    const args = [this.str(file), search ? 1 : 0, argv.length, ...argv.map((a) => this.str(a)), ...envWords];
+    // Bit 1: through the exec stub (csrc/child.cc ExecStep; exec-stub.ts says when).
+    const args = [this.str(file), (search ? 1 : 0) | (stub ? 2 : 0), argv.length, ...argv.map((a) => this.str(a)), ...envWords];
     return this.push(K.OP.EXEC!, args, { step: 'exec', syscall: 'execve', path: file });
   }
 

@@ -26,6 +26,7 @@ import { adopt } from './spawn.js';
 import { nativeSpawnAsync } from './spawn-async.js';
 import { spawnFailure } from './spawn-plan.js';
 import { prepareStdio, releaseStdio } from './stdio.js';
+import { needsExecStub } from './exec-stub.js';
 import { addRunSteps, addSetupSteps, layout, type TemplateLayout } from './template-plan.js';
 import { kFd, type NamespaceType } from './types.js';
 
@@ -418,7 +419,15 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
       if (!filtersEarly(security)) io();
       if (o.dieWithParent ?? true) plan.pdeathsig(osConstants.signals.SIGKILL);
       addLast(plan, security);
-      plan.exec(r.file, !r.file.includes('/'), r.argv, r.env);
+      // Through the sealed exec stub where the command could write Node's binary (exec-stub.ts):
+      // a run's user namespaces map onto the template's ids.
+      const stub = needsExecStub(
+        true,
+        tc.maps !== null
+          ? { kind: 'new', uidMap: tc.maps.uidMap, gidMap: tc.maps.gidMap }
+          : { kind: 'ours', uid: o.uid ?? process.geteuid!(), dacCaps: (security.caps?.ambient ?? 0n) !== 0n },
+      );
+      plan.exec(r.file, !r.file.includes('/'), r.argv, r.env, stub);
       const p = plan.build();
       // As root, the run's user namespace gets the id block's maps from this process (MSG_MAPS).
       const maps = this.#l.outerInit && this.#l.inner ? tc.maps : null;

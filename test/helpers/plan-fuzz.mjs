@@ -418,9 +418,10 @@ function targeted() {
     'setgroups 65537': build((p) => p.setgroups(new Array(65537).fill(1))),
     'setpgid -1': build((p) => p.setpgid(-1)),
     'personality query': build((p) => p.personality(-1)),
-    'exec search 2': build(
+    // Bit 0 search PATH, bit 1 the exec stub: nothing above.
+    'exec flags 4': build(
       () => {},
-      (o) => (o[o.length - 4] = 2),
+      (o) => (o[o.length - 4] = 4),
     ),
     'mount unknown mode bit': build((p) => p.mount('tmpfs', '/x', 'tmpfs', 0, null, 4096, 'm')),
     'mount tree 8': build((p) => p.mount(null, '/x', null, 8, null, M.MNT_FROM_TREE, 'm')),

