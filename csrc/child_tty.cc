@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/mount.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -63,9 +64,21 @@ using raw::sc;
 
 // /dev/ptmx as the container has it, checked to be a ptmx (char 5:2) before any ioctl:
 // O_NONBLOCK so that a FIFO planted there cannot hang the setup (cleared once checked).
+// Without magic links (openat2(2) RESOLVE_NO_MAGICLINKS): this runs before OP_FDS, while we
+// still hold a copy of Node's fds, and a box that makes its /dev/ptmx a symlink to
+// /proc/self/fd/N (N a pty master of Node's) would otherwise hand us a pty of the host's devpts
+// (found in review, joining a box with a terminal); an ordinary symlink (pts/ptmx) still
+// works. Before Linux 5.6 (no openat2) the plain open, as before.
 long OpenPtmx(int* sysid) {
-  *sysid = SYS_OPENAT;
-  long fd = sc(__NR_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  *sysid = SYS_OPENAT2;
+  struct open_how how = {};
+  how.flags = O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_NO_MAGICLINKS;
+  long fd = sc(__NR_openat2, AT_FDCWD, "/dev/ptmx", &how, sizeof how);
+  if (fd == -ENOSYS) {
+    *sysid = SYS_OPENAT;
+    fd = sc(__NR_openat, AT_FDCWD, "/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  }
   if (fd < 0) return fd;
   struct statx stx;
   long r = sc(__NR_statx, fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &stx);

@@ -388,3 +388,29 @@ describe('sendFd', () => {
     expect(() => sendFd(path, p, { name: '' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 });
+
+describe('terminal: true when joining a box', () => {
+  // Found in review: the pty is opened before the command's fds are placed, while the child
+  // still holds a copy of this process's fds; a box whose /dev/ptmx is a symlink to
+  // /proc/self/fd/N (N a pty master of ours) handed the joiner a pty of the host's devpts.
+  // /dev/ptmx is now opened without magic links: the spawn fails (ELOOP) instead.
+  rootTest('a /dev/ptmx that leads through /proc/self/fd to a pty master of ours is refused (ELOOP); pts/ptmx works', async () => {
+    const ours = openPty();
+    const box = spawn('sleep', ['60'], { namespaces: ['user', 'mnt', 'pid'], rootfs: 'host', stdio: 'ignore' });
+    try {
+      const join = { mnt: box.pid, pid: box.pid };
+      const sh = async (cmd: string) => (await spawn('sh', ['-c', cmd], { join, stdio: 'ignore' }).exited).code;
+      expect(await sh(`rm -f /dev/ptmx && ln -s /proc/self/fd/${ours.master} /dev/ptmx`)).toBe(0);
+      expect(() => spawn('true', { join, terminal: true })).toThrow(expect.objectContaining({ code: 'ELOOP', step: 'terminal' }));
+      // Control: the usual symlink to the box's own devpts is followed.
+      expect(await sh('rm -f /dev/ptmx && ln -s pts/ptmx /dev/ptmx')).toBe(0);
+      const { text } = await onTerminal('stat -L -c %d /proc/self/fd/0 /dev/pts; echo __END__', { join });
+      const [tty, pts] = text.trim().split(/\s+/);
+      expect(tty).toBe(pts);
+    } finally {
+      box.kill('SIGKILL');
+      await box.exited;
+      ours.close();
+    }
+  });
+});
