@@ -249,7 +249,7 @@ describe('spawn with terminal: true', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(SysError);
-    expect(err).toMatchObject({ code: 'ENOENT', step: 'terminal', syscall: 'openat', path: '/dev/ptmx' });
+    expect(err).toMatchObject({ code: 'ENOENT', step: 'terminal', syscall: 'openat2', path: '/dev/ptmx' });
     expect(fdCount()).toBe(before);
   });
 
