@@ -325,6 +325,34 @@ describe('nsbox-oci lifecycle', () => {
     60_000,
   );
 
+  anyTest(
+    "ps: a command line's control characters are escaped, never sent to the terminal",
+    async () => {
+      // An OSC that retitles the terminal, then "clear screen", in ESC and in C1 (U+009B: CSI).
+      const evil = '\x1b]0;pwned\x07\x1b[2J\u009b2J\u202e';
+      const c = setup(`touch /out/ready; ${WAIT_FOR_STOP}`, (cfg) => {
+        cfg.process!.args!.push(evil);
+      });
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        const { pid } = state(c);
+        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain(evil); // what the process shows
+        const ps = oci(c, ['ps', c.id]);
+        expect(ps.stderr).toBe('');
+        expect(ps.status).toBe(0);
+        // No C0 control but the line ends, no DEL, no C1, no format character reaches the terminal.
+        expect(ps.stdout.replaceAll('\n', '')).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+        expect(ps.stdout).toContain(`${pid} `);
+        expect(ps.stdout).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\u{9b}2J\\u{202e}\n');
+        expect(JSON.parse(oci(c, ['ps', '--format', 'json', c.id]).stdout)).toContain(pid); // json: pids only
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
   rootTest(
     'pause and resume: cgroup.freeze on the v2 tree; kill --all',
     async () => {
@@ -352,6 +380,41 @@ describe('nsbox-oci lifecycle', () => {
         expect(oci(c, ['kill', '--all', c.id, 'KILL']).status).toBe(0);
         expect(readFileSync(join(cgroupDir(c)!, 'cgroup.procs'), 'utf8')).toBe('');
         await until('stopped', () => state(c).status === 'stopped'); // the cgroup empties before exit ends
+      } finally {
+        cleanup(c);
+      }
+    },
+    60_000,
+  );
+
+  rootTest(
+    'kill --all with a catchable signal reaches every process in the cgroup (STOP, CONT, TERM), each through a pidfd',
+    async () => {
+      // Two background children of the container's shell and a process exec'd from outside
+      // (another parent); the shell waits without forking, so the cgroup's pids stay put.
+      const c = setup("trap 'exit 0' TERM; sleep 1000 & sleep 1000 & touch /out/ready; wait");
+      try {
+        expect(oci(c, ['run', '-d', '--bundle', c.bundle, c.id]).status).toBe(0);
+        await until('ready', () => existsSync(join(c.out, 'ready')));
+        expect(oci(c, ['exec', '-d', c.id, 'sleep', '1000']).status).toBe(0);
+        const procs = () =>
+          readFileSync(join(cgroupDir(c)!, 'cgroup.procs'), 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map(Number);
+        await until('four processes', () => procs().length === 4);
+        const pids: number[] = JSON.parse(oci(c, ['ps', '--format', 'json', c.id]).stdout);
+        expect(pids.sort()).toEqual(procs().sort());
+        const stateOf = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)![1];
+        const k = oci(c, ['kill', '--all', c.id, 'STOP']);
+        expect(k.stderr).toBe('');
+        expect(k.status).toBe(0);
+        await until('every process stopped', () => pids.every((p) => stateOf(p) === 'T'));
+        expect(oci(c, ['kill', '--all', c.id, 'CONT']).status).toBe(0);
+        await until('every process running again', () => pids.every((p) => stateOf(p) !== 'T'));
+        expect(oci(c, ['kill', '--all', c.id, 'TERM']).status).toBe(0);
+        await until('the cgroup empty', () => procs().length === 0);
+        await until('stopped', () => state(c).status === 'stopped');
       } finally {
         cleanup(c);
       }

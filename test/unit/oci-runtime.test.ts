@@ -1,13 +1,16 @@
 // The nsbox-oci runtime's pure parts: runc's argument forms, signals, container ids, the
-// state store (atomic state.json, one create per ID), the status derived from /proc, and the
-// compiled seccomp filters kept under --root.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+// state store (atomic state.json, one create per ID), the status derived from /proc, the
+// compiled seccomp filters kept under --root, `kill --all`'s check of each pid, and `ps`'s
+// escaping of command lines.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { COMMANDS, GLOBAL_FLAGS, parseCommand, parseFlags } from '../../src/oci/runtime/args.js';
 import { RuntimeError, UsageError } from '../../src/oci/runtime/errors.js';
-import { startTime, isAlive } from '../../src/oci/runtime/proc.js';
+import { signalAll } from '../../src/oci/runtime/commands/kill.js';
+import { cmdline, escapeArg, startTime, isAlive } from '../../src/oci/runtime/proc.js';
 import { parseSignal } from '../../src/oci/runtime/signal.js';
 import { ociState, statusOf } from '../../src/oci/runtime/status.js';
 import { seccompCache } from '../../src/oci/runtime/seccomp-cache.js';
@@ -172,5 +175,92 @@ describe('compiled seccomp filters kept under --root', () => {
     const p = profile();
     p.syscalls![0]!.args = [{ index: 0, op: 'SCMP_CMP_EQ', value: 1n }];
     expect(compiled(p, store).instructions).toBeGreaterThan(0);
+  });
+});
+
+describe('kill --all: a pid read from cgroup.procs is signalled only while it is still in the container', () => {
+  /** A host process (`sleep`), and the way it ends: its exit signal says which signal came first. */
+  const host = () => {
+    const p = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    const ended = new Promise<NodeJS.Signals | null>((res) => p.on('exit', (_c, sig) => res(sig)));
+    return { pid: p.pid!, ended, kill: () => p.kill('SIGKILL') };
+  };
+  /** The 0:: line of /proc/PID/cgroup: the process's cgroup v2 path in our cgroup namespace. */
+  const cgroupOf = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, 'latin1').match(/^0::(.*)$/m)![1]!;
+  /** A container whose process is this test's, in `cgroup` (its directory is not touched). */
+  const rec = (cgroup: string): ContainerRecord => ({
+    ociVersion: '1.2.0',
+    id: 'c1',
+    pid: process.pid,
+    startTime: startTime(process.pid)!,
+    bundle: '/b',
+    rootfs: '/b/rootfs',
+    created: '2026-01-01T00:00:00.000000000Z',
+    owner: 'root',
+    cgroup,
+    cgroupDir: `/sys/fs/cgroup/unified${cgroup}`,
+    config: { ociVersion: '1.2.0' },
+  });
+
+  test('a pid now naming a process outside the cgroup (it left, or the number was reused) is not signalled', async () => {
+    // The race made deterministic: the list holds a pid that is not the container's when the
+    // signal goes. The old loop's kill(2) reached it: it died of SIGTERM.
+    const h = host();
+    try {
+      const sent = await signalAll(rec(`/nsbox-oci/c-${process.pid}-absent`), [h.pid], 15);
+      expect(sent).toEqual([]);
+    } finally {
+      h.kill();
+    }
+    // A fatal signal's exit code is fixed when it is sent: SIGTERM here would have won.
+    expect(await h.ended).toBe('SIGKILL');
+  });
+
+  test('a pid still in the cgroup (or below it) is signalled; one that is gone (exited and reaped) is skipped', async () => {
+    const h = host();
+    try {
+      const cg = cgroupOf(h.pid);
+      const parent = cg === '/' ? '/' : cg.slice(0, cg.lastIndexOf('/')) || '/';
+      const gone = spawn('true');
+      await new Promise((res) => gone.on('exit', res)); // exited and reaped
+      const sent = await signalAll(rec(parent), [gone.pid!, h.pid], 15);
+      expect(sent).toEqual([h.pid]);
+      expect(await h.ended).toBe('SIGTERM');
+    } finally {
+      h.kill();
+    }
+  });
+
+  test("the container's own process needs its start time to match", async () => {
+    const r = { ...rec(cgroupOf(process.pid)), startTime: '1' };
+    expect(await signalAll(r, [process.pid], 0)).toEqual([]);
+    expect(await signalAll({ ...r, startTime: startTime(process.pid)! }, [process.pid], 0)).toEqual([process.pid]);
+  });
+});
+
+describe('ps: command lines are escaped for the terminal', () => {
+  const esc = (s: string | Buffer) => escapeArg(typeof s === 'string' ? Buffer.from(s) : s);
+  test('controls, DEL, C1, bidi overrides and separators are escaped; printable text (UTF-8 too) is kept', () => {
+    expect(esc('\x1b]0;pwned\x07\x1b[2J')).toBe('\\x1b]0;pwned\\x07\\x1b[2J');
+    expect(esc('a\tb\nc\rd\x7f')).toBe('a\\x09b\\x0ac\\x0dd\\x7f');
+    expect(esc('\u009b2J \u202eevil \u2028 \ufeff')).toBe('\\u{9b}2J \\u{202e}evil \\u{2028} \\u{feff}');
+    expect(esc('sleep 10 — ünïcödé ✓ ? ~')).toBe('sleep 10 — ünïcödé ✓ ? ~');
+  });
+  test('backslash is doubled, so the escaped text reads back unambiguously', () => {
+    expect(esc('C:\\x1b')).toBe('C:\\\\x1b');
+  });
+  test('an argument that is not valid UTF-8: every byte from 0x80 on as \\xNN', () => {
+    expect(esc(Buffer.from([0x61, 0xff, 0xc2, 0x9b, 0x1b, 0x62]))).toBe('a\\xff\\xc2\\x9b\\x1bb');
+  });
+  test("a live process's command line: arguments joined by spaces, each escaped", async () => {
+    const p = spawn('sleep', ['1000', '\x1b[2J'], { stdio: 'ignore' });
+    try {
+      await new Promise((res) => p.on('spawn', res));
+      // (until exec has replaced node's argv in the child)
+      for (let i = 0; i < 200 && !cmdline(p.pid!).startsWith('sleep'); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(cmdline(p.pid!)).toBe('sleep 1000 \\x1b[2J');
+    } finally {
+      p.kill('SIGKILL');
+    }
   });
 });

@@ -72,12 +72,13 @@ export async function removeCgroup(rec: ContainerRecord): Promise<void> {
  * its sub-cgroups there, and the kernel keeps processes out of such an inner cgroup (cgroup
  * v2's no-internal-process rule). runc and crun then join the process's cgroup likewise.
  * Read from /proc/PID/cgroup in our own cgroup namespace (paths from the v2 root).
+ * `pid`: another process (`kill --all` asks whether each one is still the container's).
  */
-export function processCgroupDir(rec: ContainerRecord): string | undefined {
+export function processCgroupDir(rec: ContainerRecord, pid = rec.pid): string | undefined {
   if (rec.cgroup === undefined || rec.cgroupDir === undefined || !rec.cgroupDir.endsWith(rec.cgroup)) return undefined;
   let line: string | undefined;
   try {
-    line = readFileSync(`/proc/${rec.pid}/cgroup`, 'latin1')
+    line = readFileSync(`/proc/${pid}/cgroup`, 'latin1')
       .split('\n')
       .find((l) => l.startsWith('0::'));
   } catch {

@@ -36,13 +36,61 @@ export function isAlive(pid: number, start: string): boolean {
   return f[0] !== 'Z' && f[0] !== 'X';
 }
 
-/** The command line of a process, for `ps` (arguments joined by spaces), or its comm in brackets. */
+/**
+ * The command line of a process, for `ps`: its arguments joined by spaces, or its comm in
+ * brackets (a kernel thread, a zombie), each escaped by {@link escapeArg}: both are the
+ * container's to choose, and go to the operator's terminal.
+ */
 export function cmdline(pid: number): string {
   try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (raw !== '') return raw.replace(/\0$/, '').split('\0').join(' ');
-    return `[${readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`;
+    const raw = readFileSync(`/proc/${pid}/cmdline`);
+    if (raw.length !== 0) {
+      const args = [];
+      for (let at = 0; at < raw.length; ) {
+        let end = raw.indexOf(0, at);
+        if (end === -1) end = raw.length;
+        args.push(escapeArg(raw.subarray(at, end)));
+        at = end + 1;
+      }
+      return args.join(' ');
+    }
+    const comm = readFileSync(`/proc/${pid}/comm`);
+    return `[${escapeArg(comm.subarray(0, comm.at(-1) === 0x0a ? -1 : undefined))}]`;
   } catch {
     return '?';
   }
+}
+
+// ignoreBOM: a leading U+FEFF is kept (and escaped), not dropped.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * What a terminal would act on rather than print: C0 and C1 controls and DEL (`\p{Cc}`: ESC
+ * starts an escape sequence, U+009B is CSI to some terminals), format characters (`\p{Cf}`:
+ * bidi overrides that reorder what is shown), line and paragraph separators; and `\`, so the
+ * escaped text reads back unambiguously.
+ */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\]/gu;
+
+/**
+ * One argument (raw bytes) as text that is safe on a terminal and loses nothing: `\` is `\\`,
+ * an ASCII control or DEL is `\xNN`, another code point that is not printable is `\u{N}`, and
+ * in an argument that is not valid UTF-8 each byte from 0x80 on is `\xNN` too. Not ps(1)'s `?`:
+ * that hides what a hostile process wrote, and cannot be told from a real `?`.
+ */
+export function escapeArg(bytes: Uint8Array): string {
+  let text: string;
+  let invalid = false;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    invalid = true;
+  }
+  const re = invalid ? /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\\\x80-\xff]/gu : UNSAFE;
+  return text.replace(re, (c) => {
+    if (c === '\\') return '\\\\';
+    const n = c.codePointAt(0)!;
+    if (n < 0x80 || invalid) return `\\x${n.toString(16).padStart(2, '0')}`;
+    return `\\u{${n.toString(16)}}`;
+  });
 }
