@@ -9,7 +9,7 @@ import type { IdMapping, NamespaceType } from '../index.js';
 import { UsageError, id, kind, mapping, noNul, publishArg, vethMode, type NetMode, type PublishArg } from './values.js';
 import { parseNetworkArgs, type NetworkArgs } from './network-args.js';
 
-export { DEFAULT_VETH, UsageError, type NetMode, type PublishArg } from './values.js';
+export { DEFAULT_VETH_POOL, UsageError, type NetMode, type PublishArg } from './values.js';
 export { parseNetworkArgs, runNeedsNetwork, type NetworkArgs } from './network-args.js';
 import { DEFAULT_NAMESPACES, OPTIONS, type OptionName, type OptionSpec } from './options.js';
 import {

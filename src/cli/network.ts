@@ -13,12 +13,14 @@ import {
   createNetwork,
   deleteLink,
   forwardPort,
+  isolateAddress,
   link,
   listNetworks,
   masquerade,
   openNamespace,
   openNetwork,
   publishPorts,
+  publishedPorts,
   removeNetwork,
   type NatHandle,
   type Namespace,
@@ -27,6 +29,7 @@ import {
   type PortForwarder,
   type SpawnOptions,
 } from '../index.js';
+import { claimVethSubnet, withRunNetLock, type VethClaim } from '../net/veth-claim.js';
 import { runNeedsNetwork, type NetworkArgs, type RunArgs } from './args.js';
 
 /** A failure of the network setup, already phrased with the flag that caused it. */
@@ -71,8 +74,10 @@ function networkOf(cidr: string): string {
 }
 
 /**
- * Sets up --net veth's NAT (root only, unless --no-nat), --network's membership and the
- * --publish rules, before the command is spawned. A failure undoes what was done.
+ * Sets up --net veth's subnet (a free one claimed for the run, or the one given if nothing
+ * routes it), its direct-access protection and NAT (root only; NAT unless --no-nat),
+ * --network's membership and the --publish rules, before the command is spawned. A failure
+ * undoes what was done.
  * @throws NetworkSetupError naming the flag.
  */
 export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNetwork | null> {
@@ -80,12 +85,15 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
   if (!runNeedsNetwork(run)) return null;
   if (run.net?.mode === 'none' && run.publish.length > 0) return forwarders(run);
   if (!veth && run.network === undefined) return null;
-  const handles: NatHandle[] = [];
+  const handles: Array<NatHandle | PortForwarder> = [];
   let member: NetworkMember | undefined;
+  let claim: VethClaim | undefined;
   const close = async (child?: NsboxChild) => {
     await Promise.allSettled(handles.map((h) => h.close()));
     await member?.leave().catch(() => undefined);
     if (veth && child?.veth) await removeHostEnd(child.veth.hostIf, child.veth.hostIndex);
+    // Only once the host end (and its route) is gone may another run take the subnet.
+    await claim?.release();
   };
   const patch: RunNetwork['patch'] = {};
   try {
@@ -107,12 +115,18 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
       if (run.namespaces.includes('uts')) patch.hostname = o.hostname;
       target = member.address;
     } else {
-      target = veth!.childAddress.split('/')[0]!;
-      if (run.nat && euid === 0) {
+      const v = await vethAddresses(veth!, euid);
+      claim = v.claim;
+      const hostIf = `nsbx${randomBytes(4).toString('hex')}`;
+      patch.network = { lo: true, veth: { hostAddress: v.hostAddress, childAddress: v.childAddress, hostIf } };
+      target = v.childAddress.split('/')[0]!;
+      if (euid === 0) {
         try {
-          handles.push(await masquerade({ subnet: networkOf(veth!.childAddress) }));
+          // Before the veth exists (iifname matches by name): no moment where the LAN reaches it.
+          handles.push(await isolateAddress({ address: target, inInterface: hostIf, allowReplies: !run.nat }));
+          if (run.nat) handles.push(await masquerade({ subnet: networkOf(v.childAddress) }));
         } catch (err) {
-          throw new NetworkSetupError(`--net veth (outbound NAT; --no-nat to go without): ${message(err)}`);
+          throw new NetworkSetupError(`--net veth (outbound NAT and direct-access protection; --no-nat for no NAT): ${message(err)}`);
         }
       }
     }
@@ -121,23 +135,95 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
         throw new NetworkSetupError(
           `--publish ${run.publish[0]!.text}: needs root with --net veth (DNAT rules in the host's network namespace); without root, --net none --publish forwards in userspace`,
         );
-      try {
-        const ports = run.publish.map((p) => ({
+      handles.push(...(await publish(run, target)));
+    }
+    return { patch, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** The addresses of `--net veth[:ADDR/PREFIX]`: as root, claimed for the run (a free /30 without ADDR/PREFIX). */
+async function vethAddresses(
+  veth: { childAddress?: string; hostAddress?: string },
+  euid: number,
+): Promise<{ childAddress: string; hostAddress: string; claim?: VethClaim }> {
+  const given = veth.childAddress !== undefined ? { childAddress: veth.childAddress, hostAddress: veth.hostAddress! } : undefined;
+  // Without root there is no veth (spawn fails, with the CLI's hint): nothing to claim.
+  if (euid !== 0) return given ?? { childAddress: '10.200.0.2/30', hostAddress: '10.200.0.1/30' };
+  try {
+    const claim = await claimVethSubnet(given);
+    return { childAddress: claim.childAddress, hostAddress: claim.hostAddress, claim };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (given && code === 'ERR_NSBOX_NETWORK_IN_USE')
+      throw new NetworkSetupError(
+        `--net veth:${given.childAddress}: ${message(err)} — give another ADDR/PREFIX, or --net veth for a free one`,
+      );
+    if (code === 'ERR_NSBOX_NETWORK_FULL') throw new NetworkSetupError(`--net veth: ${message(err)} — give --net veth:ADDR/PREFIX`);
+    throw new NetworkSetupError(`--net ${given ? `veth:${given.childAddress}` : 'veth'}: ${message(err)}`);
+  }
+}
+
+/** 127.0.0.0/8: never reaches a DNAT'd destination (route_localnet is 0, as it should stay). */
+const loopback = (a: string | undefined) => a?.startsWith('127.') ?? false;
+
+/**
+ * The --publish ports to `target`, under the lock that concurrent nsbox runs share, so two
+ * never publish the same one: refused when a `nsbox_pub_*` table DNATs the host port and
+ * protocol already on an overlapping address (every address, or the same one). DNAT rules in
+ * one owned table; a loopback IP, which DNAT cannot serve, gets a userspace forwarder in our
+ * own namespace to `target:PORT` (Docker's userland proxy).
+ */
+async function publish(run: RunArgs, target: string): Promise<Array<NatHandle | PortForwarder>> {
+  const made: Array<NatHandle | PortForwarder> = [];
+  const all = run.publish.map((p) => p.text).join(', ');
+  try {
+    await withRunNetLock(async () => {
+      const taken = await publishedPorts();
+      for (const p of run.publish) {
+        const t = taken.find(
+          (x) =>
+            x.protocol === p.protocol &&
+            x.hostPort === p.hostPort &&
+            (x.hostAddress === undefined || p.hostAddress === undefined || x.hostAddress === p.hostAddress),
+        );
+        if (t) {
+          const pid = /^nsbox_pub_(\d+)_/.exec(t.table)?.[1];
+          throw new NetworkSetupError(
+            `--publish ${p.text}: host port ${t.hostAddress ?? '*'}:${t.hostPort}/${t.protocol} is published already, to ${t.target}:${t.targetPort} (table ${t.family} ${t.table}${pid ? `, nsbox process ${pid}` : ''})`,
+          );
+        }
+      }
+      const dnat = run.publish.filter((p) => !loopback(p.hostAddress));
+      if (dnat.length > 0) {
+        const ports = dnat.map((p) => ({
           hostPort: p.hostPort,
           protocol: p.protocol,
           target,
           targetPort: p.port,
           ...(p.hostAddress !== undefined ? { hostAddress: p.hostAddress } : {}),
         }));
-        handles.push(await publishPorts({ ports }));
-      } catch (err) {
-        throw new NetworkSetupError(`--publish ${run.publish.map((p) => p.text).join(', ')}: ${message(err)}`);
+        made.push(await publishPorts({ ports }));
       }
-    }
-    return { patch, close };
+      for (const p of run.publish.filter((x) => loopback(x.hostAddress))) {
+        const fw = {
+          netns: process.pid,
+          protocol: p.protocol,
+          hostPort: p.hostPort,
+          hostAddress: p.hostAddress!,
+          target,
+          targetPort: p.port,
+        };
+        made.push(await forwardPort(fw));
+      }
+    });
+    return made;
   } catch (err) {
-    await close();
-    throw err;
+    await Promise.allSettled(made.map((h) => h.close()));
+    if (err instanceof NetworkSetupError) throw err;
+    throw new NetworkSetupError(`--publish ${all}: ${message(err)}`);
   }
 }
 

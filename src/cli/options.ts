@@ -5,7 +5,7 @@
  */
 import { NAMESPACE_TYPES, type NamespaceType } from '../namespaces/types.js';
 import { SECURITY_OPTIONS, type SecurityOptionName } from './security-args.js';
-import { DEFAULT_VETH } from './values.js';
+import { DEFAULT_VETH_POOL } from './values.js';
 
 /** The namespaces `nsbox run` creates when `--namespaces` is not given. */
 export const DEFAULT_NAMESPACES: readonly NamespaceType[] = Object.freeze(['user', 'pid', 'mnt', 'uts', 'ipc', 'net', 'cgroup'] as const);
@@ -152,7 +152,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
   {
     name: 'net',
     value: 'none|host|veth[:ADDR/PREFIX]',
-    help: `Networking. 'none': a new network namespace of COMMAND's own (its user namespace owns it: ping and ip work inside, /sys/class/net shows it) with only lo, up; no root needed. 'host': the host's (as --share net). 'veth': the same, joined to the host by a veth pair made before COMMAND starts: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; default ${DEFAULT_VETH}), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end; needs root. The veth goes away with COMMAND's network namespace. Without --net a new network namespace has lo down.`,
+    help: `Networking. 'none': a new network namespace of COMMAND's own (its user namespace owns it: ping and ip work inside, /sys/class/net shows it) with only lo, up; no root needed. 'host': the host's (as --share net). 'veth': the same, joined to the host by a veth pair made before COMMAND starts: eth0 inside with ADDR/PREFIX (IPv4, prefix at most 30; refused when the host routes it already), the prefix's first other address on the host end (nsbx…), lo up, a default route via the host end; needs root. Without ADDR/PREFIX: the first /30 of ${DEFAULT_VETH_POOL} that no route of the host's and no other nsbox run holds (10.200.0.2 when free), held for the run. Only the host end reaches COMMAND's address: packets for it from anywhere else (the LAN routing it through the host, another sandbox) are dropped; --publish is the way in. The veth goes away with COMMAND's network namespace. Without --net a new network namespace has lo down.`,
   },
   {
     name: 'no-nat',
@@ -163,7 +163,7 @@ export const OPTIONS: readonly OptionSpec[] = Object.freeze([
     aliases: ['-p'],
     value: '[IP:]HOSTPORT:PORT[/udp]',
     repeatable: true,
-    help: "Forward connections to HOSTPORT on the host's addresses (or on IP only) to PORT of the command (TCP, or UDP with /udp), as docker run -p, for as long as nsbox runs. With --net veth or --network (root): DNAT rules in the kernel, the client's address kept. With --net none (root or not): a userspace forwarder in nsbox to 127.0.0.1:PORT inside the command's network namespace, as rootlesskit's; the command sees connections come from 127.0.0.1.",
+    help: "Forward connections to HOSTPORT on the host's addresses (or on IP only) to PORT of the command (TCP, or UDP with /udp), as docker run -p, for as long as nsbox runs. With --net veth or --network (root): DNAT rules in the kernel, the client's address kept; on a loopback IP (127.0.0.1:…), which DNAT cannot serve, a userspace forwarder in nsbox to the command's address (the command sees the host end's); a host port another nsbox run publishes already is refused. With --net none (root or not): a userspace forwarder in nsbox to 127.0.0.1:PORT inside the command's network namespace, as rootlesskit's; the command sees connections come from 127.0.0.1.",
   },
   {
     name: 'network',

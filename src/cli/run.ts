@@ -119,7 +119,8 @@ function openJoins(run: RunArgs, opened: Namespace[]): NonNullable<SpawnOptions[
  */
 function networkOption(run: RunArgs): SpawnOptions['network'] {
   if (run.net === undefined || run.net.mode === 'host') return undefined;
-  if (run.net.mode === 'none') return { lo: true };
+  // veth without ADDR/PREFIX: the run's network setup picks them and patches this (network.ts).
+  if (run.net.mode === 'none' || run.net.childAddress === undefined || run.net.hostAddress === undefined) return { lo: true };
   return { lo: true, veth: { hostAddress: run.net.hostAddress, childAddress: run.net.childAddress } };
 }
 

@@ -6,11 +6,14 @@
 import type { IdMapping } from '../namespaces/idmap.js';
 import { NAMESPACE_TYPES, isNamespaceType, type NamespaceType } from '../namespaces/types.js';
 
-/** The inner address of `--net veth` without one. */
-export const DEFAULT_VETH = '10.200.0.2/30';
+/** Where `--net veth` without an address gets one: the first /30 that no route and no other run holds (src/net/veth-claim.ts). */
+export const DEFAULT_VETH_POOL = '10.200.0.0/16';
 
-/** `--net`: how the command's network is set up. */
-export type NetMode = { mode: 'none' } | { mode: 'host' } | { mode: 'veth'; childAddress: string; hostAddress: string };
+/**
+ * `--net`: how the command's network is set up. `veth` without addresses: a free /30 of
+ * {@link DEFAULT_VETH_POOL}, picked when the run's network is set up.
+ */
+export type NetMode = { mode: 'none' } | { mode: 'host' } | { mode: 'veth'; childAddress?: string; hostAddress?: string };
 
 /** A bad command line. The CLI prints `nsbox: <message>` and exits 125. */
 export class UsageError extends Error {
@@ -39,9 +42,10 @@ export function mapping(opt: string, v: string): IdMapping {
   return { inside, outside, count };
 }
 
-/** `veth[:ADDR/PREFIX]`: the inner address and the host end's (the prefix's first other address). */
+/** `veth[:ADDR/PREFIX]`: the inner address and the host end's (the prefix's first other address); plain `veth`: none yet. */
 export function vethMode(opt: string, v: string): NetMode {
-  const text = v === 'veth' ? DEFAULT_VETH : v.slice('veth:'.length);
+  if (v === 'veth') return { mode: 'veth' };
+  const text = v.slice('veth:'.length);
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
   const bytes = m ? [m[1], m[2], m[3], m[4]].map(Number) : [];
   const prefix = m ? Number(m[5]) : -1;

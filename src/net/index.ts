@@ -42,6 +42,8 @@ export {
   type PublishPortOptions,
   type PublishPortsOptions,
 } from './nft/nat.js';
+export { isolateAddress, type IsolateAddressOptions } from './nft/isolate.js';
+export { publishedPorts, type PublishedPort } from './nft/published.js';
 export type {
   NftFamily,
   NftHook,

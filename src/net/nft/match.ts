@@ -115,6 +115,15 @@ export function ctState(states: readonly CtState[]): NftExpr[] {
   return ctBits('state', bits);
 }
 
+/** `ct state != S1,S2`: none of the states (nft: the same bitwise, compared equal to 0). */
+export function ctStateNone(states: readonly CtState[]): NftExpr[] {
+  let bits = 0;
+  for (const s of states) bits |= CT_STATE_BITS[s];
+  const e = ctBits('state', bits);
+  e[2] = { type: 'cmp', op: 'eq', sreg: R1, data: new Uint8Array(4) };
+  return e;
+}
+
 function ctBits(key: NftCtKey, bits: number): NftExpr[] {
   return [
     { type: 'ct', key, dreg: R1 },

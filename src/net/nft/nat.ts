@@ -248,12 +248,14 @@ async function connectedSubnet(held: HeldNetns, addr: Buffer): Promise<Cidr | un
   }
 }
 
-function tableName(kind: string): string {
+/** A table name of this process: `nsbox_KIND_PID_N`. @internal */
+export function tableName(kind: string): string {
   serial += 1;
   return `nsbox_${kind}_${process.pid}_${serial}`;
 }
 
-async function ownedTable(held: HeldNetns, family: 'ip' | 'ip6', table: string, ops: NftOp[]): Promise<NatHandle> {
+/** Commits `ops` (which make `table`, owned) on a new session, whose handle it returns. @internal */
+export async function ownedTable(held: HeldNetns, family: 'ip' | 'ip6', table: string, ops: NftOp[]): Promise<NatHandle> {
   const session = nftablesAt(held.fd);
   try {
     await session.commit(ops);
