@@ -4,13 +4,13 @@
 // LAN host would). Witnesses: `ip -j` of the namespaces, the answers a peer gets, and the tables
 // the kernel lists. Needs root and ip; no nft(8).
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { openNftables } from '../../src/index.js';
 import { isRoot, testIf, tools } from '../helpers/env.js';
+import { twoNetns } from '../helpers/two-netns.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
@@ -45,21 +45,10 @@ afterAll(() => {
 });
 
 /** host(10.99.0.1, hout) — lan(10.99.0.2, eth0, routing 10.200.0.0/16 via host). */
-function topology() {
-  const id = randomBytes(3).toString('hex');
-  const t = { host: `nsbx-vh-${id}`, lan: `nsbx-vl-${id}` };
-  for (const n of [t.host, t.lan]) {
-    sh('ip', 'netns', 'add', n);
-    made.push(n);
-    sh('ip', '-n', n, 'link', 'set', 'lo', 'up');
-  }
-  sh('ip', '-n', t.host, 'link', 'add', 'hout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', t.lan);
-  sh('ip', '-n', t.host, 'addr', 'add', '10.99.0.1/24', 'dev', 'hout');
-  sh('ip', '-n', t.host, 'link', 'set', 'hout', 'up');
-  sh('ip', '-n', t.lan, 'addr', 'add', '10.99.0.2/24', 'dev', 'eth0');
-  sh('ip', '-n', t.lan, 'link', 'set', 'eth0', 'up');
-  sh('ip', '-n', t.lan, 'route', 'add', '10.200.0.0/16', 'via', '10.99.0.1');
-  return t;
+function topology(): { host: string; lan: string } {
+  const t = twoNetns('v', made);
+  sh('ip', '-n', t.peer, 'route', 'add', '10.200.0.0/16', 'via', '10.99.0.1');
+  return { host: t.host, lan: t.peer };
 }
 
 /**

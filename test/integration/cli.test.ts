@@ -22,6 +22,7 @@ import { OPTIONS } from '../../src/cli/args.js';
 import { findCgroup2, spawn } from '../../src/index.js';
 import { LINKED_WRAPPER } from '../../src/oci/runtime/linked.js';
 import { canUserns, gid, hasSubids, isRoot, rootTest, rootlessTest, testIf, tools, uid } from '../helpers/env.js';
+import { twoNetns } from '../helpers/two-netns.js';
 import { nsId } from '../helpers/proc.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -1079,20 +1080,9 @@ describe('nsbox run: NAT, --publish, --network (inside test-made network namespa
 
   const sh = (...a: string[]) => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8' });
   /** host(10.99.0.1) — out(10.99.0.2); returns the two names. */
-  function topology() {
-    const id = randomBytes(3).toString('hex');
-    const t = { host: `nsbx-ch-${id}`, out: `nsbx-co-${id}` };
-    for (const n of [t.host, t.out]) {
-      sh('ip', 'netns', 'add', n);
-      made.push(n);
-      sh('ip', '-n', n, 'link', 'set', 'lo', 'up');
-    }
-    sh('ip', '-n', t.host, 'link', 'add', 'hout', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', t.out);
-    sh('ip', '-n', t.host, 'addr', 'add', '10.99.0.1/24', 'dev', 'hout');
-    sh('ip', '-n', t.host, 'link', 'set', 'hout', 'up');
-    sh('ip', '-n', t.out, 'addr', 'add', '10.99.0.2/24', 'dev', 'eth0');
-    sh('ip', '-n', t.out, 'link', 'set', 'eth0', 'up');
-    return t;
+  function topology(): { host: string; out: string } {
+    const t = twoNetns('c', made);
+    return { host: t.host, out: t.peer };
   }
   /** nsbox in the namespace `ns`. */
   function startIn(ns: string, args: string[]) {
