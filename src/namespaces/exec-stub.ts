@@ -66,7 +66,10 @@ export function needsExecStub(otherMounts: boolean, userns: CommandUserns): bool
   if (!otherMounts) return false;
   const f = exeFacts();
   if (f.readOnly) return false;
-  if (userns.kind === 'joined') return true;
+  // A user namespace an unprivileged caller can join is one of its uid's (it needs
+  // CAP_SYS_ADMIN there): it maps only that uid and its subordinate ids, never root's. So a
+  // binary of root's, writable by no group or other, is out of reach; root joins anything.
+  if (userns.kind === 'joined') return process.geteuid!() === 0 || f.uid !== 0 || (f.mode & 0o022) !== 0;
   if (userns.kind === 'ours') return userns.uid === 0 || userns.dacCaps || userns.uid === f.uid || (f.mode & 0o022) !== 0;
   // Root of a user namespace has its capabilities over an inode only when the inode's owner
   // (and group) are mapped in it: then it may write or chmod the file.

@@ -39,7 +39,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 // example's `delete` leaves behind, empty, is reported.
 const RUNTIME_TEST_ID = /^c-[0-9a-f]{8}/;
 const suiteOwn = (s: string, now: ReadonlySet<string>) => {
-  const parts = s.split('/');
+  // "link NAME", "netns NAME", "mount PATH", "cgroup PATH": the name's parts, without the kind.
+  const parts = s.slice(s.indexOf(' ') + 1).split('/');
   const oci = s.startsWith('cgroup ') ? parts.indexOf('nsbox-oci') : -1;
   if (oci >= 0) {
     if (oci === parts.length - 1) return [...now].some((x) => x.startsWith(`${s}/`) && RUNTIME_TEST_ID.test(x.slice(s.length + 1)));

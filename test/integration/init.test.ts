@@ -4,7 +4,7 @@
 // or traced by the command. Witnessed from inside (/proc of the namespace) and outside
 // (NSpid, /proc/PID/task/*/children).
 import { execFileSync, spawn as spawnProcess } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -347,8 +347,19 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
           .split('\n')
           .map((l) => l.split(/\s+/).slice(5).join(' ')),
       ),
-      // F_GET_SEALS (1033 + 1) through the magic link, as an independent witness.
-      seals: Number(py('import fcntl, os, sys; print(fcntl.fcntl(os.open(f"/proc/{sys.argv[1]}/exe", os.O_RDONLY), 1034))', init)),
+      // F_GET_SEALS (1033 + 1) through the magic link, as an independent witness; -1 where the
+      // file cannot be opened to ask (execute-only, mode 0111: only root reads it).
+      seals: Number(
+        py(
+          [
+            'import fcntl, os, sys',
+            'try: print(fcntl.fcntl(os.open(f"/proc/{sys.argv[1]}/exe", os.O_RDONLY), 1034))',
+            'except PermissionError: print(-1)',
+          ].join('\n'),
+          init,
+        ),
+      ),
+      mode: statSync(`/proc/${init}/exe`).mode & 0o7777,
       write: py(
         [
           'import os, sys',
@@ -368,9 +379,13 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
     // The image, its stack and the kernel's vDSO pages: no heap, no node binary, no library.
     expect(seen.files).toContain(IMAGE);
     for (const f of seen.files) expect([IMAGE, '[stack]', '[vdso]', '[vvar]', '[vvar_vclock]']).toContain(f);
+    // Execute-only (a process that runs it starts non-dumpable unless it may read it).
+    expect(seen.mode).toBe(0o111);
     // F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE, and F_SEAL_EXEC (Linux 6.3).
-    expect(seen.seals & 0xf).toBe(0xf);
-    expect(['1', '26']).toContain(seen.write); // EPERM (the seal) or ETXTBSY (being executed)
+    if (process.geteuid!() === 0) expect(seen.seals & 0xf).toBe(0xf);
+    else expect(seen.seals).toBe(-1);
+    // EPERM (the seal), EACCES (execute-only, not root) or ETXTBSY (being executed)
+    expect(['1', '13', '26']).toContain(seen.write);
   });
 
   usernsTest(
