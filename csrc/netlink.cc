@@ -14,6 +14,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -609,6 +610,11 @@ Napi::Object Constants(Napi::Env env) {
   SET(IFLA_NUM_RX_QUEUES);
   SET(IFLA_EXT_MASK);
   SET(RTEXT_FILTER_SKIP_STATS);
+  SET(IFLA_AF_SPEC);
+  SET(IFLA_INET_CONF);
+  SET(IPV4_DEVCONF_ACCEPT_REDIRECTS);
+  SET(IPV4_DEVCONF_RP_FILTER);
+  SET(IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE);
   SET(IFLA_INFO_KIND);
   SET(IFLA_INFO_DATA);
   SET(IFLA_INFO_SLAVE_KIND);

@@ -10,14 +10,22 @@
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
-/** Each sysctl of the interface's directory under /proc/sys/net/ipv4/conf/IF: the value it gets. */
-const IPV4: ReadonlyArray<[string, string]> = [
-  // Strict reverse-path filtering: a packet from the sandbox whose source would not be routed
-  // back through this interface (a forged address) is dropped on arrival.
-  ['rp_filter', '1'],
-  ['accept_redirects', '0'],
-  ['accept_source_route', '0'],
-];
+import { NL } from './netlink/constants.js';
+
+/**
+ * The IPv4 settings of the host side, `net.ipv4.conf.IF.*` by IPV4_DEVCONF_* number, sent with
+ * the request that brings the link up (rtnl.ts encodeSetLink `inetConf`, IFLA_AF_SPEC): no
+ * file to open for them. Strict reverse-path filtering (a packet from the sandbox whose source
+ * would not be routed back through this interface, a forged address, is dropped on arrival);
+ * no ICMP redirects, no source routes.
+ */
+export function hostLinkInetConf(): ReadonlyArray<readonly [number, number]> {
+  return [
+    [NL.IPV4_DEVCONF_RP_FILTER, 1],
+    [NL.IPV4_DEVCONF_ACCEPT_REDIRECTS, 0],
+    [NL.IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE, 0],
+  ];
+}
 
 /** For a link that carries IPv6 of the caller's: no router advertisements, no addresses from them, no redirects. */
 const IPV6_USED: ReadonlyArray<[string, string]> = [
@@ -30,17 +38,29 @@ const IPV6_USED: ReadonlyArray<[string, string]> = [
 const IPV6_UNUSED: ReadonlyArray<[string, string]> = [['disable_ipv6', '1']];
 
 /**
- * Sets the host-side sysctls of `ifname` in this process's network namespace (the JS thread's:
- * /proc/sys/net follows the opener's namespace). `ipv6`: the caller gives the link IPv6
- * addresses (router advertisements, autoconfiguration and redirects refused) rather than none
- * (IPv6 disabled on it). A kernel without IPv6 has no such directory: skipped. Call it while
- * the link is down, before it can receive anything.
+ * Sets the host-side IPv6 sysctls of `ifname` in this process's network namespace (the JS
+ * thread's: /proc/sys/net follows the opener's namespace; IPv6's settings have no netlink
+ * request). `ipv6`: the caller gives the link IPv6 addresses (router advertisements,
+ * autoconfiguration and redirects refused) rather than none (IPv6 disabled on it). A kernel
+ * without IPv6 has no such directory: skipped. Call it while the link is down, before it can
+ * receive anything; the IPv4 settings go with the request that brings it up
+ * ({@link hostLinkInetConf}).
  * @throws SysError (`syscall` 'open' or 'write', `path`) — the caller deletes the link.
  */
-export function hardenHostLink(ifname: string, ipv6: boolean): void {
-  for (const [name, value] of IPV4) write(`/proc/sys/net/ipv4/conf/${ifname}/${name}`, value);
+export function hardenHostLinkIpv6(ifname: string, ipv6: boolean): void {
   if (!existsSync('/proc/sys/net/ipv6/conf')) return;
   for (const [name, value] of ipv6 ? IPV6_USED : IPV6_UNUSED) write(`/proc/sys/net/ipv6/conf/${ifname}/${name}`, value);
+}
+
+/** Every host-side sysctl of `ifname` through /proc/sys (for a link brought up by a request of its own). */
+export function hardenHostLink(ifname: string, ipv6: boolean): void {
+  const names: Record<number, string> = {
+    [NL.IPV4_DEVCONF_RP_FILTER]: 'rp_filter',
+    [NL.IPV4_DEVCONF_ACCEPT_REDIRECTS]: 'accept_redirects',
+    [NL.IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE]: 'accept_source_route',
+  };
+  for (const [k, v] of hostLinkInetConf()) write(`/proc/sys/net/ipv4/conf/${ifname}/${names[k]}`, String(v));
+  hardenHostLinkIpv6(ifname, ipv6);
 }
 
 function write(path: string, value: string): void {

@@ -153,6 +153,8 @@ export interface SetLinkRequest {
   /** 0 detaches (`nomaster`). */
   master?: number;
   netnsFd?: number;
+  /** IPv4 settings of the link (`net.ipv4.conf.IF.*`), by IPV4_DEVCONF_* number: IFLA_AF_SPEC. */
+  inetConf?: ReadonlyArray<readonly [number, number]>;
 }
 
 /** RTM_NEWLINK without NLM_F_CREATE on an existing index: `ip link set`. */
@@ -165,6 +167,12 @@ export function encodeSetLink(r: SetLinkRequest): MessageWriter {
   if (r.mac !== undefined) w.attr(NL.IFLA_ADDRESS, r.mac);
   if (r.master !== undefined) w.attrU32(NL.IFLA_MASTER, r.master);
   if (r.netnsFd !== undefined) w.attrU32(NL.IFLA_NET_NS_FD, r.netnsFd);
+  if (r.inetConf !== undefined) {
+    // IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { IPV4_DEVCONF_X: u32 … } } } (inet_set_link_af).
+    w.begin(NL.IFLA_AF_SPEC).begin(NL.AF_INET).begin(NL.IFLA_INET_CONF);
+    for (const [k, v] of r.inetConf) w.attrU32(k, v);
+    w.end().end().end();
+  }
   return w;
 }
 
