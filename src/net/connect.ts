@@ -214,10 +214,9 @@ function connectNew(
   const at: { netnsFd?: number } = {};
   const veth: ExchangeRequest[] = [
     [
-      // Up at once: the namespace is new, so nothing but nsbox can send on the link before it
-      // is hardened, right after this trip (a down link brought up later costs the veth's
-      // queue activation a second time: ~0.2 ms here).
-      encodeNewLink({ name: hostIf, kind: 'veth', up: true, peer: { name: childIf, netnsFd: -1 } }, true, at),
+      // Down until hardened, right after this trip (IPv6 turned off on a link that is up
+      // would tear down what it made meanwhile: dearer than bringing it up later).
+      encodeNewLink({ name: hostIf, kind: 'veth', up: false, peer: { name: childIf, netnsFd: -1 } }, true, at),
       { syscall: 'RTM_NEWLINK', ifname: hostIf },
     ],
   ];
@@ -239,7 +238,7 @@ function connectNew(
       // Every request answered: the host end, made down, is hardened and brought up here.
       made = true;
       hardenHostLinkIpv6(hostIf, ipv6);
-      exchange(HOST_RTNL, [inetConfRequest(hostIndex as IfIndex, hostIf)]);
+      exchange(HOST_RTNL, upHardened(hostIndex as IfIndex, hostIf));
       return { hostIf, hostIndex: hostIndex as IfIndex, childIf, childIndex: childIndex as IfIndex, netns: ns };
     }
     if (done >= 1) {
@@ -251,7 +250,7 @@ function connectNew(
       const hi = linkIndex(HOST_RTNL, hostIf);
       const ci = linkIndex(sock, childIf);
       hardenHostLinkIpv6(hostIf, ipv6);
-      exchange(HOST_RTNL, [...hostRequests(hi), inetConfRequest(hi, hostIf)]);
+      exchange(HOST_RTNL, [...hostRequests(hi), ...upHardened(hi, hostIf)]);
       exchange(sock, insideRequests(ci));
       return { hostIf, hostIndex: hi, childIf, childIndex: ci, netns: ns };
     }
