@@ -340,17 +340,27 @@ long Chdir(const Step& s, int* sysid) {
 
 // OP_EXEC: execve, searching PATH (from the child's environment) like execvpe(3) when
 // asked. The error reported is the most telling one: EACCES if any candidate had it.
-long Exec(const Step& s) {
-  const char* file = s.str;
+// Whether OP_EXEC's file is searched in PATH (execvp(3)'s rule: asked, and no slash in it).
+bool Searched(const Step& s) {
   bool slash = false;
-  for (const char* p = file; *p; p++) slash = slash || *p == '/';
-  if (!s.a || slash || !*file) return sc(__NR_execve, file, s.argv, s.envp);
+  for (const char* p = s.str; *p; p++) slash = slash || *p == '/';
+  return s.a && !slash && *s.str;
+}
 
+// The PATH the search uses: the command's environment's, else execvp(3)'s default.
+const char* SearchPath(const Step& s) {
   const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (char* const* e = s.envp; *e; e++) {
     const char* v = *e;
     if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
   }
+  return path;
+}
+
+long Exec(const Step& s) {
+  const char* file = s.str;
+  if (!Searched(s)) return sc(__NR_execve, file, s.argv, s.envp);
+  const char* path = SearchPath(s);
   size_t flen = CStrLen(file);
   char buf[4096];
   long err = -ENOENT;
@@ -502,21 +512,10 @@ long SendFdToParent(ChildCtx* ctx, int32_t kind, int step, int fd) {
 long ExecStep(const Step& s, const char* resolved, int stub, int report, long step) {
   if (!s.b || stub < 0) return resolved ? sc(__NR_execve, resolved, s.argv, s.envp) : Exec(s);
   const char* file = resolved ? resolved : s.str;
-  bool slash = false;
-  for (const char* p = file; *p; p++) slash = slash || *p == '/';
-  bool search = !resolved && s.a && !slash && *file;
-  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (char* const* e = s.envp; *e; e++) {
-    const char* v = *e;
-    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
-  }
-  char fdArg[24], stepArg[24];
-  fdArg[report < 0 ? 0 : Digits(report, fdArg)] = 0;
-  if (report < 0) fdArg[0] = '-', fdArg[1] = 0;
-  if (step < 0)
-    stepArg[0] = 'r', stepArg[1] = 0;
-  else
-    stepArg[Digits(step, stepArg)] = 0;
+  bool search = !resolved && Searched(s);
+  char fdArg[24] = "-", stepArg[24] = "r";  // "-": no report; "r": the raw errno (plan.h)
+  if (report >= 0) fdArg[Digits(report, fdArg)] = 0;
+  if (step >= 0) stepArg[Digits(step, stepArg)] = 0;
   char name[] = "nsbox-exec";
   char one[] = "1", zero[] = "0";
   // The parser left kStubSlots pointers before argv for these.
@@ -526,7 +525,7 @@ long ExecStep(const Step& s, const char* resolved, int stub, int report, long st
   argv[2] = stepArg;
   argv[3] = const_cast<char*>(file);
   argv[4] = search ? one : zero;
-  argv[5] = const_cast<char*>(path);
+  argv[5] = const_cast<char*>(SearchPath(s));
   if (report >= 0) {
     long r = sc(__NR_fcntl, report, F_SETFD, 0);
     if (r < 0) return r;

@@ -239,13 +239,14 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // child's own made non-dumpable there.
   bool forced = false, hasInit = false, outlives = false, execAllowed = false, leavesIds = false;
   bool ourUserns = !(plan.cloneFlags & CLONE_NEWUSER);
-  int weakensAt = -1;
+  int weakensAt = -1, stubStep = -1;
   for (size_t k = 0; k < plan.steps.size(); k++) {
     const Step& s = plan.steps[k];
     if (weakensAt < 0 && ourUserns && (s.op == OP_SETGID || s.op == OP_CAPSET || s.op == OP_SECCOMP))
       weakensAt = (int)k;
     forced = forced || (s.op == OP_SETNS && s.b == CLONE_NEWUSER) || (s.op == OP_DUMPABLE && s.a == 0);
     hasInit = hasInit || s.op == OP_INIT;
+    if (s.op == OP_EXEC && s.b) stubStep = (int)k;
     execAllowed = execAllowed || (s.op == OP_INIT && s.b == 1);
     // The gate's child outlives this call too (the caller may exit before the start). A hook
     // run by the child: its mm is made non-dumpable meanwhile (child_hook.cc), so the hook
@@ -282,9 +283,6 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // The same memfd holds the exec stub (child.cc ExecStep), which an exec step may ask for
   // (spawn.ts: the command could write Node's binary through /proc/self/exe): without it that
   // spawn fails, as it cannot be made safe.
-  int stubStep = -1;
-  for (size_t k = 0; k < plan.steps.size(); k++)
-    if (plan.steps[k].op == OP_EXEC && plan.steps[k].b) stubStep = (int)k;
   bool execInit = execAllowed && !outlives && !forced && !leavesIds && !hideByMm;
   Fd image;
   if (execInit || stubStep >= 0) {

@@ -13,6 +13,7 @@
  * @module
  */
 import { accessSync, constants, statSync } from 'node:fs';
+import { K } from '../native.js';
 
 interface ExeFacts {
   uid: number;
@@ -45,6 +46,12 @@ function mapsOutside(map: string, id: number): boolean {
     if (outside !== undefined && count !== undefined && id >= outside && id < outside + count) return true;
   }
   return false;
+}
+
+/** Whether an ambient set keeps CAP_DAC_OVERRIDE or CAP_FOWNER for a command of another uid (CommandUserns 'ours'). */
+export function dacAmbient(ambient: bigint | undefined): boolean {
+  const dac = (1n << BigInt(K.CAP.CAP_DAC_OVERRIDE!)) | (1n << BigInt(K.CAP.CAP_FOWNER!));
+  return ((ambient ?? 0n) & dac) !== 0n;
 }
 
 /** The command's user namespace as far as the check needs it. */

@@ -24,7 +24,7 @@ import { addAfterCredentials, addBeforeCredentials, addLast, filtersEarly, paren
 import * as lazyStartGate from './start-gate.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import { CLONE_FLAG } from './types.js';
-import { needsExecStub } from './exec-stub.js';
+import { dacAmbient, needsExecStub } from './exec-stub.js';
 import * as lazyPoolPlan from './pool-plan.js';
 import { addContainer, addJoinSteps, addLockSteps, hasConsole, hasIdmap, lockNet, offsetText, spawnFailure, userns } from './spawn-plan.js';
 import type { NetworkSetup, SpawnVethLink } from '../net/spawn-network.js';
@@ -337,14 +337,13 @@ export function start<T>(c: Checked, run: Launch<T>): T {
     }
     // The command's execve made by the sealed exec stub where the command could otherwise reach
     // Node's binary through /proc/self/exe and write it (exec-stub.ts, CVE-2019-5736).
-    const dac = (1n << BigInt(K.CAP.CAP_DAC_OVERRIDE!)) | (1n << BigInt(K.CAP.CAP_FOWNER!));
     const stub = needsExecStub(
       c.newNs.has('mnt') || c.join.has('mnt') || c.container !== null,
       c.join.has('user')
         ? { kind: 'joined' }
         : c.maps !== null
           ? { kind: 'new', uidMap: c.maps.uidMap, gidMap: c.maps.gidMap }
-          : { kind: 'ours', uid: o.uid ?? process.geteuid!(), dacCaps: ((security.caps?.ambient ?? 0n) & dac) !== 0n },
+          : { kind: 'ours', uid: o.uid ?? process.geteuid!(), dacCaps: dacAmbient(security.caps?.ambient) },
     );
     plan.exec(c.file, !c.file.includes('/'), c.argv, c.env, stub);
 

@@ -26,7 +26,7 @@ import { adopt } from './spawn.js';
 import { nativeSpawnAsync } from './spawn-async.js';
 import { spawnFailure } from './spawn-plan.js';
 import { prepareStdio, releaseStdio } from './stdio.js';
-import { needsExecStub } from './exec-stub.js';
+import { dacAmbient, needsExecStub } from './exec-stub.js';
 import { addRunSteps, addSetupSteps, layout, type TemplateLayout } from './template-plan.js';
 import { kFd, type NamespaceType } from './types.js';
 
@@ -425,7 +425,7 @@ export class SandboxTemplate implements Disposable, AsyncDisposable {
         true,
         tc.maps !== null
           ? { kind: 'new', uidMap: tc.maps.uidMap, gidMap: tc.maps.gidMap }
-          : { kind: 'ours', uid: o.uid ?? process.geteuid!(), dacCaps: (security.caps?.ambient ?? 0n) !== 0n },
+          : { kind: 'ours', uid: o.uid ?? process.geteuid!(), dacCaps: dacAmbient(security.caps?.ambient) },
       );
       plan.exec(r.file, !r.file.includes('/'), r.argv, r.env, stub);
       const p = plan.build();
