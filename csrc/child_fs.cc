@@ -14,6 +14,7 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
@@ -245,9 +246,37 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   // MNT_SRC_SELF: the source is the target just opened, never a path looked up again (a
   // symlink in the image could otherwise make it a host directory).
   const char* src = (s.b & MNT_SRC_SELF) ? where : s.str;
+  // MNT_SRC_NULL: the source is opened confined, following no symlink, and bound through its
+  // fd only if it is the null device: a run's /dev/null may lie on a volume an earlier run
+  // could write (a symlink there to the file masked would unmask it).
+  char srcAt[64];
+  long srcfd = -1;
+  if (s.b & MNT_SRC_NULL) {
+    long root = OpenRoot(ctx, false);
+    struct open_how how = {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    *sysid = SYS_OPENAT2;
+    srcfd = root < 0 ? root : sc(__NR_openat2, root, s.str, &how, sizeof how);
+    struct stat ns;
+    long r = srcfd;
+    if (r >= 0) {
+      *sysid = SYS_NEWFSTATAT;
+      r = sc(__NR_newfstatat, srcfd, "", &ns, AT_EMPTY_PATH);
+      if (r >= 0 && (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))) r = -ENXIO;
+    }
+    if (r < 0) {
+      if (srcfd >= 0) sc(__NR_close, srcfd);
+      sc(__NR_close, fd);
+      return r;
+    }
+    FdPath(srcAt, (int)srcfd, ctx->entered);
+    src = srcAt;
+  }
   *sysid = SYS_MOUNT;
   long r = sc(__NR_mount, src, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
+  if (srcfd >= 0) sc(__NR_close, srcfd);
   if (from >= 0) {
     if (r >= 0) r = CopyUp(ctx, s, from, st, sysid);
     sc(__NR_close, from);

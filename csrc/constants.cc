@@ -161,6 +161,7 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   MM(MNT_FROM_FD);
   MM(MNT_COPYUP);
   MM(MNT_COPYUP_MODE);
+  MM(MNT_SRC_NULL);
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);

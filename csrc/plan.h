@@ -154,6 +154,8 @@ enum MountMode : int32_t {
   MNT_COPYUP = 1024,       // a fresh mount over a directory starts as a copy of it (tmpcopyup,
                            // child_copy.cc), its root with that directory's owner...
   MNT_COPYUP_MODE = 2048,  // ...and its mode (with MNT_COPYUP)
+  MNT_SRC_NULL = 4096,     // bind source `src`, opened confined with no symlink followed, must
+                           // be the null device (1:3): else ENXIO (a template run's masks)
 };
 
 // Where an OP_HOOK runs.

@@ -80,7 +80,8 @@ export interface NativeConstants {
       | 'MNT_SRC_SELF'
       | 'MNT_FROM_FD'
       | 'MNT_COPYUP'
-      | 'MNT_COPYUP_MODE',
+      | 'MNT_COPYUP_MODE'
+      | 'MNT_SRC_NULL',
       number
     >
   >;

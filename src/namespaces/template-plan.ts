@@ -207,7 +207,9 @@ export function addRunSteps(
     const { masked, readonly } = procPaths(t.container.maskedPaths, t.container.readonlyPaths);
     for (const [p, dir] of masked) {
       if (dir) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', M.MNT_OPTIONAL, 'masked-paths');
-      else plan.mount('/dev/null', p, null, K.MS_BIND, null, M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
+      // (the run's /dev/null: the null device itself, opened following no symlink, or the step
+      // fails ENXIO; an earlier run with a read-write volume at /dev could have replaced it)
+      else plan.mount('/dev/null', p, null, K.MS_BIND, null, M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_SRC_NULL, 'masked-paths');
     }
     for (const p of readonly)
       plan.mount(

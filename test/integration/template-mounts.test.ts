@@ -267,3 +267,32 @@ describe('a shared volume', () => {
     expect((await sh('ls -A /vol/s2; grep -c " /vol/s2 " /proc/self/mountinfo')).stdout).toBe('0\n');
   });
 });
+
+describe("a run's masks", () => {
+  // A run's /proc is its own, and so are its masks: each binds the run's /dev/null over a file
+  // of it. With a read-write volume at /dev, a run can replace that /dev/null for the next: a
+  // symlink to the masked file made the next run's mask bind the file onto itself (unmasked).
+  rtest(
+    'bind only the null device: a /dev/null an earlier run replaced with a symlink fails the next run (ELOOP), as does a file (ENXIO): never unmasks',
+    async () => {
+      const dev = fresh('dev', {}, ['pts', 'shm', 'mqueue']);
+      execFileSync('mknod', ['-m', '666', join(dev, 'null'), 'c', '1', '3']);
+      using t = template({ rootfs, maskedPaths: ['/proc/keys'], mounts: [{ type: 'bind', source: dev, target: '/dev' }] });
+      const sh = (s: string) => output(t.spawn('/bin/sh', ['-c', `exec 2>&1; ${s}`]));
+      // /proc/keys masked: the null device is bound over it (its mount is the volume's, not proc).
+      const keys = `awk '$5 == "/proc/keys" { print $4 }' /proc/self/mountinfo`;
+      expect((await sh(keys)).stdout).toBe(`${join(dev, 'null')}\n`);
+      // A run replaces it: a symlink to the masked file, then a regular file.
+      await sh('rm /dev/null && ln -s /proc/keys /dev/null');
+      const run = () => t.spawn('/bin/true');
+      expect(run).toThrow(expect.objectContaining({ code: 'ELOOP', step: 'masked-paths', syscall: 'openat2' }));
+      rmSync(join(dev, 'null'));
+      writeFileSync(join(dev, 'null'), 'not null\n');
+      expect(run).toThrow(expect.objectContaining({ code: 'ENXIO', step: 'masked-paths' }));
+      // Put back, the null device masks again.
+      rmSync(join(dev, 'null'));
+      execFileSync('mknod', ['-m', '666', join(dev, 'null'), 'c', '1', '3']);
+      expect((await sh(keys)).stdout).toBe(`${join(dev, 'null')}\n`);
+    },
+  );
+});
