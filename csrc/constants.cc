@@ -248,6 +248,23 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   per.Freeze();
   c.Set("PERSONALITY", per);
   SET(SECCOMP_FILTER_FLAG_NEW_LISTENER);
+  // ioctl(pidfd, PIDFD_GET_*_NAMESPACE) by /proc/PID/ns file name (Linux 6.11; sys.h).
+  Napi::Object pns = Napi::Object::New(env);
+#define PNS(file, name) \
+  pns.Set(file, Napi::Number::New(env, static_cast<double>(PIDFD_GET_##name##_NAMESPACE)))
+  PNS("user", USER);
+  PNS("pid", PID);
+  PNS("mnt", MNT);
+  PNS("net", NET);
+  PNS("uts", UTS);
+  PNS("ipc", IPC);
+  PNS("cgroup", CGROUP);
+  PNS("time", TIME);
+  PNS("pid_for_children", PID_FOR_CHILDREN);
+  PNS("time_for_children", TIME_FOR_CHILDREN);
+#undef PNS
+  pns.Freeze();
+  c.Set("PIDFD_GET_NS", pns);
   Napi::Object ll = Napi::Object::New(env);
 #define LL(name) ll.Set(#name, Napi::Number::New(env, static_cast<double>(LANDLOCK_##name)))
   LL(ACCESS_FS_EXECUTE);

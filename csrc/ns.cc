@@ -22,6 +22,7 @@
 #include "args.h"
 #include "errors.h"
 #include "fd.h"
+#include "sys.h"
 #include "thread.h"
 
 namespace nsbox {
@@ -46,6 +47,27 @@ Napi::Value NsOpen(const Napi::CallbackInfo& info) {
   if (fd < 0) {
     ThrowSys(env, errno, "open", path.c_str());
     return env.Undefined();
+  }
+  return HandFd(env, fd);
+}
+
+// nsFromPidfd(pidfd, cmd): ioctl(pidfd, PIDFD_GET_*_NAMESPACE, 0) (Linux 6.11, fs/pidfs.c): the
+// namespace of exactly the process the pidfd names, as an O_CLOEXEC nsfs fd, with no /proc path
+// that a reused pid could redirect. Returns the fd or -errno: ENOTTY before 6.11, EOPNOTSUPP for a
+// kind the kernel lacks, ESRCH once the process has exited, EACCES without ptrace read access
+// (the check /proc/PID/ns/* makes). TS picks the fallback and builds the error.
+Napi::Value NsFromPidfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd;
+  int64_t cmd;
+  if (!ArgFd(info, 0, &pidfd) ||
+      !ArgInteger(info, 1, PIDFD_GET_CGROUP_NAMESPACE, PIDFD_GET_UTS_NAMESPACE, &cmd))
+    return env.Undefined();
+  int fd = ioctl(pidfd, (unsigned long)cmd, 0);
+  if (fd < 0) return Napi::Number::New(env, -errno);
+  if (int err = EnsureCloexec(fd)) {
+    close(fd);
+    return Napi::Number::New(env, -err);
   }
   return HandFd(env, fd);
 }
@@ -236,6 +258,7 @@ Napi::Value NsCreate(const Napi::CallbackInfo& info) {
 
 void InitNs(Napi::Env env, Napi::Object exports) {
   exports.Set("nsOpen", Napi::Function::New(env, NsOpen, "nsOpen"));
+  exports.Set("nsFromPidfd", Napi::Function::New(env, NsFromPidfd, "nsFromPidfd"));
   exports.Set("nsStat", Napi::Function::New(env, NsStat, "nsStat"));
   exports.Set("nsGetType", Napi::Function::New(env, NsGetType, "nsGetType"));
   exports.Set("nsGetRelative", Napi::Function::New(env, NsGetRelative, "nsGetRelative"));

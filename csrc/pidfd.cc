@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <uv.h>
 
 #include "addon.h"
@@ -12,6 +13,10 @@
 #include "errors.h"
 #include "poll.h"
 #include "sys.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL  // include/uapi/linux/pidfd.h, Linux 6.9
+#endif
 
 namespace nsbox {
 
@@ -35,7 +40,8 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
     return DefineClass(
         env, "ChildWatch",
         {InstanceMethod<&ChildWatch::Kill>("kill"), InstanceMethod<&ChildWatch::SetRef>("ref"),
-         InstanceMethod<&ChildWatch::Release>("release"), InstanceAccessor<&ChildWatch::Pid>("pid")});
+         InstanceMethod<&ChildWatch::Release>("release"), InstanceAccessor<&ChildWatch::Pid>("pid"),
+         InstanceAccessor<&ChildWatch::PidfdNow>("fd")});
   }
 
   // Raw napi calls where node-addon-api would make a failure fatal: a worker may be
@@ -144,6 +150,12 @@ class ChildWatch : public Napi::ObjectWrap<ChildWatch> {
   }
 
   Napi::Value Pid(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), pid_); }
+
+  // The pidfd, lent for a synchronous call (the child cannot be reaped meanwhile: that happens
+  // in OnEvent, on this thread), or -1 once the watch has stopped.
+  Napi::Value PidfdNow(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), poll_.active() ? poll_.fd() : -1);
+  }
 
   Napi::Env env_ = Napi::Env(nullptr);
   Addon* addon_ = nullptr;
@@ -258,13 +270,20 @@ static Napi::Value ForgetFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// pidfdOpen(pid): pidfd_open(2) of any process (not only our children), for a caller that
-// must signal a process it did not spawn without racing pid reuse: open, then check the
-// process is the one meant (its start time), then signal through the fd.
+// pidfdOpen(pid, thread?): pidfd_open(2) of any process (not only our children), for a caller
+// that must signal a process it did not spawn, or open its namespaces, without racing pid reuse:
+// open, then check the process is the one meant (its start time), then act through the fd.
+// `thread`: PIDFD_THREAD (Linux 6.9), for a thread id that leads no thread group (else EINVAL).
 static Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   int64_t pid;
   if (!ArgInteger(info, 0, 1, INT32_MAX, &pid)) return info.Env().Undefined();
-  int fd = sys::pidfd_open((pid_t)pid, 0);
+  bool thread = false;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    bool ok;
+    thread = BoolArg(info, 1, &ok);
+    if (!ok) return info.Env().Undefined();
+  }
+  int fd = sys::pidfd_open((pid_t)pid, thread ? PIDFD_THREAD : 0);
   if (fd < 0) {
     ThrowSys(info.Env(), -fd, "pidfd_open");
     return info.Env().Undefined();
@@ -281,6 +300,19 @@ static Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), r < 0 ? -r : 0);
 }
 
+// pidfdExited(fd): poll(2) with no timeout; a pidfd is readable once its process has exited
+// (pidfd_open(2)), zombie or reaped.
+static Napi::Value PidfdExited(const Napi::CallbackInfo& info) {
+  int fd;
+  if (!ArgFd(info, 0, &fd)) return info.Env().Undefined();
+  struct pollfd p = {fd, POLLIN, 0};
+  int r;
+  do {
+    r = poll(&p, 1, 0);
+  } while (r < 0 && errno == EINTR);
+  return Napi::Boolean::New(info.Env(), r > 0 && (p.revents & POLLIN));
+}
+
 void InitPidfd(Napi::Env env, Napi::Object exports) {
   Addon* addon = GetAddon(env);
   addon->childWatchCtor = new Napi::FunctionReference(Napi::Persistent(ChildWatch::Class(env)));
@@ -292,6 +324,7 @@ void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("forgetFd", Napi::Function::New(env, ForgetFd, "forgetFd"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSignal", Napi::Function::New(env, PidfdSignal, "pidfdSignal"));
+  exports.Set("pidfdExited", Napi::Function::New(env, PidfdExited, "pidfdExited"));
 }
 
 }  // namespace nsbox

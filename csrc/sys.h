@@ -2,6 +2,7 @@
 // result or -errno, so callers never read errno after the fact.
 #pragma once
 #include <errno.h>
+#include <linux/ioctl.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +22,19 @@
 #endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
+#endif
+// ioctl(pidfd, PIDFD_GET_*_NAMESPACE): include/uapi/linux/pidfd.h, Linux 6.11. _IO(0xFF, 1..10).
+#ifndef PIDFD_GET_CGROUP_NAMESPACE
+#define PIDFD_GET_CGROUP_NAMESPACE _IO(0xFF, 1)
+#define PIDFD_GET_IPC_NAMESPACE _IO(0xFF, 2)
+#define PIDFD_GET_MNT_NAMESPACE _IO(0xFF, 3)
+#define PIDFD_GET_NET_NAMESPACE _IO(0xFF, 4)
+#define PIDFD_GET_PID_NAMESPACE _IO(0xFF, 5)
+#define PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
+#define PIDFD_GET_TIME_NAMESPACE _IO(0xFF, 7)
+#define PIDFD_GET_TIME_FOR_CHILDREN_NAMESPACE _IO(0xFF, 8)
+#define PIDFD_GET_USER_NAMESPACE _IO(0xFF, 9)
+#define PIDFD_GET_UTS_NAMESPACE _IO(0xFF, 10)
 #endif
 
 namespace nsbox {

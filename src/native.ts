@@ -95,6 +95,13 @@ export interface NativeConstants {
   readonly MOUNT_ATTR_NOSUID: number;
   readonly MOUNT_ATTR_NODEV: number;
   readonly MOUNT_ATTR_NOEXEC: number;
+  /**
+   * ioctl(pidfd, PIDFD_GET_*_NAMESPACE) request of each /proc/PID/ns file (Linux 6.11,
+   * include/uapi/linux/pidfd.h).
+   */
+  readonly PIDFD_GET_NS: Readonly<
+    Record<'user' | 'pid' | 'mnt' | 'net' | 'uts' | 'ipc' | 'cgroup' | 'time' | 'pid_for_children' | 'time_for_children', number>
+  >;
   /** Landlock uapi bits (csrc/landlock.h): `ACCESS_FS_*`, `ACCESS_NET_*`, `SCOPE_*`, `RESTRICT_SELF_*`. */
   readonly LANDLOCK: Readonly<Record<string, number>>;
 }
@@ -218,6 +225,8 @@ export interface NativeChildWatch {
   /** Stops watching and closes the pidfd without reaping (the child is left to our subreaper). */
   release(): void;
   readonly pid: number;
+  /** The pidfd, lent for a synchronous call; -1 once the watch has stopped (exit seen, or released). */
+  readonly fd: number;
 }
 
 /** A seccomp user-notification fd polled by this environment's loop (csrc/seccomp_notify.cc). @internal */
@@ -295,6 +304,11 @@ export interface NativeBinding {
   // ns.cc — namespace handles (fds are O_CLOEXEC)
   /** open(path, O_RDONLY|O_CLOEXEC); throws SysError. */
   nsOpen(path: string): number;
+  /**
+   * ioctl(pidfd, cmd, 0) with cmd one of PIDFD_GET_NS: an O_CLOEXEC nsfs fd, or -errno (ENOTTY
+   * before Linux 6.11, EOPNOTSUPP for a kind the kernel lacks, ESRCH once exited, EACCES).
+   */
+  nsFromPidfd(pidfd: number, cmd: number): number;
   /** fstat: [st_dev, st_ino]. */
   nsStat(fd: number): [number, number];
   /** ioctl(NS_GET_NSTYPE): a CLONE_NEW* value. */
@@ -461,8 +475,13 @@ export interface NativeBinding {
    * it, and so does this, for an fd a libuv handle (a net.Socket) has taken over.
    */
   forgetFd(fd: number): void;
-  /** pidfd_open(2) of any pid: an O_CLOEXEC pidfd (close with close()); throws SysError. */
-  pidfdOpen(pid: number): number;
+  /**
+   * pidfd_open(2) of any pid: an O_CLOEXEC pidfd (close with close()); throws SysError.
+   * `thread`: PIDFD_THREAD (Linux 6.9), for a thread id that leads no thread group.
+   */
+  pidfdOpen(pid: number, thread?: boolean): number;
+  /** poll(2) without waiting: true once the pidfd's process has exited (zombie or reaped). */
+  pidfdExited(fd: number): boolean;
   /** pidfd_send_signal(2) on a pidfd from pidfdOpen: 0 or a positive errno (ESRCH once exited). */
   pidfdSignal(fd: number, signal: number): number;
 

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { SysError, unknownSignal } from '../errors.js';
 import { K, native, type NativeChildWatch } from '../native.js';
-import { openNamespace, type Namespace } from './namespace.js';
+import { openNamespaceOfPidfd, type Namespace } from './namespace.js';
 import type { NamespaceFile } from './types.js';
 import type { SeccompNotifier } from '../security/notify.js';
 import type { Pty } from './pty.js';
@@ -207,16 +207,18 @@ export class NsboxChild extends EventEmitter {
   }
 
   /**
-   * Opens one of the child's namespaces (/proc/PID/ns/TYPE) as a handle. Race-free: the pid
-   * cannot be reused before nsbox reaps the child. What `lsns -p PID` lists, as a handle;
-   * see {@link openNamespace}. Does not touch the calling thread.
+   * Opens one of the child's namespaces (/proc/PID/ns/TYPE) as a handle, through the child's
+   * own pidfd (ioctl PIDFD_GET_*_NAMESPACE on Linux 6.11+, else the /proc file checked against
+   * the pidfd): race-free, no other process can be reached. What `lsns -p PID` lists, as a
+   * handle; see `openNamespace`. Does not touch the calling thread.
    * @throws `ERR_INVALID_ARG_TYPE`/`ERR_INVALID_ARG_VALUE` for a bad type; SysError `ESRCH`
-   * (syscall `'open'`, with `path` and `pid`) once the child has exited; `EACCES`/`EPERM` as
-   * {@link openNamespace}.
+   * (with `path` and `pid`; syscall `'open'` once its exit has been seen, else the one that
+   * found it gone) once the child has exited; `EACCES` as `openNamespace`.
    */
   namespace(type: NamespaceFile): Namespace {
-    if (!this.#running) throw new SysError(3, 'open', { path: `/proc/${this.pid}/ns/${String(type)}`, pid: this.pid });
-    return openNamespace(type, { pid: this.pid });
+    const pidfd = this.#running ? this.#watch.fd : -1;
+    if (pidfd < 0) throw new SysError(3, 'open', { path: `/proc/${this.pid}/ns/${String(type)}`, pid: this.pid });
+    return openNamespaceOfPidfd(pidfd, this.pid, type);
   }
 
   /**

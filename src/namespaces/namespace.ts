@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { SysError, fromFsError, invalidArgType, invalidArgValue, nsboxError, outOfRange, illegalConstructor } from '../errors.js';
 import { native } from '../native.js';
 import { CLONE_FLAG, NAMESPACE_FILES, kFd, typeOfFlag, type NamespaceFile, type NamespaceType } from './types.js';
+import { nsFdOfPidfd, openPidfd } from './pidfd-ns.js';
 
 /** The kinds {@link createNamespace} can make on a dedicated native thread. */
 export type CreatableNamespaceType = 'net' | 'uts' | 'ipc' | 'cgroup' | 'mnt';
@@ -16,7 +17,11 @@ const CREATABLE: readonly string[] = ['net', 'uts', 'ipc', 'cgroup', 'mnt'];
 
 /** Options of {@link openNamespace}. */
 export interface OpenNamespaceOptions {
-  /** Open `/proc/<pid>/ns/<type>` instead of the calling thread's `/proc/thread-self/ns/<type>`. */
+  /**
+   * Open the namespace of process `pid` (what `/proc/<pid>/ns/<type>` names) instead of the
+   * calling thread's `/proc/thread-self/ns/<type>`. The process is pinned by a pidfd first, so
+   * a pid reused by another process meanwhile is refused (ESRCH), never joined.
+   */
   pid?: number;
 }
 
@@ -223,19 +228,47 @@ function checkNamespaceFile(type: unknown): NamespaceFile {
  * What `readlink /proc/self/ns/net` or `lsns -p PID` report, as a handle that `setns`,
  * `spawn` and {@link persistNamespace} accept. Without `pid`, this is the namespace of the
  * thread that runs this JS (see docs/threading.md), not necessarily of the whole process.
- * Needs ptrace access to `pid` (same user, or CAP_SYS_PTRACE); does not touch the calling thread.
+ *
+ * With `pid`, the process is pinned first with pidfd_open(2): on Linux 6.11 and later the
+ * namespace comes from ioctl(pidfd, PIDFD_GET_*_NAMESPACE); before, `/proc/<pid>/ns/<type>`
+ * is opened and the pidfd then checked unreaped (pidfd_send_signal(2), signal 0). Either way a
+ * process that exits, and whose pid is reused, before the namespace is open is never mistaken
+ * for the one meant: the call fails `ESRCH`. (The pid itself is only as good as when nsbox
+ * gets it: for a child of `spawn`, prefer `child.namespace(type)`, which uses its own pidfd.)
+ * Needs ptrace read access to `pid` (same user, or CAP_SYS_PTRACE); does not touch the
+ * calling thread.
  *
  * @throws `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE` (unknown type), `ERR_OUT_OF_RANGE`
- * (pid) before any syscall; SysError `ENOENT` (no such process, or pid_for_children before
- * the pid namespace has its first process), `EACCES`/`EPERM` (syscall `'open'`, with `path`).
+ * (pid) before any syscall. With `pid`, SysErrors carry `pid` and `path`
+ * (`/proc/<pid>/ns/<type>`): `ESRCH` (no such process, or it exited; syscall `'pidfd_open'`,
+ * `'ioctl'`, `'open'` or `'pidfd_send_signal'`), `EACCES` (no ptrace access; `'ioctl'`, or
+ * `'open'` before Linux 6.11), `ENOENT` (`'open'`: a kind the kernel lacks, or
+ * pid_for_children before the pid namespace has its first process), `EINVAL`
+ * (`'pidfd_open'`: a thread id before Linux 6.9). Without `pid`: `ENOENT`, `EACCES` (`'open'`).
  */
 export function openNamespace(type: NamespaceFile, options: OpenNamespaceOptions = {}): Namespace {
   const file = checkNamespaceFile(type);
   if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
   const { pid } = options;
-  if (pid !== undefined) checkPid('options.pid', pid);
-  const path = pid === undefined ? `/proc/thread-self/ns/${file}` : `/proc/${pid}/ns/${file}`;
-  return adopt(native.nsOpen(path));
+  if (pid === undefined) return adopt(native.nsOpen(`/proc/thread-self/ns/${file}`));
+  checkPid('options.pid', pid);
+  const pidfd = openPidfd(pid, file);
+  try {
+    return adopt(nsFdOfPidfd(pidfd, pid, file));
+  } finally {
+    native.close(pidfd);
+  }
+}
+
+/**
+ * {@link openNamespace} of the process a pidfd the caller holds names (`pid`: its number, for
+ * the /proc fallback and errors): a spawned child's own pidfd, or one opened once for several
+ * namespaces of a process, so all of them are that one process's. The pidfd stays the caller's.
+ * @throws as openNamespace with `pid`.
+ * @internal
+ */
+export function openNamespaceOfPidfd(pidfd: number, pid: number, type: NamespaceFile): Namespace {
+  return adopt(nsFdOfPidfd(pidfd, pid, checkNamespaceFile(type)));
 }
 
 /**

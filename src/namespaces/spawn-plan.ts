@@ -9,9 +9,10 @@ import { addContainerSteps, sysfsMasks } from './container-steps.js';
 import type { DetachedMount } from '../fs/newapi.js';
 import * as lazyNewapi from '../fs/newapi.js';
 import * as lazyHooks from './hooks.js';
-import { K, type NativeSpawnResult } from '../native.js';
+import { K, native, type NativeSpawnResult } from '../native.js';
 import type { ResolvedMaps } from './idmap.js';
-import { openNamespace, type Namespace } from './namespace.js';
+import { openNamespace, openNamespaceOfPidfd, type Namespace } from './namespace.js';
+import { openPidfd } from './pidfd-ns.js';
 import type { Checked, TimeOffsets } from './options.js';
 import type { PlanBuilder, SerializedPlan } from './plan.js';
 import * as lazyThread from './thread.js';
@@ -109,19 +110,38 @@ export function addJoinSteps(plan: PlanBuilder, c: Checked, opened: Namespace[],
   // read its memory, environment or /proc/PID/exe, or take its fds with pidfd_getfd(2).
   // The flag belongs to the mm, so the child gets its own (spawn.cc sees this step).
   plan.dumpable(false);
+  // Joins by pid: one pidfd per pid, opened at its first namespace, so every namespace taken
+  // from a pid is that one process's (a pid reused between two opens is ESRCH, never joined).
+  const pidfds = new Map<number, number>();
+  const handle = (t: NamespaceType): Namespace | undefined => {
+    const j = c.join.get(t);
+    if (j === undefined || typeof j !== 'number') return j;
+    let pidfd = pidfds.get(j);
+    if (pidfd === undefined) pidfds.set(j, (pidfd = openPidfd(j, t)));
+    const ns = openNamespaceOfPidfd(pidfd, j, t);
+    opened.push(ns);
+    return ns;
+  };
+  try {
+    addJoins(plan, c, handle, opened);
+  } finally {
+    for (const fd of pidfds.values()) native.close(fd);
+  }
+  const forkFlags = newFlags & (K.CLONE_NEWPID | K.CLONE_NEWTIME);
+  const unshareFlags = newFlags & ~forkFlags;
+  if (unshareFlags) plan.unshare(unshareFlags);
+  if (newUser) userns(plan, c.maps!);
+  if (forkFlags || c.join.has('pid') || c.join.has('time')) plan.fork(forkFlags);
+}
+
+/** The setns steps of addJoinSteps, user namespace first or last, each handle from `handle`. */
+function addJoins(plan: PlanBuilder, c: Checked, handle: (t: NamespaceType) => Namespace | undefined, opened: Namespace[]): void {
   // Root joins the user namespace last, as nsenter(1)'s second pass does: a box's other
   // namespaces may belong to a more privileged user namespace (the initial one, for a box
   // root built), where only real root may enter them.
   // An unprivileged caller needs a user namespace first to hold any capability; when the
   // one to join is nested in another of its own (a box whose mounts are locked), it enters
   // that outer one first, where the box's other namespaces belong, and the inner one last.
-  const handle = (t: NamespaceType): Namespace | undefined => {
-    const j = c.join.get(t);
-    if (j === undefined || typeof j !== 'number') return j;
-    const ns = openNamespace(t, { pid: j });
-    opened.push(ns);
-    return ns;
-  };
   const userJoin = handle('user');
   let userLast = process.geteuid!() === 0;
   if (userJoin && !userLast) {
@@ -147,11 +167,6 @@ export function addJoinSteps(plan: PlanBuilder, c: Checked, opened: Namespace[],
     plan.setgid(0);
     plan.setuid(0);
   }
-  const forkFlags = newFlags & (K.CLONE_NEWPID | K.CLONE_NEWTIME);
-  const unshareFlags = newFlags & ~forkFlags;
-  if (unshareFlags) plan.unshare(unshareFlags);
-  if (newUser) userns(plan, c.maps!);
-  if (forkFlags || c.join.has('pid') || c.join.has('time')) plan.fork(forkFlags);
 }
 
 /**

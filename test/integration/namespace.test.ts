@@ -84,7 +84,8 @@ describe('openNamespace', () => {
     expect(ns.ino).toBe(ino);
   });
 
-  test('a pid that does not exist is ENOENT with the path', () => {
+  // The process is pinned by a pidfd first (test/integration/namespace-pidfd.test.ts).
+  test('a pid that does not exist is ESRCH from pidfd_open, with pid and path', () => {
     let err: unknown;
     try {
       openNamespace('net', { pid: 4_194_303 });
@@ -92,7 +93,7 @@ describe('openNamespace', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(SysError);
-    expect(err).toMatchObject({ code: 'ENOENT', syscall: 'open', path: '/proc/4194303/ns/net' });
+    expect(err).toMatchObject({ code: 'ESRCH', syscall: 'pidfd_open', pid: 4_194_303, path: '/proc/4194303/ns/net' });
   });
 });
 

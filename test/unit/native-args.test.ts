@@ -5,7 +5,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { native } from '../../src/native.js';
+import { K, native } from '../../src/native.js';
 import { PlanBuilder } from '../../src/namespaces/plan.js';
 
 type Kind =
@@ -102,6 +102,7 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   // valid arguments would end the process: only the bad ones are tried, each refused
   ['exitNow', [0], ['u32']],
   ['statPath', [MISSING, false], ['str', 'bool']],
+  ['nsFromPidfd', [sentinel, K.PIDFD_GET_NS.net], ['fd', 'int']],
   ['nsStat', [sentinel], ['fd']],
   ['nsGetType', [sentinel], ['fd']],
   ['nsGetRelative', [sentinel, 'parent'], ['fd', 'str']],
@@ -117,6 +118,7 @@ const FUNCTIONS: Array<[string, unknown[], Kind[]]> = [
   ['forgetFd', [sentinel], ['fd']],
   ['pidfdOpen', [process.pid], ['pid']],
   ['pidfdSignal', [sentinel, 0], ['fd', 'signal']],
+  ['pidfdExited', [sentinel], ['fd']],
   ['mountIn', [-1, null, MISSING, null, 0, null], ['optfd', 'optstr', 'str', 'optstr', 'u32', 'optstr']],
   ['umountIn', [-1, MISSING, 0], ['optfd', 'str', 'int']],
   ['fsopen', ['nsbox-no-such-fs'], ['str']],

@@ -1,7 +1,8 @@
 /**
  * The namespaces of a container's process, opened race-free: a pidfd first, then the start
  * time checked (so the pidfd names the recorded process, not a later one with its pid), then
- * `/proc/PID/ns/*` opened, then the pidfd asked whether that process is still unreaped
+ * each namespace taken through that pidfd (ioctl PIDFD_GET_*_NAMESPACE on Linux 6.11+, else
+ * `/proc/PID/ns/*` opened), then the pidfd asked whether that process is still unreaped
  * (pidfd_send_signal(2) with signal 0). A pid cannot be reused before its process is reaped,
  * so every handle opened in between is the container's.
  * @internal
@@ -11,7 +12,7 @@ import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { SysError } from '../../errors.js';
 import { native } from '../../native.js';
-import { type Namespace, openNamespace } from '../../namespaces/namespace.js';
+import { type Namespace, openNamespaceOfPidfd } from '../../namespaces/namespace.js';
 import { startGateNamespaces } from '../../namespaces/start-gate.js';
 import type { NamespaceType } from '../../namespaces/types.js';
 import { startTime } from './proc.js';
@@ -45,10 +46,10 @@ export function pinNamespaces(pid: number, start: string, gate?: string): Map<Na
     for (const t of KINDS) {
       let ns: Namespace;
       try {
-        ns = openNamespace(t, { pid });
+        ns = openNamespaceOfPidfd(fd, pid, t);
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (code === 'ENOENT' && existsNs(t)) return undefined; // the process exited meanwhile
+        if (code === 'ESRCH' || (code === 'ENOENT' && existsNs(t))) return undefined; // the process exited meanwhile
         if (code === 'ENOENT') continue; // a kind this kernel lacks
         if (code === 'EACCES' && gate !== undefined && opened.size === 0) {
           fromGate(gate, opened);
