@@ -1,9 +1,10 @@
 /**
  * The CLI's networking beyond the veth: outbound NAT for `--net veth`, `--publish`,
  * `--network NAME`, and the `nsbox network` subcommand — all on nsbox's public API. What a
- * run sets up lives as long as nsbox runs: NAT and published ports are nf_tables tables owned
- * by nsbox's netlink socket (the kernel removes them if nsbox is killed), a network membership
- * is a flock nsbox holds (reclaimed by the next command if nsbox is killed).
+ * run sets up lives as long as nsbox runs: NAT, published ports and the direct-access
+ * protection of a `--net veth` sandbox's or a `--network` member's address are nf_tables tables
+ * owned by nsbox's netlink socket (the kernel removes them if nsbox is killed), a network
+ * membership is a flock nsbox holds (reclaimed by the next command if nsbox is killed).
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -27,10 +28,13 @@ import {
   type NetworkMember,
   type NsboxChild,
   type PortForwarder,
+  type PublishedPort,
   type SpawnOptions,
 } from '../index.js';
+import { listeningSockets, socketHolder } from '../net/nft/published.js';
 import { claimVethSubnet, withRunNetLock, type VethClaim } from '../net/veth-claim.js';
 import { runNeedsNetwork, type NetworkArgs, type RunArgs } from './args.js';
+import type { PublishArg } from './values.js';
 
 /** A failure of the network setup, already phrased with the flag that caused it. */
 export class NetworkSetupError extends Error {}
@@ -76,14 +80,15 @@ function networkOf(cidr: string): string {
 /**
  * Sets up --net veth's subnet (a free one claimed for the run, or the one given if nothing
  * routes it), its direct-access protection and NAT (root only; NAT unless --no-nat),
- * --network's membership and the --publish rules, before the command is spawned. A failure
- * undoes what was done.
+ * --network's membership and the member address's direct-access protection (in by the
+ * network's bridge only; replies let in when the network has no NAT), and the --publish
+ * rules, before the command is spawned. A failure undoes what was done.
  * @throws NetworkSetupError naming the flag.
  */
 export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNetwork | null> {
   const veth = run.net?.mode === 'veth' ? run.net : undefined;
   if (!runNeedsNetwork(run)) return null;
-  if (run.net?.mode === 'none' && run.publish.length > 0) return forwarders(run);
+  if (run.net?.mode === 'none' && run.publish.length > 0) return forwarders(run, euid);
   if (!veth && run.network === undefined) return null;
   const handles: Array<NatHandle | PortForwarder> = [];
   let member: NetworkMember | undefined;
@@ -114,6 +119,14 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
       patch.mounts = o.mounts;
       if (run.namespaces.includes('uts')) patch.hostname = o.hostname;
       target = member.address;
+      const { bridge, natTable } = member.network;
+      try {
+        // Before the member's veth exists. The bridge is the way in (Docker's `! -i BRIDGE`): the
+        // other members' packets, bridged, reach the IPv4 hooks with it as input with br_netfilter.
+        handles.push(await isolateAddress({ address: target, inInterface: bridge, allowReplies: natTable === null }));
+      } catch (err) {
+        throw new NetworkSetupError(`--network ${run.network} (direct-access protection): ${message(err)}`);
+      }
     } else {
       const v = await vethAddresses(veth!, euid);
       claim = v.claim;
@@ -169,34 +182,67 @@ async function vethAddresses(
 /** 127.0.0.0/8: never reaches a DNAT'd destination (route_localnet is 0, as it should stay). */
 const loopback = (a: string | undefined) => a?.startsWith('127.') ?? false;
 
+/** Whether publications on `a` and `b` (undefined: every address) take the same flows. */
+const overlap = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a === b;
+
+/**
+ * Refuses a --publish whose host port and protocol a `nsbox_pub_*` table DNATs already on an
+ * overlapping address (every address, or the same one).
+ */
+function refuseTaken(publish: readonly PublishArg[], taken: readonly PublishedPort[]): void {
+  for (const p of publish) {
+    const t = taken.find((x) => x.protocol === p.protocol && x.hostPort === p.hostPort && overlap(x.hostAddress, p.hostAddress));
+    if (t) {
+      const pid = /^nsbox_pub_(\d+)_/.exec(t.table)?.[1];
+      throw new NetworkSetupError(
+        `--publish ${p.text}: host port ${t.hostAddress ?? '*'}:${t.hostPort}/${t.protocol} is published already, to ${t.target}:${t.targetPort} (table ${t.family} ${t.table}${pid ? `, nsbox process ${pid}` : ''})`,
+      );
+    }
+  }
+}
+
+/**
+ * Refuses a DNAT'd --publish whose host port a socket of this namespace listens on for IPv4
+ * (TCP listening, UDP bound), on an overlapping address: a userspace forwarder's (`--net none
+ * --publish`, `-p 127.0.0.1:…` of another run, which no nf_tables table shows) or any
+ * program's. The DNAT would take that socket's new flows (as docker-proxy's bind would fail).
+ * A `::` socket counts, though it may be IPv6-only (procfs does not say).
+ */
+function refuseShadowed(dnat: readonly PublishArg[]): void {
+  const sockets = listeningSockets();
+  for (const p of dnat) {
+    const s = sockets.find(
+      (x) =>
+        x.protocol === p.protocol &&
+        x.port === p.hostPort &&
+        (x.address === '::' || (!x.address.includes(':') && overlap(x.address === '0.0.0.0' ? undefined : x.address, p.hostAddress))),
+    );
+    if (s) {
+      const h = socketHolder(s.inode);
+      throw new NetworkSetupError(
+        `--publish ${p.text}: host port ${s.address}:${s.port}/${s.protocol} is in use by a listening socket${h ? ` of process ${h.pid} (${h.comm})` : ''}, a userspace forwarder's or another program's, which its DNAT rule would shadow`,
+      );
+    }
+  }
+}
+
 /**
  * The --publish ports to `target`, under the lock that concurrent nsbox runs share, so two
  * never publish the same one: refused when a `nsbox_pub_*` table DNATs the host port and
- * protocol already on an overlapping address (every address, or the same one). DNAT rules in
- * one owned table; a loopback IP, which DNAT cannot serve, gets a userspace forwarder in our
- * own namespace to `target:PORT` (Docker's userland proxy).
+ * protocol already on an overlapping address (every address, or the same one), or, for a
+ * DNAT'd port, when a socket listens on it here (a userspace forwarder's, or another
+ * program's). DNAT rules in one owned table; a loopback IP, which DNAT cannot serve, gets a
+ * userspace forwarder in our own namespace to `target:PORT` (Docker's userland proxy), whose
+ * bind fails on a port in use.
  */
 async function publish(run: RunArgs, target: string): Promise<Array<NatHandle | PortForwarder>> {
   const made: Array<NatHandle | PortForwarder> = [];
   const all = run.publish.map((p) => p.text).join(', ');
   try {
     await withRunNetLock(async () => {
-      const taken = await publishedPorts();
-      for (const p of run.publish) {
-        const t = taken.find(
-          (x) =>
-            x.protocol === p.protocol &&
-            x.hostPort === p.hostPort &&
-            (x.hostAddress === undefined || p.hostAddress === undefined || x.hostAddress === p.hostAddress),
-        );
-        if (t) {
-          const pid = /^nsbox_pub_(\d+)_/.exec(t.table)?.[1];
-          throw new NetworkSetupError(
-            `--publish ${p.text}: host port ${t.hostAddress ?? '*'}:${t.hostPort}/${t.protocol} is published already, to ${t.target}:${t.targetPort} (table ${t.family} ${t.table}${pid ? `, nsbox process ${pid}` : ''})`,
-          );
-        }
-      }
+      refuseTaken(run.publish, await publishedPorts());
       const dnat = run.publish.filter((p) => !loopback(p.hostAddress));
+      refuseShadowed(dnat);
       if (dnat.length > 0) {
         const ports = dnat.map((p) => ({
           hostPort: p.hostPort,
@@ -230,35 +276,49 @@ async function publish(run: RunArgs, target: string): Promise<Array<NatHandle | 
 /**
  * `--net none --publish`: a userspace forwarder per port (root or not) from the host's
  * HOSTPORT to 127.0.0.1:PORT inside the command's own network namespace, started once the
- * command exists; the command sees connections come from 127.0.0.1.
+ * command exists; the command sees connections come from 127.0.0.1. As root, under the runs'
+ * lock, refused when a `nsbox_pub_*` table DNATs the port already (its rule would take the
+ * forwarder's connections); without root nf_tables cannot be read, and only the bind checks.
  */
-function forwarders(run: RunArgs): RunNetwork {
+function forwarders(run: RunArgs, euid: number): RunNetwork {
   const fws: PortForwarder[] = [];
   let ns: Namespace | undefined;
   const close = async () => {
     await Promise.allSettled(fws.map((f) => f.close()));
     ns?.close();
   };
+  const start = async (child: NsboxChild) => {
+    for (const p of run.publish) {
+      try {
+        ns ??= await netnsOf(child);
+        fws.push(
+          await forwardPort({
+            netns: ns,
+            protocol: p.protocol,
+            hostPort: p.hostPort,
+            targetPort: p.port,
+            ...(p.hostAddress !== undefined ? { hostAddress: p.hostAddress } : {}),
+          }),
+        );
+      } catch (err) {
+        throw new NetworkSetupError(`--publish ${p.text}: ${message(err)}`);
+      }
+    }
+  };
   return {
     patch: {},
     close,
     async afterSpawn(child: NsboxChild) {
-      for (const p of run.publish) {
-        try {
-          ns ??= await netnsOf(child);
-          fws.push(
-            await forwardPort({
-              netns: ns,
-              protocol: p.protocol,
-              hostPort: p.hostPort,
-              targetPort: p.port,
-              ...(p.hostAddress !== undefined ? { hostAddress: p.hostAddress } : {}),
-            }),
-          );
-        } catch (err) {
-          await close();
-          throw new NetworkSetupError(`--publish ${p.text}: ${message(err)}`);
-        }
+      try {
+        if (euid !== 0) return await start(child);
+        await withRunNetLock(async () => {
+          refuseTaken(run.publish, await publishedPorts());
+          await start(child);
+        });
+      } catch (err) {
+        await close();
+        if (err instanceof NetworkSetupError) throw err;
+        throw new NetworkSetupError(`--publish ${run.publish.map((p) => p.text).join(', ')}: ${message(err)}`);
       }
     },
   };

@@ -1,9 +1,13 @@
 /**
  * The ports published now by nsbox processes: the DNAT rules of every `nsbox_pub_*` table
  * (made by {@link publishPorts}), read back from the kernel, so that a second publish of the
- * same host port can be refused instead of silently shadowing the first.
+ * same host port can be refused instead of silently shadowing the first; and the sockets that
+ * listen on a port of the caller's namespace (userspace forwarders, {@link forwardPort}, and
+ * any other program's), which a DNAT of that port would shadow as well.
  * @module
  */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { ipText } from '../ip.js';
 import type { NetnsOptions } from '../types.js';
 import { openNftables } from './session.js';
@@ -93,4 +97,71 @@ export async function publishedPorts(options: NetnsOptions = {}): Promise<Publis
   } finally {
     nft.close();
   }
+}
+
+/** A socket of the caller's network namespace that takes new flows on a port, as {@link listeningSockets} lists it. @internal */
+export interface ListeningSocket {
+  protocol: 'tcp' | 'udp';
+  /** The address it is bound to (`0.0.0.0` or `::`: every one; an IPv4-mapped IPv6 address as IPv4). */
+  address: string;
+  port: number;
+  /** Its inode (`socket:[INODE]` among a process's fds). */
+  inode: number;
+}
+
+/** `/proc/net` prints each 32-bit word of an address as a number in host byte order. */
+function procAddress(hex: string): string {
+  const b = Buffer.alloc(hex.length / 2);
+  for (let w = 0; w < b.length / 4; w++) {
+    const v = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16);
+    if (endianness() === 'LE') b.writeUInt32LE(v, w * 4);
+    else b.writeUInt32BE(v, w * 4);
+  }
+  const mapped = b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+  return ipText(mapped ? b.subarray(12) : b);
+}
+
+/**
+ * The TCP sockets listening and the UDP sockets bound but not connected in the caller's
+ * network namespace (`/proc/net/{tcp,udp}{,6}`, as `ss -ltun` reads them): what a DNAT rule for
+ * their port would take new flows from. Sync (procfs). @internal
+ */
+export function listeningSockets(): ListeningSocket[] {
+  const out: ListeningSocket[] = [];
+  for (const [file, protocol, state] of [
+    ['tcp', 'tcp', '0A'], // TCP_LISTEN
+    ['tcp6', 'tcp', '0A'],
+    ['udp', 'udp', '07'], // TCP_CLOSE: unconnected
+    ['udp6', 'udp', '07'],
+  ] as const) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${file}`, 'utf8');
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== state) continue;
+      const [addr, port] = f[1]!.split(':') as [string, string];
+      out.push({ protocol, address: procAddress(addr), port: Number.parseInt(port, 16), inode: Number(f[9]) });
+    }
+  }
+  return out;
+}
+
+/** The pid and command name of a process that holds socket `inode` (a scan of /proc/PID/fd), or undefined. @internal */
+export function socketHolder(inode: number): { pid: number; comm: string } | undefined {
+  const want = `socket:[${inode}]`;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === want)
+          return { pid: Number(pid), comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim() };
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
 }
