@@ -333,10 +333,14 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
 #undef SIG
   sig.Freeze();
   c.Set("SIGNAL", sig);
-  // The errnos the spawn path branches on (the rest of TS uses node:os's table).
+  // The errnos the spawn and join paths branch on (the rest of TS uses node:os's table).
   Napi::Object errnos = Napi::Object::New(env);
   errnos.Set("ESRCH", Napi::Number::New(env, ESRCH));
   errnos.Set("ENOSYS", Napi::Number::New(env, ENOSYS));
+  errnos.Set("ENOENT", Napi::Number::New(env, ENOENT));
+  errnos.Set("EINVAL", Napi::Number::New(env, EINVAL));
+  errnos.Set("ENOTTY", Napi::Number::New(env, ENOTTY));
+  errnos.Set("EOPNOTSUPP", Napi::Number::New(env, EOPNOTSUPP));
   errnos.Freeze();
   c.Set("ERRNO", errnos);
   AddMountConstants(env, c);

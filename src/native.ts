@@ -46,7 +46,14 @@ export interface NativeConstants {
   /** Signal numbers by name: the names and order of os.constants.signals, without loading node:os. */
   readonly SIGNAL: Readonly<Record<NodeJS.Signals, number>>;
   /** The errnos the spawn path branches on. */
-  readonly ERRNO: { readonly ESRCH: number; readonly ENOSYS: number };
+  readonly ERRNO: {
+    readonly ESRCH: number;
+    readonly ENOSYS: number;
+    readonly ENOENT: number;
+    readonly EINVAL: number;
+    readonly ENOTTY: number;
+    readonly EOPNOTSUPP: number;
+  };
   /** Capability numbers by kernel name (`CAP_SYS_ADMIN`), from the build's headers. */
   readonly CAP: Readonly<Record<string, number>>;
   /** RLIMIT_* resource numbers by name. */

@@ -110,6 +110,8 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
         );
       const name = run.hostname ?? `nsbox-${randomBytes(3).toString('hex')}`;
       try {
+        // join() also adds the address's direct-access protection (isolate, the default),
+        // before the member's veth exists: removed by leave(), or by the kernel if nsbox dies.
         member = await (await openNetwork(run.network)).join(name);
       } catch (err) {
         throw new NetworkSetupError(`--network ${run.network}: ${message(err)}`);
@@ -119,14 +121,6 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
       patch.mounts = o.mounts;
       if (run.namespaces.includes('uts')) patch.hostname = o.hostname;
       target = member.address;
-      const { bridge, natTable } = member.network;
-      try {
-        // Before the member's veth exists. The bridge is the way in (Docker's `! -i BRIDGE`): the
-        // other members' packets, bridged, reach the IPv4 hooks with it as input with br_netfilter.
-        handles.push(await isolateAddress({ address: target, inInterface: bridge, allowReplies: natTable === null }));
-      } catch (err) {
-        throw new NetworkSetupError(`--network ${run.network} (direct-access protection): ${message(err)}`);
-      }
     } else {
       const v = await vethAddresses(veth!, euid);
       claim = v.claim;

@@ -14,12 +14,12 @@
  * @internal
  * @module
  */
-import { constants } from 'node:os';
 import { SysError } from '../errors.js';
 import { K, native } from '../native.js';
 import type { NamespaceFile } from './types.js';
 
-const { ESRCH, ENOENT, ENOTTY, EINVAL, EOPNOTSUPP } = constants.errno;
+// (K's, not node:os's: `nsbox run` loads no node:os unless it needs to)
+const { ESRCH, ENOENT, ENOTTY, EINVAL, EOPNOTSUPP } = K.ERRNO;
 
 /** False once the kernel answered ENOTTY/EINVAL: it predates PIDFD_GET_*_NAMESPACE (6.11). */
 let nsIoctl = true;

@@ -9,6 +9,7 @@ import { handleClosed } from '../errors.js';
 import type { BindMount } from '../fs/container.js';
 import { native } from '../native.js';
 import type { Network } from './network.js';
+import type { NatHandle } from './nft/nat.js';
 import { liveMembers, memberPaths, readJson, rewriteHosts, withStateLock, type MemberRecord } from './network-state.js';
 import type { SpawnNetworkOptions } from './spawn-network.js';
 
@@ -31,6 +32,7 @@ const live = new Set<NetworkMember>();
  */
 export class NetworkMember {
   #fd: number;
+  #isolation: NatHandle | undefined;
   readonly #dir: string;
   /** The network. */
   readonly network: Network;
@@ -50,6 +52,16 @@ export class NetworkMember {
     this.address = m.address;
     this.hostsFile = memberPaths(join(dir, network.name), m.address).hosts;
     live.add(this);
+  }
+
+  /** The address's direct-access protection (`JoinNetworkOptions.isolate`), held until leave. @internal */
+  hold(isolation: NatHandle): void {
+    this.#isolation = isolation;
+  }
+
+  /** The table of its direct-access protection (`nsbox_iso_<pid>_<n>`), as `nft list tables` names it; undefined with `isolate: false` or once left. */
+  get isolationTable(): string | undefined {
+    return this.#isolation?.table;
   }
 
   /** True once it has left. */
@@ -78,14 +90,18 @@ export class NetworkMember {
   }
 
   /**
-   * Leaves the network: frees the address, removes the hosts file and the member's entry from
-   * the others'. Idempotent. Call it once the member's process has exited.
+   * Leaves the network: removes the address's direct-access protection, frees the address,
+   * removes the hosts file and the member's entry from the others'. Idempotent. Call it once
+   * the member's process has exited.
    */
   async leave(): Promise<void> {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
     live.delete(this);
+    const isolation = this.#isolation;
+    this.#isolation = undefined;
+    await isolation?.close();
     const netDir = join(this.#dir, this.network.name);
     await withStateLock(this.#dir, () => {
       const p = memberPaths(netDir, this.address);

@@ -14,6 +14,7 @@ import { addAddress } from './address.js';
 import { hardenHostLink } from './host-end.js';
 import { addLink, deleteLink, setLink } from './link.js';
 import { routes } from './route.js';
+import { isolateAddress } from './nft/isolate.js';
 import { enableForwarding, masqueradePlan } from './nft/nat.js';
 import { nftablesAt } from './nft/session.js';
 import { parseCidr, type Cidr } from './ip.js';
@@ -304,6 +305,16 @@ export async function removeNetwork(name: string, options: RemoveNetworkOptions 
 export interface JoinNetworkOptions {
   /** The member's address in the subnet (without prefix). Default: the first free one. */
   address?: string;
+  /**
+   * Direct-access protection for the member's address, as Docker 28 gives a container's: an
+   * owned nf_tables table ({@link isolateAddress}, `nsbox_iso_<pid>_<n>`) drops packets for
+   * the address that come in by any interface but the network's bridge, so a LAN host that
+   * routes the subnet through this one, or another sandbox through its own link, reaches only
+   * the member's published ports; replies are let in when the network has no NAT. Held until
+   * {@link NetworkMember.leave} (or this process's death). Needs CAP_NET_ADMIN. Default true;
+   * `false`: none, every port of the member reachable by whoever routes to it.
+   */
+  isolate?: boolean;
 }
 
 /** A named network, as {@link createNetwork} or {@link openNetwork} return it. Holds no resource. */
@@ -347,6 +358,8 @@ export class Network {
   async join(name: string, options: JoinNetworkOptions = {}): Promise<NetworkMember> {
     if (typeof name !== 'string' || name.length > 253 || !HOST.test(name)) throw invalidArgValue('name', name, 'must be a hostname');
     if (options === null || typeof options !== 'object') throw invalidArgType('options', 'of type object', options);
+    const isolate = options.isolate ?? true;
+    if (typeof isolate !== 'boolean') throw invalidArgType('options.isolate', 'of type boolean', isolate);
     const [first, end] = span(this.subnet);
     let wanted: number | undefined;
     if (options.address !== undefined) {
@@ -355,7 +368,7 @@ export class Network {
       if (a.family !== 4 || wanted <= first + 1 || wanted >= end - 1)
         throw invalidArgValue('options.address', options.address, `must be a host address of ${this.subnet} other than the gateway`);
     }
-    return withStateLock(this.#dir, () => {
+    const member = await withStateLock(this.#dir, () => {
       const r = record(this.#dir, this.name);
       here(r);
       const netDir = join(this.#dir, this.name);
@@ -393,5 +406,15 @@ export class Network {
           : `network '${this.name}' has no free address`,
       );
     });
+    if (!isolate) return member;
+    try {
+      // The bridge is the way in: the other members' packets, bridged, reach the IPv4 hooks
+      // with it as their input interface (br_netfilter), as Docker's `! -i BRIDGE`.
+      member.hold(await isolateAddress({ address: member.address, inInterface: this.bridge, allowReplies: this.natTable === null }));
+    } catch (err) {
+      await member.leave();
+      throw err;
+    }
+    return member;
   }
 }

@@ -2,7 +2,7 @@
 // concurrent joins from several processes never share an address, a member whose process
 // was SIGKILLed is reclaimed, /etc/hosts follows the members. The record is written here
 // (createNetwork would make a bridge, which needs root: test/integration/cli.test.ts does).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createNetwork, listNetworks, openNetwork, removeNetwork } from '../../src/net/index.js';
 import { currentNetns, hostsText } from '../../src/net/network-state.js';
 import { checkNetwork } from '../../src/net/spawn-network.js';
+import { isRoot, onPath, rootlessTest, testIf } from '../helpers/env.js';
 
 const DIST = new URL('../../dist/net/index.js', import.meta.url).pathname;
 const HELPER = new URL('../helpers/network-member.mjs', import.meta.url).pathname;
@@ -116,7 +117,8 @@ describe('named networks: claims', () => {
 
   test('a member in this process: spawnOptions, leave, and ERR_HANDLE_CLOSED after', async () => {
     const stateDir = stateWith('10.89.200.0/29');
-    const m = await (await openNetwork('net', { stateDir })).join('web', { address: '10.89.200.5' });
+    const m = await (await openNetwork('net', { stateDir })).join('web', { address: '10.89.200.5', isolate: false });
+    expect(m.isolationTable).toBeUndefined();
     expect(m.spawnOptions()).toEqual({
       hostname: 'web',
       network: { lo: true, veth: { bridge: 'nsbr-net', childAddress: '10.89.200.5/29', gateway: '10.89.200.1' } },
@@ -127,6 +129,40 @@ describe('named networks: claims', () => {
     expect(m.left).toBe(true);
     expect(() => m.spawnOptions()).toThrow(expect.objectContaining({ code: 'ERR_HANDLE_CLOSED' }));
     expect(readdirSync(join(stateDir, 'net/members'))).toEqual([]);
+  });
+});
+
+describe("a member's direct-access protection (isolate, the default)", () => {
+  const tables = () => execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' });
+  const nftTest = testIf(isRoot && onPath('nft'), 'needs root and nft(8), the witness');
+  test('isolate must be a boolean, checked before any claim', async () => {
+    const stateDir = stateWith();
+    await expect((await openNetwork('net', { stateDir })).join('web', { isolate: 'yes' as never })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    expect(readdirSync(join(stateDir, 'net/members'))).toEqual([]);
+  });
+  nftTest("join holds an owned table that drops the address's packets not from the bridge; leave removes it", async () => {
+    const stateDir = stateWith('10.89.200.0/29');
+    const m = await (await openNetwork('net', { stateDir })).join('web', { address: '10.89.200.5' });
+    try {
+      const t = m.isolationTable!;
+      expect(t).toMatch(/^nsbox_iso_\d+_\d+$/);
+      const rules = execFileSync('nft', ['list', 'table', 'ip', t], { encoding: 'utf8' });
+      expect(rules).toMatch(/ip daddr 10\.89\.200\.5 iifname != "nsbr-net"/);
+      // The record's network has no NAT: replies to the member's own connections get in.
+      expect(rules).toMatch(/ct state ! established,related counter packets \d+ bytes \d+ drop/);
+    } finally {
+      await m.leave();
+    }
+    expect(tables()).not.toMatch(/nsbox_iso_/);
+    expect(m.isolationTable).toBeUndefined();
+  });
+  rootlessTest('without CAP_NET_ADMIN join fails EPERM and keeps no claim', async () => {
+    const stateDir = stateWith('10.89.200.0/29');
+    await expect((await openNetwork('net', { stateDir })).join('web')).rejects.toMatchObject({ code: 'EPERM' });
+    expect(readdirSync(join(stateDir, 'net/members'))).toEqual([]);
+    expect(readdirSync(join(stateDir, 'net/hosts'))).toEqual([]);
   });
 });
 
