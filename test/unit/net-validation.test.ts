@@ -2,7 +2,7 @@
 // kernel would read as the name's end: 'br0\0other' is 'br0') with ERR_INVALID_ARG_VALUE,
 // before any syscall. The tripwire proves "before": every call targets a network namespace
 // that does not exist (a /run/netns name, or a pid no process has), so a call that got as far
-// as opening it would fail with ENOENT instead.
+// as opening it would fail with ENOENT (the name) or ESRCH (the pid: pidfd_open) instead.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import {
@@ -60,11 +60,12 @@ test("connectToHost: a target that is neither a handle, a child nor 'new' is ERR
 });
 
 describe('a NUL byte in a name is refused before any syscall', () => {
-  test('the tripwire works: the same calls without a NUL reach the (absent) namespace and fail ENOENT', async () => {
+  test('the tripwire works: the same calls without a NUL reach the (absent) namespace and fail ENOENT, or ESRCH for the pid', async () => {
     await expect(deleteLink('br0', T)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(setLink('lo', { name: 'x' }, T)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(connectToHost(noProcess, { hostIf: 'h', hostAddress: '10.9.0.1/30', childAddress: '10.9.0.2/30' })).rejects.toMatchObject({
-      code: 'ENOENT',
+      code: 'ESRCH',
+      syscall: 'pidfd_open',
     });
   });
 

@@ -253,15 +253,16 @@ describe('ps: command lines are escaped for the terminal', () => {
     expect(esc(Buffer.from([0x61, 0xff, 0xc2, 0x9b, 0x1b, 0x62]))).toBe('a\\xff\\xc2\\x9b\\x1bb');
   });
   test("a live process's command line: arguments joined by spaces, each escaped", async () => {
-    // (sh stays, running two commands, and ignores its extra argument: `sleep 1000 ESC[2J` would
-    // exit at once on its invalid interval, and a reaped process has no command line)
-    const p = spawn('sh', ['-c', 'sleep 1000; :', 'sh', '\x1b[2J'], { stdio: 'ignore' });
+    // (sh stays, waiting on its stdin, and ignores its extra argument: `sleep 1000 ESC[2J` would
+    // exit at once on its invalid interval, and a reaped process has no command line; nor does
+    // it leave a child behind, as `sleep 1000; :` did, which testing.test.ts looks for)
+    const p = spawn('sh', ['-c', 'read x; :', 'sh', '\x1b[2J'], { stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       await new Promise((res) => p.on('spawn', res));
       // (until exec has replaced node's argv in the child)
       const until = Date.now() + 10_000;
       while (!cmdline(p.pid!).startsWith('sh ') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-      expect(cmdline(p.pid!)).toBe('sh -c sleep 1000; : sh \\x1b[2J');
+      expect(cmdline(p.pid!)).toBe('sh -c read x; : sh \\x1b[2J');
     } finally {
       p.kill('SIGKILL');
     }
