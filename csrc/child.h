@@ -67,6 +67,14 @@ struct ChildCtx {
   int hide_at;
   long hide_suid;  // >= 0: the saved uid HideIds sets (a uid of Node's namespace, not its euid)
   int hidden;      // 1 once HideIds set hide_suid: OP_SETUID keeps it as the saved uid
+  // OP_MOUNT with MNT_ANCHOR: the mounts (proc, sys) whose root later steps resolve beneath
+  // (MNT_IN_ANCHOR, OP_SYSCTL): dst as given (a plan string), in root or not, the root's fd.
+  int nanchors;
+  struct {
+    const char* dst;
+    int in_root;
+    int fd;
+  } anchors[4];
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

@@ -13,7 +13,9 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -145,9 +147,124 @@ long SetAttr(int dfd, const char* path, unsigned flags, uint64_t set, uint64_t c
   return sc(__NR_mount_setattr, dfd, path, flags, &attr, sizeof attr);
 }
 
+}  // namespace
+
+// The fd of the anchor (an MNT_ANCHOR mount's root) whose dst is `path` or a parent of it, of
+// the same kind (in the new root or not), and in `rest` what follows it ("." for the anchor
+// itself); or -1. The latest anchor wins.
+int FindAnchor(ChildCtx* ctx, const char* path, int in_root, const char** rest) {
+  for (int i = ctx->nanchors - 1; i >= 0; i--) {
+    const char* a = ctx->anchors[i].dst;
+    if (ctx->anchors[i].in_root != in_root) continue;
+    size_t k = 0;
+    while (a[k] && a[k] == path[k]) k++;
+    if (a[k] || (path[k] != 0 && path[k] != '/')) continue;
+    while (path[k] == '/') k++;
+    *rest = path[k] ? path + k : ".";
+    return ctx->anchors[i].fd;
+  }
+  return -1;
+}
+
+// openat2(2) beneath `dirfd`, following no symlink at all: what an anchor's kernel filesystem
+// (proc, sysfs) has under it is the kernel's to name, never the rootfs's.
+long OpenBeneath(int dirfd, const char* rel, int flags) {
+  struct open_how how = {};
+  how.flags = (uint64_t)(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  return sc(__NR_openat2, dirfd, rel, &how, sizeof how);
+}
+
+namespace {
+
+// Keeps `fd` (a mount's root) as the anchor of s's dst, replacing one of the same dst.
+long KeepAnchor(ChildCtx* ctx, const Step& s, int fd) {
+  int in_root = !!(s.b & MNT_DST_IN_ROOT);
+  for (int i = 0; i < ctx->nanchors; i++) {
+    const char* a = ctx->anchors[i].dst;
+    size_t k = 0;
+    while (a[k] && a[k] == s.str2[k]) k++;
+    if (a[k] == 0 && s.str2[k] == 0 && ctx->anchors[i].in_root == in_root) {
+      sc(__NR_close, ctx->anchors[i].fd);
+      ctx->anchors[i].fd = fd;
+      return 0;
+    }
+  }
+  if (ctx->nanchors == (int)(sizeof ctx->anchors / sizeof ctx->anchors[0])) {
+    sc(__NR_close, fd);
+    return -ENOSPC;
+  }
+  ctx->anchors[ctx->nanchors].dst = s.str2;
+  ctx->anchors[ctx->nanchors].in_root = in_root;
+  ctx->anchors[ctx->nanchors].fd = fd;
+  ctx->nanchors++;
+  return 0;
+}
+
+// mount(2) flags of a fresh filesystem as fsmount(2)'s per-mount MOUNT_ATTR_* bits.
+uint64_t AttrOf(unsigned long f) {
+  uint64_t a = 0;
+  if (f & MS_RDONLY) a |= MOUNT_ATTR_RDONLY;
+  if (f & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (f & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (f & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  if (f & MS_NOATIME) a |= MOUNT_ATTR_NOATIME;
+  if (f & MS_STRICTATIME) a |= MOUNT_ATTR_STRICTATIME;
+  if (f & MS_NODIRATIME) a |= MOUNT_ATTR_NODIRATIME;
+  if (f & MS_NOSYMFOLLOW) a |= MOUNT_ATTR_NOSYMFOLLOW;
+  return a;
+}
+
+// A fresh filesystem of `type` as a detached mount (fsopen, fsconfig, fsmount): `source` and
+// each comma-separated `key=value` or `flag` of `data` as fsconfig(2) sets them. The mount's
+// fd (O_CLOEXEC) or -errno.
+long FreshTree(const char* type, const char* source, const char* data, unsigned long flags, int* sysid) {
+  *sysid = SYS_FSOPEN;
+  long fs = sc(__NR_fsopen, type, FSOPEN_CLOEXEC);
+  if (fs < 0) return fs;
+  *sysid = SYS_FSCONFIG;
+  long r = source ? sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, "source", source, 0) : 0;
+  if (r >= 0 && data) {
+    char buf[kPath];
+    size_t n = CStrLen(data);
+    if (n >= sizeof buf) r = -E2BIG;
+    for (size_t at = 0; r >= 0 && at < n;) {
+      size_t end = at, eq = 0;
+      while (end < n && data[end] != ',') {
+        if (!eq && data[end] == '=') eq = end;
+        end++;
+      }
+      for (size_t i = at; i < end; i++) buf[i - at] = data[i];
+      buf[end - at] = 0;
+      if (end > at) {
+        if (eq) {
+          buf[eq - at] = 0;
+          r = sc(__NR_fsconfig, fs, FSCONFIG_SET_STRING, buf, buf + (eq - at) + 1, 0);
+        } else {
+          r = sc(__NR_fsconfig, fs, FSCONFIG_SET_FLAG, buf, 0, 0);
+        }
+      }
+      at = end + 1;
+    }
+  }
+  if (r >= 0) r = sc(__NR_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
+  if (r >= 0) {
+    *sysid = SYS_FSMOUNT;
+    r = sc(__NR_fsmount, fs, FSMOUNT_CLOEXEC, AttrOf(flags));
+  }
+  sc(__NR_close, fs);
+  return r;
+}
+
 // Resolves dst (in root or absolute), creating it if asked. Returns an O_PATH fd or -errno;
 // -ENOENT with MNT_OPTIONAL means "skip".
 long Target(ChildCtx* ctx, const Step& s, int* sysid) {
+  // Under an anchor: beneath its root, whatever the rootfs's names say now.
+  if (s.b & MNT_IN_ANCHOR) {
+    const char* rest;
+    int a = FindAnchor(ctx, s.str2, !!(s.b & MNT_DST_IN_ROOT), &rest);
+    if (a >= 0) return *sysid = SYS_OPENAT2, OpenBeneath(a, rest, O_PATH);
+  }
   // Outside the new root, targets are on the base tmpfs we made: resolved from "/".
   long root = OpenRoot(ctx, s.b & MNT_DST_IN_ROOT);
   if (root < 0) return *sysid = SYS_OPENAT, root;
@@ -191,6 +308,72 @@ long CopyUp(ChildCtx* ctx, const Step& s, long from, const struct stat& st, int*
   return r;
 }
 
+// MNT_SRC_NULL's source: s.str opened in the root following no symlink, which must be the
+// null device (a run's /dev/null may lie on a volume an earlier run could write: a symlink
+// there to the file masked would unmask it). An O_PATH fd or -errno (ENXIO: not 1:3).
+long NullSource(ChildCtx* ctx, const Step& s, int* sysid) {
+  long root = OpenRoot(ctx, false);
+  if (root < 0) return *sysid = SYS_OPENAT, root;
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  *sysid = SYS_OPENAT2;
+  long fd = sc(__NR_openat2, root, s.str, &how, sizeof how);
+  if (fd < 0) return fd;
+  struct stat st;
+  *sysid = SYS_NEWFSTATAT;
+  long r = sc(__NR_newfstatat, fd, "", &st, AT_EMPTY_PATH);
+  if (r >= 0 && (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))) r = -ENXIO;
+  if (r < 0) {
+    sc(__NR_close, fd);
+    return r;
+  }
+  return fd;
+}
+
+// A bind (open_tree(2) of its source, or of the target itself with MNT_SRC_SELF) or an
+// anchor's fresh filesystem (fsopen/fsmount), made read-only while still detached
+// (MNT_RDONLY: mount_setattr(2)) and attached onto the opened target `fd` with
+// move_mount(2): nothing is looked up again by path once the target is open, so a rename in
+// the rootfs between two steps cannot send the read-only flag, or a later step, elsewhere.
+// With MNT_ANCHOR the mount's fd is kept (FindAnchor). Closes `fd`.
+long Attach(ChildCtx* ctx, const Step& s, int fd, bool bind, int* sysid) {
+  long tree;
+  if (bind) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (((uint32_t)s.a & MS_REC) ? AT_RECURSIVE : 0);
+    long src = -1;
+    if (s.b & MNT_SRC_NULL) src = NullSource(ctx, s, sysid);
+    if (src < -1) {
+      sc(__NR_close, fd);
+      return src;
+    }
+    *sysid = SYS_OPEN_TREE;
+    if (s.b & MNT_SRC_SELF)
+      tree = sc(__NR_open_tree, fd, "", flags | AT_EMPTY_PATH);
+    else if (src >= 0)
+      tree = sc(__NR_open_tree, src, "", flags | AT_EMPTY_PATH);
+    else
+      tree = sc(__NR_open_tree, AT_FDCWD, s.str, flags);
+    if (src >= 0) sc(__NR_close, src);
+  } else {
+    tree = FreshTree(s.str3, s.str, s.str4, (uint32_t)s.a, sysid);
+  }
+  long r = tree;
+  if (r >= 0 && (s.b & MNT_RDONLY)) {
+    *sysid = SYS_MOUNT_SETATTR;
+    r = SetAttr((int)tree, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0), MOUNT_ATTR_RDONLY,
+                0);
+  }
+  if (r >= 0) {
+    *sysid = SYS_MOVE_MOUNT;
+    r = sc(__NR_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  }
+  sc(__NR_close, fd);
+  if (r >= 0 && (s.b & MNT_ANCHOR)) return KeepAnchor(ctx, s, (int)tree);
+  if (tree >= 0) sc(__NR_close, tree);
+  return r < 0 ? r : 0;
+}
+
 long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   if ((s.b & MNT_SRC_OPTIONAL) && s.str) {
     struct stat st;
@@ -200,6 +383,16 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   // Optional targets are skipped when missing or when they cannot be made (a read-only root).
   if ((s.b & MNT_OPTIONAL) && (fd == -ENOENT || fd == -EROFS || fd == -EACCES || fd == -EPERM)) return 0;
   if (fd < 0) return fd;
+  if (s.b & MNT_DST_PROCFS) {
+    struct statfs fs;
+    *sysid = SYS_FSTATFS;
+    long r = sc(__NR_fstatfs, fd, &fs);
+    if (r >= 0 && fs.f_type != PROC_SUPER_MAGIC) r = -EXDEV;
+    if (r < 0) {
+      sc(__NR_close, fd);
+      return r;
+    }
+  }
   if (s.b & MNT_FROM_FD) {
     // A detached mount the parent made (a sysfs of a joined network namespace): attach it.
     *sysid = SYS_MOVE_MOUNT;
@@ -207,19 +400,35 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
                  ? sc(__NR_move_mount, s.a, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
                  : -EBADF;
     sc(__NR_close, fd);
-    return r < 0 ? r : ReadOnly(ctx, s, sysid);
+    if (r >= 0) r = ReadOnly(ctx, s, sysid);
+    // (the inherited fd now names the attached mount's root)
+    if (r >= 0 && (s.b & MNT_ANCHOR)) r = KeepAnchor(ctx, s, s.a);
+    return r;
   }
   if (s.b & MNT_FROM_TREE) {
     // An idmapped tree the parent made (open_tree + mount_setattr MOUNT_ATTR_IDMAP with this
     // user namespace): attach it onto the opened target (move_mount(2)).
+    // Read-only while still detached, as Attach does: never a path looked up again.
     int k = s.a;
     long r = -EBADF;
+    if (k >= 0 && k < ctx->ntrees && (s.b & MNT_RDONLY)) {
+      *sysid = SYS_MOUNT_SETATTR;
+      r = SetAttr(ctx->trees[k], "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0),
+                  MOUNT_ATTR_RDONLY, 0);
+      if (r < 0) {
+        sc(__NR_close, fd);
+        return r;
+      }
+    }
     *sysid = SYS_MOVE_MOUNT;
     if (k >= 0 && k < ctx->ntrees)
       r = sc(__NR_move_mount, ctx->trees[k], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     sc(__NR_close, fd);
-    return r < 0 ? r : ReadOnly(ctx, s, sysid);
+    return r;
   }
+  uint32_t mflags = (uint32_t)s.a;
+  bool bind = (mflags & MS_BIND) && !(mflags & MS_REMOUNT);
+  if (bind || (s.b & MNT_ANCHOR)) return Attach(ctx, s, (int)fd, bind, sysid);
   // Mount onto exactly the inode opened: a directory by fchdir(2) to it and mounting on ".",
   // anything else through its /proc/self/fd magic link (a longer lookup).
   char at[64];
@@ -246,37 +455,9 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   // MNT_SRC_SELF: the source is the target just opened, never a path looked up again (a
   // symlink in the image could otherwise make it a host directory).
   const char* src = (s.b & MNT_SRC_SELF) ? where : s.str;
-  // MNT_SRC_NULL: the source is opened confined, following no symlink, and bound through its
-  // fd only if it is the null device: a run's /dev/null may lie on a volume an earlier run
-  // could write (a symlink there to the file masked would unmask it).
-  char srcAt[64];
-  long srcfd = -1;
-  if (s.b & MNT_SRC_NULL) {
-    long root = OpenRoot(ctx, false);
-    struct open_how how = {};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    *sysid = SYS_OPENAT2;
-    srcfd = root < 0 ? root : sc(__NR_openat2, root, s.str, &how, sizeof how);
-    struct stat ns;
-    long r = srcfd;
-    if (r >= 0) {
-      *sysid = SYS_NEWFSTATAT;
-      r = sc(__NR_newfstatat, srcfd, "", &ns, AT_EMPTY_PATH);
-      if (r >= 0 && (!S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))) r = -ENXIO;
-    }
-    if (r < 0) {
-      if (srcfd >= 0) sc(__NR_close, srcfd);
-      sc(__NR_close, fd);
-      return r;
-    }
-    FdPath(srcAt, (int)srcfd, ctx->entered);
-    src = srcAt;
-  }
   *sysid = SYS_MOUNT;
   long r = sc(__NR_mount, src, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
-  if (srcfd >= 0) sc(__NR_close, srcfd);
   if (from >= 0) {
     if (r >= 0) r = CopyUp(ctx, s, from, st, sysid);
     sc(__NR_close, from);

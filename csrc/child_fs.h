@@ -15,4 +15,11 @@ long OpenRoot(ChildCtx* ctx, bool inRoot);
 // openat2(rootfd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
 long OpenIn(int rootfd, const char* path, int flags);
 
+// The root fd of the MNT_ANCHOR mount whose dst is `path` or a parent of it (in the new root
+// or not, as `in_root`), with what follows it in `*rest` ("." for itself); or -1.
+int FindAnchor(ChildCtx* ctx, const char* path, int in_root, const char** rest);
+
+// openat2(dirfd, rel, flags | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS).
+long OpenBeneath(int dirfd, const char* rel, int flags);
+
 }  // namespace nsbox

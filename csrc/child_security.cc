@@ -92,7 +92,14 @@ long Seccomp(ChildCtx* ctx, const Step& s, int step, int* sysid) {
 // inside /newroot, before /proc/sys is made read-only) or of whatever /proc is.
 long Sysctl(ChildCtx* ctx, const Step& s, int* sysid) {
   long fd;
-  if (s.b) {
+  // Under the procfs a step mounted (MNT_ANCHOR): beneath its root, never by path, so a
+  // rename in the rootfs cannot send the write to another file of it.
+  const char* rest;
+  int anchor = FindAnchor(ctx, s.str, !!s.b, &rest);
+  if (anchor >= 0) {
+    *sysid = SYS_OPENAT2;
+    fd = OpenBeneath(anchor, rest, O_WRONLY);
+  } else if (s.b) {
     long root = OpenRoot(ctx, true);
     if (root < 0) return *sysid = SYS_OPENAT, root;
     *sysid = SYS_OPENAT2;

@@ -93,6 +93,10 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   SYSID(EXECVEAT, "execveat");
   SYSID(SOCKETPAIR, "socketpair");
   SYSID(SETRESUID, "setresuid");
+  SYSID(FSOPEN, "fsopen");
+  SYSID(FSCONFIG, "fsconfig");
+  SYSID(FSMOUNT, "fsmount");
+  SYSID(FSTATFS, "fstatfs");
 #undef SYSID
   sysid.Freeze();
   c.Set("SYSID", sysid);
@@ -162,6 +166,9 @@ void InitConstants(Napi::Env env, Napi::Object exports) {
   MM(MNT_COPYUP);
   MM(MNT_COPYUP_MODE);
   MM(MNT_SRC_NULL);
+  MM(MNT_ANCHOR);
+  MM(MNT_IN_ANCHOR);
+  MM(MNT_DST_PROCFS);
 #undef MM
   mm.Freeze();
   c.Set("PLAN_MOUNT", mm);

@@ -156,6 +156,12 @@ enum MountMode : int32_t {
   MNT_COPYUP_MODE = 2048,  // ...and its mode (with MNT_COPYUP)
   MNT_SRC_NULL = 4096,     // bind source `src`, opened confined with no symlink followed, must
                            // be the null device (1:3): else ENXIO (a template run's masks)
+  MNT_ANCHOR = 8192,       // keep the new mount's root fd as an anchor for its dst (proc, sys):
+                           // made with fsopen/fsmount (or open_tree), attached by move_mount
+  MNT_DST_PROCFS = 32768,  // dst must be on a procfs (a template run's /proc covers the
+                           // template's), else EXDEV
+  MNT_IN_ANCHOR = 16384,   // dst under an anchor's dst: resolved beneath the anchor's fd, never by
+                           // path from the root (a rename in the rootfs cannot move it)
 };
 
 // Where an OP_HOOK runs.
@@ -241,6 +247,10 @@ enum SysId : int32_t {
   SYS_EXECVEAT = 61,
   SYS_SOCKETPAIR = 62,
   SYS_SETRESUID = 63,
+  SYS_FSOPEN = 64,
+  SYS_FSCONFIG = 65,
+  SYS_FSMOUNT = 66,
+  SYS_FSTATFS = 67,
 };
 
 // OP_TERMINAL modes.

@@ -31,7 +31,8 @@ constexpr uint64_t kNsFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_
                               CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
 constexpr int32_t kMountModes = MNT_DST_IN_ROOT | MNT_MKDIR | MNT_MKFILE | MNT_OPTIONAL | MNT_RDONLY |
                                 MNT_RECURSIVE | MNT_SRC_OPTIONAL | MNT_FROM_TREE | MNT_SRC_SELF |
-                                MNT_FROM_FD | MNT_COPYUP | MNT_COPYUP_MODE | MNT_SRC_NULL;
+                                MNT_FROM_FD | MNT_COPYUP | MNT_COPYUP_MODE | MNT_SRC_NULL | MNT_ANCHOR |
+                                MNT_IN_ANCHOR | MNT_DST_PROCFS;
 // mount(2) flags a plan may pass (mount(2)): no MS_MGC_VAL, no internal kernel bits.
 constexpr uint32_t kMsFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | MS_REMOUNT |
                               MS_MANDLOCK | MS_DIRSYNC | MS_NOSYMFOLLOW | MS_NOATIME | MS_NODIRATIME |
@@ -277,6 +278,10 @@ const char* Parser::Mount(const int32_t* a, int32_t nargs, Step& s) {
       !!(mode & MNT_FROM_TREE) + !!(mode & MNT_FROM_FD) + !!(mode & MNT_SRC_SELF) + !!(mode & MNT_SRC_NULL);
   if (sources > 1) return "bad mount mode";
   if ((mode & MNT_SRC_NULL) && (!s.str || !((uint32_t)a[3] & MS_BIND))) return "bad mount mode";
+  // An anchor is a mount of its own (no copy-up, no remount); only one step can be both.
+  if ((mode & MNT_ANCHOR) && ((mode & (MNT_COPYUP | MNT_FROM_TREE | MNT_IN_ANCHOR)) ||
+                              (!(mode & MNT_FROM_FD) && ((uint32_t)a[3] & MS_REMOUNT))))
+    return "bad mount mode";
   // A copy-up is of a fresh mount (a tmpfs) over a directory, never of an attached tree.
   if ((mode & MNT_COPYUP) && (sources > 0 || !s.str3)) return "bad mount mode";
   if ((mode & MNT_COPYUP_MODE) && !(mode & MNT_COPYUP)) return "bad mount mode";

@@ -88,7 +88,10 @@ export interface NativeConstants {
       | 'MNT_FROM_FD'
       | 'MNT_COPYUP'
       | 'MNT_COPYUP_MODE'
-      | 'MNT_SRC_NULL',
+      | 'MNT_SRC_NULL'
+      | 'MNT_ANCHOR'
+      | 'MNT_IN_ANCHOR'
+      | 'MNT_DST_PROCFS',
       number
     >
   >;

@@ -252,20 +252,24 @@ function hookSteps(plan: PlanBuilder, o: ContainerOptions, hooks: CheckedHooks):
 function defaultSteps(plan: PlanBuilder, o: ContainerOptions, ctx: ContainerContext, make: (dir: boolean) => number): void {
   const D = make(true);
   const F = make(false);
+  // /proc and /sys are anchors: the masks, read-only paths and sysctls under them are resolved
+  // beneath the mount's own root (MNT_IN_ANCHOR), never by path from the container's root,
+  // where a process that can write the rootfs could rename the mount point away meanwhile.
+  const A = M.MNT_ANCHOR;
   // /proc: a new instance needs a pid namespace this user namespace owns (or root outside one).
-  if (ctx.newPid || (ctx.root && !ctx.newUser)) plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, IN_ROOT | D, 'proc');
-  else plan.mount(host('/proc'), '/proc', null, BIND_REC, null, IN_ROOT | D, 'proc');
+  if (ctx.newPid || (ctx.root && !ctx.newUser)) plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, IN_ROOT | D | A, 'proc');
+  else plan.mount(host('/proc'), '/proc', null, BIND_REC, null, IN_ROOT | D | A, 'proc');
   // sysctls while /proc/sys is still writable (it is made read-only below).
   for (const [path, value] of ctx.sysctl ?? []) plan.sysctl(path, value, true);
   // /sys read-only: sysfs needs a network namespace this user namespace owns. A joined one
   // gets the sysfs the parent made for it, or an empty read-only tmpfs: never the host's.
   // Only a shared (host) network namespace binds the host's /sys, read-only.
   if ((ctx.newNet && !ctx.sysfsInLock) || (ctx.root && !ctx.newUser))
-    plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D, 'sys');
-  else if (ctx.sysfsFd !== undefined) plan.mount(null, '/sys', null, ctx.sysfsFd, null, IN_ROOT | D | M.MNT_FROM_FD, 'sys');
+    plan.mount('sysfs', '/sys', 'sysfs', NOSUID | NODEV | NOEXEC | K.MS_RDONLY, null, IN_ROOT | D | A, 'sys');
+  else if (ctx.sysfsFd !== undefined) plan.mount(null, '/sys', null, ctx.sysfsFd, null, IN_ROOT | D | A | M.MNT_FROM_FD, 'sys');
   else if (ctx.joinedNet)
-    plan.mount('tmpfs', '/sys', 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0,mode=0555', IN_ROOT | D, 'sys');
-  else plan.mount(host('/sys'), '/sys', null, BIND_REC, null, IN_ROOT | D | M.MNT_RDONLY | M.MNT_RECURSIVE, 'sys');
+    plan.mount('tmpfs', '/sys', 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0,mode=0555', IN_ROOT | D | A, 'sys');
+  else plan.mount(host('/sys'), '/sys', null, BIND_REC, null, IN_ROOT | D | A | M.MNT_RDONLY | M.MNT_RECURSIVE, 'sys');
   // /dev: a tmpfs with the usual nodes; mknod needs root outside a user namespace, else bind.
   plan.mount('tmpfs', '/dev', 'tmpfs', NOSUID | K.MS_STRICTATIME, 'mode=0755,size=65536k', IN_ROOT | D, 'dev');
   for (const [name, major, minor] of DEVICES) {
@@ -338,8 +342,17 @@ function maskSteps(plan: PlanBuilder, paths: readonly string[], rootDir: string 
         "is a file under /sys: with the container's own network namespace its fresh sysfs can have only directories masked",
       );
     }
-    if (dirs[i]) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', IN_ROOT | M.MNT_OPTIONAL, 'masked-paths');
-    else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY, 'masked-paths');
+    if (dirs[i])
+      plan.mount(
+        'tmpfs',
+        p,
+        'tmpfs',
+        K.MS_RDONLY | NOSUID | NODEV | NOEXEC,
+        'size=0',
+        IN_ROOT | M.MNT_OPTIONAL | M.MNT_IN_ANCHOR,
+        'masked-paths',
+      );
+    else plan.mount('/.nsbox-empty', p, null, K.MS_BIND, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_IN_ANCHOR, 'masked-paths');
   });
 }
 
@@ -365,7 +378,15 @@ function isMaskedDir(p: string, rootDir: string | undefined): boolean {
  */
 function readonlySteps(plan: PlanBuilder, paths: readonly string[]): void {
   for (const p of paths) {
-    plan.mount(null, p, null, BIND_REC, null, IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE, 'readonly-paths');
+    plan.mount(
+      null,
+      p,
+      null,
+      BIND_REC,
+      null,
+      IN_ROOT | M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE | M.MNT_IN_ANCHOR,
+      'readonly-paths',
+    );
   }
 }
 

@@ -202,14 +202,18 @@ export function addRunSteps(
   const defaults = t.container.defaultMounts !== false;
   const owned = l.outerInit && l.owner !== undefined ? `,uid=${l.owner},gid=${l.owner}` : '';
   if (defaults) {
-    plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, 0, 'proc');
+    // (onto the template's own procfs, which it covers: never a directory a rename in the
+    // rootfs put at /proc meanwhile, which would leave the template's, unmasked, reachable)
+    plan.mount('proc', '/proc', 'proc', NOSUID | NODEV | NOEXEC, null, M.MNT_ANCHOR | M.MNT_DST_PROCFS, 'proc');
     for (const [path, value] of t.sysctl) plan.sysctl(path, value, false);
     const { masked, readonly } = procPaths(t.container.maskedPaths, t.container.readonlyPaths);
     for (const [p, dir] of masked) {
-      if (dir) plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', M.MNT_OPTIONAL, 'masked-paths');
+      if (dir)
+        plan.mount('tmpfs', p, 'tmpfs', K.MS_RDONLY | NOSUID | NODEV | NOEXEC, 'size=0', M.MNT_OPTIONAL | M.MNT_IN_ANCHOR, 'masked-paths');
       // (the run's /dev/null: the null device itself, opened following no symlink, or the step
       // fails ENXIO; an earlier run with a read-write volume at /dev could have replaced it)
-      else plan.mount('/dev/null', p, null, K.MS_BIND, null, M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_SRC_NULL, 'masked-paths');
+      else
+        plan.mount('/dev/null', p, null, K.MS_BIND, null, M.MNT_OPTIONAL | M.MNT_RDONLY | M.MNT_SRC_NULL | M.MNT_IN_ANCHOR, 'masked-paths');
     }
     for (const p of readonly)
       plan.mount(
@@ -218,7 +222,7 @@ export function addRunSteps(
         null,
         K.MS_BIND | K.MS_REC,
         null,
-        M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE,
+        M.MNT_OPTIONAL | M.MNT_SRC_SELF | M.MNT_RDONLY | M.MNT_RECURSIVE | M.MNT_IN_ANCHOR,
         'readonly-paths',
       );
     const gid5 = l.outerUser ? '' : ',gid=5';
