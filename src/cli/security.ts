@@ -29,11 +29,16 @@ function profileFile(path: string): SeccompProfile {
 /** The security spawn options of `run` (validated again by spawn). */
 export function securityOptions(run: RunArgs): SpawnOptions {
   const s = run.security;
-  const caps = capabilitySet(s, DEFAULT_CAPABILITIES, allCapabilities());
+  const userns = run.namespaces.includes('user') || run.join.some((j) => j.kind === 'user');
+  // Root without a user namespace (`--share user`) is host root: CAP_MKNOD would let it make a
+  // node of any host device (a disk) on its /dev or root, and nsbox run has no device cgroup
+  // to refuse the open, as Docker has. Out of the defaults there; `--cap-add MKNOD` puts it back.
+  const hostRoot = process.geteuid!() === 0 && !userns;
+  const defaults = hostRoot ? DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD') : DEFAULT_CAPABILITIES;
+  const caps = capabilitySet(s, defaults, allCapabilities());
   const o: SpawnOptions = { noNewPrivileges: !s.allowNewPrivileges && !s.privileged };
   // An unprivileged caller outside any user namespace holds no capability to keep or drop
   // (and could not change its bounding set): the sets apply to root and to user namespaces.
-  const userns = run.namespaces.includes('user') || run.join.some((j) => j.kind === 'user');
   if (process.geteuid!() === 0 || userns) o.capabilities = { bounding: caps, effective: caps, permitted: caps };
   const seccomp = s.seccomp ?? 'default';
   if (!s.privileged && seccomp !== 'unconfined') o.seccomp = seccomp === 'default' ? defaultSeccompProfile : profileFile(seccomp);

@@ -891,6 +891,22 @@ describe('nsbox run: container roots', () => {
     }
   });
 
+  rootTest('--share user as root: no CAP_MKNOD (host root could make a node of a host disk); --cap-add MKNOD puts it back', async () => {
+    // The command is host root here: a node of the host's /dev/null (1:3) stands for any device.
+    const script = 'grep CapBnd /proc/self/status; mknod /tmp/n c 1 3 2>&1 && echo made';
+    const r = await nsbox(['run', '--share', 'user', '--', 'sh', '-c', script]);
+    expect(r.stdout).toMatch(/Operation not permitted/);
+    expect(r.stdout).not.toMatch(/made/);
+    const bnd = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(r.stdout)![1]}`);
+    expect(bnd & (1n << 27n)).toBe(0n); // CAP_MKNOD
+    expect(bnd & (1n << 0n)).toBe(1n); // CAP_CHOWN: the rest of Docker's set stays
+    const added = await nsbox(['run', '--share', 'user', '--cap-add', 'MKNOD', '--', 'sh', '-c', script]);
+    expect(added.stdout).toMatch(/made\n$/);
+    // With the user namespace (the default) the set is Docker's, MKNOD included.
+    const own = await nsbox(['run', '--', 'sh', '-c', 'grep CapBnd /proc/self/status']);
+    expect(BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(own.stdout)![1]}`) & (1n << 27n)).toBe(1n << 27n);
+  });
+
   rootTest(
     "--volume SRC:DST:idmap keeps the host's owners inside; without it they are nobody and root's files are not writable",
     async () => {
