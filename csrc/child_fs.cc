@@ -215,6 +215,8 @@ uint64_t AttrOf(unsigned long f) {
   return a;
 }
 
+}  // namespace
+
 // A fresh filesystem of `type` as a detached mount (fsopen, fsconfig, fsmount): `source` and
 // each comma-separated `key=value` or `flag` of `data` as fsconfig(2) sets them. The mount's
 // fd (O_CLOEXEC) or -errno.
@@ -255,6 +257,8 @@ long FreshTree(const char* type, const char* source, const char* data, unsigned 
   sc(__NR_close, fs);
   return r;
 }
+
+namespace {
 
 // Resolves dst (in root or absolute), creating it if asked. Returns an O_PATH fd or -errno;
 // -ENOENT with MNT_OPTIONAL means "skip".

@@ -22,4 +22,9 @@ int FindAnchor(ChildCtx* ctx, const char* path, int in_root, const char** rest);
 // openat2(dirfd, rel, flags | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS).
 long OpenBeneath(int dirfd, const char* rel, int flags);
 
+// A fresh filesystem as a detached mount (fsopen, fsconfig `source` and each comma-separated
+// `key=value`/`flag` of `data`, fsmount with `flags`' MOUNT_ATTR_* bits): its fd or -errno,
+// *sysid the syscall that failed.
+long FreshTree(const char* type, const char* source, const char* data, unsigned long flags, int* sysid);
+
 }  // namespace nsbox

@@ -19,6 +19,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/keyctl.h>
+#include <linux/mount.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -30,6 +31,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "child_fs.h"
 #include "child_lock.h"
 #include "plan.h"
 #include "rawsys.h"
@@ -100,23 +102,51 @@ long NetSetup(LockArgs* a) {
   if (r < 0) return r;
   if ((r = NetSysctls(a)) < 0) return r;
   if (!a->masks) return 0;
-  a->sysid = SYS_MOUNT;
   // No /sys (a read-only directory root without one: the placeholder was skipped): none here.
-  r = sc(__NR_mount, "sysfs", "/sys", "sysfs", kSysfsFlags, 0);
-  if (r == -ENOENT) return 0;
-  if (r < 0) return r;
+  // /sys opened once, the sysfs made detached and attached onto it, each mask opened beneath
+  // the sysfs's own root: a rename in the rootfs meanwhile cannot move a mask off it.
+  a->sysid = SYS_OPENAT;
+  long dst = sc(__NR_openat, AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dst == -ENOENT) return 0;
+  if (dst < 0) return dst;
+  int sysid = 0;
+  long sys = FreshTree("sysfs", "sysfs", nullptr, kSysfsFlags, &sysid);
+  if (sys >= 0) {
+    sysid = SYS_MOVE_MOUNT;
+    r = sc(__NR_move_mount, sys, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+  } else {
+    r = sys;
+  }
+  sc(__NR_close, dst);
   char path[256];
-  for (const char* p = a->masks; *p;) {
+  for (const char* p = a->masks; r >= 0 && *p;) {
     size_t n = 0;
     while (p[n] && p[n] != ':' && n < sizeof path - 1) path[n] = p[n], n++;
     path[n] = 0;
     p += n;
     if (*p == ':') p++;
-    if (n == 0) continue;
-    r = sc(__NR_mount, "tmpfs", path, "tmpfs", kSysfsFlags, "size=0");
-    if (r < 0 && r != -ENOENT) return r;
+    // (each is /sys/…: beneath the sysfs, what follows /sys/)
+    if (n <= 5) continue;
+    sysid = SYS_OPENAT2;
+    long at = OpenBeneath((int)sys, path + 5, O_PATH | O_DIRECTORY);
+    if (at == -ENOENT) continue;
+    if (at < 0) {
+      r = at;
+      break;
+    }
+    long mask = FreshTree("tmpfs", "tmpfs", "size=0", kSysfsFlags, &sysid);
+    if (mask >= 0) {
+      sysid = SYS_MOVE_MOUNT;
+      r = sc(__NR_move_mount, mask, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+      sc(__NR_close, mask);
+    } else {
+      r = mask;
+    }
+    sc(__NR_close, at);
   }
-  return 0;
+  if (sys >= 0) sc(__NR_close, sys);
+  if (r < 0) a->sysid = sysid;
+  return r < 0 ? r : 0;
 }
 
 long WriteAt(int dirfd, const char* name, const char* text) {
