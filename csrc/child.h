@@ -67,14 +67,15 @@ struct ChildCtx {
   int hide_at;
   long hide_suid;  // >= 0: the saved uid HideIds sets (a uid of Node's namespace, not its euid)
   int hidden;      // 1 once HideIds set hide_suid: OP_SETUID keeps it as the saved uid
-  // OP_MOUNT with MNT_ANCHOR: the mounts (proc, sys) whose root later steps resolve beneath
-  // (MNT_IN_ANCHOR, OP_SYSCTL): dst as given (a plan string), in root or not, the root's fd.
+  // OP_MOUNT with MNT_ANCHOR: the mounts (proc, sys, volumes with later steps) whose root
+  // later steps resolve beneath (MNT_IN_ANCHOR, OP_SYSCTL, OP_LOCK's sysfs): dst as given (a
+  // plan string), in root or not (OP_PIVOT makes in-root ones absolute), the root's fd.
   int nanchors;
   struct {
     const char* dst;
     int in_root;
     int fd;
-  } anchors[4];
+  } anchors[64];
 };
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with

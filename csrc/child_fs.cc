@@ -201,6 +201,11 @@ long KeepAnchor(ChildCtx* ctx, const Step& s, int fd) {
   return 0;
 }
 
+bool Same(const char* a, const char* b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
 // mount(2) flags of a fresh filesystem as fsmount(2)'s per-mount MOUNT_ATTR_* bits.
 uint64_t AttrOf(unsigned long f) {
   uint64_t a = 0;
@@ -363,6 +368,19 @@ long Attach(ChildCtx* ctx, const Step& s, int fd, bool bind, int* sysid) {
     tree = FreshTree(s.str3, s.str, s.str4, (uint32_t)s.a, sysid);
   }
   long r = tree;
+  if (r >= 0 && (s.b & MNT_COPYUP)) {
+    // The directory it will cover, copied into it (and its owner, and mode) while detached.
+    *sysid = SYS_OPENAT;
+    long from = sc(__NR_openat, fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    long to = from < 0 ? from : sc(__NR_openat, tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat st;
+    *sysid = SYS_NEWFSTATAT;
+    r = to < 0 ? to : sc(__NR_newfstatat, from, "", &st, AT_EMPTY_PATH);
+    if (r >= 0) r = CopyTree((int)from, (int)to, sysid);
+    if (r >= 0) r = CopyRootAttrs((int)to, st, s.b & MNT_COPYUP_MODE, sysid);
+    if (to >= 0) sc(__NR_close, to);
+    if (from >= 0) sc(__NR_close, from);
+  }
   if (r >= 0 && (s.b & MNT_RDONLY)) {
     *sysid = SYS_MOUNT_SETATTR;
     r = SetAttr((int)tree, "", AT_EMPTY_PATH | ((s.b & MNT_RECURSIVE) ? AT_RECURSIVE : 0), MOUNT_ATTR_RDONLY,
@@ -391,7 +409,11 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
     struct statfs fs;
     *sysid = SYS_FSTATFS;
     long r = sc(__NR_fstatfs, fd, &fs);
-    if (r >= 0 && fs.f_type != PROC_SUPER_MAGIC) r = -EXDEV;
+    // The procfs's root itself (a symlink at /proc to a directory of it would leave its root,
+    // unmasked, reachable under another name).
+    struct stat st;
+    if (r >= 0 && fs.f_type == PROC_SUPER_MAGIC) r = sc(__NR_newfstatat, fd, "", &st, AT_EMPTY_PATH);
+    if (r >= 0 && (fs.f_type != PROC_SUPER_MAGIC || st.st_ino != 1)) r = -EXDEV;
     if (r < 0) {
       sc(__NR_close, fd);
       return r;
@@ -428,11 +450,22 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
     if (k >= 0 && k < ctx->ntrees)
       r = sc(__NR_move_mount, ctx->trees[k], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
     sc(__NR_close, fd);
+    if (r >= 0 && (s.b & MNT_ANCHOR)) {
+      // (a copy: the tree's fd stays the plan's)
+      *sysid = SYS_FCNTL;
+      long dup = sc(__NR_fcntl, ctx->trees[k], F_DUPFD_CLOEXEC, 0);
+      r = dup < 0 ? dup : KeepAnchor(ctx, s, (int)dup);
+    }
     return r;
   }
   uint32_t mflags = (uint32_t)s.a;
   bool bind = (mflags & MS_BIND) && !(mflags & MS_REMOUNT);
-  if (bind || (s.b & MNT_ANCHOR)) return Attach(ctx, s, (int)fd, bind, sysid);
+  // A fresh filesystem with a copy-up or a read-only flag to apply after its mount is made
+  // detached too (not overlay: fsconfig(2) takes strings of 256 bytes at most, a lowerdir list
+  // can be longer), so neither looks its target up again.
+  bool fresh = !bind && !(mflags & (MS_REMOUNT | MS_MOVE)) && s.str3 && !Same(s.str3, "overlay") &&
+               (s.b & (MNT_COPYUP | MNT_RDONLY));
+  if (bind || fresh || (s.b & MNT_ANCHOR)) return Attach(ctx, s, (int)fd, bind, sysid);
   // Mount onto exactly the inode opened: a directory by fchdir(2) to it and mounting on ".",
   // anything else through its /proc/self/fd magic link (a longer lookup).
   char at[64];
@@ -601,6 +634,17 @@ long Pivot(ChildCtx* ctx, const Step& s, int* sysid) {
     ctx->procfd = (int)sc(__NR_openat, AT_FDCWD, "/oldroot/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (ctx->procfd < 0) return ctx->procfd;
   }
+  // The anchors in the new root are at absolute paths from now on; the others go with the base.
+  int kept = 0;
+  for (int i = 0; i < ctx->nanchors; i++) {
+    if (ctx->anchors[i].in_root) {
+      ctx->anchors[kept] = ctx->anchors[i];
+      ctx->anchors[kept++].in_root = 0;
+    } else {
+      sc(__NR_close, ctx->anchors[i].fd);
+    }
+  }
+  ctx->nanchors = kept;
   *sysid = SYS_CHDIR;
   if ((r = sc(__NR_chdir, kRoot)) < 0) return r;
   // pivot_root(".", "."): the old root ends up stacked under the new one and one lazy

@@ -53,6 +53,7 @@ struct LockArgs {
   const char* masks;   // and (not null) mount its sysfs on /sys and mask these dirs, ':'-separated
   const char* sysctl;  // net.* sysctls: "path\nvalue\n" pairs, path under /proc/sys
   int sysid;           // written by the helper (shared memory): which syscall (and item) failed
+  int sysfd;           // the /sys placeholder's root (its MNT_ANCHOR), or -1: /sys by path
 };
 
 constexpr unsigned long kSysfsFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -105,8 +106,12 @@ long NetSetup(LockArgs* a) {
   // No /sys (a read-only directory root without one: the placeholder was skipped): none here.
   // /sys opened once, the sysfs made detached and attached onto it, each mask opened beneath
   // the sysfs's own root: a rename in the rootfs meanwhile cannot move a mask off it.
+  // The placeholder mounted for it: its root, wherever a rename has moved it (never the
+  // directory a rename put at /sys meanwhile, which would leave the placeholder, the host's
+  // sysfs, in view at /sys).
   a->sysid = SYS_OPENAT;
-  long dst = sc(__NR_openat, AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  long dst = a->sysfd >= 0 ? sc(__NR_openat, a->sysfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                           : sc(__NR_openat, AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dst == -ENOENT) return 0;
   if (dst < 0) return dst;
   int sysid = 0;
@@ -195,8 +200,11 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   // s.a 3 (a template's run): the user namespace alone; its mounts were made for it by its outer
   // user namespace, which keeps them (the command holds no capability over them at all).
   bool net = s.a == 1 || s.a == 2;
-  LockArgs args = {p[0],   p[1],     ctx->procfd, s.str, s.str2, net, s.a == 2 ? s.str3 : nullptr,
-                   s.str4, SYS_WRITE};
+  const char* rest = nullptr;
+  int sysfd = s.a == 2 ? FindAnchor(ctx, "/sys", 0, &rest) : -1;
+  if (sysfd >= 0 && !(rest[0] == '.' && rest[1] == 0)) sysfd = -1;
+  LockArgs args = {p[0],   p[1],      ctx->procfd, s.str, s.str2, net, s.a == 2 ? s.str3 : nullptr,
+                   s.str4, SYS_WRITE, sysfd};
   struct clone_args ca = {};
   ca.flags = CLONE_VM;
   ca.exit_signal = 0;  // reaped below with __WALL; no SIGCHLD for the command to inherit

@@ -43,7 +43,7 @@ enum Op : int32_t {
   OP_MKNOD = 18,        // dst (in root), mode, major, minor
   OP_SYMLINK = 19,      // target str, dst (in root)
   OP_WRITE_FILE = 20,   // path (in base), content str, mode
-  OP_SETATTR = 21,      // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE)
+  OP_SETATTR = 21,      // dst (in root), attr_set, attr_clr, mode (MNT_RECURSIVE, MNT_IN_ANCHOR)
   OP_PIVOT = 22,        // keep_proc(0/1)             pivot_root into /newroot, old root detached;
                         //                            keep_proc: hold an fd on our /proc/PID dir for OP_LOCK
   OP_MKDIR = 23,        // path, mode (MNT_DST_IN_ROOT) mkdir -p, confined

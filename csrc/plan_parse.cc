@@ -278,9 +278,9 @@ const char* Parser::Mount(const int32_t* a, int32_t nargs, Step& s) {
       !!(mode & MNT_FROM_TREE) + !!(mode & MNT_FROM_FD) + !!(mode & MNT_SRC_SELF) + !!(mode & MNT_SRC_NULL);
   if (sources > 1) return "bad mount mode";
   if ((mode & MNT_SRC_NULL) && (!s.str || !((uint32_t)a[3] & MS_BIND))) return "bad mount mode";
-  // An anchor is a mount of its own (no copy-up, no remount); only one step can be both.
-  if ((mode & MNT_ANCHOR) && ((mode & (MNT_COPYUP | MNT_FROM_TREE | MNT_IN_ANCHOR)) ||
-                              (!(mode & MNT_FROM_FD) && ((uint32_t)a[3] & MS_REMOUNT))))
+  // An anchor is a mount of its own (no remount), never itself under another one.
+  if ((mode & MNT_ANCHOR) &&
+      ((mode & MNT_IN_ANCHOR) || (!(mode & MNT_FROM_FD) && ((uint32_t)a[3] & MS_REMOUNT))))
     return "bad mount mode";
   // A copy-up is of a fresh mount (a tmpfs) over a directory, never of an attached tree.
   if ((mode & MNT_COPYUP) && (sources > 0 || !s.str3)) return "bad mount mode";
@@ -323,7 +323,7 @@ const char* Parser::Fs(int32_t op, const int32_t* a, int32_t nargs, Step& s, boo
       // MS_SLAVE, MS_UNBINDABLE (mount_setattr(2)'s mount_attr.propagation)]
       if ((nargs != 4 && nargs != 5) || !(s.str2 = Str(a[0]))) return "bad setattr";
       if (((uint32_t)a[1] & ~kAttrFlags) || ((uint32_t)a[2] & ~kAttrFlags)) return "bad mount attributes";
-      if (a[3] & ~(MNT_DST_IN_ROOT | MNT_OPTIONAL | MNT_RECURSIVE)) return "bad setattr mode";
+      if (a[3] & ~(MNT_DST_IN_ROOT | MNT_OPTIONAL | MNT_RECURSIVE | MNT_IN_ANCHOR)) return "bad setattr mode";
       uint32_t p = nargs == 5 ? (uint32_t)a[4] : 0;
       if ((p & ~kPropagation) || (p & (p - 1))) return "bad propagation";
       s.a = a[1], s.c = a[2], s.b = a[3], s.d = (int32_t)p;

@@ -66,6 +66,8 @@ export interface ContainerContext {
    * only the directories for the others.
    */
   template?: boolean;
+  /** Counted by anchorOf: the volumes anchored so far. */
+  anchors?: number;
 }
 
 /** What a template leaves to each run: the paths under /proc. */
@@ -153,6 +155,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
   if (o.rootfs !== undefined && o.defaultMounts !== false) defaultSteps(plan, o, ctx, make);
   for (const m of o.mounts ?? []) {
     const ro = m.readOnly ? M.MNT_RDONLY : 0;
+    const A = anchorOf(m, ctx);
     switch (m.type) {
       case 'bind': {
         const isDir = statSync(m.source).isDirectory();
@@ -166,7 +169,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
             null,
             k,
             null,
-            IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE,
+            IN_ROOT | M.MNT_FROM_TREE | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | M.MNT_RECURSIVE | A,
             'mounts',
             m.target,
           );
@@ -181,7 +184,7 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
           null,
           K.MS_BIND | rec,
           null,
-          IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0),
+          IN_ROOT | (isDir ? M.MNT_MKDIR : M.MNT_MKFILE) | ro | (rec ? M.MNT_RECURSIVE : 0) | A,
           'mounts',
           m.target,
         );
@@ -200,14 +203,14 @@ export function addContainerSteps(plan: PlanBuilder, o: ContainerOptions, ctx: C
         // A copy is written after the mount: read-only comes after it (mount_setattr, MNT_RDONLY).
         const copy = m.copyUp ? M.MNT_COPYUP | (m.mode === undefined ? M.MNT_COPYUP_MODE : 0) | (m.readOnly ? M.MNT_RDONLY : 0) : 0;
         const rdonly = m.readOnly && !m.copyUp ? K.MS_RDONLY : 0;
-        plan.mount(m.source ?? 'tmpfs', m.target, 'tmpfs', flags | rdonly, opts || null, IN_ROOT | M.MNT_MKDIR | copy, 'mounts');
+        plan.mount(m.source ?? 'tmpfs', m.target, 'tmpfs', flags | rdonly, opts || null, IN_ROOT | M.MNT_MKDIR | copy | A, 'mounts');
         propagate(plan, m);
         break;
       }
       default: {
         const flags = m.flags === undefined ? NOSUID | NODEV | NOEXEC : flagBits('flags', m.flags, MOUNT_FLAGS);
         const data = m.data ?? (m.type === 'devpts' ? 'newinstance,ptmxmode=0666,mode=0620' : null);
-        plan.mount(m.source ?? m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR, 'mounts');
+        plan.mount(m.source ?? m.type, m.target, m.type, flags | (m.readOnly ? K.MS_RDONLY : 0), data, IN_ROOT | M.MNT_MKDIR | A, 'mounts');
         propagate(plan, m);
       }
     }
@@ -398,14 +401,34 @@ function propagate(plan: PlanBuilder, m: ContainerMount): void {
   const p = m.propagation?.replace(/^r/, '');
   if (p === undefined || p === 'private') return;
   const flag = { shared: K.MS_SHARED, slave: K.MS_SLAVE, unbindable: K.MS_UNBINDABLE }[p as 'shared' | 'slave' | 'unbindable'];
-  plan.setattr(m.target, 0, 0, IN_ROOT | (m.propagation!.startsWith('r') ? M.MNT_RECURSIVE : 0), 'mounts', flag);
+  plan.setattr(m.target, 0, 0, IN_ROOT | M.MNT_IN_ANCHOR | (m.propagation!.startsWith('r') ? M.MNT_RECURSIVE : 0), 'mounts', flag);
 }
 
 /** mount_setattr(2) of a bind's extra attributes (nosuid, nodev, noexec, atime…). */
 function bindAttrs(plan: PlanBuilder, target: string, attrs: readonly MountAttr[] | undefined, recursive: boolean): void {
   if (attrs === undefined || attrs.length === 0) return;
   const { bits, atime } = attrBits('attrs', attrs);
-  plan.setattr(target, bits, atime ? MK.MOUNT_ATTR__ATIME : 0, IN_ROOT | (recursive ? M.MNT_RECURSIVE : 0), 'mounts');
+  plan.setattr(target, bits, atime ? MK.MOUNT_ATTR__ATIME : 0, IN_ROOT | M.MNT_IN_ANCHOR | (recursive ? M.MNT_RECURSIVE : 0), 'mounts');
+}
+
+/** The most volumes a plan anchors (csrc/child.h ChildCtx::anchors: 64, with /proc, /sys and a template run's /proc). */
+const MAX_VOLUME_ANCHORS = 56;
+
+/**
+ * MNT_ANCHOR for a mount that later steps act on — its own attributes or propagation, a
+ * template's read-write volume (made writable again after the whole tree is made read-only),
+ * a mount at /proc or /sys (the masks, read-only paths and sysctls under it) — so that they
+ * reach it through its fd, never by a path that a rename in the rootfs could move meanwhile.
+ * Past MAX_VOLUME_ANCHORS volumes, the rest are looked up by path.
+ */
+function anchorOf(m: ContainerMount, ctx: ContainerContext): number {
+  const kernelFs = m.target === '/proc' || m.target === '/sys';
+  const later =
+    (m.propagation !== undefined && m.propagation !== 'private') ||
+    (m.type === 'bind' && ((m.attrs?.length ?? 0) > 0 || (ctx.template === true && m.readOnly !== true)));
+  if (!kernelFs && !later) return 0;
+  if (!kernelFs && (ctx.anchors = (ctx.anchors ?? 0) + 1) > MAX_VOLUME_ANCHORS) return 0;
+  return M.MNT_ANCHOR;
 }
 
 const TYPE_BITS = { c: fsConstants.S_IFCHR, b: fsConstants.S_IFBLK, p: fsConstants.S_IFIFO } as const;

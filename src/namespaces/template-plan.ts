@@ -82,7 +82,10 @@ export function addSetupSteps(plan: PlanBuilder, l: TemplateLayout, container: C
   // one (a mask, a read-only path or volume) and what the host has read-only there stay so.
   plan.setattr('/', K.MOUNT_ATTR_RDONLY, 0, M.MNT_RECURSIVE, 'template');
   const rw = (container.mounts ?? []).some((m) => m.type === 'bind' && m.readOnly !== true);
-  for (const p of rw ? writablePaths(container, mountinfo('self')) : []) plan.setattr(p, 0, K.MOUNT_ATTR_RDONLY, 0, 'template');
+  // (each through its volume's anchor: a rename in the rootfs meanwhile cannot send the
+  // clearing to another mount, such as the root, whose read-only flag every run relies on)
+  for (const p of rw ? writablePaths(container, mountinfo('self')) : [])
+    plan.setattr(p, 0, K.MOUNT_ATTR_RDONLY, M.MNT_IN_ANCHOR, 'template');
   plan.pin(K.CLONE_NEWNS);
   if (l.outerUser) plan.pin(K.CLONE_NEWUSER);
 }

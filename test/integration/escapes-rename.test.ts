@@ -8,7 +8,19 @@
 // (csrc/child_fs.cc Attach, MNT_ANCHOR). The race is real, so this is a stress test: many
 // starts against a swapper; on the old code a few in a hundred lost their masks.
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -44,13 +56,16 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nsbox-rename-'));
   chmodSync(dir, 0o755);
   rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'proc.alt', 'sys', 'dev', 'tmp', 'etc', 'data']) mkdirSync(join(rootfs, d), { recursive: true });
+  for (const d of ['bin', 'proc', 'proc.alt', 'sys', 'sys.alt', 'dev', 'tmp', 'etc', 'data', 'var/tmp'])
+    mkdirSync(join(rootfs, d), { recursive: true });
   // The volume's mount point swapped with a symlink to /dev: a step that looked it up again
   // reached the container's /dev.
   symlinkSync('/dev', join(rootfs, 'data.alt'));
+  // (writable by any of the run's ids, so that only the mount's read-only flag stops a write)
+  chmodSync(join(rootfs, 'var/tmp'), 0o1777);
   copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
   chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'cat']) symlinkSync('busybox', join(rootfs, 'bin', a));
+  for (const a of ['sh', 'cat', 'ls', 'touch', 'ln', 'rm', 'mv']) symlinkSync('busybox', join(rootfs, 'bin', a));
   vol = join(dir, 'vol');
   mkdirSync(vol);
   writeFileSync(join(vol, 'file'), 'volume\n');
@@ -58,6 +73,13 @@ beforeAll(() => {
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** `data` a directory again and `data.alt` a symlink to `to` (a swapper leaves them either way). */
+function resetData(to: string): void {
+  for (const n of ['data', 'data.alt']) rmSync(join(rootfs, n), { recursive: true, force: true });
+  mkdirSync(join(rootfs, 'data'));
+  symlinkSync(to, join(rootfs, 'data.alt'));
+}
 
 /** Starts the swapper on `pairs` of names in the rootfs; resolves once it runs. */
 async function swapper(...pairs: string[]): Promise<ChildProcess> {
@@ -143,6 +165,7 @@ describe('escapes: a rename in the rootfs while the sandbox starts', () => {
   rtest(
     `a read-only volume: ${RUNS} starts while its mount point is swapped: the volume is read-only wherever it is, nothing else is`,
     async () => {
+      resetData('/dev');
       const sw = await swapper('data', 'data.alt');
       const bad: string[] = [];
       try {
@@ -170,4 +193,137 @@ describe('escapes: a rename in the rootfs while the sandbox starts', () => {
       expect(bad).toEqual([]);
     },
   );
+  rtest(`custom mounts (as the OCI runtime gives them): ${RUNS} starts while /proc is swapped: every procfs has its masks`, async () => {
+    const sw = await swapper('proc', 'proc.alt');
+    const bad: string[] = [];
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const r = await output(
+          spawn('/bin/sh', ['-c', TABLE], {
+            rootfs,
+            namespaces: [...NAMESPACES],
+            env: { PATH: '/bin' },
+            defaultMounts: false,
+            mounts: [{ type: 'proc', target: '/proc' }],
+            maskedPaths: ['/proc/timer_list', '/proc/keys'],
+            readonlyPaths: ['/proc/sys'],
+          }),
+        );
+        bad.push(...unmaskedProcs(r.stdout).map((b) => `run ${i}: ${b}`));
+      }
+    } finally {
+      await stop(sw);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  rtest(`the lock's sysfs: ${RUNS} starts while /sys is swapped: the host's sysfs is never in view`, async () => {
+    const host = readdirSync('/sys/class/net').filter((n) => n !== 'lo');
+    const sw = await swapper('sys', 'sys.alt');
+    const bad: string[] = [];
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const r = await output(
+          spawn('/bin/sh', ['-c', 'ls /sys/class/net /sys.alt/class/net'], { rootfs, namespaces: [...NAMESPACES], env: { PATH: '/bin' } }),
+        );
+        const seen = host.filter((n) => r.stdout.split(/\s+/).includes(n));
+        if (seen.length > 0) bad.push(`run ${i}: the host's ${seen.join(', ')}`);
+      }
+    } finally {
+      await stop(sw);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  rtest(`a bind's nosuid, nodev, noexec and a read-only tmpfs with copyUp: ${RUNS} starts while the mount point is swapped`, async () => {
+    resetData('/dev');
+    const sw = await swapper('data', 'data.alt');
+    const bad: string[] = [];
+    try {
+      for (let i = 0; i < RUNS; i++) {
+        const bind = i % 2 === 0;
+        const r = await output(
+          spawn('/bin/sh', ['-c', TABLE], {
+            rootfs,
+            namespaces: [...NAMESPACES],
+            env: { PATH: '/bin' },
+            mounts: bind
+              ? [{ type: 'bind', source: vol, target: '/data', attrs: ['nosuid', 'nodev', 'noexec'] }]
+              : [{ type: 'tmpfs', target: '/data', copyUp: true, readOnly: true, size: 65536 }],
+          }),
+        );
+        const mounts = parseMountinfo(r.stdout);
+        // (the copy-up tmpfs: the one of 64 KiB)
+        const v = bind ? mounts.filter((m) => m.root.endsWith('/vol')) : mounts.filter((m) => m.superOptions.includes('size=64k'));
+        const want = bind ? ['nosuid', 'nodev', 'noexec'] : ['ro'];
+        if (v.length !== 1 || !want.every((o) => v[0]!.options.includes(o)))
+          bad.push(`run ${i}: ${JSON.stringify(v.map((m) => [m.mountPoint, m.options]))}`);
+        const dev = mounts.find((m) => m.mountPoint === '/dev' && m.fsType === 'tmpfs');
+        if (!dev || dev.options.includes('ro') || (bind && dev.options.includes('noexec') && dev.options.includes('nodev')))
+          bad.push(`run ${i}: /dev ${dev?.options}`);
+      }
+    } finally {
+      await stop(sw);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  rtest("a template's read-write volume: its mount point swapped while the template is made never makes the root writable", async () => {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared, { recursive: true });
+    chmodSync(shared, 0o777);
+    // The volume's mount point swapped with a symlink to the root.
+    resetData('/');
+    const sw = await swapper('data', 'data.alt');
+    const bad: string[] = [];
+    let failed = 0;
+    try {
+      for (let i = 0; i < 60; i++) {
+        // (the symlink taken for the mount point itself puts the volume over the root: the
+        // template then has no /proc, and fails; that is no escape)
+        let t: ReturnType<typeof template>;
+        try {
+          t = template({ rootfs, mounts: [{ type: 'bind', source: shared, target: '/data' }] });
+        } catch (err) {
+          expect(err).toMatchObject({ code: 'ENOENT' });
+          failed++;
+          continue;
+        }
+        try {
+          let child: ReturnType<typeof t.spawn>;
+          try {
+            child = t.spawn('/bin/sh', ['-c', 'touch /var/tmp/planted 2>&1 && echo WROTE; exit 0'], { env: { PATH: '/bin' } });
+          } catch (err) {
+            expect(err).toMatchObject({ code: 'ENOENT', step: 'proc' });
+            failed++;
+            continue;
+          }
+          const r = await output(child);
+          if (r.stdout.includes('WROTE')) bad.push(`template ${i}: the root is writable`);
+        } finally {
+          t.close();
+        }
+      }
+    } finally {
+      await stop(sw);
+      resetData('/dev');
+    }
+    expect(bad).toEqual([]);
+    expect(failed).toBeLessThan(60);
+    expect(existsSync(join(rootfs, 'var/tmp/planted'))).toBe(false);
+  });
+
+  rtest("a template run whose /proc is a symlink into the template's procfs is refused (EXDEV), never started beside it", () => {
+    using t = template({ rootfs });
+    // After the template is made: its procfs's mount point renamed, /proc a symlink to a
+    // directory of that procfs (the run's procfs would land there, the template's in view).
+    renameSync(join(rootfs, 'proc'), join(rootfs, 'p2'));
+    symlinkSync('p2/sys', join(rootfs, 'proc'));
+    try {
+      expect(() => t.spawn('/bin/true')).toThrow(expect.objectContaining({ code: 'EXDEV', step: 'proc', syscall: 'fstatfs' }));
+    } finally {
+      rmSync(join(rootfs, 'proc'));
+      renameSync(join(rootfs, 'p2'), join(rootfs, 'proc'));
+    }
+  });
 });
