@@ -134,3 +134,31 @@ export function option(name, def) {
   const i = argv.indexOf(`--${name}`);
   return i < 0 ? def : argv[i + 1];
 }
+
+/**
+ * Two builds side by side (bench/security-ab.mjs, bench/mounts-ab.mjs): each row's function
+ * called with `before` and with `after`, in a fresh random order every round, `n` timed rounds
+ * after `warmup`; `pause(name)` (optional) awaited after each call. Prints and returns each
+ * row's medians and their ratio after ÷ before.
+ */
+export async function abRows(rows, before, after, { n, warmup, pause }) {
+  const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  const results = [];
+  for (const [name, f] of Object.entries(rows)) {
+    const t = { before: [], after: [] };
+    for (let i = 0; i < n + warmup; i++) {
+      for (const k of Math.random() < 0.5 ? ['before', 'after'] : ['after', 'before']) {
+        const t0 = process.hrtime.bigint();
+        await f(k === 'before' ? before : after);
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (i >= warmup) t[k].push(ms);
+        if (pause) await pause(name);
+      }
+    }
+    const r = { row: name, before: median(t.before), after: median(t.after) };
+    r.ratio = r.after / r.before;
+    results.push(r);
+    console.log(`${name}: before ${r.before.toFixed(3)} ms, after ${r.after.toFixed(3)} ms, ${r.ratio.toFixed(2)}×`);
+  }
+  return results;
+}

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ROOT, option as opt } from './lib.mjs';
+import { abRows, ROOT, option as opt } from './lib.mjs';
 
 const BEFORE = opt('before', null);
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p) && fs.statSync(p).size > 500_000);
@@ -64,29 +64,10 @@ const rows = {
   'template run': (m) => tpl[which(m)].spawn('/bin/true', [], { stdio: 'ignore' }).exited,
   'join by pid': (m) => m.spawn('/bin/true', { join: { net: target.pid, uts: target.pid, ipc: target.pid }, stdio: 'ignore' }).exited,
 };
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[s.length >> 1];
-};
-const results = [];
+let results;
 const load0 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 try {
-  for (const [name, f] of Object.entries(rows)) {
-    const t = { before: [], after: [] };
-    for (let i = 0; i < N + WARMUP; i++) {
-      const order = Math.random() < 0.5 ? ['before', 'after'] : ['after', 'before'];
-      for (const k of order) {
-        const t0 = process.hrtime.bigint();
-        await f(k === 'before' ? before : after);
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (i >= WARMUP) t[k].push(ms);
-      }
-    }
-    const r = { row: name, before: median(t.before), after: median(t.after) };
-    r.ratio = r.after / r.before;
-    results.push(r);
-    console.log(`${name}: before ${r.before.toFixed(3)} ms, after ${r.after.toFixed(3)} ms, ${r.ratio.toFixed(2)}×`);
-  }
+  results = await abRows(rows, before, after, { n: N, warmup: WARMUP });
 } finally {
   tpl.before.close();
   tpl.after.close();

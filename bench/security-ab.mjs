@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ROOT, option as opt } from './lib.mjs';
+import { abRows, ROOT, option as opt } from './lib.mjs';
 
 const BEFORE = opt('before', null);
 if (!BEFORE || process.geteuid() !== 0) {
@@ -44,30 +44,13 @@ const rows = {
     c.netns.close();
   },
 };
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s[s.length >> 1];
-};
-const results = [];
 const load0 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-for (const [name, f] of Object.entries(rows)) {
-  const t = { before: [], after: [] };
-  for (let i = 0; i < N + WARMUP; i++) {
-    const order = Math.random() < 0.5 ? ['before', 'after'] : ['after', 'before'];
-    for (const k of order) {
-      const t0 = process.hrtime.bigint();
-      await f(k === 'before' ? before : after);
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (i >= WARMUP) t[k].push(ms);
-      // The namespace closed above is destroyed by the kernel's workqueue: let it go first.
-      if (name === 'connectToHost') await new Promise((r) => setTimeout(r, 2));
-    }
-  }
-  const r = { row: name, before: median(t.before), after: median(t.after) };
-  r.ratio = r.after / r.before;
-  results.push(r);
-  console.log(`${name}: before ${r.before.toFixed(3)} ms, after ${r.after.toFixed(3)} ms, ${r.ratio.toFixed(2)}×`);
-}
+// (the namespace closed by the connectToHost row is destroyed by the kernel's workqueue: let it go first)
+const results = await abRows(rows, before, after, {
+  n: N,
+  warmup: WARMUP,
+  pause: (name) => (name === 'connectToHost' ? new Promise((r) => setTimeout(r, 2)) : undefined),
+});
 const load1 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`n=${N} after ${WARMUP} warm-up rounds; load ${load0} → ${load1}`);
 if (JSON_OUT)

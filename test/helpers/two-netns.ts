@@ -2,7 +2,7 @@
 // sandbox's neighbours reach: "host" (10.99.0.1/24 on hout) plays the machine nsbox runs on,
 // "peer" (10.99.0.2/24 on eth0) another machine of its LAN. Made with ip(8), the independent
 // tool; the caller deletes them (`ip netns del`, each name pushed to `made`).
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 const sh = (...a: string[]) => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8' });
@@ -22,4 +22,35 @@ export function twoNetns(tag: string, made: string[]): { host: string; peer: str
   sh('ip', '-n', t.peer, 'addr', 'add', '10.99.0.2/24', 'dev', 'eth0');
   sh('ip', '-n', t.peer, 'link', 'set', 'eth0', 'up');
   return t;
+}
+
+/** What an `nsbox` process started by {@link startNsboxIn} printed, and its exit status. */
+export interface NsboxResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `nsbox ARGS` (the CLI at `cli`) in the named network namespace `ns` (`ip netns exec`), pushed
+ * to `procs` for the caller's clean-up; `ready` resolves with the command's eth0 (or lo)
+ * address, printed first, once it has also printed `ready` (its servers listen).
+ */
+export function startNsboxIn(cli: string, procs: ChildProcess[], ns: string, args: string[]) {
+  const p = spawn('ip', ['netns', 'exec', ns, process.execPath, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(p);
+  let stdout = '';
+  let stderr = '';
+  p.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<NsboxResult>((resolve) => p.on('close', (code) => resolve({ code, stdout, stderr })));
+  const ready = new Promise<string>((resolve, reject) => {
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /inet (\S+)\/\d+/.exec(stdout);
+      if (m && stdout.includes('ready')) resolve(m[1]!);
+    });
+    p.on('close', () => reject(new Error(`nsbox exited: ${stderr}`)));
+  });
+  ready.catch(() => undefined);
+  return { p, done, ready };
 }

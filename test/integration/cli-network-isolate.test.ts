@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { openNftables } from '../../src/index.js';
 import { isRoot, testIf, tools } from '../helpers/env.js';
-import { twoNetns } from '../helpers/two-netns.js';
+import { startNsboxIn, twoNetns } from '../helpers/two-netns.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
@@ -26,12 +26,6 @@ const netTest = testIf(isRoot && tools.ip, 'needs root and ip');
 beforeAll(() => {
   execFileSync(process.execPath, [join(root, 'scripts/ensure-built.mjs')], { stdio: 'ignore' });
 });
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 const sh = (...a: string[]) => execFileSync(a[0]!, a.slice(1), { encoding: 'utf8' });
 const made: string[] = [];
@@ -57,28 +51,8 @@ const topology = () => {
   return { host: t.host, lan: t.peer };
 };
 
-/**
- * nsbox in `ns`; `ready` resolves with the command's eth0 (or lo) address, printed first,
- * once its servers listen (`ready`).
- */
-function startIn(ns: string, args: string[]) {
-  const p = spawnProcess('ip', ['netns', 'exec', ns, process.execPath, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(p);
-  let stdout = '';
-  let stderr = '';
-  p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Result>((resolve) => p.on('close', (code) => resolve({ code, stdout, stderr })));
-  const ready = new Promise<string>((resolve, reject) => {
-    p.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const m = /inet (\S+)\/\d+/.exec(stdout);
-      if (m && stdout.includes('ready')) resolve(m[1]!);
-    });
-    p.on('close', () => reject(new Error(`nsbox exited: ${stderr}`)));
-  });
-  ready.catch(() => undefined);
-  return { p, done, ready };
-}
+/** nsbox in `ns` (test/helpers/two-netns.ts startNsboxIn). */
+const startIn = (ns: string, args: string[]) => startNsboxIn(cli, procs, ns, args);
 const run = (ns: string, args: string[]) => startIn(ns, args).done;
 async function stop(r: ReturnType<typeof startIn>) {
   r.p.kill('SIGTERM');

@@ -8,27 +8,15 @@
 // (csrc/child_fs.cc Attach, MNT_ANCHOR). The race is real, so this is a stress test: many
 // starts against a swapper; on the old code a few in a hundred lost their masks.
 import { type ChildProcess, spawn as spawnProcess } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { parseMountinfo, spawn, template } from '../../src/index.js';
+import { BUSYBOX, busyboxRootfs } from '../helpers/busybox.js';
 import { canUserns, isRoot, onPath, testIf } from '../helpers/env.js';
 import { output } from '../helpers/proc.js';
 
-const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const rtest = testIf(
   isRoot && canUserns && BUSYBOX !== undefined && onPath('python3'),
   'needs root, user namespaces, a static busybox (Debian busybox-static) and python3 (the swapper)',
@@ -56,16 +44,12 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nsbox-rename-'));
   chmodSync(dir, 0o755);
   rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'proc.alt', 'sys', 'sys.alt', 'dev', 'tmp', 'etc', 'data', 'var/tmp'])
-    mkdirSync(join(rootfs, d), { recursive: true });
+  busyboxRootfs(rootfs, ['proc', 'proc.alt', 'sys', 'sys.alt', 'dev', 'tmp', 'etc', 'data', 'var/tmp'], ['sh', 'cat', 'ls', 'touch']);
   // The volume's mount point swapped with a symlink to /dev: a step that looked it up again
   // reached the container's /dev.
   symlinkSync('/dev', join(rootfs, 'data.alt'));
   // (writable by any of the run's ids, so that only the mount's read-only flag stops a write)
   chmodSync(join(rootfs, 'var/tmp'), 0o1777);
-  copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
-  chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of ['sh', 'cat', 'ls', 'touch', 'ln', 'rm', 'mv']) symlinkSync('busybox', join(rootfs, 'bin', a));
   vol = join(dir, 'vol');
   mkdirSync(vol);
   writeFileSync(join(vol, 'file'), 'volume\n');
@@ -91,6 +75,18 @@ async function swapper(...pairs: string[]): Promise<ChildProcess> {
   return p;
 }
 
+/** `runs` rounds of `round` (what each found wrong) while the swapper exchanges `a` and `b`. */
+async function whileSwapping(a: string, b: string, round: (i: number) => Promise<string[]>, runs = RUNS): Promise<string[]> {
+  const sw = await swapper(a, b);
+  const bad: string[] = [];
+  try {
+    for (let i = 0; i < runs; i++) bad.push(...(await round(i)).map((x) => `run ${i}: ${x}`));
+  } finally {
+    await stop(sw);
+  }
+  return bad;
+}
+
 async function stop(p: ChildProcess): Promise<void> {
   p.kill('SIGKILL');
   if (p.exitCode === null && p.signalCode === null) await new Promise((r) => p.once('exit', r));
@@ -114,7 +110,7 @@ function unmaskedProcs(table: string): string[] {
     const under = (p: string) => mounts.find((x) => x.parentId === m.mountId && x.mountPoint.endsWith(`/${p}`));
     if (!under('timer_list')) bad.push(`${m.mountPoint}: timer_list not masked`);
     const sys = under('sys');
-    if (!sys || !sys.options.includes('ro')) bad.push(`${m.mountPoint}: sys not read-only`);
+    if (!sys?.options.includes('ro')) bad.push(`${m.mountPoint}: sys not read-only`);
   }
   if (!mounts.some((x) => x.fsType === 'proc')) bad.push('no procfs');
   return bad;
@@ -122,16 +118,9 @@ function unmaskedProcs(table: string): string[] {
 
 describe('escapes: a rename in the rootfs while the sandbox starts', () => {
   rtest(`spawn(): ${RUNS} starts while /proc is swapped with another directory: every procfs has its masks`, async () => {
-    const sw = await swapper('proc', 'proc.alt');
-    const bad: string[] = [];
-    try {
-      for (let i = 0; i < RUNS; i++) {
-        const r = await output(spawn('/bin/sh', ['-c', TABLE], { rootfs, namespaces: [...NAMESPACES], env: { PATH: '/bin' } }));
-        bad.push(...unmaskedProcs(r.stdout).map((b) => `run ${i}: ${b}`));
-      }
-    } finally {
-      await stop(sw);
-    }
+    const bad = await whileSwapping('proc', 'proc.alt', async () =>
+      unmaskedProcs((await output(spawn('/bin/sh', ['-c', TABLE], { rootfs, namespaces: [...NAMESPACES], env: { PATH: '/bin' } }))).stdout),
+    );
     expect(bad).toEqual([]);
   });
 
@@ -194,26 +183,18 @@ describe('escapes: a rename in the rootfs while the sandbox starts', () => {
     },
   );
   rtest(`custom mounts (as the OCI runtime gives them): ${RUNS} starts while /proc is swapped: every procfs has its masks`, async () => {
-    const sw = await swapper('proc', 'proc.alt');
-    const bad: string[] = [];
-    try {
-      for (let i = 0; i < RUNS; i++) {
-        const r = await output(
-          spawn('/bin/sh', ['-c', TABLE], {
-            rootfs,
-            namespaces: [...NAMESPACES],
-            env: { PATH: '/bin' },
-            defaultMounts: false,
-            mounts: [{ type: 'proc', target: '/proc' }],
-            maskedPaths: ['/proc/timer_list', '/proc/keys'],
-            readonlyPaths: ['/proc/sys'],
-          }),
-        );
-        bad.push(...unmaskedProcs(r.stdout).map((b) => `run ${i}: ${b}`));
-      }
-    } finally {
-      await stop(sw);
-    }
+    const custom = {
+      rootfs,
+      namespaces: [...NAMESPACES],
+      env: { PATH: '/bin' },
+      defaultMounts: false,
+      mounts: [{ type: 'proc' as const, target: '/proc' }],
+      maskedPaths: ['/proc/timer_list', '/proc/keys'],
+      readonlyPaths: ['/proc/sys'],
+    };
+    const bad = await whileSwapping('proc', 'proc.alt', async () =>
+      unmaskedProcs((await output(spawn('/bin/sh', ['-c', TABLE], custom))).stdout),
+    );
     expect(bad).toEqual([]);
   });
 

@@ -5,26 +5,15 @@
 // volume: what one run mounts under it reaches no other run and not the template.
 // Runs as root (id block) and, for the rootless part, as a user.
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { type ContainerMount, parseMountinfo, spawn, type TemplateOptions, template } from '../../src/index.js';
+import { BUSYBOX, busyboxRootfs } from '../helpers/busybox.js';
 import { canUserns, isRoot, onPath, testIf } from '../helpers/env.js';
 import { output } from '../helpers/proc.js';
 
-const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && statSync(p).size > 500_000);
 const ttest = testIf(canUserns && BUSYBOX !== undefined, 'needs user namespaces and a static busybox (Debian busybox-static)');
 const rtest = testIf(isRoot && canUserns && BUSYBOX !== undefined, 'needs root (host mounts), user namespaces and a static busybox');
 const DIST = new URL('../../dist/index.js', import.meta.url);
@@ -42,11 +31,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'nsbox-tplm-'));
   chmodSync(dir, 0o755);
   rootfs = join(dir, 'rootfs');
-  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'mnt']) mkdirSync(join(rootfs, d), { recursive: true });
-  copyFileSync(BUSYBOX!, join(rootfs, 'bin/busybox'));
-  chmodSync(join(rootfs, 'bin/busybox'), 0o755);
-  for (const a of execFileSync(BUSYBOX!, ['--list'], { encoding: 'utf8' }).trim().split('\n'))
-    if (a !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', a));
+  busyboxRootfs(rootfs, ['proc', 'sys', 'dev', 'tmp', 'etc', 'mnt']);
 });
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
