@@ -121,6 +121,23 @@ __asm__(
     ".size nsbox_clone, .-nsbox_clone\n");
 #endif
 
+// Whether OP_EXEC's file is searched in PATH (execvp(3)'s rule: asked, and no slash in it).
+bool Searched(const Step& s) {
+  bool slash = false;
+  for (const char* p = s.str; *p; p++) slash = slash || *p == '/';
+  return s.a && !slash && *s.str;
+}
+
+// The PATH the search uses: the command's environment's, else execvp(3)'s default.
+const char* SearchPath(const Step& s) {
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char* const* e = s.envp; *e; e++) {
+    const char* v = *e;
+    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
+  }
+  return path;
+}
+
 namespace {
 
 using raw::sc;
@@ -340,23 +357,6 @@ long Chdir(const Step& s, int* sysid) {
 
 // OP_EXEC: execve, searching PATH (from the child's environment) like execvpe(3) when
 // asked. The error reported is the most telling one: EACCES if any candidate had it.
-// Whether OP_EXEC's file is searched in PATH (execvp(3)'s rule: asked, and no slash in it).
-bool Searched(const Step& s) {
-  bool slash = false;
-  for (const char* p = s.str; *p; p++) slash = slash || *p == '/';
-  return s.a && !slash && *s.str;
-}
-
-// The PATH the search uses: the command's environment's, else execvp(3)'s default.
-const char* SearchPath(const Step& s) {
-  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (char* const* e = s.envp; *e; e++) {
-    const char* v = *e;
-    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
-  }
-  return path;
-}
-
 long Exec(const Step& s) {
   const char* file = s.str;
   if (!Searched(s)) return sc(__NR_execve, file, s.argv, s.envp);
@@ -525,7 +525,7 @@ long ExecStep(const Step& s, const char* resolved, int stub, int report, long st
   argv[2] = stepArg;
   argv[3] = const_cast<char*>(file);
   argv[4] = search ? one : zero;
-  argv[5] = const_cast<char*>(SearchPath(s));
+  argv[5] = search ? const_cast<char*>(SearchPath(s)) : zero;
   if (report >= 0) {
     long r = sc(__NR_fcntl, report, F_SETFD, 0);
     if (r < 0) return r;

@@ -80,6 +80,18 @@ struct ChildCtx {
 
 // strlen(3) for the child, which may not call libc (the child's objects are built with
 // -fno-builtin, so the compiler does not turn this loop back into a strlen call).
+// OP_EXEC's search (child.cc): whether its file is searched in PATH (execvp(3)'s rule: asked,
+// and no slash in it), and the PATH searched (the command's environment's, else execvp(3)'s
+// default). The start gate resolves the file the same way (child_gate.cc).
+bool Searched(const Step& s);
+const char* SearchPath(const Step& s);
+
+// strcmp(3) == 0, for the child.
+inline bool Same(const char* a, const char* b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
 inline size_t CStrLen(const char* s) {
   size_t n = 0;
   while (s[n]) n++;

@@ -181,10 +181,7 @@ namespace {
 long KeepAnchor(ChildCtx* ctx, const Step& s, int fd) {
   int in_root = !!(s.b & MNT_DST_IN_ROOT);
   for (int i = 0; i < ctx->nanchors; i++) {
-    const char* a = ctx->anchors[i].dst;
-    size_t k = 0;
-    while (a[k] && a[k] == s.str2[k]) k++;
-    if (a[k] == 0 && s.str2[k] == 0 && ctx->anchors[i].in_root == in_root) {
+    if (ctx->anchors[i].in_root == in_root && Same(ctx->anchors[i].dst, s.str2)) {
       sc(__NR_close, ctx->anchors[i].fd);
       ctx->anchors[i].fd = fd;
       return 0;
@@ -199,11 +196,6 @@ long KeepAnchor(ChildCtx* ctx, const Step& s, int fd) {
   ctx->anchors[ctx->nanchors].fd = fd;
   ctx->nanchors++;
   return 0;
-}
-
-bool Same(const char* a, const char* b) {
-  while (*a && *a == *b) a++, b++;
-  return *a == *b;
 }
 
 // mount(2) flags of a fresh filesystem as fsmount(2)'s per-mount MOUNT_ATTR_* bits.
@@ -302,21 +294,6 @@ long ReadOnly(ChildCtx* ctx, const Step& s, int* sysid) {
   return r;
 }
 
-// The fresh mount on s's target (looked up again: it now resolves to the mount's root) gets
-// a copy of `from`, the directory it covers, and that directory's owner (and mode).
-long CopyUp(ChildCtx* ctx, const Step& s, long from, const struct stat& st, int* sysid) {
-  long top = Target(ctx, s, sysid);
-  if (top < 0) return top;
-  *sysid = SYS_OPENAT;
-  long to = sc(__NR_openat, top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  sc(__NR_close, top);
-  if (to < 0) return to;
-  long r = CopyTree((int)from, (int)to, sysid);
-  if (r >= 0) r = CopyRootAttrs((int)to, st, s.b & MNT_COPYUP_MODE, sysid);
-  sc(__NR_close, to);
-  return r;
-}
-
 // MNT_SRC_NULL's source: s.str opened in the root following no symlink, which must be the
 // null device (a run's /dev/null may lie on a volume an earlier run could write: a symlink
 // there to the file masked would unmask it). An O_PATH fd or -errno (ENXIO: not 1:3).
@@ -350,9 +327,8 @@ long Attach(ChildCtx* ctx, const Step& s, int fd, bool bind, int* sysid) {
   long tree;
   if (bind) {
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (((uint32_t)s.a & MS_REC) ? AT_RECURSIVE : 0);
-    long src = -1;
-    if (s.b & MNT_SRC_NULL) src = NullSource(ctx, s, sysid);
-    if (src < -1) {
+    long src = (s.b & MNT_SRC_NULL) ? NullSource(ctx, s, sysid) : -EBADF;
+    if ((s.b & MNT_SRC_NULL) && src < 0) {
       sc(__NR_close, fd);
       return src;
     }
@@ -463,8 +439,8 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
   // A fresh filesystem with a copy-up or a read-only flag to apply after its mount is made
   // detached too (not overlay: fsconfig(2) takes strings of 256 bytes at most, a lowerdir list
   // can be longer), so neither looks its target up again.
-  bool fresh = !bind && !(mflags & (MS_REMOUNT | MS_MOVE)) && s.str3 && !Same(s.str3, "overlay") &&
-               (s.b & (MNT_COPYUP | MNT_RDONLY));
+  bool fresh = (s.b & MNT_COPYUP) || (!bind && !(mflags & (MS_REMOUNT | MS_MOVE)) && s.str3 &&
+                                      !Same(s.str3, "overlay") && (s.b & MNT_RDONLY));
   if (bind || fresh || (s.b & MNT_ANCHOR)) return Attach(ctx, s, (int)fd, bind, sysid);
   // Mount onto exactly the inode opened: a directory by fchdir(2) to it and mounting on ".",
   // anything else through its /proc/self/fd magic link (a longer lookup).
@@ -474,31 +450,10 @@ long Mount(ChildCtx* ctx, const Step& s, int* sysid) {
     FdPath(at, (int)fd, ctx->entered);
     where = at;
   }
-  // MNT_COPYUP: the directory the mount will cover, opened (and its owner and mode read)
-  // while it is still reachable.
-  long from = -1;
-  struct stat st;
-  if (s.b & MNT_COPYUP) {
-    *sysid = SYS_OPENAT;
-    from = sc(__NR_openat, fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    *sysid = SYS_NEWFSTATAT;
-    long r = from < 0 ? from : sc(__NR_newfstatat, from, "", &st, AT_EMPTY_PATH);
-    if (r < 0) {
-      if (from >= 0) sc(__NR_close, from);
-      sc(__NR_close, fd);
-      return r;
-    }
-  }
-  // MNT_SRC_SELF: the source is the target just opened, never a path looked up again (a
-  // symlink in the image could otherwise make it a host directory).
-  const char* src = (s.b & MNT_SRC_SELF) ? where : s.str;
+  // (binds, copy-ups and anchors were attached above: this is a fresh filesystem's mount(2))
   *sysid = SYS_MOUNT;
-  long r = sc(__NR_mount, src, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
+  long r = sc(__NR_mount, s.str, where, s.str3, (unsigned long)(uint32_t)s.a, s.str4);
   sc(__NR_close, fd);
-  if (from >= 0) {
-    if (r >= 0) r = CopyUp(ctx, s, from, st, sysid);
-    sc(__NR_close, from);
-  }
   return r < 0 ? r : ReadOnly(ctx, s, sysid);
 }
 

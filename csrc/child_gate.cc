@@ -47,14 +47,8 @@ long Runnable(const char* path) {
 // The path found goes to `out` (ChildCtx::exec_path), which the exec step then runs as is.
 long Resolve(const Step& s, char* out, size_t outSize) {
   const char* file = s.str;
-  bool slash = false;
-  for (const char* p = file; *p; p++) slash = slash || *p == '/';
-  if (!s.a || slash || !*file) return Runnable(file);
-  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (char* const* e = s.envp; *e; e++) {
-    const char* v = *e;
-    if (v[0] == 'P' && v[1] == 'A' && v[2] == 'T' && v[3] == 'H' && v[4] == '=') path = v + 5;
-  }
+  if (!Searched(s)) return Runnable(file);
+  const char* path = SearchPath(s);
   size_t flen = CStrLen(file);
   long err = -ENOENT;
   bool sawEacces = false;

@@ -202,7 +202,7 @@ long Lock(ChildCtx* ctx, const Step& s, int* sysid) {
   bool net = s.a == 1 || s.a == 2;
   const char* rest = nullptr;
   int sysfd = s.a == 2 ? FindAnchor(ctx, "/sys", 0, &rest) : -1;
-  if (sysfd >= 0 && !(rest[0] == '.' && rest[1] == 0)) sysfd = -1;
+  if (sysfd >= 0 && !Same(rest, ".")) sysfd = -1;
   LockArgs args = {p[0],   p[1],      ctx->procfd, s.str, s.str2, net, s.a == 2 ? s.str3 : nullptr,
                    s.str4, SYS_WRITE, sysfd};
   struct clone_args ca = {};

@@ -65,10 +65,7 @@ Napi::Value NsFromPidfd(const Napi::CallbackInfo& info) {
     return env.Undefined();
   int fd = ioctl(pidfd, (unsigned long)cmd, 0);
   if (fd < 0) return Napi::Number::New(env, -errno);
-  if (int err = EnsureCloexec(fd)) {
-    close(fd);
-    return Napi::Number::New(env, -err);
-  }
+  // (O_CLOEXEC already: the kernel opens it so, pidfs's open_namespace)
   return HandFd(env, fd);
 }
 

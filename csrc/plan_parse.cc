@@ -278,12 +278,16 @@ const char* Parser::Mount(const int32_t* a, int32_t nargs, Step& s) {
       !!(mode & MNT_FROM_TREE) + !!(mode & MNT_FROM_FD) + !!(mode & MNT_SRC_SELF) + !!(mode & MNT_SRC_NULL);
   if (sources > 1) return "bad mount mode";
   if ((mode & MNT_SRC_NULL) && (!s.str || !((uint32_t)a[3] & MS_BIND))) return "bad mount mode";
+  // A bind onto itself is a bind; a copy-up is of a fresh tmpfs (never overlay: child_fs.cc
+  // makes both detached, and fsconfig(2) would cut an overlay's long lowerdir list).
+  if ((mode & MNT_SRC_SELF) && !((uint32_t)a[3] & MS_BIND)) return "bad mount mode";
   // An anchor is a mount of its own (no remount), never itself under another one.
   if ((mode & MNT_ANCHOR) &&
       ((mode & MNT_IN_ANCHOR) || (!(mode & MNT_FROM_FD) && ((uint32_t)a[3] & MS_REMOUNT))))
     return "bad mount mode";
   // A copy-up is of a fresh mount (a tmpfs) over a directory, never of an attached tree.
-  if ((mode & MNT_COPYUP) && (sources > 0 || !s.str3)) return "bad mount mode";
+  if ((mode & MNT_COPYUP) && (sources > 0 || !s.str3 || strcmp(s.str3, "overlay") == 0))
+    return "bad mount mode";
   if ((mode & MNT_COPYUP_MODE) && !(mode & MNT_COPYUP)) return "bad mount mode";
   if ((mode & MNT_FROM_TREE) && (a[3] < 0 || a[3] >= kMaxTrees)) return "bad mount tree";
   if ((mode & MNT_FROM_FD) && !IsFd(a[3])) return "bad mount fd";

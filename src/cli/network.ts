@@ -68,15 +68,6 @@ async function removeHostEnd(name: string, index: number): Promise<void> {
   }
 }
 
-/** The network of an IPv4 ADDR/PREFIX, as CIDR text. */
-function networkOf(cidr: string): string {
-  const [a, p] = cidr.split('/') as [string, string];
-  const n = a.split('.').reduce((x, b) => x * 256 + Number(b), 0);
-  const size = 2 ** (32 - Number(p));
-  const first = n - (n % size);
-  return `${[24, 16, 8, 0].map((sh) => Math.floor(first / 2 ** sh) % 256).join('.')}/${p}`;
-}
-
 /**
  * Sets up --net veth's subnet (a free one claimed for the run, or the one given if nothing
  * routes it), its direct-access protection and NAT (root only; NAT unless --no-nat),
@@ -131,7 +122,7 @@ export async function setUpRunNetwork(run: RunArgs, euid: number): Promise<RunNe
         try {
           // Before the veth exists (iifname matches by name): no moment where the LAN reaches it.
           handles.push(await isolateAddress({ address: target, inInterface: hostIf, allowReplies: !run.nat }));
-          if (run.nat) handles.push(await masquerade({ subnet: networkOf(v.childAddress) }));
+          if (run.nat) handles.push(await masquerade({ subnet: claim!.subnet }));
         } catch (err) {
           throw new NetworkSetupError(`--net veth (outbound NAT and direct-access protection; --no-nat for no NAT): ${message(err)}`);
         }

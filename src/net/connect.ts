@@ -10,7 +10,7 @@ import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { HOST_RTNL, exchange, prepareExchange, readAnswers, type ExchangeRequest } from './netlink/exchange.js';
 import { encodeRoute } from './netlink/route.js';
-import { hardenHostLinkIpv6, hostLinkInetConf } from './host-end.js';
+import { hardenHostLinkIpv6, upHardened } from './host-end.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
@@ -172,19 +172,6 @@ export async function connectToHost(
     exchange(inner, insideRequests(childIndex));
     return { hostIf, hostIndex, childIf, childIndex };
   });
-}
-
-/**
- * The host side's IPv4 settings (host-end.ts; its IPv6 ones were written while it was down),
- * then the link up: two requests of one datagram, in that order.
- */
-function upHardened(index: IfIndex, ifname: string): ExchangeRequest[] {
-  return [inetConfRequest(index, ifname), [encodeSetLink({ index, up: true }), { syscall: 'RTM_NEWLINK', ifname }]];
-}
-
-/** The host side's IPv4 settings (host-end.ts hostLinkInetConf) as one request. */
-function inetConfRequest(index: IfIndex, ifname: string): ExchangeRequest {
-  return [encodeSetLink({ index, inetConf: hostLinkInetConf() }), { syscall: 'RTM_NEWLINK', ifname }];
 }
 
 /**

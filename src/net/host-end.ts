@@ -11,19 +11,32 @@ import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { fromFsError } from '../errors.js';
 
 import { NL } from './netlink/constants.js';
+import type { ExchangeRequest } from './netlink/exchange.js';
+import { encodeSetLink } from './netlink/rtnl.js';
 
 /**
- * The IPv4 settings of the host side, `net.ipv4.conf.IF.*` by IPV4_DEVCONF_* number, sent with
- * the request that brings the link up (rtnl.ts encodeSetLink `inetConf`, IFLA_AF_SPEC): no
- * file to open for them. Strict reverse-path filtering (a packet from the sandbox whose source
- * would not be routed back through this interface, a forged address, is dropped on arrival);
- * no ICMP redirects, no source routes.
+ * The IPv4 settings of the host side: `net.ipv4.conf.IF.NAME`, by IPV4_DEVCONF_* number and
+ * name. Strict reverse-path filtering (a packet from the sandbox whose source would not be
+ * routed back through this interface, a forged address, is dropped on arrival); no ICMP
+ * redirects, no source routes.
  */
-export function hostLinkInetConf(): ReadonlyArray<readonly [number, number]> {
+const IPV4: ReadonlyArray<readonly [number, string, number]> = [
+  [NL.IPV4_DEVCONF_RP_FILTER, 'rp_filter', 1],
+  [NL.IPV4_DEVCONF_ACCEPT_REDIRECTS, 'accept_redirects', 0],
+  [NL.IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE, 'accept_source_route', 0],
+];
+const IPV4_CONF: ReadonlyArray<readonly [number, number]> = IPV4.map(([k, , v]) => [k, v] as const);
+
+/**
+ * The host side's IPv4 settings (rtnl.ts encodeSetLink `inetConf`, IFLA_AF_SPEC: no file to
+ * open for them), then the link up: two requests of one datagram, in that order (one request
+ * would bring it up first: do_setlink applies the flags before IFLA_AF_SPEC). Its IPv6
+ * settings are written while it is down ({@link hardenHostLinkIpv6}).
+ */
+export function upHardened(index: number, ifname: string): ExchangeRequest[] {
   return [
-    [NL.IPV4_DEVCONF_RP_FILTER, 1],
-    [NL.IPV4_DEVCONF_ACCEPT_REDIRECTS, 0],
-    [NL.IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE, 0],
+    [encodeSetLink({ index, inetConf: IPV4_CONF }), { syscall: 'RTM_NEWLINK', ifname }],
+    [encodeSetLink({ index, up: true }), { syscall: 'RTM_NEWLINK', ifname }],
   ];
 }
 
@@ -44,7 +57,7 @@ const IPV6_UNUSED: ReadonlyArray<[string, string]> = [['disable_ipv6', '1']];
  * autoconfiguration and redirects refused) rather than none (IPv6 disabled on it). A kernel
  * without IPv6 has no such directory: skipped. Call it while the link is down, before it can
  * receive anything; the IPv4 settings go with the request that brings it up
- * ({@link hostLinkInetConf}).
+ * ({@link upHardened}).
  * @throws SysError (`syscall` 'open' or 'write', `path`) — the caller deletes the link.
  */
 export function hardenHostLinkIpv6(ifname: string, ipv6: boolean): void {
@@ -54,12 +67,7 @@ export function hardenHostLinkIpv6(ifname: string, ipv6: boolean): void {
 
 /** Every host-side sysctl of `ifname` through /proc/sys (for a link brought up by a request of its own). */
 export function hardenHostLink(ifname: string, ipv6: boolean): void {
-  const names: Record<number, string> = {
-    [NL.IPV4_DEVCONF_RP_FILTER]: 'rp_filter',
-    [NL.IPV4_DEVCONF_ACCEPT_REDIRECTS]: 'accept_redirects',
-    [NL.IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE]: 'accept_source_route',
-  };
-  for (const [k, v] of hostLinkInetConf()) write(`/proc/sys/net/ipv4/conf/${ifname}/${names[k]}`, String(v));
+  for (const [, name, v] of IPV4) write(`/proc/sys/net/ipv4/conf/${ifname}/${name}`, String(v));
   hardenHostLinkIpv6(ifname, ipv6);
 }
 

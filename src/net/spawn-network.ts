@@ -17,7 +17,7 @@ import { parseCidr, parseIp, type Cidr } from './ip.js';
 import { NL } from './netlink/constants.js';
 import { encodeAddress, encodeGetAddresses } from './netlink/address.js';
 import { encodeRoute } from './netlink/route.js';
-import { hardenHostLinkIpv6, hostLinkInetConf } from './host-end.js';
+import { hardenHostLinkIpv6, upHardened } from './host-end.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { toSysError, type RequestInfo } from './netlink/socket.js';
 import { attr, decodeError, parseAttrs, splitMessages, type MessageWriter, type NlMessage } from './netlink/wire.js';
@@ -257,11 +257,7 @@ function setUpVeth(ns: Namespace, veth: NonNullable<CheckedNetwork['veth']>): Sp
           ],
         ]
       : [];
-    transact(-1, [
-      ...hostSide,
-      [encodeSetLink({ index: hostIndex, inetConf: hostLinkInetConf() }), { syscall: 'RTM_NEWLINK', ifname: hostIf }],
-      [encodeSetLink({ index: hostIndex, up: true }), { syscall: 'RTM_NEWLINK', ifname: hostIf }],
-    ]);
+    transact(-1, [...hostSide, ...upHardened(hostIndex, hostIf)]);
     if (childIndex === undefined) {
       const [[childLink]] = transact(ns[kFd], [[encodeGetLink({ name: childIf }), { syscall: 'RTM_GETLINK', ifname: childIf }]]) as [
         NlMessage[],

@@ -151,9 +151,8 @@ export async function claimVethSubnet(given?: { childAddress: string; hostAddres
       throw err;
     }
     let held = true;
-    const claimedSubnet = subnet;
     return {
-      subnet: claimedSubnet,
+      subnet,
       childAddress,
       hostAddress,
       async release() {

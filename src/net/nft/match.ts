@@ -110,25 +110,26 @@ const CT_STATE_BITS: Readonly<Record<CtState, number>> = {
 
 /** `ct state S1,S2`: any of the states. */
 export function ctState(states: readonly CtState[]): NftExpr[] {
-  let bits = 0;
-  for (const s of states) bits |= CT_STATE_BITS[s];
-  return ctBits('state', bits);
+  return ctBits('state', stateBits(states));
 }
 
 /** `ct state != S1,S2`: none of the states (nft: the same bitwise, compared equal to 0). */
 export function ctStateNone(states: readonly CtState[]): NftExpr[] {
-  let bits = 0;
-  for (const s of states) bits |= CT_STATE_BITS[s];
-  const e = ctBits('state', bits);
-  e[2] = { type: 'cmp', op: 'eq', sreg: R1, data: new Uint8Array(4) };
-  return e;
+  return ctBits('state', stateBits(states), 'eq');
 }
 
-function ctBits(key: NftCtKey, bits: number): NftExpr[] {
+function stateBits(states: readonly CtState[]): number {
+  let bits = 0;
+  for (const s of states) bits |= CT_STATE_BITS[s];
+  return bits;
+}
+
+/** `ct KEY & BITS != 0` (any of them), or `== 0` with `op` 'eq' (none). */
+function ctBits(key: NftCtKey, bits: number, op: 'eq' | 'neq' = 'neq'): NftExpr[] {
   return [
     { type: 'ct', key, dreg: R1 },
     { type: 'bitwise', sreg: R1, dreg: R1, len: 4, mask: hostU32(bits), xor: new Uint8Array(4) },
-    { type: 'cmp', op: 'neq', sreg: R1, data: new Uint8Array(4) },
+    { type: 'cmp', op, sreg: R1, data: new Uint8Array(4) },
   ];
 }
 

@@ -49,7 +49,7 @@ export function pinNamespaces(pid: number, start: string, gate?: string): Map<Na
         ns = openNamespaceOfPidfd(fd, pid, t);
       } catch (err) {
         const code = (err as { code?: string }).code;
-        if (code === 'ESRCH' || (code === 'ENOENT' && existsNs(t))) return undefined; // the process exited meanwhile
+        if (code === 'ESRCH') return undefined; // the process exited meanwhile (nsFdOfPidfd says so for /proc's ENOENT too)
         if (code === 'ENOENT') continue; // a kind this kernel lacks
         if (code === 'EACCES' && gate !== undefined && opened.size === 0) {
           fromGate(gate, opened);
@@ -97,14 +97,4 @@ function fromGate(gate: string, into: Map<NamespaceType, Namespace>): void {
     throw err;
   }
   for (const [t, ns] of got) into.set(t, ns);
-}
-
-/** Whether this kernel has namespaces of kind `t` (the caller's own link exists). */
-function existsNs(t: NamespaceType): boolean {
-  try {
-    statSync(`/proc/self/ns/${t}`);
-    return true;
-  } catch {
-    return false;
-  }
 }
