@@ -535,10 +535,36 @@ long ExecStep(const Step& s, const char* resolved, int stub, int report, long st
   return r;
 }
 
+// A child with a copy of Node's mm (spawn.cc sets hide_exe): until its execve its
+// /proc/PID/exe would be Node's binary, and it may wait or fork inside a sandbox's pid
+// namespace (a join, a start gate, a forked init) where a process holding CAP_SYS_PTRACE over
+// Node's user namespace (a container's root without a user namespace of its own, given
+// SYS_PTRACE) passes ptrace_may_access() whatever the dumpable flag says: it could open that
+// link with O_PATH and, once no node runs the file, write Node's binary through it
+// (CVE-2019-5736). So first thing, while our credentials are Node's: Node's binary is unmapped
+// from our copy (replace_mm_exe_file() refuses while the old exe is mapped; nothing of ours
+// runs from it: the addon is bound at load, -z now) and PR_SET_MM_MAP makes the sealed init
+// image our exe; children we fork inherit it. It needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
+// in our user namespace: EPERM means Node holds neither there, and then no process in a pid
+// namespace we can enter holds CAP_SYS_PTRACE over that namespace but the host's own.
+static long HideExe(ChildCtx* ctx) {
+  const ExeLayout& e = ctx->exe;
+  for (int k = 0; k < e.nranges; k++) {
+    long r = sc(__NR_munmap, e.ranges[2 * k], e.ranges[2 * k + 1] - e.ranges[2 * k]);
+    if (r < 0) return r;
+  }
+  long r = sc(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &e.map, sizeof e.map, 0);
+  return r == -EPERM ? 0 : r;
+}
+
 int ChildMain(void* arg) {
   ChildCtx* ctx = static_cast<ChildCtx*>(arg);
   sc(__NR_close, ctx->parent_sock);
   ResetSignals();
+  if (ctx->hide_exe) {
+    long r = HideExe(ctx);
+    if (r < 0) Fail(ctx, 0, r, SYS_PRCTL);
+  }
   RunPlan(ctx, 0);
 }
 

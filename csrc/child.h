@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/prctl.h>
+
 #include "plan.h"
 
 namespace nsbox {
@@ -32,6 +34,14 @@ constexpr int kMaxTrees = 8;
 // image (its code and constants); the rseq(2) area the cloning thread registered (glibc's, in
 // that thread's TLS: the init inherits the registration and the kernel writes there), its
 // length and signature. keep all zero: it keeps everything; rseq_addr 0: none registered.
+// Node's binary in our mm (its file mappings, as /proc/self/maps lists them) and the fields
+// PR_SET_MM_MAP sets with the exe (prctl(2); brk as at the clone): spawn.cc reads them.
+struct ExeLayout {
+  unsigned long ranges[2 * 8];  // [lo, hi) pairs
+  int nranges;
+  struct prctl_mm_map map;
+};
+
 struct InitKeep {
   unsigned long keep[4];
   unsigned long rseq_addr;
@@ -62,6 +72,11 @@ struct ChildCtx {
   InitKeep init_keep;  // OP_INIT with dropCopy: what the init keeps of its copy of Node's memory
   int init_fd;         // the init image's memfd (init_image.h), or -1: the exec'd init's, the exec stub's
   int exec_init;       // 1: OP_INIT execs the image (else the init is a fork, as before)
+  // A child with a copy of Node's mm (not CLONE_VM): HideExe (child.cc) unmaps Node's binary
+  // from it and makes the init image its exe first thing, so no /proc/PID/exe of a process
+  // nsbox puts in a sandbox's pid namespace leads to Node's binary (CVE-2019-5736).
+  int hide_exe;
+  ExeLayout exe;
   // The step before which our credentials stop being Node's in Node's own user namespace (the
   // first OP_SETGID, OP_CAPSET or OP_SECCOMP there), or -1: HideIds (child.cc) runs before it.
   int hide_at;

@@ -13,6 +13,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
 #include <linux/mount.h>
@@ -168,6 +171,101 @@ static void KeepForInit(void* stack, size_t stackSize, InitKeep& k) {
   }
 }
 
+// What HideExe (child.cc) needs to give a child with a copy of our mm the init image as its
+// exe: every mapping of Node's binary in our mm (/proc/self/maps, read at each call: V8 maps
+// parts of it again for each isolate it makes) and the mm fields PR_SET_MM_MAP sets along with
+// the exe (/proc/self/stat, fixed once the program runs; brk read at each call). False if they
+// cannot be read (too many mappings, no /proc): the child keeps Node's exe then.
+static bool ReadExeLayout(ExeLayout& out) {
+  struct Fixed {
+    bool ok = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    struct prctl_mm_map map = {};
+  };
+  static const Fixed fixed = [] {
+    Fixed r;
+    struct stat st;
+    if (stat("/proc/self/exe", &st) < 0) return r;
+    r.dev = st.st_dev;
+    r.ino = st.st_ino;
+    FILE* f = fopen("/proc/self/stat", "re");
+    if (f == nullptr) return r;
+    char buf[2048];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char* p = strrchr(buf, ')');
+    if (p == nullptr) return r;
+    unsigned long long v[52] = {};
+    int field = 2;  // the comm, which ')' ends
+    for (p++; *p && field < 51;) {
+      while (*p == ' ') p++;
+      char* end;
+      unsigned long long x = strtoull(p, &end, 10);
+      if (end == p)
+        while (*p && *p != ' ') p++;  // the state letter
+      else
+        p = end;
+      v[++field] = x;
+    }
+    if (field < 51) return r;
+    r.map.start_code = v[26];
+    r.map.end_code = v[27];
+    r.map.start_stack = v[28];
+    r.map.start_data = v[45];
+    r.map.end_data = v[46];
+    r.map.start_brk = v[47];
+    r.map.arg_start = v[48];
+    r.map.arg_end = v[49];
+    r.map.env_start = v[50];
+    r.map.env_end = v[51];
+    r.ok = r.map.start_code != 0 && r.map.end_code > r.map.start_code;
+    return r;
+  }();
+  if (!fixed.ok) return false;
+  out.map = fixed.map;
+  out.map.brk = (uint64_t)syscall(SYS_brk, 0);
+  out.nranges = 0;
+  if (out.map.brk < out.map.start_brk) return false;
+  Fd maps(open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
+  if (!maps.valid()) return false;
+  // Lines "lo-hi perms offset major:minor inode path"; only whole lines are parsed.
+  char buf[16384];
+  size_t have = 0;
+  bool eof = false;
+  while (!eof || have > 0) {
+    if (!eof) {
+      ssize_t n = read(maps.get(), buf + have, sizeof buf - 1 - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return false;
+      if (n == 0) eof = true;
+      have += (size_t)n;
+    }
+    buf[have] = 0;
+    char* nl = strchr(buf, '\n');
+    if (nl == nullptr) {
+      if (!eof && have < sizeof buf - 1) continue;
+      nl = buf + have;  // the last line, without its newline
+    }
+    *nl = 0;
+    unsigned long lo, hi, off, ino;
+    unsigned maj, min;
+    char perms[8];
+    if (sscanf(buf, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &min, &ino) == 7 &&
+        ino == (unsigned long)fixed.ino && makedev(maj, min) == fixed.dev) {
+      if (out.nranges == 8) return false;
+      out.ranges[2 * out.nranges] = lo;
+      out.ranges[2 * out.nranges + 1] = hi;
+      out.nranges++;
+    }
+    size_t used = nl < buf + have ? (size_t)(nl + 1 - buf) : have;
+    memmove(buf, buf + used, have - used);
+    have -= used;
+  }
+  return out.nranges > 0;
+}
+
 // Clones the child (see spawn_session.h): the gate's socket, the status socketpair, clone3.
 int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // The create/start gate's socket, before the child exists (it inherits the fd).
@@ -284,8 +382,10 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   // (spawn.ts: the command could write Node's binary through /proc/self/exe): without it that
   // spawn fails, as it cannot be made safe.
   bool execInit = execAllowed && !outlives && !forced && !leavesIds && !hideByMm;
+  // A child with its own mm (a copy of ours) gets the image as its exe (child.cc HideExe).
+  bool mayOwnMm = forced || init || leavesIds || hideByMm;
   Fd image;
-  if (execInit || stubStep >= 0) {
+  if (execInit || stubStep >= 0 || mayOwnMm) {
     int fd = MakeInitImage();
     if (fd >= 0)
       image.reset(fd);
@@ -295,6 +395,8 @@ int StartChild(ParsedPlan& plan, void* stack, size_t stackSize, Started& st) {
   ctx.init_fd = image.get();
   ctx.exec_init = execInit && image.valid();
   bool ownMm = forced || (init && !ctx.exec_init) || leavesIds || hideByMm;
+  ctx.hide_exe = ownMm && image.valid() && ReadExeLayout(ctx.exe);
+  if (ctx.hide_exe) ctx.exe.map.exe_fd = (uint32_t)image.get();
   if (init && !forced && !ctx.exec_init) KeepForInit(stack, stackSize, ctx.init_keep);
   // plan.cloneFlags holds CLONE_NEW* flags only (ParsePlan); the rest is ours to choose.
   ca.flags = plan.cloneFlags | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (ownMm ? 0 : CLONE_VM);

@@ -11,11 +11,11 @@
 // printing the dev:ino of its /proc/self/exe, so it runs only if the kernel ran Node's binary.
 // Control: the same script without a mount namespace of its own (no boundary to cross: the
 // stub is not used) runs in node and prints the dev:ino of this process's binary.
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { hardened, spawn, type SpawnOptions } from '../../src/index.js';
+import { hardened, openStartGate, spawn, type SpawnOptions } from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 import { output } from '../helpers/proc.js';
 
@@ -113,4 +113,65 @@ describe('escapes: the caller binary through /proc/self/exe (CVE-2019-5736)', ()
       ).rejects.toMatchObject({ code: 'ENOENT', step: 'exec' });
     },
   );
+});
+
+// The same file reached through another process's /proc/PID/exe (CVE-2019-5736 as runc had it:
+// the attacker opens the runtime's exe while it joins the container; found in review on
+// 2026-11-30). A process nsbox puts in a sandbox's pid namespace before its execve — a
+// created container's PID 1 waiting for start, a process joining the namespace, an init that
+// is a fork — is a copy of Node. Non-dumpable, but a root without a user namespace holding
+// CAP_SYS_PTRACE (every capability here, Docker's --cap-add SYS_PTRACE) passes
+// ptrace_may_access() anyway, could open /proc/PID/exe with O_PATH and write Node's binary
+// through it once no node runs it. Each such child now makes the sealed init image its exe
+// before anything else (csrc/child.cc HideExe). Witness: what the link leads to (dev:ino),
+// against Node's binary; all of these showed Node's binary before the fix.
+describe('escapes: the caller binary through another process’s /proc/PID/exe (CVE-2019-5736)', () => {
+  const IMAGE = '/memfd:nsbox-init (deleted)';
+  const exeOf = (pid: number): string => readlinkSync(`/proc/${pid}/exe`);
+
+  rtest('a created container’s PID 1 and a process joining it before start: the image, from outside and from inside', async () => {
+    const gateDir = mkdtempSync(join(tmpdir(), 'nsbox-exe-gate-'));
+    const gate = join(gateDir, 'start.sock');
+    const box = spawn('sleep', ['30'], { namespaces: ['mnt', 'pid'], rootfs: 'host', startGate: gate, stdio: 'ignore' });
+    try {
+      expect(exeOf(box.pid)).toBe(IMAGE);
+      // Root with every capability (CAP_SYS_PTRACE too) inside the created container's pid
+      // namespace: its PID 1 is the waiting child.
+      const st = statSync(process.execPath);
+      const r = await output(
+        spawn('sh', ['-c', 'readlink /proc/1/exe; stat -L -c %d:%i /proc/1/exe; grep CapEff /proc/self/status'], {
+          join: { pid: box.pid, mnt: box.pid },
+        }),
+      );
+      const [link, devIno, capEff] = r.stdout.trim().split('\n');
+      expect(BigInt(`0x${capEff!.split(/\s+/)[1]}`) & (1n << 19n)).toBe(1n << 19n);
+      expect(link).toBe(IMAGE);
+      expect(devIno).not.toBe(`${st.dev}:${st.ino}`);
+      // A joining process waiting before its own execve (a join with a gate of its own).
+      const gate2 = join(gateDir, 'join.sock');
+      const joiner = spawn('true', { join: { pid: box.pid, mnt: box.pid }, startGate: gate2, stdio: 'ignore' });
+      expect(exeOf(joiner.pid)).toBe(IMAGE);
+      await openStartGate(gate2);
+      expect(await joiner.exited).toMatchObject({ code: 0 });
+    } finally {
+      box.kill('SIGKILL');
+      await box.exited.catch(() => undefined);
+      rmSync(gateDir, { recursive: true, force: true });
+    }
+  });
+
+  rtest('an init that is a fork, under a command holding CAP_SYS_PTRACE: PID 1’s exe is the image', async () => {
+    const st = statSync(process.execPath);
+    const r = await output(
+      spawn('sh', ['-c', 'stat -L -c %d:%i /proc/1/exe; readlink /proc/1/exe; grep -c nsbox.node /proc/1/maps'], {
+        namespaces: ['mnt', 'pid'],
+        rootfs: 'host',
+        init: true,
+      }),
+    );
+    const [devIno, link, addon] = r.stdout.trim().split('\n');
+    expect(devIno).not.toBe(`${st.dev}:${st.ino}`);
+    expect(link).toBe(IMAGE);
+    expect(Number(addon)).toBeGreaterThan(0); // the fork (the addon mapped), not the exec'd image
+  });
 });

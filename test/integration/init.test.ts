@@ -15,6 +15,20 @@ import { childPids, fdCount, output } from '../helpers/proc.js';
 const usernsTest = testIf(canUserns, 'user namespaces cannot be created here');
 /** What /proc/PID/exe of an init run from the image names (csrc/init_image.cc). */
 const IMAGE = '/memfd:nsbox-init (deleted)';
+
+/**
+ * Which init `pid` is: the exec'd image maps only its memfd; a fork keeps the addon mapped
+ * (DropCopy keeps it, and without DropCopy it keeps everything). Unreadable (EACCES: a
+ * non-dumpable mm of this process's user namespace, to an unprivileged caller): a fork.
+ */
+function initKind(pid: number): 'image' | 'fork' {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('nsbox.node') ? 'fork' : 'image';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') return 'fork';
+    throw e;
+  }
+}
 const root = fileURLToPath(new URL('../..', import.meta.url));
 /** What npm links as `nsbox`: package.json's bin. */
 const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.nsbox);
@@ -88,8 +102,8 @@ describe.each(KINDS)('spawn({ init: true }): $name', ({ extra }) => {
       expect(status).toMatch(/^Name:\s+nsbox-init$/m);
       expect(status.match(/^NSpid:\s+(.*)$/m)![1]!.split(/\s+/)).toEqual([String(c.pid), '1']);
       expect(readFileSync(`/proc/${sleeper}/status`, 'utf8')).toMatch(new RegExp(`^PPid:\\s+${c.pid}$`, 'm'));
-      // Which init it is, by what /proc/PID/exe names (a non-dumpable fork of this process is
-      // unreadable to an unprivileged caller: EACCES).
+      // Never Node's binary: a fork made the image its exe too (csrc/child.cc HideExe), and a
+      // non-dumpable fork of this process is unreadable to an unprivileged caller (EACCES).
       const exe = (() => {
         try {
           return readlinkSync(`/proc/${c.pid}/exe`);
@@ -97,7 +111,8 @@ describe.each(KINDS)('spawn({ init: true }): $name', ({ extra }) => {
           return (e as NodeJS.ErrnoException).code;
         }
       })();
-      expect(extra.capabilities ? [IMAGE] : [realpathSync(process.execPath), 'EACCES']).toContain(exe);
+      expect([IMAGE, 'EACCES']).toContain(exe);
+      expect(initKind(c.pid)).toBe(extra.capabilities ? 'image' : 'fork');
     } finally {
       c.kill('SIGKILL');
       await c.exited;
@@ -404,14 +419,15 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
     const withPtrace = { ...image, capabilities: { ...caps, bounding: [...caps.bounding!, 'CAP_SYS_PTRACE' as const] } };
     const profile = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mount'], action: 'SCMP_ACT_ERRNO' as const }] };
     for (const o of [withPtrace, { ...image, seccomp: profile }, box]) {
-      const exe = await withInit(o, (init) => {
+      const [exe, kind] = await withInit(o, (init) => {
         try {
-          return readlinkSync(`/proc/${init}/exe`);
+          return [readlinkSync(`/proc/${init}/exe`), initKind(init)];
         } catch (e) {
-          return (e as NodeJS.ErrnoException).code;
+          return [(e as NodeJS.ErrnoException).code, initKind(init)];
         }
       });
-      expect([realpathSync(process.execPath), 'EACCES']).toContain(exe);
+      expect([IMAGE, 'EACCES']).toContain(exe);
+      expect(kind).toBe('fork');
     }
   });
 
@@ -437,7 +453,8 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
     const py = [
       'import os',
       "eff = [l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0]",
-      "print(os.readlink('/proc/1/exe') + '|' + eff)",
+      "kind = 'fork' if 'nsbox.node' in open('/proc/1/maps').read() else 'image'",
+      "print(os.readlink('/proc/1/exe') + '|' + eff + '|' + kind)",
     ].join('\n');
     const script = [
       `import { spawn, hardened } from ${JSON.stringify(join(root, 'dist/index.js'))};`,
@@ -451,11 +468,14 @@ describe('the init image (csrc/init_image.cc): an init that is not a fork of thi
     const out = execFileSync('setpriv', ['--inh-caps=+sys_ptrace', process.execPath, '--input-type=module', '-e', script], {
       encoding: 'utf8',
     }).trim();
-    const [code, exe, capEff] = out.split('|');
+    const [code, exe, capEff, kind] = out.split('|');
     expect(code).toBe('0');
-    // The command holds CAP_SYS_PTRACE (bit 19), and its PID 1 is a fork of node, not the image.
+    // The command holds CAP_SYS_PTRACE (bit 19), and its PID 1 is a fork of node, not the
+    // exec'd image — whose exe is the image all the same (csrc/child.cc HideExe), never Node's
+    // binary, which the command could otherwise open through /proc/1/exe.
     expect((BigInt(`0x${capEff}`) >> 19n) & 1n).toBe(1n);
-    expect(exe).toBe(realpathSync(process.execPath));
+    expect(kind).toBe('fork');
+    expect(exe).toBe(IMAGE);
   });
 
   // vm.memfd_noexec is per pid namespace and can only be made stricter in a child one: 2 in a
