@@ -15,7 +15,7 @@ const PROBES = `${PY_LIBC}
 x86 = not arm
 NR = dict(perf_event_open=298 if x86 else 241, userfaultfd=323 if x86 else 282, io_uring_setup=425, keyctl=250 if x86 else 219,
           bpf=321 if x86 else 280, unshare=272 if x86 else 97, mount=165 if x86 else 40, fsopen=430, open_tree=428, setns=308 if x86 else 268,
-          clone3=435)
+          clone3=435, socket=41 if x86 else 198)
 attr = ctypes.create_string_buffer(128)
 ctypes.memmove(attr, (ctypes.c_uint32 * 2)(1, 128), 8)  # PERF_TYPE_SOFTWARE, size
 print('perf_event_open', ename(sc(NR['perf_event_open'], attr, 0, -1, -1, 0)))
@@ -30,6 +30,9 @@ os.makedirs('/tmp/m', exist_ok=True)
 print('mount_cgroup_v1', ename(sc(NR['mount'], b'cgroup', b'/tmp/m', b'cgroup', 0, b'cpu')))
 print('mount_proc', ename(sc(NR['mount'], b'proc', b'/tmp/m', b'proc', 0, 0)))
 print('fsopen', ename(sc(NR['fsopen'], b'proc', 0)))
+# socket(2) reads ints: junk in the high 32 bits must not get AF_VSOCK (40) or AF_ALG (38) past the filter.
+print('socket_vsock_hi', ename(sc(NR['socket'], (1 << 32) | 40, 1, 0)))
+print('socket_alg_hi', ename(sc(NR['socket'], (1 << 32) | 38, 5, 0)))
 args = ctypes.create_string_buffer(88)
 print('clone3', ename(sc(NR['clone3'], args, 8)))  # a size the kernel refuses (EINVAL): never a real fork
 st = open('/proc/self/status').read()
@@ -70,6 +73,8 @@ describe.each(MODES)('escapes under the secure defaults ($name)', (mode) => {
     for (const k of REFUSED) expect(got[k], k).toMatch(/^E[A-Z]+$/);
     // glibc falls back to clone(2) on ENOSYS: clone3 is ENOSYS, not EPERM (runc's lesson).
     expect(got.clone3).toBe('ENOSYS');
+    expect(got.socket_vsock_hi).toBe('EAFNOSUPPORT');
+    expect(got.socket_alg_hi).toBe('EAFNOSUPPORT');
     expect(got.CapEff).toBe(docker);
     expect(got.CapBnd).toBe(docker);
     expect(got.CapInh).toBe('0000000000000000');

@@ -229,6 +229,12 @@ describe('the default profile', () => {
       expect(call('socket', 38n, 5n, 0n)).toBe('errno(97)');
       expect(call('socket', 40n, 1n, 0n)).toBe('errno(97)');
       expect(call('socket', 16n, 3n, 9n)).toBe('errno(22)');
+      // socket(2) takes ints: the kernel ignores the high 32 bits, so the rules do too (found
+      // in review on 2026-11-30: 1<<32 | AF_VSOCK opened a vsock under this profile).
+      expect(call('socket', 0x1_0000_0026n, 5n, 0n)).toBe('errno(97)');
+      expect(call('socket', 0xffff_ffff_0000_0028n, 1n, 0n)).toBe('errno(97)');
+      expect(call('socket', 0x1_0000_0010n, 3n, 9n)).toBe('errno(22)');
+      expect(call('socket', 16n, 3n, 0x1_0000_0009n)).toBe('errno(22)');
       for (const [f, proto] of [
         [2n, 0n],
         [10n, 0n],
