@@ -14,9 +14,10 @@
 //   nsbox run --rootfs R       a static busybox rootfs bound as the root (R/bin/true is busybox).
 //   nsbox run, no code cache   the bin with NSBOX_CODE_CACHE=0: what the V8 code cache saves.
 //   nsbox run, other user      (as root, when uid 65534 can read the bin) the bin run as uid
-//                              65534, who does not own the linked files: with its own code
-//                              cache in its HOME (~/.cache/nsbox/code), and with none
-//                              (NSBOX_CODE_CACHE=0: what such a user paid before that cache).
+//                              65534, who does not own the linked files: with root's code
+//                              cache beside the files (from 2026-11-30 the only one: no
+//                              per-user cache in ~/.cache, which a sandbox could forge), and
+//                              with none (NSBOX_CODE_CACHE=0).
 //   nsbox run (tsc modules)    tsc's unlinked ES modules (node dist/cli.js): Node's ES module
 //                              loader over ~110 files, which the bin replaces.
 //   bwrap (host dirs)          bwrap --unshare-all --die-with-parent with the same root as

@@ -210,17 +210,20 @@ Napi::Value ReadLinkedCache(const Napi::CallbackInfo& info) {
 // readSeccompEntry(path, key): an entry of the compiled seccomp filters' store
 // (src/oci/runtime/seccomp-cache.ts: a JSON line, the key's UTF-8 bytes, a newline, the
 // program) as [meta, keyBytes, program], if the file is regular (not followed if a symlink),
-// owned by the caller's euid, writable by no one else, and holds exactly `key` after its first
-// line; undefined otherwise, or if it cannot be read. `meta` is the first line as text,
+// owned by the caller's euid (or `owner`, a third argument), writable by no one else, and holds exactly `key`
+// after its first line; undefined otherwise, or if it cannot be read. `meta` is the first line as text,
 // `program` a copy of the bytes after the key.
 Napi::Value ReadSeccompEntry(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path, key;
   if (!ArgString(info, 0, &path) || !ArgString(info, 1, &key)) return env.Undefined();
+  uid_t owner = geteuid();
+  if (info.Length() > 2 && info[2].IsNumber()) owner = (uid_t)info[2].As<Napi::Number>().Uint32Value();
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
   struct stat st;
   std::string data;
-  if (!fd.valid() || fstat(fd.get(), &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) != 0)
+  if (!fd.valid() || fstat(fd.get(), &st) < 0 || (st.st_uid != geteuid() && st.st_uid != owner) ||
+      (st.st_mode & 022) != 0)
     return env.Undefined();
   if (!ReadWhole(fd.get(), st, &data)) return env.Undefined();
   size_t nl = data.find('\n');

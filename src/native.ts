@@ -286,10 +286,10 @@ export interface NativeBinding {
   readLinkedCache(path: string, header: string, owner: number): [data: Buffer, generation: number] | undefined;
   /**
    * A seccomp store entry (oci/runtime/seccomp-cache.ts) holding exactly `key`, if the file is regular, not a
-   * symlink, the euid's and writable by no one else: [its first line, the key's UTF-8 length, a copy of the
-   * program bytes after the key]; else undefined.
+   * symlink, the euid's (or `owner`'s, when given) and writable by no one else: [its first line, the key's
+   * UTF-8 length, a copy of the program bytes after the key]; else undefined.
    */
-  readSeccompEntry(path: string, key: string): [meta: string, keyBytes: number, program: Uint8Array] | undefined;
+  readSeccompEntry(path: string, key: string, owner?: number): [meta: string, keyBytes: number, program: Uint8Array] | undefined;
   /** features.cc: gettid() === getpid(): the thread whose process.env is the process's environment. */
   onProcessMainThread(): boolean;
   /** [mode, uid, size, mtimeSec, mtimeNsec, ino, dev] of stat/lstat; undefined for ENOENT/ENOTDIR (pathstat.ts). */

@@ -12,7 +12,6 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { statPath } from '../pathstat.js';
-import { userCacheDir } from '../user-cache.js';
 import { fileURLToPath } from 'node:url';
 import type { Cgroup } from '../cgroups/cgroup.js';
 // The cgroup modules only for --memory/--pids/--cpus/--cgroup-parent (scripts/bundle.mjs).
@@ -311,19 +310,20 @@ function forwardSignals(): { attach: (child: NsboxChild) => void; remove: () => 
 
 /**
  * Where a linked build keeps the seccomp filters it compiled (src/oci/runtime/seccomp-cache.ts
- * checks the build, the exact profile and options, and that the files are this user's own):
- * beside its linked files (scripts/bundle.mjs) when they are this user's (root for a global
- * install, anyone in a checkout), else, for a user other than root, in the user's cache
- * directory (`$XDG_CACHE_HOME/nsbox`, by default `~/.cache/nsbox`), as other commands keep theirs.
+ * checks the build, the exact profile and options, and the files' owner): beside its linked
+ * files (scripts/bundle.mjs), written by their owner (root for a global install, anyone in a
+ * checkout) and read by other users as the owner's. No per-user store: a user's own cache
+ * directory is one a rootless sandbox may be given to write, and a forged entry there was a
+ * filter that allowed everything in the user's next run (found in review on 2026-11-30).
  */
-function seccompStoreDir(): string | undefined {
+function seccompStoreDir(): { dir: string; owner: number } | undefined {
   const linked = fileURLToPath(new URL('../nsbox-cli/', import.meta.url));
   try {
-    if (statPath(linked, true)?.uid === process.geteuid!()) return linked;
+    const st = statPath(linked, true);
+    return st === undefined ? undefined : { dir: linked, owner: st.uid };
   } catch {
     return undefined; // not built by scripts/bundle.mjs
   }
-  return userCacheDir();
 }
 
 /**
@@ -337,8 +337,8 @@ export async function runCommand(run: RunArgs): Promise<number> {
   // The linked CLI compiles a seccomp profile (the default, or --seccomp FILE's) once per
   // build and user, not per run (~3 ms of a short run): one file per profile. tsc's modules
   // have no build id, hence no store.
-  const dir = seccompStoreDir();
-  if (dir !== undefined) setSeccompStore(seccompCache(dir));
+  const store = seccompStoreDir();
+  if (store !== undefined) setSeccompStore(seccompCache(store.dir, undefined, store.owner));
   let child: NsboxChild;
   const opened: Namespace[] = [];
   // Without --env/--unset/--clearenv the command gets this environment as it is: spawn reads

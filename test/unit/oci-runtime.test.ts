@@ -133,7 +133,7 @@ describe('compiled seccomp filters kept under --root', () => {
     const first = compiled(profile(), seccompCache(root, 'build-1'));
     const files = readdirSync(join(root, '@seccomp'));
     expect(files).toHaveLength(1);
-    expect(statSync(join(root, '@seccomp')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, '@seccomp')).mode & 0o777).toBe(0o755); // --root itself is private
     // A new profile object (another process's), the same JSON: the entry, not a compile.
     const gets: string[] = [];
     const store = seccompCache(root, 'build-1')!;
@@ -156,7 +156,12 @@ describe('compiled seccomp filters kept under --root', () => {
     // An entry this user does not own alone is not read: compiled again.
     chmodSync(join(root, '@seccomp', files[0]!), 0o666);
     expect(store.get(gets[0]!)).toBeUndefined();
-    chmodSync(join(root, '@seccomp', files[0]!), 0o600);
+    chmodSync(join(root, '@seccomp', files[0]!), 0o644);
+    // Another user's store (the bin's beside root's global install) is read as that user's
+    // when asked, never written; as anyone else's, not read.
+    const uid = process.geteuid!();
+    expect(seccompCache(root, 'build-1', uid)!.get(gets[0]!)).toBeDefined();
+    expect(seccompCache(root, 'build-1', uid + 1)!.get(gets[0]!)).toBeDefined(); // still this user's own
     // A damaged entry is not read either.
     writeFileSync(join(root, '@seccomp', files[0]!), '{"v":1}\n', { mode: 0o600 });
     expect(store.get(gets[0]!)).toBeUndefined();

@@ -11,20 +11,19 @@
  * it names the file it was made from (size, mtime, inode) and the V8 version, is owned by
  * this user or the file's owner, and is writable by nobody else. Any mismatch, a cache V8
  * rejects (another Node, other V8 flags), or none: the file is compiled from source, and at
- * exit a new cache is written (a temporary file renamed over it) — beside the file for its
- * owner and root (a checkout, a global install), in the user's own cache directory for
- * anyone else (see cacheSite). A failure to write is ignored.
+ * exit a new cache is written (a temporary file renamed over it) beside the file, by its
+ * owner and root only (a checkout, a global install): other users have none (see cacheSite).
+ * A failure to write is ignored.
  * `NSBOX_OCI_CODE_CACHE=0` turns it off for nsbox-oci (neither read nor written), and
  * `NSBOX_CODE_CACHE=0` for the `nsbox` command (src/cli/bin.ts), which loads its own linked
  * files with it too.
  * @internal
  * @module
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, type Stats, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 import { dlopenOnce, localAddon } from '../../dlopen.js';
-import { ownDirectory, userCacheDir } from '../../user-cache.js';
 
 const MAGIC = 'nsbox-oci code cache 1';
 /** How many runs write a file's cache, each adding what it compiled to what the last left. */
@@ -96,45 +95,34 @@ function readCache(cache: string, identity: string, owner: number): Cached | und
 }
 
 /**
- * Where a file's cache is read and written, and whose it may be. Beside the file
- * (`FILE.cache`, this user's or the file owner's) when this user owns the file or is root —
- * a checkout, or a global install run by root, who writes it. For any other user (a global
- * install run by everyone else, rootless podman running a root-installed nsbox-oci), whom
- * that directory refuses: their own cache directory, as the seccomp store's
- * (`$XDG_CACHE_HOME/nsbox/code`, by default `~/.cache/nsbox/code`), a file named by the
- * linked file's path, trusted only as this user's own (0600) in a directory of this user's
- * that nobody else can write (src/user-cache.ts). Without an absolute HOME or XDG_CACHE_HOME:
- * beside, read only.
+ * Where a file's cache is read and written, and whose it may be: beside the file
+ * (`FILE.cache`), trusted as this user's or the file owner's. Written only by the file's owner
+ * and root (a checkout; a global install, whose root-made cache every user then reads): any
+ * other user has none. There is deliberately no per-user cache: a user's own directory
+ * (`~/.cache`) is one a rootless sandbox may be given to write (`--volume ~/.cache:…`), and a
+ * V8 code cache is code this process runs outside the sandbox — a forged one ran as the user
+ * on the next `nsbox` (found in review on 2026-11-30).
  */
 interface CacheSite {
   path: string;
   /** A uid besides this user's whose cache is trusted. */
   owner: number;
-  /** The per-user directory the cache is in (checked before each read and write). */
-  dir?: string;
+  /** Whether this user may write it: the file's owner, or root. */
+  writes: boolean;
 }
 
 function cacheSite(file: string, fileOwner: number): CacheSite {
-  const beside = { path: `${file}.cache`, owner: fileOwner };
-  const base = process.geteuid!() === fileOwner ? undefined : userCacheDir(); // root: beside, always
-  if (base === undefined) return beside;
-  // FNV-1a of the path: one cache per install (the header still names the file exactly).
-  let h = 0x811c9dc5;
-  for (let i = 0; i < file.length; i++) h = Math.imul(h ^ file.charCodeAt(i), 0x01000193);
-  const dir = `${base}/code`;
-  return { path: `${dir}/${(h >>> 0).toString(16).padStart(8, '0')}-${basename(file)}.cache`, owner: process.geteuid!(), dir };
+  const euid = process.geteuid!();
+  return { path: `${file}.cache`, owner: fileOwner, writes: euid === fileOwner || euid === 0 };
 }
 
 function writeCache(site: CacheSite, header: string, script: Script): void {
   const cache = site.path;
   const tmp = `${cache}.${process.pid}.tmp`;
+  if (!site.writes) return;
   try {
-    if (site.dir !== undefined) {
-      mkdirSync(site.dir, { recursive: true, mode: 0o700 });
-      if (!ownDirectory(site.dir)) return;
-    }
-    // Beside the file, readable by the users of an install; one's own cache, by that user only.
-    const mode = site.dir === undefined ? 0o644 : 0o600;
+    // Beside the file, readable by the users of an install.
+    const mode = 0o644;
     // The header line is padded with spaces so that the data starts 16-byte aligned: the
     // native reader hands V8 the file's own pages, and V8 copies cached data that is not
     // pointer-aligned before it reads it (the header is ASCII: one byte a character).
@@ -223,7 +211,7 @@ export function loadLinked(
   const site = cacheSite(file, uid);
   // What a cache must name: the file it was made from, and the V8 that made it.
   const identity = `${MAGIC} ${process.versions.v8} ${size} ${mtimeMs} ${ino} `;
-  const cached = use && (site.dir === undefined || ownDirectory(site.dir)) ? readCache(site.path, identity, site.owner) : undefined;
+  const cached = use ? readCache(site.path, identity, site.owner) : undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the file's own.
   // A file the bundler wrapped already (scripts/bundle.mjs: the CLI's) is compiled as it is read:
   // wrapped here, the source is a cons string that V8 flattens into a copy of the whole file.

@@ -7,7 +7,8 @@
  * An entry holds the build that wrote it (scripts/bundle.mjs gives every build of the
  * linked files its own id), the exact key compileSeccomp asked for (the profile's JSON text
  * and the options) and the program. It is used only when all of that matches and the file is
- * this user's own, in a directory of this user's that nobody else can write; anything else
+ * this user's own (or, read-only, the store's owner's: `owner`), in a directory of that user's
+ * that nobody else can write; anything else
  * (another build, another key, a file not ours, a malformed one) is compiled again and
  * written anew (a temporary file renamed over the old). Without a build id (tsc's unlinked
  * modules) there is no store. `@seccomp` is no valid container id, so no command mistakes it
@@ -80,29 +81,35 @@ function parse(metaLine: string, keyBytes: number, program: Uint8Array, build: s
 
 /**
  * The store under `root` (the runtime's `--root`, already checked), or undefined without a
- * build id. `build`: this build's id (a test's own).
+ * build id. `build`: this build's id (a test's own). `owner`: a uid besides this user's whose
+ * store is read (never written: the `nsbox` bin's, beside root's global install).
  */
-export function seccompCache(root: string, build: string | undefined = BUILD): SeccompStore | undefined {
+export function seccompCache(root: string, build: string | undefined = BUILD, owner?: number): SeccompStore | undefined {
   if (build === undefined) return undefined;
   const dir = join(root, '@seccomp');
+  const euid = process.geteuid!();
+  const by = owner ?? euid;
   return {
     get(key) {
       // Natively (csrc/startup_files.cc): no fs.Stats, no Buffer read through node:fs and no
       // Buffer methods on a spawn's path, each a cold path of Node's own in a short-lived process.
       try {
         const d = statPath(dir, false);
-        if (!isDirectory(d) || d!.uid !== process.geteuid!() || (d!.mode & 0o022) !== 0) return undefined;
-        const entry = native.readSeccompEntry(join(dir, fileName(key)), key);
+        if (!isDirectory(d) || (d!.uid !== euid && d!.uid !== by) || (d!.mode & 0o022) !== 0) return undefined;
+        const entry = native.readSeccompEntry(join(dir, fileName(key)), key, d!.uid);
         return entry === undefined ? undefined : parse(...entry, build);
       } catch {
         return undefined; // unreadable: compiled again
       }
     },
     set(key, c) {
+      if (by !== euid) return; // another user's store: read, never written
       const file = join(dir, fileName(key));
       const tmp = `${file}.${process.pid}.tmp`;
       try {
-        mkdirSync(dir, { mode: 0o700, recursive: true });
+        // Readable by other users (the bin's store beside a global install is theirs to read;
+        // the runtime's --root is private itself): a compiled profile is no secret.
+        mkdirSync(dir, { mode: 0o755, recursive: true });
         if (!ownDirectory(dir)) return;
         const k = Buffer.from(key);
         const meta: Meta = {
@@ -117,7 +124,7 @@ export function seccompCache(root: string, build: string | undefined = BUILD): S
         };
         const program = Buffer.from(c.program.buffer, c.program.byteOffset, c.program.byteLength);
         writeFileSync(tmp, Buffer.concat([Buffer.from(`${JSON.stringify(meta)}\n`), k, Buffer.from('\n'), program]), {
-          mode: 0o600,
+          mode: 0o644,
           flag: 'wx',
         });
         renameSync(tmp, file);
