@@ -11,9 +11,13 @@
 // interleaves it with the Node rows this way); a line "pre" makes the namespace and its
 // socket before the clock starts (the counterpart of a namespace taken from a pool).
 // A line "same" (or "same pre") sends exactly connectToHost's requests instead, each
-// answered before the next: RTM_NEWLINK with NLM_F_ECHO and the host end created up (the
-// echo carries both indexes: no lookup), the host address, then inside lo up, eth0 up, its
-// address and the default route via the host address; the end state is connectToHost's.
+// answered before the next: RTM_NEWLINK with NLM_F_ECHO and the host end created down (the
+// echo carries both indexes: no lookup), its IPv6 turned off (/proc/sys/net/ipv6/conf/H/
+// disable_ipv6), the host address, its IPv4 settings (rp_filter 1, accept_redirects 0,
+// accept_source_route 0: IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF) and then up (src/net/host-end.ts,
+// from 2026-11-30; before, the host end was created up and not hardened), then inside lo up,
+// eth0 up, its address and the default route via the host address; the end state is
+// connectToHost's.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +25,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -150,6 +155,35 @@ static void default_route(int fd, const char *via) {
   talk(fd, &r);
 }
 
+// The host end's IPv4 settings, as connectToHost sends them before bringing it up.
+static void harden4(int fd, int index) {
+  struct req r;
+  start(&r, RTM_NEWLINK, 0);
+  struct ifinfomsg *ifi = put(&r, sizeof *ifi);
+  ifi->ifi_index = index;
+  struct rtattr *spec = attr(&r, IFLA_AF_SPEC, NULL, 0);
+  struct rtattr *inet = attr(&r, AF_INET, NULL, 0);
+  struct rtattr *conf = attr(&r, IFLA_INET_CONF, NULL, 0);
+  unsigned one = 1, zero = 0;
+  attr(&r, IPV4_DEVCONF_RP_FILTER, &one, 4);
+  attr(&r, IPV4_DEVCONF_ACCEPT_REDIRECTS, &zero, 4);
+  attr(&r, IPV4_DEVCONF_ACCEPT_SOURCE_ROUTE, &zero, 4);
+  end(&r, conf);
+  end(&r, inet);
+  end(&r, spec);
+  talk(fd, &r);
+}
+
+// IPv6 off on the host end (no netlink request sets it).
+static void no_ipv6(const char *ifname) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die("open disable_ipv6", errno);
+  if (write(fd, "1", 1) != 1) die("write disable_ipv6", errno);
+  close(fd);
+}
+
 static int index_of(int fd, const char *name) {
   struct req r;
   struct nlmsghdr *h = start(&r, RTM_GETLINK, 0);
@@ -186,8 +220,7 @@ int main(int argc, char **argv) {
     // veth, peer created inside
     struct req r;
     start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | (same ? NLM_F_ECHO : 0));
-    struct ifinfomsg *hi_msg = put(&r, sizeof(struct ifinfomsg));
-    if (same) hi_msg->ifi_flags = hi_msg->ifi_change = IFF_UP;
+    put(&r, sizeof(struct ifinfomsg));
     attr(&r, IFLA_IFNAME, hname, strlen(hname) + 1);
     // One transmit and one receive queue at each end, as nsbox asks for (src/net/netlink/rtnl.ts
     // encodeNewLink): without them the kernel makes one per possible CPU and cuts the number in
@@ -211,7 +244,10 @@ int main(int argc, char **argv) {
     talk(host, &r);
     if (same) {
       if (echo_index <= 0 || echo_link <= 0) die("no RTM_NEWLINK echo", EPROTO);
+      no_ipv6(hname);
       addr4(host, echo_index, "10.231.0.1", 30);
+      harden4(host, echo_index);
+      up(host, echo_index);
       up(inside, 1);
       up(inside, echo_link);
       addr4(inside, echo_link, "10.231.0.2", 30);

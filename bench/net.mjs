@@ -28,9 +28,12 @@
 //                   end, as every nsbox veth from 2026-11-30: IFLA_NUM_TX/RX_QUEUES), RTM_GETLINK host, host address, host up,
 //                   RTM_GETLINK eth0 inside, its address, eth0 up, lo up; no default route
 //   C floor, same   net-floor.c sending exactly connectToHost's requests (the fair floor for
-//                   it): RTM_NEWLINK with NLM_F_ECHO, host end created up (the echo gives both
-//                   indexes), host address, inside lo up, eth0 up, eth0 address, default
-//                   route via the host address; each answered before the next
+//                   it): RTM_NEWLINK with NLM_F_ECHO, host end created down (the echo gives both
+//                   indexes), IPv6 off on it (a /proc/sys write), host address, its IPv4
+//                   settings (IFLA_INET_CONF), host end up, inside lo up, eth0 up, eth0 address,
+//                   default route via the host address; each answered before the next (from
+//                   2026-11-30: the host end's hardening, src/net/host-end.ts, as connectToHost
+//                   has done since the fourteenth session; before, it was created up, unhardened)
 // Issue 13, the namespace made ahead of time:
 //   nsbox pool      a namespace taken from namespacePool({ kind: 'net' }) (made ahead by a
 //                   background thread, lo up; one per round, filled before the first, so no

@@ -307,6 +307,8 @@ Napi::Value NsMake(const Napi::CallbackInfo& info) {
 // and the peer's as IFLA_LINK) are written into the later requests where TS asked. TS built
 // every message and decodes every answer; this runs them in the same thread trip that made
 // the namespace, as one C program would.
+constexpr size_t kMaxConnectWrites = 4;
+
 struct ConnectStep {
   std::string req;
   uint32_t seqs[kMaxExchange];
@@ -323,6 +325,12 @@ struct ConnectJob {
   // and inside its request (checked on the JS thread).
   uint32_t patches[3 * 8];
   size_t npatches = 0;
+  // Files written after step 0 (the host end's sysctls while it is down), from the caller's
+  // network namespace: /proc/sys/net follows the writer's, so the thread goes home first.
+  std::string writes[2 * kMaxConnectWrites];
+  size_t nwrites = 0;
+  int home = -1;
+  int writeFailed = -1;  // which write failed (err, failed: "setns", "open" or "write")
   int hostFd = -1;
   char* buf = nullptr;
   std::string answers[3];
@@ -375,6 +383,30 @@ void Patch(ConnectJob* j, bool first) {
   }
 }
 
+// The host-side writes, in order, each a whole value in one write(2). False (err, failed,
+// writeFailed set) at the first that fails.
+bool WriteHost(ConnectJob* j) {
+  if (j->nwrites == 0) return true;
+  if (setns(j->home, CLONE_NEWNET) < 0) {
+    j->err = errno;
+    j->failed = "setns";
+    return false;
+  }
+  for (size_t w = 0; w < j->nwrites; w++) {
+    const std::string& path = j->writes[2 * w];
+    const std::string& value = j->writes[2 * w + 1];
+    Fd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    ssize_t n = fd.valid() ? write(fd.get(), value.data(), value.size()) : -1;
+    if (n != static_cast<ssize_t>(value.size())) {
+      j->err = n < 0 ? errno : EIO;
+      j->failed = fd.valid() ? "write" : "open";
+      j->writeFailed = static_cast<int>(w);
+      return false;
+    }
+  }
+  return true;
+}
+
 void RunConnect(ConnectJob* j) {
   Patch(j, true);
   for (size_t i = 0; i < j->nsteps; i++) {
@@ -383,6 +415,7 @@ void RunConnect(ConnectJob* j) {
       // No echo (a kernel before 6.1): TS looks the indexes up and goes on by itself.
       if (!EchoIndexes(j->answers[0], j->steps[0].seqs[0], &j->hostIndex, &j->childIndex)) return;
       Patch(j, false);
+      if (!WriteHost(j)) return;
     }
     int fd = st.inner ? j->make.sock : j->hostFd;
     j->err =
@@ -465,6 +498,40 @@ Napi::Value NsMakeConnected(const Napi::CallbackInfo& info) {
     job.patches[3 * p + 1] = off;
     job.patches[3 * p + 2] = which;
   }
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsArray()) {
+      ThrowType(env, "ERR_INVALID_ARG_TYPE", "nsMakeConnected: writes are [path, value] strings");
+      return env.Undefined();
+    }
+    Napi::Array wa = info[2].As<Napi::Array>();
+    if (wa.Length() % 2 != 0 || wa.Length() > 2 * kMaxConnectWrites || job.nsteps < 2) {
+      ThrowType(env, "ERR_INVALID_ARG_VALUE", "nsMakeConnected: up to 4 [path, value] writes, before step 1");
+      return env.Undefined();
+    }
+    for (uint32_t k = 0; k < wa.Length(); k++) {
+      Napi::Value v = wa.Get(k);
+      if (!v.IsString()) {
+        ThrowType(env, "ERR_INVALID_ARG_TYPE", "nsMakeConnected: writes are [path, value] strings");
+        return env.Undefined();
+      }
+      job.writes[k] = v.As<Napi::String>().Utf8Value();
+      if (k % 2 == 0 && (job.writes[k].empty() || job.writes[k][0] != '/' ||
+                         job.writes[k].find('\0') != std::string::npos)) {
+        ThrowType(env, "ERR_INVALID_ARG_VALUE", "nsMakeConnected: a write's path is not absolute");
+        return env.Undefined();
+      }
+    }
+    job.nwrites = wa.Length() / 2;
+  }
+  Fd home;
+  if (job.nwrites > 0) {
+    home = Fd(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!home.valid()) {
+      ThrowSys(env, errno, "open", "/proc/thread-self/ns/net");
+      return env.Undefined();
+    }
+    job.home = home.get();
+  }
   job.hostFd = HostRtnlSocket(env, &job.buf);
   if (job.hostFd < 0) {
     ThrowSys(env, -job.hostFd, "socket");
@@ -489,7 +556,7 @@ Napi::Value NsMakeConnected(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   GetAddon(env)->handleFds[job.make.fd] = {st.st_dev, st.st_ino};  // HoldFd, with the stat kept
-  Napi::Array out = Napi::Array::New(env, 12);
+  Napi::Array out = Napi::Array::New(env, 13);
   out.Set(0u, Napi::Number::New(env, job.make.fd));
   if (job.done == job.nsteps && job.err == 0 && !Refused(job.answers[job.nsteps - 1])) {
     close(job.make.sock);
@@ -511,6 +578,7 @@ Napi::Value NsMakeConnected(const Napi::CallbackInfo& info) {
                 ? Napi::Buffer<char>::Copy(env, a.data(), a.size()).As<Napi::Value>()
                 : env.Undefined());
   }
+  out.Set(12u, Napi::Number::New(env, job.writeFailed));
   return out;
 }
 

@@ -355,11 +355,15 @@ export interface NativeBinding {
    * were answered (each answer undefined when all ACKs), the last of them possibly refused;
    * errno/syscall is a transport failure in step `done`; sock is -1 (closed) when every step
    * was answered and none refused, else a handle fd; hostIndex 0 when there was no echo (later
-   * steps not sent). Throws SysError for the namespace itself, as nsMake.
+   * steps not sent). `writes`: [path, value, …] (up to 4 pairs) written from the caller's
+   * network namespace after step 0 was answered and before step 1; the first that fails ends
+   * the trip with errno/syscall ('setns', 'open', 'write') and writeFailed, its index (else -1).
+   * Throws SysError for the namespace itself, as nsMake.
    */
   nsMakeConnected(
     steps: Array<Buffer | boolean>,
     patches: Uint32Array,
+    writes?: string[],
   ): [
     fd: number,
     sock: number,
@@ -373,6 +377,7 @@ export interface NativeBinding {
     a0: Buffer | undefined,
     a1: Buffer | undefined,
     a2: Buffer | undefined,
+    writeFailed: number,
   ];
   /**
    * Starts a detached thread that makes `count` namespaces as nsMake does (no socket) and

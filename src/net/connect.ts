@@ -10,7 +10,7 @@ import { NL } from './netlink/constants.js';
 import { encodeAddress } from './netlink/address.js';
 import { HOST_RTNL, exchange, prepareExchange, readAnswers, type ExchangeRequest } from './netlink/exchange.js';
 import { encodeRoute } from './netlink/route.js';
-import { hardenHostLinkIpv6, upHardened } from './host-end.js';
+import { hardenHostLinkIpv6, hostIpv6Writes, upHardened } from './host-end.js';
 import { decodeLink, encodeDelLink, encodeGetLink, encodeNewLink, encodeSetLink, vethEchoIndexes } from './netlink/rtnl.js';
 import { parseCidr, parseIp } from './ip.js';
 import { checkIfName, holdNetns, withRtnl } from './target.js';
@@ -186,8 +186,9 @@ const CHILD_INDEXED = [false, true, true, false];
 /**
  * connectToHost('new', …): one native call (csrc/ns_make.cc nsMakeConnected) makes the
  * namespace and a socket in it on the kept thread and, in the same trip, sends the veth (its
- * peer's IFLA_NET_NS_FD written in there), then the host address and the requests inside with
- * the indexes from the veth's echo written into them. Every message is built here and every
+ * peer's IFLA_NET_NS_FD written in there, the host end down), writes the host end's IPv6
+ * sysctls from the caller's namespace, then sends the host address, its IPv4 settings and up,
+ * and the requests inside, with the indexes from the veth's echo written into them. Every message is built here and every
  * answer read here, by exchange()'s own halves. A kernel without the echo (before 6.1) stops
  * it after the veth: the rest goes as withVeth does it, after two lookups.
  */
@@ -207,25 +208,27 @@ function connectNew(
       { syscall: 'RTM_NEWLINK', ifname: hostIf },
     ],
   ];
-  const hostReqs = hostRequests(0 as IfIndex);
+  // The host end's requests (its address, then its IPv4 settings and up), sent once its IPv6
+  // sysctls are written, in the same trip: the thread goes home to write them.
+  const hostReqs = [...hostRequests(0 as IfIndex), ...upHardened(0 as IfIndex, hostIf)];
   const insideReqs = insideRequests(0 as IfIndex);
+  const writes = hostIpv6Writes(hostIf, ipv6);
   const s0 = prepareExchange(veth);
   const s1 = prepareExchange(hostReqs);
   const s2 = prepareExchange(insideReqs);
-  const patches = [0, at.netnsFd!, 2, 1, INDEX_AT, 0];
+  const patches = [0, at.netnsFd!, 2];
+  for (let k = 0, off = 0; k < hostReqs.length; off += s1.sizes[k]!, k++) patches.push(1, off + INDEX_AT, 0);
   for (let k = 0, off = 0; k < insideReqs.length; off += s2.sizes[k]!, k++) if (CHILD_INDEXED[k]) patches.push(2, off + INDEX_AT, 1);
-  const [fd, sock, dev, ino, done, hostIndex, childIndex, errno, syscall, a0, a1, a2] = native.nsMakeConnected(
+  const [fd, sock, dev, ino, done, hostIndex, childIndex, errno, syscall, a0, a1, a2, writeFailed] = native.nsMakeConnected(
     [s0.datagram, false, s1.datagram, false, s2.datagram, true],
     new Uint32Array(patches),
+    writes.flat(),
   );
   const ns = adoptMadeNetns(fd, dev, ino);
   let made = false;
   try {
     if (sock < 0) {
-      // Every request answered: the host end, made down, is hardened and brought up here.
-      made = true;
-      hardenHostLinkIpv6(hostIf, ipv6);
-      exchange(HOST_RTNL, upHardened(hostIndex as IfIndex, hostIf));
+      // Every request answered: the host end was hardened and brought up in the trip.
       return { hostIf, hostIndex: hostIndex as IfIndex, childIf, childIndex: childIndex as IfIndex, netns: ns };
     }
     if (done >= 1) {
@@ -243,7 +246,8 @@ function connectNew(
     }
     if (done >= 2) readAnswers(hostReqs, s1.seqs, a1);
     if (done >= 3) readAnswers(insideReqs, s2.seqs, a2);
-    if (errno !== 0) throw new SysError(errno, syscall ?? 'sendto', { ifname: hostIf });
+    if (errno !== 0)
+      throw new SysError(errno, syscall ?? 'sendto', writeFailed >= 0 ? { path: writes[writeFailed]![0] } : { ifname: hostIf });
     throw nsboxError('ERR_NSBOX_NETLINK_DECODE', `connectToHost: no refusal found in the answers to step ${done}`);
   } catch (err) {
     if (made) deleteQuietly(hostIf, hostIndex > 0 ? (hostIndex as IfIndex) : undefined);

@@ -50,19 +50,32 @@ const IPV6_USED: ReadonlyArray<[string, string]> = [
 /** For a link with no IPv6 of the caller's: no IPv6 at all (no link-local address, no neighbour or router discovery). */
 const IPV6_UNUSED: ReadonlyArray<[string, string]> = [['disable_ipv6', '1']];
 
+/** Whether this kernel has IPv6 (a kernel without it has no /proc/sys/net/ipv6/conf). Only a yes is kept: a module loaded later turns a no into a yes. */
+let hasIpv6 = false;
+
 /**
- * Sets the host-side IPv6 sysctls of `ifname` in this process's network namespace (the JS
- * thread's: /proc/sys/net follows the opener's namespace; IPv6's settings have no netlink
+ * The host-side IPv6 sysctls of `ifname` as [path, value] pairs, to be written in the caller's
+ * network namespace (/proc/sys/net follows the writer's; IPv6's settings have no netlink
  * request). `ipv6`: the caller gives the link IPv6 addresses (router advertisements,
- * autoconfiguration and redirects refused) rather than none (IPv6 disabled on it). A kernel
- * without IPv6 has no such directory: skipped. Call it while the link is down, before it can
- * receive anything; the IPv4 settings go with the request that brings it up
+ * autoconfiguration and redirects refused) rather than none (IPv6 disabled on it). None on a
+ * kernel without IPv6. Write them while the link is down, before it can receive anything.
+ */
+export function hostIpv6Writes(ifname: string, ipv6: boolean): Array<[string, string]> {
+  if (!hasIpv6) {
+    if (!existsSync('/proc/sys/net/ipv6/conf')) return [];
+    hasIpv6 = true;
+  }
+  return (ipv6 ? IPV6_USED : IPV6_UNUSED).map(([name, value]) => [`/proc/sys/net/ipv6/conf/${ifname}/${name}`, value]);
+}
+
+/**
+ * Sets the host-side IPv6 sysctls of `ifname` ({@link hostIpv6Writes}) from the JS thread.
+ * Call it while the link is down; the IPv4 settings go with the request that brings it up
  * ({@link upHardened}).
  * @throws SysError (`syscall` 'open' or 'write', `path`) — the caller deletes the link.
  */
 export function hardenHostLinkIpv6(ifname: string, ipv6: boolean): void {
-  if (!existsSync('/proc/sys/net/ipv6/conf')) return;
-  for (const [name, value] of ipv6 ? IPV6_USED : IPV6_UNUSED) write(`/proc/sys/net/ipv6/conf/${ifname}/${name}`, value);
+  for (const [path, value] of hostIpv6Writes(ifname, ipv6)) write(path, value);
 }
 
 /** Every host-side sysctl of `ifname` through /proc/sys (for a link brought up by a request of its own). */

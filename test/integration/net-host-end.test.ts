@@ -163,6 +163,21 @@ describe('the host end of a veth, and a bridge nsbox makes, are hardened before 
         } finally {
           b.netns.close();
         }
+        // 'new' over IPv4: the IPv6 sysctl is written and the IPv4 settings sent in the same
+        // native trip that makes the namespace (csrc/ns_make.cc WriteHost), before it is up.
+        const d = await connectToHost('new', { hostAddress: '10.232.4.1/30', childAddress: '10.232.4.2/30' });
+        try {
+          expect([sysctl(6, d.hostIf, 'disable_ipv6'), sysctl(4, d.hostIf, 'rp_filter'), sysctl(4, d.hostIf, 'accept_redirects')]).toEqual([
+            '1',
+            '1',
+            '0',
+          ]);
+          expect(sysctl(4, d.hostIf, 'accept_source_route')).toBe('0');
+          expect(execFileSync('ip', ['-j', 'link', 'show', d.hostIf], { encoding: 'utf8' })).toContain('"UP"');
+          expect(execFileSync('ip', ['-6', 'addr', 'show', 'dev', d.hostIf], { encoding: 'utf8' })).toBe('');
+        } finally {
+          d.netns.close();
+        }
         const ns2 = createNamespace('net');
         try {
           const br = 'nsbxtbr0';
