@@ -464,6 +464,70 @@ long Fork(ChildCtx* ctx, const Step& s, int step) {
   return r;
 }
 
+// The steps a deferred OP_FORK may run before it: each leaves its effect on this process in a
+// form its fork inherits (ids, cwd, fds, capabilities, no_new_privs, a session keyring, the
+// mm's dumpable flag, umask, personality, Landlock, seccomp) or in a namespace both share
+// (hostname). The pdeathsig a fork clears is noted and set again by the copy. Any other step
+// (a session, a terminal, a mount, a gate, a hook, an init, the exec) is the copy's.
+bool BeforeDeferredFork(int op) {
+  switch (op) {
+    case OP_SETHOSTNAME:
+    case OP_SETDOMAINNAME:
+    case OP_SETGROUPS:
+    case OP_SETGID:
+    case OP_SETUID:
+    case OP_CHDIR:
+    case OP_FDS:
+    case OP_PDEATHSIG:
+    case OP_KEYRING:
+    case OP_NO_TIOCSTI:
+    case OP_DUMPABLE:
+    case OP_NO_NEW_PRIVS:
+    case OP_CAP_BOUND:
+    case OP_CAPSET:
+    case OP_UMASK:
+    case OP_PERSONALITY:
+    case OP_LANDLOCK:
+    case OP_SECCOMP:
+    case OP_EXIT_PIN: return true;
+    default: return false;
+  }
+}
+
+// A joined pid namespace applies only to children: the process that ends up in it is a fork
+// of ours, visible from then on to every process of the box. A box root holding CAP_SYS_PTRACE
+// over Node's user namespace (no user namespace of its own, given SYS_PTRACE) passes
+// ptrace_may_access() whatever the dumpable flag says, and attached to that fork while it
+// still held every capability of the caller's (51 of 53 attaches by a racer that seized the
+// next pid, 2026-11-30): code injected then runs as host root. So a plain OP_FORK waits
+// (ctx->fork_deferred) while the steps after it only reduce what this process holds, and
+// happens before the first step that must be the copy's: the copy enters the box with the
+// command's ids, capabilities, no_new_privs, Landlock domain and filters already applied.
+// After a filter, clone(2) rather than clone3 (which profiles such as Docker's make ENOSYS).
+long ForkFirst(ChildCtx* ctx) {
+  const int step = ctx->fork_deferred - 1;
+  const int sock = ctx->sock;
+  ctx->fork_deferred = 0;
+  long r = -ENOSYS;
+  if (!ctx->filtered) {
+    struct clone_args ca = {};
+    ca.flags = CLONE_PARENT;
+    r = sc(__NR_clone3, &ca, sizeof ca);
+  }
+  if (r == -ENOSYS) r = sc(__NR_clone, CLONE_PARENT, 0, 0, 0, 0);
+  if (r > 0) {
+    Send(sock, MSG_PID, step, 0, (int32_t)r);
+    Exit(0);
+  }
+  if (r == 0 && ctx->fork_pdeathsig != 0) {
+    r = sc(__NR_prctl, PR_SET_PDEATHSIG, ctx->fork_pdeathsig, 0, 0, 0);
+    struct pollfd p = {sock, POLLRDHUP, 0};
+    struct timespec now = {0, 0};
+    if (r == 0 && sc(__NR_ppoll, &p, 1, &now, 0, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) Exit(127);
+  }
+  return r;
+}
+
 // OP_PIN: the parent opens our namespace of kind s.a and answers; on a refusal it reports.
 long Pin(ChildCtx* ctx, const Step& s, int step) {
   Send(ctx->sock, MSG_PIN, step, 0, s.a);
@@ -577,6 +641,10 @@ void RunPlan(ChildCtx* ctx, int from) {
     int sysid = SYS_STEP;
     int at = i;  // the step a failure is reported against
     if (i == ctx->hide_at && (r = HideIds(ctx, &sysid)) < 0) Fail(ctx, at, r, sysid);
+    if (ctx->fork_deferred && !BeforeDeferredFork(s.op)) {
+      const int forkStep = ctx->fork_deferred - 1;
+      if ((r = ForkFirst(ctx)) < 0) Fail(ctx, forkStep, r, SYS_STEP);
+    }
     switch (s.op) {
       case OP_SETNS: r = sc(__NR_setns, s.a, s.b); break;
       case OP_UNSHARE: r = sc(__NR_unshare, s.a); break;
@@ -587,7 +655,13 @@ void RunPlan(ChildCtx* ctx, int from) {
         if (r == 0 && s.b == CLONE_NEWNS) ctx->entered = 1;
         break;
       case OP_USERNS_SYNC: r = UsernsSync(ctx, i); break;
-      case OP_FORK: r = Fork(ctx, s, i); break;
+      case OP_FORK:
+        if (s.a == 0 && !s.b && !ctx->fork_deferred) {
+          ctx->fork_deferred = i + 1;  // ForkFirst, at the first step that must be the copy's
+          break;
+        }
+        r = Fork(ctx, s, i);
+        break;
       case OP_SETSID: r = sc(__NR_setsid); break;
       case OP_SETPGID: r = sc(__NR_setpgid, 0, s.a); break;
       case OP_SETHOSTNAME: r = sc(__NR_sethostname, s.str, CStrLen(s.str)); break;
@@ -604,6 +678,10 @@ void RunPlan(ChildCtx* ctx, int from) {
       case OP_CHDIR: r = Chdir(s, &sysid); break;
       case OP_FDS: r = PlaceFds(ctx, s.list, s.nlist / 2, &sysid); break;
       case OP_PDEATHSIG: {
+        if (ctx->fork_deferred) {  // the copy sets it (a fork clears it)
+          ctx->fork_pdeathsig = (int)s.a;
+          break;
+        }
         // Race-free die-with-parent: after PR_SET_PDEATHSIG, if the parent is already gone
         // its end of the status socket is closed, which poll(2) shows as POLLHUP. ppoll with a
         // zero timeout, since arm64 (like every newer architecture) has no poll syscall.
@@ -660,6 +738,7 @@ void RunPlan(ChildCtx* ctx, int from) {
       default: r = -EINVAL;
     }
     if (r < 0) Fail(ctx, at, r, sysid);
+    if (s.op == OP_SECCOMP || s.op == OP_NO_TIOCSTI) ctx->filtered = 1;
   }
   Exit(0);
 }

@@ -67,8 +67,14 @@ struct ChildCtx {
   int hostpid;  // our pid as the parent sees it (MSG_HOSTPID), once an OP_HOOK has asked, or 0
   int errlen;   // bytes in errtext: the end of a failed OP_HOOK's stderr, sent with its MSG_ERROR
   char errtext[kHookTail];
-  int entered;         // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
-  int fork_next;       // OP_FORK with vm: the step its CLONE_VM copy goes on from
+  int entered;    // 1 once OP_ENTER joined a mount namespace: no /oldroot, files mount via /proc/self/fd
+  int fork_next;  // OP_FORK with vm: the step its CLONE_VM copy goes on from
+  // A plain OP_FORK (a = 0, b = 0: into a joined pid or time namespace) made as late as the plan
+  // allows (child.cc ForkFirst): step + 1, or 0. The pdeathsig a step asked for meanwhile, which
+  // the copy sets again (a fork clears it); whether a filter is loaded (clone(2), not clone3).
+  int fork_deferred;
+  int fork_pdeathsig;
+  int filtered;
   InitKeep init_keep;  // OP_INIT with dropCopy: what the init keeps of its copy of Node's memory
   int init_fd;         // the init image's memfd (init_image.h), or -1: the exec'd init's, the exec stub's
   int exec_init;       // 1: OP_INIT execs the image (else the init is a fork, as before)

@@ -6,6 +6,8 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect } from 'vitest';
+import { capabilityNumber, DEFAULT_CAPABILITIES } from '../../src/security/index.js';
+import { rootTest } from '../helpers/env.js';
 import {
   box,
   cgroup2Mount,
@@ -207,4 +209,76 @@ describe.each(ROOT_MODES)('escapes: nsbox-internal fds ($name)', (mode) => {
     expect(fds.length, r.stdout + r.stderr).toBeGreaterThan(0);
     expect(fds).toEqual([0, 1, 2]);
   });
+});
+
+// A box root holding CAP_SYS_PTRACE over the host's user namespace (root without a user
+// namespace, given SYS_PTRACE; here every capability) seizes each process that joins its pid
+// namespace, as early as it can: it spins on PTRACE_SEIZE of the next pid. Found in review on
+// 2026-11-30: the joiner entered the box by a fork right after its setns(2) steps and applied
+// the command's ids, capabilities and filters only then — 51 of 53 attaches caught it holding
+// every capability of the caller's, no filter, no no_new_privs (code injected then runs as host
+// root). Now the fork into the box comes after those steps (csrc/child.cc ForkFirst): whatever
+// the racer catches is already the command.
+const RACER = `${PY_LIBC}
+import time
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+SEIZE, INTERRUPT, DETACH = 0x4206, 0x4207, 17
+def last():
+    return int(open('/proc/sys/kernel/ns_last_pid').read())
+nxt = last() + 1
+end = time.time() + 20
+print('ready', flush=True)
+while time.time() < end:
+    if libc.ptrace(SEIZE, nxt, None, None) == 0:
+        try:
+            st = dict(l.split(':', 1) for l in open(f'/proc/{nxt}/status').read().splitlines())
+            print('caught', st['CapEff'].strip(), st['Seccomp'].strip(), st['NoNewPrivs'].strip(), flush=True)
+        except (OSError, KeyError):
+            pass
+        libc.ptrace(INTERRUPT, nxt, None, None)
+        try:
+            os.waitpid(nxt, 0x40000000)
+        except ChildProcessError:
+            pass
+        libc.ptrace(DETACH, nxt, None, None)
+        nxt += 1
+    elif last() >= nxt:
+        nxt = last() + 1
+`;
+
+describe('escapes: a joiner seized by a box root with CAP_SYS_PTRACE', () => {
+  rootTest(
+    'every attach finds the command’s capabilities, its filter and no_new_privs already applied',
+    async () => {
+      const { spawn: nsSpawn, hardened } = await import('../../src/index.js');
+      const dir = tempDir();
+      writeFileSync(join(dir, 'racer.py'), RACER);
+      const boxed = nsSpawn('python3', ['/r/racer.py'], {
+        namespaces: ['pid', 'mnt'],
+        rootfs: 'host',
+        mounts: [{ type: 'bind', source: dir, target: '/r', readOnly: true }],
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      boxed.stdout!.on('data', (d: Buffer) => (out += d));
+      try {
+        for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(20);
+        const h = hardened();
+        for (let i = 0; i < 400 && (out.match(/caught/g)?.length ?? 0) < 10; i++) {
+          const j = nsSpawn('/bin/true', { join: { pid: boxed.pid, mnt: boxed.pid }, ...h, stdio: 'ignore' });
+          expect(await j.exited).toMatchObject({ code: 0 });
+        }
+        const caught = out.split('\n').filter((l) => l.startsWith('caught '));
+        expect(caught.length).toBeGreaterThan(0); // the racer can tell (51 of 53 before the fix)
+        const docker = DEFAULT_CAPABILITIES.reduce((m, n) => m | (1n << BigInt(capabilityNumber(n, 'n'))), 0n)
+          .toString(16)
+          .padStart(16, '0');
+        for (const l of caught) expect(l).toBe(`caught ${docker} 2 1`);
+      } finally {
+        boxed.kill('SIGKILL');
+        await boxed.exited.catch(() => undefined);
+      }
+    },
+    60000,
+  );
 });
