@@ -489,6 +489,7 @@ bool BeforeDeferredFork(int op) {
     case OP_PERSONALITY:
     case OP_LANDLOCK:
     case OP_SECCOMP:
+    case OP_SYSCTL:  // a value of a namespace both are in
     case OP_EXIT_PIN: return true;
     default: return false;
   }
@@ -617,8 +618,9 @@ static long HideExe(ChildCtx* ctx) {
     long r = sc(__NR_munmap, e.ranges[2 * k], e.ranges[2 * k + 1] - e.ranges[2 * k]);
     if (r < 0) return r;
   }
+  // EINVAL: a kernel without CONFIG_CHECKPOINT_RESTORE has no PR_SET_MM_MAP.
   long r = sc(__NR_prctl, PR_SET_MM, PR_SET_MM_MAP, &e.map, sizeof e.map, 0);
-  return r == -EPERM ? 0 : r;
+  return r == -EPERM || r == -EINVAL ? 0 : r;
 }
 
 int ChildMain(void* arg) {

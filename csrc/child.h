@@ -36,8 +36,11 @@ constexpr int kMaxTrees = 8;
 // length and signature. keep all zero: it keeps everything; rseq_addr 0: none registered.
 // Node's binary in our mm (its file mappings, as /proc/self/maps lists them) and the fields
 // PR_SET_MM_MAP sets with the exe (prctl(2); brk as at the clone): spawn.cc reads them.
+// Node's binary is 7 or 8 mappings, and V8 maps part of it again for each isolate (a Worker).
+constexpr int kMaxExeRanges = 64;
+
 struct ExeLayout {
-  unsigned long ranges[2 * 8];  // [lo, hi) pairs
+  unsigned long ranges[2 * kMaxExeRanges];  // [lo, hi) pairs
   int nranges;
   struct prctl_mm_map map;
 };

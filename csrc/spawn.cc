@@ -181,6 +181,7 @@ static bool ReadExeLayout(ExeLayout& out) {
     bool ok = false;
     dev_t dev = 0;
     ino_t ino = 0;
+    std::string path;  // as /proc/self/maps names it (the link's text)
     struct prctl_mm_map map = {};
   };
   static const Fixed fixed = [] {
@@ -189,6 +190,10 @@ static bool ReadExeLayout(ExeLayout& out) {
     if (stat("/proc/self/exe", &st) < 0) return r;
     r.dev = st.st_dev;
     r.ino = st.st_ino;
+    char link[4096];
+    ssize_t len = readlink("/proc/self/exe", link, sizeof link - 1);
+    if (len <= 0) return r;
+    r.path.assign(link, (size_t)len);
     FILE* f = fopen("/proc/self/stat", "re");
     if (f == nullptr) return r;
     char buf[2048];
@@ -252,9 +257,13 @@ static bool ReadExeLayout(ExeLayout& out) {
     unsigned long lo, hi, off, ino;
     unsigned maj, min;
     char perms[8];
-    if (sscanf(buf, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &min, &ino) == 7 &&
-        ino == (unsigned long)fixed.ino && makedev(maj, min) == fixed.dev) {
-      if (out.nranges == 8) return false;
+    int pathAt = 0;
+    // A mapping of the binary, by its path (the text /proc/self/exe reads: on btrfs or
+    // overlayfs the device stat(2) gives is not the one the maps show) or by device and inode.
+    if (sscanf(buf, "%lx-%lx %7s %lx %x:%x %lu %n", &lo, &hi, perms, &off, &maj, &min, &ino, &pathAt) == 7 &&
+        ((ino == (unsigned long)fixed.ino && makedev(maj, min) == fixed.dev) ||
+         (pathAt > 0 && fixed.path == buf + pathAt))) {
+      if (out.nranges == kMaxExeRanges) return false;
       out.ranges[2 * out.nranges] = lo;
       out.ranges[2 * out.nranges + 1] = hi;
       out.nranges++;

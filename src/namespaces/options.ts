@@ -377,6 +377,13 @@ const HOOK_UNDER_FILTER = [
   'rt_sigprocmask',
 ];
 
+/**
+ * What a joiner of a pid (or time) namespace makes under its filter when its fork into the box
+ * comes after the filter (csrc/child.cc ForkFirst): the fork, the pid it reports, and in the
+ * copy its pdeathsig and the check that the parent is alive. @internal
+ */
+const JOIN_FORK_UNDER_FILTER = ['clone', 'sendto', 'prctl', 'ppoll'];
+
 /** All validation, no syscalls. @internal */
 export function checkSpawn(command: unknown, args: unknown, options: unknown): Checked {
   const file = str('command', command);
@@ -522,14 +529,26 @@ export function checkSpawn(command: unknown, args: unknown, options: unknown): C
   // A notify rule on a syscall the init or a startContainer hook's runner makes under the
   // filter, before the command runs, would wait for an answer spawn() cannot give yet.
   const notified = security.seccomp?.notify ? security.seccomp.notifySyscalls : [];
-  const under = [...(o.init === true ? INIT_UNDER_FILTER : []), ...((hooks?.startContainer?.length ?? 0) > 0 ? HOOK_UNDER_FILTER : [])];
+  const joinFork = (join.has('pid') || join.has('time')) && !newNs.has('pid') && !newNs.has('time');
+  const under = [
+    ...(o.init === true ? INIT_UNDER_FILTER : []),
+    ...((hooks?.startContainer?.length ?? 0) > 0 ? HOOK_UNDER_FILTER : []),
+    ...(joinFork ? JOIN_FORK_UNDER_FILTER : []),
+  ];
   const waits = notified.filter((n: string) => under.includes(n));
-  if (waits.length > 0)
+  if (waits.length > 0) {
+    const who =
+      o.init === true
+        ? 'the init'
+        : waits.some((n) => JOIN_FORK_UNDER_FILTER.includes(n)) && joinFork
+          ? 'a joiner (its fork into the joined pid namespace comes after the filter)'
+          : "a startContainer hook's runner";
     throw invalidArgValue(
       'options.seccomp',
       waits.join(', '),
-      `notifies a syscall ${o.init === true ? 'the init' : "a startContainer hook's runner"} makes before the command runs (it would wait forever)`,
+      `notifies a syscall ${who} makes before the command runs (it would wait forever)`,
     );
+  }
   const checked: Checked = {
     file,
     argv,

@@ -230,8 +230,17 @@ export function start<T>(c: Checked, run: Launch<T>): T {
       plan.unshare(K.CLONE_NEWTIME);
       plan.writeFile('/proc/self/timens_offsets', offsetText(o.timeOffsets!), 0, 'time-offsets');
     }
-    if (o.detached && !c.terminal) plan.setsid(); // the terminal step makes the session
-    if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
+    // A join of a pid namespace (no new one, no container) enters the box by a fork that
+    // csrc/child.cc ForkFirst makes at the first step the fork does not inherit: a box process
+    // holding CAP_SYS_PTRACE can attach to it from then on, so that fork must come after the
+    // credentials, the capability sets and the filters. The session, process group, terminal,
+    // fds and cwd steps (which would make it earlier) come after them then, under the filters.
+    const lateIo = c.join.has('pid') && !c.newNs.has('pid') && c.container === null;
+    const session = () => {
+      if (o.detached && !c.terminal) plan.setsid(); // the terminal step makes the session
+      if (o.processGroup !== undefined && o.processGroup !== false) plan.setpgid(o.processGroup === true ? 0 : o.processGroup);
+    };
+    if (!lateIo) session();
     if (o.hostname !== undefined) plan.sethostname(o.hostname);
     if (o.domainname !== undefined) plan.setdomainname(o.domainname);
     if (!c.container) for (const [path, value] of security.sysctl) plan.sysctl(path, value, false);
@@ -302,12 +311,15 @@ export function start<T>(c: Checked, run: Launch<T>): T {
       // /proc/self/fd/N cannot name one of nsbox's fds or a host directory.
       if (o.cwd !== undefined) plan.chdir(o.cwd, c.container !== null, o.cwdOptional === true);
     };
-    addBeforeCredentials(plan, security, () => io(true));
+    addBeforeCredentials(plan, security, () => {
+      if (!lateIo) io(true);
+    });
     if (o.groups !== undefined) plan.setgroups(o.groups);
     if (o.gid !== undefined) plan.setgid(o.gid);
     if (o.uid !== undefined) plan.setuid(o.uid);
     addAfterCredentials(plan, security);
-    if (!filtersEarly(security)) io(false);
+    if (lateIo) session();
+    if (!filtersEarly(security) || lateIo) io(false);
     // After setuid: a credential change clears it.
     if (o.dieWithParent ?? (!o.detached && o.startGate === undefined)) plan.pdeathsig(K.SIGNAL.SIGKILL);
     // The create/start boundary: everything above is applied at create, the filters and the

@@ -11,7 +11,7 @@
 // printing the dev:ino of its /proc/self/exe, so it runs only if the kernel ran Node's binary.
 // Control: the same script without a mount namespace of its own (no boundary to cross: the
 // stub is not used) runs in node and prints the dev:ino of this process's binary.
-import { chmodSync, mkdtempSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
@@ -157,6 +157,33 @@ describe('escapes: the caller binary through another process’s /proc/PID/exe (
       box.kill('SIGKILL');
       await box.exited.catch(() => undefined);
       rmSync(gateDir, { recursive: true, force: true });
+    }
+  });
+
+  rtest('with Workers running (V8 maps part of Node’s binary again for each isolate): still the image', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const workers = Array.from({ length: 12 }, () => new Worker('setInterval(() => {}, 1000)', { eval: true }));
+    try {
+      await Promise.all(workers.map((w) => new Promise((r) => w.once('online', r))));
+      const exe = realpathSync(process.execPath);
+      const maps = readFileSync('/proc/self/maps', 'utf8')
+        .split('\n')
+        .filter((l) => l.endsWith(exe));
+      expect(maps.length).toBeGreaterThan(16); // more than the 8 the first cut allowed
+      const gateDir = mkdtempSync(join(tmpdir(), 'nsbox-exe-gate-'));
+      const gate = join(gateDir, 'start.sock');
+      const box = spawn('true', { namespaces: ['mnt', 'pid'], rootfs: 'host', startGate: gate, stdio: 'ignore' });
+      try {
+        expect(exeOf(box.pid)).toBe(IMAGE);
+        await openStartGate(gate);
+        expect(await box.exited).toMatchObject({ code: 0 });
+      } finally {
+        box.kill('SIGKILL');
+        await box.exited.catch(() => undefined);
+        rmSync(gateDir, { recursive: true, force: true });
+      }
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
     }
   });
 

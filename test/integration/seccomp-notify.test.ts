@@ -131,6 +131,15 @@ describe('seccomp user notification', () => {
           message: expect.stringMatching(/syscall the init makes before the command runs/),
         }),
       );
+    // A joiner of a pid namespace forks into it after its filter (csrc/child.cc ForkFirst):
+    // the fork, its report and the copy's pdeathsig run under the filter.
+    for (const name of ['clone', 'prctl', 'ppoll'])
+      expect(() => spawn('true', { join: { pid: process.pid }, noNewPrivileges: true, seccomp: notify([name]) })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: expect.stringMatching(/a joiner \(its fork into the joined pid namespace comes after the filter\)/),
+        }),
+      );
     expect(fdCount()).toBe(fds);
     expect(childPids().length).toBe(kids);
   });
