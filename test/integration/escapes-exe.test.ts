@@ -15,7 +15,7 @@ import { chmodSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { hardened, openStartGate, spawn, type SpawnOptions } from '../../src/index.js';
+import { hardened, type NsboxChild, openStartGate, spawn, type SpawnOptions } from '../../src/index.js';
 import { canUserns, isRoot, testIf } from '../helpers/env.js';
 import { output } from '../helpers/proc.js';
 
@@ -129,11 +129,22 @@ describe('escapes: the caller binary through another process’s /proc/PID/exe (
   const IMAGE = '/memfd:nsbox-init (deleted)';
   const exeOf = (pid: number): string => readlinkSync(`/proc/${pid}/exe`);
 
-  rtest('a created container’s PID 1 and a process joining it before start: the image, from outside and from inside', async () => {
+  /** A created container (pid + mnt, the host's root) waiting at its gate, for `fn`; killed after. */
+  async function whileCreated(file: string, args: string[], fn: (box: NsboxChild, gateDir: string, gate: string) => Promise<void>) {
     const gateDir = mkdtempSync(join(tmpdir(), 'nsbox-exe-gate-'));
     const gate = join(gateDir, 'start.sock');
-    const box = spawn('sleep', ['30'], { namespaces: ['mnt', 'pid'], rootfs: 'host', startGate: gate, stdio: 'ignore' });
+    const box = spawn(file, args, { namespaces: ['mnt', 'pid'], rootfs: 'host', startGate: gate, stdio: 'ignore' });
     try {
+      await fn(box, gateDir, gate);
+    } finally {
+      box.kill('SIGKILL');
+      await box.exited.catch(() => undefined);
+      rmSync(gateDir, { recursive: true, force: true });
+    }
+  }
+
+  rtest('a created container’s PID 1 and a process joining it before start: the image, from outside and from inside', async () => {
+    await whileCreated('sleep', ['30'], async (box, gateDir) => {
       expect(exeOf(box.pid)).toBe(IMAGE);
       // Root with every capability (CAP_SYS_PTRACE too) inside the created container's pid
       // namespace: its PID 1 is the waiting child.
@@ -153,11 +164,7 @@ describe('escapes: the caller binary through another process’s /proc/PID/exe (
       expect(exeOf(joiner.pid)).toBe(IMAGE);
       await openStartGate(gate2);
       expect(await joiner.exited).toMatchObject({ code: 0 });
-    } finally {
-      box.kill('SIGKILL');
-      await box.exited.catch(() => undefined);
-      rmSync(gateDir, { recursive: true, force: true });
-    }
+    });
   });
 
   rtest('with Workers running (V8 maps part of Node’s binary again for each isolate): still the image', async () => {
@@ -170,18 +177,11 @@ describe('escapes: the caller binary through another process’s /proc/PID/exe (
         .split('\n')
         .filter((l) => l.endsWith(exe));
       expect(maps.length).toBeGreaterThan(16); // more than the 8 the first cut allowed
-      const gateDir = mkdtempSync(join(tmpdir(), 'nsbox-exe-gate-'));
-      const gate = join(gateDir, 'start.sock');
-      const box = spawn('true', { namespaces: ['mnt', 'pid'], rootfs: 'host', startGate: gate, stdio: 'ignore' });
-      try {
+      await whileCreated('true', [], async (box, _dir, gate) => {
         expect(exeOf(box.pid)).toBe(IMAGE);
         await openStartGate(gate);
         expect(await box.exited).toMatchObject({ code: 0 });
-      } finally {
-        box.kill('SIGKILL');
-        await box.exited.catch(() => undefined);
-        rmSync(gateDir, { recursive: true, force: true });
-      }
+      });
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }
