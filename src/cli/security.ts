@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { allCapabilities, DEFAULT_CAPABILITIES } from '../security/capabilities.js';
+import { allCapabilities, capabilities, DEFAULT_CAPABILITIES } from '../security/capabilities.js';
 import * as lazyLandlock from '../security/landlock.js';
 import { defaultSeccompProfile } from '../security/seccomp/filter.js';
 import type { SeccompProfile } from '../security/seccomp/profile.js';
@@ -35,7 +35,10 @@ export function securityOptions(run: RunArgs): SpawnOptions {
   // to refuse the open, as Docker has. Out of the defaults there; `--cap-add MKNOD` puts it back.
   const hostRoot = process.geteuid!() === 0 && !userns;
   const defaults = hostRoot ? DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD') : DEFAULT_CAPABILITIES;
-  const caps = capabilitySet(s, defaults, allCapabilities());
+  // Every capability, for --privileged and --cap-add ALL: in a user namespace of its own the
+  // command can hold them all; host root only what this process holds (a bounding set without
+  // CAP_SYS_RESOURCE, as on this project's VM, made `--share user --privileged` EPERM at capset).
+  const caps = capabilitySet(s, defaults, hostRoot ? capabilities('self').permitted : allCapabilities());
   const o: SpawnOptions = { noNewPrivileges: !s.allowNewPrivileges && !s.privileged };
   // An unprivileged caller outside any user namespace holds no capability to keep or drop
   // (and could not change its bounding set): the sets apply to root and to user namespaces.

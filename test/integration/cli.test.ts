@@ -888,6 +888,13 @@ describe('nsbox run: container roots', () => {
     expect(BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(own.stdout)![1]}`) & (1n << 27n)).toBe(1n << 27n);
   });
 
+  rootTest('--share user --privileged as root: every capability this process holds (never one its bounding set lacks: EPERM)', async () => {
+    const r = await nsbox(['run', '--share', 'user', '--privileged', '--', 'sh', '-c', 'grep CapEff /proc/self/status']);
+    expect(r.code, r.stderr).toBe(0);
+    const prm = /CapPrm:\s*([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    expect(/CapEff:\s*([0-9a-f]+)/.exec(r.stdout)![1]).toBe(prm);
+  });
+
   rootTest(
     "--volume SRC:DST:idmap keeps the host's owners inside; without it they are nobody and root's files are not writable",
     async () => {
