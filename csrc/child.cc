@@ -464,6 +464,19 @@ long Fork(ChildCtx* ctx, const Step& s, int step) {
   return r;
 }
 
+// OP_PDEATHSIG, race-free: after PR_SET_PDEATHSIG, if the parent is already gone its end of
+// the status socket `sock` is closed, which poll(2) shows as POLLHUP (exit 127 then). ppoll
+// with a zero timeout, since arm64 (like every newer architecture) has no poll syscall.
+long DieWithParent(int sock, int sig) {
+  long r = sc(__NR_prctl, PR_SET_PDEATHSIG, sig, 0, 0, 0);
+  if (r < 0) return r;
+  struct pollfd p = {sock, POLLRDHUP, 0};
+  struct timespec now = {0, 0};
+  r = sc(__NR_ppoll, &p, 1, &now, 0, 0);
+  if (r > 0 && (p.revents & (POLLHUP | POLLRDHUP))) Exit(127);
+  return r < 0 ? r : 0;
+}
+
 // The steps a deferred OP_FORK may run before it: each leaves its effect on this process in a
 // form its fork inherits (ids, cwd, fds, capabilities, no_new_privs, a session keyring, the
 // mm's dumpable flag, umask, personality, Landlock, seccomp) or in a namespace both share
@@ -520,12 +533,7 @@ long ForkFirst(ChildCtx* ctx) {
     Send(sock, MSG_PID, step, 0, (int32_t)r);
     Exit(0);
   }
-  if (r == 0 && ctx->fork_pdeathsig != 0) {
-    r = sc(__NR_prctl, PR_SET_PDEATHSIG, ctx->fork_pdeathsig, 0, 0, 0);
-    struct pollfd p = {sock, POLLRDHUP, 0};
-    struct timespec now = {0, 0};
-    if (r == 0 && sc(__NR_ppoll, &p, 1, &now, 0, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP))) Exit(127);
-  }
+  if (r == 0 && ctx->fork_pdeathsig != 0) r = DieWithParent(sock, ctx->fork_pdeathsig);
   return r;
 }
 
@@ -684,16 +692,7 @@ void RunPlan(ChildCtx* ctx, int from) {
           ctx->fork_pdeathsig = (int)s.a;
           break;
         }
-        // Race-free die-with-parent: after PR_SET_PDEATHSIG, if the parent is already gone
-        // its end of the status socket is closed, which poll(2) shows as POLLHUP. ppoll with a
-        // zero timeout, since arm64 (like every newer architecture) has no poll syscall.
-        r = sc(__NR_prctl, PR_SET_PDEATHSIG, s.a, 0, 0, 0);
-        if (r < 0) break;
-        struct pollfd p = {ctx->sock, POLLRDHUP, 0};
-        struct timespec now = {0, 0};
-        r = sc(__NR_ppoll, &p, 1, &now, 0, 0);
-        if (r > 0 && (p.revents & (POLLHUP | POLLRDHUP))) Exit(127);
-        r = r < 0 ? r : 0;
+        r = DieWithParent(ctx->sock, (int)s.a);
         break;
       }
       case OP_EXEC: {
